@@ -1,0 +1,648 @@
+/* emit_c.c: prints a urc_program as C11 text.
+ *
+ * The printer is a thin layer: every decision about loops, tiling and
+ * memory was made in the loop program; this file only spells it in C. The
+ * output is deterministic (no timestamps, stable names), needs only
+ * <math.h>, <stdint.h> and <stddef.h>, never allocates and never prints. */
+#include "emit_c.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../../base/diag.h"
+
+typedef struct printer {
+    urc_strbuf *out;
+    int indent;
+    const urc_kernel *k;
+} printer;
+
+static void line(printer *p, const char *fmt, ...) URC_PRINTF(2, 3);
+static void line(printer *p, const char *fmt, ...) {
+    for (int i = 0; i < p->indent; i++) urc_sb_puts(p->out, "    ");
+    va_list ap;
+    va_start(ap, fmt);
+    urc_sb_vprintf(p->out, fmt, ap);
+    va_end(ap);
+    urc_sb_putc(p->out, '\n');
+}
+
+const char *urc_c_type(urc_dtype dt) {
+    switch (dt) {
+    case URC_DT_F32: return "float";
+    case URC_DT_F64: return "double";
+    case URC_DT_I8: return "int8_t";
+    case URC_DT_U8: return "uint8_t";
+    case URC_DT_I16: return "int16_t";
+    case URC_DT_U16: return "uint16_t";
+    case URC_DT_I32: return "int32_t";
+    case URC_DT_U32: return "uint32_t";
+    case URC_DT_I64: return "int64_t";
+    case URC_DT_U64: return "uint64_t";
+    case URC_DT_BOOL: return "uint8_t";
+    case URC_DT_F16: case URC_DT_BF16: return "uint16_t"; /* storage only */
+    default: URC_ASSERT(0, "no C type for dtype");
+    }
+    return "";
+}
+
+static const char *upper(const char *s) {
+    char *r = urc_strdup(s);
+    for (char *q = r; *q; q++)
+        if (*q >= 'a' && *q <= 'z') *q = (char)(*q - 'a' + 'A');
+    return r;
+}
+
+/* ---- expressions ------------------------------------------------------------ */
+
+static void flt_literal(urc_strbuf *sb, double v, urc_dtype dt) {
+    if (isnan(v)) {
+        urc_sb_puts(sb, dt == URC_DT_F32 ? "NAN" : "((double)NAN)");
+        return;
+    }
+    if (isinf(v)) {
+        urc_sb_puts(sb, v > 0 ? (dt == URC_DT_F32 ? "INFINITY" : "((double)INFINITY)")
+                              : (dt == URC_DT_F32 ? "(-INFINITY)" : "(-(double)INFINITY)"));
+        return;
+    }
+    char buf[64];
+    if (dt == URC_DT_F32) {
+        float f = (float)v;
+        snprintf(buf, sizeof buf, "%.9g", (double)f);
+        float back;
+        sscanf(buf, "%f", &back);
+        if (back != f) snprintf(buf, sizeof buf, "%a", (double)f);
+    } else {
+        snprintf(buf, sizeof buf, "%.17g", v);
+    }
+    if (!strpbrk(buf, ".eEpxn")) strcat(buf, ".0");
+    if (dt == URC_DT_F32) strcat(buf, "f");
+    if (buf[0] == '-') urc_sb_printf(sb, "(%s)", buf);
+    else urc_sb_puts(sb, buf);
+}
+
+static void int_literal(urc_strbuf *sb, int64_t v, urc_dtype dt) {
+    switch (dt) {
+    case URC_DT_U64: urc_sb_printf(sb, "UINT64_C(%llu)", (unsigned long long)v); return;
+    case URC_DT_U32: urc_sb_printf(sb, "%lluu", (unsigned long long)(uint32_t)v); return;
+    case URC_DT_U8: case URC_DT_U16: case URC_DT_BOOL:
+        urc_sb_printf(sb, "((%s)%lld)", urc_c_type(dt), (long long)v);
+        return;
+    default: break;
+    }
+    if (v >= INT32_MIN + 1 && v <= INT32_MAX) {
+        if (v < 0) urc_sb_printf(sb, "(%lld)", (long long)v);
+        else urc_sb_printf(sb, "%lld", (long long)v);
+    } else if (v == INT64_MIN) {
+        urc_sb_puts(sb, "INT64_MIN");
+    } else {
+        urc_sb_printf(sb, "INT64_C(%lld)", (long long)v);
+    }
+}
+
+/* libm name of a unary op for float/double. */
+static const char *math_fn(urc_lop op) {
+    switch (op) {
+    case URC_L_SQRT: return "sqrt";
+    case URC_L_EXP: return "exp";
+    case URC_L_LOG: return "log";
+    case URC_L_ERF: return "erf";
+    case URC_L_TANH: return "tanh";
+    case URC_L_FLOOR: return "floor";
+    case URC_L_CEIL: return "ceil";
+    case URC_L_RINT: return "nearbyint";
+    case URC_L_SIN: return "sin";
+    case URC_L_COS: return "cos";
+    case URC_L_TAN: return "tan";
+    case URC_L_ASIN: return "asin";
+    case URC_L_ACOS: return "acos";
+    case URC_L_ATAN: return "atan";
+    case URC_L_SINH: return "sinh";
+    case URC_L_COSH: return "cosh";
+    case URC_L_ASINH: return "asinh";
+    case URC_L_ACOSH: return "acosh";
+    case URC_L_ATANH: return "atanh";
+    case URC_L_LOG1P: return "log1p";
+    case URC_L_EXPM1: return "expm1";
+    case URC_L_ABS: return "fabs";
+    default: return NULL;
+    }
+}
+
+/* Suffix of the helper functions of the prelude for a dtype. */
+static const char *helper_suffix(urc_dtype dt) {
+    if (dt == URC_DT_F32) return "f32";
+    if (dt == URC_DT_F64) return "f64";
+    if (dt == URC_DT_U64 || dt == URC_DT_U32 || dt == URC_DT_U16 || dt == URC_DT_U8 || dt == URC_DT_BOOL) return "u64";
+    return "i64";
+}
+
+static void expr(printer *p, const urc_lx *e);
+
+static void call2(printer *p, const char *fn, const urc_lx *e) {
+    urc_strbuf *sb = p->out;
+    bool f = urc_dtype_is_float(e->a->dt);
+    bool narrow = !f && e->a->dt != URC_DT_I64 && e->a->dt != URC_DT_U64;
+    if (narrow) urc_sb_printf(sb, "((%s)", urc_c_type(e->dt));
+    urc_sb_printf(sb, "urc_%s_%s(", fn, helper_suffix(e->a->dt));
+    expr(p, e->a);
+    urc_sb_puts(sb, ", ");
+    expr(p, e->b);
+    urc_sb_puts(sb, ")");
+    if (narrow) urc_sb_puts(sb, ")");
+}
+
+static void expr(printer *p, const urc_lx *e) {
+    urc_strbuf *sb = p->out;
+    switch (e->kind) {
+    case URC_LX_INT: int_literal(sb, e->i, e->dt); return;
+    case URC_LX_FLT: flt_literal(sb, e->f, e->dt); return;
+    case URC_LX_VAR: urc_sb_puts(sb, p->k->vars.items[e->var].name); return;
+    case URC_LX_LOAD:
+        urc_sb_printf(sb, "%s[", p->k->bufs.items[e->buf].name);
+        expr(p, e->a);
+        urc_sb_putc(sb, ']');
+        return;
+    case URC_LX_CAST: {
+        urc_dtype from = e->a->dt;
+        bool half_in = from == URC_DT_F16 || from == URC_DT_BF16, half_out = e->dt == URC_DT_F16 || e->dt == URC_DT_BF16;
+        if (half_in || half_out) {
+            /* Halves are storage types: convert through float. */
+            if (half_out) urc_sb_printf(sb, "urc_f32_to_%s(", e->dt == URC_DT_F16 ? "f16" : "bf16");
+            if (e->dt == URC_DT_BOOL) urc_sb_puts(sb, "((uint8_t)(");
+            else if (!half_out) urc_sb_printf(sb, "((%s)", urc_c_type(e->dt));
+            else urc_sb_puts(sb, "((float)");
+            if (half_in) urc_sb_printf(sb, "urc_%s_to_f32(", from == URC_DT_F16 ? "f16" : "bf16");
+            expr(p, e->a);
+            if (half_in) urc_sb_putc(sb, ')');
+            urc_sb_puts(sb, e->dt == URC_DT_BOOL ? " != 0))" : ")");
+            if (half_out) urc_sb_putc(sb, ')');
+            return;
+        }
+        if (e->dt == URC_DT_BOOL) {
+            urc_sb_puts(sb, "((uint8_t)(");
+            expr(p, e->a);
+            urc_sb_puts(sb, " != 0))");
+        } else {
+            urc_sb_printf(sb, "((%s)", urc_c_type(e->dt));
+            expr(p, e->a);
+            urc_sb_putc(sb, ')');
+        }
+        return;
+    }
+    case URC_LX_SEL:
+        urc_sb_putc(sb, '(');
+        expr(p, e->a);
+        urc_sb_puts(sb, " ? ");
+        expr(p, e->b);
+        urc_sb_puts(sb, " : ");
+        expr(p, e->c);
+        urc_sb_putc(sb, ')');
+        return;
+    case URC_LX_UN: {
+        urc_dtype dt = e->a->dt;
+        bool f = urc_dtype_is_float(dt);
+        switch (e->op) {
+        case URC_L_NEG:
+            if (!f && dt != URC_DT_I64) urc_sb_printf(sb, "((%s)", urc_c_type(dt));
+            urc_sb_puts(sb, "(-");
+            expr(p, e->a);
+            urc_sb_putc(sb, ')');
+            if (!f && dt != URC_DT_I64) urc_sb_putc(sb, ')');
+            return;
+        case URC_L_NOT:
+            urc_sb_puts(sb, "(!");
+            expr(p, e->a);
+            urc_sb_putc(sb, ')');
+            return;
+        case URC_L_ISNAN:
+            urc_sb_puts(sb, "(isnan(");
+            expr(p, e->a);
+            urc_sb_puts(sb, ") != 0)");
+            return;
+        case URC_L_ISINF:
+            urc_sb_puts(sb, "(isinf(");
+            expr(p, e->a);
+            urc_sb_puts(sb, ") != 0)");
+            return;
+        case URC_L_ABS:
+            if (!f) {
+                urc_sb_printf(sb, "((%s)urc_abs_%s(", urc_c_type(dt), helper_suffix(dt));
+                expr(p, e->a);
+                urc_sb_puts(sb, "))");
+                return;
+            }
+            break;
+        default: break;
+        }
+        const char *fn = math_fn(e->op);
+        URC_ASSERT(fn && f, "unary op without a C spelling for this dtype");
+        urc_sb_printf(sb, "%s%s(", fn, dt == URC_DT_F32 ? "f" : "");
+        expr(p, e->a);
+        urc_sb_putc(sb, ')');
+        return;
+    }
+    case URC_LX_BIN: {
+        const char *op = NULL;
+        bool f = urc_dtype_is_float(e->a->dt);
+        switch (e->op) {
+        case URC_L_ADD: op = "+"; break;
+        case URC_L_SUB: op = "-"; break;
+        case URC_L_MUL: op = "*"; break;
+        case URC_L_DIV: op = "/"; break;
+        case URC_L_LT: op = "<"; break;
+        case URC_L_LE: op = "<="; break;
+        case URC_L_GT: op = ">"; break;
+        case URC_L_GE: op = ">="; break;
+        case URC_L_EQ: op = "=="; break;
+        case URC_L_NE: op = "!="; break;
+        case URC_L_AND: op = "&&"; break;
+        case URC_L_OR: op = "||"; break;
+        case URC_L_XOR: op = "!="; break;
+        case URC_L_REM:
+            if (!f) { op = "%"; break; }
+            urc_sb_printf(sb, "fmod%s(", e->dt == URC_DT_F32 ? "f" : "");
+            expr(p, e->a);
+            urc_sb_puts(sb, ", ");
+            expr(p, e->b);
+            urc_sb_putc(sb, ')');
+            return;
+        case URC_L_MOD:
+            if (f) {
+                urc_sb_printf(sb, "fmod%s(", e->dt == URC_DT_F32 ? "f" : "");
+                expr(p, e->a);
+                urc_sb_puts(sb, ", ");
+                expr(p, e->b);
+                urc_sb_putc(sb, ')');
+                return;
+            }
+            call2(p, "mod", e);
+            return;
+        case URC_L_POW:
+            if (f) {
+                urc_sb_printf(sb, "pow%s(", e->dt == URC_DT_F32 ? "f" : "");
+                expr(p, e->a);
+                urc_sb_puts(sb, ", ");
+                expr(p, e->b);
+                urc_sb_putc(sb, ')');
+                return;
+            }
+            call2(p, "pow", e);
+            return;
+        case URC_L_MIN: call2(p, "min", e); return;
+        case URC_L_MAX: call2(p, "max", e); return;
+        default: URC_ASSERT(0, "bad binary op");
+        }
+        bool narrow = !f && !urc_lop_is_compare(e->op) && e->dt != URC_DT_I64 && e->dt != URC_DT_U64 &&
+                      e->dt != URC_DT_I32 && e->dt != URC_DT_U32;
+        if (e->op == URC_L_XOR || e->op == URC_L_AND || e->op == URC_L_OR) {
+            urc_sb_puts(sb, "((");
+            expr(p, e->a);
+            urc_sb_puts(sb, " != 0) ");
+            urc_sb_puts(sb, op);
+            urc_sb_puts(sb, " (");
+            expr(p, e->b);
+            urc_sb_puts(sb, " != 0))");
+            return;
+        }
+        if (narrow) urc_sb_printf(sb, "((%s)", urc_c_type(e->dt));
+        urc_sb_putc(sb, '(');
+        expr(p, e->a);
+        urc_sb_printf(sb, " %s ", op);
+        expr(p, e->b);
+        urc_sb_putc(sb, ')');
+        if (narrow) urc_sb_putc(sb, ')');
+        return;
+    }
+    }
+}
+
+/* ---- statements ---------------------------------------------------------- */
+
+static const char *expr_str(printer *p, const urc_lx *e) {
+    urc_strbuf sb = {0}, *save = p->out;
+    p->out = &sb;
+    expr(p, e);
+    p->out = save;
+    const char *r = urc_strdup(sb.data ? sb.data : "");
+    urc_sb_free(&sb);
+    return r;
+}
+
+static void stmt(printer *p, const urc_ls *s);
+
+static void block_body(printer *p, const urc_ls *b) {
+    for (int i = 0; i < b->list.len; i++) stmt(p, b->list.items[i]);
+}
+
+static void stmt(printer *p, const urc_ls *s) {
+    const urc_kernel *k = p->k;
+    switch (s->kind) {
+    case URC_LS_BLOCK:
+        line(p, "{");
+        p->indent++;
+        block_body(p, s);
+        p->indent--;
+        line(p, "}");
+        return;
+    case URC_LS_FOR: {
+        if (s->flags & URC_FOR_PARALLEL) {
+            if (s->collapse > 1) line(p, "URC_OMP(parallel for collapse(%d))", s->collapse);
+            else line(p, "URC_OMP(parallel for)");
+        }
+        const char *v = k->vars.items[s->var].name;
+        if (s->step == 1)
+            line(p, "for (urc_idx %s = %s; %s < %s; %s++) {", v, expr_str(p, s->lo), v, expr_str(p, s->hi), v);
+        else
+            line(p, "for (urc_idx %s = %s; %s < %s; %s += %lld) {", v, expr_str(p, s->lo), v, expr_str(p, s->hi), v,
+                 (long long)s->step);
+        p->indent++;
+        block_body(p, s->body);
+        p->indent--;
+        line(p, "}");
+        return;
+    }
+    case URC_LS_IF:
+        line(p, "if (%s) {", expr_str(p, s->cond));
+        p->indent++;
+        block_body(p, s->body);
+        p->indent--;
+        if (s->els && s->els->list.len) {
+            line(p, "} else {");
+            p->indent++;
+            block_body(p, s->els);
+            p->indent--;
+        }
+        line(p, "}");
+        return;
+    case URC_LS_STORE: {
+        const urc_kbuf *b = &k->bufs.items[s->buf];
+        const char *val = expr_str(p, s->val);
+        if (b->dt == URC_DT_BOOL && s->val->dt != URC_DT_BOOL) val = urc_fmt("(%s != 0)", val);
+        line(p, "%s[%s] %s %s;", b->name, expr_str(p, s->idx), s->accum ? "+=" : "=", val);
+        return;
+    }
+    case URC_LS_DECL: {
+        const urc_kvar *v = &k->vars.items[s->var];
+        line(p, "%s %s = %s;", v->dt == URC_DT_I64 && s->val->kind == URC_LX_INT ? "urc_idx" : urc_c_type(v->dt),
+             v->name, expr_str(p, s->val));
+        return;
+    }
+    case URC_LS_ASSIGN:
+        line(p, "%s = %s;", k->vars.items[s->var].name, expr_str(p, s->val));
+        return;
+    case URC_LS_COMMENT:
+        line(p, "/* %s */", s->text);
+        return;
+    }
+}
+
+/* ---- whole files ----------------------------------------------------------- */
+
+static void provenance(urc_strbuf *out, const urc_c_opts *o, const char *what) {
+    urc_sb_printf(out, "/* %s generated by unetrc %s from %s (opset %d, model fnv1a64 %016llx).\n", what, URC_VERSION,
+                  o->source_name, o->opset, (unsigned long long)o->model_hash);
+    urc_sb_printf(out, " * Command: %s\n * Do not edit. */\n", o->command ? o->command : "unetrc");
+}
+
+static void io_params(const urc_program *P, urc_strbuf *out) {
+    for (int i = 0; i < P->inputs.len; i++)
+        urc_sb_printf(out, ", const %s *%s", urc_c_type(P->inputs.items[i].dt), P->inputs.items[i].cname);
+    for (int i = 0; i < P->outputs.len; i++)
+        urc_sb_printf(out, ", %s *%s", urc_c_type(P->outputs.items[i].dt), P->outputs.items[i].cname);
+}
+
+static void entry_signature(const urc_program *P, const urc_c_opts *o, urc_strbuf *out) {
+    if (o->embed_weights)
+        urc_sb_printf(out, "int %s_forward(void *arena", o->prefix);
+    else
+        urc_sb_printf(out, "int %s_forward(const void *weights, void *arena", o->prefix);
+    io_params(P, out);
+    urc_sb_putc(out, ')');
+}
+
+void urc_emit_c_header(const urc_program *P, const urc_c_opts *o, urc_strbuf *out) {
+    const char *U = upper(o->prefix);
+    provenance(out, o, "Header");
+    urc_sb_printf(out, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n", U, U);
+    urc_sb_printf(out, "/* Memory: the caller owns everything. Pointers passed to %s_forward must be\n", o->prefix);
+    urc_sb_printf(out, " * %s_ALIGN-byte aligned; the arena is scratch space, reused between calls. */\n", U);
+    urc_sb_printf(out, "#define %s_ALIGN %d\n", U, P->align);
+    urc_sb_printf(out, "#define %s_ARENA_SIZE %lld /* bytes of scratch memory for %s_forward */\n", U,
+                  (long long)(P->arena_bytes ? P->arena_bytes : P->align), o->prefix);
+    urc_sb_printf(out, "#define %s_ARENA_LOWER_BOUND %lld /* largest set of simultaneously live tensors */\n", U,
+                  (long long)P->arena_lower_bound);
+    urc_sb_printf(out, "#define %s_WEIGHTS_SIZE %lld /* bytes of the weights payload */\n", U,
+                  (long long)P->weights_bytes);
+    urc_sb_printf(out, "#define %s_WEIGHTS_EMBEDDED %d\n", U, o->embed_weights ? 1 : 0);
+    if (!o->embed_weights) {
+        urc_sb_printf(out, "#define %s_WEIGHTS_FILE_SIZE %lld /* bytes of %s.weights: 64-byte header + payload */\n",
+                      U, (long long)(P->weights_bytes + URC_WEIGHTS_HEADER), o->prefix);
+        urc_sb_printf(out, "#define %s_WEIGHTS_CHECKSUM UINT64_C(0x%016llx) /* FNV-1a 64 of the payload */\n", U,
+                      (unsigned long long)P->weights_checksum);
+    }
+    urc_sb_printf(out, "#define %s_MODEL_HASH UINT64_C(0x%016llx) /* FNV-1a 64 of the model file */\n", U,
+                  (unsigned long long)o->model_hash);
+    urc_sb_printf(out, "#define %s_MACS %lld /* multiply-accumulates per forward */\n", U, (long long)P->macs);
+    urc_sb_printf(out, "\n#define %s_OK 0\n#define %s_ERR_NULL (-1) /* a pointer argument is NULL */\n", U, U);
+    urc_sb_printf(out, "#define %s_ERR_ALIGN (-2) /* weights or arena not %s_ALIGN-byte aligned */\n", U, U);
+    urc_sb_printf(out, "\n#define %s_NUM_INPUTS %d\n#define %s_NUM_OUTPUTS %d\n", U, P->inputs.len, U, P->outputs.len);
+    for (int pass = 0; pass < 2; pass++) {
+        const char *kind = pass ? "OUT" : "IN";
+        int n = pass ? P->outputs.len : P->inputs.len;
+        for (int i = 0; i < n; i++) {
+            const urc_io *io = pass ? &P->outputs.items[i] : &P->inputs.items[i];
+            urc_sb_printf(out, "/* %s %d: '%s', %s %s */\n", pass ? "output" : "input", i, io->name,
+                          urc_dtype_name(io->dt), urc_shape_str(&io->shape));
+            urc_sb_printf(out, "#define %s_%s%d_RANK %d\n", U, kind, i, io->shape.rank);
+            urc_sb_printf(out, "#define %s_%s%d_SHAPE {", U, kind, i);
+            for (int d = 0; d < io->shape.rank; d++) urc_sb_printf(out, d ? ", %lld" : "%lld", (long long)io->shape.dims[d]);
+            urc_sb_printf(out, "}\n#define %s_%s%d_COUNT %lld /* elements */\n", U, kind, i,
+                          (long long)urc_shape_numel(&io->shape));
+        }
+    }
+    urc_sb_printf(out, "\n/* Runs the network: reads the inputs, writes the outputs. Returns %s_OK, or\n", U);
+    urc_sb_printf(out, " * %s_ERR_NULL / %s_ERR_ALIGN without touching any memory. Thread-safe when\n", U, U);
+    urc_sb_puts(out, " * each concurrent call has its own arena. */\n");
+    entry_signature(P, o, out);
+    urc_sb_printf(out, ";\n\n#endif /* %s_H */\n", U);
+}
+
+static void prelude(const urc_program *P, urc_strbuf *out) {
+    bool idx32 = P->max_buf_elems < ((int64_t)1 << 30);
+    urc_sb_puts(out, "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n\n");
+    urc_sb_printf(out, "typedef %s urc_idx; /* every buffer has fewer than 2^%d elements */\n\n",
+                  idx32 ? "int32_t" : "int64_t", idx32 ? 30 : 62);
+    urc_sb_puts(out,
+                "#ifdef _OPENMP\n#define URC_PRAGMA(x) _Pragma(#x)\n#define URC_OMP(x) URC_PRAGMA(omp x)\n"
+                "#else\n#define URC_OMP(x)\n#endif\n\n");
+    urc_sb_puts(out,
+                "/* min/max propagate NaN (as ONNX Min/Max); mod takes the divisor's sign. */\n"
+                "static inline float urc_min_f32(float a, float b) { return (a < b || a != a) ? a : b; }\n"
+                "static inline float urc_max_f32(float a, float b) { return (a > b || a != a) ? a : b; }\n"
+                "static inline double urc_min_f64(double a, double b) { return (a < b || a != a) ? a : b; }\n"
+                "static inline double urc_max_f64(double a, double b) { return (a > b || a != a) ? a : b; }\n"
+                "static inline int64_t urc_min_i64(int64_t a, int64_t b) { return a < b ? a : b; }\n"
+                "static inline int64_t urc_max_i64(int64_t a, int64_t b) { return a > b ? a : b; }\n"
+                "static inline uint64_t urc_min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }\n"
+                "static inline uint64_t urc_max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }\n"
+                "static inline int64_t urc_abs_i64(int64_t a) { return a < 0 ? -a : a; }\n"
+                "static inline uint64_t urc_abs_u64(uint64_t a) { return a; }\n"
+                "static inline int64_t urc_mod_i64(int64_t a, int64_t b) {\n"
+                "    int64_t r = a % b;\n    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;\n}\n"
+                "static inline uint64_t urc_mod_u64(uint64_t a, uint64_t b) { return a % b; }\n"
+                "static inline int64_t urc_pow_i64(int64_t a, int64_t b) {\n"
+                "    int64_t r = 1;\n    for (; b > 0; b--) r *= a;\n    return r;\n}\n"
+                "static inline uint64_t urc_pow_u64(uint64_t a, uint64_t b) {\n"
+                "    uint64_t r = 1;\n    for (; b > 0; b--) r *= a;\n    return r;\n}\n"
+                "/* float16 and bfloat16 are storage types, converted through float. */\n"
+                "typedef union { float f; uint32_t u; } urc_bits;\n"
+                "static inline float urc_bf16_to_f32(uint16_t h) { urc_bits b; b.u = (uint32_t)h << 16; return b.f; }\n"
+                "static inline uint16_t urc_f32_to_bf16(float f) {\n"
+                "    urc_bits b; b.f = f;\n"
+                "    if ((b.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((b.u >> 16) | 0x40u);\n"
+                "    return (uint16_t)((b.u + 0x7fffu + ((b.u >> 16) & 1u)) >> 16);\n}\n"
+                "static inline float urc_f16_to_f32(uint16_t h) {\n"
+                "    uint32_t s = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;\n"
+                "    urc_bits b;\n"
+                "    if (e == 0) { b.f = (float)m * 5.9604644775390625e-8f; b.u |= s; return b.f; }\n"
+                "    b.u = s | (e == 31 ? 0x7f800000u | m << 13 : (e + 112u) << 23 | m << 13);\n"
+                "    return b.f;\n}\n"
+                "static inline uint16_t urc_f32_to_f16(float f) {\n"
+                "    urc_bits b; b.f = f;\n"
+                "    uint32_t s = (b.u >> 16) & 0x8000u, a = b.u & 0x7fffffffu;\n"
+                "    if (a > 0x7f800000u) return (uint16_t)(s | 0x7e00u);\n"
+                "    if (a >= 0x477ff000u) return (uint16_t)(s | 0x7c00u); /* rounds to infinity */\n"
+                "    if (a < 0x38800000u) { /* subnormal or zero: scale so rounding is done by the FPU */\n"
+                "        urc_bits t; t.u = a; t.f = t.f * 16777216.0f; /* 2^24 */\n"
+                "        return (uint16_t)(s | (uint16_t)nearbyintf(t.f));\n    }\n"
+                "    uint32_t r = a - 0x38000000u; /* rebias exponent by 112 */\n"
+                "    uint32_t h = r >> 13, rem = r & 0x1fffu;\n"
+                "    if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) h++;\n"
+                "    return (uint16_t)(s | h);\n}\n\n");
+}
+
+static void kernel(printer *p, const urc_kernel *k) {
+    p->k = k;
+    urc_strbuf *out = p->out;
+    urc_sb_printf(out, "/* %s */\nstatic void %s(", k->comment ? k->comment : "", k->name);
+    int np = 0;
+    for (int i = 0; i < k->bufs.len; i++) {
+        const urc_kbuf *b = &k->bufs.items[i];
+        if (b->role == URC_KB_LOCAL) continue;
+        urc_sb_printf(out, "%s%s%s *restrict %s", np++ ? ", " : "", b->role == URC_KB_IN ? "const " : "",
+                      urc_c_type(b->dt), b->name);
+    }
+    if (!np) urc_sb_puts(out, "void");
+    urc_sb_puts(out, ") {\n");
+    p->indent = 1;
+    for (int i = 0; i < k->bufs.len; i++) {
+        const urc_kbuf *b = &k->bufs.items[i];
+        if (b->role == URC_KB_LOCAL)
+            line(p, "_Alignas(64) %s %s[%lld];", urc_c_type(b->dt), b->name, (long long)(b->count ? b->count : 1));
+    }
+    block_body(p, k->body);
+    p->indent = 0;
+    urc_sb_puts(out, "}\n\n");
+}
+
+static void weights_data(const urc_program *P, const urc_c_opts *o, urc_strbuf *out) {
+    urc_sb_printf(out, "/* The weights, %lld bytes; member offsets equal the blob layout. */\n",
+                  (long long)P->weights_bytes);
+    urc_sb_puts(out, "static const struct {\n");
+    for (int i = 0; i < P->wentries.len; i++) {
+        const urc_wentry *w = &P->wentries.items[i];
+        urc_sb_printf(out, "    _Alignas(%d) %s w%d[%lld]; /* %s, offset %lld */\n", P->align, urc_c_type(w->dt), i,
+                      (long long)(w->count ? w->count : 1), w->name, (long long)w->offset);
+    }
+    if (!P->wentries.len) urc_sb_printf(out, "    _Alignas(%d) unsigned char none[1];\n", P->align);
+    urc_sb_printf(out, "} %s_weights_data = {\n", o->prefix);
+    for (int i = 0; i < P->wentries.len; i++) {
+        const urc_wentry *w = &P->wentries.items[i];
+        urc_sb_puts(out, "    {");
+        for (int64_t j = 0; j < (w->count ? w->count : 1); j++) {
+            if (j) urc_sb_puts(out, j % 8 ? ", " : ",\n     ");
+            if (!w->count) {
+                urc_sb_puts(out, "0");
+            } else if (urc_dtype_is_float(w->dt) && w->dt != URC_DT_F16 && w->dt != URC_DT_BF16) {
+                double v = urc_elem_f64(w->dt, P->weights + w->offset, j);
+                if (isnan(v) || isinf(v)) {
+                    flt_literal(out, v, w->dt);
+                } else {
+                    urc_sb_printf(out, "%a", v);
+                    if (w->dt == URC_DT_F32) urc_sb_putc(out, 'f');
+                }
+            } else if (w->dt == URC_DT_F16 || w->dt == URC_DT_BF16) {
+                urc_sb_printf(out, "%u", ((const uint16_t *)(P->weights + w->offset))[j]);
+            } else {
+                int_literal(out, urc_elem_i64(w->dt, P->weights + w->offset, j), w->dt);
+            }
+        }
+        urc_sb_puts(out, i + 1 < P->wentries.len ? "},\n" : "}\n");
+    }
+    if (!P->wentries.len) urc_sb_puts(out, "    {0}\n");
+    urc_sb_puts(out, "};\n\n");
+}
+
+static const char *mref_expr(const urc_program *P, const urc_mref *m, const urc_kbuf *b) {
+    const char *t = urc_c_type(b->dt);
+    const char *cq = b->role == URC_KB_IN ? "const " : "";
+    switch (m->space) {
+    case URC_MEM_ARENA: return urc_fmt("(%s%s *)(A + %lld)", cq, t, (long long)m->offset);
+    case URC_MEM_WEIGHTS: return urc_fmt("(const %s *)(W + %lld)", t, (long long)m->offset);
+    case URC_MEM_INPUT: return P->inputs.items[m->index].cname;
+    case URC_MEM_OUTPUT: return P->outputs.items[m->index].cname;
+    }
+    return "";
+}
+
+void urc_emit_c_source(const urc_program *P, const urc_c_opts *o, urc_strbuf *out) {
+    provenance(out, o, "Code");
+    urc_sb_printf(out, "#include \"%s\"\n\n", o->header_name);
+    prelude(P, out);
+    printer p = {.out = out};
+    for (int i = 0; i < P->kernels.len; i++) kernel(&p, P->kernels.items[i]);
+    if (o->embed_weights) weights_data(P, o, out);
+    entry_signature(P, o, out);
+    urc_sb_puts(out, " {\n");
+    const char *U = upper(o->prefix);
+    if (o->embed_weights)
+        urc_sb_printf(out, "    const unsigned char *W = (const unsigned char *)&%s_weights_data;\n", o->prefix);
+    else
+        urc_sb_puts(out, "    const unsigned char *W = (const unsigned char *)weights;\n");
+    urc_sb_puts(out, "    unsigned char *A = (unsigned char *)arena;\n");
+    urc_sb_puts(out, "    if (!W || !A");
+    for (int i = 0; i < P->inputs.len; i++) urc_sb_printf(out, " || !%s", P->inputs.items[i].cname);
+    for (int i = 0; i < P->outputs.len; i++) urc_sb_printf(out, " || !%s", P->outputs.items[i].cname);
+    urc_sb_printf(out, ") return %s_ERR_NULL;\n", U);
+    urc_sb_printf(out, "    if ((uintptr_t)W %% %s_ALIGN || (uintptr_t)A %% %s_ALIGN) return %s_ERR_ALIGN;\n", U, U, U);
+    urc_sb_puts(out, "    (void)W;\n    (void)A;\n");
+    for (int i = 0; i < P->calls.len; i++) {
+        const urc_call *c = &P->calls.items[i];
+        urc_sb_printf(out, "    %s(", c->k->name);
+        int na = 0;
+        for (int j = 0; j < c->k->bufs.len; j++) {
+            const urc_kbuf *b = &c->k->bufs.items[j];
+            if (b->role == URC_KB_LOCAL) continue;
+            urc_sb_printf(out, "%s%s", na ? ", " : "", mref_expr(P, &c->args[na], b));
+            na++;
+        }
+        urc_sb_puts(out, ");\n");
+    }
+    urc_sb_printf(out, "    return %s_OK;\n}\n", U);
+}
+
+void urc_emit_weights(const urc_program *P, const urc_c_opts *o, urc_strbuf *out) {
+    unsigned char h[URC_WEIGHTS_HEADER] = {0};
+    memcpy(h, URC_WEIGHTS_MAGIC, 8);
+    uint32_t version = URC_WEIGHTS_VERSION, hsize = URC_WEIGHTS_HEADER;
+    uint64_t size = (uint64_t)P->weights_bytes, sum = P->weights_checksum, mh = o->model_hash;
+    memcpy(h + 8, &version, 4);
+    memcpy(h + 12, &hsize, 4);
+    memcpy(h + 16, &size, 8);
+    memcpy(h + 24, &sum, 8);
+    memcpy(h + 32, &mh, 8);
+    urc_sb_write(out, h, sizeof h);
+    if (P->weights_bytes) urc_sb_write(out, P->weights, (size_t)P->weights_bytes);
+}

@@ -1,0 +1,120 @@
+/* base.h: the small utilities every part of the compiler uses.
+ *
+ * Memory: the compiler is a short-lived program. Small objects (IR nodes,
+ * names, attribute arrays) come from one bump arena that is freed at exit
+ * (urc_alloc). Large tensor payloads use urc_xmalloc and are owned by the
+ * value that holds them. Allocation failure is a fatal internal error. */
+#ifndef URC_BASE_H
+#define URC_BASE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define URC_VERSION "0.1.0"
+
+#if defined(__GNUC__)
+#define URC_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define URC_NORETURN __attribute__((noreturn))
+#else
+#define URC_PRINTF(a, b)
+#define URC_NORETURN
+#endif
+
+#define URC_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Internal invariant: prints file:line and aborts. Never used for errors a
+ * user's input can cause; those go through urc_diag. */
+#define URC_ASSERT(cond, msg)                                                  \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            urc_internal_error(__FILE__, __LINE__, "%s (%s)", msg, #cond);     \
+    } while (0)
+
+URC_NORETURN void urc_internal_error(const char *file, int line, const char *fmt, ...)
+    URC_PRINTF(3, 4);
+
+/* ---- memory ------------------------------------------------------------ */
+void *urc_alloc(size_t size);                    /* zeroed, from the bump arena */
+void *urc_xmalloc(size_t size);                  /* heap, aborts on OOM */
+void *urc_xcalloc(size_t n, size_t size);
+void *urc_xrealloc(void *p, size_t size);
+char *urc_strdup(const char *s);                 /* arena copy */
+char *urc_strndup(const char *s, size_t n);
+char *urc_fmt(const char *fmt, ...) URC_PRINTF(1, 2);   /* arena-allocated */
+char *urc_vfmt(const char *fmt, va_list ap);
+
+/* ---- growable arrays (heap) ------------------------------------------- */
+/* A vector is a pointer plus length and capacity fields, e.g.
+ *   struct { urc_node **items; int len, cap; } v;  URC_VEC_PUSH(v, x); */
+#define URC_VEC(T) struct { T *items; int len, cap; }
+#define URC_VEC_PUSH(v, x)                                                     \
+    do {                                                                       \
+        if ((v).len == (v).cap) {                                              \
+            (v).cap = (v).cap ? 2 * (v).cap : 8;                               \
+            (v).items = urc_xrealloc((v).items, (size_t)(v).cap * sizeof(*(v).items)); \
+        }                                                                      \
+        (v).items[(v).len++] = (x);                                            \
+    } while (0)
+
+/* ---- string builder ----------------------------------------------------- */
+typedef struct urc_strbuf {
+    char *data;
+    size_t len, cap;
+} urc_strbuf;
+
+void urc_sb_putc(urc_strbuf *sb, char c);
+void urc_sb_puts(urc_strbuf *sb, const char *s);
+void urc_sb_write(urc_strbuf *sb, const void *p, size_t n);
+void urc_sb_printf(urc_strbuf *sb, const char *fmt, ...) URC_PRINTF(2, 3);
+void urc_sb_vprintf(urc_strbuf *sb, const char *fmt, va_list ap);
+void urc_sb_free(urc_strbuf *sb);
+
+/* ---- string -> pointer hash map (names are unique in an ONNX graph) ---- */
+typedef struct urc_map_entry {
+    const char *key;
+    void *val;
+} urc_map_entry;
+typedef struct urc_map {
+    urc_map_entry *slots;
+    int cap, len;
+} urc_map;
+
+void *urc_map_get(const urc_map *m, const char *key);
+void urc_map_put(urc_map *m, const char *key, void *val); /* key is not copied */
+void urc_map_free(urc_map *m);
+
+/* ---- checked arithmetic ------------------------------------------------- */
+/* Return false on overflow (result undefined then). */
+static inline bool urc_mul_ok(int64_t a, int64_t b, int64_t *r) {
+    return !__builtin_mul_overflow(a, b, r);
+}
+static inline bool urc_add_ok(int64_t a, int64_t b, int64_t *r) {
+    return !__builtin_add_overflow(a, b, r);
+}
+static inline int64_t urc_align_up(int64_t x, int64_t a) { return (x + a - 1) / a * a; }
+
+/* ---- files -------------------------------------------------------------- */
+/* Reads a whole file into heap memory. Returns NULL and sets *err (a static
+ * message such as "cannot open file: No such file or directory"). */
+void *urc_read_file(const char *path, size_t *size, size_t max_size, const char **err);
+
+/* Atomic output: data goes to a temporary file in the destination's folder
+ * and is renamed over `path` only by urc_outfile_commit. A process that
+ * fails before committing leaves no file behind (urc_outfile_abort_all is
+ * called on every error exit). */
+typedef struct urc_outfile urc_outfile;
+urc_outfile *urc_outfile_open(const char *path, const char **err);
+bool urc_outfile_write(urc_outfile *f, const void *data, size_t n);
+bool urc_outfile_commit(urc_outfile *f, const char **err); /* closes, renames */
+void urc_outfile_abort(urc_outfile *f);
+void urc_outfile_abort_all(void);
+/* Writes a whole buffer atomically. */
+bool urc_write_file_atomic(const char *path, const void *data, size_t n, const char **err);
+
+/* FNV-1a 64-bit, used for weight blob checksums and model hashes. */
+uint64_t urc_fnv1a64(const void *data, size_t n, uint64_t h);
+#define URC_FNV_INIT 0xcbf29ce484222325ULL
+
+#endif

@@ -1,0 +1,82 @@
+/* diag.c: collects user-facing problems; see diag.h. */
+#include "diag.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Past this many problems the rest are counted, not listed. */
+#define MAX_LISTED 64
+
+static const char *diag_file = "";
+static URC_VEC(char *) msgs;
+static int nerrors;
+static urc_strbuf joined;
+int urc_verbose;
+
+void urc_diag_reset(const char *file) {
+    diag_file = file ? file : "";
+    for (int i = 0; i < msgs.len; i++) free(msgs.items[i]);
+    msgs.len = 0;
+    nerrors = 0;
+}
+
+const char *urc_diag_file(void) { return diag_file; }
+
+void urc_verror(const char *where, const char *fmt, va_list ap) {
+    nerrors++;
+    if (msgs.len >= MAX_LISTED) return;
+    urc_strbuf sb = {0};
+    if (where && *where) urc_sb_printf(&sb, "%s: ", where);
+    urc_sb_vprintf(&sb, fmt, ap);
+    /* One line: newlines in names or messages must not break it. */
+    for (size_t i = 0; i < sb.len; i++)
+        if (sb.data[i] == '\n' || sb.data[i] == '\r') sb.data[i] = ' ';
+    for (int i = 0; i < msgs.len; i++)
+        if (!strcmp(msgs.items[i], sb.data)) { /* same problem twice */
+            urc_sb_free(&sb);
+            nerrors--;
+            return;
+        }
+    URC_VEC_PUSH(msgs, sb.data);
+}
+
+void urc_error(const char *where, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    urc_verror(where, fmt, ap);
+    va_end(ap);
+}
+
+int urc_error_count(void) { return nerrors; }
+
+const char *urc_diag_message(void) {
+    if (!nerrors) return NULL;
+    joined.len = 0;
+    urc_sb_puts(&joined, "");
+    for (int i = 0; i < msgs.len; i++) {
+        if (i) urc_sb_puts(&joined, "; ");
+        urc_sb_puts(&joined, msgs.items[i]);
+    }
+    if (nerrors > msgs.len) urc_sb_printf(&joined, "; and %d more problems", nerrors - msgs.len);
+    return joined.data;
+}
+
+void urc_diag_print(void) {
+    const char *m = urc_diag_message();
+    if (!m) return;
+    if (*diag_file)
+        fprintf(stderr, "unetrc: error: %s: %s\n", diag_file, m);
+    else
+        fprintf(stderr, "unetrc: error: %s\n", m);
+}
+
+void urc_note(const char *fmt, ...) {
+    if (!urc_verbose) return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("unetrc: note: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}

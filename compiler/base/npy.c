@@ -1,0 +1,247 @@
+/* npy.c: NumPy .npy reader and writer (see npy.h). */
+#include "npy.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const struct {
+    const char *descr;
+    urc_dtype dt;
+} npy_types[] = {
+    {"<f4", URC_DT_F32}, {"<f8", URC_DT_F64}, {"<f2", URC_DT_F16}, {"<i8", URC_DT_I64}, {"<i4", URC_DT_I32},
+    {"<i2", URC_DT_I16}, {"|i1", URC_DT_I8},  {"|u1", URC_DT_U8},  {"<u2", URC_DT_U16}, {"<u4", URC_DT_U32},
+    {"<u8", URC_DT_U64}, {"|b1", URC_DT_BOOL}, {"<b1", URC_DT_BOOL}, {"<i1", URC_DT_I8}, {"<u1", URC_DT_U8},
+};
+
+static const char *skip_ws(const char *p, const char *end) {
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n')) p++;
+    return p;
+}
+
+/* Parses the Python dict literal of the header: keys descr, fortran_order,
+ * shape, in any order, nothing else. */
+static bool parse_header(const char *p, const char *end, char *descr, size_t dsz, bool *fortran, urc_shape *shape,
+                         const char **err) {
+    bool have_descr = false, have_fortran = false, have_shape = false;
+    p = skip_ws(p, end);
+    if (p >= end || *p != '{') {
+        *err = "header is not a dict";
+        return false;
+    }
+    p++;
+    for (;;) {
+        p = skip_ws(p, end);
+        if (p < end && *p == '}') break;
+        if (p >= end || (*p != '\'' && *p != '"')) {
+            *err = "malformed header dict";
+            return false;
+        }
+        char q = *p++;
+        const char *k = p;
+        while (p < end && *p != q) p++;
+        if (p >= end) {
+            *err = "malformed header dict";
+            return false;
+        }
+        size_t klen = (size_t)(p - k);
+        p = skip_ws(p + 1, end);
+        if (p >= end || *p != ':') {
+            *err = "malformed header dict";
+            return false;
+        }
+        p = skip_ws(p + 1, end);
+        if (klen == 5 && !strncmp(k, "descr", 5)) {
+            if (p >= end || (*p != '\'' && *p != '"')) {
+                *err = "descr is not a string (structured dtypes are not supported)";
+                return false;
+            }
+            char q2 = *p++;
+            const char *s = p;
+            while (p < end && *p != q2) p++;
+            if (p >= end || (size_t)(p - s) >= dsz) {
+                *err = "malformed descr";
+                return false;
+            }
+            memcpy(descr, s, (size_t)(p - s));
+            descr[p - s] = 0;
+            p++;
+            have_descr = true;
+        } else if (klen == 13 && !strncmp(k, "fortran_order", 13)) {
+            if (end - p >= 4 && !strncmp(p, "True", 4)) {
+                *fortran = true;
+                p += 4;
+            } else if (end - p >= 5 && !strncmp(p, "False", 5)) {
+                *fortran = false;
+                p += 5;
+            } else {
+                *err = "fortran_order is not True or False";
+                return false;
+            }
+            have_fortran = true;
+        } else if (klen == 5 && !strncmp(k, "shape", 5)) {
+            if (p >= end || *p != '(') {
+                *err = "shape is not a tuple";
+                return false;
+            }
+            p++;
+            shape->rank = 0;
+            for (;;) {
+                p = skip_ws(p, end);
+                if (p < end && *p == ')') {
+                    p++;
+                    break;
+                }
+                if (p >= end || *p < '0' || *p > '9') {
+                    *err = "shape holds something other than non-negative integers";
+                    return false;
+                }
+                int64_t v = 0;
+                while (p < end && *p >= '0' && *p <= '9') {
+                    if (v > (INT64_MAX - 9) / 10) {
+                        *err = "shape dimension too large";
+                        return false;
+                    }
+                    v = v * 10 + (*p++ - '0');
+                }
+                if (p < end && *p == 'L') p++;
+                if (shape->rank >= URC_MAX_RANK) {
+                    *err = "rank above 8 is not supported";
+                    return false;
+                }
+                shape->dims[shape->rank++] = v;
+                p = skip_ws(p, end);
+                if (p < end && *p == ',') p++;
+                else if (p < end && *p == ')') continue;
+                else {
+                    *err = "malformed shape tuple";
+                    return false;
+                }
+            }
+            have_shape = true;
+        } else {
+            *err = "unknown key in header";
+            return false;
+        }
+        p = skip_ws(p, end);
+        if (p < end && *p == ',') p++;
+        else if (p < end && *p == '}') break;
+        else {
+            *err = "malformed header dict";
+            return false;
+        }
+    }
+    if (!have_descr || !have_fortran || !have_shape) {
+        *err = "header lacks descr, fortran_order or shape";
+        return false;
+    }
+    return true;
+}
+
+urc_tensor *urc_npy_parse(const unsigned char *d, size_t size, uint64_t max_bytes, const char **err) {
+    if (size < 10 || memcmp(d, "\x93NUMPY", 6) != 0) {
+        *err = "not a .npy file (bad magic)";
+        return NULL;
+    }
+    int major = d[6];
+    size_t hlen, hstart;
+    if (major == 1) {
+        hlen = (size_t)d[8] | (size_t)d[9] << 8;
+        hstart = 10;
+    } else if (major == 2 || major == 3) {
+        if (size < 12) {
+            *err = "truncated .npy header";
+            return NULL;
+        }
+        hlen = (size_t)d[8] | (size_t)d[9] << 8 | (size_t)d[10] << 16 | (size_t)d[11] << 24;
+        hstart = 12;
+    } else {
+        *err = urc_fmt(".npy format version %d is not supported", major);
+        return NULL;
+    }
+    if (hlen > size - hstart) {
+        *err = "truncated .npy header";
+        return NULL;
+    }
+    char descr[16];
+    bool fortran = false;
+    urc_shape shape = {0};
+    if (!parse_header((const char *)d + hstart, (const char *)d + hstart + hlen, descr, sizeof descr, &fortran, &shape,
+                      err)) {
+        *err = urc_fmt("bad .npy header: %s", *err);
+        return NULL;
+    }
+    urc_dtype dt = URC_DT_UNDEF;
+    for (size_t i = 0; i < URC_ARRAY_LEN(npy_types); i++)
+        if (!strcmp(descr, npy_types[i].descr)) dt = npy_types[i].dt;
+    if (dt == URC_DT_UNDEF) {
+        *err = urc_fmt(".npy dtype '%s' is not supported (little-endian bool, int, uint or float)", descr);
+        return NULL;
+    }
+    int64_t n = 1, bytes;
+    for (int i = 0; i < shape.rank; i++)
+        if (!urc_mul_ok(n, shape.dims[i], &n)) {
+            *err = ".npy shape overflows";
+            return NULL;
+        }
+    if (!urc_mul_ok(n, urc_dtype_size(dt), &bytes) || (uint64_t)bytes > max_bytes) {
+        *err = urc_fmt(".npy data of shape %s is above the limit of %llu bytes", urc_shape_str(&shape),
+                       (unsigned long long)max_bytes);
+        return NULL;
+    }
+    size_t have = size - hstart - hlen;
+    if ((uint64_t)have != (uint64_t)bytes) {
+        *err = urc_fmt(".npy data has %zu bytes, shape %s of %s needs %lld", have, urc_shape_str(&shape),
+                       urc_dtype_name(dt), (long long)bytes);
+        return NULL;
+    }
+    urc_tensor *t = urc_tensor_new(dt, &shape);
+    const unsigned char *src = d + hstart + hlen;
+    if (!fortran || shape.rank < 2) {
+        if (bytes) memcpy(t->data, src, (size_t)bytes);
+    } else {
+        /* Fortran order: the first index varies fastest. */
+        int64_t idx[URC_MAX_RANK] = {0}, cstr[URC_MAX_RANK];
+        urc_shape_strides(&shape, cstr);
+        int es = urc_dtype_size(dt);
+        for (int64_t i = 0; i < n; i++) {
+            int64_t off = 0;
+            for (int k = 0; k < shape.rank; k++) off += idx[k] * cstr[k];
+            memcpy((unsigned char *)t->data + off * es, src + i * es, (size_t)es);
+            for (int k = 0; k < shape.rank; k++) {
+                if (++idx[k] < shape.dims[k]) break;
+                idx[k] = 0;
+            }
+        }
+    }
+    return t;
+}
+
+urc_tensor *urc_npy_read(const char *path, uint64_t max_bytes, const char **err) {
+    size_t size;
+    unsigned char *d = urc_read_file(path, &size, max_bytes + 65536 > max_bytes ? max_bytes + 65536 : max_bytes, err);
+    if (!d) return NULL;
+    urc_tensor *t = urc_npy_parse(d, size, max_bytes, err);
+    free(d);
+    return t;
+}
+
+void urc_npy_format(const urc_tensor *t, urc_strbuf *out) {
+    const char *descr = "<f4";
+    for (size_t i = 0; i < URC_ARRAY_LEN(npy_types); i++)
+        if (npy_types[i].dt == t->dtype) {
+            descr = npy_types[i].descr;
+            break;
+        }
+    urc_strbuf h = {0};
+    urc_sb_printf(&h, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
+    for (int i = 0; i < t->shape.rank; i++) urc_sb_printf(&h, "%lld,%s", (long long)t->shape.dims[i], i + 1 < t->shape.rank ? " " : "");
+    urc_sb_puts(&h, "), }");
+    while ((10 + h.len + 1) % 64) urc_sb_putc(&h, ' ');
+    urc_sb_putc(&h, '\n');
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(h.len & 0xff),
+                             (unsigned char)(h.len >> 8)};
+    urc_sb_write(out, pre, 10);
+    urc_sb_write(out, h.data, h.len);
+    urc_sb_write(out, t->data, urc_tensor_bytes(t));
+    urc_sb_free(&h);
+}

@@ -1,0 +1,129 @@
+/* driver.c: runs the passes in order (see driver.h). */
+#include "driver.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/diag.h"
+#include "passes/lower_pass.h"
+#include "passes/passes.h"
+
+typedef struct pass_ctx {
+    urc_graph *g;
+    const urc_options *o;
+} pass_ctx;
+
+static bool p_order(pass_ctx *c) { return urc_graph_toposort(c->g); }
+static bool p_infer(pass_ctx *c) { return urc_pass_infer(c->g, !c->o->no_fold, c->o->import.max_bytes); }
+static bool p_dce(pass_ctx *c) { return urc_pass_dce(c->g); }
+static bool p_einsum(pass_ctx *c) { return urc_pass_einsum_to_matmul(c->g); }
+static bool p_reinfer(pass_ctx *c) { return urc_pass_infer(c->g, false, c->o->import.max_bytes); }
+
+static const struct {
+    const char *name;
+    bool (*run)(pass_ctx *);
+} passes[] = {
+    {"order", p_order}, {"infer", p_infer}, {"dce", p_dce}, {"einsum", p_einsum}, {"reinfer", p_reinfer},
+    {"cleanup", p_dce},
+};
+
+const char *const urc_pass_names[] = {"import", "order", "infer", "dce", "einsum", "reinfer", "cleanup", NULL};
+
+static void dump(const urc_graph *g, const char *after) {
+    urc_strbuf sb = {0};
+    urc_sb_printf(&sb, "; IR after %s\n", after);
+    urc_graph_print(g, &sb);
+    fputs(sb.data, stdout);
+    fflush(stdout);
+    urc_sb_free(&sb);
+}
+
+urc_graph *urc_build_graph(const char *path, const urc_options *o) {
+    urc_graph *g = urc_onnx_load(path, &o->import);
+    if (!g) return NULL;
+    if (o->dump_after && !strcmp(o->dump_after, "import")) dump(g, "import");
+    pass_ctx c = {g, o};
+    for (size_t i = 0; i < URC_ARRAY_LEN(passes); i++) {
+        if (!passes[i].run(&c)) return NULL;
+        if (!urc_graph_verify(g, passes[i].name)) return NULL;
+        if (o->dump_after && !strcmp(o->dump_after, passes[i].name)) dump(g, passes[i].name);
+    }
+    if (o->dump_ir) dump(g, "all passes");
+    return g;
+}
+
+urc_program *urc_build_program(urc_graph *g, const char *name, const urc_options *o, urc_memplan **plan_out) {
+    urc_memplan *plan = urc_memplan_run(g, o->align);
+    if (plan_out) *plan_out = plan;
+    urc_program *P = urc_lower_graph(g, plan, name, o->align);
+    if (!P) return NULL;
+    urc_stats s;
+    urc_graph_stats(g, &s);
+    P->macs = s.macs;
+    return P;
+}
+
+void urc_graph_stats(const urc_graph *g, urc_stats *s) {
+    memset(s, 0, sizeof *s);
+    s->nodes = g->nodes.len;
+    for (int i = 0; i < g->nodes.len; i++) {
+        const urc_node *n = g->nodes.items[i];
+        s->op_count[n->op]++;
+        const urc_value *y = n->out[0];
+        if (!y) continue;
+        int64_t out = urc_shape_numel(&y->shape);
+        switch (n->op) {
+        case URC_OP_CONV: {
+            const urc_value *w = n->in[1];
+            int64_t per = 1;
+            for (int d = 1; d < w->shape.rank; d++) per *= w->shape.dims[d];
+            s->macs += out * per;
+            break;
+        }
+        case URC_OP_CONV_TRANSPOSE: {
+            const urc_value *x = n->in[0], *w = n->in[1];
+            int64_t per = 1;
+            for (int d = 1; d < w->shape.rank; d++) per *= w->shape.dims[d];
+            s->macs += urc_shape_numel(&x->shape) * per;
+            break;
+        }
+        case URC_OP_MATMUL: {
+            const urc_value *a = n->in[0];
+            s->macs += out * a->shape.dims[a->shape.rank - 1];
+            break;
+        }
+        case URC_OP_GEMM: {
+            const urc_value *a = n->in[0];
+            s->macs += out * (n->a.gemm.trans_a ? a->shape.dims[0] : a->shape.dims[a->shape.rank - 1]);
+            break;
+        }
+        case URC_OP_EINSUM: {
+            /* Product of the sizes of all labels. */
+            int64_t sizes[128] = {0};
+            for (int k = 0; k < n->a.einsum.nops && k < n->nin; k++)
+                for (int d = 0; n->a.einsum.labels[k][d]; d++)
+                    sizes[(unsigned char)n->a.einsum.labels[k][d] & 127] = n->in[k]->shape.dims[d];
+            int64_t m = 1;
+            for (int c = 0; c < 128; c++)
+                if (sizes[c]) m *= sizes[c];
+            s->macs += m;
+            break;
+        }
+        default: break;
+        }
+    }
+    urc_map seen = {0};
+    for (int i = 0; i < g->nodes.len; i++) {
+        const urc_node *n = g->nodes.items[i];
+        for (int j = 0; j < n->nin; j++) {
+            const urc_value *v = n->in[j];
+            if (!v || !v->data || !urc_dtype_is_float(v->dtype) || urc_map_get(&seen, v->name)) continue;
+            urc_map_put(&seen, v->name, (void *)v);
+            int64_t e = urc_shape_numel(&v->shape);
+            if (e <= 1) continue; /* scalars are literals, not parameters */
+            s->params += e;
+            s->param_bytes += e * urc_dtype_size(v->dtype);
+        }
+    }
+    urc_map_free(&seen);
+}

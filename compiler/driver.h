@@ -1,0 +1,40 @@
+/* driver.h: the compilation pipeline as an ordered list of named passes.
+ *
+ *   import -> order -> infer(+fold) -> dce -> einsum -> infer -> dce
+ *          -> memplan -> lower -> emit (backend/c)
+ *
+ * Each graph pass is followed by the verifier; --dump-after=PASS prints the
+ * IR after a pass (--dump-ir after the last one). */
+#ifndef URC_DRIVER_H
+#define URC_DRIVER_H
+
+#include "frontend/onnx_import.h"
+#include "loop/loop.h"
+#include "passes/memplan.h"
+
+typedef struct urc_options {
+    urc_import_opts import;
+    const char *dump_after;   /* pass name, or NULL */
+    bool dump_ir;             /* after the last graph pass */
+    bool no_fold;
+    int align;                /* arena/weights alignment in bytes */
+} urc_options;
+
+/* Loads and optimises a model; NULL after reporting every problem found. */
+urc_graph *urc_build_graph(const char *path, const urc_options *o);
+/* Plans memory and lowers to loops; NULL after reporting. */
+urc_program *urc_build_program(urc_graph *g, const char *name, const urc_options *o, urc_memplan **plan_out);
+/* Names of the graph passes in order, NULL-terminated (for --help). */
+extern const char *const urc_pass_names[];
+
+/* Model statistics for `unetrc info`. */
+typedef struct urc_stats {
+    int64_t macs;
+    int64_t params;          /* elements of initializers still used */
+    int64_t param_bytes;
+    int nodes;
+    int op_count[URC_OP_COUNT];
+} urc_stats;
+void urc_graph_stats(const urc_graph *g, urc_stats *s);
+
+#endif

@@ -1,0 +1,560 @@
+/* onnx_import.c: reads an ONNX ModelProto (protobuf-c, generated at build
+ * time from Debian's onnx.proto) into the graph IR.
+ *
+ * Every problem is reported through urc_error and the import keeps going,
+ * so one run lists all unsupported ops, attributes and dtypes of a model. */
+#define _GNU_SOURCE
+#include "onnx_import.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../base/diag.h"
+#include "onnx.pb-c.h"
+
+typedef struct importer {
+    urc_graph *g;
+    const char *model_dir;      /* folder holding the model, for external data */
+    const urc_import_opts *opts;
+    uint64_t max_bytes;
+} importer;
+
+/* ---- tensors -------------------------------------------------------------- */
+
+static const char *tensor_where(const char *name) { return urc_fmt("tensor '%s'", name ? name : ""); }
+
+/* Validates dims and computes element count and byte size under the cap. */
+static bool tensor_shape(const Onnx__TensorProto *t, const char *where, uint64_t max_bytes, urc_dtype dt,
+                         urc_shape *s, int64_t *numel, int64_t *bytes) {
+    if (t->n_dims > URC_MAX_RANK) {
+        urc_error(where, "rank %zu is above the supported maximum of %d", t->n_dims, URC_MAX_RANK);
+        return false;
+    }
+    s->rank = (int)t->n_dims;
+    int64_t n = 1;
+    for (size_t i = 0; i < t->n_dims; i++) {
+        if (t->dims[i] < 0) {
+            urc_error(where, "negative dimension %lld", (long long)t->dims[i]);
+            return false;
+        }
+        s->dims[i] = t->dims[i];
+        if (!urc_mul_ok(n, t->dims[i], &n)) {
+            urc_error(where, "element count overflows");
+            return false;
+        }
+    }
+    int64_t b;
+    if (!urc_mul_ok(n, urc_dtype_size(dt), &b) || (uint64_t)b > max_bytes) {
+        urc_error(where, "%lld elements of %s exceed the limit of %llu bytes (raise it with --max-bytes)",
+                  (long long)n, urc_dtype_name(dt), (unsigned long long)max_bytes);
+        return false;
+    }
+    *numel = n;
+    *bytes = b;
+    return true;
+}
+
+/* Opens an external data file, refusing paths that leave the model folder. */
+static FILE *open_external(importer *im, const char *where, const char *location) {
+    if (!im->model_dir) {
+        urc_error(where, "external data '%s' is not allowed here", location);
+        return NULL;
+    }
+    if (!*location || location[0] == '/' || location[0] == '\\' || strstr(location, "..") ||
+        strchr(location, ':')) {
+        urc_error(where, "external data location '%s' must be a relative path inside the model's folder", location);
+        return NULL;
+    }
+    char *path = urc_fmt("%s/%s", im->model_dir, location);
+    char real_dir[PATH_MAX], real_file[PATH_MAX];
+    if (!realpath(im->model_dir, real_dir)) {
+        urc_error(where, "cannot resolve the model's folder: %s", strerror(errno));
+        return NULL;
+    }
+    if (!realpath(path, real_file)) {
+        urc_error(where, "cannot open external data file '%s': %s", location, strerror(errno));
+        return NULL;
+    }
+    size_t nd = strlen(real_dir);
+    if (strncmp(real_file, real_dir, nd) != 0 || real_file[nd] != '/') {
+        urc_error(where, "external data file '%s' resolves outside the model's folder", location);
+        return NULL;
+    }
+    FILE *f = fopen(real_file, "rb");
+    if (!f) urc_error(where, "cannot open external data file '%s': %s", location, strerror(errno));
+    return f;
+}
+
+static bool read_external(importer *im, const Onnx__TensorProto *t, const char *where, void *dst, int64_t bytes) {
+    const char *location = NULL;
+    int64_t offset = 0, length = -1;
+    for (size_t i = 0; i < t->n_external_data; i++) {
+        const Onnx__StringStringEntryProto *e = t->external_data[i];
+        if (!e->key || !e->value) continue;
+        char *end;
+        if (!strcmp(e->key, "location")) {
+            location = e->value;
+        } else if (!strcmp(e->key, "offset") || !strcmp(e->key, "length")) {
+            errno = 0;
+            long long v = strtoll(e->value, &end, 10);
+            if (errno || *end || v < 0 || end == e->value) {
+                urc_error(where, "external data %s '%s' is not a non-negative integer", e->key, e->value);
+                return false;
+            }
+            if (!strcmp(e->key, "offset")) offset = v;
+            else length = v;
+        }
+    }
+    if (!location) {
+        urc_error(where, "external data has no location");
+        return false;
+    }
+    if (length >= 0 && length != bytes) {
+        urc_error(where, "external data length %lld does not match the %lld bytes of its shape", (long long)length,
+                  (long long)bytes);
+        return false;
+    }
+    FILE *f = open_external(im, where, location);
+    if (!f) return false;
+    struct stat st;
+    bool ok = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+    if (!ok) urc_error(where, "external data '%s' is not a regular file", location);
+    int64_t end;
+    if (ok && (!urc_add_ok(offset, bytes, &end) || end > (int64_t)st.st_size)) {
+        urc_error(where, "external data range [%lld, %lld) lies outside '%s' (%lld bytes)", (long long)offset,
+                  (long long)offset + (long long)bytes, location, (long long)st.st_size);
+        ok = false;
+    }
+    if (ok && (fseeko(f, offset, SEEK_SET) != 0 || fread(dst, 1, (size_t)bytes, f) != (size_t)bytes)) {
+        urc_error(where, "cannot read external data '%s'", location);
+        ok = false;
+    }
+    fclose(f);
+    return ok;
+}
+
+/* Converts a TensorProto; returns NULL after reporting. */
+static urc_tensor *tensor_from_proto(importer *im, const Onnx__TensorProto *t, const char *where) {
+    urc_dtype dt = t->has_data_type ? (urc_dtype)t->data_type : URC_DT_UNDEF;
+    if (!urc_dtype_supported(dt)) {
+        urc_error(where, "data type %s is not supported", urc_dtype_name(dt));
+        return NULL;
+    }
+    if (t->segment) {
+        urc_error(where, "segmented tensors are not supported");
+        return NULL;
+    }
+    urc_shape s;
+    int64_t n, bytes;
+    if (!tensor_shape(t, where, im->max_bytes, dt, &s, &n, &bytes)) return NULL;
+    urc_tensor *r = urc_tensor_new(dt, &s);
+    bool ok = true;
+    if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+        ok = read_external(im, t, where, r->data, bytes);
+    } else if (t->has_raw_data) {
+        if ((int64_t)t->raw_data.len != bytes) {
+            urc_error(where, "raw_data has %zu bytes, its shape %s of %s needs %lld", t->raw_data.len,
+                      urc_shape_str(&s), urc_dtype_name(dt), (long long)bytes);
+            ok = false;
+        } else if (bytes) {
+            memcpy(r->data, t->raw_data.data, (size_t)bytes); /* little-endian hosts only */
+        }
+    } else {
+        size_t have;
+        const char *field;
+        switch (dt) {
+        case URC_DT_F32: have = t->n_float_data; field = "float_data"; break;
+        case URC_DT_F64: have = t->n_double_data; field = "double_data"; break;
+        case URC_DT_I64: have = t->n_int64_data; field = "int64_data"; break;
+        case URC_DT_U32: case URC_DT_U64: have = t->n_uint64_data; field = "uint64_data"; break;
+        default: have = t->n_int32_data; field = "int32_data"; break;
+        }
+        if ((int64_t)have != n) {
+            urc_error(where, "%s has %zu values, its shape %s needs %lld", field, have, urc_shape_str(&s),
+                      (long long)n);
+            ok = false;
+        } else {
+            for (int64_t i = 0; i < n; i++) {
+                switch (dt) {
+                case URC_DT_F32: ((float *)r->data)[i] = t->float_data[i]; break;
+                case URC_DT_F64: ((double *)r->data)[i] = t->double_data[i]; break;
+                case URC_DT_I64: ((int64_t *)r->data)[i] = t->int64_data[i]; break;
+                case URC_DT_U32: ((uint32_t *)r->data)[i] = (uint32_t)t->uint64_data[i]; break;
+                case URC_DT_U64: ((uint64_t *)r->data)[i] = t->uint64_data[i]; break;
+                case URC_DT_F16: case URC_DT_BF16: ((uint16_t *)r->data)[i] = (uint16_t)t->int32_data[i]; break;
+                default: urc_elem_set_i64(dt, r->data, i, t->int32_data[i]); break;
+                }
+            }
+        }
+    }
+    if (!ok) {
+        urc_tensor_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* ---- attributes ------------------------------------------------------------ */
+
+static bool convert_attrs(importer *im, const Onnx__NodeProto *np, const char *where, urc_attr_list *l) {
+    l->where = where;
+    l->len = (int)np->n_attribute;
+    l->items = urc_alloc(sizeof(urc_attr) * (np->n_attribute ? np->n_attribute : 1));
+    bool ok = true;
+    for (size_t i = 0; i < np->n_attribute; i++) {
+        const Onnx__AttributeProto *a = np->attribute[i];
+        urc_attr *o = &l->items[i];
+        o->name = a->name ? a->name : "";
+        if (a->ref_attr_name && *a->ref_attr_name) {
+            urc_error(where, "attribute '%s' refers to a function attribute; functions are not supported", o->name);
+            ok = false;
+            continue;
+        }
+        o->type = a->has_type ? (int)a->type : 0;
+        switch (o->type) {
+        case URC_AT_FLOAT: o->f = a->f; break;
+        case URC_AT_INT: o->i = a->i; break;
+        case URC_AT_STRING: o->s = urc_strndup((const char *)a->s.data, a->s.len); break;
+        case URC_AT_FLOATS:
+            o->n = (int)a->n_floats;
+            o->floats = urc_alloc(sizeof(double) * (a->n_floats + 1));
+            for (size_t j = 0; j < a->n_floats; j++) o->floats[j] = a->floats[j];
+            break;
+        case URC_AT_INTS:
+            o->n = (int)a->n_ints;
+            o->ints = urc_alloc(sizeof(int64_t) * (a->n_ints + 1));
+            memcpy(o->ints, a->ints, sizeof(int64_t) * a->n_ints);
+            break;
+        case URC_AT_STRINGS:
+            o->n = (int)a->n_strings;
+            o->strings = urc_alloc(sizeof(char *) * (a->n_strings + 1));
+            for (size_t j = 0; j < a->n_strings; j++)
+                o->strings[j] = urc_strndup((const char *)a->strings[j].data, a->strings[j].len);
+            break;
+        case URC_AT_TENSOR:
+            if (!a->t) {
+                urc_error(where, "attribute '%s' has no tensor", o->name);
+                ok = false;
+                break;
+            }
+            o->t = tensor_from_proto(im, a->t, urc_fmt("%s: attribute '%s'", where, o->name));
+            if (!o->t) ok = false;
+            break;
+        default:
+            /* Graphs (If/Loop bodies), sparse tensors and type protos: the ops
+             * that take them are not supported, which is reported anyway. */
+            break;
+        }
+    }
+    return ok;
+}
+
+/* ---- value types ------------------------------------------------------------ */
+
+static bool input_type(importer *im, const Onnx__ValueInfoProto *vi, urc_value *v) {
+    const char *where = urc_fmt("input '%s'", v->name);
+    const Onnx__TypeProto *tp = vi->type;
+    if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) {
+        urc_error(where, "only tensor inputs are supported");
+        return false;
+    }
+    const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+    urc_dtype dt = tt->has_elem_type ? (urc_dtype)tt->elem_type : URC_DT_UNDEF;
+    if (!urc_dtype_supported(dt)) {
+        urc_error(where, "data type %s is not supported", urc_dtype_name(dt));
+        return false;
+    }
+    const urc_input_pin *pin = NULL;
+    for (int i = 0; i < im->opts->npins; i++)
+        if (!strcmp(im->opts->pins[i].name, v->name)) pin = &im->opts->pins[i];
+    urc_shape s = {0};
+    if (pin) {
+        s = pin->shape;
+        if (tt->shape && (int)tt->shape->n_dim != s.rank) {
+            urc_error(where, "--input-shape gives rank %d but the model declares rank %zu", s.rank, tt->shape->n_dim);
+            return false;
+        }
+        if (tt->shape)
+            for (int d = 0; d < s.rank; d++) {
+                const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[d];
+                if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+                    dim->dim_value != s.dims[d]) {
+                    urc_error(where, "--input-shape sets dim %d to %lld but the model fixes it to %lld", d,
+                              (long long)s.dims[d], (long long)dim->dim_value);
+                    return false;
+                }
+            }
+    } else {
+        if (!tt->shape) {
+            urc_error(where, "has no shape; give one with --input-shape %s=d0,d1,...", v->name);
+            return false;
+        }
+        if (tt->shape->n_dim > URC_MAX_RANK) {
+            urc_error(where, "rank %zu is above the supported maximum of %d", tt->shape->n_dim, URC_MAX_RANK);
+            return false;
+        }
+        s.rank = (int)tt->shape->n_dim;
+        for (int d = 0; d < s.rank; d++) {
+            const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[d];
+            if (dim->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
+                const char *p = dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && dim->dim_param
+                                    ? dim->dim_param : "?";
+                urc_error(where, "dimension %d is symbolic ('%s'); pin it with --input-shape %s=d0,d1,...", d, p,
+                          v->name);
+                return false;
+            }
+            if (dim->dim_value < 0) {
+                urc_error(where, "dimension %d is negative (%lld)", d, (long long)dim->dim_value);
+                return false;
+            }
+            s.dims[d] = dim->dim_value;
+        }
+    }
+    int64_t n = 1, b;
+    for (int d = 0; d < s.rank; d++)
+        if (!urc_mul_ok(n, s.dims[d], &n)) n = INT64_MAX;
+    if (!urc_mul_ok(n, urc_dtype_size(dt), &b) || (uint64_t)b > im->max_bytes) {
+        urc_error(where, "shape %s of %s exceeds the limit of %llu bytes (raise it with --max-bytes)",
+                  urc_shape_str(&s), urc_dtype_name(dt), (unsigned long long)im->max_bytes);
+        return false;
+    }
+    urc_value_set_type(v, dt, &s);
+    return true;
+}
+
+/* ---- model -------------------------------------------------------------------- */
+
+static urc_value *value_for(importer *im, const char *name) {
+    urc_value *v = urc_graph_find(im->g, name);
+    return v ? v : urc_value_new(im->g, urc_strdup(name));
+}
+
+static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
+    urc_graph *g = im->g;
+    bool ok = true;
+    g->name = urc_strdup(gp->name ? gp->name : "");
+    if (gp->n_sparse_initializer) {
+        urc_error("graph", "sparse initializers are not supported");
+        ok = false;
+    }
+    /* Initializers. */
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        const Onnx__TensorProto *t = gp->initializer[i];
+        const char *name = t->name ? t->name : "";
+        if (!*name) {
+            urc_error("graph", "initializer %zu has no name", i);
+            ok = false;
+            continue;
+        }
+        if (urc_graph_find(g, name)) {
+            urc_error(tensor_where(name), "initializer name is used twice");
+            ok = false;
+            continue;
+        }
+        urc_tensor *tt = tensor_from_proto(im, t, urc_fmt("initializer '%s'", name));
+        if (!tt) {
+            ok = false;
+            continue;
+        }
+        urc_value *v = urc_const_new(g, urc_strdup(name), tt);
+        v->flags |= URC_VAL_PARAM;
+    }
+    /* Inputs (names that are also initializers are constants). */
+    for (size_t i = 0; i < gp->n_input; i++) {
+        const Onnx__ValueInfoProto *vi = gp->input[i];
+        const char *name = vi->name ? vi->name : "";
+        urc_value *v = urc_graph_find(g, name);
+        if (v && v->data) continue;
+        if (v) {
+            urc_error(urc_fmt("input '%s'", name), "name is used twice");
+            ok = false;
+            continue;
+        }
+        v = urc_value_new(g, urc_strdup(name));
+        v->flags |= URC_VAL_INPUT;
+        if (!input_type(im, vi, v)) ok = false;
+        URC_VEC_PUSH(g->inputs, v);
+    }
+    /* Nodes. */
+    for (size_t i = 0; i < gp->n_node; i++) {
+        const Onnx__NodeProto *np = gp->node[i];
+        const char *type = np->op_type ? np->op_type : "";
+        const char *domain = np->domain ? np->domain : "";
+        const char *nname = np->name && *np->name ? np->name : NULL;
+        urc_op op = URC_OP_COUNT;
+        if (*domain && strcmp(domain, "ai.onnx")) {
+            urc_error(urc_fmt("node '%s' (%s)", nname ? nname : urc_fmt("#%zu", i), type),
+                      "op domain '%s' is not supported", domain);
+            ok = false;
+        } else {
+            op = urc_op_lookup(type);
+            if (op == URC_OP_COUNT) {
+                urc_error(urc_fmt("node '%s' (%s)", nname ? nname : urc_fmt("#%zu", i), type),
+                          "op type not supported");
+                ok = false;
+            }
+        }
+        /* Unknown ops still get a node (op URC_OP_COUNT is not allowed, so
+         * use Identity as a stand-in) to keep checking the rest. */
+        int nin = (int)np->n_input, nout = (int)np->n_output;
+        while (nout > 0 && (!np->output[nout - 1] || !*np->output[nout - 1])) nout--;
+        urc_node *n = urc_node_new(g, op == URC_OP_COUNT ? URC_OP_IDENTITY : op,
+                                   nname ? urc_strdup(nname) : urc_fmt("%s_%zu", type, i), nin, nout);
+        const char *where = urc_fmt("node '%s' (%s)", n->name, type);
+        for (int j = 0; j < nin; j++)
+            n->in[j] = np->input[j] && *np->input[j] ? value_for(im, np->input[j]) : NULL;
+        for (int j = 0; j < nout; j++) {
+            if (!np->output[j] || !*np->output[j]) {
+                n->out[j] = NULL;
+                continue;
+            }
+            urc_value *v = value_for(im, np->output[j]);
+            if (v->producer || v->data || (v->flags & URC_VAL_INPUT)) {
+                urc_error(where, "output '%s' is already produced elsewhere", v->name);
+                ok = false;
+                n->out[j] = NULL;
+                continue;
+            }
+            v->producer = n;
+            v->producer_slot = j;
+            n->out[j] = v;
+        }
+        if (op == URC_OP_COUNT) {
+            n->op = URC_OP_COUNT; /* removed by compact below */
+            continue;
+        }
+        const urc_op_info *info = &urc_ops[op];
+        if (nin < info->min_in || nin > info->max_in) {
+            urc_error(where, "has %d inputs; %s takes %d to %d", nin, type, info->min_in,
+                      info->max_in == URC_VARIADIC ? 1000 : info->max_in);
+            ok = false;
+            continue;
+        }
+        if (nout < info->min_out || nout > info->max_out) {
+            urc_error(where, "has %d outputs; %s gives %d to %d", nout, type, info->min_out,
+                      info->max_out == URC_VARIADIC ? 1000 : info->max_out);
+            ok = false;
+            continue;
+        }
+        urc_attr_list attrs;
+        if (!convert_attrs(im, np, where, &attrs)) {
+            ok = false;
+            continue;
+        }
+        if (info->impl->parse && !info->impl->parse(n, &attrs)) ok = false;
+        for (int j = 0; j < attrs.len; j++)
+            if (!attrs.items[j].used) {
+                urc_error(where, "attribute '%s' is not supported", attrs.items[j].name);
+                ok = false;
+            }
+    }
+    urc_graph_compact(g);
+    /* Outputs. */
+    for (size_t i = 0; i < gp->n_output; i++) {
+        const char *name = gp->output[i]->name ? gp->output[i]->name : "";
+        urc_value *v = urc_graph_find(g, name);
+        if (!v) {
+            urc_error(urc_fmt("output '%s'", name), "is not produced by any node");
+            ok = false;
+            continue;
+        }
+        for (int j = 0; j < g->outputs.len; j++)
+            if (g->outputs.items[j] == v) {
+                urc_error(urc_fmt("output '%s'", name), "is listed twice");
+                ok = false;
+            }
+        v->flags |= URC_VAL_OUTPUT;
+        URC_VEC_PUSH(g->outputs, v);
+    }
+    if (!gp->n_output) {
+        urc_error("graph", "has no outputs");
+        ok = false;
+    }
+    return ok;
+}
+
+static char *dir_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) return urc_strdup(".");
+    if (slash == path) return urc_strdup("/");
+    return urc_strndup(path, (size_t)(slash - path));
+}
+
+urc_graph *urc_onnx_load(const char *path, const urc_import_opts *opts) {
+    size_t size;
+    const char *err;
+    void *buf = urc_read_file(path, &size, opts->max_bytes, &err);
+    if (!buf) {
+        urc_error(NULL, "%s", err);
+        return NULL;
+    }
+    if (size == 0) {
+        free(buf);
+        urc_error(NULL, "empty file (not an ONNX model)");
+        return NULL;
+    }
+    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, buf);
+    if (!m) {
+        free(buf);
+        urc_error(NULL, "not a valid ONNX model (protobuf decoding failed)");
+        return NULL;
+    }
+    importer im = {.g = urc_graph_new(), .model_dir = dir_of(path), .opts = opts, .max_bytes = opts->max_bytes};
+    urc_graph *g = im.g;
+    g->hash = urc_fnv1a64(buf, size, URC_FNV_INIT);
+    free(buf);
+    bool ok = true;
+    g->ir_version = m->has_ir_version ? (int)m->ir_version : 0;
+    g->producer = urc_fmt("%s %s", m->producer_name ? m->producer_name : "", m->producer_version ? m->producer_version : "");
+    if (!m->graph) {
+        urc_error(NULL, "the model has no graph");
+        ok = false;
+    }
+    if (m->n_functions) {
+        urc_error(NULL, "model-local functions are not supported (export with the TorchScript exporter, dynamo=False)");
+        ok = false;
+    }
+    int opset = 0;
+    for (size_t i = 0; i < m->n_opset_import; i++) {
+        const Onnx__OperatorSetIdProto *o = m->opset_import[i];
+        const char *d = o->domain ? o->domain : "";
+        if (!*d || !strcmp(d, "ai.onnx")) opset = o->has_version ? (int)o->version : 0;
+    }
+    if (ok && !opset) {
+        urc_error(NULL, "the model imports no version of the default ONNX opset");
+        ok = false;
+    } else if (ok && (opset < URC_OPSET_MIN || opset > URC_OPSET_MAX)) {
+        urc_error(NULL, "opset %d is not supported (supported: %d to %d); re-export with opset_version=17", opset,
+                  URC_OPSET_MIN, URC_OPSET_MAX);
+        ok = false;
+    }
+    g->opset = opset;
+    if (ok) ok = import_graph(&im, m->graph);
+    onnx__model_proto__free_unpacked(m, NULL);
+    if (!ok) return NULL;
+    return g;
+}
+
+urc_tensor *urc_onnx_load_tensor(const char *path, uint64_t max_bytes) {
+    size_t size;
+    const char *err;
+    void *buf = urc_read_file(path, &size, max_bytes, &err);
+    if (!buf) {
+        urc_error(NULL, "%s", err);
+        return NULL;
+    }
+    Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, size, buf);
+    free(buf);
+    if (!t) {
+        urc_error(NULL, "not a valid TensorProto");
+        return NULL;
+    }
+    importer im = {.max_bytes = max_bytes};
+    urc_tensor *r = tensor_from_proto(&im, t, "tensor");
+    onnx__tensor_proto__free_unpacked(t, NULL);
+    return r;
+}

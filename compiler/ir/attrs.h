@@ -1,0 +1,203 @@
+/* attrs.h: typed attributes, one struct per op family (included by ir.h).
+ *
+ * Fields marked "resolved" are not ONNX attributes: the op's infer callback
+ * fills them from constant inputs or defaults, so later passes, the
+ * interpreter and the lowering read one normalised form. Axes are always
+ * non-negative once resolved. */
+#ifndef URC_ATTRS_H
+#define URC_ATTRS_H
+
+typedef enum urc_auto_pad {
+    URC_PAD_NOTSET, URC_PAD_SAME_UPPER, URC_PAD_SAME_LOWER, URC_PAD_VALID
+} urc_auto_pad;
+
+/* Unary elementwise: LeakyRelu/Elu/Celu/ThresholdedRelu alpha, Selu alpha and
+ * gamma, HardSigmoid alpha/beta, Gelu approximate ("tanh" -> 1), IsInf
+ * detect_negative/detect_positive, Clip bounds (resolved from constant
+ * inputs; has_min/has_max say whether present, min_runtime/max_runtime
+ * when the bound is a run-time input). */
+typedef struct urc_unary_attr {
+    double alpha, beta, gamma;
+    int approximate;
+    int detect_negative, detect_positive;
+    bool has_min, has_max;
+    double min, max;
+} urc_unary_attr;
+
+/* Binary elementwise: Mod's fmod. */
+typedef struct urc_binary_attr {
+    int fmod;
+} urc_binary_attr;
+
+typedef struct urc_cast_attr {
+    urc_dtype to;
+    int saturate;
+} urc_cast_attr;
+
+/* Conv and ConvTranspose. nsp = number of spatial dims. pads holds begins
+ * then ends (ONNX order). Resolved: kernel (from W if absent), pads (after
+ * auto_pad), strides/dilations default 1, output_padding. */
+typedef struct urc_conv_attr {
+    int nsp;
+    int64_t group;
+    urc_auto_pad auto_pad;
+    int64_t kernel[URC_MAX_SPATIAL];
+    int64_t strides[URC_MAX_SPATIAL];
+    int64_t dilations[URC_MAX_SPATIAL];
+    int64_t pads[2 * URC_MAX_SPATIAL];
+    int64_t output_padding[URC_MAX_SPATIAL];
+    int64_t output_shape[URC_MAX_SPATIAL]; /* ConvTranspose; n_output_shape = 0 if absent */
+    int n_output_shape;
+    int n_kernel, n_strides, n_dilations, n_pads, n_output_padding; /* -1 = absent in the model */
+} urc_conv_attr;
+
+/* MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool. */
+typedef struct urc_pool_attr {
+    int nsp;
+    urc_auto_pad auto_pad;
+    int ceil_mode;
+    int count_include_pad;
+    int storage_order;
+    int64_t kernel[URC_MAX_SPATIAL];
+    int64_t strides[URC_MAX_SPATIAL];
+    int64_t dilations[URC_MAX_SPATIAL];
+    int64_t pads[2 * URC_MAX_SPATIAL];
+    int n_kernel, n_strides, n_dilations, n_pads;
+} urc_pool_attr;
+
+/* Gemm. MatMul has no attributes. */
+typedef struct urc_gemm_attr {
+    double alpha, beta;
+    int trans_a, trans_b;
+} urc_gemm_attr;
+
+/* Einsum. Resolved: the parsed equation with explicit output. Each operand
+ * and the output is a string of single-letter labels; "..." is expanded
+ * into labels starting at '0' during infer. */
+#define URC_EINSUM_MAX_OPERANDS 8
+typedef struct urc_einsum_attr {
+    const char *equation;
+    int nops;
+    char labels[URC_EINSUM_MAX_OPERANDS][URC_MAX_RANK + 1];
+    char out_labels[URC_MAX_RANK + 1];
+} urc_einsum_attr;
+
+/* LayerNormalization, InstanceNormalization, BatchNormalization,
+ * GroupNormalization. axis resolved non-negative (LayerNorm). */
+typedef struct urc_norm_attr {
+    double epsilon;
+    double momentum;
+    int64_t axis;
+    int64_t num_groups;
+    int stash_type;
+    int training_mode;
+} urc_norm_attr;
+
+/* Softmax, LogSoftmax, Hardmax: axis resolved non-negative. */
+typedef struct urc_softmax_attr {
+    int64_t axis;
+} urc_softmax_attr;
+
+/* Reduce*, ArgMax/ArgMin. Resolved: reduce[d] = 1 for each reduced dim
+ * (from the axes attribute or constant input; all dims when empty unless
+ * noop_with_empty_axes). For ArgMax/ArgMin, axis. */
+typedef struct urc_reduce_attr {
+    int keepdims;
+    int noop_with_empty_axes;
+    int select_last_index;
+    int64_t axis;
+    int64_t axes[URC_MAX_RANK];
+    int naxes;               /* -1 when absent */
+    unsigned char reduce[URC_MAX_RANK];
+} urc_reduce_attr;
+
+/* Reshape/Flatten/Squeeze/Unsqueeze/Identity/Dropout (views: the output
+ * shape is all that matters), Transpose (perm resolved), Expand/Tile
+ * (resolved repeats), DepthToSpace/SpaceToDepth. */
+typedef struct urc_movement_attr {
+    int allowzero;
+    int64_t axis;                   /* Flatten */
+    int64_t perm[URC_MAX_RANK];     /* Transpose */
+    int nperm;                      /* -1 when absent */
+    int64_t axes[URC_MAX_RANK];     /* Squeeze/Unsqueeze (attribute form, opset < 13) */
+    int naxes;
+    int64_t repeats[URC_MAX_RANK];  /* Tile */
+    int64_t blocksize;              /* DepthToSpace/SpaceToDepth */
+    int dcr;                        /* DepthToSpace mode: 1 = DCR, 0 = CRD */
+    double ratio;                   /* Dropout (ignored at inference) */
+    int64_t seed;
+} urc_movement_attr;
+
+/* Concat/Split/Slice/Pad. Resolved Slice: start/step per dim of the input
+ * (step 1 and start 0 for dims not sliced). Resolved Split: sizes per output.
+ * Resolved Pad: pads (begins then ends, all dims), mode, constant value. */
+typedef enum urc_pad_mode { URC_PADMODE_CONSTANT, URC_PADMODE_REFLECT, URC_PADMODE_EDGE, URC_PADMODE_WRAP } urc_pad_mode;
+typedef struct urc_slice_attr {
+    int64_t axis;
+    int64_t num_outputs;
+    int64_t split[64];
+    int nsplit;
+    int64_t start[URC_MAX_RANK];
+    int64_t step[URC_MAX_RANK];
+    int64_t pads[2 * URC_MAX_RANK];
+    urc_pad_mode mode;
+    double pad_value;
+    bool pad_value_runtime;         /* constant_value is a run-time input */
+} urc_slice_attr;
+
+/* Gather/GatherElements. */
+typedef struct urc_gather_attr {
+    int64_t axis;
+} urc_gather_attr;
+
+/* Shape (start/end resolved to [0, rank]), Constant (value), ConstantOfShape
+ * (value, dtype). */
+typedef struct urc_shape_attr {
+    int64_t start, end;
+    urc_tensor *value;
+} urc_shape_attr;
+
+/* Resize. Resolved: scales per dim (output/input ratio used in the
+ * coordinate transform) and the output shape. */
+typedef enum urc_resize_mode { URC_RESIZE_NEAREST, URC_RESIZE_LINEAR, URC_RESIZE_CUBIC } urc_resize_mode;
+typedef enum urc_resize_coord {
+    URC_COORD_HALF_PIXEL, URC_COORD_HALF_PIXEL_SYMMETRIC, URC_COORD_PYTORCH_HALF_PIXEL,
+    URC_COORD_ALIGN_CORNERS, URC_COORD_ASYMMETRIC, URC_COORD_TF_CROP_AND_RESIZE
+} urc_resize_coord;
+typedef enum urc_resize_nearest {
+    URC_NEAREST_ROUND_PREFER_FLOOR, URC_NEAREST_ROUND_PREFER_CEIL, URC_NEAREST_FLOOR, URC_NEAREST_CEIL
+} urc_resize_nearest;
+typedef struct urc_resize_attr {
+    urc_resize_mode mode;
+    urc_resize_coord coord;
+    urc_resize_nearest nearest;
+    double cubic_coeff_a;
+    int exclude_outside;
+    double extrapolation_value;
+    int antialias;
+    int64_t axes[URC_MAX_RANK];
+    int naxes;
+    int keep_aspect_ratio_policy;   /* 0 stretch, 1 not_larger, 2 not_smaller */
+    double scales[URC_MAX_RANK];    /* resolved */
+    double roi[2 * URC_MAX_RANK];   /* resolved (tf_crop_and_resize) */
+} urc_resize_attr;
+
+typedef union urc_attrs {
+    urc_unary_attr unary;
+    urc_binary_attr binary;
+    urc_cast_attr cast;
+    urc_conv_attr conv;
+    urc_pool_attr pool;
+    urc_gemm_attr gemm;
+    urc_einsum_attr einsum;
+    urc_norm_attr norm;
+    urc_softmax_attr softmax;
+    urc_reduce_attr reduce;
+    urc_movement_attr movement;
+    urc_slice_attr slice;
+    urc_gather_attr gather;
+    urc_shape_attr shape;
+    urc_resize_attr resize;
+} urc_attrs;
+
+#endif

@@ -1,0 +1,322 @@
+/* ir.c: graph construction, editing, ordering and the op table. */
+#include "ir.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/diag.h"
+
+/* ---- op table ----------------------------------------------------------- */
+
+#define VAR URC_VARIADIC
+#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT) extern const urc_op_impl urc_impl_##FAM;
+#include "ops.def"
+#undef URC_OP
+
+const urc_op_info urc_ops[URC_OP_COUNT] = {
+#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT) \
+    [URC_OP_##E] = {NAME, &urc_impl_##FAM, MININ, MAXIN, MINOUT, MAXOUT},
+#include "ops.def"
+#undef URC_OP
+};
+#undef VAR
+
+urc_op urc_op_lookup(const char *type) {
+    for (int i = 0; i < URC_OP_COUNT; i++)
+        if (urc_ops[i].name[0] && !strcmp(urc_ops[i].name, type)) return (urc_op)i;
+    return URC_OP_COUNT;
+}
+
+/* ---- construction ------------------------------------------------------- */
+
+urc_graph *urc_graph_new(void) { return urc_alloc(sizeof(urc_graph)); }
+
+urc_value *urc_value_new(urc_graph *g, const char *name) {
+    urc_value *v = urc_alloc(sizeof *v);
+    v->id = g->values.len;
+    if (!name) {
+        /* Generated names cannot clash with ONNX names: they start with '%'. */
+        name = urc_fmt("%%t%d", g->next_id++);
+    }
+    v->name = name;
+    URC_VEC_PUSH(g->values, v);
+    urc_map_put(&g->by_name, v->name, v);
+    return v;
+}
+
+urc_value *urc_graph_find(urc_graph *g, const char *name) { return urc_map_get(&g->by_name, name); }
+
+urc_node *urc_node_new(urc_graph *g, urc_op op, const char *name, int nin, int nout) {
+    urc_node *n = urc_alloc(sizeof *n);
+    n->id = g->next_id++;
+    n->op = op;
+    n->opset = g->opset;
+    n->name = name && *name ? name : urc_fmt("%s_%d", op < URC_OP_COUNT ? urc_ops[op].name : "node", n->id);
+    n->nin = nin;
+    n->nout = nout;
+    n->in = urc_alloc(sizeof(urc_value *) * (size_t)(nin ? nin : 1));
+    n->out = urc_alloc(sizeof(urc_value *) * (size_t)(nout ? nout : 1));
+    URC_VEC_PUSH(g->nodes, n);
+    return n;
+}
+
+urc_value *urc_const_new(urc_graph *g, const char *name, urc_tensor *t) {
+    urc_value *v = urc_value_new(g, name);
+    v->dtype = t->dtype;
+    v->shape = t->shape;
+    v->has_type = true;
+    v->data = t->data;
+    free(t);
+    return v;
+}
+
+void urc_value_set_type(urc_value *v, urc_dtype dt, const urc_shape *s) {
+    v->dtype = dt;
+    v->shape = *s;
+    v->has_type = true;
+}
+
+void urc_replace_uses(urc_graph *g, urc_value *from, urc_value *to) {
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *n = g->nodes.items[i];
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j] == from) n->in[j] = to;
+    }
+    for (int i = 0; i < g->outputs.len; i++)
+        if (g->outputs.items[i] == from) g->outputs.items[i] = to;
+}
+
+void urc_graph_compact(urc_graph *g) {
+    int k = 0;
+    for (int i = 0; i < g->nodes.len; i++)
+        if (g->nodes.items[i]->op != URC_OP_COUNT) g->nodes.items[k++] = g->nodes.items[i];
+    g->nodes.len = k;
+}
+
+/* Kahn's algorithm, stable: among ready nodes the earliest in file order
+ * goes first, so output is deterministic and close to the model's order. */
+bool urc_graph_toposort(urc_graph *g) {
+    int nn = g->nodes.len;
+    int *indeg = urc_xcalloc((size_t)nn + 1, sizeof(int));
+    urc_node **sorted = urc_xmalloc(sizeof(urc_node *) * ((size_t)nn + 1));
+    /* Map producer node -> index. */
+    for (int i = 0; i < nn; i++) g->nodes.items[i]->id = i;
+    bool ok = true;
+    for (int i = 0; i < nn; i++) {
+        urc_node *n = g->nodes.items[i];
+        for (int j = 0; j < n->nin; j++) {
+            urc_value *v = n->in[j];
+            if (!v) continue;
+            if (v->producer) indeg[i]++;
+            else if (!(v->flags & (URC_VAL_INPUT | URC_VAL_PARAM)) && !v->data) {
+                urc_error(urc_node_where(n), "input '%s' is not produced by any node, graph input or initializer",
+                          v->name);
+                ok = false;
+            }
+        }
+    }
+    /* Consumers lists. */
+    int *cons_start = urc_xcalloc((size_t)nn + 1, sizeof(int));
+    int total = 0;
+    for (int i = 0; i < nn; i++) {
+        urc_node *n = g->nodes.items[i];
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j] && n->in[j]->producer) cons_start[n->in[j]->producer->id]++, total++;
+    }
+    for (int i = 0, s = 0; i <= nn; i++) {
+        int c = i < nn ? cons_start[i] : 0;
+        cons_start[i] = s;
+        s += c;
+    }
+    int *fill = urc_xcalloc((size_t)nn + 1, sizeof(int));
+    int *cons = urc_xmalloc(sizeof(int) * ((size_t)total + 1));
+    for (int i = 0; i < nn; i++) {
+        urc_node *n = g->nodes.items[i];
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j] && n->in[j]->producer) {
+                int p = n->in[j]->producer->id;
+                cons[cons_start[p] + fill[p]++] = i;
+            }
+    }
+    /* A min-heap over node indices would be O(n log n); a simple scan of a
+     * sorted ready list is fine at the sizes of these graphs. */
+    int *ready = urc_xmalloc(sizeof(int) * ((size_t)nn + 1));
+    int nready = 0, nsorted = 0;
+    for (int i = 0; i < nn; i++)
+        if (!indeg[i]) ready[nready++] = i;
+    while (nready) {
+        int best = 0;
+        for (int r = 1; r < nready; r++)
+            if (ready[r] < ready[best]) best = r;
+        int i = ready[best];
+        ready[best] = ready[--nready];
+        sorted[nsorted++] = g->nodes.items[i];
+        for (int c = cons_start[i]; c < cons_start[i] + fill[i]; c++)
+            if (--indeg[cons[c]] == 0) ready[nready++] = cons[c];
+    }
+    if (nsorted != nn) {
+        for (int i = 0; i < nn; i++)
+            if (indeg[i]) {
+                urc_error(urc_node_where(g->nodes.items[i]), "the graph has a cycle through this node");
+                break;
+            }
+        ok = false;
+    } else {
+        memcpy(g->nodes.items, sorted, sizeof(urc_node *) * (size_t)nn);
+    }
+    free(indeg);
+    free(sorted);
+    free(cons_start);
+    free(fill);
+    free(cons);
+    free(ready);
+    return ok;
+}
+
+void urc_graph_count_uses(urc_graph *g) {
+    for (int i = 0; i < g->values.len; i++) g->values.items[i]->nuses = 0;
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *n = g->nodes.items[i];
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j]) n->in[j]->nuses++;
+    }
+}
+
+const char *urc_node_where(const urc_node *n) {
+    return urc_fmt("node '%s' (%s)", n->name, n->op < URC_OP_COUNT ? urc_ops[n->op].name : "?");
+}
+
+urc_tensor urc_value_tensor(const urc_value *v) {
+    urc_tensor t = {v->dtype, v->shape, v->data};
+    return t;
+}
+
+bool urc_value_is_const(const urc_value *v) { return v && v->data; }
+
+bool urc_const_ints(const urc_node *n, int input, int64_t *out, int max, int *count) {
+    const urc_value *v = input < n->nin ? n->in[input] : NULL;
+    if (!v || !v->data) {
+        urc_error(urc_node_where(n), "input %d%s%s%s must be a constant known at compile time", input,
+                  v ? " ('" : "", v ? v->name : "", v ? "')" : "");
+        return false;
+    }
+    if (!urc_dtype_is_int(v->dtype)) {
+        urc_error(urc_node_where(n), "input %d ('%s') must be an integer tensor, got %s", input, v->name,
+                  urc_dtype_name(v->dtype));
+        return false;
+    }
+    int64_t ne = urc_shape_numel(&v->shape);
+    if (ne > max) {
+        urc_error(urc_node_where(n), "input %d ('%s') has %lld elements, at most %d supported", input, v->name,
+                  (long long)ne, max);
+        return false;
+    }
+    for (int64_t i = 0; i < ne; i++) out[i] = urc_elem_i64(v->dtype, v->data, i);
+    *count = (int)ne;
+    return true;
+}
+
+bool urc_const_scalar(const urc_node *n, int input, double *out) {
+    const urc_value *v = input < n->nin ? n->in[input] : NULL;
+    if (!v || !v->data) {
+        urc_error(urc_node_where(n), "input %d must be a constant known at compile time", input);
+        return false;
+    }
+    if (urc_shape_numel(&v->shape) != 1) {
+        urc_error(urc_node_where(n), "input %d ('%s') must have one element, got shape %s", input, v->name,
+                  urc_shape_str(&v->shape));
+        return false;
+    }
+    *out = urc_elem_f64(v->dtype, v->data, 0);
+    return true;
+}
+
+/* ---- attributes ------------------------------------------------------- */
+
+static urc_attr *attr_find(urc_attr_list *l, const char *name) {
+    for (int i = 0; i < l->len; i++)
+        if (!strcmp(l->items[i].name, name)) {
+            l->items[i].used = true;
+            return &l->items[i];
+        }
+    return NULL;
+}
+
+bool urc_attr_has(const urc_attr_list *l, const char *name) {
+    for (int i = 0; i < l->len; i++)
+        if (!strcmp(l->items[i].name, name)) return true;
+    return false;
+}
+
+static bool attr_type_error(urc_attr_list *l, const urc_attr *a, const char *want) {
+    urc_error(l->where, "attribute '%s' must be %s", a->name, want);
+    return false;
+}
+
+bool urc_attr_int(urc_attr_list *l, const char *name, int64_t def, int64_t *out) {
+    urc_attr *a = attr_find(l, name);
+    *out = def;
+    if (!a) return true;
+    if (a->type != URC_AT_INT) return attr_type_error(l, a, "an integer");
+    *out = a->i;
+    return true;
+}
+
+bool urc_attr_float(urc_attr_list *l, const char *name, double def, double *out) {
+    urc_attr *a = attr_find(l, name);
+    *out = def;
+    if (!a) return true;
+    if (a->type == URC_AT_INT) { /* tolerated: exporters sometimes write 0 for 0.0 */
+        *out = (double)a->i;
+        return true;
+    }
+    if (a->type != URC_AT_FLOAT) return attr_type_error(l, a, "a float");
+    *out = a->f;
+    return true;
+}
+
+bool urc_attr_string(urc_attr_list *l, const char *name, const char *def, const char **out) {
+    urc_attr *a = attr_find(l, name);
+    *out = def;
+    if (!a) return true;
+    if (a->type != URC_AT_STRING) return attr_type_error(l, a, "a string");
+    *out = a->s;
+    return true;
+}
+
+bool urc_attr_ints(urc_attr_list *l, const char *name, int64_t *out, int max, int *n) {
+    urc_attr *a = attr_find(l, name);
+    *n = -1;
+    if (!a) return true;
+    if (a->type != URC_AT_INTS) return attr_type_error(l, a, "a list of integers");
+    if (a->n > max) {
+        urc_error(l->where, "attribute '%s' has %d values, at most %d supported", name, a->n, max);
+        return false;
+    }
+    memcpy(out, a->ints, sizeof(int64_t) * (size_t)a->n);
+    *n = a->n;
+    return true;
+}
+
+bool urc_attr_floats(urc_attr_list *l, const char *name, double *out, int max, int *n) {
+    urc_attr *a = attr_find(l, name);
+    *n = -1;
+    if (!a) return true;
+    if (a->type != URC_AT_FLOATS) return attr_type_error(l, a, "a list of floats");
+    if (a->n > max) {
+        urc_error(l->where, "attribute '%s' has %d values, at most %d supported", name, a->n, max);
+        return false;
+    }
+    memcpy(out, a->floats, sizeof(double) * (size_t)a->n);
+    *n = a->n;
+    return true;
+}
+
+bool urc_attr_tensor(urc_attr_list *l, const char *name, urc_tensor **out) {
+    urc_attr *a = attr_find(l, name);
+    *out = NULL;
+    if (!a) return true;
+    if (a->type != URC_AT_TENSOR || !a->t) return attr_type_error(l, a, "a tensor");
+    *out = a->t;
+    return true;
+}

@@ -1,0 +1,244 @@
+/* ir.h: the graph IR.
+ *
+ * A urc_graph is a list of urc_node in topological order. Nodes read and
+ * write urc_value (SSA: each value has at most one producer). A value with
+ * `data` set is a compile-time constant (an initializer or a folded result).
+ * Every op is declared once in ops.def; its attributes live in a typed
+ * struct inside urc_attrs (attrs.h), filled by the op's parse callback from
+ * the ONNX attributes and completed by its infer callback from constant
+ * inputs (e.g. Reshape's target shape).
+ *
+ * Shapes are static: the compiler specialises code to exact shapes. */
+#ifndef URC_IR_H
+#define URC_IR_H
+
+#include "../base/base.h"
+
+#define URC_MAX_RANK 8
+#define URC_MAX_SPATIAL 3 /* Conv/Pool spatial dims are checked against this */
+
+/* Element types, numbered as ONNX TensorProto.DataType. */
+typedef enum urc_dtype {
+    URC_DT_UNDEF = 0,
+    URC_DT_F32 = 1,
+    URC_DT_U8 = 2,
+    URC_DT_I8 = 3,
+    URC_DT_U16 = 4,
+    URC_DT_I16 = 5,
+    URC_DT_I32 = 6,
+    URC_DT_I64 = 7,
+    URC_DT_STRING = 8,
+    URC_DT_BOOL = 9,
+    URC_DT_F16 = 10,
+    URC_DT_F64 = 11,
+    URC_DT_U32 = 12,
+    URC_DT_U64 = 13,
+    URC_DT_BF16 = 16,
+    URC_DT_COUNT = 17
+} urc_dtype;
+
+int urc_dtype_size(urc_dtype dt);            /* 0 when unsupported */
+const char *urc_dtype_name(urc_dtype dt);    /* "float32", "int64", ... */
+bool urc_dtype_is_float(urc_dtype dt);       /* f16, bf16, f32, f64 */
+bool urc_dtype_is_int(urc_dtype dt);         /* signed/unsigned integers (not bool) */
+bool urc_dtype_is_signed(urc_dtype dt);
+bool urc_dtype_supported(urc_dtype dt);      /* everything but string/complex */
+
+typedef struct urc_shape {
+    int rank;
+    int64_t dims[URC_MAX_RANK];
+} urc_shape;
+
+int64_t urc_shape_numel(const urc_shape *s);
+bool urc_shape_eq(const urc_shape *a, const urc_shape *b);
+/* "[1,16,32,32,32]" in an arena string. */
+const char *urc_shape_str(const urc_shape *s);
+/* Row-major strides in elements. */
+void urc_shape_strides(const urc_shape *s, int64_t *strides);
+/* numpy-style broadcast of a and b into out; false if incompatible. */
+bool urc_shape_broadcast(const urc_shape *a, const urc_shape *b, urc_shape *out);
+
+/* A tensor with heap-owned data (the interpreter and the constant folder). */
+typedef struct urc_tensor {
+    urc_dtype dtype;
+    urc_shape shape;
+    void *data;
+} urc_tensor;
+
+urc_tensor *urc_tensor_new(urc_dtype dt, const urc_shape *s);  /* zeroed data */
+void urc_tensor_free(urc_tensor *t);
+int64_t urc_tensor_numel(const urc_tensor *t);
+size_t urc_tensor_bytes(const urc_tensor *t);
+/* Element access through double / int64 (any dtype; f16 converted). */
+double urc_elem_f64(urc_dtype dt, const void *data, int64_t i);
+int64_t urc_elem_i64(urc_dtype dt, const void *data, int64_t i);
+void urc_elem_set_f64(urc_dtype dt, void *data, int64_t i, double v);
+void urc_elem_set_i64(urc_dtype dt, void *data, int64_t i, int64_t v);
+/* Heap copies as double / int64 arrays (caller frees). */
+double *urc_tensor_to_f64(const urc_tensor *t);
+int64_t *urc_tensor_to_i64(const urc_tensor *t);
+void urc_tensor_from_f64(urc_tensor *t, const double *v);
+void urc_tensor_from_i64(urc_tensor *t, const int64_t *v);
+float urc_f16_to_f32(uint16_t h);
+uint16_t urc_f32_to_f16(float f);
+float urc_bf16_to_f32(uint16_t h);
+uint16_t urc_f32_to_bf16(float f);
+
+#include "attrs.h"
+
+typedef enum urc_op {
+#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT) URC_OP_##E,
+#include "ops.def"
+#undef URC_OP
+    URC_OP_COUNT
+} urc_op;
+
+/* Value flags. */
+enum {
+    URC_VAL_INPUT = 1 << 0,  /* graph input, supplied by the caller */
+    URC_VAL_OUTPUT = 1 << 1, /* graph output, written to the caller's buffer */
+    URC_VAL_PARAM = 1 << 2,  /* initializer from the model file (a weight) */
+};
+
+typedef struct urc_node urc_node;
+
+typedef struct urc_value {
+    int id;
+    const char *name;
+    urc_dtype dtype;
+    urc_shape shape;
+    bool has_type;        /* dtype and shape are known */
+    unsigned flags;
+    urc_node *producer;   /* NULL for inputs and constants */
+    int producer_slot;
+    void *data;           /* constant payload (heap), NULL if computed at run time */
+    int nuses;            /* number of node inputs reading it (urc_graph_count_uses) */
+} urc_value;
+
+struct urc_node {
+    int id;
+    const char *name;     /* ONNX node name, or a generated "<OpType>_<id>" */
+    urc_op op;
+    int opset;            /* opset version of the node's domain */
+    int nin, nout;
+    urc_value **in;       /* in[i] may be NULL for an omitted optional input */
+    urc_value **out;
+    urc_attrs a;
+};
+
+typedef struct urc_graph {
+    URC_VEC(urc_node *) nodes;  /* topological order after urc_graph_toposort */
+    URC_VEC(urc_value *) values;
+    URC_VEC(urc_value *) inputs;
+    URC_VEC(urc_value *) outputs;
+    const char *name;
+    const char *producer;       /* producer_name + version from the model */
+    int opset;                  /* default-domain opset */
+    int ir_version;
+    uint64_t hash;              /* FNV-1a of the model file */
+    urc_map by_name;            /* value name -> urc_value */
+    int next_id;
+} urc_graph;
+
+/* ---- op table ----------------------------------------------------------- */
+
+/* ONNX attributes as read from the model, before an op's parse callback
+ * turns them into its typed struct. Types numbered as AttributeProto. */
+enum {
+    URC_AT_FLOAT = 1, URC_AT_INT = 2, URC_AT_STRING = 3, URC_AT_TENSOR = 4,
+    URC_AT_GRAPH = 5, URC_AT_FLOATS = 6, URC_AT_INTS = 7, URC_AT_STRINGS = 8,
+};
+typedef struct urc_attr {
+    const char *name;
+    int type;
+    int64_t i;
+    double f;
+    const char *s;
+    int n;                  /* element count of ints/floats/strings */
+    int64_t *ints;
+    double *floats;
+    const char **strings;
+    urc_tensor *t;
+    bool used;              /* set by the urc_attr_* getters */
+} urc_attr;
+
+typedef struct urc_attr_list {
+    urc_attr *items;
+    int len;
+    const char *where;      /* "node 'x' (Conv)" for messages */
+} urc_attr_list;
+
+/* Getters: return false (and report) when the attribute has the wrong type
+ * or an out-of-range value; leave the default when absent. */
+bool urc_attr_int(urc_attr_list *l, const char *name, int64_t def, int64_t *out);
+bool urc_attr_float(urc_attr_list *l, const char *name, double def, double *out);
+bool urc_attr_string(urc_attr_list *l, const char *name, const char *def, const char **out);
+/* ints: *n = -1 when absent; error if more than max elements. */
+bool urc_attr_ints(urc_attr_list *l, const char *name, int64_t *out, int max, int *n);
+bool urc_attr_floats(urc_attr_list *l, const char *name, double *out, int max, int *n);
+bool urc_attr_tensor(urc_attr_list *l, const char *name, urc_tensor **out);
+bool urc_attr_has(const urc_attr_list *l, const char *name);
+
+typedef struct urc_lower urc_lower; /* loop/lower.h */
+
+typedef struct urc_op_impl {
+    /* Reads ONNX attributes into n->a. May be NULL (no attributes). */
+    bool (*parse)(urc_node *n, urc_attr_list *attrs);
+    /* Validates inputs and sets the outputs' dtype and shape. Constant
+     * inputs that drive shapes (Reshape's shape, Slice's starts, ...) are
+     * read here and stored in n->a. */
+    bool (*infer)(urc_node *n);
+    /* Reference semantics: naive and obviously right. Output tensors are
+     * allocated by the caller with the inferred dtype and shape. */
+    bool (*eval)(const urc_node *n, urc_tensor *const *in, urc_tensor *const *out);
+    /* Emits the node's loops (loop/lower.h). */
+    bool (*lower)(urc_lower *L, const urc_node *n);
+    /* Appends the resolved attributes for --dump-ir, e.g. " kernel=[3,3,3]".
+     * May be NULL. */
+    void (*print)(const urc_node *n, urc_strbuf *sb);
+} urc_op_impl;
+
+typedef struct urc_op_info {
+    const char *name;       /* ONNX op type */
+    const urc_op_impl *impl;
+    int min_in, max_in, min_out, max_out;
+} urc_op_info;
+
+#define URC_VARIADIC 1024
+extern const urc_op_info urc_ops[URC_OP_COUNT];
+/* Looks up an ONNX op type in the default domain; URC_OP_COUNT if unknown. */
+urc_op urc_op_lookup(const char *onnx_type);
+
+/* ---- graph construction and editing ------------------------------------ */
+
+urc_graph *urc_graph_new(void);
+urc_value *urc_value_new(urc_graph *g, const char *name);   /* name NULL: generated */
+urc_value *urc_graph_find(urc_graph *g, const char *name);
+urc_node *urc_node_new(urc_graph *g, urc_op op, const char *name, int nin, int nout);
+/* A constant value owning `t`'s data (t itself is freed). */
+urc_value *urc_const_new(urc_graph *g, const char *name, urc_tensor *t);
+void urc_value_set_type(urc_value *v, urc_dtype dt, const urc_shape *s);
+/* Replaces every use of `from` (node inputs and graph outputs) by `to`. */
+void urc_replace_uses(urc_graph *g, urc_value *from, urc_value *to);
+/* Removes nodes marked by setting node->op = URC_OP_COUNT. */
+void urc_graph_compact(urc_graph *g);
+/* Sorts nodes topologically; reports a cycle or a dangling input. */
+bool urc_graph_toposort(urc_graph *g);
+void urc_graph_count_uses(urc_graph *g);
+/* Checks structural invariants; `pass` names the pass just run. */
+bool urc_graph_verify(urc_graph *g, const char *pass);
+/* Text dump (--dump-ir). */
+void urc_graph_print(const urc_graph *g, urc_strbuf *sb);
+
+/* "node 'Conv_17' (Conv)" for messages (arena string). */
+const char *urc_node_where(const urc_node *n);
+/* The tensor view of a constant value (no copy). */
+urc_tensor urc_value_tensor(const urc_value *v);
+bool urc_value_is_const(const urc_value *v);
+/* Reads a constant integer input (any integer dtype) of at most max
+ * elements into out; reports and returns false when it is not constant. */
+bool urc_const_ints(const urc_node *n, int input, int64_t *out, int max, int *count);
+/* Reads a constant scalar (or one-element tensor) as double. */
+bool urc_const_scalar(const urc_node *n, int input, double *out);
+
+#endif

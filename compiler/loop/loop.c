@@ -1,0 +1,281 @@
+/* loop.c: builders for the loop-level representation (see loop.h). */
+#include "loop.h"
+
+#include <string.h>
+
+bool urc_lop_is_unary(urc_lop op) { return op <= URC_L_ISINF; }
+bool urc_lop_is_compare(urc_lop op) {
+    return (op >= URC_L_LT && op <= URC_L_XOR) || op == URC_L_NOT || op == URC_L_ISNAN || op == URC_L_ISINF;
+}
+
+static urc_lx *lx_new(urc_lx_kind kind, urc_dtype dt) {
+    urc_lx *e = urc_alloc(sizeof *e);
+    e->kind = kind;
+    e->dt = dt;
+    return e;
+}
+
+urc_lx *urc_lx_int(int64_t v) {
+    urc_lx *e = lx_new(URC_LX_INT, URC_DT_I64);
+    e->i = v;
+    return e;
+}
+
+urc_lx *urc_lx_flt(double v, urc_dtype dt) {
+    urc_lx *e = lx_new(URC_LX_FLT, dt);
+    e->f = v;
+    return e;
+}
+
+urc_lx *urc_lx_const(double v, urc_dtype dt) {
+    if (urc_dtype_is_float(dt)) return urc_lx_flt(v, dt);
+    urc_lx *e = lx_new(URC_LX_INT, dt);
+    e->i = dt == URC_DT_BOOL ? (v != 0) : (int64_t)v;
+    return e;
+}
+
+urc_lx *urc_lx_var(const urc_kernel *k, int var) {
+    URC_ASSERT(var >= 0 && var < k->vars.len, "bad variable");
+    urc_lx *e = lx_new(URC_LX_VAR, k->vars.items[var].dt);
+    e->var = var;
+    return e;
+}
+
+urc_lx *urc_lx_load(const urc_kernel *k, int buf, urc_lx *idx) {
+    URC_ASSERT(buf >= 0 && buf < k->bufs.len, "bad buffer");
+    urc_lx *e = lx_new(URC_LX_LOAD, k->bufs.items[buf].dt);
+    e->buf = buf;
+    e->a = idx;
+    return e;
+}
+
+urc_lx *urc_lx_un(urc_lop op, urc_lx *a) {
+    URC_ASSERT(urc_lop_is_unary(op), "not a unary op");
+    urc_lx *e = lx_new(URC_LX_UN, urc_lop_is_compare(op) ? URC_DT_BOOL : a->dt);
+    e->op = op;
+    e->a = a;
+    return e;
+}
+
+urc_lx *urc_lx_bin(urc_lop op, urc_lx *a, urc_lx *b) {
+    URC_ASSERT(!urc_lop_is_unary(op) && op < URC_L_COUNT, "not a binary op");
+    urc_lx *e = lx_new(URC_LX_BIN, urc_lop_is_compare(op) ? URC_DT_BOOL : a->dt);
+    e->op = op;
+    e->a = a;
+    e->b = b;
+    return e;
+}
+
+urc_lx *urc_lx_sel(urc_lx *cond, urc_lx *a, urc_lx *b) {
+    urc_lx *e = lx_new(URC_LX_SEL, a->dt);
+    e->a = cond;
+    e->b = a;
+    e->c = b;
+    return e;
+}
+
+urc_lx *urc_lx_cast(urc_dtype dt, urc_lx *a) {
+    if (a->dt == dt) return a;
+    if (a->kind == URC_LX_INT && urc_dtype_is_int(dt) && dt == URC_DT_I64) {
+        urc_lx *e = urc_lx_int(a->i);
+        return e;
+    }
+    urc_lx *e = lx_new(URC_LX_CAST, dt);
+    e->a = a;
+    return e;
+}
+
+static bool is_int_lit(const urc_lx *e, int64_t v) { return e->kind == URC_LX_INT && e->i == v; }
+
+urc_lx *urc_add(urc_lx *a, urc_lx *b) {
+    if (a->kind == URC_LX_INT && b->kind == URC_LX_INT && a->dt == b->dt) {
+        urc_lx *e = urc_lx_int(a->i + b->i);
+        e->dt = a->dt;
+        return e;
+    }
+    if (is_int_lit(a, 0) && a->dt == b->dt) return b;
+    if (is_int_lit(b, 0) && a->dt == b->dt) return a;
+    return urc_lx_bin(URC_L_ADD, a, b);
+}
+
+urc_lx *urc_sub(urc_lx *a, urc_lx *b) {
+    if (a->kind == URC_LX_INT && b->kind == URC_LX_INT && a->dt == b->dt) {
+        urc_lx *e = urc_lx_int(a->i - b->i);
+        e->dt = a->dt;
+        return e;
+    }
+    if (is_int_lit(b, 0) && a->dt == b->dt) return a;
+    return urc_lx_bin(URC_L_SUB, a, b);
+}
+
+urc_lx *urc_mul(urc_lx *a, urc_lx *b) {
+    if (a->kind == URC_LX_INT && b->kind == URC_LX_INT && a->dt == b->dt) {
+        urc_lx *e = urc_lx_int(a->i * b->i);
+        e->dt = a->dt;
+        return e;
+    }
+    if (a->dt == b->dt && a->kind == URC_LX_INT) {
+        if (a->i == 1) return b;
+        if (a->i == 0) return a;
+    }
+    if (a->dt == b->dt && b->kind == URC_LX_INT) {
+        if (b->i == 1) return a;
+        if (b->i == 0) return b;
+    }
+    return urc_lx_bin(URC_L_MUL, a, b);
+}
+
+urc_lx *urc_addi(urc_lx *a, int64_t b) { return urc_add(a, urc_lx_int(b)); }
+urc_lx *urc_muli(urc_lx *a, int64_t b) { return urc_mul(a, urc_lx_int(b)); }
+
+/* ---- statements ---------------------------------------------------------- */
+
+static urc_ls *ls_new(urc_ls_kind kind) {
+    urc_ls *s = urc_alloc(sizeof *s);
+    s->kind = kind;
+    return s;
+}
+
+urc_ls *urc_ls_block(void) { return ls_new(URC_LS_BLOCK); }
+
+void urc_ls_push(urc_ls *block, urc_ls *s) {
+    URC_ASSERT(block->kind == URC_LS_BLOCK, "push into a non-block");
+    URC_VEC_PUSH(block->list, s);
+}
+
+urc_ls *urc_ls_for(urc_ls *parent, int var, urc_lx *lo, urc_lx *hi, int64_t step, unsigned flags) {
+    urc_ls *s = ls_new(URC_LS_FOR);
+    s->var = var;
+    s->lo = lo;
+    s->hi = hi;
+    s->step = step;
+    s->flags = flags;
+    s->collapse = 1;
+    s->body = urc_ls_block();
+    urc_ls_push(parent, s);
+    return s->body;
+}
+
+urc_ls *urc_ls_if(urc_ls *parent, urc_lx *cond, urc_ls **els) {
+    urc_ls *s = ls_new(URC_LS_IF);
+    s->cond = cond;
+    s->body = urc_ls_block();
+    if (els) {
+        s->els = urc_ls_block();
+        *els = s->els;
+    }
+    urc_ls_push(parent, s);
+    return s->body;
+}
+
+static void store(urc_ls *parent, int buf, urc_lx *idx, urc_lx *val, bool accum) {
+    urc_ls *s = ls_new(URC_LS_STORE);
+    s->buf = buf;
+    s->idx = idx;
+    s->val = val;
+    s->accum = accum;
+    urc_ls_push(parent, s);
+}
+
+void urc_ls_store(urc_ls *parent, int buf, urc_lx *idx, urc_lx *val) { store(parent, buf, idx, val, false); }
+void urc_ls_accum(urc_ls *parent, int buf, urc_lx *idx, urc_lx *val) { store(parent, buf, idx, val, true); }
+
+void urc_ls_decl(urc_ls *parent, int var, urc_lx *init) {
+    urc_ls *s = ls_new(URC_LS_DECL);
+    s->var = var;
+    s->val = init;
+    urc_ls_push(parent, s);
+}
+
+void urc_ls_assign(urc_ls *parent, int var, urc_lx *val) {
+    urc_ls *s = ls_new(URC_LS_ASSIGN);
+    s->var = var;
+    s->val = val;
+    urc_ls_push(parent, s);
+}
+
+void urc_ls_comment(urc_ls *parent, const char *text) {
+    urc_ls *s = ls_new(URC_LS_COMMENT);
+    s->text = text;
+    urc_ls_push(parent, s);
+}
+
+/* ---- kernels ------------------------------------------------------------- */
+
+urc_kernel *urc_kernel_new(const char *name, const char *comment) {
+    urc_kernel *k = urc_alloc(sizeof *k);
+    k->name = name;
+    k->comment = comment;
+    k->body = urc_ls_block();
+    return k;
+}
+
+static const char *unique_name(const urc_kernel *k, const char *hint) {
+    /* Names are C identifiers: keep [a-z0-9_], number duplicates. */
+    char base[32];
+    int n = 0;
+    for (const char *p = hint ? hint : "t"; *p && n < 24; p++)
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_')
+            base[n++] = *p;
+    if (!n || (base[0] >= '0' && base[0] <= '9')) base[n++] = 't';
+    base[n] = 0;
+    for (int suffix = 0;; suffix++) {
+        const char *cand = suffix ? urc_fmt("%s%d", base, suffix) : urc_strdup(base);
+        bool clash = false;
+        for (int i = 0; i < k->vars.len && !clash; i++) clash = !strcmp(k->vars.items[i].name, cand);
+        for (int i = 0; i < k->bufs.len && !clash; i++) clash = !strcmp(k->bufs.items[i].name, cand);
+        if (!clash) return cand;
+    }
+}
+
+int urc_kernel_var(urc_kernel *k, const char *hint, urc_dtype dt) {
+    urc_kvar v = {unique_name(k, hint), dt};
+    URC_VEC_PUSH(k->vars, v);
+    return k->vars.len - 1;
+}
+
+int urc_kernel_buf(urc_kernel *k, const char *hint, urc_dtype dt, int64_t count, urc_kbuf_role role,
+                   const urc_value *value) {
+    urc_kbuf b = {unique_name(k, hint), dt, count, role, value};
+    URC_VEC_PUSH(k->bufs, b);
+    return k->bufs.len - 1;
+}
+
+int urc_kernel_local(urc_kernel *k, const char *hint, urc_dtype dt, int64_t count) {
+    return urc_kernel_buf(k, hint, dt, count, URC_KB_LOCAL, NULL);
+}
+
+/* ---- loop nests and indices ------------------------------------------------ */
+
+urc_ls *urc_loop_nest(urc_kernel *k, urc_ls *parent, const urc_shape *s, int *iv, unsigned flags) {
+    static const char *names[URC_MAX_RANK] = {"i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7"};
+    urc_ls *body = parent;
+    for (int d = 0; d < s->rank; d++) {
+        iv[d] = urc_kernel_var(k, names[d], URC_DT_I64);
+        unsigned f = 0;
+        if (d == 0) f |= flags;
+        if (d == s->rank - 1) f |= URC_FOR_SIMD;
+        body = urc_ls_for(body, iv[d], urc_lx_int(0), urc_lx_int(s->dims[d]), 1, f);
+    }
+    return body;
+}
+
+urc_lx *urc_index(const urc_lx *const *idx, const urc_shape *s) {
+    urc_lx *e = urc_lx_int(0);
+    for (int d = 0; d < s->rank; d++) e = urc_add(urc_muli(e, s->dims[d]), (urc_lx *)idx[d]);
+    return e;
+}
+
+urc_lx *urc_index_vars(const urc_kernel *k, const int *iv, const urc_shape *s) {
+    const urc_lx *idx[URC_MAX_RANK];
+    for (int d = 0; d < s->rank; d++) idx[d] = urc_lx_var(k, iv[d]);
+    return urc_index(idx, s);
+}
+
+urc_lx *urc_index_bcast(const urc_kernel *k, const int *iv, const urc_shape *full, const urc_shape *o) {
+    const urc_lx *idx[URC_MAX_RANK];
+    int off = full->rank - o->rank;
+    for (int d = 0; d < o->rank; d++)
+        idx[d] = o->dims[d] == 1 ? urc_lx_int(0) : urc_lx_var(k, iv[d + off]);
+    return urc_index(idx, o);
+}

@@ -1,0 +1,225 @@
+/* loop.h: the loop-level representation.
+ *
+ * Lowering turns each graph node into a urc_kernel: a function over flat
+ * buffers whose body is a tree of statements (for/if/store/scalar locals)
+ * over typed scalar expressions. A urc_program is the list of kernels and
+ * the calls that bind their buffer parameters to memory (arena, weights,
+ * caller inputs/outputs). Backends print a program: the C backend as C
+ * text (backend/c), and later an LLVM backend as IR. Nothing here knows
+ * about C syntax.
+ *
+ * Index arithmetic uses URC_DT_I64 expressions; a backend may narrow them
+ * (the C printer uses 32-bit indices when every buffer is small enough). */
+#ifndef URC_LOOP_H
+#define URC_LOOP_H
+
+#include "../ir/ir.h"
+
+typedef enum urc_lop {
+    /* unary */
+    URC_L_NEG, URC_L_ABS, URC_L_SQRT, URC_L_EXP, URC_L_LOG, URC_L_ERF, URC_L_TANH,
+    URC_L_FLOOR, URC_L_CEIL, URC_L_RINT, /* round half to even */
+    URC_L_SIN, URC_L_COS, URC_L_TAN, URC_L_ASIN, URC_L_ACOS, URC_L_ATAN,
+    URC_L_SINH, URC_L_COSH, URC_L_ASINH, URC_L_ACOSH, URC_L_ATANH,
+    URC_L_LOG1P, URC_L_EXPM1,
+    URC_L_NOT,    /* logical not, bool result */
+    URC_L_ISNAN,  /* bool result */
+    URC_L_ISINF,  /* bool result; sign selection done with comparisons */
+    /* binary */
+    URC_L_ADD, URC_L_SUB, URC_L_MUL, URC_L_DIV, /* integer DIV truncates */
+    URC_L_MOD,    /* integer: sign of the divisor (Python); float: fmod */
+    URC_L_REM,    /* integer: C remainder; float: fmod */
+    URC_L_POW, URC_L_MIN, URC_L_MAX, /* MIN/MAX propagate NaN */
+    URC_L_LT, URC_L_LE, URC_L_GT, URC_L_GE, URC_L_EQ, URC_L_NE, /* bool results */
+    URC_L_AND, URC_L_OR, URC_L_XOR,  /* logical, on bools */
+    URC_L_COUNT
+} urc_lop;
+
+bool urc_lop_is_unary(urc_lop op);
+bool urc_lop_is_compare(urc_lop op);  /* result is bool */
+
+typedef enum urc_lx_kind {
+    URC_LX_INT,   /* integer literal (i) */
+    URC_LX_FLT,   /* floating literal (f) */
+    URC_LX_VAR,   /* scalar variable (var) */
+    URC_LX_LOAD,  /* buf[a] */
+    URC_LX_UN,    /* op(a) */
+    URC_LX_BIN,   /* op(a, b) */
+    URC_LX_SEL,   /* a ? b : c */
+    URC_LX_CAST,  /* (dt)a */
+} urc_lx_kind;
+
+typedef struct urc_lx {
+    urc_lx_kind kind;
+    urc_dtype dt;
+    urc_lop op;
+    int64_t i;
+    double f;
+    int var;
+    int buf;
+    struct urc_lx *a, *b, *c;
+} urc_lx;
+
+typedef enum urc_ls_kind {
+    URC_LS_BLOCK,   /* list */
+    URC_LS_FOR,     /* for (var = lo; var < hi; var += step) body */
+    URC_LS_IF,      /* if (cond) body else els */
+    URC_LS_STORE,   /* buf[idx] = val, or += when accum */
+    URC_LS_DECL,    /* declares scalar var = val (scoped to the enclosing block) */
+    URC_LS_ASSIGN,  /* var = val */
+    URC_LS_COMMENT, /* text */
+} urc_ls_kind;
+
+/* Loop flags (hints to backends). */
+enum {
+    URC_FOR_PARALLEL = 1 << 0, /* iterations independent: may run on threads */
+    URC_FOR_SIMD = 1 << 1,     /* iterations independent: may vectorise */
+    URC_FOR_UNROLL = 1 << 2,   /* constant trip count: unroll fully */
+};
+
+typedef struct urc_ls {
+    urc_ls_kind kind;
+    int var;
+    urc_lx *lo, *hi;
+    int64_t step;
+    unsigned flags;
+    int collapse;            /* PARALLEL: number of perfectly nested loops to share out */
+    struct urc_ls *body, *els;
+    urc_lx *cond;
+    int buf;
+    urc_lx *idx, *val;
+    bool accum;
+    URC_VEC(struct urc_ls *) list;
+    const char *text;
+} urc_ls;
+
+typedef enum urc_kbuf_role {
+    URC_KB_IN,      /* read only */
+    URC_KB_OUT,     /* written (may also be read) */
+    URC_KB_LOCAL,   /* scratch array local to the kernel (count elements) */
+} urc_kbuf_role;
+
+typedef struct urc_kbuf {
+    const char *name;
+    urc_dtype dt;
+    int64_t count;          /* elements */
+    urc_kbuf_role role;
+    const urc_value *value; /* the graph value bound to this parameter, if any */
+} urc_kbuf;
+
+typedef struct urc_kvar {
+    const char *name;
+    urc_dtype dt;
+} urc_kvar;
+
+typedef struct urc_kernel {
+    const char *name;       /* unique C-identifier-safe name */
+    const char *comment;    /* one line: op, node name, shapes */
+    URC_VEC(urc_kbuf) bufs;
+    URC_VEC(urc_kvar) vars;
+    urc_ls *body;           /* a BLOCK */
+} urc_kernel;
+
+/* Where a kernel argument lives at run time. */
+typedef enum urc_mem_space { URC_MEM_ARENA, URC_MEM_WEIGHTS, URC_MEM_INPUT, URC_MEM_OUTPUT } urc_mem_space;
+typedef struct urc_mref {
+    urc_mem_space space;
+    int64_t offset;   /* bytes, ARENA/WEIGHTS */
+    int index;        /* INPUT/OUTPUT: position in the entry point's parameters */
+} urc_mref;
+
+typedef struct urc_call {
+    urc_kernel *k;
+    urc_mref *args;   /* one per kernel buffer that is not LOCAL */
+} urc_call;
+
+typedef struct urc_io {
+    const char *name;       /* ONNX name */
+    const char *cname;      /* C identifier */
+    urc_dtype dt;
+    urc_shape shape;
+} urc_io;
+
+/* One constant in the weights blob. */
+typedef struct urc_wentry {
+    const char *name;
+    urc_dtype dt;
+    int64_t offset;   /* bytes */
+    int64_t count;    /* elements */
+} urc_wentry;
+
+typedef struct urc_program {
+    const char *name;               /* prefix of generated symbols */
+    URC_VEC(urc_kernel *) kernels;
+    URC_VEC(urc_call) calls;
+    URC_VEC(urc_io) inputs;
+    URC_VEC(urc_io) outputs;
+    int64_t arena_bytes;
+    int64_t arena_lower_bound;      /* the largest simultaneously live set */
+    int64_t intermediate_bytes;     /* sum of every planned intermediate */
+    int64_t weights_bytes;
+    unsigned char *weights;         /* payload, weights_bytes long */
+    URC_VEC(urc_wentry) wentries;   /* what the payload holds, in offset order */
+    uint64_t weights_checksum;      /* FNV-1a 64 of the payload */
+    int64_t max_buf_elems;          /* largest buffer (index width choice) */
+    int align;                      /* bytes, for arena and weights */
+    int64_t macs;                   /* multiply-accumulates of one forward */
+    int64_t params;                 /* parameter elements */
+} urc_program;
+
+/* ---- building expressions (arena-allocated; small integer folding) ---- */
+urc_lx *urc_lx_int(int64_t v);
+urc_lx *urc_lx_flt(double v, urc_dtype dt);
+/* A literal of dtype dt with value v (integer dtypes round toward zero). */
+urc_lx *urc_lx_const(double v, urc_dtype dt);
+urc_lx *urc_lx_var(const urc_kernel *k, int var);
+urc_lx *urc_lx_load(const urc_kernel *k, int buf, urc_lx *idx);
+urc_lx *urc_lx_un(urc_lop op, urc_lx *a);
+urc_lx *urc_lx_bin(urc_lop op, urc_lx *a, urc_lx *b);
+urc_lx *urc_lx_sel(urc_lx *cond, urc_lx *a, urc_lx *b);
+urc_lx *urc_lx_cast(urc_dtype dt, urc_lx *a);   /* no-op when same dtype */
+/* Shorthands (fold integer literals: x*1, x+0, 2*3 ...). */
+urc_lx *urc_add(urc_lx *a, urc_lx *b);
+urc_lx *urc_sub(urc_lx *a, urc_lx *b);
+urc_lx *urc_mul(urc_lx *a, urc_lx *b);
+urc_lx *urc_addi(urc_lx *a, int64_t b);
+urc_lx *urc_muli(urc_lx *a, int64_t b);
+
+/* ---- building statements ------------------------------------------------ */
+urc_ls *urc_ls_block(void);
+void urc_ls_push(urc_ls *block, urc_ls *s);
+/* Appends `for (var = lo; var < hi; var += step)` to parent and returns its
+ * (empty) body block. */
+urc_ls *urc_ls_for(urc_ls *parent, int var, urc_lx *lo, urc_lx *hi, int64_t step, unsigned flags);
+/* Appends `if (cond)`; returns the then-block; *els (if non-NULL) gets an else-block. */
+urc_ls *urc_ls_if(urc_ls *parent, urc_lx *cond, urc_ls **els);
+void urc_ls_store(urc_ls *parent, int buf, urc_lx *idx, urc_lx *val);
+void urc_ls_accum(urc_ls *parent, int buf, urc_lx *idx, urc_lx *val);  /* += */
+void urc_ls_decl(urc_ls *parent, int var, urc_lx *init);
+void urc_ls_assign(urc_ls *parent, int var, urc_lx *val);
+void urc_ls_comment(urc_ls *parent, const char *text);
+
+/* ---- kernels -------------------------------------------------------------- */
+urc_kernel *urc_kernel_new(const char *name, const char *comment);
+int urc_kernel_var(urc_kernel *k, const char *hint, urc_dtype dt);
+/* Declares a parameter buffer; returns its index. */
+int urc_kernel_buf(urc_kernel *k, const char *hint, urc_dtype dt, int64_t count, urc_kbuf_role role,
+                   const urc_value *value);
+/* Declares a local scratch array of `count` elements. */
+int urc_kernel_local(urc_kernel *k, const char *hint, urc_dtype dt, int64_t count);
+
+/* ---- common loop shapes ------------------------------------------------- */
+/* Appends a nest of for-loops over every dim of s to parent (outermost dim
+ * first), stores the loop variables in iv[0..rank-1] and returns the
+ * innermost body. A rank-0 shape returns parent itself. `flags` go on the
+ * outermost loop (e.g. URC_FOR_PARALLEL) and URC_FOR_SIMD on the innermost. */
+urc_ls *urc_loop_nest(urc_kernel *k, urc_ls *parent, const urc_shape *s, int *iv, unsigned flags);
+/* Row-major linear index of per-dim index expressions idx[0..rank-1] in s. */
+urc_lx *urc_index(const urc_lx *const *idx, const urc_shape *s);
+/* Linear index into an operand of shape o broadcast (numpy rules, right
+ * aligned) to the full shape, given the loop variables over full. */
+urc_lx *urc_index_bcast(const urc_kernel *k, const int *iv, const urc_shape *full, const urc_shape *o);
+/* Linear index of loop variables iv over shape s. */
+urc_lx *urc_index_vars(const urc_kernel *k, const int *iv, const urc_shape *s);
+
+#endif

@@ -1,0 +1,39 @@
+/* lower.h: what an op's lower callback uses to emit its kernel.
+ *
+ * The lowering pass (passes/lower.c) walks the graph in order; for each node
+ * it calls urc_ops[op].impl->lower(L, node). The callback starts a kernel
+ * with urc_lower_begin, binds the node's values as buffer parameters and
+ * appends loops to k->body. Values the memory plan made views of their
+ * input (Reshape and friends) need no kernel: see urc_lower_is_view. */
+#ifndef URC_LOWER_H
+#define URC_LOWER_H
+
+#include "loop.h"
+
+typedef struct urc_memplan urc_memplan; /* passes/memplan.h */
+
+struct urc_lower {
+    urc_program *prog;
+    urc_graph *g;
+    urc_memplan *plan;
+    urc_map weight_offsets;   /* constant value name -> offset+1 in the weights blob */
+    int nkernels;
+};
+
+/* Starts the kernel of node n; it becomes the next call of the program. */
+urc_kernel *urc_lower_begin(urc_lower *L, const urc_node *n);
+/* Binds a graph value as an input (read-only) or output buffer of k.
+ * Binding the same value twice returns the same index. */
+int urc_lower_in(urc_lower *L, urc_kernel *k, const urc_value *v, const char *hint);
+int urc_lower_out(urc_lower *L, urc_kernel *k, const urc_value *v, const char *hint);
+/* Element idx of value v as an expression: a literal when v is a constant
+ * with one element (or when every element of a constant is equal and
+ * `splat` is true), otherwise a load from its bound buffer. */
+urc_lx *urc_lower_load(urc_lower *L, urc_kernel *k, const urc_value *v, urc_lx *idx);
+/* True when the memory plan placed n's output on its input (no code). */
+bool urc_lower_is_view(const urc_lower *L, const urc_node *n);
+/* A plain copy kernel from value src to value dst of equal size (used by
+ * views that could not alias, e.g. a Reshape producing a graph output). */
+bool urc_lower_copy(urc_lower *L, const urc_node *n, const urc_value *src, const urc_value *dst);
+
+#endif

@@ -1,0 +1,147 @@
+/* infer.c: shape/dtype inference with constant folding.
+ *
+ * Torch's exporter leaves chains like Shape -> Gather -> Unsqueeze -> Concat
+ * -> Reshape even for static shapes. Running inference and folding in one
+ * walk resolves them: Shape of a statically shaped tensor is a constant,
+ * every node after it with constant inputs is evaluated by the reference
+ * interpreter, and Reshape finally sees a constant target shape. */
+#include "../base/diag.h"
+#include "../interp/interp.h"
+#include "passes.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Folding results larger than this stays a run-time computation (it would
+ * only grow the weights blob). */
+#define FOLD_MAX_BYTES ((int64_t)64 << 20)
+
+static bool output_size_ok(const urc_node *n, uint64_t max_bytes) {
+    for (int j = 0; j < n->nout; j++) {
+        const urc_value *v = n->out[j];
+        if (!v) continue;
+        int64_t e = 1, b;
+        for (int d = 0; d < v->shape.rank; d++) {
+            if (v->shape.dims[d] < 0) {
+                urc_error(urc_node_where(n), "inferred a negative dimension for output '%s'", v->name);
+                return false;
+            }
+            if (!urc_mul_ok(e, v->shape.dims[d], &e)) e = INT64_MAX;
+        }
+        if (!urc_mul_ok(e, urc_dtype_size(v->dtype), &b) || (uint64_t)b > max_bytes) {
+            urc_error(urc_node_where(n), "output '%s' of shape %s exceeds the limit of %llu bytes (raise it with --max-bytes)",
+                      v->name, urc_shape_str(&v->shape), (unsigned long long)max_bytes);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool foldable(const urc_node *n) {
+    bool shape_only = n->op == URC_OP_SHAPE || n->op == URC_OP_SIZE;
+    for (int j = 0; j < n->nin; j++)
+        if (n->in[j] && !n->in[j]->data && !shape_only) return false;
+    int64_t bytes = 0;
+    for (int j = 0; j < n->nout; j++)
+        if (n->out[j]) bytes += urc_shape_numel(&n->out[j]->shape) * urc_dtype_size(n->out[j]->dtype);
+    return bytes <= FOLD_MAX_BYTES;
+}
+
+static bool fold_node(urc_node *n) {
+    urc_tensor in_t[URC_VARIADIC > 64 ? 64 : URC_VARIADIC];
+    urc_tensor *ins[64] = {0}, *outs[8] = {0};
+    if (n->nin > 64 || n->nout > 8) return true; /* not worth it; leave the node */
+    for (int j = 0; j < n->nin; j++) {
+        if (!n->in[j]) continue;
+        in_t[j] = urc_value_tensor(n->in[j]);
+        ins[j] = &in_t[j];
+    }
+    for (int j = 0; j < n->nout; j++)
+        if (n->out[j]) outs[j] = urc_tensor_new(n->out[j]->dtype, &n->out[j]->shape);
+    bool ok = urc_ops[n->op].impl->eval(n, ins, outs);
+    for (int j = 0; j < n->nout; j++) {
+        if (!outs[j]) continue;
+        if (ok) {
+            urc_value *v = n->out[j];
+            v->data = outs[j]->data;
+            v->producer = NULL;
+            free(outs[j]);
+        } else {
+            urc_tensor_free(outs[j]);
+        }
+    }
+    if (ok) n->op = URC_OP_COUNT; /* folded: removed by compact */
+    return ok;
+}
+
+bool urc_pass_infer(urc_graph *g, bool fold, uint64_t max_bytes) {
+    bool ok = true;
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *n = g->nodes.items[i];
+        bool ready = true;
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j] && !n->in[j]->has_type) ready = false; /* its producer already failed */
+        if (!ready) {
+            ok = false;
+            continue;
+        }
+        for (int j = 0; j < n->nout; j++)
+            if (n->out[j]) n->out[j]->has_type = false;
+        if (!urc_ops[n->op].impl->infer(n)) {
+            ok = false;
+            continue;
+        }
+        bool typed = true;
+        for (int j = 0; j < n->nout; j++)
+            if (n->out[j] && !n->out[j]->has_type) typed = false;
+        URC_ASSERT(typed, "infer left an output untyped");
+        if (!output_size_ok(n, max_bytes)) {
+            for (int j = 0; j < n->nout; j++)
+                if (n->out[j]) n->out[j]->has_type = false;
+            ok = false;
+            continue;
+        }
+        if (fold && ok && foldable(n) && !fold_node(n)) ok = false;
+    }
+    urc_graph_compact(g);
+    return ok;
+}
+
+bool urc_pass_dce(urc_graph *g) {
+    bool changed = true;
+    while (changed) {
+        changed = false;
+        urc_graph_count_uses(g);
+        for (int i = g->nodes.len - 1; i >= 0; i--) {
+            urc_node *n = g->nodes.items[i];
+            bool live = false;
+            for (int j = 0; j < n->nout && !live; j++) {
+                urc_value *v = n->out[j];
+                if (v && (v->nuses || (v->flags & URC_VAL_OUTPUT))) live = true;
+            }
+            if (!live) {
+                for (int j = 0; j < n->nin; j++)
+                    if (n->in[j]) n->in[j]->nuses--;
+                for (int j = 0; j < n->nout; j++)
+                    if (n->out[j]) n->out[j]->producer = NULL;
+                n->op = URC_OP_COUNT;
+                changed = true;
+            }
+        }
+        urc_graph_compact(g);
+    }
+    /* Optional outputs nobody reads (e.g. LayerNormalization's mean) are
+     * dropped so that no memory is planned for them. */
+    urc_graph_count_uses(g);
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *n = g->nodes.items[i];
+        for (int j = 1; j < n->nout; j++) {
+            urc_value *v = n->out[j];
+            if (v && !v->nuses && !(v->flags & URC_VAL_OUTPUT)) {
+                v->producer = NULL;
+                n->out[j] = NULL;
+            }
+        }
+    }
+    return true;
+}

@@ -1,0 +1,193 @@
+/* lower.c: graph + memory plan -> loop program (see loop/lower.h).
+ *
+ * Walks nodes in order and calls each op's lower callback. Constants that
+ * kernels read are packed into the weights blob (64-byte aligned, in first
+ * use order); one-element constants become literals instead. Graph outputs
+ * that are not computed by a node of their own (a graph input or a
+ * constant passed through, or one value listed twice) get a copy kernel. */
+#include "lower_pass.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/diag.h"
+#include "memplan.h"
+
+static const char *c_ident(const char *s) {
+    urc_strbuf sb = {0};
+    for (const char *p = s; *p && sb.len < 40; p++) {
+        char c = *p;
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')
+            urc_sb_putc(&sb, c);
+        else if (c >= 'A' && c <= 'Z')
+            urc_sb_putc(&sb, (char)(c - 'A' + 'a'));
+        else if (sb.len && sb.data[sb.len - 1] != '_')
+            urc_sb_putc(&sb, '_');
+    }
+    while (sb.len && sb.data[sb.len - 1] == '_') sb.data[--sb.len] = 0;
+    const char *r = urc_strdup(sb.len ? sb.data : "t");
+    urc_sb_free(&sb);
+    return r;
+}
+
+urc_kernel *urc_lower_begin(urc_lower *L, const urc_node *n) {
+    const char *name = urc_fmt("k%d_%s", L->nkernels++, c_ident(urc_ops[n->op].name));
+    urc_strbuf sb = {0};
+    urc_sb_printf(&sb, "%s '%s':", urc_ops[n->op].name, n->name);
+    for (int j = 0; j < n->nin; j++)
+        if (n->in[j]) urc_sb_printf(&sb, " %s%s", j ? "" : "", urc_shape_str(&n->in[j]->shape));
+    urc_sb_puts(&sb, " ->");
+    for (int j = 0; j < n->nout; j++)
+        if (n->out[j]) urc_sb_printf(&sb, " %s", urc_shape_str(&n->out[j]->shape));
+    urc_kernel *k = urc_kernel_new(name, urc_strdup(sb.data));
+    urc_sb_free(&sb);
+    urc_call c = {k, NULL};
+    URC_VEC_PUSH(L->prog->kernels, k);
+    URC_VEC_PUSH(L->prog->calls, c);
+    return k;
+}
+
+static int64_t weights_offset(urc_lower *L, const urc_value *v) {
+    intptr_t off1 = (intptr_t)urc_map_get(&L->weight_offsets, v->name);
+    if (off1) return (int64_t)off1 - 1;
+    urc_program *P = L->prog;
+    int64_t bytes = urc_shape_numel(&v->shape) * urc_dtype_size(v->dtype);
+    int64_t off = urc_align_up(P->weights_bytes, P->align);
+    int64_t end = off + (bytes ? bytes : 1);
+    P->weights = urc_xrealloc(P->weights, (size_t)urc_align_up(end, P->align));
+    memset(P->weights + P->weights_bytes, 0, (size_t)(urc_align_up(end, P->align) - P->weights_bytes));
+    memcpy(P->weights + off, v->data, (size_t)bytes);
+    P->weights_bytes = urc_align_up(end, P->align);
+    urc_map_put(&L->weight_offsets, v->name, (void *)(intptr_t)(off + 1));
+    urc_wentry we = {v->name, v->dtype, off, urc_shape_numel(&v->shape)};
+    URC_VEC_PUSH(P->wentries, we);
+    if (v->flags & URC_VAL_PARAM) P->params += urc_shape_numel(&v->shape);
+    return off;
+}
+
+static urc_mref value_ref(urc_lower *L, const urc_value *v) {
+    if (v->data) return (urc_mref){URC_MEM_WEIGHTS, weights_offset(L, v), 0};
+    URC_ASSERT(L->plan->placed[v->id], "value has no place in the memory plan");
+    return L->plan->ref[v->id];
+}
+
+static int bind(urc_lower *L, urc_kernel *k, const urc_value *v, const char *hint, urc_kbuf_role role) {
+    for (int i = 0; i < k->bufs.len; i++)
+        if (k->bufs.items[i].value == v) {
+            if (role == URC_KB_OUT) k->bufs.items[i].role = URC_KB_OUT;
+            return i;
+        }
+    int64_t count = urc_shape_numel(&v->shape);
+    int b = urc_kernel_buf(k, hint, v->dtype, count, role, v);
+    if (count > L->prog->max_buf_elems) L->prog->max_buf_elems = count;
+    urc_call *c = &L->prog->calls.items[L->prog->calls.len - 1];
+    URC_ASSERT(c->k == k, "binding a buffer to a kernel that is not the current one");
+    int na = 0;
+    for (int i = 0; i < k->bufs.len - 1; i++)
+        if (k->bufs.items[i].role != URC_KB_LOCAL) na++;
+    urc_mref *args = urc_alloc(sizeof(urc_mref) * (size_t)(na + 1));
+    if (na) memcpy(args, c->args, sizeof(urc_mref) * (size_t)na);
+    args[na] = value_ref(L, v);
+    c->args = args;
+    return b;
+}
+
+int urc_lower_in(urc_lower *L, urc_kernel *k, const urc_value *v, const char *hint) {
+    return bind(L, k, v, hint, URC_KB_IN);
+}
+
+int urc_lower_out(urc_lower *L, urc_kernel *k, const urc_value *v, const char *hint) {
+    return bind(L, k, v, hint, URC_KB_OUT);
+}
+
+urc_lx *urc_lower_load(urc_lower *L, urc_kernel *k, const urc_value *v, urc_lx *idx) {
+    if (v->data && urc_shape_numel(&v->shape) == 1) {
+        if (urc_dtype_is_float(v->dtype)) return urc_lx_flt(urc_elem_f64(v->dtype, v->data, 0), v->dtype);
+        urc_lx *e = urc_lx_int(urc_elem_i64(v->dtype, v->data, 0));
+        e->dt = v->dtype;
+        return e;
+    }
+    int b = urc_lower_in(L, k, v, "c");
+    return urc_lx_load(k, b, idx);
+}
+
+bool urc_lower_is_view(const urc_lower *L, const urc_node *n) {
+    for (int i = 0; i < L->g->nodes.len; i++)
+        if (L->g->nodes.items[i] == n) return L->plan->view[i];
+    return false;
+}
+
+static void copy_kernel(urc_lower *L, urc_kernel *k, const urc_value *src, const urc_value *dst) {
+    int bi = urc_lower_in(L, k, src, "x");
+    int bo = urc_lower_out(L, k, dst, "y");
+    urc_shape flat = {1, {urc_shape_numel(&dst->shape)}};
+    int iv[1];
+    urc_ls *body = urc_loop_nest(k, k->body, &flat, iv, URC_FOR_PARALLEL);
+    urc_ls_store(body, bo, urc_lx_var(k, iv[0]), urc_lx_load(k, bi, urc_lx_var(k, iv[0])));
+}
+
+bool urc_lower_copy(urc_lower *L, const urc_node *n, const urc_value *src, const urc_value *dst) {
+    urc_kernel *k = urc_lower_begin(L, n);
+    copy_kernel(L, k, src, dst);
+    return true;
+}
+
+urc_program *urc_lower_graph(urc_graph *g, urc_memplan *plan, const char *name, int align) {
+    urc_program *P = urc_alloc(sizeof *P);
+    P->name = name;
+    P->align = align;
+    P->arena_bytes = plan->arena_bytes;
+    P->arena_lower_bound = plan->lower_bound;
+    P->intermediate_bytes = plan->total_bytes;
+    urc_lower L = {.prog = P, .g = g, .plan = plan};
+    for (int i = 0; i < g->inputs.len; i++) {
+        urc_value *v = g->inputs.items[i];
+        urc_io io = {v->name, urc_fmt("in_%s", c_ident(v->name)), v->dtype, v->shape};
+        URC_VEC_PUSH(P->inputs, io);
+    }
+    for (int i = 0; i < g->outputs.len; i++) {
+        urc_value *v = g->outputs.items[i];
+        urc_io io = {v->name, urc_fmt("out_%s", c_ident(v->name)), v->dtype, v->shape};
+        URC_VEC_PUSH(P->outputs, io);
+    }
+    /* Unique C names for inputs and outputs. */
+    for (int pass = 0; pass < 2; pass++) {
+        URC_VEC(urc_io) *list = pass ? (void *)&P->outputs : (void *)&P->inputs;
+        for (int i = 0; i < list->len; i++)
+            for (int j = 0; j < i; j++)
+                if (!strcmp(list->items[i].cname, list->items[j].cname))
+                    list->items[i].cname = urc_fmt("%s_%d", list->items[i].cname, i);
+    }
+    bool ok = true;
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *n = g->nodes.items[i];
+        if (plan->view[i]) continue;
+        if (!urc_ops[n->op].impl->lower(&L, n)) ok = false;
+    }
+    /* Outputs not written by their producer. */
+    for (int i = 0; i < g->outputs.len; i++) {
+        urc_value *v = g->outputs.items[i];
+        bool direct = plan->placed[v->id] && plan->ref[v->id].space == URC_MEM_OUTPUT && plan->ref[v->id].index == i;
+        if (direct) continue;
+        const char *cname = urc_fmt("k%d_output_copy", L.nkernels++);
+        urc_kernel *k = urc_kernel_new(cname, urc_fmt("copy into output '%s'", v->name));
+        urc_call c = {k, NULL};
+        URC_VEC_PUSH(P->kernels, k);
+        URC_VEC_PUSH(P->calls, c);
+        /* Bind the source, then the output slot by hand. */
+        int bi = urc_lower_in(&L, k, v, "x");
+        int bo = urc_kernel_buf(k, "y", v->dtype, urc_shape_numel(&v->shape), URC_KB_OUT, NULL);
+        urc_call *cc = &P->calls.items[P->calls.len - 1];
+        urc_mref *args = urc_alloc(sizeof(urc_mref) * 2);
+        args[0] = cc->args[0];
+        args[1] = (urc_mref){URC_MEM_OUTPUT, 0, i};
+        cc->args = args;
+        urc_shape flat = {1, {urc_shape_numel(&v->shape)}};
+        int iv[1];
+        urc_ls *body = urc_loop_nest(k, k->body, &flat, iv, URC_FOR_PARALLEL);
+        urc_ls_store(body, bo, urc_lx_var(k, iv[0]), urc_lx_load(k, bi, urc_lx_var(k, iv[0])));
+    }
+    P->weights_checksum = urc_fnv1a64(P->weights, (size_t)P->weights_bytes, URC_FNV_INIT);
+    urc_map_free(&L.weight_offsets);
+    return ok ? P : NULL;
+}

@@ -1,0 +1,11 @@
+/* lower_pass.h: the lowering pass entry point. */
+#ifndef URC_LOWER_PASS_H
+#define URC_LOWER_PASS_H
+
+#include "../loop/lower.h"
+#include "memplan.h"
+
+/* Builds the loop program of a planned graph; NULL after reporting. */
+urc_program *urc_lower_graph(urc_graph *g, urc_memplan *plan, const char *name, int align);
+
+#endif

@@ -1,0 +1,28 @@
+/* memplan.h: static memory plan.
+ *
+ * Every value computed at run time gets a place: the caller's input or
+ * output buffer, a byte offset in the arena, or (for views such as
+ * Reshape) the place of the value it reshapes. Arena offsets come from a
+ * liveness-based, size-aware placement: buffers whose lifetimes overlap
+ * never overlap in memory; several placement orders are tried and the
+ * smallest arena kept. The lower bound is the largest total size of
+ * buffers live at the same time. */
+#ifndef URC_MEMPLAN_H
+#define URC_MEMPLAN_H
+
+#include "../loop/lower.h"
+
+struct urc_memplan {
+    urc_mref *ref;          /* per value id */
+    bool *placed;           /* per value id: ref is valid */
+    bool *view;             /* per node position: output aliases input 0 */
+    int64_t arena_bytes;
+    int64_t lower_bound;
+    int64_t total_bytes;    /* sum of all arena buffers (no reuse) */
+    int nbuffers;
+    const char *strategy;   /* the placement order that won */
+};
+
+urc_memplan *urc_memplan_run(urc_graph *g, int align);
+
+#endif

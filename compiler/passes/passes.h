@@ -1,0 +1,19 @@
+/* passes.h: graph passes, run in order by the driver (driver.c). Each
+ * returns false after reporting problems through urc_error. */
+#ifndef URC_PASSES_H
+#define URC_PASSES_H
+
+#include "../ir/ir.h"
+
+/* Shape and dtype inference, node by node in topological order; with
+ * `fold`, nodes whose inputs are all constant (and Shape/Size of any
+ * statically shaped tensor) are evaluated by the reference interpreter and
+ * replaced by constants. Output tensors above max_bytes are rejected. */
+bool urc_pass_infer(urc_graph *g, bool fold, uint64_t max_bytes);
+/* Removes nodes whose outputs nobody reads. */
+bool urc_pass_dce(urc_graph *g);
+/* Rewrites Einsum nodes whose equation is a batched matrix product (the
+ * attention patterns of MONAI) into Transpose/Reshape + MatMul. */
+bool urc_pass_einsum_to_matmul(urc_graph *g);
+
+#endif

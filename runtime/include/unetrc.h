@@ -1,0 +1,36 @@
+/* unetrc.h: the unetrc runtime, the only public runtime header.
+ *
+ * The runtime never allocates, never prints and never aborts: every
+ * function returns an unetrc_status. It complements the generated code
+ * (seg.c/seg.h) with what a device needs around it. */
+#ifndef UNETRC_H
+#define UNETRC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum unetrc_status {
+    UNETRC_OK = 0,
+    UNETRC_ERR_NULL = -1,        /* a required pointer is NULL */
+    UNETRC_ERR_ALIGN = -2,       /* a buffer is not aligned as required */
+    UNETRC_ERR_TRUNCATED = -3,   /* data shorter than its header says */
+    UNETRC_ERR_MAGIC = -4,       /* not a unetrc weights blob */
+    UNETRC_ERR_VERSION = -5,     /* blob format version not supported */
+    UNETRC_ERR_SIZE = -6,        /* payload size differs from the model's */
+    UNETRC_ERR_CHECKSUM = -7,    /* payload corrupted or for another model */
+} unetrc_status;
+
+/* A short English description of a status ("weights checksum mismatch"). */
+const char *unetrc_status_str(int status);
+
+/* Checks a weights blob (the bytes of SEG.weights) against what the
+ * generated header expects (SEG_WEIGHTS_SIZE, SEG_WEIGHTS_CHECKSUM) and
+ * returns its payload, which is what SEG_forward takes as `weights`. The
+ * blob must be 64-byte aligned so that the payload is too. */
+unetrc_status unetrc_weights_open(const void *blob, size_t blob_size, uint64_t expected_size,
+                                  uint64_t expected_checksum, const void **payload);
+
+/* FNV-1a 64 over bytes, as used for the weights checksum. */
+uint64_t unetrc_fnv1a64(const void *data, size_t n);
+
+#endif
