@@ -9,11 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "backend/c/emit_c.h"
+#include "backend/c/run_c.h"
 #include "base/diag.h"
 #include "base/npy.h"
 #include "driver.h"
@@ -28,6 +27,7 @@ static const char usage_text[] =
     "  --name NAME            symbol prefix (default: the output file's base name)\n"
     "  --embed-weights        put the weights in the C file instead of NAME.weights\n"
     "  --input-shape N=D,...  pin the shape of input N (symbolic dimensions)\n"
+"  --freeze-input N=F.npy replace input N by the constant in F.npy (e.g. a shape)\n"
     "  --max-bytes N          largest model, tensor or .npy accepted (default 4294967296)\n"
     "  --allow-nonfinite      accept NaN/Inf in .npy inputs\n"
     "  --dump-ir              print the IR after the graph passes\n"
@@ -82,6 +82,7 @@ typedef struct cli {
     URC_VEC(const char *) inputs;
     URC_VEC(const char *) outputs;
     URC_VEC(urc_input_pin) pins;
+    URC_VEC(urc_frozen_input) frozen;
     urc_options opt;
     const char *command;      /* the command line, for provenance */
 } cli;
@@ -146,6 +147,15 @@ static void parse_args(cli *c, int argc, char **argv) {
             parse_pin(c, NEXT());
         } else if (!strncmp(a, "--input-shape=", 14)) {
             parse_pin(c, a + 14);
+        } else if (!strcmp(a, "--freeze-input")) {
+            const char *v = NEXT(), *eq = strchr(v, '=');
+            if (!eq || eq == v || !eq[1]) usage_error("--freeze-input wants NAME=FILE.npy, got '%s'", v);
+            urc_frozen_input fz = {urc_strndup(v, (size_t)(eq - v)), NULL};
+            const char *err;
+            urc_tensor *t = urc_npy_read(eq + 1, URC_DEFAULT_MAX_BYTES, &err);
+            if (!t) fail(eq + 1, err);
+            fz.value = t;
+            URC_VEC_PUSH(c->frozen, fz);
         } else if (!strcmp(a, "--max-bytes")) {
             const char *v = NEXT();
             if (!parse_u64(v, &c->opt.import.max_bytes) || !c->opt.import.max_bytes)
@@ -189,6 +199,8 @@ static void parse_args(cli *c, int argc, char **argv) {
     if (!c->model) usage_error("no model given");
     c->opt.import.pins = c->pins.items;
     c->opt.import.npins = c->pins.len;
+    c->opt.import.frozen = c->frozen.items;
+    c->opt.import.nfrozen = c->frozen.len;
     if (!strcmp(c->cmd, "compile") && !c->out) usage_error("no output file given (-o FILE.c)");
     if (!strcmp(c->cmd, "run") && (!c->inputs.len && !c->outputs.len))
         usage_error("run needs --input and --output files");
@@ -347,99 +359,6 @@ static void write_npy_outputs(cli *c, urc_tensor **outs, int n) {
     free(fs);
 }
 
-/* Runs argv (no shell); returns the exit status, -1 if it could not run. */
-static int run_process(char **argv, const char *log_path) {
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        if (log_path) {
-            FILE *f = freopen(log_path, "w", stdout);
-            if (f) dup2(fileno(stdout), 2);
-        }
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) return -1;
-    if (WIFEXITED(st)) return WEXITSTATUS(st);
-    return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-}
-
-typedef URC_VEC(char *) strvec;
-
-static void split_words(const char *s, strvec *out) {
-    const char *p = s;
-    while (*p) {
-        while (*p == ' ') p++;
-        if (!*p) break;
-        const char *q = p;
-        while (*q && *q != ' ') q++;
-        URC_VEC_PUSH(*out, urc_strndup(p, (size_t)(q - p)));
-        p = q;
-    }
-}
-
-static const char *harness_source(const urc_program *P, const char *name) {
-    const char *U = name;
-    urc_strbuf sb = {0};
-    urc_sb_printf(&sb,
-                  "/* Test harness written by `unetrc run`: loads the weights blob and raw\n"
-                  " * inputs, calls %s_forward, writes raw outputs. */\n"
-                  "#define _POSIX_C_SOURCE 200809L\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
-                  "#include <time.h>\n#include \"%s.h\"\n\n",
-                  name, name);
-    urc_sb_puts(&sb,
-                "static void *load(const char *path, size_t n) {\n"
-                "    void *p = aligned_alloc(64, (n + 63) / 64 * 64 + 64);\n"
-                "    FILE *f = fopen(path, \"rb\");\n"
-                "    if (!p || !f || fread(p, 1, n, f) != n || fgetc(f) != EOF) {\n"
-                "        fprintf(stderr, \"harness: cannot read %s\\n\", path);\n        exit(3);\n    }\n"
-                "    fclose(f);\n    return p;\n}\n\n"
-                "static void save(const char *path, const void *p, size_t n) {\n"
-                "    FILE *f = fopen(path, \"wb\");\n"
-                "    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {\n"
-                "        fprintf(stderr, \"harness: cannot write %s\\n\", path);\n        exit(3);\n    }\n}\n\n");
-    urc_sb_puts(&sb, "int main(int argc, char **argv) {\n");
-    urc_sb_printf(&sb, "    if (argc != %d) {\n        fprintf(stderr, \"harness: wrong arguments\\n\");\n        return 3;\n    }\n",
-                  2 + P->inputs.len + P->outputs.len);
-    urc_sb_printf(&sb, "    size_t wsize = %lld + 64;\n", (long long)P->weights_bytes);
-    urc_sb_puts(&sb, "    unsigned char *blob = load(argv[1], wsize);\n");
-    urc_sb_printf(&sb, "    void *arena = aligned_alloc(64, (size_t)%lld);\n",
-                  (long long)urc_align_up(P->arena_bytes ? P->arena_bytes : 64, 64));
-    urc_sb_puts(&sb, "    if (!arena) return 3;\n    memset(arena, 0xA5, 64);\n");
-    for (int i = 0; i < P->inputs.len; i++)
-        urc_sb_printf(&sb, "    void *in%d = load(argv[%d], (size_t)%lld);\n", i, 2 + i,
-                      (long long)(urc_shape_numel(&P->inputs.items[i].shape) * urc_dtype_size(P->inputs.items[i].dt)));
-    for (int i = 0; i < P->outputs.len; i++) {
-        int64_t bytes = urc_shape_numel(&P->outputs.items[i].shape) * urc_dtype_size(P->outputs.items[i].dt);
-        urc_sb_printf(&sb, "    void *out%d = aligned_alloc(64, (size_t)%lld);\n    if (!out%d) return 3;\n", i,
-                      (long long)urc_align_up(bytes ? bytes : 64, 64), i);
-    }
-    urc_sb_printf(&sb, "    int rc = %s_forward(blob + 64, arena", U);
-    for (int i = 0; i < P->inputs.len; i++) urc_sb_printf(&sb, ", in%d", i);
-    for (int i = 0; i < P->outputs.len; i++) urc_sb_printf(&sb, ", out%d", i);
-    urc_sb_puts(&sb, ");\n    if (rc != 0) {\n        fprintf(stderr, \"harness: forward returned %d\\n\", rc);\n        return 4;\n    }\n");
-    for (int i = 0; i < P->outputs.len; i++)
-        urc_sb_printf(&sb, "    save(argv[%d], out%d, (size_t)%lld);\n", 2 + P->inputs.len + i, i,
-                      (long long)(urc_shape_numel(&P->outputs.items[i].shape) * urc_dtype_size(P->outputs.items[i].dt)));
-    urc_sb_puts(&sb, "    return 0;\n}\n");
-    const char *r = urc_strdup(sb.data);
-    urc_sb_free(&sb);
-    return r;
-}
-
-static void remove_tree(const char *dir) {
-    char *argv[] = {"rm", "-rf", (char *)dir, NULL};
-    run_process(argv, NULL);
-}
-
-static void write_plain(const char *dir, const char *file, const void *data, size_t n) {
-    const char *err;
-    const char *path = urc_fmt("%s/%s", dir, file);
-    if (!urc_write_file_atomic(path, data, n, &err)) fail(path, err);
-}
-
 static int cmd_run(cli *c) {
     urc_diag_reset(c->model);
     urc_graph *g = urc_build_graph(c->model, &c->opt);
@@ -457,80 +376,12 @@ static int cmd_run(cli *c) {
         write_npy_outputs(c, outs, g->outputs.len);
         return 0;
     }
-    const char *name = "model";
-    urc_program *P = urc_build_program(g, name, &c->opt, NULL);
+    urc_program *P = urc_build_program(g, "model", &c->opt, NULL);
     if (!P) fail_diag();
-    char tmpl[] = "/tmp/unetrc-run-XXXXXX";
-    const char *dir;
-    if (c->keep) {
-        mkdir(c->keep, 0755);
-        dir = c->keep;
-    } else {
-        if (!mkdtemp(tmpl)) fail(NULL, "cannot create a temporary folder");
-        dir = tmpl;
-    }
-    write_outputs(P, g, c->model, urc_fmt("%s/%s.c", dir, name), name, false, c->command);
-    const char *h = harness_source(P, name);
-    write_plain(dir, "harness.c", h, strlen(h));
-    for (int i = 0; i < g->inputs.len; i++)
-        write_plain(dir, urc_fmt("in%d.bin", i), ins[i]->data, urc_tensor_bytes(ins[i]));
-    /* Build. */
-    strvec argv = {0};
-    const char *cc = c->cc ? c->cc : getenv("CC") && *getenv("CC") ? getenv("CC") : "cc";
-    split_words(cc, &argv);
-    split_words(c->cflags ? c->cflags : "-std=c11 -O2 -fopenmp", &argv);
-    const char *exe = urc_fmt("%s/model_run", dir);
-    URC_VEC_PUSH(argv, urc_fmt("%s/%s.c", dir, name));
-    URC_VEC_PUSH(argv, urc_fmt("%s/harness.c", dir));
-    URC_VEC_PUSH(argv, "-o");
-    URC_VEC_PUSH(argv, (char *)exe);
-    URC_VEC_PUSH(argv, "-lm");
-    URC_VEC_PUSH(argv, NULL);
-    const char *log = urc_fmt("%s/build.log", dir);
-    int rc = run_process(argv.items, log);
-    if (rc != 0) {
-        size_t n;
-        const char *err;
-        char *text = urc_read_file(log, &n, 1 << 20, &err);
-        /* First error line of the compiler, on one line. */
-        const char *first = "";
-        if (text) {
-            char *e = strstr(text, "error");
-            if (!e) e = text;
-            char *nl = strchr(e, '\n');
-            if (nl) *nl = 0;
-            first = e;
-        }
-        const char *msg = urc_fmt("the generated C failed to build with '%s' (exit %d): %s", cc, rc, first);
-        if (!c->keep) remove_tree(dir);
-        fail(c->model, msg);
-    }
-    strvec rargv = {0};
-    URC_VEC_PUSH(rargv, (char *)exe);
-    URC_VEC_PUSH(rargv, urc_fmt("%s/%s.weights", dir, name));
-    for (int i = 0; i < g->inputs.len; i++) URC_VEC_PUSH(rargv, urc_fmt("%s/in%d.bin", dir, i));
-    for (int i = 0; i < g->outputs.len; i++) URC_VEC_PUSH(rargv, urc_fmt("%s/out%d.bin", dir, i));
-    URC_VEC_PUSH(rargv, NULL);
-    rc = run_process(rargv.items, NULL);
-    if (rc != 0) {
-        if (!c->keep) remove_tree(dir);
-        fail(c->model, urc_fmt("the generated program failed (exit status %d)", rc));
-    }
-    for (int i = 0; i < g->outputs.len; i++) {
-        const urc_value *v = g->outputs.items[i];
-        outs[i] = urc_tensor_new(v->dtype, &v->shape);
-        size_t n;
-        const char *err;
-        const char *path = urc_fmt("%s/out%d.bin", dir, i);
-        void *data = urc_read_file(path, &n, (size_t)-1, &err);
-        if (!data || n != urc_tensor_bytes(outs[i])) {
-            if (!c->keep) remove_tree(dir);
-            fail(path, "the generated program wrote an output of the wrong size");
-        }
-        memcpy(outs[i]->data, data, n);
-        free(data);
-    }
-    if (!c->keep) remove_tree(dir);
+    urc_run_opts ro = {.cc = c->cc, .cflags = c->cflags, .keep_dir = c->keep, .model_name = base_name(c->model),
+                       .command = c->command, .model_hash = g->hash, .opset = g->opset};
+    urc_diag_reset(c->model);
+    if (!urc_c_run(P, ins, outs, &ro)) fail_diag();
     write_npy_outputs(c, outs, g->outputs.len);
     return 0;
 }

@@ -255,7 +255,7 @@ static bool convert_attrs(importer *im, const Onnx__NodeProto *np, const char *w
 
 /* ---- value types ------------------------------------------------------------ */
 
-static bool input_type(importer *im, const Onnx__ValueInfoProto *vi, urc_value *v) {
+static bool input_type(importer *im, const Onnx__ValueInfoProto *vi, urc_value *v, const urc_tensor *frozen) {
     const char *where = urc_fmt("input '%s'", v->name);
     const Onnx__TypeProto *tp = vi->type;
     if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) {
@@ -271,6 +271,12 @@ static bool input_type(importer *im, const Onnx__ValueInfoProto *vi, urc_value *
     const urc_input_pin *pin = NULL;
     for (int i = 0; i < im->opts->npins; i++)
         if (!strcmp(im->opts->pins[i].name, v->name)) pin = &im->opts->pins[i];
+    urc_input_pin frozen_pin;
+    if (!pin && frozen) {
+        frozen_pin.name = v->name;
+        frozen_pin.shape = frozen->shape;
+        pin = &frozen_pin;
+    }
     urc_shape s = {0};
     if (pin) {
         s = pin->shape;
@@ -374,10 +380,36 @@ static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
             ok = false;
             continue;
         }
+        const urc_frozen_input *fz = NULL;
+        for (int k = 0; k < im->opts->nfrozen; k++)
+            if (!strcmp(im->opts->frozen[k].name, name)) fz = &im->opts->frozen[k];
         v = urc_value_new(g, urc_strdup(name));
         v->flags |= URC_VAL_INPUT;
-        if (!input_type(im, vi, v)) ok = false;
+        if (!input_type(im, vi, v, fz ? fz->value : NULL)) {
+            ok = false;
+        } else if (fz) {
+            /* Frozen: a constant with the given value, no longer an input. */
+            if (fz->value->dtype != v->dtype || !urc_shape_eq(&fz->value->shape, &v->shape)) {
+                urc_error(urc_fmt("input '%s'", name), "frozen value is %s%s, the model declares %s%s",
+                          urc_dtype_name(fz->value->dtype), urc_shape_str(&fz->value->shape),
+                          urc_dtype_name(v->dtype), urc_shape_str(&v->shape));
+                ok = false;
+            } else {
+                size_t bytes = urc_tensor_bytes(fz->value);
+                v->data = urc_xmalloc(bytes ? bytes : 1);
+                memcpy(v->data, fz->value->data, bytes);
+                v->flags = 0;
+            }
+            continue;
+        }
         URC_VEC_PUSH(g->inputs, v);
+    }
+    for (int k = 0; k < im->opts->nfrozen; k++) {
+        urc_value *v = urc_graph_find(g, im->opts->frozen[k].name);
+        if (!v || (!v->data && !(v->flags & URC_VAL_INPUT))) {
+            urc_error(urc_fmt("input '%s'", im->opts->frozen[k].name), "cannot be frozen: the model has no such input");
+            ok = false;
+        }
     }
     /* Nodes. */
     for (size_t i = 0; i < gp->n_node; i++) {

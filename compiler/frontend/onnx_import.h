@@ -15,9 +15,18 @@ typedef struct urc_input_pin {
     urc_shape shape;
 } urc_input_pin;
 
+/* An input replaced by a constant (--freeze-input name=file.npy): shape
+ * inputs of a model become known at compile time. */
+typedef struct urc_frozen_input {
+    const char *name;
+    const urc_tensor *value;
+} urc_frozen_input;
+
 typedef struct urc_import_opts {
     const urc_input_pin *pins;   /* --input-shape name=d0,d1,... */
     int npins;
+    const urc_frozen_input *frozen;
+    int nfrozen;
     uint64_t max_bytes;
 } urc_import_opts;
 

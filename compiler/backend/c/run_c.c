@@ -1,0 +1,206 @@
+/* run_c.c: build-and-run of generated code (see run_c.h). */
+#define _GNU_SOURCE
+#include "run_c.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../base/diag.h"
+
+int urc_run_process(char **argv, const char *log_path) {
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        if (log_path) {
+            FILE *f = freopen(log_path, "w", stdout);
+            if (f) dup2(fileno(stdout), 2);
+        }
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return -1;
+    if (WIFEXITED(st)) return WEXITSTATUS(st);
+    return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+typedef URC_VEC(char *) strvec;
+
+static void split_words(const char *s, strvec *out) {
+    const char *p = s;
+    while (*p) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        const char *q = p;
+        while (*q && *q != ' ') q++;
+        URC_VEC_PUSH(*out, urc_strndup(p, (size_t)(q - p)));
+        p = q;
+    }
+}
+
+static int64_t io_bytes(const urc_io *io) { return urc_shape_numel(&io->shape) * urc_dtype_size(io->dt); }
+
+/* A main() that loads the weights blob and raw inputs, calls the forward
+ * function and writes raw outputs. */
+static const char *harness_source(const urc_program *P) {
+    const char *name = P->name;
+    urc_strbuf sb = {0};
+    urc_sb_printf(&sb,
+                  "/* Harness written by unetrc: loads the weights blob and raw inputs,\n"
+                  " * calls %s_forward, writes raw outputs. */\n"
+                  "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include \"%s.h\"\n\n",
+                  name, name);
+    urc_sb_puts(&sb,
+                "static void *load(const char *path, size_t n) {\n"
+                "    void *p = aligned_alloc(64, (n + 63) / 64 * 64 + 64);\n"
+                "    FILE *f = fopen(path, \"rb\");\n"
+                "    if (!p || !f || fread(p, 1, n, f) != n || fgetc(f) != EOF) {\n"
+                "        fprintf(stderr, \"harness: cannot read %s\\n\", path);\n        exit(3);\n    }\n"
+                "    fclose(f);\n    return p;\n}\n\n"
+                "static void save(const char *path, const void *p, size_t n) {\n"
+                "    FILE *f = fopen(path, \"wb\");\n"
+                "    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {\n"
+                "        fprintf(stderr, \"harness: cannot write %s\\n\", path);\n        exit(3);\n    }\n}\n\n");
+    urc_sb_puts(&sb, "int main(int argc, char **argv) {\n");
+    urc_sb_printf(&sb, "    if (argc != %d) {\n        fprintf(stderr, \"harness: wrong arguments\\n\");\n        return 3;\n    }\n",
+                  2 + P->inputs.len + P->outputs.len);
+    urc_sb_printf(&sb, "    unsigned char *blob = load(argv[1], (size_t)%lld + 64);\n", (long long)P->weights_bytes);
+    urc_sb_printf(&sb, "    void *arena = aligned_alloc(64, (size_t)%lld);\n    if (!arena) return 3;\n",
+                  (long long)urc_align_up(P->arena_bytes ? P->arena_bytes : 64, 64));
+    urc_sb_printf(&sb, "    memset(arena, 0xA5, (size_t)%lld); /* garbage: nothing may rely on zeroed scratch */\n",
+                  (long long)urc_align_up(P->arena_bytes ? P->arena_bytes : 64, 64));
+    for (int i = 0; i < P->inputs.len; i++)
+        urc_sb_printf(&sb, "    void *in%d = load(argv[%d], (size_t)%lld);\n", i, 2 + i, (long long)io_bytes(&P->inputs.items[i]));
+    for (int i = 0; i < P->outputs.len; i++) {
+        int64_t b = io_bytes(&P->outputs.items[i]);
+        urc_sb_printf(&sb, "    void *out%d = aligned_alloc(64, (size_t)%lld);\n    if (!out%d) return 3;\n", i,
+                      (long long)urc_align_up(b ? b : 64, 64), i);
+    }
+    urc_sb_printf(&sb, "    int rc = %s_forward(blob + 64, arena", name);
+    for (int i = 0; i < P->inputs.len; i++) urc_sb_printf(&sb, ", in%d", i);
+    for (int i = 0; i < P->outputs.len; i++) urc_sb_printf(&sb, ", out%d", i);
+    urc_sb_puts(&sb, ");\n    if (rc != 0) {\n        fprintf(stderr, \"harness: forward returned %d\\n\", rc);\n        return 4;\n    }\n");
+    for (int i = 0; i < P->outputs.len; i++)
+        urc_sb_printf(&sb, "    save(argv[%d], out%d, (size_t)%lld);\n", 2 + P->inputs.len + i, i,
+                      (long long)io_bytes(&P->outputs.items[i]));
+    urc_sb_puts(&sb, "    return 0;\n}\n");
+    const char *r = urc_strdup(sb.data);
+    urc_sb_free(&sb);
+    return r;
+}
+
+static bool write_plain(const char *path, const void *data, size_t n) {
+    FILE *f = fopen(path, "wb");
+    bool ok = f && (n == 0 || fwrite(data, 1, n, f) == n);
+    if (f && fclose(f) != 0) ok = false;
+    if (!ok) urc_error(NULL, "cannot write %s: %s", path, strerror(errno));
+    return ok;
+}
+
+static void remove_tree(const char *dir) {
+    char *argv[] = {"rm", "-rf", (char *)dir, NULL};
+    urc_run_process(argv, NULL);
+}
+
+bool urc_c_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **outs, const urc_run_opts *o) {
+    char tmpl[] = "/tmp/unetrc-run-XXXXXX";
+    const char *dir;
+    if (o->keep_dir) {
+        mkdir(o->keep_dir, 0755);
+        dir = o->keep_dir;
+    } else {
+        if (!mkdtemp(tmpl)) {
+            urc_error(NULL, "cannot create a temporary folder: %s", strerror(errno));
+            return false;
+        }
+        dir = tmpl;
+    }
+    const char *name = P->name;
+    urc_c_opts co = {.prefix = name, .header_name = urc_fmt("%s.h", name),
+                     .source_name = o->model_name ? o->model_name : "model", .command = o->command,
+                     .model_hash = o->model_hash, .opset = o->opset};
+    urc_strbuf src = {0}, hdr = {0}, wts = {0};
+    urc_emit_c_source(P, &co, &src);
+    urc_emit_c_header(P, &co, &hdr);
+    urc_emit_weights(P, &co, &wts);
+    const char *h = harness_source(P);
+    bool ok = write_plain(urc_fmt("%s/%s.c", dir, name), src.data, src.len) &&
+              write_plain(urc_fmt("%s/%s.h", dir, name), hdr.data, hdr.len) &&
+              write_plain(urc_fmt("%s/%s.weights", dir, name), wts.data, wts.len) &&
+              write_plain(urc_fmt("%s/harness.c", dir), h, strlen(h));
+    urc_sb_free(&src);
+    urc_sb_free(&hdr);
+    urc_sb_free(&wts);
+    for (int i = 0; ok && i < P->inputs.len; i++)
+        ok = write_plain(urc_fmt("%s/in%d.bin", dir, i), ins[i]->data, urc_tensor_bytes(ins[i]));
+    const char *cc = o->cc ? o->cc : (getenv("CC") && *getenv("CC")) ? getenv("CC") : "cc";
+    const char *exe = urc_fmt("%s/%s_run", dir, name);
+    if (ok) {
+        strvec argv = {0};
+        split_words(cc, &argv);
+        split_words(o->cflags ? o->cflags : "-std=c11 -O2 -fopenmp", &argv);
+        URC_VEC_PUSH(argv, urc_fmt("%s/%s.c", dir, name));
+        URC_VEC_PUSH(argv, urc_fmt("%s/harness.c", dir));
+        URC_VEC_PUSH(argv, "-o");
+        URC_VEC_PUSH(argv, (char *)exe);
+        URC_VEC_PUSH(argv, "-lm");
+        URC_VEC_PUSH(argv, NULL);
+        const char *log = urc_fmt("%s/build.log", dir);
+        int rc = urc_run_process(argv.items, log);
+        free(argv.items);
+        if (rc != 0) {
+            size_t n;
+            const char *err;
+            char *text = urc_read_file(log, &n, 1 << 20, &err);
+            const char *first = "";
+            if (text) {
+                char *e = strstr(text, "error");
+                if (!e) e = text;
+                char *nl = strchr(e, '\n');
+                if (nl) *nl = 0;
+                first = urc_strdup(e);
+                free(text);
+            }
+            urc_error(NULL, "the generated C failed to build with '%s' (exit %d): %s", cc, rc, first);
+            ok = false;
+        }
+    }
+    if (ok) {
+        strvec argv = {0};
+        URC_VEC_PUSH(argv, (char *)exe);
+        URC_VEC_PUSH(argv, urc_fmt("%s/%s.weights", dir, name));
+        for (int i = 0; i < P->inputs.len; i++) URC_VEC_PUSH(argv, urc_fmt("%s/in%d.bin", dir, i));
+        for (int i = 0; i < P->outputs.len; i++) URC_VEC_PUSH(argv, urc_fmt("%s/out%d.bin", dir, i));
+        URC_VEC_PUSH(argv, NULL);
+        int rc = urc_run_process(argv.items, NULL);
+        free(argv.items);
+        if (rc != 0) {
+            urc_error(NULL, "the generated program failed (exit status %d)", rc);
+            ok = false;
+        }
+    }
+    for (int i = 0; ok && i < P->outputs.len; i++) {
+        const urc_io *io = &P->outputs.items[i];
+        outs[i] = urc_tensor_new(io->dt, &io->shape);
+        size_t n;
+        const char *err;
+        void *data = urc_read_file(urc_fmt("%s/out%d.bin", dir, i), &n, (size_t)-1, &err);
+        if (!data || n != urc_tensor_bytes(outs[i])) {
+            urc_error(NULL, "the generated program wrote output %d with the wrong size", i);
+            ok = false;
+        } else {
+            memcpy(outs[i]->data, data, n);
+        }
+        free(data);
+    }
+    if (!o->keep_dir) remove_tree(dir);
+    return ok;
+}

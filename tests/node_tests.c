@@ -1,0 +1,404 @@
+/* node_tests.c: ONNX's own backend node tests (Debian libonnx-testdata) as
+ * the per-op conformance suite.
+ *
+ *   node_tests [--filter SUBSTR] [--shard I/N] [--mode interp|c|both]
+ *              [--table FILE.md] [--xfail FILE] [-v] DATA_DIR
+ *
+ * For each test folder (model.onnx plus test_data_set_N folders of input_K.pb and output_K.pb):
+ * - a model using an op unetrc does not support is listed as unsupported;
+ * - a model below the supported opset range is listed as old-opset;
+ * - every other model must compile, and each data set must match the
+ *   expected outputs through the reference interpreter and through the
+ *   generated C (built with -Wall -Wextra -Werror), with ONNX's default
+ *   tolerance |out - ref| <= 1e-7 + 1e-3 |ref| (exact for integers, NaN
+ *   equals NaN).
+ * Failures listed in the xfail file (name, then the reason) are expected;
+ * an expected failure that passes is an error too, so the list stays true.
+ * Exit status 0 iff there is no unexpected result. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "backend/c/run_c.h"
+#include "base/diag.h"
+#include "driver.h"
+#include "interp/interp.h"
+#include "onnx.pb-c.h"
+
+typedef struct test_info {
+    char name[256];
+    int opset;
+    int ninputs;
+    char inputs[16][128];
+    char ops[32][48];
+    int nops;
+} test_info;
+
+typedef struct op_row {
+    char op[48];
+    int total, pass_interp, pass_c, old_opset, xfail, unsupported;
+} op_row;
+
+static op_row rows[256];
+static int nrows;
+
+static op_row *row(const char *op) {
+    for (int i = 0; i < nrows; i++)
+        if (!strcmp(rows[i].op, op)) return &rows[i];
+    op_row *r = &rows[nrows++];
+    memset(r, 0, sizeof *r);
+    snprintf(r->op, sizeof r->op, "%s", op);
+    return r;
+}
+
+static bool read_info(const char *dir, test_info *ti) {
+    const char *err;
+    size_t n;
+    void *buf = urc_read_file(urc_fmt("%s/model.onnx", dir), &n, (size_t)1 << 30, &err);
+    if (!buf) return false;
+    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, n, buf);
+    free(buf);
+    if (!m) return false;
+    ti->opset = 0;
+    for (size_t i = 0; i < m->n_opset_import; i++)
+        if (!m->opset_import[i]->domain || !*m->opset_import[i]->domain) ti->opset = (int)m->opset_import[i]->version;
+    ti->nops = 0;
+    ti->ninputs = 0;
+    for (size_t i = 0; m->graph && i < m->graph->n_input && ti->ninputs < 16; i++) {
+        bool init = false;
+        for (size_t j = 0; j < m->graph->n_initializer; j++)
+            init |= !strcmp(m->graph->initializer[j]->name, m->graph->input[i]->name);
+        if (!init) snprintf(ti->inputs[ti->ninputs++], 128, "%s", m->graph->input[i]->name);
+    }
+    for (size_t i = 0; m->graph && i < m->graph->n_node; i++) {
+        const char *t = m->graph->node[i]->op_type;
+        bool seen = false;
+        for (int k = 0; k < ti->nops; k++) seen |= !strcmp(ti->ops[k], t);
+        if (!seen && ti->nops < 32) snprintf(ti->ops[ti->nops++], 48, "%s", t);
+    }
+    onnx__model_proto__free_unpacked(m, NULL);
+    return true;
+}
+
+static bool close_enough(const urc_tensor *ref, const urc_tensor *out, char *why, size_t wn) {
+    if (ref->dtype != out->dtype || !urc_shape_eq(&ref->shape, &out->shape)) {
+        snprintf(why, wn, "expected %s%s, got %s%s", urc_dtype_name(ref->dtype), urc_shape_str(&ref->shape),
+                 urc_dtype_name(out->dtype), urc_shape_str(&out->shape));
+        return false;
+    }
+    int64_t n = urc_tensor_numel(ref);
+    for (int64_t i = 0; i < n; i++) {
+        if (urc_dtype_is_float(ref->dtype)) {
+            double r = urc_elem_f64(ref->dtype, ref->data, i), o = urc_elem_f64(out->dtype, out->data, i);
+            if (isnan(r) && isnan(o)) continue;
+            if (isinf(r) && r == o) continue;
+            if (!(fabs(o - r) <= 1e-7 + 1e-3 * fabs(r))) {
+                snprintf(why, wn, "element %lld: expected %.9g, got %.9g", (long long)i, r, o);
+                return false;
+            }
+        } else if (urc_elem_i64(ref->dtype, ref->data, i) != urc_elem_i64(out->dtype, out->data, i)) {
+            snprintf(why, wn, "element %lld: expected %lld, got %lld", (long long)i,
+                     (long long)urc_elem_i64(ref->dtype, ref->data, i), (long long)urc_elem_i64(out->dtype, out->data, i));
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The test data stores bfloat16/float16 tensors of some tests as uint16
+ * bit patterns: compare them as the model's type. */
+static void relabel_half(urc_tensor *t, urc_dtype want) {
+    bool t_half = t->dtype == URC_DT_U16 || t->dtype == URC_DT_F16 || t->dtype == URC_DT_BF16;
+    bool w_half = want == URC_DT_U16 || want == URC_DT_F16 || want == URC_DT_BF16;
+    if (t_half && w_half) t->dtype = want;
+}
+
+static int count_files(const char *dir, const char *prefix) {
+    int n = 0;
+    while (1) {
+        struct stat st;
+        if (stat(urc_fmt("%s/%s_%d.pb", dir, prefix, n), &st) != 0) return n;
+        n++;
+    }
+}
+
+/* Runs one test; returns NULL on success or the reason of the failure.
+ * Inputs that must be known at compile time (a Reshape's shape given as a
+ * graph input, say) are frozen to the values of data set 0, as a user
+ * would with --freeze-input; every data set must then agree on them. */
+static const char *run_test(const char *dir, const test_info *ti, bool do_interp, bool do_c, bool *interp_ok,
+                            bool *c_ok, bool *froze) {
+    urc_diag_reset("model.onnx");
+    urc_options o = {.import = {.max_bytes = (uint64_t)1 << 32}, .align = 64};
+    urc_graph *g = urc_build_graph(urc_fmt("%s/model.onnx", dir), &o);
+    urc_frozen_input frozen[16];
+    bool is_frozen[16] = {0};
+    *froze = false;
+    if (!g && urc_diag_message() && strstr(urc_diag_message(), "must be a constant known at compile time")) {
+        const char *sd = urc_fmt("%s/test_data_set_0", dir);
+        int nf = 0;
+        for (int i = 0; i < ti->ninputs; i++) {
+            urc_tensor *t = urc_onnx_load_tensor(urc_fmt("%s/input_%d.pb", sd, i), (uint64_t)1 << 32);
+            if (t && !urc_dtype_is_float(t->dtype)) {
+                frozen[nf].name = ti->inputs[i];
+                frozen[nf++].value = t;
+                is_frozen[i] = true;
+            }
+        }
+        o.import.frozen = frozen;
+        o.import.nfrozen = nf;
+        *froze = true;
+        urc_diag_reset("model.onnx");
+        g = urc_build_graph(urc_fmt("%s/model.onnx", dir), &o);
+    }
+    if (!g) return urc_fmt("compile: %s", urc_diag_message());
+    urc_program *P = NULL;
+    if (do_c) {
+        P = urc_build_program(g, "model", &o, NULL);
+        if (!P) return urc_fmt("lower: %s", urc_diag_message());
+    }
+    *interp_ok = do_interp;
+    *c_ok = do_c;
+    const char *why = NULL;
+    for (int ds = 0;; ds++) {
+        const char *sd = urc_fmt("%s/test_data_set_%d", dir, ds);
+        struct stat st;
+        if (stat(sd, &st) != 0) break;
+        int ni = count_files(sd, "input"), no = count_files(sd, "output");
+        if (ni != ti->ninputs || no != g->outputs.len) {
+            return urc_fmt("data set %d has %d inputs/%d outputs, the model %d/%d", ds, ni, no, ti->ninputs,
+                           g->outputs.len);
+        }
+        urc_tensor *ins[64] = {0}, *refs[64] = {0}, *outs[64] = {0};
+        int k = 0;
+        for (int i = 0; i < ni; i++) {
+            urc_tensor *t = urc_onnx_load_tensor(urc_fmt("%s/input_%d.pb", sd, i), (uint64_t)1 << 32);
+            if (!t) return urc_fmt("cannot read input %d: %s", i, urc_diag_message());
+            if (is_frozen[i]) {
+                urc_tensor_free(t);
+                continue;
+            }
+            relabel_half(t, g->inputs.items[k]->dtype);
+            ins[k++] = t;
+        }
+        for (int i = 0; i < no; i++) {
+            refs[i] = urc_onnx_load_tensor(urc_fmt("%s/output_%d.pb", sd, i), (uint64_t)1 << 32);
+            if (!refs[i]) return urc_fmt("cannot read output %d: %s", i, urc_diag_message());
+            relabel_half(refs[i], g->outputs.items[i]->dtype);
+        }
+        char buf[300];
+        if (do_interp) {
+            urc_diag_reset("interp");
+            if (!urc_interp_run(g, ins, outs)) {
+                *interp_ok = false;
+                why = urc_fmt("interp: %s", urc_diag_message() ? urc_diag_message() : "failed");
+            } else {
+                for (int i = 0; i < no; i++) {
+                    if (*interp_ok && !close_enough(refs[i], outs[i], buf, sizeof buf)) {
+                        *interp_ok = false;
+                        why = urc_fmt("interp output %d: %s", i, buf);
+                    }
+                    urc_tensor_free(outs[i]);
+                    outs[i] = NULL;
+                }
+            }
+        }
+        if (do_c) {
+            urc_diag_reset("c");
+            urc_run_opts ro = {.cflags = "-std=c11 -O1 -Wall -Wextra -Werror", .model_name = "model.onnx",
+                               .opset = g->opset};
+            if (!urc_c_run(P, ins, outs, &ro)) {
+                *c_ok = false;
+                why = urc_fmt("c: %s", urc_diag_message() ? urc_diag_message() : "failed");
+            } else {
+                for (int i = 0; i < no; i++) {
+                    if (*c_ok && !close_enough(refs[i], outs[i], buf, sizeof buf)) {
+                        *c_ok = false;
+                        why = urc_fmt("c output %d: %s", i, buf);
+                    }
+                    urc_tensor_free(outs[i]);
+                    outs[i] = NULL;
+                }
+            }
+        }
+        for (int i = 0; i < k; i++) urc_tensor_free(ins[i]);
+        for (int i = 0; i < no; i++) urc_tensor_free(refs[i]);
+    }
+    return why;
+}
+
+typedef struct xfail {
+    char name[256];
+    char reason[512];
+    bool seen;
+} xfail;
+static xfail xfails[1024];
+static int nxfails;
+
+static void load_xfails(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "node_tests: cannot read %s\n", path);
+        exit(2);
+    }
+    char line[1024];
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || line[0] == '\n') continue;
+        line[strcspn(line, "\n")] = 0;
+        char *sp = strchr(line, ' ');
+        xfail *x = &xfails[nxfails++];
+        snprintf(x->name, sizeof x->name, "%.*s", sp ? (int)(sp - line) : (int)strlen(line), line);
+        snprintf(x->reason, sizeof x->reason, "%s", sp ? sp + 1 : "");
+    }
+    fclose(f);
+}
+
+static xfail *find_xfail(const char *name) {
+    for (int i = 0; i < nxfails; i++)
+        if (!strcmp(xfails[i].name, name)) return &xfails[i];
+    return NULL;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmp_row(const void *a, const void *b) { return strcmp(((const op_row *)a)->op, ((const op_row *)b)->op); }
+
+int main(int argc, char **argv) {
+    const char *data = NULL, *filter = NULL, *table = NULL, *xfail_path = NULL, *mode = "both";
+    int shard = 0, nshards = 1, verbose = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--filter") && i + 1 < argc) filter = argv[++i];
+        else if (!strcmp(argv[i], "--table") && i + 1 < argc) table = argv[++i];
+        else if (!strcmp(argv[i], "--xfail") && i + 1 < argc) xfail_path = argv[++i];
+        else if (!strcmp(argv[i], "--mode") && i + 1 < argc) mode = argv[++i];
+        else if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
+            if (sscanf(argv[++i], "%d/%d", &shard, &nshards) != 2 || nshards < 1 || shard < 0 || shard >= nshards) {
+                fprintf(stderr, "node_tests: bad --shard\n");
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "-v")) verbose = 1;
+        else data = argv[i];
+    }
+    if (!data) {
+        fprintf(stderr, "usage: node_tests [--filter S] [--shard I/N] [--mode interp|c|both] [--table F] [--xfail F] DIR\n");
+        return 2;
+    }
+    if (xfail_path) load_xfails(xfail_path);
+    bool do_interp = strcmp(mode, "c") != 0, do_c = strcmp(mode, "interp") != 0;
+    DIR *d = opendir(data);
+    if (!d) {
+        fprintf(stderr, "node_tests: cannot open %s\n", data);
+        return 2;
+    }
+    URC_VEC(char *) names = {0};
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (!strncmp(e->d_name, "test_", 5)) URC_VEC_PUSH(names, strdup(e->d_name));
+    closedir(d);
+    qsort(names.items, (size_t)names.len, sizeof(char *), cmp_str);
+    int n_frozen = 0, n_run = 0, n_pass = 0, n_fail = 0, n_xfail = 0, n_xpass = 0, n_unsup = 0, n_old = 0;
+    for (int t = 0; t < names.len; t++) {
+        const char *name = names.items[t];
+        if (filter && !strstr(name, filter)) continue;
+        if (t % nshards != shard) continue;
+        const char *dir = urc_fmt("%s/%s", data, name);
+        test_info ti;
+        if (!read_info(dir, &ti)) continue;
+        bool supported = true;
+        for (int k = 0; k < ti.nops; k++)
+            if (urc_op_lookup(ti.ops[k]) == URC_OP_COUNT) supported = false;
+        if (!supported) {
+            n_unsup++;
+            for (int k = 0; k < ti.nops; k++)
+                if (urc_op_lookup(ti.ops[k]) == URC_OP_COUNT) row(ti.ops[k])->unsupported++;
+            continue;
+        }
+        if (ti.opset < URC_OPSET_MIN) {
+            n_old++;
+            for (int k = 0; k < ti.nops; k++) row(ti.ops[k])->old_opset++;
+            if (verbose) printf("old-opset %s (opset %d)\n", name, ti.opset);
+            continue;
+        }
+        n_run++;
+        bool iok = false, cok = false, froze = false;
+        const char *why = run_test(dir, &ti, do_interp, do_c, &iok, &cok, &froze);
+        if (froze) n_frozen++;
+        bool pass = !why;
+        xfail *x = find_xfail(name);
+        for (int k = 0; k < ti.nops; k++) {
+            if (!strcmp(ti.ops[k], "Constant") && ti.nops > 1) continue;
+            op_row *r = row(ti.ops[k]);
+            r->total++;
+            r->pass_interp += iok;
+            r->pass_c += cok;
+            if (x && !pass) r->xfail++;
+        }
+        if (x) x->seen = true;
+        if (pass && !x) {
+            n_pass++;
+            if (verbose) printf("ok %s\n", name);
+        } else if (pass && x) {
+            n_xpass++;
+            printf("UNEXPECTED PASS %s (listed as expected failure: %s)\n", name, x->reason);
+        } else if (x) {
+            n_xfail++;
+            if (verbose) printf("expected failure %s: %s\n", name, why);
+        } else {
+            n_fail++;
+            printf("FAIL %s: %s\n", name, why);
+        }
+        fflush(stdout);
+    }
+    printf("node tests: %d run, %d passed, %d failed, %d expected failures, %d unexpected passes; "
+           "%d skipped (unsupported op), %d skipped (opset < %d); %d with frozen shape inputs\n",
+           n_run, n_pass, n_fail, n_xfail, n_xpass, n_unsup, n_old, URC_OPSET_MIN, n_frozen);
+    if (table) {
+        FILE *f = fopen(table, "w");
+        if (!f) {
+            fprintf(stderr, "node_tests: cannot write %s\n", table);
+            return 2;
+        }
+        qsort(rows, (size_t)nrows, sizeof(op_row), cmp_row);
+        fprintf(f, "# ONNX backend node tests\n\n"
+                   "Generated by `build/tests/node_tests --table docs/node_tests.md "
+                   "--xfail tests/node_xfail.txt /usr/share/libonnx-testdata/data/node` "
+                   "(Debian libonnx-testdata, ONNX 1.12, opsets up to 17). Each test runs every data set through "
+                   "the reference interpreter and through the generated C (`-Wall -Wextra -Werror`), "
+                   "compared with ONNX's default tolerance (1e-7 + 1e-3·|ref|; integers exact).\n\n"
+                   "A test counts for every op it contains (Constant only when alone). "
+                   "Tests of models with opset below %d are listed as skipped, not run; "
+                   "tests using an op unetrc does not support are listed under that op. "
+                   "unetrc specialises code to shapes known at compile time: where a test feeds a shape-like "
+                   "integer input at run time (Reshape's shape, Unsqueeze's axes, ...), the runner freezes the "
+                   "integer inputs to the test's values, as a user does with `--freeze-input` (%d tests).\n\n"
+                   "Totals: %d run, %d passed, %d failed, %d expected failures (see tests/node_xfail.txt); "
+                   "%d skipped for unsupported ops, %d for opset < %d.\n\n"
+                   "## Supported ops\n\n| Op | tests | pass (interpreter) | pass (generated C) | expected failures | "
+                   "skipped (opset < %d) |\n|---|---|---|---|---|---|\n",
+                URC_OPSET_MIN, n_frozen, n_run, n_pass, n_fail, n_xfail, n_unsup, n_old, URC_OPSET_MIN, URC_OPSET_MIN);
+        for (int i = 0; i < nrows; i++)
+            if (urc_op_lookup(rows[i].op) != URC_OP_COUNT)
+                fprintf(f, "| %s | %d | %d | %d | %d | %d |\n", rows[i].op, rows[i].total, rows[i].pass_interp,
+                        rows[i].pass_c, rows[i].xfail, rows[i].old_opset);
+        fprintf(f, "\nSupported ops without node tests in this data: ");
+        int first = 1;
+        for (int op = 0; op < URC_OP_COUNT; op++) {
+            bool have = false;
+            for (int i = 0; i < nrows; i++) have |= !strcmp(rows[i].op, urc_ops[op].name);
+            if (!have && urc_ops[op].name[0]) fprintf(f, "%s%s", first ? "" : ", ", urc_ops[op].name), first = 0;
+        }
+        fprintf(f, "%s.\n\n## Unsupported ops (tests skipped)\n\n", first ? "none" : "");
+        first = 1;
+        for (int i = 0; i < nrows; i++)
+            if (urc_op_lookup(rows[i].op) == URC_OP_COUNT)
+                fprintf(f, "%s%s (%d)", first ? "" : ", ", rows[i].op, rows[i].unsupported), first = 0;
+        fprintf(f, "\n");
+        fclose(f);
+    }
+    for (int i = 0; i < nxfails; i++)
+        if (!xfails[i].seen && !filter && nshards == 1) printf("note: expected failure %s did not run\n", xfails[i].name);
+    return n_fail || n_xpass ? 1 : 0;
+}
