@@ -18,6 +18,8 @@ typedef enum unetrc_status {
     UNETRC_ERR_VERSION = -5,     /* blob format version not supported */
     UNETRC_ERR_SIZE = -6,        /* payload size differs from the model's */
     UNETRC_ERR_CHECKSUM = -7,    /* payload corrupted or for another model */
+    UNETRC_ERR_IO = -8,          /* a file could not be opened, read or written */
+    UNETRC_ERR_FORMAT = -9,      /* a file is not in the expected format */
 } unetrc_status;
 
 /* A short English description of a status ("weights checksum mismatch"). */
@@ -29,6 +31,11 @@ const char *unetrc_status_str(int status);
  * blob must be 64-byte aligned so that the payload is too. */
 unetrc_status unetrc_weights_open(const void *blob, size_t blob_size, uint64_t expected_size,
                                   uint64_t expected_checksum, const void **payload);
+
+/* .npy files (runtime/src/npy.c, needs stdio): little-endian float32,
+ * C order. Reading checks that the file holds exactly `count` elements. */
+unetrc_status unetrc_npy_read_f32(const char *path, float *buf, size_t count);
+unetrc_status unetrc_npy_write_f32(const char *path, const float *buf, const int64_t *shape, int rank);
 
 /* FNV-1a 64 over bytes, as used for the weights checksum. */
 uint64_t unetrc_fnv1a64(const void *data, size_t n);

@@ -15,6 +15,8 @@ const char *unetrc_status_str(int status) {
     case UNETRC_ERR_VERSION: return "unsupported weights format version";
     case UNETRC_ERR_SIZE: return "weights size does not match the model";
     case UNETRC_ERR_CHECKSUM: return "weights checksum mismatch";
+    case UNETRC_ERR_IO: return "file input/output error";
+    case UNETRC_ERR_FORMAT: return "file format not supported";
     default: return "unknown status";
     }
 }

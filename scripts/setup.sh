@@ -1,0 +1,30 @@
+#!/bin/sh
+# setup.sh [--python]: installs what unetrc needs on Debian 12 when missing
+# (as root: apt-get; otherwise it only checks), then configures and builds.
+# With --python it also makes the venv used by the optional live
+# onnxruntime/PyTorch tests: .venv (system site packages, so Debian's torch
+# is visible) with onnxruntime from PyPI.
+set -eu
+cd "$(dirname "$0")/.."
+PKGS="build-essential cmake libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata llvm-dev"
+missing=""
+for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ "${1:-}" = "--python" ]; then
+    for p in python3-venv python3-numpy python3-onnx; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+fi
+if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ]; then
+        echo "setup: installing$missing"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+    else
+        echo "setup: missing Debian packages:$missing (run as root to install them)" >&2
+        exit 1
+    fi
+fi
+if [ "${1:-}" = "--python" ] && [ ! -x .venv/bin/python ]; then
+    /usr/bin/python3 -m venv --system-site-packages .venv
+    .venv/bin/pip install -q onnxruntime || echo "setup: onnxruntime could not be installed; the 'ort' tests will be skipped" >&2
+fi
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)"
