@@ -283,7 +283,12 @@ static int cmd_compile(cli *c) {
 static int cmd_info(cli *c) {
     urc_diag_reset(c->model);
     urc_graph *g = urc_build_graph(c->model, &c->opt);
-    if (!g) fail_diag();
+    if (!g) {
+        /* Still tell the user what is unsupported, on stdout too. */
+        printf("model: %s\nunsupported: %s\n", c->model, urc_diag_message() ? urc_diag_message() : "?");
+        fflush(stdout);
+        fail_diag();
+    }
     urc_memplan *plan;
     urc_program *P = urc_build_program(g, "model", &c->opt, &plan);
     if (!P) fail_diag();
