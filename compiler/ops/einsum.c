@@ -66,6 +66,9 @@ static bool read_term(const char *where, const char **p, term *t) {
             }
             t->ell = true;
             s += 3;
+        } else if (*s == '.') {
+            urc_error(where, "equation has a '.' that is not part of '...'");
+            return false;
         } else {
             urc_error(where, "equation has an invalid character '%c' (labels are letters a-z, A-Z)", *s);
             return false;
@@ -104,7 +107,7 @@ static bool resolve(const urc_node *n, urc_einsum_attr *a) {
         return false;
     }
     if (nt != n->nin) {
-        urc_error(where, "equation '%s' has %d operand terms but the node has %d inputs", a->equation, nt, n->nin);
+        urc_error(where, "equation '%s' has %d operand terms but the node has %d input(s)", a->equation, nt, n->nin);
         return false;
     }
     /* Ellipsis ranks. */
@@ -140,7 +143,7 @@ static bool resolve(const urc_node *n, urc_einsum_attr *a) {
     int no = 0;
     if (explicit_out) {
         if (!ot.ell && E > 0) {
-            urc_error(where, "equation '%s' has '...' in the inputs (%d dims) but not in its output", a->equation, E);
+            urc_error(where, "equation '%s' has '...' in the inputs (standing for %d dims) but not in its output", a->equation, E);
             return false;
         }
         for (int j = 0; j < ot.npre; j++) out[no++] = ot.pre[j];
@@ -174,22 +177,26 @@ static bool resolve(const urc_node *n, urc_einsum_attr *a) {
 }
 
 /* Size of every label (the largest over its dims; the others must be equal
- * or 1); reports a mismatch when `n` is given for messages. */
+ * or 1); reports a mismatch. */
 static bool label_sizes(const urc_node *n, const urc_einsum_attr *a, int64_t *size) {
+    int from[NLAB];
     for (int c = 0; c < NLAB; c++) size[c] = -1;
     for (int i = 0; i < a->nops; i++) {
         const urc_shape *s = &n->in[i]->shape;
         for (int d = 0; a->labels[i][d]; d++) {
             int c = (unsigned char)a->labels[i][d];
             int64_t v = s->dims[d];
-            if (size[c] < 0 || size[c] == 1) size[c] = v;
-            else if (v != 1 && v != size[c]) {
+            if (size[c] < 0 || size[c] == 1) {
+                size[c] = v;
+                from[c] = i;
+            } else if (v != 1 && v != size[c]) {
                 if (c >= '0' && c <= '9')
-                    urc_error(urc_node_where(n), "'...' dims of the inputs do not broadcast: %lld vs %lld (input %d%s)",
-                              (long long)v, (long long)size[c], i, urc_shape_str(s));
+                    urc_error(urc_node_where(n), "the '...' dims of inputs %d %s and %d %s do not broadcast", from[c],
+                              urc_shape_str(&n->in[from[c]]->shape), i, urc_shape_str(s));
                 else
-                    urc_error(urc_node_where(n), "label '%c' has size %lld in input %d%s but %lld elsewhere", c,
-                              (long long)v, i, urc_shape_str(s), (long long)size[c]);
+                    urc_error(urc_node_where(n), "label '%c' stands for dims of different sizes, %lld and %lld (inputs %d %s and %d %s)",
+                              c, (long long)size[c], (long long)v, from[c], urc_shape_str(&n->in[from[c]]->shape), i,
+                              urc_shape_str(s));
                 return false;
             }
         }
