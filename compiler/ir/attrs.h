@@ -36,7 +36,9 @@ typedef struct urc_cast_attr {
 
 /* Conv and ConvTranspose. nsp = number of spatial dims. pads holds begins
  * then ends (ONNX order). Resolved: kernel (from W if absent), pads (after
- * auto_pad), strides/dilations default 1, output_padding. */
+ * auto_pad, or from ConvTranspose's output_shape: the end pad is negative
+ * when output_shape asks for up to stride-1 more than the full output),
+ * strides/dilations default 1, output_padding default 0. */
 typedef struct urc_conv_attr {
     int nsp;
     int64_t group;
@@ -46,7 +48,7 @@ typedef struct urc_conv_attr {
     int64_t dilations[URC_MAX_SPATIAL];
     int64_t pads[2 * URC_MAX_SPATIAL];
     int64_t output_padding[URC_MAX_SPATIAL];
-    int64_t output_shape[URC_MAX_SPATIAL]; /* ConvTranspose; n_output_shape = 0 if absent */
+    int64_t output_shape[URC_MAX_SPATIAL]; /* ConvTranspose; n_output_shape = -1 if absent */
     int n_output_shape;
     int n_kernel, n_strides, n_dilations, n_pads, n_output_padding; /* -1 = absent in the model */
 } urc_conv_attr;
