@@ -279,7 +279,8 @@ static urc_lx *ln_bcast_index(const urc_kernel *k, const urc_shape *xs, int axis
         } else {
             int64_t stride = 1; /* of dim D within the outer dims */
             for (int e = D + 1; e < axis; e++) stride *= xs->dims[e];
-            idx[d] = bin(URC_L_REM, bin(URC_L_DIV, var(k, s), urc_lx_int(stride)), urc_lx_int(xs->dims[D]));
+            urc_lx *q = stride == 1 ? var(k, s) : bin(URC_L_DIV, var(k, s), urc_lx_int(stride));
+            idx[d] = D == 0 ? q : bin(URC_L_REM, q, urc_lx_int(xs->dims[D]));
         }
     }
     return urc_index(idx, p);

@@ -34,6 +34,11 @@ static bool reduce_parse(urc_node *n, urc_attr_list *l) {
     /* Only the attributes the node's opset defines are read; any other is
      * reported as unsupported by the importer. */
     bool axes_input = n->op == URC_OP_REDUCE_SUM || n->opset >= 18;
+    if (axes_input && urc_attr_has(l, "axes")) {
+        urc_error(l->where, "attribute 'axes' is an input in opset %d (since %d)", n->opset,
+                  n->op == URC_OP_REDUCE_SUM ? 13 : 18);
+        return false;
+    }
     if (!axes_input && !urc_attr_ints(l, "axes", a->axes, URC_MAX_RANK, &a->naxes)) return false;
     if (axes_input) {
         if (!urc_attr_int(l, "noop_with_empty_axes", 0, &v)) return false;
