@@ -385,7 +385,7 @@ static void stmt(printer *p, const urc_ls *s) {
     }
     case URC_LS_DECL: {
         const urc_kvar *v = &k->vars.items[s->var];
-        line(p, "%s %s = %s;", v->dt == URC_DT_I64 && s->val->kind == URC_LX_INT ? "urc_idx" : urc_c_type(v->dt),
+        line(p, "%s %s = %s;", urc_c_type(v->dt),
              v->name, expr_str(p, s->val));
         return;
     }
