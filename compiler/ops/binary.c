@@ -231,7 +231,7 @@ static bool binary_lower(urc_lower *L, const urc_node *n) {
     urc_shape fs = {1, {urc_shape_numel(ys)}};
     int iv[URC_MAX_RANK];
     urc_ls *body = urc_loop_nest(k, k->body, flat ? &fs : ys, iv, URC_FOR_PARALLEL);
-    urc_lx *ops[64];
+    urc_lx *ops[64] = {0};
     URC_ASSERT(n->nin <= 64, "too many inputs");
     static const char *names[] = {"a", "b", "c"};
     for (int j = 0; j < n->nin; j++) {
