@@ -32,18 +32,19 @@ static bool parse_auto_pad(urc_attr_list *l, urc_auto_pad *out) {
 static bool conv_parse(urc_node *n, urc_attr_list *l) {
     urc_conv_attr *a = &n->a.conv;
     memset(a, 0, sizeof *a);
-    if (!urc_attr_int(l, "group", 1, &a->group) || !parse_auto_pad(l, &a->auto_pad) ||
-        !urc_attr_ints(l, "kernel_shape", a->kernel, URC_MAX_SPATIAL, &a->n_kernel) ||
-        !urc_attr_ints(l, "strides", a->strides, URC_MAX_SPATIAL, &a->n_strides) ||
-        !urc_attr_ints(l, "dilations", a->dilations, URC_MAX_SPATIAL, &a->n_dilations) ||
-        !urc_attr_ints(l, "pads", a->pads, 2 * URC_MAX_SPATIAL, &a->n_pads))
-        return false;
+    /* every getter runs (no short cut) so each attribute is marked as read */
+    bool ok = urc_attr_int(l, "group", 1, &a->group);
+    ok &= parse_auto_pad(l, &a->auto_pad);
+    ok &= urc_attr_ints(l, "kernel_shape", a->kernel, URC_MAX_SPATIAL, &a->n_kernel);
+    ok &= urc_attr_ints(l, "strides", a->strides, URC_MAX_SPATIAL, &a->n_strides);
+    ok &= urc_attr_ints(l, "dilations", a->dilations, URC_MAX_SPATIAL, &a->n_dilations);
+    ok &= urc_attr_ints(l, "pads", a->pads, 2 * URC_MAX_SPATIAL, &a->n_pads);
     a->n_output_padding = a->n_output_shape = -1;
-    if (n->op == URC_OP_CONV_TRANSPOSE &&
-        (!urc_attr_ints(l, "output_padding", a->output_padding, URC_MAX_SPATIAL, &a->n_output_padding) ||
-         !urc_attr_ints(l, "output_shape", a->output_shape, URC_MAX_SPATIAL, &a->n_output_shape)))
-        return false;
-    return true;
+    if (n->op == URC_OP_CONV_TRANSPOSE) {
+        ok &= urc_attr_ints(l, "output_padding", a->output_padding, URC_MAX_SPATIAL, &a->n_output_padding);
+        ok &= urc_attr_ints(l, "output_shape", a->output_shape, URC_MAX_SPATIAL, &a->n_output_shape);
+    }
+    return ok;
 }
 
 /* ---- inference ----------------------------------------------------------------- */
@@ -110,7 +111,7 @@ static bool conv_infer(urc_node *n) {
     } else {
         M = ws->dims[0];
         if (ws->dims[1] != C / G) {
-            urc_error(where, "W %s must have %lld channels in dim 1 (X's %lld channels in %lld groups)",
+            urc_error(where, "W %s must have %lld channels in dim 1 (X's %lld channels / group %lld)",
                       urc_shape_str(ws), (long long)(C / G), (long long)C, (long long)G);
             return false;
         }
@@ -163,7 +164,7 @@ static bool conv_infer(urc_node *n) {
                 *pe = total - *pb;
             }
             if (in + *pb + *pe < ek) {
-                urc_error(where, "the kernel (%lld with dilation) exceeds the padded input (%lld) on spatial axis %d",
+                urc_error(where, "the dilated kernel (%lld) exceeds the padded input (%lld) on spatial axis %d",
                           (long long)ek, (long long)(in + *pb + *pe), i);
                 return false;
             }

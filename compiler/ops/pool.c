@@ -1,26 +1,427 @@
-/* pool.c: placeholder until this op family lands: every op reports that
- * it is not implemented, so models using it fail with a clear message. */
+/* pool.c: MaxPool (with optional Indices), AveragePool, GlobalAveragePool,
+ * GlobalMaxPool.
+ *
+ * X [N, C, S_in] -> Y [N, C, S_out] (Global*: S_out all 1). Per spatial
+ * axis with kernel K, stride s, dilation d and begin padding pb, output o
+ * covers the taps k in [0, K) at input o*s - pb + k*d; taps outside the
+ * input are padding: ignored by MaxPool, counted by AveragePool only with
+ * count_include_pad (and then only inside the padded extent [-pb, in + pe),
+ * as onnxruntime and PyTorch do for ceil-mode windows running past it).
+ * MaxPool propagates NaN like ONNX's numpy reference (a NaN in the window
+ * gives NaN; Indices points at the first NaN, else at the first maximum).
+ * Indices are flat offsets into X without padding: row-major, or with
+ * storage_order 1 column-major over the spatial dims (first fastest) after
+ * the row-major (n, c) offset, as onnxruntime computes them. */
 #include "common.h"
 
-static bool pool_infer(urc_node *n) {
-    urc_error(urc_node_where(n), "not implemented yet");
-    return false;
-}
+static bool is_global(urc_op op) { return op == URC_OP_GLOBAL_AVERAGE_POOL || op == URC_OP_GLOBAL_MAX_POOL; }
+static bool is_max(urc_op op) { return op == URC_OP_MAX_POOL || op == URC_OP_GLOBAL_MAX_POOL; }
 
-static bool pool_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *const *out) {
-    (void)n, (void)in, (void)out;
-    return false;
-}
+/* ---- parsing ----------------------------------------------------------------- */
 
-static bool pool_lower(urc_lower *L, const urc_node *n) {
-    (void)L, (void)n;
-    return false;
-}
-
-static bool pool_parse(urc_node *n, urc_attr_list *l) {
-    for (int i = 0; i < l->len; i++) l->items[i].used = true;
-    (void)n;
+static bool parse_auto_pad(urc_attr_list *l, urc_auto_pad *out) {
+    const char *s;
+    if (!urc_attr_string(l, "auto_pad", "NOTSET", &s)) return false;
+    if (!strcmp(s, "NOTSET")) *out = URC_PAD_NOTSET;
+    else if (!strcmp(s, "SAME_UPPER")) *out = URC_PAD_SAME_UPPER;
+    else if (!strcmp(s, "SAME_LOWER")) *out = URC_PAD_SAME_LOWER;
+    else if (!strcmp(s, "VALID")) *out = URC_PAD_VALID;
+    else {
+        urc_error(l->where, "attribute 'auto_pad' must be NOTSET, SAME_UPPER, SAME_LOWER or VALID, got '%s'", s);
+        return false;
+    }
     return true;
 }
 
-const urc_op_impl urc_impl_pool = {pool_parse, pool_infer, pool_eval, pool_lower, NULL};
+static bool flag(urc_attr_list *l, const char *name, int *out) {
+    int64_t v;
+    if (!urc_attr_int(l, name, 0, &v)) return false;
+    if (v != 0 && v != 1) {
+        urc_error(l->where, "attribute '%s' must be 0 or 1, got %lld", name, (long long)v);
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
+static bool pool_parse(urc_node *n, urc_attr_list *l) {
+    urc_pool_attr *a = &n->a.pool;
+    memset(a, 0, sizeof *a);
+    a->n_kernel = a->n_strides = a->n_dilations = a->n_pads = -1;
+    if (is_global(n->op)) return true;
+    /* every getter runs (no short cut) so each attribute is marked as read */
+    bool ok = parse_auto_pad(l, &a->auto_pad);
+    ok &= flag(l, "ceil_mode", &a->ceil_mode);
+    ok &= urc_attr_ints(l, "kernel_shape", a->kernel, URC_MAX_SPATIAL, &a->n_kernel);
+    ok &= urc_attr_ints(l, "strides", a->strides, URC_MAX_SPATIAL, &a->n_strides);
+    ok &= urc_attr_ints(l, "pads", a->pads, 2 * URC_MAX_SPATIAL, &a->n_pads);
+    /* AveragePool has no dilations before opset 19: left unread, the importer reports it */
+    if (n->op == URC_OP_MAX_POOL) {
+        ok &= urc_attr_ints(l, "dilations", a->dilations, URC_MAX_SPATIAL, &a->n_dilations);
+        ok &= flag(l, "storage_order", &a->storage_order);
+    } else {
+        ok &= flag(l, "count_include_pad", &a->count_include_pad);
+    }
+    return ok;
+}
+
+/* ---- inference ----------------------------------------------------------------- */
+
+static bool axis_list(const urc_node *n, const char *name, int64_t *v, int count, int want, int64_t min, int64_t def) {
+    if (count < 0) {
+        for (int i = 0; i < want; i++) v[i] = def;
+        return true;
+    }
+    if (count != want) {
+        urc_error(urc_node_where(n), "attribute '%s' has %d values; expected %d for %d spatial dims", name, count,
+                  want, n->in[0]->shape.rank - 2);
+        return false;
+    }
+    for (int i = 0; i < want; i++)
+        if (v[i] < min) {
+            urc_error(urc_node_where(n), "attribute '%s' must hold values of at least %lld, got %lld", name,
+                      (long long)min, (long long)v[i]);
+            return false;
+        }
+    return true;
+}
+
+static bool pool_infer(urc_node *n) {
+    urc_pool_attr *a = &n->a.pool;
+    const char *where = urc_node_where(n);
+    if (n->op == URC_OP_MAX_POOL) {
+        if (!urc_check_dtype(n, 0, URC_DTM_NUM)) return false;
+        urc_dtype dt = n->in[0]->dtype;
+        if (dt != URC_DT_F32 && dt != URC_DT_F64 && dt != URC_DT_I8 && dt != URC_DT_U8 && dt != URC_DT_F16) {
+            urc_error(where, "MaxPool takes float, double, int8 or uint8; got %s", urc_dtype_name(dt));
+            return false;
+        }
+    } else if (!urc_check_dtype(n, 0, URC_DTM_FLOAT)) {
+        return false;
+    }
+    if (!urc_reject_half(n, 0)) return false;
+    if (!urc_check_rank(n, 0, 3, is_global(n->op) ? URC_MAX_RANK : 2 + URC_MAX_SPATIAL)) return false;
+    const urc_shape *xs = &n->in[0]->shape;
+    for (int d = 0; d < xs->rank; d++)
+        if (xs->dims[d] < 1) {
+            urc_error(where, "X %s must not have empty dims", urc_shape_str(xs));
+            return false;
+        }
+    urc_shape ys = *xs;
+    int nsp = xs->rank - 2;
+    a->nsp = nsp;
+    if (is_global(n->op)) {
+        for (int d = 2; d < ys.rank; d++) ys.dims[d] = 1;
+        urc_set_out(n, 0, n->in[0]->dtype, &ys);
+        return true;
+    }
+    if (a->n_kernel < 0) {
+        urc_error(where, "attribute 'kernel_shape' is required");
+        return false;
+    }
+    if (!axis_list(n, "kernel_shape", a->kernel, a->n_kernel, nsp, 1, 1) ||
+        !axis_list(n, "strides", a->strides, a->n_strides, nsp, 1, 1) ||
+        !axis_list(n, "dilations", a->dilations, a->n_dilations, nsp, 1, 1) ||
+        !axis_list(n, "pads", a->pads, a->n_pads, 2 * nsp, 0, 0))
+        return false;
+    if (a->auto_pad != URC_PAD_NOTSET && a->n_pads >= 0) {
+        for (int i = 0; i < 2 * nsp; i++)
+            if (a->pads[i]) {
+                urc_error(where, "explicit pads cannot be combined with auto_pad other than NOTSET");
+                return false;
+            }
+        a->n_pads = -1; /* all zero: as if absent (infer runs again on its own results) */
+    }
+    for (int i = 0; i < nsp; i++) {
+        int64_t in = xs->dims[2 + i], K = a->kernel[i], s = a->strides[i], ek = (K - 1) * a->dilations[i] + 1;
+        int64_t *pb = &a->pads[i], *pe = &a->pads[nsp + i], out;
+        if (*pb >= K || *pe >= K) { /* as onnxruntime: a window must not lie in the padding */
+            urc_error(where, "pads (%lld, %lld) must be smaller than the kernel (%lld) on spatial axis %d",
+                      (long long)*pb, (long long)*pe, (long long)K, i);
+            return false;
+        }
+        if (a->auto_pad == URC_PAD_SAME_UPPER || a->auto_pad == URC_PAD_SAME_LOWER) {
+            /* output ceil(in / s); the padding it needs, the odd one at the end for UPPER */
+            out = (in + s - 1) / s;
+            int64_t total = (out - 1) * s + ek - in;
+            if (total < 0) total = 0;
+            *pb = a->auto_pad == URC_PAD_SAME_UPPER ? total / 2 : total - total / 2;
+            *pe = total - *pb;
+        } else {
+            if (a->auto_pad == URC_PAD_VALID) *pb = *pe = 0;
+            int64_t span = in + *pb + *pe - ek;
+            if (span < 0) {
+                urc_error(where, "the dilated kernel (%lld) exceeds the padded input (%lld) on spatial axis %d",
+                          (long long)ek, (long long)(in + *pb + *pe), i);
+                return false;
+            }
+            out = (a->ceil_mode ? (span + s - 1) / s : span / s) + 1;
+            /* ceil_mode: the last window must start inside the input or the left padding */
+            if (a->ceil_mode && (out - 1) * s >= in + *pb) out--;
+        }
+        ys.dims[2 + i] = out;
+    }
+    urc_set_out(n, 0, n->in[0]->dtype, &ys);
+    urc_set_out(n, 1, URC_DT_I64, &ys);
+    return true;
+}
+
+/* ---- geometry ------------------------------------------------------------------ */
+
+/* Sizes with unused spatial axes (beyond nsp, up to 3) set to extent 1. */
+typedef struct geo {
+    int nsp;
+    int64_t NC;
+    int64_t in[3], out[3], K[3], s[3], d[3], pb[3], pe[3];
+} geo;
+
+static geo geometry(const urc_node *n) {
+    const urc_pool_attr *a = &n->a.pool;
+    const urc_shape *xs = &n->in[0]->shape, *ys = &n->out[0]->shape;
+    geo g = {a->nsp, xs->dims[0] * xs->dims[1], {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}};
+    for (int i = 0; i < a->nsp && i < 3; i++) {
+        g.in[i] = xs->dims[2 + i];
+        g.out[i] = ys->dims[2 + i];
+        g.K[i] = a->kernel[i];
+        g.s[i] = a->strides[i];
+        g.d[i] = a->dilations[i];
+        g.pb[i] = a->pads[i];
+        g.pe[i] = a->pads[a->nsp + i];
+    }
+    return g;
+}
+
+/* The value MaxPool starts from (and gives for a window without input). */
+static double lowest(urc_dtype dt) {
+    if (dt == URC_DT_I8) return -128;
+    if (dt == URC_DT_U8) return 0;
+    return -INFINITY;
+}
+
+/* ---- reference ------------------------------------------------------------------- */
+
+static bool pool_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *const *out) {
+    const urc_tensor *xt = in[0];
+    urc_tensor *yt = out[0], *it = n->nout > 1 ? out[1] : NULL;
+    double *x = urc_tensor_to_f64(xt);
+    bool mx = is_max(n->op);
+    if (is_global(n->op)) {
+        int64_t nc = urc_tensor_numel(yt), S = urc_tensor_numel(xt) / nc;
+        for (int64_t i = 0; i < nc; i++) {
+            double acc = mx ? lowest(xt->dtype) : 0;
+            for (int64_t j = 0; j < S; j++) {
+                double v = x[i * S + j];
+                if (!mx) acc += v;
+                else if (!isnan(acc) && (v > acc || isnan(v))) acc = v;
+            }
+            urc_elem_set_f64(yt->dtype, yt->data, i, mx ? acc : acc / (double)S);
+        }
+        free(x);
+        return true;
+    }
+    geo g = geometry(n);
+    int64_t osz = g.out[0] * g.out[1] * g.out[2], isz = g.in[0] * g.in[1] * g.in[2], ksz = g.K[0] * g.K[1] * g.K[2];
+    for (int64_t nc = 0; nc < g.NC; nc++)
+        for (int64_t op = 0; op < osz; op++) {
+            int64_t o[3] = {op / (g.out[1] * g.out[2]), op / g.out[2] % g.out[1], op % g.out[2]};
+            double acc = mx ? lowest(xt->dtype) : 0;
+            int64_t best = -1, count = 0;
+            for (int64_t kp = 0; kp < ksz; kp++) {
+                int64_t k[3] = {kp / (g.K[1] * g.K[2]), kp / g.K[2] % g.K[1], kp % g.K[2]}, i[3];
+                bool inside = true, padded = true;
+                for (int a = 0; a < 3; a++) {
+                    i[a] = o[a] * g.s[a] - g.pb[a] + k[a] * g.d[a];
+                    inside = inside && i[a] >= 0 && i[a] < g.in[a];
+                    padded = padded && i[a] >= -g.pb[a] && i[a] < g.in[a] + g.pe[a];
+                }
+                if (n->a.pool.count_include_pad ? padded : inside) count++;
+                if (!inside) continue;
+                int64_t flat = (i[0] * g.in[1] + i[1]) * g.in[2] + i[2];
+                double v = x[nc * isz + flat];
+                if (!mx) {
+                    acc += v;
+                } else if (best < 0 || v > acc || (isnan(v) && !isnan(acc))) {
+                    acc = v;
+                    best = n->a.pool.storage_order ? i[0] + g.in[0] * (i[1] + g.in[1] * i[2]) : flat;
+                }
+            }
+            urc_elem_set_f64(yt->dtype, yt->data, nc * osz + op, mx ? acc : acc / (double)count);
+            if (it) urc_elem_set_i64(it->dtype, it->data, nc * osz + op, best < 0 ? -1 : nc * isz + best);
+        }
+    free(x);
+    return true;
+}
+
+/* ---- lowering ---------------------------------------------------------------------- */
+
+static urc_lx *I(int64_t v) { return urc_lx_int(v); }
+static urc_lx *imax(urc_lx *a, urc_lx *b) { return urc_lx_bin(URC_L_MAX, a, b); }
+static urc_lx *imin(urc_lx *a, urc_lx *b) { return urc_lx_bin(URC_L_MIN, a, b); }
+static urc_lx *idiv(urc_lx *a, int64_t b) { return b == 1 ? a : urc_lx_bin(URC_L_DIV, a, I(b)); }
+static const char *nm(const char *base, int a) { return urc_fmt("%s%d", base, a); }
+
+/* A scalar int64 local initialised to e (or e itself when it is a literal). */
+static urc_lx *let(urc_kernel *k, urc_ls *body, const char *name, urc_lx *e) {
+    if (e->kind == URC_LX_INT) return e;
+    int v = urc_kernel_var(k, name, URC_DT_I64);
+    urc_ls_decl(body, v, e);
+    return urc_lx_var(k, v);
+}
+
+/* A loop over [0, extent) (extent 1: no loop, the literal 0). With par
+ * non-NULL it joins the parallel group: the first such loop is
+ * URC_FOR_PARALLEL, each later, perfectly nested one widens its collapse. */
+static urc_lx *dim_loop(urc_kernel *k, urc_ls **body, const char *name, int64_t extent, urc_ls **par) {
+    if (extent == 1) return I(0);
+    urc_ls *parent = *body;
+    int v = urc_kernel_var(k, name, URC_DT_I64);
+    *body = urc_ls_for(parent, v, I(0), I(extent), 1, par && !*par ? URC_FOR_PARALLEL : 0);
+    if (par) {
+        urc_ls *s = parent->list.items[parent->list.len - 1];
+        if (!*par) *par = s;
+        else (*par)->collapse++;
+    }
+    return urc_lx_var(k, v);
+}
+
+/* One spatial axis at output position o: the taps whose input o*s - pb + k*d
+ * lies in [0, in) are [*lo, *hi); *cnt is how many taps the average divides
+ * by. Bounds are computed (as locals) only where some window crosses them:
+ *   lo = max(0, ceil((pb - o*s) / d)),  hi = min(K, ceil((in + pb - o*s) / d))
+ * and for count_include_pad the taps inside [-pb, in + pe), which start at 0:
+ *   cnt = min(K, ceil((in + pe + pb - o*s) / d)) */
+static void taps(urc_kernel *k, urc_ls *body, const geo *g, int a, bool incl, urc_lx *o, urc_lx **lo, urc_lx **hi,
+                 urc_lx **cnt) {
+    int64_t s = g->s[a], d = g->d[a], pb = g->pb[a], pe = g->pe[a], K = g->K[a], in = g->in[a];
+    int64_t last = (g->out[a] - 1) * s - pb + (K - 1) * d; /* input of the last tap of the last window */
+    urc_lx *os = urc_muli(o, s);
+    *lo = I(0);
+    *hi = I(K);
+    if (pb > 0) *lo = let(k, body, nm("klo", a), imax(I(0), idiv(urc_sub(I(pb + d - 1), os), d)));
+    if (last >= in) *hi = let(k, body, nm("khi", a), imin(I(K), idiv(urc_sub(I(in + pb + d - 1), os), d)));
+    if (!incl) *cnt = urc_sub(*hi, *lo);
+    else if (last < in + pe) *cnt = I(K);
+    else *cnt = let(k, body, nm("kcnt", a), imin(I(K), idiv(urc_sub(I(in + pe + pb + d - 1), os), d)));
+}
+
+/* MaxPool / AveragePool:
+ *   for nc, o0 (parallel) / o1 / o2:  [tap range per axis]
+ *     acc = lowest | 0;  for k0, k1, k2: acc = max(acc, x) | acc + x   (MaxPool with Indices: see below)
+ *     Y[nc, o] = acc | acc / count */
+static bool lower_window(urc_lower *L, urc_kernel *k, const urc_node *n) {
+    geo g = geometry(n);
+    const urc_value *X = n->in[0], *Y = n->out[0], *Ind = n->nout > 1 ? n->out[1] : NULL;
+    urc_dtype dt = X->dtype;
+    bool mx = n->op == URC_OP_MAX_POOL, incl = !mx && n->a.pool.count_include_pad;
+    int bx = urc_lower_in(L, k, X, "x"), by = urc_lower_out(L, k, Y, "y");
+    int bi = Ind ? urc_lower_out(L, k, Ind, "ind") : -1;
+    urc_ls *body = k->body, *par = NULL;
+    urc_lx *nc = dim_loop(k, &body, "nc", g.NC, &par);
+    urc_lx *o[URC_MAX_SPATIAL], *lo[URC_MAX_SPATIAL], *hi[URC_MAX_SPATIAL], *cnt = I(1);
+    for (int a = 0; a < g.nsp; a++) {
+        urc_lx *c;
+        o[a] = dim_loop(k, &body, nm("o", a), g.out[a], a == 0 ? &par : NULL);
+        taps(k, body, &g, a, incl, o[a], &lo[a], &hi[a], &c);
+        cnt = urc_mul(cnt, c);
+    }
+    int acc = urc_kernel_var(k, "acc", dt);
+    urc_ls_decl(body, acc, urc_lx_const(mx ? lowest(dt) : 0, dt));
+    int best = -1;
+    if (Ind) {
+        best = urc_kernel_var(k, "best", URC_DT_I64);
+        urc_ls_decl(body, best, I(-1));
+    }
+    urc_ls *in = body;
+    const urc_lx *xi[1 + URC_MAX_SPATIAL] = {nc};
+    urc_lx *ii[URC_MAX_SPATIAL];
+    for (int a = 0; a < g.nsp; a++) {
+        urc_lx *kk = lo[a];
+        if (!(lo[a]->kind == URC_LX_INT && hi[a]->kind == URC_LX_INT && hi[a]->i - lo[a]->i == 1)) {
+            int v = urc_kernel_var(k, nm("k", a), URC_DT_I64);
+            in = urc_ls_for(in, v, lo[a], hi[a], 1, 0);
+            kk = urc_lx_var(k, v);
+        }
+        ii[a] = urc_addi(urc_add(urc_muli(o[a], g.s[a]), urc_muli(kk, g.d[a])), -g.pb[a]);
+        xi[1 + a] = ii[a];
+    }
+    /* X viewed as [N*C, S_in] */
+    urc_shape xv = {1 + g.nsp, {g.NC}};
+    for (int a = 0; a < g.nsp; a++) xv.dims[1 + a] = g.in[a];
+    urc_lx *xidx = urc_index(xi, &xv), *acc_e = urc_lx_var(k, acc);
+    if (!Ind) {
+        urc_lx *v = urc_lx_load(k, bx, xidx);
+        urc_ls_assign(in, acc, mx ? urc_lx_bin(URC_L_MAX, acc_e, v) : urc_lx_bin(URC_L_ADD, acc_e, v));
+    } else {
+        /* if (best < 0 || v > acc || (v is NaN && acc is not)) { acc = v; best = flat index } */
+        int vv = urc_kernel_var(k, "v", dt);
+        urc_ls_decl(in, vv, urc_lx_load(k, bx, xidx));
+        urc_lx *v = urc_lx_var(k, vv);
+        urc_lx *cond = urc_lx_bin(URC_L_OR, urc_lx_bin(URC_L_LT, urc_lx_var(k, best), I(0)), urc_lx_bin(URC_L_GT, v, acc_e));
+        if (urc_dtype_is_float(dt))
+            cond = urc_lx_bin(URC_L_OR, cond,
+                              urc_lx_bin(URC_L_AND, urc_lx_un(URC_L_ISNAN, v), urc_lx_un(URC_L_NOT, urc_lx_un(URC_L_ISNAN, acc_e))));
+        urc_ls *then = urc_ls_if(in, cond, NULL);
+        urc_ls_assign(then, acc, v);
+        urc_lx *flat = xidx;
+        if (n->a.pool.storage_order) { /* spatial column-major after the (n, c) offset */
+            int64_t isz = 1;
+            flat = I(0);
+            for (int a = 0; a < g.nsp; a++) {
+                flat = urc_add(flat, urc_muli(ii[a], isz));
+                isz *= g.in[a];
+            }
+            flat = urc_add(urc_muli(nc, isz), flat);
+        }
+        urc_ls_assign(then, best, flat);
+    }
+    const urc_lx *yi[1 + URC_MAX_SPATIAL] = {nc};
+    urc_shape yv = {1 + g.nsp, {g.NC}};
+    for (int a = 0; a < g.nsp; a++) {
+        yi[1 + a] = o[a];
+        yv.dims[1 + a] = g.out[a];
+    }
+    urc_lx *yidx = urc_index(yi, &yv), *r = acc_e;
+    if (!mx) r = urc_lx_bin(URC_L_DIV, acc_e, cnt->kind == URC_LX_INT ? urc_lx_const((double)cnt->i, dt) : urc_lx_cast(dt, cnt));
+    urc_ls_store(body, by, yidx, r);
+    if (Ind) urc_ls_store(body, bi, yidx, urc_lx_var(k, best));
+    return true;
+}
+
+/* GlobalAveragePool / GlobalMaxPool over X viewed as [N*C, S]:
+ *   for nc (parallel): acc = 0 | lowest; for j: acc += X[nc, j] | max(acc, X[nc, j]);  Y[nc] = acc / S | acc */
+static bool lower_global(urc_lower *L, urc_kernel *k, const urc_node *n) {
+    const urc_value *X = n->in[0], *Y = n->out[0];
+    urc_dtype dt = X->dtype;
+    bool mx = is_max(n->op);
+    int64_t NC = urc_shape_numel(&Y->shape), S = urc_shape_numel(&X->shape) / NC;
+    int bx = urc_lower_in(L, k, X, "x"), by = urc_lower_out(L, k, Y, "y");
+    urc_ls *body = k->body, *par = NULL;
+    urc_lx *nc = dim_loop(k, &body, "nc", NC, &par);
+    int acc = urc_kernel_var(k, "acc", dt);
+    urc_ls_decl(body, acc, urc_lx_const(mx ? lowest(dt) : 0, dt));
+    urc_ls *in = body;
+    urc_lx *j = dim_loop(k, &in, "j", S, NULL), *acc_e = urc_lx_var(k, acc);
+    urc_lx *v = urc_lx_load(k, bx, urc_add(urc_muli(nc, S), j));
+    urc_ls_assign(in, acc, urc_lx_bin(mx ? URC_L_MAX : URC_L_ADD, acc_e, v));
+    urc_ls_store(body, by, nc, mx ? acc_e : urc_lx_bin(URC_L_DIV, acc_e, urc_lx_const((double)S, dt)));
+    return true;
+}
+
+static bool pool_lower(urc_lower *L, const urc_node *n) {
+    urc_kernel *k = urc_lower_begin(L, n);
+    return is_global(n->op) ? lower_global(L, k, n) : lower_window(L, k, n);
+}
+
+static void pool_print(const urc_node *n, urc_strbuf *sb) {
+    const urc_pool_attr *a = &n->a.pool;
+    if (is_global(n->op)) return;
+    urc_print_ints(sb, "kernel", a->kernel, a->nsp);
+    urc_print_ints(sb, "strides", a->strides, a->nsp);
+    if (n->op == URC_OP_MAX_POOL) urc_print_ints(sb, "dilations", a->dilations, a->nsp);
+    urc_print_ints(sb, "pads", a->pads, 2 * a->nsp);
+    if (a->ceil_mode) urc_sb_puts(sb, " ceil_mode=1");
+    if (a->count_include_pad) urc_sb_puts(sb, " count_include_pad=1");
+    if (a->storage_order) urc_sb_puts(sb, " storage_order=1");
+}
+
+const urc_op_impl urc_impl_pool = {pool_parse, pool_infer, pool_eval, pool_lower, pool_print};
