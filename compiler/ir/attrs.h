@@ -159,8 +159,9 @@ typedef struct urc_shape_attr {
     urc_tensor *value;
 } urc_shape_attr;
 
-/* Resize. Resolved: scales per dim (output/input ratio used in the
- * coordinate transform) and the output shape. */
+/* Resize. Resolved: scales per dim (the given scale, or output/input when
+ * 'sizes' is given) used in the coordinate transform, and roi per dim
+ * (starts then ends; 0 and 1 when absent). */
 typedef enum urc_resize_mode { URC_RESIZE_NEAREST, URC_RESIZE_LINEAR, URC_RESIZE_CUBIC } urc_resize_mode;
 typedef enum urc_resize_coord {
     URC_COORD_HALF_PIXEL, URC_COORD_HALF_PIXEL_SYMMETRIC, URC_COORD_PYTORCH_HALF_PIXEL,
