@@ -138,15 +138,22 @@ static const char *run_test(const char *dir, const test_info *ti, bool do_interp
     urc_frozen_input frozen[16];
     bool is_frozen[16] = {0};
     *froze = false;
-    if (!g && urc_diag_message() && strstr(urc_diag_message(), "must be a constant known at compile time")) {
+    /* Level 1 freezes integer inputs (shapes, axes, pads); level 2 also
+     * float inputs other than the first (Resize's scales and roi). */
+    for (int level = 1; level <= 2 && !g && urc_diag_message() &&
+                        strstr(urc_diag_message(), "must be a constant known at compile time");
+         level++) {
         const char *sd = urc_fmt("%s/test_data_set_0", dir);
         int nf = 0;
         for (int i = 0; i < ti->ninputs; i++) {
+            is_frozen[i] = false;
             urc_tensor *t = urc_onnx_load_tensor(urc_fmt("%s/input_%d.pb", sd, i), (uint64_t)1 << 32);
-            if (t && !urc_dtype_is_float(t->dtype)) {
+            if (t && (!urc_dtype_is_float(t->dtype) || (level == 2 && i > 0))) {
                 frozen[nf].name = ti->inputs[i];
                 frozen[nf++].value = t;
                 is_frozen[i] = true;
+            } else {
+                urc_tensor_free(t);
             }
         }
         o.import.frozen = frozen;
@@ -373,7 +380,7 @@ int main(int argc, char **argv) {
                    "tests using an op unetrc does not support are listed under that op. "
                    "unetrc specialises code to shapes known at compile time: where a test feeds a shape-like "
                    "integer input at run time (Reshape's shape, Unsqueeze's axes, ...), the runner freezes the "
-                   "integer inputs to the test's values, as a user does with `--freeze-input` (%d tests).\n\n"
+                   "integer inputs (then, if needed, the non-first float inputs such as Resize's scales) to the test's values, as a user does with `--freeze-input` (%d tests).\n\n"
                    "Totals: %d run, %d passed, %d failed, %d expected failures (see tests/node_xfail.txt); "
                    "%d skipped for unsupported ops, %d for opset < %d.\n\n"
                    "## Supported ops\n\n| Op | tests | pass (interpreter) | pass (generated C) | expected failures | "
