@@ -426,7 +426,7 @@ static bool lower_conv_transpose(urc_lower *L, urc_kernel *k, const urc_node *n,
     urc_lx *c = dim_loop(k, &in, "c", g->Cg, NULL);
     urc_lx *grp = g->G == 1 ? I(0) : idiv(m, g->Mg);
     urc_lx *cin = g->G == 1 ? c : urc_add(urc_muli(grp, g->Cg), c);
-    urc_lx *mm = g->G == 1 ? m : urc_sub(m, urc_muli(grp, g->Mg));
+    urc_lx *mm = g->G == 1 ? m : g->Mg == 1 ? I(0) : urc_sub(m, urc_muli(grp, g->Mg));
     const urc_lx *xi[2 + URC_MAX_SPATIAL] = {nn, cin}, *wi[2 + URC_MAX_SPATIAL] = {cin, mm};
     for (int a = 0; a < g->nsp; a++) {
         int64_t s = g->s[a], d = g->d[a];
