@@ -34,7 +34,7 @@ expect 1 "$E empty.onnx: empty file (not an ONNX model)" $U empty.onnx -o "$T/o/
 expect 1 "$E random.onnx: not a valid ONNX model (protobuf decoding failed)" $U random.onnx -o "$T/o/x.c"
 expect 1 "$E truncated.onnx: not a valid ONNX model (protobuf decoding failed)" $U truncated.onnx -o "$T/o/x.c"
 expect 1 "$E unsupported.onnx: node 'foo' (FooBar): op type not supported; node 'lstm' (LSTM): op type not supported; node 'ms_gelu' (Gelu): op domain 'com.microsoft' is not supported; node 'relu' (Relu): attribute 'strange' is not supported" $U unsupported.onnx -o "$T/o/x.c"
-expect 1 "$E opset11.onnx: opset 11 is not supported (supported: 13 to 18); re-export with opset_version=17" $U opset11.onnx -o "$T/o/x.c"
+expect 1 "$E opset9.onnx: opset 9 is not supported (supported: 11 to 18); re-export with opset_version=17" $U opset9.onnx -o "$T/o/x.c"
 expect 1 "$E cycle.onnx: node 'r1' (Relu): the graph has a cycle through this node" $U cycle.onnx -o "$T/o/x.c"
 expect 1 "$E dangling.onnx: node 'add' (Add): input 'nowhere' is not produced by any node, graph input or initializer" $U dangling.onnx -o "$T/o/x.c"
 expect 1 "$E raw_mismatch.onnx: initializer 'bias': raw_data has 10 bytes, its shape [3] of float32 needs 12" $U raw_mismatch.onnx -o "$T/o/x.c"

@@ -139,8 +139,9 @@ static const char *run_test(const char *dir, const test_info *ti, bool do_interp
     bool is_frozen[16] = {0};
     *froze = false;
     /* Level 1 freezes integer inputs (shapes, axes, pads); level 2 also
-     * float inputs other than the first (Resize's scales and roi). */
-    for (int level = 1; level <= 2 && !g && urc_diag_message() &&
+     * float inputs other than the first (Resize's scales and roi); level 3
+     * every input (Range of float scalars). */
+    for (int level = 1; level <= 3 && !g && urc_diag_message() &&
                         strstr(urc_diag_message(), "must be a constant known at compile time");
          level++) {
         const char *sd = urc_fmt("%s/test_data_set_0", dir);
@@ -148,7 +149,7 @@ static const char *run_test(const char *dir, const test_info *ti, bool do_interp
         for (int i = 0; i < ti->ninputs; i++) {
             is_frozen[i] = false;
             urc_tensor *t = urc_onnx_load_tensor(urc_fmt("%s/input_%d.pb", sd, i), (uint64_t)1 << 32);
-            if (t && (!urc_dtype_is_float(t->dtype) || (level == 2 && i > 0))) {
+            if (t && (!urc_dtype_is_float(t->dtype) || (level == 2 && i > 0) || level == 3)) {
                 frozen[nf].name = ti->inputs[i];
                 frozen[nf++].value = t;
                 is_frozen[i] = true;

@@ -4,7 +4,7 @@
 
 #include "../ir/ir.h"
 
-#define URC_OPSET_MIN 13
+#define URC_OPSET_MIN 11
 #define URC_OPSET_MAX 18
 /* Default cap on the bytes of a model file, of any one tensor and of any
  * value the compiler creates (--max-bytes raises it). */

@@ -24,11 +24,12 @@ static bool resize_parse(urc_node *n, urc_attr_list *l) {
         return false;
     static const char *modes[] = {"nearest", "linear", "cubic"};
     static const char *coords[] = {"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel",
-                                   "align_corners", "asymmetric", "tf_crop_and_resize"};
+                                   "align_corners", "asymmetric", "tf_crop_and_resize", "tf_half_pixel_for_nn"};
     static const char *nearests[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
     int m = -1, c = -1, nm = -1;
     for (int i = 0; i < 3; i++) m = strcmp(mode, modes[i]) ? m : i;
-    for (int i = 0; i < 6; i++) c = strcmp(coord, coords[i]) ? c : i;
+    for (int i = 0; i < 7; i++) c = strcmp(coord, coords[i]) ? c : i;
+    if (c == URC_COORD_TF_HALF_PIXEL_FOR_NN && n->opset >= 13) c = -1; /* removed in opset 13 */
     for (int i = 0; i < 4; i++) nm = strcmp(nearest, nearests[i]) ? nm : i;
     if (m < 0) {
         urc_error(l->where, "attribute 'mode' must be nearest, linear or cubic, got '%s'", mode);
@@ -235,6 +236,7 @@ static double coordinate(const urc_resize_attr *a, int d, int rank, double o, in
     case URC_COORD_PYTORCH_HALF_PIXEL: return len > 1 ? (o + 0.5) / s - 0.5 : 0;
     case URC_COORD_ALIGN_CORNERS: return len > 1 ? o * (double)(in - 1) / (len - 1) : 0;
     case URC_COORD_ASYMMETRIC: return o / s;
+    case URC_COORD_TF_HALF_PIXEL_FOR_NN: return (o + 0.5) / s;
     case URC_COORD_TF_CROP_AND_RESIZE: {
         double r0 = a->roi[d], r1 = a->roi[rank + d];
         if (len > 1) return r0 * (double)(in - 1) + o * (r1 - r0) * (double)(in - 1) / (len - 1);
@@ -597,7 +599,7 @@ static void resize_print(const urc_node *n, urc_strbuf *sb) {
     const urc_resize_attr *a = &n->a.resize;
     static const char *modes[] = {"nearest", "linear", "cubic"};
     static const char *coords[] = {"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel",
-                                   "align_corners", "asymmetric", "tf_crop_and_resize"};
+                                   "align_corners", "asymmetric", "tf_crop_and_resize", "tf_half_pixel_for_nn"};
     urc_sb_printf(sb, " mode=%s coord=%s scales=[", modes[a->mode], coords[a->coord]);
     for (int d = 0; d < n->in[0]->shape.rank; d++) urc_sb_printf(sb, d ? ",%g" : "%g", a->scales[d]);
     urc_sb_putc(sb, ']');

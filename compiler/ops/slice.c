@@ -22,6 +22,10 @@ static bool slice_parse(urc_node *n, urc_attr_list *l) {
     case URC_OP_SPLIT:
         if (!urc_attr_int(l, "axis", 0, &a->axis)) return false;
         a->num_outputs = -1;
+        a->nsplit = -1;
+        /* Before opset 13 the sizes are an attribute. */
+        if (n->opset < 13 && !urc_attr_ints(l, "split", a->split, (int)URC_ARRAY_LEN(a->split), &a->nsplit))
+            return false;
         if (n->opset >= 18) {
             if (!urc_attr_int(l, "num_outputs", -1, &a->num_outputs)) return false;
             if (urc_attr_has(l, "num_outputs") && a->num_outputs < 1) {
@@ -101,14 +105,15 @@ static bool split_infer(urc_node *n) {
         return false;
     }
     int64_t dim = is->dims[a->axis];
-    bool has_split = present(n, 1) && urc_shape_numel(&n->in[1]->shape) > 0;
+    bool attr_split = n->opset < 13 && a->nsplit > 0;
+    bool has_split = attr_split || (present(n, 1) && urc_shape_numel(&n->in[1]->shape) > 0);
     if (has_split) {
-        int ns;
+        int ns = a->nsplit;
         if (a->num_outputs >= 0) {
             urc_error(where, "Split takes the 'split' input or the 'num_outputs' attribute, not both");
             return false;
         }
-        if (!urc_const_ints(n, 1, a->split, (int)URC_ARRAY_LEN(a->split), &ns)) return false;
+        if (!attr_split && !urc_const_ints(n, 1, a->split, (int)URC_ARRAY_LEN(a->split), &ns)) return false;
         if (ns != nout) {
             urc_error(where, "'split' has %d entries but the node has %d outputs", ns, nout);
             return false;

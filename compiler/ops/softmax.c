@@ -1,5 +1,7 @@
 /* softmax.c: Softmax, LogSoftmax and Hardmax along one axis (opset 13
- * semantics; the opset < 13 "coerce to 2-D" form is rejected).
+ * semantics). Before opset 13 the input is coerced to 2-D at `axis`
+ * (default 1): one row is all of dims[axis:], which is the same as a
+ * single axis of that length with inner = 1.
  *
  * X is viewed as (outer, n, inner) with n = dims[axis]: every (outer,
  * inner) pair is one independent row of n elements, inner apart. Rows run
@@ -13,15 +15,10 @@
 #include "common.h"
 
 static bool softmax_parse(urc_node *n, urc_attr_list *l) {
-    return urc_attr_int(l, "axis", -1, &n->a.softmax.axis);
+    return urc_attr_int(l, "axis", n->opset < 13 ? 1 : -1, &n->a.softmax.axis);
 }
 
 static bool softmax_infer(urc_node *n) {
-    if (n->opset < 13) {
-        urc_error(urc_node_where(n), "opset %d (coerced 2-D) semantics are not supported; re-export with opset >= 13",
-                  n->opset);
-        return false;
-    }
     if (!urc_check_dtype(n, 0, URC_DTM_FLOAT) || !urc_reject_half(n, 0)) return false;
     const urc_shape *xs = &n->in[0]->shape;
     if (xs->rank == 0) {
@@ -33,19 +30,24 @@ static bool softmax_infer(urc_node *n) {
     return true;
 }
 
-/* (outer, n, inner) of x around axis. */
-static void split(const urc_shape *s, int axis, int64_t *outer, int64_t *len, int64_t *inner) {
+/* (outer, n, inner) of x around axis; coerce2d for opset < 13. */
+static void split_rows(const urc_node *node, const urc_shape *s, int axis, int64_t *outer, int64_t *len,
+                       int64_t *inner) {
     *outer = *inner = 1;
     for (int d = 0; d < axis; d++) *outer *= s->dims[d];
     for (int d = axis + 1; d < s->rank; d++) *inner *= s->dims[d];
     *len = s->dims[axis];
+    if (node->opset < 13) {
+        *len *= *inner;
+        *inner = 1;
+    }
 }
 
 static bool softmax_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *const *out) {
     const urc_tensor *x = in[0];
     urc_tensor *y = out[0];
     int64_t outer, len, inner;
-    split(&x->shape, (int)n->a.softmax.axis, &outer, &len, &inner);
+    split_rows(n, &x->shape, (int)n->a.softmax.axis, &outer, &len, &inner);
     if (len == 0) return true; /* y is empty */
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
@@ -88,7 +90,7 @@ static bool softmax_lower(urc_lower *L, const urc_node *n) {
     const urc_value *xv = n->in[0];
     urc_dtype dt = xv->dtype;
     int64_t outer, len, inner;
-    split(&xv->shape, (int)n->a.softmax.axis, &outer, &len, &inner);
+    split_rows(n, &xv->shape, (int)n->a.softmax.axis, &outer, &len, &inner);
     urc_kernel *k = urc_lower_begin(L, n);
     int bx = urc_lower_in(L, k, xv, "x");
     int by = urc_lower_out(L, k, n->out[0], "y");

@@ -57,7 +57,7 @@ unsup = model([
 ], [x], [y], [bias], extra_opsets=[("com.microsoft", 1)])
 save(unsup, "unsupported.onnx")
 
-save(model(good.graph.node, [x], [y], [bias], opset=11), "opset11.onnx")
+save(model(good.graph.node, [x], [y], [bias], opset=9), "opset9.onnx")
 
 cyc = model([helper.make_node("Relu", ["b"], ["a"], name="r1"),
              helper.make_node("Relu", ["a"], ["b"], name="r2"),
