@@ -11,30 +11,17 @@
  * attribute into urc_conv_attr; the reference evaluates ConvTranspose by
  * scattering (the definition), the lowering gathers per output element so
  * the outer loops are independent and need no atomic writes. */
-#include "common.h"
+#include "spatial.h"
 
 /* ---- parsing ----------------------------------------------------------------- */
 
-static bool parse_auto_pad(urc_attr_list *l, urc_auto_pad *out) {
-    const char *s;
-    if (!urc_attr_string(l, "auto_pad", "NOTSET", &s)) return false;
-    if (!strcmp(s, "NOTSET")) *out = URC_PAD_NOTSET;
-    else if (!strcmp(s, "SAME_UPPER")) *out = URC_PAD_SAME_UPPER;
-    else if (!strcmp(s, "SAME_LOWER")) *out = URC_PAD_SAME_LOWER;
-    else if (!strcmp(s, "VALID")) *out = URC_PAD_VALID;
-    else {
-        urc_error(l->where, "attribute 'auto_pad' must be NOTSET, SAME_UPPER, SAME_LOWER or VALID, got '%s'", s);
-        return false;
-    }
-    return true;
-}
 
 static bool conv_parse(urc_node *n, urc_attr_list *l) {
     urc_conv_attr *a = &n->a.conv;
     memset(a, 0, sizeof *a);
     /* every getter runs (no short cut) so each attribute is marked as read */
     bool ok = urc_attr_int(l, "group", 1, &a->group);
-    ok &= parse_auto_pad(l, &a->auto_pad);
+    ok &= urc_sp_parse_auto_pad(l, &a->auto_pad);
     ok &= urc_attr_ints(l, "kernel_shape", a->kernel, URC_MAX_SPATIAL, &a->n_kernel);
     ok &= urc_attr_ints(l, "strides", a->strides, URC_MAX_SPATIAL, &a->n_strides);
     ok &= urc_attr_ints(l, "dilations", a->dilations, URC_MAX_SPATIAL, &a->n_dilations);
@@ -51,26 +38,6 @@ static bool conv_parse(urc_node *n, urc_attr_list *l) {
 
 static const urc_value *bias(const urc_node *n) { return n->nin > 2 ? n->in[2] : NULL; }
 
-/* Checks a per-axis attribute list: its length (when present) and that
- * every value is at least `min`; fills `def` when absent. */
-static bool axis_list(const urc_node *n, const char *name, int64_t *v, int count, int want, int64_t min, int64_t def) {
-    if (count < 0) {
-        for (int i = 0; i < want; i++) v[i] = def;
-        return true;
-    }
-    if (count != want) {
-        urc_error(urc_node_where(n), "attribute '%s' has %d values; expected %d for %d spatial dims", name, count,
-                  want, n->in[0]->shape.rank - 2);
-        return false;
-    }
-    for (int i = 0; i < want; i++)
-        if (v[i] < min) {
-            urc_error(urc_node_where(n), "attribute '%s' must hold values of at least %lld, got %lld", name,
-                      (long long)min, (long long)v[i]);
-            return false;
-        }
-    return true;
-}
 
 static bool conv_infer(urc_node *n) {
     urc_conv_attr *a = &n->a.conv;
@@ -125,7 +92,7 @@ static bool conv_infer(urc_node *n) {
         return false;
     }
     if (a->n_kernel >= 0) {
-        if (!axis_list(n, "kernel_shape", a->kernel, a->n_kernel, nsp, 1, 1)) return false;
+        if (!urc_sp_axis_list(n, "kernel_shape", a->kernel, a->n_kernel, nsp, 1, 1)) return false;
         for (int i = 0; i < nsp; i++)
             if (a->kernel[i] != ws->dims[2 + i]) {
                 urc_error(where, "kernel_shape does not match W %s", urc_shape_str(ws));
@@ -133,11 +100,11 @@ static bool conv_infer(urc_node *n) {
             }
     }
     for (int i = 0; i < nsp; i++) a->kernel[i] = ws->dims[2 + i];
-    if (!axis_list(n, "strides", a->strides, a->n_strides, nsp, 1, 1) ||
-        !axis_list(n, "dilations", a->dilations, a->n_dilations, nsp, 1, 1) ||
-        !axis_list(n, "pads", a->pads, a->n_pads, 2 * nsp, 0, 0))
+    if (!urc_sp_axis_list(n, "strides", a->strides, a->n_strides, nsp, 1, 1) ||
+        !urc_sp_axis_list(n, "dilations", a->dilations, a->n_dilations, nsp, 1, 1) ||
+        !urc_sp_axis_list(n, "pads", a->pads, a->n_pads, 2 * nsp, 0, 0))
         return false;
-    if (tr && !axis_list(n, "output_padding", a->output_padding, a->n_output_padding, nsp, 0, 0)) return false;
+    if (tr && !urc_sp_axis_list(n, "output_padding", a->output_padding, a->n_output_padding, nsp, 0, 0)) return false;
     if (a->auto_pad != URC_PAD_NOTSET && a->n_pads >= 0) {
         for (int i = 0; i < 2 * nsp; i++)
             if (a->pads[i]) {
@@ -147,7 +114,7 @@ static bool conv_infer(urc_node *n) {
         a->n_pads = -1; /* all zero: as if absent (infer runs again on its own results) */
     }
     if (tr && a->n_output_shape >= 0) {
-        if (!axis_list(n, "output_shape", a->output_shape, a->n_output_shape, nsp, 1, 1)) return false;
+        if (!urc_sp_axis_list(n, "output_shape", a->output_shape, a->n_output_shape, nsp, 1, 1)) return false;
     }
     urc_shape ys = {xs->rank, {xs->dims[0], M}};
     for (int i = 0; i < nsp; i++) {
@@ -294,42 +261,9 @@ static bool conv_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
 
 /* ---- lowering ---------------------------------------------------------------------- */
 
-static urc_lx *I(int64_t v) { return urc_lx_int(v); }
-static urc_lx *imax(urc_lx *a, urc_lx *b) { return urc_lx_bin(URC_L_MAX, a, b); }
-static urc_lx *imin(urc_lx *a, urc_lx *b) { return urc_lx_bin(URC_L_MIN, a, b); }
-/* a / b for b > 0 (truncating: callers clamp the cases where that differs from floor) */
-static urc_lx *idiv(urc_lx *a, int64_t b) { return b == 1 ? a : urc_lx_bin(URC_L_DIV, a, I(b)); }
 
-/* A scalar int64 local initialised to e (or e itself when it is a literal). */
-static urc_lx *let(urc_kernel *k, urc_ls *body, const char *name, urc_lx *e) {
-    if (e->kind == URC_LX_INT) return e;
-    int v = urc_kernel_var(k, name, URC_DT_I64);
-    urc_ls_decl(body, v, e);
-    return urc_lx_var(k, v);
-}
 
-/* Appends `for (v = lo; v < hi; v++)` to *body and moves *body into it. */
-static urc_lx *range_loop(urc_kernel *k, urc_ls **body, const char *name, urc_lx *lo, urc_lx *hi) {
-    int v = urc_kernel_var(k, name, URC_DT_I64);
-    *body = urc_ls_for(*body, v, lo, hi, 1, 0);
-    return urc_lx_var(k, v);
-}
 
-/* A loop over [0, extent); extent 1 emits nothing and gives the literal 0.
- * With par non-NULL the loop joins the parallel group: the first one gets
- * URC_FOR_PARALLEL, each later (perfectly nested) one widens its collapse. */
-static urc_lx *dim_loop(urc_kernel *k, urc_ls **body, const char *name, int64_t extent, urc_ls **par) {
-    if (extent == 1) return I(0);
-    urc_ls *parent = *body;
-    int v = urc_kernel_var(k, name, URC_DT_I64);
-    *body = urc_ls_for(parent, v, I(0), I(extent), 1, par && !*par ? URC_FOR_PARALLEL : 0);
-    if (par) {
-        urc_ls *s = parent->list.items[parent->list.len - 1];
-        if (!*par) *par = s;
-        else (*par)->collapse++;
-    }
-    return urc_lx_var(k, v);
-}
 
 static const char *nm(const char *base, int a) { return urc_fmt("%s%d", base, a); }
 
@@ -341,11 +275,11 @@ static const char *nm(const char *base, int a) { return urc_fmt("%s%d", base, a)
 static void conv_taps(urc_kernel *k, urc_ls *body, const geo *g, int a, urc_lx *o, urc_lx **lo, urc_lx **hi) {
     int64_t s = g->s[a], d = g->d[a], pb = g->pb[a], K = g->K[a], in = g->in[a];
     urc_lx *os = urc_muli(o, s);
-    *lo = I(0);
-    *hi = I(K);
-    if (pb > 0) *lo = let(k, body, nm("klo", a), imax(I(0), idiv(urc_sub(I(pb + d - 1), os), d)));
+    *lo = urc_sp_i(0);
+    *hi = urc_sp_i(K);
+    if (pb > 0) *lo = urc_sp_let(k, body, nm("klo", a), urc_sp_max(urc_sp_i(0), urc_sp_div(urc_sub(urc_sp_i(pb + d - 1), os), d)));
     if ((g->out[a] - 1) * s - pb + (K - 1) * d >= in)
-        *hi = let(k, body, nm("khi", a), imin(I(K), idiv(urc_sub(I(in + pb + d - 1), os), d)));
+        *hi = urc_sp_let(k, body, nm("khi", a), urc_sp_min(urc_sp_i(K), urc_sp_div(urc_sub(urc_sp_i(in + pb + d - 1), os), d)));
 }
 
 static urc_lx *bias_init(urc_lower *L, urc_kernel *k, const urc_node *n, urc_lx *m) {
@@ -365,22 +299,22 @@ static bool lower_conv(urc_lower *L, urc_kernel *k, const urc_node *n, const geo
     const urc_value *X = n->in[0], *W = n->in[1], *Y = n->out[0];
     int bx = urc_lower_in(L, k, X, "x"), bw = urc_lower_in(L, k, W, "w"), by = urc_lower_out(L, k, Y, "y");
     urc_ls *body = k->body, *par = NULL;
-    urc_lx *nn = dim_loop(k, &body, "n", g->N, &par);
-    urc_lx *m = dim_loop(k, &body, "m", g->M, &par);
+    urc_lx *nn = urc_sp_dim_loop(k, &body, "n", g->N, &par);
+    urc_lx *m = urc_sp_dim_loop(k, &body, "m", g->M, &par);
     urc_lx *o[URC_MAX_SPATIAL], *lo[URC_MAX_SPATIAL], *hi[URC_MAX_SPATIAL];
     for (int a = 0; a < g->nsp; a++) {
-        o[a] = dim_loop(k, &body, nm("o", a), g->out[a], a == 0 ? &par : NULL);
+        o[a] = urc_sp_dim_loop(k, &body, nm("o", a), g->out[a], a == 0 ? &par : NULL);
         conv_taps(k, body, g, a, o[a], &lo[a], &hi[a]);
     }
     int acc = urc_kernel_var(k, "acc", Y->dtype);
     urc_ls_decl(body, acc, bias_init(L, k, n, m));
     urc_ls *in = body;
-    urc_lx *c = dim_loop(k, &in, "c", g->Cg, NULL);
-    urc_lx *cin = g->G == 1 ? c : urc_add(urc_muli(idiv(m, g->Mg), g->Cg), c);
+    urc_lx *c = urc_sp_dim_loop(k, &in, "c", g->Cg, NULL);
+    urc_lx *cin = g->G == 1 ? c : urc_add(urc_muli(urc_sp_div(m, g->Mg), g->Cg), c);
     const urc_lx *xi[2 + URC_MAX_SPATIAL] = {nn, cin}, *wi[2 + URC_MAX_SPATIAL] = {m, c};
     for (int a = 0; a < g->nsp; a++) {
         bool whole = lo[a]->kind == URC_LX_INT && hi[a]->kind == URC_LX_INT && hi[a]->i - lo[a]->i == 1;
-        urc_lx *kk = whole ? lo[a] : range_loop(k, &in, nm("k", a), lo[a], hi[a]);
+        urc_lx *kk = whole ? lo[a] : urc_sp_range_loop(k, &in, nm("k", a), lo[a], hi[a]);
         wi[2 + a] = kk;
         xi[2 + a] = urc_addi(urc_add(urc_muli(o[a], g->s[a]), urc_muli(kk, g->d[a])), -g->pb[a]);
     }
@@ -405,42 +339,42 @@ static bool lower_conv_transpose(urc_lower *L, urc_kernel *k, const urc_node *n,
     const urc_value *X = n->in[0], *W = n->in[1], *Y = n->out[0];
     int bx = urc_lower_in(L, k, X, "x"), bw = urc_lower_in(L, k, W, "w"), by = urc_lower_out(L, k, Y, "y");
     urc_ls *body = k->body, *par = NULL;
-    urc_lx *nn = dim_loop(k, &body, "n", g->N, &par);
-    urc_lx *m = dim_loop(k, &body, "m", g->M, &par);
+    urc_lx *nn = urc_sp_dim_loop(k, &body, "n", g->N, &par);
+    urc_lx *m = urc_sp_dim_loop(k, &body, "m", g->M, &par);
     urc_lx *o[URC_MAX_SPATIAL], *q[URC_MAX_SPATIAL], *lo[URC_MAX_SPATIAL] = {0}, *hi[URC_MAX_SPATIAL] = {0};
     for (int a = 0; a < g->nsp; a++) {
         int64_t s = g->s[a], K = g->K[a];
-        o[a] = dim_loop(k, &body, nm("o", a), g->out[a], a == 0 ? &par : NULL);
+        o[a] = urc_sp_dim_loop(k, &body, nm("o", a), g->out[a], a == 0 ? &par : NULL);
         q[a] = urc_addi(o[a], g->pb[a]);
         if (g->d[a] == 1) {
             /* floor((q - K + s) / s) and floor((q + s) / s); where the truncating
              * division rounds up (negative numerators) the result is <= 0 and
              * clamped by max(0, .) or gives an empty range anyway */
-            lo[a] = let(k, body, nm("ilo", a), imax(I(0), idiv(urc_addi(o[a], g->pb[a] + s - K), s)));
-            hi[a] = let(k, body, nm("ihi", a), imin(I(g->in[a]), idiv(urc_addi(o[a], g->pb[a] + s), s)));
+            lo[a] = urc_sp_let(k, body, nm("ilo", a), urc_sp_max(urc_sp_i(0), urc_sp_div(urc_addi(o[a], g->pb[a] + s - K), s)));
+            hi[a] = urc_sp_let(k, body, nm("ihi", a), urc_sp_min(urc_sp_i(g->in[a]), urc_sp_div(urc_addi(o[a], g->pb[a] + s), s)));
         }
     }
     int acc = urc_kernel_var(k, "acc", Y->dtype);
     urc_ls_decl(body, acc, bias_init(L, k, n, m));
     urc_ls *in = body;
-    urc_lx *c = dim_loop(k, &in, "c", g->Cg, NULL);
-    urc_lx *grp = g->G == 1 ? I(0) : idiv(m, g->Mg);
+    urc_lx *c = urc_sp_dim_loop(k, &in, "c", g->Cg, NULL);
+    urc_lx *grp = g->G == 1 ? urc_sp_i(0) : urc_sp_div(m, g->Mg);
     urc_lx *cin = g->G == 1 ? c : urc_add(urc_muli(grp, g->Cg), c);
-    urc_lx *mm = g->G == 1 ? m : g->Mg == 1 ? I(0) : urc_sub(m, urc_muli(grp, g->Mg));
+    urc_lx *mm = g->G == 1 ? m : g->Mg == 1 ? urc_sp_i(0) : urc_sub(m, urc_muli(grp, g->Mg));
     const urc_lx *xi[2 + URC_MAX_SPATIAL] = {nn, cin}, *wi[2 + URC_MAX_SPATIAL] = {cin, mm};
     for (int a = 0; a < g->nsp; a++) {
         int64_t s = g->s[a], d = g->d[a];
         if (d == 1) {
-            urc_lx *i = range_loop(k, &in, nm("i", a), lo[a], hi[a]);
+            urc_lx *i = urc_sp_range_loop(k, &in, nm("i", a), lo[a], hi[a]);
             xi[2 + a] = i;
             wi[2 + a] = urc_sub(q[a], urc_muli(i, s));
         } else {
-            urc_lx *kk = range_loop(k, &in, nm("k", a), I(0), I(g->K[a]));
-            urc_lx *t = let(k, in, nm("t", a), urc_sub(q[a], urc_muli(kk, d)));
-            urc_lx *ok = urc_lx_bin(URC_L_AND, urc_lx_bin(URC_L_GE, t, I(0)), urc_lx_bin(URC_L_LT, t, I(g->in[a] * s)));
-            if (s > 1) ok = urc_lx_bin(URC_L_AND, ok, urc_lx_bin(URC_L_EQ, urc_lx_bin(URC_L_REM, t, I(s)), I(0)));
+            urc_lx *kk = urc_sp_range_loop(k, &in, nm("k", a), urc_sp_i(0), urc_sp_i(g->K[a]));
+            urc_lx *t = urc_sp_let(k, in, nm("t", a), urc_sub(q[a], urc_muli(kk, d)));
+            urc_lx *ok = urc_lx_bin(URC_L_AND, urc_lx_bin(URC_L_GE, t, urc_sp_i(0)), urc_lx_bin(URC_L_LT, t, urc_sp_i(g->in[a] * s)));
+            if (s > 1) ok = urc_lx_bin(URC_L_AND, ok, urc_lx_bin(URC_L_EQ, urc_lx_bin(URC_L_REM, t, urc_sp_i(s)), urc_sp_i(0)));
             in = urc_ls_if(in, ok, NULL);
-            xi[2 + a] = idiv(t, s);
+            xi[2 + a] = urc_sp_div(t, s);
             wi[2 + a] = kk;
         }
     }

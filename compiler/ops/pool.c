@@ -12,26 +12,13 @@
  * Indices are flat offsets into X without padding: row-major, or with
  * storage_order 1 column-major over the spatial dims (first fastest) after
  * the row-major (n, c) offset, as onnxruntime computes them. */
-#include "common.h"
+#include "spatial.h"
 
 static bool is_global(urc_op op) { return op == URC_OP_GLOBAL_AVERAGE_POOL || op == URC_OP_GLOBAL_MAX_POOL; }
 static bool is_max(urc_op op) { return op == URC_OP_MAX_POOL || op == URC_OP_GLOBAL_MAX_POOL; }
 
 /* ---- parsing ----------------------------------------------------------------- */
 
-static bool parse_auto_pad(urc_attr_list *l, urc_auto_pad *out) {
-    const char *s;
-    if (!urc_attr_string(l, "auto_pad", "NOTSET", &s)) return false;
-    if (!strcmp(s, "NOTSET")) *out = URC_PAD_NOTSET;
-    else if (!strcmp(s, "SAME_UPPER")) *out = URC_PAD_SAME_UPPER;
-    else if (!strcmp(s, "SAME_LOWER")) *out = URC_PAD_SAME_LOWER;
-    else if (!strcmp(s, "VALID")) *out = URC_PAD_VALID;
-    else {
-        urc_error(l->where, "attribute 'auto_pad' must be NOTSET, SAME_UPPER, SAME_LOWER or VALID, got '%s'", s);
-        return false;
-    }
-    return true;
-}
 
 static bool flag(urc_attr_list *l, const char *name, int *out) {
     int64_t v;
@@ -50,7 +37,7 @@ static bool pool_parse(urc_node *n, urc_attr_list *l) {
     a->n_kernel = a->n_strides = a->n_dilations = a->n_pads = -1;
     if (is_global(n->op)) return true;
     /* every getter runs (no short cut) so each attribute is marked as read */
-    bool ok = parse_auto_pad(l, &a->auto_pad);
+    bool ok = urc_sp_parse_auto_pad(l, &a->auto_pad);
     ok &= flag(l, "ceil_mode", &a->ceil_mode);
     ok &= urc_attr_ints(l, "kernel_shape", a->kernel, URC_MAX_SPATIAL, &a->n_kernel);
     ok &= urc_attr_ints(l, "strides", a->strides, URC_MAX_SPATIAL, &a->n_strides);
@@ -67,24 +54,6 @@ static bool pool_parse(urc_node *n, urc_attr_list *l) {
 
 /* ---- inference ----------------------------------------------------------------- */
 
-static bool axis_list(const urc_node *n, const char *name, int64_t *v, int count, int want, int64_t min, int64_t def) {
-    if (count < 0) {
-        for (int i = 0; i < want; i++) v[i] = def;
-        return true;
-    }
-    if (count != want) {
-        urc_error(urc_node_where(n), "attribute '%s' has %d values; expected %d for %d spatial dims", name, count,
-                  want, n->in[0]->shape.rank - 2);
-        return false;
-    }
-    for (int i = 0; i < want; i++)
-        if (v[i] < min) {
-            urc_error(urc_node_where(n), "attribute '%s' must hold values of at least %lld, got %lld", name,
-                      (long long)min, (long long)v[i]);
-            return false;
-        }
-    return true;
-}
 
 static bool pool_infer(urc_node *n) {
     urc_pool_attr *a = &n->a.pool;
@@ -119,10 +88,10 @@ static bool pool_infer(urc_node *n) {
         urc_error(where, "attribute 'kernel_shape' is required");
         return false;
     }
-    if (!axis_list(n, "kernel_shape", a->kernel, a->n_kernel, nsp, 1, 1) ||
-        !axis_list(n, "strides", a->strides, a->n_strides, nsp, 1, 1) ||
-        !axis_list(n, "dilations", a->dilations, a->n_dilations, nsp, 1, 1) ||
-        !axis_list(n, "pads", a->pads, a->n_pads, 2 * nsp, 0, 0))
+    if (!urc_sp_axis_list(n, "kernel_shape", a->kernel, a->n_kernel, nsp, 1, 1) ||
+        !urc_sp_axis_list(n, "strides", a->strides, a->n_strides, nsp, 1, 1) ||
+        !urc_sp_axis_list(n, "dilations", a->dilations, a->n_dilations, nsp, 1, 1) ||
+        !urc_sp_axis_list(n, "pads", a->pads, a->n_pads, 2 * nsp, 0, 0))
         return false;
     if (a->auto_pad != URC_PAD_NOTSET && a->n_pads >= 0) {
         for (int i = 0; i < 2 * nsp; i++)
@@ -254,35 +223,9 @@ static bool pool_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
 
 /* ---- lowering ---------------------------------------------------------------------- */
 
-static urc_lx *I(int64_t v) { return urc_lx_int(v); }
-static urc_lx *imax(urc_lx *a, urc_lx *b) { return urc_lx_bin(URC_L_MAX, a, b); }
-static urc_lx *imin(urc_lx *a, urc_lx *b) { return urc_lx_bin(URC_L_MIN, a, b); }
-static urc_lx *idiv(urc_lx *a, int64_t b) { return b == 1 ? a : urc_lx_bin(URC_L_DIV, a, I(b)); }
 static const char *nm(const char *base, int a) { return urc_fmt("%s%d", base, a); }
 
-/* A scalar int64 local initialised to e (or e itself when it is a literal). */
-static urc_lx *let(urc_kernel *k, urc_ls *body, const char *name, urc_lx *e) {
-    if (e->kind == URC_LX_INT) return e;
-    int v = urc_kernel_var(k, name, URC_DT_I64);
-    urc_ls_decl(body, v, e);
-    return urc_lx_var(k, v);
-}
 
-/* A loop over [0, extent) (extent 1: no loop, the literal 0). With par
- * non-NULL it joins the parallel group: the first such loop is
- * URC_FOR_PARALLEL, each later, perfectly nested one widens its collapse. */
-static urc_lx *dim_loop(urc_kernel *k, urc_ls **body, const char *name, int64_t extent, urc_ls **par) {
-    if (extent == 1) return I(0);
-    urc_ls *parent = *body;
-    int v = urc_kernel_var(k, name, URC_DT_I64);
-    *body = urc_ls_for(parent, v, I(0), I(extent), 1, par && !*par ? URC_FOR_PARALLEL : 0);
-    if (par) {
-        urc_ls *s = parent->list.items[parent->list.len - 1];
-        if (!*par) *par = s;
-        else (*par)->collapse++;
-    }
-    return urc_lx_var(k, v);
-}
 
 /* One spatial axis at output position o: the taps whose input o*s - pb + k*d
  * lies in [0, in) are [*lo, *hi); *cnt is how many taps the average divides
@@ -295,13 +238,13 @@ static void taps(urc_kernel *k, urc_ls *body, const geo *g, int a, bool incl, ur
     int64_t s = g->s[a], d = g->d[a], pb = g->pb[a], pe = g->pe[a], K = g->K[a], in = g->in[a];
     int64_t last = (g->out[a] - 1) * s - pb + (K - 1) * d; /* input of the last tap of the last window */
     urc_lx *os = urc_muli(o, s);
-    *lo = I(0);
-    *hi = I(K);
-    if (pb > 0) *lo = let(k, body, nm("klo", a), imax(I(0), idiv(urc_sub(I(pb + d - 1), os), d)));
-    if (last >= in) *hi = let(k, body, nm("khi", a), imin(I(K), idiv(urc_sub(I(in + pb + d - 1), os), d)));
+    *lo = urc_sp_i(0);
+    *hi = urc_sp_i(K);
+    if (pb > 0) *lo = urc_sp_let(k, body, nm("klo", a), urc_sp_max(urc_sp_i(0), urc_sp_div(urc_sub(urc_sp_i(pb + d - 1), os), d)));
+    if (last >= in) *hi = urc_sp_let(k, body, nm("khi", a), urc_sp_min(urc_sp_i(K), urc_sp_div(urc_sub(urc_sp_i(in + pb + d - 1), os), d)));
     if (!incl) *cnt = urc_sub(*hi, *lo);
-    else if (last < in + pe) *cnt = I(K);
-    else *cnt = let(k, body, nm("kcnt", a), imin(I(K), idiv(urc_sub(I(in + pe + pb + d - 1), os), d)));
+    else if (last < in + pe) *cnt = urc_sp_i(K);
+    else *cnt = urc_sp_let(k, body, nm("kcnt", a), urc_sp_min(urc_sp_i(K), urc_sp_div(urc_sub(urc_sp_i(in + pe + pb + d - 1), os), d)));
 }
 
 /* MaxPool / AveragePool:
@@ -316,11 +259,11 @@ static bool lower_window(urc_lower *L, urc_kernel *k, const urc_node *n) {
     int bx = urc_lower_in(L, k, X, "x"), by = urc_lower_out(L, k, Y, "y");
     int bi = Ind ? urc_lower_out(L, k, Ind, "ind") : -1;
     urc_ls *body = k->body, *par = NULL;
-    urc_lx *nc = dim_loop(k, &body, "nc", g.NC, &par);
-    urc_lx *o[URC_MAX_SPATIAL], *lo[URC_MAX_SPATIAL], *hi[URC_MAX_SPATIAL], *cnt = I(1);
+    urc_lx *nc = urc_sp_dim_loop(k, &body, "nc", g.NC, &par);
+    urc_lx *o[URC_MAX_SPATIAL], *lo[URC_MAX_SPATIAL], *hi[URC_MAX_SPATIAL], *cnt = urc_sp_i(1);
     for (int a = 0; a < g.nsp; a++) {
         urc_lx *c;
-        o[a] = dim_loop(k, &body, nm("o", a), g.out[a], a == 0 ? &par : NULL);
+        o[a] = urc_sp_dim_loop(k, &body, nm("o", a), g.out[a], a == 0 ? &par : NULL);
         taps(k, body, &g, a, incl, o[a], &lo[a], &hi[a], &c);
         cnt = urc_mul(cnt, c);
     }
@@ -329,7 +272,7 @@ static bool lower_window(urc_lower *L, urc_kernel *k, const urc_node *n) {
     int best = -1;
     if (Ind) {
         best = urc_kernel_var(k, "best", URC_DT_I64);
-        urc_ls_decl(body, best, I(-1));
+        urc_ls_decl(body, best, urc_sp_i(-1));
     }
     urc_ls *in = body;
     const urc_lx *xi[1 + URC_MAX_SPATIAL] = {nc};
@@ -356,7 +299,7 @@ static bool lower_window(urc_lower *L, urc_kernel *k, const urc_node *n) {
         int vv = urc_kernel_var(k, "v", dt);
         urc_ls_decl(in, vv, urc_lx_load(k, bx, xidx));
         urc_lx *v = urc_lx_var(k, vv);
-        urc_lx *cond = urc_lx_bin(URC_L_OR, urc_lx_bin(URC_L_LT, urc_lx_var(k, best), I(0)), urc_lx_bin(URC_L_GT, v, acc_e));
+        urc_lx *cond = urc_lx_bin(URC_L_OR, urc_lx_bin(URC_L_LT, urc_lx_var(k, best), urc_sp_i(0)), urc_lx_bin(URC_L_GT, v, acc_e));
         if (urc_dtype_is_float(dt))
             cond = urc_lx_bin(URC_L_OR, cond,
                               urc_lx_bin(URC_L_AND, urc_lx_un(URC_L_ISNAN, v), urc_lx_un(URC_L_NOT, urc_lx_un(URC_L_ISNAN, acc_e))));
@@ -365,7 +308,7 @@ static bool lower_window(urc_lower *L, urc_kernel *k, const urc_node *n) {
         urc_lx *flat = xidx;
         if (n->a.pool.storage_order) { /* spatial column-major after the (n, c) offset */
             int64_t isz = 1;
-            flat = I(0);
+            flat = urc_sp_i(0);
             for (int a = 0; a < g.nsp; a++) {
                 flat = urc_add(flat, urc_muli(ii[a], isz));
                 isz *= g.in[a];
@@ -396,11 +339,11 @@ static bool lower_global(urc_lower *L, urc_kernel *k, const urc_node *n) {
     int64_t NC = urc_shape_numel(&Y->shape), S = urc_shape_numel(&X->shape) / NC;
     int bx = urc_lower_in(L, k, X, "x"), by = urc_lower_out(L, k, Y, "y");
     urc_ls *body = k->body, *par = NULL;
-    urc_lx *nc = dim_loop(k, &body, "nc", NC, &par);
+    urc_lx *nc = urc_sp_dim_loop(k, &body, "nc", NC, &par);
     int acc = urc_kernel_var(k, "acc", dt);
     urc_ls_decl(body, acc, urc_lx_const(mx ? lowest(dt) : 0, dt));
     urc_ls *in = body;
-    urc_lx *j = dim_loop(k, &in, "j", S, NULL), *acc_e = urc_lx_var(k, acc);
+    urc_lx *j = urc_sp_dim_loop(k, &in, "j", S, NULL), *acc_e = urc_lx_var(k, acc);
     urc_lx *v = urc_lx_load(k, bx, urc_add(urc_muli(nc, S), j));
     urc_ls_assign(in, acc, urc_lx_bin(mx ? URC_L_MAX : URC_L_ADD, acc_e, v));
     urc_ls_store(body, by, nc, mx ? acc_e : urc_lx_bin(URC_L_DIV, acc_e, urc_lx_const((double)S, dt)));

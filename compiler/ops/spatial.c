@@ -1,0 +1,61 @@
+/* spatial.c: helpers shared by conv.c and pool.c (see spatial.h). */
+#include "spatial.h"
+
+bool urc_sp_parse_auto_pad(urc_attr_list *l, urc_auto_pad *out) {
+    const char *s;
+    if (!urc_attr_string(l, "auto_pad", "NOTSET", &s)) return false;
+    if (!strcmp(s, "NOTSET")) *out = URC_PAD_NOTSET;
+    else if (!strcmp(s, "SAME_UPPER")) *out = URC_PAD_SAME_UPPER;
+    else if (!strcmp(s, "SAME_LOWER")) *out = URC_PAD_SAME_LOWER;
+    else if (!strcmp(s, "VALID")) *out = URC_PAD_VALID;
+    else {
+        urc_error(l->where, "attribute 'auto_pad' must be NOTSET, SAME_UPPER, SAME_LOWER or VALID, got '%s'", s);
+        return false;
+    }
+    return true;
+}
+
+bool urc_sp_axis_list(const urc_node *n, const char *name, int64_t *v, int count, int want, int64_t min, int64_t def) {
+    if (count < 0) {
+        for (int i = 0; i < want; i++) v[i] = def;
+        return true;
+    }
+    if (count != want) {
+        urc_error(urc_node_where(n), "attribute '%s' has %d values; expected %d for %d spatial dims", name, count,
+                  want, n->in[0]->shape.rank - 2);
+        return false;
+    }
+    for (int i = 0; i < want; i++)
+        if (v[i] < min) {
+            urc_error(urc_node_where(n), "attribute '%s' must hold values of at least %lld, got %lld", name,
+                      (long long)min, (long long)v[i]);
+            return false;
+        }
+    return true;
+}
+
+urc_lx *urc_sp_let(urc_kernel *k, urc_ls *body, const char *name, urc_lx *e) {
+    if (e->kind == URC_LX_INT) return e;
+    int v = urc_kernel_var(k, name, URC_DT_I64);
+    urc_ls_decl(body, v, e);
+    return urc_lx_var(k, v);
+}
+
+urc_lx *urc_sp_range_loop(urc_kernel *k, urc_ls **body, const char *name, urc_lx *lo, urc_lx *hi) {
+    int v = urc_kernel_var(k, name, URC_DT_I64);
+    *body = urc_ls_for(*body, v, lo, hi, 1, 0);
+    return urc_lx_var(k, v);
+}
+
+urc_lx *urc_sp_dim_loop(urc_kernel *k, urc_ls **body, const char *name, int64_t extent, urc_ls **par) {
+    if (extent == 1) return urc_lx_int(0);
+    urc_ls *parent = *body;
+    int v = urc_kernel_var(k, name, URC_DT_I64);
+    *body = urc_ls_for(parent, v, urc_lx_int(0), urc_lx_int(extent), 1, par && !*par ? URC_FOR_PARALLEL : 0);
+    if (par) {
+        urc_ls *s = parent->list.items[parent->list.len - 1];
+        if (!*par) *par = s;
+        else (*par)->collapse++;
+    }
+    return urc_lx_var(k, v);
+}

@@ -1,0 +1,29 @@
+/* spatial.h: helpers shared by the ops over spatial windows (conv.c,
+ * pool.c): attribute parsing and checking, and small loop builders. */
+#ifndef URC_OPS_SPATIAL_H
+#define URC_OPS_SPATIAL_H
+
+#include "common.h"
+
+/* auto_pad: NOTSET, SAME_UPPER, SAME_LOWER or VALID. */
+bool urc_sp_parse_auto_pad(urc_attr_list *l, urc_auto_pad *out);
+/* Checks a per-axis attribute list: its length (when present: count >= 0)
+ * and that every value is at least `min`; fills `def` when absent. */
+bool urc_sp_axis_list(const urc_node *n, const char *name, int64_t *v, int count, int want, int64_t min, int64_t def);
+
+static inline urc_lx *urc_sp_i(int64_t v) { return urc_lx_int(v); }
+static inline urc_lx *urc_sp_max(urc_lx *a, urc_lx *b) { return urc_lx_bin(URC_L_MAX, a, b); }
+static inline urc_lx *urc_sp_min(urc_lx *a, urc_lx *b) { return urc_lx_bin(URC_L_MIN, a, b); }
+/* a / b for b > 0 (truncating: callers clamp where that differs from floor) */
+static inline urc_lx *urc_sp_div(urc_lx *a, int64_t b) { return b == 1 ? a : urc_lx_bin(URC_L_DIV, a, urc_lx_int(b)); }
+
+/* A scalar int64 local initialised to e (or e itself when it is a literal). */
+urc_lx *urc_sp_let(urc_kernel *k, urc_ls *body, const char *name, urc_lx *e);
+/* Appends `for (v = lo; v < hi; v++)` to *body and moves *body into it. */
+urc_lx *urc_sp_range_loop(urc_kernel *k, urc_ls **body, const char *name, urc_lx *lo, urc_lx *hi);
+/* A loop over [0, extent); extent 1 emits nothing and gives the literal 0.
+ * With par non-NULL the loop joins the parallel group: the first one gets
+ * URC_FOR_PARALLEL, each later (perfectly nested) one widens its collapse. */
+urc_lx *urc_sp_dim_loop(urc_kernel *k, urc_ls **body, const char *name, int64_t extent, urc_ls **par);
+
+#endif

@@ -1,0 +1,1 @@
+Bout0J<N1eR1NFeR`Xx6rXx<f~{s<{8{n,So@`FTMdoeKv>oeWrg04drggyi9

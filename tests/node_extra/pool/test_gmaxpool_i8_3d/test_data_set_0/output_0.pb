@@ -1,0 +1,1 @@
+Bout0J`[~Ms}Z?~zd}_g~yXw`v~~r}ltb~Mmfv}mw]}~5hw9zvRoygzZ(ad_azky@zb|avsfqÙm{fbO|spë`qG{lw9J}n6W^
