@@ -523,6 +523,28 @@ static void prelude(const urc_program *P, urc_strbuf *out) {
                 "    return (uint16_t)(s | h);\n}\n\n");
 }
 
+/* Marks the buffers an expression or statement tree uses. */
+static void mark_expr(const urc_lx *e, bool *used) {
+    if (!e) return;
+    if (e->kind == URC_LX_LOAD) used[e->buf] = true;
+    mark_expr(e->a, used);
+    mark_expr(e->b, used);
+    mark_expr(e->c, used);
+}
+
+static void mark_stmt(const urc_ls *s, bool *used) {
+    if (!s) return;
+    if (s->kind == URC_LS_STORE) used[s->buf] = true;
+    mark_expr(s->lo, used);
+    mark_expr(s->hi, used);
+    mark_expr(s->cond, used);
+    mark_expr(s->idx, used);
+    mark_expr(s->val, used);
+    mark_stmt(s->body, used);
+    mark_stmt(s->els, used);
+    for (int i = 0; i < s->list.len; i++) mark_stmt(s->list.items[i], used);
+}
+
 static void kernel(printer *p, const urc_kernel *k) {
     p->k = k;
     urc_strbuf *out = p->out;
@@ -542,6 +564,12 @@ static void kernel(printer *p, const urc_kernel *k) {
         if (b->role == URC_KB_LOCAL)
             line(p, "_Alignas(64) %s %s[%lld];", urc_c_type(b->dt), b->name, (long long)(b->count ? b->count : 1));
     }
+    /* A parameter the body does not touch (e.g. IsInf detecting nothing)
+     * is still part of the call: mark it used for -Wunused-parameter. */
+    bool *used = urc_alloc((size_t)k->bufs.len + 1);
+    mark_stmt(k->body, used);
+    for (int i = 0; i < k->bufs.len; i++)
+        if (k->bufs.items[i].role != URC_KB_LOCAL && !used[i]) line(p, "(void)%s;", k->bufs.items[i].name);
     block_body(p, k->body);
     p->indent = 0;
     urc_sb_puts(out, "}\n\n");

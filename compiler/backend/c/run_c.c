@@ -180,10 +180,17 @@ bool urc_c_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **outs, 
         for (int i = 0; i < P->inputs.len; i++) URC_VEC_PUSH(argv, urc_fmt("%s/in%d.bin", dir, i));
         for (int i = 0; i < P->outputs.len; i++) URC_VEC_PUSH(argv, urc_fmt("%s/out%d.bin", dir, i));
         URC_VEC_PUSH(argv, NULL);
-        int rc = urc_run_process(argv.items, NULL);
+        const char *log = urc_fmt("%s/run.log", dir);
+        int rc = urc_run_process(argv.items, log);
         free(argv.items);
         if (rc != 0) {
-            urc_error(NULL, "the generated program failed (exit status %d)", rc);
+            size_t n;
+            const char *err;
+            char *text = urc_read_file(log, &n, 1 << 20, &err);
+            if (text) text[strcspn(text, "\n")] = 0;
+            urc_error(NULL, "the generated program failed (exit status %d)%s%s", rc, text && *text ? ": " : "",
+                      text ? text : "");
+            free(text);
             ok = false;
         }
     }
