@@ -22,6 +22,7 @@ static const char usage_text[] =
     "usage: unetrc MODEL.onnx -o OUT.c [options]      compile to OUT.c, OUT.h, OUT.weights\n"
     "       unetrc run MODEL.onnx --input X.npy... --output Y.npy... [--interp] [options]\n"
     "       unetrc info MODEL.onnx [options]\n"
+    "       unetrc bench MODEL.onnx [--threads N] [--runs N] [--input X.npy...] [options]\n"
     "options:\n"
     "  -o FILE.c              output C file (header and weights next to it)\n"
     "  --name NAME            symbol prefix (default: the output file's base name)\n"
@@ -37,6 +38,8 @@ static const char usage_text[] =
     "  --cc CC                run: C compiler (default $CC, else cc)\n"
     "  --cflags FLAGS         run: compiler flags (default \"-std=c11 -O2 -fopenmp\")\n"
     "  --keep DIR             run: keep the generated files and binary in DIR\n"
+    "  --threads N            bench: OpenMP threads (default 2)\n"
+    "  --runs N               bench: timed forwards after one warm-up (default 10)\n"
     "  -v, --verbose          notes on stderr\n"
     "  -h, --help, --version\n";
 
@@ -79,6 +82,7 @@ typedef struct cli {
     bool interp;
     bool allow_nonfinite;
     const char *cc, *cflags, *keep;
+    int threads, runs;
     URC_VEC(const char *) inputs;
     URC_VEC(const char *) outputs;
     URC_VEC(urc_input_pin) pins;
@@ -124,7 +128,8 @@ static void parse_args(cli *c, int argc, char **argv) {
     c->opt.align = 64;
     c->cmd = "compile";
     int i = 1;
-    if (argc > 1 && (!strcmp(argv[1], "run") || !strcmp(argv[1], "info") || !strcmp(argv[1], "compile"))) {
+    if (argc > 1 && (!strcmp(argv[1], "run") || !strcmp(argv[1], "info") || !strcmp(argv[1], "compile") ||
+                     !strcmp(argv[1], "bench"))) {
         c->cmd = argv[1];
         i = 2;
     }
@@ -185,6 +190,12 @@ static void parse_args(cli *c, int argc, char **argv) {
             c->cflags = NEXT();
         } else if (!strcmp(a, "--keep")) {
             c->keep = NEXT();
+        } else if (!strcmp(a, "--threads") || !strcmp(a, "--runs")) {
+            const char *v = NEXT();
+            uint64_t x;
+            if (!parse_u64(v, &x) || x < 1 || x > 100000) usage_error("%s wants a positive integer, got '%s'", a, v);
+            if (!strcmp(a, "--threads")) c->threads = (int)x;
+            else c->runs = (int)x;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
             urc_verbose = 1;
         } else if (a[0] == '-' && a[1]) {
@@ -391,10 +402,65 @@ static int cmd_run(cli *c) {
     return 0;
 }
 
+/* Deterministic pseudo-random inputs (normal-ish, or small integers). */
+static urc_tensor *bench_input(const urc_value *v, uint64_t seed) {
+    urc_tensor *t = urc_tensor_new(v->dtype, &v->shape);
+    int64_t n = urc_tensor_numel(t);
+    uint64_t s = seed * 0x9e3779b97f4a7c15ULL + 1;
+    for (int64_t i = 0; i < n; i++) {
+        double acc = 0;
+        for (int k = 0; k < 4; k++) {
+            s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+            acc += (double)(s >> 11) / 9007199254740992.0;
+        }
+        double x = (acc - 2) * 1.7320508;
+        if (urc_dtype_is_float(v->dtype)) urc_elem_set_f64(t->dtype, t->data, i, x);
+        else urc_elem_set_i64(t->dtype, t->data, i, (int64_t)(x * 2) & 3);
+    }
+    return t;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmd_bench(cli *c) {
+    urc_diag_reset(c->model);
+    urc_graph *g = urc_build_graph(c->model, &c->opt);
+    if (!g) fail_diag();
+    if (c->inputs.len && c->inputs.len != g->inputs.len)
+        fail(c->model, urc_fmt("the model has %d inputs, %d --input files given", g->inputs.len, c->inputs.len));
+    urc_tensor **ins = urc_xcalloc((size_t)g->inputs.len + 1, sizeof(urc_tensor *));
+    urc_tensor **outs = urc_xcalloc((size_t)g->outputs.len + 1, sizeof(urc_tensor *));
+    for (int i = 0; i < g->inputs.len; i++)
+        ins[i] = c->inputs.len ? prepare_input(c, c->inputs.items[i], g->inputs.items[i])
+                               : bench_input(g->inputs.items[i], (uint64_t)i + 1);
+    urc_program *P = urc_build_program(g, "model", &c->opt, NULL);
+    if (!P) fail_diag();
+    int runs = c->runs ? c->runs : 10, threads = c->threads ? c->threads : 2;
+    double *times = urc_xcalloc((size_t)runs, sizeof(double));
+    urc_run_opts ro = {.cc = c->cc,
+                       .cflags = c->cflags ? c->cflags : "-std=c11 -O3 -march=native -mprefer-vector-width=512 -fopenmp",
+                       .keep_dir = c->keep, .model_name = base_name(c->model), .command = c->command,
+                       .model_hash = g->hash, .opset = g->opset, .threads = threads, .bench_runs = runs,
+                       .times_ms = times};
+    urc_diag_reset(c->model);
+    if (!urc_c_run(P, ins, outs, &ro)) fail_diag();
+    qsort(times, (size_t)runs, sizeof(double), cmp_double);
+    double med = runs % 2 ? times[runs / 2] : 0.5 * (times[runs / 2 - 1] + times[runs / 2]);
+    printf("bench %s: median_ms=%.3f min_ms=%.3f gflops=%.2f gmacs=%.3f arena_bytes=%lld weights_bytes=%lld "
+           "threads=%d runs=%d\n",
+           base_name(c->model), med, times[0], med > 0 ? 2.0 * (double)P->macs / (med * 1e6) : 0.0,
+           (double)P->macs / 1e9, (long long)P->arena_bytes, (long long)P->weights_bytes, threads, runs);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     cli c = {0};
     parse_args(&c, argc, argv);
     if (!strcmp(c.cmd, "run")) return cmd_run(&c);
     if (!strcmp(c.cmd, "info")) return cmd_info(&c);
+    if (!strcmp(c.cmd, "bench")) return cmd_bench(&c);
     return cmd_compile(&c);
 }

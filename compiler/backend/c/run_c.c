@@ -56,7 +56,9 @@ static const char *harness_source(const urc_program *P) {
     urc_sb_printf(&sb,
                   "/* Harness written by unetrc: loads the weights blob and raw inputs,\n"
                   " * calls %s_forward, writes raw outputs. */\n"
-                  "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include \"%s.h\"\n\n",
+                  "#define _POSIX_C_SOURCE 199309L\n"
+                  "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <time.h>\n"
+                  "#include \"%s.h\"\n\n",
                   name, name);
     urc_sb_puts(&sb,
                 "static void *load(const char *path, size_t n) {\n"
@@ -70,8 +72,11 @@ static const char *harness_source(const urc_program *P) {
                 "    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {\n"
                 "        fprintf(stderr, \"harness: cannot write %s\\n\", path);\n        exit(3);\n    }\n}\n\n");
     urc_sb_puts(&sb, "int main(int argc, char **argv) {\n");
-    urc_sb_printf(&sb, "    if (argc != %d) {\n        fprintf(stderr, \"harness: wrong arguments\\n\");\n        return 3;\n    }\n",
-                  2 + P->inputs.len + P->outputs.len);
+    int nargs = 2 + P->inputs.len + P->outputs.len;
+    urc_sb_printf(&sb, "    if (argc != %d && argc != %d) {\n        fprintf(stderr, \"harness: wrong arguments\\n\");\n"
+                       "        return 3;\n    }\n", nargs, nargs + 1);
+    urc_sb_printf(&sb, "    int runs = argc == %d ? atoi(argv[%d]) : 0; /* bench: timed forwards after a warm-up */\n",
+                  nargs + 1, nargs);
     urc_sb_printf(&sb, "    unsigned char *blob = load(argv[1], (size_t)%lld + 64);\n", (long long)P->weights_bytes);
     urc_sb_printf(&sb, "    void *arena = aligned_alloc(64, (size_t)%lld);\n    if (!arena) return 3;\n",
                   (long long)urc_align_up(P->arena_bytes ? P->arena_bytes : 64, 64));
@@ -84,10 +89,23 @@ static const char *harness_source(const urc_program *P) {
         urc_sb_printf(&sb, "    void *out%d = aligned_alloc(64, (size_t)%lld);\n    if (!out%d) return 3;\n", i,
                       (long long)urc_align_up(b ? b : 64, 64), i);
     }
-    urc_sb_printf(&sb, "    int rc = %s_forward(blob + 64, arena", name);
-    for (int i = 0; i < P->inputs.len; i++) urc_sb_printf(&sb, ", in%d", i);
-    for (int i = 0; i < P->outputs.len; i++) urc_sb_printf(&sb, ", out%d", i);
-    urc_sb_puts(&sb, ");\n    if (rc != 0) {\n        fprintf(stderr, \"harness: forward returned %d\\n\", rc);\n        return 4;\n    }\n");
+    urc_strbuf call = {0};
+    urc_sb_printf(&call, "%s_forward(blob + 64, arena", name);
+    for (int i = 0; i < P->inputs.len; i++) urc_sb_printf(&call, ", in%d", i);
+    for (int i = 0; i < P->outputs.len; i++) urc_sb_printf(&call, ", out%d", i);
+    urc_sb_putc(&call, ')');
+    urc_sb_printf(&sb, "    int rc = %s;\n", call.data);
+    urc_sb_puts(&sb, "    if (rc != 0) {\n        fprintf(stderr, \"harness: forward returned %d\\n\", rc);\n        return 4;\n    }\n");
+    urc_sb_printf(&sb,
+                  "    for (int r = 0; r < runs; r++) {\n"
+                  "        struct timespec t0, t1;\n"
+                  "        clock_gettime(CLOCK_MONOTONIC, &t0);\n"
+                  "        rc |= %s;\n"
+                  "        clock_gettime(CLOCK_MONOTONIC, &t1);\n"
+                  "        printf(\"time_ms %%.6f\\n\", (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);\n"
+                  "    }\n",
+                  call.data);
+    urc_sb_free(&call);
     for (int i = 0; i < P->outputs.len; i++)
         urc_sb_printf(&sb, "    save(argv[%d], out%d, (size_t)%lld);\n", 2 + P->inputs.len + i, i,
                       (long long)io_bytes(&P->outputs.items[i]));
@@ -179,8 +197,10 @@ bool urc_c_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **outs, 
         URC_VEC_PUSH(argv, urc_fmt("%s/%s.weights", dir, name));
         for (int i = 0; i < P->inputs.len; i++) URC_VEC_PUSH(argv, urc_fmt("%s/in%d.bin", dir, i));
         for (int i = 0; i < P->outputs.len; i++) URC_VEC_PUSH(argv, urc_fmt("%s/out%d.bin", dir, i));
+        if (o->bench_runs > 0) URC_VEC_PUSH(argv, urc_fmt("%d", o->bench_runs));
         URC_VEC_PUSH(argv, NULL);
         const char *log = urc_fmt("%s/run.log", dir);
+        if (o->threads > 0) setenv("OMP_NUM_THREADS", urc_fmt("%d", o->threads), 1);
         int rc = urc_run_process(argv.items, log);
         free(argv.items);
         if (rc != 0) {
@@ -192,6 +212,18 @@ bool urc_c_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **outs, 
                       text ? text : "");
             free(text);
             ok = false;
+        } else if (o->bench_runs > 0) {
+            size_t n;
+            const char *err;
+            char *text = urc_read_file(log, &n, 1 << 20, &err);
+            int got = 0;
+            for (char *p = text; p && (p = strstr(p, "time_ms ")); p += 8)
+                if (got < o->bench_runs) o->times_ms[got++] = strtod(p + 8, NULL);
+            free(text);
+            if (got != o->bench_runs) {
+                urc_error(NULL, "the benchmark printed %d of %d times", got, o->bench_runs);
+                ok = false;
+            }
         }
     }
     for (int i = 0; ok && i < P->outputs.len; i++) {

@@ -13,6 +13,9 @@ typedef struct urc_run_opts {
     const char *command;
     uint64_t model_hash;
     int opset;
+    int threads;             /* > 0: OMP_NUM_THREADS for the run */
+    int bench_runs;          /* > 0: time this many forwards after one warm-up */
+    double *times_ms;        /* bench: bench_runs times, filled on success */
 } urc_run_opts;
 
 /* Writes NAME.c/.h/.weights and a harness into a folder, builds, runs with
