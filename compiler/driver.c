@@ -18,16 +18,25 @@ static bool p_infer(pass_ctx *c) { return urc_pass_infer(c->g, !c->o->no_fold, c
 static bool p_dce(pass_ctx *c) { return urc_pass_dce(c->g); }
 static bool p_einsum(pass_ctx *c) { return urc_pass_einsum_to_matmul(c->g); }
 static bool p_reinfer(pass_ctx *c) { return urc_pass_infer(c->g, false, c->o->import.max_bytes); }
+static bool p_gelu(pass_ctx *c) { return c->o->no_opt || urc_pass_gelu(c->g); }
+static bool p_norms(pass_ctx *c) { return c->o->no_opt || urc_pass_norm_patterns(c->g); }
+static bool p_fuse(pass_ctx *c) { return c->o->no_opt || urc_pass_fuse_matmul(c->g); }
+static bool p_layout(pass_ctx *c) { return c->o->no_opt || urc_pass_layout(c->g); }
 
+/* Canonicalisation (einsum, gelu, norms) and fusion/layout passes may add
+ * nodes; each leaves the node list topologically ordered and types what it
+ * creates, and `reinfer` re-checks everything before the final cleanup. */
 static const struct {
     const char *name;
     bool (*run)(pass_ctx *);
 } passes[] = {
-    {"order", p_order}, {"infer", p_infer}, {"dce", p_dce}, {"einsum", p_einsum}, {"reinfer", p_reinfer},
+    {"order", p_order}, {"infer", p_infer},   {"dce", p_dce},       {"einsum", p_einsum}, {"gelu", p_gelu},
+    {"norms", p_norms}, {"fuse", p_fuse},     {"layout", p_layout}, {"reinfer", p_reinfer},
     {"cleanup", p_dce},
 };
 
-const char *const urc_pass_names[] = {"import", "order", "infer", "dce", "einsum", "reinfer", "cleanup", NULL};
+const char *const urc_pass_names[] = {"import", "order", "infer", "dce", "einsum", "gelu", "norms",
+                                      "fuse", "layout", "reinfer", "cleanup", NULL};
 
 static void dump(const urc_graph *g, const char *after) {
     urc_strbuf sb = {0};
@@ -55,7 +64,13 @@ urc_graph *urc_build_graph(const char *path, const urc_options *o) {
 urc_program *urc_build_program(urc_graph *g, const char *name, const urc_options *o, urc_memplan **plan_out) {
     urc_memplan *plan = urc_memplan_run(g, o->align);
     if (plan_out) *plan_out = plan;
-    urc_program *P = urc_lower_graph(g, plan, name, o->align);
+    urc_target host;
+    const urc_target *t = &o->target;
+    if (!t->name) {
+        urc_target_lookup("host", &host);
+        t = &host;
+    }
+    urc_program *P = urc_lower_graph(g, plan, name, o->align, t);
     if (!P) return NULL;
     urc_stats s;
     urc_graph_stats(g, &s);

@@ -17,7 +17,9 @@ typedef struct urc_options {
     const char *dump_after;   /* pass name, or NULL */
     bool dump_ir;             /* after the last graph pass */
     bool no_fold;
+    bool no_opt;              /* skip fusion and layout passes (-O0): the plain graph */
     int align;                /* arena/weights alignment in bytes */
+    urc_target target;        /* --target-cpu / --vector-bits (name NULL: host) */
 } urc_options;
 
 /* Loads and optimises a model; NULL after reporting every problem found. */

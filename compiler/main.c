@@ -32,12 +32,17 @@ static const char usage_text[] =
     "  --max-bytes N          largest model, tensor or .npy accepted (default 4294967296)\n"
     "  --allow-nonfinite      accept NaN/Inf in .npy inputs\n"
     "  --dump-ir              print the IR after the graph passes\n"
-    "  --dump-after PASS      print the IR after PASS (import, order, infer, dce, einsum, reinfer, cleanup)\n"
+    "  --dump-after PASS      print the IR after PASS (import, order, infer, dce, einsum, gelu, norms,\n"
+    "                         fuse, layout, reinfer, cleanup)\n"
     "  --no-fold              do not fold constants (debugging)\n"
+    "  -O0                    no fusion or layout passes: plain kernels per ONNX node\n"
     "  --interp               run: use the reference interpreter instead of generated C\n"
     "  --cc CC                run: C compiler (default $CC, else cc)\n"
     "  --cflags FLAGS         run: compiler flags (default \"-std=c11 -O2 -fopenmp\")\n"
     "  --keep DIR             run: keep the generated files and binary in DIR\n"
+    "  --target-cpu CPU       tune tiles for CPU: host (default), generic, x86-64-v3, x86-64-v4,\n"
+    "                         sapphirerapids, znver4, armv8-a, cortex-a72, neoverse-n1, apple-m1, ...\n"
+    "  --vector-bits N        vector width the tiles assume: 128, 256 or 512 (default: the CPU's)\n"
     "  --threads N            bench: OpenMP threads (default 2)\n"
     "  --runs N               bench: timed forwards after one warm-up (default 10)\n"
     "  -v, --verbose          notes on stderr\n"
@@ -178,6 +183,8 @@ static void parse_args(cli *c, int argc, char **argv) {
             c->opt.dump_after = a + 13;
         } else if (!strcmp(a, "--no-fold")) {
             c->opt.no_fold = true;
+        } else if (!strcmp(a, "-O0")) {
+            c->opt.no_opt = true;
         } else if (!strcmp(a, "--interp")) {
             c->interp = true;
         } else if (!strcmp(a, "--input")) {
@@ -190,6 +197,18 @@ static void parse_args(cli *c, int argc, char **argv) {
             c->cflags = NEXT();
         } else if (!strcmp(a, "--keep")) {
             c->keep = NEXT();
+        } else if (!strcmp(a, "--target-cpu")) {
+            const char *v = NEXT();
+            int bits = c->opt.target.vector_bits;
+            if (!urc_target_lookup(v, &c->opt.target)) usage_error("--target-cpu: unknown CPU '%s'", v);
+            if (bits) c->opt.target.vector_bits = bits;
+        } else if (!strcmp(a, "--vector-bits")) {
+            const char *v = NEXT();
+            uint64_t x;
+            if (!parse_u64(v, &x) || (x != 128 && x != 256 && x != 512))
+                usage_error("--vector-bits wants 128, 256 or 512, got '%s'", v);
+            if (!c->opt.target.name) urc_target_lookup("host", &c->opt.target);
+            c->opt.target.vector_bits = (int)x;
         } else if (!strcmp(a, "--threads") || !strcmp(a, "--runs")) {
             const char *v = NEXT();
             uint64_t x;

@@ -67,10 +67,17 @@ typedef struct urc_pool_attr {
     int n_kernel, n_strides, n_dilations, n_pads;
 } urc_pool_attr;
 
-/* Gemm. MatMul has no attributes. */
+/* Gemm; unetrc.FusedMatMul (epilogue: act, then + residual). MatMul has no
+ * attributes. */
+typedef enum urc_act {
+    URC_ACT_NONE, URC_ACT_RELU, URC_ACT_LEAKY_RELU, URC_ACT_GELU, URC_ACT_GELU_TANH, URC_ACT_SIGMOID
+} urc_act;
 typedef struct urc_gemm_attr {
     double alpha, beta;
     int trans_a, trans_b;
+    urc_act act;             /* FusedMatMul */
+    double act_alpha;        /* LeakyRelu slope */
+    bool has_bias, has_residual;
 } urc_gemm_attr;
 
 /* Einsum. Resolved: the parsed equation with explicit output. Each operand

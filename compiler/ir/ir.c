@@ -23,7 +23,7 @@ const urc_op_info urc_ops[URC_OP_COUNT] = {
 
 urc_op urc_op_lookup(const char *type) {
     for (int i = 0; i < URC_OP_COUNT; i++)
-        if (urc_ops[i].name[0] && !strcmp(urc_ops[i].name, type)) return (urc_op)i;
+        if (strncmp(urc_ops[i].name, "unetrc.", 7) && !strcmp(urc_ops[i].name, type)) return (urc_op)i;
     return URC_OP_COUNT;
 }
 

@@ -200,6 +200,14 @@ void urc_ls_comment(urc_ls *parent, const char *text) {
     urc_ls_push(parent, s);
 }
 
+void urc_ls_array(urc_ls *parent, urc_kernel *k, int buf) {
+    URC_ASSERT(k->bufs.items[buf].role == URC_KB_LOCAL && !k->bufs.items[buf].placed, "not an unplaced local array");
+    k->bufs.items[buf].placed = true;
+    urc_ls *s = ls_new(URC_LS_ARRAY);
+    s->buf = buf;
+    urc_ls_push(parent, s);
+}
+
 /* ---- kernels ------------------------------------------------------------- */
 
 urc_kernel *urc_kernel_new(const char *name, const char *comment) {
@@ -236,7 +244,7 @@ int urc_kernel_var(urc_kernel *k, const char *hint, urc_dtype dt) {
 
 int urc_kernel_buf(urc_kernel *k, const char *hint, urc_dtype dt, int64_t count, urc_kbuf_role role,
                    const urc_value *value) {
-    urc_kbuf b = {unique_name(k, hint), dt, count, role, value};
+    urc_kbuf b = {unique_name(k, hint), dt, count, role, value, false};
     URC_VEC_PUSH(k->bufs, b);
     return k->bufs.len - 1;
 }

@@ -68,6 +68,8 @@ typedef enum urc_ls_kind {
     URC_LS_DECL,    /* declares scalar var = val (scoped to the enclosing block) */
     URC_LS_ASSIGN,  /* var = val */
     URC_LS_COMMENT, /* text */
+    URC_LS_ARRAY,   /* declares local array buf (kind URC_KB_LOCAL) here, scoped to the
+                     * enclosing block: inside a parallel loop each thread has its own */
 } urc_ls_kind;
 
 /* Loop flags (hints to backends). */
@@ -75,6 +77,8 @@ enum {
     URC_FOR_PARALLEL = 1 << 0, /* iterations independent: may run on threads */
     URC_FOR_SIMD = 1 << 1,     /* iterations independent: may vectorise */
     URC_FOR_UNROLL = 1 << 2,   /* constant trip count: unroll fully */
+    URC_FOR_VECTOR = 1 << 3,   /* vector lanes: the backend asks for SIMD (omp simd); the
+                                * body must have no loop-carried dependence */
 };
 
 typedef struct urc_ls {
@@ -96,7 +100,8 @@ typedef struct urc_ls {
 typedef enum urc_kbuf_role {
     URC_KB_IN,      /* read only */
     URC_KB_OUT,     /* written (may also be read) */
-    URC_KB_LOCAL,   /* scratch array local to the kernel (count elements) */
+    URC_KB_LOCAL,   /* scratch array local to the kernel (count elements); declared at the
+                     * top of the kernel unless a URC_LS_ARRAY statement places it */
 } urc_kbuf_role;
 
 typedef struct urc_kbuf {
@@ -105,6 +110,7 @@ typedef struct urc_kbuf {
     int64_t count;          /* elements */
     urc_kbuf_role role;
     const urc_value *value; /* the graph value bound to this parameter, if any */
+    bool placed;            /* LOCAL: declared by a URC_LS_ARRAY statement */
 } urc_kbuf;
 
 typedef struct urc_kvar {
@@ -198,6 +204,8 @@ void urc_ls_accum(urc_ls *parent, int buf, urc_lx *idx, urc_lx *val);  /* += */
 void urc_ls_decl(urc_ls *parent, int var, urc_lx *init);
 void urc_ls_assign(urc_ls *parent, int var, urc_lx *val);
 void urc_ls_comment(urc_ls *parent, const char *text);
+/* Declares local array `buf` (from urc_kernel_local) at this point. */
+void urc_ls_array(urc_ls *parent, urc_kernel *k, int buf);
 
 /* ---- kernels -------------------------------------------------------------- */
 urc_kernel *urc_kernel_new(const char *name, const char *comment);

@@ -12,13 +12,34 @@
 
 typedef struct urc_memplan urc_memplan; /* passes/memplan.h */
 
+/* What the generated code is tuned for (--target-cpu, --vector-bits). The
+ * code stays portable C; these only choose tile shapes. */
+typedef struct urc_target {
+    const char *name;
+    int vector_bits;       /* 128, 256 or 512 */
+    int64_t l1_bytes;      /* data cache per core */
+    int64_t l2_bytes;
+    int threads;           /* threads the tiling plans for (parallel loops still adapt) */
+} urc_target;
+
+/* Fills t for a CPU name ("host", "generic", "x86-64-v3", "x86-64-v4",
+ * "armv8-a", ...); false for an unknown name. */
+bool urc_target_lookup(const char *name, urc_target *t);
+
 struct urc_lower {
     urc_program *prog;
     urc_graph *g;
     urc_memplan *plan;
+    const urc_target *target;
     urc_map weight_offsets;   /* constant value name -> offset+1 in the weights blob */
     int nkernels;
+    int nconsts;
 };
+
+/* A constant built at compile time (pre-packed weights, tap tables): it goes
+ * into the weights blob and is bound to k as an input buffer. `data` is
+ * copied. Returns the buffer index. */
+int urc_lower_const(urc_lower *L, urc_kernel *k, const char *hint, urc_dtype dt, int64_t count, const void *data);
 
 /* Starts the kernel of node n; it becomes the next call of the program. */
 urc_kernel *urc_lower_begin(urc_lower *L, const urc_node *n);

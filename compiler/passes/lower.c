@@ -5,7 +5,10 @@
  * use order); one-element constants become literals instead. Graph outputs
  * that are not computed by a node of their own (a graph input or a
  * constant passed through, or one value listed twice) get a copy kernel. */
+#define _GNU_SOURCE
 #include "lower_pass.h"
+
+#include <unistd.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -111,6 +114,61 @@ urc_lx *urc_lower_load(urc_lower *L, urc_kernel *k, const urc_value *v, urc_lx *
     return urc_lx_load(k, b, idx);
 }
 
+int urc_lower_const(urc_lower *L, urc_kernel *k, const char *hint, urc_dtype dt, int64_t count, const void *data) {
+    urc_value *v = urc_alloc(sizeof *v);
+    v->id = -1;
+    v->name = urc_fmt("%%const%d_%s", L->nconsts++, hint);
+    v->dtype = dt;
+    v->shape = (urc_shape){1, {count}};
+    v->has_type = true;
+    size_t bytes = (size_t)count * (size_t)urc_dtype_size(dt);
+    v->data = urc_alloc(bytes ? bytes : 1);
+    memcpy(v->data, data, bytes);
+    return urc_lower_in(L, k, v, hint);
+}
+
+bool urc_target_lookup(const char *name, urc_target *t) {
+    static const struct {
+        const char *name;
+        int bits;
+        int64_t l1, l2;
+    } cpus[] = {
+        {"generic", 128, 32 << 10, 256 << 10},       {"x86-64", 128, 32 << 10, 256 << 10},
+        {"x86-64-v2", 128, 32 << 10, 256 << 10},     {"x86-64-v3", 256, 32 << 10, 1 << 20},
+        {"haswell", 256, 32 << 10, 256 << 10},       {"znver3", 256, 32 << 10, 512 << 10},
+        {"x86-64-v4", 512, 48 << 10, 2 << 20},       {"skylake-avx512", 512, 32 << 10, 1 << 20},
+        {"icelake-server", 512, 48 << 10, 1 << 20},  {"sapphirerapids", 512, 48 << 10, 2 << 20},
+        {"znver4", 512, 32 << 10, 1 << 20},          {"armv8-a", 128, 32 << 10, 512 << 10},
+        {"cortex-a53", 128, 32 << 10, 512 << 10},    {"cortex-a72", 128, 32 << 10, 1 << 20},
+        {"neoverse-n1", 128, 64 << 10, 1 << 20},     {"neoverse-v1", 256, 64 << 10, 1 << 20},
+        {"apple-m1", 128, 128 << 10, 4 << 20},
+    };
+    if (!strcmp(name, "host")) {
+        t->name = "host";
+        t->vector_bits = 128;
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f")) t->vector_bits = 512;
+        else if (__builtin_cpu_supports("avx2")) t->vector_bits = 256;
+#endif
+        long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+        t->l1_bytes = l1 > 0 ? l1 : 32 << 10;
+        t->l2_bytes = l2 > 0 ? l2 : 256 << 10;
+        t->threads = 2;
+        return true;
+    }
+    for (size_t i = 0; i < URC_ARRAY_LEN(cpus); i++)
+        if (!strcmp(cpus[i].name, name)) {
+            t->name = cpus[i].name;
+            t->vector_bits = cpus[i].bits;
+            t->l1_bytes = cpus[i].l1;
+            t->l2_bytes = cpus[i].l2;
+            t->threads = 2;
+            return true;
+        }
+    return false;
+}
+
 bool urc_lower_is_view(const urc_lower *L, const urc_node *n) {
     for (int i = 0; i < L->g->nodes.len; i++)
         if (L->g->nodes.items[i] == n) return L->plan->view[i];
@@ -132,14 +190,14 @@ bool urc_lower_copy(urc_lower *L, const urc_node *n, const urc_value *src, const
     return true;
 }
 
-urc_program *urc_lower_graph(urc_graph *g, urc_memplan *plan, const char *name, int align) {
+urc_program *urc_lower_graph(urc_graph *g, urc_memplan *plan, const char *name, int align, const urc_target *target) {
     urc_program *P = urc_alloc(sizeof *P);
     P->name = name;
     P->align = align;
     P->arena_bytes = plan->arena_bytes;
     P->arena_lower_bound = plan->lower_bound;
     P->intermediate_bytes = plan->total_bytes;
-    urc_lower L = {.prog = P, .g = g, .plan = plan};
+    urc_lower L = {.prog = P, .g = g, .plan = plan, .target = target};
     for (int i = 0; i < g->inputs.len; i++) {
         urc_value *v = g->inputs.items[i];
         urc_io io = {v->name, urc_fmt("in_%s", c_ident(v->name)), v->dtype, v->shape};

@@ -6,6 +6,6 @@
 #include "memplan.h"
 
 /* Builds the loop program of a planned graph; NULL after reporting. */
-urc_program *urc_lower_graph(urc_graph *g, urc_memplan *plan, const char *name, int align);
+urc_program *urc_lower_graph(urc_graph *g, urc_memplan *plan, const char *name, int align, const urc_target *target);
 
 #endif

@@ -15,5 +15,17 @@ bool urc_pass_dce(urc_graph *g);
 /* Rewrites Einsum nodes whose equation is a batched matrix product (the
  * attention patterns of MONAI) into Transpose/Reshape + MatMul. */
 bool urc_pass_einsum_to_matmul(urc_graph *g);
+/* Recognises the exporter's exact-GELU subgraph x * 0.5 * (1 + erf(x / sqrt 2))
+ * (any association of the multiplications) and replaces it by one Gelu. */
+bool urc_pass_gelu(urc_graph *g);
+/* Recognises decomposed LayerNorm (ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div
+ * [/Mul/Add]) and GroupNorm patterns and replaces them by one op. */
+bool urc_pass_norm_patterns(urc_graph *g);
+/* MatMul + Add(bias) [+ activation] [+ Add(residual)] -> one fused matmul
+ * with epilogue (unetrc.FusedMatMul). */
+bool urc_pass_fuse_matmul(urc_graph *g);
+/* Chooses tensor layouts: convolution-family ops run channels-last; inserts
+ * the fewest Transposes, sinks and cancels them. */
+bool urc_pass_layout(urc_graph *g);
 
 #endif

@@ -351,6 +351,8 @@ static void stmt(printer *p, const urc_ls *s) {
             if (s->collapse > 1) line(p, "URC_OMP(parallel for collapse(%d))", s->collapse);
             else line(p, "URC_OMP(parallel for)");
         }
+        if (s->flags & URC_FOR_UNROLL) line(p, "URC_UNROLL");
+        if ((s->flags & URC_FOR_VECTOR) && !(s->flags & URC_FOR_PARALLEL)) line(p, "URC_OMP(simd)");
         const char *v = k->vars.items[s->var].name;
         if (s->step == 1)
             line(p, "for (urc_idx %s = %s; %s < %s; %s++) {", v, expr_str(p, s->lo), v, expr_str(p, s->hi), v);
@@ -395,6 +397,11 @@ static void stmt(printer *p, const urc_ls *s) {
     case URC_LS_COMMENT:
         line(p, "/* %s */", s->text);
         return;
+    case URC_LS_ARRAY: {
+        const urc_kbuf *b = &k->bufs.items[s->buf];
+        line(p, "_Alignas(64) %s %s[%lld];", urc_c_type(b->dt), b->name, (long long)(b->count ? b->count : 1));
+        return;
+    }
     }
 }
 
@@ -476,7 +483,11 @@ static void prelude(const urc_program *P, urc_strbuf *out) {
                   idx32 ? "int32_t" : "int64_t", idx32 ? 30 : 62);
     urc_sb_puts(out,
                 "#ifdef _OPENMP\n#define URC_PRAGMA(x) _Pragma(#x)\n#define URC_OMP(x) URC_PRAGMA(omp x)\n"
-                "#else\n#define URC_OMP(x)\n#endif\n\n");
+                "#else\n#define URC_OMP(x)\n#endif\n"
+                "/* Full unrolling of short constant loops (register tiles). */\n"
+                "#if defined(__clang__)\n#define URC_UNROLL _Pragma(\"unroll\")\n"
+                "#elif defined(__GNUC__)\n#define URC_UNROLL _Pragma(\"GCC unroll 32\")\n"
+                "#else\n#define URC_UNROLL\n#endif\n\n");
     urc_sb_puts(out,
                 "/* min/max propagate NaN (as ONNX Min/Max); mod takes the divisor's sign. */\n"
                 "static inline float urc_min_f32(float a, float b) { return (a < b || a != a) ? a : b; }\n"
@@ -561,7 +572,7 @@ static void kernel(printer *p, const urc_kernel *k) {
     p->indent = 1;
     for (int i = 0; i < k->bufs.len; i++) {
         const urc_kbuf *b = &k->bufs.items[i];
-        if (b->role == URC_KB_LOCAL)
+        if (b->role == URC_KB_LOCAL && !b->placed)
             line(p, "_Alignas(64) %s %s[%lld];", urc_c_type(b->dt), b->name, (long long)(b->count ? b->count : 1));
     }
     /* A parameter the body does not touch (e.g. IsInf detecting nothing)
