@@ -51,6 +51,7 @@ typedef struct urc_conv_attr {
     int64_t output_shape[URC_MAX_SPATIAL]; /* ConvTranspose; n_output_shape = -1 if absent */
     int n_output_shape;
     int n_kernel, n_strides, n_dilations, n_pads, n_output_padding; /* -1 = absent in the model */
+    bool channels_last;     /* X and Y are [N, S..., C] (set by the layout pass) */
 } urc_conv_attr;
 
 /* MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool. */
@@ -65,6 +66,7 @@ typedef struct urc_pool_attr {
     int64_t dilations[URC_MAX_SPATIAL];
     int64_t pads[2 * URC_MAX_SPATIAL];
     int n_kernel, n_strides, n_dilations, n_pads;
+    bool channels_last;     /* X and Y are [N, S..., C] (set by the layout pass) */
 } urc_pool_attr;
 
 /* Gemm; unetrc.FusedMatMul (epilogue: act, then + residual). MatMul has no
@@ -100,6 +102,7 @@ typedef struct urc_norm_attr {
     int64_t num_groups;
     int stash_type;
     int training_mode;
+    bool channels_last;     /* Instance/Batch/GroupNorm: X and Y are [N, S..., C] (layout pass) */
 } urc_norm_attr;
 
 /* Softmax, LogSoftmax, Hardmax: axis resolved non-negative. */

@@ -1,7 +1,345 @@
-/* layout.c: channels-last layout choice (see passes.h). Not written yet: leaves the graph as is. */
+/* layout.c: chooses tensor layouts (see passes.h).
+ *
+ * Convolution-family ops run fastest channels-last (NDHWC: the channel
+ * dimension is contiguous, so one vector holds one voxel's channels). ONNX
+ * tensors are channels-first (NCDHW). The pass works in three steps:
+ *
+ * 1. wrap: every op that has a channels-last form (Conv, ConvTranspose,
+ *    pools, Instance/Batch/GroupNormalization) gets the flag `channels_last`
+ *    and a Transpose to channels-last before input 0 and one back after
+ *    output 0. The graph means the same; nothing is faster yet.
+ * 2. sink: a Transpose feeding a layout-agnostic op (elementwise, Concat,
+ *    Pad) moves below it, the op's attributes and constant operands being
+ *    permuted to match: T(x) + c  ->  T(x + c'),  Concat(T(a), T(b), axis)
+ *    -> T(Concat(a, b, perm[axis])).
+ * 3. cancel: Transpose(Transpose(x)) becomes one Transpose, or x itself
+ *    when the permutations compose to the identity; a Transpose that only
+ *    moves size-1 dims becomes a Reshape (a view).
+ * Steps 2 and 3 repeat until nothing changes. What remains are the
+ * conversions at the borders of channels-last regions (model input and
+ * output, the ViT's token tensors).
+ *
+ * Whether an op supports the flag is asked of the op itself: the pass sets
+ * it, re-runs infer and keeps it only if the output has the channels-last
+ * shape (op families gain the flag one at a time). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/diag.h"
 #include "passes.h"
 
-bool urc_pass_layout(urc_graph *g) {
-    (void)g;
+typedef struct rewriter {
+    urc_graph *g;
+    bool ok;
+} rewriter;
+
+/* ---- permutations --------------------------------------------------------- */
+
+static void perm_to_last(int r, int64_t *p) { /* [0, 2, ..., r-1, 1] */
+    p[0] = 0;
+    for (int i = 1; i < r - 1; i++) p[i] = i + 1;
+    p[r - 1] = 1;
+}
+
+static void perm_to_first(int r, int64_t *p) { /* [0, r-1, 1, ..., r-2] */
+    p[0] = 0;
+    p[1] = r - 1;
+    for (int i = 2; i < r; i++) p[i] = i - 1;
+}
+
+static bool perm_is_identity(const int64_t *p, int r) {
+    for (int i = 0; i < r; i++)
+        if (p[i] != i) return false;
     return true;
+}
+
+/* Transpose(perm) output dim i is input dim perm[i]. */
+static urc_shape permute_shape(const urc_shape *s, const int64_t *p) {
+    urc_shape o = {s->rank, {0}};
+    for (int i = 0; i < s->rank; i++) o.dims[i] = s->dims[p[i]];
+    return o;
+}
+
+static bool is_transpose(const urc_node *n) { return n && n->op == URC_OP_TRANSPOSE && n->nout == 1; }
+
+/* ---- building nodes ---------------------------------------------------------- */
+
+static bool infer_node(rewriter *w, urc_node *n) {
+    if (!urc_ops[n->op].impl->infer(n)) {
+        w->ok = false;
+        return false;
+    }
+    return true;
+}
+
+/* A Transpose of x with perm p, producing `out` (a new value when NULL). */
+static urc_node *make_transpose(rewriter *w, urc_value *x, const int64_t *p, urc_value *out) {
+    urc_node *t = urc_node_new(w->g, URC_OP_TRANSPOSE, NULL, 1, 1);
+    t->opset = 13;
+    t->in[0] = x;
+    if (!out) out = urc_value_new(w->g, NULL);
+    t->out[0] = out;
+    out->producer = t;
+    out->producer_slot = 0;
+    t->a.movement.nperm = x->shape.rank;
+    memcpy(t->a.movement.perm, p, sizeof(int64_t) * (size_t)x->shape.rank);
+    infer_node(w, t);
+    return t;
+}
+
+/* ---- step 1: wrap channels-last capable ops --------------------------------- */
+
+static bool *cl_flag(urc_node *n) {
+    switch (n->op) {
+    case URC_OP_CONV: case URC_OP_CONV_TRANSPOSE: return &n->a.conv.channels_last;
+    case URC_OP_MAX_POOL:
+        if (n->nout > 1 && n->out[1]) return NULL; /* Indices are defined on NCHW offsets */
+        return &n->a.pool.channels_last;
+    case URC_OP_AVERAGE_POOL: case URC_OP_GLOBAL_AVERAGE_POOL: case URC_OP_GLOBAL_MAX_POOL:
+        return &n->a.pool.channels_last;
+    case URC_OP_INSTANCE_NORM: case URC_OP_BATCH_NORM: case URC_OP_GROUP_NORM: return &n->a.norm.channels_last;
+    default: return NULL;
+    }
+}
+
+static void wrap(rewriter *w, urc_node *n) {
+    bool *flag = cl_flag(n);
+    urc_value *x = n->in[0], *y = n->out[0];
+    if (!flag || *flag || !x || !y || x->dtype != URC_DT_F32 || x->shape.rank < 3) return;
+    int r = x->shape.rank;
+    int64_t to_last[URC_MAX_RANK], to_first[URC_MAX_RANK];
+    perm_to_last(r, to_last);
+    perm_to_first(r, to_first);
+    /* Ask the op: set the flag and re-infer on channels-last shapes. */
+    urc_value x_cl = *x;
+    x_cl.shape = permute_shape(&x->shape, to_last);
+    urc_shape y_cf = y->shape;
+    n->in[0] = &x_cl;
+    *flag = true;
+    bool supported = urc_ops[n->op].impl->infer(n);
+    urc_shape want = permute_shape(&y_cf, to_last);
+    supported = supported && urc_shape_eq(&y->shape, &want);
+    n->in[0] = x;
+    if (!supported) {
+        *flag = false;
+        urc_ops[n->op].impl->infer(n); /* restore the channels-first types */
+        return;
+    }
+    urc_node *tin = make_transpose(w, x, to_last, NULL);
+    n->in[0] = tin->out[0];
+    /* y keeps its name and consumers: it is now produced by the Transpose back. */
+    urc_value *y_cl = urc_value_new(w->g, NULL);
+    urc_value_set_type(y_cl, y->dtype, &want);
+    n->out[0] = y_cl;
+    y_cl->producer = n;
+    y_cl->producer_slot = 0;
+    y->has_type = true;
+    y->shape = y_cf;
+    make_transpose(w, y_cl, to_first, y);
+}
+
+/* ---- steps 2 and 3: sink and cancel ---------------------------------------- */
+
+/* Node producing v if it is a Transpose read only once (by the caller). */
+static urc_node *single_use_transpose(const urc_value *v) {
+    if (!v || !is_transpose(v->producer) || v->nuses != 1 || (v->flags & URC_VAL_OUTPUT)) return NULL;
+    return v->producer;
+}
+
+static bool is_sinkable_unary(urc_op op) {
+    switch (op) {
+    case URC_OP_RELU: case URC_OP_LEAKY_RELU: case URC_OP_SIGMOID: case URC_OP_TANH: case URC_OP_ELU:
+    case URC_OP_SELU: case URC_OP_CELU: case URC_OP_GELU: case URC_OP_SOFTPLUS: case URC_OP_HARD_SIGMOID:
+    case URC_OP_HARD_SWISH: case URC_OP_ABS: case URC_OP_NEG: case URC_OP_EXP: case URC_OP_ERF: case URC_OP_SQRT:
+    case URC_OP_RECIPROCAL: case URC_OP_CAST: case URC_OP_IDENTITY:
+        return true;
+    case URC_OP_CLIP: return true; /* bounds are scalars */
+    default: return false;
+    }
+}
+
+static bool is_sinkable_binary(urc_op op) {
+    switch (op) {
+    case URC_OP_ADD: case URC_OP_SUB: case URC_OP_MUL: case URC_OP_DIV: case URC_OP_MAX: case URC_OP_MIN:
+    case URC_OP_SUM: case URC_OP_PRELU: case URC_OP_POW:
+        return true;
+    default: return false;
+    }
+}
+
+/* c (a constant broadcast against a rank-r operand of T(x, p)) rewritten to
+ * broadcast against x: padded to rank r, then transposed by p's inverse. */
+static urc_value *permute_const(rewriter *w, const urc_value *c, int r, const int64_t *p) {
+    urc_shape full = {r, {0}};
+    for (int i = 0; i < r; i++) full.dims[i] = 1;
+    for (int i = 0; i < c->shape.rank; i++) full.dims[r - c->shape.rank + i] = c->shape.dims[i];
+    int64_t inv[URC_MAX_RANK];
+    for (int i = 0; i < r; i++) inv[p[i]] = i;
+    urc_shape ps = permute_shape(&full, inv);
+    urc_tensor *t = urc_tensor_new(c->dtype, &ps);
+    int64_t n = urc_shape_numel(&ps), fs[URC_MAX_RANK], es = urc_dtype_size(c->dtype);
+    urc_shape_strides(&full, fs);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t idx[URC_MAX_RANK], rem = i, off = 0;
+        for (int d = r - 1; d >= 0; d--) {
+            idx[d] = rem % ps.dims[d];
+            rem /= ps.dims[d];
+        }
+        /* ps dim d is full dim inv[d] */
+        for (int d = 0; d < r; d++) off += idx[d] * fs[inv[d]];
+        memcpy((char *)t->data + i * es, (const char *)c->data + off * es, (size_t)es);
+    }
+    urc_value *v = urc_const_new(w->g, NULL, t);
+    return v;
+}
+
+/* op(T(x, p), ...) -> T(op(x, ...'), p) for the rules in the file comment. */
+static bool sink_through(rewriter *w, urc_node *n) {
+    if (!n->nout || !n->out[0] || n->nout > 1) return false;
+    urc_value *y = n->out[0];
+    int64_t p[URC_MAX_RANK];
+    int r = y->shape.rank;
+    if (is_sinkable_unary(n->op)) {
+        urc_node *t = single_use_transpose(n->in[0]);
+        if (!t) return false;
+        memcpy(p, t->a.movement.perm, sizeof(int64_t) * (size_t)r);
+        n->in[0] = t->in[0];
+    } else if (is_sinkable_binary(n->op) || n->op == URC_OP_CONCAT) {
+        /* Every operand: the same transpose, or a constant (not for Concat). */
+        urc_node *first = NULL;
+        for (int j = 0; j < n->nin; j++) {
+            urc_node *t = single_use_transpose(n->in[j]);
+            if (t && t->in[0]->shape.rank == r) {
+                if (!first) first = t;
+                else if (memcmp(t->a.movement.perm, first->a.movement.perm, sizeof(int64_t) * (size_t)r)) return false;
+            } else if (!(n->in[j] && n->in[j]->data && n->op != URC_OP_CONCAT && n->in[j]->shape.rank <= r)) {
+                return false;
+            }
+        }
+        if (!first) return false;
+        memcpy(p, first->a.movement.perm, sizeof(int64_t) * (size_t)r);
+        for (int j = 0; j < n->nin; j++) {
+            urc_value *v = n->in[j];
+            if (v->data) n->in[j] = permute_const(w, v, r, p);
+            else n->in[j] = v->producer->in[0];
+        }
+        if (n->op == URC_OP_CONCAT) {
+            int64_t ax = n->a.slice.axis < 0 ? n->a.slice.axis + r : n->a.slice.axis;
+            n->a.slice.axis = p[ax];
+        }
+    } else if (n->op == URC_OP_PAD) {
+        urc_node *t = single_use_transpose(n->in[0]);
+        if (!t || (n->nin > 3 && n->in[3])) return false; /* opset-18 axes: leave alone */
+        if (n->nin < 2 || !n->in[1] || !n->in[1]->data) return false;
+        memcpy(p, t->a.movement.perm, sizeof(int64_t) * (size_t)r);
+        const urc_value *pads = n->in[1];
+        if (urc_shape_numel(&pads->shape) != 2 * r) return false;
+        urc_tensor *np = urc_tensor_new(URC_DT_I64, &pads->shape);
+        for (int i = 0; i < r; i++) { /* output dim i is input dim p[i] */
+            ((int64_t *)np->data)[p[i]] = urc_elem_i64(pads->dtype, pads->data, i);
+            ((int64_t *)np->data)[r + p[i]] = urc_elem_i64(pads->dtype, pads->data, r + i);
+        }
+        n->in[1] = urc_const_new(w->g, NULL, np);
+        n->in[0] = t->in[0];
+    } else {
+        return false;
+    }
+    /* n now computes op(x): give it a new output and transpose that into y. */
+    urc_value *ny = urc_value_new(w->g, NULL);
+    n->out[0] = ny;
+    ny->producer = n;
+    ny->producer_slot = 0;
+    if (!infer_node(w, n)) return false;
+    make_transpose(w, ny, p, y);
+    return true;
+}
+
+/* Transpose(Transpose(x, p1), p2) -> Transpose(x, p1∘p2) or x. */
+static bool fold_transpose(rewriter *w, urc_node *n) {
+    if (!is_transpose(n)) return false;
+    urc_value *x = n->in[0];
+    int r = x->shape.rank;
+    if (perm_is_identity(n->a.movement.perm, r) && !(n->out[0]->flags & URC_VAL_OUTPUT)) {
+        urc_replace_uses(w->g, n->out[0], x);
+        n->op = URC_OP_COUNT;
+        return true;
+    }
+    if (!is_transpose(x->producer)) return false;
+    urc_node *inner = x->producer;
+    int64_t comp[URC_MAX_RANK];
+    for (int i = 0; i < r; i++) comp[i] = inner->a.movement.perm[n->a.movement.perm[i]];
+    n->in[0] = inner->in[0];
+    memcpy(n->a.movement.perm, comp, sizeof(int64_t) * (size_t)r);
+    return true;
+}
+
+/* A Transpose that keeps the order of all dims of size > 1 moves no data:
+ * it becomes a Reshape (a view in the memory plan). */
+static bool transpose_to_reshape(rewriter *w, urc_node *n) {
+    if (!is_transpose(n)) return false;
+    const urc_shape *s = &n->in[0]->shape;
+    int last = -1;
+    for (int i = 0; i < s->rank; i++) {
+        int64_t d = n->a.movement.perm[i];
+        if (s->dims[d] == 1) continue;
+        if (d < last) return false;
+        last = (int)d;
+    }
+    const urc_shape *o = &n->out[0]->shape;
+    urc_tensor *t = urc_tensor_new(URC_DT_I64, &(urc_shape){1, {o->rank}});
+    for (int i = 0; i < o->rank; i++) ((int64_t *)t->data)[i] = o->dims[i];
+    urc_value *shape = urc_const_new(w->g, NULL, t);
+    urc_node *rs = urc_node_new(w->g, URC_OP_RESHAPE, NULL, 2, 1);
+    rs->opset = 14;
+    rs->in[0] = n->in[0];
+    rs->in[1] = shape;
+    rs->out[0] = n->out[0];
+    n->out[0]->producer = rs;
+    n->out[0]->producer_slot = 0;
+    memset(&rs->a, 0, sizeof rs->a);
+    infer_node(w, rs);
+    n->op = URC_OP_COUNT;
+    return true;
+}
+
+/* Pad with all-zero pads (constant mode) is the identity: BasicUNet's. */
+static bool drop_zero_pad(rewriter *w, urc_node *n) {
+    if (n->op != URC_OP_PAD || !n->out[0] || (n->out[0]->flags & URC_VAL_OUTPUT)) return false;
+    if (!urc_shape_eq(&n->in[0]->shape, &n->out[0]->shape)) return false;
+    urc_replace_uses(w->g, n->out[0], n->in[0]);
+    n->op = URC_OP_COUNT;
+    return true;
+}
+
+bool urc_pass_layout(urc_graph *g) {
+    rewriter w = {g, true};
+    int n0 = g->nodes.len;
+    for (int i = 0; i < n0; i++) wrap(&w, g->nodes.items[i]);
+    if (!w.ok) return false;
+    if (!urc_graph_toposort(g)) return false;
+    for (int round = 0; round < 1000; round++) {
+        bool changed = false;
+        urc_graph_count_uses(g);
+        int n = g->nodes.len;
+        for (int i = 0; i < n && w.ok; i++) {
+            urc_node *node = g->nodes.items[i];
+            if (node->op == URC_OP_COUNT) continue;
+            if (drop_zero_pad(&w, node) || fold_transpose(&w, node) || sink_through(&w, node)) {
+                changed = true;
+                urc_graph_count_uses(g);
+            }
+        }
+        if (!w.ok) return false;
+        urc_graph_compact(g);
+        if (!urc_pass_dce(g) || !urc_graph_toposort(g)) return false;
+        if (!changed) break;
+    }
+    int n = g->nodes.len;
+    for (int i = 0; i < n; i++) {
+        urc_node *node = g->nodes.items[i];
+        if (node->op != URC_OP_COUNT) transpose_to_reshape(&w, node);
+    }
+    urc_graph_compact(g);
+    if (!w.ok) return false;
+    return urc_pass_dce(g) && urc_graph_toposort(g);
 }

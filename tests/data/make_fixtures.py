@@ -113,3 +113,24 @@ with open(os.path.join(HERE, "truncated.onnx"), "wb") as f:
     f.write(full[: len(full) // 2])
 open(os.path.join(HERE, "empty.onnx"), "wb").close()
 print("fixtures written to", HERE)
+
+# Transposes around layout-agnostic ops, as the layout pass sees them: the
+# pass must sink and cancel all of them (tests/layout_test.sh).
+xl = helper.make_tensor_value_info("x", F, [1, 3, 4, 5, 6])
+yl = helper.make_tensor_value_info("y", F, [1, 6, 4, 5, 6])
+cbias = numpy_helper.from_array(np.arange(3, dtype=np.float32).reshape(3, 1, 1, 1) / 10, "cbias")
+pads = numpy_helper.from_array(np.zeros(10, np.int64), "pads")
+to_last, to_first = [0, 2, 3, 4, 1], [0, 4, 1, 2, 3]
+chain = model([
+    helper.make_node("Transpose", ["x"], ["a"], perm=to_last, name="t1"),
+    helper.make_node("LeakyRelu", ["a"], ["b"], alpha=0.1, name="lrelu"),
+    helper.make_node("Transpose", ["b"], ["c"], perm=to_first, name="t2"),
+    helper.make_node("Add", ["c", "cbias"], ["d"], name="add_bias"),
+    helper.make_node("Transpose", ["d"], ["e"], perm=to_last, name="t3"),
+    helper.make_node("Transpose", ["x"], ["f"], perm=to_last, name="t4"),
+    helper.make_node("Concat", ["e", "f"], ["g"], axis=4, name="cat"),
+    helper.make_node("Transpose", ["g"], ["h"], perm=to_first, name="t5"),
+    helper.make_node("Pad", ["h", "pads"], ["y"], mode="edge", name="pad0"),
+], [xl], [yl], [cbias, pads])
+save(chain, "layout_chain.onnx")
+np.save(os.path.join(HERE, "layout_chain.input.npy"), np.random.default_rng(3).standard_normal((1, 3, 4, 5, 6)).astype(np.float32))
