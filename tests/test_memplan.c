@@ -43,11 +43,21 @@ static void check_model(const char *path) {
         for (int j = 0; j < n->nout; j++)
             if (n->out[j]) def[n->out[j]->id] = i;
         if (p->view[i]) root[n->out[0]->id] = root[n->in[0]->id];
+        if (p->inplace[i]) /* the output took the place of the input it overwrites */
+            for (int j = 0; j < n->nin; j++)
+                if (n->in[j] && !n->in[j]->data && p->placed[n->in[j]->id] &&
+                    p->ref[n->in[j]->id].space == URC_MEM_ARENA && p->ref[n->in[j]->id].offset == p->ref[n->out[0]->id].offset &&
+                    p->ref[n->out[0]->id].space == URC_MEM_ARENA) {
+                    root[n->out[0]->id] = root[n->in[j]->id];
+                    break;
+                }
     }
     for (int i = 0; i < nn; i++) {
         urc_node *n = g->nodes.items[i];
         for (int j = 0; j < n->nin; j++)
             if (n->in[j] && last[root[n->in[j]->id]] < i) last[root[n->in[j]->id]] = i;
+        for (int j = 0; j < n->nout; j++) /* a group lives at least until each member is defined */
+            if (n->out[j] && last[root[n->out[j]->id]] < i) last[root[n->out[j]->id]] = i;
     }
     int64_t total = 0;
     for (int i = 0; i < nv; i++) {

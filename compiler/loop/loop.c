@@ -244,7 +244,7 @@ int urc_kernel_var(urc_kernel *k, const char *hint, urc_dtype dt) {
 
 int urc_kernel_buf(urc_kernel *k, const char *hint, urc_dtype dt, int64_t count, urc_kbuf_role role,
                    const urc_value *value) {
-    urc_kbuf b = {unique_name(k, hint), dt, count, role, value, false};
+    urc_kbuf b = {unique_name(k, hint), dt, count, role, value, false, false};
     URC_VEC_PUSH(k->bufs, b);
     return k->bufs.len - 1;
 }

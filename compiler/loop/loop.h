@@ -111,6 +111,7 @@ typedef struct urc_kbuf {
     urc_kbuf_role role;
     const urc_value *value; /* the graph value bound to this parameter, if any */
     bool placed;            /* LOCAL: declared by a URC_LS_ARRAY statement */
+    bool may_alias;         /* shares memory with another parameter (in-place): no restrict */
 } urc_kbuf;
 
 typedef struct urc_kvar {

@@ -19,9 +19,8 @@
  * conversions at the borders of channels-last regions (model input and
  * output, the ViT's token tensors).
  *
- * Whether an op supports the flag is asked of the op itself: the pass sets
- * it, re-runs infer and keeps it only if the output has the channels-last
- * shape (op families gain the flag one at a time). */
+ * Op families gain the channels-last form one at a time: cl_flag() lists
+ * the ops whose parse/infer/eval/lower implement it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,14 +90,7 @@ static urc_node *make_transpose(rewriter *w, urc_value *x, const int64_t *p, urc
 
 static bool *cl_flag(urc_node *n) {
     switch (n->op) {
-    case URC_OP_CONV: case URC_OP_CONV_TRANSPOSE: return &n->a.conv.channels_last;
-    case URC_OP_MAX_POOL:
-        if (n->nout > 1 && n->out[1]) return NULL; /* Indices are defined on NCHW offsets */
-        return &n->a.pool.channels_last;
-    case URC_OP_AVERAGE_POOL: case URC_OP_GLOBAL_AVERAGE_POOL: case URC_OP_GLOBAL_MAX_POOL:
-        return &n->a.pool.channels_last;
-    case URC_OP_INSTANCE_NORM: case URC_OP_BATCH_NORM: case URC_OP_GROUP_NORM: return &n->a.norm.channels_last;
-    default: return NULL;
+    default: return NULL; /* no family implements the channels-last form yet */
     }
 }
 
@@ -110,23 +102,17 @@ static void wrap(rewriter *w, urc_node *n) {
     int64_t to_last[URC_MAX_RANK], to_first[URC_MAX_RANK];
     perm_to_last(r, to_last);
     perm_to_first(r, to_first);
-    /* Ask the op: set the flag and re-infer on channels-last shapes. */
-    urc_value x_cl = *x;
-    x_cl.shape = permute_shape(&x->shape, to_last);
-    urc_shape y_cf = y->shape;
-    n->in[0] = &x_cl;
+    urc_shape y_cf = y->shape, want = permute_shape(&y_cf, to_last);
     *flag = true;
-    bool supported = urc_ops[n->op].impl->infer(n);
-    urc_shape want = permute_shape(&y_cf, to_last);
-    supported = supported && urc_shape_eq(&y->shape, &want);
-    n->in[0] = x;
-    if (!supported) {
-        *flag = false;
-        urc_ops[n->op].impl->infer(n); /* restore the channels-first types */
-        return;
-    }
     urc_node *tin = make_transpose(w, x, to_last, NULL);
     n->in[0] = tin->out[0];
+    if (!infer_node(w, n)) return;
+    if (!urc_shape_eq(&n->out[0]->shape, &want)) {
+        urc_error(urc_node_where(n), "internal: channels-last form inferred %s, expected %s",
+                  urc_shape_str(&n->out[0]->shape), urc_shape_str(&want));
+        w->ok = false;
+        return;
+    }
     /* y keeps its name and consumers: it is now produced by the Transpose back. */
     urc_value *y_cl = urc_value_new(w->g, NULL);
     urc_value_set_type(y_cl, y->dtype, &want);

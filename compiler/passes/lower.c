@@ -91,6 +91,14 @@ static int bind(urc_lower *L, urc_kernel *k, const urc_value *v, const char *hin
     urc_mref *args = urc_alloc(sizeof(urc_mref) * (size_t)(na + 1));
     if (na) memcpy(args, c->args, sizeof(urc_mref) * (size_t)na);
     args[na] = value_ref(L, v);
+    /* Two parameters in the same memory (an in-place elementwise op, or x
+     * bound twice through views): neither may be declared restrict. */
+    for (int i = 0, a = 0; i < k->bufs.len - 1; i++) {
+        if (k->bufs.items[i].role == URC_KB_LOCAL) continue;
+        const urc_mref *m = &args[a++];
+        if (m->space == args[na].space && m->offset == args[na].offset && m->index == args[na].index)
+            k->bufs.items[i].may_alias = k->bufs.items[b].may_alias = true;
+    }
     c->args = args;
     return b;
 }

@@ -18,6 +18,22 @@ static bool is_view_op(urc_op op) {
            op == URC_OP_IDENTITY || op == URC_OP_DROPOUT;
 }
 
+/* Elementwise ops whose output may overwrite an input of the same shape:
+ * each output element depends only on the input elements at its index. */
+static bool is_inplace_op(urc_op op) {
+    const urc_op_info *info = &urc_ops[op];
+    return info->impl == urc_ops[URC_OP_RELU].impl || info->impl == urc_ops[URC_OP_ADD].impl ||
+           info->impl == urc_ops[URC_OP_CAST].impl;
+}
+
+static int find(int *root, int x) {
+    while (root[x] != x) {
+        root[x] = root[root[x]];
+        x = root[x];
+    }
+    return x;
+}
+
 static bool overlaps(const buffer *a, const buffer *b) { return a->def <= b->last && b->def <= a->last; }
 
 typedef int (*cmp_fn)(const void *, const void *);
@@ -77,6 +93,7 @@ urc_memplan *urc_memplan_run(urc_graph *g, int align) {
     p->ref = urc_alloc(sizeof(urc_mref) * ((size_t)nv + 1));
     p->placed = urc_alloc(sizeof(bool) * ((size_t)nv + 1));
     p->view = urc_alloc(sizeof(bool) * ((size_t)nn + 1));
+    p->inplace = urc_alloc(sizeof(bool) * ((size_t)nn + 1));
     int *def = urc_xmalloc(sizeof(int) * ((size_t)nv + 1)), *last = urc_xmalloc(sizeof(int) * ((size_t)nv + 1));
     int *root = urc_xmalloc(sizeof(int) * ((size_t)nv + 1));
     for (int i = 0; i < nv; i++) {
@@ -95,42 +112,62 @@ urc_memplan *urc_memplan_run(urc_graph *g, int align) {
         p->ref[v->id] = (urc_mref){URC_MEM_OUTPUT, 0, i};
         p->placed[v->id] = true;
     }
-    /* Lifetimes and views. */
+    /* Lifetimes of each value on its own. */
     for (int i = 0; i < nn; i++) {
         urc_node *n = g->nodes.items[i];
         for (int j = 0; j < n->nout; j++)
             if (n->out[j]) def[n->out[j]->id] = i;
         for (int j = 0; j < n->nin; j++)
-            if (n->in[j]) last[root[n->in[j]->id]] = i > last[root[n->in[j]->id]] ? i : last[root[n->in[j]->id]];
+            if (n->in[j] && last[n->in[j]->id] < i) last[n->in[j]->id] = i;
+    }
+    /* Values sharing memory form groups (union-find over root[]): a view
+     * joins its input's group; an elementwise op whose input dies at that
+     * op writes its output in place over the input. A group lives from its
+     * first definition to its last use. */
+    int *glast = urc_xmalloc(sizeof(int) * ((size_t)nv + 1));
+    for (int i = 0; i < nv; i++) glast[i] = last[i];
+    for (int i = 0; i < nn; i++) {
+        urc_node *n = g->nodes.items[i];
         urc_value *in0 = n->nin ? n->in[0] : NULL, *out0 = n->nout ? n->out[0] : NULL;
+        if (!out0 || (out0->flags & URC_VAL_OUTPUT)) continue;
         bool extra_out = n->nout > 1 && n->out[1]; /* Dropout's mask must be written */
-        if (is_view_op(n->op) && in0 && out0 && !in0->data && !(out0->flags & URC_VAL_OUTPUT) &&
-            in0->dtype == out0->dtype && !extra_out) {
+        if (is_view_op(n->op) && in0 && !in0->data && in0->dtype == out0->dtype && !extra_out) {
+            int r = find(root, in0->id);
             p->view[i] = true;
-            root[out0->id] = root[in0->id];
+            root[out0->id] = r;
+            if (glast[out0->id] > glast[r]) glast[r] = glast[out0->id];
+            continue;
         }
-    }
-    /* Extend each root's life to the last use of its views. */
-    for (int i = 0; i < nn; i++) {
-        urc_node *n = g->nodes.items[i];
+        if (!is_inplace_op(n->op) || extra_out) continue;
+        int64_t out_bytes = urc_shape_numel(&out0->shape) * urc_dtype_size(out0->dtype);
         for (int j = 0; j < n->nin; j++) {
             urc_value *v = n->in[j];
-            if (v && root[v->id] != v->id && last[root[v->id]] < i) last[root[v->id]] = i;
+            if (!v || v->data || (v->flags & (URC_VAL_INPUT | URC_VAL_OUTPUT)) || !urc_shape_eq(&v->shape, &out0->shape) ||
+                urc_dtype_size(v->dtype) != urc_dtype_size(out0->dtype))
+                continue;
+            int r = find(root, v->id);
+            if (p->placed[r] || glast[r] != i || out_bytes == 0) continue; /* the group is read later */
+            /* Only one operand may be the in-place one; another operand of the
+             * same group (x * x) is fine: it is read at the same index. */
+            p->inplace[i] = true;
+            root[out0->id] = r;
+            glast[r] = glast[out0->id] > i ? glast[out0->id] : i;
+            break;
         }
     }
-    for (int i = 0; i < nn; i++) {
-        urc_node *n = g->nodes.items[i];
-        for (int j = 0; j < n->nin; j++) {
-            urc_value *v = n->in[j];
-            if (v && last[root[v->id]] < last[v->id]) last[root[v->id]] = last[v->id];
-        }
+    for (int i = 0; i < nv; i++) {
+        int r = find(root, i);
+        if (glast[i] > glast[r]) glast[r] = glast[i];
+        if (def[i] >= 0 && (def[r] < 0 || def[i] < def[r])) def[r] = def[i];
     }
+    for (int i = 0; i < nv; i++) last[i] = glast[i];
+    free(glast);
     /* Arena buffers. */
     buffer *bufs = urc_xcalloc((size_t)nv + 1, sizeof(buffer));
     int nb = 0;
     for (int i = 0; i < nv; i++) {
         urc_value *v = g->values.items[i];
-        if (v->data || p->placed[i] || root[i] != i || def[i] < 0) continue;
+        if (v->data || p->placed[i] || find(root, i) != i || def[i] < 0) continue;
         buffer *b = &bufs[nb++];
         b->value = i;
         b->size = urc_align_up(urc_shape_numel(&v->shape) * urc_dtype_size(v->dtype), align);
@@ -172,12 +209,14 @@ urc_memplan *urc_memplan_run(urc_graph *g, int align) {
         p->ref[bufs[i].value] = (urc_mref){URC_MEM_ARENA, best_off[i], 0};
         p->placed[bufs[i].value] = true;
     }
-    /* Views share their root's place. */
-    for (int i = 0; i < nv; i++)
-        if (root[i] != i && p->placed[root[i]]) {
-            p->ref[i] = p->ref[root[i]];
+    /* Views and in-place outputs share their group's place. */
+    for (int i = 0; i < nv; i++) {
+        int r = find(root, i);
+        if (r != i && p->placed[r]) {
+            p->ref[i] = p->ref[r];
             p->placed[i] = true;
         }
+    }
     free(order);
     free(scratch);
     free(best_off);

@@ -4,7 +4,8 @@
  * output buffer, a byte offset in the arena, or (for views such as
  * Reshape) the place of the value it reshapes. Arena offsets come from a
  * liveness-based, size-aware placement: buffers whose lifetimes overlap
- * never overlap in memory; several placement orders are tried and the
+ * never overlap in memory; an elementwise op whose input dies there writes
+ * its output over that input; several placement orders are tried and the
  * smallest arena kept. The lower bound is the largest total size of
  * buffers live at the same time. */
 #ifndef URC_MEMPLAN_H
@@ -15,7 +16,8 @@
 struct urc_memplan {
     urc_mref *ref;          /* per value id */
     bool *placed;           /* per value id: ref is valid */
-    bool *view;             /* per node position: output aliases input 0 */
+    bool *view;             /* per node position: output aliases input 0 (no code) */
+    bool *inplace;          /* per node position: output overwrites one of its inputs */
     int64_t arena_bytes;
     int64_t lower_bound;
     int64_t total_bytes;    /* sum of all arena buffers (no reuse) */

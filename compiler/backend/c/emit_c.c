@@ -564,8 +564,8 @@ static void kernel(printer *p, const urc_kernel *k) {
     for (int i = 0; i < k->bufs.len; i++) {
         const urc_kbuf *b = &k->bufs.items[i];
         if (b->role == URC_KB_LOCAL) continue;
-        urc_sb_printf(out, "%s%s%s *restrict %s", np++ ? ", " : "", b->role == URC_KB_IN ? "const " : "",
-                      urc_c_type(b->dt), b->name);
+        urc_sb_printf(out, "%s%s%s *%s%s", np++ ? ", " : "", b->role == URC_KB_IN ? "const " : "",
+                      urc_c_type(b->dt), b->may_alias ? "" : "restrict ", b->name);
     }
     if (!np) urc_sb_puts(out, "void");
     urc_sb_puts(out, ") {\n");
