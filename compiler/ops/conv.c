@@ -49,7 +49,9 @@ static bool conv_infer(urc_node *n) {
     const urc_value *B = bias(n);
     if (B && (!urc_check_dtype(n, 2, URC_DTM_FLOAT) || !urc_check_same_dtype(n, 0, 2))) return false;
     if (!urc_check_rank(n, 0, 3, 2 + URC_MAX_SPATIAL)) return false;
-    const urc_shape *xs = &n->in[0]->shape, *ws = &n->in[1]->shape;
+    /* channels-last X [N, S..., C]: everything below reads the channels-first view */
+    urc_shape xcf = a->channels_last ? urc_sp_to_first(&n->in[0]->shape) : n->in[0]->shape;
+    const urc_shape *xs = &xcf, *ws = &n->in[1]->shape;
     int nsp = xs->rank - 2;
     a->nsp = nsp;
     if (ws->rank != xs->rank) {
@@ -166,6 +168,7 @@ static bool conv_infer(urc_node *n) {
         }
         ys.dims[2 + i] = out;
     }
+    if (a->channels_last) ys = urc_sp_to_last(&ys);
     urc_set_out(n, 0, n->in[0]->dtype, &ys);
     return true;
 }
@@ -182,7 +185,12 @@ typedef struct geo {
 
 static geo geometry(const urc_node *n) {
     const urc_conv_attr *a = &n->a.conv;
-    const urc_shape *xs = &n->in[0]->shape, *ys = &n->out[0]->shape;
+    urc_shape xcf = n->in[0]->shape, ycf = n->out[0]->shape;
+    if (a->channels_last) {
+        xcf = urc_sp_to_first(&xcf);
+        ycf = urc_sp_to_first(&ycf);
+    }
+    const urc_shape *xs = &xcf, *ys = &ycf;
     geo g = {a->nsp, xs->dims[0], xs->dims[1], ys->dims[1], a->group, 0, 0, {1, 1, 1}, {1, 1, 1}, {1, 1, 1},
              {1, 1, 1}, {1, 1, 1}, {0, 0, 0}};
     g.Cg = g.C / g.G;
@@ -203,7 +211,14 @@ static geo geometry(const urc_node *n) {
 static bool conv_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *const *out) {
     geo g = geometry(n);
     bool tr = n->op == URC_OP_CONV_TRANSPOSE;
+    bool cl = n->a.conv.channels_last;
     double *x = urc_tensor_to_f64(in[0]), *w = urc_tensor_to_f64(in[1]);
+    if (cl) { /* the reference runs channels-first */
+        urc_shape xcf = urc_sp_to_first(&in[0]->shape);
+        double *t = urc_sp_relayout(x, &xcf, true);
+        free(x);
+        x = t;
+    }
     double *b = n->nin > 2 && in[2] ? urc_tensor_to_f64(in[2]) : NULL;
     urc_tensor *yt = out[0];
     int64_t ny = urc_tensor_numel(yt), osz = g.out[0] * g.out[1] * g.out[2], isz = g.in[0] * g.in[1] * g.in[2];
@@ -250,6 +265,12 @@ static bool conv_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
                         if (inside) y[yi] += xv * w[(c * g.Mg + mm) * ksz + kp];
                     }
             }
+    }
+    if (cl) {
+        urc_shape ycf = urc_sp_to_first(&yt->shape);
+        double *t = urc_sp_relayout(y, &ycf, false);
+        free(y);
+        y = t;
     }
     urc_tensor_from_f64(yt, y);
     free(x);
@@ -318,12 +339,13 @@ static bool lower_conv(urc_lower *L, urc_kernel *k, const urc_node *n, const geo
         wi[2 + a] = kk;
         xi[2 + a] = urc_addi(urc_add(urc_muli(o[a], g->s[a]), urc_muli(kk, g->d[a])), -g->pb[a]);
     }
-    urc_lx *prod = urc_lx_bin(URC_L_MUL, urc_lx_load(k, bx, urc_index(xi, &X->shape)),
+    bool cl = n->a.conv.channels_last;
+    urc_lx *prod = urc_lx_bin(URC_L_MUL, urc_lx_load(k, bx, urc_sp_index(xi, &X->shape, cl)),
                               urc_lx_load(k, bw, urc_index(wi, &W->shape)));
     urc_ls_assign(in, acc, urc_lx_bin(URC_L_ADD, urc_lx_var(k, acc), prod));
     const urc_lx *yi[2 + URC_MAX_SPATIAL] = {nn, m};
     for (int a = 0; a < g->nsp; a++) yi[2 + a] = o[a];
-    urc_ls_store(body, by, urc_index(yi, &Y->shape), urc_lx_var(k, acc));
+    urc_ls_store(body, by, urc_sp_index(yi, &Y->shape, cl), urc_lx_var(k, acc));
     return true;
 }
 
@@ -378,12 +400,13 @@ static bool lower_conv_transpose(urc_lower *L, urc_kernel *k, const urc_node *n,
             wi[2 + a] = kk;
         }
     }
-    urc_lx *prod = urc_lx_bin(URC_L_MUL, urc_lx_load(k, bx, urc_index(xi, &X->shape)),
+    bool cl = n->a.conv.channels_last;
+    urc_lx *prod = urc_lx_bin(URC_L_MUL, urc_lx_load(k, bx, urc_sp_index(xi, &X->shape, cl)),
                               urc_lx_load(k, bw, urc_index(wi, &W->shape)));
     urc_ls_assign(in, acc, urc_lx_bin(URC_L_ADD, urc_lx_var(k, acc), prod));
     const urc_lx *yi[2 + URC_MAX_SPATIAL] = {nn, m};
     for (int a = 0; a < g->nsp; a++) yi[2 + a] = o[a];
-    urc_ls_store(body, by, urc_index(yi, &Y->shape), urc_lx_var(k, acc));
+    urc_ls_store(body, by, urc_sp_index(yi, &Y->shape, cl), urc_lx_var(k, acc));
     return true;
 }
 
@@ -402,6 +425,7 @@ static void conv_print(const urc_node *n, urc_strbuf *sb) {
     urc_print_ints(sb, "pads", a->pads, 2 * a->nsp);
     if (n->op == URC_OP_CONV_TRANSPOSE) urc_print_ints(sb, "output_padding", a->output_padding, a->nsp);
     if (a->group != 1) urc_sb_printf(sb, " group=%lld", (long long)a->group);
+    if (a->channels_last) urc_sb_puts(sb, " channels_last");
 }
 
 const urc_op_impl urc_impl_conv = {conv_parse, conv_infer, conv_eval, conv_lower, conv_print};

@@ -70,7 +70,13 @@ static bool pool_infer(urc_node *n) {
     }
     if (!urc_reject_half(n, 0)) return false;
     if (!urc_check_rank(n, 0, 3, is_global(n->op) ? URC_MAX_RANK : 2 + URC_MAX_SPATIAL)) return false;
-    const urc_shape *xs = &n->in[0]->shape;
+    /* channels-last X [N, S..., C]: everything below reads the channels-first view */
+    urc_shape xcf = a->channels_last ? urc_sp_to_first(&n->in[0]->shape) : n->in[0]->shape;
+    const urc_shape *xs = &xcf;
+    if (a->channels_last && n->nout > 1 && n->out[1]) {
+        urc_error(where, "MaxPool Indices are defined on the channels-first layout");
+        return false;
+    }
     for (int d = 0; d < xs->rank; d++)
         if (xs->dims[d] < 1) {
             urc_error(where, "X %s must not have empty dims", urc_shape_str(xs));
@@ -81,6 +87,7 @@ static bool pool_infer(urc_node *n) {
     a->nsp = nsp;
     if (is_global(n->op)) {
         for (int d = 2; d < ys.rank; d++) ys.dims[d] = 1;
+        if (a->channels_last) ys = urc_sp_to_last(&ys);
         urc_set_out(n, 0, n->in[0]->dtype, &ys);
         return true;
     }
@@ -130,6 +137,7 @@ static bool pool_infer(urc_node *n) {
         }
         ys.dims[2 + i] = out;
     }
+    if (a->channels_last) ys = urc_sp_to_last(&ys);
     urc_set_out(n, 0, n->in[0]->dtype, &ys);
     urc_set_out(n, 1, URC_DT_I64, &ys);
     return true;
@@ -140,14 +148,19 @@ static bool pool_infer(urc_node *n) {
 /* Sizes with unused spatial axes (beyond nsp, up to 3) set to extent 1. */
 typedef struct geo {
     int nsp;
-    int64_t NC;
+    int64_t N, C, NC;
     int64_t in[3], out[3], K[3], s[3], d[3], pb[3], pe[3];
 } geo;
 
 static geo geometry(const urc_node *n) {
     const urc_pool_attr *a = &n->a.pool;
-    const urc_shape *xs = &n->in[0]->shape, *ys = &n->out[0]->shape;
-    geo g = {a->nsp, xs->dims[0] * xs->dims[1], {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}};
+    urc_shape xcf = n->in[0]->shape, ycf = n->out[0]->shape;
+    if (a->channels_last) {
+        xcf = urc_sp_to_first(&xcf);
+        ycf = urc_sp_to_first(&ycf);
+    }
+    const urc_shape *xs = &xcf, *ys = &ycf;
+    geo g = {a->nsp, xs->dims[0], xs->dims[1], xs->dims[0] * xs->dims[1], {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}};
     for (int i = 0; i < a->nsp && i < 3; i++) {
         g.in[i] = xs->dims[2 + i];
         g.out[i] = ys->dims[2 + i];
@@ -169,11 +182,31 @@ static double lowest(urc_dtype dt) {
 
 /* ---- reference ------------------------------------------------------------------- */
 
+/* Stores y (channels-first values) into yt in its layout; frees x and y. */
+static bool finish_eval(urc_tensor *yt, double *x, double *y, bool cl) {
+    if (cl) {
+        urc_shape ycf = urc_sp_to_first(&yt->shape);
+        double *t = urc_sp_relayout(y, &ycf, false);
+        free(y);
+        y = t;
+    }
+    urc_tensor_from_f64(yt, y);
+    free(x);
+    free(y);
+    return true;
+}
+
 static bool pool_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *const *out) {
     const urc_tensor *xt = in[0];
     urc_tensor *yt = out[0], *it = n->nout > 1 ? out[1] : NULL;
-    double *x = urc_tensor_to_f64(xt);
-    bool mx = is_max(n->op);
+    double *x = urc_tensor_to_f64(xt), *y = urc_xmalloc((size_t)urc_tensor_numel(yt) * sizeof(double) + 1);
+    bool mx = is_max(n->op), cl = n->a.pool.channels_last;
+    if (cl) { /* the reference runs channels-first (no Indices in this layout) */
+        urc_shape xcf = urc_sp_to_first(&xt->shape);
+        double *t = urc_sp_relayout(x, &xcf, true);
+        free(x);
+        x = t;
+    }
     if (is_global(n->op)) {
         int64_t nc = urc_tensor_numel(yt), S = urc_tensor_numel(xt) / nc;
         for (int64_t i = 0; i < nc; i++) {
@@ -183,10 +216,9 @@ static bool pool_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
                 if (!mx) acc += v;
                 else if (!isnan(acc) && (v > acc || isnan(v))) acc = v;
             }
-            urc_elem_set_f64(yt->dtype, yt->data, i, mx ? acc : acc / (double)S);
+            y[i] = mx ? acc : acc / (double)S;
         }
-        free(x);
-        return true;
+        return finish_eval(yt, x, y, cl);
     }
     geo g = geometry(n);
     int64_t osz = g.out[0] * g.out[1] * g.out[2], isz = g.in[0] * g.in[1] * g.in[2], ksz = g.K[0] * g.K[1] * g.K[2];
@@ -214,11 +246,10 @@ static bool pool_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
                     best = n->a.pool.storage_order ? i[0] + g.in[0] * (i[1] + g.in[1] * i[2]) : flat;
                 }
             }
-            urc_elem_set_f64(yt->dtype, yt->data, nc * osz + op, mx ? acc : acc / (double)count);
+            y[nc * osz + op] = mx ? acc : acc / (double)count;
             if (it) urc_elem_set_i64(it->dtype, it->data, nc * osz + op, best < 0 ? -1 : nc * isz + best);
         }
-    free(x);
-    return true;
+    return finish_eval(yt, x, y, cl);
 }
 
 /* ---- lowering ---------------------------------------------------------------------- */
@@ -350,14 +381,108 @@ static bool lower_global(urc_lower *L, urc_kernel *k, const urc_node *n) {
     return true;
 }
 
+/* ---- channels-last lowering: vectors run along the contiguous channels ---- */
+
+/* `for c in [0, C)` over the channel vector, marked for SIMD. */
+static urc_lx *chan_loop(urc_kernel *k, urc_ls **body, int64_t C) {
+    int v = urc_kernel_var(k, "c", URC_DT_I64);
+    *body = urc_ls_for(*body, v, urc_sp_i(0), urc_sp_i(C), 1, C > 1 ? URC_FOR_VECTOR : 0);
+    return urc_lx_var(k, v);
+}
+
+/* MaxPool / AveragePool, X [N, S_in..., C] -> Y [N, S_out..., C]; Y's
+ * channel row is the accumulator:
+ *   for n, o0 (parallel) / o1 / o2:  [tap range per axis]
+ *     for c: Y[n, o, c] = lowest | 0
+ *     for k0, k1, k2:  for c: Y[n, o, c] = max(Y[n, o, c], X[n, i, c]) | += X[n, i, c]
+ *     AveragePool: for c: Y[n, o, c] /= count */
+static bool lower_window_cl(urc_lower *L, urc_kernel *k, const urc_node *n) {
+    geo g = geometry(n);
+    const urc_value *X = n->in[0], *Y = n->out[0];
+    urc_dtype dt = X->dtype;
+    bool mx = n->op == URC_OP_MAX_POOL, incl = !mx && n->a.pool.count_include_pad;
+    int bx = urc_lower_in(L, k, X, "x"), by = urc_lower_out(L, k, Y, "y");
+    urc_ls *body = k->body, *par = NULL;
+    urc_lx *nn = urc_sp_dim_loop(k, &body, "n", g.N, &par);
+    urc_lx *o[3], *lo[3], *hi[3], *cnt = urc_sp_i(1);
+    for (int a = 0; a < g.nsp; a++) {
+        urc_lx *c;
+        o[a] = urc_sp_dim_loop(k, &body, nm("o", a), g.out[a], a < 2 ? &par : NULL);
+        taps(k, body, &g, a, incl, o[a], &lo[a], &hi[a], &c);
+        cnt = urc_mul(cnt, c);
+    }
+    /* voxel offsets of the output and of the window's first input (before taps) */
+    urc_lx *yv = nn, *xv = nn;
+    for (int a = 0; a < g.nsp; a++) {
+        yv = urc_add(urc_muli(yv, g.out[a]), o[a]);
+        xv = urc_muli(xv, g.in[a]);
+    }
+    urc_lx *yb = urc_sp_let(k, body, "yb", urc_muli(yv, g.C));
+    urc_ls *init = body;
+    urc_lx *c0 = chan_loop(k, &init, g.C);
+    urc_ls_store(init, by, urc_add(yb, c0), urc_lx_const(mx ? lowest(dt) : 0, dt));
+    urc_ls *in = body;
+    urc_lx *xoff = urc_sp_i(0);
+    for (int a = 0; a < g.nsp; a++) {
+        urc_lx *kk = lo[a];
+        if (!(lo[a]->kind == URC_LX_INT && hi[a]->kind == URC_LX_INT && hi[a]->i - lo[a]->i == 1))
+            kk = urc_sp_range_loop(k, &in, nm("k", a), lo[a], hi[a]);
+        urc_lx *ii = urc_addi(urc_add(urc_muli(o[a], g.s[a]), urc_muli(kk, g.d[a])), -g.pb[a]);
+        xoff = urc_add(urc_muli(xoff, g.in[a]), ii);
+    }
+    urc_lx *xb = urc_sp_let(k, in, "xb", urc_muli(urc_add(xv, xoff), g.C));
+    urc_lx *c1 = chan_loop(k, &in, g.C);
+    urc_lx *yi = urc_add(yb, c1), *cur = urc_lx_load(k, by, yi), *v = urc_lx_load(k, bx, urc_add(xb, c1));
+    urc_ls_store(in, by, yi, urc_lx_bin(mx ? URC_L_MAX : URC_L_ADD, cur, v));
+    if (!mx) {
+        urc_ls *fin = body;
+        urc_lx *c2 = chan_loop(k, &fin, g.C), *y2 = urc_add(yb, c2);
+        urc_lx *den = cnt->kind == URC_LX_INT ? urc_lx_const((double)cnt->i, dt) : urc_lx_cast(dt, cnt);
+        urc_ls_store(fin, by, y2, urc_lx_bin(URC_L_DIV, urc_lx_load(k, by, y2), den));
+    }
+    return true;
+}
+
+/* GlobalAveragePool / GlobalMaxPool, X [N, S..., C] -> Y [N, 1..., C]:
+ *   for n (parallel): for c: Y[n, c] = 0 | lowest;  for j: for c: Y[n, c] += | max= X[n, j, c]
+ *   GlobalAveragePool: for c: Y[n, c] /= S */
+static bool lower_global_cl(urc_lower *L, urc_kernel *k, const urc_node *n) {
+    const urc_value *X = n->in[0], *Y = n->out[0];
+    urc_dtype dt = X->dtype;
+    bool mx = is_max(n->op);
+    int64_t N = X->shape.dims[0], C = X->shape.dims[X->shape.rank - 1], S = urc_shape_numel(&X->shape) / (N * C);
+    int bx = urc_lower_in(L, k, X, "x"), by = urc_lower_out(L, k, Y, "y");
+    urc_ls *body = k->body, *par = NULL;
+    urc_lx *nn = urc_sp_dim_loop(k, &body, "n", N, &par);
+    urc_lx *yb = urc_muli(nn, C);
+    urc_ls *init = body;
+    urc_lx *c0 = chan_loop(k, &init, C);
+    urc_ls_store(init, by, urc_add(yb, c0), urc_lx_const(mx ? lowest(dt) : 0, dt));
+    urc_ls *in = body;
+    urc_lx *j = urc_sp_dim_loop(k, &in, "j", S, NULL);
+    urc_lx *c1 = chan_loop(k, &in, C), *yi = urc_add(yb, c1);
+    urc_lx *v = urc_lx_load(k, bx, urc_add(urc_muli(urc_add(urc_muli(nn, S), j), C), c1));
+    urc_ls_store(in, by, yi, urc_lx_bin(mx ? URC_L_MAX : URC_L_ADD, urc_lx_load(k, by, yi), v));
+    if (!mx) {
+        urc_ls *fin = body;
+        urc_lx *c2 = chan_loop(k, &fin, C), *y2 = urc_add(yb, c2);
+        urc_ls_store(fin, by, y2, urc_lx_bin(URC_L_DIV, urc_lx_load(k, by, y2), urc_lx_const((double)S, dt)));
+    }
+    return true;
+}
+
 static bool pool_lower(urc_lower *L, const urc_node *n) {
     urc_kernel *k = urc_lower_begin(L, n);
+    if (n->a.pool.channels_last) return is_global(n->op) ? lower_global_cl(L, k, n) : lower_window_cl(L, k, n);
     return is_global(n->op) ? lower_global(L, k, n) : lower_window(L, k, n);
 }
 
 static void pool_print(const urc_node *n, urc_strbuf *sb) {
     const urc_pool_attr *a = &n->a.pool;
-    if (is_global(n->op)) return;
+    if (is_global(n->op)) {
+        if (a->channels_last) urc_sb_puts(sb, " channels_last");
+        return;
+    }
     urc_print_ints(sb, "kernel", a->kernel, a->nsp);
     urc_print_ints(sb, "strides", a->strides, a->nsp);
     if (n->op == URC_OP_MAX_POOL) urc_print_ints(sb, "dilations", a->dilations, a->nsp);
@@ -365,6 +490,7 @@ static void pool_print(const urc_node *n, urc_strbuf *sb) {
     if (a->ceil_mode) urc_sb_puts(sb, " ceil_mode=1");
     if (a->count_include_pad) urc_sb_puts(sb, " count_include_pad=1");
     if (a->storage_order) urc_sb_puts(sb, " storage_order=1");
+    if (a->channels_last) urc_sb_puts(sb, " channels_last");
 }
 
 const urc_op_impl urc_impl_pool = {pool_parse, pool_infer, pool_eval, pool_lower, pool_print};

@@ -59,3 +59,40 @@ urc_lx *urc_sp_dim_loop(urc_kernel *k, urc_ls **body, const char *name, int64_t 
     }
     return urc_lx_var(k, v);
 }
+
+urc_shape urc_sp_to_first(const urc_shape *cl) {
+    urc_shape r = *cl;
+    r.dims[1] = cl->dims[cl->rank - 1];
+    for (int d = 2; d < cl->rank; d++) r.dims[d] = cl->dims[d - 1];
+    return r;
+}
+
+urc_shape urc_sp_to_last(const urc_shape *cf) {
+    urc_shape r = *cf;
+    r.dims[cf->rank - 1] = cf->dims[1];
+    for (int d = 1; d < cf->rank - 1; d++) r.dims[d] = cf->dims[d + 1];
+    return r;
+}
+
+double *urc_sp_relayout(const double *v, const urc_shape *cf, bool to_first) {
+    int64_t N = cf->dims[0], C = cf->dims[1], S = 1;
+    for (int d = 2; d < cf->rank; d++) S *= cf->dims[d];
+    double *r = urc_xmalloc((size_t)(N * C * S + 1) * sizeof(double));
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t s = 0; s < S; s++) {
+                int64_t f = (n * C + c) * S + s, l = (n * S + s) * C + c;
+                if (to_first) r[f] = v[l];
+                else r[l] = v[f];
+            }
+    return r;
+}
+
+urc_lx *urc_sp_index(const urc_lx *const *idx, const urc_shape *s, bool cl) {
+    if (!cl) return urc_index(idx, s);
+    const urc_lx *p[URC_MAX_RANK];
+    p[0] = idx[0];
+    for (int d = 1; d < s->rank - 1; d++) p[d] = idx[d + 1];
+    p[s->rank - 1] = idx[1];
+    return urc_index(p, s);
+}

@@ -26,4 +26,18 @@ urc_lx *urc_sp_range_loop(urc_kernel *k, urc_ls **body, const char *name, urc_lx
  * URC_FOR_PARALLEL, each later (perfectly nested) one widens its collapse. */
 urc_lx *urc_sp_dim_loop(urc_kernel *k, urc_ls **body, const char *name, int64_t extent, urc_ls **par);
 
+/* ---- channels-last layout (the layout pass's `channels_last` flag) ----
+ * X [N, S..., C] instead of ONNX's [N, C, S...]. */
+/* [N, S..., C] -> [N, C, S...] and back. */
+urc_shape urc_sp_to_first(const urc_shape *cl);
+urc_shape urc_sp_to_last(const urc_shape *cf);
+/* A new copy (urc_xmalloc) of the elements v of a tensor whose
+ * channels-first shape is cf, moved to the other layout: to_first reads
+ * channels-last data and writes channels-first, else the reverse. */
+double *urc_sp_relayout(const double *v, const urc_shape *cf, bool to_first);
+/* Linear index into a buffer of shape s from per-dim indices given in
+ * channels-first order idx = {n, c, s0, s1, ...}; s is channels-last when
+ * cl (the channel index then goes last). */
+urc_lx *urc_sp_index(const urc_lx *const *idx, const urc_shape *s, bool cl);
+
 #endif

@@ -90,7 +90,12 @@ static urc_node *make_transpose(rewriter *w, urc_value *x, const int64_t *p, urc
 
 static bool *cl_flag(urc_node *n) {
     switch (n->op) {
-    default: return NULL; /* no family implements the channels-last form yet */
+    case URC_OP_CONV: case URC_OP_CONV_TRANSPOSE: return &n->a.conv.channels_last; /* ops/conv.c */
+    case URC_OP_MAX_POOL: /* ops/pool.c; Indices are defined on channels-first offsets */
+        return n->nout > 1 && n->out[1] ? NULL : &n->a.pool.channels_last;
+    case URC_OP_AVERAGE_POOL: case URC_OP_GLOBAL_AVERAGE_POOL: case URC_OP_GLOBAL_MAX_POOL:
+        return &n->a.pool.channels_last;
+    default: return NULL;
     }
 }
 
