@@ -102,7 +102,8 @@ void urc_graph_stats(const urc_graph *g, urc_stats *s) {
             s->macs += urc_shape_numel(&x->shape) * per;
             break;
         }
-        case URC_OP_MATMUL: {
+        case URC_OP_MATMUL:
+        case URC_OP_FUSED_MATMUL: /* (gemm task) MatMul with epilogue: same MACs */ {
             const urc_value *a = n->in[0];
             s->macs += out * a->shape.dims[a->shape.rank - 1];
             break;

@@ -1,16 +1,34 @@
-/* matmul.c: MatMul (numpy matmul semantics) and Gemm.
+/* matmul.c: MatMul (numpy matmul semantics), Gemm, and the internal
+ * unetrc.FusedMatMul (MatMul with an epilogue, made by passes/fuse_matmul.c).
  *
- * Both are described by one geometry (mm_geom): a list of batch dims (empty
- * for Gemm), and for each batch element Y[m,n] = sum_k A[m,k] * B[k,n] with
- * A and B addressed through strides, so Gemm's transA/transB and MatMul's
- * 1-D operands need no special cases in eval or lower:
+ * All three are described by one geometry (mm_geom): a list of batch dims
+ * (empty for Gemm), and for each batch element Y[m,n] = sum_k A[m,k] * B[k,n]
+ * with A and B addressed through strides, so Gemm's transA/transB and
+ * MatMul's 1-D operands need no special cases in eval or lower:
  *   A element (m,k) of batch element a_b: a_b*M*K + m*a_sm + k*a_sk
  *   B element (k,n) of batch element b_b: b_b*K*N + k*b_sk + n*b_sn
  *   Y element (m,n) of batch element y_b: (y_b*M + m)*N + n
  * MatMul: a 1-D A is a row [1,K] whose M dim is dropped from Y, a 1-D B a
  * column [K,1] whose N dim is dropped; batch dims (all but the last two)
  * broadcast numpy-style. Gemm: Y = alpha * A' B' + beta * C with C
- * broadcast unidirectionally to [M,N]. */
+ * broadcast unidirectionally to [M,N]. FusedMatMul (A, B [, bias
+ * [, residual]], an omitted one NULL): Y = act(A @ B + bias) + residual,
+ * A and B of rank >= 2 with MatMul's rules, bias and residual broadcast
+ * unidirectionally to Y.
+ *
+ * Lowering: float32/float64 products take a register-blocked kernel
+ * (fast_lower): Y is cut into column panels of NR columns (a few vectors
+ * of the target) and row tiles of MR rows; a tile keeps MR x NR
+ * accumulators in a small local array that the C compiler keeps in
+ * registers (fully unrolled loops over the tile, vector loops over
+ * columns), and streams A (one broadcast per row and k) and a panel of B.
+ * A constant B is packed at compile time panel by panel (each panel's
+ * K x NR block contiguous), a run-time B is read in place (rows
+ * contiguous). K is cut into blocks when a panel of B would not stay in
+ * L2. Work is shared over (batch, panel[, row group]). The epilogue
+ * (alpha, C, bias, activation, residual) is applied when a tile is stored.
+ * Anything else (integers, a run-time B with strided rows) takes the plain
+ * row kernel (naive_lower). */
 #include "common.h"
 
 typedef struct mm_geom {
@@ -83,6 +101,44 @@ static bool check_type(const urc_node *n, int i) {
 
 static bool is_integral(double v) { return v == floor(v) && fabs(v) < 9.0e15; }
 
+/* True when o broadcasts unidirectionally (numpy rules, right aligned) to y. */
+static bool bcasts_to(const urc_shape *o, const urc_shape *y) {
+    if (o->rank > y->rank) return false;
+    for (int d = 0; d < o->rank; d++) {
+        int64_t c = o->dims[d], t = y->dims[d + y->rank - o->rank];
+        if (c != 1 && c != t) return false;
+    }
+    return true;
+}
+
+/* FusedMatMul's own checks on top of MatMul's; resolves has_bias and
+ * has_residual from the inputs present. */
+static bool fused_infer(urc_node *n, const urc_shape *ys) {
+    const char *where = urc_node_where(n);
+    urc_gemm_attr *a = &n->a.gemm;
+    if (!urc_dtype_is_float(n->in[0]->dtype)) {
+        urc_error(where, "takes float tensors, got %s", urc_dtype_name(n->in[0]->dtype));
+        return false;
+    }
+    if (!urc_check_rank(n, 0, 2, URC_MAX_RANK) || !urc_check_rank(n, 1, 2, URC_MAX_RANK)) return false;
+    a->has_bias = n->nin > 2 && n->in[2];
+    a->has_residual = n->nin > 3 && n->in[3];
+    for (int i = 2; i < n->nin; i++) {
+        if (!n->in[i]) continue;
+        if (!urc_check_same_dtype(n, 0, i)) return false;
+        if (!bcasts_to(&n->in[i]->shape, ys)) {
+            urc_error(where, "%s of shape %s does not broadcast to the result shape %s", i == 2 ? "bias" : "residual",
+                      urc_shape_str(&n->in[i]->shape), urc_shape_str(ys));
+            return false;
+        }
+    }
+    if (a->act < URC_ACT_NONE || a->act > URC_ACT_SIGMOID) {
+        urc_error(where, "unknown activation %d", (int)a->act);
+        return false;
+    }
+    return true;
+}
+
 static bool matmul_infer(urc_node *n) {
     const char *where = urc_node_where(n);
     if (!check_type(n, 0) || !check_type(n, 1) || !urc_check_same_dtype(n, 0, 1)) return false;
@@ -140,20 +196,50 @@ static bool matmul_infer(urc_node *n) {
     }
     if (ra >= 2) ys.dims[ys.rank++] = as->dims[ra - 2];
     if (rb >= 2) ys.dims[ys.rank++] = bs->dims[rb - 1];
+    if (n->op == URC_OP_FUSED_MATMUL && !fused_infer(n, &ys)) return false;
     urc_set_out(n, 0, dt, &ys);
     return true;
 }
 
 /* ---- reference ------------------------------------------------------------ */
 
+static const char *act_name(urc_act act) {
+    switch (act) {
+    case URC_ACT_NONE: return "none";
+    case URC_ACT_RELU: return "relu";
+    case URC_ACT_LEAKY_RELU: return "leaky_relu";
+    case URC_ACT_GELU: return "gelu";
+    case URC_ACT_GELU_TANH: return "gelu_tanh";
+    case URC_ACT_SIGMOID: return "sigmoid";
+    }
+    return "?";
+}
+
+/* The activations as the unary ops define them (ops/unary.c). */
+static double act_ref(urc_act act, double alpha, double x) {
+    switch (act) {
+    case URC_ACT_NONE: return x;
+    case URC_ACT_RELU: return isnan(x) ? x : x > 0 ? x : 0;
+    case URC_ACT_LEAKY_RELU: return x >= 0 ? x : alpha * x;
+    case URC_ACT_GELU: return 0.5 * x * (1 + erf(x / sqrt(2.0)));
+    case URC_ACT_GELU_TANH: return 0.5 * x * (1 + tanh(sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+    case URC_ACT_SIGMOID: return 1 / (1 + exp(-x));
+    }
+    return x;
+}
+
 static bool matmul_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *const *out) {
     mm_geom g;
     geom(n, &g);
-    const urc_tensor *A = in[0], *B = in[1], *C = n->nin > 2 ? in[2] : NULL;
+    const urc_tensor *A = in[0], *B = in[1], *C = NULL, *bias = NULL, *res = NULL;
     urc_tensor *Y = out[0];
-    bool gemm = n->op == URC_OP_GEMM;
+    bool gemm = n->op == URC_OP_GEMM, fused = n->op == URC_OP_FUSED_MATMUL;
     double alpha = gemm ? n->a.gemm.alpha : 1, beta = gemm ? n->a.gemm.beta : 0;
-    if (beta == 0) C = NULL; /* BLAS semantics: C is not read */
+    if (gemm && n->nin > 2 && beta != 0) C = in[2]; /* BLAS semantics: C is not read when beta == 0 */
+    if (fused) {
+        bias = n->nin > 2 ? in[2] : NULL;
+        res = n->nin > 3 ? in[3] : NULL;
+    }
     bool fl = urc_dtype_is_float(Y->dtype);
     urc_shape mn = {2, {g.M, g.N}};
     int64_t nb = urc_shape_numel(&g.batch);
@@ -171,6 +257,11 @@ static bool matmul_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *co
                                urc_elem_f64(B->dtype, B->data, bo + k * g.b_sk + j * g.b_sn);
                     double y = alpha * acc;
                     if (C) y += beta * urc_elem_f64(C->dtype, C->data, ci);
+                    if (fused) {
+                        if (bias) y += urc_elem_f64(bias->dtype, bias->data, urc_bcast_offset(&Y->shape, &bias->shape, yi));
+                        y = act_ref(n->a.gemm.act, n->a.gemm.act_alpha, y);
+                        if (res) y += urc_elem_f64(res->dtype, res->data, urc_bcast_offset(&Y->shape, &res->shape, yi));
+                    }
                     urc_elem_set_f64(Y->dtype, Y->data, yi, y);
                 } else {
                     /* Integers wrap around like the generated code. */
@@ -189,31 +280,117 @@ static bool matmul_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *co
 
 /* ---- lowering ------------------------------------------------------------- */
 
-/* Loop nest over Y's batch dims and M, all parallel (collapsed); the body
- * computes one output row Y[b, m, 0:N]. Two row kernels:
+/* What one matmul kernel needs while it is being built. */
+typedef struct mm_ctx {
+    urc_lower *L;
+    const urc_node *n;
+    urc_kernel *k;
+    mm_geom g;
+    urc_dtype dt;
+    int ba, bb, by;             /* buffers of A, B (packed or not) and Y */
+    /* epilogue: y = act(alpha * acc + beta * C + bias) + residual */
+    double alpha, beta;
+    const urc_value *c, *bias, *res;
+    urc_act act;
+    double act_alpha;
+    urc_shape yfull;            /* [batch.., M, N] (Gemm: [M, N]): what C/bias/residual broadcast to */
+    urc_lx *bidx[URC_MAX_RANK]; /* the batch loop variables */
+    int vt;                     /* scalar of the epilogue */
+} mm_ctx;
+
+static urc_lx *bin(urc_lop op, urc_lx *a, urc_lx *b) { return urc_lx_bin(op, a, b); }
+static urc_lx *lit(double v, urc_dtype dt) { return urc_lx_const(v, dt); }
+
+/* Linear index into an operand of shape o broadcast to c->yfull, given
+ * the element (batch vars, m, n) of yfull. */
+static urc_lx *epi_index(const mm_ctx *c, const urc_shape *o, urc_lx *m, urc_lx *n) {
+    const urc_shape *y = &c->yfull;
+    urc_lx *full[URC_MAX_RANK + 2];
+    for (int d = 0; d < y->rank - 2; d++) full[d] = c->bidx[d];
+    full[y->rank - 2] = m;
+    full[y->rank - 1] = n;
+    urc_lx *e = urc_lx_int(0);
+    int64_t stride = 1;
+    for (int d = o->rank - 1; d >= 0; d--) {
+        if (o->dims[d] != 1) e = urc_add(e, urc_muli(full[d + y->rank - o->rank], stride));
+        stride *= o->dims[d];
+    }
+    return e;
+}
+
+static urc_lx *act_expr(urc_act act, double alpha, urc_lx *x, urc_dtype dt) {
+    switch (act) {
+    case URC_ACT_NONE: return x;
+    case URC_ACT_RELU: return bin(URC_L_MAX, x, lit(0, dt));
+    case URC_ACT_LEAKY_RELU: return urc_lx_sel(bin(URC_L_GE, x, lit(0, dt)), x, bin(URC_L_MUL, lit(alpha, dt), x));
+    case URC_ACT_GELU:
+        return bin(URC_L_MUL, bin(URC_L_MUL, lit(0.5, dt), x),
+                   bin(URC_L_ADD, lit(1, dt), urc_lx_un(URC_L_ERF, bin(URC_L_MUL, x, lit(M_SQRT1_2, dt)))));
+    case URC_ACT_GELU_TANH: {
+        urc_lx *x3 = bin(URC_L_MUL, bin(URC_L_MUL, x, x), x);
+        urc_lx *inner = bin(URC_L_MUL, lit(sqrt(2 / M_PI), dt), bin(URC_L_ADD, x, bin(URC_L_MUL, lit(0.044715, dt), x3)));
+        return bin(URC_L_MUL, bin(URC_L_MUL, lit(0.5, dt), x), bin(URC_L_ADD, lit(1, dt), urc_lx_un(URC_L_TANH, inner)));
+    }
+    case URC_ACT_SIGMOID:
+        return bin(URC_L_DIV, lit(1, dt), bin(URC_L_ADD, lit(1, dt), urc_lx_un(URC_L_EXP, urc_lx_un(URC_L_NEG, x))));
+    }
+    return x;
+}
+
+/* Appends the store of Y element yidx = epilogue(v) to parent, (m, n) the
+ * element's coordinates. `scaled`: alpha and beta*C are already in v. */
+static void epi_store(mm_ctx *c, urc_ls *parent, urc_lx *yidx, urc_lx *v, urc_lx *m, urc_lx *n, bool scaled) {
+    urc_dtype dt = c->dt;
+    if (!scaled) {
+        if (c->alpha != 1) v = bin(URC_L_MUL, lit(c->alpha, dt), v);
+        if (c->c) {
+            urc_lx *t = urc_lower_load(c->L, c->k, c->c, epi_index(c, &c->c->shape, m, n));
+            v = bin(URC_L_ADD, v, c->beta == 1 ? t : bin(URC_L_MUL, lit(c->beta, dt), t));
+        }
+    }
+    if (c->bias) v = bin(URC_L_ADD, v, urc_lower_load(c->L, c->k, c->bias, epi_index(c, &c->bias->shape, m, n)));
+    if (c->act != URC_ACT_NONE) {
+        if (c->act != URC_ACT_RELU) { /* x appears more than once */
+            urc_ls_decl(parent, c->vt, v);
+            v = urc_lx_var(c->k, c->vt);
+        }
+        v = act_expr(c->act, c->act_alpha, v, dt);
+    }
+    if (c->res) v = bin(URC_L_ADD, v, urc_lower_load(c->L, c->k, c->res, epi_index(c, &c->res->shape, m, n)));
+    urc_ls_store(parent, c->by, yidx, v);
+}
+
+static bool has_epilogue(const mm_ctx *c) {
+    return c->alpha != 1 || c->c || c->bias || c->act != URC_ACT_NONE || c->res;
+}
+
+/* Batch offsets of A, B and Y for the current batch loop variables. */
+static urc_lx *a_base(mm_ctx *c, const int *iv) {
+    return urc_muli(urc_index_bcast(c->k, iv, &c->g.batch, &c->g.abatch), c->g.M * c->g.K);
+}
+static urc_lx *b_base(mm_ctx *c, const int *iv) {
+    return urc_muli(urc_index_bcast(c->k, iv, &c->g.batch, &c->g.bbatch), c->g.K * c->g.N);
+}
+
+/* The plain row kernel: loop nest over Y's batch dims and M, all parallel
+ * (collapsed); the body computes one output row Y[b, m, 0:N]:
  *  - axpy form, when B's rows are contiguous (B[k, 0:N]): the row of Y is
  *    the accumulator, initialised with beta*C (or 0), then for each k
- *    Y[m, :] += (alpha*A[m,k]) * B[k, :], innermost loop contiguous;
+ *    Y[m, :] += (alpha*A[m,k]) * B[k, :], innermost loop contiguous; a
+ *    FusedMatMul's epilogue is a last pass over the row;
  *  - dot form, otherwise (Gemm with transB, or N == 1): for each n a scalar
  *    accumulator sums A[m, k] * B[k, n] over k, contiguous in k for B. */
-static bool matmul_lower(urc_lower *L, const urc_node *n) {
-    mm_geom g;
-    geom(n, &g);
-    urc_kernel *k = urc_lower_begin(L, n);
-    const urc_value *av = n->in[0], *bv = n->in[1], *cv = n->nin > 2 ? n->in[2] : NULL, *yv = n->out[0];
-    urc_dtype dt = yv->dtype;
-    bool gemm = n->op == URC_OP_GEMM;
-    double alpha = gemm ? n->a.gemm.alpha : 1, beta = gemm ? n->a.gemm.beta : 0;
-    if (beta == 0) cv = NULL;
-    int ba = urc_lower_in(L, k, av, "a");
-    int bb = urc_lower_in(L, k, bv, "b");
-    int by = urc_lower_out(L, k, yv, "y");
+static bool naive_lower(mm_ctx *c) {
+    urc_lower *L = c->L;
+    urc_kernel *k = c->k;
+    const mm_geom *g = &c->g;
+    urc_dtype dt = c->dt;
+    int ba = c->ba, bb = c->bb, by = c->by;
 
-    /* Row loops: batch dims then M. */
     static const char *names[URC_MAX_RANK] = {"b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7"};
     int iv[URC_MAX_RANK + 1];
-    urc_shape rows = g.batch;
-    rows.dims[rows.rank++] = g.M;
+    urc_shape rows = g->batch;
+    rows.dims[rows.rank++] = g->M;
     urc_ls *body = k->body;
     urc_ls *outer = NULL;
     for (int d = 0; d < rows.rank; d++) {
@@ -223,52 +400,303 @@ static bool matmul_lower(urc_lower *L, const urc_node *n) {
             urc_ls *parent = k->body;
             outer = parent->list.items[parent->list.len - 1];
         }
+        if (d < g->batch.rank) c->bidx[d] = urc_lx_var(k, iv[d]);
     }
     if (rows.rank > 1) outer->collapse = rows.rank;
-    urc_lx *m = urc_lx_var(k, iv[g.batch.rank]);
-    urc_lx *a_row = urc_add(urc_muli(urc_index_bcast(k, iv, &g.batch, &g.abatch), g.M * g.K), urc_muli(m, g.a_sm));
-    urc_lx *b_base = urc_muli(urc_index_bcast(k, iv, &g.batch, &g.bbatch), g.K * g.N);
-    urc_lx *y_row = urc_muli(urc_index_vars(k, iv, &rows), g.N);
+    urc_lx *m = urc_lx_var(k, iv[g->batch.rank]);
+    urc_lx *a_row = urc_add(a_base(c, iv), urc_muli(m, g->a_sm));
+    urc_lx *b0 = b_base(c, iv);
+    urc_lx *y_row = urc_muli(urc_index_vars(k, iv, &rows), g->N);
 
     int vn = urc_kernel_var(k, "n", URC_DT_I64), vk = urc_kernel_var(k, "k", URC_DT_I64);
     urc_lx *nx = urc_lx_var(k, vn), *kx = urc_lx_var(k, vk);
-    /* beta * C[m, n] (C broadcast to [M, N]), or NULL. */
-    urc_lx *cterm = NULL;
-    if (cv) {
-        urc_shape mn = {2, {g.M, g.N}};
-        int mnv[2] = {iv[g.batch.rank], vn};
-        urc_lx *c = urc_lower_load(L, k, cv, urc_index_bcast(k, mnv, &mn, &cv->shape));
-        cterm = beta == 1 ? c : urc_lx_bin(URC_L_MUL, urc_lx_const(beta, dt), c);
-    }
-    urc_lx *a_mk = urc_lx_load(k, ba, urc_add(a_row, urc_muli(kx, g.a_sk)));
-    urc_lx *b_kn = urc_lx_load(k, bb, urc_add(b_base, urc_add(urc_muli(kx, g.b_sk), urc_muli(nx, g.b_sn))));
+    urc_lx *a_mk = urc_lx_load(k, ba, urc_add(a_row, urc_muli(kx, g->a_sk)));
+    urc_lx *b_kn = urc_lx_load(k, bb, urc_add(b0, urc_add(urc_muli(kx, g->b_sk), urc_muli(nx, g->b_sn))));
     urc_lx *y_idx = urc_add(y_row, nx);
 
-    if (g.b_sn == 1 && g.N > 1) {
-        urc_ls *init = urc_ls_for(body, vn, urc_lx_int(0), urc_lx_int(g.N), 1, URC_FOR_SIMD);
-        urc_ls_store(init, by, y_idx, cterm ? cterm : urc_lx_const(0, dt));
-        urc_ls *kl = urc_ls_for(body, vk, urc_lx_int(0), urc_lx_int(g.K), 1, 0);
+    if (g->b_sn == 1 && g->N > 1) {
+        /* beta * C[m, n] (C broadcast to [M, N]) as the initial value. */
+        urc_lx *init = lit(0, dt);
+        if (c->c) {
+            urc_lx *t = urc_lower_load(L, k, c->c, epi_index(c, &c->c->shape, m, nx));
+            init = c->beta == 1 ? t : bin(URC_L_MUL, lit(c->beta, dt), t);
+        }
+        urc_ls *il = urc_ls_for(body, vn, urc_lx_int(0), urc_lx_int(g->N), 1, URC_FOR_SIMD);
+        urc_ls_store(il, by, y_idx, init);
+        urc_ls *kl = urc_ls_for(body, vk, urc_lx_int(0), urc_lx_int(g->K), 1, 0);
         int va = urc_kernel_var(k, "a_mk", dt);
-        urc_ls_decl(kl, va, alpha == 1 ? a_mk : urc_lx_bin(URC_L_MUL, urc_lx_const(alpha, dt), a_mk));
-        urc_ls *nl = urc_ls_for(kl, vn, urc_lx_int(0), urc_lx_int(g.N), 1, URC_FOR_SIMD);
-        urc_ls_accum(nl, by, y_idx, urc_lx_bin(URC_L_MUL, urc_lx_var(k, va), b_kn));
+        urc_ls_decl(kl, va, c->alpha == 1 ? a_mk : bin(URC_L_MUL, lit(c->alpha, dt), a_mk));
+        urc_ls *nl = urc_ls_for(kl, vn, urc_lx_int(0), urc_lx_int(g->N), 1, URC_FOR_SIMD);
+        urc_ls_accum(nl, by, y_idx, bin(URC_L_MUL, urc_lx_var(k, va), b_kn));
+        if (c->bias || c->act != URC_ACT_NONE || c->res) {
+            urc_ls *el = urc_ls_for(body, vn, urc_lx_int(0), urc_lx_int(g->N), 1, URC_FOR_SIMD);
+            epi_store(c, el, y_idx, urc_lx_load(k, by, y_idx), m, nx, true);
+        }
     } else {
-        urc_ls *nl = urc_ls_for(body, vn, urc_lx_int(0), urc_lx_int(g.N), 1, 0);
+        urc_ls *nl = urc_ls_for(body, vn, urc_lx_int(0), urc_lx_int(g->N), 1, 0);
         int vacc = urc_kernel_var(k, "acc", dt);
-        urc_ls_decl(nl, vacc, urc_lx_const(0, dt));
-        urc_ls *kl = urc_ls_for(nl, vk, urc_lx_int(0), urc_lx_int(g.K), 1, 0);
-        urc_ls_assign(kl, vacc, urc_lx_bin(URC_L_ADD, urc_lx_var(k, vacc), urc_lx_bin(URC_L_MUL, a_mk, b_kn)));
-        urc_lx *r = urc_lx_var(k, vacc);
-        if (alpha != 1) r = urc_lx_bin(URC_L_MUL, urc_lx_const(alpha, dt), r);
-        if (cterm) r = urc_lx_bin(URC_L_ADD, r, cterm);
-        urc_ls_store(nl, by, y_idx, r);
+        urc_ls_decl(nl, vacc, lit(0, dt));
+        urc_ls *kl = urc_ls_for(nl, vk, urc_lx_int(0), urc_lx_int(g->K), 1, 0);
+        urc_ls_assign(kl, vacc, bin(URC_L_ADD, urc_lx_var(k, vacc), bin(URC_L_MUL, a_mk, b_kn)));
+        epi_store(c, nl, y_idx, urc_lx_var(k, vacc), m, nx, false);
     }
     return true;
 }
 
+/* ---- the register-blocked kernel ---------------------------------------- */
+
+typedef struct tiling {
+    int64_t MR, NR;     /* register tile */
+    int64_t NF, nre;    /* full column panels, width of the last partial one (0: none) */
+    int64_t MT, mre;    /* full row tiles, rows of the last partial one (0: none) */
+    int64_t KC, nkb;    /* K block and number of blocks */
+    int64_t G, TPG;     /* row groups, row tiles per group */
+    bool packed;        /* B packed at compile time */
+} tiling;
+
+/* Variables of the blocked kernel. */
+typedef struct bvars {
+    int p, grp, kb, i0, kk, i, j, a;
+    const int *iv;
+} bvars;
+
+/* One MR x NR tile at rows [i0, i0+mr), columns [n0, n0+nr) of panel p,
+ * summing k over [klo, khi). first/last: expressions saying whether this is
+ * the first/last K block (NULL when there is one block). */
+static void micro(mm_ctx *c, const tiling *t, const bvars *v, urc_ls *parent, urc_lx *i0, int64_t mr, int64_t nr,
+                  urc_lx *klo, urc_lx *khi, urc_lx *first, urc_lx *last) {
+    urc_kernel *k = c->k;
+    const mm_geom *g = &c->g;
+    urc_dtype dt = c->dt;
+    urc_ls *blk = urc_ls_block();
+    urc_ls_push(parent, blk);
+    int acc = urc_kernel_local(k, "acc", dt, mr * nr);
+    urc_ls_array(blk, k, acc);
+    urc_lx *p = urc_lx_var(k, v->p), *ix = urc_lx_var(k, v->i), *jx = urc_lx_var(k, v->j), *kx = urc_lx_var(k, v->kk);
+    urc_lx *n0 = urc_muli(p, t->NR);
+    urc_lx *aidx = urc_add(urc_muli(ix, nr), jx);
+    urc_lx *row = urc_add(i0, ix), *col = urc_add(n0, jx);
+    urc_lx *yidx = urc_add(urc_muli(urc_add(urc_muli(urc_index_vars(k, v->iv, &g->batch), g->M), row), g->N), col);
+    /* (URC_FOR_VECTOR cannot go with URC_FOR_UNROLL: gcc 12 rejects "omp simd" next to
+     * "GCC unroll"; the unrolled column loops are SLP-vectorised anyway.) */
+    const unsigned U = URC_FOR_UNROLL, UV = URC_FOR_UNROLL;
+
+    /* init: zeros, or the partial sums of the previous K blocks */
+    urc_ls *zero_at = blk, *load_at = NULL;
+    if (first) zero_at = urc_ls_if(blk, first, &load_at);
+    {
+        urc_ls *il = urc_ls_for(zero_at, v->i, urc_lx_int(0), urc_lx_int(mr), 1, U);
+        urc_ls *jl = urc_ls_for(il, v->j, urc_lx_int(0), urc_lx_int(nr), 1, UV);
+        urc_ls_store(jl, acc, aidx, lit(0, dt));
+    }
+    if (load_at) {
+        urc_ls *il = urc_ls_for(load_at, v->i, urc_lx_int(0), urc_lx_int(mr), 1, U);
+        urc_ls *jl = urc_ls_for(il, v->j, urc_lx_int(0), urc_lx_int(nr), 1, UV);
+        urc_ls_store(jl, acc, aidx, urc_lx_load(k, c->by, yidx));
+    }
+    /* k loop: acc[i][:] += A[i0+i, k] * B[k, n0:n0+nr] */
+    urc_ls *kl = urc_ls_for(blk, v->kk, klo, khi, 1, 0);
+    urc_ls *il = urc_ls_for(kl, v->i, urc_lx_int(0), urc_lx_int(mr), 1, U);
+    urc_lx *a = urc_lx_load(k, c->ba, urc_add(urc_add(a_base(c, v->iv), urc_muli(row, g->a_sm)), urc_muli(kx, g->a_sk)));
+    urc_ls_decl(il, v->a, a);
+    urc_lx *bi;
+    if (t->packed) /* panel p starts at p*NR*K; its width is nr */
+        bi = urc_add(urc_add(b_base(c, v->iv), urc_muli(p, t->NR * g->K)), urc_add(urc_muli(kx, nr), jx));
+    else
+        bi = urc_add(urc_add(b_base(c, v->iv), urc_muli(kx, g->b_sk)), col);
+    urc_ls *jl = urc_ls_for(il, v->j, urc_lx_int(0), urc_lx_int(nr), 1, UV);
+    urc_ls_accum(jl, acc, aidx, bin(URC_L_MUL, urc_lx_var(k, v->a), urc_lx_load(k, c->bb, bi)));
+    /* store, with the epilogue after the last K block */
+    urc_ls *epi_at = blk, *raw_at = NULL;
+    if (last && has_epilogue(c)) epi_at = urc_ls_if(blk, last, &raw_at);
+    {
+        urc_ls *sil = urc_ls_for(epi_at, v->i, urc_lx_int(0), urc_lx_int(mr), 1, U);
+        urc_ls *sjl = urc_ls_for(sil, v->j, urc_lx_int(0), urc_lx_int(nr), 1, UV);
+        epi_store(c, sjl, yidx, urc_lx_load(k, acc, aidx), row, col, false);
+    }
+    if (raw_at) {
+        urc_ls *sil = urc_ls_for(raw_at, v->i, urc_lx_int(0), urc_lx_int(mr), 1, U);
+        urc_ls *sjl = urc_ls_for(sil, v->j, urc_lx_int(0), urc_lx_int(nr), 1, UV);
+        urc_ls_store(sjl, c->by, yidx, urc_lx_load(k, acc, aidx));
+    }
+}
+
+/* The row tiles of one column panel of width nr (full or the last one). */
+static void panel(mm_ctx *c, const tiling *t, const bvars *v, urc_ls *parent, int64_t nr) {
+    urc_kernel *k = c->k;
+    const mm_geom *g = &c->g;
+    urc_lx *klo = urc_lx_int(0), *khi = urc_lx_int(g->K), *first = NULL, *last = NULL;
+    urc_ls *body = parent;
+    if (t->nkb > 1) {
+        body = urc_ls_for(parent, v->kb, urc_lx_int(0), urc_lx_int(g->K), t->KC, 0);
+        urc_lx *kb = urc_lx_var(k, v->kb);
+        klo = kb;
+        khi = urc_addi(kb, t->KC);
+        if (g->K % t->KC) khi = bin(URC_L_MIN, khi, urc_lx_int(g->K));
+        first = bin(URC_L_EQ, kb, urc_lx_int(0));
+        last = bin(URC_L_GE, kb, urc_lx_int(g->K - t->KC));
+    }
+    /* full row tiles of this group, then the partial tile (last group) */
+    if (t->MT) {
+        urc_lx *lo = urc_lx_int(0), *hi = urc_lx_int(t->MT * t->MR);
+        if (t->G > 1) {
+            urc_lx *grp = urc_lx_var(k, v->grp);
+            lo = urc_muli(grp, t->TPG * t->MR);
+            hi = urc_muli(urc_addi(grp, 1), t->TPG * t->MR);
+            if (t->G * t->TPG > t->MT) hi = bin(URC_L_MIN, hi, urc_lx_int(t->MT * t->MR));
+        }
+        urc_ls *tl = urc_ls_for(body, v->i0, lo, hi, t->MR, 0);
+        micro(c, t, v, tl, urc_lx_var(k, v->i0), t->MR, nr, klo, khi, first, last);
+    }
+    if (t->mre) {
+        urc_ls *at = body;
+        if (t->G > 1) at = urc_ls_if(body, bin(URC_L_EQ, urc_lx_var(k, v->grp), urc_lx_int(t->G - 1)), NULL);
+        micro(c, t, v, at, urc_lx_int(t->MT * t->MR), t->mre, nr, klo, khi, first, last);
+    }
+}
+
+static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* B packed panel by panel: for each batch matrix, panel p (columns
+ * [p*NR, p*NR+w), w = NR or the last panel's width) holds B[k, p*NR + j]
+ * at p*NR*K + k*w + j. */
+static int pack_b(mm_ctx *c, const tiling *t) {
+    const urc_value *bv = c->n->in[1];
+    const mm_geom *g = &c->g;
+    int64_t nbm = urc_shape_numel(&g->bbatch), K = g->K, N = g->N;
+    int size = urc_dtype_size(c->dt);
+    unsigned char *buf = urc_xmalloc((size_t)(nbm * K * N * size));
+    for (int64_t b = 0; b < nbm; b++)
+        for (int64_t n0 = 0; n0 < N; n0 += t->NR) {
+            int64_t w = N - n0 < t->NR ? N - n0 : t->NR;
+            for (int64_t kk = 0; kk < K; kk++)
+                for (int64_t j = 0; j < w; j++) {
+                    int64_t src = b * K * N + kk * g->b_sk + (n0 + j) * g->b_sn;
+                    int64_t dst = b * K * N + n0 * K + kk * w + j;
+                    memcpy(buf + dst * size, (const unsigned char *)bv->data + src * size, (size_t)size);
+                }
+        }
+    int r = urc_lower_const(c->L, c->k, "b_packed", c->dt, nbm * K * N, buf);
+    free(buf);
+    return r;
+}
+
+static bool fast_lower(mm_ctx *c) {
+    const urc_target *tg = c->L->target;
+    const mm_geom *g = &c->g;
+    urc_kernel *k = c->k;
+    urc_dtype dt = c->dt;
+    const urc_value *bv = c->n->in[1];
+    tiling t = {0};
+    t.packed = bv->data != NULL;
+    if (!t.packed && g->b_sn != 1) return false;
+    int size = urc_dtype_size(dt);
+    int64_t lanes = tg->vector_bits / (8 * size);
+    if (lanes < 1) lanes = 1;
+    /* 6 x 4 vectors with 32 vector registers (512-bit targets), 6 x 2 otherwise */
+    t.NR = (tg->vector_bits >= 512 ? 4 : 2) * lanes;
+    t.MR = g->M < 6 ? g->M : 6;
+    t.NF = g->N / t.NR;
+    t.nre = g->N % t.NR;
+    t.MT = g->M / t.MR;
+    t.mre = g->M % t.MR;
+    /* K blocks: a K x NR panel of B should stay within a quarter of L2 */
+    int64_t kc_max = tg->l2_bytes / 4 / (t.NR * size);
+    if (kc_max < 64) kc_max = 64;
+    t.nkb = cdiv(g->K, kc_max);
+    t.KC = cdiv(g->K, t.nkb);
+    /* row groups when (batch x panels) gives too few work items */
+    int64_t NP = t.NF + (t.nre ? 1 : 0), MTT = t.MT + (t.mre ? 1 : 0);
+    int64_t work = urc_shape_numel(&g->batch) * NP, want = 4 * (tg->threads > 0 ? tg->threads : 1);
+    t.G = 1;
+    if (work < want) t.G = cdiv(want, work) < MTT ? cdiv(want, work) : MTT;
+    t.TPG = cdiv(MTT, t.G);
+    t.G = cdiv(MTT, t.TPG);
+
+    c->ba = urc_lower_in(c->L, k, c->n->in[0], "a");
+    c->bb = t.packed ? pack_b(c, &t) : urc_lower_in(c->L, k, bv, "b");
+    c->by = urc_lower_out(c->L, k, c->n->out[0], "y");
+
+    static const char *names[URC_MAX_RANK] = {"b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7"};
+    int iv[URC_MAX_RANK];
+    bvars v;
+    v.iv = iv;
+    urc_ls *body = k->body, *outer = NULL;
+    int depth = 0;
+    for (int d = 0; d < g->batch.rank; d++) {
+        iv[d] = urc_kernel_var(k, names[d], URC_DT_I64);
+        c->bidx[d] = urc_lx_var(k, iv[d]);
+        body = urc_ls_for(body, iv[d], urc_lx_int(0), urc_lx_int(g->batch.dims[d]), 1, depth++ ? 0 : URC_FOR_PARALLEL);
+        if (!outer) outer = k->body->list.items[k->body->list.len - 1];
+    }
+    v.p = urc_kernel_var(k, "p", URC_DT_I64);
+    urc_ls *pb = body;
+    body = urc_ls_for(body, v.p, urc_lx_int(0), urc_lx_int(NP), 1, depth++ ? 0 : URC_FOR_PARALLEL);
+    if (!outer) outer = pb->list.items[pb->list.len - 1];
+    v.grp = -1;
+    if (t.G > 1) {
+        v.grp = urc_kernel_var(k, "grp", URC_DT_I64);
+        body = urc_ls_for(body, v.grp, urc_lx_int(0), urc_lx_int(t.G), 1, 0);
+        depth++;
+    }
+    if (depth > 1) outer->collapse = depth;
+    v.kb = urc_kernel_var(k, "kb", URC_DT_I64);
+    v.i0 = urc_kernel_var(k, "i0", URC_DT_I64);
+    v.kk = urc_kernel_var(k, "k", URC_DT_I64);
+    v.i = urc_kernel_var(k, "i", URC_DT_I64);
+    v.j = urc_kernel_var(k, "j", URC_DT_I64);
+    v.a = urc_kernel_var(k, "a", dt);
+    c->vt = urc_kernel_var(k, "t", dt);
+    if (t.NF && t.nre) {
+        urc_ls *els = NULL;
+        urc_ls *then = urc_ls_if(body, bin(URC_L_LT, urc_lx_var(k, v.p), urc_lx_int(t.NF)), &els);
+        panel(c, &t, &v, then, t.NR);
+        panel(c, &t, &v, els, t.nre);
+    } else {
+        panel(c, &t, &v, body, t.NF ? t.NR : t.nre);
+    }
+    return true;
+}
+
+static bool matmul_lower(urc_lower *L, const urc_node *n) {
+    mm_ctx c;
+    memset(&c, 0, sizeof c);
+    c.L = L;
+    c.n = n;
+    geom(n, &c.g);
+    c.k = urc_lower_begin(L, n);
+    c.dt = n->out[0]->dtype;
+    bool gemm = n->op == URC_OP_GEMM;
+    c.alpha = gemm ? n->a.gemm.alpha : 1;
+    c.beta = gemm ? n->a.gemm.beta : 0;
+    if (gemm && n->nin > 2 && c.beta != 0) c.c = n->in[2];
+    if (n->op == URC_OP_FUSED_MATMUL) {
+        c.bias = n->nin > 2 ? n->in[2] : NULL;
+        c.res = n->nin > 3 ? n->in[3] : NULL;
+        c.act = n->a.gemm.act;
+        c.act_alpha = n->a.gemm.act_alpha;
+    }
+    c.yfull = c.g.batch;
+    c.yfull.dims[c.yfull.rank++] = c.g.M;
+    c.yfull.dims[c.yfull.rank++] = c.g.N;
+    c.vt = urc_kernel_var(c.k, "t", c.dt);
+    if ((c.dt == URC_DT_F32 || c.dt == URC_DT_F64) && c.g.M > 0 && c.g.N > 0 && c.g.K > 0 && fast_lower(&c))
+        return true;
+    c.ba = urc_lower_in(L, c.k, n->in[0], "a");
+    c.bb = urc_lower_in(L, c.k, n->in[1], "b");
+    c.by = urc_lower_out(L, c.k, n->out[0], "y");
+    return naive_lower(&c);
+}
+
 static void matmul_print(const urc_node *n, urc_strbuf *sb) {
-    if (n->op != URC_OP_GEMM) return;
     const urc_gemm_attr *a = &n->a.gemm;
+    if (n->op == URC_OP_FUSED_MATMUL) {
+        urc_sb_printf(sb, " act=%s", act_name(a->act));
+        if (a->act == URC_ACT_LEAKY_RELU) urc_sb_printf(sb, " act_alpha=%g", a->act_alpha);
+        urc_sb_printf(sb, " bias=%d residual=%d", a->has_bias, a->has_residual);
+        return;
+    }
+    if (n->op != URC_OP_GEMM) return;
     urc_sb_printf(sb, " alpha=%g beta=%g transA=%d transB=%d", a->alpha, a->beta, a->trans_a, a->trans_b);
 }
 

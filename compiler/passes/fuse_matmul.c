@@ -1,7 +1,151 @@
-/* fuse_matmul.c: MatMul epilogue fusion (see passes.h). Not written yet: leaves the graph as is. */
+/* fuse_matmul.c: MatMul epilogue fusion (see passes.h).
+ *
+ * Starting at each float MatMul whose B is a constant (a weight) and whose
+ * operands have rank >= 2, the chain
+ *   y0 = MatMul(A, B)
+ *   y1 = Add(y0, bias)          (either order)               optional
+ *   y2 = act(y1)                Gelu, Relu, LeakyRelu, Sigmoid optional
+ *   y3 = Add(y2, residual)      (either order)               optional
+ * becomes one unetrc.FusedMatMul(A, B, bias, residual) computing
+ * act(A @ B + bias) + residual in the matmul's store loop (ops/matmul.c).
+ * A step is taken only when the value so far has exactly one reader and is
+ * not a graph output, and only when the Add does not broadcast the matmul
+ * result to a bigger shape (its other operand broadcasts to the result
+ * shape: bias is typically [N], residual of the result's shape). Without
+ * an Add first, the activation is still fused (MatMul + Relu). The fused
+ * node takes the place of the chain's last node, after every value it
+ * reads. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/diag.h"
 #include "passes.h"
 
-bool urc_pass_fuse_matmul(urc_graph *g) {
-    (void)g;
+typedef struct fctx {
+    urc_graph *g;
+    urc_node **reader; /* value id -> its only reader (meaningful when nuses == 1) */
+} fctx;
+
+static urc_node *only_reader(const fctx *c, const urc_value *v) {
+    if (v->nuses != 1 || (v->flags & URC_VAL_OUTPUT)) return NULL;
+    return c->reader[v->id];
+}
+
+static bool bcasts_to(const urc_shape *o, const urc_shape *y) {
+    if (o->rank > y->rank) return false;
+    for (int d = 0; d < o->rank; d++) {
+        int64_t c = o->dims[d], t = y->dims[d + y->rank - o->rank];
+        if (c != 1 && c != t) return false;
+    }
     return true;
+}
+
+/* r = Add(cur, x) or Add(x, cur) with x of cur's dtype broadcasting to
+ * cur's shape (and r's shape equal to cur's): returns x. */
+static urc_value *add_operand(const urc_node *r, const urc_value *cur) {
+    if (!r || r->op != URC_OP_ADD || r->nin != 2 || !r->out[0]) return NULL;
+    urc_value *x = r->in[0] == cur ? r->in[1] : r->in[1] == cur ? r->in[0] : NULL;
+    if (!x || x == cur || x->dtype != cur->dtype || !bcasts_to(&x->shape, &cur->shape)) return NULL;
+    if (!urc_shape_eq(&r->out[0]->shape, &cur->shape)) return NULL;
+    return x;
+}
+
+static bool act_of(const urc_node *r, urc_act *act, double *alpha) {
+    if (!r || r->nin != 1 || !r->out[0]) return false;
+    switch (r->op) {
+    case URC_OP_RELU: *act = URC_ACT_RELU; return true;
+    case URC_OP_LEAKY_RELU:
+        *act = URC_ACT_LEAKY_RELU;
+        *alpha = r->a.unary.alpha;
+        return true;
+    case URC_OP_GELU: *act = r->a.unary.approximate ? URC_ACT_GELU_TANH : URC_ACT_GELU; return true;
+    case URC_OP_SIGMOID: *act = URC_ACT_SIGMOID; return true;
+    default: return false;
+    }
+}
+
+/* Returns true when it fused; *ok becomes false on an internal error. */
+static bool fuse_one(fctx *c, urc_node *mm, bool *ok) {
+    urc_graph *g = c->g;
+    urc_value *a = mm->in[0], *b = mm->in[1], *cur = mm->out[0];
+    if (!cur || !b->data || !(cur->dtype == URC_DT_F32 || cur->dtype == URC_DT_F64)) return false;
+    if (a->shape.rank < 2 || b->shape.rank < 2) return false;
+    urc_node *chain[4];
+    int nc = 0;
+    chain[nc++] = mm;
+    urc_value *bias = NULL, *res = NULL;
+    urc_act act = URC_ACT_NONE;
+    double act_alpha = 0;
+    urc_node *r = only_reader(c, cur);
+    urc_value *x = add_operand(r, cur);
+    if (x) {
+        bias = x;
+        cur = r->out[0];
+        chain[nc++] = r;
+        r = only_reader(c, cur);
+    }
+    if (act_of(r, &act, &act_alpha)) {
+        cur = r->out[0];
+        chain[nc++] = r;
+        r = only_reader(c, cur);
+    }
+    x = add_operand(r, cur);
+    if (x) {
+        res = x;
+        cur = r->out[0];
+        chain[nc++] = r;
+    }
+    if (nc == 1) return false;
+    urc_node *last = chain[nc - 1];
+    int nin = res ? 4 : bias ? 3 : 2;
+    urc_node *f = urc_node_new(g, URC_OP_FUSED_MATMUL, urc_fmt("%s/fused", mm->name), nin, 1);
+    g->nodes.len--; /* urc_node_new appended it; it takes the place of `last` below */
+    f->opset = mm->opset;
+    f->in[0] = a;
+    f->in[1] = b;
+    if (nin > 2) f->in[2] = bias;
+    if (nin > 3) f->in[3] = res;
+    memset(&f->a, 0, sizeof f->a);
+    f->a.gemm.alpha = 1;
+    f->a.gemm.act = act;
+    f->a.gemm.act_alpha = act_alpha;
+    f->out[0] = cur;
+    cur->producer = f;
+    cur->producer_slot = 0;
+    for (int i = 0; i < nc - 1; i++) {
+        chain[i]->out[0]->producer = NULL;
+        chain[i]->op = URC_OP_COUNT;
+    }
+    for (int i = 0; i < g->nodes.len; i++)
+        if (g->nodes.items[i] == last) g->nodes.items[i] = f;
+    if (!urc_ops[URC_OP_FUSED_MATMUL].impl->infer(f)) {
+        urc_error(urc_node_where(mm), "internal: fusing into %s failed", urc_ops[URC_OP_FUSED_MATMUL].name);
+        *ok = false;
+    }
+    if (urc_verbose)
+        urc_note("fuse: '%s' + %d nodes -> FusedMatMul (bias %d, act %d, residual %d)", mm->name, nc - 1,
+                 bias != NULL, (int)act, res != NULL);
+    return true;
+}
+
+bool urc_pass_fuse_matmul(urc_graph *g) {
+    urc_graph_count_uses(g);
+    fctx c = {g, urc_xcalloc((size_t)g->values.len + 1, sizeof(urc_node *))};
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *n = g->nodes.items[i];
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j]) c.reader[n->in[j]->id] = n;
+    }
+    bool any = false, ok = true;
+    int n0 = g->nodes.len;
+    for (int i = 0; i < n0; i++) {
+        urc_node *n = g->nodes.items[i];
+        if (n->op == URC_OP_MATMUL && fuse_one(&c, n, &ok)) any = true;
+    }
+    free(c.reader);
+    if (any) {
+        urc_graph_compact(g);
+        urc_graph_count_uses(g);
+    }
+    return ok;
 }

@@ -1,7 +1,136 @@
-/* gelu.c: Erf-GELU subgraph -> Gelu (see passes.h). Not written yet: leaves the graph as is. */
+/* gelu.c: the exporter's exact-GELU subgraph -> one Gelu (see passes.h).
+ *
+ * torch exports nn.GELU() (approximate='none') below opset 20 as
+ *   d = Div(x, 1.4142135)      or Mul(x, 0.70710677)
+ *   e = Erf(d)
+ *   p = Add(e, 1)              (either operand order)
+ *   y = Mul(Mul(x, p), 0.5)    or Mul(Mul(x, 0.5), p) or Mul(x, Mul(p, 0.5))
+ * (every Mul in either operand order). The match starts at each Erf; the
+ * constants must be one-element float constants within 1e-6 relative of
+ * sqrt 2, 1/sqrt 2, 1 and 0.5, and every intermediate value must have
+ * exactly one reader and not be a graph output. The node producing y
+ * becomes Gelu(x) (so the node list stays topologically ordered: x is
+ * produced before d, and y's node comes after all of them); the others
+ * are dropped. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/diag.h"
 #include "passes.h"
 
+#ifndef M_SQRT1_2
+#define M_SQRT1_2 0.70710678118654752440
+#endif
+
+typedef struct gctx {
+    urc_graph *g;
+    urc_node **reader; /* value id -> its only reader (meaningful when nuses == 1) */
+} gctx;
+
+/* A one-element float constant equal to want (relative 1e-6). */
+static bool is_const(const urc_value *v, double want) {
+    if (!v || !v->data || !urc_dtype_is_float(v->dtype) || urc_shape_numel(&v->shape) != 1) return false;
+    double x = urc_elem_f64(v->dtype, v->data, 0);
+    return fabs(x - want) <= 1e-6 * fabs(want);
+}
+
+/* The only reader of v, when v has exactly one and is not a graph output. */
+static urc_node *only_reader(const gctx *c, const urc_value *v) {
+    if (v->nuses != 1 || (v->flags & URC_VAL_OUTPUT)) return NULL;
+    return c->reader[v->id];
+}
+
+/* For a two-input node n (op) reading `known` as one operand: the other one. */
+static urc_value *other(const urc_node *n, urc_op op, const urc_value *known) {
+    if (!n || n->op != op || n->nin != 2 || n->nout != 1) return NULL;
+    if (n->in[0] == known) return n->in[1];
+    if (n->in[1] == known) return n->in[0];
+    return NULL;
+}
+
+/* n = Mul(v, 0.5) in either order: returns v. */
+static urc_value *mul_half(const urc_node *n) {
+    if (!n || n->op != URC_OP_MUL || n->nin != 2) return NULL;
+    if (is_const(n->in[1], 0.5)) return n->in[0];
+    if (is_const(n->in[0], 0.5)) return n->in[1];
+    return NULL;
+}
+
+static bool match(gctx *c, urc_node *erf) {
+    urc_node *dead[4];
+    int nd = 0;
+    if (erf->nin != 1 || !erf->out[0]) return false;
+    urc_value *d = erf->in[0];
+    urc_node *dn = d->producer;
+    if (!dn || dn->nin != 2 || !only_reader(c, d)) return false;
+    urc_value *x = NULL;
+    if (dn->op == URC_OP_DIV && is_const(dn->in[1], sqrt(2.0))) x = dn->in[0];
+    else if (dn->op == URC_OP_MUL && is_const(dn->in[1], M_SQRT1_2)) x = dn->in[0];
+    else if (dn->op == URC_OP_MUL && is_const(dn->in[0], M_SQRT1_2)) x = dn->in[1];
+    if (!x || !urc_dtype_is_float(x->dtype) || !urc_shape_eq(&x->shape, &d->shape)) return false;
+    dead[nd++] = dn;
+    dead[nd++] = erf;
+    /* p = 1 + erf */
+    urc_value *e = erf->out[0];
+    urc_node *pn = only_reader(c, e);
+    urc_value *one = other(pn, URC_OP_ADD, e);
+    if (!one || !is_const(one, 1.0)) return false;
+    dead[nd++] = pn;
+    urc_value *p = pn->out[0];
+    urc_node *u = only_reader(c, p);
+    if (!u || u->op != URC_OP_MUL || u->nin != 2) return false;
+    urc_value *q = other(u, URC_OP_MUL, p);
+    urc_node *yn = NULL;
+    if (q == x) {
+        /* (x * p) * 0.5 */
+        yn = only_reader(c, u->out[0]);
+        if (mul_half(yn) != u->out[0]) return false;
+        dead[nd++] = u;
+    } else if (q && is_const(q, 0.5)) {
+        /* x * (p * 0.5) */
+        yn = only_reader(c, u->out[0]);
+        if (other(yn, URC_OP_MUL, u->out[0]) != x) return false;
+        dead[nd++] = u;
+    } else if (q && q->producer && mul_half(q->producer) == x && only_reader(c, q) == u) {
+        /* (x * 0.5) * p */
+        yn = u;
+        dead[nd++] = q->producer;
+    } else {
+        return false;
+    }
+    urc_value *y = yn->out[0];
+    if (!urc_shape_eq(&y->shape, &x->shape) || y->dtype != x->dtype) return false;
+    for (int i = 0; i < nd; i++) {
+        if (dead[i]->out[0]) dead[i]->out[0]->producer = NULL;
+        dead[i]->op = URC_OP_COUNT;
+    }
+    if (urc_verbose) urc_note("gelu: '%s' .. '%s' -> Gelu", dn->name, yn->name);
+    yn->op = URC_OP_GELU;
+    memset(&yn->a, 0, sizeof yn->a);
+    yn->a.unary.approximate = 0;
+    yn->nin = 1;
+    yn->in[0] = x;
+    return true;
+}
+
 bool urc_pass_gelu(urc_graph *g) {
-    (void)g;
+    urc_graph_count_uses(g);
+    gctx c = {g, urc_xcalloc((size_t)g->values.len + 1, sizeof(urc_node *))};
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *n = g->nodes.items[i];
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j]) c.reader[n->in[j]->id] = n;
+    }
+    bool any = false;
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *n = g->nodes.items[i];
+        if (n->op == URC_OP_ERF && match(&c, n)) any = true;
+    }
+    free(c.reader);
+    if (any) {
+        urc_graph_compact(g);
+        urc_graph_count_uses(g);
+    }
     return true;
 }
