@@ -368,13 +368,19 @@ static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
         }
         urc_value *v = urc_const_new(g, urc_strdup(name), tt);
         v->flags |= URC_VAL_PARAM;
+        if (im->opts->trainable && urc_dtype_is_float(v->dtype) && im->opts->trainable(name, im->opts->trainable_ctx)) {
+            v->init = v->data; /* a run-time input from now on */
+            v->data = NULL;
+            v->flags |= URC_VAL_INPUT;
+            URC_VEC_PUSH(g->inputs, v);
+        }
     }
     /* Inputs (names that are also initializers are constants). */
     for (size_t i = 0; i < gp->n_input; i++) {
         const Onnx__ValueInfoProto *vi = gp->input[i];
         const char *name = vi->name ? vi->name : "";
         urc_value *v = urc_graph_find(g, name);
-        if (v && v->data) continue;
+        if (v && (v->data || v->init)) continue;
         if (v) {
             urc_error(urc_fmt("input '%s'", name), "name is used twice");
             ok = false;

@@ -28,6 +28,11 @@ typedef struct urc_import_opts {
     const urc_frozen_input *frozen;
     int nfrozen;
     uint64_t max_bytes;
+    /* Training: a float initializer for which trainable(name) is true becomes
+     * a graph input flagged URC_VAL_PARAM with its value in `init`, so that
+     * nothing folds it and gradients can flow to it. */
+    bool (*trainable)(const char *name, void *ctx);
+    void *trainable_ctx;
 } urc_import_opts;
 
 /* Loads a model. Returns NULL after reporting through urc_error (every

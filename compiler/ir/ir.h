@@ -112,6 +112,7 @@ typedef struct urc_value {
     urc_node *producer;   /* NULL for inputs and constants */
     int producer_slot;
     void *data;           /* constant payload (heap), NULL if computed at run time */
+    void *init;           /* a trainable parameter (an input with URC_VAL_PARAM): its initial value */
     int nuses;            /* number of node inputs reading it (urc_graph_count_uses) */
 } urc_value;
 

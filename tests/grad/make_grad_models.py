@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Small float64 ONNX models, one op (or a short chain) each, for the
+finite-difference gradient checks of tests/test_grad.c. Every float
+initializer and the input are differentiated. Regenerate:
+    python3 tests/grad/make_grad_models.py"""
+import os
+import shutil
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper, TensorProto
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "models")
+shutil.rmtree(OUT, ignore_errors=True)
+os.makedirs(OUT)
+rng = np.random.default_rng(5)
+D = TensorProto.DOUBLE
+
+
+def away(shape, lo=0.2, hi=1.5):
+    """Random values with |v| in [lo, hi]: away from kinks at 0."""
+    v = rng.uniform(lo, hi, shape)
+    return v * rng.choice([-1.0, 1.0], shape)
+
+
+def save(name, nodes, x, y_shape, inits=(), opset=17, ydtype=D):
+    g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", D, x.shape)],
+                          [helper.make_tensor_value_info("y", ydtype, y_shape)],
+                          [numpy_helper.from_array(np.asarray(a), n) for n, a in inits])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8
+    onnx.save(m, os.path.join(OUT, name + ".onnx"))
+    np.save(os.path.join(OUT, name + ".input.npy"), x)
+
+
+def unary(op, x=None, **attrs):
+    x = away((2, 3, 4)) if x is None else x
+    save(f"{op.lower()}" + ("_" + "_".join(f"{k}" for k in attrs) if attrs else ""),
+         [helper.make_node(op, ["x"], ["y"], **attrs)], x, x.shape)
+
+
+for op in ("Abs", "Neg", "Exp", "Erf", "Sin", "Cos", "Atan", "Sinh", "Cosh", "Asinh", "Relu", "Sigmoid", "Tanh",
+           "Softplus", "Softsign", "HardSwish"):
+    unary(op)
+unary("Sqrt", rng.uniform(0.3, 2, (2, 3, 4)))
+unary("Log", rng.uniform(0.3, 2, (2, 3, 4)))
+unary("Reciprocal", away((2, 3, 4), 0.5, 2))
+unary("Tan", rng.uniform(-1, 1, (2, 3, 4)))
+unary("Asin", rng.uniform(-0.8, 0.8, (2, 3, 4)))
+unary("Acos", rng.uniform(-0.8, 0.8, (2, 3, 4)))
+unary("Atanh", rng.uniform(-0.8, 0.8, (2, 3, 4)))
+unary("Acosh", rng.uniform(1.2, 3, (2, 3, 4)))
+unary("LeakyRelu", alpha=0.1)
+unary("Elu", alpha=0.7)
+unary("Selu")
+unary("Celu", alpha=1.5)
+unary("ThresholdedRelu", away((2, 3, 4)) + 0.05, alpha=0.0)
+unary("HardSigmoid", alpha=0.3, beta=0.4)
+save("gelu", [helper.make_node("Gelu", ["x"], ["y"])], away((2, 3, 4)), (2, 3, 4), opset=18)
+save("gelu_tanh", [helper.make_node("Gelu", ["x"], ["y"], approximate="tanh")], away((2, 3, 4)), (2, 3, 4), opset=18)
+save("clip", [helper.make_node("Clip", ["x", "lo", "hi"], ["y"])], away((2, 3, 4), 0.1, 2), (2, 3, 4),
+     [("lo", np.array(-1.05)), ("hi", np.array(0.95))])
+
+# broadcasting binaries with a trainable operand
+x = away((2, 3, 4))
+for op in ("Add", "Sub", "Mul", "Div", "Max", "Min"):
+    b = away((3, 1), 0.5, 2)
+    save(op.lower() + "_bcast", [helper.make_node(op, ["x", "b"], ["y"])], x, (2, 3, 4), [("b", b)])
+save("pow_const", [helper.make_node("Pow", ["x", "e"], ["y"])], rng.uniform(0.5, 2, (2, 3)), (2, 3), [("e", np.array(2.5))])
+save("pow_base", [helper.make_node("Pow", ["b", "x"], ["y"])], rng.uniform(-1, 1, (2, 3)), (2, 3),
+     [("b", rng.uniform(0.5, 2, (2, 3)))])
+save("prelu", [helper.make_node("PRelu", ["x", "s"], ["y"])], away((2, 3, 4)), (2, 3, 4), [("s", away((3, 1), 0.1, 0.5))])
+save("mean3", [helper.make_node("Mean", ["x", "b", "c"], ["y"])], x, (2, 3, 4), [("b", away((4,))), ("c", away((3, 4)))])
+save("where", [helper.make_node("Greater", ["x", "z"], ["m"]), helper.make_node("Where", ["m", "x", "b"], ["y"])],
+     x, (2, 3, 4), [("z", np.array(0.0)), ("b", away((4,)))])
+save("square_chain", [helper.make_node("Mul", ["x", "x"], ["s"]), helper.make_node("Add", ["s", "x"], ["y"])], x, (2, 3, 4))
+
+# movement
+save("reshape", [helper.make_node("Reshape", ["x", "s"], ["y"])], x, (6, 4), [("s", np.array([6, 4], np.int64))])
+save("transpose", [helper.make_node("Transpose", ["x"], ["y"], perm=[2, 0, 1])], x, (4, 2, 3))
+save("expand", [helper.make_node("Expand", ["x", "s"], ["y"])], away((3, 1)), (2, 3, 4), [("s", np.array([2, 3, 4], np.int64))])
+save("tile", [helper.make_node("Tile", ["x", "r"], ["y"])], away((2, 3)), (4, 3), [("r", np.array([2, 1], np.int64))])
+save("unsqueeze_squeeze", [helper.make_node("Unsqueeze", ["x", "a"], ["u"]), helper.make_node("Squeeze", ["u", "a"], ["y"])],
+     x, (2, 3, 4), [("a", np.array([1], np.int64))])
+save("flatten", [helper.make_node("Flatten", ["x"], ["y"], axis=2)], x, (6, 4))
+save("depth_to_space", [helper.make_node("DepthToSpace", ["x"], ["y"], blocksize=2)], away((1, 8, 2, 3)), (1, 2, 4, 6))
+save("space_to_depth", [helper.make_node("SpaceToDepth", ["x"], ["y"], blocksize=2)], away((1, 2, 4, 6)), (1, 8, 2, 3))
+save("cast_f64", [helper.make_node("Cast", ["x"], ["y"], to=D)], x, (2, 3, 4))
+
+# slicing and joining
+save("concat", [helper.make_node("Concat", ["x", "b"], ["y"], axis=1)], x, (2, 5, 4), [("b", away((2, 2, 4)))])
+save("split", [helper.make_node("Split", ["x", "s"], ["p", "q"], axis=2), helper.make_node("Mul", ["p", "q"], ["y"])],
+     x, (2, 3, 2), [("s", np.array([2, 2], np.int64))])
+save("slice", [helper.make_node("Slice", ["x", "st", "en", "ax"], ["y"])], x, (2, 2, 2),
+     [("st", np.array([1, 1], np.int64)), ("en", np.array([3, 3], np.int64)), ("ax", np.array([1, 2], np.int64))])
+save("pad_constant", [helper.make_node("Pad", ["x", "p"], ["y"])], x, (2, 4, 7),
+     [("p", np.array([0, 1, 2, 0, 0, 1], np.int64))])
+save("gather_scalar", [helper.make_node("Gather", ["x", "i"], ["y"], axis=1)], x, (2, 4), [("i", np.array(1, np.int64))])
+save("gather_range", [helper.make_node("Gather", ["x", "i"], ["y"], axis=2)], x, (2, 3, 2), [("i", np.array([1, 2], np.int64))])
+print("wrote", len([f for f in os.listdir(OUT) if f.endswith(".onnx")]), "models to", OUT)
