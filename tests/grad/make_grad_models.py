@@ -98,3 +98,25 @@ save("pad_constant", [helper.make_node("Pad", ["x", "p"], ["y"])], x, (2, 4, 7),
 save("gather_scalar", [helper.make_node("Gather", ["x", "i"], ["y"], axis=1)], x, (2, 4), [("i", np.array(1, np.int64))])
 save("gather_range", [helper.make_node("Gather", ["x", "i"], ["y"], axis=2)], x, (2, 3, 2), [("i", np.array([1, 2], np.int64))])
 print("wrote", len([f for f in os.listdir(OUT) if f.endswith(".onnx")]), "models to", OUT)
+
+# products and softmax
+save("matmul_batched", [helper.make_node("MatMul", ["x", "w"], ["y"])], away((2, 3, 4)), (2, 3, 5), [("w", away((4, 5)))])
+save("matmul_bcast", [helper.make_node("MatMul", ["x", "w"], ["y"])], away((3, 4)), (2, 3, 5), [("w", away((2, 4, 5)))])
+save("matmul_vec", [helper.make_node("MatMul", ["x", "w"], ["y"])], away((4,)), (5,), [("w", away((4, 5)))])
+save("matmul_vec_right", [helper.make_node("MatMul", ["x", "w"], ["y"])], away((3, 4)), (3,), [("w", away((4,)))])
+save("gemm_trans", [helper.make_node("Gemm", ["x", "w", "b"], ["y"], alpha=0.7, beta=1.3, transA=1, transB=1)],
+     away((4, 3)), (3, 5), [("w", away((5, 4))), ("b", away((5,)))])
+save("einsum_attn", [helper.make_node("Einsum", ["x", "k"], ["y"], equation="blxd,blyd->blxy")], away((1, 2, 3, 4)),
+     (1, 2, 3, 3), [("k", away((1, 2, 3, 4)))], opset=13)
+save("einsum_sum", [helper.make_node("Einsum", ["x", "w"], ["y"], equation="ij,jk->i")], away((3, 4)), (3,),
+     [("w", away((4, 2)))], opset=13)
+save("softmax_last", [helper.make_node("Softmax", ["x"], ["y"])], away((2, 3, 4)), (2, 3, 4))
+save("softmax_axis1", [helper.make_node("Softmax", ["x"], ["y"], axis=1)], away((2, 3, 4)), (2, 3, 4))
+save("logsoftmax", [helper.make_node("LogSoftmax", ["x"], ["y"], axis=1)], away((2, 3, 4)), (2, 3, 4))
+save("softmax_opset11", [helper.make_node("Softmax", ["x"], ["y"], axis=1)], away((2, 3, 4)), (2, 3, 4), opset=11)
+for op in ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceL2", "ReduceSumSquare", "ReduceLogSumExp", "ReduceProd"):
+    if op == "ReduceSum":
+        save(op.lower(), [helper.make_node(op, ["x", "ax"], ["y"], keepdims=0)], away((2, 3, 4)), (2, 4),
+             [("ax", np.array([1], np.int64))])
+    else:
+        save(op.lower(), [helper.make_node(op, ["x"], ["y"], axes=[1, 2], keepdims=1)], away((2, 3, 4)), (2, 1, 1))
