@@ -7,6 +7,7 @@
 #include "base/diag.h"
 #include "passes/lower_pass.h"
 #include "passes/passes.h"
+#include "autodiff/training.h"
 
 typedef struct pass_ctx {
     urc_graph *g;
@@ -21,6 +22,9 @@ static bool p_reinfer(pass_ctx *c) { return urc_pass_infer(c->g, false, c->o->im
 static bool p_gelu(pass_ctx *c) { return c->o->no_opt || urc_pass_gelu(c->g); }
 static bool p_norms(pass_ctx *c) { return c->o->no_opt || urc_pass_norm_patterns(c->g); }
 static bool p_fuse(pass_ctx *c) { return c->o->no_opt || urc_pass_fuse_matmul(c->g); }
+/* Training: loss, backward pass (and optimizer) appended to the canonical
+ * graph, before fusion and layout so those see forward and backward alike. */
+static bool p_train(pass_ctx *c) { return !c->o->train || urc_build_training(c->g, c->o->train); }
 static bool p_layout(pass_ctx *c) { return c->o->no_opt || urc_pass_layout(c->g); }
 
 /* Canonicalisation (einsum, gelu, norms) and fusion/layout passes may add
@@ -31,11 +35,11 @@ static const struct {
     bool (*run)(pass_ctx *);
 } passes[] = {
     {"order", p_order}, {"infer", p_infer},   {"dce", p_dce},       {"einsum", p_einsum}, {"gelu", p_gelu},
-    {"norms", p_norms}, {"fuse", p_fuse},     {"layout", p_layout}, {"reinfer", p_reinfer},
+    {"norms", p_norms}, {"train", p_train},   {"fuse", p_fuse},     {"layout", p_layout}, {"reinfer", p_reinfer},
     {"cleanup", p_dce},
 };
 
-const char *const urc_pass_names[] = {"import", "order", "infer", "dce", "einsum", "gelu", "norms",
+const char *const urc_pass_names[] = {"import", "order", "infer", "dce", "einsum", "gelu", "norms", "train",
                                       "fuse", "layout", "reinfer", "cleanup", NULL};
 
 static void dump(const urc_graph *g, const char *after) {

@@ -20,6 +20,7 @@ typedef struct urc_options {
     bool no_opt;              /* skip fusion and layout passes (-O0): the plain graph */
     int align;                /* arena/weights alignment in bytes */
     urc_target target;        /* --target-cpu / --vector-bits (name NULL: host) */
+    const struct urc_train_opts *train; /* training graph (loss, gradients), or NULL */
 } urc_options;
 
 /* Loads and optimises a model; NULL after reporting every problem found. */

@@ -15,6 +15,7 @@
 #include "backend/c/run_c.h"
 #include "base/diag.h"
 #include "base/npy.h"
+#include "cmd_train.h"
 #include "driver.h"
 #include "interp/interp.h"
 
@@ -476,6 +477,7 @@ static int cmd_bench(cli *c) {
 }
 
 int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "grad")) return urc_cmd_grad(argc, argv);
     cli c = {0};
     parse_args(&c, argc, argv);
     if (!strcmp(c.cmd, "run")) return cmd_run(&c);

@@ -74,6 +74,15 @@ urc_lx *urc_lx_sel(urc_lx *cond, urc_lx *a, urc_lx *b) {
     return e;
 }
 
+urc_lx *urc_lx_fma(urc_lx *a, urc_lx *b, urc_lx *c) {
+    URC_ASSERT(urc_dtype_is_float(a->dt), "fma of a non-float");
+    urc_lx *e = lx_new(URC_LX_FMA, a->dt);
+    e->a = a;
+    e->b = b;
+    e->c = c;
+    return e;
+}
+
 urc_lx *urc_lx_cast(urc_dtype dt, urc_lx *a) {
     if (a->dt == dt) return a;
     if (a->kind == URC_LX_INT && urc_dtype_is_int(dt) && dt == URC_DT_I64) {

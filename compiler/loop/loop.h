@@ -47,6 +47,7 @@ typedef enum urc_lx_kind {
     URC_LX_BIN,   /* op(a, b) */
     URC_LX_SEL,   /* a ? b : c */
     URC_LX_CAST,  /* (dt)a */
+    URC_LX_FMA,   /* a*b + c (floats); may be one fused operation (added for conv kernels) */
 } urc_lx_kind;
 
 typedef struct urc_lx {
@@ -184,6 +185,10 @@ urc_lx *urc_lx_load(const urc_kernel *k, int buf, urc_lx *idx);
 urc_lx *urc_lx_un(urc_lop op, urc_lx *a);
 urc_lx *urc_lx_bin(urc_lop op, urc_lx *a, urc_lx *b);
 urc_lx *urc_lx_sel(urc_lx *cond, urc_lx *a, urc_lx *b);
+/* a*b + c for float dtypes: the C printer emits a fused multiply-add where the
+ * compiler says it is fast (FP_FAST_FMA[F]), else a*b + c. ISO C modes of gcc
+ * (-std=c11) never contract a*b + c themselves (-ffp-contract=off). */
+urc_lx *urc_lx_fma(urc_lx *a, urc_lx *b, urc_lx *c);
 urc_lx *urc_lx_cast(urc_dtype dt, urc_lx *a);   /* no-op when same dtype */
 /* Shorthands (fold integer literals: x*1, x+0, 2*3 ...). */
 urc_lx *urc_add(urc_lx *a, urc_lx *b);

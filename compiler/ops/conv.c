@@ -410,10 +410,377 @@ static bool lower_conv_transpose(urc_lower *L, urc_kernel *k, const urc_node *n,
     return true;
 }
 
+/* ---- channels-last fast paths (float32, group 1, constant weights) ----------
+ *
+ * Direct register-blocked convolution. The spatial axes are mapped to three
+ * (D, H, W; missing leading axes have extent 1); X is [N, D, H, W, C] and Y
+ * [N, OD, OH, OW, M]. A block of the output row (n, od, oh) covers WB voxels
+ * along W times MB output channels (MB = `mult` vectors of the target);
+ * its accumulators live in a small local array that the C compiler keeps
+ * in registers (voxel loops fully unrolled, channel-lane loops vectorised):
+ *
+ *   for mb, n, od, oh (parallel):  [tap ranges along D and H]
+ *     for each W block (ow0, nv voxels):
+ *       acc[nv][MB] = 0
+ *       for kd, kh in range, kw:  for c:  for v (unrolled):
+ *         xv = X[n, od*s-p+kd*d, oh*s-p+kh*d, (ow0+v)*s-p+kw*d, c]
+ *         acc[v][:] += xv * Wp[mb][kd][kh][kw][c][:]       (vector lanes)
+ *       Y[n, od, oh, ow0+v, mb*MB + :] = acc[v][:] + B[...]
+ *
+ * Weights are packed at compile time as Wp[M/MB][KD][KH][KW][C][MB] (the
+ * order the inner loop streams them; channels past M are zero). Blocks
+ * whose voxels all see every W tap run in a loop; the blocks at the row's
+ * borders are emitted one by one with their constant start, so each W tap
+ * is unrolled with the exact (constant) range of voxels it reaches: no
+ * branches in any hot loop. D and H taps are clamped per output row. A
+ * 1x1x1 convolution without padding or stride is one GEMM over all voxels
+ * (one long row). */
+
+typedef struct tile {
+    int lanes, MB, WB;
+    int64_t nmb; /* channel blocks */
+} tile;
+
+/* Register tile for `cols` output channels, rows of at most wmax voxels
+ * (0: unbounded), `kbytes` bytes of packed weights per output channel. */
+static tile pick_tile(const urc_target *tg, int64_t cols, int64_t wmax, int64_t kbytes) {
+    tile t;
+    int regs = tg->vector_bits >= 512 ? 32 : 16; /* x86: zmm0-31 with AVX-512, else 16 */
+    t.lanes = tg->vector_bits / 32 < 4 ? 4 : tg->vector_bits / 32;
+    int64_t mv = (cols + t.lanes - 1) / t.lanes;
+    int mult = 1;
+    for (int m = regs >= 32 ? 4 : 2; m > 1; m--)
+        /* a channel block's weights should stay in (half) the L2 across a row */
+        if (mv % m == 0 && (int64_t)m * t.lanes * kbytes <= tg->l2_bytes / 2) {
+            mult = m;
+            break;
+        }
+    t.MB = mult * t.lanes;
+    t.nmb = (cols + t.MB - 1) / t.MB;
+    t.WB = (regs - mult - 2) / mult;
+    if (t.WB > 12) t.WB = 12;
+    if (t.WB < 1) t.WB = 1;
+    if (wmax > 0 && t.WB > wmax) t.WB = (int)wmax;
+    return t;
+}
+
+static int64_t floordiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+/* One direct convolution being lowered. Axis 2 is W. */
+typedef struct dconv {
+    urc_lower *L;
+    urc_kernel *k;
+    const urc_node *n;
+    int bx, bw, by, bb; /* bb: packed bias (ConvTranspose) or -1 */
+    int64_t N, C, M;
+    int64_t in[3], out[3], K[3], s[3], d[3], pb[3];
+    tile t;
+} dconv;
+
+static urc_lx *ivar(urc_kernel *k, urc_ls **body, const char *name, urc_lx *lo, urc_lx *hi, int64_t step, unsigned flags) {
+    int v = urc_kernel_var(k, name, URC_DT_I64);
+    *body = urc_ls_for(*body, v, lo, hi, step, flags);
+    return urc_lx_var(k, v);
+}
+
+/* Taps of axis a (0 or 1) at output o: [*lo, *hi), locals only where a window crosses a border. */
+static void dc_taps(dconv *c, urc_ls *body, int a, urc_lx *o, urc_lx **lo, urc_lx **hi) {
+    int64_t s = c->s[a], d = c->d[a], pb = c->pb[a], K = c->K[a], in = c->in[a];
+    urc_lx *os = urc_muli(o, s);
+    *lo = urc_sp_i(0);
+    *hi = urc_sp_i(K);
+    if (pb > 0) *lo = urc_sp_let(c->k, body, nm("klo", a), urc_sp_max(urc_sp_i(0), urc_sp_div(urc_sub(urc_sp_i(pb + d - 1), os), d)));
+    if ((c->out[a] - 1) * s - pb + (K - 1) * d >= in)
+        *hi = urc_sp_let(c->k, body, nm("khi", a), urc_sp_min(urc_sp_i(K), urc_sp_div(urc_sub(urc_sp_i(in + pb + d - 1), os), d)));
+}
+
+static urc_lx *tap_loop(urc_kernel *k, urc_ls **body, const char *name, urc_lx *lo, urc_lx *hi) {
+    if (lo->kind == URC_LX_INT && hi->kind == URC_LX_INT && hi->i - lo->i == 1) return lo;
+    return ivar(k, body, name, lo, hi, 1, 0);
+}
+
+/* acc[v][:] += X[xb + v*vstride + c] * Wp[wb + c*MB + :] over c, v in [vlo, vhi). */
+static void dc_fma(urc_kernel *k, urc_ls *body, int acc, int bx, int bw, int64_t C, int MB, urc_lx *xb,
+                   int64_t vstride, urc_lx *wb, int vlo, int vhi) {
+    urc_ls *in = body;
+    urc_lx *cc = urc_sp_dim_loop(k, &in, "c", C, NULL);
+    urc_lx *v = ivar(k, &in, "v", urc_sp_i(vlo), urc_sp_i(vhi), 1, URC_FOR_UNROLL);
+    int xv = urc_kernel_var(k, "xv", URC_DT_F32);
+    urc_ls_decl(in, xv, urc_lx_load(k, bx, urc_add(urc_add(xb, urc_muli(v, vstride)), cc)));
+    urc_lx *l = ivar(k, &in, "l", urc_sp_i(0), urc_sp_i(MB), 1, URC_FOR_VECTOR);
+    urc_lx *w = urc_lx_load(k, bw, urc_add(urc_add(wb, urc_muli(cc, MB)), l));
+    urc_lx *ai = urc_add(urc_muli(v, MB), l);
+    urc_ls_store(in, acc, ai, urc_lx_fma(urc_lx_var(k, xv), w, urc_lx_load(k, acc, ai)));
+}
+
+/* A block statement with acc[nv][MB] = Bp[col0 + l] (the packed bias, bb)
+ * or 0; returns the block, *acc the array. */
+static urc_ls *acc_block(urc_kernel *k, urc_ls *parent, int nv, int MB, int *acc, int bb, urc_lx *col0) {
+    urc_ls *blk = urc_ls_block();
+    urc_ls_push(parent, blk);
+    *acc = urc_kernel_local(k, "acc", URC_DT_F32, (int64_t)nv * MB);
+    urc_ls_array(blk, k, *acc);
+    urc_ls *in = blk;
+    urc_lx *v = ivar(k, &in, "v", urc_sp_i(0), urc_sp_i(nv), 1, URC_FOR_UNROLL);
+    urc_lx *l = ivar(k, &in, "l", urc_sp_i(0), urc_sp_i(MB), 1, URC_FOR_VECTOR);
+    urc_lx *init = bb >= 0 ? urc_lx_load(k, bb, urc_add(col0, l)) : urc_lx_flt(0, URC_DT_F32);
+    urc_ls_store(in, *acc, urc_add(urc_muli(v, MB), l), init);
+    return blk;
+}
+
+/* Y[ybase(v) + col0 + l] = acc[v][l] + bias for v < nv, l < valid, where
+ * ybase(v) = yb + v*vstride. bcol: the bias element of lane l given l. */
+static void acc_store(dconv *c, urc_ls *blk, int acc, int nv, urc_lx *yb, int64_t vstride, urc_lx *col0,
+                      urc_lx *valid, urc_lx *(*bcol)(dconv *, urc_lx *, urc_lx *), urc_lx *bctx) {
+    urc_kernel *k = c->k;
+    urc_ls *in = blk;
+    urc_lx *v = ivar(k, &in, "v", urc_sp_i(0), urc_sp_i(nv), 1, URC_FOR_UNROLL);
+    urc_lx *l = ivar(k, &in, "l", urc_sp_i(0), valid, 1, URC_FOR_VECTOR);
+    urc_lx *val = urc_lx_load(k, acc, urc_add(urc_muli(v, c->t.MB), l));
+    urc_lx *b = bcol ? bcol(c, bctx, l) : NULL;
+    if (b) val = urc_lx_bin(URC_L_ADD, val, b);
+    urc_ls_store(in, c->by, urc_add(urc_add(urc_add(yb, urc_muli(v, vstride)), col0), l), val);
+}
+
+/* Conv bias of output channel mb*MB + l, added at the store when it is
+ * not a packed constant (which initialises the accumulators instead). */
+static urc_lx *conv_bcol(dconv *c, urc_lx *mb, urc_lx *l) {
+    const urc_value *B = bias(c->n);
+    if (!B || c->bb >= 0) return NULL;
+    return urc_lower_load(c->L, c->k, B, urc_add(urc_muli(mb, c->t.MB), l));
+}
+
+/* One block of nv output voxels starting at ow0 (the constant ow0c >= 0 for
+ * border blocks, else -1: every W tap reaches every voxel). */
+static void dc_block(dconv *c, urc_ls *parent, urc_lx *mb, urc_lx *nn, urc_lx *od, urc_lx *oh, urc_lx *const *klo,
+                     urc_lx *const *khi, urc_lx *yrow, urc_lx *ow0, int64_t ow0c, int nv, urc_lx *valid) {
+    urc_kernel *k = c->k;
+    int MB = c->t.MB, acc;
+    urc_ls *blk = acc_block(k, parent, nv, MB, &acc, c->bb, urc_muli(mb, MB)), *tb = blk;
+    urc_lx *kd = tap_loop(k, &tb, "kd", klo[0], khi[0]);
+    urc_lx *kh = tap_loop(k, &tb, "kh", klo[1], khi[1]);
+    urc_lx *id = urc_addi(urc_add(urc_muli(od, c->s[0]), urc_muli(kd, c->d[0])), -c->pb[0]);
+    urc_lx *ih = urc_addi(urc_add(urc_muli(oh, c->s[1]), urc_muli(kh, c->d[1])), -c->pb[1]);
+    urc_lx *xr = urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, c->in[0]), id), c->in[1]), ih), c->in[2]);
+    urc_lx *tap0 = urc_muli(urc_add(urc_muli(mb, c->K[0]), kd), c->K[1]);
+    tap0 = urc_sp_let(k, tb, "t0", urc_muli(urc_add(tap0, kh), c->K[2]));
+    xr = urc_sp_let(k, tb, "xr", xr);
+    int64_t sw = c->s[2], dw = c->d[2], pw = c->pb[2], IW = c->in[2];
+    if (ow0c < 0) {
+        urc_ls *kb = tb;
+        urc_lx *kw = tap_loop(k, &kb, "kw", urc_sp_i(0), urc_sp_i(c->K[2]));
+        urc_lx *xb = urc_sp_let(k, kb, "xb", urc_muli(urc_add(xr, urc_addi(urc_add(urc_muli(ow0, sw), urc_muli(kw, dw)), -pw)), c->C));
+        urc_lx *wb = urc_sp_let(k, kb, "wb", urc_muli(urc_add(tap0, kw), c->C * MB));
+        dc_fma(k, kb, acc, c->bx, c->bw, c->C, MB, xb, sw * c->C, wb, 0, nv);
+    } else {
+        for (int64_t kw = 0; kw < c->K[2]; kw++) {
+            /* voxels ow with 0 <= ow*s - p + kw*d < IW */
+            int64_t lo = -floordiv(-(pw - kw * dw), sw), hi = floordiv(IW - 1 + pw - kw * dw, sw) + 1;
+            int vlo = (int)(lo - ow0c > 0 ? lo - ow0c : 0), vhi = (int)(hi - ow0c < nv ? hi - ow0c : nv);
+            if (vlo >= vhi) continue;
+            urc_lx *xb = urc_sp_let(k, tb, "xb", urc_muli(urc_add(xr, urc_sp_i(ow0c * sw + kw * dw - pw)), c->C));
+            urc_lx *wb = urc_sp_let(k, tb, "wb", urc_muli(urc_addi(tap0, kw), c->C * MB));
+            dc_fma(k, tb, acc, c->bx, c->bw, c->C, MB, xb, sw * c->C, wb, vlo, vhi);
+        }
+    }
+    acc_store(c, blk, acc, nv, urc_add(yrow, urc_muli(ow0, c->M)), c->M, urc_muli(mb, MB), valid, conv_bcol, mb);
+}
+
+/* Packs a constant bias (more than one element) as Bp[j] = B[j % M] for
+ * the cols = nmb*MB accumulator columns that exist (zero past ncols);
+ * returns its buffer or -1. */
+static int pack_bias(dconv *c, int64_t ncols) {
+    const urc_value *B = bias(c->n);
+    if (!B || !B->data || urc_shape_numel(&B->shape) <= 1) return -1;
+    int64_t cols = c->t.nmb * c->t.MB;
+    float *bp = urc_xmalloc((size_t)cols * sizeof(float));
+    for (int64_t j = 0; j < cols; j++) bp[j] = j < ncols ? (float)urc_elem_f64(B->dtype, B->data, j % c->M) : 0.0f;
+    int b = urc_lower_const(c->L, c->k, "bpack", URC_DT_F32, cols, bp);
+    free(bp);
+    return b;
+}
+
+/* Output channels of block mb that exist: MB, or fewer in a last partial block. */
+static urc_lx *valid_cols(int64_t cols, int MB, int64_t nmb, urc_lx *mb) {
+    if (cols % MB == 0) return urc_sp_i(MB);
+    if (nmb == 1) return urc_sp_i(cols);
+    return urc_sp_min(urc_sp_i(MB), urc_sub(urc_sp_i(cols), urc_muli(mb, MB)));
+}
+
+static bool lower_conv_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
+    const urc_value *X = n->in[0], *W = n->in[1], *Y = n->out[0];
+    dconv c = {L, k, n, 0, 0, 0, -1, g->N, g->C, g->M, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0}};
+    bool gemm = true;
+    for (int a = 0; a < g->nsp; a++) {
+        int b = 3 - g->nsp + a;
+        c.in[b] = g->in[a];
+        c.out[b] = g->out[a];
+        c.K[b] = g->K[a];
+        c.s[b] = g->s[a];
+        c.d[b] = g->d[a];
+        c.pb[b] = g->pb[a];
+        gemm = gemm && g->K[a] == 1 && g->s[a] == 1 && g->pb[a] == 0 && g->out[a] == g->in[a];
+    }
+    if (gemm) { /* [N*S, C] x [C, M]: one row of every voxel */
+        int64_t V = urc_shape_numel(&X->shape) / c.C;
+        for (int a = 0; a < 3; a++) c.in[a] = c.out[a] = 1;
+        c.in[2] = c.out[2] = V;
+        c.N = 1;
+    }
+    int64_t T = c.K[0] * c.K[1] * c.K[2];
+    c.t = pick_tile(L->target, c.M, gemm ? 0 : c.out[2], T * c.C * 4);
+    int MB = c.t.MB, WB = c.t.WB;
+    int64_t nmb = c.t.nmb;
+    /* Wp[mb][t][c][l] = W[mb*MB + l][c][t] (zero past M) */
+    float *wp = urc_xmalloc((size_t)(nmb * T * c.C * MB) * sizeof(float));
+    const float *w = W->data;
+    for (int64_t mb = 0; mb < nmb; mb++)
+        for (int64_t t = 0; t < T; t++)
+            for (int64_t ci = 0; ci < c.C; ci++)
+                for (int l = 0; l < MB; l++) {
+                    int64_t m = mb * MB + l;
+                    wp[((mb * T + t) * c.C + ci) * MB + l] = m < c.M ? w[(m * c.C + ci) * T + t] : 0.0f;
+                }
+    c.bx = urc_lower_in(L, k, X, "x");
+    c.bw = urc_lower_const(L, k, "wpack", URC_DT_F32, nmb * T * c.C * MB, wp);
+    free(wp);
+    c.bb = pack_bias(&c, c.M);
+    c.by = urc_lower_out(L, k, Y, "y");
+    urc_lx *zero = urc_sp_i(0), *none[2] = {zero, zero}, *one[2] = {urc_sp_i(1), urc_sp_i(1)};
+    int64_t OW = c.out[2], nfull = OW / WB, R = OW % WB;
+    if (gemm) {
+        urc_ls *body = k->body, *par = NULL;
+        urc_lx *j = urc_sp_dim_loop(k, &body, "j", nfull, &par);
+        urc_lx *mb = urc_sp_dim_loop(k, &body, "mb", nmb, NULL);
+        if (nfull) dc_block(&c, body, mb, zero, zero, zero, none, one, zero, urc_muli(j, WB), -1, WB, valid_cols(c.M, MB, nmb, mb));
+        if (R) {
+            urc_ls *rb = k->body;
+            urc_lx *mb2 = urc_sp_dim_loop(k, &rb, "mb", nmb, NULL);
+            dc_block(&c, rb, mb2, zero, zero, zero, none, one, zero, urc_sp_i(nfull * WB), nfull * WB, (int)R,
+                     valid_cols(c.M, MB, nmb, mb2));
+        }
+        return true;
+    }
+    urc_ls *body = k->body, *par = NULL;
+    urc_lx *mb = urc_sp_dim_loop(k, &body, "mb", nmb, &par);
+    urc_lx *nn = urc_sp_dim_loop(k, &body, "n", c.N, &par);
+    urc_lx *od = urc_sp_dim_loop(k, &body, "od", c.out[0], &par);
+    urc_lx *oh = urc_sp_dim_loop(k, &body, "oh", c.out[1], &par);
+    urc_lx *klo[2], *khi[2];
+    dc_taps(&c, body, 0, od, &klo[0], &khi[0]);
+    dc_taps(&c, body, 1, oh, &klo[1], &khi[1]);
+    urc_lx *yrow = urc_sp_let(k, body, "yrow", urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, c.out[0]), od), c.out[1]), oh), OW * c.M));
+    urc_lx *valid = valid_cols(c.M, MB, nmb, mb);
+    /* voxels [wl, wr) see every W tap */
+    int64_t sw = c.s[2], dw = c.d[2], pw = c.pb[2];
+    int64_t wl = -floordiv(-pw, sw), wr = floordiv(c.in[2] - 1 + pw - (c.K[2] - 1) * dw, sw) + 1;
+    if (wl < 0) wl = 0;
+    if (wr > OW) wr = OW;
+    int64_t j0 = (wl + WB - 1) / WB, j1 = wr >= 0 ? wr / WB : 0;
+    if (j1 > nfull) j1 = nfull;
+    if (j1 < j0) j1 = j0;
+    for (int64_t j = 0; j < j0 && j < nfull; j++)
+        dc_block(&c, body, mb, nn, od, oh, klo, khi, yrow, urc_sp_i(j * WB), j * WB, WB, valid);
+    if (j1 > j0) {
+        urc_ls *lb = body;
+        urc_lx *ow0 = ivar(k, &lb, "ow0", urc_sp_i(j0 * WB), urc_sp_i(j1 * WB), WB, 0);
+        dc_block(&c, lb, mb, nn, od, oh, klo, khi, yrow, ow0, -1, WB, valid);
+    }
+    for (int64_t j = j1 > j0 ? j1 : j0; j < nfull; j++)
+        dc_block(&c, body, mb, nn, od, oh, klo, khi, yrow, urc_sp_i(j * WB), j * WB, WB, valid);
+    if (R) dc_block(&c, body, mb, nn, od, oh, klo, khi, yrow, urc_sp_i(nfull * WB), nfull * WB, (int)R, valid);
+    return true;
+}
+
+/* ConvTranspose with kernel = stride, no padding, no dilation (UNETR and
+ * BasicUNet upsampling): every input voxel writes its own K^3 block of
+ * outputs, one tap each. Per input row (n, id, ih) and taps (kd, kh), the
+ * W taps and output channels form one column index j = kw*M + m, so the
+ * row is a GEMM [IW x C] x [C x KW*M] whose result rows are contiguous in Y:
+ *
+ *   for jb, n, id, ih (parallel):  for kd, kh:  for each block of WB input voxels:
+ *     acc[v][:] = sum_c X[n, id, ih, iw0+v, c] * Wp[jb][kd][kh][c][:]
+ *     Y[n, id*KD+kd, ih*KH+kh, (iw0+v)*KW, jb*MB + :] = acc[v][:] + Bp[jb*MB + :]
+ *
+ * Wp[J/MB][KD][KH][C][MB] holds W[c, m, kd, kh, kw] at column kw*M + m and
+ * Bp the bias repeated per kw (both packed at compile time). */
+static bool convt_direct(const geo *g) {
+    for (int a = 0; a < g->nsp; a++)
+        if (g->K[a] != g->s[a] || (g->d[a] != 1 && g->K[a] > 1) || g->pb[a] != 0 || g->out[a] != g->in[a] * g->s[a])
+            return false;
+    return true;
+}
+
+static urc_lx *convt_bcol(dconv *c, urc_lx *jb, urc_lx *l) {
+    const urc_value *B = bias(c->n);
+    if (!B || c->bb >= 0) return NULL;
+    urc_lx *j = urc_add(urc_muli(jb, c->t.MB), l);
+    return urc_lower_load(c->L, c->k, B, urc_lx_bin(URC_L_REM, j, urc_sp_i(c->M)));
+}
+
+static bool lower_convt_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
+    const urc_value *X = n->in[0], *W = n->in[1], *Y = n->out[0];
+    dconv c = {L, k, n, 0, 0, 0, -1, g->N, g->C, g->M, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0}};
+    for (int a = 0; a < g->nsp; a++) {
+        int b = 3 - g->nsp + a;
+        c.in[b] = g->in[a];
+        c.out[b] = g->out[a];
+        c.K[b] = g->K[a];
+    }
+    int64_t KD = c.K[0], KH = c.K[1], KW = c.K[2], J = KW * c.M, C = c.C, M = c.M;
+    c.t = pick_tile(L->target, J, c.in[2], KD * KH * C * 4);
+    int MB = c.t.MB, WB = c.t.WB;
+    int64_t nmb = c.t.nmb;
+    float *wp = urc_xmalloc((size_t)(nmb * KD * KH * C * MB) * sizeof(float));
+    const float *w = W->data;
+    for (int64_t jb = 0; jb < nmb; jb++)
+        for (int64_t t = 0; t < KD * KH; t++)
+            for (int64_t ci = 0; ci < C; ci++)
+                for (int l = 0; l < MB; l++) {
+                    int64_t j = jb * MB + l, kw = j / M, m = j % M;
+                    wp[((jb * KD * KH + t) * C + ci) * MB + l] = j < J ? w[((ci * M + m) * KD * KH + t) * KW + kw] : 0.0f;
+                }
+    c.bx = urc_lower_in(L, k, X, "x");
+    c.bw = urc_lower_const(L, k, "wpack", URC_DT_F32, nmb * KD * KH * C * MB, wp);
+    free(wp);
+    c.bb = pack_bias(&c, J);
+    c.by = urc_lower_out(L, k, Y, "y");
+    urc_ls *body = k->body, *par = NULL;
+    urc_lx *jb = urc_sp_dim_loop(k, &body, "jb", nmb, &par);
+    urc_lx *nn = urc_sp_dim_loop(k, &body, "n", c.N, &par);
+    urc_lx *id = urc_sp_dim_loop(k, &body, "id", c.in[0], &par);
+    urc_lx *ih = urc_sp_dim_loop(k, &body, "ih", c.in[1], &par);
+    urc_lx *xr = urc_sp_let(k, body, "xr", urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, c.in[0]), id), c.in[1]), ih), c.in[2]));
+    urc_ls *tb = body;
+    urc_lx *kd = tap_loop(k, &tb, "kd", urc_sp_i(0), urc_sp_i(KD));
+    urc_lx *kh = tap_loop(k, &tb, "kh", urc_sp_i(0), urc_sp_i(KH));
+    urc_lx *oy = urc_add(urc_muli(urc_add(urc_muli(nn, c.out[0]), urc_add(urc_muli(id, KD), kd)), c.out[1]), urc_add(urc_muli(ih, KH), kh));
+    urc_lx *yr = urc_sp_let(k, tb, "yr", urc_muli(oy, c.out[2]));
+    urc_lx *wb = urc_sp_let(k, tb, "wb", urc_muli(urc_add(urc_muli(urc_add(urc_muli(jb, KD), kd), KH), kh), C * MB));
+    urc_lx *valid = valid_cols(J, MB, nmb, jb);
+    int64_t IW = c.in[2], nfull = IW / WB, R = IW % WB;
+    for (int part = 0; part < 2; part++) {
+        int nv = part ? (int)R : WB;
+        if (!nv || (!part && !nfull)) continue;
+        urc_ls *lb = tb;
+        urc_lx *iw0 = part ? urc_sp_i(nfull * WB) : nfull == 1 ? urc_sp_i(0) : ivar(k, &lb, "iw0", urc_sp_i(0), urc_sp_i(nfull * WB), WB, 0);
+        int acc;
+        urc_ls *blk = acc_block(k, lb, nv, MB, &acc, c.bb, urc_muli(jb, MB));
+        dc_fma(k, blk, acc, c.bx, c.bw, C, MB, urc_muli(urc_add(xr, iw0), C), C, wb, 0, nv);
+        acc_store(&c, blk, acc, nv, urc_muli(urc_add(yr, urc_muli(iw0, KW)), M), KW * M, urc_muli(jb, MB), valid, convt_bcol, jb);
+    }
+    return true;
+}
+
 static bool conv_lower(urc_lower *L, const urc_node *n) {
     geo g = geometry(n);
     urc_kernel *k = urc_lower_begin(L, n);
-    if (n->op == URC_OP_CONV_TRANSPOSE) return lower_conv_transpose(L, k, n, &g);
+    bool fast = n->a.conv.channels_last && n->in[0]->dtype == URC_DT_F32 && g.G == 1 && n->in[1]->data;
+    if (n->op == URC_OP_CONV_TRANSPOSE) {
+        if (fast && convt_direct(&g)) return lower_convt_cl(L, k, n, &g);
+        return lower_conv_transpose(L, k, n, &g);
+    }
+    if (fast) return lower_conv_cl(L, k, n, &g);
     return lower_conv(L, k, n, &g);
 }
 

@@ -191,6 +191,15 @@ static void expr(printer *p, const urc_lx *e) {
         }
         return;
     }
+    case URC_LX_FMA:
+        urc_sb_puts(sb, e->dt == URC_DT_F32 ? "URC_FMAF(" : "URC_FMA(");
+        expr(p, e->a);
+        urc_sb_puts(sb, ", ");
+        expr(p, e->b);
+        urc_sb_puts(sb, ", ");
+        expr(p, e->c);
+        urc_sb_putc(sb, ')');
+        return;
     case URC_LX_SEL:
         urc_sb_putc(sb, '(');
         expr(p, e->a);
@@ -487,7 +496,13 @@ static void prelude(const urc_program *P, urc_strbuf *out) {
                 "/* Full unrolling of short constant loops (register tiles). */\n"
                 "#if defined(__clang__)\n#define URC_UNROLL _Pragma(\"unroll\")\n"
                 "#elif defined(__GNUC__)\n#define URC_UNROLL _Pragma(\"GCC unroll 32\")\n"
-                "#else\n#define URC_UNROLL\n#endif\n\n");
+                "#else\n#define URC_UNROLL\n#endif\n"
+                "/* a*b + c, fused where the compiler says fma is fast (ISO C modes of gcc never\n"
+                " * contract a*b + c on their own). */\n"
+                "#ifdef FP_FAST_FMAF\n#define URC_FMAF(a, b, c) fmaf(a, b, c)\n"
+                "#else\n#define URC_FMAF(a, b, c) ((a) * (b) + (c))\n#endif\n"
+                "#ifdef FP_FAST_FMA\n#define URC_FMA(a, b, c) fma(a, b, c)\n"
+                "#else\n#define URC_FMA(a, b, c) ((a) * (b) + (c))\n#endif\n\n");
     urc_sb_puts(out,
                 "/* min/max propagate NaN (as ONNX Min/Max); mod takes the divisor's sign. */\n"
                 "static inline float urc_min_f32(float a, float b) { return (a < b || a != a) ? a : b; }\n"

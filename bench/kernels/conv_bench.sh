@@ -1,0 +1,54 @@
+#!/bin/bash
+# conv_bench.sh UNETRC OP C M S [K STRIDE PAD NSP BIAS] -- times the one
+# Conv/ConvTranspose kernel of a generated single-op model (without the
+# layout transposes around it). Env: THREADS (1), RUNS (5), CORE (1 when
+# THREADS=1), CFLAGS. Prints ms and GFLOP/s (2 * MACs / time).
+set -e
+UNETRC=$1; shift
+DIR=$(mktemp -d /tmp/convbench.XXXXXX)
+trap 'rm -rf $DIR' EXIT
+HERE=$(cd "$(dirname "$0")" && pwd)
+PY=${PY:-/opt/venv/bin/python}
+$PY "$HERE/make_conv_model.py" $DIR/m.onnx "$@"
+$UNETRC $DIR/m.onnx -o $DIR/m.c ${UNETRC_FLAGS:-}
+CALL=$(grep -E '^    k[0-9]+_conv' $DIR/m.c | head -1)
+cat > $DIR/h.c <<EOC
+#define _GNU_SOURCE
+#include "m.c"
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <omp.h>
+static double now(void) {
+    struct timespec t;
+    clock_gettime(omp_get_max_threads() > 1 ? CLOCK_MONOTONIC : CLOCK_THREAD_CPUTIME_ID, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+int main(int argc, char **argv) {
+    int runs = atoi(argv[2]);
+    unsigned char *W = aligned_alloc(64, M_WEIGHTS_SIZE + 64), *A = aligned_alloc(64, M_ARENA_SIZE + 64);
+    FILE *f = fopen(argv[1], "rb");
+    fseek(f, 64, SEEK_SET);
+    if (fread(W, 1, M_WEIGHTS_SIZE, f) != M_WEIGHTS_SIZE) return 1;
+    fclose(f);
+    for (long i = 0; i < M_ARENA_SIZE / 4; i++) ((float *)A)[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
+    float *in_x = aligned_alloc(64, M_IN0_COUNT * 4 + 64), *out_y = aligned_alloc(64, M_OUT0_COUNT * 4 + 64);
+    for (long i = 0; i < M_IN0_COUNT; i++) in_x[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
+    (void)out_y;
+    $CALL
+    double best = 1e30;
+    for (int r = 0; r < runs; r++) {
+        double t0 = now();
+        $CALL
+        double t = now() - t0;
+        if (t < best) best = t;
+    }
+    printf("%8.3f ms %7.1f GFLOP/s\n", best * 1e3, 2.0 * M_MACS / best * 1e-9);
+    return 0;
+}
+EOC
+gcc ${CFLAGS:--std=c11 -O3 -march=native -mprefer-vector-width=512 -fopenmp} -I$DIR $DIR/h.c -o $DIR/h -lm
+T=${THREADS:-1}
+if [ "$T" = 1 ]; then PIN="taskset -c ${CORE:-1}"; else PIN=""; fi
+printf "%-14s C=%-4s M=%-4s S=%-3s %s: " "$1" "$2" "$3" "$4" "${*:5}"
+OMP_NUM_THREADS=$T $PIN $DIR/h $DIR/m.weights ${RUNS:-5}

@@ -1,0 +1,189 @@
+/* training.c: the loss and the training graph (see training.h).
+ *
+ * The loss is built from ordinary ops, so its gradient comes from the same
+ * rules as the network's (and is checked the same way). With p =
+ * softmax(logits) over the class axis and g the one-hot label:
+ *   Dice  = mean over (n, c) of w[c] (1 - (2 sum p g + smooth_nr) / (sum p^k + sum g^k + smooth_dr))
+ *           sums over the spatial dims (and n with batch); k = 2 if squared else 1;
+ *           channel 0 left out unless include_background; w = 1 without class weights
+ *   CE    = mean over (n, voxels) of -log p[label]   (with class weights w:
+ *           sum w[label] (-log p[label]) / sum w[label], as torch's CrossEntropyLoss)
+ *   loss  = lambda_dice Dice + lambda_ce CE
+ * which is MONAI's DiceCELoss(to_onehot_y=True, softmax=True). */
+#include "training.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/diag.h"
+#include "autodiff.h"
+#include "grad_common.h"
+
+void urc_loss_defaults(urc_loss_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->kind = URC_LOSS_DICECE;
+    o->lambda_dice = o->lambda_ce = 1.0;
+    o->smooth_nr = o->smooth_dr = 1e-5;
+    o->include_background = true;
+}
+
+static urc_value *reduce_mean(urc_grad_ctx *c, urc_value *x, const int64_t *axes, int n) {
+    if (!x) return NULL;
+    urc_value *in[2] = {x, urc_g_ints(c, axes, n)};
+    urc_attrs a;
+    memset(&a, 0, sizeof a);
+    a.reduce.keepdims = 0;
+    a.reduce.naxes = -1;
+    /* ReduceMean takes axes as an input from opset 18 (urc_g_node uses 18). */
+    return urc_g_node(c, URC_OP_REDUCE_MEAN, 2, in, &a);
+}
+
+static urc_value *all_mean(urc_grad_ctx *c, urc_value *x) {
+    int64_t axes[URC_MAX_RANK];
+    for (int d = 0; d < x->shape.rank; d++) axes[d] = d;
+    return reduce_mean(c, x, axes, x->shape.rank);
+}
+
+urc_value *urc_build_loss(urc_graph *g, urc_value *logits, urc_value *label, const urc_loss_opts *o) {
+    urc_grad_ctx cc = {g, NULL, true}, *c = &cc;
+    const urc_shape *ls = &logits->shape;
+    int r = ls->rank;
+    int64_t C = ls->dims[1];
+    /* The label as int64 [N, 1, S...]. */
+    urc_shape l1 = *ls;
+    l1.dims[1] = 1;
+    urc_value *lab = urc_g_reshape(c, urc_g_cast(c, label, URC_DT_I64), &l1);
+    /* One-hot g [N, C, S...]: label == class index. */
+    urc_shape cs = {r, {0}};
+    for (int d = 0; d < r; d++) cs.dims[d] = 1;
+    cs.dims[1] = C;
+    urc_tensor *ct = urc_tensor_new(URC_DT_I64, &cs);
+    for (int64_t k = 0; k < C; k++) ((int64_t *)ct->data)[k] = k;
+    urc_value *classes = urc_const_new(g, NULL, ct);
+    urc_value *onehot = urc_g_cast(c, g_bin(c, URC_OP_EQUAL, lab, classes), logits->dtype);
+    urc_attrs sa;
+    memset(&sa, 0, sizeof sa);
+    sa.softmax.axis = 1;
+    urc_value *loss = NULL;
+    if (o->kind != URC_LOSS_CE) {
+        urc_value *p = urc_g_node(c, URC_OP_SOFTMAX, 1, &logits, &sa);
+        urc_value *gt = onehot;
+        if (!o->include_background && C > 1) { /* channels 1.. only */
+            int64_t one = 1, end = C, ax = 1;
+            urc_value *in[4] = {p, urc_g_ints(c, &one, 1), urc_g_ints(c, &end, 1), urc_g_ints(c, &ax, 1)};
+            p = urc_g_node(c, URC_OP_SLICE, 4, in, NULL);
+            in[0] = gt;
+            gt = urc_g_node(c, URC_OP_SLICE, 4, in, NULL);
+        }
+        int64_t axes[URC_MAX_RANK];
+        int na = 0;
+        if (o->batch) axes[na++] = 0;
+        for (int d = 2; d < r; d++) axes[na++] = d;
+        urc_value *inter = urc_g_reduce_sum(c, g_mul(c, p, gt), axes, na, false);
+        urc_value *pp = urc_g_reduce_sum(c, o->squared ? g_mul(c, p, p) : p, axes, na, false);
+        urc_value *gg = urc_g_reduce_sum(c, o->squared ? g_mul(c, gt, gt) : gt, axes, na, false);
+        urc_value *num = g_add(c, g_scale(c, inter, 2), g_k(c, logits, o->smooth_nr));
+        urc_value *den = g_add(c, g_add(c, pp, gg), g_k(c, logits, o->smooth_dr));
+        urc_value *f = g_sub(c, g_k(c, logits, 1), g_div(c, num, den));
+        if (f && o->nweights) { /* MONAI applies the class weights to the Dice terms too */
+            int64_t nc = f->shape.dims[f->shape.rank - 1];
+            if (o->nweights != nc) {
+                urc_error("loss", "%d class weights given for %lld Dice classes", o->nweights, (long long)nc);
+                return NULL;
+            }
+            urc_tensor *wt = urc_tensor_new(logits->dtype, &(urc_shape){1, {nc}});
+            for (int64_t k = 0; k < nc; k++) urc_elem_set_f64(wt->dtype, wt->data, k, o->weights[k]);
+            f = g_mul(c, f, urc_const_new(g, NULL, wt));
+        }
+        urc_value *dice = f ? all_mean(c, f) : NULL;
+        loss = o->lambda_dice == 1 ? dice : g_scale(c, dice, o->lambda_dice);
+    }
+    if (o->kind != URC_LOSS_DICE) {
+        urc_value *logp = urc_g_node(c, URC_OP_LOG_SOFTMAX, 1, &logits, &sa);
+        urc_value *nll = g_un(c, URC_OP_NEG, g_mul(c, onehot, logp)); /* -g log p */
+        urc_value *ce;
+        int64_t ax1 = 1;
+        if (o->nweights) {
+            if (o->nweights != C) {
+                urc_error("loss", "%d class weights given for %lld classes", o->nweights, (long long)C);
+                return NULL;
+            }
+            urc_tensor *wt = urc_tensor_new(logits->dtype, &cs);
+            for (int64_t k = 0; k < C; k++) urc_elem_set_f64(wt->dtype, wt->data, k, o->weights[k]);
+            urc_value *w = urc_const_new(g, NULL, wt);
+            int64_t all[URC_MAX_RANK];
+            for (int d = 0; d < r; d++) all[d] = d;
+            urc_value *num = urc_g_reduce_sum(c, g_mul(c, nll, w), all, r, false);
+            urc_value *den = urc_g_reduce_sum(c, g_mul(c, onehot, w), all, r, false);
+            ce = g_div(c, num, den);
+        } else {
+            ce = all_mean(c, urc_g_reduce_sum(c, nll, &ax1, 1, true));
+        }
+        if (o->lambda_ce != 1) ce = g_scale(c, ce, o->lambda_ce);
+        loss = loss ? g_add(c, loss, ce) : ce;
+    }
+    if (!c->ok || !loss) {
+        if (!urc_error_count()) urc_error("loss", "cannot build the loss for logits of shape %s", urc_shape_str(ls));
+        return NULL;
+    }
+    return loss;
+}
+
+bool urc_build_training(urc_graph *g, const urc_train_opts *o) {
+    if (g->outputs.len < 1) return false;
+    urc_value *logits = g->outputs.items[0];
+    if (!urc_dtype_is_float(logits->dtype) || logits->shape.rank < 3) {
+        urc_error("train", "the first output '%s' (%s%s) must be float logits [N, C, spatial...]", logits->name,
+                  urc_dtype_name(logits->dtype), urc_shape_str(&logits->shape));
+        return false;
+    }
+    /* The label input. */
+    urc_value *label = urc_graph_find(g, "label");
+    if (label) {
+        urc_error("train", "the model already has a value named 'label'");
+        return false;
+    }
+    label = urc_value_new(g, "label");
+    urc_shape l1 = logits->shape;
+    l1.dims[1] = 1;
+    urc_value_set_type(label, URC_DT_I64, &l1);
+    label->flags |= URC_VAL_INPUT;
+    URC_VEC_PUSH(g->inputs, label);
+    urc_value *loss = urc_build_loss(g, logits, label, &o->loss);
+    if (!loss) return false;
+    URC_VEC(urc_value *) params = {0};
+    for (int i = 0; i < g->inputs.len; i++)
+        if (g->inputs.items[i]->flags & URC_VAL_PARAM) URC_VEC_PUSH(params, g->inputs.items[i]);
+    if (!params.len) {
+        urc_error("train", "no trainable parameters (check --trainable / --freeze)");
+        return false;
+    }
+    urc_value **grads = urc_xcalloc((size_t)params.len, sizeof(urc_value *));
+    if (!urc_autodiff(g, loss, params.items, params.len, grads)) return false;
+    /* The logits are no longer an output: only the loss and gradients. */
+    logits->flags &= ~(unsigned)URC_VAL_OUTPUT;
+    g->outputs.len = 0;
+    loss->flags |= URC_VAL_OUTPUT;
+    URC_VEC_PUSH(g->outputs, loss);
+    if (o->optim == URC_OPTIM_NONE) {
+        for (int i = 0; i < params.len; i++) {
+            urc_value *d = grads[i];
+            /* Each output needs its own value: two parameters with the same
+             * (zero) gradient, or a gradient that is an input, get an Identity. */
+            bool dup = (d->flags & (URC_VAL_OUTPUT | URC_VAL_INPUT)) || d->data;
+            if (dup) {
+                urc_grad_ctx c = {g, NULL, true};
+                d = urc_g_unary(&c, URC_OP_IDENTITY, d);
+                if (!d) return false;
+            }
+            d->flags |= URC_VAL_OUTPUT;
+            URC_VEC_PUSH(g->outputs, d);
+        }
+    } else {
+        urc_error("train", "optimizer steps are not implemented yet");
+        return false;
+    }
+    free(grads);
+    free(params.items);
+    return true;
+}

@@ -1,0 +1,43 @@
+/* training.h: turns an inference graph into a training graph: a loss on the
+ * first output, its gradients with respect to the trainable parameters
+ * (urc_autodiff) and, for a training step, the optimizer update. */
+#ifndef URC_TRAINING_H
+#define URC_TRAINING_H
+
+#include "../ir/ir.h"
+
+typedef enum urc_loss_kind { URC_LOSS_DICECE, URC_LOSS_DICE, URC_LOSS_CE } urc_loss_kind;
+
+/* MONAI DiceCELoss(to_onehot_y=True, softmax=True) and its options; the
+ * defaults (urc_loss_defaults) are MONAI's. */
+typedef struct urc_loss_opts {
+    urc_loss_kind kind;
+    double lambda_dice, lambda_ce;
+    double smooth_nr, smooth_dr;
+    bool squared;              /* squared_pred: sum p^2 and g^2 in the denominator */
+    bool include_background;   /* Dice over channel 0 too (CE always uses all classes) */
+    bool batch;                /* Dice sums over the batch as well */
+    int nweights;              /* CE class weights (0: none) */
+    double weights[256];
+} urc_loss_opts;
+
+void urc_loss_defaults(urc_loss_opts *o);
+
+typedef enum urc_optim_kind { URC_OPTIM_NONE, URC_OPTIM_SGD, URC_OPTIM_ADAMW } urc_optim_kind;
+
+typedef struct urc_train_opts { /* also declared as struct urc_train_opts in driver.h */
+    urc_loss_opts loss;
+    urc_optim_kind optim;      /* NONE: the graph outputs [loss, gradients...] */
+    double lr, momentum, beta1, beta2, eps, weight_decay;
+} urc_train_opts;
+
+/* Loss of logits [N, C, S...] against an integer class map label
+ * ([N, 1, S...] or [N, S...]): a one-element float value. */
+urc_value *urc_build_loss(urc_graph *g, urc_value *logits, urc_value *label, const urc_loss_opts *o);
+
+/* Adds a label input ("label", int64, [N, 1, S...] of the first output's
+ * shape), the loss and the gradients of every input flagged URC_VAL_PARAM.
+ * With optim NONE the graph's outputs become [loss, d(param 0), ...]. */
+bool urc_build_training(urc_graph *g, const urc_train_opts *o);
+
+#endif

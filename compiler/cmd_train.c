@@ -1,0 +1,196 @@
+/* cmd_train.c: the training commands of the CLI.
+ *
+ *   unetrc grad MODEL.onnx --input X.npy --label L.npy --out DIR [options]
+ *
+ * prints `loss=<value>` and writes DIR/<initializer name>.npy (the name with
+ * '/' replaced by '_') with the gradient of the loss for every trainable
+ * float initializer. Errors follow the CLI contract of main.c: one line
+ * "unetrc: error: FILE: ...", exit 1; usage errors exit 2. */
+#define _GNU_SOURCE
+#include "cmd_train.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "autodiff/training.h"
+#include "backend/c/run_c.h"
+#include "base/diag.h"
+#include "base/npy.h"
+#include "driver.h"
+#include "interp/interp.h"
+
+typedef URC_VEC(const char *) strlist;
+
+typedef struct train_cli {
+    const char *model, *input, *label, *out;
+    bool interp;
+    strlist trainable, freeze;
+    urc_train_opts t;
+    uint64_t max_bytes;
+    const char *cc, *cflags;
+} train_cli;
+
+static void usage(const char *fmt, ...) URC_PRINTF(1, 2);
+static void usage(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("unetrc: usage error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs(" (see unetrc --help)\n", stderr);
+    va_end(ap);
+    exit(2);
+}
+
+static void fail(const char *file, const char *msg) {
+    urc_outfile_abort_all();
+    if (msg) fprintf(stderr, "unetrc: error: %s: %s\n", file, msg);
+    else urc_diag_print();
+    exit(1);
+}
+
+static bool is_trainable(const char *name, void *ctx) {
+    const train_cli *c = ctx;
+    bool yes = c->trainable.len == 0;
+    for (int i = 0; i < c->trainable.len && !yes; i++) yes = !fnmatch(c->trainable.items[i], name, 0);
+    for (int i = 0; i < c->freeze.len && yes; i++) yes = fnmatch(c->freeze.items[i], name, 0) != 0;
+    return yes;
+}
+
+static double parse_num(const char *opt, const char *v) {
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (errno || end == v || *end || !isfinite(x)) usage("%s wants a number, got '%s'", opt, v);
+    return x;
+}
+
+static void parse(train_cli *c, int argc, char **argv) {
+    c->max_bytes = (uint64_t)4 << 30;
+    urc_loss_defaults(&c->t.loss);
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+#define NEXT() (i + 1 < argc ? argv[++i] : (usage("%s needs a value", a), ""))
+        if (!strcmp(a, "--input")) c->input = NEXT();
+        else if (!strcmp(a, "--label")) c->label = NEXT();
+        else if (!strcmp(a, "--out")) c->out = NEXT();
+        else if (!strcmp(a, "--interp")) c->interp = true;
+        else if (!strcmp(a, "--trainable")) URC_VEC_PUSH(c->trainable, NEXT());
+        else if (!strcmp(a, "--freeze")) URC_VEC_PUSH(c->freeze, NEXT());
+        else if (!strcmp(a, "--cc")) c->cc = NEXT();
+        else if (!strcmp(a, "--cflags")) c->cflags = NEXT();
+        else if (!strcmp(a, "--loss")) {
+            const char *v = NEXT();
+            if (!strcmp(v, "dicece")) c->t.loss.kind = URC_LOSS_DICECE;
+            else if (!strcmp(v, "dice")) c->t.loss.kind = URC_LOSS_DICE;
+            else if (!strcmp(v, "ce")) c->t.loss.kind = URC_LOSS_CE;
+            else usage("--loss wants dicece, dice or ce, got '%s'", v);
+        } else if (!strcmp(a, "--squared")) c->t.loss.squared = true;
+        else if (!strcmp(a, "--exclude-background")) c->t.loss.include_background = false;
+        else if (!strcmp(a, "--batch-dice")) c->t.loss.batch = true;
+        else if (!strcmp(a, "--smooth-nr")) c->t.loss.smooth_nr = parse_num(a, NEXT());
+        else if (!strcmp(a, "--smooth-dr")) c->t.loss.smooth_dr = parse_num(a, NEXT());
+        else if (!strcmp(a, "--lambda-dice")) c->t.loss.lambda_dice = parse_num(a, NEXT());
+        else if (!strcmp(a, "--lambda-ce")) c->t.loss.lambda_ce = parse_num(a, NEXT());
+        else if (!strcmp(a, "--class-weights")) {
+            char *s = urc_strdup(NEXT());
+            for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
+                if (c->t.loss.nweights == 256) usage("--class-weights: at most 256 classes");
+                c->t.loss.weights[c->t.loss.nweights++] = parse_num(a, tok);
+            }
+        } else if (a[0] == '-') usage("unknown option '%s'", a);
+        else if (!c->model) c->model = a;
+        else usage("unexpected argument '%s'", a);
+#undef NEXT
+    }
+    if (!c->model) usage("no model given");
+    if (!c->input || !c->label || !c->out) usage("grad needs --input X.npy, --label L.npy and --out DIR");
+}
+
+/* A .npy of any dtype converted to the value's dtype; the shape must have
+ * the value's element count (a label [N, S...] fits [N, 1, S...]). */
+static urc_tensor *load_as(const char *path, const urc_value *v, uint64_t max_bytes, bool is_label) {
+    const char *err;
+    urc_tensor *t = urc_npy_read(path, max_bytes, &err);
+    if (!t) fail(path, err);
+    if (urc_tensor_numel(t) != urc_shape_numel(&v->shape) || (!is_label && !urc_shape_eq(&t->shape, &v->shape)))
+        fail(path, urc_fmt("%s '%s' expects shape %s, the file has %s", is_label ? "label" : "input", v->name,
+                           urc_shape_str(&v->shape), urc_shape_str(&t->shape)));
+    if (is_label && urc_dtype_is_float(t->dtype))
+        fail(path, urc_fmt("the label must be an integer class map, the file has %s", urc_dtype_name(t->dtype)));
+    urc_tensor *r = urc_tensor_new(v->dtype, &v->shape);
+    int64_t n = urc_tensor_numel(t);
+    for (int64_t i = 0; i < n; i++) {
+        if (urc_dtype_is_float(v->dtype)) {
+            double x = urc_elem_f64(t->dtype, t->data, i);
+            if (!isfinite(x)) fail(path, urc_fmt("element %lld is not finite", (long long)i));
+            urc_elem_set_f64(r->dtype, r->data, i, x);
+        } else {
+            urc_elem_set_i64(r->dtype, r->data, i, urc_elem_i64(t->dtype, t->data, i));
+        }
+    }
+    urc_tensor_free(t);
+    return r;
+}
+
+static const char *file_name(const char *param) {
+    char *s = urc_strdup(param);
+    for (char *p = s; *p; p++)
+        if (*p == '/') *p = '_';
+    return s;
+}
+
+int urc_cmd_grad(int argc, char **argv) {
+    train_cli c = {0};
+    parse(&c, argc, argv);
+    urc_options o = {.import = {.max_bytes = c.max_bytes, .trainable = is_trainable, .trainable_ctx = &c},
+                     .align = 64, .train = &c.t};
+    urc_diag_reset(c.model);
+    urc_graph *g = urc_build_graph(c.model, &o);
+    if (!g) fail(c.model, NULL);
+    /* Inputs: the data, the label, then the parameters' initial values. */
+    urc_tensor **ins = urc_xcalloc((size_t)g->inputs.len + 1, sizeof(urc_tensor *));
+    urc_tensor **outs = urc_xcalloc((size_t)g->outputs.len + 1, sizeof(urc_tensor *));
+    int ndata = 0;
+    for (int i = 0; i < g->inputs.len; i++) {
+        urc_value *v = g->inputs.items[i];
+        if (v->flags & URC_VAL_PARAM) {
+            ins[i] = urc_tensor_new(v->dtype, &v->shape);
+            memcpy(ins[i]->data, v->init, urc_tensor_bytes(ins[i]));
+        } else if (!strcmp(v->name, "label")) {
+            ins[i] = load_as(c.label, v, c.max_bytes, true);
+        } else {
+            if (ndata++) fail(c.model, "grad supports models with one data input");
+            ins[i] = load_as(c.input, v, c.max_bytes, false);
+        }
+    }
+    urc_diag_reset(c.model);
+    if (c.interp) {
+        if (!urc_interp_run(g, ins, outs)) fail(c.model, NULL);
+    } else {
+        urc_program *P = urc_build_program(g, "model", &o, NULL);
+        if (!P) fail(c.model, NULL);
+        urc_run_opts ro = {.cc = c.cc, .cflags = c.cflags, .model_name = c.model, .opset = g->opset};
+        if (!urc_c_run(P, ins, outs, &ro)) fail(c.model, NULL);
+    }
+    mkdir(c.out, 0755);
+    struct stat st;
+    if (stat(c.out, &st) != 0 || !S_ISDIR(st.st_mode)) fail(c.out, "cannot create the output folder");
+    /* Outputs: loss, then one gradient per parameter in input order. */
+    int k = 1;
+    for (int i = 0; i < g->inputs.len; i++) {
+        urc_value *v = g->inputs.items[i];
+        if (!(v->flags & URC_VAL_PARAM)) continue;
+        urc_strbuf sb = {0};
+        urc_npy_format(outs[k++], &sb);
+        const char *err, *path = urc_fmt("%s/%s.npy", c.out, file_name(v->name));
+        if (!urc_write_file_atomic(path, sb.data, sb.len, &err)) fail(path, err);
+        urc_sb_free(&sb);
+    }
+    printf("loss=%.9g\n", urc_elem_f64(outs[0]->dtype, outs[0]->data, 0));
+    return 0;
+}
