@@ -1,13 +1,15 @@
 /* test_grad.c: finite-difference checks of the gradient rules.
  *
- *   test_grad DIR   (float64 models from tests/grad/make_grad_models.py)
+ *   test_grad [--c] DIR [FILTER]   (float64 models from tests/grad/make_grad_models.py)
  *
  * For each model: every float initializer becomes a trainable parameter;
  * the loss is sum(y * w) with a fixed random w; urc_autodiff builds the
  * gradients of the loss with respect to the input and every parameter; the
  * interpreter (in double) evaluates them, and each is compared with the
  * central difference (L(v + h) - L(v - h)) / 2h at up to 12 elements:
- * |fd - ad| <= 1e-6 + 1e-5 max|ad|. */
+ * |fd - ad| <= 1e-6 + 1e-5 max|ad|. With --c the backward graph is also
+ * lowered, built as C and run: its loss and gradients must match the
+ * interpreter's to 1e-9 (relative to each tensor's largest magnitude). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <math.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "autodiff/autodiff.h"
+#include "backend/c/run_c.h"
 #include "base/diag.h"
 #include "base/npy.h"
 #include "driver.h"
@@ -29,6 +32,43 @@ static bool all_trainable(const char *name, void *ctx) {
 static double run_loss(urc_graph *g, urc_tensor **ins, urc_tensor **outs) {
     if (!urc_interp_run(g, ins, outs)) return NAN;
     return urc_elem_f64(outs[0]->dtype, outs[0]->data, 0);
+}
+
+static bool with_c;
+
+/* The graph lowered to C, built and run on ins; its outputs against the
+ * interpreter's (ref). */
+static bool check_c(urc_graph *g, urc_tensor **ins, urc_tensor *const *ref, const char *path) {
+    urc_options o = {.align = 64};
+    urc_program *P = urc_build_program(g, "model", &o, NULL);
+    if (!P) {
+        printf("FAIL %s: lowering: %s\n", path, urc_diag_message());
+        return false;
+    }
+    urc_run_opts ro = {.cflags = "-std=c11 -O2 -fopenmp -Wall -Wextra -Werror", .model_name = path, .opset = g->opset,
+                       .threads = 2, .keep_dir = getenv("TEST_GRAD_KEEP")}; /* keep the C for a look */
+    urc_tensor *got[65];
+    if (!urc_c_run(P, ins, got, &ro)) {
+        printf("FAIL %s: generated C: %s\n", path, urc_diag_message());
+        return false;
+    }
+    bool ok = true;
+    for (int j = 0; j < g->outputs.len; j++) {
+        int64_t n = urc_tensor_numel(ref[j]);
+        double mx = 0, err = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double r = urc_elem_f64(ref[j]->dtype, ref[j]->data, i), v = urc_elem_f64(got[j]->dtype, got[j]->data, i);
+            mx = fmax(mx, fabs(r));
+            err = fmax(err, fabs(r - v));
+            if (isnan(v) != isnan(r)) err = INFINITY;
+        }
+        if (!(err <= 1e-9 * (mx > 0 ? mx : 1))) {
+            printf("FAIL %s: generated C output %d differs from the interpreter by %g (max |ref| %g)\n", path, j, err, mx);
+            ok = false;
+        }
+        urc_tensor_free(got[j]);
+    }
+    return ok;
 }
 
 static int check(const char *path, const char *npy) {
@@ -61,9 +101,22 @@ static int check(const char *path, const char *npy) {
         printf("FAIL %s: autodiff: %s\n", path, urc_diag_message());
         return 1;
     }
+    /* The outputs become the loss and the gradients, flagged as outputs for
+     * the memory plan; each needs its own value (as training.c does). */
+    y->flags &= ~(unsigned)URC_VAL_OUTPUT;
     g->outputs.len = 0;
+    loss->flags |= URC_VAL_OUTPUT;
     URC_VEC_PUSH(g->outputs, loss);
-    for (int i = 0; i < nin; i++) URC_VEC_PUSH(g->outputs, grads[i]);
+    for (int i = 0; i < nin; i++) {
+        urc_value *d = grads[i];
+        if ((d->flags & (URC_VAL_OUTPUT | URC_VAL_INPUT)) || d->data) d = urc_g_unary(&c, URC_OP_IDENTITY, d);
+        if (!d) {
+            printf("FAIL %s: %s\n", path, urc_diag_message());
+            return 1;
+        }
+        d->flags |= URC_VAL_OUTPUT;
+        URC_VEC_PUSH(g->outputs, d);
+    }
     if (!urc_graph_verify(g, "autodiff")) {
         printf("FAIL %s: %s\n", path, urc_diag_message());
         return 1;
@@ -91,8 +144,8 @@ static int check(const char *path, const char *npy) {
     }
     urc_tensor *ad[64];
     for (int i = 0; i < nin; i++) ad[i] = outs[1 + i];
+    int fails = with_c && !check_c(g, ins, outs, path), checked = 0;
     urc_tensor_free(outs[0]);
-    int fails = 0, checked = 0;
     double worst = 0;
     for (int i = 0; i < nin; i++) {
         urc_tensor *t = ins[i];
@@ -131,6 +184,11 @@ static int check(const char *path, const char *npy) {
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 int main(int argc, char **argv) {
+    if (argc > 1 && !strcmp(argv[1], "--c")) {
+        with_c = true;
+        argv++;
+        argc--;
+    }
     if (argc < 2) return 2;
     DIR *d = opendir(argv[1]);
     if (!d) return 2;

@@ -120,3 +120,42 @@ for op in ("ReduceSum", "ReduceMean", "ReduceMax", "ReduceL2", "ReduceSumSquare"
              [("ax", np.array([1], np.int64))])
     else:
         save(op.lower(), [helper.make_node(op, ["x"], ["y"], axes=[1, 2], keepdims=1)], away((2, 3, 4)), (2, 1, 1))
+
+# convolutions (grad_conv.c): dX by ConvTranspose / Conv, dW by unetrc.ConvGradWeight, dB by ReduceSum
+def out_shape(nodes, x, inits=(), opset=17):
+    """The output shape by ONNX shape inference (y declared without one)."""
+    g = helper.make_graph(nodes, "s", [helper.make_tensor_value_info("x", D, x.shape)],
+                          [helper.make_tensor_value_info("y", D, None)],
+                          [numpy_helper.from_array(np.asarray(a), n) for n, a in inits])
+    m = onnx.shape_inference.infer_shapes(helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)]),
+                                          strict_mode=True)
+    return tuple(d.dim_value for d in m.graph.output[0].type.tensor_type.shape.dim)
+
+
+def save_inferred(name, nodes, x, inits=(), opset=17):
+    save(name, nodes, x, out_shape(nodes, x, inits, opset), inits, opset)
+
+
+def conv(name, op, x, w, b=None, **attrs):
+    ins = ["x", "w"] + (["b"] if b is not None else [])
+    inits = [("w", w)] + ([("b", b)] if b is not None else [])
+    save_inferred(name, [helper.make_node(op, ins, ["y"], **attrs)], x, inits)
+
+
+conv("conv1d_s2_pads", "Conv", away((2, 3, 9)), away((4, 3, 3)), away((4,)), strides=[2], pads=[1, 2])
+conv("conv1d_uneven", "Conv", away((1, 2, 10)), away((3, 2, 4)), None, strides=[3], pads=[0, 1], dilations=[2])
+conv("conv2d_group_dil", "Conv", away((1, 4, 7, 6)), away((6, 2, 3, 2)), away((6,)), group=2,
+     strides=[2, 1], pads=[1, 0, 0, 1], dilations=[2, 1])
+conv("conv2d_same_upper", "Conv", away((1, 2, 6, 5)), away((3, 2, 3, 3)), away((3,)), strides=[2, 2],
+     auto_pad="SAME_UPPER")
+conv("conv2d_depthwise", "Conv", away((2, 3, 5, 5)), away((3, 1, 3, 3)), away((3,)), group=3, pads=[1, 1, 1, 1])
+conv("conv3d_s2_pad", "Conv", away((1, 2, 5, 6, 4)), away((3, 2, 3, 3, 2)), away((3,)),
+     strides=[2, 2, 1], pads=[1, 1, 0, 1, 0, 1])
+conv("convtr2d_k2s2", "ConvTranspose", away((1, 3, 4, 4)), away((3, 2, 2, 2)), away((2,)), strides=[2, 2])
+conv("convtr3d_k3s2p1op1", "ConvTranspose", away((1, 2, 3, 4, 3)), away((2, 3, 3, 3, 3)), away((3,)),
+     strides=[2, 2, 2], pads=[1, 1, 1, 1, 1, 1], output_padding=[1, 1, 1])
+conv("convtr1d_group_dil", "ConvTranspose", away((1, 4, 5)), away((4, 3, 3)), away((6,)), group=2,
+     strides=[3], dilations=[2], pads=[0, 0], output_padding=[2])
+conv("convtr2d_output_shape", "ConvTranspose", away((1, 2, 3, 3)), away((2, 2, 3, 3)), None, group=1,
+     strides=[2, 2], output_shape=[8, 8])
+print("wrote", len([f for f in os.listdir(OUT) if f.endswith(".onnx")]), "models to", OUT)
