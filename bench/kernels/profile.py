@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """profile.py DIR [THREADS] [RUNS]: per-kernel times of generated code kept by
 `unetrc run ... --keep DIR` (model.c, model.weights, harness.c, in0.bin).
-Wraps every kernel call of the forward function with a timer, rebuilds with
+Wraps every kernel call (timed by thread CPU time with one thread: robust on
+a shared core) of the forward function with a timer, rebuilds with
 -O3 -march=native and prints the kernels by mean time per forward (the
 harness's warm-up forward excluded)."""
 import os, re, subprocess, sys
@@ -34,11 +35,11 @@ for ln in src.split('\n'):
         out.append(ln)
 n = len(calls)
 prof = ('#include <time.h>\n#include <stdio.h>\nstatic int urc_prof_calls;\nstatic double urc_prof_t[%d];\n'
-        'static double urc_prof_now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }\n'
+        'static double urc_prof_now(void) { struct timespec t; clock_gettime(%s, &t); return t.tv_sec + 1e-9 * t.tv_nsec; }\n'
         '__attribute__((destructor)) static void urc_prof_dump(void) {\n'
         '    FILE *f = fopen("%s/prof.txt", "w");\n'
         '    for (int i = 0; i < %d; i++) fprintf(f, "%%d %%.6f\\n", i, urc_prof_t[i] * 1e3 / (urc_prof_calls - 1));\n'
-        '    fclose(f);\n}\n' % (n, d, n))
+        '    fclose(f);\n}\n' % (n, 'CLOCK_THREAD_CPUTIME_ID' if threads == '1' else 'CLOCK_MONOTONIC', d, n))
 src2 = '\n'.join(out).replace('#include <math.h>', '#define _POSIX_C_SOURCE 199309L\n' + prof + '#include <math.h>', 1)
 open(os.path.join(d, 'prof_model.c'), 'w').write(src2)
 exe = os.path.join(d, 'prof_run')

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+# Usage: gen_conv_fast.py OUT_DIR   (needs torch, onnx, numpy)
+# Node tests (model.onnx + test_data_set_0, opset 17) aimed at the
+# channels-last fast paths of ops/conv.c: constant weights, shapes that make
+# partial channel blocks, border/interior/remainder W blocks, strides,
+# dilation, asymmetric pads, the 1x1x1 GEMM form, k=s ConvTranspose and the
+# k3 s2 ConvTranspose fallback. Data are small dyadic numbers (x in 1/4
+# steps, W and B in 1/8 steps) so every product and partial sum is exact in
+# float32: the expected outputs hold for any summation order, with or
+# without fused multiply-add. References: torch in float64.
+import os, shutil, sys, numpy as np, onnx, torch
+import torch.nn.functional as F
+from onnx import helper, TensorProto, numpy_helper
+
+OUT = sys.argv[1]
+rng = np.random.default_rng(7)
+def X(*s): return (rng.integers(-8, 9, s) / 4).astype(np.float32)
+def Wt(*s): return (rng.integers(-8, 9, s) / 8).astype(np.float32)
+
+def ref(op, x, w, b, strides, pads, dil, op_pad):
+    sp = x.ndim - 2
+    xt, wt = torch.tensor(x, dtype=torch.float64), torch.tensor(w, dtype=torch.float64)
+    if op == 'Conv':
+        padarg = []
+        for a in reversed(range(sp)): padarg += [pads[a], pads[sp + a]]
+        y = [F.conv1d, F.conv2d, F.conv3d][sp - 1](F.pad(xt, padarg), wt, None, strides, 0, dil)
+    else:
+        assert pads[:sp] == pads[sp:]
+        y = [F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d][sp - 1](xt, wt, None, strides, pads[:sp], op_pad, 1, dil)
+    if b is not None: y = y + torch.tensor(b, dtype=torch.float64).reshape([1, -1] + [1] * sp)
+    return y.numpy().astype(np.float32)
+
+def save(name, op, x, w, b=None, strides=None, pads=None, dil=None, op_pad=None, bias_input=False):
+    sp = x.ndim - 2
+    strides = strides or [1] * sp; dil = dil or [1] * sp; op_pad = op_pad or [0] * sp
+    K = list(w.shape[2:])
+    pads = pads if pads is not None else [0] * 2 * sp
+    y = ref(op, x, w, b, strides, pads, dil, op_pad)
+    d = os.path.join(OUT, name)
+    if os.path.exists(d): shutil.rmtree(d)
+    os.makedirs(os.path.join(d, 'test_data_set_0'))
+    names = ['in0', 'in1'] + (['in2'] if b is not None else [])
+    inits = [numpy_helper.from_array(w, 'in1')]
+    gin = [helper.make_tensor_value_info('in0', TensorProto.FLOAT, x.shape)]
+    feeds = [x]
+    if b is not None:
+        if bias_input:
+            gin.append(helper.make_tensor_value_info('in2', TensorProto.FLOAT, b.shape))
+            feeds.append(b)
+        else:
+            inits.append(numpy_helper.from_array(b, 'in2'))
+    attrs = dict(kernel_shape=K, strides=strides, pads=pads, dilations=dil)
+    if op == 'ConvTranspose' and any(op_pad): attrs['output_padding'] = op_pad
+    node = helper.make_node(op, names, ['out0'], **attrs)
+    g = helper.make_graph([node], name, gin, [helper.make_tensor_value_info('out0', TensorProto.FLOAT, y.shape)], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 17)]); m.ir_version = 8
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(d, 'model.onnx'))
+    for k, a in enumerate(feeds):
+        open(os.path.join(d, 'test_data_set_0', f'input_{k}.pb'), 'wb').write(numpy_helper.from_array(a, names[k if k == 0 else 2]).SerializeToString())
+    open(os.path.join(d, 'test_data_set_0', 'output_0.pb'), 'wb').write(numpy_helper.from_array(y, 'out0').SerializeToString())
+
+# Conv
+save('test_fconv_k3p1_c5m20_3d', 'Conv', X(1, 5, 4, 5, 40), Wt(20, 5, 3, 3, 3), Wt(20), pads=[1] * 6)
+save('test_fconv_k3p1_m100_n2_2d', 'Conv', X(2, 3, 9, 30), Wt(100, 3, 3, 3), pads=[1] * 4)
+save('test_fconv_k3s2p1_3d', 'Conv', X(1, 4, 7, 9, 31), Wt(16, 4, 3, 3, 3), Wt(16), strides=[2] * 3, pads=[1] * 6)
+save('test_fconv_dil2_2d', 'Conv', X(1, 3, 11, 29), Wt(8, 3, 3, 3), Wt(8), dil=[2, 2], pads=[2] * 4)
+save('test_fconv_k1_gemm_n2_3d', 'Conv', X(2, 8, 5, 5, 5), Wt(12, 8, 1, 1, 1), Wt(12))
+save('test_fconv_k1s2_3d', 'Conv', X(1, 6, 9, 9, 9), Wt(5, 6, 1, 1, 1), Wt(5), strides=[2] * 3)
+save('test_fconv_c1_3d', 'Conv', X(1, 1, 6, 7, 26), Wt(16, 1, 3, 3, 3), Wt(16), pads=[1] * 6)
+save('test_fconv_rtbias_3d', 'Conv', X(1, 4, 5, 6, 14), Wt(8, 4, 3, 3, 3), Wt(8), pads=[1] * 6, bias_input=True)
+save('test_fconv_pad_asym_2d', 'Conv', X(1, 3, 8, 27), Wt(6, 3, 3, 3), Wt(6), pads=[0, 2, 1, 0])
+save('test_fconv_k5p2_1d', 'Conv', X(2, 6, 40), Wt(9, 6, 5), Wt(9), pads=[2, 2])
+save('test_fconv_k7_small_2d', 'Conv', X(1, 2, 5, 5), Wt(4, 2, 7, 7), Wt(4), pads=[3] * 4)
+save('test_fconv_m64_3d', 'Conv', X(1, 8, 4, 4, 14), Wt(64, 8, 3, 3, 3), Wt(64), pads=[1] * 6)
+save('test_fconv_m14_k1_3d', 'Conv', X(1, 16, 4, 5, 6), Wt(14, 16, 1, 1, 1), Wt(14))
+save('test_fconv_patch4_3d', 'Conv', X(1, 2, 8, 8, 8), Wt(24, 2, 4, 4, 4), Wt(24), strides=[4] * 3)
+# ConvTranspose
+save('test_fconvt_k2s2_m16_3d', 'ConvTranspose', X(1, 8, 3, 4, 13), Wt(8, 16, 2, 2, 2), Wt(16), strides=[2] * 3)
+save('test_fconvt_k2s2_m24_2d', 'ConvTranspose', X(2, 5, 6, 7), Wt(5, 24, 2, 2), Wt(24), strides=[2] * 2)
+save('test_fconvt_k2s2_m3_3d', 'ConvTranspose', X(1, 4, 3, 3, 5), Wt(4, 3, 2, 2, 2), Wt(3), strides=[2] * 3)
+save('test_fconvt_k2s2_rtbias_3d', 'ConvTranspose', X(1, 4, 3, 3, 5), Wt(4, 6, 2, 2, 2), Wt(6), strides=[2] * 3, bias_input=True)
+save('test_fconvt_k2s2_1d', 'ConvTranspose', X(1, 4, 20), Wt(4, 6, 2), strides=[2])
+save('test_fconvt_k3s3_2d', 'ConvTranspose', X(1, 3, 4, 5), Wt(3, 5, 3, 3), Wt(5), strides=[3, 3])
+save('test_fconvt_k3s2p1op1_3d', 'ConvTranspose', X(1, 6, 4, 5, 6), Wt(6, 8, 3, 3, 3), Wt(8), strides=[2] * 3, pads=[1] * 6, op_pad=[1] * 3)
