@@ -1,12 +1,13 @@
 /* test_grad.c: finite-difference checks of the gradient rules.
  *
- *   test_grad [--c] DIR [FILTER]   (float64 models from tests/grad/make_grad_models.py)
+ *   test_grad [--c] [--all] DIR [FILTER]   (float64 models from tests/grad/make_grad_models.py)
  *
  * For each model: every float initializer becomes a trainable parameter;
  * the loss is sum(y * w) with a fixed random w; urc_autodiff builds the
  * gradients of the loss with respect to the input and every parameter; the
  * interpreter (in double) evaluates them, and each is compared with the
- * central difference (L(v + h) - L(v - h)) / 2h at up to 12 elements:
+ * central difference (L(v + h) - L(v - h)) / 2h at up to 12 elements (every
+ * element with --all):
  * |fd - ad| <= 1e-6 + 1e-5 max|ad|. With --c the backward graph is also
  * lowered, built as C and run: its loss and gradients must match the
  * interpreter's to 1e-9 (relative to each tensor's largest magnitude). */
@@ -34,7 +35,7 @@ static double run_loss(urc_graph *g, urc_tensor **ins, urc_tensor **outs) {
     return urc_elem_f64(outs[0]->dtype, outs[0]->data, 0);
 }
 
-static bool with_c;
+static bool with_c, all_elems;
 
 /* The graph lowered to C, built and run on ins; its outputs against the
  * interpreter's (ref). */
@@ -153,7 +154,7 @@ static int check(const char *path, const char *npy) {
         int64_t n = urc_tensor_numel(t);
         double amax = 0;
         for (int64_t k = 0; k < n; k++) amax = fmax(amax, fabs(urc_elem_f64(ad[i]->dtype, ad[i]->data, k)));
-        int64_t step = n > 12 ? n / 12 : 1;
+        int64_t step = n > 12 && !all_elems ? n / 12 : 1;
         for (int64_t k = 0; k < n; k += step) {
             double v0 = urc_elem_f64(t->dtype, t->data, k), h = 1e-6 * fmax(1.0, fabs(v0));
             urc_tensor *tmp[65];
@@ -184,10 +185,10 @@ static int check(const char *path, const char *npy) {
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 int main(int argc, char **argv) {
-    if (argc > 1 && !strcmp(argv[1], "--c")) {
-        with_c = true;
-        argv++;
-        argc--;
+    for (; argc > 1 && argv[1][0] == '-'; argc--, argv++) {
+        if (!strcmp(argv[1], "--c")) with_c = true;
+        else if (!strcmp(argv[1], "--all")) all_elems = true;
+        else return 2;
     }
     if (argc < 2) return 2;
     DIR *d = opendir(argv[1]);

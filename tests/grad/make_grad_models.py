@@ -158,4 +158,28 @@ conv("convtr1d_group_dil", "ConvTranspose", away((1, 4, 5)), away((4, 3, 3)), aw
      strides=[3], dilations=[2], pads=[0, 0], output_padding=[2])
 conv("convtr2d_output_shape", "ConvTranspose", away((1, 2, 3, 3)), away((2, 2, 3, 3)), None, group=1,
      strides=[2, 2], output_shape=[8, 8])
+
+# pools (grad_pool.c): MaxPool inputs are distinct values (no tied maxima within 1e-6)
+def distinct(shape):
+    n = int(np.prod(shape))
+    return (rng.permutation(n) * 0.05 - 0.025 * n + rng.uniform(-0.01, 0.01, n)).reshape(shape)
+
+
+def pool(name, op, x, opset=17, **attrs):
+    save_inferred(name, [helper.make_node(op, ["x"], ["y"], **attrs)], x, opset=opset)
+
+
+pool("maxpool2d_ceil_pads", "MaxPool", distinct((1, 2, 7, 6)), kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 0],
+     ceil_mode=1)
+pool("maxpool2d_overlap", "MaxPool", distinct((2, 2, 5, 5)), kernel_shape=[3, 2], strides=[1, 1])
+pool("maxpool1d_dil", "MaxPool", distinct((1, 3, 11)), kernel_shape=[3], strides=[2], dilations=[2], pads=[1, 1])
+pool("maxpool3d", "MaxPool", distinct((1, 2, 4, 5, 4)), kernel_shape=[2, 2, 2], strides=[2, 2, 2], ceil_mode=1)
+pool("avgpool2d_incl_pad_ceil", "AveragePool", away((1, 2, 7, 6)), kernel_shape=[3, 3], strides=[2, 2],
+     pads=[1, 1, 1, 1], count_include_pad=1, ceil_mode=1)
+pool("avgpool2d_excl_pad_ceil", "AveragePool", away((1, 2, 7, 6)), kernel_shape=[3, 2], strides=[2, 2],
+     pads=[1, 0, 1, 1], ceil_mode=1)
+pool("avgpool3d", "AveragePool", away((2, 2, 4, 4, 5)), kernel_shape=[2, 2, 3], strides=[2, 2, 1], pads=[0, 0, 1, 0, 0, 1])
+pool("avgpool1d_same", "AveragePool", away((1, 2, 9)), kernel_shape=[4], strides=[2], auto_pad="SAME_UPPER")
+pool("globalavgpool", "GlobalAveragePool", away((2, 3, 4, 5)))
+pool("globalmaxpool", "GlobalMaxPool", distinct((2, 3, 4, 3, 2)))
 print("wrote", len([f for f in os.listdir(OUT) if f.endswith(".onnx")]), "models to", OUT)
