@@ -182,4 +182,33 @@ pool("avgpool3d", "AveragePool", away((2, 2, 4, 4, 5)), kernel_shape=[2, 2, 3], 
 pool("avgpool1d_same", "AveragePool", away((1, 2, 9)), kernel_shape=[4], strides=[2], auto_pad="SAME_UPPER")
 pool("globalavgpool", "GlobalAveragePool", away((2, 3, 4, 5)))
 pool("globalmaxpool", "GlobalMaxPool", distinct((2, 3, 4, 3, 2)))
+
+# normalisations (grad_norm.c)
+def norm(name, op, x, params, opset=17, **attrs):
+    names = ["x"] + [n for n, _ in params]
+    save_inferred(name, [helper.make_node(op, names, ["y"], **attrs)], x, params, opset)
+
+
+norm("layernorm_last", "LayerNormalization", rng.normal(0, 1, (2, 3, 8)), [("s", away((8,))), ("b", away((8,)))])
+norm("layernorm_axis1", "LayerNormalization", rng.normal(0, 1, (2, 3, 4, 5)), [("s", away((3, 4, 5))), ("b", away((3, 4, 5)))],
+     axis=1, epsilon=1e-3)
+norm("layernorm_nobias_bcast", "LayerNormalization", rng.normal(0, 1, (2, 3, 4, 5)), [("s", away((1, 5)))], axis=2)
+norm("instancenorm3d", "InstanceNormalization", rng.normal(0, 1, (2, 3, 4, 3, 5)), [("s", away((3,))), ("b", away((3,)))],
+     epsilon=1e-4)
+norm("groupnorm18", "GroupNormalization", rng.normal(0, 1, (2, 6, 4, 5)), [("s", away((3,))), ("b", away((3,)))],
+     opset=18, num_groups=3)
+norm("batchnorm", "BatchNormalization", rng.normal(0, 1, (2, 3, 4, 5)),
+     [("s", away((3,))), ("b", away((3,))), ("m", away((3,))), ("v", rng.uniform(0.5, 2, (3,)))], opset=15)
+norm("batchnorm_2d", "BatchNormalization", rng.normal(0, 1, (4, 3)),
+     [("s", away((3,))), ("b", away((3,))), ("m", away((3,))), ("v", rng.uniform(0.5, 2, (3,)))], epsilon=0.1)
+# GroupNorm as exporters emulate it before opset 18 (Reshape, InstanceNorm, Reshape, per-channel Mul/Add), with
+# frozen constants: norm_patterns makes it one GroupNormalization with per-channel scale and bias
+save_inferred("groupnorm_emulated_frozen", [
+    helper.make_node("Reshape", ["x", "s3"], ["r"]),
+    helper.make_node("InstanceNormalization", ["r", "frozen_one", "frozen_zero"], ["i"], epsilon=1e-5),
+    helper.make_node("Reshape", ["i", "s4"], ["t"]),
+    helper.make_node("Mul", ["t", "frozen_w"], ["m"]),
+    helper.make_node("Add", ["m", "frozen_b"], ["y"])], rng.normal(0, 1, (2, 6, 3, 4)),
+    [("s3", np.array([2, 2, -1], np.int64)), ("frozen_one", np.ones(2)), ("frozen_zero", np.zeros(2)),
+     ("s4", np.array([2, 6, 3, 4], np.int64)), ("frozen_w", away((6, 1, 1))), ("frozen_b", away((6, 1, 1)))])
 print("wrote", len([f for f in os.listdir(OUT) if f.endswith(".onnx")]), "models to", OUT)
