@@ -475,6 +475,9 @@ typedef struct dconv {
     int64_t N, C, M;
     int64_t in[3], out[3], K[3], s[3], d[3], pb[3];
     tile t;
+    /* output voxel o (the loops' index, [0, out)) lands at Y position o*os + oo
+     * of Y's spatial dims yd (ConvTranspose residue classes; conv: 1, 0, out) */
+    int64_t os[3], oo[3], yd[3];
 } dconv;
 
 static urc_lx *ivar(urc_kernel *k, urc_ls **body, const char *name, urc_lx *lo, urc_lx *hi, int64_t step, unsigned flags) {
@@ -583,7 +586,8 @@ static void dc_block(dconv *c, urc_ls *parent, urc_lx *mb, urc_lx *nn, urc_lx *o
             dc_fma(k, tb, acc, c->bx, c->bw, c->C, MB, xb, sw * c->C, wb, vlo, vhi);
         }
     }
-    acc_store(c, blk, acc, nv, urc_add(yrow, urc_muli(ow0, c->M)), c->M, urc_muli(mb, MB), valid, conv_bcol, mb);
+    urc_lx *yb = urc_muli(urc_add(yrow, urc_addi(urc_muli(ow0, c->os[2]), c->oo[2])), c->M);
+    acc_store(c, blk, acc, nv, yb, c->os[2] * c->M, urc_muli(mb, MB), valid, conv_bcol, mb);
 }
 
 /* Packs a constant bias (more than one element) as Bp[j] = B[j % M] for
@@ -607,45 +611,30 @@ static urc_lx *valid_cols(int64_t cols, int MB, int64_t nmb, urc_lx *mb) {
     return urc_sp_min(urc_sp_i(MB), urc_sub(urc_sp_i(cols), urc_muli(mb, MB)));
 }
 
-static bool lower_conv_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
-    const urc_value *X = n->in[0], *W = n->in[1], *Y = n->out[0];
-    dconv c = {L, k, n, 0, 0, 0, -1, g->N, g->C, g->M, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0}};
-    bool gemm = true;
+/* The direct convolution of node n with its spatial axes mapped to D, H, W
+ * (axis 2 innermost); the output map is the identity. */
+static dconv dc_setup(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
+    dconv c = {L, k, n, 0, 0, 0, -1, g->N, g->C, g->M, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0},
+               {0}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}};
     for (int a = 0; a < g->nsp; a++) {
         int b = 3 - g->nsp + a;
         c.in[b] = g->in[a];
-        c.out[b] = g->out[a];
+        c.out[b] = c.yd[b] = g->out[a];
         c.K[b] = g->K[a];
         c.s[b] = g->s[a];
         c.d[b] = g->d[a];
         c.pb[b] = g->pb[a];
-        gemm = gemm && g->K[a] == 1 && g->s[a] == 1 && g->pb[a] == 0 && g->out[a] == g->in[a];
     }
-    if (gemm) { /* [N*S, C] x [C, M]: one row of every voxel */
-        int64_t V = urc_shape_numel(&X->shape) / c.C;
-        for (int a = 0; a < 3; a++) c.in[a] = c.out[a] = 1;
-        c.in[2] = c.out[2] = V;
-        c.N = 1;
-    }
-    int64_t T = c.K[0] * c.K[1] * c.K[2];
-    c.t = pick_tile(L->target, c.M, gemm ? 0 : c.out[2], T * c.C * 4);
+    return c;
+}
+
+/* Emits the loop nests of direct convolution c (buffers bound, weights
+ * packed). gemm: one row of in[2] voxels without taps, split among threads. */
+static void dc_emit(dconv *cp, bool gemm) {
+    dconv c = *cp;
+    urc_kernel *k = c.k;
     int MB = c.t.MB, WB = c.t.WB;
     int64_t nmb = c.t.nmb;
-    /* Wp[mb][t][c][l] = W[mb*MB + l][c][t] (zero past M) */
-    float *wp = urc_xmalloc((size_t)(nmb * T * c.C * MB) * sizeof(float));
-    const float *w = W->data;
-    for (int64_t mb = 0; mb < nmb; mb++)
-        for (int64_t t = 0; t < T; t++)
-            for (int64_t ci = 0; ci < c.C; ci++)
-                for (int l = 0; l < MB; l++) {
-                    int64_t m = mb * MB + l;
-                    wp[((mb * T + t) * c.C + ci) * MB + l] = m < c.M ? w[(m * c.C + ci) * T + t] : 0.0f;
-                }
-    c.bx = urc_lower_in(L, k, X, "x");
-    c.bw = urc_lower_const(L, k, "wpack", URC_DT_F32, nmb * T * c.C * MB, wp);
-    free(wp);
-    c.bb = pack_bias(&c, c.M);
-    c.by = urc_lower_out(L, k, Y, "y");
     urc_lx *zero = urc_sp_i(0), *none[2] = {zero, zero}, *one[2] = {urc_sp_i(1), urc_sp_i(1)};
     int64_t OW = c.out[2], nfull = OW / WB, R = OW % WB;
     if (gemm) {
@@ -659,7 +648,7 @@ static bool lower_conv_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const 
             dc_block(&c, rb, mb2, zero, zero, zero, none, one, zero, urc_sp_i(nfull * WB), nfull * WB, (int)R,
                      valid_cols(c.M, MB, nmb, mb2));
         }
-        return true;
+        return;
     }
     urc_ls *body = k->body, *par = NULL;
     urc_lx *mb = urc_sp_dim_loop(k, &body, "mb", nmb, &par);
@@ -669,7 +658,8 @@ static bool lower_conv_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const 
     urc_lx *klo[2], *khi[2];
     dc_taps(&c, body, 0, od, &klo[0], &khi[0]);
     dc_taps(&c, body, 1, oh, &klo[1], &khi[1]);
-    urc_lx *yrow = urc_sp_let(k, body, "yrow", urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, c.out[0]), od), c.out[1]), oh), OW * c.M));
+    urc_lx *yd = urc_addi(urc_muli(od, c.os[0]), c.oo[0]), *yh = urc_addi(urc_muli(oh, c.os[1]), c.oo[1]);
+    urc_lx *yrow = urc_sp_let(k, body, "yrow", urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, c.yd[0]), yd), c.yd[1]), yh), c.yd[2]));
     urc_lx *valid = valid_cols(c.M, MB, nmb, mb);
     /* voxels [wl, wr) see every W tap */
     int64_t sw = c.s[2], dw = c.d[2], pw = c.pb[2];
@@ -689,6 +679,125 @@ static bool lower_conv_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const 
     for (int64_t j = j1 > j0 ? j1 : j0; j < nfull; j++)
         dc_block(&c, body, mb, nn, od, oh, klo, khi, yrow, urc_sp_i(j * WB), j * WB, WB, valid);
     if (R) dc_block(&c, body, mb, nn, od, oh, klo, khi, yrow, urc_sp_i(nfull * WB), nfull * WB, (int)R, valid);
+}
+
+static bool lower_conv_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
+    const urc_value *X = n->in[0], *W = n->in[1], *Y = n->out[0];
+    dconv c = dc_setup(L, k, n, g);
+    bool gemm = true;
+    for (int a = 0; a < g->nsp; a++)
+        gemm = gemm && g->K[a] == 1 && g->s[a] == 1 && g->pb[a] == 0 && g->out[a] == g->in[a];
+    if (gemm) { /* [N*S, C] x [C, M]: one row of every voxel */
+        int64_t V = urc_shape_numel(&X->shape) / c.C;
+        for (int a = 0; a < 3; a++) c.in[a] = c.out[a] = c.yd[a] = 1;
+        c.in[2] = c.out[2] = c.yd[2] = V;
+        c.N = 1;
+    }
+    int64_t T = c.K[0] * c.K[1] * c.K[2];
+    c.t = pick_tile(L->target, c.M, gemm ? 0 : c.out[2], T * c.C * 4);
+    int MB = c.t.MB;
+    int64_t nmb = c.t.nmb;
+    /* Wp[mb][t][c][l] = W[mb*MB + l][c][t] (zero past M) */
+    float *wp = urc_xmalloc((size_t)(nmb * T * c.C * MB) * sizeof(float));
+    const float *w = W->data;
+    for (int64_t mb = 0; mb < nmb; mb++)
+        for (int64_t t = 0; t < T; t++)
+            for (int64_t ci = 0; ci < c.C; ci++)
+                for (int l = 0; l < MB; l++) {
+                    int64_t m = mb * MB + l;
+                    wp[((mb * T + t) * c.C + ci) * MB + l] = m < c.M ? w[(m * c.C + ci) * T + t] : 0.0f;
+                }
+    c.bx = urc_lower_in(L, k, X, "x");
+    c.bw = urc_lower_const(L, k, "wpack", URC_DT_F32, nmb * T * c.C * MB, wp);
+    free(wp);
+    c.bb = pack_bias(&c, c.M);
+    c.by = urc_lower_out(L, k, Y, "y");
+    dc_emit(&c, gemm);
+    return true;
+}
+
+/* ConvTranspose without dilation, any kernel, stride and padding, by
+ * residue classes: output o (per axis q = o + pb) receives input i through
+ * tap k = q - i*s, so the outputs with q = Q*s + r (r in [0, s)) see only
+ * the taps k = t*s + r, t in [0, T_r), T_r = ceil((K - r) / s), from inputs
+ * i = Q - t. Each class is an ordinary stride-1 convolution over X with the
+ * flipped sub-kernel W[c, m, (T_r - 1 - u)*s + r] (tap u reads input
+ * Q - (T_r - 1) + u: padding T_r - 1 - Q0 for the class's first Q0) whose
+ * results go to every s-th output: the direct kernel above with an output
+ * map o = Q*s + r - pb. Classes without taps (r >= K) get the bias. */
+static bool lower_convt_classes(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
+    const urc_value *X = n->in[0], *W = n->in[1], *Y = n->out[0], *B = bias(n);
+    dconv base = dc_setup(L, k, n, g);
+    int64_t C = base.C, M = base.M, Tmax = 1;
+    int64_t KK[3], S[3], PB[3], OUT[3];
+    for (int a = 0; a < 3; a++) {
+        KK[a] = base.K[a];
+        S[a] = base.s[a];
+        PB[a] = base.pb[a];
+        OUT[a] = base.out[a];
+        Tmax *= (KK[a] + S[a] - 1) / S[a];
+    }
+    base.t = pick_tile(L->target, M, 0, Tmax * C * 4);
+    int MB = base.t.MB;
+    int64_t nmb = base.t.nmb;
+    base.bx = urc_lower_in(L, k, X, "x");
+    base.bb = pack_bias(&base, M);
+    base.by = urc_lower_out(L, k, Y, "y");
+    const float *w = W->data;
+    for (int64_t rd = 0; rd < S[0]; rd++)
+        for (int64_t rh = 0; rh < S[1]; rh++)
+            for (int64_t rw = 0; rw < S[2]; rw++) {
+                int64_t r[3] = {rd, rh, rw}, T[3], Q0[3], NQ[3];
+                bool empty = false, notaps = false;
+                for (int a = 0; a < 3; a++) {
+                    T[a] = r[a] < KK[a] ? (KK[a] - r[a] + S[a] - 1) / S[a] : 0;
+                    Q0[a] = -floordiv(-(PB[a] - r[a]), S[a]);
+                    NQ[a] = floordiv(OUT[a] - 1 + PB[a] - r[a], S[a]) - Q0[a] + 1;
+                    empty = empty || NQ[a] <= 0;
+                    notaps = notaps || T[a] == 0;
+                }
+                if (empty) continue;
+                dconv c = base;
+                for (int a = 0; a < 3; a++) {
+                    c.out[a] = NQ[a];
+                    c.K[a] = T[a];
+                    c.s[a] = c.d[a] = 1;
+                    c.pb[a] = T[a] - 1 - Q0[a];
+                    c.os[a] = S[a];
+                    c.oo[a] = Q0[a] * S[a] + r[a] - PB[a];
+                    c.yd[a] = OUT[a];
+                }
+                if (notaps) { /* Y[n, o, m] = B[m] | 0 */
+                    urc_ls *body = k->body, *par = NULL;
+                    urc_lx *nn = urc_sp_dim_loop(k, &body, "n", c.N, &par), *q[3];
+                    urc_lx *yi = nn;
+                    for (int a = 0; a < 3; a++) {
+                        q[a] = urc_sp_dim_loop(k, &body, nm("q", a), NQ[a], &par);
+                        yi = urc_addi(urc_add(urc_muli(yi, OUT[a]), urc_muli(q[a], S[a])), c.oo[a]);
+                    }
+                    urc_lx *m = ivar(k, &body, "m", urc_sp_i(0), urc_sp_i(M), 1, URC_FOR_VECTOR);
+                    urc_lx *bv = B ? urc_lower_load(L, k, B, m) : urc_lx_flt(0, URC_DT_F32);
+                    urc_ls_store(body, c.by, urc_add(urc_muli(yi, M), m), bv);
+                    continue;
+                }
+                int64_t TT = T[0] * T[1] * T[2];
+                c.t.WB = c.t.WB > NQ[2] ? (int)NQ[2] : c.t.WB;
+                /* Wp[mb][u][c][l] = W[c, mb*MB + l, (T-1-u)*s + r per axis] */
+                float *wp = urc_xmalloc((size_t)(nmb * TT * C * MB) * sizeof(float));
+                for (int64_t mb = 0; mb < nmb; mb++)
+                    for (int64_t u = 0; u < TT; u++) {
+                        int64_t ua[3] = {u / (T[1] * T[2]), u / T[2] % T[1], u % T[2]}, kf = 0;
+                        for (int a = 0; a < 3; a++) kf = kf * KK[a] + (T[a] - 1 - ua[a]) * S[a] + r[a];
+                        for (int64_t ci = 0; ci < C; ci++)
+                            for (int l = 0; l < MB; l++) {
+                                int64_t m = mb * MB + l;
+                                wp[((mb * TT + u) * C + ci) * MB + l] = m < M ? w[(ci * M + m) * KK[0] * KK[1] * KK[2] + kf] : 0.0f;
+                            }
+                    }
+                c.bw = urc_lower_const(L, k, "wpack", URC_DT_F32, nmb * TT * C * MB, wp);
+                free(wp);
+                dc_emit(&c, false);
+            }
     return true;
 }
 
@@ -720,13 +829,7 @@ static urc_lx *convt_bcol(dconv *c, urc_lx *jb, urc_lx *l) {
 
 static bool lower_convt_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
     const urc_value *X = n->in[0], *W = n->in[1], *Y = n->out[0];
-    dconv c = {L, k, n, 0, 0, 0, -1, g->N, g->C, g->M, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0}};
-    for (int a = 0; a < g->nsp; a++) {
-        int b = 3 - g->nsp + a;
-        c.in[b] = g->in[a];
-        c.out[b] = g->out[a];
-        c.K[b] = g->K[a];
-    }
+    dconv c = dc_setup(L, k, n, g);
     int64_t KD = c.K[0], KH = c.K[1], KW = c.K[2], J = KW * c.M, C = c.C, M = c.M;
     c.t = pick_tile(L->target, J, c.in[2], KD * KH * C * 4);
     int MB = c.t.MB, WB = c.t.WB;
@@ -777,7 +880,10 @@ static bool conv_lower(urc_lower *L, const urc_node *n) {
     urc_kernel *k = urc_lower_begin(L, n);
     bool fast = n->a.conv.channels_last && n->in[0]->dtype == URC_DT_F32 && g.G == 1 && n->in[1]->data;
     if (n->op == URC_OP_CONV_TRANSPOSE) {
+        bool undilated = true;
+        for (int a = 0; a < g.nsp; a++) undilated = undilated && (g.d[a] == 1 || g.K[a] == 1);
         if (fast && convt_direct(&g)) return lower_convt_cl(L, k, n, &g);
+        if (fast && undilated) return lower_convt_classes(L, k, n, &g);
         return lower_conv_transpose(L, k, n, &g);
     }
     if (fast) return lower_conv_cl(L, k, n, &g);

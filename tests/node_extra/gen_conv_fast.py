@@ -24,9 +24,15 @@ def ref(op, x, w, b, strides, pads, dil, op_pad):
         padarg = []
         for a in reversed(range(sp)): padarg += [pads[a], pads[sp + a]]
         y = [F.conv1d, F.conv2d, F.conv3d][sp - 1](F.pad(xt, padarg), wt, None, strides, 0, dil)
-    else:
-        assert pads[:sp] == pads[sp:]
-        y = [F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d][sp - 1](xt, wt, None, strides, pads[:sp], op_pad, 1, dil)
+    else:  # full output, then the window [pb, pb + out) of it (zeros past its end)
+        full = [F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d][sp - 1](xt, wt, None, strides, 0, 0, 1, dil)
+        out = [(x.shape[2 + a] - 1) * strides[a] + op_pad[a] + (w.shape[2 + a] - 1) * dil[a] + 1 - pads[a] - pads[sp + a] for a in range(sp)]
+        y = torch.zeros(full.shape[:2] + tuple(out), dtype=torch.float64)
+        src, dst = [slice(None)] * 2, [slice(None)] * 2
+        for a in range(sp):
+            hi = min(full.shape[2 + a], pads[a] + out[a])
+            src.append(slice(pads[a], hi)); dst.append(slice(0, hi - pads[a]))
+        y[tuple(dst)] = full[tuple(src)]
     if b is not None: y = y + torch.tensor(b, dtype=torch.float64).reshape([1, -1] + [1] * sp)
     return y.numpy().astype(np.float32)
 
@@ -83,3 +89,10 @@ save('test_fconvt_k2s2_rtbias_3d', 'ConvTranspose', X(1, 4, 3, 3, 5), Wt(4, 6, 2
 save('test_fconvt_k2s2_1d', 'ConvTranspose', X(1, 4, 20), Wt(4, 6, 2), strides=[2])
 save('test_fconvt_k3s3_2d', 'ConvTranspose', X(1, 3, 4, 5), Wt(3, 5, 3, 3), Wt(5), strides=[3, 3])
 save('test_fconvt_k3s2p1op1_3d', 'ConvTranspose', X(1, 6, 4, 5, 6), Wt(6, 8, 3, 3, 3), Wt(8), strides=[2] * 3, pads=[1] * 6, op_pad=[1] * 3)
+save('test_fconvt_k3s2p1op1_2d', 'ConvTranspose', X(2, 5, 5, 7), Wt(5, 20, 3, 3), Wt(20), strides=[2] * 2, pads=[1] * 4, op_pad=[1] * 2)
+save('test_fconvt_k4s2p1_3d', 'ConvTranspose', X(1, 3, 3, 4, 9), Wt(3, 16, 4, 4, 4), Wt(16), strides=[2] * 3, pads=[1] * 6)
+save('test_fconvt_k1s3op2_2d', 'ConvTranspose', X(1, 4, 3, 5), Wt(4, 6, 1, 1), Wt(6), strides=[3] * 2, op_pad=[2, 1])
+save('test_fconvt_k5s3p2_1d', 'ConvTranspose', X(2, 3, 17), Wt(3, 7, 5), Wt(7), strides=[3], pads=[2, 2])
+save('test_fconvt_k3s1p1_3d', 'ConvTranspose', X(1, 4, 5, 6, 15), Wt(4, 12, 3, 3, 3), Wt(12), pads=[1] * 6)
+save('test_fconvt_asym_2d', 'ConvTranspose', X(1, 3, 6, 8), Wt(3, 5, 3, 3), Wt(5), strides=[2, 2], pads=[0, 2, 1, 0], op_pad=[1, 1])
+save('test_fconvt_k2s2_nobias_m32_3d', 'ConvTranspose', X(1, 16, 2, 3, 14), Wt(16, 32, 2, 2, 2), strides=[2] * 3)
