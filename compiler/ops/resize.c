@@ -10,7 +10,7 @@
  * single statement of the ONNX semantics) and used by the interpreter and,
  * as small constant tables in the weights blob, by the generated code. Dims
  * whose taps are the identity (batch, channels) read the input directly. */
-#include "common.h"
+#include "resize.h"
 
 static bool resize_parse(urc_node *n, urc_attr_list *l) {
     urc_resize_attr *a = &n->a.resize;
@@ -345,6 +345,19 @@ static bool axis_taps_make(const urc_node *n, int d, axis_taps *t) {
 }
 
 static void axis_taps_free(axis_taps *t) {
+    free(t->idx);
+    free(t->w);
+    free(t->outside);
+}
+
+bool urc_resize_taps_make(const urc_node *n, int d, urc_resize_taps *t) {
+    axis_taps a;
+    if (!axis_taps_make(n, d, &a)) return false;
+    *t = (urc_resize_taps){a.n, a.idx, a.w, a.outside};
+    return true;
+}
+
+void urc_resize_taps_free(urc_resize_taps *t) {
     free(t->idx);
     free(t->w);
     free(t->outside);

@@ -211,4 +211,29 @@ save_inferred("groupnorm_emulated_frozen", [
     helper.make_node("Add", ["m", "frozen_b"], ["y"])], rng.normal(0, 1, (2, 6, 3, 4)),
     [("s3", np.array([2, 2, -1], np.int64)), ("frozen_one", np.ones(2)), ("frozen_zero", np.zeros(2)),
      ("s4", np.array([2, 6, 3, 4], np.int64)), ("frozen_w", away((6, 1, 1))), ("frozen_b", away((6, 1, 1)))])
+
+# Resize (grad_resize.c): scales/roi are frozen_* (Resize needs them constant)
+def resize(name, x, scales=None, sizes=None, roi=None, opset=17, **attrs):
+    ins = ["x", "frozen_roi" if roi is not None else "", "frozen_scales" if scales is not None else ""]
+    inits = ([("frozen_roi", np.array(roi, np.float64))] if roi is not None else []) + \
+            ([("frozen_scales", np.array(scales, np.float32))] if scales is not None else [])
+    if sizes is not None:
+        ins.append("sizes")
+        inits.append(("sizes", np.array(sizes, np.int64)))
+    save_inferred(name, [helper.make_node("Resize", ins, ["y"], **attrs)], x, inits, opset)
+
+
+resize("resize_nearest_up", away((1, 2, 3, 4)), scales=[1, 1, 2, 3])
+resize("resize_nearest_torch", away((1, 2, 3, 2, 4)), scales=[1, 1, 2, 2, 2], coordinate_transformation_mode="asymmetric",
+       nearest_mode="floor")
+resize("resize_nearest_down", away((1, 2, 7, 6)), sizes=[1, 2, 3, 4])
+resize("resize_linear_up3d", away((1, 2, 3, 4, 3)), scales=[1, 1, 2, 2, 2], mode="linear",
+       coordinate_transformation_mode="pytorch_half_pixel")
+resize("resize_linear_align_corners", away((2, 2, 4, 5)), sizes=[2, 2, 7, 9], mode="linear",
+       coordinate_transformation_mode="align_corners")
+resize("resize_linear_down", away((1, 3, 9, 7)), sizes=[1, 3, 4, 5], mode="linear")
+resize("resize_cubic", away((1, 1, 5, 6)), scales=[1, 1, 1.5, 2], mode="cubic", exclude_outside=1)
+resize("resize_linear_antialias", away((1, 2, 10, 9)), sizes=[1, 2, 4, 5], mode="linear", antialias=1, opset=18)
+resize("resize_crop_extrapolate", away((1, 1, 5, 6)), sizes=[1, 1, 4, 4], roi=[0, 0, -0.2, 0.1, 1, 1, 0.9, 1.3],
+       mode="linear", coordinate_transformation_mode="tf_crop_and_resize", extrapolation_value=0.5)
 print("wrote", len([f for f in os.listdir(OUT) if f.endswith(".onnx")]), "models to", OUT)
