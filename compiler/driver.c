@@ -22,6 +22,7 @@ static bool p_reinfer(pass_ctx *c) { return urc_pass_infer(c->g, false, c->o->im
 static bool p_gelu(pass_ctx *c) { return c->o->no_opt || urc_pass_gelu(c->g); }
 static bool p_norms(pass_ctx *c) { return c->o->no_opt || urc_pass_norm_patterns(c->g); }
 static bool p_fuse(pass_ctx *c) { return c->o->no_opt || urc_pass_fuse_matmul(c->g); }
+static bool p_attention(pass_ctx *c) { return c->o->no_opt || urc_pass_attention(c->g); }
 /* Training: loss, backward pass (and optimizer) appended to the canonical
  * graph, before fusion and layout so those see forward and backward alike. */
 static bool p_train(pass_ctx *c) { return !c->o->train || urc_build_training(c->g, c->o->train); }
@@ -35,12 +36,12 @@ static const struct {
     bool (*run)(pass_ctx *);
 } passes[] = {
     {"order", p_order}, {"infer", p_infer},   {"dce", p_dce},       {"einsum", p_einsum}, {"gelu", p_gelu},
-    {"norms", p_norms}, {"train", p_train},   {"fuse", p_fuse},     {"layout", p_layout}, {"reinfer", p_reinfer},
+    {"norms", p_norms}, {"train", p_train},   {"fuse", p_fuse}, {"attention", p_attention},     {"layout", p_layout}, {"reinfer", p_reinfer},
     {"cleanup", p_dce},
 };
 
 const char *const urc_pass_names[] = {"import", "order", "infer", "dce", "einsum", "gelu", "norms", "train",
-                                      "fuse", "layout", "reinfer", "cleanup", NULL};
+                                      "fuse", "attention", "layout", "reinfer", "cleanup", NULL};
 
 static void dump(const urc_graph *g, const char *after) {
     urc_strbuf sb = {0};
@@ -110,6 +111,13 @@ void urc_graph_stats(const urc_graph *g, urc_stats *s) {
         case URC_OP_FUSED_MATMUL: /* (gemm task) MatMul with epilogue: same MACs */ {
             const urc_value *a = n->in[0];
             s->macs += out * a->shape.dims[a->shape.rank - 1];
+            break;
+        }
+        case URC_OP_ATTENTION: { /* (gemm task) Q K^T and P V */
+            const urc_value *q = n->in[0];
+            int r = q->shape.rank;
+            s->macs += urc_shape_numel(&q->shape) / q->shape.dims[r - 1] * n->in[1]->shape.dims[r - 1] *
+                       (q->shape.dims[r - 1] + n->in[2]->shape.dims[r - 1]);
             break;
         }
         case URC_OP_GEMM: {

@@ -10,10 +10,11 @@
  *    Erf (the UNETR exports) the expected rewrites are checked too: no Erf
  *    left, one Gelu or FusedMatMul(act=gelu) per exact-GELU subgraph, and
  *    FusedMatMul nodes for the MLP and attention projections (at least
- *    three per transformer block, i.e. per GELU). Models over 64 MB are
+ *    three per transformer block, i.e. per GELU), and one Attention per
+ *    Softmax (two MatMuls each). Models over 64 MB are
  *    only checked for the rewrites unless UNETRC_TEST_BIG_INTERP=1 (the
  *    interpreter is slow on them).
- * 2. Kernels: hand-built graphs of MatMul / Gemm / FusedMatMul cases (edge
+ * 2. Kernels: hand-built graphs of MatMul / Gemm / FusedMatMul / Attention cases (edge
  *    tiles, K blocks, batches and broadcasting, 1-D operands, transposes,
  *    constant and run-time B, every activation, float64) are compiled for
  *    three vector widths (512, 256, 128 bits: different register tiles),
@@ -131,9 +132,12 @@ static void check_model(const char *path) {
     if (erf0 && (erf1 || gelu1 != erf0 + count_ops(g0, URC_OP_GELU) || fused1 < 3 * erf0))
         FAIL("%s: rewrites: Erf %d -> %d, Gelu (incl. fused) %d, FusedMatMul %d (expected 0 Erf, %d Gelu, >= %d FusedMatMul)",
              path, erf0, erf1, gelu1, fused1, erf0, 3 * erf0);
-    if (mm1 + fused1 != mm0) FAIL("%s: %d MatMul became %d MatMul + %d FusedMatMul", path, mm0, mm1, fused1);
-    printf("%s: %d nodes -> %d; Erf %d -> %d, Gelu %d, MatMul %d -> %d + %d FusedMatMul\n", path, g0->nodes.len,
-           g1->nodes.len, erf0, erf1, gelu1, mm0, mm1, fused1);
+    int sm0 = count_ops(g0, URC_OP_SOFTMAX), att1 = count_ops(g1, URC_OP_ATTENTION);
+    if (mm1 + fused1 + 2 * att1 != mm0)
+        FAIL("%s: %d MatMul became %d MatMul + %d FusedMatMul + %d Attention", path, mm0, mm1, fused1, att1);
+    if (erf0 && att1 != sm0) FAIL("%s: %d Softmax but %d Attention", path, sm0, att1);
+    printf("%s: %d nodes -> %d; Erf %d -> %d, Gelu %d, MatMul %d -> %d + %d FusedMatMul + %d Attention\n", path,
+           g0->nodes.len, g1->nodes.len, erf0, erf1, gelu1, mm0, mm1, fused1, att1);
     if (!run) {
         printf("  (big model: interpreter comparison skipped; UNETRC_TEST_BIG_INTERP=1 runs it)\n");
         return;
@@ -222,6 +226,11 @@ static void fused(kbuild *b, urc_dtype dt, urc_shape as, urc_shape bs, urc_shape
     n->a.gemm.act_alpha = 0.1;
 }
 
+static void attn(kbuild *b, urc_dtype dt, urc_shape qs, urc_shape kts, urc_shape vs, double scale) {
+    urc_node *n = knode(b, URC_OP_ATTENTION, 3, kin(b, dt, qs, false), kin(b, dt, kts, false), kin(b, dt, vs, false), NULL);
+    n->a.attention.scale = scale;
+}
+
 static void add_cases(kbuild *b) {
     const urc_dtype F = URC_DT_F32;
     /* plain MatMul, constant (packed) and run-time B, edge tiles in M and N */
@@ -265,6 +274,11 @@ static void add_cases(kbuild *b) {
     urc_shape r2 = S(7, 70);
     fused(b, F, S(7, 2100), S(2100, 70), &bn, &r2, URC_ACT_NONE, true);
     fused(b, URC_DT_F64, S(9, 21), S(21, 19), NULL, NULL, URC_ACT_GELU, true);
+    /* Attention: edge row blocks and column panels, no batch, float64 */
+    attn(b, F, S(1, 3, 13, 8), S(1, 3, 8, 21), S(1, 3, 21, 5), 0.35);
+    attn(b, F, S(2, 37, 64), S(2, 64, 75), S(2, 75, 70), 0.125);
+    attn(b, F, S(7, 3), S(3, 9), S(9, 2), 1.0);
+    attn(b, URC_DT_F64, S(2, 11, 6), S(2, 6, 13), S(2, 13, 17), 2.0);
 }
 
 static void check_kernels(const char *target, int vector_bits, const char *cflags) {

@@ -82,6 +82,11 @@ typedef struct urc_gemm_attr {
     bool has_bias, has_residual;
 } urc_gemm_attr;
 
+/* unetrc.Attention: the factor applied to Q K^T before the softmax. */
+typedef struct urc_attention_attr {
+    double scale;
+} urc_attention_attr;
+
 /* Einsum. Resolved: the parsed equation with explicit output. Each operand
  * and the output is a string of single-letter labels; "..." is expanded
  * into labels starting at '0' during infer. */
@@ -212,6 +217,7 @@ typedef union urc_attrs {
     urc_gather_attr gather;
     urc_shape_attr shape;
     urc_resize_attr resize;
+    urc_attention_attr attention;
 } urc_attrs;
 
 #endif

@@ -24,6 +24,9 @@ bool urc_pass_norm_patterns(urc_graph *g);
 /* MatMul + Add(bias) [+ activation] [+ Add(residual)] -> one fused matmul
  * with epilogue (unetrc.FusedMatMul). */
 bool urc_pass_fuse_matmul(urc_graph *g);
+/* MatMul(q, k^T) [-> Mul/Div(scalar)] -> Softmax(last axis) -> MatMul(., v)
+ * -> one unetrc.Attention (ops/attention.c). */
+bool urc_pass_attention(urc_graph *g);
 /* Chooses tensor layouts: convolution-family ops run channels-last; inserts
  * the fewest Transposes, sinks and cancels them. */
 bool urc_pass_layout(urc_graph *g);

@@ -1,0 +1,127 @@
+/* attention.c: self-attention fusion (see passes.h).
+ *
+ * MONAI's SABlock exports, per block (after the einsum pass),
+ *   s = MatMul(q, kT)           q [b.., L, D], kT [b.., D, S]
+ *   s = Mul(s, scale)           scale a one-element constant (either order); or
+ *       Div(s, c)               (scale = 1/c); or absent (scale 1)
+ *   p = Softmax(s, last axis)
+ *   o = MatMul(p, v)            v [b.., S, Dv]
+ * which becomes one unetrc.Attention(q, kT, v) (ops/attention.c) that keeps
+ * only a block of query rows of scores at a time. Conditions: float32/64,
+ * equal batch dims (no broadcasting), S small enough for a row of scores
+ * to fit a local array (S * element size <= 8 KB), and every intermediate
+ * value read only by the next node of the chain and not a graph output.
+ * The fused node takes the place of the second MatMul. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/diag.h"
+#include "passes.h"
+
+typedef struct actx {
+    urc_graph *g;
+    urc_node **reader;
+} actx;
+
+static urc_node *only_reader(const actx *c, const urc_value *v) {
+    if (v->nuses != 1 || (v->flags & URC_VAL_OUTPUT)) return NULL;
+    return c->reader[v->id];
+}
+
+static bool scalar_const(const urc_value *v, double *x) {
+    if (!v || !v->data || !urc_dtype_is_float(v->dtype) || urc_shape_numel(&v->shape) != 1) return false;
+    *x = urc_elem_f64(v->dtype, v->data, 0);
+    return true;
+}
+
+static bool same_batch(const urc_shape *a, const urc_shape *b) {
+    if (a->rank != b->rank) return false;
+    for (int d = 0; d < a->rank - 2; d++)
+        if (a->dims[d] != b->dims[d]) return false;
+    return true;
+}
+
+static bool fuse_one(actx *c, urc_node *m1, bool *ok) {
+    urc_graph *g = c->g;
+    if (m1->nin != 2 || !m1->out[0]) return false;
+    urc_value *q = m1->in[0], *kt = m1->in[1], *s = m1->out[0];
+    if (s->dtype != URC_DT_F32 && s->dtype != URC_DT_F64) return false;
+    int r = q->shape.rank;
+    if (r < 2 || !same_batch(&q->shape, &kt->shape)) return false;
+    int64_t S = kt->shape.dims[r - 1];
+    if (S < 1 || S * urc_dtype_size(s->dtype) > 8192) return false;
+    urc_node *chain[4];
+    int nc = 0;
+    chain[nc++] = m1;
+    double scale = 1, x;
+    urc_node *n = only_reader(c, s);
+    if (n && n->nin == 2 && n->op == URC_OP_MUL && (n->in[0] == s || n->in[1] == s) &&
+        scalar_const(n->in[0] == s ? n->in[1] : n->in[0], &x)) {
+        scale = x;
+    } else if (n && n->nin == 2 && n->op == URC_OP_DIV && n->in[0] == s && scalar_const(n->in[1], &x) && x != 0) {
+        scale = 1 / x;
+    } else {
+        n = NULL;
+    }
+    if (n) {
+        if (!urc_shape_eq(&n->out[0]->shape, &s->shape) || n->out[0]->dtype != s->dtype) return false;
+        chain[nc++] = n;
+        s = n->out[0];
+        n = only_reader(c, s);
+    } else {
+        n = only_reader(c, s);
+    }
+    if (!n || n->op != URC_OP_SOFTMAX || n->a.softmax.axis != r - 1) return false;
+    chain[nc++] = n;
+    urc_value *p = n->out[0];
+    urc_node *m2 = only_reader(c, p);
+    if (!m2 || m2->op != URC_OP_MATMUL || m2->nin != 2 || m2->in[0] != p || m2->in[1] == p) return false;
+    urc_value *v = m2->in[1];
+    if (!same_batch(&q->shape, &v->shape) || v->shape.dims[r - 2] != S || v->dtype != s->dtype) return false;
+    urc_node *f = urc_node_new(g, URC_OP_ATTENTION, urc_fmt("%s/attention", m1->name), 3, 1);
+    g->nodes.len--; /* appended by urc_node_new; takes m2's place below */
+    f->opset = m2->opset;
+    f->in[0] = q;
+    f->in[1] = kt;
+    f->in[2] = v;
+    memset(&f->a, 0, sizeof f->a);
+    f->a.attention.scale = scale;
+    urc_value *y = m2->out[0];
+    f->out[0] = y;
+    y->producer = f;
+    y->producer_slot = 0;
+    for (int i = 0; i < nc; i++) {
+        chain[i]->out[0]->producer = NULL;
+        chain[i]->op = URC_OP_COUNT;
+    }
+    for (int i = 0; i < g->nodes.len; i++)
+        if (g->nodes.items[i] == m2) g->nodes.items[i] = f;
+    if (!urc_ops[URC_OP_ATTENTION].impl->infer(f)) {
+        urc_error(urc_node_where(m1), "internal: fusing into %s failed", urc_ops[URC_OP_ATTENTION].name);
+        *ok = false;
+    }
+    if (urc_verbose) urc_note("attention: '%s' .. '%s' -> Attention (scale %g)", m1->name, m2->name, scale);
+    return true;
+}
+
+bool urc_pass_attention(urc_graph *g) {
+    urc_graph_count_uses(g);
+    actx c = {g, urc_xcalloc((size_t)g->values.len + 1, sizeof(urc_node *))};
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *n = g->nodes.items[i];
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j]) c.reader[n->in[j]->id] = n;
+    }
+    bool any = false, ok = true;
+    int n0 = g->nodes.len;
+    for (int i = 0; i < n0; i++) {
+        urc_node *n = g->nodes.items[i];
+        if (n->op == URC_OP_MATMUL && fuse_one(&c, n, &ok)) any = true;
+    }
+    free(c.reader);
+    if (any) {
+        urc_graph_compact(g);
+        urc_graph_count_uses(g);
+    }
+    return ok;
+}
