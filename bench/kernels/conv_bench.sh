@@ -1,6 +1,6 @@
 #!/bin/bash
 # conv_bench.sh UNETRC OP C M S [K STRIDE PAD NSP BIAS] -- times the one
-# Conv/ConvTranspose kernel of a generated single-op model (without the
+# Conv/ConvTranspose/MaxPool/AveragePool kernel of a generated single-op model (without the
 # layout transposes around it). Env: THREADS (1), RUNS (5), CORE (1 when
 # THREADS=1), CFLAGS. Prints ms and GFLOP/s (2 * MACs / time).
 set -e
@@ -11,7 +11,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 PY=${PY:-/opt/venv/bin/python}
 $PY "$HERE/make_conv_model.py" $DIR/m.onnx "$@"
 $UNETRC $DIR/m.onnx -o $DIR/m.c ${UNETRC_FLAGS:-}
-CALL=$(grep -E '^    k[0-9]+_conv' $DIR/m.c | head -1)
+KNAME=$(echo $1 | tr 'A-Z' 'a-z')
+CALL=$(grep -E "^    k[0-9]+_$KNAME\(" $DIR/m.c | head -1)
 cat > $DIR/h.c <<EOC
 #define _GNU_SOURCE
 #include "m.c"
@@ -43,7 +44,7 @@ int main(int argc, char **argv) {
         double t = now() - t0;
         if (t < best) best = t;
     }
-    printf("%8.3f ms %7.1f GFLOP/s\n", best * 1e3, 2.0 * M_MACS / best * 1e-9);
+    printf("%8.3f ms %7.1f GFLOP/s %6.1f GB/s (X+Y)\n", best * 1e3, 2.0 * M_MACS / best * 1e-9, 4.0 * (M_IN0_COUNT + M_OUT0_COUNT) / best * 1e-9);
     return 0;
 }
 EOC

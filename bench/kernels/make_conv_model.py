@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""make_conv_model.py OUT.onnx OP C M S [K STRIDE PAD NSP BIAS]: one Conv or
-ConvTranspose on a [1, C, S...] input with random weights (benchmarks)."""
+"""make_conv_model.py OUT.onnx OP C M S [K STRIDE PAD NSP BIAS]: one Conv,
+ConvTranspose, MaxPool or AveragePool (M ignored) on a [1, C, S...] input
+with random weights (benchmarks)."""
 import sys, numpy as np, onnx
 from onnx import helper, TensorProto, numpy_helper
 
@@ -18,6 +19,13 @@ ins = ['X', 'W']
 if bias:
     inits.append(numpy_helper.from_array(rng.standard_normal(M).astype(np.float32), 'B'))
     ins.append('B')
+if op in ('MaxPool', 'AveragePool'):
+    Sout = (S + 2 * pad - K) // st + 1
+    node = helper.make_node(op, ['X'], ['Y'], kernel_shape=[K] * nsp, strides=[st] * nsp, pads=[pad] * 2 * nsp)
+    g = helper.make_graph([node], 'bench', [helper.make_tensor_value_info('X', TensorProto.FLOAT, [1, C] + [S] * nsp)],
+                          [helper.make_tensor_value_info('Y', TensorProto.FLOAT, [1, C] + [Sout] * nsp)])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 17)]), out)
+    sys.exit(0)
 if op == 'Conv':
     Sout = (S + 2 * pad - K) // st + 1
 else:

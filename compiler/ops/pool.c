@@ -405,9 +405,10 @@ static bool lower_window_cl(urc_lower *L, urc_kernel *k, const urc_node *n) {
     urc_ls *body = k->body, *par = NULL;
     urc_lx *nn = urc_sp_dim_loop(k, &body, "n", g.N, &par);
     urc_lx *o[3], *lo[3], *hi[3], *cnt = urc_sp_i(1);
+    /* the loops first (the parallel ones must nest perfectly), then the tap ranges */
+    for (int a = 0; a < g.nsp; a++) o[a] = urc_sp_dim_loop(k, &body, nm("o", a), g.out[a], a < 2 ? &par : NULL);
     for (int a = 0; a < g.nsp; a++) {
         urc_lx *c;
-        o[a] = urc_sp_dim_loop(k, &body, nm("o", a), g.out[a], a < 2 ? &par : NULL);
         taps(k, body, &g, a, incl, o[a], &lo[a], &hi[a], &c);
         cnt = urc_mul(cnt, c);
     }
