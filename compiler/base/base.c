@@ -74,6 +74,19 @@ char *urc_strndup(const char *s, size_t n) {
 
 char *urc_strdup(const char *s) { return urc_strndup(s, strlen(s)); }
 
+const char *urc_c_comment(const char *s) {
+    if (!s) return "";
+    size_t n = strlen(s);
+    char *r = urc_alloc(2 * n + 1), *q = r;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        *q++ = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+        if ((c == '*' && s[i + 1] == '/') || (c == '/' && s[i + 1] == '*')) *q++ = ' ';
+    }
+    *q = 0;
+    return r;
+}
+
 char *urc_vfmt(const char *fmt, va_list ap) {
     va_list ap2;
     va_copy(ap2, ap);

@@ -44,6 +44,10 @@ char *urc_strdup(const char *s);                 /* arena copy */
 char *urc_strndup(const char *s, size_t n);
 char *urc_fmt(const char *fmt, ...) URC_PRINTF(1, 2);   /* arena-allocated */
 char *urc_vfmt(const char *fmt, va_list ap);
+/* Text from the model or the command line made safe inside a C block
+ * comment (arena copy): "*" "/" and "/" "*" get a space between them,
+ * control characters become spaces. */
+const char *urc_c_comment(const char *s);
 
 /* ---- growable arrays (heap) ------------------------------------------- */
 /* A vector is a pointer plus length and capacity fields, e.g.
