@@ -27,6 +27,7 @@ static bool p_attention(pass_ctx *c) { return c->o->no_opt || urc_pass_attention
  * graph, before fusion and layout so those see forward and backward alike. */
 static bool p_train(pass_ctx *c) { return !c->o->train || urc_build_training(c->g, c->o->train); }
 static bool p_layout(pass_ctx *c) { return c->o->no_opt || urc_pass_layout(c->g); }
+static bool p_fusenorm(pass_ctx *c) { return c->o->no_opt || urc_pass_fuse_norm(c->g); }
 
 /* Canonicalisation (einsum, gelu, norms) and fusion/layout passes may add
  * nodes; each leaves the node list topologically ordered and types what it
@@ -36,7 +37,7 @@ static const struct {
     bool (*run)(pass_ctx *);
 } passes[] = {
     {"order", p_order}, {"infer", p_infer},   {"dce", p_dce},       {"einsum", p_einsum}, {"gelu", p_gelu},
-    {"norms", p_norms}, {"train", p_train},   {"fuse", p_fuse}, {"attention", p_attention},     {"layout", p_layout}, {"reinfer", p_reinfer},
+    {"norms", p_norms}, {"train", p_train},   {"fuse", p_fuse}, {"attention", p_attention},     {"layout", p_layout}, {"fusenorm", p_fusenorm}, {"reinfer", p_reinfer},
     {"cleanup", p_dce},
 };
 

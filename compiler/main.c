@@ -34,7 +34,7 @@ static const char usage_text[] =
     "  --allow-nonfinite      accept NaN/Inf in .npy inputs\n"
     "  --dump-ir              print the IR after the graph passes\n"
     "  --dump-after PASS      print the IR after PASS (import, order, infer, dce, einsum, gelu, norms,\n"
-    "                         fuse, layout, reinfer, cleanup)\n"
+    "                         fuse, layout, fusenorm, reinfer, cleanup)\n"
     "  --no-fold              do not fold constants (debugging)\n"
     "  -O0                    no fusion or layout passes: plain kernels per ONNX node\n"
     "  --interp               run: use the reference interpreter instead of generated C\n"

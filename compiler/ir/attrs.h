@@ -99,7 +99,28 @@ typedef struct urc_einsum_attr {
 } urc_einsum_attr;
 
 /* LayerNormalization, InstanceNormalization, BatchNormalization,
- * GroupNormalization. axis resolved non-negative (LayerNorm). */
+ * GroupNormalization, unetrc.FusedNorm. axis resolved non-negative
+ * (LayerNorm).
+ *
+ * channels_last (Instance/Batch/GroupNorm and FusedNorm; set by the layout
+ * pass): X and Y are [N, S..., C] instead of [N, C, S...]; scale, bias,
+ * mean and var keep their ONNX shapes.
+ *
+ * per_channel (GroupNorm): scale and bias have C elements (one per
+ * channel) whatever the opset. GroupNorm-18 gives them per group, -21 per
+ * channel; passes/norm_patterns.c sets it when it turns torch's GroupNorm
+ * export Reshape/InstanceNorm/Reshape/Mul(w[C])/Add(b[C]) into one
+ * GroupNorm (the per-channel affine after the normalisation is then exact).
+ *
+ * unetrc.FusedNorm (passes/fuse_norm.c) is a normalisation with epilogue:
+ *   t = norm(X)                        base: INSTANCE/BATCH/GROUP_NORM (+ its attributes)
+ *   t = act(t)                         act, act_alpha
+ *   t = t + R          (residual 1)    R = in[5], of Y's shape
+ *   t = t + norm2(X2)  (residual 2)    X2, scale2, bias2 = in[5..7]: same base op and
+ *                                      layout, epsilon2
+ *   Y = post_act(t)                    post_act, post_alpha
+ * Inputs: X, scale, bias, mean, var (the last two only for BatchNorm, else
+ * NULL), then the residual inputs. */
 typedef struct urc_norm_attr {
     double epsilon;
     double momentum;
@@ -107,7 +128,13 @@ typedef struct urc_norm_attr {
     int64_t num_groups;
     int stash_type;
     int training_mode;
-    bool channels_last;     /* Instance/Batch/GroupNorm: X and Y are [N, S..., C] (layout pass) */
+    bool channels_last;      /* Instance/Batch/GroupNorm/FusedNorm: X and Y are [N, S..., C] (layout pass) */
+    bool per_channel;        /* GroupNorm: scale/bias per channel */
+    int base;                /* FusedNorm: the urc_op of the normalisation */
+    urc_act act, post_act;   /* FusedNorm epilogue: NONE, RELU or LEAKY_RELU */
+    double act_alpha, post_alpha;
+    int residual;            /* FusedNorm: 0 none, 1 + R, 2 + norm2(X2) */
+    double epsilon2;
 } urc_norm_attr;
 
 /* Softmax, LogSoftmax, Hardmax: axis resolved non-negative. */

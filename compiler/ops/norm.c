@@ -1,15 +1,39 @@
 /* norm.c: normalisation ops.
  *
- * LayerNormalization, InstanceNormalization and GroupNormalization all
- * normalise contiguous "slices" of X:
- *   LayerNorm      X viewed as (outer, inner), outer = prod(dims[:axis])
- *   InstanceNorm   X (N, C, S...) -> slices (N*C, S), S = prod(spatial)
- *   GroupNorm      X (N, C, S...) -> slices (N*G, C/G*S)
- * Per slice: mean, then the variance of the centred values (two passes,
- * accumulated in double: MONAI volumes have ~1e6 elements per slice), then
- * y = (x - mean) * invstd * scale + bias. Slices run in parallel.
- * BatchNormalization (inference) needs no statistics: per channel
- * y = (x - mean) * scale / sqrt(var + eps) + B. */
+ * LayerNormalization, InstanceNormalization, GroupNormalization and
+ * BatchNormalization (inference), plus the internal unetrc.FusedNorm (one of
+ * the last three with an activation / residual epilogue, made by
+ * passes/fuse_norm.c; see urc_norm_attr in ir/attrs.h).
+ *
+ * Geometry: X is (N, C, S) with S = prod(spatial), or (N, S, C) when
+ * `channels_last` (set by the layout pass). GroupNorm normalises (n, group)
+ * sets of C/G channels, InstanceNorm is GroupNorm with G = C, LayerNorm
+ * normalises the contiguous rows of X viewed as (outer, inner). Every form
+ * ends in y = (x - m) * a + b per (n, channel), where m is the mean, a =
+ * invstd * scale (BatchNorm: scale / sqrt(var + eps), m = running mean), b
+ * the bias, followed by the epilogue.
+ *
+ * Statistics are accumulated in double around a shift (the first element
+ * of the slice, or of the channel): d = x - K, mean = K + sum(d)/n, var =
+ * sum(d^2)/n - (sum(d)/n)^2. One pass over X, no cancellation as long as
+ * |mean - K| is not many orders of magnitude above the standard deviation
+ * (K is a sample of the data, so it is not).
+ *
+ * Lowering:
+ * - channels-first (and LayerNorm): the slices are contiguous; they run in
+ *   parallel, each accumulates its sums in a small array of double lanes
+ *   (vectorisable, no loop-carried dependence inside the lane loop), then
+ *   normalises its channels in one SIMD loop.
+ * - channels-last: per batch item, the voxels are cut into P chunks that run
+ *   in parallel; each accumulates per-channel sums vectorised across
+ *   channels and stores them, split into float hi + lo parts, in Y (which is
+ *   overwritten afterwards: Y is scratch until the normalise pass, so these
+ *   ops must never be planned in place over an input). A serial step adds
+ *   the chunks up and computes per-channel m, a, b; the normalise pass runs
+ *   over voxels in parallel with the channel loop innermost.
+ * - the naive twin (channels-last with more channels than the local arrays
+ *   may hold): per (n, group) slices with strided loads, two passes.
+ * The reference (eval) works on a channels-first double copy of X. */
 #include "common.h"
 
 static bool norm_parse(urc_node *n, urc_attr_list *l) {
@@ -50,6 +74,45 @@ static bool norm_parse(urc_node *n, urc_attr_list *l) {
     }
 }
 
+/* ---- geometry -------------------------------------------------------------- */
+
+/* The normalisation a node computes (FusedNorm: its base op). */
+static urc_op base_op(const urc_node *n) { return n->op == URC_OP_FUSED_NORM ? (urc_op)n->a.norm.base : n->op; }
+
+/* GroupNorm-18 (and the ONNX functions it came from) give scale and bias
+ * per group; GroupNorm-21, and GroupNorms made by norm_patterns, per
+ * channel. */
+static bool group_per_channel(const urc_node *n) { return n->opset >= 21 || n->a.norm.per_channel; }
+
+/* X as (N, C, S) [channels-first] or (N, S, C) [channels-last]; G groups of
+ * cpg channels (InstanceNorm and BatchNorm: G = C). */
+typedef struct geom {
+    int64_t N, C, S, G, cpg;
+    bool cl;
+    bool per_group; /* scale/bias indexed by group */
+} geom;
+
+static geom norm_geom(const urc_node *n, const urc_shape *xs) {
+    geom g = {0};
+    g.cl = n->a.norm.channels_last;
+    g.N = xs->dims[0];
+    g.C = xs->dims[g.cl ? xs->rank - 1 : 1];
+    g.S = 1;
+    for (int d = 1; d < xs->rank; d++)
+        if (d != (g.cl ? xs->rank - 1 : 1)) g.S *= xs->dims[d];
+    urc_op op = base_op(n);
+    g.G = op == URC_OP_GROUP_NORM ? n->a.norm.num_groups : g.C;
+    if (g.G < 1) g.G = 1;
+    g.cpg = g.C / g.G;
+    g.per_group = op == URC_OP_GROUP_NORM && !group_per_channel(n);
+    return g;
+}
+
+/* Physical index of element (n, c, s). */
+static int64_t phys(const geom *g, int64_t n, int64_t c, int64_t s) {
+    return g->cl ? (n * g->S + s) * g->C + c : (n * g->C + c) * g->S + s;
+}
+
 /* ---- inference ------------------------------------------------------------ */
 
 static bool present(const urc_node *n, int i) { return i < n->nin && n->in[i]; }
@@ -66,72 +129,66 @@ static bool check_vec(const urc_node *n, int i, int64_t c, const char *what) {
     return true;
 }
 
-/* GroupNorm-18 (and the ONNX functions it came from) give scale and bias
- * per group; GroupNorm-21 per channel. */
-static bool group_per_channel(const urc_node *n) { return n->opset >= 21; }
-
-static bool norm_infer(urc_node *n) {
+static bool infer_layer_norm(urc_node *n) {
     urc_norm_attr *a = &n->a.norm;
     const char *where = urc_node_where(n);
-    if (!urc_check_dtype(n, 0, URC_DTM_FLOAT) || !urc_reject_half(n, 0)) return false;
     const urc_shape *xs = &n->in[0]->shape;
     urc_dtype dt = n->in[0]->dtype;
-    if (a->epsilon < 0 || isnan(a->epsilon)) {
-        urc_error(where, "epsilon must be non-negative, got %g", a->epsilon);
+    if (a->stash_type != 1) {
+        urc_error(where, "stash_type %d is not supported (only 1, float)", a->stash_type);
         return false;
     }
-    switch (n->op) {
-    case URC_OP_LAYER_NORM: {
-        if (a->stash_type != 1) {
-            urc_error(where, "stash_type %d is not supported (only 1, float)", a->stash_type);
-            return false;
-        }
-        if (!urc_norm_axis(n, a->axis, xs->rank, &a->axis)) return false;
-        if (!present(n, 1)) {
-            urc_error(where, "input 1 (Scale) is missing");
-            return false;
-        }
-        for (int i = 1; i < 3; i++) {
-            if (!present(n, i)) continue;
-            if (!urc_check_dtype(n, i, URC_DTM_FLOAT) || !urc_check_same_dtype(n, 0, i)) return false;
-            urc_shape o;
-            if (!urc_shape_broadcast(xs, &n->in[i]->shape, &o) || !urc_shape_eq(&o, xs)) {
-                urc_error(where, "%s ('%s') of shape %s does not broadcast to X of shape %s", i == 1 ? "Scale" : "B",
-                          n->in[i]->name, urc_shape_str(&n->in[i]->shape), urc_shape_str(xs));
-                return false;
-            }
-        }
-        /* Mean and InvStdDev: X's shape with the normalised dims set to 1,
-         * in the stash type (float). */
-        urc_shape ss = *xs;
-        for (int d = (int)a->axis; d < xs->rank; d++) ss.dims[d] = 1;
-        urc_set_out(n, 0, dt, xs);
-        urc_set_out(n, 1, URC_DT_F32, &ss);
-        urc_set_out(n, 2, URC_DT_F32, &ss);
-        return true;
+    if (!urc_norm_axis(n, a->axis, xs->rank, &a->axis)) return false;
+    if (!present(n, 1)) {
+        urc_error(where, "input 1 (Scale) is missing");
+        return false;
     }
+    for (int i = 1; i < 3; i++) {
+        if (!present(n, i)) continue;
+        if (!urc_check_dtype(n, i, URC_DTM_FLOAT) || !urc_check_same_dtype(n, 0, i)) return false;
+        urc_shape o;
+        if (!urc_shape_broadcast(xs, &n->in[i]->shape, &o) || !urc_shape_eq(&o, xs)) {
+            urc_error(where, "%s ('%s') of shape %s does not broadcast to X of shape %s", i == 1 ? "Scale" : "B",
+                      n->in[i]->name, urc_shape_str(&n->in[i]->shape), urc_shape_str(xs));
+            return false;
+        }
+    }
+    /* Mean and InvStdDev: X's shape with the normalised dims set to 1, in
+     * the stash type (float). */
+    urc_shape ss = *xs;
+    for (int d = (int)a->axis; d < xs->rank; d++) ss.dims[d] = 1;
+    urc_set_out(n, 0, dt, xs);
+    urc_set_out(n, 1, URC_DT_F32, &ss);
+    urc_set_out(n, 2, URC_DT_F32, &ss);
+    return true;
+}
+
+/* Instance/Group/BatchNorm inputs 0..4 (FusedNorm: of its base op). */
+static bool infer_stat_norm(urc_node *n, urc_op op) {
+    urc_norm_attr *a = &n->a.norm;
+    const char *where = urc_node_where(n);
+    const urc_shape *xs = &n->in[0]->shape;
+    if (!urc_check_rank(n, 0, 2, URC_MAX_RANK)) return false;
+    geom g = norm_geom(n, xs);
+    switch (op) {
     case URC_OP_INSTANCE_NORM:
-        if (!urc_check_rank(n, 0, 2, URC_MAX_RANK)) return false;
         for (int i = 1; i < 3; i++)
-            if (!check_vec(n, i, xs->dims[1], i == 1 ? "scale" : "B") || !urc_check_same_dtype(n, 0, i)) return false;
-        urc_set_out(n, 0, dt, xs);
+            if (!check_vec(n, i, g.C, i == 1 ? "scale" : "B") || !urc_check_same_dtype(n, 0, i)) return false;
         return true;
     case URC_OP_GROUP_NORM: {
-        if (!urc_check_rank(n, 0, 2, URC_MAX_RANK)) return false;
         if (a->stash_type != 1) {
             urc_error(where, "stash_type %d is not supported (only 1, float)", a->stash_type);
             return false;
         }
-        int64_t c = xs->dims[1], g = a->num_groups;
-        if (g < 1 || c % g) {
-            urc_error(where, "num_groups %lld must be positive and divide the %lld channels", (long long)g,
-                      (long long)c);
+        int64_t G = a->num_groups;
+        if (G < 1 || g.C % G) {
+            urc_error(where, "num_groups %lld must be positive and divide the %lld channels", (long long)G,
+                      (long long)g.C);
             return false;
         }
-        int64_t pc = group_per_channel(n) ? c : g;
+        int64_t pc = group_per_channel(n) ? g.C : G;
         for (int i = 1; i < 3; i++)
             if (!check_vec(n, i, pc, i == 1 ? "scale" : "bias") || !urc_check_same_dtype(n, 0, i)) return false;
-        urc_set_out(n, 0, dt, xs);
         return true;
     }
     case URC_OP_BATCH_NORM: {
@@ -141,88 +198,201 @@ static bool norm_infer(urc_node *n) {
             urc_error(where, "training mode not supported (running statistics outputs are only computed in training)");
             return false;
         }
-        if (!urc_check_rank(n, 0, 2, URC_MAX_RANK)) return false;
         static const char *names[] = {"", "scale", "B", "input_mean", "input_var"};
         for (int i = 1; i < 5; i++)
-            if (!check_vec(n, i, xs->dims[1], names[i])) return false;
+            if (!check_vec(n, i, g.C, names[i])) return false;
         /* opset 15 lets scale/B (T1) and mean/var (T2) differ from X. */
         if (!urc_check_same_dtype(n, 1, 2) || !urc_check_same_dtype(n, 3, 4)) return false;
         if (n->opset < 15 && (!urc_check_same_dtype(n, 0, 1) || !urc_check_same_dtype(n, 0, 3))) return false;
-        urc_set_out(n, 0, dt, xs);
         return true;
     }
     default: return false;
     }
 }
 
-/* ---- reference ------------------------------------------------------------ */
+static bool fused_act_ok(urc_act act) { return act == URC_ACT_NONE || act == URC_ACT_RELU || act == URC_ACT_LEAKY_RELU; }
 
-/* Mean and 1/sqrt(var + eps) of x[base .. base+len), in double. */
-static void ref_stats(const urc_tensor *x, int64_t base, int64_t len, double eps, double *mean, double *inv) {
-    double s = 0, q = 0;
-    for (int64_t i = 0; i < len; i++) s += urc_elem_f64(x->dtype, x->data, base + i);
-    *mean = s / (double)len;
-    for (int64_t i = 0; i < len; i++) {
-        double d = urc_elem_f64(x->dtype, x->data, base + i) - *mean;
-        q += d * d;
-    }
-    *inv = 1 / sqrt(q / (double)len + eps);
-}
-
-static double elem(const urc_tensor *t, int64_t i) { return urc_elem_f64(t->dtype, t->data, i); }
-
-static bool norm_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *const *out) {
+static bool infer_fused(urc_node *n) {
     const urc_norm_attr *a = &n->a.norm;
-    const urc_tensor *x = in[0];
-    urc_tensor *y = out[0];
-    const urc_shape *xs = &x->shape;
-    if (n->op == URC_OP_LAYER_NORM) {
-        int64_t outer = 1, inner = 1;
-        for (int d = 0; d < xs->rank; d++) *(d < a->axis ? &outer : &inner) *= xs->dims[d];
-        const urc_tensor *sc = in[1], *b = n->nin > 2 ? in[2] : NULL;
-        for (int64_t s = 0; s < outer; s++) {
-            double mean, inv;
-            ref_stats(x, s * inner, inner, a->epsilon, &mean, &inv);
-            if (n->nout > 1 && out[1]) urc_elem_set_f64(out[1]->dtype, out[1]->data, s, mean);
-            if (n->nout > 2 && out[2]) urc_elem_set_f64(out[2]->dtype, out[2]->data, s, inv);
-            for (int64_t i = s * inner; i < (s + 1) * inner; i++) {
-                double v = (elem(x, i) - mean) * inv * elem(sc, urc_bcast_offset(xs, &sc->shape, i));
-                if (b) v += elem(b, urc_bcast_offset(xs, &b->shape, i));
-                urc_elem_set_f64(y->dtype, y->data, i, v);
-            }
-        }
-        return true;
+    const char *where = urc_node_where(n);
+    urc_op op = base_op(n);
+    if (op != URC_OP_INSTANCE_NORM && op != URC_OP_GROUP_NORM && op != URC_OP_BATCH_NORM) {
+        urc_error(where, "internal: FusedNorm of unsupported base op %d", (int)op);
+        return false;
     }
-    int64_t N = xs->dims[0], C = xs->dims[1], S = 1;
-    for (int d = 2; d < xs->rank; d++) S *= xs->dims[d];
-    if (n->op == URC_OP_BATCH_NORM) {
-        for (int64_t i = 0; i < N * C * S; i++) {
-            int64_t c = i / S % C;
-            double v = (elem(x, i) - elem(in[3], c)) / sqrt(elem(in[4], c) + a->epsilon) * elem(in[1], c) + elem(in[2], c);
-            urc_elem_set_f64(y->dtype, y->data, i, v);
-        }
-        return true;
+    bool bn = op == URC_OP_BATCH_NORM;
+    if (!bn && (present(n, 3) || present(n, 4))) {
+        urc_error(where, "internal: FusedNorm inputs 3/4 are for BatchNorm only");
+        return false;
     }
-    /* InstanceNorm is GroupNorm with one channel per group. */
-    int64_t G = n->op == URC_OP_GROUP_NORM ? a->num_groups : C, cpg = C / G, len = cpg * S;
-    bool per_group = n->op == URC_OP_GROUP_NORM && !group_per_channel(n);
-    for (int64_t s = 0; s < N * G; s++) {
-        double mean, inv;
-        ref_stats(x, s * len, len, a->epsilon, &mean, &inv);
-        for (int64_t e = 0; e < len; e++) {
-            int64_t p = per_group ? s % G : (s % G) * cpg + e / S;
-            int64_t i = s * len + e;
-            urc_elem_set_f64(y->dtype, y->data, i, (elem(x, i) - mean) * inv * elem(in[1], p) + elem(in[2], p));
+    if (!fused_act_ok(a->act) || !fused_act_ok(a->post_act) || a->residual < 0 || a->residual > 2 ||
+        (a->residual == 0) != (n->nin == 5) || (a->residual == 1 && n->nin != 6) || (a->residual == 2 && n->nin != 8) ||
+        (a->residual == 2 && bn) || (a->residual == 0 && a->post_act != URC_ACT_NONE)) {
+        urc_error(where, "internal: inconsistent FusedNorm attributes");
+        return false;
+    }
+    if (!infer_stat_norm(n, op)) return false;
+    const urc_value *x = n->in[0];
+    if (a->residual) {
+        if (!urc_check_dtype(n, 5, URC_DTM_FLOAT) || !urc_check_same_dtype(n, 0, 5)) return false;
+        if (!urc_shape_eq(&n->in[5]->shape, &x->shape)) {
+            urc_error(where, "residual ('%s') of shape %s must have X's shape %s", n->in[5]->name,
+                      urc_shape_str(&n->in[5]->shape), urc_shape_str(&x->shape));
+            return false;
+        }
+    }
+    if (a->residual == 2) {
+        geom g = norm_geom(n, &x->shape);
+        int64_t pc = g.per_group ? g.G : g.C;
+        for (int i = 6; i < 8; i++)
+            if (!check_vec(n, i, pc, i == 6 ? "scale2" : "bias2") || !urc_check_same_dtype(n, 0, i)) return false;
+        if (a->epsilon2 < 0 || isnan(a->epsilon2)) {
+            urc_error(where, "epsilon2 must be non-negative, got %g", a->epsilon2);
+            return false;
         }
     }
     return true;
 }
 
-/* ---- lowering ------------------------------------------------------------- */
+static bool norm_infer(urc_node *n) {
+    urc_norm_attr *a = &n->a.norm;
+    const char *where = urc_node_where(n);
+    if (!urc_check_dtype(n, 0, URC_DTM_FLOAT) || !urc_reject_half(n, 0)) return false;
+    if (a->epsilon < 0 || isnan(a->epsilon)) {
+        urc_error(where, "epsilon must be non-negative, got %g", a->epsilon);
+        return false;
+    }
+    if (n->op == URC_OP_LAYER_NORM) return infer_layer_norm(n);
+    bool ok = n->op == URC_OP_FUSED_NORM ? infer_fused(n) : infer_stat_norm(n, n->op);
+    if (!ok) return false;
+    urc_set_out(n, 0, n->in[0]->dtype, &n->in[0]->shape);
+    return true;
+}
+
+/* ---- reference ------------------------------------------------------------ */
+
+/* Mean and 1/sqrt(var + eps) of x[base .. base+len), two passes in double. */
+static void ref_stats(const double *x, int64_t len, double eps, double *mean, double *inv) {
+    double s = 0, q = 0;
+    for (int64_t i = 0; i < len; i++) s += x[i];
+    *mean = s / (double)len;
+    for (int64_t i = 0; i < len; i++) q += (x[i] - *mean) * (x[i] - *mean);
+    *inv = 1 / sqrt(q / (double)len + eps);
+}
+
+static double elem(const urc_tensor *t, int64_t i) { return urc_elem_f64(t->dtype, t->data, i); }
+
+/* X as doubles in channels-first order (N, C, S). */
+static double *cf_copy(const urc_tensor *x, const geom *g) {
+    int64_t total = g->N * g->C * g->S;
+    double *d = urc_xmalloc(sizeof(double) * (size_t)(total ? total : 1));
+    for (int64_t n = 0, i = 0; n < g->N; n++)
+        for (int64_t c = 0; c < g->C; c++)
+            for (int64_t s = 0; s < g->S; s++, i++) d[i] = elem(x, phys(g, n, c, s));
+    return d;
+}
+
+/* Instance/Group/BatchNorm of x (channels-first doubles) into y. */
+static void ref_norm(urc_op op, const geom *g, const double *x, double eps, const urc_tensor *sc,
+                     const urc_tensor *b, const urc_tensor *mean, const urc_tensor *var, double *y) {
+    int64_t N = g->N, C = g->C, S = g->S;
+    if (op == URC_OP_BATCH_NORM) {
+        for (int64_t i = 0; i < N * C * S; i++) {
+            int64_t c = i / S % C;
+            y[i] = (x[i] - elem(mean, c)) / sqrt(elem(var, c) + eps) * elem(sc, c) + elem(b, c);
+        }
+        return;
+    }
+    int64_t G = g->G, cpg = g->cpg, len = cpg * S;
+    for (int64_t sl = 0; sl < N * G; sl++) {
+        double m, inv;
+        ref_stats(x + sl * len, len, eps, &m, &inv);
+        for (int64_t e = 0; e < len; e++) {
+            int64_t p = g->per_group ? sl % G : (sl % G) * cpg + e / S;
+            int64_t i = sl * len + e;
+            y[i] = (x[i] - m) * inv * elem(sc, p) + elem(b, p);
+        }
+    }
+}
+
+static double ref_act(urc_act act, double alpha, double v) {
+    switch (act) {
+    case URC_ACT_RELU: return isnan(v) ? v : v > 0 ? v : 0;
+    case URC_ACT_LEAKY_RELU: return v >= 0 ? v : alpha * v;
+    default: return v;
+    }
+}
+
+static bool eval_layer_norm(const urc_node *n, urc_tensor *const *in, urc_tensor *const *out) {
+    const urc_norm_attr *a = &n->a.norm;
+    const urc_tensor *x = in[0];
+    urc_tensor *y = out[0];
+    const urc_shape *xs = &x->shape;
+    int64_t outer = 1, inner = 1;
+    for (int d = 0; d < xs->rank; d++) *(d < a->axis ? &outer : &inner) *= xs->dims[d];
+    const urc_tensor *sc = in[1], *b = n->nin > 2 ? in[2] : NULL;
+    double *row = urc_xmalloc(sizeof(double) * (size_t)(inner ? inner : 1));
+    for (int64_t s = 0; s < outer; s++) {
+        double mean, inv;
+        for (int64_t i = 0; i < inner; i++) row[i] = elem(x, s * inner + i);
+        ref_stats(row, inner, a->epsilon, &mean, &inv);
+        if (n->nout > 1 && out[1]) urc_elem_set_f64(out[1]->dtype, out[1]->data, s, mean);
+        if (n->nout > 2 && out[2]) urc_elem_set_f64(out[2]->dtype, out[2]->data, s, inv);
+        for (int64_t i = s * inner; i < (s + 1) * inner; i++) {
+            double v = (elem(x, i) - mean) * inv * elem(sc, urc_bcast_offset(xs, &sc->shape, i));
+            if (b) v += elem(b, urc_bcast_offset(xs, &b->shape, i));
+            urc_elem_set_f64(y->dtype, y->data, i, v);
+        }
+    }
+    free(row);
+    return true;
+}
+
+static bool norm_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *const *out) {
+    const urc_norm_attr *a = &n->a.norm;
+    if (n->op == URC_OP_LAYER_NORM) return eval_layer_norm(n, in, out);
+    urc_op op = base_op(n);
+    geom g = norm_geom(n, &in[0]->shape);
+    int64_t total = g.N * g.C * g.S;
+    double *x = cf_copy(in[0], &g);
+    double *t = urc_xmalloc(sizeof(double) * (size_t)(total ? total : 1));
+    bool bn = op == URC_OP_BATCH_NORM;
+    ref_norm(op, &g, x, a->epsilon, in[1], in[2], bn ? in[3] : NULL, bn ? in[4] : NULL, t);
+    bool fused = n->op == URC_OP_FUSED_NORM;
+    double *t2 = NULL;
+    if (fused && a->residual == 2) {
+        double *x2 = cf_copy(in[5], &g);
+        t2 = urc_xmalloc(sizeof(double) * (size_t)(total ? total : 1));
+        ref_norm(op, &g, x2, a->epsilon2, in[6], in[7], NULL, NULL, t2);
+        free(x2);
+    }
+    urc_tensor *y = out[0];
+    for (int64_t nb = 0, i = 0; nb < g.N; nb++)
+        for (int64_t c = 0; c < g.C; c++)
+            for (int64_t s = 0; s < g.S; s++, i++) {
+                int64_t pi = phys(&g, nb, c, s);
+                double v = t[i];
+                if (fused) {
+                    v = ref_act(a->act, a->act_alpha, v);
+                    if (a->residual == 1) v += elem(in[5], pi);
+                    if (a->residual == 2) v += t2[i];
+                    v = ref_act(a->post_act, a->post_alpha, v);
+                }
+                urc_elem_set_f64(y->dtype, y->data, pi, v);
+            }
+    free(x);
+    free(t);
+    free(t2);
+    return true;
+}
+
+/* ---- lowering helpers ------------------------------------------------------- */
 
 static urc_lx *bin(urc_lop op, urc_lx *a, urc_lx *b) { return urc_lx_bin(op, a, b); }
 static urc_lx *f64(urc_lx *e) { return urc_lx_cast(URC_DT_F64, e); }
 static urc_lx *var(const urc_kernel *k, int v) { return urc_lx_var(k, v); }
+static urc_lx *dlit(double v) { return urc_lx_flt(v, URC_DT_F64); }
+static urc_lx *ilit(int64_t v) { return urc_lx_int(v); }
 
 /* Element idx of an input: a literal for one-element constants, else a
  * load from a buffer named hint. */
@@ -237,32 +407,113 @@ static int decl(urc_kernel *k, urc_ls *body, const char *name, urc_dtype dt, urc
     return v;
 }
 
-/* The statistics of slice x[base .. base+len) as double locals:
- *   mean = sum(x) / len;  inv = 1 / sqrt(sum((x - mean)^2) / len + eps). */
-static void emit_stats(urc_kernel *k, urc_ls *body, int bx, int base, int64_t len, double eps, int *mean, int *inv) {
-    urc_lx *n = urc_lx_flt((double)len, URC_DT_F64);
-    int i = urc_kernel_var(k, "i", URC_DT_I64);
-    int sum = decl(k, body, "sum", URC_DT_F64, urc_lx_flt(0, URC_DT_F64));
-    urc_ls *l1 = urc_ls_for(body, i, urc_lx_int(0), urc_lx_int(len), 1, 0);
-    urc_ls_assign(l1, sum, bin(URC_L_ADD, var(k, sum), f64(urc_lx_load(k, bx, urc_add(var(k, base), var(k, i))))));
-    *mean = decl(k, body, "mean", URC_DT_F64, bin(URC_L_DIV, var(k, sum), n));
-    int sq = decl(k, body, "sq", URC_DT_F64, urc_lx_flt(0, URC_DT_F64));
-    urc_ls *l2 = urc_ls_for(body, i, urc_lx_int(0), urc_lx_int(len), 1, 0);
-    int d = decl(k, l2, "d", URC_DT_F64,
-                 bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(var(k, base), var(k, i)))), var(k, *mean)));
-    urc_ls_assign(l2, sq, bin(URC_L_ADD, var(k, sq), bin(URC_L_MUL, var(k, d), var(k, d))));
-    *inv = decl(k, body, "inv", URC_DT_F64,
-                bin(URC_L_DIV, urc_lx_flt(1, URC_DT_F64),
-                    urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, bin(URC_L_DIV, var(k, sq), n), urc_lx_flt(eps, URC_DT_F64)))));
+/* Lanes of double accumulators for a contiguous run: two vectors' worth
+ * (independent add chains; the sums stay exact enough in double). */
+static int stat_lanes(const urc_lower *L) {
+    int l = L->target ? 2 * L->target->vector_bits / 64 : 8;
+    return l < 4 ? 4 : l;
 }
 
-/* Parallel loop over `count` slices of `len` elements; declares s and base. */
-static urc_ls *slice_loop(urc_kernel *k, int64_t count, int64_t len, int *s, int *base) {
-    *s = urc_kernel_var(k, "s", URC_DT_I64);
-    urc_ls *body = urc_ls_for(k->body, *s, urc_lx_int(0), urc_lx_int(count), 1, URC_FOR_PARALLEL);
-    *base = decl(k, body, "base", URC_DT_I64, urc_muli(var(k, *s), len));
-    return body;
+/* The statistics of the contiguous run x[base .. base+len) as double
+ * locals, in one pass around the shift K = x[base]:
+ *   d = x - K;  mean = K + sum(d)/len;  inv = 1/sqrt(max(sum(d^2)/len - (sum(d)/len)^2, 0) + eps). */
+static void emit_run_stats(urc_lower *L, urc_kernel *k, urc_ls *body, int bx, urc_lx *base, int64_t len, double eps,
+                           int *mean, int *inv) {
+    int lanes = stat_lanes(L);
+    int64_t nblk = len / lanes;
+    if (nblk < 2) lanes = 1, nblk = len;
+    int K = decl(k, body, "K", URC_DT_F64, f64(urc_lx_load(k, bx, base)));
+    int sum, sq;
+    if (lanes > 1) {
+        int bs = urc_kernel_local(k, "ls", URC_DT_F64, lanes), bq = urc_kernel_local(k, "lq", URC_DT_F64, lanes);
+        urc_ls_array(body, k, bs);
+        urc_ls_array(body, k, bq);
+        int l = urc_kernel_var(k, "l", URC_DT_I64), i = urc_kernel_var(k, "i", URC_DT_I64);
+        urc_ls *z = urc_ls_for(body, l, ilit(0), ilit(lanes), 1, URC_FOR_VECTOR);
+        urc_ls_store(z, bs, var(k, l), dlit(0));
+        urc_ls_store(z, bq, var(k, l), dlit(0));
+        urc_ls *li = urc_ls_for(body, i, ilit(0), ilit(nblk * lanes), lanes, 0);
+        urc_ls *ll = urc_ls_for(li, l, ilit(0), ilit(lanes), 1, URC_FOR_VECTOR);
+        int d = decl(k, ll, "d", URC_DT_F64,
+                     bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(base, urc_add(var(k, i), var(k, l))))), var(k, K)));
+        urc_ls_accum(ll, bs, var(k, l), var(k, d));
+        urc_ls_accum(ll, bq, var(k, l), bin(URC_L_MUL, var(k, d), var(k, d)));
+        sum = decl(k, body, "sum", URC_DT_F64, dlit(0));
+        sq = decl(k, body, "sq", URC_DT_F64, dlit(0));
+        if (nblk * lanes < len) {
+            urc_ls *lt = urc_ls_for(body, i, ilit(nblk * lanes), ilit(len), 1, 0);
+            int dt_ = decl(k, lt, "d", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(base, var(k, i)))), var(k, K)));
+            urc_ls_assign(lt, sum, bin(URC_L_ADD, var(k, sum), var(k, dt_)));
+            urc_ls_assign(lt, sq, bin(URC_L_ADD, var(k, sq), bin(URC_L_MUL, var(k, dt_), var(k, dt_))));
+        }
+        urc_ls *lr = urc_ls_for(body, l, ilit(0), ilit(lanes), 1, URC_FOR_UNROLL);
+        urc_ls_assign(lr, sum, bin(URC_L_ADD, var(k, sum), urc_lx_load(k, bs, var(k, l))));
+        urc_ls_assign(lr, sq, bin(URC_L_ADD, var(k, sq), urc_lx_load(k, bq, var(k, l))));
+    } else {
+        int i = urc_kernel_var(k, "i", URC_DT_I64);
+        sum = decl(k, body, "sum", URC_DT_F64, dlit(0));
+        sq = decl(k, body, "sq", URC_DT_F64, dlit(0));
+        urc_ls *lt = urc_ls_for(body, i, ilit(0), ilit(len), 1, 0);
+        int d = decl(k, lt, "d", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(base, var(k, i)))), var(k, K)));
+        urc_ls_assign(lt, sum, bin(URC_L_ADD, var(k, sum), var(k, d)));
+        urc_ls_assign(lt, sq, bin(URC_L_ADD, var(k, sq), bin(URC_L_MUL, var(k, d), var(k, d))));
+    }
+    urc_lx *n = dlit((double)len);
+    int md = decl(k, body, "md", URC_DT_F64, bin(URC_L_DIV, var(k, sum), n));
+    urc_lx *v = bin(URC_L_SUB, bin(URC_L_DIV, var(k, sq), n), bin(URC_L_MUL, var(k, md), var(k, md)));
+    int vr = decl(k, body, "var", URC_DT_F64, bin(URC_L_MAX, v, dlit(0)));
+    *mean = decl(k, body, "mean", URC_DT_F64, bin(URC_L_ADD, var(k, K), var(k, md)));
+    *inv = decl(k, body, "inv", URC_DT_F64,
+                bin(URC_L_DIV, dlit(1), urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, var(k, vr), dlit(eps)))));
 }
+
+static urc_lx *emit_act(urc_act act, double alpha, urc_lx *t) {
+    urc_dtype dt = t->dt;
+    switch (act) {
+    case URC_ACT_RELU: return bin(URC_L_MAX, t, urc_lx_flt(0, dt));
+    case URC_ACT_LEAKY_RELU:
+        return urc_lx_sel(bin(URC_L_GE, t, urc_lx_flt(0, dt)), t, bin(URC_L_MUL, urc_lx_flt(alpha, dt), t));
+    default: return t;
+    }
+}
+
+/* What a kernel computes per element once m, a, b are known:
+ *   y = post(act((x - m) * a + b) + r),  r = R[i] or (x2 - m2) * a2 + b2. */
+typedef struct epilogue {
+    urc_act act, post;
+    double act_alpha, post_alpha;
+    int residual; /* 0, 1 (buffer br), 2 (buffer bx2 with m2, a2, b2) */
+    int br;       /* R or X2 */
+} epilogue;
+
+static epilogue node_epilogue(urc_lower *L, urc_kernel *k, const urc_node *n) {
+    epilogue e = {URC_ACT_NONE, URC_ACT_NONE, 0, 0, 0, -1};
+    if (n->op != URC_OP_FUSED_NORM) return e;
+    const urc_norm_attr *a = &n->a.norm;
+    e.act = a->act;
+    e.post = a->post_act;
+    e.act_alpha = a->act_alpha;
+    e.post_alpha = a->post_alpha;
+    e.residual = a->residual;
+    if (a->residual) e.br = urc_lower_in(L, k, n->in[5], a->residual == 1 ? "r" : "x2");
+    return e;
+}
+
+static urc_lx *affine(urc_lx *x, urc_lx *m, urc_lx *a, urc_lx *b) {
+    return bin(URC_L_ADD, bin(URC_L_MUL, bin(URC_L_SUB, x, m), a), b);
+}
+
+/* The value stored at index idx; m/a/b (and m2/a2/b2) are expressions. */
+static urc_lx *emit_value(const urc_kernel *k, const epilogue *e, int bx, urc_lx *idx, urc_lx *const *mab,
+                          urc_lx *const *mab2) {
+    urc_lx *t = affine(urc_lx_load(k, bx, idx), mab[0], mab[1], mab[2]);
+    t = emit_act(e->act, e->act_alpha, t);
+    if (e->residual == 1) t = bin(URC_L_ADD, t, urc_lx_load(k, e->br, idx));
+    if (e->residual == 2) t = bin(URC_L_ADD, t, affine(urc_lx_load(k, e->br, idx), mab2[0], mab2[1], mab2[2]));
+    return emit_act(e->post, e->post_alpha, t);
+}
+
+/* ---- LayerNorm ----------------------------------------------------------------- */
 
 /* Index into a LayerNorm Scale/B of shape p broadcast to X of shape xs:
  * outer dims (before axis) come from slice s, inner dims from iv. */
@@ -273,14 +524,14 @@ static urc_lx *ln_bcast_index(const urc_kernel *k, const urc_shape *xs, int axis
     for (int d = 0; d < p->rank; d++) {
         int D = d + off;
         if (p->dims[d] == 1) {
-            idx[d] = urc_lx_int(0);
+            idx[d] = ilit(0);
         } else if (D >= axis) {
             idx[d] = var(k, iv[D - axis]);
         } else {
             int64_t stride = 1; /* of dim D within the outer dims */
             for (int e = D + 1; e < axis; e++) stride *= xs->dims[e];
-            urc_lx *q = stride == 1 ? var(k, s) : bin(URC_L_DIV, var(k, s), urc_lx_int(stride));
-            idx[d] = D == 0 ? q : bin(URC_L_REM, q, urc_lx_int(xs->dims[D]));
+            urc_lx *q = stride == 1 ? var(k, s) : bin(URC_L_DIV, var(k, s), ilit(stride));
+            idx[d] = D == 0 ? q : bin(URC_L_REM, q, ilit(xs->dims[D]));
         }
     }
     return urc_index(idx, p);
@@ -311,13 +562,16 @@ static bool lower_layer_norm(urc_lower *L, const urc_node *n) {
     int64_t outer = 1, inner = 1;
     for (int d = 0; d < xs->rank; d++) *(d < axis ? &outer : &inner) *= xs->dims[d];
     urc_kernel *k = urc_lower_begin(L, n);
+    if (outer * inner == 0) return true;
     int bx = urc_lower_in(L, k, xv, "x");
     int by = urc_lower_out(L, k, n->out[0], "y");
     int bm = mv ? urc_lower_out(L, k, mv, "mean_out") : -1;
     int bi = iv_ ? urc_lower_out(L, k, iv_, "invstd_out") : -1;
-    int s, base, mean, inv;
-    urc_ls *body = slice_loop(k, outer, inner, &s, &base);
-    emit_stats(k, body, bx, base, inner, a->epsilon, &mean, &inv);
+    int s = urc_kernel_var(k, "s", URC_DT_I64);
+    urc_ls *body = urc_ls_for(k->body, s, ilit(0), ilit(outer), 1, URC_FOR_PARALLEL);
+    int base = decl(k, body, "base", URC_DT_I64, urc_muli(var(k, s), inner));
+    int mean, inv;
+    emit_run_stats(L, k, body, bx, var(k, base), inner, a->epsilon, &mean, &inv);
     if (bm >= 0) urc_ls_store(body, bm, var(k, s), urc_lx_cast(URC_DT_F32, var(k, mean)));
     if (bi >= 0) urc_ls_store(body, bi, var(k, s), urc_lx_cast(URC_DT_F32, var(k, inv)));
     int mf = decl(k, body, "m", dt, urc_lx_cast(dt, var(k, mean)));
@@ -329,10 +583,10 @@ static bool lower_layer_norm(urc_lower *L, const urc_node *n) {
     urc_ls *lb;
     if (flat) {
         int i = urc_kernel_var(k, "i", URC_DT_I64);
-        lb = urc_ls_for(body, i, urc_lx_int(0), urc_lx_int(inner), 1, URC_FOR_SIMD);
+        lb = urc_ls_for(body, i, ilit(0), ilit(inner), 1, URC_FOR_SIMD | URC_FOR_VECTOR);
         pos = var(k, i);
-        si = urc_shape_numel(&sv->shape) == 1 ? urc_lx_int(0) : pos;
-        if (bv) bidx = urc_shape_numel(&bv->shape) == 1 ? urc_lx_int(0) : pos;
+        si = urc_shape_numel(&sv->shape) == 1 ? ilit(0) : pos;
+        if (bv) bidx = urc_shape_numel(&bv->shape) == 1 ? ilit(0) : pos;
     } else {
         urc_shape ins = {xs->rank - axis, {0}};
         for (int d = axis; d < xs->rank; d++) ins.dims[d - axis] = xs->dims[d];
@@ -350,87 +604,333 @@ static bool lower_layer_norm(urc_lower *L, const urc_node *n) {
     return true;
 }
 
-/* InstanceNorm and GroupNorm: slices (N*G, cpg*S). */
-static bool lower_group_norm(urc_lower *L, const urc_node *n) {
-    const urc_norm_attr *a = &n->a.norm;
-    const urc_value *xv = n->in[0], *sv = n->in[1], *bv = n->in[2];
-    const urc_shape *xs = &xv->shape;
-    urc_dtype dt = xv->dtype;
-    int64_t N = xs->dims[0], C = xs->dims[1], S = 1;
-    for (int d = 2; d < xs->rank; d++) S *= xs->dims[d];
-    int64_t G = n->op == URC_OP_GROUP_NORM ? a->num_groups : C, cpg = C / G, len = cpg * S;
-    bool per_group = n->op == URC_OP_GROUP_NORM && !group_per_channel(n);
+/* ---- Instance/Group/BatchNorm and FusedNorm ---------------------------------- */
+
+/* The parameters of one normalisation inside a kernel. */
+typedef struct normp {
+    const urc_value *x, *scale, *bias, *mean, *var;
+    double eps;
+} normp;
+
+static urc_lx *pload(urc_lower *L, urc_kernel *k, const urc_value *v, const char *hint, urc_lx *idx) {
+    return f64(param(L, k, v, hint, idx));
+}
+
+/* BatchNorm coefficients of channel c as declared dt locals m, a, b. */
+static void bn_coeffs(urc_lower *L, urc_kernel *k, urc_ls *body, const normp *p, urc_lx *c, urc_dtype dt, int *mab) {
+    urc_lx *sd = urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, pload(L, k, p->var, "var", c), dlit(p->eps)));
+    mab[0] = decl(k, body, "m", dt, urc_lx_cast(dt, param(L, k, p->mean, "mean", c)));
+    mab[1] = decl(k, body, "a", dt, urc_lx_cast(dt, bin(URC_L_DIV, pload(L, k, p->scale, "scale", c), sd)));
+    mab[2] = decl(k, body, "b", dt, urc_lx_cast(dt, param(L, k, p->bias, "bias", c)));
+}
+
+/* Channels-first: slices (n, group) [Instance/GroupNorm] or (n, channel)
+ * [BatchNorm] are contiguous; they run in parallel. */
+static bool lower_cf(urc_lower *L, const urc_node *n, const geom *g, const normp *np, int nnorm) {
+    urc_op op = base_op(n);
+    bool bn = op == URC_OP_BATCH_NORM;
+    urc_dtype dt = np[0].x->dtype;
     urc_kernel *k = urc_lower_begin(L, n);
-    int bx = urc_lower_in(L, k, xv, "x");
+    if (g->N * g->C * g->S == 0) return true;
+    int bx[2];
+    for (int j = 0; j < nnorm; j++) bx[j] = urc_lower_in(L, k, np[j].x, j ? "x2" : "x");
     int by = urc_lower_out(L, k, n->out[0], "y");
-    int s, base, mean, inv;
-    urc_ls *body = slice_loop(k, N * G, len, &s, &base);
-    emit_stats(k, body, bx, base, len, a->epsilon, &mean, &inv);
-    int mf = decl(k, body, "m", dt, urc_lx_cast(dt, var(k, mean)));
-    urc_lx *g = G == 1 ? urc_lx_int(0) : bin(URC_L_REM, var(k, s), urc_lx_int(G));
-    /* Per channel (or group): a = invstd * scale, b = bias; y = (x - m) * a + b. */
+    epilogue e = node_epilogue(L, k, n);
+    int64_t G = bn ? g->C : g->G, cpg = bn ? 1 : g->cpg, len = cpg * g->S;
+    int sl = urc_kernel_var(k, "sl", URC_DT_I64);
+    urc_ls *body = urc_ls_for(k->body, sl, ilit(0), ilit(g->N * G), 1, URC_FOR_PARALLEL);
+    int base = decl(k, body, "base", URC_DT_I64, urc_muli(var(k, sl), len));
+    urc_lx *grp = G == 1 ? ilit(0) : bin(URC_L_REM, var(k, sl), ilit(G));
+    int mean[2] = {-1, -1}, inv[2] = {-1, -1};
+    if (!bn)
+        for (int j = 0; j < nnorm; j++) emit_run_stats(L, k, body, bx[j], var(k, base), len, np[j].eps, &mean[j], &inv[j]);
+    /* Per channel (or per group when scale/bias are per group): m, a, b. */
     urc_ls *cb = body;
-    urc_lx *p = g, *first = var(k, base);
-    if (!per_group && cpg > 1) {
+    urc_lx *first = var(k, base), *p = grp;
+    int64_t run = len;
+    if (!bn && !g->per_group && cpg > 1) {
         int cc = urc_kernel_var(k, "cc", URC_DT_I64);
-        cb = urc_ls_for(body, cc, urc_lx_int(0), urc_lx_int(cpg), 1, 0);
-        p = urc_add(urc_muli(g, cpg), var(k, cc));
-        first = urc_add(var(k, base), urc_muli(var(k, cc), S));
-        len = S;
+        cb = urc_ls_for(body, cc, ilit(0), ilit(cpg), 1, 0);
+        p = urc_add(urc_muli(grp, cpg), var(k, cc));
+        first = urc_add(var(k, base), urc_muli(var(k, cc), g->S));
+        run = g->S;
     }
-    int av = decl(k, cb, "a", dt, urc_lx_cast(dt, bin(URC_L_MUL, var(k, inv), f64(param(L, k, sv, "scale", p)))));
-    int bb = decl(k, cb, "b", dt, urc_lx_cast(dt, param(L, k, bv, "bias", p)));
+    int mab[2][3];
+    urc_lx *m[2][3] = {{0}};
+    for (int j = 0; j < nnorm; j++) {
+        if (bn) {
+            bn_coeffs(L, k, cb, &np[j], p, dt, mab[j]);
+        } else {
+            mab[j][0] = decl(k, cb, "m", dt, urc_lx_cast(dt, var(k, mean[j])));
+            mab[j][1] = decl(k, cb, "a", dt,
+                             urc_lx_cast(dt, bin(URC_L_MUL, var(k, inv[j]), pload(L, k, np[j].scale, "scale", p))));
+            mab[j][2] = decl(k, cb, "b", dt, urc_lx_cast(dt, param(L, k, np[j].bias, "bias", p)));
+        }
+        for (int q = 0; q < 3; q++) m[j][q] = var(k, mab[j][q]);
+    }
     int i = urc_kernel_var(k, "i", URC_DT_I64);
-    urc_ls *lb = urc_ls_for(cb, i, urc_lx_int(0), urc_lx_int(len), 1, URC_FOR_SIMD);
+    urc_ls *lb = urc_ls_for(cb, i, ilit(0), ilit(run), 1, URC_FOR_SIMD | URC_FOR_VECTOR);
     urc_lx *xi = urc_add(first, var(k, i));
-    urc_ls_store(lb, by, xi,
-                 bin(URC_L_ADD, bin(URC_L_MUL, bin(URC_L_SUB, urc_lx_load(k, bx, xi), var(k, mf)), var(k, av)),
-                     var(k, bb)));
+    urc_ls_store(lb, by, xi, emit_value(k, &e, bx[0], xi, m[0], m[1]));
     return true;
 }
 
-static bool lower_batch_norm(urc_lower *L, const urc_node *n) {
-    const urc_norm_attr *a = &n->a.norm;
-    const urc_value *xv = n->in[0];
-    const urc_shape *xs = &xv->shape;
-    urc_dtype dt = xv->dtype;
-    int64_t N = xs->dims[0], C = xs->dims[1], S = 1;
-    for (int d = 2; d < xs->rank; d++) S *= xs->dims[d];
+/* Local array bytes the channels-last kernel needs for C channels. */
+static int64_t cl_local_bytes(const geom *g, bool stats, int nnorm, urc_dtype dt) {
+    int64_t b = 3 * g->C * urc_dtype_size(dt) * nnorm; /* m, a, b */
+    if (stats) b += 2 * g->C * 8 * 2;                /* totals + one chunk's sums */
+    return b;
+}
+
+/* Channels-last statistics of norm j for batch item nb: per-channel shifted
+ * sums into the kernel-level double arrays tot_s/tot_q. */
+static void cl_stats(urc_lower *L, urc_kernel *k, const geom *g, int bx, int by, urc_lx *n0, int tot_s, int tot_q,
+                     urc_dtype dt) {
+    int64_t C = g->C, S = g->S;
+    int c = urc_kernel_var(k, "c", URC_DT_I64), v = urc_kernel_var(k, "v", URC_DT_I64);
+    /* Chunks: enough for the threads and to balance, few enough that their
+     * partial sums (4 floats per channel) fit in Y. */
+    int threads = L->target && L->target->threads > 0 ? L->target->threads : 2;
+    int64_t P = 4 * (int64_t)threads;
+    if (P > S / 4) P = S / 4;
+    if (S * C < (int64_t)1 << 15) P = 1; /* small: not worth the threads */
+    if (P < 1) P = 1;
+    urc_ls *z = urc_ls_for(k->body, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
+    urc_ls_store(z, tot_s, var(k, c), dlit(0));
+    urc_ls_store(z, tot_q, var(k, c), dlit(0));
+    /* d = x - x[n, voxel 0, c] (the shift K of each channel). */
+    if (P == 1) {
+        urc_ls *lv = urc_ls_for(k->body, v, ilit(0), ilit(S), 1, 0);
+        urc_ls *lc = urc_ls_for(lv, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
+        urc_lx *xi = urc_add(n0, urc_add(urc_muli(var(k, v), C), var(k, c)));
+        int d = decl(k, lc, "d", URC_DT_F64,
+                     bin(URC_L_SUB, f64(urc_lx_load(k, bx, xi)), f64(urc_lx_load(k, bx, urc_add(n0, var(k, c))))));
+        urc_ls_accum(lc, tot_s, var(k, c), var(k, d));
+        urc_ls_accum(lc, tot_q, var(k, c), bin(URC_L_MUL, var(k, d), var(k, d)));
+        return;
+    }
+    int64_t chunk = (S + P - 1) / P;
+    P = (S + chunk - 1) / chunk;
+    int p = urc_kernel_var(k, "p", URC_DT_I64);
+    urc_ls *lp = urc_ls_for(k->body, p, ilit(0), ilit(P), 1, URC_FOR_PARALLEL);
+    int bs = urc_kernel_local(k, "cs", URC_DT_F64, C), bq = urc_kernel_local(k, "cq", URC_DT_F64, C);
+    urc_ls_array(lp, k, bs);
+    urc_ls_array(lp, k, bq);
+    z = urc_ls_for(lp, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
+    urc_ls_store(z, bs, var(k, c), dlit(0));
+    urc_ls_store(z, bq, var(k, c), dlit(0));
+    int lo = decl(k, lp, "lo", URC_DT_I64, urc_muli(var(k, p), chunk));
+    int hi = decl(k, lp, "hi", URC_DT_I64,
+                  urc_lx_sel(bin(URC_L_EQ, var(k, p), ilit(P - 1)), ilit(S), urc_addi(var(k, lo), chunk)));
+    urc_ls *lv = urc_ls_for(lp, v, var(k, lo), var(k, hi), 1, 0);
+    urc_ls *lc = urc_ls_for(lv, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
+    urc_lx *xi = urc_add(n0, urc_add(urc_muli(var(k, v), C), var(k, c)));
+    int d = decl(k, lc, "d", URC_DT_F64,
+                 bin(URC_L_SUB, f64(urc_lx_load(k, bx, xi)), f64(urc_lx_load(k, bx, urc_add(n0, var(k, c))))));
+    urc_ls_accum(lc, bs, var(k, c), var(k, d));
+    urc_ls_accum(lc, bq, var(k, c), bin(URC_L_MUL, var(k, d), var(k, d)));
+    /* Chunk p's sums go to Y[n0 + (4p + {0,1,2,3}) * C + c] as hi, lo float
+     * pairs (hi + lo keeps ~48 bits). */
+    urc_ls *ls = urc_ls_for(lp, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
+    for (int w = 0; w < 2; w++) {
+        int src = w ? bq : bs;
+        int h = decl(k, ls, w ? "hq" : "hs", dt, urc_lx_cast(dt, urc_lx_load(k, src, var(k, c))));
+        urc_lx *at = urc_add(n0, urc_add(urc_muli(urc_addi(urc_muli(var(k, p), 4), 2 * w), C), var(k, c)));
+        urc_ls_store(ls, by, at, var(k, h));
+        urc_ls_store(ls, by, urc_addi(at, C),
+                     urc_lx_cast(dt, bin(URC_L_SUB, urc_lx_load(k, src, var(k, c)), f64(var(k, h)))));
+    }
+    /* Serial: add the chunks up. */
+    urc_ls *lq = urc_ls_for(k->body, p, ilit(0), ilit(P), 1, 0);
+    urc_ls *lc2 = urc_ls_for(lq, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
+    for (int w = 0; w < 2; w++) {
+        urc_lx *at = urc_add(n0, urc_add(urc_muli(urc_addi(urc_muli(var(k, p), 4), 2 * w), C), var(k, c)));
+        urc_ls_accum(lc2, w ? tot_q : tot_s, var(k, c),
+                     bin(URC_L_ADD, f64(urc_lx_load(k, by, at)), f64(urc_lx_load(k, by, urc_addi(at, C)))));
+    }
+}
+
+/* Channels-last per-channel m, a, b (arrays ab[0..2]) of norm p for batch
+ * item nb from the shifted sums. Groups combine their channels' sums
+ * re-shifted to the group's first channel. */
+static void cl_coeffs(urc_lower *L, urc_kernel *k, const geom *g, const normp *np, int bx, urc_lx *n0, int tot_s,
+                      int tot_q, const int *ab, urc_dtype dt) {
+    int64_t S = g->S, cpg = g->cpg;
+    int gi = urc_kernel_var(k, "g", URC_DT_I64), cc = urc_kernel_var(k, "cc", URC_DT_I64);
+    urc_ls *lg = urc_ls_for(k->body, gi, ilit(0), ilit(g->G), 1, 0);
+    int kg = decl(k, lg, "kg", URC_DT_F64, f64(urc_lx_load(k, bx, urc_add(n0, urc_muli(var(k, gi), cpg)))));
+    int ss = decl(k, lg, "ss", URC_DT_F64, dlit(0)), qq = decl(k, lg, "qq", URC_DT_F64, dlit(0));
+    urc_ls *l1 = urc_ls_for(lg, cc, ilit(0), ilit(cpg), 1, 0);
+    urc_lx *c = urc_add(urc_muli(var(k, gi), cpg), var(k, cc));
+    /* delta = K_c - K_g: sum(x - K_g) = s + S*delta, sum((x - K_g)^2) = q + 2*delta*s + S*delta^2. */
+    int dl = decl(k, l1, "dl", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(n0, c))), var(k, kg)));
+    urc_lx *sc = urc_lx_load(k, tot_s, c), *qc = urc_lx_load(k, tot_q, c);
+    urc_ls_assign(l1, ss, bin(URC_L_ADD, var(k, ss), bin(URC_L_ADD, sc, bin(URC_L_MUL, dlit((double)S), var(k, dl)))));
+    urc_lx *q2 = bin(URC_L_ADD, qc, bin(URC_L_MUL, var(k, dl),
+                                        bin(URC_L_ADD, bin(URC_L_MUL, dlit(2), sc), bin(URC_L_MUL, dlit((double)S), var(k, dl)))));
+    urc_ls_assign(l1, qq, bin(URC_L_ADD, var(k, qq), q2));
+    urc_lx *cnt = dlit((double)(S * cpg));
+    int md = decl(k, lg, "md", URC_DT_F64, bin(URC_L_DIV, var(k, ss), cnt));
+    int vr = decl(k, lg, "var",
+                  URC_DT_F64, bin(URC_L_MAX, bin(URC_L_SUB, bin(URC_L_DIV, var(k, qq), cnt), bin(URC_L_MUL, var(k, md), var(k, md))),
+                                  dlit(0)));
+    int inv = decl(k, lg, "inv", URC_DT_F64,
+                   bin(URC_L_DIV, dlit(1), urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, var(k, vr), dlit(np->eps)))));
+    int mean = decl(k, lg, "mean", URC_DT_F64, bin(URC_L_ADD, var(k, kg), var(k, md)));
+    urc_ls *l2 = urc_ls_for(lg, cc, ilit(0), ilit(cpg), 1, 0);
+    urc_lx *p = g->per_group ? var(k, gi) : c;
+    urc_ls_store(l2, ab[0], c, urc_lx_cast(dt, var(k, mean)));
+    urc_ls_store(l2, ab[1], c, urc_lx_cast(dt, bin(URC_L_MUL, var(k, inv), pload(L, k, np->scale, "scale", p))));
+    urc_ls_store(l2, ab[2], c, urc_lx_cast(dt, param(L, k, np->bias, "bias", p)));
+}
+
+/* Channels-last: X is (N, S, C). */
+static bool lower_cl(urc_lower *L, const urc_node *n, const geom *g, const normp *np, int nnorm) {
+    urc_op op = base_op(n);
+    bool bn = op == URC_OP_BATCH_NORM;
+    urc_dtype dt = np[0].x->dtype;
+    int64_t C = g->C, S = g->S;
     urc_kernel *k = urc_lower_begin(L, n);
-    int bx = urc_lower_in(L, k, xv, "x");
+    if (g->N * C * S == 0) return true;
+    int bx[2];
+    for (int j = 0; j < nnorm; j++) bx[j] = urc_lower_in(L, k, np[j].x, j ? "x2" : "x");
     int by = urc_lower_out(L, k, n->out[0], "y");
-    int s, base;
-    urc_ls *body = slice_loop(k, N * C, S, &s, &base);
-    urc_lx *c = C == 1 ? urc_lx_int(0) : bin(URC_L_REM, var(k, s), urc_lx_int(C));
-    /* a = scale / sqrt(var + eps), in double then rounded once. */
-    urc_lx *sd = urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, f64(param(L, k, n->in[4], "var", c)),
-                                           urc_lx_flt(a->epsilon, URC_DT_F64)));
-    int av = decl(k, body, "a", dt, urc_lx_cast(dt, bin(URC_L_DIV, f64(param(L, k, n->in[1], "scale", c)), sd)));
-    int mv = decl(k, body, "m", dt, urc_lx_cast(dt, param(L, k, n->in[3], "mean", c)));
-    int bv = decl(k, body, "b", dt, urc_lx_cast(dt, param(L, k, n->in[2], "bias", c)));
-    int i = urc_kernel_var(k, "i", URC_DT_I64);
-    urc_ls *lb = urc_ls_for(body, i, urc_lx_int(0), urc_lx_int(S), 1, URC_FOR_SIMD);
-    urc_lx *xi = urc_add(var(k, base), var(k, i));
-    urc_ls_store(lb, by, xi,
-                 bin(URC_L_ADD, bin(URC_L_MUL, bin(URC_L_SUB, urc_lx_load(k, bx, xi), var(k, mv)), var(k, av)),
-                     var(k, bv)));
+    epilogue e = node_epilogue(L, k, n);
+    int ab[2][3];
+    static const char *names[3] = {"cm", "ca", "cb"};
+    for (int j = 0; j < nnorm; j++)
+        for (int q = 0; q < 3; q++) ab[j][q] = urc_kernel_local(k, names[q], dt, C);
+    int c = urc_kernel_var(k, "c", URC_DT_I64), v = urc_kernel_var(k, "v", URC_DT_I64);
+    if (bn) {
+        urc_ls *lc = urc_ls_for(k->body, c, ilit(0), ilit(C), 1, 0);
+        int mab[3];
+        bn_coeffs(L, k, lc, &np[0], var(k, c), dt, mab);
+        for (int q = 0; q < 3; q++) urc_ls_store(lc, ab[0][q], var(k, c), var(k, mab[q]));
+    }
+    int tot_s = -1, tot_q = -1;
+    if (!bn) {
+        tot_s = urc_kernel_local(k, "tot_s", URC_DT_F64, C);
+        tot_q = urc_kernel_local(k, "tot_q", URC_DT_F64, C);
+    }
+    /* Batch items one after the other (N is 1 in practice): the kernel body
+     * is emitted once per item with n0 a literal. */
+    for (int64_t nb = 0; nb < g->N; nb++) {
+        urc_lx *n0 = ilit(nb * S * C);
+        if (!bn)
+            for (int j = 0; j < nnorm; j++) {
+                cl_stats(L, k, g, bx[j], by, n0, tot_s, tot_q, dt);
+                cl_coeffs(L, k, g, &np[j], bx[j], n0, tot_s, tot_q, ab[j], dt);
+            }
+        urc_ls *lv = urc_ls_for(k->body, v, ilit(0), ilit(S), 1, URC_FOR_PARALLEL);
+        urc_ls *lc = urc_ls_for(lv, c, ilit(0), ilit(C), 1, URC_FOR_SIMD | URC_FOR_VECTOR);
+        urc_lx *xi = urc_add(n0, urc_add(urc_muli(var(k, v), C), var(k, c)));
+        urc_lx *m[2][3] = {{0}};
+        for (int j = 0; j < nnorm; j++)
+            for (int q = 0; q < 3; q++) m[j][q] = urc_lx_load(k, ab[j][q], var(k, c));
+        urc_ls_store(lc, by, xi, emit_value(k, &e, bx[0], xi, m[0], m[1]));
+    }
     return true;
 }
+
+/* The naive twin: any layout, slices (n, group) with strided indices, two
+ * passes for the statistics. Used where the fast forms do not apply. */
+static bool lower_naive(urc_lower *L, const urc_node *n, const geom *g, const normp *np, int nnorm) {
+    urc_op op = base_op(n);
+    bool bn = op == URC_OP_BATCH_NORM;
+    urc_dtype dt = np[0].x->dtype;
+    urc_kernel *k = urc_lower_begin(L, n);
+    if (g->N * g->C * g->S == 0) return true;
+    int bx[2];
+    for (int j = 0; j < nnorm; j++) bx[j] = urc_lower_in(L, k, np[j].x, j ? "x2" : "x");
+    int by = urc_lower_out(L, k, n->out[0], "y");
+    epilogue e = node_epilogue(L, k, n);
+    int64_t G = bn ? g->C : g->G, cpg = bn ? 1 : g->cpg, S = g->S;
+    int sl = urc_kernel_var(k, "sl", URC_DT_I64);
+    urc_ls *body = urc_ls_for(k->body, sl, ilit(0), ilit(g->N * G), 1, URC_FOR_PARALLEL);
+    int nb = decl(k, body, "nb", URC_DT_I64, bin(URC_L_DIV, var(k, sl), ilit(G)));
+    int gi = decl(k, body, "g", URC_DT_I64, bin(URC_L_REM, var(k, sl), ilit(G)));
+    int cc = urc_kernel_var(k, "cc", URC_DT_I64), s = urc_kernel_var(k, "s", URC_DT_I64);
+    /* index of (nb, g*cpg + cc, s) */
+    urc_lx *ch = urc_add(urc_muli(var(k, gi), cpg), var(k, cc));
+    urc_lx *idx = g->cl ? urc_add(urc_muli(urc_add(urc_muli(var(k, nb), S), var(k, s)), g->C), ch)
+                        : urc_add(urc_muli(urc_add(urc_muli(var(k, nb), g->C), ch), S), var(k, s));
+    int mean[2] = {-1, -1}, inv[2] = {-1, -1};
+    urc_lx *cnt = dlit((double)(cpg * S));
+    for (int j = 0; !bn && j < nnorm; j++) {
+        int sum = decl(k, body, "sum", URC_DT_F64, dlit(0));
+        urc_ls *l1 = urc_ls_for(urc_ls_for(body, cc, ilit(0), ilit(cpg), 1, 0), s, ilit(0), ilit(S), 1, 0);
+        urc_ls_assign(l1, sum, bin(URC_L_ADD, var(k, sum), f64(urc_lx_load(k, bx[j], idx))));
+        mean[j] = decl(k, body, "mean", URC_DT_F64, bin(URC_L_DIV, var(k, sum), cnt));
+        int sq = decl(k, body, "sq", URC_DT_F64, dlit(0));
+        urc_ls *l2 = urc_ls_for(urc_ls_for(body, cc, ilit(0), ilit(cpg), 1, 0), s, ilit(0), ilit(S), 1, 0);
+        int d = decl(k, l2, "d", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx[j], idx)), var(k, mean[j])));
+        urc_ls_assign(l2, sq, bin(URC_L_ADD, var(k, sq), bin(URC_L_MUL, var(k, d), var(k, d))));
+        inv[j] = decl(k, body, "inv", URC_DT_F64,
+                      bin(URC_L_DIV, dlit(1),
+                          urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, bin(URC_L_DIV, var(k, sq), cnt), dlit(np[j].eps)))));
+    }
+    urc_ls *cb = urc_ls_for(body, cc, ilit(0), ilit(cpg), 1, 0);
+    urc_lx *p = g->per_group ? var(k, gi) : ch;
+    int mab[2][3];
+    urc_lx *m[2][3] = {{0}};
+    for (int j = 0; j < nnorm; j++) {
+        if (bn) {
+            bn_coeffs(L, k, cb, &np[j], ch, dt, mab[j]);
+        } else {
+            mab[j][0] = decl(k, cb, "m", dt, urc_lx_cast(dt, var(k, mean[j])));
+            mab[j][1] = decl(k, cb, "a", dt,
+                             urc_lx_cast(dt, bin(URC_L_MUL, var(k, inv[j]), pload(L, k, np[j].scale, "scale", p))));
+            mab[j][2] = decl(k, cb, "b", dt, urc_lx_cast(dt, param(L, k, np[j].bias, "bias", p)));
+        }
+        for (int q = 0; q < 3; q++) m[j][q] = var(k, mab[j][q]);
+    }
+    urc_ls *lb = urc_ls_for(cb, s, ilit(0), ilit(S), 1, 0);
+    urc_ls_store(lb, by, idx, emit_value(k, &e, bx[0], idx, m[0], m[1]));
+    return true;
+}
+
+/* Largest local-array footprint a channels-last kernel may use. */
+#define CL_LOCAL_MAX (32 << 10)
 
 static bool norm_lower(urc_lower *L, const urc_node *n) {
-    switch (n->op) {
-    case URC_OP_LAYER_NORM: return lower_layer_norm(L, n);
-    case URC_OP_INSTANCE_NORM: case URC_OP_GROUP_NORM: return lower_group_norm(L, n);
-    case URC_OP_BATCH_NORM: return lower_batch_norm(L, n);
-    default: return false;
+    if (n->op == URC_OP_LAYER_NORM) return lower_layer_norm(L, n);
+    const urc_norm_attr *a = &n->a.norm;
+    urc_op op = base_op(n);
+    bool bn = op == URC_OP_BATCH_NORM;
+    geom g = norm_geom(n, &n->in[0]->shape);
+    normp np[2] = {{n->in[0], n->in[1], n->in[2], bn ? n->in[3] : NULL, bn ? n->in[4] : NULL, a->epsilon}, {0}};
+    int nnorm = 1;
+    if (n->op == URC_OP_FUSED_NORM && a->residual == 2) {
+        np[1] = (normp){n->in[5], n->in[6], n->in[7], NULL, NULL, a->epsilon2};
+        nnorm = 2;
+    }
+    if (!g.cl) return lower_cf(L, n, &g, np, nnorm);
+    if (cl_local_bytes(&g, !bn, nnorm, np[0].x->dtype) <= CL_LOCAL_MAX && g.N <= 8) return lower_cl(L, n, &g, np, nnorm);
+    return lower_naive(L, n, &g, np, nnorm);
+}
+
+static const char *act_name(urc_act a) {
+    switch (a) {
+    case URC_ACT_RELU: return "relu";
+    case URC_ACT_LEAKY_RELU: return "leaky_relu";
+    default: return "none";
     }
 }
 
 static void norm_print(const urc_node *n, urc_strbuf *sb) {
     const urc_norm_attr *a = &n->a.norm;
+    urc_op op = base_op(n);
+    if (n->op == URC_OP_FUSED_NORM) urc_sb_printf(sb, " base=%s", urc_ops[op].name);
     urc_sb_printf(sb, " epsilon=%g", a->epsilon);
     if (n->op == URC_OP_LAYER_NORM) urc_sb_printf(sb, " axis=%lld", (long long)a->axis);
-    if (n->op == URC_OP_GROUP_NORM) urc_sb_printf(sb, " num_groups=%lld", (long long)a->num_groups);
+    if (op == URC_OP_GROUP_NORM) urc_sb_printf(sb, " num_groups=%lld", (long long)a->num_groups);
+    if (a->per_channel) urc_sb_puts(sb, " per_channel");
+    if (a->channels_last) urc_sb_puts(sb, " channels_last");
+    if (n->op != URC_OP_FUSED_NORM) return;
+    if (a->act) urc_sb_printf(sb, " act=%s(%g)", act_name(a->act), a->act_alpha);
+    if (a->residual == 1) urc_sb_puts(sb, " residual=add");
+    if (a->residual == 2) urc_sb_printf(sb, " residual=norm(epsilon=%g)", a->epsilon2);
+    if (a->post_act) urc_sb_printf(sb, " post_act=%s(%g)", act_name(a->post_act), a->post_alpha);
 }
 
 const urc_op_impl urc_impl_norm = {norm_parse, norm_infer, norm_eval, norm_lower, norm_print};

@@ -30,5 +30,8 @@ bool urc_pass_attention(urc_graph *g);
 /* Chooses tensor layouts: convolution-family ops run channels-last; inserts
  * the fewest Transposes, sinks and cancels them. */
 bool urc_pass_layout(urc_graph *g);
+/* Instance/Batch/GroupNorm [+ Relu/LeakyRelu/PRelu] [+ Add(residual or a
+ * second norm)] [+ activation] -> one unetrc.FusedNorm (fuse_norm.c). */
+bool urc_pass_fuse_norm(urc_graph *g);
 
 #endif
