@@ -42,7 +42,7 @@ static const struct {
 };
 
 const char *const urc_pass_names[] = {"import", "order", "infer", "dce", "einsum", "gelu", "norms", "train",
-                                      "fuse", "attention", "layout", "reinfer", "cleanup", NULL};
+                                      "fuse", "attention", "layout", "fusenorm", "reinfer", "cleanup", NULL};
 
 static void dump(const urc_graph *g, const char *after) {
     urc_strbuf sb = {0};
