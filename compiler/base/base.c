@@ -4,9 +4,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,31 +26,158 @@ void urc_internal_error(const char *file, int line, const char *fmt, ...) {
 
 /* ---- memory ------------------------------------------------------------ */
 
+static void track_add(void *p);
+
 void *urc_xmalloc(size_t size) {
     void *p = malloc(size ? size : 1);
     if (!p) urc_internal_error(__FILE__, __LINE__, "out of memory (%zu bytes)", size);
+    track_add(p);
     return p;
 }
 
 void *urc_xcalloc(size_t n, size_t size) {
     void *p = calloc(n ? n : 1, size ? size : 1);
     if (!p) urc_internal_error(__FILE__, __LINE__, "out of memory (%zu x %zu bytes)", n, size);
+    track_add(p);
     return p;
 }
 
 void *urc_xrealloc(void *p, size_t size) {
     void *q = realloc(p, size ? size : 1);
     if (!q) urc_internal_error(__FILE__, __LINE__, "out of memory (%zu bytes)", size);
+    track_add(q);
     return q;
 }
 
+/* ---- heap tracking (see base.h) ------------------------------------------
+ * An open-addressing set of block addresses in mmap'd memory (the free hook
+ * runs inside the allocator and must not allocate). The sanitizer runtime's
+ * free hook drops a block from the set wherever it is freed, realloc
+ * included. A spin lock guards the set because other threads (libFuzzer's)
+ * may free memory while the compiler thread records a block. */
+int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
+                                              void (*free_hook)(const volatile void *)) __attribute__((weak));
+
+enum { TRK_EMPTY = 0, TRK_TOMB = 1 };
+static struct {
+    uintptr_t *slots;
+    size_t cap, live, used; /* used counts tombstones too */
+} trk;
+static atomic_flag trk_lock = ATOMIC_FLAG_INIT;
+static bool trk_hooked, trk_on;
+
+static void trk_lock_take(void) {
+    while (atomic_flag_test_and_set_explicit(&trk_lock, memory_order_acquire)) {
+    }
+}
+static void trk_lock_give(void) { atomic_flag_clear_explicit(&trk_lock, memory_order_release); }
+static size_t trk_slot(uintptr_t p, size_t cap) { return (size_t)((p >> 4) * 0x9e3779b97f4a7c15ULL >> 17) & (cap - 1); }
+
+static uintptr_t *trk_find(uintptr_t p) {
+    if (!trk.cap) return NULL;
+    for (size_t i = trk_slot(p, trk.cap);; i = (i + 1) & (trk.cap - 1)) {
+        if (trk.slots[i] == TRK_EMPTY) return NULL;
+        if (trk.slots[i] == p) return &trk.slots[i];
+    }
+}
+
+static void trk_grow(void) {
+    size_t cap = 4096;
+    while (cap < 4 * (trk.live + 1)) cap *= 2;
+    void *m = mmap(NULL, cap * sizeof(uintptr_t), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        trk_lock_give();
+        urc_internal_error(__FILE__, __LINE__, "heap tracking: out of memory");
+    }
+    uintptr_t *old = trk.slots;
+    size_t old_cap = trk.cap;
+    trk.slots = m;
+    trk.cap = cap;
+    trk.live = trk.used = 0;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i] > TRK_TOMB) {
+            size_t j = trk_slot(old[i], cap);
+            while (trk.slots[j] != TRK_EMPTY) j = (j + 1) & (cap - 1);
+            trk.slots[j] = old[i];
+            trk.live++, trk.used++;
+        }
+    if (old) munmap(old, old_cap * sizeof(uintptr_t));
+}
+
+static void track_add(void *p) {
+    if (!trk_on) return;
+    uintptr_t u = (uintptr_t)p;
+    trk_lock_take();
+    if (!trk_find(u)) {
+        if (2 * (trk.used + 1) > trk.cap) trk_grow();
+        size_t i = trk_slot(u, trk.cap);
+        while (trk.slots[i] > TRK_TOMB) i = (i + 1) & (trk.cap - 1);
+        if (trk.slots[i] == TRK_EMPTY) trk.used++;
+        trk.slots[i] = u;
+        trk.live++;
+    }
+    trk_lock_give();
+}
+
+static void trk_malloc_hook(const volatile void *p, size_t n) {
+    (void)p;
+    (void)n;
+}
+
+static void trk_free_hook(const volatile void *p) {
+    if (!trk_on || !p) return;
+    trk_lock_take();
+    uintptr_t *s = trk_find((uintptr_t)p);
+    if (s) {
+        *s = TRK_TOMB;
+        trk.live--;
+    }
+    trk_lock_give();
+}
+
+bool urc_heap_track_begin(void) {
+    if (!trk_hooked) {
+        if (!__sanitizer_install_malloc_and_free_hooks ||
+            !__sanitizer_install_malloc_and_free_hooks(trk_malloc_hook, trk_free_hook))
+            return false;
+        trk_hooked = true;
+    }
+    trk_on = true;
+    return true;
+}
+
+bool urc_heap_tracking(void) { return trk_on; }
+
+typedef struct chunk chunk;
+static void arena_free_all(void);
+
+void urc_heap_release(void) {
+    if (!trk_on) return;
+    urc_outfile_abort_all();
+    arena_free_all(); /* the hook forgets the chunks it tracked */
+    trk_on = false;
+    for (size_t i = 0; i < trk.cap; i++)
+        if (trk.slots[i] > TRK_TOMB) free((void *)trk.slots[i]);
+    if (trk.cap) memset(trk.slots, 0, trk.cap * sizeof(uintptr_t));
+    trk.live = trk.used = 0;
+    trk_on = true;
+}
+
 /* The bump arena: a list of 1 MiB chunks (bigger requests get their own). */
-typedef struct chunk {
+struct chunk {
     struct chunk *next;
     size_t used, cap;
     _Alignas(16) unsigned char data[];
-} chunk;
+};
 static chunk *arena_head;
+
+static void arena_free_all(void) {
+    while (arena_head) {
+        chunk *c = arena_head;
+        arena_head = c->next;
+        free(c);
+    }
+}
 
 void *urc_alloc(size_t size) {
     size = (size + 15) & ~(size_t)15;
@@ -67,7 +197,7 @@ void *urc_alloc(size_t size) {
 
 char *urc_strndup(const char *s, size_t n) {
     char *p = urc_alloc(n + 1);
-    memcpy(p, s, n);
+    if (n) memcpy(p, s, n); /* s may be NULL when n is 0 (an empty protobuf bytes field) */
     p[n] = 0;
     return p;
 }
@@ -235,19 +365,32 @@ struct urc_outfile {
     bool ok;
     struct urc_outfile *next;
 };
-static urc_outfile *open_outfiles;
+static urc_outfile *volatile open_outfiles;
 
+/* The temporary file is PATH.tmpPID.N, created with O_EXCL (so two outputs
+ * of one run, or two runs, never share one) and mode 0666 & ~umask, as the
+ * final file would be. */
 urc_outfile *urc_outfile_open(const char *path, const char **err) {
     static char msg[300];
+    static unsigned counter;
     urc_outfile *o = urc_xcalloc(1, sizeof *o);
     o->path = strdup(path);
-    size_t n = strlen(path) + 32;
+    size_t n = strlen(path) + 48;
     o->tmp = urc_xmalloc(n);
-    snprintf(o->tmp, n, "%s.tmp%ld", path, (long)getpid());
-    o->f = fopen(o->tmp, "wb");
+    int fd = -1;
+    for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+        snprintf(o->tmp, n, "%s.tmp%ld.%u", path, (long)getpid(), counter++);
+        fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST) break;
+    }
+    o->f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!o->f) {
         snprintf(msg, sizeof msg, "cannot create output file: %s", strerror(errno));
         *err = msg;
+        if (fd >= 0) {
+            close(fd);
+            unlink(o->tmp);
+        }
         free(o->path);
         free(o->tmp);
         free(o);
@@ -265,7 +408,7 @@ bool urc_outfile_write(urc_outfile *o, const void *data, size_t n) {
 }
 
 static void outfile_unlink(urc_outfile *o) {
-    for (urc_outfile **p = &open_outfiles; *p; p = &(*p)->next)
+    for (urc_outfile *volatile *p = &open_outfiles; *p; p = &(*p)->next)
         if (*p == o) {
             *p = o->next;
             break;
@@ -278,20 +421,26 @@ static void outfile_free(urc_outfile *o) {
     free(o);
 }
 
-bool urc_outfile_commit(urc_outfile *o, const char **err) {
+/* Flushes and closes the temporary file; false (and the message) on a
+ * write error such as a full disk. The file stays in the open list. */
+static bool outfile_finish(urc_outfile *o, const char **err) {
+    static char msg[300];
+    bool ok = o->ok;
+    int e = ok ? 0 : EIO;
+    if (fflush(o->f) != 0 && ok) ok = false, e = errno;
+    if (ok && fsync(fileno(o->f)) != 0) ok = false, e = errno;
+    if (fclose(o->f) != 0 && ok) ok = false, e = errno;
+    o->f = NULL;
+    if (!ok) {
+        snprintf(msg, sizeof msg, "cannot write output file: %s", strerror(e));
+        *err = msg;
+    }
+    return ok;
+}
+
+static bool outfile_rename(urc_outfile *o, const char **err) {
     static char msg[300];
     outfile_unlink(o);
-    bool ok = o->ok;
-    if (fflush(o->f) != 0) ok = false;
-    if (ok && fsync(fileno(o->f)) != 0) ok = false;
-    if (fclose(o->f) != 0) ok = false;
-    if (!ok) {
-        snprintf(msg, sizeof msg, "cannot write output file: %s", strerror(errno));
-        *err = msg;
-        remove(o->tmp);
-        outfile_free(o);
-        return false;
-    }
     if (rename(o->tmp, o->path) != 0) {
         snprintf(msg, sizeof msg, "cannot rename output file into place: %s", strerror(errno));
         *err = msg;
@@ -303,9 +452,42 @@ bool urc_outfile_commit(urc_outfile *o, const char **err) {
     return true;
 }
 
+bool urc_outfile_commit(urc_outfile *o, const char **err) { return urc_outfile_commit_all(&o, 1, err, NULL); }
+
+bool urc_outfile_commit_all(urc_outfile **fs, int n, const char **err, int *failed) {
+    static char msg[300];
+    int bad = -1;
+    /* 1. Every temporary file is complete on disk. */
+    for (int i = 0; i < n && bad < 0; i++)
+        if (!outfile_finish(fs[i], err)) bad = i;
+    /* 2. No destination is a folder (the one failure rename(2) would give
+     *    on a path we could create a file next to). */
+    for (int i = 0; i < n && bad < 0; i++) {
+        struct stat st;
+        if (stat(fs[i]->path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            snprintf(msg, sizeof msg, "cannot rename output file into place: %s", strerror(EISDIR));
+            *err = msg;
+            bad = i;
+        }
+    }
+    if (bad >= 0) {
+        if (failed) *failed = bad;
+        for (int i = 0; i < n; i++) urc_outfile_abort(fs[i]);
+        return false;
+    }
+    /* 3. Rename them all. */
+    for (int i = 0; i < n; i++)
+        if (!outfile_rename(fs[i], err)) {
+            if (failed) *failed = i;
+            for (int j = i + 1; j < n; j++) urc_outfile_abort(fs[j]);
+            return false;
+        }
+    return true;
+}
+
 void urc_outfile_abort(urc_outfile *o) {
     outfile_unlink(o);
-    fclose(o->f);
+    if (o->f) fclose(o->f);
     remove(o->tmp);
     outfile_free(o);
 }
@@ -314,11 +496,42 @@ void urc_outfile_abort_all(void) {
     while (open_outfiles) urc_outfile_abort(open_outfiles);
 }
 
+/* On SIGINT/SIGTERM/SIGHUP: unlink the temporary files (unlink is
+ * async-signal-safe), then die of the signal as if it were not caught. */
+static void outfile_on_signal(int sig) {
+    for (urc_outfile *o = open_outfiles; o; o = o->next) unlink(o->tmp);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void urc_outfile_cleanup_on_signals(void) {
+    int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < URC_ARRAY_LEN(sigs); i++) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = outfile_on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
 bool urc_write_file_atomic(const char *path, const void *data, size_t n, const char **err) {
     urc_outfile *o = urc_outfile_open(path, err);
     if (!o) return false;
     urc_outfile_write(o, data, n);
     return urc_outfile_commit(o, err);
+}
+
+bool urc_dims_fit(const int64_t *dims, int rank, int64_t elem_size, uint64_t max_bytes, int64_t *numel) {
+    int64_t span = elem_size > 0 ? elem_size : 1, n = 1;
+    for (int i = 0; i < rank; i++) {
+        if (dims[i] < 0) return false;
+        if (!urc_mul_ok(span, dims[i] ? dims[i] : 1, &span) || (uint64_t)span > max_bytes) return false;
+        n *= dims[i]; /* <= span / elem_size: cannot overflow */
+    }
+    if ((uint64_t)span > max_bytes) return false;
+    if (numel) *numel = n;
+    return true;
 }
 
 uint64_t urc_fnv1a64(const void *data, size_t n, uint64_t h) {

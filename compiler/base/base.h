@@ -44,10 +44,22 @@ char *urc_strdup(const char *s);                 /* arena copy */
 char *urc_strndup(const char *s, size_t n);
 char *urc_fmt(const char *fmt, ...) URC_PRINTF(1, 2);   /* arena-allocated */
 char *urc_vfmt(const char *fmt, va_list ap);
-/* Text from the model or the command line made safe inside a C block
- * comment (arena copy): "*" "/" and "/" "*" get a space between them,
- * control characters become spaces. */
-const char *urc_c_comment(const char *s);
+
+/* Heap tracking, for long-running callers (the fuzz harnesses) and leak
+ * checks under sanitizers. The compiler frees little on its own: small
+ * objects live in the bump arena and most heap blocks until exit. After
+ * urc_heap_track_begin(), every block from urc_xmalloc/xcalloc/xrealloc is
+ * remembered (blocks passed to free() anywhere are forgotten again) and
+ * urc_heap_release() frees all that remain plus the arena, so a process can
+ * compile many models. It needs the sanitizer allocator's malloc/free hooks
+ * (ASan builds, gcc or clang); elsewhere begin returns false and release
+ * does nothing. In ASan builds diag.c starts tracking before main and
+ * releases at exit. Single-threaded use only; nothing allocated before
+ * release may be used after it (urc_diag_release() first drops the
+ * diagnostics). */
+bool urc_heap_track_begin(void);
+void urc_heap_release(void);
+bool urc_heap_tracking(void);
 
 /* ---- growable arrays (heap) ------------------------------------------- */
 /* A vector is a pointer plus length and capacity fields, e.g.
@@ -61,6 +73,11 @@ const char *urc_c_comment(const char *s);
         }                                                                      \
         (v).items[(v).len++] = (x);                                            \
     } while (0)
+
+/* Text from the model or the command line made safe inside a C block
+ * comment (arena copy): "*" "/" and "/" "*" get a space between them,
+ * control characters become spaces. */
+const char *urc_c_comment(const char *s);
 
 /* ---- string builder ----------------------------------------------------- */
 typedef struct urc_strbuf {
@@ -97,6 +114,14 @@ static inline bool urc_mul_ok(int64_t a, int64_t b, int64_t *r) {
 static inline bool urc_add_ok(int64_t a, int64_t b, int64_t *r) {
     return !__builtin_add_overflow(a, b, r);
 }
+/* The shape cap every tensor the compiler accepts obeys (initializers,
+ * inputs, .npy files, inferred values): each dim is >= 0 and the product of
+ * the dims, counting 0 as 1, times elem_size is at most max_bytes (the
+ * --max-bytes cap, default 4 GiB). Then every partial product (strides, row
+ * sizes, element offsets) fits in int64 too, even for empty tensors.
+ * Returns false when the shape breaks the cap; *numel gets the true element
+ * count otherwise. */
+bool urc_dims_fit(const int64_t *dims, int rank, int64_t elem_size, uint64_t max_bytes, int64_t *numel);
 static inline int64_t urc_align_up(int64_t x, int64_t a) { return (x + a - 1) / a * a; }
 
 /* ---- files -------------------------------------------------------------- */
@@ -112,8 +137,17 @@ typedef struct urc_outfile urc_outfile;
 urc_outfile *urc_outfile_open(const char *path, const char **err);
 bool urc_outfile_write(urc_outfile *f, const void *data, size_t n);
 bool urc_outfile_commit(urc_outfile *f, const char **err); /* closes, renames */
+/* Commits several files as one: all are flushed and synced and every
+ * destination is checked (not a folder) before the first rename, so a
+ * write error (full disk) or a bad destination leaves every earlier file
+ * untouched. On failure all are aborted; *failed (if given) is the index
+ * of the file the message is about. */
+bool urc_outfile_commit_all(urc_outfile **fs, int n, const char **err, int *failed);
 void urc_outfile_abort(urc_outfile *f);
 void urc_outfile_abort_all(void);
+/* Removes the temporary files when SIGINT, SIGTERM or SIGHUP ends the
+ * process (the CLI installs this). */
+void urc_outfile_cleanup_on_signals(void);
 /* Writes a whole buffer atomically. */
 bool urc_write_file_atomic(const char *path, const void *data, size_t n, const char **err);
 

@@ -23,6 +23,27 @@ void urc_diag_reset(const char *file) {
 
 const char *urc_diag_file(void) { return diag_file; }
 
+void urc_diag_release(void) {
+    urc_diag_reset(NULL);
+    free(msgs.items);
+    msgs.items = NULL;
+    msgs.cap = 0;
+    urc_sb_free(&joined);
+}
+
+/* In sanitizer builds every program linking the compiler tracks its heap
+ * from the start and frees it at exit (base.h), so LeakSanitizer reports
+ * only blocks that escaped urc_xmalloc & co., i.e. real leaks. Registered
+ * before main, this atexit handler runs after the program's own. */
+static void release_at_exit(void) {
+    urc_diag_release();
+    urc_heap_release();
+}
+
+__attribute__((constructor)) static void track_from_start(void) {
+    if (urc_heap_track_begin()) atexit(release_at_exit);
+}
+
 void urc_verror(const char *where, const char *fmt, va_list ap) {
     nerrors++;
     if (msgs.len >= MAX_LISTED) return;

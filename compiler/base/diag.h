@@ -14,6 +14,8 @@
 
 void urc_diag_reset(const char *file);   /* starts a new input file */
 const char *urc_diag_file(void);
+/* Frees every recorded message and the joined line (before urc_heap_release). */
+void urc_diag_release(void);
 void urc_error(const char *where, const char *fmt, ...) URC_PRINTF(2, 3);
 void urc_verror(const char *where, const char *fmt, va_list ap);
 int urc_error_count(void);
