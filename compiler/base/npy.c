@@ -179,15 +179,16 @@ urc_tensor *urc_npy_parse(const unsigned char *d, size_t size, uint64_t max_byte
     }
     int64_t n = 1, bytes;
     for (int i = 0; i < shape.rank; i++)
-        if (!urc_mul_ok(n, shape.dims[i], &n)) {
+        if (!urc_mul_ok(n, shape.dims[i] ? shape.dims[i] : 1, &n)) {
             *err = ".npy shape overflows";
             return NULL;
         }
-    if (!urc_mul_ok(n, urc_dtype_size(dt), &bytes) || (uint64_t)bytes > max_bytes) {
+    if (!urc_dims_fit(shape.dims, shape.rank, urc_dtype_size(dt), max_bytes, &n)) {
         *err = urc_fmt(".npy data of shape %s is above the limit of %llu bytes", urc_shape_str(&shape),
                        (unsigned long long)max_bytes);
         return NULL;
     }
+    bytes = n * urc_dtype_size(dt);
     size_t have = size - hstart - hlen;
     if ((uint64_t)have != (uint64_t)bytes) {
         *err = urc_fmt(".npy data has %zu bytes, shape %s of %s needs %lld", have, urc_shape_str(&shape),

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../base/diag.h"
 #include "onnx.pb-c.h"
@@ -27,7 +29,17 @@ typedef struct importer {
 
 static const char *tensor_where(const char *name) { return urc_fmt("tensor '%s'", name ? name : ""); }
 
-/* Validates dims and computes element count and byte size under the cap. */
+/* "data type string is not supported"; "data type 99 is not an ONNX
+ * tensor type" for numbers outside TensorProto.DataType. */
+static void dtype_error(const char *where, int64_t dt) {
+    if (dt >= 0 && dt < URC_DT_COUNT)
+        urc_error(where, "data type %s is not supported", urc_dtype_name((urc_dtype)dt));
+    else
+        urc_error(where, "data type %lld is not an ONNX tensor type", (long long)dt);
+}
+
+/* Validates dims and computes element count and byte size under the cap
+ * (urc_dims_fit: the product of the dims, zeros counted as ones, fits). */
 static bool tensor_shape(const Onnx__TensorProto *t, const char *where, uint64_t max_bytes, urc_dtype dt,
                          urc_shape *s, int64_t *numel, int64_t *bytes) {
     if (t->n_dims > URC_MAX_RANK) {
@@ -35,6 +47,7 @@ static bool tensor_shape(const Onnx__TensorProto *t, const char *where, uint64_t
         return false;
     }
     s->rank = (int)t->n_dims;
+    bool overflow = false, zero = false;
     int64_t n = 1;
     for (size_t i = 0; i < t->n_dims; i++) {
         if (t->dims[i] < 0) {
@@ -42,19 +55,19 @@ static bool tensor_shape(const Onnx__TensorProto *t, const char *where, uint64_t
             return false;
         }
         s->dims[i] = t->dims[i];
-        if (!urc_mul_ok(n, t->dims[i], &n)) {
-            urc_error(where, "element count overflows");
-            return false;
-        }
+        zero |= t->dims[i] == 0;
+        if (!urc_mul_ok(n, t->dims[i] ? t->dims[i] : 1, &n)) overflow = true;
     }
-    int64_t b;
-    if (!urc_mul_ok(n, urc_dtype_size(dt), &b) || (uint64_t)b > max_bytes) {
-        urc_error(where, "%lld elements of %s exceed the limit of %llu bytes (raise it with --max-bytes)",
-                  (long long)n, urc_dtype_name(dt), (unsigned long long)max_bytes);
+    if (overflow && !zero) {
+        urc_error(where, "element count overflows");
         return false;
     }
-    *numel = n;
-    *bytes = b;
+    if (!urc_dims_fit(s->dims, s->rank, urc_dtype_size(dt), max_bytes, numel)) {
+        urc_error(where, "shape %s of %s exceeds the limit of %llu bytes (raise it with --max-bytes)",
+                  urc_shape_str(s), urc_dtype_name(dt), (unsigned long long)max_bytes);
+        return false;
+    }
+    *bytes = *numel * urc_dtype_size(dt);
     return true;
 }
 
@@ -84,8 +97,14 @@ static FILE *open_external(importer *im, const char *where, const char *location
         urc_error(where, "external data file '%s' resolves outside the model's folder", location);
         return NULL;
     }
-    FILE *f = fopen(real_file, "rb");
-    if (!f) urc_error(where, "cannot open external data file '%s': %s", location, strerror(errno));
+    /* O_NONBLOCK: a FIFO must not hang the compiler (the caller rejects
+     * anything but a regular file). */
+    int fd = open(real_file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        urc_error(where, "cannot open external data file '%s': %s", location, strerror(errno));
+        if (fd >= 0) close(fd);
+    }
     return f;
 }
 
@@ -123,10 +142,14 @@ static bool read_external(importer *im, const Onnx__TensorProto *t, const char *
     struct stat st;
     bool ok = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
     if (!ok) urc_error(where, "external data '%s' is not a regular file", location);
-    int64_t end;
+    int64_t end = -1;
     if (ok && (!urc_add_ok(offset, bytes, &end) || end > (int64_t)st.st_size)) {
-        urc_error(where, "external data range [%lld, %lld) lies outside '%s' (%lld bytes)", (long long)offset,
-                  (long long)offset + (long long)bytes, location, (long long)st.st_size);
+        if (end < offset) /* offset + bytes overflowed */
+            urc_error(where, "external data offset %lld plus %lld bytes overflows", (long long)offset,
+                      (long long)bytes);
+        else
+            urc_error(where, "external data range [%lld, %lld) lies outside '%s' (%lld bytes)", (long long)offset,
+                      (long long)end, location, (long long)st.st_size);
         ok = false;
     }
     if (ok && (fseeko(f, offset, SEEK_SET) != 0 || fread(dst, 1, (size_t)bytes, f) != (size_t)bytes)) {
@@ -141,7 +164,7 @@ static bool read_external(importer *im, const Onnx__TensorProto *t, const char *
 static urc_tensor *tensor_from_proto(importer *im, const Onnx__TensorProto *t, const char *where) {
     urc_dtype dt = t->has_data_type ? (urc_dtype)t->data_type : URC_DT_UNDEF;
     if (!urc_dtype_supported(dt)) {
-        urc_error(where, "data type %s is not supported", urc_dtype_name(dt));
+        dtype_error(where, t->has_data_type ? t->data_type : 0);
         return NULL;
     }
     if (t->segment) {
@@ -209,6 +232,14 @@ static bool convert_attrs(importer *im, const Onnx__NodeProto *np, const char *w
         const Onnx__AttributeProto *a = np->attribute[i];
         urc_attr *o = &l->items[i];
         o->name = a->name ? a->name : "";
+        bool twice = false;
+        for (size_t j = 0; j < i; j++) twice |= !strcmp(l->items[j].name, o->name);
+        if (twice) {
+            urc_error(where, "attribute '%s' is given twice", o->name);
+            o->used = true; /* not reported again as unsupported */
+            ok = false;
+            continue;
+        }
         if (a->ref_attr_name && *a->ref_attr_name) {
             urc_error(where, "attribute '%s' refers to a function attribute; functions are not supported", o->name);
             ok = false;
@@ -265,7 +296,7 @@ static bool input_type(importer *im, const Onnx__ValueInfoProto *vi, urc_value *
     const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
     urc_dtype dt = tt->has_elem_type ? (urc_dtype)tt->elem_type : URC_DT_UNDEF;
     if (!urc_dtype_supported(dt)) {
-        urc_error(where, "data type %s is not supported", urc_dtype_name(dt));
+        dtype_error(where, tt->has_elem_type ? tt->elem_type : 0);
         return false;
     }
     const urc_input_pin *pin = NULL;
@@ -280,8 +311,9 @@ static bool input_type(importer *im, const Onnx__ValueInfoProto *vi, urc_value *
     urc_shape s = {0};
     if (pin) {
         s = pin->shape;
+        const char *src = pin == &frozen_pin ? "the frozen value" : "--input-shape";
         if (tt->shape && (int)tt->shape->n_dim != s.rank) {
-            urc_error(where, "--input-shape gives rank %d but the model declares rank %zu", s.rank, tt->shape->n_dim);
+            urc_error(where, "%s has rank %d but the model declares rank %zu", src, s.rank, tt->shape->n_dim);
             return false;
         }
         if (tt->shape)
@@ -289,7 +321,7 @@ static bool input_type(importer *im, const Onnx__ValueInfoProto *vi, urc_value *
                 const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[d];
                 if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
                     dim->dim_value != s.dims[d]) {
-                    urc_error(where, "--input-shape sets dim %d to %lld but the model fixes it to %lld", d,
+                    urc_error(where, "%s sets dim %d to %lld but the model fixes it to %lld", src, d,
                               (long long)s.dims[d], (long long)dim->dim_value);
                     return false;
                 }
@@ -320,10 +352,7 @@ static bool input_type(importer *im, const Onnx__ValueInfoProto *vi, urc_value *
             s.dims[d] = dim->dim_value;
         }
     }
-    int64_t n = 1, b;
-    for (int d = 0; d < s.rank; d++)
-        if (!urc_mul_ok(n, s.dims[d], &n)) n = INT64_MAX;
-    if (!urc_mul_ok(n, urc_dtype_size(dt), &b) || (uint64_t)b > im->max_bytes) {
+    if (!urc_dims_fit(s.dims, s.rank, urc_dtype_size(dt), im->max_bytes, NULL)) {
         urc_error(where, "shape %s of %s exceeds the limit of %llu bytes (raise it with --max-bytes)",
                   urc_shape_str(&s), urc_dtype_name(dt), (unsigned long long)im->max_bytes);
         return false;
@@ -379,6 +408,11 @@ static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
     for (size_t i = 0; i < gp->n_input; i++) {
         const Onnx__ValueInfoProto *vi = gp->input[i];
         const char *name = vi->name ? vi->name : "";
+        if (!*name) {
+            urc_error("graph", "input %zu has no name", i);
+            ok = false;
+            continue;
+        }
         urc_value *v = urc_graph_find(g, name);
         if (v && (v->data || v->init)) continue;
         if (v) {
@@ -409,6 +443,13 @@ static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
             continue;
         }
         URC_VEC_PUSH(g->inputs, v);
+    }
+    for (int k = 0; k < im->opts->npins; k++) {
+        urc_value *v = urc_graph_find(g, im->opts->pins[k].name);
+        if (!v || ((v->flags & URC_VAL_PARAM) && !(v->flags & URC_VAL_INPUT))) {
+            urc_error(urc_fmt("input '%s'", im->opts->pins[k].name), "--input-shape names no input of the model");
+            ok = false;
+        }
     }
     for (int k = 0; k < im->opts->nfrozen; k++) {
         urc_value *v = urc_graph_find(g, im->opts->frozen[k].name);
@@ -546,7 +587,7 @@ urc_graph *urc_onnx_load(const char *path, const urc_import_opts *opts) {
     g->hash = urc_fnv1a64(buf, size, URC_FNV_INIT);
     free(buf);
     bool ok = true;
-    g->ir_version = m->has_ir_version ? (int)m->ir_version : 0;
+    g->ir_version = m->has_ir_version && m->ir_version >= 0 && m->ir_version <= INT_MAX ? (int)m->ir_version : 0;
     g->producer = urc_fmt("%s %s", m->producer_name ? m->producer_name : "", m->producer_version ? m->producer_version : "");
     if (!m->graph) {
         urc_error(NULL, "the model has no graph");
@@ -556,18 +597,30 @@ urc_graph *urc_onnx_load(const char *path, const urc_import_opts *opts) {
         urc_error(NULL, "model-local functions are not supported (export with the TorchScript exporter, dynamo=False)");
         ok = false;
     }
-    int opset = 0;
+    /* The default-domain opset, imported once, range-checked as int64
+     * (a version above INT_MAX must not wrap into the supported range). */
+    int opset = 0, nimports = 0;
+    int64_t version = 0;
     for (size_t i = 0; i < m->n_opset_import; i++) {
         const Onnx__OperatorSetIdProto *o = m->opset_import[i];
         const char *d = o->domain ? o->domain : "";
-        if (!*d || !strcmp(d, "ai.onnx")) opset = o->has_version ? (int)o->version : 0;
+        if (*d && strcmp(d, "ai.onnx")) continue;
+        int64_t v = o->has_version ? o->version : 0;
+        if (nimports++ && v != version && ok) {
+            urc_error(NULL, "the model imports the default ONNX opset twice (versions %lld and %lld)",
+                      (long long)version, (long long)v);
+            ok = false;
+        }
+        version = v;
     }
+    if (ok && version != 0 && (version < URC_OPSET_MIN || version > URC_OPSET_MAX)) {
+        urc_error(NULL, "opset %lld is not supported (supported: %d to %d); re-export with opset_version=17",
+                  (long long)version, URC_OPSET_MIN, URC_OPSET_MAX);
+        ok = false;
+    }
+    if (ok) opset = (int)version;
     if (ok && !opset) {
         urc_error(NULL, "the model imports no version of the default ONNX opset");
-        ok = false;
-    } else if (ok && (opset < URC_OPSET_MIN || opset > URC_OPSET_MAX)) {
-        urc_error(NULL, "opset %d is not supported (supported: %d to %d); re-export with opset_version=17", opset,
-                  URC_OPSET_MIN, URC_OPSET_MAX);
         ok = false;
     }
     g->opset = opset;

@@ -44,10 +44,17 @@ bool urc_dtype_is_signed(urc_dtype dt) {
 
 bool urc_dtype_supported(urc_dtype dt) { return urc_dtype_size(dt) > 0; }
 
+/* Saturates at INT64_MAX instead of overflowing: infer callbacks size the
+ * shapes they have just computed, before the infer pass holds them to the
+ * --max-bytes cap (urc_dims_fit), and a hostile model can make those huge. */
 int64_t urc_shape_numel(const urc_shape *s) {
     int64_t n = 1;
-    for (int i = 0; i < s->rank; i++) n *= s->dims[i];
-    return n;
+    bool saturated = false;
+    for (int i = 0; i < s->rank; i++) {
+        if (s->dims[i] == 0) return 0;
+        if (!saturated && !urc_mul_ok(n, s->dims[i], &n)) saturated = true;
+    }
+    return saturated ? INT64_MAX : n;
 }
 
 bool urc_shape_eq(const urc_shape *a, const urc_shape *b) {
