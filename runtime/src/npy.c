@@ -1,36 +1,124 @@
 /* npy.c: float32 .npy I/O into caller-owned buffers (no allocation).
  * For hosts and devices with a file system; the rest of the runtime does
- * not depend on it. */
+ * not depend on it.
+ *
+ * Reading is strict: magic, format version 1-3, a header dict with exactly
+ * the keys 'descr' ('<f4'), 'fortran_order' (False, or True for rank < 2,
+ * where the orders agree) and 'shape' (a tuple of at most 8 non-negative
+ * integers whose product fits), then exactly count * 4 data bytes. Anything
+ * else is UNETRC_ERR_FORMAT (header) or UNETRC_ERR_SIZE / _TRUNCATED (data). */
 #include <stdio.h>
 #include <string.h>
 
 #include "unetrc.h"
 
-/* Reads the header; fills shape (up to 8 dims) and returns the data offset,
- * or -1 if the header is not a little-endian float32 C-order array. */
-static long parse_header(FILE *f, int64_t *shape, int *rank) {
-    unsigned char pre[10];
-    if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0 || pre[6] != 1) return -1;
-    size_t hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
-    char h[4096];
-    if (hlen >= sizeof h || fread(h, 1, hlen, f) != hlen) return -1;
-    h[hlen] = 0;
-    if (!strstr(h, "'descr': '<f4'") || !strstr(h, "'fortran_order': False")) return -1;
-    const char *p = strstr(h, "'shape': (");
-    if (!p) return -1;
-    p += 10;
-    *rank = 0;
-    while (*p && *p != ')') {
-        if (*p < '0' || *p > '9') {
-            p++;
-            continue;
-        }
-        int64_t v = 0;
-        while (*p >= '0' && *p <= '9') v = v * 10 + (*p++ - '0');
-        if (*rank == 8) return -1;
-        shape[(*rank)++] = v;
+#define MAX_HEADER 4096
+
+typedef struct cursor {
+    const char *p, *end;
+} cursor;
+
+static void skip_ws(cursor *c) {
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n')) c->p++;
+}
+
+static int eat(cursor *c, char ch) {
+    skip_ws(c);
+    if (c->p < c->end && *c->p == ch) {
+        c->p++;
+        return 1;
     }
-    return (long)(10 + hlen);
+    return 0;
+}
+
+/* A quoted string ('...' or "..."): its text in *s, *n. */
+static int read_string(cursor *c, const char **s, size_t *n) {
+    skip_ws(c);
+    if (c->p >= c->end || (*c->p != '\'' && *c->p != '"')) return 0;
+    char q = *c->p++;
+    *s = c->p;
+    while (c->p < c->end && *c->p != q) c->p++;
+    if (c->p >= c->end) return 0;
+    *n = (size_t)(c->p - *s);
+    c->p++;
+    return 1;
+}
+
+static int is(const char *s, size_t n, const char *want) { return n == strlen(want) && !memcmp(s, want, n); }
+
+static int eat_word(cursor *c, const char *w) {
+    skip_ws(c);
+    size_t n = strlen(w);
+    if ((size_t)(c->end - c->p) < n || memcmp(c->p, w, n)) return 0;
+    c->p += n;
+    return 1;
+}
+
+/* Parses the header dict; fills shape/rank and the element count. */
+static int parse_dict(cursor *c, int64_t *shape, int *rank, uint64_t *count) {
+    int have_descr = 0, have_order = 0, have_shape = 0, fortran = 0;
+    if (!eat(c, '{')) return 0;
+    while (!eat(c, '}')) {
+        const char *key, *val;
+        size_t klen, vlen;
+        if (!read_string(c, &key, &klen)) return 0;
+        if (is(key, klen, "descr")) {
+            if (have_descr++ || !eat(c, ':') || !read_string(c, &val, &vlen) || !is(val, vlen, "<f4")) return 0;
+        } else if (is(key, klen, "fortran_order")) {
+            if (have_order++ || !eat(c, ':')) return 0;
+            if (eat_word(c, "True")) fortran = 1;
+            else if (!eat_word(c, "False")) return 0;
+        } else if (is(key, klen, "shape")) {
+            if (have_shape++ || !eat(c, ':') || !eat(c, '(')) return 0;
+            *rank = 0;
+            *count = 1;
+            while (!eat(c, ')')) {
+                skip_ws(c);
+                if (c->p >= c->end || *c->p < '0' || *c->p > '9' || *rank == 8) return 0;
+                uint64_t v = 0;
+                while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
+                    if (v > (UINT64_MAX - 9) / 10) return 0;
+                    v = v * 10 + (uint64_t)(*c->p++ - '0');
+                }
+                if (v > (uint64_t)INT64_MAX || (v && *count > UINT64_MAX / 4 / v)) return 0;
+                *count *= v;
+                shape[(*rank)++] = (int64_t)v;
+                if (!eat(c, ',')) {
+                    if (!eat(c, ')')) return 0;
+                    break;
+                }
+            }
+        } else {
+            return 0;
+        }
+        if (!eat(c, ',')) {
+            if (!eat(c, '}')) return 0;
+            break;
+        }
+    }
+    if (!have_descr || !have_order || !have_shape) return 0;
+    return !fortran || *rank < 2;
+}
+
+/* Reads and checks the preamble and header; returns 0 or a status. */
+static unetrc_status read_header(FILE *f, int64_t *shape, int *rank, uint64_t *count) {
+    unsigned char pre[12];
+    if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0) return UNETRC_ERR_FORMAT;
+    size_t hlen;
+    if (pre[6] == 1) {
+        hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
+    } else if (pre[6] == 2 || pre[6] == 3) {
+        if (fread(pre + 10, 1, 2, f) != 2) return UNETRC_ERR_FORMAT;
+        hlen = (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
+    } else {
+        return UNETRC_ERR_FORMAT;
+    }
+    char h[MAX_HEADER];
+    if (hlen > sizeof h || fread(h, 1, hlen, f) != hlen) return UNETRC_ERR_FORMAT;
+    cursor c = {h, h + hlen};
+    if (!parse_dict(&c, shape, rank, count)) return UNETRC_ERR_FORMAT;
+    skip_ws(&c);
+    return c.p == c.end ? UNETRC_OK : UNETRC_ERR_FORMAT;
 }
 
 unetrc_status unetrc_npy_read_f32(const char *path, float *buf, size_t count) {
@@ -38,15 +126,13 @@ unetrc_status unetrc_npy_read_f32(const char *path, float *buf, size_t count) {
     FILE *f = fopen(path, "rb");
     if (!f) return UNETRC_ERR_IO;
     int64_t shape[8];
-    int rank;
-    unetrc_status st = UNETRC_OK;
-    if (parse_header(f, shape, &rank) < 0) {
-        st = UNETRC_ERR_FORMAT;
-    } else {
-        uint64_t n = 1;
-        for (int i = 0; i < rank; i++) n *= (uint64_t)shape[i];
-        if (n != count) st = UNETRC_ERR_SIZE;
+    int rank = 0;
+    uint64_t n = 0;
+    unetrc_status st = read_header(f, shape, &rank, &n);
+    if (st == UNETRC_OK) {
+        if (n != (uint64_t)count) st = UNETRC_ERR_SIZE;
         else if (fread(buf, sizeof(float), count, f) != count) st = UNETRC_ERR_TRUNCATED;
+        else if (fgetc(f) != EOF) st = UNETRC_ERR_SIZE; /* more data than the shape holds */
     }
     fclose(f);
     return st;
@@ -58,9 +144,11 @@ unetrc_status unetrc_npy_write_f32(const char *path, const float *buf, const int
     int n = snprintf(h, sizeof h, "{'descr': '<f4', 'fortran_order': False, 'shape': (");
     uint64_t count = 1;
     for (int i = 0; i < rank; i++) {
+        if (shape[i] < 0 || (shape[i] && count > UINT64_MAX / 4 / (uint64_t)shape[i])) return UNETRC_ERR_FORMAT;
         n += snprintf(h + n, sizeof h - (size_t)n, "%lld,%s", (long long)shape[i], i + 1 < rank ? " " : "");
         count *= (uint64_t)shape[i];
     }
+    if (count > (uint64_t)(size_t)-1 / sizeof(float)) return UNETRC_ERR_FORMAT;
     n += snprintf(h + n, sizeof h - (size_t)n, "), }");
     while ((10 + n + 1) % 64) h[n++] = ' ';
     h[n++] = '\n';
