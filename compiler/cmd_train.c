@@ -1,11 +1,14 @@
 /* cmd_train.c: the training commands of the CLI.
  *
  *   unetrc grad MODEL.onnx --input X.npy --label L.npy --out DIR [options]
- *
- * prints `loss=<value>` and writes DIR/<initializer name>.npy (the name with
- * '/' replaced by '_') with the gradient of the loss for every trainable
- * float initializer. Errors follow the CLI contract of main.c: one line
- * "unetrc: error: FILE: ...", exit 1; usage errors exit 2. */
+ *     prints `loss=<value>` and writes DIR/<initializer name>.npy (the name
+ *     with '/' replaced by '_') with the gradient of the loss for every
+ *     trainable float initializer.
+ *   unetrc MODEL.onnx -o OUT.c --train [options]
+ *     writes OUT.c/.h/.weights with OUT_forward (inference from the params
+ *     region), OUT_train_init and OUT_train_step.
+ * Errors follow the CLI contract of main.c: one line "unetrc: error:
+ * FILE: ...", exit 1; usage errors exit 2. */
 #define _GNU_SOURCE
 #include "cmd_train.h"
 
@@ -28,6 +31,8 @@ typedef URC_VEC(const char *) strlist;
 
 typedef struct train_cli {
     const char *model, *input, *label, *out;
+    const char *out_c, *name;   /* --train compile */
+    bool embed;
     bool interp;
     strlist trainable, freeze;
     urc_train_opts t;
@@ -69,13 +74,33 @@ static double parse_num(const char *opt, const char *v) {
     return x;
 }
 
-static void parse(train_cli *c, int argc, char **argv) {
+static void parse(train_cli *c, int argc, char **argv, int first) {
     c->max_bytes = (uint64_t)4 << 30;
-    urc_loss_defaults(&c->t.loss);
-    for (int i = 2; i < argc; i++) {
+    urc_train_defaults(&c->t);
+    for (int i = first; i < argc; i++) {
         const char *a = argv[i];
 #define NEXT() (i + 1 < argc ? argv[++i] : (usage("%s needs a value", a), ""))
-        if (!strcmp(a, "--input")) c->input = NEXT();
+        if (!strcmp(a, "--train")) continue;
+        else if (!strcmp(a, "-o")) c->out_c = NEXT();
+        else if (!strcmp(a, "--name")) c->name = NEXT();
+        else if (!strcmp(a, "--embed-weights")) c->embed = true;
+        else if (!strcmp(a, "--optimizer")) {
+            const char *v = NEXT();
+            if (!strcmp(v, "adamw")) c->t.optim = URC_OPTIM_ADAMW;
+            else if (!strcmp(v, "sgd")) c->t.optim = URC_OPTIM_SGD;
+            else usage("--optimizer wants adamw or sgd, got '%s'", v);
+        } else if (!strcmp(a, "--momentum")) c->t.momentum = parse_num(a, NEXT());
+        else if (!strcmp(a, "--beta1")) c->t.beta1 = parse_num(a, NEXT());
+        else if (!strcmp(a, "--beta2")) c->t.beta2 = parse_num(a, NEXT());
+        else if (!strcmp(a, "--eps")) c->t.eps = parse_num(a, NEXT());
+        else if (!strcmp(a, "--weight-decay")) c->t.weight_decay = parse_num(a, NEXT());
+        else if (!strcmp(a, "--label-type")) {
+            const char *v = NEXT();
+            if (!strcmp(v, "uint8")) c->t.label_dtype = URC_DT_U8;
+            else if (!strcmp(v, "int32")) c->t.label_dtype = URC_DT_I32;
+            else if (!strcmp(v, "int64")) c->t.label_dtype = URC_DT_I64;
+            else usage("--label-type wants uint8, int32 or int64, got '%s'", v);
+        } else if (!strcmp(a, "--input")) c->input = NEXT();
         else if (!strcmp(a, "--label")) c->label = NEXT();
         else if (!strcmp(a, "--out")) c->out = NEXT();
         else if (!strcmp(a, "--interp")) c->interp = true;
@@ -108,7 +133,6 @@ static void parse(train_cli *c, int argc, char **argv) {
 #undef NEXT
     }
     if (!c->model) usage("no model given");
-    if (!c->input || !c->label || !c->out) usage("grad needs --input X.npy, --label L.npy and --out DIR");
 }
 
 /* A .npy of any dtype converted to the value's dtype; the shape must have
@@ -146,7 +170,8 @@ static const char *file_name(const char *param) {
 
 int urc_cmd_grad(int argc, char **argv) {
     train_cli c = {0};
-    parse(&c, argc, argv);
+    parse(&c, argc, argv, 2);
+    if (!c.input || !c.label || !c.out) usage("grad needs --input X.npy, --label L.npy and --out DIR");
     urc_options o = {.import = {.max_bytes = c.max_bytes, .trainable = is_trainable, .trainable_ctx = &c},
                      .align = 64, .train = &c.t};
     urc_diag_reset(c.model);
@@ -192,5 +217,79 @@ int urc_cmd_grad(int argc, char **argv) {
         urc_sb_free(&sb);
     }
     printf("loss=%.9g\n", urc_elem_f64(outs[0]->dtype, outs[0]->data, 0));
+    return 0;
+}
+
+/* ---- unetrc MODEL -o OUT.c --train ---------------------------------------------- */
+
+static const char *stem_of(const char *path) {
+    size_t n = strlen(path);
+    return n > 2 && !strcmp(path + n - 2, ".c") ? urc_strndup(path, n - 2) : path;
+}
+
+static const char *base_of(const char *path) {
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+/* Builds the inference program (parameters in the params region) and the
+ * training-step program in one weights blob; NULL after reporting. */
+static bool build_train_programs(train_cli *c, const char *name, urc_program **progs, urc_graph **g_out) {
+    if (!c->t.optim) c->t.optim = URC_OPTIM_ADAMW;
+    urc_options oi = {.import = {.max_bytes = c->max_bytes, .trainable = is_trainable, .trainable_ctx = c},
+                      .align = 64, .param_regions = true};
+    urc_diag_reset(c->model);
+    urc_graph *gi = urc_build_graph(c->model, &oi);
+    if (!gi) return false;
+    progs[0] = urc_build_program(gi, name, &oi, NULL);
+    if (!progs[0]) return false;
+    urc_options ot = oi;
+    ot.train = &c->t;
+    ot.share = progs[0];
+    urc_graph *gt = urc_build_graph(c->model, &ot);
+    if (!gt) return false;
+    progs[1] = urc_build_program(gt, name, &ot, NULL);
+    if (!progs[1]) return false;
+    *g_out = gt;
+    return true;
+}
+
+int urc_cmd_compile_train(int argc, char **argv) {
+    train_cli c = {0};
+    c.t.optim = URC_OPTIM_NONE;
+    parse(&c, argc, argv, 1);
+    if (!c.out_c) usage("no output file given (-o FILE.c)");
+    size_t len = strlen(c.out_c);
+    if (len < 3 || strcmp(c.out_c + len - 2, ".c")) usage("-o wants a file name ending in .c, got '%s'", c.out_c);
+    const char *name = c.name;
+    if (!name) {
+        char *s = urc_strdup(base_of(stem_of(c.out_c)));
+        for (char *p = s; *p; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_')) *p = '_';
+        name = s;
+    }
+    urc_program *progs[2];
+    urc_graph *g;
+    if (!build_train_programs(&c, name, progs, &g)) fail(c.model, NULL);
+    const char *stem = stem_of(c.out_c);
+    const char *h_path = urc_fmt("%s.h", stem), *w_path = urc_fmt("%s.weights", stem);
+    urc_c_opts co = {.prefix = name, .header_name = base_of(h_path), .source_name = base_of(c.model),
+                     .command = "unetrc --train", .model_hash = g->hash, .opset = g->opset, .embed_weights = c.embed};
+    static const char *const entries[2] = {"forward", "train_step"};
+    urc_strbuf src = {0}, hdr = {0}, wts = {0};
+    urc_emit_c_source_multi((const urc_program *const *)progs, entries, 2, &co, &src);
+    urc_emit_c_header_multi((const urc_program *const *)progs, entries, 2, &co, &hdr);
+    if (!c.embed) urc_emit_weights(progs[1], &co, &wts);
+    const char *err;
+    urc_outfile *f[3] = {urc_outfile_open(c.out_c, &err), NULL, NULL};
+    if (!f[0]) fail(c.out_c, err);
+    if (!(f[1] = urc_outfile_open(h_path, &err))) fail(h_path, err);
+    if (!c.embed && !(f[2] = urc_outfile_open(w_path, &err))) fail(w_path, err);
+    urc_outfile_write(f[0], src.data, src.len);
+    urc_outfile_write(f[1], hdr.data, hdr.len);
+    if (f[2]) urc_outfile_write(f[2], wts.data, wts.len);
+    const char *paths[3] = {c.out_c, h_path, w_path};
+    for (int i = 2; i >= 0; i--)
+        if (f[i] && !urc_outfile_commit(f[i], &err)) fail(paths[i], err);
     return 0;
 }

@@ -4,5 +4,7 @@
 
 /* `unetrc grad ...`: argv as given to main. Returns the exit status. */
 int urc_cmd_grad(int argc, char **argv);
+/* `unetrc MODEL -o OUT.c --train ...` */
+int urc_cmd_compile_train(int argc, char **argv);
 
 #endif

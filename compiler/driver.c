@@ -2,6 +2,7 @@
 #include "driver.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/diag.h"
@@ -27,6 +28,7 @@ static bool p_attention(pass_ctx *c) { return c->o->no_opt || urc_pass_attention
  * graph, before fusion and layout so those see forward and backward alike. */
 static bool p_train(pass_ctx *c) { return !c->o->train || urc_build_training(c->g, c->o->train); }
 static bool p_layout(pass_ctx *c) { return c->o->no_opt || urc_pass_layout(c->g); }
+static bool p_fuseconv(pass_ctx *c) { return c->o->no_opt || urc_pass_fuse_conv(c->g); }
 static bool p_fusenorm(pass_ctx *c) { return c->o->no_opt || urc_pass_fuse_norm(c->g); }
 
 /* Canonicalisation (einsum, gelu, norms) and fusion/layout passes may add
@@ -37,12 +39,12 @@ static const struct {
     bool (*run)(pass_ctx *);
 } passes[] = {
     {"order", p_order}, {"infer", p_infer},   {"dce", p_dce},       {"einsum", p_einsum}, {"gelu", p_gelu},
-    {"norms", p_norms}, {"train", p_train},   {"fuse", p_fuse}, {"attention", p_attention},     {"layout", p_layout}, {"fusenorm", p_fusenorm}, {"reinfer", p_reinfer},
+    {"norms", p_norms}, {"train", p_train},   {"fuse", p_fuse}, {"attention", p_attention},     {"layout", p_layout}, {"fuseconv", p_fuseconv}, {"fusenorm", p_fusenorm}, {"reinfer", p_reinfer},
     {"cleanup", p_dce},
 };
 
 const char *const urc_pass_names[] = {"import", "order", "infer", "dce", "einsum", "gelu", "norms", "train",
-                                      "fuse", "attention", "layout", "fusenorm", "reinfer", "cleanup", NULL};
+                                      "fuse", "attention", "layout", "fuseconv", "fusenorm", "reinfer", "cleanup", NULL};
 
 static void dump(const urc_graph *g, const char *after) {
     urc_strbuf sb = {0};
@@ -56,6 +58,7 @@ static void dump(const urc_graph *g, const char *after) {
 urc_graph *urc_build_graph(const char *path, const urc_options *o) {
     urc_graph *g = urc_onnx_load(path, &o->import);
     if (!g) return NULL;
+    g->param_regions = o->param_regions;
     if (o->dump_after && !strcmp(o->dump_after, "import")) dump(g, "import");
     pass_ctx c = {g, o};
     for (size_t i = 0; i < URC_ARRAY_LEN(passes); i++) {
@@ -67,7 +70,26 @@ urc_graph *urc_build_graph(const char *path, const urc_options *o) {
     return g;
 }
 
+/* Optimizer updates overwrite parameters and state in place: they run after
+ * every other node (nothing reads their outputs), so each parameter is read
+ * by the forward and backward kernels before it changes. */
+static void schedule_updates_last(urc_graph *g) {
+    int k = 0, n = g->nodes.len;
+    urc_node **tail = urc_xmalloc(sizeof(urc_node *) * ((size_t)n + 1));
+    int nt = 0;
+    for (int i = 0; i < n; i++) {
+        urc_node *node = g->nodes.items[i];
+        bool update = false;
+        for (int j = 0; j < node->nout; j++) update |= node->out[j] && (node->out[j]->flags & URC_VAL_UPDATE);
+        if (update) tail[nt++] = node;
+        else g->nodes.items[k++] = node;
+    }
+    for (int i = 0; i < nt; i++) g->nodes.items[k++] = tail[i];
+    free(tail);
+}
+
 urc_program *urc_build_program(urc_graph *g, const char *name, const urc_options *o, urc_memplan **plan_out) {
+    schedule_updates_last(g);
     urc_memplan *plan = urc_memplan_run(g, o->align);
     if (plan_out) *plan_out = plan;
     urc_target host;
@@ -76,7 +98,7 @@ urc_program *urc_build_program(urc_graph *g, const char *name, const urc_options
         urc_target_lookup("host", &host);
         t = &host;
     }
-    urc_program *P = urc_lower_graph(g, plan, name, o->align, t);
+    urc_program *P = urc_lower_graph(g, plan, name, o->align, t, o->share);
     if (!P) return NULL;
     urc_stats s;
     urc_graph_stats(g, &s);
@@ -94,7 +116,7 @@ void urc_graph_stats(const urc_graph *g, urc_stats *s) {
         if (!y) continue;
         int64_t out = urc_shape_numel(&y->shape);
         switch (n->op) {
-        case URC_OP_CONV: {
+        case URC_OP_CONV: case URC_OP_FUSED_CONV: {
             const urc_value *w = n->in[1];
             int64_t per = 1;
             for (int d = 1; d < w->shape.rank; d++) per *= w->shape.dims[d];

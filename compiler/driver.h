@@ -21,6 +21,8 @@ typedef struct urc_options {
     int align;                /* arena/weights alignment in bytes */
     urc_target target;        /* --target-cpu / --vector-bits (name NULL: host) */
     const struct urc_train_opts *train; /* training graph (loss, gradients), or NULL */
+    urc_program *share;       /* lower into a copy of this program's weights blob (NULL: new) */
+    bool param_regions;       /* trainable parameters live in the caller's params region */
 } urc_options;
 
 /* Loads and optimises a model; NULL after reporting every problem found. */

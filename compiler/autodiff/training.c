@@ -44,7 +44,19 @@ static urc_value *all_mean(urc_grad_ctx *c, urc_value *x) {
     return reduce_mean(c, x, axes, x->shape.rank);
 }
 
-urc_value *urc_build_loss(urc_graph *g, urc_value *logits, urc_value *label, const urc_loss_opts *o) {
+void urc_train_defaults(urc_train_opts *o) {
+    memset(o, 0, sizeof *o);
+    urc_loss_defaults(&o->loss);
+    o->beta1 = 0.9;
+    o->beta2 = 0.999;
+    o->eps = 1e-8;
+    o->weight_decay = 0.01;
+    o->label_dtype = URC_DT_I64;
+}
+
+urc_value *urc_build_loss(urc_graph *g, urc_value *logits, urc_value *label, const urc_loss_opts *o,
+                          urc_value **dice_score) {
+    if (dice_score) *dice_score = NULL;
     urc_grad_ctx cc = {g, NULL, true}, *c = &cc;
     const urc_shape *ls = &logits->shape;
     int r = ls->rank;
@@ -96,6 +108,7 @@ urc_value *urc_build_loss(urc_graph *g, urc_value *logits, urc_value *label, con
             f = g_mul(c, f, urc_const_new(g, NULL, wt));
         }
         urc_value *dice = f ? all_mean(c, f) : NULL;
+        if (dice_score && dice) *dice_score = g_sub(c, g_k(c, logits, 1), dice);
         loss = o->lambda_dice == 1 ? dice : g_scale(c, dice, o->lambda_dice);
     }
     if (o->kind != URC_LOSS_DICE) {
@@ -129,7 +142,109 @@ urc_value *urc_build_loss(urc_graph *g, urc_value *logits, urc_value *label, con
     return loss;
 }
 
+/* A run-time input (plain, or in the state region) of float [1]. */
+static urc_value *scalar_input(urc_graph *g, const char *name, unsigned flags) {
+    urc_value *v = urc_value_new(g, urc_strdup(name));
+    urc_value_set_type(v, URC_DT_F32, &(urc_shape){1, {1}});
+    v->flags |= URC_VAL_INPUT | flags;
+    URC_VEC_PUSH(g->inputs, v);
+    return v;
+}
+
+/* The optimizer: step' = step + 1 and one update op per parameter, every
+ * output overwriting its input in the params/state regions. */
+static bool add_optimizer(urc_graph *g, const urc_train_opts *o, urc_value *const *params, urc_value *const *grads,
+                          int n) {
+    urc_grad_ctx c = {g, NULL, true};
+    g->param_regions = true;
+    urc_value *lr = scalar_input(g, "lr", 0);
+    urc_value *step = scalar_input(g, "step", URC_VAL_STATE);
+    urc_value *t = urc_g_binary(&c, URC_OP_ADD, step, urc_g_scalar(&c, URC_DT_F32, 1.0));
+    if (!t) return false;
+    urc_value *tu = urc_g_unary(&c, URC_OP_IDENTITY, t); /* the stored step: its own value */
+    if (!tu) return false;
+    tu->flags |= URC_VAL_UPDATE;
+    tu->updates = step;
+    bool adam = o->optim == URC_OPTIM_ADAMW;
+    for (int i = 0; i < n; i++) {
+        urc_value *p = params[i];
+        urc_value *st[2];
+        int ns = adam ? 2 : 1;
+        for (int k = 0; k < ns; k++) {
+            st[k] = urc_value_new(g, urc_fmt("%s%s", p->name, adam ? (k ? ".adam_v" : ".adam_m") : ".momentum"));
+            urc_value_set_type(st[k], p->dtype, &p->shape);
+            st[k]->flags |= URC_VAL_INPUT | URC_VAL_STATE;
+            URC_VEC_PUSH(g->inputs, st[k]);
+        }
+        urc_node *u = urc_node_new(g, adam ? URC_OP_ADAMW : URC_OP_SGD, urc_fmt("optim_%s", p->name), adam ? 6 : 5,
+                                   adam ? 3 : 2);
+        int k = 0;
+        u->in[k++] = p;
+        u->in[k++] = grads[i];
+        for (int s = 0; s < ns; s++) u->in[k++] = st[s];
+        u->in[k++] = t;
+        u->in[k++] = lr;
+        memset(&u->a, 0, sizeof u->a);
+        u->a.optim.beta1 = o->beta1;
+        u->a.optim.beta2 = o->beta2;
+        u->a.optim.eps = o->eps;
+        u->a.optim.momentum = o->momentum;
+        u->a.optim.weight_decay = o->weight_decay;
+        urc_value *targets[3] = {p, st[0], ns > 1 ? st[1] : NULL};
+        for (int j = 0; j < u->nout; j++) {
+            urc_value *v = urc_value_new(g, NULL);
+            v->producer = u;
+            v->producer_slot = j;
+            v->flags |= URC_VAL_UPDATE;
+            v->updates = targets[j];
+            u->out[j] = v;
+        }
+        if (!urc_ops[u->op].impl->infer(u)) return false;
+    }
+    return true;
+}
+
+/* Input slots that are statistics or settings, not weights: BatchNorm's
+ * running mean and variance, Resize's roi/scales/sizes, Clip's bounds,
+ * Pow's exponent, Pad's pads and value. */
+static bool settings_slot(const urc_node *n, int j) {
+    switch (n->op) {
+    case URC_OP_BATCH_NORM: return j == 3 || j == 4;
+    case URC_OP_RESIZE: case URC_OP_CLIP: case URC_OP_PAD: return j >= 1;
+    case URC_OP_POW: return j == 1;
+    default: return false;
+    }
+}
+
+/* A float initializer the importer made trainable, but only read through
+ * settings slots, becomes a constant again. */
+static void refreeze_settings(urc_graph *g) {
+    int k = 0;
+    for (int i = 0; i < g->inputs.len; i++) {
+        urc_value *v = g->inputs.items[i];
+        bool weight = false, used = false;
+        if (v->flags & URC_VAL_PARAM)
+            for (int a = 0; a < g->nodes.len; a++) {
+                const urc_node *n = g->nodes.items[a];
+                for (int j = 0; j < n->nin; j++)
+                    if (n->in[j] == v) {
+                        used = true;
+                        weight |= !settings_slot(n, j);
+                    }
+            }
+        if ((v->flags & URC_VAL_PARAM) && used && !weight) {
+            v->data = v->init;
+            v->init = NULL;
+            v->flags &= ~(unsigned)URC_VAL_INPUT;
+            continue;
+        }
+        g->inputs.items[k++] = v;
+    }
+    g->inputs.len = k;
+}
+
 bool urc_build_training(urc_graph *g, const urc_train_opts *o) {
+    refreeze_settings(g);
     if (g->outputs.len < 1) return false;
     urc_value *logits = g->outputs.items[0];
     if (!urc_dtype_is_float(logits->dtype) || logits->shape.rank < 3) {
@@ -146,10 +261,11 @@ bool urc_build_training(urc_graph *g, const urc_train_opts *o) {
     label = urc_value_new(g, "label");
     urc_shape l1 = logits->shape;
     l1.dims[1] = 1;
-    urc_value_set_type(label, URC_DT_I64, &l1);
+    urc_value_set_type(label, o->label_dtype ? o->label_dtype : URC_DT_I64, &l1);
     label->flags |= URC_VAL_INPUT;
     URC_VEC_PUSH(g->inputs, label);
-    urc_value *loss = urc_build_loss(g, logits, label, &o->loss);
+    urc_value *dice = NULL;
+    urc_value *loss = urc_build_loss(g, logits, label, &o->loss, &dice);
     if (!loss) return false;
     URC_VEC(urc_value *) params = {0};
     for (int i = 0; i < g->inputs.len; i++)
@@ -160,6 +276,8 @@ bool urc_build_training(urc_graph *g, const urc_train_opts *o) {
     }
     urc_value **grads = urc_xcalloc((size_t)params.len, sizeof(urc_value *));
     if (!urc_autodiff(g, loss, params.items, params.len, grads)) return false;
+    if (!urc_graph_find(g, "loss")) loss->name = "loss";
+    if (dice && !urc_graph_find(g, "dice")) dice->name = "dice";
     /* The logits are no longer an output: only the loss and gradients. */
     logits->flags &= ~(unsigned)URC_VAL_OUTPUT;
     g->outputs.len = 0;
@@ -180,8 +298,13 @@ bool urc_build_training(urc_graph *g, const urc_train_opts *o) {
             URC_VEC_PUSH(g->outputs, d);
         }
     } else {
-        urc_error("train", "optimizer steps are not implemented yet");
-        return false;
+        if (!add_optimizer(g, o, params.items, grads, params.len)) return false;
+        if (dice) {
+            urc_grad_ctx c = {g, NULL, true};
+            if (dice->flags & URC_VAL_OUTPUT) dice = urc_g_unary(&c, URC_OP_IDENTITY, dice);
+            dice->flags |= URC_VAL_OUTPUT;
+            URC_VEC_PUSH(g->outputs, dice);
+        }
     }
     free(grads);
     free(params.items);

@@ -28,16 +28,28 @@ typedef enum urc_optim_kind { URC_OPTIM_NONE, URC_OPTIM_SGD, URC_OPTIM_ADAMW } u
 typedef struct urc_train_opts { /* also declared as struct urc_train_opts in driver.h */
     urc_loss_opts loss;
     urc_optim_kind optim;      /* NONE: the graph outputs [loss, gradients...] */
-    double lr, momentum, beta1, beta2, eps, weight_decay;
+    double momentum, beta1, beta2, eps, weight_decay; /* the learning rate is a run-time input */
+    urc_dtype label_dtype;     /* the label input's type (UNDEF: int64) */
 } urc_train_opts;
 
-/* Loss of logits [N, C, S...] against an integer class map label
- * ([N, 1, S...] or [N, S...]): a one-element float value. */
-urc_value *urc_build_loss(urc_graph *g, urc_value *logits, urc_value *label, const urc_loss_opts *o);
+/* PyTorch's defaults: AdamW betas (0.9, 0.999), eps 1e-8, weight decay 0.01;
+ * SGD momentum 0. */
+void urc_train_defaults(urc_train_opts *o);
 
-/* Adds a label input ("label", int64, [N, 1, S...] of the first output's
- * shape), the loss and the gradients of every input flagged URC_VAL_PARAM.
- * With optim NONE the graph's outputs become [loss, d(param 0), ...]. */
+/* Loss of logits [N, C, S...] against an integer class map label
+ * ([N, 1, S...] or [N, S...]): a one-element float value. *dice_score (if
+ * not NULL) gets the soft Dice coefficient (1 - the Dice term), or NULL for
+ * the CE loss. */
+urc_value *urc_build_loss(urc_graph *g, urc_value *logits, urc_value *label, const urc_loss_opts *o,
+                          urc_value **dice_score);
+
+/* Adds a label input ("label", [N, 1, S...] of the first output's shape),
+ * the loss and the gradients of every input flagged URC_VAL_PARAM.
+ * With optim NONE the graph's outputs become [loss, d(param 0), ...].
+ * Otherwise (a training step) it adds the inputs "lr" (float [1]) and, in
+ * the state region, "step" (float [1]) and each parameter's optimizer state;
+ * the outputs are [loss, dice score] and the optimizer ops overwrite the
+ * parameters, their state and the step (URC_VAL_UPDATE). */
 bool urc_build_training(urc_graph *g, const urc_train_opts *o);
 
 #endif

@@ -52,6 +52,13 @@ typedef struct urc_conv_attr {
     int n_output_shape;
     int n_kernel, n_strides, n_dilations, n_pads, n_output_padding; /* -1 = absent in the model */
     bool channels_last;     /* X and Y are [N, S..., C] (set by the layout pass) */
+    /* Epilogue, set by passes/fuse_conv.c on channels-last float convolutions:
+     * unetrc.FusedConv(X, W, B, R) computes Y = act(conv(X, W) + B) + R (B and R
+     * optional: NULL inputs); y_channels_first (Conv or FusedConv) keeps Y in
+     * ONNX's [N, M, S...] layout (R then too) while X is channels-last. */
+    int act;                /* urc_act: NONE, RELU, LEAKY_RELU (act_alpha), SIGMOID */
+    double act_alpha;
+    bool y_channels_first;
 } urc_conv_attr;
 
 /* MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool. */
@@ -108,8 +115,8 @@ typedef struct urc_einsum_attr {
  *
  * per_channel (GroupNorm): scale and bias have C elements (one per
  * channel) whatever the opset. GroupNorm-18 gives them per group, -21 per
- * channel; passes/norm_patterns.c sets it when it turns torch's GroupNorm
- * export Reshape/InstanceNorm/Reshape/Mul(w[C])/Add(b[C]) into one
+ * channel; passes/norm_patterns.c sets it when it turns the opset-9
+ * emulation Reshape/InstanceNorm/Reshape/Mul(w[C])/Add(b[C]) into one
  * GroupNorm (the per-channel affine after the normalisation is then exact).
  *
  * unetrc.FusedNorm (passes/fuse_norm.c) is a normalisation with epilogue:
@@ -228,6 +235,13 @@ typedef struct urc_resize_attr {
     double roi[2 * URC_MAX_RANK];   /* resolved (tf_crop_and_resize) */
 } urc_resize_attr;
 
+/* unetrc.AdamW and unetrc.SGD (ops/optim.c; PyTorch's update rules). */
+typedef struct urc_optim_attr {
+    double beta1, beta2, eps;   /* AdamW */
+    double momentum;            /* SGD (0: plain) */
+    double weight_decay;        /* decoupled (AdamW) or added to the gradient (SGD) */
+} urc_optim_attr;
+
 typedef union urc_attrs {
     urc_unary_attr unary;
     urc_binary_attr binary;
@@ -245,6 +259,7 @@ typedef union urc_attrs {
     urc_shape_attr shape;
     urc_resize_attr resize;
     urc_attention_attr attention;
+    urc_optim_attr optim;
 } urc_attrs;
 
 #endif

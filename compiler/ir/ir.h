@@ -98,6 +98,8 @@ enum {
     URC_VAL_INPUT = 1 << 0,  /* graph input, supplied by the caller */
     URC_VAL_OUTPUT = 1 << 1, /* graph output, written to the caller's buffer */
     URC_VAL_PARAM = 1 << 2,  /* initializer from the model file (a weight) */
+    URC_VAL_STATE = 1 << 3,  /* training: optimizer state input (lives in the state region) */
+    URC_VAL_UPDATE = 1 << 4, /* training: written over the input `updates` points to (kept by DCE) */
 };
 
 typedef struct urc_node urc_node;
@@ -113,6 +115,7 @@ typedef struct urc_value {
     int producer_slot;
     void *data;           /* constant payload (heap), NULL if computed at run time */
     void *init;           /* a trainable parameter (an input with URC_VAL_PARAM): its initial value */
+    struct urc_value *updates; /* URC_VAL_UPDATE: the parameter or state this value overwrites */
     int nuses;            /* number of node inputs reading it (urc_graph_count_uses) */
 } urc_value;
 
@@ -137,6 +140,8 @@ typedef struct urc_graph {
     int opset;                  /* default-domain opset */
     int ir_version;
     uint64_t hash;              /* FNV-1a of the model file */
+    bool param_regions;         /* trainable parameters (and optimizer state) live in caller
+                                 * regions (params, state), not as ordinary inputs */
     urc_map by_name;            /* value name -> urc_value */
     int next_id;
 } urc_graph;

@@ -129,7 +129,11 @@ typedef struct urc_kernel {
 } urc_kernel;
 
 /* Where a kernel argument lives at run time. */
-typedef enum urc_mem_space { URC_MEM_ARENA, URC_MEM_WEIGHTS, URC_MEM_INPUT, URC_MEM_OUTPUT } urc_mem_space;
+typedef enum urc_mem_space {
+    URC_MEM_ARENA, URC_MEM_WEIGHTS, URC_MEM_INPUT, URC_MEM_OUTPUT,
+    URC_MEM_PARAMS,  /* training: the caller's trainable parameters region */
+    URC_MEM_STATE,   /* training: the caller's optimizer state region */
+} urc_mem_space;
 typedef struct urc_mref {
     urc_mem_space space;
     int64_t offset;   /* bytes, ARENA/WEIGHTS */
@@ -156,6 +160,15 @@ typedef struct urc_wentry {
     int64_t count;    /* elements */
 } urc_wentry;
 
+/* A trainable parameter or optimizer state tensor in its region. */
+typedef struct urc_pentry {
+    const char *name;
+    urc_dtype dt;
+    int64_t offset;   /* bytes in the params or state region */
+    int64_t count;    /* elements */
+    bool state;       /* in the state region */
+} urc_pentry;
+
 typedef struct urc_program {
     const char *name;               /* prefix of generated symbols */
     URC_VEC(urc_kernel *) kernels;
@@ -172,6 +185,10 @@ typedef struct urc_program {
     int64_t max_buf_elems;          /* largest buffer (index width choice) */
     int align;                      /* bytes, for arena and weights */
     int64_t macs;                   /* multiply-accumulates of one forward */
+    URC_VEC(urc_pentry) regions;    /* trainable parameters and state (g->param_regions) */
+    int64_t params_bytes, state_bytes;
+    int64_t params_init_offset;     /* weights blob offset of the parameters' initial values
+                                     * (laid out as the params region), -1 if none */
     int64_t params;                 /* parameter elements */
 } urc_program;
 

@@ -20,14 +20,15 @@ static bool output_size_ok(const urc_node *n, uint64_t max_bytes) {
     for (int j = 0; j < n->nout; j++) {
         const urc_value *v = n->out[j];
         if (!v) continue;
-        for (int d = 0; d < v->shape.rank; d++)
+        int64_t e = 1, b;
+        for (int d = 0; d < v->shape.rank; d++) {
             if (v->shape.dims[d] < 0) {
                 urc_error(urc_node_where(n), "inferred a negative dimension for output '%s'", v->name);
                 return false;
             }
-        /* The shape cap (base.h): zeros count as ones, so that an empty
-         * tensor cannot carry dims whose partial products overflow. */
-        if (!urc_dims_fit(v->shape.dims, v->shape.rank, urc_dtype_size(v->dtype), max_bytes, NULL)) {
+            if (!urc_mul_ok(e, v->shape.dims[d], &e)) e = INT64_MAX;
+        }
+        if (!urc_mul_ok(e, urc_dtype_size(v->dtype), &b) || (uint64_t)b > max_bytes) {
             urc_error(urc_node_where(n), "output '%s' of shape %s exceeds the limit of %llu bytes (raise it with --max-bytes)",
                       v->name, urc_shape_str(&v->shape), (unsigned long long)max_bytes);
             return false;
@@ -100,10 +101,7 @@ bool urc_pass_infer(urc_graph *g, bool fold, uint64_t max_bytes) {
             ok = false;
             continue;
         }
-        /* Constant is folded even with --no-fold or above FOLD_MAX_BYTES:
-         * its value is already in memory and lowering has no kernel for it. */
-        bool always = n->op == URC_OP_CONSTANT;
-        if (ok && ((fold && foldable(n)) || always) && !fold_node(n)) ok = false;
+        if (fold && ok && foldable(n) && !fold_node(n)) ok = false;
     }
     urc_graph_compact(g);
     return ok;
@@ -119,7 +117,7 @@ bool urc_pass_dce(urc_graph *g) {
             bool live = false;
             for (int j = 0; j < n->nout && !live; j++) {
                 urc_value *v = n->out[j];
-                if (v && (v->nuses || (v->flags & URC_VAL_OUTPUT))) live = true;
+                if (v && (v->nuses || (v->flags & (URC_VAL_OUTPUT | URC_VAL_UPDATE)))) live = true;
             }
             if (!live) {
                 for (int j = 0; j < n->nin; j++)
@@ -139,7 +137,7 @@ bool urc_pass_dce(urc_graph *g) {
         urc_node *n = g->nodes.items[i];
         for (int j = 1; j < n->nout; j++) {
             urc_value *v = n->out[j];
-            if (v && !v->nuses && !(v->flags & URC_VAL_OUTPUT)) {
+            if (v && !v->nuses && !(v->flags & (URC_VAL_OUTPUT | URC_VAL_UPDATE))) {
                 v->producer = NULL;
                 n->out[j] = NULL;
             }

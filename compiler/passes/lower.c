@@ -50,18 +50,34 @@ urc_kernel *urc_lower_begin(urc_lower *L, const urc_node *n) {
     return k;
 }
 
+/* Constants are found by content: dtype, element count and FNV-1a hash,
+ * confirmed byte for byte, so equal tensors (even from another graph
+ * lowered into the same blob) are stored once. */
+static const char *const_key(urc_dtype dt, int64_t count, const void *data, int64_t bytes) {
+    return urc_fmt("%d:%lld:%016llx", (int)dt, (long long)count,
+                   (unsigned long long)urc_fnv1a64(data, (size_t)bytes, URC_FNV_INIT));
+}
+
 static int64_t weights_offset(urc_lower *L, const urc_value *v) {
-    intptr_t off1 = (intptr_t)urc_map_get(&L->weight_offsets, v->name);
-    if (off1) return (int64_t)off1 - 1;
     urc_program *P = L->prog;
     int64_t bytes = urc_shape_numel(&v->shape) * urc_dtype_size(v->dtype);
+    const char *key = const_key(v->dtype, urc_shape_numel(&v->shape), v->data, bytes);
+    for (int probe = 0;; probe++) {
+        const char *k = probe ? urc_fmt("%s#%d", key, probe) : key;
+        intptr_t off1 = (intptr_t)urc_map_get(&L->weight_offsets, k);
+        if (!off1) {
+            key = k;
+            break;
+        }
+        if (!memcmp(P->weights + off1 - 1, v->data, (size_t)bytes)) return (int64_t)off1 - 1;
+    }
     int64_t off = urc_align_up(P->weights_bytes, P->align);
     int64_t end = off + (bytes ? bytes : 1);
     P->weights = urc_xrealloc(P->weights, (size_t)urc_align_up(end, P->align));
     memset(P->weights + P->weights_bytes, 0, (size_t)(urc_align_up(end, P->align) - P->weights_bytes));
     memcpy(P->weights + off, v->data, (size_t)bytes);
     P->weights_bytes = urc_align_up(end, P->align);
-    urc_map_put(&L->weight_offsets, v->name, (void *)(intptr_t)(off + 1));
+    urc_map_put(&L->weight_offsets, key, (void *)(intptr_t)(off + 1));
     urc_wentry we = {v->name, v->dtype, off, urc_shape_numel(&v->shape)};
     URC_VEC_PUSH(P->wentries, we);
     if (v->flags & URC_VAL_PARAM) P->params += urc_shape_numel(&v->shape);
@@ -198,16 +214,39 @@ bool urc_lower_copy(urc_lower *L, const urc_node *n, const urc_value *src, const
     return true;
 }
 
-urc_program *urc_lower_graph(urc_graph *g, urc_memplan *plan, const char *name, int align, const urc_target *target) {
+urc_program *urc_lower_graph(urc_graph *g, urc_memplan *plan, const char *name, int align, const urc_target *target,
+                             urc_program *share) {
     urc_program *P = urc_alloc(sizeof *P);
     P->name = name;
     P->align = align;
+    urc_lower L = {.prog = P, .g = g, .plan = plan, .target = target};
+    if (share) { /* continue share's weights blob: its offsets stay valid */
+        P->weights_bytes = share->weights_bytes;
+        P->weights = urc_xmalloc((size_t)(share->weights_bytes ? share->weights_bytes : 1));
+        memcpy(P->weights, share->weights, (size_t)share->weights_bytes);
+        for (int i = 0; i < share->wentries.len; i++) {
+            const urc_wentry *e = &share->wentries.items[i];
+            int64_t bytes = e->count * urc_dtype_size(e->dt);
+            urc_map_put(&L.weight_offsets, const_key(e->dt, e->count, P->weights + e->offset, bytes),
+                        (void *)(intptr_t)(e->offset + 1));
+            URC_VEC_PUSH(P->wentries, *e);
+        }
+        L.nkernels = share->kernels.len + 1000;
+    }
     P->arena_bytes = plan->arena_bytes;
     P->arena_lower_bound = plan->lower_bound;
     P->intermediate_bytes = plan->total_bytes;
-    urc_lower L = {.prog = P, .g = g, .plan = plan, .target = target};
+    P->params_init_offset = -1;
+    P->params_bytes = plan->params_bytes;
+    P->state_bytes = plan->state_bytes;
     for (int i = 0; i < g->inputs.len; i++) {
         urc_value *v = g->inputs.items[i];
+        const urc_mref *m = &plan->ref[v->id];
+        if (m->space == URC_MEM_PARAMS || m->space == URC_MEM_STATE) {
+            urc_pentry e = {v->name, v->dtype, m->offset, urc_shape_numel(&v->shape), m->space == URC_MEM_STATE};
+            URC_VEC_PUSH(P->regions, e);
+            continue;
+        }
         urc_io io = {v->name, urc_fmt("in_%s", c_ident(v->name)), v->dtype, v->shape};
         URC_VEC_PUSH(P->inputs, io);
     }
@@ -252,6 +291,21 @@ urc_program *urc_lower_graph(urc_graph *g, urc_memplan *plan, const char *name, 
         int iv[1];
         urc_ls *body = urc_loop_nest(k, k->body, &flat, iv, URC_FOR_PARALLEL);
         urc_ls_store(body, bo, urc_lx_var(k, iv[0]), urc_lx_load(k, bi, urc_lx_var(k, iv[0])));
+    }
+    /* The parameters' initial values, laid out as the params region, at the
+     * end of the weights blob (copied by NAME_train_init). */
+    if (P->params_bytes) {
+        int64_t off = urc_align_up(P->weights_bytes, align), end = off + P->params_bytes;
+        P->weights = urc_xrealloc(P->weights, (size_t)end);
+        memset(P->weights + P->weights_bytes, 0, (size_t)(end - P->weights_bytes));
+        for (int i = 0; i < g->inputs.len; i++) {
+            urc_value *v = g->inputs.items[i];
+            const urc_mref *m = &plan->ref[v->id];
+            if (m->space == URC_MEM_PARAMS && v->init)
+                memcpy(P->weights + off + m->offset, v->init, (size_t)(urc_shape_numel(&v->shape) * urc_dtype_size(v->dtype)));
+        }
+        P->params_init_offset = off;
+        P->weights_bytes = end;
     }
     P->weights_checksum = urc_fnv1a64(P->weights, (size_t)P->weights_bytes, URC_FNV_INIT);
     urc_map_free(&L.weight_offsets);

@@ -101,10 +101,31 @@ urc_memplan *urc_memplan_run(urc_graph *g, int align) {
         last[i] = -1;
         root[i] = i;
     }
+    /* Inputs: the caller's buffers, numbered in order; with parameter
+     * regions, trainable parameters and optimizer state get offsets in the
+     * params and state regions instead (64-byte aligned, in input order). */
+    int nplain = 0;
     for (int i = 0; i < g->inputs.len; i++) {
         urc_value *v = g->inputs.items[i];
-        p->ref[v->id] = (urc_mref){URC_MEM_INPUT, 0, i};
+        int64_t bytes = urc_align_up(urc_shape_numel(&v->shape) * urc_dtype_size(v->dtype), align);
+        if (g->param_regions && (v->flags & URC_VAL_PARAM)) {
+            p->ref[v->id] = (urc_mref){URC_MEM_PARAMS, p->params_bytes, 0};
+            p->params_bytes += bytes ? bytes : align;
+        } else if (g->param_regions && (v->flags & URC_VAL_STATE)) {
+            p->ref[v->id] = (urc_mref){URC_MEM_STATE, p->state_bytes, 0};
+            p->state_bytes += bytes ? bytes : align;
+        } else {
+            p->ref[v->id] = (urc_mref){URC_MEM_INPUT, 0, nplain++};
+        }
         p->placed[v->id] = true;
+    }
+    /* Values that overwrite a parameter or state (optimizer outputs). */
+    for (int i = 0; i < nv; i++) {
+        urc_value *v = g->values.items[i];
+        if ((v->flags & URC_VAL_UPDATE) && v->updates && p->placed[v->updates->id]) {
+            p->ref[v->id] = p->ref[v->updates->id];
+            p->placed[v->id] = true;
+        }
     }
     for (int i = 0; i < g->outputs.len; i++) {
         urc_value *v = g->outputs.items[i];
@@ -129,7 +150,7 @@ urc_memplan *urc_memplan_run(urc_graph *g, int align) {
     for (int i = 0; i < nn; i++) {
         urc_node *n = g->nodes.items[i];
         urc_value *in0 = n->nin ? n->in[0] : NULL, *out0 = n->nout ? n->out[0] : NULL;
-        if (!out0 || (out0->flags & URC_VAL_OUTPUT)) continue;
+        if (!out0 || (out0->flags & URC_VAL_OUTPUT) || p->placed[out0->id]) continue;
         bool extra_out = n->nout > 1 && n->out[1]; /* Dropout's mask must be written */
         if (is_view_op(n->op) && in0 && !in0->data && in0->dtype == out0->dtype && !extra_out) {
             int r = find(root, in0->id);

@@ -21,6 +21,8 @@ struct urc_memplan {
     int64_t arena_bytes;
     int64_t lower_bound;
     int64_t total_bytes;    /* sum of all arena buffers (no reuse) */
+    int64_t params_bytes;   /* g->param_regions: size of the params region */
+    int64_t state_bytes;    /* and of the optimizer state region */
     int nbuffers;
     const char *strategy;   /* the placement order that won */
 };

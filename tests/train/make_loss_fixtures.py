@@ -50,3 +50,35 @@ with open(os.path.join(HERE, "variants.txt"), "w") as f:
         np.save(os.path.join(HERE, f"{name}.b.npy"), m.b.grad.numpy())
         f.write(f"{name} {loss.item():.9g} {flags}\n")
 print("wrote", HERE)
+
+# Ten AdamW steps (torch.optim.AdamW, lr 0.05, weight decay 0.01) on the same
+# model and batch: the losses before each step and the final parameters,
+# for tests/train/test_train_step.c.
+torch.manual_seed(0)
+m2 = M()
+opt = torch.optim.AdamW(m2.parameters(), lr=0.05, weight_decay=0.01)
+loss_fn = monai.losses.DiceCELoss(to_onehot_y=True, softmax=True)
+losses = []
+for step in range(10):
+    opt.zero_grad()
+    loss = loss_fn(m2(x), lab)
+    losses.append(loss.item())
+    loss.backward()
+    opt.step()
+np.save(os.path.join(HERE, "adamw.losses.npy"), np.array(losses, np.float32))
+np.save(os.path.join(HERE, "adamw.w.npy"), m2.w.detach().numpy())
+np.save(os.path.join(HERE, "adamw.b.npy"), m2.b.detach().numpy())
+# SGD with momentum 0.9 and weight decay 1e-3
+torch.manual_seed(0)
+m3 = M()
+opt = torch.optim.SGD(m3.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
+losses = []
+for step in range(10):
+    opt.zero_grad()
+    loss = loss_fn(m3(x), lab)
+    losses.append(loss.item())
+    loss.backward()
+    opt.step()
+np.save(os.path.join(HERE, "sgd.losses.npy"), np.array(losses, np.float32))
+np.save(os.path.join(HERE, "sgd.w.npy"), m3.w.detach().numpy())
+np.save(os.path.join(HERE, "sgd.b.npy"), m3.b.detach().numpy())

@@ -429,41 +429,24 @@ static void io_params(const urc_program *P, urc_strbuf *out) {
         urc_sb_printf(out, ", %s *%s", urc_c_type(P->outputs.items[i].dt), P->outputs.items[i].cname);
 }
 
-static void entry_signature(const urc_program *P, const urc_c_opts *o, urc_strbuf *out) {
-    if (o->embed_weights)
-        urc_sb_printf(out, "int %s_forward(void *arena", o->prefix);
-    else
-        urc_sb_printf(out, "int %s_forward(const void *weights, void *arena", o->prefix);
+/* A program with parameter regions takes them after the weights: read-only
+ * for inference, read-write with the optimizer state for a training step. */
+static bool is_training(const urc_program *P) { return P->state_bytes > 0; }
+
+static void entry_signature(const urc_program *P, const char *entry, const urc_c_opts *o, urc_strbuf *out) {
+    urc_sb_printf(out, "int %s_%s(", o->prefix, entry);
+    if (!o->embed_weights) urc_sb_puts(out, "const void *weights, ");
+    if (is_training(P)) urc_sb_puts(out, "void *params, void *state, ");
+    else if (P->params_bytes) urc_sb_puts(out, "const void *params, ");
+    urc_sb_puts(out, "void *arena");
     io_params(P, out);
     urc_sb_putc(out, ')');
 }
 
-void urc_emit_c_header(const urc_program *P, const urc_c_opts *o, urc_strbuf *out) {
-    const char *U = upper(o->prefix);
-    provenance(out, o, "Header");
-    urc_sb_printf(out, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n", U, U);
-    urc_sb_printf(out, "/* Memory: the caller owns everything. Pointers passed to %s_forward must be\n", o->prefix);
-    urc_sb_printf(out, " * %s_ALIGN-byte aligned; the arena is scratch space, reused between calls. */\n", U);
-    urc_sb_printf(out, "#define %s_ALIGN %d\n", U, P->align);
-    urc_sb_printf(out, "#define %s_ARENA_SIZE %lld /* bytes of scratch memory for %s_forward */\n", U,
-                  (long long)(P->arena_bytes ? P->arena_bytes : P->align), o->prefix);
-    urc_sb_printf(out, "#define %s_ARENA_LOWER_BOUND %lld /* largest set of simultaneously live tensors */\n", U,
-                  (long long)P->arena_lower_bound);
-    urc_sb_printf(out, "#define %s_WEIGHTS_SIZE %lld /* bytes of the weights payload */\n", U,
-                  (long long)P->weights_bytes);
-    urc_sb_printf(out, "#define %s_WEIGHTS_EMBEDDED %d\n", U, o->embed_weights ? 1 : 0);
-    if (!o->embed_weights) {
-        urc_sb_printf(out, "#define %s_WEIGHTS_FILE_SIZE %lld /* bytes of %s.weights: 64-byte header + payload */\n",
-                      U, (long long)(P->weights_bytes + URC_WEIGHTS_HEADER), o->prefix);
-        urc_sb_printf(out, "#define %s_WEIGHTS_CHECKSUM UINT64_C(0x%016llx) /* FNV-1a 64 of the payload */\n", U,
-                      (unsigned long long)P->weights_checksum);
-    }
-    urc_sb_printf(out, "#define %s_MODEL_HASH UINT64_C(0x%016llx) /* FNV-1a 64 of the model file */\n", U,
-                  (unsigned long long)o->model_hash);
-    urc_sb_printf(out, "#define %s_MACS %lld /* multiply-accumulates per forward */\n", U, (long long)P->macs);
-    urc_sb_printf(out, "\n#define %s_OK 0\n#define %s_ERR_NULL (-1) /* a pointer argument is NULL */\n", U, U);
-    urc_sb_printf(out, "#define %s_ERR_ALIGN (-2) /* weights or arena not %s_ALIGN-byte aligned */\n", U, U);
-    urc_sb_printf(out, "\n#define %s_NUM_INPUTS %d\n#define %s_NUM_OUTPUTS %d\n", U, P->inputs.len, U, P->outputs.len);
+/* I/O macros of one entry point: PREFIX_<kind><i>_RANK / _SHAPE / _COUNT. */
+static void io_macros(const urc_program *P, const char *U, const char *mp, urc_strbuf *out) {
+    urc_sb_printf(out, "\n#define %s_%sNUM_INPUTS %d\n#define %s_%sNUM_OUTPUTS %d\n", U, mp, P->inputs.len, U, mp,
+                  P->outputs.len);
     for (int pass = 0; pass < 2; pass++) {
         const char *kind = pass ? "OUT" : "IN";
         int n = pass ? P->outputs.len : P->inputs.len;
@@ -471,18 +454,91 @@ void urc_emit_c_header(const urc_program *P, const urc_c_opts *o, urc_strbuf *ou
             const urc_io *io = pass ? &P->outputs.items[i] : &P->inputs.items[i];
             urc_sb_printf(out, "/* %s %d: '%s', %s %s */\n", pass ? "output" : "input", i, urc_c_comment(io->name),
                           urc_dtype_name(io->dt), urc_shape_str(&io->shape));
-            urc_sb_printf(out, "#define %s_%s%d_RANK %d\n", U, kind, i, io->shape.rank);
-            urc_sb_printf(out, "#define %s_%s%d_SHAPE {", U, kind, i);
+            urc_sb_printf(out, "#define %s_%s%s%d_RANK %d\n", U, mp, kind, i, io->shape.rank);
+            urc_sb_printf(out, "#define %s_%s%s%d_SHAPE {", U, mp, kind, i);
             for (int d = 0; d < io->shape.rank; d++) urc_sb_printf(out, d ? ", %lld" : "%lld", (long long)io->shape.dims[d]);
-            urc_sb_printf(out, "}\n#define %s_%s%d_COUNT %lld /* elements */\n", U, kind, i,
+            urc_sb_printf(out, "}\n#define %s_%s%s%d_COUNT %lld /* elements */\n", U, mp, kind, i,
                           (long long)urc_shape_numel(&io->shape));
         }
     }
-    urc_sb_printf(out, "\n/* Runs the network: reads the inputs, writes the outputs. Returns %s_OK, or\n", U);
-    urc_sb_printf(out, " * %s_ERR_NULL / %s_ERR_ALIGN without touching any memory. Thread-safe when\n", U, U);
-    urc_sb_puts(out, " * each concurrent call has its own arena. */\n");
-    entry_signature(P, o, out);
-    urc_sb_printf(out, ";\n\n#endif /* %s_H */\n", U);
+}
+
+/* Macro prefix of an entry point: "" for forward, "TRAIN_" for train_step. */
+static const char *macro_prefix(const char *entry) { return strcmp(entry, "forward") ? "TRAIN_" : ""; }
+
+void urc_emit_c_header_multi(const urc_program *const *progs, const char *const *entries, int n, const urc_c_opts *o,
+                             urc_strbuf *out) {
+    const urc_program *W = progs[n - 1]; /* the last program's weights blob holds everyone's */
+    const char *U = upper(o->prefix);
+    provenance(out, o, "Header");
+    urc_sb_printf(out, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n", U, U);
+    urc_sb_printf(out, "/* Memory: the caller owns everything. Pointers passed to %s_%s must be\n", o->prefix, entries[0]);
+    urc_sb_printf(out, " * %s_ALIGN-byte aligned; the arena is scratch space, reused between calls. */\n", U);
+    urc_sb_printf(out, "#define %s_ALIGN %d\n", U, W->align);
+    for (int i = 0; i < n; i++) {
+        const urc_program *P = progs[i];
+        const char *mp = macro_prefix(entries[i]);
+        urc_sb_printf(out, "#define %s_%sARENA_SIZE %lld /* bytes of scratch memory for %s_%s */\n", U, mp,
+                      (long long)(P->arena_bytes ? P->arena_bytes : P->align), o->prefix, entries[i]);
+        urc_sb_printf(out, "#define %s_%sARENA_LOWER_BOUND %lld /* largest set of simultaneously live tensors */\n", U,
+                      mp, (long long)P->arena_lower_bound);
+    }
+    urc_sb_printf(out, "#define %s_WEIGHTS_SIZE %lld /* bytes of the weights payload */\n", U, (long long)W->weights_bytes);
+    urc_sb_printf(out, "#define %s_WEIGHTS_EMBEDDED %d\n", U, o->embed_weights ? 1 : 0);
+    if (!o->embed_weights) {
+        urc_sb_printf(out, "#define %s_WEIGHTS_FILE_SIZE %lld /* bytes of %s.weights: 64-byte header + payload */\n",
+                      U, (long long)(W->weights_bytes + URC_WEIGHTS_HEADER), o->prefix);
+        urc_sb_printf(out, "#define %s_WEIGHTS_CHECKSUM UINT64_C(0x%016llx) /* FNV-1a 64 of the payload */\n", U,
+                      (unsigned long long)W->weights_checksum);
+    }
+    urc_sb_printf(out, "#define %s_MODEL_HASH UINT64_C(0x%016llx) /* FNV-1a 64 of the model file */\n", U,
+                  (unsigned long long)o->model_hash);
+    urc_sb_printf(out, "#define %s_MACS %lld /* multiply-accumulates per forward */\n", U, (long long)progs[0]->macs);
+    const urc_program *T = NULL; /* the program with parameter regions, if any */
+    for (int i = 0; i < n; i++)
+        if (progs[i]->params_bytes) T = progs[i];
+    for (int i = 0; i < n; i++)
+        if (is_training(progs[i])) T = progs[i];
+    if (T) {
+        int np = 0;
+        for (int i = 0; i < T->regions.len; i++) np += !T->regions.items[i].state;
+        urc_sb_printf(out, "\n/* Training: trainable parameters live in the caller's params region, the\n"
+                           " * optimizer state in the state region (zeroed by %s_train_init). */\n", o->prefix);
+        urc_sb_printf(out, "#define %s_PARAMS_SIZE %lld /* bytes */\n#define %s_STATE_SIZE %lld /* bytes */\n", U,
+                      (long long)(T->params_bytes ? T->params_bytes : T->align), U,
+                      (long long)(T->state_bytes ? T->state_bytes : T->align));
+        urc_sb_printf(out, "#define %s_NUM_PARAMS %d\n", U, np);
+        urc_sb_printf(out, "typedef struct %s_param_info {\n    const char *name; /* ONNX initializer name */\n"
+                           "    size_t offset;    /* bytes in the params region */\n    size_t count;     /* float elements */\n"
+                           "} %s_param_info;\n", o->prefix, o->prefix);
+        urc_sb_printf(out, "extern const %s_param_info %s_params[%s_NUM_PARAMS];\n", o->prefix, o->prefix, U);
+        urc_sb_printf(out, "/* Copies the parameters' initial values (from the weights blob) into params and\n"
+                           " * zeroes the optimizer state: call once before the first step. */\n");
+        urc_sb_printf(out, "int %s_train_init(%svoid *params, void *state);\n", o->prefix,
+                      o->embed_weights ? "" : "const void *weights, ");
+    }
+    urc_sb_printf(out, "\n#define %s_OK 0\n#define %s_ERR_NULL (-1) /* a pointer argument is NULL */\n", U, U);
+    urc_sb_printf(out, "#define %s_ERR_ALIGN (-2) /* weights, params, state or arena not %s_ALIGN-byte aligned */\n",
+                  U, U);
+    for (int i = 0; i < n; i++) {
+        io_macros(progs[i], U, macro_prefix(entries[i]), out);
+        if (!strcmp(entries[i], "forward"))
+            urc_sb_printf(out, "\n/* Runs the network: reads the inputs, writes the outputs. Returns %s_OK, or\n"
+                               " * %s_ERR_NULL / %s_ERR_ALIGN without touching any memory. Thread-safe when\n"
+                               " * each concurrent call has its own arena. */\n", U, U, U);
+        else
+            urc_sb_printf(out, "\n/* One training step: forward, loss, backward and the optimizer update of the\n"
+                               " * parameters and state in place. Returns %s_OK, %s_ERR_NULL or %s_ERR_ALIGN. */\n",
+                          U, U, U);
+        entry_signature(progs[i], entries[i], o, out);
+        urc_sb_puts(out, ";\n");
+    }
+    urc_sb_printf(out, "\n#endif /* %s_H */\n", U);
+}
+
+void urc_emit_c_header(const urc_program *P, const urc_c_opts *o, urc_strbuf *out) {
+    const char *entry = "forward";
+    urc_emit_c_header_multi(&P, &entry, 1, o, out);
 }
 
 static void prelude(const urc_program *P, urc_strbuf *out) {
@@ -647,54 +703,39 @@ static const char *mref_expr(const urc_program *P, const urc_mref *m, const urc_
     case URC_MEM_WEIGHTS: return urc_fmt("(const %s *)(W + %lld)", t, (long long)m->offset);
     case URC_MEM_INPUT: return P->inputs.items[m->index].cname;
     case URC_MEM_OUTPUT: return P->outputs.items[m->index].cname;
+    case URC_MEM_PARAMS: return urc_fmt("(%s%s *)(PR + %lld)", cq, t, (long long)m->offset);
+    case URC_MEM_STATE: return urc_fmt("(%s%s *)(ST + %lld)", cq, t, (long long)m->offset);
     }
     return "";
 }
 
-void urc_emit_c_source(const urc_program *P, const urc_c_opts *o, urc_strbuf *out) {
-    provenance(out, o, "Code");
-    urc_sb_printf(out, "#include \"%s\"\n\n", o->header_name);
-    prelude(P, out);
-    printer p = {.out = out};
-    /* Kernels whose text is identical apart from the name and comment (the
-     * twelve transformer blocks, repeated conv shapes) are printed once. */
-    const char **fn = urc_alloc(sizeof(char *) * ((size_t)P->kernels.len + 1));
-    urc_map bodies = {0};
-    for (int i = 0; i < P->kernels.len; i++) {
-        const urc_kernel *k = P->kernels.items[i];
-        urc_strbuf text = {0};
-        p.out = &text;
-        kernel(&p, k);
-        p.out = out;
-        /* the body starts at the parameter list, after "static void NAME" */
-        const char *sig = strstr(text.data, urc_fmt("static void %s(", k->name));
-        const char *key = sig ? sig + strlen("static void ") + strlen(k->name) : text.data;
-        const char *canon = urc_map_get(&bodies, key);
-        if (canon) {
-            fn[i] = canon;
-        } else {
-            fn[i] = k->name;
-            urc_map_put(&bodies, urc_strdup(key), (void *)k->name);
-            urc_sb_write(out, text.data, text.len);
-        }
-        urc_sb_free(&text);
-    }
-    urc_map_free(&bodies);
-    if (o->embed_weights) weights_data(P, o, out);
-    entry_signature(P, o, out);
-    urc_sb_puts(out, " {\n");
+static void entry_body(const urc_program *P, const char *entry, const char **fn, const urc_c_opts *o,
+                       urc_strbuf *out) {
     const char *U = upper(o->prefix);
+    entry_signature(P, entry, o, out);
+    urc_sb_puts(out, " {\n");
     if (o->embed_weights)
         urc_sb_printf(out, "    const unsigned char *W = (const unsigned char *)&%s_weights_data;\n", o->prefix);
     else
         urc_sb_puts(out, "    const unsigned char *W = (const unsigned char *)weights;\n");
+    if (is_training(P))
+        urc_sb_puts(out, "    unsigned char *PR = (unsigned char *)params, *ST = (unsigned char *)state;\n");
+    else if (P->params_bytes)
+        urc_sb_puts(out, "    const unsigned char *PR = (const unsigned char *)params;\n");
     urc_sb_puts(out, "    unsigned char *A = (unsigned char *)arena;\n");
     urc_sb_puts(out, "    if (!W || !A");
+    if (P->params_bytes) urc_sb_puts(out, " || !PR");
+    if (is_training(P)) urc_sb_puts(out, " || !ST");
     for (int i = 0; i < P->inputs.len; i++) urc_sb_printf(out, " || !%s", P->inputs.items[i].cname);
     for (int i = 0; i < P->outputs.len; i++) urc_sb_printf(out, " || !%s", P->outputs.items[i].cname);
     urc_sb_printf(out, ") return %s_ERR_NULL;\n", U);
-    urc_sb_printf(out, "    if ((uintptr_t)W %% %s_ALIGN || (uintptr_t)A %% %s_ALIGN) return %s_ERR_ALIGN;\n", U, U, U);
+    urc_sb_printf(out, "    if ((uintptr_t)W %% %s_ALIGN || (uintptr_t)A %% %s_ALIGN", U, U);
+    if (P->params_bytes) urc_sb_printf(out, " || (uintptr_t)PR %% %s_ALIGN", U);
+    if (is_training(P)) urc_sb_printf(out, " || (uintptr_t)ST %% %s_ALIGN", U);
+    urc_sb_printf(out, ") return %s_ERR_ALIGN;\n", U);
     urc_sb_puts(out, "    (void)W;\n    (void)A;\n");
+    if (P->params_bytes) urc_sb_puts(out, "    (void)PR;\n");
+    if (is_training(P)) urc_sb_puts(out, "    (void)ST;\n");
     for (int i = 0; i < P->calls.len; i++) {
         const urc_call *c = &P->calls.items[i];
         int ki = 0;
@@ -713,6 +754,96 @@ void urc_emit_c_source(const urc_program *P, const urc_c_opts *o, urc_strbuf *ou
             urc_sb_puts(out, ");\n");
     }
     urc_sb_printf(out, "    return %s_OK;\n}\n", U);
+}
+
+/* The parameter table and NAME_train_init of a program with regions. */
+static void train_init(const urc_program *T, const urc_c_opts *o, urc_strbuf *out) {
+    const char *U = upper(o->prefix);
+    urc_sb_printf(out, "\nconst %s_param_info %s_params[%s_NUM_PARAMS] = {\n", o->prefix, o->prefix, U);
+    for (int i = 0; i < T->regions.len; i++) {
+        const urc_pentry *e = &T->regions.items[i];
+        if (e->state) continue;
+        urc_strbuf q = {0};
+        for (const char *c = e->name; *c; c++) { /* a C string literal of the name */
+            if (*c == '"' || *c == '\\') urc_sb_printf(&q, "\\%c", *c);
+            else if ((unsigned char)*c < 32 || (unsigned char)*c > 126) urc_sb_printf(&q, "\\%03o", (unsigned char)*c);
+            else urc_sb_putc(&q, *c);
+        }
+        urc_sb_printf(out, "    {\"%s\", %lld, %lld},\n", q.data ? q.data : "", (long long)e->offset, (long long)e->count);
+        urc_sb_free(&q);
+    }
+    urc_sb_puts(out, "};\n\n");
+    urc_sb_printf(out, "int %s_train_init(%svoid *params, void *state) {\n", o->prefix,
+                  o->embed_weights ? "" : "const void *weights, ");
+    if (o->embed_weights)
+        urc_sb_printf(out, "    const unsigned char *W = (const unsigned char *)&%s_weights_data;\n", o->prefix);
+    else
+        urc_sb_puts(out, "    const unsigned char *W = (const unsigned char *)weights;\n");
+    urc_sb_puts(out, "    unsigned char *PR = (unsigned char *)params, *ST = (unsigned char *)state;\n");
+    urc_sb_printf(out, "    if (!W || !PR || !ST) return %s_ERR_NULL;\n", U);
+    urc_sb_printf(out, "    if ((uintptr_t)W %% %s_ALIGN || (uintptr_t)PR %% %s_ALIGN || (uintptr_t)ST %% %s_ALIGN) "
+                       "return %s_ERR_ALIGN;\n", U, U, U, U);
+    urc_sb_printf(out, "    for (size_t i = 0; i < (size_t)%lld; i++) PR[i] = W[%lld + i];\n",
+                  (long long)T->params_bytes, (long long)T->params_init_offset);
+    urc_sb_printf(out, "    for (size_t i = 0; i < (size_t)%lld; i++) ST[i] = 0;\n", (long long)T->state_bytes);
+    urc_sb_printf(out, "    return %s_OK;\n}\n", U);
+}
+
+void urc_emit_c_source_multi(const urc_program *const *progs, const char *const *entries, int n, const urc_c_opts *o,
+                             urc_strbuf *out) {
+    const urc_program *W = progs[n - 1];
+    provenance(out, o, "Code");
+    urc_sb_printf(out, "#include \"%s\"\n\n", o->header_name);
+    urc_program widest = *progs[0];
+    for (int i = 0; i < n; i++)
+        if (progs[i]->max_buf_elems > widest.max_buf_elems) widest.max_buf_elems = progs[i]->max_buf_elems;
+    prelude(&widest, out);
+    printer p = {.out = out};
+    /* Kernels whose text is identical apart from the name and comment (the
+     * twelve transformer blocks, repeated conv shapes, the forward part of a
+     * training step) are printed once. */
+    const char **fn[8];
+    urc_map bodies = {0};
+    for (int pi = 0; pi < n; pi++) {
+        const urc_program *P = progs[pi];
+        fn[pi] = urc_alloc(sizeof(char *) * ((size_t)P->kernels.len + 1));
+        for (int i = 0; i < P->kernels.len; i++) {
+            const urc_kernel *k = P->kernels.items[i];
+            urc_strbuf text = {0};
+            p.out = &text;
+            kernel(&p, k);
+            p.out = out;
+            /* the body starts at the parameter list, after "static void NAME" */
+            const char *sig = strstr(text.data, urc_fmt("static void %s(", k->name));
+            const char *key = sig ? sig + strlen("static void ") + strlen(k->name) : text.data;
+            const char *canon = urc_map_get(&bodies, key);
+            if (canon) {
+                fn[pi][i] = canon;
+            } else {
+                fn[pi][i] = k->name;
+                urc_map_put(&bodies, urc_strdup(key), (void *)k->name);
+                urc_sb_write(out, text.data, text.len);
+            }
+            urc_sb_free(&text);
+        }
+    }
+    urc_map_free(&bodies);
+    if (o->embed_weights) weights_data(W, o, out);
+    for (int pi = 0; pi < n; pi++) {
+        if (pi) urc_sb_putc(out, '\n');
+        entry_body(progs[pi], entries[pi], fn[pi], o, out);
+    }
+    const urc_program *T = NULL;
+    for (int i = 0; i < n; i++)
+        if (progs[i]->params_bytes) T = progs[i];
+    for (int i = 0; i < n; i++)
+        if (is_training(progs[i])) T = progs[i];
+    if (T) train_init(T, o, out);
+}
+
+void urc_emit_c_source(const urc_program *P, const urc_c_opts *o, urc_strbuf *out) {
+    const char *entry = "forward";
+    urc_emit_c_source_multi(&P, &entry, 1, o, out);
 }
 
 void urc_emit_weights(const urc_program *P, const urc_c_opts *o, urc_strbuf *out) {

@@ -29,6 +29,13 @@ typedef struct urc_c_opts {
 
 void urc_emit_c_source(const urc_program *P, const urc_c_opts *o, urc_strbuf *out);
 void urc_emit_c_header(const urc_program *P, const urc_c_opts *o, urc_strbuf *out);
+/* Several entry points in one file (e.g. "forward" and "train_step"): the
+ * programs were lowered into one weights blob (the last program's holds all
+ * constants; see urc_lower_graph's `share`); identical kernels are shared. */
+void urc_emit_c_source_multi(const urc_program *const *progs, const char *const *entries, int n, const urc_c_opts *o,
+                             urc_strbuf *out);
+void urc_emit_c_header_multi(const urc_program *const *progs, const char *const *entries, int n, const urc_c_opts *o,
+                             urc_strbuf *out);
 void urc_emit_weights(const urc_program *P, const urc_c_opts *o, urc_strbuf *out);
 
 /* C type name of a dtype in generated code ("float", "int64_t", ...). */
