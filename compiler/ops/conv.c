@@ -37,6 +37,34 @@ static bool conv_parse(urc_node *n, urc_attr_list *l) {
 /* ---- inference ----------------------------------------------------------------- */
 
 static const urc_value *bias(const urc_node *n) { return n->nin > 2 ? n->in[2] : NULL; }
+/* unetrc.FusedConv's residual R (Y's shape and layout), or NULL. */
+static const urc_value *residual(const urc_node *n) { return n->nin > 3 ? n->in[3] : NULL; }
+/* Y's layout: channels-last unless y_channels_first keeps ONNX's. */
+static bool y_last(const urc_node *n) { return n->a.conv.channels_last && !n->a.conv.y_channels_first; }
+
+/* The epilogue activation (attrs.h: act of unetrc.FusedConv), as Relu,
+ * LeakyRelu and Sigmoid in ops/unary.c. */
+static double act_ref(const urc_conv_attr *a, double x) {
+    switch ((urc_act)a->act) {
+    case URC_ACT_RELU: return isnan(x) ? x : x > 0 ? x : 0;
+    case URC_ACT_LEAKY_RELU: return x >= 0 ? x : a->act_alpha * x;
+    case URC_ACT_SIGMOID: return 1 / (1 + exp(-x));
+    default: return x;
+    }
+}
+
+static urc_lx *act_expr(const urc_conv_attr *a, urc_lx *x) {
+    urc_dtype dt = x->dt;
+    urc_lx *zero = urc_lx_const(0, dt), *one = urc_lx_const(1, dt);
+    switch ((urc_act)a->act) {
+    case URC_ACT_RELU: return urc_lx_bin(URC_L_MAX, x, zero);
+    case URC_ACT_LEAKY_RELU:
+        return urc_lx_sel(urc_lx_bin(URC_L_GE, x, zero), x, urc_lx_bin(URC_L_MUL, urc_lx_const(a->act_alpha, dt), x));
+    case URC_ACT_SIGMOID:
+        return urc_lx_bin(URC_L_DIV, one, urc_lx_bin(URC_L_ADD, one, urc_lx_un(URC_L_EXP, urc_lx_un(URC_L_NEG, x))));
+    default: return x;
+    }
+}
 
 
 static bool conv_infer(urc_node *n) {
@@ -46,9 +74,19 @@ static bool conv_infer(urc_node *n) {
     if (!urc_check_dtype(n, 0, URC_DTM_FLOAT) || !urc_reject_half(n, 0) || !urc_check_dtype(n, 1, URC_DTM_FLOAT) ||
         !urc_check_same_dtype(n, 0, 1))
         return false;
-    const urc_value *B = bias(n);
+    const urc_value *B = bias(n), *R = residual(n);
     if (B && (!urc_check_dtype(n, 2, URC_DTM_FLOAT) || !urc_check_same_dtype(n, 0, 2))) return false;
+    if (R && (!urc_check_dtype(n, 3, URC_DTM_FLOAT) || !urc_check_same_dtype(n, 0, 3))) return false;
     if (!urc_check_rank(n, 0, 3, 2 + URC_MAX_SPATIAL)) return false;
+    if (a->y_channels_first && !a->channels_last) {
+        urc_error(where, "internal: y_channels_first needs channels_last");
+        return false;
+    }
+    if ((a->act != URC_ACT_NONE && a->act != URC_ACT_RELU && a->act != URC_ACT_LEAKY_RELU && a->act != URC_ACT_SIGMOID) ||
+        (n->op != URC_OP_FUSED_CONV && a->act != URC_ACT_NONE)) {
+        urc_error(where, "internal: unsupported convolution epilogue activation %d", a->act);
+        return false;
+    }
     /* channels-last X [N, S..., C]: everything below reads the channels-first view */
     urc_shape xcf = a->channels_last ? urc_sp_to_first(&n->in[0]->shape) : n->in[0]->shape;
     const urc_shape *xs = &xcf, *ws = &n->in[1]->shape;
@@ -168,7 +206,11 @@ static bool conv_infer(urc_node *n) {
         }
         ys.dims[2 + i] = out;
     }
-    if (a->channels_last) ys = urc_sp_to_last(&ys);
+    if (y_last(n)) ys = urc_sp_to_last(&ys);
+    if (R && !urc_shape_eq(&R->shape, &ys)) {
+        urc_error(where, "residual %s must have the output's shape %s", urc_shape_str(&R->shape), urc_shape_str(&ys));
+        return false;
+    }
     urc_set_out(n, 0, n->in[0]->dtype, &ys);
     return true;
 }
@@ -186,10 +228,8 @@ typedef struct geo {
 static geo geometry(const urc_node *n) {
     const urc_conv_attr *a = &n->a.conv;
     urc_shape xcf = n->in[0]->shape, ycf = n->out[0]->shape;
-    if (a->channels_last) {
-        xcf = urc_sp_to_first(&xcf);
-        ycf = urc_sp_to_first(&ycf);
-    }
+    if (a->channels_last) xcf = urc_sp_to_first(&xcf);
+    if (y_last(n)) ycf = urc_sp_to_first(&ycf);
     const urc_shape *xs = &xcf, *ys = &ycf;
     geo g = {a->nsp, xs->dims[0], xs->dims[1], ys->dims[1], a->group, 0, 0, {1, 1, 1}, {1, 1, 1}, {1, 1, 1},
              {1, 1, 1}, {1, 1, 1}, {0, 0, 0}};
@@ -266,11 +306,17 @@ static bool conv_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
                     }
             }
     }
-    if (cl) {
+    for (int64_t i = 0; i < ny; i++) y[i] = act_ref(&n->a.conv, y[i]);
+    if (y_last(n)) {
         urc_shape ycf = urc_sp_to_first(&yt->shape);
         double *t = urc_sp_relayout(y, &ycf, false);
         free(y);
         y = t;
+    }
+    if (residual(n) && in[3]) {
+        double *r = urc_tensor_to_f64(in[3]);
+        for (int64_t i = 0; i < ny; i++) y[i] += r[i];
+        free(r);
     }
     urc_tensor_from_f64(yt, y);
     free(x);
@@ -345,7 +391,9 @@ static bool lower_conv(urc_lower *L, urc_kernel *k, const urc_node *n, const geo
     urc_ls_assign(in, acc, urc_lx_bin(URC_L_ADD, urc_lx_var(k, acc), prod));
     const urc_lx *yi[2 + URC_MAX_SPATIAL] = {nn, m};
     for (int a = 0; a < g->nsp; a++) yi[2 + a] = o[a];
-    urc_ls_store(body, by, urc_sp_index(yi, &Y->shape, cl), urc_lx_var(k, acc));
+    urc_lx *yidx = urc_sp_index(yi, &Y->shape, y_last(n)), *val = act_expr(&n->a.conv, urc_lx_var(k, acc));
+    if (residual(n)) val = urc_lx_bin(URC_L_ADD, val, urc_lx_load(k, urc_lower_in(L, k, residual(n), "r"), yidx));
+    urc_ls_store(body, by, yidx, val);
     return true;
 }
 
@@ -406,7 +454,7 @@ static bool lower_conv_transpose(urc_lower *L, urc_kernel *k, const urc_node *n,
     urc_ls_assign(in, acc, urc_lx_bin(URC_L_ADD, urc_lx_var(k, acc), prod));
     const urc_lx *yi[2 + URC_MAX_SPATIAL] = {nn, m};
     for (int a = 0; a < g->nsp; a++) yi[2 + a] = o[a];
-    urc_ls_store(body, by, urc_sp_index(yi, &Y->shape, cl), urc_lx_var(k, acc));
+    urc_ls_store(body, by, urc_sp_index(yi, &Y->shape, y_last(n)), urc_lx_var(k, acc));
     return true;
 }
 
@@ -471,7 +519,8 @@ typedef struct dconv {
     urc_lower *L;
     urc_kernel *k;
     const urc_node *n;
-    int bx, bw, by, bb; /* bb: packed bias (ConvTranspose) or -1 */
+    int bx, bw, by, bb; /* bb: packed bias or -1 */
+    int br;             /* unetrc.FusedConv's residual or -1 */
     int64_t N, C, M;
     int64_t in[3], out[3], K[3], s[3], d[3], pb[3];
     tile t;
@@ -533,16 +582,28 @@ static urc_ls *acc_block(urc_kernel *k, urc_ls *parent, int nv, int MB, int *acc
 
 /* Y[ybase(v) + col0 + l] = acc[v][l] + bias for v < nv, l < valid, where
  * ybase(v) = yb + v*vstride. bcol: the bias element of lane l given l. */
-static void acc_store(dconv *c, urc_ls *blk, int acc, int nv, urc_lx *yb, int64_t vstride, urc_lx *col0,
+static void acc_store(dconv *c, urc_ls *blk, int acc, int nv, urc_lx *nn, urc_lx *y0, int64_t vstride, urc_lx *col0,
                       urc_lx *valid, urc_lx *(*bcol)(dconv *, urc_lx *, urc_lx *), urc_lx *bctx) {
     urc_kernel *k = c->k;
+    const urc_conv_attr *at = &c->n->a.conv;
     urc_ls *in = blk;
-    urc_lx *v = ivar(k, &in, "v", urc_sp_i(0), urc_sp_i(nv), 1, URC_FOR_UNROLL);
-    urc_lx *l = ivar(k, &in, "l", urc_sp_i(0), valid, 1, URC_FOR_VECTOR);
+    urc_lx *v, *l, *idx;
+    int64_t Sv = c->yd[0] * c->yd[1] * c->yd[2];
+    if (!at->y_channels_first) { /* Y[(n*Sv + y0 + v*vstride)*M + col0 + l]: lanes contiguous */
+        v = ivar(k, &in, "v", urc_sp_i(0), urc_sp_i(nv), 1, URC_FOR_UNROLL);
+        l = ivar(k, &in, "l", urc_sp_i(0), valid, 1, URC_FOR_VECTOR);
+        idx = urc_add(urc_add(urc_muli(urc_add(urc_add(urc_muli(nn, Sv), y0), urc_muli(v, vstride)), c->M), col0), l);
+    } else { /* Y[(n*M + col0 + l)*Sv + y0 + v*vstride]: voxels contiguous */
+        l = ivar(k, &in, "l", urc_sp_i(0), valid, 1, 0);
+        v = ivar(k, &in, "v", urc_sp_i(0), urc_sp_i(nv), 1, URC_FOR_VECTOR);
+        idx = urc_add(urc_add(urc_muli(urc_add(urc_add(urc_muli(nn, c->M), col0), l), Sv), y0), urc_muli(v, vstride));
+    }
     urc_lx *val = urc_lx_load(k, acc, urc_add(urc_muli(v, c->t.MB), l));
     urc_lx *b = bcol ? bcol(c, bctx, l) : NULL;
     if (b) val = urc_lx_bin(URC_L_ADD, val, b);
-    urc_ls_store(in, c->by, urc_add(urc_add(urc_add(yb, urc_muli(v, vstride)), col0), l), val);
+    val = act_expr(at, val);
+    if (c->br >= 0) val = urc_lx_bin(URC_L_ADD, val, urc_lx_load(k, c->br, idx));
+    urc_ls_store(in, c->by, idx, val);
 }
 
 /* Conv bias of output channel mb*MB + l, added at the store when it is
@@ -586,8 +647,8 @@ static void dc_block(dconv *c, urc_ls *parent, urc_lx *mb, urc_lx *nn, urc_lx *o
             dc_fma(k, tb, acc, c->bx, c->bw, c->C, MB, xb, sw * c->C, wb, vlo, vhi);
         }
     }
-    urc_lx *yb = urc_muli(urc_add(yrow, urc_addi(urc_muli(ow0, c->os[2]), c->oo[2])), c->M);
-    acc_store(c, blk, acc, nv, yb, c->os[2] * c->M, urc_muli(mb, MB), valid, conv_bcol, mb);
+    urc_lx *y0 = urc_add(yrow, urc_addi(urc_muli(ow0, c->os[2]), c->oo[2]));
+    acc_store(c, blk, acc, nv, nn, y0, c->os[2], urc_muli(mb, MB), valid, conv_bcol, mb);
 }
 
 /* Packs a constant bias (more than one element) as Bp[j] = B[j % M] for
@@ -614,7 +675,7 @@ static urc_lx *valid_cols(int64_t cols, int MB, int64_t nmb, urc_lx *mb) {
 /* The direct convolution of node n with its spatial axes mapped to D, H, W
  * (axis 2 innermost); the output map is the identity. */
 static dconv dc_setup(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
-    dconv c = {L, k, n, 0, 0, 0, -1, g->N, g->C, g->M, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0},
+    dconv c = {L, k, n, 0, 0, 0, -1, -1, g->N, g->C, g->M, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0},
                {0}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}};
     for (int a = 0; a < g->nsp; a++) {
         int b = 3 - g->nsp + a;
@@ -659,7 +720,7 @@ static void dc_emit(dconv *cp, bool gemm) {
     dc_taps(&c, body, 0, od, &klo[0], &khi[0]);
     dc_taps(&c, body, 1, oh, &klo[1], &khi[1]);
     urc_lx *yd = urc_addi(urc_muli(od, c.os[0]), c.oo[0]), *yh = urc_addi(urc_muli(oh, c.os[1]), c.oo[1]);
-    urc_lx *yrow = urc_sp_let(k, body, "yrow", urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, c.yd[0]), yd), c.yd[1]), yh), c.yd[2]));
+    urc_lx *yrow = urc_sp_let(k, body, "yrow", urc_muli(urc_add(urc_muli(yd, c.yd[1]), yh), c.yd[2])); /* within the sample */
     urc_lx *valid = valid_cols(c.M, MB, nmb, mb);
     /* voxels [wl, wr) see every W tap */
     int64_t sw = c.s[2], dw = c.d[2], pw = c.pb[2];
@@ -687,6 +748,7 @@ static bool lower_conv_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const 
     bool gemm = true;
     for (int a = 0; a < g->nsp; a++)
         gemm = gemm && g->K[a] == 1 && g->s[a] == 1 && g->pb[a] == 0 && g->out[a] == g->in[a];
+    gemm = gemm && (!n->a.conv.y_channels_first || c.N == 1); /* the samples are one row */
     if (gemm) { /* [N*S, C] x [C, M]: one row of every voxel */
         int64_t V = urc_shape_numel(&X->shape) / c.C;
         for (int a = 0; a < 3; a++) c.in[a] = c.out[a] = c.yd[a] = 1;
@@ -712,6 +774,7 @@ static bool lower_conv_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const 
     free(wp);
     c.bb = pack_bias(&c, c.M);
     c.by = urc_lower_out(L, k, Y, "y");
+    if (residual(n)) c.br = urc_lower_in(L, k, residual(n), "r");
     dc_emit(&c, gemm);
     return true;
 }
@@ -870,7 +933,7 @@ static bool lower_convt_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const
         int acc;
         urc_ls *blk = acc_block(k, lb, nv, MB, &acc, c.bb, urc_muli(jb, MB));
         dc_fma(k, blk, acc, c.bx, c.bw, C, MB, urc_muli(urc_add(xr, iw0), C), C, wb, 0, nv);
-        acc_store(&c, blk, acc, nv, urc_muli(urc_add(yr, urc_muli(iw0, KW)), M), KW * M, urc_muli(jb, MB), valid, convt_bcol, jb);
+        acc_store(&c, blk, acc, nv, urc_sp_i(0), urc_add(yr, urc_muli(iw0, KW)), KW, urc_muli(jb, MB), valid, convt_bcol, jb);
     }
     return true;
 }
@@ -880,6 +943,7 @@ static bool conv_lower(urc_lower *L, const urc_node *n) {
     urc_kernel *k = urc_lower_begin(L, n);
     bool fast = n->a.conv.channels_last && n->in[0]->dtype == URC_DT_F32 && g.G == 1 && n->in[1]->data;
     if (n->op == URC_OP_CONV_TRANSPOSE) {
+        fast = fast && !n->a.conv.y_channels_first; /* not made by passes/fuse_conv.c */
         bool undilated = true;
         for (int a = 0; a < g.nsp; a++) undilated = undilated && (g.d[a] == 1 || g.K[a] == 1);
         if (fast && convt_direct(&g)) return lower_convt_cl(L, k, n, &g);
@@ -898,7 +962,11 @@ static void conv_print(const urc_node *n, urc_strbuf *sb) {
     urc_print_ints(sb, "pads", a->pads, 2 * a->nsp);
     if (n->op == URC_OP_CONV_TRANSPOSE) urc_print_ints(sb, "output_padding", a->output_padding, a->nsp);
     if (a->group != 1) urc_sb_printf(sb, " group=%lld", (long long)a->group);
-    if (a->channels_last) urc_sb_puts(sb, " channels_last");
+    if (a->channels_last) urc_sb_puts(sb, a->y_channels_first ? " channels_last(X)" : " channels_last");
+    if (a->act == URC_ACT_RELU) urc_sb_puts(sb, " act=relu");
+    if (a->act == URC_ACT_LEAKY_RELU) urc_sb_printf(sb, " act=leaky_relu(%g)", a->act_alpha);
+    if (a->act == URC_ACT_SIGMOID) urc_sb_puts(sb, " act=sigmoid");
+    if (residual(n)) urc_sb_puts(sb, " +residual");
 }
 
 const urc_op_impl urc_impl_conv = {conv_parse, conv_infer, conv_eval, conv_lower, conv_print};

@@ -30,6 +30,10 @@ bool urc_pass_attention(urc_graph *g);
 /* Chooses tensor layouts: convolution-family ops run channels-last; inserts
  * the fewest Transposes, sinks and cancels them. */
 bool urc_pass_layout(urc_graph *g);
+/* Channels-last Conv + activation / Transpose back to channels-first / Add
+ * of a residual -> one unetrc.FusedConv (or a Conv writing channels-first);
+ * passes/fuse_conv.c. */
+bool urc_pass_fuse_conv(urc_graph *g);
 /* Instance/Batch/GroupNorm [+ Relu/LeakyRelu/PRelu] [+ Add(residual or a
  * second norm)] [+ activation] -> one unetrc.FusedNorm (fuse_norm.c). */
 bool urc_pass_fuse_norm(urc_graph *g);

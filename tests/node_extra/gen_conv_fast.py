@@ -96,3 +96,58 @@ save('test_fconvt_k5s3p2_1d', 'ConvTranspose', X(2, 3, 17), Wt(3, 7, 5), Wt(7), 
 save('test_fconvt_k3s1p1_3d', 'ConvTranspose', X(1, 4, 5, 6, 15), Wt(4, 12, 3, 3, 3), Wt(12), pads=[1] * 6)
 save('test_fconvt_asym_2d', 'ConvTranspose', X(1, 3, 6, 8), Wt(3, 5, 3, 3), Wt(5), strides=[2, 2], pads=[0, 2, 1, 0], op_pad=[1, 1])
 save('test_fconvt_k2s2_nobias_m32_3d', 'ConvTranspose', X(1, 16, 2, 3, 14), Wt(16, 32, 2, 2, 2), strides=[2] * 3)
+
+# Epilogue fusion (passes/fuse_conv.c): small graphs around Conv.
+def save_graph(name, x, nodes, inits, extra_inputs=(), ref_fn=None):
+    d = os.path.join(OUT, name)
+    if os.path.exists(d): shutil.rmtree(d)
+    os.makedirs(os.path.join(d, 'test_data_set_0'))
+    y = ref_fn()
+    gin = [helper.make_tensor_value_info('in0', TensorProto.FLOAT, x.shape)]
+    feeds = [('in0', x)]
+    for nm_, a in extra_inputs:
+        gin.append(helper.make_tensor_value_info(nm_, TensorProto.FLOAT, a.shape))
+        feeds.append((nm_, a))
+    g = helper.make_graph(nodes, name, gin, [helper.make_tensor_value_info('out0', TensorProto.FLOAT, y.shape)],
+                          [numpy_helper.from_array(a, n_) for n_, a in inits])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 17)]); m.ir_version = 8
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(d, 'model.onnx'))
+    for k, (nm_, a) in enumerate(feeds):
+        open(os.path.join(d, 'test_data_set_0', f'input_{k}.pb'), 'wb').write(numpy_helper.from_array(a, nm_).SerializeToString())
+    open(os.path.join(d, 'test_data_set_0', 'output_0.pb'), 'wb').write(numpy_helper.from_array(y, 'out0').SerializeToString())
+
+def conv_ref(x, w, b, pads=None, strides=None):
+    sp = x.ndim - 2
+    return ref('Conv', x, w, b, strides or [1] * sp, pads or [0] * 2 * sp, [1] * sp, [0] * sp).astype(np.float64)
+
+x = X(1, 4, 5, 6, 13); w = Wt(8, 4, 3, 3, 3); b = Wt(8); r = X(1, 8, 5, 6, 13)
+save_graph('test_fconv_fuse_relu_add_3d', x,
+           [helper.make_node('Conv', ['in0', 'w', 'b'], ['c'], pads=[1] * 6), helper.make_node('Relu', ['c'], ['a']),
+            helper.make_node('Add', ['a', 'in1'], ['out0'])], [('w', w), ('b', b)], [('in1', r)],
+           lambda: (np.maximum(conv_ref(x, w, b, [1] * 6), 0) + r).astype(np.float32))
+x = X(1, 3, 10, 21); w1 = Wt(16, 3, 3, 3); b1 = Wt(16); w2 = Wt(16, 3, 1, 1); b2 = Wt(16); sl = np.array([0.25], np.float32)
+def prelu_ref():
+    c1 = conv_ref(x, w1, b1, [1] * 4); c2 = conv_ref(x, w2, b2)
+    return (np.where(c1 < 0, 0.25 * c1, c1) + c2).astype(np.float32)
+save_graph('test_fconv_fuse_prelu_add_conv_2d', x,
+           [helper.make_node('Conv', ['in0', 'w1', 'b1'], ['c1'], pads=[1] * 4), helper.make_node('PRelu', ['c1', 'sl'], ['p']),
+            helper.make_node('Conv', ['in0', 'w2', 'b2'], ['c2']), helper.make_node('Add', ['p', 'c2'], ['out0'])],
+           [('w1', w1), ('b1', b1), ('w2', w2), ('b2', b2), ('sl', sl)], (), prelu_ref)
+x = X(1, 5, 4, 7, 9); w = Wt(14, 5, 3, 3, 3); b = Wt(14)
+save_graph('test_fconv_fuse_lrelu_out_3d', x,
+           [helper.make_node('Conv', ['in0', 'w', 'b'], ['c'], pads=[1] * 6), helper.make_node('LeakyRelu', ['c'], ['out0'], alpha=0.125)],
+           [('w', w), ('b', b)], (), lambda: (lambda c: np.where(c >= 0, c, 0.125 * c))(conv_ref(x, w, b, [1] * 6)).astype(np.float32))
+x = X(2, 6, 3, 4, 5); w = Wt(3, 6, 1, 1, 1); b = Wt(3)
+save_graph('test_fconv_fuse_sigmoid_k1_n2_3d', x,
+           [helper.make_node('Conv', ['in0', 'w', 'b'], ['c']), helper.make_node('Sigmoid', ['c'], ['out0'])],
+           [('w', w), ('b', b)], (), lambda: (1 / (1 + np.exp(-conv_ref(x, w, b)))).astype(np.float32))
+x = X(2, 4, 6, 5, 7); w = Wt(5, 4, 3, 3, 3); r = X(2, 5, 6, 5, 7)
+save_graph('test_fconv_fuse_add_cf_n2_3d', x,
+           [helper.make_node('Conv', ['in0', 'w'], ['c'], pads=[1] * 6), helper.make_node('Add', ['in1', 'c'], ['out0'])],
+           [('w', w)], [('in1', r)], lambda: (conv_ref(x, w, None, [1] * 6) + r).astype(np.float32))
+x = X(1, 8, 4, 5, 6); w = Wt(16, 8, 1, 1, 1); b = Wt(16); r = X(1, 16, 4, 5, 6)
+save_graph('test_fconv_fuse_k1_relu_add_3d', x,
+           [helper.make_node('Conv', ['in0', 'w', 'b'], ['c']), helper.make_node('Relu', ['c'], ['a']),
+            helper.make_node('Relu', ['a'], ['a2']), helper.make_node('Add', ['a2', 'in1'], ['out0'])],
+           [('w', w), ('b', b)], [('in1', r)], lambda: (np.maximum(conv_ref(x, w, b), 0) + r).astype(np.float32))

@@ -1,0 +1,166 @@
+/* fuse_conv.c: convolution epilogue fusion (see passes.h).
+ *
+ * Runs after the layout pass. Starting at each channels-last float Conv,
+ * the chain of single-reader values
+ *   y0 = Conv(X, W, B)
+ *   y1 = act(y0)                 Relu, LeakyRelu, Sigmoid, PRelu with one slope   optional
+ *   y2 = Transpose(y1) to [N, M, S...] (the layout pass's way back)               optional
+ *   y3 = Add(y2, R)              (either order; R of y2's shape, no broadcast)    optional
+ * (activation and Transpose in either order, both before the Add) becomes
+ * one unetrc.FusedConv(X, W, B, R) computing act(conv + B) + R in the
+ * convolution's store loop, writing Y channels-first when the Transpose was
+ * absorbed (attrs.h: act, y_channels_first). A plain Conv that only gains
+ * the Transpose stays a Conv. The fused node takes the place of the
+ * chain's last node, after every value it reads. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../base/diag.h"
+#include "passes.h"
+
+typedef struct fctx {
+    urc_graph *g;
+    urc_node **reader; /* value id -> its only reader (meaningful when nuses == 1) */
+} fctx;
+
+static urc_node *only_reader(const fctx *c, const urc_value *v) {
+    if (v->nuses != 1 || (v->flags & URC_VAL_OUTPUT)) return NULL;
+    return c->reader[v->id];
+}
+
+static bool act_of(const urc_node *r, int *act, double *alpha) {
+    if (!r || !r->out[0] || r->nout != 1) return false;
+    switch (r->op) {
+    case URC_OP_RELU: *act = URC_ACT_RELU; return r->nin == 1;
+    case URC_OP_LEAKY_RELU:
+        *act = URC_ACT_LEAKY_RELU;
+        *alpha = r->a.unary.alpha;
+        return r->nin == 1;
+    case URC_OP_SIGMOID: *act = URC_ACT_SIGMOID; return r->nin == 1;
+    case URC_OP_PRELU: { /* x < 0 ? slope*x : x with one (constant) slope is LeakyRelu */
+        const urc_value *s = r->nin == 2 ? r->in[1] : NULL;
+        if (!s || !s->data || urc_shape_numel(&s->shape) < 1 || s->shape.rank > r->in[0]->shape.rank) return false;
+        double v0 = urc_elem_f64(s->dtype, s->data, 0);
+        for (int64_t i = 1; i < urc_shape_numel(&s->shape); i++)
+            if (urc_elem_f64(s->dtype, s->data, i) != v0) return false;
+        *act = URC_ACT_LEAKY_RELU;
+        *alpha = v0;
+        return true;
+    }
+    default: return false;
+    }
+}
+
+/* r = Transpose(cur) from [N, S..., C] back to [N, C, S...]. */
+static bool to_first(const urc_node *r, const urc_value *cur) {
+    if (!r || r->op != URC_OP_TRANSPOSE || r->nout != 1 || !r->out[0] || r->in[0] != cur) return false;
+    int rk = cur->shape.rank;
+    const int64_t *p = r->a.movement.perm;
+    if (r->a.movement.nperm != rk || p[0] != 0 || p[1] != rk - 1) return false;
+    for (int i = 2; i < rk; i++)
+        if (p[i] != i - 1) return false;
+    return true;
+}
+
+/* r = Add(cur, x) or Add(x, cur) with x of cur's dtype and shape: returns x. */
+static urc_value *add_operand(const urc_node *r, const urc_value *cur) {
+    if (!r || r->op != URC_OP_ADD || r->nin != 2 || !r->out[0]) return NULL;
+    urc_value *x = r->in[0] == cur ? r->in[1] : r->in[1] == cur ? r->in[0] : NULL;
+    if (!x || x == cur || x->dtype != cur->dtype || !urc_shape_eq(&x->shape, &cur->shape)) return NULL;
+    if (!urc_shape_eq(&r->out[0]->shape, &cur->shape)) return NULL;
+    return x;
+}
+
+/* Returns true when it fused; *ok becomes false on an internal error.
+ * need_act: fuse only chains with an activation (a first sweep, so that in
+ * Add(act(Conv1), Conv2) Conv1 takes the activation and the Add). */
+static bool fuse_one(fctx *c, urc_node *cv, bool need_act, bool *ok) {
+    urc_graph *g = c->g;
+    urc_value *cur = cv->out[0], *y0 = cur;
+    if (!cur || cur->dtype != URC_DT_F32 || !cv->a.conv.channels_last || cv->a.conv.y_channels_first) return false;
+    urc_node *chain[4];
+    int nc = 0, act = URC_ACT_NONE;
+    chain[nc++] = cv;
+    double alpha = 0;
+    bool tr = false;
+    urc_value *res = NULL;
+    for (;;) {
+        urc_node *r = only_reader(c, cur);
+        if (!r) break;
+        if (act == URC_ACT_NONE && act_of(r, &act, &alpha)) {
+            /* act set */
+        } else if (!tr && to_first(r, cur)) {
+            tr = true;
+        } else if ((res = add_operand(r, cur)) != NULL) {
+            cur = r->out[0];
+            chain[nc++] = r;
+            break;
+        } else {
+            break;
+        }
+        cur = r->out[0];
+        chain[nc++] = r;
+    }
+    if (nc == 1 || (need_act && act == URC_ACT_NONE)) return false;
+    urc_node *last = chain[nc - 1];
+    bool fused = act != URC_ACT_NONE || res;
+    urc_node *f = cv;
+    if (fused) {
+        f = urc_node_new(g, URC_OP_FUSED_CONV, urc_fmt("%s/fused", cv->name), 4, 1);
+        g->nodes.len--; /* urc_node_new appended it; it takes the place of `last` below */
+        f->opset = cv->opset;
+        for (int j = 0; j < 3; j++) f->in[j] = j < cv->nin ? cv->in[j] : NULL;
+        f->in[3] = res;
+        f->a = cv->a;
+        f->a.conv.act = act;
+        f->a.conv.act_alpha = alpha;
+    }
+    f->a.conv.y_channels_first = tr;
+    f->out[0] = cur;
+    cur->producer = f;
+    cur->producer_slot = 0;
+    for (int i = fused ? 0 : 1; i < nc - 1; i++) {
+        chain[i]->out[0]->producer = NULL;
+        chain[i]->op = URC_OP_COUNT;
+    }
+    if (fused) {
+        for (int i = 0; i < g->nodes.len; i++)
+            if (g->nodes.items[i] == last) g->nodes.items[i] = f;
+        last->op = URC_OP_COUNT; /* out of the list; no other chain may take it */
+        for (int j = 0; j < f->nin; j++)
+            if (f->in[j]) c->reader[f->in[j]->id] = f;
+    } else {
+        last->op = URC_OP_COUNT; /* the Transpose; the Conv keeps its place */
+        y0->producer = NULL;
+    }
+    if (!urc_ops[f->op].impl->infer(f)) {
+        urc_error(urc_node_where(cv), "internal: fusing the epilogue of this convolution failed");
+        *ok = false;
+    }
+    if (urc_verbose)
+        urc_note("fuseconv: '%s' + %d nodes (act %d, transpose %d, residual %d)", cv->name, nc - 1, act, tr, res != NULL);
+    return true;
+}
+
+bool urc_pass_fuse_conv(urc_graph *g) {
+    urc_graph_count_uses(g);
+    fctx c = {g, urc_xcalloc((size_t)g->values.len + 1, sizeof(urc_node *))};
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *n = g->nodes.items[i];
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j]) c.reader[n->in[j]->id] = n;
+    }
+    bool any = false, ok = true;
+    int n0 = g->nodes.len;
+    for (int sweep = 0; sweep < 2; sweep++)
+        for (int i = 0; i < n0; i++) {
+            urc_node *n = g->nodes.items[i];
+            if (n->op == URC_OP_CONV && fuse_one(&c, n, sweep == 0, &ok)) any = true;
+        }
+    free(c.reader);
+    if (any) {
+        urc_graph_compact(g);
+        urc_graph_count_uses(g);
+    }
+    return ok;
+}
