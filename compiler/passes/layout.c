@@ -95,6 +95,8 @@ static bool *cl_flag(urc_node *n) {
         return n->nout > 1 && n->out[1] ? NULL : &n->a.pool.channels_last;
     case URC_OP_AVERAGE_POOL: case URC_OP_GLOBAL_AVERAGE_POOL: case URC_OP_GLOBAL_MAX_POOL:
         return &n->a.pool.channels_last;
+    case URC_OP_INSTANCE_NORM: case URC_OP_BATCH_NORM: case URC_OP_GROUP_NORM: /* ops/norm.c */
+        return &n->a.norm.channels_last;
     default: return NULL;
     }
 }

@@ -13,7 +13,7 @@ time the norm kernels alone. Models:
   gn_emul         torch's GroupNorm export below opset 18 (Reshape/InstanceNorm/Reshape/Mul/Add), as UNETR++
   in_lrelu        InstanceNorm -> LeakyRelu
   in_res2         LeakyRelu(InstanceNorm(a) + InstanceNorm(b))   (MONAI UnetResBlock)
-  in_res1         LeakyRelu(InstanceNorm(a) + b)                 (MONAI UnetrUpBlock)
+  in_res1         LeakyRelu(InstanceNorm(conv(a)) + conv(b))     (MONAI UnetrUpBlock; 1x1x1 convs)
   bn_relu         BatchNorm -> Relu
 """
 import os
@@ -155,12 +155,25 @@ def in_models(out, big):
              helper.make_node("LeakyRelu", ["s"], ["y"], alpha=0.01)]
     save(out, "in_res2", nodes, [vi("a", shape), vi("b", shape)], [vi("y", shape)], inits, 17, [xa, xb],
          lrelu(na + inorm(xb64, sb, bb)))
-    # in_res1
-    nodes = [helper.make_node("InstanceNormalization", ["a", "sa", "ba"], ["na"], epsilon=1e-5),
-             helper.make_node("Add", ["b", "na"], ["s"]),
+    # in_res1: like MONAI's UnetrUpBlock, a and b come out of (1x1x1) convolutions, so after the layout
+    # pass the whole block is channels-last
+    wa, wb = rng.normal(0, 0.3, (C, C)).astype(np.float32), rng.normal(0, 0.3, (C, C)).astype(np.float32)
+    cba, cbb = rng.normal(0, 0.2, C).astype(np.float32), rng.normal(0, 0.2, C).astype(np.float32)
+    k = (1,) * (len(shape) - 2)
+    nodes = [helper.make_node("Conv", ["a", "wa", "cba"], ["ca"], kernel_shape=list(k)),
+             helper.make_node("Conv", ["b", "wb", "cbb"], ["cb"], kernel_shape=list(k)),
+             helper.make_node("InstanceNormalization", ["ca", "sa", "ba"], ["na"], epsilon=1e-5),
+             helper.make_node("Add", ["cb", "na"], ["s"]),
              helper.make_node("LeakyRelu", ["s"], ["y"], alpha=0.01)]
-    save(out, "in_res1", nodes, [vi("a", shape), vi("b", shape)], [vi("y", shape)], inits[:2], 17, [xa, xb],
-         lrelu(na + xb64))
+    sh = (1, C) + k
+
+    def conv1(x, w, b):
+        return np.einsum("oc,nc...->no...", w.astype(np.float64), x) + b.astype(np.float64).reshape(sh)
+
+    ca, cb = conv1(xa64, wa, cba), conv1(xb64, wb, cbb)
+    save(out, "in_res1", nodes, [vi("a", shape), vi("b", shape)], [vi("y", shape)],
+         inits[:2] + [const("wa", wa.reshape((C, C) + k)), const("wb", wb.reshape((C, C) + k)), const("cba", cba),
+                      const("cbb", cbb)], 17, [xa, xb], lrelu(inorm(ca, sa, ba) + cb))
     # bn_relu
     mean, var = rng.normal(0, 1, C).astype(np.float32), rng.uniform(0.5, 2, C).astype(np.float32)
     nodes = [helper.make_node("BatchNormalization", ["a", "sa", "ba", "mu", "var"], ["n"], epsilon=1e-5),
