@@ -20,6 +20,7 @@ typedef enum unetrc_status {
     UNETRC_ERR_CHECKSUM = -7,    /* payload corrupted or for another model */
     UNETRC_ERR_IO = -8,          /* a file could not be opened, read or written */
     UNETRC_ERR_FORMAT = -9,      /* a file is not in the expected format */
+    UNETRC_ERR_MODEL = -10,      /* a checkpoint of another model */
 } unetrc_status;
 
 /* A short English description of a status ("weights checksum mismatch"). */
@@ -36,6 +37,19 @@ unetrc_status unetrc_weights_open(const void *blob, size_t blob_size, uint64_t e
  * C order. Reading checks that the file holds exactly `count` elements. */
 unetrc_status unetrc_npy_read_f32(const char *path, float *buf, size_t count);
 unetrc_status unetrc_npy_write_f32(const char *path, const float *buf, const int64_t *shape, int rank);
+
+/* Training checkpoints (runtime/src/checkpoint.c, needs stdio and POSIX
+ * fsync/rename): the params and optimizer state regions of code generated
+ * with --train (the state holds the step counter), tagged with the model
+ * hash (SEG_MODEL_HASH) and checksummed. Saving writes PATH.tmp, flushes it
+ * to disk and renames it over PATH, so a crash at any moment leaves either
+ * the old or the new checkpoint, never a mix. Loading checks the magic,
+ * version, sizes, model hash and checksum before it writes the caller's
+ * buffers; on any error they are left untouched. */
+unetrc_status unetrc_checkpoint_save(const char *path, const void *params, size_t params_size, const void *state,
+                                     size_t state_size, uint64_t model_hash);
+unetrc_status unetrc_checkpoint_load(const char *path, void *params, size_t params_size, void *state,
+                                     size_t state_size, uint64_t model_hash);
 
 /* FNV-1a 64 over bytes, as used for the weights checksum. */
 uint64_t unetrc_fnv1a64(const void *data, size_t n);

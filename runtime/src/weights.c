@@ -17,6 +17,7 @@ const char *unetrc_status_str(int status) {
     case UNETRC_ERR_CHECKSUM: return "weights checksum mismatch";
     case UNETRC_ERR_IO: return "file input/output error";
     case UNETRC_ERR_FORMAT: return "file format not supported";
+    case UNETRC_ERR_MODEL: return "checkpoint of another model";
     default: return "unknown status";
     }
 }

@@ -1,0 +1,111 @@
+/* checkpoint.c: crash-safe training checkpoints (see unetrc.h).
+ *
+ * File layout (little-endian):
+ *   0  char[8] "UNETRCK1"    8  u32 version (1)    12 u32 header bytes (64)
+ *   16 u64 params bytes      24 u64 state bytes    32 u64 model hash
+ *   40 u64 FNV-1a 64 of params then state          48 zero padding to 64
+ *   64 params, then state */
+#define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "unetrc.h"
+
+#define HEADER 64
+
+static void put64(unsigned char *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get64(const unsigned char *p) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+static uint64_t fnv(uint64_t h, const void *data, size_t n) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* Flushes the folder holding path, so that a rename in it is durable. */
+static void sync_dir(const char *path) {
+    char dir[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof dir) return;
+    memcpy(dir, path, n + 1);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir) dir[1] = 0;
+    else if (slash) *slash = 0;
+    else strcpy(dir, ".");
+    int fd = open(dir, O_RDONLY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+unetrc_status unetrc_checkpoint_save(const char *path, const void *params, size_t params_size, const void *state,
+                                     size_t state_size, uint64_t model_hash) {
+    if (!path || (!params && params_size) || (!state && state_size)) return UNETRC_ERR_NULL;
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return UNETRC_ERR_IO;
+    unsigned char h[HEADER] = {0};
+    memcpy(h, "UNETRCK1", 8);
+    h[8] = 1;
+    h[12] = HEADER;
+    put64(h + 16, params_size);
+    put64(h + 24, state_size);
+    put64(h + 32, model_hash);
+    put64(h + 40, fnv(fnv(0xcbf29ce484222325ULL, params, params_size), state, state_size));
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return UNETRC_ERR_IO;
+    int ok = fwrite(h, 1, HEADER, f) == HEADER && fwrite(params, 1, params_size, f) == params_size &&
+             fwrite(state, 1, state_size, f) == state_size && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    if (fclose(f) != 0) ok = 0;
+    if (!ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        return UNETRC_ERR_IO;
+    }
+    sync_dir(path);
+    return UNETRC_OK;
+}
+
+unetrc_status unetrc_checkpoint_load(const char *path, void *params, size_t params_size, void *state,
+                                     size_t state_size, uint64_t model_hash) {
+    if (!path || (!params && params_size) || (!state && state_size)) return UNETRC_ERR_NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return UNETRC_ERR_IO;
+    unsigned char h[HEADER], buf[4096];
+    unetrc_status st = UNETRC_OK;
+    if (fread(h, 1, HEADER, f) != HEADER) st = UNETRC_ERR_TRUNCATED;
+    else if (memcmp(h, "UNETRCK1", 8)) st = UNETRC_ERR_MAGIC;
+    else if (h[8] != 1 || h[9] || h[10] || h[11] || h[12] != HEADER) st = UNETRC_ERR_VERSION;
+    else if (get64(h + 16) != params_size || get64(h + 24) != state_size) st = UNETRC_ERR_SIZE;
+    else if (get64(h + 32) != model_hash) st = UNETRC_ERR_MODEL;
+    /* First pass: checksum the payload without touching the caller's buffers. */
+    if (st == UNETRC_OK) {
+        uint64_t sum = 0xcbf29ce484222325ULL;
+        size_t left = params_size + state_size;
+        while (left && st == UNETRC_OK) {
+            size_t n = left < sizeof buf ? left : sizeof buf;
+            if (fread(buf, 1, n, f) != n) st = UNETRC_ERR_TRUNCATED;
+            sum = fnv(sum, buf, n);
+            left -= n;
+        }
+        if (st == UNETRC_OK && fgetc(f) != EOF) st = UNETRC_ERR_SIZE;
+        if (st == UNETRC_OK && sum != get64(h + 40)) st = UNETRC_ERR_CHECKSUM;
+    }
+    /* Second pass: copy. */
+    if (st == UNETRC_OK && (fseek(f, HEADER, SEEK_SET) != 0 || fread(params, 1, params_size, f) != params_size ||
+                            fread(state, 1, state_size, f) != state_size))
+        st = UNETRC_ERR_IO;
+    fclose(f);
+    return st;
+}
