@@ -247,7 +247,7 @@ static void sb_reserve(urc_strbuf *sb, size_t extra) {
 
 void urc_sb_write(urc_strbuf *sb, const void *p, size_t n) {
     sb_reserve(sb, n);
-    memcpy(sb->data + sb->len, p, n);
+    if (n) memcpy(sb->data + sb->len, p, n);
     sb->len += n;
     sb->data[sb->len] = 0;
 }

@@ -258,7 +258,7 @@ static bool convert_attrs(importer *im, const Onnx__NodeProto *np, const char *w
         case URC_AT_INTS:
             o->n = (int)a->n_ints;
             o->ints = urc_alloc(sizeof(int64_t) * (a->n_ints + 1));
-            memcpy(o->ints, a->ints, sizeof(int64_t) * a->n_ints);
+            if (a->n_ints) memcpy(o->ints, a->ints, sizeof(int64_t) * a->n_ints); /* ints is NULL when empty */
             break;
         case URC_AT_STRINGS:
             o->n = (int)a->n_strings;
