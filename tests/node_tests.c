@@ -305,7 +305,7 @@ int main(int argc, char **argv) {
         }
         struct dirent *e;
         while ((e = readdir(d)))
-            if (!strncmp(e->d_name, "test_", 5)) URC_VEC_PUSH(names, strdup(urc_fmt("%s/%s", dirs[k], e->d_name)));
+            if (!strncmp(e->d_name, "test_", 5)) URC_VEC_PUSH(names, urc_fmt("%s/%s", dirs[k], e->d_name));
         closedir(d);
     }
     qsort(names.items, (size_t)names.len, sizeof(char *), cmp_str);

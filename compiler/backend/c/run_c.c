@@ -56,15 +56,22 @@ static const char *harness_source(const urc_program *P) {
     urc_sb_printf(&sb,
                   "/* Harness written by unetrc: loads the weights blob and raw inputs,\n"
                   " * calls %s_forward, writes raw outputs. */\n"
-                  "#define _POSIX_C_SOURCE 199309L\n"
+                  "#define _POSIX_C_SOURCE 200112L\n"
                   "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <time.h>\n"
                   "#include \"%s.h\"\n\n",
                   name, name);
     urc_sb_puts(&sb,
+                /* Exact sizes (posix_memalign takes any), so that built with
+                 * -fsanitize=address any read past a buffer is reported. */
+                "static void *buffer(size_t n) {\n"
+                "    void *p = NULL;\n"
+                "    if (posix_memalign(&p, 64, n ? n : 1) != 0) {\n"
+                "        fprintf(stderr, \"harness: out of memory\\n\");\n        exit(3);\n    }\n"
+                "    return p;\n}\n\n"
                 "static void *load(const char *path, size_t n) {\n"
-                "    void *p = aligned_alloc(64, (n + 63) / 64 * 64 + 64);\n"
+                "    void *p = buffer(n);\n"
                 "    FILE *f = fopen(path, \"rb\");\n"
-                "    if (!p || !f || fread(p, 1, n, f) != n || fgetc(f) != EOF) {\n"
+                "    if (!f || fread(p, 1, n, f) != n || fgetc(f) != EOF) {\n"
                 "        fprintf(stderr, \"harness: cannot read %s\\n\", path);\n        exit(3);\n    }\n"
                 "    fclose(f);\n    return p;\n}\n\n"
                 "static void save(const char *path, const void *p, size_t n) {\n"
@@ -78,7 +85,7 @@ static const char *harness_source(const urc_program *P) {
     urc_sb_printf(&sb, "    int runs = argc == %d ? atoi(argv[%d]) : 0; /* bench: timed forwards after a warm-up */\n",
                   nargs + 1, nargs);
     urc_sb_printf(&sb, "    unsigned char *blob = load(argv[1], (size_t)%lld + 64);\n", (long long)P->weights_bytes);
-    urc_sb_printf(&sb, "    void *arena = aligned_alloc(64, (size_t)%lld);\n    if (!arena) return 3;\n",
+    urc_sb_printf(&sb, "    void *arena = buffer((size_t)%lld);\n",
                   (long long)urc_align_up(P->arena_bytes ? P->arena_bytes : 64, 64));
     urc_sb_printf(&sb, "    memset(arena, 0xA5, (size_t)%lld); /* garbage: nothing may rely on zeroed scratch */\n",
                   (long long)urc_align_up(P->arena_bytes ? P->arena_bytes : 64, 64));
@@ -86,8 +93,7 @@ static const char *harness_source(const urc_program *P) {
         urc_sb_printf(&sb, "    void *in%d = load(argv[%d], (size_t)%lld);\n", i, 2 + i, (long long)io_bytes(&P->inputs.items[i]));
     for (int i = 0; i < P->outputs.len; i++) {
         int64_t b = io_bytes(&P->outputs.items[i]);
-        urc_sb_printf(&sb, "    void *out%d = aligned_alloc(64, (size_t)%lld);\n    if (!out%d) return 3;\n", i,
-                      (long long)urc_align_up(b ? b : 64, 64), i);
+        urc_sb_printf(&sb, "    void *out%d = buffer((size_t)%lld);\n", i, (long long)b);
     }
     urc_strbuf call = {0};
     urc_sb_printf(&call, "%s_forward(blob + 64, arena", name);
@@ -109,6 +115,9 @@ static const char *harness_source(const urc_program *P) {
     for (int i = 0; i < P->outputs.len; i++)
         urc_sb_printf(&sb, "    save(argv[%d], out%d, (size_t)%lld);\n", 2 + P->inputs.len + i, i,
                       (long long)io_bytes(&P->outputs.items[i]));
+    urc_sb_puts(&sb, "    free(blob);\n    free(arena);\n");
+    for (int i = 0; i < P->inputs.len; i++) urc_sb_printf(&sb, "    free(in%d);\n", i);
+    for (int i = 0; i < P->outputs.len; i++) urc_sb_printf(&sb, "    free(out%d);\n", i);
     urc_sb_puts(&sb, "    return 0;\n}\n");
     const char *r = urc_strdup(sb.data);
     urc_sb_free(&sb);
