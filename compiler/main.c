@@ -93,6 +93,7 @@ typedef struct cli {
     URC_VEC(const char *) outputs;
     URC_VEC(urc_input_pin) pins;
     URC_VEC(urc_frozen_input) frozen;
+    URC_VEC(const char *) frozen_paths;
     urc_options opt;
     const char *command;      /* the command line, for provenance */
 } cli;
@@ -161,12 +162,10 @@ static void parse_args(cli *c, int argc, char **argv) {
         } else if (!strcmp(a, "--freeze-input")) {
             const char *v = NEXT(), *eq = strchr(v, '=');
             if (!eq || eq == v || !eq[1]) usage_error("--freeze-input wants NAME=FILE.npy, got '%s'", v);
+            /* Read after all options, under the final --max-bytes. */
             urc_frozen_input fz = {urc_strndup(v, (size_t)(eq - v)), NULL};
-            const char *err;
-            urc_tensor *t = urc_npy_read(eq + 1, URC_DEFAULT_MAX_BYTES, &err);
-            if (!t) fail(eq + 1, err);
-            fz.value = t;
             URC_VEC_PUSH(c->frozen, fz);
+            URC_VEC_PUSH(c->frozen_paths, eq + 1);
         } else if (!strcmp(a, "--max-bytes")) {
             const char *v = NEXT();
             if (!parse_u64(v, &c->opt.import.max_bytes) || !c->opt.import.max_bytes)
@@ -182,6 +181,9 @@ static void parse_args(cli *c, int argc, char **argv) {
             if (!known) usage_error("--dump-after: unknown pass '%s'", c->opt.dump_after);
         } else if (!strncmp(a, "--dump-after=", 13)) {
             c->opt.dump_after = a + 13;
+            bool known = false;
+            for (int k = 0; urc_pass_names[k]; k++) known |= !strcmp(urc_pass_names[k], c->opt.dump_after);
+            if (!known) usage_error("--dump-after: unknown pass '%s'", c->opt.dump_after);
         } else if (!strcmp(a, "--no-fold")) {
             c->opt.no_fold = true;
         } else if (!strcmp(a, "-O0")) {
@@ -228,6 +230,16 @@ static void parse_args(cli *c, int argc, char **argv) {
 #undef NEXT
     }
     if (!c->model) usage_error("no model given");
+    for (int k = 0; k < c->outputs.len; k++)
+        for (int j = 0; j < k; j++)
+            if (!strcmp(c->outputs.items[j], c->outputs.items[k]))
+                usage_error("--output '%s' is given twice", c->outputs.items[k]);
+    for (int k = 0; k < c->frozen.len; k++) {
+        const char *err;
+        urc_tensor *t = urc_npy_read(c->frozen_paths.items[k], c->opt.import.max_bytes, &err);
+        if (!t) fail(c->frozen_paths.items[k], err);
+        c->frozen.items[k].value = t;
+    }
     c->opt.import.pins = c->pins.items;
     c->opt.import.npins = c->pins.len;
     c->opt.import.frozen = c->frozen.items;
@@ -274,9 +286,11 @@ static void write_outputs(const urc_program *P, const urc_graph *g, const char *
     urc_outfile_write(fc, src.data, src.len);
     urc_outfile_write(fh, hdr.data, hdr.len);
     if (fw) urc_outfile_write(fw, wts.data, wts.len);
-    if (fw && !urc_outfile_commit(fw, &err)) fail(w_path, err);
-    if (!urc_outfile_commit(fh, &err)) fail(h_path, err);
-    if (!urc_outfile_commit(fc, &err)) fail(out_c, err);
+    /* All three or none: the weights first, the C file last. */
+    urc_outfile *fs[3] = {fw ? fw : fh, fw ? fh : fc, fw ? fc : NULL};
+    const char *paths[3] = {fw ? w_path : h_path, fw ? h_path : out_c, out_c};
+    int failed = 0;
+    if (!urc_outfile_commit_all(fs, fw ? 3 : 2, &err, &failed)) fail(paths[failed], err);
     urc_sb_free(&src);
     urc_sb_free(&hdr);
     urc_sb_free(&wts);
@@ -390,8 +404,8 @@ static void write_npy_outputs(cli *c, urc_tensor **outs, int n) {
         urc_outfile_write(fs[i], sb.data, sb.len);
         urc_sb_free(&sb);
     }
-    for (int i = 0; i < n; i++)
-        if (!urc_outfile_commit(fs[i], &err)) fail(c->outputs.items[i], err);
+    int failed = 0;
+    if (!urc_outfile_commit_all(fs, n, &err, &failed)) fail(c->outputs.items[failed], err);
     free(fs);
 }
 
@@ -477,6 +491,7 @@ static int cmd_bench(cli *c) {
 }
 
 int main(int argc, char **argv) {
+    urc_outfile_cleanup_on_signals();
     if (argc > 1 && !strcmp(argv[1], "grad")) return urc_cmd_grad(argc, argv);
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--train")) return urc_cmd_compile_train(argc, argv);

@@ -20,15 +20,14 @@ static bool output_size_ok(const urc_node *n, uint64_t max_bytes) {
     for (int j = 0; j < n->nout; j++) {
         const urc_value *v = n->out[j];
         if (!v) continue;
-        int64_t e = 1, b;
-        for (int d = 0; d < v->shape.rank; d++) {
+        for (int d = 0; d < v->shape.rank; d++)
             if (v->shape.dims[d] < 0) {
                 urc_error(urc_node_where(n), "inferred a negative dimension for output '%s'", v->name);
                 return false;
             }
-            if (!urc_mul_ok(e, v->shape.dims[d], &e)) e = INT64_MAX;
-        }
-        if (!urc_mul_ok(e, urc_dtype_size(v->dtype), &b) || (uint64_t)b > max_bytes) {
+        /* The shape cap (base.h): zeros count as ones, so that an empty
+         * tensor cannot carry dims whose partial products overflow. */
+        if (!urc_dims_fit(v->shape.dims, v->shape.rank, urc_dtype_size(v->dtype), max_bytes, NULL)) {
             urc_error(urc_node_where(n), "output '%s' of shape %s exceeds the limit of %llu bytes (raise it with --max-bytes)",
                       v->name, urc_shape_str(&v->shape), (unsigned long long)max_bytes);
             return false;
@@ -101,7 +100,10 @@ bool urc_pass_infer(urc_graph *g, bool fold, uint64_t max_bytes) {
             ok = false;
             continue;
         }
-        if (fold && ok && foldable(n) && !fold_node(n)) ok = false;
+        /* Constant is folded even with --no-fold or above FOLD_MAX_BYTES:
+         * its value is already in memory and lowering has no kernel for it. */
+        bool always = n->op == URC_OP_CONSTANT;
+        if (ok && ((fold && foldable(n)) || always) && !fold_node(n)) ok = false;
     }
     urc_graph_compact(g);
     return ok;
