@@ -30,6 +30,7 @@ E="unetrc: error:"
 mkdir "$T/o"
 # -- bad models
 expect 1 "$E nope.onnx: cannot open file: No such file or directory" $U nope.onnx -o "$T/o/x.c"
+expect 1 "$E checks: not a regular file" $U checks -o "$T/o/x.c"
 expect 1 "$E empty.onnx: empty file (not an ONNX model)" $U empty.onnx -o "$T/o/x.c"
 expect 1 "$E random.onnx: not a valid ONNX model (protobuf decoding failed)" $U random.onnx -o "$T/o/x.c"
 expect 1 "$E truncated.onnx: not a valid ONNX model (protobuf decoding failed)" $U truncated.onnx -o "$T/o/x.c"
@@ -52,6 +53,17 @@ expect 2 "unetrc: usage error: unknown option '--bogus' (see unetrc --help)" $U 
 expect 2 "unetrc: usage error: -o wants a file name ending in .c, got '$T/o/x.txt' (see unetrc --help)" $U add_relu.onnx -o "$T/o/x.txt"
 expect 2 "unetrc: usage error: --input-shape: bad dimension in 'x=1,a' (see unetrc --help)" $U add_relu.onnx -o "$T/o/x.c" --input-shape x=1,a
 expect 2 "unetrc: usage error: --name '9x' is not a C identifier (see unetrc --help)" $U add_relu.onnx -o "$T/o/x.c" --name 9x
+expect 2 "unetrc: usage error: --dump-after: unknown pass 'bogus' (see unetrc --help)" $U add_relu.onnx -o "$T/o/x.c" --dump-after bogus
+expect 2 "unetrc: usage error: --dump-after: unknown pass 'bogus' (see unetrc --help)" $U add_relu.onnx -o "$T/o/x.c" --dump-after=bogus
+expect 2 "unetrc: usage error: --input-shape wants NAME=D0,D1,..., got 'x' (see unetrc --help)" $U add_relu.onnx -o "$T/o/x.c" --input-shape x
+expect 2 "unetrc: usage error: --input-shape: more than 8 dimensions (see unetrc --help)" $U add_relu.onnx -o "$T/o/x.c" --input-shape x=1,1,1,1,1,1,1,1,1
+expect 2 "unetrc: usage error: --input-shape: bad dimension in 'x=1,-2,3' (see unetrc --help)" $U add_relu.onnx -o "$T/o/x.c" --input-shape x=1,-2,3
+expect 2 "unetrc: usage error: --freeze-input wants NAME=FILE.npy, got 'x' (see unetrc --help)" $U add_relu.onnx -o "$T/o/x.c" --freeze-input x
+expect 2 "unetrc: usage error: --vector-bits wants 128, 256 or 512, got '100' (see unetrc --help)" $U add_relu.onnx -o "$T/o/x.c" --vector-bits 100
+expect 2 "unetrc: usage error: --threads wants a positive integer, got '0' (see unetrc --help)" $U bench add_relu.onnx --threads 0
+expect 2 "unetrc: usage error: -o needs a value (see unetrc --help)" $U add_relu.onnx -o
+expect 2 "unetrc: usage error: unexpected argument 'extra.onnx' (see unetrc --help)" $U add_relu.onnx extra.onnx -o "$T/o/x.c"
+expect 2 "unetrc: usage error: run needs --input and --output files (see unetrc --help)" $U run add_relu.onnx
 no_files "$T/o"
 expect 1 "$E $T/missing/x.c: cannot create output file: No such file or directory" $U add_relu.onnx -o "$T/missing/x.c"
 # -- good compiles: outputs appear together; a later failure leaves them untouched
@@ -96,6 +108,190 @@ expect 1 "$E add_relu.onnx: the model has 1 inputs, 2 --input files given" $U ru
 expect 1 "$E add_relu.onnx: not a .npy file (bad magic)" $U run add_relu.onnx --input add_relu.onnx --output "$T/r/y.npy"
 no_files "$T/r"
 expect 0 "" $U run add_relu.onnx --allow-nonfinite --input add_relu.input_nan.npy --output "$T/r/y.npy"
+# -- every input check (docs/input_checks.md): one model or file each, one exact line
+rm -rf "$T/o" "$T/r"; mkdir "$T/o" "$T/r"
+chk() { f=$1; shift; expect 1 "$E checks/$f: $*" $U "checks/$f" -o "$T/o/x.c"; }
+chk opset_huge.onnx "opset 4294967313 is not supported (supported: 11 to 18); re-export with opset_version=17"
+chk opset_twice.onnx "the model imports the default ONNX opset twice (versions 17 and 13)"
+chk opset_none.onnx "the model imports no version of the default ONNX opset"
+chk no_graph.onnx "the model has no graph"
+chk functions.onnx "model-local functions are not supported (export with the TorchScript exporter, dynamo=False)"
+chk dtype_unknown.onnx "initializer 'bias': data type 99 is not an ONNX tensor type"
+chk dtype_string.onnx "input 'x': data type string is not supported"
+chk typed_short.onnx "initializer 'bias': float_data has 2 values, its shape [3] needs 3"
+chk typed_wrong_field.onnx "initializer 'bias': float_data has 0 values, its shape [3] needs 3"
+chk zero_dim_cap.onnx "initializer 'bias': shape [0,1099511627776,1099511627776] of float32 exceeds the limit of 4294967296 bytes (raise it with --max-bytes)"
+chk rank9.onnx "initializer 'bias': rank 9 is above the supported maximum of 8"
+chk negative_dim.onnx "initializer 'bias': negative dimension -3"
+chk segment.onnx "initializer 'bias': segmented tensors are not supported"
+chk init_noname.onnx "graph: initializer 0 has no name"
+chk init_twice.onnx "tensor 'bias': initializer name is used twice"
+chk sparse_init.onnx "graph: sparse initializers are not supported"
+chk input_cap.onnx "input 'x': shape [100000,100000,100] of float32 exceeds the limit of 4294967296 bytes (raise it with --max-bytes)"
+chk input_negative.onnx "input 'x': dimension 0 is negative (-1)"
+chk input_noshape.onnx "input 'x': has no shape; give one with --input-shape x=d0,d1,..."
+chk input_sequence.onnx "input 'x': only tensor inputs are supported"
+chk input_rank9.onnx "input 'x': rank 9 is above the supported maximum of 8"
+chk input_noname.onnx "graph: input 0 has no name"
+chk input_twice.onnx "input 'x': name is used twice"
+chk output_missing.onnx "output 'zz': is not produced by any node"
+chk output_twice.onnx "output 'y': is listed twice"
+chk no_outputs.onnx "graph: has no outputs"
+chk produced_twice.onnx "node 'r2' (Relu): output 't' is already produced elsewhere"
+chk output_is_input.onnx "node 'r1' (Relu): output 'x' is already produced elsewhere"
+chk arity.onnx "node 'relu' (Relu): has 2 inputs; Relu takes 1 to 1"
+chk attr_twice.onnx "node 'lrelu' (LeakyRelu): attribute 'alpha' is given twice"
+chk attr_type.onnx "node 'lrelu' (LeakyRelu): attribute 'alpha' must be a float"
+chk attr_ref.onnx "node 'lrelu' (LeakyRelu): attribute 'alpha' refers to a function attribute; functions are not supported"
+chk attr_empty_string.onnx "node 'c' (Constant): attribute 'value' must be a tensor"
+chk infer_cap.onnx "node 'cos' (ConstantOfShape): output 'y' of shape [1048576,1048576] exceeds the limit of 4294967296 bytes (raise it with --max-bytes)"
+# external data
+chk ext_mid_dotdot.onnx "initializer 'bias': external data location 'sub/../bias.bin' must be a relative path inside the model's folder"
+chk ext_offset_overflow.onnx "initializer 'bias': external data offset 9223372036854775800 plus 12 bytes overflows"
+chk ext_offset_huge.onnx "initializer 'bias': external data offset '99999999999999999999' is not a non-negative integer"
+chk ext_offset_negative.onnx "initializer 'bias': external data offset '-4' is not a non-negative integer"
+chk ext_length.onnx "initializer 'bias': external data length 8 does not match the 12 bytes of its shape"
+chk ext_missing.onnx "initializer 'bias': cannot open external data file 'nope.bin': No such file or directory"
+chk ext_nolocation.onnx "initializer 'bias': external data has no location"
+mkdir -p "$T/m/sub" "$T/outside"
+cp "$D/checks/bias.bin" "$T/m/"; cp "$D/checks/bias.bin" "$T/outside/"
+cp "$D/checks/ext_fifo.onnx" "$D/checks/ext_linkdir.onnx" "$D/checks/ext_ok.onnx" "$T/m/"
+mkfifo "$T/m/fifo.bin"
+ln -s "$T/outside" "$T/m/linkdir"
+ln -s "$T/m" "$T/alias"
+expect 1 "$E $T/m/ext_fifo.onnx: initializer 'bias': external data 'fifo.bin' is not a regular file" $U "$T/m/ext_fifo.onnx" -o "$T/o/x.c"
+expect 1 "$E $T/m/ext_linkdir.onnx: initializer 'bias': external data file 'linkdir/bias.bin' resolves outside the model's folder" $U "$T/m/ext_linkdir.onnx" -o "$T/o/x.c"
+no_files "$T/o"
+expect 0 "" $U "$T/alias/ext_ok.onnx" -o "$T/o/alias.c"   # the model's own folder may be reached through a link
+rm -f "$T"/o/*
+# attribute and constant-input ranges (the ops' infer callbacks)
+chk conv_stride0.onnx "node 'n' (Conv): attribute 'strides' must hold values of at least 1, got 0"
+chk conv_stride_neg.onnx "node 'n' (Conv): attribute 'strides' must hold values of at least 1, got -2"
+chk conv_dilation0.onnx "node 'n' (Conv): attribute 'dilations' must hold values of at least 1, got 0"
+chk conv_pads_neg.onnx "node 'n' (Conv): attribute 'pads' must hold values of at least 0, got -1"
+chk conv_pads_len.onnx "node 'n' (Conv): attribute 'pads' has 3 values; expected 6 for 3 spatial dims"
+chk conv_pads_many.onnx "node 'n' (Conv): attribute 'pads' has 20 values, at most 6 supported"
+chk conv_group0.onnx "node 'n' (Conv): group 0 does not divide the 2 input channels"
+chk conv_group_div.onnx "node 'n' (Conv): group 3 does not divide the 2 input channels"
+chk conv_kernel_mismatch.onnx "node 'n' (Conv): kernel_shape does not match W [2,2,3,3,3]"
+chk conv_kernel_big.onnx "node 'n' (Conv): the dilated kernel (9) exceeds the padded input (4) on spatial axis 0"
+chk conv_w_rank.onnx "node 'n' (Conv): W has shape [2,2,3,3]; expected rank 5 like X [1,2,4,4,4]"
+chk maxpool_kernel0.onnx "node 'n' (MaxPool): attribute 'kernel_shape' must hold values of at least 1, got 0"
+chk maxpool_stride0.onnx "node 'n' (MaxPool): attribute 'strides' must hold values of at least 1, got 0"
+chk maxpool_no_kernel.onnx "node 'n' (MaxPool): attribute 'kernel_shape' is required"
+chk avgpool_pad_ge_kernel.onnx "node 'n' (AveragePool): pads (2, 0) must be smaller than the kernel (2) on spatial axis 0"
+chk transpose_perm_dup.onnx "node 'n' (Transpose): perm is not a permutation of 0..4"
+chk transpose_perm_range.onnx "node 'n' (Transpose): perm is not a permutation of 0..4"
+chk concat_axis.onnx "node 'n' (Concat): axis 7 is out of range for rank 5"
+chk softmax_axis.onnx "node 'n' (Softmax): axis -9 is out of range for rank 5"
+chk flatten_axis.onnx "node 'n' (Flatten): axis 6 is out of range for rank 5"
+chk reduce_axes_range.onnx "node 'n' (ReduceSum): axis 5 is out of range for rank 5"
+chk reduce_axes_dup.onnx "node 'n' (ReduceMean): axis -4 is listed twice"
+chk gather_axis.onnx "node 'n' (Gather): axis 5 is out of range for rank 5"
+chk gather_index.onnx "node 'n' (Gather): index 2 is out of range for axis 1 of size 2"
+chk squeeze_not1.onnx "node 'n' (Squeeze): cannot squeeze axis 1 of size 2"
+chk unsqueeze_dup.onnx "node 'n' (Unsqueeze): axis 0 is listed twice"
+chk reshape_two_minus1.onnx "node 'n' (Reshape): shape has more than one -1"
+chk reshape_count.onnx "node 'n' (Reshape): cannot reshape [1,2,4,4,4] (128 elements) into [7,3]"
+chk reshape_negative.onnx "node 'n' (Reshape): shape entry 0 is -2"
+chk reshape_runtime.onnx "node 'n' (Reshape): input 1 ('x') must be a constant known at compile time"
+chk split_sum.onnx "node 'n' (Split): 'split' has 2 entries but the node has 1 outputs"
+chk slice_step0.onnx "node 'n' (Slice): step 0 is 0"
+chk slice_axes_dup.onnx "node 'n' (Slice): axis -3 is listed twice"
+chk pad_negative_size.onnx "node 'n' (Pad): pads -9 and 0 on axis 2 of size 4 give a negative size"
+chk pad_huge.onnx "node 'n' (Pad): output 'y' of shape [1,2,2199023255556,4,4] exceeds the limit of 4294967296 bytes (raise it with --max-bytes)"
+chk expand_huge.onnx "node 'n' (Expand): cannot expand [1,2,4,4,4] to [1073741824,1073741824,1,1,1]"
+chk tile_negative.onnx "node 'n' (Tile): negative repeat -1"
+chk tile_huge.onnx "node 'n' (Tile): output 'y' of shape [2147483648,4294967296,8589934592,4,4] exceeds the limit of 4294967296 bytes (raise it with --max-bytes)"
+chk resize_scale0.onnx "node 'n' (Resize): scale 2 is 0; scales must be positive"
+chk resize_scale_neg.onnx "node 'n' (Resize): scale 2 is -2; scales must be positive"
+chk resize_scale_huge.onnx "node 'n' (Resize): scale 1e+30 makes axis 2 too large"
+chk resize_sizes_neg.onnx "node 'n' (Resize): cannot resize axis 2 of size 4 to -4"
+chk cast_string.onnx "node 'n' (Cast): cast to string is not supported"
+chk cast_unknown.onnx "node 'n' (Cast): cast to dtype 99 is not supported"
+chk layernorm_axis.onnx "node 'n' (LayerNormalization): axis 5 is out of range for rank 5"
+chk groupnorm_groups.onnx "node 'n' (GroupNormalization): num_groups 3 must be positive and divide the 2 channels"
+chk instnorm_scale.onnx "node 'n' (InstanceNormalization): scale ('g') must have shape [2], got [3]"
+chk batchnorm_shape.onnx "node 'n' (BatchNormalization): scale ('g') must have shape [2], got [1]"
+chk matmul_mismatch.onnx "node 'n' (MatMul): inner dimensions differ: A[1,2,4,4,4] has K=4, B[3,2] has K=3"
+chk gemm_rank.onnx "node 'n' (Gemm): input 0 ('x') must have rank 2, got shape [1,2,4,4,4]"
+chk einsum_bad.onnx "node 'n' (Einsum): equation has text after the output term: '->'"
+chk einsum_labels.onnx "node 'n' (Einsum): term 0 of equation 'ab->ab' has 2 labels but input 0 has rank 5"
+chk add_broadcast.onnx "node 'n' (Add): shapes [1,2,4,4,4] and [3] do not broadcast"
+chk range_delta0.onnx "node 'n' (Range): Range delta is zero"
+chk range_huge.onnx "node 'n' (Range): output 'y' of shape [4611686018427387904] exceeds the limit of 4294967296 bytes (raise it with --max-bytes)"
+chk cos_negative.onnx "node 'n' (ConstantOfShape): negative dimension -3"
+chk cos_zero_huge.onnx "node 'n' (ConstantOfShape): output 'y' of shape [0,1099511627776,1099511627776] exceeds the limit of 4294967296 bytes (raise it with --max-bytes)"
+chk argmax_axis.onnx "node 'n' (ArgMax): axis 5 is out of range for rank 5"
+chk depthtospace_block.onnx "node 'n' (DepthToSpace): blocksize must be at least 1, got 0"
+no_files "$T/o"
+# the --max-bytes cap on the model file, .npy inputs and frozen inputs (read after all options)
+expect 1 "$E add_relu.onnx: file is 147 bytes, above the limit of 100 bytes (raise it with --max-bytes)" $U add_relu.onnx --max-bytes 100 -o "$T/o/x.c"
+expect 1 "$E checks/big1000.npy: .npy data of shape [1000] is above the limit of 1000 bytes" $U run add_relu.onnx --max-bytes 1000 --input checks/big1000.npy --output "$T/r/y.npy"
+expect 1 "$E checks/big1000.npy: .npy data of shape [1000] is above the limit of 1000 bytes" $U add_relu.onnx --freeze-input x=checks/big1000.npy --max-bytes 1000 -o "$T/o/x.c"
+expect 2 "unetrc: usage error: --max-bytes wants a positive integer, got '0' (see unetrc --help)" $U add_relu.onnx --max-bytes 0 -o "$T/o/x.c"
+expect 2 "unetrc: usage error: --max-bytes wants a positive integer, got '-5' (see unetrc --help)" $U add_relu.onnx --max-bytes -5 -o "$T/o/x.c"
+# --input-shape and --freeze-input against the model
+expect 1 "$E add_relu.onnx: input 'nope': --input-shape names no input of the model" $U add_relu.onnx --input-shape nope=1,2,3 -o "$T/o/x.c"
+expect 1 "$E add_relu.onnx: input 'bias': --input-shape names no input of the model" $U add_relu.onnx --input-shape bias=3 -o "$T/o/x.c"
+expect 1 "$E add_relu.onnx: input 'x': --input-shape has rank 2 but the model declares rank 3" $U add_relu.onnx --input-shape x=1,2 -o "$T/o/x.c"
+expect 1 "$E add_relu.onnx: input 'x': --input-shape sets dim 0 to 2 but the model fixes it to 1" $U add_relu.onnx --input-shape x=2,2,3 -o "$T/o/x.c"
+expect 1 "$E symbolic.onnx: input 'x': shape [1000000000,2,3] of float32 exceeds the limit of 4294967296 bytes (raise it with --max-bytes)" $U symbolic.onnx --input-shape x=1000000000,2,3 -o "$T/o/x.c"
+expect 1 "$E add_relu.onnx: input 'nope': cannot be frozen: the model has no such input" $U add_relu.onnx --freeze-input nope=add_relu.input.npy -o "$T/o/x.c"
+expect 1 "$E add_relu.onnx: input 'x': the frozen value sets dim 1 to 3 but the model fixes it to 2" $U add_relu.onnx --freeze-input x=checks/x132.npy -o "$T/o/x.c"
+expect 1 "$E add_relu.onnx: input 'x': frozen value is int64[1,2,3], the model declares float32[1,2,3]" $U add_relu.onnx --freeze-input x=add_relu.input_int.npy -o "$T/o/x.c"
+no_files "$T/o"
+# .npy inputs
+npy() { f=$1; shift; expect 1 "$E checks/$f: $*" $U run add_relu.onnx --input "checks/$f" --output "$T/r/y.npy"; }
+npy npy_bigendian.npy ".npy dtype '>f4' is not supported (little-endian bool, int, uint or float)"
+npy npy_object.npy ".npy dtype '|O' is not supported (little-endian bool, int, uint or float)"
+npy npy_structured.npy "bad .npy header: descr is not a string (structured dtypes are not supported)"
+npy npy_version9.npy ".npy format version 9 is not supported"
+npy npy_garbage.npy "bad .npy header: fortran_order is not True or False"
+npy npy_extra_key.npy "bad .npy header: unknown key in header"
+npy npy_rank9.npy "bad .npy header: rank above 8 is not supported"
+npy npy_shape_overflow.npy ".npy shape overflows"
+npy npy_negative.npy "bad .npy header: shape holds something other than non-negative integers"
+npy npy_short.npy "truncated .npy header"
+npy x_inf.npy "element 2 is infinite (use --allow-nonfinite to accept)"
+no_files "$T/r"
+expect 0 "" $U run add_relu.onnx --input checks/npy_long_header.npy --output "$T/r/y.npy"   # format 2.0, 70 kB header
+expect 2 "unetrc: usage error: --output '$T/r/y.npy' is given twice (see unetrc --help)" $U run add_relu.onnx --input add_relu.input.npy --output "$T/r/y.npy" --output "$T/r/y.npy"
+rm -f "$T"/r/*
+# --no-fold keeps no Constant node for lowering (fuzz regression: internal error)
+expect 0 "" $U checks/constant.onnx --no-fold -o "$T/o/c.c"
+# names from the model cannot break out of C comments in the generated code
+expect 0 "" $U checks/names.onnx -o "$T/o/names.c"
+expect 0 "" $U checks/names.onnx -o "$T/o/names_e.c" --embed-weights
+check ${CC:-cc} -std=c11 -Wall -Wextra -Werror -pedantic -c "$T/o/names.c" -o "$T/names.o"
+check ${CC:-cc} -std=c11 -Wall -Wextra -Werror -pedantic -c "$T/o/names_e.c" -o "$T/names_e.o"
+check sh -c "! nm '$T/names.o' '$T/names_e.o' | grep evil"
+# -- no partial outputs: a failure at the last moment (one destination is a
+#    folder) leaves the earlier files byte-identical and no temporary file
+rm -rf "$T/o3"; mkdir "$T/o3"
+expect 0 "" $U add_relu.onnx -o "$T/o3/seg.c"
+cp "$T/o3/seg.c" "$T/keep.c"; cp "$T/o3/seg.weights" "$T/keep.weights"
+rm "$T/o3/seg.h"; mkdir "$T/o3/seg.h"
+expect 1 "$E $T/o3/seg.h: cannot rename output file into place: Is a directory" $U layout_chain.onnx -o "$T/o3/seg.c"
+check cmp -s "$T/o3/seg.c" "$T/keep.c"
+check cmp -s "$T/o3/seg.weights" "$T/keep.weights"
+check test "$(ls -A "$T/o3" | tr '\n' ' ')" = "seg.c seg.h seg.weights "
+expect 0 "" $U run add_relu.onnx --input add_relu.input.npy --output "$T/r/y.npy"
+cp "$T/r/y.npy" "$T/keep.npy"
+expect 1 "$E add_relu.input_nan.npy: element 5 is NaN (use --allow-nonfinite to accept)" $U run add_relu.onnx --input add_relu.input_nan.npy --output "$T/r/y.npy"
+mkdir "$T/r/z.npy"
+expect 1 "$E $T/r/z.npy: cannot rename output file into place: Is a directory" $U run add_relu.onnx --input add_relu.input.npy --output "$T/r/z.npy"
+check cmp -s "$T/r/y.npy" "$T/keep.npy"
+check test "$(ls -A "$T/r" | tr '\n' ' ')" = "y.npy z.npy "
+# an interrupted compile (SIGTERM while writing) leaves no temporary file
+rm -rf "$T/o4"; mkdir "$T/o4"
+n=$((n + 1))
+( cd "$D" && exec $U ../../models/unetr_default_layout_small.onnx -o "$T/o4/big.c" --embed-weights ) 2>/dev/null &
+pid=$!
+i=0; while [ $i -lt 200 ] && ! ls "$T/o4" | grep -q tmp; do sleep 0.05; i=$((i + 1)); done
+kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null
+if [ -n "$(ls -A "$T/o4" | grep tmp)" ]; then echo "FAIL: temporary files left after SIGTERM: $(ls -A "$T/o4")"; fails=$((fails + 1)); fi
+
 # -- info
 n=$((n + 1))
 info=$(cd "$D" && $U info add_relu.onnx)

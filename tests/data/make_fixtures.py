@@ -134,3 +134,263 @@ chain = model([
 ], [xl], [yl], [cbias, pads])
 save(chain, "layout_chain.onnx")
 np.save(os.path.join(HERE, "layout_chain.input.npy"), np.random.default_rng(3).standard_normal((1, 3, 4, 5, 6)).astype(np.float32))
+
+# ---------------------------------------------------------------------------
+# checks/: one model per input check of docs/input_checks.md (tests/cli_tests.sh
+# holds the exact message each one must give).
+C = os.path.join(HERE, "checks")
+os.makedirs(C, exist_ok=True)
+
+
+def csave(m, name):
+    onnx.save(m, os.path.join(C, name))
+
+
+relu_y = [helper.make_node("Relu", ["x"], ["y"], name="relu")]
+add_relu = list(good.graph.node)
+
+# -- model level
+m = model(add_relu, [x], [y], [bias])
+del m.opset_import[:]
+m.opset_import.extend([helper.make_opsetid("", (1 << 32) + 17)])
+csave(m, "opset_huge.onnx")
+m = model(add_relu, [x], [y], [bias])
+m.opset_import.extend([helper.make_opsetid("", 13)])
+csave(m, "opset_twice.onnx")
+m = model(add_relu, [x], [y], [bias])
+del m.opset_import[:]
+m.opset_import.extend([helper.make_opsetid("com.microsoft", 1)])
+csave(m, "opset_none.onnx")
+m = onnx.ModelProto()
+m.ir_version = 8
+m.opset_import.extend([helper.make_opsetid("", 17)])
+csave(m, "no_graph.onnx")
+m = model(add_relu, [x], [y], [bias])
+f = m.functions.add()
+f.name, f.domain = "f", "local"
+csave(m, "functions.onnx")
+
+# -- tensors
+t = numpy_helper.from_array(np.zeros(3, np.float32), "bias")
+t.data_type = 99
+csave(model(add_relu, [x], [y], [t]), "dtype_unknown.onnx")
+xs_str = helper.make_tensor_value_info("x", TensorProto.STRING, [1, 2, 3])
+csave(model(relu_y, [xs_str], [y]), "dtype_string.onnx")
+t = TensorProto()
+t.name, t.data_type = "bias", F
+t.dims.extend([3])
+t.float_data.extend([1.0, 2.0])
+csave(model(add_relu, [x], [y], [t]), "typed_short.onnx")
+t = TensorProto()
+t.name, t.data_type = "bias", F
+t.dims.extend([3])
+t.int64_data.extend([1, 2, 3])
+csave(model(add_relu, [x], [y], [t]), "typed_wrong_field.onnx")
+t = TensorProto()
+t.name, t.data_type = "bias", F
+t.dims.extend([0, 1 << 40, 1 << 40])
+csave(model(add_relu, [x], [y], [t]), "zero_dim_cap.onnx")
+t = TensorProto()
+t.name, t.data_type = "bias", F
+t.dims.extend([1] * 9)
+t.raw_data = b"\0" * 4
+csave(model(add_relu, [x], [y], [t]), "rank9.onnx")
+t = TensorProto()
+t.name, t.data_type = "bias", F
+t.dims.extend([-3])
+csave(model(add_relu, [x], [y], [t]), "negative_dim.onnx")
+t = numpy_helper.from_array(np.zeros(3, np.float32), "bias")
+t.segment.begin, t.segment.end = 0, 3
+csave(model(add_relu, [x], [y], [t]), "segment.onnx")
+t = numpy_helper.from_array(np.zeros(3, np.float32), "")
+csave(model(add_relu, [x], [y], [t]), "init_noname.onnx")
+csave(model(add_relu, [x], [y], [bias, bias]), "init_twice.onnx")
+m = model(add_relu, [x], [y], [bias])
+sp = m.graph.sparse_initializer.add()
+sp.values.CopyFrom(numpy_helper.from_array(np.zeros(1, np.float32), "sp"))
+sp.indices.CopyFrom(numpy_helper.from_array(np.zeros(1, np.int64), "spi"))
+sp.dims.extend([3])
+csave(m, "sparse_init.onnx")
+
+# -- inputs and outputs
+xbig = helper.make_tensor_value_info("x", F, [100000, 100000, 100])
+csave(model(relu_y, [xbig], [y]), "input_cap.onnx")
+xneg = helper.make_tensor_value_info("x", F, [-1, 2, 3])
+csave(model(relu_y, [xneg], [y]), "input_negative.onnx")
+xnoshape = helper.make_tensor_value_info("x", F, None)
+csave(model(relu_y, [xnoshape], [y]), "input_noshape.onnx")
+xseq = helper.make_tensor_sequence_value_info("x", F, [1, 2, 3])
+csave(model(relu_y, [xseq], [y]), "input_sequence.onnx")
+x9 = helper.make_tensor_value_info("x", F, [1] * 9)
+csave(model(relu_y, [x9], [y]), "input_rank9.onnx")
+xnn = helper.make_tensor_value_info("", F, [1, 2, 3])
+csave(model([helper.make_node("Relu", [""], ["y"], name="relu")], [xnn], [y]), "input_noname.onnx")
+csave(model(relu_y, [x, x], [y]), "input_twice.onnx")
+csave(model(relu_y, [x], [helper.make_tensor_value_info("zz", F, [1, 2, 3])]), "output_missing.onnx")
+csave(model(relu_y, [x], [y, y]), "output_twice.onnx")
+csave(model(relu_y, [x], []), "no_outputs.onnx")
+csave(model([helper.make_node("Relu", ["x"], ["t"], name="r1"), helper.make_node("Relu", ["x"], ["t"], name="r2"),
+             helper.make_node("Relu", ["t"], ["y"], name="r3")], [x], [y]), "produced_twice.onnx")
+csave(model([helper.make_node("Relu", ["x"], ["x"], name="r1"), helper.make_node("Relu", ["x"], ["y"], name="r2")],
+            [x], [y]), "output_is_input.onnx")
+
+# -- nodes and attributes
+csave(model([helper.make_node("Relu", ["x", "x"], ["y"], name="relu")], [x], [y]), "arity.onnx")
+n = helper.make_node("LeakyRelu", ["x"], ["y"], name="lrelu", alpha=0.1)
+n.attribute.extend([helper.make_attribute("alpha", 0.2)])
+csave(model([n], [x], [y]), "attr_twice.onnx")
+csave(model([helper.make_node("LeakyRelu", ["x"], ["y"], name="lrelu", alpha="big")], [x], [y]), "attr_type.onnx")
+n = helper.make_node("LeakyRelu", ["x"], ["y"], name="lrelu")
+a = n.attribute.add()
+a.name, a.ref_attr_name, a.type = "alpha", "outer_alpha", onnx.AttributeProto.FLOAT
+csave(model([n], [x], [y]), "attr_ref.onnx")
+n = helper.make_node("Constant", [], ["y"], name="c")
+a = n.attribute.add()
+a.name, a.type = "value", onnx.AttributeProto.STRING
+csave(model([n], [], [y]), "attr_empty_string.onnx")
+cval = numpy_helper.from_array(np.arange(6, dtype=np.float32).reshape(1, 2, 3), "cval")
+csave(model([helper.make_node("Constant", [], ["c"], name="c", value=cval),
+             helper.make_node("Add", ["x", "c"], ["y"], name="add")], [x], [y]), "constant.onnx")
+
+# -- external data
+with open(os.path.join(C, "bias.bin"), "wb") as f:
+    f.write(b"\0" * 4 + np.array([0.5, -1.0, 2.0], np.float32).tobytes())
+for name, ext in [("ext_mid_dotdot", external("sub/../bias.bin", 4, 12)),
+                  ("ext_offset_overflow", external("bias.bin", (1 << 63) - 8, 12)),
+                  ("ext_offset_huge", external("bias.bin", "99999999999999999999", 12)),
+                  ("ext_offset_negative", external("bias.bin", -4, 12)),
+                  ("ext_length", external("bias.bin", 4, 8)),
+                  ("ext_missing", external("nope.bin", 0, 12)),
+                  ("ext_fifo", external("fifo.bin", 0, 12)),
+                  ("ext_linkdir", external("linkdir/bias.bin", 4, 12)),
+                  ("ext_ok", external("bias.bin", 4, 12))]:
+    csave(model(add_relu, [x], [y], [ext]), name + ".onnx")
+t = external("bias.bin", 4, 12)
+del t.external_data[0]
+csave(model(add_relu, [x], [y], [t]), "ext_nolocation.onnx")
+
+# -- shapes the infer pass holds to the cap
+shp = numpy_helper.from_array(np.array([1 << 20, 1 << 20], np.int64), "shp")
+csave(model([helper.make_node("ConstantOfShape", ["shp"], ["y"], name="cos")], [], [y], [shp]), "infer_cap.onnx")
+np.save(os.path.join(C, "big1000.npy"), np.zeros(1000, np.float32))
+np.save(os.path.join(C, "x132.npy"), np.zeros((1, 3, 2), np.float32))
+
+# -- attribute and constant-input ranges, checked by the ops' infer callbacks
+x5 = helper.make_tensor_value_info("x", F, [1, 2, 4, 4, 4])
+x4 = helper.make_tensor_value_info("x", F, [1, 2, 4, 4])
+yany = helper.make_tensor_value_info("y", F, None)
+w5 = numpy_helper.from_array(np.ones((2, 2, 3, 3, 3), np.float32), "w")
+w4 = numpy_helper.from_array(np.ones((2, 2, 3, 3), np.float32), "w")
+
+
+def i64(name, v):
+    return numpy_helper.from_array(np.array(v, np.int64), name)
+
+
+def f32(name, v):
+    return numpy_helper.from_array(np.array(v, np.float32), name)
+
+
+def op_case(name, op, ins, inits=(), xin=x5, **attrs):
+    csave(model([helper.make_node(op, ins, ["y"], name="n", **attrs)], [xin], [yany], list(inits)), name + ".onnx")
+
+
+op_case("conv_stride0", "Conv", ["x", "w"], [w5], strides=[1, 0, 1])
+op_case("conv_stride_neg", "Conv", ["x", "w"], [w5], strides=[1, -2, 1])
+op_case("conv_dilation0", "Conv", ["x", "w"], [w5], dilations=[0, 1, 1])
+op_case("conv_pads_neg", "Conv", ["x", "w"], [w5], pads=[0, -1, 0, 0, 0, 0])
+op_case("conv_pads_len", "Conv", ["x", "w"], [w5], pads=[1, 1, 1])
+op_case("conv_pads_many", "Conv", ["x", "w"], [w5], pads=[1] * 20)
+op_case("conv_group0", "Conv", ["x", "w"], [w5], group=0)
+op_case("conv_group_div", "Conv", ["x", "w"], [w5], group=3)
+op_case("conv_kernel_mismatch", "Conv", ["x", "w"], [w5], kernel_shape=[2, 2, 2])
+op_case("conv_kernel_big", "Conv", ["x", "w"], [numpy_helper.from_array(np.ones((2, 2, 9, 3, 3), np.float32), "w")])
+op_case("conv_w_rank", "Conv", ["x", "w"], [w4])
+op_case("maxpool_kernel0", "MaxPool", ["x"], kernel_shape=[0, 2, 2])
+op_case("maxpool_stride0", "MaxPool", ["x"], kernel_shape=[2, 2, 2], strides=[0, 1, 1])
+op_case("maxpool_no_kernel", "MaxPool", ["x"])
+op_case("avgpool_pad_ge_kernel", "AveragePool", ["x"], kernel_shape=[2, 2, 2], pads=[2, 0, 0, 0, 0, 0])
+op_case("transpose_perm_dup", "Transpose", ["x"], perm=[0, 1, 1, 3, 4])
+op_case("transpose_perm_range", "Transpose", ["x"], perm=[0, 1, 2, 3, 9])
+op_case("concat_axis", "Concat", ["x", "x"], axis=7)
+op_case("softmax_axis", "Softmax", ["x"], axis=-9)
+op_case("flatten_axis", "Flatten", ["x"], axis=6)
+op_case("reduce_axes_range", "ReduceSum", ["x", "ax"], [i64("ax", [5])])
+op_case("reduce_axes_dup", "ReduceMean", ["x"], axes=[1, -4])
+op_case("gather_axis", "Gather", ["x", "idx"], [i64("idx", [0])], axis=5)
+op_case("gather_index", "Gather", ["x", "idx"], [i64("idx", [2])], axis=1)
+op_case("squeeze_not1", "Squeeze", ["x", "ax"], [i64("ax", [1])])
+op_case("unsqueeze_dup", "Unsqueeze", ["x", "ax"], [i64("ax", [0, 0])])
+op_case("reshape_two_minus1", "Reshape", ["x", "s"], [i64("s", [-1, -1])])
+op_case("reshape_count", "Reshape", ["x", "s"], [i64("s", [7, 3])])
+op_case("reshape_negative", "Reshape", ["x", "s"], [i64("s", [-2, 64])])
+op_case("reshape_runtime", "Reshape", ["x", "x"])
+op_case("split_sum", "Split", ["x", "sp"], [i64("sp", [1, 2])], axis=1)
+op_case("slice_step0", "Slice", ["x", "st", "en", "ax", "sp"],
+        [i64("st", [0]), i64("en", [2]), i64("ax", [2]), i64("sp", [0])])
+op_case("slice_axes_dup", "Slice", ["x", "st", "en", "ax"],
+        [i64("st", [0, 0]), i64("en", [2, 2]), i64("ax", [2, -3])])
+op_case("pad_negative_size", "Pad", ["x", "p"], [i64("p", [0, 0, -9, 0, 0, 0, 0, 0, 0, 0])])
+op_case("pad_huge", "Pad", ["x", "p"], [i64("p", [0, 0, 1 << 40, 0, 0, 0, 0, 1 << 40, 0, 0])])
+op_case("expand_huge", "Expand", ["x", "s"], [i64("s", [1 << 30, 1 << 30, 1, 1, 1])])
+op_case("tile_negative", "Tile", ["x", "r"], [i64("r", [1, -1, 1, 1, 1])])
+op_case("tile_huge", "Tile", ["x", "r"], [i64("r", [1 << 31, 1 << 31, 1 << 31, 1, 1])])
+op_case("resize_scale0", "Resize", ["x", "", "sc"], [f32("sc", [1, 1, 0, 1, 1])])
+op_case("resize_scale_neg", "Resize", ["x", "", "sc"], [f32("sc", [1, 1, -2, 1, 1])])
+op_case("resize_scale_huge", "Resize", ["x", "", "sc"], [f32("sc", [1, 1, 1e30, 1e30, 1])])
+op_case("resize_sizes_neg", "Resize", ["x", "", "", "sz"], [i64("sz", [1, 2, -4, 4, 4])])
+op_case("cast_string", "Cast", ["x"], to=TensorProto.STRING)
+op_case("cast_unknown", "Cast", ["x"], to=99)
+op_case("layernorm_axis", "LayerNormalization", ["x", "g"], [f32("g", [1, 1, 1, 1])], axis=5)
+op_case("groupnorm_groups", "GroupNormalization", ["x", "g", "b"], [f32("g", [1, 1]), f32("b", [0, 0])], num_groups=3)
+op_case("matmul_mismatch", "MatMul", ["x", "m"], [numpy_helper.from_array(np.ones((3, 2), np.float32), "m")])
+op_case("gemm_rank", "Gemm", ["x", "m"], [numpy_helper.from_array(np.ones((3, 2), np.float32), "m")])
+op_case("einsum_bad", "Einsum", ["x"], equation="abc->->")
+op_case("einsum_labels", "Einsum", ["x"], equation="ab->ab")
+op_case("add_broadcast", "Add", ["x", "b"], [f32("b", [1, 2, 3])])
+op_case("range_delta0", "Range", ["s", "l", "d"], [i64("s", 0), i64("l", 10), i64("d", 0)])
+op_case("range_huge", "Range", ["s", "l", "d"], [i64("s", 0), i64("l", 1 << 62), i64("d", 1)])
+op_case("cos_negative", "ConstantOfShape", ["s"], [i64("s", [2, -3])])
+op_case("cos_zero_huge", "ConstantOfShape", ["s"], [i64("s", [0, 1 << 40, 1 << 40])])
+op_case("argmax_axis", "ArgMax", ["x"], axis=5)
+op_case("depthtospace_block", "DepthToSpace", ["x"], xin=x4, blocksize=0)
+op_case("instnorm_scale", "InstanceNormalization", ["x", "g", "b"], [f32("g", [1, 1, 1]), f32("b", [0, 0])])
+op_case("batchnorm_shape", "BatchNormalization", ["x", "g", "b", "m", "v"],
+        [f32("g", [1]), f32("b", [0, 0]), f32("m", [0, 0]), f32("v", [1, 1])])
+
+# -- names that would break C comments in generated code
+xn = helper.make_tensor_value_info("x */ int evil_in; /*", F, [1, 2, 3])
+yn = helper.make_tensor_value_info("y\n*/ int evil_out;", F, [1, 2, 3])
+csave(model([helper.make_node("Relu", ["x */ int evil_in; /*"], ["t"], name="a */ int evil_node; /* b"),
+             helper.make_node("Add", ["t", "b */ int evil_w; /*"], ["y\n*/ int evil_out;"], name="n\n*/ int evil2;")],
+            [xn], [yn], [numpy_helper.from_array(np.ones(3, np.float32), "b */ int evil_w; /*")]), "names.onnx")
+
+
+# -- .npy headers the compiler's reader rejects
+def npy_raw(name, header, data=b"", version=1):
+    h = header.encode()
+    if version == 1:
+        pre = b"\x93NUMPY" + bytes([1, 0]) + len(h).to_bytes(2, "little")
+    else:
+        pre = b"\x93NUMPY" + bytes([version, 0]) + len(h).to_bytes(4, "little")
+    with open(os.path.join(C, name), "wb") as f:
+        f.write(pre + h + data)
+
+
+npy_raw("npy_bigendian.npy", "{'descr': '>f4', 'fortran_order': False, 'shape': (1, 2, 3), }\n", b"\0" * 24)
+npy_raw("npy_object.npy", "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }\n", b"\0" * 8)
+npy_raw("npy_structured.npy", "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }\n", b"\0" * 4)
+npy_raw("npy_version9.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }\n", b"\0" * 4, version=9)
+npy_raw("npy_garbage.npy", "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (1,), }\n", b"\0" * 4)
+npy_raw("npy_extra_key.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}\n", b"\0" * 4)
+npy_raw("npy_rank9.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,1), }\n", b"\0" * 4)
+npy_raw("npy_shape_overflow.npy",
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296), }\n")
+npy_raw("npy_negative.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (-1, 2, 3), }\n", b"\0" * 24)
+npy_raw("npy_long_header.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3), }" + " " * 70000 + "\n",
+        b"\0" * 24, version=2)
+with open(os.path.join(C, "npy_short.npy"), "wb") as f:
+    f.write(b"\x93NUMPY\x01\x00\xff\x00{'descr'")
+xinf = xv.copy()
+xinf[0, 0, 2] = -np.inf
+np.save(os.path.join(C, "x_inf.npy"), xinf)
