@@ -118,7 +118,12 @@ def same_pads(S, ek, st, upper, **kw):
         a = t // 2 if upper else t - t // 2
         pb.append(a); pe.append(t - a)
     return dict(pads=pb + pe, **kw)
-f = lambda *s: rng.standard_normal(s).astype(np.float32)
+# Small dyadic values (quarter steps in [-2, 2]): every product and partial sum
+# is exact in float32, so the expected outputs hold for any summation order
+# (blocked and fused multiply-add kernels). With normal random data a few
+# outputs cancel to ~1e-4 out of terms of ~30 and only the naive loop order
+# happened to stay within 1e-3 relative.
+f = lambda *s: (rng.integers(-8, 9, s) / 4).astype(np.float32)
 
 # --- Conv: MONAI shapes in 2D and 3D
 for sp in (2, 3):
