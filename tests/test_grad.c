@@ -199,7 +199,7 @@ int main(int argc, char **argv) {
     URC_VEC(char *) names = {0};
     struct dirent *e;
     while ((e = readdir(d)))
-        if (strstr(e->d_name, ".onnx")) URC_VEC_PUSH(names, strdup(e->d_name));
+        if (strstr(e->d_name, ".onnx")) URC_VEC_PUSH(names, urc_strdup(e->d_name));
     closedir(d);
     qsort(names.items, (size_t)names.len, sizeof(char *), cmp_str);
     int fails = 0;
