@@ -159,7 +159,11 @@ static bool conv_infer(urc_node *n) {
     urc_shape ys = {xs->rank, {xs->dims[0], M}};
     for (int i = 0; i < nsp; i++) {
         int64_t in = xs->dims[2 + i], s = a->strides[i], d = a->dilations[i], K = a->kernel[i];
-        int64_t ek = (K - 1) * d + 1, *pb = &a->pads[i], *pe = &a->pads[nsp + i], out;
+        int64_t ek, *pb = &a->pads[i], *pe = &a->pads[nsp + i], out;
+        if (!urc_mul_ok(K - 1, d, &ek) || !urc_add_ok(ek, 1, &ek)) { /* (input hardening) */
+            urc_error(where, "the dilated kernel overflows on spatial axis %d", i);
+            return false;
+        }
         if (a->auto_pad == URC_PAD_VALID) *pb = *pe = 0;
         if (!tr) {
             if (a->auto_pad == URC_PAD_SAME_UPPER || a->auto_pad == URC_PAD_SAME_LOWER) {
@@ -177,7 +181,12 @@ static bool conv_infer(urc_node *n) {
             }
             out = (in + *pb + *pe - ek) / s + 1;
         } else {
-            int64_t full = s * (in - 1) + a->output_padding[i] + ek; /* output size without padding */
+            int64_t full; /* output size without padding */
+            if (!urc_mul_ok(s, in - 1, &full) || !urc_add_ok(full, a->output_padding[i], &full) ||
+                !urc_add_ok(full, ek, &full)) { /* (input hardening) */
+                urc_error(where, "the output size overflows on spatial axis %d", i);
+                return false;
+            }
             bool same = a->auto_pad == URC_PAD_SAME_UPPER || a->auto_pad == URC_PAD_SAME_LOWER;
             if (a->n_output_shape >= 0 || same) {
                 /* The spec's equations. An output up to stride - 1 larger than the

@@ -274,7 +274,13 @@ static bool movement_infer(urc_node *n) {
         o.rank = 4;
         o.dims[0] = is->dims[0];
         if (n->op == URC_OP_DEPTH_TO_SPACE) {
-            if (is->dims[1] % (b * b)) {
+            int64_t bb; /* (input hardening) b * b and the products below must not overflow */
+            if (!urc_mul_ok(b, b, &bb) || !urc_mul_ok(is->dims[2], b, &o.dims[2]) ||
+                !urc_mul_ok(is->dims[3], b, &o.dims[3])) {
+                urc_error(where, "blocksize %lld is too large for %lld channels", (long long)b, (long long)is->dims[1]);
+                return false;
+            }
+            if (is->dims[1] % bb) {
                 urc_error(where, "channels %lld are not divisible by blocksize^2", (long long)is->dims[1]);
                 return false;
             }

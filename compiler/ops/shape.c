@@ -64,7 +64,8 @@ static bool shape_parse(urc_node *n, urc_attr_list *l) {
 /* Range's element count, as numpy.arange: max(ceil((limit - start) / delta), 0). */
 static int64_t range_count(double start, double limit, double delta) {
     double c = ceil((limit - start) / delta);
-    return c > 0 ? (int64_t)c : 0;
+    if (!(c > 0)) return 0; /* includes NaN */
+    return c < 9.2e18 ? (int64_t)c : INT64_MAX; /* (input hardening) no UB converting; the size cap rejects it */
 }
 
 static bool shape_infer(urc_node *n) {

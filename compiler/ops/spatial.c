@@ -30,6 +30,11 @@ bool urc_sp_axis_list(const urc_node *n, const char *name, int64_t *v, int count
             urc_error(urc_node_where(n), "attribute '%s' must hold values of at least %lld, got %lld", name,
                       (long long)min, (long long)v[i]);
             return false;
+        } else if (v[i] > INT32_MAX) {
+            /* (input hardening) keeps kernel/stride/dilation/pad arithmetic far from int64 overflow */
+            urc_error(urc_node_where(n), "attribute '%s' must hold values of at most %d, got %lld", name, INT32_MAX,
+                      (long long)v[i]);
+            return false;
         }
     return true;
 }
