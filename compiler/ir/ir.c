@@ -162,7 +162,7 @@ bool urc_graph_toposort(urc_graph *g) {
             }
         ok = false;
     } else {
-        memcpy(g->nodes.items, sorted, sizeof(urc_node *) * (size_t)nn);
+        if (nn) memcpy(g->nodes.items, sorted, sizeof(urc_node *) * (size_t)nn); /* items is NULL without nodes */
     }
     free(indeg);
     free(sorted);
