@@ -296,6 +296,7 @@ typedef struct mm_ctx {
     urc_shape yfull;            /* [batch.., M, N] (Gemm: [M, N]): what C/bias/residual broadcast to */
     urc_lx *bidx[URC_MAX_RANK]; /* the batch loop variables */
     int vt;                     /* scalar of the epilogue */
+    int exp_table;              /* buffer of 2^-k for fast_exp_nonpos, -1 before first use */
 } mm_ctx;
 
 static urc_lx *bin(urc_lop op, urc_lx *a, urc_lx *b) { return urc_lx_bin(op, a, b); }
@@ -337,26 +338,92 @@ static urc_lx *act_expr(urc_act act, double alpha, urc_lx *x, urc_dtype dt) {
     return x;
 }
 
+/* exp(x) for x <= 0 (or NaN), float32, as arithmetic the C compiler can
+ * vectorise (libm's expf/erff are one call per element): x clamped to -87,
+ * x log2(e) = n + f (n rounded to nearest by adding and subtracting
+ * 1.5 * 2^23, |f| <= 1/2), 2^f by its degree-7 Taylor polynomial (relative
+ * error < 1e-8 before rounding), 2^n from a table of 2^-k; NaN gives NaN.
+ * (The same construction as ops/attention.c's softmax.) */
+static urc_lx *fast_exp_nonpos(mm_ctx *c, urc_ls *at, urc_lx *x) {
+    urc_kernel *k = c->k;
+    urc_dtype dt = URC_DT_F32;
+    if (c->exp_table < 0) {
+        float tab[128];
+        for (int i = 0; i < 128; i++) tab[i] = (float)ldexp(1.0, -i);
+        c->exp_table = urc_lower_const(c->L, k, "exp2_table", dt, 128, tab);
+    }
+    int vx = urc_kernel_var(k, "ex", dt), vt = urc_kernel_var(k, "et", dt), vn = urc_kernel_var(k, "en", dt),
+        vf = urc_kernel_var(k, "ef", dt);
+    urc_ls_decl(at, vx, x);
+    urc_lx *xv = urc_lx_var(k, vx);
+    urc_lx *xc = urc_lx_sel(bin(URC_L_GT, xv, lit(-87, dt)), xv, lit(-87, dt));
+    urc_ls_decl(at, vt, bin(URC_L_MUL, xc, lit(1.4426950408889634, dt)));
+    urc_lx *magic = lit(12582912.0, dt);
+    urc_ls_decl(at, vn, bin(URC_L_SUB, bin(URC_L_ADD, urc_lx_var(k, vt), magic), magic));
+    urc_lx *nv = urc_lx_var(k, vn);
+    urc_ls_decl(at, vf, bin(URC_L_MUL, bin(URC_L_SUB, urc_lx_var(k, vt), nv), lit(0.6931471805599453, dt)));
+    urc_lx *f = urc_lx_var(k, vf);
+    double coef[8] = {1, 1, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040};
+    urc_lx *p = lit(coef[7], dt);
+    for (int i = 6; i >= 0; i--) p = urc_lx_fma(p, f, lit(coef[i], dt));
+    urc_lx *e = bin(URC_L_MUL, p, urc_lx_load(k, c->exp_table, urc_lx_cast(URC_DT_I32, urc_lx_un(URC_L_NEG, nv))));
+    return urc_lx_sel(bin(URC_L_NE, xv, xv), xv, e);
+}
+
+/* Exact GELU 0.5 x (1 + erf(x / sqrt 2)) for float32 with erf by
+ * Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7, about float32's
+ * rounding of erf near 1): erf(|z|) = 1 - t (a1 + t (a2 + ... a5 t)) e^-z^2,
+ * t = 1 / (1 + p |z|), odd in z; vectorisable where erff is a call per
+ * element. float64 keeps libm's erf. */
+static urc_lx *gelu_expr(mm_ctx *c, urc_ls *at, urc_lx *x) {
+    urc_dtype dt = c->dt;
+    if (dt != URC_DT_F32) return act_expr(URC_ACT_GELU, 0, x, dt);
+    urc_kernel *k = c->k;
+    int vz = urc_kernel_var(k, "gz", dt), va = urc_kernel_var(k, "ga", dt), vq = urc_kernel_var(k, "gq", dt);
+    urc_ls_decl(at, vz, bin(URC_L_MUL, x, lit(M_SQRT1_2, dt)));
+    urc_lx *z = urc_lx_var(k, vz);
+    urc_ls_decl(at, va, urc_lx_un(URC_L_ABS, z));
+    urc_lx *az = urc_lx_var(k, va);
+    urc_ls_decl(at, vq, bin(URC_L_DIV, lit(1, dt), urc_lx_fma(lit(0.3275911, dt), az, lit(1, dt))));
+    urc_lx *t = urc_lx_var(k, vq);
+    static const double a[5] = {0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429};
+    urc_lx *poly = lit(a[4], dt);
+    for (int i = 3; i >= 0; i--) poly = urc_lx_fma(poly, t, lit(a[i], dt));
+    poly = bin(URC_L_MUL, poly, t);
+    urc_lx *e = fast_exp_nonpos(c, at, urc_lx_un(URC_L_NEG, bin(URC_L_MUL, az, az)));
+    urc_lx *y = bin(URC_L_SUB, lit(1, dt), bin(URC_L_MUL, poly, e));
+    urc_lx *erf = urc_lx_sel(bin(URC_L_LT, z, lit(0, dt)), urc_lx_un(URC_L_NEG, y), y);
+    return bin(URC_L_MUL, bin(URC_L_MUL, lit(0.5, dt), x), bin(URC_L_ADD, lit(1, dt), erf));
+}
+
 /* Appends the store of Y element yidx = epilogue(v) to parent, (m, n) the
  * element's coordinates. `scaled`: alpha and beta*C are already in v. */
-static void epi_store(mm_ctx *c, urc_ls *parent, urc_lx *yidx, urc_lx *v, urc_lx *m, urc_lx *n, bool scaled) {
+enum { EPI_ALL, EPI_PRE, EPI_POST };
+
+/* `part`: EPI_ALL the whole epilogue; EPI_PRE only alpha, C and bias;
+ * EPI_POST only the activation and residual (v is then the stored value). */
+static void epi_store(mm_ctx *c, urc_ls *parent, urc_lx *yidx, urc_lx *v, urc_lx *m, urc_lx *n, bool scaled, int part) {
     urc_dtype dt = c->dt;
-    if (!scaled) {
-        if (c->alpha != 1) v = bin(URC_L_MUL, lit(c->alpha, dt), v);
-        if (c->c) {
-            urc_lx *t = urc_lower_load(c->L, c->k, c->c, epi_index(c, &c->c->shape, m, n));
-            v = bin(URC_L_ADD, v, c->beta == 1 ? t : bin(URC_L_MUL, lit(c->beta, dt), t));
+    if (part != EPI_POST) {
+        if (!scaled) {
+            if (c->alpha != 1) v = bin(URC_L_MUL, lit(c->alpha, dt), v);
+            if (c->c) {
+                urc_lx *t = urc_lower_load(c->L, c->k, c->c, epi_index(c, &c->c->shape, m, n));
+                v = bin(URC_L_ADD, v, c->beta == 1 ? t : bin(URC_L_MUL, lit(c->beta, dt), t));
+            }
         }
+        if (c->bias) v = bin(URC_L_ADD, v, urc_lower_load(c->L, c->k, c->bias, epi_index(c, &c->bias->shape, m, n)));
     }
-    if (c->bias) v = bin(URC_L_ADD, v, urc_lower_load(c->L, c->k, c->bias, epi_index(c, &c->bias->shape, m, n)));
-    if (c->act != URC_ACT_NONE) {
-        if (c->act != URC_ACT_RELU) { /* x appears more than once */
-            urc_ls_decl(parent, c->vt, v);
-            v = urc_lx_var(c->k, c->vt);
+    if (part != EPI_PRE) {
+        if (c->act != URC_ACT_NONE) {
+            if (c->act != URC_ACT_RELU) { /* x appears more than once */
+                urc_ls_decl(parent, c->vt, v);
+                v = urc_lx_var(c->k, c->vt);
+            }
+            v = c->act == URC_ACT_GELU ? gelu_expr(c, parent, v) : act_expr(c->act, c->act_alpha, v, dt);
         }
-        v = act_expr(c->act, c->act_alpha, v, dt);
+        if (c->res) v = bin(URC_L_ADD, v, urc_lower_load(c->L, c->k, c->res, epi_index(c, &c->res->shape, m, n)));
     }
-    if (c->res) v = bin(URC_L_ADD, v, urc_lower_load(c->L, c->k, c->res, epi_index(c, &c->res->shape, m, n)));
     urc_ls_store(parent, c->by, yidx, v);
 }
 
@@ -430,7 +497,7 @@ static bool naive_lower(mm_ctx *c) {
         urc_ls_accum(nl, by, y_idx, bin(URC_L_MUL, urc_lx_var(k, va), b_kn));
         if (c->bias || c->act != URC_ACT_NONE || c->res) {
             urc_ls *el = urc_ls_for(body, vn, urc_lx_int(0), urc_lx_int(g->N), 1, URC_FOR_SIMD);
-            epi_store(c, el, y_idx, urc_lx_load(k, by, y_idx), m, nx, true);
+            epi_store(c, el, y_idx, urc_lx_load(k, by, y_idx), m, nx, true, EPI_ALL);
         }
     } else {
         urc_ls *nl = urc_ls_for(body, vn, urc_lx_int(0), urc_lx_int(g->N), 1, 0);
@@ -438,7 +505,7 @@ static bool naive_lower(mm_ctx *c) {
         urc_ls_decl(nl, vacc, lit(0, dt));
         urc_ls *kl = urc_ls_for(nl, vk, urc_lx_int(0), urc_lx_int(g->K), 1, 0);
         urc_ls_assign(kl, vacc, bin(URC_L_ADD, urc_lx_var(k, vacc), bin(URC_L_MUL, a_mk, b_kn)));
-        epi_store(c, nl, y_idx, urc_lx_var(k, vacc), m, nx, false);
+        epi_store(c, nl, y_idx, urc_lx_var(k, vacc), m, nx, false, EPI_ALL);
     }
     return true;
 }
@@ -513,7 +580,16 @@ static void micro(mm_ctx *c, const tiling *t, const bvars *v, urc_ls *parent, ur
     {
         urc_ls *sil = urc_ls_for(epi_at, v->i, urc_lx_int(0), urc_lx_int(mr), 1, U);
         urc_ls *sjl = urc_ls_for(sil, v->j, urc_lx_int(0), urc_lx_int(nr), 1, UV);
-        epi_store(c, sjl, yidx, urc_lx_load(k, acc, aidx), row, col, false);
+        /* A costly activation runs in a second pass over the stored tile,
+         * as plain loops the compiler vectorises (fully unrolled it is
+         * straight-line code too long to vectorise well). */
+        bool split = c->act != URC_ACT_NONE && c->act != URC_ACT_RELU;
+        epi_store(c, sjl, yidx, urc_lx_load(k, acc, aidx), row, col, false, split ? EPI_PRE : EPI_ALL);
+        if (split) {
+            sil = urc_ls_for(epi_at, v->i, urc_lx_int(0), urc_lx_int(mr), 1, 0);
+            sjl = urc_ls_for(sil, v->j, urc_lx_int(0), urc_lx_int(nr), 1, URC_FOR_VECTOR);
+            epi_store(c, sjl, yidx, urc_lx_load(k, c->by, yidx), row, col, false, EPI_POST);
+        }
     }
     if (raw_at) {
         urc_ls *sil = urc_ls_for(raw_at, v->i, urc_lx_int(0), urc_lx_int(mr), 1, U);
@@ -682,6 +758,7 @@ static bool matmul_lower(urc_lower *L, const urc_node *n) {
     c.yfull.dims[c.yfull.rank++] = c.g.M;
     c.yfull.dims[c.yfull.rank++] = c.g.N;
     c.vt = urc_kernel_var(c.k, "t", c.dt);
+    c.exp_table = -1;
     if ((c.dt == URC_DT_F32 || c.dt == URC_DT_F64) && c.g.M > 0 && c.g.N > 0 && c.g.K > 0 && fast_lower(&c))
         return true;
     c.ba = urc_lower_in(L, c.k, n->in[0], "a");
