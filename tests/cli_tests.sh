@@ -114,6 +114,7 @@ chk() { f=$1; shift; expect 1 "$E checks/$f: $*" $U "checks/$f" -o "$T/o/x.c"; }
 chk opset_huge.onnx "opset 4294967313 is not supported (supported: 11 to 18); re-export with opset_version=17"
 chk opset_twice.onnx "the model imports the default ONNX opset twice (versions 17 and 13)"
 chk opset_none.onnx "the model imports no version of the default ONNX opset"
+chk deep_nesting.onnx "not a valid ONNX model (protobuf messages nested more than 64 deep)"
 chk no_graph.onnx "the model has no graph"
 chk functions.onnx "model-local functions are not supported (export with the TorchScript exporter, dynamo=False)"
 chk dtype_unknown.onnx "initializer 'bias': data type 99 is not an ONNX tensor type"

@@ -473,7 +473,7 @@ static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
             op = urc_op_lookup(type);
             if (op == URC_OP_COUNT) {
                 urc_error(urc_fmt("node '%s' (%s)", nname ? nname : urc_fmt("#%zu", i), type),
-                          "op type not supported");
+                          *type ? "op type not supported" : "has no op type");
                 ok = false;
             }
         }
@@ -556,6 +556,57 @@ static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
     return ok;
 }
 
+/* protobuf-c unpacks nested messages recursively, without a depth limit: a
+ * 250 kB file of subgraphs nested 20000 deep overflows the stack. Before
+ * unpacking, the wire format is walked with the message descriptors (a
+ * length-delimited field is entered only when it is a message) and more
+ * than URC_PROTO_MAX_DEPTH levels are refused. Malformed data is left to
+ * protobuf-c to reject. The walk itself recurses at most that deep. */
+#define URC_PROTO_MAX_DEPTH 64
+
+static bool read_varint(const uint8_t *p, size_t n, size_t *i, uint64_t *v) {
+    *v = 0;
+    for (int shift = 0; shift < 64 && *i < n; shift += 7) {
+        uint8_t b = p[(*i)++];
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) return true;
+    }
+    return false;
+}
+
+static bool proto_depth_ok(const uint8_t *p, size_t n, const ProtobufCMessageDescriptor *d, int depth) {
+    if (depth > URC_PROTO_MAX_DEPTH) return false;
+    size_t i = 0;
+    while (i < n) {
+        uint64_t key, len;
+        if (!read_varint(p, n, &i, &key)) return true;
+        switch (key & 7) {
+        case 0:
+            if (!read_varint(p, n, &i, &len)) return true;
+            break;
+        case 1:
+            if (n - i < 8) return true;
+            i += 8;
+            break;
+        case 5:
+            if (n - i < 4) return true;
+            i += 4;
+            break;
+        case 2: {
+            if (!read_varint(p, n, &i, &len) || len > n - i) return true;
+            const ProtobufCFieldDescriptor *f =
+                key >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3)) : NULL;
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && !proto_depth_ok(p + i, (size_t)len, f->descriptor, depth + 1))
+                return false;
+            i += (size_t)len;
+            break;
+        }
+        default: return true; /* groups or garbage: protobuf-c decides */
+        }
+    }
+    return true;
+}
+
 static char *dir_of(const char *path) {
     const char *slash = strrchr(path, '/');
     if (!slash) return urc_strdup(".");
@@ -574,6 +625,11 @@ urc_graph *urc_onnx_load(const char *path, const urc_import_opts *opts) {
     if (size == 0) {
         free(buf);
         urc_error(NULL, "empty file (not an ONNX model)");
+        return NULL;
+    }
+    if (!proto_depth_ok(buf, size, &onnx__model_proto__descriptor, 0)) {
+        free(buf);
+        urc_error(NULL, "not a valid ONNX model (protobuf messages nested more than %d deep)", URC_PROTO_MAX_DEPTH);
         return NULL;
     }
     Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, buf);
@@ -638,7 +694,8 @@ urc_tensor *urc_onnx_load_tensor(const char *path, uint64_t max_bytes) {
         urc_error(NULL, "%s", err);
         return NULL;
     }
-    Onnx__TensorProto *t = onnx__tensor_proto__unpack(NULL, size, buf);
+    Onnx__TensorProto *t =
+        proto_depth_ok(buf, size, &onnx__tensor_proto__descriptor, 0) ? onnx__tensor_proto__unpack(NULL, size, buf) : NULL;
     free(buf);
     if (!t) {
         urc_error(NULL, "not a valid TensorProto");

@@ -399,3 +399,25 @@ with open(os.path.join(C, "npy_short.npy"), "wb") as f:
 xinf = xv.copy()
 xinf[0, 0, 2] = -np.inf
 np.save(os.path.join(C, "x_inf.npy"), xinf)
+
+
+# -- protobuf nesting: subgraphs (NodeProto.attribute.g) nested 30 deep. protobuf-c
+# unpacks recursively without a limit: 20000 levels (250 kB) overflowed the stack.
+def varint(n):
+    out = bytearray()
+    while True:
+        b, n = n & 0x7F, n >> 7
+        out.append(b | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def field(num, payload):
+    return varint((num << 3) | 2) + varint(len(payload)) + payload
+
+
+g = b""
+for _ in range(30):
+    g = field(1, field(5, field(6, g)))  # GraphProto.node / NodeProto.attribute / AttributeProto.g
+with open(os.path.join(C, "deep_nesting.onnx"), "wb") as f:
+    f.write(varint(1 << 3) + varint(8) + field(7, g) + field(8, varint(2 << 3) + varint(17)))
