@@ -221,6 +221,7 @@ chk matmul_mismatch.onnx "node 'n' (MatMul): inner dimensions differ: A[1,2,4,4,
 chk gemm_rank.onnx "node 'n' (Gemm): input 0 ('x') must have rank 2, got shape [1,2,4,4,4]"
 chk einsum_bad.onnx "node 'n' (Einsum): equation has text after the output term: '->'"
 chk einsum_labels.onnx "node 'n' (Einsum): term 0 of equation 'ab->ab' has 2 labels but input 0 has rank 5"
+chk sum65.onnx "node 'sum' (Sum): has 65 inputs; at most 64 are supported"
 chk add_broadcast.onnx "node 'n' (Add): shapes [1,2,4,4,4] and [3] do not broadcast"
 chk range_delta0.onnx "node 'n' (Range): Range delta is zero"
 chk range_huge.onnx "node 'n' (Range): output 'y' of shape [4611686018427387904] exceeds the limit of 4294967296 bytes (raise it with --max-bytes)"

@@ -508,14 +508,12 @@ static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
         }
         const urc_op_info *info = &urc_ops[op];
         if (nin < info->min_in || nin > info->max_in) {
-            urc_error(where, "has %d inputs; %s takes %d to %d", nin, type, info->min_in,
-                      info->max_in == URC_VARIADIC ? 1000 : info->max_in);
+            urc_error(where, "has %d inputs; %s takes %d to %d", nin, type, info->min_in, info->max_in);
             ok = false;
             continue;
         }
         if (nout < info->min_out || nout > info->max_out) {
-            urc_error(where, "has %d outputs; %s gives %d to %d", nout, type, info->min_out,
-                      info->max_out == URC_VARIADIC ? 1000 : info->max_out);
+            urc_error(where, "has %d outputs; %s gives %d to %d", nout, type, info->min_out, info->max_out);
             ok = false;
             continue;
         }

@@ -29,6 +29,10 @@ static bool binary_infer(urc_node *n) {
             urc_error(where, "input %d is missing", j);
             return false;
         }
+    if (n->nin > 64) { /* (input hardening) lowering handles at most 64 operands */
+        urc_error(where, "has %d inputs; at most 64 are supported", n->nin);
+        return false;
+    }
     if (n->op == URC_OP_WHERE && !urc_check_dtype(n, 0, URC_DTM_BOOL)) return false;
     unsigned mask = is_logic(n->op) ? URC_DTM_BOOL
                     : n->op == URC_OP_EQUAL ? URC_DTM_ALL

@@ -421,3 +421,8 @@ for _ in range(30):
     g = field(1, field(5, field(6, g)))  # GraphProto.node / NodeProto.attribute / AttributeProto.g
 with open(os.path.join(C, "deep_nesting.onnx"), "wb") as f:
     f.write(varint(1 << 3) + varint(8) + field(7, g) + field(8, varint(2 << 3) + varint(17)))
+
+# -- a variadic op with more operands than lowering handles (was an internal error)
+xs2 = helper.make_tensor_value_info("x", F, [1, 2])
+csave(model([helper.make_node("Relu", ["x"], [f"t{i}"], name=f"r{i}") for i in range(65)] +
+            [helper.make_node("Sum", [f"t{i}" for i in range(65)], ["y"], name="sum")], [xs2], [yany]), "sum65.onnx")
