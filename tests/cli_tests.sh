@@ -265,6 +265,11 @@ no_files "$T/r"
 expect 0 "" $U run add_relu.onnx --input checks/npy_long_header.npy --output "$T/r/y.npy"   # format 2.0, 70 kB header
 expect 2 "unetrc: usage error: --output '$T/r/y.npy' is given twice (see unetrc --help)" $U run add_relu.onnx --input add_relu.input.npy --output "$T/r/y.npy" --output "$T/r/y.npy"
 rm -f "$T"/r/*
+# Concat of 200 operands, interpreted and compiled (the interpreter asserted above 64)
+expect 0 "" $U run checks/concat200.onnx --interp --input checks/x12.npy --output "$T/r/cat_i.npy"
+expect 0 "" $U run checks/concat200.onnx --input checks/x12.npy --output "$T/r/cat_c.npy"
+check "$CMP" "$T/r/cat_i.npy" "$T/r/cat_c.npy" 0
+rm -f "$T"/r/*
 # --no-fold keeps no Constant node for lowering (fuzz regression: internal error)
 expect 0 "" $U checks/constant.onnx --no-fold -o "$T/o/c.c"
 # names from the model cannot break out of C comments in the generated code

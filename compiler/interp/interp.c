@@ -59,8 +59,8 @@ bool urc_interp_run(urc_graph *g, urc_tensor *const *inputs, urc_tensor **output
     }
     for (int i = 0; i < g->nodes.len && ok; i++) {
         urc_node *n = g->nodes.items[i];
-        urc_tensor *ins[64] = {0}, *outs[64] = {0};
-        URC_ASSERT(n->nin <= 64 && n->nout <= 64, "too many operands for the interpreter");
+        /* (input hardening) as many operands as the op table allows (Concat: 1024) */
+        urc_tensor **ins = urc_xcalloc((size_t)n->nin + 1, sizeof *ins), **outs = urc_xcalloc((size_t)n->nout + 1, sizeof *outs);
         for (int j = 0; j < n->nin; j++)
             if (n->in[j]) {
                 ins[j] = val[n->in[j]->id];
@@ -72,7 +72,10 @@ bool urc_interp_run(urc_graph *g, urc_tensor *const *inputs, urc_tensor **output
                 val[n->out[j]->id] = outs[j];
                 owned[n->out[j]->id] = true;
             }
-        if (!urc_ops[n->op].impl->eval(n, ins, outs)) {
+        bool evaluated = urc_ops[n->op].impl->eval(n, ins, outs);
+        free(ins);
+        free(outs);
+        if (!evaluated) {
             ok = false;
             break;
         }

@@ -426,3 +426,8 @@ with open(os.path.join(C, "deep_nesting.onnx"), "wb") as f:
 xs2 = helper.make_tensor_value_info("x", F, [1, 2])
 csave(model([helper.make_node("Relu", ["x"], [f"t{i}"], name=f"r{i}") for i in range(65)] +
             [helper.make_node("Sum", [f"t{i}" for i in range(65)], ["y"], name="sum")], [xs2], [yany]), "sum65.onnx")
+# ... and Concat takes up to 1024 (the interpreter asserted above 64)
+csave(model([helper.make_node("Relu", ["x"], [f"t{i}"], name=f"r{i}") for i in range(200)] +
+            [helper.make_node("Concat", [f"t{i}" for i in range(200)], ["y"], name="cat", axis=1)], [xs2], [yany]),
+      "concat200.onnx")
+np.save(os.path.join(C, "x12.npy"), np.array([[-1.5, 2.0]], np.float32))
