@@ -116,6 +116,8 @@ chk opset_twice.onnx "the model imports the default ONNX opset twice (versions 1
 chk opset_none.onnx "the model imports no version of the default ONNX opset"
 chk deep_nesting.onnx "not a valid ONNX model (protobuf messages nested more than 64 deep)"
 chk no_graph.onnx "the model has no graph"
+many=$(i=0; while [ $i -lt 64 ]; do [ $i -gt 0 ] && printf '; '; printf "node 'u%d' (Foo): op type not supported" $i; i=$((i + 1)); done)
+chk many_problems.onnx "$many; and 2 more problems"
 chk functions.onnx "model-local functions are not supported (export with the TorchScript exporter, dynamo=False)"
 chk dtype_unknown.onnx "initializer 'bias': data type 99 is not an ONNX tensor type"
 chk dtype_string.onnx "input 'x': data type string is not supported"

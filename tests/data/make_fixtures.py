@@ -431,3 +431,6 @@ csave(model([helper.make_node("Relu", ["x"], [f"t{i}"], name=f"r{i}") for i in r
             [helper.make_node("Concat", [f"t{i}" for i in range(200)], ["y"], name="cat", axis=1)], [xs2], [yany]),
       "concat200.onnx")
 np.save(os.path.join(C, "x12.npy"), np.array([[-1.5, 2.0]], np.float32))
+# -- more problems than one line lists: 66 unsupported nodes (64 listed, then a count)
+csave(model([helper.make_node("Foo", ["x"], [f"u{i}"], name=f"u{i}") for i in range(66)] +
+            [helper.make_node("Relu", ["x"], ["y"], name="relu")], [x], [y]), "many_problems.onnx")
