@@ -230,6 +230,14 @@ static void attn(kbuild *b, urc_dtype dt, urc_shape qs, urc_shape kts, urc_shape
     n->a.attention.scale = scale;
 }
 
+/* layout 1: q and v from one packed qkv [B, L, 3, H, D], Y [B, L, H, D] */
+static void attn_qkv(kbuild *b, int64_t B, int64_t L, int64_t H, int64_t D, double scale) {
+    urc_value *r = kin(b, URC_DT_F32, S(B, L, 3, H, D), false);
+    urc_node *n = knode(b, URC_OP_ATTENTION, 3, r, kin(b, URC_DT_F32, S(B, H, D, L), false), r, NULL);
+    n->a.attention.scale = scale;
+    n->a.attention.layout = 1;
+}
+
 static void add_cases(kbuild *b) {
     const urc_dtype F = URC_DT_F32;
     /* plain MatMul, constant (packed) and run-time B, edge tiles in M and N */
@@ -278,6 +286,8 @@ static void add_cases(kbuild *b) {
     attn(b, F, S(2, 37, 64), S(2, 64, 75), S(2, 75, 70), 0.125);
     attn(b, F, S(7, 3), S(3, 9), S(9, 2), 1.0);
     attn(b, URC_DT_F64, S(2, 11, 6), S(2, 6, 13), S(2, 13, 17), 2.0);
+    attn_qkv(b, 2, 13, 4, 6, 0.4);
+    attn_qkv(b, 1, 70, 3, 64, 0.125);
 }
 
 static void check_kernels(const char *target, int vector_bits, const char *cflags) {

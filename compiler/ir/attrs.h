@@ -89,9 +89,12 @@ typedef struct urc_gemm_attr {
     bool has_bias, has_residual;
 } urc_gemm_attr;
 
-/* unetrc.Attention: the factor applied to Q K^T before the softmax. */
+/* unetrc.Attention: the factor applied to Q K^T before the softmax;
+ * layout 1 (ops/attention.c): Q and V read from the packed qkv tensor, Y
+ * written [B, L, H, Dv]. */
 typedef struct urc_attention_attr {
     double scale;
+    int layout;
 } urc_attention_attr;
 
 /* Einsum. Resolved: the parsed equation with explicit output. Each operand

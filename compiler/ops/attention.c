@@ -7,6 +7,15 @@
  * -> Softmax(-1) -> MatMul(., v). The batch dims of the three operands are
  * equal (no broadcasting). Float32/float64.
  *
+ * Layout 1 (the pass sets it when it can also absorb MONAI's rearranges):
+ *   Attention(R [B, L, 3, H, D], K^T [B, H, D, L], R) -> Y [B, L, H, D]
+ * with R the packed qkv projection (a view of the qkv MatMul's output):
+ * head h of q is R[:, :, 0, h, :], of v R[:, :, 2, h, :], and Y is written
+ * in the order the out-projection reads ([B, L, H*D] after a free Reshape).
+ * This saves the Transpose [2,0,3,1,4], the three Gathers and the output
+ * Transpose [0,2,1,3] around every attention (K^T is still made by a Gather
+ * and a Transpose, since the score tiles stream rows of K^T).
+ *
  * Lowering: one work item per (batch element, block of MR query rows),
  * all in parallel. A block never materialises more than its own MR x Lk
  * rows of scores, in a local array (the pass only fuses when that fits):
@@ -18,6 +27,58 @@
  *      scores, each row scaled by its 1/sum on store. */
 #include "common.h"
 
+/* ---- geometry ---------------------------------------------------------------- */
+
+/* For batch element b (of B) and head h (of H): Q (i, d) at
+ * b*q_sb + h*q_sh + q_o + i*q_si + d, K^T (d, j) at b*k_sb + h*k_sh + d*Lk + j,
+ * V (j, c) at b*v_sb + h*v_sh + v_o + j*v_sj + c, Y (i, c) at
+ * b*y_sb + h*y_sh + i*y_si + c. Layout 0 flattens all batch dims into B
+ * (H = 1). */
+typedef struct at_geom {
+    int64_t B, H, Lq, Lk, D, Dv;
+    int64_t q_sb, q_sh, q_o, q_si;
+    int64_t k_sb, k_sh;
+    int64_t v_sb, v_sh, v_o, v_sj;
+    int64_t y_sb, y_sh, y_si;
+} at_geom;
+
+static void at_geometry(const urc_node *n, at_geom *g) {
+    memset(g, 0, sizeof *g);
+    const urc_shape *q = &n->in[0]->shape, *kt = &n->in[1]->shape;
+    int r = q->rank;
+    if (n->a.attention.layout == 1) {
+        int64_t L = q->dims[1], H = q->dims[3], D = q->dims[4];
+        g->B = q->dims[0];
+        g->H = H;
+        g->Lq = g->Lk = L;
+        g->D = g->Dv = D;
+        g->q_sb = g->v_sb = L * 3 * H * D;
+        g->q_sh = g->v_sh = D;
+        g->q_si = g->v_sj = 3 * H * D;
+        g->q_o = 0;
+        g->v_o = 2 * H * D;
+        g->k_sb = H * D * L;
+        g->k_sh = D * L;
+        g->y_sb = L * H * D;
+        g->y_sh = D;
+        g->y_si = H * D;
+        return;
+    }
+    g->H = 1;
+    g->Lq = q->dims[r - 2];
+    g->D = q->dims[r - 1];
+    g->Lk = kt->dims[r - 1];
+    g->Dv = n->in[2]->shape.dims[r - 1];
+    g->B = urc_shape_numel(q) / (g->Lq * g->D);
+    g->q_sb = g->Lq * g->D;
+    g->q_si = g->D;
+    g->k_sb = g->D * g->Lk;
+    g->v_sb = g->Lk * g->Dv;
+    g->v_sj = g->Dv;
+    g->y_sb = g->Lq * g->Dv;
+    g->y_si = g->Dv;
+}
+
 /* ---- infer / eval ---------------------------------------------------------- */
 
 static bool attention_infer(urc_node *n) {
@@ -28,6 +89,18 @@ static bool attention_infer(urc_node *n) {
             return false;
     const urc_shape *q = &n->in[0]->shape, *kt = &n->in[1]->shape, *v = &n->in[2]->shape;
     int r = q->rank;
+    if (n->a.attention.layout == 1) {
+        bool ok = r == 5 && q->dims[2] == 3 && urc_shape_eq(q, v) && kt->rank == 4 && kt->dims[0] == q->dims[0] &&
+                  kt->dims[1] == q->dims[3] && kt->dims[2] == q->dims[4] && kt->dims[3] == q->dims[1];
+        if (!ok) {
+            urc_error(where, "layout 1 takes qkv [B, L, 3, H, D] twice and K^T [B, H, D, L], got %s, %s, %s",
+                      urc_shape_str(q), urc_shape_str(kt), urc_shape_str(v));
+            return false;
+        }
+        urc_shape ys = {4, {q->dims[0], q->dims[1], q->dims[3], q->dims[4]}};
+        urc_set_out(n, 0, n->in[0]->dtype, &ys);
+        return true;
+    }
     bool ok = kt->rank == r && v->rank == r;
     for (int d = 0; ok && d < r - 2; d++) ok = q->dims[d] == kt->dims[d] && q->dims[d] == v->dims[d];
     ok = ok && q->dims[r - 1] == kt->dims[r - 2] && kt->dims[r - 1] == v->dims[r - 2];
@@ -45,30 +118,34 @@ static bool attention_infer(urc_node *n) {
 static bool attention_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *const *out) {
     const urc_tensor *Q = in[0], *KT = in[1], *V = in[2];
     urc_tensor *Y = out[0];
-    int r = Q->shape.rank;
-    int64_t Lq = Q->shape.dims[r - 2], D = Q->shape.dims[r - 1], Lk = KT->shape.dims[r - 1], Dv = V->shape.dims[r - 1];
-    int64_t nb = urc_shape_numel(&Q->shape) / (Lq * D);
+    at_geom g;
+    at_geometry(n, &g);
     double scale = n->a.attention.scale;
-    double *s = urc_xmalloc(sizeof(double) * (size_t)(Lk ? Lk : 1));
-    for (int64_t b = 0; b < nb; b++)
-        for (int64_t i = 0; i < Lq; i++) {
-            double mx = -INFINITY, sum = 0;
-            for (int64_t j = 0; j < Lk; j++) {
-                double acc = 0;
-                for (int64_t d = 0; d < D; d++)
-                    acc += urc_elem_f64(Q->dtype, Q->data, (b * Lq + i) * D + d) *
-                           urc_elem_f64(KT->dtype, KT->data, (b * D + d) * Lk + j);
-                s[j] = acc * scale;
-                if (s[j] > mx) mx = s[j];
-            }
-            for (int64_t j = 0; j < Lk; j++) {
-                s[j] = exp(s[j] - mx); /* a NaN score makes the row NaN */
-                sum += s[j];
-            }
-            for (int64_t c = 0; c < Dv; c++) {
-                double acc = 0;
-                for (int64_t j = 0; j < Lk; j++) acc += s[j] / sum * urc_elem_f64(V->dtype, V->data, (b * Lk + j) * Dv + c);
-                urc_elem_set_f64(Y->dtype, Y->data, (b * Lq + i) * Dv + c, acc);
+    double *s = urc_xmalloc(sizeof(double) * (size_t)(g.Lk ? g.Lk : 1));
+    for (int64_t b = 0; b < g.B; b++)
+        for (int64_t h = 0; h < g.H; h++) {
+            int64_t qo = b * g.q_sb + h * g.q_sh + g.q_o, ko = b * g.k_sb + h * g.k_sh;
+            int64_t vo = b * g.v_sb + h * g.v_sh + g.v_o, yo = b * g.y_sb + h * g.y_sh;
+            for (int64_t i = 0; i < g.Lq; i++) {
+                double mx = -INFINITY, sum = 0;
+                for (int64_t j = 0; j < g.Lk; j++) {
+                    double acc = 0;
+                    for (int64_t d = 0; d < g.D; d++)
+                        acc += urc_elem_f64(Q->dtype, Q->data, qo + i * g.q_si + d) *
+                               urc_elem_f64(KT->dtype, KT->data, ko + d * g.Lk + j);
+                    s[j] = acc * scale;
+                    if (s[j] > mx) mx = s[j];
+                }
+                for (int64_t j = 0; j < g.Lk; j++) {
+                    s[j] = exp(s[j] - mx); /* a NaN score makes the row NaN */
+                    sum += s[j];
+                }
+                for (int64_t c = 0; c < g.Dv; c++) {
+                    double acc = 0;
+                    for (int64_t j = 0; j < g.Lk; j++)
+                        acc += s[j] / sum * urc_elem_f64(V->dtype, V->data, vo + j * g.v_sj + c);
+                    urc_elem_set_f64(Y->dtype, Y->data, yo + i * g.y_si + c, acc);
+                }
             }
         }
     free(s);
@@ -82,6 +159,7 @@ typedef struct at_ctx {
     urc_kernel *k;
     urc_dtype dt;
     int bq, bkt, bvv, by;
+    at_geom g;
     int64_t Lq, Lk, D, Dv, MR, NR;
     urc_lx *qb, *kb, *vb, *yb; /* element offsets of the current batch element */
     int vi, vj, vk, vp, va, vmx, vsum, ve, vl, vx, vtt, vn, vf;
@@ -114,11 +192,11 @@ static void tile(at_ctx *c, urc_ls *parent, int which, urc_lx *i0, int64_t mr, u
     il = urc_ls_for(kl, c->vi, urc_lx_int(0), urc_lx_int(mr), 1, U);
     urc_lx *a, *b;
     if (!which) {
-        a = urc_lx_load(k, c->bq, urc_add(c->qb, urc_add(urc_muli(urc_add(i0, ix), c->D), kx)));
+        a = urc_lx_load(k, c->bq, urc_add(c->qb, urc_add(urc_muli(urc_add(i0, ix), c->g.q_si), kx)));
         b = urc_lx_load(k, c->bkt, urc_add(c->kb, urc_add(urc_muli(kx, c->Lk), urc_add(n0, jx))));
     } else {
         a = urc_lx_load(k, s, urc_add(urc_muli(ix, c->Lk), kx));
-        b = urc_lx_load(k, c->bvv, urc_add(c->vb, urc_add(urc_muli(kx, c->Dv), urc_add(n0, jx))));
+        b = urc_lx_load(k, c->bvv, urc_add(c->vb, urc_add(urc_muli(kx, c->g.v_sj), urc_add(n0, jx))));
     }
     urc_ls_decl(il, c->va, a);
     jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nr), 1, U);
@@ -130,7 +208,7 @@ static void tile(at_ctx *c, urc_ls *parent, int which, urc_lx *i0, int64_t mr, u
         if (c->scale != 1) v = bin(URC_L_MUL, v, urc_lx_const(c->scale, dt));
         urc_ls_store(jl, s, urc_add(urc_muli(ix, c->Lk), urc_add(n0, jx)), v);
     } else {
-        urc_lx *yi = urc_add(c->yb, urc_add(urc_muli(urc_add(i0, ix), c->Dv), urc_add(n0, jx)));
+        urc_lx *yi = urc_add(c->yb, urc_add(urc_muli(urc_add(i0, ix), c->g.y_si), urc_add(n0, jx)));
         urc_ls_store(jl, c->by, yi, bin(URC_L_MUL, v, urc_lx_load(k, rinv, ix)));
     }
 }
@@ -251,12 +329,11 @@ static bool attention_lower(urc_lower *L, const urc_node *n) {
     c.k = urc_lower_begin(L, n);
     c.dt = n->out[0]->dtype;
     urc_kernel *k = c.k;
-    const urc_shape *qs = &n->in[0]->shape;
-    int r = qs->rank;
-    c.Lq = qs->dims[r - 2];
-    c.D = qs->dims[r - 1];
-    c.Lk = n->in[1]->shape.dims[r - 1];
-    c.Dv = n->in[2]->shape.dims[r - 1];
+    at_geometry(n, &c.g);
+    c.Lq = c.g.Lq;
+    c.D = c.g.D;
+    c.Lk = c.g.Lk;
+    c.Dv = c.g.Dv;
     c.scale = n->a.attention.scale;
     int size = urc_dtype_size(c.dt);
     int64_t lanes = L->target->vector_bits / (8 * size);
@@ -286,27 +363,20 @@ static bool attention_lower(urc_lower *L, const urc_node *n) {
     c.exp_table = -1;
     c.lanes = lanes;
 
-    static const char *names[URC_MAX_RANK] = {"b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7"};
-    urc_shape batch = {r - 2, {0}};
-    memcpy(batch.dims, qs->dims, sizeof(int64_t) * (size_t)(r - 2));
-    int iv[URC_MAX_RANK];
-    urc_ls *body = k->body, *outer = NULL;
-    for (int d = 0; d < batch.rank; d++) {
-        iv[d] = urc_kernel_var(k, names[d], URC_DT_I64);
-        body = urc_ls_for(body, iv[d], urc_lx_int(0), urc_lx_int(batch.dims[d]), 1, d ? 0 : URC_FOR_PARALLEL);
-        if (!outer) outer = k->body->list.items[k->body->list.len - 1];
-    }
+    /* parallel over (batch, head, block of query rows) */
+    int vb = urc_kernel_var(k, "b", URC_DT_I64), vh = urc_kernel_var(k, "h", URC_DT_I64);
+    urc_ls *body = urc_ls_for(k->body, vb, urc_lx_int(0), urc_lx_int(c.g.B), 1, URC_FOR_PARALLEL);
+    urc_ls *outer = k->body->list.items[k->body->list.len - 1];
+    outer->collapse = 3;
+    body = urc_ls_for(body, vh, urc_lx_int(0), urc_lx_int(c.g.H), 1, 0);
     int64_t MT = c.Lq / c.MR, mre = c.Lq % c.MR, MTT = MT + (mre ? 1 : 0);
     int vt = urc_kernel_var(k, "t", URC_DT_I64);
-    urc_ls *tb = body;
-    body = urc_ls_for(body, vt, urc_lx_int(0), urc_lx_int(MTT), 1, batch.rank ? 0 : URC_FOR_PARALLEL);
-    if (!outer) outer = tb->list.items[tb->list.len - 1];
-    if (batch.rank) outer->collapse = batch.rank + 1;
-    urc_lx *bi = urc_index_vars(k, iv, &batch);
-    c.qb = urc_muli(bi, c.Lq * c.D);
-    c.kb = urc_muli(bi, c.D * c.Lk);
-    c.vb = urc_muli(bi, c.Lk * c.Dv);
-    c.yb = urc_muli(bi, c.Lq * c.Dv);
+    body = urc_ls_for(body, vt, urc_lx_int(0), urc_lx_int(MTT), 1, 0);
+    urc_lx *bx = urc_lx_var(k, vb), *hx = urc_lx_var(k, vh);
+    c.qb = urc_addi(urc_add(urc_muli(bx, c.g.q_sb), urc_muli(hx, c.g.q_sh)), c.g.q_o);
+    c.kb = urc_add(urc_muli(bx, c.g.k_sb), urc_muli(hx, c.g.k_sh));
+    c.vb = urc_addi(urc_add(urc_muli(bx, c.g.v_sb), urc_muli(hx, c.g.v_sh)), c.g.v_o);
+    c.yb = urc_add(urc_muli(bx, c.g.y_sb), urc_muli(hx, c.g.y_sh));
     urc_lx *t = urc_lx_var(k, vt);
     if (MT && mre) {
         urc_ls *els = NULL;
@@ -319,6 +389,9 @@ static bool attention_lower(urc_lower *L, const urc_node *n) {
     return true;
 }
 
-static void attention_print(const urc_node *n, urc_strbuf *sb) { urc_sb_printf(sb, " scale=%g", n->a.attention.scale); }
+static void attention_print(const urc_node *n, urc_strbuf *sb) {
+    urc_sb_printf(sb, " scale=%g", n->a.attention.scale);
+    if (n->a.attention.layout) urc_sb_printf(sb, " layout=qkv");
+}
 
 const urc_op_impl urc_impl_attention = {NULL, attention_infer, attention_eval, attention_lower, attention_print};

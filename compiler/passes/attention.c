@@ -11,7 +11,9 @@
  * equal batch dims (no broadcasting), S small enough for a row of scores
  * to fit a local array (S * element size <= 8 KB), and every intermediate
  * value read only by the next node of the chain and not a graph output.
- * The fused node takes the place of the second MatMul. */
+ * The fused node takes the place of the second MatMul. When the operands
+ * come from MONAI's qkv rearranges (see absorb_qkv) the attention reads the
+ * packed qkv projection and writes the out-projection's layout itself. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +41,71 @@ static bool same_batch(const urc_shape *a, const urc_shape *b) {
     for (int d = 0; d < a->rank - 2; d++)
         if (a->dims[d] != b->dims[d]) return false;
     return true;
+}
+
+/* n = Transpose with exactly this permutation. */
+static bool is_transpose(const urc_node *n, const int64_t *perm, int rank) {
+    if (!n || n->op != URC_OP_TRANSPOSE || n->a.movement.nperm != rank) return false;
+    for (int d = 0; d < rank; d++)
+        if (n->a.movement.perm[d] != perm[d]) return false;
+    return true;
+}
+
+/* n = Gather(x, constant index `idx`) along axis 0. */
+static bool is_gather0(const urc_node *n, int64_t idx) {
+    if (!n || n->op != URC_OP_GATHER || n->nin != 2 || n->a.gather.axis != 0) return false;
+    const urc_value *i = n->in[1];
+    return i->data && urc_dtype_is_int(i->dtype) && urc_shape_numel(&i->shape) == 1 &&
+           urc_elem_i64(i->dtype, i->data, 0) == idx;
+}
+
+static bool plain(const urc_value *v, int uses) { return v->nuses == uses && !(v->flags & URC_VAL_OUTPUT); }
+
+/* MONAI's rearranges around an attention f (layout 0):
+ *   R = Reshape(qkv) [B, L, 3, H, D];  T = Transpose(R, [2,0,3,1,4])
+ *   q = Gather(T, 0), v = Gather(T, 2), kT = Transpose(Gather(T, 1), [0,1,3,2])
+ *   Y = f(q, kT, v) [B, H, L, D];  Y' = Transpose(Y, [0,2,1,3])
+ * become f(R, kT, R) in layout 1 writing Y' directly, with K^T made by
+ * Gather(R, 1, axis 2) [B, L, H, D] -> Transpose [0,2,3,1] (the two K nodes
+ * are reused in place; T, the q/v Gathers and the output Transpose go). */
+static void absorb_qkv(actx *c, urc_node *f) {
+    static const int64_t p_in[5] = {2, 0, 3, 1, 4}, p_kt[4] = {0, 1, 3, 2}, p_out[4] = {0, 2, 1, 3},
+                         p_kt2[4] = {0, 2, 3, 1};
+    urc_value *q = f->in[0], *kt = f->in[1], *v = f->in[2], *y = f->out[0];
+    if (q->shape.rank != 4 || !plain(q, 1) || !plain(kt, 1) || !plain(v, 1)) return;
+    urc_node *ot = only_reader(c, y), *g0 = q->producer, *g2 = v->producer, *tb = kt->producer;
+    if (!is_transpose(ot, p_out, 4) || !is_gather0(g0, 0) || !is_gather0(g2, 2) || !is_transpose(tb, p_kt, 4)) return;
+    urc_value *k = tb->in[0];
+    urc_node *g1 = k->producer;
+    if (!plain(k, 1) || !is_gather0(g1, 1)) return;
+    urc_value *T = g0->in[0];
+    if (g1->in[0] != T || g2->in[0] != T || !plain(T, 3)) return;
+    urc_node *tt = T->producer;
+    if (!is_transpose(tt, p_in, 5)) return;
+    urc_value *R = tt->in[0];
+    if (R->shape.rank != 5 || R->shape.dims[2] != 3) return;
+    /* K^T from R: Gather along axis 2, then Transpose [0,2,3,1] */
+    g1->in[0] = R;
+    g1->a.gather.axis = 2;
+    memcpy(tb->a.movement.perm, p_kt2, sizeof p_kt2);
+    bool ok = urc_ops[URC_OP_GATHER].impl->infer(g1) && urc_ops[URC_OP_TRANSPOSE].impl->infer(tb);
+    f->in[0] = R;
+    f->in[2] = R;
+    f->a.attention.layout = 1;
+    urc_value *y2 = ot->out[0];
+    f->out[0] = y2;
+    y2->producer = f;
+    y2->producer_slot = 0;
+    y->producer = NULL;
+    ok = ok && urc_ops[URC_OP_ATTENTION].impl->infer(f);
+    URC_ASSERT(ok, "attention: absorbing the qkv rearranges failed");
+    urc_node *dead[4] = {tt, g0, g2, ot};
+    for (int i = 0; i < 4; i++) {
+        dead[i]->out[0]->producer = dead[i] == ot ? f : NULL;
+        dead[i]->op = URC_OP_COUNT;
+    }
+    y2->producer = f;
+    if (urc_verbose) urc_note("attention: '%s' reads q and v from the packed qkv, writes [B, L, H, D]", f->name);
 }
 
 static bool fuse_one(actx *c, urc_node *m1, bool *ok) {
@@ -101,6 +168,7 @@ static bool fuse_one(actx *c, urc_node *m1, bool *ok) {
         *ok = false;
     }
     if (urc_verbose) urc_note("attention: '%s' .. '%s' -> Attention (scale %g)", m1->name, m2->name, scale);
+    if (*ok) absorb_qkv(c, f);
     return true;
 }
 
