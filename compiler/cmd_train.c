@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include "cmd_train.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <math.h>
@@ -291,5 +292,198 @@ int urc_cmd_compile_train(int argc, char **argv) {
     const char *paths[3] = {c.out_c, h_path, w_path};
     for (int i = 2; i >= 0; i--)
         if (f[i] && !urc_outfile_commit(f[i], &err)) fail(paths[i], err);
+    return 0;
+}
+
+/* ---- unetrc train MODEL --data DIR ... ------------------------------------------- */
+
+extern const char *const urc_runtime_sources[]; /* runtime_sources.c (cmake/embed.cmake) */
+
+typedef struct sample {
+    const char *image, *label;
+} sample;
+
+static int cmp_sample(const void *a, const void *b) { return strcmp(((const sample *)a)->image, ((const sample *)b)->image); }
+
+/* DIR/NAME_image.npy with DIR/NAME_label.npy, sorted by name. */
+static int find_samples(const char *dir, sample **out) {
+    DIR *d = opendir(dir);
+    if (!d) fail(dir, urc_fmt("cannot open the data folder: %s", strerror(errno)));
+    URC_VEC(sample) v = {0};
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n <= 10 || strcmp(e->d_name + n - 10, "_image.npy")) continue;
+        sample s = {urc_fmt("%s/%s", dir, e->d_name), urc_fmt("%s/%.*s_label.npy", dir, (int)(n - 10), e->d_name)};
+        struct stat st;
+        if (stat(s.label, &st) != 0) fail(s.image, urc_fmt("no matching label file %s", s.label));
+        URC_VEC_PUSH(v, s);
+    }
+    closedir(d);
+    if (!v.len) fail(dir, "no NAME_image.npy / NAME_label.npy pairs in the data folder");
+    qsort(v.items, (size_t)v.len, sizeof(sample), cmp_sample);
+    *out = v.items;
+    return v.len;
+}
+
+static const char train_harness[] =
+    "/* Training loop written by `unetrc train`: cycles through the samples,\n"
+    " * prints one progress line per step, checkpoints every N steps. */\n"
+    "#define _POSIX_C_SOURCE 200809L\n"
+    "#include <math.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <time.h>\n"
+    "#include \"seg.h\"\n#include \"unetrc.h\"\n\n"
+    "static void *load(const char *path, size_t n) {\n"
+    "    void *p = aligned_alloc(64, (n + 63) / 64 * 64 + 64);\n"
+    "    FILE *f = fopen(path, \"rb\");\n"
+    "    if (!p || !f || fread(p, 1, n, f) != n) {\n"
+    "        fprintf(stderr, \"train: cannot read %s\\n\", path);\n        exit(3);\n    }\n"
+    "    fclose(f);\n    return p;\n}\n\n"
+    "static void *zalloc(size_t n) {\n"
+    "    void *p = aligned_alloc(64, (n + 63) / 64 * 64);\n"
+    "    if (!p) exit(3);\n    memset(p, 0, (n + 63) / 64 * 64);\n    return p;\n}\n\n"
+    "int main(int argc, char **argv) {\n"
+    "    /* weights images labels nsamples steps lr lr_final every checkpoint resume stop_after */\n"
+    "    if (argc != 12) return 3;\n"
+    "    int stop_after = atoi(argv[11]), done = 0;\n"
+    "    int ns = atoi(argv[4]), steps = atoi(argv[5]), every = atoi(argv[8]), resume = atoi(argv[10]);\n"
+    "    double lr0 = atof(argv[6]), lr1 = atof(argv[7]);\n"
+    "    const char *ckpt = argv[9];\n"
+    "    unsigned char *blob = load(argv[1], SEG_WEIGHTS_FILE_SIZE);\n"
+    "    const void *w;\n"
+    "    int st = unetrc_weights_open(blob, SEG_WEIGHTS_FILE_SIZE, SEG_WEIGHTS_SIZE, SEG_WEIGHTS_CHECKSUM, &w);\n"
+    "    if (st) {\n        fprintf(stderr, \"train: %s\\n\", unetrc_status_str(st));\n        return 3;\n    }\n"
+    "    size_t xbytes = sizeof(float) * SEG_TRAIN_IN0_COUNT, lbytes = SEG_TRAIN_LABEL_BYTES;\n"
+    "    unsigned char *x = load(argv[2], xbytes * (size_t)ns), *lab = load(argv[3], lbytes * (size_t)ns);\n"
+    "    unsigned char *params = zalloc(SEG_PARAMS_SIZE), *state = zalloc(SEG_STATE_SIZE), *arena = zalloc(SEG_TRAIN_ARENA_SIZE);\n"
+    "    if (resume && unetrc_checkpoint_load(ckpt, params, SEG_PARAMS_SIZE, state, SEG_STATE_SIZE, SEG_MODEL_HASH) == UNETRC_OK)\n"
+    "        printf(\"resumed from %s at step %.0f\\n\", ckpt, *(float *)(state + SEG_STATE_STEP_OFFSET));\n"
+    "    else if (seg_train_init(w, params, state) != SEG_OK)\n        return 3;\n"
+    "    int first = (int)*(float *)(state + SEG_STATE_STEP_OFFSET);\n"
+    "    for (int s = first; s < steps; s++) {\n"
+    "        /* cosine decay from lr to lr_final over the run */\n"
+    "        float lr = (float)(lr1 + 0.5 * (lr0 - lr1) * (1 + cos(3.14159265358979 * s / (steps > 1 ? steps - 1 : 1))));\n"
+    "        int i = s % ns;\n"
+    "        float loss = 0, dice = 0;\n"
+    "        struct timespec t0, t1;\n"
+    "        clock_gettime(CLOCK_MONOTONIC, &t0);\n"
+    "        int rc = seg_train_step(w, params, state, arena, (const void *)(x + xbytes * (size_t)i),\n"
+    "                                (const void *)(lab + lbytes * (size_t)i), &lr, &loss, SEG_TRAIN_DICE_ARG);\n"
+    "        clock_gettime(CLOCK_MONOTONIC, &t1);\n"
+    "        if (rc != SEG_OK) {\n            fprintf(stderr, \"train: step returned %d\\n\", rc);\n            return 4;\n        }\n"
+    "        printf(\"step %d/%d loss=%.6f dice=%.4f lr=%.3g ms=%.1f\\n\", s + 1, steps, loss, SEG_TRAIN_DICE_VALUE, lr,\n"
+    "               (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);\n"
+    "        fflush(stdout);\n"
+    "        done++;\n"
+    "        int stop = stop_after > 0 && done == stop_after;\n"
+    "        if ((every > 0 && (s + 1) % every == 0) || s + 1 == steps || stop) {\n"
+    "            st = unetrc_checkpoint_save(ckpt, params, SEG_PARAMS_SIZE, state, SEG_STATE_SIZE, SEG_MODEL_HASH);\n"
+    "            if (st) {\n                fprintf(stderr, \"train: checkpoint: %s\\n\", unetrc_status_str(st));\n                return 4;\n            }\n"
+    "        }\n"
+    "        if (stop) break;\n"
+    "    }\n"
+    "    printf(\"checkpoint %s\\n\", ckpt);\n"
+    "    return 0;\n}\n";
+
+static bool write_text(const char *path, const char *text, size_t n) {
+    const char *err;
+    if (!urc_write_file_atomic(path, text, n, &err)) fail(path, err);
+    return true;
+}
+
+int urc_cmd_train(int argc, char **argv) {
+    train_cli c = {0};
+    c.t.optim = URC_OPTIM_ADAMW;
+    const char *data = NULL, *outdir = "unetrc-train", *threads = NULL;
+    int steps = 100, every = 0, stop_after = 0;
+    double lr = 1e-3, lr_final = -1;
+    bool resume = false;
+    /* the options of this command, then the shared ones */
+    char **rest = urc_xcalloc((size_t)argc + 1, sizeof(char *));
+    int nrest = 0;
+    rest[nrest++] = argv[0];
+    rest[nrest++] = argv[1];
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--data") && i + 1 < argc) data = argv[++i];
+        else if (!strcmp(a, "--out") && i + 1 < argc) outdir = argv[++i];
+        else if (!strcmp(a, "--threads") && i + 1 < argc) threads = argv[++i];
+        else if (!strcmp(a, "--steps") && i + 1 < argc) steps = (int)parse_num(a, argv[++i]);
+        else if (!strcmp(a, "--checkpoint-every") && i + 1 < argc) every = (int)parse_num(a, argv[++i]);
+        else if (!strcmp(a, "--stop-after") && i + 1 < argc) stop_after = (int)parse_num(a, argv[++i]);
+        else if (!strcmp(a, "--lr") && i + 1 < argc) lr = parse_num(a, argv[++i]);
+        else if (!strcmp(a, "--lr-final") && i + 1 < argc) lr_final = parse_num(a, argv[++i]);
+        else if (!strcmp(a, "--resume")) resume = true;
+        else rest[nrest++] = argv[i];
+    }
+    parse(&c, nrest, rest, 2);
+    if (!data) usage("train needs --data DIR (NAME_image.npy and NAME_label.npy pairs)");
+    if (steps < 1 || every < 0) usage("--steps must be positive and --checkpoint-every non-negative");
+    if (lr_final < 0) lr_final = lr;
+    urc_program *progs[2];
+    urc_graph *g;
+    if (!build_train_programs(&c, "seg", progs, &g)) fail(c.model, NULL);
+    sample *samples;
+    int ns = find_samples(data, &samples);
+    /* the training step's data inputs: x (0) and label (1) */
+    const urc_program *T = progs[1];
+    const urc_io *xi = &T->inputs.items[0], *li = &T->inputs.items[1];
+    urc_value xv = {.name = xi->name, .dtype = xi->dt, .shape = xi->shape, .has_type = true};
+    urc_value lv = {.name = "label", .dtype = li->dt, .shape = li->shape, .has_type = true};
+    mkdir(outdir, 0755);
+    const char *bdir = urc_fmt("%s/build", outdir);
+    mkdir(bdir, 0755);
+    urc_strbuf xs = {0}, ls = {0};
+    for (int i = 0; i < ns; i++) {
+        urc_tensor *x = load_as(samples[i].image, &xv, c.max_bytes, false);
+        urc_tensor *l = load_as(samples[i].label, &lv, c.max_bytes, true);
+        urc_sb_write(&xs, x->data, urc_tensor_bytes(x));
+        urc_sb_write(&ls, l->data, urc_tensor_bytes(l));
+        urc_tensor_free(x);
+        urc_tensor_free(l);
+    }
+    write_text(urc_fmt("%s/images.bin", bdir), xs.data, xs.len);
+    write_text(urc_fmt("%s/labels.bin", bdir), ls.data, ls.len);
+    urc_c_opts co = {.prefix = "seg", .header_name = "seg.h", .source_name = base_of(c.model), .command = "unetrc train",
+                     .model_hash = g->hash, .opset = g->opset};
+    static const char *const entries[2] = {"forward", "train_step"};
+    urc_strbuf src = {0}, hdr = {0}, wts = {0};
+    urc_emit_c_source_multi((const urc_program *const *)progs, entries, 2, &co, &src);
+    urc_emit_c_header_multi((const urc_program *const *)progs, entries, 2, &co, &hdr);
+    urc_emit_weights(progs[1], &co, &wts);
+    write_text(urc_fmt("%s/seg.c", bdir), src.data, src.len);
+    write_text(urc_fmt("%s/seg.h", bdir), hdr.data, hdr.len);
+    write_text(urc_fmt("%s/seg.weights", bdir), wts.data, wts.len);
+    for (int i = 0; urc_runtime_sources[i]; i += 2)
+        write_text(urc_fmt("%s/%s", bdir, urc_runtime_sources[i]), urc_runtime_sources[i + 1],
+                   strlen(urc_runtime_sources[i + 1]));
+    bool has_dice = T->outputs.len > 1;
+    const char *harness = urc_fmt("#define SEG_TRAIN_LABEL_BYTES %lld\n#define SEG_TRAIN_DICE_ARG %s\n"
+                                  "#define SEG_TRAIN_DICE_VALUE %s\n%s",
+                                  (long long)(urc_shape_numel(&li->shape) * urc_dtype_size(li->dt)),
+                                  has_dice ? "&dice" : "", has_dice ? "dice" : "(dice = NAN)", train_harness);
+    write_text(urc_fmt("%s/train.c", bdir), harness, strlen(harness));
+    /* build */
+    const char *cc = c.cc ? c.cc : (getenv("CC") && *getenv("CC")) ? getenv("CC") : "cc";
+    const char *flags = c.cflags ? c.cflags : "-std=c11 -O3 -march=native -mprefer-vector-width=512 -fopenmp";
+    URC_VEC(char *) av = {0};
+    for (char *t = strtok(urc_strdup(urc_fmt("%s %s", cc, flags)), " "); t; t = strtok(NULL, " ")) URC_VEC_PUSH(av, t);
+    static const char *srcs[] = {"seg.c", "train.c", "weights.c", "checkpoint.c"};
+    for (size_t i = 0; i < URC_ARRAY_LEN(srcs); i++) URC_VEC_PUSH(av, urc_fmt("%s/%s", bdir, srcs[i]));
+    const char *exe = urc_fmt("%s/train", bdir);
+    URC_VEC_PUSH(av, "-o");
+    URC_VEC_PUSH(av, (char *)exe);
+    URC_VEC_PUSH(av, "-lm");
+    URC_VEC_PUSH(av, NULL);
+    printf("unetrc train: %d samples, %d steps, building %s\n", ns, steps, exe);
+    fflush(stdout);
+    int rc = urc_run_process(av.items, urc_fmt("%s/build.log", bdir));
+    if (rc != 0) fail(c.model, urc_fmt("the training program failed to build (see %s/build.log)", bdir));
+    if (threads) setenv("OMP_NUM_THREADS", threads, 1);
+    char *rv[] = {(char *)exe, urc_fmt("%s/seg.weights", bdir), urc_fmt("%s/images.bin", bdir),
+                  urc_fmt("%s/labels.bin", bdir), urc_fmt("%d", ns), urc_fmt("%d", steps), urc_fmt("%.9g", lr),
+                  urc_fmt("%.9g", lr_final), urc_fmt("%d", every), urc_fmt("%s/checkpoint.bin", outdir),
+                  resume ? "1" : "0", urc_fmt("%d", stop_after), NULL};
+    rc = urc_run_process(rv, NULL);
+    if (rc != 0) fail(c.model, urc_fmt("training failed (exit status %d)", rc));
     return 0;
 }

@@ -6,5 +6,7 @@
 int urc_cmd_grad(int argc, char **argv);
 /* `unetrc MODEL -o OUT.c --train ...` */
 int urc_cmd_compile_train(int argc, char **argv);
+/* `unetrc train MODEL --data DIR ...` */
+int urc_cmd_train(int argc, char **argv);
 
 #endif

@@ -493,6 +493,7 @@ static int cmd_bench(cli *c) {
 int main(int argc, char **argv) {
     urc_outfile_cleanup_on_signals();
     if (argc > 1 && !strcmp(argv[1], "grad")) return urc_cmd_grad(argc, argv);
+    if (argc > 1 && !strcmp(argv[1], "train")) return urc_cmd_train(argc, argv);
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--train")) return urc_cmd_compile_train(argc, argv);
     cli c = {0};

@@ -508,6 +508,10 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
                       (long long)(T->params_bytes ? T->params_bytes : T->align), U,
                       (long long)(T->state_bytes ? T->state_bytes : T->align));
         urc_sb_printf(out, "#define %s_NUM_PARAMS %d\n", U, np);
+        for (int i = 0; i < T->regions.len; i++)
+            if (T->regions.items[i].state && !strcmp(T->regions.items[i].name, "step"))
+                urc_sb_printf(out, "#define %s_STATE_STEP_OFFSET %lld /* the step counter (float) in the state region */\n",
+                              U, (long long)T->regions.items[i].offset);
         urc_sb_printf(out, "typedef struct %s_param_info {\n    const char *name; /* ONNX initializer name */\n"
                            "    size_t offset;    /* bytes in the params region */\n    size_t count;     /* float elements */\n"
                            "} %s_param_info;\n", o->prefix, o->prefix);
