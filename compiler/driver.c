@@ -136,11 +136,10 @@ void urc_graph_stats(const urc_graph *g, urc_stats *s) {
             s->macs += out * a->shape.dims[a->shape.rank - 1];
             break;
         }
-        case URC_OP_ATTENTION: { /* (gemm task) Q K^T and P V */
-            const urc_value *q = n->in[0];
-            int r = q->shape.rank;
-            s->macs += urc_shape_numel(&q->shape) / q->shape.dims[r - 1] * n->in[1]->shape.dims[r - 1] *
-                       (q->shape.dims[r - 1] + n->in[2]->shape.dims[r - 1]);
+        case URC_OP_ATTENTION: { /* (gemm task) Q K^T and P V: rows x S x (D + Dv), either layout */
+            const urc_shape *kt = &n->in[1]->shape;
+            int64_t dv = y->shape.dims[y->shape.rank - 1], S = kt->dims[kt->rank - 1];
+            s->macs += (dv ? out / dv : 0) * S * (kt->dims[kt->rank - 2] + dv);
             break;
         }
         case URC_OP_GEMM: {
