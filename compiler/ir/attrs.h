@@ -59,7 +59,9 @@ typedef struct urc_conv_attr {
     int act;                /* urc_act: NONE, RELU, LEAKY_RELU (act_alpha), SIGMOID */
     double act_alpha;
     bool y_channels_first;
+    int nx;                 /* FusedConv: X is the channel concatenation of nx parts: in[0], in[4], in[5], ... */
 } urc_conv_attr;
+#define URC_CONV_MAX_PARTS 8
 
 /* MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool. */
 typedef struct urc_pool_attr {

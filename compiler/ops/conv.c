@@ -37,8 +37,41 @@ static bool conv_parse(urc_node *n, urc_attr_list *l) {
 /* ---- inference ----------------------------------------------------------------- */
 
 static const urc_value *bias(const urc_node *n) { return n->nin > 2 ? n->in[2] : NULL; }
+/* unetrc.FusedConv may read X as the channel concatenation of parts
+ * (attrs.h: nx): in[0], then in[4], in[5], ... */
+static int nparts(const urc_node *n) { return n->op == URC_OP_FUSED_CONV && n->a.conv.nx > 1 ? n->a.conv.nx : 1; }
+static const urc_value *xpart(const urc_node *n, int p) { return p ? n->in[3 + p] : n->in[0]; }
+/* X's shape: in[0]'s with the parts' channels added (channels-last). */
+static urc_shape x_shape(const urc_node *n) {
+    urc_shape s = n->in[0]->shape;
+    for (int p = 1; p < nparts(n); p++) s.dims[s.rank - 1] += xpart(n, p)->shape.dims[s.rank - 1];
+    return s;
+}
+
 /* unetrc.FusedConv's residual R (Y's shape and layout), or NULL. */
 static const urc_value *residual(const urc_node *n) { return n->nin > 3 ? n->in[3] : NULL; }
+
+static bool check_parts(const urc_node *n) {
+    const urc_conv_attr *a = &n->a.conv;
+    const char *where = urc_node_where(n);
+    if (n->op != URC_OP_FUSED_CONV || a->nx <= 1) return true;
+    if (!a->channels_last || a->nx > URC_CONV_MAX_PARTS || n->nin != 3 + a->nx) {
+        urc_error(where, "internal: %d input parts (channels-last %d, %d inputs)", a->nx, a->channels_last, n->nin);
+        return false;
+    }
+    const urc_value *x0 = n->in[0];
+    for (int p = 1; p < a->nx; p++) {
+        const urc_value *x = xpart(n, p);
+        bool ok = x && x->dtype == x0->dtype && x->shape.rank == x0->shape.rank;
+        for (int d = 0; ok && d < x0->shape.rank - 1; d++) ok = x->shape.dims[d] == x0->shape.dims[d];
+        if (!ok) {
+            urc_error(where, "internal: input part %d %s does not extend X %s along the channels", p,
+                      x ? urc_shape_str(&x->shape) : "-", urc_shape_str(&x0->shape));
+            return false;
+        }
+    }
+    return true;
+}
 /* Y's layout: channels-last unless y_channels_first keeps ONNX's. */
 static bool y_last(const urc_node *n) { return n->a.conv.channels_last && !n->a.conv.y_channels_first; }
 
@@ -77,7 +110,7 @@ static bool conv_infer(urc_node *n) {
     const urc_value *B = bias(n), *R = residual(n);
     if (B && (!urc_check_dtype(n, 2, URC_DTM_FLOAT) || !urc_check_same_dtype(n, 0, 2))) return false;
     if (R && (!urc_check_dtype(n, 3, URC_DTM_FLOAT) || !urc_check_same_dtype(n, 0, 3))) return false;
-    if (!urc_check_rank(n, 0, 3, 2 + URC_MAX_SPATIAL)) return false;
+    if (!urc_check_rank(n, 0, 3, 2 + URC_MAX_SPATIAL) || !check_parts(n)) return false;
     if (a->y_channels_first && !a->channels_last) {
         urc_error(where, "internal: y_channels_first needs channels_last");
         return false;
@@ -88,7 +121,7 @@ static bool conv_infer(urc_node *n) {
         return false;
     }
     /* channels-last X [N, S..., C]: everything below reads the channels-first view */
-    urc_shape xcf = a->channels_last ? urc_sp_to_first(&n->in[0]->shape) : n->in[0]->shape;
+    urc_shape xin = x_shape(n), xcf = a->channels_last ? urc_sp_to_first(&xin) : xin;
     const urc_shape *xs = &xcf, *ws = &n->in[1]->shape;
     int nsp = xs->rank - 2;
     a->nsp = nsp;
@@ -236,7 +269,7 @@ typedef struct geo {
 
 static geo geometry(const urc_node *n) {
     const urc_conv_attr *a = &n->a.conv;
-    urc_shape xcf = n->in[0]->shape, ycf = n->out[0]->shape;
+    urc_shape xcf = x_shape(n), ycf = n->out[0]->shape;
     if (a->channels_last) xcf = urc_sp_to_first(&xcf);
     if (y_last(n)) ycf = urc_sp_to_first(&ycf);
     const urc_shape *xs = &xcf, *ys = &ycf;
@@ -262,8 +295,23 @@ static bool conv_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
     bool tr = n->op == URC_OP_CONV_TRANSPOSE;
     bool cl = n->a.conv.channels_last;
     double *x = urc_tensor_to_f64(in[0]), *w = urc_tensor_to_f64(in[1]);
+    urc_shape xin = x_shape(n);
+    if (nparts(n) > 1) { /* X = the parts side by side along the (last) channel axis */
+        int r = xin.rank;
+        int64_t V = urc_shape_numel(&xin) / xin.dims[r - 1], C = xin.dims[r - 1], c0 = 0;
+        double *xs = urc_xmalloc((size_t)(V * C) * sizeof(double));
+        for (int p = 0; p < nparts(n); p++) {
+            int64_t Cp = xpart(n, p)->shape.dims[r - 1];
+            double *xp = p ? urc_tensor_to_f64(in[3 + p]) : x;
+            for (int64_t v = 0; v < V; v++)
+                for (int64_t c = 0; c < Cp; c++) xs[v * C + c0 + c] = xp[v * Cp + c];
+            free(xp);
+            c0 += Cp;
+        }
+        x = xs;
+    }
     if (cl) { /* the reference runs channels-first */
-        urc_shape xcf = urc_sp_to_first(&in[0]->shape);
+        urc_shape xcf = urc_sp_to_first(&xin);
         double *t = urc_sp_relayout(x, &xcf, true);
         free(x);
         x = t;
@@ -528,7 +576,10 @@ typedef struct dconv {
     urc_lower *L;
     urc_kernel *k;
     const urc_node *n;
-    int bx, bw, by, bb; /* bb: packed bias or -1 */
+    int bw, by, bb;     /* bb: packed bias or -1 */
+    int nx;             /* X parts (channel concatenation): buffers bxs, channels cx */
+    int bxs[URC_CONV_MAX_PARTS];
+    int64_t cx[URC_CONV_MAX_PARTS];
     int br;             /* unetrc.FusedConv's residual or -1 */
     int64_t N, C, M;
     int64_t in[3], out[3], K[3], s[3], d[3], pb[3];
@@ -561,17 +612,26 @@ static urc_lx *tap_loop(urc_kernel *k, urc_ls **body, const char *name, urc_lx *
 }
 
 /* acc[v][:] += X[xb + v*vstride + c] * Wp[wb + c*MB + :] over c, v in [vlo, vhi). */
-static void dc_fma(urc_kernel *k, urc_ls *body, int acc, int bx, int bw, int64_t C, int MB, urc_lx *xb,
-                   int64_t vstride, urc_lx *wb, int vlo, int vhi) {
-    urc_ls *in = body;
-    urc_lx *cc = urc_sp_dim_loop(k, &in, "c", C, NULL);
-    urc_lx *v = ivar(k, &in, "v", urc_sp_i(vlo), urc_sp_i(vhi), 1, URC_FOR_UNROLL);
-    int xv = urc_kernel_var(k, "xv", URC_DT_F32);
-    urc_ls_decl(in, xv, urc_lx_load(k, bx, urc_add(urc_add(xb, urc_muli(v, vstride)), cc)));
-    urc_lx *l = ivar(k, &in, "l", urc_sp_i(0), urc_sp_i(MB), 1, URC_FOR_VECTOR);
-    urc_lx *w = urc_lx_load(k, bw, urc_add(urc_add(wb, urc_muli(cc, MB)), l));
-    urc_lx *ai = urc_add(urc_muli(v, MB), l);
-    urc_ls_store(in, acc, ai, urc_lx_fma(urc_lx_var(k, xv), w, urc_lx_load(k, acc, ai)));
+/* acc[v][:] += X[vox + v*vstride, c] * Wp[wb + c*MB + :] for the channels c
+ * of every X part and v in [vlo, vhi) (vox: the voxel of v = 0). */
+static void dc_fma(dconv *c, urc_ls *body, int acc, urc_lx *vox, int64_t vstride, urc_lx *wb, int vlo, int vhi) {
+    urc_kernel *k = c->k;
+    int MB = c->t.MB;
+    int64_t c0 = 0;
+    for (int p = 0; p < c->nx; p++) {
+        int64_t Cp = c->cx[p];
+        urc_lx *xb = urc_sp_let(k, body, "xb", urc_muli(vox, Cp));
+        urc_ls *in = body;
+        urc_lx *cc = urc_sp_dim_loop(k, &in, "c", Cp, NULL);
+        urc_lx *v = ivar(k, &in, "v", urc_sp_i(vlo), urc_sp_i(vhi), 1, URC_FOR_UNROLL);
+        int xv = urc_kernel_var(k, "xv", URC_DT_F32);
+        urc_ls_decl(in, xv, urc_lx_load(k, c->bxs[p], urc_add(urc_add(xb, urc_muli(v, vstride * Cp)), cc)));
+        urc_lx *l = ivar(k, &in, "l", urc_sp_i(0), urc_sp_i(MB), 1, URC_FOR_VECTOR);
+        urc_lx *w = urc_lx_load(k, c->bw, urc_add(urc_add(wb, urc_muli(urc_addi(cc, c0), MB)), l));
+        urc_lx *ai = urc_add(urc_muli(v, MB), l);
+        urc_ls_store(in, acc, ai, urc_lx_fma(urc_lx_var(k, xv), w, urc_lx_load(k, acc, ai)));
+        c0 += Cp;
+    }
 }
 
 /* A block statement with acc[nv][MB] = Bp[col0 + l] (the packed bias, bb)
@@ -642,18 +702,18 @@ static void dc_block(dconv *c, urc_ls *parent, urc_lx *mb, urc_lx *nn, urc_lx *o
     if (ow0c < 0) {
         urc_ls *kb = tb;
         urc_lx *kw = tap_loop(k, &kb, "kw", urc_sp_i(0), urc_sp_i(c->K[2]));
-        urc_lx *xb = urc_sp_let(k, kb, "xb", urc_muli(urc_add(xr, urc_addi(urc_add(urc_muli(ow0, sw), urc_muli(kw, dw)), -pw)), c->C));
+        urc_lx *vox = urc_add(xr, urc_addi(urc_add(urc_muli(ow0, sw), urc_muli(kw, dw)), -pw));
         urc_lx *wb = urc_sp_let(k, kb, "wb", urc_muli(urc_add(tap0, kw), c->C * MB));
-        dc_fma(k, kb, acc, c->bx, c->bw, c->C, MB, xb, sw * c->C, wb, 0, nv);
+        dc_fma(c, kb, acc, vox, sw, wb, 0, nv);
     } else {
         for (int64_t kw = 0; kw < c->K[2]; kw++) {
             /* voxels ow with 0 <= ow*s - p + kw*d < IW */
             int64_t lo = -floordiv(-(pw - kw * dw), sw), hi = floordiv(IW - 1 + pw - kw * dw, sw) + 1;
             int vlo = (int)(lo - ow0c > 0 ? lo - ow0c : 0), vhi = (int)(hi - ow0c < nv ? hi - ow0c : nv);
             if (vlo >= vhi) continue;
-            urc_lx *xb = urc_sp_let(k, tb, "xb", urc_muli(urc_add(xr, urc_sp_i(ow0c * sw + kw * dw - pw)), c->C));
+            urc_lx *vox = urc_add(xr, urc_sp_i(ow0c * sw + kw * dw - pw));
             urc_lx *wb = urc_sp_let(k, tb, "wb", urc_muli(urc_addi(tap0, kw), c->C * MB));
-            dc_fma(k, tb, acc, c->bx, c->bw, c->C, MB, xb, sw * c->C, wb, vlo, vhi);
+            dc_fma(c, tb, acc, vox, sw, wb, vlo, vhi);
         }
     }
     urc_lx *y0 = urc_add(yrow, urc_addi(urc_muli(ow0, c->os[2]), c->oo[2]));
@@ -684,7 +744,7 @@ static urc_lx *valid_cols(int64_t cols, int MB, int64_t nmb, urc_lx *mb) {
 /* The direct convolution of node n with its spatial axes mapped to D, H, W
  * (axis 2 innermost); the output map is the identity. */
 static dconv dc_setup(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
-    dconv c = {L, k, n, 0, 0, 0, -1, -1, g->N, g->C, g->M, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0},
+    dconv c = {L, k, n, 0, 0, -1, 1, {0}, {g->C}, -1, g->N, g->C, g->M, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0},
                {0}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}};
     for (int a = 0; a < g->nsp; a++) {
         int b = 3 - g->nsp + a;
@@ -752,14 +812,15 @@ static void dc_emit(dconv *cp, bool gemm) {
 }
 
 static bool lower_conv_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
-    const urc_value *X = n->in[0], *W = n->in[1], *Y = n->out[0];
+    const urc_value *W = n->in[1], *Y = n->out[0];
     dconv c = dc_setup(L, k, n, g);
     bool gemm = true;
     for (int a = 0; a < g->nsp; a++)
         gemm = gemm && g->K[a] == 1 && g->s[a] == 1 && g->pb[a] == 0 && g->out[a] == g->in[a];
     gemm = gemm && (!n->a.conv.y_channels_first || c.N == 1); /* the samples are one row */
     if (gemm) { /* [N*S, C] x [C, M]: one row of every voxel */
-        int64_t V = urc_shape_numel(&X->shape) / c.C;
+        urc_shape xs = x_shape(n);
+        int64_t V = urc_shape_numel(&xs) / c.C;
         for (int a = 0; a < 3; a++) c.in[a] = c.out[a] = c.yd[a] = 1;
         c.in[2] = c.out[2] = c.yd[2] = V;
         c.N = 1;
@@ -778,7 +839,12 @@ static bool lower_conv_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const 
                     int64_t m = mb * MB + l;
                     wp[((mb * T + t) * c.C + ci) * MB + l] = m < c.M ? w[(m * c.C + ci) * T + t] : 0.0f;
                 }
-    c.bx = urc_lower_in(L, k, X, "x");
+    c.nx = nparts(n);
+    for (int p = 0; p < c.nx; p++) {
+        const urc_value *xp = xpart(n, p);
+        c.bxs[p] = urc_lower_in(L, k, xp, "x");
+        c.cx[p] = xp->shape.dims[xp->shape.rank - 1];
+    }
     c.bw = urc_lower_const(L, k, "wpack", URC_DT_F32, nmb * T * c.C * MB, wp);
     free(wp);
     c.bb = pack_bias(&c, c.M);
@@ -812,7 +878,7 @@ static bool lower_convt_classes(urc_lower *L, urc_kernel *k, const urc_node *n, 
     base.t = pick_tile(L->target, M, 0, Tmax * C * 4);
     int MB = base.t.MB;
     int64_t nmb = base.t.nmb;
-    base.bx = urc_lower_in(L, k, X, "x");
+    base.bxs[0] = urc_lower_in(L, k, X, "x");
     base.bb = pack_bias(&base, M);
     base.by = urc_lower_out(L, k, Y, "y");
     const float *w = W->data;
@@ -915,7 +981,7 @@ static bool lower_convt_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const
                     int64_t j = jb * MB + l, kw = j / M, m = j % M;
                     wp[((jb * KD * KH + t) * C + ci) * MB + l] = j < J ? w[((ci * M + m) * KD * KH + t) * KW + kw] : 0.0f;
                 }
-    c.bx = urc_lower_in(L, k, X, "x");
+    c.bxs[0] = urc_lower_in(L, k, X, "x");
     c.bw = urc_lower_const(L, k, "wpack", URC_DT_F32, nmb * KD * KH * C * MB, wp);
     free(wp);
     c.bb = pack_bias(&c, J);
@@ -941,7 +1007,7 @@ static bool lower_convt_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const
         urc_lx *iw0 = part ? urc_sp_i(nfull * WB) : nfull == 1 ? urc_sp_i(0) : ivar(k, &lb, "iw0", urc_sp_i(0), urc_sp_i(nfull * WB), WB, 0);
         int acc;
         urc_ls *blk = acc_block(k, lb, nv, MB, &acc, c.bb, urc_muli(jb, MB));
-        dc_fma(k, blk, acc, c.bx, c.bw, C, MB, urc_muli(urc_add(xr, iw0), C), C, wb, 0, nv);
+        dc_fma(&c, blk, acc, urc_add(xr, iw0), 1, wb, 0, nv);
         acc_store(&c, blk, acc, nv, urc_sp_i(0), urc_add(yr, urc_muli(iw0, KW)), KW, urc_muli(jb, MB), valid, convt_bcol, jb);
     }
     return true;
@@ -960,6 +1026,7 @@ static bool conv_lower(urc_lower *L, const urc_node *n) {
         return lower_conv_transpose(L, k, n, &g);
     }
     if (fast) return lower_conv_cl(L, k, n, &g);
+    URC_ASSERT(nparts(n) == 1, "X parts only on the channels-last fast path (passes/fuse_conv.c checks)");
     return lower_conv(L, k, n, &g);
 }
 

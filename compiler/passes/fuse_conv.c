@@ -11,7 +11,13 @@
  * convolution's store loop, writing Y channels-first when the Transpose was
  * absorbed (attrs.h: act, y_channels_first). A plain Conv that only gains
  * the Transpose stays a Conv. The fused node takes the place of the
- * chain's last node, after every value it reads. */
+ * chain's last node, after every value it reads.
+ *
+ * Then a Concat along the channels (the last axis, channels-last) whose
+ * every reader is such a convolution on the direct kernel (float, one
+ * group, constant weights) disappears: each reader becomes a FusedConv
+ * reading the Concat's inputs as parts of X (attrs.h: nx), so the
+ * concatenated tensor (UNETR/BasicUNet decoder skips) is never written. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,6 +148,60 @@ static bool fuse_one(fctx *c, urc_node *cv, bool need_act, bool *ok) {
     return true;
 }
 
+/* A convolution that can read X in parts: channels-last float on the direct kernel. */
+static bool part_reader(const urc_node *n) {
+    if (n->op != URC_OP_CONV && n->op != URC_OP_FUSED_CONV) return false;
+    const urc_conv_attr *a = &n->a.conv;
+    return a->channels_last && a->group == 1 && a->nx <= 1 && n->in[1]->data && n->in[0]->dtype == URC_DT_F32;
+}
+
+static bool fuse_concat(urc_graph *g, urc_node *cat, bool *ok) {
+    urc_value *y = cat->out[0];
+    if (!y || (y->flags & URC_VAL_OUTPUT) || y->nuses < 1 || cat->nin < 2 || cat->nin > URC_CONV_MAX_PARTS) return false;
+    int r = y->shape.rank;
+    int64_t ax = cat->a.slice.axis < 0 ? cat->a.slice.axis + r : cat->a.slice.axis;
+    if (r < 3 || ax != r - 1 || y->dtype != URC_DT_F32) return false;
+    for (int j = 0; j < cat->nin; j++)
+        if (!cat->in[j] || cat->in[j]->data) return false;
+    int nr = 0;
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *n = g->nodes.items[i];
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j] == y) {
+                if (j || !part_reader(n)) return false;
+                nr++;
+            }
+    }
+    if (nr != y->nuses) return false;
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *n = g->nodes.items[i];
+        if (n->nin < 1 || n->in[0] != y) continue;
+        int k = cat->nin;
+        urc_node *f = urc_node_new(g, URC_OP_FUSED_CONV, n->op == URC_OP_FUSED_CONV ? n->name : urc_fmt("%s/fused", n->name),
+                                   3 + k, 1);
+        g->nodes.len--; /* urc_node_new appended it; it takes n's place */
+        f->opset = n->opset;
+        f->in[0] = cat->in[0];
+        f->in[1] = n->in[1];
+        f->in[2] = n->nin > 2 ? n->in[2] : NULL;
+        f->in[3] = n->nin > 3 ? n->in[3] : NULL;
+        for (int p = 1; p < k; p++) f->in[3 + p] = cat->in[p];
+        f->a = n->a;
+        f->a.conv.nx = k;
+        f->out[0] = n->out[0];
+        f->out[0]->producer = f;
+        f->out[0]->producer_slot = 0;
+        g->nodes.items[i] = f;
+        n->op = URC_OP_COUNT;
+        if (!urc_ops[URC_OP_FUSED_CONV].impl->infer(f)) {
+            urc_error(urc_node_where(n), "internal: reading the Concat's inputs as parts of X failed");
+            *ok = false;
+        }
+        if (urc_verbose) urc_note("fuseconv: '%s' reads the %d inputs of Concat '%s' directly", n->name, k, cat->name);
+    }
+    return true;
+}
+
 bool urc_pass_fuse_conv(urc_graph *g) {
     urc_graph_count_uses(g);
     fctx c = {g, urc_xcalloc((size_t)g->values.len + 1, sizeof(urc_node *))};
@@ -158,9 +218,18 @@ bool urc_pass_fuse_conv(urc_graph *g) {
             if (n->op == URC_OP_CONV && fuse_one(&c, n, sweep == 0, &ok)) any = true;
         }
     free(c.reader);
+    if (any) urc_graph_compact(g);
+    urc_graph_count_uses(g);
+    any = false;
+    n0 = g->nodes.len;
+    for (int i = 0; i < n0 && ok; i++) {
+        urc_node *n = g->nodes.items[i];
+        if (n->op == URC_OP_CONCAT && fuse_concat(g, n, &ok)) any = true;
+    }
     if (any) {
         urc_graph_compact(g);
-        urc_graph_count_uses(g);
+        if (!urc_pass_dce(g)) return false;
     }
+    urc_graph_count_uses(g);
     return ok;
 }

@@ -151,3 +151,29 @@ save_graph('test_fconv_fuse_k1_relu_add_3d', x,
            [helper.make_node('Conv', ['in0', 'w', 'b'], ['c']), helper.make_node('Relu', ['c'], ['a']),
             helper.make_node('Relu', ['a'], ['a2']), helper.make_node('Add', ['a2', 'in1'], ['out0'])],
            [('w', w), ('b', b)], [('in1', r)], lambda: (np.maximum(conv_ref(x, w, b), 0) + r).astype(np.float32))
+
+# Concat along the channels read by convolutions as parts of X (passes/fuse_conv.c).
+# The parts come out of 1x1 MaxPools (identities that run channels-last) so the
+# Concat sinks into the channels-last region as in UNETR/BasicUNet.
+def ident(i, o, sp): return helper.make_node('MaxPool', [i], [o], kernel_shape=[1] * sp)
+a = X(2, 3, 4, 5, 13); b_ = X(2, 5, 4, 5, 13); w1 = Wt(8, 8, 3, 3, 3); b1 = Wt(8); w2 = Wt(6, 8, 1, 1, 1); b2 = Wt(6)
+def cat2_ref():
+    xc = np.concatenate([a, b_], axis=1)
+    return (np.maximum(conv_ref(xc, w1, b1, [1] * 6), 0) + np.pad(conv_ref(xc, w2, b2), ((0, 0), (0, 2), (0, 0), (0, 0), (0, 0)))).astype(np.float32)
+save_graph('test_fconv_concat2_two_readers_3d', a,
+           [ident('in0', 'i0', 3), ident('in1', 'i1', 3), helper.make_node('Concat', ['i0', 'i1'], ['x'], axis=1),
+            helper.make_node('Conv', ['x', 'w1', 'b1'], ['c1'], pads=[1] * 6), helper.make_node('Relu', ['c1'], ['r1']),
+            helper.make_node('Conv', ['x', 'w2', 'b2'], ['c2']),
+            helper.make_node('Pad', ['c2', 'pads'], ['c2p']),
+            helper.make_node('Add', ['r1', 'c2p'], ['out0'])],
+           [('w1', w1), ('b1', b1), ('w2', w2), ('b2', b2), ('pads', np.array([0, 0, 0, 0, 0, 0, 2, 0, 0, 0], np.int64))],
+           [('in1', b_)], cat2_ref)
+p0 = X(1, 4, 6, 7); p1 = X(1, 2, 6, 7); p2 = X(1, 6, 6, 7); w = Wt(20, 12, 3, 3); b = Wt(20)
+save_graph('test_fconv_concat3_2d', p0,
+           [ident('in0', 'i0', 2), ident('in1', 'i1', 2), ident('in2', 'i2', 2), helper.make_node('Concat', ['i0', 'i1', 'i2'], ['x'], axis=1), helper.make_node('Conv', ['x', 'w', 'b'], ['out0'], pads=[1] * 4)],
+           [('w', w), ('b', b)], [('in1', p1), ('in2', p2)], lambda: conv_ref(np.concatenate([p0, p1, p2], 1), w, b, [1] * 4).astype(np.float32))
+a = X(1, 4, 5, 5, 6); b_ = X(1, 4, 5, 5, 6); w = Wt(8, 8, 3, 3, 3)
+save_graph('test_fconv_concat_other_reader_3d', a,
+           [ident('in0', 'i0', 3), ident('in1', 'i1', 3), helper.make_node('Concat', ['i0', 'i1'], ['x'], axis=1), helper.make_node('Conv', ['x', 'w'], ['c'], pads=[1] * 6),
+            helper.make_node('Add', ['c', 'x'], ['out0'])],
+           [('w', w)], [('in1', b_)], lambda: (conv_ref(np.concatenate([a, b_], 1), w, None, [1] * 6) + np.concatenate([a, b_], 1)).astype(np.float32))
