@@ -464,7 +464,7 @@ bool urc_outfile_commit_all(urc_outfile **fs, int n, const char **err, int *fail
      *    on a path we could create a file next to). */
     for (int i = 0; i < n && bad < 0; i++) {
         struct stat st;
-        if (stat(fs[i]->path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (lstat(fs[i]->path, &st) == 0 && S_ISDIR(st.st_mode)) { /* as rename(2) sees it: a link is replaced */
             snprintf(msg, sizeof msg, "cannot rename output file into place: %s", strerror(EISDIR));
             *err = msg;
             bad = i;
