@@ -40,7 +40,7 @@ static bool unary_parse(urc_node *n, urc_attr_list *l) {
         break;
     }
     case URC_OP_ISINF: {
-        int64_t neg, pos;
+        int64_t neg = 1, pos = 1; /* pos is left unset when reading detect_negative fails */
         ok = urc_attr_int(l, "detect_negative", 1, &neg) && urc_attr_int(l, "detect_positive", 1, &pos);
         a->detect_negative = neg != 0;
         a->detect_positive = pos != 0;
