@@ -339,6 +339,19 @@ static const char *expr_str(printer *p, const urc_lx *e) {
     return r;
 }
 
+/* "(a == b)" -> "a == b" when the outer parentheses enclose the whole text:
+ * clang warns about `if ((a == b))` (-Wparentheses-equality). */
+static const char *strip_parens(const char *e) {
+    size_t n = strlen(e);
+    if (n < 2 || e[0] != '(' || e[n - 1] != ')') return e;
+    int depth = 0;
+    for (size_t i = 0; i < n; i++) {
+        depth += e[i] == '(' ? 1 : e[i] == ')' ? -1 : 0;
+        if (depth == 0 && i + 1 < n) return e; /* "(a) + (b)" */
+    }
+    return urc_strndup(e + 1, n - 2);
+}
+
 static void stmt(printer *p, const urc_ls *s);
 
 static void block_body(printer *p, const urc_ls *b) {
@@ -361,7 +374,8 @@ static void stmt(printer *p, const urc_ls *s) {
             else line(p, "URC_OMP(parallel for)");
         }
         if (s->flags & URC_FOR_UNROLL) line(p, "URC_UNROLL");
-        if ((s->flags & URC_FOR_VECTOR) && !(s->flags & URC_FOR_PARALLEL)) line(p, "URC_OMP(simd)");
+        /* gcc accepts no order of "GCC unroll" and "omp simd" on one loop: unroll wins */
+        if ((s->flags & URC_FOR_VECTOR) && !(s->flags & (URC_FOR_PARALLEL | URC_FOR_UNROLL))) line(p, "URC_OMP(simd)");
         const char *v = k->vars.items[s->var].name;
         if (s->step == 1)
             line(p, "for (urc_idx %s = %s; %s < %s; %s++) {", v, expr_str(p, s->lo), v, expr_str(p, s->hi), v);
@@ -375,7 +389,7 @@ static void stmt(printer *p, const urc_ls *s) {
         return;
     }
     case URC_LS_IF:
-        line(p, "if (%s) {", expr_str(p, s->cond));
+        line(p, "if (%s) {", strip_parens(expr_str(p, s->cond)));
         p->indent++;
         block_body(p, s->body);
         p->indent--;
@@ -553,6 +567,9 @@ static void prelude(const urc_program *P, urc_strbuf *out) {
     urc_sb_puts(out,
                 "#ifdef _OPENMP\n#define URC_PRAGMA(x) _Pragma(#x)\n#define URC_OMP(x) URC_PRAGMA(omp x)\n"
                 "#else\n#define URC_OMP(x)\n#endif\n"
+                "/* clang warns about unused static inline functions in a .c file */\n"
+                "#if defined(__GNUC__)\n#define URC_MAYBE_UNUSED __attribute__((unused))\n"
+                "#else\n#define URC_MAYBE_UNUSED\n#endif\n"
                 "/* Full unrolling of short constant loops (register tiles). */\n"
                 "#if defined(__clang__)\n#define URC_UNROLL _Pragma(\"unroll\")\n"
                 "#elif defined(__GNUC__)\n#define URC_UNROLL _Pragma(\"GCC unroll 32\")\n"
@@ -565,37 +582,37 @@ static void prelude(const urc_program *P, urc_strbuf *out) {
                 "#else\n#define URC_FMA(a, b, c) ((a) * (b) + (c))\n#endif\n\n");
     urc_sb_puts(out,
                 "/* min/max propagate NaN (as ONNX Min/Max); mod takes the divisor's sign. */\n"
-                "static inline float urc_min_f32(float a, float b) { return (a < b || a != a) ? a : b; }\n"
-                "static inline float urc_max_f32(float a, float b) { return (a > b || a != a) ? a : b; }\n"
-                "static inline double urc_min_f64(double a, double b) { return (a < b || a != a) ? a : b; }\n"
-                "static inline double urc_max_f64(double a, double b) { return (a > b || a != a) ? a : b; }\n"
-                "static inline int64_t urc_min_i64(int64_t a, int64_t b) { return a < b ? a : b; }\n"
-                "static inline int64_t urc_max_i64(int64_t a, int64_t b) { return a > b ? a : b; }\n"
-                "static inline uint64_t urc_min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }\n"
-                "static inline uint64_t urc_max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }\n"
-                "static inline int64_t urc_abs_i64(int64_t a) { return a < 0 ? -a : a; }\n"
-                "static inline uint64_t urc_abs_u64(uint64_t a) { return a; }\n"
-                "static inline int64_t urc_mod_i64(int64_t a, int64_t b) {\n"
+                "static URC_MAYBE_UNUSED inline float urc_min_f32(float a, float b) { return (a < b || a != a) ? a : b; }\n"
+                "static URC_MAYBE_UNUSED inline float urc_max_f32(float a, float b) { return (a > b || a != a) ? a : b; }\n"
+                "static URC_MAYBE_UNUSED inline double urc_min_f64(double a, double b) { return (a < b || a != a) ? a : b; }\n"
+                "static URC_MAYBE_UNUSED inline double urc_max_f64(double a, double b) { return (a > b || a != a) ? a : b; }\n"
+                "static URC_MAYBE_UNUSED inline int64_t urc_min_i64(int64_t a, int64_t b) { return a < b ? a : b; }\n"
+                "static URC_MAYBE_UNUSED inline int64_t urc_max_i64(int64_t a, int64_t b) { return a > b ? a : b; }\n"
+                "static URC_MAYBE_UNUSED inline uint64_t urc_min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }\n"
+                "static URC_MAYBE_UNUSED inline uint64_t urc_max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }\n"
+                "static URC_MAYBE_UNUSED inline int64_t urc_abs_i64(int64_t a) { return a < 0 ? -a : a; }\n"
+                "static URC_MAYBE_UNUSED inline uint64_t urc_abs_u64(uint64_t a) { return a; }\n"
+                "static URC_MAYBE_UNUSED inline int64_t urc_mod_i64(int64_t a, int64_t b) {\n"
                 "    int64_t r = a % b;\n    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;\n}\n"
-                "static inline uint64_t urc_mod_u64(uint64_t a, uint64_t b) { return a % b; }\n"
-                "static inline int64_t urc_pow_i64(int64_t a, int64_t b) {\n"
+                "static URC_MAYBE_UNUSED inline uint64_t urc_mod_u64(uint64_t a, uint64_t b) { return a % b; }\n"
+                "static URC_MAYBE_UNUSED inline int64_t urc_pow_i64(int64_t a, int64_t b) {\n"
                 "    int64_t r = 1;\n    for (; b > 0; b--) r *= a;\n    return r;\n}\n"
-                "static inline uint64_t urc_pow_u64(uint64_t a, uint64_t b) {\n"
+                "static URC_MAYBE_UNUSED inline uint64_t urc_pow_u64(uint64_t a, uint64_t b) {\n"
                 "    uint64_t r = 1;\n    for (; b > 0; b--) r *= a;\n    return r;\n}\n"
                 "/* float16 and bfloat16 are storage types, converted through float. */\n"
                 "typedef union { float f; uint32_t u; } urc_bits;\n"
-                "static inline float urc_bf16_to_f32(uint16_t h) { urc_bits b; b.u = (uint32_t)h << 16; return b.f; }\n"
-                "static inline uint16_t urc_f32_to_bf16(float f) {\n"
+                "static URC_MAYBE_UNUSED inline float urc_bf16_to_f32(uint16_t h) { urc_bits b; b.u = (uint32_t)h << 16; return b.f; }\n"
+                "static URC_MAYBE_UNUSED inline uint16_t urc_f32_to_bf16(float f) {\n"
                 "    urc_bits b; b.f = f;\n"
                 "    if ((b.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((b.u >> 16) | 0x40u);\n"
                 "    return (uint16_t)((b.u + 0x7fffu + ((b.u >> 16) & 1u)) >> 16);\n}\n"
-                "static inline float urc_f16_to_f32(uint16_t h) {\n"
+                "static URC_MAYBE_UNUSED inline float urc_f16_to_f32(uint16_t h) {\n"
                 "    uint32_t s = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;\n"
                 "    urc_bits b;\n"
                 "    if (e == 0) { b.f = (float)m * 5.9604644775390625e-8f; b.u |= s; return b.f; }\n"
                 "    b.u = s | (e == 31 ? 0x7f800000u | m << 13 : (e + 112u) << 23 | m << 13);\n"
                 "    return b.f;\n}\n"
-                "static inline uint16_t urc_f32_to_f16(float f) {\n"
+                "static URC_MAYBE_UNUSED inline uint16_t urc_f32_to_f16(float f) {\n"
                 "    urc_bits b; b.f = f;\n"
                 "    uint32_t s = (b.u >> 16) & 0x8000u, a = b.u & 0x7fffffffu;\n"
                 "    if (a > 0x7f800000u) return (uint16_t)(s | 0x7e00u);\n"

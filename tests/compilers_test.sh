@@ -1,0 +1,29 @@
+#!/bin/sh
+# compilers_test.sh UNETRC: the generated C of every model in models/ (and a
+# --train build) compiles warning-free as C11: gcc -O1 -fopenmp and clang
+# -O0 without OpenMP (when installed), -std=c11 -Wall -Wextra -Werror -pedantic.
+set -u
+U=$1
+S=$(cd "$(dirname "$0")/.." && pwd)
+T=$(mktemp -d /tmp/unetrc-cc-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+fails=0; n=0
+ccs="gcc"
+command -v clang >/dev/null 2>&1 && ccs="$ccs clang"
+build() { # name
+    for cc in $ccs; do
+        flags="-O1 -fopenmp"; [ "$cc" = clang ] && flags="-O0"
+        n=$((n + 1))
+        if ! $cc -std=c11 -Wall -Wextra -Werror -pedantic $flags -c "$T/$1.c" -o "$T/$1.o" 2> "$T/err"; then
+            echo "FAIL $1 with $cc $flags: $(head -3 "$T/err")"; fails=$((fails + 1))
+        fi
+    done
+}
+for m in "$S"/models/*.onnx; do
+    name=$(basename "$m" .onnx)
+    "$U" "$m" -o "$T/$name.c" || { echo "FAIL: unetrc $name"; fails=$((fails + 1)); continue; }
+    build "$name"
+done
+"$U" "$S/tests/train/loss/model.onnx" -o "$T/train.c" --train --label-type uint8 && build train
+echo "compilers: $n builds, $fails failed ($ccs)"
+[ "$fails" = 0 ]
