@@ -758,6 +758,30 @@ static dconv dc_setup(urc_lower *L, urc_kernel *k, const urc_node *n, const geo 
     return c;
 }
 
+/* The W blocks [j0, j1) of WB voxels whose voxels all see every W tap
+ * (the loop); the others are emitted one by one. */
+static void w_blocks(const dconv *c, int64_t *j0, int64_t *j1) {
+    int64_t OW = c->out[2], WB = c->t.WB, nfull = OW / WB, sw = c->s[2], dw = c->d[2], pw = c->pb[2];
+    int64_t wl = -floordiv(-pw, sw), wr = floordiv(c->in[2] - 1 + pw - (c->K[2] - 1) * dw, sw) + 1;
+    if (wl < 0) wl = 0;
+    if (wr > OW) wr = OW;
+    *j0 = (wl + WB - 1) / WB;
+    *j1 = wr >= 0 ? wr / WB : 0;
+    if (*j1 > nfull) *j1 = nfull;
+    if (*j1 < *j0) *j1 = *j0;
+}
+
+/* Channel loops the kernel of c would emit (border blocks unroll the W
+ * taps): keeps the generated code bounded for huge kernels or paddings. */
+#define DC_MAX_LOOPS 1024
+static int64_t dc_loops(const dconv *c, bool gemm) {
+    int64_t WB = c->t.WB, nfull = c->out[2] / WB, R = c->out[2] % WB, j0, j1;
+    if (gemm) return (2 + (R > 0)) * c->nx;
+    w_blocks(c, &j0, &j1);
+    int64_t special = (j0 < nfull ? j0 : nfull) + (nfull - (j1 > j0 ? j1 : j0)) + (R > 0);
+    return (special * c->K[2] + (j1 > j0)) * c->nx;
+}
+
 /* Emits the loop nests of direct convolution c (buffers bound, weights
  * packed). gemm: one row of in[2] voxels without taps, split among threads. */
 static void dc_emit(dconv *cp, bool gemm) {
@@ -791,14 +815,8 @@ static void dc_emit(dconv *cp, bool gemm) {
     urc_lx *yd = urc_addi(urc_muli(od, c.os[0]), c.oo[0]), *yh = urc_addi(urc_muli(oh, c.os[1]), c.oo[1]);
     urc_lx *yrow = urc_sp_let(k, body, "yrow", urc_muli(urc_add(urc_muli(yd, c.yd[1]), yh), c.yd[2])); /* within the sample */
     urc_lx *valid = valid_cols(c.M, MB, nmb, mb);
-    /* voxels [wl, wr) see every W tap */
-    int64_t sw = c.s[2], dw = c.d[2], pw = c.pb[2];
-    int64_t wl = -floordiv(-pw, sw), wr = floordiv(c.in[2] - 1 + pw - (c.K[2] - 1) * dw, sw) + 1;
-    if (wl < 0) wl = 0;
-    if (wr > OW) wr = OW;
-    int64_t j0 = (wl + WB - 1) / WB, j1 = wr >= 0 ? wr / WB : 0;
-    if (j1 > nfull) j1 = nfull;
-    if (j1 < j0) j1 = j0;
+    int64_t j0, j1;
+    w_blocks(&c, &j0, &j1);
     for (int64_t j = 0; j < j0 && j < nfull; j++)
         dc_block(&c, body, mb, nn, od, oh, klo, khi, yrow, urc_sp_i(j * WB), j * WB, WB, valid);
     if (j1 > j0) {
@@ -827,6 +845,8 @@ static bool lower_conv_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const 
     }
     int64_t T = c.K[0] * c.K[1] * c.K[2];
     c.t = pick_tile(L->target, c.M, gemm ? 0 : c.out[2], T * c.C * 4);
+    c.nx = nparts(n);
+    if (dc_loops(&c, gemm) > DC_MAX_LOOPS) return false; /* nothing emitted yet: the naive twin instead */
     int MB = c.t.MB;
     int64_t nmb = c.t.nmb;
     /* Wp[mb][t][c][l] = W[mb*MB + l][c][t] (zero past M) */
@@ -839,7 +859,6 @@ static bool lower_conv_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const 
                     int64_t m = mb * MB + l;
                     wp[((mb * T + t) * c.C + ci) * MB + l] = m < c.M ? w[(m * c.C + ci) * T + t] : 0.0f;
                 }
-    c.nx = nparts(n);
     for (int p = 0; p < c.nx; p++) {
         const urc_value *xp = xpart(n, p);
         c.bxs[p] = urc_lower_in(L, k, xp, "x");
@@ -877,65 +896,79 @@ static bool lower_convt_classes(urc_lower *L, urc_kernel *k, const urc_node *n, 
     }
     base.t = pick_tile(L->target, M, 0, Tmax * C * 4);
     int MB = base.t.MB;
-    int64_t nmb = base.t.nmb;
-    base.bxs[0] = urc_lower_in(L, k, X, "x");
-    base.bb = pack_bias(&base, M);
-    base.by = urc_lower_out(L, k, Y, "y");
+    int64_t nmb = base.t.nmb, loops = 0;
     const float *w = W->data;
-    for (int64_t rd = 0; rd < S[0]; rd++)
-        for (int64_t rh = 0; rh < S[1]; rh++)
-            for (int64_t rw = 0; rw < S[2]; rw++) {
-                int64_t r[3] = {rd, rh, rw}, T[3], Q0[3], NQ[3];
-                bool empty = false, notaps = false;
-                for (int a = 0; a < 3; a++) {
-                    T[a] = r[a] < KK[a] ? (KK[a] - r[a] + S[a] - 1) / S[a] : 0;
-                    Q0[a] = -floordiv(-(PB[a] - r[a]), S[a]);
-                    NQ[a] = floordiv(OUT[a] - 1 + PB[a] - r[a], S[a]) - Q0[a] + 1;
-                    empty = empty || NQ[a] <= 0;
-                    notaps = notaps || T[a] == 0;
-                }
-                if (empty) continue;
-                dconv c = base;
-                for (int a = 0; a < 3; a++) {
-                    c.out[a] = NQ[a];
-                    c.K[a] = T[a];
-                    c.s[a] = c.d[a] = 1;
-                    c.pb[a] = T[a] - 1 - Q0[a];
-                    c.os[a] = S[a];
-                    c.oo[a] = Q0[a] * S[a] + r[a] - PB[a];
-                    c.yd[a] = OUT[a];
-                }
-                if (notaps) { /* Y[n, o, m] = B[m] | 0 */
-                    urc_ls *body = k->body, *par = NULL;
-                    urc_lx *nn = urc_sp_dim_loop(k, &body, "n", c.N, &par), *q[3];
-                    urc_lx *yi = nn;
+    /* pass 0 sizes the code (nothing emitted: the naive twin if too big), pass 1 emits */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            if (loops > DC_MAX_LOOPS) return false;
+            base.bxs[0] = urc_lower_in(L, k, X, "x");
+            base.bb = pack_bias(&base, M);
+            base.by = urc_lower_out(L, k, Y, "y");
+        }
+        for (int64_t rd = 0; rd < S[0]; rd++)
+            for (int64_t rh = 0; rh < S[1]; rh++)
+                for (int64_t rw = 0; rw < S[2]; rw++) {
+                    int64_t r[3] = {rd, rh, rw}, T[3], Q0[3], NQ[3];
+                    bool empty = false, notaps = false;
                     for (int a = 0; a < 3; a++) {
-                        q[a] = urc_sp_dim_loop(k, &body, nm("q", a), NQ[a], &par);
-                        yi = urc_addi(urc_add(urc_muli(yi, OUT[a]), urc_muli(q[a], S[a])), c.oo[a]);
+                        T[a] = r[a] < KK[a] ? (KK[a] - r[a] + S[a] - 1) / S[a] : 0;
+                        Q0[a] = -floordiv(-(PB[a] - r[a]), S[a]);
+                        NQ[a] = floordiv(OUT[a] - 1 + PB[a] - r[a], S[a]) - Q0[a] + 1;
+                        empty = empty || NQ[a] <= 0;
+                        notaps = notaps || T[a] == 0;
                     }
-                    urc_lx *m = ivar(k, &body, "m", urc_sp_i(0), urc_sp_i(M), 1, URC_FOR_VECTOR);
-                    urc_lx *bv = B ? urc_lower_load(L, k, B, m) : urc_lx_flt(0, URC_DT_F32);
-                    urc_ls_store(body, c.by, urc_add(urc_muli(yi, M), m), bv);
-                    continue;
+                    if (empty) continue;
+                    dconv c = base;
+                    for (int a = 0; a < 3; a++) {
+                        c.out[a] = NQ[a];
+                        c.K[a] = T[a];
+                        c.s[a] = c.d[a] = 1;
+                        c.pb[a] = T[a] - 1 - Q0[a];
+                        c.os[a] = S[a];
+                        c.oo[a] = Q0[a] * S[a] + r[a] - PB[a];
+                        c.yd[a] = OUT[a];
+                    }
+                    if (notaps && pass == 0) {
+                        loops++;
+                        continue;
+                    }
+                    if (notaps) { /* Y[n, o, m] = B[m] | 0 */
+                        urc_ls *body = k->body, *par = NULL;
+                        urc_lx *nn = urc_sp_dim_loop(k, &body, "n", c.N, &par), *q[3];
+                        urc_lx *yi = nn;
+                        for (int a = 0; a < 3; a++) {
+                            q[a] = urc_sp_dim_loop(k, &body, nm("q", a), NQ[a], &par);
+                            yi = urc_addi(urc_add(urc_muli(yi, OUT[a]), urc_muli(q[a], S[a])), c.oo[a]);
+                        }
+                        urc_lx *m = ivar(k, &body, "m", urc_sp_i(0), urc_sp_i(M), 1, URC_FOR_VECTOR);
+                        urc_lx *bv = B ? urc_lower_load(L, k, B, m) : urc_lx_flt(0, URC_DT_F32);
+                        urc_ls_store(body, c.by, urc_add(urc_muli(yi, M), m), bv);
+                        continue;
+                    }
+                    int64_t TT = T[0] * T[1] * T[2];
+                    c.t.WB = c.t.WB > NQ[2] ? (int)NQ[2] : c.t.WB;
+                    if (pass == 0) {
+                        loops += dc_loops(&c, false);
+                        continue;
+                    }
+                    /* Wp[mb][u][c][l] = W[c, mb*MB + l, (T-1-u)*s + r per axis] */
+                    float *wp = urc_xmalloc((size_t)(nmb * TT * C * MB) * sizeof(float));
+                    for (int64_t mb = 0; mb < nmb; mb++)
+                        for (int64_t u = 0; u < TT; u++) {
+                            int64_t ua[3] = {u / (T[1] * T[2]), u / T[2] % T[1], u % T[2]}, kf = 0;
+                            for (int a = 0; a < 3; a++) kf = kf * KK[a] + (T[a] - 1 - ua[a]) * S[a] + r[a];
+                            for (int64_t ci = 0; ci < C; ci++)
+                                for (int l = 0; l < MB; l++) {
+                                    int64_t m = mb * MB + l;
+                                    wp[((mb * TT + u) * C + ci) * MB + l] = m < M ? w[(ci * M + m) * KK[0] * KK[1] * KK[2] + kf] : 0.0f;
+                                }
+                        }
+                    c.bw = urc_lower_const(L, k, "wpack", URC_DT_F32, nmb * TT * C * MB, wp);
+                    free(wp);
+                    dc_emit(&c, false);
                 }
-                int64_t TT = T[0] * T[1] * T[2];
-                c.t.WB = c.t.WB > NQ[2] ? (int)NQ[2] : c.t.WB;
-                /* Wp[mb][u][c][l] = W[c, mb*MB + l, (T-1-u)*s + r per axis] */
-                float *wp = urc_xmalloc((size_t)(nmb * TT * C * MB) * sizeof(float));
-                for (int64_t mb = 0; mb < nmb; mb++)
-                    for (int64_t u = 0; u < TT; u++) {
-                        int64_t ua[3] = {u / (T[1] * T[2]), u / T[2] % T[1], u % T[2]}, kf = 0;
-                        for (int a = 0; a < 3; a++) kf = kf * KK[a] + (T[a] - 1 - ua[a]) * S[a] + r[a];
-                        for (int64_t ci = 0; ci < C; ci++)
-                            for (int l = 0; l < MB; l++) {
-                                int64_t m = mb * MB + l;
-                                wp[((mb * TT + u) * C + ci) * MB + l] = m < M ? w[(ci * M + m) * KK[0] * KK[1] * KK[2] + kf] : 0.0f;
-                            }
-                    }
-                c.bw = urc_lower_const(L, k, "wpack", URC_DT_F32, nmb * TT * C * MB, wp);
-                free(wp);
-                dc_emit(&c, false);
-            }
+    }
     return true;
 }
 
@@ -1022,10 +1055,10 @@ static bool conv_lower(urc_lower *L, const urc_node *n) {
         bool undilated = true;
         for (int a = 0; a < g.nsp; a++) undilated = undilated && (g.d[a] == 1 || g.K[a] == 1);
         if (fast && convt_direct(&g)) return lower_convt_cl(L, k, n, &g);
-        if (fast && undilated) return lower_convt_classes(L, k, n, &g);
+        if (fast && undilated && lower_convt_classes(L, k, n, &g)) return true;
         return lower_conv_transpose(L, k, n, &g);
     }
-    if (fast) return lower_conv_cl(L, k, n, &g);
+    if (fast && lower_conv_cl(L, k, n, &g)) return true;
     URC_ASSERT(nparts(n) == 1, "X parts only on the channels-last fast path (passes/fuse_conv.c checks)");
     return lower_conv(L, k, n, &g);
 }

@@ -152,7 +152,9 @@ static bool fuse_one(fctx *c, urc_node *cv, bool need_act, bool *ok) {
 static bool part_reader(const urc_node *n) {
     if (n->op != URC_OP_CONV && n->op != URC_OP_FUSED_CONV) return false;
     const urc_conv_attr *a = &n->a.conv;
-    return a->channels_last && a->group == 1 && a->nx <= 1 && n->in[1]->data && n->in[0]->dtype == URC_DT_F32;
+    const urc_shape *ws = &n->in[1]->shape; /* and W taps that ops/conv.c unrolls at the borders */
+    return a->channels_last && a->group == 1 && a->nx <= 1 && n->in[1]->data && n->in[0]->dtype == URC_DT_F32 &&
+           ws->dims[ws->rank - 1] <= 16;
 }
 
 static bool fuse_concat(urc_graph *g, urc_node *cat, bool *ok) {

@@ -177,3 +177,6 @@ save_graph('test_fconv_concat_other_reader_3d', a,
            [ident('in0', 'i0', 3), ident('in1', 'i1', 3), helper.make_node('Concat', ['i0', 'i1'], ['x'], axis=1), helper.make_node('Conv', ['x', 'w'], ['c'], pads=[1] * 6),
             helper.make_node('Add', ['c', 'x'], ['out0'])],
            [('w', w)], [('in1', b_)], lambda: (conv_ref(np.concatenate([a, b_], 1), w, None, [1] * 6) + np.concatenate([a, b_], 1)).astype(np.float32))
+
+# New cases go last (the data of earlier ones stay the same).
+save('test_fconv_k151_naive_1d', 'Conv', X(1, 2, 300), Wt(3, 2, 151), Wt(3), pads=[75, 75])  # border code too big: naive twin
