@@ -272,6 +272,10 @@ expect 0 "" $U run checks/concat200.onnx --interp --input checks/x12.npy --outpu
 expect 0 "" $U run checks/concat200.onnx --input checks/x12.npy --output "$T/r/cat_c.npy"
 check "$CMP" "$T/r/cat_i.npy" "$T/r/cat_c.npy" 0
 rm -f "$T"/r/*
+# a bfloat16 output is written as a float32 .npy
+expect 0 "" $U run checks/bf16_out.onnx --input add_relu.input.npy --output "$T/r/bf16.npy"
+check "$CMP" "$D/add_relu.input.npy" "$T/r/bf16.npy" 1e-2
+rm -f "$T"/r/*
 # --no-fold keeps no Constant node for lowering (fuzz regression: internal error)
 expect 0 "" $U checks/constant.onnx --no-fold -o "$T/o/c.c"
 # names from the model cannot break out of C comments in the generated code

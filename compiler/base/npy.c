@@ -227,12 +227,22 @@ urc_tensor *urc_npy_read(const char *path, uint64_t max_bytes, const char **err)
 }
 
 void urc_npy_format(const urc_tensor *t, urc_strbuf *out) {
-    const char *descr = "<f4";
+    const char *descr = NULL;
     for (size_t i = 0; i < URC_ARRAY_LEN(npy_types); i++)
         if (npy_types[i].dt == t->dtype) {
             descr = npy_types[i].descr;
             break;
         }
+    urc_tensor *f32 = NULL;
+    if (!descr) {
+        /* NumPy has no bfloat16: such data is written as float32 (exact),
+         * never as float32 bytes of the wrong length. */
+        f32 = urc_tensor_new(URC_DT_F32, &t->shape);
+        int64_t n = urc_tensor_numel(t);
+        for (int64_t i = 0; i < n; i++) ((float *)f32->data)[i] = (float)urc_elem_f64(t->dtype, t->data, i);
+        t = f32;
+        descr = "<f4";
+    }
     urc_strbuf h = {0};
     urc_sb_printf(&h, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
     for (int i = 0; i < t->shape.rank; i++) urc_sb_printf(&h, "%lld,%s", (long long)t->shape.dims[i], i + 1 < t->shape.rank ? " " : "");
@@ -245,4 +255,5 @@ void urc_npy_format(const urc_tensor *t, urc_strbuf *out) {
     urc_sb_write(out, h.data, h.len);
     urc_sb_write(out, t->data, urc_tensor_bytes(t));
     urc_sb_free(&h);
+    if (f32) urc_tensor_free(f32);
 }

@@ -13,7 +13,8 @@
 urc_tensor *urc_npy_read(const char *path, uint64_t max_bytes, const char **err);
 /* Parses an in-memory .npy image (used by the reader and the fuzzer). */
 urc_tensor *urc_npy_parse(const unsigned char *data, size_t size, uint64_t max_bytes, const char **err);
-/* Serialises a tensor as .npy version 1.0 (C order, little-endian). */
+/* Serialises a tensor as .npy version 1.0 (C order, little-endian);
+ * bfloat16, which NumPy lacks, as float32. */
 void urc_npy_format(const urc_tensor *t, urc_strbuf *out);
 
 #endif

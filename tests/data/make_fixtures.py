@@ -434,3 +434,6 @@ np.save(os.path.join(C, "x12.npy"), np.array([[-1.5, 2.0]], np.float32))
 # -- more problems than one line lists: 66 unsupported nodes (64 listed, then a count)
 csave(model([helper.make_node("Foo", ["x"], [f"u{i}"], name=f"u{i}") for i in range(66)] +
             [helper.make_node("Relu", ["x"], ["y"], name="relu")], [x], [y]), "many_problems.onnx")
+# -- a bfloat16 output (NumPy has none: written as float32; was float32 header over bfloat16 bytes)
+csave(model([helper.make_node("Cast", ["x"], ["y"], name="cast", to=TensorProto.BFLOAT16)], [x],
+            [helper.make_tensor_value_info("y", TensorProto.BFLOAT16, [1, 2, 3])]), "bf16_out.onnx")
