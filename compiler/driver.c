@@ -29,6 +29,9 @@ static bool p_attention(pass_ctx *c) { return c->o->no_opt || urc_pass_attention
 static bool p_train(pass_ctx *c) { return !c->o->train || urc_build_training(c->g, c->o->train); }
 static bool p_layout(pass_ctx *c) { return c->o->no_opt || urc_pass_layout(c->g); }
 static bool p_fuseconv(pass_ctx *c) { return c->o->no_opt || urc_pass_fuse_conv(c->g); }
+/* fusenorm runs before fuseconv: in Add(norm(a), conv(b)) [-> act] the norm
+ * epilogue takes the Add and the activation (one pass), where the conv
+ * epilogue would take the Add and leave the activation as a pass of its own. */
 static bool p_fusenorm(pass_ctx *c) { return c->o->no_opt || urc_pass_fuse_norm(c->g); }
 
 /* Canonicalisation (einsum, gelu, norms) and fusion/layout passes may add
@@ -39,12 +42,12 @@ static const struct {
     bool (*run)(pass_ctx *);
 } passes[] = {
     {"order", p_order}, {"infer", p_infer},   {"dce", p_dce},       {"einsum", p_einsum}, {"gelu", p_gelu},
-    {"norms", p_norms}, {"train", p_train},   {"fuse", p_fuse}, {"attention", p_attention},     {"layout", p_layout}, {"fuseconv", p_fuseconv}, {"fusenorm", p_fusenorm}, {"reinfer", p_reinfer},
+    {"norms", p_norms}, {"train", p_train},   {"fuse", p_fuse}, {"attention", p_attention},     {"layout", p_layout}, {"fusenorm", p_fusenorm}, {"fuseconv", p_fuseconv}, {"reinfer", p_reinfer},
     {"cleanup", p_dce},
 };
 
 const char *const urc_pass_names[] = {"import", "order", "infer", "dce", "einsum", "gelu", "norms", "train",
-                                      "fuse", "attention", "layout", "fuseconv", "fusenorm", "reinfer", "cleanup", NULL};
+                                      "fuse", "attention", "layout", "fusenorm", "fuseconv", "reinfer", "cleanup", NULL};
 
 static void dump(const urc_graph *g, const char *after) {
     urc_strbuf sb = {0};

@@ -3,8 +3,9 @@
  *
  *   test_norm_passes MODELS_DIR     (tests/norm/models)
  *
- * 1. Hand-built graphs (Instance/Batch/GroupNorm followed by activations and
- *    residual adds, several shapes) are run through the interpreter, then
+ * 1. Hand-built graphs (Neg of the inputs, then Instance/Batch/GroupNorm
+ *    followed by activations and residual adds, several shapes; the norms run
+ *    in place over the Neg results) are run through the interpreter, then
  *    through urc_pass_fuse_norm (the expected number of FusedNorm nodes is
  *    checked), optionally rewritten to channels-last (as the layout pass
  *    does: Transposes around each norm, `channels_last` set), and run again
@@ -26,6 +27,7 @@
 #include "driver.h"
 #include "interp/interp.h"
 #include "ir/ir.h"
+#include "passes/memplan.h"
 #include "passes/passes.h"
 
 static unsigned rng = 2024;
@@ -72,10 +74,8 @@ static urc_node *node(urc_op op, int nin, urc_value *a, urc_value *b, urc_value 
     return n;
 }
 
-static urc_value *norm(urc_op op, urc_value *x, int64_t groups, bool per_channel, double eps) {
-    int64_t C = x->shape.dims[1];
+static urc_value *norm(urc_op op, urc_value *x, urc_dtype dt, int64_t C, int64_t groups, bool per_channel, double eps) {
     int64_t pc = op == URC_OP_GROUP_NORM && !per_channel ? groups : C;
-    urc_dtype dt = x->dtype;
     urc_node *n = op == URC_OP_BATCH_NORM
                       ? node(op, 5, x, vec("s", dt, C, 0.5, 1.5), vec("b", dt, C, -0.3, 0.3), vec("m", dt, C, -1, 1),
                              vec("v", dt, C, 0.5, 2))
@@ -101,6 +101,8 @@ static urc_value *prelu(urc_value *x, urc_dtype dt, double slope) {
     urc_elem_set_f64(dt, t->data, 0, slope);
     return node(URC_OP_PRELU, 2, x, urc_const_new(G, NULL, t), NULL, NULL, NULL)->out[0];
 }
+
+static urc_value *neg(urc_value *x) { return node(URC_OP_NEG, 1, x, NULL, NULL, NULL, NULL)->out[0]; }
 
 static urc_value *add(urc_value *a, urc_value *b) { return node(URC_OP_ADD, 2, a, b, NULL, NULL, NULL)->out[0]; }
 
@@ -174,6 +176,19 @@ static bool close_to(const urc_tensor *ref, const urc_tensor *got, double tol, c
     return true;
 }
 
+static bool is_norm(urc_op op) {
+    return op == URC_OP_INSTANCE_NORM || op == URC_OP_BATCH_NORM || op == URC_OP_GROUP_NORM ||
+           op == URC_OP_FUSED_NORM || op == URC_OP_LAYER_NORM;
+}
+
+/* Norm nodes the memory plan runs in place. */
+static int inplace_norms(urc_graph *g) {
+    urc_memplan *plan = urc_memplan_run(g, 64);
+    int c = 0;
+    for (int i = 0; i < g->nodes.len; i++) c += plan->inplace[i] && is_norm(g->nodes.items[i]->op);
+    return c;
+}
+
 static bool run_c(urc_graph *g, urc_tensor *const *ins, urc_tensor **outs, const char *name) {
     urc_options o = {.align = 64};
     urc_program *P = urc_build_program(g, "model", &o, NULL);
@@ -210,27 +225,29 @@ static bool build(const kcase *kc, urc_tensor **ins, int *nins) {
     G = urc_graph_new();
     G->opset = 17;
     G->name = kc->name;
-    urc_value *a = input("a", kc->dt, &kc->shape), *b = NULL;
+    /* The inputs go through Neg: the norm then reads arena values that die
+     * there, which the memory plan may overwrite in place. */
+    urc_value *a = neg(input("a", kc->dt, &kc->shape)), *b = NULL;
     urc_value *y = NULL;
-    urc_value *na = norm(kc->op, a, kc->groups, kc->per_channel, 1e-5);
+    urc_value *na = norm(kc->op, a, kc->dt, kc->shape.dims[1], kc->groups, kc->per_channel, 1e-5);
     switch (kc->kind) {
     case K_LRELU: y = lrelu(na, 0.01); break;
     case K_RELU: y = relu(na); break;
     case K_PRELU: y = prelu(na, kc->dt, 0.25); break;
     case K_RES_NORM:
-        b = input("b", kc->dt, &kc->shape);
-        y = lrelu(add(na, norm(kc->op, b, kc->groups, kc->per_channel, 1e-3)), 0.01);
+        b = neg(input("b", kc->dt, &kc->shape));
+        y = lrelu(add(na, norm(kc->op, b, kc->dt, kc->shape.dims[1], kc->groups, kc->per_channel, 1e-3)), 0.01);
         break;
     case K_RES_VALUE:
-        b = input("b", kc->dt, &kc->shape);
+        b = neg(input("b", kc->dt, &kc->shape));
         y = lrelu(add(na, b), 0.02);
         break;
     case K_RES_VALUE_FIRST: /* Add(b, norm) with no activation after */
-        b = input("b", kc->dt, &kc->shape);
+        b = neg(input("b", kc->dt, &kc->shape));
         y = add(b, na);
         break;
     case K_RES_ACT: /* act before and after the residual */
-        b = input("b", kc->dt, &kc->shape);
+        b = neg(input("b", kc->dt, &kc->shape));
         y = relu(add(lrelu(na, 0.1), b));
         break;
     case K_PLAIN: y = na; break;
@@ -242,8 +259,8 @@ static bool build(const kcase *kc, urc_tensor **ins, int *nins) {
         y = relu(na);
         break;
     }
-    output(y);
-    *nins = b ? 2 : 1;
+    output(neg(y)); /* not the norm itself: it may run in place */
+    *nins = G->inputs.len;
     for (int j = 0; j < *nins; j++) {
         ins[j] = urc_tensor_new(kc->dt, &kc->shape);
         for (int64_t i = 0; i < urc_tensor_numel(ins[j]); i++)
@@ -307,7 +324,7 @@ static bool run_kcase(const kcase *kc, bool cl) {
     for (int i = 0; i < nout; i++) urc_tensor_free(got[i]), got[i] = NULL;
     ok = ok && run_c(G, ins, got, name);
     for (int i = 0; i < nout && ok; i++) ok = close_to(ref[i], got[i], tol, "generated C", name);
-    if (ok) printf("ok %s (%d FusedNorm)\n", name, nf);
+    if (ok) printf("ok %s (%d FusedNorm, %d norm in place)\n", name, nf, inplace_norms(G));
     for (int i = 0; i < nout; i++) urc_tensor_free(ref[i]), urc_tensor_free(got[i]);
     for (int j = 0; j < nins; j++) urc_tensor_free(ins[j]);
     return ok;

@@ -26,13 +26,15 @@
  *   normalises its channels in one SIMD loop.
  * - channels-last: per batch item, the voxels are cut into P chunks that run
  *   in parallel; each accumulates per-channel sums vectorised across
- *   channels and stores them, split into float hi + lo parts, in Y (which is
- *   overwritten afterwards: Y is scratch until the normalise pass, so these
- *   ops must never be planned in place over an input). A serial step adds
- *   the chunks up and computes per-channel m, a, b; the normalise pass runs
- *   over voxels in parallel with the channel loop innermost.
+ *   channels into a row of a small local array. A serial step adds the rows
+ *   up and computes per-channel m, a, b; the normalise pass runs over voxels
+ *   in parallel with the channel loop innermost.
  * - the naive twin (channels-last with more channels than the local arrays
  *   may hold): per (n, group) slices with strided loads, two passes.
+ * Every form reads an element of X (R, X2) for the last time at the index of
+ * Y it then writes, and keeps no scratch in Y: the memory plan may put Y in
+ * place over X, R or X2 (in place, the store needs no read-for-ownership of
+ * a fresh line: the normalise pass is up to twice as fast).
  * The reference (eval) works on a channels-first double copy of X. */
 #include "common.h"
 
@@ -675,42 +677,53 @@ static bool lower_cf(urc_lower *L, const urc_node *n, const geom *g, const normp
     return true;
 }
 
-/* Local array bytes the channels-last kernel needs for C channels. */
-static int64_t cl_local_bytes(const geom *g, bool stats, int nnorm, urc_dtype dt) {
-    int64_t b = 3 * g->C * urc_dtype_size(dt) * nnorm; /* m, a, b */
-    if (stats) b += 2 * g->C * 8 * 2;                /* totals + one chunk's sums */
+/* Chunks of the channels-last statistics: enough for the threads and to
+ * balance, few enough that their partial sums (two doubles per channel)
+ * stay within 16 KB; 1 (serial) for small tensors. */
+static int64_t cl_chunks(const urc_lower *L, const geom *g) {
+    int threads = L->target && L->target->threads > 0 ? L->target->threads : 2;
+    int64_t P = 4 * (int64_t)threads, cap = ((int64_t)16 << 10) / (16 * (g->C ? g->C : 1));
+    if (P > cap) P = cap;
+    if (P > g->S) P = g->S;
+    if (g->S * g->C < (int64_t)1 << 15 || P < 2) return 1;
+    int64_t chunk = (g->S + P - 1) / P;
+    return (g->S + chunk - 1) / chunk;
+}
+
+/* Local array bytes the channels-last kernel needs. */
+static int64_t cl_local_bytes(const urc_lower *L, const geom *g, bool stats, int nnorm, urc_dtype dt) {
+    int64_t b = 3 * g->C * urc_dtype_size(dt) * nnorm;   /* m, a, b */
+    if (stats) b += 16 * g->C * (cl_chunks(L, g) + 2); /* partial sums, totals, one chunk's sums */
     return b;
 }
 
-/* Channels-last statistics of norm j for batch item nb: per-channel shifted
- * sums into the kernel-level double arrays tot_s/tot_q. */
-static void cl_stats(urc_lower *L, urc_kernel *k, const geom *g, int bx, int by, urc_lx *n0, int tot_s, int tot_q,
-                     urc_dtype dt) {
-    int64_t C = g->C, S = g->S;
+/* Channels-last statistics of one norm for the batch item at n0: per-channel
+ * sums of d = x - K_c (K_c = x[n, voxel 0, c]) into the kernel-level double
+ * arrays tot_s/tot_q. Chunks of voxels run in parallel, each into its own
+ * lanes (vectorised across channels) then its row of part_s/part_q; a
+ * serial loop adds the rows up. Nothing is written to Y, so the kernel may
+ * run in place over X. */
+static void cl_stats(urc_lower *L, urc_kernel *k, const geom *g, int bx, urc_lx *n0, int tot_s, int tot_q, int *parts) {
+    int64_t C = g->C, S = g->S, P = cl_chunks(L, g);
     int c = urc_kernel_var(k, "c", URC_DT_I64), v = urc_kernel_var(k, "v", URC_DT_I64);
-    /* Chunks: enough for the threads and to balance, few enough that their
-     * partial sums (4 floats per channel) fit in Y. */
-    int threads = L->target && L->target->threads > 0 ? L->target->threads : 2;
-    int64_t P = 4 * (int64_t)threads;
-    if (P > S / 4) P = S / 4;
-    if (S * C < (int64_t)1 << 15) P = 1; /* small: not worth the threads */
-    if (P < 1) P = 1;
     urc_ls *z = urc_ls_for(k->body, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
     urc_ls_store(z, tot_s, var(k, c), dlit(0));
     urc_ls_store(z, tot_q, var(k, c), dlit(0));
-    /* d = x - x[n, voxel 0, c] (the shift K of each channel). */
+    urc_lx *shift = f64(urc_lx_load(k, bx, urc_add(n0, var(k, c))));
     if (P == 1) {
         urc_ls *lv = urc_ls_for(k->body, v, ilit(0), ilit(S), 1, 0);
         urc_ls *lc = urc_ls_for(lv, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
         urc_lx *xi = urc_add(n0, urc_add(urc_muli(var(k, v), C), var(k, c)));
-        int d = decl(k, lc, "d", URC_DT_F64,
-                     bin(URC_L_SUB, f64(urc_lx_load(k, bx, xi)), f64(urc_lx_load(k, bx, urc_add(n0, var(k, c))))));
+        int d = decl(k, lc, "d", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx, xi)), shift));
         urc_ls_accum(lc, tot_s, var(k, c), var(k, d));
         urc_ls_accum(lc, tot_q, var(k, c), bin(URC_L_MUL, var(k, d), var(k, d)));
         return;
     }
     int64_t chunk = (S + P - 1) / P;
-    P = (S + chunk - 1) / chunk;
+    if (parts[0] < 0) {
+        parts[0] = urc_kernel_local(k, "part_s", URC_DT_F64, P * C);
+        parts[1] = urc_kernel_local(k, "part_q", URC_DT_F64, P * C);
+    }
     int p = urc_kernel_var(k, "p", URC_DT_I64);
     urc_ls *lp = urc_ls_for(k->body, p, ilit(0), ilit(P), 1, URC_FOR_PARALLEL);
     int bs = urc_kernel_local(k, "cs", URC_DT_F64, C), bq = urc_kernel_local(k, "cq", URC_DT_F64, C);
@@ -725,29 +738,18 @@ static void cl_stats(urc_lower *L, urc_kernel *k, const geom *g, int bx, int by,
     urc_ls *lv = urc_ls_for(lp, v, var(k, lo), var(k, hi), 1, 0);
     urc_ls *lc = urc_ls_for(lv, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
     urc_lx *xi = urc_add(n0, urc_add(urc_muli(var(k, v), C), var(k, c)));
-    int d = decl(k, lc, "d", URC_DT_F64,
-                 bin(URC_L_SUB, f64(urc_lx_load(k, bx, xi)), f64(urc_lx_load(k, bx, urc_add(n0, var(k, c))))));
+    int d = decl(k, lc, "d", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx, xi)), shift));
     urc_ls_accum(lc, bs, var(k, c), var(k, d));
     urc_ls_accum(lc, bq, var(k, c), bin(URC_L_MUL, var(k, d), var(k, d)));
-    /* Chunk p's sums go to Y[n0 + (4p + {0,1,2,3}) * C + c] as hi, lo float
-     * pairs (hi + lo keeps ~48 bits). */
     urc_ls *ls = urc_ls_for(lp, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
-    for (int w = 0; w < 2; w++) {
-        int src = w ? bq : bs;
-        int h = decl(k, ls, w ? "hq" : "hs", dt, urc_lx_cast(dt, urc_lx_load(k, src, var(k, c))));
-        urc_lx *at = urc_add(n0, urc_add(urc_muli(urc_addi(urc_muli(var(k, p), 4), 2 * w), C), var(k, c)));
-        urc_ls_store(ls, by, at, var(k, h));
-        urc_ls_store(ls, by, urc_addi(at, C),
-                     urc_lx_cast(dt, bin(URC_L_SUB, urc_lx_load(k, src, var(k, c)), f64(var(k, h)))));
-    }
-    /* Serial: add the chunks up. */
+    urc_lx *at = urc_add(urc_muli(var(k, p), C), var(k, c));
+    urc_ls_store(ls, parts[0], at, urc_lx_load(k, bs, var(k, c)));
+    urc_ls_store(ls, parts[1], at, urc_lx_load(k, bq, var(k, c)));
+    /* Serial: add the chunks up (in chunk order: deterministic). */
     urc_ls *lq = urc_ls_for(k->body, p, ilit(0), ilit(P), 1, 0);
     urc_ls *lc2 = urc_ls_for(lq, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
-    for (int w = 0; w < 2; w++) {
-        urc_lx *at = urc_add(n0, urc_add(urc_muli(urc_addi(urc_muli(var(k, p), 4), 2 * w), C), var(k, c)));
-        urc_ls_accum(lc2, w ? tot_q : tot_s, var(k, c),
-                     bin(URC_L_ADD, f64(urc_lx_load(k, by, at)), f64(urc_lx_load(k, by, urc_addi(at, C)))));
-    }
+    urc_ls_accum(lc2, tot_s, var(k, c), urc_lx_load(k, parts[0], at));
+    urc_ls_accum(lc2, tot_q, var(k, c), urc_lx_load(k, parts[1], at));
 }
 
 /* Channels-last per-channel m, a, b (arrays ab[0..2]) of norm p for batch
@@ -807,7 +809,7 @@ static bool lower_cl(urc_lower *L, const urc_node *n, const geom *g, const normp
         bn_coeffs(L, k, lc, &np[0], var(k, c), dt, mab);
         for (int q = 0; q < 3; q++) urc_ls_store(lc, ab[0][q], var(k, c), var(k, mab[q]));
     }
-    int tot_s = -1, tot_q = -1;
+    int tot_s = -1, tot_q = -1, parts[2] = {-1, -1};
     if (!bn) {
         tot_s = urc_kernel_local(k, "tot_s", URC_DT_F64, C);
         tot_q = urc_kernel_local(k, "tot_q", URC_DT_F64, C);
@@ -818,7 +820,7 @@ static bool lower_cl(urc_lower *L, const urc_node *n, const geom *g, const normp
         urc_lx *n0 = ilit(nb * S * C);
         if (!bn)
             for (int j = 0; j < nnorm; j++) {
-                cl_stats(L, k, g, bx[j], by, n0, tot_s, tot_q, dt);
+                cl_stats(L, k, g, bx[j], n0, tot_s, tot_q, parts);
                 cl_coeffs(L, k, g, &np[j], bx[j], n0, tot_s, tot_q, ab[j], dt);
             }
         urc_ls *lv = urc_ls_for(k->body, v, ilit(0), ilit(S), 1, URC_FOR_PARALLEL);
@@ -905,7 +907,8 @@ static bool norm_lower(urc_lower *L, const urc_node *n) {
         nnorm = 2;
     }
     if (!g.cl) return lower_cf(L, n, &g, np, nnorm);
-    if (cl_local_bytes(&g, !bn, nnorm, np[0].x->dtype) <= CL_LOCAL_MAX && g.N <= 8) return lower_cl(L, n, &g, np, nnorm);
+    if (cl_local_bytes(L, &g, !bn, nnorm, np[0].x->dtype) <= CL_LOCAL_MAX && g.N <= 8)
+        return lower_cl(L, n, &g, np, nnorm);
     return lower_naive(L, n, &g, np, nnorm);
 }
 
