@@ -64,8 +64,10 @@ static void usage_error(const char *fmt, ...) {
 static void fail(const char *file, const char *msg) {
     urc_outfile_abort_all();
     if (msg) {
-        if (file && *file) fprintf(stderr, "unetrc: error: %s: %s\n", file, msg);
-        else fprintf(stderr, "unetrc: error: %s\n", msg);
+        if (file && *file)
+            fprintf(stderr, "unetrc: error: %s: %s\n", urc_diag_one_line(file), urc_diag_one_line(msg));
+        else
+            fprintf(stderr, "unetrc: error: %s\n", urc_diag_one_line(msg));
     } else {
         urc_diag_print();
     }

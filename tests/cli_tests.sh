@@ -115,6 +115,11 @@ chk opset_huge.onnx "opset 4294967313 is not supported (supported: 11 to 18); re
 chk opset_twice.onnx "the model imports the default ONNX opset twice (versions 17 and 13)"
 chk opset_none.onnx "the model imports no version of the default ONNX opset"
 chk deep_nesting.onnx "not a valid ONNX model (protobuf messages nested more than 64 deep)"
+chk name_ctrl.onnx "node 'a b [31mc' (Foo): op type not supported"
+cp "$D/empty.onnx" "$T/new
+line.onnx"
+expect 1 "$E $T/new line.onnx: empty file (not an ONNX model)" $U "$T/new
+line.onnx" -o "$T/o/x.c"
 chk no_graph.onnx "the model has no graph"
 many=$(i=0; while [ $i -lt 64 ]; do [ $i -gt 0 ] && printf '; '; printf "node 'u%d' (Foo): op type not supported" $i; i=$((i + 1)); done)
 chk many_problems.onnx "$many; and 2 more problems"
@@ -262,6 +267,8 @@ npy npy_rank9.npy "bad .npy header: rank above 8 is not supported"
 npy npy_shape_overflow.npy ".npy shape overflows"
 npy npy_negative.npy "bad .npy header: shape holds something other than non-negative integers"
 npy npy_short.npy "truncated .npy header"
+npy npy_descr_newline.npy '.npy dtype '"'"'|i1\x0a'"'"' is not supported (little-endian bool, int, uint or float)'
+npy npy_descr_nul.npy "bad .npy header: malformed descr"
 npy x_inf.npy "element 2 is infinite (use --allow-nonfinite to accept)"
 no_files "$T/r"
 expect 0 "" $U run add_relu.onnx --input checks/npy_long_header.npy --output "$T/r/y.npy"   # format 2.0, 70 kB header

@@ -50,9 +50,10 @@ void urc_verror(const char *where, const char *fmt, va_list ap) {
     urc_strbuf sb = {0};
     if (where && *where) urc_sb_printf(&sb, "%s: ", where);
     urc_sb_vprintf(&sb, fmt, ap);
-    /* One line: newlines in names or messages must not break it. */
+    /* One line: newlines (or terminal escapes) in names or messages must
+     * not break it. */
     for (size_t i = 0; i < sb.len; i++)
-        if (sb.data[i] == '\n' || sb.data[i] == '\r') sb.data[i] = ' ';
+        if ((unsigned char)sb.data[i] < 0x20 || sb.data[i] == 0x7f) sb.data[i] = ' ';
     for (int i = 0; i < msgs.len; i++)
         if (!strcmp(msgs.items[i], sb.data)) { /* same problem twice */
             urc_sb_free(&sb);
@@ -83,11 +84,18 @@ const char *urc_diag_message(void) {
     return joined.data;
 }
 
+const char *urc_diag_one_line(const char *s) {
+    char *r = urc_strdup(s ? s : "");
+    for (char *p = r; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = ' ';
+    return r;
+}
+
 void urc_diag_print(void) {
     const char *m = urc_diag_message();
     if (!m) return;
     if (*diag_file)
-        fprintf(stderr, "unetrc: error: %s: %s\n", diag_file, m);
+        fprintf(stderr, "unetrc: error: %s: %s\n", urc_diag_one_line(diag_file), m);
     else
         fprintf(stderr, "unetrc: error: %s\n", m);
 }

@@ -21,6 +21,10 @@ void urc_verror(const char *where, const char *fmt, va_list ap);
 int urc_error_count(void);
 /* The recorded problems joined into one line (without the prefix), or NULL. */
 const char *urc_diag_message(void);
+/* An arena copy of s with control characters (newlines, escapes) made
+ * spaces, so that what a file or its name contains cannot break the
+ * one-line error or drive the terminal. */
+const char *urc_diag_one_line(const char *s);
 /* Prints "unetrc: error: FILE: ..." to stderr if anything was recorded. */
 void urc_diag_print(void);
 

@@ -58,7 +58,7 @@ static bool parse_header(const char *p, const char *end, char *descr, size_t dsz
             char q2 = *p++;
             const char *s = p;
             while (p < end && *p != q2) p++;
-            if (p >= end || (size_t)(p - s) >= dsz) {
+            if (p >= end || (size_t)(p - s) >= dsz || memchr(s, 0, (size_t)(p - s))) {
                 *err = "malformed descr";
                 return false;
             }
@@ -174,7 +174,13 @@ urc_tensor *urc_npy_parse(const unsigned char *d, size_t size, uint64_t max_byte
     for (size_t i = 0; i < URC_ARRAY_LEN(npy_types); i++)
         if (!strcmp(descr, npy_types[i].descr)) dt = npy_types[i].dt;
     if (dt == URC_DT_UNDEF) {
-        *err = urc_fmt(".npy dtype '%s' is not supported (little-endian bool, int, uint or float)", descr);
+        urc_strbuf shown = {0}; /* the file's bytes: control characters escaped (one-line messages) */
+        for (const char *c = descr; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f) urc_sb_printf(&shown, "\\x%02x", (unsigned char)*c);
+            else urc_sb_putc(&shown, *c);
+        *err = urc_fmt(".npy dtype '%s' is not supported (little-endian bool, int, uint or float)",
+                       shown.data ? shown.data : "");
+        urc_sb_free(&shown);
         return NULL;
     }
     int64_t n = 1, bytes;

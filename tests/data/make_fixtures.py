@@ -437,3 +437,8 @@ csave(model([helper.make_node("Foo", ["x"], [f"u{i}"], name=f"u{i}") for i in ra
 # -- a bfloat16 output (NumPy has none: written as float32; was float32 header over bfloat16 bytes)
 csave(model([helper.make_node("Cast", ["x"], ["y"], name="cast", to=TensorProto.BFLOAT16)], [x],
             [helper.make_tensor_value_info("y", TensorProto.BFLOAT16, [1, 2, 3])]), "bf16_out.onnx")
+# -- file bytes in a message are escaped (the message stays one line)
+npy_raw("npy_descr_newline.npy", "{'descr': '|i1\n', 'fortran_order': False, 'shape': (3,), }\n", b"\0" * 3)
+npy_raw("npy_descr_nul.npy", "{'descr': '<f4\0x', 'fortran_order': False, 'shape': (1, 2, 3), }\n", b"\0" * 24)
+# -- control characters in names from the model become spaces in messages
+csave(model([helper.make_node("Foo", ["x"], ["y"], name="a\nb\x1b[31mc")], [x], [y]), "name_ctrl.onnx")
