@@ -270,6 +270,10 @@ npy npy_short.npy "truncated .npy header"
 npy npy_descr_newline.npy '.npy dtype '"'"'|i1\x0a'"'"' is not supported (little-endian bool, int, uint or float)'
 npy npy_descr_nul.npy "bad .npy header: malformed descr"
 npy x_inf.npy "element 2 is infinite (use --allow-nonfinite to accept)"
+expect 1 "$E add_relu.input.npy: input 'x' expects int64, the file has float32" $U run checks/int_input.onnx --input add_relu.input.npy --output "$T/r/y.npy"
+expect 0 "" $U run checks/int_input.onnx --input add_relu.input_int.npy --output "$T/r/yi.npy"
+rm -f "$T"/r/*
+expect 1 "$E checks/npy_long_header.npy: file is 70099 bytes, above the limit of 65636 bytes (raise it with --max-bytes)" $U add_relu.onnx --freeze-input x=checks/npy_long_header.npy --max-bytes 100 -o "$T/o/x.c"
 no_files "$T/r"
 expect 0 "" $U run add_relu.onnx --input checks/npy_long_header.npy --output "$T/r/y.npy"   # format 2.0, 70 kB header
 expect 2 "unetrc: usage error: --output '$T/r/y.npy' is given twice (see unetrc --help)" $U run add_relu.onnx --input add_relu.input.npy --output "$T/r/y.npy" --output "$T/r/y.npy"

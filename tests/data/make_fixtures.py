@@ -442,3 +442,6 @@ npy_raw("npy_descr_newline.npy", "{'descr': '|i1\n', 'fortran_order': False, 'sh
 npy_raw("npy_descr_nul.npy", "{'descr': '<f4\0x', 'fortran_order': False, 'shape': (1, 2, 3), }\n", b"\0" * 24)
 # -- control characters in names from the model become spaces in messages
 csave(model([helper.make_node("Foo", ["x"], ["y"], name="a\nb\x1b[31mc")], [x], [y]), "name_ctrl.onnx")
+# -- an integer input (a float .npy must not be truncated into it)
+xi = helper.make_tensor_value_info("x", TensorProto.INT64, [1, 2, 3])
+csave(model([helper.make_node("Cast", ["x"], ["y"], name="cast", to=F)], [xi], [y]), "int_input.onnx")
