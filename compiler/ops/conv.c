@@ -9,8 +9,21 @@
  *                  Y[n, m, o] = B[m] + sum_{c, k, i: i*s + k*d = o + pb} X[n, c, i] * W[c, m, k]
  * (c runs over the input channels of m's group). infer resolves every
  * attribute into urc_conv_attr; the reference evaluates ConvTranspose by
- * scattering (the definition), the lowering gathers per output element so
- * the outer loops are independent and need no atomic writes. */
+ * scattering (the definition).
+ *
+ * Layouts and forms (attrs.h): with channels_last (the layout pass) X and Y
+ * are [N, S..., C]; unetrc.FusedConv (passes/fuse_conv.c) adds an epilogue
+ * act(conv + B) + R, may keep Y channels-first and may read X as parts of a
+ * channel concatenation. The reference relayouts to channels-first.
+ *
+ * Lowering:
+ * - channels-last float32, one group, constant W: the direct register-
+ *   blocked kernel (Conv; ConvTranspose with kernel = stride as row GEMMs,
+ *   other undilated ConvTransposes by residue classes); see "channels-last
+ *   fast paths" below;
+ * - anything else: the naive twin, branch-free loops per output element
+ *   (ConvTranspose gathered, so outer loops are independent), in either
+ *   layout. */
 #include "spatial.h"
 
 /* ---- parsing ----------------------------------------------------------------- */
