@@ -153,6 +153,15 @@ static void call2(printer *p, const char *fn, const urc_lx *e) {
     if (narrow) urc_sb_puts(sb, ")");
 }
 
+/* fn(a, b) from libm, with the f suffix for float32. */
+static void libm2(printer *p, const char *fn, const urc_lx *e) {
+    urc_sb_printf(p->out, "%s%s(", fn, e->dt == URC_DT_F32 ? "f" : "");
+    expr(p, e->a);
+    urc_sb_puts(p->out, ", ");
+    expr(p, e->b);
+    urc_sb_putc(p->out, ')');
+}
+
 static void expr(printer *p, const urc_lx *e) {
     urc_strbuf *sb = p->out;
     switch (e->kind) {
@@ -270,34 +279,19 @@ static void expr(printer *p, const urc_lx *e) {
         case URC_L_OR: op = "||"; break;
         case URC_L_XOR: op = "!="; break;
         case URC_L_REM:
-            if (!f) { op = "%"; break; }
-            urc_sb_printf(sb, "fmod%s(", e->dt == URC_DT_F32 ? "f" : "");
-            expr(p, e->a);
-            urc_sb_puts(sb, ", ");
-            expr(p, e->b);
-            urc_sb_putc(sb, ')');
-            return;
-        case URC_L_MOD:
-            if (f) {
-                urc_sb_printf(sb, "fmod%s(", e->dt == URC_DT_F32 ? "f" : "");
-                expr(p, e->a);
-                urc_sb_puts(sb, ", ");
-                expr(p, e->b);
-                urc_sb_putc(sb, ')');
-                return;
+            if (!f) {
+                op = "%";
+                break;
             }
-            call2(p, "mod", e);
+            libm2(p, "fmod", e);
+            return;
+        case URC_L_MOD: /* floats: fmod; integers: the divisor's sign */
+            if (f) libm2(p, "fmod", e);
+            else call2(p, "mod", e);
             return;
         case URC_L_POW:
-            if (f) {
-                urc_sb_printf(sb, "pow%s(", e->dt == URC_DT_F32 ? "f" : "");
-                expr(p, e->a);
-                urc_sb_puts(sb, ", ");
-                expr(p, e->b);
-                urc_sb_putc(sb, ')');
-                return;
-            }
-            call2(p, "pow", e);
+            if (f) libm2(p, "pow", e);
+            else call2(p, "pow", e);
             return;
         case URC_L_MIN: call2(p, "min", e); return;
         case URC_L_MAX: call2(p, "max", e); return;
