@@ -97,7 +97,19 @@ static bool *cl_flag(urc_node *n) {
         return &n->a.pool.channels_last;
     case URC_OP_INSTANCE_NORM: case URC_OP_BATCH_NORM: case URC_OP_GROUP_NORM: /* ops/norm.c */
         return &n->a.norm.channels_last;
+    case URC_OP_CONV_GRAD_WEIGHT: /* ops/convgrad.c (fast kernel for group 1; dW becomes [M, K..., C]) */
+        return n->a.conv.group == 1 ? &n->a.conv.channels_last : NULL;
     default: return NULL;
+    }
+}
+
+/* The inputs besides input 0 that an op's channels-last form also reads
+ * channels-last (bit i for input i; same rank as input 0): the gradient ops
+ * reading two activations. (Additive to wrap(): 0 for every other op.) */
+static unsigned cl_more_inputs(const urc_node *n) {
+    switch (n->op) {
+    case URC_OP_CONV_GRAD_WEIGHT: return 1u << 1; /* B (dY, or X for ConvTranspose) */
+    default: return 0;
     }
 }
 
@@ -110,9 +122,14 @@ static void wrap(rewriter *w, urc_node *n) {
     perm_to_last(r, to_last);
     perm_to_first(r, to_first);
     urc_shape y_cf = y->shape, want = permute_shape(&y_cf, to_last);
+    unsigned more = cl_more_inputs(n);
+    for (int j = 1; j < n->nin; j++)
+        if ((more >> j & 1) && n->in[j] && n->in[j]->shape.rank != r) return;
     *flag = true;
     urc_node *tin = make_transpose(w, x, to_last, NULL);
     n->in[0] = tin->out[0];
+    for (int j = 1; j < n->nin; j++)
+        if ((more >> j & 1) && n->in[j]) n->in[j] = make_transpose(w, n->in[j], to_last, NULL)->out[0];
     if (!infer_node(w, n)) return;
     if (!urc_shape_eq(&n->out[0]->shape, &want)) {
         urc_error(urc_node_where(n), "internal: channels-last form inferred %s, expected %s",
