@@ -1,5 +1,6 @@
-/* test_norm_passes.c: the norm passes (norm_patterns, fuse_norm) and the
- * norm kernels against the reference interpreter.
+/* test_norm_passes.c: the norm passes (norm_patterns, fuse_norm), the norm
+ * kernels, the softmax kernels and the reductions against the reference
+ * interpreter.
  *
  *   test_norm_passes MODELS_DIR     (tests/norm/models)
  *
@@ -11,6 +12,10 @@
  *    does: Transposes around each norm, `channels_last` set), and run again
  *    through the interpreter and as generated C. Everything must agree with
  *    the first run to 1e-5 of the output's largest magnitude.
+ * 3. Softmax/LogSoftmax/Hardmax kernels (last axis, inner axes, tails,
+ *    -inf and NaN, float64, opset-11 coercion) and reductions (contiguous
+ *    runs in lanes, other axes) against the interpreter, tiled for 512- and
+ *    128-bit vectors.
  * 2. The ONNX models in MODELS_DIR (gen_norm_models.py) are compiled with and
  *    without -O0; the op counts after the passes are checked, and the
  *    interpreter (both graphs) and the generated C (optimised graph) must
@@ -189,8 +194,11 @@ static int inplace_norms(urc_graph *g) {
     return c;
 }
 
+static const char *target_cpu; /* NULL: host */
+
 static bool run_c(urc_graph *g, urc_tensor *const *ins, urc_tensor **outs, const char *name) {
     urc_options o = {.align = 64};
+    if (target_cpu) urc_target_lookup(target_cpu, &o.target);
     urc_program *P = urc_build_program(g, "model", &o, NULL);
     if (!P) {
         printf("FAIL %s: lowering: %s\n", name, urc_diag_message() ? urc_diag_message() : "?");
@@ -387,6 +395,137 @@ static bool run_mcase(const char *dir, const mcase *mc) {
     return ok;
 }
 
+/* ---- single-op kernels (softmax family) vs the interpreter --------------------------- */
+
+typedef struct scase {
+    const char *name;
+    urc_op op;
+    int opset;
+    int axis;
+    urc_shape shape;
+    urc_dtype dt;
+    int special; /* 1: some -inf and one NaN row */
+} scase;
+
+static const scase scases[] = {
+    {"softmax_last_tail", URC_OP_SOFTMAX, 13, -1, {3, {2, 3, 100}}, URC_DT_F32, 0},
+    {"softmax_last_short", URC_OP_SOFTMAX, 13, -1, {2, {7, 9}}, URC_DT_F32, 0},
+    {"softmax_last_216", URC_OP_SOFTMAX, 13, 2, {3, {12, 216, 216}}, URC_DT_F32, 1},
+    {"logsoftmax_last", URC_OP_LOG_SOFTMAX, 13, -1, {2, {5, 200}}, URC_DT_F32, 1},
+    {"softmax_channels", URC_OP_SOFTMAX, 13, 1, {5, {1, 14, 20, 30, 20}}, URC_DT_F32, 1},
+    {"softmax_channels_small", URC_OP_SOFTMAX, 13, 1, {4, {2, 70, 3, 5}}, URC_DT_F32, 0},
+    {"logsoftmax_channels", URC_OP_LOG_SOFTMAX, 13, 1, {4, {2, 6, 50, 41}}, URC_DT_F32, 1},
+    {"softmax_f64", URC_OP_SOFTMAX, 13, 1, {3, {3, 40, 33}}, URC_DT_F64, 0},
+    {"softmax_opset11_coerced", URC_OP_SOFTMAX, 11, 1, {3, {4, 10, 13}}, URC_DT_F32, 0},
+    {"hardmax", URC_OP_HARDMAX, 13, 1, {3, {4, 10, 13}}, URC_DT_F32, 0},
+};
+
+static bool run_scase(const scase *sc, const char *target) {
+    const char *name = urc_fmt("%s [%s]", sc->name, target);
+    urc_diag_reset(name);
+    G = urc_graph_new();
+    G->opset = sc->opset;
+    urc_value *x = input("x", sc->dt, &sc->shape);
+    urc_node *n = node(sc->op, 1, x, NULL, NULL, NULL, NULL);
+    n->opset = sc->opset;
+    n->a.softmax.axis = sc->axis;
+    output(n->out[0]);
+    urc_tensor *in = urc_tensor_new(sc->dt, &sc->shape), *ref = NULL, *got = NULL;
+    int64_t total = urc_tensor_numel(in);
+    for (int64_t i = 0; i < total; i++) {
+        double v = 4 * rnd();
+        if (sc->special && i % 97 == 3) v = -INFINITY;
+        if (sc->special && i == total / 2) v = NAN;
+        urc_elem_set_f64(sc->dt, in->data, i, v);
+    }
+    bool ok = urc_graph_toposort(G) && urc_pass_infer(G, false, (uint64_t)1 << 32) && urc_interp_run(G, &in, &ref);
+    if (!ok) {
+        printf("FAIL %s: %s\n", name, urc_diag_message() ? urc_diag_message() : "?");
+        return false;
+    }
+    target_cpu = target;
+    ok = run_c(G, &in, &got, name);
+    target_cpu = NULL;
+    /* NaN where the reference has NaN, else 1e-6 of the largest magnitude
+     * (and -inf where it has -inf). */
+    for (int64_t i = 0; ok && i < total; i++) {
+        double r = urc_elem_f64(sc->dt, ref->data, i), o = urc_elem_f64(sc->dt, got->data, i);
+        bool same = (isnan(r) && isnan(o)) || r == o || fabs(r - o) <= 2e-6 * (1 + fabs(r));
+        if (!same) {
+            printf("FAIL %s: element %lld is %g, reference %g\n", name, (long long)i, o, r);
+            ok = false;
+        }
+    }
+    if (ok) printf("ok %s\n", name);
+    urc_tensor_free(in);
+    urc_tensor_free(ref);
+    urc_tensor_free(got);
+    return ok;
+}
+
+/* ---- reductions vs the interpreter ------------------------------------------------------ */
+
+typedef struct rcase {
+    const char *name;
+    urc_op op;
+    urc_shape shape;
+    int naxes;
+    int64_t axes[4];
+    int keepdims;
+    urc_dtype dt;
+} rcase;
+
+static const rcase rcases[] = {
+    {"reducemean_last", URC_OP_REDUCE_MEAN, {3, {4, 6, 300}}, 1, {2}, 1, URC_DT_F32},
+    {"reducesum_spatial", URC_OP_REDUCE_SUM, {5, {2, 8, 9, 10, 11}}, 4, {0, 2, 3, 4}, 0, URC_DT_F32},
+    {"reducemax_last_tail", URC_OP_REDUCE_MAX, {2, {5, 77}}, 1, {1}, 1, URC_DT_F32},
+    {"reducemin_2axes", URC_OP_REDUCE_MIN, {3, {3, 40, 50}}, 2, {1, 2}, 0, URC_DT_F32},
+    {"reducel2_last", URC_OP_REDUCE_L2, {2, {6, 129}}, 1, {-1}, 1, URC_DT_F32},
+    {"reducel1_last_f64", URC_OP_REDUCE_L1, {2, {6, 129}}, 1, {1}, 1, URC_DT_F64},
+    {"reducesumsquare", URC_OP_REDUCE_SUM_SQUARE, {3, {2, 3, 1000}}, 1, {2}, 0, URC_DT_F32},
+    {"reducelogsumexp", URC_OP_REDUCE_LOG_SUM_EXP, {2, {4, 300}}, 1, {1}, 1, URC_DT_F32},
+    {"reducelogsum", URC_OP_REDUCE_LOG_SUM, {2, {4, 300}}, 1, {1}, 1, URC_DT_F32},
+    {"reducemean_middle", URC_OP_REDUCE_MEAN, {3, {4, 300, 6}}, 1, {1}, 1, URC_DT_F32},
+};
+
+static bool run_rcase(const rcase *rc, const char *target) {
+    const char *name = urc_fmt("%s [%s]", rc->name, target);
+    urc_diag_reset(name);
+    G = urc_graph_new();
+    G->opset = 13;
+    urc_value *x = input("x", rc->dt, &rc->shape);
+    urc_node *n;
+    if (rc->op == URC_OP_REDUCE_SUM) { /* axes is an input since opset 13 */
+        urc_shape as = {1, {rc->naxes}};
+        urc_tensor *t = urc_tensor_new(URC_DT_I64, &as);
+        for (int i = 0; i < rc->naxes; i++) ((int64_t *)t->data)[i] = rc->axes[i];
+        n = node(rc->op, 2, x, urc_const_new(G, NULL, t), NULL, NULL, NULL);
+        n->a.reduce.naxes = -1;
+    } else {
+        n = node(rc->op, 1, x, NULL, NULL, NULL, NULL);
+        n->a.reduce.naxes = rc->naxes;
+        memcpy(n->a.reduce.axes, rc->axes, sizeof rc->axes);
+    }
+    n->opset = 13;
+    n->a.reduce.keepdims = rc->keepdims;
+    output(n->out[0]);
+    urc_tensor *in = urc_tensor_new(rc->dt, &rc->shape), *ref = NULL, *got = NULL;
+    for (int64_t i = 0; i < urc_tensor_numel(in); i++) urc_elem_set_f64(rc->dt, in->data, i, 3 * rnd() + 0.5);
+    bool ok = urc_graph_toposort(G) && urc_pass_infer(G, false, (uint64_t)1 << 32) && urc_interp_run(G, &in, &ref);
+    if (!ok) {
+        printf("FAIL %s: %s\n", name, urc_diag_message() ? urc_diag_message() : "?");
+        return false;
+    }
+    target_cpu = target;
+    ok = run_c(G, &in, &got, name) && close_to(ref, got, rc->dt == URC_DT_F64 ? 1e-12 : 2e-6, "generated C", name);
+    target_cpu = NULL;
+    if (ok) printf("ok %s\n", name);
+    urc_tensor_free(in);
+    urc_tensor_free(ref);
+    urc_tensor_free(got);
+    return ok;
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: test_norm_passes MODELS_DIR\n");
@@ -403,6 +542,17 @@ int main(int argc, char **argv) {
         total++;
         fails += !run_mcase(argv[1], &mcases[i]);
     }
+    static const char *targets[] = {"x86-64-v4", "generic"}; /* 512- and 128-bit lanes */
+    for (size_t i = 0; i < URC_ARRAY_LEN(scases); i++)
+        for (size_t t = 0; t < URC_ARRAY_LEN(targets); t++) {
+            total++;
+            fails += !run_scase(&scases[i], targets[t]);
+        }
+    for (size_t i = 0; i < URC_ARRAY_LEN(rcases); i++)
+        for (size_t t = 0; t < URC_ARRAY_LEN(targets); t++) {
+            total++;
+            fails += !run_rcase(&rcases[i], targets[t]);
+        }
     printf("norm passes: %d cases, %d failed\n", total, fails);
     return fails != 0;
 }

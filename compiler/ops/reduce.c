@@ -386,6 +386,62 @@ static urc_ls *reduced_nest(urc_kernel *k, urc_ls *body, const group *g, int ng,
     return body;
 }
 
+/* Lanes for a contiguous reduced run: two vectors of doubles. */
+static int64_t run_lanes(const urc_lower *L) {
+    int64_t l = L->target ? 2 * L->target->vector_bits / 64 : 4;
+    return l < 4 ? 4 : l;
+}
+
+/* Float Sum/Mean/L1/L2/SumSquare/LogSum/LogSumExp/Max/Min whose innermost
+ * input group is reduced and contiguous: the lane form applies. */
+static bool lanes_ok(const urc_node *n, const group *g, int ng, urc_dtype dt) {
+    if (!urc_dtype_is_float(dt) || ng == 0 || !g[ng - 1].red || g[ng - 1].stride != 1) return false;
+    switch (n->op) {
+    case URC_OP_REDUCE_SUM: case URC_OP_REDUCE_MEAN: case URC_OP_REDUCE_L1: case URC_OP_REDUCE_L2:
+    case URC_OP_REDUCE_SUM_SQUARE: case URC_OP_REDUCE_LOG_SUM: case URC_OP_REDUCE_LOG_SUM_EXP:
+    case URC_OP_REDUCE_MAX: case URC_OP_REDUCE_MIN: return true;
+    default: return false;
+    }
+}
+
+/* The reduction of output o with the innermost (contiguous) run in W lanes
+ * of accumulators: no loop-carried dependence inside the lane loop, so it
+ * vectorises; the lanes are combined at the end (sums in double). */
+static void lower_lanes(urc_lower *L, urc_kernel *k, const urc_node *n, urc_ls *body, const group *g, int ng, int bx,
+                        int by, int o, int base, urc_lx *shift, int64_t count) {
+    urc_dtype dt = n->in[0]->dtype, at = acc_type(n->op, dt);
+    bool mm = n->op == URC_OP_REDUCE_MAX || n->op == URC_OP_REDUCE_MIN;
+    int64_t len = g[ng - 1].size, W = run_lanes(L);
+    if (len < 2 * W) W = 1;
+    int64_t nb = len / W;
+    int acc = urc_kernel_local(k, "acc", at, W);
+    urc_ls_array(body, k, acc);
+    int l = urc_kernel_var(k, "l", URC_DT_I64), i = urc_kernel_var(k, "i", URC_DT_I64);
+    urc_ls *z = urc_ls_for(body, l, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_VECTOR);
+    urc_ls_store(z, acc, var(k, l), mm ? urc_lx_load(k, bx, var(k, base)) : urc_lx_const(0, at));
+    /* the outer reduced groups, then the run */
+    urc_lx *xi;
+    int run_start = decl(k, body, "rs", URC_DT_I64, var(k, base));
+    urc_ls *lb = reduced_nest(k, body, g, ng - 1, base, &xi, NULL);
+    urc_ls_assign(lb, run_start, xi);
+    urc_lx *rs = var(k, run_start);
+    urc_ls *li = urc_ls_for(lb, i, urc_lx_int(0), urc_lx_int(nb * W), W, 0);
+    urc_ls *ll = urc_ls_for(li, l, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_VECTOR);
+    urc_ls_store(ll, acc, var(k, l),
+                 combine(n->op, urc_lx_load(k, acc, var(k, l)), urc_lx_load(k, bx, urc_add(rs, urc_add(var(k, i), var(k, l)))),
+                         shift));
+    if (nb * W < len) {
+        urc_ls *lt = urc_ls_for(lb, i, urc_lx_int(nb * W), urc_lx_int(len), 1, 0);
+        urc_ls_store(lt, acc, urc_lx_int(0),
+                     combine(n->op, urc_lx_load(k, acc, urc_lx_int(0)), urc_lx_load(k, bx, urc_add(rs, var(k, i))), shift));
+    }
+    int a = decl(k, body, "a", at, urc_lx_load(k, acc, urc_lx_int(0)));
+    urc_ls *lm = urc_ls_for(body, l, urc_lx_int(1), urc_lx_int(W), 1, 0);
+    urc_lop merge = n->op == URC_OP_REDUCE_MAX ? URC_L_MAX : n->op == URC_OP_REDUCE_MIN ? URC_L_MIN : URC_L_ADD;
+    urc_ls_assign(lm, a, bin(merge, var(k, a), urc_lx_load(k, acc, var(k, l))));
+    urc_ls_store(body, by, var(k, o), finish(n->op, var(k, a), shift, count, n->out[0]->dtype));
+}
+
 static bool reduce_lower(urc_lower *L, const urc_node *n) {
     const urc_reduce_attr *a = &n->a.reduce;
     const urc_value *xv = n->in[0], *yv = n->out[0];
@@ -450,6 +506,10 @@ static bool reduce_lower(urc_lower *L, const urc_node *n) {
         int sh = decl(k, body, "shift", URC_DT_F64,
                       urc_lx_sel(urc_lx_un(URC_L_ISINF, mf), urc_lx_flt(0, URC_DT_F64), mf));
         shift = var(k, sh);
+    }
+    if (lanes_ok(n, g, ng, dt)) {
+        lower_lanes(L, k, n, body, g, ng, bx, by, o, base, shift, count);
+        return true;
     }
     /* Max/Min start from the first element (no literal needed for the
      * type's extremes); the others from their identity. */

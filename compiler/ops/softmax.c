@@ -11,7 +11,13 @@
  *   Hardmax     first index of the maximum (NaN counts as largest, as
  *               numpy.argmax);  y = (j == index)
  * Subtracting the maximum keeps exp from overflowing; the sum is kept in
- * double. */
+ * double.
+ *
+ * Lowering: rows along the last axis keep their maximum and sum in lane
+ * arrays (vectorised passes); an axis with inner > 1 (channels of NCDHW)
+ * runs blocks of consecutive inner positions with the lanes innermost. In
+ * both, float32 exp is inlined arithmetic (fast_exp_nonpos) instead of a
+ * libm call per element. Hardmax and short rows keep the plain row loop. */
 #include "common.h"
 
 static bool softmax_parse(urc_node *n, urc_attr_list *l) {
@@ -86,7 +92,9 @@ static int decl(urc_kernel *k, urc_ls *body, const char *name, urc_dtype dt, urc
     return v;
 }
 
-static bool softmax_lower(urc_lower *L, const urc_node *n) {
+/* The plain form: one parallel loop over rows, scalar passes (Hardmax,
+ * and the fallback). */
+static bool lower_rows(urc_lower *L, const urc_node *n) {
     const urc_value *xv = n->in[0];
     urc_dtype dt = xv->dtype;
     int64_t outer, len, inner;
@@ -145,6 +153,179 @@ static bool softmax_lower(urc_lower *L, const urc_node *n) {
     }
 #undef AT
     return true;
+}
+
+/* exp(x) for x <= 0 (or NaN) as plain arithmetic the C compiler can
+ * vectorise (libm's expf is a call per element), as in ops/attention.c:
+ * x clamped to -87 (exp(-87) ~ 1.6e-38, nothing next to a row's largest
+ * term exp(0) = 1), t = x log2(e) = n + f with n integer (round to nearest
+ * by adding and subtracting 1.5 * 2^23) and |f| <= 1/2; 2^f by its Taylor
+ * polynomial of degree 7 (relative error < 1e-8 before rounding), 2^n from
+ * a table of 2^-k, k = 0..127 (*table: its buffer, -1 before first use); a
+ * NaN x gives NaN. Declares scalars in `at`. float32 only: other types use
+ * libm's exp. */
+static urc_lx *fast_exp_nonpos(urc_lower *L, urc_kernel *k, urc_ls *at, urc_lx *x, int *table) {
+    urc_dtype dt = x->dt;
+    if (dt != URC_DT_F32) return urc_lx_un(URC_L_EXP, x);
+    if (*table < 0) {
+        float tab[128];
+        for (int i = 0; i < 128; i++) tab[i] = (float)ldexp(1.0, -i);
+        *table = urc_lower_const(L, k, "exp2_table", dt, 128, tab);
+    }
+    int vx = decl(k, at, "ex", dt, x);
+    urc_lx *xv = var(k, vx);
+    urc_lx *xc = urc_lx_sel(bin(URC_L_GT, xv, urc_lx_const(-87, dt)), xv, urc_lx_const(-87, dt));
+    int vt = decl(k, at, "et", dt, bin(URC_L_MUL, xc, urc_lx_const(1.4426950408889634, dt)));
+    urc_lx *magic = urc_lx_const(12582912.0, dt);
+    int vn = decl(k, at, "en", dt, bin(URC_L_SUB, bin(URC_L_ADD, var(k, vt), magic), magic));
+    int vf = decl(k, at, "ef", dt,
+                  bin(URC_L_MUL, bin(URC_L_SUB, var(k, vt), var(k, vn)), urc_lx_const(0.6931471805599453, dt)));
+    static const double coef[8] = {1, 1, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040};
+    urc_lx *p = urc_lx_const(coef[7], dt);
+    for (int i = 6; i >= 0; i--) p = urc_lx_fma(p, var(k, vf), urc_lx_const(coef[i], dt));
+    urc_lx *idx = urc_lx_cast(URC_DT_I32, urc_lx_un(URC_L_NEG, var(k, vn)));
+    urc_lx *e = bin(URC_L_MUL, p, urc_lx_load(k, *table, idx));
+    return urc_lx_sel(bin(URC_L_NE, xv, xv), xv, e);
+}
+
+/* Lanes of the vectorised forms: two vectors of the element type. */
+static int64_t lanes(const urc_lower *L, urc_dtype dt) {
+    int bits = L->target ? L->target->vector_bits : 128;
+    int64_t l = 2 * bits / (8 * urc_dtype_size(dt));
+    return l < 4 ? 4 : l;
+}
+
+/* Softmax/LogSoftmax along an axis with inner > 1 (e.g. over the channels
+ * of an NCDHW tensor): blocks of B consecutive inner positions run in
+ * parallel; each keeps B maxima and B double sums in local arrays and makes
+ * its passes over the axis with the B lanes innermost (contiguous,
+ * vectorised, exp inlined). */
+static bool lower_inner(urc_lower *L, const urc_node *n, int64_t outer, int64_t len, int64_t inner) {
+    const urc_value *xv = n->in[0];
+    urc_dtype dt = xv->dtype;
+    bool soft = n->op == URC_OP_SOFTMAX;
+    urc_kernel *k = urc_lower_begin(L, n);
+    int bx = urc_lower_in(L, k, xv, "x");
+    int by = urc_lower_out(L, k, n->out[0], "y");
+    int64_t B = 4 * lanes(L, dt);
+    if (B > inner) B = inner;
+    int64_t nblk = (inner + B - 1) / B;
+    int table = -1;
+    int t = urc_kernel_var(k, "t", URC_DT_I64);
+    urc_ls *body = urc_ls_for(k->body, t, urc_lx_int(0), urc_lx_int(outer * nblk), 1, URC_FOR_PARALLEL);
+    urc_lx *tv = var(k, t);
+    urc_lx *o = nblk == 1 ? tv : bin(URC_L_DIV, tv, urc_lx_int(nblk));
+    urc_lx *ib = nblk == 1 ? urc_lx_int(0) : urc_muli(bin(URC_L_REM, tv, urc_lx_int(nblk)), B);
+    int i0 = decl(k, body, "i0", URC_DT_I64, ib);
+    int base = decl(k, body, "base", URC_DT_I64, urc_add(urc_muli(o, len * inner), var(k, i0)));
+    urc_lx *cnt = inner % B == 0 ? urc_lx_int(B)
+                                 : urc_lx_sel(bin(URC_L_LT, urc_addi(var(k, i0), B), urc_lx_int(inner)), urc_lx_int(B),
+                                              urc_sub(urc_lx_int(inner), var(k, i0)));
+    int hi = decl(k, body, "cnt", URC_DT_I64, cnt);
+    int bm = urc_kernel_local(k, "m", dt, B), bs = urc_kernel_local(k, "s", URC_DT_F64, B);
+    int br = urc_kernel_local(k, "r", dt, B);
+    urc_ls_array(body, k, bm);
+    urc_ls_array(body, k, bs);
+    urc_ls_array(body, k, br);
+    int l = urc_kernel_var(k, "l", URC_DT_I64), j = urc_kernel_var(k, "j", URC_DT_I64);
+#define AT(jx) urc_add(var(k, base), urc_add(urc_muli(jx, inner), var(k, l)))
+#define LANES(parent) urc_ls_for(parent, l, urc_lx_int(0), var(k, hi), 1, URC_FOR_VECTOR)
+    urc_ls *z = LANES(body);
+    urc_ls_store(z, bm, var(k, l), urc_lx_load(k, bx, AT(urc_lx_int(0))));
+    urc_ls_store(z, bs, var(k, l), urc_lx_flt(0, URC_DT_F64));
+    urc_ls *l1 = LANES(urc_ls_for(body, j, urc_lx_int(1), urc_lx_int(len), 1, 0));
+    urc_ls_store(l1, bm, var(k, l), bin(URC_L_MAX, urc_lx_load(k, bm, var(k, l)), urc_lx_load(k, bx, AT(var(k, j)))));
+    urc_ls *l2 = LANES(urc_ls_for(body, j, urc_lx_int(0), urc_lx_int(len), 1, 0));
+    urc_lx *e = fast_exp_nonpos(L, k, l2, bin(URC_L_SUB, urc_lx_load(k, bx, AT(var(k, j))), urc_lx_load(k, bm, var(k, l))),
+                                &table);
+    int ev = decl(k, l2, "e", dt, e);
+    if (soft) urc_ls_store(l2, by, AT(var(k, j)), var(k, ev));
+    urc_ls_accum(l2, bs, var(k, l), urc_lx_cast(URC_DT_F64, var(k, ev)));
+    urc_ls *lr = LANES(body);
+    urc_lx *sv = urc_lx_load(k, bs, var(k, l));
+    urc_ls_store(lr, br, var(k, l),
+                 urc_lx_cast(dt, soft ? bin(URC_L_DIV, urc_lx_flt(1, URC_DT_F64), sv) : urc_lx_un(URC_L_LOG, sv)));
+    urc_ls *l3 = LANES(urc_ls_for(body, j, urc_lx_int(0), urc_lx_int(len), 1, 0));
+    urc_lx *yv = soft ? bin(URC_L_MUL, urc_lx_load(k, by, AT(var(k, j))), urc_lx_load(k, br, var(k, l)))
+                      : bin(URC_L_SUB, bin(URC_L_SUB, urc_lx_load(k, bx, AT(var(k, j))), urc_lx_load(k, bm, var(k, l))),
+                            urc_lx_load(k, br, var(k, l)));
+    urc_ls_store(l3, by, AT(var(k, j)), yv);
+#undef AT
+#undef LANES
+    return true;
+}
+
+/* Softmax/LogSoftmax along the last axis (contiguous rows): rows run in
+ * parallel; the maximum and the double sum are kept in lane arrays so the
+ * passes vectorise (exp inlined). */
+static bool lower_last(urc_lower *L, const urc_node *n, int64_t rows, int64_t len) {
+    const urc_value *xv = n->in[0];
+    urc_dtype dt = xv->dtype;
+    bool soft = n->op == URC_OP_SOFTMAX;
+    urc_kernel *k = urc_lower_begin(L, n);
+    int bx = urc_lower_in(L, k, xv, "x");
+    int by = urc_lower_out(L, k, n->out[0], "y");
+    int64_t W = lanes(L, dt), nb = len / W;
+    int table = -1;
+    int r = urc_kernel_var(k, "r", URC_DT_I64);
+    urc_ls *body = urc_ls_for(k->body, r, urc_lx_int(0), urc_lx_int(rows), 1, URC_FOR_PARALLEL);
+    int base = decl(k, body, "base", URC_DT_I64, urc_muli(var(k, r), len));
+    int bm = urc_kernel_local(k, "lm", dt, W), bs = urc_kernel_local(k, "ls", URC_DT_F64, W);
+    urc_ls_array(body, k, bm);
+    urc_ls_array(body, k, bs);
+    int l = urc_kernel_var(k, "l", URC_DT_I64), i = urc_kernel_var(k, "i", URC_DT_I64);
+    urc_lx *xi_blk = urc_add(var(k, base), urc_add(var(k, i), var(k, l)));
+    /* maximum: W lanes over the full blocks, then the lanes and the tail */
+    urc_ls *z = urc_ls_for(body, l, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_VECTOR);
+    urc_ls_store(z, bm, var(k, l), urc_lx_load(k, bx, var(k, base)));
+    urc_ls_store(z, bs, var(k, l), urc_lx_flt(0, URC_DT_F64));
+    urc_ls *l1 = urc_ls_for(urc_ls_for(body, i, urc_lx_int(0), urc_lx_int(nb * W), W, 0), l, urc_lx_int(0),
+                            urc_lx_int(W), 1, URC_FOR_VECTOR);
+    urc_ls_store(l1, bm, var(k, l), bin(URC_L_MAX, urc_lx_load(k, bm, var(k, l)), urc_lx_load(k, bx, xi_blk)));
+    int m = decl(k, body, "m", dt, urc_lx_load(k, bx, var(k, base)));
+    urc_ls *lr = urc_ls_for(body, l, urc_lx_int(0), urc_lx_int(W), 1, 0);
+    urc_ls_assign(lr, m, bin(URC_L_MAX, var(k, m), urc_lx_load(k, bm, var(k, l))));
+    if (nb * W < len) {
+        urc_ls *lt = urc_ls_for(body, i, urc_lx_int(nb * W), urc_lx_int(len), 1, 0);
+        urc_ls_assign(lt, m, bin(URC_L_MAX, var(k, m), urc_lx_load(k, bx, urc_add(var(k, base), var(k, i)))));
+    }
+    /* sum of exp(x - m) (Softmax stores it in y) */
+    urc_ls *l2 = urc_ls_for(urc_ls_for(body, i, urc_lx_int(0), urc_lx_int(nb * W), W, 0), l, urc_lx_int(0),
+                            urc_lx_int(W), 1, URC_FOR_VECTOR);
+    int e1 = decl(k, l2, "e", dt,
+                  fast_exp_nonpos(L, k, l2, bin(URC_L_SUB, urc_lx_load(k, bx, xi_blk), var(k, m)), &table));
+    if (soft) urc_ls_store(l2, by, xi_blk, var(k, e1));
+    urc_ls_accum(l2, bs, var(k, l), urc_lx_cast(URC_DT_F64, var(k, e1)));
+    int sum = decl(k, body, "sum", URC_DT_F64, urc_lx_flt(0, URC_DT_F64));
+    if (nb * W < len) {
+        urc_ls *lt = urc_ls_for(body, i, urc_lx_int(nb * W), urc_lx_int(len), 1, 0);
+        urc_lx *xt = urc_add(var(k, base), var(k, i));
+        int e2 = decl(k, lt, "e", dt, fast_exp_nonpos(L, k, lt, bin(URC_L_SUB, urc_lx_load(k, bx, xt), var(k, m)), &table));
+        if (soft) urc_ls_store(lt, by, xt, var(k, e2));
+        urc_ls_assign(lt, sum, bin(URC_L_ADD, var(k, sum), urc_lx_cast(URC_DT_F64, var(k, e2))));
+    }
+    urc_ls *ls = urc_ls_for(body, l, urc_lx_int(0), urc_lx_int(W), 1, 0);
+    urc_ls_assign(ls, sum, bin(URC_L_ADD, var(k, sum), urc_lx_load(k, bs, var(k, l))));
+    urc_lx *xi = urc_add(var(k, base), var(k, i));
+    if (soft) {
+        int rs = decl(k, body, "rs", dt, urc_lx_cast(dt, bin(URC_L_DIV, urc_lx_flt(1, URC_DT_F64), var(k, sum))));
+        urc_ls *l3 = urc_ls_for(body, i, urc_lx_int(0), urc_lx_int(len), 1, URC_FOR_SIMD | URC_FOR_VECTOR);
+        urc_ls_store(l3, by, xi, bin(URC_L_MUL, urc_lx_load(k, by, xi), var(k, rs)));
+    } else {
+        int lse = decl(k, body, "lse", dt, urc_lx_cast(dt, urc_lx_un(URC_L_LOG, var(k, sum))));
+        urc_ls *l3 = urc_ls_for(body, i, urc_lx_int(0), urc_lx_int(len), 1, URC_FOR_SIMD | URC_FOR_VECTOR);
+        urc_ls_store(l3, by, xi, bin(URC_L_SUB, bin(URC_L_SUB, urc_lx_load(k, bx, xi), var(k, m)), var(k, lse)));
+    }
+    return true;
+}
+
+static bool softmax_lower(urc_lower *L, const urc_node *n) {
+    int64_t outer, len, inner;
+    split_rows(n, &n->in[0]->shape, (int)n->a.softmax.axis, &outer, &len, &inner);
+    if (n->op == URC_OP_HARDMAX || len == 0 || outer * inner == 0) return lower_rows(L, n);
+    if (inner > 1) return lower_inner(L, n, outer, len, inner);
+    if (len >= 2 * lanes(L, n->in[0]->dtype)) return lower_last(L, n, outer, len);
+    return lower_rows(L, n);
 }
 
 static void softmax_print(const urc_node *n, urc_strbuf *sb) {
