@@ -505,14 +505,18 @@ static urc_lx *affine(urc_lx *x, urc_lx *m, urc_lx *a, urc_lx *b) {
     return bin(URC_L_ADD, bin(URC_L_MUL, bin(URC_L_SUB, x, m), a), b);
 }
 
-/* The value stored at index idx; m/a/b (and m2/a2/b2) are expressions. */
-static urc_lx *emit_value(const urc_kernel *k, const epilogue *e, int bx, urc_lx *idx, urc_lx *const *mab,
+/* The value stored at index idx; m/a/b (and m2/a2/b2) are expressions.
+ * An activation's operand is first declared as a local in `at` (it is used
+ * twice). */
+static urc_lx *emit_value(urc_kernel *k, urc_ls *at, const epilogue *e, int bx, urc_lx *idx, urc_lx *const *mab,
                           urc_lx *const *mab2) {
+    urc_dtype dt = k->bufs.items[bx].dt;
     urc_lx *t = affine(urc_lx_load(k, bx, idx), mab[0], mab[1], mab[2]);
-    t = emit_act(e->act, e->act_alpha, t);
+    if (e->act) t = emit_act(e->act, e->act_alpha, var(k, decl(k, at, "t", dt, t)));
     if (e->residual == 1) t = bin(URC_L_ADD, t, urc_lx_load(k, e->br, idx));
     if (e->residual == 2) t = bin(URC_L_ADD, t, affine(urc_lx_load(k, e->br, idx), mab2[0], mab2[1], mab2[2]));
-    return emit_act(e->post, e->post_alpha, t);
+    if (e->post) t = emit_act(e->post, e->post_alpha, var(k, decl(k, at, "u", dt, t)));
+    return t;
 }
 
 /* ---- LayerNorm ----------------------------------------------------------------- */
@@ -673,7 +677,7 @@ static bool lower_cf(urc_lower *L, const urc_node *n, const geom *g, const normp
     int i = urc_kernel_var(k, "i", URC_DT_I64);
     urc_ls *lb = urc_ls_for(cb, i, ilit(0), ilit(run), 1, URC_FOR_SIMD | URC_FOR_VECTOR);
     urc_lx *xi = urc_add(first, var(k, i));
-    urc_ls_store(lb, by, xi, emit_value(k, &e, bx[0], xi, m[0], m[1]));
+    urc_ls_store(lb, by, xi, emit_value(k, lb, &e, bx[0], xi, m[0], m[1]));
     return true;
 }
 
@@ -829,7 +833,7 @@ static bool lower_cl(urc_lower *L, const urc_node *n, const geom *g, const normp
         urc_lx *m[2][3] = {{0}};
         for (int j = 0; j < nnorm; j++)
             for (int q = 0; q < 3; q++) m[j][q] = urc_lx_load(k, ab[j][q], var(k, c));
-        urc_ls_store(lc, by, xi, emit_value(k, &e, bx[0], xi, m[0], m[1]));
+        urc_ls_store(lc, by, xi, emit_value(k, lc, &e, bx[0], xi, m[0], m[1]));
     }
     return true;
 }
@@ -887,7 +891,7 @@ static bool lower_naive(urc_lower *L, const urc_node *n, const geom *g, const no
         for (int q = 0; q < 3; q++) m[j][q] = var(k, mab[j][q]);
     }
     urc_ls *lb = urc_ls_for(cb, s, ilit(0), ilit(S), 1, 0);
-    urc_ls_store(lb, by, idx, emit_value(k, &e, bx[0], idx, m[0], m[1]));
+    urc_ls_store(lb, by, idx, emit_value(k, lb, &e, bx[0], idx, m[0], m[1]));
     return true;
 }
 
