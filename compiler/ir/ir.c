@@ -182,6 +182,16 @@ void urc_graph_count_uses(urc_graph *g) {
     }
 }
 
+urc_node **urc_graph_readers(const urc_graph *g) {
+    urc_node **r = urc_xcalloc((size_t)g->values.len + 1, sizeof(urc_node *));
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *n = g->nodes.items[i];
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j] && n->in[j]->id >= 0 && n->in[j]->id < g->values.len) r[n->in[j]->id] = n;
+    }
+    return r;
+}
+
 const char *urc_node_where(const urc_node *n) {
     return urc_fmt("node '%s' (%s)", n->name, n->op < URC_OP_COUNT ? urc_ops[n->op].name : "?");
 }

@@ -231,6 +231,9 @@ void urc_graph_compact(urc_graph *g);
 /* Sorts nodes topologically; reports a cycle or a dangling input. */
 bool urc_graph_toposort(urc_graph *g);
 void urc_graph_count_uses(urc_graph *g);
+/* Per value id, a node that reads it (the last one in node order), or NULL:
+ * with nuses == 1, the value's only reader. Heap array (caller frees). */
+urc_node **urc_graph_readers(const urc_graph *g);
 /* Checks structural invariants; `pass` names the pass just run. */
 bool urc_graph_verify(urc_graph *g, const char *pass);
 /* Text dump (--dump-ir). */

@@ -130,12 +130,7 @@ static bool fuse_one(fctx *c, urc_node *mm, bool *ok) {
 
 bool urc_pass_fuse_matmul(urc_graph *g) {
     urc_graph_count_uses(g);
-    fctx c = {g, urc_xcalloc((size_t)g->values.len + 1, sizeof(urc_node *))};
-    for (int i = 0; i < g->nodes.len; i++) {
-        urc_node *n = g->nodes.items[i];
-        for (int j = 0; j < n->nin; j++)
-            if (n->in[j]) c.reader[n->in[j]->id] = n;
-    }
+    fctx c = {g, urc_graph_readers(g)};
     bool any = false, ok = true;
     int n0 = g->nodes.len;
     for (int i = 0; i < n0; i++) {

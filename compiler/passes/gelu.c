@@ -116,12 +116,7 @@ static bool match(gctx *c, urc_node *erf) {
 
 bool urc_pass_gelu(urc_graph *g) {
     urc_graph_count_uses(g);
-    gctx c = {g, urc_xcalloc((size_t)g->values.len + 1, sizeof(urc_node *))};
-    for (int i = 0; i < g->nodes.len; i++) {
-        urc_node *n = g->nodes.items[i];
-        for (int j = 0; j < n->nin; j++)
-            if (n->in[j]) c.reader[n->in[j]->id] = n;
-    }
+    gctx c = {g, urc_graph_readers(g)};
     bool any = false;
     for (int i = 0; i < g->nodes.len; i++) {
         urc_node *n = g->nodes.items[i];
