@@ -4,7 +4,8 @@
  *   test_gradops [FILTER]
  *   test_gradops --bench [FILTER] [THREADS]   (times the UNETR-sized cases instead)
  *
- * Each case builds a one-node graph by hand (float32 operands in the
+ * Ops: unetrc.ConvGradWeight (ops/convgrad.c), unetrc.GroupNormGrad
+ * (ops/normgrad.c). Each case builds a one-node graph by hand (float32 operands in the
  * channels-last form the layout pass gives them), evaluates it with the
  * interpreter, lowers it for several targets (vector widths and cache
  * sizes change the tiles, chunks and parallel parts), builds and runs the
@@ -228,6 +229,56 @@ static bool run_cgw(const cgw_case *tc) {
     return ok;
 }
 
+/* ---- unetrc.GroupNormGrad ---------------------------------------------------------- */
+
+typedef struct ng_case {
+    const char *name;
+    urc_shape x;        /* channels-first */
+    int64_t G;
+    bool per_channel, cl;
+    double shift;       /* added to X: statistics around a large mean */
+} ng_case;
+
+static const ng_case ng_cases[] = {
+    {"inorm_c16_64k", {5, {1, 16, 16, 32, 32}}, 16, true, true, 0},
+    {"inorm_c16_small_serial", {5, {1, 16, 4, 5, 6}}, 16, true, true, 0},
+    {"inorm_c24_n2", {5, {2, 24, 8, 16, 16}}, 24, true, true, 3},
+    {"inorm_c256_8cube", {5, {1, 256, 8, 8, 8}}, 256, true, true, 0},
+    {"gnorm_g4_per_group", {5, {2, 16, 6, 20, 20}}, 4, false, true, 0},
+    {"gnorm_g4_per_channel", {4, {1, 12, 40, 40}}, 4, true, true, 100},
+    {"inorm_c3_1d", {3, {2, 3, 50}}, 3, true, true, 0},
+    {"inorm_c1024_naive_cl", {3, {1, 1024, 9}}, 1024, true, true, 0},
+    {"gnorm_cf_naive", {5, {2, 8, 3, 4, 5}}, 2, false, false, 0},
+    {"inorm_cf_naive", {4, {1, 6, 7, 5}}, 6, true, false, 0},
+};
+
+static bool run_ng(const ng_case *tc) {
+    urc_diag_reset(tc->name);
+    urc_graph *g = urc_graph_new();
+    g->opset = 18;
+    urc_shape xs = tc->cl ? urc_sp_to_last(&tc->x) : tc->x, ss = {1, {tc->per_channel ? tc->x.dims[1] : tc->G}};
+    urc_node *n = urc_node_new(g, URC_OP_GROUP_NORM_GRAD, "ngrad", 3, 3);
+    n->in[0] = input(g, "x", &xs);
+    n->in[1] = input(g, "scale", &ss);
+    n->in[2] = input(g, "dy", &xs);
+    for (int j = 0; j < 3; j++) output(g, n, j, j == 0 ? "dx" : j == 1 ? "dscale" : "dbias");
+    memset(&n->a.norm, 0, sizeof n->a.norm);
+    n->a.norm.epsilon = 1e-5;
+    n->a.norm.num_groups = tc->G;
+    n->a.norm.per_channel = tc->per_channel;
+    n->a.norm.channels_last = tc->cl;
+    if (!urc_graph_toposort(g) || !urc_pass_infer(g, false, (uint64_t)1 << 30)) {
+        printf("FAIL %s: infer: %s\n", tc->name, urc_diag_message());
+        return false;
+    }
+    urc_tensor *ins[3] = {random_tensor(&xs), random_tensor(&ss), random_tensor(&xs)};
+    for (int64_t i = 0; i < urc_tensor_numel(ins[0]); i++) ((float *)ins[0]->data)[i] += (float)tc->shift;
+    bool ok = compare(g, ins, tc->name);
+    if (ok) printf("ok GroupNormGrad %s %s G=%lld\n", tc->name, urc_shape_str(&xs), (long long)tc->G);
+    for (int j = 0; j < 3; j++) urc_tensor_free(ins[j]);
+    return ok;
+}
+
 int main(int argc, char **argv) {
     int ai = 1;
     if (argc > 1 && !strcmp(argv[1], "--bench")) {
@@ -243,6 +294,11 @@ int main(int argc, char **argv) {
         if (filter && !strstr(cc[i].name, filter)) continue;
         n++;
         fails += !run_cgw(&cc[i]);
+    }
+    for (size_t i = 0; !bench_mode && i < sizeof ng_cases / sizeof ng_cases[0]; i++) {
+        if (filter && !strstr(ng_cases[i].name, filter)) continue;
+        n++;
+        fails += !run_ng(&ng_cases[i]);
     }
     printf("gradient ops: %d cases, %d failed\n", n, fails);
     return fails != 0;

@@ -12,7 +12,9 @@
  * - InstanceNormalization and GroupNormalization: X viewed as
  *   [N, G, C/G, S] (InstanceNorm: G = C), the set is (C/G, S) per (n, group);
  *   scale/bias are per group or per channel (GroupNorm-18 / GroupNorm-21 and
- *   the GroupNorms norm_patterns builds: told apart by their length).
+ *   the GroupNorms norm_patterns builds: told apart by their length). One
+ *   internal op computes all three gradients: unetrc.GroupNormGrad
+ *   (ops/normgrad.c; channels-last form after the layout pass).
  * - BatchNormalization (inference: running statistics are inputs):
  *   Y = (X - mean) scale rstd + B per channel, rstd = 1 / sqrt(var + eps):
  *   dX = dY scale rstd,  dScale = sum dY (X - mean) rstd,  dB = sum dY,
@@ -78,34 +80,37 @@ static bool grad_layer_norm(urc_grad_ctx *c, const urc_node *n, urc_value *const
     return c->ok;
 }
 
-/* Instance/GroupNorm with G groups. */
+/* Instance/GroupNorm with G groups: one unetrc.GroupNormGrad node
+ * (ops/normgrad.c) gives dX, dScale and dBias. */
 static bool grad_group_norm(urc_grad_ctx *c, const urc_node *n, int64_t G, urc_value *const *dy, urc_value **dx,
                             const bool *need) {
     urc_value *X = n->in[0], *scale = n->in[1], *d = dy[0];
-    if (!d) return true;
-    int64_t N = X->shape.dims[0], C = X->shape.dims[1], S = urc_shape_numel(&X->shape) / (N * C);
-    int64_t cpg = C / G;
-    bool per_group = urc_shape_numel(&scale->shape) == G;
-    urc_shape s4 = {4, {N, G, cpg, S}}, ss = {3, {G, per_group ? 1 : cpg, 1}};
-    static const int64_t set[2] = {2, 3}, pg_axes[3] = {0, 2, 3}, pc_axes[2] = {0, 3};
-    urc_value *x4 = urc_g_reshape(c, X, &s4), *d4 = urc_g_reshape(c, d, &s4);
-    urc_value *rstd, *xh;
-    stats(c, x4, set, 2, n->a.norm.epsilon, &rstd, &xh);
-    const int64_t *sum_axes = per_group ? pg_axes : pc_axes;
-    int nsum = per_group ? 3 : 2;
-    if (need[1]) {
-        urc_value *t = sum_keep(c, g_mul(c, d4, xh), sum_axes, nsum, false);
-        dx[1] = t ? urc_g_reshape(c, t, &scale->shape) : NULL;
+    if (!d || !c->ok) return c->ok;
+    int64_t C = X->shape.dims[1];
+    bool per_group = urc_shape_numel(&scale->shape) == G && G != C;
+    urc_node *g = urc_node_new(c->g, URC_OP_GROUP_NORM_GRAD, urc_fmt("grad_%s_GroupNormGrad", n->name), 3, 3);
+    g->opset = 18;
+    g->in[0] = X;
+    g->in[1] = scale; /* rank 1: [C], or [G] per group */
+    g->in[2] = d;
+    memset(&g->a, 0, sizeof g->a);
+    g->a.norm.epsilon = n->a.norm.epsilon;
+    g->a.norm.num_groups = G;
+    g->a.norm.per_channel = !per_group;
+    for (int j = 0; j < 3; j++) {
+        if (j && !need[j]) continue;
+        urc_value *v = urc_value_new(c->g, NULL);
+        g->out[j] = v;
+        v->producer = g;
+        v->producer_slot = j;
     }
-    if (need[2]) {
-        urc_value *t = sum_keep(c, d4, sum_axes, nsum, false);
-        dx[2] = t ? urc_g_reshape(c, t, &n->in[2]->shape) : NULL;
+    if (!urc_ops[g->op].impl->infer(g)) {
+        c->ok = false;
+        return false;
     }
-    if (need[0]) {
-        urc_value *g = g_mul(c, d4, urc_g_reshape(c, scale, &ss));
-        urc_value *t = norm_dx(c, g, xh, rstd, set, 2);
-        dx[0] = t ? urc_g_reshape(c, t, &X->shape) : NULL;
-    }
+    if (need[0]) dx[0] = g->out[0];
+    if (need[1]) dx[1] = urc_g_reshape(c, g->out[1], &scale->shape);
+    if (need[2]) dx[2] = urc_g_reshape(c, g->out[2], &n->in[2]->shape);
     return c->ok;
 }
 

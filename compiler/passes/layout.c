@@ -99,6 +99,7 @@ static bool *cl_flag(urc_node *n) {
         return &n->a.norm.channels_last;
     case URC_OP_CONV_GRAD_WEIGHT: /* ops/convgrad.c (fast kernel for group 1; dW becomes [M, K..., C]) */
         return n->a.conv.group == 1 ? &n->a.conv.channels_last : NULL;
+    case URC_OP_GROUP_NORM_GRAD: return &n->a.norm.channels_last; /* ops/normgrad.c */
     default: return NULL;
     }
 }
@@ -109,6 +110,7 @@ static bool *cl_flag(urc_node *n) {
 static unsigned cl_more_inputs(const urc_node *n) {
     switch (n->op) {
     case URC_OP_CONV_GRAD_WEIGHT: return 1u << 1; /* B (dY, or X for ConvTranspose) */
+    case URC_OP_GROUP_NORM_GRAD: return 1u << 2;  /* dY */
     default: return 0;
     }
 }
