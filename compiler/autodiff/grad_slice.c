@@ -1,7 +1,9 @@
 /* grad_slice.c: gradient rules of Concat (slices of dy), Split (Concat of
  * the dys, zeros where an output has none), Slice with unit steps (dy padded
- * with zeros back to the input shape) and Pad in constant mode with
- * non-negative pads (the interior slice of dy). */
+ * with zeros back to the input shape) and Pad with non-negative pads in
+ * constant mode (the interior slice of dy) and edge mode (per padded axis:
+ * the interior slice, plus the sums of the padded ends added to the first
+ * and last slices; MONAI's replicate pads). */
 #include "grad_common.h"
 
 /* The pads input of a Pad node for per-dim begins b[] and ends e[]. */
@@ -87,8 +89,33 @@ bool urc_grad_slice(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, ur
             dx[0] = dy[0];
             return true;
         }
+        if (a->mode == URC_PADMODE_EDGE) {
+            /* Edge padding is separable: undo it one axis at a time. */
+            urc_value *t = dy[0];
+            for (int d = 0; d < r && t; d++) {
+                int64_t b = a->pads[d], e = a->pads[r + d], len = x->shape.dims[d];
+                if (!b && !e) continue;
+                urc_value *s = take(c, t, d, b, b + len);
+                int64_t zb[URC_MAX_RANK] = {0}, ze[URC_MAX_RANK] = {0};
+                if (b) { /* dy[0:b+1] all come from x[0] */
+                    urc_value *h = urc_g_reduce_sum(c, take(c, t, d, 0, b), &(int64_t){d}, 1, true);
+                    ze[d] = len - 1;
+                    s = g_add(c, s, h ? zero_pad(c, h, zb, ze) : NULL);
+                    ze[d] = 0;
+                }
+                if (e) { /* dy[b+len-1:] all come from x[len-1] */
+                    urc_value *h = urc_g_reduce_sum(c, take(c, t, d, b + len, b + len + e), &(int64_t){d}, 1, true);
+                    zb[d] = len - 1;
+                    s = g_add(c, s, h ? zero_pad(c, h, zb, ze) : NULL);
+                }
+                t = s;
+            }
+            dx[0] = t;
+            return c->ok;
+        }
         if (a->mode != URC_PADMODE_CONSTANT) {
-            urc_error(urc_node_where(n), "no gradient rule for Pad in non-constant mode with non-zero pads");
+            urc_error(urc_node_where(n), "no gradient rule for Pad in %s mode with non-zero pads",
+                      a->mode == URC_PADMODE_REFLECT ? "reflect" : "wrap");
             return false;
         }
         urc_value *t = dy[0];

@@ -236,4 +236,9 @@ resize("resize_cubic", away((1, 1, 5, 6)), scales=[1, 1, 1.5, 2], mode="cubic", 
 resize("resize_linear_antialias", away((1, 2, 10, 9)), sizes=[1, 2, 4, 5], mode="linear", antialias=1, opset=18)
 resize("resize_crop_extrapolate", away((1, 1, 5, 6)), sizes=[1, 1, 4, 4], roi=[0, 0, -0.2, 0.1, 1, 1, 0.9, 1.3],
        mode="linear", coordinate_transformation_mode="tf_crop_and_resize", extrapolation_value=0.5)
+# edge (replicate) pads: both sides on several axes, and MONAI BasicUNet's one-sided pad of 1
+save("pad_edge", [helper.make_node("Pad", ["x", "p"], ["y"], mode="edge")], away((2, 3, 4)), (2, 6, 7),
+     [("p", np.array([0, 1, 2, 0, 2, 1], np.int64))])
+save("pad_edge_one_sided", [helper.make_node("Pad", ["x", "p"], ["y"], mode="edge")], away((1, 2, 3, 2, 3)),
+     (1, 2, 3, 3, 3), [("p", np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 0], np.int64))])
 print("wrote", len([f for f in os.listdir(OUT) if f.endswith(".onnx")]), "models to", OUT)
