@@ -323,6 +323,29 @@ static bool drop_zero_pad(rewriter *w, urc_node *n) {
     return true;
 }
 
+/* Identical Transposes (same input, same perm) left once sinking is done:
+ * wrap() gives every channels-last reader of a value its own (e.g. a
+ * training graph's gradient read by the data- and weight-gradient
+ * convolutions). The first in topological order serves all their readers,
+ * so one copy is made and kept alive. (Additive step, after steps 2-3.) */
+static void merge_duplicate_transposes(rewriter *w) {
+    urc_graph *g = w->g;
+    int n = g->nodes.len;
+    for (int i = 0; i < n; i++) {
+        urc_node *a = g->nodes.items[i];
+        if (a->op != URC_OP_TRANSPOSE || !is_transpose(a) || !a->out[0]) continue;
+        int r = a->in[0]->shape.rank;
+        for (int j = i + 1; j < n; j++) {
+            urc_node *b = g->nodes.items[j];
+            if (b->op != URC_OP_TRANSPOSE || !is_transpose(b) || b->in[0] != a->in[0] || !b->out[0] ||
+                (b->out[0]->flags & URC_VAL_OUTPUT) || memcmp(a->a.movement.perm, b->a.movement.perm, sizeof(int64_t) * (size_t)r))
+                continue;
+            urc_replace_uses(g, b->out[0], a->out[0]);
+            b->op = URC_OP_COUNT;
+        }
+    }
+}
+
 bool urc_pass_layout(urc_graph *g) {
     rewriter w = {g, true};
     int n0 = g->nodes.len;
@@ -346,6 +369,9 @@ bool urc_pass_layout(urc_graph *g) {
         if (!urc_pass_dce(g) || !urc_graph_toposort(g)) return false;
         if (!changed) break;
     }
+    merge_duplicate_transposes(&w);
+    urc_graph_compact(g);
+    if (!urc_pass_dce(g) || !urc_graph_toposort(g)) return false;
     int n = g->nodes.len;
     for (int i = 0; i < n; i++) {
         urc_node *node = g->nodes.items[i];
