@@ -96,3 +96,25 @@ save("constant_of_shape", [helper.make_node("ConstantOfShape", ["s"], ["c"],
 save("range", [helper.make_node("Range", ["a", "b", "c"], ["r"]), helper.make_node("Cast", ["r"], ["rf"], to=F),
                helper.make_node("Mul", ["x", "rf"], ["y"])], [5], [ints("a", 0), ints("b", 5), ints("c", 1)])
 print("seed models written to", OUT)
+
+# Checkpoints (corpus/checkpoint/): the layout of runtime/src/checkpoint.c,
+# with the FNV-1a 64 checksum of params then state.
+def checkpoint(name, params, state, model_hash):
+    h = 0xcbf29ce484222325
+    for b in params + state:
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    head = b"UNETRCK1" + (1).to_bytes(4, "little") + (64).to_bytes(4, "little")
+    head += b"".join(v.to_bytes(8, "little") for v in (len(params), len(state), model_hash, h))
+    path = os.path.join(os.path.dirname(OUT), "checkpoint", name + ".ckpt")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(head + bytes(16) + params + state)
+
+rng = np.random.default_rng(7)
+checkpoint("small", rng.standard_normal(16).astype(np.float32).tobytes(), np.array([3], np.int64).tobytes(),
+           0x1234567890ABCDEF)
+checkpoint("empty_state", rng.standard_normal(5).astype(np.float32).tobytes(), b"", 1)
+checkpoint("empty", b"", b"", 0)
+checkpoint("adamw", rng.standard_normal(24).astype(np.float32).tobytes(),
+           rng.standard_normal(48).astype(np.float32).tobytes() + np.array([10], np.int64).tobytes(), 42)
+print("seed checkpoints written")
