@@ -10,7 +10,7 @@
 
 static const char *diag_file = "";
 static URC_VEC(char *) msgs;
-static int nerrors;
+static int nerrors, ninternal;
 static urc_strbuf joined;
 int urc_verbose;
 
@@ -19,6 +19,7 @@ void urc_diag_reset(const char *file) {
     for (int i = 0; i < msgs.len; i++) free(msgs.items[i]);
     msgs.len = 0;
     nerrors = 0;
+    ninternal = 0;
 }
 
 const char *urc_diag_file(void) { return diag_file; }
@@ -46,6 +47,9 @@ __attribute__((constructor)) static void track_from_start(void) {
 
 void urc_verror(const char *where, const char *fmt, va_list ap) {
     nerrors++;
+    /* Decided on the format literal, never on the formatted text, which
+     * holds names from the file. */
+    if (!strncmp(fmt, "internal:", 9)) ninternal++;
     if (msgs.len >= MAX_LISTED) return;
     urc_strbuf sb = {0};
     if (where && *where) urc_sb_printf(&sb, "%s: ", where);
@@ -71,6 +75,8 @@ void urc_error(const char *where, const char *fmt, ...) {
 }
 
 int urc_error_count(void) { return nerrors; }
+
+int urc_internal_error_count(void) { return ninternal; }
 
 const char *urc_diag_message(void) {
     if (!nerrors) return NULL;

@@ -19,6 +19,10 @@ void urc_diag_release(void);
 void urc_error(const char *where, const char *fmt, ...) URC_PRINTF(2, 3);
 void urc_verror(const char *where, const char *fmt, va_list ap);
 int urc_error_count(void);
+/* How many recorded problems are compiler bugs, not input errors: those
+ * whose format starts with "internal:" (the verifier's findings after a
+ * pass, kernel preconditions). The fuzz harness treats them as crashes. */
+int urc_internal_error_count(void);
 /* The recorded problems joined into one line (without the prefix), or NULL. */
 const char *urc_diag_message(void);
 /* An arena copy of s with control characters (newlines, escapes) made
