@@ -61,6 +61,12 @@ urc_value *urc_build_loss(urc_graph *g, urc_value *logits, urc_value *label, con
     const urc_shape *ls = &logits->shape;
     int r = ls->rank;
     int64_t C = ls->dims[1];
+    if (r < 2 || C < 2) { /* softmax over one class is 1: the loss would be constant, every gradient 0 */
+        urc_error("loss", "the model output has %lld channel(s); the softmax losses need at least 2 classes "
+                  "(MONAI's DiceCELoss on a single channel is a different, sigmoid/BCE loss)",
+                  (long long)(r < 2 ? 0 : C));
+        return NULL;
+    }
     /* The label as int64 [N, 1, S...]. */
     urc_shape l1 = *ls;
     l1.dims[1] = 1;
