@@ -26,6 +26,19 @@ run through onnxruntime; a torch/onnxruntime disagreement is reported as a skip
 Exit status: 1 if any configuration FAILed, 0 otherwise (skips do not fail the
 run; --fail-on-skip changes that).
 
+--grad: instead of the forward pass, check the compiled backward pass.  Each configuration is
+exported without constant folding (export_grad_fixtures.export_for_grad), a seeded input and
+label are drawn away from activation kinks (export_grad_fixtures.golden, at most 3 draws), and
+
+    UNETRC grad MODEL.onnx --input X.npy --label L.npy --loss dicece --out DIR   (and --interp)
+
+is compared with PyTorch autograd through MONAI DiceCELoss(to_onehot_y=True, softmax=True):
+loss to --grad-loss-tol (1e-5) relative, every parameter gradient to 1e-3 of its max (or the
+widened bound of an ill-conditioned tensor, as in the committed fixtures), and the same set of
+gradient files.  The ok line gives the loss error, the worst gradient error relative to its max
+over the well-conditioned tensors (g=) and the worst error / bound over all tensors (r=).
+--max-params defaults to 300000 with --grad.
+
 Reproduce a single configuration with  --seed S --index I  (the #I printed).
 --dry-run does everything except calling unetrc (tests the torch/export part).
 
@@ -33,6 +46,7 @@ Examples:
     /opt/venv/bin/python models/check_monai.py --dry-run --count 20 --seed 1
     /opt/venv/bin/python models/check_monai.py --unetrc build/unetrc --count 50 --seed 7 --interp
     /opt/venv/bin/python models/check_monai.py --unetrc build/unetrc --seed 7 --index 12 --keep /tmp/case12
+    /opt/venv/bin/python models/check_monai.py --unetrc build/unetrc --grad --interp --count 10 --seed 1
 """
 
 from __future__ import annotations
@@ -278,6 +292,104 @@ def compare(ref: np.ndarray, y: np.ndarray, tol: float):
     return True, f"{err:.2e}"
 
 
+def grad_case(ctor: str, shape, cfg_seed: int, workdir: str, unetrc: str, modes, timeout: float,
+              dry_run: bool):
+    """--grad: export without constant folding, torch/MONAI reference, `unetrc grad` per mode.
+    Returns (status, message)."""
+    import export_grad_fixtures as F
+
+    try:
+        model = F.build(ctor, cfg_seed, shape)
+    except Exception as e:
+        return "skip", f"construct/randomise: {type(e).__name__}: {_short(e)}"
+    x0 = E.make_input(shape, cfg_seed + 2)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y0 = E.torch_forward(model, x0)
+    except Exception as e:
+        return "skip", f"torch forward: {type(e).__name__}: {_short(e)}"
+    if y0.shape[1] < 2:  # MONAI's DiceCELoss is then raw-logit Dice + BCEWithLogits; unetrc refuses it
+        return "skip", "single-channel output (softmax losses need >= 2 classes)"
+    onnx_path = os.path.join(workdir, "model.onnx")
+    try:
+        export_mode = F.export_for_grad(model, x0, onnx_path)
+    except Exception as e:
+        return "skip", f"export: {type(e).__name__}: {_short(e)}"
+    names = F.check_names(model, onnx_path)  # a mismatch is a checker error (FAIL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        x, label, loss, ref, tol, info = F.golden(model, shape, cfg_seed + 2, names, tries=3)
+    x_path, l_path = os.path.join(workdir, "x.npy"), os.path.join(workdir, "label.npy")
+    np.save(x_path, x)
+    np.save(l_path, label)
+    head = (f"params={E.param_count(model)} grads={len(names)} {export_mode} floors={len(info['ill_conditioned'])}"
+            f"{' kink-widened=%d' % len(info['kink_widened']) if info['kink_widened'] else ''}")
+    if dry_run:
+        return "ok", f"{head}  loss={loss:.6g} (dry-run)"
+    results, failed = [], False
+    for tag, interp in modes:
+        out = os.path.join(workdir, f"grad_{tag}")
+        shutil.rmtree(out, ignore_errors=True)
+        cmd = [unetrc, "grad", onnx_path, "--input", x_path, "--label", l_path, "--loss", "dicece", "--out", out]
+        if interp:
+            cmd.append("--interp")
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            failed = True
+            results.append(f"{tag}: timeout after {timeout:.0f}s")
+            continue
+        dt = time.monotonic() - t0
+        if p.returncode != 0:
+            failed = True
+            results.append(f"{tag}: exit {p.returncode}: {_tail(p.stderr or p.stdout)}")
+            continue
+        got = [ln[5:] for ln in p.stdout.splitlines() if ln.startswith("loss=")]
+        try:
+            lerr = abs(float(got[0]) - loss) / abs(loss)
+        except (IndexError, ValueError):
+            lerr = float("inf")
+        files = set(os.listdir(out)) if os.path.isdir(out) else set()
+        want = {F.grad_file(k): k for k in names}
+        probs = []
+        if not lerr <= LOSS_TOL_GRAD:
+            probs.append(f"loss {got[0] if got else '?'} vs {loss:.9g} (rel {lerr:.1e})")
+        if files - set(want):
+            probs.append(f"unexpected files {sorted(files - set(want))[:3]}")
+        if set(want) - files:
+            probs.append(f"missing {len(set(want) - files)} gradients, e.g. {sorted(set(want) - files)[:2]}")
+        gworst, gk, rworst, rk = 0.0, "", 0.0, ""
+        for fn, k in want.items():
+            if fn not in files:
+                continue
+            y = np.load(os.path.join(out, fn))
+            if y.shape != ref[k].shape or not np.all(np.isfinite(y)):
+                probs.append(f"{k}: shape {y.shape} / non-finite")
+                continue
+            m = float(np.abs(ref[k]).max())
+            e = float(np.abs(y.astype(np.float64) - ref[k]).max())
+            rel = e / m if m > 0 else (0.0 if e == 0 else float("inf"))
+            if tol[k] == F.TOL and rel > gworst:
+                gworst, gk = rel, k
+            if rel / tol[k] > rworst:
+                rworst, rk = rel / tol[k], k
+            if not rel <= tol[k]:
+                probs.append(f"{k}: rel err {rel:.2e} > {tol[k]:.3g}")
+        if probs:
+            failed = True
+            results.append(f"{tag}: " + "; ".join(probs[:4]) + (f" (+{len(probs) - 4} more)" if len(probs) > 4 else ""))
+        else:
+            results.append(f"{tag}: loss={lerr:.1e} g={gworst:.1e} r={rworst:.2f} ({dt:.1f}s)")
+        GRAD_WORST.append((lerr, gworst, gk, rworst, rk, tag, ctor))
+    return ("FAIL" if failed else "ok"), f"{head}  " + "; ".join(results)
+
+
+LOSS_TOL_GRAD = 1e-5
+GRAD_WORST: list = []
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--unetrc", default=os.path.join(os.path.dirname(HERE), "build", "unetrc"),
@@ -287,8 +399,12 @@ def main(argv=None) -> int:
     ap.add_argument("--index", type=int, nargs="+", help="run only these configuration indices")
     ap.add_argument("--families", default=",".join(FAMILIES),
                     help="comma-separated subset of %s (default: all)" % ",".join(FAMILIES))
-    ap.add_argument("--max-params", type=int, default=2_500_000,
-                    help="redraw configurations with more parameters than this (0: no limit; default %(default)s)")
+    ap.add_argument("--max-params", type=int, default=None,
+                    help="redraw configurations with more parameters than this (0: no limit; default 2500000, "
+                         "300000 with --grad)")
+    ap.add_argument("--grad", action="store_true",
+                    help="check `unetrc grad` against PyTorch autograd + MONAI DiceCELoss (see above)")
+    ap.add_argument("--grad-loss-tol", type=float, default=1e-5, help="--grad: loss tolerance, relative (default 1e-5)")
     ap.add_argument("--interp", action="store_true", help="also run `unetrc run --interp`")
     ap.add_argument("--no-compiled", action="store_true", help="skip the compiled run (use with --interp)")
     ap.add_argument("--dry-run", action="store_true", help="build/export/reference only; do not call unetrc")
@@ -301,6 +417,10 @@ def main(argv=None) -> int:
     ap.add_argument("--fail-on-skip", action="store_true", help="exit non-zero if any configuration is skipped")
     ap.add_argument("-v", "--verbose", action="store_true", help="print tracebacks of unexpected errors")
     args = ap.parse_args(argv)
+    if args.max_params is None:
+        args.max_params = 300_000 if args.grad else 2_500_000
+    global LOSS_TOL_GRAD
+    LOSS_TOL_GRAD = args.grad_loss_tol
 
     import torch
     import monai
@@ -328,7 +448,8 @@ def main(argv=None) -> int:
 
     print(f"# check_monai seed={args.seed} count={len(indices)} families={','.join(families)} tol={args.tol:g} "
           f"max_params={args.max_params} torch={torch.__version__} monai={monai.__version__} opset={E.OPSET} "
-          f"{'dry-run' if args.dry_run else 'unetrc=' + args.unetrc}{' +interp' if args.interp else ''}",
+          f"{'dry-run' if args.dry_run else 'unetrc=' + args.unetrc}{' +interp' if args.interp else ''}"
+          f"{' grad' if args.grad else ''}",
           flush=True)
 
     tally = {"ok": 0, "FAIL": 0, "skip": 0}
@@ -345,6 +466,13 @@ def main(argv=None) -> int:
             workdir = tempfile.mkdtemp(prefix="check_monai_")
             cleanup = workdir
         try:
+            if args.grad:
+                modes = ([] if args.no_compiled else [("c", False)]) + ([("interp", True)] if args.interp else [])
+                status, msg = grad_case(ctor, shape, cfg_seed, workdir, args.unetrc, modes, args.timeout,
+                                        args.dry_run)
+                tally[status] += 1
+                print(f"{status:4s} {head}  {msg}", flush=True)
+                continue
             status, info = prepare(ctor, shape, cfg_seed, workdir, args.ort)
             if args.keep:
                 with open(os.path.join(workdir, "config.txt"), "w") as f:
@@ -392,6 +520,12 @@ def main(argv=None) -> int:
 
     print(f"# summary: {tally['ok']} ok, {tally['FAIL']} FAIL, {tally['skip']} skip "
           f"({time.monotonic() - t_start:.0f}s)", flush=True)
+    if GRAD_WORST:
+        lw = max(GRAD_WORST, key=lambda t: t[0])
+        gw = max(GRAD_WORST, key=lambda t: t[1])
+        rw = max(GRAD_WORST, key=lambda t: t[3])
+        print(f"# worst: loss {lw[0]:.1e} ({lw[5]}, {lw[6]}); gradient/max {gw[1]:.1e} ({gw[5]}, {gw[2]}, {gw[6]}); "
+              f"error/bound {rw[3]:.2f} ({rw[5]}, {rw[4]}, {rw[6]})", flush=True)
     if tally["FAIL"]:
         return 1
     if args.fail_on_skip and tally["skip"]:
