@@ -33,6 +33,7 @@ static bool p_fuseconv(pass_ctx *c) { return c->o->no_opt || urc_pass_fuse_conv(
  * epilogue takes the Add and the activation (one pass), where the conv
  * epilogue would take the Add and leave the activation as a pass of its own. */
 static bool p_fusenorm(pass_ctx *c) { return c->o->no_opt || urc_pass_fuse_norm(c->g); }
+static bool p_convweights(pass_ctx *c) { return c->o->no_opt || urc_pass_conv_weights(c->g); }
 
 /* Canonicalisation (einsum, gelu, norms) and fusion/layout passes may add
  * nodes; each leaves the node list topologically ordered and types what it
@@ -42,12 +43,14 @@ static const struct {
     bool (*run)(pass_ctx *);
 } passes[] = {
     {"order", p_order}, {"infer", p_infer},   {"dce", p_dce},       {"einsum", p_einsum}, {"gelu", p_gelu},
-    {"norms", p_norms}, {"train", p_train},   {"fuse", p_fuse}, {"attention", p_attention},     {"layout", p_layout}, {"fusenorm", p_fusenorm}, {"fuseconv", p_fuseconv}, {"reinfer", p_reinfer},
+    {"norms", p_norms}, {"train", p_train},   {"fuse", p_fuse}, {"attention", p_attention},     {"layout", p_layout}, {"fusenorm", p_fusenorm}, {"fuseconv", p_fuseconv},
+    {"convweights", p_convweights}, {"reinfer", p_reinfer},
     {"cleanup", p_dce},
 };
 
 const char *const urc_pass_names[] = {"import", "order", "infer", "dce", "einsum", "gelu", "norms", "train",
-                                      "fuse", "attention", "layout", "fusenorm", "fuseconv", "reinfer", "cleanup", NULL};
+                                      "fuse", "attention", "layout", "fusenorm", "fuseconv", "convweights", "reinfer",
+                                      "cleanup", NULL};
 
 static void dump(const urc_graph *g, const char *after) {
     urc_strbuf sb = {0};
@@ -119,11 +122,10 @@ void urc_graph_stats(const urc_graph *g, urc_stats *s) {
         if (!y) continue;
         int64_t out = urc_shape_numel(&y->shape);
         switch (n->op) {
-        case URC_OP_CONV: case URC_OP_FUSED_CONV: {
+        case URC_OP_CONV: case URC_OP_FUSED_CONV: { /* MACs per output: W's elements per output channel */
             const urc_value *w = n->in[1];
-            int64_t per = 1;
-            for (int d = 1; d < w->shape.rank; d++) per *= w->shape.dims[d];
-            s->macs += out * per;
+            int64_t M = w->shape.dims[n->a.conv.w_last ? w->shape.rank - 1 : 0];
+            s->macs += out * (M ? urc_shape_numel(&w->shape) / M : 0);
             break;
         }
         case URC_OP_CONV_TRANSPOSE: {

@@ -60,6 +60,10 @@ typedef struct urc_conv_attr {
     double act_alpha;
     bool y_channels_first;
     int nx;                 /* FusedConv: X is the channel concatenation of nx parts: in[0], in[4], in[5], ... */
+    /* Conv/FusedConv, group 1 (set by passes/conv_weights.c when W is not a
+     * constant, e.g. a trained parameter): W is [K..., C, M], the order the
+     * channels-last kernel streams it, instead of [M, C, K...]. */
+    bool w_last;
 } urc_conv_attr;
 #define URC_CONV_MAX_PARTS 8
 

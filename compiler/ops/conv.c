@@ -64,6 +64,28 @@ static urc_shape x_shape(const urc_node *n) {
 /* unetrc.FusedConv's residual R (Y's shape and layout), or NULL. */
 static const urc_value *residual(const urc_node *n) { return n->nin > 3 ? n->in[3] : NULL; }
 
+/* W's shape in ONNX's order, [M, C/G, K...] (ConvTranspose [C, M/G, K...]).
+ * w_last (passes/conv_weights.c, group 1): a Conv's W is [K..., C, M], a
+ * ConvTranspose's [K_0..K_{n-2}, C, K_{n-1}, M] (per input channel, the
+ * last tap axis and the output channels form one row: kernel = stride). */
+static urc_shape w_view(const urc_node *n) {
+    urc_shape w = n->in[1]->shape;
+    int r = w.rank;
+    if (!n->a.conv.w_last || r < 3) return w;
+    urc_shape v = {r, {0}};
+    if (n->op == URC_OP_CONV_TRANSPOSE) {
+        v.dims[0] = w.dims[r - 3];
+        v.dims[1] = w.dims[r - 1];
+        for (int d = 0; d < r - 3; d++) v.dims[2 + d] = w.dims[d];
+        v.dims[r - 1] = w.dims[r - 2];
+    } else {
+        v.dims[0] = w.dims[r - 1];
+        v.dims[1] = w.dims[r - 2];
+        for (int d = 0; d < r - 2; d++) v.dims[2 + d] = w.dims[d];
+    }
+    return v;
+}
+
 static bool check_parts(const urc_node *n) {
     const urc_conv_attr *a = &n->a.conv;
     const char *where = urc_node_where(n);
@@ -134,8 +156,12 @@ static bool conv_infer(urc_node *n) {
         return false;
     }
     /* channels-last X [N, S..., C]: everything below reads the channels-first view */
-    urc_shape xin = x_shape(n), xcf = a->channels_last ? urc_sp_to_first(&xin) : xin;
-    const urc_shape *xs = &xcf, *ws = &n->in[1]->shape;
+    urc_shape xin = x_shape(n), xcf = a->channels_last ? urc_sp_to_first(&xin) : xin, wv = w_view(n);
+    const urc_shape *xs = &xcf, *ws = &wv;
+    if (a->w_last && (a->group != 1 || !a->channels_last)) {
+        urc_error(where, "internal: W in [K..., C, M] order needs a channels-last convolution of group 1");
+        return false;
+    }
     int nsp = xs->rank - 2;
     a->nsp = nsp;
     if (ws->rank != xs->rank) {
@@ -308,6 +334,19 @@ static bool conv_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
     bool tr = n->op == URC_OP_CONV_TRANSPOSE;
     bool cl = n->a.conv.channels_last;
     double *x = urc_tensor_to_f64(in[0]), *w = urc_tensor_to_f64(in[1]);
+    if (n->a.conv.w_last) { /* back to ONNX's order (w_view) */
+        int64_t T = g.K[0] * g.K[1] * g.K[2], KL = g.K[g.nsp - 1], C = g.Cg, M = g.M;
+        double *t = urc_xmalloc((size_t)(T * C * M) * sizeof(double));
+        for (int64_t kp = 0; kp < T; kp++)
+            for (int64_t c = 0; c < C; c++)
+                for (int64_t m = 0; m < M; m++)
+                    if (tr) /* [K'.., C, KL, M] -> [C, M, K...] */
+                        t[(c * M + m) * T + kp] = w[(((kp / KL) * C + c) * KL + kp % KL) * M + m];
+                    else /* [K..., C, M] -> [M, C, K...] */
+                        t[(m * C + c) * T + kp] = w[(kp * C + c) * M + m];
+        free(w);
+        w = t;
+    }
     urc_shape xin = x_shape(n);
     if (nparts(n) > 1) { /* X = the parts side by side along the (last) channel axis */
         int r = xin.rank;
@@ -448,11 +487,13 @@ static bool lower_conv(urc_lower *L, urc_kernel *k, const urc_node *n, const geo
     urc_ls *in = body;
     urc_lx *c = urc_sp_dim_loop(k, &in, "c", g->Cg, NULL);
     urc_lx *cin = g->G == 1 ? c : urc_add(urc_muli(urc_sp_div(m, g->Mg), g->Cg), c);
+    bool wl = n->a.conv.w_last; /* W [K..., C, M] */
     const urc_lx *xi[2 + URC_MAX_SPATIAL] = {nn, cin}, *wi[2 + URC_MAX_SPATIAL] = {m, c};
+    if (wl) wi[g->nsp] = c, wi[g->nsp + 1] = m;
     for (int a = 0; a < g->nsp; a++) {
         bool whole = lo[a]->kind == URC_LX_INT && hi[a]->kind == URC_LX_INT && hi[a]->i - lo[a]->i == 1;
         urc_lx *kk = whole ? lo[a] : urc_sp_range_loop(k, &in, nm("k", a), lo[a], hi[a]);
-        wi[2 + a] = kk;
+        wi[wl ? a : 2 + a] = kk;
         xi[2 + a] = urc_addi(urc_add(urc_muli(o[a], g->s[a]), urc_muli(kk, g->d[a])), -g->pb[a]);
     }
     bool cl = n->a.conv.channels_last;
@@ -502,12 +543,17 @@ static bool lower_conv_transpose(urc_lower *L, urc_kernel *k, const urc_node *n,
     urc_lx *cin = g->G == 1 ? c : urc_add(urc_muli(grp, g->Cg), c);
     urc_lx *mm = g->G == 1 ? m : g->Mg == 1 ? urc_sp_i(0) : urc_sub(m, urc_muli(grp, g->Mg));
     const urc_lx *xi[2 + URC_MAX_SPATIAL] = {nn, cin}, *wi[2 + URC_MAX_SPATIAL] = {cin, mm};
-    for (int a = 0; a < g->nsp; a++) {
+    /* the position of W's index for C, M and tap axis a (w_view) */
+    int nsp = g->nsp, wl = n->a.conv.w_last, pc = wl ? nsp - 1 : 0, pm = wl ? nsp + 1 : 1;
+    wi[pc] = cin;
+    wi[pm] = mm;
+    for (int a = 0; a < nsp; a++) {
         int64_t s = g->s[a], d = g->d[a];
+        int pk = !wl ? 2 + a : a < nsp - 1 ? a : nsp;
         if (d == 1) {
             urc_lx *i = urc_sp_range_loop(k, &in, nm("i", a), lo[a], hi[a]);
             xi[2 + a] = i;
-            wi[2 + a] = urc_sub(q[a], urc_muli(i, s));
+            wi[pk] = urc_sub(q[a], urc_muli(i, s));
         } else {
             urc_lx *kk = urc_sp_range_loop(k, &in, nm("k", a), urc_sp_i(0), urc_sp_i(g->K[a]));
             urc_lx *t = urc_sp_let(k, in, nm("t", a), urc_sub(q[a], urc_muli(kk, d)));
@@ -515,7 +561,7 @@ static bool lower_conv_transpose(urc_lower *L, urc_kernel *k, const urc_node *n,
             if (s > 1) ok = urc_lx_bin(URC_L_AND, ok, urc_lx_bin(URC_L_EQ, urc_lx_bin(URC_L_REM, t, urc_sp_i(s)), urc_sp_i(0)));
             in = urc_ls_if(in, ok, NULL);
             xi[2 + a] = urc_sp_div(t, s);
-            wi[2 + a] = kk;
+            wi[pk] = kk;
         }
     }
     bool cl = n->a.conv.channels_last;
@@ -594,6 +640,8 @@ typedef struct dconv {
     int bxs[URC_CONV_MAX_PARTS];
     int64_t cx[URC_CONV_MAX_PARTS];
     int br;             /* unetrc.FusedConv's residual or -1 */
+    bool wrt;           /* W read as it is at run time (w_last), not packed; */
+    int64_t wc;         /* then W elements between input channels (Conv: M) */
     int64_t N, C, M;
     int64_t in[3], out[3], K[3], s[3], d[3], pb[3];
     tile t;
@@ -640,7 +688,7 @@ static void dc_fma(dconv *c, urc_ls *body, int acc, urc_lx *vox, int64_t vstride
         int xv = urc_kernel_var(k, "xv", URC_DT_F32);
         urc_ls_decl(in, xv, urc_lx_load(k, c->bxs[p], urc_add(urc_add(xb, urc_muli(v, vstride * Cp)), cc)));
         urc_lx *l = ivar(k, &in, "l", urc_sp_i(0), urc_sp_i(MB), 1, URC_FOR_VECTOR);
-        urc_lx *w = urc_lx_load(k, c->bw, urc_add(urc_add(wb, urc_muli(urc_addi(cc, c0), MB)), l));
+        urc_lx *w = urc_lx_load(k, c->bw, urc_add(urc_add(wb, urc_muli(urc_addi(cc, c0), c->wrt ? c->wc : MB)), l));
         urc_lx *ai = urc_add(urc_muli(v, MB), l);
         urc_ls_store(in, acc, ai, urc_lx_fma(urc_lx_var(k, xv), w, urc_lx_load(k, acc, ai)));
         c0 += Cp;
@@ -708,15 +756,18 @@ static void dc_block(dconv *c, urc_ls *parent, urc_lx *mb, urc_lx *nn, urc_lx *o
     urc_lx *id = urc_addi(urc_add(urc_muli(od, c->s[0]), urc_muli(kd, c->d[0])), -c->pb[0]);
     urc_lx *ih = urc_addi(urc_add(urc_muli(oh, c->s[1]), urc_muli(kh, c->d[1])), -c->pb[1]);
     urc_lx *xr = urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, c->in[0]), id), c->in[1]), ih), c->in[2]);
-    urc_lx *tap0 = urc_muli(urc_add(urc_muli(mb, c->K[0]), kd), c->K[1]);
+    /* packed: Wp[mb][t][c][:] at (mb*T + t)*C*MB; at run time: W[t][c][mb*MB + :] at t*C*M + mb*MB */
+    urc_lx *tap0 = urc_muli(c->wrt ? kd : urc_add(urc_muli(mb, c->K[0]), kd), c->K[1]);
     tap0 = urc_sp_let(k, tb, "t0", urc_muli(urc_add(tap0, kh), c->K[2]));
+    int64_t wt = c->C * (c->wrt ? c->wc : MB); /* W elements per tap */
+    urc_lx *wmb = c->wrt ? urc_muli(mb, MB) : urc_sp_i(0);
     xr = urc_sp_let(k, tb, "xr", xr);
     int64_t sw = c->s[2], dw = c->d[2], pw = c->pb[2], IW = c->in[2];
     if (ow0c < 0) {
         urc_ls *kb = tb;
         urc_lx *kw = tap_loop(k, &kb, "kw", urc_sp_i(0), urc_sp_i(c->K[2]));
         urc_lx *vox = urc_add(xr, urc_addi(urc_add(urc_muli(ow0, sw), urc_muli(kw, dw)), -pw));
-        urc_lx *wb = urc_sp_let(k, kb, "wb", urc_muli(urc_add(tap0, kw), c->C * MB));
+        urc_lx *wb = urc_sp_let(k, kb, "wb", urc_add(urc_muli(urc_add(tap0, kw), wt), wmb));
         dc_fma(c, kb, acc, vox, sw, wb, 0, nv);
     } else {
         for (int64_t kw = 0; kw < c->K[2]; kw++) {
@@ -725,7 +776,7 @@ static void dc_block(dconv *c, urc_ls *parent, urc_lx *mb, urc_lx *nn, urc_lx *o
             int vlo = (int)(lo - ow0c > 0 ? lo - ow0c : 0), vhi = (int)(hi - ow0c < nv ? hi - ow0c : nv);
             if (vlo >= vhi) continue;
             urc_lx *vox = urc_add(xr, urc_sp_i(ow0c * sw + kw * dw - pw));
-            urc_lx *wb = urc_sp_let(k, tb, "wb", urc_muli(urc_addi(tap0, kw), c->C * MB));
+            urc_lx *wb = urc_sp_let(k, tb, "wb", urc_add(urc_muli(urc_addi(tap0, kw), wt), wmb));
             dc_fma(c, tb, acc, vox, sw, wb, vlo, vhi);
         }
     }
@@ -757,7 +808,7 @@ static urc_lx *valid_cols(int64_t cols, int MB, int64_t nmb, urc_lx *mb) {
 /* The direct convolution of node n with its spatial axes mapped to D, H, W
  * (axis 2 innermost); the output map is the identity. */
 static dconv dc_setup(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
-    dconv c = {L, k, n, 0, 0, -1, 1, {0}, {g->C}, -1, g->N, g->C, g->M, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0},
+    dconv c = {L, k, n, 0, 0, -1, 1, {0}, {g->C}, -1, false, g->M, g->N, g->C, g->M, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0},
                {0}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}};
     for (int a = 0; a < g->nsp; a++) {
         int b = 3 - g->nsp + a;
@@ -859,26 +910,33 @@ static bool lower_conv_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const 
     int64_t T = c.K[0] * c.K[1] * c.K[2];
     c.t = pick_tile(L->target, c.M, gemm ? 0 : c.out[2], T * c.C * 4);
     c.nx = nparts(n);
+    c.wrt = !W->data;
+    /* run-time W [K..., C, M]: every channel block must be whole (no lanes past M) */
+    if (c.wrt && (!n->a.conv.w_last || c.M % c.t.MB)) return false;
     if (dc_loops(&c, gemm) > DC_MAX_LOOPS) return false; /* nothing emitted yet: the naive twin instead */
     int MB = c.t.MB;
     int64_t nmb = c.t.nmb;
-    /* Wp[mb][t][c][l] = W[mb*MB + l][c][t] (zero past M) */
-    float *wp = urc_xmalloc((size_t)(nmb * T * c.C * MB) * sizeof(float));
-    const float *w = W->data;
-    for (int64_t mb = 0; mb < nmb; mb++)
-        for (int64_t t = 0; t < T; t++)
-            for (int64_t ci = 0; ci < c.C; ci++)
-                for (int l = 0; l < MB; l++) {
-                    int64_t m = mb * MB + l;
-                    wp[((mb * T + t) * c.C + ci) * MB + l] = m < c.M ? w[(m * c.C + ci) * T + t] : 0.0f;
-                }
     for (int p = 0; p < c.nx; p++) {
         const urc_value *xp = xpart(n, p);
         c.bxs[p] = urc_lower_in(L, k, xp, "x");
         c.cx[p] = xp->shape.dims[xp->shape.rank - 1];
     }
-    c.bw = urc_lower_const(L, k, "wpack", URC_DT_F32, nmb * T * c.C * MB, wp);
-    free(wp);
+    if (c.wrt) {
+        c.bw = urc_lower_in(L, k, W, "w");
+    } else {
+        /* Wp[mb][t][c][l] = W[mb*MB + l][c][t] (zero past M) */
+        float *wp = urc_xmalloc((size_t)(nmb * T * c.C * MB) * sizeof(float));
+        const float *w = W->data;
+        for (int64_t mb = 0; mb < nmb; mb++)
+            for (int64_t t = 0; t < T; t++)
+                for (int64_t ci = 0; ci < c.C; ci++)
+                    for (int l = 0; l < MB; l++) {
+                        int64_t m = mb * MB + l;
+                        wp[((mb * T + t) * c.C + ci) * MB + l] = m < c.M ? w[(m * c.C + ci) * T + t] : 0.0f;
+                    }
+        c.bw = urc_lower_const(L, k, "wpack", URC_DT_F32, nmb * T * c.C * MB, wp);
+        free(wp);
+    }
     c.bb = pack_bias(&c, c.M);
     c.by = urc_lower_out(L, k, Y, "y");
     if (residual(n)) c.br = urc_lower_in(L, k, residual(n), "r");
@@ -1018,18 +1076,27 @@ static bool lower_convt_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const
     c.t = pick_tile(L->target, J, c.in[2], KD * KH * C * 4);
     int MB = c.t.MB, WB = c.t.WB;
     int64_t nmb = c.t.nmb;
-    float *wp = urc_xmalloc((size_t)(nmb * KD * KH * C * MB) * sizeof(float));
-    const float *w = W->data;
-    for (int64_t jb = 0; jb < nmb; jb++)
-        for (int64_t t = 0; t < KD * KH; t++)
-            for (int64_t ci = 0; ci < C; ci++)
-                for (int l = 0; l < MB; l++) {
-                    int64_t j = jb * MB + l, kw = j / M, m = j % M;
-                    wp[((jb * KD * KH + t) * C + ci) * MB + l] = j < J ? w[((ci * M + m) * KD * KH + t) * KW + kw] : 0.0f;
-                }
+    /* run-time W [KD, KH, C, KW, M] (w_last): row j = kw*M + m of tap (kd, kh)
+     * and channel c at ((kd*KH + kh)*C + c)*J; whole channel blocks only */
+    c.wrt = !W->data;
+    if (c.wrt && (!n->a.conv.w_last || J % MB)) return false;
     c.bxs[0] = urc_lower_in(L, k, X, "x");
-    c.bw = urc_lower_const(L, k, "wpack", URC_DT_F32, nmb * KD * KH * C * MB, wp);
-    free(wp);
+    if (c.wrt) {
+        c.wc = J;
+        c.bw = urc_lower_in(L, k, W, "w");
+    } else {
+        float *wp = urc_xmalloc((size_t)(nmb * KD * KH * C * MB) * sizeof(float));
+        const float *w = W->data;
+        for (int64_t jb = 0; jb < nmb; jb++)
+            for (int64_t t = 0; t < KD * KH; t++)
+                for (int64_t ci = 0; ci < C; ci++)
+                    for (int l = 0; l < MB; l++) {
+                        int64_t j = jb * MB + l, kw = j / M, m = j % M;
+                        wp[((jb * KD * KH + t) * C + ci) * MB + l] = j < J ? w[((ci * M + m) * KD * KH + t) * KW + kw] : 0.0f;
+                    }
+        c.bw = urc_lower_const(L, k, "wpack", URC_DT_F32, nmb * KD * KH * C * MB, wp);
+        free(wp);
+    }
     c.bb = pack_bias(&c, J);
     c.by = urc_lower_out(L, k, Y, "y");
     urc_ls *body = k->body, *par = NULL;
@@ -1043,7 +1110,8 @@ static bool lower_convt_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const
     urc_lx *kh = tap_loop(k, &tb, "kh", urc_sp_i(0), urc_sp_i(KH));
     urc_lx *oy = urc_add(urc_muli(urc_add(urc_muli(nn, c.out[0]), urc_add(urc_muli(id, KD), kd)), c.out[1]), urc_add(urc_muli(ih, KH), kh));
     urc_lx *yr = urc_sp_let(k, tb, "yr", urc_muli(oy, c.out[2]));
-    urc_lx *wb = urc_sp_let(k, tb, "wb", urc_muli(urc_add(urc_muli(urc_add(urc_muli(jb, KD), kd), KH), kh), C * MB));
+    urc_lx *wb = c.wrt ? urc_sp_let(k, tb, "wb", urc_add(urc_muli(urc_add(urc_muli(kd, KH), kh), C * J), urc_muli(jb, MB)))
+                       : urc_sp_let(k, tb, "wb", urc_muli(urc_add(urc_muli(urc_add(urc_muli(jb, KD), kd), KH), kh), C * MB));
     urc_lx *valid = valid_cols(J, MB, nmb, jb);
     int64_t IW = c.in[2], nfull = IW / WB, R = IW % WB;
     for (int part = 0; part < 2; part++) {
@@ -1062,13 +1130,13 @@ static bool lower_convt_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const
 static bool conv_lower(urc_lower *L, const urc_node *n) {
     geo g = geometry(n);
     urc_kernel *k = urc_lower_begin(L, n);
-    bool fast = n->a.conv.channels_last && n->in[0]->dtype == URC_DT_F32 && g.G == 1 && n->in[1]->data;
+    bool fast = n->a.conv.channels_last && n->in[0]->dtype == URC_DT_F32 && g.G == 1 && (n->in[1]->data || n->a.conv.w_last);
     if (n->op == URC_OP_CONV_TRANSPOSE) {
         fast = fast && !n->a.conv.y_channels_first; /* not made by passes/fuse_conv.c */
         bool undilated = true;
         for (int a = 0; a < g.nsp; a++) undilated = undilated && (g.d[a] == 1 || g.K[a] == 1);
-        if (fast && convt_direct(&g)) return lower_convt_cl(L, k, n, &g);
-        if (fast && undilated && lower_convt_classes(L, k, n, &g)) return true;
+        if (fast && convt_direct(&g) && lower_convt_cl(L, k, n, &g)) return true;
+        if (fast && undilated && n->in[1]->data && lower_convt_classes(L, k, n, &g)) return true;
         return lower_conv_transpose(L, k, n, &g);
     }
     if (fast && lower_conv_cl(L, k, n, &g)) return true;
@@ -1085,6 +1153,7 @@ static void conv_print(const urc_node *n, urc_strbuf *sb) {
     if (n->op == URC_OP_CONV_TRANSPOSE) urc_print_ints(sb, "output_padding", a->output_padding, a->nsp);
     if (a->group != 1) urc_sb_printf(sb, " group=%lld", (long long)a->group);
     if (a->channels_last) urc_sb_puts(sb, a->y_channels_first ? " channels_last(X)" : " channels_last");
+    if (a->w_last) urc_sb_puts(sb, " w_last");
     if (a->act == URC_ACT_RELU) urc_sb_puts(sb, " act=relu");
     if (a->act == URC_ACT_LEAKY_RELU) urc_sb_printf(sb, " act=leaky_relu(%g)", a->act_alpha);
     if (a->act == URC_ACT_SIGMOID) urc_sb_puts(sb, " act=sigmoid");

@@ -37,5 +37,9 @@ bool urc_pass_fuse_conv(urc_graph *g);
 /* Instance/Batch/GroupNorm [+ Relu/LeakyRelu/PRelu] [+ Add(residual or a
  * second norm)] [+ activation] -> one unetrc.FusedNorm (fuse_norm.c). */
 bool urc_pass_fuse_norm(urc_graph *g);
+/* Convolutions whose weights are not constants read them reordered to
+ * [K..., C, M] by a Transpose (w_last); stride-1 ConvTransposes of that kind
+ * become Convs over flipped weights (passes/conv_weights.c). */
+bool urc_pass_conv_weights(urc_graph *g);
 
 #endif

@@ -36,7 +36,7 @@ def ref(op, x, w, b, strides, pads, dil, op_pad):
     if b is not None: y = y + torch.tensor(b, dtype=torch.float64).reshape([1, -1] + [1] * sp)
     return y.numpy().astype(np.float32)
 
-def save(name, op, x, w, b=None, strides=None, pads=None, dil=None, op_pad=None, bias_input=False):
+def save(name, op, x, w, b=None, strides=None, pads=None, dil=None, op_pad=None, bias_input=False, w_input=False):
     sp = x.ndim - 2
     strides = strides or [1] * sp; dil = dil or [1] * sp; op_pad = op_pad or [0] * sp
     K = list(w.shape[2:])
@@ -46,15 +46,16 @@ def save(name, op, x, w, b=None, strides=None, pads=None, dil=None, op_pad=None,
     if os.path.exists(d): shutil.rmtree(d)
     os.makedirs(os.path.join(d, 'test_data_set_0'))
     names = ['in0', 'in1'] + (['in2'] if b is not None else [])
-    inits = [numpy_helper.from_array(w, 'in1')]
+    inits = []
     gin = [helper.make_tensor_value_info('in0', TensorProto.FLOAT, x.shape)]
-    feeds = [x]
-    if b is not None:
-        if bias_input:
-            gin.append(helper.make_tensor_value_info('in2', TensorProto.FLOAT, b.shape))
-            feeds.append(b)
+    feeds = [('in0', x)]
+    for nm_, a, as_input in (('in1', w, w_input), ('in2', b, bias_input)):
+        if a is None: continue
+        if as_input:  # weights computed at run time (passes/conv_weights.c)
+            gin.append(helper.make_tensor_value_info(nm_, TensorProto.FLOAT, a.shape))
+            feeds.append((nm_, a))
         else:
-            inits.append(numpy_helper.from_array(b, 'in2'))
+            inits.append(numpy_helper.from_array(a, nm_))
     attrs = dict(kernel_shape=K, strides=strides, pads=pads, dilations=dil)
     if op == 'ConvTranspose' and any(op_pad): attrs['output_padding'] = op_pad
     node = helper.make_node(op, names, ['out0'], **attrs)
@@ -62,8 +63,8 @@ def save(name, op, x, w, b=None, strides=None, pads=None, dil=None, op_pad=None,
     m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 17)]); m.ir_version = 8
     onnx.checker.check_model(m)
     onnx.save(m, os.path.join(d, 'model.onnx'))
-    for k, a in enumerate(feeds):
-        open(os.path.join(d, 'test_data_set_0', f'input_{k}.pb'), 'wb').write(numpy_helper.from_array(a, names[k if k == 0 else 2]).SerializeToString())
+    for k, (nm_, a) in enumerate(feeds):
+        open(os.path.join(d, 'test_data_set_0', f'input_{k}.pb'), 'wb').write(numpy_helper.from_array(a, nm_).SerializeToString())
     open(os.path.join(d, 'test_data_set_0', 'output_0.pb'), 'wb').write(numpy_helper.from_array(y, 'out0').SerializeToString())
 
 # Conv
@@ -96,7 +97,6 @@ save('test_fconvt_k5s3p2_1d', 'ConvTranspose', X(2, 3, 17), Wt(3, 7, 5), Wt(7), 
 save('test_fconvt_k3s1p1_3d', 'ConvTranspose', X(1, 4, 5, 6, 15), Wt(4, 12, 3, 3, 3), Wt(12), pads=[1] * 6)
 save('test_fconvt_asym_2d', 'ConvTranspose', X(1, 3, 6, 8), Wt(3, 5, 3, 3), Wt(5), strides=[2, 2], pads=[0, 2, 1, 0], op_pad=[1, 1])
 save('test_fconvt_k2s2_nobias_m32_3d', 'ConvTranspose', X(1, 16, 2, 3, 14), Wt(16, 32, 2, 2, 2), strides=[2] * 3)
-
 # Epilogue fusion (passes/fuse_conv.c): small graphs around Conv.
 def save_graph(name, x, nodes, inits, extra_inputs=(), ref_fn=None):
     d = os.path.join(OUT, name)
@@ -180,3 +180,23 @@ save_graph('test_fconv_concat_other_reader_3d', a,
 
 # New cases go last (the data of earlier ones stay the same).
 save('test_fconv_k151_naive_1d', 'Conv', X(1, 2, 300), Wt(3, 2, 151), Wt(3), pads=[75, 75])  # border code too big: naive twin
+
+# Weights as graph inputs (as trained parameters are): W reordered to [K..., C, M]
+# by a Transpose and read at run time (whole channel blocks: the direct
+# kernel; M = 20: the naive kernel on the reordered W); stride-1
+# ConvTranspose -> Conv over flipped weights; k2 s2 stays a ConvTranspose.
+save('test_fconv_rtw_k3p1_m16_3d', 'Conv', X(1, 8, 4, 5, 14), Wt(16, 8, 3, 3, 3), Wt(16), pads=[1] * 6, w_input=True)
+save('test_fconv_rtw_k3s2p1_m32_rtbias_3d', 'Conv', X(1, 4, 7, 6, 19), Wt(32, 4, 3, 3, 3), Wt(32), strides=[2] * 3,
+     pads=[1] * 6, w_input=True, bias_input=True)
+save('test_fconv_rtw_k1_m32_n2_3d', 'Conv', X(2, 8, 3, 4, 5), Wt(32, 8, 1, 1, 1), Wt(32), w_input=True)
+save('test_fconv_rtw_k3p1_m20_2d', 'Conv', X(1, 3, 6, 17), Wt(20, 3, 3, 3), pads=[1] * 4, w_input=True)
+save('test_fconv_rtw_k5p2_m16_1d', 'Conv', X(2, 6, 30), Wt(16, 6, 5), Wt(16), pads=[2, 2], w_input=True)
+save('test_fconvt_rtw_k3s1p1_m16_3d', 'ConvTranspose', X(1, 8, 4, 5, 15), Wt(8, 16, 3, 3, 3), pads=[1] * 6, w_input=True)
+save('test_fconvt_rtw_k3s1p0_m32_2d', 'ConvTranspose', X(1, 5, 6, 9), Wt(5, 32, 3, 3), Wt(32), w_input=True)
+save('test_fconvt_rtw_k3s1_asym_m16_3d', 'ConvTranspose', X(1, 4, 4, 5, 13), Wt(4, 16, 3, 3, 3), Wt(16),
+     pads=[0, 1, 2, 2, 1, 0], w_input=True)
+save('test_fconvt_rtw_k2s2_m16_3d', 'ConvTranspose', X(1, 8, 3, 4, 5), Wt(8, 16, 2, 2, 2), Wt(16), strides=[2] * 3,
+     w_input=True)
+save('test_fconvt_rtw_k2s2_m16_2d', 'ConvTranspose', X(2, 5, 3, 7), Wt(5, 16, 2, 2), Wt(16), strides=[2] * 2, w_input=True)
+save('test_fconvt_rtw_k3s3_m6_1d', 'ConvTranspose', X(1, 4, 9), Wt(4, 6, 3), strides=[3], w_input=True)
+save('test_fconvt_rtw_k2s2_m3_3d', 'ConvTranspose', X(1, 4, 3, 2, 5), Wt(4, 3, 2, 2, 2), Wt(3), strides=[2] * 3, w_input=True)
