@@ -145,6 +145,11 @@ static void try_fuse(fuser *f, int pos) {
     y->producer = fn;
     y->producer_slot = 0;
     g->nodes.items[lpos] = fn;
+    /* fn now reads what the chain read (the residual R above all: a norm
+     * producing R must not see the replaced Add as its reader and fuse
+     * into it a second time). */
+    for (int j = 0; j < fn->nin; j++)
+        if (fn->in[j]) f->user[fn->in[j]->id] = fn;
     /* The replaced nodes (the chain's last one is overwritten). */
     f->dead[pos] = true;
     n->op = URC_OP_COUNT;
