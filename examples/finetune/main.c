@@ -155,7 +155,7 @@ static struct {
     int steps, warmup, log_every, eval_every, ckpt_every, n_train, n_test, stop_after, resume, dump;
     double lr, lr_min;
     uint64_t seed_train, seed_test;
-} opt = {.steps = 600,
+} opt = {.steps = 800,
          .warmup = 20,
          .log_every = 10,
          .ckpt_every = 100,
@@ -171,7 +171,7 @@ static struct {
 static void usage(const char *argv0) {
     fprintf(stderr,
             "usage: %s SEG.weights OUTDIR [options]\n"
-            "  --steps N          training steps (default 600)\n"
+            "  --steps N          training steps (default 800)\n"
             "  --lr X             peak learning rate (default 2e-2)\n"
             "  --lr-min X         final learning rate (default 1e-4)\n"
             "  --warmup N         linear warm-up steps, then cosine decay to --lr-min (default 20)\n"

@@ -14,7 +14,7 @@
 #
 # Environment: CC (cc), MARCH (-march=native; MARCH= builds for the generic
 # target), CFLAGS_EXTRA, OMP_NUM_THREADS (default 1: see README.md),
-# STEPS (600), CKPT_EVERY (100), EVAL_EVERY (100: held-out Dice curve),
+# STEPS (800), CKPT_EVERY (100), EVAL_EVERY (100: held-out Dice curve),
 # MIN_DICE (0.85), MAX_DICE_BEFORE (0.5), RESUME_CHECK (1).
 set -eu
 if [ $# -lt 2 ]; then
@@ -26,7 +26,7 @@ OUT=$2
 shift 2
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
-STEPS=${STEPS:-600}
+STEPS=${STEPS:-800}
 CKPT_EVERY=${CKPT_EVERY:-100}
 EVAL_EVERY=${EVAL_EVERY:-100}
 MIN_DICE=${MIN_DICE:-0.85}
