@@ -35,7 +35,7 @@ typedef struct train_cli {
     const char *out_c, *name;   /* --train compile */
     bool embed;
     bool interp;
-    strlist trainable, freeze;
+    strlist trainable, freeze, recompute;
     urc_train_opts t;
     uint64_t max_bytes;
     const char *cc, *cflags;
@@ -107,6 +107,7 @@ static void parse(train_cli *c, int argc, char **argv, int first) {
         else if (!strcmp(a, "--interp")) c->interp = true;
         else if (!strcmp(a, "--trainable")) URC_VEC_PUSH(c->trainable, NEXT());
         else if (!strcmp(a, "--freeze")) URC_VEC_PUSH(c->freeze, NEXT());
+        else if (!strcmp(a, "--recompute")) URC_VEC_PUSH(c->recompute, NEXT());
         else if (!strcmp(a, "--cc")) c->cc = NEXT();
         else if (!strcmp(a, "--cflags")) c->cflags = NEXT();
         else if (!strcmp(a, "--loss")) {
@@ -134,6 +135,8 @@ static void parse(train_cli *c, int argc, char **argv, int first) {
 #undef NEXT
     }
     if (!c->model) usage("no model given");
+    c->t.recompute = c->recompute.items;
+    c->t.nrecompute = c->recompute.len;
 }
 
 /* A .npy of any dtype converted to the value's dtype; the shape must have

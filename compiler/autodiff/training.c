@@ -281,7 +281,17 @@ bool urc_build_training(urc_graph *g, const urc_train_opts *o) {
         return false;
     }
     urc_value **grads = urc_xcalloc((size_t)params.len, sizeof(urc_value *));
+    int nfwd = g->nodes.len; /* the model and the loss */
     if (!urc_autodiff(g, loss, params.items, params.len, grads)) return false;
+    if (o->nrecompute) {
+        int nc = urc_recompute(g, nfwd, o->recompute, o->nrecompute);
+        if (nc < 0) return false;
+        if (!nc) {
+            urc_error("train", "--recompute: no forward node whose output the backward pass reads matches");
+            return false;
+        }
+        if (urc_verbose) urc_note("recompute: %d forward nodes cloned into the backward pass", nc);
+    }
     if (!urc_graph_find(g, "loss")) loss->name = "loss";
     if (dice && !urc_graph_find(g, "dice")) dice->name = "dice";
     /* The logits are no longer an output: only the loss and gradients. */

@@ -30,6 +30,11 @@ typedef struct urc_train_opts { /* also declared as struct urc_train_opts in dri
     urc_optim_kind optim;      /* NONE: the graph outputs [loss, gradients...] */
     double momentum, beta1, beta2, eps, weight_decay; /* the learning rate is a run-time input */
     urc_dtype label_dtype;     /* the label input's type (UNDEF: int64) */
+    /* --recompute: forward nodes whose name matches one of these globs
+     * (fnmatch) keep no activations for the backward pass; it recomputes
+     * them from the segment's inputs (autodiff/recompute.c). */
+    const char *const *recompute;
+    int nrecompute;
 } urc_train_opts;
 
 /* PyTorch's defaults: AdamW betas (0.9, 0.999), eps 1e-8, weight decay 0.01;
@@ -51,5 +56,10 @@ urc_value *urc_build_loss(urc_graph *g, urc_value *logits, urc_value *label, con
  * the outputs are [loss, dice score] and the optimizer ops overwrite the
  * parameters, their state and the step (URC_VAL_UPDATE). */
 bool urc_build_training(urc_graph *g, const urc_train_opts *o);
+/* Rematerialisation: the values that forward nodes [0, nfwd) matching the
+ * globs produce and backward nodes [nfwd, ...) read are recomputed right
+ * before their first backward reader from clones of those nodes (whose
+ * inputs outside the segment stay saved). Returns the number of clones. */
+int urc_recompute(urc_graph *g, int nfwd, const char *const *globs, int nglobs);
 
 #endif
