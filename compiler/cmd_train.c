@@ -108,6 +108,7 @@ static void parse(train_cli *c, int argc, char **argv, int first) {
         else if (!strcmp(a, "--trainable")) URC_VEC_PUSH(c->trainable, NEXT());
         else if (!strcmp(a, "--freeze")) URC_VEC_PUSH(c->freeze, NEXT());
         else if (!strcmp(a, "--recompute")) URC_VEC_PUSH(c->recompute, NEXT());
+        else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) urc_verbose = 1;
         else if (!strcmp(a, "--cc")) c->cc = NEXT();
         else if (!strcmp(a, "--cflags")) c->cflags = NEXT();
         else if (!strcmp(a, "--loss")) {
