@@ -272,6 +272,10 @@ npy npy_descr_nul.npy "bad .npy header: malformed descr"
 npy x_inf.npy "element 2 is infinite (use --allow-nonfinite to accept)"
 expect 1 "$E add_relu.input.npy: input 'x' expects int64, the file has float32" $U run checks/int_input.onnx --input add_relu.input.npy --output "$T/r/y.npy"
 expect 0 "" $U run checks/int_input.onnx --input add_relu.input_int.npy --output "$T/r/yi.npy"
+# -- training a single-channel output: refused (MONAI's loss is then sigmoid/BCE), no files
+mkdir -p "$T/oc"
+expect 1 "$E checks/one_channel.onnx: loss: the model output has 1 channel(s); the softmax losses need at least 2 classes (MONAI's DiceCELoss on a single channel is a different, sigmoid/BCE loss)" $U checks/one_channel.onnx -o "$T/oc/seg.c" --train
+no_files "$T/oc"
 rm -f "$T"/r/*
 expect 1 "$E checks/npy_long_header.npy: file is 70099 bytes, above the limit of 65636 bytes (raise it with --max-bytes)" $U add_relu.onnx --freeze-input x=checks/npy_long_header.npy --max-bytes 100 -o "$T/o/x.c"
 no_files "$T/r"

@@ -445,3 +445,7 @@ csave(model([helper.make_node("Foo", ["x"], ["y"], name="a\nb\x1b[31mc")], [x], 
 # -- an integer input (a float .npy must not be truncated into it)
 xi = helper.make_tensor_value_info("x", TensorProto.INT64, [1, 2, 3])
 csave(model([helper.make_node("Cast", ["x"], ["y"], name="cast", to=F)], [xi], [y]), "int_input.onnx")
+# -- training: a model with one output channel (the softmax losses need >= 2 classes)
+y1 = helper.make_tensor_value_info("y", F, [1, 1, 4, 4, 4])
+w1 = numpy_helper.from_array(np.full((1, 2, 1, 1, 1), 0.5, np.float32), "w")
+csave(model([helper.make_node("Conv", ["x", "w"], ["y"], name="conv")], [x5], [y1], [w1]), "one_channel.onnx")
