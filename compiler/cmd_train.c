@@ -41,23 +41,8 @@ typedef struct train_cli {
     const char *cc, *cflags;
 } train_cli;
 
-static void usage(const char *fmt, ...) URC_PRINTF(1, 2);
-static void usage(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("unetrc: usage error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs(" (see unetrc --help)\n", stderr);
-    va_end(ap);
-    exit(2);
-}
-
-static void fail(const char *file, const char *msg) {
-    urc_outfile_abort_all();
-    if (msg) fprintf(stderr, "unetrc: error: %s: %s\n", file, msg);
-    else urc_diag_print();
-    exit(1);
-}
+#define usage urc_cli_usage_error
+#define fail urc_cli_fail
 
 static bool is_trainable(const char *name, void *ctx) {
     const train_cli *c = ctx;

@@ -2,6 +2,15 @@
 #ifndef URC_CMD_TRAIN_H
 #define URC_CMD_TRAIN_H
 
+#include "base/base.h"
+
+/* Shared by every command (main.c): a usage error ("unetrc: usage error:
+ * ... (see unetrc --help)", exit 2), and a failure for FILE with `msg`, or
+ * the recorded diagnostics when msg is NULL (one line, control characters
+ * made spaces; temporary outputs removed; exit 1). */
+_Noreturn void urc_cli_usage_error(const char *fmt, ...) URC_PRINTF(1, 2);
+_Noreturn void urc_cli_fail(const char *file, const char *msg);
+
 /* `unetrc grad ...`: argv as given to main. Returns the exit status. */
 int urc_cmd_grad(int argc, char **argv);
 /* `unetrc MODEL -o OUT.c --train ...` */

@@ -50,8 +50,10 @@ static const char usage_text[] =
     "  -v, --verbose          notes on stderr\n"
     "  -h, --help, --version\n";
 
-static void usage_error(const char *fmt, ...) URC_PRINTF(1, 2);
-static void usage_error(const char *fmt, ...) {
+#define usage_error urc_cli_usage_error
+#define fail urc_cli_fail
+
+void urc_cli_usage_error(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     fputs("unetrc: usage error: ", stderr);
@@ -61,8 +63,7 @@ static void usage_error(const char *fmt, ...) {
     exit(2);
 }
 
-/* Reports recorded problems (or `msg`) for `file` and exits 1. */
-static void fail(const char *file, const char *msg) {
+void urc_cli_fail(const char *file, const char *msg) {
     urc_outfile_abort_all();
     if (msg) {
         if (file && *file)
