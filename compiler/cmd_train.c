@@ -36,6 +36,8 @@ typedef struct train_cli {
     bool embed;
     bool interp;
     strlist trainable, freeze, recompute;
+    bool dump_ir;               /* of the training graph */
+    const char *dump_after;
     urc_train_opts t;
     uint64_t max_bytes;
     const char *cc, *cflags;
@@ -94,6 +96,8 @@ static void parse(train_cli *c, int argc, char **argv, int first) {
         else if (!strcmp(a, "--freeze")) URC_VEC_PUSH(c->freeze, NEXT());
         else if (!strcmp(a, "--recompute")) URC_VEC_PUSH(c->recompute, NEXT());
         else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) urc_verbose = 1;
+        else if (!strcmp(a, "--dump-ir")) c->dump_ir = true;
+        else if (!strcmp(a, "--dump-after")) c->dump_after = NEXT();
         else if (!strcmp(a, "--cc")) c->cc = NEXT();
         else if (!strcmp(a, "--cflags")) c->cflags = NEXT();
         else if (!strcmp(a, "--loss")) {
@@ -236,6 +240,8 @@ static bool build_train_programs(train_cli *c, const char *name, urc_program **p
     urc_options ot = oi;
     ot.train = &c->t;
     ot.share = progs[0];
+    ot.dump_ir = c->dump_ir;
+    ot.dump_after = c->dump_after;
     urc_graph *gt = urc_build_graph(c->model, &ot);
     if (!gt) return false;
     progs[1] = urc_build_program(gt, name, &ot, NULL);
