@@ -206,9 +206,28 @@ urc_memplan *urc_memplan_run(urc_graph *g, int align) {
     int64_t *live = urc_xcalloc((size_t)nn + 1, sizeof(int64_t));
     for (int i = 0; i < nb; i++)
         for (int t = bufs[i].def; t <= bufs[i].last; t++) live[t] += bufs[i].size;
+    int tpeak = 0;
     for (int t = 0; t < nn; t++)
-        if (live[t] > p->lower_bound) p->lower_bound = live[t];
+        if (live[t] > p->lower_bound) p->lower_bound = live[t], tpeak = t;
     free(live);
+    if (urc_verbose && nb) { /* what is live at the peak (to choose --recompute segments, say) */
+        urc_note("memplan: peak %.1f MiB of live buffers at node '%s' (%d of %d); the largest live there:",
+                 (double)p->lower_bound / 1048576.0, g->nodes.items[tpeak]->name, tpeak, nn);
+        bool *shown = urc_xcalloc((size_t)nb + 1, sizeof(bool));
+        for (int k = 0; k < 8; k++) {
+            int bi = -1;
+            for (int i = 0; i < nb; i++)
+                if (!shown[i] && bufs[i].def <= tpeak && tpeak <= bufs[i].last && (bi < 0 || bufs[i].size > bufs[bi].size))
+                    bi = i;
+            if (bi < 0) break;
+            shown[bi] = true;
+            const urc_value *v = g->values.items[bufs[bi].value];
+            urc_note("memplan:   %8.1f MiB  %s (%s%s), nodes %d..%d", (double)bufs[bi].size / 1048576.0,
+                     urc_diag_one_line(v->name), urc_dtype_name(v->dtype), urc_shape_str(&v->shape), bufs[bi].def,
+                     bufs[bi].last);
+        }
+        free(shown);
+    }
     /* Try several orders, keep the best. */
     static const struct {
         const char *name;
