@@ -269,6 +269,46 @@ static bool sink_through(rewriter *w, urc_node *n) {
     return true;
 }
 
+/* A Transpose read by several nodes that each take it below them (a
+ * training graph's activation x, read by the forward op and by the mask of
+ * its gradient: LeakyRelu(x) and Greater(x, 0)) gets one copy per reader,
+ * so every copy sinks. Only when every reader is elementwise with constant
+ * other operands: then no copy is left behind to keep x alive longer. */
+static bool split_shared_transpose(rewriter *w, urc_node *n) {
+    if (!is_transpose(n) || !n->out[0] || n->out[0]->nuses < 2 || (n->out[0]->flags & URC_VAL_OUTPUT)) return false;
+    urc_value *y = n->out[0];
+    urc_graph *g = w->g;
+    int nr = 0;
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *r = g->nodes.items[i];
+        bool reads = false;
+        for (int j = 0; j < r->nin; j++) reads |= r->in[j] == y;
+        if (!reads) continue;
+        if (r->op == URC_OP_COUNT || r->nout != 1 || !(is_sinkable_unary(r->op) || is_sinkable_binary(r->op)))
+            return false;
+        for (int j = 0; j < r->nin; j++)
+            if (r->in[j] && r->in[j] != y && !r->in[j]->data) return false;
+        nr++;
+    }
+    if (nr < 2) return false;
+    bool first = true;
+    int n0 = g->nodes.len;
+    for (int i = 0; i < n0; i++) {
+        urc_node *r = g->nodes.items[i];
+        bool reads = false;
+        for (int j = 0; j < r->nin; j++) reads |= r->in[j] == y;
+        if (!reads) continue;
+        if (first) { /* the first reader keeps n */
+            first = false;
+            continue;
+        }
+        urc_value *c = make_transpose(w, n->in[0], n->a.movement.perm, NULL)->out[0];
+        for (int j = 0; j < r->nin; j++)
+            if (r->in[j] == y) r->in[j] = c;
+    }
+    return true;
+}
+
 /* Transpose(Transpose(x, p1), p2) -> Transpose(x, p1∘p2) or x. */
 static bool fold_transpose(rewriter *w, urc_node *n) {
     if (!is_transpose(n)) return false;
@@ -370,6 +410,13 @@ bool urc_pass_layout(urc_graph *g) {
         if (!w.ok) return false;
         urc_graph_compact(g);
         if (!urc_pass_dce(g) || !urc_graph_toposort(g)) return false;
+        if (!changed) { /* then copies of shared transposes (split_shared_transpose), and sink again */
+            urc_graph_count_uses(g);
+            n = g->nodes.len;
+            for (int i = 0; i < n && w.ok; i++)
+                if (g->nodes.items[i]->op != URC_OP_COUNT && split_shared_transpose(&w, g->nodes.items[i])) changed = true;
+            if (!w.ok) return false;
+        }
         if (!changed) break;
     }
     merge_duplicate_transposes(&w);
