@@ -26,8 +26,7 @@ typedef struct rc {
     int nfwd, nvals;
     bool *in_s;            /* by node position (< nfwd) */
     urc_value **clone_of;  /* by original value id */
-    URC_VEC(urc_node *) clones;
-    URC_VEC(int) owner;    /* clones[j] is placed before original node owner[j] */
+    URC_VEC(int) owner;    /* the j-th clone (appended) is placed before original node owner[j] */
     int cur;               /* the backward node being served */
 } rc;
 
@@ -36,11 +35,13 @@ static urc_value *clone_value(rc *c, urc_value *v) {
     urc_node *p = v->producer;
     if (p->id < 0 || p->id >= c->nfwd || !c->in_s[p->id]) return v;
     if (c->clone_of[v->id]) return c->clone_of[v->id];
+    urc_value **in = urc_xmalloc(sizeof(urc_value *) * ((size_t)p->nin + 1));
+    for (int j = 0; j < p->nin; j++) in[j] = clone_value(c, p->in[j]); /* appended first: inputs first */
     urc_node *q = urc_node_new(c->g, p->op, urc_fmt("%s/recompute", p->name), p->nin, p->nout);
-    c->g->nodes.len--; /* placed below */
     q->opset = p->opset;
     q->a = p->a;
-    for (int j = 0; j < p->nin; j++) q->in[j] = clone_value(c, p->in[j]);
+    memcpy(q->in, in, sizeof(urc_value *) * (size_t)p->nin);
+    free(in);
     for (int j = 0; j < p->nout; j++) {
         urc_value *o = p->out[j];
         if (!o) continue;
@@ -51,7 +52,6 @@ static urc_value *clone_value(rc *c, urc_value *v) {
         q->out[j] = n;
         if (o->id < c->nvals) c->clone_of[o->id] = n;
     }
-    URC_VEC_PUSH(c->clones, q);
     URC_VEC_PUSH(c->owner, c->cur);
     return c->clone_of[v->id];
 }
@@ -59,7 +59,7 @@ static urc_value *clone_value(rc *c, urc_value *v) {
 int urc_recompute(urc_graph *g, int nfwd, const char *const *globs, int nglobs) {
     int nn = g->nodes.len;
     rc c = {g, nfwd, g->values.len, urc_xcalloc((size_t)nfwd + 1, sizeof(bool)),
-            urc_xcalloc((size_t)g->values.len + 1, sizeof(urc_value *)), {0}, {0}, 0};
+            urc_xcalloc((size_t)g->values.len + 1, sizeof(urc_value *)), {0}, 0};
     for (int i = 0; i < nn; i++) g->nodes.items[i]->id = i;
     for (int i = 0; i < nfwd; i++) {
         const urc_node *n = g->nodes.items[i];
@@ -73,23 +73,10 @@ int urc_recompute(urc_graph *g, int nfwd, const char *const *globs, int nglobs) 
         c.cur = i;
         for (int j = 0; j < n->nin; j++) n->in[j] = clone_value(&c, n->in[j]);
     }
-    int nc = c.clones.len;
-    if (nc) { /* clones (in creation order: inputs first) right before their owners */
-        urc_node **items = urc_xmalloc(sizeof(urc_node *) * (size_t)(nn + nc));
-        int k = 0, j = 0;
-        for (int i = 0; i < nn; i++) {
-            while (j < nc && c.owner.items[j] == i) items[k++] = c.clones.items[j++];
-            items[k++] = g->nodes.items[i];
-        }
-        for (int i = 0; i < nn + nc; i++) {
-            if (i < g->nodes.len) g->nodes.items[i] = items[i];
-            else URC_VEC_PUSH(g->nodes, items[i]);
-        }
-        free(items);
-    }
+    int nc = c.owner.len;
+    urc_graph_place_appended(g, nn, c.owner.items); /* clones (inputs first) right before their owners */
     free(c.in_s);
     free(c.clone_of);
-    free(c.clones.items);
     free(c.owner.items);
     return nc;
 }

@@ -93,6 +93,27 @@ void urc_graph_compact(urc_graph *g) {
     g->nodes.len = k;
 }
 
+void urc_graph_place_appended(urc_graph *g, int n0, const int *before) {
+    int na = g->nodes.len - n0;
+    if (na <= 0) return;
+    /* stable counting sort of the appended nodes by their place */
+    int *start = urc_xcalloc((size_t)n0 + 2, sizeof(int));
+    for (int j = 0; j < na; j++) start[before[j] + 1]++;
+    for (int i = 0; i < n0; i++) start[i + 1] += start[i];
+    urc_node **app = urc_xmalloc(sizeof(urc_node *) * (size_t)na), **all = urc_xmalloc(sizeof(urc_node *) * (size_t)(n0 + na));
+    for (int j = 0; j < na; j++) app[start[before[j]]++] = g->nodes.items[n0 + j];
+    /* start[i] is now the end of place i's run, i.e. the start of place i + 1's */
+    int k = 0, a = 0;
+    for (int i = 0; i < n0; i++) {
+        for (; a < start[i]; a++) all[k++] = app[a];
+        all[k++] = g->nodes.items[i];
+    }
+    memcpy(g->nodes.items, all, sizeof(urc_node *) * (size_t)(n0 + na));
+    free(start);
+    free(app);
+    free(all);
+}
+
 /* Kahn's algorithm, stable: among ready nodes the earliest in file order
  * goes first, so output is deterministic and close to the model's order. */
 bool urc_graph_toposort(urc_graph *g) {

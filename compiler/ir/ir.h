@@ -228,6 +228,11 @@ void urc_value_set_type(urc_value *v, urc_dtype dt, const urc_shape *s);
 void urc_replace_uses(urc_graph *g, urc_value *from, urc_value *to);
 /* Removes nodes marked by setting node->op = URC_OP_COUNT. */
 void urc_graph_compact(urc_graph *g);
+/* Moves the nodes appended since the list held n0 nodes: the j-th of them
+ * to just before node before[j] (a position < n0), those sharing a place in
+ * the order they were appended. The stable toposort keeps them there, so a
+ * pass can compute a new value right where it is needed. */
+void urc_graph_place_appended(urc_graph *g, int n0, const int *before);
 /* Sorts nodes topologically; reports a cycle or a dangling input. */
 bool urc_graph_toposort(urc_graph *g);
 void urc_graph_count_uses(urc_graph *g);

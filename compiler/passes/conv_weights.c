@@ -168,18 +168,7 @@ bool urc_pass_conv_weights(urc_graph *g) {
         }
         if (!urc_ops[n->op].impl->infer(n)) c.ok = false;
     }
-    if (c.owner.len) { /* each new node right before its convolution */
-        int total = g->nodes.len;
-        urc_node **items = urc_xmalloc(sizeof(urc_node *) * (size_t)total);
-        int k = 0;
-        for (int i = 0; i < c.n0; i++) {
-            for (int j = 0; j < c.owner.len; j++)
-                if (c.owner.items[j] == i) items[k++] = g->nodes.items[c.n0 + j];
-            items[k++] = g->nodes.items[i];
-        }
-        memcpy(g->nodes.items, items, sizeof(urc_node *) * (size_t)total);
-        free(items);
-    }
+    urc_graph_place_appended(g, c.n0, c.owner.items); /* each new node right before its convolution */
     free(c.owner.items);
     free(c.from.items);
     free(c.to.items);
