@@ -630,6 +630,26 @@ static void bn_coeffs(urc_lower *L, urc_kernel *k, urc_ls *body, const normp *p,
     mab[2] = decl(k, body, "b", dt, urc_lx_cast(dt, param(L, k, p->bias, "bias", c)));
 }
 
+/* The normalisation y = (x - m) * a + b of each of the nnorm norms as
+ * locals declared in body: m[j] = {m, a, b}. BatchNorm from its running
+ * statistics at channel c; Instance/GroupNorm from the computed mean and
+ * 1/std (locals mean[j], inv[j]) and scale/bias at p. */
+static void coeffs(urc_lower *L, urc_kernel *k, urc_ls *body, const normp *np, int nnorm, bool bn, urc_lx *c, urc_lx *p,
+                   urc_dtype dt, const int *mean, const int *inv, urc_lx *m[2][3]) {
+    for (int j = 0; j < nnorm; j++) {
+        int mab[3];
+        if (bn) {
+            bn_coeffs(L, k, body, &np[j], c, dt, mab);
+        } else {
+            mab[0] = decl(k, body, "m", dt, urc_lx_cast(dt, var(k, mean[j])));
+            mab[1] = decl(k, body, "a", dt,
+                          urc_lx_cast(dt, bin(URC_L_MUL, var(k, inv[j]), pload(L, k, np[j].scale, "scale", p))));
+            mab[2] = decl(k, body, "b", dt, urc_lx_cast(dt, param(L, k, np[j].bias, "bias", p)));
+        }
+        for (int q = 0; q < 3; q++) m[j][q] = var(k, mab[q]);
+    }
+}
+
 /* Channels-first: slices (n, group) [Instance/GroupNorm] or (n, channel)
  * [BatchNorm] are contiguous; they run in parallel. */
 static bool lower_cf(urc_lower *L, const urc_node *n, const geom *g, const normp *np, int nnorm) {
@@ -661,19 +681,8 @@ static bool lower_cf(urc_lower *L, const urc_node *n, const geom *g, const normp
         first = urc_add(var(k, base), urc_muli(var(k, cc), g->S));
         run = g->S;
     }
-    int mab[2][3];
     urc_lx *m[2][3] = {{0}};
-    for (int j = 0; j < nnorm; j++) {
-        if (bn) {
-            bn_coeffs(L, k, cb, &np[j], p, dt, mab[j]);
-        } else {
-            mab[j][0] = decl(k, cb, "m", dt, urc_lx_cast(dt, var(k, mean[j])));
-            mab[j][1] = decl(k, cb, "a", dt,
-                             urc_lx_cast(dt, bin(URC_L_MUL, var(k, inv[j]), pload(L, k, np[j].scale, "scale", p))));
-            mab[j][2] = decl(k, cb, "b", dt, urc_lx_cast(dt, param(L, k, np[j].bias, "bias", p)));
-        }
-        for (int q = 0; q < 3; q++) m[j][q] = var(k, mab[j][q]);
-    }
+    coeffs(L, k, cb, np, nnorm, bn, p, p, dt, mean, inv, m);
     int i = urc_kernel_var(k, "i", URC_DT_I64);
     urc_ls *lb = urc_ls_for(cb, i, ilit(0), ilit(run), 1, URC_FOR_SIMD | URC_FOR_VECTOR);
     urc_lx *xi = urc_add(first, var(k, i));
@@ -877,19 +886,8 @@ static bool lower_naive(urc_lower *L, const urc_node *n, const geom *g, const no
     }
     urc_ls *cb = urc_ls_for(body, cc, ilit(0), ilit(cpg), 1, 0);
     urc_lx *p = g->per_group ? var(k, gi) : ch;
-    int mab[2][3];
     urc_lx *m[2][3] = {{0}};
-    for (int j = 0; j < nnorm; j++) {
-        if (bn) {
-            bn_coeffs(L, k, cb, &np[j], ch, dt, mab[j]);
-        } else {
-            mab[j][0] = decl(k, cb, "m", dt, urc_lx_cast(dt, var(k, mean[j])));
-            mab[j][1] = decl(k, cb, "a", dt,
-                             urc_lx_cast(dt, bin(URC_L_MUL, var(k, inv[j]), pload(L, k, np[j].scale, "scale", p))));
-            mab[j][2] = decl(k, cb, "b", dt, urc_lx_cast(dt, param(L, k, np[j].bias, "bias", p)));
-        }
-        for (int q = 0; q < 3; q++) m[j][q] = var(k, mab[j][q]);
-    }
+    coeffs(L, k, cb, np, nnorm, bn, ch, p, dt, mean, inv, m);
     urc_ls *lb = urc_ls_for(cb, s, ilit(0), ilit(S), 1, 0);
     urc_ls_store(lb, by, idx, emit_value(k, lb, &e, bx[0], idx, m[0], m[1]));
     return true;
