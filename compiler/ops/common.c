@@ -81,3 +81,29 @@ void urc_print_ints(urc_strbuf *sb, const char *name, const int64_t *v, int n) {
     for (int i = 0; i < n; i++) urc_sb_printf(sb, i ? ",%lld" : "%lld", (long long)v[i]);
     urc_sb_putc(sb, ']');
 }
+
+urc_ls *urc_dim_loops(urc_kernel *k, urc_ls *parent, const int64_t *dims, int n, urc_lx **idx, bool parallel,
+                      bool simd) {
+    static const char *names[] = {"i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7", "i8"};
+    urc_ls *body = parent, *first = NULL, *last = NULL;
+    int nloops = 0;
+    for (int d = 0; d < n; d++) {
+        if (dims[d] == 1) {
+            idx[d] = urc_lx_int(0);
+            continue;
+        }
+        int v = urc_kernel_var(k, names[d < 8 ? d : 8], URC_DT_I64);
+        urc_ls *outer = body;
+        body = urc_ls_for(body, v, urc_lx_int(0), urc_lx_int(dims[d]), 1, 0);
+        last = outer->list.items[outer->list.len - 1];
+        if (!first) first = last;
+        nloops++;
+        idx[d] = urc_lx_var(k, v);
+    }
+    if (parallel && first) {
+        first->flags |= URC_FOR_PARALLEL;
+        if (nloops >= 2 && first->hi->i < 64) first->collapse = 2;
+    }
+    if (simd && last) last->flags |= URC_FOR_SIMD;
+    return body;
+}

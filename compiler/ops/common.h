@@ -52,6 +52,12 @@ void urc_set_out(urc_node *n, int j, urc_dtype dt, const urc_shape *s);
  * compute on them are rejected with this (returns false). */
 bool urc_reject_half(const urc_node *n, int i);
 
+/* Loops over dims[0..n) (extent-1 dims get no loop, index 0), indices in
+ * idx[]. With `parallel` the outermost loop is PARALLEL, collapsed with the
+ * next when it alone has few iterations; with `simd` the innermost gets
+ * SIMD. Returns the innermost body. */
+urc_ls *urc_dim_loops(urc_kernel *k, urc_ls *parent, const int64_t *dims, int n, urc_lx **idx, bool parallel, bool simd);
+
 /* Printing helpers for the print callback. */
 void urc_print_ints(urc_strbuf *sb, const char *name, const int64_t *v, int n);
 

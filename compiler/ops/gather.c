@@ -115,36 +115,6 @@ static bool gather_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *co
 
 /* ---- lowering ------------------------------------------------------------------ */
 
-/* Loops over dims[0..n-1] appended to parent; idx[d] gets each dim's index
- * (a dim of extent 1 gets no loop, its index is the literal 0). The
- * outermost loop is PARALLEL, collapsed with the next loop when it alone
- * has few iterations; with `simd` the innermost gets SIMD. Returns the
- * innermost body. */
-static urc_ls *loops(urc_kernel *k, urc_ls *parent, const int64_t *dims, int n, urc_lx **idx, bool simd) {
-    static const char *names[] = {"i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7", "i8"};
-    urc_ls *body = parent, *first = NULL, *last = NULL;
-    int nloops = 0;
-    for (int d = 0; d < n; d++) {
-        if (dims[d] == 1) {
-            idx[d] = urc_lx_int(0);
-            continue;
-        }
-        int v = urc_kernel_var(k, names[d < 8 ? d : 8], URC_DT_I64);
-        urc_ls *outer = body;
-        body = urc_ls_for(body, v, urc_lx_int(0), urc_lx_int(dims[d]), 1, 0);
-        last = outer->list.items[outer->list.len - 1];
-        if (!first) first = last;
-        nloops++;
-        idx[d] = urc_lx_var(k, v);
-    }
-    if (first) {
-        first->flags |= URC_FOR_PARALLEL;
-        if (nloops >= 2 && first->hi->i < 64) first->collapse = 2;
-        if (simd) last->flags |= URC_FOR_SIMD;
-    }
-    return body;
-}
-
 /* The index read from `ind` at position j, made an in-range int64 along an
  * axis of size D: folded at compile time for a one-element constant,
  * negative values wrapped when a constant holds any, and run-time values
@@ -182,7 +152,7 @@ static bool gather_lower_gather(urc_lower *L, const urc_node *n) {
     int bx = urc_lower_in(L, k, n->in[0], "x"), by = urc_lower_out(L, k, n->out[0], "y");
     int64_t dims[3] = {A, N, I};
     urc_lx *ix[3];
-    urc_ls *body = loops(k, k->body, dims, 2, ix, I == 1);
+    urc_ls *body = urc_dim_loops(k, k->body, dims, 2, ix, true, I == 1);
     urc_lx *kx = local(k, body, index_expr(L, k, n->in[1], ix[1], D), "ix");
     if (I > 1) {
         int t = urc_kernel_var(k, "t", URC_DT_I64);
@@ -203,7 +173,7 @@ static bool gather_lower_elements(urc_lower *L, const urc_node *n) {
     urc_kernel *k = urc_lower_begin(L, n);
     int bx = urc_lower_in(L, k, n->in[0], "x"), by = urc_lower_out(L, k, n->out[0], "y");
     urc_lx *ix[URC_MAX_RANK];
-    urc_ls *body = loops(k, k->body, os->dims, os->rank, ix, true);
+    urc_ls *body = urc_dim_loops(k, k->body, os->dims, os->rank, ix, true, true);
     urc_lx *flat = urc_lx_int(0);
     for (int d = 0; d < os->rank; d++) flat = urc_add(urc_muli(flat, os->dims[d]), ix[d]);
     const urc_lx *src[URC_MAX_RANK];

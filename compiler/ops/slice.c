@@ -417,36 +417,6 @@ static bool slice_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *con
 
 /* ---- lowering ----------------------------------------------------------------- */
 
-/* Loops over dims[0..n-1] appended to parent; idx[d] gets each dim's index
- * (a dim of extent 1 gets no loop, its index is the literal 0). With
- * `parallel`, the outermost loop is PARALLEL, collapsed with the next loop
- * when it alone has few iterations; with `simd` the innermost loop gets
- * SIMD. Returns the innermost body. */
-static urc_ls *loops(urc_kernel *k, urc_ls *parent, const int64_t *dims, int n, urc_lx **idx, bool parallel,
-                     bool simd) {
-    static const char *names[] = {"i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7", "i8"};
-    urc_ls *body = parent, *first = NULL, *last = NULL;
-    int nloops = 0;
-    for (int d = 0; d < n; d++) {
-        if (dims[d] == 1) {
-            idx[d] = urc_lx_int(0);
-            continue;
-        }
-        int v = urc_kernel_var(k, names[d < 8 ? d : 8], URC_DT_I64);
-        urc_ls *outer = body;
-        body = urc_ls_for(body, v, urc_lx_int(0), urc_lx_int(dims[d]), 1, 0);
-        last = outer->list.items[outer->list.len - 1];
-        if (!first) first = last;
-        nloops++;
-        idx[d] = urc_lx_var(k, v);
-    }
-    if (parallel && first) {
-        first->flags |= URC_FOR_PARALLEL;
-        if (nloops >= 2 && first->hi->i < 64) first->collapse = 2;
-    }
-    if (simd && last) last->flags |= URC_FOR_SIMD;
-    return body;
-}
 
 /* for (o < outer) for (t < run) dst[o*dstride + doff + t] = src[o*sstride + soff + t] */
 static void copy_rows(urc_kernel *k, urc_ls *parent, int bd, int64_t dstride, int64_t doff, int bs, int64_t sstride,
@@ -454,7 +424,7 @@ static void copy_rows(urc_kernel *k, urc_ls *parent, int bd, int64_t dstride, in
     if (outer <= 0 || run <= 0) return;
     int64_t dims[2] = {outer, run};
     urc_lx *ix[2];
-    urc_ls *body = loops(k, parent, dims, 2, ix, true, true);
+    urc_ls *body = urc_dim_loops(k, parent, dims, 2, ix, true, true);
     urc_lx *d = urc_add(urc_add(urc_muli(ix[0], dstride), urc_lx_int(doff)), ix[1]);
     urc_lx *s = urc_add(urc_add(urc_muli(ix[0], sstride), urc_lx_int(soff)), ix[1]);
     urc_ls_store(body, bd, d, urc_lx_load(k, bs, s));
@@ -503,7 +473,7 @@ static bool slice_lower(urc_lower *L, const urc_node *n) {
     urc_kernel *k = urc_lower_begin(L, n);
     int bx = urc_lower_in(L, k, n->in[0], "x"), by = urc_lower_out(L, k, n->out[0], "y");
     urc_lx *ix[URC_MAX_RANK];
-    urc_ls *body = loops(k, k->body, cnt, nm, ix, true, true);
+    urc_ls *body = urc_dim_loops(k, k->body, cnt, nm, ix, true, true);
     urc_lx *src = urc_lx_int(0), *dst = urc_lx_int(0);
     for (int d = 0; d < nm; d++) {
         src = urc_add(urc_muli(src, din[d]), urc_add(urc_lx_int(st[d]), urc_muli(ix[d], sp[d])));
@@ -572,7 +542,7 @@ static bool pad_lower(urc_lower *L, const urc_node *n) {
     urc_lx *fill = cmode ? pad_fill(L, k, n) : NULL;
     int64_t B = prod(os->dims, p + 1, r);
     urc_lx *o[URC_MAX_RANK];
-    urc_ls *body = loops(k, k->body, os->dims, p, o, true, false);
+    urc_ls *body = urc_dim_loops(k, k->body, os->dims, p, o, true, false);
     urc_lx *obase = urc_lx_int(0), *ibase = urc_lx_int(0), *valid = NULL;
     for (int d = 0; d < p; d++) {
         int64_t lo, hi;
