@@ -247,6 +247,11 @@ urc_program *urc_lower_graph(urc_graph *g, urc_memplan *plan, const char *name, 
             URC_VEC_PUSH(P->regions, e);
             continue;
         }
+        if (v == g->label) { /* the entry point checks the labels */
+            P->label_input = P->inputs.len;
+            P->label_values = g->label_values;
+            P->nclasses = g->nclasses;
+        }
         urc_io io = {v->name, urc_fmt("in_%s", c_ident(v->name)), v->dtype, v->shape};
         URC_VEC_PUSH(P->inputs, io);
     }
