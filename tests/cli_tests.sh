@@ -318,6 +318,10 @@ check sh -c "! cmp -s '$T/gn/p%2Fq.npy' '$T/gn/p_q.npy'"
 expect 0 "" $U train/cnames.onnx -o "$T/o/cnames.c"
 check grep -q 'const float \*in_x_2, const float \*in_x, const float \*in_x_3, float \*out_y)' "$T/o/cnames.h"
 check ${CC:-cc} -std=c11 -Wall -Wextra -Werror -pedantic -c "$T/o/cnames.c" -o "$T/cnames.o"
+# ... and the names of a training build's parameter table (C string literals) cannot break out either
+expect 0 "" $U checks/names.onnx -o "$T/o/names_t.c" --train
+check ${CC:-cc} -std=c11 -Wall -Wextra -Werror -pedantic -c "$T/o/names_t.c" -o "$T/names_t.o"
+check sh -c "! nm '$T/names_t.o' | grep evil"
 # --train compiles follow the prefix rules of plain compiles
 expect 2 "unetrc: usage error: --name 'a-b' is not a C identifier (see unetrc --help)" $U $LM -o "$T/oc/t.c" --train --name a-b
 no_files "$T/oc"
