@@ -2,11 +2,16 @@
  *
  *   unetrc grad MODEL.onnx --input X.npy --label L.npy --out DIR [options]
  *     prints `loss=<value>` and writes DIR/<initializer name>.npy (the name
- *     with '/' replaced by '_') with the gradient of the loss for every
- *     trainable float initializer.
+ *     with '%', '/' and control characters percent-encoded) with the
+ *     gradient of the loss for every trainable float initializer.
  *   unetrc MODEL.onnx -o OUT.c --train [options]
  *     writes OUT.c/.h/.weights with OUT_forward (inference from the params
  *     region), OUT_train_init and OUT_train_step.
+ *   unetrc train MODEL.onnx --data DIR [options]
+ *     builds a trainer around the training step and runs it (checkpoints
+ *     in OUT/checkpoint.bin, --resume continues one).
+ * Labels are checked (shape, every value a class's label value) before
+ * anything runs or is written.
  * Errors follow the CLI contract of main.c: one line "unetrc: error:
  * FILE: ...", exit 1; usage errors exit 2. */
 #define _GNU_SOURCE
@@ -27,8 +32,10 @@
 #include "base/npy.h"
 #include "driver.h"
 #include "interp/interp.h"
+#include "unetrc.h"
 
 typedef URC_VEC(const char *) strlist;
+typedef URC_VEC(int64_t) i64list;
 
 typedef struct train_cli {
     const char *model, *input, *label, *out;
@@ -36,6 +43,7 @@ typedef struct train_cli {
     bool embed;
     bool interp;
     strlist trainable, freeze, recompute;
+    i64list label_map;          /* --label-map: the label value of each class */
     bool dump_ir;               /* of the training graph */
     const char *dump_after;
     urc_train_opts t;
@@ -119,6 +127,21 @@ static void parse(train_cli *c, int argc, char **argv, int first) {
                 if (c->t.loss.nweights == 256) usage("--class-weights: at most 256 classes");
                 c->t.loss.weights[c->t.loss.nweights++] = parse_num(a, tok);
             }
+        } else if (!strcmp(a, "--label-map")) {
+            const char *v = NEXT();
+            c->label_map.len = 0;
+            for (const char *p = v;; p++) {
+                char *end;
+                errno = 0;
+                long long x = strtoll(p, &end, 10);
+                if (errno || end == p || (*end && *end != ',') || *p == ' ' || *p == '+')
+                    usage("--label-map wants integers V0,V1,... (class i is label value Vi), got '%s'", v);
+                for (int k = 0; k < c->label_map.len; k++)
+                    if (c->label_map.items[k] == x) usage("--label-map lists the label value %lld twice", x);
+                URC_VEC_PUSH(c->label_map, (int64_t)x);
+                if (!*end) break;
+                p = end;
+            }
         } else if (a[0] == '-') usage("unknown option '%s'", a);
         else if (!c->model) c->model = a;
         else usage("unexpected argument '%s'", a);
@@ -127,19 +150,19 @@ static void parse(train_cli *c, int argc, char **argv, int first) {
     if (!c->model) usage("no model given");
     c->t.recompute = c->recompute.items;
     c->t.nrecompute = c->recompute.len;
+    c->t.loss.label_map = c->label_map.items;
+    c->t.loss.nlabel_map = c->label_map.len;
 }
 
-/* A .npy of any dtype converted to the value's dtype; the shape must have
- * the value's element count (a label [N, S...] fits [N, 1, S...]). */
-static urc_tensor *load_as(const char *path, const urc_value *v, uint64_t max_bytes, bool is_label) {
+/* A .npy data input of any dtype converted to the value's dtype; the shape
+ * must be the value's. */
+static urc_tensor *load_input(const char *path, const urc_value *v, uint64_t max_bytes) {
     const char *err;
     urc_tensor *t = urc_npy_read(path, max_bytes, &err);
     if (!t) fail(path, err);
-    if (urc_tensor_numel(t) != urc_shape_numel(&v->shape) || (!is_label && !urc_shape_eq(&t->shape, &v->shape)))
-        fail(path, urc_fmt("%s '%s' expects shape %s, the file has %s", is_label ? "label" : "input", v->name,
-                           urc_shape_str(&v->shape), urc_shape_str(&t->shape)));
-    if (is_label && urc_dtype_is_float(t->dtype))
-        fail(path, urc_fmt("the label must be an integer class map, the file has %s", urc_dtype_name(t->dtype)));
+    if (!urc_shape_eq(&t->shape, &v->shape))
+        fail(path, urc_fmt("input '%s' expects shape %s, the file has %s", v->name, urc_shape_str(&v->shape),
+                           urc_shape_str(&t->shape)));
     urc_tensor *r = urc_tensor_new(v->dtype, &v->shape);
     int64_t n = urc_tensor_numel(t);
     for (int64_t i = 0; i < n; i++) {
@@ -155,11 +178,157 @@ static urc_tensor *load_as(const char *path, const urc_value *v, uint64_t max_by
     return r;
 }
 
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Element i of an integer label file as int64; *huge when it is a uint64
+ * above INT64_MAX (then no class's value). */
+static int64_t label_at(const urc_tensor *t, int64_t i, bool *huge) {
+    if (t->dtype == URC_DT_U64) {
+        uint64_t u = ((const uint64_t *)t->data)[i];
+        *huge = u > (uint64_t)INT64_MAX;
+        return (int64_t)u;
+    }
+    *huge = false;
+    return urc_elem_i64(t->dtype, t->data, i);
+}
+
+/* A label value as the file's type prints it (uint64 above INT64_MAX). */
+static void put_value(urc_strbuf *sb, int64_t v, bool as_unsigned) {
+    if (as_unsigned) urc_sb_printf(sb, "%llu", (unsigned long long)v);
+    else urc_sb_printf(sb, "%lld", (long long)v);
+}
+
+/* "V0,V1,..." */
+static const char *value_list(const int64_t *v, int64_t n) {
+    urc_strbuf sb = {0};
+    for (int64_t k = 0; k < n; k++) {
+        if (k) urc_sb_putc(&sb, ',');
+        put_value(&sb, v[k], false);
+    }
+    const char *r = urc_strdup(sb.data ? sb.data : "");
+    urc_sb_free(&sb);
+    return r;
+}
+
+/* Every label must be one of the classes' label values (g->label_values:
+ * 0..C-1, or --label-map's); any other would have an all-zero one-hot and
+ * train silently wrong (and a value the label type cannot hold would wrap
+ * when converted). The message names each offending value with its voxel
+ * count and, without --label-map, suggests one when the file holds exactly
+ * as many distinct values as the model has classes. */
+static void check_label_values(const char *path, const urc_tensor *t, const urc_graph *g, bool mapped) {
+    int nc = g->nclasses;
+    int64_t *cls = urc_xmalloc(sizeof(int64_t) * (size_t)nc);
+    memcpy(cls, g->label_values, sizeof(int64_t) * (size_t)nc);
+    qsort(cls, (size_t)nc, sizeof(int64_t), cmp_i64);
+    bool range = (uint64_t)cls[nc - 1] - (uint64_t)cls[0] == (uint64_t)(nc - 1);
+    int64_t n = urc_tensor_numel(t);
+    bool as_unsigned = t->dtype == URC_DT_U64;
+    URC_VEC(int64_t) bad = {0};
+    for (int64_t i = 0; i < n; i++) {
+        bool huge;
+        int64_t x = label_at(t, i, &huge);
+        bool ok = !huge && (range ? x >= cls[0] && x <= cls[nc - 1]
+                                  : bsearch(&x, cls, (size_t)nc, sizeof(int64_t), cmp_i64) != NULL);
+        if (!ok) URC_VEC_PUSH(bad, x);
+    }
+    if (!bad.len) {
+        free(cls);
+        return;
+    }
+    qsort(bad.items, (size_t)bad.len, sizeof(int64_t), as_unsigned ? cmp_u64 : cmp_i64);
+    urc_strbuf m = {0};
+    int nvalues = 0, shown = 0;
+    for (int i = 0; i < bad.len;) {
+        int j = i;
+        while (j < bad.len && bad.items[j] == bad.items[i]) j++;
+        nvalues++;
+        i = j;
+    }
+    urc_sb_printf(&m, "label value%s ", nvalues > 1 ? "s" : "");
+    for (int i = 0; i < bad.len && shown < 8;) {
+        int j = i;
+        while (j < bad.len && bad.items[j] == bad.items[i]) j++;
+        const char *sep = !shown ? "" : (shown + 1 == nvalues ? " and " : ", ");
+        urc_sb_puts(&m, sep);
+        put_value(&m, bad.items[i], as_unsigned);
+        urc_sb_printf(&m, nvalues > 1 ? " (%d voxel%s)" : " at %d voxel%s", j - i, j - i > 1 ? "s" : "");
+        shown++;
+        i = j;
+    }
+    if (shown < nvalues) urc_sb_printf(&m, " and %d more value%s", nvalues - shown, nvalues - shown > 1 ? "s" : "");
+    const char *verb = nvalues > 1 ? "are" : "is";
+    if (mapped) {
+        urc_sb_printf(&m, " %s not in --label-map %s", verb, value_list(g->label_values, nc));
+    } else {
+        urc_sb_printf(&m, " %s outside the model's %d classes (0..%d)", verb, nc, nc - 1);
+        /* the file's distinct values, if they could be the classes */
+        int64_t *all = urc_xmalloc(sizeof(int64_t) * (size_t)n);
+        int64_t nd = 0;
+        bool any_huge = false;
+        for (int64_t i = 0; i < n; i++) {
+            bool huge;
+            all[i] = label_at(t, i, &huge);
+            any_huge |= huge;
+        }
+        qsort(all, (size_t)n, sizeof(int64_t), cmp_i64);
+        for (int64_t i = 0; i < n && nd <= nc; i++)
+            if (!i || all[i] != all[i - 1]) all[nd++] = all[i];
+        if (nd == nc && !any_huge)
+            urc_sb_printf(&m, "; remap with --label-map %s", value_list(all, nd));
+        else
+            urc_sb_printf(&m, "; map label values to classes with --label-map %s",
+                          nc == 2 ? "V0,V1" : nc == 3 ? "V0,V1,V2" : urc_fmt("V0,...,V%d", nc - 1));
+        free(all);
+    }
+    free(cls);
+    fail(path, m.data);
+}
+
+/* A label file: an integer class map of exactly the label input's shape
+ * [N, 1, S...] or of [N, S...], every value a class's label value,
+ * converted to the label input's type. */
+static urc_tensor *load_label(const char *path, const urc_value *v, const urc_graph *g, bool mapped,
+                              uint64_t max_bytes) {
+    const char *err;
+    urc_tensor *t = urc_npy_read(path, max_bytes, &err);
+    if (!t) fail(path, err);
+    urc_shape squeezed = {v->shape.rank - 1, {0}}; /* [N, S...]: without the channel */
+    for (int d = 0, k = 0; d < v->shape.rank; d++)
+        if (d != 1) squeezed.dims[k++] = v->shape.dims[d];
+    if (!urc_shape_eq(&t->shape, &v->shape) && !urc_shape_eq(&t->shape, &squeezed))
+        fail(path, urc_fmt("the label must have shape %s or %s, the file has %s", urc_shape_str(&v->shape),
+                           urc_shape_str(&squeezed), urc_shape_str(&t->shape)));
+    if (urc_dtype_is_float(t->dtype))
+        fail(path, urc_fmt("the label must be an integer class map, the file has %s", urc_dtype_name(t->dtype)));
+    check_label_values(path, t, g, mapped);
+    urc_tensor *r = urc_tensor_new(v->dtype, &v->shape);
+    int64_t n = urc_tensor_numel(t);
+    for (int64_t i = 0; i < n; i++) urc_elem_set_i64(r->dtype, r->data, i, urc_elem_i64(t->dtype, t->data, i));
+    urc_tensor_free(t);
+    return r;
+}
+
+/* The gradient file of a parameter: its name with '%', '/' and control
+ * characters percent-encoded (%2F ...), so that distinct names always give
+ * distinct file names in one folder ('p/q' -> p%2Fq.npy, 'p_q' -> p_q.npy). */
 static const char *file_name(const char *param) {
-    char *s = urc_strdup(param);
-    for (char *p = s; *p; p++)
-        if (*p == '/') *p = '_';
-    return s;
+    urc_strbuf sb = {0};
+    for (const unsigned char *p = (const unsigned char *)param; *p; p++) {
+        if (*p == '%' || *p == '/' || *p < 0x20 || *p == 0x7f) urc_sb_printf(&sb, "%%%02X", *p);
+        else urc_sb_putc(&sb, (char)*p);
+    }
+    const char *r = urc_strdup(sb.data ? sb.data : "");
+    urc_sb_free(&sb);
+    return r;
 }
 
 int urc_cmd_grad(int argc, char **argv) {
@@ -180,11 +349,11 @@ int urc_cmd_grad(int argc, char **argv) {
         if (v->flags & URC_VAL_PARAM) {
             ins[i] = urc_tensor_new(v->dtype, &v->shape);
             memcpy(ins[i]->data, v->init, urc_tensor_bytes(ins[i]));
-        } else if (!strcmp(v->name, "label")) {
-            ins[i] = load_as(c.label, v, c.max_bytes, true);
+        } else if (v == g->label) {
+            ins[i] = load_label(c.label, v, g, c.label_map.len > 0, c.max_bytes);
         } else {
             if (ndata++) fail(c.model, "grad supports models with one data input");
-            ins[i] = load_as(c.input, v, c.max_bytes, false);
+            ins[i] = load_input(c.input, v, c.max_bytes);
         }
     }
     urc_diag_reset(c.model);
@@ -257,13 +426,9 @@ int urc_cmd_compile_train(int argc, char **argv) {
     if (!c.out_c) usage("no output file given (-o FILE.c)");
     size_t len = strlen(c.out_c);
     if (len < 3 || strcmp(c.out_c + len - 2, ".c")) usage("-o wants a file name ending in .c, got '%s'", c.out_c);
-    const char *name = c.name;
-    if (!name) {
-        char *s = urc_strdup(base_of(stem_of(c.out_c)));
-        for (char *p = s; *p; p++)
-            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_')) *p = '_';
-        name = s;
-    }
+    /* the same prefix rules as a plain compile: "9x.c" must not give 9x_train_step */
+    const char *name = c.name ? c.name : urc_cli_default_name(c.out_c);
+    if (!urc_cli_valid_ident(name)) usage("--name '%s' is not a C identifier", name);
     urc_program *progs[2];
     urc_graph *g;
     if (!build_train_programs(&c, name, progs, &g)) fail(c.model, NULL);
@@ -321,39 +486,64 @@ static int find_samples(const char *dir, sample **out) {
     return v.len;
 }
 
+/* The trainer's exit status after it printed its error line (in the CLI's
+ * format): unetrc train then exits 1 without adding a line. */
+#define TRAINER_REPORTED 3
+
 static const char train_harness[] =
     "/* Training loop written by `unetrc train`: cycles through the samples,\n"
-    " * prints one progress line per step, checkpoints every N steps. */\n"
+    " * prints one progress line per step, checkpoints every N steps. Every\n"
+    " * failure prints one line `unetrc: error: ...` and exits 3. */\n"
     "#define _POSIX_C_SOURCE 200809L\n"
-    "#include <math.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <time.h>\n"
+    "#include <errno.h>\n#include <math.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
+    "#include <time.h>\n"
     "#include \"seg.h\"\n#include \"unetrc.h\"\n\n"
+    "static void fail(const char *file, const char *what) {\n"
+    "    fputs(\"unetrc: error: \", stderr);\n"
+    "    for (const char *c = file; c && *c; c++) fputc((unsigned char)*c < 32 || *c == 127 ? ' ' : *c, stderr);\n"
+    "    fprintf(stderr, \"%s%s\\n\", file ? \": \" : \"\", what);\n"
+    "    exit(3);\n}\n\n"
     "static void *load(const char *path, size_t n) {\n"
     "    void *p = aligned_alloc(64, (n + 63) / 64 * 64 + 64);\n"
+    "    if (!p) fail(NULL, \"out of memory\");\n"
     "    FILE *f = fopen(path, \"rb\");\n"
-    "    if (!p || !f || fread(p, 1, n, f) != n) {\n"
-    "        fprintf(stderr, \"train: cannot read %s\\n\", path);\n        exit(3);\n    }\n"
+    "    if (!f || fread(p, 1, n, f) != n || fgetc(f) != EOF)\n"
+    "        fail(path, \"cannot read the training program's data\");\n"
     "    fclose(f);\n    return p;\n}\n\n"
     "static void *zalloc(size_t n) {\n"
     "    void *p = aligned_alloc(64, (n + 63) / 64 * 64);\n"
-    "    if (!p) exit(3);\n    memset(p, 0, (n + 63) / 64 * 64);\n    return p;\n}\n\n"
+    "    if (!p) fail(NULL, \"out of memory\");\n    memset(p, 0, (n + 63) / 64 * 64);\n    return p;\n}\n\n"
     "int main(int argc, char **argv) {\n"
     "    /* weights images labels nsamples steps lr lr_final every checkpoint resume stop_after */\n"
-    "    if (argc != 12) return 3;\n"
+    "    if (argc != 12) fail(NULL, \"the training program got wrong arguments\");\n"
     "    int stop_after = atoi(argv[11]), done = 0;\n"
     "    int ns = atoi(argv[4]), steps = atoi(argv[5]), every = atoi(argv[8]), resume = atoi(argv[10]);\n"
     "    double lr0 = atof(argv[6]), lr1 = atof(argv[7]);\n"
     "    const char *ckpt = argv[9];\n"
+    "    char msg[256];\n"
     "    unsigned char *blob = load(argv[1], SEG_WEIGHTS_FILE_SIZE);\n"
     "    const void *w;\n"
     "    int st = unetrc_weights_open(blob, SEG_WEIGHTS_FILE_SIZE, SEG_WEIGHTS_SIZE, SEG_WEIGHTS_CHECKSUM, &w);\n"
-    "    if (st) {\n        fprintf(stderr, \"train: %s\\n\", unetrc_status_str(st));\n        return 3;\n    }\n"
+    "    if (st) fail(argv[1], unetrc_status_str(st));\n"
     "    size_t xbytes = sizeof(float) * SEG_TRAIN_IN0_COUNT, lbytes = SEG_TRAIN_LABEL_BYTES;\n"
     "    unsigned char *x = load(argv[2], xbytes * (size_t)ns), *lab = load(argv[3], lbytes * (size_t)ns);\n"
     "    unsigned char *params = zalloc(SEG_PARAMS_SIZE), *state = zalloc(SEG_STATE_SIZE), *arena = zalloc(SEG_TRAIN_ARENA_SIZE);\n"
-    "    if (resume && unetrc_checkpoint_load(ckpt, params, SEG_PARAMS_SIZE, state, SEG_STATE_SIZE, SEG_MODEL_HASH) == UNETRC_OK)\n"
-    "        printf(\"resumed from %s at step %.0f\\n\", ckpt, *(float *)(state + SEG_STATE_STEP_OFFSET));\n"
-    "    else if (seg_train_init(w, params, state) != SEG_OK)\n        return 3;\n"
-    "    int first = (int)*(float *)(state + SEG_STATE_STEP_OFFSET);\n"
+    "    /* A resume never falls back to a fresh start: a checkpoint that does not\n"
+    "     * load ends the run before anything is written. */\n"
+    "    if (resume) {\n"
+    "        st = unetrc_checkpoint_load(ckpt, params, SEG_PARAMS_SIZE, state, SEG_STATE_SIZE, SEG_MODEL_HASH);\n"
+    "        if (st) fail(ckpt, unetrc_checkpoint_status_str(st));\n"
+    "    } else if ((st = seg_train_init(w, params, state)) != SEG_OK) {\n"
+    "        snprintf(msg, sizeof msg, \"seg_train_init returned %d\", st);\n"
+    "        fail(argv[1], msg);\n"
+    "    }\n"
+    "    float at = *(float *)(state + SEG_STATE_STEP_OFFSET);\n"
+    "    if (!(at >= 0 && at <= 2e9f && at == floorf(at)))\n"
+    "        fail(ckpt, \"the checkpoint's step counter is not a step number\");\n"
+    "    int first = (int)at;\n"
+    "    if (resume)\n"
+    "        fprintf(stderr, \"unetrc train: resuming from %s at step %d%s\\n\", ckpt, first,\n"
+    "                first >= steps ? \" (--steps reached: nothing to train)\" : \"\");\n"
     "    for (int s = first; s < steps; s++) {\n"
     "        /* cosine decay from lr to lr_final over the run */\n"
     "        float lr = (float)(lr1 + 0.5 * (lr0 - lr1) * (1 + cos(3.14159265358979 * s / (steps > 1 ? steps - 1 : 1))));\n"
@@ -364,20 +554,68 @@ static const char train_harness[] =
     "        int rc = seg_train_step(w, params, state, arena, (const void *)(x + xbytes * (size_t)i),\n"
     "                                (const void *)(lab + lbytes * (size_t)i), &lr, &loss, SEG_TRAIN_DICE_ARG);\n"
     "        clock_gettime(CLOCK_MONOTONIC, &t1);\n"
-    "        if (rc != SEG_OK) {\n            fprintf(stderr, \"train: step returned %d\\n\", rc);\n            return 4;\n        }\n"
+    "        if (rc != SEG_OK) {\n"
+    "            snprintf(msg, sizeof msg, \"step %d (sample %d): seg_train_step returned %d%s\", s + 1, i + 1, rc,\n"
+    "                     rc == SEG_ERR_LABEL ? \" (a label is none of the classes' label values)\" : \"\");\n"
+    "            fail(NULL, msg);\n"
+    "        }\n"
     "        printf(\"step %d/%d loss=%.6f dice=%.4f lr=%.3g ms=%.1f\\n\", s + 1, steps, loss, SEG_TRAIN_DICE_VALUE, lr,\n"
     "               (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);\n"
     "        fflush(stdout);\n"
     "        done++;\n"
     "        int stop = stop_after > 0 && done == stop_after;\n"
     "        if ((every > 0 && (s + 1) % every == 0) || s + 1 == steps || stop) {\n"
+    "            errno = 0;\n"
     "            st = unetrc_checkpoint_save(ckpt, params, SEG_PARAMS_SIZE, state, SEG_STATE_SIZE, SEG_MODEL_HASH);\n"
-    "            if (st) {\n                fprintf(stderr, \"train: checkpoint: %s\\n\", unetrc_status_str(st));\n                return 4;\n            }\n"
+    "            if (st) {\n"
+    "                snprintf(msg, sizeof msg, \"cannot save the checkpoint: %s\",\n"
+    "                         errno ? strerror(errno) : unetrc_checkpoint_status_str(st));\n"
+    "                fail(ckpt, msg);\n"
+    "            }\n"
     "        }\n"
     "        if (stop) break;\n"
     "    }\n"
     "    printf(\"checkpoint %s\\n\", ckpt);\n"
     "    return 0;\n}\n";
+
+/* OUT/checkpoint.bin before anything is written. With --resume it must load
+ * (the trainer's own checks, made here without reading it into memory):
+ * else the run stops with the reason and the checkpoint stays as it is. A
+ * missing checkpoint is an error too, not a silent fresh start (a typo in
+ * --out would otherwise retrain from step 1). Without --resume an existing
+ * checkpoint is not overwritten. */
+static void check_checkpoint(const char *path, bool resume, const urc_program *T, uint64_t model_hash) {
+    struct stat st;
+    if (!resume) {
+        if (lstat(path, &st) == 0)
+            fail(path, "a checkpoint of an earlier run is here; continue it with --resume, or remove it to start "
+                       "from step 1");
+        return;
+    }
+    if (stat(path, &st) != 0)
+        fail(path, urc_fmt("--resume: no checkpoint to resume from (%s); train without --resume to start from step 1",
+                           strerror(errno)));
+    if (!S_ISREG(st.st_mode)) fail(path, "--resume: the checkpoint is not a regular file");
+    /* the sizes the generated header declares (SEG_PARAMS_SIZE, SEG_STATE_SIZE) */
+    uint64_t ps = (uint64_t)(T->params_bytes ? T->params_bytes : T->align);
+    uint64_t ss = (uint64_t)(T->state_bytes ? T->state_bytes : T->align);
+    unetrc_checkpoint_info info;
+    errno = 0;
+    unetrc_status rc = unetrc_checkpoint_check(path, (size_t)ps, (size_t)ss, model_hash, &info);
+    if (rc == UNETRC_OK) return;
+    if (rc == UNETRC_ERR_IO)
+        fail(path, urc_fmt("cannot read the checkpoint: %s", strerror(errno ? errno : EIO)));
+    if (rc == UNETRC_ERR_SIZE && info.params_size != ps)
+        fail(path, urc_fmt("checkpoint of other trainable parameters: it holds %llu bytes of them, this training step "
+                           "%llu (other --trainable or --freeze?)",
+                           (unsigned long long)info.params_size, (unsigned long long)ps));
+    if (rc == UNETRC_ERR_SIZE && info.state_size != ss)
+        fail(path, urc_fmt("checkpoint of another optimizer: it holds %llu bytes of optimizer state, this training "
+                           "step %llu (other --optimizer?)",
+                           (unsigned long long)info.state_size, (unsigned long long)ss));
+    if (rc == UNETRC_ERR_SIZE) fail(path, "checkpoint with data after its end");
+    fail(path, unetrc_checkpoint_status_str(rc));
+}
 
 static bool write_text(const char *path, const char *text, size_t n) {
     const char *err;
@@ -417,25 +655,30 @@ int urc_cmd_train(int argc, char **argv) {
     urc_program *progs[2];
     urc_graph *g;
     if (!build_train_programs(&c, "seg", progs, &g)) fail(c.model, NULL);
+    /* the training step's data inputs: x (0), label (1) and lr (2) */
+    const urc_program *T = progs[1];
+    if (T->inputs.len != 3 || !T->label_values || T->label_input != 1)
+        fail(c.model, "train supports models with one data input");
+    const char *ckpt = urc_fmt("%s/checkpoint.bin", outdir);
+    check_checkpoint(ckpt, resume, T, g->hash);
+    /* Every sample is read and checked before anything is written. */
     sample *samples;
     int ns = find_samples(data, &samples);
-    /* the training step's data inputs: x (0) and label (1) */
-    const urc_program *T = progs[1];
     const urc_io *xi = &T->inputs.items[0], *li = &T->inputs.items[1];
     urc_value xv = {.name = xi->name, .dtype = xi->dt, .shape = xi->shape, .has_type = true};
     urc_value lv = {.name = "label", .dtype = li->dt, .shape = li->shape, .has_type = true};
-    mkdir(outdir, 0755);
-    const char *bdir = urc_fmt("%s/build", outdir);
-    mkdir(bdir, 0755);
     urc_strbuf xs = {0}, ls = {0};
     for (int i = 0; i < ns; i++) {
-        urc_tensor *x = load_as(samples[i].image, &xv, c.max_bytes, false);
-        urc_tensor *l = load_as(samples[i].label, &lv, c.max_bytes, true);
+        urc_tensor *x = load_input(samples[i].image, &xv, c.max_bytes);
+        urc_tensor *l = load_label(samples[i].label, &lv, g, c.label_map.len > 0, c.max_bytes);
         urc_sb_write(&xs, x->data, urc_tensor_bytes(x));
         urc_sb_write(&ls, l->data, urc_tensor_bytes(l));
         urc_tensor_free(x);
         urc_tensor_free(l);
     }
+    mkdir(outdir, 0755);
+    const char *bdir = urc_fmt("%s/build", outdir);
+    mkdir(bdir, 0755);
     write_text(urc_fmt("%s/images.bin", bdir), xs.data, xs.len);
     write_text(urc_fmt("%s/labels.bin", bdir), ls.data, ls.len);
     urc_c_opts co = {.prefix = "seg", .header_name = "seg.h", .source_name = base_of(c.model), .command = "unetrc train",
@@ -476,9 +719,13 @@ int urc_cmd_train(int argc, char **argv) {
     if (threads) setenv("OMP_NUM_THREADS", threads, 1);
     char *rv[] = {(char *)exe, urc_fmt("%s/seg.weights", bdir), urc_fmt("%s/images.bin", bdir),
                   urc_fmt("%s/labels.bin", bdir), urc_fmt("%d", ns), urc_fmt("%d", steps), urc_fmt("%.9g", lr),
-                  urc_fmt("%.9g", lr_final), urc_fmt("%d", every), urc_fmt("%s/checkpoint.bin", outdir),
-                  resume ? "1" : "0", urc_fmt("%d", stop_after), NULL};
+                  urc_fmt("%.9g", lr_final), urc_fmt("%d", every), (char *)ckpt, resume ? "1" : "0",
+                  urc_fmt("%d", stop_after), NULL};
     rc = urc_run_process(rv, NULL);
+    if (rc == TRAINER_REPORTED) { /* its one line is on stderr */
+        urc_outfile_abort_all();
+        exit(1);
+    }
     if (rc != 0) fail(c.model, urc_fmt("training failed (exit status %d)", rc));
     return 0;
 }

@@ -10,6 +10,11 @@
  * made spaces; temporary outputs removed; exit 1). */
 _Noreturn void urc_cli_usage_error(const char *fmt, ...) URC_PRINTF(1, 2);
 _Noreturn void urc_cli_fail(const char *file, const char *msg);
+/* The symbol prefix rules of the compile commands (main.c): whether s is a C
+ * identifier, and the default prefix for output file `out` (its stem made
+ * an identifier: "9x.c" -> m_9x). */
+bool urc_cli_valid_ident(const char *s);
+const char *urc_cli_default_name(const char *out);
 
 /* `unetrc grad ...`: argv as given to main. Returns the exit status. */
 int urc_cmd_grad(int argc, char **argv);

@@ -260,7 +260,7 @@ static const char *base_name(const char *path) {
     return s ? s + 1 : path;
 }
 
-static bool valid_ident(const char *s) {
+bool urc_cli_valid_ident(const char *s) {
     if (!*s || (*s >= '0' && *s <= '9')) return false;
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
@@ -300,7 +300,7 @@ static void write_outputs(const urc_program *P, const urc_graph *g, const char *
     urc_sb_free(&wts);
 }
 
-static const char *default_name(const char *out) {
+const char *urc_cli_default_name(const char *out) {
     const char *b = base_name(out);
     const char *dot = strrchr(b, '.');
     const char *stem = dot ? urc_strndup(b, (size_t)(dot - b)) : b;
@@ -312,8 +312,8 @@ static const char *default_name(const char *out) {
 }
 
 static int cmd_compile(cli *c) {
-    const char *name = c->name ? c->name : default_name(c->out);
-    if (!valid_ident(name)) usage_error("--name '%s' is not a C identifier", name);
+    const char *name = c->name ? c->name : urc_cli_default_name(c->out);
+    if (!urc_cli_valid_ident(name)) usage_error("--name '%s' is not a C identifier", name);
     size_t len = strlen(c->out);
     if (len < 3 || strcmp(c->out + len - 2, ".c")) usage_error("-o wants a file name ending in .c, got '%s'", c->out);
     urc_diag_reset(c->model);

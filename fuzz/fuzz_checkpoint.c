@@ -11,7 +11,8 @@
  *   - on success the buffers hold exactly the file's payload, whose
  *     FNV-1a 64 equals the header's checksum, and the file is exactly
  *     64 + params + state bytes;
- *   - saving what was loaded and loading it again gives the same bytes. */
+ *   - saving what was loaded and loading it again gives the same bytes;
+ *   - unetrc_checkpoint_check returns the status the load returned. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>
@@ -45,6 +46,7 @@ static void one(const uint8_t *data, size_t size, uint64_t ps, uint64_t ss, uint
     memset(s, 0x5A, ss + 1);
     unetrc_status st = unetrc_checkpoint_load(path, p, ps, s, ss, hash);
     check(unetrc_status_str(st) != NULL, "status without a description");
+    check(unetrc_checkpoint_check(path, ps, ss, hash, NULL) == st, "check and load disagree");
     if (st != UNETRC_OK) {
         for (size_t i = 0; i <= ps; i++) check(p[i] == 0xA5, "params written on failure");
         for (size_t i = 0; i <= ss; i++) check(s[i] == 0x5A, "state written on failure");

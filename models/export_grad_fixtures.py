@@ -9,7 +9,7 @@ For every model NAME below this writes tests/train/models/NAME/:
     label.npy        uint8 class map [N, 1, S...] (seeded, uniform over the classes)
     loss.txt         MONAI DiceCELoss(to_onehot_y=True, softmax=True)(model(x), label), "%.9g"
     <init>.npy       d loss / d parameter from torch autograd (float32), one per trainable ONNX
-                     initializer, named as `unetrc grad` writes them (initializer name, '/' -> '_')
+                     initializer, named as `unetrc grad` writes them (initializer name, '%', '/' -> %25, %2F)
     tolerances.txt   "<file> <tol>" for the few ill-conditioned gradients (see below); every other
                      gradient is checked with tol 1e-3
     meta.json        constructor, seeds, shapes, export mode, versions, float32-vs-float64 errors
@@ -156,8 +156,8 @@ def has_batchnorm(model) -> bool:
 
 
 def grad_file(init_name: str) -> str:
-    """File name `unetrc grad` writes for an initializer."""
-    return init_name.replace("/", "_") + ".npy"
+    """File name `unetrc grad` writes for an initializer: '%', '/' and control characters percent-encoded."""
+    return "".join("%%%02X" % ord(c) if c in "%/" or ord(c) < 0x20 or ord(c) == 0x7F else c for c in init_name) + ".npy"
 
 
 def export_for_grad(model, x: np.ndarray, path: str) -> str:

@@ -276,6 +276,58 @@ expect 0 "" $U run checks/int_input.onnx --input add_relu.input_int.npy --output
 mkdir -p "$T/oc"
 expect 1 "$E checks/one_channel.onnx: loss: the model output has 1 channel(s); the softmax losses need at least 2 classes (MONAI's DiceCELoss on a single channel is a different, sigmoid/BCE loss)" $U checks/one_channel.onnx -o "$T/oc/seg.c" --train
 no_files "$T/oc"
+# -- training labels (fixtures tests/data/train/, make_train_fixtures.py, for the 4-class model
+#    tests/train/loss): every value must be a class's label value and the shape exact, else nothing
+#    runs; --label-map V0,V1,... makes label value Vi class i
+LM=../train/loss/model.onnx; LX=../train/loss/x.npy; LL=../train/loss/label.npy
+mkdir -p "$T/g"
+gi() { $U grad $LM --input $LX --out "$T/g/x" --interp "$@"; }
+expect 1 "$E train/label_brats.npy: label value 4 at 102 voxels is outside the model's 4 classes (0..3); remap with --label-map 0,1,2,4" gi --label train/label_brats.npy
+expect 1 "$E train/label_neg.npy: label value -1 at 2 voxels is outside the model's 4 classes (0..3); map label values to classes with --label-map V0,...,V3" gi --label train/label_neg.npy
+expect 1 "$E train/label_256.npy: label value 256 at 1 voxel is outside the model's 4 classes (0..3); map label values to classes with --label-map V0,...,V3" gi --label train/label_256.npy --label-type uint8
+expect 1 "$E train/label_255.npy: label value 255 at 3 voxels is outside the model's 4 classes (0..3); map label values to classes with --label-map V0,...,V3" gi --label train/label_255.npy
+expect 1 "$E train/label_all4.npy: label value 4 at 420 voxels is outside the model's 4 classes (0..3); map label values to classes with --label-map V0,...,V3" gi --label train/label_all4.npy
+expect 1 "$E train/label_multi.npy: label values -1 (2 voxels), 4 (3 voxels) and 9 (1 voxel) are outside the model's 4 classes (0..3); map label values to classes with --label-map V0,...,V3" gi --label train/label_multi.npy
+expect 1 "$E train/label_shape.npy: the label must have shape [2,1,5,6,7] or [2,5,6,7], the file has [2,5,6,7,1]" gi --label train/label_shape.npy
+expect 1 "$E train/label_float.npy: the label must be an integer class map, the file has float32" gi --label train/label_float.npy
+expect 1 "$E $LL: label value 3 at 102 voxels is not in --label-map 0,1,2,4" gi --label $LL --label-map 0,1,2,4
+expect 1 "$E $LM: loss: --label-map gives 3 values for the model's 4 classes" gi --label $LL --label-map 0,1,2
+expect 1 "$E $LM: train: --label-map value 300 does not fit the label type uint8" gi --label $LL --label-map 0,1,2,300 --label-type uint8
+expect 2 "unetrc: usage error: --label-map lists the label value 2 twice (see unetrc --help)" gi --label $LL --label-map 0,2,1,2
+expect 2 "unetrc: usage error: --label-map wants integers V0,V1,... (class i is label value Vi), got '0,1,,2' (see unetrc --help)" gi --label $LL --label-map 0,1,,2
+no_files "$T/g"
+# the same gradients (bit for bit): BraTS values with --label-map 0,1,2,4, and [N, S...] labels
+expect 0 "" $U grad $LM --input $LX --label $LL --out "$T/g/ref"
+expect 0 "" $U grad $LM --input $LX --label train/label_brats.npy --label-map 0,1,2,4 --out "$T/g/map"
+expect 0 "" $U grad $LM --input $LX --label $LL --out "$T/g/ref_i" --interp
+expect 0 "" $U grad $LM --input $LX --label train/label_brats.npy --label-map 0,1,2,4 --out "$T/g/map_i" --interp
+expect 0 "" $U grad $LM --input $LX --label train/label_squeezed.npy --out "$T/g/sq_i" --interp
+for f in w b; do
+    check cmp -s "$T/g/ref/$f.npy" "$T/g/map/$f.npy"
+    check cmp -s "$T/g/ref_i/$f.npy" "$T/g/map_i/$f.npy"
+    check cmp -s "$T/g/ref_i/$f.npy" "$T/g/sq_i/$f.npy"
+done
+# -- parameter names as gradient file names: percent-encoded, so 'p/q', 'p_q' and 'p%2Fq' get three
+#    files (with '/' made '_' the first two overwrote each other)
+expect 0 "" $U grad train/grad_names.onnx --input train/grad_names.x.npy --label train/grad_names.label.npy --out "$T/gn"
+expect 0 "" $U grad train/grad_names.onnx --input train/grad_names.x.npy --label train/grad_names.label.npy --out "$T/gn_i" --interp
+check test "$(cd "$T/gn" && LC_ALL=C ls | tr '\n' ' ')" = "p%252Fq.npy p%2Fq.npy p_q.npy "
+for f in p%252Fq p%2Fq p_q; do check "$CMP" "$T/gn_i/$f.npy" "$T/gn/$f.npy" 1e-6; done
+check sh -c "! cmp -s '$T/gn/p%2Fq.npy' '$T/gn/p_q.npy'"
+# -- C names: inputs 'x_2', 'x', 'x.' are in_x_2, in_x, in_x_3 (one renaming pass made two in_x_2)
+expect 0 "" $U train/cnames.onnx -o "$T/o/cnames.c"
+check grep -q 'const float \*in_x_2, const float \*in_x, const float \*in_x_3, float \*out_y)' "$T/o/cnames.h"
+check ${CC:-cc} -std=c11 -Wall -Wextra -Werror -pedantic -c "$T/o/cnames.c" -o "$T/cnames.o"
+# ... and the names of a training build's parameter table (C string literals) cannot break out either
+expect 0 "" $U checks/names.onnx -o "$T/o/names_t.c" --train
+check ${CC:-cc} -std=c11 -Wall -Wextra -Werror -pedantic -c "$T/o/names_t.c" -o "$T/names_t.o"
+check sh -c "! nm '$T/names_t.o' | grep evil"
+# --train compiles follow the prefix rules of plain compiles
+expect 2 "unetrc: usage error: --name 'a-b' is not a C identifier (see unetrc --help)" $U $LM -o "$T/oc/t.c" --train --name a-b
+no_files "$T/oc"
+expect 0 "" $U $LM -o "$T/oc/9t.c" --train
+check grep -q '^int m_9t_train_step(' "$T/oc/9t.h"
+rm -f "$T"/oc/*
 rm -f "$T"/r/*
 expect 1 "$E checks/npy_long_header.npy: file is 70099 bytes, above the limit of 65636 bytes (raise it with --max-bytes)" $U add_relu.onnx --freeze-input x=checks/npy_long_header.npy --max-bytes 100 -o "$T/o/x.c"
 no_files "$T/r"

@@ -45,28 +45,45 @@ int main(int argc, char **argv) {
     CHECK(unetrc_checkpoint_save(path, p, P_SIZE, s, S_SIZE, HASH) == UNETRC_OK);
     CHECK(unetrc_checkpoint_load(path, q, P_SIZE, r, S_SIZE, HASH) == UNETRC_OK);
     CHECK(!memcmp(p, q, P_SIZE) && !memcmp(s, r, S_SIZE));
+    unetrc_checkpoint_info info;
+    CHECK(unetrc_checkpoint_check(path, P_SIZE, S_SIZE, HASH, &info) == UNETRC_OK);
+    CHECK(info.params_size == P_SIZE && info.state_size == S_SIZE && info.model_hash == HASH);
     /* errors leave the buffers untouched */
     fill(q, P_SIZE, 0xEE);
     fill(r, S_SIZE, 0xEE);
     CHECK(unetrc_checkpoint_load(path, q, P_SIZE, r, S_SIZE, HASH + 1) == UNETRC_ERR_MODEL);
     CHECK(unetrc_checkpoint_load(path, q, P_SIZE - 64, r, S_SIZE, HASH) == UNETRC_ERR_SIZE);
     CHECK(unetrc_checkpoint_load("/nonexistent/x", q, P_SIZE, r, S_SIZE, HASH) == UNETRC_ERR_IO);
+    /* unetrc_checkpoint_check: the same statuses; another model's hash wins over its sizes */
+    CHECK(unetrc_checkpoint_check(path, P_SIZE, S_SIZE, HASH + 1, &info) == UNETRC_ERR_MODEL);
+    CHECK(info.params_size == P_SIZE && info.state_size == S_SIZE && info.model_hash == HASH);
+    CHECK(unetrc_checkpoint_check(path, P_SIZE - 64, S_SIZE + 64, HASH + 1, NULL) == UNETRC_ERR_MODEL);
+    CHECK(unetrc_checkpoint_load(path, q, P_SIZE - 64, r, S_SIZE + 64, HASH + 1) == UNETRC_ERR_MODEL);
+    CHECK(unetrc_checkpoint_check(path, P_SIZE, S_SIZE - 64, HASH, NULL) == UNETRC_ERR_SIZE);
+    CHECK(unetrc_checkpoint_check("/nonexistent/x", P_SIZE, S_SIZE, HASH, &info) == UNETRC_ERR_IO);
+    CHECK(info.params_size == 0 && info.model_hash == 0);
     FILE *f = fopen(path, "r+b");
     fseek(f, 64 + 1000, SEEK_SET);
     fputc(8, f); /* one payload byte */
     fclose(f);
     CHECK(unetrc_checkpoint_load(path, q, P_SIZE, r, S_SIZE, HASH) == UNETRC_ERR_CHECKSUM);
+    CHECK(unetrc_checkpoint_check(path, P_SIZE, S_SIZE, HASH, NULL) == UNETRC_ERR_CHECKSUM);
     f = fopen(path, "r+b");
     fputc('X', f);
     fclose(f);
     CHECK(unetrc_checkpoint_load(path, q, P_SIZE, r, S_SIZE, HASH) == UNETRC_ERR_MAGIC);
+    CHECK(unetrc_checkpoint_check(path, P_SIZE, S_SIZE, HASH, &info) == UNETRC_ERR_MAGIC);
+    CHECK(info.params_size == 0 && info.state_size == 0 && info.model_hash == 0);
     f = fopen(path, "r+b");
     fputc('U', f); /* magic back */
     fclose(f);
     CHECK(truncate(path, 64 + P_SIZE) == 0);
     CHECK(unetrc_checkpoint_load(path, q, P_SIZE, r, S_SIZE, HASH) == UNETRC_ERR_TRUNCATED);
+    CHECK(unetrc_checkpoint_check(path, P_SIZE, S_SIZE, HASH, NULL) == UNETRC_ERR_TRUNCATED);
     CHECK(uniform(q, P_SIZE) == 0xEE && uniform(r, S_SIZE) == 0xEE);
     CHECK(strcmp(unetrc_status_str(UNETRC_ERR_MODEL), "checkpoint of another model") == 0);
+    CHECK(strcmp(unetrc_checkpoint_status_str(UNETRC_ERR_MAGIC), "not a unetrc checkpoint") == 0);
+    CHECK(strcmp(unetrc_checkpoint_status_str(UNETRC_ERR_ALIGN), unetrc_status_str(UNETRC_ERR_ALIGN)) == 0);
 
     /* crash safety */
     fill(p, P_SIZE, 1);

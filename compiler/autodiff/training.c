@@ -12,6 +12,7 @@
  * which is MONAI's DiceCELoss(to_onehot_y=True, softmax=True). */
 #include "training.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,12 +72,17 @@ urc_value *urc_build_loss(urc_graph *g, urc_value *logits, urc_value *label, con
     urc_shape l1 = *ls;
     l1.dims[1] = 1;
     urc_value *lab = urc_g_reshape(c, urc_g_cast(c, label, URC_DT_I64), &l1);
-    /* One-hot g [N, C, S...]: label == class index. */
+    /* One-hot g [N, C, S...]: label == the class's label value (its index,
+     * or its --label-map value). */
+    if (o->label_map && o->nlabel_map != C) {
+        urc_error("loss", "--label-map gives %d values for the model's %lld classes", o->nlabel_map, (long long)C);
+        return NULL;
+    }
     urc_shape cs = {r, {0}};
     for (int d = 0; d < r; d++) cs.dims[d] = 1;
     cs.dims[1] = C;
     urc_tensor *ct = urc_tensor_new(URC_DT_I64, &cs);
-    for (int64_t k = 0; k < C; k++) ((int64_t *)ct->data)[k] = k;
+    for (int64_t k = 0; k < C; k++) ((int64_t *)ct->data)[k] = o->label_map ? o->label_map[k] : k;
     urc_value *classes = urc_const_new(g, NULL, ct);
     urc_value *onehot = urc_g_cast(c, g_bin(c, URC_OP_EQUAL, lab, classes), logits->dtype);
     urc_attrs sa;
@@ -273,6 +279,29 @@ bool urc_build_training(urc_graph *g, const urc_train_opts *o) {
     urc_value *dice = NULL;
     urc_value *loss = urc_build_loss(g, logits, label, &o->loss, &dice);
     if (!loss) return false;
+    /* The label value of each class; every one must fit the label type (a
+     * class whose value the label cannot hold could never be trained). */
+    int64_t C = logits->shape.dims[1];
+    int64_t *values = urc_alloc(sizeof(int64_t) * (size_t)C);
+    for (int64_t k = 0; k < C; k++) {
+        values[k] = o->loss.label_map ? o->loss.label_map[k] : k;
+        int64_t lo = 0, hi = INT64_MAX;
+        if (label->dtype == URC_DT_U8) hi = UINT8_MAX;
+        else if (label->dtype == URC_DT_I32) lo = INT32_MIN, hi = INT32_MAX;
+        else if (label->dtype == URC_DT_I64) lo = INT64_MIN;
+        if (values[k] < lo || values[k] > hi) {
+            if (o->loss.label_map)
+                urc_error("train", "--label-map value %lld does not fit the label type %s", (long long)values[k],
+                          urc_dtype_name(label->dtype));
+            else
+                urc_error("train", "the label type %s cannot hold the model's %lld classes (0..%lld)",
+                          urc_dtype_name(label->dtype), (long long)C, (long long)(C - 1));
+            return false;
+        }
+    }
+    g->label = label;
+    g->label_values = values;
+    g->nclasses = (int)C;
     URC_VEC(urc_value *) params = {0};
     for (int i = 0; i < g->inputs.len; i++)
         if (g->inputs.items[i]->flags & URC_VAL_PARAM) URC_VEC_PUSH(params, g->inputs.items[i]);

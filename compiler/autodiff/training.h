@@ -19,6 +19,10 @@ typedef struct urc_loss_opts {
     bool batch;                /* Dice sums over the batch as well */
     int nweights;              /* CE class weights (0: none) */
     double weights[256];
+    /* --label-map: the label value of each class (class i is label value
+     * label_map[i]); NULL: class i is label value i. */
+    const int64_t *label_map;
+    int nlabel_map;
 } urc_loss_opts;
 
 void urc_loss_defaults(urc_loss_opts *o);
@@ -44,12 +48,15 @@ void urc_train_defaults(urc_train_opts *o);
 /* Loss of logits [N, C, S...] against an integer class map label
  * ([N, 1, S...] or [N, S...]): a one-element float value. *dice_score (if
  * not NULL) gets the soft Dice coefficient (1 - the Dice term), or NULL for
- * the CE loss. */
+ * the CE loss. A label value that is no class's (o->label_map, else 0..C-1)
+ * has an all-zero one-hot: callers must refuse such labels (the CLI checks
+ * the files, the generated entry point returns NAME_ERR_LABEL). */
 urc_value *urc_build_loss(urc_graph *g, urc_value *logits, urc_value *label, const urc_loss_opts *o,
                           urc_value **dice_score);
 
-/* Adds a label input ("label", [N, 1, S...] of the first output's shape),
- * the loss and the gradients of every input flagged URC_VAL_PARAM.
+/* Adds a label input ("label", [N, 1, S...] of the first output's shape;
+ * also g->label, g->label_values, g->nclasses), the loss and the gradients
+ * of every input flagged URC_VAL_PARAM.
  * With optim NONE the graph's outputs become [loss, d(param 0), ...].
  * Otherwise (a training step) it adds the inputs "lr" (float [1]) and, in
  * the state region, "step" (float [1]) and each parameter's optimizer state;

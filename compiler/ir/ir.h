@@ -144,6 +144,11 @@ typedef struct urc_graph {
                                  * regions (params, state), not as ordinary inputs */
     urc_map by_name;            /* value name -> urc_value */
     int next_id;
+    /* A training graph's label input (NULL otherwise) and the label value
+     * of each of its nclasses classes: i, or --label-map's i-th value. */
+    urc_value *label;
+    const int64_t *label_values;
+    int nclasses;
 } urc_graph;
 
 /* ---- op table ----------------------------------------------------------- */

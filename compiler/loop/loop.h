@@ -190,6 +190,12 @@ typedef struct urc_program {
     int64_t params_init_offset;     /* weights blob offset of the parameters' initial values
                                      * (laid out as the params region), -1 if none */
     int64_t params;                 /* parameter elements */
+    /* A training program's label input (index into inputs) and the label
+     * value of each of its nclasses classes (label_values NULL: no label):
+     * the entry point refuses labels that are none of them. */
+    int label_input;
+    const int64_t *label_values;
+    int nclasses;
 } urc_program;
 
 /* ---- building expressions (arena-allocated; small integer folding) ---- */

@@ -247,6 +247,11 @@ urc_program *urc_lower_graph(urc_graph *g, urc_memplan *plan, const char *name, 
             URC_VEC_PUSH(P->regions, e);
             continue;
         }
+        if (v == g->label) { /* the entry point checks the labels */
+            P->label_input = P->inputs.len;
+            P->label_values = g->label_values;
+            P->nclasses = g->nclasses;
+        }
         urc_io io = {v->name, urc_fmt("in_%s", c_ident(v->name)), v->dtype, v->shape};
         URC_VEC_PUSH(P->inputs, io);
     }
@@ -255,13 +260,22 @@ urc_program *urc_lower_graph(urc_graph *g, urc_memplan *plan, const char *name, 
         urc_io io = {v->name, urc_fmt("out_%s", c_ident(v->name)), v->dtype, v->shape};
         URC_VEC_PUSH(P->outputs, io);
     }
-    /* Unique C names for inputs and outputs. */
+    /* Unique C names for inputs and outputs: a name taken by an earlier one
+     * gets the suffix _2, _3, ... that no earlier name has (inputs 'x_2',
+     * 'x', 'x.' give in_x_2, in_x, in_x_3: one renaming pass could collide
+     * with a name before it). Inputs and outputs differ by prefix. */
     for (int pass = 0; pass < 2; pass++) {
         URC_VEC(urc_io) *list = pass ? (void *)&P->outputs : (void *)&P->inputs;
-        for (int i = 0; i < list->len; i++)
-            for (int j = 0; j < i; j++)
-                if (!strcmp(list->items[i].cname, list->items[j].cname))
-                    list->items[i].cname = urc_fmt("%s_%d", list->items[i].cname, i);
+        for (int i = 0; i < list->len; i++) {
+            const char *base = list->items[i].cname, *name = base;
+            for (int k = 2;; k++) {
+                int j = 0;
+                while (j < i && strcmp(name, list->items[j].cname)) j++;
+                if (j == i) break;
+                name = urc_fmt("%s_%d", base, k);
+            }
+            list->items[i].cname = name;
+        }
     }
     bool ok = true;
     for (int i = 0; i < g->nodes.len; i++) {

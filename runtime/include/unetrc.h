@@ -44,12 +44,33 @@ unetrc_status unetrc_npy_write_f32(const char *path, const float *buf, const int
  * hash (SEG_MODEL_HASH) and checksummed. Saving writes PATH.tmp, flushes it
  * to disk and renames it over PATH, so a crash at any moment leaves either
  * the old or the new checkpoint, never a mix. Loading checks the magic,
- * version, sizes, model hash and checksum before it writes the caller's
+ * version, model hash, sizes and checksum before it writes the caller's
  * buffers; on any error they are left untouched. */
 unetrc_status unetrc_checkpoint_save(const char *path, const void *params, size_t params_size, const void *state,
                                      size_t state_size, uint64_t model_hash);
 unetrc_status unetrc_checkpoint_load(const char *path, void *params, size_t params_size, void *state,
                                      size_t state_size, uint64_t model_hash);
+
+/* What a checkpoint's header says. */
+typedef struct unetrc_checkpoint_info {
+    uint64_t params_size, state_size; /* bytes */
+    uint64_t model_hash;
+} unetrc_checkpoint_info;
+
+/* Whether PATH would load: the same checks, in the same order, with the same
+ * status as unetrc_checkpoint_load, reading the file without keeping it in
+ * memory (to refuse a resume before anything is allocated or written). The
+ * model hash is checked before the sizes, so another model's checkpoint is
+ * UNETRC_ERR_MODEL; a checkpoint of the same model with other sizes (another
+ * optimizer, other trainable parameters) or with bytes after its end is
+ * UNETRC_ERR_SIZE. *info (may be NULL) gets the header's fields once its
+ * magic and version are right, else zeros. */
+unetrc_status unetrc_checkpoint_check(const char *path, size_t params_size, size_t state_size, uint64_t model_hash,
+                                      unetrc_checkpoint_info *info);
+
+/* unetrc_status_str worded for the checkpoint functions ("not a unetrc
+ * checkpoint", "corrupted checkpoint (checksum mismatch)", ...). */
+const char *unetrc_checkpoint_status_str(int status);
 
 /* FNV-1a 64 over bytes, as used for the weights checksum. */
 uint64_t unetrc_fnv1a64(const void *data, size_t n);

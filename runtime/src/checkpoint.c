@@ -77,35 +77,75 @@ unetrc_status unetrc_checkpoint_save(const char *path, const void *params, size_
     return UNETRC_OK;
 }
 
+/* Every check of a load, reading the file once without keeping the payload:
+ * magic, version, model hash, sizes, length and checksum. The model hash
+ * comes before the sizes so that another model's checkpoint (whose sizes
+ * differ too, as a rule) is reported as such. *info (if not NULL) gets the
+ * header's sizes and hash once the magic and version are right. */
+static unetrc_status verify(FILE *f, size_t params_size, size_t state_size, uint64_t model_hash,
+                            unetrc_checkpoint_info *info) {
+    unsigned char h[HEADER], buf[4096];
+    if (info) memset(info, 0, sizeof *info);
+    if (fread(h, 1, HEADER, f) != HEADER) return UNETRC_ERR_TRUNCATED;
+    if (memcmp(h, "UNETRCK1", 8)) return UNETRC_ERR_MAGIC;
+    if (h[8] != 1 || h[9] || h[10] || h[11] || h[12] != HEADER) return UNETRC_ERR_VERSION;
+    if (info) {
+        info->params_size = get64(h + 16);
+        info->state_size = get64(h + 24);
+        info->model_hash = get64(h + 32);
+    }
+    if (get64(h + 32) != model_hash) return UNETRC_ERR_MODEL;
+    if (get64(h + 16) != params_size || get64(h + 24) != state_size) return UNETRC_ERR_SIZE;
+    uint64_t sum = 0xcbf29ce484222325ULL;
+    size_t left = params_size + state_size;
+    while (left) {
+        size_t n = left < sizeof buf ? left : sizeof buf;
+        if (fread(buf, 1, n, f) != n) return UNETRC_ERR_TRUNCATED;
+        sum = fnv(sum, buf, n);
+        left -= n;
+    }
+    if (fgetc(f) != EOF) return UNETRC_ERR_SIZE;
+    if (sum != get64(h + 40)) return UNETRC_ERR_CHECKSUM;
+    return UNETRC_OK;
+}
+
+unetrc_status unetrc_checkpoint_check(const char *path, size_t params_size, size_t state_size, uint64_t model_hash,
+                                      unetrc_checkpoint_info *info) {
+    if (info) memset(info, 0, sizeof *info);
+    if (!path) return UNETRC_ERR_NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return UNETRC_ERR_IO;
+    unetrc_status st = verify(f, params_size, state_size, model_hash, info);
+    fclose(f);
+    return st;
+}
+
 unetrc_status unetrc_checkpoint_load(const char *path, void *params, size_t params_size, void *state,
                                      size_t state_size, uint64_t model_hash) {
     if (!path || (!params && params_size) || (!state && state_size)) return UNETRC_ERR_NULL;
     FILE *f = fopen(path, "rb");
     if (!f) return UNETRC_ERR_IO;
-    unsigned char h[HEADER], buf[4096];
-    unetrc_status st = UNETRC_OK;
-    if (fread(h, 1, HEADER, f) != HEADER) st = UNETRC_ERR_TRUNCATED;
-    else if (memcmp(h, "UNETRCK1", 8)) st = UNETRC_ERR_MAGIC;
-    else if (h[8] != 1 || h[9] || h[10] || h[11] || h[12] != HEADER) st = UNETRC_ERR_VERSION;
-    else if (get64(h + 16) != params_size || get64(h + 24) != state_size) st = UNETRC_ERR_SIZE;
-    else if (get64(h + 32) != model_hash) st = UNETRC_ERR_MODEL;
-    /* First pass: checksum the payload without touching the caller's buffers. */
-    if (st == UNETRC_OK) {
-        uint64_t sum = 0xcbf29ce484222325ULL;
-        size_t left = params_size + state_size;
-        while (left && st == UNETRC_OK) {
-            size_t n = left < sizeof buf ? left : sizeof buf;
-            if (fread(buf, 1, n, f) != n) st = UNETRC_ERR_TRUNCATED;
-            sum = fnv(sum, buf, n);
-            left -= n;
-        }
-        if (st == UNETRC_OK && fgetc(f) != EOF) st = UNETRC_ERR_SIZE;
-        if (st == UNETRC_OK && sum != get64(h + 40)) st = UNETRC_ERR_CHECKSUM;
-    }
+    /* First pass: every check, without touching the caller's buffers. */
+    unetrc_status st = verify(f, params_size, state_size, model_hash, NULL);
     /* Second pass: copy. */
     if (st == UNETRC_OK && (fseek(f, HEADER, SEEK_SET) != 0 || fread(params, 1, params_size, f) != params_size ||
                             fread(state, 1, state_size, f) != state_size))
         st = UNETRC_ERR_IO;
     fclose(f);
     return st;
+}
+
+const char *unetrc_checkpoint_status_str(int status) {
+    switch (status) {
+    case UNETRC_OK: return "ok";
+    case UNETRC_ERR_NULL: return "a required pointer is NULL";
+    case UNETRC_ERR_TRUNCATED: return "truncated checkpoint (shorter than its header says)";
+    case UNETRC_ERR_MAGIC: return "not a unetrc checkpoint";
+    case UNETRC_ERR_VERSION: return "unsupported checkpoint format version";
+    case UNETRC_ERR_SIZE: return "checkpoint sizes do not match the model's parameters and optimizer state";
+    case UNETRC_ERR_CHECKSUM: return "corrupted checkpoint (checksum mismatch)";
+    case UNETRC_ERR_IO: return "cannot open, read or write the checkpoint";
+    case UNETRC_ERR_MODEL: return "checkpoint of another model";
+    default: return unetrc_status_str(status);
+    }
 }

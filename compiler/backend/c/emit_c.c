@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../base/diag.h"
@@ -532,6 +533,16 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
     urc_sb_printf(out, "\n#define %s_OK 0\n#define %s_ERR_NULL (-1) /* a pointer argument is NULL */\n", U, U);
     urc_sb_printf(out, "#define %s_ERR_ALIGN (-2) /* weights, params, state or arena not %s_ALIGN-byte aligned */\n",
                   U, U);
+    const urc_program *L = NULL; /* the program with a label input, if any */
+    for (int i = 0; i < n; i++)
+        if (progs[i]->label_values) L = progs[i];
+    if (L) {
+        urc_sb_printf(out, "#define %s_ERR_LABEL (-3) /* a label is none of the classes' label values: nothing was "
+                           "run or written */\n", U);
+        urc_sb_printf(out, "#define %s_NUM_CLASSES %d\n#define %s_LABEL_VALUES {", U, L->nclasses, U);
+        for (int k = 0; k < L->nclasses; k++) urc_sb_printf(out, k ? ", %lld" : "%lld", (long long)L->label_values[k]);
+        urc_sb_puts(out, "} /* the label value of each class */\n");
+    }
     for (int i = 0; i < n; i++) {
         io_macros(progs[i], U, macro_prefix(entries[i]), out);
         if (!strcmp(entries[i], "forward"))
@@ -540,8 +551,9 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
                                " * each concurrent call has its own arena. */\n", U, U, U);
         else
             urc_sb_printf(out, "\n/* One training step: forward, loss, backward and the optimizer update of the\n"
-                               " * parameters and state in place. Returns %s_OK, %s_ERR_NULL or %s_ERR_ALIGN. */\n",
-                          U, U, U);
+                               " * parameters and state in place. Returns %s_OK, or %s_ERR_NULL / %s_ERR_ALIGN /\n"
+                               " * %s_ERR_LABEL without touching any memory. */\n",
+                          U, U, U, U);
         entry_signature(progs[i], entries[i], o, out);
         urc_sb_puts(out, ";\n");
     }
@@ -724,6 +736,48 @@ static const char *mref_expr(const urc_program *P, const urc_mref *m, const urc_
     return "";
 }
 
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Before anything runs: every label must be one of the classes' label
+ * values, else the entry returns NAME_ERR_LABEL (a label outside them would
+ * have an all-zero one-hot and train silently wrong). Branch-free over the
+ * voxels: a range test when the values are consecutive (0..C-1), else a
+ * comparison with each value of a table (--label-map). */
+static void label_check(const urc_program *P, const char *U, urc_strbuf *out) {
+    const urc_io *io = &P->inputs.items[P->label_input];
+    int n = P->nclasses;
+    int64_t *v = urc_alloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    memcpy(v, P->label_values, sizeof(int64_t) * (size_t)n);
+    qsort(v, (size_t)n, sizeof(int64_t), cmp_i64);
+    bool range = n > 0 && (uint64_t)v[n - 1] - (uint64_t)v[0] == (uint64_t)(n - 1);
+    urc_sb_puts(out, "    { /* every label must be a class's label value */\n");
+    if (!range) {
+        urc_sb_printf(out, "        static const int64_t values[%d] = {", n);
+        for (int k = 0; k < n; k++) {
+            if (k) urc_sb_puts(out, ", ");
+            int_literal(out, v[k], URC_DT_I64);
+        }
+        urc_sb_puts(out, "};\n");
+    }
+    urc_sb_printf(out, "        int bad = 0;\n        for (size_t i = 0; i < (size_t)%lld; i++) {\n"
+                       "            int64_t l = (int64_t)%s[i];\n",
+                  (long long)urc_shape_numel(&io->shape), io->cname);
+    if (range) {
+        urc_sb_puts(out, "            bad |= (l < ");
+        int_literal(out, v[0], URC_DT_I64);
+        urc_sb_puts(out, ") | (l > ");
+        int_literal(out, v[n - 1], URC_DT_I64);
+        urc_sb_puts(out, ");\n");
+    } else {
+        urc_sb_printf(out, "            int hit = 0;\n            for (int c = 0; c < %d; c++) hit |= l == values[c];\n"
+                           "            bad |= !hit;\n", n);
+    }
+    urc_sb_printf(out, "        }\n        if (bad) return %s_ERR_LABEL;\n    }\n", U);
+}
+
 static void entry_body(const urc_program *P, const char *entry, const char **fn, const urc_c_opts *o,
                        urc_strbuf *out) {
     const char *U = upper(o->prefix);
@@ -748,6 +802,7 @@ static void entry_body(const urc_program *P, const char *entry, const char **fn,
     if (P->params_bytes) urc_sb_printf(out, " || (uintptr_t)PR %% %s_ALIGN", U);
     if (is_training(P)) urc_sb_printf(out, " || (uintptr_t)ST %% %s_ALIGN", U);
     urc_sb_printf(out, ") return %s_ERR_ALIGN;\n", U);
+    if (P->label_values) label_check(P, U, out);
     urc_sb_puts(out, "    (void)W;\n    (void)A;\n");
     if (P->params_bytes) urc_sb_puts(out, "    (void)PR;\n");
     if (is_training(P)) urc_sb_puts(out, "    (void)ST;\n");
