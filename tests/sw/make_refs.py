@@ -162,11 +162,15 @@ def make_prepost(out, mni):
     vol = prepost_volume(mni)
     lines = []
 
+    inputs = {}  # id of an input array -> its file: ops on the same input share it
+
     def add(op, args, x, ref):
-        fin, fref = f"{tag}{len(lines)}_{op}.in.npy", f"{tag}{len(lines)}_{op}.ref.npy"
-        save(os.path.join(out, fin), x)
+        if id(x) not in inputs:
+            inputs[id(x)] = f"{tag}{len(lines)}.in.npy"
+            save(os.path.join(out, inputs[id(x)]), x)
+        fref = f"{tag}{len(lines)}_{op}.ref.npy"
         save(os.path.join(out, fref), ref)
-        lines.append(" ".join([op] + [str(a) for a in args] + [fin, fref]))
+        lines.append(" ".join([op] + [str(a) for a in args] + [inputs[id(x)], fref]))
 
     t = lambda a: torch.from_numpy(a.copy())
     edge = vol.copy()
