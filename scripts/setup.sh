@@ -3,14 +3,16 @@
 # (as root: apt-get; otherwise it only checks), then configures and builds.
 # With --python it also makes the venv used by the optional live
 # onnxruntime/PyTorch tests: .venv (system site packages, so Debian's torch
-# is visible) with onnxruntime from PyPI.
+# is visible) with onnxruntime from PyPI, and MONAI 1.3.2 (without its
+# dependencies: torch is Debian's), nibabel and nilearn (the MNI152 templates)
+# for the live sliding-window test (tests/sw), with numpy kept below 2.
 set -eu
 cd "$(dirname "$0")/.."
 PKGS="build-essential cmake libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata llvm-dev"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ "${1:-}" = "--python" ]; then
-    for p in python3-venv python3-numpy python3-onnx; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+    for p in python3-venv python3-numpy python3-onnx python3-torch; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 fi
 if [ -n "$missing" ]; then
     if [ "$(id -u)" = 0 ]; then
@@ -25,6 +27,8 @@ fi
 if [ "${1:-}" = "--python" ] && [ ! -x .venv/bin/python ]; then
     /usr/bin/python3 -m venv --system-site-packages .venv
     .venv/bin/pip install -q onnxruntime || echo "setup: onnxruntime could not be installed; the 'ort' tests will be skipped" >&2
+    { .venv/bin/pip install -q --no-deps "monai==1.3.2" && .venv/bin/pip install -q nibabel nilearn "numpy<2"; } ||
+        echo "setup: MONAI, nibabel or nilearn could not be installed; the 'sw_monai' test will be skipped" >&2
 fi
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"

@@ -1,4 +1,5 @@
-/* unetrc.h: the unetrc runtime, the only public runtime header.
+/* unetrc.h: the unetrc runtime's core header (whole volumes: unetrc_sw.h,
+ * unetrc_prepost.h).
  *
  * The runtime never allocates, never prints and never aborts: every
  * function returns an unetrc_status. It complements the generated code
@@ -21,6 +22,11 @@ typedef enum unetrc_status {
     UNETRC_ERR_IO = -8,          /* a file could not be opened, read or written */
     UNETRC_ERR_FORMAT = -9,      /* a file is not in the expected format */
     UNETRC_ERR_MODEL = -10,      /* a checkpoint of another model */
+    /* sliding-window inference and pre/post-processing (unetrc_sw.h, unetrc_prepost.h) */
+    UNETRC_ERR_ARGUMENT = -20,   /* a shape, count or option out of range */
+    UNETRC_ERR_WORKSPACE = -21,  /* the workspace is smaller than the plan needs */
+    UNETRC_ERR_PREDICT = -22,    /* the predictor callback returned non-zero */
+    UNETRC_ERR_CANCELLED = -23,  /* the progress callback asked to stop */
 } unetrc_status;
 
 /* A short English description of a status ("weights checksum mismatch"). */

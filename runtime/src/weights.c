@@ -18,6 +18,10 @@ const char *unetrc_status_str(int status) {
     case UNETRC_ERR_IO: return "file input/output error";
     case UNETRC_ERR_FORMAT: return "file format not supported";
     case UNETRC_ERR_MODEL: return "checkpoint of another model";
+    case UNETRC_ERR_ARGUMENT: return "argument out of range";
+    case UNETRC_ERR_WORKSPACE: return "workspace too small";
+    case UNETRC_ERR_PREDICT: return "the predictor failed";
+    case UNETRC_ERR_CANCELLED: return "cancelled";
     default: return "unknown status";
     }
 }
