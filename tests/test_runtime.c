@@ -4,7 +4,8 @@
  *   truncation, misalignment, NULL;
  * - seg_forward: NULL and misaligned pointers are refused, the result is
  *   relu(x + bias);
- * - .npy round trip through unetrc_npy_write_f32 / unetrc_npy_read_f32.
+ * - .npy round trip through unetrc_npy_write_f32 / unetrc_npy_read_f32,
+ *   the exact-shape reader unetrc_npy_read_f32_shape and unetrc_npy_shape.
  *   test_runtime WEIGHTS_FILE TMP_DIR */
 #include <stdio.h>
 #include <string.h>
@@ -81,6 +82,23 @@ int main(int argc, char **argv) {
     CHECK(memcmp(back, y, sizeof y) == 0);
     CHECK(unetrc_npy_read_f32(path, back, SEG_OUT0_COUNT - 1) == UNETRC_ERR_SIZE);
     CHECK(unetrc_npy_read_f32(argv[1], back, SEG_OUT0_COUNT) == UNETRC_ERR_FORMAT);
+    /* The exact-shape reader: the same elements in another shape are refused
+     * and the buffer is left untouched; the header reader tells the shape. */
+    memset(back, 0, sizeof back);
+    CHECK(unetrc_npy_read_f32_shape(path, back, shape, SEG_OUT0_RANK) == UNETRC_OK);
+    CHECK(memcmp(back, y, sizeof y) == 0);
+    static const int64_t flat[] = {SEG_OUT0_COUNT}, swapped[] = {1, 3, 2};
+    memset(back, 0, sizeof back);
+    CHECK(unetrc_npy_read_f32_shape(path, back, flat, 1) == UNETRC_ERR_SHAPE);
+    CHECK(unetrc_npy_read_f32_shape(path, back, swapped, 3) == UNETRC_ERR_SHAPE);
+    CHECK(back[0] == 0 && back[SEG_OUT0_COUNT - 1] == 0);
+    int64_t got[8] = {0};
+    int got_rank = 0;
+    CHECK(unetrc_npy_shape(path, got, &got_rank) == UNETRC_OK);
+    CHECK(got_rank == SEG_OUT0_RANK && got[0] == 1 && got[1] == 2 && got[2] == 3);
+    CHECK(unetrc_npy_shape(argv[1], got, &got_rank) == UNETRC_ERR_FORMAT);
+    CHECK(strcmp(unetrc_status_str(UNETRC_ERR_SHAPE), "array shape does not match the model") == 0);
+    CHECK(strcmp(unetrc_status_str(UNETRC_ERR_SIZE), "size does not match the model") == 0);
     printf("runtime: %d failures\n", failures);
     return failures ? 1 : 0;
 }

@@ -13,11 +13,12 @@ const char *unetrc_status_str(int status) {
     case UNETRC_ERR_TRUNCATED: return "data truncated";
     case UNETRC_ERR_MAGIC: return "not a unetrc weights blob";
     case UNETRC_ERR_VERSION: return "unsupported weights format version";
-    case UNETRC_ERR_SIZE: return "weights size does not match the model";
+    case UNETRC_ERR_SIZE: return "size does not match the model";
     case UNETRC_ERR_CHECKSUM: return "weights checksum mismatch";
     case UNETRC_ERR_IO: return "file input/output error";
     case UNETRC_ERR_FORMAT: return "file format not supported";
     case UNETRC_ERR_MODEL: return "checkpoint of another model";
+    case UNETRC_ERR_SHAPE: return "array shape does not match the model";
     default: return "unknown status";
     }
 }
