@@ -174,9 +174,30 @@ static urc_tensor *tensor_from_proto(importer *im, const Onnx__TensorProto *t, c
     urc_shape s;
     int64_t n, bytes;
     if (!tensor_shape(t, where, im->max_bytes, dt, &s, &n, &bytes)) return NULL;
+    /* The values live in exactly one place: external data, raw_data, or the
+     * typed field of the dtype. Two of them at once are ambiguous (which one
+     * would a runtime read?), so they are refused rather than one ignored. */
+    const struct {
+        const char *name;
+        size_t n;
+    } fields[] = {{"float_data", t->n_float_data},   {"int32_data", t->n_int32_data},
+                  {"int64_data", t->n_int64_data},   {"double_data", t->n_double_data},
+                  {"uint64_data", t->n_uint64_data}, {"string_data", t->n_string_data}};
+    const char *typed = NULL; /* the first typed field holding values */
+    for (size_t i = 0; i < URC_ARRAY_LEN(fields) && !typed; i++)
+        if (fields[i].n) typed = fields[i].name;
+    bool external = t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    if (external && (t->has_raw_data || typed)) {
+        urc_error(where, "has both external data and %s (ambiguous)", t->has_raw_data ? "raw_data" : typed);
+        return NULL;
+    }
+    if (t->has_raw_data && typed) {
+        urc_error(where, "has both raw_data and %s (ambiguous)", typed);
+        return NULL;
+    }
     urc_tensor *r = urc_tensor_new(dt, &s);
     bool ok = true;
-    if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+    if (external) {
         ok = read_external(im, t, where, r->data, bytes);
     } else if (t->has_raw_data) {
         if ((int64_t)t->raw_data.len != bytes) {
@@ -196,7 +217,13 @@ static urc_tensor *tensor_from_proto(importer *im, const Onnx__TensorProto *t, c
         case URC_DT_U32: case URC_DT_U64: have = t->n_uint64_data; field = "uint64_data"; break;
         default: have = t->n_int32_data; field = "int32_data"; break;
         }
-        if ((int64_t)have != n) {
+        const char *other = NULL; /* a field the dtype does not use, holding values */
+        for (size_t i = 0; i < URC_ARRAY_LEN(fields) && !other; i++)
+            if (fields[i].n && strcmp(fields[i].name, field)) other = fields[i].name;
+        if (other) {
+            urc_error(where, "%s is set, but %s values belong in %s", other, urc_dtype_name(dt), field);
+            ok = false;
+        } else if ((int64_t)have != n) {
             urc_error(where, "%s has %zu values, its shape %s needs %lld", field, have, urc_shape_str(&s),
                       (long long)n);
             ok = false;

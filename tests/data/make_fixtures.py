@@ -186,6 +186,19 @@ t.name, t.data_type = "bias", F
 t.dims.extend([3])
 t.int64_data.extend([1, 2, 3])
 csave(model(add_relu, [x], [y], [t]), "typed_wrong_field.onnx")
+t = numpy_helper.from_array(np.array([0.5, -1.0, 2.0], np.float32), "bias")  # raw_data ...
+t.float_data.extend([1.0, 2.0, 3.0])  # ... and float_data: which one holds the values?
+csave(model(add_relu, [x], [y], [t]), "raw_and_typed.onnx")
+t = TensorProto()
+t.name, t.data_type = "bias", F
+t.dims.extend([3])
+t.float_data.extend([0.5, -1.0, 2.0])
+t.int64_data.extend([1, 2, 3])
+csave(model(add_relu, [x], [y], [t]), "typed_two_fields.onnx")
+t = external("bias.bin", 4, 12)
+t.raw_data = np.array([0.5, -1.0, 2.0], np.float32).tobytes()
+with open(os.path.join(C, "ext_and_raw.onnx"), "wb") as f:  # onnx.save would move raw_data out to the file
+    f.write(model(add_relu, [x], [y], [t]).SerializeToString())
 t = TensorProto()
 t.name, t.data_type = "bias", F
 t.dims.extend([0, 1 << 40, 1 << 40])
