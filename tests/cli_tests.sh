@@ -241,7 +241,17 @@ chk argmax_axis.onnx "node 'n' (ArgMax): axis 5 is out of range for rank 5"
 chk depthtospace_block.onnx "node 'n' (DepthToSpace): blocksize must be at least 1, got 0"
 chk depthtospace_huge.onnx "node 'n' (DepthToSpace): blocksize 4611686018427387904 is too large for 2 channels"
 chk range_overflow.onnx "node 'n' (Range): output 'y' of shape [9223372036854775807] exceeds the limit of 4294967296 bytes (raise it with --max-bytes)"
+chk leakyrelu_alpha_nan.onnx "node 'n' (LeakyRelu): attribute 'alpha' must be a finite number, got NaN"
+chk hardsigmoid_beta_inf.onnx "node 'n' (HardSigmoid): attribute 'beta' must be a finite number, got inf"
+chk layernorm_eps_nan.onnx "node 'n' (LayerNormalization): attribute 'epsilon' must be a finite number, got NaN"
+chk gemm_alpha_inf.onnx "node 'n' (Gemm): attribute 'alpha' must be a finite number, got -inf"
+chk celu_alpha0.onnx "node 'n' (Celu): attribute 'alpha' must not be 0"
+chk clip_min_nan.onnx "node 'n' (Clip): min ('lo') is NaN"
+chk convt_outpad.onnx "node 'n' (ConvTranspose): output_padding 2 on spatial axis 1 must be smaller than the stride or dilation (2)"
 no_files "$T/o"
+expect 0 "" $U checks/const_inf.onnx -o "$T/o/const_inf.c"         # an infinite Constant is fine
+expect 0 "" $U checks/convt_outpad_dil.onnx -o "$T/o/convt_dil.c"  # output_padding 1 < dilation 2
+rm -f "$T"/o/*
 # the --max-bytes cap on the model file, .npy inputs and frozen inputs (read after all options)
 expect 1 "$E add_relu.onnx: file is 147 bytes, above the limit of 100 bytes (raise it with --max-bytes)" $U add_relu.onnx --max-bytes 100 -o "$T/o/x.c"
 expect 1 "$E checks/big1000.npy: .npy data of shape [1000] is above the limit of 1000 bytes" $U run add_relu.onnx --max-bytes 1000 --input checks/big1000.npy --output "$T/r/y.npy"

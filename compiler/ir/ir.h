@@ -177,7 +177,10 @@ typedef struct urc_attr_list {
 /* Getters: return false (and report) when the attribute has the wrong type
  * or an out-of-range value; leave the default when absent. */
 bool urc_attr_int(urc_attr_list *l, const char *name, int64_t def, int64_t *out);
+/* A float setting (alpha, epsilon, ...): NaN or infinity is refused as
+ * meaningless. urc_attr_float_any accepts them (a Constant's value). */
 bool urc_attr_float(urc_attr_list *l, const char *name, double def, double *out);
+bool urc_attr_float_any(urc_attr_list *l, const char *name, double def, double *out);
 bool urc_attr_string(urc_attr_list *l, const char *name, const char *def, const char **out);
 /* ints: *n = -1 when absent; error if more than max elements. */
 bool urc_attr_ints(urc_attr_list *l, const char *name, int64_t *out, int max, int *n);

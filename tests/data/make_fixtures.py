@@ -375,6 +375,19 @@ op_case("range_overflow", "Range", ["s", "l", "d"], [i64("s", -(1 << 63) + 1), i
 op_case("instnorm_scale", "InstanceNormalization", ["x", "g", "b"], [f32("g", [1, 1, 1]), f32("b", [0, 0])])
 op_case("batchnorm_shape", "BatchNormalization", ["x", "g", "b", "m", "v"],
         [f32("g", [1]), f32("b", [0, 0]), f32("m", [0, 0]), f32("v", [1, 1])])
+# float settings that are NaN or infinite mean nothing (a Constant may be infinite)
+op_case("leakyrelu_alpha_nan", "LeakyRelu", ["x"], alpha=float("nan"))
+op_case("hardsigmoid_beta_inf", "HardSigmoid", ["x"], beta=float("inf"))
+op_case("layernorm_eps_nan", "LayerNormalization", ["x", "g"], [f32("g", [1, 1, 1, 1])], epsilon=float("nan"))
+op_case("gemm_alpha_inf", "Gemm", ["x", "m"], [f32("m", np.ones((3, 2)))], xin=helper.make_tensor_value_info("x", F, [2, 3]),
+        alpha=float("-inf"))
+op_case("celu_alpha0", "Celu", ["x"], alpha=0.0)
+op_case("clip_min_nan", "Clip", ["x", "lo"], [f32("lo", np.nan)])
+csave(model([helper.make_node("Constant", [], ["c"], name="c", value_float=float("inf")),
+             helper.make_node("Min", ["x", "c"], ["y"], name="min")], [x], [y]), "const_inf.onnx")
+# ConvTranspose output_padding must stay below max(stride, dilation)
+op_case("convt_outpad", "ConvTranspose", ["x", "w"], [w5], strides=[2, 2, 2], output_padding=[0, 2, 0])
+op_case("convt_outpad_dil", "ConvTranspose", ["x", "w"], [w5], dilations=[2, 1, 1], output_padding=[1, 0, 0])
 
 # -- names that would break C comments in generated code
 xn = helper.make_tensor_value_info("x */ int evil_in; /*", F, [1, 2, 3])
