@@ -148,6 +148,9 @@ chk input_twice.onnx "input 'x': name is used twice"
 chk output_missing.onnx "output 'zz': is not produced by any node"
 chk output_twice.onnx "output 'y': is listed twice"
 chk no_outputs.onnx "graph: has no outputs"
+chk output_shape.onnx "output 'y': the model declares float32[1,3,2], inference gives float32[1,2,3]"
+chk output_rank.onnx "output 'y': the model declares float32[N,6], inference gives float32[1,2,3]"
+chk output_dtype.onnx "output 'y': the model declares int64[N,2,3], inference gives float32[1,2,3]"
 chk produced_twice.onnx "node 'r2' (Relu): output 't' is already produced elsewhere"
 chk output_is_input.onnx "node 'r1' (Relu): output 'x' is already produced elsewhere"
 chk arity.onnx "node 'relu' (Relu): has 2 inputs; Relu takes 1 to 1"
@@ -249,6 +252,7 @@ chk celu_alpha0.onnx "node 'n' (Celu): attribute 'alpha' must not be 0"
 chk clip_min_nan.onnx "node 'n' (Clip): min ('lo') is NaN"
 chk convt_outpad.onnx "node 'n' (ConvTranspose): output_padding 2 on spatial axis 1 must be smaller than the stride or dilation (2)"
 no_files "$T/o"
+expect 0 "" $U checks/output_symbolic.onnx -o "$T/o/out_sym.c"     # symbolic and unknown output dims match
 expect 0 "" $U checks/const_inf.onnx -o "$T/o/const_inf.c"         # an infinite Constant is fine
 expect 0 "" $U checks/convt_outpad_dil.onnx -o "$T/o/convt_dil.c"  # output_padding 1 < dilation 2
 rm -f "$T"/o/*

@@ -390,6 +390,33 @@ static bool input_type(importer *im, const Onnx__ValueInfoProto *vi, urc_value *
 
 /* ---- model -------------------------------------------------------------------- */
 
+/* The type a graph output declares; symbolic and unknown dims match any size. */
+static urc_decl_type output_decl(const Onnx__ValueInfoProto *vi) {
+    urc_decl_type d = {.rank = -1, .shape = ""};
+    const Onnx__TypeProto *tp = vi->type;
+    if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) return d;
+    const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+    d.dtype = tt->has_elem_type ? tt->elem_type : 0;
+    if (!tt->shape) return d;
+    d.rank = tt->shape->n_dim > URC_MAX_RANK ? URC_MAX_RANK + 1 : (int)tt->shape->n_dim;
+    urc_strbuf sb = {0};
+    urc_sb_putc(&sb, '[');
+    for (size_t i = 0; i < tt->shape->n_dim; i++) {
+        const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[i];
+        bool fixed = dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+        bool named = dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && dim->dim_param &&
+                     *dim->dim_param;
+        if (i < URC_MAX_RANK) d.dims[i] = fixed ? dim->dim_value : -1;
+        if (i) urc_sb_putc(&sb, ',');
+        if (fixed) urc_sb_printf(&sb, "%lld", (long long)dim->dim_value);
+        else urc_sb_puts(&sb, named ? dim->dim_param : "?");
+    }
+    urc_sb_putc(&sb, ']');
+    d.shape = urc_strdup(sb.data);
+    urc_sb_free(&sb);
+    return d;
+}
+
 static urc_value *value_for(importer *im, const char *name) {
     urc_value *v = urc_graph_find(im->g, name);
     return v ? v : urc_value_new(im->g, urc_strdup(name));
@@ -573,6 +600,7 @@ static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
             }
         v->flags |= URC_VAL_OUTPUT;
         URC_VEC_PUSH(g->outputs, v);
+        URC_VEC_PUSH(g->output_decls, output_decl(gp->output[i]));
     }
     if (!gp->n_output) {
         urc_error("graph", "has no outputs");

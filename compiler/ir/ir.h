@@ -130,6 +130,14 @@ struct urc_node {
     urc_attrs a;
 };
 
+/* A graph output's type as the model declares it (its ValueInfoProto). */
+typedef struct urc_decl_type {
+    int dtype;                  /* ONNX elem_type; 0: not declared */
+    int rank;                   /* -1: no shape declared */
+    int64_t dims[URC_MAX_RANK]; /* -1: symbolic or unknown, matches any size */
+    const char *shape;          /* as declared, "[N,2,3]" */
+} urc_decl_type;
+
 typedef struct urc_graph {
     URC_VEC(urc_node *) nodes;  /* topological order after urc_graph_toposort */
     URC_VEC(urc_value *) values;
@@ -144,6 +152,7 @@ typedef struct urc_graph {
                                  * regions (params, state), not as ordinary inputs */
     urc_map by_name;            /* value name -> urc_value */
     int next_id;
+    URC_VEC(urc_decl_type) output_decls; /* one per output as imported: checked after inference */
 } urc_graph;
 
 /* ---- op table ----------------------------------------------------------- */

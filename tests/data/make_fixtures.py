@@ -242,6 +242,11 @@ csave(model(relu_y, [x, x], [y]), "input_twice.onnx")
 csave(model(relu_y, [x], [helper.make_tensor_value_info("zz", F, [1, 2, 3])]), "output_missing.onnx")
 csave(model(relu_y, [x], [y, y]), "output_twice.onnx")
 csave(model(relu_y, [x], []), "no_outputs.onnx")
+# declared output types must agree with inference (symbolic dims match anything)
+csave(model(relu_y, [x], [helper.make_tensor_value_info("y", F, [1, 3, 2])]), "output_shape.onnx")
+csave(model(relu_y, [x], [helper.make_tensor_value_info("y", F, ["N", 6])]), "output_rank.onnx")
+csave(model(relu_y, [x], [helper.make_tensor_value_info("y", TensorProto.INT64, ["N", 2, 3])]), "output_dtype.onnx")
+csave(model(relu_y, [x], [helper.make_tensor_value_info("y", F, ["N", 2, None])]), "output_symbolic.onnx")
 csave(model([helper.make_node("Relu", ["x"], ["t"], name="r1"), helper.make_node("Relu", ["x"], ["t"], name="r2"),
              helper.make_node("Relu", ["t"], ["y"], name="r3")], [x], [y]), "produced_twice.onnx")
 csave(model([helper.make_node("Relu", ["x"], ["x"], name="r1"), helper.make_node("Relu", ["x"], ["y"], name="r2")],
