@@ -289,6 +289,48 @@ npy npy_descr_nul.npy "bad .npy header: malformed descr"
 npy x_inf.npy "element 2 is infinite (use --allow-nonfinite to accept)"
 expect 1 "$E add_relu.input.npy: input 'x' expects int64, the file has float32" $U run checks/int_input.onnx --input add_relu.input.npy --output "$T/r/y.npy"
 expect 0 "" $U run checks/int_input.onnx --input add_relu.input_int.npy --output "$T/r/yi.npy"
+# -- indices read at run time (Gather, GatherElements): out of range is an error, not a clamped read.
+#    The interpreter names the node and the index; the generated forward returns NAME_ERR_INDEX.
+rm -f "$T"/r/*
+G="run checks/gather_runtime.onnx --input checks/gather_x.npy"
+expect 0 "" $U $G --input checks/gather_idx_ok.npy --output "$T/r/g.npy"           # [-1, 2]
+check "$CMP" "$D/checks/gather_expected.npy" "$T/r/g.npy" 0
+expect 0 "" $U $G --input checks/gather_idx_ok.npy --output "$T/r/gi.npy" --interp
+check "$CMP" "$D/checks/gather_expected.npy" "$T/r/gi.npy" 0
+GE="run checks/gather_elements_runtime.onnx --input checks/gather_elements_x.npy"
+expect 0 "" $U $GE --input checks/gather_elements_idx_ok.npy --output "$T/r/ge.npy"
+check "$CMP" "$D/checks/gather_elements_expected.npy" "$T/r/ge.npy" 0
+expect 0 "" $U $GE --input checks/gather_elements_idx_ok.npy --output "$T/r/gei.npy" --interp
+check "$CMP" "$D/checks/gather_elements_expected.npy" "$T/r/gei.npy" 0
+rm -f "$T"/r/*
+expect 1 "$E checks/gather_runtime.onnx: node 'g' (Gather): index 4 (element 1 of the indices) is out of range for axis 0 of size 4" $U $G --input checks/gather_idx_big.npy --output "$T/r/g.npy" --interp
+expect 1 "$E checks/gather_runtime.onnx: node 'g' (Gather): index -5 (element 0 of the indices) is out of range for axis 0 of size 4" $U $G --input checks/gather_idx_neg.npy --output "$T/r/g.npy" --interp
+expect 1 "$E checks/gather_elements_runtime.onnx: node 'ge' (GatherElements): index 3 (element 4 of the indices) is out of range for axis 1 of size 3" $U $GE --input checks/gather_elements_idx_big.npy --output "$T/r/g.npy" --interp
+idx_err="the generated code's forward returned MODEL_ERR_INDEX: an index read at run time is out of range (run with --interp to see which node and index)"
+expect 1 "$E checks/gather_runtime.onnx: $idx_err" $U $G --input checks/gather_idx_big.npy --output "$T/r/g.npy"
+expect 1 "$E checks/gather_runtime.onnx: $idx_err" $U $G --input checks/gather_idx_neg.npy --output "$T/r/g.npy"
+expect 1 "$E checks/gather_elements_runtime.onnx: $idx_err" $U $GE --input checks/gather_elements_idx_big.npy --output "$T/r/g.npy"
+no_files "$T/r"
+mkdir "$T/gr"
+expect 0 "" $U checks/gather_runtime.onnx -o "$T/gr/gat.c" --embed-weights
+cat > "$T/gr/main.c" <<'CEOF'
+#include <stdio.h>
+#include "gat.h"
+static _Alignas(64) unsigned char arena[GAT_ARENA_SIZE];
+int main(void) {
+    float x[12], y[6] = {0};
+    for (int i = 0; i < 12; i++) x[i] = (float)i;
+    const int64_t ok[2] = {-1, 2}, big[2] = {0, 4}, neg[2] = {-5, 0}, edge[2] = {-4, 3};
+    int a = gat_forward(arena, x, ok, y);
+    printf("%d %g %g", a, y[0], y[3]);
+    a = gat_forward(arena, x, edge, y);
+    printf(" %d %g %g", a, y[0], y[3]);
+    printf(" %d %d %d\n", gat_forward(arena, x, big, y), gat_forward(arena, x, neg, y), GAT_ERR_INDEX);
+    return 0;
+}
+CEOF
+check ${CC:-cc} -std=c11 -Wall -Wextra -Werror -pedantic -I"$T/gr" "$T/gr/main.c" "$T/gr/gat.c" -o "$T/gr/main"
+check test "$("$T/gr/main")" = "0 9 6 0 0 9 -12 -12 -12"
 # -- training a single-channel output: refused (MONAI's loss is then sigmoid/BCE), no files
 mkdir -p "$T/oc"
 expect 1 "$E checks/one_channel.onnx: loss: the model output has 1 channel(s); the softmax losses need at least 2 classes (MONAI's DiceCELoss on a single channel is a different, sigmoid/BCE loss)" $U checks/one_channel.onnx -o "$T/oc/seg.c" --train

@@ -22,9 +22,12 @@ typedef enum unetrc_status {
     UNETRC_ERR_FORMAT = -9,      /* a file is not in the expected format */
     UNETRC_ERR_MODEL = -10,      /* a checkpoint of another model */
     UNETRC_ERR_SHAPE = -11,      /* an array's shape differs from the expected one */
+    UNETRC_ERR_INDEX = -12,      /* generated code (SEG_ERR_INDEX): an index read at run time is out of range */
 } unetrc_status;
 
-/* A short English description of a status ("weights checksum mismatch"). */
+/* A short English description of a status ("weights checksum mismatch").
+ * The generated code's return codes (SEG_ERR_NULL, _ALIGN, _INDEX) share
+ * these numbers, so it describes them too. */
 const char *unetrc_status_str(int status);
 
 /* Checks a weights blob (the bytes of SEG.weights) against what the

@@ -19,6 +19,7 @@ const char *unetrc_status_str(int status) {
     case UNETRC_ERR_FORMAT: return "file format not supported";
     case UNETRC_ERR_MODEL: return "checkpoint of another model";
     case UNETRC_ERR_SHAPE: return "array shape does not match the model";
+    case UNETRC_ERR_INDEX: return "an index read at run time is out of range";
     default: return "unknown status";
     }
 }
