@@ -67,6 +67,9 @@ int main(int argc, char **argv) {
     CHECK(seg_forward(NULL, arena, x, y) == SEG_ERR_NULL);
     CHECK(seg_forward(payload, arena + 8, x, y) == SEG_ERR_ALIGN);
     CHECK(seg_forward(payload, arena, x, y) == SEG_OK);
+    /* The generated codes share the runtime's numbers (unetrc_status_str describes both). */
+    CHECK(SEG_ERR_NULL == UNETRC_ERR_NULL && SEG_ERR_ALIGN == UNETRC_ERR_ALIGN && SEG_ERR_INDEX == UNETRC_ERR_INDEX);
+    CHECK(strcmp(unetrc_status_str(SEG_ERR_INDEX), "an index read at run time is out of range") == 0);
     for (int i = 0; i < SEG_OUT0_COUNT; i++) {
         float want = x[i] + bias[i % 3];
         CHECK(y[i] == (want > 0 ? want : 0));

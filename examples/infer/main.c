@@ -94,7 +94,7 @@ int main(int argc, char **argv) {
     st = seg_forward(weights, arena, input, logits);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (st != SEG_OK) {
-        fprintf(stderr, "infer: seg_forward returned %d\n", st);
+        fprintf(stderr, "infer: seg_forward returned %d (%s)\n", st, unetrc_status_str(st)); /* same numbers */
         return 1;
     }
     static const int64_t shape[] = SEG_OUT0_SHAPE;
