@@ -257,6 +257,9 @@ int urc_cmd_compile_train(int argc, char **argv) {
     if (!c.out_c) usage("no output file given (-o FILE.c)");
     size_t len = strlen(c.out_c);
     if (len < 3 || strcmp(c.out_c + len - 2, ".c")) usage("-o wants a file name ending in .c, got '%s'", c.out_c);
+    urc_cli_file outs[3], model = {c.model, "the model"};
+    int nout = urc_cli_compile_outputs(c.out_c, c.embed, outs);
+    urc_cli_check_outputs(outs, nout, &model, 1);
     const char *name = c.name;
     if (!name) {
         char *s = urc_strdup(base_of(stem_of(c.out_c)));
@@ -267,6 +270,7 @@ int urc_cmd_compile_train(int argc, char **argv) {
     urc_program *progs[2];
     urc_graph *g;
     if (!build_train_programs(&c, name, progs, &g)) fail(c.model, NULL);
+    urc_cli_check_external(g, outs, nout);
     const char *stem = stem_of(c.out_c);
     const char *h_path = urc_fmt("%s.h", stem), *w_path = urc_fmt("%s.weights", stem);
     urc_c_opts co = {.prefix = name, .header_name = base_of(h_path), .source_name = base_of(c.model),

@@ -15,6 +15,7 @@
 #include "backend/c/run_c.h"
 #include "base/diag.h"
 #include "base/npy.h"
+#include "base/paths.h"
 #include "cmd_train.h"
 #include "driver.h"
 #include "interp/interp.h"
@@ -76,6 +77,26 @@ void urc_cli_fail(const char *file, const char *msg) {
     exit(1);
 }
 
+void urc_cli_check_outputs(const urc_cli_file *outs, int nout, const urc_cli_file *ins, int nin) {
+    for (int k = 0; k < nout; k++) {
+        for (int j = 0; j < k; j++)
+            if (!strcmp(outs[j].path, outs[k].path))
+                usage_error("%s is given twice", outs[k].what);
+            else if (urc_same_entry(outs[j].path, outs[k].path))
+                usage_error("%s names the same file as %s", outs[k].what, outs[j].what);
+        for (int j = 0; j < nin; j++)
+            if (urc_output_replaces_input(outs[k].path, ins[j].path))
+                usage_error("%s would write over %s '%s'", outs[k].what, ins[j].what, ins[j].path);
+        /* The temporary file PATH.tmpPID.N must fit too: an over-long name
+         * would otherwise fail only when it is created, after all the work. */
+        size_t len = strlen(urc_path_base(outs[k].path));
+        long max = urc_name_max(outs[k].path);
+        if ((long)(len + URC_OUTFILE_TMP_SUFFIX_MAX) > max)
+            usage_error("%s: the file name has %zu bytes; with the temporary file's suffix (.tmpPID.N) at most %ld fit "
+                        "the folder's limit of %ld", outs[k].what, len, max - URC_OUTFILE_TMP_SUFFIX_MAX, max);
+    }
+}
+
 static void fail_diag(void) {
     urc_outfile_abort_all();
     if (urc_error_count() == 0) urc_error(NULL, "failed (no details recorded)");
@@ -102,6 +123,24 @@ typedef struct cli {
     const char *command;      /* the command line, for provenance */
 } cli;
 
+/* The files run and compile read: the model, --input files, --freeze-input
+ * files (the external data files are known after import). */
+static int input_files(const cli *c, urc_cli_file *ins) {
+    int n = 0;
+    ins[n++] = (urc_cli_file){c->model, "the model"};
+    for (int i = 0; i < c->inputs.len; i++) ins[n++] = (urc_cli_file){c->inputs.items[i], "the --input file"};
+    for (int i = 0; i < c->frozen_paths.len; i++)
+        ins[n++] = (urc_cli_file){c->frozen_paths.items[i], "the --freeze-input file"};
+    return n;
+}
+
+void urc_cli_check_external(const urc_graph *g, const urc_cli_file *outs, int nout) {
+    urc_cli_file *ins = urc_alloc(sizeof(urc_cli_file) * ((size_t)g->external_files.len + 1));
+    for (int i = 0; i < g->external_files.len; i++)
+        ins[i] = (urc_cli_file){g->external_files.items[i], "the model's external data file"};
+    urc_cli_check_outputs(outs, nout, ins, g->external_files.len);
+}
+
 static bool parse_u64(const char *s, uint64_t *v) {
     if (!*s || *s == '-') return false;
     char *end;
@@ -127,6 +166,14 @@ static void parse_pin(cli *c, const char *arg) {
         p = *end ? end + 1 : end;
     }
     URC_VEC_PUSH(c->pins, pin);
+}
+
+/* run's --output files, described for messages. */
+static const urc_cli_file *run_outputs(const cli *c) {
+    urc_cli_file *outs = urc_alloc(sizeof(urc_cli_file) * ((size_t)c->outputs.len + 1));
+    for (int i = 0; i < c->outputs.len; i++)
+        outs[i] = (urc_cli_file){c->outputs.items[i], urc_fmt("--output '%s'", c->outputs.items[i])};
+    return outs;
 }
 
 static void parse_args(cli *c, int argc, char **argv) {
@@ -234,10 +281,6 @@ static void parse_args(cli *c, int argc, char **argv) {
 #undef NEXT
     }
     if (!c->model) usage_error("no model given");
-    for (int k = 0; k < c->outputs.len; k++)
-        for (int j = 0; j < k; j++)
-            if (!strcmp(c->outputs.items[j], c->outputs.items[k]))
-                usage_error("--output '%s' is given twice", c->outputs.items[k]);
     for (int k = 0; k < c->frozen.len; k++) {
         const char *err;
         urc_tensor *t = urc_npy_read(c->frozen_paths.items[k], c->opt.import.max_bytes, &err);
@@ -251,6 +294,11 @@ static void parse_args(cli *c, int argc, char **argv) {
     if (!strcmp(c->cmd, "compile") && !c->out) usage_error("no output file given (-o FILE.c)");
     if (!strcmp(c->cmd, "run") && (!c->inputs.len && !c->outputs.len))
         usage_error("run needs --input and --output files");
+    if (!strcmp(c->cmd, "run")) {
+        urc_cli_file *ins = urc_alloc(sizeof(urc_cli_file) * (size_t)(1 + c->inputs.len + c->frozen_paths.len));
+        int nin = input_files(c, ins);
+        urc_cli_check_outputs(run_outputs(c), c->outputs.len, ins, nin);
+    }
 }
 
 /* ---- compile ---------------------------------------------------------------- */
@@ -311,14 +359,26 @@ static const char *default_name(const char *out) {
     return r;
 }
 
+int urc_cli_compile_outputs(const char *out_c, bool embed, urc_cli_file outs[3]) {
+    const char *stem = urc_strndup(out_c, strlen(out_c) - 2);
+    outs[0] = (urc_cli_file){out_c, urc_fmt("-o '%s'", out_c)};
+    outs[1] = (urc_cli_file){urc_fmt("%s.h", stem), urc_fmt("output '%s.h' (of -o '%s')", stem, out_c)};
+    outs[2] = (urc_cli_file){urc_fmt("%s.weights", stem), urc_fmt("output '%s.weights' (of -o '%s')", stem, out_c)};
+    return embed ? 2 : 3;
+}
+
 static int cmd_compile(cli *c) {
     const char *name = c->name ? c->name : default_name(c->out);
     if (!valid_ident(name)) usage_error("--name '%s' is not a C identifier", name);
     size_t len = strlen(c->out);
     if (len < 3 || strcmp(c->out + len - 2, ".c")) usage_error("-o wants a file name ending in .c, got '%s'", c->out);
+    urc_cli_file outs[3], *ins = urc_alloc(sizeof(urc_cli_file) * (size_t)(1 + c->inputs.len + c->frozen_paths.len));
+    int nout = urc_cli_compile_outputs(c->out, c->embed, outs), nin = input_files(c, ins);
+    urc_cli_check_outputs(outs, nout, ins, nin);
     urc_diag_reset(c->model);
     urc_graph *g = urc_build_graph(c->model, &c->opt);
     if (!g) fail_diag();
+    urc_cli_check_external(g, outs, nout);
     urc_program *P = urc_build_program(g, name, &c->opt, NULL);
     if (!P) fail_diag();
     write_outputs(P, g, c->model, c->out, name, c->embed, c->command);
@@ -417,6 +477,7 @@ static int cmd_run(cli *c) {
     urc_diag_reset(c->model);
     urc_graph *g = urc_build_graph(c->model, &c->opt);
     if (!g) fail_diag();
+    urc_cli_check_external(g, run_outputs(c), c->outputs.len);
     if (c->inputs.len != g->inputs.len)
         fail(c->model, urc_fmt("the model has %d inputs, %d --input files given", g->inputs.len, c->inputs.len));
     if (c->outputs.len != g->outputs.len)

@@ -341,6 +341,41 @@ no_files "$T/r"
 expect 0 "" $U run add_relu.onnx --input checks/npy_long_header.npy --output "$T/r/y.npy"   # format 2.0, 70 kB header
 expect 2 "unetrc: usage error: --output '$T/r/y.npy' is given twice (see unetrc --help)" $U run add_relu.onnx --input add_relu.input.npy --output "$T/r/y.npy" --output "$T/r/y.npy"
 rm -f "$T"/r/*
+# -- outputs naming one file twice however spelled, or writing over an input (the model itself, an --input,
+#    a --freeze-input or an external data file, also through symlinks): usage errors, nothing written
+U2="unetrc: usage error:"
+RUN="run add_relu.onnx --input add_relu.input.npy"
+ln -s "$T/r" "$T/rlink"
+expect 2 "$U2 --output '$T/r/./y.npy' names the same file as --output '$T/r/y.npy' (see unetrc --help)" $U $RUN --output "$T/r/y.npy" --output "$T/r/./y.npy"
+expect 2 "$U2 --output '$T/rlink/y.npy' names the same file as --output '$T/r/y.npy' (see unetrc --help)" $U $RUN --output "$T/r/y.npy" --output "$T/rlink/y.npy"
+mkdir "$T/w"
+cp "$D/add_relu.onnx" "$D/add_relu.input.npy" "$T/w/"
+ln -s "$T/w/add_relu.input.npy" "$T/w/x_link.npy"
+expect 2 "$U2 --output '$T/w/../w/add_relu.input.npy' would write over the --input file '$T/w/add_relu.input.npy' (see unetrc --help)" $U run "$T/w/add_relu.onnx" --input "$T/w/add_relu.input.npy" --output "$T/w/../w/add_relu.input.npy"
+expect 2 "$U2 --output '$T/w/add_relu.input.npy' would write over the --input file '$T/w/x_link.npy' (see unetrc --help)" $U run "$T/w/add_relu.onnx" --input "$T/w/x_link.npy" --output "$T/w/add_relu.input.npy"
+expect 2 "$U2 --output '$T/rlink/../w/add_relu.onnx' would write over the model '$T/w/add_relu.onnx' (see unetrc --help)" $U run "$T/w/add_relu.onnx" --input add_relu.input.npy --output "$T/rlink/../w/add_relu.onnx"
+cp "$D/add_relu.onnx" "$T/w/seg.weights"
+expect 2 "$U2 output '$T/w/seg.weights' (of -o '$T/w/seg.c') would write over the model '$T/w/seg.weights' (see unetrc --help)" $U "$T/w/seg.weights" -o "$T/w/seg.c"
+expect 2 "$U2 output '$T/w/seg.weights' (of -o '$T/w/seg.c') would write over the model '$T/w/seg.weights' (see unetrc --help)" $U "$T/w/seg.weights" -o "$T/w/seg.c" --train
+cp "$D/add_relu.input.npy" "$T/w/f.h"
+expect 2 "$U2 output '$T/w/f.h' (of -o '$T/w/f.c') would write over the --freeze-input file '$T/w/f.h' (see unetrc --help)" $U add_relu.onnx --freeze-input "x=$T/w/f.h" -o "$T/w/f.c" --embed-weights
+cp "$D/checks/ext_weights_name.onnx" "$T/w/"; cp "$D/checks/bias.bin" "$T/w/w.weights"
+expect 2 "$U2 output '$T/w/w.weights' (of -o '$T/w/w.c') would write over the model's external data file '$(cd "$T/w" && pwd -P)/w.weights' (see unetrc --help)" $U "$T/w/ext_weights_name.onnx" -o "$T/w/w.c"
+expect 0 "" $U "$T/w/ext_weights_name.onnx" -o "$T/w/w.c" --embed-weights   # no w.weights written: fine
+check cmp -s "$T/w/w.weights" "$D/checks/bias.bin"
+check cmp -s "$T/w/seg.weights" "$D/add_relu.onnx"
+check cmp -s "$T/w/add_relu.input.npy" "$D/add_relu.input.npy"
+check test "$(ls -A "$T/w" | tr '\n' ' ')" = "add_relu.input.npy add_relu.onnx ext_weights_name.onnx f.h seg.weights w.c w.h w.weights x_link.npy "
+no_files "$T/r"
+# -- an output name that leaves no room for the temporary file's suffix (.tmpPID.N, up to 25 bytes) under the
+#    folder's 255-byte limit: a usage error up front, not a failure when the temporary file is created
+long=$(printf '%0223d' 0)
+expect 2 "$U2 output '$T/o/$long.weights' (of -o '$T/o/$long.c'): the file name has 231 bytes; with the temporary file's suffix (.tmpPID.N) at most 230 fit the folder's limit of 255 (see unetrc --help)" $U add_relu.onnx -o "$T/o/$long.c"
+expect 2 "$U2 --output '$T/r/${long}0000.npy': the file name has 231 bytes; with the temporary file's suffix (.tmpPID.N) at most 230 fit the folder's limit of 255 (see unetrc --help)" $U $RUN --output "$T/r/${long}0000.npy"
+no_files "$T/r"
+expect 0 "" $U $RUN --output "$T/r/${long}000.npy"   # 230 bytes: fits
+expect 0 "" $U add_relu.onnx -o "$T/o/$long.c" --embed-weights   # .c and .h fit
+rm -f "$T"/r/* "$T"/o/*
 # Concat of 200 operands, interpreted and compiled (the interpreter asserted above 64)
 expect 0 "" $U run checks/concat200.onnx --interp --input checks/x12.npy --output "$T/r/cat_i.npy"
 expect 0 "" $U run checks/concat200.onnx --input checks/x12.npy --output "$T/r/cat_c.npy"

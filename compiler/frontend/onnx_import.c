@@ -97,6 +97,7 @@ static FILE *open_external(importer *im, const char *where, const char *location
         urc_error(where, "external data file '%s' resolves outside the model's folder", location);
         return NULL;
     }
+    URC_VEC_PUSH(im->g->external_files, urc_strdup(real_file));
     /* O_NONBLOCK: a FIFO must not hang the compiler (the caller rejects
      * anything but a regular file). */
     int fd = open(real_file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);

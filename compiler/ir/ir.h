@@ -153,6 +153,7 @@ typedef struct urc_graph {
     urc_map by_name;            /* value name -> urc_value */
     int next_id;
     URC_VEC(urc_decl_type) output_decls; /* one per output as imported: checked after inference */
+    URC_VEC(const char *) external_files; /* external data files read (real paths): outputs must spare them */
 } urc_graph;
 
 /* ---- op table ----------------------------------------------------------- */

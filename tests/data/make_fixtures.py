@@ -281,7 +281,8 @@ for name, ext in [("ext_mid_dotdot", external("sub/../bias.bin", 4, 12)),
                   ("ext_missing", external("nope.bin", 0, 12)),
                   ("ext_fifo", external("fifo.bin", 0, 12)),
                   ("ext_linkdir", external("linkdir/bias.bin", 4, 12)),
-                  ("ext_ok", external("bias.bin", 4, 12))]:
+                  ("ext_ok", external("bias.bin", 4, 12)),
+                  ("ext_weights_name", external("w.weights", 4, 12))]:  # compiling it to w.c would overwrite it
     csave(model(add_relu, [x], [y], [ext]), name + ".onnx")
 t = external("bias.bin", 4, 12)
 del t.external_data[0]
