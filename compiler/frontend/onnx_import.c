@@ -423,6 +423,62 @@ static urc_value *value_for(importer *im, const char *name) {
     return v ? v : urc_value_new(im->g, urc_strdup(name));
 }
 
+/* Nodes of one op type unetrc does not support (in one domain). */
+typedef struct op_group {
+    const char *domain, *type;
+    int count;
+    urc_strbuf names; /* the first few, quoted */
+} op_group;
+
+#define GROUP_NAMES 3 /* node names listed per op type */
+
+/* Reports the unsupported ops grouped: one problem for the default domain,
+ * "op type not supported: ScatterND (81 nodes: 'a', 'b', 'c', ...), LSTM
+ * (1 node: 'lstm')", and one per foreign domain, types in order of first
+ * appearance. A model with hundreds of such nodes gets one readable line
+ * instead of as many repeats. Returns false if there are any. */
+static bool report_unsupported(const Onnx__GraphProto *gp) {
+    URC_VEC(op_group) groups = {0};
+    URC_VEC(const char *) domains = {0};
+    for (size_t i = 0; i < gp->n_node; i++) {
+        const Onnx__NodeProto *np = gp->node[i];
+        const char *type = np->op_type ? np->op_type : "";
+        const char *domain = np->domain && strcmp(np->domain, "ai.onnx") ? np->domain : "";
+        if (!*domain && (!*type || urc_op_lookup(type) != URC_OP_COUNT)) continue; /* supported, or no type at all */
+        op_group *gr = NULL;
+        for (int k = 0; k < groups.len && !gr; k++)
+            if (!strcmp(groups.items[k].domain, domain) && !strcmp(groups.items[k].type, type)) gr = &groups.items[k];
+        if (!gr) {
+            bool known = false;
+            for (int k = 0; k < domains.len && !known; k++) known = !strcmp(domains.items[k], domain);
+            if (!known) URC_VEC_PUSH(domains, domain);
+            op_group ng = {domain, type, 0, {0}};
+            URC_VEC_PUSH(groups, ng);
+            gr = &groups.items[groups.len - 1];
+        }
+        if (gr->count++ < GROUP_NAMES) {
+            const char *name = np->name && *np->name ? np->name : urc_fmt("#%zu", i);
+            urc_sb_printf(&gr->names, "%s'%s'", gr->count > 1 ? ", " : "", name);
+        }
+    }
+    for (int d = 0; d < domains.len; d++) {
+        urc_strbuf sb = {0};
+        for (int k = 0; k < groups.len; k++) {
+            op_group *gr = &groups.items[k];
+            if (strcmp(gr->domain, domains.items[d])) continue;
+            urc_sb_printf(&sb, "%s%s (%d node%s: %s%s)", sb.len ? ", " : "", gr->type, gr->count, gr->count > 1 ? "s" : "",
+                          gr->names.data, gr->count > GROUP_NAMES ? ", ..." : "");
+        }
+        if (*domains.items[d]) urc_error(NULL, "op domain '%s' is not supported: %s", domains.items[d], sb.data);
+        else urc_error(NULL, "op type not supported: %s", sb.data);
+        urc_sb_free(&sb);
+    }
+    for (int k = 0; k < groups.len; k++) urc_sb_free(&groups.items[k].names);
+    free(groups.items);
+    free(domains.items);
+    return groups.len == 0;
+}
+
 static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
     urc_graph *g = im->g;
     bool ok = true;
@@ -514,6 +570,7 @@ static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
         }
     }
     /* Nodes. */
+    if (!report_unsupported(gp)) ok = false;
     for (size_t i = 0; i < gp->n_node; i++) {
         const Onnx__NodeProto *np = gp->node[i];
         const char *type = np->op_type ? np->op_type : "";
@@ -521,14 +578,11 @@ static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
         const char *nname = np->name && *np->name ? np->name : NULL;
         urc_op op = URC_OP_COUNT;
         if (*domain && strcmp(domain, "ai.onnx")) {
-            urc_error(urc_fmt("node '%s' (%s)", nname ? nname : urc_fmt("#%zu", i), type),
-                      "op domain '%s' is not supported", domain);
-            ok = false;
+            ok = false; /* reported by report_unsupported */
         } else {
             op = urc_op_lookup(type);
             if (op == URC_OP_COUNT) {
-                urc_error(urc_fmt("node '%s' (%s)", nname ? nname : urc_fmt("#%zu", i), type),
-                          *type ? "op type not supported" : "has no op type");
+                if (!*type) urc_error(urc_fmt("node '%s' ()", nname ? nname : urc_fmt("#%zu", i)), "has no op type");
                 ok = false;
             }
         }

@@ -463,9 +463,16 @@ csave(model([helper.make_node("Relu", ["x"], [f"t{i}"], name=f"r{i}") for i in r
             [helper.make_node("Concat", [f"t{i}" for i in range(200)], ["y"], name="cat", axis=1)], [xs2], [yany]),
       "concat200.onnx")
 np.save(os.path.join(C, "x12.npy"), np.array([[-1.5, 2.0]], np.float32))
-# -- more problems than one line lists: 66 unsupported nodes (64 listed, then a count)
-csave(model([helper.make_node("Foo", ["x"], [f"u{i}"], name=f"u{i}") for i in range(66)] +
+# -- more problems than one line lists: 66 nodes with an unsupported attribute (64 listed, then a count)
+csave(model([helper.make_node("Relu", ["x"], [f"u{i}"], name=f"u{i}", strange=1) for i in range(66)] +
             [helper.make_node("Relu", ["x"], ["y"], name="relu")], [x], [y]), "many_problems.onnx")
+# -- unsupported ops are grouped by type: 66 Foo nodes and an LSTM give one problem, in order of appearance
+csave(model([helper.make_node("Foo", ["x"], [f"u{i}"], name=f"u{i}") for i in range(40)] +
+            [helper.make_node("LSTM", ["x", "x", "x"], ["l"], name="lstm")] +
+            [helper.make_node("Foo", ["x"], [f"u{i}"], name=f"u{i}") for i in range(40, 66)] +
+            [helper.make_node("Bar", ["x"], ["b"], domain="custom.ops")] +
+            [helper.make_node("Relu", ["x"], ["y"], name="relu")], [x], [y],
+            extra_opsets=[("custom.ops", 1)]), "many_unsupported.onnx")
 # -- a bfloat16 output (NumPy has none: written as float32; was float32 header over bfloat16 bytes)
 csave(model([helper.make_node("Cast", ["x"], ["y"], name="cast", to=TensorProto.BFLOAT16)], [x],
             [helper.make_tensor_value_info("y", TensorProto.BFLOAT16, [1, 2, 3])]), "bf16_out.onnx")
