@@ -68,7 +68,11 @@ static void parse(train_cli *c, int argc, char **argv, int first) {
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
 #define NEXT() (i + 1 < argc ? argv[++i] : (usage("%s needs a value", a), ""))
-        if (!strcmp(a, "--train")) continue;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) urc_cli_help(first == 1 ? "--train" : argv[1]);
+        else if (!strcmp(a, "--version")) {
+            printf("unetrc %s\n", URC_VERSION);
+            exit(0);
+        } else if (!strcmp(a, "--train")) continue;
         else if (!strcmp(a, "-o")) c->out_c = NEXT();
         else if (!strcmp(a, "--name")) c->name = NEXT();
         else if (!strcmp(a, "--embed-weights")) c->embed = true;

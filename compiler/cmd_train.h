@@ -28,6 +28,11 @@ int urc_cli_compile_outputs(const char *out_c, bool embed, urc_cli_file outs[3])
 struct urc_graph;
 void urc_cli_check_external(const struct urc_graph *g, const urc_cli_file *outs, int nout);
 
+/* Prints the help of one command ("compile", "run", "info", "bench",
+ * "--train", "grad", "train"), or of all for NULL or any other name, to
+ * stdout and exits 0 (cli_help.c). */
+_Noreturn void urc_cli_help(const char *cmd);
+
 /* `unetrc grad ...`: argv as given to main. Returns the exit status. */
 int urc_cmd_grad(int argc, char **argv);
 /* `unetrc MODEL -o OUT.c --train ...` */

@@ -20,37 +20,6 @@
 #include "driver.h"
 #include "interp/interp.h"
 
-static const char usage_text[] =
-    "usage: unetrc MODEL.onnx -o OUT.c [options]      compile to OUT.c, OUT.h, OUT.weights\n"
-    "       unetrc run MODEL.onnx --input X.npy... --output Y.npy... [--interp] [options]\n"
-    "       unetrc info MODEL.onnx [options]\n"
-    "       unetrc bench MODEL.onnx [--threads N] [--runs N] [--input X.npy...] [options]\n"
-    "options:\n"
-    "  -o FILE.c              output C file (header and weights next to it)\n"
-    "  --name NAME            symbol prefix (default: the output file's base name)\n"
-    "  --embed-weights        put the weights in the C file instead of NAME.weights\n"
-    "  --input-shape N=D,...  pin the shape of input N (symbolic dimensions)\n"
-"  --freeze-input N=F.npy replace input N by the constant in F.npy (e.g. a shape)\n"
-    "  --max-bytes N          largest model, tensor or .npy accepted (default 4294967296)\n"
-    "  --allow-nonfinite      accept NaN/Inf in .npy inputs\n"
-    "  --dump-ir              print the IR after the graph passes\n"
-    "  --dump-after PASS      print the IR after PASS (import, order, infer, dce, einsum, gelu, norms,\n"
-    "                         train, fuse, attention, layout, fusenorm, fuseconv, convweights,\n"
-    "                         reinfer, cleanup)\n"
-    "  --no-fold              do not fold constants (debugging)\n"
-    "  -O0                    no fusion or layout passes: plain kernels per ONNX node\n"
-    "  --interp               run: use the reference interpreter instead of generated C\n"
-    "  --cc CC                run: C compiler (default $CC, else cc)\n"
-    "  --cflags FLAGS         run: compiler flags (default \"-std=c11 -O2 -fopenmp\")\n"
-    "  --keep DIR             run: keep the generated files and binary in DIR\n"
-    "  --target-cpu CPU       tune tiles for CPU: host (default), generic, x86-64-v3, x86-64-v4,\n"
-    "                         sapphirerapids, znver4, armv8-a, cortex-a72, neoverse-n1, apple-m1, ...\n"
-    "  --vector-bits N        vector width the tiles assume: 128, 256 or 512 (default: the CPU's)\n"
-    "  --threads N            bench: OpenMP threads (default 2)\n"
-    "  --runs N               bench: timed forwards after one warm-up (default 10)\n"
-    "  -v, --verbose          notes on stderr\n"
-    "  -h, --help, --version\n";
-
 #define usage_error urc_cli_usage_error
 #define fail urc_cli_fail
 
@@ -105,7 +74,8 @@ static void fail_diag(void) {
 }
 
 typedef struct cli {
-    const char *cmd;          /* "compile", "run", "info" */
+    const char *cmd;          /* "compile", "run", "info", "bench" */
+    bool cmd_given;           /* named on the command line (else compile by default) */
     const char *model;
     const char *out;
     const char *name;
@@ -189,14 +159,14 @@ static void parse_args(cli *c, int argc, char **argv) {
     if (argc > 1 && (!strcmp(argv[1], "run") || !strcmp(argv[1], "info") || !strcmp(argv[1], "compile") ||
                      !strcmp(argv[1], "bench"))) {
         c->cmd = argv[1];
+        c->cmd_given = true;
         i = 2;
     }
     for (; i < argc; i++) {
         const char *a = argv[i];
 #define NEXT() (i + 1 < argc ? argv[++i] : (usage_error("%s needs a value", a), ""))
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage_text, stdout);
-            exit(0);
+            urc_cli_help(c->cmd_given ? c->cmd : NULL); /* `unetrc --help`: every command */
         } else if (!strcmp(a, "--version")) {
             printf("unetrc %s\n", URC_VERSION);
             exit(0);

@@ -420,6 +420,31 @@ i=0; while [ $i -lt 200 ] && ! ls "$T/o4" | grep -q tmp; do sleep 0.05; i=$((i +
 kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null
 if [ -n "$(ls -A "$T/o4" | grep tmp)" ]; then echo "FAIL: temporary files left after SIGTERM: $(ls -A "$T/o4")"; fails=$((fails + 1)); fi
 
+# -- help: `unetrc --help` lists every command and option; each command has its own (stdout, exit 0,
+#    nothing on stderr); every option the parsers accept is in `unetrc --help` and in docs/cli.md
+S=$(cd "$D/../.." && pwd)
+help_of() { n=$((n + 1)); out=$($U "$@" 2>"$T/help_err"); rc=$?
+    if [ $rc != 0 ] || [ -s "$T/help_err" ]; then echo "FAIL: $* exit $rc: $(cat "$T/help_err")"; fails=$((fails + 1)); fi; }
+help_has() { n=$((n + 1)); if ! printf '%s\n' "$out" | grep -qe "$1"; then echo "FAIL: help lacks '$1'"; fails=$((fails + 1)); fi; }
+help_lacks() { n=$((n + 1)); if printf '%s\n' "$out" | grep -qe "$1"; then echo "FAIL: help has '$1'"; fails=$((fails + 1)); fi; }
+help_of --help
+help_has "^usage: unetrc MODEL.onnx -o OUT.c"; help_has "^       unetrc grad MODEL.onnx"; help_has "^       unetrc train MODEL.onnx"
+help_has "^training options"; help_has "  --optimizer adamw|sgd"; help_has "  --data DIR"; help_has "  --stop-after N"
+all=$out
+for o in $(grep -ho 'strcmp(a, "-[-a-zA-Z0-9]*")' "$S/compiler/main.c" "$S/compiler/cmd_train.c" | sed 's/.*"\(.*\)")/\1/' | sort -u); do
+    n=$((n + 1))
+    printf '%s\n' "$all" | grep -qE -- "[ ,]$o([ ,]|\$)" || { echo "FAIL: option $o is not in unetrc --help"; fails=$((fails + 1)); }
+    grep -qF -- "\`$o" "$S/docs/cli.md" || { echo "FAIL: option $o is not in docs/cli.md"; fails=$((fails + 1)); }
+done
+help_of run --help; help_has "^usage: unetrc run MODEL.onnx"; help_has "  --output Y.npy"; help_lacks "--steps"; help_lacks "--embed-weights"
+help_of info --help; help_has "^usage: unetrc info MODEL.onnx"; help_lacks "  --output"
+help_of bench --help; help_has "^usage: unetrc bench MODEL.onnx"; help_has "  --runs N"; help_lacks "  --output"
+help_of compile --help; help_has "^usage: unetrc MODEL.onnx -o OUT.c"; help_has "  --embed-weights"; help_lacks "  --input X.npy"
+help_of grad --help; help_has "^usage: unetrc grad MODEL.onnx"; help_has "  --label L.npy"; help_has "  --loss dicece"; help_lacks "--embed-weights"; help_lacks "--optimizer"
+help_of train --help; help_has "^usage: unetrc train MODEL.onnx"; help_has "  --checkpoint-every K"; help_has "  --optimizer"; help_lacks "  --label L.npy"
+help_of add_relu.onnx --train --help; help_has "^usage: unetrc MODEL.onnx -o OUT.c --train"; help_has "  --label-type T"; help_lacks "  --data DIR"
+help_of grad --version; help_has "^unetrc [0-9]"
+
 # -- info
 n=$((n + 1))
 info=$(cd "$D" && $U info add_relu.onnx)
