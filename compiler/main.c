@@ -47,22 +47,24 @@ void urc_cli_fail(const char *file, const char *msg) {
 }
 
 void urc_cli_check_outputs(const urc_cli_file *outs, int nout, const urc_cli_file *ins, int nin) {
+    /* (names with control characters stay one line, as in every message) */
     for (int k = 0; k < nout; k++) {
+        const char *what = urc_diag_one_line(outs[k].what);
         for (int j = 0; j < k; j++)
             if (!strcmp(outs[j].path, outs[k].path))
-                usage_error("%s is given twice", outs[k].what);
+                usage_error("%s is given twice", what);
             else if (urc_same_entry(outs[j].path, outs[k].path))
-                usage_error("%s names the same file as %s", outs[k].what, outs[j].what);
+                usage_error("%s names the same file as %s", what, urc_diag_one_line(outs[j].what));
         for (int j = 0; j < nin; j++)
             if (urc_output_replaces_input(outs[k].path, ins[j].path))
-                usage_error("%s would write over %s '%s'", outs[k].what, ins[j].what, ins[j].path);
+                usage_error("%s would write over %s '%s'", what, ins[j].what, urc_diag_one_line(ins[j].path));
         /* The temporary file PATH.tmpPID.N must fit too: an over-long name
          * would otherwise fail only when it is created, after all the work. */
         size_t len = strlen(urc_path_base(outs[k].path));
         long max = urc_name_max(outs[k].path);
         if ((long)(len + URC_OUTFILE_TMP_SUFFIX_MAX) > max)
             usage_error("%s: the file name has %zu bytes; with the temporary file's suffix (.tmpPID.N) at most %ld fit "
-                        "the folder's limit of %ld", outs[k].what, len, max - URC_OUTFILE_TMP_SUFFIX_MAX, max);
+                        "the folder's limit of %ld", what, len, max - URC_OUTFILE_TMP_SUFFIX_MAX, max);
     }
 }
 
