@@ -76,7 +76,11 @@ static void parse(train_cli *c, int argc, char **argv, int first) {
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
 #define NEXT() (i + 1 < argc ? argv[++i] : (usage("%s needs a value", a), ""))
-        if (!strcmp(a, "--train")) continue;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) urc_cli_help(first == 1 ? "--train" : argv[1]);
+        else if (!strcmp(a, "--version")) {
+            printf("unetrc %s\n", URC_VERSION);
+            exit(0);
+        } else if (!strcmp(a, "--train")) continue;
         else if (!strcmp(a, "-o")) c->out_c = NEXT();
         else if (!strcmp(a, "--name")) c->name = NEXT();
         else if (!strcmp(a, "--embed-weights")) c->embed = true;
@@ -426,12 +430,16 @@ int urc_cmd_compile_train(int argc, char **argv) {
     if (!c.out_c) usage("no output file given (-o FILE.c)");
     size_t len = strlen(c.out_c);
     if (len < 3 || strcmp(c.out_c + len - 2, ".c")) usage("-o wants a file name ending in .c, got '%s'", c.out_c);
+    urc_cli_file outs[3], model = {c.model, "the model"};
+    int nout = urc_cli_compile_outputs(c.out_c, c.embed, outs);
+    urc_cli_check_outputs(outs, nout, &model, 1);
     /* the same prefix rules as a plain compile: "9x.c" must not give 9x_train_step */
     const char *name = c.name ? c.name : urc_cli_default_name(c.out_c);
     if (!urc_cli_valid_ident(name)) usage("--name '%s' is not a C identifier", name);
     urc_program *progs[2];
     urc_graph *g;
     if (!build_train_programs(&c, name, progs, &g)) fail(c.model, NULL);
+    urc_cli_check_external(g, outs, nout);
     const char *stem = stem_of(c.out_c);
     const char *h_path = urc_fmt("%s.h", stem), *w_path = urc_fmt("%s.weights", stem);
     urc_c_opts co = {.prefix = name, .header_name = base_of(h_path), .source_name = base_of(c.model),

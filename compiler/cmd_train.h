@@ -16,6 +16,28 @@ _Noreturn void urc_cli_fail(const char *file, const char *msg);
 bool urc_cli_valid_ident(const char *s);
 const char *urc_cli_default_name(const char *out);
 
+/* The output files of one command and the files it reads (main.c). Each
+ * has a description for messages: outputs "--output 'y.npy'", inputs "the
+ * model". Refused as usage errors: two outputs naming one file (however
+ * spelled), an output that would replace an input (paths.h), and an output
+ * name that, with the temporary file's suffix, exceeds the folder's limit
+ * (checked up front rather than failing when the temporary file is made). */
+typedef struct urc_cli_file {
+    const char *path, *what;
+} urc_cli_file;
+void urc_cli_check_outputs(const urc_cli_file *outs, int nout, const urc_cli_file *ins, int nin);
+/* The files of `-o OUT.c`: OUT.c, OUT.h and (unless embedded) OUT.weights;
+ * returns how many. */
+int urc_cli_compile_outputs(const char *out_c, bool embed, urc_cli_file outs[3]);
+/* urc_cli_check_outputs against the external data files g's import read. */
+struct urc_graph;
+void urc_cli_check_external(const struct urc_graph *g, const urc_cli_file *outs, int nout);
+
+/* Prints the help of one command ("compile", "run", "info", "bench",
+ * "--train", "grad", "train"), or of all for NULL or any other name, to
+ * stdout and exits 0 (cli_help.c). */
+_Noreturn void urc_cli_help(const char *cmd);
+
 /* `unetrc grad ...`: argv as given to main. Returns the exit status. */
 int urc_cmd_grad(int argc, char **argv);
 /* `unetrc MODEL -o OUT.c --train ...` */

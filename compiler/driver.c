@@ -16,7 +16,9 @@ typedef struct pass_ctx {
 } pass_ctx;
 
 static bool p_order(pass_ctx *c) { return urc_graph_toposort(c->g); }
-static bool p_infer(pass_ctx *c) { return urc_pass_infer(c->g, !c->o->no_fold, c->o->import.max_bytes); }
+static bool p_infer(pass_ctx *c) {
+    return urc_pass_infer(c->g, !c->o->no_fold, c->o->import.max_bytes) && urc_pass_check_outputs(c->g);
+}
 static bool p_dce(pass_ctx *c) { return urc_pass_dce(c->g); }
 static bool p_einsum(pass_ctx *c) { return urc_pass_einsum_to_matmul(c->g); }
 static bool p_reinfer(pass_ctx *c) { return urc_pass_infer(c->g, false, c->o->import.max_bytes); }

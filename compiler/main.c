@@ -15,40 +15,10 @@
 #include "backend/c/run_c.h"
 #include "base/diag.h"
 #include "base/npy.h"
+#include "base/paths.h"
 #include "cmd_train.h"
 #include "driver.h"
 #include "interp/interp.h"
-
-static const char usage_text[] =
-    "usage: unetrc MODEL.onnx -o OUT.c [options]      compile to OUT.c, OUT.h, OUT.weights\n"
-    "       unetrc run MODEL.onnx --input X.npy... --output Y.npy... [--interp] [options]\n"
-    "       unetrc info MODEL.onnx [options]\n"
-    "       unetrc bench MODEL.onnx [--threads N] [--runs N] [--input X.npy...] [options]\n"
-    "options:\n"
-    "  -o FILE.c              output C file (header and weights next to it)\n"
-    "  --name NAME            symbol prefix (default: the output file's base name)\n"
-    "  --embed-weights        put the weights in the C file instead of NAME.weights\n"
-    "  --input-shape N=D,...  pin the shape of input N (symbolic dimensions)\n"
-"  --freeze-input N=F.npy replace input N by the constant in F.npy (e.g. a shape)\n"
-    "  --max-bytes N          largest model, tensor or .npy accepted (default 4294967296)\n"
-    "  --allow-nonfinite      accept NaN/Inf in .npy inputs\n"
-    "  --dump-ir              print the IR after the graph passes\n"
-    "  --dump-after PASS      print the IR after PASS (import, order, infer, dce, einsum, gelu, norms,\n"
-    "                         train, fuse, attention, layout, fusenorm, fuseconv, convweights,\n"
-    "                         reinfer, cleanup)\n"
-    "  --no-fold              do not fold constants (debugging)\n"
-    "  -O0                    no fusion or layout passes: plain kernels per ONNX node\n"
-    "  --interp               run: use the reference interpreter instead of generated C\n"
-    "  --cc CC                run: C compiler (default $CC, else cc)\n"
-    "  --cflags FLAGS         run: compiler flags (default \"-std=c11 -O2 -fopenmp\")\n"
-    "  --keep DIR             run: keep the generated files and binary in DIR\n"
-    "  --target-cpu CPU       tune tiles for CPU: host (default), generic, x86-64-v3, x86-64-v4,\n"
-    "                         sapphirerapids, znver4, armv8-a, cortex-a72, neoverse-n1, apple-m1, ...\n"
-    "  --vector-bits N        vector width the tiles assume: 128, 256 or 512 (default: the CPU's)\n"
-    "  --threads N            bench: OpenMP threads (default 2)\n"
-    "  --runs N               bench: timed forwards after one warm-up (default 10)\n"
-    "  -v, --verbose          notes on stderr\n"
-    "  -h, --help, --version\n";
 
 #define usage_error urc_cli_usage_error
 #define fail urc_cli_fail
@@ -76,6 +46,28 @@ void urc_cli_fail(const char *file, const char *msg) {
     exit(1);
 }
 
+void urc_cli_check_outputs(const urc_cli_file *outs, int nout, const urc_cli_file *ins, int nin) {
+    /* (names with control characters stay one line, as in every message) */
+    for (int k = 0; k < nout; k++) {
+        const char *what = urc_diag_one_line(outs[k].what);
+        for (int j = 0; j < k; j++)
+            if (!strcmp(outs[j].path, outs[k].path))
+                usage_error("%s is given twice", what);
+            else if (urc_same_entry(outs[j].path, outs[k].path))
+                usage_error("%s names the same file as %s", what, urc_diag_one_line(outs[j].what));
+        for (int j = 0; j < nin; j++)
+            if (urc_output_replaces_input(outs[k].path, ins[j].path))
+                usage_error("%s would write over %s '%s'", what, ins[j].what, urc_diag_one_line(ins[j].path));
+        /* The temporary file PATH.tmpPID.N must fit too: an over-long name
+         * would otherwise fail only when it is created, after all the work. */
+        size_t len = strlen(urc_path_base(outs[k].path));
+        long max = urc_name_max(outs[k].path);
+        if ((long)(len + URC_OUTFILE_TMP_SUFFIX_MAX) > max)
+            usage_error("%s: the file name has %zu bytes; with the temporary file's suffix (.tmpPID.N) at most %ld fit "
+                        "the folder's limit of %ld", what, len, max - URC_OUTFILE_TMP_SUFFIX_MAX, max);
+    }
+}
+
 static void fail_diag(void) {
     urc_outfile_abort_all();
     if (urc_error_count() == 0) urc_error(NULL, "failed (no details recorded)");
@@ -84,7 +76,8 @@ static void fail_diag(void) {
 }
 
 typedef struct cli {
-    const char *cmd;          /* "compile", "run", "info" */
+    const char *cmd;          /* "compile", "run", "info", "bench" */
+    bool cmd_given;           /* named on the command line (else compile by default) */
     const char *model;
     const char *out;
     const char *name;
@@ -101,6 +94,24 @@ typedef struct cli {
     urc_options opt;
     const char *command;      /* the command line, for provenance */
 } cli;
+
+/* The files run and compile read: the model, --input files, --freeze-input
+ * files (the external data files are known after import). */
+static int input_files(const cli *c, urc_cli_file *ins) {
+    int n = 0;
+    ins[n++] = (urc_cli_file){c->model, "the model"};
+    for (int i = 0; i < c->inputs.len; i++) ins[n++] = (urc_cli_file){c->inputs.items[i], "the --input file"};
+    for (int i = 0; i < c->frozen_paths.len; i++)
+        ins[n++] = (urc_cli_file){c->frozen_paths.items[i], "the --freeze-input file"};
+    return n;
+}
+
+void urc_cli_check_external(const urc_graph *g, const urc_cli_file *outs, int nout) {
+    urc_cli_file *ins = urc_alloc(sizeof(urc_cli_file) * ((size_t)g->external_files.len + 1));
+    for (int i = 0; i < g->external_files.len; i++)
+        ins[i] = (urc_cli_file){g->external_files.items[i], "the model's external data file"};
+    urc_cli_check_outputs(outs, nout, ins, g->external_files.len);
+}
 
 static bool parse_u64(const char *s, uint64_t *v) {
     if (!*s || *s == '-') return false;
@@ -129,6 +140,14 @@ static void parse_pin(cli *c, const char *arg) {
     URC_VEC_PUSH(c->pins, pin);
 }
 
+/* run's --output files, described for messages. */
+static const urc_cli_file *run_outputs(const cli *c) {
+    urc_cli_file *outs = urc_alloc(sizeof(urc_cli_file) * ((size_t)c->outputs.len + 1));
+    for (int i = 0; i < c->outputs.len; i++)
+        outs[i] = (urc_cli_file){c->outputs.items[i], urc_fmt("--output '%s'", c->outputs.items[i])};
+    return outs;
+}
+
 static void parse_args(cli *c, int argc, char **argv) {
     urc_strbuf cmd = {0};
     urc_sb_puts(&cmd, "unetrc");
@@ -142,14 +161,14 @@ static void parse_args(cli *c, int argc, char **argv) {
     if (argc > 1 && (!strcmp(argv[1], "run") || !strcmp(argv[1], "info") || !strcmp(argv[1], "compile") ||
                      !strcmp(argv[1], "bench"))) {
         c->cmd = argv[1];
+        c->cmd_given = true;
         i = 2;
     }
     for (; i < argc; i++) {
         const char *a = argv[i];
 #define NEXT() (i + 1 < argc ? argv[++i] : (usage_error("%s needs a value", a), ""))
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage_text, stdout);
-            exit(0);
+            urc_cli_help(c->cmd_given ? c->cmd : NULL); /* `unetrc --help`: every command */
         } else if (!strcmp(a, "--version")) {
             printf("unetrc %s\n", URC_VERSION);
             exit(0);
@@ -234,10 +253,6 @@ static void parse_args(cli *c, int argc, char **argv) {
 #undef NEXT
     }
     if (!c->model) usage_error("no model given");
-    for (int k = 0; k < c->outputs.len; k++)
-        for (int j = 0; j < k; j++)
-            if (!strcmp(c->outputs.items[j], c->outputs.items[k]))
-                usage_error("--output '%s' is given twice", c->outputs.items[k]);
     for (int k = 0; k < c->frozen.len; k++) {
         const char *err;
         urc_tensor *t = urc_npy_read(c->frozen_paths.items[k], c->opt.import.max_bytes, &err);
@@ -251,6 +266,11 @@ static void parse_args(cli *c, int argc, char **argv) {
     if (!strcmp(c->cmd, "compile") && !c->out) usage_error("no output file given (-o FILE.c)");
     if (!strcmp(c->cmd, "run") && (!c->inputs.len && !c->outputs.len))
         usage_error("run needs --input and --output files");
+    if (!strcmp(c->cmd, "run")) {
+        urc_cli_file *ins = urc_alloc(sizeof(urc_cli_file) * (size_t)(1 + c->inputs.len + c->frozen_paths.len));
+        int nin = input_files(c, ins);
+        urc_cli_check_outputs(run_outputs(c), c->outputs.len, ins, nin);
+    }
 }
 
 /* ---- compile ---------------------------------------------------------------- */
@@ -311,14 +331,26 @@ const char *urc_cli_default_name(const char *out) {
     return r;
 }
 
+int urc_cli_compile_outputs(const char *out_c, bool embed, urc_cli_file outs[3]) {
+    const char *stem = urc_strndup(out_c, strlen(out_c) - 2);
+    outs[0] = (urc_cli_file){out_c, urc_fmt("-o '%s'", out_c)};
+    outs[1] = (urc_cli_file){urc_fmt("%s.h", stem), urc_fmt("output '%s.h' (of -o '%s')", stem, out_c)};
+    outs[2] = (urc_cli_file){urc_fmt("%s.weights", stem), urc_fmt("output '%s.weights' (of -o '%s')", stem, out_c)};
+    return embed ? 2 : 3;
+}
+
 static int cmd_compile(cli *c) {
     const char *name = c->name ? c->name : urc_cli_default_name(c->out);
     if (!urc_cli_valid_ident(name)) usage_error("--name '%s' is not a C identifier", name);
     size_t len = strlen(c->out);
     if (len < 3 || strcmp(c->out + len - 2, ".c")) usage_error("-o wants a file name ending in .c, got '%s'", c->out);
+    urc_cli_file outs[3], *ins = urc_alloc(sizeof(urc_cli_file) * (size_t)(1 + c->inputs.len + c->frozen_paths.len));
+    int nout = urc_cli_compile_outputs(c->out, c->embed, outs), nin = input_files(c, ins);
+    urc_cli_check_outputs(outs, nout, ins, nin);
     urc_diag_reset(c->model);
     urc_graph *g = urc_build_graph(c->model, &c->opt);
     if (!g) fail_diag();
+    urc_cli_check_external(g, outs, nout);
     urc_program *P = urc_build_program(g, name, &c->opt, NULL);
     if (!P) fail_diag();
     write_outputs(P, g, c->model, c->out, name, c->embed, c->command);
@@ -417,6 +449,7 @@ static int cmd_run(cli *c) {
     urc_diag_reset(c->model);
     urc_graph *g = urc_build_graph(c->model, &c->opt);
     if (!g) fail_diag();
+    urc_cli_check_external(g, run_outputs(c), c->outputs.len);
     if (c->inputs.len != g->inputs.len)
         fail(c->model, urc_fmt("the model has %d inputs, %d --input files given", g->inputs.len, c->inputs.len));
     if (c->outputs.len != g->outputs.len)

@@ -5,7 +5,9 @@
  *    round trip must give the same dtype, shape and bytes.
  * 2. unetrc_npy_read_f32 (the runtime's reader) on the same bytes from a
  *    file. When it accepts, the compiler's reader must have accepted a
- *    C-order float32 array of that many elements with the same values. */
+ *    C-order float32 array of that many elements with the same values.
+ * 3. unetrc_npy_read_f32_shape with the compiler's shape agrees with 2, and
+ *    unetrc_npy_shape reports the compiler's shape. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
@@ -63,6 +65,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (st == UNETRC_OK) {
         check(t && t->dtype == URC_DT_F32, "runtime accepted what the compiler rejects or reads as another dtype");
         check(!memcmp(buf, t->data, count * sizeof(float)), "runtime and compiler read different values");
+    }
+    /* The exact-shape reader with the compiler's shape: it may accept only
+     * what the count reader accepts, and the header reader must report that
+     * shape. */
+    if (t && (size_t)urc_tensor_numel(t) == count) { /* buf holds the whole array */
+        unetrc_status st2 = unetrc_npy_read_f32_shape(path, buf, t->shape.dims, t->shape.rank);
+        check(st2 == st, "the exact-shape reader disagrees with the count reader");
+        int64_t shape[8];
+        int rank = -1;
+        if (unetrc_npy_shape(path, shape, &rank) == UNETRC_OK) {
+            check(t->dtype == URC_DT_F32 && rank == t->shape.rank, "header reader: another dtype or rank");
+            for (int d = 0; d < rank; d++) check(shape[d] == t->shape.dims[d], "header reader: another shape");
+        }
     }
     free(buf);
     if (t) urc_tensor_free(t);

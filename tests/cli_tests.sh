@@ -34,7 +34,7 @@ expect 1 "$E checks: not a regular file" $U checks -o "$T/o/x.c"
 expect 1 "$E empty.onnx: empty file (not an ONNX model)" $U empty.onnx -o "$T/o/x.c"
 expect 1 "$E random.onnx: not a valid ONNX model (protobuf decoding failed)" $U random.onnx -o "$T/o/x.c"
 expect 1 "$E truncated.onnx: not a valid ONNX model (protobuf decoding failed)" $U truncated.onnx -o "$T/o/x.c"
-expect 1 "$E unsupported.onnx: node 'foo' (FooBar): op type not supported; node 'lstm' (LSTM): op type not supported; node 'ms_gelu' (Gelu): op domain 'com.microsoft' is not supported; node 'relu' (Relu): attribute 'strange' is not supported" $U unsupported.onnx -o "$T/o/x.c"
+expect 1 "$E unsupported.onnx: op type not supported: FooBar (1 node: 'foo'), LSTM (1 node: 'lstm'); op domain 'com.microsoft' is not supported: Gelu (1 node: 'ms_gelu'); node 'relu' (Relu): attribute 'strange' is not supported" $U unsupported.onnx -o "$T/o/x.c"
 expect 1 "$E opset9.onnx: opset 9 is not supported (supported: 11 to 18); re-export with opset_version=17" $U opset9.onnx -o "$T/o/x.c"
 expect 1 "$E cycle.onnx: node 'r1' (Relu): the graph has a cycle through this node" $U cycle.onnx -o "$T/o/x.c"
 expect 1 "$E dangling.onnx: node 'add' (Add): input 'nowhere' is not produced by any node, graph input or initializer" $U dangling.onnx -o "$T/o/x.c"
@@ -72,7 +72,7 @@ check test -s "$T/o/seg.c"
 check test -s "$T/o/seg.h"
 check test -s "$T/o/seg.weights"
 cp "$T/o/seg.c" "$T/before.c"
-expect 1 "$E unsupported.onnx: node 'foo' (FooBar): op type not supported; node 'lstm' (LSTM): op type not supported; node 'ms_gelu' (Gelu): op domain 'com.microsoft' is not supported; node 'relu' (Relu): attribute 'strange' is not supported" $U unsupported.onnx -o "$T/o/seg.c"
+expect 1 "$E unsupported.onnx: op type not supported: FooBar (1 node: 'foo'), LSTM (1 node: 'lstm'); op domain 'com.microsoft' is not supported: Gelu (1 node: 'ms_gelu'); node 'relu' (Relu): attribute 'strange' is not supported" $U unsupported.onnx -o "$T/o/seg.c"
 check cmp -s "$T/o/seg.c" "$T/before.c"
 check test "$(ls -A "$T/o" | wc -l)" = 3
 expect 0 "" $U symbolic.onnx --input-shape x=1,2,3 -o "$T/o/sym.c"
@@ -115,19 +115,23 @@ chk opset_huge.onnx "opset 4294967313 is not supported (supported: 11 to 18); re
 chk opset_twice.onnx "the model imports the default ONNX opset twice (versions 17 and 13)"
 chk opset_none.onnx "the model imports no version of the default ONNX opset"
 chk deep_nesting.onnx "not a valid ONNX model (protobuf messages nested more than 64 deep)"
-chk name_ctrl.onnx "node 'a b [31mc' (Foo): op type not supported"
+chk name_ctrl.onnx "op type not supported: Foo (1 node: 'a b [31mc')"
 cp "$D/empty.onnx" "$T/new
 line.onnx"
 expect 1 "$E $T/new line.onnx: empty file (not an ONNX model)" $U "$T/new
 line.onnx" -o "$T/o/x.c"
 chk no_graph.onnx "the model has no graph"
-many=$(i=0; while [ $i -lt 64 ]; do [ $i -gt 0 ] && printf '; '; printf "node 'u%d' (Foo): op type not supported" $i; i=$((i + 1)); done)
+many=$(i=0; while [ $i -lt 64 ]; do [ $i -gt 0 ] && printf '; '; printf "node 'u%d' (Relu): attribute 'strange' is not supported" $i; i=$((i + 1)); done)
 chk many_problems.onnx "$many; and 2 more problems"
+chk many_unsupported.onnx "op type not supported: Foo (66 nodes: 'u0', 'u1', 'u2', ...), LSTM (1 node: 'lstm'); op domain 'custom.ops' is not supported: Bar (1 node: '#67')"
 chk functions.onnx "model-local functions are not supported (export with the TorchScript exporter, dynamo=False)"
 chk dtype_unknown.onnx "initializer 'bias': data type 99 is not an ONNX tensor type"
 chk dtype_string.onnx "input 'x': data type string is not supported"
 chk typed_short.onnx "initializer 'bias': float_data has 2 values, its shape [3] needs 3"
-chk typed_wrong_field.onnx "initializer 'bias': float_data has 0 values, its shape [3] needs 3"
+chk typed_wrong_field.onnx "initializer 'bias': int64_data is set, but float32 values belong in float_data"
+chk typed_two_fields.onnx "initializer 'bias': int64_data is set, but float32 values belong in float_data"
+chk raw_and_typed.onnx "initializer 'bias': has both raw_data and float_data (ambiguous)"
+chk ext_and_raw.onnx "initializer 'bias': has both external data and raw_data (ambiguous)"
 chk zero_dim_cap.onnx "initializer 'bias': shape [0,1099511627776,1099511627776] of float32 exceeds the limit of 4294967296 bytes (raise it with --max-bytes)"
 chk rank9.onnx "initializer 'bias': rank 9 is above the supported maximum of 8"
 chk negative_dim.onnx "initializer 'bias': negative dimension -3"
@@ -145,6 +149,9 @@ chk input_twice.onnx "input 'x': name is used twice"
 chk output_missing.onnx "output 'zz': is not produced by any node"
 chk output_twice.onnx "output 'y': is listed twice"
 chk no_outputs.onnx "graph: has no outputs"
+chk output_shape.onnx "output 'y': the model declares float32[1,3,2], inference gives float32[1,2,3]"
+chk output_rank.onnx "output 'y': the model declares float32[N,6], inference gives float32[1,2,3]"
+chk output_dtype.onnx "output 'y': the model declares int64[N,2,3], inference gives float32[1,2,3]"
 chk produced_twice.onnx "node 'r2' (Relu): output 't' is already produced elsewhere"
 chk output_is_input.onnx "node 'r1' (Relu): output 'x' is already produced elsewhere"
 chk arity.onnx "node 'relu' (Relu): has 2 inputs; Relu takes 1 to 1"
@@ -238,7 +245,18 @@ chk argmax_axis.onnx "node 'n' (ArgMax): axis 5 is out of range for rank 5"
 chk depthtospace_block.onnx "node 'n' (DepthToSpace): blocksize must be at least 1, got 0"
 chk depthtospace_huge.onnx "node 'n' (DepthToSpace): blocksize 4611686018427387904 is too large for 2 channels"
 chk range_overflow.onnx "node 'n' (Range): output 'y' of shape [9223372036854775807] exceeds the limit of 4294967296 bytes (raise it with --max-bytes)"
+chk leakyrelu_alpha_nan.onnx "node 'n' (LeakyRelu): attribute 'alpha' must be a finite number, got NaN"
+chk hardsigmoid_beta_inf.onnx "node 'n' (HardSigmoid): attribute 'beta' must be a finite number, got inf"
+chk layernorm_eps_nan.onnx "node 'n' (LayerNormalization): attribute 'epsilon' must be a finite number, got NaN"
+chk gemm_alpha_inf.onnx "node 'n' (Gemm): attribute 'alpha' must be a finite number, got -inf"
+chk celu_alpha0.onnx "node 'n' (Celu): attribute 'alpha' must not be 0"
+chk clip_min_nan.onnx "node 'n' (Clip): min ('lo') is NaN"
+chk convt_outpad.onnx "node 'n' (ConvTranspose): output_padding 2 on spatial axis 1 must be smaller than the stride or dilation (2)"
 no_files "$T/o"
+expect 0 "" $U checks/output_symbolic.onnx -o "$T/o/out_sym.c"     # symbolic and unknown output dims match
+expect 0 "" $U checks/const_inf.onnx -o "$T/o/const_inf.c"         # an infinite Constant is fine
+expect 0 "" $U checks/convt_outpad_dil.onnx -o "$T/o/convt_dil.c"  # output_padding 1 < dilation 2
+rm -f "$T"/o/*
 # the --max-bytes cap on the model file, .npy inputs and frozen inputs (read after all options)
 expect 1 "$E add_relu.onnx: file is 147 bytes, above the limit of 100 bytes (raise it with --max-bytes)" $U add_relu.onnx --max-bytes 100 -o "$T/o/x.c"
 expect 1 "$E checks/big1000.npy: .npy data of shape [1000] is above the limit of 1000 bytes" $U run add_relu.onnx --max-bytes 1000 --input checks/big1000.npy --output "$T/r/y.npy"
@@ -272,6 +290,48 @@ npy npy_descr_nul.npy "bad .npy header: malformed descr"
 npy x_inf.npy "element 2 is infinite (use --allow-nonfinite to accept)"
 expect 1 "$E add_relu.input.npy: input 'x' expects int64, the file has float32" $U run checks/int_input.onnx --input add_relu.input.npy --output "$T/r/y.npy"
 expect 0 "" $U run checks/int_input.onnx --input add_relu.input_int.npy --output "$T/r/yi.npy"
+# -- indices read at run time (Gather, GatherElements): out of range is an error, not a clamped read.
+#    The interpreter names the node and the index; the generated forward returns NAME_ERR_INDEX.
+rm -f "$T"/r/*
+G="run checks/gather_runtime.onnx --input checks/gather_x.npy"
+expect 0 "" $U $G --input checks/gather_idx_ok.npy --output "$T/r/g.npy"           # [-1, 2]
+check "$CMP" "$D/checks/gather_expected.npy" "$T/r/g.npy" 0
+expect 0 "" $U $G --input checks/gather_idx_ok.npy --output "$T/r/gi.npy" --interp
+check "$CMP" "$D/checks/gather_expected.npy" "$T/r/gi.npy" 0
+GE="run checks/gather_elements_runtime.onnx --input checks/gather_elements_x.npy"
+expect 0 "" $U $GE --input checks/gather_elements_idx_ok.npy --output "$T/r/ge.npy"
+check "$CMP" "$D/checks/gather_elements_expected.npy" "$T/r/ge.npy" 0
+expect 0 "" $U $GE --input checks/gather_elements_idx_ok.npy --output "$T/r/gei.npy" --interp
+check "$CMP" "$D/checks/gather_elements_expected.npy" "$T/r/gei.npy" 0
+rm -f "$T"/r/*
+expect 1 "$E checks/gather_runtime.onnx: node 'g' (Gather): index 4 (element 1 of the indices) is out of range for axis 0 of size 4" $U $G --input checks/gather_idx_big.npy --output "$T/r/g.npy" --interp
+expect 1 "$E checks/gather_runtime.onnx: node 'g' (Gather): index -5 (element 0 of the indices) is out of range for axis 0 of size 4" $U $G --input checks/gather_idx_neg.npy --output "$T/r/g.npy" --interp
+expect 1 "$E checks/gather_elements_runtime.onnx: node 'ge' (GatherElements): index 3 (element 4 of the indices) is out of range for axis 1 of size 3" $U $GE --input checks/gather_elements_idx_big.npy --output "$T/r/g.npy" --interp
+idx_err="the generated code's forward returned MODEL_ERR_INDEX: an index read at run time is out of range (run with --interp to see which node and index)"
+expect 1 "$E checks/gather_runtime.onnx: $idx_err" $U $G --input checks/gather_idx_big.npy --output "$T/r/g.npy"
+expect 1 "$E checks/gather_runtime.onnx: $idx_err" $U $G --input checks/gather_idx_neg.npy --output "$T/r/g.npy"
+expect 1 "$E checks/gather_elements_runtime.onnx: $idx_err" $U $GE --input checks/gather_elements_idx_big.npy --output "$T/r/g.npy"
+no_files "$T/r"
+mkdir "$T/gr"
+expect 0 "" $U checks/gather_runtime.onnx -o "$T/gr/gat.c" --embed-weights
+cat > "$T/gr/main.c" <<'CEOF'
+#include <stdio.h>
+#include "gat.h"
+static _Alignas(64) unsigned char arena[GAT_ARENA_SIZE];
+int main(void) {
+    float x[12], y[6] = {0};
+    for (int i = 0; i < 12; i++) x[i] = (float)i;
+    const int64_t ok[2] = {-1, 2}, big[2] = {0, 4}, neg[2] = {-5, 0}, edge[2] = {-4, 3};
+    int a = gat_forward(arena, x, ok, y);
+    printf("%d %g %g", a, y[0], y[3]);
+    a = gat_forward(arena, x, edge, y);
+    printf(" %d %g %g", a, y[0], y[3]);
+    printf(" %d %d %d\n", gat_forward(arena, x, big, y), gat_forward(arena, x, neg, y), GAT_ERR_INDEX);
+    return 0;
+}
+CEOF
+check ${CC:-cc} -std=c11 -Wall -Wextra -Werror -pedantic -I"$T/gr" "$T/gr/main.c" "$T/gr/gat.c" -o "$T/gr/main"
+check test "$("$T/gr/main")" = "0 9 6 0 0 9 -12 -12 -12"
 # -- training a single-channel output: refused (MONAI's loss is then sigmoid/BCE), no files
 mkdir -p "$T/oc"
 expect 1 "$E checks/one_channel.onnx: loss: the model output has 1 channel(s); the softmax losses need at least 2 classes (MONAI's DiceCELoss on a single channel is a different, sigmoid/BCE loss)" $U checks/one_channel.onnx -o "$T/oc/seg.c" --train
@@ -334,6 +394,41 @@ no_files "$T/r"
 expect 0 "" $U run add_relu.onnx --input checks/npy_long_header.npy --output "$T/r/y.npy"   # format 2.0, 70 kB header
 expect 2 "unetrc: usage error: --output '$T/r/y.npy' is given twice (see unetrc --help)" $U run add_relu.onnx --input add_relu.input.npy --output "$T/r/y.npy" --output "$T/r/y.npy"
 rm -f "$T"/r/*
+# -- outputs naming one file twice however spelled, or writing over an input (the model itself, an --input,
+#    a --freeze-input or an external data file, also through symlinks): usage errors, nothing written
+U2="unetrc: usage error:"
+RUN="run add_relu.onnx --input add_relu.input.npy"
+ln -s "$T/r" "$T/rlink"
+expect 2 "$U2 --output '$T/r/./y.npy' names the same file as --output '$T/r/y.npy' (see unetrc --help)" $U $RUN --output "$T/r/y.npy" --output "$T/r/./y.npy"
+expect 2 "$U2 --output '$T/rlink/y.npy' names the same file as --output '$T/r/y.npy' (see unetrc --help)" $U $RUN --output "$T/r/y.npy" --output "$T/rlink/y.npy"
+mkdir "$T/w"
+cp "$D/add_relu.onnx" "$D/add_relu.input.npy" "$T/w/"
+ln -s "$T/w/add_relu.input.npy" "$T/w/x_link.npy"
+expect 2 "$U2 --output '$T/w/../w/add_relu.input.npy' would write over the --input file '$T/w/add_relu.input.npy' (see unetrc --help)" $U run "$T/w/add_relu.onnx" --input "$T/w/add_relu.input.npy" --output "$T/w/../w/add_relu.input.npy"
+expect 2 "$U2 --output '$T/w/add_relu.input.npy' would write over the --input file '$T/w/x_link.npy' (see unetrc --help)" $U run "$T/w/add_relu.onnx" --input "$T/w/x_link.npy" --output "$T/w/add_relu.input.npy"
+expect 2 "$U2 --output '$T/rlink/../w/add_relu.onnx' would write over the model '$T/w/add_relu.onnx' (see unetrc --help)" $U run "$T/w/add_relu.onnx" --input add_relu.input.npy --output "$T/rlink/../w/add_relu.onnx"
+cp "$D/add_relu.onnx" "$T/w/seg.weights"
+expect 2 "$U2 output '$T/w/seg.weights' (of -o '$T/w/seg.c') would write over the model '$T/w/seg.weights' (see unetrc --help)" $U "$T/w/seg.weights" -o "$T/w/seg.c"
+expect 2 "$U2 output '$T/w/seg.weights' (of -o '$T/w/seg.c') would write over the model '$T/w/seg.weights' (see unetrc --help)" $U "$T/w/seg.weights" -o "$T/w/seg.c" --train
+cp "$D/add_relu.input.npy" "$T/w/f.h"
+expect 2 "$U2 output '$T/w/f.h' (of -o '$T/w/f.c') would write over the --freeze-input file '$T/w/f.h' (see unetrc --help)" $U add_relu.onnx --freeze-input "x=$T/w/f.h" -o "$T/w/f.c" --embed-weights
+cp "$D/checks/ext_weights_name.onnx" "$T/w/"; cp "$D/checks/bias.bin" "$T/w/w.weights"
+expect 2 "$U2 output '$T/w/w.weights' (of -o '$T/w/w.c') would write over the model's external data file '$(cd "$T/w" && pwd -P)/w.weights' (see unetrc --help)" $U "$T/w/ext_weights_name.onnx" -o "$T/w/w.c"
+expect 0 "" $U "$T/w/ext_weights_name.onnx" -o "$T/w/w.c" --embed-weights   # no w.weights written: fine
+check cmp -s "$T/w/w.weights" "$D/checks/bias.bin"
+check cmp -s "$T/w/seg.weights" "$D/add_relu.onnx"
+check cmp -s "$T/w/add_relu.input.npy" "$D/add_relu.input.npy"
+check test "$(ls -A "$T/w" | tr '\n' ' ')" = "add_relu.input.npy add_relu.onnx ext_weights_name.onnx f.h seg.weights w.c w.h w.weights x_link.npy "
+no_files "$T/r"
+# -- an output name that leaves no room for the temporary file's suffix (.tmpPID.N, up to 25 bytes) under the
+#    folder's 255-byte limit: a usage error up front, not a failure when the temporary file is created
+long=$(printf '%0223d' 0)
+expect 2 "$U2 output '$T/o/$long.weights' (of -o '$T/o/$long.c'): the file name has 231 bytes; with the temporary file's suffix (.tmpPID.N) at most 230 fit the folder's limit of 255 (see unetrc --help)" $U add_relu.onnx -o "$T/o/$long.c"
+expect 2 "$U2 --output '$T/r/${long}0000.npy': the file name has 231 bytes; with the temporary file's suffix (.tmpPID.N) at most 230 fit the folder's limit of 255 (see unetrc --help)" $U $RUN --output "$T/r/${long}0000.npy"
+no_files "$T/r"
+expect 0 "" $U $RUN --output "$T/r/${long}000.npy"   # 230 bytes: fits
+expect 0 "" $U add_relu.onnx -o "$T/o/$long.c" --embed-weights   # .c and .h fit
+rm -f "$T"/r/* "$T"/o/*
 # Concat of 200 operands, interpreted and compiled (the interpreter asserted above 64)
 expect 0 "" $U run checks/concat200.onnx --interp --input checks/x12.npy --output "$T/r/cat_i.npy"
 expect 0 "" $U run checks/concat200.onnx --input checks/x12.npy --output "$T/r/cat_c.npy"
@@ -376,6 +471,31 @@ pid=$!
 i=0; while [ $i -lt 200 ] && ! ls "$T/o4" | grep -q tmp; do sleep 0.05; i=$((i + 1)); done
 kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null
 if [ -n "$(ls -A "$T/o4" | grep tmp)" ]; then echo "FAIL: temporary files left after SIGTERM: $(ls -A "$T/o4")"; fails=$((fails + 1)); fi
+
+# -- help: `unetrc --help` lists every command and option; each command has its own (stdout, exit 0,
+#    nothing on stderr); every option the parsers accept is in `unetrc --help` and in docs/cli.md
+S=$(cd "$D/../.." && pwd)
+help_of() { n=$((n + 1)); out=$($U "$@" 2>"$T/help_err"); rc=$?
+    if [ $rc != 0 ] || [ -s "$T/help_err" ]; then echo "FAIL: $* exit $rc: $(cat "$T/help_err")"; fails=$((fails + 1)); fi; }
+help_has() { n=$((n + 1)); if ! printf '%s\n' "$out" | grep -qe "$1"; then echo "FAIL: help lacks '$1'"; fails=$((fails + 1)); fi; }
+help_lacks() { n=$((n + 1)); if printf '%s\n' "$out" | grep -qe "$1"; then echo "FAIL: help has '$1'"; fails=$((fails + 1)); fi; }
+help_of --help
+help_has "^usage: unetrc MODEL.onnx -o OUT.c"; help_has "^       unetrc grad MODEL.onnx"; help_has "^       unetrc train MODEL.onnx"
+help_has "^training options"; help_has "  --optimizer adamw|sgd"; help_has "  --data DIR"; help_has "  --stop-after N"
+all=$out
+for o in $(grep -ho 'strcmp(a, "-[-a-zA-Z0-9]*")' "$S/compiler/main.c" "$S/compiler/cmd_train.c" | sed 's/.*"\(.*\)")/\1/' | sort -u); do
+    n=$((n + 1))
+    printf '%s\n' "$all" | grep -qE -- "[ ,]$o([ ,]|\$)" || { echo "FAIL: option $o is not in unetrc --help"; fails=$((fails + 1)); }
+    grep -qF -- "\`$o" "$S/docs/cli.md" || { echo "FAIL: option $o is not in docs/cli.md"; fails=$((fails + 1)); }
+done
+help_of run --help; help_has "^usage: unetrc run MODEL.onnx"; help_has "  --output Y.npy"; help_lacks "--steps"; help_lacks "--embed-weights"
+help_of info --help; help_has "^usage: unetrc info MODEL.onnx"; help_lacks "  --output"
+help_of bench --help; help_has "^usage: unetrc bench MODEL.onnx"; help_has "  --runs N"; help_lacks "  --output"
+help_of compile --help; help_has "^usage: unetrc MODEL.onnx -o OUT.c"; help_has "  --embed-weights"; help_lacks "  --input X.npy"
+help_of grad --help; help_has "^usage: unetrc grad MODEL.onnx"; help_has "  --label L.npy"; help_has "  --loss dicece"; help_lacks "--embed-weights"; help_lacks "--optimizer"
+help_of train --help; help_has "^usage: unetrc train MODEL.onnx"; help_has "  --checkpoint-every K"; help_has "  --optimizer"; help_lacks "  --label L.npy"
+help_of add_relu.onnx --train --help; help_has "^usage: unetrc MODEL.onnx -o OUT.c --train"; help_has "  --label-type T"; help_lacks "  --data DIR"
+help_of grad --version; help_has "^unetrc [0-9]"
 
 # -- info
 n=$((n + 1))

@@ -4,7 +4,8 @@
  *   truncation, misalignment, NULL;
  * - seg_forward: NULL and misaligned pointers are refused, the result is
  *   relu(x + bias);
- * - .npy round trip through unetrc_npy_write_f32 / unetrc_npy_read_f32.
+ * - .npy round trip through unetrc_npy_write_f32 / unetrc_npy_read_f32,
+ *   the exact-shape reader unetrc_npy_read_f32_shape and unetrc_npy_shape.
  *   test_runtime WEIGHTS_FILE TMP_DIR */
 #include <stdio.h>
 #include <string.h>
@@ -66,6 +67,9 @@ int main(int argc, char **argv) {
     CHECK(seg_forward(NULL, arena, x, y) == SEG_ERR_NULL);
     CHECK(seg_forward(payload, arena + 8, x, y) == SEG_ERR_ALIGN);
     CHECK(seg_forward(payload, arena, x, y) == SEG_OK);
+    /* The generated codes share the runtime's numbers (unetrc_status_str describes both). */
+    CHECK(SEG_ERR_NULL == UNETRC_ERR_NULL && SEG_ERR_ALIGN == UNETRC_ERR_ALIGN && SEG_ERR_INDEX == UNETRC_ERR_INDEX);
+    CHECK(strcmp(unetrc_status_str(SEG_ERR_INDEX), "an index read at run time is out of range") == 0);
     for (int i = 0; i < SEG_OUT0_COUNT; i++) {
         float want = x[i] + bias[i % 3];
         CHECK(y[i] == (want > 0 ? want : 0));
@@ -81,6 +85,23 @@ int main(int argc, char **argv) {
     CHECK(memcmp(back, y, sizeof y) == 0);
     CHECK(unetrc_npy_read_f32(path, back, SEG_OUT0_COUNT - 1) == UNETRC_ERR_SIZE);
     CHECK(unetrc_npy_read_f32(argv[1], back, SEG_OUT0_COUNT) == UNETRC_ERR_FORMAT);
+    /* The exact-shape reader: the same elements in another shape are refused
+     * and the buffer is left untouched; the header reader tells the shape. */
+    memset(back, 0, sizeof back);
+    CHECK(unetrc_npy_read_f32_shape(path, back, shape, SEG_OUT0_RANK) == UNETRC_OK);
+    CHECK(memcmp(back, y, sizeof y) == 0);
+    static const int64_t flat[] = {SEG_OUT0_COUNT}, swapped[] = {1, 3, 2};
+    memset(back, 0, sizeof back);
+    CHECK(unetrc_npy_read_f32_shape(path, back, flat, 1) == UNETRC_ERR_SHAPE);
+    CHECK(unetrc_npy_read_f32_shape(path, back, swapped, 3) == UNETRC_ERR_SHAPE);
+    CHECK(back[0] == 0 && back[SEG_OUT0_COUNT - 1] == 0);
+    int64_t got[8] = {0};
+    int got_rank = 0;
+    CHECK(unetrc_npy_shape(path, got, &got_rank) == UNETRC_OK);
+    CHECK(got_rank == SEG_OUT0_RANK && got[0] == 1 && got[1] == 2 && got[2] == 3);
+    CHECK(unetrc_npy_shape(argv[1], got, &got_rank) == UNETRC_ERR_FORMAT);
+    CHECK(strcmp(unetrc_status_str(UNETRC_ERR_SHAPE), "array shape does not match the model") == 0);
+    CHECK(strcmp(unetrc_status_str(UNETRC_ERR_SIZE), "size does not match the model") == 0);
     printf("runtime: %d failures\n", failures);
     return failures ? 1 : 0;
 }

@@ -16,7 +16,7 @@ def instrument(src, entry_re, d, threads):
         c = re.match(r'^/\* (.*) \*/$', ln)
         if c:
             last = c.group(1)
-        k = re.match(r'^static void (k\d+_\w+)\(', ln)
+        k = re.match(r'^static (?:void|int) (k\d+_\w+)\(', ln)  # int: the kernel checks run-time indices
         if k:
             comments[k.group(1)] = last or ''
         if re.match(entry_re, ln):
@@ -25,7 +25,7 @@ def instrument(src, entry_re, d, threads):
             continue
         if inside and ln.startswith('}'):
             inside = False
-        m = re.match(r'^    (k\d+_\w+)\(', ln) if inside else None
+        m = re.match(r'^    (?:if \()?(k\d+_\w+)\(', ln) if inside else None  # "if (kN(...)) return X_ERR_INDEX;"
         if m:
             out.append('    { double t0_ = urc_prof_now(); %s if (urc_prof_calls > 1) urc_prof_t[%d] += urc_prof_now() - t0_; }'
                        % (ln.strip(), len(calls)))

@@ -97,6 +97,7 @@ static FILE *open_external(importer *im, const char *where, const char *location
         urc_error(where, "external data file '%s' resolves outside the model's folder", location);
         return NULL;
     }
+    URC_VEC_PUSH(im->g->external_files, urc_strdup(real_file));
     /* O_NONBLOCK: a FIFO must not hang the compiler (the caller rejects
      * anything but a regular file). */
     int fd = open(real_file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -174,9 +175,30 @@ static urc_tensor *tensor_from_proto(importer *im, const Onnx__TensorProto *t, c
     urc_shape s;
     int64_t n, bytes;
     if (!tensor_shape(t, where, im->max_bytes, dt, &s, &n, &bytes)) return NULL;
+    /* The values live in exactly one place: external data, raw_data, or the
+     * typed field of the dtype. Two of them at once are ambiguous (which one
+     * would a runtime read?), so they are refused rather than one ignored. */
+    const struct {
+        const char *name;
+        size_t n;
+    } fields[] = {{"float_data", t->n_float_data},   {"int32_data", t->n_int32_data},
+                  {"int64_data", t->n_int64_data},   {"double_data", t->n_double_data},
+                  {"uint64_data", t->n_uint64_data}, {"string_data", t->n_string_data}};
+    const char *typed = NULL; /* the first typed field holding values */
+    for (size_t i = 0; i < URC_ARRAY_LEN(fields) && !typed; i++)
+        if (fields[i].n) typed = fields[i].name;
+    bool external = t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    if (external && (t->has_raw_data || typed)) {
+        urc_error(where, "has both external data and %s (ambiguous)", t->has_raw_data ? "raw_data" : typed);
+        return NULL;
+    }
+    if (t->has_raw_data && typed) {
+        urc_error(where, "has both raw_data and %s (ambiguous)", typed);
+        return NULL;
+    }
     urc_tensor *r = urc_tensor_new(dt, &s);
     bool ok = true;
-    if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
+    if (external) {
         ok = read_external(im, t, where, r->data, bytes);
     } else if (t->has_raw_data) {
         if ((int64_t)t->raw_data.len != bytes) {
@@ -196,7 +218,13 @@ static urc_tensor *tensor_from_proto(importer *im, const Onnx__TensorProto *t, c
         case URC_DT_U32: case URC_DT_U64: have = t->n_uint64_data; field = "uint64_data"; break;
         default: have = t->n_int32_data; field = "int32_data"; break;
         }
-        if ((int64_t)have != n) {
+        const char *other = NULL; /* a field the dtype does not use, holding values */
+        for (size_t i = 0; i < URC_ARRAY_LEN(fields) && !other; i++)
+            if (fields[i].n && strcmp(fields[i].name, field)) other = fields[i].name;
+        if (other) {
+            urc_error(where, "%s is set, but %s values belong in %s", other, urc_dtype_name(dt), field);
+            ok = false;
+        } else if ((int64_t)have != n) {
             urc_error(where, "%s has %zu values, its shape %s needs %lld", field, have, urc_shape_str(&s),
                       (long long)n);
             ok = false;
@@ -363,9 +391,92 @@ static bool input_type(importer *im, const Onnx__ValueInfoProto *vi, urc_value *
 
 /* ---- model -------------------------------------------------------------------- */
 
+/* The type a graph output declares; symbolic and unknown dims match any size. */
+static urc_decl_type output_decl(const Onnx__ValueInfoProto *vi) {
+    urc_decl_type d = {.rank = -1, .shape = ""};
+    const Onnx__TypeProto *tp = vi->type;
+    if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) return d;
+    const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+    d.dtype = tt->has_elem_type ? tt->elem_type : 0;
+    if (!tt->shape) return d;
+    d.rank = tt->shape->n_dim > URC_MAX_RANK ? URC_MAX_RANK + 1 : (int)tt->shape->n_dim;
+    urc_strbuf sb = {0};
+    urc_sb_putc(&sb, '[');
+    for (size_t i = 0; i < tt->shape->n_dim; i++) {
+        const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[i];
+        bool fixed = dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+        bool named = dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && dim->dim_param &&
+                     *dim->dim_param;
+        if (i < URC_MAX_RANK) d.dims[i] = fixed ? dim->dim_value : -1;
+        if (i) urc_sb_putc(&sb, ',');
+        if (fixed) urc_sb_printf(&sb, "%lld", (long long)dim->dim_value);
+        else urc_sb_puts(&sb, named ? dim->dim_param : "?");
+    }
+    urc_sb_putc(&sb, ']');
+    d.shape = urc_strdup(sb.data);
+    urc_sb_free(&sb);
+    return d;
+}
+
 static urc_value *value_for(importer *im, const char *name) {
     urc_value *v = urc_graph_find(im->g, name);
     return v ? v : urc_value_new(im->g, urc_strdup(name));
+}
+
+/* Nodes of one op type unetrc does not support (in one domain). */
+typedef struct op_group {
+    const char *domain, *type;
+    int count;
+    urc_strbuf names; /* the first few, quoted */
+} op_group;
+
+#define GROUP_NAMES 3 /* node names listed per op type */
+
+/* Reports the unsupported ops grouped: one problem for the default domain,
+ * "op type not supported: ScatterND (81 nodes: 'a', 'b', 'c', ...), LSTM
+ * (1 node: 'lstm')", and one per foreign domain, types in order of first
+ * appearance. A model with hundreds of such nodes gets one readable line
+ * instead of as many repeats. Returns false if there are any. */
+static bool report_unsupported(const Onnx__GraphProto *gp) {
+    URC_VEC(op_group) groups = {0};
+    URC_VEC(const char *) domains = {0};
+    for (size_t i = 0; i < gp->n_node; i++) {
+        const Onnx__NodeProto *np = gp->node[i];
+        const char *type = np->op_type ? np->op_type : "";
+        const char *domain = np->domain && strcmp(np->domain, "ai.onnx") ? np->domain : "";
+        if (!*domain && (!*type || urc_op_lookup(type) != URC_OP_COUNT)) continue; /* supported, or no type at all */
+        op_group *gr = NULL;
+        for (int k = 0; k < groups.len && !gr; k++)
+            if (!strcmp(groups.items[k].domain, domain) && !strcmp(groups.items[k].type, type)) gr = &groups.items[k];
+        if (!gr) {
+            bool known = false;
+            for (int k = 0; k < domains.len && !known; k++) known = !strcmp(domains.items[k], domain);
+            if (!known) URC_VEC_PUSH(domains, domain);
+            op_group ng = {domain, type, 0, {0}};
+            URC_VEC_PUSH(groups, ng);
+            gr = &groups.items[groups.len - 1];
+        }
+        if (gr->count++ < GROUP_NAMES) {
+            const char *name = np->name && *np->name ? np->name : urc_fmt("#%zu", i);
+            urc_sb_printf(&gr->names, "%s'%s'", gr->count > 1 ? ", " : "", name);
+        }
+    }
+    for (int d = 0; d < domains.len; d++) {
+        urc_strbuf sb = {0};
+        for (int k = 0; k < groups.len; k++) {
+            op_group *gr = &groups.items[k];
+            if (strcmp(gr->domain, domains.items[d])) continue;
+            urc_sb_printf(&sb, "%s%s (%d node%s: %s%s)", sb.len ? ", " : "", gr->type, gr->count, gr->count > 1 ? "s" : "",
+                          gr->names.data, gr->count > GROUP_NAMES ? ", ..." : "");
+        }
+        if (*domains.items[d]) urc_error(NULL, "op domain '%s' is not supported: %s", domains.items[d], sb.data);
+        else urc_error(NULL, "op type not supported: %s", sb.data);
+        urc_sb_free(&sb);
+    }
+    for (int k = 0; k < groups.len; k++) urc_sb_free(&groups.items[k].names);
+    free(groups.items);
+    free(domains.items);
+    return groups.len == 0;
 }
 
 static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
@@ -459,6 +570,7 @@ static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
         }
     }
     /* Nodes. */
+    if (!report_unsupported(gp)) ok = false;
     for (size_t i = 0; i < gp->n_node; i++) {
         const Onnx__NodeProto *np = gp->node[i];
         const char *type = np->op_type ? np->op_type : "";
@@ -466,14 +578,11 @@ static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
         const char *nname = np->name && *np->name ? np->name : NULL;
         urc_op op = URC_OP_COUNT;
         if (*domain && strcmp(domain, "ai.onnx")) {
-            urc_error(urc_fmt("node '%s' (%s)", nname ? nname : urc_fmt("#%zu", i), type),
-                      "op domain '%s' is not supported", domain);
-            ok = false;
+            ok = false; /* reported by report_unsupported */
         } else {
             op = urc_op_lookup(type);
             if (op == URC_OP_COUNT) {
-                urc_error(urc_fmt("node '%s' (%s)", nname ? nname : urc_fmt("#%zu", i), type),
-                          *type ? "op type not supported" : "has no op type");
+                if (!*type) urc_error(urc_fmt("node '%s' ()", nname ? nname : urc_fmt("#%zu", i)), "has no op type");
                 ok = false;
             }
         }
@@ -546,6 +655,7 @@ static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
             }
         v->flags |= URC_VAL_OUTPUT;
         URC_VEC_PUSH(g->outputs, v);
+        URC_VEC_PUSH(g->output_decls, output_decl(gp->output[i]));
     }
     if (!gp->n_output) {
         urc_error("graph", "has no outputs");

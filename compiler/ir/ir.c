@@ -1,6 +1,7 @@
 /* ir.c: graph construction, editing, ordering and the op table. */
 #include "ir.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -293,7 +294,7 @@ bool urc_attr_int(urc_attr_list *l, const char *name, int64_t def, int64_t *out)
     return true;
 }
 
-bool urc_attr_float(urc_attr_list *l, const char *name, double def, double *out) {
+bool urc_attr_float_any(urc_attr_list *l, const char *name, double def, double *out) {
     urc_attr *a = attr_find(l, name);
     *out = def;
     if (!a) return true;
@@ -303,6 +304,16 @@ bool urc_attr_float(urc_attr_list *l, const char *name, double def, double *out)
     }
     if (a->type != URC_AT_FLOAT) return attr_type_error(l, a, "a float");
     *out = a->f;
+    return true;
+}
+
+bool urc_attr_float(urc_attr_list *l, const char *name, double def, double *out) {
+    if (!urc_attr_float_any(l, name, def, out)) return false;
+    if (!isfinite(*out)) { /* a NaN slope or epsilon would silently turn every output into NaN */
+        urc_error(l->where, "attribute '%s' must be a finite number, got %s", name,
+                  isnan(*out) ? "NaN" : *out > 0 ? "inf" : "-inf");
+        return false;
+    }
     return true;
 }
 

@@ -130,6 +130,14 @@ struct urc_node {
     urc_attrs a;
 };
 
+/* A graph output's type as the model declares it (its ValueInfoProto). */
+typedef struct urc_decl_type {
+    int dtype;                  /* ONNX elem_type; 0: not declared */
+    int rank;                   /* -1: no shape declared */
+    int64_t dims[URC_MAX_RANK]; /* -1: symbolic or unknown, matches any size */
+    const char *shape;          /* as declared, "[N,2,3]" */
+} urc_decl_type;
+
 typedef struct urc_graph {
     URC_VEC(urc_node *) nodes;  /* topological order after urc_graph_toposort */
     URC_VEC(urc_value *) values;
@@ -149,6 +157,8 @@ typedef struct urc_graph {
     urc_value *label;
     const int64_t *label_values;
     int nclasses;
+    URC_VEC(urc_decl_type) output_decls; /* one per output as imported: checked after inference */
+    URC_VEC(const char *) external_files; /* external data files read (real paths): outputs must spare them */
 } urc_graph;
 
 /* ---- op table ----------------------------------------------------------- */
@@ -182,7 +192,10 @@ typedef struct urc_attr_list {
 /* Getters: return false (and report) when the attribute has the wrong type
  * or an out-of-range value; leave the default when absent. */
 bool urc_attr_int(urc_attr_list *l, const char *name, int64_t def, int64_t *out);
+/* A float setting (alpha, epsilon, ...): NaN or infinity is refused as
+ * meaningless. urc_attr_float_any accepts them (a Constant's value). */
 bool urc_attr_float(urc_attr_list *l, const char *name, double def, double *out);
+bool urc_attr_float_any(urc_attr_list *l, const char *name, double def, double *out);
 bool urc_attr_string(urc_attr_list *l, const char *name, const char *def, const char **out);
 /* ints: *n = -1 when absent; error if more than max elements. */
 bool urc_attr_ints(urc_attr_list *l, const char *name, int64_t *out, int max, int *n);

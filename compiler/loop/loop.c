@@ -217,6 +217,11 @@ void urc_ls_array(urc_ls *parent, urc_kernel *k, int buf) {
     urc_ls_push(parent, s);
 }
 
+void urc_ls_fail(urc_ls *parent, urc_kernel *k) {
+    k->can_fail = true;
+    urc_ls_push(parent, ls_new(URC_LS_FAIL));
+}
+
 /* ---- kernels ------------------------------------------------------------- */
 
 urc_kernel *urc_kernel_new(const char *name, const char *comment) {

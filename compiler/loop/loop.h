@@ -71,6 +71,9 @@ typedef enum urc_ls_kind {
     URC_LS_COMMENT, /* text */
     URC_LS_ARRAY,   /* declares local array buf (kind URC_KB_LOCAL) here, scoped to the
                      * enclosing block: inside a parallel loop each thread has its own */
+    URC_LS_FAIL,    /* returns from the kernel: a value read at run time is out of range
+                     * (the entry point then returns PREFIX_ERR_INDEX). Never inside a
+                     * parallel loop; put the checks before any store. */
 } urc_ls_kind;
 
 /* Loop flags (hints to backends). */
@@ -126,6 +129,7 @@ typedef struct urc_kernel {
     URC_VEC(urc_kbuf) bufs;
     URC_VEC(urc_kvar) vars;
     urc_ls *body;           /* a BLOCK */
+    bool can_fail;          /* the body holds URC_LS_FAIL: the kernel reports success or failure */
 } urc_kernel;
 
 /* Where a kernel argument lives at run time. */
@@ -235,6 +239,8 @@ void urc_ls_assign(urc_ls *parent, int var, urc_lx *val);
 void urc_ls_comment(urc_ls *parent, const char *text);
 /* Declares local array `buf` (from urc_kernel_local) at this point. */
 void urc_ls_array(urc_ls *parent, urc_kernel *k, int buf);
+/* Appends a URC_LS_FAIL (k then reports failure to its caller). */
+void urc_ls_fail(urc_ls *parent, urc_kernel *k);
 
 /* ---- kernels -------------------------------------------------------------- */
 urc_kernel *urc_kernel_new(const char *name, const char *comment);

@@ -217,6 +217,16 @@ static bool conv_infer(urc_node *n) {
         !urc_sp_axis_list(n, "pads", a->pads, a->n_pads, 2 * nsp, 0, 0))
         return false;
     if (tr && !urc_sp_axis_list(n, "output_padding", a->output_padding, a->n_output_padding, nsp, 0, 0)) return false;
+    /* ONNX: output_padding < max(stride, dilation); a larger one adds output
+     * rows no input element reaches. */
+    for (int i = 0; tr && i < nsp; i++) {
+        int64_t lim = a->strides[i] > a->dilations[i] ? a->strides[i] : a->dilations[i];
+        if (a->output_padding[i] >= lim) {
+            urc_error(where, "output_padding %lld on spatial axis %d must be smaller than the stride or dilation (%lld)",
+                      (long long)a->output_padding[i], i, (long long)lim);
+            return false;
+        }
+    }
     if (a->auto_pad != URC_PAD_NOTSET && a->n_pads >= 0) {
         for (int i = 0; i < 2 * nsp; i++)
             if (a->pads[i]) {

@@ -5,11 +5,12 @@
  * out[a, j, b] = data[a, indices[j], b]. GatherElements gives the shape of
  * indices (same rank as data): out[i] = data[i with i[axis] = indices[i]].
  *
- * Indices may be negative (counted from the end of the axis). Constant
- * indices are checked at compile time; run-time indices that are still out
- * of range after that are clamped to [0, D-1], so the generated code never
- * reads outside the data (ONNX leaves the result undefined; the reference
- * interpreter clamps the same way). */
+ * Indices may be negative (counted from the end of the axis); ONNX wants
+ * them in [-D, D-1]. Constant indices are checked at compile time. Indices
+ * read at run time are checked before anything is written: the reference
+ * interpreter reports the node and the index, the generated kernel returns
+ * failure and the entry point PREFIX_ERR_INDEX (never a read outside the
+ * data, never a silently clamped result). */
 #include "common.h"
 
 static bool gather_parse(urc_node *n, urc_attr_list *l) { return urc_attr_int(l, "axis", 0, &n->a.gather.axis); }
@@ -75,10 +76,21 @@ static bool gather_infer(urc_node *n) {
     return true;
 }
 
-/* Index v along an axis of size D (> 0), as the generated code computes it. */
-static int64_t fix_index(int64_t v, int64_t D) {
-    if (v < 0) v += D;
-    return v < 0 ? 0 : v >= D ? D - 1 : v;
+/* Index v in [-D, D-1] along an axis of size D, made non-negative. */
+static int64_t fix_index(int64_t v, int64_t D) { return v < 0 ? v + D : v; }
+
+/* Every index in [-D, D-1], else reported with its position (the interpreter). */
+static bool indices_ok(const urc_node *n, const urc_tensor *ind, int64_t D) {
+    int64_t ne = urc_tensor_numel(ind);
+    for (int64_t i = 0; i < ne; i++) {
+        int64_t v = urc_elem_i64(ind->dtype, ind->data, i);
+        if (v < -D || v >= D) {
+            urc_error(urc_node_where(n), "index %lld (element %lld of the indices) is out of range for axis %d of size %lld",
+                      (long long)v, (long long)i, (int)n->a.gather.axis, (long long)D);
+            return false;
+        }
+    }
+    return true;
 }
 
 static int64_t prod(const int64_t *v, int from, int to) {
@@ -92,6 +104,7 @@ static bool gather_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *co
     urc_tensor *y = out[0];
     int ax = (int)n->a.gather.axis, es = urc_dtype_size(x->dtype);
     int64_t D = x->shape.dims[ax], ne = urc_tensor_numel(y);
+    if (!indices_ok(n, ind, D)) return false;
     if (n->op == URC_OP_GATHER) {
         int64_t N = urc_tensor_numel(ind), I = prod(x->shape.dims, ax + 1, x->shape.rank);
         for (int64_t i = 0; i < ne; i++) {
@@ -115,10 +128,23 @@ static bool gather_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *co
 
 /* ---- lowering ------------------------------------------------------------------ */
 
-/* The index read from `ind` at position j, made an in-range int64 along an
- * axis of size D: folded at compile time for a one-element constant,
- * negative values wrapped when a constant holds any, and run-time values
- * wrapped and clamped. */
+/* Indices read at run time: a loop ahead of the kernel's work fails it
+ * (the entry point returns PREFIX_ERR_INDEX) at the first index outside
+ * [-D, D-1], before anything is written. Constant indices were checked by
+ * gather_infer. */
+static void check_indices(urc_lower *L, urc_kernel *k, const urc_value *ind, int64_t D) {
+    if (ind->data) return;
+    int j = urc_kernel_var(k, "j", URC_DT_I64);
+    urc_ls *body = urc_ls_for(k->body, j, urc_lx_int(0), urc_lx_int(urc_shape_numel(&ind->shape)), 1, 0);
+    urc_lx *v = urc_lx_cast(URC_DT_I64, urc_lx_load(k, urc_lower_in(L, k, ind, "ind"), urc_lx_var(k, j)));
+    urc_lx *out = urc_lx_bin(URC_L_OR, urc_lx_bin(URC_L_LT, v, urc_lx_int(-D)), urc_lx_bin(URC_L_GE, v, urc_lx_int(D)));
+    urc_ls_fail(urc_ls_if(body, out, NULL), k);
+}
+
+/* The index read from `ind` at position j, made a non-negative int64 along
+ * an axis of size D (it is in [-D, D-1]: checked): folded at compile time
+ * for a one-element constant, negative values wrapped unless a constant
+ * holds none. */
 static urc_lx *index_expr(urc_lower *L, urc_kernel *k, const urc_value *ind, urc_lx *j, int64_t D) {
     int64_t ne = urc_shape_numel(&ind->shape);
     bool any_neg = true;
@@ -129,7 +155,6 @@ static urc_lx *index_expr(urc_lower *L, urc_kernel *k, const urc_value *ind, urc
     }
     urc_lx *v = urc_lx_cast(URC_DT_I64, urc_lx_load(k, urc_lower_in(L, k, ind, "ind"), j));
     if (any_neg) v = urc_lx_sel(urc_lx_bin(URC_L_LT, v, urc_lx_int(0)), urc_addi(v, D), v);
-    if (!ind->data) v = urc_lx_bin(URC_L_MIN, urc_lx_bin(URC_L_MAX, v, urc_lx_int(0)), urc_lx_int(D - 1));
     return v;
 }
 
@@ -150,6 +175,7 @@ static bool gather_lower_gather(urc_lower *L, const urc_node *n) {
     int64_t N = urc_shape_numel(&n->in[1]->shape);
     urc_kernel *k = urc_lower_begin(L, n);
     int bx = urc_lower_in(L, k, n->in[0], "x"), by = urc_lower_out(L, k, n->out[0], "y");
+    check_indices(L, k, n->in[1], D);
     int64_t dims[3] = {A, N, I};
     urc_lx *ix[3];
     urc_ls *body = urc_dim_loops(k, k->body, dims, 2, ix, true, I == 1);
@@ -172,6 +198,7 @@ static bool gather_lower_elements(urc_lower *L, const urc_node *n) {
     int ax = (int)n->a.gather.axis;
     urc_kernel *k = urc_lower_begin(L, n);
     int bx = urc_lower_in(L, k, n->in[0], "x"), by = urc_lower_out(L, k, n->out[0], "y");
+    check_indices(L, k, n->in[1], ds->dims[ax]);
     urc_lx *ix[URC_MAX_RANK];
     urc_ls *body = urc_dim_loops(k, k->body, os->dims, os->rank, ix, true, true);
     urc_lx *flat = urc_lx_int(0);

@@ -20,7 +20,7 @@ static bool resize_parse(urc_node *n, urc_attr_list *l) {
         !urc_attr_string(l, "coordinate_transformation_mode", "half_pixel", &coord) ||
         !urc_attr_string(l, "nearest_mode", "round_prefer_floor", &nearest) ||
         !urc_attr_float(l, "cubic_coeff_a", -0.75, &a->cubic_coeff_a) || !urc_attr_int(l, "exclude_outside", 0, &excl) ||
-        !urc_attr_float(l, "extrapolation_value", 0.0, &a->extrapolation_value))
+        !urc_attr_float_any(l, "extrapolation_value", 0.0, &a->extrapolation_value)) /* NaN may mark outside */
         return false;
     static const char *modes[] = {"nearest", "linear", "cubic"};
     static const char *coords[] = {"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel",

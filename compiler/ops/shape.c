@@ -23,7 +23,7 @@ static bool shape_parse(urc_node *n, urc_attr_list *l) {
         double floats[4096];
         int ni, nf;
         if (urc_attr_has(l, "value_float")) {
-            if (!urc_attr_float(l, "value_float", 0, &f)) return false;
+            if (!urc_attr_float_any(l, "value_float", 0, &f)) return false; /* inf is a fine constant */
             urc_shape s = {0};
             t = urc_tensor_new(URC_DT_F32, &s);
             ((float *)t->data)[0] = (float)f;

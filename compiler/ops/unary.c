@@ -21,6 +21,10 @@ static bool unary_parse(urc_node *n, urc_attr_list *l) {
     case URC_OP_LEAKY_RELU: ok = urc_attr_float(l, "alpha", 0.01, &a->alpha); break;
     case URC_OP_ELU: case URC_OP_CELU: case URC_OP_THRESHOLDED_RELU:
         ok = urc_attr_float(l, "alpha", 1.0, &a->alpha);
+        if (ok && n->op == URC_OP_CELU && a->alpha == 0) { /* Celu divides by alpha */
+            urc_error(l->where, "attribute 'alpha' must not be 0");
+            ok = false;
+        }
         break;
     case URC_OP_SELU:
         ok = urc_attr_float(l, "alpha", 1.67326319217681884765625, &a->alpha) &&
@@ -75,6 +79,10 @@ static bool unary_infer(urc_node *n) {
             else a->has_max = true;
             if (b->data) {
                 double v = urc_elem_f64(b->dtype, b->data, 0);
+                if (isnan(v)) { /* an infinite bound is no bound; a NaN one means nothing */
+                    urc_error(urc_node_where(n), "%s ('%s') is NaN", j == 1 ? "min" : "max", b->name);
+                    return false;
+                }
                 if (j == 1) a->min = v;
                 else a->max = v;
             }

@@ -109,6 +109,32 @@ bool urc_pass_infer(urc_graph *g, bool fold, uint64_t max_bytes) {
     return ok;
 }
 
+bool urc_pass_check_outputs(urc_graph *g) {
+    bool ok = true;
+    for (int i = 0; i < g->outputs.len && i < g->output_decls.len; i++) {
+        const urc_value *v = g->outputs.items[i];
+        const urc_decl_type *d = &g->output_decls.items[i];
+        bool same = !d->dtype || d->dtype == (int)v->dtype;
+        if (d->rank >= 0) {
+            same &= d->rank == v->shape.rank;
+            for (int k = 0; same && k < d->rank; k++) same = d->dims[k] < 0 || d->dims[k] == v->shape.dims[k];
+        }
+        if (same) continue;
+        const char *where = urc_fmt("output '%s'", v->name);
+        const char *shape = d->rank >= 0 ? d->shape : "(no shape)";
+        if (d->dtype) {
+            const char *dt = d->dtype > 0 && d->dtype < URC_DT_COUNT ? urc_dtype_name((urc_dtype)d->dtype)
+                                                                     : urc_fmt("type %d ", d->dtype);
+            urc_error(where, "the model declares %s%s, inference gives %s%s", dt, shape, urc_dtype_name(v->dtype),
+                      urc_shape_str(&v->shape));
+        } else {
+            urc_error(where, "the model declares shape %s, inference gives %s", shape, urc_shape_str(&v->shape));
+        }
+        ok = false;
+    }
+    return ok;
+}
+
 bool urc_pass_dce(urc_graph *g) {
     bool changed = true;
     while (changed) {

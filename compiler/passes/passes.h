@@ -10,6 +10,10 @@
  * statically shaped tensor) are evaluated by the reference interpreter and
  * replaced by constants. Output tensors above max_bytes are rejected. */
 bool urc_pass_infer(urc_graph *g, bool fold, uint64_t max_bytes);
+/* Holds each graph output to the type the model declares for it (right
+ * after inference): another dtype, rank or fixed dimension is an error
+ * naming both; symbolic dims match any size. */
+bool urc_pass_check_outputs(urc_graph *g);
 /* Removes nodes whose outputs nobody reads. */
 bool urc_pass_dce(urc_graph *g);
 /* Rewrites Einsum nodes whose equation is a batched matrix product (the

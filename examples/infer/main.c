@@ -5,11 +5,14 @@
  *      runtime/src/weights.c runtime/src/npy.c -lm -o out/infer
  *   out/infer out/seg.weights input.npy labels.npy
  *
- * Reads the weights blob and a float32 .npy volume of the model's input
- * shape, runs seg_forward, writes the logits and prints how many voxels
- * each class wins (argmax over channels). All memory is static: sizes come
- * from the macros of seg.h. */
+ * Reads the weights blob (exactly this model's: checked size and checksum)
+ * and a float32 .npy volume of exactly the model's input shape (a transposed
+ * or reshaped array of the same size is refused), runs seg_forward, writes
+ * the logits and prints how many voxels each class wins (argmax over
+ * channels). All memory is static: sizes come from the macros of seg.h. */
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "seg.h"
@@ -20,19 +23,70 @@ static _Alignas(64) unsigned char arena[SEG_ARENA_SIZE];
 static float input[SEG_IN0_COUNT];
 static float logits[SEG_OUT0_COUNT];
 
+/* "[1,1,32,32,32]", as unetrc prints shapes. */
+static const char *shape_str(const int64_t *shape, int rank, char *buf, size_t n) {
+    size_t k = (size_t)snprintf(buf, n, "[");
+    for (int i = 0; i < rank && k < n; i++) k += (size_t)snprintf(buf + k, n - k, "%s%lld", i ? "," : "", (long long)shape[i]);
+    if (k < n) snprintf(buf + k, n - k, "]");
+    return buf;
+}
+
+/* Reads the weights blob into blob; its size, or -1 after a message. The
+ * file must be exactly this model's blob: a longer file (trailing bytes,
+ * another model's larger blob) is refused instead of read in part. */
+static long read_weights(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "infer: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    size_t n = fread(blob, 1, sizeof blob, f);
+    int longer = n == sizeof blob && fgetc(f) != EOF, bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        fprintf(stderr, "infer: %s: read error\n", path);
+        return -1;
+    }
+    if (longer) {
+        fprintf(stderr, "infer: %s: the file is longer than this model's weights blob (%lld bytes)\n", path,
+                (long long)SEG_WEIGHTS_FILE_SIZE);
+        return -1;
+    }
+    return (long)n;
+}
+
 int main(int argc, char **argv) {
     if (argc < 3) {
         fprintf(stderr, "usage: %s seg.weights input.npy [logits.npy]\n", argv[0]);
         return 2;
     }
-    FILE *f = fopen(argv[1], "rb");
-    size_t n = f ? fread(blob, 1, sizeof blob, f) : 0;
-    if (f) fclose(f);
+    long n = read_weights(argv[1]);
+    if (n < 0) return 1;
     const void *weights;
-    int st = unetrc_weights_open(blob, n, SEG_WEIGHTS_SIZE, SEG_WEIGHTS_CHECKSUM, &weights);
-    if (st == UNETRC_OK) st = unetrc_npy_read_f32(argv[2], input, SEG_IN0_COUNT);
+    int st = unetrc_weights_open(blob, (size_t)n, SEG_WEIGHTS_SIZE, SEG_WEIGHTS_CHECKSUM, &weights);
     if (st != UNETRC_OK) {
-        fprintf(stderr, "infer: %s\n", unetrc_status_str(st));
+        fprintf(stderr, "infer: %s: %s\n", argv[1], unetrc_status_str(st));
+        return 1;
+    }
+    /* The input must have the model's exact shape (not only its element count). */
+    static const int64_t in_shape[] = SEG_IN0_SHAPE;
+    st = unetrc_npy_read_f32_shape(argv[2], input, in_shape, SEG_IN0_RANK);
+    if (st != UNETRC_OK) {
+        char want[160], got[160];
+        int64_t file_shape[8];
+        int file_rank;
+        if (st == UNETRC_ERR_SHAPE && unetrc_npy_shape(argv[2], file_shape, &file_rank) == UNETRC_OK)
+            fprintf(stderr, "infer: %s: the model's input has shape %s, the file has %s\n", argv[2],
+                    shape_str(in_shape, SEG_IN0_RANK, want, sizeof want), shape_str(file_shape, file_rank, got, sizeof got));
+        else if (st == UNETRC_ERR_IO)
+            fprintf(stderr, "infer: %s: cannot open or read the file\n", argv[2]);
+        else if (st == UNETRC_ERR_FORMAT)
+            fprintf(stderr, "infer: %s: not a little-endian float32 .npy file in C order\n", argv[2]);
+        else if (st == UNETRC_ERR_TRUNCATED || st == UNETRC_ERR_SIZE)
+            fprintf(stderr, "infer: %s: the data is %s than its header's shape\n", argv[2],
+                    st == UNETRC_ERR_TRUNCATED ? "shorter" : "longer");
+        else
+            fprintf(stderr, "infer: %s: %s\n", argv[2], unetrc_status_str(st));
         return 1;
     }
     struct timespec t0, t1;
@@ -40,7 +94,7 @@ int main(int argc, char **argv) {
     st = seg_forward(weights, arena, input, logits);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (st != SEG_OK) {
-        fprintf(stderr, "infer: seg_forward returned %d\n", st);
+        fprintf(stderr, "infer: seg_forward returned %d (%s)\n", st, unetrc_status_str(st)); /* same numbers */
         return 1;
     }
     static const int64_t shape[] = SEG_OUT0_SHAPE;
@@ -59,7 +113,7 @@ int main(int argc, char **argv) {
         printf("class %lld: %lld voxels\n", (long long)c, (long long)won);
     }
     if (argc > 3 && (st = unetrc_npy_write_f32(argv[3], logits, shape, SEG_OUT0_RANK)) != UNETRC_OK) {
-        fprintf(stderr, "infer: %s\n", unetrc_status_str(st));
+        fprintf(stderr, "infer: %s: %s\n", argv[3], unetrc_status_str(st));
         return 1;
     }
     return 0;

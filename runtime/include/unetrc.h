@@ -22,6 +22,9 @@ typedef enum unetrc_status {
     UNETRC_ERR_IO = -8,          /* a file could not be opened, read or written */
     UNETRC_ERR_FORMAT = -9,      /* a file is not in the expected format */
     UNETRC_ERR_MODEL = -10,      /* a checkpoint of another model */
+    UNETRC_ERR_SHAPE = -11,      /* an array's shape differs from the expected one */
+    UNETRC_ERR_INDEX = -12,      /* generated code (SEG_ERR_INDEX): an index read at run time is out of range */
+    UNETRC_ERR_LABEL = -13,      /* generated training step (SEG_ERR_LABEL): a label is none of the classes' values */
     /* sliding-window inference and pre/post-processing (unetrc_sw.h, unetrc_prepost.h) */
     UNETRC_ERR_ARGUMENT = -20,   /* a shape, count or option out of range */
     UNETRC_ERR_WORKSPACE = -21,  /* the workspace is smaller than the plan needs */
@@ -29,7 +32,9 @@ typedef enum unetrc_status {
     UNETRC_ERR_CANCELLED = -23,  /* the progress callback asked to stop */
 } unetrc_status;
 
-/* A short English description of a status ("weights checksum mismatch"). */
+/* A short English description of a status ("weights checksum mismatch").
+ * The generated code's return codes (SEG_ERR_NULL, _ALIGN, _INDEX, _LABEL) share
+ * these numbers, so it describes them too. */
 const char *unetrc_status_str(int status);
 
 /* Checks a weights blob (the bytes of SEG.weights) against what the
@@ -40,8 +45,17 @@ unetrc_status unetrc_weights_open(const void *blob, size_t blob_size, uint64_t e
                                   uint64_t expected_checksum, const void **payload);
 
 /* .npy files (runtime/src/npy.c, needs stdio): little-endian float32,
- * C order. Reading checks that the file holds exactly `count` elements. */
+ * C order. Reading checks that the file holds exactly `count` elements
+ * (UNETRC_ERR_SIZE otherwise), whatever its shape. */
 unetrc_status unetrc_npy_read_f32(const char *path, float *buf, size_t count);
+/* Reads a volume whose shape must be exactly shape[0..rank) (at most 8
+ * dims): a transposed or reshaped array with the same element count is
+ * UNETRC_ERR_SHAPE, and buf is left untouched. Use this for model inputs
+ * (SEG_IN0_SHAPE, SEG_IN0_RANK). */
+unetrc_status unetrc_npy_read_f32_shape(const char *path, float *buf, const int64_t *shape, int rank);
+/* Reads only the header of a float32 .npy file: its shape (up to 8 dims)
+ * and rank, e.g. to say what a file holds after UNETRC_ERR_SHAPE. */
+unetrc_status unetrc_npy_shape(const char *path, int64_t shape[8], int *rank);
 unetrc_status unetrc_npy_write_f32(const char *path, const float *buf, const int64_t *shape, int rank);
 
 /* Training checkpoints (runtime/src/checkpoint.c, needs stdio and POSIX

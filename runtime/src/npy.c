@@ -6,7 +6,8 @@
  * the keys 'descr' ('<f4'), 'fortran_order' (False, or True for rank < 2,
  * where the orders agree) and 'shape' (a tuple of at most 8 non-negative
  * integers whose product fits), then exactly count * 4 data bytes. Anything
- * else is UNETRC_ERR_FORMAT (header) or UNETRC_ERR_SIZE / _TRUNCATED (data). */
+ * else is UNETRC_ERR_FORMAT (header) or UNETRC_ERR_SIZE / _TRUNCATED (data);
+ * unetrc_npy_read_f32_shape also wants the exact shape (UNETRC_ERR_SHAPE). */
 #include <stdio.h>
 #include <string.h>
 
@@ -121,20 +122,62 @@ static unetrc_status read_header(FILE *f, int64_t *shape, int *rank, uint64_t *c
     return c.p == c.end ? UNETRC_OK : UNETRC_ERR_FORMAT;
 }
 
+/* Opens path and reads its header: the file positioned at the data, or a
+ * status (nothing left open). */
+static unetrc_status open_npy(const char *path, FILE **f, int64_t *shape, int *rank, uint64_t *count) {
+    *f = fopen(path, "rb");
+    if (!*f) return UNETRC_ERR_IO;
+    unetrc_status st = read_header(*f, shape, rank, count);
+    if (st != UNETRC_OK) {
+        fclose(*f);
+        *f = NULL;
+    }
+    return st;
+}
+
+/* Reads exactly count floats and checks that nothing follows them. */
+static unetrc_status read_data(FILE *f, float *buf, size_t count) {
+    if (fread(buf, sizeof(float), count, f) != count) return UNETRC_ERR_TRUNCATED;
+    if (fgetc(f) != EOF) return UNETRC_ERR_SIZE; /* more data than the shape holds */
+    return UNETRC_OK;
+}
+
 unetrc_status unetrc_npy_read_f32(const char *path, float *buf, size_t count) {
     if (!path || !buf) return UNETRC_ERR_NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) return UNETRC_ERR_IO;
+    FILE *f;
     int64_t shape[8];
     int rank = 0;
     uint64_t n = 0;
-    unetrc_status st = read_header(f, shape, &rank, &n);
-    if (st == UNETRC_OK) {
-        if (n != (uint64_t)count) st = UNETRC_ERR_SIZE;
-        else if (fread(buf, sizeof(float), count, f) != count) st = UNETRC_ERR_TRUNCATED;
-        else if (fgetc(f) != EOF) st = UNETRC_ERR_SIZE; /* more data than the shape holds */
-    }
+    unetrc_status st = open_npy(path, &f, shape, &rank, &n);
+    if (st != UNETRC_OK) return st;
+    st = n != (uint64_t)count ? UNETRC_ERR_SIZE : read_data(f, buf, count);
     fclose(f);
+    return st;
+}
+
+unetrc_status unetrc_npy_read_f32_shape(const char *path, float *buf, const int64_t *want, int want_rank) {
+    if (!path || !buf || !want || want_rank < 0 || want_rank > 8) return UNETRC_ERR_NULL;
+    FILE *f;
+    int64_t shape[8];
+    int rank = 0;
+    uint64_t n = 0;
+    unetrc_status st = open_npy(path, &f, shape, &rank, &n);
+    if (st != UNETRC_OK) return st;
+    /* The exact shape, not only the element count: a [1, 32, 32, 32, 1] or
+     * a transposed volume is not the model's [1, 1, 32, 32, 32]. */
+    int same = rank == want_rank;
+    for (int i = 0; same && i < rank; i++) same = shape[i] == want[i];
+    st = !same ? UNETRC_ERR_SHAPE : n > (uint64_t)(size_t)-1 / sizeof(float) ? UNETRC_ERR_SIZE : read_data(f, buf, (size_t)n);
+    fclose(f);
+    return st;
+}
+
+unetrc_status unetrc_npy_shape(const char *path, int64_t shape[8], int *rank) {
+    if (!path || !shape || !rank) return UNETRC_ERR_NULL;
+    FILE *f;
+    uint64_t n;
+    unetrc_status st = open_npy(path, &f, shape, rank, &n);
+    if (st == UNETRC_OK) fclose(f);
     return st;
 }
 

@@ -13,7 +13,7 @@ const char *unetrc_status_str(int status) {
     case UNETRC_ERR_TRUNCATED: return "data truncated";
     case UNETRC_ERR_MAGIC: return "not a unetrc weights blob";
     case UNETRC_ERR_VERSION: return "unsupported weights format version";
-    case UNETRC_ERR_SIZE: return "weights size does not match the model";
+    case UNETRC_ERR_SIZE: return "size does not match the model";
     case UNETRC_ERR_CHECKSUM: return "weights checksum mismatch";
     case UNETRC_ERR_IO: return "file input/output error";
     case UNETRC_ERR_FORMAT: return "file format not supported";
@@ -22,6 +22,9 @@ const char *unetrc_status_str(int status) {
     case UNETRC_ERR_WORKSPACE: return "workspace too small";
     case UNETRC_ERR_PREDICT: return "the predictor failed";
     case UNETRC_ERR_CANCELLED: return "cancelled";
+    case UNETRC_ERR_SHAPE: return "array shape does not match the model";
+    case UNETRC_ERR_INDEX: return "an index read at run time is out of range";
+    case UNETRC_ERR_LABEL: return "a label is none of the model's classes";
     default: return "unknown status";
     }
 }

@@ -186,6 +186,19 @@ t.name, t.data_type = "bias", F
 t.dims.extend([3])
 t.int64_data.extend([1, 2, 3])
 csave(model(add_relu, [x], [y], [t]), "typed_wrong_field.onnx")
+t = numpy_helper.from_array(np.array([0.5, -1.0, 2.0], np.float32), "bias")  # raw_data ...
+t.float_data.extend([1.0, 2.0, 3.0])  # ... and float_data: which one holds the values?
+csave(model(add_relu, [x], [y], [t]), "raw_and_typed.onnx")
+t = TensorProto()
+t.name, t.data_type = "bias", F
+t.dims.extend([3])
+t.float_data.extend([0.5, -1.0, 2.0])
+t.int64_data.extend([1, 2, 3])
+csave(model(add_relu, [x], [y], [t]), "typed_two_fields.onnx")
+t = external("bias.bin", 4, 12)
+t.raw_data = np.array([0.5, -1.0, 2.0], np.float32).tobytes()
+with open(os.path.join(C, "ext_and_raw.onnx"), "wb") as f:  # onnx.save would move raw_data out to the file
+    f.write(model(add_relu, [x], [y], [t]).SerializeToString())
 t = TensorProto()
 t.name, t.data_type = "bias", F
 t.dims.extend([0, 1 << 40, 1 << 40])
@@ -229,6 +242,11 @@ csave(model(relu_y, [x, x], [y]), "input_twice.onnx")
 csave(model(relu_y, [x], [helper.make_tensor_value_info("zz", F, [1, 2, 3])]), "output_missing.onnx")
 csave(model(relu_y, [x], [y, y]), "output_twice.onnx")
 csave(model(relu_y, [x], []), "no_outputs.onnx")
+# declared output types must agree with inference (symbolic dims match anything)
+csave(model(relu_y, [x], [helper.make_tensor_value_info("y", F, [1, 3, 2])]), "output_shape.onnx")
+csave(model(relu_y, [x], [helper.make_tensor_value_info("y", F, ["N", 6])]), "output_rank.onnx")
+csave(model(relu_y, [x], [helper.make_tensor_value_info("y", TensorProto.INT64, ["N", 2, 3])]), "output_dtype.onnx")
+csave(model(relu_y, [x], [helper.make_tensor_value_info("y", F, ["N", 2, None])]), "output_symbolic.onnx")
 csave(model([helper.make_node("Relu", ["x"], ["t"], name="r1"), helper.make_node("Relu", ["x"], ["t"], name="r2"),
              helper.make_node("Relu", ["t"], ["y"], name="r3")], [x], [y]), "produced_twice.onnx")
 csave(model([helper.make_node("Relu", ["x"], ["x"], name="r1"), helper.make_node("Relu", ["x"], ["y"], name="r2")],
@@ -263,7 +281,8 @@ for name, ext in [("ext_mid_dotdot", external("sub/../bias.bin", 4, 12)),
                   ("ext_missing", external("nope.bin", 0, 12)),
                   ("ext_fifo", external("fifo.bin", 0, 12)),
                   ("ext_linkdir", external("linkdir/bias.bin", 4, 12)),
-                  ("ext_ok", external("bias.bin", 4, 12))]:
+                  ("ext_ok", external("bias.bin", 4, 12)),
+                  ("ext_weights_name", external("w.weights", 4, 12))]:  # compiling it to w.c would overwrite it
     csave(model(add_relu, [x], [y], [ext]), name + ".onnx")
 t = external("bias.bin", 4, 12)
 del t.external_data[0]
@@ -362,6 +381,19 @@ op_case("range_overflow", "Range", ["s", "l", "d"], [i64("s", -(1 << 63) + 1), i
 op_case("instnorm_scale", "InstanceNormalization", ["x", "g", "b"], [f32("g", [1, 1, 1]), f32("b", [0, 0])])
 op_case("batchnorm_shape", "BatchNormalization", ["x", "g", "b", "m", "v"],
         [f32("g", [1]), f32("b", [0, 0]), f32("m", [0, 0]), f32("v", [1, 1])])
+# float settings that are NaN or infinite mean nothing (a Constant may be infinite)
+op_case("leakyrelu_alpha_nan", "LeakyRelu", ["x"], alpha=float("nan"))
+op_case("hardsigmoid_beta_inf", "HardSigmoid", ["x"], beta=float("inf"))
+op_case("layernorm_eps_nan", "LayerNormalization", ["x", "g"], [f32("g", [1, 1, 1, 1])], epsilon=float("nan"))
+op_case("gemm_alpha_inf", "Gemm", ["x", "m"], [f32("m", np.ones((3, 2)))], xin=helper.make_tensor_value_info("x", F, [2, 3]),
+        alpha=float("-inf"))
+op_case("celu_alpha0", "Celu", ["x"], alpha=0.0)
+op_case("clip_min_nan", "Clip", ["x", "lo"], [f32("lo", np.nan)])
+csave(model([helper.make_node("Constant", [], ["c"], name="c", value_float=float("inf")),
+             helper.make_node("Min", ["x", "c"], ["y"], name="min")], [x], [y]), "const_inf.onnx")
+# ConvTranspose output_padding must stay below max(stride, dilation)
+op_case("convt_outpad", "ConvTranspose", ["x", "w"], [w5], strides=[2, 2, 2], output_padding=[0, 2, 0])
+op_case("convt_outpad_dil", "ConvTranspose", ["x", "w"], [w5], dilations=[2, 1, 1], output_padding=[1, 0, 0])
 
 # -- names that would break C comments in generated code
 xn = helper.make_tensor_value_info("x */ int evil_in; /*", F, [1, 2, 3])
@@ -431,9 +463,16 @@ csave(model([helper.make_node("Relu", ["x"], [f"t{i}"], name=f"r{i}") for i in r
             [helper.make_node("Concat", [f"t{i}" for i in range(200)], ["y"], name="cat", axis=1)], [xs2], [yany]),
       "concat200.onnx")
 np.save(os.path.join(C, "x12.npy"), np.array([[-1.5, 2.0]], np.float32))
-# -- more problems than one line lists: 66 unsupported nodes (64 listed, then a count)
-csave(model([helper.make_node("Foo", ["x"], [f"u{i}"], name=f"u{i}") for i in range(66)] +
+# -- more problems than one line lists: 66 nodes with an unsupported attribute (64 listed, then a count)
+csave(model([helper.make_node("Relu", ["x"], [f"u{i}"], name=f"u{i}", strange=1) for i in range(66)] +
             [helper.make_node("Relu", ["x"], ["y"], name="relu")], [x], [y]), "many_problems.onnx")
+# -- unsupported ops are grouped by type: 66 Foo nodes and an LSTM give one problem, in order of appearance
+csave(model([helper.make_node("Foo", ["x"], [f"u{i}"], name=f"u{i}") for i in range(40)] +
+            [helper.make_node("LSTM", ["x", "x", "x"], ["l"], name="lstm")] +
+            [helper.make_node("Foo", ["x"], [f"u{i}"], name=f"u{i}") for i in range(40, 66)] +
+            [helper.make_node("Bar", ["x"], ["b"], domain="custom.ops")] +
+            [helper.make_node("Relu", ["x"], ["y"], name="relu")], [x], [y],
+            extra_opsets=[("custom.ops", 1)]), "many_unsupported.onnx")
 # -- a bfloat16 output (NumPy has none: written as float32; was float32 header over bfloat16 bytes)
 csave(model([helper.make_node("Cast", ["x"], ["y"], name="cast", to=TensorProto.BFLOAT16)], [x],
             [helper.make_tensor_value_info("y", TensorProto.BFLOAT16, [1, 2, 3])]), "bf16_out.onnx")
@@ -445,6 +484,27 @@ csave(model([helper.make_node("Foo", ["x"], ["y"], name="a\nb\x1b[31mc")], [x], 
 # -- an integer input (a float .npy must not be truncated into it)
 xi = helper.make_tensor_value_info("x", TensorProto.INT64, [1, 2, 3])
 csave(model([helper.make_node("Cast", ["x"], ["y"], name="cast", to=F)], [xi], [y]), "int_input.onnx")
+# -- indices read at run time (Gather, GatherElements): out of range is an error, not a clamped read
+gx = helper.make_tensor_value_info("x", F, [4, 3])
+gi = helper.make_tensor_value_info("idx", TensorProto.INT64, [2])
+csave(model([helper.make_node("Gather", ["x", "idx"], ["y"], name="g", axis=0)], [gx, gi],
+            [helper.make_tensor_value_info("y", F, [2, 3])]), "gather_runtime.onnx")
+gxv = np.arange(12, dtype=np.float32).reshape(4, 3)
+np.save(os.path.join(C, "gather_x.npy"), gxv)
+np.save(os.path.join(C, "gather_idx_ok.npy"), np.array([-1, 2], np.int64))
+np.save(os.path.join(C, "gather_expected.npy"), gxv[[-1, 2]])
+np.save(os.path.join(C, "gather_idx_big.npy"), np.array([1, 4], np.int64))
+np.save(os.path.join(C, "gather_idx_neg.npy"), np.array([-5, 0], np.int32))
+ex = helper.make_tensor_value_info("x", F, [2, 3])
+ei = helper.make_tensor_value_info("idx", TensorProto.INT64, [2, 3])
+csave(model([helper.make_node("GatherElements", ["x", "idx"], ["y"], name="ge", axis=1)], [ex, ei],
+            [helper.make_tensor_value_info("y", F, [2, 3])]), "gather_elements_runtime.onnx")
+exv = np.arange(6, dtype=np.float32).reshape(2, 3)
+eidx = np.array([[0, -1, 2], [2, 1, -3]], np.int64)
+np.save(os.path.join(C, "gather_elements_x.npy"), exv)
+np.save(os.path.join(C, "gather_elements_idx_ok.npy"), eidx)
+np.save(os.path.join(C, "gather_elements_expected.npy"), np.take_along_axis(exv, eidx % 3, axis=1))
+np.save(os.path.join(C, "gather_elements_idx_big.npy"), np.array([[0, 1, 2], [2, 3, 0]], np.int64))
 # -- training: a model with one output channel (the softmax losses need >= 2 classes)
 y1 = helper.make_tensor_value_info("y", F, [1, 1, 4, 4, 4])
 w1 = numpy_helper.from_array(np.full((1, 2, 1, 1, 1), 0.5, np.float32), "w")

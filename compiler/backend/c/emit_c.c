@@ -48,8 +48,8 @@ const char *urc_c_type(urc_dtype dt) {
     return "";
 }
 
-static const char *upper(const char *s) {
-    char *r = urc_strdup(s);
+const char *urc_c_macro_prefix(const char *prefix) {
+    char *r = urc_strdup(prefix);
     for (char *q = r; *q; q++)
         if (*q >= 'a' && *q <= 'z') *q = (char)(*q - 'a' + 'A');
     return r;
@@ -420,6 +420,9 @@ static void stmt(printer *p, const urc_ls *s) {
         line(p, "_Alignas(64) %s %s[%lld];", urc_c_type(b->dt), b->name, (long long)(b->count ? b->count : 1));
         return;
     }
+    case URC_LS_FAIL:
+        line(p, "return 1; /* out of range: the entry point returns ERR_INDEX */");
+        return;
     }
 }
 
@@ -478,7 +481,7 @@ static const char *macro_prefix(const char *entry) { return strcmp(entry, "forwa
 void urc_emit_c_header_multi(const urc_program *const *progs, const char *const *entries, int n, const urc_c_opts *o,
                              urc_strbuf *out) {
     const urc_program *W = progs[n - 1]; /* the last program's weights blob holds everyone's */
-    const char *U = upper(o->prefix);
+    const char *U = urc_c_macro_prefix(o->prefix);
     provenance(out, o, "Header");
     urc_sb_printf(out, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n", U, U);
     urc_sb_printf(out, "/* Memory: the caller owns everything. Pointers passed to %s_%s must be\n", o->prefix, entries[0]);
@@ -533,11 +536,13 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
     urc_sb_printf(out, "\n#define %s_OK 0\n#define %s_ERR_NULL (-1) /* a pointer argument is NULL */\n", U, U);
     urc_sb_printf(out, "#define %s_ERR_ALIGN (-2) /* weights, params, state or arena not %s_ALIGN-byte aligned */\n",
                   U, U);
+    urc_sb_printf(out, "#define %s_ERR_INDEX (-12) /* an index read at run time (Gather, GatherElements) is out of "
+                       "range; the outputs are then undefined */\n", U);
     const urc_program *L = NULL; /* the program with a label input, if any */
     for (int i = 0; i < n; i++)
         if (progs[i]->label_values) L = progs[i];
     if (L) {
-        urc_sb_printf(out, "#define %s_ERR_LABEL (-3) /* a label is none of the classes' label values: nothing was "
+        urc_sb_printf(out, "#define %s_ERR_LABEL (-13) /* a label is none of the classes' label values: nothing was "
                            "run or written */\n", U);
         urc_sb_printf(out, "#define %s_NUM_CLASSES %d\n#define %s_LABEL_VALUES {", U, L->nclasses, U);
         for (int k = 0; k < L->nclasses; k++) urc_sb_printf(out, k ? ", %lld" : "%lld", (long long)L->label_values[k]);
@@ -547,13 +552,13 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
         io_macros(progs[i], U, macro_prefix(entries[i]), out);
         if (!strcmp(entries[i], "forward"))
             urc_sb_printf(out, "\n/* Runs the network: reads the inputs, writes the outputs. Returns %s_OK, or\n"
-                               " * %s_ERR_NULL / %s_ERR_ALIGN without touching any memory. Thread-safe when\n"
-                               " * each concurrent call has its own arena. */\n", U, U, U);
+                               " * %s_ERR_NULL / %s_ERR_ALIGN without touching any memory, or %s_ERR_INDEX.\n"
+                               " * Thread-safe when each concurrent call has its own arena. */\n", U, U, U, U);
         else
             urc_sb_printf(out, "\n/* One training step: forward, loss, backward and the optimizer update of the\n"
                                " * parameters and state in place. Returns %s_OK, or %s_ERR_NULL / %s_ERR_ALIGN /\n"
-                               " * %s_ERR_LABEL without touching any memory. */\n",
-                          U, U, U, U);
+                               " * %s_ERR_LABEL without touching any memory, or %s_ERR_INDEX. */\n",
+                          U, U, U, U, U);
         entry_signature(progs[i], entries[i], o, out);
         urc_sb_puts(out, ";\n");
     }
@@ -657,7 +662,8 @@ static void mark_stmt(const urc_ls *s, bool *used) {
 static void kernel(printer *p, const urc_kernel *k) {
     p->k = k;
     urc_strbuf *out = p->out;
-    urc_sb_printf(out, "/* %s */\nstatic void %s(", urc_c_comment(k->comment), k->name);
+    /* A kernel that checks values read at run time returns 0, or 1 when one is out of range. */
+    urc_sb_printf(out, "/* %s */\nstatic %s %s(", urc_c_comment(k->comment), k->can_fail ? "int" : "void", k->name);
     int np = 0;
     for (int i = 0; i < k->bufs.len; i++) {
         const urc_kbuf *b = &k->bufs.items[i];
@@ -680,6 +686,7 @@ static void kernel(printer *p, const urc_kernel *k) {
     for (int i = 0; i < k->bufs.len; i++)
         if (k->bufs.items[i].role != URC_KB_LOCAL && !used[i]) line(p, "(void)%s;", k->bufs.items[i].name);
     block_body(p, k->body);
+    if (k->can_fail) line(p, "return 0;");
     p->indent = 0;
     urc_sb_puts(out, "}\n\n");
 }
@@ -780,7 +787,7 @@ static void label_check(const urc_program *P, const char *U, urc_strbuf *out) {
 
 static void entry_body(const urc_program *P, const char *entry, const char **fn, const urc_c_opts *o,
                        urc_strbuf *out) {
-    const char *U = upper(o->prefix);
+    const char *U = urc_c_macro_prefix(o->prefix);
     entry_signature(P, entry, o, out);
     urc_sb_puts(out, " {\n");
     if (o->embed_weights)
@@ -810,7 +817,7 @@ static void entry_body(const urc_program *P, const char *entry, const char **fn,
         const urc_call *c = &P->calls.items[i];
         int ki = 0;
         while (ki < P->kernels.len && P->kernels.items[ki] != c->k) ki++;
-        urc_sb_printf(out, "    %s(", ki < P->kernels.len ? fn[ki] : c->k->name);
+        urc_sb_printf(out, c->k->can_fail ? "    if (%s(" : "    %s(", ki < P->kernels.len ? fn[ki] : c->k->name);
         int na = 0;
         for (int j = 0; j < c->k->bufs.len; j++) {
             const urc_kbuf *b = &c->k->bufs.items[j];
@@ -818,17 +825,18 @@ static void entry_body(const urc_program *P, const char *entry, const char **fn,
             urc_sb_printf(out, "%s%s", na ? ", " : "", mref_expr(P, &c->args[na], b));
             na++;
         }
+        const char *end = c->k->can_fail ? urc_fmt(")) return %s_ERR_INDEX;", U) : ");";
         if (ki < P->kernels.len && fn[ki] != c->k->name) /* a shared kernel: say which node this is */
-            urc_sb_printf(out, "); /* %s */\n", urc_c_comment(c->k->comment));
+            urc_sb_printf(out, "%s /* %s */\n", end, urc_c_comment(c->k->comment));
         else
-            urc_sb_puts(out, ");\n");
+            urc_sb_printf(out, "%s\n", end);
     }
     urc_sb_printf(out, "    return %s_OK;\n}\n", U);
 }
 
 /* The parameter table and NAME_train_init of a program with regions. */
 static void train_init(const urc_program *T, const urc_c_opts *o, urc_strbuf *out) {
-    const char *U = upper(o->prefix);
+    const char *U = urc_c_macro_prefix(o->prefix);
     urc_sb_printf(out, "\nconst %s_param_info %s_params[%s_NUM_PARAMS] = {\n", o->prefix, o->prefix, U);
     for (int i = 0; i < T->regions.len; i++) {
         const urc_pentry *e = &T->regions.items[i];
@@ -883,9 +891,11 @@ void urc_emit_c_source_multi(const urc_program *const *progs, const char *const 
             p.out = &text;
             kernel(&p, k);
             p.out = out;
-            /* the body starts at the parameter list, after "static void NAME" */
-            const char *sig = strstr(text.data, urc_fmt("static void %s(", k->name));
-            const char *key = sig ? sig + strlen("static void ") + strlen(k->name) : text.data;
+            /* the body starts at the parameter list, after "static void NAME" (or "static int NAME":
+             * those bodies differ anyway, by their return statements) */
+            const char *ret = k->can_fail ? "int" : "void";
+            const char *sig = strstr(text.data, urc_fmt("static %s %s(", ret, k->name));
+            const char *key = sig ? sig + strlen("static  ") + strlen(ret) + strlen(k->name) : text.data;
             const char *canon = urc_map_get(&bodies, key);
             if (canon) {
                 fn[pi][i] = canon;

@@ -37,6 +37,8 @@ void urc_emit_c_source_multi(const urc_program *const *progs, const char *const 
 void urc_emit_c_header_multi(const urc_program *const *progs, const char *const *entries, int n, const urc_c_opts *o,
                              urc_strbuf *out);
 void urc_emit_weights(const urc_program *P, const urc_c_opts *o, urc_strbuf *out);
+/* The header's macro prefix for a symbol prefix: "seg" -> "SEG" (SEG_OK, ...). */
+const char *urc_c_macro_prefix(const char *prefix);
 
 /* C type name of a dtype in generated code ("float", "int64_t", ...). */
 const char *urc_c_type(urc_dtype dt);

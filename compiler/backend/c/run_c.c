@@ -101,6 +101,8 @@ static const char *harness_source(const urc_program *P) {
     for (int i = 0; i < P->outputs.len; i++) urc_sb_printf(&call, ", out%d", i);
     urc_sb_putc(&call, ')');
     urc_sb_printf(&sb, "    int rc = %s;\n", call.data);
+    /* exit status 5: an index read at run time is out of range (urc_c_run says so) */
+    urc_sb_printf(&sb, "    if (rc == %s_ERR_INDEX) return 5;\n", urc_c_macro_prefix(name));
     urc_sb_puts(&sb, "    if (rc != 0) {\n        fprintf(stderr, \"harness: forward returned %d\\n\", rc);\n        return 4;\n    }\n");
     urc_sb_printf(&sb,
                   "    for (int r = 0; r < runs; r++) {\n"
@@ -212,7 +214,11 @@ bool urc_c_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **outs, 
         if (o->threads > 0) setenv("OMP_NUM_THREADS", urc_fmt("%d", o->threads), 1);
         int rc = urc_run_process(argv.items, log);
         free(argv.items);
-        if (rc != 0) {
+        if (rc == 5) {
+            urc_error(NULL, "the generated code's forward returned %s_ERR_INDEX: an index read at run time is out of "
+                            "range (run with --interp to see which node and index)", urc_c_macro_prefix(name));
+            ok = false;
+        } else if (rc != 0) {
             size_t n;
             const char *err;
             char *text = urc_read_file(log, &n, 1 << 20, &err);
