@@ -14,17 +14,22 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "autodiff/training.h"
 #include "backend/c/run_c.h"
 #include "base/diag.h"
 #include "base/npy.h"
+#include "base/proc.h"
 #include "driver.h"
 #include "interp/interp.h"
 
@@ -199,17 +204,30 @@ int urc_cmd_grad(int argc, char **argv) {
     mkdir(c.out, 0755);
     struct stat st;
     if (stat(c.out, &st) != 0 || !S_ISDIR(st.st_mode)) fail(c.out, "cannot create the output folder");
-    /* Outputs: loss, then one gradient per parameter in input order. */
-    int k = 1;
+    /* Outputs: loss, then one gradient per parameter in input order, all
+     * committed as one set (a full disk leaves none of them). Each file is
+     * closed once written: a model may have more parameters than a process
+     * may keep files open. */
+    int k = 1, nf = 0;
+    urc_outfile **fs = urc_xcalloc((size_t)g->inputs.len + 1, sizeof(urc_outfile *));
+    const char **paths = urc_xcalloc((size_t)g->inputs.len + 1, sizeof(const char *));
     for (int i = 0; i < g->inputs.len; i++) {
         urc_value *v = g->inputs.items[i];
         if (!(v->flags & URC_VAL_PARAM)) continue;
         urc_strbuf sb = {0};
         urc_npy_format(outs[k++], &sb);
         const char *err, *path = urc_fmt("%s/%s.npy", c.out, file_name(v->name));
-        if (!urc_write_file_atomic(path, sb.data, sb.len, &err)) fail(path, err);
+        paths[nf] = path;
+        if (!(fs[nf] = urc_outfile_open(path, &err))) fail(path, err);
+        urc_outfile_write(fs[nf], sb.data, sb.len);
+        if (!urc_outfile_close(fs[nf++], &err)) fail(path, err);
         urc_sb_free(&sb);
     }
+    const char *err;
+    int failed = 0;
+    if (!urc_outfile_commit_all(fs, nf, &err, &failed)) fail(paths[failed], err);
+    free(fs);
+    free(paths);
     printf("loss=%.9g\n", urc_elem_f64(outs[0]->dtype, outs[0]->data, 0));
     return 0;
 }
@@ -284,9 +302,12 @@ int urc_cmd_compile_train(int argc, char **argv) {
     urc_outfile_write(f[0], src.data, src.len);
     urc_outfile_write(f[1], hdr.data, hdr.len);
     if (f[2]) urc_outfile_write(f[2], wts.data, wts.len);
-    const char *paths[3] = {c.out_c, h_path, w_path};
-    for (int i = 2; i >= 0; i--)
-        if (f[i] && !urc_outfile_commit(f[i], &err)) fail(paths[i], err);
+    /* All three or none (urc_outfile_commit_all): the weights first, the C
+     * file last. */
+    urc_outfile *set[3] = {f[2] ? f[2] : f[1], f[2] ? f[1] : f[0], f[0]};
+    const char *paths[3] = {f[2] ? w_path : h_path, f[2] ? h_path : c.out_c, c.out_c};
+    int failed = 0;
+    if (!urc_outfile_commit_all(set, f[2] ? 3 : 2, &err, &failed)) fail(paths[failed], err);
     return 0;
 }
 
@@ -425,6 +446,15 @@ int urc_cmd_train(int argc, char **argv) {
     urc_value xv = {.name = xi->name, .dtype = xi->dt, .shape = xi->shape, .has_type = true};
     urc_value lv = {.name = "label", .dtype = li->dt, .shape = li->shape, .has_type = true};
     mkdir(outdir, 0755);
+    /* One `unetrc train` per output folder: a second one (a resumed run
+     * started while the first still runs) would race it on the checkpoint.
+     * The lock lasts until this process ends. Nothing this process commits
+     * itself may go straight into outdir (urc_outfile_commit_all locks the
+     * destination folder: it would wait for this lock forever). */
+    int lock = open(outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (lock < 0) fail(outdir, urc_fmt("cannot open the output folder: %s", strerror(errno)));
+    if (flock(lock, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+        fail(outdir, "another unetrc train is using this output folder");
     const char *bdir = urc_fmt("%s/build", outdir);
     mkdir(bdir, 0755);
     urc_strbuf xs = {0}, ls = {0};
@@ -474,11 +504,22 @@ int urc_cmd_train(int argc, char **argv) {
     int rc = urc_run_process(av.items, urc_fmt("%s/build.log", bdir));
     if (rc != 0) fail(c.model, urc_fmt("the training program failed to build (see %s/build.log)", bdir));
     if (threads) setenv("OMP_NUM_THREADS", threads, 1);
+    const char *ckpt = urc_fmt("%s/checkpoint.bin", outdir);
     char *rv[] = {(char *)exe, urc_fmt("%s/seg.weights", bdir), urc_fmt("%s/images.bin", bdir),
                   urc_fmt("%s/labels.bin", bdir), urc_fmt("%d", ns), urc_fmt("%d", steps), urc_fmt("%.9g", lr),
-                  urc_fmt("%.9g", lr_final), urc_fmt("%d", every), urc_fmt("%s/checkpoint.bin", outdir),
+                  urc_fmt("%.9g", lr_final), urc_fmt("%d", every), (char *)ckpt,
                   resume ? "1" : "0", urc_fmt("%d", stop_after), NULL};
-    rc = urc_run_process(rv, NULL);
+    /* The trainer dies with this process; a checkpoint it was saving when
+     * it ended (CKPT.tmpPID.N) is removed. */
+    urc_child_opts ro = {.temps_of = ckpt};
+    rc = urc_run_child(rv, &ro);
+    if (rc == 128 + SIGPIPE) {
+        /* The progress lines' reader went away (`unetrc train ... | head`):
+         * end as a pipeline command does, quietly, of SIGPIPE. */
+        urc_cleanup_all();
+        signal(SIGPIPE, SIG_DFL);
+        raise(SIGPIPE);
+    }
     if (rc != 0) fail(c.model, urc_fmt("training failed (exit status %d)", rc));
     return 0;
 }

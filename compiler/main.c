@@ -15,6 +15,7 @@
 #include "backend/c/run_c.h"
 #include "base/diag.h"
 #include "base/npy.h"
+#include "base/proc.h"
 #include "cmd_train.h"
 #include "driver.h"
 #include "interp/interp.h"
@@ -251,6 +252,10 @@ static void parse_args(cli *c, int argc, char **argv) {
     if (!strcmp(c->cmd, "compile") && !c->out) usage_error("no output file given (-o FILE.c)");
     if (!strcmp(c->cmd, "run") && (!c->inputs.len && !c->outputs.len))
         usage_error("run needs --input and --output files");
+    if (c->keep && (!strcmp(c->cmd, "run") || !strcmp(c->cmd, "bench")) && !c->interp) {
+        const char *err = urc_keep_dir_prepare(c->keep);
+        if (err) fail(c->keep, err);
+    }
 }
 
 /* ---- compile ---------------------------------------------------------------- */
@@ -495,7 +500,7 @@ static int cmd_bench(cli *c) {
 }
 
 int main(int argc, char **argv) {
-    urc_outfile_cleanup_on_signals();
+    urc_cleanup_on_signals();
     if (argc > 1 && !strcmp(argv[1], "grad")) return urc_cmd_grad(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "train")) return urc_cmd_train(argc, argv);
     for (int i = 1; i < argc; i++)
