@@ -168,6 +168,16 @@ for s in TERM:15 INT:2 KILL:9; do
     check test -d "$o/build"
 done
 BEFORE_KILL=
+# the reader of the progress lines goes away (`| head`): the trainer dies of
+# SIGPIPE and unetrc ends quietly the same way, leaving nothing
+o="$T/train_pipe"
+( TMPDIR="$T/tmp" "$U" train "$L/model.onnx" --data "$T/data" --out "$o" --steps 100000 --cflags "-std=c11 -O0" 2>"$T/pipe.err"
+  echo $? > "$T/pipe.rc" ) | head -n 2 > "$T/pipe.out"
+check [ "$(cat "$T/pipe.rc")" = 141 ]
+check [ ! -s "$T/pipe.err" ]
+check grep -q '^step 1/100000 loss=' "$T/pipe.out"
+n=$((n + 1))
+if [ -n "$(pgrep -f "^$o/build/train ")" ] || [ -n "$(leftovers)" ]; then fail "train | head: left behind"; fi
 # one `unetrc train` per output folder
 mkdir "$T/busy"
 expect 1 "$E $T/busy: another unetrc train is using this output folder" \
@@ -190,6 +200,12 @@ expect 1 "$E $T/keepfile: cannot use the --keep folder: Not a directory" \
     "$U" run "$D/add_relu.onnx" --input "$D/add_relu.input.npy" --output "$T/out/y.npy" --keep "$T/keepfile"
 expect 1 "$E $T/nope/keep: cannot create the --keep folder: No such file or directory" \
     "$U" bench "$D/add_relu.onnx" --keep "$T/nope/keep"
+
+# the harness's write errors say why (errno)
+mkdir -p "$T/k/out0.bin/x"
+expect 1 "$E $D/add_relu.onnx: the generated program failed (exit status 3): harness: cannot write $T/k/out0.bin: Is a directory" \
+    "$U" run "$D/add_relu.onnx" --input "$D/add_relu.input.npy" --output "$T/out/y.npy" --keep "$T/k"
+empty "$T/out"
 
 # -- ulimit -f (dash counts 512-byte blocks, bash 1 KiB: 4 is below seg.c's
 #    5.5 kB and above seg.h and seg.weights): EFBIG, not a SIGXFSZ core dump

@@ -42,7 +42,7 @@ static const char *harness_source(const urc_program *P) {
                   "/* Harness written by unetrc: loads the weights blob and raw inputs,\n"
                   " * calls %s_forward, writes raw outputs. */\n"
                   "#define _POSIX_C_SOURCE 200112L\n"
-                  "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <time.h>\n"
+                  "#include <errno.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <time.h>\n"
                   "#include \"%s.h\"\n\n",
                   name, name);
     urc_sb_puts(&sb,
@@ -64,8 +64,8 @@ static const char *harness_source(const urc_program *P) {
                 "static void save(const char *path, const void *p, size_t n) {\n"
                 "    remove(path);\n"
                 "    FILE *f = fopen(path, \"wb\");\n"
-                "    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {\n"
-                "        fprintf(stderr, \"harness: cannot write %s\\n\", path);\n        exit(3);\n    }\n}\n\n");
+                "    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) { /* errno: why (a full disk) */\n"
+                "        fprintf(stderr, \"harness: cannot write %s: %s\\n\", path, strerror(errno));\n        exit(3);\n    }\n}\n\n");
     urc_sb_puts(&sb, "int main(int argc, char **argv) {\n");
     int nargs = 2 + P->inputs.len + P->outputs.len;
     urc_sb_printf(&sb, "    if (argc != %d && argc != %d) {\n        fprintf(stderr, \"harness: wrong arguments\\n\");\n"
