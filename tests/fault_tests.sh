@@ -284,9 +284,10 @@ kill -TERM $pid; wait $pid; rc=$?
 check [ "$rc" = 143 ]
 check [ "$(setis)" = B ]
 check [ "$(ls -A "$T/cs" | tr '\n' ' ')" = "seg.c seg.h seg.weights " ]
-# two compiles to one -o: the second waits for the first's renames
+# two compiles to one -o: the second waits for the first's renames (3 s of
+# them, so that the second reaches its own commit in time on a busy machine)
 "$U" "$D/add_relu.onnx" -o "$T/cs/seg.c"
-UNETRC_TEST_COMMIT_PAUSE_MS=500 "$U" "$D/layout_chain.onnx" -o "$T/cs/seg.c" &
+UNETRC_TEST_COMMIT_PAUSE_MS=1500 "$U" "$D/layout_chain.onnx" -o "$T/cs/seg.c" &
 pid=$!
 check wait_for first_renamed
 check "$U" "$D/add_relu.onnx" -o "$T/cs/seg.c"

@@ -124,7 +124,13 @@ static URC_NORETURN void guard_main(int fd) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     /* Hold nothing open that someone may be waiting on (the output of a
-     * shell's $(...), a lock): only the socket, moved to fd 3. */
+     * shell's $(...), a lock): only the socket, moved to fd 3 (out of the
+     * way of 0-2 first, in case this process was started without them). */
+    if (fd < 3) {
+        int s = fcntl(fd, F_DUPFD, 3);
+        close(fd);
+        fd = s;
+    }
     int nul = open("/dev/null", O_RDWR);
     for (int i = 0; i < 3 && nul >= 0; i++) dup2(nul, i);
     if (fd != 3) {
@@ -371,6 +377,11 @@ int urc_run_child(char **argv, const urc_child_opts *o) {
     if (o->log_path) {
         if (unlink(o->log_path) != 0 && errno != ENOENT) return -1;
         logfd = open(o->log_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        if (logfd >= 0 && logfd < 3) { /* started without stdout: keep it off 0-2 (dup2 onto itself keeps CLOEXEC) */
+            int fd = fcntl(logfd, F_DUPFD_CLOEXEC, 3);
+            close(logfd);
+            logfd = fd;
+        }
         if (logfd < 0) return -1;
     }
     guard_start();
