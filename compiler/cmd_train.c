@@ -447,14 +447,17 @@ int urc_cmd_train(int argc, char **argv) {
     const urc_io *xi = &T->inputs.items[0], *li = &T->inputs.items[1];
     urc_value xv = {.name = xi->name, .dtype = xi->dt, .shape = xi->shape, .has_type = true};
     urc_value lv = {.name = "label", .dtype = li->dt, .shape = li->shape, .has_type = true};
-    mkdir(outdir, 0755);
+    if (mkdir(outdir, 0755) != 0 && errno != EEXIST)
+        fail(outdir, urc_fmt("cannot create the output folder: %s", strerror(errno)));
     /* One `unetrc train` per output folder: a second one (a resumed run
      * started while the first still runs) would race it on the checkpoint.
-     * The lock lasts until this process ends. Nothing this process commits
-     * itself may go straight into outdir (urc_outfile_commit_all locks the
-     * destination folder: it would wait for this lock forever). */
-    int lock = open(outdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (lock < 0) fail(outdir, urc_fmt("cannot open the output folder: %s", strerror(errno)));
+     * The lock (on OUT/train.lock, kept: removing a lock file races) lasts
+     * until this process ends. Not a lock on the folder itself: that one
+     * serialises commits into the folder (urc_outfile_commit_all), which
+     * must not wait for a whole training run. */
+    const char *lock_path = urc_fmt("%s/train.lock", outdir);
+    int lock = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (lock < 0) fail(lock_path, urc_fmt("cannot open the lock file: %s", strerror(errno)));
     if (flock(lock, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK)
         fail(outdir, "another unetrc train is using this output folder");
     const char *bdir = urc_fmt("%s/build", outdir);

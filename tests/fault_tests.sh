@@ -178,10 +178,17 @@ check [ ! -s "$T/pipe.err" ]
 check grep -q '^step 1/100000 loss=' "$T/pipe.out"
 n=$((n + 1))
 if [ -n "$(pgrep -f "^$o/build/train ")" ] || [ -n "$(leftovers)" ]; then fail "train | head: left behind"; fi
-# one `unetrc train` per output folder
+# one `unetrc train` per output folder (its lock file held by flock(1)); a
+# compile into that folder meanwhile does not wait for the training run
 mkdir "$T/busy"
 expect 1 "$E $T/busy: another unetrc train is using this output folder" \
-    flock "$T/busy" "$U" train "$L/model.onnx" --data "$T/data" --out "$T/busy" --steps 1
+    flock "$T/busy/train.lock" "$U" train "$L/model.onnx" --data "$T/data" --out "$T/busy" --steps 1
+expect 1 "$E $T/nope/out: cannot create the output folder: No such file or directory" \
+    "$U" train "$L/model.onnx" --data "$T/data" --out "$T/nope/out" --steps 1
+n=$((n + 1))
+if ! flock "$T/busy/train.lock" timeout 20 "$U" "$D/add_relu.onnx" -o "$T/busy/seg.c"; then
+    fail "a compile into the folder of a running train"
+fi
 
 # -- FIFOs and devices are refused without blocking
 mkfifo "$T/fifo.onnx" "$T/fifo.npy"
