@@ -19,17 +19,22 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "autodiff/training.h"
 #include "backend/c/run_c.h"
 #include "base/diag.h"
 #include "base/npy.h"
+#include "base/proc.h"
 #include "driver.h"
 #include "interp/interp.h"
 #include "unetrc.h"
@@ -372,17 +377,30 @@ int urc_cmd_grad(int argc, char **argv) {
     mkdir(c.out, 0755);
     struct stat st;
     if (stat(c.out, &st) != 0 || !S_ISDIR(st.st_mode)) fail(c.out, "cannot create the output folder");
-    /* Outputs: loss, then one gradient per parameter in input order. */
-    int k = 1;
+    /* Outputs: loss, then one gradient per parameter in input order, all
+     * committed as one set (a full disk leaves none of them). Each file is
+     * closed once written: a model may have more parameters than a process
+     * may keep files open. */
+    int k = 1, nf = 0;
+    urc_outfile **fs = urc_xcalloc((size_t)g->inputs.len + 1, sizeof(urc_outfile *));
+    const char **paths = urc_xcalloc((size_t)g->inputs.len + 1, sizeof(const char *));
     for (int i = 0; i < g->inputs.len; i++) {
         urc_value *v = g->inputs.items[i];
         if (!(v->flags & URC_VAL_PARAM)) continue;
         urc_strbuf sb = {0};
         urc_npy_format(outs[k++], &sb);
         const char *err, *path = urc_fmt("%s/%s.npy", c.out, file_name(v->name));
-        if (!urc_write_file_atomic(path, sb.data, sb.len, &err)) fail(path, err);
+        paths[nf] = path;
+        if (!(fs[nf] = urc_outfile_open(path, &err))) fail(path, err);
+        urc_outfile_write(fs[nf], sb.data, sb.len);
+        if (!urc_outfile_close(fs[nf++], &err)) fail(path, err);
         urc_sb_free(&sb);
     }
+    const char *err;
+    int failed = 0;
+    if (!urc_outfile_commit_all(fs, nf, &err, &failed)) fail(paths[failed], err);
+    free(fs);
+    free(paths);
     printf("loss=%.9g\n", urc_elem_f64(outs[0]->dtype, outs[0]->data, 0));
     return 0;
 }
@@ -457,9 +475,12 @@ int urc_cmd_compile_train(int argc, char **argv) {
     urc_outfile_write(f[0], src.data, src.len);
     urc_outfile_write(f[1], hdr.data, hdr.len);
     if (f[2]) urc_outfile_write(f[2], wts.data, wts.len);
-    const char *paths[3] = {c.out_c, h_path, w_path};
-    for (int i = 2; i >= 0; i--)
-        if (f[i] && !urc_outfile_commit(f[i], &err)) fail(paths[i], err);
+    /* All three or none (urc_outfile_commit_all): the weights first, the C
+     * file last. */
+    urc_outfile *set[3] = {f[2] ? f[2] : f[1], f[2] ? f[1] : f[0], f[0]};
+    const char *paths[3] = {f[2] ? w_path : h_path, f[2] ? h_path : c.out_c, c.out_c};
+    int failed = 0;
+    if (!urc_outfile_commit_all(set, f[2] ? 3 : 2, &err, &failed)) fail(paths[failed], err);
     return 0;
 }
 
@@ -684,7 +705,19 @@ int urc_cmd_train(int argc, char **argv) {
         urc_tensor_free(x);
         urc_tensor_free(l);
     }
-    mkdir(outdir, 0755);
+    if (mkdir(outdir, 0755) != 0 && errno != EEXIST)
+        fail(outdir, urc_fmt("cannot create the output folder: %s", strerror(errno)));
+    /* One `unetrc train` per output folder: a second one (a resumed run
+     * started while the first still runs) would race it on the checkpoint.
+     * The lock (on OUT/train.lock, kept: removing a lock file races) lasts
+     * until this process ends. Not a lock on the folder itself: that one
+     * serialises commits into the folder (urc_outfile_commit_all), which
+     * must not wait for a whole training run. */
+    const char *lock_path = urc_fmt("%s/train.lock", outdir);
+    int lock = open(lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+    if (lock < 0) fail(lock_path, urc_fmt("cannot open the lock file: %s", strerror(errno)));
+    if (flock(lock, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+        fail(outdir, "another unetrc train is using this output folder");
     const char *bdir = urc_fmt("%s/build", outdir);
     mkdir(bdir, 0755);
     write_text(urc_fmt("%s/images.bin", bdir), xs.data, xs.len);
@@ -729,10 +762,21 @@ int urc_cmd_train(int argc, char **argv) {
                   urc_fmt("%s/labels.bin", bdir), urc_fmt("%d", ns), urc_fmt("%d", steps), urc_fmt("%.9g", lr),
                   urc_fmt("%.9g", lr_final), urc_fmt("%d", every), (char *)ckpt, resume ? "1" : "0",
                   urc_fmt("%d", stop_after), NULL};
-    rc = urc_run_process(rv, NULL);
+    /* The trainer dies with this process; a checkpoint it was saving when
+     * it ended (CKPT.tmpPID.N) is removed. */
+    urc_child_opts ro = {.temps_of = ckpt};
+    rc = urc_run_child(rv, &ro);
     if (rc == TRAINER_REPORTED) { /* its one line is on stderr */
+        urc_cleanup_all();
         urc_outfile_abort_all();
         exit(1);
+    }
+    if (rc == 128 + SIGPIPE) {
+        /* The progress lines' reader went away (`unetrc train ... | head`):
+         * end as a pipeline command does, quietly, of SIGPIPE. */
+        urc_cleanup_all();
+        signal(SIGPIPE, SIG_DFL);
+        raise(SIGPIPE);
     }
     if (rc != 0) fail(c.model, urc_fmt("training failed (exit status %d)", rc));
     return 0;

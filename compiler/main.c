@@ -16,6 +16,7 @@
 #include "base/diag.h"
 #include "base/npy.h"
 #include "base/paths.h"
+#include "base/proc.h"
 #include "cmd_train.h"
 #include "driver.h"
 #include "interp/interp.h"
@@ -270,6 +271,10 @@ static void parse_args(cli *c, int argc, char **argv) {
         urc_cli_file *ins = urc_alloc(sizeof(urc_cli_file) * (size_t)(1 + c->inputs.len + c->frozen_paths.len));
         int nin = input_files(c, ins);
         urc_cli_check_outputs(run_outputs(c), c->outputs.len, ins, nin);
+    }
+    if (c->keep && (!strcmp(c->cmd, "run") || !strcmp(c->cmd, "bench")) && !c->interp) {
+        const char *err = urc_keep_dir_prepare(c->keep);
+        if (err) fail(c->keep, err);
     }
 }
 
@@ -528,7 +533,7 @@ static int cmd_bench(cli *c) {
 }
 
 int main(int argc, char **argv) {
-    urc_outfile_cleanup_on_signals();
+    urc_cleanup_on_signals();
     if (argc > 1 && !strcmp(argv[1], "grad")) return urc_cmd_grad(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "train")) return urc_cmd_train(argc, argv);
     for (int i = 1; i < argc; i++)

@@ -6,9 +6,17 @@
  *   relu(x + bias);
  * - .npy round trip through unetrc_npy_write_f32 / unetrc_npy_read_f32,
  *   the exact-shape reader unetrc_npy_read_f32_shape and unetrc_npy_shape.
+ * - .npy round trip through unetrc_npy_write_f32 / unetrc_npy_read_f32;
+ *   writing replaces a link at the path (never writes through it) and
+ *   leaves no temporary file; a FIFO is refused at once (UNETRC_ERR_IO).
  *   test_runtime WEIGHTS_FILE TMP_DIR */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "seg.h"
 #include "unetrc.h"
@@ -102,6 +110,39 @@ int main(int argc, char **argv) {
     CHECK(unetrc_npy_shape(argv[1], got, &got_rank) == UNETRC_ERR_FORMAT);
     CHECK(strcmp(unetrc_status_str(UNETRC_ERR_SHAPE), "array shape does not match the model") == 0);
     CHECK(strcmp(unetrc_status_str(UNETRC_ERR_SIZE), "size does not match the model") == 0);
+    remove(path);
+
+    /* .npy writes are atomic (temporary file + rename) and follow no link;
+     * reads open only regular files, without blocking. */
+    char dir[600], victim[700], npy[700];
+    snprintf(dir, sizeof dir, "%s/npy_linkXXXXXX", argv[2]);
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(victim, sizeof victim, "%s/victim.txt", dir);
+    snprintf(npy, sizeof npy, "%s/y.npy", dir);
+    FILE *v = fopen(victim, "wb");
+    fputs("precious", v);
+    fclose(v);
+    CHECK(symlink(victim, npy) == 0);
+    CHECK(unetrc_npy_write_f32(npy, y, shape, SEG_OUT0_RANK) == UNETRC_OK);
+    struct stat st;
+    CHECK(lstat(npy, &st) == 0 && S_ISREG(st.st_mode));
+    CHECK(stat(victim, &st) == 0 && st.st_size == 8);
+    CHECK(unetrc_npy_read_f32(npy, back, SEG_OUT0_COUNT) == UNETRC_OK && !memcmp(back, y, sizeof y));
+    CHECK(remove(npy) == 0 && mkfifo(npy, 0600) == 0);
+    alarm(20); /* a blocking open would hang: fail loudly instead */
+    CHECK(unetrc_npy_read_f32(npy, back, SEG_OUT0_COUNT) == UNETRC_ERR_IO);
+    CHECK(unetrc_npy_read_f32(dir, back, SEG_OUT0_COUNT) == UNETRC_ERR_IO);
+    alarm(0);
+    CHECK(unetrc_npy_write_f32(npy, y, shape, SEG_OUT0_RANK) == UNETRC_OK); /* replaces the FIFO */
+    CHECK(lstat(npy, &st) == 0 && S_ISREG(st.st_mode));
+    int entries = 0;
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) entries += e->d_name[0] != '.';
+    if (d) closedir(d);
+    CHECK(entries == 2); /* victim.txt and y.npy: no temporary file */
+    remove(npy);
+    remove(victim);
+    CHECK(rmdir(dir) == 0);
     printf("runtime: %d failures\n", failures);
     return failures ? 1 : 0;
 }

@@ -9,9 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdatomic.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "proc.h"
 
 void urc_internal_error(const char *file, int line, const char *fmt, ...) {
     va_list ap;
@@ -20,7 +24,7 @@ void urc_internal_error(const char *file, int line, const char *fmt, ...) {
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
-    urc_outfile_abort_all();
+    urc_cleanup_all();
     abort();
 }
 
@@ -28,23 +32,27 @@ void urc_internal_error(const char *file, int line, const char *fmt, ...) {
 
 static void track_add(void *p);
 
+/* Running out of memory is not a compiler bug: a large model on a small
+ * machine (or under `ulimit -v`) gets a one-line error and exit status 1
+ * (urc_out_of_memory, proc.c), with every temporary file removed. */
 void *urc_xmalloc(size_t size) {
     void *p = malloc(size ? size : 1);
-    if (!p) urc_internal_error(__FILE__, __LINE__, "out of memory (%zu bytes)", size);
+    if (!p) urc_out_of_memory(size);
     track_add(p);
     return p;
 }
 
 void *urc_xcalloc(size_t n, size_t size) {
     void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p) urc_internal_error(__FILE__, __LINE__, "out of memory (%zu x %zu bytes)", n, size);
+    size_t total;
+    if (!p) urc_out_of_memory(__builtin_mul_overflow(n, size, &total) ? SIZE_MAX : total);
     track_add(p);
     return p;
 }
 
 void *urc_xrealloc(void *p, size_t size) {
     void *q = realloc(p, size ? size : 1);
-    if (!q) urc_internal_error(__FILE__, __LINE__, "out of memory (%zu bytes)", size);
+    if (!q) urc_out_of_memory(size);
     track_add(q);
     return q;
 }
@@ -326,34 +334,48 @@ void urc_map_free(urc_map *m) {
 
 void *urc_read_file(const char *path, size_t *size, size_t max_size, const char **err) {
     static char msg[256];
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    /* O_NONBLOCK: opening a FIFO (or a terminal) must not wait for a
+     * writer; anything but a regular file is refused before it is read. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
         snprintf(msg, sizeof msg, "cannot open file: %s", strerror(errno));
         *err = msg;
         return NULL;
     }
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
         *err = "not a regular file";
         return NULL;
     }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     if ((uint64_t)st.st_size > (uint64_t)max_size) {
-        fclose(f);
+        close(fd);
         snprintf(msg, sizeof msg, "file is %lld bytes, above the limit of %zu bytes (raise it with --max-bytes)",
                  (long long)st.st_size, max_size);
         *err = msg;
         return NULL;
     }
-    size_t n = (size_t)st.st_size;
+    size_t n = (size_t)st.st_size, got = 0;
     unsigned char *buf = urc_xmalloc(n + 1);
-    if (fread(buf, 1, n, f) != n) {
-        fclose(f);
+    int e = 0;
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) {
+            e = r < 0 ? errno : 0;
+            break;
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    if (got != n) {
         free(buf);
-        *err = "read error";
+        snprintf(msg, sizeof msg, "read error: %s", e ? strerror(e) : "the file shrank while it was read");
+        *err = msg;
         return NULL;
     }
-    fclose(f);
     buf[n] = 0;
     *size = n;
     return buf;
@@ -362,25 +384,29 @@ void *urc_read_file(const char *path, size_t *size, size_t max_size, const char 
 struct urc_outfile {
     char *path, *tmp;
     FILE *f;
-    bool ok;
+    int err;     /* errno of the first failed write, flush or sync; 0: none */
+    bool closed; /* flushed, synced and closed; still to be renamed */
     struct urc_outfile *next;
 };
 static urc_outfile *volatile open_outfiles;
+static pid_t outfiles_pid; /* the process the list belongs to: never a forked child */
 
 /* The temporary file is PATH.tmpPID.N, created with O_EXCL (so two outputs
- * of one run, or two runs, never share one) and mode 0666 & ~umask, as the
- * final file would be. */
+ * of one run, or two runs, never share one; a link planted there is not
+ * followed) and mode 0666 & ~umask, as the final file would be. */
 urc_outfile *urc_outfile_open(const char *path, const char **err) {
     static char msg[300];
     static unsigned counter;
     urc_outfile *o = urc_xcalloc(1, sizeof *o);
-    o->path = strdup(path);
-    size_t n = strlen(path) + 48;
+    size_t plen = strlen(path);
+    o->path = urc_xmalloc(plen + 1);
+    memcpy(o->path, path, plen + 1);
+    size_t n = plen + 48;
     o->tmp = urc_xmalloc(n);
     int fd = -1;
     for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
         snprintf(o->tmp, n, "%s.tmp%ld.%u", path, (long)getpid(), counter++);
-        fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
         if (fd < 0 && errno != EEXIST) break;
     }
     o->f = fd >= 0 ? fdopen(fd, "wb") : NULL;
@@ -396,15 +422,19 @@ urc_outfile *urc_outfile_open(const char *path, const char **err) {
         free(o);
         return NULL;
     }
-    o->ok = true;
+    if (outfiles_pid != getpid()) {
+        open_outfiles = NULL; /* inherited from the process this one was forked from: not ours */
+        outfiles_pid = getpid();
+    }
     o->next = open_outfiles;
     open_outfiles = o;
     return o;
 }
 
 bool urc_outfile_write(urc_outfile *o, const void *data, size_t n) {
-    if (o->ok && n && fwrite(data, 1, n, o->f) != n) o->ok = false;
-    return o->ok;
+    errno = 0;
+    if (!o->err && n && fwrite(data, 1, n, o->f) != n) o->err = errno ? errno : EIO;
+    return !o->err;
 }
 
 static void outfile_unlink(urc_outfile *o) {
@@ -421,21 +451,23 @@ static void outfile_free(urc_outfile *o) {
     free(o);
 }
 
-/* Flushes and closes the temporary file; false (and the message) on a
- * write error such as a full disk. The file stays in the open list. */
-static bool outfile_finish(urc_outfile *o, const char **err) {
+bool urc_outfile_close(urc_outfile *o, const char **err) {
     static char msg[300];
-    bool ok = o->ok;
-    int e = ok ? 0 : EIO;
-    if (fflush(o->f) != 0 && ok) ok = false, e = errno;
-    if (ok && fsync(fileno(o->f)) != 0) ok = false, e = errno;
-    if (fclose(o->f) != 0 && ok) ok = false, e = errno;
-    o->f = NULL;
-    if (!ok) {
-        snprintf(msg, sizeof msg, "cannot write output file: %s", strerror(e));
-        *err = msg;
+    if (!o->closed) {
+        errno = 0;
+        if (fflush(o->f) != 0 && !o->err) o->err = errno ? errno : EIO;
+        if (!o->err && fsync(fileno(o->f)) != 0) o->err = errno;
+        errno = 0;
+        if (fclose(o->f) != 0 && !o->err) o->err = errno ? errno : EIO;
+        o->f = NULL;
+        o->closed = true;
     }
-    return ok;
+    if (o->err) {
+        snprintf(msg, sizeof msg, "cannot write output file: %s", strerror(o->err));
+        *err = msg;
+        return false;
+    }
+    return true;
 }
 
 static bool outfile_rename(urc_outfile *o, const char **err) {
@@ -454,13 +486,59 @@ static bool outfile_rename(urc_outfile *o, const char **err) {
 
 bool urc_outfile_commit(urc_outfile *o, const char **err) { return urc_outfile_commit_all(&o, 1, err, NULL); }
 
+/* An exclusive flock on each distinct folder the files go to, taken in
+ * (device, inode) order so that two processes locking overlapping sets
+ * cannot wait on each other. A folder that cannot be opened or locked
+ * (no read permission, a file system without flock) is not locked. */
+typedef struct dir_lock {
+    int fd;
+    dev_t dev;
+    ino_t ino;
+} dir_lock;
+
+static int lock_folders(urc_outfile **fs, int n, dir_lock *locks) {
+    int nl = 0;
+    for (int i = 0; i < n; i++) {
+        const char *path = fs[i]->path, *slash = strrchr(path, '/');
+        const char *dir = !slash ? "." : slash == path ? "/" : urc_strndup(path, (size_t)(slash - path));
+        int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0) continue;
+        bool seen = fstat(fd, &st) != 0;
+        for (int j = 0; j < nl && !seen; j++) seen = locks[j].dev == st.st_dev && locks[j].ino == st.st_ino;
+        if (seen) {
+            close(fd);
+            continue;
+        }
+        int j = nl++;
+        for (; j > 0 && (locks[j - 1].dev > st.st_dev || (locks[j - 1].dev == st.st_dev && locks[j - 1].ino > st.st_ino)); j--)
+            locks[j] = locks[j - 1];
+        locks[j] = (dir_lock){fd, st.st_dev, st.st_ino};
+    }
+    for (int k = 0; k < nl; k++)
+        while (flock(locks[k].fd, LOCK_EX) != 0 && errno == EINTR) {
+        }
+    return nl;
+}
+
+/* Test hook (fault_tests.sh): a pause between the renames of a set, so that
+ * a test can signal the process or race another one in the middle. */
+static long commit_pause_ms(void) {
+    const char *s = getenv("UNETRC_TEST_COMMIT_PAUSE_MS");
+    long v = s ? atol(s) : 0;
+    return v > 0 && v < 60000 ? v : 0;
+}
+
 bool urc_outfile_commit_all(urc_outfile **fs, int n, const char **err, int *failed) {
     static char msg[300];
     int bad = -1;
     /* 1. Every temporary file is complete on disk. */
     for (int i = 0; i < n && bad < 0; i++)
-        if (!outfile_finish(fs[i], err)) bad = i;
-    /* 2. No destination is a folder (the one failure rename(2) would give
+        if (!urc_outfile_close(fs[i], err)) bad = i;
+    /* 2. One set at a time per destination folder. */
+    dir_lock *locks = urc_xcalloc((size_t)n, sizeof *locks);
+    int nl = bad < 0 ? lock_folders(fs, n, locks) : 0;
+    /* 3. No destination is a folder (the one failure rename(2) would give
      *    on a path we could create a file next to). */
     for (int i = 0; i < n && bad < 0; i++) {
         struct stat st;
@@ -470,19 +548,38 @@ bool urc_outfile_commit_all(urc_outfile **fs, int n, const char **err, int *fail
             bad = i;
         }
     }
-    if (bad >= 0) {
+    bool ok = bad < 0;
+    if (!ok) {
         if (failed) *failed = bad;
         for (int i = 0; i < n; i++) urc_outfile_abort(fs[i]);
-        return false;
-    }
-    /* 3. Rename them all. */
-    for (int i = 0; i < n; i++)
-        if (!outfile_rename(fs[i], err)) {
-            if (failed) *failed = i;
-            for (int j = i + 1; j < n; j++) urc_outfile_abort(fs[j]);
-            return false;
+    } else {
+        /* 4. Rename them all, the signals the CLI handles blocked: one that
+         *    arrives now takes effect after the last rename, not between
+         *    two of them. */
+        sigset_t old;
+        urc_signals_block(&old);
+        long pause = commit_pause_ms();
+        for (int i = 0; i < n; i++) {
+            if (i && pause) {
+                struct timespec ts = {pause / 1000, pause % 1000 * 1000000L};
+                while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+                }
+            }
+            if (!outfile_rename(fs[i], err)) {
+                if (failed) *failed = i;
+                for (int j = i + 1; j < n; j++) urc_outfile_abort(fs[j]);
+                ok = false;
+                break;
+            }
         }
-    return true;
+        for (int k = 0; k < nl; k++) fsync(locks[k].fd); /* the renames are durable */
+        for (int k = 0; k < nl; k++) close(locks[k].fd);
+        nl = 0;
+        urc_signals_restore(&old);
+    }
+    for (int k = 0; k < nl; k++) close(locks[k].fd);
+    free(locks);
+    return ok;
 }
 
 void urc_outfile_abort(urc_outfile *o) {
@@ -493,26 +590,16 @@ void urc_outfile_abort(urc_outfile *o) {
 }
 
 void urc_outfile_abort_all(void) {
+    if (outfiles_pid != getpid()) {
+        open_outfiles = NULL;
+        return;
+    }
     while (open_outfiles) urc_outfile_abort(open_outfiles);
 }
 
-/* On SIGINT/SIGTERM/SIGHUP: unlink the temporary files (unlink is
- * async-signal-safe), then die of the signal as if it were not caught. */
-static void outfile_on_signal(int sig) {
+void urc_outfile_remove_temps(void) {
+    if (outfiles_pid != getpid()) return;
     for (urc_outfile *o = open_outfiles; o; o = o->next) unlink(o->tmp);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-void urc_outfile_cleanup_on_signals(void) {
-    int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-    for (size_t i = 0; i < URC_ARRAY_LEN(sigs); i++) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = outfile_on_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(sigs[i], &sa, NULL);
-    }
 }
 
 bool urc_write_file_atomic(const char *path, const void *data, size_t n, const char **err) {

@@ -3,7 +3,8 @@
  * Memory: the compiler is a short-lived program. Small objects (IR nodes,
  * names, attribute arrays) come from one bump arena that is freed at exit
  * (urc_alloc). Large tensor payloads use urc_xmalloc and are owned by the
- * value that holds them. Allocation failure is a fatal internal error. */
+ * value that holds them. Allocation failure ends the process with a one-line
+ * error, "out of memory", and exit status 1 (urc_out_of_memory, proc.h). */
 #ifndef URC_BASE_H
 #define URC_BASE_H
 
@@ -37,7 +38,7 @@ URC_NORETURN void urc_internal_error(const char *file, int line, const char *fmt
 
 /* ---- memory ------------------------------------------------------------ */
 void *urc_alloc(size_t size);                    /* zeroed, from the bump arena */
-void *urc_xmalloc(size_t size);                  /* heap, aborts on OOM */
+void *urc_xmalloc(size_t size);                  /* heap, exits on OOM */
 void *urc_xcalloc(size_t n, size_t size);
 void *urc_xrealloc(void *p, size_t size);
 char *urc_strdup(const char *s);                 /* arena copy */
@@ -126,28 +127,41 @@ static inline int64_t urc_align_up(int64_t x, int64_t a) { return (x + a - 1) / 
 
 /* ---- files -------------------------------------------------------------- */
 /* Reads a whole file into heap memory. Returns NULL and sets *err (a static
- * message such as "cannot open file: No such file or directory"). */
+ * message such as "cannot open file: No such file or directory"). Only a
+ * regular file is read: a FIFO, device, socket or folder is refused
+ * ("not a regular file") without blocking on open. */
 void *urc_read_file(const char *path, size_t *size, size_t max_size, const char **err);
 
-/* Atomic output: data goes to a temporary file in the destination's folder
- * and is renamed over `path` only by urc_outfile_commit. A process that
- * fails before committing leaves no file behind (urc_outfile_abort_all is
- * called on every error exit). */
+/* Atomic output: data goes to a temporary file PATH.tmpPID.N in the
+ * destination's folder and is renamed over `path` only by
+ * urc_outfile_commit(_all). A process that fails before committing leaves
+ * no file behind (urc_outfile_abort_all runs on every error exit, and the
+ * signal handlers of proc.h remove the temporary files). */
 typedef struct urc_outfile urc_outfile;
 urc_outfile *urc_outfile_open(const char *path, const char **err);
 bool urc_outfile_write(urc_outfile *f, const void *data, size_t n);
+/* Flushes, syncs and closes the temporary file now (it stays to be
+ * committed or aborted), freeing its descriptor: for outputs too many to
+ * keep open at once. false and the message ("cannot write output file:
+ * <the errno of the first failed write>") on a write error. */
+bool urc_outfile_close(urc_outfile *f, const char **err);
 bool urc_outfile_commit(urc_outfile *f, const char **err); /* closes, renames */
-/* Commits several files as one: all are flushed and synced and every
- * destination is checked (not a folder) before the first rename, so a
- * write error (full disk) or a bad destination leaves every earlier file
- * untouched. On failure all are aborted; *failed (if given) is the index
- * of the file the message is about. */
+/* Commits several files as one set:
+ *  1. all are flushed and synced (a full disk fails here, before any rename);
+ *  2. each destination folder is locked (flock, exclusive) for the rest, so
+ *     that two processes committing to the same folder never interleave
+ *     their renames, and a reader holding a shared flock on the folder never
+ *     sees half a set;
+ *  3. no destination may be a folder;
+ *  4. the renames run with the handled signals blocked (proc.h), so that a
+ *     signal cannot stop the set half-renamed; then the folders are synced.
+ * A failure in 1-3 leaves every destination untouched. On failure all are
+ * aborted; *failed (if given) is the index of the file the message is about. */
 bool urc_outfile_commit_all(urc_outfile **fs, int n, const char **err, int *failed);
 void urc_outfile_abort(urc_outfile *f);
 void urc_outfile_abort_all(void);
-/* Removes the temporary files when SIGINT, SIGTERM or SIGHUP ends the
- * process (the CLI installs this). */
-void urc_outfile_cleanup_on_signals(void);
+/* Unlinks every temporary file (async-signal-safe, for signal handlers). */
+void urc_outfile_remove_temps(void);
 /* Writes a whole buffer atomically. */
 bool urc_write_file_atomic(const char *path, const void *data, size_t n, const char **err);
 

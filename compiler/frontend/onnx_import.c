@@ -16,7 +16,23 @@
 #include <unistd.h>
 
 #include "../base/diag.h"
+#include "../base/proc.h"
 #include "onnx.pb-c.h"
+
+/* protobuf-c's allocations: running out of memory while decoding is
+ * reported as such (urc_out_of_memory), not as a malformed model (the
+ * default allocator's failure makes unpack return NULL, like bad input). */
+static void *pb_alloc(void *data, size_t size) {
+    (void)data;
+    void *p = malloc(size ? size : 1);
+    if (!p) urc_out_of_memory(size);
+    return p;
+}
+static void pb_free(void *data, void *p) {
+    (void)data;
+    free(p);
+}
+static ProtobufCAllocator pb_allocator = {pb_alloc, pb_free, NULL};
 
 typedef struct importer {
     urc_graph *g;
@@ -740,7 +756,7 @@ urc_graph *urc_onnx_load(const char *path, const urc_import_opts *opts) {
         urc_error(NULL, "not a valid ONNX model (protobuf messages nested more than %d deep)", URC_PROTO_MAX_DEPTH);
         return NULL;
     }
-    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, size, buf);
+    Onnx__ModelProto *m = onnx__model_proto__unpack(&pb_allocator, size, buf);
     if (!m) {
         free(buf);
         urc_error(NULL, "not a valid ONNX model (protobuf decoding failed)");
@@ -789,7 +805,7 @@ urc_graph *urc_onnx_load(const char *path, const urc_import_opts *opts) {
     }
     g->opset = opset;
     if (ok) ok = import_graph(&im, m->graph);
-    onnx__model_proto__free_unpacked(m, NULL);
+    onnx__model_proto__free_unpacked(m, &pb_allocator);
     if (!ok) return NULL;
     return g;
 }
@@ -803,7 +819,7 @@ urc_tensor *urc_onnx_load_tensor(const char *path, uint64_t max_bytes) {
         return NULL;
     }
     Onnx__TensorProto *t =
-        proto_depth_ok(buf, size, &onnx__tensor_proto__descriptor, 0) ? onnx__tensor_proto__unpack(NULL, size, buf) : NULL;
+        proto_depth_ok(buf, size, &onnx__tensor_proto__descriptor, 0) ? onnx__tensor_proto__unpack(&pb_allocator, size, buf) : NULL;
     free(buf);
     if (!t) {
         urc_error(NULL, "not a valid TensorProto");
@@ -811,6 +827,6 @@ urc_tensor *urc_onnx_load_tensor(const char *path, uint64_t max_bytes) {
     }
     importer im = {.max_bytes = max_bytes};
     urc_tensor *r = tensor_from_proto(&im, t, "tensor");
-    onnx__tensor_proto__free_unpacked(t, NULL);
+    onnx__tensor_proto__free_unpacked(t, &pb_allocator);
     return r;
 }

@@ -44,9 +44,13 @@ const char *unetrc_status_str(int status);
 unetrc_status unetrc_weights_open(const void *blob, size_t blob_size, uint64_t expected_size,
                                   uint64_t expected_checksum, const void **payload);
 
-/* .npy files (runtime/src/npy.c, needs stdio): little-endian float32,
- * C order. Reading checks that the file holds exactly `count` elements
- * (UNETRC_ERR_SIZE otherwise), whatever its shape. */
+/* .npy files (runtime/src/npy.c, needs stdio and POSIX open/fsync/rename):
+ * little-endian float32, C order. Reading checks that the file holds
+ * exactly `count` elements (UNETRC_ERR_SIZE otherwise), whatever its shape;
+ * it opens only a regular file (a FIFO or device gives UNETRC_ERR_IO at once
+ * instead of blocking). Writing goes to PATH.tmpPID.N (created O_EXCL, so
+ * never through a link), flushed to disk and renamed over PATH: a reader or
+ * a crash sees the old file or the new one, never a partial one. */
 unetrc_status unetrc_npy_read_f32(const char *path, float *buf, size_t count);
 /* Reads a volume whose shape must be exactly shape[0..rank) (at most 8
  * dims): a transposed or reshaped array with the same element count is
@@ -61,11 +65,15 @@ unetrc_status unetrc_npy_write_f32(const char *path, const float *buf, const int
 /* Training checkpoints (runtime/src/checkpoint.c, needs stdio and POSIX
  * fsync/rename): the params and optimizer state regions of code generated
  * with --train (the state holds the step counter), tagged with the model
- * hash (SEG_MODEL_HASH) and checksummed. Saving writes PATH.tmp, flushes it
- * to disk and renames it over PATH, so a crash at any moment leaves either
- * the old or the new checkpoint, never a mix. Loading checks the magic,
- * version, model hash, sizes and checksum before it writes the caller's
- * buffers; on any error they are left untouched. */
+ * hash (SEG_MODEL_HASH) and checksummed. Saving writes PATH.tmpPID.N
+ * (created O_EXCL: unique to the writer, never through a link planted
+ * there), flushes it to disk and renames it over PATH, so a crash at any
+ * moment leaves either the old or the new checkpoint, never a mix (a
+ * process killed while saving may leave its PATH.tmpPID.N behind; `unetrc
+ * train` removes it). Loading opens only a regular file (UNETRC_ERR_IO,
+ * without blocking, for a FIFO or device) and checks the magic, version,
+ * model hash, sizes and checksum before it writes the caller's buffers; on
+ * any error they are left untouched. */
 unetrc_status unetrc_checkpoint_save(const char *path, const void *params, size_t params_size, const void *state,
                                      size_t state_size, uint64_t model_hash);
 unetrc_status unetrc_checkpoint_load(const char *path, void *params, size_t params_size, void *state,

@@ -6,11 +6,10 @@
  *   40 u64 FNV-1a 64 of params then state          48 zero padding to 64
  *   64 params, then state */
 #define _POSIX_C_SOURCE 200809L
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "posix_io.h"
 #include "unetrc.h"
 
 #define HEADER 64
@@ -34,28 +33,9 @@ static uint64_t fnv(uint64_t h, const void *data, size_t n) {
     return h;
 }
 
-/* Flushes the folder holding path, so that a rename in it is durable. */
-static void sync_dir(const char *path) {
-    char dir[4096];
-    size_t n = strlen(path);
-    if (n >= sizeof dir) return;
-    memcpy(dir, path, n + 1);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir) dir[1] = 0;
-    else if (slash) *slash = 0;
-    else strcpy(dir, ".");
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
 unetrc_status unetrc_checkpoint_save(const char *path, const void *params, size_t params_size, const void *state,
                                      size_t state_size, uint64_t model_hash) {
     if (!path || (!params && params_size) || (!state && state_size)) return UNETRC_ERR_NULL;
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) return UNETRC_ERR_IO;
     unsigned char h[HEADER] = {0};
     memcpy(h, "UNETRCK1", 8);
     h[8] = 1;
@@ -64,17 +44,14 @@ unetrc_status unetrc_checkpoint_save(const char *path, const void *params, size_
     put64(h + 24, state_size);
     put64(h + 32, model_hash);
     put64(h + 40, fnv(fnv(0xcbf29ce484222325ULL, params, params_size), state, state_size));
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return UNETRC_ERR_IO;
-    int ok = fwrite(h, 1, HEADER, f) == HEADER && fwrite(params, 1, params_size, f) == params_size &&
-             fwrite(state, 1, state_size, f) == state_size && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    if (fclose(f) != 0) ok = 0;
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
-        return UNETRC_ERR_IO;
-    }
-    sync_dir(path);
-    return UNETRC_OK;
+    /* PATH.tmpPID.N: unique (a resumed run racing an old one never writes
+     * into the other's file) and never reached through a link. */
+    char tmp[4096];
+    int fd = io_tmp_create(path, tmp, sizeof tmp);
+    if (fd < 0) return UNETRC_ERR_IO;
+    int ok = io_write_all(fd, h, HEADER) && io_write_all(fd, params, params_size) &&
+             io_write_all(fd, state, state_size);
+    return io_tmp_commit(fd, tmp, path, ok);
 }
 
 /* Every check of a load, reading the file once without keeping the payload:
@@ -123,7 +100,7 @@ unetrc_status unetrc_checkpoint_check(const char *path, size_t params_size, size
 unetrc_status unetrc_checkpoint_load(const char *path, void *params, size_t params_size, void *state,
                                      size_t state_size, uint64_t model_hash) {
     if (!path || (!params && params_size) || (!state && state_size)) return UNETRC_ERR_NULL;
-    FILE *f = fopen(path, "rb");
+    FILE *f = io_open_regular(path); /* a FIFO or device: UNETRC_ERR_IO, without blocking */
     if (!f) return UNETRC_ERR_IO;
     /* First pass: every check, without touching the caller's buffers. */
     unetrc_status st = verify(f, params_size, state_size, model_hash, NULL);

@@ -7,10 +7,15 @@
  * where the orders agree) and 'shape' (a tuple of at most 8 non-negative
  * integers whose product fits), then exactly count * 4 data bytes. Anything
  * else is UNETRC_ERR_FORMAT (header) or UNETRC_ERR_SIZE / _TRUNCATED (data);
- * unetrc_npy_read_f32_shape also wants the exact shape (UNETRC_ERR_SHAPE). */
+ * unetrc_npy_read_f32_shape also wants the exact shape (UNETRC_ERR_SHAPE).
+ * Only a regular file is read (a FIFO or device: UNETRC_ERR_IO, without
+ * blocking). Writing goes to PATH.tmpPID.N, synced and renamed over PATH:
+ * never a partial file, and never through a link. */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <string.h>
 
+#include "posix_io.h"
 #include "unetrc.h"
 
 #define MAX_HEADER 4096
@@ -125,7 +130,7 @@ static unetrc_status read_header(FILE *f, int64_t *shape, int *rank, uint64_t *c
 /* Opens path and reads its header: the file positioned at the data, or a
  * status (nothing left open). */
 static unetrc_status open_npy(const char *path, FILE **f, int64_t *shape, int *rank, uint64_t *count) {
-    *f = fopen(path, "rb");
+    *f = io_open_regular(path);
     if (!*f) return UNETRC_ERR_IO;
     unetrc_status st = read_header(*f, shape, rank, count);
     if (st != UNETRC_OK) {
@@ -196,10 +201,10 @@ unetrc_status unetrc_npy_write_f32(const char *path, const float *buf, const int
     while ((10 + n + 1) % 64) h[n++] = ' ';
     h[n++] = '\n';
     unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)n, 0};
-    FILE *f = fopen(path, "wb");
-    if (!f) return UNETRC_ERR_IO;
-    int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(h, 1, (size_t)n, f) == (size_t)n &&
-             fwrite(buf, sizeof(float), (size_t)count, f) == count;
-    if (fclose(f) != 0) ok = 0;
-    return ok ? UNETRC_OK : UNETRC_ERR_IO;
+    char tmp[4096];
+    int fd = io_tmp_create(path, tmp, sizeof tmp);
+    if (fd < 0) return UNETRC_ERR_IO;
+    int ok = io_write_all(fd, pre, 10) && io_write_all(fd, h, (size_t)n) &&
+             io_write_all(fd, buf, sizeof(float) * (size_t)count);
+    return io_tmp_commit(fd, tmp, path, ok);
 }

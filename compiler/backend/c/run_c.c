@@ -7,29 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../base/diag.h"
+#include "../../base/proc.h"
 
 int urc_run_process(char **argv, const char *log_path) {
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0) return -1;
-    if (pid == 0) {
-        if (log_path) {
-            FILE *f = freopen(log_path, "w", stdout);
-            if (f) dup2(fileno(stdout), 2);
-        }
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR) return -1;
-    if (WIFEXITED(st)) return WEXITSTATUS(st);
-    return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+    urc_child_opts o = {.log_path = log_path};
+    return urc_run_child(argv, &o);
 }
 
 typedef URC_VEC(char *) strvec;
@@ -57,7 +42,7 @@ static const char *harness_source(const urc_program *P) {
                   "/* Harness written by unetrc: loads the weights blob and raw inputs,\n"
                   " * calls %s_forward, writes raw outputs. */\n"
                   "#define _POSIX_C_SOURCE 200112L\n"
-                  "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <time.h>\n"
+                  "#include <errno.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <time.h>\n"
                   "#include \"%s.h\"\n\n",
                   name, name);
     urc_sb_puts(&sb,
@@ -74,10 +59,13 @@ static const char *harness_source(const urc_program *P) {
                 "    if (!f || fread(p, 1, n, f) != n || fgetc(f) != EOF) {\n"
                 "        fprintf(stderr, \"harness: cannot read %s\\n\", path);\n        exit(3);\n    }\n"
                 "    fclose(f);\n    return p;\n}\n\n"
+                /* remove first: nothing planted at the name (a FIFO in a
+                 * --keep folder) is opened */
                 "static void save(const char *path, const void *p, size_t n) {\n"
+                "    remove(path);\n"
                 "    FILE *f = fopen(path, \"wb\");\n"
-                "    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) {\n"
-                "        fprintf(stderr, \"harness: cannot write %s\\n\", path);\n        exit(3);\n    }\n}\n\n");
+                "    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) { /* errno: why (a full disk) */\n"
+                "        fprintf(stderr, \"harness: cannot write %s: %s\\n\", path, strerror(errno));\n        exit(3);\n    }\n}\n\n");
     urc_sb_puts(&sb, "int main(int argc, char **argv) {\n");
     int nargs = 2 + P->inputs.len + P->outputs.len;
     urc_sb_printf(&sb, "    if (argc != %d && argc != %d) {\n        fprintf(stderr, \"harness: wrong arguments\\n\");\n"
@@ -126,32 +114,49 @@ static const char *harness_source(const urc_program *P) {
     return r;
 }
 
-static bool write_plain(const char *path, const void *data, size_t n) {
-    FILE *f = fopen(path, "wb");
-    bool ok = f && (n == 0 || fwrite(data, 1, n, f) == n);
-    if (f && fclose(f) != 0) ok = false;
-    if (!ok) urc_error(NULL, "cannot write %s: %s", path, strerror(errno));
-    return ok;
+/* Files of the scratch folder are private (0600: the input volumes may be
+ * patient data); those of a --keep folder get the usual 0666 & ~umask. */
+static bool write_plain(const char *path, const void *data, size_t n, bool scratch) {
+    const char *err;
+    if (urc_write_new_file(path, data, n, scratch ? 0600 : 0666, &err)) return true;
+    urc_error(NULL, "%s: %s", path, err);
+    return false;
 }
 
-static void remove_tree(const char *dir) {
-    char *argv[] = {"rm", "-rf", (char *)dir, NULL};
-    urc_run_process(argv, NULL);
+const char *urc_keep_dir_prepare(const char *dir) {
+    static char msg[200];
+    struct stat st;
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        snprintf(msg, sizeof msg, "cannot create the --keep folder: %s", strerror(errno));
+    else if (stat(dir, &st) != 0)
+        snprintf(msg, sizeof msg, "cannot use the --keep folder: %s", strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        snprintf(msg, sizeof msg, "cannot use the --keep folder: %s", strerror(ENOTDIR));
+    else
+        return NULL;
+    return msg;
 }
 
 bool urc_c_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **outs, const urc_run_opts *o) {
-    char tmpl[] = "/tmp/unetrc-run-XXXXXX";
+    char *scratch = NULL;
     const char *dir;
     if (o->keep_dir) {
-        mkdir(o->keep_dir, 0755);
-        dir = o->keep_dir;
-    } else {
-        if (!mkdtemp(tmpl)) {
-            urc_error(NULL, "cannot create a temporary folder: %s", strerror(errno));
+        const char *err = urc_keep_dir_prepare(o->keep_dir);
+        if (err) {
+            urc_error(NULL, "%s: %s", o->keep_dir, err);
             return false;
         }
-        dir = tmpl;
+        dir = o->keep_dir;
+    } else {
+        /* $TMPDIR/unetrc-run-XXXXXX, removed on every way out (proc.h) */
+        const char *err;
+        if (!(scratch = urc_scratch_create("unetrc-run-", &err))) {
+            urc_error(NULL, "%s", err);
+            return false;
+        }
+        dir = scratch;
     }
+    bool priv = scratch != NULL;
     const char *name = P->name;
     urc_c_opts co = {.prefix = name, .header_name = urc_fmt("%s.h", name),
                      .source_name = o->model_name ? o->model_name : "model", .command = o->command,
@@ -161,15 +166,15 @@ bool urc_c_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **outs, 
     urc_emit_c_header(P, &co, &hdr);
     urc_emit_weights(P, &co, &wts);
     const char *h = harness_source(P);
-    bool ok = write_plain(urc_fmt("%s/%s.c", dir, name), src.data, src.len) &&
-              write_plain(urc_fmt("%s/%s.h", dir, name), hdr.data, hdr.len) &&
-              write_plain(urc_fmt("%s/%s.weights", dir, name), wts.data, wts.len) &&
-              write_plain(urc_fmt("%s/harness.c", dir), h, strlen(h));
+    bool ok = write_plain(urc_fmt("%s/%s.c", dir, name), src.data, src.len, priv) &&
+              write_plain(urc_fmt("%s/%s.h", dir, name), hdr.data, hdr.len, priv) &&
+              write_plain(urc_fmt("%s/%s.weights", dir, name), wts.data, wts.len, priv) &&
+              write_plain(urc_fmt("%s/harness.c", dir), h, strlen(h), priv);
     urc_sb_free(&src);
     urc_sb_free(&hdr);
     urc_sb_free(&wts);
     for (int i = 0; ok && i < P->inputs.len; i++)
-        ok = write_plain(urc_fmt("%s/in%d.bin", dir, i), ins[i]->data, urc_tensor_bytes(ins[i]));
+        ok = write_plain(urc_fmt("%s/in%d.bin", dir, i), ins[i]->data, urc_tensor_bytes(ins[i]), priv);
     const char *cc = o->cc ? o->cc : (getenv("CC") && *getenv("CC")) ? getenv("CC") : "cc";
     const char *exe = urc_fmt("%s/%s_run", dir, name);
     if (ok) {
@@ -183,9 +188,15 @@ bool urc_c_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **outs, 
         URC_VEC_PUSH(argv, "-lm");
         URC_VEC_PUSH(argv, NULL);
         const char *log = urc_fmt("%s/build.log", dir);
-        int rc = urc_run_process(argv.items, log);
+        /* The compiler's own temporaries go into the scratch folder too, so
+         * that they cannot outlive it. */
+        urc_child_opts co = {.log_path = log, .tmpdir = scratch};
+        int rc = urc_run_child(argv.items, &co);
         free(argv.items);
-        if (rc != 0) {
+        if (rc < 0) {
+            urc_error(NULL, "cannot run the C compiler '%s': %s", cc, strerror(errno));
+            ok = false;
+        } else if (rc != 0) {
             size_t n;
             const char *err;
             char *text = urc_read_file(log, &n, 1 << 20, &err);
@@ -214,7 +225,10 @@ bool urc_c_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **outs, 
         if (o->threads > 0) setenv("OMP_NUM_THREADS", urc_fmt("%d", o->threads), 1);
         int rc = urc_run_process(argv.items, log);
         free(argv.items);
-        if (rc == 5) {
+        if (rc < 0) {
+            urc_error(NULL, "cannot run the generated program: %s", strerror(errno));
+            ok = false;
+        } else if (rc == 5) {
             urc_error(NULL, "the generated code's forward returned %s_ERR_INDEX: an index read at run time is out of "
                             "range (run with --interp to see which node and index)", urc_c_macro_prefix(name));
             ok = false;
@@ -255,6 +269,6 @@ bool urc_c_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **outs, 
         }
         free(data);
     }
-    if (!o->keep_dir) remove_tree(dir);
+    if (scratch) urc_scratch_remove(scratch);
     return ok;
 }
