@@ -35,6 +35,7 @@ typedef enum urc_lop {
      * CAST from float to integer saturates (NaN gives 0). The printer spells
      * this safely unless the expression is marked `inrange`. */
     URC_L_POW, URC_L_MIN, URC_L_MAX, /* MIN/MAX propagate NaN */
+    URC_L_SHL, URC_L_SHR, /* unsigned integers; a shift by the type's width or more gives 0 */
     URC_L_LT, URC_L_LE, URC_L_GT, URC_L_GE, URC_L_EQ, URC_L_NE, /* bool results */
     URC_L_AND, URC_L_OR, URC_L_XOR,  /* logical, on bools */
     URC_L_COUNT

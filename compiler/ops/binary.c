@@ -1,5 +1,5 @@
 /* binary.c: elementwise ops with numpy broadcasting: arithmetic, Pow, Mod,
- * PRelu, comparisons, logic, variadic Max/Min/Sum/Mean and Where. */
+ * PRelu, comparisons, logic, variadic Max/Min/Sum/Mean, Where and BitShift. */
 #include "common.h"
 
 static bool is_compare(urc_op op) {
@@ -17,6 +17,15 @@ static bool binary_parse(urc_node *n, urc_attr_list *l) {
             return false;
         }
         n->a.binary.fmod = (int)f;
+    }
+    if (n->op == URC_OP_BIT_SHIFT) {
+        const char *d;
+        if (!urc_attr_string(l, "direction", "", &d)) return false;
+        if (strcmp(d, "LEFT") && strcmp(d, "RIGHT")) {
+            urc_error(l->where, "attribute 'direction' must be LEFT or RIGHT, got '%s'", d);
+            return false;
+        }
+        n->a.binary.shift_left = !strcmp(d, "LEFT");
     }
     return true;
 }
@@ -38,6 +47,7 @@ static bool binary_infer(urc_node *n) {
                     : n->op == URC_OP_EQUAL ? URC_DTM_ALL
                     : n->op == URC_OP_WHERE ? URC_DTM_ALL
                     : (n->op == URC_OP_PRELU) ? URC_DTM_FLOAT | URC_DTM_SINT | URC_DTM_UINT
+                    : n->op == URC_OP_BIT_SHIFT ? URC_DTM_UINT
                     : URC_DTM_NUM;
     for (int j = first; j < n->nin; j++) {
         if (!urc_check_dtype(n, j, mask)) return false;
@@ -144,6 +154,13 @@ static bool binary_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *co
             continue;
         }
         int64_t o0 = urc_bcast_offset(&y->shape, &in[0]->shape, i);
+        if (n->op == URC_OP_BIT_SHIFT) { /* unsigned: shifting by the width or more gives 0 (numpy) */
+            uint64_t a = (uint64_t)urc_elem_i64(dt, in[0]->data, o0);
+            uint64_t b = (uint64_t)urc_elem_i64(dt, in[1]->data, urc_bcast_offset(&y->shape, &in[1]->shape, i));
+            uint64_t r = b >= (uint64_t)(8 * urc_dtype_size(dt)) ? 0 : n->a.binary.shift_left ? a << b : a >> b;
+            urc_elem_set_i64(y->dtype, y->data, i, (int64_t)r);
+            continue;
+        }
         if (n->op == URC_OP_POW) {
             double a = urc_elem_f64(in[0]->dtype, in[0]->data, o0);
             int64_t o1 = urc_bcast_offset(&y->shape, &in[1]->shape, i);
@@ -197,6 +214,7 @@ static urc_lx *combine(const urc_node *n, urc_lx *a, urc_lx *b) {
     case URC_OP_XOR: return urc_lx_bin(URC_L_XOR, a, b);
     case URC_OP_MAX: return urc_lx_bin(URC_L_MAX, a, b);
     case URC_OP_MIN: return urc_lx_bin(URC_L_MIN, a, b);
+    case URC_OP_BIT_SHIFT: return urc_lx_bin(n->a.binary.shift_left ? URC_L_SHL : URC_L_SHR, a, b);
     default: URC_ASSERT(0, "combine: bad op");
     }
     return NULL;

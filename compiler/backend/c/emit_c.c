@@ -354,6 +354,17 @@ static void expr(printer *p, const urc_lx *e) {
             return;
         case URC_L_MIN: call2(p, "min", e); return;
         case URC_L_MAX: call2(p, "max", e); return;
+        case URC_L_SHL: case URC_L_SHR: { /* unsigned; C leaves shifts by >= the width undefined: they give 0 */
+            int w = 8 * urc_dtype_size(e->dt);
+            urc_sb_printf(sb, "((%s)(", urc_c_type(e->dt));
+            expr(p, e->b);
+            urc_sb_printf(sb, " < %du ? (uint64_t)", w);
+            expr(p, e->a);
+            urc_sb_printf(sb, " %s ", e->op == URC_L_SHL ? "<<" : ">>");
+            expr(p, e->b);
+            urc_sb_puts(sb, " : 0u))");
+            return;
+        }
         default: URC_ASSERT(0, "bad binary op");
         }
         bool narrow = !f && !urc_lop_is_compare(e->op) && e->dt != URC_DT_I64 && e->dt != URC_DT_U64 &&
