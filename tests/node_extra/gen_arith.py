@@ -242,14 +242,18 @@ g.node("Einsum", [arr([I32_MAX, 2], np.int32), arr([2, 1], np.int32)], np.array(
        equation="i,i->")
 g.save()
 
-# -- Range next to INT64_MAX (the count was computed in double: 0 elements; i * delta overflowed) and
-#    Gather's extreme run-time indices (wrapped, then clamped: docs/ops.md)
-g = Group("range_gather_int64_extremes")
+# -- Range next to INT64_MAX (the count was computed in double: 0 elements; i * delta overflowed),
+#    Gather's extreme run-time indices (wrapped, then clamped: docs/ops.md), Slice with starts, ends and
+#    steps at the int64 limits (clamped, as numpy slicing)
+g = Group("index_int64_extremes")
 rng_args = [np.array(v, np.int64) for v in (I64_MAX - 5, I64_MAX, 2)]
 g.node("Range", rng_args, arr([I64_MAX - 5, I64_MAX - 3, I64_MAX - 1], np.int64), const=True)
 rng_args = [np.array(v, np.int64) for v in (I64_MIN, I64_MAX, I64_MAX)]
 g.node("Range", rng_args, arr([I64_MIN, -1, I64_MAX - 1], np.int64), const=True)
 data = np.arange(8, dtype=np.float32).reshape(2, 4)
 g.node("Gather", [data, arr([I64_MIN, I64_MAX, -1, -5], np.int64)], data[:, [0, 3, 3, 0]], axis=1)
+for st, en, sp in ((I64_MAX, I64_MIN, I64_MIN), (I64_MIN, I64_MAX, I64_MAX), (-1, I64_MIN, -1)):
+    g.node("Slice", [data, Init(np.array([st], np.int64)), Init(np.array([en], np.int64)),
+                     Init(np.array([1], np.int64)), Init(np.array([sp], np.int64))], data[:, st:en:sp])
 g.save()
 print("arith node tests written to", OUT)
