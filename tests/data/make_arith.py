@@ -4,8 +4,8 @@ arithmetic checks (docs/input_checks.md, docs/ops.md "Integer semantics"):
 constant integer divisors holding 0 (a compile error), INT64_MIN / -1 folded
 at compile time and computed at run time (was SIGFPE in the compiler, the
 interpreter and the generated code), Pad crops beyond the axis, SpaceToDepth
-blocksize overflow, BitShift's direction, a Resize size beyond int64. The
-outputs are committed.
+blocksize overflow, BitShift's direction, a Resize size beyond int64, an int64
+ConstantOfShape value lowered exactly. The outputs are committed.
 Run: /opt/venv/bin/python tests/data/make_arith.py"""
 import os
 
@@ -65,4 +65,9 @@ save([helper.make_node("BitShift", ["x", "s"], ["y"], name="shift", direction="U
 x1 = vi("x", [1, 1, 1000, 1], F)
 save([helper.make_node("Resize", ["x", "", "", "sz"], ["y"], name="resize", keep_aspect_ratio_policy="not_smaller",
                        axes=[2, 3])], [x1], [yany], [i64("sz", [1, I64_MAX])], "resize_keep_huge.onnx", opset=18)
+# ConstantOfShape too large to fold (64 MiB + 8 bytes) with an int64 value next to INT64_MAX: the generated
+# store went through a double (2^63 - 2 rounded to 2^63, then converted out of range)
+save([helper.make_node("ConstantOfShape", ["s"], ["y"], name="cos",
+                       value=numpy_helper.from_array(np.array([I64_MAX - 1], np.int64)))],
+     [], [vi("y", [(64 << 20) // 8 + 1])], [i64("s", [(64 << 20) // 8 + 1])], "cos_int64_big.onnx")
 print("fixtures written to", OUT)

@@ -182,14 +182,25 @@ g.node("PRelu", [arr([I64_MIN, -3, 4], np.int64), arr([2, I64_MAX, 5], np.int64)
        arr([2 * I64_MIN, -3 * I64_MAX, 4], np.int64))
 g.save()
 
+# -- Mean of integers wraps the sum in the type, then divides (the interpreter divided the exact sum);
+#    Clip of uint64 compares unsigned (the interpreter compared int64 bit patterns)
+g = Group("mean_clip_int")
+a = arr([100, -100, 127, 7], np.int8)
+b = arr([100, -100, 1, -8], np.int8)
+g.node("Mean", [a, b], arr([tdiv(wrap(int(p) + int(q), np.int8), 2) for p, q in zip(a, b)], np.int8))
+x = arr([(1 << 64) - 1, 5, 1 << 63, 1 << 62], np.uint64)
+lo, hi = np.array(10, np.uint64), np.array((1 << 63) + 5, np.uint64)
+g.node("Clip", [x, lo, hi], np.clip(x, lo, hi))
+g.save()
+
 # -- Pow: integer exponents wrap (3^INT64_MAX was 2^63 multiplications); a float exponent gives a float
 #    result converted back (NaN gives 0, out of range saturates)
 g = Group("pow_int")
 a = arr([3, 2, -2, 1, -1, -1, 0, 5, 3, 7, 2], np.int64)
 b = arr([50, -1, 63, -5, -3, -4, -1, 0, I64_MAX, 1, 64], np.int64)
 g.node("Pow", [a, b], ref(ipow, a, b, np.int64))
-a = arr([2, -3, 10, -1], np.int32)
-b = arr([31, 21, 10, 1 << 32], np.int64)
+a = arr([2, -3, 10, -1, 2], np.int32)
+b = arr([31, 21, 10, 1 << 32, (1 << 32) + 1], np.int64)  # the generated C cut the exponent to int32
 g.node("Pow", [a, b], ref(ipow, a, b, np.int32))
 g.node("Pow", [arr([2, -8, 2, -2, 3], np.int32), np.array([100, 0.5, -1, 31, 2], np.float32)],
        arr([I32_MAX, 0, 0, I32_MIN, 9], np.int32))
