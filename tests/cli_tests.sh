@@ -497,6 +497,31 @@ help_of train --help; help_has "^usage: unetrc train MODEL.onnx"; help_has "  --
 help_of add_relu.onnx --train --help; help_has "^usage: unetrc MODEL.onnx -o OUT.c --train"; help_has "  --label-type T"; help_lacks "  --data DIR"
 help_of grad --version; help_has "^unetrc [0-9]"
 
+# -- integer arithmetic (docs/ops.md "Integer semantics"; fixtures: data/make_arith.py)
+mkdir -p "$T/ar"
+expect 1 "$E arith/div_zero.onnx: node 'div' (Div): integer division by zero: element 1 of the divisor 'c' is 0" $U arith/div_zero.onnx -o "$T/ar/x.c"
+expect 1 "$E arith/mod_zero.onnx: node 'mod' (Mod): integer division by zero: element 0 of the divisor 'c' is 0" $U run arith/mod_zero.onnx --interp --input arith/zeros2.npy --output "$T/ar/y.npy"
+expect 1 "$E arith/pad_crop.onnx: node 'pad' (Pad): pads -9223372036854775808 and 9223372036854775807 on axis 2 of size 4 crop more than the axis holds" $U arith/pad_crop.onnx -o "$T/ar/x.c"
+expect 1 "$E arith/s2d_huge.onnx: node 's2d' (SpaceToDepth): blocksize 1099511627776 is too large for 2 channels" $U arith/s2d_huge.onnx -o "$T/ar/x.c"
+expect 1 "$E arith/bitshift_direction.onnx: node 'shift' (BitShift): attribute 'direction' must be LEFT or RIGHT, got 'UP'" $U arith/bitshift_direction.onnx -o "$T/ar/x.c"
+expect 1 "$E arith/resize_keep_huge.onnx: node 'resize' (Resize): output 'y' of shape [1,1,9223372036854775807,9223372036854775807] exceeds the limit of 4294967296 bytes (raise it with --max-bytes)" $U arith/resize_keep_huge.onnx -o "$T/ar/x.c"
+no_files "$T/ar"
+# INT64_MIN / -1 folded at compile time killed the compiler (SIGFPE); at run time the interpreter and the generated
+# code (built with UBSan here: no trap, no undefined behaviour) give INT64_MIN, and x / 0 = x % 0 = 0
+UBSAN="-std=c11 -O1 -fsanitize=undefined,float-cast-overflow -fno-sanitize-recover=all"
+expect 0 "" $U arith/div_fold.onnx -o "$T/ar/fold.c"
+expect 0 "" $U run arith/div_fold.onnx --interp --input arith/zeros2.npy --output "$T/ar/fold.npy"
+check cmp -s "$D/arith/div_fold.expected.npy" "$T/ar/fold.npy"  # exact (npy_compare goes through double)
+# a ConstantOfShape too large to fold stores its int64 value exactly (it went through a double)
+expect 0 "" $U arith/cos_int64_big.onnx -o "$T/ar/cos.c"
+check grep -q "INT64_C(9223372036854775806)" "$T/ar/cos.c"
+for m in div mod; do
+    expect 0 "" $U run arith/${m}_run.onnx --interp --input arith/div_run.x.npy --input arith/div_run.d.npy --output "$T/ar/${m}_i.npy"
+    expect 0 "" $U run arith/${m}_run.onnx --cflags "$UBSAN" --input arith/div_run.x.npy --input arith/div_run.d.npy --output "$T/ar/${m}_c.npy"
+    check cmp -s "$D/arith/${m}_run.expected.npy" "$T/ar/${m}_i.npy"
+    check cmp -s "$D/arith/${m}_run.expected.npy" "$T/ar/${m}_c.npy"
+done
+
 # -- info
 n=$((n + 1))
 info=$(cd "$D" && $U info add_relu.onnx)

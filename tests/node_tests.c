@@ -2,14 +2,15 @@
  * the per-op conformance suite.
  *
  *   node_tests [--filter SUBSTR] [--shard I/N] [--mode interp|c|both]
- *              [--table FILE.md] [--xfail FILE] [-v] DATA_DIR
+ *              [--cflags FLAGS] [--table FILE.md] [--xfail FILE] [-v] DATA_DIR
  *
  * For each test folder (model.onnx plus test_data_set_N folders of input_K.pb and output_K.pb):
  * - a model using an op unetrc does not support is listed as unsupported;
  * - a model below the supported opset range is listed as old-opset;
  * - every other model must compile, and each data set must match the
  *   expected outputs through the reference interpreter and through the
- *   generated C (built with -Wall -Wextra -Werror), with ONNX's default
+ *   generated C (built with -Wall -Wextra -Werror, plus --cflags: e.g.
+ *   -fsanitize=undefined makes any undefined behaviour a failure), with ONNX's default
  *   tolerance |out - ref| <= 1e-7 + 1e-3 |ref| (exact for integers, NaN
  *   equals NaN).
  * Failures listed in the xfail file (name, then the reason) are expected;
@@ -130,6 +131,9 @@ static int count_files(const char *dir, const char *prefix) {
  * Inputs that must be known at compile time (a Reshape's shape given as a
  * graph input, say) are frozen to the values of data set 0, as a user
  * would with --freeze-input; every data set must then agree on them. */
+/* Extra flags for building the generated C (--cflags). */
+static const char *extra_cflags = "";
+
 static const char *run_test(const char *dir, const test_info *ti, bool do_interp, bool do_c, bool *interp_ok,
                             bool *c_ok, bool *froze) {
     urc_diag_reset("model.onnx");
@@ -217,8 +221,8 @@ static const char *run_test(const char *dir, const test_info *ti, bool do_interp
         }
         if (do_c) {
             urc_diag_reset("c");
-            urc_run_opts ro = {.cflags = "-std=c11 -O1 -Wall -Wextra -Werror", .model_name = "model.onnx",
-                               .opset = g->opset};
+            urc_run_opts ro = {.cflags = urc_fmt("-std=c11 -O1 -Wall -Wextra -Werror %s", extra_cflags),
+                               .model_name = "model.onnx", .opset = g->opset};
             if (!urc_c_run(P, ins, outs, &ro)) {
                 *c_ok = false;
                 why = urc_fmt("c: %s", urc_diag_message() ? urc_diag_message() : "failed");
@@ -282,6 +286,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--table") && i + 1 < argc) table = argv[++i];
         else if (!strcmp(argv[i], "--xfail") && i + 1 < argc) xfail_path = argv[++i];
         else if (!strcmp(argv[i], "--mode") && i + 1 < argc) mode = argv[++i];
+        else if (!strcmp(argv[i], "--cflags") && i + 1 < argc) extra_cflags = argv[++i];
         else if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
             if (sscanf(argv[++i], "%d/%d", &shard, &nshards) != 2 || nshards < 1 || shard < 0 || shard >= nshards) {
                 fprintf(stderr, "node_tests: bad --shard\n");
@@ -291,7 +296,8 @@ int main(int argc, char **argv) {
         else if (ndirs < 16) data = dirs[ndirs++] = argv[i];
     }
     if (!data) {
-        fprintf(stderr, "usage: node_tests [--filter S] [--shard I/N] [--mode interp|c|both] [--table F] [--xfail F] DIR...\n");
+        fprintf(stderr, "usage: node_tests [--filter S] [--shard I/N] [--mode interp|c|both] [--cflags FLAGS] [--table F] "
+                        "[--xfail F] DIR...\n");
         return 2;
     }
     if (xfail_path) load_xfails(xfail_path);

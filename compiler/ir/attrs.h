@@ -27,6 +27,7 @@ typedef struct urc_unary_attr {
 /* Binary elementwise: Mod's fmod. */
 typedef struct urc_binary_attr {
     int fmod;
+    int shift_left;   /* BitShift: direction LEFT (else RIGHT) */
 } urc_binary_attr;
 
 typedef struct urc_cast_attr {

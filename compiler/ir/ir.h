@@ -79,6 +79,56 @@ double *urc_tensor_to_f64(const urc_tensor *t);
 int64_t *urc_tensor_to_i64(const urc_tensor *t);
 void urc_tensor_from_f64(urc_tensor *t, const double *v);
 void urc_tensor_from_i64(urc_tensor *t, const int64_t *v);
+/* Float to integer dtype dt as Cast and every other conversion define it
+ * (docs/ops.md, "Integer semantics"): NaN gives 0, values beyond dt's range
+ * (and +-inf) its minimum or maximum, the rest truncate toward zero. The
+ * result is dt's value as an int64 bit pattern (uint64 above INT64_MAX
+ * wraps negative, as urc_elem_i64 reads it). */
+int64_t urc_f64_to_int(double v, urc_dtype dt);
+
+/* Integer arithmetic of the reference interpreter, on int64 values (narrow
+ * types are computed in int64 and wrap when stored; `uns` marks uint64
+ * operands held as bit patterns). Matches what the C printer spells for the
+ * generated code (backend/c/emit_c.c): two's complement wrap-around, never
+ * C's undefined behaviour. x / 0 and x % 0 give 0; INT64_MIN / -1 wraps to
+ * INT64_MIN and INT64_MIN % -1 is 0. */
+static inline int64_t urc_wrap_add(int64_t a, int64_t b) { return (int64_t)((uint64_t)a + (uint64_t)b); }
+static inline int64_t urc_wrap_sub(int64_t a, int64_t b) { return (int64_t)((uint64_t)a - (uint64_t)b); }
+static inline int64_t urc_wrap_mul(int64_t a, int64_t b) { return (int64_t)((uint64_t)a * (uint64_t)b); }
+static inline int64_t urc_wrap_neg(int64_t a) { return (int64_t)((uint64_t)0 - (uint64_t)a); }
+/* Division truncating toward zero (ONNX Div on integers, as C). */
+static inline int64_t urc_int_div(int64_t a, int64_t b, bool uns) {
+    if (b == 0) return 0;
+    if (uns) return (int64_t)((uint64_t)a / (uint64_t)b);
+    return b == -1 ? urc_wrap_neg(a) : a / b;
+}
+/* Remainder with the dividend's sign (Mod fmod=1, C's %). */
+static inline int64_t urc_int_rem(int64_t a, int64_t b, bool uns) {
+    if (b == 0) return 0;
+    if (uns) return (int64_t)((uint64_t)a % (uint64_t)b);
+    return b == -1 ? 0 : a % b;
+}
+/* Remainder with the divisor's sign (Mod fmod=0, Python's %). */
+static inline int64_t urc_int_mod(int64_t a, int64_t b, bool uns) {
+    int64_t r = urc_int_rem(a, b, uns);
+    if (!uns && r != 0 && (r < 0) != (b < 0)) r += b; /* |r| < |b|: no overflow */
+    return r;
+}
+/* a^b wrapping (square and multiply: at most 64 steps). A negative
+ * exponent gives the truncated value of 1/a^|b|: 1 for a = 1, +-1 for
+ * a = -1, else 0 (0 for a = 0 too, as a division by zero). */
+static inline int64_t urc_int_pow(int64_t a, int64_t b, bool uns) {
+    if (b < 0) {
+        if (a == 1) return 1;
+        if (a == -1 && !uns) return (b & 1) ? -1 : 1;
+        return 0;
+    }
+    uint64_t r = 1, x = (uint64_t)a, e = (uint64_t)b;
+    for (; e; e >>= 1, x *= x)
+        if (e & 1) r *= x;
+    return (int64_t)r;
+}
+
 float urc_f16_to_f32(uint16_t h);
 uint16_t urc_f32_to_f16(float f);
 float urc_bf16_to_f32(uint16_t h);

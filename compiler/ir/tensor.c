@@ -210,14 +210,34 @@ int64_t urc_elem_i64(urc_dtype dt, const void *d, int64_t i) {
     case URC_DT_U32: return ((const uint32_t *)d)[i];
     case URC_DT_U64: return (int64_t)((const uint64_t *)d)[i];
     case URC_DT_BOOL: return ((const uint8_t *)d)[i] != 0;
-    default: {
-        double v = urc_elem_f64(dt, d, i);
-        if (v != v) return 0;
-        if (v >= 9.2e18) return INT64_MAX;
-        if (v <= -9.2e18) return INT64_MIN;
-        return (int64_t)v;
+    default: return urc_f64_to_int(urc_elem_f64(dt, d, i), URC_DT_I64);
     }
+}
+
+/* The range of each integer dtype as doubles: lo is exact (-2^(n-1) or 0),
+ * hi_excl = 2^n or 2^(n-1), the first value above the maximum (exact too,
+ * where the maximum itself is not representable in a double). */
+int64_t urc_f64_to_int(double v, urc_dtype dt) {
+    double lo, hi_excl;
+    int64_t min, max;
+    switch (dt) {
+    case URC_DT_I8: lo = -128.0, hi_excl = 128.0, min = INT8_MIN, max = INT8_MAX; break;
+    case URC_DT_U8: lo = 0, hi_excl = 256.0, min = 0, max = UINT8_MAX; break;
+    case URC_DT_I16: lo = -32768.0, hi_excl = 32768.0, min = INT16_MIN, max = INT16_MAX; break;
+    case URC_DT_U16: lo = 0, hi_excl = 65536.0, min = 0, max = UINT16_MAX; break;
+    case URC_DT_I32: lo = -2147483648.0, hi_excl = 2147483648.0, min = INT32_MIN, max = INT32_MAX; break;
+    case URC_DT_U32: lo = 0, hi_excl = 4294967296.0, min = 0, max = UINT32_MAX; break;
+    case URC_DT_U64:
+        if (v != v || v <= 0) return 0;
+        if (v >= 18446744073709551616.0) return (int64_t)UINT64_MAX;
+        return (int64_t)(uint64_t)v;
+    case URC_DT_BOOL: return v != 0;
+    default: lo = -9223372036854775808.0, hi_excl = 9223372036854775808.0, min = INT64_MIN, max = INT64_MAX; break;
     }
+    if (v != v) return 0;
+    if (v <= lo) return min;
+    if (v >= hi_excl) return max;
+    return (int64_t)v; /* in range: truncation is defined */
 }
 
 void urc_elem_set_f64(urc_dtype dt, void *d, int64_t i, double v) {
@@ -227,21 +247,9 @@ void urc_elem_set_f64(urc_dtype dt, void *d, int64_t i, double v) {
     case URC_DT_F16: ((uint16_t *)d)[i] = urc_f32_to_f16((float)v); return;
     case URC_DT_BF16: ((uint16_t *)d)[i] = urc_f32_to_bf16((float)v); return;
     case URC_DT_BOOL: ((uint8_t *)d)[i] = v != 0; return;
-    default: {
-        /* float -> integer conversion truncates (as C and ONNX Cast do);
-         * out-of-range values saturate instead of being undefined. */
-        int64_t x;
-        if (v != v) x = 0;
-        else if (v >= 9.2233720368547758e18) x = INT64_MAX;
-        else if (v <= -9.2233720368547758e18) x = INT64_MIN;
-        else x = (int64_t)v;
-        if (dt == URC_DT_U64 && v >= 9.2233720368547758e18) {
-            ((uint64_t *)d)[i] = v >= 1.8446744073709552e19 ? UINT64_MAX : (uint64_t)v;
-            return;
-        }
-        urc_elem_set_i64(dt, d, i, x);
+    default: /* integers: truncation toward zero, saturating (urc_f64_to_int) */
+        urc_elem_set_i64(dt, d, i, urc_f64_to_int(v, dt));
         return;
-    }
     }
 }
 

@@ -30,7 +30,7 @@ urc_lx *urc_lx_flt(double v, urc_dtype dt) {
 urc_lx *urc_lx_const(double v, urc_dtype dt) {
     if (urc_dtype_is_float(dt)) return urc_lx_flt(v, dt);
     urc_lx *e = lx_new(URC_LX_INT, dt);
-    e->i = dt == URC_DT_BOOL ? (v != 0) : (int64_t)v;
+    e->i = urc_f64_to_int(v, dt); /* saturating: no undefined conversion of a huge or NaN v */
     return e;
 }
 
@@ -94,32 +94,40 @@ urc_lx *urc_lx_cast(urc_dtype dt, urc_lx *a) {
     return e;
 }
 
+urc_lx *urc_lx_inrange(urc_lx *e) {
+    e->inrange = true;
+    return e;
+}
+
 static bool is_int_lit(const urc_lx *e, int64_t v) { return e->kind == URC_LX_INT && e->i == v; }
+
+/* An index-arithmetic node (see urc_add): marked in range. */
+static urc_lx *index_bin(urc_lop op, urc_lx *a, urc_lx *b) { return urc_lx_inrange(urc_lx_bin(op, a, b)); }
 
 urc_lx *urc_add(urc_lx *a, urc_lx *b) {
     if (a->kind == URC_LX_INT && b->kind == URC_LX_INT && a->dt == b->dt) {
-        urc_lx *e = urc_lx_int(a->i + b->i);
+        urc_lx *e = urc_lx_int(urc_wrap_add(a->i, b->i)); /* wraps like the generated code would */
         e->dt = a->dt;
         return e;
     }
     if (is_int_lit(a, 0) && a->dt == b->dt) return b;
     if (is_int_lit(b, 0) && a->dt == b->dt) return a;
-    return urc_lx_bin(URC_L_ADD, a, b);
+    return index_bin(URC_L_ADD, a, b);
 }
 
 urc_lx *urc_sub(urc_lx *a, urc_lx *b) {
     if (a->kind == URC_LX_INT && b->kind == URC_LX_INT && a->dt == b->dt) {
-        urc_lx *e = urc_lx_int(a->i - b->i);
+        urc_lx *e = urc_lx_int(urc_wrap_sub(a->i, b->i));
         e->dt = a->dt;
         return e;
     }
     if (is_int_lit(b, 0) && a->dt == b->dt) return a;
-    return urc_lx_bin(URC_L_SUB, a, b);
+    return index_bin(URC_L_SUB, a, b);
 }
 
 urc_lx *urc_mul(urc_lx *a, urc_lx *b) {
     if (a->kind == URC_LX_INT && b->kind == URC_LX_INT && a->dt == b->dt) {
-        urc_lx *e = urc_lx_int(a->i * b->i);
+        urc_lx *e = urc_lx_int(urc_wrap_mul(a->i, b->i));
         e->dt = a->dt;
         return e;
     }
@@ -131,7 +139,7 @@ urc_lx *urc_mul(urc_lx *a, urc_lx *b) {
         if (b->i == 1) return a;
         if (b->i == 0) return b;
     }
-    return urc_lx_bin(URC_L_MUL, a, b);
+    return index_bin(URC_L_MUL, a, b);
 }
 
 urc_lx *urc_addi(urc_lx *a, int64_t b) { return urc_add(a, urc_lx_int(b)); }

@@ -29,7 +29,13 @@ typedef enum urc_lop {
     URC_L_ADD, URC_L_SUB, URC_L_MUL, URC_L_DIV, /* integer DIV truncates */
     URC_L_MOD,    /* integer: sign of the divisor (Python); float: fmod */
     URC_L_REM,    /* integer: C remainder; float: fmod */
+    /* Integer ops have the semantics of docs/ops.md ("Integer semantics"),
+     * never C's undefined behaviour: ADD/SUB/MUL/NEG/ABS/POW wrap around,
+     * DIV/REM/MOD by 0 give 0 (INT_MIN / -1 wraps, INT_MIN % -1 is 0), and a
+     * CAST from float to integer saturates (NaN gives 0). The printer spells
+     * this safely unless the expression is marked `inrange`. */
     URC_L_POW, URC_L_MIN, URC_L_MAX, /* MIN/MAX propagate NaN */
+    URC_L_SHL, URC_L_SHR, /* unsigned integers; a shift by the type's width or more gives 0 */
     URC_L_LT, URC_L_LE, URC_L_GT, URC_L_GE, URC_L_EQ, URC_L_NE, /* bool results */
     URC_L_AND, URC_L_OR, URC_L_XOR,  /* logical, on bools */
     URC_L_COUNT
@@ -53,6 +59,9 @@ typedef enum urc_lx_kind {
 typedef struct urc_lx {
     urc_lx_kind kind;
     urc_dtype dt;
+    bool inrange;     /* BIN/UN/CAST: the builder knows the value is representable (index arithmetic:
+                       * no wrap, no division by 0 or -1, a float CAST operand finite and in range),
+                       * so backends may use the machine's plain operators */
     urc_lop op;
     int64_t i;
     double f;
@@ -217,7 +226,15 @@ urc_lx *urc_lx_sel(urc_lx *cond, urc_lx *a, urc_lx *b);
  * (-std=c11) never contract a*b + c themselves (-ffp-contract=off). */
 urc_lx *urc_lx_fma(urc_lx *a, urc_lx *b, urc_lx *c);
 urc_lx *urc_lx_cast(urc_dtype dt, urc_lx *a);   /* no-op when same dtype */
-/* Shorthands (fold integer literals: x*1, x+0, 2*3 ...). */
+/* Marks e `inrange` (see urc_lx) and returns it: for index computations
+ * the caller has bounded, e.g. a float clamped before it is cast to an
+ * index. Nothing checks the claim: a wrong mark is undefined behaviour in
+ * the generated C. */
+urc_lx *urc_lx_inrange(urc_lx *e);
+/* Shorthands for index arithmetic (fold integer literals: x*1, x+0, 2*3
+ * ...). Integer results are marked `inrange`: use them only on indices and
+ * sizes, which the shape cap keeps far from overflow (base.h), never on
+ * values of the model's tensors (urc_lx_bin wraps those). */
 urc_lx *urc_add(urc_lx *a, urc_lx *b);
 urc_lx *urc_sub(urc_lx *a, urc_lx *b);
 urc_lx *urc_mul(urc_lx *a, urc_lx *b);

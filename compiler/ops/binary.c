@@ -1,5 +1,5 @@
 /* binary.c: elementwise ops with numpy broadcasting: arithmetic, Pow, Mod,
- * PRelu, comparisons, logic, variadic Max/Min/Sum/Mean and Where. */
+ * PRelu, comparisons, logic, variadic Max/Min/Sum/Mean, Where and BitShift. */
 #include "common.h"
 
 static bool is_compare(urc_op op) {
@@ -17,6 +17,15 @@ static bool binary_parse(urc_node *n, urc_attr_list *l) {
             return false;
         }
         n->a.binary.fmod = (int)f;
+    }
+    if (n->op == URC_OP_BIT_SHIFT) {
+        const char *d;
+        if (!urc_attr_string(l, "direction", "", &d)) return false;
+        if (strcmp(d, "LEFT") && strcmp(d, "RIGHT")) {
+            urc_error(l->where, "attribute 'direction' must be LEFT or RIGHT, got '%s'", d);
+            return false;
+        }
+        n->a.binary.shift_left = !strcmp(d, "LEFT");
     }
     return true;
 }
@@ -38,6 +47,7 @@ static bool binary_infer(urc_node *n) {
                     : n->op == URC_OP_EQUAL ? URC_DTM_ALL
                     : n->op == URC_OP_WHERE ? URC_DTM_ALL
                     : (n->op == URC_OP_PRELU) ? URC_DTM_FLOAT | URC_DTM_SINT | URC_DTM_UINT
+                    : n->op == URC_OP_BIT_SHIFT ? URC_DTM_UINT
                     : URC_DTM_NUM;
     for (int j = first; j < n->nin; j++) {
         if (!urc_check_dtype(n, j, mask)) return false;
@@ -49,6 +59,17 @@ static bool binary_infer(urc_node *n) {
     if (n->op == URC_OP_MOD && urc_dtype_is_float(dt) && !n->a.binary.fmod) {
         urc_error(where, "Mod on %s needs fmod=1", urc_dtype_name(dt));
         return false;
+    }
+    /* An integer divisor known at compile time must not hold a 0 (at run
+     * time x / 0 and x % 0 give 0: docs/ops.md). */
+    if ((n->op == URC_OP_DIV || n->op == URC_OP_MOD) && urc_dtype_is_int(dt) && n->in[1]->data) {
+        int64_t nb = urc_shape_numel(&n->in[1]->shape);
+        for (int64_t i = 0; i < nb; i++)
+            if (urc_elem_i64(dt, n->in[1]->data, i) == 0) {
+                urc_error(where, "integer division by zero: element %lld of the divisor '%s' is 0", (long long)i,
+                          n->in[1]->name);
+                return false;
+            }
     }
     urc_shape s = n->in[0]->shape;
     for (int j = 1; j < n->nin; j++) {
@@ -92,30 +113,16 @@ static double ref_f(urc_op op, int fmod_flag, double a, double b) {
     return 0;
 }
 
-static int64_t ipow(int64_t a, int64_t b) {
-    int64_t r = 1;
-    for (; b > 0; b--) r = (int64_t)((uint64_t)r * (uint64_t)a);
-    return r;
-}
-
+/* Integer semantics (docs/ops.md): wrap-around, x / 0 = x % 0 = 0, no
+ * trap on INT64_MIN / -1 (the urc_wrap_* and urc_int_* helpers of ir.h). */
 static int64_t ref_i(urc_op op, int fmod_flag, int64_t a, int64_t b, bool is_unsigned) {
     switch (op) {
-    case URC_OP_ADD: case URC_OP_SUM: case URC_OP_MEAN: return (int64_t)((uint64_t)a + (uint64_t)b);
-    case URC_OP_SUB: return (int64_t)((uint64_t)a - (uint64_t)b);
-    case URC_OP_MUL: return (int64_t)((uint64_t)a * (uint64_t)b);
-    case URC_OP_DIV:
-        if (b == 0) return 0; /* undefined in ONNX; the generated code traps like C */
-        if (is_unsigned) return (int64_t)((uint64_t)a / (uint64_t)b);
-        return a / b;
-    case URC_OP_POW: return ipow(a, b);
-    case URC_OP_MOD: {
-        if (b == 0) return 0;
-        if (is_unsigned) return (int64_t)((uint64_t)a % (uint64_t)b);
-        int64_t r = a % b;
-        if (!fmod_flag && r != 0 && ((r < 0) != (b < 0))) r += b;
-        return r;
-    }
-    case URC_OP_PRELU: return a < 0 ? a * b : a;
+    case URC_OP_ADD: case URC_OP_SUM: case URC_OP_MEAN: return urc_wrap_add(a, b);
+    case URC_OP_SUB: return urc_wrap_sub(a, b);
+    case URC_OP_MUL: return urc_wrap_mul(a, b);
+    case URC_OP_DIV: return urc_int_div(a, b, is_unsigned);
+    case URC_OP_MOD: return fmod_flag ? urc_int_rem(a, b, is_unsigned) : urc_int_mod(a, b, is_unsigned);
+    case URC_OP_PRELU: return a < 0 ? urc_wrap_mul(a, b) : a;
     case URC_OP_EQUAL: return a == b;
     case URC_OP_LESS: return is_unsigned ? (uint64_t)a < (uint64_t)b : a < b;
     case URC_OP_LESS_OR_EQUAL: return is_unsigned ? (uint64_t)a <= (uint64_t)b : a <= b;
@@ -147,11 +154,19 @@ static bool binary_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *co
             continue;
         }
         int64_t o0 = urc_bcast_offset(&y->shape, &in[0]->shape, i);
+        if (n->op == URC_OP_BIT_SHIFT) { /* unsigned: shifting by the width or more gives 0 (numpy) */
+            uint64_t a = (uint64_t)urc_elem_i64(dt, in[0]->data, o0);
+            uint64_t b = (uint64_t)urc_elem_i64(dt, in[1]->data, urc_bcast_offset(&y->shape, &in[1]->shape, i));
+            uint64_t r = b >= (uint64_t)(8 * urc_dtype_size(dt)) ? 0 : n->a.binary.shift_left ? a << b : a >> b;
+            urc_elem_set_i64(y->dtype, y->data, i, (int64_t)r);
+            continue;
+        }
         if (n->op == URC_OP_POW) {
             double a = urc_elem_f64(in[0]->dtype, in[0]->data, o0);
             int64_t o1 = urc_bcast_offset(&y->shape, &in[1]->shape, i);
             if (!fl && urc_dtype_is_int(in[1]->dtype))
-                urc_elem_set_i64(y->dtype, y->data, i, ipow(urc_elem_i64(dt, in[0]->data, o0), urc_elem_i64(in[1]->dtype, in[1]->data, o1)));
+                urc_elem_set_i64(y->dtype, y->data, i, urc_int_pow(urc_elem_i64(dt, in[0]->data, o0),
+                                                                   urc_elem_i64(in[1]->dtype, in[1]->data, o1), uns));
             else
                 urc_elem_set_f64(y->dtype, y->data, i, pow(a, urc_elem_f64(in[1]->dtype, in[1]->data, o1)));
             continue;
@@ -168,7 +183,10 @@ static bool binary_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *co
             for (int j = 1; j < n->nin; j++)
                 acc = ref_i(n->op, n->a.binary.fmod, acc,
                             urc_elem_i64(dt, in[j]->data, urc_bcast_offset(&y->shape, &in[j]->shape, i)), uns);
-            if (n->op == URC_OP_MEAN) acc /= n->nin;
+            if (n->op == URC_OP_MEAN) { /* the sum wraps in the output type, then divides (as the generated code) */
+                urc_elem_set_i64(y->dtype, y->data, i, acc);
+                acc = urc_int_div(urc_elem_i64(y->dtype, y->data, i), n->nin, uns);
+            }
             urc_elem_set_i64(y->dtype, y->data, i, acc);
         }
     }
@@ -196,6 +214,7 @@ static urc_lx *combine(const urc_node *n, urc_lx *a, urc_lx *b) {
     case URC_OP_XOR: return urc_lx_bin(URC_L_XOR, a, b);
     case URC_OP_MAX: return urc_lx_bin(URC_L_MAX, a, b);
     case URC_OP_MIN: return urc_lx_bin(URC_L_MIN, a, b);
+    case URC_OP_BIT_SHIFT: return urc_lx_bin(n->a.binary.shift_left ? URC_L_SHL : URC_L_SHR, a, b);
     default: URC_ASSERT(0, "combine: bad op");
     }
     return NULL;
@@ -214,7 +233,8 @@ static urc_lx *power(const urc_node *n, urc_lx *a, urc_lx *b) {
         if (v == 0.5) return urc_lx_un(URC_L_SQRT, a);
     }
     if (urc_dtype_is_float(dt)) return urc_lx_bin(URC_L_POW, a, urc_lx_cast(dt, b));
-    if (urc_dtype_is_int(b->dt)) return urc_lx_bin(URC_L_POW, a, urc_lx_cast(dt, b));
+    /* integer base and exponent: the exponent as int64, as the reference reads it */
+    if (urc_dtype_is_int(b->dt)) return urc_lx_bin(URC_L_POW, a, urc_lx_cast(URC_DT_I64, b));
     /* integer base, float exponent: compute in double */
     return urc_lx_cast(dt, urc_lx_bin(URC_L_POW, urc_lx_cast(URC_DT_F64, a), urc_lx_cast(URC_DT_F64, b)));
 }

@@ -292,7 +292,11 @@ static bool movement_infer(urc_node *n) {
                 urc_error(where, "spatial size %s is not divisible by blocksize", urc_shape_str(is));
                 return false;
             }
-            o.dims[1] = is->dims[1] * b * b;
+            int64_t bb; /* b is bounded by the spatial dims only when they are not 0 */
+            if (!urc_mul_ok(b, b, &bb) || !urc_mul_ok(is->dims[1], bb, &o.dims[1])) {
+                urc_error(where, "blocksize %lld is too large for %lld channels", (long long)b, (long long)is->dims[1]);
+                return false;
+            }
             o.dims[2] = is->dims[2] / b;
             o.dims[3] = is->dims[3] / b;
         }

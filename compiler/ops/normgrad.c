@@ -151,9 +151,10 @@ static bool ng_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *const 
 /* ---- lowering helpers --------------------------------------------------------- */
 
 static urc_lx *bin(urc_lop op, urc_lx *a, urc_lx *b) { return urc_lx_bin(op, a, b); }
-static urc_lx *add(urc_lx *a, urc_lx *b) { return urc_lx_bin(URC_L_ADD, a, b); }
-static urc_lx *sub(urc_lx *a, urc_lx *b) { return urc_lx_bin(URC_L_SUB, a, b); }
-static urc_lx *mul(urc_lx *a, urc_lx *b) { return urc_lx_bin(URC_L_MUL, a, b); }
+/* On floats (values) or int64 (indices: marked in range, the norms have no integer data). */
+static urc_lx *add(urc_lx *a, urc_lx *b) { return urc_lx_inrange(urc_lx_bin(URC_L_ADD, a, b)); }
+static urc_lx *sub(urc_lx *a, urc_lx *b) { return urc_lx_inrange(urc_lx_bin(URC_L_SUB, a, b)); }
+static urc_lx *mul(urc_lx *a, urc_lx *b) { return urc_lx_inrange(urc_lx_bin(URC_L_MUL, a, b)); }
 static urc_lx *f64(urc_lx *e) { return urc_lx_cast(URC_DT_F64, e); }
 static urc_lx *var(const urc_kernel *k, int v) { return urc_lx_var(k, v); }
 static urc_lx *dlit(double v) { return urc_lx_flt(v, URC_DT_F64); }

@@ -280,8 +280,7 @@ static bool reduce_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *co
         case URC_OP_REDUCE_LOG_SUM_EXP: r = log(r) + shift[o]; break;
         default: break;
         }
-        if (urc_dtype_is_float(dt)) urc_elem_set_f64(dt, y->data, o, r);
-        else urc_elem_set_i64(dt, y->data, o, (int64_t)r); /* truncation, as the generated code's cast */
+        urc_elem_set_f64(dt, y->data, o, r); /* integers: truncation, saturating, as the generated code's cast */
     }
     free(acc);
     free(shift);

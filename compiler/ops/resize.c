@@ -195,7 +195,10 @@ static bool resize_infer(urc_node *n) {
             }
             for (int i = 0; i < na; i++) {
                 a->scales[axes[i]] = s;
-                o.dims[axes[i]] = (int64_t)(s * (double)is->dims[axes[i]] + 0.5);
+                /* s comes from the largest (not_smaller) of the sizes, which may be huge: saturate
+                 * instead of converting out of range (the size cap then rejects it) */
+                double len = s * (double)is->dims[axes[i]] + 0.5;
+                o.dims[axes[i]] = len < 9.2e18 ? (int64_t)len : INT64_MAX;
             }
         }
     }

@@ -68,6 +68,18 @@ static int64_t range_count(double start, double limit, double delta) {
     return c < 9.2e18 ? (int64_t)c : INT64_MAX; /* (input hardening) no UB converting; the size cap rejects it */
 }
 
+/* The same for integers, exactly (doubles round int64 values: the distance
+ * between two values near INT64_MAX would vanish). The distance and the
+ * step's magnitude are taken as uint64, which holds both without overflow;
+ * counts above INT64_MAX saturate (the size cap rejects them). */
+static int64_t range_count_int(int64_t start, int64_t limit, int64_t delta) {
+    if (delta > 0 ? limit <= start : limit >= start) return 0;
+    uint64_t dist = delta > 0 ? (uint64_t)limit - (uint64_t)start : (uint64_t)start - (uint64_t)limit;
+    uint64_t step = delta > 0 ? (uint64_t)delta : (uint64_t)0 - (uint64_t)delta;
+    uint64_t c = dist / step + (dist % step != 0);
+    return c > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)c;
+}
+
 static bool shape_infer(urc_node *n) {
     urc_shape_attr *a = &n->a.shape;
     const char *where = urc_node_where(n);
@@ -99,7 +111,12 @@ static bool shape_infer(urc_node *n) {
             urc_error(where, "Range delta is zero");
             return false;
         }
-        urc_shape o = {1, {range_count(v[0], v[1], v[2])}};
+        int64_t count = range_count(v[0], v[1], v[2]);
+        if (urc_dtype_is_int(n->in[0]->dtype))
+            count = range_count_int(urc_elem_i64(n->in[0]->dtype, n->in[0]->data, 0),
+                                    urc_elem_i64(n->in[1]->dtype, n->in[1]->data, 0),
+                                    urc_elem_i64(n->in[2]->dtype, n->in[2]->data, 0));
+        urc_shape o = {1, {count}};
         urc_set_out(n, 0, n->in[0]->dtype, &o);
         return true;
     }
@@ -142,7 +159,8 @@ static bool shape_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *con
             for (int64_t i = 0; i < ne; i++) urc_elem_set_f64(y->dtype, y->data, i, s + (double)i * d);
         } else {
             int64_t s = urc_elem_i64(in[0]->dtype, in[0]->data, 0), d = urc_elem_i64(in[2]->dtype, in[2]->data, 0);
-            for (int64_t i = 0; i < ne; i++) urc_elem_set_i64(y->dtype, y->data, i, s + i * d);
+            /* start + i*delta lies between start and limit, but i*delta alone may not fit: wrap (exact) */
+            for (int64_t i = 0; i < ne; i++) urc_elem_set_i64(y->dtype, y->data, i, urc_wrap_add(s, urc_wrap_mul(i, d)));
         }
         return true;
     }
@@ -186,7 +204,12 @@ static bool shape_lower(urc_lower *L, const urc_node *n) {
     }
     case URC_OP_CONSTANT_OF_SHAPE: {
         double v = a->value ? urc_elem_f64(a->value->dtype, a->value->data, 0) : 0;
-        urc_ls_store(body, by, i, urc_lx_const(v, yv->dtype));
+        urc_lx *c = urc_lx_const(v, yv->dtype);
+        if (a->value && urc_dtype_is_int(yv->dtype)) { /* exact for 64-bit values (a double rounds them) */
+            c = urc_lx_int(urc_elem_i64(a->value->dtype, a->value->data, 0));
+            c->dt = yv->dtype;
+        }
+        urc_ls_store(body, by, i, c);
         break;
     }
     default: URC_ASSERT(0, "Constant is always folded");

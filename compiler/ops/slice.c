@@ -290,6 +290,13 @@ static bool pad_infer(urc_node *n) {
                       (long long)e, d, (long long)is->dims[d]);
             return false;
         }
+        /* A crop larger than the axis made up by the other side's pad (INT64_MIN and INT64_MAX, say):
+         * rejected, so that every pad lies within the output size and negating one cannot overflow. */
+        if (b < -is->dims[d] || e < -is->dims[d]) {
+            urc_error(where, "pads %lld and %lld on axis %d of size %lld crop more than the axis holds", (long long)b,
+                      (long long)e, d, (long long)is->dims[d]);
+            return false;
+        }
         o.dims[d] = s;
     }
     if (a->mode != URC_PADMODE_CONSTANT && urc_shape_numel(&o) > 0) {

@@ -183,7 +183,7 @@ static urc_lx *fast_exp_nonpos(urc_lower *L, urc_kernel *k, urc_ls *at, urc_lx *
     static const double coef[8] = {1, 1, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040};
     urc_lx *p = urc_lx_const(coef[7], dt);
     for (int i = 6; i >= 0; i--) p = urc_lx_fma(p, var(k, vf), urc_lx_const(coef[i], dt));
-    urc_lx *idx = urc_lx_cast(URC_DT_I32, urc_lx_un(URC_L_NEG, var(k, vn)));
+    urc_lx *idx = urc_lx_inrange(urc_lx_cast(URC_DT_I32, urc_lx_un(URC_L_NEG, var(k, vn)))); /* n in [-126, 0] */
     urc_lx *e = bin(URC_L_MUL, p, urc_lx_load(k, *table, idx));
     return urc_lx_sel(bin(URC_L_NE, xv, xv), xv, e);
 }

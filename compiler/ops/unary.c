@@ -154,13 +154,18 @@ static double unary_ref(const urc_node *n, double x, double lo, double hi) {
 static int64_t unary_ref_int(const urc_node *n, int64_t x, int64_t lo, int64_t hi) {
     const urc_unary_attr *a = &n->a.unary;
     switch (n->op) {
-    case URC_OP_ABS: return x < 0 ? -x : x;
-    case URC_OP_NEG: return -x;
+    case URC_OP_ABS: return x < 0 ? urc_wrap_neg(x) : x; /* INT64_MIN stays INT64_MIN (wraps, as numpy) */
+    case URC_OP_NEG: return urc_wrap_neg(x);
     case URC_OP_SIGN: return x > 0 ? 1 : x < 0 ? -1 : 0;
     case URC_OP_RELU: return x > 0 ? x : 0;
     case URC_OP_NOT: return !x;
     case URC_OP_CLIP: {
         int64_t y = x;
+        if (n->in[0]->dtype == URC_DT_U64) { /* bit patterns of uint64: compare unsigned */
+            if (a->has_min && (uint64_t)y < (uint64_t)lo) y = lo;
+            if (a->has_max && (uint64_t)y > (uint64_t)hi) y = hi;
+            return y;
+        }
         if (a->has_min && y < lo) y = lo;
         if (a->has_max && y > hi) y = hi;
         return y;

@@ -154,6 +154,40 @@ static void call2(printer *p, const char *fn, const urc_lx *e) {
     if (narrow) urc_sb_puts(sb, ")");
 }
 
+/* The unsigned type of the same width as integer dtype dt, for arithmetic
+ * that wraps around (docs/ops.md): C's signed overflow is undefined. */
+static const char *unsigned_type(urc_dtype dt) {
+    switch (urc_dtype_size(dt)) {
+    case 8: return "uint64_t";
+    case 4: return "uint32_t";
+    case 2: return "uint16_t";
+    default: return "uint8_t";
+    }
+}
+
+/* Integer ADD/SUB/MUL/NEG whose C spelling could overflow a signed type:
+ * int32/int64 operands (uint16 * uint16 promotes to int and can overflow
+ * too). Marked `inrange` (index arithmetic), they cannot. */
+static bool needs_wrap(const urc_lx *e) {
+    if (e->inrange || urc_dtype_is_float(e->dt)) return false;
+    if (e->dt == URC_DT_I32 || e->dt == URC_DT_I64) return true;
+    return e->dt == URC_DT_U16 && e->kind == URC_LX_BIN && e->op == URC_L_MUL;
+}
+
+/* (T)((U)a op (U)b) with U unsigned, computed without overflow. */
+static void wrap_bin(printer *p, const char *op, const urc_lx *e) {
+    urc_strbuf *sb = p->out;
+    const char *u = e->dt == URC_DT_U16 ? "uint32_t" : unsigned_type(e->dt);
+    urc_sb_printf(sb, "((%s)((%s)", urc_c_type(e->dt), u);
+    expr(p, e->a);
+    urc_sb_printf(sb, " %s (%s)", op, u);
+    expr(p, e->b);
+    urc_sb_puts(sb, "))");
+}
+
+/* A literal divisor other than 0 and -1: C's / and % are defined. */
+static bool safe_divisor(const urc_lx *b) { return b->kind == URC_LX_INT && b->i != 0 && b->i != -1; }
+
 /* fn(a, b) from libm, with the f suffix for float32. */
 static void libm2(printer *p, const char *fn, const urc_lx *e) {
     urc_sb_printf(p->out, "%s%s(", fn, e->dt == URC_DT_F32 ? "f" : "");
@@ -177,17 +211,26 @@ static void expr(printer *p, const urc_lx *e) {
     case URC_LX_CAST: {
         urc_dtype from = e->a->dt;
         bool half_in = from == URC_DT_F16 || from == URC_DT_BF16, half_out = e->dt == URC_DT_F16 || e->dt == URC_DT_BF16;
+        /* float -> integer: saturating (docs/ops.md), unless the operand is known in range */
+        bool cvt = urc_dtype_is_float(from) && urc_dtype_is_int(e->dt) && !e->inrange;
         if (half_in || half_out) {
             /* Halves are storage types: convert through float. */
             if (half_out) urc_sb_printf(sb, "urc_f32_to_%s(", e->dt == URC_DT_F16 ? "f16" : "bf16");
             if (e->dt == URC_DT_BOOL) urc_sb_puts(sb, "((uint8_t)(");
+            else if (cvt) urc_sb_printf(sb, "(urc_cvt_%s(", urc_dtype_name(e->dt));
             else if (!half_out) urc_sb_printf(sb, "((%s)", urc_c_type(e->dt));
             else urc_sb_puts(sb, "((float)");
             if (half_in) urc_sb_printf(sb, "urc_%s_to_f32(", from == URC_DT_F16 ? "f16" : "bf16");
             expr(p, e->a);
             if (half_in) urc_sb_putc(sb, ')');
-            urc_sb_puts(sb, e->dt == URC_DT_BOOL ? " != 0))" : ")");
+            urc_sb_puts(sb, e->dt == URC_DT_BOOL ? " != 0))" : cvt ? "))" : ")");
             if (half_out) urc_sb_putc(sb, ')');
+            return;
+        }
+        if (cvt) {
+            urc_sb_printf(sb, "urc_cvt_%s(", urc_dtype_name(e->dt));
+            expr(p, e->a);
+            urc_sb_putc(sb, ')');
             return;
         }
         if (e->dt == URC_DT_BOOL) {
@@ -224,6 +267,12 @@ static void expr(printer *p, const urc_lx *e) {
         bool f = urc_dtype_is_float(dt);
         switch (e->op) {
         case URC_L_NEG:
+            if (needs_wrap(e)) { /* 0 - x in unsigned: -INT_MIN wraps to INT_MIN */
+                urc_sb_printf(sb, "((%s)(0u - (%s)", urc_c_type(dt), unsigned_type(dt));
+                expr(p, e->a);
+                urc_sb_puts(sb, "))");
+                return;
+            }
             if (!f && dt != URC_DT_I64) urc_sb_printf(sb, "((%s)", urc_c_type(dt));
             urc_sb_puts(sb, "(-");
             expr(p, e->a);
@@ -269,7 +318,13 @@ static void expr(printer *p, const urc_lx *e) {
         case URC_L_ADD: op = "+"; break;
         case URC_L_SUB: op = "-"; break;
         case URC_L_MUL: op = "*"; break;
-        case URC_L_DIV: op = "/"; break;
+        case URC_L_DIV:
+            if (!f && !e->inrange && !safe_divisor(e->b)) { /* x / 0 = 0, INT_MIN / -1 wraps */
+                call2(p, "div", e);
+                return;
+            }
+            op = "/";
+            break;
         case URC_L_LT: op = "<"; break;
         case URC_L_LE: op = "<="; break;
         case URC_L_GT: op = ">"; break;
@@ -280,6 +335,10 @@ static void expr(printer *p, const urc_lx *e) {
         case URC_L_OR: op = "||"; break;
         case URC_L_XOR: op = "!="; break;
         case URC_L_REM:
+            if (!f && !e->inrange && !safe_divisor(e->b)) { /* x % 0 = x % -1 = 0 */
+                call2(p, "rem", e);
+                return;
+            }
             if (!f) {
                 op = "%";
                 break;
@@ -296,6 +355,17 @@ static void expr(printer *p, const urc_lx *e) {
             return;
         case URC_L_MIN: call2(p, "min", e); return;
         case URC_L_MAX: call2(p, "max", e); return;
+        case URC_L_SHL: case URC_L_SHR: { /* unsigned; C leaves shifts by >= the width undefined: they give 0 */
+            int w = 8 * urc_dtype_size(e->dt);
+            urc_sb_printf(sb, "((%s)(", urc_c_type(e->dt));
+            expr(p, e->b);
+            urc_sb_printf(sb, " < %du ? (uint64_t)", w);
+            expr(p, e->a);
+            urc_sb_printf(sb, " %s ", e->op == URC_L_SHL ? "<<" : ">>");
+            expr(p, e->b);
+            urc_sb_puts(sb, " : 0u))");
+            return;
+        }
         default: URC_ASSERT(0, "bad binary op");
         }
         bool narrow = !f && !urc_lop_is_compare(e->op) && e->dt != URC_DT_I64 && e->dt != URC_DT_U64 &&
@@ -308,6 +378,10 @@ static void expr(printer *p, const urc_lx *e) {
             urc_sb_puts(sb, " (");
             expr(p, e->b);
             urc_sb_puts(sb, " != 0))");
+            return;
+        }
+        if ((e->op == URC_L_ADD || e->op == URC_L_SUB || e->op == URC_L_MUL) && needs_wrap(e)) {
+            wrap_bin(p, op, e);
             return;
         }
         if (narrow) urc_sb_printf(sb, "((%s)", urc_c_type(e->dt));
@@ -400,7 +474,13 @@ static void stmt(printer *p, const urc_ls *s) {
         const urc_kbuf *b = &k->bufs.items[s->buf];
         const char *val = expr_str(p, s->val);
         if (b->dt == URC_DT_BOOL && s->val->dt != URC_DT_BOOL) val = urc_fmt("(%s != 0)", val);
-        line(p, "%s[%s] %s %s;", b->name, expr_str(p, s->idx), s->accum ? "+=" : "=", val);
+        const char *idx = expr_str(p, s->idx);
+        if (s->accum && (b->dt == URC_DT_I32 || b->dt == URC_DT_I64)) { /* wraps: signed += may overflow */
+            const char *u = unsigned_type(b->dt);
+            line(p, "%s[%s] = (%s)((%s)%s[%s] + (%s)%s);", b->name, idx, urc_c_type(b->dt), u, b->name, idx, u, val);
+            return;
+        }
+        line(p, "%s[%s] %s %s;", b->name, idx, s->accum ? "+=" : "=", val);
         return;
     }
     case URC_LS_DECL: {
@@ -601,15 +681,45 @@ static void prelude(const urc_program *P, urc_strbuf *out) {
                 "static URC_MAYBE_UNUSED inline int64_t urc_max_i64(int64_t a, int64_t b) { return a > b ? a : b; }\n"
                 "static URC_MAYBE_UNUSED inline uint64_t urc_min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }\n"
                 "static URC_MAYBE_UNUSED inline uint64_t urc_max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }\n"
-                "static URC_MAYBE_UNUSED inline int64_t urc_abs_i64(int64_t a) { return a < 0 ? -a : a; }\n"
+                "/* Integer arithmetic is defined for every input (docs/ops.md): it wraps around\n"
+                " * (computed in unsigned), x / 0 = x % 0 = 0, INT64_MIN / -1 wraps, INT64_MIN % -1 = 0. */\n"
+                "static URC_MAYBE_UNUSED inline int64_t urc_abs_i64(int64_t a) { return a < 0 ? (int64_t)(0u - (uint64_t)a) : a; }\n"
                 "static URC_MAYBE_UNUSED inline uint64_t urc_abs_u64(uint64_t a) { return a; }\n"
+                "static URC_MAYBE_UNUSED inline int64_t urc_div_i64(int64_t a, int64_t b) {\n"
+                "    return b == 0 ? 0 : b == -1 ? (int64_t)(0u - (uint64_t)a) : a / b;\n}\n"
+                "static URC_MAYBE_UNUSED inline uint64_t urc_div_u64(uint64_t a, uint64_t b) { return b == 0 ? 0 : a / b; }\n"
+                "static URC_MAYBE_UNUSED inline int64_t urc_rem_i64(int64_t a, int64_t b) { return b == 0 || b == -1 ? 0 : a % b; }\n"
+                "static URC_MAYBE_UNUSED inline uint64_t urc_rem_u64(uint64_t a, uint64_t b) { return b == 0 ? 0 : a % b; }\n"
                 "static URC_MAYBE_UNUSED inline int64_t urc_mod_i64(int64_t a, int64_t b) {\n"
-                "    int64_t r = a % b;\n    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;\n}\n"
-                "static URC_MAYBE_UNUSED inline uint64_t urc_mod_u64(uint64_t a, uint64_t b) { return a % b; }\n"
+                "    int64_t r = urc_rem_i64(a, b);\n    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;\n}\n"
+                "static URC_MAYBE_UNUSED inline uint64_t urc_mod_u64(uint64_t a, uint64_t b) { return b == 0 ? 0 : a % b; }\n"
+                "/* a^b by squaring, wrapping; b < 0 gives the truncated 1/a^-b (1, -1 or 0). */\n"
+                "static URC_MAYBE_UNUSED inline uint64_t urc_pow_bits(uint64_t a, uint64_t b) {\n"
+                "    uint64_t r = 1;\n    for (; b; b >>= 1, a *= a)\n        if (b & 1u) r *= a;\n    return r;\n}\n"
                 "static URC_MAYBE_UNUSED inline int64_t urc_pow_i64(int64_t a, int64_t b) {\n"
-                "    int64_t r = 1;\n    for (; b > 0; b--) r *= a;\n    return r;\n}\n"
-                "static URC_MAYBE_UNUSED inline uint64_t urc_pow_u64(uint64_t a, uint64_t b) {\n"
-                "    uint64_t r = 1;\n    for (; b > 0; b--) r *= a;\n    return r;\n}\n"
+                "    if (b < 0) return a == 1 ? 1 : a == -1 ? ((b & 1) ? -1 : 1) : 0;\n"
+                "    return (int64_t)urc_pow_bits((uint64_t)a, (uint64_t)b);\n}\n"
+                "static URC_MAYBE_UNUSED inline uint64_t urc_pow_u64(uint64_t a, int64_t b) {\n"
+                "    if (b < 0) return a == 1 ? 1 : 0;\n    return urc_pow_bits(a, (uint64_t)b);\n}\n");
+    /* Float to integer conversions: NaN gives 0, values beyond the type's range
+     * its minimum/maximum, the rest truncate (C leaves the first two undefined). */
+    static const struct { const char *name, *type, *lo, *hi, *min, *max; } cvt[] = {
+        {"int8", "int8_t", "-128.0", "128.0", "INT8_MIN", "INT8_MAX"},
+        {"uint8", "uint8_t", "0.0", "256.0", "0", "UINT8_MAX"},
+        {"int16", "int16_t", "-32768.0", "32768.0", "INT16_MIN", "INT16_MAX"},
+        {"uint16", "uint16_t", "0.0", "65536.0", "0", "UINT16_MAX"},
+        {"int32", "int32_t", "-2147483648.0", "2147483648.0", "INT32_MIN", "INT32_MAX"},
+        {"uint32", "uint32_t", "0.0", "4294967296.0", "0", "UINT32_MAX"},
+        {"int64", "int64_t", "-9223372036854775808.0", "9223372036854775808.0", "INT64_MIN", "INT64_MAX"},
+        {"uint64", "uint64_t", "0.0", "18446744073709551616.0", "0", "UINT64_MAX"},
+    };
+    urc_sb_puts(out, "/* float -> integer: NaN gives 0, out of range saturates, else truncation (docs/ops.md). */\n");
+    for (size_t i = 0; i < sizeof cvt / sizeof cvt[0]; i++)
+        urc_sb_printf(out,
+                      "static URC_MAYBE_UNUSED inline %s urc_cvt_%s(double x) {\n"
+                      "    return x != x ? 0 : x <= %s ? %s : x >= %s ? %s : (%s)x;\n}\n",
+                      cvt[i].type, cvt[i].name, cvt[i].lo, cvt[i].min, cvt[i].hi, cvt[i].max, cvt[i].type);
+    urc_sb_puts(out,
                 "/* float16 and bfloat16 are storage types, converted through float. */\n"
                 "typedef union { float f; uint32_t u; } urc_bits;\n"
                 "static URC_MAYBE_UNUSED inline float urc_bf16_to_f32(uint16_t h) { urc_bits b; b.u = (uint32_t)h << 16; return b.f; }\n"
