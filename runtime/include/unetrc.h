@@ -21,6 +21,7 @@ typedef enum unetrc_status {
     UNETRC_ERR_IO = -8,          /* a file could not be opened, read or written */
     UNETRC_ERR_FORMAT = -9,      /* a file is not in the expected format */
     UNETRC_ERR_MODEL = -10,      /* a checkpoint of another model */
+    UNETRC_ERR_NOMEM = -11,      /* memory could not be allocated (unetrc_io only) */
 } unetrc_status;
 
 /* A short English description of a status ("weights checksum mismatch"). */

@@ -18,6 +18,7 @@ const char *unetrc_status_str(int status) {
     case UNETRC_ERR_IO: return "file input/output error";
     case UNETRC_ERR_FORMAT: return "file format not supported";
     case UNETRC_ERR_MODEL: return "checkpoint of another model";
+    case UNETRC_ERR_NOMEM: return "out of memory";
     default: return "unknown status";
     }
 }
