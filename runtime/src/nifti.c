@@ -24,6 +24,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -316,11 +317,29 @@ static unetrc_status read_header(src *s, const char *path, const unetrc_nifti_re
         if (memcmp(eol, "\r\n\032\n", 4) && memcmp(eol, "\0\0\0\0", 4))
             return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "corrupt NIfTI-2 magic (bytes 4-7 are not \\r\\n\\032\\n)");
     }
-    /* A copy in native byte order, swapped by nifti_clib when sizeof_hdr is. */
+    /* A copy in native byte order, swapped by nifti_clib when sizeof_hdr is,
+     * then given the fixes nibabel applies on load (check_fix: problems
+     * below its error level are repaired, not refused), so that nifti_clib
+     * decodes the same geometry nibabel computes:
+     *   pixdim[1..3]: 0 -> 1, negative -> absolute value (nifti_clib would
+     *     use 1 for a negative spacing in the qform);
+     *   pixdim[0] (qfac) other than -1 or 1 -> 1 (nifti_clib: sign of it);
+     *   qform_code / sform_code outside 0..5 -> 0. */
     memcpy(&sw, &raw, sizeof raw);
     int native = ver == 1 ? raw.n1.sizeof_hdr == N1_HDR : raw.n2.sizeof_hdr == N2_HDR;
     h->swap = !native;
     if (h->swap) swap_nifti_header(&sw, ver);
+    if (ver == 1) {
+        for (int i = 1; i <= 3; i++) sw.n1.pixdim[i] = sw.n1.pixdim[i] == 0 ? 1.0f : fabsf(sw.n1.pixdim[i]);
+        if (sw.n1.pixdim[0] != 1 && sw.n1.pixdim[0] != -1) sw.n1.pixdim[0] = 1;
+        if (sw.n1.qform_code < 0 || sw.n1.qform_code > 5) sw.n1.qform_code = 0;
+        if (sw.n1.sform_code < 0 || sw.n1.sform_code > 5) sw.n1.sform_code = 0;
+    } else {
+        for (int i = 1; i <= 3; i++) sw.n2.pixdim[i] = sw.n2.pixdim[i] == 0 ? 1.0 : fabs(sw.n2.pixdim[i]);
+        if (sw.n2.pixdim[0] != 1 && sw.n2.pixdim[0] != -1) sw.n2.pixdim[0] = 1;
+        if (sw.n2.qform_code < 0 || sw.n2.qform_code > 5) sw.n2.qform_code = 0;
+        if (sw.n2.sform_code < 0 || sw.n2.sform_code > 5) sw.n2.sform_code = 0;
+    }
     raw_fields f;
     if (ver == 1) fields_n1(&sw.n1, &f);
     else fields_n2(&sw.n2, &f);
@@ -358,12 +377,17 @@ static unetrc_status read_header(src *s, const char *path, const unetrc_nifti_re
     h->nvox = nvox;
     h->data_bytes = (uint64_t)bytes;
 
-    /* Where the data starts: nibabel reads at int(vox_offset), at least
-     * 352 (NIfTI-1) or 544 (NIfTI-2). */
+    /* Where the data starts: at int(vox_offset), as nibabel; a .nii file's
+     * data cannot start before byte 352 (NIfTI-1) or 544 (NIfTI-2): nibabel
+     * refuses such offsets except 0, where it reads the header as data, and
+     * nifti_clib reads from byte 348; both are refused here. */
+    uint64_t min_off = ver == 1 ? N1_VOX_OFFSET : N2_VOX_OFFSET;
     if (!isfinite(f.vox_offset) || f.vox_offset > (double)max_bytes)
         return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "vox_offset %g is not a usable data offset", f.vox_offset);
-    uint64_t min_off = ver == 1 ? N1_VOX_OFFSET : N2_VOX_OFFSET;
-    h->vox_offset = f.vox_offset < (double)min_off ? min_off : (uint64_t)f.vox_offset;
+    if (f.vox_offset < (double)min_off)
+        return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "vox_offset %g is below %llu, where the data of a .nii file starts at the earliest",
+                       f.vox_offset, (unsigned long long)min_off);
+    h->vox_offset = (uint64_t)f.vox_offset;
     if (h->vox_offset > max_bytes - h->data_bytes)
         return io_fail(err, errlen, UNETRC_ERR_SIZE, path, "image data ends at byte %llu, above the limit of %llu bytes",
                        (unsigned long long)(h->vox_offset + h->data_bytes), (unsigned long long)max_bytes);
@@ -403,20 +427,24 @@ static unetrc_status read_header(src *s, const char *path, const unetrc_nifti_re
         h->scaled = f.slope != 1 || f.inter != 0;
     }
 
-    /* Geometry: codes >= 0 (nifti_clib ignores negative codes, nibabel
-     * uses them), the numbers the affine is made of finite. */
-    if (f.qform_code < 0 || f.sform_code < 0)
-        return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "%s is %d (must be 0 or more)",
-                       f.qform_code < 0 ? "qform_code" : "sform_code", f.qform_code < 0 ? f.qform_code : f.sform_code);
-    if (!all_finite(f.pixdim, 4))
+    /* Geometry: the numbers the affine is made of finite; a qform
+     * quaternion (b, c, d) of norm above 1 is refused as nibabel refuses it
+     * (fillpositive: 1 - |bcd|^2 below -3 float32 epsilons). */
+    if (!all_finite(f.pixdim + 1, 3))
         return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "pixdim holds a value that is not finite");
-    if (f.qform_code > 0 && (!all_finite(f.quatern, 3) || !all_finite(f.qoffset, 3)))
-        return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "the qform (quatern_b/c/d, qoffset_x/y/z) holds a value that is not finite");
+    if (f.qform_code > 0) {
+        if (!all_finite(f.quatern, 3) || !all_finite(f.qoffset, 3))
+            return io_fail(err, errlen, UNETRC_ERR_FORMAT, path,
+                           "the qform (quatern_b/c/d, qoffset_x/y/z) holds a value that is not finite");
+        double w2 = 1 - (f.quatern[0] * f.quatern[0] + f.quatern[1] * f.quatern[1] + f.quatern[2] * f.quatern[2]);
+        if (w2 < -3 * (double)FLT_EPSILON)
+            return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "the qform quaternion (quatern_b/c/d) has a norm above 1");
+    }
     if (f.sform_code > 0 && !all_finite(f.srow, 12))
         return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "the sform (srow_x/y/z) holds a value that is not finite");
 
-    /* nifti_clib decodes the header (from the file's own bytes). */
-    nifti_image *nim = ver == 1 ? nifti_convert_n1hdr2nim(raw.n1, NULL) : nifti_convert_n2hdr2nim(raw.n2, NULL);
+    /* nifti_clib decodes the (native-order, repaired) header. */
+    nifti_image *nim = ver == 1 ? nifti_convert_n1hdr2nim(sw.n1, NULL) : nifti_convert_n2hdr2nim(sw.n2, NULL);
     if (!nim) return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "nifti_clib cannot decode the header");
     unetrc_nifti_geometry *g = &h->geom;
     g->version = ver;

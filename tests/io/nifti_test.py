@@ -30,6 +30,7 @@ except ImportError as e:  # pragma: no cover
     print(f"skipping: {e}")
     sys.exit(77)
 
+nib.imageglobals.logger.setLevel(40)  # nibabel's notes on the headers it repairs
 TOOL = os.path.abspath(sys.argv[1])
 SITE = [p for p in sys.path if p.endswith("site-packages")]
 failures = []
@@ -429,8 +430,30 @@ try:
                  "or in the 5th with dim[4] = 1", "read", "out", "d5.nii")
     patch("a.nii", "voxnan.nii", 108, "<f", np.nan)
     expect_error("vox_offset NaN", "voxnan.nii: vox_offset nan is not a usable data offset", "read", "out", "voxnan.nii")
-    patch("a.nii", "qneg.nii", 252, "<h", -1)
-    expect_error("negative qform_code", "qneg.nii: qform_code is -1 (must be 0 or more)", "read", "out", "qneg.nii")
+    # header problems nibabel repairs on load (check_fix), repaired the same way: codes outside 0..5 -> 0,
+    # pixdim[1..3] 0 -> 1 and negative -> absolute value, qfac other than +-1 -> 1
+    make("q.nii", rng.standard_normal(shape).astype(np.float32), aff)
+    img = nib.load(os.path.join(W, "q.nii"))
+    img.set_sform(None, code=0)
+    img.set_qform(aff, code=1)
+    nib.save(img, os.path.join(W, "q.nii"))
+    for name, off, fmt, vals in [("qneg.nii", 252, "<h", (-1,)), ("q7.nii", 252, "<h", (7,)),
+                                 ("s9.nii", 254, "<h", (9,)), ("pix0.nii", 80, "<f", (0.0,)),
+                                 ("pixneg.nii", 80, "<3f", (-1.5, 0.8, -2.5)), ("qfac.nii", 76, "<f", (-0.5,)),
+                                 ("qfac0.nii", 76, "<f", (0.0,))]:
+        patch("q.nii", name, off, fmt, *vals)
+        check_read(f"repaired like nibabel: {name}", [name], expected(os.path.join(W, name)))
+    patch("q.nii", "quat.nii", 256, "<3f", 0.9, 0.5, 0.3)
+    expect_error("quaternion norm", "quat.nii: the qform quaternion (quatern_b/c/d) has a norm above 1", "read", "out", "quat.nii")
+    patch("a.nii", "vox0.nii", 108, "<f", 0.0)
+    expect_error("vox_offset 0", "vox0.nii: vox_offset 0 is below 352, where the data of a .nii file starts at the earliest",
+                 "read", "out", "vox0.nii")
+    patch("a.nii", "vox348.nii", 108, "<f", 348.0)
+    expect_error("vox_offset 348", "vox348.nii: vox_offset 348 is below 352, where the data of a .nii file starts at the earliest",
+                 "read", "out", "vox348.nii")
+    patch("a.nii", "vox_far.nii", 108, "<f", 1e9)
+    expect_error("vox_offset beyond the file",
+                 "vox_far.nii: truncated: the file ends at byte 1192, before the image data", "read", "out", "vox_far.nii")
     patch("a.nii", "srownan.nii", 280, "<f", np.inf)
     expect_error("sform not finite", "srownan.nii: the sform (srow_x/y/z) holds a value that is not finite", "read", "out", "srownan.nii")
     patch("a.nii", "big.nii", 40, "<8h", 4, 32767, 32767, 32767, 32767, 1, 1, 1)
