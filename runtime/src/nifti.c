@@ -391,7 +391,6 @@ static unetrc_status read_header(src *s, const char *path, const unetrc_nifti_re
     if (h->vox_offset > max_bytes - h->data_bytes)
         return io_fail(err, errlen, UNETRC_ERR_SIZE, path, "image data ends at byte %llu, above the limit of %llu bytes",
                        (unsigned long long)(h->vox_offset + h->data_bytes), (unsigned long long)max_bytes);
-
     /* Layout: spatial rank and channels. */
     int want2d = opt->spatial_rank == 2;
     h->nx = h->dim[1];
@@ -442,6 +441,19 @@ static unetrc_status read_header(src *s, const char *path, const unetrc_nifti_re
     }
     if (f.sform_code > 0 && !all_finite(f.srow, 12))
         return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "the sform (srow_x/y/z) holds a value that is not finite");
+
+    /* Before anything is allocated for it, the data must fit in the file: a
+     * .nii holds it byte for byte; a gzip file cannot inflate more than
+     * 1032 times (deflate's largest ratio; 1100 with headroom). */
+    uint64_t end = h->vox_offset + h->data_bytes;
+    if (!gz && end > s->file_size)
+        return io_fail(err, errlen, UNETRC_ERR_TRUNCATED, path,
+                       "truncated: the image needs %llu bytes of data from byte %llu, the file ends at byte %llu",
+                       (unsigned long long)h->data_bytes, (unsigned long long)h->vox_offset, (unsigned long long)s->file_size);
+    if (gz && end / 1100 > s->file_size)
+        return io_fail(err, errlen, UNETRC_ERR_TRUNCATED, path,
+                       "truncated: the image needs %llu bytes of data from byte %llu, more than a gzip file of %llu bytes can hold",
+                       (unsigned long long)h->data_bytes, (unsigned long long)h->vox_offset, (unsigned long long)s->file_size);
 
     /* nifti_clib decodes the (native-order, repaired) header. */
     nifti_image *nim = ver == 1 ? nifti_convert_n1hdr2nim(sw.n1, NULL) : nifti_convert_n2hdr2nim(sw.n2, NULL);

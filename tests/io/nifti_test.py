@@ -453,7 +453,19 @@ try:
                  "read", "out", "vox348.nii")
     patch("a.nii", "vox_far.nii", 108, "<f", 1e9)
     expect_error("vox_offset beyond the file",
-                 "vox_far.nii: truncated: the file ends at byte 1192, before the image data", "read", "out", "vox_far.nii")
+                 "vox_far.nii: truncated: the image needs 840 bytes of data from byte 1000000000, the file ends at byte 1192",
+                 "read", "out", "vox_far.nii")
+    patch("a.nii", "vox_far_gz.nii", 108, "<f", 1e9)
+    open(os.path.join(W, "vox_far.nii.gz"), "wb").write(gzip.compress(open(os.path.join(W, "vox_far_gz.nii"), "rb").read()))
+    os.remove(os.path.join(W, "vox_far_gz.nii"))
+    sz = os.path.getsize(os.path.join(W, "vox_far.nii.gz"))
+    expect_error("vox_offset beyond what the gzip file can hold",
+                 f"vox_far.nii.gz: truncated: the image needs 840 bytes of data from byte 1000000000, more than a gzip file of {sz} "
+                 "bytes can hold", "read", "out", "vox_far.nii.gz")
+    patch("a.nii", "vox_gz.nii", 108, "<f", 2000.0)
+    open(os.path.join(W, "vox_gz.nii.gz"), "wb").write(gzip.compress(open(os.path.join(W, "vox_gz.nii"), "rb").read()))
+    expect_error("vox_offset beyond the end of the gzip stream",
+                 "vox_gz.nii.gz: truncated: the file ends at byte 1192, before the image data", "read", "out", "vox_gz.nii.gz")
     patch("a.nii", "srownan.nii", 280, "<f", np.inf)
     expect_error("sform not finite", "srownan.nii: the sform (srow_x/y/z) holds a value that is not finite", "read", "out", "srownan.nii")
     patch("a.nii", "big.nii", 40, "<8h", 4, 32767, 32767, 32767, 32767, 1, 1, 1)
