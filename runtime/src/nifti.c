@@ -429,7 +429,7 @@ static unetrc_status read_header(src *s, const char *path, const unetrc_nifti_re
     /* Geometry: the numbers the affine is made of finite; a qform
      * quaternion (b, c, d) of norm above 1 is refused as nibabel refuses it
      * (fillpositive: 1 - |bcd|^2 below -3 float32 epsilons). */
-    if (!all_finite(f.pixdim + 1, 3))
+    if (!all_finite(f.pixdim + 1, rank < 3 && f.qform_code == 0 ? rank : 3)) /* the voxel sizes the affine uses */
         return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "pixdim holds a value that is not finite");
     if (f.qform_code > 0) {
         if (!all_finite(f.quatern, 3) || !all_finite(f.qoffset, 3))
@@ -464,6 +464,10 @@ static unetrc_status read_header(src *s, const char *path, const unetrc_nifti_re
     g->dim[0] = h->nx, g->dim[1] = h->ny, g->dim[2] = h->nz;
     g->pixdim[0] = nim->qfac < 0 ? -1.0 : 1.0;
     g->pixdim[1] = nim->dx, g->pixdim[2] = nim->dy, g->pixdim[3] = nim->dz;
+    /* A 2D file's pixdim[3] is not a voxel size (nibabel's zooms stop at
+     * dim[0]); only the qform uses it. Without one it is 1, so that a file
+     * written on this grid with another rank keeps nibabel's affine. */
+    if (rank < 3 && g->qform_code == 0) g->pixdim[3] = 1;
     g->xyz_units = nim->xyz_units;
     g->time_units = nim->time_units;
     g->qform_code = nim->qform_code;
@@ -550,13 +554,13 @@ static unetrc_status read_data(src *s, const hdr_info *h, float *out, int64_t c0
                 st = UNETRC_ERR_FORMAT;
                 break;
             }
-            if (got < (int64_t)sizeof tail) {
-                if (gz_end_status(s, err, errlen)) st = UNETRC_ERR_TRUNCATED;
-                break;
-            }
             if (s->pos > max_bytes) {
                 st = io_fail(err, errlen, UNETRC_ERR_SIZE, s->path, "decompresses to more than the limit of %llu bytes",
                              (unsigned long long)max_bytes);
+                break;
+            }
+            if (got < (int64_t)sizeof tail) {
+                if (gz_end_status(s, err, errlen)) st = UNETRC_ERR_TRUNCATED;
                 break;
             }
         }
@@ -725,9 +729,13 @@ static unetrc_status write_nifti(const char *path, const unetrc_nifti_geometry *
         return io_fail(err, errlen, UNETRC_ERR_SIZE, path, "geometry %lldx%lldx%lld with %lld channels cannot be written",
                        (long long)nx, (long long)ny, (long long)nz, (long long)channels);
     /* The file's dimensions, as MONAI's SaveImage writes channel-last data
-     * with trailing singleton dimensions removed. */
+     * with trailing singleton dimensions removed, except that a 2D image
+     * without qform and sform stays (X,Y,1) when its pixdim[3] is not 1:
+     * nibabel's affine for such a file (its base affine) uses pixdim[3] only
+     * from rank 3 on. */
     int64_t dims[8] = {0, nx, ny, nz, channels, 1, 1, 1};
-    dims[0] = channels > 1 ? 4 : (nz > 1 || g->spatial_rank == 3) ? 3 : 2;
+    int keep_z = g->qform_code <= 0 && g->sform_code <= 0 && g->pixdim[3] != 1;
+    dims[0] = channels > 1 ? 4 : (nz > 1 || g->spatial_rank == 3 || keep_z) ? 3 : 2;
     int version = g->version == 2 || nx > 32767 || ny > 32767 || nz > 32767 || channels > 32767 ? 2 : 1;
 
     nifti_image *nim = nifti_make_new_nim(dims, datatype, 0);

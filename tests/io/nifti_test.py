@@ -304,6 +304,25 @@ try:
                 check(rc == 0, f"write-f32 {src}: {err}")
                 if rc == 0:
                     check_written(f"float32 x{c} of {src}{ext}", out, src, val, np.float32, two_d)
+    # 2D images without qform and sform: nibabel's (base) affine uses pixdim[3] only from rank 3 on, so the
+    # written rank keeps it (found by fuzz_nifti: rank_change_base_affine)
+    for name, data, p3 in [("nox2d.nii", i2, 5.0), ("nox2d1.nii", i2[:, :, None], 2.5), ("nox2d1b.nii", i2[:, :, None], 1.0)]:
+        nib.save(nib.Nifti1Image(data, np.eye(4)), os.path.join(W, name))
+        raw = bytearray(open(os.path.join(W, name), "rb").read())
+        struct.pack_into("<4f", raw, 76, 1.0, 0.7, 0.9, p3)  # pixdim[0..3]
+        struct.pack_into("<hh", raw, 252, 0, 0)  # qform_code, sform_code
+        open(os.path.join(W, name), "wb").write(raw)
+        src_aff = nib.load(os.path.join(W, name)).affine
+        np.save(os.path.join(W, "l2.npy"), np.ones((1, 8, 9), np.float32))
+        np.save(os.path.join(W, "f2.npy"), np.ones((2, 8, 9), np.float32))
+        for cmd, npy, extra, out, shp in [("write-labels", "l2.npy", [], "nox_l.nii", (8, 9, 1) if p3 == 2.5 else (8, 9)),
+                                          ("write-f32", "f2.npy", ["2"], "nox_f.nii", (8, 9, 1, 2))]:
+            rc, err = run(cmd, "--2d", name, npy, *extra, out)
+            check(rc == 0, f"{cmd} {name}: {err}")
+            if rc == 0:
+                o = nib.load(os.path.join(W, out))
+                check(o.shape == shp, f"{cmd} {name}: shape {o.shape}, want {shp}")
+                check(np.array_equal(o.affine, src_aff), f"{cmd} {name}: affine {o.affine.tolist()} vs {src_aff.tolist()}")
     # our own output read back by our reader: same data, same geometry
     np.save(os.path.join(W, "v3.npy"), rng.standard_normal((3,) + shape).astype(np.float32))
     rc, err = run("write-f32", "s_int16_Nifti1Image_le.nii", "v3.npy", "3", "rt.nii.gz")
@@ -473,6 +492,20 @@ try:
                  "read", "out", "big.nii")
     expect_error("size cap (--max-bytes)", "a.nii: file is 1192 bytes, above the limit of 1000 bytes",
                  "read", "--max-bytes", "1000", "out", "a.nii")
+    patch("a.nii", "vox2000.nii", 108, "<f", 2000.0)
+    expect_error("data beyond the cap", "vox2000.nii: image data ends at byte 2840, above the limit of 2500 bytes",
+                 "read", "--max-bytes", "2500", "out", "vox2000.nii")
+    expect_error("float volume beyond the cap", "a.nii: a float32 volume of 2 channels is above the limit of 1500 bytes",
+                 "read", "--max-bytes", "1500", "out", "a.nii", "b_close.nii")
+    open(os.path.join(W, "tail.nii.gz"), "wb").write(gzip.compress(plain + bytes(2000)))
+    expect_error("gzip stream beyond the cap", "tail.nii.gz: decompresses to more than the limit of 2500 bytes",
+                 "read", "--max-bytes", "2500", "out", "tail.nii.gz")
+    check(read(["tail.nii.gz"])[0] is not None, "trailing bytes after the data within the cap are accepted")
+    patch("a.nii", "pixnan.nii", 84, "<f", np.nan)
+    expect_error("pixdim NaN", "pixnan.nii: pixdim holds a value that is not finite", "read", "out", "pixnan.nii")
+    patch("q.nii", "qnan.nii", 268, "<f", np.inf)
+    expect_error("qform not finite", "qnan.nii: the qform (quatern_b/c/d, qoffset_x/y/z) holds a value that is not finite",
+                 "read", "out", "qnan.nii")
     make("n2.nii", np.zeros(shape, np.float32), cls=nib.Nifti2Image)
     patch("n2.nii", "n2_overflow.nii", 16, "<8q", 4, 1 << 40, 1 << 40, 1 << 40, 1, 1, 1, 1)
     expect_error("voxel count overflows", "n2_overflow.nii: dimensions 1099511627776x1099511627776x1099511627776x1: "
