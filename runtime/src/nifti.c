@@ -464,14 +464,14 @@ static unetrc_status read_header(src *s, const char *path, const unetrc_nifti_re
     g->dim[0] = h->nx, g->dim[1] = h->ny, g->dim[2] = h->nz;
     g->pixdim[0] = nim->qfac < 0 ? -1.0 : 1.0;
     g->pixdim[1] = nim->dx, g->pixdim[2] = nim->dy, g->pixdim[3] = nim->dz;
-    /* A 2D file's pixdim[3] is not a voxel size (nibabel's zooms stop at
-     * dim[0]); only the qform uses it. Without one it is 1, so that a file
-     * written on this grid with another rank keeps nibabel's affine. */
-    if (rank < 3 && g->qform_code == 0) g->pixdim[3] = 1;
     g->xyz_units = nim->xyz_units;
     g->time_units = nim->time_units;
     g->qform_code = nim->qform_code;
     g->sform_code = nim->sform_code;
+    /* A 2D file's pixdim[3] is not a voxel size (nibabel's zooms stop at
+     * dim[0]); only the qform uses it. Without one it is 1, so that a file
+     * written on this grid with another rank keeps nibabel's affine. */
+    if (rank < 3 && g->qform_code == 0) g->pixdim[3] = 1;
     g->quatern[0] = nim->quatern_b, g->quatern[1] = nim->quatern_c, g->quatern[2] = nim->quatern_d;
     g->qoffset[0] = nim->qoffset_x, g->qoffset[1] = nim->qoffset_y, g->qoffset[2] = nim->qoffset_z;
     dmat_copy(g->qform, &nim->qto_xyz);

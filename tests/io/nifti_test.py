@@ -306,16 +306,19 @@ try:
                     check_written(f"float32 x{c} of {src}{ext}", out, src, val, np.float32, two_d)
     # 2D images without qform and sform: nibabel's (base) affine uses pixdim[3] only from rank 3 on, so the
     # written rank keeps it (found by fuzz_nifti: rank_change_base_affine)
-    for name, data, p3 in [("nox2d.nii", i2, 5.0), ("nox2d1.nii", i2[:, :, None], 2.5), ("nox2d1b.nii", i2[:, :, None], 1.0)]:
+    # (and a 2D image with a qform, which uses pixdim[3] whatever the rank: rank2_qform_pixdim3)
+    for name, data, p3, qc in [("nox2d.nii", i2, 5.0, 0), ("nox2d1.nii", i2[:, :, None], 2.5, 0),
+                               ("nox2d1b.nii", i2[:, :, None], 1.0, 0), ("q2d.nii", i2, 2.0, 1)]:
         nib.save(nib.Nifti1Image(data, np.eye(4)), os.path.join(W, name))
         raw = bytearray(open(os.path.join(W, name), "rb").read())
         struct.pack_into("<4f", raw, 76, 1.0, 0.7, 0.9, p3)  # pixdim[0..3]
-        struct.pack_into("<hh", raw, 252, 0, 0)  # qform_code, sform_code
+        struct.pack_into("<hh", raw, 252, qc, 0)  # qform_code, sform_code
+        struct.pack_into("<6f", raw, 256, 0.1, -0.05, 0.2, -10, 5.5, 1)  # quatern_b/c/d, qoffset_x/y/z
         open(os.path.join(W, name), "wb").write(raw)
         src_aff = nib.load(os.path.join(W, name)).affine
         np.save(os.path.join(W, "l2.npy"), np.ones((1, 8, 9), np.float32))
         np.save(os.path.join(W, "f2.npy"), np.ones((2, 8, 9), np.float32))
-        for cmd, npy, extra, out, shp in [("write-labels", "l2.npy", [], "nox_l.nii", (8, 9, 1) if p3 == 2.5 else (8, 9)),
+        for cmd, npy, extra, out, shp in [("write-labels", "l2.npy", [], "nox_l.nii", (8, 9, 1) if name == "nox2d1.nii" else (8, 9)),
                                           ("write-f32", "f2.npy", ["2"], "nox_f.nii", (8, 9, 1, 2))]:
             rc, err = run(cmd, "--2d", name, npy, *extra, out)
             check(rc == 0, f"{cmd} {name}: {err}")
