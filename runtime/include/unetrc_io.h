@@ -27,8 +27,11 @@
 typedef struct unetrc_nifti_geometry {
     int version;             /* 1 or 2: the NIfTI version of the file read */
     int spatial_rank;        /* 3, or 2 for an image with dim[3] == 1 */
+    int ndim;                /* dim[0] of the file read (2 to 5): a 2D image is written back as (X,Y) when
+                                it was 2 and as (X,Y,1) otherwise */
     int64_t dim[3];          /* voxels along i, j, k (dim[2] == 1 for 2D) */
-    double pixdim[4];        /* [0] qfac (+1 or -1), [1..3] voxel size along i, j, k */
+    double pixdim[4];        /* [0] qfac (+1 or -1), [1..3] voxel size along i, j, k (pixdim[3] of a file
+                                with dim[0] == 2 and no qform is 1: nibabel ignores it) */
     int xyz_units, time_units; /* NIFTI_UNITS_* codes (xyzt_units split) */
     int qform_code, sform_code; /* NIFTI_XFORM_* codes, 0 = absent */
     double quatern[3];       /* quatern_b, quatern_c, quatern_d */
@@ -74,8 +77,9 @@ void unetrc_volume_free(unetrc_volume *v);
 /* Writes a label map on the geometry's grid: labels is int32
  * [dim[0]][dim[1]][dim[2]] (the in-memory layout above); the file holds
  * uint8 when every value is in 0..255, else int16 when every value fits,
- * else the call fails. A 3D file (a 2D one, dim[0] == 2, for a 2D geometry)
- * with the geometry's qform, sform, pixdim and units, scl_slope 1, in the
+ * else the call fails. A 3D file (for a 2D geometry: (X,Y) when the file read
+ * was (X,Y), else (X,Y,1), so that nibabel computes the same affine) with
+ * the geometry's qform, sform, pixdim and units, scl_slope 1, in the
  * geometry's NIfTI version (NIfTI-2 when a dimension exceeds 32767).
  * gzip-compressed when the name ends in .nii.gz (level 1, as nibabel).
  * Atomic: the file is written to PATH.tmpPID.N in the same folder (created

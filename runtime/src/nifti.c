@@ -461,6 +461,7 @@ static unetrc_status read_header(src *s, const char *path, const unetrc_nifti_re
     unetrc_nifti_geometry *g = &h->geom;
     g->version = ver;
     g->spatial_rank = want2d ? 2 : 3;
+    g->ndim = rank;
     g->dim[0] = h->nx, g->dim[1] = h->ny, g->dim[2] = h->nz;
     g->pixdim[0] = nim->qfac < 0 ? -1.0 : 1.0;
     g->pixdim[1] = nim->dx, g->pixdim[2] = nim->dy, g->pixdim[3] = nim->dz;
@@ -728,14 +729,12 @@ static unetrc_status write_nifti(const char *path, const unetrc_nifti_geometry *
         !io_mul_ok(n, channels, &n) || !io_mul_ok(plane, 8, &n) || (uint64_t)n >= ((uint64_t)1 << 32))
         return io_fail(err, errlen, UNETRC_ERR_SIZE, path, "geometry %lldx%lldx%lld with %lld channels cannot be written",
                        (long long)nx, (long long)ny, (long long)nz, (long long)channels);
-    /* The file's dimensions, as MONAI's SaveImage writes channel-last data
-     * with trailing singleton dimensions removed, except that a 2D image
-     * without qform and sform stays (X,Y,1) when its pixdim[3] is not 1:
-     * nibabel's affine for such a file (its base affine) uses pixdim[3] only
-     * from rank 3 on. */
+    /* The file's dimensions: (X,Y,Z), or (X,Y,Z,C) as MONAI's SaveImage
+     * writes channel-last data. A 2D image keeps the rank of the file it was
+     * read from, (X,Y) or (X,Y,1): nibabel's affine for a file without qform
+     * and sform (its base affine) uses pixdim[3] from rank 3 on only. */
     int64_t dims[8] = {0, nx, ny, nz, channels, 1, 1, 1};
-    int keep_z = g->qform_code <= 0 && g->sform_code <= 0 && g->pixdim[3] != 1;
-    dims[0] = channels > 1 ? 4 : (nz > 1 || g->spatial_rank == 3 || keep_z) ? 3 : 2;
+    dims[0] = channels > 1 ? 4 : (nz > 1 || g->spatial_rank == 3 || g->ndim != 2) ? 3 : 2;
     int version = g->version == 2 || nx > 32767 || ny > 32767 || nz > 32767 || channels > 32767 ? 2 : 1;
 
     nifti_image *nim = nifti_make_new_nim(dims, datatype, 0);

@@ -66,7 +66,8 @@ static int cmd_read(int argc, char **argv) {
     snprintf(path, sizeof path, "%s.geom", prefix);
     FILE *f = fopen(path, "w");
     if (!f) return fail("cannot write the .geom", UNETRC_ERR_IO);
-    fprintf(f, "version %d\nspatial_rank %d\nchannels %lld\n", g->version, g->spatial_rank, (long long)v.channels);
+    fprintf(f, "version %d\nspatial_rank %d\nndim %d\nchannels %lld\n", g->version, g->spatial_rank, g->ndim,
+            (long long)v.channels);
     fprintf(f, "dim %lld %lld %lld\n", (long long)g->dim[0], (long long)g->dim[1], (long long)g->dim[2]);
     fprintf(f, "pixdim %.17g %.17g %.17g %.17g\n", g->pixdim[0], g->pixdim[1], g->pixdim[2], g->pixdim[3]);
     fprintf(f, "units %d %d\ncodes %d %d\n", g->xyz_units, g->time_units, g->qform_code, g->sform_code);

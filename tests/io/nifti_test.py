@@ -104,6 +104,7 @@ def check_geometry(name, g, path):
     check(np.allclose(g["pixdim"][1:], zooms[:3], rtol=1e-7), f"{name}: pixdim {g['pixdim']} vs {zooms}")
     check(g["units"] == units(h), f"{name}: units {g['units']} vs {units(h)}")
     check(g["version"] == [2.0 if isinstance(h, nib.Nifti2Header) else 1.0], f"{name}: version")
+    check(g["ndim"] == [float(h["dim"][0])], f"{name}: ndim {g['ndim']} vs {h['dim'][0]}")
 
 
 def check_read(name, files, exp, *opts):
@@ -269,6 +270,8 @@ try:
                 want = want[:, :, None, :]
         else:
             want = want[0]
+            if two_d and len(s.shape) > 2:  # a 2D image keeps its rank: (X,Y,1) stays (X,Y,1)
+                want = want[:, :, None]
         check(got.shape == want.shape, f"{name}: shape {got.shape} vs {want.shape}")
         if got.shape == want.shape:
             check(np.array_equal(got, want.astype(dtype)), f"{name}: data differ")
@@ -304,8 +307,8 @@ try:
                 check(rc == 0, f"write-f32 {src}: {err}")
                 if rc == 0:
                     check_written(f"float32 x{c} of {src}{ext}", out, src, val, np.float32, two_d)
-    # 2D images without qform and sform: nibabel's (base) affine uses pixdim[3] only from rank 3 on, so the
-    # written rank keeps it (found by fuzz_nifti: rank_change_base_affine)
+    # 2D images without qform and sform: nibabel's (base) affine uses pixdim[3] only from rank 3 on, so a 2D
+    # image keeps its rank (found by fuzz_nifti: rank_change_base_affine, rank4_2d_pixdim3)
     # (and a 2D image with a qform, which uses pixdim[3] whatever the rank: rank2_qform_pixdim3)
     for name, data, p3, qc in [("nox2d.nii", i2, 5.0, 0), ("nox2d1.nii", i2[:, :, None], 2.5, 0),
                                ("nox2d1b.nii", i2[:, :, None], 1.0, 0), ("q2d.nii", i2, 2.0, 1)]:
@@ -318,7 +321,7 @@ try:
         src_aff = nib.load(os.path.join(W, name)).affine
         np.save(os.path.join(W, "l2.npy"), np.ones((1, 8, 9), np.float32))
         np.save(os.path.join(W, "f2.npy"), np.ones((2, 8, 9), np.float32))
-        for cmd, npy, extra, out, shp in [("write-labels", "l2.npy", [], "nox_l.nii", (8, 9, 1) if name == "nox2d1.nii" else (8, 9)),
+        for cmd, npy, extra, out, shp in [("write-labels", "l2.npy", [], "nox_l.nii", (8, 9) if data.ndim == 2 else (8, 9, 1)),
                                           ("write-f32", "f2.npy", ["2"], "nox_f.nii", (8, 9, 1, 2))]:
             rc, err = run(cmd, "--2d", name, npy, *extra, out)
             check(rc == 0, f"{cmd} {name}: {err}")
