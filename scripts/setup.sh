@@ -3,10 +3,11 @@
 # (as root: apt-get; otherwise it only checks), then configures and builds.
 # With --python it also makes the venv used by the optional live
 # onnxruntime/PyTorch tests: .venv (system site packages, so Debian's torch
-# is visible) with onnxruntime from PyPI.
+# is visible) with onnxruntime, and nibabel, nilearn and dipy for the NIfTI
+# tests, from PyPI (numpy pinned below 2 afterwards).
 set -eu
 cd "$(dirname "$0")/.."
-PKGS="build-essential cmake libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata llvm-dev"
+PKGS="build-essential cmake libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata llvm-dev libnifti2-dev zlib1g-dev libpng-dev"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ "${1:-}" = "--python" ]; then
@@ -25,6 +26,9 @@ fi
 if [ "${1:-}" = "--python" ] && [ ! -x .venv/bin/python ]; then
     /usr/bin/python3 -m venv --system-site-packages .venv
     .venv/bin/pip install -q onnxruntime || echo "setup: onnxruntime could not be installed; the 'ort' tests will be skipped" >&2
+    # nibabel for the NIfTI tests (nifti_io); nilearn and dipy ship the real volumes they read
+    .venv/bin/pip install -q nibabel nilearn dipy || echo "setup: nibabel/nilearn/dipy could not be installed; the NIfTI tests will be skipped or reduced" >&2
+    .venv/bin/pip install -q 'numpy<2'
 fi
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)"

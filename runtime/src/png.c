@@ -234,12 +234,15 @@ unetrc_status unetrc_png_overview(const char *path, const float *image, const in
     int npresent = 0, more = 0;
     if (labels) {
         double sum[3] = {0, 0, 0}, count = 0;
+        int32_t last = 0; /* runs of one label skip the search below */
         for (int64_t i = 0; i < v.n[0]; i++)
             for (int64_t j = 0; j < v.n[1]; j++)
                 for (int64_t k = 0; k < v.n[2]; k++) {
                     int32_t l = labels[(i * v.n[1] + j) * v.n[2] + k];
                     if (!l) continue;
                     sum[0] += (double)i, sum[1] += (double)j, sum[2] += (double)k, count++;
+                    if (l == last) continue;
+                    last = l;
                     int seen = 0;
                     for (int q = 0; q < npresent && !seen; q++) seen = present[q] == l;
                     if (!seen) {
