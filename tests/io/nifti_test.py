@@ -6,7 +6,8 @@
    for every datatype, big-endian, scl_slope/scl_inter (including slope 0 and NaN: no scaling),
    qform/sform codes, .nii/.nii.gz, NIfTI-2, 4D and 5D channels, 2D images: our array must equal
    nibabel's get_fdata() moved to channel first [C][i][j][k] (exactly: the same double arithmetic,
-   rounded to float32), and the geometry nibabel's header and affine.
+   rounded to float32), and the geometry nibabel's header and affine; and, where MONAI imports, MONAI's
+   LoadImage(ensure_channel_first=True) on a few of them.
 2. Writing: labels (uint8 / int16) and float32 volumes (3D or X,Y,Z,C) read back by nibabel with the
    same affine, qform/sform (codes and matrices), pixdim, units and data; .nii and .nii.gz; NIfTI-2.
 3. Bad input: exact one-line messages (exit 1), nothing written, no temporary file left.
@@ -240,6 +241,26 @@ try:
     nib.save(nib.Nifti1Image(nan, aff), os.path.join(W, "nan.nii.gz"))
     check_read("NaN kept with --allow-nonfinite", ["nan.nii.gz"], expected(os.path.join(W, "nan.nii.gz")),
                "--allow-nonfinite")
+
+    # MONAI's own pipeline, where it imports: LoadImage(ensure_channel_first=True) (NibabelReader), float32
+    try:
+        import warnings
+        warnings.filterwarnings("ignore")
+        from monai.transforms import LoadImage
+    except Exception as e:  # pragma: no cover
+        print(f"note: MONAI not importable ({e}); the LoadImage comparison is skipped")
+    else:
+        load = LoadImage(image_only=True, reader="NibabelReader", ensure_channel_first=True)
+        cases = [["scl_2.5_-3.0.nii"], ["c3.nii.gz"], ["c1.nii", "s_uint16_Nifti2Image_be.nii.gz"], ["scl_float.nii.gz"]]
+        cases += [[p] for p in (ex4d, s0) if p]
+        if all(mni):
+            cases.append(cuts)
+        for files in cases:
+            ref = np.asarray(load(files if len(files) > 1 else files[0]) if os.path.isabs(files[0]) else
+                             load([os.path.join(W, f) for f in files] if len(files) > 1 else os.path.join(W, files[0])))
+            arr, _, err = read(files)
+            check(arr is not None and ref.shape == arr.shape and np.array_equal(ref.astype(np.float32), arr),
+                  f"MONAI LoadImage {files}: {err or (ref.shape, None if arr is None else arr.shape)}")
 
     # ---- 2. writing, read back by nibabel ----------------------------------------------------------------
     def check_written(name, out, src, data, dtype, two_d=False):
