@@ -1,5 +1,5 @@
 /* fuzz_nifti.c: libFuzzer harness for the NIfTI reader (unetrc_nifti_read,
- * runtime/src/nifti.c: nifti_clib's header decoding, zlib, our checks).
+ * runtime/src/io/nifti.c: nifti_clib's header decoding, zlib, our checks).
  *
  * Input: one mode byte, then the file. Mode bits 0-1 choose how the rest
  * reaches the reader: 0 as a .nii file; 1 as a .nii.gz file (raw bytes, so

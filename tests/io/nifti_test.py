@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""nifti_test.py IO_TOOL: the unetrc_io library (runtime/src/nifti.c, png.c) against nibabel.
+"""nifti_test.py IO_TOOL: the unetrc_io library (runtime/src/io/nifti.c, png.c) against nibabel.
 
 1. Reading: real volumes shipped by packages (nilearn's MNI152 T1/GM/WM cut to odd sizes as channels,
    nibabel's example4d (4D, qform + sform), dipy's S0_10slices) and synthetic files written by nibabel
