@@ -25,6 +25,7 @@ typedef enum unetrc_status {
     UNETRC_ERR_SHAPE = -11,      /* an array's shape differs from the expected one */
     UNETRC_ERR_INDEX = -12,      /* generated code (SEG_ERR_INDEX): an index read at run time is out of range */
     UNETRC_ERR_LABEL = -13,      /* generated training step (SEG_ERR_LABEL): a label is none of the classes' values */
+    UNETRC_ERR_NOMEM = -14,      /* memory could not be allocated (unetrc_io only) */
     /* sliding-window inference and pre/post-processing (unetrc_sw.h, unetrc_prepost.h) */
     UNETRC_ERR_ARGUMENT = -20,   /* a shape, count or option out of range */
     UNETRC_ERR_WORKSPACE = -21,  /* the workspace is smaller than the plan needs */

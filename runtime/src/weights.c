@@ -25,6 +25,7 @@ const char *unetrc_status_str(int status) {
     case UNETRC_ERR_SHAPE: return "array shape does not match the model";
     case UNETRC_ERR_INDEX: return "an index read at run time is out of range";
     case UNETRC_ERR_LABEL: return "a label is none of the model's classes";
+    case UNETRC_ERR_NOMEM: return "out of memory";
     default: return "unknown status";
     }
 }
