@@ -349,6 +349,17 @@ int urc_cmd_grad(int argc, char **argv) {
     urc_diag_reset(c.model);
     urc_graph *g = urc_build_graph(c.model, &o);
     if (!g) fail(c.model, NULL);
+    /* The gradient files must not write over what grad reads (the model,
+     * its external data, --input, --label in the --out folder) nor each other. */
+    urc_cli_file *gouts = urc_alloc(sizeof(urc_cli_file) * ((size_t)g->inputs.len + 1));
+    int ngout = 0;
+    for (int i = 0; i < g->inputs.len; i++)
+        if (g->inputs.items[i]->flags & URC_VAL_PARAM)
+            gouts[ngout++] = (urc_cli_file){urc_fmt("%s/%s.npy", c.out, file_name(g->inputs.items[i]->name)),
+                                            urc_fmt("the gradient of '%s'", g->inputs.items[i]->name)};
+    urc_cli_file gins[3] = {{c.model, "the model"}, {c.input, "the --input file"}, {c.label, "the --label file"}};
+    urc_cli_check_outputs(gouts, ngout, gins, 3);
+    urc_cli_check_external(g, gouts, ngout);
     /* Inputs: the data, the label, then the parameters' initial values. */
     urc_tensor **ins = urc_xcalloc((size_t)g->inputs.len + 1, sizeof(urc_tensor *));
     urc_tensor **outs = urc_xcalloc((size_t)g->outputs.len + 1, sizeof(urc_tensor *));
@@ -374,9 +385,10 @@ int urc_cmd_grad(int argc, char **argv) {
         urc_run_opts ro = {.cc = c.cc, .cflags = c.cflags, .model_name = c.model, .opset = g->opset};
         if (!urc_c_run(P, ins, outs, &ro)) fail(c.model, NULL);
     }
-    mkdir(c.out, 0755);
     struct stat st;
-    if (stat(c.out, &st) != 0 || !S_ISDIR(st.st_mode)) fail(c.out, "cannot create the output folder");
+    if (mkdir(c.out, 0755) != 0 && errno != EEXIST)
+        fail(c.out, urc_fmt("cannot create the output folder: %s", strerror(errno)));
+    if (stat(c.out, &st) != 0 || !S_ISDIR(st.st_mode)) fail(c.out, "cannot create the output folder: Not a directory");
     /* Outputs: loss, then one gradient per parameter in input order, all
      * committed as one set (a full disk leaves none of them). Each file is
      * closed once written: a model may have more parameters than a process
@@ -502,6 +514,13 @@ static int find_samples(const char *dir, sample **out) {
     struct dirent *e;
     while ((e = readdir(d))) {
         size_t n = strlen(e->d_name);
+        /* a label without its image would be left out of training silently */
+        if (n > 10 && !strcmp(e->d_name + n - 10, "_label.npy")) {
+            const char *image = urc_fmt("%s/%.*s_image.npy", dir, (int)(n - 10), e->d_name);
+            struct stat st;
+            if (stat(image, &st) != 0)
+                fail(urc_fmt("%s/%s", dir, e->d_name), urc_fmt("no matching image file %s", image));
+        }
         if (n <= 10 || strcmp(e->d_name + n - 10, "_image.npy")) continue;
         sample s = {urc_fmt("%s/%s", dir, e->d_name), urc_fmt("%s/%.*s_label.npy", dir, (int)(n - 10), e->d_name)};
         struct stat st;

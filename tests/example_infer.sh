@@ -3,13 +3,13 @@
 # default model, builds examples/infer against it with the runtime
 # (-Wall -Wextra -Werror), runs it and compares the logits with PyTorch's;
 # then bad inputs (another shape of the same size, a smaller volume, a
-# weights file with trailing bytes) give exact one-line messages and exit 1.
+# weights file with trailing bytes, a FIFO) give exact one-line messages and exit 1.
 set -eu
 U=$1; CMP=$2; S=$3; W=$4
 rm -rf "$W"; mkdir -p "$W"
 "$U" "$S/models/unetr_conv_tiny.onnx" -o "$W/seg.c"
 ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -fopenmp -I"$W" -I"$S/runtime/include" "$S/examples/infer/main.c" \
-    "$W/seg.c" "$S/runtime/src/weights.c" "$S/runtime/src/npy.c" -lm -o "$W/infer"
+    "$W/seg.c" "$S/runtime/src/weights.c" "$S/runtime/src/weights_file.c" "$S/runtime/src/npy.c" -lm -o "$W/infer"
 IN=$S/models/unetr_conv_tiny.input.npy
 "$W/infer" "$W/seg.weights" "$IN" "$W/logits.npy"
 "$CMP" "$S/models/unetr_conv_tiny.expected.npy" "$W/logits.npy" 1e-4
@@ -45,4 +45,8 @@ expect_err "infer: $W/long.weights: the file is longer than this model's weights
 head -c 1000 "$W/seg.weights" > "$W/short.weights"
 expect_err "infer: $W/short.weights: data truncated" "$W/infer" "$W/short.weights" "$IN"
 expect_err "infer: $W/nope.weights: No such file or directory" "$W/infer" "$W/nope.weights" "$IN"
+# a FIFO (no writer) as weights or input is refused at once instead of blocking forever
+mkfifo "$W/fifo"
+expect_err "infer: $W/fifo: not a regular file" timeout 10 "$W/infer" "$W/fifo" "$IN"
+expect_err "infer: $W/fifo: cannot open or read the file" timeout 10 "$W/infer" "$W/seg.weights" "$W/fifo"
 echo "example_infer: logits match PyTorch; bad inputs refused with exact messages"

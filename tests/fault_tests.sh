@@ -185,6 +185,16 @@ expect 1 "$E $T/busy: another unetrc train is using this output folder" \
     flock "$T/busy/train.lock" "$U" train "$L/model.onnx" --data "$T/data" --out "$T/busy" --steps 1
 expect 1 "$E $T/nope/out: cannot create the output folder: No such file or directory" \
     "$U" train "$L/model.onnx" --data "$T/data" --out "$T/nope/out" --steps 1
+expect 1 "$E $T/nope/g: cannot create the output folder: No such file or directory" \
+    "$U" grad "$L/model.onnx" --input "$L/x.npy" --label "$L/label.npy" --out "$T/nope/g" --interp
+# a gradient file may not write over what grad reads
+mkdir "$T/gin"; cp "$L/x.npy" "$T/gin/w.npy"
+expect 2 "unetrc: usage error: the gradient of 'w' would write over the --input file '$T/gin/w.npy' (see unetrc --help)" \
+    "$U" grad "$L/model.onnx" --input "$T/gin/w.npy" --label "$L/label.npy" --out "$T/gin" --interp
+check cmp -s "$L/x.npy" "$T/gin/w.npy"
+touch "$T/file_not_dir"
+expect 1 "$E $T/file_not_dir: cannot create the output folder: Not a directory" \
+    "$U" grad "$L/model.onnx" --input "$L/x.npy" --label "$L/label.npy" --out "$T/file_not_dir" --interp
 n=$((n + 1))
 if ! flock "$T/busy/train.lock" timeout 20 "$U" "$D/add_relu.onnx" -o "$T/busy/seg.c"; then
     fail "a compile into the folder of a running train"

@@ -375,13 +375,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "finetune: the model must map [1, 1, D, D, D] to [1, %d, D, D, D]\n", 1 + NFG);
         return 1;
     }
-    FILE *f = fopen(opt.weights, "rb");
-    size_t nread = f ? fread(blob, 1, sizeof blob, f) : 0;
-    /* a file longer than this model's blob is not its blob: refused, not read in part */
-    int longer = f && nread == sizeof blob && fgetc(f) != EOF;
-    if (f) fclose(f);
+    /* only a regular file; one longer than this model's blob is not its blob: refused, not read in part */
+    size_t nread;
     const void *w;
-    int st = longer ? UNETRC_ERR_SIZE : unetrc_weights_open(blob, nread, SEG_WEIGHTS_SIZE, SEG_WEIGHTS_CHECKSUM, &w);
+    int st = unetrc_weights_read_file(opt.weights, blob, sizeof blob, &nread);
+    if (st == UNETRC_OK) st = unetrc_weights_open(blob, nread, SEG_WEIGHTS_SIZE, SEG_WEIGHTS_CHECKSUM, &w);
     if (st != UNETRC_OK) {
         fprintf(stderr, "finetune: %s: %s\n", opt.weights, unetrc_status_str(st));
         return 1;

@@ -33,23 +33,19 @@ static const char *shape_str(const int64_t *shape, int rank, char *buf, size_t n
 
 /* Reads the weights blob into blob; its size, or -1 after a message. The
  * file must be exactly this model's blob: a longer file (trailing bytes,
- * another model's larger blob) is refused instead of read in part. */
+ * another model's larger blob) is refused instead of read in part, and only
+ * a regular file is opened (a FIFO cannot hang the program). */
 static long read_weights(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "infer: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    size_t n = fread(blob, 1, sizeof blob, f);
-    int longer = n == sizeof blob && fgetc(f) != EOF, bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        fprintf(stderr, "infer: %s: read error\n", path);
-        return -1;
-    }
-    if (longer) {
+    size_t n;
+    errno = 0;
+    int st = unetrc_weights_read_file(path, blob, sizeof blob, &n);
+    if (st == UNETRC_ERR_SIZE) {
         fprintf(stderr, "infer: %s: the file is longer than this model's weights blob (%lld bytes)\n", path,
                 (long long)SEG_WEIGHTS_FILE_SIZE);
+        return -1;
+    }
+    if (st != UNETRC_OK) {
+        fprintf(stderr, "infer: %s: %s\n", path, errno ? strerror(errno) : "not a regular file");
         return -1;
     }
     return (long)n;

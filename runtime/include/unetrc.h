@@ -45,6 +45,13 @@ const char *unetrc_status_str(int status);
 unetrc_status unetrc_weights_open(const void *blob, size_t blob_size, uint64_t expected_size,
                                   uint64_t expected_checksum, const void **payload);
 
+/* Reads a weights blob file (runtime/src/weights_file.c, needs stdio and
+ * POSIX open) into buf (cap bytes; SEG_WEIGHTS_FILE_SIZE for one model, and
+ * 64-byte aligned for unetrc_weights_open); *size gets the bytes read. Only a
+ * regular file is opened (a FIFO or device: UNETRC_ERR_IO at once, without
+ * blocking); a file longer than cap is UNETRC_ERR_SIZE (not read in part). */
+unetrc_status unetrc_weights_read_file(const char *path, void *buf, size_t cap, size_t *size);
+
 /* .npy files (runtime/src/npy.c, needs stdio and POSIX open/fsync/rename):
  * little-endian float32, C order. Reading checks that the file holds
  * exactly `count` elements (UNETRC_ERR_SIZE otherwise), whatever its shape;

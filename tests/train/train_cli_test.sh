@@ -82,5 +82,15 @@ cp "$F/label_brats.npy" "$T/bad/a_label.npy"
     > /dev/null || fail "--label-map run"
 cmp -s "$T/straight/checkpoint.bin" "$T/mapped/checkpoint.bin" || fail "--label-map run differs from the class labels' run"
 
+# a label without its image (or an image without its label) is an error, not a sample left out
+mkdir "$T/orphan"
+cp "$D/x.npy" "$T/orphan/a_image.npy"; cp "$D/label.npy" "$T/orphan/a_label.npy"; cp "$D/label.npy" "$T/orphan/b_label.npy"
+err=$("$U" train "$D/model.onnx" --data "$T/orphan" --steps 2 --out "$T/orphanout" 2>&1 >/dev/null); rc=$?
+[ "$rc" = 1 ] && [ "$err" = "unetrc: error: $T/orphan/b_label.npy: no matching image file $T/orphan/b_image.npy" ] || fail "orphan label: rc=$rc: $err"
+rm "$T/orphan/b_label.npy"; cp "$D/x.npy" "$T/orphan/c_image.npy"
+err=$("$U" train "$D/model.onnx" --data "$T/orphan" --steps 2 --out "$T/orphanout" 2>&1 >/dev/null); rc=$?
+[ "$rc" = 1 ] && [ "$err" = "unetrc: error: $T/orphan/c_image.npy: no matching label file $T/orphan/c_label.npy" ] || fail "orphan image: rc=$rc: $err"
+[ -e "$T/orphanout" ] && fail "orphan sample: $T/orphanout created"
+
 [ "$fails" = 0 ] || exit 1
 echo "train cli: progress lines, checkpoint, resume and its refusals, label checks and --label-map ok"
