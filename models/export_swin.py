@@ -7,8 +7,8 @@ Recipe (the one that works with torch 1.13, see models/README.md "Swin UNETR"):
     torch.onnx.export(model, x, path, opset_version=16, input_names=["input"],
                       output_names=["output"], do_constant_folding=True)        # inference
     ... do_constant_folding=False, training=TrainingMode.EVAL                    # training graphs
-MONAI 1.3.2 cannot export SwinUNETR with torch 1.13 (proj_out calls x.size() on a traced
-tensor: "Failed to export an ONNX attribute 'onnx::Gather', since it's not constant"), and
+MONAI 1.3.2 cannot export SwinUNETR(normalize=True) with torch 1.13 (proj_out calls x.size() on
+a traced tensor, which becomes a non-constant Gather; normalize=False exports), and
 opset 17 turns the weightless F.layer_norm of proj_out (normalize=True) into a
 LayerNormalization whose scale is missing, which onnxruntime refuses to load.
 
