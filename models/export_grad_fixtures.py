@@ -160,7 +160,7 @@ def grad_file(init_name: str) -> str:
     return "".join("%%%02X" % ord(c) if c in "%/" or ord(c) < 0x20 or ord(c) == 0x7F else c for c in init_name) + ".npy"
 
 
-def export_for_grad(model, x: np.ndarray, path: str) -> str:
+def export_for_grad(model, x: np.ndarray, path: str, opset: int = E.OPSET) -> str:
     """Exports `model` (eval mode) without constant folding; returns the TrainingMode used."""
     import torch
 
@@ -169,7 +169,7 @@ def export_for_grad(model, x: np.ndarray, path: str) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with torch.no_grad():
-            torch.onnx.export(model, torch.from_numpy(x), path, opset_version=E.OPSET,
+            torch.onnx.export(model, torch.from_numpy(x), path, opset_version=opset,
                               do_constant_folding=False, training=mode,
                               input_names=["input"], output_names=["output"])
     return mode.name
@@ -460,7 +460,10 @@ def golden(model, shape, seed: int, names: list[str], tries: int = KINK_TRIES):
     return x, label, loss, ref, tol, info
 
 
-def write_fixture(name: str, spec: dict, out_root: str) -> dict:
+def write_fixture(name: str, spec: dict, out_root: str, model=None, opset: int = E.OPSET) -> dict:
+    """Writes the fixture directory out_root/name.  `model` (seeded, randomised, eval mode) is built
+    from spec["ctor"] unless given (networks that are not MONAI constructors: export_swin.py,
+    export_unetr_pp.py); spec["ctor"] is recorded either way."""
     import monai
     import onnx
     import torch
@@ -470,10 +473,11 @@ def write_fixture(name: str, spec: dict, out_root: str) -> dict:
         shutil.rmtree(d)
     os.makedirs(d)
     shape = tuple(spec["input_shape"])
-    model = build(spec["ctor"], spec["seed"], shape)
+    if model is None:
+        model = build(spec["ctor"], spec["seed"], shape)
     onnx_path = os.path.join(d, "model.onnx")
     x0 = E.make_input(shape, spec["seed"] + 2)
-    mode = export_for_grad(model, x0, onnx_path)  # the graph does not depend on the values of x
+    mode = export_for_grad(model, x0, onnx_path, opset)  # the graph does not depend on the values of x
     names = check_names(model, onnx_path)
     x, label, loss, ref, tol, info = golden(model, shape, spec["seed"] + 2, names)
     if info["kink_widened"]:
@@ -492,7 +496,7 @@ def write_fixture(name: str, spec: dict, out_root: str) -> dict:
     ops = sorted({n.op_type for n in onnx.load(onnx_path).graph.node})
     meta = dict(name=name, ctor=spec["ctor"], notes=spec.get("notes", ""), seed=spec["seed"],
                 input_shape=list(shape), export=dict(
-                    opset=E.OPSET, do_constant_folding=False, training=mode, exporter="torch.onnx.export (TorchScript)"),
+                    opset=opset, do_constant_folding=False, training=mode, exporter="torch.onnx.export (TorchScript)"),
                 loss="monai.losses.DiceCELoss(to_onehot_y=True, softmax=True)", loss_value=loss,
                 params=E.param_count(model), grads=len(names), ops=ops,
                 versions=dict(torch=torch.__version__, monai=monai.__version__, onnx=onnx.__version__,

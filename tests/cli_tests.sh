@@ -207,6 +207,9 @@ chk reduce_axes_range.onnx "node 'n' (ReduceSum): axis 5 is out of range for ran
 chk reduce_axes_dup.onnx "node 'n' (ReduceMean): axis -4 is listed twice"
 chk gather_axis.onnx "node 'n' (Gather): axis 5 is out of range for rank 5"
 chk gather_index.onnx "node 'n' (Gather): index 2 is out of range for axis 1 of size 2"
+chk scatternd_index.onnx "node 'n' (ScatterND): index -3 is out of range for axis 1 of size 2"
+chk scatternd_shape.onnx "node 'n' (ScatterND): updates [4,4,4] must have shape [1,4,4,4] (indices [1,2] without its last dim, then data [1,2,4,4,4] from dim 2)"
+chk scatternd_reduction.onnx "node 'n' (ScatterND): reduction 'max' needs opset 18 (opset 17 has none, add and mul)"
 chk squeeze_not1.onnx "node 'n' (Squeeze): cannot squeeze axis 1 of size 2"
 chk unsqueeze_dup.onnx "node 'n' (Unsqueeze): axis 0 is listed twice"
 chk reshape_two_minus1.onnx "node 'n' (Reshape): shape has more than one -1"
@@ -433,6 +436,16 @@ rm -f "$T"/r/* "$T"/o/*
 expect 0 "" $U run checks/concat200.onnx --interp --input checks/x12.npy --output "$T/r/cat_i.npy"
 expect 0 "" $U run checks/concat200.onnx --input checks/x12.npy --output "$T/r/cat_c.npy"
 check "$CMP" "$T/r/cat_i.npy" "$T/r/cat_c.npy" 0
+rm -f "$T"/r/*
+# ScatterND with run-time indices: negative ones wrap; out of range is an error in the
+# interpreter, and the generated code skips that update
+expect 0 "" $U run checks/scatternd_runtime.onnx --interp --input checks/x4.npy --input checks/idx_ok.npy --output "$T/r/sc_i.npy"
+expect 0 "" $U run checks/scatternd_runtime.onnx --input checks/x4.npy --input checks/idx_ok.npy --output "$T/r/sc_c.npy"
+check "$CMP" "$D/checks/scatternd_ok.expected.npy" "$T/r/sc_i.npy" 0
+check "$CMP" "$D/checks/scatternd_ok.expected.npy" "$T/r/sc_c.npy" 0
+expect 1 "$E checks/scatternd_runtime.onnx: node 'n' (ScatterND): index 4 is out of range for axis 0 of size 4" $U run checks/scatternd_runtime.onnx --interp --input checks/x4.npy --input checks/idx_bad.npy --output "$T/r/sc_bad.npy"
+expect 0 "" $U run checks/scatternd_runtime.onnx --input checks/x4.npy --input checks/idx_bad.npy --output "$T/r/sc_bad.npy"
+check "$CMP" "$D/checks/scatternd_bad.expected.npy" "$T/r/sc_bad.npy" 0
 rm -f "$T"/r/*
 # a bfloat16 output is written as a float32 .npy
 expect 0 "" $U run checks/bf16_out.onnx --input add_relu.input.npy --output "$T/r/bf16.npy"

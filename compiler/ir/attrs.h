@@ -211,6 +211,15 @@ typedef struct urc_gather_attr {
     int64_t axis;
 } urc_gather_attr;
 
+/* ScatterND: how an update combines with the data it lands on (opset 16: none, add,
+ * mul; opset 18: max, min). */
+typedef enum urc_scatter_reduction {
+    URC_SCATTER_NONE, URC_SCATTER_ADD, URC_SCATTER_MUL, URC_SCATTER_MAX, URC_SCATTER_MIN
+} urc_scatter_reduction;
+typedef struct urc_scatter_attr {
+    urc_scatter_reduction reduction;
+} urc_scatter_attr;
+
 /* Shape (start/end resolved to [0, rank]), Constant (value), ConstantOfShape
  * (value, dtype). */
 typedef struct urc_shape_attr {
@@ -266,6 +275,7 @@ typedef union urc_attrs {
     urc_movement_attr movement;
     urc_slice_attr slice;
     urc_gather_attr gather;
+    urc_scatter_attr scatter;
     urc_shape_attr shape;
     urc_resize_attr resize;
     urc_attention_attr attention;
