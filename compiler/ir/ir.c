@@ -223,6 +223,42 @@ bool urc_graph_toposort(urc_graph *g) {
     return ok;
 }
 
+void urc_node_index_set(urc_node_index *x, const urc_node *n, int pos) {
+    URC_ASSERT(n->id >= 0, "node without an id");
+    if (n->id >= x->size) {
+        int size = x->size ? x->size : 64;
+        while (size <= n->id) size *= 2;
+        x->pos = urc_xrealloc(x->pos, sizeof(int) * (size_t)size);
+        for (int i = x->size; i < size; i++) x->pos[i] = -1;
+        x->size = size;
+    }
+    x->pos[n->id] = pos;
+}
+
+void urc_node_index_build(urc_node_index *x, const urc_graph *g) {
+    x->size = g->next_id + 1; /* room for every id given so far */
+    x->pos = urc_xmalloc(sizeof(int) * (size_t)x->size);
+    for (int i = 0; i < x->size; i++) x->pos[i] = -1;
+    for (int i = 0; i < g->nodes.len; i++) {
+        const urc_node *n = g->nodes.items[i];
+        URC_ASSERT(n->id >= x->size || x->pos[n->id] < 0, "two listed nodes share an id");
+        urc_node_index_set(x, n, i);
+    }
+}
+
+int urc_node_index_get(const urc_node_index *x, const urc_graph *g, const urc_node *n) {
+    if (n->id >= 0 && n->id < x->size) {
+        int p = x->pos[n->id];
+        if (p >= 0 && p < g->nodes.len && g->nodes.items[p] == n) return p;
+    }
+    return -1;
+}
+
+void urc_node_index_free(urc_node_index *x) {
+    free(x->pos);
+    *x = (urc_node_index){0};
+}
+
 void urc_graph_count_uses(urc_graph *g) {
     for (int i = 0; i < g->values.len; i++) g->values.items[i]->nuses = 0;
     for (int i = 0; i < g->nodes.len; i++) {

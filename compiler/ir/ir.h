@@ -239,6 +239,20 @@ void urc_graph_count_uses(urc_graph *g);
 /* Per value id, a node that reads it (the last one in node order), or NULL:
  * with nuses == 1, the value's only reader. Heap array (caller frees). */
 urc_node **urc_graph_readers(const urc_graph *g);
+/* Node positions by node id, for passes that put a new node in the place of
+ * an old one: a lookup instead of a scan of the list (which made such passes
+ * quadratic). Node ids are unique among the listed nodes (urc_node_new takes
+ * g->next_id; a sort renumbers them by position, below next_id). */
+typedef struct urc_node_index {
+    int *pos;  /* by node id: index in g->nodes, -1 when not listed */
+    int size;
+} urc_node_index;
+void urc_node_index_build(urc_node_index *x, const urc_graph *g);
+/* n's index, or -1 when n is not at the place recorded for it (not listed,
+ * or replaced). Passes record (urc_node_index_set) every node they place. */
+int urc_node_index_get(const urc_node_index *x, const urc_graph *g, const urc_node *n);
+void urc_node_index_set(urc_node_index *x, const urc_node *n, int pos);
+void urc_node_index_free(urc_node_index *x);
 /* Checks structural invariants; `pass` names the pass just run. */
 bool urc_graph_verify(urc_graph *g, const char *pass);
 /* Text dump (--dump-ir). */
