@@ -109,29 +109,50 @@ bool urc_pass_infer(urc_graph *g, bool fold, uint64_t max_bytes) {
     return ok;
 }
 
+/* No output of n is read, a graph output or an optimizer update. */
+static bool unread(const urc_node *n) {
+    for (int j = 0; j < n->nout; j++) {
+        const urc_value *v = n->out[j];
+        if (v && (v->nuses || (v->flags & (URC_VAL_OUTPUT | URC_VAL_UPDATE)))) return false;
+    }
+    return true;
+}
+
 bool urc_pass_dce(urc_graph *g) {
-    bool changed = true;
-    while (changed) {
-        changed = false;
-        urc_graph_count_uses(g);
-        for (int i = g->nodes.len - 1; i >= 0; i--) {
-            urc_node *n = g->nodes.items[i];
-            bool live = false;
-            for (int j = 0; j < n->nout && !live; j++) {
-                urc_value *v = n->out[j];
-                if (v && (v->nuses || (v->flags & (URC_VAL_OUTPUT | URC_VAL_UPDATE)))) live = true;
-            }
-            if (!live) {
-                for (int j = 0; j < n->nin; j++)
-                    if (n->in[j]) n->in[j]->nuses--;
-                for (int j = 0; j < n->nout; j++)
-                    if (n->out[j]) n->out[j]->producer = NULL;
-                n->op = URC_OP_COUNT;
-                changed = true;
+    /* A dead node releases its inputs, which may leave their producers dead
+     * in turn: a worklist, where sweeps until nothing changed took one sweep
+     * per node of a dead chain listed backwards. */
+    urc_graph_count_uses(g);
+    int nn = g->nodes.len;
+    urc_node_index pos;
+    urc_node_index_build(&pos, g);
+    bool *dead = urc_xcalloc((size_t)nn + 1, sizeof(bool));
+    urc_node **work = urc_xmalloc(sizeof(urc_node *) * ((size_t)nn + 1));
+    int nw = 0;
+    for (int i = nn - 1; i >= 0; i--)
+        if (unread(g->nodes.items[i])) {
+            dead[i] = true;
+            work[nw++] = g->nodes.items[i];
+        }
+    while (nw) {
+        urc_node *n = work[--nw];
+        for (int j = 0; j < n->nout; j++)
+            if (n->out[j]) n->out[j]->producer = NULL;
+        n->op = URC_OP_COUNT;
+        for (int j = 0; j < n->nin; j++) {
+            urc_value *v = n->in[j];
+            if (!v || --v->nuses || !v->producer) continue;
+            int p = urc_node_index_get(&pos, g, v->producer);
+            if (p >= 0 && !dead[p] && unread(v->producer)) {
+                dead[p] = true;
+                work[nw++] = v->producer;
             }
         }
-        urc_graph_compact(g);
     }
+    free(dead);
+    free(work);
+    urc_node_index_free(&pos);
+    urc_graph_compact(g);
     /* Optional outputs nobody reads (e.g. LayerNormalization's mean) are
      * dropped so that no memory is planned for them. */
     urc_graph_count_uses(g);
