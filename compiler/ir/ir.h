@@ -224,7 +224,9 @@ urc_node *urc_node_new(urc_graph *g, urc_op op, const char *name, int nin, int n
 /* A constant value owning `t`'s data (t itself is freed). */
 urc_value *urc_const_new(urc_graph *g, const char *name, urc_tensor *t);
 void urc_value_set_type(urc_value *v, urc_dtype dt, const urc_shape *s);
-/* Replaces every use of `from` (node inputs and graph outputs) by `to`. */
+/* Replaces every use of `from` (node inputs and graph outputs) by `to`: a
+ * scan of the graph, so a pass replacing many values keeps reader lists
+ * instead (passes/layout.c). */
 void urc_replace_uses(urc_graph *g, urc_value *from, urc_value *to);
 /* Removes nodes marked by setting node->op = URC_OP_COUNT. */
 void urc_graph_compact(urc_graph *g);
