@@ -124,8 +124,9 @@ bool urc_pass_dce(urc_graph *g) {
      * per node of a dead chain listed backwards. */
     urc_graph_count_uses(g);
     int nn = g->nodes.len;
-    urc_node_index pos;
-    urc_node_index_build(&pos, g);
+    /* ids = positions (as a sort sets them): a producer p is listed when
+     * items[p->id] is p */
+    for (int i = 0; i < nn; i++) g->nodes.items[i]->id = i;
     bool *dead = urc_xcalloc((size_t)nn + 1, sizeof(bool));
     urc_node **work = urc_xmalloc(sizeof(urc_node *) * ((size_t)nn + 1));
     int nw = 0;
@@ -142,8 +143,8 @@ bool urc_pass_dce(urc_graph *g) {
         for (int j = 0; j < n->nin; j++) {
             urc_value *v = n->in[j];
             if (!v || --v->nuses || !v->producer) continue;
-            int p = urc_node_index_get(&pos, g, v->producer);
-            if (p >= 0 && !dead[p] && unread(v->producer)) {
+            int p = v->producer->id;
+            if (p >= 0 && p < nn && g->nodes.items[p] == v->producer && !dead[p] && unread(v->producer)) {
                 dead[p] = true;
                 work[nw++] = v->producer;
             }
@@ -151,11 +152,10 @@ bool urc_pass_dce(urc_graph *g) {
     }
     free(dead);
     free(work);
-    urc_node_index_free(&pos);
     urc_graph_compact(g);
     /* Optional outputs nobody reads (e.g. LayerNormalization's mean) are
-     * dropped so that no memory is planned for them. */
-    urc_graph_count_uses(g);
+     * dropped so that no memory is planned for them. (The use counts are
+     * those of the nodes left: each removed node gave back its inputs.) */
     for (int i = 0; i < g->nodes.len; i++) {
         urc_node *n = g->nodes.items[i];
         for (int j = 1; j < n->nout; j++) {

@@ -461,31 +461,37 @@ static bool drop_zero_pad(rewriter *w, urc_node *n) {
  * training graph's gradient read by the data- and weight-gradient
  * convolutions). The first in topological order serves all their readers,
  * so one copy is made and kept alive. (Additive step, after steps 2-3.) */
+static bool same_transpose(const urc_node *a, const urc_node *b) {
+    return a->in[0] == b->in[0] &&
+           !memcmp(a->a.movement.perm, b->a.movement.perm, sizeof(int64_t) * (size_t)a->in[0]->shape.rank);
+}
+
 static void merge_duplicate_transposes(rewriter *w) {
     urc_graph *g = w->g;
     int n = g->nodes.len;
-    /* The first Transpose of each (input, perm) in node order, found by
-     * hashing instead of comparing every pair. Inputs are final when a node
-     * is reached: a merged Transpose feeding it comes earlier. */
-    urc_map first = {0};
+    /* The first Transpose of each (input, perm) in node order, found in a
+     * hash table (open addressing) instead of comparing every pair. Inputs
+     * are final when a node is reached: a merged Transpose feeding it comes
+     * earlier. */
+    int cap = 64;
+    while (cap < 2 * n) cap *= 2;
+    urc_node **first = urc_xcalloc((size_t)cap, sizeof(urc_node *));
     index_readers(w);
     for (int i = 0; i < n; i++) {
         urc_node *b = g->nodes.items[i];
         if (b->op != URC_OP_TRANSPOSE || !is_transpose(b) || !b->out[0]) continue;
-        int r = b->in[0]->shape.rank;
-        urc_strbuf key = {0};
-        urc_sb_printf(&key, "%d", b->in[0]->id);
-        for (int d = 0; d < r; d++) urc_sb_printf(&key, ",%lld", (long long)b->a.movement.perm[d]);
-        urc_node *a = urc_map_get(&first, key.data);
-        if (!a) {
-            urc_map_put(&first, urc_strdup(key.data), b);
+        uint64_t h = urc_fnv1a64(b->a.movement.perm, sizeof(int64_t) * (size_t)b->in[0]->shape.rank,
+                                 urc_fnv1a64(&b->in[0]->id, sizeof b->in[0]->id, URC_FNV_INIT));
+        size_t k = (size_t)(h & (uint64_t)(cap - 1));
+        while (first[k] && !same_transpose(first[k], b)) k = (k + 1) & (size_t)(cap - 1);
+        if (!first[k]) {
+            first[k] = b;
         } else if (!(b->out[0]->flags & URC_VAL_OUTPUT)) {
-            replace_uses(w, b->out[0], a->out[0]);
+            replace_uses(w, b->out[0], first[k]->out[0]);
             b->op = URC_OP_COUNT;
         }
-        urc_sb_free(&key);
     }
-    urc_map_free(&first);
+    free(first);
     free_readers(w);
 }
 
