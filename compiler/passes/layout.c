@@ -456,16 +456,17 @@ static bool drop_zero_pad(rewriter *w, urc_node *n) {
     return true;
 }
 
-/* Identical Transposes (same input, same perm) left once sinking is done:
- * wrap() gives every channels-last reader of a value its own (e.g. a
- * training graph's gradient read by the data- and weight-gradient
- * convolutions). The first in topological order serves all their readers,
- * so one copy is made and kept alive. (Additive step, after steps 2-3.) */
+/* Transposes of the same value by the same perm. */
 static bool same_transpose(const urc_node *a, const urc_node *b) {
     return a->in[0] == b->in[0] &&
            !memcmp(a->a.movement.perm, b->a.movement.perm, sizeof(int64_t) * (size_t)a->in[0]->shape.rank);
 }
 
+/* Identical Transposes (same input, same perm) left once sinking is done:
+ * wrap() gives every channels-last reader of a value its own (e.g. a
+ * training graph's gradient read by the data- and weight-gradient
+ * convolutions). The first in topological order serves all their readers,
+ * so one copy is made and kept alive. (Additive step, after steps 2-3.) */
 static void merge_duplicate_transposes(rewriter *w) {
     urc_graph *g = w->g;
     int n = g->nodes.len;
