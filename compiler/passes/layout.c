@@ -43,7 +43,8 @@ typedef struct rewriter {
      * set_in. */
     URC_VEC(reader) pool;
     int *head, *tail; /* by value id */
-    int nheads;       /* 0: no index */
+    int nheads;       /* 0: no index (yet) */
+    bool want_index;  /* build it when first needed (most sweeps replace nothing) */
     /* During the sink/cancel sweep, set_in also keeps every value's nuses
      * equal to what urc_graph_count_uses would give (instead of a recount
      * of the whole graph after each rewrite). */
@@ -58,6 +59,7 @@ static void free_readers(rewriter *w) {
     w->pool.len = w->pool.cap = 0;
     w->head = w->tail = NULL;
     w->nheads = 0;
+    w->want_index = false;
 }
 
 static void note_reader(rewriter *w, const urc_value *v, urc_node *n) {
@@ -80,7 +82,7 @@ static void note_reader(rewriter *w, const urc_value *v, urc_node *n) {
 }
 
 /* Readers of every value, in node order (the graph is topologically sorted
- * when this is called, so the first listed reader comes first in the order). */
+ * when the lists are wanted, so the first listed reader comes first). */
 static void index_readers(rewriter *w) {
     free_readers(w);
     w->nheads = w->g->values.len + 1;
@@ -91,6 +93,17 @@ static void index_readers(rewriter *w) {
         urc_node *n = w->g->nodes.items[i];
         for (int j = 0; j < n->nin; j++) note_reader(w, n->in[j], n);
     }
+}
+
+/* The lists are wanted from now on (built at the first use: the graph as it
+ * is then is what they must show). */
+static void want_readers(rewriter *w) {
+    free_readers(w);
+    w->want_index = true;
+}
+
+static void need_readers(rewriter *w) {
+    if (w->want_index) index_readers(w);
 }
 
 /* n->in[j] = v, keeping the reader lists (and use counts while tracked). */
@@ -107,6 +120,7 @@ static void set_in(rewriter *w, urc_node *n, int j, urc_value *v) {
 /* Every input slot reading `from` reads `to` instead (urc_replace_uses
  * through the reader lists). Graph outputs carry URC_VAL_OUTPUT. */
 static void replace_uses(rewriter *w, urc_value *from, urc_value *to) {
+    need_readers(w);
     if (from->id < w->nheads) {
         int e = w->head[from->id];
         w->head[from->id] = w->tail[from->id] = -1;
@@ -366,6 +380,7 @@ static bool sink_through(rewriter *w, urc_node *n) {
 static bool split_shared_transpose(rewriter *w, urc_node *n) {
     if (!is_transpose(n) || !n->out[0] || n->out[0]->nuses < 2 || (n->out[0]->flags & URC_VAL_OUTPUT)) return false;
     urc_value *y = n->out[0];
+    need_readers(w);
     if (y->id >= w->nheads) return false;
     /* y's readers in node order (copied: making transposes may move the lists) */
     int nl = 0;
@@ -477,7 +492,7 @@ static void merge_duplicate_transposes(rewriter *w) {
     int cap = 64;
     while (cap < 2 * n) cap *= 2;
     urc_node **first = urc_xcalloc((size_t)cap, sizeof(urc_node *));
-    index_readers(w);
+    want_readers(w);
     for (int i = 0; i < n; i++) {
         urc_node *b = g->nodes.items[i];
         if (b->op != URC_OP_TRANSPOSE || !is_transpose(b) || !b->out[0]) continue;
@@ -505,7 +520,7 @@ bool urc_pass_layout(urc_graph *g) {
     for (int round = 0; round < 1000; round++) {
         bool changed = false;
         urc_graph_count_uses(g);
-        index_readers(&w);
+        want_readers(&w);
         w.track_uses = true; /* the use counts stay exact through each rewrite */
         int n = g->nodes.len;
         for (int i = 0; i < n && w.ok; i++) {
@@ -520,7 +535,7 @@ bool urc_pass_layout(urc_graph *g) {
         if (!urc_pass_dce(g) || !urc_graph_toposort(g)) return false;
         if (!changed) { /* then copies of shared transposes (split_shared_transpose), and sink again */
             urc_graph_count_uses(g); /* read as they are here: not updated by the splits */
-            index_readers(&w);
+            want_readers(&w);
             n = g->nodes.len;
             for (int i = 0; i < n && w.ok; i++)
                 if (g->nodes.items[i]->op != URC_OP_COUNT && split_shared_transpose(&w, g->nodes.items[i])) changed = true;
