@@ -6,7 +6,7 @@ every compiler stage is near-linear in node count, width and depth
 (tests/scale/scale_test.py). Shapes:
 
   wide   NODES/2 independent one-node branches reading the input x
-         (Mul by its own scale, Conv / MatMul with their own weights, Add of
+         (Mul by its own scale, 3x3 Conv / MatMul with their own weights, Add of
          its own bias, Relu), all joined by a balanced binary Add tree built
          after every branch: NODES/2 values live at once, width NODES/2.
   deep   one chain of NODES nodes (Mul, Add, Tanh, Reshape, MatMul, Reshape,
@@ -18,10 +18,10 @@ every compiler stage is near-linear in node count, width and depth
   concat groups of four branches (Mul, Conv, MatMul, Add) joined by Concat
          along channels and a 1x1 Conv back to two channels, then a Sum
          tree: concatenations read in parts, convolutions with epilogues.
-  mixed  a chain of blocks, each of one kind in turn: Conv + InstanceNorm +
+  mixed  a chain of blocks, each of one kind in turn: 3x3 Conv + InstanceNorm +
          LeakyRelu + residual; attention with a decomposed LayerNorm, erf
          GELU and MatMul + bias; four branches into Concat and a 1x1 Conv; a
-         zero Pad, a Conv read by two elementwise ops and Reshapes. Every
+         zero Pad, a 3x3 Conv read by two elementwise ops and Reshapes. Every
          fusion and canonicalisation pass rewrites something in each block.
 
 Everything is float32 with x: [1, 2, 4, 4]. With --input/--reference the
@@ -96,6 +96,16 @@ class Builder:
     def conv1x1(self, a, w):  # w: [M, C, 1, 1]
         return self.op("Conv", [a, w], lambda p, q: np.einsum("nchw,mc->nmhw", p, q[:, :, 0, 0]))
 
+    def conv3x3(self, a, w):  # w: [M, C, 3, 3], pads 1
+        def ref(p, q):
+            pp = np.pad(p, ((0, 0), (0, 0), (1, 1), (1, 1)))
+            out = np.zeros((p.shape[0], q.shape[0], p.shape[2], p.shape[3]))
+            for dy in range(3):
+                for dx in range(3):
+                    out += np.einsum("nchw,mc->nmhw", pp[:, :, dy:dy + p.shape[2], dx:dx + p.shape[3]], q[:, :, dy, dx])
+            return out
+        return self.op("Conv", [a, w], ref, pads=[1, 1, 1, 1])
+
     def concat(self, items):
         return self.op("Concat", items, lambda *p: np.concatenate(p, axis=1), axis=1)
 
@@ -116,7 +126,7 @@ def branch(b, rng, k, x):
     if k == 0:
         return b.mul(x, b.const(rng.uniform(0.5, 1.5, [1, 2, 1, 1])))
     if k == 1:
-        return b.conv1x1(x, b.const(rng.uniform(-1, 1, [2, 2, 1, 1])))
+        return b.conv3x3(x, b.const(rng.uniform(-0.3, 0.3, [2, 2, 3, 3])))
     if k == 2:
         return b.matmul(x, b.const(rng.uniform(-0.5, 0.5, [4, 4])))
     if k == 3:
@@ -198,7 +208,7 @@ def softmax(p):
 
 def block_conv(b, rng, y):
     """Conv -> InstanceNorm -> LeakyRelu -> + y (fusenorm, fuseconv, layout)."""
-    c = b.conv1x1(y, b.const(rng.uniform(-1, 1, [2, 2, 1, 1])))
+    c = b.conv3x3(y, b.const(rng.uniform(-0.3, 0.3, [2, 2, 3, 3])))
     s, t = b.const(rng.uniform(0.05, 0.2, [2])), b.const(rng.uniform(-0.5, 0.5, [2]))
     n = b.op("InstanceNormalization", [c, s, t], instance_norm, epsilon=1e-5)
     a = b.op("LeakyRelu", [n], lambda p: np.where(p < 0, 0.1 * p, p), alpha=0.1)
@@ -240,7 +250,7 @@ def block_shared(b, rng, y):
     Transpose copied for each), views."""
     pads = b.shape_const([0] * 8)
     p = b.op("Pad", [y, pads], lambda p, q: p)
-    c = b.conv1x1(p, b.const(rng.uniform(-1, 1, [2, 2, 1, 1])))
+    c = b.conv3x3(p, b.const(rng.uniform(-0.3, 0.3, [2, 2, 3, 3])))
     r = b.relu(c)
     m = b.mul(c, b.const(np.full([1], -0.5)))
     v = b.reshape(b.reshape(b.add(r, m), [1, 32]), SHAPE)
