@@ -231,20 +231,22 @@ static bool settings_slot(const urc_node *n, int j) {
 /* A float initializer the importer made trainable, but only read through
  * settings slots, becomes a constant again. */
 static void refreeze_settings(urc_graph *g) {
+    /* by value id: read at all, read other than as a setting (one walk over
+     * the nodes, not one per parameter) */
+    bool *used = urc_xcalloc((size_t)g->values.len + 1, sizeof(bool));
+    bool *weight = urc_xcalloc((size_t)g->values.len + 1, sizeof(bool));
+    for (int a = 0; a < g->nodes.len; a++) {
+        const urc_node *n = g->nodes.items[a];
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j]) {
+                used[n->in[j]->id] = true;
+                weight[n->in[j]->id] |= !settings_slot(n, j);
+            }
+    }
     int k = 0;
     for (int i = 0; i < g->inputs.len; i++) {
         urc_value *v = g->inputs.items[i];
-        bool weight = false, used = false;
-        if (v->flags & URC_VAL_PARAM)
-            for (int a = 0; a < g->nodes.len; a++) {
-                const urc_node *n = g->nodes.items[a];
-                for (int j = 0; j < n->nin; j++)
-                    if (n->in[j] == v) {
-                        used = true;
-                        weight |= !settings_slot(n, j);
-                    }
-            }
-        if ((v->flags & URC_VAL_PARAM) && used && !weight) {
+        if ((v->flags & URC_VAL_PARAM) && used[v->id] && !weight[v->id]) {
             v->data = v->init;
             v->init = NULL;
             v->flags &= ~(unsigned)URC_VAL_INPUT;
@@ -253,6 +255,8 @@ static void refreeze_settings(urc_graph *g) {
         g->inputs.items[k++] = v;
     }
     g->inputs.len = k;
+    free(used);
+    free(weight);
 }
 
 bool urc_build_training(urc_graph *g, const urc_train_opts *o) {

@@ -664,11 +664,10 @@ static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
             ok = false;
             continue;
         }
-        for (int j = 0; j < g->outputs.len; j++)
-            if (g->outputs.items[j] == v) {
-                urc_error(urc_fmt("output '%s'", name), "is listed twice");
-                ok = false;
-            }
+        if (v->flags & URC_VAL_OUTPUT) { /* listed before (the flag, not a scan of the list) */
+            urc_error(urc_fmt("output '%s'", name), "is listed twice");
+            ok = false;
+        }
         v->flags |= URC_VAL_OUTPUT;
         URC_VEC_PUSH(g->outputs, v);
         URC_VEC_PUSH(g->output_decls, output_decl(gp->output[i]));

@@ -115,6 +115,30 @@ void urc_graph_place_appended(urc_graph *g, int n0, const int *before) {
     free(all);
 }
 
+/* A binary min-heap of ints in h[0..*n). */
+static void heap_push(int *h, int *n, int x) {
+    int i = (*n)++;
+    while (i > 0 && h[(i - 1) / 2] > x) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = x;
+}
+
+static int heap_pop(int *h, int *n) {
+    int top = h[0], x = h[--*n], i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= *n) break;
+        if (c + 1 < *n && h[c + 1] < h[c]) c++;
+        if (h[c] >= x) break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = x;
+    return top;
+}
+
 /* Kahn's algorithm, stable: among ready nodes the earliest in file order
  * goes first, so output is deterministic and close to the model's order. */
 bool urc_graph_toposort(urc_graph *g) {
@@ -123,19 +147,27 @@ bool urc_graph_toposort(urc_graph *g) {
     urc_node **sorted = urc_xmalloc(sizeof(urc_node *) * ((size_t)nn + 1));
     /* Map producer node -> index. */
     for (int i = 0; i < nn; i++) g->nodes.items[i]->id = i;
-    bool ok = true;
+    bool ok = true, in_order = true;
     for (int i = 0; i < nn; i++) {
         urc_node *n = g->nodes.items[i];
         for (int j = 0; j < n->nin; j++) {
             urc_value *v = n->in[j];
             if (!v) continue;
-            if (v->producer) indeg[i]++;
-            else if (!(v->flags & (URC_VAL_INPUT | URC_VAL_PARAM)) && !v->data) {
+            if (v->producer) {
+                indeg[i]++;
+                const urc_node *p = v->producer; /* listed before n? */
+                in_order &= p->id >= 0 && p->id < i && g->nodes.items[p->id] == p;
+            } else if (!(v->flags & (URC_VAL_INPUT | URC_VAL_PARAM)) && !v->data) {
                 urc_error(urc_node_where(n), "input '%s' is not produced by any node, graph input or initializer",
                           v->name);
                 ok = false;
             }
         }
+    }
+    if (in_order) { /* already sorted: the stable sort would keep every node in place */
+        free(indeg);
+        free(sorted);
+        return ok;
     }
     /* Consumers lists. */
     int *cons_start = urc_xcalloc((size_t)nn + 1, sizeof(int));
@@ -160,21 +192,18 @@ bool urc_graph_toposort(urc_graph *g) {
                 cons[cons_start[p] + fill[p]++] = i;
             }
     }
-    /* A min-heap over node indices would be O(n log n); a simple scan of a
-     * sorted ready list is fine at the sizes of these graphs. */
+    /* Ready nodes in a binary min-heap of node indices: the earliest in file
+     * order comes out first, in O(log n) (a scan of the ready list made wide
+     * graphs quadratic). */
     int *ready = urc_xmalloc(sizeof(int) * ((size_t)nn + 1));
     int nready = 0, nsorted = 0;
     for (int i = 0; i < nn; i++)
-        if (!indeg[i]) ready[nready++] = i;
+        if (!indeg[i]) heap_push(ready, &nready, i);
     while (nready) {
-        int best = 0;
-        for (int r = 1; r < nready; r++)
-            if (ready[r] < ready[best]) best = r;
-        int i = ready[best];
-        ready[best] = ready[--nready];
+        int i = heap_pop(ready, &nready);
         sorted[nsorted++] = g->nodes.items[i];
         for (int c = cons_start[i]; c < cons_start[i] + fill[i]; c++)
-            if (--indeg[cons[c]] == 0) ready[nready++] = cons[c];
+            if (--indeg[cons[c]] == 0) heap_push(ready, &nready, cons[c]);
     }
     if (nsorted != nn) {
         for (int i = 0; i < nn; i++)
@@ -193,6 +222,42 @@ bool urc_graph_toposort(urc_graph *g) {
     free(cons);
     free(ready);
     return ok;
+}
+
+void urc_node_index_set(urc_node_index *x, const urc_node *n, int pos) {
+    URC_ASSERT(n->id >= 0, "node without an id");
+    if (n->id >= x->size) {
+        int size = x->size ? x->size : 64;
+        while (size <= n->id) size *= 2;
+        x->pos = urc_xrealloc(x->pos, sizeof(int) * (size_t)size);
+        for (int i = x->size; i < size; i++) x->pos[i] = -1;
+        x->size = size;
+    }
+    x->pos[n->id] = pos;
+}
+
+void urc_node_index_build(urc_node_index *x, const urc_graph *g) {
+    x->size = g->next_id + 1; /* room for every id given so far */
+    x->pos = urc_xmalloc(sizeof(int) * (size_t)x->size);
+    for (int i = 0; i < x->size; i++) x->pos[i] = -1;
+    for (int i = 0; i < g->nodes.len; i++) {
+        const urc_node *n = g->nodes.items[i];
+        URC_ASSERT(n->id >= x->size || x->pos[n->id] < 0, "two listed nodes share an id");
+        urc_node_index_set(x, n, i);
+    }
+}
+
+int urc_node_index_get(const urc_node_index *x, const urc_graph *g, const urc_node *n) {
+    if (n->id >= 0 && n->id < x->size) {
+        int p = x->pos[n->id];
+        if (p >= 0 && p < g->nodes.len && g->nodes.items[p] == n) return p;
+    }
+    return -1;
+}
+
+void urc_node_index_free(urc_node_index *x) {
+    free(x->pos);
+    *x = (urc_node_index){0};
 }
 
 void urc_graph_count_uses(urc_graph *g) {

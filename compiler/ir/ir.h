@@ -292,7 +292,9 @@ urc_node *urc_node_new(urc_graph *g, urc_op op, const char *name, int nin, int n
 /* A constant value owning `t`'s data (t itself is freed). */
 urc_value *urc_const_new(urc_graph *g, const char *name, urc_tensor *t);
 void urc_value_set_type(urc_value *v, urc_dtype dt, const urc_shape *s);
-/* Replaces every use of `from` (node inputs and graph outputs) by `to`. */
+/* Replaces every use of `from` (node inputs and graph outputs) by `to`: a
+ * scan of the graph, so a pass replacing many values keeps reader lists
+ * instead (passes/layout.c). */
 void urc_replace_uses(urc_graph *g, urc_value *from, urc_value *to);
 /* Removes nodes marked by setting node->op = URC_OP_COUNT. */
 void urc_graph_compact(urc_graph *g);
@@ -307,6 +309,20 @@ void urc_graph_count_uses(urc_graph *g);
 /* Per value id, a node that reads it (the last one in node order), or NULL:
  * with nuses == 1, the value's only reader. Heap array (caller frees). */
 urc_node **urc_graph_readers(const urc_graph *g);
+/* Node positions by node id, for passes that put a new node in the place of
+ * an old one: a lookup instead of a scan of the list (which made such passes
+ * quadratic). Node ids are unique among the listed nodes (urc_node_new takes
+ * g->next_id; a sort renumbers them by position, below next_id). */
+typedef struct urc_node_index {
+    int *pos;  /* by node id: index in g->nodes, -1 when not listed */
+    int size;
+} urc_node_index;
+void urc_node_index_build(urc_node_index *x, const urc_graph *g);
+/* n's index, or -1 when n is not at the place recorded for it (not listed,
+ * or replaced). Passes record (urc_node_index_set) every node they place. */
+int urc_node_index_get(const urc_node_index *x, const urc_graph *g, const urc_node *n);
+void urc_node_index_set(urc_node_index *x, const urc_node *n, int pos);
+void urc_node_index_free(urc_node_index *x);
 /* Checks structural invariants; `pass` names the pass just run. */
 bool urc_graph_verify(urc_graph *g, const char *pass);
 /* Text dump (--dump-ir). */

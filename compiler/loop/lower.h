@@ -32,6 +32,8 @@ struct urc_lower {
     urc_memplan *plan;
     const urc_target *target;
     urc_map weight_offsets;   /* constant value name -> offset+1 in the weights blob */
+    int64_t weights_cap;      /* bytes allocated for prog->weights (grown geometrically) */
+    urc_node_index pos;       /* node positions (urc_lower_is_view) */
     int nkernels;
     int nconsts;
 };

@@ -23,6 +23,7 @@
 typedef struct actx {
     urc_graph *g;
     urc_node **reader;
+    urc_node_index pos; /* node positions, for putting the fused node in m2's place */
 } actx;
 
 static urc_node *only_reader(const actx *c, const urc_value *v) {
@@ -161,8 +162,11 @@ static bool fuse_one(actx *c, urc_node *m1, bool *ok) {
         chain[i]->out[0]->producer = NULL;
         chain[i]->op = URC_OP_COUNT;
     }
-    for (int i = 0; i < g->nodes.len; i++)
-        if (g->nodes.items[i] == m2) g->nodes.items[i] = f;
+    int pm2 = urc_node_index_get(&c->pos, g, m2);
+    if (pm2 >= 0) {
+        g->nodes.items[pm2] = f;
+        urc_node_index_set(&c->pos, f, pm2);
+    }
     if (!urc_ops[URC_OP_ATTENTION].impl->infer(f)) {
         urc_error(urc_node_where(m1), "internal: fusing into %s failed", urc_ops[URC_OP_ATTENTION].name);
         *ok = false;
@@ -174,7 +178,8 @@ static bool fuse_one(actx *c, urc_node *m1, bool *ok) {
 
 bool urc_pass_attention(urc_graph *g) {
     urc_graph_count_uses(g);
-    actx c = {g, urc_graph_readers(g)};
+    actx c = {g, urc_graph_readers(g), {0}};
+    urc_node_index_build(&c.pos, g);
     bool any = false, ok = true;
     int n0 = g->nodes.len;
     for (int i = 0; i < n0; i++) {
@@ -182,6 +187,7 @@ bool urc_pass_attention(urc_graph *g) {
         if (n->op == URC_OP_MATMUL && fuse_one(&c, n, &ok)) any = true;
     }
     free(c.reader);
+    urc_node_index_free(&c.pos);
     if (any) {
         urc_graph_compact(g);
         urc_graph_count_uses(g);

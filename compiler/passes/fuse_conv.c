@@ -27,6 +27,7 @@
 typedef struct fctx {
     urc_graph *g;
     urc_node **reader; /* value id -> its only reader (meaningful when nuses == 1) */
+    urc_node_index pos; /* node positions, for putting a fused node in a chain's place */
 } fctx;
 
 static urc_node *only_reader(const fctx *c, const urc_value *v) {
@@ -130,8 +131,11 @@ static bool fuse_one(fctx *c, urc_node *cv, bool need_act, bool *ok) {
         chain[i]->op = URC_OP_COUNT;
     }
     if (fused) {
-        for (int i = 0; i < g->nodes.len; i++)
-            if (g->nodes.items[i] == last) g->nodes.items[i] = f;
+        int p = urc_node_index_get(&c->pos, g, last);
+        if (p >= 0) {
+            g->nodes.items[p] = f;
+            urc_node_index_set(&c->pos, f, p);
+        }
         last->op = URC_OP_COUNT; /* out of the list; no other chain may take it */
         for (int j = 0; j < f->nin; j++)
             if (f->in[j]) c->reader[f->in[j]->id] = f;
@@ -157,7 +161,41 @@ static bool part_reader(const urc_node *n) {
            ws->dims[ws->rank - 1] <= 16;
 }
 
-static bool fuse_concat(urc_graph *g, urc_node *cat, bool *ok) {
+/* By value id, the positions of the nodes reading it, in node order
+ * (start[id] .. start[id + 1] in pos), made once for the Concat sweep. A
+ * position may since hold a FusedConv made in the sweep: it reads that
+ * node's weights and a Concat's inputs, and that Concat still reads them. */
+typedef struct readers {
+    int *start, *pos;
+    int nv;
+} readers;
+
+static readers list_readers(const urc_graph *g) {
+    int nv = g->values.len;
+    readers r = {urc_xcalloc((size_t)nv + 2, sizeof(int)), NULL, nv};
+    int *last = urc_xmalloc(sizeof(int) * ((size_t)nv + 1)); /* the last node listed for a value */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int v = 0; v < nv; v++) last[v] = -1;
+        for (int i = 0; i < g->nodes.len; i++) {
+            const urc_node *n = g->nodes.items[i];
+            for (int j = 0; j < n->nin; j++) {
+                const urc_value *v = n->in[j];
+                if (!v || last[v->id] == i) continue;
+                last[v->id] = i;
+                if (pass) r.pos[r.start[v->id + 1]++] = i;
+                else r.start[v->id + 2]++;
+            }
+        }
+        if (!pass) { /* counts at start[id + 2] -> start[id + 1] is where id's list begins */
+            for (int v = 0; v < nv; v++) r.start[v + 2] += r.start[v + 1];
+            r.pos = urc_xmalloc(sizeof(int) * ((size_t)r.start[nv + 1] + 1));
+        }
+    }
+    free(last);
+    return r;
+}
+
+static bool fuse_concat(urc_graph *g, const readers *rd, urc_node *cat, bool *ok) {
     urc_value *y = cat->out[0];
     if (!y || (y->flags & URC_VAL_OUTPUT) || y->nuses < 1 || cat->nin < 2 || cat->nin > URC_CONV_MAX_PARTS) return false;
     int r = y->shape.rank;
@@ -165,9 +203,10 @@ static bool fuse_concat(urc_graph *g, urc_node *cat, bool *ok) {
     if (r < 3 || ax != r - 1 || y->dtype != URC_DT_F32) return false;
     for (int j = 0; j < cat->nin; j++)
         if (!cat->in[j] || cat->in[j]->data) return false;
-    int nr = 0;
-    for (int i = 0; i < g->nodes.len; i++) {
-        urc_node *n = g->nodes.items[i];
+    if (y->id >= rd->nv) return false;
+    int nr = 0, r0 = rd->start[y->id], r1 = rd->start[y->id + 1];
+    for (int r = r0; r < r1; r++) {
+        urc_node *n = g->nodes.items[rd->pos[r]];
         for (int j = 0; j < n->nin; j++)
             if (n->in[j] == y) {
                 if (j || !part_reader(n)) return false;
@@ -175,7 +214,8 @@ static bool fuse_concat(urc_graph *g, urc_node *cat, bool *ok) {
             }
     }
     if (nr != y->nuses) return false;
-    for (int i = 0; i < g->nodes.len; i++) {
+    for (int r = r0; r < r1; r++) {
+        int i = rd->pos[r];
         urc_node *n = g->nodes.items[i];
         if (n->nin < 1 || n->in[0] != y) continue;
         int k = cat->nin;
@@ -206,7 +246,8 @@ static bool fuse_concat(urc_graph *g, urc_node *cat, bool *ok) {
 
 bool urc_pass_fuse_conv(urc_graph *g) {
     urc_graph_count_uses(g);
-    fctx c = {g, urc_graph_readers(g)};
+    fctx c = {g, urc_graph_readers(g), {0}};
+    urc_node_index_build(&c.pos, g);
     bool any = false, ok = true;
     int n0 = g->nodes.len;
     for (int sweep = 0; sweep < 2; sweep++)
@@ -215,14 +256,18 @@ bool urc_pass_fuse_conv(urc_graph *g) {
             if (n->op == URC_OP_CONV && fuse_one(&c, n, sweep == 0, &ok)) any = true;
         }
     free(c.reader);
+    urc_node_index_free(&c.pos);
     if (any) urc_graph_compact(g);
     urc_graph_count_uses(g);
     any = false;
     n0 = g->nodes.len;
+    readers rd = list_readers(g);
     for (int i = 0; i < n0 && ok; i++) {
         urc_node *n = g->nodes.items[i];
-        if (n->op == URC_OP_CONCAT && fuse_concat(g, n, &ok)) any = true;
+        if (n->op == URC_OP_CONCAT && fuse_concat(g, &rd, n, &ok)) any = true;
     }
+    free(rd.start);
+    free(rd.pos);
     if (any) {
         urc_graph_compact(g);
         if (!urc_pass_dce(g)) return false;

@@ -24,6 +24,7 @@
 typedef struct fctx {
     urc_graph *g;
     urc_node **reader; /* value id -> its only reader (meaningful when nuses == 1) */
+    urc_node_index pos; /* node positions, for putting a fused node in a chain's place */
 } fctx;
 
 static urc_node *only_reader(const fctx *c, const urc_value *v) {
@@ -116,8 +117,11 @@ static bool fuse_one(fctx *c, urc_node *mm, bool *ok) {
         chain[i]->out[0]->producer = NULL;
         chain[i]->op = URC_OP_COUNT;
     }
-    for (int i = 0; i < g->nodes.len; i++)
-        if (g->nodes.items[i] == last) g->nodes.items[i] = f;
+    int p = urc_node_index_get(&c->pos, g, last);
+    if (p >= 0) {
+        g->nodes.items[p] = f;
+        urc_node_index_set(&c->pos, f, p);
+    }
     if (!urc_ops[URC_OP_FUSED_MATMUL].impl->infer(f)) {
         urc_error(urc_node_where(mm), "internal: fusing into %s failed", urc_ops[URC_OP_FUSED_MATMUL].name);
         *ok = false;
@@ -130,7 +134,8 @@ static bool fuse_one(fctx *c, urc_node *mm, bool *ok) {
 
 bool urc_pass_fuse_matmul(urc_graph *g) {
     urc_graph_count_uses(g);
-    fctx c = {g, urc_graph_readers(g)};
+    fctx c = {g, urc_graph_readers(g), {0}};
+    urc_node_index_build(&c.pos, g);
     bool any = false, ok = true;
     int n0 = g->nodes.len;
     for (int i = 0; i < n0; i++) {
@@ -138,6 +143,7 @@ bool urc_pass_fuse_matmul(urc_graph *g) {
         if (n->op == URC_OP_MATMUL && fuse_one(&c, n, &ok)) any = true;
     }
     free(c.reader);
+    urc_node_index_free(&c.pos);
     if (any) {
         urc_graph_compact(g);
         urc_graph_count_uses(g);

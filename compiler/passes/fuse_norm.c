@@ -26,6 +26,7 @@ typedef struct fuser {
     urc_graph *g;
     urc_node **user; /* by value id: the node reading it, if exactly one does */
     bool *dead;      /* by node position */
+    urc_node_index pos; /* node positions (a lookup, not a scan of the list) */
 } fuser;
 
 static bool is_stat_norm(const urc_node *n) {
@@ -57,11 +58,7 @@ static bool match_act(const urc_node *n, const urc_value *v, urc_act *act, doubl
     }
 }
 
-static int node_pos(const urc_graph *g, const urc_node *n) {
-    for (int i = 0; i < g->nodes.len; i++)
-        if (g->nodes.items[i] == n) return i;
-    return -1;
-}
+static int node_pos(const fuser *f, const urc_node *n) { return urc_node_index_get(&f->pos, f->g, n); }
 
 /* Can norm n2 be the second normalisation of a FusedNorm based on n? */
 static bool same_norm_kind(const urc_node *n, const urc_node *n2) {
@@ -100,7 +97,7 @@ static void try_fuse(fuser *f, int pos) {
         urc_value *other = u->in[0] == cur ? u->in[1] : u->in[0];
         if (other && other != cur && urc_shape_eq(&other->shape, &cur->shape) && other->dtype == cur->dtype) {
             urc_node *p = other->producer;
-            int ppos = p ? node_pos(g, p) : -1;
+            int ppos = p ? node_pos(f, p) : -1;
             if (p && ppos >= 0 && !f->dead[ppos] && is_stat_norm(p) && p->nout >= 1 && p->out[0] == other &&
                 sole_user(f, other) == u && same_norm_kind(n, p)) {
                 bool extra = false;
@@ -120,7 +117,7 @@ static void try_fuse(fuser *f, int pos) {
     }
     if (!nchain) return;
     urc_node *last = chain[nchain - 1];
-    int lpos = node_pos(g, last);
+    int lpos = node_pos(f, last);
     urc_node *fn = urc_node_new(g, URC_OP_FUSED_NORM, urc_fmt("%s_fused", n->name), residual == 2 ? 8 : residual ? 6 : 5, 1);
     g->nodes.len--; /* urc_node_new appended it; it takes the last node's place */
     fn->opset = n->opset;
@@ -145,6 +142,7 @@ static void try_fuse(fuser *f, int pos) {
     y->producer = fn;
     y->producer_slot = 0;
     g->nodes.items[lpos] = fn;
+    urc_node_index_set(&f->pos, fn, lpos);
     /* fn now reads what the chain read (the residual R above all: a norm
      * producing R must not see the replaced Add as its reader and fuse
      * into it a second time). */
@@ -154,11 +152,11 @@ static void try_fuse(fuser *f, int pos) {
     f->dead[pos] = true;
     n->op = URC_OP_COUNT;
     for (int i = 0; i < nchain - 1; i++) {
-        f->dead[node_pos(g, chain[i])] = true;
+        f->dead[node_pos(f, chain[i])] = true;
         chain[i]->op = URC_OP_COUNT;
     }
     if (n2) {
-        f->dead[node_pos(g, n2)] = true;
+        f->dead[node_pos(f, n2)] = true;
         n2->op = URC_OP_COUNT;
     }
 }
@@ -166,7 +164,8 @@ static void try_fuse(fuser *f, int pos) {
 bool urc_pass_fuse_norm(urc_graph *g) {
     urc_graph_count_uses(g);
     fuser f = {g, urc_xcalloc((size_t)g->values.len + 1, sizeof(urc_node *)),
-               urc_xcalloc((size_t)g->nodes.len + 1, sizeof(bool))};
+               urc_xcalloc((size_t)g->nodes.len + 1, sizeof(bool)), {0}};
+    urc_node_index_build(&f.pos, g);
     for (int i = 0; i < g->nodes.len; i++) {
         urc_node *n = g->nodes.items[i];
         for (int j = 0; j < n->nin; j++)
@@ -179,6 +178,7 @@ bool urc_pass_fuse_norm(urc_graph *g) {
     urc_graph_count_uses(g);
     free(f.user);
     free(f.dead);
+    urc_node_index_free(&f.pos);
     bool ok = true;
     for (int i = 0; i < g->nodes.len; i++) {
         urc_node *n = g->nodes.items[i];

@@ -135,34 +135,56 @@ bool urc_pass_check_outputs(urc_graph *g) {
     return ok;
 }
 
+/* No output of n is read, a graph output or an optimizer update. */
+static bool unread(const urc_node *n) {
+    for (int j = 0; j < n->nout; j++) {
+        const urc_value *v = n->out[j];
+        if (v && (v->nuses || (v->flags & (URC_VAL_OUTPUT | URC_VAL_UPDATE)))) return false;
+    }
+    return true;
+}
+
 bool urc_pass_dce(urc_graph *g) {
-    bool changed = true;
-    while (changed) {
-        changed = false;
-        urc_graph_count_uses(g);
-        for (int i = g->nodes.len - 1; i >= 0; i--) {
-            urc_node *n = g->nodes.items[i];
-            bool live = false;
-            for (int j = 0; j < n->nout && !live; j++) {
-                urc_value *v = n->out[j];
-                if (v && (v->nuses || (v->flags & (URC_VAL_OUTPUT | URC_VAL_UPDATE)))) live = true;
-            }
-            if (!live) {
-                for (int j = 0; j < n->nin; j++)
-                    if (n->in[j]) n->in[j]->nuses--;
-                for (int j = 0; j < n->nout; j++)
-                    if (n->out[j]) n->out[j]->producer = NULL;
-                n->op = URC_OP_COUNT;
-                changed = true;
+    /* A dead node releases its inputs, which may leave their producers dead
+     * in turn: a worklist, where sweeps until nothing changed took one sweep
+     * per node of a dead chain listed backwards. */
+    urc_graph_count_uses(g);
+    int nn = g->nodes.len, nw = 0, nmulti = 0;
+    bool *dead = urc_xcalloc((size_t)nn + 1, sizeof(bool)), compact = false;
+    urc_node **work = urc_xmalloc(sizeof(urc_node *) * ((size_t)nn + 1));
+    int *multi = urc_xmalloc(sizeof(int) * ((size_t)nn + 1)); /* nodes with optional outputs */
+    for (int i = nn - 1; i >= 0; i--) {
+        urc_node *n = g->nodes.items[i];
+        n->id = i; /* ids = positions (as a sort sets them): a producer p is listed when items[p->id] is p */
+        compact |= n->op == URC_OP_COUNT;
+        if (n->nout > 1) multi[nmulti++] = i;
+        if (unread(n)) {
+            dead[i] = true;
+            work[nw++] = n;
+        }
+    }
+    while (nw) {
+        urc_node *n = work[--nw];
+        compact = true;
+        for (int j = 0; j < n->nout; j++)
+            if (n->out[j]) n->out[j]->producer = NULL;
+        n->op = URC_OP_COUNT;
+        for (int j = 0; j < n->nin; j++) {
+            urc_value *v = n->in[j];
+            if (!v || --v->nuses || !v->producer) continue;
+            int p = v->producer->id;
+            if (p >= 0 && p < nn && g->nodes.items[p] == v->producer && !dead[p] && unread(v->producer)) {
+                dead[p] = true;
+                work[nw++] = v->producer;
             }
         }
-        urc_graph_compact(g);
     }
     /* Optional outputs nobody reads (e.g. LayerNormalization's mean) are
-     * dropped so that no memory is planned for them. */
-    urc_graph_count_uses(g);
-    for (int i = 0; i < g->nodes.len; i++) {
-        urc_node *n = g->nodes.items[i];
+     * dropped so that no memory is planned for them. (The use counts are
+     * those of the nodes left: each removed node gave back its inputs.) */
+    for (int k = 0; k < nmulti; k++) {
+        urc_node *n = g->nodes.items[multi[k]];
+        if (dead[multi[k]]) continue;
         for (int j = 1; j < n->nout; j++) {
             urc_value *v = n->out[j];
             if (v && !v->nuses && !(v->flags & (URC_VAL_OUTPUT | URC_VAL_UPDATE))) {
@@ -171,5 +193,9 @@ bool urc_pass_dce(urc_graph *g) {
             }
         }
     }
+    free(dead);
+    free(work);
+    free(multi);
+    if (compact) urc_graph_compact(g);
     return true;
 }

@@ -27,10 +27,113 @@
 #include "../base/diag.h"
 #include "passes.h"
 
+/* A reader list entry: pool index links, -1 ends a list. */
+typedef struct reader {
+    urc_node *n;
+    int next;
+} reader;
+
 typedef struct rewriter {
     urc_graph *g;
     bool ok;
+    /* Readers of each value (lists by value id, in the order noted; a node
+     * may be listed after it stopped reading the value: users check), so
+     * that replacing a value's uses and finding a value's readers cost its
+     * readers, not a scan of the graph. Built by index_readers, kept by
+     * set_in. */
+    URC_VEC(reader) pool;
+    int *head, *tail; /* by value id */
+    int nheads;       /* 0: no index (yet) */
+    bool want_index;  /* build it when first needed (most sweeps replace nothing) */
+    /* During the sink/cancel sweep, set_in also keeps every value's nuses
+     * equal to what urc_graph_count_uses would give (instead of a recount
+     * of the whole graph after each rewrite). */
+    bool track_uses;
 } rewriter;
+
+static void free_readers(rewriter *w) {
+    free(w->pool.items);
+    free(w->head);
+    free(w->tail);
+    w->pool.items = NULL;
+    w->pool.len = w->pool.cap = 0;
+    w->head = w->tail = NULL;
+    w->nheads = 0;
+    w->want_index = false;
+}
+
+static void note_reader(rewriter *w, const urc_value *v, urc_node *n) {
+    if (!v || !w->nheads) return;
+    if (v->id >= w->nheads) {
+        int cap = w->nheads;
+        while (cap <= v->id) cap *= 2;
+        w->head = urc_xrealloc(w->head, sizeof(int) * (size_t)cap);
+        w->tail = urc_xrealloc(w->tail, sizeof(int) * (size_t)cap);
+        for (int i = w->nheads; i < cap; i++) w->head[i] = w->tail[i] = -1;
+        w->nheads = cap;
+    }
+    int t = w->tail[v->id];
+    if (t >= 0 && w->pool.items[t].n == n) return; /* the same node reading it twice */
+    reader r = {n, -1};
+    URC_VEC_PUSH(w->pool, r);
+    if (t >= 0) w->pool.items[t].next = w->pool.len - 1;
+    else w->head[v->id] = w->pool.len - 1;
+    w->tail[v->id] = w->pool.len - 1;
+}
+
+/* Readers of every value, in node order (the graph is topologically sorted
+ * when the lists are wanted, so the first listed reader comes first). */
+static void index_readers(rewriter *w) {
+    free_readers(w);
+    w->nheads = w->g->values.len + 1;
+    w->head = urc_xmalloc(sizeof(int) * (size_t)w->nheads);
+    w->tail = urc_xmalloc(sizeof(int) * (size_t)w->nheads);
+    for (int i = 0; i < w->nheads; i++) w->head[i] = w->tail[i] = -1;
+    for (int i = 0; i < w->g->nodes.len; i++) {
+        urc_node *n = w->g->nodes.items[i];
+        for (int j = 0; j < n->nin; j++) note_reader(w, n->in[j], n);
+    }
+}
+
+/* The lists are wanted from now on (built at the first use: the graph as it
+ * is then is what they must show). */
+static void want_readers(rewriter *w) {
+    free_readers(w);
+    w->want_index = true;
+}
+
+static void need_readers(rewriter *w) {
+    if (w->want_index) index_readers(w);
+}
+
+/* n->in[j] = v, keeping the reader lists (and use counts while tracked). */
+static void set_in(rewriter *w, urc_node *n, int j, urc_value *v) {
+    urc_value *old = n->in[j];
+    n->in[j] = v;
+    if (w->track_uses) {
+        if (old) old->nuses--;
+        if (v) v->nuses++;
+    }
+    note_reader(w, v, n);
+}
+
+/* Every input slot reading `from` reads `to` instead (urc_replace_uses
+ * through the reader lists). Graph outputs carry URC_VAL_OUTPUT. */
+static void replace_uses(rewriter *w, urc_value *from, urc_value *to) {
+    need_readers(w);
+    if (from->id < w->nheads) {
+        int e = w->head[from->id];
+        w->head[from->id] = w->tail[from->id] = -1;
+        for (; e >= 0; e = w->pool.items[e].next) { /* set_in may move the pool: index it afresh */
+            urc_node *r = w->pool.items[e].n;
+            for (int j = 0; j < r->nin; j++)
+                if (r->in[j] == from) set_in(w, r, j, to);
+        }
+    }
+    if (from->flags & URC_VAL_OUTPUT)
+        for (int i = 0; i < w->g->outputs.len; i++)
+            if (w->g->outputs.items[i] == from) w->g->outputs.items[i] = to;
+}
 
 /* ---- permutations --------------------------------------------------------- */
 
@@ -75,7 +178,7 @@ static bool infer_node(rewriter *w, urc_node *n) {
 static urc_node *make_transpose(rewriter *w, urc_value *x, const int64_t *p, urc_value *out) {
     urc_node *t = urc_node_new(w->g, URC_OP_TRANSPOSE, NULL, 1, 1);
     t->opset = 13;
-    t->in[0] = x;
+    set_in(w, t, 0, x);
     if (!out) out = urc_value_new(w->g, NULL);
     t->out[0] = out;
     out->producer = t;
@@ -218,7 +321,7 @@ static bool sink_through(rewriter *w, urc_node *n) {
         urc_node *t = single_use_transpose(n->in[0]);
         if (!t) return false;
         memcpy(p, t->a.movement.perm, sizeof(int64_t) * (size_t)r);
-        n->in[0] = t->in[0];
+        set_in(w, n, 0, t->in[0]);
     } else if (is_sinkable_binary(n->op) || n->op == URC_OP_CONCAT) {
         /* Every operand: the same transpose, or a constant (not for Concat). */
         urc_node *first = NULL;
@@ -235,8 +338,8 @@ static bool sink_through(rewriter *w, urc_node *n) {
         memcpy(p, first->a.movement.perm, sizeof(int64_t) * (size_t)r);
         for (int j = 0; j < n->nin; j++) {
             urc_value *v = n->in[j];
-            if (v->data) n->in[j] = permute_const(w, v, r, p);
-            else n->in[j] = v->producer->in[0];
+            if (v->data) set_in(w, n, j, permute_const(w, v, r, p));
+            else set_in(w, n, j, v->producer->in[0]);
         }
         if (n->op == URC_OP_CONCAT) {
             int64_t ax = n->a.slice.axis < 0 ? n->a.slice.axis + r : n->a.slice.axis;
@@ -254,8 +357,8 @@ static bool sink_through(rewriter *w, urc_node *n) {
             ((int64_t *)np->data)[p[i]] = urc_elem_i64(pads->dtype, pads->data, i);
             ((int64_t *)np->data)[r + p[i]] = urc_elem_i64(pads->dtype, pads->data, r + i);
         }
-        n->in[1] = urc_const_new(w->g, NULL, np);
-        n->in[0] = t->in[0];
+        set_in(w, n, 1, urc_const_new(w->g, NULL, np));
+        set_in(w, n, 0, t->in[0]);
     } else {
         return false;
     }
@@ -277,36 +380,38 @@ static bool sink_through(rewriter *w, urc_node *n) {
 static bool split_shared_transpose(rewriter *w, urc_node *n) {
     if (!is_transpose(n) || !n->out[0] || n->out[0]->nuses < 2 || (n->out[0]->flags & URC_VAL_OUTPUT)) return false;
     urc_value *y = n->out[0];
-    urc_graph *g = w->g;
+    need_readers(w);
+    if (y->id >= w->nheads) return false;
+    /* y's readers in node order (copied: making transposes may move the lists) */
+    int nl = 0;
+    for (int e = w->head[y->id]; e >= 0; e = w->pool.items[e].next) nl++;
+    urc_node **rs = urc_xmalloc(sizeof(urc_node *) * ((size_t)nl + 1));
     int nr = 0;
-    for (int i = 0; i < g->nodes.len; i++) {
-        urc_node *r = g->nodes.items[i];
+    for (int e = w->head[y->id]; e >= 0; e = w->pool.items[e].next) {
+        urc_node *r = w->pool.items[e].n;
         bool reads = false;
         for (int j = 0; j < r->nin; j++) reads |= r->in[j] == y;
-        if (!reads) continue;
-        if (r->op == URC_OP_COUNT || r->nout != 1 || !(is_sinkable_unary(r->op) || is_sinkable_binary(r->op)))
+        if (!reads || (nr && rs[nr - 1] == r)) continue;
+        if (r->op == URC_OP_COUNT || r->nout != 1 || !(is_sinkable_unary(r->op) || is_sinkable_binary(r->op))) {
+            free(rs);
             return false;
-        for (int j = 0; j < r->nin; j++)
-            if (r->in[j] && r->in[j] != y && !r->in[j]->data) return false;
-        nr++;
-    }
-    if (nr < 2) return false;
-    bool first = true;
-    int n0 = g->nodes.len;
-    for (int i = 0; i < n0; i++) {
-        urc_node *r = g->nodes.items[i];
-        bool reads = false;
-        for (int j = 0; j < r->nin; j++) reads |= r->in[j] == y;
-        if (!reads) continue;
-        if (first) { /* the first reader keeps n */
-            first = false;
-            continue;
         }
+        for (int j = 0; j < r->nin; j++)
+            if (r->in[j] && r->in[j] != y && !r->in[j]->data) {
+                free(rs);
+                return false;
+            }
+        rs[nr++] = r;
+    }
+    /* the first reader keeps n; every other gets a copy */
+    for (int i = 1; i < nr; i++) {
+        urc_node *r = rs[i];
         urc_value *c = make_transpose(w, n->in[0], n->a.movement.perm, NULL)->out[0];
         for (int j = 0; j < r->nin; j++)
-            if (r->in[j] == y) r->in[j] = c;
+            if (r->in[j] == y) set_in(w, r, j, c);
     }
-    return true;
+    free(rs);
+    return nr >= 2;
 }
 
 /* Transpose(Transpose(x, p1), p2) -> Transpose(x, p1∘p2) or x. */
@@ -315,7 +420,7 @@ static bool fold_transpose(rewriter *w, urc_node *n) {
     urc_value *x = n->in[0];
     int r = x->shape.rank;
     if (perm_is_identity(n->a.movement.perm, r) && !(n->out[0]->flags & URC_VAL_OUTPUT)) {
-        urc_replace_uses(w->g, n->out[0], x);
+        replace_uses(w, n->out[0], x);
         n->op = URC_OP_COUNT;
         return true;
     }
@@ -323,7 +428,7 @@ static bool fold_transpose(rewriter *w, urc_node *n) {
     urc_node *inner = x->producer;
     int64_t comp[URC_MAX_RANK];
     for (int i = 0; i < r; i++) comp[i] = inner->a.movement.perm[n->a.movement.perm[i]];
-    n->in[0] = inner->in[0];
+    set_in(w, n, 0, inner->in[0]);
     memcpy(n->a.movement.perm, comp, sizeof(int64_t) * (size_t)r);
     return true;
 }
@@ -361,9 +466,15 @@ static bool transpose_to_reshape(rewriter *w, urc_node *n) {
 static bool drop_zero_pad(rewriter *w, urc_node *n) {
     if (n->op != URC_OP_PAD || !n->out[0] || (n->out[0]->flags & URC_VAL_OUTPUT)) return false;
     if (!urc_shape_eq(&n->in[0]->shape, &n->out[0]->shape)) return false;
-    urc_replace_uses(w->g, n->out[0], n->in[0]);
+    replace_uses(w, n->out[0], n->in[0]);
     n->op = URC_OP_COUNT;
     return true;
+}
+
+/* Transposes of the same value by the same perm. */
+static bool same_transpose(const urc_node *a, const urc_node *b) {
+    return a->in[0] == b->in[0] &&
+           !memcmp(a->a.movement.perm, b->a.movement.perm, sizeof(int64_t) * (size_t)a->in[0]->shape.rank);
 }
 
 /* Identical Transposes (same input, same perm) left once sinking is done:
@@ -374,23 +485,34 @@ static bool drop_zero_pad(rewriter *w, urc_node *n) {
 static void merge_duplicate_transposes(rewriter *w) {
     urc_graph *g = w->g;
     int n = g->nodes.len;
+    /* The first Transpose of each (input, perm) in node order, found in a
+     * hash table (open addressing) instead of comparing every pair. Inputs
+     * are final when a node is reached: a merged Transpose feeding it comes
+     * earlier. */
+    int cap = 64;
+    while (cap < 2 * n) cap *= 2;
+    urc_node **first = urc_xcalloc((size_t)cap, sizeof(urc_node *));
+    want_readers(w);
     for (int i = 0; i < n; i++) {
-        urc_node *a = g->nodes.items[i];
-        if (a->op != URC_OP_TRANSPOSE || !is_transpose(a) || !a->out[0]) continue;
-        int r = a->in[0]->shape.rank;
-        for (int j = i + 1; j < n; j++) {
-            urc_node *b = g->nodes.items[j];
-            if (b->op != URC_OP_TRANSPOSE || !is_transpose(b) || b->in[0] != a->in[0] || !b->out[0] ||
-                (b->out[0]->flags & URC_VAL_OUTPUT) || memcmp(a->a.movement.perm, b->a.movement.perm, sizeof(int64_t) * (size_t)r))
-                continue;
-            urc_replace_uses(g, b->out[0], a->out[0]);
+        urc_node *b = g->nodes.items[i];
+        if (b->op != URC_OP_TRANSPOSE || !is_transpose(b) || !b->out[0]) continue;
+        uint64_t h = urc_fnv1a64(b->a.movement.perm, sizeof(int64_t) * (size_t)b->in[0]->shape.rank,
+                                 urc_fnv1a64(&b->in[0]->id, sizeof b->in[0]->id, URC_FNV_INIT));
+        size_t k = (size_t)(h & (uint64_t)(cap - 1));
+        while (first[k] && !same_transpose(first[k], b)) k = (k + 1) & (size_t)(cap - 1);
+        if (!first[k]) {
+            first[k] = b;
+        } else if (!(b->out[0]->flags & URC_VAL_OUTPUT)) {
+            replace_uses(w, b->out[0], first[k]->out[0]);
             b->op = URC_OP_COUNT;
         }
     }
+    free(first);
+    free_readers(w);
 }
 
 bool urc_pass_layout(urc_graph *g) {
-    rewriter w = {g, true};
+    rewriter w = {.g = g, .ok = true};
     int n0 = g->nodes.len;
     for (int i = 0; i < n0; i++) wrap(&w, g->nodes.items[i]);
     if (!w.ok) return false;
@@ -398,23 +520,26 @@ bool urc_pass_layout(urc_graph *g) {
     for (int round = 0; round < 1000; round++) {
         bool changed = false;
         urc_graph_count_uses(g);
+        want_readers(&w);
+        w.track_uses = true; /* the use counts stay exact through each rewrite */
         int n = g->nodes.len;
         for (int i = 0; i < n && w.ok; i++) {
             urc_node *node = g->nodes.items[i];
             if (node->op == URC_OP_COUNT) continue;
-            if (drop_zero_pad(&w, node) || fold_transpose(&w, node) || sink_through(&w, node)) {
-                changed = true;
-                urc_graph_count_uses(g);
-            }
+            if (drop_zero_pad(&w, node) || fold_transpose(&w, node) || sink_through(&w, node)) changed = true;
         }
+        w.track_uses = false;
+        free_readers(&w);
         if (!w.ok) return false;
         urc_graph_compact(g);
         if (!urc_pass_dce(g) || !urc_graph_toposort(g)) return false;
         if (!changed) { /* then copies of shared transposes (split_shared_transpose), and sink again */
-            urc_graph_count_uses(g);
+            urc_graph_count_uses(g); /* read as they are here: not updated by the splits */
+            want_readers(&w);
             n = g->nodes.len;
             for (int i = 0; i < n && w.ok; i++)
                 if (g->nodes.items[i]->op != URC_OP_COUNT && split_shared_transpose(&w, g->nodes.items[i])) changed = true;
+            free_readers(&w);
             if (!w.ok) return false;
         }
         if (!changed) break;

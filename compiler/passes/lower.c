@@ -73,7 +73,10 @@ static int64_t weights_offset(urc_lower *L, const urc_value *v) {
     }
     int64_t off = urc_align_up(P->weights_bytes, P->align);
     int64_t end = off + (bytes ? bytes : 1);
-    P->weights = urc_xrealloc(P->weights, (size_t)urc_align_up(end, P->align));
+    if (urc_align_up(end, P->align) > L->weights_cap) { /* doubling: a realloc per constant copied the blob each time */
+        L->weights_cap = 2 * L->weights_cap > urc_align_up(end, P->align) ? 2 * L->weights_cap : urc_align_up(end, P->align);
+        P->weights = urc_xrealloc(P->weights, (size_t)L->weights_cap);
+    }
     memset(P->weights + P->weights_bytes, 0, (size_t)(urc_align_up(end, P->align) - P->weights_bytes));
     memcpy(P->weights + off, v->data, (size_t)bytes);
     P->weights_bytes = urc_align_up(end, P->align);
@@ -194,9 +197,8 @@ bool urc_target_lookup(const char *name, urc_target *t) {
 }
 
 bool urc_lower_is_view(const urc_lower *L, const urc_node *n) {
-    for (int i = 0; i < L->g->nodes.len; i++)
-        if (L->g->nodes.items[i] == n) return L->plan->view[i];
-    return false;
+    int i = urc_node_index_get(&L->pos, L->g, n);
+    return i >= 0 && L->plan->view[i];
 }
 
 static void copy_kernel(urc_lower *L, urc_kernel *k, const urc_value *src, const urc_value *dst) {
@@ -220,9 +222,11 @@ urc_program *urc_lower_graph(urc_graph *g, urc_memplan *plan, const char *name, 
     P->name = name;
     P->align = align;
     urc_lower L = {.prog = P, .g = g, .plan = plan, .target = target};
+    urc_node_index_build(&L.pos, g);
     if (share) { /* continue share's weights blob: its offsets stay valid */
         P->weights_bytes = share->weights_bytes;
         P->weights = urc_xmalloc((size_t)(share->weights_bytes ? share->weights_bytes : 1));
+        L.weights_cap = share->weights_bytes;
         memcpy(P->weights, share->weights, (size_t)share->weights_bytes);
         for (int i = 0; i < share->wentries.len; i++) {
             const urc_wentry *e = &share->wentries.items[i];
@@ -261,21 +265,28 @@ urc_program *urc_lower_graph(urc_graph *g, urc_memplan *plan, const char *name, 
         URC_VEC_PUSH(P->outputs, io);
     }
     /* Unique C names for inputs and outputs: a name taken by an earlier one
-     * gets the suffix _2, _3, ... that no earlier name has (inputs 'x_2',
+     * gets the first suffix _2, _3, ... that no earlier name has (inputs 'x_2',
      * 'x', 'x.' give in_x_2, in_x, in_x_3: one renaming pass could collide
-     * with a name before it). Inputs and outputs differ by prefix. */
+     * with a name before it). Maps of the names so far and of the next
+     * suffix to try per base name keep this linear. Inputs and outputs
+     * differ by prefix. */
     for (int pass = 0; pass < 2; pass++) {
         URC_VEC(urc_io) *list = pass ? (void *)&P->outputs : (void *)&P->inputs;
+        urc_map taken = {0}, next = {0};
         for (int i = 0; i < list->len; i++) {
             const char *base = list->items[i].cname, *name = base;
-            for (int k = 2;; k++) {
-                int j = 0;
-                while (j < i && strcmp(name, list->items[j].cname)) j++;
-                if (j == i) break;
-                name = urc_fmt("%s_%d", base, k);
+            if (urc_map_get(&taken, name)) {
+                intptr_t k = (intptr_t)urc_map_get(&next, base);
+                if (k < 2) k = 2;
+                do name = urc_fmt("%s_%ld", base, (long)k++);
+                while (urc_map_get(&taken, name));
+                urc_map_put(&next, base, (void *)k);
             }
+            urc_map_put(&taken, name, (void *)1);
             list->items[i].cname = name;
         }
+        urc_map_free(&taken);
+        urc_map_free(&next);
     }
     bool ok = true;
     for (int i = 0; i < g->nodes.len; i++) {
@@ -323,5 +334,6 @@ urc_program *urc_lower_graph(urc_graph *g, urc_memplan *plan, const char *name, 
     }
     P->weights_checksum = urc_fnv1a64(P->weights, (size_t)P->weights_bytes, URC_FNV_INIT);
     urc_map_free(&L.weight_offsets);
+    urc_node_index_free(&L.pos);
     return ok ? P : NULL;
 }

@@ -1,6 +1,7 @@
 /* memplan.c: liveness-based arena placement (see memplan.h). */
 #include "memplan.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,8 +39,6 @@ static int find(int *root, int x) {
     return x;
 }
 
-static bool overlaps(const buffer *a, const buffer *b) { return a->def <= b->last && b->def <= a->last; }
-
 typedef int (*cmp_fn)(const void *, const void *);
 static int by_size(const void *x, const void *y) {
     const buffer *a = *(buffer *const *)x, *b = *(buffer *const *)y;
@@ -64,30 +63,325 @@ static int by_area(const void *x, const void *y) {
     return a->def - b->def;
 }
 
-static int cmp_offset(const void *x, const void *y) {
-    const buffer *a = *(buffer *const *)x, *b = *(buffer *const *)y;
-    return a->offset < b->offset ? -1 : a->offset > b->offset;
+/* ---- placement -----------------------------------------------------------
+ *
+ * Each buffer goes, in the order given, at the lowest offset x where
+ * [x, x + size) overlaps no placed buffer whose lifetime overlaps its own
+ * (first fit). Scanning every placed buffer for each one made this
+ * quadratic. Two structures answer instead:
+ *
+ * - A run is a stretch of the order whose defs do not decrease (the whole
+ *   "start" order, each size class of the "size" order). A buffer meets an
+ *   earlier buffer of its run exactly when that one is still live at its
+ *   def, so the run's live buffers are kept (and dropped when they die) in
+ *   a treap of disjoint byte ranges with the largest gap of each subtree:
+ *   the lowest fit among them is found in O(log n).
+ * - The buffers of earlier runs are kept in a segment tree over node
+ *   positions: live[v] holds the byte ranges of those whose lifetime has
+ *   tree node v in its canonical cover, born[v] of those whose def lies in
+ *   v's span. A buffer with lifetime [d, l] meets those live at d (live[]
+ *   on the path from leaf d to the root) and those born in (d, l] (born[]
+ *   of that span's cover): O(log n) sorted sets of merged ranges, each
+ *   asked by binary search whether it overlaps [x, x + size).
+ *
+ * From x = 0: y is the lowest fit at or above x among the run's live
+ * buffers; if an earlier run's range overlaps [y, y + size), nothing fits
+ * below its end and x moves there, else y is the answer: the lowest offset,
+ * as found by scanning all conflicting buffers by offset. Each move passes
+ * one piece of the merged ranges of one set; the pieces are few except when
+ * buffers of very different lifetimes alternate in a stack, which the
+ * "area" and "length" orders can make on very wide graphs. A placement
+ * that needs more than a budget of set probes proportional to n log n is
+ * therefore given up (see urc_memplan_run); the "start" order is one run
+ * and never is. */
+
+/* Disjoint, sorted byte ranges [r[2i], r[2i + 1]); touching ranges merge. */
+typedef struct ranges {
+    int64_t *r;
+    int n, cap;
+} ranges;
+
+/* The first range ending after x (n when none). */
+static int ranges_after(const ranges *s, int64_t x) {
+    int lo = 0, hi = s->n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (s->r[2 * mid + 1] > x) hi = mid;
+        else lo = mid + 1;
+    }
+    return lo;
 }
 
-/* Places buffers in the given order at the lowest offset where they fit
- * between already placed buffers that are live at the same time. */
-static int64_t place(buffer **order, int n, buffer **scratch) {
-    int64_t peak = 0;
-    for (int i = 0; i < n; i++) {
-        buffer *b = order[i];
-        int nc = 0;
-        for (int j = 0; j < i; j++)
-            if (overlaps(order[j], b)) scratch[nc++] = order[j];
-        qsort(scratch, (size_t)nc, sizeof(buffer *), cmp_offset);
-        int64_t off = 0;
-        for (int j = 0; j < nc; j++) {
-            if (scratch[j]->offset - off >= b->size) break;
-            int64_t end = scratch[j]->offset + scratch[j]->size;
-            if (end > off) off = end;
-        }
-        b->offset = off;
-        if (off + b->size > peak) peak = off + b->size;
+/* The end of a range overlapping [x, x + size), or -1. */
+static int64_t ranges_hit(const ranges *s, int64_t x, int64_t size) {
+    if (!s->n) return -1;
+    int i = ranges_after(s, x);
+    return i < s->n && s->r[2 * i] < x + size ? s->r[2 * i + 1] : -1;
+}
+
+static void ranges_add(ranges *s, int64_t lo, int64_t hi) {
+    int i = ranges_after(s, lo - 1), j = i; /* ranges i..j-1 overlap or touch [lo, hi) */
+    while (j < s->n && s->r[2 * j] <= hi) {
+        if (s->r[2 * j] < lo) lo = s->r[2 * j];
+        if (s->r[2 * j + 1] > hi) hi = s->r[2 * j + 1];
+        j++;
     }
+    if (i == j) { /* a new range at i */
+        if (s->n == s->cap) {
+            s->cap = s->cap ? 2 * s->cap : 4;
+            s->r = urc_xrealloc(s->r, sizeof(int64_t) * 2 * (size_t)s->cap);
+        }
+        memmove(s->r + 2 * i + 2, s->r + 2 * i, sizeof(int64_t) * 2 * (size_t)(s->n - i));
+        s->n++;
+    } else if (j > i + 1) { /* ranges i..j-1 become one */
+        memmove(s->r + 2 * i + 2, s->r + 2 * j, sizeof(int64_t) * 2 * (size_t)(s->n - j));
+        s->n -= j - i - 1;
+    }
+    s->r[2 * i] = lo;
+    s->r[2 * i + 1] = hi;
+}
+
+/* The run's live buffers: a treap of disjoint byte ranges by offset. */
+typedef struct slot {
+    int64_t lo, hi;
+    int left, right; /* indices in the pool, -1 for none */
+    uint32_t prio;
+    int64_t first_lo, last_hi, max_gap; /* over the subtree: its first start, last end, largest gap between ranges */
+} slot;
+
+static void slot_update(slot *S, int t) {
+    slot *n = &S[t];
+    int l = n->left, r = n->right;
+    n->first_lo = l >= 0 ? S[l].first_lo : n->lo;
+    n->last_hi = r >= 0 ? S[r].last_hi : n->hi;
+    n->max_gap = 0;
+    if (l >= 0) {
+        if (S[l].max_gap > n->max_gap) n->max_gap = S[l].max_gap;
+        if (n->lo - S[l].last_hi > n->max_gap) n->max_gap = n->lo - S[l].last_hi;
+    }
+    if (r >= 0) {
+        if (S[r].max_gap > n->max_gap) n->max_gap = S[r].max_gap;
+        if (S[r].first_lo - n->hi > n->max_gap) n->max_gap = S[r].first_lo - n->hi;
+    }
+}
+
+/* Splits treap t into the ranges starting before lo and the others. */
+static void slot_split(slot *S, int t, int64_t lo, int *l, int *r) {
+    if (t < 0) {
+        *l = *r = -1;
+    } else if (S[t].lo < lo) {
+        slot_split(S, S[t].right, lo, &S[t].right, r);
+        *l = t;
+        slot_update(S, t);
+    } else {
+        slot_split(S, S[t].left, lo, l, &S[t].left);
+        *r = t;
+        slot_update(S, t);
+    }
+}
+
+/* Joins treaps l and r (every range of l before every range of r). */
+static int slot_join(slot *S, int l, int r) {
+    if (l < 0) return r;
+    if (r < 0) return l;
+    if (S[l].prio > S[r].prio) {
+        S[l].right = slot_join(S, S[l].right, r);
+        slot_update(S, l);
+        return l;
+    }
+    S[r].left = slot_join(S, l, S[r].left);
+    slot_update(S, r);
+    return r;
+}
+
+static int slot_insert(slot *S, int t, int n) {
+    int l, r;
+    slot_split(S, t, S[n].lo, &l, &r);
+    return slot_join(S, slot_join(S, l, n), r);
+}
+
+static int slot_remove(slot *S, int t, int64_t lo) {
+    int l, m, r;
+    slot_split(S, t, lo, &l, &m);
+    slot_split(S, m, lo + 1, &m, &r); /* m: the range starting at lo (starts are distinct) */
+    return slot_join(S, l, r);
+}
+
+/* The lowest y >= *p where [y, y + size) meets no range of subtree t, if
+ * one lies before the subtree's last end; else -1, with *p moved past the
+ * ranges (so *p is then the fit). */
+static int64_t slot_fit(const slot *S, int t, int64_t *p, int64_t size) {
+    if (t < 0 || S[t].last_hi <= *p) return -1;
+    if (S[t].first_lo - *p < size && S[t].max_gap < size) { /* no gap wide enough in here */
+        *p = S[t].last_hi;
+        return -1;
+    }
+    int64_t y = slot_fit(S, S[t].left, p, size);
+    if (y >= 0) return y;
+    if (S[t].lo - *p >= size) return *p;
+    if (S[t].hi > *p) *p = S[t].hi;
+    return slot_fit(S, S[t].right, p, size);
+}
+
+typedef struct planner {
+    int leaves;   /* a power of two >= the number of node positions; leaf of position t: leaves + t */
+    ranges *live; /* by tree node (1 .. 2 * leaves - 1): earlier runs' buffers whose lifetime has the
+                   * node in its canonical cover (live over the node's whole span) */
+    ranges *born; /* by tree node: earlier runs' buffers whose def lies in the node's span */
+    int nplaced;
+    int run;      /* where the current run starts in the placement order */
+    slot *slots;  /* pool: the i-th placed buffer's range is slots[i] */
+    int live_run; /* treap of the run's live buffers */
+    int *dying;   /* min-heap (by last) of the run's live buffers, to drop them when they die */
+    const buffer **who; /* by placement index: the buffer */
+    int ndying;
+    uint32_t seed;
+    int64_t probes, budget; /* sets asked so far; the most allowed */
+} planner;
+
+static planner planner_new(int ntimes, int nbufs) {
+    planner t = {.leaves = 1};
+    while (t.leaves < ntimes) t.leaves *= 2;
+    t.live = urc_xcalloc(2 * (size_t)t.leaves, sizeof(ranges));
+    t.born = urc_xcalloc(2 * (size_t)t.leaves, sizeof(ranges));
+    t.slots = urc_xmalloc(sizeof(slot) * ((size_t)nbufs + 1));
+    t.dying = urc_xmalloc(sizeof(int) * ((size_t)nbufs + 1));
+    t.who = urc_xmalloc(sizeof(buffer *) * ((size_t)nbufs + 1));
+    return t;
+}
+
+static void planner_clear(planner *t, int64_t budget) {
+    for (int v = 0; v < 2 * t->leaves; v++) t->live[v].n = t->born[v].n = 0;
+    t->nplaced = t->run = t->ndying = 0;
+    t->live_run = -1;
+    t->seed = 2463534242u; /* the same treap shapes every time */
+    t->probes = 0;
+    t->budget = budget;
+}
+
+static void planner_free(planner *t) {
+    for (int v = 0; v < 2 * t->leaves; v++) {
+        free(t->live[v].r);
+        free(t->born[v].r);
+    }
+    free(t->live);
+    free(t->born);
+    free(t->slots);
+    free(t->dying);
+    free(t->who);
+}
+
+static int dying_last(const planner *t, int k) { return t->who[t->dying[k]]->last; }
+
+static void dying_swap(planner *t, int a, int b) {
+    int tmp = t->dying[a];
+    t->dying[a] = t->dying[b];
+    t->dying[b] = tmp;
+}
+
+static void dying_push(planner *t, int s) {
+    int i = t->ndying++;
+    t->dying[i] = s;
+    for (; i > 0 && dying_last(t, (i - 1) / 2) > dying_last(t, i); i = (i - 1) / 2) dying_swap(t, i, (i - 1) / 2);
+}
+
+static int dying_pop(planner *t) {
+    int top = t->dying[0], i = 0;
+    t->dying[0] = t->dying[--t->ndying];
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= t->ndying) break;
+        if (c + 1 < t->ndying && dying_last(t, c + 1) < dying_last(t, c)) c++;
+        if (dying_last(t, c) >= dying_last(t, i)) break;
+        dying_swap(t, i, c);
+        i = c;
+    }
+    return top;
+}
+
+/* Into the structure of earlier runs. */
+static void tree_add(planner *t, const buffer *b) {
+    int64_t lo = b->offset, hi = b->offset + b->size;
+    for (int l = t->leaves + b->def, h = t->leaves + b->last + 1; l < h; l >>= 1, h >>= 1) {
+        if (l & 1) ranges_add(&t->live[l++], lo, hi);
+        if (h & 1) ranges_add(&t->live[--h], lo, hi);
+    }
+    for (int v = t->leaves + b->def; v >= 1; v >>= 1) ranges_add(&t->born[v], lo, hi);
+}
+
+/* The largest end of an earlier run's range that meets lifetime [d, l] and
+ * overlaps [x, x + size), or -1: those live at d, those born in (d, l]. */
+static int64_t tree_hit(planner *t, int d, int l, int64_t x, int64_t size) {
+    int64_t end = -1, e;
+    for (int v = t->leaves + d; v >= 1; v >>= 1, t->probes++)
+        if ((e = ranges_hit(&t->live[v], x, size)) > end) end = e;
+    for (int lo = t->leaves + d + 1, hi = t->leaves + l + 1; lo < hi; lo >>= 1, hi >>= 1, t->probes++) {
+        if ((lo & 1) && (e = ranges_hit(&t->born[lo++], x, size)) > end) end = e;
+        if ((hi & 1) && (e = ranges_hit(&t->born[--hi], x, size)) > end) end = e;
+    }
+    return end;
+}
+
+/* Places b at the lowest offset free of every placed buffer it meets;
+ * false when the budget ran out. */
+static bool place_one(planner *t, buffer *b) {
+    int i = t->nplaced++;
+    if (i > t->run && b->def < t->who[i - 1]->def) { /* the defs go back: a new run */
+        for (int k = t->run; k < i; k++) tree_add(t, t->who[k]);
+        t->run = i;
+        t->live_run = -1;
+        t->ndying = 0;
+    }
+    while (t->ndying && dying_last(t, 0) < b->def) t->live_run = slot_remove(t->slots, t->live_run, t->slots[dying_pop(t)].lo);
+    int64_t x = 0;
+    for (;;) {
+        int64_t p = x, y = slot_fit(t->slots, t->live_run, &p, b->size);
+        x = y >= 0 ? y : p; /* the lowest fit >= x among the run's live buffers */
+        int64_t e = t->run ? tree_hit(t, b->def, b->last, x, b->size) : -1;
+        if (e < 0) break;
+        x = e; /* nothing fits below the end of an earlier run's range overlapping [x, x + size) */
+        if (t->probes > t->budget) return false;
+    }
+    b->offset = x;
+    t->seed ^= t->seed << 13;
+    t->seed ^= t->seed >> 17;
+    t->seed ^= t->seed << 5;
+    t->slots[i] = (slot){b->offset, b->offset + b->size, -1, -1, t->seed, 0, 0, 0};
+    slot_update(t->slots, i);
+    t->who[i] = b;
+    t->live_run = slot_insert(t->slots, t->live_run, i);
+    dying_push(t, i);
+    return true;
+}
+
+/* Places buffers in the given order (first fit, see above); returns the
+ * arena size, or -1 when more than `budget` set probes were needed. */
+static int64_t place(planner *t, buffer **order, int n, int64_t budget) {
+    int64_t peak = 0;
+    planner_clear(t, budget);
+    for (int i = 0; i < n; i++) {
+        if (!place_one(t, order[i])) return -1;
+        if (order[i]->offset + order[i]->size > peak) peak = order[i]->offset + order[i]->size;
+    }
+    return peak;
+}
+
+int64_t urc_memplan_first_fit(int n, const int64_t *size, const int *def, const int *last, int64_t *offset) {
+    buffer *bufs = urc_xcalloc((size_t)n + 1, sizeof(buffer));
+    buffer **order = urc_xmalloc(sizeof(buffer *) * ((size_t)n + 1));
+    int ntimes = 1;
+    for (int i = 0; i < n; i++) {
+        URC_ASSERT(size[i] > 0 && 0 <= def[i] && def[i] <= last[i], "bad buffer for placement");
+        bufs[i] = (buffer){i, size[i], def[i], last[i], 0};
+        order[i] = &bufs[i];
+        if (last[i] + 1 > ntimes) ntimes = last[i] + 1;
+    }
+    planner t = planner_new(ntimes, n);
+    int64_t peak = place(&t, order, n, INT64_MAX);
+    for (int i = 0; i < n; i++) offset[i] = bufs[i].offset;
+    planner_free(&t);
+    free(order);
+    free(bufs);
     return peak;
 }
 
@@ -203,12 +497,16 @@ urc_memplan *urc_memplan_run(urc_graph *g, int align) {
     }
     p->nbuffers = nb;
     /* Lower bound: the largest live set. */
-    int64_t *live = urc_xcalloc((size_t)nn + 1, sizeof(int64_t));
-    for (int i = 0; i < nb; i++)
-        for (int t = bufs[i].def; t <= bufs[i].last; t++) live[t] += bufs[i].size;
+    int64_t *live = urc_xcalloc((size_t)nn + 1, sizeof(int64_t)); /* changes of the live total, then the total */
+    for (int i = 0; i < nb; i++) {
+        live[bufs[i].def] += bufs[i].size;
+        live[bufs[i].last + 1] -= bufs[i].size;
+    }
     int tpeak = 0;
-    for (int t = 0; t < nn; t++)
+    for (int t = 0; t < nn; t++) {
+        if (t) live[t] += live[t - 1];
         if (live[t] > p->lower_bound) p->lower_bound = live[t], tpeak = t;
+    }
     free(live);
     if (urc_verbose && nb) { /* what is live at the peak (to choose --recompute segments, say) */
         urc_note("memplan: peak %.1f MiB of live buffers at node '%s' (%d of %d); the largest live there:",
@@ -228,19 +526,28 @@ urc_memplan *urc_memplan_run(urc_graph *g, int align) {
         }
         free(shown);
     }
-    /* Try several orders, keep the best. */
+    /* Try several orders, keep the best (the first of the smallest). An
+     * order other than "start" whose placement needs more than a budget of
+     * set probes (O(n log n), more than any model's needs) is given up: on
+     * very wide graphs it would be quadratic. */
     static const struct {
         const char *name;
         cmp_fn cmp;
     } orders[] = {{"size", by_size}, {"area", by_area}, {"start", by_def}, {"length", by_length}};
     buffer **order = urc_xmalloc(sizeof(buffer *) * ((size_t)nb + 1));
-    buffer **scratch = urc_xmalloc(sizeof(buffer *) * ((size_t)nb + 1));
     int64_t *best_off = urc_xmalloc(sizeof(int64_t) * ((size_t)nb + 1));
-    int64_t best = -1;
+    int64_t best = -1, budget = (int64_t)1 << 22;
+    for (int k = nb; k > 0; k >>= 1) budget += 8 * (int64_t)nb;
+    planner tree = planner_new(nn, nb);
     for (size_t o = 0; o < URC_ARRAY_LEN(orders); o++) {
         for (int i = 0; i < nb; i++) order[i] = &bufs[i];
         qsort(order, (size_t)nb, sizeof(buffer *), orders[o].cmp);
-        int64_t peak = place(order, nb, scratch);
+        int64_t peak = place(&tree, order, nb, orders[o].cmp == by_def ? INT64_MAX : budget);
+        if (peak < 0) {
+            urc_note("memplan: placement order '%s' given up after %lld probes (too wide a graph for it)",
+                     orders[o].name, (long long)tree.probes);
+            continue;
+        }
         if (best < 0 || peak < best) {
             best = peak;
             p->strategy = orders[o].name;
@@ -261,8 +568,8 @@ urc_memplan *urc_memplan_run(urc_graph *g, int align) {
             p->placed[i] = true;
         }
     }
+    planner_free(&tree);
     free(order);
-    free(scratch);
     free(best_off);
     free(bufs);
     free(def);

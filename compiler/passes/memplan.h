@@ -29,4 +29,10 @@ struct urc_memplan {
 
 urc_memplan *urc_memplan_run(urc_graph *g, int align);
 
+/* The placement step on its own (for tests): n buffers, in this order, each
+ * at the lowest offset where it overlaps no earlier buffer whose lifetime
+ * [def, last] (node positions, def <= last) overlaps its own (sizes > 0).
+ * Writes offset[] and returns the arena size (the largest end). */
+int64_t urc_memplan_first_fit(int n, const int64_t *size, const int *def, const int *last, int64_t *offset);
+
 #endif

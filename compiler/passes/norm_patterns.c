@@ -30,6 +30,7 @@ typedef struct matcher {
     int *ustart, *ucount; /* by value id: readers in `users` (a node reading twice counts twice) */
     urc_node **users;
     int nv;               /* values when the lists were built (later ones have no readers yet) */
+    urc_node_index pos;   /* node positions, for putting a new node in the pattern's place */
     bool ok;
 } matcher;
 
@@ -85,16 +86,11 @@ static urc_value *other(const urc_node *b, const urc_value *v) {
     return NULL;
 }
 
-static int node_pos(const urc_graph *g, const urc_node *n) {
-    for (int i = 0; i < g->nodes.len; i++)
-        if (g->nodes.items[i] == n) return i;
-    return -1;
-}
-
 /* A new node in the place of `last`, producing last's output. */
 static urc_node *replace(matcher *m, urc_node *last, urc_op op, const char *name, int nin) {
     urc_graph *g = m->g;
-    int pos = node_pos(g, last);
+    int pos = urc_node_index_get(&m->pos, g, last);
+    URC_ASSERT(pos >= 0, "norm_patterns: the pattern's last node is not in the list");
     urc_node *n = urc_node_new(g, op, name, nin, 1);
     g->nodes.len--;
     n->opset = last->opset;
@@ -103,6 +99,7 @@ static urc_node *replace(matcher *m, urc_node *last, urc_op op, const char *name
     y->producer = n;
     y->producer_slot = 0;
     g->nodes.items[pos] = n;
+    urc_node_index_set(&m->pos, n, pos);
     return n;
 }
 
@@ -268,8 +265,9 @@ static bool match_group_norm(matcher *m, urc_node *r1) {
 }
 
 bool urc_pass_norm_patterns(urc_graph *g) {
-    matcher m = {g, NULL, NULL, NULL, 0, true};
+    matcher m = {g, NULL, NULL, NULL, 0, {0}, true};
     build_users(&m);
+    urc_node_index_build(&m.pos, g);
     int n0 = g->nodes.len;
     for (int i = 0; i < n0; i++) {
         urc_node *n = g->nodes.items[i];
@@ -279,6 +277,7 @@ bool urc_pass_norm_patterns(urc_graph *g) {
     free(m.ustart);
     free(m.ucount);
     free(m.users);
+    urc_node_index_free(&m.pos);
     urc_graph_compact(g);
     urc_graph_count_uses(g);
     return m.ok;

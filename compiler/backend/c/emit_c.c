@@ -801,6 +801,130 @@ static void kernel(printer *p, const urc_kernel *k) {
     urc_sb_puts(out, "}\n\n");
 }
 
+/* ---- repeated kernels --------------------------------------------------------
+ *
+ * A hash of everything kernel() prints except the kernel's name and
+ * comment, and the matching equality. Kernels equal here print the same
+ * text, so a repeat is recognised without printing it (printing every
+ * kernel to compare texts was most of the printer's time on graphs of 10^5
+ * nodes). This equality is finer than equal text (it compares every field
+ * of the loop IR); kernels that differ here but print the same are still
+ * merged by their texts. */
+
+static uint64_t mix(uint64_t h, uint64_t v) {
+    h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+    return h ^ (h >> 32);
+}
+
+static uint64_t mix_str(uint64_t h, const char *s) { return s ? urc_fnv1a64(s, strlen(s), h) : mix(h, 1); }
+
+static uint64_t hash_lx(const urc_lx *e, uint64_t h) {
+    if (!e) return mix(h, 0x51);
+    uint64_t fb;
+    memcpy(&fb, &e->f, sizeof fb);
+    h = mix(h, (uint64_t)e->kind << 48 ^ (uint64_t)e->dt << 32 ^ (uint64_t)e->op);
+    h = mix(mix(mix(mix(h, (uint64_t)e->i), fb), (uint64_t)(uint32_t)e->var), (uint64_t)(uint32_t)e->buf);
+    return hash_lx(e->c, hash_lx(e->b, hash_lx(e->a, h)));
+}
+
+static bool eq_lx(const urc_lx *a, const urc_lx *b) {
+    if (!a || !b) return a == b;
+    return a->kind == b->kind && a->dt == b->dt && a->op == b->op && a->i == b->i &&
+           !memcmp(&a->f, &b->f, sizeof a->f) && a->var == b->var && a->buf == b->buf && eq_lx(a->a, b->a) &&
+           eq_lx(a->b, b->b) && eq_lx(a->c, b->c);
+}
+
+static uint64_t hash_ls(const urc_ls *s, uint64_t h) {
+    if (!s) return mix(h, 0x53);
+    h = mix(h, (uint64_t)s->kind << 32 ^ (uint64_t)(uint32_t)s->var);
+    h = mix(mix(mix(h, (uint64_t)s->step), (uint64_t)s->flags << 32 ^ (uint32_t)s->collapse),
+            (uint64_t)(uint32_t)s->buf << 1 ^ s->accum);
+    h = hash_lx(s->val, hash_lx(s->idx, hash_lx(s->cond, hash_lx(s->hi, hash_lx(s->lo, h)))));
+    h = mix_str(hash_ls(s->els, hash_ls(s->body, h)), s->text);
+    h = mix(h, (uint64_t)s->list.len);
+    for (int i = 0; i < s->list.len; i++) h = hash_ls(s->list.items[i], h);
+    return h;
+}
+
+static bool eq_str(const char *a, const char *b) { return a && b ? !strcmp(a, b) : a == b; }
+
+static bool eq_ls(const urc_ls *a, const urc_ls *b) {
+    if (!a || !b) return a == b;
+    if (a->kind != b->kind || a->var != b->var || a->step != b->step || a->flags != b->flags ||
+        a->collapse != b->collapse || a->buf != b->buf || a->accum != b->accum || a->list.len != b->list.len ||
+        !eq_str(a->text, b->text) || !eq_lx(a->lo, b->lo) || !eq_lx(a->hi, b->hi) || !eq_lx(a->cond, b->cond) ||
+        !eq_lx(a->idx, b->idx) || !eq_lx(a->val, b->val) || !eq_ls(a->body, b->body) || !eq_ls(a->els, b->els))
+        return false;
+    for (int i = 0; i < a->list.len; i++)
+        if (!eq_ls(a->list.items[i], b->list.items[i])) return false;
+    return true;
+}
+
+static uint64_t hash_kernel(const urc_kernel *k) {
+    uint64_t h = mix(URC_FNV_INIT, (uint64_t)k->bufs.len << 32 ^ (uint32_t)k->vars.len ^ (uint64_t)k->can_fail << 63);
+    for (int i = 0; i < k->bufs.len; i++) {
+        const urc_kbuf *b = &k->bufs.items[i];
+        h = mix(mix_str(h, b->name), (uint64_t)b->dt << 40 ^ (uint64_t)b->role << 32 ^ (uint64_t)b->placed << 1 ^ b->may_alias);
+        h = mix(h, (uint64_t)b->count);
+    }
+    for (int i = 0; i < k->vars.len; i++) h = mix(mix_str(h, k->vars.items[i].name), (uint64_t)k->vars.items[i].dt);
+    return hash_ls(k->body, h);
+}
+
+static bool eq_kernel(const urc_kernel *a, const urc_kernel *b) {
+    if (a->bufs.len != b->bufs.len || a->vars.len != b->vars.len || a->can_fail != b->can_fail) return false;
+    for (int i = 0; i < a->bufs.len; i++) {
+        const urc_kbuf *x = &a->bufs.items[i], *y = &b->bufs.items[i];
+        if (!eq_str(x->name, y->name) || x->dt != y->dt || x->count != y->count || x->role != y->role ||
+            x->placed != y->placed || x->may_alias != y->may_alias)
+            return false;
+    }
+    for (int i = 0; i < a->vars.len; i++)
+        if (!eq_str(a->vars.items[i].name, b->vars.items[i].name) || a->vars.items[i].dt != b->vars.items[i].dt)
+            return false;
+    return eq_ls(a->body, b->body);
+}
+
+/* Kernels already printed (or recognised), by structural hash. */
+typedef struct seen_kernel {
+    uint64_t h;
+    const urc_kernel *k;
+    const char *canon; /* the name it is printed under */
+    int next;          /* the next entry in the same bucket, -1 at the end */
+} seen_kernel;
+
+typedef struct seen_table {
+    seen_kernel *items;
+    int len, cap;
+    int *bucket; /* nbucket heads (power of two), -1 for empty */
+    int nbucket;
+} seen_table;
+
+static const char *seen_find(const seen_table *t, const urc_kernel *k, uint64_t h) {
+    if (!t->nbucket) return NULL;
+    for (int e = t->bucket[h & (uint64_t)(t->nbucket - 1)]; e >= 0; e = t->items[e].next)
+        if (t->items[e].h == h && eq_kernel(t->items[e].k, k)) return t->items[e].canon;
+    return NULL;
+}
+
+static void seen_add(seen_table *t, const urc_kernel *k, uint64_t h, const char *canon) {
+    if (2 * (t->len + 1) > t->nbucket) { /* rehash into twice the buckets */
+        t->nbucket = t->nbucket ? 2 * t->nbucket : 64;
+        t->bucket = urc_xrealloc(t->bucket, sizeof(int) * (size_t)t->nbucket);
+        for (int i = 0; i < t->nbucket; i++) t->bucket[i] = -1;
+        for (int e = 0; e < t->len; e++) {
+            int b = (int)(t->items[e].h & (uint64_t)(t->nbucket - 1));
+            t->items[e].next = t->bucket[b];
+            t->bucket[b] = e;
+        }
+    }
+    seen_kernel e = {h, k, canon, -1};
+    URC_VEC_PUSH(*t, e);
+    int b = (int)(h & (uint64_t)(t->nbucket - 1));
+    t->items[t->len - 1].next = t->bucket[b];
+    t->bucket[b] = t->len - 1;
+}
+
 static void weights_data(const urc_program *P, const urc_c_opts *o, urc_strbuf *out) {
     urc_sb_printf(out, "/* The weights, %lld bytes; member offsets equal the blob layout. */\n",
                   (long long)P->weights_bytes);
@@ -895,6 +1019,28 @@ static void label_check(const urc_program *P, const char *U, urc_strbuf *out) {
     urc_sb_printf(out, "        }\n        if (bad) return %s_ERR_LABEL;\n    }\n", U);
 }
 
+typedef struct kernel_index {
+    const urc_kernel *k;
+    int index; /* in P->kernels */
+} kernel_index;
+
+static int cmp_kernel_index(const void *x, const void *y) {
+    const kernel_index *a = x, *b = y;
+    if (a->k != b->k) return (uintptr_t)a->k < (uintptr_t)b->k ? -1 : 1;
+    return a->index - b->index; /* a kernel listed twice: its first place */
+}
+
+/* The first index of k in the sorted table, or n when it is not there. */
+static int find_kernel(const kernel_index *t, int n, const urc_kernel *k) {
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if ((uintptr_t)t[mid].k < (uintptr_t)k) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && t[lo].k == k ? t[lo].index : n;
+}
+
 static void entry_body(const urc_program *P, const char *entry, const char **fn, const urc_c_opts *o,
                        urc_strbuf *out) {
     const char *U = urc_c_macro_prefix(o->prefix);
@@ -923,10 +1069,14 @@ static void entry_body(const urc_program *P, const char *entry, const char **fn,
     urc_sb_puts(out, "    (void)W;\n    (void)A;\n");
     if (P->params_bytes) urc_sb_puts(out, "    (void)PR;\n");
     if (is_training(P)) urc_sb_puts(out, "    (void)ST;\n");
+    /* Each call's kernel index (for its printed name) by binary search over
+     * the kernels sorted by address: a scan per call was quadratic. */
+    kernel_index *byaddr = urc_xmalloc(sizeof(kernel_index) * ((size_t)P->kernels.len + 1));
+    for (int i = 0; i < P->kernels.len; i++) byaddr[i] = (kernel_index){P->kernels.items[i], i};
+    qsort(byaddr, (size_t)P->kernels.len, sizeof(kernel_index), cmp_kernel_index);
     for (int i = 0; i < P->calls.len; i++) {
         const urc_call *c = &P->calls.items[i];
-        int ki = 0;
-        while (ki < P->kernels.len && P->kernels.items[ki] != c->k) ki++;
+        int ki = find_kernel(byaddr, P->kernels.len, c->k);
         urc_sb_printf(out, c->k->can_fail ? "    if (%s(" : "    %s(", ki < P->kernels.len ? fn[ki] : c->k->name);
         int na = 0;
         for (int j = 0; j < c->k->bufs.len; j++) {
@@ -941,6 +1091,7 @@ static void entry_body(const urc_program *P, const char *entry, const char **fn,
         else
             urc_sb_printf(out, "%s\n", end);
     }
+    free(byaddr);
     urc_sb_printf(out, "    return %s_OK;\n}\n", U);
 }
 
@@ -992,11 +1143,18 @@ void urc_emit_c_source_multi(const urc_program *const *progs, const char *const 
      * training step) are printed once. */
     const char **fn[8];
     urc_map bodies = {0};
+    seen_table seen = {0};
     for (int pi = 0; pi < n; pi++) {
         const urc_program *P = progs[pi];
         fn[pi] = urc_alloc(sizeof(char *) * ((size_t)P->kernels.len + 1));
         for (int i = 0; i < P->kernels.len; i++) {
             const urc_kernel *k = P->kernels.items[i];
+            uint64_t h = hash_kernel(k);
+            const char *same = seen_find(&seen, k, h);
+            if (same) { /* a repeat: it would print the same text */
+                fn[pi][i] = same;
+                continue;
+            }
             urc_strbuf text = {0};
             p.out = &text;
             kernel(&p, k);
@@ -1014,10 +1172,13 @@ void urc_emit_c_source_multi(const urc_program *const *progs, const char *const 
                 urc_map_put(&bodies, urc_strdup(key), (void *)k->name);
                 urc_sb_write(out, text.data, text.len);
             }
+            seen_add(&seen, k, h, fn[pi][i]);
             urc_sb_free(&text);
         }
     }
     urc_map_free(&bodies);
+    free(seen.items);
+    free(seen.bucket);
     if (o->embed_weights) weights_data(W, o, out);
     for (int pi = 0; pi < n; pi++) {
         if (pi) urc_sb_putc(out, '\n');
