@@ -23,14 +23,7 @@
 
 #include "unetrc.h"
 
-static int failures;
-#define CHECK(c)                                                                                                       \
-    do {                                                                                                               \
-        if (!(c)) {                                                                                                    \
-            printf("FAIL line %d: %s\n", __LINE__, #c);                                                                \
-            failures++;                                                                                                \
-        }                                                                                                              \
-    } while (0)
+#include "check.h"
 
 #define P_SIZE ((size_t)24 << 20)
 #define S_SIZE ((size_t)8 << 20)

@@ -21,14 +21,7 @@
 #include "seg.h"
 #include "unetrc.h"
 
-static int failures;
-#define CHECK(cond)                                                                                                    \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            printf("FAIL line %d: %s\n", __LINE__, #cond);                                                             \
-            failures++;                                                                                                \
-        }                                                                                                              \
-    } while (0)
+#include "check.h"
 
 static _Alignas(64) unsigned char blob[SEG_WEIGHTS_FILE_SIZE + 64];
 static _Alignas(64) unsigned char copy[SEG_WEIGHTS_FILE_SIZE + 64];

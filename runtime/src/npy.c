@@ -147,34 +147,39 @@ static unetrc_status read_data(FILE *f, float *buf, size_t count) {
     return UNETRC_OK;
 }
 
-unetrc_status unetrc_npy_read_f32(const char *path, float *buf, size_t count) {
-    if (!path || !buf) return UNETRC_ERR_NULL;
+/* Reads the data of path into buf: exactly `count` elements whatever the
+ * shape (want == NULL), or exactly the shape want[0..want_rank). */
+static unetrc_status read_checked(const char *path, float *buf, size_t count, const int64_t *want, int want_rank) {
     FILE *f;
     int64_t shape[8];
     int rank = 0;
     uint64_t n = 0;
     unetrc_status st = open_npy(path, &f, shape, &rank, &n);
     if (st != UNETRC_OK) return st;
-    st = n != (uint64_t)count ? UNETRC_ERR_SIZE : read_data(f, buf, count);
+    if (want) {
+        /* The exact shape, not only the element count: a [1, 32, 32, 32, 1]
+         * or a transposed volume is not the model's [1, 1, 32, 32, 32]. */
+        int same = rank == want_rank;
+        for (int i = 0; same && i < rank; i++) same = shape[i] == want[i];
+        if (!same) st = UNETRC_ERR_SHAPE;
+        else if (n > (uint64_t)(size_t)-1 / sizeof(float)) st = UNETRC_ERR_SIZE;
+        count = (size_t)n;
+    } else if (n != (uint64_t)count) {
+        st = UNETRC_ERR_SIZE;
+    }
+    if (st == UNETRC_OK) st = read_data(f, buf, count);
     fclose(f);
     return st;
 }
 
+unetrc_status unetrc_npy_read_f32(const char *path, float *buf, size_t count) {
+    if (!path || !buf) return UNETRC_ERR_NULL;
+    return read_checked(path, buf, count, NULL, 0);
+}
+
 unetrc_status unetrc_npy_read_f32_shape(const char *path, float *buf, const int64_t *want, int want_rank) {
     if (!path || !buf || !want || want_rank < 0 || want_rank > 8) return UNETRC_ERR_NULL;
-    FILE *f;
-    int64_t shape[8];
-    int rank = 0;
-    uint64_t n = 0;
-    unetrc_status st = open_npy(path, &f, shape, &rank, &n);
-    if (st != UNETRC_OK) return st;
-    /* The exact shape, not only the element count: a [1, 32, 32, 32, 1] or
-     * a transposed volume is not the model's [1, 1, 32, 32, 32]. */
-    int same = rank == want_rank;
-    for (int i = 0; same && i < rank; i++) same = shape[i] == want[i];
-    st = !same ? UNETRC_ERR_SHAPE : n > (uint64_t)(size_t)-1 / sizeof(float) ? UNETRC_ERR_SIZE : read_data(f, buf, (size_t)n);
-    fclose(f);
-    return st;
+    return read_checked(path, buf, 0, want, want_rank);
 }
 
 unetrc_status unetrc_npy_shape(const char *path, int64_t shape[8], int *rank) {

@@ -25,14 +25,7 @@
 #include "seg.h"
 #endif
 
-static int failures;
-#define CHECK(cond)                                                                                                    \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            printf("FAIL line %d: %s\n", __LINE__, #cond);                                                             \
-            failures++;                                                                                                \
-        }                                                                                                              \
-    } while (0)
+#include "../check.h"
 
 /* ---- predictors ---------------------------------------------------------- */
 

@@ -207,31 +207,24 @@ typedef struct raw_fields {
     int qform_code, sform_code;
 } raw_fields;
 
-static void fields_n1(const nifti_1_header *h, raw_fields *f) {
-    for (int i = 0; i < 8; i++) f->dim[i] = h->dim[i], f->pixdim[i] = h->pixdim[i];
-    f->datatype = h->datatype;
-    f->vox_offset = h->vox_offset;
-    f->slope = h->scl_slope;
-    f->inter = h->scl_inter;
-    f->quatern[0] = h->quatern_b, f->quatern[1] = h->quatern_c, f->quatern[2] = h->quatern_d;
-    f->qoffset[0] = h->qoffset_x, f->qoffset[1] = h->qoffset_y, f->qoffset[2] = h->qoffset_z;
-    for (int i = 0; i < 4; i++) f->srow[i] = h->srow_x[i], f->srow[4 + i] = h->srow_y[i], f->srow[8 + i] = h->srow_z[i];
-    f->qform_code = h->qform_code;
-    f->sform_code = h->sform_code;
-}
+/* The fields of either header version (same names, other widths). */
+#define COPY_FIELDS(h, f)                                                                                          \
+    do {                                                                                                           \
+        for (int i = 0; i < 8; i++) (f)->dim[i] = (h)->dim[i], (f)->pixdim[i] = (h)->pixdim[i];                    \
+        (f)->datatype = (h)->datatype;                                                                             \
+        (f)->vox_offset = (double)(h)->vox_offset;                                                                 \
+        (f)->slope = (h)->scl_slope;                                                                               \
+        (f)->inter = (h)->scl_inter;                                                                               \
+        (f)->quatern[0] = (h)->quatern_b, (f)->quatern[1] = (h)->quatern_c, (f)->quatern[2] = (h)->quatern_d;      \
+        (f)->qoffset[0] = (h)->qoffset_x, (f)->qoffset[1] = (h)->qoffset_y, (f)->qoffset[2] = (h)->qoffset_z;      \
+        for (int i = 0; i < 4; i++)                                                                                \
+            (f)->srow[i] = (h)->srow_x[i], (f)->srow[4 + i] = (h)->srow_y[i], (f)->srow[8 + i] = (h)->srow_z[i];   \
+        (f)->qform_code = (h)->qform_code;                                                                         \
+        (f)->sform_code = (h)->sform_code;                                                                         \
+    } while (0)
 
-static void fields_n2(const nifti_2_header *h, raw_fields *f) {
-    for (int i = 0; i < 8; i++) f->dim[i] = h->dim[i], f->pixdim[i] = h->pixdim[i];
-    f->datatype = h->datatype;
-    f->vox_offset = (double)h->vox_offset;
-    f->slope = h->scl_slope;
-    f->inter = h->scl_inter;
-    f->quatern[0] = h->quatern_b, f->quatern[1] = h->quatern_c, f->quatern[2] = h->quatern_d;
-    f->qoffset[0] = h->qoffset_x, f->qoffset[1] = h->qoffset_y, f->qoffset[2] = h->qoffset_z;
-    for (int i = 0; i < 4; i++) f->srow[i] = h->srow_x[i], f->srow[4 + i] = h->srow_y[i], f->srow[8 + i] = h->srow_z[i];
-    f->qform_code = h->qform_code;
-    f->sform_code = h->sform_code;
-}
+static void fields_n1(const nifti_1_header *h, raw_fields *f) { COPY_FIELDS(h, f); }
+static void fields_n2(const nifti_2_header *h, raw_fields *f) { COPY_FIELDS(h, f); }
 
 /* nibabel's get_base_affine (the affine of a file without qform or sform):
  * shape_zoom_affine(shape, zooms, x_flip=True). */
