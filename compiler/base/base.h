@@ -13,7 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define URC_VERSION "0.1.0"
+/* URC_VERSION ("0.1.0") comes from CMake's project() version, the only
+ * place it is written (a compile definition of every compiler target). */
+#ifndef URC_VERSION
+#error "URC_VERSION must be defined by the build (CMake project version)"
+#endif
 
 #if defined(__GNUC__)
 #define URC_PRINTF(a, b) __attribute__((format(printf, a, b)))
