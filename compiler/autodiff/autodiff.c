@@ -7,28 +7,43 @@
 
 #include "../base/diag.h"
 
-/* The rule of each op comes from its family: urc_grad_<family>, defined
- * in grad_<family>.c. Families without a file yet resolve to NULL (weak). */
-#define VAR URC_VARIADIC
-#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT)                                                        \
-    extern bool urc_grad_##FAM(urc_grad_ctx *, const urc_node *, urc_value *const *, urc_value **, const bool *)   \
-        __attribute__((weak));
-#include "../ir/ops.def"
-#undef URC_OP
+/* The rule of each op comes from its family: urc_grad_<family>, defined in
+ * grad_<family>.c. The families that have one are listed here (an op of
+ * any other family has no gradient and autodiff says so). The references
+ * are ordinary ones, so linking the compiler from a static library pulls
+ * every grad_<family>.o in (weak references would not, and the rules would
+ * silently be missing; tests/CMakeLists.txt's test_grad_static checks). */
+#define URC_GRAD_FAMILIES(X)                                                                                      \
+    X(binary) X(cast) X(conv) X(einsum) X(gather) X(matmul) X(movement) X(norm) X(pool) X(reduce) X(resize)      \
+        X(shape) X(slice) X(softmax) X(unary)
+#define DECLARE(FAM) bool urc_grad_##FAM(urc_grad_ctx *, const urc_node *, urc_value *const *, urc_value **, const bool *);
+URC_GRAD_FAMILIES(DECLARE)
+#undef DECLARE
 
 static urc_grad_fn rule_of(urc_op op) {
+    static const struct {
+        const char *family;
+        urc_grad_fn rule;
+    } families[] = {
+#define ENTRY(FAM) {#FAM, urc_grad_##FAM},
+        URC_GRAD_FAMILIES(ENTRY)
+#undef ENTRY
+    };
+    static const char *const family_of[URC_OP_COUNT] = {
+#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT) #FAM,
+#include "../ir/ops.def"
+#undef URC_OP
+    };
     static urc_grad_fn rules[URC_OP_COUNT];
     static bool init;
     if (!init) {
-        int i = 0;
-#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT) rules[i++] = urc_grad_##FAM;
-#include "../ir/ops.def"
-#undef URC_OP
+        for (int i = 0; i < URC_OP_COUNT; i++)
+            for (size_t f = 0; f < sizeof families / sizeof families[0]; f++)
+                if (!strcmp(family_of[i], families[f].family)) rules[i] = families[f].rule;
         init = true;
     }
     return rules[op];
 }
-#undef VAR
 
 /* ---- builders ------------------------------------------------------------------ */
 
