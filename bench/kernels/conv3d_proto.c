@@ -13,7 +13,14 @@
  * Weights are packed [M/MB][kd][kh][kw][C][MB]; accumulators cover WB
  * output voxels along W times MB output channels. Borders: taps along D
  * and H are clamped per output row; along W the interior is split from the
- * border voxels (computed one at a time with clamped taps). */
+ * border voxels (computed one at a time with clamped taps).
+ *
+ * Tried and removed (was conv3d_proto_kw.c): letting the W taps share the
+ * input broadcasts (stride 1 along W: WB + K - 1 broadcasts and K weight
+ * vectors per input channel instead of K*WB broadcasts, weights packed
+ * [M/MB][kd][kh][C][kw][MB]). No gain at 96^3 on one thread (16->16 149,
+ * 32->16 139, 32->32 152 GFLOP/s against 143-165 here): gcc keeps the
+ * broadcast addresses in registers; the broadcast count is not the limit. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
