@@ -127,10 +127,16 @@ def same_geometry(out, src, what):
 
 def run_case(tmp, name, model, images, c):
     mpath = os.path.join(MODELS, model + ".onnx")
-    lab, log, prob = (os.path.join(tmp, f"{name}_{k}.nii.gz") for k in ("labels", "logits", "probs"))
+    npy = c.get("npy", False)  # the same scan as .npy arrays (channel first) in and out
+    ext = ".npy" if npy else ".nii.gz"
+    lab, log, prob = (os.path.join(tmp, f"{name}_{k}{ext}") for k in ("labels", "logits", "probs"))
     cmd = [U, "segment", mpath, "--output", lab, "--logits", log, "--probabilities", prob, "--cache", CACHE,
            "--threads", "2", "--quiet", "--cflags", "-std=c11 -O2 -fopenmp"]
     for p in images:
+        if npy:
+            q = os.path.join(tmp, os.path.basename(p) + ".npy")
+            np.save(q, np.asarray(channel_first(nib.load(p)), dtype=np.float32))
+            p = q
         cmd += ["--image", p]
     if "overlap" in c:
         ov = c["overlap"]
@@ -159,9 +165,12 @@ def run_case(tmp, name, model, images, c):
     t = time.time()
     ref_logits, ref_probs, ref_labels = reference(mpath, images, c)
     t_m = time.time() - t
-    got_logits = channel_first(nib.load(log)).astype(np.float32)
-    got_probs = channel_first(nib.load(prob)).astype(np.float32)
-    got_labels = channel_first(nib.load(lab))
+    if npy:
+        got_logits, got_probs, got_labels = np.load(log), np.load(prob), np.load(lab)
+    else:
+        got_logits = channel_first(nib.load(log)).astype(np.float32)
+        got_probs = channel_first(nib.load(prob)).astype(np.float32)
+        got_labels = channel_first(nib.load(lab))
     if got_labels.ndim == ref_labels.ndim - 1:
         got_labels = got_labels[None] if ref_labels.shape[0] == 1 else got_labels
     for what, g, r_ in (("logits", got_logits, ref_logits), ("probabilities", got_probs, ref_probs)):
@@ -177,8 +186,9 @@ def run_case(tmp, name, model, images, c):
         check(agree >= 0.9999 and got_labels.dtype == np.uint8,
               f"{name}: labels ({got_labels.dtype}) agree on {100 * agree:.4f} % of {got_labels.size} voxels "
               f"(>= 99.99 %); label values {sorted(np.unique(got_labels).tolist())}")
-    same_geometry(lab, images[0], name)
-    same_geometry(log, images[0], name)
+    if not npy:
+        same_geometry(lab, images[0], name)
+        same_geometry(log, images[0], name)
     print(f"     {name}: unetrc segment {t_u:.2f} s, MONAI + ONNX Runtime {t_m:.2f} s")
 
 
@@ -203,6 +213,7 @@ def main():
                 ("t1_gaussian", "basicunet3d_tiny", [t1], {"mode": "gaussian", "overlap": 0.5, "normalize": True}),
                 ("t1_flips", "basicunet3d_tiny", [t1],
                  {"mode": "gaussian", "overlap": [0.6, 0.25, 0.4], "sigma": 0.2, "flips": [0, 2]}),
+                ("t1_npy", "basicunet3d_tiny", [t1], {"npy": True, "mode": "gaussian", "overlap": 0.4}),
                 ("t1_gm_two_files", "unetr_perceptron_tiny", [t1, gm],
                  {"normalize": True, "labels": [0, 1, 2, 4], "overlap": 0.5}),
             ]
