@@ -49,3 +49,13 @@ np.save(os.path.join(D, "a.npy"), a.astype(np.float32))
 np.save(os.path.join(D, "nan.npy"), n.astype(np.float32))
 np.save(os.path.join(D, "c2.npy"), rng.normal(0, 1, (2, 20, 18, 16)).astype(np.float32))
 np.save(os.path.join(D, "flat.npy"), rng.normal(0, 1, (20, 18)).astype(np.float32))
+# scan.nii.gz: 47x38x21 int16, a smooth phantom (a bright ellipsoid in a gradient): several windows
+# of a 32^3 model, smaller than the roi along k; int16 with scl_slope 0.5
+i, j, k = np.meshgrid(np.arange(47), np.arange(38), np.arange(21), indexing="ij")
+ph = 200 + 3 * i - 2 * j + 5 * k + 600 * (((i - 25) / 12.0) ** 2 + ((j - 17) / 9.0) ** 2 + ((k - 10) / 6.0) ** 2 < 1)
+img = nib.Nifti1Image(ph.astype(np.int16), aff)
+img.set_qform(aff, 1)
+img.set_sform(aff, 2)
+img.header.set_slope_inter(0.5, 10)
+with open(os.path.join(D, "scan.nii.gz"), "wb") as f:
+    f.write(gzip.compress(img.to_bytes(), mtime=0))
