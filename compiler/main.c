@@ -17,6 +17,7 @@
 #include "base/npy.h"
 #include "base/paths.h"
 #include "base/proc.h"
+#include "cmd_segment.h"
 #include "cmd_train.h"
 #include "driver.h"
 #include "interp/interp.h"
@@ -536,6 +537,7 @@ int main(int argc, char **argv) {
     urc_cleanup_on_signals();
     if (argc > 1 && !strcmp(argv[1], "grad")) return urc_cmd_grad(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "train")) return urc_cmd_train(argc, argv);
+    if (argc > 1 && !strcmp(argv[1], "segment")) return urc_cmd_segment(argc, argv);
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--train")) return urc_cmd_compile_train(argc, argv);
     cli c = {0};

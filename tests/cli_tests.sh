@@ -496,7 +496,7 @@ help_of --help
 help_has "^usage: unetrc MODEL.onnx -o OUT.c"; help_has "^       unetrc grad MODEL.onnx"; help_has "^       unetrc train MODEL.onnx"
 help_has "^training options"; help_has "  --optimizer adamw|sgd"; help_has "  --data DIR"; help_has "  --stop-after N"
 all=$out
-for o in $(grep -ho 'strcmp(a, "-[-a-zA-Z0-9]*")' "$S/compiler/main.c" "$S/compiler/cmd_train.c" | sed 's/.*"\(.*\)")/\1/' | sort -u); do
+for o in $(grep -ho 'strcmp(a, "-[-a-zA-Z0-9]*")' "$S/compiler/main.c" "$S/compiler/cmd_train.c" "$S/compiler/cmd_segment.c" | sed 's/.*"\(.*\)")/\1/' | sort -u); do
     n=$((n + 1))
     printf '%s\n' "$all" | grep -qE -- "[ ,]$o([ ,]|\$)" || { echo "FAIL: option $o is not in unetrc --help"; fails=$((fails + 1)); }
     grep -qF -- "\`$o" "$S/docs/cli.md" || { echo "FAIL: option $o is not in docs/cli.md"; fails=$((fails + 1)); }
@@ -509,6 +509,7 @@ help_of grad --help; help_has "^usage: unetrc grad MODEL.onnx"; help_has "  --la
 help_of train --help; help_has "^usage: unetrc train MODEL.onnx"; help_has "  --checkpoint-every K"; help_has "  --optimizer"; help_lacks "  --label L.npy"
 help_of add_relu.onnx --train --help; help_has "^usage: unetrc MODEL.onnx -o OUT.c --train"; help_has "  --label-type T"; help_lacks "  --data DIR"
 help_of grad --version; help_has "^unetrc [0-9]"
+help_of segment --help; help_has "^usage: unetrc segment MODEL.onnx"; help_has "  --flip-tta AXES"; help_has "  --cache DIR"; help_lacks "--embed-weights"; help_lacks "--dump-ir"
 
 # -- integer arithmetic (docs/ops.md "Integer semantics"; fixtures: data/make_arith.py)
 mkdir -p "$T/ar"

@@ -424,11 +424,14 @@ int urc_run_child(char **argv, const urc_child_opts *o) {
 /* ---- files and folders -------------------------------------------------- */
 
 char *urc_scratch_create(const char *prefix, const char **err) {
+    const char *t = getenv("TMPDIR");
+    return urc_scratch_create_in(!t || !*t ? "/tmp" : t, prefix, err);
+}
+
+char *urc_scratch_create_in(const char *t, const char *prefix, const char **err) {
     static char msg[PATH_MAX + 100];
     take_ownership();
     guard_start();
-    const char *t = getenv("TMPDIR");
-    if (!t || !*t) t = "/tmp";
     size_t n = strlen(t) + strlen(prefix) + 8;
     char *dir = urc_xmalloc(n);
     snprintf(dir, n, "%s/%sXXXXXX", t, prefix);

@@ -64,6 +64,9 @@ int urc_run_child(char **argv, const urc_child_opts *o);
  * process ends, however it ends. NULL with *err (a static message) on
  * failure. */
 char *urc_scratch_create(const char *prefix, const char **err);
+/* The same in the folder `parent` (a build folder next to where its result
+ * is renamed to, on the same file system). */
+char *urc_scratch_create_in(const char *parent, const char *prefix, const char **err);
 void urc_scratch_remove(char *dir);
 /* Removes a folder and everything in it without following symbolic links
  * (a link is removed, not what it points to). */

@@ -108,6 +108,31 @@ unetrc_status unetrc_nifti_write_f32(const char *path, const float *data, int64_
 unetrc_status unetrc_png_overview(const char *path, const float *image, const int32_t *labels,
                                   const unetrc_nifti_geometry *g, char *err, size_t errlen);
 
+/* ---- the same into a stream ------------------------------------------------
+ * For a caller that commits several outputs as one set (the unetrc CLI
+ * writes them to its own temporary files and renames them together): the
+ * encoders below produce exactly the bytes the file writers above put in
+ * the file, and hand them to write(ctx, bytes, n) in order, which returns 0
+ * on success (anything else fails the call: "NAME: cannot write output
+ * file"). NAME is only a name: whether it ends in .nii.gz decides the gzip
+ * compression, and messages begin with it. Nothing is opened or created. */
+typedef int (*unetrc_write_fn)(void *ctx, const void *data, size_t n);
+
+/* float32 data as unetrc_nifti_write_f32 writes it. */
+unetrc_status unetrc_nifti_encode_f32(const char *name, const float *data, int64_t channels,
+                                      const unetrc_nifti_geometry *g, unetrc_write_fn write, void *ctx, char *err,
+                                      size_t errlen);
+/* uint8 data [channels][dim[0]][dim[1]][dim[2]] (labels; with several
+ * channels a multi-label map, 4D (X,Y,Z,C)), datatype uint8, otherwise as
+ * unetrc_nifti_write_labels. */
+unetrc_status unetrc_nifti_encode_u8(const char *name, const uint8_t *data, int64_t channels,
+                                     const unetrc_nifti_geometry *g, unetrc_write_fn write, void *ctx, char *err,
+                                     size_t errlen);
+/* The PNG of unetrc_png_overview. */
+unetrc_status unetrc_png_encode_overview(const char *name, const float *image, const int32_t *labels,
+                                         const unetrc_nifti_geometry *g, unetrc_write_fn write, void *ctx, char *err,
+                                         size_t errlen);
+
 /* The colour the overview gives a label value (r, g, b in 0..255). */
 void unetrc_label_color(int32_t value, unsigned char rgb[3]);
 

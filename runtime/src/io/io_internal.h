@@ -23,12 +23,15 @@ typedef struct io_out {
     int fd;
     const char *path;
     char *tmp;
+    unetrc_write_fn fn; /* set: a stream, the bytes go to fn(fn_ctx, ...) (no file, no open or commit) */
+    void *fn_ctx;
 } io_out;
 
 /* Creates the temporary file; on failure fills err ("PATH: cannot create
  * output file: REASON"). */
 unetrc_status io_out_open(io_out *o, const char *path, char *err, size_t errlen);
-/* Writes n bytes (retrying short writes); on failure fills err. */
+/* Writes n bytes (retrying short writes), or hands them to the stream's
+ * function; on failure fills err. */
 unetrc_status io_out_write(io_out *o, const void *data, size_t n, char *err, size_t errlen);
 /* fsyncs and closes the temporary file, renames it over the path and
  * fsyncs the folder; on failure removes it and fills err. */

@@ -54,6 +54,7 @@ int io_mul_ok(int64_t a, int64_t b, int64_t *r) {
 unetrc_status io_out_open(io_out *o, const char *path, char *err, size_t errlen) {
     static atomic_uint counter;
     o->fd = -1;
+    o->fn = NULL;
     o->path = path;
     size_t n = strlen(path) + 48;
     o->tmp = malloc(n);
@@ -73,6 +74,8 @@ unetrc_status io_out_open(io_out *o, const char *path, char *err, size_t errlen)
 }
 
 unetrc_status io_out_write(io_out *o, const void *data, size_t n, char *err, size_t errlen) {
+    if (o->fn) return !n || o->fn(o->fn_ctx, data, n) == 0 ? UNETRC_OK
+                        : io_fail(err, errlen, UNETRC_ERR_IO, o->path, "cannot write output file");
     const char *p = data;
     while (n) {
         ssize_t w = write(o->fd, p, n);

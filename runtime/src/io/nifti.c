@@ -709,8 +709,11 @@ static unetrc_status sink_write(sink *k, const void *data, size_t n, int finish,
 /* Produces plane k of channel c (nx*ny elements, i fastest) in the file's type. */
 typedef void (*plane_fn)(const void *ctx, int64_t c, int64_t k, unsigned char *buf);
 
+/* Writes the file `path` atomically, or, with a stream function, hands
+ * its bytes to fn (path then only names it: .nii.gz or not, messages). */
 static unetrc_status write_nifti(const char *path, const unetrc_nifti_geometry *g, int datatype, int64_t channels,
-                                 plane_fn fill, const void *ctx, char *err, size_t errlen) {
+                                 plane_fn fill, const void *ctx, unetrc_write_fn fn, void *fn_ctx, char *err,
+                                 size_t errlen) {
     if (!path || !g) return UNETRC_ERR_NULL;
     pthread_once(&quiet_once, quiet_nifti);
     int gz = io_has_suffix(path, ".nii.gz");
@@ -768,7 +771,9 @@ static unetrc_status write_nifti(const char *path, const unetrc_nifti_geometry *
         free(buf);
         return io_fail(err, errlen, UNETRC_ERR_NOMEM, path, "out of memory");
     }
-    unetrc_status st = io_out_open(&k->out, path, err, errlen);
+    unetrc_status st = UNETRC_OK;
+    if (fn) k->out = (io_out){.fd = -1, .path = path, .fn = fn, .fn_ctx = fn_ctx};
+    else st = io_out_open(&k->out, path, err, errlen);
     if (st == UNETRC_OK && gz) {
         k->gz = 1;
         if (deflateInit2(&k->z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
@@ -788,7 +793,8 @@ static unetrc_status write_nifti(const char *path, const unetrc_nifti_geometry *
         if (st == UNETRC_OK && k->gz) st = sink_write(k, NULL, 0, 1, err, errlen);
     }
     if (k->gz) deflateEnd(&k->z);
-    if (st == UNETRC_OK) st = io_out_commit(&k->out, err, errlen);
+    if (fn) {
+    } else if (st == UNETRC_OK) st = io_out_commit(&k->out, err, errlen);
     else if (k->out.tmp) io_out_abort(&k->out);
     free(buf);
     free(k);
@@ -832,7 +838,7 @@ unetrc_status unetrc_nifti_write_labels(const char *path, const int32_t *labels,
     if (lo < 0 || hi > 255) x.dt = DT_INT16;
     if (lo < INT16_MIN || hi > INT16_MAX)
         return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "label values %d to %d do not fit in int16", lo, hi);
-    return write_nifti(path, g, x.dt, 1, fill_labels, &x, err, errlen);
+    return write_nifti(path, g, x.dt, 1, fill_labels, &x, NULL, NULL, err, errlen);
 }
 
 typedef struct f32_ctx {
@@ -853,5 +859,35 @@ unetrc_status unetrc_nifti_write_f32(const char *path, const float *data, int64_
     if (err && errlen) err[0] = 0;
     if (!path || !data || !g) return UNETRC_ERR_NULL;
     f32_ctx x = {data, g->dim[0], g->dim[1], g->dim[2]};
-    return write_nifti(path, g, DT_FLOAT32, channels, fill_f32, &x, err, errlen);
+    return write_nifti(path, g, DT_FLOAT32, channels, fill_f32, &x, NULL, NULL, err, errlen);
+}
+
+unetrc_status unetrc_nifti_encode_f32(const char *name, const float *data, int64_t channels,
+                                      const unetrc_nifti_geometry *g, unetrc_write_fn write, void *ctx, char *err,
+                                      size_t errlen) {
+    if (err && errlen) err[0] = 0;
+    if (!name || !data || !g || !write) return UNETRC_ERR_NULL;
+    f32_ctx x = {data, g->dim[0], g->dim[1], g->dim[2]};
+    return write_nifti(name, g, DT_FLOAT32, channels, fill_f32, &x, write, ctx, err, errlen);
+}
+
+typedef struct u8_ctx {
+    const uint8_t *data;
+    int64_t nx, ny, nz;
+} u8_ctx;
+
+static void fill_u8(const void *vctx, int64_t c, int64_t k, unsigned char *buf) {
+    const u8_ctx *x = vctx;
+    const uint8_t *src = x->data + c * x->nx * x->ny * x->nz;
+    for (int64_t j = 0; j < x->ny; j++)
+        for (int64_t i = 0; i < x->nx; i++) buf[j * x->nx + i] = src[(i * x->ny + j) * x->nz + k];
+}
+
+unetrc_status unetrc_nifti_encode_u8(const char *name, const uint8_t *data, int64_t channels,
+                                     const unetrc_nifti_geometry *g, unetrc_write_fn write, void *ctx, char *err,
+                                     size_t errlen) {
+    if (err && errlen) err[0] = 0;
+    if (!name || !data || !g || !write) return UNETRC_ERR_NULL;
+    u8_ctx x = {data, g->dim[0], g->dim[1], g->dim[2]};
+    return write_nifti(name, g, DT_UINT8, channels, fill_u8, &x, write, ctx, err, errlen);
 }

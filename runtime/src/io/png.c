@@ -214,8 +214,11 @@ static unetrc_status encode(canvas *cv, io_out *out, const char *path, char *err
     return UNETRC_OK;
 }
 
-unetrc_status unetrc_png_overview(const char *path, const float *image, const int32_t *labels,
-                                  const unetrc_nifti_geometry *g, char *err, size_t errlen) {
+/* Draws the overview and writes it to `path` atomically, or with a stream
+ * function hands the PNG's bytes to fn. */
+static unetrc_status overview(const char *path, const float *image, const int32_t *labels,
+                              const unetrc_nifti_geometry *g, unetrc_write_fn fn, void *fn_ctx, char *err,
+                              size_t errlen) {
     if (err && errlen) err[0] = 0;
     if (!path || !image || !g) return UNETRC_ERR_NULL;
     vol v = {image, labels, {g->dim[0], g->dim[1], g->dim[2]}, {0}};
@@ -364,11 +367,27 @@ unetrc_status unetrc_png_overview(const char *path, const float *image, const in
         draw_text(&cv, legend_x + SWATCH + 6, y, t, white);
     }
 
-    io_out out;
-    unetrc_status st = io_out_open(&out, path, err, errlen);
+    io_out out = {.fd = -1, .path = path, .fn = fn, .fn_ctx = fn_ctx};
+    unetrc_status st = fn ? UNETRC_OK : io_out_open(&out, path, err, errlen);
     if (st == UNETRC_OK) st = encode(&cv, &out, path, err, errlen);
-    if (st == UNETRC_OK) st = io_out_commit(&out, err, errlen);
+    if (fn) {
+    } else if (st == UNETRC_OK) st = io_out_commit(&out, err, errlen);
     else if (out.tmp) io_out_abort(&out);
     free(cv.px);
     return st;
+}
+
+unetrc_status unetrc_png_overview(const char *path, const float *image, const int32_t *labels,
+                                  const unetrc_nifti_geometry *g, char *err, size_t errlen) {
+    return overview(path, image, labels, g, NULL, NULL, err, errlen);
+}
+
+unetrc_status unetrc_png_encode_overview(const char *name, const float *image, const int32_t *labels,
+                                         const unetrc_nifti_geometry *g, unetrc_write_fn write, void *ctx, char *err,
+                                         size_t errlen) {
+    if (!write) {
+        if (err && errlen) err[0] = 0;
+        return UNETRC_ERR_NULL;
+    }
+    return overview(name, image, labels, g, write, ctx, err, errlen);
 }

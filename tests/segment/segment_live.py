@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""segment_live.py UNETRC MODELS_DIR CACHE_DIR: `unetrc segment` against MONAI's whole pipeline.
+
+Real volumes shipped by packages, cut with nibabel to odd sizes (smaller than the models' 32^3 roi along
+one axis, not a multiple of the scan interval): nilearn's MNI152 T1 and grey-matter templates, nibabel's
+example4d.nii.gz (4D, two channels in the file, qform + sform) and dipy's S0_10slices.nii.gz (10 slices).
+For each case `unetrc segment` writes labels, logits and probabilities; the reference is MONAI 1.3's
+LoadImage + EnsureChannelFirst, ScaleIntensityRange / NormalizeIntensity(nonzero, channel_wise),
+sliding_window_inference with ONNX Runtime running the same ONNX model as the predictor (flip TTA: the mean
+over the flips, as docs/segment.md defines it), softmax (or sigmoid) and argmax with the label map.
+
+Checks: logits and probabilities within 1e-4 of max|ref|; labels equal on >= 99.99 % of the voxels; the
+files nibabel reads back have the input's affine, qform and sform (codes and matrices), pixdim and units.
+Exit 77 (skipped) when torch, MONAI, nibabel, nilearn or onnxruntime do not import.
+"""
+import glob
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+warnings.filterwarnings("ignore")
+try:
+    import numpy as np
+    import torch
+    import nibabel as nib
+    import nilearn
+    import onnxruntime as ort
+    from monai.inferers import sliding_window_inference
+    from monai.transforms import EnsureChannelFirst, LoadImage, NormalizeIntensity, ScaleIntensityRange
+except Exception as e:  # pragma: no cover - environment without the reference stack
+    print(f"skipped: {e}")
+    sys.exit(77)
+
+torch.set_num_threads(2)
+U, MODELS, CACHE = sys.argv[1], sys.argv[2], sys.argv[3]
+FAILS = []
+
+
+def site_file(rel):
+    for base in sys.path:
+        p = os.path.join(base, rel)
+        if os.path.exists(p):
+            return p
+    hits = glob.glob(os.path.join(os.path.dirname(os.path.dirname(nib.__file__)), rel))
+    return hits[0] if hits else None
+
+
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what)
+    if not ok:
+        FAILS.append(what)
+
+
+def with_flips(f, nd, axes):
+    mask = sum(1 << a for a in axes)
+    subsets = [m for m in range(1 << nd) if m & ~mask == 0]
+
+    def g(x):
+        acc = f(x)
+        for m in subsets[1:]:
+            dims = [2 + a for a in range(nd) if m >> a & 1]
+            acc = acc + torch.flip(f(torch.flip(x, dims)), dims)
+        return acc / len(subsets)
+
+    return g
+
+
+def reference(model, images, c):
+    """MONAI's pipeline on the same files."""
+    load, ecf = LoadImage(image_only=True), EnsureChannelFirst()
+    x = torch.cat([torch.as_tensor(ecf(load(p))) for p in images]).float()
+    if "scale" in c:
+        a0, a1, b0, b1, clip = c["scale"]
+        x = ScaleIntensityRange(a0, a1, b0, b1, clip=clip)(x)
+    if c.get("normalize"):
+        x = NormalizeIntensity(nonzero=True, channel_wise=True)(x)
+    x = torch.as_tensor(x).float()
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 2
+    sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    roi = sess.get_inputs()[0].shape[2:]
+
+    def f(w):
+        return torch.from_numpy(sess.run(None, {name: w.numpy().astype(np.float32)})[0])
+
+    nd = len(roi)
+    pred = with_flips(f, nd, c["flips"]) if c.get("flips") else f
+    with torch.no_grad():
+        y = sliding_window_inference(x[None], roi, 1, pred, overlap=c.get("overlap", 0.25),
+                                     mode=c.get("mode", "constant"), sigma_scale=c.get("sigma", 0.125))
+    logits = torch.as_tensor(y)[0].float()
+    if c.get("threshold") is not None:
+        probs = torch.sigmoid(logits)
+        labels = (probs >= c["threshold"]).to(torch.uint8)
+    else:
+        probs = torch.softmax(logits, 0)
+        labels = torch.argmax(logits, 0)
+        if c.get("labels"):
+            labels = torch.as_tensor(c["labels"])[labels]
+        labels = labels.to(torch.uint8)
+    return logits.numpy(), probs.numpy(), labels.numpy()
+
+
+def channel_first(img):
+    a = np.asarray(img.dataobj)
+    return np.moveaxis(a, -1, 0) if a.ndim == 4 else a
+
+
+def same_geometry(out, src, what):
+    o, s = nib.load(out), nib.load(src)
+    ho, hs = o.header, s.header
+    ok = np.allclose(o.affine, s.affine, atol=1e-5, rtol=0)
+    ok &= int(ho["qform_code"]) == int(hs["qform_code"]) and int(ho["sform_code"]) == int(hs["sform_code"])
+    # (a qform or sform whose code is 0 means nothing: its matrix is compared when the code is set)
+    if int(hs["qform_code"]):
+        ok &= np.allclose(ho.get_qform(), hs.get_qform(), atol=1e-5)
+    if int(hs["sform_code"]):
+        ok &= np.allclose(ho.get_sform(), hs.get_sform(), atol=1e-5)
+    ok &= np.allclose(ho["pixdim"][1:4], hs["pixdim"][1:4]) and ho.get_xyzt_units()[0] == hs.get_xyzt_units()[0]
+    ok &= o.shape[:3] == s.shape[:3]
+    check(bool(ok), f"{what}: {os.path.basename(out)} has the input's affine, qform, sform, pixdim, units and grid")
+
+
+def run_case(tmp, name, model, images, c):
+    mpath = os.path.join(MODELS, model + ".onnx")
+    npy = c.get("npy", False)  # the same scan as .npy arrays (channel first) in and out
+    ext = ".npy" if npy else ".nii.gz"
+    lab, log, prob = (os.path.join(tmp, f"{name}_{k}{ext}") for k in ("labels", "logits", "probs"))
+    cmd = [U, "segment", mpath, "--output", lab, "--logits", log, "--probabilities", prob, "--cache", CACHE,
+           "--threads", "2", "--quiet", "--cflags", "-std=c11 -O2 -fopenmp"]
+    for p in images:
+        if npy:
+            q = os.path.join(tmp, os.path.basename(p) + ".npy")
+            np.save(q, np.asarray(channel_first(nib.load(p)), dtype=np.float32))
+            p = q
+        cmd += ["--image", p]
+    if "overlap" in c:
+        ov = c["overlap"]
+        cmd += ["--overlap", ",".join(map(str, ov)) if isinstance(ov, (list, tuple)) else str(ov)]
+    if "mode" in c:
+        cmd += ["--mode", c["mode"]]
+    if "sigma" in c:
+        cmd += ["--sigma-scale", str(c["sigma"])]
+    if c.get("normalize"):
+        cmd += ["--normalize", "nonzero"]
+    if "scale" in c:
+        a0, a1, b0, b1, clip = c["scale"]
+        cmd += ["--scale-range", f"{a0},{a1},{b0},{b1}" + (",clip" if clip else "")]
+    if c.get("labels"):
+        cmd += ["--labels", ",".join(map(str, c["labels"]))]
+    if c.get("flips"):
+        cmd += ["--flip-tta", ",".join(map(str, c["flips"]))]
+    if c.get("threshold") is not None:
+        cmd += ["--sigmoid-threshold", str(c["threshold"])]
+    t = time.time()
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    t_u = time.time() - t
+    if r.returncode != 0 or r.stderr:
+        check(False, f"{name}: unetrc segment exit {r.returncode}: {r.stderr.strip()}")
+        return
+    t = time.time()
+    ref_logits, ref_probs, ref_labels = reference(mpath, images, c)
+    t_m = time.time() - t
+    if npy:
+        got_logits, got_probs, got_labels = np.load(log), np.load(prob), np.load(lab)
+    else:
+        got_logits = channel_first(nib.load(log)).astype(np.float32)
+        got_probs = channel_first(nib.load(prob)).astype(np.float32)
+        got_labels = channel_first(nib.load(lab))
+    if got_labels.ndim == ref_labels.ndim - 1:
+        got_labels = got_labels[None] if ref_labels.shape[0] == 1 else got_labels
+    for what, g, r_ in (("logits", got_logits, ref_logits), ("probabilities", got_probs, ref_probs)):
+        if g.shape != r_.shape:
+            check(False, f"{name}: {what} shape {g.shape}, MONAI {r_.shape}")
+            continue
+        err = float(np.abs(g - r_).max() / max(np.abs(r_).max(), 1e-30))
+        check(err <= 1e-4, f"{name}: {what} {g.shape} within {err:.2e} of max|MONAI| (<= 1e-4)")
+    if got_labels.shape != ref_labels.shape:
+        check(False, f"{name}: labels shape {got_labels.shape}, MONAI {ref_labels.shape}")
+    else:
+        agree = float((got_labels == ref_labels).mean())
+        check(agree >= 0.9999 and got_labels.dtype == np.uint8,
+              f"{name}: labels ({got_labels.dtype}) agree on {100 * agree:.4f} % of {got_labels.size} voxels "
+              f"(>= 99.99 %); label values {sorted(np.unique(got_labels).tolist())}")
+    if not npy:
+        same_geometry(lab, images[0], name)
+        same_geometry(log, images[0], name)
+    print(f"     {name}: unetrc segment {t_u:.2f} s, MONAI + ONNX Runtime {t_m:.2f} s")
+
+
+def main():
+    mni_t1 = site_file("nilearn/datasets/data/mni_icbm152_t1_tal_nlin_sym_09a_converted.nii.gz")
+    mni_gm = site_file("nilearn/datasets/data/mni_icbm152_gm_tal_nlin_sym_09a_converted.nii.gz")
+    ex4d = site_file("nibabel/tests/data/example4d.nii.gz")
+    s0 = site_file("dipy/data/files/S0_10slices.nii.gz")
+    with tempfile.TemporaryDirectory(prefix="unetrc-segment-") as tmp:
+        def cut(src, name, sl):
+            p = os.path.join(tmp, name)
+            nib.save(nib.load(src).slicer[sl], p)
+            return p
+
+        cases = []
+        if mni_t1 and mni_gm:
+            # 45 x 29 x 48: 29 < 32 along j; 45 and 48 not multiples of the scan intervals
+            t1 = cut(mni_t1, "t1.nii.gz", (slice(40, 85), slice(60, 89), slice(50, 98)))
+            gm = cut(mni_gm, "gm.nii.gz", (slice(40, 85), slice(60, 89), slice(50, 98)))
+            cases += [
+                ("t1_constant", "basicunet3d_tiny", [t1], {}),
+                ("t1_gaussian", "basicunet3d_tiny", [t1], {"mode": "gaussian", "overlap": 0.5, "normalize": True}),
+                ("t1_flips", "basicunet3d_tiny", [t1],
+                 {"mode": "gaussian", "overlap": [0.6, 0.25, 0.4], "sigma": 0.2, "flips": [0, 2]}),
+                ("t1_npy", "basicunet3d_tiny", [t1], {"npy": True, "mode": "gaussian", "overlap": 0.4}),
+                ("t1_gm_two_files", "unetr_perceptron_tiny", [t1, gm],
+                 {"normalize": True, "labels": [0, 1, 2, 4], "overlap": 0.5}),
+            ]
+        else:
+            print("note: nilearn's MNI152 templates not found")
+        if ex4d:
+            # 67 x 50 x 24 x 2: two channels in one file, 24 < 32 along k
+            e = cut(ex4d, "ex4d.nii.gz", (slice(0, 67), slice(20, 70), slice(None), slice(None)))
+            cases.append(("example4d", "unetr_perceptron_tiny", [e],
+                          {"scale": (0.0, 1000.0, 0.0, 1.0, True), "mode": "gaussian", "overlap": 0.5,
+                           "labels": [0, 3, 5, 7]}))
+        if s0:
+            # 77 x 91 x 10: 10 slices only; sigmoid multi-label output
+            s = cut(s0, "s0.nii.gz", (slice(20, 97), slice(10, 101), slice(None), slice(None)))
+            cases.append(("s0_sigmoid", "basicunet3d_tiny", [s],
+                          {"scale": (0.0, 500.0, -1.0, 1.0, False), "threshold": 0.5, "overlap": 0.25}))
+        if not cases:
+            print("skipped: no real volumes found")
+            return 77
+        for name, model, images, c in cases:
+            run_case(tmp, name, model, images, c)
+    print(f"segment live: {len(FAILS)} failed")
+    return 1 if FAILS else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
