@@ -10,7 +10,7 @@
 /* The rule of each op comes from its family: urc_grad_<family>, defined
  * in grad_<family>.c. Families without a file yet resolve to NULL (weak). */
 #define VAR URC_VARIADIC
-#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT)                                                        \
+#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT, OLDEST)                                                \
     extern bool urc_grad_##FAM(urc_grad_ctx *, const urc_node *, urc_value *const *, urc_value **, const bool *)   \
         __attribute__((weak));
 #include "../ir/ops.def"
@@ -21,7 +21,7 @@ static urc_grad_fn rule_of(urc_op op) {
     static bool init;
     if (!init) {
         int i = 0;
-#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT) rules[i++] = urc_grad_##FAM;
+#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT, OLDEST) rules[i++] = urc_grad_##FAM;
 #include "../ir/ops.def"
 #undef URC_OP
         init = true;
