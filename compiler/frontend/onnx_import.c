@@ -39,6 +39,7 @@ typedef struct importer {
     const char *model_dir;      /* folder holding the model, for external data */
     const urc_import_opts *opts;
     uint64_t max_bytes;
+    bool torch_export;          /* producer_name "pytorch" */
 } importer;
 
 /* ---- tensors -------------------------------------------------------------- */
@@ -269,6 +270,7 @@ static urc_tensor *tensor_from_proto(importer *im, const Onnx__TensorProto *t, c
 
 static bool convert_attrs(importer *im, const Onnx__NodeProto *np, const char *where, urc_attr_list *l) {
     l->where = where;
+    l->torch_export = im->torch_export;
     l->len = (int)np->n_attribute;
     l->items = urc_alloc(sizeof(urc_attr) * (np->n_attribute ? np->n_attribute : 1));
     bool ok = true;
@@ -803,6 +805,7 @@ urc_graph *urc_onnx_load(const char *path, const urc_import_opts *opts) {
     bool ok = true;
     g->ir_version = m->has_ir_version && m->ir_version >= 0 && m->ir_version <= INT_MAX ? (int)m->ir_version : 0;
     g->producer = urc_fmt("%s %s", m->producer_name ? m->producer_name : "", m->producer_version ? m->producer_version : "");
+    im.torch_export = m->producer_name && !strcmp(m->producer_name, "pytorch");
     if (!m->graph) {
         urc_error(NULL, "the model has no graph");
         ok = false;

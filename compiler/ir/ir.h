@@ -237,6 +237,7 @@ typedef struct urc_attr_list {
     urc_attr *items;
     int len;
     const char *where;      /* "node 'x' (Conv)" for messages */
+    bool torch_export;      /* the model's producer_name is "pytorch" (torch.onnx.export) */
 } urc_attr_list;
 
 /* Getters: return false (and report) when the attribute has the wrong type
