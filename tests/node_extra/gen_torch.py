@@ -6,6 +6,7 @@ depends on how torch exports an op:
 - Resize with align_corners from scale_factor: torch writes the scale as
   'scales' but resamples over the integer output length (so does
   onnxruntime); unetrc follows it for torch exports (docs/ops.md).
+- BatchNormalization exported in training mode (batch statistics).
 Regenerate (Debian torch 1.13):
     .venv/bin/python tests/node_extra/gen_torch.py"""
 import io
@@ -73,5 +74,41 @@ save("resize_torch_bicubic_align_corners_scale07", Interp(scale_factor=0.7, mode
 save("resize_torch_bilinear_align_corners_up", Interp(scale_factor=1.7, mode="bilinear", align_corners=True), [x2])
 save("resize_torch_bilinear_align_corners_size", Interp(size=(3, 4), mode="bilinear", align_corners=True), [x2])
 save("resize_torch_trilinear_half_pixel_scale06", Interp(scale_factor=0.6, mode="trilinear", align_corners=False), [x3])
+
+
+class BN(torch.nn.Module):
+    def __init__(self, c, dims):
+        super().__init__()
+        self.bn = (torch.nn.BatchNorm2d if dims == 2 else torch.nn.BatchNorm3d)(c, momentum=0.2)
+        with torch.no_grad():
+            self.bn.weight.uniform_(0.5, 1.5)
+            self.bn.bias.uniform_(-0.5, 0.5)
+            self.bn.running_mean.uniform_(-1, 1)
+            self.bn.running_var.uniform_(0.5, 2)
+
+    def forward(self, x):
+        return torch.relu(self.bn(x))
+
+
+# training mode: normalised with the batch's statistics (onnxruntime's CPU kernel has no training mode)
+save("batchnorm_torch_training_2d", BN(3, 2), [torch.randn(2, 3, 5, 6) * 2 + 1], opset=15,
+     training=torch.onnx.TrainingMode.TRAINING, ort_check=False)
+save("batchnorm_torch_training_3d", BN(4, 3), [torch.randn(2, 4, 3, 4, 5) - 0.5], opset=15,
+     training=torch.onnx.TrainingMode.TRAINING, ort_check=False)
+
+
+class ConvBN(torch.nn.Module):  # conv (channels-last in unetrc) -> training-mode BN (channels-first) -> conv
+    def __init__(self):
+        super().__init__()
+        self.c1 = torch.nn.Conv3d(2, 4, 3, padding=1)
+        self.bn = torch.nn.BatchNorm3d(4)
+        self.c2 = torch.nn.Conv3d(4, 3, 1)
+
+    def forward(self, x):
+        return self.c2(torch.relu(self.bn(self.c1(x))))
+
+
+save("batchnorm_torch_training_conv", ConvBN(), [torch.randn(2, 2, 6, 5, 4)], opset=15,
+     training=torch.onnx.TrainingMode.TRAINING, ort_check=False)
 
 print("written to", OUT)
