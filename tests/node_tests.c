@@ -277,6 +277,10 @@ static xfail *find_xfail(const char *name) {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 static int cmp_row(const void *a, const void *b) { return strcmp(((const op_row *)a)->op, ((const op_row *)b)->op); }
+static int cmp_unsup(const void *a, const void *b) {
+    const op_row *x = a, *y = b;
+    return x->unsupported != y->unsupported ? y->unsupported - x->unsupported : strcmp(x->op, y->op);
+}
 
 int main(int argc, char **argv) {
     const char *data = NULL, *dirs[16], *filter = NULL, *table = NULL, *xfail_path = NULL, *mode = "both";
@@ -315,6 +319,7 @@ int main(int argc, char **argv) {
         closedir(d);
     }
     qsort(names.items, (size_t)names.len, sizeof(char *), cmp_str);
+    URC_VEC(char *) refused = {0};
     int n_frozen = 0, n_run = 0, n_pass = 0, n_fail = 0, n_xfail = 0, n_xpass = 0, n_unsup = 0, n_old = 0;
     for (int t = 0; t < names.len; t++) {
         const char *dir = names.items[t], *name = strrchr(dir, '/') + 1;
@@ -331,15 +336,18 @@ int main(int argc, char **argv) {
                 if (urc_op_lookup(ti.ops[k]) == URC_OP_COUNT) row(ti.ops[k])->unsupported++;
             continue;
         }
-        if (ti.opset < URC_OPSET_MIN) {
+        bool iok = false, cok = false, froze = false;
+        const char *why = run_test(dir, &ti, do_interp, do_c, &iok, &cok, &froze);
+        /* Below opset 11 the compiler refuses ops whose definition changed
+         * since: such a test counts as refused, with the compiler's reason. */
+        if (ti.opset < URC_OPSET_MIN && why && !strncmp(why, "compile: ", 9) && strstr(why, "re-export with opset_version=17")) {
             n_old++;
             for (int k = 0; k < ti.nops; k++) row(ti.ops[k])->old_opset++;
-            if (verbose) printf("old-opset %s (opset %d)\n", name, ti.opset);
+            if (verbose) printf("refused %s (opset %d): %s\n", name, ti.opset, why);
+            URC_VEC_PUSH(refused, urc_fmt("%s (opset %d): `%s`", name, ti.opset, why + 9));
             continue;
         }
         n_run++;
-        bool iok = false, cok = false, froze = false;
-        const char *why = run_test(dir, &ti, do_interp, do_c, &iok, &cok, &froze);
         if (froze) n_frozen++;
         bool pass = !why;
         xfail *x = find_xfail(name);
@@ -368,7 +376,8 @@ int main(int argc, char **argv) {
         fflush(stdout);
     }
     printf("node tests: %d run, %d passed, %d failed, %d expected failures, %d unexpected passes; "
-           "%d skipped (unsupported op), %d skipped (opset < %d); %d with frozen shape inputs\n",
+           "%d skipped (unsupported op), %d refused (opset < %d with an op defined differently since); %d with frozen "
+           "shape inputs\n",
            n_run, n_pass, n_fail, n_xfail, n_xpass, n_unsup, n_old, URC_OPSET_MIN, n_frozen);
     if (table) {
         FILE *f = fopen(table, "w");
@@ -385,16 +394,19 @@ int main(int argc, char **argv) {
                    "the reference interpreter and through the generated C (`-Wall -Wextra -Werror`), "
                    "compared with ONNX's default tolerance (1e-7 + 1e-3·|ref|; integers exact).\n\n"
                    "A test counts for every op it contains (Constant only when alone). "
-                   "Tests of models with opset below %d are listed as skipped, not run; "
-                   "tests using an op unetrc does not support are listed under that op. "
+                   "Models below opset %d run when every op they use has the definition it has at opset %d "
+                   "(compiler/ir/ops.def, `oldest`); the others are refused by the compiler, naming the op (listed "
+                   "below with its message). "
+                   "Tests using an op unetrc does not support are listed under that op. "
                    "unetrc specialises code to shapes known at compile time: where a test feeds a shape-like "
                    "integer input at run time (Reshape's shape, Unsqueeze's axes, ...), the runner freezes the "
                    "integer inputs (then, if needed, the non-first float inputs such as Resize's scales) to the test's values, as a user does with `--freeze-input` (%d tests).\n\n"
                    "Totals: %d run, %d passed, %d failed, %d expected failures (see tests/node_xfail.txt); "
-                   "%d skipped for unsupported ops, %d for opset < %d.\n\n"
+                   "%d skipped for unsupported ops; %d refused (opset < %d, an op defined differently since).\n\n"
                    "## Supported ops\n\n| Op | tests | pass (interpreter) | pass (generated C) | expected failures | "
-                   "skipped (opset < %d) |\n|---|---|---|---|---|---|\n",
-                URC_OPSET_MIN, n_frozen, n_run, n_pass, n_fail, n_xfail, n_unsup, n_old, URC_OPSET_MIN, URC_OPSET_MIN);
+                   "refused (opset < %d) |\n|---|---|---|---|---|---|\n",
+                URC_OPSET_MIN, URC_OPSET_MIN, n_frozen, n_run, n_pass, n_fail, n_xfail, n_unsup, n_old, URC_OPSET_MIN,
+                URC_OPSET_MIN);
         for (int i = 0; i < nrows; i++)
             if (urc_op_lookup(rows[i].op) != URC_OP_COUNT)
                 fprintf(f, "| %s | %d | %d | %d | %d | %d |\n", rows[i].op, rows[i].total, rows[i].pass_interp,
@@ -406,7 +418,12 @@ int main(int argc, char **argv) {
             for (int i = 0; i < nrows; i++) have |= !strcmp(rows[i].op, urc_ops[op].name);
             if (!have && urc_ops[op].name[0]) fprintf(f, "%s%s", first ? "" : ", ", urc_ops[op].name), first = 0;
         }
-        fprintf(f, "%s.\n\n## Unsupported ops (tests skipped)\n\n", first ? "none" : "");
+        fprintf(f, "%s.\n\n## Expected failures\n\n", first ? "none" : "");
+        for (int i = 0; i < nxfails; i++) fprintf(f, "- %s: %s\n", xfails[i].name, xfails[i].reason);
+        fprintf(f, "\n## Refused below opset %d\n\n", URC_OPSET_MIN);
+        for (int i = 0; i < refused.len; i++) fprintf(f, "- %s\n", refused.items[i]);
+        fprintf(f, "\n## Unsupported ops (tests skipped), by number of tests\n\n");
+        qsort(rows, (size_t)nrows, sizeof(op_row), cmp_unsup);
         first = 1;
         for (int i = 0; i < nrows; i++)
             if (urc_op_lookup(rows[i].op) == URC_OP_COUNT)

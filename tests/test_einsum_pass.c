@@ -90,7 +90,7 @@ static bool run_case(const tcase *tc) {
     e->out[0] = y;
     URC_VEC_PUSH(g->outputs, y);
     urc_attr eqa = {.name = "equation", .type = URC_AT_STRING, .s = tc->eq};
-    urc_attr_list al = {&eqa, 1, "att"};
+    urc_attr_list al = {&eqa, 1, "att", false};
     bool ok = urc_ops[URC_OP_EINSUM].impl->parse(e, &al) && urc_graph_toposort(g) &&
               urc_pass_infer(g, true, (uint64_t)1 << 30);
     urc_tensor *ref = NULL, *got = NULL;

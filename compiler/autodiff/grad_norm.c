@@ -117,6 +117,11 @@ static bool grad_group_norm(urc_grad_ctx *c, const urc_node *n, int64_t G, urc_v
 static bool grad_batch_norm(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, urc_value **dx, const bool *need) {
     urc_value *X = n->in[0], *d = dy[0];
     if (!d) return true;
+    if (n->a.norm.training_mode) {
+        urc_error(urc_node_where(n), "no gradient rule for training mode (batch statistics); export the model in "
+                  "eval mode");
+        return false;
+    }
     urc_dtype dt = X->dtype;
     int r = X->shape.rank;
     int64_t C = X->shape.dims[1], axes[URC_MAX_RANK];

@@ -39,6 +39,7 @@ typedef struct importer {
     const char *model_dir;      /* folder holding the model, for external data */
     const urc_import_opts *opts;
     uint64_t max_bytes;
+    bool torch_export;          /* producer_name "pytorch" */
 } importer;
 
 /* ---- tensors -------------------------------------------------------------- */
@@ -269,6 +270,7 @@ static urc_tensor *tensor_from_proto(importer *im, const Onnx__TensorProto *t, c
 
 static bool convert_attrs(importer *im, const Onnx__NodeProto *np, const char *where, urc_attr_list *l) {
     l->where = where;
+    l->torch_export = im->torch_export;
     l->len = (int)np->n_attribute;
     l->items = urc_alloc(sizeof(urc_attr) * (np->n_attribute ? np->n_attribute : 1));
     bool ok = true;
@@ -495,6 +497,36 @@ static bool report_unsupported(const Onnx__GraphProto *gp) {
     return groups.len == 0;
 }
 
+/* Below opset 11 a model is accepted when each op it uses still has the
+ * definition unetrc implements (ops.def: `oldest`); any other op is reported
+ * once per type, naming the version it would need. */
+static bool report_old_ops(const Onnx__GraphProto *gp, int opset) {
+    int count[URC_OP_COUNT] = {0};
+    const char *first[URC_OP_COUNT] = {0};
+    bool ok = true;
+    for (size_t i = 0; opset < URC_OPSET_MIN && i < gp->n_node; i++) {
+        const Onnx__NodeProto *np = gp->node[i];
+        if ((np->domain && *np->domain && strcmp(np->domain, "ai.onnx")) || !np->op_type) continue;
+        urc_op op = urc_op_lookup(np->op_type);
+        if (op == URC_OP_COUNT || urc_ops[op].oldest <= opset) continue;
+        if (!count[op]++) first[op] = np->name && *np->name ? np->name : urc_fmt("#%zu", i);
+    }
+    for (int op = 0; op < URC_OP_COUNT; op++) {
+        if (!count[op]) continue;
+        const char *t = urc_ops[op].name;
+        int v = urc_ops[op].oldest;
+        urc_error(urc_fmt("node '%s' (%s)%s", first[op], t,
+                          count[op] > 1 ? urc_fmt(" and %d more %s node%s", count[op] - 1, t, count[op] > 2 ? "s" : "")
+                                        : ""),
+                  "%s; re-export with opset_version=17",
+                  v > URC_OPSET_MIN ? urc_fmt("%s is new in opset %d (the model imports opset %d)", t, v, opset)
+                                    : urc_fmt("the model's opset %d predates %s-%d, the oldest version unetrc implements",
+                                              opset, t, v));
+        ok = false;
+    }
+    return ok;
+}
+
 static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
     urc_graph *g = im->g;
     bool ok = true;
@@ -587,6 +619,7 @@ static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
     }
     /* Nodes. */
     if (!report_unsupported(gp)) ok = false;
+    if (!report_old_ops(gp, g->opset)) ok = false;
     for (size_t i = 0; i < gp->n_node; i++) {
         const Onnx__NodeProto *np = gp->node[i];
         const char *type = np->op_type ? np->op_type : "";
@@ -632,6 +665,10 @@ static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
             continue;
         }
         const urc_op_info *info = &urc_ops[op];
+        if (g->opset < URC_OPSET_MIN && info->oldest > g->opset) { /* reported by report_old_ops */
+            ok = false;
+            continue;
+        }
         if (nin < info->min_in || nin > info->max_in) {
             urc_error(where, "has %d inputs; %s takes %d to %d", nin, type, info->min_in, info->max_in);
             ok = false;
@@ -768,6 +805,7 @@ urc_graph *urc_onnx_load(const char *path, const urc_import_opts *opts) {
     bool ok = true;
     g->ir_version = m->has_ir_version && m->ir_version >= 0 && m->ir_version <= INT_MAX ? (int)m->ir_version : 0;
     g->producer = urc_fmt("%s %s", m->producer_name ? m->producer_name : "", m->producer_version ? m->producer_version : "");
+    im.torch_export = m->producer_name && !strcmp(m->producer_name, "pytorch");
     if (!m->graph) {
         urc_error(NULL, "the model has no graph");
         ok = false;
@@ -792,9 +830,10 @@ urc_graph *urc_onnx_load(const char *path, const urc_import_opts *opts) {
         }
         version = v;
     }
-    if (ok && version != 0 && (version < URC_OPSET_MIN || version > URC_OPSET_MAX)) {
-        urc_error(NULL, "opset %lld is not supported (supported: %d to %d); re-export with opset_version=17",
-                  (long long)version, URC_OPSET_MIN, URC_OPSET_MAX);
+    /* Below opset 11, each node is checked against its op's history instead (import_graph). */
+    if (ok && version != 0 && (version < 1 || version > URC_OPSET_MAX)) {
+        urc_error(NULL, "opset %lld is not supported (supported: 1 to %d); re-export with opset_version=17",
+                  (long long)version, URC_OPSET_MAX);
         ok = false;
     }
     if (ok) opset = (int)version;

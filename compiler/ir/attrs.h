@@ -251,6 +251,8 @@ typedef struct urc_resize_attr {
     int naxes;
     int keep_aspect_ratio_policy;   /* 0 stretch, 1 not_larger, 2 not_smaller */
     double scales[URC_MAX_RANK];    /* resolved */
+    double length[URC_MAX_RANK];    /* resolved: length_resized of align_corners (see resize.c) */
+    bool torch_lengths;             /* a torch export: scales given, lengths are the integer output's */
     double roi[2 * URC_MAX_RANK];   /* resolved (tf_crop_and_resize) */
 } urc_resize_attr;
 

@@ -10,13 +10,13 @@
 /* ---- op table ----------------------------------------------------------- */
 
 #define VAR URC_VARIADIC
-#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT) extern const urc_op_impl urc_impl_##FAM;
+#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT, OLDEST) extern const urc_op_impl urc_impl_##FAM;
 #include "ops.def"
 #undef URC_OP
 
 const urc_op_info urc_ops[URC_OP_COUNT] = {
-#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT) \
-    [URC_OP_##E] = {NAME, &urc_impl_##FAM, MININ, MAXIN, MINOUT, MAXOUT},
+#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT, OLDEST) \
+    [URC_OP_##E] = {NAME, &urc_impl_##FAM, MININ, MAXIN, MINOUT, MAXOUT, OLDEST},
 #include "ops.def"
 #undef URC_OP
 };

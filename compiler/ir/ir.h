@@ -137,7 +137,7 @@ uint16_t urc_f32_to_bf16(float f);
 #include "attrs.h"
 
 typedef enum urc_op {
-#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT) URC_OP_##E,
+#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT, OLDEST) URC_OP_##E,
 #include "ops.def"
 #undef URC_OP
     URC_OP_COUNT
@@ -237,6 +237,7 @@ typedef struct urc_attr_list {
     urc_attr *items;
     int len;
     const char *where;      /* "node 'x' (Conv)" for messages */
+    bool torch_export;      /* the model's producer_name is "pytorch" (torch.onnx.export) */
 } urc_attr_list;
 
 /* Getters: return false (and report) when the attribute has the wrong type
@@ -276,6 +277,7 @@ typedef struct urc_op_info {
     const char *name;       /* ONNX op type */
     const urc_op_impl *impl;
     int min_in, max_in, min_out, max_out;
+    int oldest; /* the oldest opset whose definition unetrc implements (ops.def); 0: internal */
 } urc_op_info;
 
 #define URC_VARIADIC 1024

@@ -1,6 +1,12 @@
 /* binary.c: elementwise ops with numpy broadcasting: arithmetic, Pow, Mod,
- * PRelu, comparisons, logic, variadic Max/Min/Sum/Mean, Where and BitShift. */
+ * PRelu, comparisons, logic, variadic Max/Min/Sum/Mean, Where and BitShift.
+ * float16/bfloat16 are storage types, except for Max, Min and Mod, which
+ * compute in float32 and round back (as ONNX's reference does with numpy;
+ * their results are exact, so no double rounding is involved). */
 #include "common.h"
+
+static bool is_half(urc_dtype dt) { return dt == URC_DT_F16 || dt == URC_DT_BF16; }
+static bool half_ok(urc_op op) { return op == URC_OP_MAX || op == URC_OP_MIN || op == URC_OP_MOD || op == URC_OP_WHERE; }
 
 static bool is_compare(urc_op op) {
     return op == URC_OP_EQUAL || op == URC_OP_LESS || op == URC_OP_LESS_OR_EQUAL || op == URC_OP_GREATER ||
@@ -55,7 +61,7 @@ static bool binary_infer(urc_node *n) {
     }
     if (n->op == URC_OP_POW && !urc_check_dtype(n, 1, URC_DTM_NUM)) return false;
     urc_dtype dt = n->in[first]->dtype;
-    if (n->op != URC_OP_WHERE && (dt == URC_DT_F16 || dt == URC_DT_BF16) && !urc_reject_half(n, first)) return false;
+    if (!half_ok(n->op) && is_half(dt) && !urc_reject_half(n, first)) return false;
     if (n->op == URC_OP_MOD && urc_dtype_is_float(dt) && !n->a.binary.fmod) {
         urc_error(where, "Mod on %s needs fmod=1", urc_dtype_name(dt));
         return false;
@@ -274,9 +280,12 @@ static bool binary_lower(urc_lower *L, const urc_node *n) {
     } else if (n->op == URC_OP_POW) {
         r = power(n, ops[0], ops[1]);
     } else {
+        bool half = is_half(ops[0]->dt); /* Max, Min, Mod: in float32, rounded back */
+        for (int j = 0; half && j < n->nin; j++) ops[j] = urc_lx_cast(URC_DT_F32, ops[j]);
         r = ops[0];
         for (int j = 1; j < n->nin; j++) r = combine(n, r, ops[j]);
         if (n->op == URC_OP_MEAN && n->nin > 1) r = urc_lx_bin(URC_L_DIV, r, urc_lx_const(n->nin, r->dt));
+        if (half) r = urc_lx_cast(yv->dtype, r);
     }
     urc_ls_store(body, by, flat ? urc_lx_var(k, iv[0]) : urc_index_vars(k, iv, ys), r);
     return true;

@@ -1,5 +1,6 @@
 /* movement.c: ops that move data without arithmetic. Reshape, Flatten,
- * Squeeze, Unsqueeze, Identity and Dropout (inference) only change the
+ * Squeeze, Unsqueeze, Identity and Dropout (inference, or training mode
+ * with ratio 0) only change the
  * shape: the memory plan makes them views of their input, so they cost
  * nothing. Transpose, Expand, Tile, DepthToSpace and SpaceToDepth copy:
  * each output element reads one input element whose index src() gives. */
@@ -192,11 +193,14 @@ static bool movement_infer(urc_node *n) {
         o = *is;
         break;
     case URC_OP_DROPOUT:
+        /* Training mode is deterministic only with ratio 0: y = x, mask all true (as in inference). */
         if (n->nin > 2 && n->in[2]) {
-            double t;
+            double t, ratio = 0.5;
             if (!urc_const_scalar(n, 2, &t)) return false;
-            if (t != 0) {
-                urc_error(where, "Dropout in training mode (random masks) is not supported");
+            if (t != 0 && n->nin > 1 && n->in[1] && !urc_const_scalar(n, 1, &ratio)) return false;
+            if (t != 0 && ratio != 0) {
+                urc_error(where, "Dropout in training mode with ratio %g draws random masks; not supported "
+                          "(only ratio 0 is deterministic)", ratio);
                 return false;
             }
         }

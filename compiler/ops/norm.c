@@ -1,7 +1,8 @@
 /* norm.c: normalisation ops.
  *
  * LayerNormalization, InstanceNormalization, GroupNormalization and
- * BatchNormalization (inference), plus the internal unetrc.FusedNorm (one of
+ * BatchNormalization (inference, and training mode: batch statistics and
+ * running mean/var outputs, lower_bn_training), plus the internal unetrc.FusedNorm (one of
  * the last three with an activation / residual epilogue, made by
  * passes/fuse_norm.c; see urc_norm_attr in ir/attrs.h).
  *
@@ -196,8 +197,19 @@ static bool infer_stat_norm(urc_node *n, urc_op op) {
     case URC_OP_BATCH_NORM: {
         bool extra = false;
         for (int j = 1; j < n->nout; j++) extra |= n->out[j] != NULL;
-        if (a->training_mode || extra) {
-            urc_error(where, "training mode not supported (running statistics outputs are only computed in training)");
+        /* Before opset 14, extra outputs meant training (BatchNorm-9: running and saved statistics, whose
+         * definition differs); from 14 the attribute says it, and the outputs are optional. */
+        if (extra && !a->training_mode) {
+            urc_error(where, n->opset < 14 ? "running statistics outputs (training) need opset 14 or later"
+                                           : "running statistics outputs need training_mode=1");
+            return false;
+        }
+        if (a->training_mode && (n->op != URC_OP_BATCH_NORM || a->channels_last)) {
+            urc_error(where, "internal: BatchNormalization in training mode is not fused or channels-last");
+            return false;
+        }
+        if (a->training_mode && g.N * g.S == 0) {
+            urc_error(where, "training mode needs a non-empty batch (X has shape %s)", urc_shape_str(xs));
             return false;
         }
         static const char *names[] = {"", "scale", "B", "input_mean", "input_var"};
@@ -206,6 +218,8 @@ static bool infer_stat_norm(urc_node *n, urc_op op) {
         /* opset 15 lets scale/B (T1) and mean/var (T2) differ from X. */
         if (!urc_check_same_dtype(n, 1, 2) || !urc_check_same_dtype(n, 3, 4)) return false;
         if (n->opset < 15 && (!urc_check_same_dtype(n, 0, 1) || !urc_check_same_dtype(n, 0, 3))) return false;
+        for (int j = 1; j < n->nout; j++)
+            if (n->out[j]) urc_set_out(n, j, n->in[3]->dtype, &n->in[3]->shape);
         return true;
     }
     default: return false;
@@ -350,6 +364,33 @@ static bool eval_layer_norm(const urc_node *n, urc_tensor *const *in, urc_tensor
     return true;
 }
 
+/* BatchNorm in training mode (opset 14+): per channel, the mean and the
+ * (biased) variance over N and the spatial dims normalise X, and the
+ * running statistics move towards them:
+ *   out_mean = input_mean * momentum + mean * (1 - momentum)   (out_var alike). */
+static void eval_bn_training(const urc_node *n, const geom *g, const double *x, urc_tensor *const *in,
+                             urc_tensor *const *out) {
+    const urc_norm_attr *a = &n->a.norm;
+    int64_t N = g->N, C = g->C, S = g->S;
+    for (int64_t c = 0; c < C; c++) {
+        double s = 0, q = 0, cnt = (double)(N * S);
+        for (int64_t nb = 0; nb < N; nb++)
+            for (int64_t i = 0; i < S; i++) s += x[(nb * C + c) * S + i];
+        double mean = s / cnt;
+        for (int64_t nb = 0; nb < N; nb++)
+            for (int64_t i = 0; i < S; i++) q += (x[(nb * C + c) * S + i] - mean) * (x[(nb * C + c) * S + i] - mean);
+        double var = q / cnt, sc = elem(in[1], c) / sqrt(var + a->epsilon), b = elem(in[2], c);
+        for (int64_t nb = 0; nb < N; nb++)
+            for (int64_t i = 0; i < S; i++) {
+                int64_t k = (nb * C + c) * S + i;
+                urc_elem_set_f64(out[0]->dtype, out[0]->data, k, (x[k] - mean) * sc + b);
+            }
+        double mo = a->momentum;
+        if (n->nout > 1 && out[1]) urc_elem_set_f64(out[1]->dtype, out[1]->data, c, elem(in[3], c) * mo + mean * (1 - mo));
+        if (n->nout > 2 && out[2]) urc_elem_set_f64(out[2]->dtype, out[2]->data, c, elem(in[4], c) * mo + var * (1 - mo));
+    }
+}
+
 static bool norm_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *const *out) {
     const urc_norm_attr *a = &n->a.norm;
     if (n->op == URC_OP_LAYER_NORM) return eval_layer_norm(n, in, out);
@@ -359,6 +400,12 @@ static bool norm_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
     double *x = cf_copy(in[0], &g);
     double *t = urc_xmalloc(sizeof(double) * (size_t)(total ? total : 1));
     bool bn = op == URC_OP_BATCH_NORM;
+    if (bn && a->training_mode) {
+        eval_bn_training(n, &g, x, in, out);
+        free(x);
+        free(t);
+        return true;
+    }
     ref_norm(op, &g, x, a->epsilon, in[1], in[2], bn ? in[3] : NULL, bn ? in[4] : NULL, t);
     bool fused = n->op == URC_OP_FUSED_NORM;
     double *t2 = NULL;
@@ -690,6 +737,58 @@ static bool lower_cf(urc_lower *L, const urc_node *n, const geom *g, const normp
     return true;
 }
 
+/* BatchNorm in training mode (channels-first): channels run in parallel;
+ * each gathers its statistics over the N runs of S elements around the
+ * shift K = its first element (as emit_run_stats), normalises them and
+ * writes its running mean/var outputs. */
+static bool lower_bn_training(urc_lower *L, const urc_node *n, const geom *g) {
+    const urc_norm_attr *a = &n->a.norm;
+    urc_dtype dt = n->in[0]->dtype;
+    urc_kernel *k = urc_lower_begin(L, n);
+    int64_t C = g->C, S = g->S;
+    int bx = urc_lower_in(L, k, n->in[0], "x");
+    int by = urc_lower_out(L, k, n->out[0], "y");
+    int bm = n->nout > 1 && n->out[1] ? urc_lower_out(L, k, n->out[1], "running_mean") : -1;
+    int bv = n->nout > 2 && n->out[2] ? urc_lower_out(L, k, n->out[2], "running_var") : -1;
+    int c = urc_kernel_var(k, "c", URC_DT_I64), nb = urc_kernel_var(k, "nb", URC_DT_I64);
+    int i = urc_kernel_var(k, "i", URC_DT_I64);
+    urc_ls *body = urc_ls_for(k->body, c, ilit(0), ilit(C), 1, URC_FOR_PARALLEL);
+    int K = decl(k, body, "K", URC_DT_F64, f64(urc_lx_load(k, bx, urc_muli(var(k, c), S))));
+    int sum = decl(k, body, "sum", URC_DT_F64, dlit(0)), sq = decl(k, body, "sq", URC_DT_F64, dlit(0));
+    urc_ls *ln = urc_ls_for(body, nb, ilit(0), ilit(g->N), 1, 0);
+    int base = decl(k, ln, "base", URC_DT_I64, urc_muli(urc_add(urc_muli(var(k, nb), C), var(k, c)), S));
+    urc_ls *li = urc_ls_for(ln, i, ilit(0), ilit(S), 1, 0);
+    int d = decl(k, li, "d", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(var(k, base), var(k, i)))), var(k, K)));
+    urc_ls_assign(li, sum, bin(URC_L_ADD, var(k, sum), var(k, d)));
+    urc_ls_assign(li, sq, bin(URC_L_ADD, var(k, sq), bin(URC_L_MUL, var(k, d), var(k, d))));
+    urc_lx *cnt = dlit((double)(g->N * S));
+    int md = decl(k, body, "md", URC_DT_F64, bin(URC_L_DIV, var(k, sum), cnt));
+    urc_lx *v = bin(URC_L_SUB, bin(URC_L_DIV, var(k, sq), cnt), bin(URC_L_MUL, var(k, md), var(k, md)));
+    int vr = decl(k, body, "var", URC_DT_F64, bin(URC_L_MAX, v, dlit(0)));
+    int mean = decl(k, body, "mean", URC_DT_F64, bin(URC_L_ADD, var(k, K), var(k, md)));
+    urc_lx *sd = urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, var(k, vr), dlit(a->epsilon)));
+    urc_lx *m = var(k, decl(k, body, "m", dt, urc_lx_cast(dt, var(k, mean))));
+    urc_lx *am = var(k, decl(k, body, "a", dt, urc_lx_cast(dt, bin(URC_L_DIV, pload(L, k, n->in[1], "scale", var(k, c)), sd))));
+    urc_lx *b = var(k, decl(k, body, "b", dt, urc_lx_cast(dt, param(L, k, n->in[2], "bias", var(k, c)))));
+    urc_ls *ln2 = urc_ls_for(body, nb, ilit(0), ilit(g->N), 1, 0);
+    int base2 = decl(k, ln2, "base", URC_DT_I64, urc_muli(urc_add(urc_muli(var(k, nb), C), var(k, c)), S));
+    urc_ls *li2 = urc_ls_for(ln2, i, ilit(0), ilit(S), 1, URC_FOR_SIMD | URC_FOR_VECTOR);
+    urc_lx *xi = urc_add(var(k, base2), var(k, i));
+    urc_ls_store(li2, by, xi, affine(urc_lx_load(k, bx, xi), m, am, b));
+    urc_lx *mo = dlit(a->momentum), *mo1 = dlit(1 - a->momentum);
+    if (bm >= 0) {
+        urc_lx *r = bin(URC_L_ADD, bin(URC_L_MUL, pload(L, k, n->in[3], "input_mean", var(k, c)), mo),
+                        bin(URC_L_MUL, var(k, mean), mo1));
+        urc_ls_store(body, bm, var(k, c), urc_lx_cast(n->out[1]->dtype, r));
+    }
+    if (bv >= 0) {
+        urc_lx *r = bin(URC_L_ADD, bin(URC_L_MUL, pload(L, k, n->in[4], "input_var", var(k, c)), mo),
+                        bin(URC_L_MUL, var(k, vr), mo1));
+        urc_ls_store(body, bv, var(k, c), urc_lx_cast(n->out[2]->dtype, r));
+    }
+    return true;
+}
+
 /* Chunks of the channels-last statistics: enough for the threads and to
  * balance, few enough that their partial sums (two doubles per channel)
  * stay within 16 KB; 1 (serial) for small tensors. */
@@ -902,6 +1001,7 @@ static bool norm_lower(urc_lower *L, const urc_node *n) {
     urc_op op = base_op(n);
     bool bn = op == URC_OP_BATCH_NORM;
     geom g = norm_geom(n, &n->in[0]->shape);
+    if (bn && a->training_mode) return lower_bn_training(L, n, &g);
     normp np[2] = {{n->in[0], n->in[1], n->in[2], bn ? n->in[3] : NULL, bn ? n->in[4] : NULL, a->epsilon}, {0}};
     int nnorm = 1;
     if (n->op == URC_OP_FUSED_NORM && a->residual == 2) {

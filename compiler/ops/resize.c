@@ -74,6 +74,7 @@ static bool resize_parse(urc_node *n, urc_attr_list *l) {
         }
     }
     a->antialias = (int)aa;
+    a->torch_lengths = l->torch_export;
     return true;
 }
 
@@ -137,7 +138,7 @@ static bool resize_infer(urc_node *n) {
         return false;
     }
     urc_shape o = *is;
-    for (int d = 0; d < r; d++) a->scales[d] = 1;
+    for (int d = 0; d < r; d++) a->scales[d] = 1, a->length[d] = (double)is->dims[d];
     if (has_scales) {
         const urc_value *sv = n->in[2];
         if (!sv->data) {
@@ -168,6 +169,10 @@ static bool resize_infer(urc_node *n) {
                 return false;
             }
             o.dims[axes[i]] = (int64_t)len;
+            /* align_corners' length_resized: in * scale as ONNX defines it (scale = length_resized /
+             * length_original; its reference computes so), except in torch exports, whose scales are
+             * the scale_factor of a PyTorch resampling over the integer length (as ONNX Runtime does) */
+            a->length[axes[i]] = a->torch_lengths ? len : (double)((float)is->dims[axes[i]] * (float)s);
         }
     } else {
         int64_t sz[URC_MAX_RANK];
@@ -185,6 +190,7 @@ static bool resize_infer(urc_node *n) {
                 return false;
             }
             o.dims[axes[i]] = sz[i];
+            a->length[axes[i]] = (double)sz[i];
             a->scales[axes[i]] = in ? (double)sz[i] / (double)in : 1;
         }
         if (a->keep_aspect_ratio_policy) { /* one scale for all listed axes */
@@ -199,6 +205,7 @@ static bool resize_infer(urc_node *n) {
                  * instead of converting out of range (the size cap then rejects it) */
                 double len = s * (double)is->dims[axes[i]] + 0.5;
                 o.dims[axes[i]] = len < 9.2e18 ? (int64_t)len : INT64_MAX;
+                a->length[axes[i]] = (double)o.dims[axes[i]];
             }
         }
     }
@@ -223,11 +230,15 @@ typedef struct axis_taps {
 } axis_taps;
 
 /* Input coordinate of output position o along an axis of in -> out
- * elements (ONNX's coordinate_transformation_mode). length_resized in the
- * formulas is the integer output length, as the spec text, onnxruntime and
- * PyTorch use it; the ONNX reference implementation uses in * scale instead,
- * which differs only when that is fractional (two node tests, see
- * tests/node_xfail.txt). */
+ * elements (ONNX's coordinate_transformation_mode). length_resized in
+ * align_corners is a->length: the integer output length when it comes from
+ * 'sizes' (PyTorch, onnxruntime), in * scale when it comes from 'scales'
+ * (the spec defines scale = length_resized / length_original, and ONNX's
+ * reference computes so: onnx/onnx#2462), except in torch exports, which
+ * write PyTorch's scale_factor as scales while PyTorch and onnxruntime
+ * resample over the integer length. The two differ only when in * scale is
+ * fractional. The other modes use the integer length as the spec text,
+ * onnxruntime and PyTorch do. */
 static double coordinate(const urc_resize_attr *a, int d, int rank, double o, int64_t in, int64_t out) {
     double s = a->scales[d], len = (double)out;
     switch (a->coord) {
@@ -237,7 +248,10 @@ static double coordinate(const urc_resize_attr *a, int d, int rank, double o, in
         return center * (1 - adjust) + (o + 0.5) / s - 0.5;
     }
     case URC_COORD_PYTORCH_HALF_PIXEL: return len > 1 ? (o + 0.5) / s - 0.5 : 0;
-    case URC_COORD_ALIGN_CORNERS: return len > 1 ? o * (double)(in - 1) / (len - 1) : 0;
+    case URC_COORD_ALIGN_CORNERS: {
+        double lr = a->length[d];
+        return lr != 1 ? o * (double)(in - 1) / (lr - 1) : 0;
+    }
     case URC_COORD_ASYMMETRIC: return o / s;
     case URC_COORD_TF_HALF_PIXEL_FOR_NN: return (o + 0.5) / s;
     case URC_COORD_TF_CROP_AND_RESIZE: {

@@ -30,7 +30,8 @@ typedef struct fuser {
 } fuser;
 
 static bool is_stat_norm(const urc_node *n) {
-    return n->op == URC_OP_INSTANCE_NORM || n->op == URC_OP_BATCH_NORM || n->op == URC_OP_GROUP_NORM;
+    return n->op == URC_OP_INSTANCE_NORM || (n->op == URC_OP_BATCH_NORM && !n->a.norm.training_mode) ||
+           n->op == URC_OP_GROUP_NORM;
 }
 
 /* The single reader of v, when v is not also a graph output. */

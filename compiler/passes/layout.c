@@ -198,7 +198,9 @@ static bool *cl_flag(urc_node *n) {
         return n->nout > 1 && n->out[1] ? NULL : &n->a.pool.channels_last;
     case URC_OP_AVERAGE_POOL: case URC_OP_GLOBAL_AVERAGE_POOL: case URC_OP_GLOBAL_MAX_POOL:
         return &n->a.pool.channels_last;
-    case URC_OP_INSTANCE_NORM: case URC_OP_BATCH_NORM: case URC_OP_GROUP_NORM: /* ops/norm.c */
+    case URC_OP_BATCH_NORM: /* ops/norm.c; training mode has a channels-first kernel only */
+        return n->a.norm.training_mode ? NULL : &n->a.norm.channels_last;
+    case URC_OP_INSTANCE_NORM: case URC_OP_GROUP_NORM: /* ops/norm.c */
         return &n->a.norm.channels_last;
     case URC_OP_CONV_GRAD_WEIGHT: /* ops/convgrad.c (fast kernel for group 1; dW becomes [M, K..., C]) */
         return n->a.conv.group == 1 ? &n->a.conv.channels_last : NULL;

@@ -57,7 +57,14 @@ unsup = model([
 ], [x], [y], [bias], extra_opsets=[("com.microsoft", 1)])
 save(unsup, "unsupported.onnx")
 
+# Opset 9: Add (Add-7) and Relu (Relu-6) mean what they mean at opset 11, so this compiles.
 save(model(good.graph.node, [x], [y], [bias], opset=9), "opset9.onnx")
+# Opset 8: Softmax changed in opset 11 and Celu is new in 12; Relu is fine.
+old = model([helper.make_node("Softmax", ["x"], ["s1"], name="sm1", axis=2),
+             helper.make_node("Softmax", ["s1"], ["s2"], name="sm2", axis=2),
+             helper.make_node("Celu", ["s2"], ["s3"], name="celu"),
+             helper.make_node("Relu", ["s3"], ["y"], name="relu")], [x], [y], opset=8)
+save(old, "opset8_old_ops.onnx")
 
 cyc = model([helper.make_node("Relu", ["b"], ["a"], name="r1"),
              helper.make_node("Relu", ["a"], ["b"], name="r2"),
