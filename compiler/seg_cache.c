@@ -358,17 +358,37 @@ static bool build_into(const urc_seg_cache_opts *o, const char *dir, const char 
 bool urc_seg_load(const urc_seg_cache_opts *o, urc_seg_model *m) {
     memset(m, 0, sizeof *m);
     /* The key: version, model, compiler, flags, CPU. */
-    size_t n;
     const char *err;
     urc_diag_reset(o->model);
-    void *bytes = urc_read_file(o->model, &n, (size_t)o->opt->import.max_bytes, &err);
-    if (!bytes) {
-        urc_error(NULL, "%s", err);
+    char model_sha[65], key[65];
+    /* Hashed as it is read (a big model is not held in memory for this);
+     * the same checks and messages as urc_read_file. */
+    int fd = open(o->model, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    struct stat mst;
+    if (fd < 0) {
+        urc_error(NULL, "cannot open file: %s", strerror(errno));
         return false;
     }
-    char model_sha[65], key[65];
-    sha_hex(bytes, n, model_sha);
-    free(bytes);
+    if (fstat(fd, &mst) != 0 || !S_ISREG(mst.st_mode)) {
+        close(fd);
+        urc_error(NULL, "not a regular file");
+        return false;
+    }
+    if ((uint64_t)mst.st_size > o->opt->import.max_bytes) {
+        close(fd);
+        urc_error(NULL, "file is %lld bytes, above the limit of %llu bytes (raise it with --max-bytes)",
+                  (long long)mst.st_size, (unsigned long long)o->opt->import.max_bytes);
+        return false;
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    bool hashed = sha_fd(fd, model_sha);
+    int e = errno;
+    close(fd);
+    if (!hashed) {
+        urc_error(NULL, "read error: %s", strerror(e));
+        return false;
+    }
     const char *cc = o->cc ? o->cc : (getenv("CC") && *getenv("CC")) ? getenv("CC") : "cc";
     const urc_options *op = o->opt;
     const char *keytext =

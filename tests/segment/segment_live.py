@@ -70,8 +70,14 @@ def with_flips(f, nd, axes):
 
 def reference(model, images, c):
     """MONAI's pipeline on the same files."""
-    load, ecf = LoadImage(image_only=True), EnsureChannelFirst()
-    x = torch.cat([torch.as_tensor(ecf(load(p))) for p in images]).float()
+    if c.get("2d"):
+        # a 2D image with its channels in the 4th dimension (X,Y,1,C): MONAI's loader keeps the unit axis,
+        # so the reference reads it with nibabel, channel first
+        x = torch.cat([torch.from_numpy(np.moveaxis(np.asarray(nib.load(p).get_fdata(), np.float32)[:, :, 0], -1, 0))
+                       for p in images])
+    else:
+        load, ecf = LoadImage(image_only=True), EnsureChannelFirst()
+        x = torch.cat([torch.as_tensor(ecf(load(p))) for p in images]).float()
     if "scale" in c:
         a0, a1, b0, b1, clip = c["scale"]
         x = ScaleIntensityRange(a0, a1, b0, b1, clip=clip)(x)
@@ -105,9 +111,11 @@ def reference(model, images, c):
     return logits.numpy(), probs.numpy(), labels.numpy()
 
 
-def channel_first(img):
+def channel_first(img, sdims=3):
     a = np.asarray(img.dataobj)
-    return np.moveaxis(a, -1, 0) if a.ndim == 4 else a
+    if sdims == 2 and a.ndim >= 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    return np.moveaxis(a, -1, 0) if a.ndim == sdims + 1 else a
 
 
 def same_geometry(out, src, what):
@@ -156,6 +164,9 @@ def run_case(tmp, name, model, images, c):
         cmd += ["--flip-tta", ",".join(map(str, c["flips"]))]
     if c.get("threshold") is not None:
         cmd += ["--sigmoid-threshold", str(c["threshold"])]
+    png = os.path.join(tmp, f"{name}.png") if c.get("png") else None
+    if png:
+        cmd += ["--png", png]
     t = time.time()
     r = subprocess.run(cmd, capture_output=True, text=True)
     t_u = time.time() - t
@@ -168,9 +179,10 @@ def run_case(tmp, name, model, images, c):
     if npy:
         got_logits, got_probs, got_labels = np.load(log), np.load(prob), np.load(lab)
     else:
-        got_logits = channel_first(nib.load(log)).astype(np.float32)
-        got_probs = channel_first(nib.load(prob)).astype(np.float32)
-        got_labels = channel_first(nib.load(lab))
+        sd = 2 if c.get("2d") else 3
+        got_logits = channel_first(nib.load(log), sd).astype(np.float32)
+        got_probs = channel_first(nib.load(prob), sd).astype(np.float32)
+        got_labels = channel_first(nib.load(lab), sd)
     if got_labels.ndim == ref_labels.ndim - 1:
         got_labels = got_labels[None] if ref_labels.shape[0] == 1 else got_labels
     for what, g, r_ in (("logits", got_logits, ref_logits), ("probabilities", got_probs, ref_probs)):
@@ -186,6 +198,12 @@ def run_case(tmp, name, model, images, c):
         check(agree >= 0.9999 and got_labels.dtype == np.uint8,
               f"{name}: labels ({got_labels.dtype}) agree on {100 * agree:.4f} % of {got_labels.size} voxels "
               f"(>= 99.99 %); label values {sorted(np.unique(got_labels).tolist())}")
+    if png:
+        with open(png, "rb") as f:
+            head = f.read(24)
+        w, h = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+        check(head[:8] == b"\x89PNG\r\n\x1a\n" and 256 <= max(w, h) <= 2048,
+              f"{name}: --png wrote a {w}x{h} PNG (content: tests/io)")
     if not npy:
         same_geometry(lab, images[0], name)
         same_geometry(log, images[0], name)
@@ -208,8 +226,15 @@ def main():
             # 45 x 29 x 48: 29 < 32 along j; 45 and 48 not multiples of the scan intervals
             t1 = cut(mni_t1, "t1.nii.gz", (slice(40, 85), slice(60, 89), slice(50, 98)))
             gm = cut(mni_gm, "gm.nii.gz", (slice(40, 85), slice(60, 89), slice(50, 98)))
+            # 2D: five adjacent slices of the T1 as the channels of a 70 x 90 image (X,Y,1,5)
+            im = nib.load(mni_t1)
+            sl = np.asarray(im.dataobj, np.float32)[60:130, 70:160, 90:95][:, :, None, :]
+            t2d = os.path.join(tmp, "t1_2d.nii.gz")
+            nib.save(nib.Nifti1Image(sl, im.affine), t2d)
             cases += [
-                ("t1_constant", "basicunet3d_tiny", [t1], {}),
+                ("t1_2d_slices", "unet2d_5slice", [t2d], {"2d": True, "mode": "gaussian", "overlap": 0.25,
+                                                          "normalize": True, "png": True}),
+                ("t1_constant", "basicunet3d_tiny", [t1], {"png": True}),
                 ("t1_gaussian", "basicunet3d_tiny", [t1], {"mode": "gaussian", "overlap": 0.5, "normalize": True}),
                 ("t1_flips", "basicunet3d_tiny", [t1],
                  {"mode": "gaussian", "overlap": [0.6, 0.25, 0.4], "sigma": 0.2, "flips": [0, 2]}),
