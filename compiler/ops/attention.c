@@ -268,9 +268,9 @@ typedef struct at_ctx {
     at_geom g;
     int64_t Lq, Lk, D, Dv, MR, NR;
     urc_lx *qb, *kb, *vb, *yb; /* element offsets of the current batch element */
-    int vi, vj, vk, vp, va, vmx, vsum, ve, vl, vx, vtt, vn, vf;
+    int vi, vj, vk, vp, va, vmx, vsum, ve, vl, vx, vtt, vn, vf, vc;
+    bool dot_out; /* small Dv: the output as dot products with V^T (out_dots) */
     int64_t lanes;
-    int exp_table; /* buffer of 2^-k, or -1 before first use */
     double scale, mask_value;
     bool table_rows; /* the bias table read as [T, H] (a run-time value), not transposed */
 } at_ctx;
@@ -352,27 +352,20 @@ static void panels(at_ctx *c, urc_ls *parent, int which, urc_lx *i0, int64_t mr,
     if (nre) tile(c, parent, which, i0, mr, urc_lx_int(nf * c->NR), nre, s, rinv);
 }
 
-/* exp(x) for x <= 0 (or NaN) as plain arithmetic the C compiler can
- * vectorise (libm's expf is a call per element): x clamped to -87
- * (exp(-87) ~ 1.6e-38, nothing next to a row's largest term exp(0) = 1),
- * t = x log2(e) = n + f with n integer (round to nearest by adding and
- * subtracting 1.5 * 2^23) and |f| <= 1/2; 2^f by its Taylor polynomial of
- * degree 7 (relative error < 1e-8 before rounding), 2^n from a table of
- * 2^-k, k = 0..127; a NaN x gives NaN. Declares scalars in `at`.
- * float32 only (the rounding constant and the clamp are float32's). */
-static urc_lx *exp_nonpos(at_ctx *c, urc_ls *at, urc_lx *x) {
+/* exp(x) for x in [-87, 0] as plain arithmetic the C compiler can
+ * vectorise (libm's expf is a call per element): t = x log2(e) = n + f
+ * with n integer (round to nearest by adding and subtracting 1.5 * 2^23)
+ * and |f| <= 1/2; 2^f by its Taylor polynomial of degree 7 (relative error
+ * < 1e-8 before rounding), 2^n from its bits. Declares
+ * scalars in `at`. float32 only (the rounding constant is float32's); the
+ * caller clamps x to -87 (exp(-87) ~ 1.6e-38, nothing next to a row's
+ * largest term exp(0) = 1) in a loop of its own and makes rows with a
+ * non-finite maximum NaN: a select whose arms are arithmetic is control
+ * flow to gcc's vectoriser under -ftrapping-math (the default). */
+static urc_lx *exp_core(at_ctx *c, urc_ls *at, urc_lx *x) {
     urc_kernel *k = c->k;
     urc_dtype dt = c->dt;
-    if (dt != URC_DT_F32) return urc_lx_un(URC_L_EXP, x); /* float64: libm's exp, full precision */
-    if (c->exp_table < 0) {
-        float tab[128];
-        for (int i = 0; i < 128; i++) tab[i] = (float)ldexp(1.0, -i);
-        c->exp_table = urc_lower_const(c->L, k, "exp2_table", dt, 128, tab);
-    }
-    urc_ls_decl(at, c->vx, x);
-    urc_lx *xv = urc_lx_var(k, c->vx);
-    urc_lx *xc = urc_lx_sel(bin(URC_L_GT, xv, urc_lx_const(-87, dt)), xv, urc_lx_const(-87, dt));
-    urc_ls_decl(at, c->vtt, bin(URC_L_MUL, xc, urc_lx_const(1.4426950408889634, dt)));
+    urc_ls_decl(at, c->vtt, bin(URC_L_MUL, x, urc_lx_const(1.4426950408889634, dt)));
     urc_lx *tt = urc_lx_var(k, c->vtt);
     urc_lx *magic = urc_lx_const(12582912.0, dt);
     urc_ls_decl(at, c->vn, bin(URC_L_SUB, bin(URC_L_ADD, tt, magic), magic));
@@ -383,9 +376,74 @@ static urc_lx *exp_nonpos(at_ctx *c, urc_ls *at, urc_lx *x) {
     double coef[8] = {1, 1, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040};
     urc_lx *p = urc_lx_const(coef[7], dt);
     for (int i = 6; i >= 0; i--) p = urc_lx_fma(p, f, urc_lx_const(coef[i], dt));
-    urc_lx *idx = urc_lx_inrange(urc_lx_cast(URC_DT_I32, urc_lx_un(URC_L_NEG, nv))); /* n in [-126, 0] */
-    urc_lx *e = bin(URC_L_MUL, p, urc_lx_load(k, c->exp_table, idx));
-    return urc_lx_sel(bin(URC_L_NE, xv, xv), xv, e);
+    /* 2^n as the float32 whose exponent field is n + 127 (n in [-126, 0]:
+     * a normal number), where a table load is a slow gather */
+    urc_lx *bits = urc_lx_inrange(bin(URC_L_MUL, urc_lx_inrange(bin(URC_L_ADD, urc_lx_inrange(urc_lx_cast(URC_DT_I32, nv)),
+                                                                      urc_lx_const(127, URC_DT_I32))),
+                                      urc_lx_const(1 << 23, URC_DT_I32)));
+    return bin(URC_L_MUL, p, urc_lx_un(URC_L_BITS_F32, bits));
+}
+
+/* The output of rows [i0, i0 + mr) when Dv is narrower than a register
+ * tile (Swin's heads have 2 to 32 channels): V^T [Dv, Lk] copied into a
+ * local array, then y(i, c) = rinv(i) * (s row i . V^T row c), vectorised
+ * along Lk instead of a tile only Dv wide: G rows at a time (G * Dv <= 12
+ * independent accumulators of W lanes, so that the FMA latency is hidden). */
+static void out_dots(at_ctx *c, urc_ls *blk, urc_lx *i0, int64_t mr, int s, int rinv) {
+    urc_kernel *k = c->k;
+    urc_dtype dt = c->dt;
+    int64_t Lk = c->Lk, Dv = c->Dv, W = c->lanes, nw = Lk / W;
+    int64_t G = 12 / Dv < 1 ? 1 : 12 / Dv;
+    if (G > mr) G = mr;
+    while (mr % G) G--;
+    int vt = urc_kernel_local(k, "vt", dt, Dv * Lk);
+    urc_ls_array(blk, k, vt);
+    urc_lx *ix = urc_lx_var(k, c->vi), *jx = urc_lx_var(k, c->vj), *cx = urc_lx_var(k, c->vc), *lx = urc_lx_var(k, c->vl);
+    urc_lx *gx = urc_lx_var(k, c->vk);
+    urc_ls *jl = urc_ls_for(blk, c->vj, urc_lx_int(0), urc_lx_int(Lk), 1, 0);
+    urc_ls *cl = urc_ls_for(jl, c->vc, urc_lx_int(0), urc_lx_int(Dv), 1, URC_FOR_UNROLL);
+    urc_ls_store(cl, vt, urc_add(urc_muli(cx, Lk), jx),
+                 urc_lx_load(k, c->bvv, urc_add(c->vb, urc_add(urc_muli(jx, c->g.v_sj), cx))));
+    /* rows ii = i + g, g < G: acc[(g * Dv + c) * W + l] */
+    urc_ls *il = urc_ls_for(blk, c->vi, urc_lx_int(0), urc_lx_int(mr), G, 0);
+    int acc = urc_kernel_local(k, "dacc", dt, G * Dv * W);
+    urc_ls_array(il, k, acc);
+    urc_lx *ai = urc_add(urc_muli(urc_add(urc_muli(gx, Dv), cx), W), lx);
+    urc_ls *gl = urc_ls_for(il, c->vk, urc_lx_int(0), urc_lx_int(G), 1, URC_FOR_UNROLL);
+    cl = urc_ls_for(gl, c->vc, urc_lx_int(0), urc_lx_int(Dv), 1, URC_FOR_UNROLL);
+    urc_ls *ll = urc_ls_for(cl, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
+    urc_ls_store(ll, acc, ai, urc_lx_const(0, dt));
+    urc_lx *srow = urc_muli(urc_add(ix, gx), Lk), *vrow = urc_muli(cx, Lk);
+    for (int part = 0; part < 2; part++) {
+        urc_lx *j, *lane;
+        urc_ls *body;
+        if (part == 0) {
+            if (!nw) continue;
+            jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nw * W), W, 0);
+            j = urc_add(jx, lx);
+            lane = lx;
+        } else {
+            if (!(Lk % W)) continue;
+            jl = urc_ls_for(il, c->vj, urc_lx_int(nw * W), urc_lx_int(Lk), 1, 0);
+            j = jx;
+            lane = urc_lx_int(0);
+        }
+        gl = urc_ls_for(jl, c->vk, urc_lx_int(0), urc_lx_int(G), 1, URC_FOR_UNROLL);
+        cl = urc_ls_for(gl, c->vc, urc_lx_int(0), urc_lx_int(Dv), 1, URC_FOR_UNROLL);
+        body = part == 0 ? urc_ls_for(cl, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL) : cl;
+        urc_lx *at = urc_add(urc_muli(urc_add(urc_muli(gx, Dv), cx), W), lane);
+        urc_ls_store(body, acc, at, urc_lx_fma(urc_lx_load(k, s, urc_add(srow, j)), urc_lx_load(k, vt, urc_add(vrow, j)),
+                                               urc_lx_load(k, acc, at)));
+    }
+    gl = urc_ls_for(il, c->vk, urc_lx_int(0), urc_lx_int(G), 1, URC_FOR_UNROLL);
+    cl = urc_ls_for(gl, c->vc, urc_lx_int(0), urc_lx_int(Dv), 1, URC_FOR_UNROLL);
+    urc_lx *a0 = urc_muli(urc_add(urc_muli(gx, Dv), cx), W);
+    urc_ls_decl(cl, c->va, urc_lx_load(k, acc, a0));
+    ll = urc_ls_for(cl, c->vl, urc_lx_int(1), urc_lx_int(W), 1, URC_FOR_UNROLL);
+    urc_ls_assign(ll, c->va, bin(URC_L_ADD, urc_lx_var(k, c->va), urc_lx_load(k, acc, urc_add(a0, lx))));
+    urc_lx *row = urc_add(ix, gx);
+    urc_lx *yi = urc_add(c->yb, urc_add(urc_muli(urc_add(i0, row), c->g.y_si), cx));
+    urc_ls_store(cl, c->by, yi, bin(URC_L_MUL, urc_lx_var(k, c->va), urc_lx_load(k, rinv, row)));
 }
 
 /* The whole computation for query rows [i0, i0 + mr). */
@@ -427,9 +485,41 @@ static void block(at_ctx *c, urc_ls *parent, urc_lx *i0, int64_t mr) {
     ll = urc_ls_for(il, c->vl, urc_lx_int(1), urc_lx_int(W), 1, URC_FOR_UNROLL);
     urc_lx *pm = urc_lx_load(k, pmax, lx);
     urc_ls_assign(ll, c->vmx, urc_lx_sel(bin(URC_L_GT, pm, urc_lx_var(k, c->vmx)), pm, urc_lx_var(k, c->vmx)));
-    /* s = exp(s - m) */
-    jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(c->Lk), 1, 0);
-    urc_ls_store(jl, s, urc_add(row, jx), exp_nonpos(c, jl, bin(URC_L_SUB, sij, urc_lx_var(k, c->vmx))));
+    /* s = exp(s - m): float64 by libm; float32 clamped to [-87, 0] in W
+     * lanes that also keep any NaN of s - m (a NaN score, or a non-finite
+     * maximum), then exp_core */
+    int nanf = -1;
+    if (dt != URC_DT_F32) {
+        jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(c->Lk), 1, 0);
+        urc_ls_store(jl, s, urc_add(row, jx), urc_lx_un(URC_L_EXP, bin(URC_L_SUB, sij, urc_lx_var(k, c->vmx))));
+    } else {
+        nanf = urc_kernel_local(k, "nanf", dt, W);
+        urc_ls_array(il, k, nanf);
+        ll = urc_ls_for(il, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
+        urc_ls_store(ll, nanf, lx, urc_lx_const(0, dt));
+        for (int part = 0; part < 2; part++) {
+            urc_lx *j, *lane;
+            urc_ls *body;
+            if (part == 0) {
+                if (!nw) continue;
+                jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nw * W), W, 0);
+                body = urc_ls_for(jl, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
+                j = urc_add(jx, lx);
+                lane = lx;
+            } else {
+                if (!(c->Lk % W)) continue;
+                body = urc_ls_for(il, c->vj, urc_lx_int(nw * W), urc_lx_int(c->Lk), 1, 0);
+                j = jx;
+                lane = urc_lx_int(0);
+            }
+            urc_ls_decl(body, c->vx, bin(URC_L_SUB, urc_lx_load(k, s, urc_add(row, j)), urc_lx_var(k, c->vmx)));
+            urc_lx *xv = urc_lx_var(k, c->vx), *lo = urc_lx_const(-87, dt);
+            urc_ls_store(body, s, urc_add(row, j), urc_lx_sel(bin(URC_L_GT, xv, lo), xv, lo));
+            urc_ls_store(body, nanf, lane, urc_lx_sel(bin(URC_L_NE, xv, xv), xv, urc_lx_load(k, nanf, lane)));
+        }
+        jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(c->Lk), 1, 0);
+        urc_ls_store(jl, s, urc_add(row, jx), exp_core(c, jl, sij));
+    }
     /* sum in W partial sums (vectorisable), then 1/sum */
     int part = urc_kernel_local(k, "part", dt, W);
     urc_ls_array(il, k, part);
@@ -447,8 +537,21 @@ static void block(at_ctx *c, urc_ls *parent, urc_lx *i0, int64_t mr) {
     urc_ls_decl(il, c->vsum, urc_lx_const(0, URC_DT_F64));
     ll = urc_ls_for(il, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
     urc_ls_assign(ll, c->vsum, bin(URC_L_ADD, urc_lx_var(k, c->vsum), urc_lx_cast(URC_DT_F64, urc_lx_load(k, part, lx))));
-    urc_ls_store(il, rinv, ix, urc_lx_cast(dt, bin(URC_L_DIV, urc_lx_const(1, URC_DT_F64), urc_lx_var(k, c->vsum))));
-    panels(c, blk, 1, i0, mr, c->Dv, s, rinv);
+    /* a row with a NaN score or a non-finite maximum is NaN, as exp(s - m)
+     * makes it in the reference: the sum of the NaN lanes is then NaN */
+    urc_lx *r = urc_lx_cast(dt, bin(URC_L_DIV, urc_lx_const(1, URC_DT_F64), urc_lx_var(k, c->vsum)));
+    urc_lx *d = urc_lx_const(0, dt);
+    if (nanf >= 0) {
+        urc_ls_decl(il, c->ve, urc_lx_load(k, nanf, urc_lx_int(0)));
+        ll = urc_ls_for(il, c->vl, urc_lx_int(1), urc_lx_int(W), 1, URC_FOR_UNROLL);
+        urc_ls_assign(ll, c->ve, bin(URC_L_ADD, urc_lx_var(k, c->ve), urc_lx_load(k, nanf, lx)));
+        d = urc_lx_var(k, c->ve);
+    }
+    urc_ls_store(il, rinv, ix, nanf >= 0 ? urc_lx_sel(bin(URC_L_NE, d, d), d, r) : r);
+    if (c->dot_out)
+        out_dots(c, blk, i0, mr, s, rinv);
+    else
+        panels(c, blk, 1, i0, mr, c->Dv, s, rinv);
 }
 
 static bool attention_lower(urc_lower *L, const urc_node *n) {
@@ -469,6 +572,7 @@ static bool attention_lower(urc_lower *L, const urc_node *n) {
     if (lanes < 1) lanes = 1;
     c.NR = (L->target->vector_bits >= 512 ? 4 : 2) * lanes;
     /* rows per block: 6, fewer when 6 rows of scores would pass 12 KB */
+    c.dot_out = 2 * c.Dv <= c.NR && c.Dv * c.Lk * size <= 8 * 1024;
     c.MR = 6;
     while (c.MR > 1 && c.MR * c.Lk * size > 12 * 1024) c.MR--;
     if (c.MR > c.Lq) c.MR = c.Lq;
@@ -509,7 +613,7 @@ static bool attention_lower(urc_lower *L, const urc_node *n) {
     c.vtt = urc_kernel_var(k, "tt", c.dt);
     c.vn = urc_kernel_var(k, "nn", c.dt);
     c.vf = urc_kernel_var(k, "f", c.dt);
-    c.exp_table = -1;
+    c.vc = urc_kernel_var(k, "c", URC_DT_I64);
     c.lanes = lanes;
 
     /* parallel over (batch, head, block of query rows) */
