@@ -84,10 +84,8 @@ FIXTURES: dict[str, dict] = {
 
 GRAD_FIXTURES: dict[str, dict] = {
     "swin_v1_fs6": dict(
-        seed=5101, fs=6, v2=False, normalize=True, roi=(64, 64, 32), cin=1, cout=2,
-        notes="SwinUNETR v1, feature_size 6, 64x64x32 (the smallest size with a shifted, masked stage that "
-              "exports; half of 64^3 keeps the gradient test under a minute), exported without constant "
-              "folding (parameters keep their names).",
+        seed=5101, fs=6, v2=False, normalize=True, roi=64, cin=1, cout=2,
+        notes="SwinUNETR v1, feature_size 6, 64^3, exported without constant folding (parameters keep their names).",
     ),
 }
 
