@@ -275,7 +275,6 @@ static void attach_extras(actx *c, urc_node *f, urc_value *bias, urc_value *mask
     int r = ss->rank;
     int64_t H = ss->dims[r - 3], L = ss->dims[r - 2], S = ss->dims[r - 1];
     urc_dtype dt = f->in[0]->dtype;
-    int es = urc_dtype_size(dt);
     f->in[3] = f->in[4] = f->in[5] = NULL;
     if (bias) {
         urc_shape bs = {3, {H, L, S}};
@@ -322,7 +321,6 @@ static void attach_extras(actx *c, urc_node *f, urc_value *bias, urc_value *mask
         }
         free(md);
     }
-    (void)es;
 }
 
 static bool fuse_one(actx *c, urc_node *m1, bool *ok) {
