@@ -104,6 +104,26 @@ def model_table(unetr_proj: str) -> dict:
                         "strides=(2, 2, 2, 2), num_res_units=2, norm='batch')"),
             quick_shape=(1, 5, 64, 64),
         ),
+        # MONAI SwinUNETR exports only with MONAI 1.4 at opset 16 (models/README.md, "Swin UNETR export
+        # recipe"): run this script with the MONAI 1.4 venv (/work/venv-monai14/bin/python) for these rows.
+        "swin": dict(
+            title="MONAI SwinUNETR v1, feature_size 12, 64³",
+            seed=106, opset=16,
+            ctor="SwinUNETR(img_size=(64, 64, 64), in_channels=1, out_channels=14, feature_size=12, use_checkpoint=False)",
+            shape=(1, 1, 64, 64, 64),
+            quick_ctor=("SwinUNETR(img_size=(64, 64, 64), in_channels=1, out_channels=2, feature_size=12, "
+                        "depths=(1, 1, 1, 1), use_checkpoint=False)"),
+            quick_shape=(1, 1, 64, 64, 64),
+        ),
+        "swin_btcv": dict(
+            title="MONAI SwinUNETR v1, BTCV config (feature_size 48, 96³, 14 classes)",
+            seed=107, opset=16,
+            ctor="SwinUNETR(img_size=(96, 96, 96), in_channels=1, out_channels=14, feature_size=48, use_checkpoint=False)",
+            shape=(1, 1, 96, 96, 96),
+            quick_ctor=("SwinUNETR(img_size=(64, 64, 64), in_channels=1, out_channels=2, feature_size=12, "
+                        "depths=(1, 1, 1, 1), use_checkpoint=False)"),
+            quick_shape=(1, 1, 64, 64, 64),
+        ),
     }
 
 
@@ -207,11 +227,12 @@ def build_model(ctor: str):
     import io
     import warnings
 
-    from monai.networks.nets import UNETR, BasicUNet, UNet
+    from monai.networks.nets import UNETR, BasicUNet, SwinUNETR, UNet
 
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):  # BasicUNet prints
-        warnings.simplefilter("ignore")
-        return eval(ctor, {"UNETR": UNETR, "BasicUNet": BasicUNet, "UNet": UNet})  # noqa: S307 (own literals)
+        warnings.simplefilter("ignore")  # also SwinUNETR's img_size deprecation (MONAI 1.4)
+        return eval(ctor, {"UNETR": UNETR, "BasicUNet": BasicUNet, "UNet": UNet,  # noqa: S307 (own literals)
+                           "SwinUNETR": SwinUNETR})
 
 
 def seed_weights(model, seed: int, shape) -> None:
@@ -277,7 +298,7 @@ def child_export(spec: dict) -> dict:
     tmp = os.path.join(out, "model.onnx.tmp")
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # TracerWarnings from MONAI / einops shape logic
-        torch.onnx.export(model, torch.from_numpy(x), tmp, opset_version=OPSET, do_constant_folding=True,
+        torch.onnx.export(model, torch.from_numpy(x), tmp, opset_version=spec["opset"], do_constant_folding=True,
                           input_names=["input"], output_names=["output"])
     os.replace(tmp, os.path.join(out, "model.onnx"))
     return dict(params=int(sum(p.numel() for p in model.parameters())),
@@ -480,7 +501,8 @@ def git_describe() -> str:
 def export_model(name: str, cfg: dict, quick: bool, work: str, versions: dict, threads: int, timeout: float) -> dict:
     ctor = cfg["quick_ctor"] if quick else cfg["ctor"]
     shape = list(cfg["quick_shape"] if quick else cfg["shape"])
-    key = json.dumps(dict(ctor=ctor, shape=shape, seed=cfg["seed"], opset=OPSET, torch=versions.get("torch"),
+    opset = cfg.get("opset", OPSET)
+    key = json.dumps(dict(ctor=ctor, shape=shape, seed=cfg["seed"], opset=opset, torch=versions.get("torch"),
                           monai=versions.get("monai"), rev=EXPORT_REV), sort_keys=True)
     h = hashlib.sha256(key.encode()).hexdigest()[:10]
     d = os.path.join(work, f"{name}{'-quick' if quick else ''}-{h}")
@@ -493,7 +515,7 @@ def export_model(name: str, cfg: dict, quick: bool, work: str, versions: dict, t
         return dict(meta, title=title)
     os.makedirs(d, exist_ok=True)
     log(f"{name}: exporting {ctor} at {tuple(shape)}")
-    spec = dict(ctor=ctor, shape=shape, seed=cfg["seed"], dir=d, threads=threads)
+    spec = dict(ctor=ctor, shape=shape, seed=cfg["seed"], dir=d, threads=threads, opset=opset)
     res = run_child("export", spec, d, "export", threads, timeout)
     if "error" in res:
         raise RuntimeError(f"{name}: export failed: {res['error']}")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""MONAI SwinUNETR to ONNX: the export recipe, the staged test fixtures and the
+"""MONAI SwinUNETR to ONNX: the export recipe, the test fixtures (models/) and the
 export matrix (which MONAI / opset / mode combinations export at all).
 
 Recipe (the one that works with torch 1.13, see models/README.md "Swin UNETR"):
@@ -12,7 +12,7 @@ a traced tensor, which becomes a non-constant Gather; normalize=False exports), 
 opset 17 turns the weightless F.layer_norm of proj_out (normalize=True) into a
 LayerNormalization whose scale is missing, which onnxruntime refuses to load.
 
-For every fixture NAME this writes into --out (default models/staging/):
+For every fixture NAME this writes into --out (default models/):
     NAME.onnx          the export (recipe above)
     NAME.input.npy     float32 seeded N(0,1) input, batch 1
     NAME.expected.npy  float32 PyTorch output (torch.no_grad, eval mode)
@@ -356,7 +356,7 @@ def row_md(r: dict) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default=os.path.join(HERE, "staging"))
+    ap.add_argument("--out", default=None, help="fixtures: default models/; --matrix/--case: models/staging/")
     ap.add_argument("--grad", action="store_true", help="also write the gradient fixtures")
     ap.add_argument("--grad-out", default=os.path.join(ROOT, "tests", "train", "staging"))
     ap.add_argument("--only", nargs="+", metavar="NAME")
@@ -368,6 +368,8 @@ def main(argv=None) -> int:
     ap.add_argument("--case", default=None, help="export and check one matrix case, print JSON")
     ap.add_argument("--keep", action="store_true", help="--case: keep the .onnx")
     args = ap.parse_args(argv)
+    if args.out is None:
+        args.out = os.path.join(HERE, "staging") if (args.case or args.matrix) else HERE
     os.makedirs(args.out, exist_ok=True)
     if args.case:
         print(json.dumps(run_case(parse_case(args.case), args.out, args.keep)))

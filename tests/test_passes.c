@@ -238,6 +238,37 @@ static void attn_qkv(kbuild *b, int64_t B, int64_t L, int64_t H, int64_t D, doub
     n->a.attention.layout = 1;
 }
 
+/* A constant int32 tensor of values in [0, n). */
+static urc_value *kints(kbuild *b, urc_shape s, int n) {
+    urc_tensor *t = urc_tensor_new(URC_DT_I32, &s);
+    for (int64_t i = 0; i < urc_shape_numel(&s); i++) ((int32_t *)t->data)[i] = (int32_t)(rnd() * 0.5 * n + 0.5 * n) % n;
+    return urc_const_new(b->g, NULL, t);
+}
+
+/* Attention with Swin's extras (ops/attention.c): bias 0 none, 1 dense [H, L, S],
+ * 2 table [T, H] + index; mask 0 none, 1 dense [nW, L, S], 2 region ids [nW, L]. */
+static void attn_x(kbuild *b, urc_dtype dt, int layout, int64_t B, int64_t L, int64_t H, int64_t D, int bias,
+                   int mask, int64_t nW) {
+    urc_node *n;
+    if (layout) {
+        urc_value *r = kin(b, dt, S(B, L, 3, H, D), false);
+        n = knode(b, URC_OP_ATTENTION, 3, r, kin(b, dt, S(B, H, D, L), false), r, NULL);
+    } else {
+        n = knode(b, URC_OP_ATTENTION, 3, kin(b, dt, S(B, H, L, D), false), kin(b, dt, S(B, H, D, L), false),
+                  kin(b, dt, S(B, H, L, D), false), NULL);
+    }
+    n->a.attention.scale = 0.6;
+    n->a.attention.layout = layout;
+    n->a.attention.mask_value = -100;
+    urc_value **in = urc_alloc(6 * sizeof *in);
+    memcpy(in, n->in, 3 * sizeof *in);
+    in[3] = bias == 1 ? kin(b, dt, S(H, L, L), true) : bias == 2 ? kin(b, dt, S(7, H), true) : NULL;
+    in[4] = bias == 2 ? kints(b, S(L, L), 7) : NULL;
+    in[5] = mask == 1 ? kin(b, dt, S(nW, L, L), true) : mask == 2 ? kints(b, S(nW, L), 3) : NULL;
+    n->in = in;
+    n->nin = 6;
+}
+
 static void add_cases(kbuild *b) {
     const urc_dtype F = URC_DT_F32;
     /* plain MatMul, constant (packed) and run-time B, edge tiles in M and N */
@@ -288,6 +319,14 @@ static void add_cases(kbuild *b) {
     attn(b, URC_DT_F64, S(2, 11, 6), S(2, 6, 13), S(2, 13, 17), 2.0);
     attn_qkv(b, 2, 13, 4, 6, 0.4);
     attn_qkv(b, 1, 70, 3, 64, 0.125);
+    /* Swin: relative-position bias and shifted-window mask, dense and compact, narrow heads (the
+     * dot-product output) and wide ones (register tiles) */
+    attn_x(b, F, 1, 6, 27, 3, 2, 2, 2, 3);
+    attn_x(b, F, 1, 4, 20, 2, 16, 2, 2, 2);
+    attn_x(b, F, 0, 4, 13, 2, 5, 1, 1, 2);
+    attn_x(b, F, 0, 3, 19, 3, 3, 0, 2, 3);
+    attn_x(b, F, 1, 2, 9, 4, 2, 1, 0, 1);
+    attn_x(b, URC_DT_F64, 0, 4, 11, 2, 3, 2, 2, 2);
 }
 
 static void check_kernels(const char *target, int vector_bits, const char *cflags) {

@@ -98,10 +98,12 @@ typedef struct urc_gemm_attr {
 
 /* unetrc.Attention: the factor applied to Q K^T before the softmax;
  * layout 1 (ops/attention.c): Q and V read from the packed qkv tensor, Y
- * written [B, L, H, Dv]. */
+ * written [B, L, H, Dv]; mask_value: what a region-id mask adds between
+ * two positions of different regions (ops/attention.c). */
 typedef struct urc_attention_attr {
     double scale;
     int layout;
+    double mask_value;
 } urc_attention_attr;
 
 /* Einsum. Resolved: the parsed equation with explicit output. Each operand

@@ -51,7 +51,7 @@ urc_lx *urc_lx_load(const urc_kernel *k, int buf, urc_lx *idx) {
 
 urc_lx *urc_lx_un(urc_lop op, urc_lx *a) {
     URC_ASSERT(urc_lop_is_unary(op), "not a unary op");
-    urc_lx *e = lx_new(URC_LX_UN, urc_lop_is_compare(op) ? URC_DT_BOOL : a->dt);
+    urc_lx *e = lx_new(URC_LX_UN, urc_lop_is_compare(op) ? URC_DT_BOOL : op == URC_L_BITS_F32 ? URC_DT_F32 : a->dt);
     e->op = op;
     e->a = a;
     return e;

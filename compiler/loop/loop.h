@@ -22,6 +22,7 @@ typedef enum urc_lop {
     URC_L_SIN, URC_L_COS, URC_L_TAN, URC_L_ASIN, URC_L_ACOS, URC_L_ATAN,
     URC_L_SINH, URC_L_COSH, URC_L_ASINH, URC_L_ACOSH, URC_L_ATANH,
     URC_L_LOG1P, URC_L_EXPM1,
+    URC_L_BITS_F32, /* the bits of an int32 read as a float32 (float32 result) */
     URC_L_NOT,    /* logical not, bool result */
     URC_L_ISNAN,  /* bool result */
     URC_L_ISINF,  /* bool result; sign selection done with comparisons */

@@ -1,14 +1,31 @@
 /* attention.c: the internal unetrc.Attention (passes/attention.c makes it).
  *
- *   Attention(Q [b.., Lq, D], KT [b.., D, Lk], V [b.., Lk, Dv]) scale
- *     = softmax(scale * Q @ KT, last axis) @ V          -> [b.., Lq, Dv]
+ *   Attention(Q [b.., Lq, D], KT [b.., D, Lk], V [b.., Lk, Dv], [bias], [index], [mask]) scale
+ *     = softmax(scale * Q @ KT + bias + mask, last axis) @ V   -> [b.., Lq, Dv]
  *
  * which is MONAI's self-attention per head: MatMul(q, k^T) -> Mul(scale)
- * -> Softmax(-1) -> MatMul(., v). The batch dims of the three operands are
- * equal (no broadcasting). Float32/float64.
+ * -> Softmax(-1) -> MatMul(., v), and Swin's window attention, which adds a
+ * relative-position bias per head and, in shifted windows, a mask per
+ * window before the softmax. The batch dims of Q, KT and V are equal (no
+ * broadcasting). Float32/float64.
+ *
+ * Heads and batch: the dim before Lq (rank >= 3) is the head h of H, the
+ * dims before it flatten into the batch index b of B (layout 1: see below).
+ * Optional inputs (absent ones are empty slots):
+ *   3 bias, without 4: [H, Lq, Lk], added to the scores of head h;
+ *   3 bias table [T, H] with 4 index (integers in [0, T), [Lq, Lk]): the
+ *     bias of head h at (i, j) is table[index[i, j], h] (a relative-position
+ *     bias kept at its source size: the table and one index per window size,
+ *     instead of H * Lq * Lk values);
+ *   5 mask, float [nW, Lq, Lk]: added to the scores of batch index b, window
+ *     w = b mod nW (B a multiple of nW); or integer region ids [nW, Lq]
+ *     (Lq = Lk): mask(w, i, j) = 0 when ids[w, i] == ids[w, j], else the
+ *     attribute mask_value (Swin's shifted-window mask, nW * Lq values
+ *     instead of nW * Lq * Lk).
+ * The sum is (scale * (Q K^T) + bias) + mask, in that order.
  *
  * Layout 1 (the pass sets it when it can also absorb MONAI's rearranges):
- *   Attention(R [B, L, 3, H, D], K^T [B, H, D, L], R) -> Y [B, L, H, D]
+ *   Attention(R [B, L, 3, H, D], K^T [B, H, D, L], R, ...) -> Y [B, L, H, D]
  * with R the packed qkv projection (a view of the qkv MatMul's output):
  * head h of q is R[:, :, 0, h, :], of v R[:, :, 2, h, :], and Y is written
  * in the order the out-projection reads ([B, L, H*D] after a free Reshape).
@@ -16,11 +33,12 @@
  * Transpose [0,2,1,3] around every attention (K^T is still made by a Gather
  * and a Transpose, since the score tiles stream rows of K^T).
  *
- * Lowering: one work item per (batch element, block of MR query rows),
- * all in parallel. A block never materialises more than its own MR x Lk
- * rows of scores, in a local array (the pass only fuses when that fits):
+ * Lowering: one work item per (batch element, head, block of MR query
+ * rows), all in parallel. A block never materialises more than its own
+ * MR x Lk rows of scores, in a local array (the pass only fuses when that
+ * fits):
  *   1. scores: register tiles of MR x NR (as in ops/matmul.c) over the
- *      columns of KT, scaled on store;
+ *      columns of KT, scaled on store, bias and mask added on store;
  *   2. softmax of each row in place: m = max, s = exp(s - m), sum in
  *      double, 1/sum kept per row;
  *   3. output: register tiles over the columns of V, A read from the
@@ -32,18 +50,31 @@
 /* For batch element b (of B) and head h (of H): Q (i, d) at
  * b*q_sb + h*q_sh + q_o + i*q_si + d, K^T (d, j) at b*k_sb + h*k_sh + d*Lk + j,
  * V (j, c) at b*v_sb + h*v_sh + v_o + j*v_sj + c, Y (i, c) at
- * b*y_sb + h*y_sh + i*y_si + c. Layout 0 flattens all batch dims into B
- * (H = 1). */
+ * b*y_sb + h*y_sh + i*y_si + c. Layout 0: H is the dim before Lq (1 for
+ * rank 2), the dims before it flatten into B. bias: 0 none, 1 dense
+ * [H, Lq, Lk], 2 table [T, H] + index; mask: 0 none, 1 dense [nW, Lq, Lk],
+ * 2 region ids [nW, Lq]. */
 typedef struct at_geom {
-    int64_t B, H, Lq, Lk, D, Dv;
+    int64_t B, H, Lq, Lk, D, Dv, T, nW;
+    int bias, mask;
     int64_t q_sb, q_sh, q_o, q_si;
     int64_t k_sb, k_sh;
     int64_t v_sb, v_sh, v_o, v_sj;
     int64_t y_sb, y_sh, y_si;
 } at_geom;
 
+static void at_extras(const urc_node *n, at_geom *g) {
+    const urc_value *b = n->nin > 3 ? n->in[3] : NULL, *ix = n->nin > 4 ? n->in[4] : NULL,
+                    *m = n->nin > 5 ? n->in[5] : NULL;
+    g->bias = !b ? 0 : ix ? 2 : 1;
+    if (g->bias == 2) g->T = b->shape.dims[0];
+    g->mask = !m ? 0 : urc_dtype_is_float(m->dtype) ? 1 : 2;
+    g->nW = m ? m->shape.dims[0] : 1;
+}
+
 static void at_geometry(const urc_node *n, at_geom *g) {
     memset(g, 0, sizeof *g);
+    at_extras(n, g);
     const urc_shape *q = &n->in[0]->shape, *kt = &n->in[1]->shape;
     int r = q->rank;
     if (n->a.attention.layout == 1) {
@@ -64,22 +95,77 @@ static void at_geometry(const urc_node *n, at_geom *g) {
         g->y_si = H * D;
         return;
     }
-    g->H = 1;
+    g->H = r >= 3 ? q->dims[r - 3] : 1;
     g->Lq = q->dims[r - 2];
     g->D = q->dims[r - 1];
     g->Lk = kt->dims[r - 1];
     g->Dv = n->in[2]->shape.dims[r - 1];
-    g->B = urc_shape_numel(q) / (g->Lq * g->D);
-    g->q_sb = g->Lq * g->D;
+    int64_t per = g->H * g->Lq * g->D;
+    g->B = per ? urc_shape_numel(q) / per : 0;
+    g->q_sh = g->Lq * g->D;
+    g->q_sb = g->H * g->q_sh;
     g->q_si = g->D;
-    g->k_sb = g->D * g->Lk;
-    g->v_sb = g->Lk * g->Dv;
+    g->k_sh = g->D * g->Lk;
+    g->k_sb = g->H * g->k_sh;
+    g->v_sh = g->Lk * g->Dv;
+    g->v_sb = g->H * g->v_sh;
     g->v_sj = g->Dv;
-    g->y_sb = g->Lq * g->Dv;
+    g->y_sh = g->Lq * g->Dv;
+    g->y_sb = g->H * g->y_sh;
     g->y_si = g->Dv;
 }
 
 /* ---- infer / eval ---------------------------------------------------------- */
+
+/* The optional bias, index and mask inputs against the geometry. */
+static bool extras_infer(urc_node *n) {
+    const char *where = urc_node_where(n);
+    at_geom g;
+    at_geometry(n, &g);
+    const urc_value *b = n->nin > 3 ? n->in[3] : NULL, *ix = n->nin > 4 ? n->in[4] : NULL,
+                    *m = n->nin > 5 ? n->in[5] : NULL;
+    if (ix && !b) {
+        urc_error(where, "a bias index without a bias table");
+        return false;
+    }
+    if (b && (!urc_check_same_dtype(n, 0, 3) || !urc_check_rank(n, 3, g.bias == 2 ? 2 : 3, g.bias == 2 ? 2 : 3)))
+        return false;
+    if (g.bias == 1 && (b->shape.dims[0] != g.H || b->shape.dims[1] != g.Lq || b->shape.dims[2] != g.Lk)) {
+        urc_error(where, "bias %s is not [H, Lq, Lk] = [%lld, %lld, %lld]", urc_shape_str(&b->shape), (long long)g.H,
+                  (long long)g.Lq, (long long)g.Lk);
+        return false;
+    }
+    if (g.bias == 2) {
+        if (!urc_check_dtype(n, 4, URC_DTM_SINT | URC_DTM_UINT) || !urc_check_rank(n, 4, 2, 2)) return false;
+        if (b->shape.dims[1] != g.H || ix->shape.dims[0] != g.Lq || ix->shape.dims[1] != g.Lk || !ix->data) {
+            urc_error(where, "bias table %s and index %s are not [T, %lld] and a constant [%lld, %lld]",
+                      urc_shape_str(&b->shape), urc_shape_str(&ix->shape), (long long)g.H, (long long)g.Lq,
+                      (long long)g.Lk);
+            return false;
+        }
+        int64_t ne = g.Lq * g.Lk;
+        for (int64_t e = 0; e < ne; e++) {
+            int64_t t = urc_elem_i64(ix->dtype, ix->data, e);
+            if (t < 0 || t >= g.T) {
+                urc_error(where, "bias index %lld at %lld is outside the table's %lld rows", (long long)t, (long long)e,
+                          (long long)g.T);
+                return false;
+            }
+        }
+    }
+    if (m) {
+        bool ok = m->shape.rank == (g.mask == 1 ? 3 : 2) && m->shape.dims[0] >= 1 && g.B % m->shape.dims[0] == 0 &&
+                  m->shape.dims[1] == g.Lq && (g.mask == 2 ? g.Lq == g.Lk : m->shape.dims[2] == g.Lk);
+        if (g.mask == 1 && !urc_check_same_dtype(n, 0, 5)) return false;
+        if (g.mask == 2 && !urc_check_dtype(n, 5, URC_DTM_SINT | URC_DTM_UINT)) return false;
+        if (!ok) {
+            urc_error(where, "mask %s is not [nW, %lld, %lld] (float) or [nW, %lld] (region ids) with nW dividing %lld",
+                      urc_shape_str(&m->shape), (long long)g.Lq, (long long)g.Lk, (long long)g.Lq, (long long)g.B);
+            return false;
+        }
+    }
+    return true;
+}
 
 static bool attention_infer(urc_node *n) {
     const char *where = urc_node_where(n);
@@ -99,7 +185,7 @@ static bool attention_infer(urc_node *n) {
         }
         urc_shape ys = {4, {q->dims[0], q->dims[1], q->dims[3], q->dims[4]}};
         urc_set_out(n, 0, n->in[0]->dtype, &ys);
-        return true;
+        return extras_infer(n);
     }
     bool ok = kt->rank == r && v->rank == r;
     for (int d = 0; ok && d < r - 2; d++) ok = q->dims[d] == kt->dims[d] && q->dims[d] == v->dims[d];
@@ -112,7 +198,24 @@ static bool attention_infer(urc_node *n) {
     urc_shape ys = *q;
     ys.dims[r - 1] = v->dims[r - 1];
     urc_set_out(n, 0, n->in[0]->dtype, &ys);
-    return true;
+    return extras_infer(n);
+}
+
+/* bias + mask of scores (b, h, i, j) (0 without either). */
+static double extras_at(const urc_node *n, urc_tensor *const *in, const at_geom *g, int64_t b, int64_t h, int64_t i,
+                        int64_t j) {
+    double x = 0;
+    if (g->bias == 1) x = urc_elem_f64(in[3]->dtype, in[3]->data, (h * g->Lq + i) * g->Lk + j);
+    if (g->bias == 2) {
+        int64_t t = urc_elem_i64(in[4]->dtype, in[4]->data, i * g->Lk + j);
+        x = urc_elem_f64(in[3]->dtype, in[3]->data, t * g->H + h);
+    }
+    int64_t w = b % g->nW;
+    if (g->mask == 1) x += urc_elem_f64(in[5]->dtype, in[5]->data, (w * g->Lq + i) * g->Lk + j);
+    if (g->mask == 2 && urc_elem_i64(in[5]->dtype, in[5]->data, w * g->Lq + i) !=
+                            urc_elem_i64(in[5]->dtype, in[5]->data, w * g->Lq + j))
+        x += n->a.attention.mask_value;
+    return x;
 }
 
 static bool attention_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *const *out) {
@@ -134,6 +237,7 @@ static bool attention_eval(const urc_node *n, urc_tensor *const *in, urc_tensor 
                         acc += urc_elem_f64(Q->dtype, Q->data, qo + i * g.q_si + d) *
                                urc_elem_f64(KT->dtype, KT->data, ko + d * g.Lk + j);
                     s[j] = acc * scale;
+                    if (g.bias || g.mask) s[j] += extras_at(n, in, &g, b, h, i, j);
                     if (s[j] > mx) mx = s[j];
                 }
                 for (int64_t j = 0; j < g.Lk; j++) {
@@ -159,16 +263,40 @@ typedef struct at_ctx {
     urc_kernel *k;
     urc_dtype dt;
     int bq, bkt, bvv, by;
+    int bbias, bidx, bmask; /* optional inputs (-1: absent) */
+    urc_lx *hx, *wx;        /* head; window of the batch element (mask) */
     at_geom g;
     int64_t Lq, Lk, D, Dv, MR, NR;
     urc_lx *qb, *kb, *vb, *yb; /* element offsets of the current batch element */
-    int vi, vj, vk, vp, va, vmx, vsum, ve, vl, vx, vtt, vn, vf;
+    int vi, vj, vk, vp, va, vmx, vsum, ve, vl, vx, vtt, vn, vf, vc;
+    bool dot_out; /* small Dv: the output as dot products with V^T (out_dots) */
     int64_t lanes;
-    int exp_table; /* buffer of 2^-k, or -1 before first use */
-    double scale;
+    double scale, mask_value;
+    bool table_rows; /* the bias table read as [T, H] (a run-time value), not transposed */
 } at_ctx;
 
 static urc_lx *bin(urc_lop op, urc_lx *a, urc_lx *b) { return urc_lx_bin(op, a, b); }
+
+/* v + the bias and mask of score (i, j) of the current head and window. */
+static urc_lx *add_extras(at_ctx *c, urc_lx *v, urc_lx *i, urc_lx *j) {
+    urc_kernel *k = c->k;
+    const at_geom *g = &c->g;
+    urc_lx *ij = urc_add(urc_muli(i, c->Lk), j);
+    if (g->bias == 1) v = bin(URC_L_ADD, v, urc_lx_load(k, c->bbias, urc_add(urc_muli(c->hx, c->Lq * c->Lk), ij)));
+    if (g->bias == 2) { /* a constant table transposed to [H, T] by the lowering */
+        urc_lx *t = urc_lx_inrange(urc_lx_cast(URC_DT_I64, urc_lx_load(k, c->bidx, ij)));
+        urc_lx *e = c->table_rows ? urc_add(urc_muli(t, g->H), c->hx) : urc_add(urc_muli(c->hx, g->T), t);
+        v = bin(URC_L_ADD, v, urc_lx_load(k, c->bbias, e));
+    }
+    if (g->mask == 1)
+        v = bin(URC_L_ADD, v, urc_lx_load(k, c->bmask, urc_add(urc_muli(urc_add(urc_muli(c->wx, c->Lq), i), c->Lk), j)));
+    if (g->mask == 2) {
+        urc_lx *wb = urc_muli(c->wx, c->Lq);
+        urc_lx *same = bin(URC_L_EQ, urc_lx_load(k, c->bmask, urc_add(wb, i)), urc_lx_load(k, c->bmask, urc_add(wb, j)));
+        v = bin(URC_L_ADD, v, urc_lx_sel(same, urc_lx_const(0, c->dt), urc_lx_const(c->mask_value, c->dt)));
+    }
+    return v;
+}
 
 /* One register tile: acc[mr][nr] = sum over kk in [0, K) of A(i, kk) * B(kk, n0 + j),
  * then stored. which = 0: scores (A = Q, B = KT, into s scaled); 1: output
@@ -206,6 +334,7 @@ static void tile(at_ctx *c, urc_ls *parent, int which, urc_lx *i0, int64_t mr, u
     urc_lx *v = urc_lx_load(k, acc, aidx);
     if (!which) {
         if (c->scale != 1) v = bin(URC_L_MUL, v, urc_lx_const(c->scale, dt));
+        v = add_extras(c, v, urc_add(i0, ix), urc_add(n0, jx));
         urc_ls_store(jl, s, urc_add(urc_muli(ix, c->Lk), urc_add(n0, jx)), v);
     } else {
         urc_lx *yi = urc_add(c->yb, urc_add(urc_muli(urc_add(i0, ix), c->g.y_si), urc_add(n0, jx)));
@@ -223,27 +352,20 @@ static void panels(at_ctx *c, urc_ls *parent, int which, urc_lx *i0, int64_t mr,
     if (nre) tile(c, parent, which, i0, mr, urc_lx_int(nf * c->NR), nre, s, rinv);
 }
 
-/* exp(x) for x <= 0 (or NaN) as plain arithmetic the C compiler can
- * vectorise (libm's expf is a call per element): x clamped to -87
- * (exp(-87) ~ 1.6e-38, nothing next to a row's largest term exp(0) = 1),
- * t = x log2(e) = n + f with n integer (round to nearest by adding and
- * subtracting 1.5 * 2^23) and |f| <= 1/2; 2^f by its Taylor polynomial of
- * degree 7 (relative error < 1e-8 before rounding), 2^n from a table of
- * 2^-k, k = 0..127; a NaN x gives NaN. Declares scalars in `at`.
- * float32 only (the rounding constant and the clamp are float32's). */
-static urc_lx *exp_nonpos(at_ctx *c, urc_ls *at, urc_lx *x) {
+/* exp(x) for x in [-87, 0] as plain arithmetic the C compiler can
+ * vectorise (libm's expf is a call per element): t = x log2(e) = n + f
+ * with n integer (round to nearest by adding and subtracting 1.5 * 2^23)
+ * and |f| <= 1/2; 2^f by its Taylor polynomial of degree 7 (relative error
+ * < 1e-8 before rounding), 2^n from its bits. Declares
+ * scalars in `at`. float32 only (the rounding constant is float32's); the
+ * caller clamps x to -87 (exp(-87) ~ 1.6e-38, nothing next to a row's
+ * largest term exp(0) = 1) in a loop of its own and makes rows with a
+ * non-finite maximum NaN: a select whose arms are arithmetic is control
+ * flow to gcc's vectoriser under -ftrapping-math (the default). */
+static urc_lx *exp_core(at_ctx *c, urc_ls *at, urc_lx *x) {
     urc_kernel *k = c->k;
     urc_dtype dt = c->dt;
-    if (dt != URC_DT_F32) return urc_lx_un(URC_L_EXP, x); /* float64: libm's exp, full precision */
-    if (c->exp_table < 0) {
-        float tab[128];
-        for (int i = 0; i < 128; i++) tab[i] = (float)ldexp(1.0, -i);
-        c->exp_table = urc_lower_const(c->L, k, "exp2_table", dt, 128, tab);
-    }
-    urc_ls_decl(at, c->vx, x);
-    urc_lx *xv = urc_lx_var(k, c->vx);
-    urc_lx *xc = urc_lx_sel(bin(URC_L_GT, xv, urc_lx_const(-87, dt)), xv, urc_lx_const(-87, dt));
-    urc_ls_decl(at, c->vtt, bin(URC_L_MUL, xc, urc_lx_const(1.4426950408889634, dt)));
+    urc_ls_decl(at, c->vtt, bin(URC_L_MUL, x, urc_lx_const(1.4426950408889634, dt)));
     urc_lx *tt = urc_lx_var(k, c->vtt);
     urc_lx *magic = urc_lx_const(12582912.0, dt);
     urc_ls_decl(at, c->vn, bin(URC_L_SUB, bin(URC_L_ADD, tt, magic), magic));
@@ -254,9 +376,74 @@ static urc_lx *exp_nonpos(at_ctx *c, urc_ls *at, urc_lx *x) {
     double coef[8] = {1, 1, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040};
     urc_lx *p = urc_lx_const(coef[7], dt);
     for (int i = 6; i >= 0; i--) p = urc_lx_fma(p, f, urc_lx_const(coef[i], dt));
-    urc_lx *idx = urc_lx_inrange(urc_lx_cast(URC_DT_I32, urc_lx_un(URC_L_NEG, nv))); /* n in [-126, 0] */
-    urc_lx *e = bin(URC_L_MUL, p, urc_lx_load(k, c->exp_table, idx));
-    return urc_lx_sel(bin(URC_L_NE, xv, xv), xv, e);
+    /* 2^n as the float32 whose exponent field is n + 127 (n in [-126, 0]:
+     * a normal number), where a table load is a slow gather */
+    urc_lx *bits = urc_lx_inrange(bin(URC_L_MUL, urc_lx_inrange(bin(URC_L_ADD, urc_lx_inrange(urc_lx_cast(URC_DT_I32, nv)),
+                                                                      urc_lx_const(127, URC_DT_I32))),
+                                      urc_lx_const(1 << 23, URC_DT_I32)));
+    return bin(URC_L_MUL, p, urc_lx_un(URC_L_BITS_F32, bits));
+}
+
+/* The output of rows [i0, i0 + mr) when Dv is narrower than a register
+ * tile (Swin's heads have 2 to 32 channels): V^T [Dv, Lk] copied into a
+ * local array, then y(i, c) = rinv(i) * (s row i . V^T row c), vectorised
+ * along Lk instead of a tile only Dv wide: G rows at a time (G * Dv <= 12
+ * independent accumulators of W lanes, so that the FMA latency is hidden). */
+static void out_dots(at_ctx *c, urc_ls *blk, urc_lx *i0, int64_t mr, int s, int rinv) {
+    urc_kernel *k = c->k;
+    urc_dtype dt = c->dt;
+    int64_t Lk = c->Lk, Dv = c->Dv, W = c->lanes, nw = Lk / W;
+    int64_t G = 12 / Dv < 1 ? 1 : 12 / Dv;
+    if (G > mr) G = mr;
+    while (mr % G) G--;
+    int vt = urc_kernel_local(k, "vt", dt, Dv * Lk);
+    urc_ls_array(blk, k, vt);
+    urc_lx *ix = urc_lx_var(k, c->vi), *jx = urc_lx_var(k, c->vj), *cx = urc_lx_var(k, c->vc), *lx = urc_lx_var(k, c->vl);
+    urc_lx *gx = urc_lx_var(k, c->vk);
+    urc_ls *jl = urc_ls_for(blk, c->vj, urc_lx_int(0), urc_lx_int(Lk), 1, 0);
+    urc_ls *cl = urc_ls_for(jl, c->vc, urc_lx_int(0), urc_lx_int(Dv), 1, URC_FOR_UNROLL);
+    urc_ls_store(cl, vt, urc_add(urc_muli(cx, Lk), jx),
+                 urc_lx_load(k, c->bvv, urc_add(c->vb, urc_add(urc_muli(jx, c->g.v_sj), cx))));
+    /* rows ii = i + g, g < G: acc[(g * Dv + c) * W + l] */
+    urc_ls *il = urc_ls_for(blk, c->vi, urc_lx_int(0), urc_lx_int(mr), G, 0);
+    int acc = urc_kernel_local(k, "dacc", dt, G * Dv * W);
+    urc_ls_array(il, k, acc);
+    urc_lx *ai = urc_add(urc_muli(urc_add(urc_muli(gx, Dv), cx), W), lx);
+    urc_ls *gl = urc_ls_for(il, c->vk, urc_lx_int(0), urc_lx_int(G), 1, URC_FOR_UNROLL);
+    cl = urc_ls_for(gl, c->vc, urc_lx_int(0), urc_lx_int(Dv), 1, URC_FOR_UNROLL);
+    urc_ls *ll = urc_ls_for(cl, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
+    urc_ls_store(ll, acc, ai, urc_lx_const(0, dt));
+    urc_lx *srow = urc_muli(urc_add(ix, gx), Lk), *vrow = urc_muli(cx, Lk);
+    for (int part = 0; part < 2; part++) {
+        urc_lx *j, *lane;
+        urc_ls *body;
+        if (part == 0) {
+            if (!nw) continue;
+            jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nw * W), W, 0);
+            j = urc_add(jx, lx);
+            lane = lx;
+        } else {
+            if (!(Lk % W)) continue;
+            jl = urc_ls_for(il, c->vj, urc_lx_int(nw * W), urc_lx_int(Lk), 1, 0);
+            j = jx;
+            lane = urc_lx_int(0);
+        }
+        gl = urc_ls_for(jl, c->vk, urc_lx_int(0), urc_lx_int(G), 1, URC_FOR_UNROLL);
+        cl = urc_ls_for(gl, c->vc, urc_lx_int(0), urc_lx_int(Dv), 1, URC_FOR_UNROLL);
+        body = part == 0 ? urc_ls_for(cl, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL) : cl;
+        urc_lx *at = urc_add(urc_muli(urc_add(urc_muli(gx, Dv), cx), W), lane);
+        urc_ls_store(body, acc, at, urc_lx_fma(urc_lx_load(k, s, urc_add(srow, j)), urc_lx_load(k, vt, urc_add(vrow, j)),
+                                               urc_lx_load(k, acc, at)));
+    }
+    gl = urc_ls_for(il, c->vk, urc_lx_int(0), urc_lx_int(G), 1, URC_FOR_UNROLL);
+    cl = urc_ls_for(gl, c->vc, urc_lx_int(0), urc_lx_int(Dv), 1, URC_FOR_UNROLL);
+    urc_lx *a0 = urc_muli(urc_add(urc_muli(gx, Dv), cx), W);
+    urc_ls_decl(cl, c->va, urc_lx_load(k, acc, a0));
+    ll = urc_ls_for(cl, c->vl, urc_lx_int(1), urc_lx_int(W), 1, URC_FOR_UNROLL);
+    urc_ls_assign(ll, c->va, bin(URC_L_ADD, urc_lx_var(k, c->va), urc_lx_load(k, acc, urc_add(a0, lx))));
+    urc_lx *row = urc_add(ix, gx);
+    urc_lx *yi = urc_add(c->yb, urc_add(urc_muli(urc_add(i0, row), c->g.y_si), cx));
+    urc_ls_store(cl, c->by, yi, bin(URC_L_MUL, urc_lx_var(k, c->va), urc_lx_load(k, rinv, row)));
 }
 
 /* The whole computation for query rows [i0, i0 + mr). */
@@ -298,9 +485,41 @@ static void block(at_ctx *c, urc_ls *parent, urc_lx *i0, int64_t mr) {
     ll = urc_ls_for(il, c->vl, urc_lx_int(1), urc_lx_int(W), 1, URC_FOR_UNROLL);
     urc_lx *pm = urc_lx_load(k, pmax, lx);
     urc_ls_assign(ll, c->vmx, urc_lx_sel(bin(URC_L_GT, pm, urc_lx_var(k, c->vmx)), pm, urc_lx_var(k, c->vmx)));
-    /* s = exp(s - m) */
-    jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(c->Lk), 1, 0);
-    urc_ls_store(jl, s, urc_add(row, jx), exp_nonpos(c, jl, bin(URC_L_SUB, sij, urc_lx_var(k, c->vmx))));
+    /* s = exp(s - m): float64 by libm; float32 clamped to [-87, 0] in W
+     * lanes that also keep any NaN of s - m (a NaN score, or a non-finite
+     * maximum), then exp_core */
+    int nanf = -1;
+    if (dt != URC_DT_F32) {
+        jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(c->Lk), 1, 0);
+        urc_ls_store(jl, s, urc_add(row, jx), urc_lx_un(URC_L_EXP, bin(URC_L_SUB, sij, urc_lx_var(k, c->vmx))));
+    } else {
+        nanf = urc_kernel_local(k, "nanf", dt, W);
+        urc_ls_array(il, k, nanf);
+        ll = urc_ls_for(il, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
+        urc_ls_store(ll, nanf, lx, urc_lx_const(0, dt));
+        for (int part = 0; part < 2; part++) {
+            urc_lx *j, *lane;
+            urc_ls *body;
+            if (part == 0) {
+                if (!nw) continue;
+                jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nw * W), W, 0);
+                body = urc_ls_for(jl, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
+                j = urc_add(jx, lx);
+                lane = lx;
+            } else {
+                if (!(c->Lk % W)) continue;
+                body = urc_ls_for(il, c->vj, urc_lx_int(nw * W), urc_lx_int(c->Lk), 1, 0);
+                j = jx;
+                lane = urc_lx_int(0);
+            }
+            urc_ls_decl(body, c->vx, bin(URC_L_SUB, urc_lx_load(k, s, urc_add(row, j)), urc_lx_var(k, c->vmx)));
+            urc_lx *xv = urc_lx_var(k, c->vx), *lo = urc_lx_const(-87, dt);
+            urc_ls_store(body, s, urc_add(row, j), urc_lx_sel(bin(URC_L_GT, xv, lo), xv, lo));
+            urc_ls_store(body, nanf, lane, urc_lx_sel(bin(URC_L_NE, xv, xv), xv, urc_lx_load(k, nanf, lane)));
+        }
+        jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(c->Lk), 1, 0);
+        urc_ls_store(jl, s, urc_add(row, jx), exp_core(c, jl, sij));
+    }
     /* sum in W partial sums (vectorisable), then 1/sum */
     int part = urc_kernel_local(k, "part", dt, W);
     urc_ls_array(il, k, part);
@@ -318,8 +537,21 @@ static void block(at_ctx *c, urc_ls *parent, urc_lx *i0, int64_t mr) {
     urc_ls_decl(il, c->vsum, urc_lx_const(0, URC_DT_F64));
     ll = urc_ls_for(il, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
     urc_ls_assign(ll, c->vsum, bin(URC_L_ADD, urc_lx_var(k, c->vsum), urc_lx_cast(URC_DT_F64, urc_lx_load(k, part, lx))));
-    urc_ls_store(il, rinv, ix, urc_lx_cast(dt, bin(URC_L_DIV, urc_lx_const(1, URC_DT_F64), urc_lx_var(k, c->vsum))));
-    panels(c, blk, 1, i0, mr, c->Dv, s, rinv);
+    /* a row with a NaN score or a non-finite maximum is NaN, as exp(s - m)
+     * makes it in the reference: the sum of the NaN lanes is then NaN */
+    urc_lx *r = urc_lx_cast(dt, bin(URC_L_DIV, urc_lx_const(1, URC_DT_F64), urc_lx_var(k, c->vsum)));
+    urc_lx *d = urc_lx_const(0, dt);
+    if (nanf >= 0) {
+        urc_ls_decl(il, c->ve, urc_lx_load(k, nanf, urc_lx_int(0)));
+        ll = urc_ls_for(il, c->vl, urc_lx_int(1), urc_lx_int(W), 1, URC_FOR_UNROLL);
+        urc_ls_assign(ll, c->ve, bin(URC_L_ADD, urc_lx_var(k, c->ve), urc_lx_load(k, nanf, lx)));
+        d = urc_lx_var(k, c->ve);
+    }
+    urc_ls_store(il, rinv, ix, nanf >= 0 ? urc_lx_sel(bin(URC_L_NE, d, d), d, r) : r);
+    if (c->dot_out)
+        out_dots(c, blk, i0, mr, s, rinv);
+    else
+        panels(c, blk, 1, i0, mr, c->Dv, s, rinv);
 }
 
 static bool attention_lower(urc_lower *L, const urc_node *n) {
@@ -340,6 +572,7 @@ static bool attention_lower(urc_lower *L, const urc_node *n) {
     if (lanes < 1) lanes = 1;
     c.NR = (L->target->vector_bits >= 512 ? 4 : 2) * lanes;
     /* rows per block: 6, fewer when 6 rows of scores would pass 12 KB */
+    c.dot_out = 2 * c.Dv <= c.NR && c.Dv * c.Lk * size <= 8 * 1024;
     c.MR = 6;
     while (c.MR > 1 && c.MR * c.Lk * size > 12 * 1024) c.MR--;
     if (c.MR > c.Lq) c.MR = c.Lq;
@@ -347,6 +580,26 @@ static bool attention_lower(urc_lower *L, const urc_node *n) {
     c.bkt = urc_lower_in(L, k, n->in[1], "kt");
     c.bvv = urc_lower_in(L, k, n->in[2], "v");
     c.by = urc_lower_out(L, k, n->out[0], "y");
+    c.bbias = c.bidx = c.bmask = -1;
+    c.mask_value = n->a.attention.mask_value;
+    if (c.g.bias == 1) c.bbias = urc_lower_in(L, k, n->in[3], "bias");
+    if (c.g.bias == 2) {
+        c.bidx = urc_lower_in(L, k, n->in[4], "bidx");
+        const urc_value *tb = n->in[3];
+        if (tb->data) { /* [T, H] -> [H, T]: a head's biases contiguous */
+            int64_t T = c.g.T, H = c.g.H, es = urc_dtype_size(tb->dtype);
+            unsigned char *tt = urc_xmalloc((size_t)(T * H * es));
+            for (int64_t t = 0; t < T; t++)
+                for (int64_t h = 0; h < H; h++)
+                    memcpy(tt + (h * T + t) * es, (const unsigned char *)tb->data + (t * H + h) * es, (size_t)es);
+            c.bbias = urc_lower_const(L, k, "bias_table", tb->dtype, T * H, tt);
+            free(tt);
+        } else {
+            c.bbias = urc_lower_in(L, k, tb, "bias_table");
+            c.table_rows = true;
+        }
+    }
+    if (c.g.mask) c.bmask = urc_lower_in(L, k, n->in[5], "mask");
     c.vi = urc_kernel_var(k, "i", URC_DT_I64);
     c.vj = urc_kernel_var(k, "j", URC_DT_I64);
     c.vk = urc_kernel_var(k, "kk", URC_DT_I64);
@@ -360,7 +613,7 @@ static bool attention_lower(urc_lower *L, const urc_node *n) {
     c.vtt = urc_kernel_var(k, "tt", c.dt);
     c.vn = urc_kernel_var(k, "nn", c.dt);
     c.vf = urc_kernel_var(k, "f", c.dt);
-    c.exp_table = -1;
+    c.vc = urc_kernel_var(k, "c", URC_DT_I64);
     c.lanes = lanes;
 
     /* parallel over (batch, head, block of query rows) */
@@ -378,6 +631,13 @@ static bool attention_lower(urc_lower *L, const urc_node *n) {
     c.vb = urc_addi(urc_add(urc_muli(bx, c.g.v_sb), urc_muli(hx, c.g.v_sh)), c.g.v_o);
     c.yb = urc_add(urc_muli(bx, c.g.y_sb), urc_muli(hx, c.g.y_sh));
     urc_lx *t = urc_lx_var(k, vt);
+    c.hx = hx;
+    c.wx = urc_lx_int(0);
+    if (c.g.mask && c.g.nW > 1) {
+        int vw = urc_kernel_var(k, "w", URC_DT_I64);
+        urc_ls_decl(body, vw, urc_lx_inrange(urc_lx_bin(URC_L_REM, bx, urc_lx_int(c.g.nW))));
+        c.wx = urc_lx_var(k, vw);
+    }
     if (MT && mre) {
         urc_ls *els = NULL;
         urc_ls *then = urc_ls_if(body, bin(URC_L_LT, t, urc_lx_int(MT)), &els);
@@ -392,6 +652,8 @@ static bool attention_lower(urc_lower *L, const urc_node *n) {
 static void attention_print(const urc_node *n, urc_strbuf *sb) {
     urc_sb_printf(sb, " scale=%g", n->a.attention.scale);
     if (n->a.attention.layout) urc_sb_printf(sb, " layout=qkv");
+    if (n->nin > 5 && n->in[5] && !urc_dtype_is_float(n->in[5]->dtype))
+        urc_sb_printf(sb, " mask_value=%g", n->a.attention.mask_value);
 }
 
 const urc_op_impl urc_impl_attention = {NULL, attention_infer, attention_eval, attention_lower, attention_print};

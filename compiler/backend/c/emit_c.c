@@ -284,6 +284,12 @@ static void expr(printer *p, const urc_lx *e) {
             expr(p, e->a);
             urc_sb_putc(sb, ')');
             return;
+        case URC_L_BITS_F32:
+            URC_ASSERT(dt == URC_DT_I32, "BITS_F32 of a value that is not int32");
+            urc_sb_puts(sb, "urc_bits_f32(");
+            expr(p, e->a);
+            urc_sb_putc(sb, ')');
+            return;
         case URC_L_ISNAN:
             urc_sb_puts(sb, "(isnan(");
             expr(p, e->a);
@@ -683,6 +689,9 @@ static void prelude(const urc_program *P, urc_strbuf *out) {
                 "static URC_MAYBE_UNUSED inline uint64_t urc_max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }\n"
                 "/* Integer arithmetic is defined for every input (docs/ops.md): it wraps around\n"
                 " * (computed in unsigned), x / 0 = x % 0 = 0, INT64_MIN / -1 wraps, INT64_MIN % -1 = 0. */\n"
+                "/* the bits of an int32 as a float32 (a union: defined in C11) */\n"
+                "static URC_MAYBE_UNUSED inline float urc_bits_f32(int32_t i) {\n"
+                "    union { int32_t i; float f; } u;\n    u.i = i;\n    return u.f;\n}\n"
                 "static URC_MAYBE_UNUSED inline int64_t urc_abs_i64(int64_t a) { return a < 0 ? (int64_t)(0u - (uint64_t)a) : a; }\n"
                 "static URC_MAYBE_UNUSED inline uint64_t urc_abs_u64(uint64_t a) { return a; }\n"
                 "static URC_MAYBE_UNUSED inline int64_t urc_div_i64(int64_t a, int64_t b) {\n"
