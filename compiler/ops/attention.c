@@ -183,9 +183,10 @@ static void tile(at_ctx *c, urc_ls *parent, int which, urc_lx *i0, int64_t mr, u
     urc_ls_array(blk, k, acc);
     urc_lx *ix = urc_lx_var(k, c->vi), *jx = urc_lx_var(k, c->vj), *kx = urc_lx_var(k, c->vk);
     urc_lx *aidx = urc_add(urc_muli(ix, nr), jx);
-    const unsigned U = URC_FOR_UNROLL;
+    /* rows unrolled, columns a simd loop (see ops/matmul.c micro) */
+    const unsigned U = URC_FOR_UNROLL, UV = URC_FOR_VECTOR;
     urc_ls *il = urc_ls_for(blk, c->vi, urc_lx_int(0), urc_lx_int(mr), 1, U);
-    urc_ls *jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nr), 1, U);
+    urc_ls *jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nr), 1, UV);
     urc_ls_store(jl, acc, aidx, urc_lx_const(0, dt));
     int64_t K = which ? c->Lk : c->D;
     urc_ls *kl = urc_ls_for(blk, c->vk, urc_lx_int(0), urc_lx_int(K), 1, 0);
@@ -199,10 +200,10 @@ static void tile(at_ctx *c, urc_ls *parent, int which, urc_lx *i0, int64_t mr, u
         b = urc_lx_load(k, c->bvv, urc_add(c->vb, urc_add(urc_muli(kx, c->g.v_sj), urc_add(n0, jx))));
     }
     urc_ls_decl(il, c->va, a);
-    jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nr), 1, U);
+    jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nr), 1, UV);
     urc_ls_store(jl, acc, aidx, urc_lx_fma(urc_lx_var(k, c->va), b, urc_lx_load(k, acc, aidx)));
     il = urc_ls_for(blk, c->vi, urc_lx_int(0), urc_lx_int(mr), 1, U);
-    jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nr), 1, U);
+    jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nr), 1, UV);
     urc_lx *v = urc_lx_load(k, acc, aidx);
     if (!which) {
         if (c->scale != 1) v = bin(URC_L_MUL, v, urc_lx_const(c->scale, dt));
