@@ -281,6 +281,10 @@ static void add_cases(kbuild *b) {
     urc_shape r2 = S(7, 70);
     fused(b, F, S(7, 2100), S(2100, 70), &bn, &r2, URC_ACT_NONE, true);
     fused(b, URC_DT_F64, S(9, 21), S(21, 19), NULL, NULL, URC_ACT_GELU, true);
+    /* batch folded into M (B unbatched): UNETR++'s token projection per head, a residual of the full shape */
+    urc_shape r4 = S(1, 4, 8, 70);
+    fused(b, F, S(1, 4, 8, 2100), S(2100, 70), &bn, &r4, URC_ACT_NONE, true);
+    fused(b, F, S(3, 2, 5, 40), S(40, 19), NULL, NULL, URC_ACT_NONE, false);
     /* Attention: edge row blocks and column panels, no batch, float64 */
     attn(b, F, S(1, 3, 13, 8), S(1, 3, 8, 21), S(1, 3, 21, 5), 0.35);
     attn(b, F, S(2, 37, 64), S(2, 64, 75), S(2, 75, 70), 0.125);
