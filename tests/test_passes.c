@@ -230,6 +230,13 @@ static void attn(kbuild *b, urc_dtype dt, urc_shape qs, urc_shape kts, urc_shape
     n->a.attention.scale = scale;
 }
 
+/* with a constant score factor per batch element (UNETR++'s temperature [H, 1, 1]) */
+static void attn_t(kbuild *b, urc_shape qs, urc_shape kts, urc_shape vs, urc_shape ts, double scale) {
+    urc_node *n = knode(b, URC_OP_ATTENTION, 4, kin(b, URC_DT_F32, qs, false), kin(b, URC_DT_F32, kts, false),
+                        kin(b, URC_DT_F32, vs, false), kin(b, URC_DT_F32, ts, true));
+    n->a.attention.scale = scale;
+}
+
 /* layout 1: q and v from one packed qkv [B, L, 3, H, D], Y [B, L, H, D] */
 static void attn_qkv(kbuild *b, int64_t B, int64_t L, int64_t H, int64_t D, double scale) {
     urc_value *r = kin(b, URC_DT_F32, S(B, L, 3, H, D), false);
@@ -291,6 +298,10 @@ static void add_cases(kbuild *b) {
     attn(b, F, S(7, 3), S(3, 9), S(9, 2), 1.0);
     attn(b, URC_DT_F64, S(2, 11, 6), S(2, 6, 13), S(2, 13, 17), 2.0);
     attn_qkv(b, 2, 13, 4, 6, 0.4);
+    /* per-head factors: UNETR++'s spatial ([h, N, d] x [h, d, P]) and channel ([h, d, N] x [h, N, d]) attention */
+    attn_t(b, S(1, 4, 37, 8), S(1, 4, 8, 16), S(1, 4, 16, 8), S(4, 1, 1), 1.0);
+    attn_t(b, S(2, 3, 8, 300), S(2, 3, 300, 8), S(2, 3, 8, 300), S(1, 3, 1, 1), 0.5);
+    attn_t(b, S(2, 3, 5, 7), S(2, 3, 7, 9), S(2, 3, 9, 4), S(2, 1, 1, 1), 1.0);
     attn_qkv(b, 1, 70, 3, 64, 0.125);
 }
 

@@ -7,6 +7,11 @@
  * -> Softmax(-1) -> MatMul(., v). The batch dims of the three operands are
  * equal (no broadcasting). Float32/float64.
  *
+ * An optional 4th input T, a constant whose last two dims are 1 and whose
+ * other dims broadcast to the batch dims (UNETR++'s learned temperature
+ * [H, 1, 1] per head), multiplies the scores too: scale * T[batch] * Q @ KT.
+ * Layout 0 only.
+ *
  * Layout 1 (the pass sets it when it can also absorb MONAI's rearranges):
  *   Attention(R [B, L, 3, H, D], K^T [B, H, D, L], R) -> Y [B, L, H, D]
  * with R the packed qkv projection (a view of the qkv MatMul's output):
@@ -81,6 +86,24 @@ static void at_geometry(const urc_node *n, at_geom *g) {
 
 /* ---- infer / eval ---------------------------------------------------------- */
 
+/* The score factor of each batch element b (flattened batch dims, layout 0):
+ * scale times the 4th input broadcast to the batch dims, or scale alone. */
+static double *batch_scales(const urc_node *n, int64_t B) {
+    double *f = urc_xmalloc(sizeof(double) * (size_t)(B ? B : 1));
+    const urc_value *t = n->nin > 3 ? n->in[3] : NULL;
+    urc_shape bs = n->in[0]->shape, ts = {0, {0}};
+    bs.rank -= 2;
+    if (t) {
+        ts = t->shape;
+        ts.rank -= 2;
+        if (ts.rank < 0) ts.rank = 0;
+    }
+    for (int64_t b = 0; b < B; b++)
+        f[b] = n->a.attention.scale *
+               (t ? urc_elem_f64(t->dtype, t->data, ts.rank ? urc_bcast_offset(&bs, &ts, b) : 0) : 1.0);
+    return f;
+}
+
 static bool attention_infer(urc_node *n) {
     const char *where = urc_node_where(n);
     for (int i = 0; i < 3; i++)
@@ -89,6 +112,21 @@ static bool attention_infer(urc_node *n) {
             return false;
     const urc_shape *q = &n->in[0]->shape, *kt = &n->in[1]->shape, *v = &n->in[2]->shape;
     int r = q->rank;
+    if (n->nin > 3 && n->in[3]) {
+        const urc_value *t = n->in[3];
+        const urc_shape *ts = &t->shape;
+        bool ok = urc_dtype_is_float(t->dtype) && t->data && n->a.attention.layout == 0 && ts->rank >= 2 &&
+                  ts->rank <= r && ts->dims[ts->rank - 1] == 1 && ts->dims[ts->rank - 2] == 1;
+        for (int d = 0; ok && d < ts->rank - 2; d++) {
+            int64_t qd = q->dims[d + r - ts->rank];
+            ok = ts->dims[d] == 1 || ts->dims[d] == qd;
+        }
+        if (!ok) {
+            urc_error(where, "the score factor %s must be a float constant [.., 1, 1] broadcasting to the batch dims "
+                      "of Q%s (layout 0)", urc_shape_str(ts), urc_shape_str(q));
+            return false;
+        }
+    }
     if (n->a.attention.layout == 1) {
         bool ok = r == 5 && q->dims[2] == 3 && urc_shape_eq(q, v) && kt->rank == 4 && kt->dims[0] == q->dims[0] &&
                   kt->dims[1] == q->dims[3] && kt->dims[2] == q->dims[4] && kt->dims[3] == q->dims[1];
@@ -120,10 +158,11 @@ static bool attention_eval(const urc_node *n, urc_tensor *const *in, urc_tensor 
     urc_tensor *Y = out[0];
     at_geom g;
     at_geometry(n, &g);
-    double scale = n->a.attention.scale;
+    double *scales = batch_scales(n, g.B);
     double *s = urc_xmalloc(sizeof(double) * (size_t)(g.Lk ? g.Lk : 1));
     for (int64_t b = 0; b < g.B; b++)
         for (int64_t h = 0; h < g.H; h++) {
+            double scale = scales[b];
             int64_t qo = b * g.q_sb + h * g.q_sh + g.q_o, ko = b * g.k_sb + h * g.k_sh;
             int64_t vo = b * g.v_sb + h * g.v_sh + g.v_o, yo = b * g.y_sb + h * g.y_sh;
             for (int64_t i = 0; i < g.Lq; i++) {
@@ -149,6 +188,7 @@ static bool attention_eval(const urc_node *n, urc_tensor *const *in, urc_tensor 
             }
         }
     free(s);
+    free(scales);
     return true;
 }
 
@@ -166,6 +206,8 @@ typedef struct at_ctx {
     int64_t lanes;
     int exp_table; /* buffer of 2^-k, or -1 before first use */
     double scale;
+    int scales;    /* buffer of the per-batch-element factors (4th input), or -1 */
+    urc_lx *bx;    /* the batch element */
 } at_ctx;
 
 static urc_lx *bin(urc_lop op, urc_lx *a, urc_lx *b) { return urc_lx_bin(op, a, b); }
@@ -206,7 +248,8 @@ static void tile(at_ctx *c, urc_ls *parent, int which, urc_lx *i0, int64_t mr, u
     jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nr), 1, UV);
     urc_lx *v = urc_lx_load(k, acc, aidx);
     if (!which) {
-        if (c->scale != 1) v = bin(URC_L_MUL, v, urc_lx_const(c->scale, dt));
+        if (c->scales >= 0) v = bin(URC_L_MUL, v, urc_lx_load(k, c->scales, c->bx));
+        else if (c->scale != 1) v = bin(URC_L_MUL, v, urc_lx_const(c->scale, dt));
         urc_ls_store(jl, s, urc_add(urc_muli(ix, c->Lk), urc_add(n0, jx)), v);
     } else {
         urc_lx *yi = urc_add(c->yb, urc_add(urc_muli(urc_add(i0, ix), c->g.y_si), urc_add(n0, jx)));
@@ -363,6 +406,18 @@ static bool attention_lower(urc_lower *L, const urc_node *n) {
     c.vf = urc_kernel_var(k, "f", c.dt);
     c.exp_table = -1;
     c.lanes = lanes;
+    c.scales = -1;
+    if (n->nin > 3 && n->in[3]) {
+        double *f = batch_scales(n, c.g.B);
+        void *buf = urc_xmalloc((size_t)(c.g.B ? c.g.B : 1) * (size_t)size);
+        for (int64_t b = 0; b < c.g.B; b++) {
+            if (c.dt == URC_DT_F32) ((float *)buf)[b] = (float)f[b];
+            else ((double *)buf)[b] = f[b];
+        }
+        c.scales = urc_lower_const(L, k, "scales", c.dt, c.g.B, buf);
+        free(buf);
+        free(f);
+    }
 
     /* parallel over (batch, head, block of query rows) */
     int vb = urc_kernel_var(k, "b", URC_DT_I64), vh = urc_kernel_var(k, "h", URC_DT_I64);
@@ -374,6 +429,7 @@ static bool attention_lower(urc_lower *L, const urc_node *n) {
     int vt = urc_kernel_var(k, "t", URC_DT_I64);
     body = urc_ls_for(body, vt, urc_lx_int(0), urc_lx_int(MTT), 1, 0);
     urc_lx *bx = urc_lx_var(k, vb), *hx = urc_lx_var(k, vh);
+    c.bx = bx;
     c.qb = urc_addi(urc_add(urc_muli(bx, c.g.q_sb), urc_muli(hx, c.g.q_sh)), c.g.q_o);
     c.kb = urc_add(urc_muli(bx, c.g.k_sb), urc_muli(hx, c.g.k_sh));
     c.vb = urc_addi(urc_add(urc_muli(bx, c.g.v_sb), urc_muli(hx, c.g.v_sh)), c.g.v_o);
@@ -391,7 +447,7 @@ static bool attention_lower(urc_lower *L, const urc_node *n) {
 }
 
 static void attention_print(const urc_node *n, urc_strbuf *sb) {
-    urc_sb_printf(sb, " scale=%g", n->a.attention.scale);
+    urc_sb_printf(sb, " scale=%g%s", n->a.attention.scale, n->nin > 3 && n->in[3] ? " x input 3" : "");
     if (n->a.attention.layout) urc_sb_printf(sb, " layout=qkv");
 }
 

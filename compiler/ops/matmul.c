@@ -25,7 +25,8 @@
  * A constant B is packed at compile time panel by panel (each panel's
  * K x NR block contiguous), a run-time B is read in place (rows
  * contiguous). K is cut into blocks when a panel of B would not stay in
- * L2. Work is shared over (batch, panel[, row group]). The epilogue
+ * L2. A MatMul whose B has no batch dims is one product over all of A's
+ * rows (fold_batch). Work is shared over (batch, panel[, row group]). The epilogue
  * (alpha, C, bias, activation, residual) is applied when a tile is stored.
  * Anything else (integers, a run-time B with strided rows) takes the plain
  * row kernel (naive_lower). */
