@@ -94,6 +94,15 @@ def model_table(unetr_proj: str) -> dict:
                         "strides=(2, 2, 2, 2), num_res_units=2, norm='batch')"),
             quick_shape=(1, 1, 64, 64),
         ),
+        "unetr_pp": dict(
+            title="UNETR++ Synapse (full width, models/unetr_pp.py, no deep supervision)",
+            seed=106,
+            ctor="UNETR_PP(1, 9, (64, 128, 128), feature_size=16, num_heads=4, do_ds=False)",
+            shape=(1, 1, 64, 128, 128),
+            quick_ctor=("UNETR_PP(1, 3, (32, 64, 64), feature_size=4, num_heads=4, depths=(1, 1, 1, 1), "
+                        "proj_size=(16, 16, 16, 8), dec_proj_size=16, dec_depth=1, do_ds=False)"),
+            quick_shape=(1, 1, 32, 64, 64),
+        ),
         "unet25d": dict(
             title="MONAI UNet 2.5D (5 adjacent slices as channels)",
             seed=105,
@@ -229,10 +238,13 @@ def build_model(ctor: str):
 
     from monai.networks.nets import UNETR, BasicUNet, SwinUNETR, UNet
 
+    sys.path.insert(0, os.path.join(REPO, "models"))
+    from unetr_pp import UNETR_PP  # our UNETR++ (models/unetr_pp.py)
+
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):  # BasicUNet prints
         warnings.simplefilter("ignore")  # also SwinUNETR's img_size deprecation (MONAI 1.4)
         return eval(ctor, {"UNETR": UNETR, "BasicUNet": BasicUNet, "UNet": UNet,  # noqa: S307 (own literals)
-                           "SwinUNETR": SwinUNETR})
+                           "SwinUNETR": SwinUNETR, "UNETR_PP": UNETR_PP})
 
 
 def seed_weights(model, seed: int, shape) -> None:
@@ -241,7 +253,7 @@ def seed_weights(model, seed: int, shape) -> None:
     Conv layers keep PyTorch's (seeded) default init.  Linear: N(0, 1/fan_in) (ViT's
     trunc_normal(0.02) would make every softmax nearly uniform).  Norm affine
     parameters: U(0.5, 1.5) / N(0, 0.2^2).  PReLU: U(0.05, 0.6).  Position embeddings
-    N(0, 0.1^2).  BatchNorm running statistics: one train-mode pass (cumulative average)
+    N(0, 0.1^2).  UNETR++: layer scale gamma U(0.5, 1.5), temperatures U(0.5, 2).  BatchNorm running statistics: one train-mode pass (cumulative average)
     on a seeded random input that is not the benchmark input."""
     import math
 
@@ -267,6 +279,15 @@ def seed_weights(model, seed: int, shape) -> None:
             pe = getattr(m, "position_embeddings", None)
             if isinstance(pe, torch.Tensor):
                 pe.copy_(torch.randn(pe.shape, generator=g) * 0.1)
+            # UNETR++: position embeddings, layer scale (1e-6 at init would hide the attention) and
+            # the per-head temperatures of the paired attention
+            for attr, init in (("pos_embed", lambda s: torch.randn(s, generator=g) * 0.1),
+                               ("gamma", lambda s: torch.rand(s, generator=g) + 0.5),
+                               ("temperature", lambda s: torch.rand(s, generator=g) * 1.5 + 0.5),
+                               ("temperature2", lambda s: torch.rand(s, generator=g) * 1.5 + 0.5)):
+                t = getattr(m, attr, None)
+                if isinstance(t, nn.Parameter):
+                    t.copy_(init(t.shape))
         bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
         if bns:
             for m in bns:

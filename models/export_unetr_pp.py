@@ -2,7 +2,7 @@
 """UNETR++ (models/unetr_pp.py) to ONNX: staged test fixtures, gradient fixtures and an
 export check over opsets and modes.
 
-For every fixture NAME this writes into --out (default models/staging/):
+For every fixture NAME this writes into --out (default models/):
     NAME.onnx             torch.onnx.export, opset 17 (or the fixture's), do_constant_folding=True,
                           eval mode; input "input", outputs "output" (full resolution) and, with deep
                           supervision, "output_ds2" (the stage-1 decoder grid) and "output_ds3" (stage 2)
@@ -11,7 +11,7 @@ For every fixture NAME this writes into --out (default models/staging/):
     NAME.expected_ds2.npy, NAME.expected_ds3.npy   the deep-supervision outputs (do_ds fixtures)
     NAME.meta.json        constructor, seeds, shapes, parameter count, versions, ONNX op counts, size,
                           sha256, onnxruntime-vs-torch error per output
-and with --grad into --grad-out (default tests/train/staging/) the gradient fixture of
+and with --grad into --grad-out (default tests/train/models/) the gradient fixture of
 export_grad_fixtures.py (single output: do_ds=False; BatchNorm in eval mode, so the export uses
 training=PRESERVE and keeps every parameter under its torch name).
 
@@ -240,9 +240,9 @@ def check(out_dir: str) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default=os.path.join(HERE, "staging"))
+    ap.add_argument("--out", default=HERE)
     ap.add_argument("--grad", action="store_true")
-    ap.add_argument("--grad-out", default=os.path.join(ROOT, "tests", "train", "staging"))
+    ap.add_argument("--grad-out", default=os.path.join(ROOT, "tests", "train", "models"))
     ap.add_argument("--only", nargs="+", metavar="NAME")
     ap.add_argument("--check", action="store_true")
     args = ap.parse_args(argv)

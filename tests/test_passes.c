@@ -230,6 +230,18 @@ static void attn(kbuild *b, urc_dtype dt, urc_shape qs, urc_shape kts, urc_shape
     n->a.attention.scale = scale;
 }
 
+/* with a constant score factor per batch element (UNETR++'s temperature [H, 1, 1]) */
+static void attn_t(kbuild *b, urc_shape qs, urc_shape kts, urc_shape vs, urc_shape ts, double scale) {
+    urc_node *n = knode(b, URC_OP_ATTENTION, 3, kin(b, URC_DT_F32, qs, false), kin(b, URC_DT_F32, kts, false),
+                        kin(b, URC_DT_F32, vs, false), NULL);
+    n->a.attention.scale = scale;
+    urc_value **in = urc_alloc(7 * sizeof *in); /* inputs 3-5 (bias, index, mask) empty, 6 the factor */
+    memcpy(in, n->in, 3 * sizeof *in);
+    in[6] = kin(b, URC_DT_F32, ts, true);
+    n->in = in;
+    n->nin = 7;
+}
+
 /* layout 1: q and v from one packed qkv [B, L, 3, H, D], Y [B, L, H, D] */
 static void attn_qkv(kbuild *b, int64_t B, int64_t L, int64_t H, int64_t D, double scale) {
     urc_value *r = kin(b, URC_DT_F32, S(B, L, 3, H, D), false);
@@ -312,12 +324,20 @@ static void add_cases(kbuild *b) {
     urc_shape r2 = S(7, 70);
     fused(b, F, S(7, 2100), S(2100, 70), &bn, &r2, URC_ACT_NONE, true);
     fused(b, URC_DT_F64, S(9, 21), S(21, 19), NULL, NULL, URC_ACT_GELU, true);
+    /* batch folded into M (B unbatched): UNETR++'s token projection per head, a residual of the full shape */
+    urc_shape r4 = S(1, 4, 8, 70);
+    fused(b, F, S(1, 4, 8, 2100), S(2100, 70), &bn, &r4, URC_ACT_NONE, true);
+    fused(b, F, S(3, 2, 5, 40), S(40, 19), NULL, NULL, URC_ACT_NONE, false);
     /* Attention: edge row blocks and column panels, no batch, float64 */
     attn(b, F, S(1, 3, 13, 8), S(1, 3, 8, 21), S(1, 3, 21, 5), 0.35);
     attn(b, F, S(2, 37, 64), S(2, 64, 75), S(2, 75, 70), 0.125);
     attn(b, F, S(7, 3), S(3, 9), S(9, 2), 1.0);
     attn(b, URC_DT_F64, S(2, 11, 6), S(2, 6, 13), S(2, 13, 17), 2.0);
     attn_qkv(b, 2, 13, 4, 6, 0.4);
+    /* per-head factors: UNETR++'s spatial ([h, N, d] x [h, d, P]) and channel ([h, d, N] x [h, N, d]) attention */
+    attn_t(b, S(1, 4, 37, 8), S(1, 4, 8, 16), S(1, 4, 16, 8), S(4, 1, 1), 1.0);
+    attn_t(b, S(2, 3, 8, 300), S(2, 3, 300, 8), S(2, 3, 8, 300), S(1, 3, 1, 1), 0.5);
+    attn_t(b, S(2, 3, 5, 7), S(2, 3, 7, 9), S(2, 3, 9, 4), S(2, 1, 1, 1), 1.0);
     attn_qkv(b, 1, 70, 3, 64, 0.125);
     /* Swin: relative-position bias and shifted-window mask, dense and compact, narrow heads (the
      * dot-product output) and wide ones (register tiles) */

@@ -22,6 +22,10 @@
  *     (Lq = Lk): mask(w, i, j) = 0 when ids[w, i] == ids[w, j], else the
  *     attribute mask_value (Swin's shifted-window mask, nW * Lq values
  *     instead of nW * Lq * Lk).
+ *   6 score factor T, a float constant whose last two dims are 1 and whose
+ *     other dims broadcast to the batch dims (UNETR++'s learned temperature
+ *     [H, 1, 1] per head): the scores of batch element b (batch and head
+ *     dims flattened) are scaled by scale * T[b]. Layout 0 only.
  * The sum is (scale * (Q K^T) + bias) + mask, in that order.
  *
  * Layout 1 (the pass sets it when it can also absorb MONAI's rearranges):
@@ -117,6 +121,24 @@ static void at_geometry(const urc_node *n, at_geom *g) {
 
 /* ---- infer / eval ---------------------------------------------------------- */
 
+/* The score factor of each element b of the flattened batch and head dims
+ * (layout 0): scale times input 6 broadcast to those dims, or scale alone. */
+static double *batch_scales(const urc_node *n, int64_t B) {
+    double *f = urc_xmalloc(sizeof(double) * (size_t)(B ? B : 1));
+    const urc_value *t = n->nin > 6 ? n->in[6] : NULL;
+    urc_shape bs = n->in[0]->shape, ts = {0, {0}};
+    bs.rank -= 2;
+    if (t) {
+        ts = t->shape;
+        ts.rank -= 2;
+        if (ts.rank < 0) ts.rank = 0;
+    }
+    for (int64_t b = 0; b < B; b++)
+        f[b] = n->a.attention.scale *
+               (t ? urc_elem_f64(t->dtype, t->data, ts.rank ? urc_bcast_offset(&bs, &ts, b) : 0) : 1.0);
+    return f;
+}
+
 /* The optional bias, index and mask inputs against the geometry. */
 static bool extras_infer(urc_node *n) {
     const char *where = urc_node_where(n);
@@ -175,6 +197,21 @@ static bool attention_infer(urc_node *n) {
             return false;
     const urc_shape *q = &n->in[0]->shape, *kt = &n->in[1]->shape, *v = &n->in[2]->shape;
     int r = q->rank;
+    if (n->nin > 6 && n->in[6]) {
+        const urc_value *t = n->in[6];
+        const urc_shape *ts = &t->shape;
+        bool ok = urc_dtype_is_float(t->dtype) && t->data && n->a.attention.layout == 0 && ts->rank >= 2 &&
+                  ts->rank <= r && ts->dims[ts->rank - 1] == 1 && ts->dims[ts->rank - 2] == 1;
+        for (int d = 0; ok && d < ts->rank - 2; d++) {
+            int64_t qd = q->dims[d + r - ts->rank];
+            ok = ts->dims[d] == 1 || ts->dims[d] == qd;
+        }
+        if (!ok) {
+            urc_error(where, "the score factor %s must be a float constant [.., 1, 1] broadcasting to the batch dims "
+                      "of Q%s (layout 0)", urc_shape_str(ts), urc_shape_str(q));
+            return false;
+        }
+    }
     if (n->a.attention.layout == 1) {
         bool ok = r == 5 && q->dims[2] == 3 && urc_shape_eq(q, v) && kt->rank == 4 && kt->dims[0] == q->dims[0] &&
                   kt->dims[1] == q->dims[3] && kt->dims[2] == q->dims[4] && kt->dims[3] == q->dims[1];
@@ -223,10 +260,11 @@ static bool attention_eval(const urc_node *n, urc_tensor *const *in, urc_tensor 
     urc_tensor *Y = out[0];
     at_geom g;
     at_geometry(n, &g);
-    double scale = n->a.attention.scale;
+    double *scales = batch_scales(n, g.B * g.H);
     double *s = urc_xmalloc(sizeof(double) * (size_t)(g.Lk ? g.Lk : 1));
     for (int64_t b = 0; b < g.B; b++)
         for (int64_t h = 0; h < g.H; h++) {
+            double scale = scales[b * g.H + h];
             int64_t qo = b * g.q_sb + h * g.q_sh + g.q_o, ko = b * g.k_sb + h * g.k_sh;
             int64_t vo = b * g.v_sb + h * g.v_sh + g.v_o, yo = b * g.y_sb + h * g.y_sh;
             for (int64_t i = 0; i < g.Lq; i++) {
@@ -253,6 +291,7 @@ static bool attention_eval(const urc_node *n, urc_tensor *const *in, urc_tensor 
             }
         }
     free(s);
+    free(scales);
     return true;
 }
 
@@ -264,7 +303,7 @@ typedef struct at_ctx {
     urc_dtype dt;
     int bq, bkt, bvv, by;
     int bbias, bidx, bmask; /* optional inputs (-1: absent) */
-    urc_lx *hx, *wx;        /* head; window of the batch element (mask) */
+    urc_lx *bx, *hx, *wx;   /* batch element; head; window of the batch element (mask) */
     at_geom g;
     int64_t Lq, Lk, D, Dv, MR, NR;
     urc_lx *qb, *kb, *vb, *yb; /* element offsets of the current batch element */
@@ -272,6 +311,7 @@ typedef struct at_ctx {
     bool dot_out; /* small Dv: the output as dot products with V^T (out_dots) */
     int64_t lanes;
     double scale, mask_value;
+    int scales;    /* buffer of the factors of input 6 per batch element x head, or -1 */
     bool table_rows; /* the bias table read as [T, H] (a run-time value), not transposed */
 } at_ctx;
 
@@ -311,9 +351,10 @@ static void tile(at_ctx *c, urc_ls *parent, int which, urc_lx *i0, int64_t mr, u
     urc_ls_array(blk, k, acc);
     urc_lx *ix = urc_lx_var(k, c->vi), *jx = urc_lx_var(k, c->vj), *kx = urc_lx_var(k, c->vk);
     urc_lx *aidx = urc_add(urc_muli(ix, nr), jx);
-    const unsigned U = URC_FOR_UNROLL;
+    /* rows unrolled, columns a simd loop (see ops/matmul.c micro) */
+    const unsigned U = URC_FOR_UNROLL, UV = URC_FOR_VECTOR;
     urc_ls *il = urc_ls_for(blk, c->vi, urc_lx_int(0), urc_lx_int(mr), 1, U);
-    urc_ls *jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nr), 1, U);
+    urc_ls *jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nr), 1, UV);
     urc_ls_store(jl, acc, aidx, urc_lx_const(0, dt));
     int64_t K = which ? c->Lk : c->D;
     urc_ls *kl = urc_ls_for(blk, c->vk, urc_lx_int(0), urc_lx_int(K), 1, 0);
@@ -327,13 +368,16 @@ static void tile(at_ctx *c, urc_ls *parent, int which, urc_lx *i0, int64_t mr, u
         b = urc_lx_load(k, c->bvv, urc_add(c->vb, urc_add(urc_muli(kx, c->g.v_sj), urc_add(n0, jx))));
     }
     urc_ls_decl(il, c->va, a);
-    jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nr), 1, U);
+    jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nr), 1, UV);
     urc_ls_store(jl, acc, aidx, urc_lx_fma(urc_lx_var(k, c->va), b, urc_lx_load(k, acc, aidx)));
     il = urc_ls_for(blk, c->vi, urc_lx_int(0), urc_lx_int(mr), 1, U);
-    jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nr), 1, U);
+    jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nr), 1, UV);
     urc_lx *v = urc_lx_load(k, acc, aidx);
     if (!which) {
-        if (c->scale != 1) v = bin(URC_L_MUL, v, urc_lx_const(c->scale, dt));
+        if (c->scales >= 0)
+            v = bin(URC_L_MUL, v, urc_lx_load(k, c->scales, urc_add(urc_muli(c->bx, c->g.H), c->hx)));
+        else if (c->scale != 1)
+            v = bin(URC_L_MUL, v, urc_lx_const(c->scale, dt));
         v = add_extras(c, v, urc_add(i0, ix), urc_add(n0, jx));
         urc_ls_store(jl, s, urc_add(urc_muli(ix, c->Lk), urc_add(n0, jx)), v);
     } else {
@@ -600,6 +644,19 @@ static bool attention_lower(urc_lower *L, const urc_node *n) {
         }
     }
     if (c.g.mask) c.bmask = urc_lower_in(L, k, n->in[5], "mask");
+    c.scales = -1;
+    if (n->nin > 6 && n->in[6]) {
+        int64_t nb = c.g.B * c.g.H;
+        double *f = batch_scales(n, nb);
+        void *buf = urc_xmalloc((size_t)(nb ? nb : 1) * (size_t)size);
+        for (int64_t b = 0; b < nb; b++) {
+            if (c.dt == URC_DT_F32) ((float *)buf)[b] = (float)f[b];
+            else ((double *)buf)[b] = f[b];
+        }
+        c.scales = urc_lower_const(L, k, "scales", c.dt, nb, buf);
+        free(buf);
+        free(f);
+    }
     c.vi = urc_kernel_var(k, "i", URC_DT_I64);
     c.vj = urc_kernel_var(k, "j", URC_DT_I64);
     c.vk = urc_kernel_var(k, "kk", URC_DT_I64);
@@ -631,6 +688,7 @@ static bool attention_lower(urc_lower *L, const urc_node *n) {
     c.vb = urc_addi(urc_add(urc_muli(bx, c.g.v_sb), urc_muli(hx, c.g.v_sh)), c.g.v_o);
     c.yb = urc_add(urc_muli(bx, c.g.y_sb), urc_muli(hx, c.g.y_sh));
     urc_lx *t = urc_lx_var(k, vt);
+    c.bx = bx;
     c.hx = hx;
     c.wx = urc_lx_int(0);
     if (c.g.mask && c.g.nW > 1) {
@@ -650,7 +708,7 @@ static bool attention_lower(urc_lower *L, const urc_node *n) {
 }
 
 static void attention_print(const urc_node *n, urc_strbuf *sb) {
-    urc_sb_printf(sb, " scale=%g", n->a.attention.scale);
+    urc_sb_printf(sb, " scale=%g%s", n->a.attention.scale, n->nin > 6 && n->in[6] ? " x input 6" : "");
     if (n->a.attention.layout) urc_sb_printf(sb, " layout=qkv");
     if (n->nin > 5 && n->in[5] && !urc_dtype_is_float(n->in[5]->dtype))
         urc_sb_printf(sb, " mask_value=%g", n->a.attention.mask_value);

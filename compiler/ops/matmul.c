@@ -25,7 +25,8 @@
  * A constant B is packed at compile time panel by panel (each panel's
  * K x NR block contiguous), a run-time B is read in place (rows
  * contiguous). K is cut into blocks when a panel of B would not stay in
- * L2. Work is shared over (batch, panel[, row group]). The epilogue
+ * L2. A MatMul whose B has no batch dims is one product over all of A's
+ * rows (fold_batch). Work is shared over (batch, panel[, row group]). The epilogue
  * (alpha, C, bias, activation, residual) is applied when a tile is stored.
  * Anything else (integers, a run-time B with strided rows) takes the plain
  * row kernel (naive_lower). */
@@ -294,6 +295,7 @@ typedef struct mm_ctx {
     urc_act act;
     double act_alpha;
     urc_shape yfull;            /* [batch.., M, N] (Gemm: [M, N]): what C/bias/residual broadcast to */
+    urc_shape bias_s, res_s;    /* the shapes bias and residual are addressed by (fold_batch changes them) */
     urc_lx *bidx[URC_MAX_RANK]; /* the batch loop variables */
     int vt;                     /* scalar of the epilogue */
     int exp_table;              /* buffer of 2^-k for fast_exp_nonpos, -1 before first use */
@@ -413,7 +415,7 @@ static void epi_store(mm_ctx *c, urc_ls *parent, urc_lx *yidx, urc_lx *v, urc_lx
                 v = bin(URC_L_ADD, v, c->beta == 1 ? t : bin(URC_L_MUL, lit(c->beta, dt), t));
             }
         }
-        if (c->bias) v = bin(URC_L_ADD, v, urc_lower_load(c->L, c->k, c->bias, epi_index(c, &c->bias->shape, m, n)));
+        if (c->bias) v = bin(URC_L_ADD, v, urc_lower_load(c->L, c->k, c->bias, epi_index(c, &c->bias_s, m, n)));
     }
     if (part != EPI_PRE) {
         if (c->act != URC_ACT_NONE) {
@@ -423,7 +425,7 @@ static void epi_store(mm_ctx *c, urc_ls *parent, urc_lx *yidx, urc_lx *v, urc_lx
             }
             v = c->act == URC_ACT_GELU ? gelu_expr(c, parent, v) : act_expr(c->act, c->act_alpha, v, dt);
         }
-        if (c->res) v = bin(URC_L_ADD, v, urc_lower_load(c->L, c->k, c->res, epi_index(c, &c->res->shape, m, n)));
+        if (c->res) v = bin(URC_L_ADD, v, urc_lower_load(c->L, c->k, c->res, epi_index(c, &c->res_s, m, n)));
     }
     urc_ls_store(parent, c->by, yidx, v);
 }
@@ -545,9 +547,11 @@ static void micro(mm_ctx *c, const tiling *t, const bvars *v, urc_ls *parent, ur
     urc_lx *aidx = urc_add(urc_muli(ix, nr), jx);
     urc_lx *row = urc_add(i0, ix), *col = urc_add(n0, jx);
     urc_lx *yidx = urc_add(urc_muli(urc_add(urc_muli(urc_index_vars(k, v->iv, &g->batch), g->M), row), g->N), col);
-    /* (URC_FOR_VECTOR cannot go with URC_FOR_UNROLL: gcc 12 rejects "omp simd" next to
-     * "GCC unroll"; the unrolled column loops are SLP-vectorised anyway.) */
-    const unsigned U = URC_FOR_UNROLL, UV = URC_FOR_UNROLL;
+    /* Rows unrolled, columns a simd loop (the two hints never on one loop: gcc 12
+     * rejects "omp simd" next to "GCC unroll"). Columns must not be unrolled: with
+     * 256-bit vectors a panel is 16 floats, gcc 12 unrolls such a loop fully and then
+     * fails to SLP-vectorise the tile (scalar FMAs, 10x slower on AVX2 machines). */
+    const unsigned U = URC_FOR_UNROLL, UV = URC_FOR_VECTOR;
 
     /* init: zeros, or the partial sums of the previous K blocks */
     urc_ls *zero_at = blk, *load_at = NULL;
@@ -737,6 +741,49 @@ static bool fast_lower(mm_ctx *c) {
     return true;
 }
 
+/* Whether an epilogue operand of shape o broadcast to [batch.., M, N] varies
+ * only along N (a bias row), and whether it is the whole output. */
+static bool row_only(const urc_shape *o) {
+    for (int d = 0; d + 1 < o->rank; d++)
+        if (o->dims[d] != 1) return false;
+    return true;
+}
+
+/* A MatMul whose B has no batch (a weight matrix shared by every batch
+ * element, e.g. a token projection applied per head) and whose A is a
+ * contiguous [batch.., M, K] is one product of M' = batch x M rows: the
+ * batch dims are folded into M, so B (and its K blocks) are streamed once
+ * for all rows instead of once per batch element. Y's layout is the same.
+ * Epilogue operands keep their meaning when they are a row over N or the
+ * whole output (rank-2 shapes [1, N] / [M', N] address them afterwards). */
+static void fold_batch(mm_ctx *c) {
+    mm_geom *g = &c->g;
+    int64_t nb = urc_shape_numel(&g->batch);
+    if (g->batch.rank == 0 || nb <= 1 || urc_shape_numel(&g->bbatch) != 1 || g->a_sm != g->K || g->a_sk != 1 ||
+        urc_shape_numel(&g->abatch) != nb)
+        return;
+    int64_t full = nb * g->M * g->N;
+    const urc_value *ops[2] = {c->bias, c->res};
+    urc_shape *ss[2] = {&c->bias_s, &c->res_s};
+    for (int i = 0; i < 2; i++) {
+        if (!ops[i]) continue;
+        const urc_shape *o = &ops[i]->shape;
+        if (row_only(o)) {
+            ss[i]->rank = 1;
+            ss[i]->dims[0] = o->rank ? o->dims[o->rank - 1] : 1;
+        } else if (urc_shape_numel(o) == full && o->rank >= 2 && o->dims[o->rank - 1] == g->N &&
+                   o->dims[o->rank - 2] == g->M && o->rank == g->batch.rank + 2) {
+            ss[i]->rank = 2;
+            ss[i]->dims[0] = nb * g->M;
+            ss[i]->dims[1] = g->N;
+        } else {
+            return;
+        }
+    }
+    g->M *= nb;
+    g->batch.rank = g->abatch.rank = g->bbatch.rank = 0;
+}
+
 static bool matmul_lower(urc_lower *L, const urc_node *n) {
     mm_ctx c;
     memset(&c, 0, sizeof c);
@@ -755,6 +802,9 @@ static bool matmul_lower(urc_lower *L, const urc_node *n) {
         c.act = n->a.gemm.act;
         c.act_alpha = n->a.gemm.act_alpha;
     }
+    if (c.bias) c.bias_s = c.bias->shape;
+    if (c.res) c.res_s = c.res->shape;
+    if (!gemm) fold_batch(&c);
     c.yfull = c.g.batch;
     c.yfull.dims[c.yfull.rank++] = c.g.M;
     c.yfull.dims[c.yfull.rank++] = c.g.N;

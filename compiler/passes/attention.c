@@ -3,6 +3,8 @@
  * MONAI's SABlock exports, per block (after the einsum pass),
  *   s = MatMul(q, kT)           q [b.., L, D], kT [b.., D, S]
  *   s = Mul(s, scale)           scale a one-element constant (either order); or
+ *       Mul(s, T)               T a constant [.., 1, 1] per batch element
+ *                               (UNETR++'s per-head temperature): input 6; or
  *       Div(s, c)               (scale = 1/c); or absent (scale 1)
  *   p = Softmax(s, last axis)
  *   o = MatMul(p, v)            v [b.., S, Dv]
@@ -47,6 +49,17 @@ static urc_node *only_reader(const actx *c, const urc_value *v) {
 static bool scalar_const(const urc_value *v, double *x) {
     if (!v || !v->data || !urc_dtype_is_float(v->dtype) || urc_shape_numel(&v->shape) != 1) return false;
     *x = urc_elem_f64(v->dtype, v->data, 0);
+    return true;
+}
+
+/* A constant factor per batch element of scores s [b.., L, S]: float, last
+ * two dims 1, the others 1 or s's (UNETR++'s temperature [H, 1, 1]). */
+static bool head_const(const urc_value *v, const urc_shape *s) {
+    if (!v || !v->data || !urc_dtype_is_float(v->dtype)) return false;
+    const urc_shape *t = &v->shape;
+    if (t->rank < 2 || t->rank > s->rank || t->dims[t->rank - 1] != 1 || t->dims[t->rank - 2] != 1) return false;
+    for (int d = 0; d < t->rank - 2; d++)
+        if (t->dims[d] != 1 && t->dims[d] != s->dims[d + s->rank - t->rank]) return false;
     return true;
 }
 
@@ -346,10 +359,14 @@ static bool fuse_one(actx *c, urc_node *m1, bool *ok) {
     } else {
         qm = NULL;
     }
+    urc_value *tscale = NULL;
     urc_node *n = only_reader(c, s);
     if (n && n->nin == 2 && n->op == URC_OP_MUL && (n->in[0] == s || n->in[1] == s) &&
         scalar_const(n->in[0] == s ? n->in[1] : n->in[0], &x)) {
         scale *= x;
+    } else if (n && n->nin == 2 && n->op == URC_OP_MUL && (n->in[0] == s || n->in[1] == s) &&
+               head_const(n->in[0] == s ? n->in[1] : n->in[0], &s->shape)) {
+        tscale = n->in[0] == s ? n->in[1] : n->in[0];
     } else if (n && n->nin == 2 && n->op == URC_OP_DIV && n->in[0] == s && scalar_const(n->in[1], &x) && x != 0) {
         scale /= x;
     } else {
@@ -411,7 +428,7 @@ static bool fuse_one(actx *c, urc_node *m1, bool *ok) {
     urc_value *v = m2->in[1];
     if (!same_batch(&q->shape, &v->shape) || v->shape.dims[r - 2] != S || v->dtype != s->dtype) return false;
     bool extras = bias || mask;
-    urc_node *f = urc_node_new(g, URC_OP_ATTENTION, urc_fmt("%s/attention", m1->name), extras ? 6 : 3, 1);
+    urc_node *f = urc_node_new(g, URC_OP_ATTENTION, urc_fmt("%s/attention", m1->name), tscale ? 7 : extras ? 6 : 3, 1);
     g->nodes.len--; /* appended by urc_node_new; takes m2's place below */
     f->opset = m2->opset;
     f->in[0] = q;
@@ -419,7 +436,9 @@ static bool fuse_one(actx *c, urc_node *m1, bool *ok) {
     f->in[2] = v;
     memset(&f->a, 0, sizeof f->a);
     f->a.attention.scale = scale;
+    if (extras || tscale) f->in[3] = f->in[4] = f->in[5] = NULL;
     if (extras) attach_extras(c, f, bias, mask, ss);
+    if (tscale) f->in[6] = tscale;
     urc_value *y = m2->out[0];
     f->out[0] = y;
     y->producer = f;
@@ -437,8 +456,10 @@ static bool fuse_one(actx *c, urc_node *m1, bool *ok) {
         urc_error(urc_node_where(m1), "internal: fusing into %s failed", urc_ops[URC_OP_ATTENTION].name);
         *ok = false;
     }
-    if (urc_verbose) urc_note("attention: '%s' .. '%s' -> Attention (scale %g)", m1->name, m2->name, scale);
-    if (*ok) absorb_qkv(c, f);
+    if (urc_verbose)
+        urc_note("attention: '%s' .. '%s' -> Attention (scale %s)", m1->name, m2->name,
+                 tscale ? urc_fmt("%g per batch element", scale) : urc_fmt("%g", scale));
+    if (*ok && !tscale) absorb_qkv(c, f);
     return true;
 }
 
