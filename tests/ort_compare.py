@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Live comparison with ONNX Runtime: every model in models/ (and the CLI
 fixture) is run by onnxruntime and by `unetrc run` (generated C) on its
-bundled input; the outputs must agree within 1e-4 of the output's max
+bundled input; every output must agree within 1e-4 of its max
 magnitude.
 
     ort_compare.py UNETRC MODELS_DIR"""
@@ -24,20 +24,23 @@ def main():
         so = ort.SessionOptions()
         so.intra_op_num_threads = 2
         sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
-        ref = sess.run(None, {sess.get_inputs()[0].name: x})[0]
+        refs = sess.run(None, {sess.get_inputs()[0].name: x})  # every output (UNETR++: deep supervision)
         with tempfile.TemporaryDirectory() as d:
-            out = os.path.join(d, "out.npy")
-            r = subprocess.run([unetrc, "run", model, "--input", os.path.join(models, name + ".input.npy"),
-                                "--output", out], capture_output=True, text=True)
+            outs = [os.path.join(d, f"out{i}.npy") for i in range(len(refs))]
+            cmd = [unetrc, "run", model, "--input", os.path.join(models, name + ".input.npy")]
+            for o in outs:
+                cmd += ["--output", o]
+            r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode != 0:
                 print(f"FAIL {name}: unetrc run exited {r.returncode}: {r.stderr.strip()}")
                 bad += 1
                 continue
-            y = np.load(out)
-        rel = float(np.abs(ref - y).max() / max(np.abs(ref).max(), 1e-30))
-        ok = y.shape == ref.shape and rel <= 1e-4
+            ys = [np.load(o) for o in outs]
+        rels = [float(np.abs(ref - y).max() / max(np.abs(ref).max(), 1e-30)) if y.shape == ref.shape else float("inf")
+                for ref, y in zip(refs, ys)]
+        ok = all(rel <= 1e-4 for rel in rels)
         bad += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} {name}: max|ort - unetrc| / max|ort| = {rel:.3g}")
+        print(f"{'ok  ' if ok else 'FAIL'} {name}: max|ort - unetrc| / max|ort| = {', '.join(f'{e:.3g}' for e in rels)}")
     print(f"ort_compare: {len(names) - bad}/{len(names)} models agree with onnxruntime")
     return 1 if bad else 0
 
