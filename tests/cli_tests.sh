@@ -317,6 +317,20 @@ idx_err="the generated code's forward returned MODEL_ERR_INDEX: an index read at
 expect 1 "$E checks/gather_runtime.onnx: $idx_err" $U $G --input checks/gather_idx_big.npy --output "$T/r/g.npy"
 expect 1 "$E checks/gather_runtime.onnx: $idx_err" $U $G --input checks/gather_idx_neg.npy --output "$T/r/g.npy"
 expect 1 "$E checks/gather_elements_runtime.onnx: $idx_err" $U $GE --input checks/gather_elements_idx_big.npy --output "$T/r/g.npy"
+# GatherND's tuples and NegativeLogLikelihoodLoss's targets (ignore_index -1) read at run time, likewise
+ND="run checks/gathernd_runtime.onnx --input checks/gather_x.npy"
+NL="run checks/nll_runtime.onnx --input checks/gather_x.npy"
+for m in "" --interp; do
+    expect 0 "" $U $ND --input checks/gathernd_idx_ok.npy --output "$T/r/nd.npy" $m
+    check "$CMP" "$D/checks/gathernd_expected.npy" "$T/r/nd.npy" 0
+    expect 0 "" $U $NL --input checks/nll_t_ok.npy --output "$T/r/nl.npy" $m
+    check "$CMP" "$D/checks/nll_expected.npy" "$T/r/nl.npy" 1e-6
+done
+rm -f "$T"/r/*
+expect 1 "$E checks/gathernd_runtime.onnx: node 'gnd' (GatherND): index 4 is out of range for axis 0 of size 4" $U $ND --input checks/gathernd_idx_big.npy --output "$T/r/g.npy" --interp
+expect 1 "$E checks/nll_runtime.onnx: node 'nll' (NegativeLogLikelihoodLoss): target 3 (element 1) is out of range for 3 classes" $U $NL --input checks/nll_t_bad.npy --output "$T/r/g.npy" --interp
+expect 1 "$E checks/gathernd_runtime.onnx: $idx_err" $U $ND --input checks/gathernd_idx_big.npy --output "$T/r/g.npy"
+expect 1 "$E checks/nll_runtime.onnx: $idx_err" $U $NL --input checks/nll_t_bad.npy --output "$T/r/g.npy"
 no_files "$T/r"
 mkdir "$T/gr"
 expect 0 "" $U checks/gather_runtime.onnx -o "$T/gr/gat.c" --embed-weights

@@ -210,9 +210,12 @@ typedef struct urc_slice_attr {
     bool pad_value_runtime;         /* constant_value is a run-time input */
 } urc_slice_attr;
 
-/* Gather/GatherElements. */
+/* Gather/GatherElements/OneHot (axis), GatherND (batch_dims); OneHot's
+ * depth resolved from its constant input. */
 typedef struct urc_gather_attr {
     int64_t axis;
+    int64_t batch_dims;
+    int64_t depth;
 } urc_gather_attr;
 
 /* ScatterND: how an update combines with the data it lands on (opset 16: none, add,
@@ -222,7 +225,30 @@ typedef enum urc_scatter_reduction {
 } urc_scatter_reduction;
 typedef struct urc_scatter_attr {
     urc_scatter_reduction reduction;
+    int64_t axis;                   /* ScatterElements */
 } urc_scatter_attr;
+
+/* Trilu (upper; k resolved from the constant input, default 0), EyeLike (k,
+ * dtype: URC_DT_UNDEF for the input's). */
+typedef struct urc_triangle_attr {
+    int upper;
+    int64_t k;
+    urc_dtype dtype;
+} urc_triangle_attr;
+
+/* NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss. */
+typedef enum urc_loss_reduction { URC_LOSS_NONE, URC_LOSS_SUM, URC_LOSS_MEAN } urc_loss_reduction;
+typedef struct urc_loss_attr {
+    int reduction;          /* urc_loss_reduction */
+    bool has_ignore;
+    int64_t ignore_index;
+} urc_loss_attr;
+
+/* CumSum (axis resolved from the constant input). */
+typedef struct urc_scan_attr {
+    int64_t axis;
+    int exclusive, reverse;
+} urc_scan_attr;
 
 /* Shape (start/end resolved to [0, rank]), Constant (value), ConstantOfShape
  * (value, dtype). */
@@ -282,6 +308,9 @@ typedef union urc_attrs {
     urc_slice_attr slice;
     urc_gather_attr gather;
     urc_scatter_attr scatter;
+    urc_triangle_attr triangle;
+    urc_scan_attr scan;
+    urc_loss_attr loss;
     urc_shape_attr shape;
     urc_resize_attr resize;
     urc_attention_attr attention;

@@ -1,4 +1,4 @@
-/* scatter.c: ScatterND (opsets 11, 13, 16, 18).
+/* scatter.c: ScatterND and ScatterElements (opsets 11, 13, 16, 18).
  *
  * ScatterND(data [r dims], indices [q-1 dims..., k], updates) with k <= r
  * and updates of shape indices.shape[:-1] + data.shape[k:] gives a copy of
@@ -15,7 +15,13 @@
  * they are not; the generated code skips such an update so that it never
  * writes outside the output. The Swin Transformer's attention mask is built
  * with ScatterND from shape-only data: there every input is constant and the
- * constant folder evaluates it (eval below) at compile time. */
+ * constant folder evaluates it (eval below) at compile time.
+ *
+ * ScatterElements(data, indices, updates, axis): indices and updates have
+ * the same shape, of data's rank, no larger than data outside the axis; for
+ * every position i of indices (in order), out[i with i[axis] =
+ * indices[i]] is replaced by or combined with updates[i]. Indices are
+ * handled as ScatterND's. */
 #include "common.h"
 
 static const char *reduction_name[] = {"none", "add", "mul", "max", "min"};
@@ -23,6 +29,8 @@ static const char *reduction_name[] = {"none", "add", "mul", "max", "min"};
 static bool scatter_parse(urc_node *n, urc_attr_list *l) {
     urc_scatter_attr *a = &n->a.scatter;
     a->reduction = URC_SCATTER_NONE;
+    a->axis = 0;
+    if (n->op == URC_OP_SCATTER_ELEMENTS && !urc_attr_int(l, "axis", 0, &a->axis)) return false;
     /* Only the attribute the node's opset defines is read; before opset 16
      * 'reduction' stays unread and the importer reports it. */
     if (n->opset < 16) return true;
@@ -60,6 +68,8 @@ static int64_t tuple_offset(const urc_shape *ds, const int64_t *dstr, urc_dtype 
     return off;
 }
 
+static bool elements_infer(urc_node *n);
+
 static bool scatter_infer(urc_node *n) {
     const char *where = urc_node_where(n);
     const urc_scatter_attr *a = &n->a.scatter;
@@ -77,6 +87,7 @@ static bool scatter_infer(urc_node *n) {
         }
         if (!urc_reject_half(n, 0)) return false;
     }
+    if (n->op == URC_OP_SCATTER_ELEMENTS) return elements_infer(n);
     const urc_shape *ds = &n->in[0]->shape, *is = &n->in[1]->shape, *us = &n->in[2]->shape;
     if (ds->rank < 1 || is->rank < 1) {
         urc_error(where, "data %s and indices %s must have rank at least 1", urc_shape_str(ds), urc_shape_str(is));
@@ -117,6 +128,37 @@ static bool scatter_infer(urc_node *n) {
     return true;
 }
 
+/* ScatterElements: shapes, the axis, constant indices in range. */
+static bool elements_infer(urc_node *n) {
+    const char *where = urc_node_where(n);
+    urc_scatter_attr *a = &n->a.scatter;
+    const urc_shape *ds = &n->in[0]->shape, *is = &n->in[1]->shape, *us = &n->in[2]->shape;
+    if (!urc_norm_axis(n, a->axis, ds->rank, &a->axis)) return false;
+    int ax = (int)a->axis;
+    if (is->rank != ds->rank || !urc_shape_eq(is, us)) {
+        urc_error(where, "indices %s and updates %s must have the same shape, of the rank of data %s", urc_shape_str(is),
+                  urc_shape_str(us), urc_shape_str(ds));
+        return false;
+    }
+    for (int d = 0; d < ds->rank; d++)
+        if (d != ax && is->dims[d] > ds->dims[d]) {
+            urc_error(where, "indices %s is larger than data %s along axis %d", urc_shape_str(is), urc_shape_str(ds), d);
+            return false;
+        }
+    const urc_value *iv = n->in[1];
+    int64_t D = ds->dims[ax];
+    if (iv->data)
+        for (int64_t i = 0; i < urc_shape_numel(is); i++) {
+            int64_t v = urc_elem_i64(iv->dtype, iv->data, i);
+            if (v < -D || v >= D) {
+                urc_error(where, "index %lld is out of range for axis %d of size %lld", (long long)v, ax, (long long)D);
+                return false;
+            }
+        }
+    urc_set_out(n, 0, n->in[0]->dtype, ds);
+    return true;
+}
+
 /* x combined with u by the reduction, in double (floats) or int64. */
 static double combine_f(urc_scatter_reduction r, double x, double u) {
     switch (r) {
@@ -138,17 +180,51 @@ static int64_t combine_i(urc_scatter_reduction r, int64_t x, int64_t u, bool uns
     }
 }
 
+/* y[o] combined with upd[u] (or replaced by it). */
+static void apply(urc_scatter_reduction r, urc_tensor *y, int64_t o, const urc_tensor *upd, int64_t u) {
+    int es = urc_dtype_size(y->dtype);
+    if (r == URC_SCATTER_NONE)
+        memcpy((char *)y->data + o * es, (const char *)upd->data + u * es, (size_t)es);
+    else if (urc_dtype_is_float(y->dtype))
+        urc_elem_set_f64(y->dtype, y->data, o,
+                         combine_f(r, urc_elem_f64(y->dtype, y->data, o), urc_elem_f64(upd->dtype, upd->data, u)));
+    else
+        urc_elem_set_i64(y->dtype, y->data, o,
+                         combine_i(r, urc_elem_i64(y->dtype, y->data, o), urc_elem_i64(upd->dtype, upd->data, u),
+                                   !urc_dtype_is_signed(y->dtype)));
+}
+
+static bool elements_eval(const urc_node *n, const urc_tensor *ind, const urc_tensor *upd, urc_tensor *y) {
+    int ax = (int)n->a.scatter.axis;
+    int64_t D = y->shape.dims[ax], ys[URC_MAX_RANK], ii[URC_MAX_RANK];
+    urc_shape_strides(&y->shape, ys);
+    for (int64_t i = 0; i < urc_tensor_numel(ind); i++) {
+        int64_t v = urc_elem_i64(ind->dtype, ind->data, i);
+        if (v < -D || v >= D) {
+            urc_error(urc_node_where(n), "index %lld is out of range for axis %d of size %lld", (long long)v, ax,
+                      (long long)D);
+            return false;
+        }
+        urc_unravel(&ind->shape, i, ii);
+        ii[ax] = v < 0 ? v + D : v;
+        int64_t o = 0;
+        for (int d = 0; d < y->shape.rank; d++) o += ii[d] * ys[d];
+        apply(n->a.scatter.reduction, y, o, upd, i);
+    }
+    return true;
+}
+
 static bool scatter_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *const *out) {
     const urc_tensor *x = in[0], *ind = in[1], *upd = in[2];
     urc_tensor *y = out[0];
     urc_scatter_reduction r = n->a.scatter.reduction;
     memcpy(y->data, x->data, urc_tensor_bytes(y));
-    int k = (int)ind->shape.dims[ind->shape.rank - 1], es = urc_dtype_size(y->dtype);
+    if (n->op == URC_OP_SCATTER_ELEMENTS) return elements_eval(n, ind, upd, y);
+    int k = (int)ind->shape.dims[ind->shape.rank - 1];
     int64_t dstr[URC_MAX_RANK], N = urc_tensor_numel(ind) / k, S = 1, bad_v;
     int bad_d;
     urc_shape_strides(&x->shape, dstr);
     for (int d = k; d < x->shape.rank; d++) S *= x->shape.dims[d];
-    bool fl = urc_dtype_is_float(y->dtype), uns = !urc_dtype_is_signed(y->dtype);
     for (int64_t j = 0; j < N; j++) {
         int64_t base = tuple_offset(&x->shape, dstr, ind->dtype, ind->data, j, k, &bad_d, &bad_v);
         if (base < 0) {
@@ -156,17 +232,7 @@ static bool scatter_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *c
                       bad_d, (long long)x->shape.dims[bad_d]);
             return false;
         }
-        for (int64_t t = 0; t < S; t++) {
-            int64_t o = base + t, u = j * S + t;
-            if (r == URC_SCATTER_NONE)
-                memcpy((char *)y->data + o * es, (const char *)upd->data + u * es, (size_t)es);
-            else if (fl)
-                urc_elem_set_f64(y->dtype, y->data, o,
-                                 combine_f(r, urc_elem_f64(y->dtype, y->data, o), urc_elem_f64(upd->dtype, upd->data, u)));
-            else
-                urc_elem_set_i64(y->dtype, y->data, o,
-                                 combine_i(r, urc_elem_i64(y->dtype, y->data, o), urc_elem_i64(upd->dtype, upd->data, u), uns));
-        }
+        for (int64_t t = 0; t < S; t++) apply(r, y, base + t, upd, j * S + t);
     }
     return true;
 }
@@ -197,7 +263,48 @@ static bool distinct_tuples(const urc_value *iv, const urc_shape *ds, int k) {
 /* out = data (a copy), then for each index tuple j < N: the offset of its
  * slice from the k indices (each wrapped when negative) and its S elements
  * combined with updates[j*S + t]. A run-time tuple out of range is skipped. */
+/* ScatterElements: out = data, then serially over the positions of indices
+ * (duplicates apply in order): the target's offset with the axis index
+ * read (wrapped when negative; skipped when out of range at run time). */
+static bool elements_lower(urc_lower *L, const urc_node *n) {
+    const urc_shape *ds = &n->in[0]->shape, *is = &n->in[1]->shape;
+    int ax = (int)n->a.scatter.axis;
+    int64_t total = urc_shape_numel(ds), D = ds->dims[ax], dstr[URC_MAX_RANK];
+    urc_shape_strides(ds, dstr);
+    urc_scatter_reduction r = n->a.scatter.reduction;
+    if (total == 0) return true;
+    urc_kernel *k = urc_lower_begin(L, n);
+    int bx = urc_lower_in(L, k, n->in[0], "x"), by = urc_lower_out(L, k, n->out[0], "y");
+    urc_shape flat = {1, {total}};
+    int cv[1];
+    urc_ls *copy = urc_loop_nest(k, k->body, &flat, cv, URC_FOR_PARALLEL);
+    urc_ls_store(copy, by, urc_lx_var(k, cv[0]), urc_lx_load(k, bx, urc_lx_var(k, cv[0])));
+    if (urc_shape_numel(is) == 0) return true;
+    int bi = urc_lower_in(L, k, n->in[1], "ind"), bu = urc_lower_in(L, k, n->in[2], "upd");
+    urc_lx *ix[URC_MAX_RANK];
+    urc_ls *body = urc_dim_loops(k, k->body, is->dims, is->rank, ix, false, false);
+    urc_lx *pos = urc_lx_int(0);
+    for (int d = 0; d < is->rank; d++) pos = urc_add(urc_muli(pos, is->dims[d]), ix[d]);
+    int pv = urc_kernel_var(k, "p", URC_DT_I64);
+    urc_ls_decl(body, pv, pos);
+    int v = urc_kernel_var(k, "v", URC_DT_I64);
+    urc_ls_decl(body, v, urc_lx_cast(URC_DT_I64, urc_lx_load(k, bi, urc_lx_var(k, pv))));
+    urc_lx *x = urc_lx_var(k, v);
+    urc_lx *ok = urc_lx_bin(URC_L_AND, urc_lx_bin(URC_L_GE, x, urc_lx_int(-D)), urc_lx_bin(URC_L_LT, x, urc_lx_int(D)));
+    urc_ls *then = n->in[1]->data ? body : urc_ls_if(body, ok, NULL); /* constant indices: checked by infer */
+    urc_lx *dst = urc_muli(urc_lx_sel(urc_lx_bin(URC_L_LT, x, urc_lx_int(0)), urc_addi(x, D), x), dstr[ax]);
+    for (int d = 0; d < ds->rank; d++)
+        if (d != ax) dst = urc_add(dst, urc_muli(ix[d], dstr[d]));
+    int ov = urc_kernel_var(k, "off", URC_DT_I64);
+    urc_ls_decl(then, ov, dst);
+    urc_lx *u = urc_lx_load(k, bu, urc_lx_var(k, pv));
+    static const urc_lop lop[] = {URC_L_ADD, URC_L_ADD, URC_L_MUL, URC_L_MAX, URC_L_MIN};
+    urc_ls_store(then, by, urc_lx_var(k, ov), r == URC_SCATTER_NONE ? u : urc_lx_bin(lop[r], urc_lx_load(k, by, urc_lx_var(k, ov)), u));
+    return true;
+}
+
 static bool scatter_lower(urc_lower *L, const urc_node *n) {
+    if (n->op == URC_OP_SCATTER_ELEMENTS) return elements_lower(L, n);
     const urc_shape *ds = &n->in[0]->shape;
     const urc_value *iv = n->in[1];
     int nk = (int)iv->shape.dims[iv->shape.rank - 1];
@@ -250,6 +357,7 @@ static bool scatter_lower(urc_lower *L, const urc_node *n) {
 }
 
 static void scatter_print(const urc_node *n, urc_strbuf *sb) {
+    if (n->op == URC_OP_SCATTER_ELEMENTS) urc_sb_printf(sb, " axis=%lld", (long long)n->a.scatter.axis);
     urc_sb_printf(sb, " reduction=%s", reduction_name[n->a.scatter.reduction]);
 }
 

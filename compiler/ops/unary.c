@@ -33,6 +33,9 @@ static bool unary_parse(urc_node *n, urc_attr_list *l) {
     case URC_OP_HARD_SIGMOID:
         ok = urc_attr_float(l, "alpha", 0.2, &a->alpha) && urc_attr_float(l, "beta", 0.5, &a->beta);
         break;
+    case URC_OP_SHRINK: /* alpha = lambd, beta = bias */
+        ok = urc_attr_float(l, "lambd", 0.5, &a->alpha) && urc_attr_float(l, "bias", 0.0, &a->beta);
+        break;
     case URC_OP_GELU: {
         const char *s;
         ok = urc_attr_string(l, "approximate", "none", &s);
@@ -132,6 +135,7 @@ static double unary_ref(const urc_node *n, double x, double lo, double hi) {
     case URC_OP_THRESHOLDED_RELU: return x > a->alpha ? x : 0;
     case URC_OP_SIGMOID: return 1 / (1 + exp(-x));
     case URC_OP_HARD_SIGMOID: return fmax(0, fmin(1, a->alpha * x + a->beta));
+    case URC_OP_SHRINK: return x < -a->alpha ? x + a->beta : x > a->alpha ? x - a->beta : 0;
     case URC_OP_HARD_SWISH: return x * fmax(0, fmin(1, x / 6 + 0.5));
     case URC_OP_TANH: return tanh(x);
     case URC_OP_SOFTPLUS: return fmax(x, 0) + log1p(exp(-fabs(x)));
@@ -258,6 +262,9 @@ static urc_lx *unary_expr(const urc_node *n, urc_lx *x, urc_lx *lo, urc_lx *hi) 
                        bin(URC_L_MUL, F(a->alpha, dt), un(URC_L_EXPM1, bin(URC_L_DIV, x, F(a->alpha, dt))))));
     case URC_OP_THRESHOLDED_RELU: return urc_lx_sel(bin(URC_L_GT, x, F(a->alpha, dt)), x, F(0, dt));
     case URC_OP_SIGMOID: return bin(URC_L_DIV, F(1, dt), bin(URC_L_ADD, F(1, dt), un(URC_L_EXP, un(URC_L_NEG, x))));
+    case URC_OP_SHRINK:
+        return urc_lx_sel(bin(URC_L_LT, x, F(-a->alpha, dt)), bin(URC_L_ADD, x, F(a->beta, dt)),
+                          urc_lx_sel(bin(URC_L_GT, x, F(a->alpha, dt)), bin(URC_L_SUB, x, F(a->beta, dt)), F(0, dt)));
     case URC_OP_HARD_SIGMOID:
         return bin(URC_L_MAX, F(0, dt),
                    bin(URC_L_MIN, F(1, dt), bin(URC_L_ADD, bin(URC_L_MUL, F(a->alpha, dt), x), F(a->beta, dt))));
@@ -314,6 +321,7 @@ static void unary_print(const urc_node *n, urc_strbuf *sb) {
         urc_sb_printf(sb, " alpha=%g", a->alpha);
         break;
     case URC_OP_GELU: urc_sb_printf(sb, " approximate=%s", a->approximate ? "tanh" : "none"); break;
+    case URC_OP_SHRINK: urc_sb_printf(sb, " lambd=%g bias=%g", a->alpha, a->beta); break;
     default: break;
     }
 }

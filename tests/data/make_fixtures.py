@@ -516,6 +516,20 @@ np.save(os.path.join(C, "gather_elements_x.npy"), exv)
 np.save(os.path.join(C, "gather_elements_idx_ok.npy"), eidx)
 np.save(os.path.join(C, "gather_elements_expected.npy"), np.take_along_axis(exv, eidx % 3, axis=1))
 np.save(os.path.join(C, "gather_elements_idx_big.npy"), np.array([[0, 1, 2], [2, 3, 0]], np.int64))
+# GatherND's index tuples and a loss's class targets, read at run time
+ni = helper.make_tensor_value_info("idx", TensorProto.INT64, [2, 2])
+csave(model([helper.make_node("GatherND", ["x", "idx"], ["y"], name="gnd")], [gx, ni],
+            [helper.make_tensor_value_info("y", F, [2])]), "gathernd_runtime.onnx")
+np.save(os.path.join(C, "gathernd_idx_ok.npy"), np.array([[3, 2], [-4, -1]], np.int64))
+np.save(os.path.join(C, "gathernd_expected.npy"), np.array([gxv[3, 2], gxv[0, 2]], np.float32))
+np.save(os.path.join(C, "gathernd_idx_big.npy"), np.array([[0, 0], [4, 1]], np.int64))
+lt = helper.make_tensor_value_info("t", TensorProto.INT64, [4])
+csave(model([helper.make_node("NegativeLogLikelihoodLoss", ["x", "t"], ["y"], name="nll", ignore_index=-1)],
+            [helper.make_tensor_value_info("x", F, [4, 3]), lt], [helper.make_tensor_value_info("y", F, [])]),
+      "nll_runtime.onnx")
+np.save(os.path.join(C, "nll_t_ok.npy"), np.array([2, -1, 0, 1], np.int64))
+np.save(os.path.join(C, "nll_expected.npy"), np.array(-(gxv[0, 2] + gxv[2, 0] + gxv[3, 1]) / 3, np.float32))
+np.save(os.path.join(C, "nll_t_bad.npy"), np.array([2, 3, 0, 1], np.int64))
 # -- training: a model with one output channel (the softmax losses need >= 2 classes)
 y1 = helper.make_tensor_value_info("y", F, [1, 1, 4, 4, 4])
 w1 = numpy_helper.from_array(np.full((1, 2, 1, 1, 1), 0.5, np.float32), "w")

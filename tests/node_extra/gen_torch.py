@@ -7,6 +7,10 @@ depends on how torch exports an op:
   'scales' but resamples over the integer output length (so does
   onnxruntime); unetrc follows it for torch exports (docs/ops.md).
 - BatchNormalization exported in training mode (batch statistics).
+- ops torch exports for common tensor functions: triu/tril (Trilu), cumsum
+  (CumSum), scatter/scatter_add (ScatterElements), one_hot (OneHot), and the
+  losses cross_entropy (SoftmaxCrossEntropyLoss) and nll_loss
+  (NegativeLogLikelihoodLoss).
 Regenerate (Debian torch 1.13):
     .venv/bin/python tests/node_extra/gen_torch.py"""
 import io
@@ -111,4 +115,33 @@ class ConvBN(torch.nn.Module):  # conv (channels-last in unetrc) -> training-mod
 save("batchnorm_torch_training_conv", ConvBN(), [torch.randn(2, 2, 6, 5, 4)], opset=15,
      training=torch.onnx.TrainingMode.TRAINING, ort_check=False)
 
+
+class Fn(torch.nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, *x):
+        return self.fn(*x)
+
+
+m = torch.randn(2, 5, 6)
+save("trilu_torch_triu", Fn(lambda x: torch.triu(x, 1)), [m], opset=14)
+save("trilu_torch_tril", Fn(lambda x: torch.tril(x, -2) * 2), [m], opset=14)
+save("cumsum_torch", Fn(lambda x: torch.cumsum(x, dim=1) + torch.cumsum(x, dim=-1)), [m], opset=14)
+save("cumsum_torch_int", Fn(lambda x: torch.cumsum(x, dim=0)), [torch.randint(-9, 9, (4, 3))], opset=14)
+idx = torch.tensor([[0, 3, 1], [4, 4, 2]])
+save("scatter_elements_torch", Fn(lambda x, v: x.scatter(2, idx.unsqueeze(0).expand(2, 2, 3), v)),
+     [m, torch.randn(2, 2, 3)], opset=16)
+save("scatter_elements_torch_add", Fn(lambda x, v: x.scatter_add(2, idx.unsqueeze(0).expand(2, 2, 3), v)),
+     [m, torch.randn(2, 2, 3)], opset=16)
+save("onehot_torch", Fn(lambda i: F.one_hot(i, 7).float() * 3), [torch.tensor([[0, 6, 3], [2, 2, 5]])], opset=13)
+scores, labels = torch.randn(3, 5, 4, 2), torch.tensor([[[0, 4], [1, 1], [3, 2], [4, 0]]] * 3)
+labels[1, 2, 0] = -100
+cw = torch.rand(5) + 0.5
+save("sce_torch_mean", Fn(lambda s, t: F.cross_entropy(s, t)), [scores, labels], opset=13)
+save("sce_torch_weight_sum", Fn(lambda s, t: F.cross_entropy(s, t, weight=cw, reduction="sum")), [scores, labels], opset=13)
+save("nll_torch_none", Fn(lambda s, t: F.nll_loss(F.log_softmax(s, 1), t, reduction="none")), [scores, labels], opset=13)
+save("nll_torch_weight_mean", Fn(lambda s, t: F.nll_loss(s, t, weight=cw, ignore_index=2)), [scores, labels.clamp(0)],
+     opset=13)
 print("written to", OUT)
