@@ -97,7 +97,7 @@ typedef struct urc_gemm_attr {
 } urc_gemm_attr;
 
 /* unetrc.Attention: the factor applied to Q K^T before the softmax (times
- * the optional 4th input, a constant per batch element: UNETR++'s per-head
+ * the optional input 6, a constant per batch element: UNETR++'s per-head
  * temperature);
  * layout 1 (ops/attention.c): Q and V read from the packed qkv tensor, Y
  * written [B, L, H, Dv]; mask_value: what a region-id mask adds between
