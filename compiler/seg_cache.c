@@ -242,18 +242,7 @@ static const char *glue_source(void) {
            "#ifdef _OPENMP\n    if (n > 0) omp_set_num_threads(n);\n#else\n    (void)n;\n#endif\n}\n";
 }
 
-typedef URC_VEC(char *) argv_t;
-
-static void split_words(const char *s, argv_t *out) {
-    for (const char *p = s; *p;) {
-        while (*p == ' ') p++;
-        if (!*p) break;
-        const char *q = p;
-        while (*q && *q != ' ') q++;
-        URC_VEC_PUSH(*out, urc_strndup(p, (size_t)(q - p)));
-        p = q;
-    }
-}
+typedef urc_argv argv_t;
 
 /* The model is one that segment can run: one float32 input [1, C, S...]
  * and one float32 output [1, K, S...] with the same spatial shape S (2 or 3
@@ -309,8 +298,8 @@ static bool build_into(const urc_seg_cache_opts *o, const char *dir, const char 
     }
     const char *cc = o->cc ? o->cc : (getenv("CC") && *getenv("CC")) ? getenv("CC") : "cc";
     argv_t argv = {0};
-    split_words(cc, &argv);
-    split_words(o->cflags ? o->cflags : URC_SEG_DEFAULT_CFLAGS, &argv);
+    urc_split_words(cc, &argv);
+    urc_split_words(o->cflags ? o->cflags : URC_SEG_DEFAULT_CFLAGS, &argv);
     const char *tail[] = {"-shared", "-fPIC", "-o", urc_fmt("%s/seg.so", dir), urc_fmt("%s/seg.c", dir),
                           urc_fmt("%s/glue.c", dir), "-lm"};
     for (size_t i = 0; i < URC_ARRAY_LEN(tail); i++) URC_VEC_PUSH(argv, (char *)tail[i]);

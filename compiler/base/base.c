@@ -629,3 +629,14 @@ uint64_t urc_fnv1a64(const void *data, size_t n, uint64_t h) {
     }
     return h;
 }
+
+void urc_split_words(const char *s, urc_argv *out) {
+    for (const char *p = s; *p;) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        const char *q = p;
+        while (*q && *q != ' ') q++;
+        URC_VEC_PUSH(*out, urc_strndup(p, (size_t)(q - p)));
+        p = q;
+    }
+}

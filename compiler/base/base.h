@@ -79,6 +79,11 @@ bool urc_heap_tracking(void);
         (v).items[(v).len++] = (x);                                            \
     } while (0)
 
+/* A list of owned strings (command lines). */
+typedef URC_VEC(char *) urc_argv;
+/* Appends the space-separated words of s (a CC or CFLAGS value) to out. */
+void urc_split_words(const char *s, urc_argv *out);
+
 /* Text from the model or the command line made safe inside a C block
  * comment (arena copy): "*" "/" and "/" "*" get a space between them,
  * control characters become spaces. */

@@ -17,19 +17,7 @@ int urc_run_process(char **argv, const char *log_path) {
     return urc_run_child(argv, &o);
 }
 
-typedef URC_VEC(char *) strvec;
-
-static void split_words(const char *s, strvec *out) {
-    const char *p = s;
-    while (*p) {
-        while (*p == ' ') p++;
-        if (!*p) break;
-        const char *q = p;
-        while (*q && *q != ' ') q++;
-        URC_VEC_PUSH(*out, urc_strndup(p, (size_t)(q - p)));
-        p = q;
-    }
-}
+typedef urc_argv strvec;
 
 static int64_t io_bytes(const urc_io *io) { return urc_shape_numel(&io->shape) * urc_dtype_size(io->dt); }
 
@@ -179,8 +167,8 @@ bool urc_c_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **outs, 
     const char *exe = urc_fmt("%s/%s_run", dir, name);
     if (ok) {
         strvec argv = {0};
-        split_words(cc, &argv);
-        split_words(o->cflags ? o->cflags : "-std=c11 -O2 -fopenmp", &argv);
+        urc_split_words(cc, &argv);
+        urc_split_words(o->cflags ? o->cflags : "-std=c11 -O2 -fopenmp", &argv);
         URC_VEC_PUSH(argv, urc_fmt("%s/%s.c", dir, name));
         URC_VEC_PUSH(argv, urc_fmt("%s/harness.c", dir));
         URC_VEC_PUSH(argv, "-o");
