@@ -330,6 +330,52 @@ void urc_map_free(urc_map *m) {
     m->cap = m->len = 0;
 }
 
+/* ---- hash index ---------------------------------------------------------- */
+
+static void hindex_link(urc_hindex *x, int e) {
+    int b = (int)(x->h[e] & (uint64_t)(x->nbucket - 1));
+    x->next[e] = x->bucket[b];
+    x->bucket[b] = e;
+}
+
+int urc_hindex_add(urc_hindex *x, uint64_t h) {
+    if (x->len == x->cap) {
+        x->cap = x->cap ? 2 * x->cap : 64;
+        x->h = urc_xrealloc(x->h, sizeof(uint64_t) * (size_t)x->cap);
+        x->next = urc_xrealloc(x->next, sizeof(int) * (size_t)x->cap);
+    }
+    x->h[x->len++] = h;
+    if (2 * x->len > x->nbucket) { /* rehash into twice the buckets */
+        x->nbucket = x->nbucket ? 2 * x->nbucket : 128;
+        x->bucket = urc_xrealloc(x->bucket, sizeof(int) * (size_t)x->nbucket);
+        for (int i = 0; i < x->nbucket; i++) x->bucket[i] = -1;
+        for (int e = 0; e < x->len; e++) hindex_link(x, e);
+    } else {
+        hindex_link(x, x->len - 1);
+    }
+    return x->len - 1;
+}
+
+int urc_hindex_first(const urc_hindex *x, uint64_t h) {
+    if (!x->nbucket) return -1;
+    int e = x->bucket[h & (uint64_t)(x->nbucket - 1)];
+    while (e >= 0 && x->h[e] != h) e = x->next[e];
+    return e;
+}
+
+int urc_hindex_next(const urc_hindex *x, int e) {
+    uint64_t h = x->h[e];
+    for (e = x->next[e]; e >= 0 && x->h[e] != h;) e = x->next[e];
+    return e;
+}
+
+void urc_hindex_free(urc_hindex *x) {
+    free(x->h);
+    free(x->next);
+    free(x->bucket);
+    *x = (urc_hindex){0};
+}
+
 /* ---- files -------------------------------------------------------------- */
 
 void *urc_read_file(const char *path, size_t *size, size_t max_size, const char **err) {

@@ -116,6 +116,29 @@ void *urc_map_get(const urc_map *m, const char *key);
 void urc_map_put(urc_map *m, const char *key, void *val); /* key is not copied */
 void urc_map_free(urc_map *m);
 
+/* ---- hash index over a caller's array ----------------------------------
+ * Maps 64-bit hashes to the positions 0, 1, 2, ... of the caller's items
+ * (added in order): the caller keeps the items and confirms equality.
+ *   for (int e = urc_hindex_first(&x, h); e >= 0; e = urc_hindex_next(&x, e))
+ *       if (same(items[e], key)) ...
+ * visits every item added with hash h (and no other). */
+typedef struct urc_hindex {
+    uint64_t *h;  /* per item */
+    int *next;    /* per item: the next item of its bucket, -1 at the end */
+    int *bucket;  /* nbucket heads (a power of two), -1 for empty */
+    int len, cap, nbucket;
+} urc_hindex;
+
+int urc_hindex_add(urc_hindex *x, uint64_t h); /* returns the new item's position (x->len - 1) */
+int urc_hindex_first(const urc_hindex *x, uint64_t h);
+int urc_hindex_next(const urc_hindex *x, int e);
+void urc_hindex_free(urc_hindex *x);
+/* A 64-bit mixing step for structural hashes. */
+static inline uint64_t urc_mix64(uint64_t h, uint64_t v) {
+    h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
+    return h ^ (h >> 32);
+}
+
 /* ---- checked arithmetic ------------------------------------------------- */
 /* Return false on overflow (result undefined then). */
 static inline bool urc_mul_ok(int64_t a, int64_t b, int64_t *r) {

@@ -271,6 +271,13 @@ typedef struct urc_op_impl {
     /* Appends the resolved attributes for --dump-ir, e.g. " kernel=[3,3,3]".
      * May be NULL. */
     void (*print)(const urc_node *n, urc_strbuf *sb);
+    /* True when the one kernel `lower` emits, and every constant it makes,
+     * depend only on the node's op and attributes (n->a), its values'
+     * dtypes and shapes, which inputs are constants and the values of
+     * one-element constants (never on other constants' data or on names):
+     * passes/lower.c then lowers one node of each such signature and gives
+     * the later ones its body (UNETRC_CHECK_SHARE=1 checks the claim). */
+    bool signature_lower;
 } urc_op_impl;
 
 typedef struct urc_op_info {

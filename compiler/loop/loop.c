@@ -309,3 +309,77 @@ urc_lx *urc_index_bcast(const urc_kernel *k, const int *iv, const urc_shape *ful
         idx[d] = o->dims[d] == 1 ? urc_lx_int(0) : urc_lx_var(k, iv[d + off]);
     return urc_index(idx, o);
 }
+
+/* ---- structural hash and equality ------------------------------------------ */
+
+static uint64_t mix_str(uint64_t h, const char *s) { return s ? urc_fnv1a64(s, strlen(s), h) : urc_mix64(h, 1); }
+
+static uint64_t hash_lx(const urc_lx *e, uint64_t h) {
+    if (!e) return urc_mix64(h, 0x51);
+    uint64_t fb;
+    memcpy(&fb, &e->f, sizeof fb);
+    h = urc_mix64(h, (uint64_t)e->kind << 48 ^ (uint64_t)e->dt << 32 ^ (uint64_t)e->op);
+    h = urc_mix64(urc_mix64(urc_mix64(urc_mix64(h, (uint64_t)e->i), fb), (uint64_t)(uint32_t)e->var), (uint64_t)(uint32_t)e->buf);
+    return hash_lx(e->c, hash_lx(e->b, hash_lx(e->a, h)));
+}
+
+static bool eq_lx(const urc_lx *a, const urc_lx *b) {
+    if (a == b) return true;
+    if (!a || !b) return false;
+    return a->kind == b->kind && a->dt == b->dt && a->op == b->op && a->i == b->i &&
+           !memcmp(&a->f, &b->f, sizeof a->f) && a->var == b->var && a->buf == b->buf && eq_lx(a->a, b->a) &&
+           eq_lx(a->b, b->b) && eq_lx(a->c, b->c);
+}
+
+uint64_t urc_ls_hash(const urc_ls *s, uint64_t h) {
+    if (!s) return urc_mix64(h, 0x53);
+    h = urc_mix64(h, (uint64_t)s->kind << 32 ^ (uint64_t)(uint32_t)s->var);
+    h = urc_mix64(urc_mix64(urc_mix64(h, (uint64_t)s->step), (uint64_t)s->flags << 32 ^ (uint32_t)s->collapse),
+            (uint64_t)(uint32_t)s->buf << 1 ^ s->accum);
+    h = hash_lx(s->val, hash_lx(s->idx, hash_lx(s->cond, hash_lx(s->hi, hash_lx(s->lo, h)))));
+    h = mix_str(urc_ls_hash(s->els, urc_ls_hash(s->body, h)), s->text);
+    h = urc_mix64(h, (uint64_t)s->list.len);
+    for (int i = 0; i < s->list.len; i++) h = urc_ls_hash(s->list.items[i], h);
+    return h;
+}
+
+static bool eq_str(const char *a, const char *b) { return a && b ? !strcmp(a, b) : a == b; }
+
+static bool eq_ls(const urc_ls *a, const urc_ls *b) {
+    if (a == b) return true;
+    if (!a || !b) return false;
+    if (a->kind != b->kind || a->var != b->var || a->step != b->step || a->flags != b->flags ||
+        a->collapse != b->collapse || a->buf != b->buf || a->accum != b->accum || a->list.len != b->list.len ||
+        !eq_str(a->text, b->text) || !eq_lx(a->lo, b->lo) || !eq_lx(a->hi, b->hi) || !eq_lx(a->cond, b->cond) ||
+        !eq_lx(a->idx, b->idx) || !eq_lx(a->val, b->val) || !eq_ls(a->body, b->body) || !eq_ls(a->els, b->els))
+        return false;
+    for (int i = 0; i < a->list.len; i++)
+        if (!eq_ls(a->list.items[i], b->list.items[i])) return false;
+    return true;
+}
+
+uint64_t urc_kernel_head_hash(const urc_kernel *k) {
+    uint64_t h = urc_mix64(URC_FNV_INIT, (uint64_t)k->bufs.len << 32 ^ (uint32_t)k->vars.len ^ (uint64_t)k->can_fail << 63);
+    for (int i = 0; i < k->bufs.len; i++) {
+        const urc_kbuf *b = &k->bufs.items[i];
+        h = urc_mix64(mix_str(h, b->name), (uint64_t)b->dt << 40 ^ (uint64_t)b->role << 32 ^ (uint64_t)b->placed << 1 ^ b->may_alias);
+        h = urc_mix64(h, (uint64_t)b->count);
+    }
+    for (int i = 0; i < k->vars.len; i++) h = urc_mix64(mix_str(h, k->vars.items[i].name), (uint64_t)k->vars.items[i].dt);
+    return h;
+}
+
+bool urc_kbuf_eq(const urc_kbuf *x, const urc_kbuf *y) {
+    return eq_str(x->name, y->name) && x->dt == y->dt && x->count == y->count && x->role == y->role &&
+           x->placed == y->placed && x->may_alias == y->may_alias;
+}
+
+bool urc_kernel_eq(const urc_kernel *a, const urc_kernel *b) {
+    if (a->bufs.len != b->bufs.len || a->vars.len != b->vars.len || a->can_fail != b->can_fail) return false;
+    for (int i = 0; i < a->bufs.len; i++)
+        if (!urc_kbuf_eq(&a->bufs.items[i], &b->bufs.items[i])) return false;
+    for (int i = 0; i < a->vars.len; i++)
+        if (!eq_str(a->vars.items[i].name, b->vars.items[i].name) || a->vars.items[i].dt != b->vars.items[i].dt)
+            return false;
+    return eq_ls(a->body, b->body);
+}

@@ -269,6 +269,15 @@ int urc_kernel_buf(urc_kernel *k, const char *hint, urc_dtype dt, int64_t count,
 /* Declares a local scratch array of `count` elements. */
 int urc_kernel_local(urc_kernel *k, const char *hint, urc_dtype dt, int64_t count);
 
+/* ---- structural hash and equality ---------------------------------------
+ * Over every field a backend prints except a kernel's name and comment:
+ * kernels equal here print the same code. Bodies are compared node by node
+ * (a body shared by two kernels compares equal at once). */
+uint64_t urc_ls_hash(const urc_ls *s, uint64_t h);
+uint64_t urc_kernel_head_hash(const urc_kernel *k);   /* buffers, variables, can_fail */
+bool urc_kbuf_eq(const urc_kbuf *a, const urc_kbuf *b);
+bool urc_kernel_eq(const urc_kernel *a, const urc_kernel *b);
+
 /* ---- common loop shapes ------------------------------------------------- */
 /* Appends a nest of for-loops over every dim of s to parent (outermost dim
  * first), stores the loop variables in iv[0..rank-1] and returns the

@@ -36,6 +36,7 @@ struct urc_lower {
     urc_node_index pos;       /* node positions (urc_lower_is_view) */
     int nkernels;
     int nconsts;
+    struct urc_share *share;  /* bodies shared by key (urc_lower_reuse) */
 };
 
 /* A constant built at compile time (pre-packed weights, tap tables): it goes
@@ -53,6 +54,23 @@ int urc_lower_out(urc_lower *L, urc_kernel *k, const urc_value *v, const char *h
  * with one element (or when every element of a constant is equal and
  * `splat` is true), otherwise a load from its bound buffer. */
 urc_lx *urc_lower_load(urc_lower *L, urc_kernel *k, const urc_value *v, urc_lx *idx);
+/* Sharing bodies. An op whose body is a function of a key (shapes,
+ * attributes, tile choices, literals it inlines: plain integers, never
+ * pointers or graph names) binds every buffer parameter first, then asks
+ *
+ *     if (urc_lower_reuse(L, k, n, key, nkey)) return true;
+ *     ... build k->body ...
+ *     urc_lower_remember(L, k);
+ *
+ * reuse gives k the body, variables and local arrays of an earlier kernel
+ * of the same op and key whose parameters (names, dtypes, sizes, roles,
+ * aliasing) equal k's, and returns true; else it notes the key for
+ * remember. remember keeps k's body for later nodes unless the body bound
+ * more parameters after the reuse call. With UNETRC_CHECK_SHARE=1 in the
+ * environment reuse never shares: every body is built and compared with
+ * the one it would have got, and a difference is a compiler bug (abort). */
+bool urc_lower_reuse(urc_lower *L, urc_kernel *k, const urc_node *n, const int64_t *key, int nkey);
+void urc_lower_remember(urc_lower *L, urc_kernel *k);
 /* True when the memory plan placed n's output on its input (no code). */
 bool urc_lower_is_view(const urc_lower *L, const urc_node *n);
 /* A plain copy kernel from value src to value dst of equal size (used by

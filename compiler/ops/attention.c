@@ -714,4 +714,4 @@ static void attention_print(const urc_node *n, urc_strbuf *sb) {
         urc_sb_printf(sb, " mask_value=%g", n->a.attention.mask_value);
 }
 
-const urc_op_impl urc_impl_attention = {NULL, attention_infer, attention_eval, attention_lower, attention_print};
+const urc_op_impl urc_impl_attention = {NULL, attention_infer, attention_eval, attention_lower, attention_print, false};

@@ -291,4 +291,4 @@ static bool binary_lower(urc_lower *L, const urc_node *n) {
     return true;
 }
 
-const urc_op_impl urc_impl_binary = {binary_parse, binary_infer, binary_eval, binary_lower, NULL};
+const urc_op_impl urc_impl_binary = {binary_parse, binary_infer, binary_eval, binary_lower, NULL, true};

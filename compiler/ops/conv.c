@@ -856,8 +856,50 @@ static int64_t dc_loops(const dconv *c, bool gemm) {
     return (special * c->K[2] + (j1 > j0)) * c->nx;
 }
 
+/* What dc_emit's body depends on besides the bound buffers: c's geometry,
+ * tile and buffer indices, the node's epilogue and its bias (a literal when
+ * it has one element). Returns the key's length. */
+#define DC_KEY_MAX (64 + 2 * URC_CONV_MAX_PARTS)
+static int dc_key(const dconv *c, bool gemm, int64_t *key) {
+    const urc_conv_attr *at = &c->n->a.conv;
+    const urc_value *B = bias(c->n);
+    int n = 0;
+    int64_t bits;
+    key[n++] = gemm;
+    key[n++] = c->bw, key[n++] = c->by, key[n++] = c->bb, key[n++] = c->br, key[n++] = c->nx;
+    for (int p = 0; p < c->nx; p++) key[n++] = c->bxs[p], key[n++] = c->cx[p];
+    key[n++] = c->wrt, key[n++] = c->wc, key[n++] = c->N, key[n++] = c->C, key[n++] = c->M;
+    for (int a = 0; a < 3; a++) {
+        const int64_t v[9] = {c->in[a], c->out[a], c->K[a], c->s[a], c->d[a], c->pb[a], c->os[a], c->oo[a], c->yd[a]};
+        for (int i = 0; i < 9; i++) key[n++] = v[i];
+    }
+    key[n++] = c->t.lanes, key[n++] = c->t.MB, key[n++] = c->t.WB, key[n++] = c->t.nmb;
+    memcpy(&bits, &at->act_alpha, sizeof bits);
+    key[n++] = at->act, key[n++] = bits, key[n++] = at->y_channels_first;
+    key[n++] = B ? (int64_t)B->dtype : -1;
+    key[n++] = B && B->data ? urc_shape_numel(&B->shape) : -1;
+    if (B && B->data && urc_shape_numel(&B->shape) == 1) { /* inlined as a literal */
+        double b = urc_elem_f64(B->dtype, B->data, 0);
+        memcpy(&bits, &b, sizeof bits);
+        key[n++] = bits;
+    }
+    return n;
+}
+
 /* Emits the loop nests of direct convolution c (buffers bound, weights
- * packed). gemm: one row of in[2] voxels without taps, split among threads. */
+ * packed), or shares the body of an earlier convolution with the same key.
+ * gemm: one row of in[2] voxels without taps, split among threads. */
+static void dc_emit(dconv *cp, bool gemm);
+static void dc_emit_shared(dconv *cp, bool gemm) {
+    const urc_value *B = bias(cp->n);
+    if (B && cp->bb < 0 && !(B->data && urc_shape_numel(&B->shape) == 1))
+        urc_lower_in(cp->L, cp->k, B, "c"); /* bound now, as the body would (same name), so the key covers it */
+    int64_t key[DC_KEY_MAX];
+    if (urc_lower_reuse(cp->L, cp->k, cp->n, key, dc_key(cp, gemm, key))) return;
+    dc_emit(cp, gemm);
+    urc_lower_remember(cp->L, cp->k);
+}
+
 static void dc_emit(dconv *cp, bool gemm) {
     dconv c = *cp;
     urc_kernel *k = c.k;
@@ -950,7 +992,7 @@ static bool lower_conv_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const 
     c.bb = pack_bias(&c, c.M);
     c.by = urc_lower_out(L, k, Y, "y");
     if (residual(n)) c.br = urc_lower_in(L, k, residual(n), "r");
-    dc_emit(&c, gemm);
+    dc_emit_shared(&c, gemm); /* the whole kernel: its body may be shared */
     return true;
 }
 
@@ -1170,4 +1212,4 @@ static void conv_print(const urc_node *n, urc_strbuf *sb) {
     if (residual(n)) urc_sb_puts(sb, " +residual");
 }
 
-const urc_op_impl urc_impl_conv = {conv_parse, conv_infer, conv_eval, conv_lower, conv_print};
+const urc_op_impl urc_impl_conv = {conv_parse, conv_infer, conv_eval, conv_lower, conv_print, false};

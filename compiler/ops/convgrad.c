@@ -574,4 +574,4 @@ static void cgw_print(const urc_node *n, urc_strbuf *sb) {
     if (a->channels_last) urc_sb_puts(sb, " channels_last");
 }
 
-const urc_op_impl urc_impl_convgrad = {NULL, cgw_infer, cgw_eval, cgw_lower, cgw_print};
+const urc_op_impl urc_impl_convgrad = {NULL, cgw_infer, cgw_eval, cgw_lower, cgw_print, false};

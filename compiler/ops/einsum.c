@@ -399,4 +399,4 @@ static void einsum_print(const urc_node *n, urc_strbuf *sb) {
     urc_sb_printf(sb, "->%s", a->out_labels);
 }
 
-const urc_op_impl urc_impl_einsum = {einsum_parse, einsum_infer, einsum_eval, einsum_lower, einsum_print};
+const urc_op_impl urc_impl_einsum = {einsum_parse, einsum_infer, einsum_eval, einsum_lower, einsum_print, false};

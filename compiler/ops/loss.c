@@ -225,4 +225,4 @@ static void loss_print(const urc_node *n, urc_strbuf *sb) {
     if (a->has_ignore) urc_sb_printf(sb, " ignore_index=%lld", (long long)a->ignore_index);
 }
 
-const urc_op_impl urc_impl_loss = {loss_parse, loss_infer, loss_eval, loss_lower, loss_print};
+const urc_op_impl urc_impl_loss = {loss_parse, loss_infer, loss_eval, loss_lower, loss_print, false};

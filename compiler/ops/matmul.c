@@ -830,4 +830,4 @@ static void matmul_print(const urc_node *n, urc_strbuf *sb) {
     urc_sb_printf(sb, " alpha=%g beta=%g transA=%d transB=%d", a->alpha, a->beta, a->trans_a, a->trans_b);
 }
 
-const urc_op_impl urc_impl_matmul = {matmul_parse, matmul_infer, matmul_eval, matmul_lower, matmul_print};
+const urc_op_impl urc_impl_matmul = {matmul_parse, matmul_infer, matmul_eval, matmul_lower, matmul_print, false};

@@ -1038,4 +1038,4 @@ static void norm_print(const urc_node *n, urc_strbuf *sb) {
     if (a->post_act) urc_sb_printf(sb, " post_act=%s(%g)", act_name(a->post_act), a->post_alpha);
 }
 
-const urc_op_impl urc_impl_norm = {norm_parse, norm_infer, norm_eval, norm_lower, norm_print};
+const urc_op_impl urc_impl_norm = {norm_parse, norm_infer, norm_eval, norm_lower, norm_print, true};

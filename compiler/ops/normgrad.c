@@ -423,4 +423,4 @@ static void ng_print(const urc_node *n, urc_strbuf *sb) {
     if (a->channels_last) urc_sb_puts(sb, " channels_last");
 }
 
-const urc_op_impl urc_impl_normgrad = {NULL, ng_infer, ng_eval, ng_lower, ng_print};
+const urc_op_impl urc_impl_normgrad = {NULL, ng_infer, ng_eval, ng_lower, ng_print, false};

@@ -494,4 +494,4 @@ static void pool_print(const urc_node *n, urc_strbuf *sb) {
     if (a->channels_last) urc_sb_puts(sb, " channels_last");
 }
 
-const urc_op_impl urc_impl_pool = {pool_parse, pool_infer, pool_eval, pool_lower, pool_print};
+const urc_op_impl urc_impl_pool = {pool_parse, pool_infer, pool_eval, pool_lower, pool_print, true};

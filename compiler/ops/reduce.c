@@ -537,4 +537,4 @@ static void reduce_print(const urc_node *n, urc_strbuf *sb) {
     urc_sb_printf(sb, " keepdims=%d", a->keepdims);
 }
 
-const urc_op_impl urc_impl_reduce = {reduce_parse, reduce_infer, reduce_eval, reduce_lower, reduce_print};
+const urc_op_impl urc_impl_reduce = {reduce_parse, reduce_infer, reduce_eval, reduce_lower, reduce_print, true};

@@ -217,4 +217,4 @@ static bool shape_lower(urc_lower *L, const urc_node *n) {
     return true;
 }
 
-const urc_op_impl urc_impl_shape = {shape_parse, shape_infer, shape_eval, shape_lower, NULL};
+const urc_op_impl urc_impl_shape = {shape_parse, shape_infer, shape_eval, shape_lower, NULL, false};

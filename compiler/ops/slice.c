@@ -657,4 +657,4 @@ static void slice_print(const urc_node *n, urc_strbuf *sb) {
     }
 }
 
-const urc_op_impl urc_impl_slice = {slice_parse, slice_infer_any, slice_eval, slice_lower_any, slice_print};
+const urc_op_impl urc_impl_slice = {slice_parse, slice_infer_any, slice_eval, slice_lower_any, slice_print, true};

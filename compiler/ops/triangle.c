@@ -127,4 +127,4 @@ static void triangle_print(const urc_node *n, urc_strbuf *sb) {
     else urc_sb_printf(sb, " k=%lld", (long long)a->k);
 }
 
-const urc_op_impl urc_impl_triangle = {triangle_parse, triangle_infer, triangle_eval, triangle_lower, triangle_print};
+const urc_op_impl urc_impl_triangle = {triangle_parse, triangle_infer, triangle_eval, triangle_lower, triangle_print, false};

@@ -326,4 +326,4 @@ static void unary_print(const urc_node *n, urc_strbuf *sb) {
     }
 }
 
-const urc_op_impl urc_impl_unary = {unary_parse, unary_infer, unary_eval, unary_lower, unary_print};
+const urc_op_impl urc_impl_unary = {unary_parse, unary_infer, unary_eval, unary_lower, unary_print, true};

@@ -812,126 +812,56 @@ static void kernel(printer *p, const urc_kernel *k) {
 
 /* ---- repeated kernels --------------------------------------------------------
  *
- * A hash of everything kernel() prints except the kernel's name and
- * comment, and the matching equality. Kernels equal here print the same
- * text, so a repeat is recognised without printing it (printing every
- * kernel to compare texts was most of the printer's time on graphs of 10^5
- * nodes). This equality is finer than equal text (it compares every field
- * of the loop IR); kernels that differ here but print the same are still
- * merged by their texts. */
-
-static uint64_t mix(uint64_t h, uint64_t v) {
-    h = (h ^ v) * 0x9e3779b97f4a7c15ULL;
-    return h ^ (h >> 32);
-}
-
-static uint64_t mix_str(uint64_t h, const char *s) { return s ? urc_fnv1a64(s, strlen(s), h) : mix(h, 1); }
-
-static uint64_t hash_lx(const urc_lx *e, uint64_t h) {
-    if (!e) return mix(h, 0x51);
-    uint64_t fb;
-    memcpy(&fb, &e->f, sizeof fb);
-    h = mix(h, (uint64_t)e->kind << 48 ^ (uint64_t)e->dt << 32 ^ (uint64_t)e->op);
-    h = mix(mix(mix(mix(h, (uint64_t)e->i), fb), (uint64_t)(uint32_t)e->var), (uint64_t)(uint32_t)e->buf);
-    return hash_lx(e->c, hash_lx(e->b, hash_lx(e->a, h)));
-}
-
-static bool eq_lx(const urc_lx *a, const urc_lx *b) {
-    if (!a || !b) return a == b;
-    return a->kind == b->kind && a->dt == b->dt && a->op == b->op && a->i == b->i &&
-           !memcmp(&a->f, &b->f, sizeof a->f) && a->var == b->var && a->buf == b->buf && eq_lx(a->a, b->a) &&
-           eq_lx(a->b, b->b) && eq_lx(a->c, b->c);
-}
-
-static uint64_t hash_ls(const urc_ls *s, uint64_t h) {
-    if (!s) return mix(h, 0x53);
-    h = mix(h, (uint64_t)s->kind << 32 ^ (uint64_t)(uint32_t)s->var);
-    h = mix(mix(mix(h, (uint64_t)s->step), (uint64_t)s->flags << 32 ^ (uint32_t)s->collapse),
-            (uint64_t)(uint32_t)s->buf << 1 ^ s->accum);
-    h = hash_lx(s->val, hash_lx(s->idx, hash_lx(s->cond, hash_lx(s->hi, hash_lx(s->lo, h)))));
-    h = mix_str(hash_ls(s->els, hash_ls(s->body, h)), s->text);
-    h = mix(h, (uint64_t)s->list.len);
-    for (int i = 0; i < s->list.len; i++) h = hash_ls(s->list.items[i], h);
-    return h;
-}
-
-static bool eq_str(const char *a, const char *b) { return a && b ? !strcmp(a, b) : a == b; }
-
-static bool eq_ls(const urc_ls *a, const urc_ls *b) {
-    if (!a || !b) return a == b;
-    if (a->kind != b->kind || a->var != b->var || a->step != b->step || a->flags != b->flags ||
-        a->collapse != b->collapse || a->buf != b->buf || a->accum != b->accum || a->list.len != b->list.len ||
-        !eq_str(a->text, b->text) || !eq_lx(a->lo, b->lo) || !eq_lx(a->hi, b->hi) || !eq_lx(a->cond, b->cond) ||
-        !eq_lx(a->idx, b->idx) || !eq_lx(a->val, b->val) || !eq_ls(a->body, b->body) || !eq_ls(a->els, b->els))
-        return false;
-    for (int i = 0; i < a->list.len; i++)
-        if (!eq_ls(a->list.items[i], b->list.items[i])) return false;
-    return true;
-}
-
-static uint64_t hash_kernel(const urc_kernel *k) {
-    uint64_t h = mix(URC_FNV_INIT, (uint64_t)k->bufs.len << 32 ^ (uint32_t)k->vars.len ^ (uint64_t)k->can_fail << 63);
-    for (int i = 0; i < k->bufs.len; i++) {
-        const urc_kbuf *b = &k->bufs.items[i];
-        h = mix(mix_str(h, b->name), (uint64_t)b->dt << 40 ^ (uint64_t)b->role << 32 ^ (uint64_t)b->placed << 1 ^ b->may_alias);
-        h = mix(h, (uint64_t)b->count);
-    }
-    for (int i = 0; i < k->vars.len; i++) h = mix(mix_str(h, k->vars.items[i].name), (uint64_t)k->vars.items[i].dt);
-    return hash_ls(k->body, h);
-}
-
-static bool eq_kernel(const urc_kernel *a, const urc_kernel *b) {
-    if (a->bufs.len != b->bufs.len || a->vars.len != b->vars.len || a->can_fail != b->can_fail) return false;
-    for (int i = 0; i < a->bufs.len; i++) {
-        const urc_kbuf *x = &a->bufs.items[i], *y = &b->bufs.items[i];
-        if (!eq_str(x->name, y->name) || x->dt != y->dt || x->count != y->count || x->role != y->role ||
-            x->placed != y->placed || x->may_alias != y->may_alias)
-            return false;
-    }
-    for (int i = 0; i < a->vars.len; i++)
-        if (!eq_str(a->vars.items[i].name, b->vars.items[i].name) || a->vars.items[i].dt != b->vars.items[i].dt)
-            return false;
-    return eq_ls(a->body, b->body);
-}
-
-/* Kernels already printed (or recognised), by structural hash. */
-typedef struct seen_kernel {
-    uint64_t h;
-    const urc_kernel *k;
-    const char *canon; /* the name it is printed under */
-    int next;          /* the next entry in the same bucket, -1 at the end */
-} seen_kernel;
+ * Kernels equal by urc_kernel_eq (loop/loop.h) print the same text, so a
+ * repeat is recognised without printing it (printing every kernel to
+ * compare texts was most of the printer's time on graphs of 10^5 nodes).
+ * That equality is finer than equal text; kernels that differ there but
+ * print the same are still merged by their texts. Kernels that share one
+ * body (passes/lower.c: urc_lower_reuse) hash it once. */
 
 typedef struct seen_table {
-    seen_kernel *items;
-    int len, cap;
-    int *bucket; /* nbucket heads (power of two), -1 for empty */
-    int nbucket;
+    urc_hindex kernels;                /* hash of a printed kernel -> its position */
+    URC_VEC(const urc_kernel *) k;
+    URC_VEC(const char *) canon;       /* the name it is printed under */
+    urc_hindex bodies;                 /* body pointer -> position in body_hash */
+    URC_VEC(const urc_ls *) body;
+    URC_VEC(uint64_t) body_hash;
 } seen_table;
 
+static uint64_t seen_hash(seen_table *t, const urc_kernel *k) {
+    uint64_t ph = urc_mix64(URC_FNV_INIT, (uint64_t)(uintptr_t)k->body), bh = 0;
+    int e = urc_hindex_first(&t->bodies, ph);
+    while (e >= 0 && t->body.items[e] != k->body) e = urc_hindex_next(&t->bodies, e);
+    if (e >= 0) {
+        bh = t->body_hash.items[e];
+    } else {
+        bh = urc_ls_hash(k->body, URC_FNV_INIT);
+        urc_hindex_add(&t->bodies, ph);
+        URC_VEC_PUSH(t->body, k->body);
+        URC_VEC_PUSH(t->body_hash, bh);
+    }
+    return urc_mix64(urc_kernel_head_hash(k), bh);
+}
+
 static const char *seen_find(const seen_table *t, const urc_kernel *k, uint64_t h) {
-    if (!t->nbucket) return NULL;
-    for (int e = t->bucket[h & (uint64_t)(t->nbucket - 1)]; e >= 0; e = t->items[e].next)
-        if (t->items[e].h == h && eq_kernel(t->items[e].k, k)) return t->items[e].canon;
+    for (int e = urc_hindex_first(&t->kernels, h); e >= 0; e = urc_hindex_next(&t->kernels, e))
+        if (urc_kernel_eq(t->k.items[e], k)) return t->canon.items[e];
     return NULL;
 }
 
 static void seen_add(seen_table *t, const urc_kernel *k, uint64_t h, const char *canon) {
-    if (2 * (t->len + 1) > t->nbucket) { /* rehash into twice the buckets */
-        t->nbucket = t->nbucket ? 2 * t->nbucket : 64;
-        t->bucket = urc_xrealloc(t->bucket, sizeof(int) * (size_t)t->nbucket);
-        for (int i = 0; i < t->nbucket; i++) t->bucket[i] = -1;
-        for (int e = 0; e < t->len; e++) {
-            int b = (int)(t->items[e].h & (uint64_t)(t->nbucket - 1));
-            t->items[e].next = t->bucket[b];
-            t->bucket[b] = e;
-        }
-    }
-    seen_kernel e = {h, k, canon, -1};
-    URC_VEC_PUSH(*t, e);
-    int b = (int)(h & (uint64_t)(t->nbucket - 1));
-    t->items[t->len - 1].next = t->bucket[b];
-    t->bucket[b] = t->len - 1;
+    urc_hindex_add(&t->kernels, h);
+    URC_VEC_PUSH(t->k, k);
+    URC_VEC_PUSH(t->canon, canon);
+}
+
+static void seen_free(seen_table *t) {
+    urc_hindex_free(&t->kernels);
+    urc_hindex_free(&t->bodies);
+    free(t->k.items);
+    free(t->canon.items);
+    free(t->body.items);
+    free(t->body_hash.items);
 }
 
 static void weights_data(const urc_program *P, const urc_c_opts *o, urc_strbuf *out) {
@@ -1158,7 +1088,7 @@ void urc_emit_c_source_multi(const urc_program *const *progs, const char *const 
         fn[pi] = urc_alloc(sizeof(char *) * ((size_t)P->kernels.len + 1));
         for (int i = 0; i < P->kernels.len; i++) {
             const urc_kernel *k = P->kernels.items[i];
-            uint64_t h = hash_kernel(k);
+            uint64_t h = seen_hash(&seen, k);
             const char *same = seen_find(&seen, k, h);
             if (same) { /* a repeat: it would print the same text */
                 fn[pi][i] = same;
@@ -1186,8 +1116,7 @@ void urc_emit_c_source_multi(const urc_program *const *progs, const char *const 
         }
     }
     urc_map_free(&bodies);
-    free(seen.items);
-    free(seen.bucket);
+    seen_free(&seen);
     if (o->embed_weights) weights_data(W, o, out);
     for (int pi = 0; pi < n; pi++) {
         if (pi) urc_sb_putc(out, '\n');
