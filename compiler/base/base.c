@@ -260,6 +260,15 @@ void urc_sb_write(urc_strbuf *sb, const void *p, size_t n) {
     sb->data[sb->len] = 0;
 }
 
+void urc_sb_put_i64(urc_strbuf *sb, int64_t v) {
+    char buf[24], *p = buf + sizeof buf;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0) *--p = '-';
+    urc_sb_write(sb, p, (size_t)(buf + sizeof buf - p));
+}
+
 void urc_sb_putc(urc_strbuf *sb, char c) { urc_sb_write(sb, &c, 1); }
 void urc_sb_puts(urc_strbuf *sb, const char *s) { urc_sb_write(sb, s, strlen(s)); }
 

@@ -98,6 +98,7 @@ typedef struct urc_strbuf {
 void urc_sb_putc(urc_strbuf *sb, char c);
 void urc_sb_puts(urc_strbuf *sb, const char *s);
 void urc_sb_write(urc_strbuf *sb, const void *p, size_t n);
+void urc_sb_put_i64(urc_strbuf *sb, int64_t v); /* decimal, without printf's parsing */
 void urc_sb_printf(urc_strbuf *sb, const char *fmt, ...) URC_PRINTF(2, 3);
 void urc_sb_vprintf(urc_strbuf *sb, const char *fmt, va_list ap);
 void urc_sb_free(urc_strbuf *sb);

@@ -22,9 +22,25 @@ const urc_op_info urc_ops[URC_OP_COUNT] = {
 };
 #undef VAR
 
+/* By a hash table of the ONNX op names built on first use (a scan of the
+ * op table per node showed on graphs of 10^5 nodes); internal ops are not
+ * in it. Static storage: the fuzzers release every heap block per input. */
 urc_op urc_op_lookup(const char *type) {
-    for (int i = 0; i < URC_OP_COUNT; i++)
-        if (strncmp(urc_ops[i].name, "unetrc.", 7) && !strcmp(urc_ops[i].name, type)) return (urc_op)i;
+    enum { SLOTS = 1024 };
+    static short slot[SLOTS]; /* op + 1, 0: empty */
+    _Static_assert(URC_OP_COUNT < SLOTS / 2, "the op table outgrew its lookup table");
+    static bool built;
+    if (!built) {
+        for (int i = 0; i < URC_OP_COUNT; i++) {
+            if (!strncmp(urc_ops[i].name, "unetrc.", 7)) continue;
+            uint64_t h = urc_fnv1a64(urc_ops[i].name, strlen(urc_ops[i].name), URC_FNV_INIT);
+            while (slot[h % SLOTS]) h++;
+            slot[h % SLOTS] = (short)(i + 1);
+        }
+        built = true;
+    }
+    for (uint64_t h = urc_fnv1a64(type, strlen(type), URC_FNV_INIT); slot[h % SLOTS]; h++)
+        if (!strcmp(urc_ops[slot[h % SLOTS] - 1].name, type)) return (urc_op)(slot[h % SLOTS] - 1);
     return URC_OP_COUNT;
 }
 

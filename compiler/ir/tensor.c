@@ -67,7 +67,10 @@ bool urc_shape_eq(const urc_shape *a, const urc_shape *b) {
 const char *urc_shape_str(const urc_shape *s) {
     urc_strbuf sb = {0};
     urc_sb_putc(&sb, '[');
-    for (int i = 0; i < s->rank; i++) urc_sb_printf(&sb, i ? ",%lld" : "%lld", (long long)s->dims[i]);
+    for (int i = 0; i < s->rank; i++) {
+        if (i) urc_sb_putc(&sb, ',');
+        urc_sb_put_i64(&sb, s->dims[i]);
+    }
     urc_sb_putc(&sb, ']');
     char *r = urc_strdup(sb.data);
     urc_sb_free(&sb);

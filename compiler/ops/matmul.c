@@ -340,6 +340,16 @@ static urc_lx *act_expr(urc_act act, double alpha, urc_lx *x, urc_dtype dt) {
     return x;
 }
 
+/* The buffer of 2^-k, k = 0..127 (bound on first use). */
+static int exp_table(mm_ctx *c) {
+    if (c->exp_table < 0) {
+        float tab[128];
+        for (int i = 0; i < 128; i++) tab[i] = (float)ldexp(1.0, -i);
+        c->exp_table = urc_lower_const(c->L, c->k, "exp2_table", URC_DT_F32, 128, tab);
+    }
+    return c->exp_table;
+}
+
 /* exp(x) for x <= 0 (or NaN), float32, as arithmetic the C compiler can
  * vectorise (libm's expf/erff are one call per element): x clamped to -87,
  * x log2(e) = n + f (n rounded to nearest by adding and subtracting
@@ -349,11 +359,7 @@ static urc_lx *act_expr(urc_act act, double alpha, urc_lx *x, urc_dtype dt) {
 static urc_lx *fast_exp_nonpos(mm_ctx *c, urc_ls *at, urc_lx *x) {
     urc_kernel *k = c->k;
     urc_dtype dt = URC_DT_F32;
-    if (c->exp_table < 0) {
-        float tab[128];
-        for (int i = 0; i < 128; i++) tab[i] = (float)ldexp(1.0, -i);
-        c->exp_table = urc_lower_const(c->L, k, "exp2_table", dt, 128, tab);
-    }
+    exp_table(c);
     int vx = urc_kernel_var(k, "ex", dt), vt = urc_kernel_var(k, "et", dt), vn = urc_kernel_var(k, "en", dt),
         vf = urc_kernel_var(k, "ef", dt);
     urc_ls_decl(at, vx, x);
@@ -664,6 +670,43 @@ static int pack_b(mm_ctx *c, const tiling *t) {
     return r;
 }
 
+/* What the blocked kernel's body depends on besides its bound buffers. */
+#define MM_KEY_MAX (48 + 6 * (URC_MAX_RANK + 1))
+static int key_shape(int64_t *key, int n, const urc_shape *s) {
+    key[n++] = s->rank;
+    for (int d = 0; d < s->rank; d++) key[n++] = s->dims[d];
+    return n;
+}
+
+static int64_t key_f64(double v) {
+    int64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    return bits;
+}
+
+static int mm_key(const mm_ctx *c, const tiling *t, int64_t *key) {
+    const mm_geom *g = &c->g;
+    int n = 0;
+    const int64_t head[] = {c->dt, c->ba, c->bb, c->by, c->exp_table, g->M, g->N, g->K, g->a_sm, g->a_sk, g->b_sk,
+                            g->b_sn, t->MR, t->NR, t->NF, t->nre, t->MT, t->mre, t->KC, t->nkb, t->G, t->TPG,
+                            t->packed, key_f64(c->alpha), key_f64(c->beta), c->act, key_f64(c->act_alpha)};
+    for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[n++] = head[i];
+    n = key_shape(key, n, &g->batch);
+    n = key_shape(key, n, &g->abatch);
+    n = key_shape(key, n, &g->bbatch);
+    n = key_shape(key, n, &c->yfull);
+    const urc_value *epi[3] = {c->c, c->bias, c->res};
+    const urc_shape *es[3] = {c->c ? &c->c->shape : NULL, &c->bias_s, &c->res_s};
+    for (int i = 0; i < 3; i++) {
+        key[n++] = epi[i] != NULL;
+        if (!epi[i]) continue;
+        n = key_shape(key, n, es[i]);
+        key[n++] = epi[i]->data && urc_shape_numel(&epi[i]->shape) == 1 ? key_f64(urc_elem_f64(epi[i]->dtype, epi[i]->data, 0)) : -1;
+    }
+    return n;
+}
+
+static void fast_body(mm_ctx *c, const tiling *t);
 static bool fast_lower(mm_ctx *c) {
     const urc_target *tg = c->L->target;
     const mm_geom *g = &c->g;
@@ -699,6 +742,25 @@ static bool fast_lower(mm_ctx *c) {
     c->ba = urc_lower_in(c->L, k, c->n->in[0], "a");
     c->bb = t.packed ? pack_b(c, &t) : urc_lower_in(c->L, k, bv, "b");
     c->by = urc_lower_out(c->L, k, c->n->out[0], "y");
+    /* the epilogue's operands and tables, bound now as the body would bind them: the key covers them */
+    const urc_value *epi[3] = {c->c, c->bias, c->res};
+    for (int i = 0; i < 3; i++)
+        if (epi[i] && !(epi[i]->data && urc_shape_numel(&epi[i]->shape) == 1)) urc_lower_in(c->L, k, epi[i], "c");
+    if (c->act == URC_ACT_GELU && dt == URC_DT_F32) exp_table(c);
+    int64_t key[MM_KEY_MAX];
+    if (urc_lower_reuse(c->L, k, c->n, key, mm_key(c, &t, key))) return true;
+    fast_body(c, &t);
+    urc_lower_remember(c->L, k);
+    return true;
+}
+
+/* The blocked kernel's loops (buffers bound). */
+static void fast_body(mm_ctx *c, const tiling *tp) {
+    tiling t = *tp;
+    const mm_geom *g = &c->g;
+    urc_kernel *k = c->k;
+    urc_dtype dt = c->dt;
+    int64_t NP = t.NF + (t.nre ? 1 : 0);
 
     static const char *names[URC_MAX_RANK] = {"b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7"};
     int iv[URC_MAX_RANK];
@@ -738,7 +800,6 @@ static bool fast_lower(mm_ctx *c) {
     } else {
         panel(c, &t, &v, body, t.NF ? t.NR : t.nre);
     }
-    return true;
 }
 
 /* Whether an epilogue operand of shape o broadcast to [batch.., M, N] varies

@@ -37,12 +37,18 @@ static const char *c_ident(const char *s) {
 urc_kernel *urc_lower_begin(urc_lower *L, const urc_node *n) {
     const char *name = urc_fmt("k%d_%s", L->nkernels++, c_ident(urc_ops[n->op].name));
     urc_strbuf sb = {0};
-    urc_sb_printf(&sb, "%s '%s':", urc_ops[n->op].name, n->name);
-    for (int j = 0; j < n->nin; j++)
-        if (n->in[j]) urc_sb_printf(&sb, " %s%s", j ? "" : "", urc_shape_str(&n->in[j]->shape));
-    urc_sb_puts(&sb, " ->");
-    for (int j = 0; j < n->nout; j++)
-        if (n->out[j]) urc_sb_printf(&sb, " %s", urc_shape_str(&n->out[j]->shape));
+    urc_sb_puts(&sb, urc_ops[n->op].name);
+    urc_sb_puts(&sb, " '");
+    urc_sb_puts(&sb, n->name);
+    urc_sb_puts(&sb, "':");
+    for (int j = 0; j < n->nin + n->nout; j++) {
+        const urc_value *v = j < n->nin ? n->in[j] : n->out[j - n->nin];
+        if (j == n->nin) urc_sb_puts(&sb, " ->");
+        if (!v) continue;
+        urc_sb_putc(&sb, ' ');
+        urc_sb_puts(&sb, urc_shape_str(&v->shape));
+    }
+    if (!n->nout) urc_sb_puts(&sb, " ->");
     urc_kernel *k = urc_kernel_new(name, urc_strdup(sb.data));
     urc_sb_free(&sb);
     urc_call c = {k, NULL};

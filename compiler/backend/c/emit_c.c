@@ -902,18 +902,20 @@ static void weights_data(const urc_program *P, const urc_c_opts *o, urc_strbuf *
     urc_sb_puts(out, "};\n\n");
 }
 
-static const char *mref_expr(const urc_program *P, const urc_mref *m, const urc_kbuf *b) {
-    const char *t = urc_c_type(b->dt);
-    const char *cq = b->role == URC_KB_IN ? "const " : "";
-    switch (m->space) {
-    case URC_MEM_ARENA: return urc_fmt("(%s%s *)(A + %lld)", cq, t, (long long)m->offset);
-    case URC_MEM_WEIGHTS: return urc_fmt("(const %s *)(W + %lld)", t, (long long)m->offset);
-    case URC_MEM_INPUT: return P->inputs.items[m->index].cname;
-    case URC_MEM_OUTPUT: return P->outputs.items[m->index].cname;
-    case URC_MEM_PARAMS: return urc_fmt("(%s%s *)(PR + %lld)", cq, t, (long long)m->offset);
-    case URC_MEM_STATE: return urc_fmt("(%s%s *)(ST + %lld)", cq, t, (long long)m->offset);
+/* Appends the argument expression of buffer b at m to out. */
+static void mref_expr(urc_strbuf *out, const urc_program *P, const urc_mref *m, const urc_kbuf *b) {
+    static const char *base[] = {[URC_MEM_ARENA] = "A", [URC_MEM_WEIGHTS] = "W", [URC_MEM_PARAMS] = "PR", [URC_MEM_STATE] = "ST"};
+    if (m->space == URC_MEM_INPUT || m->space == URC_MEM_OUTPUT) {
+        urc_sb_puts(out, m->space == URC_MEM_INPUT ? P->inputs.items[m->index].cname : P->outputs.items[m->index].cname);
+        return;
     }
-    return "";
+    urc_sb_puts(out, b->role == URC_KB_IN || m->space == URC_MEM_WEIGHTS ? "(const " : "(");
+    urc_sb_puts(out, urc_c_type(b->dt));
+    urc_sb_puts(out, " *)(");
+    urc_sb_puts(out, base[m->space]);
+    urc_sb_puts(out, " + ");
+    urc_sb_put_i64(out, m->offset);
+    urc_sb_putc(out, ')');
 }
 
 static int cmp_i64(const void *a, const void *b) {
@@ -1016,19 +1018,25 @@ static void entry_body(const urc_program *P, const char *entry, const char **fn,
     for (int i = 0; i < P->calls.len; i++) {
         const urc_call *c = &P->calls.items[i];
         int ki = find_kernel(byaddr, P->kernels.len, c->k);
-        urc_sb_printf(out, c->k->can_fail ? "    if (%s(" : "    %s(", ki < P->kernels.len ? fn[ki] : c->k->name);
+        urc_sb_puts(out, c->k->can_fail ? "    if (" : "    ");
+        urc_sb_puts(out, ki < P->kernels.len ? fn[ki] : c->k->name);
+        urc_sb_putc(out, '(');
         int na = 0;
         for (int j = 0; j < c->k->bufs.len; j++) {
             const urc_kbuf *b = &c->k->bufs.items[j];
             if (b->role == URC_KB_LOCAL) continue;
-            urc_sb_printf(out, "%s%s", na ? ", " : "", mref_expr(P, &c->args[na], b));
+            if (na) urc_sb_puts(out, ", ");
+            mref_expr(out, P, &c->args[na], b);
             na++;
         }
-        const char *end = c->k->can_fail ? urc_fmt(")) return %s_ERR_INDEX;", U) : ");";
-        if (ki < P->kernels.len && fn[ki] != c->k->name) /* a shared kernel: say which node this is */
-            urc_sb_printf(out, "%s /* %s */\n", end, urc_c_comment(c->k->comment));
-        else
-            urc_sb_printf(out, "%s\n", end);
+        if (c->k->can_fail) urc_sb_printf(out, ")) return %s_ERR_INDEX;", U);
+        else urc_sb_puts(out, ");");
+        if (ki < P->kernels.len && fn[ki] != c->k->name) { /* a shared kernel: say which node this is */
+            urc_sb_puts(out, " /* ");
+            urc_sb_puts(out, urc_c_comment(c->k->comment));
+            urc_sb_puts(out, " */");
+        }
+        urc_sb_putc(out, '\n');
     }
     free(byaddr);
     urc_sb_printf(out, "    return %s_OK;\n}\n", U);
