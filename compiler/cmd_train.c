@@ -50,6 +50,7 @@ typedef struct train_cli {
     strlist trainable, freeze, recompute;
     i64list label_map;          /* --label-map: the label value of each class */
     bool dump_ir;               /* of the training graph */
+    bool dump_loops;            /* of the training program */
     const char *dump_after;
     urc_train_opts t;
     uint64_t max_bytes;
@@ -114,6 +115,7 @@ static void parse(train_cli *c, int argc, char **argv, int first) {
         else if (!strcmp(a, "--recompute")) URC_VEC_PUSH(c->recompute, NEXT());
         else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) urc_verbose = 1;
         else if (!strcmp(a, "--dump-ir")) c->dump_ir = true;
+        else if (!strcmp(a, "--dump-loops")) c->dump_loops = true;
         else if (!strcmp(a, "--dump-after")) c->dump_after = NEXT();
         else if (!strcmp(a, "--cc")) c->cc = NEXT();
         else if (!strcmp(a, "--cflags")) c->cflags = NEXT();
@@ -444,6 +446,7 @@ static bool build_train_programs(train_cli *c, const char *name, urc_program **p
     ot.train = &c->t;
     ot.share = progs[0];
     ot.dump_ir = c->dump_ir;
+    ot.dump_loops = c->dump_loops;
     ot.dump_after = c->dump_after;
     urc_graph *gt = urc_build_graph(c->model, &ot);
     if (!gt) return false;

@@ -3,8 +3,9 @@
  *   import -> order -> infer(+fold) -> dce -> einsum -> infer -> dce
  *          -> memplan -> lower -> emit (backend/c)
  *
- * Each graph pass is followed by the verifier; --dump-after=PASS prints the
- * IR after a pass (--dump-ir after the last one). */
+ * Each graph pass is followed by the verifier, lowering by the loop-IR
+ * verifier; --dump-after=PASS prints the IR after a pass (--dump-ir after
+ * the last one), --dump-loops the loop IR. */
 #ifndef URC_DRIVER_H
 #define URC_DRIVER_H
 
@@ -16,6 +17,7 @@ typedef struct urc_options {
     urc_import_opts import;
     const char *dump_after;   /* pass name, or NULL */
     bool dump_ir;             /* after the last graph pass */
+    bool dump_loops;          /* print the loop IR after lowering (--dump-loops) */
     bool no_fold;
     bool no_opt;              /* skip fusion and layout passes (-O0): the plain graph */
     int align;                /* arena/weights alignment in bytes */

@@ -199,6 +199,8 @@ static void parse_args(cli *c, int argc, char **argv) {
             c->allow_nonfinite = true;
         } else if (!strcmp(a, "--dump-ir")) {
             c->opt.dump_ir = true;
+        } else if (!strcmp(a, "--dump-loops")) {
+            c->opt.dump_loops = true;
         } else if (!strcmp(a, "--dump-after")) {
             c->opt.dump_after = NEXT();
             bool known = false;

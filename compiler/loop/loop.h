@@ -278,6 +278,15 @@ uint64_t urc_kernel_head_hash(const urc_kernel *k);   /* buffers, variables, can
 bool urc_kbuf_eq(const urc_kbuf *a, const urc_kbuf *b);
 bool urc_kernel_eq(const urc_kernel *a, const urc_kernel *b);
 
+/* ---- text and checks (print.c, verify.c) ------------------------------ */
+const char *urc_lop_name(urc_lop op);
+void urc_kernel_print(const urc_kernel *k, urc_strbuf *sb);
+/* Every kernel (a shared body once), then every call with its arguments. */
+void urc_program_print(const urc_program *P, urc_strbuf *sb);
+/* Structural checks (verify.c); false after reporting an internal error. */
+bool urc_kernel_verify(const urc_kernel *k);
+bool urc_program_verify(const urc_program *P);
+
 /* ---- common loop shapes ------------------------------------------------- */
 /* Appends a nest of for-loops over every dim of s to parent (outermost dim
  * first), stores the loop variables in iv[0..rank-1] and returns the

@@ -1,0 +1,205 @@
+/* verify.c: structural checks of the loop IR, run on every distinct kernel
+ * body after lowering (as ir/verify.c runs on the graph after every pass).
+ * A failure is a compiler bug, reported as an internal error naming the
+ * kernel and what is wrong:
+ *   - variables: every use in scope (a for's variable inside its body, a
+ *     let to the end of its block), never declared twice while in scope,
+ *     assigned only while in scope, used with its declared dtype;
+ *   - buffers: indices in range, no store to an input, local arrays placed
+ *     by an `array` statement used only after it, integer index dtypes;
+ *   - statements: loops with bounds and a positive step, `collapse` no
+ *     deeper than the perfect nest below it, `if` with a condition, `fail`
+ *     only in a kernel marked can_fail and never inside a parallel loop;
+ *   - expressions: each kind with its operands, unary ops only in UN nodes
+ *     and binary ops only in BIN nodes. */
+#include "loop.h"
+
+#include <stdlib.h>
+
+#include "../base/diag.h"
+
+typedef struct checker {
+    const urc_kernel *k;
+    char *live;      /* per variable: in scope */
+    char *arrays;    /* per buffer: a placed local array in scope */
+    int parallel;    /* enclosing parallel loops */
+    const char *err; /* the first problem */
+} checker;
+
+static bool fail(checker *c, const char *msg) {
+    if (!c->err) c->err = msg;
+    return false;
+}
+
+static bool is_int(urc_dtype dt) { return !urc_dtype_is_float(dt) && dt != URC_DT_BOOL; }
+
+static bool expr_ok(checker *c, const urc_lx *e) {
+    if (!e) return fail(c, "an expression is missing");
+    const urc_kernel *k = c->k;
+    switch (e->kind) {
+    case URC_LX_INT:
+    case URC_LX_FLT: return true;
+    case URC_LX_VAR:
+        if (e->var < 0 || e->var >= k->vars.len) return fail(c, urc_fmt("variable %d does not exist", e->var));
+        if (!c->live[e->var]) return fail(c, urc_fmt("variable '%s' is used out of scope", k->vars.items[e->var].name));
+        if (e->dt != k->vars.items[e->var].dt)
+            return fail(c, urc_fmt("variable '%s' is read as %s, declared %s", k->vars.items[e->var].name,
+                                   urc_dtype_name(e->dt), urc_dtype_name(k->vars.items[e->var].dt)));
+        return true;
+    case URC_LX_LOAD:
+        if (e->buf < 0 || e->buf >= k->bufs.len) return fail(c, urc_fmt("buffer %d does not exist", e->buf));
+        if (k->bufs.items[e->buf].placed && !c->arrays[e->buf])
+            return fail(c, urc_fmt("local array '%s' is read outside its scope", k->bufs.items[e->buf].name));
+        if (!expr_ok(c, e->a)) return false;
+        if (!is_int(e->a->dt)) return fail(c, urc_fmt("buffer '%s' is indexed by a %s", k->bufs.items[e->buf].name, urc_dtype_name(e->a->dt)));
+        return true;
+    case URC_LX_UN:
+        if (!urc_lop_is_unary(e->op)) return fail(c, urc_fmt("'%s' is not a unary op", urc_lop_name(e->op)));
+        return expr_ok(c, e->a);
+    case URC_LX_BIN:
+        if ((unsigned)e->op >= URC_L_COUNT || urc_lop_is_unary(e->op))
+            return fail(c, urc_fmt("'%s' is not a binary op", urc_lop_name(e->op)));
+        return expr_ok(c, e->a) && expr_ok(c, e->b);
+    case URC_LX_SEL:
+    case URC_LX_FMA: return expr_ok(c, e->a) && expr_ok(c, e->b) && expr_ok(c, e->c);
+    case URC_LX_CAST: return expr_ok(c, e->a);
+    }
+    return fail(c, urc_fmt("expression kind %d does not exist", (int)e->kind));
+}
+
+/* Perfectly nested for-loops starting at s (s included). */
+static int nest_depth(const urc_ls *s) {
+    int d = 0;
+    while (s && s->kind == URC_LS_FOR) {
+        d++;
+        const urc_ls *b = s->body;
+        s = b && b->kind == URC_LS_BLOCK && b->list.len == 1 ? b->list.items[0] : NULL;
+    }
+    return d;
+}
+
+static bool var_ok(checker *c, int v) {
+    if (v < 0 || v >= c->k->vars.len) return fail(c, urc_fmt("variable %d does not exist", v));
+    return true;
+}
+
+static bool stmt_ok(checker *c, const urc_ls *s);
+
+static bool block_ok(checker *c, const urc_ls *b) {
+    if (!b) return fail(c, "a block is missing");
+    if (b->kind != URC_LS_BLOCK) return stmt_ok(c, b);
+    /* lets and arrays of this block go out of scope at its end */
+    URC_VEC(int) lets = {0}, arrays = {0};
+    bool ok = true;
+    for (int i = 0; i < b->list.len && ok; i++) {
+        const urc_ls *s = b->list.items[i];
+        ok = stmt_ok(c, s);
+        if (ok && s->kind == URC_LS_DECL) URC_VEC_PUSH(lets, s->var);
+        if (ok && s->kind == URC_LS_ARRAY) URC_VEC_PUSH(arrays, s->buf);
+    }
+    for (int i = 0; i < lets.len; i++) c->live[lets.items[i]] = 0;
+    for (int i = 0; i < arrays.len; i++) c->arrays[arrays.items[i]] = 0;
+    free(lets.items);
+    free(arrays.items);
+    return ok;
+}
+
+static bool stmt_ok(checker *c, const urc_ls *s) {
+    const urc_kernel *k = c->k;
+    if (!s) return fail(c, "a statement is missing");
+    switch (s->kind) {
+    case URC_LS_BLOCK: return block_ok(c, s);
+    case URC_LS_FOR: {
+        if (!var_ok(c, s->var)) return false;
+        if (c->live[s->var]) return fail(c, urc_fmt("loop variable '%s' is already in scope", k->vars.items[s->var].name));
+        if (!expr_ok(c, s->lo) || !expr_ok(c, s->hi)) return false;
+        if (s->step <= 0) return fail(c, urc_fmt("loop over '%s' has step %lld", k->vars.items[s->var].name, (long long)s->step));
+        if (s->collapse > 1 && s->collapse > nest_depth(s))
+            return fail(c, urc_fmt("loop over '%s' collapses %d loops of a nest of %d", k->vars.items[s->var].name,
+                                   s->collapse, nest_depth(s)));
+        bool par = s->flags & URC_FOR_PARALLEL;
+        c->live[s->var] = 1;
+        c->parallel += par;
+        bool ok = block_ok(c, s->body);
+        c->parallel -= par;
+        c->live[s->var] = 0;
+        return ok;
+    }
+    case URC_LS_IF: return expr_ok(c, s->cond) && block_ok(c, s->body) && (!s->els || block_ok(c, s->els));
+    case URC_LS_STORE:
+        if (s->buf < 0 || s->buf >= k->bufs.len) return fail(c, urc_fmt("buffer %d does not exist", s->buf));
+        if (k->bufs.items[s->buf].role == URC_KB_IN) return fail(c, urc_fmt("input '%s' is written", k->bufs.items[s->buf].name));
+        if (k->bufs.items[s->buf].placed && !c->arrays[s->buf])
+            return fail(c, urc_fmt("local array '%s' is written outside its scope", k->bufs.items[s->buf].name));
+        if (!expr_ok(c, s->idx) || !expr_ok(c, s->val)) return false;
+        if (!is_int(s->idx->dt)) return fail(c, urc_fmt("buffer '%s' is indexed by a %s", k->bufs.items[s->buf].name, urc_dtype_name(s->idx->dt)));
+        return true;
+    case URC_LS_DECL:
+        if (!var_ok(c, s->var)) return false;
+        if (c->live[s->var]) return fail(c, urc_fmt("variable '%s' is declared twice", k->vars.items[s->var].name));
+        if (!expr_ok(c, s->val)) return false;
+        c->live[s->var] = 1; /* after its initialiser */
+        return true;
+    case URC_LS_ASSIGN:
+        if (!var_ok(c, s->var)) return false;
+        if (!c->live[s->var]) return fail(c, urc_fmt("variable '%s' is assigned out of scope", k->vars.items[s->var].name));
+        return expr_ok(c, s->val);
+    case URC_LS_COMMENT: return true;
+    case URC_LS_ARRAY:
+        if (s->buf < 0 || s->buf >= k->bufs.len || k->bufs.items[s->buf].role != URC_KB_LOCAL || !k->bufs.items[s->buf].placed)
+            return fail(c, urc_fmt("array statement for buffer %d, which is not a placed local array", s->buf));
+        if (c->arrays[s->buf]) return fail(c, urc_fmt("local array '%s' is declared twice", k->bufs.items[s->buf].name));
+        c->arrays[s->buf] = 1;
+        return true;
+    case URC_LS_FAIL:
+        if (!k->can_fail) return fail(c, "fail statement in a kernel not marked can_fail");
+        if (c->parallel) return fail(c, "fail statement inside a parallel loop");
+        return true;
+    }
+    return fail(c, urc_fmt("statement kind %d does not exist", (int)s->kind));
+}
+
+bool urc_kernel_verify(const urc_kernel *k) {
+    checker c = {k, urc_xcalloc((size_t)k->vars.len + 1, 1), urc_xcalloc((size_t)k->bufs.len + 1, 1), 0, NULL};
+    bool ok = k->body && k->body->kind == URC_LS_BLOCK ? block_ok(&c, k->body) : fail(&c, "the body is not a block");
+    free(c.live);
+    free(c.arrays);
+    if (!ok) urc_error("loop verifier", "internal: kernel %s (%s): %s", k->name, k->comment ? k->comment : "", c.err);
+    return ok;
+}
+
+bool urc_program_verify(const urc_program *P) {
+    urc_hindex seen = {0};
+    URC_VEC(const urc_ls *) bodies = {0};
+    bool ok = true;
+    for (int i = 0; i < P->kernels.len && ok; i++) {
+        const urc_kernel *k = P->kernels.items[i];
+        uint64_t h = urc_mix64(URC_FNV_INIT, (uint64_t)(uintptr_t)k->body);
+        bool again = false;
+        for (int e = urc_hindex_first(&seen, h); e >= 0 && !again; e = urc_hindex_next(&seen, e)) again = bodies.items[e] == k->body;
+        if (again) continue; /* a shared body: its kernels have equal buffers (passes/lower.c) */
+        urc_hindex_add(&seen, h);
+        URC_VEC_PUSH(bodies, k->body);
+        ok = urc_kernel_verify(k);
+    }
+    for (int i = 0; i < P->calls.len && ok; i++) {
+        const urc_call *c = &P->calls.items[i];
+        for (int j = 0, na = 0; j < c->k->bufs.len && ok; j++) {
+            if (c->k->bufs.items[j].role == URC_KB_LOCAL) continue;
+            const urc_mref *m = &c->args[na++];
+            const urc_kbuf *b = &c->k->bufs.items[j];
+            int64_t bytes = b->count * urc_dtype_size(b->dt);
+            if (m->space == URC_MEM_ARENA && (m->offset < 0 || m->offset + bytes > P->arena_bytes))
+                ok = false;
+            if (m->space == URC_MEM_WEIGHTS && (m->offset < 0 || m->offset + bytes > P->weights_bytes))
+                ok = false;
+            if (!ok)
+                urc_error("loop verifier", "internal: call %d of %s: buffer '%s' (%lld bytes at %lld) outside the %s", i,
+                          c->k->name, b->name, (long long)bytes, (long long)m->offset,
+                          m->space == URC_MEM_ARENA ? "arena" : "weights");
+        }
+    }
+    urc_hindex_free(&seen);
+    free(bodies.items);
+    return ok;
+}

@@ -1,0 +1,98 @@
+/* test_loops.c: the loop-IR verifier (loop/verify.c) accepts a well-formed
+ * kernel and rejects each kind of malformed one with its exact message; the
+ * printer (loop/print.c) prints a hand-built kernel as expected. */
+#include <string.h>
+
+#include "../compiler/base/diag.h"
+#include "../compiler/loop/loop.h"
+#include "check.h"
+
+/* A kernel y[i] = x[i] * 2 over 8 elements, parallel. */
+static urc_kernel *good(void) {
+    urc_kernel *k = urc_kernel_new("k0_twice", "Mul 'twice': [8] -> [8]");
+    int x = urc_kernel_buf(k, "x", URC_DT_F32, 8, URC_KB_IN, NULL);
+    int y = urc_kernel_buf(k, "y", URC_DT_F32, 8, URC_KB_OUT, NULL);
+    int i = urc_kernel_var(k, "i", URC_DT_I64);
+    urc_ls *body = urc_ls_for(k->body, i, urc_lx_int(0), urc_lx_int(8), 1, URC_FOR_PARALLEL);
+    urc_ls_store(body, y, urc_lx_var(k, i), urc_lx_bin(URC_L_MUL, urc_lx_load(k, x, urc_lx_var(k, i)), urc_lx_flt(2, URC_DT_F32)));
+    return k;
+}
+
+/* Verifies k, which must fail with message `want` (NULL: must pass). */
+static void expect(urc_kernel *k, const char *want) {
+    urc_diag_reset("test");
+    bool ok = urc_kernel_verify(k);
+    const char *got = urc_diag_message();
+    if (!want) {
+        CHECK(ok);
+        if (!ok) printf("  unexpected: %s\n", got);
+        return;
+    }
+    CHECK(!ok);
+    CHECK(got && !strcmp(got, want));
+    if (!got || strcmp(got, want)) printf("  want: %s\n  got:  %s\n", want, got ? got : "(nothing)");
+}
+
+#define PREFIX "loop verifier: internal: kernel k0_twice (Mul 'twice': [8] -> [8]): "
+
+int main(void) {
+    expect(good(), NULL);
+
+    urc_kernel *k = good(); /* the loop variable read after its loop */
+    urc_ls_store(k->body, 1, urc_lx_var(k, 0), urc_lx_flt(0, URC_DT_F32));
+    expect(k, PREFIX "variable 'i' is used out of scope");
+
+    k = good(); /* a store to the input */
+    urc_ls_store(k->body->list.items[0]->body, 0, urc_lx_var(k, 0), urc_lx_flt(0, URC_DT_F32));
+    expect(k, PREFIX "input 'x' is written");
+
+    k = good(); /* fail inside the parallel loop */
+    k->can_fail = true;
+    urc_ls_fail(k->body->list.items[0]->body, k);
+    expect(k, PREFIX "fail statement inside a parallel loop");
+
+    k = good(); /* fail in a kernel not marked can_fail */
+    urc_ls_push(k->body, urc_ls_block());
+    k->body->list.items[1]->kind = URC_LS_FAIL;
+    expect(k, PREFIX "fail statement in a kernel not marked can_fail");
+
+    k = good(); /* collapse(2) over a single loop */
+    k->body->list.items[0]->collapse = 2;
+    expect(k, PREFIX "loop over 'i' collapses 2 loops of a nest of 1");
+
+    k = good(); /* a let declared twice in one block */
+    int t = urc_kernel_var(k, "t", URC_DT_F32);
+    urc_ls_decl(k->body, t, urc_lx_flt(1, URC_DT_F32));
+    urc_ls_decl(k->body, t, urc_lx_flt(2, URC_DT_F32));
+    expect(k, PREFIX "variable 't' is declared twice");
+
+    k = good(); /* a float index */
+    urc_ls_store(k->body, 1, urc_lx_flt(0, URC_DT_F32), urc_lx_flt(0, URC_DT_F32));
+    expect(k, PREFIX "buffer 'y' is indexed by a float32");
+
+    k = good(); /* a local array read before its array statement */
+    int a = urc_kernel_local(k, "acc", URC_DT_F32, 4);
+    urc_ls_store(k->body, 1, urc_lx_int(0), urc_lx_load(k, a, urc_lx_int(0)));
+    urc_ls_array(k->body, k, a);
+    expect(k, PREFIX "local array 'acc' is read outside its scope");
+
+    k = good(); /* a unary op in a binary node */
+    urc_lx *e = urc_lx_bin(URC_L_ADD, urc_lx_int(1), urc_lx_int(2));
+    e->op = URC_L_EXP;
+    urc_ls_store(k->body, 1, e, urc_lx_flt(0, URC_DT_F32));
+    expect(k, PREFIX "'exp' is not a binary op");
+
+    /* the printer */
+    urc_strbuf sb = {0};
+    urc_kernel_print(good(), &sb);
+    const char *want = "kernel k0_twice: Mul 'twice': [8] -> [8]\n"
+                       "  param x: float32[8] in\n"
+                       "  param y: float32[8] out\n"
+                       "  for i in [0, 8) parallel\n"
+                       "    y[i] = (x[i] * 2f)\n";
+    CHECK(!strcmp(sb.data, want));
+    if (strcmp(sb.data, want)) printf("printed:\n%s", sb.data);
+    urc_sb_free(&sb);
+    printf("%s\n", failures ? "FAILED" : "ok");
+    return failures != 0;
+}
