@@ -107,7 +107,9 @@ urc_program *urc_build_program(urc_graph *g, const char *name, const urc_options
         t = &host;
     }
     urc_program *P = urc_lower_graph(g, plan, name, o->align, t, o->share);
-    if (!P || !urc_program_verify(P)) return NULL;
+    if (!P) return NULL;
+    urc_program_schedule(P);
+    if (!urc_program_verify(P)) return NULL;
     if (o->dump_loops) {
         urc_strbuf sb = {0};
         urc_program_print(P, &sb);

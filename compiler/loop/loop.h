@@ -283,6 +283,9 @@ const char *urc_lop_name(urc_lop op);
 void urc_kernel_print(const urc_kernel *k, urc_strbuf *sb);
 /* Every kernel (a shared body once), then every call with its arguments. */
 void urc_program_print(const urc_program *P, urc_strbuf *sb);
+/* Clears the parallel flag of loops with too little work to repay a
+ * parallel region (schedule.c). */
+void urc_program_schedule(urc_program *P);
 /* Structural checks (verify.c); false after reporting an internal error. */
 bool urc_kernel_verify(const urc_kernel *k);
 bool urc_program_verify(const urc_program *P);

@@ -3,6 +3,8 @@
 
   relu_twice.onnx  Relu, Add of a bias, Relu again on [1,4,6]: the second
                    Relu shares the first one's body (signature lowering).
+  relu_sizes.onnx  Relu on [1,4,16] and on [1,4,64,64]: the small loop runs
+                   serially, the large one stays parallel (loop/schedule.c).
   conv_chain.onnx  three 1x1x3 convolutions of equal geometry and their own
                    weights on [1,2,1,1,8], a ReLU epilogue each: the second
                    shares the first's body (urc_lower_reuse) with weights of
@@ -34,6 +36,15 @@ def main():
           helper.make_node("Add", ["r1", "b"], ["a"], name="add"),
           helper.make_node("Relu", ["a"], ["y"], name="relu2")],
          [("b", b)], [1, 4, 6], "y", [1, 4, 6])
+    g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="small"),
+                           helper.make_node("Relu", ["z"], ["w"], name="large")], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 16]),
+                           helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 4, 64, 64])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 16]),
+                           helper.make_tensor_value_info("w", TensorProto.FLOAT, [1, 4, 64, 64])])
+    m = helper.make_model(g, producer_name="unetrc-tests", opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.save(m, f"{out}/relu_sizes.onnx")
     w1 = rng.standard_normal((2, 2, 1, 1, 3)).astype(np.float32)
     w2 = rng.standard_normal((2, 2, 1, 1, 3)).astype(np.float32)
     c1 = rng.standard_normal(2).astype(np.float32)
