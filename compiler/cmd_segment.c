@@ -453,8 +453,9 @@ int urc_cmd_segment(int argc, char **argv) {
         if (unetrc_nifti_read(c.images.items, c.images.len, &ro, &vol, err, sizeof err) != UNETRC_OK) fail(NULL, err);
     }
     if (vol.channels != img_c)
-        fail(c.model, urc_fmt("the model takes %lld input channels = --slices %d x %lld image channels; the images have "
-                              "%lld", (long long)cin, c.slices, (long long)img_c, (long long)vol.channels));
+        fail(c.model, urc_fmt("the model takes %lld input channels = --slices %d x %lld image channel%s; the images "
+                              "have %lld", (long long)cin, c.slices, (long long)img_c, img_c == 1 ? "" : "s",
+                              (long long)vol.channels));
     const unetrc_nifti_geometry geom = vol.geom, *g = &geom;
     const int64_t V = g->dim[0] * g->dim[1] * g->dim[2];
 
