@@ -304,6 +304,17 @@ static void run_manifest(const char *path, double tol) {
 
 /* ---- unit checks ---------------------------------------------------------- */
 
+/* Copies s_ and o_ of the spec s and options o in scope, with field =
+ * value: `make` must refuse them and leave the plan p zeroed. */
+#define REFUSED_BY(make, spec_type, field, value)                                                                      \
+    do {                                                                                                               \
+        spec_type s_ = s;                                                                                              \
+        unetrc_sw_options o_ = o;                                                                                      \
+        field = value;                                                                                                 \
+        CHECK(make(&s_, &o_, &p) == UNETRC_ERR_ARGUMENT);                                                              \
+        CHECK(p.workspace_bytes == 0);                                                                                 \
+    } while (0)
+
 static int progress_seen, progress_stop;
 static int progress_cb(void *ctx, int64_t done, int64_t total) {
     int64_t *want_total = ctx;
@@ -351,14 +362,7 @@ static void unit_errors(void) {
     CHECK(unetrc_sw_plan_make(NULL, &o, &p) == UNETRC_ERR_NULL);
     CHECK(unetrc_sw_plan_make(&s, NULL, &p) == UNETRC_ERR_NULL);
     CHECK(unetrc_sw_plan_make(&s, &o, NULL) == UNETRC_ERR_NULL);
-#define REFUSED(field, value)                                                                                          \
-    do {                                                                                                               \
-        unetrc_sw_spec s_ = s;                                                                                         \
-        unetrc_sw_options o_ = o;                                                                                      \
-        field = value;                                                                                                 \
-        CHECK(unetrc_sw_plan_make(&s_, &o_, &p) == UNETRC_ERR_ARGUMENT);                                               \
-        CHECK(p.workspace_bytes == 0);                                                                                 \
-    } while (0)
+#define REFUSED(field, value) REFUSED_BY(unetrc_sw_plan_make, unetrc_sw_spec, field, value)
     REFUSED(s_.spatial_dims, 1);
     REFUSED(s_.spatial_dims, 4);
     REFUSED(s_.in_channels, 0);
@@ -494,14 +498,7 @@ static void unit_slices(void) {
     CHECK(unetrc_sw_slices_plan_make(NULL, &o, &p) == UNETRC_ERR_NULL);
     CHECK(unetrc_sw_slices_plan_make(&s, NULL, &p) == UNETRC_ERR_NULL);
     CHECK(unetrc_sw_slices_plan_make(&s, &o, NULL) == UNETRC_ERR_NULL);
-#define REFUSED_SL(field, value)                                                                                       \
-    do {                                                                                                               \
-        unetrc_sw_slices_spec s_ = s;                                                                                  \
-        unetrc_sw_options o_ = o;                                                                                      \
-        field = value;                                                                                                 \
-        CHECK(unetrc_sw_slices_plan_make(&s_, &o_, &p) == UNETRC_ERR_ARGUMENT);                                        \
-        CHECK(p.workspace_bytes == 0);                                                                                 \
-    } while (0)
+#define REFUSED_SL(field, value) REFUSED_BY(unetrc_sw_slices_plan_make, unetrc_sw_slices_spec, field, value)
     REFUSED_SL(s_.slices, 0);
     REFUSED_SL(s_.slices, 4);
     REFUSED_SL(s_.slices, -3);
