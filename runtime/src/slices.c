@@ -47,6 +47,11 @@ static unetrc_status make_geom(const unetrc_sw_slices_spec *spec, const unetrc_s
      * stack is its input and the slice of logits its output. */
     unetrc_status st = unetrc_sw_plan_make(&g->plane, opt, pp);
     if (st != UNETRC_OK) return st;
+    /* The volumes' bytes are the plane's times the slices (the stack holds
+     * K planes per channel). */
+    if (pp->predictions > INT64_MAX / g->n_slices || pp->input_bytes / (size_t)k > SIZE_MAX / (size_t)g->n_slices ||
+        pp->output_bytes > SIZE_MAX / (size_t)g->n_slices)
+        return UNETRC_ERR_ARGUMENT;
     size_t at = 0;
     if (!sw_reserve(&at, pp->input_bytes, &g->stack) || !sw_reserve(&at, pp->output_bytes, &g->slice_out) ||
         !sw_reserve(&at, pp->workspace_bytes, &g->sw))
@@ -63,12 +68,6 @@ unetrc_status unetrc_sw_slices_plan_make(const unetrc_sw_slices_spec *spec, cons
     unetrc_sw_plan pp;
     unetrc_status st = make_geom(spec, opt, &pp, &g);
     if (st != UNETRC_OK) return st;
-    /* The volumes' bytes: the plane's times the slices, which cannot
-     * overflow once the stack's (K >= 1 planes per channel) did not. */
-    if (pp.predictions > INT64_MAX / g.n_slices ||
-        pp.input_bytes / (size_t)spec->slices > SIZE_MAX / (size_t)g.n_slices ||
-        pp.output_bytes > SIZE_MAX / (size_t)g.n_slices)
-        return UNETRC_ERR_ARGUMENT;
     plan->plane = pp;
     plan->plane_size[0] = g.plane.image[0];
     plan->plane_size[1] = g.plane.image[1];
