@@ -1,9 +1,10 @@
 /* slices.c: 2.5D inference, a 2D model slice by slice over a volume with
  * the neighbouring slices as channels (see unetrc_sw.h, docs/segment.md).
  *
- * Per slice: the in_channels x K neighbouring planes are copied into one
- * stacked 2D image (slice indices clamped to the volume: replication at the
- * edges), the 2D sliding window (sliding_window.c) blends the model's
+ * Per slice: the in_channels x K neighbouring planes are in one stacked 2D
+ * image (slice indices clamped to the volume: replication at the edges;
+ * from one slice to the next the planes move down by one and one new plane
+ * per channel is read), the 2D sliding window (sliding_window.c) blends the model's
  * windows over it into one slice of logits, and that slice is written back
  * at its place in the volume. The workspace holds the stack, the slice of
  * logits and the 2D run's own workspace; nothing else is allocated or
@@ -85,28 +86,34 @@ unetrc_status unetrc_sw_slices_plan_make(const unetrc_sw_slices_spec *spec, cons
 /* The slice index i clamped to the volume: replication at the edges. */
 static int64_t clamp_slice(const sl_geom *g, int64_t i) { return i < 0 ? 0 : i >= g->n_slices ? g->n_slices - 1 : i; }
 
-/* stack[c*K + j] = plane of slice clamp(s - K/2 + j) of channel c. Along
- * the last axis (stride 1) the K neighbours of a plane voxel are adjacent
- * in memory, so they are read together; otherwise the plane's rows are. */
+/* dst[a][b] = the plane of slice t of one channel (src). Along the last
+ * axis (stride 1) a plane is a strided gather; otherwise its rows (along W)
+ * are contiguous. */
+static void get_plane(const sl_geom *g, const float *src, int64_t t, float *dst) {
+    const int64_t n0 = g->plane.image[0], n1 = g->plane.image[1];
+    const float *v = src + t * g->stride;
+    for (int64_t a = 0; a < n0; a++)
+        if (g->stride_q == 1)
+            memcpy(dst + a * n1, v + a * g->stride_p, (size_t)n1 * sizeof(float));
+        else
+            for (int64_t b = 0; b < n1; b++) dst[a * n1 + b] = v[a * g->stride_p + b * g->stride_q];
+}
+
+/* stack[c*K + j] = plane of slice clamp(s - K/2 + j) of channel c. Slice 0
+ * fills every plane; each later slice moves the planes of the one before
+ * down by one (plane j of s is plane j+1 of s-1, the clamping included) and
+ * reads only its last neighbour: one plane per channel and slice read from
+ * the volume, whatever K. */
 static void stack_slices(const sl_geom *g, const float *in, int64_t cin, int k, int64_t s, float *stack) {
-    const int64_t n0 = g->plane.image[0], n1 = g->plane.image[1], s0 = s - k / 2;
     for (int64_t c = 0; c < cin; c++) {
         const float *src = in + c * g->vox;
         float *dst = stack + c * k * g->plane_vox;
-        if (g->stride == 1) {
-            for (int64_t a = 0; a < n0; a++)
-                for (int64_t b = 0; b < n1; b++) {
-                    const float *v = src + a * g->stride_p + b * g->stride_q;
-                    for (int j = 0; j < k; j++) dst[j * g->plane_vox + a * n1 + b] = v[clamp_slice(g, s0 + j)];
-                }
+        if (s == 0) {
+            for (int j = 0; j < k; j++) get_plane(g, src, clamp_slice(g, j - k / 2), dst + j * g->plane_vox);
             continue;
         }
-        for (int j = 0; j < k; j++) {
-            const float *v = src + clamp_slice(g, s0 + j) * g->stride;
-            float *d = dst + j * g->plane_vox;
-            for (int64_t a = 0; a < n0; a++) /* the plane's rows run along W here */
-                memcpy(d + a * n1, v + a * g->stride_p, (size_t)n1 * sizeof(float));
-        }
+        memmove(dst, dst + g->plane_vox, (size_t)((k - 1) * g->plane_vox) * sizeof(float));
+        get_plane(g, src, clamp_slice(g, s + k / 2), dst + (k - 1) * g->plane_vox);
     }
 }
 
