@@ -452,7 +452,7 @@ int urc_cmd_segment(int argc, char **argv) {
                                         .expect_channels = c.slices ? 0 : cin};
         if (unetrc_nifti_read(c.images.items, c.images.len, &ro, &vol, err, sizeof err) != UNETRC_OK) fail(NULL, err);
     }
-    if (vol.channels != img_c)
+    if (c.slices && vol.channels != img_c) /* (without --slices the readers checked cin) */
         fail(c.model, urc_fmt("the model takes %lld input channels = --slices %d x %lld image channel%s; the images "
                               "have %lld", (long long)cin, c.slices, (long long)img_c, img_c == 1 ? "" : "s",
                               (long long)vol.channels));
