@@ -18,7 +18,16 @@ ORT intra_op_num_threads=2), with the peak RSS and the CPU time (user + system) 
 For MONAI two times: the whole pipeline (LoadImage, EnsureChannelFirst, transforms, sliding window, saving the
 mask) and sliding_window_inference alone. The masks are compared with unetrc's (voxel agreement).
 
-  python bench/segment_bench.py [--unetrc build/unetrc] [--work bench/work/segment] [--threads 2] [--json F]
+--case 25d: 2.5D, a MONAI 2D UNet (channels 16..256, 2 residual units per level, instance norm) over the same
+four volumes slice by slice along k (155 slices of 240x240), 3 neighbouring slices of each modality as its 12
+input channels (replicated at the edges), each plane through a gaussian sliding window (roi 160^2, overlap 0.25:
+4 windows), argmax labels. unetrc: `unetrc segment --slices 3 --slice-axis 2`; PyTorch and ONNX Runtime: the same
+loop in Python (per slice: torch.cat of each modality's neighbouring slices, sliding_window_inference over the
+plane, the slices' logits stacked back). Also the GFLOP/s of each (2 x the model's MACs, from `unetrc info`, x
+the predictions, over the sliding-window time) and the machine's sgemm rate (run_bench.py's sgemm child).
+
+  python bench/segment_bench.py [--case brats|25d] [--unetrc build/unetrc] [--work bench/work/segment]
+                                [--threads 2] [--json F]
 """
 import argparse
 import json
@@ -36,6 +45,12 @@ SHAPE = (240, 240, 155)
 ROI = (64, 64, 64)
 OVERLAP = 0.5
 MODS = ("t1", "t1ce", "t2", "flair")
+# --case 25d
+CTOR25 = ("UNet(spatial_dims=2, in_channels=12, out_channels=3, channels=(16, 32, 64, 128, 256), "
+          "strides=(2, 2, 2, 2), num_res_units=2, norm='instance')")
+ROI25 = (160, 160)
+OVERLAP25 = 0.25
+SLICES, AXIS = 3, 2
 
 
 # ---- the case ----------------------------------------------------------------------------------------
@@ -82,20 +97,22 @@ def make_case(work):
     return paths_out
 
 
-def export_model(work):
-    path = os.path.join(work, "unetr_brats64.onnx")
-    if os.path.exists(path):
+def export_model(work, case):
+    name, ctor, shape = (("unet25d_brats160", CTOR25, (1, 4 * SLICES) + ROI25) if case == "25d"
+                         else ("unetr_brats64", CTOR, (1, 4) + ROI))
+    path, state = os.path.join(work, name + ".onnx"), os.path.join(work, name + ".state.npz")
+    if os.path.exists(path) and os.path.exists(state):
         return path
     import warnings
 
     import numpy as np
     import torch
-    from monai.networks.nets import UNETR  # noqa: F401 (used by eval)
+    from monai.networks.nets import UNETR, UNet  # noqa: F401 (used by eval)
 
     torch.manual_seed(102)
-    model = eval(CTOR).eval()
-    np.savez(os.path.join(work, "state.npz"), **{k: v.detach().numpy() for k, v in model.state_dict().items()})
-    x = torch.randn(1, 4, *ROI)
+    model = eval(ctor).eval()
+    np.savez(state, **{k: v.detach().numpy() for k, v in model.state_dict().items()})
+    x = torch.randn(*shape)
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(model, x, path + ".tmp", opset_version=17, do_constant_folding=True,
@@ -115,10 +132,11 @@ def child(kind, spec):
 
     threads = spec["threads"]
     torch.set_num_threads(threads)
+    case25 = spec["case"] == "25d"
     if kind == "torch":
-        from monai.networks.nets import UNETR  # noqa: F401
+        from monai.networks.nets import UNETR, UNet  # noqa: F401
 
-        model = eval(CTOR).eval()
+        model = eval(CTOR25 if case25 else CTOR).eval()
         state = np.load(spec["state"])
         model.load_state_dict({k: torch.from_numpy(state[k]) for k in state.files})
 
@@ -142,11 +160,25 @@ def child(kind, spec):
     x = torch.as_tensor(NormalizeIntensity(nonzero=True, channel_wise=True)(x)).float()
     t1 = time.perf_counter()
     with torch.no_grad():
-        y = sliding_window_inference(x[None], ROI, 1, predictor, overlap=OVERLAP, mode="gaussian")
+        if case25:
+            # per slice s along AXIS: channel c*K + j = modality c at slice s - K//2 + j (clamped)
+            v = torch.movedim(x, AXIS + 1, 1)
+            n, outs = v.shape[1], []
+            for s in range(n):
+                idx = (torch.arange(SLICES) + s - SLICES // 2).clamp(0, n - 1)
+                xs = v[:, idx].reshape(v.shape[0] * SLICES, *v.shape[2:])[None]
+                y = sliding_window_inference(xs, ROI25, 1, predictor, overlap=OVERLAP25, mode="gaussian")
+                outs.append(torch.as_tensor(y)[0])
+            y = torch.movedim(torch.stack(outs, 1), 1, AXIS + 1)[None]
+        else:
+            y = sliding_window_inference(x[None], ROI, 1, predictor, overlap=OVERLAP, mode="gaussian")
     t2 = time.perf_counter()
-    mask = (torch.sigmoid(torch.as_tensor(y)[0]) >= 0.5).numpy().astype(np.uint8)
+    if case25:
+        mask = torch.argmax(torch.as_tensor(y)[0], 0).numpy().astype(np.uint8)
+    else:
+        mask = (torch.sigmoid(torch.as_tensor(y)[0]) >= 0.5).numpy().astype(np.uint8)
     ref = nib.load(spec["images"][0])
-    out = nib.Nifti1Image(np.moveaxis(mask, 0, -1), ref.affine, ref.header)
+    out = nib.Nifti1Image(mask if case25 else np.moveaxis(mask, 0, -1), ref.affine, ref.header)
     out.set_data_dtype(np.uint8)
     nib.save(out, spec["output"])
     t3 = time.perf_counter()
@@ -185,6 +217,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--child", choices=["torch", "ort"])
     ap.add_argument("--spec")
+    ap.add_argument("--case", choices=["brats", "25d"], default="brats")
     ap.add_argument("--unetrc", default=os.path.join(ROOT, "build", "unetrc"))
     ap.add_argument("--work", default=os.path.join(HERE, "work", "segment"))
     ap.add_argument("--threads", type=int, default=2)
@@ -198,17 +231,19 @@ def main():
     env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), OPENBLAS_NUM_THREADS=str(a.threads),
                MKL_NUM_THREADS=str(a.threads))
     images = make_case(a.work)
-    model = export_model(a.work)
+    model = export_model(a.work, a.case)
+    case25 = a.case == "25d"
     cache = os.path.join(a.work, "cache")
     load0 = os.getloadavg()
     results = {}
 
     # unetrc: a first call builds (or checks) the cache entry, untimed, on a 70^3 crop of the case (the entry
     # depends on the model, compiler and flags, not on the images); the call on the whole case is measured
-    opts = ["--normalize", "nonzero", "--overlap", str(OVERLAP), "--mode", "gaussian", "--sigmoid-threshold", "0.5",
-            "--threads", str(a.threads), "--cache", cache]
+    opts = ["--normalize", "nonzero", "--mode", "gaussian", "--threads", str(a.threads), "--cache", cache]
+    opts += (["--overlap", str(OVERLAP25), "--slices", str(SLICES), "--slice-axis", str(AXIS)] if case25
+             else ["--overlap", str(OVERLAP), "--sigmoid-threshold", "0.5"])
     ucmd = [a.unetrc, "segment", model] + sum((["--image", p] for p in images), []) + [
-        "--output", os.path.join(a.work, "mask_unetrc.nii.gz")] + opts
+        "--output", os.path.join(a.work, f"mask_unetrc_{a.case}.nii.gz")] + opts
     import nibabel as nib
 
     crops = []
@@ -228,27 +263,43 @@ def main():
     info, _, err, _ = maxrss_wrapper(ucmd + ["-v"], env)
     results["unetrc"] = dict(wall_s=info["wall"], cpu_s=info["cpu"], maxrss_mib=info["maxrss_kib"] / 1024,
                              first_call_s=first, stderr=err)
+    # the run alone (its summary line: "... N windows (P predictions) in T s ...") and the model's MACs
+    import re
+
+    m = re.search(r"\((\d+) predictions\) in ([\d.]+) s", err)
+    predictions, run_s = (int(m.group(1)), float(m.group(2))) if m else (None, None)
+    r = subprocess.run([a.unetrc, "info", model], capture_output=True, text=True)
+    m = re.search(r"^macs: (\d+)", r.stdout, re.M)
+    macs = int(m.group(1)) if m else None
+    gflop = 2.0 * macs * predictions / 1e9 if macs and predictions else None
+    results["unetrc"].update(run_s=run_s, predictions=predictions, model_macs=macs, gflop=gflop)
+    if gflop and run_s:
+        results["unetrc"]["gflops"] = gflop / run_s
     print(f"unetrc segment: {info['wall']:.1f} s (first call on a crop, building or checking the cache: {first:.1f} s), "
           f"peak RSS {info['maxrss_kib'] / 1024:.0f} MiB")
 
     for kind in ("ort", "torch"):
-        spec = dict(threads=a.threads, images=images, model=model, state=os.path.join(a.work, "state.npz"),
-                    output=os.path.join(a.work, f"mask_{kind}.nii.gz"))
+        spec = dict(threads=a.threads, images=images, model=model, state=model[:-5] + ".state.npz", case=a.case,
+                    output=os.path.join(a.work, f"mask_{kind}_{a.case}.nii.gz"))
         info, out, err, _ = maxrss_wrapper([sys.executable, __file__, "--child", kind, "--spec", json.dumps(spec)], env)
         if info.get("rc") != 0:
             print(err)
             return 1
         res = json.loads(out.strip().splitlines()[-1])
         res.update(wall_s=info["wall"], cpu_s=info["cpu"], maxrss_mib=info["maxrss_kib"] / 1024)
+        if gflop:
+            res["gflops"] = gflop / res["swi_s"]
         results[kind] = res
         print(f"MONAI + {kind}: pipeline {res['pipeline_s']:.1f} s (sliding window {res['swi_s']:.1f} s), process "
               f"{info['wall']:.1f} s, peak RSS {res['maxrss_mib']:.0f} MiB")
 
     import numpy as np
 
-    mine = np.moveaxis(np.asarray(nib.load(os.path.join(a.work, "mask_unetrc.nii.gz")).dataobj), -1, 0)
+    mine = np.asarray(nib.load(os.path.join(a.work, f"mask_unetrc_{a.case}.nii.gz")).dataobj)
+    if not case25:
+        mine = np.moveaxis(mine, -1, 0)
     for kind in ("ort", "torch"):
-        ref = np.load(os.path.join(a.work, f"mask_{kind}.nii.gz.npy"))
+        ref = np.load(os.path.join(a.work, f"mask_{kind}_{a.case}.nii.gz.npy"))
         results[kind]["mask_agreement"] = float((ref == mine).mean())
         results[kind]["mask_voxels_set"] = int(ref.sum())
     results["unetrc"]["mask_voxels_set"] = int(mine.sum())
@@ -265,7 +316,17 @@ def main():
                               text=True).stdout.strip()
     except OSError:
         head = "?"
-    results["meta"] = dict(date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), cpu=cpu_name(),
+    # the machine's sgemm rate, for the share of it each reaches
+    sys.path.insert(0, HERE)
+    import run_bench
+
+    sg = run_bench.run_child("sgemm", dict(threads=a.threads, n=2048, reps=10), a.work, "sgemm", a.threads, 600)
+    if "gflops_best" in sg:
+        results["sgemm_gflops"] = sg["gflops_best"]
+        for kind in ("unetrc", "ort", "torch"):
+            if results[kind].get("gflops"):
+                results[kind]["sgemm_frac"] = results[kind]["gflops"] / sg["gflops_best"]
+    results["meta"] = dict(case=a.case, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), cpu=cpu_name(),
                            nproc=os.cpu_count(), load_start=load0, load_end=load1, threads=a.threads, commit=head,
                            command=" ".join(ucmd))
     print(json.dumps(results, indent=1))

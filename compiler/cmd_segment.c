@@ -48,6 +48,8 @@ typedef struct seg_cli {
     double threshold_v;
     int flip[3], n_flip;
     int threads;
+    int slices, slice_axis;      /* 2.5D: K neighbouring slices along a volume axis (0: off) */
+    bool slice_axis_given;
     bool quiet;
     urc_options opt;
     const char *command;
@@ -96,6 +98,7 @@ static void parse(seg_cli *c, int argc, char **argv) {
     c->overlap[0] = 0.25, c->n_overlap = 1;
     c->sigma[0] = 0.125, c->n_sigma = 1;
     c->mode = UNETRC_SW_CONSTANT;
+    c->slice_axis = 2;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
 #define NEXT() (i + 1 < argc ? argv[++i] : (usage_error("%s needs a value", a), ""))
@@ -168,6 +171,18 @@ static void parse(seg_cli *c, int argc, char **argv) {
                     usage_error("--flip-tta wants spatial axes 0, 1, 2 separated by commas, got '%s'", v);
                 c->flip[k] = (int)tmp[k];
             }
+        } else if (!strcmp(a, "--slices")) {
+            const char *v = NEXT();
+            double k;
+            if (!parse_double(v, &k) || k != floor(k) || k < 1 || k > 255 || fmod(k, 2) != 1)
+                usage_error("--slices wants an odd number of slices from 1 to 255, got '%s'", v);
+            c->slices = (int)k;
+        } else if (!strcmp(a, "--slice-axis")) {
+            const char *v = NEXT();
+            if (strcmp(v, "0") && strcmp(v, "1") && strcmp(v, "2"))
+                usage_error("--slice-axis wants 0, 1 or 2 (an axis of the volume), got '%s'", v);
+            c->slice_axis = v[0] - '0';
+            c->slice_axis_given = true;
         } else if (!strcmp(a, "--threads")) {
             const char *v = NEXT();
             double t;
@@ -214,6 +229,7 @@ static void parse(seg_cli *c, int argc, char **argv) {
     for (int k = 0; k < 3; k++)
         if (outs[k] && !is_nifti(outs[k]) && !is_npy(outs[k]))
             usage_error("%s wants a .nii, .nii.gz or .npy file, got '%s'", names[k], outs[k]);
+    if (c->slice_axis_given && !c->slices) usage_error("--slice-axis goes with --slices K");
     if (c->threshold && c->n_labels) usage_error("--labels maps the classes of argmax; it does not go with --sigmoid-threshold");
 }
 
@@ -263,8 +279,8 @@ static void write_volume(urc_outfile *f, const char *path, const void *data, boo
 /* ---- inputs ------------------------------------------------------------------------- */
 
 /* .npy images: [S...] (one channel) or [C, S...] each, float32 after
- * conversion, channels concatenated; a plain geometry (1 mm voxels, no
- * qform or sform). */
+ * conversion, channels concatenated (want_c of them; any when 0); a plain
+ * geometry (1 mm voxels, no qform or sform). */
 static void read_npy_images(const seg_cli *c, int sdims, int64_t want_c, unetrc_volume *vol) {
     memset(vol, 0, sizeof *vol);
     int64_t total = 0, dims[3] = {1, 1, 1};
@@ -275,7 +291,8 @@ static void read_npy_images(const seg_cli *c, int sdims, int64_t want_c, unetrc_
         if (!t) fail(p, err);
         int r = t->shape.rank;
         if (r != sdims && r != sdims + 1)
-            fail(p, urc_fmt("the model is %dD: an image .npy must have shape [%s] or [C,%s], not %s", sdims,
+            fail(p, urc_fmt("%s: an image .npy must have shape [%s] or [C,%s], not %s",
+                            c->slices ? "--slices runs over volumes" : sdims == 3 ? "the model is 3D" : "the model is 2D",
                             sdims == 3 ? "D,H,W" : "H,W", sdims == 3 ? "D,H,W" : "H,W", urc_shape_str(&t->shape)));
         for (int a = 0; a < sdims; a++) {
             int64_t d = t->shape.dims[r - sdims + a];
@@ -289,7 +306,7 @@ static void read_npy_images(const seg_cli *c, int sdims, int64_t want_c, unetrc_
         total += r > sdims ? t->shape.dims[0] : 1;
         ts[i] = t;
     }
-    if (total != want_c) {
+    if (want_c && total != want_c) {
         urc_strbuf sb = {0};
         for (int i = 0; i < c->images.len; i++)
             urc_sb_printf(&sb, "%s%s: %lld", i ? ", " : "", c->images.items[i],
@@ -398,8 +415,17 @@ int urc_cmd_segment(int argc, char **argv) {
     double t0 = now();
     if (!urc_seg_load(&co, &m)) fail(NULL, NULL);
     double t_load = now() - t0;
-    const int sdims = m.rank - 2;
     const int64_t cin = m.in_shape[1], cout = m.out_shape[1];
+    /* A 2.5D run (--slices) reads a volume for a 2D model: sdims are the
+     * model's spatial axes (what --overlap, --sigma-scale and --flip-tta
+     * count), vdims the scan's. */
+    const int sdims = m.rank - 2, vdims = c.slices ? 3 : sdims;
+    if (c.slices && sdims != 2)
+        usage_error("--slices runs a 2D model slice by slice; the model is %dD", sdims);
+    if (c.slices && cin % c.slices)
+        usage_error("--slices %d: the model takes %lld input channels, not a multiple of %d", c.slices, (long long)cin,
+                    c.slices);
+    const int64_t img_c = c.slices ? cin / c.slices : cin; /* channels of the scan */
 
     /* Options that depend on the model. */
     if (c.n_overlap != 1 && c.n_overlap != sdims)
@@ -419,13 +445,17 @@ int urc_cmd_segment(int argc, char **argv) {
     /* The scan, channel first. */
     unetrc_volume vol;
     if (is_npy(c.images.items[0])) {
-        read_npy_images(&c, sdims, cin, &vol);
+        read_npy_images(&c, vdims, c.slices ? 0 : cin, &vol);
     } else {
         char err[1024];
-        unetrc_nifti_read_options ro = {.spatial_rank = sdims, .max_bytes = c.opt.import.max_bytes,
-                                        .expect_channels = cin};
+        unetrc_nifti_read_options ro = {.spatial_rank = vdims, .max_bytes = c.opt.import.max_bytes,
+                                        .expect_channels = c.slices ? 0 : cin};
         if (unetrc_nifti_read(c.images.items, c.images.len, &ro, &vol, err, sizeof err) != UNETRC_OK) fail(NULL, err);
     }
+    if (c.slices && vol.channels != img_c) /* (without --slices the readers checked cin) */
+        fail(c.model, urc_fmt("the model takes %lld input channels = --slices %d x %lld image channel%s; the images "
+                              "have %lld", (long long)cin, c.slices, (long long)img_c, img_c == 1 ? "" : "s",
+                              (long long)vol.channels));
     const unetrc_nifti_geometry geom = vol.geom, *g = &geom;
     const int64_t V = g->dim[0] * g->dim[1] * g->dim[2];
 
@@ -439,10 +469,10 @@ int urc_cmd_segment(int argc, char **argv) {
 
     /* Pre-processing, MONAI's transforms in this order. */
     if (c.scale)
-        unetrc_scale_intensity_range(vol.data, cin * V, c.scale_v[0], c.scale_v[1], c.scale_v[2], c.scale_v[3], c.clip);
-    if (c.normalize) unetrc_normalize_intensity(vol.data, cin, V, 1, 1);
+        unetrc_scale_intensity_range(vol.data, img_c * V, c.scale_v[0], c.scale_v[1], c.scale_v[2], c.scale_v[3], c.clip);
+    if (c.normalize) unetrc_normalize_intensity(vol.data, img_c, V, 1, 1);
 
-    /* The sliding window. */
+    /* The sliding window, over the volume or (--slices) over each slice's plane. */
     unetrc_sw_spec spec = {sdims, cin, cout, {g->dim[0], g->dim[1], sdims == 3 ? g->dim[2] : 0},
                            {m.in_shape[2], m.in_shape[3], sdims == 3 ? m.in_shape[4] : 0}};
     unetrc_sw_options so;
@@ -456,26 +486,41 @@ int urc_cmd_segment(int argc, char **argv) {
     progress pr = {isatty(2) != 0, c.quiet, now(), 0};
     so.progress = on_window;
     so.progress_ctx = &pr;
-    unetrc_sw_plan plan;
-    unetrc_status st = unetrc_sw_plan_make(&spec, &so, &plan);
+    unetrc_sw_slices_spec sspec = {img_c, cout, {g->dim[0], g->dim[1], g->dim[2]}, {m.in_shape[2], m.in_shape[3]},
+                                   c.slices, c.slice_axis};
+    unetrc_sw_slices_plan splan;
+    unetrc_sw_plan plan; /* the windows of the volume, or of one slice */
+    unetrc_status st = c.slices ? unetrc_sw_slices_plan_make(&sspec, &so, &splan) : unetrc_sw_plan_make(&spec, &so, &plan);
     if (st != UNETRC_OK) fail(c.images.items[0], urc_fmt("cannot plan the sliding window: %s", unetrc_status_str(st)));
-    float *acc = aligned(plan.output_bytes);
-    void *work = aligned(plan.workspace_bytes);
+    if (c.slices) plan = splan.plane;
+    const size_t in_bytes = c.slices ? splan.input_bytes : plan.input_bytes;
+    const size_t out_bytes = c.slices ? splan.output_bytes : plan.output_bytes;
+    const size_t work_bytes = c.slices ? splan.workspace_bytes : plan.workspace_bytes;
+    const int64_t windows = c.slices ? splan.windows : plan.windows;
+    const int64_t predictions = c.slices ? splan.predictions : plan.predictions;
+    float *acc = aligned(out_bytes);
+    void *work = aligned(work_bytes);
     predictor pd = {m.forward, m.weights, aligned((size_t)m.arena_bytes), 0};
     size_t extra = c.png ? (size_t)V * 8 : 0; /* the picture's image copy and int32 labels */
     size_t labels_bytes = (size_t)V * (c.threshold ? (size_t)cout : 1);
-    urc_note("segment: peak memory %zu bytes = input %zu + accumulators %zu + workspace %zu (window in %zu, window out "
-             "%zu, flips %zu, map %zu, tables %zu) + arena %lld + weights %lld + labels %zu%s",
-             plan.input_bytes + plan.output_bytes + plan.workspace_bytes + (size_t)m.arena_bytes +
-                 (size_t)m.weights_bytes + labels_bytes + extra,
-             plan.input_bytes, plan.output_bytes, plan.workspace_bytes, plan.window_in_bytes, plan.window_out_bytes,
-             plan.flip_bytes, plan.map_bytes, plan.table_bytes, (long long)m.arena_bytes, (long long)m.weights_bytes,
-             labels_bytes, extra ? urc_fmt(" + picture %zu", extra) : "");
-    urc_note("segment: %lld windows (%lld x %lld x %lld), %lld predictions", (long long)plan.windows,
-             (long long)plan.count[0], (long long)plan.count[1], (long long)plan.count[2],
-             (long long)plan.predictions);
+    urc_note("segment: peak memory %zu bytes = input %zu + accumulators %zu + workspace %zu (%swindow in %zu, window "
+             "out %zu, flips %zu, map %zu, tables %zu) + arena %lld + weights %lld + labels %zu%s",
+             in_bytes + out_bytes + work_bytes + (size_t)m.arena_bytes + (size_t)m.weights_bytes + labels_bytes + extra,
+             in_bytes, out_bytes, work_bytes,
+             c.slices ? urc_fmt("slice stack %zu, slice out %zu, ", splan.stack_bytes, splan.slice_out_bytes) : "",
+             plan.window_in_bytes, plan.window_out_bytes, plan.flip_bytes, plan.map_bytes, plan.table_bytes,
+             (long long)m.arena_bytes, (long long)m.weights_bytes, labels_bytes,
+             extra ? urc_fmt(" + picture %zu", extra) : "");
+    if (c.slices)
+        urc_note("segment: %lld slices along axis %d x %lld windows (%lld x %lld) = %lld windows, %lld predictions",
+                 (long long)splan.n_slices, c.slice_axis, (long long)plan.windows, (long long)plan.count[0],
+                 (long long)plan.count[1], (long long)windows, (long long)predictions);
+    else
+        urc_note("segment: %lld windows (%lld x %lld x %lld), %lld predictions", (long long)windows,
+                 (long long)plan.count[0], (long long)plan.count[1], (long long)plan.count[2], (long long)predictions);
     if (c.threads) m.set_threads(c.threads);
-    st = unetrc_sw_run(&spec, &so, vol.data, acc, work, plan.workspace_bytes, predict, &pd);
+    st = c.slices ? unetrc_sw_slices_run(&sspec, &so, vol.data, acc, work, work_bytes, predict, &pd)
+                  : unetrc_sw_run(&spec, &so, vol.data, acc, work, work_bytes, predict, &pd);
     if (st == UNETRC_ERR_PREDICT)
         fail(c.model, urc_fmt("the compiled model failed on a window: %s", unetrc_status_str(pd.status)));
     if (st != UNETRC_OK) fail(c.images.items[0], urc_fmt("sliding window: %s", unetrc_status_str(st)));
@@ -487,7 +532,7 @@ int urc_cmd_segment(int argc, char **argv) {
     /* Post-processing and outputs: logits as blended; labels from the
      * logits (argmax, or sigmoid >= threshold per channel); probabilities
      * (softmax, or the sigmoids). */
-    if (f_logits) write_volume(f_logits, c.logits, acc, false, cout, g, sdims);
+    if (f_logits) write_volume(f_logits, c.logits, acc, false, cout, g, vdims);
     uint8_t *labels = malloc(labels_bytes);
     if (!labels) urc_out_of_memory(labels_bytes);
     if (c.threshold) {
@@ -499,9 +544,9 @@ int urc_cmd_segment(int argc, char **argv) {
         unetrc_argmax_channels(acc, cout, V, c.n_labels ? map : NULL, labels);
         if (f_probs) unetrc_softmax_channels(acc, cout, V);
     }
-    if (f_probs) write_volume(f_probs, c.probs, acc, false, cout, g, sdims);
+    if (f_probs) write_volume(f_probs, c.probs, acc, false, cout, g, vdims);
     free(acc);
-    write_volume(f_out, c.output, labels, true, c.threshold ? cout : 1, g, sdims);
+    write_volume(f_out, c.output, labels, true, c.threshold ? cout : 1, g, vdims);
     if (f_png) {
         /* A multi-label map shows, per voxel, the last channel set (as label c + 1). */
         int32_t *l32 = malloc((size_t)V * sizeof(int32_t));
@@ -523,9 +568,9 @@ int urc_cmd_segment(int argc, char **argv) {
     int failed = 0;
     if (!urc_outfile_commit_all(set.f, set.n, &err, &failed)) fail(set.path[failed], err);
     if (!c.quiet)
-        fprintf(stderr, "segment: %s: %lld windows (%lld predictions) in %.2f s (%.3f s per window), model %s in %.2f s\n",
-                c.output, (long long)plan.windows, (long long)plan.predictions, t_run,
-                t_run / (double)plan.windows, m.cached ? "from the cache" : "compiled", t_load);
+        fprintf(stderr, "segment: %s: %s%lld windows (%lld predictions) in %.2f s (%.3f s per window), model %s in %.2f s\n",
+                c.output, c.slices ? urc_fmt("%lld slices, ", (long long)splan.n_slices) : "", (long long)windows,
+                (long long)predictions, t_run, t_run / (double)windows, m.cached ? "from the cache" : "compiled", t_load);
     free(m.weights_blob);
     return 0;
 }

@@ -114,8 +114,8 @@ static bool scatter_infer(urc_node *n) {
     }
     const urc_value *iv = n->in[1];
     if (iv->data) {
-        int64_t dstr[URC_MAX_RANK], N = urc_shape_numel(is) / k, bad_v;
-        int bad_d;
+        int64_t dstr[URC_MAX_RANK], N = urc_shape_numel(is) / k, bad_v = 0;
+        int bad_d = 0;
         urc_shape_strides(ds, dstr);
         for (int64_t j = 0; j < N; j++)
             if (tuple_offset(ds, dstr, idt, iv->data, j, (int)k, &bad_d, &bad_v) < 0) {
@@ -221,8 +221,8 @@ static bool scatter_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *c
     memcpy(y->data, x->data, urc_tensor_bytes(y));
     if (n->op == URC_OP_SCATTER_ELEMENTS) return elements_eval(n, ind, upd, y);
     int k = (int)ind->shape.dims[ind->shape.rank - 1];
-    int64_t dstr[URC_MAX_RANK], N = urc_tensor_numel(ind) / k, S = 1, bad_v;
-    int bad_d;
+    int64_t dstr[URC_MAX_RANK], N = urc_tensor_numel(ind) / k, S = 1, bad_v = 0;
+    int bad_d = 0;
     urc_shape_strides(&x->shape, dstr);
     for (int d = k; d < x->shape.rank; d++) S *= x->shape.dims[d];
     for (int64_t j = 0; j < N; j++) {
@@ -249,7 +249,7 @@ static int cmp_i64(const void *a, const void *b) {
 static bool distinct_tuples(const urc_value *iv, const urc_shape *ds, int k) {
     if (!iv->data) return false;
     int64_t dstr[URC_MAX_RANK], N = urc_shape_numel(&iv->shape) / k, bad_v;
-    int bad_d;
+    int bad_d = 0;
     urc_shape_strides(ds, dstr);
     int64_t *off = urc_xmalloc(sizeof(int64_t) * (size_t)(N + 1));
     for (int64_t j = 0; j < N; j++) off[j] = tuple_offset(ds, dstr, iv->dtype, iv->data, j, k, &bad_d, &bad_v);

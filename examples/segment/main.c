@@ -5,14 +5,16 @@
  *   unetrc MODEL.onnx -o out/seg.c
  *   cmake -S examples/segment -B out/build -DUNETRC_DIR=$PWD -DSEG_DIR=$PWD/out && cmake --build out/build
  *   out/build/segment out/seg.weights labels.nii.gz t1.nii.gz [t2.nii.gz ...] \
- *       [--overlap 0.5] [--gaussian] [--normalize] [--logits logits.nii.gz]
+ *       [--overlap 0.5] [--gaussian] [--normalize] [--logits logits.nii.gz] [--slices K [--slice-axis A]]
  *
  * Steps: the weights blob is checked against this model (size, checksum);
  * the image files are read as the channels of one volume (unetrc_io:
  * nifti_clib, the same dims and affine for every file, the model's channel
  * count); optionally normalised as MONAI's NormalizeIntensity(nonzero=True,
  * channel_wise=True); the sliding window (MONAI's semantics) runs
- * seg_forward on every window; argmax over the channels gives the labels,
+ * seg_forward on every window (with --slices, a 2D model over every slice
+ * of the volume, the K neighbouring slices of each channel as its channels:
+ * 2.5D, docs/segment.md); argmax over the channels gives the labels,
  * written as uint8 NIfTI on the scan's grid (its qform, sform and voxel
  * sizes). Memory: the model's arena and weights are static (sizes from
  * seg.h); the volume, the accumulators and the window workspace are
@@ -37,13 +39,13 @@ static int predict(void *weights, const float *window_in, float *window_out) {
 
 static int usage(const char *argv0) {
     fprintf(stderr, "usage: %s seg.weights labels.nii.gz image.nii.gz... [--overlap X] [--gaussian] [--normalize] "
-                    "[--logits F.nii.gz]\n", argv0);
+                    "[--logits F.nii.gz] [--slices K [--slice-axis A]]\n", argv0);
     return 2;
 }
 
 int main(int argc, char **argv) {
     const char *images[16];
-    int nimages = 0, normalize = 0;
+    int nimages = 0, normalize = 0, slices = 0, axis = 2;
     const char *logits_path = NULL;
     unetrc_sw_options opt;
     unetrc_sw_default_options(&opt); /* MONAI's: overlap 0.25, constant, sigma_scale 0.125 */
@@ -56,6 +58,10 @@ int main(int argc, char **argv) {
             opt.mode = UNETRC_SW_GAUSSIAN;
         } else if (!strcmp(argv[i], "--normalize")) {
             normalize = 1;
+        } else if (!strcmp(argv[i], "--slices") && i + 1 < argc) {
+            slices = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--slice-axis") && i + 1 < argc) {
+            axis = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--logits") && i + 1 < argc) {
             logits_path = argv[++i];
         } else if (argv[i][0] == '-' || nimages == 16) {
@@ -76,11 +82,18 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    /* The scan: the model's channels, spatial axes as the file stores them. */
+    /* The scan: the model's channels (2.5D: a volume with 1/K of them),
+     * spatial axes as the file stores them. */
     static const int64_t in_shape[] = SEG_IN0_SHAPE, out_shape[] = SEG_OUT0_SHAPE;
     const int sdims = SEG_IN0_RANK - 2;
+    if (slices && (sdims != 2 || slices < 1 || slices % 2 == 0 || in_shape[1] % slices)) {
+        fprintf(stderr, "segment: --slices %d needs a 2D model whose input channels are a multiple of it (odd)\n",
+                slices);
+        return 2;
+    }
     char err[512];
-    unetrc_nifti_read_options ro = {.spatial_rank = sdims, .expect_channels = in_shape[1]};
+    unetrc_nifti_read_options ro = {.spatial_rank = slices ? 3 : sdims,
+                                    .expect_channels = slices ? in_shape[1] / slices : in_shape[1]};
     unetrc_volume vol;
     if (unetrc_nifti_read(images, nimages, &ro, &vol, err, sizeof err) != UNETRC_OK) {
         fprintf(stderr, "segment: %s\n", err);
@@ -93,12 +106,24 @@ int main(int argc, char **argv) {
     unetrc_sw_spec spec = {sdims, in_shape[1], out_shape[1], {vol.geom.dim[0], vol.geom.dim[1], 0},
                            {in_shape[2], in_shape[3], 0}};
     if (sdims == 3) spec.image[2] = vol.geom.dim[2], spec.roi[2] = in_shape[SEG_IN0_RANK - 1];
+    unetrc_sw_slices_spec sspec = {vol.channels, out_shape[1], {vol.geom.dim[0], vol.geom.dim[1], vol.geom.dim[2]},
+                                   {in_shape[2], in_shape[3]}, slices, axis};
     unetrc_sw_plan plan;
-    st = unetrc_sw_plan_make(&spec, &opt, &plan);
+    unetrc_sw_slices_plan splan;
+    st = slices ? unetrc_sw_slices_plan_make(&sspec, &opt, &splan) : unetrc_sw_plan_make(&spec, &opt, &plan);
+    if (slices && st == UNETRC_OK) { /* the volumes' and workspace's bytes, all windows */
+        plan = splan.plane;
+        plan.input_bytes = splan.input_bytes;
+        plan.output_bytes = splan.output_bytes;
+        plan.workspace_bytes = splan.workspace_bytes;
+        plan.windows = splan.windows;
+    }
     float *logits = st == UNETRC_OK ? aligned_alloc(64, (plan.output_bytes + 63) / 64 * 64) : NULL;
     void *work = st == UNETRC_OK ? aligned_alloc(64, (plan.workspace_bytes + 63) / 64 * 64) : NULL;
     if (st == UNETRC_OK && (!logits || !work)) st = UNETRC_ERR_NOMEM;
-    if (st == UNETRC_OK)
+    if (st == UNETRC_OK && slices)
+        st = unetrc_sw_slices_run(&sspec, &opt, vol.data, logits, work, plan.workspace_bytes, predict, (void *)weights);
+    else if (st == UNETRC_OK)
         st = unetrc_sw_run(&spec, &opt, vol.data, logits, work, plan.workspace_bytes, predict, (void *)weights);
     if (st != UNETRC_OK) {
         fprintf(stderr, "segment: sliding window: %s\n", unetrc_status_str(st));

@@ -90,4 +90,57 @@ unetrc_status unetrc_sw_run(const unetrc_sw_spec *spec, const unetrc_sw_options 
                             float *output, void *workspace, size_t workspace_bytes, unetrc_sw_predict_fn predict,
                             void *predict_ctx);
 
+/* ---- 2.5D: a 2D model slice by slice over a volume -------------------------
+ *
+ * The volume [C][D][H][W] is cut into slices along `axis` (0 = D, 1 = H,
+ * 2 = W of the storage order). For slice s the model's input is the
+ * in_channels x K planes of slices s-K/2 .. s+K/2, channel-major: model
+ * channel c*K + j is image channel c at slice s - K/2 + j, a slice index
+ * outside the volume replaced by the nearest one (replication). In PyTorch
+ * (axis 0): idx = (torch.arange(K) + s - K // 2).clamp(0, D - 1);
+ * x = vol[:, idx].reshape(C * K, H, W), i.e. torch.cat of each channel's K
+ * neighbouring slices along the channel axis. The plane [P0][P1] is the two other axes in storage order (axis 0: [H][W];
+ * 1: [D][W]; 2: [D][H]). Each slice's plane runs through the 2D sliding
+ * window (unetrc_sw_run with spatial_dims 2, opt applying to the plane's
+ * axes) and its out_channels planes are written back at slice s of the
+ * [out_channels][D][H][W] output. See docs/segment.md. */
+
+typedef struct unetrc_sw_slices_spec {
+    int64_t in_channels;  /* channels of the volume; the model takes in_channels x slices */
+    int64_t out_channels; /* channels of the model output */
+    int64_t image[3];     /* the volume [D,H,W] */
+    int64_t roi[2];       /* the 2D model's input (= output) spatial shape */
+    int slices;           /* K: odd, >= 1 */
+    int axis;             /* 0, 1 or 2: the slice axis */
+} unetrc_sw_slices_spec;
+
+typedef struct unetrc_sw_slices_plan {
+    unetrc_sw_plan plane;  /* the 2D sliding window over one slice (its input/output_bytes: the two buffers below) */
+    int64_t plane_size[2]; /* [P0, P1] */
+    int64_t n_slices;      /* image[axis]: 2D runs */
+    int64_t windows;       /* n_slices x plane.windows: what progress reports */
+    int64_t predictions;   /* n_slices x plane.predictions */
+    size_t input_bytes;    /* in_channels x D x H x W x 4 */
+    size_t output_bytes;   /* out_channels x D x H x W x 4 */
+    /* The workspace, each part 64-byte aligned: */
+    size_t stack_bytes;     /* in_channels x K x P0 x P1 x 4: the stacked neighbours of one slice */
+    size_t slice_out_bytes; /* out_channels x P0 x P1 x 4: one slice's blended logits */
+    size_t workspace_bytes; /* stack + slice out + plane.workspace_bytes */
+} unetrc_sw_slices_plan;
+
+/* Checks spec and options (opt as for a 2D run over the plane) and fills
+ * *plan: NULL or ARGUMENT as unetrc_sw_plan_make, and ARGUMENT for an even
+ * or non-positive K or an axis outside 0..2. */
+unetrc_status unetrc_sw_slices_plan_make(const unetrc_sw_slices_spec *spec, const unetrc_sw_options *opt,
+                                         unetrc_sw_slices_plan *plan);
+
+/* Runs the predictor (in_channels x K x roi in, out_channels x roi out)
+ * over every slice; slices in increasing order, each one's windows as
+ * unetrc_sw_run visits them. opt->progress is called after each window
+ * with done = 1..plan.windows. Statuses as unetrc_sw_run's; nothing is
+ * allocated. */
+unetrc_status unetrc_sw_slices_run(const unetrc_sw_slices_spec *spec, const unetrc_sw_options *opt,
+                                   const float *input, float *output, void *workspace, size_t workspace_bytes,
+                                   unetrc_sw_predict_fn predict, void *predict_ctx);
+
 #endif

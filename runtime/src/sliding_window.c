@@ -15,7 +15,7 @@
 #include <math.h>
 #include <string.h>
 
-#define ALIGN 64
+#include "sw_reserve.h"
 
 /* A validated run on 3 internal axes (z, y, x). */
 typedef struct sw_geom {
@@ -56,17 +56,6 @@ static int mul_size(size_t a, size_t b, size_t *r) {
 static int add_size(size_t *acc, size_t b) {
     if (b > SIZE_MAX - *acc) return 0;
     *acc += b;
-    return 1;
-}
-
-/* Reserves `bytes` at the next 64-byte boundary after *at; *where is its
- * offset. 0 on overflow. */
-static int reserve(size_t *at, size_t bytes, size_t *where) {
-    if (*at > SIZE_MAX - (ALIGN - 1)) return 0;
-    size_t a = (*at + (ALIGN - 1)) / ALIGN * ALIGN;
-    if (bytes > SIZE_MAX - a) return 0;
-    *where = a;
-    *at = a + bytes;
     return 1;
 }
 
@@ -154,12 +143,12 @@ static int make_layout(const sw_geom *g, sw_layout *L) {
         return 0;
     L->flip_bytes = g->flips ? L->out_bytes : 0;
     size_t at = 0;
-    if (!reserve(&at, L->map_bytes, &L->map) || !reserve(&at, L->in_bytes, &L->win_in) ||
-        !reserve(&at, L->out_bytes, &L->win_out) || !reserve(&at, L->flip_bytes, &L->win_flip))
+    if (!sw_reserve(&at, L->map_bytes, &L->map) || !sw_reserve(&at, L->in_bytes, &L->win_in) ||
+        !sw_reserve(&at, L->out_bytes, &L->win_out) || !sw_reserve(&at, L->flip_bytes, &L->win_flip))
         return 0;
     size_t tables = at;
-    if (!reserve(&at, factor_bytes, &L->factors) || !reserve(&at, row_bytes, &L->count_row) ||
-        !reserve(&at, start_bytes, &L->starts))
+    if (!sw_reserve(&at, factor_bytes, &L->factors) || !sw_reserve(&at, row_bytes, &L->count_row) ||
+        !sw_reserve(&at, start_bytes, &L->starts))
         return 0;
     L->table_bytes = at - tables;
     L->total = at;
@@ -352,7 +341,7 @@ unetrc_status unetrc_sw_run(const unetrc_sw_spec *spec, const unetrc_sw_options 
     unetrc_status st = make_geom(spec, opt, &g);
     if (st != UNETRC_OK) return st;
     if (!make_layout(&g, &L)) return UNETRC_ERR_ARGUMENT;
-    if ((uintptr_t)workspace % ALIGN) return UNETRC_ERR_ALIGN;
+    if ((uintptr_t)workspace % SW_ALIGN) return UNETRC_ERR_ALIGN;
     if (workspace_bytes < L.total) return UNETRC_ERR_WORKSPACE;
 
     unsigned char *ws = workspace;

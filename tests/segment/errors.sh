@@ -87,6 +87,31 @@ expect 2 "$UE --max-bytes wants a positive integer, got '-1' $H" $G --max-bytes 
 expect 2 "$UE --overlap needs a value $H" $G --overlap
 expect 2 "$UE unknown option '--roi' $H" $G --roi 64
 no_files "$O"
+# -- 2.5D (--slices): K, the axis, the model, the channels (unet2d_5slice: 5 -> 3 channels, 64^2)
+S=$M/unet2d_5slice.onnx
+expect 2 "$UE --slices wants an odd number of slices from 1 to 255, got '4' $H" $G --slices 4
+expect 2 "$UE --slices wants an odd number of slices from 1 to 255, got '0' $H" $G --slices 0
+expect 2 "$UE --slices wants an odd number of slices from 1 to 255, got '2.5' $H" $G --slices 2.5
+expect 2 "$UE --slice-axis wants 0, 1 or 2 (an axis of the volume), got '3' $H" $G --slices 3 --slice-axis 3
+expect 2 "$UE --slice-axis goes with --slices K $H" $G --slice-axis 1
+expect 2 "$UE --slices runs a 2D model slice by slice; the model is 3D $H" $G --slices 3
+s() { $U $SEG $S --cflags "$FLAGS" --output "$O/l.nii.gz" "$@"; }
+expect 2 "$UE --slices 3: the model takes 5 input channels, not a multiple of 3 $H" s --image a.nii.gz --slices 3
+expect 1 "$E $S: the model takes 5 input channels = --slices 5 x 1 image channel; the images have 2" s --image a.nii.gz --image b.nii.gz --slices 5
+expect 1 "$E $S: the model takes 5 input channels = --slices 5 x 1 image channel; the images have 2" s --image c2.npy --slices 5
+expect 1 "$E img2d.nii.gz: a 2D image (20x18), a 3D volume is expected" s --image img2d.nii.gz --slices 5
+expect 1 "$E flat.npy: --slices runs over volumes: an image .npy must have shape [D,H,W] or [C,D,H,W], not [20,18]" s --image flat.npy --slices 5
+expect 2 "$UE --flip-tta: axis 2, but the model has 2 spatial axes $H" s --image a.nii.gz --slices 5 --flip-tta 2
+expect 2 "$UE --overlap: 3 values for a model with 2 spatial axes $H" s --image a.nii.gz --slices 5 --overlap 0.1,0.2,0.3
+no_files "$O"
+n=$((n + 1))
+err=$(cd "$D" && s --image a.nii.gz --slices 5 --slice-axis 0 --logits "$O/x.nii.gz" 2>&1)
+[ -z "$err" ] && [ -s "$O/l.nii.gz" ] && [ -s "$O/x.nii.gz" ] || { echo "FAIL: 2.5D run: $err"; fails=$((fails + 1)); }
+n=$((n + 1))
+err=$(cd "$D" && $U segment --cache "$CACHE" --cflags "$FLAGS" $S --image a.nii.gz --output "$O/l.nii.gz" --slices 5 --slice-axis 1 2>&1 >/dev/null)
+case "$err" in "segment: $O/l.nii.gz: 18 slices, 18 windows (18 predictions) in "*" s per window), model from the cache in "*) ;;
+    *) echo "FAIL: 2.5D summary line: $err"; fails=$((fails + 1));; esac
+rm -f "$O"/*
 # -- models segment cannot run
 expect 1 "$E $D/../../data/add_relu.onnx: segment needs a model with one float32 input [1,C,D,H,W] (or [1,C,H,W]) and one float32 output of the same spatial shape; its input is [1,2,3] and its output [1,2,3]" $U $SEG "$D/../../data/add_relu.onnx" --image a.nii.gz --output "$O/l.nii.gz"
 expect 1 "$E nope.onnx: cannot open file: No such file or directory" $U $SEG nope.onnx --image a.nii.gz --output "$O/l.nii.gz"

@@ -9,9 +9,16 @@ LoadImage + EnsureChannelFirst, ScaleIntensityRange / NormalizeIntensity(nonzero
 sliding_window_inference with ONNX Runtime running the same ONNX model as the predictor (flip TTA: the mean
 over the flips, as docs/segment.md defines it), softmax (or sigmoid) and argmax with the label map.
 
-Checks: logits and probabilities within 1e-4 of max|ref|; labels equal on >= 99.99 % of the voxels; the
-files nibabel reads back have the input's affine, qform and sform (codes and matrices), pixdim and units.
-Exit 77 (skipped) when torch, MONAI, nibabel, nilearn or onnxruntime do not import.
+2.5D cases (`--slices K --slice-axis A`, a 2D MONAI UNet over a volume): the reference is the loop a PyTorch
+user writes -- per slice s along A, each channel's slices s-K/2..s+K/2 (clamped: replication) stacked as
+channels, MONAI sliding_window_inference over the plane with the PyTorch module (the ONNX file's weights
+loaded back into MONAI's UNet) as the predictor, the slices' logits stacked back along A.
+
+Checks: logits and probabilities within 1e-4 of max|ref|; labels equal on >= 99.99 % of the voxels (2.5D:
+equal wherever the reference's two largest logits differ by more than that tolerance); the files nibabel
+reads back have the input's affine, qform and sform (codes and matrices), pixdim and units. An optional
+fourth argument runs only the cases whose name starts with it. Exit 77 (skipped) when torch, MONAI, nibabel,
+nilearn, onnx or onnxruntime do not import.
 """
 import glob
 import os
@@ -27,8 +34,11 @@ try:
     import torch
     import nibabel as nib
     import nilearn
+    import onnx
     import onnxruntime as ort
+    from onnx import numpy_helper
     from monai.inferers import sliding_window_inference
+    from monai.networks.nets import UNet
     from monai.transforms import EnsureChannelFirst, LoadImage, NormalizeIntensity, ScaleIntensityRange
 except Exception as e:  # pragma: no cover - environment without the reference stack
     print(f"skipped: {e}")
@@ -36,7 +46,16 @@ except Exception as e:  # pragma: no cover - environment without the reference s
 
 torch.set_num_threads(2)
 U, MODELS, CACHE = sys.argv[1], sys.argv[2], sys.argv[3]
+ONLY = sys.argv[4] if len(sys.argv) > 4 else ""
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 FAILS = []
+# The MONAI constructors of the 2D models of the 2.5D cases (models/export_models.py, make_unet25d.py)
+CTORS = {
+    "unet2d_5slice": "UNet(spatial_dims=2, in_channels=5, out_channels=3, channels=(8, 16, 32, 64), "
+                     "strides=(2, 2, 2), num_res_units=2, norm='instance')",
+    "unet25d_c2k3": "UNet(spatial_dims=2, in_channels=6, out_channels=3, channels=(8, 16, 32), strides=(2, 2), "
+                    "num_res_units=1, norm='instance')",
+}
 
 
 def site_file(rel):
@@ -68,6 +87,57 @@ def with_flips(f, nd, axes):
     return g
 
 
+def torch_module(onnx_path, ctor):
+    """The MONAI module of ctor with the weights of the ONNX file: initializers by parameter name; PReLU slopes,
+    which the exporter renames, by the scope of their node (/model/model.1/submodule/submodule.0/.../A/PRelu is
+    model.1.submodule.0...A.weight). Checked against ONNX Runtime on a random input."""
+    net = eval(ctor, {"UNet": UNet}).eval()
+    m = onnx.load(onnx_path)
+    init = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    for n in m.graph.node:
+        if n.op_type == "PRelu" and n.input[1] in init:
+            parts = n.name.strip("/").split("/")[:-1]
+            path = [q[len(parts[k - 1]) + 1:] if k and q.startswith(parts[k - 1] + ".") else q
+                    for k, q in enumerate(parts)]
+            init[".".join(path) + ".weight"] = init[n.input[1]]
+    sd = net.state_dict()
+    missing = [k for k in sd if k not in init]
+    if missing:
+        raise RuntimeError(f"{onnx_path}: no weights for {missing}")
+    net.load_state_dict({k: torch.from_numpy(init[k].reshape(v.shape).copy()) for k, v in sd.items()})
+    sess = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+    x = torch.randn(*[int(d) for d in sess.get_inputs()[0].shape], generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        y = net(x).numpy()
+    r = sess.run(None, {sess.get_inputs()[0].name: x.numpy()})[0]
+    err = float(np.abs(y - r).max() / np.abs(r).max())
+    check(err <= 1e-5, f"{os.path.basename(onnx_path)}: the PyTorch module with its weights within {err:.1e} of "
+                       f"ONNX Runtime (<= 1e-5)")
+    return net, list(sess.get_inputs()[0].shape[2:])
+
+
+def slices_reference(x, model, c):
+    """The 2.5D loop in PyTorch: x [C, D, H, W] -> logits [classes, D, H, W]."""
+    net, roi = torch_module(model, CTORS[os.path.basename(model)[:-5]])
+    k, ax = c["slices"], c.get("axis", 2)
+
+    def f(w):
+        return net(w)
+
+    pred = with_flips(f, 2, c["flips"]) if c.get("flips") else f
+    v = torch.movedim(x, ax + 1, 1)  # [C, N, P0, P1]: the plane's axes keep their order
+    n = v.shape[1]
+    outs = []
+    with torch.no_grad():
+        for s in range(n):
+            idx = (torch.arange(k) + s - k // 2).clamp(0, n - 1)
+            xs = v[:, idx].reshape(v.shape[0] * k, *v.shape[2:])  # channel c*K + j: channel c, slice s-K//2+j
+            y = sliding_window_inference(xs[None], roi, 1, pred, overlap=c.get("overlap", 0.25),
+                                         mode=c.get("mode", "constant"), sigma_scale=c.get("sigma", 0.125))
+            outs.append(torch.as_tensor(y)[0])
+    return torch.movedim(torch.stack(outs, 1), 1, ax + 1)
+
+
 def reference(model, images, c):
     """MONAI's pipeline on the same files."""
     if c.get("2d"):
@@ -84,6 +154,8 @@ def reference(model, images, c):
     if c.get("normalize"):
         x = NormalizeIntensity(nonzero=True, channel_wise=True)(x)
     x = torch.as_tensor(x).float()
+    if c.get("slices"):
+        return post(slices_reference(x, model, c).float(), c)
     so = ort.SessionOptions()
     so.intra_op_num_threads = 2
     sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
@@ -98,7 +170,11 @@ def reference(model, images, c):
     with torch.no_grad():
         y = sliding_window_inference(x[None], roi, 1, pred, overlap=c.get("overlap", 0.25),
                                      mode=c.get("mode", "constant"), sigma_scale=c.get("sigma", 0.125))
-    logits = torch.as_tensor(y)[0].float()
+    return post(torch.as_tensor(y)[0].float(), c)
+
+
+def post(logits, c):
+    """Probabilities and labels from the logits [classes, S...]."""
     if c.get("threshold") is not None:
         probs = torch.sigmoid(logits)
         labels = (probs >= c["threshold"]).to(torch.uint8)
@@ -134,7 +210,9 @@ def same_geometry(out, src, what):
 
 
 def run_case(tmp, name, model, images, c):
-    mpath = os.path.join(MODELS, model + ".onnx")
+    if not name.startswith(ONLY):
+        return
+    mpath = model if model.endswith(".onnx") else os.path.join(MODELS, model + ".onnx")
     npy = c.get("npy", False)  # the same scan as .npy arrays (channel first) in and out
     ext = ".npy" if npy else ".nii.gz"
     lab, log, prob = (os.path.join(tmp, f"{name}_{k}{ext}") for k in ("labels", "logits", "probs"))
@@ -164,6 +242,8 @@ def run_case(tmp, name, model, images, c):
         cmd += ["--flip-tta", ",".join(map(str, c["flips"]))]
     if c.get("threshold") is not None:
         cmd += ["--sigmoid-threshold", str(c["threshold"])]
+    if c.get("slices"):
+        cmd += ["--slices", str(c["slices"]), "--slice-axis", str(c.get("axis", 2))]
     png = os.path.join(tmp, f"{name}.png") if c.get("png") else None
     if png:
         cmd += ["--png", png]
@@ -190,9 +270,16 @@ def run_case(tmp, name, model, images, c):
             check(False, f"{name}: {what} shape {g.shape}, MONAI {r_.shape}")
             continue
         err = float(np.abs(g - r_).max() / max(np.abs(r_).max(), 1e-30))
-        check(err <= 1e-4, f"{name}: {what} {g.shape} within {err:.2e} of max|MONAI| (<= 1e-4)")
+        check(err <= 1e-4, f"{name}: {what} {g.shape} within {err:.2e} of max|ref| (<= 1e-4)")
     if got_labels.shape != ref_labels.shape:
         check(False, f"{name}: labels shape {got_labels.shape}, MONAI {ref_labels.shape}")
+    elif c.get("slices"):
+        top2 = np.sort(ref_logits, axis=0)[-2:]
+        tie = (top2[1] - top2[0]) <= 1e-4 * np.abs(ref_logits).max()
+        differ = got_labels != ref_labels
+        check(not (differ & ~tie).any() and got_labels.dtype == np.uint8,
+              f"{name}: labels ({got_labels.dtype}) equal but at {int(differ.sum())} of {int(tie.sum())} near-ties "
+              f"of {got_labels.size} voxels; label values {sorted(np.unique(got_labels).tolist())}")
     else:
         agree = float((got_labels == ref_labels).mean())
         check(agree >= 0.9999 and got_labels.dtype == np.uint8,
@@ -207,7 +294,8 @@ def run_case(tmp, name, model, images, c):
     if not npy:
         same_geometry(lab, images[0], name)
         same_geometry(log, images[0], name)
-    print(f"     {name}: unetrc segment {t_u:.2f} s, MONAI + ONNX Runtime {t_m:.2f} s")
+    print(f"     {name}: unetrc segment {t_u:.2f} s, " +
+          ("the PyTorch loop" if c.get("slices") else "MONAI + ONNX Runtime") + f" {t_m:.2f} s")
 
 
 def main():
@@ -231,7 +319,18 @@ def main():
             sl = np.asarray(im.dataobj, np.float32)[60:130, 70:160, 90:95][:, :, None, :]
             t2d = os.path.join(tmp, "t1_2d.nii.gz")
             nib.save(nib.Nifti1Image(sl, im.affine), t2d)
+            # 2.5D: 70 x 90 x 12 (planes larger than the 64^2 roi along both axes, 12 slices along k);
+            # 9 x 50 x 61, two files, slices along i (planes 50 x 61 against a 40 x 48 roi)
+            t1s = cut(mni_t1, "t1_slab.nii.gz", (slice(60, 130), slice(70, 160), slice(85, 97)))
+            t1t = cut(mni_t1, "t1_thin.nii.gz", (slice(40, 49), slice(60, 110), slice(50, 111)))
+            gmt = cut(mni_gm, "gm_thin.nii.gz", (slice(40, 49), slice(60, 110), slice(50, 111)))
+            k3 = os.path.join(DATA, "unet25d_c2k3.onnx")
             cases += [
+                ("t1_25d_k5_axis2", "unet2d_5slice", [t1s], {"slices": 5, "axis": 2, "mode": "gaussian",
+                                                             "overlap": 0.25, "normalize": True, "png": True}),
+                ("t1_gm_25d_k3_axis0", k3, [t1t, gmt], {"slices": 3, "axis": 0, "overlap": 0.5, "flips": [1],
+                                                        "normalize": True, "labels": [0, 2, 4]}),
+                ("t1_gm_25d_k3_axis1", k3, [t1t, gmt], {"slices": 3, "axis": 1, "mode": "gaussian", "overlap": 0.4}),
                 ("t1_2d_slices", "unet2d_5slice", [t2d], {"2d": True, "mode": "gaussian", "overlap": 0.25,
                                                           "normalize": True, "png": True}),
                 ("t1_constant", "basicunet3d_tiny", [t1], {"png": True}),
@@ -255,6 +354,10 @@ def main():
             s = cut(s0, "s0.nii.gz", (slice(20, 97), slice(10, 101), slice(None), slice(None)))
             cases.append(("s0_sigmoid", "basicunet3d_tiny", [s],
                           {"scale": (0.0, 500.0, -1.0, 1.0, False), "threshold": 0.5, "overlap": 0.25}))
+            # 2.5D along j: 12 planes of 77 x 10, smaller than the 64^2 roi along k; .npy in and out
+            s12 = cut(s0, "s0_j.nii.gz", (slice(10, 87), slice(40, 52), slice(None), slice(None)))
+            cases.append(("s0_25d_k5_axis1", "unet2d_5slice", [s12],
+                          {"slices": 5, "axis": 1, "scale": (0.0, 500.0, -1.0, 1.0, False), "npy": True}))
         if not cases:
             print("skipped: no real volumes found")
             return 77

@@ -96,7 +96,11 @@ static void *workspace_for(const unetrc_sw_spec *s, const unetrc_sw_options *o, 
 /* A .npy file as a tensor of `count` elements (any count when < 0). */
 static urc_tensor *load(const char *dir, const char *name, int64_t count) {
     char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
+        printf("FAIL %s/%s: path too long\n", dir, name);
+        failures++;
+        return NULL;
+    }
     const char *err;
     urc_tensor *t = urc_npy_read(path, (uint64_t)1 << 32, &err);
     if (!t) {
@@ -300,6 +304,17 @@ static void run_manifest(const char *path, double tol) {
 
 /* ---- unit checks ---------------------------------------------------------- */
 
+/* Copies s_ and o_ of the spec s and options o in scope, with field =
+ * value: `make` must refuse them and leave the plan p zeroed. */
+#define REFUSED_BY(make, spec_type, field, value)                                                                      \
+    do {                                                                                                               \
+        spec_type s_ = s;                                                                                              \
+        unetrc_sw_options o_ = o;                                                                                      \
+        field = value;                                                                                                 \
+        CHECK(make(&s_, &o_, &p) == UNETRC_ERR_ARGUMENT);                                                              \
+        CHECK(p.workspace_bytes == 0);                                                                                 \
+    } while (0)
+
 static int progress_seen, progress_stop;
 static int progress_cb(void *ctx, int64_t done, int64_t total) {
     int64_t *want_total = ctx;
@@ -347,14 +362,7 @@ static void unit_errors(void) {
     CHECK(unetrc_sw_plan_make(NULL, &o, &p) == UNETRC_ERR_NULL);
     CHECK(unetrc_sw_plan_make(&s, NULL, &p) == UNETRC_ERR_NULL);
     CHECK(unetrc_sw_plan_make(&s, &o, NULL) == UNETRC_ERR_NULL);
-#define REFUSED(field, value)                                                                                          \
-    do {                                                                                                               \
-        unetrc_sw_spec s_ = s;                                                                                         \
-        unetrc_sw_options o_ = o;                                                                                      \
-        field = value;                                                                                                 \
-        CHECK(unetrc_sw_plan_make(&s_, &o_, &p) == UNETRC_ERR_ARGUMENT);                                               \
-        CHECK(p.workspace_bytes == 0);                                                                                 \
-    } while (0)
+#define REFUSED(field, value) REFUSED_BY(unetrc_sw_plan_make, unetrc_sw_spec, field, value)
     REFUSED(s_.spatial_dims, 1);
     REFUSED(s_.spatial_dims, 4);
     REFUSED(s_.in_channels, 0);
@@ -468,6 +476,119 @@ static void unit_identity(void) {
     }
 }
 
+/* 2.5D (unetrc_sw_slices_*): byte counts, refused arguments, and a copying
+ * predictor (model channel m out = model channel m in) over every slice
+ * axis, so that output channel c*K + j must be image channel c at slice
+ * clamp(s - K/2 + j): the stacking order, the replication at the edges and
+ * the placement of each slice's logits back into the volume. */
+static void unit_slices(void) {
+    unetrc_sw_slices_spec s = {2, 3, {5, 7, 9}, {4, 4}, 3, 1};
+    unetrc_sw_options o;
+    unetrc_sw_default_options(&o);
+    unetrc_sw_slices_plan p;
+    CHECK(unetrc_sw_slices_plan_make(&s, &o, &p) == UNETRC_OK);
+    /* plane [D][W] = 5 x 9 with a 4 x 4 roi: interval 3, positions {0, 1}
+     * and {0, 3, 5}; 7 slices. */
+    CHECK(p.plane_size[0] == 5 && p.plane_size[1] == 9 && p.n_slices == 7);
+    CHECK(p.plane.count[0] == 2 && p.plane.count[1] == 3 && p.windows == 42 && p.predictions == 42);
+    CHECK(p.input_bytes == 2 * 315 * 4 && p.output_bytes == 3 * 315 * 4);
+    CHECK(p.stack_bytes == 2 * 3 * 45 * 4 && p.slice_out_bytes == 3 * 45 * 4);
+    CHECK(p.plane.window_in_bytes == 6 * 16 * 4 && p.plane.window_out_bytes == 3 * 16 * 4);
+    CHECK(p.workspace_bytes >= p.stack_bytes + p.slice_out_bytes + p.plane.workspace_bytes);
+    CHECK(unetrc_sw_slices_plan_make(NULL, &o, &p) == UNETRC_ERR_NULL);
+    CHECK(unetrc_sw_slices_plan_make(&s, NULL, &p) == UNETRC_ERR_NULL);
+    CHECK(unetrc_sw_slices_plan_make(&s, &o, NULL) == UNETRC_ERR_NULL);
+#define REFUSED_SL(field, value) REFUSED_BY(unetrc_sw_slices_plan_make, unetrc_sw_slices_spec, field, value)
+    REFUSED_SL(s_.slices, 0);
+    REFUSED_SL(s_.slices, 4);
+    REFUSED_SL(s_.slices, -3);
+    REFUSED_SL(s_.axis, -1);
+    REFUSED_SL(s_.axis, 3);
+    REFUSED_SL(s_.in_channels, 0);
+    REFUSED_SL(s_.in_channels, INT64_MAX / 2);
+    REFUSED_SL(s_.out_channels, 0);
+    REFUSED_SL(s_.image[2], 0);
+    REFUSED_SL(s_.roi[1], 0);
+    REFUSED_SL(s_.image[0], INT64_MAX / 4);
+    REFUSED_SL(o_.flip_axes, 4); /* the plane has two axes */
+    REFUSED_SL(o_.overlap[1], 1.0);
+
+    static const struct {
+        int axis, k;
+        int64_t image[3], roi[2];
+        double overlap;
+        int mode;
+        unsigned flips;
+    } cases[] = {
+        {0, 3, {6, 7, 9}, {4, 5}, 0.25, UNETRC_SW_CONSTANT, 0},
+        {1, 5, {6, 7, 9}, {4, 5}, 0.5, UNETRC_SW_GAUSSIAN, 1},
+        {2, 3, {6, 7, 9}, {8, 3}, 0.6, UNETRC_SW_GAUSSIAN, 3},
+        {2, 5, {5, 4, 2}, {5, 4}, 0.25, UNETRC_SW_CONSTANT, 0}, /* K > slices: replication at both ends */
+        {0, 1, {3, 5, 6}, {2, 7}, 0.5, UNETRC_SW_CONSTANT, 2},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        const int K = cases[k].k, cin = 2;
+        unetrc_sw_slices_spec t = {cin, cin * K, {0}, {cases[k].roi[0], cases[k].roi[1]}, K, cases[k].axis};
+        memcpy(t.image, cases[k].image, sizeof t.image);
+        unetrc_sw_options to;
+        unetrc_sw_default_options(&to);
+        to.overlap[0] = to.overlap[1] = cases[k].overlap;
+        to.mode = cases[k].mode;
+        to.flip_axes = cases[k].flips;
+        to.cval = 1e6f;
+        to.progress = progress_cb;
+        CHECK(unetrc_sw_slices_plan_make(&t, &to, &p) == UNETRC_OK);
+        to.progress_ctx = &p.windows;
+        const int64_t *im = t.image, vox = im[0] * im[1] * im[2];
+        float *in = malloc(p.input_bytes), *out = malloc(p.output_bytes);
+        for (int64_t i = 0; i < cin * vox; i++) in[i] = (float)((i * 7919) % 1000) / 10.0f - 50.0f;
+        void *ws = aligned_alloc(64, (p.workspace_bytes + 63) / 64 * 64);
+        copy_ctx cc = {cin * K, cin * K, (int64_t)(p.plane.window_in_bytes / 4) / (cin * K), 0, 0};
+        progress_seen = 0;
+        CHECK(unetrc_sw_slices_run(&t, &to, in, out, ws, p.workspace_bytes, copy_predict, &cc) == UNETRC_OK);
+        CHECK(cc.calls == p.predictions && progress_seen == p.windows);
+        double maxdiff = 0;
+        for (int64_t c = 0; c < cin; c++)
+            for (int j = 0; j < K; j++)
+                for (int64_t z = 0; z < im[0]; z++)
+                    for (int64_t y = 0; y < im[1]; y++)
+                        for (int64_t x = 0; x < im[2]; x++) {
+                            int64_t v[3] = {z, y, x}, a = t.axis;
+                            v[a] += j - K / 2;
+                            v[a] = v[a] < 0 ? 0 : v[a] >= im[a] ? im[a] - 1 : v[a];
+                            double want = in[c * vox + (v[0] * im[1] + v[1]) * im[2] + v[2]];
+                            double got = out[(c * K + j) * vox + (z * im[1] + y) * im[2] + x];
+                            maxdiff = fabs(got - want) > maxdiff ? fabs(got - want) : maxdiff;
+                        }
+        if (maxdiff > 50 * 1e-6) {
+            printf("FAIL slices case %zu: max difference %g\n", k, maxdiff);
+            failures++;
+        }
+        /* Refusals before anything is written; predictor failure and
+         * cancellation stop the run. */
+        out[0] = 42;
+        CHECK(unetrc_sw_slices_run(&t, &to, in, out, ws, p.workspace_bytes - 1, copy_predict, &cc) ==
+              UNETRC_ERR_WORKSPACE);
+        CHECK(unetrc_sw_slices_run(&t, &to, in, out, (char *)ws + 8, p.workspace_bytes, copy_predict, &cc) ==
+              UNETRC_ERR_ALIGN);
+        CHECK(unetrc_sw_slices_run(&t, &to, NULL, out, ws, p.workspace_bytes, copy_predict, &cc) == UNETRC_ERR_NULL);
+        CHECK(out[0] == 42);
+        cc.calls = 0;
+        cc.fail_at = p.predictions;
+        progress_seen = 0;
+        CHECK(unetrc_sw_slices_run(&t, &to, in, out, ws, p.workspace_bytes, copy_predict, &cc) == UNETRC_ERR_PREDICT);
+        cc.fail_at = 0;
+        progress_seen = 0;
+        progress_stop = (int)p.windows - 1;
+        CHECK(unetrc_sw_slices_run(&t, &to, in, out, ws, p.workspace_bytes, copy_predict, &cc) ==
+              (p.windows > 1 ? UNETRC_ERR_CANCELLED : UNETRC_OK));
+        progress_stop = 0;
+        free(ws);
+        free(in);
+        free(out);
+    }
+}
+
 static void unit_prepost(void) {
     /* argmax: first maximum, NaN wins (as torch.argmax); remapping. */
     const float v[3 * 4] = {1, NAN, 3, 2, 5, 1, NAN, 2, 5, NAN, 1, 2};
@@ -518,6 +639,7 @@ int main(int argc, char **argv) {
     if (!strcmp(argv[1], "unit")) {
         unit_plan();
         unit_errors();
+        unit_slices();
         unit_identity();
         unit_prepost();
     } else {
