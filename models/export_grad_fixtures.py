@@ -52,6 +52,11 @@ tolerance (kink_sensitivity, golden).  With the committed models the first draw 
 at all.  (With a factor of 10 the tiny UNETR found a few near voxels in every one of 8 draws, each
 of which could move encoder/ViT gradients by up to 13 % of their max: the ViT-to-decoder
 transposed-conv paths run at 2^3..8^3 voxels, so one voxel carries a lot of gradient.)
+A fixture whose spec says kink_widen=True (Swin UNETR: 64^3 is its smallest input, with millions of
+LeakyReLU inputs, and some of them are always that near) keeps the best of its kink_tries draws
+instead of failing: the tolerance of each gradient whose kink sensitivity passes KINK_SHARE of its
+tolerance becomes 1e-3 + 3 x sensitivity / max|ref| (tolerances.txt; meta.json lists them under
+kink_widened, with the number of near activation inputs, near_kinks).
 
 Weights are randomised as in export_models.py (randomise_), then the model is put in eval mode.
 """
@@ -479,9 +484,10 @@ def write_fixture(name: str, spec: dict, out_root: str, model=None, opset: int =
     x0 = E.make_input(shape, spec["seed"] + 2)
     mode = export_for_grad(model, x0, onnx_path, opset)  # the graph does not depend on the values of x
     names = check_names(model, onnx_path)
-    x, label, loss, ref, tol, info = golden(model, shape, spec["seed"] + 2, names)
-    if info["kink_widened"]:
-        raise RuntimeError(f"{name}: no input without kink-sensitive gradients in {KINK_TRIES} draws "
+    tries = spec.get("kink_tries", KINK_TRIES)
+    x, label, loss, ref, tol, info = golden(model, shape, spec["seed"] + 2, names, tries)
+    if info["kink_widened"] and not spec.get("kink_widen"):
+        raise RuntimeError(f"{name}: no input without kink-sensitive gradients in {tries} draws "
                            f"(best ratio {info['kink_ratio']:.3g} at {info['kink_worst']})")
     np.save(os.path.join(d, "x.npy"), x)
     np.save(os.path.join(d, "label.npy"), label)
@@ -506,6 +512,10 @@ def write_fixture(name: str, spec: dict, out_root: str, model=None, opset: int =
         f.write("\n")
     size = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d))
     nt = sum(1 for k in names if tol[k] != TOL)
+    if info["kink_widened"]:
+        print(f"{name}: {info['near_kinks']} activation inputs within {KINK_FACTOR:g} float32 rounding errors of a "
+              f"kink; tolerances widened by 3x their kink sensitivity: "
+              + ", ".join(f"{k} {v:.3g}" for k, v in info["kink_widened"].items()), flush=True)
     print(f"{name}: {len(names)} gradients ({nt} with a floor), params {meta['params']}, loss {loss:.7g}, "
           f"torch f32 vs f64: loss {info['torch_f32_vs_f64_loss']:.1e} grad {info['torch_f32_vs_f64_grad']:.1e}, "
           f"near kinks {info['near_kinks']} (sensitivity/tolerance {info['kink_ratio']:.2g}), "

@@ -23,7 +23,7 @@ directory NAME/ of export_grad_fixtures.py (model.onnx without constant folding,
 label.npy, loss.txt, one d loss/d parameter .npy per initializer, tolerances.txt, meta.json).
 
 Usage (MONAI 1.4 venv):
-    /work/venv-monai14/bin/python models/export_swin.py [--out DIR] [--only NAME ...] [--grad]
+    /work/venv-monai14/bin/python models/export_swin.py [--out DIR] [--only NAME ...] [--grad | --grad-only]
     /work/venv-monai14/bin/python models/export_swin.py --matrix [--python PY ...] [--quick]
     /work/venv-monai14/bin/python models/export_swin.py --case v1,fs12,r64,n1,o16,fold
 
@@ -82,9 +82,13 @@ FIXTURES: dict[str, dict] = {
     ),
 }
 
+# 64^3 is the smallest input that exports: its LeakyReLU layers have millions of inputs, some of
+# them always within float32 rounding of 0 (8 draws of export_grad_fixtures' kink check found none
+# without), so the fixture keeps the better of 2 draws with the affected tolerances widened by 3x
+# their kink sensitivity (kink_widen; export_grad_fixtures.py, "Kinks").
 GRAD_FIXTURES: dict[str, dict] = {
     "swin_v1_fs6": dict(
-        seed=5101, fs=6, v2=False, normalize=True, roi=64, cin=1, cout=2,
+        seed=5101, fs=6, v2=False, normalize=True, roi=64, cin=1, cout=2, kink_widen=True, kink_tries=2,
         notes="SwinUNETR v1, feature_size 6, 64^3, exported without constant folding (parameters keep their names).",
     ),
 }
@@ -212,7 +216,10 @@ def write_grad_fixture(name: str, spec: dict, out_root: str) -> dict:
     import export_grad_fixtures as G
 
     shape = (1, spec["cin"]) + size3(spec["roi"])
-    gspec = dict(ctor=ctor_string(spec), seed=spec["seed"], input_shape=shape, notes=spec["notes"])
+    gspec = dict(ctor=ctor_string(spec), seed=spec["seed"], input_shape=shape, notes=spec["notes"],
+                 kink_widen=spec.get("kink_widen", False), kink_tries=spec.get("kink_tries"))
+    if gspec["kink_tries"] is None:
+        del gspec["kink_tries"]
     return G.write_fixture(name, gspec, out_root, model=make_model(spec), opset=OPSET)
 
 
@@ -358,6 +365,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=None, help="fixtures: default models/; --matrix/--case: models/staging/")
     ap.add_argument("--grad", action="store_true", help="also write the gradient fixtures")
+    ap.add_argument("--grad-only", action="store_true",
+                    help="only the gradient fixtures (those named by --only, else all)")
     ap.add_argument("--grad-out", default=os.path.join(ROOT, "tests", "train", "staging"))
     ap.add_argument("--only", nargs="+", metavar="NAME")
     ap.add_argument("--matrix", action="store_true")
@@ -381,15 +390,20 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(2)
+    if args.grad_only:
+        args.grad = True
     names = args.only or [k for k, v in FIXTURES.items() if not v.get("stage_only")]
     for n in names:
-        if n not in FIXTURES:
+        if n not in (GRAD_FIXTURES if args.grad_only else FIXTURES):
             ap.error(f"unknown fixture {n}")
-        write_fixture(n, FIXTURES[n], args.out)
+    if not args.grad_only:
+        for n in names:
+            write_fixture(n, FIXTURES[n], args.out)
     if args.grad:
         os.makedirs(args.grad_out, exist_ok=True)
         for n in GRAD_FIXTURES:
-            write_grad_fixture(n, GRAD_FIXTURES[n], args.grad_out)
+            if not args.grad_only or not args.only or n in args.only:
+                write_grad_fixture(n, GRAD_FIXTURES[n], args.grad_out)
     return 0
 
 

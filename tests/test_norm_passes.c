@@ -289,6 +289,11 @@ static const kcase kcases[] = {
     {"in_big_offset", K_RES_NORM, URC_OP_INSTANCE_NORM, {5, {1, 16, 40, 40, 25}}, URC_DT_F32, 0, false, 300, 1},
     {"in_batch2", K_LRELU, URC_OP_INSTANCE_NORM, {5, {2, 24, 17, 20, 11}}, URC_DT_F32, 0, false, 0, 1},
     {"in_f64", K_RES_NORM, URC_OP_INSTANCE_NORM, {5, {1, 8, 10, 10, 10}}, URC_DT_F64, 0, false, 1, 1},
+    /* channels not a multiple of the vector width (Swin's 6 and 12): the channels-last apply pass
+     * over coefficients repeated to lcm(C, lanes), elements past the last whole period one by one */
+    {"in_c6_res_tail", K_RES_NORM, URC_OP_INSTANCE_NORM, {5, {1, 6, 5, 7, 3}}, URC_DT_F32, 0, false, 0, 1},
+    {"in_c12_lrelu_tail", K_LRELU, URC_OP_INSTANCE_NORM, {5, {1, 12, 9, 7, 5}}, URC_DT_F32, 0, false, 0, 1},
+    {"in_c6_big", K_RES_ACT, URC_OP_INSTANCE_NORM, {5, {1, 6, 40, 40, 25}}, URC_DT_F32, 0, false, 0, 1},
     /* many channels: the naive channels-last twin */
     {"in_wide", K_LRELU, URC_OP_INSTANCE_NORM, {5, {1, 1200, 3, 4, 3}}, URC_DT_F32, 0, false, 0, 1},
     {"in_plain", K_PLAIN, URC_OP_INSTANCE_NORM, {5, {1, 16, 9, 8, 7}}, URC_DT_F32, 0, false, 0, 0},

@@ -262,9 +262,10 @@ static urc_value *kints(kbuild *b, urc_shape s, int n) {
 static void attn_x(kbuild *b, urc_dtype dt, int layout, int64_t B, int64_t L, int64_t H, int64_t D, int bias,
                    int mask, int64_t nW) {
     urc_node *n;
-    if (layout) {
+    if (layout) { /* 1: v read from the packed qkv; 2: given as V^T [B, H, D, L] */
         urc_value *r = kin(b, dt, S(B, L, 3, H, D), false);
-        n = knode(b, URC_OP_ATTENTION, 3, r, kin(b, dt, S(B, H, D, L), false), r, NULL);
+        n = knode(b, URC_OP_ATTENTION, 3, r, kin(b, dt, S(B, H, D, L), false),
+                  layout == 2 ? kin(b, dt, S(B, H, D, L), false) : r, NULL);
     } else {
         n = knode(b, URC_OP_ATTENTION, 3, kin(b, dt, S(B, H, L, D), false), kin(b, dt, S(B, H, D, L), false),
                   kin(b, dt, S(B, H, L, D), false), NULL);
@@ -347,6 +348,12 @@ static void add_cases(kbuild *b) {
     attn_x(b, F, 0, 3, 19, 3, 3, 0, 2, 3);
     attn_x(b, F, 1, 2, 9, 4, 2, 1, 0, 1);
     attn_x(b, URC_DT_F64, 0, 4, 11, 2, 3, 2, 2, 2);
+    /* layout 2 (V^T given): 7^3-token windows in chunks of row blocks sharing their bias rows over
+     * the batch, the last chunk short and ending in a one-row block; heads of 8 (the register-tile
+     * output at 128 bits) */
+    attn_x(b, F, 2, 2, 343, 3, 2, 2, 2, 2);
+    attn_x(b, F, 2, 3, 50, 2, 8, 2, 2, 3);
+    attn_x(b, URC_DT_F64, 2, 2, 29, 2, 4, 2, 0, 1);
 }
 
 static void check_kernels(const char *target, int vector_bits, const char *cflags) {

@@ -36,6 +36,10 @@
  * This saves the Transpose [2,0,3,1,4], the three Gathers and the output
  * Transpose [0,2,1,3] around every attention (K^T is still made by a Gather
  * and a Transpose, since the score tiles stream rows of K^T).
+ * Layout 2: as layout 1, but V given as V^T [B, H, Dv, L] (a Gather and a
+ * Transpose like K^T's): for narrow heads, whose output is computed along
+ * rows of V^T (out_dots), which layout 1 would copy out of R one token's
+ * cache line at a time.
  *
  * Lowering: one work item per (batch element, head, block of MR query
  * rows), all in parallel. A block never materialises more than its own
@@ -53,7 +57,7 @@
 
 /* For batch element b (of B) and head h (of H): Q (i, d) at
  * b*q_sb + h*q_sh + q_o + i*q_si + d, K^T (d, j) at b*k_sb + h*k_sh + d*Lk + j,
- * V (j, c) at b*v_sb + h*v_sh + v_o + j*v_sj + c, Y (i, c) at
+ * V (j, c) at b*v_sb + h*v_sh + v_o + j*v_sj + c*v_sc, Y (i, c) at
  * b*y_sb + h*y_sh + i*y_si + c. Layout 0: H is the dim before Lq (1 for
  * rank 2), the dims before it flatten into B. bias: 0 none, 1 dense
  * [H, Lq, Lk], 2 table [T, H] + index; mask: 0 none, 1 dense [nW, Lq, Lk],
@@ -63,7 +67,7 @@ typedef struct at_geom {
     int bias, mask;
     int64_t q_sb, q_sh, q_o, q_si;
     int64_t k_sb, k_sh;
-    int64_t v_sb, v_sh, v_o, v_sj;
+    int64_t v_sb, v_sh, v_o, v_sj, v_sc;
     int64_t y_sb, y_sh, y_si;
 } at_geom;
 
@@ -81,7 +85,7 @@ static void at_geometry(const urc_node *n, at_geom *g) {
     at_extras(n, g);
     const urc_shape *q = &n->in[0]->shape, *kt = &n->in[1]->shape;
     int r = q->rank;
-    if (n->a.attention.layout == 1) {
+    if (n->a.attention.layout) {
         int64_t L = q->dims[1], H = q->dims[3], D = q->dims[4];
         g->B = q->dims[0];
         g->H = H;
@@ -90,6 +94,7 @@ static void at_geometry(const urc_node *n, at_geom *g) {
         g->q_sb = g->v_sb = L * 3 * H * D;
         g->q_sh = g->v_sh = D;
         g->q_si = g->v_sj = 3 * H * D;
+        g->v_sc = 1;
         g->q_o = 0;
         g->v_o = 2 * H * D;
         g->k_sb = H * D * L;
@@ -97,6 +102,13 @@ static void at_geometry(const urc_node *n, at_geom *g) {
         g->y_sb = L * H * D;
         g->y_sh = D;
         g->y_si = H * D;
+        if (n->a.attention.layout == 2) { /* V^T [B, H, D, L] */
+            g->v_sb = H * D * L;
+            g->v_sh = D * L;
+            g->v_o = 0;
+            g->v_sj = 1;
+            g->v_sc = L;
+        }
         return;
     }
     g->H = r >= 3 ? q->dims[r - 3] : 1;
@@ -114,6 +126,7 @@ static void at_geometry(const urc_node *n, at_geom *g) {
     g->v_sh = g->Lk * g->Dv;
     g->v_sb = g->H * g->v_sh;
     g->v_sj = g->Dv;
+    g->v_sc = 1;
     g->y_sh = g->Lq * g->Dv;
     g->y_sb = g->H * g->y_sh;
     g->y_si = g->Dv;
@@ -212,12 +225,15 @@ static bool attention_infer(urc_node *n) {
             return false;
         }
     }
-    if (n->a.attention.layout == 1) {
-        bool ok = r == 5 && q->dims[2] == 3 && urc_shape_eq(q, v) && kt->rank == 4 && kt->dims[0] == q->dims[0] &&
-                  kt->dims[1] == q->dims[3] && kt->dims[2] == q->dims[4] && kt->dims[3] == q->dims[1];
+    if (n->a.attention.layout) {
+        int lay = n->a.attention.layout;
+        bool ok = lay <= 2 && r == 5 && q->dims[2] == 3 && kt->rank == 4 && kt->dims[0] == q->dims[0] &&
+                  kt->dims[1] == q->dims[3] && kt->dims[2] == q->dims[4] && kt->dims[3] == q->dims[1] &&
+                  (lay == 1 ? urc_shape_eq(q, v) : urc_shape_eq(kt, v));
         if (!ok) {
-            urc_error(where, "layout 1 takes qkv [B, L, 3, H, D] twice and K^T [B, H, D, L], got %s, %s, %s",
-                      urc_shape_str(q), urc_shape_str(kt), urc_shape_str(v));
+            urc_error(where, "layout %d takes qkv [B, L, 3, H, D], K^T [B, H, D, L] and %s, got %s, %s, %s", lay,
+                      lay == 1 ? "qkv again" : "V^T [B, H, D, L]", urc_shape_str(q), urc_shape_str(kt),
+                      urc_shape_str(v));
             return false;
         }
         urc_shape ys = {4, {q->dims[0], q->dims[1], q->dims[3], q->dims[4]}};
@@ -285,7 +301,7 @@ static bool attention_eval(const urc_node *n, urc_tensor *const *in, urc_tensor 
                 for (int64_t c = 0; c < g.Dv; c++) {
                     double acc = 0;
                     for (int64_t j = 0; j < g.Lk; j++)
-                        acc += s[j] / sum * urc_elem_f64(V->dtype, V->data, vo + j * g.v_sj + c);
+                        acc += s[j] / sum * urc_elem_f64(V->dtype, V->data, vo + j * g.v_sj + c * g.v_sc);
                     urc_elem_set_f64(Y->dtype, Y->data, yo + i * g.y_si + c, acc);
                 }
             }
@@ -303,31 +319,33 @@ typedef struct at_ctx {
     urc_dtype dt;
     int bq, bkt, bvv, by;
     int bbias, bidx, bmask; /* optional inputs (-1: absent) */
+    int bb;                 /* the bias rows of the chunk for the head (table bias), or -1 */
+    int qc;                 /* the chunk's rows of Q, scaled */
+    int vt;                 /* V^T of the batch element and head, rows padded to Lp (dot_out), or -1 */
     urc_lx *bx, *hx, *wx;   /* batch element; head; window of the batch element (mask) */
+    urc_lx *r0;             /* first query row of the chunk */
     at_geom g;
-    int64_t Lq, Lk, D, Dv, MR, NR;
-    urc_lx *qb, *kb, *vb, *yb; /* element offsets of the current batch element */
-    int vi, vj, vk, vp, va, vmx, vsum, ve, vl, vx, vtt, vn, vf, vc;
+    int64_t Lq, Lk, Lp, D, Dv, MR, NR, CR;
+    urc_lx *qb, *kb, *vb, *yb; /* element offsets of the current batch element and head */
+    int vi, vj, vk, vp, va, vmx, vsum, ve, vl, vx, vtt, vn, vf, vc, vme, vlo;
     bool dot_out; /* small Dv: the output as dot products with V^T (out_dots) */
     int64_t lanes;
     double scale, mask_value;
-    int scales;    /* buffer of the factors of input 6 per batch element x head, or -1 */
+    int scales;      /* buffer of the factors of input 6 per batch element x head, or -1 */
     bool table_rows; /* the bias table read as [T, H] (a run-time value), not transposed */
 } at_ctx;
 
 static urc_lx *bin(urc_lop op, urc_lx *a, urc_lx *b) { return urc_lx_bin(op, a, b); }
+static urc_lx *max_sel(urc_lx *a, urc_lx *b) { return urc_lx_sel(bin(URC_L_GT, a, b), a, b); }
 
-/* v + the bias and mask of score (i, j) of the current head and window. */
-static urc_lx *add_extras(at_ctx *c, urc_lx *v, urc_lx *i, urc_lx *j) {
+/* v + the bias and mask of score (i, j) of the current head and window
+ * (li: row i within the chunk, for the staged bias rows). */
+static urc_lx *add_extras(at_ctx *c, urc_lx *v, urc_lx *i, urc_lx *li, urc_lx *j) {
     urc_kernel *k = c->k;
     const at_geom *g = &c->g;
-    urc_lx *ij = urc_add(urc_muli(i, c->Lk), j);
-    if (g->bias == 1) v = bin(URC_L_ADD, v, urc_lx_load(k, c->bbias, urc_add(urc_muli(c->hx, c->Lq * c->Lk), ij)));
-    if (g->bias == 2) { /* a constant table transposed to [H, T] by the lowering */
-        urc_lx *t = urc_lx_inrange(urc_lx_cast(URC_DT_I64, urc_lx_load(k, c->bidx, ij)));
-        urc_lx *e = c->table_rows ? urc_add(urc_muli(t, g->H), c->hx) : urc_add(urc_muli(c->hx, g->T), t);
-        v = bin(URC_L_ADD, v, urc_lx_load(k, c->bbias, e));
-    }
+    if (g->bias == 1)
+        v = bin(URC_L_ADD, v, urc_lx_load(k, c->bbias, urc_add(urc_muli(c->hx, c->Lq * c->Lk), urc_add(urc_muli(i, c->Lk), j))));
+    if (g->bias == 2) v = bin(URC_L_ADD, v, urc_lx_load(k, c->bb, urc_add(urc_muli(li, c->Lk), j)));
     if (g->mask == 1)
         v = bin(URC_L_ADD, v, urc_lx_load(k, c->bmask, urc_add(urc_muli(urc_add(urc_muli(c->wx, c->Lq), i), c->Lk), j)));
     if (g->mask == 2) {
@@ -338,11 +356,17 @@ static urc_lx *add_extras(at_ctx *c, urc_lx *v, urc_lx *i, urc_lx *j) {
     return v;
 }
 
+/* Element (j, col) of V of the current batch element and head. */
+static urc_lx *v_at(at_ctx *c, urc_lx *j, urc_lx *col) {
+    return urc_lx_load(c->k, c->bvv, urc_add(c->vb, urc_add(urc_muli(j, c->g.v_sj), urc_muli(col, c->g.v_sc))));
+}
+
 /* One register tile: acc[mr][nr] = sum over kk in [0, K) of A(i, kk) * B(kk, n0 + j),
- * then stored. which = 0: scores (A = Q, B = KT, into s scaled); 1: output
- * (A = s, B = V, into Y scaled by rinv[i]). */
+ * then stored. which = 0: scores (A = the scaled Q rows qc, B = KT, into s
+ * with bias and mask added, and the running row maxima pmx [mr, NR]);
+ * 1: output (A = s, B = V, into Y scaled by rinv[i]). */
 static void tile(at_ctx *c, urc_ls *parent, int which, urc_lx *i0, int64_t mr, urc_lx *n0, int64_t nr, int s,
-                 int rinv) {
+                 int rinv, int pmx) {
     urc_kernel *k = c->k;
     urc_dtype dt = c->dt;
     urc_ls *blk = urc_ls_block();
@@ -351,6 +375,7 @@ static void tile(at_ctx *c, urc_ls *parent, int which, urc_lx *i0, int64_t mr, u
     urc_ls_array(blk, k, acc);
     urc_lx *ix = urc_lx_var(k, c->vi), *jx = urc_lx_var(k, c->vj), *kx = urc_lx_var(k, c->vk);
     urc_lx *aidx = urc_add(urc_muli(ix, nr), jx);
+    urc_lx *li = urc_add(urc_sub(i0, c->r0), ix); /* row within the chunk */
     /* rows unrolled, columns a simd loop (see ops/matmul.c micro) */
     const unsigned U = URC_FOR_UNROLL, UV = URC_FOR_VECTOR;
     urc_ls *il = urc_ls_for(blk, c->vi, urc_lx_int(0), urc_lx_int(mr), 1, U);
@@ -361,11 +386,11 @@ static void tile(at_ctx *c, urc_ls *parent, int which, urc_lx *i0, int64_t mr, u
     il = urc_ls_for(kl, c->vi, urc_lx_int(0), urc_lx_int(mr), 1, U);
     urc_lx *a, *b;
     if (!which) {
-        a = urc_lx_load(k, c->bq, urc_add(c->qb, urc_add(urc_muli(urc_add(i0, ix), c->g.q_si), kx)));
+        a = urc_lx_load(k, c->qc, urc_add(urc_muli(li, c->D), kx));
         b = urc_lx_load(k, c->bkt, urc_add(c->kb, urc_add(urc_muli(kx, c->Lk), urc_add(n0, jx))));
     } else {
-        a = urc_lx_load(k, s, urc_add(urc_muli(ix, c->Lk), kx));
-        b = urc_lx_load(k, c->bvv, urc_add(c->vb, urc_add(urc_muli(kx, c->g.v_sj), urc_add(n0, jx))));
+        a = urc_lx_load(k, s, urc_add(urc_muli(ix, c->Lp), kx));
+        b = v_at(c, kx, urc_add(n0, jx));
     }
     urc_ls_decl(il, c->va, a);
     jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nr), 1, UV);
@@ -374,12 +399,10 @@ static void tile(at_ctx *c, urc_ls *parent, int which, urc_lx *i0, int64_t mr, u
     jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nr), 1, UV);
     urc_lx *v = urc_lx_load(k, acc, aidx);
     if (!which) {
-        if (c->scales >= 0)
-            v = bin(URC_L_MUL, v, urc_lx_load(k, c->scales, urc_add(urc_muli(c->bx, c->g.H), c->hx)));
-        else if (c->scale != 1)
-            v = bin(URC_L_MUL, v, urc_lx_const(c->scale, dt));
-        v = add_extras(c, v, urc_add(i0, ix), urc_add(n0, jx));
-        urc_ls_store(jl, s, urc_add(urc_muli(ix, c->Lk), urc_add(n0, jx)), v);
+        urc_ls_decl(jl, c->vx, add_extras(c, v, urc_add(i0, ix), li, urc_add(n0, jx)));
+        urc_lx *x = urc_lx_var(k, c->vx), *pi = urc_add(urc_muli(ix, c->NR), jx);
+        urc_ls_store(jl, s, urc_add(urc_muli(ix, c->Lp), urc_add(n0, jx)), x);
+        urc_ls_store(jl, pmx, pi, max_sel(x, urc_lx_load(k, pmx, pi)));
     } else {
         urc_lx *yi = urc_add(c->yb, urc_add(urc_muli(urc_add(i0, ix), c->g.y_si), urc_add(n0, jx)));
         urc_ls_store(jl, c->by, yi, bin(URC_L_MUL, v, urc_lx_load(k, rinv, ix)));
@@ -387,25 +410,23 @@ static void tile(at_ctx *c, urc_ls *parent, int which, urc_lx *i0, int64_t mr, u
 }
 
 /* Column panels of width NR over [0, N), the last one narrower. */
-static void panels(at_ctx *c, urc_ls *parent, int which, urc_lx *i0, int64_t mr, int64_t N, int s, int rinv) {
+static void panels(at_ctx *c, urc_ls *parent, int which, urc_lx *i0, int64_t mr, int64_t N, int s, int rinv, int pmx) {
     int64_t nf = N / c->NR, nre = N % c->NR;
     if (nf) {
         urc_ls *pl = urc_ls_for(parent, c->vp, urc_lx_int(0), urc_lx_int(nf * c->NR), c->NR, 0);
-        tile(c, pl, which, i0, mr, urc_lx_var(c->k, c->vp), c->NR, s, rinv);
+        tile(c, pl, which, i0, mr, urc_lx_var(c->k, c->vp), c->NR, s, rinv, pmx);
     }
-    if (nre) tile(c, parent, which, i0, mr, urc_lx_int(nf * c->NR), nre, s, rinv);
+    if (nre) tile(c, parent, which, i0, mr, urc_lx_int(nf * c->NR), nre, s, rinv, pmx);
 }
 
-/* exp(x) for x in [-87, 0] as plain arithmetic the C compiler can
+/* exp(x) for x in [-87.4, 0] as plain arithmetic the C compiler can
  * vectorise (libm's expf is a call per element): t = x log2(e) = n + f
  * with n integer (round to nearest by adding and subtracting 1.5 * 2^23)
- * and |f| <= 1/2; 2^f by its Taylor polynomial of degree 7 (relative error
- * < 1e-8 before rounding), 2^n from its bits. Declares
- * scalars in `at`. float32 only (the rounding constant is float32's); the
- * caller clamps x to -87 (exp(-87) ~ 1.6e-38, nothing next to a row's
- * largest term exp(0) = 1) in a loop of its own and makes rows with a
- * non-finite maximum NaN: a select whose arms are arithmetic is control
- * flow to gcc's vectoriser under -ftrapping-math (the default). */
+ * and |f| <= 1/2; e^(f ln 2) by a degree-5 polynomial fitted to e^y on
+ * |y| <= ln(2)/2 (relative error 9e-8 in exact arithmetic, 1.8e-7 in
+ * float32 Horner steps), 2^n from its bits. Declares scalars in `at`.
+ * float32 only (the rounding constant is float32's); the caller keeps x
+ * in range (2^n a normal number: n >= -126). */
 static urc_lx *exp_core(at_ctx *c, urc_ls *at, urc_lx *x) {
     urc_kernel *k = c->k;
     urc_dtype dt = c->dt;
@@ -416,10 +437,12 @@ static urc_lx *exp_core(at_ctx *c, urc_ls *at, urc_lx *x) {
     urc_lx *nv = urc_lx_var(k, c->vn);
     urc_ls_decl(at, c->vf, bin(URC_L_MUL, bin(URC_L_SUB, tt, nv), urc_lx_const(0.6931471805599453, dt)));
     urc_lx *f = urc_lx_var(k, c->vf);
-    /* exp(f ln 2) = sum f'^i / i! with f' = f ln 2 (f holds f' here) */
-    double coef[8] = {1, 1, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040};
-    urc_lx *p = urc_lx_const(coef[7], dt);
-    for (int i = 6; i >= 0; i--) p = urc_lx_fma(p, f, urc_lx_const(coef[i], dt));
+    /* least-squares fit of the relative error, reweighted towards minimax
+     * (Lawson's iteration) on 4001 Chebyshev points, the constant term fixed at 1 */
+    static const double coef[6] = {1, 0.9999997071857708, 0.4999914952335592, 0.16667636201989744,
+                                   0.04189793026083748, 0.008290314642234113};
+    urc_lx *p = urc_lx_const(coef[5], dt);
+    for (int i = 4; i >= 0; i--) p = urc_lx_fma(p, f, urc_lx_const(coef[i], dt));
     /* 2^n as the float32 whose exponent field is n + 127 (n in [-126, 0]:
      * a normal number), where a table load is a slow gather */
     urc_lx *bits = urc_lx_inrange(bin(URC_L_MUL, urc_lx_inrange(bin(URC_L_ADD, urc_lx_inrange(urc_lx_cast(URC_DT_I32, nv)),
@@ -429,56 +452,37 @@ static urc_lx *exp_core(at_ctx *c, urc_ls *at, urc_lx *x) {
 }
 
 /* The output of rows [i0, i0 + mr) when Dv is narrower than a register
- * tile (Swin's heads have 2 to 32 channels): V^T [Dv, Lk] copied into a
- * local array, then y(i, c) = rinv(i) * (s row i . V^T row c), vectorised
- * along Lk instead of a tile only Dv wide: G rows at a time (G * Dv <= 12
- * independent accumulators of W lanes, so that the FMA latency is hidden). */
+ * tile (Swin's heads have 2 to 32 channels): y(i, c) = rinv(i) * (s row i
+ * . V^T row c), with V^T in the local array vt (rows padded to Lp with
+ * zeros), vectorised along Lp instead of a tile only Dv wide: G rows at a
+ * time (G * Dv <= 12 independent accumulators of W lanes, so that the FMA
+ * latency is hidden). */
 static void out_dots(at_ctx *c, urc_ls *blk, urc_lx *i0, int64_t mr, int s, int rinv) {
     urc_kernel *k = c->k;
     urc_dtype dt = c->dt;
-    int64_t Lk = c->Lk, Dv = c->Dv, W = c->lanes, nw = Lk / W;
+    int64_t Lp = c->Lp, Dv = c->Dv, W = c->lanes;
     int64_t G = 12 / Dv < 1 ? 1 : 12 / Dv;
     if (G > mr) G = mr;
     while (mr % G) G--;
-    int vt = urc_kernel_local(k, "vt", dt, Dv * Lk);
-    urc_ls_array(blk, k, vt);
     urc_lx *ix = urc_lx_var(k, c->vi), *jx = urc_lx_var(k, c->vj), *cx = urc_lx_var(k, c->vc), *lx = urc_lx_var(k, c->vl);
     urc_lx *gx = urc_lx_var(k, c->vk);
-    urc_ls *jl = urc_ls_for(blk, c->vj, urc_lx_int(0), urc_lx_int(Lk), 1, 0);
-    urc_ls *cl = urc_ls_for(jl, c->vc, urc_lx_int(0), urc_lx_int(Dv), 1, URC_FOR_UNROLL);
-    urc_ls_store(cl, vt, urc_add(urc_muli(cx, Lk), jx),
-                 urc_lx_load(k, c->bvv, urc_add(c->vb, urc_add(urc_muli(jx, c->g.v_sj), cx))));
     /* rows ii = i + g, g < G: acc[(g * Dv + c) * W + l] */
     urc_ls *il = urc_ls_for(blk, c->vi, urc_lx_int(0), urc_lx_int(mr), G, 0);
     int acc = urc_kernel_local(k, "dacc", dt, G * Dv * W);
     urc_ls_array(il, k, acc);
     urc_lx *ai = urc_add(urc_muli(urc_add(urc_muli(gx, Dv), cx), W), lx);
     urc_ls *gl = urc_ls_for(il, c->vk, urc_lx_int(0), urc_lx_int(G), 1, URC_FOR_UNROLL);
-    cl = urc_ls_for(gl, c->vc, urc_lx_int(0), urc_lx_int(Dv), 1, URC_FOR_UNROLL);
-    urc_ls *ll = urc_ls_for(cl, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
+    urc_ls *cl = urc_ls_for(gl, c->vc, urc_lx_int(0), urc_lx_int(Dv), 1, URC_FOR_UNROLL);
+    urc_ls *ll = urc_ls_for(cl, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_VECTOR);
     urc_ls_store(ll, acc, ai, urc_lx_const(0, dt));
-    urc_lx *srow = urc_muli(urc_add(ix, gx), Lk), *vrow = urc_muli(cx, Lk);
-    for (int part = 0; part < 2; part++) {
-        urc_lx *j, *lane;
-        urc_ls *body;
-        if (part == 0) {
-            if (!nw) continue;
-            jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nw * W), W, 0);
-            j = urc_add(jx, lx);
-            lane = lx;
-        } else {
-            if (!(Lk % W)) continue;
-            jl = urc_ls_for(il, c->vj, urc_lx_int(nw * W), urc_lx_int(Lk), 1, 0);
-            j = jx;
-            lane = urc_lx_int(0);
-        }
-        gl = urc_ls_for(jl, c->vk, urc_lx_int(0), urc_lx_int(G), 1, URC_FOR_UNROLL);
-        cl = urc_ls_for(gl, c->vc, urc_lx_int(0), urc_lx_int(Dv), 1, URC_FOR_UNROLL);
-        body = part == 0 ? urc_ls_for(cl, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL) : cl;
-        urc_lx *at = urc_add(urc_muli(urc_add(urc_muli(gx, Dv), cx), W), lane);
-        urc_ls_store(body, acc, at, urc_lx_fma(urc_lx_load(k, s, urc_add(srow, j)), urc_lx_load(k, vt, urc_add(vrow, j)),
-                                               urc_lx_load(k, acc, at)));
-    }
+    urc_ls *jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(Lp), W, 0);
+    gl = urc_ls_for(jl, c->vk, urc_lx_int(0), urc_lx_int(G), 1, URC_FOR_UNROLL);
+    cl = urc_ls_for(gl, c->vc, urc_lx_int(0), urc_lx_int(Dv), 1, URC_FOR_UNROLL);
+    ll = urc_ls_for(cl, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_VECTOR);
+    urc_lx *j = urc_add(jx, lx);
+    urc_ls_store(ll, acc, ai,
+                 urc_lx_fma(urc_lx_load(k, s, urc_add(urc_muli(urc_add(ix, gx), Lp), j)),
+                            urc_lx_load(k, c->vt, urc_add(urc_muli(cx, Lp), j)), urc_lx_load(k, acc, ai)));
     gl = urc_ls_for(il, c->vk, urc_lx_int(0), urc_lx_int(G), 1, URC_FOR_UNROLL);
     cl = urc_ls_for(gl, c->vc, urc_lx_int(0), urc_lx_int(Dv), 1, URC_FOR_UNROLL);
     urc_lx *a0 = urc_muli(urc_add(urc_muli(gx, Dv), cx), W);
@@ -490,112 +494,159 @@ static void out_dots(at_ctx *c, urc_ls *blk, urc_lx *i0, int64_t mr, int s, int 
     urc_ls_store(cl, c->by, yi, bin(URC_L_MUL, urc_lx_var(k, c->va), urc_lx_load(k, rinv, row)));
 }
 
+/* Softmax of row i of s in place, its 1/sum into rinv[i]: m = the row's
+ * maximum (from pmx, the maxima the score tiles kept per column lane).
+ * float32: s = exp(s - m) over the padded row (Lp) with exp_core, the
+ * argument clamped to [-87, 0] by selects on s itself (gcc's vectoriser
+ * takes a select of loaded values, not of arithmetic results, under
+ * -ftrapping-math), which also keeps a NaN score from the polynomial: such
+ * a score is counted in nanf and makes the row NaN, as does a non-finite
+ * maximum (then m - m is NaN, and exp runs around 0 instead), as exp(s - m)
+ * makes them in the reference. float64: libm's exp over [0, Lk), the
+ * padding 0. Sums in W partial sums, then in double. */
+static void row_softmax(at_ctx *c, urc_ls *il, int s, int rinv, int pmx) {
+    urc_kernel *k = c->k;
+    urc_dtype dt = c->dt;
+    int64_t W = c->lanes, Lp = c->Lp, Lk = c->Lk;
+    urc_lx *ix = urc_lx_var(k, c->vi), *jx = urc_lx_var(k, c->vj), *lx = urc_lx_var(k, c->vl);
+    urc_lx *row = urc_muli(ix, Lp);
+    urc_lx *mx = urc_lx_var(k, c->vmx);
+    urc_ls_decl(il, c->vmx, urc_lx_load(k, pmx, urc_muli(ix, c->NR)));
+    urc_ls *ll = urc_ls_for(il, c->vl, urc_lx_int(1), urc_lx_int(c->NR), 1, URC_FOR_UNROLL);
+    urc_ls_assign(ll, c->vmx, max_sel(urc_lx_load(k, pmx, urc_add(urc_muli(ix, c->NR), lx)), mx));
+    int part = urc_kernel_local(k, "part", dt, W);
+    urc_ls_array(il, k, part);
+    ll = urc_ls_for(il, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
+    urc_ls_store(ll, part, lx, urc_lx_const(0, dt));
+    urc_lx *d = NULL; /* NaN when the row is */
+    if (dt != URC_DT_F32) {
+        urc_ls *jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(Lk), 1, 0);
+        urc_lx *sj = urc_add(row, jx);
+        urc_ls_store(jl, s, sj, urc_lx_un(URC_L_EXP, bin(URC_L_SUB, urc_lx_load(k, s, sj), mx)));
+        urc_ls_accum(jl, part, urc_lx_int(0), urc_lx_load(k, s, sj));
+        if (Lp > Lk) {
+            jl = urc_ls_for(il, c->vj, urc_lx_int(Lk), urc_lx_int(Lp), 1, 0);
+            urc_ls_store(jl, s, sj, urc_lx_const(0, dt));
+        }
+    } else {
+        /* me = m when finite, else 0; lo = me - 87 */
+        urc_ls_decl(il, c->ve, bin(URC_L_SUB, mx, mx));
+        urc_lx *fin = bin(URC_L_EQ, urc_lx_var(k, c->ve), urc_lx_const(0, dt));
+        urc_ls_decl(il, c->vme, urc_lx_sel(fin, mx, urc_lx_const(0, dt)));
+        urc_lx *me = urc_lx_var(k, c->vme);
+        urc_ls_decl(il, c->vlo, bin(URC_L_SUB, me, urc_lx_const(87, dt)));
+        urc_lx *lo = urc_lx_var(k, c->vlo);
+        int nanf = urc_kernel_local(k, "nanf", dt, W);
+        urc_ls_array(il, k, nanf);
+        ll = urc_ls_for(il, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
+        urc_ls_store(ll, nanf, lx, urc_lx_const(0, dt));
+        urc_ls *jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(Lp), W, 0);
+        ll = urc_ls_for(jl, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_VECTOR);
+        urc_lx *sj = urc_add(row, urc_add(jx, lx));
+        urc_ls_decl(ll, c->vx, urc_lx_load(k, s, sj));
+        urc_lx *x = urc_lx_var(k, c->vx);
+        urc_ls_store(ll, nanf, lx, urc_lx_sel(bin(URC_L_NE, x, x), x, urc_lx_load(k, nanf, lx)));
+        urc_ls_assign(ll, c->vx, max_sel(x, lo));
+        urc_ls_assign(ll, c->vx, urc_lx_sel(bin(URC_L_LT, x, me), x, me));
+        urc_ls_decl(ll, c->va, exp_core(c, ll, bin(URC_L_SUB, x, me)));
+        urc_ls_store(ll, s, sj, urc_lx_var(k, c->va));
+        urc_ls_accum(ll, part, lx, urc_lx_var(k, c->va));
+        ll = urc_ls_for(il, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
+        urc_ls_assign(ll, c->ve, bin(URC_L_ADD, urc_lx_var(k, c->ve), urc_lx_load(k, nanf, lx)));
+        d = urc_lx_var(k, c->ve);
+    }
+    urc_ls_decl(il, c->vsum, urc_lx_const(0, URC_DT_F64));
+    ll = urc_ls_for(il, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
+    urc_ls_assign(ll, c->vsum, bin(URC_L_ADD, urc_lx_var(k, c->vsum), urc_lx_cast(URC_DT_F64, urc_lx_load(k, part, lx))));
+    urc_lx *r = urc_lx_cast(dt, bin(URC_L_DIV, urc_lx_const(1, URC_DT_F64), urc_lx_var(k, c->vsum)));
+    urc_ls_store(il, rinv, ix, d ? urc_lx_sel(bin(URC_L_NE, d, d), d, r) : r);
+}
+
 /* The whole computation for query rows [i0, i0 + mr). */
 static void block(at_ctx *c, urc_ls *parent, urc_lx *i0, int64_t mr) {
     urc_kernel *k = c->k;
     urc_dtype dt = c->dt;
     urc_ls *blk = urc_ls_block();
     urc_ls_push(parent, blk);
-    int s = urc_kernel_local(k, "s", dt, mr * c->Lk), rinv = urc_kernel_local(k, "rinv", dt, mr);
+    int s = urc_kernel_local(k, "s", dt, mr * c->Lp), rinv = urc_kernel_local(k, "rinv", dt, mr);
+    int pmx = urc_kernel_local(k, "pmx", dt, mr * c->NR);
     urc_ls_array(blk, k, s);
     urc_ls_array(blk, k, rinv);
-    panels(c, blk, 0, i0, mr, c->Lk, s, rinv);
-    /* softmax of each row, in place */
+    urc_ls_array(blk, k, pmx);
     urc_lx *ix = urc_lx_var(k, c->vi), *jx = urc_lx_var(k, c->vj);
+    urc_ls *jl = urc_ls_for(blk, c->vj, urc_lx_int(0), urc_lx_int(mr * c->NR), 1, URC_FOR_VECTOR);
+    urc_ls_store(jl, pmx, jx, urc_lx_const(-INFINITY, dt));
+    panels(c, blk, 0, i0, mr, c->Lk, s, rinv, pmx);
+    if (c->Lp > c->Lk) { /* padding columns: exp takes them to (almost) 0, V^T is 0 there */
+        urc_ls *il = urc_ls_for(blk, c->vi, urc_lx_int(0), urc_lx_int(mr), 1, 0);
+        jl = urc_ls_for(il, c->vj, urc_lx_int(c->Lk), urc_lx_int(c->Lp), 1, 0);
+        urc_ls_store(jl, s, urc_add(urc_muli(ix, c->Lp), jx), urc_lx_const(-INFINITY, dt));
+    }
     urc_ls *il = urc_ls_for(blk, c->vi, urc_lx_int(0), urc_lx_int(mr), 1, 0);
-    urc_lx *row = urc_muli(ix, c->Lk);
-    urc_lx *sij = urc_lx_load(k, s, urc_add(row, jx));
-    /* m = max, in W partial maxima (vectorisable); a NaN or infinite score
-     * makes its row NaN through exp below */
-    int64_t W = c->lanes, nw = c->Lk / W;
-    urc_lx *lx = urc_lx_var(k, c->vl);
-    int pmax = urc_kernel_local(k, "pmax", dt, W);
-    urc_ls_array(il, k, pmax);
-    urc_ls *ll = urc_ls_for(il, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
-    urc_ls_store(ll, pmax, lx, urc_lx_load(k, s, row));
-    urc_ls *jl;
-    if (nw) {
-        jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nw * W), W, 0);
-        ll = urc_ls_for(jl, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
-        urc_lx *x = urc_lx_load(k, s, urc_add(row, urc_add(jx, lx))), *m = urc_lx_load(k, pmax, lx);
-        urc_ls_store(ll, pmax, lx, urc_lx_sel(bin(URC_L_GT, x, m), x, m));
-    }
-    if (c->Lk % W) {
-        jl = urc_ls_for(il, c->vj, urc_lx_int(nw * W), urc_lx_int(c->Lk), 1, 0);
-        urc_lx *m = urc_lx_load(k, pmax, urc_lx_int(0));
-        urc_ls_store(jl, pmax, urc_lx_int(0), urc_lx_sel(bin(URC_L_GT, sij, m), sij, m));
-    }
-    urc_ls_decl(il, c->vmx, urc_lx_load(k, pmax, urc_lx_int(0)));
-    ll = urc_ls_for(il, c->vl, urc_lx_int(1), urc_lx_int(W), 1, URC_FOR_UNROLL);
-    urc_lx *pm = urc_lx_load(k, pmax, lx);
-    urc_ls_assign(ll, c->vmx, urc_lx_sel(bin(URC_L_GT, pm, urc_lx_var(k, c->vmx)), pm, urc_lx_var(k, c->vmx)));
-    /* s = exp(s - m): float64 by libm; float32 clamped to [-87, 0] in W
-     * lanes that also keep any NaN of s - m (a NaN score, or a non-finite
-     * maximum), then exp_core */
-    int nanf = -1;
-    if (dt != URC_DT_F32) {
-        jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(c->Lk), 1, 0);
-        urc_ls_store(jl, s, urc_add(row, jx), urc_lx_un(URC_L_EXP, bin(URC_L_SUB, sij, urc_lx_var(k, c->vmx))));
-    } else {
-        nanf = urc_kernel_local(k, "nanf", dt, W);
-        urc_ls_array(il, k, nanf);
-        ll = urc_ls_for(il, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
-        urc_ls_store(ll, nanf, lx, urc_lx_const(0, dt));
-        for (int part = 0; part < 2; part++) {
-            urc_lx *j, *lane;
-            urc_ls *body;
-            if (part == 0) {
-                if (!nw) continue;
-                jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nw * W), W, 0);
-                body = urc_ls_for(jl, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
-                j = urc_add(jx, lx);
-                lane = lx;
-            } else {
-                if (!(c->Lk % W)) continue;
-                body = urc_ls_for(il, c->vj, urc_lx_int(nw * W), urc_lx_int(c->Lk), 1, 0);
-                j = jx;
-                lane = urc_lx_int(0);
-            }
-            urc_ls_decl(body, c->vx, bin(URC_L_SUB, urc_lx_load(k, s, urc_add(row, j)), urc_lx_var(k, c->vmx)));
-            urc_lx *xv = urc_lx_var(k, c->vx), *lo = urc_lx_const(-87, dt);
-            urc_ls_store(body, s, urc_add(row, j), urc_lx_sel(bin(URC_L_GT, xv, lo), xv, lo));
-            urc_ls_store(body, nanf, lane, urc_lx_sel(bin(URC_L_NE, xv, xv), xv, urc_lx_load(k, nanf, lane)));
-        }
-        jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(c->Lk), 1, 0);
-        urc_ls_store(jl, s, urc_add(row, jx), exp_core(c, jl, sij));
-    }
-    /* sum in W partial sums (vectorisable), then 1/sum */
-    int part = urc_kernel_local(k, "part", dt, W);
-    urc_ls_array(il, k, part);
-    ll = urc_ls_for(il, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
-    urc_ls_store(ll, part, lx, urc_lx_const(0, dt));
-    if (nw) {
-        jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(nw * W), W, 0);
-        ll = urc_ls_for(jl, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
-        urc_ls_accum(ll, part, lx, urc_lx_load(k, s, urc_add(row, urc_add(jx, lx))));
-    }
-    if (c->Lk % W) {
-        jl = urc_ls_for(il, c->vj, urc_lx_int(nw * W), urc_lx_int(c->Lk), 1, 0);
-        urc_ls_accum(jl, part, urc_lx_int(0), sij);
-    }
-    urc_ls_decl(il, c->vsum, urc_lx_const(0, URC_DT_F64));
-    ll = urc_ls_for(il, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
-    urc_ls_assign(ll, c->vsum, bin(URC_L_ADD, urc_lx_var(k, c->vsum), urc_lx_cast(URC_DT_F64, urc_lx_load(k, part, lx))));
-    /* a row with a NaN score or a non-finite maximum is NaN, as exp(s - m)
-     * makes it in the reference: the sum of the NaN lanes is then NaN */
-    urc_lx *r = urc_lx_cast(dt, bin(URC_L_DIV, urc_lx_const(1, URC_DT_F64), urc_lx_var(k, c->vsum)));
-    urc_lx *d = urc_lx_const(0, dt);
-    if (nanf >= 0) {
-        urc_ls_decl(il, c->ve, urc_lx_load(k, nanf, urc_lx_int(0)));
-        ll = urc_ls_for(il, c->vl, urc_lx_int(1), urc_lx_int(W), 1, URC_FOR_UNROLL);
-        urc_ls_assign(ll, c->ve, bin(URC_L_ADD, urc_lx_var(k, c->ve), urc_lx_load(k, nanf, lx)));
-        d = urc_lx_var(k, c->ve);
-    }
-    urc_ls_store(il, rinv, ix, nanf >= 0 ? urc_lx_sel(bin(URC_L_NE, d, d), d, r) : r);
+    row_softmax(c, il, s, rinv, pmx);
     if (c->dot_out)
         out_dots(c, blk, i0, mr, s, rinv);
     else
-        panels(c, blk, 1, i0, mr, c->Dv, s, rinv);
+        panels(c, blk, 1, i0, mr, c->Dv, s, rinv, pmx);
+}
+
+/* Per (batch element, head) of a chunk: the chunk's rows of Q scaled into
+ * qc, and V^T (padded) into vt for out_dots. cr: the chunk's row count. */
+static void stage_bh(at_ctx *c, urc_ls *body, urc_lx *cr) {
+    urc_kernel *k = c->k;
+    urc_dtype dt = c->dt;
+    urc_lx *ix = urc_lx_var(k, c->vi), *jx = urc_lx_var(k, c->vj), *cx = urc_lx_var(k, c->vc);
+    urc_ls_array(body, k, c->qc);
+    urc_ls *il = urc_ls_for(body, c->vi, urc_lx_int(0), cr, 1, 0);
+    urc_ls *dl = urc_ls_for(il, c->vc, urc_lx_int(0), urc_lx_int(c->D), 1, 0);
+    urc_lx *q = urc_lx_load(k, c->bq, urc_add(c->qb, urc_add(urc_muli(urc_add(c->r0, ix), c->g.q_si), cx)));
+    if (c->scales >= 0)
+        q = bin(URC_L_MUL, q, urc_lx_load(k, c->scales, urc_add(urc_muli(c->bx, c->g.H), c->hx)));
+    else if (c->scale != 1)
+        q = bin(URC_L_MUL, q, urc_lx_const(c->scale, dt));
+    urc_ls_store(dl, c->qc, urc_add(urc_muli(ix, c->D), cx), q);
+    if (!c->dot_out) return;
+    urc_ls_array(body, k, c->vt);
+    urc_ls *jl, *cl;
+    if (c->g.v_sc == 1) { /* V rows contiguous: read along them */
+        jl = urc_ls_for(body, c->vj, urc_lx_int(0), urc_lx_int(c->Lk), 1, 0);
+        cl = urc_ls_for(jl, c->vc, urc_lx_int(0), urc_lx_int(c->Dv), 1, URC_FOR_UNROLL);
+    } else {
+        cl = urc_ls_for(body, c->vc, urc_lx_int(0), urc_lx_int(c->Dv), 1, 0);
+        cl = jl = urc_ls_for(cl, c->vj, urc_lx_int(0), urc_lx_int(c->Lk), 1, URC_FOR_SIMD);
+    }
+    urc_ls_store(cl, c->vt, urc_add(urc_muli(cx, c->Lp), jx), v_at(c, jx, cx));
+    if (c->Lp > c->Lk) {
+        cl = urc_ls_for(body, c->vc, urc_lx_int(0), urc_lx_int(c->Dv), 1, 0);
+        jl = urc_ls_for(cl, c->vj, urc_lx_int(c->Lk), urc_lx_int(c->Lp), 1, 0);
+        urc_ls_store(jl, c->vt, urc_add(urc_muli(cx, c->Lp), jx), urc_lx_const(0, dt));
+    }
+}
+
+/* The bias rows [r0, r0 + cr) of head h from the table into bb (done once
+ * per chunk and reused by every batch element). */
+static void stage_bias(at_ctx *c, urc_ls *body, urc_lx *cr) {
+    urc_kernel *k = c->k;
+    const at_geom *g = &c->g;
+    urc_lx *ix = urc_lx_var(k, c->vi), *jx = urc_lx_var(k, c->vj);
+    urc_ls_array(body, k, c->bb);
+    urc_ls *il = urc_ls_for(body, c->vi, urc_lx_int(0), cr, 1, 0);
+    urc_ls *jl = urc_ls_for(il, c->vj, urc_lx_int(0), urc_lx_int(c->Lk), 1, URC_FOR_SIMD);
+    urc_lx *ij = urc_add(urc_muli(urc_add(c->r0, ix), c->Lk), jx);
+    urc_lx *t = urc_lx_inrange(urc_lx_cast(URC_DT_I64, urc_lx_load(k, c->bidx, ij)));
+    urc_lx *e = c->table_rows ? urc_add(urc_muli(t, g->H), c->hx) : urc_add(urc_muli(c->hx, g->T), t);
+    urc_ls_store(jl, c->bb, urc_add(urc_muli(ix, c->Lk), jx), urc_lx_load(k, c->bbias, e));
+}
+
+/* Blocks per chunk: a chunk's bias rows within 48 KB and its Q rows within
+ * 32 KB, and at least 8 work items per thread where the rows allow. */
+static int64_t chunk_blocks(const at_ctx *c, int64_t MTT, int size, int threads) {
+    int64_t CB = MTT;
+    if (c->g.bias == 2) CB = (48 * 1024) / (c->MR * c->Lk * size);
+    while (CB > 1 && CB * c->MR * c->D * size > 32 * 1024) CB--;
+    int64_t want = 8 * (threads > 0 ? threads : 1);
+    while (CB > 1 && c->g.H * ((MTT + CB - 1) / CB) < want) CB--;
+    return CB < 1 ? 1 : CB;
 }
 
 static bool attention_lower(urc_lower *L, const urc_node *n) {
@@ -614,17 +665,19 @@ static bool attention_lower(urc_lower *L, const urc_node *n) {
     int size = urc_dtype_size(c.dt);
     int64_t lanes = L->target->vector_bits / (8 * size);
     if (lanes < 1) lanes = 1;
+    c.lanes = lanes;
+    c.Lp = (c.Lk + lanes - 1) / lanes * lanes;
     c.NR = (L->target->vector_bits >= 512 ? 4 : 2) * lanes;
+    c.dot_out = 2 * c.Dv <= c.NR && c.Dv * c.Lp * size <= 8 * 1024;
     /* rows per block: 6, fewer when 6 rows of scores would pass 12 KB */
-    c.dot_out = 2 * c.Dv <= c.NR && c.Dv * c.Lk * size <= 8 * 1024;
     c.MR = 6;
-    while (c.MR > 1 && c.MR * c.Lk * size > 12 * 1024) c.MR--;
+    while (c.MR > 1 && c.MR * c.Lp * size > 12 * 1024) c.MR--;
     if (c.MR > c.Lq) c.MR = c.Lq;
     c.bq = urc_lower_in(L, k, n->in[0], "q");
     c.bkt = urc_lower_in(L, k, n->in[1], "kt");
     c.bvv = urc_lower_in(L, k, n->in[2], "v");
     c.by = urc_lower_out(L, k, n->out[0], "y");
-    c.bbias = c.bidx = c.bmask = -1;
+    c.bbias = c.bidx = c.bmask = c.bb = c.vt = -1;
     c.mask_value = n->a.attention.mask_value;
     if (c.g.bias == 1) c.bbias = urc_lower_in(L, k, n->in[3], "bias");
     if (c.g.bias == 2) {
@@ -671,31 +724,51 @@ static bool attention_lower(urc_lower *L, const urc_node *n) {
     c.vn = urc_kernel_var(k, "nn", c.dt);
     c.vf = urc_kernel_var(k, "f", c.dt);
     c.vc = urc_kernel_var(k, "c", URC_DT_I64);
-    c.lanes = lanes;
+    c.vme = urc_kernel_var(k, "me", c.dt);
+    c.vlo = urc_kernel_var(k, "lo", c.dt);
 
-    /* parallel over (batch, head, block of query rows) */
-    int vb = urc_kernel_var(k, "b", URC_DT_I64), vh = urc_kernel_var(k, "h", URC_DT_I64);
-    urc_ls *body = urc_ls_for(k->body, vb, urc_lx_int(0), urc_lx_int(c.g.B), 1, URC_FOR_PARALLEL);
-    urc_ls *outer = k->body->list.items[k->body->list.len - 1];
-    outer->collapse = 3;
-    body = urc_ls_for(body, vh, urc_lx_int(0), urc_lx_int(c.g.H), 1, 0);
+    /* work items (head, chunk of CB blocks of MR query rows), in parallel;
+     * in each, every batch element in turn (a table bias gathered once per
+     * chunk, not per batch element) */
     int64_t MT = c.Lq / c.MR, mre = c.Lq % c.MR, MTT = MT + (mre ? 1 : 0);
-    int vt = urc_kernel_var(k, "t", URC_DT_I64);
-    body = urc_ls_for(body, vt, urc_lx_int(0), urc_lx_int(MTT), 1, 0);
-    urc_lx *bx = urc_lx_var(k, vb), *hx = urc_lx_var(k, vh);
+    int64_t CB = chunk_blocks(&c, MTT, size, L->target->threads), NC = (MTT + CB - 1) / CB;
+    c.CR = CB * c.MR;
+    int vb = urc_kernel_var(k, "b", URC_DT_I64), vh = urc_kernel_var(k, "h", URC_DT_I64);
+    int vch = urc_kernel_var(k, "ch", URC_DT_I64), vr0 = urc_kernel_var(k, "r0", URC_DT_I64);
+    int vcr = urc_kernel_var(k, "cr", URC_DT_I64), vt = urc_kernel_var(k, "t", URC_DT_I64);
+    urc_ls *body = urc_ls_for(k->body, vh, urc_lx_int(0), urc_lx_int(c.g.H), 1, URC_FOR_PARALLEL);
+    urc_ls *outer = k->body->list.items[k->body->list.len - 1];
+    outer->collapse = 2;
+    body = urc_ls_for(body, vch, urc_lx_int(0), urc_lx_int(NC), 1, 0);
+    urc_lx *hx = urc_lx_var(k, vh), *chx = urc_lx_var(k, vch);
+    urc_ls_decl(body, vr0, urc_muli(chx, c.CR));
+    c.r0 = urc_lx_var(k, vr0);
+    urc_ls_decl(body, vcr, urc_lx_inrange(bin(URC_L_MIN, urc_lx_int(c.CR), urc_sub(urc_lx_int(c.Lq), c.r0))));
+    urc_lx *cr = urc_lx_var(k, vcr);
+    c.hx = hx;
+    if (c.g.bias == 2) {
+        c.bb = urc_kernel_local(k, "bb", c.dt, c.CR * c.Lk);
+        stage_bias(&c, body, cr);
+    }
+    body = urc_ls_for(body, vb, urc_lx_int(0), urc_lx_int(c.g.B), 1, 0);
+    urc_lx *bx = urc_lx_var(k, vb);
+    c.bx = bx;
     c.qb = urc_addi(urc_add(urc_muli(bx, c.g.q_sb), urc_muli(hx, c.g.q_sh)), c.g.q_o);
     c.kb = urc_add(urc_muli(bx, c.g.k_sb), urc_muli(hx, c.g.k_sh));
     c.vb = urc_addi(urc_add(urc_muli(bx, c.g.v_sb), urc_muli(hx, c.g.v_sh)), c.g.v_o);
     c.yb = urc_add(urc_muli(bx, c.g.y_sb), urc_muli(hx, c.g.y_sh));
-    urc_lx *t = urc_lx_var(k, vt);
-    c.bx = bx;
-    c.hx = hx;
     c.wx = urc_lx_int(0);
     if (c.g.mask && c.g.nW > 1) {
         int vw = urc_kernel_var(k, "w", URC_DT_I64);
         urc_ls_decl(body, vw, urc_lx_inrange(urc_lx_bin(URC_L_REM, bx, urc_lx_int(c.g.nW))));
         c.wx = urc_lx_var(k, vw);
     }
+    c.qc = urc_kernel_local(k, "qc", c.dt, c.CR * c.D);
+    if (c.dot_out) c.vt = urc_kernel_local(k, "vt", c.dt, c.Dv * c.Lp);
+    stage_bh(&c, body, cr);
+    urc_lx *thi = urc_lx_inrange(bin(URC_L_MIN, urc_addi(urc_muli(chx, CB), CB), urc_lx_int(MTT)));
+    body = urc_ls_for(body, vt, urc_muli(chx, CB), thi, 1, 0);
+    urc_lx *t = urc_lx_var(k, vt);
     if (MT && mre) {
         urc_ls *els = NULL;
         urc_ls *then = urc_ls_if(body, bin(URC_L_LT, t, urc_lx_int(MT)), &els);
@@ -709,7 +782,7 @@ static bool attention_lower(urc_lower *L, const urc_node *n) {
 
 static void attention_print(const urc_node *n, urc_strbuf *sb) {
     urc_sb_printf(sb, " scale=%g%s", n->a.attention.scale, n->nin > 6 && n->in[6] ? " x input 6" : "");
-    if (n->a.attention.layout) urc_sb_printf(sb, " layout=qkv");
+    if (n->a.attention.layout) urc_sb_printf(sb, " layout=%s", n->a.attention.layout == 1 ? "qkv" : "qkv,vt");
     if (n->nin > 5 && n->in[5] && !urc_dtype_is_float(n->in[5]->dtype))
         urc_sb_printf(sb, " mask_value=%g", n->a.attention.mask_value);
 }

@@ -516,12 +516,15 @@ static void emit_run_stats(urc_lower *L, urc_kernel *k, urc_ls *body, int bx, ur
                 bin(URC_L_DIV, dlit(1), urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, var(k, vr), dlit(eps)))));
 }
 
+/* act(t), t a variable. LeakyReLU as max(t, alpha t) (min for alpha > 1):
+ * the same values, NaN and -0 included, and gcc vectorises it, where the
+ * select t >= 0 ? t : alpha t is control flow to its vectoriser under
+ * -ftrapping-math (a branch per element). */
 static urc_lx *emit_act(urc_act act, double alpha, urc_lx *t) {
     urc_dtype dt = t->dt;
     switch (act) {
     case URC_ACT_RELU: return bin(URC_L_MAX, t, urc_lx_flt(0, dt));
-    case URC_ACT_LEAKY_RELU:
-        return urc_lx_sel(bin(URC_L_GE, t, urc_lx_flt(0, dt)), t, bin(URC_L_MUL, urc_lx_flt(alpha, dt), t));
+    case URC_ACT_LEAKY_RELU: return bin(alpha <= 1 ? URC_L_MAX : URC_L_MIN, t, bin(URC_L_MUL, urc_lx_flt(alpha, dt), t));
     default: return t;
     }
 }
@@ -898,6 +901,52 @@ static void cl_coeffs(urc_lower *L, urc_kernel *k, const geom *g, const normp *n
     urc_ls_store(l2, ab[2], c, urc_lx_cast(dt, param(L, k, np->bias, "bias", p)));
 }
 
+static int64_t gcd64(int64_t a, int64_t b) { return b ? gcd64(b, a % b) : a; }
+
+/* y[xi] = the epilogue of x[xi] with m, a, b (of each norm) element ci of
+ * the arrays mab[j][0..2]. */
+static void store_applied(urc_kernel *k, urc_ls *at, const epilogue *e, int bx, int by, urc_lx *xi, int mab[2][3],
+                          int nnorm, urc_lx *ci) {
+    urc_lx *m[2][3] = {{0}};
+    for (int j = 0; j < nnorm; j++)
+        for (int q = 0; q < 3; q++) m[j][q] = urc_lx_load(k, mab[j][q], ci);
+    urc_ls_store(at, by, xi, emit_value(k, at, e, bx, xi, m[0], m[1]));
+}
+
+/* The channels-last apply pass when C is not a multiple of the vector
+ * width W (Swin's 6 or 12 channels at 8 lanes): a loop over C channels is
+ * a partial vector (or, with an activation's select, scalar code with a
+ * branch per element). Instead the coefficients are repeated to a period of
+ * P = lcm(C, W) elements and the batch item runs as S*C/P blocks of P
+ * (whole vectors) in parallel, the elements past the last whole block one
+ * by one. False (nothing emitted) when C is a multiple of W or P is over
+ * 8 W. */
+static bool cl_apply_periodic(urc_lower *L, urc_kernel *k, const geom *g, const epilogue *e, int bx, int by,
+                              urc_lx *n0, int ab[2][3], int nnorm) {
+    urc_dtype dt = k->bufs.items[bx].dt;
+    int64_t C = g->C, W = L->target ? L->target->vector_bits / (8 * urc_dtype_size(dt)) : 4;
+    if (W < 2 || C % W == 0) return false;
+    int64_t P = C / gcd64(C, W) * W, NE = g->S * C, nb = NE / P;
+    if (P > 8 * W || nb < 1) return false;
+    int r[2][3];
+    int ei = urc_kernel_var(k, "e", URC_DT_I64), bi = urc_kernel_var(k, "blk", URC_DT_I64);
+    urc_ls *le = urc_ls_for(k->body, ei, ilit(0), ilit(P), 1, 0);
+    urc_lx *cm = urc_lx_inrange(bin(URC_L_REM, var(k, ei), ilit(C)));
+    for (int j = 0; j < nnorm; j++)
+        for (int q = 0; q < 3; q++) {
+            r[j][q] = urc_kernel_local(k, "rep", dt, P);
+            urc_ls_store(le, r[j][q], var(k, ei), urc_lx_load(k, ab[j][q], cm));
+        }
+    urc_ls *lb = urc_ls_for(k->body, bi, ilit(0), ilit(nb), 1, URC_FOR_PARALLEL);
+    urc_ls *lv = urc_ls_for(lb, ei, ilit(0), ilit(P), 1, URC_FOR_SIMD | URC_FOR_VECTOR);
+    store_applied(k, lv, e, bx, by, urc_add(n0, urc_add(urc_muli(var(k, bi), P), var(k, ei))), r, nnorm, var(k, ei));
+    if (NE % P) {
+        urc_ls *lt = urc_ls_for(k->body, ei, ilit(nb * P), ilit(NE), 1, 0);
+        store_applied(k, lt, e, bx, by, urc_add(n0, var(k, ei)), ab, nnorm, cm);
+    }
+    return true;
+}
+
 /* Channels-last: X is (N, S, C). */
 static bool lower_cl(urc_lower *L, const urc_node *n, const geom *g, const normp *np, int nnorm) {
     urc_op op = base_op(n);
@@ -935,13 +984,10 @@ static bool lower_cl(urc_lower *L, const urc_node *n, const geom *g, const normp
                 cl_stats(L, k, g, bx[j], n0, tot_s, tot_q, parts);
                 cl_coeffs(L, k, g, &np[j], bx[j], n0, tot_s, tot_q, ab[j], dt);
             }
+        if (cl_apply_periodic(L, k, g, &e, bx[0], by, n0, ab, nnorm)) continue;
         urc_ls *lv = urc_ls_for(k->body, v, ilit(0), ilit(S), 1, URC_FOR_PARALLEL);
         urc_ls *lc = urc_ls_for(lv, c, ilit(0), ilit(C), 1, URC_FOR_SIMD | URC_FOR_VECTOR);
-        urc_lx *xi = urc_add(n0, urc_add(urc_muli(var(k, v), C), var(k, c)));
-        urc_lx *m[2][3] = {{0}};
-        for (int j = 0; j < nnorm; j++)
-            for (int q = 0; q < 3; q++) m[j][q] = urc_lx_load(k, ab[j][q], var(k, c));
-        urc_ls_store(lc, by, xi, emit_value(k, lc, &e, bx[0], xi, m[0], m[1]));
+        store_applied(k, lc, &e, bx[0], by, urc_add(n0, urc_add(urc_muli(var(k, v), C), var(k, c))), ab, nnorm, var(k, c));
     }
     return true;
 }

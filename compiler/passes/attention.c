@@ -39,6 +39,8 @@ typedef struct actx {
     urc_node_index pos; /* node positions, for putting the fused node in m2's place */
     urc_value **shared; /* compact constants made so far (equal ones are reused) */
     int nshared, capshared;
+    int n0;             /* nodes before the pass: node n0 + j is new, placed before node owner[j] */
+    URC_VEC(int) owner;
 } actx;
 
 static urc_node *only_reader(const actx *c, const urc_value *v) {
@@ -94,7 +96,31 @@ static bool plain(const urc_value *v, int uses) { return v->nuses == uses && !(v
  *   Y = f(q, kT, v) [B, H, L, D];  Y' = Transpose(Y, [0,2,1,3])
  * become f(R, kT, R) in layout 1 writing Y' directly, with K^T made by
  * Gather(R, 1, axis 2) [B, L, H, D] -> Transpose [0,2,3,1] (the two K nodes
- * are reused in place; T, the q/v Gathers and the output Transpose go). */
+ * are reused in place; T, the q/v Gathers and the output Transpose go).
+ * Heads of at most NARROW_HEAD channels (Swin's) get layout 2 instead: V^T
+ * made like K^T (the v Gather reused, a new Transpose), f(R, kT, vT). */
+enum { NARROW_HEAD = 8 };
+
+/* V^T for layout 2: the v Gather g2 reads R along axis 2, a new Transpose
+ * [0,2,3,1] (placed before f) makes [B, H, D, L]. */
+static bool make_vt(actx *c, urc_node *f, urc_node *g2, urc_value *R) {
+    static const int64_t p_kt2[4] = {0, 2, 3, 1};
+    g2->in[0] = R;
+    g2->a.gather.axis = 2;
+    urc_node *t = urc_node_new(c->g, URC_OP_TRANSPOSE, urc_fmt("%s/vT", f->name), 1, 1);
+    t->opset = 13;
+    t->in[0] = g2->out[0];
+    urc_value *vt = urc_value_new(c->g, NULL);
+    t->out[0] = vt;
+    vt->producer = t;
+    vt->producer_slot = 0;
+    t->a.movement.nperm = 4;
+    memcpy(t->a.movement.perm, p_kt2, sizeof p_kt2);
+    URC_VEC_PUSH(c->owner, urc_node_index_get(&c->pos, c->g, f));
+    f->in[2] = vt;
+    f->a.attention.layout = 2;
+    return urc_ops[URC_OP_GATHER].impl->infer(g2) && urc_ops[URC_OP_TRANSPOSE].impl->infer(t);
+}
 static void absorb_qkv(actx *c, urc_node *f) {
     static const int64_t p_in[5] = {2, 0, 3, 1, 4}, p_kt[4] = {0, 1, 3, 2}, p_out[4] = {0, 2, 1, 3},
                          p_kt2[4] = {0, 2, 3, 1};
@@ -119,6 +145,8 @@ static void absorb_qkv(actx *c, urc_node *f) {
     f->in[0] = R;
     f->in[2] = R;
     f->a.attention.layout = 1;
+    bool narrow = R->shape.dims[4] <= NARROW_HEAD;
+    if (narrow) ok = ok && make_vt(c, f, g2, R);
     urc_value *y2 = ot->out[0];
     f->out[0] = y2;
     y2->producer = f;
@@ -128,11 +156,14 @@ static void absorb_qkv(actx *c, urc_node *f) {
     URC_ASSERT(ok, "attention: absorbing the qkv rearranges failed");
     urc_node *dead[4] = {tt, g0, g2, ot};
     for (int i = 0; i < 4; i++) {
+        if (narrow && dead[i] == g2) continue;
         dead[i]->out[0]->producer = dead[i] == ot ? f : NULL;
         dead[i]->op = URC_OP_COUNT;
     }
     y2->producer = f;
-    if (urc_verbose) urc_note("attention: '%s' reads q and v from the packed qkv, writes [B, L, H, D]", f->name);
+    if (urc_verbose)
+        urc_note("attention: '%s' reads q%s from the packed qkv, writes [B, L, H, D]", f->name,
+                 narrow ? " (and V^T by a Transpose: narrow heads)" : " and v");
 }
 
 
@@ -465,7 +496,7 @@ static bool fuse_one(actx *c, urc_node *m1, bool *ok) {
 
 bool urc_pass_attention(urc_graph *g) {
     urc_graph_count_uses(g);
-    actx c = {g, urc_graph_readers(g), {0}, NULL, 0, 0};
+    actx c = {g, urc_graph_readers(g), {0}, NULL, 0, 0, g->nodes.len, {0}};
     urc_node_index_build(&c.pos, g);
     bool any = false, ok = true;
     int n0 = g->nodes.len;
@@ -476,6 +507,8 @@ bool urc_pass_attention(urc_graph *g) {
     free(c.reader);
     free(c.shared);
     urc_node_index_free(&c.pos);
+    urc_graph_place_appended(g, c.n0, c.owner.items); /* each V^T Transpose right before its attention */
+    free(c.owner.items);
     if (any) {
         urc_graph_compact(g);
         urc_graph_count_uses(g);
