@@ -47,6 +47,24 @@ static void buf_name(const urc_kernel *k, int b, urc_strbuf *sb) {
     else urc_sb_printf(sb, "<buf %d>", b);
 }
 
+static void expr(const urc_kernel *k, const urc_lx *e, urc_strbuf *sb);
+
+/* head a [s1 b [s2 c]] tail: an operator applied to its operands. */
+static void form(const urc_kernel *k, urc_strbuf *sb, const char *head, const urc_lx *a, const char *s1,
+                 const urc_lx *b, const char *s2, const urc_lx *c, const char *tail) {
+    urc_sb_puts(sb, head);
+    expr(k, a, sb);
+    if (s1) {
+        urc_sb_puts(sb, s1);
+        expr(k, b, sb);
+    }
+    if (s2) {
+        urc_sb_puts(sb, s2);
+        expr(k, c, sb);
+    }
+    urc_sb_puts(sb, tail);
+}
+
 static void expr(const urc_kernel *k, const urc_lx *e, urc_strbuf *sb) {
     if (!e) {
         urc_sb_puts(sb, "<null>");
@@ -61,53 +79,16 @@ static void expr(const urc_kernel *k, const urc_lx *e, urc_strbuf *sb) {
     case URC_LX_VAR: var_name(k, e->var, sb); return;
     case URC_LX_LOAD:
         buf_name(k, e->buf, sb);
-        urc_sb_putc(sb, '[');
-        expr(k, e->a, sb);
-        urc_sb_putc(sb, ']');
+        form(k, sb, "[", e->a, NULL, NULL, NULL, NULL, "]");
         return;
-    case URC_LX_UN:
-        urc_sb_printf(sb, "%s(", urc_lop_name(e->op));
-        expr(k, e->a, sb);
-        urc_sb_putc(sb, ')');
-        return;
+    case URC_LX_UN: form(k, sb, urc_fmt("%s(", urc_lop_name(e->op)), e->a, NULL, NULL, NULL, NULL, ")"); return;
     case URC_LX_BIN:
-        if (infix(e->op)) {
-            urc_sb_putc(sb, '(');
-            expr(k, e->a, sb);
-            urc_sb_printf(sb, " %s ", urc_lop_name(e->op));
-            expr(k, e->b, sb);
-            urc_sb_putc(sb, ')');
-        } else {
-            urc_sb_printf(sb, "%s(", urc_lop_name(e->op));
-            expr(k, e->a, sb);
-            urc_sb_puts(sb, ", ");
-            expr(k, e->b, sb);
-            urc_sb_putc(sb, ')');
-        }
+        if (infix(e->op)) form(k, sb, "(", e->a, urc_fmt(" %s ", urc_lop_name(e->op)), e->b, NULL, NULL, ")");
+        else form(k, sb, urc_fmt("%s(", urc_lop_name(e->op)), e->a, ", ", e->b, NULL, NULL, ")");
         return;
-    case URC_LX_SEL:
-        urc_sb_putc(sb, '(');
-        expr(k, e->a, sb);
-        urc_sb_puts(sb, " ? ");
-        expr(k, e->b, sb);
-        urc_sb_puts(sb, " : ");
-        expr(k, e->c, sb);
-        urc_sb_putc(sb, ')');
-        return;
-    case URC_LX_CAST:
-        urc_sb_printf(sb, "%s(", urc_dtype_name(e->dt));
-        expr(k, e->a, sb);
-        urc_sb_putc(sb, ')');
-        return;
-    case URC_LX_FMA:
-        urc_sb_puts(sb, "fma(");
-        expr(k, e->a, sb);
-        urc_sb_puts(sb, ", ");
-        expr(k, e->b, sb);
-        urc_sb_puts(sb, ", ");
-        expr(k, e->c, sb);
-        urc_sb_putc(sb, ')');
-        return;
+    case URC_LX_SEL: form(k, sb, "(", e->a, " ? ", e->b, " : ", e->c, ")"); return;
+    case URC_LX_CAST: form(k, sb, urc_fmt("%s(", urc_dtype_name(e->dt)), e->a, NULL, NULL, NULL, NULL, ")"); return;
+    case URC_LX_FMA: form(k, sb, "fma(", e->a, ", ", e->b, ", ", e->c, ")"); return;
     }
     urc_sb_printf(sb, "<kind %d>", (int)e->kind);
 }

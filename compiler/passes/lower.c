@@ -176,7 +176,7 @@ struct urc_share {
     bool check;                       /* UNETRC_CHECK_SHARE */
     share_entry pending;              /* the key of the kernel being built (key NULL: none) */
     const urc_kernel *expect;         /* check: the kernel whose body it should equal */
-    int64_t hits, checked;
+    int64_t checked;                  /* check mode: bodies compared */
 };
 
 /* A word at a time (byte-wise FNV over signatures of a few hundred bytes
@@ -211,7 +211,6 @@ bool urc_lower_reuse(urc_lower *L, urc_kernel *k, const urc_node *n, const int64
         k->body = x->k->body;
         k->can_fail = x->k->can_fail;
         S->pending.key = NULL;
-        S->hits++;
         return true;
     }
     return false;
@@ -360,10 +359,7 @@ static bool lower_node(urc_lower *L, urc_sigmemo *M, const urc_node *n) {
     for (int e = urc_hindex_first(&M->index, h); e >= 0 && !L->share->check; e = urc_hindex_next(&M->index, e)) {
         const sig_entry *x = &M->entries.items[e];
         if (x->nkey != nkey || memcmp(x->key, key, sizeof(int64_t) * (size_t)nkey)) continue;
-        if (sig_apply(L, n, x)) {
-            L->share->hits++;
-            return true;
-        }
+        if (sig_apply(L, n, x)) return true;
     }
     int before = L->prog->kernels.len;
     if (!impl->lower(L, n)) return false;
