@@ -1,0 +1,378 @@
+/* conv_wino.c: 3x3x3 convolutions by Winograd's minimal filtering,
+ * F(2x2x2, 3x3x3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+ * Networks", 2016, with the 1D transforms applied along each of the three
+ * axes).
+ *
+ * A 2x2x2 block of output voxels reads a 4x4x4 input patch d. With
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   (input, 4x4)
+ *   G   = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]       (filter, 4x3)
+ *   A^T = [1 1 1 0; 0 1 -1 -1]                      (output, 2x4)
+ * the block is Y = A^T [ sum_c (G g G^T)[c, m] (.) (B^T d B)[c] ] A per
+ * axis: 64 multiplies per (input, output channel) pair instead of 216, so
+ * 3.4 times fewer multiply-adds; the transforms are additions.
+ *
+ * The kernel, for X [N, D, H, W, C] and Y [N, OD, OH, OW, M]:
+ *
+ *   for n, td, th (parallel; tiles of 2x2 voxels in D and H):
+ *     for each group of T tiles along W:
+ *       V[p][t][c] = B^T d B  of the tile's patch (zero outside X)     64 x T x C
+ *       for each block of MB output channels mb:
+ *         for p < 64:  sum_c V[p][t][c] * U[mb][p][c][:]  (register tile T x MB), added
+ *                      into O[p / 4][r][t][:] by A^T's row r (the output transform along W)
+ *         Y[2x2x2 block of t][mb*MB + :] = act(A^T O A + B) + R   (along H, then D)
+ *
+ * U = G g G^T is computed at compile time (in double) and packed as
+ * U[M/MB][64][C][MB]. The scratch (V, O and one tile's staging S) lives on
+ * each thread's stack: kept under WINO_STACK bytes by the choice of T.
+ * Results differ from the direct sum by rounding only (the transforms have
+ * coefficients 0, +-1 and +-1/2). */
+#include "conv_wino.h"
+
+#define WINO_STACK (160 * 1024)
+
+static urc_lx *loopv(urc_kernel *k, urc_ls **body, const char *name, int64_t lo, urc_lx *hi, unsigned flags) {
+    int v = urc_kernel_var(k, name, URC_DT_I64);
+    *body = urc_ls_for(*body, v, urc_lx_int(lo), hi, 1, flags);
+    return urc_lx_var(k, v);
+}
+
+static urc_lx *ld(urc_kernel *k, int buf, urc_lx *idx) { return urc_lx_load(k, buf, idx); }
+static urc_lx *add(urc_lx *a, urc_lx *b) { return urc_lx_bin(URC_L_ADD, a, b); }
+static urc_lx *sub(urc_lx *a, urc_lx *b) { return urc_lx_bin(URC_L_SUB, a, b); }
+static urc_lx *band(urc_lx *a, urc_lx *b) { return urc_lx_bin(URC_L_AND, a, b); }
+/* 0 <= i < n, as a bool */
+static urc_lx *inside(urc_lx *i, int64_t n) {
+    return band(urc_lx_bin(URC_L_GE, i, urc_lx_int(0)), urc_lx_bin(URC_L_LT, i, urc_lx_int(n)));
+}
+static urc_lx *clampi(urc_lx *i, int64_t n) { return urc_sp_min(urc_sp_max(i, urc_lx_int(0)), urc_lx_int(n - 1)); }
+static urc_lx *fvar(urc_kernel *k, urc_ls *body, urc_lx *e) {
+    int v = urc_kernel_var(k, "u", URC_DT_F32);
+    urc_ls_decl(body, v, e);
+    return urc_lx_var(k, v);
+}
+
+/* The 4-point input transform B^T a of a[0..3], stored to dst[0..3]. */
+static void bt4(urc_kernel *k, urc_ls *body, urc_lx *const *a, int buf, urc_lx *const *dst) {
+    urc_lx *v[4];
+    for (int i = 0; i < 4; i++) v[i] = fvar(k, body, a[i]);
+    urc_ls_store(body, buf, dst[0], sub(v[0], v[2]));
+    urc_ls_store(body, buf, dst[1], add(v[1], v[2]));
+    urc_ls_store(body, buf, dst[2], sub(v[2], v[1]));
+    urc_ls_store(body, buf, dst[3], sub(v[1], v[3]));
+}
+
+/* The output transform A^T a of a[0..3]: (a0 + a1 + a2, a1 - a2 - a3). */
+static void at4(urc_kernel *k, urc_ls *body, urc_lx *const *a, urc_lx **o) {
+    urc_lx *v[4];
+    for (int i = 0; i < 4; i++) v[i] = fvar(k, body, a[i]);
+    o[0] = add(add(v[0], v[1]), v[2]);
+    o[1] = sub(sub(v[1], v[2]), v[3]);
+}
+
+/* U[mb][p][c][l] = (G g G^T)[p] of W[mb*MB + l, c] (zero past M). */
+static float *pack_u(const urc_wino_conv *c, int64_t nmb, int MB) {
+    static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    int64_t C = c->C, M = c->M;
+    float *u = urc_xcalloc((size_t)(nmb * 64 * C * MB), sizeof(float));
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t ci = 0; ci < C; ci++) {
+            double g[27], t1[4][3][3], t2[4][4][3];
+            for (int t = 0; t < 27; t++) g[t] = urc_elem_f64(c->w->dtype, c->w->data, (m * C + ci) * 27 + t);
+            for (int a = 0; a < 4; a++)
+                for (int h = 0; h < 3; h++)
+                    for (int w = 0; w < 3; w++)
+                        t1[a][h][w] = G[a][0] * g[h * 3 + w] + G[a][1] * g[9 + h * 3 + w] + G[a][2] * g[18 + h * 3 + w];
+            for (int a = 0; a < 4; a++)
+                for (int b = 0; b < 4; b++)
+                    for (int w = 0; w < 3; w++)
+                        t2[a][b][w] = G[b][0] * t1[a][0][w] + G[b][1] * t1[a][1][w] + G[b][2] * t1[a][2][w];
+            for (int a = 0; a < 4; a++)
+                for (int b = 0; b < 4; b++)
+                    for (int e = 0; e < 4; e++) {
+                        int64_t p = (a * 4 + b) * 4 + e, mb = m / MB, l = m % MB;
+                        double v = G[e][0] * t2[a][b][0] + G[e][1] * t2[a][b][1] + G[e][2] * t2[a][b][2];
+                        u[((mb * 64 + p) * C + ci) * MB + l] = (float)v;
+                    }
+        }
+    return u;
+}
+
+typedef struct wino {
+    urc_lower *L;
+    urc_kernel *k;
+    const urc_wino_conv *c;
+    int T, MB, lanes;
+    int64_t nmb;
+    int bx[URC_CONV_MAX_PARTS], bu, bb, br, by;
+    int bias_mode; /* 0 none, 1 packed (bb), 2 literal or run-time (urc_lower_load) */
+} wino;
+
+/* V[p][t][c] = (B^T d B)[p] of tile t's patch d (origin z0, y0, x0 in X, padding applied): d
+ * gathered with zeros outside X and transformed along W into S[(i*4 + j)*4 + e][c], then along H
+ * in place, then along D into V. */
+static void input_transform(wino *w, urc_ls *body, urc_lx *nn, urc_lx *z0, urc_lx *y0, urc_lx *x0, urc_lx *t, int S, int V) {
+    urc_kernel *k = w->k;
+    const urc_wino_conv *c = w->c;
+    int64_t C = c->C, D = c->in[0], H = c->in[1], W = c->in[2];
+    int T = w->T;
+    {
+        urc_ls *b = body;
+        urc_lx *i = loopv(k, &b, "i", 0, urc_lx_int(4), URC_FOR_UNROLL);
+        urc_lx *j = loopv(k, &b, "j", 0, urc_lx_int(4), URC_FOR_UNROLL);
+        urc_lx *z = urc_add(z0, i), *y = urc_add(y0, j);
+        int okzy = urc_kernel_var(k, "ok", URC_DT_BOOL);
+        urc_ls_decl(b, okzy, band(inside(z, D), inside(y, H)));
+        urc_lx *row = urc_sp_let(k, b, "row", urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, D), clampi(z, D)), H),
+                                                              clampi(y, H)), W));
+        urc_lx *ok[4], *vox[4];
+        for (int e = 0; e < 4; e++) {
+            urc_lx *x = urc_addi(x0, e);
+            int o = urc_kernel_var(k, "ok", URC_DT_BOOL);
+            urc_ls_decl(b, o, band(urc_lx_var(k, okzy), inside(x, W)));
+            ok[e] = urc_lx_var(k, o);
+            vox[e] = urc_sp_let(k, b, "vox", urc_add(row, clampi(x, W)));
+        }
+        urc_lx *srow = urc_muli(urc_add(urc_muli(i, 4), j), 4);
+        int64_t c0 = 0;
+        for (int p = 0; p < c->nx; p++) {
+            int64_t Cp = c->x[p]->shape.dims[c->x[p]->shape.rank - 1];
+            urc_ls *in = b;
+            urc_lx *cc = loopv(k, &in, "c", 0, urc_lx_int(Cp), URC_FOR_VECTOR);
+            urc_lx *a[4], *dst[4];
+            for (int e = 0; e < 4; e++) {
+                a[e] = urc_lx_sel(ok[e], ld(k, w->bx[p], urc_add(urc_muli(vox[e], Cp), cc)), urc_lx_flt(0, URC_DT_F32));
+                dst[e] = urc_add(urc_muli(urc_addi(srow, e), C), urc_addi(cc, c0));
+            }
+            bt4(k, in, a, S, dst);
+            c0 += Cp;
+        }
+    }
+    {
+        urc_ls *b = body;
+        urc_lx *i = loopv(k, &b, "i", 0, urc_lx_int(4), URC_FOR_UNROLL);
+        urc_lx *e = loopv(k, &b, "e", 0, urc_lx_int(4), URC_FOR_UNROLL);
+        urc_lx *cc = loopv(k, &b, "c", 0, urc_lx_int(C), URC_FOR_VECTOR);
+        urc_lx *a[4], *dst[4];
+        for (int j = 0; j < 4; j++) {
+            dst[j] = urc_add(urc_muli(urc_add(urc_muli(urc_addi(urc_muli(i, 4), j), 4), e), C), cc);
+            a[j] = ld(k, S, dst[j]);
+        }
+        bt4(k, b, a, S, dst);
+    }
+    {
+        urc_ls *b = body;
+        urc_lx *j = loopv(k, &b, "j", 0, urc_lx_int(4), URC_FOR_UNROLL);
+        urc_lx *e = loopv(k, &b, "e", 0, urc_lx_int(4), URC_FOR_UNROLL);
+        urc_lx *cc = loopv(k, &b, "c", 0, urc_lx_int(C), URC_FOR_VECTOR);
+        urc_lx *a[4], *dst[4];
+        for (int i = 0; i < 4; i++) {
+            urc_lx *p = urc_add(urc_muli(urc_addi(j, i * 4), 4), e);
+            a[i] = ld(k, S, urc_add(urc_muli(p, C), cc));
+            dst[i] = urc_add(urc_muli(urc_add(urc_muli(p, T), t), C), cc);
+        }
+        bt4(k, b, a, V, dst);
+    }
+}
+
+/* The epilogue of output element (voxel index vox of Y, lane l of block mb). */
+static urc_lx *epilogue(wino *w, urc_lx *val, urc_lx *mb, urc_lx *l, urc_lx *yidx) {
+    urc_kernel *k = w->k;
+    urc_lx *col = urc_add(urc_muli(mb, w->MB), l);
+    if (w->bias_mode == 1) val = add(val, ld(k, w->bb, col));
+    if (w->bias_mode == 2) val = add(val, urc_lower_load(w->L, k, w->c->b, col));
+    val = urc_conv_act(&w->c->n->a.conv, val);
+    if (w->br >= 0) val = add(val, ld(k, w->br, yidx));
+    return val;
+}
+
+/* One group of nt tiles starting at W tile tw0 (an expression). */
+static void group(wino *w, urc_ls *parent, urc_lx *nn, urc_lx *td, urc_lx *th, urc_lx *tw0, int nt) {
+    urc_kernel *k = w->k;
+    const urc_wino_conv *c = w->c;
+    int T = w->T, MB = w->MB;
+    int64_t C = c->C, M = c->M, OD = c->out[0], OH = c->out[1], OW = c->out[2];
+    urc_ls *blk = urc_ls_block();
+    urc_ls_push(parent, blk);
+    int S = urc_kernel_local(k, "S", URC_DT_F32, 64 * C);
+    int V = urc_kernel_local(k, "V", URC_DT_F32, 64 * T * C);
+    int O = urc_kernel_local(k, "O", URC_DT_F32, 32 * T * MB);
+    urc_ls_array(blk, k, S);
+    urc_ls_array(blk, k, V);
+    urc_ls_array(blk, k, O);
+    urc_lx *z0 = urc_addi(urc_muli(td, 2), -c->pb[0]), *y0 = urc_addi(urc_muli(th, 2), -c->pb[1]);
+    {
+        urc_ls *b = blk;
+        urc_lx *t = loopv(k, &b, "t", 0, urc_lx_int(nt), 0);
+        urc_lx *x0 = urc_sp_let(k, b, "x0", urc_addi(urc_muli(urc_add(tw0, t), 2), -c->pb[2]));
+        input_transform(w, b, nn, z0, y0, x0, t, S, V);
+    }
+    urc_ls *mbody = blk;
+    urc_lx *mb = urc_sp_dim_loop(k, &mbody, "mb", w->nmb, NULL);
+    /* O[q][r][t][:] = (A^T along W of sum_c V[q*4 + e][t][c] * U[mb][q*4 + e][c][:]), q = i*4 + j:
+     * the first output transform is folded into the stores (r 0: e 0, 1, 2 added; r 1: e 1 added, e 2
+     * and 3 subtracted), which also keeps the accumulators out of a plain copy (that gcc turns into
+     * a memcpy, leaving them in memory) */
+#define OIDX(q, r, t) urc_add(urc_muli(urc_add(urc_muli(urc_add(urc_muli((q), 2), (r)), T), (t)), MB), l)
+    {
+        urc_ls *b = mbody;
+        urc_lx *t = loopv(k, &b, "t", 0, urc_lx_int(nt), 0);
+        urc_lx *qr = loopv(k, &b, "q", 0, urc_lx_int(32), 0);
+        urc_lx *l = loopv(k, &b, "l", 0, urc_lx_int(MB), URC_FOR_VECTOR);
+        urc_ls_store(b, O, urc_add(urc_muli(urc_add(urc_muli(qr, T), t), MB), l), urc_lx_flt(0, URC_DT_F32));
+    }
+    urc_ls *qb = mbody;
+    urc_lx *q = loopv(k, &qb, "q", 0, urc_lx_int(16), 0);
+    for (int e = 0; e < 4; e++) {
+        urc_ls *ab = urc_ls_block();
+        urc_ls_push(qb, ab);
+        int acc = urc_kernel_local(k, "acc", URC_DT_F32, (int64_t)nt * MB);
+        urc_ls_array(ab, k, acc);
+        urc_lx *p = urc_addi(urc_muli(q, 4), e);
+        {
+            urc_ls *b = ab;
+            urc_lx *t = loopv(k, &b, "t", 0, urc_lx_int(nt), URC_FOR_UNROLL);
+            urc_lx *l = loopv(k, &b, "l", 0, urc_lx_int(MB), URC_FOR_VECTOR);
+            urc_ls_store(b, acc, urc_add(urc_muli(t, MB), l), urc_lx_flt(0, URC_DT_F32));
+        }
+        {
+            urc_ls *b = ab;
+            urc_lx *ub = urc_sp_let(k, b, "ub", urc_muli(urc_add(urc_muli(mb, 64), p), C * MB));
+            urc_lx *vb = urc_sp_let(k, b, "vb", urc_muli(p, T * C));
+            urc_lx *cc = loopv(k, &b, "c", 0, urc_lx_int(C), 0);
+            urc_lx *t = loopv(k, &b, "t", 0, urc_lx_int(nt), URC_FOR_UNROLL);
+            int xv = urc_kernel_var(k, "xv", URC_DT_F32);
+            urc_ls_decl(b, xv, ld(k, V, urc_add(urc_add(vb, urc_muli(t, C)), cc)));
+            urc_lx *l = loopv(k, &b, "l", 0, urc_lx_int(MB), URC_FOR_VECTOR);
+            urc_lx *ai = urc_add(urc_muli(t, MB), l);
+            urc_ls_store(b, acc, ai, urc_lx_fma(urc_lx_var(k, xv), ld(k, w->bu, urc_add(urc_add(ub, urc_muli(cc, MB)), l)),
+                                                ld(k, acc, ai)));
+        }
+        {
+            urc_ls *b = ab;
+            urc_lx *t = loopv(k, &b, "t", 0, urc_lx_int(nt), URC_FOR_UNROLL);
+            urc_lx *l = loopv(k, &b, "l", 0, urc_lx_int(MB), URC_FOR_VECTOR);
+            urc_lx *a = ld(k, acc, urc_add(urc_muli(t, MB), l));
+            for (int r = 0; r < 2; r++) {
+                /* A^T row r: (1, 1, 1, 0) and (0, 1, -1, -1) */
+                int coef = r == 0 ? (e < 3) : (e == 1 ? 1 : e == 0 ? 0 : -1);
+                if (!coef) continue;
+                urc_lx *oi = OIDX(q, urc_lx_int(r), t);
+                urc_ls_store(b, O, oi, urc_lx_bin(coef > 0 ? URC_L_ADD : URC_L_SUB, ld(k, O, oi), a));
+            }
+        }
+    }
+    /* the output transform along H (in place), then along D into Y */
+    urc_ls *tb = mbody;
+    urc_lx *t = loopv(k, &tb, "t", 0, urc_lx_int(nt), 0);
+    {
+        urc_ls *b = tb;
+        urc_lx *i = loopv(k, &b, "i", 0, urc_lx_int(4), URC_FOR_UNROLL);
+        urc_lx *r = loopv(k, &b, "r", 0, urc_lx_int(2), URC_FOR_UNROLL);
+        urc_lx *l = loopv(k, &b, "l", 0, urc_lx_int(MB), URC_FOR_VECTOR);
+        urc_lx *a[4], *o[2];
+        for (int j = 0; j < 4; j++) a[j] = ld(k, O, OIDX(urc_addi(urc_muli(i, 4), j), r, t));
+        at4(k, b, a, o);
+        for (int j = 0; j < 2; j++) urc_ls_store(b, O, OIDX(urc_addi(urc_muli(i, 4), j), r, t), o[j]);
+    }
+    /* Y[n, 2td + a, 2th + j, 2(tw0 + t) + e] for the voxels inside Y */
+    urc_lx *valid = M % MB == 0 ? urc_lx_int(MB)
+                    : w->nmb == 1 ? urc_lx_int(M)
+                                  : urc_sp_min(urc_lx_int(MB), urc_sub(urc_lx_int(M), urc_muli(mb, MB)));
+    for (int jj = 0; jj < 2; jj++)
+        for (int e = 0; e < 2; e++)
+            for (int a = 0; a < 2; a++) {
+                urc_ls *b = tb;
+                urc_lx *oz = urc_addi(urc_muli(td, 2), a), *oy = urc_addi(urc_muli(th, 2), jj);
+                urc_lx *ox = urc_addi(urc_muli(urc_add(tw0, t), 2), e);
+                urc_lx *cond = NULL;
+                if (a && OD % 2) cond = urc_lx_bin(URC_L_LT, oz, urc_lx_int(OD));
+                if (jj && OH % 2) {
+                    urc_lx *cy = urc_lx_bin(URC_L_LT, oy, urc_lx_int(OH));
+                    cond = cond ? band(cond, cy) : cy;
+                }
+                if (e && OW % 2) {
+                    urc_lx *cx = urc_lx_bin(URC_L_LT, ox, urc_lx_int(OW));
+                    cond = cond ? band(cond, cx) : cx;
+                }
+                if (cond) b = urc_ls_if(b, cond, NULL);
+                urc_lx *yb = urc_sp_let(k, b, "yb", urc_add(urc_muli(urc_add(urc_muli(urc_add(urc_muli(
+                                 urc_add(urc_muli(nn, OD), oz), OH), oy), OW), ox), M), urc_muli(mb, MB)));
+                urc_lx *l = loopv(k, &b, "l", 0, valid, URC_FOR_VECTOR);
+                urc_lx *v[4], *o[2];
+                for (int i = 0; i < 4; i++) v[i] = ld(k, O, OIDX(urc_lx_int(i * 4 + jj), urc_lx_int(e), t));
+                at4(k, b, v, o);
+                urc_lx *yidx = urc_add(yb, l);
+                urc_ls_store(b, w->by, yidx, epilogue(w, o[a], mb, l, yidx));
+            }
+#undef OIDX
+}
+
+bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c) {
+    const urc_target *tg = L->target;
+    if (c->C < 8 || c->M < 8) return false;
+    int regs = tg->vector_bits >= 512 ? 32 : 16;
+    int lanes = tg->vector_bits / 32 < 4 ? 4 : tg->vector_bits / 32;
+    int64_t mv = (c->M + lanes - 1) / lanes;
+    int mult = regs >= 32 ? 4 : 2;
+    while (mult > 1 && mv % mult) mult--;
+    int MB = mult * lanes;
+    int T = (regs - mult - 2) / mult;
+    if (T > 8) T = 8;
+    int64_t tiles_w = (c->out[2] + 1) / 2;
+    if (T > tiles_w) T = (int)tiles_w;
+    /* scratch per thread: S (64 C) + V (64 T C) + O (32 T MB) + acc */
+    while (T > 1 && (64 * c->C + (int64_t)T * (64 * c->C + 32 * MB)) * 4 > WINO_STACK) T--;
+    if ((64 * c->C + (int64_t)T * (64 * c->C + 32 * MB)) * 4 > WINO_STACK || (T < 3 && tiles_w >= 3)) return false;
+
+    wino w = {L, k, c, T, MB, lanes, (c->M + MB - 1) / MB, {0}, 0, -1, -1, 0, 0};
+    for (int p = 0; p < c->nx; p++) w.bx[p] = urc_lower_in(L, k, c->x[p], "x");
+    float *u = pack_u(c, w.nmb, MB);
+    w.bu = urc_lower_const(L, k, "wino", URC_DT_F32, w.nmb * 64 * c->C * MB, u);
+    free(u);
+    const urc_value *B = c->b;
+    int64_t bits = 0;
+    if (B && B->data && urc_shape_numel(&B->shape) > 1) {
+        int64_t cols = w.nmb * MB;
+        float *bp = urc_xmalloc((size_t)cols * sizeof(float));
+        for (int64_t j = 0; j < cols; j++) bp[j] = j < c->M ? (float)urc_elem_f64(B->dtype, B->data, j) : 0.0f;
+        w.bb = urc_lower_const(L, k, "bpack", URC_DT_F32, cols, bp);
+        free(bp);
+        w.bias_mode = 1;
+    } else if (B) {
+        w.bias_mode = 2;
+        if (B->data) {
+            double b = urc_elem_f64(B->dtype, B->data, 0);
+            memcpy(&bits, &b, sizeof bits);
+        } else {
+            urc_lower_in(L, k, B, "c"); /* bound now, as the body would, so the key covers it */
+        }
+    }
+    w.by = urc_lower_out(L, k, c->y, "y");
+    if (c->r) w.br = urc_lower_in(L, k, c->r, "r");
+
+    /* the body depends on the geometry, tile, buffers and epilogue only */
+    const urc_conv_attr *at = &c->n->a.conv;
+    int64_t key[64 + 2 * URC_CONV_MAX_PARTS], alpha;
+    int nk = 0;
+    memcpy(&alpha, &at->act_alpha, sizeof alpha);
+    const int64_t head[] = {0x57494e4f, c->N, c->C, c->M, T, MB, w.nmb, w.bu, w.bb, w.br, w.by, w.bias_mode, bits,
+                            at->act, alpha, c->nx};
+    for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
+    for (int a = 0; a < 3; a++) key[nk++] = c->in[a], key[nk++] = c->out[a], key[nk++] = c->pb[a];
+    for (int p = 0; p < c->nx; p++) key[nk++] = w.bx[p], key[nk++] = c->x[p]->shape.dims[c->x[p]->shape.rank - 1];
+    if (urc_lower_reuse(L, k, c->n, key, nk)) return true;
+
+    urc_ls *body = k->body, *par = NULL;
+    urc_lx *nn = urc_sp_dim_loop(k, &body, "n", c->N, &par);
+    urc_lx *td = urc_sp_dim_loop(k, &body, "td", (c->out[0] + 1) / 2, &par);
+    urc_lx *th = urc_sp_dim_loop(k, &body, "th", (c->out[1] + 1) / 2, &par);
+    int64_t full = tiles_w / T, rest = tiles_w % T;
+    if (full) {
+        urc_ls *gb = body;
+        urc_lx *g = urc_sp_dim_loop(k, &gb, "g", full, NULL);
+        group(&w, gb, nn, td, th, urc_muli(g, T), T);
+    }
+    if (rest) group(&w, body, nn, td, th, urc_lx_int(full * T), (int)rest);
+    urc_lower_remember(L, k);
+    return true;
+}

@@ -1,0 +1,27 @@
+/* conv_wino.h: the Winograd F(2x2x2, 3x3x3) kernel for channels-last 3D
+ * convolutions (conv_wino.c), called by conv.c's lowering. */
+#ifndef URC_OPS_CONV_WINO_H
+#define URC_OPS_CONV_WINO_H
+
+#include "spatial.h"
+
+/* What conv.c knows about one channels-last float32 convolution with a
+ * 3x3x3 kernel, stride 1, dilation 1, one group and constant weights. */
+typedef struct urc_wino_conv {
+    const urc_node *n;
+    int64_t N, C, M;            /* batch, input channels (all parts), output channels */
+    int64_t in[3], out[3], pb[3];
+    int nx;                     /* X parts (channel concatenation) */
+    const urc_value *x[URC_CONV_MAX_PARTS];
+    const urc_value *w, *b, *r, *y; /* W [M, C, 3, 3, 3] (constant); bias, residual: NULL if absent */
+} urc_wino_conv;
+
+/* Emits c as a Winograd kernel into k and returns true, or returns false
+ * (having bound nothing) when it would not pay off: too few channels or a
+ * tile that does not fit the per-thread scratch budget. */
+bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c);
+
+/* The epilogue activation of a convolution (conv.c). */
+urc_lx *urc_conv_act(const urc_conv_attr *a, urc_lx *x);
+
+#endif
