@@ -948,18 +948,19 @@ static void dc_emit(dconv *cp, bool gemm) {
     if (R) dc_block(&c, body, mb, nn, od, oh, klo, khi, yrow, urc_sp_i(nfull * WB), nfull * WB, (int)R, valid);
 }
 
-/* 3x3x3, stride 1, undilated, constant W, Y channels-last: Winograd's
- * F(2x2x2, 3x3x3) (conv_wino.c) unless UNETRC_CONV=direct. */
+/* 3x3x3 or 3x3, stride 1, undilated, constant W, Y channels-last:
+ * Winograd's F(2x2x2, 3x3x3) or F(2x2, 3x3) (conv_wino.c) unless
+ * UNETRC_CONV=direct. */
 static bool wino_fits(const urc_node *n, const geo *g) {
     const char *e = getenv("UNETRC_CONV");
     if (e && !strcmp(e, "direct")) return false;
-    bool ok = g->nsp == 3 && n->in[1]->data && !n->a.conv.y_channels_first;
-    for (int a = 0; a < 3 && ok; a++) ok = g->K[a] == 3 && g->s[a] == 1 && g->d[a] == 1;
+    bool ok = (g->nsp == 3 || g->nsp == 2) && n->in[1]->data && !n->a.conv.y_channels_first;
+    for (int a = 0; a < g->nsp && ok; a++) ok = g->K[a] == 3 && g->s[a] == 1 && g->d[a] == 1;
     return ok;
 }
 
-static bool try_winograd(urc_lower *L, urc_kernel *k, const urc_node *n, const dconv *d) {
-    urc_wino_conv w = {n, d->N, d->C, d->M, {0}, {0}, {0}, nparts(n), {0}, n->in[1], bias(n), residual(n), n->out[0]};
+static bool try_winograd(urc_lower *L, urc_kernel *k, const urc_node *n, const dconv *d, int nsp) {
+    urc_wino_conv w = {n, nsp, d->N, d->C, d->M, {0}, {0}, {0}, nparts(n), {0}, n->in[1], bias(n), residual(n), n->out[0]};
     for (int a = 0; a < 3; a++) w.in[a] = d->in[a], w.out[a] = d->out[a], w.pb[a] = d->pb[a];
     for (int p = 0; p < w.nx; p++) w.x[p] = xpart(n, p);
     return urc_conv_winograd(L, k, &w);
@@ -972,7 +973,7 @@ static bool lower_conv_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const 
     for (int a = 0; a < g->nsp; a++)
         gemm = gemm && g->K[a] == 1 && g->s[a] == 1 && g->pb[a] == 0 && g->out[a] == g->in[a];
     gemm = gemm && (!n->a.conv.y_channels_first || c.N == 1); /* the samples are one row */
-    if (!gemm && wino_fits(n, g) && try_winograd(L, k, n, &c)) return true;
+    if (!gemm && wino_fits(n, g) && try_winograd(L, k, n, &c, g->nsp)) return true;
     if (gemm) { /* [N*S, C] x [C, M]: one row of every voxel */
         urc_shape xs = x_shape(n);
         int64_t V = urc_shape_numel(&xs) / c.C;

@@ -61,6 +61,11 @@ static void bt4(urc_kernel *k, urc_ls *body, urc_lx *const *a, int buf, urc_lx *
     urc_ls_store(body, buf, dst[3], sub(v[1], v[3]));
 }
 
+/* Row r of the output transform A^T a, from a[0..3] without locals. */
+static urc_lx *at_row(int r, urc_lx *const *a) {
+    return r == 0 ? add(add(a[0], a[1]), a[2]) : sub(sub(a[1], a[2]), a[3]);
+}
+
 /* The output transform A^T a of a[0..3]: (a0 + a1 + a2, a1 - a2 - a3). */
 static void at4(urc_kernel *k, urc_ls *body, urc_lx *const *a, urc_lx **o) {
     urc_lx *v[4];
@@ -69,29 +74,33 @@ static void at4(urc_kernel *k, urc_ls *body, urc_lx *const *a, urc_lx **o) {
     o[1] = sub(sub(v[1], v[2]), v[3]);
 }
 
-/* U[mb][p][c][l] = (G g G^T)[p] of W[mb*MB + l, c] (zero past M). */
+/* U[mb][p][c][l] = (G g G^T)[p] of W[mb*MB + l, c] (zero past M); 2D: G along H and W only. */
 static float *pack_u(const urc_wino_conv *c, int64_t nmb, int MB) {
     static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-    int64_t C = c->C, M = c->M;
-    float *u = urc_xcalloc((size_t)(nmb * 64 * C * MB), sizeof(float));
+    int64_t C = c->C, M = c->M, P = c->nd == 3 ? 64 : 16, taps = c->nd == 3 ? 27 : 9;
+    float *u = urc_xcalloc((size_t)(nmb * P * C * MB), sizeof(float));
     for (int64_t m = 0; m < M; m++)
         for (int64_t ci = 0; ci < C; ci++) {
             double g[27], t1[4][3][3], t2[4][4][3];
-            for (int t = 0; t < 27; t++) g[t] = urc_elem_f64(c->w->dtype, c->w->data, (m * C + ci) * 27 + t);
-            for (int a = 0; a < 4; a++)
+            for (int t = 0; t < taps; t++) g[t] = urc_elem_f64(c->w->dtype, c->w->data, (m * C + ci) * taps + t);
+            if (c->nd == 2) { /* one D "tap": the G row along D is the identity */
+                for (int h = 0; h < 3; h++)
+                    for (int w = 0; w < 3; w++) t1[0][h][w] = g[h * 3 + w];
+            }
+            for (int a = 0; a < 4 && c->nd == 3; a++)
                 for (int h = 0; h < 3; h++)
                     for (int w = 0; w < 3; w++)
                         t1[a][h][w] = G[a][0] * g[h * 3 + w] + G[a][1] * g[9 + h * 3 + w] + G[a][2] * g[18 + h * 3 + w];
-            for (int a = 0; a < 4; a++)
+            for (int a = 0; a < (c->nd == 3 ? 4 : 1); a++)
                 for (int b = 0; b < 4; b++)
                     for (int w = 0; w < 3; w++)
                         t2[a][b][w] = G[b][0] * t1[a][0][w] + G[b][1] * t1[a][1][w] + G[b][2] * t1[a][2][w];
-            for (int a = 0; a < 4; a++)
+            for (int a = 0; a < (c->nd == 3 ? 4 : 1); a++)
                 for (int b = 0; b < 4; b++)
                     for (int e = 0; e < 4; e++) {
                         int64_t p = (a * 4 + b) * 4 + e, mb = m / MB, l = m % MB;
                         double v = G[e][0] * t2[a][b][0] + G[e][1] * t2[a][b][1] + G[e][2] * t2[a][b][2];
-                        u[((mb * 64 + p) * C + ci) * MB + l] = (float)v;
+                        u[((mb * P + p) * C + ci) * MB + l] = (float)v;
                     }
         }
     return u;
@@ -102,6 +111,8 @@ typedef struct wino {
     urc_kernel *k;
     const urc_wino_conv *c;
     int T, MB, lanes;
+    int ni;        /* 4 (3D) or 1 (2D: no transform along D) */
+    int64_t P;     /* transform positions: ni * 16 */
     int64_t nmb;
     int bx[URC_CONV_MAX_PARTS], bu, bb, br, by;
     int bias_mode; /* 0 none, 1 packed (bb), 2 literal or run-time (urc_lower_load) */
@@ -109,15 +120,16 @@ typedef struct wino {
 
 /* V[p][t][c] = (B^T d B)[p] of tile t's patch d (origin z0, y0, x0 in X, padding applied): d
  * gathered with zeros outside X and transformed along W into S[(i*4 + j)*4 + e][c], then along H
- * in place, then along D into V. */
+ * in place, then along D into V (2D: along H into V). */
 static void input_transform(wino *w, urc_ls *body, urc_lx *nn, urc_lx *z0, urc_lx *y0, urc_lx *x0, urc_lx *t, int S, int V) {
     urc_kernel *k = w->k;
     const urc_wino_conv *c = w->c;
     int64_t C = c->C, D = c->in[0], H = c->in[1], W = c->in[2];
     int T = w->T;
+    int ni = w->ni;
     {
         urc_ls *b = body;
-        urc_lx *i = loopv(k, &b, "i", 0, urc_lx_int(4), URC_FOR_UNROLL);
+        urc_lx *i = loopv(k, &b, "i", 0, urc_lx_int(ni), URC_FOR_UNROLL);
         urc_lx *j = loopv(k, &b, "j", 0, urc_lx_int(4), URC_FOR_UNROLL);
         urc_lx *z = urc_add(z0, i), *y = urc_add(y0, j);
         int okzy = urc_kernel_var(k, "ok", URC_DT_BOOL);
@@ -149,17 +161,18 @@ static void input_transform(wino *w, urc_ls *body, urc_lx *nn, urc_lx *z0, urc_l
     }
     {
         urc_ls *b = body;
-        urc_lx *i = loopv(k, &b, "i", 0, urc_lx_int(4), URC_FOR_UNROLL);
+        urc_lx *i = loopv(k, &b, "i", 0, urc_lx_int(ni), URC_FOR_UNROLL);
         urc_lx *e = loopv(k, &b, "e", 0, urc_lx_int(4), URC_FOR_UNROLL);
         urc_lx *cc = loopv(k, &b, "c", 0, urc_lx_int(C), URC_FOR_VECTOR);
         urc_lx *a[4], *dst[4];
         for (int j = 0; j < 4; j++) {
-            dst[j] = urc_add(urc_muli(urc_add(urc_muli(urc_addi(urc_muli(i, 4), j), 4), e), C), cc);
-            a[j] = ld(k, S, dst[j]);
+            urc_lx *q = urc_add(urc_muli(urc_addi(urc_muli(i, 4), j), 4), e);
+            a[j] = ld(k, S, urc_add(urc_muli(q, C), cc));
+            dst[j] = ni == 4 ? urc_add(urc_muli(q, C), cc) : urc_add(urc_muli(urc_add(urc_muli(q, T), t), C), cc);
         }
-        bt4(k, b, a, S, dst);
+        bt4(k, b, a, ni == 4 ? S : V, dst);
     }
-    {
+    if (ni == 4) {
         urc_ls *b = body;
         urc_lx *j = loopv(k, &b, "j", 0, urc_lx_int(4), URC_FOR_UNROLL);
         urc_lx *e = loopv(k, &b, "e", 0, urc_lx_int(4), URC_FOR_UNROLL);
@@ -193,13 +206,14 @@ static void group(wino *w, urc_ls *parent, urc_lx *nn, urc_lx *td, urc_lx *th, u
     int64_t C = c->C, M = c->M, OD = c->out[0], OH = c->out[1], OW = c->out[2];
     urc_ls *blk = urc_ls_block();
     urc_ls_push(parent, blk);
-    int S = urc_kernel_local(k, "S", URC_DT_F32, 64 * C);
-    int V = urc_kernel_local(k, "V", URC_DT_F32, 64 * T * C);
-    int O = urc_kernel_local(k, "O", URC_DT_F32, 32 * T * MB);
+    int64_t P = w->P;
+    int S = urc_kernel_local(k, "S", URC_DT_F32, P * C);
+    int V = urc_kernel_local(k, "V", URC_DT_F32, P * T * C);
+    int O = urc_kernel_local(k, "O", URC_DT_F32, P / 2 * T * MB);
     urc_ls_array(blk, k, S);
     urc_ls_array(blk, k, V);
     urc_ls_array(blk, k, O);
-    urc_lx *z0 = urc_addi(urc_muli(td, 2), -c->pb[0]), *y0 = urc_addi(urc_muli(th, 2), -c->pb[1]);
+    urc_lx *z0 = urc_addi(urc_muli(td, w->ni == 4 ? 2 : 1), -c->pb[0]), *y0 = urc_addi(urc_muli(th, 2), -c->pb[1]);
     {
         urc_ls *b = blk;
         urc_lx *t = loopv(k, &b, "t", 0, urc_lx_int(nt), 0);
@@ -216,12 +230,12 @@ static void group(wino *w, urc_ls *parent, urc_lx *nn, urc_lx *td, urc_lx *th, u
     {
         urc_ls *b = mbody;
         urc_lx *t = loopv(k, &b, "t", 0, urc_lx_int(nt), 0);
-        urc_lx *qr = loopv(k, &b, "q", 0, urc_lx_int(32), 0);
+        urc_lx *qr = loopv(k, &b, "q", 0, urc_lx_int(P / 2), 0);
         urc_lx *l = loopv(k, &b, "l", 0, urc_lx_int(MB), URC_FOR_VECTOR);
         urc_ls_store(b, O, urc_add(urc_muli(urc_add(urc_muli(qr, T), t), MB), l), urc_lx_flt(0, URC_DT_F32));
     }
     urc_ls *qb = mbody;
-    urc_lx *q = loopv(k, &qb, "q", 0, urc_lx_int(16), 0);
+    urc_lx *q = loopv(k, &qb, "q", 0, urc_lx_int(P / 4), 0);
     for (int e = 0; e < 4; e++) {
         urc_ls *ab = urc_ls_block();
         urc_ls_push(qb, ab);
@@ -236,7 +250,7 @@ static void group(wino *w, urc_ls *parent, urc_lx *nn, urc_lx *td, urc_lx *th, u
         }
         {
             urc_ls *b = ab;
-            urc_lx *ub = urc_sp_let(k, b, "ub", urc_muli(urc_add(urc_muli(mb, 64), p), C * MB));
+            urc_lx *ub = urc_sp_let(k, b, "ub", urc_muli(urc_add(urc_muli(mb, P), p), C * MB));
             urc_lx *vb = urc_sp_let(k, b, "vb", urc_muli(p, T * C));
             urc_lx *cc = loopv(k, &b, "c", 0, urc_lx_int(C), 0);
             urc_lx *t = loopv(k, &b, "t", 0, urc_lx_int(nt), URC_FOR_UNROLL);
@@ -266,7 +280,7 @@ static void group(wino *w, urc_ls *parent, urc_lx *nn, urc_lx *td, urc_lx *th, u
     urc_lx *t = loopv(k, &tb, "t", 0, urc_lx_int(nt), 0);
     {
         urc_ls *b = tb;
-        urc_lx *i = loopv(k, &b, "i", 0, urc_lx_int(4), URC_FOR_UNROLL);
+        urc_lx *i = loopv(k, &b, "i", 0, urc_lx_int(w->ni), URC_FOR_UNROLL);
         urc_lx *r = loopv(k, &b, "r", 0, urc_lx_int(2), URC_FOR_UNROLL);
         urc_lx *l = loopv(k, &b, "l", 0, urc_lx_int(MB), URC_FOR_VECTOR);
         urc_lx *a[4], *o[2];
@@ -280,9 +294,9 @@ static void group(wino *w, urc_ls *parent, urc_lx *nn, urc_lx *td, urc_lx *th, u
                                   : urc_sp_min(urc_lx_int(MB), urc_sub(urc_lx_int(M), urc_muli(mb, MB)));
     for (int jj = 0; jj < 2; jj++)
         for (int e = 0; e < 2; e++)
-            for (int a = 0; a < 2; a++) {
+            for (int a = 0; a < (w->ni == 4 ? 2 : 1); a++) {
                 urc_ls *b = tb;
-                urc_lx *oz = urc_addi(urc_muli(td, 2), a), *oy = urc_addi(urc_muli(th, 2), jj);
+                urc_lx *oz = urc_addi(urc_muli(td, w->ni == 4 ? 2 : 1), a), *oy = urc_addi(urc_muli(th, 2), jj);
                 urc_lx *ox = urc_addi(urc_muli(urc_add(tw0, t), 2), e);
                 urc_lx *cond = NULL;
                 if (a && OD % 2) cond = urc_lx_bin(URC_L_LT, oz, urc_lx_int(OD));
@@ -298,11 +312,15 @@ static void group(wino *w, urc_ls *parent, urc_lx *nn, urc_lx *td, urc_lx *th, u
                 urc_lx *yb = urc_sp_let(k, b, "yb", urc_add(urc_muli(urc_add(urc_muli(urc_add(urc_muli(
                                  urc_add(urc_muli(nn, OD), oz), OH), oy), OW), ox), M), urc_muli(mb, MB)));
                 urc_lx *l = loopv(k, &b, "l", 0, valid, URC_FOR_VECTOR);
-                urc_lx *v[4], *o[2];
-                for (int i = 0; i < 4; i++) v[i] = ld(k, O, OIDX(urc_lx_int(i * 4 + jj), urc_lx_int(e), t));
-                at4(k, b, v, o);
+                urc_lx *v[4], *o;
+                if (w->ni == 4) {
+                    for (int i = 0; i < 4; i++) v[i] = ld(k, O, OIDX(urc_lx_int(i * 4 + jj), urc_lx_int(e), t));
+                    o = at_row(a, v);
+                } else {
+                    o = ld(k, O, OIDX(urc_lx_int(jj), urc_lx_int(e), t));
+                }
                 urc_lx *yidx = urc_add(yb, l);
-                urc_ls_store(b, w->by, yidx, epilogue(w, o[a], mb, l, yidx));
+                urc_ls_store(b, w->by, yidx, epilogue(w, o, mb, l, yidx));
             }
 #undef OIDX
 }
@@ -320,14 +338,15 @@ bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c) {
     if (T > 8) T = 8;
     int64_t tiles_w = (c->out[2] + 1) / 2;
     if (T > tiles_w) T = (int)tiles_w;
-    /* scratch per thread: S (64 C) + V (64 T C) + O (32 T MB) + acc */
-    while (T > 1 && (64 * c->C + (int64_t)T * (64 * c->C + 32 * MB)) * 4 > WINO_STACK) T--;
-    if ((64 * c->C + (int64_t)T * (64 * c->C + 32 * MB)) * 4 > WINO_STACK || (T < 3 && tiles_w >= 3)) return false;
+    /* scratch per thread: S (P C) + V (P T C) + O (P/2 T MB) + acc */
+    int64_t P = c->nd == 3 ? 64 : 16;
+    while (T > 1 && (P * c->C + (int64_t)T * (P * c->C + P / 2 * MB)) * 4 > WINO_STACK) T--;
+    if ((P * c->C + (int64_t)T * (P * c->C + P / 2 * MB)) * 4 > WINO_STACK || (T < 3 && tiles_w >= 3)) return false;
 
-    wino w = {L, k, c, T, MB, lanes, (c->M + MB - 1) / MB, {0}, 0, -1, -1, 0, 0};
+    wino w = {L, k, c, T, MB, lanes, c->nd == 3 ? 4 : 1, P, (c->M + MB - 1) / MB, {0}, 0, -1, -1, 0, 0};
     for (int p = 0; p < c->nx; p++) w.bx[p] = urc_lower_in(L, k, c->x[p], "x");
     float *u = pack_u(c, w.nmb, MB);
-    w.bu = urc_lower_const(L, k, "wino", URC_DT_F32, w.nmb * 64 * c->C * MB, u);
+    w.bu = urc_lower_const(L, k, "wino", URC_DT_F32, w.nmb * P * c->C * MB, u);
     free(u);
     const urc_value *B = c->b;
     int64_t bits = 0;
@@ -356,7 +375,7 @@ bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c) {
     int nk = 0;
     memcpy(&alpha, &at->act_alpha, sizeof alpha);
     const int64_t head[] = {0x57494e4f, c->N, c->C, c->M, T, MB, w.nmb, w.bu, w.bb, w.br, w.by, w.bias_mode, bits,
-                            at->act, alpha, c->nx};
+                            at->act, alpha, c->nx, c->nd};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
     for (int a = 0; a < 3; a++) key[nk++] = c->in[a], key[nk++] = c->out[a], key[nk++] = c->pb[a];
     for (int p = 0; p < c->nx; p++) key[nk++] = w.bx[p], key[nk++] = c->x[p]->shape.dims[c->x[p]->shape.rank - 1];
@@ -364,7 +383,7 @@ bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c) {
 
     urc_ls *body = k->body, *par = NULL;
     urc_lx *nn = urc_sp_dim_loop(k, &body, "n", c->N, &par);
-    urc_lx *td = urc_sp_dim_loop(k, &body, "td", (c->out[0] + 1) / 2, &par);
+    urc_lx *td = urc_sp_dim_loop(k, &body, "td", c->nd == 3 ? (c->out[0] + 1) / 2 : c->out[0], &par);
     urc_lx *th = urc_sp_dim_loop(k, &body, "th", (c->out[1] + 1) / 2, &par);
     int64_t full = tiles_w / T, rest = tiles_w % T;
     if (full) {

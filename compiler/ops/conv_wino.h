@@ -1,14 +1,16 @@
-/* conv_wino.h: the Winograd F(2x2x2, 3x3x3) kernel for channels-last 3D
- * convolutions (conv_wino.c), called by conv.c's lowering. */
+/* conv_wino.h: the Winograd F(2x2x2, 3x3x3) and F(2x2, 3x3) kernels for
+ * channels-last convolutions (conv_wino.c), called by conv.c's lowering. */
 #ifndef URC_OPS_CONV_WINO_H
 #define URC_OPS_CONV_WINO_H
 
 #include "spatial.h"
 
 /* What conv.c knows about one channels-last float32 convolution with a
- * 3x3x3 kernel, stride 1, dilation 1, one group and constant weights. */
+ * 3x3x3 (nd 3) or 3x3 (nd 2: axis 0 has extent 1 and one tap) kernel,
+ * stride 1, dilation 1, one group and constant weights. */
 typedef struct urc_wino_conv {
     const urc_node *n;
+    int nd;
     int64_t N, C, M;            /* batch, input channels (all parts), output channels */
     int64_t in[3], out[3], pb[3];
     int nx;                     /* X parts (channel concatenation) */

@@ -201,7 +201,7 @@ save('test_fconvt_rtw_k2s2_m16_2d', 'ConvTranspose', X(2, 5, 3, 7), Wt(5, 16, 2,
 save('test_fconvt_rtw_k3s3_m6_1d', 'ConvTranspose', X(1, 4, 9), Wt(4, 6, 3), strides=[3], w_input=True)
 save('test_fconvt_rtw_k2s2_m3_3d', 'ConvTranspose', X(1, 4, 3, 2, 5), Wt(4, 3, 2, 2, 2), Wt(3), strides=[2] * 3, w_input=True)
 
-# Winograd F(2x2x2, 3x3x3) (ops/conv_wino.c: 3x3x3, stride 1, at least 8 input and output channels,
+# Winograd F(2x2x2, 3x3x3) and F(2x2, 3x3) (ops/conv_wino.c: 3x3x3 or 3x3, stride 1, at least 8 input and output channels,
 # Y channels-last: a 1x1 MaxPool after the Conv keeps its output in the channels-last region):
 # odd output sizes and a partial channel block (M = 20), two samples without padding (2 full W tile
 # groups and a remainder), asymmetric padding, many input channels (fewer tiles per group), a
@@ -214,9 +214,9 @@ def save_wino(name, x, w, b, pads, act=None, r=None):
         nodes.append(helper.make_node('LeakyRelu', ['c'], ['a'], alpha=0.125)); last = 'a'
         y = np.where(y >= 0, y, 0.125 * y)
     if r is not None:
-        nodes += [ident('in1', 'r1', 3), helper.make_node('Add', [last, 'r1'], ['s'])]; last = 's'
+        nodes += [ident('in1', 'r1', x.ndim - 2), helper.make_node('Add', [last, 'r1'], ['s'])]; last = 's'
         y = y + r
-    nodes.append(ident(last, 'out0', 3))
+    nodes.append(ident(last, 'out0', x.ndim - 2))
     inits = [('w', w)] + ([('b', b)] if b is not None else [])
     save_graph(name, x, nodes, inits, [('in1', r)] if r is not None else (), lambda: y.astype(np.float32))
 save_wino('test_fconv_wino_odd_m20_3d', X(1, 8, 5, 7, 9), Wt(20, 8, 3, 3, 3), Wt(20), [1] * 6)
@@ -226,3 +226,6 @@ save_wino('test_fconv_wino_c128_3d', X(1, 128, 3, 4, 10), Wt(16, 128, 3, 3, 3), 
 save_wino('test_fconv_wino_tiny_3d', X(1, 8, 2, 3, 2), Wt(8, 8, 3, 3, 3), Wt(8), [1] * 6)
 save_wino('test_fconv_wino_lrelu_res_3d', X(1, 16, 4, 6, 17), Wt(16, 16, 3, 3, 3), Wt(16), [1] * 6, act=True,
           r=X(1, 16, 4, 6, 17))
+save_wino('test_fconv_wino_odd_m20_2d', X(1, 8, 9, 13), Wt(20, 8, 3, 3), Wt(20), [1] * 4)
+save_wino('test_fconv_wino_n2_asym_2d', X(2, 16, 6, 30), Wt(16, 16, 3, 3), Wt(16), [0, 1, 2, 0], act=True,
+          r=X(2, 16, 6, 30)[:, :, :, :29])
