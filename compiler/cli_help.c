@@ -120,7 +120,7 @@ static const struct {
     {RUN | BENCH | GRAD | TRAIN | SEGMENT, "                         \"-std=c11 -O3 -march=native -mprefer-vector-width=512 -fopenmp\")"},
     {ALL & ~SEGMENT, "  --dump-ir              print the IR after the graph passes"},
     {ALL & ~SEGMENT, "  --dump-loops           print the loop IR (kernels and calls) after lowering"},
-    {ALL & ~SEGMENT, "  --dump-after PASS      print the IR after PASS (import, order, infer, dce, einsum, gelu, norms,"},
+    {ALL & ~SEGMENT, "  --dump-after PASS      print the IR after PASS (import, order, infer, dce, einsum, acts, norms,"},
     {ALL & ~SEGMENT, "                         train, fuse, attention, layout, fusenorm, fuseconv, convweights,"},
     {ALL & ~SEGMENT, "                         reinfer, cleanup)"},
     {ALL, "  -v, --verbose          notes on stderr"},

@@ -22,7 +22,7 @@ static bool p_infer(pass_ctx *c) {
 static bool p_dce(pass_ctx *c) { return urc_pass_dce(c->g); }
 static bool p_einsum(pass_ctx *c) { return urc_pass_einsum_to_matmul(c->g); }
 static bool p_reinfer(pass_ctx *c) { return urc_pass_infer(c->g, false, c->o->import.max_bytes); }
-static bool p_gelu(pass_ctx *c) { return c->o->no_opt || urc_pass_gelu(c->g); }
+static bool p_acts(pass_ctx *c) { return c->o->no_opt || urc_pass_act_patterns(c->g); }
 static bool p_norms(pass_ctx *c) { return c->o->no_opt || urc_pass_norm_patterns(c->g); }
 static bool p_fuse(pass_ctx *c) { return c->o->no_opt || urc_pass_fuse_matmul(c->g); }
 static bool p_attention(pass_ctx *c) { return c->o->no_opt || urc_pass_attention(c->g); }
@@ -37,20 +37,20 @@ static bool p_fuseconv(pass_ctx *c) { return c->o->no_opt || urc_pass_fuse_conv(
 static bool p_fusenorm(pass_ctx *c) { return c->o->no_opt || urc_pass_fuse_norm(c->g); }
 static bool p_convweights(pass_ctx *c) { return c->o->no_opt || urc_pass_conv_weights(c->g); }
 
-/* Canonicalisation (einsum, gelu, norms) and fusion/layout passes may add
+/* Canonicalisation (einsum, acts, norms) and fusion/layout passes may add
  * nodes; each leaves the node list topologically ordered and types what it
  * creates, and `reinfer` re-checks everything before the final cleanup. */
 static const struct {
     const char *name;
     bool (*run)(pass_ctx *);
 } passes[] = {
-    {"order", p_order}, {"infer", p_infer},   {"dce", p_dce},       {"einsum", p_einsum}, {"gelu", p_gelu},
+    {"order", p_order}, {"infer", p_infer},   {"dce", p_dce},       {"einsum", p_einsum}, {"acts", p_acts},
     {"norms", p_norms}, {"train", p_train},   {"fuse", p_fuse}, {"attention", p_attention},     {"layout", p_layout}, {"fusenorm", p_fusenorm}, {"fuseconv", p_fuseconv},
     {"convweights", p_convweights}, {"reinfer", p_reinfer},
     {"cleanup", p_dce},
 };
 
-const char *const urc_pass_names[] = {"import", "order", "infer", "dce", "einsum", "gelu", "norms", "train",
+const char *const urc_pass_names[] = {"import", "order", "infer", "dce", "einsum", "acts", "norms", "train",
                                       "fuse", "attention", "layout", "fusenorm", "fuseconv", "convweights", "reinfer",
                                       "cleanup", NULL};
 

@@ -14,7 +14,7 @@
  * every grad_<family>.o in (weak references would not, and the rules would
  * silently be missing; tests/CMakeLists.txt's test_grad_static checks). */
 #define URC_GRAD_FAMILIES(X)                                                                                      \
-    X(binary) X(cast) X(conv) X(einsum) X(gather) X(matmul) X(movement) X(norm) X(pool) X(reduce) X(resize)      \
+    X(act) X(binary) X(cast) X(conv) X(einsum) X(gather) X(matmul) X(movement) X(norm) X(pool) X(reduce) X(resize)      \
         X(shape) X(slice) X(softmax) X(unary)
 #define DECLARE(FAM) bool urc_grad_##FAM(urc_grad_ctx *, const urc_node *, urc_value *const *, urc_value **, const bool *);
 URC_GRAD_FAMILIES(DECLARE)

@@ -56,5 +56,7 @@ urc_value *urc_g_reduce_sum(urc_grad_ctx *c, urc_value *x, const int64_t *axes, 
 urc_value *urc_g_unbroadcast(urc_grad_ctx *c, urc_value *dy, const urc_shape *s);
 /* dy broadcast up to shape s (Expand). */
 urc_value *urc_g_expand(urc_grad_ctx *c, urc_value *x, const urc_shape *s);
+/* unetrc.ActGrad: dy act'(x) for an activation of ir/act.def (grad_act.c). */
+urc_value *urc_g_act_grad(urc_grad_ctx *c, urc_act act, double alpha, urc_value *x, urc_value *dy);
 
 #endif

@@ -1,8 +1,10 @@
 /* grad_unary.c: gradient rules of the unary elementwise ops.
  * dx = dy * f'(x), written with the forward output y where that is simpler
- * (exp: y; sigmoid: y (1 - y); tanh: 1 - y^2; sqrt: 1 / (2 y)). Piecewise
- * ops follow PyTorch at the kinks (Relu: 0 at x = 0). Rounding and
- * comparison ops have zero gradient. */
+ * (exp: y; sqrt: 1 / (2 y)). The activations of ir/act.def (float Relu,
+ * LeakyRelu, Sigmoid, Tanh, Gelu) take theirs from the table (grad_act.c).
+ * Piecewise ops follow PyTorch at the kinks (Relu: 0 at x = 0). Rounding
+ * and comparison ops have zero gradient. */
+#include "../ops/activation.h"
 #include "grad_common.h"
 
 bool urc_grad_unary(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, urc_value **dx, const bool *need) {
@@ -11,6 +13,12 @@ bool urc_grad_unary(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, ur
     if (!d) return true;
     if (!need[0] && n->op != URC_OP_CLIP) return true;
     urc_value *r = NULL;
+    double alpha;
+    urc_act act = urc_act_of(n, &alpha);
+    if (act != URC_ACT_NONE) { /* Relu, LeakyRelu, Sigmoid, Tanh, Gelu: one ActGrad (grad_act.c) */
+        dx[0] = urc_g_act_grad(c, act, alpha, x, d);
+        return dx[0] != NULL;
+    }
     switch (n->op) {
     case URC_OP_ABS: r = g_mul(c, d, g_un(c, URC_OP_SIGN, x)); break;
     case URC_OP_NEG: r = g_un(c, URC_OP_NEG, d); break;
@@ -35,10 +43,6 @@ bool urc_grad_unary(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, ur
     case URC_OP_ASINH: r = g_div(c, d, g_un(c, URC_OP_SQRT, g_add(c, g_mul(c, x, x), g_k(c, x, 1)))); break;
     case URC_OP_ACOSH: r = g_div(c, d, g_un(c, URC_OP_SQRT, g_sub(c, g_mul(c, x, x), g_k(c, x, 1)))); break;
     case URC_OP_ATANH: r = g_div(c, d, g_sub(c, g_k(c, x, 1), g_mul(c, x, x))); break;
-    case URC_OP_RELU: r = g_mask(c, g_bin(c, URC_OP_GREATER, x, g_k(c, x, 0)), d); break;
-    case URC_OP_LEAKY_RELU:
-        r = urc_g_where(c, g_bin(c, URC_OP_GREATER, x, g_k(c, x, 0)), d, g_scale(c, d, a->alpha));
-        break;
     case URC_OP_ELU: /* x <= 0: alpha e^x = y + alpha */
         r = urc_g_where(c, g_bin(c, URC_OP_GREATER, x, g_k(c, x, 0)), d, g_mul(c, d, g_add(c, y, g_k(c, x, a->alpha))));
         break;
@@ -52,7 +56,6 @@ bool urc_grad_unary(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, ur
                         g_mul(c, d, g_un(c, URC_OP_EXP, g_scale(c, x, 1 / a->alpha))));
         break;
     case URC_OP_THRESHOLDED_RELU: r = g_mask(c, g_bin(c, URC_OP_GREATER, x, g_k(c, x, a->alpha)), d); break;
-    case URC_OP_SIGMOID: r = g_mul(c, d, g_mul(c, y, g_sub(c, g_k(c, x, 1), y))); break;
     case URC_OP_HARD_SIGMOID: { /* alpha where 0 < alpha x + beta < 1 */
         urc_value *t = g_add(c, g_scale(c, x, a->alpha), g_k(c, x, a->beta));
         urc_value *in = g_bin(c, URC_OP_AND, g_bin(c, URC_OP_GREATER, t, g_k(c, x, 0)), g_bin(c, URC_OP_LESS, t, g_k(c, x, 1)));
@@ -66,29 +69,12 @@ bool urc_grad_unary(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, ur
         r = g_mul(c, d, slope);
         break;
     }
-    case URC_OP_TANH: r = g_mul(c, d, g_sub(c, g_k(c, x, 1), g_mul(c, y, y))); break;
     case URC_OP_SOFTPLUS: r = g_mul(c, d, g_un(c, URC_OP_SIGMOID, x)); break;
     case URC_OP_SOFTSIGN: {
         urc_value *t = g_add(c, g_k(c, x, 1), g_un(c, URC_OP_ABS, x));
         r = g_div(c, d, g_mul(c, t, t));
         break;
     }
-    case URC_OP_GELU:
-        if (!a->approximate) { /* Phi(x) + x phi(x) */
-            urc_value *cdf = g_scale(c, g_add(c, g_k(c, x, 1), g_un(c, URC_OP_ERF, g_scale(c, x, 1 / sqrt(2.0)))), 0.5);
-            urc_value *pdf = g_scale(c, g_un(c, URC_OP_EXP, g_scale(c, g_mul(c, x, x), -0.5)), 1 / sqrt(2 * M_PI));
-            r = g_mul(c, d, g_add(c, cdf, g_mul(c, x, pdf)));
-        } else { /* 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 0.044715 x^2), t = tanh(k (x + 0.044715 x^3)) */
-            double k = sqrt(2 / M_PI);
-            urc_value *x2 = g_mul(c, x, x);
-            urc_value *inner = g_scale(c, g_add(c, x, g_scale(c, g_mul(c, x2, x), 0.044715)), k);
-            urc_value *t = g_un(c, URC_OP_TANH, inner);
-            urc_value *dinner = g_scale(c, g_add(c, g_k(c, x, 1), g_scale(c, x2, 3 * 0.044715)), k);
-            urc_value *left = g_scale(c, g_add(c, g_k(c, x, 1), t), 0.5);
-            urc_value *right = g_mul(c, g_scale(c, x, 0.5), g_mul(c, g_sub(c, g_k(c, x, 1), g_mul(c, t, t)), dinner));
-            r = g_mul(c, d, g_add(c, left, right));
-        }
-        break;
     case URC_OP_CLIP: { /* passes where lo <= x <= hi; the bounds get the rest */
         if (n->nin > 1 && n->in[1] && need[1])
             dx[1] = g_mask(c, g_bin(c, URC_OP_LESS, x, n->in[1]), d);

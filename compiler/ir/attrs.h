@@ -57,7 +57,7 @@ typedef struct urc_conv_attr {
      * unetrc.FusedConv(X, W, B, R) computes Y = act(conv(X, W) + B) + R (B and R
      * optional: NULL inputs); y_channels_first (Conv or FusedConv) keeps Y in
      * ONNX's [N, M, S...] layout (R then too) while X is channels-last. */
-    int act;                /* urc_act: NONE, RELU, LEAKY_RELU (act_alpha), SIGMOID */
+    int act;                /* urc_act (act.def), its parameter act_alpha */
     double act_alpha;
     bool y_channels_first;
     int nx;                 /* FusedConv: X is the channel concatenation of nx parts: in[0], in[4], in[5], ... */
@@ -83,10 +83,20 @@ typedef struct urc_pool_attr {
     bool channels_last;     /* X and Y are [N, S..., C] (set by the layout pass) */
 } urc_pool_attr;
 
+/* unetrc.Act, unetrc.ActGrad (ops/activation.c): one activation of
+ * act.def and its parameter. */
+typedef struct urc_act_attr {
+    int act;
+    double alpha;
+} urc_act_attr;
+
 /* Gemm; unetrc.FusedMatMul (epilogue: act, then + residual). MatMul has no
  * attributes. */
 typedef enum urc_act {
-    URC_ACT_NONE, URC_ACT_RELU, URC_ACT_LEAKY_RELU, URC_ACT_GELU, URC_ACT_GELU_TANH, URC_ACT_SIGMOID
+#define URC_ACT(ID, NAME, PARAM, Y, DX) URC_ACT_##ID,
+#include "act.def"
+#undef URC_ACT
+    URC_ACT_COUNT
 } urc_act;
 typedef struct urc_gemm_attr {
     double alpha, beta;
@@ -152,7 +162,7 @@ typedef struct urc_norm_attr {
     bool channels_last;      /* Instance/Batch/GroupNorm/FusedNorm: X and Y are [N, S..., C] (layout pass) */
     bool per_channel;        /* GroupNorm: scale/bias per channel */
     int base;                /* FusedNorm: the urc_op of the normalisation */
-    urc_act act, post_act;   /* FusedNorm epilogue: NONE, RELU or LEAKY_RELU */
+    urc_act act, post_act;   /* FusedNorm epilogue (act.def) */
     double act_alpha, post_alpha;
     int residual;            /* FusedNorm: 0 none, 1 + R, 2 + norm2(X2) */
     double epsilon2;
@@ -295,6 +305,7 @@ typedef struct urc_optim_attr {
 
 typedef union urc_attrs {
     urc_unary_attr unary;
+    urc_act_attr act;
     urc_binary_attr binary;
     urc_cast_attr cast;
     urc_conv_attr conv;

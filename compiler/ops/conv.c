@@ -24,6 +24,7 @@
  * - anything else: the naive twin, branch-free loops per output element
  *   (ConvTranspose gathered, so outer loops are independent), in either
  *   layout. */
+#include "activation.h"
 #include "conv_wino.h"
 #include "spatial.h"
 
@@ -111,32 +112,11 @@ static bool check_parts(const urc_node *n) {
 /* Y's layout: channels-last unless y_channels_first keeps ONNX's. */
 static bool y_last(const urc_node *n) { return n->a.conv.channels_last && !n->a.conv.y_channels_first; }
 
-/* The epilogue activation (attrs.h: act of unetrc.FusedConv), as Relu,
- * LeakyRelu and Sigmoid in ops/unary.c. */
-static double act_ref(const urc_conv_attr *a, double x) {
-    switch ((urc_act)a->act) {
-    case URC_ACT_RELU: return isnan(x) ? x : x > 0 ? x : 0;
-    case URC_ACT_LEAKY_RELU: return x >= 0 ? x : a->act_alpha * x;
-    case URC_ACT_SIGMOID: return 1 / (1 + exp(-x));
-    default: return x;
-    }
+/* The epilogue activation (attrs.h: act of unetrc.FusedConv; ops/activation.c) of x, its
+ * locals declared in `at`. */
+urc_lx *urc_conv_act(urc_kernel *k, urc_ls *at, const urc_conv_attr *a, urc_lx *x) {
+    return urc_act_lx(k, at, (urc_act)a->act, a->act_alpha, x);
 }
-
-static urc_lx *act_expr(const urc_conv_attr *a, urc_lx *x) {
-    urc_dtype dt = x->dt;
-    urc_lx *zero = urc_lx_const(0, dt), *one = urc_lx_const(1, dt);
-    switch ((urc_act)a->act) {
-    case URC_ACT_RELU: return urc_lx_bin(URC_L_MAX, x, zero);
-    case URC_ACT_LEAKY_RELU:
-        return urc_lx_sel(urc_lx_bin(URC_L_GE, x, zero), x, urc_lx_bin(URC_L_MUL, urc_lx_const(a->act_alpha, dt), x));
-    case URC_ACT_SIGMOID:
-        return urc_lx_bin(URC_L_DIV, one, urc_lx_bin(URC_L_ADD, one, urc_lx_un(URC_L_EXP, urc_lx_un(URC_L_NEG, x))));
-    default: return x;
-    }
-}
-
-
-urc_lx *urc_conv_act(const urc_conv_attr *a, urc_lx *x) { return act_expr(a, x); }
 
 static bool conv_infer(urc_node *n) {
     urc_conv_attr *a = &n->a.conv;
@@ -153,8 +133,7 @@ static bool conv_infer(urc_node *n) {
         urc_error(where, "internal: y_channels_first needs channels_last");
         return false;
     }
-    if ((a->act != URC_ACT_NONE && a->act != URC_ACT_RELU && a->act != URC_ACT_LEAKY_RELU && a->act != URC_ACT_SIGMOID) ||
-        (n->op != URC_OP_FUSED_CONV && a->act != URC_ACT_NONE)) {
+    if (!urc_act_valid(a->act) || (n->op != URC_OP_FUSED_CONV && a->act != URC_ACT_NONE)) {
         urc_error(where, "internal: unsupported convolution epilogue activation %d", a->act);
         return false;
     }
@@ -428,7 +407,7 @@ static bool conv_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
                     }
             }
     }
-    for (int64_t i = 0; i < ny; i++) y[i] = act_ref(&n->a.conv, y[i]);
+    for (int64_t i = 0; i < ny; i++) y[i] = urc_act_ref((urc_act)n->a.conv.act, n->a.conv.act_alpha, y[i]);
     if (y_last(n)) {
         urc_shape ycf = urc_sp_to_first(&yt->shape);
         double *t = urc_sp_relayout(y, &ycf, false);
@@ -515,7 +494,7 @@ static bool lower_conv(urc_lower *L, urc_kernel *k, const urc_node *n, const geo
     urc_ls_assign(in, acc, urc_lx_bin(URC_L_ADD, urc_lx_var(k, acc), prod));
     const urc_lx *yi[2 + URC_MAX_SPATIAL] = {nn, m};
     for (int a = 0; a < g->nsp; a++) yi[2 + a] = o[a];
-    urc_lx *yidx = urc_sp_index(yi, &Y->shape, y_last(n)), *val = act_expr(&n->a.conv, urc_lx_var(k, acc));
+    urc_lx *yidx = urc_sp_index(yi, &Y->shape, y_last(n)), *val = urc_conv_act(k, body, &n->a.conv, urc_lx_var(k, acc));
     if (residual(n)) val = urc_lx_bin(URC_L_ADD, val, urc_lx_load(k, urc_lower_in(L, k, residual(n), "r"), yidx));
     urc_ls_store(body, by, yidx, val);
     return true;
@@ -744,7 +723,7 @@ static void acc_store(dconv *c, urc_ls *blk, int acc, int nv, urc_lx *nn, urc_lx
     urc_lx *val = urc_lx_load(k, acc, urc_add(urc_muli(v, c->t.MB), l));
     urc_lx *b = bcol ? bcol(c, bctx, l) : NULL;
     if (b) val = urc_lx_bin(URC_L_ADD, val, b);
-    val = act_expr(at, val);
+    val = urc_conv_act(k, in, at, val);
     if (c->br >= 0) val = urc_lx_bin(URC_L_ADD, val, urc_lx_load(k, c->br, idx));
     urc_ls_store(in, c->by, idx, val);
 }
@@ -1228,9 +1207,7 @@ static void conv_print(const urc_node *n, urc_strbuf *sb) {
     if (a->group != 1) urc_sb_printf(sb, " group=%lld", (long long)a->group);
     if (a->channels_last) urc_sb_puts(sb, a->y_channels_first ? " channels_last(X)" : " channels_last");
     if (a->w_last) urc_sb_puts(sb, " w_last");
-    if (a->act == URC_ACT_RELU) urc_sb_puts(sb, " act=relu");
-    if (a->act == URC_ACT_LEAKY_RELU) urc_sb_printf(sb, " act=leaky_relu(%g)", a->act_alpha);
-    if (a->act == URC_ACT_SIGMOID) urc_sb_puts(sb, " act=sigmoid");
+    if (a->act != URC_ACT_NONE) urc_act_print(sb, "act", (urc_act)a->act, a->act_alpha);
     if (residual(n)) urc_sb_puts(sb, " +residual");
 }
 

@@ -188,12 +188,12 @@ static void input_transform(wino *w, urc_ls *body, urc_lx *nn, urc_lx *z0, urc_l
 }
 
 /* The epilogue of output element (voxel index vox of Y, lane l of block mb). */
-static urc_lx *epilogue(wino *w, urc_lx *val, urc_lx *mb, urc_lx *l, urc_lx *yidx) {
+static urc_lx *epilogue(wino *w, urc_ls *at, urc_lx *val, urc_lx *mb, urc_lx *l, urc_lx *yidx) {
     urc_kernel *k = w->k;
     urc_lx *col = urc_add(urc_muli(mb, w->MB), l);
     if (w->bias_mode == 1) val = add(val, ld(k, w->bb, col));
     if (w->bias_mode == 2) val = add(val, urc_lower_load(w->L, k, w->c->b, col));
-    val = urc_conv_act(&w->c->n->a.conv, val);
+    val = urc_conv_act(k, at, &w->c->n->a.conv, val);
     if (w->br >= 0) val = add(val, ld(k, w->br, yidx));
     return val;
 }
@@ -320,7 +320,7 @@ static void group(wino *w, urc_ls *parent, urc_lx *nn, urc_lx *td, urc_lx *th, u
                     o = ld(k, O, OIDX(urc_lx_int(jj), urc_lx_int(e), t));
                 }
                 urc_lx *yidx = urc_add(yb, l);
-                urc_ls_store(b, w->by, yidx, epilogue(w, o, mb, l, yidx));
+                urc_ls_store(b, w->by, yidx, epilogue(w, b, o, mb, l, yidx));
             }
 #undef OIDX
 }

@@ -24,6 +24,6 @@ typedef struct urc_wino_conv {
 bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c);
 
 /* The epilogue activation of a convolution (conv.c). */
-urc_lx *urc_conv_act(const urc_conv_attr *a, urc_lx *x);
+urc_lx *urc_conv_act(urc_kernel *k, urc_ls *at, const urc_conv_attr *a, urc_lx *x);
 
 #endif

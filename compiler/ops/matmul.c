@@ -30,6 +30,7 @@
  * (alpha, C, bias, activation, residual) is applied when a tile is stored.
  * Anything else (integers, a run-time B with strided rows) takes the plain
  * row kernel (naive_lower). */
+#include "activation.h"
 #include "common.h"
 
 typedef struct mm_geom {
@@ -133,7 +134,7 @@ static bool fused_infer(urc_node *n, const urc_shape *ys) {
             return false;
         }
     }
-    if (a->act < URC_ACT_NONE || a->act > URC_ACT_SIGMOID) {
+    if (!urc_act_valid(a->act)) {
         urc_error(where, "unknown activation %d", (int)a->act);
         return false;
     }
@@ -204,31 +205,6 @@ static bool matmul_infer(urc_node *n) {
 
 /* ---- reference ------------------------------------------------------------ */
 
-static const char *act_name(urc_act act) {
-    switch (act) {
-    case URC_ACT_NONE: return "none";
-    case URC_ACT_RELU: return "relu";
-    case URC_ACT_LEAKY_RELU: return "leaky_relu";
-    case URC_ACT_GELU: return "gelu";
-    case URC_ACT_GELU_TANH: return "gelu_tanh";
-    case URC_ACT_SIGMOID: return "sigmoid";
-    }
-    return "?";
-}
-
-/* The activations as the unary ops define them (ops/unary.c). */
-static double act_ref(urc_act act, double alpha, double x) {
-    switch (act) {
-    case URC_ACT_NONE: return x;
-    case URC_ACT_RELU: return isnan(x) ? x : x > 0 ? x : 0;
-    case URC_ACT_LEAKY_RELU: return x >= 0 ? x : alpha * x;
-    case URC_ACT_GELU: return 0.5 * x * (1 + erf(x / sqrt(2.0)));
-    case URC_ACT_GELU_TANH: return 0.5 * x * (1 + tanh(sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
-    case URC_ACT_SIGMOID: return 1 / (1 + exp(-x));
-    }
-    return x;
-}
-
 static bool matmul_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *const *out) {
     mm_geom g;
     geom(n, &g);
@@ -260,7 +236,7 @@ static bool matmul_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *co
                     if (C) y += beta * urc_elem_f64(C->dtype, C->data, ci);
                     if (fused) {
                         if (bias) y += urc_elem_f64(bias->dtype, bias->data, urc_bcast_offset(&Y->shape, &bias->shape, yi));
-                        y = act_ref(n->a.gemm.act, n->a.gemm.act_alpha, y);
+                        y = urc_act_ref(n->a.gemm.act, n->a.gemm.act_alpha, y);
                         if (res) y += urc_elem_f64(res->dtype, res->data, urc_bcast_offset(&Y->shape, &res->shape, yi));
                     }
                     urc_elem_set_f64(Y->dtype, Y->data, yi, y);
@@ -297,8 +273,6 @@ typedef struct mm_ctx {
     urc_shape yfull;            /* [batch.., M, N] (Gemm: [M, N]): what C/bias/residual broadcast to */
     urc_shape bias_s, res_s;    /* the shapes bias and residual are addressed by (fold_batch changes them) */
     urc_lx *bidx[URC_MAX_RANK]; /* the batch loop variables */
-    int vt;                     /* scalar of the epilogue */
-    int exp_table;              /* buffer of 2^-k for fast_exp_nonpos, -1 before first use */
 } mm_ctx;
 
 static urc_lx *bin(urc_lop op, urc_lx *a, urc_lx *b) { return urc_lx_bin(op, a, b); }
@@ -321,90 +295,6 @@ static urc_lx *epi_index(const mm_ctx *c, const urc_shape *o, urc_lx *m, urc_lx 
     return e;
 }
 
-static urc_lx *act_expr(urc_act act, double alpha, urc_lx *x, urc_dtype dt) {
-    switch (act) {
-    case URC_ACT_NONE: return x;
-    case URC_ACT_RELU: return bin(URC_L_MAX, x, lit(0, dt));
-    case URC_ACT_LEAKY_RELU: return urc_lx_sel(bin(URC_L_GE, x, lit(0, dt)), x, bin(URC_L_MUL, lit(alpha, dt), x));
-    case URC_ACT_GELU:
-        return bin(URC_L_MUL, bin(URC_L_MUL, lit(0.5, dt), x),
-                   bin(URC_L_ADD, lit(1, dt), urc_lx_un(URC_L_ERF, bin(URC_L_MUL, x, lit(M_SQRT1_2, dt)))));
-    case URC_ACT_GELU_TANH: {
-        urc_lx *x3 = bin(URC_L_MUL, bin(URC_L_MUL, x, x), x);
-        urc_lx *inner = bin(URC_L_MUL, lit(sqrt(2 / M_PI), dt), bin(URC_L_ADD, x, bin(URC_L_MUL, lit(0.044715, dt), x3)));
-        return bin(URC_L_MUL, bin(URC_L_MUL, lit(0.5, dt), x), bin(URC_L_ADD, lit(1, dt), urc_lx_un(URC_L_TANH, inner)));
-    }
-    case URC_ACT_SIGMOID:
-        return bin(URC_L_DIV, lit(1, dt), bin(URC_L_ADD, lit(1, dt), urc_lx_un(URC_L_EXP, urc_lx_un(URC_L_NEG, x))));
-    }
-    return x;
-}
-
-/* The buffer of 2^-k, k = 0..127 (bound on first use). */
-static int exp_table(mm_ctx *c) {
-    if (c->exp_table < 0) {
-        float tab[128];
-        for (int i = 0; i < 128; i++) tab[i] = (float)ldexp(1.0, -i);
-        c->exp_table = urc_lower_const(c->L, c->k, "exp2_table", URC_DT_F32, 128, tab);
-    }
-    return c->exp_table;
-}
-
-/* exp(x) for x <= 0 (or NaN), float32, as arithmetic the C compiler can
- * vectorise (libm's expf/erff are one call per element): x clamped to -87,
- * x log2(e) = n + f (n rounded to nearest by adding and subtracting
- * 1.5 * 2^23, |f| <= 1/2), 2^f by its degree-7 Taylor polynomial (relative
- * error < 1e-8 before rounding), 2^n from a table of 2^-k; NaN gives NaN.
- * (The same construction as ops/attention.c's softmax.) */
-static urc_lx *fast_exp_nonpos(mm_ctx *c, urc_ls *at, urc_lx *x) {
-    urc_kernel *k = c->k;
-    urc_dtype dt = URC_DT_F32;
-    exp_table(c);
-    int vx = urc_kernel_var(k, "ex", dt), vt = urc_kernel_var(k, "et", dt), vn = urc_kernel_var(k, "en", dt),
-        vf = urc_kernel_var(k, "ef", dt);
-    urc_ls_decl(at, vx, x);
-    urc_lx *xv = urc_lx_var(k, vx);
-    urc_lx *xc = urc_lx_sel(bin(URC_L_GT, xv, lit(-87, dt)), xv, lit(-87, dt));
-    urc_ls_decl(at, vt, bin(URC_L_MUL, xc, lit(1.4426950408889634, dt)));
-    urc_lx *magic = lit(12582912.0, dt);
-    urc_ls_decl(at, vn, bin(URC_L_SUB, bin(URC_L_ADD, urc_lx_var(k, vt), magic), magic));
-    urc_lx *nv = urc_lx_var(k, vn);
-    urc_ls_decl(at, vf, bin(URC_L_MUL, bin(URC_L_SUB, urc_lx_var(k, vt), nv), lit(0.6931471805599453, dt)));
-    urc_lx *f = urc_lx_var(k, vf);
-    double coef[8] = {1, 1, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040};
-    urc_lx *p = lit(coef[7], dt);
-    for (int i = 6; i >= 0; i--) p = urc_lx_fma(p, f, lit(coef[i], dt));
-    urc_lx *idx = urc_lx_inrange(urc_lx_cast(URC_DT_I32, urc_lx_un(URC_L_NEG, nv))); /* n in [-126, 0] */
-    urc_lx *e = bin(URC_L_MUL, p, urc_lx_load(k, c->exp_table, idx));
-    return urc_lx_sel(bin(URC_L_NE, xv, xv), xv, e);
-}
-
-/* Exact GELU 0.5 x (1 + erf(x / sqrt 2)) for float32 with erf by
- * Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7, about float32's
- * rounding of erf near 1): erf(|z|) = 1 - t (a1 + t (a2 + ... a5 t)) e^-z^2,
- * t = 1 / (1 + p |z|), odd in z; vectorisable where erff is a call per
- * element. float64 keeps libm's erf. */
-static urc_lx *gelu_expr(mm_ctx *c, urc_ls *at, urc_lx *x) {
-    urc_dtype dt = c->dt;
-    if (dt != URC_DT_F32) return act_expr(URC_ACT_GELU, 0, x, dt);
-    urc_kernel *k = c->k;
-    int vz = urc_kernel_var(k, "gz", dt), va = urc_kernel_var(k, "ga", dt), vq = urc_kernel_var(k, "gq", dt);
-    urc_ls_decl(at, vz, bin(URC_L_MUL, x, lit(M_SQRT1_2, dt)));
-    urc_lx *z = urc_lx_var(k, vz);
-    urc_ls_decl(at, va, urc_lx_un(URC_L_ABS, z));
-    urc_lx *az = urc_lx_var(k, va);
-    urc_ls_decl(at, vq, bin(URC_L_DIV, lit(1, dt), urc_lx_fma(lit(0.3275911, dt), az, lit(1, dt))));
-    urc_lx *t = urc_lx_var(k, vq);
-    static const double a[5] = {0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429};
-    urc_lx *poly = lit(a[4], dt);
-    for (int i = 3; i >= 0; i--) poly = urc_lx_fma(poly, t, lit(a[i], dt));
-    poly = bin(URC_L_MUL, poly, t);
-    urc_lx *e = fast_exp_nonpos(c, at, urc_lx_un(URC_L_NEG, bin(URC_L_MUL, az, az)));
-    urc_lx *y = bin(URC_L_SUB, lit(1, dt), bin(URC_L_MUL, poly, e));
-    urc_lx *erf = urc_lx_sel(bin(URC_L_LT, z, lit(0, dt)), urc_lx_un(URC_L_NEG, y), y);
-    return bin(URC_L_MUL, bin(URC_L_MUL, lit(0.5, dt), x), bin(URC_L_ADD, lit(1, dt), erf));
-}
-
 /* Appends the store of Y element yidx = epilogue(v) to parent, (m, n) the
  * element's coordinates. `scaled`: alpha and beta*C are already in v. */
 enum { EPI_ALL, EPI_PRE, EPI_POST };
@@ -424,13 +314,7 @@ static void epi_store(mm_ctx *c, urc_ls *parent, urc_lx *yidx, urc_lx *v, urc_lx
         if (c->bias) v = bin(URC_L_ADD, v, urc_lower_load(c->L, c->k, c->bias, epi_index(c, &c->bias_s, m, n)));
     }
     if (part != EPI_PRE) {
-        if (c->act != URC_ACT_NONE) {
-            if (c->act != URC_ACT_RELU) { /* x appears more than once */
-                urc_ls_decl(parent, c->vt, v);
-                v = urc_lx_var(c->k, c->vt);
-            }
-            v = c->act == URC_ACT_GELU ? gelu_expr(c, parent, v) : act_expr(c->act, c->act_alpha, v, dt);
-        }
+        v = urc_act_lx(c->k, parent, c->act, c->act_alpha, v);
         if (c->res) v = bin(URC_L_ADD, v, urc_lower_load(c->L, c->k, c->res, epi_index(c, &c->res_s, m, n)));
     }
     urc_ls_store(parent, c->by, yidx, v);
@@ -687,7 +571,7 @@ static int64_t key_f64(double v) {
 static int mm_key(const mm_ctx *c, const tiling *t, int64_t *key) {
     const mm_geom *g = &c->g;
     int n = 0;
-    const int64_t head[] = {c->dt, c->ba, c->bb, c->by, c->exp_table, g->M, g->N, g->K, g->a_sm, g->a_sk, g->b_sk,
+    const int64_t head[] = {c->dt, c->ba, c->bb, c->by, g->M, g->N, g->K, g->a_sm, g->a_sk, g->b_sk,
                             g->b_sn, t->MR, t->NR, t->NF, t->nre, t->MT, t->mre, t->KC, t->nkb, t->G, t->TPG,
                             t->packed, key_f64(c->alpha), key_f64(c->beta), c->act, key_f64(c->act_alpha)};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[n++] = head[i];
@@ -746,7 +630,6 @@ static bool fast_lower(mm_ctx *c) {
     const urc_value *epi[3] = {c->c, c->bias, c->res};
     for (int i = 0; i < 3; i++)
         if (epi[i] && !(epi[i]->data && urc_shape_numel(&epi[i]->shape) == 1)) urc_lower_in(c->L, k, epi[i], "c");
-    if (c->act == URC_ACT_GELU && dt == URC_DT_F32) exp_table(c);
     int64_t key[MM_KEY_MAX];
     if (urc_lower_reuse(c->L, k, c->n, key, mm_key(c, &t, key))) return true;
     fast_body(c, &t);
@@ -791,7 +674,6 @@ static void fast_body(mm_ctx *c, const tiling *tp) {
     v.i = urc_kernel_var(k, "i", URC_DT_I64);
     v.j = urc_kernel_var(k, "j", URC_DT_I64);
     v.a = urc_kernel_var(k, "a", dt);
-    c->vt = urc_kernel_var(k, "t", dt);
     if (t.NF && t.nre) {
         urc_ls *els = NULL;
         urc_ls *then = urc_ls_if(body, bin(URC_L_LT, urc_lx_var(k, v.p), urc_lx_int(t.NF)), &els);
@@ -869,8 +751,6 @@ static bool matmul_lower(urc_lower *L, const urc_node *n) {
     c.yfull = c.g.batch;
     c.yfull.dims[c.yfull.rank++] = c.g.M;
     c.yfull.dims[c.yfull.rank++] = c.g.N;
-    c.vt = urc_kernel_var(c.k, "t", c.dt);
-    c.exp_table = -1;
     if ((c.dt == URC_DT_F32 || c.dt == URC_DT_F64) && c.g.M > 0 && c.g.N > 0 && c.g.K > 0 && fast_lower(&c))
         return true;
     c.ba = urc_lower_in(L, c.k, n->in[0], "a");
@@ -882,8 +762,7 @@ static bool matmul_lower(urc_lower *L, const urc_node *n) {
 static void matmul_print(const urc_node *n, urc_strbuf *sb) {
     const urc_gemm_attr *a = &n->a.gemm;
     if (n->op == URC_OP_FUSED_MATMUL) {
-        urc_sb_printf(sb, " act=%s", act_name(a->act));
-        if (a->act == URC_ACT_LEAKY_RELU) urc_sb_printf(sb, " act_alpha=%g", a->act_alpha);
+        urc_act_print(sb, "act", a->act, a->act_alpha);
         urc_sb_printf(sb, " bias=%d residual=%d", a->has_bias, a->has_residual);
         return;
     }

@@ -37,6 +37,7 @@
  * place over X, R or X2 (in place, the store needs no read-for-ownership of
  * a fresh line: the normalise pass is up to twice as fast).
  * The reference (eval) works on a channels-first double copy of X. */
+#include "activation.h"
 #include "common.h"
 
 static bool norm_parse(urc_node *n, urc_attr_list *l) {
@@ -226,8 +227,6 @@ static bool infer_stat_norm(urc_node *n, urc_op op) {
     }
 }
 
-static bool fused_act_ok(urc_act act) { return act == URC_ACT_NONE || act == URC_ACT_RELU || act == URC_ACT_LEAKY_RELU; }
-
 static bool infer_fused(urc_node *n) {
     const urc_norm_attr *a = &n->a.norm;
     const char *where = urc_node_where(n);
@@ -241,7 +240,7 @@ static bool infer_fused(urc_node *n) {
         urc_error(where, "internal: FusedNorm inputs 3/4 are for BatchNorm only");
         return false;
     }
-    if (!fused_act_ok(a->act) || !fused_act_ok(a->post_act) || a->residual < 0 || a->residual > 2 ||
+    if (!urc_act_valid(a->act) || !urc_act_valid(a->post_act) || a->residual < 0 || a->residual > 2 ||
         (a->residual == 0) != (n->nin == 5) || (a->residual == 1 && n->nin != 6) || (a->residual == 2 && n->nin != 8) ||
         (a->residual == 2 && bn) || (a->residual == 0 && a->post_act != URC_ACT_NONE)) {
         urc_error(where, "internal: inconsistent FusedNorm attributes");
@@ -331,14 +330,6 @@ static void ref_norm(urc_op op, const geom *g, const double *x, double eps, cons
     }
 }
 
-static double ref_act(urc_act act, double alpha, double v) {
-    switch (act) {
-    case URC_ACT_RELU: return isnan(v) ? v : v > 0 ? v : 0;
-    case URC_ACT_LEAKY_RELU: return v >= 0 ? v : alpha * v;
-    default: return v;
-    }
-}
-
 static bool eval_layer_norm(const urc_node *n, urc_tensor *const *in, urc_tensor *const *out) {
     const urc_norm_attr *a = &n->a.norm;
     const urc_tensor *x = in[0];
@@ -422,10 +413,10 @@ static bool norm_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
                 int64_t pi = phys(&g, nb, c, s);
                 double v = t[i];
                 if (fused) {
-                    v = ref_act(a->act, a->act_alpha, v);
+                    v = urc_act_ref(a->act, a->act_alpha, v);
                     if (a->residual == 1) v += elem(in[5], pi);
                     if (a->residual == 2) v += t2[i];
-                    v = ref_act(a->post_act, a->post_alpha, v);
+                    v = urc_act_ref(a->post_act, a->post_alpha, v);
                 }
                 urc_elem_set_f64(y->dtype, y->data, pi, v);
             }
@@ -516,19 +507,6 @@ static void emit_run_stats(urc_lower *L, urc_kernel *k, urc_ls *body, int bx, ur
                 bin(URC_L_DIV, dlit(1), urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, var(k, vr), dlit(eps)))));
 }
 
-/* act(t), t a variable. LeakyReLU as max(t, alpha t) (min for alpha > 1):
- * the same values, NaN and -0 included, and gcc vectorises it, where the
- * select t >= 0 ? t : alpha t is control flow to its vectoriser under
- * -ftrapping-math (a branch per element). */
-static urc_lx *emit_act(urc_act act, double alpha, urc_lx *t) {
-    urc_dtype dt = t->dt;
-    switch (act) {
-    case URC_ACT_RELU: return bin(URC_L_MAX, t, urc_lx_flt(0, dt));
-    case URC_ACT_LEAKY_RELU: return bin(alpha <= 1 ? URC_L_MAX : URC_L_MIN, t, bin(URC_L_MUL, urc_lx_flt(alpha, dt), t));
-    default: return t;
-    }
-}
-
 /* What a kernel computes per element once m, a, b are known:
  *   y = post(act((x - m) * a + b) + r),  r = R[i] or (x2 - m2) * a2 + b2. */
 typedef struct epilogue {
@@ -556,17 +534,14 @@ static urc_lx *affine(urc_lx *x, urc_lx *m, urc_lx *a, urc_lx *b) {
 }
 
 /* The value stored at index idx; m/a/b (and m2/a2/b2) are expressions.
- * An activation's operand is first declared as a local in `at` (it is used
- * twice). */
+ * The activations (ops/activation.c) declare their locals in `at`. */
 static urc_lx *emit_value(urc_kernel *k, urc_ls *at, const epilogue *e, int bx, urc_lx *idx, urc_lx *const *mab,
                           urc_lx *const *mab2) {
-    urc_dtype dt = k->bufs.items[bx].dt;
     urc_lx *t = affine(urc_lx_load(k, bx, idx), mab[0], mab[1], mab[2]);
-    if (e->act) t = emit_act(e->act, e->act_alpha, var(k, decl(k, at, "t", dt, t)));
+    t = urc_act_lx(k, at, e->act, e->act_alpha, t);
     if (e->residual == 1) t = bin(URC_L_ADD, t, urc_lx_load(k, e->br, idx));
     if (e->residual == 2) t = bin(URC_L_ADD, t, affine(urc_lx_load(k, e->br, idx), mab2[0], mab2[1], mab2[2]));
-    if (e->post) t = emit_act(e->post, e->post_alpha, var(k, decl(k, at, "u", dt, t)));
-    return t;
+    return urc_act_lx(k, at, e->post, e->post_alpha, t);
 }
 
 /* ---- LayerNorm ----------------------------------------------------------------- */
@@ -1060,14 +1035,6 @@ static bool norm_lower(urc_lower *L, const urc_node *n) {
     return lower_naive(L, n, &g, np, nnorm);
 }
 
-static const char *act_name(urc_act a) {
-    switch (a) {
-    case URC_ACT_RELU: return "relu";
-    case URC_ACT_LEAKY_RELU: return "leaky_relu";
-    default: return "none";
-    }
-}
-
 static void norm_print(const urc_node *n, urc_strbuf *sb) {
     const urc_norm_attr *a = &n->a.norm;
     urc_op op = base_op(n);
@@ -1078,10 +1045,10 @@ static void norm_print(const urc_node *n, urc_strbuf *sb) {
     if (a->per_channel) urc_sb_puts(sb, " per_channel");
     if (a->channels_last) urc_sb_puts(sb, " channels_last");
     if (n->op != URC_OP_FUSED_NORM) return;
-    if (a->act) urc_sb_printf(sb, " act=%s(%g)", act_name(a->act), a->act_alpha);
+    if (a->act) urc_act_print(sb, "act", a->act, a->act_alpha);
     if (a->residual == 1) urc_sb_puts(sb, " residual=add");
     if (a->residual == 2) urc_sb_printf(sb, " residual=norm(epsilon=%g)", a->epsilon2);
-    if (a->post_act) urc_sb_printf(sb, " post_act=%s(%g)", act_name(a->post_act), a->post_alpha);
+    if (a->post_act) urc_act_print(sb, "post_act", a->post_act, a->post_alpha);
 }
 
 const urc_op_impl urc_impl_norm = {norm_parse, norm_infer, norm_eval, norm_lower, norm_print, true};

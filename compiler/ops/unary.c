@@ -1,8 +1,11 @@
 /* unary.c: elementwise ops with one input (Relu, Erf, Sigmoid, Clip, ...).
+ * The activations of ir/act.def (float Relu, LeakyRelu, Sigmoid, Tanh,
+ * Gelu) take their value and loop expression from ops/activation.c.
  *
  * One table gives each op its allowed dtypes; one function gives its value
  * (reference, in double) and one its loop expression, side by side so the
  * two can be read against each other. */
+#include "activation.h"
 #include "common.h"
 
 static unsigned allowed(urc_op op) {
@@ -102,6 +105,9 @@ static double sgn(double x) { return x > 0 ? 1 : x < 0 ? -1 : 0; }
 /* Reference value of op at x (float dtypes; integer ops below). */
 static double unary_ref(const urc_node *n, double x, double lo, double hi) {
     const urc_unary_attr *a = &n->a.unary;
+    double alpha;
+    urc_act act = urc_act_of(n, &alpha);
+    if (act != URC_ACT_NONE) return urc_act_ref(act, alpha, x); /* Relu, LeakyRelu, Sigmoid, Tanh, Gelu */
     switch (n->op) {
     case URC_OP_ABS: return fabs(x);
     case URC_OP_NEG: return -x;
@@ -127,22 +133,15 @@ static double unary_ref(const urc_node *n, double x, double lo, double hi) {
     case URC_OP_ATANH: return atanh(x);
     case URC_OP_ISNAN: return isnan(x);
     case URC_OP_ISINF: return isinf(x) && ((x > 0 && a->detect_positive) || (x < 0 && a->detect_negative));
-    case URC_OP_RELU: return isnan(x) ? x : x > 0 ? x : 0;
-    case URC_OP_LEAKY_RELU: return x >= 0 ? x : a->alpha * x;
     case URC_OP_ELU: return x >= 0 ? x : a->alpha * (exp(x) - 1);
     case URC_OP_SELU: return a->gamma * (x > 0 ? x : a->alpha * (exp(x) - 1));
     case URC_OP_CELU: return fmax(0, x) + fmin(0, a->alpha * (exp(x / a->alpha) - 1));
     case URC_OP_THRESHOLDED_RELU: return x > a->alpha ? x : 0;
-    case URC_OP_SIGMOID: return 1 / (1 + exp(-x));
     case URC_OP_HARD_SIGMOID: return fmax(0, fmin(1, a->alpha * x + a->beta));
     case URC_OP_SHRINK: return x < -a->alpha ? x + a->beta : x > a->alpha ? x - a->beta : 0;
     case URC_OP_HARD_SWISH: return x * fmax(0, fmin(1, x / 6 + 0.5));
-    case URC_OP_TANH: return tanh(x);
     case URC_OP_SOFTPLUS: return fmax(x, 0) + log1p(exp(-fabs(x)));
     case URC_OP_SOFTSIGN: return x / (1 + fabs(x));
-    case URC_OP_GELU:
-        if (a->approximate) return 0.5 * x * (1 + tanh(sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
-        return 0.5 * x * (1 + erf(x / sqrt(2.0)));
     case URC_OP_CLIP: {
         if (isnan(x)) return x;
         double y = x;
@@ -213,7 +212,9 @@ static urc_lx *un(urc_lop op, urc_lx *a) { return urc_lx_un(op, a); }
 static urc_lx *unary_expr(const urc_node *n, urc_lx *x, urc_lx *lo, urc_lx *hi) {
     const urc_unary_attr *a = &n->a.unary;
     urc_dtype dt = x->dt;
-    bool fl = urc_dtype_is_float(dt);
+    double alpha;
+    urc_act act = urc_act_of(n, &alpha);
+    if (act != URC_ACT_NONE) return urc_act_lx(NULL, NULL, act, alpha, x); /* float Relu, LeakyRelu, Sigmoid, Tanh, Gelu */
     switch (n->op) {
     case URC_OP_ABS:
         if (!urc_dtype_is_signed(dt)) return x;
@@ -249,8 +250,7 @@ static urc_lx *unary_expr(const urc_node *n, urc_lx *x, urc_lx *lo, urc_lx *hi) 
         if (!a->detect_positive && !a->detect_negative) return urc_lx_const(0, URC_DT_BOOL);
         return bin(URC_L_AND, inf, bin(a->detect_positive ? URC_L_GT : URC_L_LT, x, F(0, dt)));
     }
-    case URC_OP_RELU: return fl ? bin(URC_L_MAX, x, F(0, dt)) : urc_lx_sel(bin(URC_L_GT, x, F(0, dt)), x, F(0, dt));
-    case URC_OP_LEAKY_RELU: return urc_lx_sel(bin(URC_L_GE, x, F(0, dt)), x, bin(URC_L_MUL, F(a->alpha, dt), x));
+    case URC_OP_RELU: return urc_lx_sel(bin(URC_L_GT, x, F(0, dt)), x, F(0, dt)); /* integers */
     case URC_OP_ELU:
         return urc_lx_sel(bin(URC_L_GE, x, F(0, dt)), x, bin(URC_L_MUL, F(a->alpha, dt), un(URC_L_EXPM1, x)));
     case URC_OP_SELU:
@@ -261,7 +261,6 @@ static urc_lx *unary_expr(const urc_node *n, urc_lx *x, urc_lx *lo, urc_lx *hi) 
                    bin(URC_L_MIN, F(0, dt),
                        bin(URC_L_MUL, F(a->alpha, dt), un(URC_L_EXPM1, bin(URC_L_DIV, x, F(a->alpha, dt))))));
     case URC_OP_THRESHOLDED_RELU: return urc_lx_sel(bin(URC_L_GT, x, F(a->alpha, dt)), x, F(0, dt));
-    case URC_OP_SIGMOID: return bin(URC_L_DIV, F(1, dt), bin(URC_L_ADD, F(1, dt), un(URC_L_EXP, un(URC_L_NEG, x))));
     case URC_OP_SHRINK:
         return urc_lx_sel(bin(URC_L_LT, x, F(-a->alpha, dt)), bin(URC_L_ADD, x, F(a->beta, dt)),
                           urc_lx_sel(bin(URC_L_GT, x, F(a->alpha, dt)), bin(URC_L_SUB, x, F(a->beta, dt)), F(0, dt)));
@@ -272,18 +271,9 @@ static urc_lx *unary_expr(const urc_node *n, urc_lx *x, urc_lx *lo, urc_lx *hi) 
         return bin(URC_L_MUL, x,
                    bin(URC_L_MAX, F(0, dt),
                        bin(URC_L_MIN, F(1, dt), bin(URC_L_ADD, bin(URC_L_DIV, x, F(6, dt)), F(0.5, dt)))));
-    case URC_OP_TANH: return un(URC_L_TANH, x);
     case URC_OP_SOFTPLUS:
         return bin(URC_L_ADD, bin(URC_L_MAX, x, F(0, dt)), un(URC_L_LOG1P, un(URC_L_EXP, un(URC_L_NEG, un(URC_L_ABS, x)))));
     case URC_OP_SOFTSIGN: return bin(URC_L_DIV, x, bin(URC_L_ADD, F(1, dt), un(URC_L_ABS, x)));
-    case URC_OP_GELU:
-        if (a->approximate) {
-            urc_lx *x3 = bin(URC_L_MUL, bin(URC_L_MUL, x, x), x);
-            urc_lx *inner = bin(URC_L_MUL, F(sqrt(2 / M_PI), dt), bin(URC_L_ADD, x, bin(URC_L_MUL, F(0.044715, dt), x3)));
-            return bin(URC_L_MUL, bin(URC_L_MUL, F(0.5, dt), x), bin(URC_L_ADD, F(1, dt), un(URC_L_TANH, inner)));
-        }
-        return bin(URC_L_MUL, bin(URC_L_MUL, F(0.5, dt), x),
-                   bin(URC_L_ADD, F(1, dt), un(URC_L_ERF, bin(URC_L_MUL, x, F(M_SQRT1_2, dt)))));
     case URC_OP_CLIP: {
         /* NaN passes through; bounds applied as max then min (numpy.clip). */
         urc_lx *y = x;

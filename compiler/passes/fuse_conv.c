@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "../base/diag.h"
+#include "../ops/activation.h"
 #include "passes.h"
 
 typedef struct fctx {
@@ -33,29 +34,6 @@ typedef struct fctx {
 static urc_node *only_reader(const fctx *c, const urc_value *v) {
     if (v->nuses != 1 || (v->flags & URC_VAL_OUTPUT)) return NULL;
     return c->reader[v->id];
-}
-
-static bool act_of(const urc_node *r, int *act, double *alpha) {
-    if (!r || !r->out[0] || r->nout != 1) return false;
-    switch (r->op) {
-    case URC_OP_RELU: *act = URC_ACT_RELU; return r->nin == 1;
-    case URC_OP_LEAKY_RELU:
-        *act = URC_ACT_LEAKY_RELU;
-        *alpha = r->a.unary.alpha;
-        return r->nin == 1;
-    case URC_OP_SIGMOID: *act = URC_ACT_SIGMOID; return r->nin == 1;
-    case URC_OP_PRELU: { /* x < 0 ? slope*x : x with one (constant) slope is LeakyRelu */
-        const urc_value *s = r->nin == 2 ? r->in[1] : NULL;
-        if (!s || !s->data || urc_shape_numel(&s->shape) < 1 || s->shape.rank > r->in[0]->shape.rank) return false;
-        double v0 = urc_elem_f64(s->dtype, s->data, 0);
-        for (int64_t i = 1; i < urc_shape_numel(&s->shape); i++)
-            if (urc_elem_f64(s->dtype, s->data, i) != v0) return false;
-        *act = URC_ACT_LEAKY_RELU;
-        *alpha = v0;
-        return true;
-    }
-    default: return false;
-    }
 }
 
 /* r = Transpose(cur) from [N, S..., C] back to [N, C, S...]. */
@@ -86,7 +64,8 @@ static bool fuse_one(fctx *c, urc_node *cv, bool need_act, bool *ok) {
     urc_value *cur = cv->out[0], *y0 = cur;
     if (!cur || cur->dtype != URC_DT_F32 || !cv->a.conv.channels_last || cv->a.conv.y_channels_first) return false;
     urc_node *chain[4];
-    int nc = 0, act = URC_ACT_NONE;
+    int nc = 0;
+    urc_act act = URC_ACT_NONE;
     chain[nc++] = cv;
     double alpha = 0;
     bool tr = false;
@@ -94,7 +73,7 @@ static bool fuse_one(fctx *c, urc_node *cv, bool need_act, bool *ok) {
     for (;;) {
         urc_node *r = only_reader(c, cur);
         if (!r) break;
-        if (act == URC_ACT_NONE && act_of(r, &act, &alpha)) {
+        if (act == URC_ACT_NONE && urc_act_match(r, cur, &act, &alpha)) {
             /* act set */
         } else if (!tr && to_first(r, cur)) {
             tr = true;

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "../base/diag.h"
+#include "../ops/activation.h"
 #include "passes.h"
 
 typedef struct fctx {
@@ -51,20 +52,6 @@ static urc_value *add_operand(const urc_node *r, const urc_value *cur) {
     return x;
 }
 
-static bool act_of(const urc_node *r, urc_act *act, double *alpha) {
-    if (!r || r->nin != 1 || !r->out[0]) return false;
-    switch (r->op) {
-    case URC_OP_RELU: *act = URC_ACT_RELU; return true;
-    case URC_OP_LEAKY_RELU:
-        *act = URC_ACT_LEAKY_RELU;
-        *alpha = r->a.unary.alpha;
-        return true;
-    case URC_OP_GELU: *act = r->a.unary.approximate ? URC_ACT_GELU_TANH : URC_ACT_GELU; return true;
-    case URC_OP_SIGMOID: *act = URC_ACT_SIGMOID; return true;
-    default: return false;
-    }
-}
-
 /* Returns true when it fused; *ok becomes false on an internal error. */
 static bool fuse_one(fctx *c, urc_node *mm, bool *ok) {
     urc_graph *g = c->g;
@@ -85,7 +72,7 @@ static bool fuse_one(fctx *c, urc_node *mm, bool *ok) {
         chain[nc++] = r;
         r = only_reader(c, cur);
     }
-    if (act_of(r, &act, &act_alpha)) {
+    if (urc_act_match(r, cur, &act, &act_alpha)) {
         cur = r->out[0];
         chain[nc++] = r;
         r = only_reader(c, cur);

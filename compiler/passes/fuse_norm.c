@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "../base/diag.h"
+#include "../ops/activation.h"
 #include "passes.h"
 
 typedef struct fuser {
@@ -38,25 +39,6 @@ static bool is_stat_norm(const urc_node *n) {
 static urc_node *sole_user(const fuser *f, const urc_value *v) {
     if (!v || v->nuses != 1 || (v->flags & URC_VAL_OUTPUT)) return NULL;
     return f->user[v->id];
-}
-
-/* Is n an activation the epilogue can apply to v? */
-static bool match_act(const urc_node *n, const urc_value *v, urc_act *act, double *alpha) {
-    if (!n || n->nout != 1 || !n->out[0] || n->in[0] != v) return false;
-    switch (n->op) {
-    case URC_OP_RELU: *act = URC_ACT_RELU; *alpha = 0; return true;
-    case URC_OP_LEAKY_RELU: *act = URC_ACT_LEAKY_RELU; *alpha = n->a.unary.alpha; return true;
-    case URC_OP_PRELU: {
-        const urc_value *s = n->in[1];
-        if (!s || !s->data || urc_shape_numel(&s->shape) != 1 || !urc_dtype_is_float(s->dtype) ||
-            !urc_shape_eq(&n->out[0]->shape, &v->shape))
-            return false;
-        *act = URC_ACT_LEAKY_RELU;
-        *alpha = urc_elem_f64(s->dtype, s->data, 0);
-        return true;
-    }
-    default: return false;
-    }
 }
 
 static int node_pos(const fuser *f, const urc_node *n) { return urc_node_index_get(&f->pos, f->g, n); }
@@ -88,7 +70,7 @@ static void try_fuse(fuser *f, int pos) {
     urc_value *r = NULL;
     urc_node *n2 = NULL;
     urc_node *u = sole_user(f, cur);
-    if (match_act(u, cur, &act, &act_alpha)) {
+    if (urc_act_match(u, cur, &act, &act_alpha)) {
         chain[nchain++] = u;
         cur = u->out[0];
         u = sole_user(f, cur);
@@ -110,7 +92,7 @@ static void try_fuse(fuser *f, int pos) {
             chain[nchain++] = u;
             cur = u->out[0];
             urc_node *w = sole_user(f, cur);
-            if (match_act(w, cur, &post, &post_alpha)) {
+            if (urc_act_match(w, cur, &post, &post_alpha)) {
                 chain[nchain++] = w;
                 cur = w->out[0];
             }

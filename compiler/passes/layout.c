@@ -268,7 +268,7 @@ static bool is_sinkable_unary(urc_op op) {
     case URC_OP_RELU: case URC_OP_LEAKY_RELU: case URC_OP_SIGMOID: case URC_OP_TANH: case URC_OP_ELU:
     case URC_OP_SELU: case URC_OP_CELU: case URC_OP_GELU: case URC_OP_SOFTPLUS: case URC_OP_HARD_SIGMOID:
     case URC_OP_HARD_SWISH: case URC_OP_ABS: case URC_OP_NEG: case URC_OP_EXP: case URC_OP_ERF: case URC_OP_SQRT:
-    case URC_OP_RECIPROCAL: case URC_OP_CAST: case URC_OP_IDENTITY: case URC_OP_NOT:
+    case URC_OP_RECIPROCAL: case URC_OP_CAST: case URC_OP_IDENTITY: case URC_OP_NOT: case URC_OP_ACT:
         return true;
     case URC_OP_CLIP: return true; /* bounds are scalars */
     default: return false;
@@ -282,6 +282,7 @@ static bool is_sinkable_binary(urc_op op) {
     /* comparisons and Where: the masks of activation gradients */
     case URC_OP_EQUAL: case URC_OP_LESS: case URC_OP_LESS_OR_EQUAL: case URC_OP_GREATER:
     case URC_OP_GREATER_OR_EQUAL: case URC_OP_AND: case URC_OP_OR: case URC_OP_XOR: case URC_OP_WHERE:
+    case URC_OP_ACT_GRAD: /* the gradients of activations */
         return true;
     default: return false;
     }

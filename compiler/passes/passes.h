@@ -19,9 +19,11 @@ bool urc_pass_dce(urc_graph *g);
 /* Rewrites Einsum nodes whose equation is a batched matrix product (the
  * attention patterns of MONAI) into Transpose/Reshape + MatMul. */
 bool urc_pass_einsum_to_matmul(urc_graph *g);
-/* Recognises the exporter's exact-GELU subgraph x * 0.5 * (1 + erf(x / sqrt 2))
- * (any association of the multiplications) and replaces it by one Gelu. */
-bool urc_pass_gelu(urc_graph *g);
+/* Activations spelled as several ops (passes/act_patterns.c): the exporter's
+ * exact-GELU subgraph x * 0.5 * (1 + erf(x / sqrt 2)) (any association of the
+ * multiplications) -> one Gelu; SiLU x * sigmoid(x) and MONAI's Swish
+ * x * sigmoid(alpha x) -> one unetrc.Act (act=swish). */
+bool urc_pass_act_patterns(urc_graph *g);
 /* Recognises decomposed LayerNorm (ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div
  * [/Mul/Add]) and GroupNorm patterns and replaces them by one op. */
 bool urc_pass_norm_patterns(urc_graph *g);
@@ -38,8 +40,9 @@ bool urc_pass_layout(urc_graph *g);
  * of a residual -> one unetrc.FusedConv (or a Conv writing channels-first);
  * passes/fuse_conv.c. */
 bool urc_pass_fuse_conv(urc_graph *g);
-/* Instance/Batch/GroupNorm [+ Relu/LeakyRelu/PRelu] [+ Add(residual or a
- * second norm)] [+ activation] -> one unetrc.FusedNorm (fuse_norm.c). */
+/* Instance/Batch/GroupNorm [+ activation] [+ Add(residual or a second
+ * norm)] [+ activation] -> one unetrc.FusedNorm (fuse_norm.c); the
+ * activations are those of ir/act.def (ops/activation.c: urc_act_of). */
 bool urc_pass_fuse_norm(urc_graph *g);
 /* Convolutions whose weights are not constants read them reordered to
  * [K..., C, M] by a Transpose (w_last); stride-1 ConvTransposes of that kind
