@@ -151,6 +151,29 @@ GRAD_MODELS: dict[str, dict] = {
             "frozen); exported with training=PRESERVE so Conv->BN is not folded."
         ),
     ),
+    "unet3d_swish": dict(
+        seed=3008,
+        ctor=(
+            "UNet(spatial_dims=3, in_channels=1, out_channels=2, channels=(4, 8, 16), strides=(2, 2), "
+            "num_res_units=1, norm='instance', act=('swish', {'alpha': 1.5}))"
+        ),
+        input_shape=(1, 1, 16, 16, 16),
+        notes=(
+            "MONAI UNet 3D, InstanceNorm, Swish(alpha=1.5): exported as Mul(x, Sigmoid(Mul(x, 1.5))), "
+            "one unetrc.Act (passes/act_patterns.c), fused into the norm epilogues."
+        ),
+    ),
+    "unet2d_memswish": dict(
+        seed=3009,
+        ctor=(
+            "UNet(spatial_dims=2, in_channels=2, out_channels=3, channels=(8, 16, 16), strides=(2, 1), "
+            "num_res_units=1, norm='instance', act='memswish')"
+        ),
+        input_shape=(1, 2, 24, 20),
+        notes=(
+            "MONAI UNet 2D, InstanceNorm, MemoryEfficientSwish (SiLU: Mul(x, Sigmoid(x))); a stride-1 level."
+        ),
+    ),
 }
 
 _BN_TYPES = E._BN_TYPES

@@ -222,7 +222,7 @@ static void fused(kbuild *b, urc_dtype dt, urc_shape as, urc_shape bs, urc_shape
     urc_value *x3 = res ? kin(b, dt, *res, false) : NULL;
     urc_node *n = knode(b, URC_OP_FUSED_MATMUL, res ? 4 : bias ? 3 : 2, kin(b, dt, as, false), kin(b, dt, bs, cb), x2, x3);
     n->a.gemm.act = act;
-    n->a.gemm.act_alpha = 0.1;
+    n->a.gemm.act_alpha = act == URC_ACT_SWISH ? 1.5 : 0.1; /* LeakyRelu's slope, Swish's factor */
 }
 
 static void attn(kbuild *b, urc_dtype dt, urc_shape qs, urc_shape kts, urc_shape vs, double scale) {
@@ -325,6 +325,12 @@ static void add_cases(kbuild *b) {
     urc_shape r2 = S(7, 70);
     fused(b, F, S(7, 2100), S(2100, 70), &bn, &r2, URC_ACT_NONE, true);
     fused(b, URC_DT_F64, S(9, 21), S(21, 19), NULL, NULL, URC_ACT_GELU, true);
+    /* Swish (ops/activation.c: vectorised sigmoid in float32, libm in float64) and Tanh */
+    fused(b, F, S(2, 9, 33), S(33, 70), &bn, &rs, URC_ACT_SWISH, true);
+    fused(b, F, S(2, 9, 33), S(2, 33, 70), NULL, NULL, URC_ACT_SWISH, false);
+    fused(b, F, S(7, 2100), S(2100, 70), &bn, &r2, URC_ACT_SWISH, true); /* K blocks with epilogue */
+    fused(b, URC_DT_F64, S(9, 21), S(21, 19), NULL, NULL, URC_ACT_SWISH, true);
+    fused(b, F, S(2, 9, 33), S(33, 70), &bn, NULL, URC_ACT_TANH, false);
     /* batch folded into M (B unbatched): UNETR++'s token projection per head, a residual of the full shape */
     urc_shape r4 = S(1, 4, 8, 70);
     fused(b, F, S(1, 4, 8, 2100), S(2100, 70), &bn, &r4, URC_ACT_NONE, true);
