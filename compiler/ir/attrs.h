@@ -102,7 +102,7 @@ typedef struct urc_gemm_attr {
     double alpha, beta;
     int trans_a, trans_b;
     urc_act act;             /* FusedMatMul */
-    double act_alpha;        /* LeakyRelu slope */
+    double act_alpha;        /* its parameter (LeakyRelu slope, Swish factor) */
     bool has_bias, has_residual;
 } urc_gemm_attr;
 

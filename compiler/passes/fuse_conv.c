@@ -3,7 +3,7 @@
  * Runs after the layout pass. Starting at each channels-last float Conv,
  * the chain of single-reader values
  *   y0 = Conv(X, W, B)
- *   y1 = act(y0)                 Relu, LeakyRelu, Sigmoid, PRelu with one slope   optional
+ *   y1 = act(y0)                 any of ir/act.def (urc_act_of)                  optional
  *   y2 = Transpose(y1) to [N, M, S...] (the layout pass's way back)               optional
  *   y3 = Add(y2, R)              (either order; R of y2's shape, no broadcast)    optional
  * (activation and Transpose in either order, both before the Add) becomes

@@ -4,7 +4,7 @@
  * operands have rank >= 2, the chain
  *   y0 = MatMul(A, B)
  *   y1 = Add(y0, bias)          (either order)               optional
- *   y2 = act(y1)                Gelu, Relu, LeakyRelu, Sigmoid optional
+ *   y2 = act(y1)                any of ir/act.def           optional
  *   y3 = Add(y2, residual)      (either order)               optional
  * becomes one unetrc.FusedMatMul(A, B, bias, residual) computing
  * act(A @ B + bias) + residual in the matmul's store loop (ops/matmul.c).

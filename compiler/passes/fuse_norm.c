@@ -6,7 +6,7 @@
  * already makes one, so the rest rides along for free in its normalise
  * loop. The chains recognised, from an Instance/Batch/GroupNorm N:
  *
- *   N -> act                                  act: Relu, LeakyRelu, PRelu with one slope
+ *   N -> act                                  act: any of ir/act.def (urc_act_of)
  *   N [-> act] -> Add(., R)  [-> act]          residual 1: R any value of the same shape
  *   N [-> act] -> Add(., N2) [-> act]          residual 2: N2 the same kind of norm, same
  *                                              layout, whose output only this Add reads
