@@ -97,18 +97,6 @@ save("pad_constant", [helper.make_node("Pad", ["x", "p"], ["y"])], x, (2, 4, 7),
      [("p", np.array([0, 1, 2, 0, 0, 1], np.int64))])
 save("gather_scalar", [helper.make_node("Gather", ["x", "i"], ["y"], axis=1)], x, (2, 4), [("i", np.array(1, np.int64))])
 save("gather_range", [helper.make_node("Gather", ["x", "i"], ["y"], axis=2)], x, (2, 3, 2), [("i", np.array([1, 2], np.int64))])
-# SiLU x sigmoid(x) and MONAI's Swish x sigmoid(alpha x): one unetrc.Act each after passes/act_patterns.c
-# (alpha frozen: a constant), whose gradient is unetrc.ActGrad
-save("silu", [helper.make_node("Sigmoid", ["x"], ["s"]), helper.make_node("Mul", ["s", "x"], ["y"])],
-     away((2, 3, 4), 0.05, 4), (2, 3, 4))
-save("swish_alpha", [helper.make_node("Mul", ["frozen_alpha", "x"], ["u"]), helper.make_node("Sigmoid", ["u"], ["s"]),
-                     helper.make_node("Mul", ["x", "s"], ["y"])], away((2, 3, 4), 0.05, 4), (2, 3, 4),
-     [("frozen_alpha", np.array([1.5]))])
-# ... and through a fused convolution epilogue (x, W and B differentiated)
-save("conv_swish", [helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
-                    helper.make_node("Mul", ["c", "frozen_alpha"], ["u"]), helper.make_node("Sigmoid", ["u"], ["s"]),
-                    helper.make_node("Mul", ["c", "s"], ["y"])], away((1, 2, 5, 4)), (1, 3, 5, 4),
-     [("w", away((3, 2, 3, 3), 0.1, 0.5)), ("b", away((3,), 0.1, 0.5)), ("frozen_alpha", np.array(0.75))])
 print("wrote", len([f for f in os.listdir(OUT) if f.endswith(".onnx")]), "models to", OUT)
 
 # products and softmax
