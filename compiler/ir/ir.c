@@ -295,6 +295,11 @@ urc_node **urc_graph_readers(const urc_graph *g) {
     return r;
 }
 
+urc_node *urc_only_reader(urc_node *const *readers, const urc_value *v) {
+    if (!v || v->nuses != 1 || (v->flags & URC_VAL_OUTPUT)) return NULL;
+    return readers[v->id];
+}
+
 const char *urc_node_where(const urc_node *n) {
     return urc_fmt("node '%s' (%s)", n->name, n->op < URC_OP_COUNT ? urc_ops[n->op].name : "?");
 }

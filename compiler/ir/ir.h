@@ -318,6 +318,9 @@ void urc_graph_count_uses(urc_graph *g);
 /* Per value id, a node that reads it (the last one in node order), or NULL:
  * with nuses == 1, the value's only reader. Heap array (caller frees). */
 urc_node **urc_graph_readers(const urc_graph *g);
+/* The only reader of v (readers: urc_graph_readers), or NULL when v is NULL, has
+ * another number of readers or is a graph output. */
+urc_node *urc_only_reader(urc_node *const *readers, const urc_value *v);
 /* Node positions by node id, for passes that put a new node in the place of
  * an old one: a lookup instead of a scan of the list (which made such passes
  * quadratic). Node ids are unique among the listed nodes (urc_node_new takes

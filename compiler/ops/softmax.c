@@ -16,8 +16,9 @@
  * Lowering: rows along the last axis keep their maximum and sum in lane
  * arrays (vectorised passes); an axis with inner > 1 (channels of NCDHW)
  * runs blocks of consecutive inner positions with the lanes innermost. In
- * both, float32 exp is inlined arithmetic (fast_exp_nonpos) instead of a
+ * both, float32 exp is inlined arithmetic (exp_nonpos) instead of a
  * libm call per element. Hardmax and short rows keep the plain row loop. */
+#include "activation.h"
 #include "common.h"
 
 static bool softmax_parse(urc_node *n, urc_attr_list *l) {
@@ -155,37 +156,12 @@ static bool lower_rows(urc_lower *L, const urc_node *n) {
     return true;
 }
 
-/* exp(x) for x <= 0 (or NaN) as plain arithmetic the C compiler can
- * vectorise (libm's expf is a call per element), as in ops/attention.c:
- * x clamped to -87 (exp(-87) ~ 1.6e-38, nothing next to a row's largest
- * term exp(0) = 1), t = x log2(e) = n + f with n integer (round to nearest
- * by adding and subtracting 1.5 * 2^23) and |f| <= 1/2; 2^f by its Taylor
- * polynomial of degree 7 (relative error < 1e-8 before rounding), 2^n from
- * a table of 2^-k, k = 0..127 (*table: its buffer, -1 before first use); a
- * NaN x gives NaN. Declares scalars in `at`. float32 only: other types use
- * libm's exp. */
-static urc_lx *fast_exp_nonpos(urc_lower *L, urc_kernel *k, urc_ls *at, urc_lx *x, int *table) {
-    urc_dtype dt = x->dt;
-    if (dt != URC_DT_F32) return urc_lx_un(URC_L_EXP, x);
-    if (*table < 0) {
-        float tab[128];
-        for (int i = 0; i < 128; i++) tab[i] = (float)ldexp(1.0, -i);
-        *table = urc_lower_const(L, k, "exp2_table", dt, 128, tab);
-    }
-    int vx = decl(k, at, "ex", dt, x);
-    urc_lx *xv = var(k, vx);
-    urc_lx *xc = urc_lx_sel(bin(URC_L_GT, xv, urc_lx_const(-87, dt)), xv, urc_lx_const(-87, dt));
-    int vt = decl(k, at, "et", dt, bin(URC_L_MUL, xc, urc_lx_const(1.4426950408889634, dt)));
-    urc_lx *magic = urc_lx_const(12582912.0, dt);
-    int vn = decl(k, at, "en", dt, bin(URC_L_SUB, bin(URC_L_ADD, var(k, vt), magic), magic));
-    int vf = decl(k, at, "ef", dt,
-                  bin(URC_L_MUL, bin(URC_L_SUB, var(k, vt), var(k, vn)), urc_lx_const(0.6931471805599453, dt)));
-    static const double coef[8] = {1, 1, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040};
-    urc_lx *p = urc_lx_const(coef[7], dt);
-    for (int i = 6; i >= 0; i--) p = urc_lx_fma(p, var(k, vf), urc_lx_const(coef[i], dt));
-    urc_lx *idx = urc_lx_inrange(urc_lx_cast(URC_DT_I32, urc_lx_un(URC_L_NEG, var(k, vn)))); /* n in [-126, 0] */
-    urc_lx *e = bin(URC_L_MUL, p, urc_lx_load(k, *table, idx));
-    return urc_lx_sel(bin(URC_L_NE, xv, xv), xv, e);
+/* exp(x) for x <= 0 (or NaN): float32 as arithmetic the C compiler can
+ * vectorise (ops/activation.c: urc_fast_exp_nonpos; below -87 it gives
+ * e^-87 ~ 1.6e-38, nothing next to a row's largest term exp(0) = 1), other
+ * types libm's exp. Declares scalars in `at`. */
+static urc_lx *exp_nonpos(urc_kernel *k, urc_ls *at, urc_lx *x) {
+    return x->dt == URC_DT_F32 ? urc_fast_exp_nonpos(k, at, x) : urc_lx_un(URC_L_EXP, x);
 }
 
 /* Lanes of the vectorised forms: two vectors of the element type. */
@@ -210,7 +186,6 @@ static bool lower_inner(urc_lower *L, const urc_node *n, int64_t outer, int64_t 
     int64_t B = 4 * lanes(L, dt);
     if (B > inner) B = inner;
     int64_t nblk = (inner + B - 1) / B;
-    int table = -1;
     int t = urc_kernel_var(k, "t", URC_DT_I64);
     urc_ls *body = urc_ls_for(k->body, t, urc_lx_int(0), urc_lx_int(outer * nblk), 1, URC_FOR_PARALLEL);
     urc_lx *tv = var(k, t);
@@ -236,8 +211,7 @@ static bool lower_inner(urc_lower *L, const urc_node *n, int64_t outer, int64_t 
     urc_ls *l1 = LANES(urc_ls_for(body, j, urc_lx_int(1), urc_lx_int(len), 1, 0));
     urc_ls_store(l1, bm, var(k, l), bin(URC_L_MAX, urc_lx_load(k, bm, var(k, l)), urc_lx_load(k, bx, AT(var(k, j)))));
     urc_ls *l2 = LANES(urc_ls_for(body, j, urc_lx_int(0), urc_lx_int(len), 1, 0));
-    urc_lx *e = fast_exp_nonpos(L, k, l2, bin(URC_L_SUB, urc_lx_load(k, bx, AT(var(k, j))), urc_lx_load(k, bm, var(k, l))),
-                                &table);
+    urc_lx *e = exp_nonpos(k, l2, bin(URC_L_SUB, urc_lx_load(k, bx, AT(var(k, j))), urc_lx_load(k, bm, var(k, l))));
     int ev = decl(k, l2, "e", dt, e);
     if (soft) urc_ls_store(l2, by, AT(var(k, j)), var(k, ev));
     urc_ls_accum(l2, bs, var(k, l), urc_lx_cast(URC_DT_F64, var(k, ev)));
@@ -266,7 +240,6 @@ static bool lower_last(urc_lower *L, const urc_node *n, int64_t rows, int64_t le
     int bx = urc_lower_in(L, k, xv, "x");
     int by = urc_lower_out(L, k, n->out[0], "y");
     int64_t W = lanes(L, dt), nb = len / W;
-    int table = -1;
     int r = urc_kernel_var(k, "r", URC_DT_I64);
     urc_ls *body = urc_ls_for(k->body, r, urc_lx_int(0), urc_lx_int(rows), 1, URC_FOR_PARALLEL);
     int base = decl(k, body, "base", URC_DT_I64, urc_muli(var(k, r), len));
@@ -293,14 +266,14 @@ static bool lower_last(urc_lower *L, const urc_node *n, int64_t rows, int64_t le
     urc_ls *l2 = urc_ls_for(urc_ls_for(body, i, urc_lx_int(0), urc_lx_int(nb * W), W, 0), l, urc_lx_int(0),
                             urc_lx_int(W), 1, URC_FOR_VECTOR);
     int e1 = decl(k, l2, "e", dt,
-                  fast_exp_nonpos(L, k, l2, bin(URC_L_SUB, urc_lx_load(k, bx, xi_blk), var(k, m)), &table));
+                  exp_nonpos(k, l2, bin(URC_L_SUB, urc_lx_load(k, bx, xi_blk), var(k, m))));
     if (soft) urc_ls_store(l2, by, xi_blk, var(k, e1));
     urc_ls_accum(l2, bs, var(k, l), urc_lx_cast(URC_DT_F64, var(k, e1)));
     int sum = decl(k, body, "sum", URC_DT_F64, urc_lx_flt(0, URC_DT_F64));
     if (nb * W < len) {
         urc_ls *lt = urc_ls_for(body, i, urc_lx_int(nb * W), urc_lx_int(len), 1, 0);
         urc_lx *xt = urc_add(var(k, base), var(k, i));
-        int e2 = decl(k, lt, "e", dt, fast_exp_nonpos(L, k, lt, bin(URC_L_SUB, urc_lx_load(k, bx, xt), var(k, m)), &table));
+        int e2 = decl(k, lt, "e", dt, exp_nonpos(k, lt, bin(URC_L_SUB, urc_lx_load(k, bx, xt), var(k, m))));
         if (soft) urc_ls_store(lt, by, xt, var(k, e2));
         urc_ls_assign(lt, sum, bin(URC_L_ADD, var(k, sum), urc_lx_cast(URC_DT_F64, var(k, e2))));
     }

@@ -45,12 +45,6 @@ static bool is_const(const urc_value *v, double want) {
     return fabs(x - want) <= 1e-6 * fabs(want);
 }
 
-/* The only reader of v, when v has exactly one and is not a graph output. */
-static urc_node *only_reader(const actx *c, const urc_value *v) {
-    if (v->nuses != 1 || (v->flags & URC_VAL_OUTPUT)) return NULL;
-    return c->reader[v->id];
-}
-
 /* For a two-input node n (op) reading `known` as one operand: the other one. */
 static urc_value *other(const urc_node *n, urc_op op, const urc_value *known) {
     if (!n || n->op != op || n->nin != 2 || n->nout != 1) return NULL;
@@ -89,7 +83,7 @@ static bool match_gelu(actx *c, urc_node *erf) {
     if (erf->nin != 1 || !erf->out[0]) return false;
     urc_value *d = erf->in[0];
     urc_node *dn = d->producer;
-    if (!dn || dn->nin != 2 || !only_reader(c, d)) return false;
+    if (!dn || dn->nin != 2 || !urc_only_reader(c->reader, d)) return false;
     urc_value *x = NULL;
     if (dn->op == URC_OP_DIV && is_const(dn->in[1], sqrt(2.0))) x = dn->in[0];
     else if (dn->op == URC_OP_MUL && is_const(dn->in[1], M_SQRT1_2)) x = dn->in[0];
@@ -99,26 +93,26 @@ static bool match_gelu(actx *c, urc_node *erf) {
     dead[nd++] = erf;
     /* p = 1 + erf */
     urc_value *e = erf->out[0];
-    urc_node *pn = only_reader(c, e);
+    urc_node *pn = urc_only_reader(c->reader, e);
     urc_value *one = other(pn, URC_OP_ADD, e);
     if (!one || !is_const(one, 1.0)) return false;
     dead[nd++] = pn;
     urc_value *p = pn->out[0];
-    urc_node *u = only_reader(c, p);
+    urc_node *u = urc_only_reader(c->reader, p);
     if (!u || u->op != URC_OP_MUL || u->nin != 2) return false;
     urc_value *q = other(u, URC_OP_MUL, p);
     urc_node *yn = NULL;
     if (q == x) {
         /* (x * p) * 0.5 */
-        yn = only_reader(c, u->out[0]);
+        yn = urc_only_reader(c->reader, u->out[0]);
         if (mul_half(yn) != u->out[0]) return false;
         dead[nd++] = u;
     } else if (q && is_const(q, 0.5)) {
         /* x * (p * 0.5) */
-        yn = only_reader(c, u->out[0]);
+        yn = urc_only_reader(c->reader, u->out[0]);
         if (other(yn, URC_OP_MUL, u->out[0]) != x) return false;
         dead[nd++] = u;
-    } else if (q && q->producer && mul_half(q->producer) == x && only_reader(c, q) == u) {
+    } else if (q && q->producer && mul_half(q->producer) == x && urc_only_reader(c->reader, q) == u) {
         /* (x * 0.5) * p */
         yn = u;
         dead[nd++] = q->producer;
@@ -139,7 +133,7 @@ static bool match_swish(actx *c, urc_node *sig) {
     double alpha = 1;
     dead[nd++] = sig;
     urc_node *un = u->producer;
-    if (un && un->op == URC_OP_MUL && un->nin == 2 && only_reader(c, u) == sig) { /* u = Mul(x, alpha)? */
+    if (un && un->op == URC_OP_MUL && un->nin == 2 && urc_only_reader(c->reader, u) == sig) { /* u = Mul(x, alpha)? */
         for (int i = 0; i < 2 && x == u; i++) {
             const urc_value *k = un->in[1 - i];
             if (k && k->data && urc_dtype_is_float(k->dtype) && urc_shape_numel(&k->shape) == 1 &&
@@ -150,7 +144,7 @@ static bool match_swish(actx *c, urc_node *sig) {
         }
         if (x != u) dead[nd++] = un;
     }
-    urc_node *yn = only_reader(c, s);
+    urc_node *yn = urc_only_reader(c->reader, s);
     if (other(yn, URC_OP_MUL, s) != x) return false;
     if (!replace(yn, x, dead, nd, URC_OP_ACT)) return false;
     yn->a.act.act = URC_ACT_SWISH;

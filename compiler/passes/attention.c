@@ -43,11 +43,6 @@ typedef struct actx {
     URC_VEC(int) owner;
 } actx;
 
-static urc_node *only_reader(const actx *c, const urc_value *v) {
-    if (v->nuses != 1 || (v->flags & URC_VAL_OUTPUT)) return NULL;
-    return c->reader[v->id];
-}
-
 static bool scalar_const(const urc_value *v, double *x) {
     if (!v || !v->data || !urc_dtype_is_float(v->dtype) || urc_shape_numel(&v->shape) != 1) return false;
     *x = urc_elem_f64(v->dtype, v->data, 0);
@@ -126,7 +121,7 @@ static void absorb_qkv(actx *c, urc_node *f) {
                          p_kt2[4] = {0, 2, 3, 1};
     urc_value *q = f->in[0], *kt = f->in[1], *v = f->in[2], *y = f->out[0];
     if (q->shape.rank != 4 || !plain(q, 1) || !plain(kt, 1) || !plain(v, 1)) return;
-    urc_node *ot = only_reader(c, y), *g0 = q->producer, *g2 = v->producer, *tb = kt->producer;
+    urc_node *ot = urc_only_reader(c->reader, y), *g0 = q->producer, *g2 = v->producer, *tb = kt->producer;
     if (!is_transpose(ot, p_out, 4) || !is_gather0(g0, 0) || !is_gather0(g2, 2) || !is_transpose(tb, p_kt, 4)) return;
     urc_value *k = tb->in[0];
     urc_node *g1 = k->producer;
@@ -391,7 +386,7 @@ static bool fuse_one(actx *c, urc_node *m1, bool *ok) {
         qm = NULL;
     }
     urc_value *tscale = NULL;
-    urc_node *n = only_reader(c, s);
+    urc_node *n = urc_only_reader(c->reader, s);
     if (n && n->nin == 2 && n->op == URC_OP_MUL && (n->in[0] == s || n->in[1] == s) &&
         scalar_const(n->in[0] == s ? n->in[1] : n->in[0], &x)) {
         scale *= x;
@@ -407,9 +402,9 @@ static bool fuse_one(actx *c, urc_node *m1, bool *ok) {
         if (!urc_shape_eq(&n->out[0]->shape, &s->shape) || n->out[0]->dtype != s->dtype) return false;
         chain[nc++] = n;
         s = n->out[0];
-        n = only_reader(c, s);
+        n = urc_only_reader(c->reader, s);
     } else {
-        n = only_reader(c, s);
+        n = urc_only_reader(c->reader, s);
     }
     /* the relative-position bias: Add(s, C [.., 1, H|1, L, S]) */
     const urc_shape *ss = &s->shape;
@@ -422,13 +417,13 @@ static bool fuse_one(actx *c, urc_node *m1, bool *ok) {
             bias = cv;
             chain[nc++] = n;
             s = n->out[0];
-            n = only_reader(c, s);
+            n = urc_only_reader(c->reader, s);
         }
     }
     /* the shifted-window mask: Reshape [b, nW, H, L, S], Add(., M [1, nW, 1, L, S]), Reshape back */
     if (n && n->op == URC_OP_RESHAPE && r == 4) {
         urc_value *s5 = n->out[0];
-        urc_node *ad = only_reader(c, s5), *rb = ad ? only_reader(c, ad->out[0]) : NULL;
+        urc_node *ad = urc_only_reader(c->reader, s5), *rb = ad ? urc_only_reader(c->reader, ad->out[0]) : NULL;
         const urc_shape *x5 = &s5->shape;
         bool keep[URC_MAX_RANK] = {false, true, false, true, true};
         if (x5->rank == 5 && x5->dims[0] * x5->dims[1] == ss->dims[0] && x5->dims[2] == ss->dims[1] &&
@@ -442,18 +437,18 @@ static bool fuse_one(actx *c, urc_node *m1, bool *ok) {
                 chain[nc++] = ad;
                 chain[nc++] = rb;
                 s = rb->out[0];
-                n = only_reader(c, s);
+                n = urc_only_reader(c->reader, s);
             }
         }
     }
     if (!n || n->op != URC_OP_SOFTMAX || n->a.softmax.axis != r - 1) return false;
     chain[nc++] = n;
     urc_value *p = n->out[0];
-    urc_node *m2 = only_reader(c, p);
+    urc_node *m2 = urc_only_reader(c->reader, p);
     if (m2 && m2->op == URC_OP_CAST && m2->a.cast.to == p->dtype) { /* Swin's .to(v.dtype) */
         chain[nc++] = m2;
         p = m2->out[0];
-        m2 = only_reader(c, p);
+        m2 = urc_only_reader(c->reader, p);
     }
     if (!m2 || m2->op != URC_OP_MATMUL || m2->nin != 2 || m2->in[0] != p || m2->in[1] == p) return false;
     urc_value *v = m2->in[1];

@@ -31,11 +31,6 @@ typedef struct fctx {
     urc_node_index pos; /* node positions, for putting a fused node in a chain's place */
 } fctx;
 
-static urc_node *only_reader(const fctx *c, const urc_value *v) {
-    if (v->nuses != 1 || (v->flags & URC_VAL_OUTPUT)) return NULL;
-    return c->reader[v->id];
-}
-
 /* r = Transpose(cur) from [N, S..., C] back to [N, C, S...]. */
 static bool to_first(const urc_node *r, const urc_value *cur) {
     if (!r || r->op != URC_OP_TRANSPOSE || r->nout != 1 || !r->out[0] || r->in[0] != cur) return false;
@@ -71,7 +66,7 @@ static bool fuse_one(fctx *c, urc_node *cv, bool need_act, bool *ok) {
     bool tr = false;
     urc_value *res = NULL;
     for (;;) {
-        urc_node *r = only_reader(c, cur);
+        urc_node *r = urc_only_reader(c->reader, cur);
         if (!r) break;
         if (act == URC_ACT_NONE && urc_act_match(r, cur, &act, &alpha)) {
             /* act set */

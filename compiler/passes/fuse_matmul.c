@@ -28,11 +28,6 @@ typedef struct fctx {
     urc_node_index pos; /* node positions, for putting a fused node in a chain's place */
 } fctx;
 
-static urc_node *only_reader(const fctx *c, const urc_value *v) {
-    if (v->nuses != 1 || (v->flags & URC_VAL_OUTPUT)) return NULL;
-    return c->reader[v->id];
-}
-
 static bool bcasts_to(const urc_shape *o, const urc_shape *y) {
     if (o->rank > y->rank) return false;
     for (int d = 0; d < o->rank; d++) {
@@ -64,18 +59,18 @@ static bool fuse_one(fctx *c, urc_node *mm, bool *ok) {
     urc_value *bias = NULL, *res = NULL;
     urc_act act = URC_ACT_NONE;
     double act_alpha = 0;
-    urc_node *r = only_reader(c, cur);
+    urc_node *r = urc_only_reader(c->reader, cur);
     urc_value *x = add_operand(r, cur);
     if (x) {
         bias = x;
         cur = r->out[0];
         chain[nc++] = r;
-        r = only_reader(c, cur);
+        r = urc_only_reader(c->reader, cur);
     }
     if (urc_act_match(r, cur, &act, &act_alpha)) {
         cur = r->out[0];
         chain[nc++] = r;
-        r = only_reader(c, cur);
+        r = urc_only_reader(c->reader, cur);
     }
     x = add_operand(r, cur);
     if (x) {

@@ -35,12 +35,6 @@ static bool is_stat_norm(const urc_node *n) {
            n->op == URC_OP_GROUP_NORM;
 }
 
-/* The single reader of v, when v is not also a graph output. */
-static urc_node *sole_user(const fuser *f, const urc_value *v) {
-    if (!v || v->nuses != 1 || (v->flags & URC_VAL_OUTPUT)) return NULL;
-    return f->user[v->id];
-}
-
 static int node_pos(const fuser *f, const urc_node *n) { return urc_node_index_get(&f->pos, f->g, n); }
 
 /* Can norm n2 be the second normalisation of a FusedNorm based on n? */
@@ -69,11 +63,11 @@ static void try_fuse(fuser *f, int pos) {
     int residual = 0;
     urc_value *r = NULL;
     urc_node *n2 = NULL;
-    urc_node *u = sole_user(f, cur);
+    urc_node *u = urc_only_reader(f->user, cur);
     if (urc_act_match(u, cur, &act, &act_alpha)) {
         chain[nchain++] = u;
         cur = u->out[0];
-        u = sole_user(f, cur);
+        u = urc_only_reader(f->user, cur);
     }
     if (u && u->op == URC_OP_ADD && u->out[0] && urc_shape_eq(&u->out[0]->shape, &cur->shape) &&
         u->out[0]->dtype == cur->dtype) {
@@ -82,7 +76,7 @@ static void try_fuse(fuser *f, int pos) {
             urc_node *p = other->producer;
             int ppos = p ? node_pos(f, p) : -1;
             if (p && ppos >= 0 && !f->dead[ppos] && is_stat_norm(p) && p->nout >= 1 && p->out[0] == other &&
-                sole_user(f, other) == u && same_norm_kind(n, p)) {
+                urc_only_reader(f->user, other) == u && same_norm_kind(n, p)) {
                 bool extra = false;
                 for (int j = 1; j < p->nout; j++) extra |= p->out[j] != NULL;
                 if (!extra) n2 = p;
@@ -91,7 +85,7 @@ static void try_fuse(fuser *f, int pos) {
             r = other;
             chain[nchain++] = u;
             cur = u->out[0];
-            urc_node *w = sole_user(f, cur);
+            urc_node *w = urc_only_reader(f->user, cur);
             if (urc_act_match(w, cur, &post, &post_alpha)) {
                 chain[nchain++] = w;
                 cur = w->out[0];

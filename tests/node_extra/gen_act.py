@@ -6,7 +6,7 @@ convolutions, matrix products and Instance/GroupNorm, with residuals; Tanh
 and Gelu, which the table made fusable; a standalone Swish over extreme
 values; and a Mul(x, Sigmoid(y)) that is no SiLU. References: numpy in
 float64, stored as float32. Each test also holds expect_ir.txt, a pattern
-that tests/act_check.sh looks for in --dump-ir (the fusion happened).
+that tests/path_check.sh (act) looks for in --dump-ir (the fusion happened).
 Regenerate:
     python3 tests/node_extra/gen_act.py"""
 import os

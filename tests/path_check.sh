@@ -1,0 +1,36 @@
+#!/bin/sh
+# path_check.sh wino|act UNETRC SOURCE_DIR: node tests really take the path they are written for.
+# Their values are checked elsewhere (node_extra_conv, node_extra_act, against float64 references);
+# without this a change to the conditions of a kernel or a fusion could send them down another path
+# and those tests would still pass.
+#   wino: tests/node_extra/conv/test_fconv_wino_* go through the Winograd kernel (ops/conv_wino.c:
+#         its packed weights are the buffer `wino`), and UNETRC_CONV=direct really turns it off.
+#   act:  each test of tests/node_extra/act has in --dump-ir the pattern of its expect_ir.txt (e.g. a
+#         FusedConv with act=swish(1.5): the SiLU/Swish pattern was recognised
+#         (passes/act_patterns.c) and fused).
+set -u
+MODE=$1; U=$2; S=$3
+T=$(mktemp -d /tmp/unetrc-path-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+case $MODE in
+wino) tests="$S/tests/node_extra/conv/test_fconv_wino_*"; least=8 ;;
+act) tests="$S/tests/node_extra/act/test_*"; least=11 ;;
+*) echo "usage: path_check.sh wino|act UNETRC SOURCE_DIR"; exit 2 ;;
+esac
+fails=0; n=0
+fail() { echo "FAIL: $name: $*"; fails=$((fails + 1)); }
+for d in $tests; do
+    name=$(basename "$d")
+    n=$((n + 1))
+    if ! "$U" "$d/model.onnx" -o "$T/seg.c" --dump-ir > "$T/ir" 2>"$T/err"; then fail "compile: $(cat "$T/err")"; continue; fi
+    if [ "$MODE" = act ]; then
+        grep -Eq "$(cat "$d/expect_ir.txt")" "$T/ir" || { fail "no line matching '$(cat "$d/expect_ir.txt")' in --dump-ir:"; sed 's/^/    /' "$T/ir"; }
+        continue
+    fi
+    grep -q 'wino\[' "$T/seg.c" || fail "no Winograd kernel"
+    if ! UNETRC_CONV=direct "$U" "$d/model.onnx" -o "$T/seg.c" 2>"$T/err"; then fail "compile (direct): $(cat "$T/err")"; continue; fi
+    if grep -q 'wino\[' "$T/seg.c"; then fail "UNETRC_CONV=direct still uses Winograd"; fi
+done
+if [ "$n" -lt "$least" ]; then echo "FAIL: only $n cases found ($tests)"; fails=$((fails + 1)); fi
+echo "${MODE}_check: $n cases, $fails failures"
+[ "$fails" -eq 0 ]
