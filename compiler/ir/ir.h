@@ -57,6 +57,8 @@ const char *urc_shape_str(const urc_shape *s);
 void urc_shape_strides(const urc_shape *s, int64_t *strides);
 /* numpy-style broadcast of a and b into out; false if incompatible. */
 bool urc_shape_broadcast(const urc_shape *a, const urc_shape *b, urc_shape *out);
+/* True when o broadcasts unidirectionally (numpy rules, right aligned) to y. */
+bool urc_shape_bcasts_to(const urc_shape *o, const urc_shape *y);
 
 /* A tensor with heap-owned data (the interpreter and the constant folder). */
 typedef struct urc_tensor {

@@ -102,6 +102,15 @@ bool urc_shape_broadcast(const urc_shape *a, const urc_shape *b, urc_shape *out)
     return true;
 }
 
+bool urc_shape_bcasts_to(const urc_shape *o, const urc_shape *y) {
+    if (o->rank > y->rank) return false;
+    for (int d = 0; d < o->rank; d++) {
+        int64_t c = o->dims[d], t = y->dims[d + y->rank - o->rank];
+        if (c != 1 && c != t) return false;
+    }
+    return true;
+}
+
 urc_tensor *urc_tensor_new(urc_dtype dt, const urc_shape *s) {
     urc_tensor *t = urc_xcalloc(1, sizeof *t);
     t->dtype = dt;

@@ -103,16 +103,6 @@ static bool check_type(const urc_node *n, int i) {
 
 static bool is_integral(double v) { return v == floor(v) && fabs(v) < 9.0e15; }
 
-/* True when o broadcasts unidirectionally (numpy rules, right aligned) to y. */
-static bool bcasts_to(const urc_shape *o, const urc_shape *y) {
-    if (o->rank > y->rank) return false;
-    for (int d = 0; d < o->rank; d++) {
-        int64_t c = o->dims[d], t = y->dims[d + y->rank - o->rank];
-        if (c != 1 && c != t) return false;
-    }
-    return true;
-}
-
 /* FusedMatMul's own checks on top of MatMul's; resolves has_bias and
  * has_residual from the inputs present. */
 static bool fused_infer(urc_node *n, const urc_shape *ys) {
@@ -128,7 +118,7 @@ static bool fused_infer(urc_node *n, const urc_shape *ys) {
     for (int i = 2; i < n->nin; i++) {
         if (!n->in[i]) continue;
         if (!urc_check_same_dtype(n, 0, i)) return false;
-        if (!bcasts_to(&n->in[i]->shape, ys)) {
+        if (!urc_shape_bcasts_to(&n->in[i]->shape, ys)) {
             urc_error(where, "%s of shape %s does not broadcast to the result shape %s", i == 2 ? "bias" : "residual",
                       urc_shape_str(&n->in[i]->shape), urc_shape_str(ys));
             return false;

@@ -28,21 +28,12 @@ typedef struct fctx {
     urc_node_index pos; /* node positions, for putting a fused node in a chain's place */
 } fctx;
 
-static bool bcasts_to(const urc_shape *o, const urc_shape *y) {
-    if (o->rank > y->rank) return false;
-    for (int d = 0; d < o->rank; d++) {
-        int64_t c = o->dims[d], t = y->dims[d + y->rank - o->rank];
-        if (c != 1 && c != t) return false;
-    }
-    return true;
-}
-
 /* r = Add(cur, x) or Add(x, cur) with x of cur's dtype broadcasting to
  * cur's shape (and r's shape equal to cur's): returns x. */
 static urc_value *add_operand(const urc_node *r, const urc_value *cur) {
     if (!r || r->op != URC_OP_ADD || r->nin != 2 || !r->out[0]) return NULL;
     urc_value *x = r->in[0] == cur ? r->in[1] : r->in[1] == cur ? r->in[0] : NULL;
-    if (!x || x == cur || x->dtype != cur->dtype || !bcasts_to(&x->shape, &cur->shape)) return NULL;
+    if (!x || x == cur || x->dtype != cur->dtype || !urc_shape_bcasts_to(&x->shape, &cur->shape)) return NULL;
     if (!urc_shape_eq(&r->out[0]->shape, &cur->shape)) return NULL;
     return x;
 }
