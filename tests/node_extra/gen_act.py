@@ -4,7 +4,7 @@ compiler/ir/act.def in fused epilogues: SiLU x*sigmoid(x) and MONAI's Swish
 x*sigmoid(alpha x) (passes/act_patterns.c) after direct and Winograd
 convolutions, matrix products and Instance/GroupNorm, with residuals; Tanh
 and Gelu, which the table made fusable; a standalone Swish over extreme
-values; and a Mul(x, Sigmoid(y)) that is no SiLU. References: numpy in
+values; a grouped (naive-kernel) Conv + SiLU; and a Mul(x, Sigmoid(y)) that is no SiLU. References: numpy in
 float64, stored as float32. Each test also holds expect_ir.txt, a pattern
 that tests/path_check.sh (act) looks for in --dump-ir (the fusion happened).
 Regenerate:
@@ -162,4 +162,10 @@ save("act_swish_alone", nodes, [("x", x)], swish(x.astype(np.float64), 2.0), ini
 x, z = R(3, 10), R(3, 10)
 save("act_not_silu", [helper.make_node("Sigmoid", ["z"], ["s"]), helper.make_node("Mul", ["x", "s"], ["y"])],
      [("x", x), ("z", z)], x * sig(z.astype(np.float64)), (), r"^n[0-9]+ Sigmoid ")
+# Grouped Conv (the naive kernel) + SiLU
+x, w, b = Q(1, 4, 6, 7), Q(6, 2, 3, 3, step=8), Q(6, step=8)
+nodes, inits = swish_nodes("c", "y")
+wg = np.concatenate([conv_ref(x[:, 2 * g:2 * g + 2], w[3 * g:3 * g + 3], b[3 * g:3 * g + 3], 1) for g in range(2)], axis=1)
+save("act_conv_group_silu_2d", [helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1] * 4, group=2)] + nodes,
+     [("x", x)], swish(wg), [("w", w), ("b", b)] + inits, r"unetrc\.FusedConv .* act=swish\(1\)")
 print("wrote", len(os.listdir(OUT)), "tests to", OUT)
