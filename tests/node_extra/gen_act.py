@@ -2,10 +2,10 @@
 """Node tests (ONNX backend-test layout, opset 17/18) for the activations of
 compiler/ir/act.def in fused epilogues: SiLU x*sigmoid(x) and MONAI's Swish
 x*sigmoid(alpha x) (passes/act_patterns.c) after direct and Winograd
-convolutions, matrix products and Instance/GroupNorm, with residuals; Tanh
-and Gelu, which the table made fusable; a standalone Swish over extreme
-values; a grouped (naive-kernel) Conv + SiLU; and a Mul(x, Sigmoid(y)) that is no SiLU. References: numpy in
-float64, stored as float32. Each test also holds expect_ir.txt, a pattern
+convolutions (and a grouped one: the naive kernel), matrix products and
+Instance/GroupNorm, with residuals; Tanh and Gelu, which the table made
+fusable; a standalone Swish over extreme values; and a Mul(x, Sigmoid(y))
+that is no SiLU. References: numpy in float64, stored as float32. Each test also holds expect_ir.txt, a pattern
 that tests/path_check.sh (act) looks for in --dump-ir (the fusion happened).
 Regenerate:
     python3 tests/node_extra/gen_act.py"""
