@@ -24,7 +24,7 @@ static bool is_view_op(urc_op op) {
 static bool is_inplace_op(urc_op op) {
     const urc_op_info *info = &urc_ops[op];
     return info->impl == urc_ops[URC_OP_RELU].impl || info->impl == urc_ops[URC_OP_ADD].impl ||
-           info->impl == urc_ops[URC_OP_CAST].impl ||
+           info->impl == urc_ops[URC_OP_CAST].impl || info->impl == urc_ops[URC_OP_ACT].impl ||
            /* The norm family (Layer/Instance/Batch/GroupNorm, FusedNorm): every
             * kernel reads an element of X (or the residual) for the last time
             * at the index it then writes, and keeps no scratch in Y (ops/norm.c). */
