@@ -93,6 +93,7 @@ static double ref_min(double p, double q) { return isnan(p) ? p : isnan(q) ? q :
 #define GT(p, q) ((p) > (q))
 #define GE(p, q) ((p) >= (q))
 #define SEL(c, p, q) ((c) ? (p) : (q))
+#define A_LE1(p, q) (alpha <= 1 ? (p) : (q))
 #define SIGM(p) (1 / (1 + exp(-(p))))
 #define ERF(p) erf(p)
 #define TANH(p) tanh(p)
@@ -127,6 +128,7 @@ double urc_act_grad_ref(urc_act act, double alpha, double x, double dy) { return
 #undef GT
 #undef GE
 #undef SEL
+#undef A_LE1
 #undef SIGM
 #undef ERF
 #undef TANH
@@ -216,6 +218,7 @@ static urc_lx *l_erf(const emit *e, urc_lx *p) {
 #define GT(p, q) bin(URC_L_GT, p, q)
 #define GE(p, q) bin(URC_L_GE, p, q)
 #define SEL(c, p, q) urc_lx_sel(c, p, q)
+#define A_LE1(p, q) (e->alpha <= 1 ? (p) : (q))
 #define SIGM(p) l_sigm(e, p)
 #define ERF(p) l_erf(e, p)
 #define TANH(p) urc_lx_un(URC_L_TANH, p)
