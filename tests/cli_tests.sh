@@ -287,6 +287,8 @@ npy npy_structured.npy "bad .npy header: descr is not a string (structured dtype
 npy npy_version9.npy ".npy format version 9 is not supported"
 npy npy_garbage.npy "bad .npy header: fortran_order is not True or False"
 npy npy_extra_key.npy "bad .npy header: unknown key in header"
+npy npy_dup_key.npy "bad .npy header: duplicate key in header"
+npy npy_trailing.npy "bad .npy header: text after the header dict"
 npy npy_rank9.npy "bad .npy header: rank above 8 is not supported"
 npy npy_shape_overflow.npy ".npy shape overflows"
 npy npy_negative.npy "bad .npy header: shape holds something other than non-negative integers"
