@@ -9,22 +9,7 @@ T=$(mktemp -d /tmp/unetrc-cli-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 fails=0; n=0
 
-# expect RC "STDERR" cmd...  (run from the fixtures folder)
-expect() {
-    want_rc=$1; want_err=$2; shift 2
-    n=$((n + 1))
-    err=$(cd "$D" && "$@" 2>&1 >/dev/null); rc=$?
-    if [ "$rc" != "$want_rc" ] || [ "$err" != "$want_err" ]; then
-        echo "FAIL: $*"; echo "  want rc=$want_rc: $want_err"; echo "  got  rc=$rc: $err"
-        fails=$((fails + 1))
-    fi
-}
-# no_files DIR: nothing (not even a temporary file) was written there
-no_files() {
-    n=$((n + 1))
-    if [ -n "$(ls -A "$1")" ]; then echo "FAIL: files left in $1: $(ls -A "$1")"; fails=$((fails + 1)); fi
-}
-check() { n=$((n + 1)); if ! "$@"; then echo "FAIL: $*"; fails=$((fails + 1)); fi; }
+. "$(dirname "$0")/expect.sh" # expect, no_files, check (run from the fixtures folder $D)
 
 E="unetrc: error:"
 mkdir "$T/o"
