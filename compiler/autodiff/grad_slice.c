@@ -1,11 +1,11 @@
 /* grad_slice.c: gradient rules of Concat (slices of dy), Split (Concat of
  * the dys, zeros where an output has none), Slice with any steps (dy put
- * back at the selected positions: reversed along negative-step axes, then
- * interleaved with zeros by Reshape/Pad/Reshape along strided axes and
- * padded with zeros to the input shape; copies only) and Pad with non-negative pads in
- * constant mode (the interior slice of dy) and edge mode (per padded axis:
- * the interior slice, plus the sums of the padded ends added to the first
- * and last slices; MONAI's replicate pads). */
+ * back at the selected positions with zeros elsewhere, copies only:
+ * reversed along negative-step axes, interleaved with zeros along strided
+ * ones by Reshape/Pad/Reshape, padded to the input's extent) and Pad with
+ * non-negative pads in constant mode (the interior slice of dy) and edge
+ * mode (per padded axis: the interior slice, plus the sums of the padded
+ * ends added to the first and last slices; MONAI's replicate pads). */
 #include "grad_common.h"
 
 /* The pads input of a Pad node for per-dim begins b[] and ends e[]. */
