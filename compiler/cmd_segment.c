@@ -80,6 +80,17 @@ static int parse_list(const char *opt, const char *v, double *out, int max, cons
     return n;
 }
 
+/* A comma-separated list of at most max integers in [lo, hi]; returns the count. */
+static int parse_int_list(const char *opt, const char *v, int64_t *out, int max, int lo, int hi, const char *want) {
+    double tmp[257];
+    int n = parse_list(opt, v, tmp, max, want);
+    for (int k = 0; k < n; k++) {
+        if (tmp[k] != floor(tmp[k]) || tmp[k] < lo || tmp[k] > hi) usage_error("%s wants %s, got '%s'", opt, want, v);
+        out[k] = (int64_t)tmp[k];
+    }
+    return n;
+}
+
 static bool has_suffix(const char *s, const char *suffix) {
     size_t a = strlen(s), b = strlen(suffix);
     return a >= b && !strcasecmp(s + a - b, suffix);
@@ -150,27 +161,15 @@ static void parse(seg_cli *c, int argc, char **argv) {
             memcpy(c->scale_v, tmp, sizeof c->scale_v);
             c->scale = true;
         } else if (!strcmp(a, "--labels")) {
-            const char *v = NEXT();
-            double tmp[257];
-            c->n_labels = parse_list(a, v, tmp, 256, "label values 0..255, one per output channel");
-            for (int k = 0; k < c->n_labels; k++) {
-                if (tmp[k] != floor(tmp[k]) || tmp[k] < 0 || tmp[k] > 255)
-                    usage_error("--labels wants label values 0..255, one per output channel, got '%s'", v);
-                c->labels[k] = (int64_t)tmp[k];
-            }
+            c->n_labels = parse_int_list(a, NEXT(), c->labels, 256, 0, 255, "label values 0..255, one per output channel");
         } else if (!strcmp(a, "--sigmoid-threshold")) {
             const char *v = NEXT();
             if (!parse_double(v, &c->threshold_v)) usage_error("--sigmoid-threshold wants a number, got '%s'", v);
             c->threshold = true;
         } else if (!strcmp(a, "--flip-tta")) {
-            const char *v = NEXT();
-            double tmp[4];
-            c->n_flip = parse_list(a, v, tmp, 3, "spatial axes 0, 1, 2 separated by commas");
-            for (int k = 0; k < c->n_flip; k++) {
-                if (tmp[k] != floor(tmp[k]) || tmp[k] < 0 || tmp[k] > 2)
-                    usage_error("--flip-tta wants spatial axes 0, 1, 2 separated by commas, got '%s'", v);
-                c->flip[k] = (int)tmp[k];
-            }
+            int64_t axes[3];
+            c->n_flip = parse_int_list(a, NEXT(), axes, 3, 0, 2, "spatial axes 0, 1, 2 separated by commas");
+            for (int k = 0; k < c->n_flip; k++) c->flip[k] = (int)axes[k];
         } else if (!strcmp(a, "--slices")) {
             const char *v = NEXT();
             double k;

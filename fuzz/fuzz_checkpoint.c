@@ -22,20 +22,10 @@
 
 #include "unetrc.h"
 
+#define FUZZ_NAME "fuzz_checkpoint"
+#include "fuzz_util.h"
+
 #define CAP (1u << 20) /* largest region the harness allocates */
-
-static uint64_t rd64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
-    return v;
-}
-
-static void check(int ok, const char *what) {
-    if (!ok) {
-        fprintf(stderr, "fuzz_checkpoint: %s\n", what);
-        abort();
-    }
-}
 
 static char path[256], path2[300];
 

@@ -14,18 +14,8 @@
 
 #include "unetrc.h"
 
-static uint64_t rd64(const uint8_t *p) {
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--) v = v << 8 | p[i];
-    return v;
-}
-
-static void check(int ok, const char *what) {
-    if (!ok) {
-        fprintf(stderr, "fuzz_weights: %s\n", what);
-        abort();
-    }
-}
+#define FUZZ_NAME "fuzz_weights"
+#include "fuzz_util.h"
 
 static void one(const uint8_t *blob, size_t size, uint64_t want_size, uint64_t want_sum) {
     const void *payload = (const void *)1;

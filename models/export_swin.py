@@ -88,8 +88,13 @@ FIXTURES: dict[str, dict] = {
 # their kink sensitivity (kink_widen; export_grad_fixtures.py, "Kinks").
 GRAD_FIXTURES: dict[str, dict] = {
     "swin_v1_fs6": dict(
-        seed=5101, fs=6, v2=False, normalize=True, roi=64, cin=1, cout=2, kink_widen=True, kink_tries=2,
+        seed=5101, fs=6, v2=False, normalize=True, roi=64, cin=1, cout=2, kink_widen=True, kink_tries=2, ill_f32x=3,
         notes="SwinUNETR v1, feature_size 6, 64^3, exported without constant folding (parameters keep their names).",
+    ),
+    "swin_v2_fs6": dict(
+        seed=5102, fs=6, v2=True, normalize=True, roi=64, cin=2, cout=2, kink_widen=True, kink_tries=2, ill_f32x=3,
+        notes="SwinUNETR use_v2=True (a residual conv block before each stage), feature_size 6, 64^3, 2 input "
+              "channels, exported without constant folding.",
     ),
 }
 
@@ -217,7 +222,8 @@ def write_grad_fixture(name: str, spec: dict, out_root: str) -> dict:
 
     shape = (1, spec["cin"]) + size3(spec["roi"])
     gspec = dict(ctor=ctor_string(spec), seed=spec["seed"], input_shape=shape, notes=spec["notes"],
-                 kink_widen=spec.get("kink_widen", False), kink_tries=spec.get("kink_tries"))
+                 kink_widen=spec.get("kink_widen", False), kink_tries=spec.get("kink_tries"),
+                 ill_f32x=spec.get("ill_f32x"))
     if gspec["kink_tries"] is None:
         del gspec["kink_tries"]
     return G.write_fixture(name, gspec, out_root, model=make_model(spec), opset=OPSET)

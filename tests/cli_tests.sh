@@ -9,22 +9,7 @@ T=$(mktemp -d /tmp/unetrc-cli-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 fails=0; n=0
 
-# expect RC "STDERR" cmd...  (run from the fixtures folder)
-expect() {
-    want_rc=$1; want_err=$2; shift 2
-    n=$((n + 1))
-    err=$(cd "$D" && "$@" 2>&1 >/dev/null); rc=$?
-    if [ "$rc" != "$want_rc" ] || [ "$err" != "$want_err" ]; then
-        echo "FAIL: $*"; echo "  want rc=$want_rc: $want_err"; echo "  got  rc=$rc: $err"
-        fails=$((fails + 1))
-    fi
-}
-# no_files DIR: nothing (not even a temporary file) was written there
-no_files() {
-    n=$((n + 1))
-    if [ -n "$(ls -A "$1")" ]; then echo "FAIL: files left in $1: $(ls -A "$1")"; fails=$((fails + 1)); fi
-}
-check() { n=$((n + 1)); if ! "$@"; then echo "FAIL: $*"; fails=$((fails + 1)); fi; }
+. "$(dirname "$0")/expect.sh" # expect, no_files, check (run from the fixtures folder $D)
 
 E="unetrc: error:"
 mkdir "$T/o"
@@ -287,6 +272,8 @@ npy npy_structured.npy "bad .npy header: descr is not a string (structured dtype
 npy npy_version9.npy ".npy format version 9 is not supported"
 npy npy_garbage.npy "bad .npy header: fortran_order is not True or False"
 npy npy_extra_key.npy "bad .npy header: unknown key in header"
+npy npy_dup_key.npy "bad .npy header: duplicate key in header"
+npy npy_trailing.npy "bad .npy header: text after the header dict"
 npy npy_rank9.npy "bad .npy header: rank above 8 is not supported"
 npy npy_shape_overflow.npy ".npy shape overflows"
 npy npy_negative.npy "bad .npy header: shape holds something other than non-negative integers"

@@ -1,9 +1,11 @@
 /* grad_slice.c: gradient rules of Concat (slices of dy), Split (Concat of
- * the dys, zeros where an output has none), Slice with unit steps (dy padded
- * with zeros back to the input shape) and Pad with non-negative pads in
- * constant mode (the interior slice of dy) and edge mode (per padded axis:
- * the interior slice, plus the sums of the padded ends added to the first
- * and last slices; MONAI's replicate pads). */
+ * the dys, zeros where an output has none), Slice with any steps (dy put
+ * back at the selected positions with zeros elsewhere, copies only:
+ * reversed along negative-step axes, interleaved with zeros along strided
+ * ones by Reshape/Pad/Reshape, padded to the input's extent) and Pad with
+ * non-negative pads in constant mode (the interior slice of dy) and edge
+ * mode (per padded axis: the interior slice, plus the sums of the padded
+ * ends added to the first and last slices; MONAI's replicate pads). */
 #include "grad_common.h"
 
 /* The pads input of a Pad node for per-dim begins b[] and ends e[]. */
@@ -29,6 +31,96 @@ static urc_value *take(urc_grad_ctx *c, urc_value *x, int ax, int64_t lo, int64_
     if (lo == 0 && hi == x->shape.dims[ax]) return x;
     urc_value *in[4] = {x, urc_g_ints(c, &lo, 1), urc_g_ints(c, &hi, 1), urc_g_ints(c, &(int64_t){ax}, 1)};
     return urc_g_node(c, URC_OP_SLICE, 4, in, NULL);
+}
+
+/* Strided scatter of the positive-step axes in ax[0..na): dy (whose dims
+ * are m[d] everywhere) to the extent D[d] along each listed axis, element i
+ * at lo[d] + i*s[d], zeros elsewhere. With lo = q*s + rem: a 1 is inserted
+ * after each axis with s > 1 (Reshape, a view), one constant Pad puts q
+ * rows before and ceil(D/s) - m - q after along the axis and rem before and
+ * s-1-rem after along the inserted one, so that merging the two (Reshape)
+ * gives row (i + q)*s + rem = lo + i*s; a Slice trims the last partial
+ * block when s does not divide D. Unit-step axes are padded directly. */
+static urc_value *scatter_axes(urc_grad_ctx *c, urc_value *t, const int *ax, int na, const int64_t *lo,
+                               const int64_t *s, const int64_t *D) {
+    if (!t) return NULL;
+    int r = t->shape.rank, ri = 0;
+    urc_shape wide = {0}, merged = t->shape;
+    int64_t b[URC_MAX_RANK] = {0}, e[URC_MAX_RANK] = {0};
+    bool listed[URC_MAX_RANK] = {0}, trim = false;
+    for (int i = 0; i < na; i++) listed[ax[i]] = true;
+    for (int d = 0; d < r; d++) {
+        int64_t m = t->shape.dims[d];
+        wide.dims[ri] = m;
+        if (!listed[d]) {
+            ri++;
+            continue;
+        }
+        if (s[d] == 1) {
+            b[ri] = lo[d], e[ri] = D[d] - lo[d] - m;
+            merged.dims[d] = D[d];
+            ri++;
+            continue;
+        }
+        int64_t q = lo[d] / s[d], rem = lo[d] % s[d], blocks = (D[d] + s[d] - 1) / s[d];
+        b[ri] = q, e[ri] = blocks - m - q;
+        ri++;
+        wide.dims[ri] = 1, b[ri] = rem, e[ri] = s[d] - 1 - rem;
+        ri++;
+        merged.dims[d] = blocks * s[d];
+        trim |= merged.dims[d] != D[d];
+    }
+    wide.rank = ri;
+    urc_value *w = zero_pad(c, urc_g_reshape(c, t, &wide), b, e);
+    w = w ? urc_g_reshape(c, w, &merged) : NULL;
+    for (int d = 0; d < r && w && trim; d++)
+        if (merged.dims[d] != D[d]) w = take(c, w, d, 0, D[d]);
+    return w;
+}
+
+/* The gradient of a Slice with any steps: zeros of x's shape with dy at the
+ * selected positions. Axes with negative steps are first reversed (one
+ * Slice with step -1), which makes their selection the increasing run from
+ * the last selected index with step -step; then the strided axes are
+ * scattered in groups small enough for the inserted dims to fit the rank
+ * limit (one group for rank <= 5 inputs), and the unit-step ones with them. */
+static urc_value *slice_scatter(urc_grad_ctx *c, const urc_node *n, urc_value *dy) {
+    const urc_slice_attr *a = &n->a.slice;
+    const urc_value *x = n->in[0];
+    int r = x->shape.rank;
+    if (urc_shape_numel(&dy->shape) == 0) return urc_g_fill(c, x->dtype, &x->shape, 0.0);
+    int64_t lo[URC_MAX_RANK], s[URC_MAX_RANK], rs[URC_MAX_RANK], re[URC_MAX_RANK], rsteps[URC_MAX_RANK];
+    int64_t rax[URC_MAX_RANK];
+    int nrev = 0;
+    for (int d = 0; d < r; d++) {
+        int64_t m = dy->shape.dims[d], st = a->step[d];
+        lo[d] = a->start[d], s[d] = st;
+        if (m == 1) s[d] = 1; /* one element: the step does not matter */
+        else if (st < 0) {
+            lo[d] = a->start[d] + (m - 1) * st;
+            s[d] = -st;
+            rax[nrev] = d, rs[nrev] = -1, re[nrev] = INT64_MIN, rsteps[nrev] = -1;
+            nrev++;
+        }
+    }
+    urc_value *t = dy;
+    if (nrev) {
+        urc_value *in[5] = {t, urc_g_ints(c, rs, nrev), urc_g_ints(c, re, nrev), urc_g_ints(c, rax, nrev),
+                            urc_g_ints(c, rsteps, nrev)};
+        t = urc_g_node(c, URC_OP_SLICE, 5, in, NULL);
+    }
+    int ax[URC_MAX_RANK] = {0}, na = 0, strided = 0;
+    for (int d = 0; d < r && t; d++) {
+        if (s[d] == 1 && lo[d] == 0 && dy->shape.dims[d] == x->shape.dims[d]) continue;
+        if (s[d] > 1 && r + strided + 1 > URC_MAX_RANK) { /* flush the group */
+            t = scatter_axes(c, t, ax, na, lo, s, x->shape.dims);
+            na = strided = 0;
+        }
+        ax[na++] = d;
+        strided += s[d] > 1;
+    }
+    if (na) t = scatter_axes(c, t, ax, na, lo, s, x->shape.dims);
+    return t;
 }
 
 bool urc_grad_slice(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, urc_value **dx, const bool *need) {
@@ -63,16 +155,7 @@ bool urc_grad_slice(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, ur
     }
     case URC_OP_SLICE: {
         if (!need[0] || !dy[0]) return true;
-        int64_t b[URC_MAX_RANK], e[URC_MAX_RANK];
-        for (int d = 0; d < r; d++) {
-            if (a->step[d] != 1) {
-                urc_error(urc_node_where(n), "no gradient rule for Slice with step %lld", (long long)a->step[d]);
-                return false;
-            }
-            b[d] = a->start[d];
-            e[d] = x->shape.dims[d] - a->start[d] - n->out[0]->shape.dims[d];
-        }
-        dx[0] = zero_pad(c, dy[0], b, e);
+        dx[0] = slice_scatter(c, n, dy[0]);
         return c->ok;
     }
     case URC_OP_PAD: {

@@ -259,8 +259,21 @@ static void refreeze_settings(urc_graph *g) {
     free(weight);
 }
 
+/* A Cast to its input's own dtype (Swin's attention weights .to(v.dtype))
+ * copies; where its input is saved for the backward pass too (the softmax
+ * output of every window attention, [windows, heads, L, L]), both copies
+ * stay alive until the backward reads them. As an Identity it is a view
+ * (memplan.c) and costs nothing. */
+static void same_type_casts_to_views(urc_graph *g) {
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *n = g->nodes.items[i];
+        if (n->op == URC_OP_CAST && n->nin == 1 && n->out[0]->dtype == n->in[0]->dtype) n->op = URC_OP_IDENTITY;
+    }
+}
+
 bool urc_build_training(urc_graph *g, const urc_train_opts *o) {
     refreeze_settings(g);
+    same_type_casts_to_views(g);
     if (g->outputs.len < 1) return false;
     urc_value *logits = g->outputs.items[0];
     if (!urc_dtype_is_float(logits->dtype) || logits->shape.rank < 3) {

@@ -1,6 +1,8 @@
 /* npy.c: NumPy .npy reader and writer (see npy.h). */
 #include "npy.h"
 
+#include "unetrc.h" /* the runtime's header parser: one for both */
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,130 +14,6 @@ static const struct {
     {"<i2", URC_DT_I16}, {"|i1", URC_DT_I8},  {"|u1", URC_DT_U8},  {"<u2", URC_DT_U16}, {"<u4", URC_DT_U32},
     {"<u8", URC_DT_U64}, {"|b1", URC_DT_BOOL}, {"<b1", URC_DT_BOOL}, {"<i1", URC_DT_I8}, {"<u1", URC_DT_U8},
 };
-
-static const char *skip_ws(const char *p, const char *end) {
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n')) p++;
-    return p;
-}
-
-/* Parses the Python dict literal of the header: keys descr, fortran_order,
- * shape, in any order, nothing else. */
-static bool parse_header(const char *p, const char *end, char *descr, size_t dsz, bool *fortran, urc_shape *shape,
-                         const char **err) {
-    bool have_descr = false, have_fortran = false, have_shape = false;
-    p = skip_ws(p, end);
-    if (p >= end || *p != '{') {
-        *err = "header is not a dict";
-        return false;
-    }
-    p++;
-    for (;;) {
-        p = skip_ws(p, end);
-        if (p < end && *p == '}') break;
-        if (p >= end || (*p != '\'' && *p != '"')) {
-            *err = "malformed header dict";
-            return false;
-        }
-        char q = *p++;
-        const char *k = p;
-        while (p < end && *p != q) p++;
-        if (p >= end) {
-            *err = "malformed header dict";
-            return false;
-        }
-        size_t klen = (size_t)(p - k);
-        p = skip_ws(p + 1, end);
-        if (p >= end || *p != ':') {
-            *err = "malformed header dict";
-            return false;
-        }
-        p = skip_ws(p + 1, end);
-        if (klen == 5 && !strncmp(k, "descr", 5)) {
-            if (p >= end || (*p != '\'' && *p != '"')) {
-                *err = "descr is not a string (structured dtypes are not supported)";
-                return false;
-            }
-            char q2 = *p++;
-            const char *s = p;
-            while (p < end && *p != q2) p++;
-            if (p >= end || (size_t)(p - s) >= dsz || memchr(s, 0, (size_t)(p - s))) {
-                *err = "malformed descr";
-                return false;
-            }
-            memcpy(descr, s, (size_t)(p - s));
-            descr[p - s] = 0;
-            p++;
-            have_descr = true;
-        } else if (klen == 13 && !strncmp(k, "fortran_order", 13)) {
-            if (end - p >= 4 && !strncmp(p, "True", 4)) {
-                *fortran = true;
-                p += 4;
-            } else if (end - p >= 5 && !strncmp(p, "False", 5)) {
-                *fortran = false;
-                p += 5;
-            } else {
-                *err = "fortran_order is not True or False";
-                return false;
-            }
-            have_fortran = true;
-        } else if (klen == 5 && !strncmp(k, "shape", 5)) {
-            if (p >= end || *p != '(') {
-                *err = "shape is not a tuple";
-                return false;
-            }
-            p++;
-            shape->rank = 0;
-            for (;;) {
-                p = skip_ws(p, end);
-                if (p < end && *p == ')') {
-                    p++;
-                    break;
-                }
-                if (p >= end || *p < '0' || *p > '9') {
-                    *err = "shape holds something other than non-negative integers";
-                    return false;
-                }
-                int64_t v = 0;
-                while (p < end && *p >= '0' && *p <= '9') {
-                    if (v > (INT64_MAX - 9) / 10) {
-                        *err = "shape dimension too large";
-                        return false;
-                    }
-                    v = v * 10 + (*p++ - '0');
-                }
-                if (p < end && *p == 'L') p++;
-                if (shape->rank >= URC_MAX_RANK) {
-                    *err = "rank above 8 is not supported";
-                    return false;
-                }
-                shape->dims[shape->rank++] = v;
-                p = skip_ws(p, end);
-                if (p < end && *p == ',') p++;
-                else if (p < end && *p == ')') continue;
-                else {
-                    *err = "malformed shape tuple";
-                    return false;
-                }
-            }
-            have_shape = true;
-        } else {
-            *err = "unknown key in header";
-            return false;
-        }
-        p = skip_ws(p, end);
-        if (p < end && *p == ',') p++;
-        else if (p < end && *p == '}') break;
-        else {
-            *err = "malformed header dict";
-            return false;
-        }
-    }
-    if (!have_descr || !have_fortran || !have_shape) {
-        *err = "header lacks descr, fortran_order or shape";
-        return false;
-    }
-    return true;
-}
 
 urc_tensor *urc_npy_parse(const unsigned char *d, size_t size, uint64_t max_bytes, const char **err) {
     if (size < 10 || memcmp(d, "\x93NUMPY", 6) != 0) {
@@ -163,11 +41,11 @@ urc_tensor *urc_npy_parse(const unsigned char *d, size_t size, uint64_t max_byte
         return NULL;
     }
     char descr[16];
-    bool fortran = false;
+    int fortran = 0;
     urc_shape shape = {0};
-    if (!parse_header((const char *)d + hstart, (const char *)d + hstart + hlen, descr, sizeof descr, &fortran, &shape,
-                      err)) {
-        *err = urc_fmt("bad .npy header: %s", *err);
+    const char *why = unetrc_npy_header_parse((const char *)d + hstart, hlen, descr, &fortran, shape.dims, &shape.rank);
+    if (why) {
+        *err = urc_fmt("bad .npy header: %s", why);
         return NULL;
     }
     urc_dtype dt = URC_DT_UNDEF;

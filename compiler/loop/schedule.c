@@ -9,7 +9,7 @@
  * constant trip counts and expression sizes (a transcendental counts as 16
  * operations), and loops below URC_MIN_PARALLEL_WORK operations run serially
  * (their flag and collapse cleared). A trip count that is not a constant
- * counts as large: such loops stay parallel. Shared bodies (passes/lower.c)
+ * counts as large (such loops stay parallel), but for a tile's bounded range. Shared bodies (passes/lower.c)
  * are visited once per kernel; the rewrite is idempotent. */
 #include "loop.h"
 
@@ -36,9 +36,16 @@ static int64_t expr_work(const urc_lx *e) {
 
 static int64_t stmt_work(urc_ls *s);
 
-/* Trip count of a for whose bounds are integer literals, else -1. */
+/* Trip count of a for whose bounds are integer literals, at most c for a tile
+ * `for v in [x, min(x + c, n))` with x a variable, else -1. */
 static int64_t trips(const urc_ls *s) {
-    if (!s->lo || !s->hi || s->lo->kind != URC_LX_INT || s->hi->kind != URC_LX_INT || s->step <= 0) return -1;
+    if (!s->lo || !s->hi || s->step <= 0) return -1;
+    const urc_lx *m = s->hi;
+    if (s->lo->kind == URC_LX_VAR && m->kind == URC_LX_BIN && m->op == URC_L_MIN && m->a->kind == URC_LX_BIN &&
+        m->a->op == URC_L_ADD && m->a->a->kind == URC_LX_VAR && m->a->a->var == s->lo->var &&
+        m->a->b->kind == URC_LX_INT && m->a->b->i > 0)
+        return (m->a->b->i + s->step - 1) / s->step;
+    if (s->lo->kind != URC_LX_INT || s->hi->kind != URC_LX_INT) return -1;
     int64_t n = s->hi->i - s->lo->i;
     return n <= 0 ? 0 : (n + s->step - 1) / s->step;
 }

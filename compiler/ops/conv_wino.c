@@ -129,8 +129,8 @@ static void input_transform(wino *w, urc_ls *body, urc_lx *nn, urc_lx *z0, urc_l
     int ni = w->ni;
     {
         urc_ls *b = body;
-        urc_lx *i = loopv(k, &b, "i", 0, urc_lx_int(ni), URC_FOR_UNROLL);
-        urc_lx *j = loopv(k, &b, "j", 0, urc_lx_int(4), URC_FOR_UNROLL);
+        urc_lx *i = loopv(k, &b, "i", 0, urc_lx_int(ni), 0);
+        urc_lx *j = loopv(k, &b, "j", 0, urc_lx_int(4), 0);
         urc_lx *z = urc_add(z0, i), *y = urc_add(y0, j);
         int okzy = urc_kernel_var(k, "ok", URC_DT_BOOL);
         urc_ls_decl(b, okzy, band(inside(z, D), inside(y, H)));
@@ -161,8 +161,8 @@ static void input_transform(wino *w, urc_ls *body, urc_lx *nn, urc_lx *z0, urc_l
     }
     {
         urc_ls *b = body;
-        urc_lx *i = loopv(k, &b, "i", 0, urc_lx_int(ni), URC_FOR_UNROLL);
-        urc_lx *e = loopv(k, &b, "e", 0, urc_lx_int(4), URC_FOR_UNROLL);
+        urc_lx *i = loopv(k, &b, "i", 0, urc_lx_int(ni), 0);
+        urc_lx *e = loopv(k, &b, "e", 0, urc_lx_int(4), 0);
         urc_lx *cc = loopv(k, &b, "c", 0, urc_lx_int(C), URC_FOR_VECTOR);
         urc_lx *a[4], *dst[4];
         for (int j = 0; j < 4; j++) {
@@ -174,8 +174,8 @@ static void input_transform(wino *w, urc_ls *body, urc_lx *nn, urc_lx *z0, urc_l
     }
     if (ni == 4) {
         urc_ls *b = body;
-        urc_lx *j = loopv(k, &b, "j", 0, urc_lx_int(4), URC_FOR_UNROLL);
-        urc_lx *e = loopv(k, &b, "e", 0, urc_lx_int(4), URC_FOR_UNROLL);
+        urc_lx *j = loopv(k, &b, "j", 0, urc_lx_int(4), 0);
+        urc_lx *e = loopv(k, &b, "e", 0, urc_lx_int(4), 0);
         urc_lx *cc = loopv(k, &b, "c", 0, urc_lx_int(C), URC_FOR_VECTOR);
         urc_lx *a[4], *dst[4];
         for (int i = 0; i < 4; i++) {
@@ -280,8 +280,8 @@ static void group(wino *w, urc_ls *parent, urc_lx *nn, urc_lx *td, urc_lx *th, u
     urc_lx *t = loopv(k, &tb, "t", 0, urc_lx_int(nt), 0);
     {
         urc_ls *b = tb;
-        urc_lx *i = loopv(k, &b, "i", 0, urc_lx_int(w->ni), URC_FOR_UNROLL);
-        urc_lx *r = loopv(k, &b, "r", 0, urc_lx_int(2), URC_FOR_UNROLL);
+        urc_lx *i = loopv(k, &b, "i", 0, urc_lx_int(w->ni), 0);
+        urc_lx *r = loopv(k, &b, "r", 0, urc_lx_int(2), 0);
         urc_lx *l = loopv(k, &b, "l", 0, urc_lx_int(MB), URC_FOR_VECTOR);
         urc_lx *a[4], *o[2];
         for (int j = 0; j < 4; j++) a[j] = ld(k, O, OIDX(urc_addi(urc_muli(i, 4), j), r, t));

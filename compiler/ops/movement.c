@@ -419,6 +419,97 @@ static urc_lx *src_index(const urc_kernel *k, const urc_node *n, const int *iv) 
     return urc_index(ii, is);
 }
 
+/* A transpose over the fewest axes: axes of extent 1 dropped and axes that stay
+ * neighbours (in the same order) merged. dims[] are the input's merged extents
+ * (in input order), out axis j reads input axis rp[j]. Returns the rank. */
+static int transpose_reduce(const urc_shape *is, const int64_t *perm, int64_t *dims, int *rp) {
+    int id[URC_MAX_RANK], seq[URC_MAX_RANK], ns = 0, nk = 0;
+    for (int d = 0; d < is->rank; d++) id[d] = is->dims[d] > 1 ? nk++ : -1;
+    for (int d = 0; d < is->rank; d++)
+        if (id[perm[d]] >= 0) seq[ns++] = id[perm[d]];
+    /* runs of consecutive input axes in the output order */
+    int start[URC_MAX_RANK], len[URC_MAX_RANK], nr = 0;
+    for (int k = 0; k < ns; k++) {
+        if (k && seq[k] == seq[k - 1] + 1) len[nr - 1]++;
+        else start[nr] = seq[k], len[nr++] = 1;
+    }
+    int64_t kept[URC_MAX_RANK];
+    for (int d = 0, k = 0; d < is->rank; d++)
+        if (id[d] >= 0) kept[k++] = is->dims[d];
+    /* input order of the runs: run j is input axis #(runs starting before it) */
+    for (int j = 0; j < nr; j++) {
+        int before = 0;
+        for (int i = 0; i < nr; i++) before += start[i] < start[j];
+        rp[j] = before;
+        dims[before] = 1;
+        for (int q = 0; q < len[j]; q++) dims[before] *= kept[start[j] + q];
+    }
+    return nr;
+}
+
+#define TR_TILE 16 /* a 16 x 16 block of floats: one 64-byte line per row on both sides */
+
+/* y = transpose(x) over its reduced form: a chunk copy when the innermost axis
+ * stays innermost, else 16 x 16 tiles of the two axes that swap contiguity. The
+ * outer loops are shared out together (collapse), so a leading axis of 1-4
+ * (heads) does not leave threads idle. */
+/* Appends a loop to *body and enters it; the first one made (the parallel one)
+ * is kept in *first for its collapse count. */
+static void tr_loop(urc_ls **body, urc_ls **first, int var, urc_lx *lo, urc_lx *hi, int64_t step, unsigned flags) {
+    urc_ls *parent = *body;
+    *body = urc_ls_for(parent, var, lo, hi, step, flags | (*first ? 0 : URC_FOR_PARALLEL));
+    if (!*first) *first = parent->list.items[parent->list.len - 1];
+}
+
+static void lower_transpose(urc_kernel *k, int bx, int by, const urc_node *n) {
+    int64_t dims[URC_MAX_RANK], istr[URC_MAX_RANK], ostr[URC_MAX_RANK];
+    int rp[URC_MAX_RANK];
+    int r = transpose_reduce(&n->in[0]->shape, n->a.movement.perm, dims, rp);
+    istr[r - 1] = ostr[r - 1] = 1;
+    for (int i = r - 2; i >= 0; i--) {
+        istr[i] = istr[i + 1] * dims[i + 1];
+        ostr[i] = ostr[i + 1] * dims[rp[i + 1]];
+    }
+    static const char *names[URC_MAX_RANK] = {"i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7"};
+    int iv[URC_MAX_RANK];
+    for (int j = 0; j < r; j++) iv[j] = urc_kernel_var(k, names[j], URC_DT_I64);
+    int a = 0; /* the out axis that reads x's contiguous axis */
+    for (int j = 0; j < r; j++)
+        if (rp[j] == r - 1) a = j;
+    bool tiled = a != r - 1;
+    urc_ls *body = k->body, *first = NULL;
+    int nouter = 0;
+    for (int j = 0; j < r; j++) {
+        if (tiled && (j == a || j == r - 1)) continue;
+        if (!tiled && j == r - 1) continue;
+        tr_loop(&body, &first, iv[j], urc_lx_int(0), urc_lx_int(dims[rp[j]]), 1, 0);
+        nouter++;
+    }
+    if (tiled) {
+        int blk[2] = {urc_kernel_var(k, "ta", URC_DT_I64), urc_kernel_var(k, "tb", URC_DT_I64)};
+        int ax[2] = {a, r - 1};
+        for (int t = 0; t < 2; t++) {
+            tr_loop(&body, &first, blk[t], urc_lx_int(0), urc_lx_int(dims[rp[ax[t]]]), TR_TILE, 0);
+            nouter++;
+        }
+        for (int t = 0; t < 2; t++) {
+            urc_lx *lo = urc_lx_var(k, blk[t]);
+            urc_lx *hi = urc_lx_inrange(urc_lx_bin(URC_L_MIN, urc_addi(lo, TR_TILE), urc_lx_int(dims[rp[ax[t]]])));
+            body = urc_ls_for(body, iv[ax[t]], lo, hi, 1, t == 1 ? URC_FOR_SIMD : 0);
+        }
+    } else {
+        if (first) body = urc_ls_for(body, iv[r - 1], urc_lx_int(0), urc_lx_int(dims[rp[r - 1]]), 1, URC_FOR_SIMD);
+        else tr_loop(&body, &first, iv[r - 1], urc_lx_int(0), urc_lx_int(dims[rp[r - 1]]), 1, URC_FOR_SIMD);
+    }
+    if (first && nouter > 1) first->collapse = nouter;
+    urc_lx *yi = urc_lx_int(0), *xi = urc_lx_int(0);
+    for (int j = 0; j < r; j++) {
+        yi = urc_add(yi, urc_muli(urc_lx_var(k, iv[j]), ostr[j]));
+        xi = urc_add(xi, urc_muli(urc_lx_var(k, iv[j]), istr[rp[j]]));
+    }
+    urc_ls_store(body, by, yi, urc_lx_load(k, bx, xi));
+}
+
 static bool movement_lower(urc_lower *L, const urc_node *n) {
     if (is_view(n->op)) {
         /* Not made a view by the memory plan (e.g. it produces a graph output). */
@@ -433,9 +524,19 @@ static bool movement_lower(urc_lower *L, const urc_node *n) {
         }
         return true;
     }
+    if (n->op == URC_OP_TRANSPOSE) {
+        int64_t dims[URC_MAX_RANK];
+        int rp[URC_MAX_RANK];
+        if (transpose_reduce(&n->in[0]->shape, n->a.movement.perm, dims, rp) <= 1)
+            return urc_lower_copy(L, n, n->in[0], n->out[0]); /* moves only axes of extent 1 */
+    }
     urc_kernel *k = urc_lower_begin(L, n);
     int bx = urc_lower_in(L, k, n->in[0], "x");
     int by = urc_lower_out(L, k, n->out[0], "y");
+    if (n->op == URC_OP_TRANSPOSE) {
+        lower_transpose(k, bx, by, n);
+        return true;
+    }
     int iv[URC_MAX_RANK];
     const urc_shape *os = &n->out[0]->shape;
     urc_ls *body = urc_loop_nest(k, k->body, os, iv, URC_FOR_PARALLEL);

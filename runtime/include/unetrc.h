@@ -69,6 +69,14 @@ unetrc_status unetrc_npy_read_f32_shape(const char *path, float *buf, const int6
  * and rank, e.g. to say what a file holds after UNETRC_ERR_SHAPE. */
 unetrc_status unetrc_npy_shape(const char *path, int64_t shape[8], int *rank);
 unetrc_status unetrc_npy_write_f32(const char *path, const float *buf, const int64_t *shape, int rank);
+/* Parses the header dict of a .npy file (the len bytes after the preamble,
+ * any dtype): exactly the keys 'descr' (a string of at most 15 bytes,
+ * copied to descr), 'fortran_order' (True/False) and 'shape' (at most 8
+ * non-negative integers), then only whitespace. Returns NULL, or why the
+ * header is malformed (a static one-line string). No I/O, no allocation;
+ * the compiler's reader of every dtype uses it too. */
+const char *unetrc_npy_header_parse(const char *text, size_t len, char descr[16], int *fortran, int64_t shape[8],
+                                    int *rank);
 
 /* Training checkpoints (runtime/src/checkpoint.c, needs stdio and POSIX
  * fsync/rename): the params and optimizer state regions of code generated

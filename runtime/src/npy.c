@@ -60,50 +60,82 @@ static int eat_word(cursor *c, const char *w) {
     return 1;
 }
 
-/* Parses the header dict; fills shape/rank and the element count. */
-static int parse_dict(cursor *c, int64_t *shape, int *rank, uint64_t *count) {
-    int have_descr = 0, have_order = 0, have_shape = 0, fortran = 0;
-    if (!eat(c, '{')) return 0;
-    while (!eat(c, '}')) {
-        const char *key, *val;
-        size_t klen, vlen;
-        if (!read_string(c, &key, &klen)) return 0;
-        if (is(key, klen, "descr")) {
-            if (have_descr++ || !eat(c, ':') || !read_string(c, &val, &vlen) || !is(val, vlen, "<f4")) return 0;
-        } else if (is(key, klen, "fortran_order")) {
-            if (have_order++ || !eat(c, ':')) return 0;
-            if (eat_word(c, "True")) fortran = 1;
-            else if (!eat_word(c, "False")) return 0;
-        } else if (is(key, klen, "shape")) {
-            if (have_shape++ || !eat(c, ':') || !eat(c, '(')) return 0;
-            *rank = 0;
-            *count = 1;
-            while (!eat(c, ')')) {
-                skip_ws(c);
-                if (c->p >= c->end || *c->p < '0' || *c->p > '9' || *rank == 8) return 0;
-                uint64_t v = 0;
-                while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
-                    if (v > (UINT64_MAX - 9) / 10) return 0;
-                    v = v * 10 + (uint64_t)(*c->p++ - '0');
-                }
-                if (v > (uint64_t)INT64_MAX || (v && *count > UINT64_MAX / 4 / v)) return 0;
-                *count *= v;
-                shape[(*rank)++] = (int64_t)v;
-                if (!eat(c, ',')) {
-                    if (!eat(c, ')')) return 0;
-                    break;
-                }
-            }
-        } else {
-            return 0;
+/* The shape tuple after "'shape':": non-negative integers (a Python 2 'L'
+ * suffix allowed), at most 8. */
+static const char *parse_shape(cursor *c, int64_t shape[8], int *rank) {
+    if (!eat(c, '(')) return "shape is not a tuple";
+    *rank = 0;
+    while (!eat(c, ')')) {
+        skip_ws(c);
+        if (c->p >= c->end || *c->p < '0' || *c->p > '9') return "shape holds something other than non-negative integers";
+        int64_t v = 0;
+        while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
+            if (v > (INT64_MAX - 9) / 10) return "shape dimension too large";
+            v = v * 10 + (*c->p++ - '0');
         }
+        if (c->p < c->end && *c->p == 'L') c->p++;
+        if (*rank == 8) return "rank above 8 is not supported";
+        shape[(*rank)++] = v;
         if (!eat(c, ',')) {
-            if (!eat(c, '}')) return 0;
+            if (!eat(c, ')')) return "malformed shape tuple";
             break;
         }
     }
-    if (!have_descr || !have_order || !have_shape) return 0;
-    return !fortran || *rank < 2;
+    return NULL;
+}
+
+const char *unetrc_npy_header_parse(const char *text, size_t len, char descr[16], int *fortran, int64_t shape[8],
+                                    int *rank) {
+    cursor c = {text, text + len};
+    int have_descr = 0, have_order = 0, have_shape = 0;
+    if (!eat(&c, '{')) return "header is not a dict";
+    while (!eat(&c, '}')) {
+        const char *key, *val;
+        size_t klen, vlen;
+        if (!read_string(&c, &key, &klen) || !eat(&c, ':')) return "malformed header dict";
+        if (is(key, klen, "descr")) {
+            if (have_descr++) return "duplicate key in header";
+            if (!read_string(&c, &val, &vlen)) return "descr is not a string (structured dtypes are not supported)";
+            if (vlen >= 16 || memchr(val, 0, vlen)) return "malformed descr";
+            memcpy(descr, val, vlen);
+            descr[vlen] = 0;
+        } else if (is(key, klen, "fortran_order")) {
+            if (have_order++) return "duplicate key in header";
+            if (eat_word(&c, "True")) *fortran = 1;
+            else if (eat_word(&c, "False")) *fortran = 0;
+            else return "fortran_order is not True or False";
+        } else if (is(key, klen, "shape")) {
+            if (have_shape++) return "duplicate key in header";
+            const char *why = parse_shape(&c, shape, rank);
+            if (why) return why;
+        } else {
+            return "unknown key in header";
+        }
+        if (!eat(&c, ',')) {
+            if (!eat(&c, '}')) return "malformed header dict";
+            break;
+        }
+    }
+    if (!have_descr || !have_order || !have_shape) return "header lacks descr, fortran_order or shape";
+    skip_ws(&c);
+    return c.p == c.end ? NULL : "text after the header dict";
+}
+
+/* The float32 files this reader takes: '<f4', C order (or rank < 2, where
+ * the orders agree), and an element count whose bytes fit. */
+static int parse_dict(const char *h, size_t hlen, int64_t *shape, int *rank, uint64_t *count) {
+    char descr[16];
+    int fortran = 0;
+    if (unetrc_npy_header_parse(h, hlen, descr, &fortran, shape, rank) || strcmp(descr, "<f4") ||
+        (fortran && *rank >= 2))
+        return 0;
+    *count = 1;
+    for (int i = 0; i < *rank; i++) {
+        uint64_t v = (uint64_t)shape[i];
+        if (v && *count > UINT64_MAX / 4 / v) return 0;
+        *count *= v;
+    }
+    return 1;
 }
 
 /* Reads and checks the preamble and header; returns 0 or a status. */
@@ -121,10 +153,7 @@ static unetrc_status read_header(FILE *f, int64_t *shape, int *rank, uint64_t *c
     }
     char h[MAX_HEADER];
     if (hlen > sizeof h || fread(h, 1, hlen, f) != hlen) return UNETRC_ERR_FORMAT;
-    cursor c = {h, h + hlen};
-    if (!parse_dict(&c, shape, rank, count)) return UNETRC_ERR_FORMAT;
-    skip_ws(&c);
-    return c.p == c.end ? UNETRC_OK : UNETRC_ERR_FORMAT;
+    return parse_dict(h, hlen, shape, rank, count) ? UNETRC_OK : UNETRC_ERR_FORMAT;
 }
 
 /* Opens path and reads its header: the file positioned at the data, or a

@@ -431,6 +431,8 @@ npy_raw("npy_structured.npy", "{'descr': [('a', '<f4')], 'fortran_order': False,
 npy_raw("npy_version9.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }\n", b"\0" * 4, version=9)
 npy_raw("npy_garbage.npy", "{'descr': '<f4', 'fortran_order': Maybe, 'shape': (1,), }\n", b"\0" * 4)
 npy_raw("npy_extra_key.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'x': 1}\n", b"\0" * 4)
+npy_raw("npy_dup_key.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'shape': (2,)}\n", b"\0" * 4)
+npy_raw("npy_trailing.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), } x\n", b"\0" * 4)
 npy_raw("npy_rank9.npy", "{'descr': '<f4', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,1), }\n", b"\0" * 4)
 npy_raw("npy_shape_overflow.npy",
         "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296), }\n")

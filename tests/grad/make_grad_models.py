@@ -259,3 +259,35 @@ save("conv_swish", [helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1,
                     helper.make_node("Mul", ["c", "s"], ["y"])], away((1, 2, 5, 4)), (1, 3, 5, 4),
      [("w", away((3, 2, 3, 3), 0.1, 0.5)), ("b", away((3,), 0.1, 0.5)), ("frozen_alpha", np.array(0.75))])
 print("wrote", len([f for f in os.listdir(OUT) if f.endswith(".onnx")]), "models to", OUT)
+
+# Slice with any steps (grad_slice.c): strided, trimmed (step not dividing the extent), negative, clamped
+# starts/ends, several axes, and rank 6 with 4 strided axes (two groups of inserted dims)
+def slc(name, x, starts, ends, axes, steps):
+    inits = [("st", np.array(starts, np.int64)), ("en", np.array(ends, np.int64)), ("ax", np.array(axes, np.int64)),
+             ("sp", np.array(steps, np.int64))]
+    save_inferred(name, [helper.make_node("Slice", ["x", "st", "en", "ax", "sp"], ["y"])], x, inits)
+
+
+slc("slice_step2_patchmerge", away((1, 4, 6, 4, 3)), [1, 0, 1], [4, 6, 4], [1, 2, 3], [2, 2, 2])
+slc("slice_step3_trim", away((2, 7, 8)), [1, 0], [7, 8], [1, 2], [3, 3])
+slc("slice_step2_offset_end", away((3, 9, 2)), [3, -1], [8, 100], [1, 0], [2, 1])
+slc("slice_neg1_clamped", away((3, 4, 5)), [100, -2, 3], [-100, 0, -1000], [0, 1, 2], [-1, -1, -1])
+slc("slice_neg2", away((2, 7, 6)), [-2, 5], [0, -100], [1, 2], [-2, -3])
+slc("slice_mixed_rank6", away((2, 5, 4, 6, 5, 2)), [0, 4, 1, -1, 0], [5, -100, 6, 0, 2], [1, 2, 3, 4, 5],
+    [2, -2, 3, -2, 1])
+slc("slice_big_step", away((3, 5)), [1, 4], [3, 0], [0, 1], [7, -9])
+
+# Gather with any constant indices (grad_gather.c): repeated, negative, 2-D, inner axes (scatter-add), a
+# permutation (distinct indices), and a Swin-style relative-position bias table read by a 2-D index
+def gat(name, x, idx, axis):
+    save_inferred(name, [helper.make_node("Gather", ["x", "i"], ["y"], axis=axis)], x,
+                  [("i", np.array(idx, np.int64))])
+
+
+gat("gather_repeat_neg", away((5, 3)), [3, 0, 3, -1, 1, 3], 0)
+gat("gather_2d_inner", away((2, 6, 3)), [[0, 5, 2], [2, 2, -6]], 1)
+gat("gather_2d_last", away((2, 3, 4)), [[3, 1], [1, 3], [0, -4]], 2)
+gat("gather_perm", away((2, 4, 3)), [2, 0, 3], 1)
+rp = np.array([[(a - b) + 3 + 7 * (a // 2 - b // 2 + 1) for b in range(4)] for a in range(4)], np.int64)
+gat("gather_relpos_2d", away((21, 2)), rp, 0)
+print("wrote", len([f for f in os.listdir(OUT) if f.endswith(".onnx")]), "models to", OUT)

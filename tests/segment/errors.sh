@@ -18,20 +18,7 @@ FLAGS="-std=c11 -O0 -fopenmp"
 B=$M/unet3d_batch.onnx; P=$M/unetr_perceptron_tiny.onnx; O=$T/o
 mkdir "$O"
 
-expect() {
-    want_rc=$1; want_err=$2; shift 2
-    n=$((n + 1))
-    err=$(cd "$D" && "$@" 2>&1 >/dev/null); rc=$?
-    if [ "$rc" != "$want_rc" ] || [ "$err" != "$want_err" ]; then
-        echo "FAIL: $*"; echo "  want rc=$want_rc: $want_err"; echo "  got  rc=$rc: $err"
-        fails=$((fails + 1))
-    fi
-}
-no_files() {
-    n=$((n + 1))
-    if [ -n "$(ls -A "$1")" ]; then echo "FAIL: files left in $1: $(ls -A "$1")"; fails=$((fails + 1)); fi
-}
-check() { n=$((n + 1)); if ! "$@"; then echo "FAIL: $*"; fails=$((fails + 1)); fi; }
+. "$(dirname "$0")/../expect.sh" # expect, no_files, check
 
 E="unetrc: error:"
 UE="unetrc: usage error:"

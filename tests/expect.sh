@@ -1,0 +1,20 @@
+# expect.sh: the checks the shell tests share (sourced, not run). The sourcing
+# script sets D (the folder commands run in) and keeps the counts in n and fails.
+#
+# expect RC "STDERR" cmd...: cmd, run from $D, exits RC with exactly STDERR
+expect() {
+    want_rc=$1; want_err=$2; shift 2
+    n=$((n + 1))
+    err=$(cd "$D" && "$@" 2>&1 >/dev/null); rc=$?
+    if [ "$rc" != "$want_rc" ] || [ "$err" != "$want_err" ]; then
+        echo "FAIL: $*"; echo "  want rc=$want_rc: $want_err"; echo "  got  rc=$rc: $err"
+        fails=$((fails + 1))
+    fi
+}
+# no_files DIR: nothing (not even a temporary file) was written there
+no_files() {
+    n=$((n + 1))
+    if [ -n "$(ls -A "$1")" ]; then echo "FAIL: files left in $1: $(ls -A "$1")"; fails=$((fails + 1)); fi
+}
+# check cmd...: cmd succeeds
+check() { n=$((n + 1)); if ! "$@"; then echo "FAIL: $*"; fails=$((fails + 1)); fi; }
