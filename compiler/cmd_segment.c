@@ -36,10 +36,10 @@ typedef struct seg_cli {
     const char *model, *output, *logits, *probs, *png, *cache, *cc, *cflags;
     strlist images;
     double overlap[3], sigma[3];
-    int n_overlap, n_sigma;      /* values given: 1 (all axes) or one per spatial axis */
+    int n_overlap, n_sigma; /* values given: 1 (all axes) or one per spatial axis */
     int mode;
-    bool normalize;              /* NormalizeIntensity(nonzero=True, channel_wise=True) */
-    bool scale;                  /* ScaleIntensityRange */
+    bool normalize; /* NormalizeIntensity(nonzero=True, channel_wise=True) */
+    bool scale;     /* ScaleIntensityRange */
     double scale_v[4];
     bool clip;
     int64_t labels[256];
@@ -48,7 +48,7 @@ typedef struct seg_cli {
     double threshold_v;
     int flip[3], n_flip;
     int threads;
-    int slices, slice_axis;      /* 2.5D: K neighbouring slices along a volume axis (0: off) */
+    int slices, slice_axis; /* 2.5D: K neighbouring slices along a volume axis (0: off) */
     bool slice_axis_given;
     bool quiet;
     urc_options opt;
@@ -139,7 +139,8 @@ static void parse(seg_cli *c, int argc, char **argv) {
             const char *v = NEXT();
             c->n_sigma = parse_list(a, v, c->sigma, 3, "a positive number or one per spatial axis");
             for (int k = 0; k < c->n_sigma; k++)
-                if (!(c->sigma[k] > 0)) usage_error("--sigma-scale wants a positive number or one per spatial axis, got '%s'", v);
+                if (!(c->sigma[k] > 0))
+                    usage_error("--sigma-scale wants a positive number or one per spatial axis, got '%s'", v);
         } else if (!strcmp(a, "--mode")) {
             const char *v = NEXT();
             if (!strcmp(v, "constant")) c->mode = UNETRC_SW_CONSTANT;
@@ -161,7 +162,8 @@ static void parse(seg_cli *c, int argc, char **argv) {
             memcpy(c->scale_v, tmp, sizeof c->scale_v);
             c->scale = true;
         } else if (!strcmp(a, "--labels")) {
-            c->n_labels = parse_int_list(a, NEXT(), c->labels, 256, 0, 255, "label values 0..255, one per output channel");
+            c->n_labels =
+                parse_int_list(a, NEXT(), c->labels, 256, 0, 255, "label values 0..255, one per output channel");
         } else if (!strcmp(a, "--sigmoid-threshold")) {
             const char *v = NEXT();
             if (!parse_double(v, &c->threshold_v)) usage_error("--sigmoid-threshold wants a number, got '%s'", v);
@@ -201,7 +203,8 @@ static void parse(seg_cli *c, int argc, char **argv) {
             char *end;
             errno = 0;
             unsigned long long x = strtoull(v, &end, 10);
-            if (!*v || *v == '-' || *end || errno || !x) usage_error("--max-bytes wants a positive integer, got '%s'", v);
+            if (!*v || *v == '-' || *end || errno || !x)
+                usage_error("--max-bytes wants a positive integer, got '%s'", v);
             c->opt.import.max_bytes = x;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
             urc_verbose = 1;
@@ -229,7 +232,8 @@ static void parse(seg_cli *c, int argc, char **argv) {
         if (outs[k] && !is_nifti(outs[k]) && !is_npy(outs[k]))
             usage_error("%s wants a .nii, .nii.gz or .npy file, got '%s'", names[k], outs[k]);
     if (c->slice_axis_given && !c->slices) usage_error("--slice-axis goes with --slices K");
-    if (c->threshold && c->n_labels) usage_error("--labels maps the classes of argmax; it does not go with --sigmoid-threshold");
+    if (c->threshold && c->n_labels)
+        usage_error("--labels maps the classes of argmax; it does not go with --sigmoid-threshold");
 }
 
 /* ---- outputs ------------------------------------------------------------------------ */
@@ -291,13 +295,16 @@ static void read_npy_images(const seg_cli *c, int sdims, int64_t want_c, unetrc_
         int r = t->shape.rank;
         if (r != sdims && r != sdims + 1)
             fail(p, urc_fmt("%s: an image .npy must have shape [%s] or [C,%s], not %s",
-                            c->slices ? "--slices runs over volumes" : sdims == 3 ? "the model is 3D" : "the model is 2D",
+                            c->slices    ? "--slices runs over volumes"
+                            : sdims == 3 ? "the model is 3D"
+                                         : "the model is 2D",
                             sdims == 3 ? "D,H,W" : "H,W", sdims == 3 ? "D,H,W" : "H,W", urc_shape_str(&t->shape)));
         for (int a = 0; a < sdims; a++) {
             int64_t d = t->shape.dims[r - sdims + a];
             if (d < 1) fail(p, urc_fmt("empty image %s", urc_shape_str(&t->shape)));
             if (i && d != dims[a])
-                fail(p, urc_fmt("spatial shape %s differs from that of %s", urc_shape_str(&t->shape), c->images.items[0]));
+                fail(p,
+                     urc_fmt("spatial shape %s differs from that of %s", urc_shape_str(&t->shape), c->images.items[0]));
             dims[a] = d;
         }
         if (!urc_dtype_is_float(t->dtype) && !urc_dtype_is_int(t->dtype) && t->dtype != URC_DT_BOOL)
@@ -325,7 +332,9 @@ static void read_npy_images(const seg_cli *c, int sdims, int64_t want_c, unetrc_
                                                         : (double)urc_elem_i64(ts[i]->dtype, ts[i]->data, k);
             if (!isfinite(x) || fabs(x) > 3.4028234663852886e38)
                 fail(c->images.items[i], urc_fmt("element %lld is %s", (long long)k,
-                                                 isnan(x) ? "NaN" : isinf(x) ? "infinite" : "beyond float32"));
+                                                 isnan(x)   ? "NaN"
+                                                 : isinf(x) ? "infinite"
+                                                            : "beyond float32"));
             vol->data[at++] = (float)x;
         }
         urc_tensor_free(ts[i]);
@@ -408,8 +417,8 @@ int urc_cmd_segment(int argc, char **argv) {
     urc_outfile *f_png = c.png ? open_out(&set, c.png) : NULL;
 
     /* The compiled model. */
-    urc_seg_cache_opts co = {.model = c.model, .cache_dir = c.cache, .cc = c.cc, .cflags = c.cflags, .opt = &c.opt,
-                             .command = c.command};
+    urc_seg_cache_opts co = {
+        .model = c.model, .cache_dir = c.cache, .cc = c.cc, .cflags = c.cflags, .opt = &c.opt, .command = c.command};
     urc_seg_model m;
     double t0 = now();
     if (!urc_seg_load(&co, &m)) fail(NULL, NULL);
@@ -419,8 +428,7 @@ int urc_cmd_segment(int argc, char **argv) {
      * model's spatial axes (what --overlap, --sigma-scale and --flip-tta
      * count), vdims the scan's. */
     const int sdims = m.rank - 2, vdims = c.slices ? 3 : sdims;
-    if (c.slices && sdims != 2)
-        usage_error("--slices runs a 2D model slice by slice; the model is %dD", sdims);
+    if (c.slices && sdims != 2) usage_error("--slices runs a 2D model slice by slice; the model is %dD", sdims);
     if (c.slices && cin % c.slices)
         usage_error("--slices %d: the model takes %lld input channels, not a multiple of %d", c.slices, (long long)cin,
                     c.slices);
@@ -447,14 +455,15 @@ int urc_cmd_segment(int argc, char **argv) {
         read_npy_images(&c, vdims, c.slices ? 0 : cin, &vol);
     } else {
         char err[1024];
-        unetrc_nifti_read_options ro = {.spatial_rank = vdims, .max_bytes = c.opt.import.max_bytes,
-                                        .expect_channels = c.slices ? 0 : cin};
+        unetrc_nifti_read_options ro = {
+            .spatial_rank = vdims, .max_bytes = c.opt.import.max_bytes, .expect_channels = c.slices ? 0 : cin};
         if (unetrc_nifti_read(c.images.items, c.images.len, &ro, &vol, err, sizeof err) != UNETRC_OK) fail(NULL, err);
     }
     if (c.slices && vol.channels != img_c) /* (without --slices the readers checked cin) */
-        fail(c.model, urc_fmt("the model takes %lld input channels = --slices %d x %lld image channel%s; the images "
-                              "have %lld", (long long)cin, c.slices, (long long)img_c, img_c == 1 ? "" : "s",
-                              (long long)vol.channels));
+        fail(c.model,
+             urc_fmt("the model takes %lld input channels = --slices %d x %lld image channel%s; the images "
+                     "have %lld",
+                     (long long)cin, c.slices, (long long)img_c, img_c == 1 ? "" : "s", (long long)vol.channels));
     const unetrc_nifti_geometry geom = vol.geom, *g = &geom;
     const int64_t V = g->dim[0] * g->dim[1] * g->dim[2];
 
@@ -468,11 +477,15 @@ int urc_cmd_segment(int argc, char **argv) {
 
     /* Pre-processing, MONAI's transforms in this order. */
     if (c.scale)
-        unetrc_scale_intensity_range(vol.data, img_c * V, c.scale_v[0], c.scale_v[1], c.scale_v[2], c.scale_v[3], c.clip);
+        unetrc_scale_intensity_range(vol.data, img_c * V, c.scale_v[0], c.scale_v[1], c.scale_v[2], c.scale_v[3],
+                                     c.clip);
     if (c.normalize) unetrc_normalize_intensity(vol.data, img_c, V, 1, 1);
 
     /* The sliding window, over the volume or (--slices) over each slice's plane. */
-    unetrc_sw_spec spec = {sdims, cin, cout, {g->dim[0], g->dim[1], sdims == 3 ? g->dim[2] : 0},
+    unetrc_sw_spec spec = {sdims,
+                           cin,
+                           cout,
+                           {g->dim[0], g->dim[1], sdims == 3 ? g->dim[2] : 0},
                            {m.in_shape[2], m.in_shape[3], sdims == 3 ? m.in_shape[4] : 0}};
     unetrc_sw_options so;
     unetrc_sw_default_options(&so);
@@ -485,11 +498,12 @@ int urc_cmd_segment(int argc, char **argv) {
     progress pr = {isatty(2) != 0, c.quiet, now(), 0};
     so.progress = on_window;
     so.progress_ctx = &pr;
-    unetrc_sw_slices_spec sspec = {img_c, cout, {g->dim[0], g->dim[1], g->dim[2]}, {m.in_shape[2], m.in_shape[3]},
-                                   c.slices, c.slice_axis};
+    unetrc_sw_slices_spec sspec = {
+        img_c, cout, {g->dim[0], g->dim[1], g->dim[2]}, {m.in_shape[2], m.in_shape[3]}, c.slices, c.slice_axis};
     unetrc_sw_slices_plan splan;
     unetrc_sw_plan plan; /* the windows of the volume, or of one slice */
-    unetrc_status st = c.slices ? unetrc_sw_slices_plan_make(&sspec, &so, &splan) : unetrc_sw_plan_make(&spec, &so, &plan);
+    unetrc_status st =
+        c.slices ? unetrc_sw_slices_plan_make(&sspec, &so, &splan) : unetrc_sw_plan_make(&spec, &so, &plan);
     if (st != UNETRC_OK) fail(c.images.items[0], urc_fmt("cannot plan the sliding window: %s", unetrc_status_str(st)));
     if (c.slices) plan = splan.plane;
     const size_t in_bytes = c.slices ? splan.input_bytes : plan.input_bytes;
@@ -567,9 +581,11 @@ int urc_cmd_segment(int argc, char **argv) {
     int failed = 0;
     if (!urc_outfile_commit_all(set.f, set.n, &err, &failed)) fail(set.path[failed], err);
     if (!c.quiet)
-        fprintf(stderr, "segment: %s: %s%lld windows (%lld predictions) in %.2f s (%.3f s per window), model %s in %.2f s\n",
+        fprintf(stderr,
+                "segment: %s: %s%lld windows (%lld predictions) in %.2f s (%.3f s per window), model %s in %.2f s\n",
                 c.output, c.slices ? urc_fmt("%lld slices, ", (long long)splan.n_slices) : "", (long long)windows,
-                (long long)predictions, t_run, t_run / (double)windows, m.cached ? "from the cache" : "compiled", t_load);
+                (long long)predictions, t_run, t_run / (double)windows, m.cached ? "from the cache" : "compiled",
+                t_load);
     free(m.weights_blob);
     return 0;
 }

@@ -8,6 +8,7 @@ int urc_cmd_segment(int argc, char **argv) {
     (void)argc;
     (void)argv;
     fputs("unetrc: error: segment is not available: this unetrc was built without NIfTI/PNG I/O "
-          "(apt-get install libnifti2-dev zlib1g-dev libpng-dev, then rebuild)\n", stderr);
+          "(apt-get install libnifti2-dev zlib1g-dev libpng-dev, then rebuild)\n",
+          stderr);
     return 1;
 }

@@ -44,13 +44,13 @@ typedef URC_VEC(int64_t) i64list;
 
 typedef struct train_cli {
     const char *model, *input, *label, *out;
-    const char *out_c, *name;   /* --train compile */
+    const char *out_c, *name; /* --train compile */
     bool embed;
     bool interp;
     strlist trainable, freeze, recompute;
-    i64list label_map;          /* --label-map: the label value of each class */
-    bool dump_ir;               /* of the training graph */
-    bool dump_loops;            /* of the training program */
+    i64list label_map; /* --label-map: the label value of each class */
+    bool dump_ir;      /* of the training graph */
+    bool dump_loops;   /* of the training program */
     const char *dump_after;
     urc_train_opts t;
     uint64_t max_bytes;
@@ -293,11 +293,12 @@ static void check_label_values(const char *path, const urc_tensor *t, const urc_
         qsort(all, (size_t)n, sizeof(int64_t), cmp_i64);
         for (int64_t i = 0; i < n && nd <= nc; i++)
             if (!i || all[i] != all[i - 1]) all[nd++] = all[i];
-        if (nd == nc && !any_huge)
-            urc_sb_printf(&m, "; remap with --label-map %s", value_list(all, nd));
+        if (nd == nc && !any_huge) urc_sb_printf(&m, "; remap with --label-map %s", value_list(all, nd));
         else
             urc_sb_printf(&m, "; map label values to classes with --label-map %s",
-                          nc == 2 ? "V0,V1" : nc == 3 ? "V0,V1,V2" : urc_fmt("V0,...,V%d", nc - 1));
+                          nc == 2   ? "V0,V1"
+                          : nc == 3 ? "V0,V1,V2"
+                                    : urc_fmt("V0,...,V%d", nc - 1));
         free(all);
     }
     free(cls);
@@ -347,7 +348,8 @@ int urc_cmd_grad(int argc, char **argv) {
     parse(&c, argc, argv, 2);
     if (!c.input || !c.label || !c.out) usage("grad needs --input X.npy, --label L.npy and --out DIR");
     urc_options o = {.import = {.max_bytes = c.max_bytes, .trainable = is_trainable, .trainable_ctx = &c},
-                     .align = 64, .train = &c.t};
+                     .align = 64,
+                     .train = &c.t};
     urc_diag_reset(c.model);
     urc_graph *g = urc_build_graph(c.model, &o);
     if (!g) fail(c.model, NULL);
@@ -436,7 +438,8 @@ static const char *base_of(const char *path) {
 static bool build_train_programs(train_cli *c, const char *name, urc_program **progs, urc_graph **g_out) {
     if (!c->t.optim) c->t.optim = URC_OPTIM_ADAMW;
     urc_options oi = {.import = {.max_bytes = c->max_bytes, .trainable = is_trainable, .trainable_ctx = c},
-                      .align = 64, .param_regions = true};
+                      .align = 64,
+                      .param_regions = true};
     urc_diag_reset(c->model);
     urc_graph *gi = urc_build_graph(c->model, &oi);
     if (!gi) return false;
@@ -475,8 +478,13 @@ int urc_cmd_compile_train(int argc, char **argv) {
     urc_cli_check_external(g, outs, nout);
     const char *stem = stem_of(c.out_c);
     const char *h_path = urc_fmt("%s.h", stem), *w_path = urc_fmt("%s.weights", stem);
-    urc_c_opts co = {.prefix = name, .header_name = base_of(h_path), .source_name = base_of(c.model),
-                     .command = "unetrc --train", .model_hash = g->hash, .opset = g->opset, .embed_weights = c.embed};
+    urc_c_opts co = {.prefix = name,
+                     .header_name = base_of(h_path),
+                     .source_name = base_of(c.model),
+                     .command = "unetrc --train",
+                     .model_hash = g->hash,
+                     .opset = g->opset,
+                     .embed_weights = c.embed};
     static const char *const entries[2] = {"forward", "train_step"};
     urc_strbuf src = {0}, hdr = {0}, wts = {0};
     urc_emit_c_source_multi((const urc_program *const *)progs, entries, 2, &co, &src);
@@ -507,7 +515,9 @@ typedef struct sample {
     const char *image, *label;
 } sample;
 
-static int cmp_sample(const void *a, const void *b) { return strcmp(((const sample *)a)->image, ((const sample *)b)->image); }
+static int cmp_sample(const void *a, const void *b) {
+    return strcmp(((const sample *)a)->image, ((const sample *)b)->image);
+}
 
 /* DIR/NAME_image.npy with DIR/NAME_label.npy, sorted by name. */
 static int find_samples(const char *dir, sample **out) {
@@ -578,7 +588,8 @@ static const char train_harness[] =
     "    if (st) fail(argv[1], unetrc_status_str(st));\n"
     "    size_t xbytes = sizeof(float) * SEG_TRAIN_IN0_COUNT, lbytes = SEG_TRAIN_LABEL_BYTES;\n"
     "    unsigned char *x = load(argv[2], xbytes * (size_t)ns), *lab = load(argv[3], lbytes * (size_t)ns);\n"
-    "    unsigned char *params = zalloc(SEG_PARAMS_SIZE), *state = zalloc(SEG_STATE_SIZE), *arena = zalloc(SEG_TRAIN_ARENA_SIZE);\n"
+    "    unsigned char *params = zalloc(SEG_PARAMS_SIZE), *state = zalloc(SEG_STATE_SIZE), *arena = "
+    "zalloc(SEG_TRAIN_ARENA_SIZE);\n"
     "    /* A resume never falls back to a fresh start: a checkpoint that does not\n"
     "     * load ends the run before anything is written. */\n"
     "    if (resume) {\n"
@@ -597,7 +608,8 @@ static const char train_harness[] =
     "                first >= steps ? \" (--steps reached: nothing to train)\" : \"\");\n"
     "    for (int s = first; s < steps; s++) {\n"
     "        /* cosine decay from lr to lr_final over the run */\n"
-    "        float lr = (float)(lr1 + 0.5 * (lr0 - lr1) * (1 + cos(3.14159265358979 * s / (steps > 1 ? steps - 1 : 1))));\n"
+    "        float lr = (float)(lr1 + 0.5 * (lr0 - lr1) * (1 + cos(3.14159265358979 * s / (steps > 1 ? steps - 1 : "
+    "1))));\n"
     "        int i = s % ns;\n"
     "        float loss = 0, dice = 0;\n"
     "        struct timespec t0, t1;\n"
@@ -610,7 +622,8 @@ static const char train_harness[] =
     "                     rc == SEG_ERR_LABEL ? \" (a label is none of the classes' label values)\" : \"\");\n"
     "            fail(NULL, msg);\n"
     "        }\n"
-    "        printf(\"step %d/%d loss=%.6f dice=%.4f lr=%.3g ms=%.1f\\n\", s + 1, steps, loss, SEG_TRAIN_DICE_VALUE, lr,\n"
+    "        printf(\"step %d/%d loss=%.6f dice=%.4f lr=%.3g ms=%.1f\\n\", s + 1, steps, loss, SEG_TRAIN_DICE_VALUE, "
+    "lr,\n"
     "               (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);\n"
     "        fflush(stdout);\n"
     "        done++;\n"
@@ -654,8 +667,7 @@ static void check_checkpoint(const char *path, bool resume, const urc_program *T
     errno = 0;
     unetrc_status rc = unetrc_checkpoint_check(path, (size_t)ps, (size_t)ss, model_hash, &info);
     if (rc == UNETRC_OK) return;
-    if (rc == UNETRC_ERR_IO)
-        fail(path, urc_fmt("cannot read the checkpoint: %s", strerror(errno ? errno : EIO)));
+    if (rc == UNETRC_ERR_IO) fail(path, urc_fmt("cannot read the checkpoint: %s", strerror(errno ? errno : EIO)));
     if (rc == UNETRC_ERR_SIZE && info.params_size != ps)
         fail(path, urc_fmt("checkpoint of other trainable parameters: it holds %llu bytes of them, this training step "
                            "%llu (other --trainable or --freeze?)",
@@ -744,8 +756,12 @@ int urc_cmd_train(int argc, char **argv) {
     mkdir(bdir, 0755);
     write_text(urc_fmt("%s/images.bin", bdir), xs.data, xs.len);
     write_text(urc_fmt("%s/labels.bin", bdir), ls.data, ls.len);
-    urc_c_opts co = {.prefix = "seg", .header_name = "seg.h", .source_name = base_of(c.model), .command = "unetrc train",
-                     .model_hash = g->hash, .opset = g->opset};
+    urc_c_opts co = {.prefix = "seg",
+                     .header_name = "seg.h",
+                     .source_name = base_of(c.model),
+                     .command = "unetrc train",
+                     .model_hash = g->hash,
+                     .opset = g->opset};
     static const char *const entries[2] = {"forward", "train_step"};
     urc_strbuf src = {0}, hdr = {0}, wts = {0};
     urc_emit_c_source_multi((const urc_program *const *)progs, entries, 2, &co, &src);
@@ -780,10 +796,19 @@ int urc_cmd_train(int argc, char **argv) {
     int rc = urc_run_process(av.items, urc_fmt("%s/build.log", bdir));
     if (rc != 0) fail(c.model, urc_fmt("the training program failed to build (see %s/build.log)", bdir));
     if (threads) setenv("OMP_NUM_THREADS", threads, 1);
-    char *rv[] = {(char *)exe, urc_fmt("%s/seg.weights", bdir), urc_fmt("%s/images.bin", bdir),
-                  urc_fmt("%s/labels.bin", bdir), urc_fmt("%d", ns), urc_fmt("%d", steps), urc_fmt("%.9g", lr),
-                  urc_fmt("%.9g", lr_final), urc_fmt("%d", every), (char *)ckpt, resume ? "1" : "0",
-                  urc_fmt("%d", stop_after), NULL};
+    char *rv[] = {(char *)exe,
+                  urc_fmt("%s/seg.weights", bdir),
+                  urc_fmt("%s/images.bin", bdir),
+                  urc_fmt("%s/labels.bin", bdir),
+                  urc_fmt("%d", ns),
+                  urc_fmt("%d", steps),
+                  urc_fmt("%.9g", lr),
+                  urc_fmt("%.9g", lr_final),
+                  urc_fmt("%d", every),
+                  (char *)ckpt,
+                  resume ? "1" : "0",
+                  urc_fmt("%d", stop_after),
+                  NULL};
     /* The trainer dies with this process; a checkpoint it was saving when
      * it ended (CKPT.tmpPID.N) is removed. */
     urc_child_opts ro = {.temps_of = ckpt};

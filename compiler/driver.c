@@ -44,15 +44,26 @@ static const struct {
     const char *name;
     bool (*run)(pass_ctx *);
 } passes[] = {
-    {"order", p_order}, {"infer", p_infer},   {"dce", p_dce},       {"einsum", p_einsum}, {"acts", p_acts},
-    {"norms", p_norms}, {"train", p_train},   {"fuse", p_fuse}, {"attention", p_attention},     {"layout", p_layout}, {"fusenorm", p_fusenorm}, {"fuseconv", p_fuseconv},
-    {"convweights", p_convweights}, {"reinfer", p_reinfer},
+    {"order", p_order},
+    {"infer", p_infer},
+    {"dce", p_dce},
+    {"einsum", p_einsum},
+    {"acts", p_acts},
+    {"norms", p_norms},
+    {"train", p_train},
+    {"fuse", p_fuse},
+    {"attention", p_attention},
+    {"layout", p_layout},
+    {"fusenorm", p_fusenorm},
+    {"fuseconv", p_fuseconv},
+    {"convweights", p_convweights},
+    {"reinfer", p_reinfer},
     {"cleanup", p_dce},
 };
 
-const char *const urc_pass_names[] = {"import", "order", "infer", "dce", "einsum", "acts", "norms", "train",
-                                      "fuse", "attention", "layout", "fusenorm", "fuseconv", "convweights", "reinfer",
-                                      "cleanup", NULL};
+const char *const urc_pass_names[] = {"import",   "order",       "infer",   "dce",       "einsum", "acts",
+                                      "norms",    "train",       "fuse",    "attention", "layout", "fusenorm",
+                                      "fuseconv", "convweights", "reinfer", "cleanup",   NULL};
 
 static void dump(const urc_graph *g, const char *after) {
     urc_strbuf sb = {0};
@@ -133,7 +144,8 @@ void urc_graph_stats(const urc_graph *g, urc_stats *s) {
         if (!y) continue;
         int64_t out = urc_shape_numel(&y->shape);
         switch (n->op) {
-        case URC_OP_CONV: case URC_OP_FUSED_CONV: { /* MACs per output: W's elements per output channel */
+        case URC_OP_CONV:
+        case URC_OP_FUSED_CONV: { /* MACs per output: W's elements per output channel */
             const urc_value *w = n->in[1];
             int64_t M = w->shape.dims[n->a.conv.w_last ? w->shape.rank - 1 : 0];
             s->macs += out * (M ? urc_shape_numel(&w->shape) / M : 0);

@@ -15,16 +15,16 @@
 
 typedef struct urc_options {
     urc_import_opts import;
-    const char *dump_after;   /* pass name, or NULL */
-    bool dump_ir;             /* after the last graph pass */
-    bool dump_loops;          /* print the loop IR after lowering (--dump-loops) */
+    const char *dump_after; /* pass name, or NULL */
+    bool dump_ir;           /* after the last graph pass */
+    bool dump_loops;        /* print the loop IR after lowering (--dump-loops) */
     bool no_fold;
-    bool no_opt;              /* skip fusion and layout passes (-O0): the plain graph */
-    int align;                /* arena/weights alignment in bytes */
-    urc_target target;        /* --target-cpu / --vector-bits (name NULL: host) */
+    bool no_opt;                        /* skip fusion and layout passes (-O0): the plain graph */
+    int align;                          /* arena/weights alignment in bytes */
+    urc_target target;                  /* --target-cpu / --vector-bits (name NULL: host) */
     const struct urc_train_opts *train; /* training graph (loss, gradients), or NULL */
-    urc_program *share;       /* lower into a copy of this program's weights blob (NULL: new) */
-    bool param_regions;       /* trainable parameters live in the caller's params region */
+    urc_program *share;                 /* lower into a copy of this program's weights blob (NULL: new) */
+    bool param_regions;                 /* trainable parameters live in the caller's params region */
 } urc_options;
 
 /* Loads and optimises a model; NULL after reporting every problem found. */
@@ -37,7 +37,7 @@ extern const char *const urc_pass_names[];
 /* Model statistics for `unetrc info`. */
 typedef struct urc_stats {
     int64_t macs;
-    int64_t params;          /* elements of initializers still used */
+    int64_t params; /* elements of initializers still used */
     int64_t param_bytes;
     int nodes;
     int op_count[URC_OP_COUNT];

@@ -38,10 +38,8 @@ void urc_cli_usage_error(const char *fmt, ...) {
 void urc_cli_fail(const char *file, const char *msg) {
     urc_outfile_abort_all();
     if (msg) {
-        if (file && *file)
-            fprintf(stderr, "unetrc: error: %s: %s\n", urc_diag_one_line(file), urc_diag_one_line(msg));
-        else
-            fprintf(stderr, "unetrc: error: %s\n", urc_diag_one_line(msg));
+        if (file && *file) fprintf(stderr, "unetrc: error: %s: %s\n", urc_diag_one_line(file), urc_diag_one_line(msg));
+        else fprintf(stderr, "unetrc: error: %s\n", urc_diag_one_line(msg));
     } else {
         urc_diag_print();
     }
@@ -53,8 +51,7 @@ void urc_cli_check_outputs(const urc_cli_file *outs, int nout, const urc_cli_fil
     for (int k = 0; k < nout; k++) {
         const char *what = urc_diag_one_line(outs[k].what);
         for (int j = 0; j < k; j++)
-            if (!strcmp(outs[j].path, outs[k].path))
-                usage_error("%s is given twice", what);
+            if (!strcmp(outs[j].path, outs[k].path)) usage_error("%s is given twice", what);
             else if (urc_same_entry(outs[j].path, outs[k].path))
                 usage_error("%s names the same file as %s", what, urc_diag_one_line(outs[j].what));
         for (int j = 0; j < nin; j++)
@@ -66,7 +63,8 @@ void urc_cli_check_outputs(const urc_cli_file *outs, int nout, const urc_cli_fil
         long max = urc_name_max(outs[k].path);
         if ((long)(len + URC_OUTFILE_TMP_SUFFIX_MAX) > max)
             usage_error("%s: the file name has %zu bytes; with the temporary file's suffix (.tmpPID.N) at most %ld fit "
-                        "the folder's limit of %ld", what, len, max - URC_OUTFILE_TMP_SUFFIX_MAX, max);
+                        "the folder's limit of %ld",
+                        what, len, max - URC_OUTFILE_TMP_SUFFIX_MAX, max);
     }
 }
 
@@ -78,8 +76,8 @@ static void fail_diag(void) {
 }
 
 typedef struct cli {
-    const char *cmd;          /* "compile", "run", "info", "bench" */
-    bool cmd_given;           /* named on the command line (else compile by default) */
+    const char *cmd; /* "compile", "run", "info", "bench" */
+    bool cmd_given;  /* named on the command line (else compile by default) */
     const char *model;
     const char *out;
     const char *name;
@@ -94,7 +92,7 @@ typedef struct cli {
     URC_VEC(urc_frozen_input) frozen;
     URC_VEC(const char *) frozen_paths;
     urc_options opt;
-    const char *command;      /* the command line, for provenance */
+    const char *command; /* the command line, for provenance */
 } cli;
 
 /* The files run and compile read: the model, --input files, --freeze-input
@@ -135,7 +133,8 @@ static void parse_pin(cli *c, const char *arg) {
         char *end;
         errno = 0;
         long long d = strtoll(p, &end, 10);
-        if (errno || end == p || d < 0 || (*end && *end != ',')) usage_error("--input-shape: bad dimension in '%s'", arg);
+        if (errno || end == p || d < 0 || (*end && *end != ','))
+            usage_error("--input-shape: bad dimension in '%s'", arg);
         pin.shape.dims[pin.shape.rank++] = d;
         p = *end ? end + 1 : end;
     }
@@ -302,8 +301,13 @@ static void write_outputs(const urc_program *P, const urc_graph *g, const char *
     size_t len = strlen(out_c);
     const char *stem = len > 2 && !strcmp(out_c + len - 2, ".c") ? urc_strndup(out_c, len - 2) : out_c;
     const char *h_path = urc_fmt("%s.h", stem), *w_path = urc_fmt("%s.weights", stem);
-    urc_c_opts co = {.prefix = name, .header_name = base_name(h_path), .source_name = base_name(model),
-                     .command = command, .model_hash = g->hash, .opset = g->opset, .embed_weights = embed};
+    urc_c_opts co = {.prefix = name,
+                     .header_name = base_name(h_path),
+                     .source_name = base_name(model),
+                     .command = command,
+                     .model_hash = g->hash,
+                     .opset = g->opset,
+                     .embed_weights = embed};
     urc_strbuf src = {0}, hdr = {0}, wts = {0};
     urc_emit_c_source(P, &co, &src);
     urc_emit_c_header(P, &co, &hdr);
@@ -397,8 +401,8 @@ static int cmd_info(cli *c) {
     printf("macs: %lld (%.3f GMAC)\n", (long long)s.macs, (double)s.macs / 1e9);
     printf("weights_bytes: %lld\n", (long long)P->weights_bytes);
     printf("arena_bytes: %lld\narena_lower_bound: %lld\nintermediates_sum: %lld (%d buffers, placement: %s)\n",
-           (long long)P->arena_bytes, (long long)P->arena_lower_bound, (long long)P->intermediate_bytes,
-           plan->nbuffers, plan->strategy ? plan->strategy : "none");
+           (long long)P->arena_bytes, (long long)P->arena_lower_bound, (long long)P->intermediate_bytes, plan->nbuffers,
+           plan->strategy ? plan->strategy : "none");
     printf("kernels: %d\nunsupported: none\n", P->kernels.len);
     return 0;
 }
@@ -473,8 +477,13 @@ static int cmd_run(cli *c) {
     }
     urc_program *P = urc_build_program(g, "model", &c->opt, NULL);
     if (!P) fail_diag();
-    urc_run_opts ro = {.cc = c->cc, .cflags = c->cflags, .keep_dir = c->keep, .model_name = base_name(c->model),
-                       .command = c->command, .model_hash = g->hash, .opset = g->opset};
+    urc_run_opts ro = {.cc = c->cc,
+                       .cflags = c->cflags,
+                       .keep_dir = c->keep,
+                       .model_name = base_name(c->model),
+                       .command = c->command,
+                       .model_hash = g->hash,
+                       .opset = g->opset};
     urc_diag_reset(c->model);
     if (!urc_c_run(P, ins, outs, &ro)) fail_diag();
     write_npy_outputs(c, outs, g->outputs.len);
@@ -520,9 +529,15 @@ static int cmd_bench(cli *c) {
     int runs = c->runs ? c->runs : 10, threads = c->threads ? c->threads : 2;
     double *times = urc_xcalloc((size_t)runs, sizeof(double));
     urc_run_opts ro = {.cc = c->cc,
-                       .cflags = c->cflags ? c->cflags : "-std=c11 -O3 -march=native -mprefer-vector-width=512 -fopenmp",
-                       .keep_dir = c->keep, .model_name = base_name(c->model), .command = c->command,
-                       .model_hash = g->hash, .opset = g->opset, .threads = threads, .bench_runs = runs,
+                       .cflags =
+                           c->cflags ? c->cflags : "-std=c11 -O3 -march=native -mprefer-vector-width=512 -fopenmp",
+                       .keep_dir = c->keep,
+                       .model_name = base_name(c->model),
+                       .command = c->command,
+                       .model_hash = g->hash,
+                       .opset = g->opset,
+                       .threads = threads,
+                       .bench_runs = runs,
                        .times_ms = times};
     urc_diag_reset(c->model);
     if (!urc_c_run(P, ins, outs, &ro)) fail_diag();

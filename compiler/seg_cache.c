@@ -255,18 +255,20 @@ static bool check_model(const urc_graph *g) {
         const urc_value *x = g->inputs.items[0], *y = g->outputs.items[0];
         if (x->dtype != URC_DT_F32 || y->dtype != URC_DT_F32)
             why = urc_fmt("its input is %s and its output %s", urc_dtype_name(x->dtype), urc_dtype_name(y->dtype));
-        else if ((x->shape.rank != 4 && x->shape.rank != 5) || y->shape.rank != x->shape.rank || x->shape.dims[0] != 1 ||
-                 y->shape.dims[0] != 1)
+        else if ((x->shape.rank != 4 && x->shape.rank != 5) || y->shape.rank != x->shape.rank ||
+                 x->shape.dims[0] != 1 || y->shape.dims[0] != 1)
             why = urc_fmt("its input is %s and its output %s", urc_shape_str(&x->shape), urc_shape_str(&y->shape));
         else
             for (int a = 2; a < x->shape.rank && !why; a++)
                 if (x->shape.dims[a] != y->shape.dims[a])
-                    why = urc_fmt("its output %s has another spatial shape than its input %s",
-                                  urc_shape_str(&y->shape), urc_shape_str(&x->shape));
+                    why = urc_fmt("its output %s has another spatial shape than its input %s", urc_shape_str(&y->shape),
+                                  urc_shape_str(&x->shape));
     }
     if (why)
-        urc_error(NULL, "segment needs a model with one float32 input [1,C,D,H,W] (or [1,C,H,W]) and one float32 "
-                        "output of the same spatial shape; %s", why);
+        urc_error(NULL,
+                  "segment needs a model with one float32 input [1,C,D,H,W] (or [1,C,H,W]) and one float32 "
+                  "output of the same spatial shape; %s",
+                  why);
     return !why;
 }
 
@@ -278,8 +280,12 @@ static bool build_into(const urc_seg_cache_opts *o, const char *dir, const char 
     urc_program *P = urc_build_program(g, "seg", o->opt, NULL);
     if (!P) return false;
     const char *base = strrchr(o->model, '/');
-    urc_c_opts co = {.prefix = "seg", .header_name = "seg.h", .source_name = base ? base + 1 : o->model,
-                     .command = o->command, .model_hash = g->hash, .opset = g->opset};
+    urc_c_opts co = {.prefix = "seg",
+                     .header_name = "seg.h",
+                     .source_name = base ? base + 1 : o->model,
+                     .command = o->command,
+                     .model_hash = g->hash,
+                     .opset = g->opset};
     urc_strbuf src = {0}, hdr = {0}, wts = {0};
     urc_emit_c_source(P, &co, &src);
     urc_emit_c_header(P, &co, &hdr);
@@ -300,8 +306,9 @@ static bool build_into(const urc_seg_cache_opts *o, const char *dir, const char 
     argv_t argv = {0};
     urc_split_words(cc, &argv);
     urc_split_words(o->cflags ? o->cflags : URC_SEG_DEFAULT_CFLAGS, &argv);
-    const char *tail[] = {"-shared", "-fPIC", "-o", urc_fmt("%s/seg.so", dir), urc_fmt("%s/seg.c", dir),
-                          urc_fmt("%s/glue.c", dir), "-lm"};
+    const char *tail[] = {
+        "-shared", "-fPIC", "-o", urc_fmt("%s/seg.so", dir), urc_fmt("%s/seg.c", dir), urc_fmt("%s/glue.c", dir),
+        "-lm"};
     for (size_t i = 0; i < URC_ARRAY_LEN(tail); i++) URC_VEC_PUSH(argv, (char *)tail[i]);
     URC_VEC_PUSH(argv, NULL);
     const char *log = urc_fmt("%s/build.log", dir);

@@ -21,23 +21,23 @@
 
 typedef struct urc_seg_model {
     int (*forward)(const void *weights, void *arena, const float *in, float *out);
-    void (*set_threads)(int n);    /* OpenMP threads of the generated kernels (no-op without OpenMP) */
-    void *weights_blob;            /* the weights file, 64-byte aligned (owned) */
-    const void *weights;           /* its payload, what forward takes */
-    int rank;                      /* 4 (2D model) or 5 (3D) */
+    void (*set_threads)(int n); /* OpenMP threads of the generated kernels (no-op without OpenMP) */
+    void *weights_blob;         /* the weights file, 64-byte aligned (owned) */
+    const void *weights;        /* its payload, what forward takes */
+    int rank;                   /* 4 (2D model) or 5 (3D) */
     int64_t in_shape[5], out_shape[5];
     int64_t arena_bytes, weights_bytes;
-    bool cached;                   /* found in the cache (else built now) */
-    const char *entry;             /* the cache entry's folder */
+    bool cached;       /* found in the cache (else built now) */
+    const char *entry; /* the cache entry's folder */
 } urc_seg_model;
 
 typedef struct urc_seg_cache_opts {
-    const char *model;             /* the ONNX file */
-    const char *cache_dir;         /* NULL: $XDG_CACHE_HOME/unetrc, else $HOME/.cache/unetrc */
-    const char *cc;                /* NULL: $CC, else cc */
-    const char *cflags;            /* NULL: the default (bench's flags) */
-    const urc_options *opt;        /* compile options (max bytes, ...) */
-    const char *command;           /* for the provenance comment of seg.c */
+    const char *model;      /* the ONNX file */
+    const char *cache_dir;  /* NULL: $XDG_CACHE_HOME/unetrc, else $HOME/.cache/unetrc */
+    const char *cc;         /* NULL: $CC, else cc */
+    const char *cflags;     /* NULL: the default (bench's flags) */
+    const urc_options *opt; /* compile options (max bytes, ...) */
+    const char *command;    /* for the provenance comment of seg.c */
 } urc_seg_cache_opts;
 
 /* The flags the shared object is built with when cflags is NULL. */

@@ -110,8 +110,8 @@ static void write_gzip(const char *path, const uint8_t *d, size_t n) {
     if (!gz || (n && gzwrite(gz, d, (unsigned)n) != (int)n) || gzclose(gz) != Z_OK) abort();
 }
 
-static unetrc_status read_checked(const char *const *paths, int n, const unetrc_nifti_read_options *opt, unetrc_volume *v,
-                                  char *err, size_t errlen) {
+static unetrc_status read_checked(const char *const *paths, int n, const unetrc_nifti_read_options *opt,
+                                  unetrc_volume *v, char *err, size_t errlen) {
     memset(v, 0x5a, sizeof *v); /* the reader must zero it on failure */
     capture_begin();
     unetrc_status st = unetrc_nifti_read(paths, n, opt, v, err, errlen);
@@ -147,8 +147,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int mode = data[0];
     data++;
     size--;
-    unetrc_nifti_read_options opt = {.spatial_rank = mode & 4 ? 2 : 3, .allow_nonfinite = !!(mode & 8),
-                                     .max_bytes = FUZZ_MAX_BYTES};
+    unetrc_nifti_read_options opt = {
+        .spatial_rank = mode & 4 ? 2 : 3, .allow_nonfinite = !!(mode & 8), .max_bytes = FUZZ_MAX_BYTES};
     const char *paths[2] = {in_nii, in_nii};
     int npaths = 1;
     switch (mode & 3) {
@@ -180,7 +180,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         check(!memcmp(a->pixdim + 1, b->pixdim + 1, 3 * sizeof(double)), "round trip changed the voxel size");
         check(!memcmp(a->affine, b->affine, sizeof a->affine), "round trip changed the affine");
         if (a->qform_code > 0)
-            check(!memcmp(a->quatern, b->quatern, sizeof a->quatern) && !memcmp(a->qoffset, b->qoffset, sizeof a->qoffset),
+            check(!memcmp(a->quatern, b->quatern, sizeof a->quatern) &&
+                      !memcmp(a->qoffset, b->qoffset, sizeof a->qoffset),
                   "round trip changed the qform");
         unetrc_volume_free(&w);
         unetrc_volume_free(&v);

@@ -69,8 +69,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (g) {
         urc_program *P = urc_build_program(g, "m", &o, NULL);
         if (P) {
-            urc_c_opts co = {.prefix = "m", .header_name = "m.h", .source_name = "model.onnx",
-                             .command = "fuzz", .model_hash = g->hash, .opset = g->opset, .embed_weights = false};
+            urc_c_opts co = {.prefix = "m",
+                             .header_name = "m.h",
+                             .source_name = "model.onnx",
+                             .command = "fuzz",
+                             .model_hash = g->hash,
+                             .opset = g->opset,
+                             .embed_weights = false};
             urc_strbuf src = {0}, hdr = {0};
             urc_emit_c_source(P, &co, &src);
             urc_emit_c_header(P, &co, &hdr);

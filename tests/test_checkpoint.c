@@ -193,7 +193,8 @@ int main(int argc, char **argv) {
         unetrc_status st = unetrc_checkpoint_load(path, q, P_SIZE, r, S_SIZE, HASH);
         int vp = uniform(q, P_SIZE), vs = uniform(r, S_SIZE);
         if (st != UNETRC_OK || vp < 1 || vp != vs) {
-            printf("FAIL after kill %d: status %d (%s), params %d, state %d\n", round, st, unetrc_status_str(st), vp, vs);
+            printf("FAIL after kill %d: status %d (%s), params %d, state %d\n", round, st, unetrc_status_str(st), vp,
+                   vs);
             failures++;
         }
     }

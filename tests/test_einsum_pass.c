@@ -18,9 +18,9 @@ typedef struct tcase {
     const char *eq;
     int nin;
     urc_shape in[2];
-    bool const_b;    /* operand 1 is an initializer */
-    int matmuls;     /* expected after the pass: 0 = the Einsum stays */
-    int transposes;  /* expected Transpose nodes after the pass */
+    bool const_b;   /* operand 1 is an initializer */
+    int matmuls;    /* expected after the pass: 0 = the Einsum stays */
+    int transposes; /* expected Transpose nodes after the pass */
 } tcase;
 
 static const tcase cases[] = {
@@ -104,8 +104,8 @@ static bool run_case(const tcase *tc) {
     int nm = count_ops(g, URC_OP_MATMUL), ne = count_ops(g, URC_OP_EINSUM), nt = count_ops(g, URC_OP_TRANSPOSE);
     bool shape_ok = tc->matmuls ? nm == tc->matmuls && ne == 0 && nt == tc->transposes : nm == 0 && ne == 1;
     if (!shape_ok) {
-        printf("FAIL %s: after the pass %d MatMul, %d Einsum, %d Transpose; expected %d MatMul, %d Transpose\n",
-               tc->eq, nm, ne, nt, tc->matmuls, tc->transposes);
+        printf("FAIL %s: after the pass %d MatMul, %d Einsum, %d Transpose; expected %d MatMul, %d Transpose\n", tc->eq,
+               nm, ne, nt, tc->matmuls, tc->transposes);
         return false;
     }
     if (!urc_interp_run(g, inputs, &got)) {

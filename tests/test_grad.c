@@ -49,8 +49,11 @@ static bool check_c(urc_graph *g, urc_tensor **ins, urc_tensor *const *ref, cons
         printf("FAIL %s: lowering: %s\n", path, urc_diag_message());
         return false;
     }
-    urc_run_opts ro = {.cflags = "-std=c11 -O2 -fopenmp -Wall -Wextra -Werror", .model_name = path, .opset = g->opset,
-                       .threads = 2, .keep_dir = getenv("TEST_GRAD_KEEP")}; /* keep the C for a look */
+    urc_run_opts ro = {.cflags = "-std=c11 -O2 -fopenmp -Wall -Wextra -Werror",
+                       .model_name = path,
+                       .opset = g->opset,
+                       .threads = 2,
+                       .keep_dir = getenv("TEST_GRAD_KEEP")}; /* keep the C for a look */
     urc_tensor *got[65];
     if (!urc_c_run(P, ins, got, &ro)) {
         printf("FAIL %s: generated C: %s\n", path, urc_diag_message());
@@ -67,7 +70,8 @@ static bool check_c(urc_graph *g, urc_tensor **ins, urc_tensor *const *ref, cons
             if (isnan(v) != isnan(r)) err = INFINITY;
         }
         if (!(err <= 1e-9 * (mx > 0 ? mx : 1))) {
-            printf("FAIL %s: generated C output %d differs from the interpreter by %g (max |ref| %g)\n", path, j, err, mx);
+            printf("FAIL %s: generated C output %d differs from the interpreter by %g (max |ref| %g)\n", path, j, err,
+                   mx);
             ok = false;
         }
         urc_tensor_free(got[j]);

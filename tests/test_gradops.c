@@ -55,8 +55,11 @@ static bool compare(urc_graph *g, urc_tensor **ins, const char *name) {
             printf("FAIL %s (%s): lowering: %s\n", name, targets[t], urc_diag_message());
             return false;
         }
-        urc_run_opts ro = {.cflags = "-std=c11 -O2 -fopenmp -Wall -Wextra -Werror", .model_name = name, .opset = 17,
-                           .threads = 2, .keep_dir = getenv("TEST_GRADOPS_KEEP")};
+        urc_run_opts ro = {.cflags = "-std=c11 -O2 -fopenmp -Wall -Wextra -Werror",
+                           .model_name = name,
+                           .opset = 17,
+                           .threads = 2,
+                           .keep_dir = getenv("TEST_GRADOPS_KEEP")};
         urc_tensor *got[8] = {0};
         if (!urc_c_run(P, ins, got, &ro)) {
             printf("FAIL %s (%s): generated C: %s\n", name, targets[t], urc_diag_message());
@@ -67,7 +70,8 @@ static bool compare(urc_graph *g, urc_tensor **ins, const char *name) {
             double mx = 0, err = 0;
             int64_t at = -1;
             for (int64_t i = 0; i < n; i++) {
-                double r = urc_elem_f64(ref[j]->dtype, ref[j]->data, i), v = urc_elem_f64(got[j]->dtype, got[j]->data, i);
+                double r = urc_elem_f64(ref[j]->dtype, ref[j]->data, i),
+                       v = urc_elem_f64(got[j]->dtype, got[j]->data, i);
                 mx = fmax(mx, fabs(r));
                 if (!(fabs(r - v) <= err)) {
                     err = isnan(v) ? INFINITY : fabs(r - v);
@@ -100,8 +104,12 @@ static bool bench(urc_graph *g, urc_tensor **ins, double *times, int runs) {
     urc_target_lookup("host", &o.target);
     urc_program *P = urc_build_program(g, "model", &o, NULL);
     if (!P) return false;
-    urc_run_opts ro = {.cflags = "-std=c11 -O3 -march=native -mprefer-vector-width=512 -fopenmp", .model_name = "bench",
-                       .opset = 17, .threads = bench_threads, .bench_runs = runs, .times_ms = times,
+    urc_run_opts ro = {.cflags = "-std=c11 -O3 -march=native -mprefer-vector-width=512 -fopenmp",
+                       .model_name = "bench",
+                       .opset = 17,
+                       .threads = bench_threads,
+                       .bench_runs = runs,
+                       .times_ms = times,
                        .keep_dir = getenv("TEST_GRADOPS_KEEP")};
     urc_tensor *got[8] = {0};
     if (!urc_c_run(P, ins, got, &ro)) {
@@ -215,15 +223,17 @@ static bool run_cgw(const cgw_case *tc) {
     if (bench_mode) {
         double t[5], macs = (double)urc_shape_numel(&bs) * (double)urc_shape_numel(&n->out[0]->shape) / (double)tc->M;
         bool okb = bench(g, ins, t, 5);
-        if (okb) printf("%-22s %8.2f ms  %6.1f GFLOP/s (best of 5; median %.2f ms; %d threads)\n", tc->name, t[0], 2 * macs / t[0] / 1e6, t[2],
-                        bench_threads);
+        if (okb)
+            printf("%-22s %8.2f ms  %6.1f GFLOP/s (best of 5; median %.2f ms; %d threads)\n", tc->name, t[0],
+                   2 * macs / t[0] / 1e6, t[2], bench_threads);
         urc_tensor_free(ins[0]);
         urc_tensor_free(ins[1]);
         return okb;
     }
     bool ok = compare(g, ins, tc->name);
-    if (ok) printf("ok ConvGradWeight %s %s x %s -> %s\n", tc->name, urc_shape_str(&as), urc_shape_str(&bs),
-                   urc_shape_str(&n->out[0]->shape));
+    if (ok)
+        printf("ok ConvGradWeight %s %s x %s -> %s\n", tc->name, urc_shape_str(&as), urc_shape_str(&bs),
+               urc_shape_str(&n->out[0]->shape));
     urc_tensor_free(ins[0]);
     urc_tensor_free(ins[1]);
     return ok;
@@ -233,10 +243,10 @@ static bool run_cgw(const cgw_case *tc) {
 
 typedef struct ng_case {
     const char *name;
-    urc_shape x;        /* channels-first */
+    urc_shape x; /* channels-first */
     int64_t G;
     bool per_channel, cl;
-    double shift;       /* added to X: statistics around a large mean */
+    double shift; /* added to X: statistics around a large mean */
 } ng_case;
 
 static const ng_case ng_cases[] = {

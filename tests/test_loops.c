@@ -14,7 +14,8 @@ static urc_kernel *good(void) {
     int y = urc_kernel_buf(k, "y", URC_DT_F32, 8, URC_KB_OUT, NULL);
     int i = urc_kernel_var(k, "i", URC_DT_I64);
     urc_ls *body = urc_ls_for(k->body, i, urc_lx_int(0), urc_lx_int(8), 1, URC_FOR_PARALLEL);
-    urc_ls_store(body, y, urc_lx_var(k, i), urc_lx_bin(URC_L_MUL, urc_lx_load(k, x, urc_lx_var(k, i)), urc_lx_flt(2, URC_DT_F32)));
+    urc_ls_store(body, y, urc_lx_var(k, i),
+                 urc_lx_bin(URC_L_MUL, urc_lx_load(k, x, urc_lx_var(k, i)), urc_lx_flt(2, URC_DT_F32)));
     return k;
 }
 

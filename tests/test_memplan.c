@@ -36,7 +36,8 @@ static void check_model(const char *path) {
     }
     urc_memplan *p = urc_memplan_run(g, 64);
     int nv = g->values.len, nn = g->nodes.len;
-    int *def = calloc((size_t)nv, sizeof(int)), *last = calloc((size_t)nv, sizeof(int)), *root = calloc((size_t)nv, sizeof(int));
+    int *def = calloc((size_t)nv, sizeof(int)), *last = calloc((size_t)nv, sizeof(int)),
+        *root = calloc((size_t)nv, sizeof(int));
     for (int i = 0; i < nv; i++) def[i] = last[i] = -1, root[i] = i;
     for (int i = 0; i < nn; i++) {
         urc_node *n = g->nodes.items[i];
@@ -46,7 +47,8 @@ static void check_model(const char *path) {
         if (p->inplace[i]) /* the output took the place of the input it overwrites */
             for (int j = 0; j < n->nin; j++)
                 if (n->in[j] && !n->in[j]->data && p->placed[n->in[j]->id] &&
-                    p->ref[n->in[j]->id].space == URC_MEM_ARENA && p->ref[n->in[j]->id].offset == p->ref[n->out[0]->id].offset &&
+                    p->ref[n->in[j]->id].space == URC_MEM_ARENA &&
+                    p->ref[n->in[j]->id].offset == p->ref[n->out[0]->id].offset &&
                     p->ref[n->out[0]->id].space == URC_MEM_ARENA) {
                     root[n->out[0]->id] = root[n->in[j]->id];
                     break;

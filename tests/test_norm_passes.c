@@ -123,8 +123,8 @@ static urc_value *transpose(urc_value *x, bool to_last) {
     urc_node *t = node(URC_OP_TRANSPOSE, 1, x, NULL, NULL, NULL, NULL);
     t->opset = 13;
     t->a.movement.nperm = r;
-    for (int i = 0; i < r; i++) t->a.movement.perm[i] = to_last ? (i == 0 ? 0 : i == r - 1 ? 1 : i + 1)
-                                                                : (i == 0 ? 0 : i == 1 ? r - 1 : i - 1);
+    for (int i = 0; i < r; i++)
+        t->a.movement.perm[i] = to_last ? (i == 0 ? 0 : i == r - 1 ? 1 : i + 1) : (i == 0 ? 0 : i == 1 ? r - 1 : i - 1);
     urc_ops[URC_OP_TRANSPOSE].impl->infer(t);
     return t->out[0];
 }
@@ -163,7 +163,8 @@ static bool to_channels_last(urc_graph *g) {
 
 static bool close_to(const urc_tensor *ref, const urc_tensor *got, double tol, const char *what, const char *name) {
     if (!urc_shape_eq(&ref->shape, &got->shape)) {
-        printf("FAIL %s: %s shape %s, expected %s\n", name, what, urc_shape_str(&got->shape), urc_shape_str(&ref->shape));
+        printf("FAIL %s: %s shape %s, expected %s\n", name, what, urc_shape_str(&got->shape),
+               urc_shape_str(&ref->shape));
         return false;
     }
     double mx = 0, err = 0;
@@ -204,8 +205,8 @@ static bool run_c(urc_graph *g, urc_tensor *const *ins, urc_tensor **outs, const
         printf("FAIL %s: lowering: %s\n", name, urc_diag_message() ? urc_diag_message() : "?");
         return false;
     }
-    urc_run_opts ro = {.cflags = "-std=c11 -O2 -fopenmp -Wall -Wextra -Werror", .model_name = name, .opset = g->opset,
-                       .threads = 2};
+    urc_run_opts ro = {
+        .cflags = "-std=c11 -O2 -fopenmp -Wall -Wextra -Werror", .model_name = name, .opset = g->opset, .threads = 2};
     if (!urc_c_run(P, ins, outs, &ro)) {
         printf("FAIL %s: generated C: %s\n", name, urc_diag_message() ? urc_diag_message() : "?");
         return false;
@@ -217,17 +218,28 @@ static bool run_c(urc_graph *g, urc_tensor *const *ins, urc_tensor **outs, const
 
 typedef struct kcase {
     const char *name;
-    int kind;          /* what graph to build (see build) */
+    int kind; /* what graph to build (see build) */
     urc_op op;
     urc_shape shape;
     urc_dtype dt;
     int64_t groups;
     bool per_channel;
-    double offset;     /* added to the inputs (a large mean tests the shifted sums) */
-    int fused;         /* FusedNorm nodes expected after the pass */
+    double offset; /* added to the inputs (a large mean tests the shifted sums) */
+    int fused;     /* FusedNorm nodes expected after the pass */
 } kcase;
 
-enum { K_LRELU, K_RELU, K_PRELU, K_RES_NORM, K_RES_VALUE, K_RES_VALUE_FIRST, K_RES_ACT, K_PLAIN, K_TWO_USERS, K_OUT_USED };
+enum {
+    K_LRELU,
+    K_RELU,
+    K_PRELU,
+    K_RES_NORM,
+    K_RES_VALUE,
+    K_RES_VALUE_FIRST,
+    K_RES_ACT,
+    K_PLAIN,
+    K_TWO_USERS,
+    K_OUT_USED
+};
 
 static bool build(const kcase *kc, urc_tensor **ins, int *nins) {
     G = urc_graph_new();
@@ -259,9 +271,7 @@ static bool build(const kcase *kc, urc_tensor **ins, int *nins) {
         y = relu(add(lrelu(na, 0.1), b));
         break;
     case K_PLAIN: y = na; break;
-    case K_TWO_USERS: /* the norm is read twice: nothing to fuse */
-        y = add(lrelu(na, 0.01), na);
-        break;
+    case K_TWO_USERS: /* the norm is read twice: nothing to fuse */ y = add(lrelu(na, 0.01), na); break;
     case K_OUT_USED: /* the norm is also a graph output: nothing to fuse */
         output(na);
         y = relu(na);
@@ -347,15 +357,15 @@ static bool run_kcase(const kcase *kc, bool cl) {
 
 typedef struct mcase {
     const char *name;
-    urc_op op;     /* expected after the passes (FusedNorm or the recognised op) */
+    urc_op op; /* expected after the passes (FusedNorm or the recognised op) */
     int count;
     int nins;
 } mcase;
 
 static const mcase mcases[] = {
-    {"ln_decomp", URC_OP_LAYER_NORM, 1, 1},   {"ln_decomp_plain", URC_OP_LAYER_NORM, 1, 1},
-    {"gn_emul", URC_OP_GROUP_NORM, 1, 1},     {"in_lrelu", URC_OP_FUSED_NORM, 1, 1},
-    {"in_res2", URC_OP_FUSED_NORM, 1, 2},     {"in_res1", URC_OP_FUSED_NORM, 1, 2},
+    {"ln_decomp", URC_OP_LAYER_NORM, 1, 1}, {"ln_decomp_plain", URC_OP_LAYER_NORM, 1, 1},
+    {"gn_emul", URC_OP_GROUP_NORM, 1, 1},   {"in_lrelu", URC_OP_FUSED_NORM, 1, 1},
+    {"in_res2", URC_OP_FUSED_NORM, 1, 2},   {"in_res1", URC_OP_FUSED_NORM, 1, 2},
     {"bn_relu", URC_OP_FUSED_NORM, 1, 1},
 };
 

@@ -129,7 +129,8 @@ static void check_model(const char *path) {
     int mm0 = count_ops(g0, URC_OP_MATMUL), mm1 = count_ops(g1, URC_OP_MATMUL);
     checks++;
     if (erf0 && (erf1 || gelu1 != erf0 + count_ops(g0, URC_OP_GELU) || fused1 < 3 * erf0))
-        FAIL("%s: rewrites: Erf %d -> %d, Gelu (incl. fused) %d, FusedMatMul %d (expected 0 Erf, %d Gelu, >= %d FusedMatMul)",
+        FAIL("%s: rewrites: Erf %d -> %d, Gelu (incl. fused) %d, FusedMatMul %d (expected 0 Erf, %d Gelu, >= %d "
+             "FusedMatMul)",
              path, erf0, erf1, gelu1, fused1, erf0, 3 * erf0);
     int sm0 = count_ops(g0, URC_OP_SOFTMAX), att1 = count_ops(g1, URC_OP_ATTENTION);
     if (mm1 + fused1 + 2 * att1 != mm0)
@@ -142,7 +143,8 @@ static void check_model(const char *path) {
         return;
     }
     urc_tensor **ins = model_inputs(path, g0);
-    urc_tensor **r0 = calloc((size_t)g0->outputs.len + 1, sizeof *r0), **r1 = calloc((size_t)g1->outputs.len + 1, sizeof *r1);
+    urc_tensor **r0 = calloc((size_t)g0->outputs.len + 1, sizeof *r0),
+               **r1 = calloc((size_t)g1->outputs.len + 1, sizeof *r1);
     checks++;
     if (!urc_interp_run(g0, ins, r0) || !urc_interp_run(g1, ins, r1)) {
         FAIL("%s: interpreter: %s", path, urc_diag_message());
@@ -150,7 +152,8 @@ static void check_model(const char *path) {
     }
     for (int i = 0; i < g0->outputs.len; i++) {
         double rel;
-        if (!close_enough(r0[i], r1[i], 1e-5, &rel)) FAIL("%s: output %d differs after the passes: relative %g", path, i, rel);
+        if (!close_enough(r0[i], r1[i], 1e-5, &rel))
+            FAIL("%s: output %d differs after the passes: relative %g", path, i, rel);
         else printf("  output %d: -O0 vs optimised relative difference %.3g\n", i, rel);
         urc_tensor_free(r0[i]);
         urc_tensor_free(r1[i]);
@@ -220,13 +223,18 @@ static void fused(kbuild *b, urc_dtype dt, urc_shape as, urc_shape bs, urc_shape
                   bool cb) {
     urc_value *x2 = bias ? kin(b, dt, *bias, true) : NULL;
     urc_value *x3 = res ? kin(b, dt, *res, false) : NULL;
-    urc_node *n = knode(b, URC_OP_FUSED_MATMUL, res ? 4 : bias ? 3 : 2, kin(b, dt, as, false), kin(b, dt, bs, cb), x2, x3);
+    urc_node *n = knode(b, URC_OP_FUSED_MATMUL,
+                        res    ? 4
+                        : bias ? 3
+                               : 2,
+                        kin(b, dt, as, false), kin(b, dt, bs, cb), x2, x3);
     n->a.gemm.act = act;
     n->a.gemm.act_alpha = act == URC_ACT_SWISH ? 1.5 : 0.1; /* LeakyRelu's slope, Swish's factor */
 }
 
 static void attn(kbuild *b, urc_dtype dt, urc_shape qs, urc_shape kts, urc_shape vs, double scale) {
-    urc_node *n = knode(b, URC_OP_ATTENTION, 3, kin(b, dt, qs, false), kin(b, dt, kts, false), kin(b, dt, vs, false), NULL);
+    urc_node *n =
+        knode(b, URC_OP_ATTENTION, 3, kin(b, dt, qs, false), kin(b, dt, kts, false), kin(b, dt, vs, false), NULL);
     n->a.attention.scale = scale;
 }
 
@@ -253,14 +261,15 @@ static void attn_qkv(kbuild *b, int64_t B, int64_t L, int64_t H, int64_t D, doub
 /* A constant int32 tensor of values in [0, n). */
 static urc_value *kints(kbuild *b, urc_shape s, int n) {
     urc_tensor *t = urc_tensor_new(URC_DT_I32, &s);
-    for (int64_t i = 0; i < urc_shape_numel(&s); i++) ((int32_t *)t->data)[i] = (int32_t)(rnd() * 0.5 * n + 0.5 * n) % n;
+    for (int64_t i = 0; i < urc_shape_numel(&s); i++)
+        ((int32_t *)t->data)[i] = (int32_t)(rnd() * 0.5 * n + 0.5 * n) % n;
     return urc_const_new(b->g, NULL, t);
 }
 
 /* Attention with Swin's extras (ops/attention.c): bias 0 none, 1 dense [H, L, S],
  * 2 table [T, H] + index; mask 0 none, 1 dense [nW, L, S], 2 region ids [nW, L]. */
-static void attn_x(kbuild *b, urc_dtype dt, int layout, int64_t B, int64_t L, int64_t H, int64_t D, int bias,
-                   int mask, int64_t nW) {
+static void attn_x(kbuild *b, urc_dtype dt, int layout, int64_t B, int64_t L, int64_t H, int64_t D, int bias, int mask,
+                   int64_t nW) {
     urc_node *n;
     if (layout) { /* 1: v read from the packed qkv; 2: given as V^T [B, H, D, L] */
         urc_value *r = kin(b, dt, S(B, L, 3, H, D), false);
@@ -311,7 +320,7 @@ static void add_cases(kbuild *b) {
     gemm(b, 13, 17, 31, 0, 1, true, &c3, 1, 0.25);
     gemm(b, 13, 17, 31, 1, 1, false, &c4, -1, 1); /* run-time transposed B: plain kernel */
     gemm(b, 13, 17, 31, 0, 1, false, NULL, 2, 1);
-    gemm(b, 13, 300, 31, 0, 0, true, &c4, 1, 0);  /* beta 0: C not read */
+    gemm(b, 13, 300, 31, 0, 0, true, &c4, 1, 0); /* beta 0: C not read */
     /* FusedMatMul: every activation, bias and residual shapes */
     urc_shape bn = S(70), b1n = S(1, 1, 70), rs = S(2, 9, 70), rb = S(9, 70), rn = S(70);
     fused(b, F, S(2, 9, 33), S(33, 70), &bn, NULL, URC_ACT_GELU, true);

@@ -69,26 +69,25 @@ static inline urc_idx imin(urc_idx a, urc_idx b) { return a < b ? a : b; }
 #define REM ((S - 2 * P) % WB)
 
 /* one block of NV voxels starting at ow0 with kw taps [kwlo, kwhi) */
-#define BLOCK(NV, KWLO, KWHI)                                                                      \
-    {                                                                                              \
-        _Alignas(64) float acc[(NV) * MB];                                                         \
-        URC_UNROLL for (urc_idx v = 0; v < (NV); v++) URC_OMP(simd) for (urc_idx l = 0; l < MB; l++) \
-            acc[v * MB + l] = b[mb * MB + l];                                                      \
-        for (urc_idx kd = kdlo; kd < kdhi; kd++)                                                   \
-            for (urc_idx kh = khlo; kh < khhi; kh++)                                               \
-                for (urc_idx kw = (KWLO); kw < (KWHI); kw++) {                                     \
-                    const urc_idx xb = (((od + kd - P) * S + (oh + kh - P)) * S + (ow0 + kw - P)) * C_IN; \
-                    const urc_idx wb = (((mb * K + kd) * K + kh) * K + kw) * C_IN * MB;            \
-                    for (urc_idx c = 0; c < C_IN; c++) {                                           \
-                        URC_UNROLL for (urc_idx v = 0; v < (NV); v++) {                            \
-                            float xv = x[xb + v * C_IN + c];                                       \
-                            URC_OMP(simd) for (urc_idx l = 0; l < MB; l++)                         \
-                                acc[v * MB + l] += xv * w[wb + c * MB + l];                        \
-                        }                                                                          \
-                    }                                                                              \
-                }                                                                                  \
-        URC_UNROLL for (urc_idx v = 0; v < (NV); v++) URC_OMP(simd) for (urc_idx l = 0; l < MB; l++) \
-            y[(((od * S + oh) * S + ow0 + v) * M_OUT) + mb * MB + l] = acc[v * MB + l];            \
+#define BLOCK(NV, KWLO, KWHI)                                                                                          \
+    {                                                                                                                  \
+        _Alignas(64) float acc[(NV)*MB];                                                                               \
+        URC_UNROLL for (urc_idx v = 0; v < (NV); v++) URC_OMP(simd) for (urc_idx l = 0; l < MB; l++) acc[v * MB + l] = \
+            b[mb * MB + l];                                                                                            \
+        for (urc_idx kd = kdlo; kd < kdhi; kd++)                                                                       \
+            for (urc_idx kh = khlo; kh < khhi; kh++)                                                                   \
+                for (urc_idx kw = (KWLO); kw < (KWHI); kw++) {                                                         \
+                    const urc_idx xb = (((od + kd - P) * S + (oh + kh - P)) * S + (ow0 + kw - P)) * C_IN;              \
+                    const urc_idx wb = (((mb * K + kd) * K + kh) * K + kw) * C_IN * MB;                                \
+                    for (urc_idx c = 0; c < C_IN; c++) {                                                               \
+                        URC_UNROLL for (urc_idx v = 0; v < (NV); v++) {                                                \
+                            float xv = x[xb + v * C_IN + c];                                                           \
+                            URC_OMP(simd) for (urc_idx l = 0; l < MB; l++) acc[v * MB + l] += xv * w[wb + c * MB + l]; \
+                        }                                                                                              \
+                    }                                                                                                  \
+                }                                                                                                      \
+        URC_UNROLL for (urc_idx v = 0; v < (NV); v++) URC_OMP(simd) for (urc_idx l = 0; l < MB; l++)                   \
+            y[(((od * S + oh) * S + ow0 + v) * M_OUT) + mb * MB + l] = acc[v * MB + l];                                \
     }
 
 static void conv(const float *restrict x, const float *restrict w, const float *restrict b, float *restrict y) {
@@ -99,12 +98,13 @@ static void conv(const float *restrict x, const float *restrict w, const float *
             urc_idx khlo = imax(0, P - oh), khhi = imin(K, S + P - oh);
             for (urc_idx mb = 0; mb < M_OUT / MB; mb++) {
                 for (urc_idx ow0 = 0; ow0 < P; ow0++) BLOCK(1, P - ow0, K)
-                for (urc_idx ow0 = P; ow0 < P + NINT; ow0 += WB) BLOCK(WB, 0, K)
+                for (urc_idx ow0 = P; ow0 < P + NINT; ow0 += WB)
+                    BLOCK(WB, 0, K)
 #if REM
-                {
-                    urc_idx ow0 = P + NINT;
-                    BLOCK(REM, 0, K)
-                }
+                    {
+                        urc_idx ow0 = P + NINT;
+                        BLOCK(REM, 0, K)
+                    }
 #endif
                 for (urc_idx ow0 = S - P; ow0 < S; ow0++) BLOCK(1, 0, S + P - ow0)
             }
@@ -146,7 +146,8 @@ static double now(void) {
 int main(int argc, char **argv) {
     int runs = argc > 1 ? atoi(argv[1]) : 5;
     size_t nx = (size_t)S * S * S * C_IN, ny = (size_t)S * S * S * M_OUT, nw = (size_t)M_OUT * C_IN * K * K * K;
-    float *x = aligned_alloc(64, nx * 4), *w = malloc(nw * 4), *wp = aligned_alloc(64, nw * 4 + 64), *b = malloc(M_OUT * 4);
+    float *x = aligned_alloc(64, nx * 4), *w = malloc(nw * 4), *wp = aligned_alloc(64, nw * 4 + 64),
+          *b = malloc(M_OUT * 4);
     float *y = aligned_alloc(64, ny * 4);
     srand(1);
     for (size_t i = 0; i < nx; i++) x[i] = (float)rand() / RAND_MAX - 0.5f;
@@ -156,7 +157,8 @@ int main(int argc, char **argv) {
     for (int m = 0; m < M_OUT; m++)
         for (int c = 0; c < C_IN; c++)
             for (int t = 0; t < K * K * K; t++)
-                wp[(((size_t)(m / MB) * K * K * K + t) * C_IN + c) * MB + m % MB] = w[((size_t)m * C_IN + c) * K * K * K + t];
+                wp[(((size_t)(m / MB) * K * K * K + t) * C_IN + c) * MB + m % MB] =
+                    w[((size_t)m * C_IN + c) * K * K * K + t];
     conv(x, wp, b, y);
     if (S <= 32) {
         float *yr = malloc(ny * 4);
@@ -174,6 +176,7 @@ int main(int argc, char **argv) {
         if (t < best) best = t;
     }
     double flops = 2.0 * S * S * S * (double)M_OUT * C_IN * 27;
-    printf("C=%d M=%d WB=%d MB=%d S=%d: %.2f ms, %.1f GFLOP/s\n", C_IN, M_OUT, WB, MB, S, best * 1e3, flops / best * 1e-9);
+    printf("C=%d M=%d WB=%d MB=%d S=%d: %.2f ms, %.1f GFLOP/s\n", C_IN, M_OUT, WB, MB, S, best * 1e3,
+           flops / best * 1e-9);
     return 0;
 }

@@ -13,10 +13,14 @@
  * are ordinary ones, so linking the compiler from a static library pulls
  * every grad_<family>.o in (weak references would not, and the rules would
  * silently be missing; tests/CMakeLists.txt's test_grad_static checks). */
-#define URC_GRAD_FAMILIES(X)                                                                                      \
-    X(act) X(binary) X(cast) X(conv) X(einsum) X(gather) X(matmul) X(movement) X(norm) X(pool) X(reduce) X(resize)      \
-        X(shape) X(slice) X(softmax) X(unary)
-#define DECLARE(FAM) bool urc_grad_##FAM(urc_grad_ctx *, const urc_node *, urc_value *const *, urc_value **, const bool *);
+/* The families as a list (clang-format would put one per line). */
+/* clang-format off */
+#define URC_GRAD_FAMILIES(X) \
+    X(act) X(binary) X(cast) X(conv) X(einsum) X(gather) X(matmul) X(movement) X(norm) X(pool) X(reduce) \
+    X(resize) X(shape) X(slice) X(softmax) X(unary)
+/* clang-format on */
+#define DECLARE(FAM)                                                                                                   \
+    bool urc_grad_##FAM(urc_grad_ctx *, const urc_node *, urc_value *const *, urc_value **, const bool *);
 URC_GRAD_FAMILIES(DECLARE)
 #undef DECLARE
 
@@ -54,8 +58,8 @@ urc_value *urc_g_node(urc_grad_ctx *c, urc_op op, int nin, urc_value *const *in,
             c->ok = false;
             return NULL;
         }
-    urc_node *n = urc_node_new(c->g, op, urc_fmt("grad_%s_%s", c->fwd ? c->fwd->name : "loss", urc_ops[op].name),
-                               nin, 1);
+    urc_node *n =
+        urc_node_new(c->g, op, urc_fmt("grad_%s_%s", c->fwd ? c->fwd->name : "loss", urc_ops[op].name), nin, 1);
     n->opset = 18;
     for (int i = 0; i < nin; i++) n->in[i] = in[i];
     if (a) n->a = *a;

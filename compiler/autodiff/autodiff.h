@@ -17,15 +17,14 @@
 
 typedef struct urc_grad_ctx {
     urc_graph *g;
-    const urc_node *fwd;   /* the node being differentiated (for names and messages) */
+    const urc_node *fwd; /* the node being differentiated (for names and messages) */
     bool ok;
 } urc_grad_ctx;
 
 /* A gradient rule. dy[j] is the gradient of output j (NULL when nothing
  * depends on that output); the rule sets dx[i] for every input with need[i]
  * (leaving NULL means a zero gradient). Returns false after reporting. */
-typedef bool (*urc_grad_fn)(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, urc_value **dx,
-                            const bool *need);
+typedef bool (*urc_grad_fn)(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, urc_value **dx, const bool *need);
 
 /* Appends the backward pass of `loss` (a one-element float value) to g and
  * stores in grads[i] the gradient of loss with respect to wrt[i] (a value of

@@ -8,7 +8,8 @@ bool urc_grad_binary(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, u
     urc_value *a = n->in[0], *b = n->nin > 1 ? n->in[1] : NULL;
     if (!d) return true;
     switch (n->op) {
-    case URC_OP_ADD: case URC_OP_SUM:
+    case URC_OP_ADD:
+    case URC_OP_SUM:
         for (int i = 0; i < n->nin; i++)
             if (need[i]) dx[i] = d;
         return true;
@@ -41,7 +42,8 @@ bool urc_grad_binary(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, u
         if (need[1]) dx[1] = g_mask(c, neg, g_mul(c, d, a));
         return c->ok;
     }
-    case URC_OP_MAX: case URC_OP_MIN: /* to every input equal to the result */
+    case URC_OP_MAX:
+    case URC_OP_MIN: /* to every input equal to the result */
         for (int i = 0; i < n->nin; i++)
             if (need[i]) dx[i] = g_mask(c, g_bin(c, URC_OP_EQUAL, n->in[i], y), d);
         return c->ok;
@@ -56,7 +58,6 @@ bool urc_grad_binary(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, u
         }
         if (need[0]) dx[0] = d;
         return true;
-    default: /* comparisons and logic: no gradient */
-        return true;
+    default: /* comparisons and logic: no gradient */ return true;
     }
 }

@@ -67,7 +67,8 @@ bool urc_grad_conv(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, urc
     const urc_conv_attr *f = &n->a.conv;
     if (!d) return true;
     if (f->channels_last) {
-        urc_error(urc_node_where(n), "no gradient rule for the channels-last form (autodiff runs before the layout pass)");
+        urc_error(urc_node_where(n),
+                  "no gradient rule for the channels-last form (autodiff runs before the layout pass)");
         return false;
     }
     int nsp = f->nsp, r = X->shape.rank;

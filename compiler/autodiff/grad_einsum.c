@@ -19,8 +19,8 @@ bool urc_grad_einsum(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, u
             bool elsewhere = strchr(a->out_labels, *p) != NULL;
             for (int j = 0; j < a->nops && !elsewhere; j++) elsewhere = j != i && strchr(a->labels[j], *p);
             if (strchr(p + 1, *p)) {
-                urc_error(urc_node_where(n), "no gradient rule for Einsum operand %d ('%s'): label '%c' is repeated",
-                          i, li, *p);
+                urc_error(urc_node_where(n), "no gradient rule for Einsum operand %d ('%s'): label '%c' is repeated", i,
+                          li, *p);
                 return false;
             }
             if (elsewhere) kept[nk++] = *p;

@@ -67,8 +67,6 @@ bool urc_grad_matmul(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, u
         if (n->nin > 2 && n->in[2] && need[2]) dx[2] = at->beta == 1 ? d : g_scale(c, d, at->beta);
         return c->ok;
     }
-    default:
-        urc_error(urc_node_where(n), "no gradient rule for %s", urc_ops[n->op].name);
-        return false;
+    default: urc_error(urc_node_where(n), "no gradient rule for %s", urc_ops[n->op].name); return false;
     }
 }

@@ -42,8 +42,10 @@ static void stats(urc_grad_ctx *c, urc_value *x, const int64_t *axes, int naxes,
 }
 
 /* rstd (g - mean(g) - xh mean(g xh)) */
-static urc_value *norm_dx(urc_grad_ctx *c, urc_value *g, urc_value *xh, urc_value *rstd, const int64_t *axes, int naxes) {
-    urc_value *t = g_sub(c, g_sub(c, g, reduce_mean(c, g, axes, naxes)), g_mul(c, xh, reduce_mean(c, g_mul(c, g, xh), axes, naxes)));
+static urc_value *norm_dx(urc_grad_ctx *c, urc_value *g, urc_value *xh, urc_value *rstd, const int64_t *axes,
+                          int naxes) {
+    urc_value *t = g_sub(c, g_sub(c, g, reduce_mean(c, g, axes, naxes)),
+                         g_mul(c, xh, reduce_mean(c, g_mul(c, g, xh), axes, naxes)));
     return g_mul(c, rstd, t);
 }
 
@@ -51,7 +53,8 @@ static urc_value *sum_keep(urc_grad_ctx *c, urc_value *x, const int64_t *axes, i
     return x ? urc_g_reduce_sum(c, x, axes, naxes, keep) : NULL;
 }
 
-static bool grad_layer_norm(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, urc_value **dx, const bool *need) {
+static bool grad_layer_norm(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, urc_value **dx,
+                            const bool *need) {
     urc_value *X = n->in[0], *scale = n->in[1], *d = dy[0];
     int r = X->shape.rank, ax = (int)n->a.norm.axis;
     int64_t axes[URC_MAX_RANK], cnt = 1;
@@ -114,12 +117,13 @@ static bool grad_group_norm(urc_grad_ctx *c, const urc_node *n, int64_t G, urc_v
     return c->ok;
 }
 
-static bool grad_batch_norm(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, urc_value **dx, const bool *need) {
+static bool grad_batch_norm(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, urc_value **dx,
+                            const bool *need) {
     urc_value *X = n->in[0], *d = dy[0];
     if (!d) return true;
     if (n->a.norm.training_mode) {
         urc_error(urc_node_where(n), "no gradient rule for training mode (batch statistics); export the model in "
-                  "eval mode");
+                                     "eval mode");
         return false;
     }
     urc_dtype dt = X->dtype;
@@ -130,12 +134,15 @@ static bool grad_batch_norm(urc_grad_ctx *c, const urc_node *n, urc_value *const
         if (i != 1) axes[na++] = i;
     urc_shape bs = {r - 1, {C}}; /* [C, 1, ...]: broadcasts against X */
     for (int i = 1; i < r - 1; i++) bs.dims[i] = 1;
-    urc_value *sc = urc_g_cast(c, n->in[1], dt), *mean = urc_g_cast(c, n->in[3], dt), *var = urc_g_cast(c, n->in[4], dt);
-    urc_value *rstd = g_un(c, URC_OP_RECIPROCAL, g_un(c, URC_OP_SQRT, var ? g_add(c, var, g_k(c, var, n->a.norm.epsilon)) : NULL));
+    urc_value *sc = urc_g_cast(c, n->in[1], dt), *mean = urc_g_cast(c, n->in[3], dt),
+              *var = urc_g_cast(c, n->in[4], dt);
+    urc_value *rstd =
+        g_un(c, URC_OP_RECIPROCAL, g_un(c, URC_OP_SQRT, var ? g_add(c, var, g_k(c, var, n->a.norm.epsilon)) : NULL));
     if (need[0]) dx[0] = g_mul(c, d, urc_g_reshape(c, g_mul(c, sc, rstd), &bs));
     urc_value *sum_d = need[2] || need[3] ? sum_keep(c, d, axes, na, false) : NULL;
     urc_value *sum_dxc = NULL;
-    if (need[1] || need[4]) sum_dxc = sum_keep(c, g_mul(c, d, g_sub(c, X, urc_g_reshape(c, mean, &bs))), axes, na, false);
+    if (need[1] || need[4])
+        sum_dxc = sum_keep(c, g_mul(c, d, g_sub(c, X, urc_g_reshape(c, mean, &bs))), axes, na, false);
     if (need[1]) dx[1] = g_mul(c, sum_dxc, rstd);
     if (need[2]) dx[2] = sum_d;
     if (need[3]) dx[3] = g_un(c, URC_OP_NEG, g_mul(c, sum_d, g_mul(c, sc, rstd)));
@@ -145,7 +152,8 @@ static bool grad_batch_norm(urc_grad_ctx *c, const urc_node *n, urc_value *const
 
 bool urc_grad_norm(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, urc_value **dx, const bool *need) {
     if (n->op != URC_OP_LAYER_NORM && n->a.norm.channels_last) {
-        urc_error(urc_node_where(n), "no gradient rule for the channels-last form (autodiff runs before the layout pass)");
+        urc_error(urc_node_where(n),
+                  "no gradient rule for the channels-last form (autodiff runs before the layout pass)");
         return false;
     }
     switch (n->op) {
@@ -153,8 +161,6 @@ bool urc_grad_norm(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, urc
     case URC_OP_INSTANCE_NORM: return grad_group_norm(c, n, n->in[0]->shape.dims[1], dy, dx, need);
     case URC_OP_GROUP_NORM: return grad_group_norm(c, n, n->a.norm.num_groups, dy, dx, need);
     case URC_OP_BATCH_NORM: return grad_batch_norm(c, n, dy, dx, need);
-    default:
-        urc_error(urc_node_where(n), "no gradient rule for %s", urc_ops[n->op].name);
-        return false;
+    default: urc_error(urc_node_where(n), "no gradient rule for %s", urc_ops[n->op].name); return false;
     }
 }

@@ -15,11 +15,13 @@ bool urc_grad_pool(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, urc
     if (!d || !need[0]) return true;
     const urc_pool_attr *a = &n->a.pool;
     if (a->channels_last) {
-        urc_error(urc_node_where(n), "no gradient rule for the channels-last form (autodiff runs before the layout pass)");
+        urc_error(urc_node_where(n),
+                  "no gradient rule for the channels-last form (autodiff runs before the layout pass)");
         return false;
     }
     switch (n->op) {
-    case URC_OP_MAX_POOL: case URC_OP_AVERAGE_POOL: {
+    case URC_OP_MAX_POOL:
+    case URC_OP_AVERAGE_POOL: {
         urc_attrs at;
         memset(&at, 0, sizeof at);
         at.pool = *a;
@@ -37,8 +39,6 @@ bool urc_grad_pool(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, urc
     case URC_OP_GLOBAL_MAX_POOL:
         dx[0] = g_mask(c, g_bin(c, URC_OP_EQUAL, X, n->out[0]), d); /* broadcast to X's shape */
         return c->ok;
-    default:
-        urc_error(urc_node_where(n), "no gradient rule for %s", urc_ops[n->op].name);
-        return false;
+    default: urc_error(urc_node_where(n), "no gradient rule for %s", urc_ops[n->op].name); return false;
     }
 }

@@ -27,11 +27,10 @@ bool urc_grad_reduce(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, u
     case URC_OP_REDUCE_L2: r = g_mul(c, g_div(c, x, yk), d); break;
     case URC_OP_REDUCE_LOG_SUM: r = g_div(c, d, g_un(c, URC_OP_EXP, yk)); break;
     case URC_OP_REDUCE_LOG_SUM_EXP: r = g_mul(c, g_un(c, URC_OP_EXP, g_sub(c, x, yk)), d); break;
-    case URC_OP_REDUCE_MAX: case URC_OP_REDUCE_MIN: r = g_mask(c, g_bin(c, URC_OP_EQUAL, x, yk), d); break;
+    case URC_OP_REDUCE_MAX:
+    case URC_OP_REDUCE_MIN: r = g_mask(c, g_bin(c, URC_OP_EQUAL, x, yk), d); break;
     case URC_OP_REDUCE_PROD: r = g_mul(c, g_div(c, yk, x), d); break;
-    default:
-        urc_error(urc_node_where(n), "no gradient rule for %s", urc_ops[n->op].name);
-        return false;
+    default: urc_error(urc_node_where(n), "no gradient rule for %s", urc_ops[n->op].name); return false;
     }
     dx[0] = r ? urc_g_expand(c, r, &x->shape) : NULL;
     return c->ok;

@@ -206,8 +206,6 @@ bool urc_grad_slice(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, ur
         dx[0] = t;
         return c->ok;
     }
-    default:
-        urc_error(urc_node_where(n), "no gradient rule for %s", urc_ops[n->op].name);
-        return false;
+    default: urc_error(urc_node_where(n), "no gradient rule for %s", urc_ops[n->op].name); return false;
     }
 }

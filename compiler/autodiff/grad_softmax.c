@@ -18,10 +18,8 @@ bool urc_grad_softmax(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, 
         ax = 1;
     }
     urc_value *r;
-    if (n->op == URC_OP_SOFTMAX)
-        r = g_mul(c, yv, g_sub(c, dv, urc_g_reduce_sum(c, g_mul(c, dv, yv), &ax, 1, true)));
-    else
-        r = g_sub(c, dv, g_mul(c, g_un(c, URC_OP_EXP, yv), urc_g_reduce_sum(c, dv, &ax, 1, true)));
+    if (n->op == URC_OP_SOFTMAX) r = g_mul(c, yv, g_sub(c, dv, urc_g_reduce_sum(c, g_mul(c, dv, yv), &ax, 1, true)));
+    else r = g_sub(c, dv, g_mul(c, g_un(c, URC_OP_EXP, yv), urc_g_reduce_sum(c, dv, &ax, 1, true)));
     dx[0] = r ? urc_g_reshape(c, r, s) : NULL;
     return c->ok;
 }

@@ -38,7 +38,10 @@ bool urc_grad_unary(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, ur
         r = g_mul(c, g_scale(c, d, 2 / sqrt(M_PI)), g_un(c, URC_OP_EXP, g_un(c, URC_OP_NEG, g_mul(c, x, x))));
         break;
     case URC_OP_RECIPROCAL: r = g_un(c, URC_OP_NEG, g_mul(c, d, g_mul(c, y, y))); break;
-    case URC_OP_FLOOR: case URC_OP_CEIL: case URC_OP_ROUND: case URC_OP_SIGN: return true;
+    case URC_OP_FLOOR:
+    case URC_OP_CEIL:
+    case URC_OP_ROUND:
+    case URC_OP_SIGN: return true;
     case URC_OP_SIN: r = g_mul(c, d, g_un(c, URC_OP_COS, x)); break;
     case URC_OP_COS: r = g_un(c, URC_OP_NEG, g_mul(c, d, g_un(c, URC_OP_SIN, x))); break;
     case URC_OP_TAN: r = g_mul(c, d, g_add(c, g_k(c, x, 1), g_mul(c, y, y))); break;
@@ -56,8 +59,9 @@ bool urc_grad_unary(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, ur
         r = urc_g_where(c, g_bin(c, URC_OP_GREATER, x, g_k(c, x, 0)), d, g_mul(c, d, g_add(c, y, g_k(c, x, a->alpha))));
         break;
     case URC_OP_SELU:
-        r = g_scale(c, urc_g_where(c, g_bin(c, URC_OP_GREATER, x, g_k(c, x, 0)), d,
-                                   g_mul(c, g_scale(c, d, a->alpha), g_un(c, URC_OP_EXP, x))),
+        r = g_scale(c,
+                    urc_g_where(c, g_bin(c, URC_OP_GREATER, x, g_k(c, x, 0)), d,
+                                g_mul(c, g_scale(c, d, a->alpha), g_un(c, URC_OP_EXP, x))),
                     a->gamma);
         break;
     case URC_OP_CELU:
@@ -67,7 +71,8 @@ bool urc_grad_unary(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, ur
     case URC_OP_THRESHOLDED_RELU: r = g_mask(c, g_bin(c, URC_OP_GREATER, x, g_k(c, x, a->alpha)), d); break;
     case URC_OP_HARD_SIGMOID: { /* alpha where 0 < alpha x + beta < 1 */
         urc_value *t = g_add(c, g_scale(c, x, a->alpha), g_k(c, x, a->beta));
-        urc_value *in = g_bin(c, URC_OP_AND, g_bin(c, URC_OP_GREATER, t, g_k(c, x, 0)), g_bin(c, URC_OP_LESS, t, g_k(c, x, 1)));
+        urc_value *in =
+            g_bin(c, URC_OP_AND, g_bin(c, URC_OP_GREATER, t, g_k(c, x, 0)), g_bin(c, URC_OP_LESS, t, g_k(c, x, 1)));
         r = g_mask(c, in, g_scale(c, d, a->alpha));
         break;
     }
@@ -85,10 +90,8 @@ bool urc_grad_unary(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, ur
         break;
     }
     case URC_OP_CLIP: { /* passes where lo <= x <= hi; the bounds get the rest */
-        if (n->nin > 1 && n->in[1] && need[1])
-            dx[1] = g_mask(c, g_bin(c, URC_OP_LESS, x, n->in[1]), d);
-        if (n->nin > 2 && n->in[2] && need[2])
-            dx[2] = g_mask(c, g_bin(c, URC_OP_GREATER, x, n->in[2]), d);
+        if (n->nin > 1 && n->in[1] && need[1]) dx[1] = g_mask(c, g_bin(c, URC_OP_LESS, x, n->in[1]), d);
+        if (n->nin > 2 && n->in[2] && need[2]) dx[2] = g_mask(c, g_bin(c, URC_OP_GREATER, x, n->in[2]), d);
         urc_value *m = NULL;
         if (n->nin > 1 && n->in[1]) m = g_bin(c, URC_OP_GREATER_OR_EQUAL, x, n->in[1]);
         if (n->nin > 2 && n->in[2]) {
@@ -99,10 +102,10 @@ bool urc_grad_unary(urc_grad_ctx *c, const urc_node *n, urc_value *const *dy, ur
         r = m ? g_mask(c, m, d) : d;
         break;
     }
-    case URC_OP_NOT: case URC_OP_ISNAN: case URC_OP_ISINF: return true;
-    default:
-        urc_error(urc_node_where(n), "no gradient rule for %s", urc_ops[n->op].name);
-        return false;
+    case URC_OP_NOT:
+    case URC_OP_ISNAN:
+    case URC_OP_ISINF: return true;
+    default: urc_error(urc_node_where(n), "no gradient rule for %s", urc_ops[n->op].name); return false;
     }
     dx[0] = r;
     return r != NULL;

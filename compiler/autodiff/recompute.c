@@ -24,10 +24,10 @@
 typedef struct rc {
     urc_graph *g;
     int nfwd, nvals;
-    bool *in_s;            /* by node position (< nfwd) */
-    urc_value **clone_of;  /* by original value id */
-    URC_VEC(int) owner;    /* the j-th clone (appended) is placed before original node owner[j] */
-    int cur;               /* the backward node being served */
+    bool *in_s;           /* by node position (< nfwd) */
+    urc_value **clone_of; /* by original value id */
+    URC_VEC(int) owner;   /* the j-th clone (appended) is placed before original node owner[j] */
+    int cur;              /* the backward node being served */
 } rc;
 
 static urc_value *clone_value(rc *c, urc_value *v) {
@@ -58,8 +58,13 @@ static urc_value *clone_value(rc *c, urc_value *v) {
 
 int urc_recompute(urc_graph *g, int nfwd, const char *const *globs, int nglobs) {
     int nn = g->nodes.len;
-    rc c = {g, nfwd, g->values.len, urc_xcalloc((size_t)nfwd + 1, sizeof(bool)),
-            urc_xcalloc((size_t)g->values.len + 1, sizeof(urc_value *)), {0}, 0};
+    rc c = {g,
+            nfwd,
+            g->values.len,
+            urc_xcalloc((size_t)nfwd + 1, sizeof(bool)),
+            urc_xcalloc((size_t)g->values.len + 1, sizeof(urc_value *)),
+            {0},
+            0};
     for (int i = 0; i < nn; i++) g->nodes.items[i]->id = i;
     for (int i = 0; i < nfwd; i++) {
         const urc_node *n = g->nodes.items[i];

@@ -63,7 +63,8 @@ urc_value *urc_build_loss(urc_graph *g, urc_value *logits, urc_value *label, con
     int r = ls->rank;
     int64_t C = ls->dims[1];
     if (r < 2 || C < 2) { /* softmax over one class is 1: the loss would be constant, every gradient 0 */
-        urc_error("loss", "the model output has %lld channel(s); the softmax losses need at least 2 classes "
+        urc_error("loss",
+                  "the model output has %lld channel(s); the softmax losses need at least 2 classes "
                   "(MONAI's DiceCELoss on a single channel is a different, sigmoid/BCE loss)",
                   (long long)(r < 2 ? 0 : C));
         return NULL;
@@ -188,8 +189,8 @@ static bool add_optimizer(urc_graph *g, const urc_train_opts *o, urc_value *cons
             st[k]->flags |= URC_VAL_INPUT | URC_VAL_STATE;
             URC_VEC_PUSH(g->inputs, st[k]);
         }
-        urc_node *u = urc_node_new(g, adam ? URC_OP_ADAMW : URC_OP_SGD, urc_fmt("optim_%s", p->name), adam ? 6 : 5,
-                                   adam ? 3 : 2);
+        urc_node *u =
+            urc_node_new(g, adam ? URC_OP_ADAMW : URC_OP_SGD, urc_fmt("optim_%s", p->name), adam ? 6 : 5, adam ? 3 : 2);
         int k = 0;
         u->in[k++] = p;
         u->in[k++] = grads[i];
@@ -222,7 +223,9 @@ static bool add_optimizer(urc_graph *g, const urc_train_opts *o, urc_value *cons
 static bool settings_slot(const urc_node *n, int j) {
     switch (n->op) {
     case URC_OP_BATCH_NORM: return j == 3 || j == 4;
-    case URC_OP_RESIZE: case URC_OP_CLIP: case URC_OP_PAD: return j >= 1;
+    case URC_OP_RESIZE:
+    case URC_OP_CLIP:
+    case URC_OP_PAD: return j >= 1;
     case URC_OP_POW: return j == 1;
     default: return false;
     }

@@ -14,10 +14,10 @@ typedef struct urc_loss_opts {
     urc_loss_kind kind;
     double lambda_dice, lambda_ce;
     double smooth_nr, smooth_dr;
-    bool squared;              /* squared_pred: sum p^2 and g^2 in the denominator */
-    bool include_background;   /* Dice over channel 0 too (CE always uses all classes) */
-    bool batch;                /* Dice sums over the batch as well */
-    int nweights;              /* CE class weights (0: none) */
+    bool squared;            /* squared_pred: sum p^2 and g^2 in the denominator */
+    bool include_background; /* Dice over channel 0 too (CE always uses all classes) */
+    bool batch;              /* Dice sums over the batch as well */
+    int nweights;            /* CE class weights (0: none) */
     double weights[256];
     /* --label-map: the label value of each class (class i is label value
      * label_map[i]); NULL: class i is label value i. */
@@ -31,9 +31,9 @@ typedef enum urc_optim_kind { URC_OPTIM_NONE, URC_OPTIM_SGD, URC_OPTIM_ADAMW } u
 
 typedef struct urc_train_opts { /* also declared as struct urc_train_opts in driver.h */
     urc_loss_opts loss;
-    urc_optim_kind optim;      /* NONE: the graph outputs [loss, gradients...] */
+    urc_optim_kind optim;                             /* NONE: the graph outputs [loss, gradients...] */
     double momentum, beta1, beta2, eps, weight_decay; /* the learning rate is a run-time input */
-    urc_dtype label_dtype;     /* the label input's type (UNDEF: int64) */
+    urc_dtype label_dtype;                            /* the label input's type (UNDEF: int64) */
     /* --recompute: forward nodes whose name matches one of these globs
      * (fnmatch) keep no activations for the backward pass; it recomputes
      * them from the segment's inputs (autodiff/recompute.c). */

@@ -566,7 +566,9 @@ static int lock_folders(urc_outfile **fs, int n, dir_lock *locks) {
             continue;
         }
         int j = nl++;
-        for (; j > 0 && (locks[j - 1].dev > st.st_dev || (locks[j - 1].dev == st.st_dev && locks[j - 1].ino > st.st_ino)); j--)
+        for (;
+             j > 0 && (locks[j - 1].dev > st.st_dev || (locks[j - 1].dev == st.st_dev && locks[j - 1].ino > st.st_ino));
+             j--)
             locks[j] = locks[j - 1];
         locks[j] = (dir_lock){fd, st.st_dev, st.st_ino};
     }

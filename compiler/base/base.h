@@ -31,23 +31,21 @@
 
 /* Internal invariant: prints file:line and aborts. Never used for errors a
  * user's input can cause; those go through urc_diag. */
-#define URC_ASSERT(cond, msg)                                                  \
-    do {                                                                       \
-        if (!(cond))                                                           \
-            urc_internal_error(__FILE__, __LINE__, "%s (%s)", msg, #cond);     \
+#define URC_ASSERT(cond, msg)                                                                                          \
+    do {                                                                                                               \
+        if (!(cond)) urc_internal_error(__FILE__, __LINE__, "%s (%s)", msg, #cond);                                    \
     } while (0)
 
-URC_NORETURN void urc_internal_error(const char *file, int line, const char *fmt, ...)
-    URC_PRINTF(3, 4);
+URC_NORETURN void urc_internal_error(const char *file, int line, const char *fmt, ...) URC_PRINTF(3, 4);
 
 /* ---- memory ------------------------------------------------------------ */
-void *urc_alloc(size_t size);                    /* zeroed, from the bump arena */
-void *urc_xmalloc(size_t size);                  /* heap, exits on OOM */
+void *urc_alloc(size_t size);   /* zeroed, from the bump arena */
+void *urc_xmalloc(size_t size); /* heap, exits on OOM */
 void *urc_xcalloc(size_t n, size_t size);
 void *urc_xrealloc(void *p, size_t size);
-char *urc_strdup(const char *s);                 /* arena copy */
+char *urc_strdup(const char *s); /* arena copy */
 char *urc_strndup(const char *s, size_t n);
-char *urc_fmt(const char *fmt, ...) URC_PRINTF(1, 2);   /* arena-allocated */
+char *urc_fmt(const char *fmt, ...) URC_PRINTF(1, 2); /* arena-allocated */
 char *urc_vfmt(const char *fmt, va_list ap);
 
 /* Heap tracking, for long-running callers (the fuzz harnesses) and leak
@@ -69,14 +67,18 @@ bool urc_heap_tracking(void);
 /* ---- growable arrays (heap) ------------------------------------------- */
 /* A vector is a pointer plus length and capacity fields, e.g.
  *   struct { urc_node **items; int len, cap; } v;  URC_VEC_PUSH(v, x); */
-#define URC_VEC(T) struct { T *items; int len, cap; }
-#define URC_VEC_PUSH(v, x)                                                     \
-    do {                                                                       \
-        if ((v).len == (v).cap) {                                              \
-            (v).cap = (v).cap ? 2 * (v).cap : 8;                               \
-            (v).items = urc_xrealloc((v).items, (size_t)(v).cap * sizeof(*(v).items)); \
-        }                                                                      \
-        (v).items[(v).len++] = (x);                                            \
+#define URC_VEC(T)                                                                                                     \
+    struct {                                                                                                           \
+        T *items;                                                                                                      \
+        int len, cap;                                                                                                  \
+    }
+#define URC_VEC_PUSH(v, x)                                                                                             \
+    do {                                                                                                               \
+        if ((v).len == (v).cap) {                                                                                      \
+            (v).cap = (v).cap ? 2 * (v).cap : 8;                                                                       \
+            (v).items = urc_xrealloc((v).items, (size_t)(v).cap * sizeof(*(v).items));                                 \
+        }                                                                                                              \
+        (v).items[(v).len++] = (x);                                                                                    \
     } while (0)
 
 /* A list of owned strings (command lines). */
@@ -124,9 +126,9 @@ void urc_map_free(urc_map *m);
  *       if (same(items[e], key)) ...
  * visits every item added with hash h (and no other). */
 typedef struct urc_hindex {
-    uint64_t *h;  /* per item */
-    int *next;    /* per item: the next item of its bucket, -1 at the end */
-    int *bucket;  /* nbucket heads (a power of two), -1 for empty */
+    uint64_t *h; /* per item */
+    int *next;   /* per item: the next item of its bucket, -1 at the end */
+    int *bucket; /* nbucket heads (a power of two), -1 for empty */
     int len, cap, nbucket;
 } urc_hindex;
 
@@ -142,12 +144,8 @@ static inline uint64_t urc_mix64(uint64_t h, uint64_t v) {
 
 /* ---- checked arithmetic ------------------------------------------------- */
 /* Return false on overflow (result undefined then). */
-static inline bool urc_mul_ok(int64_t a, int64_t b, int64_t *r) {
-    return !__builtin_mul_overflow(a, b, r);
-}
-static inline bool urc_add_ok(int64_t a, int64_t b, int64_t *r) {
-    return !__builtin_add_overflow(a, b, r);
-}
+static inline bool urc_mul_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_mul_overflow(a, b, r); }
+static inline bool urc_add_ok(int64_t a, int64_t b, int64_t *r) { return !__builtin_add_overflow(a, b, r); }
 /* The shape cap every tensor the compiler accepts obeys (initializers,
  * inputs, .npy files, inferred values): each dim is >= 0 and the product of
  * the dims, counting 0 as 1, times elem_size is at most max_bytes (the

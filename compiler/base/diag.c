@@ -100,10 +100,8 @@ const char *urc_diag_one_line(const char *s) {
 void urc_diag_print(void) {
     const char *m = urc_diag_message();
     if (!m) return;
-    if (*diag_file)
-        fprintf(stderr, "unetrc: error: %s: %s\n", urc_diag_one_line(diag_file), m);
-    else
-        fprintf(stderr, "unetrc: error: %s\n", m);
+    if (*diag_file) fprintf(stderr, "unetrc: error: %s: %s\n", urc_diag_one_line(diag_file), m);
+    else fprintf(stderr, "unetrc: error: %s\n", m);
 }
 
 void urc_note(const char *fmt, ...) {

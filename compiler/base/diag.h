@@ -12,7 +12,7 @@
 
 #include "base.h"
 
-void urc_diag_reset(const char *file);   /* starts a new input file */
+void urc_diag_reset(const char *file); /* starts a new input file */
 const char *urc_diag_file(void);
 /* Frees every recorded message and the joined line (before urc_heap_release). */
 void urc_diag_release(void);

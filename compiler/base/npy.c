@@ -10,9 +10,9 @@ static const struct {
     const char *descr;
     urc_dtype dt;
 } npy_types[] = {
-    {"<f4", URC_DT_F32}, {"<f8", URC_DT_F64}, {"<f2", URC_DT_F16}, {"<i8", URC_DT_I64}, {"<i4", URC_DT_I32},
-    {"<i2", URC_DT_I16}, {"|i1", URC_DT_I8},  {"|u1", URC_DT_U8},  {"<u2", URC_DT_U16}, {"<u4", URC_DT_U32},
-    {"<u8", URC_DT_U64}, {"|b1", URC_DT_BOOL}, {"<b1", URC_DT_BOOL}, {"<i1", URC_DT_I8}, {"<u1", URC_DT_U8},
+    {"<f4", URC_DT_F32}, {"<f8", URC_DT_F64},  {"<f2", URC_DT_F16},  {"<i8", URC_DT_I64}, {"<i4", URC_DT_I32},
+    {"<i2", URC_DT_I16}, {"|i1", URC_DT_I8},   {"|u1", URC_DT_U8},   {"<u2", URC_DT_U16}, {"<u4", URC_DT_U32},
+    {"<u8", URC_DT_U64}, {"|b1", URC_DT_BOOL}, {"<b1", URC_DT_BOOL}, {"<i1", URC_DT_I8},  {"<u1", URC_DT_U8},
 };
 
 urc_tensor *urc_npy_parse(const unsigned char *d, size_t size, uint64_t max_bytes, const char **err) {
@@ -129,12 +129,13 @@ void urc_npy_format(const urc_tensor *t, urc_strbuf *out) {
     }
     urc_strbuf h = {0};
     urc_sb_printf(&h, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
-    for (int i = 0; i < t->shape.rank; i++) urc_sb_printf(&h, "%lld,%s", (long long)t->shape.dims[i], i + 1 < t->shape.rank ? " " : "");
+    for (int i = 0; i < t->shape.rank; i++)
+        urc_sb_printf(&h, "%lld,%s", (long long)t->shape.dims[i], i + 1 < t->shape.rank ? " " : "");
     urc_sb_puts(&h, "), }");
     while ((10 + h.len + 1) % 64) urc_sb_putc(&h, ' ');
     urc_sb_putc(&h, '\n');
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(h.len & 0xff),
-                             (unsigned char)(h.len >> 8)};
+    unsigned char pre[10] = {
+        0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(h.len & 0xff), (unsigned char)(h.len >> 8)};
     urc_sb_write(out, pre, 10);
     urc_sb_write(out, h.data, h.len);
     urc_sb_write(out, t->data, urc_tensor_bytes(t));

@@ -29,8 +29,8 @@ static pid_t owner;                  /* the process things are registered for */
 static volatile pid_t running_child; /* its process group id; 0: none */
 static pid_t guard_pid;
 static int guard_fd = -1;
-static URC_VEC(char *) scratch;      /* scratch folders not yet removed */
-static bool installed[NSIG];         /* signals whose handler we installed */
+static URC_VEC(char *) scratch; /* scratch folders not yet removed */
+static bool installed[NSIG];    /* signals whose handler we installed */
 
 static void take_ownership(void) {
     if (owner == getpid()) return;
@@ -117,8 +117,8 @@ static URC_NORETURN void guard_main(int fd) {
     /* Only the socket closing ends the guard: terminal signals reach the
      * whole foreground process group, the guard included. */
     for (int s = 1; s < NSIG; s++)
-        if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD && s != SIGSEGV && s != SIGBUS && s != SIGFPE &&
-            s != SIGILL && s != SIGABRT && s != SIGTRAP && s != SIGSYS)
+        if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD && s != SIGSEGV && s != SIGBUS && s != SIGFPE && s != SIGILL &&
+            s != SIGABRT && s != SIGTRAP && s != SIGSYS)
             signal(s, SIG_IGN);
     sigset_t none;
     sigemptyset(&none);

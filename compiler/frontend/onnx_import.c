@@ -36,10 +36,10 @@ static ProtobufCAllocator pb_allocator = {pb_alloc, pb_free, NULL};
 
 typedef struct importer {
     urc_graph *g;
-    const char *model_dir;      /* folder holding the model, for external data */
+    const char *model_dir; /* folder holding the model, for external data */
     const urc_import_opts *opts;
     uint64_t max_bytes;
-    bool torch_export;          /* producer_name "pytorch" */
+    bool torch_export; /* producer_name "pytorch" */
 } importer;
 
 /* ---- tensors -------------------------------------------------------------- */
@@ -49,16 +49,14 @@ static const char *tensor_where(const char *name) { return urc_fmt("tensor '%s'"
 /* "data type string is not supported"; "data type 99 is not an ONNX
  * tensor type" for numbers outside TensorProto.DataType. */
 static void dtype_error(const char *where, int64_t dt) {
-    if (dt >= 0 && dt < URC_DT_COUNT)
-        urc_error(where, "data type %s is not supported", urc_dtype_name((urc_dtype)dt));
-    else
-        urc_error(where, "data type %lld is not an ONNX tensor type", (long long)dt);
+    if (dt >= 0 && dt < URC_DT_COUNT) urc_error(where, "data type %s is not supported", urc_dtype_name((urc_dtype)dt));
+    else urc_error(where, "data type %lld is not an ONNX tensor type", (long long)dt);
 }
 
 /* Validates dims and computes element count and byte size under the cap
  * (urc_dims_fit: the product of the dims, zeros counted as ones, fits). */
-static bool tensor_shape(const Onnx__TensorProto *t, const char *where, uint64_t max_bytes, urc_dtype dt,
-                         urc_shape *s, int64_t *numel, int64_t *bytes) {
+static bool tensor_shape(const Onnx__TensorProto *t, const char *where, uint64_t max_bytes, urc_dtype dt, urc_shape *s,
+                         int64_t *numel, int64_t *bytes) {
     if (t->n_dims > URC_MAX_RANK) {
         urc_error(where, "rank %zu is above the supported maximum of %d", t->n_dims, URC_MAX_RANK);
         return false;
@@ -80,8 +78,8 @@ static bool tensor_shape(const Onnx__TensorProto *t, const char *where, uint64_t
         return false;
     }
     if (!urc_dims_fit(s->dims, s->rank, urc_dtype_size(dt), max_bytes, numel)) {
-        urc_error(where, "shape %s of %s exceeds the limit of %llu bytes (raise it with --max-bytes)",
-                  urc_shape_str(s), urc_dtype_name(dt), (unsigned long long)max_bytes);
+        urc_error(where, "shape %s of %s exceeds the limit of %llu bytes (raise it with --max-bytes)", urc_shape_str(s),
+                  urc_dtype_name(dt), (unsigned long long)max_bytes);
         return false;
     }
     *bytes = *numel * urc_dtype_size(dt);
@@ -94,8 +92,7 @@ static FILE *open_external(importer *im, const char *where, const char *location
         urc_error(where, "external data '%s' is not allowed here", location);
         return NULL;
     }
-    if (!*location || location[0] == '/' || location[0] == '\\' || strstr(location, "..") ||
-        strchr(location, ':')) {
+    if (!*location || location[0] == '/' || location[0] == '\\' || strstr(location, "..") || strchr(location, ':')) {
         urc_error(where, "external data location '%s' must be a relative path inside the model's folder", location);
         return NULL;
     }
@@ -229,11 +226,27 @@ static urc_tensor *tensor_from_proto(importer *im, const Onnx__TensorProto *t, c
         size_t have;
         const char *field;
         switch (dt) {
-        case URC_DT_F32: have = t->n_float_data; field = "float_data"; break;
-        case URC_DT_F64: have = t->n_double_data; field = "double_data"; break;
-        case URC_DT_I64: have = t->n_int64_data; field = "int64_data"; break;
-        case URC_DT_U32: case URC_DT_U64: have = t->n_uint64_data; field = "uint64_data"; break;
-        default: have = t->n_int32_data; field = "int32_data"; break;
+        case URC_DT_F32:
+            have = t->n_float_data;
+            field = "float_data";
+            break;
+        case URC_DT_F64:
+            have = t->n_double_data;
+            field = "double_data";
+            break;
+        case URC_DT_I64:
+            have = t->n_int64_data;
+            field = "int64_data";
+            break;
+        case URC_DT_U32:
+        case URC_DT_U64:
+            have = t->n_uint64_data;
+            field = "uint64_data";
+            break;
+        default:
+            have = t->n_int32_data;
+            field = "int32_data";
+            break;
         }
         const char *other = NULL; /* a field the dtype does not use, holding values */
         for (size_t i = 0; i < URC_ARRAY_LEN(fields) && !other; i++)
@@ -253,7 +266,8 @@ static urc_tensor *tensor_from_proto(importer *im, const Onnx__TensorProto *t, c
                 case URC_DT_I64: ((int64_t *)r->data)[i] = t->int64_data[i]; break;
                 case URC_DT_U32: ((uint32_t *)r->data)[i] = (uint32_t)t->uint64_data[i]; break;
                 case URC_DT_U64: ((uint64_t *)r->data)[i] = t->uint64_data[i]; break;
-                case URC_DT_F16: case URC_DT_BF16: ((uint16_t *)r->data)[i] = (uint16_t)t->int32_data[i]; break;
+                case URC_DT_F16:
+                case URC_DT_BF16: ((uint16_t *)r->data)[i] = (uint16_t)t->int32_data[i]; break;
                 default: urc_elem_set_i64(dt, r->data, i, t->int32_data[i]); break;
                 }
             }
@@ -385,8 +399,10 @@ static bool input_type(importer *im, const Onnx__ValueInfoProto *vi, urc_value *
         for (int d = 0; d < s.rank; d++) {
             const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[d];
             if (dim->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
-                const char *p = dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && dim->dim_param
-                                    ? dim->dim_param : "?";
+                const char *p =
+                    dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && dim->dim_param
+                        ? dim->dim_param
+                        : "?";
                 urc_error(where, "dimension %d is symbolic ('%s'); pin it with --input-shape %s=d0,d1,...", d, p,
                           v->name);
                 return false;
@@ -484,8 +500,8 @@ static bool report_unsupported(const Onnx__GraphProto *gp) {
         for (int k = 0; k < groups.len; k++) {
             op_group *gr = &groups.items[k];
             if (strcmp(gr->domain, domains.items[d])) continue;
-            urc_sb_printf(&sb, "%s%s (%d node%s: %s%s)", sb.len ? ", " : "", gr->type, gr->count, gr->count > 1 ? "s" : "",
-                          gr->names.data, gr->count > GROUP_NAMES ? ", ..." : "");
+            urc_sb_printf(&sb, "%s%s (%d node%s: %s%s)", sb.len ? ", " : "", gr->type, gr->count,
+                          gr->count > 1 ? "s" : "", gr->names.data, gr->count > GROUP_NAMES ? ", ..." : "");
         }
         if (*domains.items[d]) urc_error(NULL, "op domain '%s' is not supported: %s", domains.items[d], sb.data);
         else urc_error(NULL, "op type not supported: %s", sb.data);
@@ -515,13 +531,13 @@ static bool report_old_ops(const Onnx__GraphProto *gp, int opset) {
         if (!count[op]) continue;
         const char *t = urc_ops[op].name;
         int v = urc_ops[op].oldest;
-        urc_error(urc_fmt("node '%s' (%s)%s", first[op], t,
-                          count[op] > 1 ? urc_fmt(" and %d more %s node%s", count[op] - 1, t, count[op] > 2 ? "s" : "")
-                                        : ""),
-                  "%s; re-export with opset_version=17",
-                  v > URC_OPSET_MIN ? urc_fmt("%s is new in opset %d (the model imports opset %d)", t, v, opset)
-                                    : urc_fmt("the model's opset %d predates %s-%d, the oldest version unetrc implements",
-                                              opset, t, v));
+        urc_error(
+            urc_fmt("node '%s' (%s)%s", first[op], t,
+                    count[op] > 1 ? urc_fmt(" and %d more %s node%s", count[op] - 1, t, count[op] > 2 ? "s" : "") : ""),
+            "%s; re-export with opset_version=17",
+            v > URC_OPSET_MIN
+                ? urc_fmt("%s is new in opset %d (the model imports opset %d)", t, v, opset)
+                : urc_fmt("the model's opset %d predates %s-%d, the oldest version unetrc implements", opset, t, v));
         ok = false;
     }
     return ok;
@@ -590,8 +606,8 @@ static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
             /* Frozen: a constant with the given value, no longer an input. */
             if (fz->value->dtype != v->dtype || !urc_shape_eq(&fz->value->shape, &v->shape)) {
                 urc_error(urc_fmt("input '%s'", name), "frozen value is %s%s, the model declares %s%s",
-                          urc_dtype_name(fz->value->dtype), urc_shape_str(&fz->value->shape),
-                          urc_dtype_name(v->dtype), urc_shape_str(&v->shape));
+                          urc_dtype_name(fz->value->dtype), urc_shape_str(&fz->value->shape), urc_dtype_name(v->dtype),
+                          urc_shape_str(&v->shape));
                 ok = false;
             } else {
                 size_t bytes = urc_tensor_bytes(fz->value);
@@ -642,8 +658,7 @@ static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
         urc_node *n = urc_node_new(g, op == URC_OP_COUNT ? URC_OP_IDENTITY : op,
                                    nname ? urc_strdup(nname) : urc_fmt("%s_%zu", type, i), nin, nout);
         const char *where = urc_fmt("node '%s' (%s)", n->name, type);
-        for (int j = 0; j < nin; j++)
-            n->in[j] = np->input[j] && *np->input[j] ? value_for(im, np->input[j]) : NULL;
+        for (int j = 0; j < nin; j++) n->in[j] = np->input[j] && *np->input[j] ? value_for(im, np->input[j]) : NULL;
         for (int j = 0; j < nout; j++) {
             if (!np->output[j] || !*np->output[j]) {
                 n->out[j] = NULL;
@@ -756,7 +771,8 @@ static bool proto_depth_ok(const uint8_t *p, size_t n, const ProtobufCMessageDes
             if (!read_varint(p, n, &i, &len) || len > n - i) return true;
             const ProtobufCFieldDescriptor *f =
                 key >> 3 <= UINT32_MAX ? protobuf_c_message_descriptor_get_field(d, (unsigned)(key >> 3)) : NULL;
-            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE && !proto_depth_ok(p + i, (size_t)len, f->descriptor, depth + 1))
+            if (f && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+                !proto_depth_ok(p + i, (size_t)len, f->descriptor, depth + 1))
                 return false;
             i += (size_t)len;
             break;
@@ -804,7 +820,8 @@ urc_graph *urc_onnx_load(const char *path, const urc_import_opts *opts) {
     free(buf);
     bool ok = true;
     g->ir_version = m->has_ir_version && m->ir_version >= 0 && m->ir_version <= INT_MAX ? (int)m->ir_version : 0;
-    g->producer = urc_fmt("%s %s", m->producer_name ? m->producer_name : "", m->producer_version ? m->producer_version : "");
+    g->producer =
+        urc_fmt("%s %s", m->producer_name ? m->producer_name : "", m->producer_version ? m->producer_version : "");
     im.torch_export = m->producer_name && !strcmp(m->producer_name, "pytorch");
     if (!m->graph) {
         urc_error(NULL, "the model has no graph");
@@ -856,8 +873,9 @@ urc_tensor *urc_onnx_load_tensor(const char *path, uint64_t max_bytes) {
         urc_error(NULL, "%s", err);
         return NULL;
     }
-    Onnx__TensorProto *t =
-        proto_depth_ok(buf, size, &onnx__tensor_proto__descriptor, 0) ? onnx__tensor_proto__unpack(&pb_allocator, size, buf) : NULL;
+    Onnx__TensorProto *t = proto_depth_ok(buf, size, &onnx__tensor_proto__descriptor, 0)
+                               ? onnx__tensor_proto__unpack(&pb_allocator, size, buf)
+                               : NULL;
     free(buf);
     if (!t) {
         urc_error(NULL, "not a valid TensorProto");

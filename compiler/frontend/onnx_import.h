@@ -23,7 +23,7 @@ typedef struct urc_frozen_input {
 } urc_frozen_input;
 
 typedef struct urc_import_opts {
-    const urc_input_pin *pins;   /* --input-shape name=d0,d1,... */
+    const urc_input_pin *pins; /* --input-shape name=d0,d1,... */
     int npins;
     const urc_frozen_input *frozen;
     int nfrozen;

@@ -60,7 +60,8 @@ bool urc_interp_run(urc_graph *g, urc_tensor *const *inputs, urc_tensor **output
     for (int i = 0; i < g->nodes.len && ok; i++) {
         urc_node *n = g->nodes.items[i];
         /* (input hardening) as many operands as the op table allows (Concat: 1024) */
-        urc_tensor **ins = urc_xcalloc((size_t)n->nin + 1, sizeof *ins), **outs = urc_xcalloc((size_t)n->nout + 1, sizeof *outs);
+        urc_tensor **ins = urc_xcalloc((size_t)n->nin + 1, sizeof *ins),
+                   **outs = urc_xcalloc((size_t)n->nout + 1, sizeof *outs);
         for (int j = 0; j < n->nin; j++)
             if (n->in[j]) {
                 ins[j] = val[n->in[j]->id];

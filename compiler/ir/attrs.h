@@ -7,9 +7,7 @@
 #ifndef URC_ATTRS_H
 #define URC_ATTRS_H
 
-typedef enum urc_auto_pad {
-    URC_PAD_NOTSET, URC_PAD_SAME_UPPER, URC_PAD_SAME_LOWER, URC_PAD_VALID
-} urc_auto_pad;
+typedef enum urc_auto_pad { URC_PAD_NOTSET, URC_PAD_SAME_UPPER, URC_PAD_SAME_LOWER, URC_PAD_VALID } urc_auto_pad;
 
 /* Unary elementwise: LeakyRelu/Elu/Celu/ThresholdedRelu alpha, Selu alpha and
  * gamma, HardSigmoid alpha/beta, Gelu approximate ("tanh" -> 1), IsInf
@@ -27,7 +25,7 @@ typedef struct urc_unary_attr {
 /* Binary elementwise: Mod's fmod. */
 typedef struct urc_binary_attr {
     int fmod;
-    int shift_left;   /* BitShift: direction LEFT (else RIGHT) */
+    int shift_left; /* BitShift: direction LEFT (else RIGHT) */
 } urc_binary_attr;
 
 typedef struct urc_cast_attr {
@@ -52,15 +50,15 @@ typedef struct urc_conv_attr {
     int64_t output_shape[URC_MAX_SPATIAL]; /* ConvTranspose; n_output_shape = -1 if absent */
     int n_output_shape;
     int n_kernel, n_strides, n_dilations, n_pads, n_output_padding; /* -1 = absent in the model */
-    bool channels_last;     /* X and Y are [N, S..., C] (set by the layout pass) */
+    bool channels_last; /* X and Y are [N, S..., C] (set by the layout pass) */
     /* Epilogue, set by passes/fuse_conv.c on channels-last float convolutions:
      * unetrc.FusedConv(X, W, B, R) computes Y = act(conv(X, W) + B) + R (B and R
      * optional: NULL inputs); y_channels_first (Conv or FusedConv) keeps Y in
      * ONNX's [N, M, S...] layout (R then too) while X is channels-last. */
-    int act;                /* urc_act (act.def), its parameter act_alpha */
+    int act; /* urc_act (act.def), its parameter act_alpha */
     double act_alpha;
     bool y_channels_first;
-    int nx;                 /* FusedConv: X is the channel concatenation of nx parts: in[0], in[4], in[5], ... */
+    int nx; /* FusedConv: X is the channel concatenation of nx parts: in[0], in[4], in[5], ... */
     /* Conv/FusedConv, group 1 (set by passes/conv_weights.c when W is not a
      * constant, e.g. a trained parameter): W is [K..., C, M], the order the
      * channels-last kernel streams it, instead of [M, C, K...]. */
@@ -80,7 +78,7 @@ typedef struct urc_pool_attr {
     int64_t dilations[URC_MAX_SPATIAL];
     int64_t pads[2 * URC_MAX_SPATIAL];
     int n_kernel, n_strides, n_dilations, n_pads;
-    bool channels_last;     /* X and Y are [N, S..., C] (set by the layout pass) */
+    bool channels_last; /* X and Y are [N, S..., C] (set by the layout pass) */
 } urc_pool_attr;
 
 /* unetrc.Act, unetrc.ActGrad (ops/activation.c): one activation of
@@ -101,8 +99,8 @@ typedef enum urc_act {
 typedef struct urc_gemm_attr {
     double alpha, beta;
     int trans_a, trans_b;
-    urc_act act;             /* FusedMatMul */
-    double act_alpha;        /* its parameter (LeakyRelu slope, Swish factor) */
+    urc_act act;      /* FusedMatMul */
+    double act_alpha; /* its parameter (LeakyRelu slope, Swish factor) */
     bool has_bias, has_residual;
 } urc_gemm_attr;
 
@@ -159,12 +157,12 @@ typedef struct urc_norm_attr {
     int64_t num_groups;
     int stash_type;
     int training_mode;
-    bool channels_last;      /* Instance/Batch/GroupNorm/FusedNorm: X and Y are [N, S..., C] (layout pass) */
-    bool per_channel;        /* GroupNorm: scale/bias per channel */
-    int base;                /* FusedNorm: the urc_op of the normalisation */
-    urc_act act, post_act;   /* FusedNorm epilogue (act.def) */
+    bool channels_last;    /* Instance/Batch/GroupNorm/FusedNorm: X and Y are [N, S..., C] (layout pass) */
+    bool per_channel;      /* GroupNorm: scale/bias per channel */
+    int base;              /* FusedNorm: the urc_op of the normalisation */
+    urc_act act, post_act; /* FusedNorm epilogue (act.def) */
     double act_alpha, post_alpha;
-    int residual;            /* FusedNorm: 0 none, 1 + R, 2 + norm2(X2) */
+    int residual; /* FusedNorm: 0 none, 1 + R, 2 + norm2(X2) */
     double epsilon2;
 } urc_norm_attr;
 
@@ -182,7 +180,7 @@ typedef struct urc_reduce_attr {
     int select_last_index;
     int64_t axis;
     int64_t axes[URC_MAX_RANK];
-    int naxes;               /* -1 when absent */
+    int naxes; /* -1 when absent */
     unsigned char reduce[URC_MAX_RANK];
 } urc_reduce_attr;
 
@@ -191,22 +189,27 @@ typedef struct urc_reduce_attr {
  * (resolved repeats), DepthToSpace/SpaceToDepth. */
 typedef struct urc_movement_attr {
     int allowzero;
-    int64_t axis;                   /* Flatten */
-    int64_t perm[URC_MAX_RANK];     /* Transpose */
-    int nperm;                      /* -1 when absent */
-    int64_t axes[URC_MAX_RANK];     /* Squeeze/Unsqueeze (attribute form, opset < 13) */
+    int64_t axis;               /* Flatten */
+    int64_t perm[URC_MAX_RANK]; /* Transpose */
+    int nperm;                  /* -1 when absent */
+    int64_t axes[URC_MAX_RANK]; /* Squeeze/Unsqueeze (attribute form, opset < 13) */
     int naxes;
-    int64_t repeats[URC_MAX_RANK];  /* Tile */
-    int64_t blocksize;              /* DepthToSpace/SpaceToDepth */
-    int dcr;                        /* DepthToSpace mode: 1 = DCR, 0 = CRD */
-    double ratio;                   /* Dropout (ignored at inference) */
+    int64_t repeats[URC_MAX_RANK]; /* Tile */
+    int64_t blocksize;             /* DepthToSpace/SpaceToDepth */
+    int dcr;                       /* DepthToSpace mode: 1 = DCR, 0 = CRD */
+    double ratio;                  /* Dropout (ignored at inference) */
     int64_t seed;
 } urc_movement_attr;
 
 /* Concat/Split/Slice/Pad. Resolved Slice: start/step per dim of the input
  * (step 1 and start 0 for dims not sliced). Resolved Split: sizes per output.
  * Resolved Pad: pads (begins then ends, all dims), mode, constant value. */
-typedef enum urc_pad_mode { URC_PADMODE_CONSTANT, URC_PADMODE_REFLECT, URC_PADMODE_EDGE, URC_PADMODE_WRAP } urc_pad_mode;
+typedef enum urc_pad_mode {
+    URC_PADMODE_CONSTANT,
+    URC_PADMODE_REFLECT,
+    URC_PADMODE_EDGE,
+    URC_PADMODE_WRAP
+} urc_pad_mode;
 typedef struct urc_slice_attr {
     int64_t axis;
     int64_t num_outputs;
@@ -217,7 +220,7 @@ typedef struct urc_slice_attr {
     int64_t pads[2 * URC_MAX_RANK];
     urc_pad_mode mode;
     double pad_value;
-    bool pad_value_runtime;         /* constant_value is a run-time input */
+    bool pad_value_runtime; /* constant_value is a run-time input */
 } urc_slice_attr;
 
 /* Gather/GatherElements/OneHot (axis), GatherND (batch_dims); OneHot's
@@ -231,11 +234,15 @@ typedef struct urc_gather_attr {
 /* ScatterND: how an update combines with the data it lands on (opset 16: none, add,
  * mul; opset 18: max, min). */
 typedef enum urc_scatter_reduction {
-    URC_SCATTER_NONE, URC_SCATTER_ADD, URC_SCATTER_MUL, URC_SCATTER_MAX, URC_SCATTER_MIN
+    URC_SCATTER_NONE,
+    URC_SCATTER_ADD,
+    URC_SCATTER_MUL,
+    URC_SCATTER_MAX,
+    URC_SCATTER_MIN
 } urc_scatter_reduction;
 typedef struct urc_scatter_attr {
     urc_scatter_reduction reduction;
-    int64_t axis;                   /* ScatterElements */
+    int64_t axis; /* ScatterElements */
 } urc_scatter_attr;
 
 /* Trilu (upper; k resolved from the constant input, default 0), EyeLike (k,
@@ -249,7 +256,7 @@ typedef struct urc_triangle_attr {
 /* NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss. */
 typedef enum urc_loss_reduction { URC_LOSS_NONE, URC_LOSS_SUM, URC_LOSS_MEAN } urc_loss_reduction;
 typedef struct urc_loss_attr {
-    int reduction;          /* urc_loss_reduction */
+    int reduction; /* urc_loss_reduction */
     bool has_ignore;
     int64_t ignore_index;
 } urc_loss_attr;
@@ -272,12 +279,19 @@ typedef struct urc_shape_attr {
  * (starts then ends; 0 and 1 when absent). */
 typedef enum urc_resize_mode { URC_RESIZE_NEAREST, URC_RESIZE_LINEAR, URC_RESIZE_CUBIC } urc_resize_mode;
 typedef enum urc_resize_coord {
-    URC_COORD_HALF_PIXEL, URC_COORD_HALF_PIXEL_SYMMETRIC, URC_COORD_PYTORCH_HALF_PIXEL,
-    URC_COORD_ALIGN_CORNERS, URC_COORD_ASYMMETRIC, URC_COORD_TF_CROP_AND_RESIZE,
+    URC_COORD_HALF_PIXEL,
+    URC_COORD_HALF_PIXEL_SYMMETRIC,
+    URC_COORD_PYTORCH_HALF_PIXEL,
+    URC_COORD_ALIGN_CORNERS,
+    URC_COORD_ASYMMETRIC,
+    URC_COORD_TF_CROP_AND_RESIZE,
     URC_COORD_TF_HALF_PIXEL_FOR_NN /* opset 11 only */
 } urc_resize_coord;
 typedef enum urc_resize_nearest {
-    URC_NEAREST_ROUND_PREFER_FLOOR, URC_NEAREST_ROUND_PREFER_CEIL, URC_NEAREST_FLOOR, URC_NEAREST_CEIL
+    URC_NEAREST_ROUND_PREFER_FLOOR,
+    URC_NEAREST_ROUND_PREFER_CEIL,
+    URC_NEAREST_FLOOR,
+    URC_NEAREST_CEIL
 } urc_resize_nearest;
 typedef struct urc_resize_attr {
     urc_resize_mode mode;
@@ -289,18 +303,18 @@ typedef struct urc_resize_attr {
     int antialias;
     int64_t axes[URC_MAX_RANK];
     int naxes;
-    int keep_aspect_ratio_policy;   /* 0 stretch, 1 not_larger, 2 not_smaller */
-    double scales[URC_MAX_RANK];    /* resolved */
-    double length[URC_MAX_RANK];    /* resolved: length_resized of align_corners (see resize.c) */
-    bool torch_lengths;             /* a torch export: scales given, lengths are the integer output's */
-    double roi[2 * URC_MAX_RANK];   /* resolved (tf_crop_and_resize) */
+    int keep_aspect_ratio_policy; /* 0 stretch, 1 not_larger, 2 not_smaller */
+    double scales[URC_MAX_RANK];  /* resolved */
+    double length[URC_MAX_RANK];  /* resolved: length_resized of align_corners (see resize.c) */
+    bool torch_lengths;           /* a torch export: scales given, lengths are the integer output's */
+    double roi[2 * URC_MAX_RANK]; /* resolved (tf_crop_and_resize) */
 } urc_resize_attr;
 
 /* unetrc.AdamW and unetrc.SGD (ops/optim.c; PyTorch's update rules). */
 typedef struct urc_optim_attr {
-    double beta1, beta2, eps;   /* AdamW */
-    double momentum;            /* SGD (0: plain) */
-    double weight_decay;        /* decoupled (AdamW) or added to the gradient (SGD) */
+    double beta1, beta2, eps; /* AdamW */
+    double momentum;          /* SGD (0: plain) */
+    double weight_decay;      /* decoupled (AdamW) or added to the gradient (SGD) */
 } urc_optim_attr;
 
 typedef union urc_attrs {

@@ -15,7 +15,7 @@
 #undef URC_OP
 
 const urc_op_info urc_ops[URC_OP_COUNT] = {
-#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT, OLDEST) \
+#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT, OLDEST)                                                     \
     [URC_OP_##E] = {NAME, &urc_impl_##FAM, MININ, MAXIN, MINOUT, MAXOUT, OLDEST},
 #include "ops.def"
 #undef URC_OP
@@ -117,7 +117,8 @@ void urc_graph_place_appended(urc_graph *g, int n0, const int *before) {
     int *start = urc_xcalloc((size_t)n0 + 2, sizeof(int));
     for (int j = 0; j < na; j++) start[before[j] + 1]++;
     for (int i = 0; i < n0; i++) start[i + 1] += start[i];
-    urc_node **app = urc_xmalloc(sizeof(urc_node *) * (size_t)na), **all = urc_xmalloc(sizeof(urc_node *) * (size_t)(n0 + na));
+    urc_node **app = urc_xmalloc(sizeof(urc_node *) * (size_t)na),
+             **all = urc_xmalloc(sizeof(urc_node *) * (size_t)(n0 + na));
     for (int j = 0; j < na; j++) app[start[before[j]]++] = g->nodes.items[n0 + j];
     /* start[i] is now the end of place i's run, i.e. the start of place i + 1's */
     int k = 0, a = 0;
@@ -314,8 +315,8 @@ bool urc_value_is_const(const urc_value *v) { return v && v->data; }
 bool urc_const_ints(const urc_node *n, int input, int64_t *out, int max, int *count) {
     const urc_value *v = input < n->nin ? n->in[input] : NULL;
     if (!v || !v->data) {
-        urc_error(urc_node_where(n), "input %d%s%s%s must be a constant known at compile time", input,
-                  v ? " ('" : "", v ? v->name : "", v ? "')" : "");
+        urc_error(urc_node_where(n), "input %d%s%s%s must be a constant known at compile time", input, v ? " ('" : "",
+                  v ? v->name : "", v ? "')" : "");
         return false;
     }
     if (!urc_dtype_is_int(v->dtype)) {
@@ -397,7 +398,9 @@ bool urc_attr_float(urc_attr_list *l, const char *name, double def, double *out)
     if (!urc_attr_float_any(l, name, def, out)) return false;
     if (!isfinite(*out)) { /* a NaN slope or epsilon would silently turn every output into NaN */
         urc_error(l->where, "attribute '%s' must be a finite number, got %s", name,
-                  isnan(*out) ? "NaN" : *out > 0 ? "inf" : "-inf");
+                  isnan(*out) ? "NaN"
+                  : *out > 0  ? "inf"
+                              : "-inf");
         return false;
     }
     return true;

@@ -37,12 +37,12 @@ typedef enum urc_dtype {
     URC_DT_COUNT = 17
 } urc_dtype;
 
-int urc_dtype_size(urc_dtype dt);            /* 0 when unsupported */
-const char *urc_dtype_name(urc_dtype dt);    /* "float32", "int64", ... */
-bool urc_dtype_is_float(urc_dtype dt);       /* f16, bf16, f32, f64 */
-bool urc_dtype_is_int(urc_dtype dt);         /* signed/unsigned integers (not bool) */
+int urc_dtype_size(urc_dtype dt);         /* 0 when unsupported */
+const char *urc_dtype_name(urc_dtype dt); /* "float32", "int64", ... */
+bool urc_dtype_is_float(urc_dtype dt);    /* f16, bf16, f32, f64 */
+bool urc_dtype_is_int(urc_dtype dt);      /* signed/unsigned integers (not bool) */
 bool urc_dtype_is_signed(urc_dtype dt);
-bool urc_dtype_supported(urc_dtype dt);      /* everything but string/complex */
+bool urc_dtype_supported(urc_dtype dt); /* everything but string/complex */
 
 typedef struct urc_shape {
     int rank;
@@ -67,7 +67,7 @@ typedef struct urc_tensor {
     void *data;
 } urc_tensor;
 
-urc_tensor *urc_tensor_new(urc_dtype dt, const urc_shape *s);  /* zeroed data */
+urc_tensor *urc_tensor_new(urc_dtype dt, const urc_shape *s); /* zeroed data */
 void urc_tensor_free(urc_tensor *t);
 int64_t urc_tensor_numel(const urc_tensor *t);
 size_t urc_tensor_bytes(const urc_tensor *t);
@@ -161,23 +161,23 @@ typedef struct urc_value {
     const char *name;
     urc_dtype dtype;
     urc_shape shape;
-    bool has_type;        /* dtype and shape are known */
+    bool has_type; /* dtype and shape are known */
     unsigned flags;
-    urc_node *producer;   /* NULL for inputs and constants */
+    urc_node *producer; /* NULL for inputs and constants */
     int producer_slot;
-    void *data;           /* constant payload (heap), NULL if computed at run time */
-    void *init;           /* a trainable parameter (an input with URC_VAL_PARAM): its initial value */
+    void *data;                /* constant payload (heap), NULL if computed at run time */
+    void *init;                /* a trainable parameter (an input with URC_VAL_PARAM): its initial value */
     struct urc_value *updates; /* URC_VAL_UPDATE: the parameter or state this value overwrites */
-    int nuses;            /* number of node inputs reading it (urc_graph_count_uses) */
+    int nuses;                 /* number of node inputs reading it (urc_graph_count_uses) */
 } urc_value;
 
 struct urc_node {
     int id;
-    const char *name;     /* ONNX node name, or a generated "<OpType>_<id>" */
+    const char *name; /* ONNX node name, or a generated "<OpType>_<id>" */
     urc_op op;
-    int opset;            /* opset version of the node's domain */
+    int opset; /* opset version of the node's domain */
     int nin, nout;
-    urc_value **in;       /* in[i] may be NULL for an omitted optional input */
+    urc_value **in; /* in[i] may be NULL for an omitted optional input */
     urc_value **out;
     urc_attrs a;
 };
@@ -191,25 +191,25 @@ typedef struct urc_decl_type {
 } urc_decl_type;
 
 typedef struct urc_graph {
-    URC_VEC(urc_node *) nodes;  /* topological order after urc_graph_toposort */
+    URC_VEC(urc_node *) nodes; /* topological order after urc_graph_toposort */
     URC_VEC(urc_value *) values;
     URC_VEC(urc_value *) inputs;
     URC_VEC(urc_value *) outputs;
     const char *name;
-    const char *producer;       /* producer_name + version from the model */
-    int opset;                  /* default-domain opset */
+    const char *producer; /* producer_name + version from the model */
+    int opset;            /* default-domain opset */
     int ir_version;
-    uint64_t hash;              /* FNV-1a of the model file */
-    bool param_regions;         /* trainable parameters (and optimizer state) live in caller
+    uint64_t hash;      /* FNV-1a of the model file */
+    bool param_regions; /* trainable parameters (and optimizer state) live in caller
                                  * regions (params, state), not as ordinary inputs */
-    urc_map by_name;            /* value name -> urc_value */
+    urc_map by_name;    /* value name -> urc_value */
     int next_id;
     /* A training graph's label input (NULL otherwise) and the label value
      * of each of its nclasses classes: i, or --label-map's i-th value. */
     urc_value *label;
     const int64_t *label_values;
     int nclasses;
-    URC_VEC(urc_decl_type) output_decls; /* one per output as imported: checked after inference */
+    URC_VEC(urc_decl_type) output_decls;  /* one per output as imported: checked after inference */
     URC_VEC(const char *) external_files; /* external data files read (real paths): outputs must spare them */
 } urc_graph;
 
@@ -218,8 +218,14 @@ typedef struct urc_graph {
 /* ONNX attributes as read from the model, before an op's parse callback
  * turns them into its typed struct. Types numbered as AttributeProto. */
 enum {
-    URC_AT_FLOAT = 1, URC_AT_INT = 2, URC_AT_STRING = 3, URC_AT_TENSOR = 4,
-    URC_AT_GRAPH = 5, URC_AT_FLOATS = 6, URC_AT_INTS = 7, URC_AT_STRINGS = 8,
+    URC_AT_FLOAT = 1,
+    URC_AT_INT = 2,
+    URC_AT_STRING = 3,
+    URC_AT_TENSOR = 4,
+    URC_AT_GRAPH = 5,
+    URC_AT_FLOATS = 6,
+    URC_AT_INTS = 7,
+    URC_AT_STRINGS = 8,
 };
 typedef struct urc_attr {
     const char *name;
@@ -227,19 +233,19 @@ typedef struct urc_attr {
     int64_t i;
     double f;
     const char *s;
-    int n;                  /* element count of ints/floats/strings */
+    int n; /* element count of ints/floats/strings */
     int64_t *ints;
     double *floats;
     const char **strings;
     urc_tensor *t;
-    bool used;              /* set by the urc_attr_* getters */
+    bool used; /* set by the urc_attr_* getters */
 } urc_attr;
 
 typedef struct urc_attr_list {
     urc_attr *items;
     int len;
-    const char *where;      /* "node 'x' (Conv)" for messages */
-    bool torch_export;      /* the model's producer_name is "pytorch" (torch.onnx.export) */
+    const char *where; /* "node 'x' (Conv)" for messages */
+    bool torch_export; /* the model's producer_name is "pytorch" (torch.onnx.export) */
 } urc_attr_list;
 
 /* Getters: return false (and report) when the attribute has the wrong type
@@ -283,7 +289,7 @@ typedef struct urc_op_impl {
 } urc_op_impl;
 
 typedef struct urc_op_info {
-    const char *name;       /* ONNX op type */
+    const char *name; /* ONNX op type */
     const urc_op_impl *impl;
     int min_in, max_in, min_out, max_out;
     int oldest; /* the oldest opset whose definition unetrc implements (ops.def); 0: internal */
@@ -297,7 +303,7 @@ urc_op urc_op_lookup(const char *onnx_type);
 /* ---- graph construction and editing ------------------------------------ */
 
 urc_graph *urc_graph_new(void);
-urc_value *urc_value_new(urc_graph *g, const char *name);   /* name NULL: generated */
+urc_value *urc_value_new(urc_graph *g, const char *name); /* name NULL: generated */
 urc_value *urc_graph_find(urc_graph *g, const char *name);
 urc_node *urc_node_new(urc_graph *g, urc_op op, const char *name, int nin, int nout);
 /* A constant value owning `t`'s data (t itself is freed). */
@@ -328,7 +334,7 @@ urc_node *urc_only_reader(urc_node *const *readers, const urc_value *v);
  * quadratic). Node ids are unique among the listed nodes (urc_node_new takes
  * g->next_id; a sort renumbers them by position, below next_id). */
 typedef struct urc_node_index {
-    int *pos;  /* by node id: index in g->nodes, -1 when not listed */
+    int *pos; /* by node id: index in g->nodes, -1 when not listed */
     int size;
 } urc_node_index;
 void urc_node_index_build(urc_node_index *x, const urc_graph *g);

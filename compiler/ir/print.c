@@ -8,18 +8,16 @@
 #include "ir.h"
 
 static void print_type(const urc_value *v, urc_strbuf *sb) {
-    if (v->has_type)
-        urc_sb_printf(sb, "%s%s", urc_dtype_name(v->dtype), urc_shape_str(&v->shape));
-    else
-        urc_sb_puts(sb, "?");
+    if (v->has_type) urc_sb_printf(sb, "%s%s", urc_dtype_name(v->dtype), urc_shape_str(&v->shape));
+    else urc_sb_puts(sb, "?");
 }
 
 void urc_graph_print(const urc_graph *g, urc_strbuf *sb) {
     int nconst = 0;
     for (int i = 0; i < g->values.len; i++)
         if (g->values.items[i]->data) nconst++;
-    urc_sb_printf(sb, "graph \"%s\" opset %d: %d inputs, %d outputs, %d nodes, %d constants\n",
-                  g->name ? g->name : "", g->opset, g->inputs.len, g->outputs.len, g->nodes.len, nconst);
+    urc_sb_printf(sb, "graph \"%s\" opset %d: %d inputs, %d outputs, %d nodes, %d constants\n", g->name ? g->name : "",
+                  g->opset, g->inputs.len, g->outputs.len, g->nodes.len, nconst);
     for (int i = 0; i < g->inputs.len; i++) {
         urc_sb_printf(sb, "input  %s: ", g->inputs.items[i]->name);
         print_type(g->inputs.items[i], sb);

@@ -9,11 +9,11 @@ static const struct {
     const char *name;
     int size;
 } dtypes[URC_DT_COUNT] = {
-    [URC_DT_UNDEF] = {"undefined", 0}, [URC_DT_F32] = {"float32", 4}, [URC_DT_U8] = {"uint8", 1},
-    [URC_DT_I8] = {"int8", 1},         [URC_DT_U16] = {"uint16", 2},  [URC_DT_I16] = {"int16", 2},
-    [URC_DT_I32] = {"int32", 4},       [URC_DT_I64] = {"int64", 8},   [URC_DT_STRING] = {"string", 0},
-    [URC_DT_BOOL] = {"bool", 1},       [URC_DT_F16] = {"float16", 2}, [URC_DT_F64] = {"float64", 8},
-    [URC_DT_U32] = {"uint32", 4},      [URC_DT_U64] = {"uint64", 8},  [14] = {"complex64", 0},
+    [URC_DT_UNDEF] = {"undefined", 0}, [URC_DT_F32] = {"float32", 4},   [URC_DT_U8] = {"uint8", 1},
+    [URC_DT_I8] = {"int8", 1},         [URC_DT_U16] = {"uint16", 2},    [URC_DT_I16] = {"int16", 2},
+    [URC_DT_I32] = {"int32", 4},       [URC_DT_I64] = {"int64", 8},     [URC_DT_STRING] = {"string", 0},
+    [URC_DT_BOOL] = {"bool", 1},       [URC_DT_F16] = {"float16", 2},   [URC_DT_F64] = {"float64", 8},
+    [URC_DT_U32] = {"uint32", 4},      [URC_DT_U64] = {"uint64", 8},    [14] = {"complex64", 0},
     [15] = {"complex128", 0},          [URC_DT_BF16] = {"bfloat16", 2},
 };
 
@@ -30,11 +30,15 @@ bool urc_dtype_is_float(urc_dtype dt) {
 
 bool urc_dtype_is_int(urc_dtype dt) {
     switch (dt) {
-    case URC_DT_U8: case URC_DT_I8: case URC_DT_U16: case URC_DT_I16: case URC_DT_I32:
-    case URC_DT_I64: case URC_DT_U32: case URC_DT_U64:
-        return true;
-    default:
-        return false;
+    case URC_DT_U8:
+    case URC_DT_I8:
+    case URC_DT_U16:
+    case URC_DT_I16:
+    case URC_DT_I32:
+    case URC_DT_I64:
+    case URC_DT_U32:
+    case URC_DT_U64: return true;
+    default: return false;
     }
 }
 
@@ -91,12 +95,9 @@ bool urc_shape_broadcast(const urc_shape *a, const urc_shape *b, urc_shape *out)
     for (int i = 0; i < r; i++) {
         int ia = i - (r - a->rank), ib = i - (r - b->rank);
         int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
-        if (da == db || db == 1)
-            o.dims[i] = da;
-        else if (da == 1)
-            o.dims[i] = db;
-        else
-            return false;
+        if (da == db || db == 1) o.dims[i] = da;
+        else if (da == 1) o.dims[i] = db;
+        else return false;
     }
     *out = o;
     return true;
@@ -127,9 +128,7 @@ void urc_tensor_free(urc_tensor *t) {
 }
 
 int64_t urc_tensor_numel(const urc_tensor *t) { return urc_shape_numel(&t->shape); }
-size_t urc_tensor_bytes(const urc_tensor *t) {
-    return (size_t)urc_tensor_numel(t) * (size_t)urc_dtype_size(t->dtype);
-}
+size_t urc_tensor_bytes(const urc_tensor *t) { return (size_t)urc_tensor_numel(t) * (size_t)urc_dtype_size(t->dtype); }
 
 /* IEEE half <-> single, round to nearest even. */
 float urc_f16_to_f32(uint16_t h) {

@@ -305,8 +305,7 @@ urc_lx *urc_index_vars(const urc_kernel *k, const int *iv, const urc_shape *s) {
 urc_lx *urc_index_bcast(const urc_kernel *k, const int *iv, const urc_shape *full, const urc_shape *o) {
     const urc_lx *idx[URC_MAX_RANK];
     int off = full->rank - o->rank;
-    for (int d = 0; d < o->rank; d++)
-        idx[d] = o->dims[d] == 1 ? urc_lx_int(0) : urc_lx_var(k, iv[d + off]);
+    for (int d = 0; d < o->rank; d++) idx[d] = o->dims[d] == 1 ? urc_lx_int(0) : urc_lx_var(k, iv[d + off]);
     return urc_index(idx, o);
 }
 
@@ -319,7 +318,8 @@ static uint64_t hash_lx(const urc_lx *e, uint64_t h) {
     uint64_t fb;
     memcpy(&fb, &e->f, sizeof fb);
     h = urc_mix64(h, (uint64_t)e->kind << 48 ^ (uint64_t)e->dt << 32 ^ (uint64_t)e->op);
-    h = urc_mix64(urc_mix64(urc_mix64(urc_mix64(h, (uint64_t)e->i), fb), (uint64_t)(uint32_t)e->var), (uint64_t)(uint32_t)e->buf);
+    h = urc_mix64(urc_mix64(urc_mix64(urc_mix64(h, (uint64_t)e->i), fb), (uint64_t)(uint32_t)e->var),
+                  (uint64_t)(uint32_t)e->buf);
     return hash_lx(e->c, hash_lx(e->b, hash_lx(e->a, h)));
 }
 
@@ -335,7 +335,7 @@ uint64_t urc_ls_hash(const urc_ls *s, uint64_t h) {
     if (!s) return urc_mix64(h, 0x53);
     h = urc_mix64(h, (uint64_t)s->kind << 32 ^ (uint64_t)(uint32_t)s->var);
     h = urc_mix64(urc_mix64(urc_mix64(h, (uint64_t)s->step), (uint64_t)s->flags << 32 ^ (uint32_t)s->collapse),
-            (uint64_t)(uint32_t)s->buf << 1 ^ s->accum);
+                  (uint64_t)(uint32_t)s->buf << 1 ^ s->accum);
     h = hash_lx(s->val, hash_lx(s->idx, hash_lx(s->cond, hash_lx(s->hi, hash_lx(s->lo, h)))));
     h = mix_str(urc_ls_hash(s->els, urc_ls_hash(s->body, h)), s->text);
     h = urc_mix64(h, (uint64_t)s->list.len);
@@ -359,13 +359,16 @@ static bool eq_ls(const urc_ls *a, const urc_ls *b) {
 }
 
 uint64_t urc_kernel_head_hash(const urc_kernel *k) {
-    uint64_t h = urc_mix64(URC_FNV_INIT, (uint64_t)k->bufs.len << 32 ^ (uint32_t)k->vars.len ^ (uint64_t)k->can_fail << 63);
+    uint64_t h =
+        urc_mix64(URC_FNV_INIT, (uint64_t)k->bufs.len << 32 ^ (uint32_t)k->vars.len ^ (uint64_t)k->can_fail << 63);
     for (int i = 0; i < k->bufs.len; i++) {
         const urc_kbuf *b = &k->bufs.items[i];
-        h = urc_mix64(mix_str(h, b->name), (uint64_t)b->dt << 40 ^ (uint64_t)b->role << 32 ^ (uint64_t)b->placed << 1 ^ b->may_alias);
+        h = urc_mix64(mix_str(h, b->name),
+                      (uint64_t)b->dt << 40 ^ (uint64_t)b->role << 32 ^ (uint64_t)b->placed << 1 ^ b->may_alias);
         h = urc_mix64(h, (uint64_t)b->count);
     }
-    for (int i = 0; i < k->vars.len; i++) h = urc_mix64(mix_str(h, k->vars.items[i].name), (uint64_t)k->vars.items[i].dt);
+    for (int i = 0; i < k->vars.len; i++)
+        h = urc_mix64(mix_str(h, k->vars.items[i].name), (uint64_t)k->vars.items[i].dt);
     return h;
 }
 

@@ -17,50 +17,81 @@
 
 typedef enum urc_lop {
     /* unary */
-    URC_L_NEG, URC_L_ABS, URC_L_SQRT, URC_L_EXP, URC_L_LOG, URC_L_ERF, URC_L_TANH,
-    URC_L_FLOOR, URC_L_CEIL, URC_L_RINT, /* round half to even */
-    URC_L_SIN, URC_L_COS, URC_L_TAN, URC_L_ASIN, URC_L_ACOS, URC_L_ATAN,
-    URC_L_SINH, URC_L_COSH, URC_L_ASINH, URC_L_ACOSH, URC_L_ATANH,
-    URC_L_LOG1P, URC_L_EXPM1,
+    URC_L_NEG,
+    URC_L_ABS,
+    URC_L_SQRT,
+    URC_L_EXP,
+    URC_L_LOG,
+    URC_L_ERF,
+    URC_L_TANH,
+    URC_L_FLOOR,
+    URC_L_CEIL,
+    URC_L_RINT, /* round half to even */
+    URC_L_SIN,
+    URC_L_COS,
+    URC_L_TAN,
+    URC_L_ASIN,
+    URC_L_ACOS,
+    URC_L_ATAN,
+    URC_L_SINH,
+    URC_L_COSH,
+    URC_L_ASINH,
+    URC_L_ACOSH,
+    URC_L_ATANH,
+    URC_L_LOG1P,
+    URC_L_EXPM1,
     URC_L_BITS_F32, /* the bits of an int32 read as a float32 (float32 result) */
-    URC_L_NOT,    /* logical not, bool result */
-    URC_L_ISNAN,  /* bool result */
-    URC_L_ISINF,  /* bool result; sign selection done with comparisons */
+    URC_L_NOT,      /* logical not, bool result */
+    URC_L_ISNAN,    /* bool result */
+    URC_L_ISINF,    /* bool result; sign selection done with comparisons */
     /* binary */
-    URC_L_ADD, URC_L_SUB, URC_L_MUL, URC_L_DIV, /* integer DIV truncates */
-    URC_L_MOD,    /* integer: sign of the divisor (Python); float: fmod */
-    URC_L_REM,    /* integer: C remainder; float: fmod */
+    URC_L_ADD,
+    URC_L_SUB,
+    URC_L_MUL,
+    URC_L_DIV, /* integer DIV truncates */
+    URC_L_MOD, /* integer: sign of the divisor (Python); float: fmod */
+    URC_L_REM, /* integer: C remainder; float: fmod */
     /* Integer ops have the semantics of docs/ops.md ("Integer semantics"),
      * never C's undefined behaviour: ADD/SUB/MUL/NEG/ABS/POW wrap around,
      * DIV/REM/MOD by 0 give 0 (INT_MIN / -1 wraps, INT_MIN % -1 is 0), and a
      * CAST from float to integer saturates (NaN gives 0). The printer spells
      * this safely unless the expression is marked `inrange`. */
-    URC_L_POW, URC_L_MIN, URC_L_MAX, /* MIN/MAX propagate NaN */
-    URC_L_SHL, URC_L_SHR, /* unsigned integers; a shift by the type's width or more gives 0 */
-    URC_L_LT, URC_L_LE, URC_L_GT, URC_L_GE, URC_L_EQ, URC_L_NE, /* bool results */
-    URC_L_AND, URC_L_OR, URC_L_XOR,  /* logical, on bools */
+    URC_L_POW,
+    URC_L_MIN,
+    URC_L_MAX, /* MIN/MAX propagate NaN */
+    URC_L_SHL,
+    URC_L_SHR, /* unsigned integers; a shift by the type's width or more gives 0 */
+    URC_L_LT,
+    URC_L_LE,
+    URC_L_GT,
+    URC_L_GE,
+    URC_L_EQ,
+    URC_L_NE, /* bool results */
+    URC_L_AND,
+    URC_L_OR,
+    URC_L_XOR, /* logical, on bools */
     URC_L_COUNT
 } urc_lop;
 
 bool urc_lop_is_unary(urc_lop op);
-bool urc_lop_is_compare(urc_lop op);  /* result is bool */
+bool urc_lop_is_compare(urc_lop op); /* result is bool */
 
 typedef enum urc_lx_kind {
-    URC_LX_INT,   /* integer literal (i) */
-    URC_LX_FLT,   /* floating literal (f) */
-    URC_LX_VAR,   /* scalar variable (var) */
-    URC_LX_LOAD,  /* buf[a] */
-    URC_LX_UN,    /* op(a) */
-    URC_LX_BIN,   /* op(a, b) */
-    URC_LX_SEL,   /* a ? b : c */
-    URC_LX_CAST,  /* (dt)a */
-    URC_LX_FMA,   /* a*b + c (floats); may be one fused operation (added for conv kernels) */
+    URC_LX_INT,  /* integer literal (i) */
+    URC_LX_FLT,  /* floating literal (f) */
+    URC_LX_VAR,  /* scalar variable (var) */
+    URC_LX_LOAD, /* buf[a] */
+    URC_LX_UN,   /* op(a) */
+    URC_LX_BIN,  /* op(a, b) */
+    URC_LX_SEL,  /* a ? b : c */
+    URC_LX_CAST, /* (dt)a */
+    URC_LX_FMA,  /* a*b + c (floats); may be one fused operation (added for conv kernels) */
 } urc_lx_kind;
 
 typedef struct urc_lx {
     urc_lx_kind kind;
     urc_dtype dt;
-    bool inrange;     /* BIN/UN/CAST: the builder knows the value is representable (index arithmetic:
+    bool inrange; /* BIN/UN/CAST: the builder knows the value is representable (index arithmetic:
                        * no wrap, no division by 0 or -1, a float CAST operand finite and in range),
                        * so backends may use the machine's plain operators */
     urc_lop op;
@@ -101,7 +132,7 @@ typedef struct urc_ls {
     urc_lx *lo, *hi;
     int64_t step;
     unsigned flags;
-    int collapse;            /* PARALLEL: number of perfectly nested loops to share out */
+    int collapse; /* PARALLEL: number of perfectly nested loops to share out */
     struct urc_ls *body, *els;
     urc_lx *cond;
     int buf;
@@ -112,16 +143,16 @@ typedef struct urc_ls {
 } urc_ls;
 
 typedef enum urc_kbuf_role {
-    URC_KB_IN,      /* read only */
-    URC_KB_OUT,     /* written (may also be read) */
-    URC_KB_LOCAL,   /* scratch array local to the kernel (count elements); declared at the
+    URC_KB_IN,    /* read only */
+    URC_KB_OUT,   /* written (may also be read) */
+    URC_KB_LOCAL, /* scratch array local to the kernel (count elements); declared at the
                      * top of the kernel unless a URC_LS_ARRAY statement places it */
 } urc_kbuf_role;
 
 typedef struct urc_kbuf {
     const char *name;
     urc_dtype dt;
-    int64_t count;          /* elements */
+    int64_t count; /* elements */
     urc_kbuf_role role;
     const urc_value *value; /* the graph value bound to this parameter, if any */
     bool placed;            /* LOCAL: declared by a URC_LS_ARRAY statement */
@@ -134,34 +165,37 @@ typedef struct urc_kvar {
 } urc_kvar;
 
 typedef struct urc_kernel {
-    const char *name;       /* unique C-identifier-safe name */
-    const char *comment;    /* one line: op, node name, shapes */
+    const char *name;    /* unique C-identifier-safe name */
+    const char *comment; /* one line: op, node name, shapes */
     URC_VEC(urc_kbuf) bufs;
     URC_VEC(urc_kvar) vars;
-    urc_ls *body;           /* a BLOCK */
-    bool can_fail;          /* the body holds URC_LS_FAIL: the kernel reports success or failure */
+    urc_ls *body;  /* a BLOCK */
+    bool can_fail; /* the body holds URC_LS_FAIL: the kernel reports success or failure */
 } urc_kernel;
 
 /* Where a kernel argument lives at run time. */
 typedef enum urc_mem_space {
-    URC_MEM_ARENA, URC_MEM_WEIGHTS, URC_MEM_INPUT, URC_MEM_OUTPUT,
-    URC_MEM_PARAMS,  /* training: the caller's trainable parameters region */
-    URC_MEM_STATE,   /* training: the caller's optimizer state region */
+    URC_MEM_ARENA,
+    URC_MEM_WEIGHTS,
+    URC_MEM_INPUT,
+    URC_MEM_OUTPUT,
+    URC_MEM_PARAMS, /* training: the caller's trainable parameters region */
+    URC_MEM_STATE,  /* training: the caller's optimizer state region */
 } urc_mem_space;
 typedef struct urc_mref {
     urc_mem_space space;
-    int64_t offset;   /* bytes, ARENA/WEIGHTS */
-    int index;        /* INPUT/OUTPUT: position in the entry point's parameters */
+    int64_t offset; /* bytes, ARENA/WEIGHTS */
+    int index;      /* INPUT/OUTPUT: position in the entry point's parameters */
 } urc_mref;
 
 typedef struct urc_call {
     urc_kernel *k;
-    urc_mref *args;   /* one per kernel buffer that is not LOCAL */
+    urc_mref *args; /* one per kernel buffer that is not LOCAL */
 } urc_call;
 
 typedef struct urc_io {
-    const char *name;       /* ONNX name */
-    const char *cname;      /* C identifier */
+    const char *name;  /* ONNX name */
+    const char *cname; /* C identifier */
     urc_dtype dt;
     urc_shape shape;
 } urc_io;
@@ -170,40 +204,40 @@ typedef struct urc_io {
 typedef struct urc_wentry {
     const char *name;
     urc_dtype dt;
-    int64_t offset;   /* bytes */
-    int64_t count;    /* elements */
+    int64_t offset; /* bytes */
+    int64_t count;  /* elements */
 } urc_wentry;
 
 /* A trainable parameter or optimizer state tensor in its region. */
 typedef struct urc_pentry {
     const char *name;
     urc_dtype dt;
-    int64_t offset;   /* bytes in the params or state region */
-    int64_t count;    /* elements */
-    bool state;       /* in the state region */
+    int64_t offset; /* bytes in the params or state region */
+    int64_t count;  /* elements */
+    bool state;     /* in the state region */
 } urc_pentry;
 
 typedef struct urc_program {
-    const char *name;               /* prefix of generated symbols */
+    const char *name; /* prefix of generated symbols */
     URC_VEC(urc_kernel *) kernels;
     URC_VEC(urc_call) calls;
     URC_VEC(urc_io) inputs;
     URC_VEC(urc_io) outputs;
     int64_t arena_bytes;
-    int64_t arena_lower_bound;      /* the largest simultaneously live set */
-    int64_t intermediate_bytes;     /* sum of every planned intermediate */
+    int64_t arena_lower_bound;  /* the largest simultaneously live set */
+    int64_t intermediate_bytes; /* sum of every planned intermediate */
     int64_t weights_bytes;
-    unsigned char *weights;         /* payload, weights_bytes long */
-    URC_VEC(urc_wentry) wentries;   /* what the payload holds, in offset order */
-    uint64_t weights_checksum;      /* FNV-1a 64 of the payload */
-    int64_t max_buf_elems;          /* largest buffer (index width choice) */
-    int align;                      /* bytes, for arena and weights */
-    int64_t macs;                   /* multiply-accumulates of one forward */
-    URC_VEC(urc_pentry) regions;    /* trainable parameters and state (g->param_regions) */
+    unsigned char *weights;       /* payload, weights_bytes long */
+    URC_VEC(urc_wentry) wentries; /* what the payload holds, in offset order */
+    uint64_t weights_checksum;    /* FNV-1a 64 of the payload */
+    int64_t max_buf_elems;        /* largest buffer (index width choice) */
+    int align;                    /* bytes, for arena and weights */
+    int64_t macs;                 /* multiply-accumulates of one forward */
+    URC_VEC(urc_pentry) regions;  /* trainable parameters and state (g->param_regions) */
     int64_t params_bytes, state_bytes;
-    int64_t params_init_offset;     /* weights blob offset of the parameters' initial values
+    int64_t params_init_offset; /* weights blob offset of the parameters' initial values
                                      * (laid out as the params region), -1 if none */
-    int64_t params;                 /* parameter elements */
+    int64_t params;             /* parameter elements */
     /* A training program's label input (index into inputs) and the label
      * value of each of its nclasses classes (label_values NULL: no label):
      * the entry point refuses labels that are none of them. */
@@ -226,7 +260,7 @@ urc_lx *urc_lx_sel(urc_lx *cond, urc_lx *a, urc_lx *b);
  * compiler says it is fast (FP_FAST_FMA[F]), else a*b + c. ISO C modes of gcc
  * (-std=c11) never contract a*b + c themselves (-ffp-contract=off). */
 urc_lx *urc_lx_fma(urc_lx *a, urc_lx *b, urc_lx *c);
-urc_lx *urc_lx_cast(urc_dtype dt, urc_lx *a);   /* no-op when same dtype */
+urc_lx *urc_lx_cast(urc_dtype dt, urc_lx *a); /* no-op when same dtype */
 /* Marks e `inrange` (see urc_lx) and returns it: for index computations
  * the caller has bounded, e.g. a float clamped before it is cast to an
  * index. Nothing checks the claim: a wrong mark is undefined behaviour in
@@ -251,7 +285,7 @@ urc_ls *urc_ls_for(urc_ls *parent, int var, urc_lx *lo, urc_lx *hi, int64_t step
 /* Appends `if (cond)`; returns the then-block; *els (if non-NULL) gets an else-block. */
 urc_ls *urc_ls_if(urc_ls *parent, urc_lx *cond, urc_ls **els);
 void urc_ls_store(urc_ls *parent, int buf, urc_lx *idx, urc_lx *val);
-void urc_ls_accum(urc_ls *parent, int buf, urc_lx *idx, urc_lx *val);  /* += */
+void urc_ls_accum(urc_ls *parent, int buf, urc_lx *idx, urc_lx *val); /* += */
 void urc_ls_decl(urc_ls *parent, int var, urc_lx *init);
 void urc_ls_assign(urc_ls *parent, int var, urc_lx *val);
 void urc_ls_comment(urc_ls *parent, const char *text);
@@ -274,7 +308,7 @@ int urc_kernel_local(urc_kernel *k, const char *hint, urc_dtype dt, int64_t coun
  * kernels equal here print the same code. Bodies are compared node by node
  * (a body shared by two kernels compares equal at once). */
 uint64_t urc_ls_hash(const urc_ls *s, uint64_t h);
-uint64_t urc_kernel_head_hash(const urc_kernel *k);   /* buffers, variables, can_fail */
+uint64_t urc_kernel_head_hash(const urc_kernel *k); /* buffers, variables, can_fail */
 bool urc_kbuf_eq(const urc_kbuf *a, const urc_kbuf *b);
 bool urc_kernel_eq(const urc_kernel *a, const urc_kernel *b);
 

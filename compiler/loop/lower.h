@@ -16,10 +16,10 @@ typedef struct urc_memplan urc_memplan; /* passes/memplan.h */
  * code stays portable C; these only choose tile shapes. */
 typedef struct urc_target {
     const char *name;
-    int vector_bits;       /* 128, 256 or 512 */
-    int64_t l1_bytes;      /* data cache per core */
+    int vector_bits;  /* 128, 256 or 512 */
+    int64_t l1_bytes; /* data cache per core */
     int64_t l2_bytes;
-    int threads;           /* threads the tiling plans for (parallel loops still adapt) */
+    int threads; /* threads the tiling plans for (parallel loops still adapt) */
 } urc_target;
 
 /* Fills t for a CPU name ("host", "generic", "x86-64-v3", "x86-64-v4",
@@ -31,12 +31,12 @@ struct urc_lower {
     urc_graph *g;
     urc_memplan *plan;
     const urc_target *target;
-    urc_map weight_offsets;   /* constant value name -> offset+1 in the weights blob */
-    int64_t weights_cap;      /* bytes allocated for prog->weights (grown geometrically) */
-    urc_node_index pos;       /* node positions (urc_lower_is_view) */
+    urc_map weight_offsets; /* constant value name -> offset+1 in the weights blob */
+    int64_t weights_cap;    /* bytes allocated for prog->weights (grown geometrically) */
+    urc_node_index pos;     /* node positions (urc_lower_is_view) */
     int nkernels;
     int nconsts;
-    struct urc_share *share;  /* bodies shared by key (urc_lower_reuse) */
+    struct urc_share *share; /* bodies shared by key (urc_lower_reuse) */
 };
 
 /* A constant built at compile time (pre-packed weights, tap tables): it goes

@@ -16,18 +16,18 @@
 #include <string.h>
 
 static const char *const lop_names[URC_L_COUNT] = {
-    [URC_L_NEG] = "neg",     [URC_L_ABS] = "abs",       [URC_L_SQRT] = "sqrt",       [URC_L_EXP] = "exp",
-    [URC_L_LOG] = "log",     [URC_L_ERF] = "erf",       [URC_L_TANH] = "tanh",       [URC_L_FLOOR] = "floor",
-    [URC_L_CEIL] = "ceil",   [URC_L_RINT] = "rint",     [URC_L_SIN] = "sin",         [URC_L_COS] = "cos",
-    [URC_L_TAN] = "tan",     [URC_L_ASIN] = "asin",     [URC_L_ACOS] = "acos",       [URC_L_ATAN] = "atan",
-    [URC_L_SINH] = "sinh",   [URC_L_COSH] = "cosh",     [URC_L_ASINH] = "asinh",     [URC_L_ACOSH] = "acosh",
-    [URC_L_ATANH] = "atanh", [URC_L_LOG1P] = "log1p",   [URC_L_EXPM1] = "expm1",     [URC_L_BITS_F32] = "bits_f32",
-    [URC_L_NOT] = "not",     [URC_L_ISNAN] = "isnan",   [URC_L_ISINF] = "isinf",     [URC_L_ADD] = "+",
-    [URC_L_SUB] = "-",       [URC_L_MUL] = "*",         [URC_L_DIV] = "/",           [URC_L_MOD] = "mod",
-    [URC_L_REM] = "rem",     [URC_L_POW] = "pow",       [URC_L_MIN] = "min",         [URC_L_MAX] = "max",
-    [URC_L_SHL] = "<<",      [URC_L_SHR] = ">>",        [URC_L_LT] = "<",            [URC_L_LE] = "<=",
-    [URC_L_GT] = ">",        [URC_L_GE] = ">=",         [URC_L_EQ] = "==",           [URC_L_NE] = "!=",
-    [URC_L_AND] = "&&",      [URC_L_OR] = "||",         [URC_L_XOR] = "xor",
+    [URC_L_NEG] = "neg",     [URC_L_ABS] = "abs",     [URC_L_SQRT] = "sqrt",   [URC_L_EXP] = "exp",
+    [URC_L_LOG] = "log",     [URC_L_ERF] = "erf",     [URC_L_TANH] = "tanh",   [URC_L_FLOOR] = "floor",
+    [URC_L_CEIL] = "ceil",   [URC_L_RINT] = "rint",   [URC_L_SIN] = "sin",     [URC_L_COS] = "cos",
+    [URC_L_TAN] = "tan",     [URC_L_ASIN] = "asin",   [URC_L_ACOS] = "acos",   [URC_L_ATAN] = "atan",
+    [URC_L_SINH] = "sinh",   [URC_L_COSH] = "cosh",   [URC_L_ASINH] = "asinh", [URC_L_ACOSH] = "acosh",
+    [URC_L_ATANH] = "atanh", [URC_L_LOG1P] = "log1p", [URC_L_EXPM1] = "expm1", [URC_L_BITS_F32] = "bits_f32",
+    [URC_L_NOT] = "not",     [URC_L_ISNAN] = "isnan", [URC_L_ISINF] = "isinf", [URC_L_ADD] = "+",
+    [URC_L_SUB] = "-",       [URC_L_MUL] = "*",       [URC_L_DIV] = "/",       [URC_L_MOD] = "mod",
+    [URC_L_REM] = "rem",     [URC_L_POW] = "pow",     [URC_L_MIN] = "min",     [URC_L_MAX] = "max",
+    [URC_L_SHL] = "<<",      [URC_L_SHR] = ">>",      [URC_L_LT] = "<",        [URC_L_LE] = "<=",
+    [URC_L_GT] = ">",        [URC_L_GE] = ">=",       [URC_L_EQ] = "==",       [URC_L_NE] = "!=",
+    [URC_L_AND] = "&&",      [URC_L_OR] = "||",       [URC_L_XOR] = "xor",
 };
 
 const char *urc_lop_name(urc_lop op) { return (unsigned)op < URC_L_COUNT && lop_names[op] ? lop_names[op] : "?"; }
@@ -75,7 +75,9 @@ static void expr(const urc_kernel *k, const urc_lx *e, urc_strbuf *sb) {
         urc_sb_put_i64(sb, e->i);
         if (e->dt != URC_DT_I64) urc_sb_printf(sb, "%s", urc_dtype_name(e->dt));
         return;
-    case URC_LX_FLT: urc_sb_printf(sb, "%.9g%s", e->f, e->dt == URC_DT_F32 ? "f" : e->dt == URC_DT_F64 ? "" : urc_dtype_name(e->dt)); return;
+    case URC_LX_FLT:
+        urc_sb_printf(sb, "%.9g%s", e->f, e->dt == URC_DT_F32 ? "f" : e->dt == URC_DT_F64 ? "" : urc_dtype_name(e->dt));
+        return;
     case URC_LX_VAR: var_name(k, e->var, sb); return;
     case URC_LX_LOAD:
         buf_name(k, e->buf, sb);
@@ -146,7 +148,8 @@ static void stmt(const urc_kernel *k, const urc_ls *s, int d, urc_strbuf *sb) {
     case URC_LS_ASSIGN:
         indent(d, sb);
         if (s->kind == URC_LS_DECL)
-            urc_sb_printf(sb, "let %s ", s->var >= 0 && s->var < k->vars.len ? urc_dtype_name(k->vars.items[s->var].dt) : "?");
+            urc_sb_printf(sb, "let %s ",
+                          s->var >= 0 && s->var < k->vars.len ? urc_dtype_name(k->vars.items[s->var].dt) : "?");
         var_name(k, s->var, sb);
         urc_sb_puts(sb, " = ");
         expr(k, s->val, sb);
@@ -161,7 +164,8 @@ static void stmt(const urc_kernel *k, const urc_ls *s, int d, urc_strbuf *sb) {
         urc_sb_puts(sb, "array ");
         buf_name(k, s->buf, sb);
         if (s->buf >= 0 && s->buf < k->bufs.len)
-            urc_sb_printf(sb, ": %s[%lld]", urc_dtype_name(k->bufs.items[s->buf].dt), (long long)k->bufs.items[s->buf].count);
+            urc_sb_printf(sb, ": %s[%lld]", urc_dtype_name(k->bufs.items[s->buf].dt),
+                          (long long)k->bufs.items[s->buf].count);
         urc_sb_putc(sb, '\n');
         return;
     case URC_LS_FAIL:
@@ -186,8 +190,9 @@ void urc_kernel_print(const urc_kernel *k, urc_strbuf *sb) {
 }
 
 void urc_program_print(const urc_program *P, urc_strbuf *sb) {
-    urc_sb_printf(sb, "program %s: %d kernels, %d calls, arena %lld bytes, weights %lld bytes\n", P->name ? P->name : "",
-                  P->kernels.len, P->calls.len, (long long)P->arena_bytes, (long long)P->weights_bytes);
+    urc_sb_printf(sb, "program %s: %d kernels, %d calls, arena %lld bytes, weights %lld bytes\n",
+                  P->name ? P->name : "", P->kernels.len, P->calls.len, (long long)P->arena_bytes,
+                  (long long)P->weights_bytes);
     urc_hindex seen = {0};
     URC_VEC(const urc_kernel *) first = {0};
     for (int i = 0; i < P->kernels.len; i++) {

@@ -24,9 +24,23 @@ static int64_t expr_work(const urc_lx *e) {
     int64_t w = 1;
     if (e->kind == URC_LX_UN) {
         switch (e->op) {
-        case URC_L_EXP: case URC_L_LOG: case URC_L_ERF: case URC_L_TANH: case URC_L_SIN: case URC_L_COS:
-        case URC_L_TAN: case URC_L_ASIN: case URC_L_ACOS: case URC_L_ATAN: case URC_L_SINH: case URC_L_COSH:
-        case URC_L_ASINH: case URC_L_ACOSH: case URC_L_ATANH: case URC_L_LOG1P: case URC_L_EXPM1: w = 16; break;
+        case URC_L_EXP:
+        case URC_L_LOG:
+        case URC_L_ERF:
+        case URC_L_TANH:
+        case URC_L_SIN:
+        case URC_L_COS:
+        case URC_L_TAN:
+        case URC_L_ASIN:
+        case URC_L_ACOS:
+        case URC_L_ATAN:
+        case URC_L_SINH:
+        case URC_L_COSH:
+        case URC_L_ASINH:
+        case URC_L_ACOSH:
+        case URC_L_ATANH:
+        case URC_L_LOG1P:
+        case URC_L_EXPM1: w = 16; break;
         default: break;
         }
     }

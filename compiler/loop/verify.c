@@ -51,7 +51,9 @@ static bool expr_ok(checker *c, const urc_lx *e) {
         if (k->bufs.items[e->buf].placed && !c->arrays[e->buf])
             return fail(c, urc_fmt("local array '%s' is read outside its scope", k->bufs.items[e->buf].name));
         if (!expr_ok(c, e->a)) return false;
-        if (!is_int(e->a->dt)) return fail(c, urc_fmt("buffer '%s' is indexed by a %s", k->bufs.items[e->buf].name, urc_dtype_name(e->a->dt)));
+        if (!is_int(e->a->dt))
+            return fail(
+                c, urc_fmt("buffer '%s' is indexed by a %s", k->bufs.items[e->buf].name, urc_dtype_name(e->a->dt)));
         return true;
     case URC_LX_UN:
         if (!urc_lop_is_unary(e->op)) return fail(c, urc_fmt("'%s' is not a unary op", urc_lop_name(e->op)));
@@ -111,9 +113,11 @@ static bool stmt_ok(checker *c, const urc_ls *s) {
     case URC_LS_BLOCK: return block_ok(c, s);
     case URC_LS_FOR: {
         if (!var_ok(c, s->var)) return false;
-        if (c->live[s->var]) return fail(c, urc_fmt("loop variable '%s' is already in scope", k->vars.items[s->var].name));
+        if (c->live[s->var])
+            return fail(c, urc_fmt("loop variable '%s' is already in scope", k->vars.items[s->var].name));
         if (!expr_ok(c, s->lo) || !expr_ok(c, s->hi)) return false;
-        if (s->step <= 0) return fail(c, urc_fmt("loop over '%s' has step %lld", k->vars.items[s->var].name, (long long)s->step));
+        if (s->step <= 0)
+            return fail(c, urc_fmt("loop over '%s' has step %lld", k->vars.items[s->var].name, (long long)s->step));
         if (s->collapse > 1 && s->collapse > nest_depth(s))
             return fail(c, urc_fmt("loop over '%s' collapses %d loops of a nest of %d", k->vars.items[s->var].name,
                                    s->collapse, nest_depth(s)));
@@ -128,11 +132,14 @@ static bool stmt_ok(checker *c, const urc_ls *s) {
     case URC_LS_IF: return expr_ok(c, s->cond) && block_ok(c, s->body) && (!s->els || block_ok(c, s->els));
     case URC_LS_STORE:
         if (s->buf < 0 || s->buf >= k->bufs.len) return fail(c, urc_fmt("buffer %d does not exist", s->buf));
-        if (k->bufs.items[s->buf].role == URC_KB_IN) return fail(c, urc_fmt("input '%s' is written", k->bufs.items[s->buf].name));
+        if (k->bufs.items[s->buf].role == URC_KB_IN)
+            return fail(c, urc_fmt("input '%s' is written", k->bufs.items[s->buf].name));
         if (k->bufs.items[s->buf].placed && !c->arrays[s->buf])
             return fail(c, urc_fmt("local array '%s' is written outside its scope", k->bufs.items[s->buf].name));
         if (!expr_ok(c, s->idx) || !expr_ok(c, s->val)) return false;
-        if (!is_int(s->idx->dt)) return fail(c, urc_fmt("buffer '%s' is indexed by a %s", k->bufs.items[s->buf].name, urc_dtype_name(s->idx->dt)));
+        if (!is_int(s->idx->dt))
+            return fail(
+                c, urc_fmt("buffer '%s' is indexed by a %s", k->bufs.items[s->buf].name, urc_dtype_name(s->idx->dt)));
         return true;
     case URC_LS_DECL:
         if (!var_ok(c, s->var)) return false;
@@ -142,13 +149,16 @@ static bool stmt_ok(checker *c, const urc_ls *s) {
         return true;
     case URC_LS_ASSIGN:
         if (!var_ok(c, s->var)) return false;
-        if (!c->live[s->var]) return fail(c, urc_fmt("variable '%s' is assigned out of scope", k->vars.items[s->var].name));
+        if (!c->live[s->var])
+            return fail(c, urc_fmt("variable '%s' is assigned out of scope", k->vars.items[s->var].name));
         return expr_ok(c, s->val);
     case URC_LS_COMMENT: return true;
     case URC_LS_ARRAY:
-        if (s->buf < 0 || s->buf >= k->bufs.len || k->bufs.items[s->buf].role != URC_KB_LOCAL || !k->bufs.items[s->buf].placed)
+        if (s->buf < 0 || s->buf >= k->bufs.len || k->bufs.items[s->buf].role != URC_KB_LOCAL ||
+            !k->bufs.items[s->buf].placed)
             return fail(c, urc_fmt("array statement for buffer %d, which is not a placed local array", s->buf));
-        if (c->arrays[s->buf]) return fail(c, urc_fmt("local array '%s' is declared twice", k->bufs.items[s->buf].name));
+        if (c->arrays[s->buf])
+            return fail(c, urc_fmt("local array '%s' is declared twice", k->bufs.items[s->buf].name));
         c->arrays[s->buf] = 1;
         return true;
     case URC_LS_FAIL:
@@ -176,7 +186,8 @@ bool urc_program_verify(const urc_program *P) {
         const urc_kernel *k = P->kernels.items[i];
         uint64_t h = urc_mix64(URC_FNV_INIT, (uint64_t)(uintptr_t)k->body);
         bool again = false;
-        for (int e = urc_hindex_first(&seen, h); e >= 0 && !again; e = urc_hindex_next(&seen, e)) again = bodies.items[e] == k->body;
+        for (int e = urc_hindex_first(&seen, h); e >= 0 && !again; e = urc_hindex_next(&seen, e))
+            again = bodies.items[e] == k->body;
         if (again) continue; /* a shared body: its kernels have equal buffers (passes/lower.c) */
         urc_hindex_add(&seen, h);
         URC_VEC_PUSH(bodies, k->body);
@@ -189,13 +200,11 @@ bool urc_program_verify(const urc_program *P) {
             const urc_mref *m = &c->args[na++];
             const urc_kbuf *b = &c->k->bufs.items[j];
             int64_t bytes = b->count * urc_dtype_size(b->dt);
-            if (m->space == URC_MEM_ARENA && (m->offset < 0 || m->offset + bytes > P->arena_bytes))
-                ok = false;
-            if (m->space == URC_MEM_WEIGHTS && (m->offset < 0 || m->offset + bytes > P->weights_bytes))
-                ok = false;
+            if (m->space == URC_MEM_ARENA && (m->offset < 0 || m->offset + bytes > P->arena_bytes)) ok = false;
+            if (m->space == URC_MEM_WEIGHTS && (m->offset < 0 || m->offset + bytes > P->weights_bytes)) ok = false;
             if (!ok)
-                urc_error("loop verifier", "internal: call %d of %s: buffer '%s' (%lld bytes at %lld) outside the %s", i,
-                          c->k->name, b->name, (long long)bytes, (long long)m->offset,
+                urc_error("loop verifier", "internal: call %d of %s: buffer '%s' (%lld bytes at %lld) outside the %s",
+                          i, c->k->name, b->name, (long long)bytes, (long long)m->offset,
                           m->space == URC_MEM_ARENA ? "arena" : "weights");
         }
     }

@@ -102,8 +102,9 @@ static double ref_min(double p, double q) { return isnan(p) ? p : isnan(q) ? q :
 /* y = act(x), or with `grad` dx = dy act'(x) */
 static double ref(urc_act act, double alpha, double x, double dy, bool grad) {
     switch (act) {
-#define URC_ACT(ID, NAME, PARAM, Y, DX) \
-    case URC_ACT_##ID: return grad ? (DX) : (Y);
+#define URC_ACT(ID, NAME, PARAM, Y, DX)                                                                                \
+    case URC_ACT_##ID:                                                                                                 \
+        return grad ? (DX) : (Y);
 #include "../ir/act.def"
 #undef URC_ACT
     default: URC_ASSERT(0, "unknown activation");
@@ -138,9 +139,9 @@ double urc_act_grad_ref(urc_act act, double alpha, double x, double dy) { return
 
 typedef struct emit {
     urc_kernel *k;
-    urc_ls *at;   /* where locals go, or NULL */
+    urc_ls *at; /* where locals go, or NULL */
     urc_dtype dt;
-    bool fast;    /* float32 with `at`: the vectorisable forms */
+    bool fast; /* float32 with `at`: the vectorisable forms */
     double alpha;
     urc_lx *x, *dy;
 } emit;
@@ -171,7 +172,8 @@ urc_lx *urc_fast_exp_nonpos(urc_kernel *k, urc_ls *at, urc_lx *x) {
     urc_lx *p = lit(&e, coef[7]);
     for (int i = 6; i >= 0; i--) p = urc_lx_fma(p, f, lit(&e, coef[i]));
     /* 2^n, n in [-126, 0], as the float32 whose exponent field is n + 127 */
-    urc_lx *field = urc_lx_inrange(bin(URC_L_ADD, urc_lx_inrange(urc_lx_cast(URC_DT_I32, n)), urc_lx_const(127, URC_DT_I32)));
+    urc_lx *field =
+        urc_lx_inrange(bin(URC_L_ADD, urc_lx_inrange(urc_lx_cast(URC_DT_I32, n)), urc_lx_const(127, URC_DT_I32)));
     urc_lx *two_n = urc_lx_un(URC_L_BITS_F32, urc_lx_inrange(bin(URC_L_MUL, field, urc_lx_const(1 << 23, URC_DT_I32))));
     return urc_lx_sel(bin(URC_L_NE, xv, xv), xv, bin(URC_L_MUL, p, two_n));
 }
@@ -227,8 +229,9 @@ static urc_lx *l_erf(const emit *e, urc_lx *p) {
 /* act(x), or with `grad` dy act'(x), for e->x and e->dy */
 static urc_lx *lx(const emit *e, urc_act act, bool grad) {
     switch (act) {
-#define URC_ACT(ID, NAME, PARAM, Y, DX) \
-    case URC_ACT_##ID: return grad ? (DX) : (Y);
+#define URC_ACT(ID, NAME, PARAM, Y, DX)                                                                                \
+    case URC_ACT_##ID:                                                                                                 \
+        return grad ? (DX) : (Y);
 #include "../ir/act.def"
 #undef URC_ACT
     default: URC_ASSERT(0, "unknown activation");
@@ -267,7 +270,8 @@ static bool act_infer(urc_node *n) {
     if (n->op == URC_OP_ACT_GRAD) {
         if (!urc_check_same_dtype(n, 0, 1)) return false;
         if (!urc_shape_eq(&n->in[0]->shape, &n->in[1]->shape)) {
-            urc_error(where, "dY %s must have X's shape %s", urc_shape_str(&n->in[1]->shape), urc_shape_str(&n->in[0]->shape));
+            urc_error(where, "dY %s must have X's shape %s", urc_shape_str(&n->in[1]->shape),
+                      urc_shape_str(&n->in[0]->shape));
             return false;
         }
     }
@@ -301,7 +305,8 @@ static bool act_lower(urc_lower *L, const urc_node *n) {
     urc_lx *i = urc_lx_var(k, iv[0]), *x = urc_lx_load(k, bx, i);
     urc_act act = (urc_act)n->a.act.act;
     double alpha = n->a.act.alpha;
-    urc_lx *v = bd < 0 ? urc_act_lx(k, body, act, alpha, x) : urc_act_grad_lx(k, body, act, alpha, x, urc_lx_load(k, bd, i));
+    urc_lx *v =
+        bd < 0 ? urc_act_lx(k, body, act, alpha, x) : urc_act_grad_lx(k, body, act, alpha, x, urc_lx_load(k, bd, i));
     urc_ls_store(body, by, i, v);
     return true;
 }

@@ -220,8 +220,10 @@ static bool attention_infer(urc_node *n) {
             ok = ts->dims[d] == 1 || ts->dims[d] == qd;
         }
         if (!ok) {
-            urc_error(where, "the score factor %s must be a float constant [.., 1, 1] broadcasting to the batch dims "
-                      "of Q%s (layout 0)", urc_shape_str(ts), urc_shape_str(q));
+            urc_error(where,
+                      "the score factor %s must be a float constant [.., 1, 1] broadcasting to the batch dims "
+                      "of Q%s (layout 0)",
+                      urc_shape_str(ts), urc_shape_str(q));
             return false;
         }
     }
@@ -244,8 +246,10 @@ static bool attention_infer(urc_node *n) {
     for (int d = 0; ok && d < r - 2; d++) ok = q->dims[d] == kt->dims[d] && q->dims[d] == v->dims[d];
     ok = ok && q->dims[r - 1] == kt->dims[r - 2] && kt->dims[r - 1] == v->dims[r - 2];
     if (!ok) {
-        urc_error(where, "Q%s, K^T%s and V%s do not make an attention (equal batch dims, Q [.., L, D], K^T [.., D, S], "
-                  "V [.., S, Dv])", urc_shape_str(q), urc_shape_str(kt), urc_shape_str(v));
+        urc_error(where,
+                  "Q%s, K^T%s and V%s do not make an attention (equal batch dims, Q [.., L, D], K^T [.., D, S], "
+                  "V [.., S, Dv])",
+                  urc_shape_str(q), urc_shape_str(kt), urc_shape_str(v));
         return false;
     }
     urc_shape ys = *q;
@@ -344,13 +348,16 @@ static urc_lx *add_extras(at_ctx *c, urc_lx *v, urc_lx *i, urc_lx *li, urc_lx *j
     urc_kernel *k = c->k;
     const at_geom *g = &c->g;
     if (g->bias == 1)
-        v = bin(URC_L_ADD, v, urc_lx_load(k, c->bbias, urc_add(urc_muli(c->hx, c->Lq * c->Lk), urc_add(urc_muli(i, c->Lk), j))));
+        v = bin(URC_L_ADD, v,
+                urc_lx_load(k, c->bbias, urc_add(urc_muli(c->hx, c->Lq * c->Lk), urc_add(urc_muli(i, c->Lk), j))));
     if (g->bias == 2) v = bin(URC_L_ADD, v, urc_lx_load(k, c->bb, urc_add(urc_muli(li, c->Lk), j)));
     if (g->mask == 1)
-        v = bin(URC_L_ADD, v, urc_lx_load(k, c->bmask, urc_add(urc_muli(urc_add(urc_muli(c->wx, c->Lq), i), c->Lk), j)));
+        v = bin(URC_L_ADD, v,
+                urc_lx_load(k, c->bmask, urc_add(urc_muli(urc_add(urc_muli(c->wx, c->Lq), i), c->Lk), j)));
     if (g->mask == 2) {
         urc_lx *wb = urc_muli(c->wx, c->Lq);
-        urc_lx *same = bin(URC_L_EQ, urc_lx_load(k, c->bmask, urc_add(wb, i)), urc_lx_load(k, c->bmask, urc_add(wb, j)));
+        urc_lx *same =
+            bin(URC_L_EQ, urc_lx_load(k, c->bmask, urc_add(wb, i)), urc_lx_load(k, c->bmask, urc_add(wb, j)));
         v = bin(URC_L_ADD, v, urc_lx_sel(same, urc_lx_const(0, c->dt), urc_lx_const(c->mask_value, c->dt)));
     }
     return v;
@@ -365,8 +372,8 @@ static urc_lx *v_at(at_ctx *c, urc_lx *j, urc_lx *col) {
  * then stored. which = 0: scores (A = the scaled Q rows qc, B = KT, into s
  * with bias and mask added, and the running row maxima pmx [mr, NR]);
  * 1: output (A = s, B = V, into Y scaled by rinv[i]). */
-static void tile(at_ctx *c, urc_ls *parent, int which, urc_lx *i0, int64_t mr, urc_lx *n0, int64_t nr, int s,
-                 int rinv, int pmx) {
+static void tile(at_ctx *c, urc_ls *parent, int which, urc_lx *i0, int64_t mr, urc_lx *n0, int64_t nr, int s, int rinv,
+                 int pmx) {
     urc_kernel *k = c->k;
     urc_dtype dt = c->dt;
     urc_ls *blk = urc_ls_block();
@@ -439,15 +446,16 @@ static urc_lx *exp_core(at_ctx *c, urc_ls *at, urc_lx *x) {
     urc_lx *f = urc_lx_var(k, c->vf);
     /* least-squares fit of the relative error, reweighted towards minimax
      * (Lawson's iteration) on 4001 Chebyshev points, the constant term fixed at 1 */
-    static const double coef[6] = {1, 0.9999997071857708, 0.4999914952335592, 0.16667636201989744,
-                                   0.04189793026083748, 0.008290314642234113};
+    static const double coef[6] = {
+        1, 0.9999997071857708, 0.4999914952335592, 0.16667636201989744, 0.04189793026083748, 0.008290314642234113};
     urc_lx *p = urc_lx_const(coef[5], dt);
     for (int i = 4; i >= 0; i--) p = urc_lx_fma(p, f, urc_lx_const(coef[i], dt));
     /* 2^n as the float32 whose exponent field is n + 127 (n in [-126, 0]:
      * a normal number), where a table load is a slow gather */
-    urc_lx *bits = urc_lx_inrange(bin(URC_L_MUL, urc_lx_inrange(bin(URC_L_ADD, urc_lx_inrange(urc_lx_cast(URC_DT_I32, nv)),
-                                                                      urc_lx_const(127, URC_DT_I32))),
-                                      urc_lx_const(1 << 23, URC_DT_I32)));
+    urc_lx *bits = urc_lx_inrange(
+        bin(URC_L_MUL,
+            urc_lx_inrange(bin(URC_L_ADD, urc_lx_inrange(urc_lx_cast(URC_DT_I32, nv)), urc_lx_const(127, URC_DT_I32))),
+            urc_lx_const(1 << 23, URC_DT_I32)));
     return bin(URC_L_MUL, p, urc_lx_un(URC_L_BITS_F32, bits));
 }
 
@@ -464,7 +472,8 @@ static void out_dots(at_ctx *c, urc_ls *blk, urc_lx *i0, int64_t mr, int s, int 
     int64_t G = 12 / Dv < 1 ? 1 : 12 / Dv;
     if (G > mr) G = mr;
     while (mr % G) G--;
-    urc_lx *ix = urc_lx_var(k, c->vi), *jx = urc_lx_var(k, c->vj), *cx = urc_lx_var(k, c->vc), *lx = urc_lx_var(k, c->vl);
+    urc_lx *ix = urc_lx_var(k, c->vi), *jx = urc_lx_var(k, c->vj), *cx = urc_lx_var(k, c->vc),
+           *lx = urc_lx_var(k, c->vl);
     urc_lx *gx = urc_lx_var(k, c->vk);
     /* rows ii = i + g, g < G: acc[(g * Dv + c) * W + l] */
     urc_ls *il = urc_ls_for(blk, c->vi, urc_lx_int(0), urc_lx_int(mr), G, 0);
@@ -557,7 +566,8 @@ static void row_softmax(at_ctx *c, urc_ls *il, int s, int rinv, int pmx) {
     }
     urc_ls_decl(il, c->vsum, urc_lx_const(0, URC_DT_F64));
     ll = urc_ls_for(il, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
-    urc_ls_assign(ll, c->vsum, bin(URC_L_ADD, urc_lx_var(k, c->vsum), urc_lx_cast(URC_DT_F64, urc_lx_load(k, part, lx))));
+    urc_ls_assign(ll, c->vsum,
+                  bin(URC_L_ADD, urc_lx_var(k, c->vsum), urc_lx_cast(URC_DT_F64, urc_lx_load(k, part, lx))));
     urc_lx *r = urc_lx_cast(dt, bin(URC_L_DIV, urc_lx_const(1, URC_DT_F64), urc_lx_var(k, c->vsum)));
     urc_ls_store(il, rinv, ix, d ? urc_lx_sel(bin(URC_L_NE, d, d), d, r) : r);
 }
@@ -584,10 +594,8 @@ static void block(at_ctx *c, urc_ls *parent, urc_lx *i0, int64_t mr) {
     }
     urc_ls *il = urc_ls_for(blk, c->vi, urc_lx_int(0), urc_lx_int(mr), 1, 0);
     row_softmax(c, il, s, rinv, pmx);
-    if (c->dot_out)
-        out_dots(c, blk, i0, mr, s, rinv);
-    else
-        panels(c, blk, 1, i0, mr, c->Dv, s, rinv, pmx);
+    if (c->dot_out) out_dots(c, blk, i0, mr, s, rinv);
+    else panels(c, blk, 1, i0, mr, c->Dv, s, rinv, pmx);
 }
 
 /* Per (batch element, head) of a chunk: the chunk's rows of Q scaled into
@@ -600,10 +608,8 @@ static void stage_bh(at_ctx *c, urc_ls *body, urc_lx *cr) {
     urc_ls *il = urc_ls_for(body, c->vi, urc_lx_int(0), cr, 1, 0);
     urc_ls *dl = urc_ls_for(il, c->vc, urc_lx_int(0), urc_lx_int(c->D), 1, 0);
     urc_lx *q = urc_lx_load(k, c->bq, urc_add(c->qb, urc_add(urc_muli(urc_add(c->r0, ix), c->g.q_si), cx)));
-    if (c->scales >= 0)
-        q = bin(URC_L_MUL, q, urc_lx_load(k, c->scales, urc_add(urc_muli(c->bx, c->g.H), c->hx)));
-    else if (c->scale != 1)
-        q = bin(URC_L_MUL, q, urc_lx_const(c->scale, dt));
+    if (c->scales >= 0) q = bin(URC_L_MUL, q, urc_lx_load(k, c->scales, urc_add(urc_muli(c->bx, c->g.H), c->hx)));
+    else if (c->scale != 1) q = bin(URC_L_MUL, q, urc_lx_const(c->scale, dt));
     urc_ls_store(dl, c->qc, urc_add(urc_muli(ix, c->D), cx), q);
     if (!c->dot_out) return;
     urc_ls_array(body, k, c->vt);

@@ -6,7 +6,9 @@
 #include "common.h"
 
 static bool is_half(urc_dtype dt) { return dt == URC_DT_F16 || dt == URC_DT_BF16; }
-static bool half_ok(urc_op op) { return op == URC_OP_MAX || op == URC_OP_MIN || op == URC_OP_MOD || op == URC_OP_WHERE; }
+static bool half_ok(urc_op op) {
+    return op == URC_OP_MAX || op == URC_OP_MIN || op == URC_OP_MOD || op == URC_OP_WHERE;
+}
 
 static bool is_compare(urc_op op) {
     return op == URC_OP_EQUAL || op == URC_OP_LESS || op == URC_OP_LESS_OR_EQUAL || op == URC_OP_GREATER ||
@@ -49,12 +51,12 @@ static bool binary_infer(urc_node *n) {
         return false;
     }
     if (n->op == URC_OP_WHERE && !urc_check_dtype(n, 0, URC_DTM_BOOL)) return false;
-    unsigned mask = is_logic(n->op) ? URC_DTM_BOOL
-                    : n->op == URC_OP_EQUAL ? URC_DTM_ALL
-                    : n->op == URC_OP_WHERE ? URC_DTM_ALL
-                    : (n->op == URC_OP_PRELU) ? URC_DTM_FLOAT | URC_DTM_SINT | URC_DTM_UINT
+    unsigned mask = is_logic(n->op)             ? URC_DTM_BOOL
+                    : n->op == URC_OP_EQUAL     ? URC_DTM_ALL
+                    : n->op == URC_OP_WHERE     ? URC_DTM_ALL
+                    : (n->op == URC_OP_PRELU)   ? URC_DTM_FLOAT | URC_DTM_SINT | URC_DTM_UINT
                     : n->op == URC_OP_BIT_SHIFT ? URC_DTM_UINT
-                    : URC_DTM_NUM;
+                                                : URC_DTM_NUM;
     for (int j = first; j < n->nin; j++) {
         if (!urc_check_dtype(n, j, mask)) return false;
         if (n->op != URC_OP_POW && j > first && !urc_check_same_dtype(n, first, j)) return false;
@@ -100,7 +102,9 @@ static bool binary_infer(urc_node *n) {
 static double ref_f(urc_op op, int fmod_flag, double a, double b) {
     (void)fmod_flag;
     switch (op) {
-    case URC_OP_ADD: case URC_OP_SUM: case URC_OP_MEAN: return a + b;
+    case URC_OP_ADD:
+    case URC_OP_SUM:
+    case URC_OP_MEAN: return a + b;
     case URC_OP_SUB: return a - b;
     case URC_OP_MUL: return a * b;
     case URC_OP_DIV: return a / b;
@@ -123,7 +127,9 @@ static double ref_f(urc_op op, int fmod_flag, double a, double b) {
  * trap on INT64_MIN / -1 (the urc_wrap_* and urc_int_* helpers of ir.h). */
 static int64_t ref_i(urc_op op, int fmod_flag, int64_t a, int64_t b, bool is_unsigned) {
     switch (op) {
-    case URC_OP_ADD: case URC_OP_SUM: case URC_OP_MEAN: return urc_wrap_add(a, b);
+    case URC_OP_ADD:
+    case URC_OP_SUM:
+    case URC_OP_MEAN: return urc_wrap_add(a, b);
     case URC_OP_SUB: return urc_wrap_sub(a, b);
     case URC_OP_MUL: return urc_wrap_mul(a, b);
     case URC_OP_DIV: return urc_int_div(a, b, is_unsigned);
@@ -171,10 +177,10 @@ static bool binary_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *co
             double a = urc_elem_f64(in[0]->dtype, in[0]->data, o0);
             int64_t o1 = urc_bcast_offset(&y->shape, &in[1]->shape, i);
             if (!fl && urc_dtype_is_int(in[1]->dtype))
-                urc_elem_set_i64(y->dtype, y->data, i, urc_int_pow(urc_elem_i64(dt, in[0]->data, o0),
-                                                                   urc_elem_i64(in[1]->dtype, in[1]->data, o1), uns));
-            else
-                urc_elem_set_f64(y->dtype, y->data, i, pow(a, urc_elem_f64(in[1]->dtype, in[1]->data, o1)));
+                urc_elem_set_i64(
+                    y->dtype, y->data, i,
+                    urc_int_pow(urc_elem_i64(dt, in[0]->data, o0), urc_elem_i64(in[1]->dtype, in[1]->data, o1), uns));
+            else urc_elem_set_f64(y->dtype, y->data, i, pow(a, urc_elem_f64(in[1]->dtype, in[1]->data, o1)));
             continue;
         }
         if (fl) {
@@ -203,7 +209,9 @@ static bool binary_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *co
 
 static urc_lx *combine(const urc_node *n, urc_lx *a, urc_lx *b) {
     switch (n->op) {
-    case URC_OP_ADD: case URC_OP_SUM: case URC_OP_MEAN: return urc_lx_bin(URC_L_ADD, a, b);
+    case URC_OP_ADD:
+    case URC_OP_SUM:
+    case URC_OP_MEAN: return urc_lx_bin(URC_L_ADD, a, b);
     case URC_OP_SUB: return urc_lx_bin(URC_L_SUB, a, b);
     case URC_OP_MUL: return urc_lx_bin(URC_L_MUL, a, b);
     case URC_OP_DIV: return urc_lx_bin(URC_L_DIV, a, b);

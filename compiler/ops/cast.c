@@ -39,10 +39,8 @@ static bool cast_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
     for (int64_t i = 0; i < ne; i++) {
         if (src_int && x->dtype == URC_DT_U64 && urc_dtype_is_float(y->dtype))
             urc_elem_set_f64(y->dtype, y->data, i, (double)((const uint64_t *)x->data)[i]);
-        else if (src_int)
-            urc_elem_set_i64(y->dtype, y->data, i, urc_elem_i64(x->dtype, x->data, i));
-        else
-            urc_elem_set_f64(y->dtype, y->data, i, urc_elem_f64(x->dtype, x->data, i));
+        else if (src_int) urc_elem_set_i64(y->dtype, y->data, i, urc_elem_i64(x->dtype, x->data, i));
+        else urc_elem_set_f64(y->dtype, y->data, i, urc_elem_f64(x->dtype, x->data, i));
     }
     return true;
 }

@@ -46,8 +46,8 @@ bool urc_check_rank(const urc_node *n, int i, int lo, int hi) {
             urc_error(urc_node_where(n), "input %d ('%s') must have rank %d, got shape %s", i, n->in[i]->name, lo,
                       urc_shape_str(&n->in[i]->shape));
         else
-            urc_error(urc_node_where(n), "input %d ('%s') must have rank %d to %d, got shape %s", i, n->in[i]->name,
-                      lo, hi, urc_shape_str(&n->in[i]->shape));
+            urc_error(urc_node_where(n), "input %d ('%s') must have rank %d to %d, got shape %s", i, n->in[i]->name, lo,
+                      hi, urc_shape_str(&n->in[i]->shape));
         return false;
     }
     return true;

@@ -30,9 +30,9 @@
 
 /* dtype classes for urc_check_dtype */
 enum {
-    URC_DTM_FLOAT = 1 << 0,   /* f16, bf16, f32, f64 */
-    URC_DTM_SINT = 1 << 1,    /* int8..int64 */
-    URC_DTM_UINT = 1 << 2,    /* uint8..uint64 */
+    URC_DTM_FLOAT = 1 << 0, /* f16, bf16, f32, f64 */
+    URC_DTM_SINT = 1 << 1,  /* int8..int64 */
+    URC_DTM_UINT = 1 << 2,  /* uint8..uint64 */
     URC_DTM_BOOL = 1 << 3,
     URC_DTM_NUM = URC_DTM_FLOAT | URC_DTM_SINT | URC_DTM_UINT,
     URC_DTM_ALL = URC_DTM_NUM | URC_DTM_BOOL,
@@ -56,7 +56,8 @@ bool urc_reject_half(const urc_node *n, int i);
  * idx[]. With `parallel` the outermost loop is PARALLEL, collapsed with the
  * next when it alone has few iterations; with `simd` the innermost gets
  * SIMD. Returns the innermost body. */
-urc_ls *urc_dim_loops(urc_kernel *k, urc_ls *parent, const int64_t *dims, int n, urc_lx **idx, bool parallel, bool simd);
+urc_ls *urc_dim_loops(urc_kernel *k, urc_ls *parent, const int64_t *dims, int n, urc_lx **idx, bool parallel,
+                      bool simd);
 
 /* Printing helpers for the print callback. */
 void urc_print_ints(urc_strbuf *sb, const char *name, const int64_t *v, int n);

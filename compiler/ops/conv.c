@@ -30,7 +30,6 @@
 
 /* ---- parsing ----------------------------------------------------------------- */
 
-
 static bool conv_parse(urc_node *n, urc_attr_list *l) {
     urc_conv_attr *a = &n->a.conv;
     memset(a, 0, sizeof *a);
@@ -204,7 +203,8 @@ static bool conv_infer(urc_node *n) {
     for (int i = 0; tr && i < nsp; i++) {
         int64_t lim = a->strides[i] > a->dilations[i] ? a->strides[i] : a->dilations[i];
         if (a->output_padding[i] >= lim) {
-            urc_error(where, "output_padding %lld on spatial axis %d must be smaller than the stride or dilation (%lld)",
+            urc_error(where,
+                      "output_padding %lld on spatial axis %d must be smaller than the stride or dilation (%lld)",
                       (long long)a->output_padding[i], i, (long long)lim);
             return false;
         }
@@ -265,8 +265,10 @@ static bool conv_infer(urc_node *n) {
                     *pb = 0;
                     *pe = total;
                 } else {
-                    urc_error(where, "output_shape %lld on spatial axis %d exceeds the full output %lld by stride %lld or more",
-                              (long long)out, i, (long long)full, (long long)s);
+                    urc_error(
+                        where,
+                        "output_shape %lld on spatial axis %d exceeds the full output %lld by stride %lld or more",
+                        (long long)out, i, (long long)full, (long long)s);
                     return false;
                 }
             }
@@ -294,7 +296,7 @@ static bool conv_infer(urc_node *n) {
  * so the reference can always loop over three. */
 typedef struct geo {
     int nsp;
-    int64_t N, C, M, G, Cg, Mg;     /* Cg = C/G inputs and Mg = M/G outputs per group */
+    int64_t N, C, M, G, Cg, Mg; /* Cg = C/G inputs and Mg = M/G outputs per group */
     int64_t in[3], out[3], K[3], s[3], d[3], pb[3];
 } geo;
 
@@ -304,8 +306,8 @@ static geo geometry(const urc_node *n) {
     if (a->channels_last) xcf = urc_sp_to_first(&xcf);
     if (y_last(n)) ycf = urc_sp_to_first(&ycf);
     const urc_shape *xs = &xcf, *ys = &ycf;
-    geo g = {a->nsp, xs->dims[0], xs->dims[1], ys->dims[1], a->group, 0, 0, {1, 1, 1}, {1, 1, 1}, {1, 1, 1},
-             {1, 1, 1}, {1, 1, 1}, {0, 0, 0}};
+    geo g = {a->nsp,    xs->dims[0], xs->dims[1], ys->dims[1], a->group,  0,        0,
+             {1, 1, 1}, {1, 1, 1},   {1, 1, 1},   {1, 1, 1},   {1, 1, 1}, {0, 0, 0}};
     g.Cg = g.C / g.G;
     g.Mg = g.M / g.G;
     for (int i = 0; i < a->nsp; i++) {
@@ -334,8 +336,7 @@ static bool conv_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
                 for (int64_t m = 0; m < M; m++)
                     if (tr) /* [K'.., C, KL, M] -> [C, M, K...] */
                         t[(c * M + m) * T + kp] = w[(((kp / KL) * C + c) * KL + kp % KL) * M + m];
-                    else /* [K..., C, M] -> [M, C, K...] */
-                        t[(m * C + c) * T + kp] = w[(kp * C + c) * M + m];
+                    else /* [K..., C, M] -> [M, C, K...] */ t[(m * C + c) * T + kp] = w[(kp * C + c) * M + m];
         free(w);
         w = t;
     }
@@ -375,7 +376,8 @@ static bool conv_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
                 double acc = 0;
                 for (int64_t c = 0; c < g.Cg; c++)
                     for (int64_t kp = 0; kp < ksz; kp++) {
-                        int64_t k[3] = {kp / (g.K[1] * g.K[2]), kp / g.K[2] % g.K[1], kp % g.K[2]}, xi = nn * g.C + grp * g.Cg + c;
+                        int64_t k[3] = {kp / (g.K[1] * g.K[2]), kp / g.K[2] % g.K[1], kp % g.K[2]},
+                                xi = nn * g.C + grp * g.Cg + c;
                         bool inside = true;
                         for (int a = 0; a < 3; a++) {
                             int64_t i = o[a] * g.s[a] - g.pb[a] + k[a] * g.d[a];
@@ -429,10 +431,6 @@ static bool conv_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
 
 /* ---- lowering ---------------------------------------------------------------------- */
 
-
-
-
-
 static const char *nm(const char *base, int a) { return urc_fmt("%s%d", base, a); }
 
 /* Conv, one spatial axis at output position o: the taps k whose input
@@ -445,9 +443,12 @@ static void conv_taps(urc_kernel *k, urc_ls *body, const geo *g, int a, urc_lx *
     urc_lx *os = urc_muli(o, s);
     *lo = urc_sp_i(0);
     *hi = urc_sp_i(K);
-    if (pb > 0) *lo = urc_sp_let(k, body, nm("klo", a), urc_sp_max(urc_sp_i(0), urc_sp_div(urc_sub(urc_sp_i(pb + d - 1), os), d)));
+    if (pb > 0)
+        *lo = urc_sp_let(k, body, nm("klo", a),
+                         urc_sp_max(urc_sp_i(0), urc_sp_div(urc_sub(urc_sp_i(pb + d - 1), os), d)));
     if ((g->out[a] - 1) * s - pb + (K - 1) * d >= in)
-        *hi = urc_sp_let(k, body, nm("khi", a), urc_sp_min(urc_sp_i(K), urc_sp_div(urc_sub(urc_sp_i(in + pb + d - 1), os), d)));
+        *hi = urc_sp_let(k, body, nm("khi", a),
+                         urc_sp_min(urc_sp_i(K), urc_sp_div(urc_sub(urc_sp_i(in + pb + d - 1), os), d)));
 }
 
 static urc_lx *bias_init(urc_lower *L, urc_kernel *k, const urc_node *n, urc_lx *m) {
@@ -523,8 +524,10 @@ static bool lower_conv_transpose(urc_lower *L, urc_kernel *k, const urc_node *n,
             /* floor((q - K + s) / s) and floor((q + s) / s); where the truncating
              * division rounds up (negative numerators) the result is <= 0 and
              * clamped by max(0, .) or gives an empty range anyway */
-            lo[a] = urc_sp_let(k, body, nm("ilo", a), urc_sp_max(urc_sp_i(0), urc_sp_div(urc_addi(o[a], g->pb[a] + s - K), s)));
-            hi[a] = urc_sp_let(k, body, nm("ihi", a), urc_sp_min(urc_sp_i(g->in[a]), urc_sp_div(urc_addi(o[a], g->pb[a] + s), s)));
+            lo[a] = urc_sp_let(k, body, nm("ilo", a),
+                               urc_sp_max(urc_sp_i(0), urc_sp_div(urc_addi(o[a], g->pb[a] + s - K), s)));
+            hi[a] = urc_sp_let(k, body, nm("ihi", a),
+                               urc_sp_min(urc_sp_i(g->in[a]), urc_sp_div(urc_addi(o[a], g->pb[a] + s), s)));
         }
     }
     int acc = urc_kernel_var(k, "acc", Y->dtype);
@@ -549,8 +552,11 @@ static bool lower_conv_transpose(urc_lower *L, urc_kernel *k, const urc_node *n,
         } else {
             urc_lx *kk = urc_sp_range_loop(k, &in, nm("k", a), urc_sp_i(0), urc_sp_i(g->K[a]));
             urc_lx *t = urc_sp_let(k, in, nm("t", a), urc_sub(q[a], urc_muli(kk, d)));
-            urc_lx *ok = urc_lx_bin(URC_L_AND, urc_lx_bin(URC_L_GE, t, urc_sp_i(0)), urc_lx_bin(URC_L_LT, t, urc_sp_i(g->in[a] * s)));
-            if (s > 1) ok = urc_lx_bin(URC_L_AND, ok, urc_lx_bin(URC_L_EQ, urc_lx_bin(URC_L_REM, t, urc_sp_i(s)), urc_sp_i(0)));
+            urc_lx *ok = urc_lx_bin(URC_L_AND, urc_lx_bin(URC_L_GE, t, urc_sp_i(0)),
+                                    urc_lx_bin(URC_L_LT, t, urc_sp_i(g->in[a] * s)));
+            if (s > 1)
+                ok =
+                    urc_lx_bin(URC_L_AND, ok, urc_lx_bin(URC_L_EQ, urc_lx_bin(URC_L_REM, t, urc_sp_i(s)), urc_sp_i(0)));
             in = urc_ls_if(in, ok, NULL);
             xi[2 + a] = urc_sp_div(t, s);
             wi[pk] = kk;
@@ -627,13 +633,13 @@ typedef struct dconv {
     urc_lower *L;
     urc_kernel *k;
     const urc_node *n;
-    int bw, by, bb;     /* bb: packed bias or -1 */
-    int nx;             /* X parts (channel concatenation): buffers bxs, channels cx */
+    int bw, by, bb; /* bb: packed bias or -1 */
+    int nx;         /* X parts (channel concatenation): buffers bxs, channels cx */
     int bxs[URC_CONV_MAX_PARTS];
     int64_t cx[URC_CONV_MAX_PARTS];
-    int br;             /* unetrc.FusedConv's residual or -1 */
-    bool wrt;           /* W read as it is at run time (w_last), not packed; */
-    int64_t wc;         /* then W elements between input channels (Conv: M) */
+    int br;     /* unetrc.FusedConv's residual or -1 */
+    bool wrt;   /* W read as it is at run time (w_last), not packed; */
+    int64_t wc; /* then W elements between input channels (Conv: M) */
     int64_t N, C, M;
     int64_t in[3], out[3], K[3], s[3], d[3], pb[3];
     tile t;
@@ -642,7 +648,8 @@ typedef struct dconv {
     int64_t os[3], oo[3], yd[3];
 } dconv;
 
-static urc_lx *ivar(urc_kernel *k, urc_ls **body, const char *name, urc_lx *lo, urc_lx *hi, int64_t step, unsigned flags) {
+static urc_lx *ivar(urc_kernel *k, urc_ls **body, const char *name, urc_lx *lo, urc_lx *hi, int64_t step,
+                    unsigned flags) {
     int v = urc_kernel_var(k, name, URC_DT_I64);
     *body = urc_ls_for(*body, v, lo, hi, step, flags);
     return urc_lx_var(k, v);
@@ -654,9 +661,12 @@ static void dc_taps(dconv *c, urc_ls *body, int a, urc_lx *o, urc_lx **lo, urc_l
     urc_lx *os = urc_muli(o, s);
     *lo = urc_sp_i(0);
     *hi = urc_sp_i(K);
-    if (pb > 0) *lo = urc_sp_let(c->k, body, nm("klo", a), urc_sp_max(urc_sp_i(0), urc_sp_div(urc_sub(urc_sp_i(pb + d - 1), os), d)));
+    if (pb > 0)
+        *lo = urc_sp_let(c->k, body, nm("klo", a),
+                         urc_sp_max(urc_sp_i(0), urc_sp_div(urc_sub(urc_sp_i(pb + d - 1), os), d)));
     if ((c->out[a] - 1) * s - pb + (K - 1) * d >= in)
-        *hi = urc_sp_let(c->k, body, nm("khi", a), urc_sp_min(urc_sp_i(K), urc_sp_div(urc_sub(urc_sp_i(in + pb + d - 1), os), d)));
+        *hi = urc_sp_let(c->k, body, nm("khi", a),
+                         urc_sp_min(urc_sp_i(K), urc_sp_div(urc_sub(urc_sp_i(in + pb + d - 1), os), d)));
 }
 
 static urc_lx *tap_loop(urc_kernel *k, urc_ls **body, const char *name, urc_lx *lo, urc_lx *hi) {
@@ -800,8 +810,9 @@ static urc_lx *valid_cols(int64_t cols, int MB, int64_t nmb, urc_lx *mb) {
 /* The direct convolution of node n with its spatial axes mapped to D, H, W
  * (axis 2 innermost); the output map is the identity. */
 static dconv dc_setup(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
-    dconv c = {L, k, n, 0, 0, -1, 1, {0}, {g->C}, -1, false, g->M, g->N, g->C, g->M, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0},
-               {0}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}};
+    dconv c = {L,         k,         n,         0,    0,         -1,        1,         {0},       {g->C},
+               -1,        false,     g->M,      g->N, g->C,      g->M,      {1, 1, 1}, {1, 1, 1}, {1, 1, 1},
+               {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0},  {1, 1, 1}, {0, 0, 0}, {1, 1, 1}};
     for (int a = 0; a < g->nsp; a++) {
         int b = 3 - g->nsp + a;
         c.in[b] = g->in[a];
@@ -893,7 +904,9 @@ static void dc_emit(dconv *cp, bool gemm) {
         urc_ls *body = k->body, *par = NULL;
         urc_lx *j = urc_sp_dim_loop(k, &body, "j", nfull, &par);
         urc_lx *mb = urc_sp_dim_loop(k, &body, "mb", nmb, NULL);
-        if (nfull) dc_block(&c, body, mb, zero, zero, zero, none, one, zero, urc_muli(j, WB), -1, WB, valid_cols(c.M, MB, nmb, mb));
+        if (nfull)
+            dc_block(&c, body, mb, zero, zero, zero, none, one, zero, urc_muli(j, WB), -1, WB,
+                     valid_cols(c.M, MB, nmb, mb));
         if (R) {
             urc_ls *rb = k->body;
             urc_lx *mb2 = urc_sp_dim_loop(k, &rb, "mb", nmb, NULL);
@@ -911,7 +924,8 @@ static void dc_emit(dconv *cp, bool gemm) {
     dc_taps(&c, body, 0, od, &klo[0], &khi[0]);
     dc_taps(&c, body, 1, oh, &klo[1], &khi[1]);
     urc_lx *yd = urc_addi(urc_muli(od, c.os[0]), c.oo[0]), *yh = urc_addi(urc_muli(oh, c.os[1]), c.oo[1]);
-    urc_lx *yrow = urc_sp_let(k, body, "yrow", urc_muli(urc_add(urc_muli(yd, c.yd[1]), yh), c.yd[2])); /* within the sample */
+    urc_lx *yrow =
+        urc_sp_let(k, body, "yrow", urc_muli(urc_add(urc_muli(yd, c.yd[1]), yh), c.yd[2])); /* within the sample */
     urc_lx *valid = valid_cols(c.M, MB, nmb, mb);
     int64_t j0, j1;
     w_blocks(&c, &j0, &j1);
@@ -939,7 +953,8 @@ static bool wino_fits(const urc_node *n, const geo *g) {
 }
 
 static bool try_winograd(urc_lower *L, urc_kernel *k, const urc_node *n, const dconv *d, int nsp) {
-    urc_wino_conv w = {n, nsp, d->N, d->C, d->M, {0}, {0}, {0}, nparts(n), {0}, n->in[1], bias(n), residual(n), n->out[0]};
+    urc_wino_conv w = {n,   nsp,       d->N, d->C,     d->M,    {0},         {0},
+                       {0}, nparts(n), {0},  n->in[1], bias(n), residual(n), n->out[0]};
     for (int a = 0; a < 3; a++) w.in[a] = d->in[a], w.out[a] = d->out[a], w.pb[a] = d->pb[a];
     for (int p = 0; p < w.nx; p++) w.x[p] = xpart(n, p);
     return urc_conv_winograd(L, k, &w);
@@ -1085,7 +1100,8 @@ static bool lower_convt_classes(urc_lower *L, urc_kernel *k, const urc_node *n, 
                             for (int64_t ci = 0; ci < C; ci++)
                                 for (int l = 0; l < MB; l++) {
                                     int64_t m = mb * MB + l;
-                                    wp[((mb * TT + u) * C + ci) * MB + l] = m < M ? w[(ci * M + m) * KK[0] * KK[1] * KK[2] + kf] : 0.0f;
+                                    wp[((mb * TT + u) * C + ci) * MB + l] =
+                                        m < M ? w[(ci * M + m) * KK[0] * KK[1] * KK[2] + kf] : 0.0f;
                                 }
                         }
                     c.bw = urc_lower_const(L, k, "wpack", URC_DT_F32, nmb * TT * C * MB, wp);
@@ -1145,7 +1161,8 @@ static bool lower_convt_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const
                 for (int64_t ci = 0; ci < C; ci++)
                     for (int l = 0; l < MB; l++) {
                         int64_t j = jb * MB + l, kw = j / M, m = j % M;
-                        wp[((jb * KD * KH + t) * C + ci) * MB + l] = j < J ? w[((ci * M + m) * KD * KH + t) * KW + kw] : 0.0f;
+                        wp[((jb * KD * KH + t) * C + ci) * MB + l] =
+                            j < J ? w[((ci * M + m) * KD * KH + t) * KW + kw] : 0.0f;
                     }
         c.bw = urc_lower_const(L, k, "wpack", URC_DT_F32, nmb * KD * KH * C * MB, wp);
         free(wp);
@@ -1157,25 +1174,31 @@ static bool lower_convt_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const
     urc_lx *nn = urc_sp_dim_loop(k, &body, "n", c.N, &par);
     urc_lx *id = urc_sp_dim_loop(k, &body, "id", c.in[0], &par);
     urc_lx *ih = urc_sp_dim_loop(k, &body, "ih", c.in[1], &par);
-    urc_lx *xr = urc_sp_let(k, body, "xr", urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, c.in[0]), id), c.in[1]), ih), c.in[2]));
+    urc_lx *xr = urc_sp_let(k, body, "xr",
+                            urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, c.in[0]), id), c.in[1]), ih), c.in[2]));
     urc_ls *tb = body;
     urc_lx *kd = tap_loop(k, &tb, "kd", urc_sp_i(0), urc_sp_i(KD));
     urc_lx *kh = tap_loop(k, &tb, "kh", urc_sp_i(0), urc_sp_i(KH));
-    urc_lx *oy = urc_add(urc_muli(urc_add(urc_muli(nn, c.out[0]), urc_add(urc_muli(id, KD), kd)), c.out[1]), urc_add(urc_muli(ih, KH), kh));
+    urc_lx *oy = urc_add(urc_muli(urc_add(urc_muli(nn, c.out[0]), urc_add(urc_muli(id, KD), kd)), c.out[1]),
+                         urc_add(urc_muli(ih, KH), kh));
     urc_lx *yr = urc_sp_let(k, tb, "yr", urc_muli(oy, c.out[2]));
-    urc_lx *wb = c.wrt ? urc_sp_let(k, tb, "wb", urc_add(urc_muli(urc_add(urc_muli(kd, KH), kh), C * J), urc_muli(jb, MB)))
-                       : urc_sp_let(k, tb, "wb", urc_muli(urc_add(urc_muli(urc_add(urc_muli(jb, KD), kd), KH), kh), C * MB));
+    urc_lx *wb =
+        c.wrt ? urc_sp_let(k, tb, "wb", urc_add(urc_muli(urc_add(urc_muli(kd, KH), kh), C * J), urc_muli(jb, MB)))
+              : urc_sp_let(k, tb, "wb", urc_muli(urc_add(urc_muli(urc_add(urc_muli(jb, KD), kd), KH), kh), C * MB));
     urc_lx *valid = valid_cols(J, MB, nmb, jb);
     int64_t IW = c.in[2], nfull = IW / WB, R = IW % WB;
     for (int part = 0; part < 2; part++) {
         int nv = part ? (int)R : WB;
         if (!nv || (!part && !nfull)) continue;
         urc_ls *lb = tb;
-        urc_lx *iw0 = part ? urc_sp_i(nfull * WB) : nfull == 1 ? urc_sp_i(0) : ivar(k, &lb, "iw0", urc_sp_i(0), urc_sp_i(nfull * WB), WB, 0);
+        urc_lx *iw0 = part         ? urc_sp_i(nfull * WB)
+                      : nfull == 1 ? urc_sp_i(0)
+                                   : ivar(k, &lb, "iw0", urc_sp_i(0), urc_sp_i(nfull * WB), WB, 0);
         int acc;
         urc_ls *blk = acc_block(k, lb, nv, MB, &acc, c.bb, urc_muli(jb, MB));
         dc_fma(&c, blk, acc, urc_add(xr, iw0), 1, wb, 0, nv);
-        acc_store(&c, blk, acc, nv, urc_sp_i(0), urc_add(yr, urc_muli(iw0, KW)), KW, urc_muli(jb, MB), valid, convt_bcol, jb);
+        acc_store(&c, blk, acc, nv, urc_sp_i(0), urc_add(yr, urc_muli(iw0, KW)), KW, urc_muli(jb, MB), valid,
+                  convt_bcol, jb);
     }
     return true;
 }
@@ -1183,7 +1206,8 @@ static bool lower_convt_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const
 static bool conv_lower(urc_lower *L, const urc_node *n) {
     geo g = geometry(n);
     urc_kernel *k = urc_lower_begin(L, n);
-    bool fast = n->a.conv.channels_last && n->in[0]->dtype == URC_DT_F32 && g.G == 1 && (n->in[1]->data || n->a.conv.w_last);
+    bool fast =
+        n->a.conv.channels_last && n->in[0]->dtype == URC_DT_F32 && g.G == 1 && (n->in[1]->data || n->a.conv.w_last);
     if (n->op == URC_OP_CONV_TRANSPOSE) {
         fast = fast && !n->a.conv.y_channels_first; /* not made by passes/fuse_conv.c */
         bool undilated = true;

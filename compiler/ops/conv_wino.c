@@ -111,8 +111,8 @@ typedef struct wino {
     urc_kernel *k;
     const urc_wino_conv *c;
     int T, MB, lanes;
-    int ni;        /* 4 (3D) or 1 (2D: no transform along D) */
-    int64_t P;     /* transform positions: ni * 16 */
+    int ni;    /* 4 (3D) or 1 (2D: no transform along D) */
+    int64_t P; /* transform positions: ni * 16 */
     int64_t nmb;
     int bx[URC_CONV_MAX_PARTS], bu, bb, br, by;
     int bias_mode; /* 0 none, 1 packed (bb), 2 literal or run-time (urc_lower_load) */
@@ -121,7 +121,8 @@ typedef struct wino {
 /* V[p][t][c] = (B^T d B)[p] of tile t's patch d (origin z0, y0, x0 in X, padding applied): d
  * gathered with zeros outside X and transformed along W into S[(i*4 + j)*4 + e][c], then along H
  * in place, then along D into V (2D: along H into V). */
-static void input_transform(wino *w, urc_ls *body, urc_lx *nn, urc_lx *z0, urc_lx *y0, urc_lx *x0, urc_lx *t, int S, int V) {
+static void input_transform(wino *w, urc_ls *body, urc_lx *nn, urc_lx *z0, urc_lx *y0, urc_lx *x0, urc_lx *t, int S,
+                            int V) {
     urc_kernel *k = w->k;
     const urc_wino_conv *c = w->c;
     int64_t C = c->C, D = c->in[0], H = c->in[1], W = c->in[2];
@@ -134,8 +135,8 @@ static void input_transform(wino *w, urc_ls *body, urc_lx *nn, urc_lx *z0, urc_l
         urc_lx *z = urc_add(z0, i), *y = urc_add(y0, j);
         int okzy = urc_kernel_var(k, "ok", URC_DT_BOOL);
         urc_ls_decl(b, okzy, band(inside(z, D), inside(y, H)));
-        urc_lx *row = urc_sp_let(k, b, "row", urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, D), clampi(z, D)), H),
-                                                              clampi(y, H)), W));
+        urc_lx *row = urc_sp_let(
+            k, b, "row", urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, D), clampi(z, D)), H), clampi(y, H)), W));
         urc_lx *ok[4], *vox[4];
         for (int e = 0; e < 4; e++) {
             urc_lx *x = urc_addi(x0, e);
@@ -258,8 +259,9 @@ static void group(wino *w, urc_ls *parent, urc_lx *nn, urc_lx *td, urc_lx *th, u
             urc_ls_decl(b, xv, ld(k, V, urc_add(urc_add(vb, urc_muli(t, C)), cc)));
             urc_lx *l = loopv(k, &b, "l", 0, urc_lx_int(MB), URC_FOR_VECTOR);
             urc_lx *ai = urc_add(urc_muli(t, MB), l);
-            urc_ls_store(b, acc, ai, urc_lx_fma(urc_lx_var(k, xv), ld(k, w->bu, urc_add(urc_add(ub, urc_muli(cc, MB)), l)),
-                                                ld(k, acc, ai)));
+            urc_ls_store(
+                b, acc, ai,
+                urc_lx_fma(urc_lx_var(k, xv), ld(k, w->bu, urc_add(urc_add(ub, urc_muli(cc, MB)), l)), ld(k, acc, ai)));
         }
         {
             urc_ls *b = ab;
@@ -289,7 +291,7 @@ static void group(wino *w, urc_ls *parent, urc_lx *nn, urc_lx *td, urc_lx *th, u
         for (int j = 0; j < 2; j++) urc_ls_store(b, O, OIDX(urc_addi(urc_muli(i, 4), j), r, t), o[j]);
     }
     /* Y[n, 2td + a, 2th + j, 2(tw0 + t) + e] for the voxels inside Y */
-    urc_lx *valid = M % MB == 0 ? urc_lx_int(MB)
+    urc_lx *valid = M % MB == 0   ? urc_lx_int(MB)
                     : w->nmb == 1 ? urc_lx_int(M)
                                   : urc_sp_min(urc_lx_int(MB), urc_sub(urc_lx_int(M), urc_muli(mb, MB)));
     for (int jj = 0; jj < 2; jj++)
@@ -309,8 +311,11 @@ static void group(wino *w, urc_ls *parent, urc_lx *nn, urc_lx *td, urc_lx *th, u
                     cond = cond ? band(cond, cx) : cx;
                 }
                 if (cond) b = urc_ls_if(b, cond, NULL);
-                urc_lx *yb = urc_sp_let(k, b, "yb", urc_add(urc_muli(urc_add(urc_muli(urc_add(urc_muli(
-                                 urc_add(urc_muli(nn, OD), oz), OH), oy), OW), ox), M), urc_muli(mb, MB)));
+                urc_lx *yb = urc_sp_let(
+                    k, b, "yb",
+                    urc_add(urc_muli(
+                                urc_add(urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, OD), oz), OH), oy), OW), ox), M),
+                            urc_muli(mb, MB)));
                 urc_lx *l = loopv(k, &b, "l", 0, valid, URC_FOR_VECTOR);
                 urc_lx *v[4], *o;
                 if (w->ni == 4) {
@@ -374,8 +379,8 @@ bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c) {
     int64_t key[64 + 2 * URC_CONV_MAX_PARTS], alpha;
     int nk = 0;
     memcpy(&alpha, &at->act_alpha, sizeof alpha);
-    const int64_t head[] = {0x57494e4f, c->N, c->C, c->M, T, MB, w.nmb, w.bu, w.bb, w.br, w.by, w.bias_mode, bits,
-                            at->act, alpha, c->nx, c->nd};
+    const int64_t head[] = {0x57494e4f, c->N, c->C,        c->M, T,       MB,    w.nmb, w.bu, w.bb,
+                            w.br,       w.by, w.bias_mode, bits, at->act, alpha, c->nx, c->nd};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
     for (int a = 0; a < 3; a++) key[nk++] = c->in[a], key[nk++] = c->out[a], key[nk++] = c->pb[a];
     for (int p = 0; p < c->nx; p++) key[nk++] = w.bx[p], key[nk++] = c->x[p]->shape.dims[c->x[p]->shape.rank - 1];

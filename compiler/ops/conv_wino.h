@@ -11,9 +11,9 @@
 typedef struct urc_wino_conv {
     const urc_node *n;
     int nd;
-    int64_t N, C, M;            /* batch, input channels (all parts), output channels */
+    int64_t N, C, M; /* batch, input channels (all parts), output channels */
     int64_t in[3], out[3], pb[3];
-    int nx;                     /* X parts (channel concatenation) */
+    int nx; /* X parts (channel concatenation) */
     const urc_value *x[URC_CONV_MAX_PARTS];
     const urc_value *w, *b, *r, *y; /* W [M, C, 3, 3, 3] (constant); bias, residual: NULL if absent */
 } urc_wino_conv;

@@ -54,8 +54,8 @@ static bool cgw_infer(urc_node *n) {
         return false;
     }
     for (int i = 0; i < nsp; i++)
-        if (a->kernel[i] < 1 || a->strides[i] < 1 || a->dilations[i] < 1 || a->pads[i] < 0 ||
-            as.dims[2 + i] < 1 || bs.dims[2 + i] < 1) {
+        if (a->kernel[i] < 1 || a->strides[i] < 1 || a->dilations[i] < 1 || a->pads[i] < 0 || as.dims[2 + i] < 1 ||
+            bs.dims[2 + i] < 1) {
             urc_error(where, "internal: bad ConvGradWeight geometry on spatial axis %d", i);
             return false;
         }
@@ -83,8 +83,8 @@ static geo geometry(const urc_node *n) {
         as = urc_sp_to_first(&as);
         bs = urc_sp_to_first(&bs);
     }
-    geo g = {a->nsp, a->channels_last, as.dims[0], as.dims[1], bs.dims[1], a->group, 0, 0, {1, 1, 1}, {1, 1, 1},
-             {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}};
+    geo g = {a->nsp, a->channels_last, as.dims[0], as.dims[1], bs.dims[1], a->group,  0,
+             0,      {1, 1, 1},        {1, 1, 1},  {1, 1, 1},  {1, 1, 1},  {1, 1, 1}, {0, 0, 0}};
     g.Cg = g.C / g.G;
     g.Mg = g.M / g.G;
     for (int i = 0; i < a->nsp; i++) {
@@ -173,11 +173,13 @@ static void positions(urc_kernel *k, urc_ls *body, const geo *g, int a, urc_lx *
     *hi = urc_sp_i(out);
     if (pb > 0) {
         urc_lx *v = ceil_div(urc_sub(urc_sp_i(pb), kd), s);
-        *lo = v->kind == URC_LX_INT ? urc_sp_i(v->i > 0 ? v->i : 0) : urc_sp_let(k, body, nm("olo", a), urc_sp_max(urc_sp_i(0), v));
+        *lo = v->kind == URC_LX_INT ? urc_sp_i(v->i > 0 ? v->i : 0)
+                                    : urc_sp_let(k, body, nm("olo", a), urc_sp_max(urc_sp_i(0), v));
     }
     if ((out - 1) * s - pb + (K - 1) * d >= in) {
         urc_lx *v = ceil_div(urc_sub(urc_sp_i(in + pb), kd), s);
-        *hi = v->kind == URC_LX_INT ? urc_sp_i(v->i < out ? v->i : out) : urc_sp_let(k, body, nm("ohi", a), urc_sp_min(urc_sp_i(out), v));
+        *hi = v->kind == URC_LX_INT ? urc_sp_i(v->i < out ? v->i : out)
+                                    : urc_sp_let(k, body, nm("ohi", a), urc_sp_min(urc_sp_i(out), v));
     }
 }
 
@@ -206,8 +208,7 @@ static bool lower_naive(urc_lower *L, urc_kernel *k, const urc_node *n, const ge
         urc_lx *o;
         if (lo[a]->kind == URC_LX_INT && lo[a]->i == 0 && hi[a]->kind == URC_LX_INT && hi[a]->i == g.out[a])
             o = urc_sp_dim_loop(k, &in, nm("o", a), g.out[a], NULL);
-        else
-            o = urc_sp_range_loop(k, &in, nm("o", a), lo[a], hi[a]);
+        else o = urc_sp_range_loop(k, &in, nm("o", a), lo[a], hi[a]);
         bi[2 + a] = o;
         ai[2 + a] = urc_addi(urc_add(urc_muli(o, g.s[a]), urc_muli(kk[a], g.d[a])), -g.pb[a]);
     }
@@ -254,12 +255,12 @@ typedef struct fgw {
     int ba, bb, bw;
     int64_t N, C, M;
     int64_t in[3], out[3], K[3], s[3], d[3], pb[3];
-    bool lanes_c;     /* lanes over A's channels (rows over B's), else lanes over B's channels */
-    int64_t V, S;     /* channels of the lanes operand and of the rows operand */
-    int R, CB, KWb;   /* tile: rows, lanes, W taps (1 or KW) */
-    int64_t nrb, ncb; /* row and lane blocks */
-    int64_t nsd;      /* 1, or KD when the parts split the D taps too */
-    int64_t DB, HB;   /* chunk: DB planes of HB rows (HB < OH only when DB = 1) */
+    bool lanes_c;             /* lanes over A's channels (rows over B's), else lanes over B's channels */
+    int64_t V, S;             /* channels of the lanes operand and of the rows operand */
+    int R, CB, KWb;           /* tile: rows, lanes, W taps (1 or KW) */
+    int64_t nrb, ncb;         /* row and lane blocks */
+    int64_t nsd;              /* 1, or KD when the parts split the D taps too */
+    int64_t DB, HB;           /* chunk: DB planes of HB rows (HB < OH only when DB = 1) */
     int64_t wlo[64], whi[64]; /* KWb = KW: per W tap, its positions [wlo, whi) (constants) */
 } fgw;
 
@@ -312,15 +313,17 @@ static urc_lx *dw_index(const fgw *f, urc_lx *rc, urc_lx *lc, urc_lx *kd, urc_lx
  * [k0, k1) of the tile (tile slot kw - kwt), r < Rv, l < CBv. abase/bbase:
  * the element of A at (row, W position 0, channel c0 of the block) minus
  * the padding, and of B at (row, 0, channel m0); p the W position. */
-static void update(fgw *f, urc_ls *body, int acc, int Rv, int CBv, urc_lx *abase, urc_lx *bbase, urc_lx *p,
-                   urc_lx *kwv, int64_t k0, int64_t k1, int64_t kwt) {
+static void update(fgw *f, urc_ls *body, int acc, int Rv, int CBv, urc_lx *abase, urc_lx *bbase, urc_lx *p, urc_lx *kwv,
+                   int64_t k0, int64_t k1, int64_t kwt) {
     urc_kernel *k = f->k;
     urc_lx *aoff = urc_add(abase, urc_muli(p, f->s[2] * f->C)), *boff = urc_add(bbase, urc_muli(p, f->M));
     aoff = urc_sp_let(k, body, "ap", aoff);
     boff = urc_sp_let(k, body, "bp", boff);
     urc_ls *in = body;
     urc_lx *r = Rv == 1 ? urc_sp_i(0) : ivar(k, &in, "r", urc_sp_i(0), urc_sp_i(Rv), URC_FOR_UNROLL);
-    urc_lx *kw = kwv ? kwv : k1 - k0 == 1 ? urc_sp_i(k0) : ivar(k, &in, "kw", urc_sp_i(k0), urc_sp_i(k1), URC_FOR_UNROLL);
+    urc_lx *kw = kwv            ? kwv
+                 : k1 - k0 == 1 ? urc_sp_i(k0)
+                                : ivar(k, &in, "kw", urc_sp_i(k0), urc_sp_i(k1), URC_FOR_UNROLL);
     urc_lx *slot = kwv ? urc_sp_i(0) : urc_addi(kw, -kwt);
     urc_lx *atap = urc_add(aoff, urc_muli(kw, f->d[2] * f->C));
     int sv = urc_kernel_var(k, "sv", URC_DT_F32);
@@ -366,7 +369,8 @@ static void tile(fgw *f, urc_ls *parent, int Rv, int CBv, urc_lx *r0, urc_lx *l0
     urc_lx *arow = urc_add(urc_muli(urc_add(urc_muli(nn, f->in[0]), id), f->in[1]), ih);
     urc_lx *brow = urc_add(urc_muli(urc_add(urc_muli(nn, f->out[0]), od), f->out[1]), oh);
     urc_lx *c0 = f->lanes_c ? l0 : r0, *m0 = f->lanes_c ? r0 : l0;
-    urc_lx *abase = urc_sp_let(k, rb, "abase", urc_addi(urc_add(urc_muli(arow, f->in[2] * f->C), c0), -f->pb[2] * f->C));
+    urc_lx *abase =
+        urc_sp_let(k, rb, "abase", urc_addi(urc_add(urc_muli(arow, f->in[2] * f->C), c0), -f->pb[2] * f->C));
     urc_lx *bbase = urc_sp_let(k, rb, "bbase", urc_add(urc_muli(brow, f->out[2] * f->M), m0));
     if (kwv) { /* one W tap per tile: its position range at run time */
         geo g = f_geo(f);

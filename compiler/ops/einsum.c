@@ -119,8 +119,8 @@ static bool resolve(const urc_node *n, urc_einsum_attr *a) {
         }
         int r = n->in[i]->shape.rank, nl = t[i].npre + t[i].npost;
         if (t[i].ell ? nl > r : nl != r) {
-            urc_error(where, "term %d of equation '%s' has %d labels%s but input %d has rank %d", i, a->equation,
-                      nl, t[i].ell ? " and '...'" : "", i, r);
+            urc_error(where, "term %d of equation '%s' has %d labels%s but input %d has rank %d", i, a->equation, nl,
+                      t[i].ell ? " and '...'" : "", i, r);
             return false;
         }
         ell[i] = t[i].ell ? r - nl : 0;
@@ -143,7 +143,8 @@ static bool resolve(const urc_node *n, urc_einsum_attr *a) {
     int no = 0;
     if (explicit_out) {
         if (!ot.ell && E > 0) {
-            urc_error(where, "equation '%s' has '...' in the inputs (standing for %d dims) but not in its output", a->equation, E);
+            urc_error(where, "equation '%s' has '...' in the inputs (standing for %d dims) but not in its output",
+                      a->equation, E);
             return false;
         }
         for (int j = 0; j < ot.npre; j++) out[no++] = ot.pre[j];
@@ -151,8 +152,7 @@ static bool resolve(const urc_node *n, urc_einsum_attr *a) {
         for (int j = 0; j < ot.npost; j++) out[no++] = ot.post[j];
         for (int j = 0; j < no; j++) {
             if (!count[(unsigned char)out[j]]) {
-                urc_error(where, "output label '%c' of equation '%s' does not occur in any input", out[j],
-                          a->equation);
+                urc_error(where, "output label '%c' of equation '%s' does not occur in any input", out[j], a->equation);
                 return false;
             }
             for (int i = 0; i < j; i++)
@@ -194,7 +194,8 @@ static bool label_sizes(const urc_node *n, const urc_einsum_attr *a, int64_t *si
                     urc_error(urc_node_where(n), "the '...' dims of inputs %d %s and %d %s do not broadcast", from[c],
                               urc_shape_str(&n->in[from[c]]->shape), i, urc_shape_str(s));
                 else
-                    urc_error(urc_node_where(n), "label '%c' stands for dims of different sizes, %lld and %lld (inputs %d %s and %d %s)",
+                    urc_error(urc_node_where(n),
+                              "label '%c' stands for dims of different sizes, %lld and %lld (inputs %d %s and %d %s)",
                               c, (long long)size[c], (long long)v, from[c], urc_shape_str(&n->in[from[c]]->shape), i,
                               urc_shape_str(s));
                 return false;
@@ -222,11 +223,11 @@ static bool einsum_infer(urc_node *n) {
 /* ---- the loop structure shared by eval and lower ---------------------------- */
 
 typedef struct plan {
-    int nl, nout;                 /* labels; the first nout are the output's */
+    int nl, nout; /* labels; the first nout are the output's */
     char lab[64];
     int64_t size[64];
     int64_t stride[URC_EINSUM_MAX_OPERANDS][64]; /* per operand, per label */
-    int64_t ystride[64];          /* output, per label (0 for summed) */
+    int64_t ystride[64];                         /* output, per label (0 for summed) */
 } plan;
 
 static void make_plan(const urc_node *n, plan *P) {

@@ -153,7 +153,8 @@ static bool nd_infer(urc_node *n) {
 static bool onehot_infer(urc_node *n) {
     const char *where = urc_node_where(n);
     urc_gather_attr *a = &n->a.gather;
-    if (!urc_check_dtype(n, 0, URC_DTM_NUM) || !urc_check_dtype(n, 1, URC_DTM_NUM) || !urc_check_dtype(n, 2, URC_DTM_ALL))
+    if (!urc_check_dtype(n, 0, URC_DTM_NUM) || !urc_check_dtype(n, 1, URC_DTM_NUM) ||
+        !urc_check_dtype(n, 2, URC_DTM_ALL))
         return false;
     const urc_shape *is = &n->in[0]->shape;
     const urc_value *dv = n->in[1], *vv = n->in[2];
@@ -201,8 +202,9 @@ static bool indices_ok(const urc_node *n, const urc_tensor *ind, int64_t D) {
     for (int64_t i = 0; i < ne; i++) {
         int64_t v = urc_elem_i64(ind->dtype, ind->data, i);
         if (v < -D || v >= D) {
-            urc_error(urc_node_where(n), "index %lld (element %lld of the indices) is out of range for axis %d of size %lld",
-                      (long long)v, (long long)i, (int)n->a.gather.axis, (long long)D);
+            urc_error(urc_node_where(n),
+                      "index %lld (element %lld of the indices) is out of range for axis %d of size %lld", (long long)v,
+                      (long long)i, (int)n->a.gather.axis, (long long)D);
             return false;
         }
     }
@@ -378,15 +380,16 @@ static bool gather_lower_nd(urc_lower *L, const urc_node *n) {
         for (int d = 0; d < g.k; d++) {
             int64_t D = ds->dims[g.b + d];
             urc_lx *v = urc_lx_cast(URC_DT_I64, urc_lx_load(k, bi, urc_addi(urc_muli(urc_lx_var(k, j), g.k), d)));
-            urc_lx *bad = urc_lx_bin(URC_L_OR, urc_lx_bin(URC_L_LT, v, urc_lx_int(-D)), urc_lx_bin(URC_L_GE, v, urc_lx_int(D)));
+            urc_lx *bad =
+                urc_lx_bin(URC_L_OR, urc_lx_bin(URC_L_LT, v, urc_lx_int(-D)), urc_lx_bin(URC_L_GE, v, urc_lx_int(D)));
             urc_ls_fail(urc_ls_if(cb, bad, NULL), k);
         }
     }
     int jv = urc_kernel_var(k, "j", URC_DT_I64);
     urc_ls *body = urc_ls_for(k->body, jv, urc_lx_int(0), urc_lx_int(g.B * g.N), 1, URC_FOR_PARALLEL);
     urc_lx *j = urc_lx_var(k, jv);
-    urc_lx *off = g.B > 1 ? urc_muli(urc_lx_inrange(urc_lx_bin(URC_L_DIV, j, urc_lx_int(g.N))), g.batch_elems)
-                          : urc_lx_int(0);
+    urc_lx *off =
+        g.B > 1 ? urc_muli(urc_lx_inrange(urc_lx_bin(URC_L_DIV, j, urc_lx_int(g.N))), g.batch_elems) : urc_lx_int(0);
     for (int d = 0; d < g.k; d++) {
         int64_t D = ds->dims[g.b + d];
         urc_lx *v = index_expr(L, k, iv, urc_addi(urc_muli(j, g.k), d), D);

@@ -192,7 +192,9 @@ static bool loss_lower(urc_lower *L, const urc_node *n) {
         urc_ls_assign(l1, m, bin(URC_L_MAX, var(k, m), f64(urc_lx_load(k, bx, xe_c))));
         int s = decl(k, body, "s", URC_DT_F64, urc_lx_flt(0, URC_DT_F64));
         urc_ls *l2 = urc_ls_for(body, cv, urc_lx_int(0), urc_lx_int(C), 1, 0);
-        urc_ls_assign(l2, s, bin(URC_L_ADD, var(k, s), urc_lx_un(URC_L_EXP, bin(URC_L_SUB, f64(urc_lx_load(k, bx, xe_c)), var(k, m)))));
+        urc_ls_assign(
+            l2, s,
+            bin(URC_L_ADD, var(k, s), urc_lx_un(URC_L_EXP, bin(URC_L_SUB, f64(urc_lx_load(k, bx, xe_c)), var(k, m)))));
         lse = decl(k, body, "lse", URC_DT_F64, bin(URC_L_ADD, var(k, m), urc_lx_un(URC_L_LOG, var(k, s))));
         if (blp >= 0) {
             urc_ls *l3 = urc_ls_for(body, cv, urc_lx_int(0), urc_lx_int(C), 1, 0);

@@ -225,7 +225,8 @@ static bool matmul_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *co
                     double y = alpha * acc;
                     if (C) y += beta * urc_elem_f64(C->dtype, C->data, ci);
                     if (fused) {
-                        if (bias) y += urc_elem_f64(bias->dtype, bias->data, urc_bcast_offset(&Y->shape, &bias->shape, yi));
+                        if (bias)
+                            y += urc_elem_f64(bias->dtype, bias->data, urc_bcast_offset(&Y->shape, &bias->shape, yi));
                         y = urc_act_ref(n->a.gemm.act, n->a.gemm.act_alpha, y);
                         if (res) y += urc_elem_f64(res->dtype, res->data, urc_bcast_offset(&Y->shape, &res->shape, yi));
                     }
@@ -254,7 +255,7 @@ typedef struct mm_ctx {
     urc_kernel *k;
     mm_geom g;
     urc_dtype dt;
-    int ba, bb, by;             /* buffers of A, B (packed or not) and Y */
+    int ba, bb, by; /* buffers of A, B (packed or not) and Y */
     /* epilogue: y = act(alpha * acc + beta * C + bias) + residual */
     double alpha, beta;
     const urc_value *c, *bias, *res;
@@ -396,12 +397,12 @@ static bool naive_lower(mm_ctx *c) {
 /* ---- the register-blocked kernel ---------------------------------------- */
 
 typedef struct tiling {
-    int64_t MR, NR;     /* register tile */
-    int64_t NF, nre;    /* full column panels, width of the last partial one (0: none) */
-    int64_t MT, mre;    /* full row tiles, rows of the last partial one (0: none) */
-    int64_t KC, nkb;    /* K block and number of blocks */
-    int64_t G, TPG;     /* row groups, row tiles per group */
-    bool packed;        /* B packed at compile time */
+    int64_t MR, NR;  /* register tile */
+    int64_t NF, nre; /* full column panels, width of the last partial one (0: none) */
+    int64_t MT, mre; /* full row tiles, rows of the last partial one (0: none) */
+    int64_t KC, nkb; /* K block and number of blocks */
+    int64_t G, TPG;  /* row groups, row tiles per group */
+    bool packed;     /* B packed at compile time */
 } tiling;
 
 /* Variables of the blocked kernel. */
@@ -449,13 +450,13 @@ static void micro(mm_ctx *c, const tiling *t, const bvars *v, urc_ls *parent, ur
     /* k loop: acc[i][:] += A[i0+i, k] * B[k, n0:n0+nr] */
     urc_ls *kl = urc_ls_for(blk, v->kk, klo, khi, 1, 0);
     urc_ls *il = urc_ls_for(kl, v->i, urc_lx_int(0), urc_lx_int(mr), 1, U);
-    urc_lx *a = urc_lx_load(k, c->ba, urc_add(urc_add(a_base(c, v->iv), urc_muli(row, g->a_sm)), urc_muli(kx, g->a_sk)));
+    urc_lx *a =
+        urc_lx_load(k, c->ba, urc_add(urc_add(a_base(c, v->iv), urc_muli(row, g->a_sm)), urc_muli(kx, g->a_sk)));
     urc_ls_decl(il, v->a, a);
     urc_lx *bi;
     if (t->packed) /* panel p starts at p*NR*K; its width is nr */
         bi = urc_add(urc_add(b_base(c, v->iv), urc_muli(p, t->NR * g->K)), urc_add(urc_muli(kx, nr), jx));
-    else
-        bi = urc_add(urc_add(b_base(c, v->iv), urc_muli(kx, g->b_sk)), col);
+    else bi = urc_add(urc_add(b_base(c, v->iv), urc_muli(kx, g->b_sk)), col);
     urc_ls *jl = urc_ls_for(il, v->j, urc_lx_int(0), urc_lx_int(nr), 1, UV);
     /* one fused multiply-add where the C compiler has a fast one (ISO C modes never contract a*b+c) */
     urc_ls_store(jl, acc, aidx, urc_lx_fma(urc_lx_var(k, v->a), urc_lx_load(k, c->bb, bi), urc_lx_load(k, acc, aidx)));
@@ -561,9 +562,32 @@ static int64_t key_f64(double v) {
 static int mm_key(const mm_ctx *c, const tiling *t, int64_t *key) {
     const mm_geom *g = &c->g;
     int n = 0;
-    const int64_t head[] = {c->dt, c->ba, c->bb, c->by, g->M, g->N, g->K, g->a_sm, g->a_sk, g->b_sk,
-                            g->b_sn, t->MR, t->NR, t->NF, t->nre, t->MT, t->mre, t->KC, t->nkb, t->G, t->TPG,
-                            t->packed, key_f64(c->alpha), key_f64(c->beta), c->act, key_f64(c->act_alpha)};
+    const int64_t head[] = {c->dt,
+                            c->ba,
+                            c->bb,
+                            c->by,
+                            g->M,
+                            g->N,
+                            g->K,
+                            g->a_sm,
+                            g->a_sk,
+                            g->b_sk,
+                            g->b_sn,
+                            t->MR,
+                            t->NR,
+                            t->NF,
+                            t->nre,
+                            t->MT,
+                            t->mre,
+                            t->KC,
+                            t->nkb,
+                            t->G,
+                            t->TPG,
+                            t->packed,
+                            key_f64(c->alpha),
+                            key_f64(c->beta),
+                            c->act,
+                            key_f64(c->act_alpha)};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[n++] = head[i];
     n = key_shape(key, n, &g->batch);
     n = key_shape(key, n, &g->abatch);
@@ -575,7 +599,9 @@ static int mm_key(const mm_ctx *c, const tiling *t, int64_t *key) {
         key[n++] = epi[i] != NULL;
         if (!epi[i]) continue;
         n = key_shape(key, n, es[i]);
-        key[n++] = epi[i]->data && urc_shape_numel(&epi[i]->shape) == 1 ? key_f64(urc_elem_f64(epi[i]->dtype, epi[i]->data, 0)) : -1;
+        key[n++] = epi[i]->data && urc_shape_numel(&epi[i]->shape) == 1
+                       ? key_f64(urc_elem_f64(epi[i]->dtype, epi[i]->data, 0))
+                       : -1;
     }
     return n;
 }

@@ -15,8 +15,8 @@ static bool movement_parse(urc_node *n, urc_attr_list *l) {
         a->allowzero = v != 0;
         return true;
     case URC_OP_FLATTEN: return urc_attr_int(l, "axis", 1, &a->axis);
-    case URC_OP_SQUEEZE: case URC_OP_UNSQUEEZE:
-        return urc_attr_ints(l, "axes", a->axes, URC_MAX_RANK, &a->naxes);
+    case URC_OP_SQUEEZE:
+    case URC_OP_UNSQUEEZE: return urc_attr_ints(l, "axes", a->axes, URC_MAX_RANK, &a->naxes);
     case URC_OP_TRANSPOSE: return urc_attr_ints(l, "perm", a->perm, URC_MAX_RANK, &a->nperm);
     case URC_OP_DROPOUT:
         if (!urc_attr_int(l, "seed", 0, &a->seed)) return false;
@@ -189,9 +189,7 @@ static bool movement_infer(urc_node *n) {
         for (int d = 0, k = 0; d < r; d++) o.dims[d] = ins[d] ? 1 : is->dims[k++];
         break;
     }
-    case URC_OP_IDENTITY:
-        o = *is;
-        break;
+    case URC_OP_IDENTITY: o = *is; break;
     case URC_OP_DROPOUT:
         /* Training mode is deterministic only with ratio 0: y = x, mask all true (as in inference). */
         if (n->nin > 2 && n->in[2]) {
@@ -199,8 +197,10 @@ static bool movement_infer(urc_node *n) {
             if (!urc_const_scalar(n, 2, &t)) return false;
             if (t != 0 && n->nin > 1 && n->in[1] && !urc_const_scalar(n, 1, &ratio)) return false;
             if (t != 0 && ratio != 0) {
-                urc_error(where, "Dropout in training mode with ratio %g draws random masks; not supported "
-                          "(only ratio 0 is deterministic)", ratio);
+                urc_error(where,
+                          "Dropout in training mode with ratio %g draws random masks; not supported "
+                          "(only ratio 0 is deterministic)",
+                          ratio);
                 return false;
             }
         }
@@ -268,7 +268,8 @@ static bool movement_infer(urc_node *n) {
         }
         break;
     }
-    case URC_OP_DEPTH_TO_SPACE: case URC_OP_SPACE_TO_DEPTH: {
+    case URC_OP_DEPTH_TO_SPACE:
+    case URC_OP_SPACE_TO_DEPTH: {
         if (!urc_check_rank(n, 0, 4, 4)) return false;
         int64_t b = a->blocksize;
         if (b < 1) {
@@ -389,8 +390,7 @@ static urc_lx *src_index(const urc_kernel *k, const urc_node *n, const int *iv) 
     case URC_OP_TRANSPOSE:
         for (int d = 0; d < os->rank; d++) ii[a->perm[d]] = o[d];
         break;
-    case URC_OP_EXPAND:
-        return urc_index_bcast(k, iv, os, is);
+    case URC_OP_EXPAND: return urc_index_bcast(k, iv, os, is);
     case URC_OP_TILE:
         for (int d = 0; d < is->rank; d++)
             ii[d] = a->repeats[d] == 1 ? o[d] : urc_lx_bin(URC_L_REM, o[d], urc_lx_int(is->dims[d]));
@@ -548,4 +548,5 @@ static void movement_print(const urc_node *n, urc_strbuf *sb) {
     if (n->op == URC_OP_TRANSPOSE) urc_print_ints(sb, "perm", n->a.movement.perm, n->a.movement.nperm);
 }
 
-const urc_op_impl urc_impl_movement = {movement_parse, movement_infer, movement_eval, movement_lower, movement_print, true};
+const urc_op_impl urc_impl_movement = {movement_parse, movement_infer, movement_eval,
+                                       movement_lower, movement_print, true};

@@ -308,8 +308,8 @@ static double *cf_copy(const urc_tensor *x, const geom *g) {
 }
 
 /* Instance/Group/BatchNorm of x (channels-first doubles) into y. */
-static void ref_norm(urc_op op, const geom *g, const double *x, double eps, const urc_tensor *sc,
-                     const urc_tensor *b, const urc_tensor *mean, const urc_tensor *var, double *y) {
+static void ref_norm(urc_op op, const geom *g, const double *x, double eps, const urc_tensor *sc, const urc_tensor *b,
+                     const urc_tensor *mean, const urc_tensor *var, double *y) {
     int64_t N = g->N, C = g->C, S = g->S;
     if (op == URC_OP_BATCH_NORM) {
         for (int64_t i = 0; i < N * C * S; i++) {
@@ -377,8 +377,10 @@ static void eval_bn_training(const urc_node *n, const geom *g, const double *x, 
                 urc_elem_set_f64(out[0]->dtype, out[0]->data, k, (x[k] - mean) * sc + b);
             }
         double mo = a->momentum;
-        if (n->nout > 1 && out[1]) urc_elem_set_f64(out[1]->dtype, out[1]->data, c, elem(in[3], c) * mo + mean * (1 - mo));
-        if (n->nout > 2 && out[2]) urc_elem_set_f64(out[2]->dtype, out[2]->data, c, elem(in[4], c) * mo + var * (1 - mo));
+        if (n->nout > 1 && out[1])
+            urc_elem_set_f64(out[1]->dtype, out[1]->data, c, elem(in[3], c) * mo + mean * (1 - mo));
+        if (n->nout > 2 && out[2])
+            urc_elem_set_f64(out[2]->dtype, out[2]->data, c, elem(in[4], c) * mo + var * (1 - mo));
     }
 }
 
@@ -482,7 +484,8 @@ static void emit_run_stats(urc_lower *L, urc_kernel *k, urc_ls *body, int bx, ur
         sq = decl(k, body, "sq", URC_DT_F64, dlit(0));
         if (nblk * lanes < len) {
             urc_ls *lt = urc_ls_for(body, i, ilit(nblk * lanes), ilit(len), 1, 0);
-            int dt_ = decl(k, lt, "d", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(base, var(k, i)))), var(k, K)));
+            int dt_ = decl(k, lt, "d", URC_DT_F64,
+                           bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(base, var(k, i)))), var(k, K)));
             urc_ls_assign(lt, sum, bin(URC_L_ADD, var(k, sum), var(k, dt_)));
             urc_ls_assign(lt, sq, bin(URC_L_ADD, var(k, sq), bin(URC_L_MUL, var(k, dt_), var(k, dt_))));
         }
@@ -494,7 +497,8 @@ static void emit_run_stats(urc_lower *L, urc_kernel *k, urc_ls *body, int bx, ur
         sum = decl(k, body, "sum", URC_DT_F64, dlit(0));
         sq = decl(k, body, "sq", URC_DT_F64, dlit(0));
         urc_ls *lt = urc_ls_for(body, i, ilit(0), ilit(len), 1, 0);
-        int d = decl(k, lt, "d", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(base, var(k, i)))), var(k, K)));
+        int d =
+            decl(k, lt, "d", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(base, var(k, i)))), var(k, K)));
         urc_ls_assign(lt, sum, bin(URC_L_ADD, var(k, sum), var(k, d)));
         urc_ls_assign(lt, sq, bin(URC_L_ADD, var(k, sq), bin(URC_L_MUL, var(k, d), var(k, d))));
     }
@@ -694,7 +698,8 @@ static bool lower_cf(urc_lower *L, const urc_node *n, const geom *g, const normp
     urc_lx *grp = G == 1 ? ilit(0) : bin(URC_L_REM, var(k, sl), ilit(G));
     int mean[2] = {-1, -1}, inv[2] = {-1, -1};
     if (!bn)
-        for (int j = 0; j < nnorm; j++) emit_run_stats(L, k, body, bx[j], var(k, base), len, np[j].eps, &mean[j], &inv[j]);
+        for (int j = 0; j < nnorm; j++)
+            emit_run_stats(L, k, body, bx[j], var(k, base), len, np[j].eps, &mean[j], &inv[j]);
     /* Per channel (or per group when scale/bias are per group): m, a, b. */
     urc_ls *cb = body;
     urc_lx *first = var(k, base), *p = grp;
@@ -736,7 +741,8 @@ static bool lower_bn_training(urc_lower *L, const urc_node *n, const geom *g) {
     urc_ls *ln = urc_ls_for(body, nb, ilit(0), ilit(g->N), 1, 0);
     int base = decl(k, ln, "base", URC_DT_I64, urc_muli(urc_add(urc_muli(var(k, nb), C), var(k, c)), S));
     urc_ls *li = urc_ls_for(ln, i, ilit(0), ilit(S), 1, 0);
-    int d = decl(k, li, "d", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(var(k, base), var(k, i)))), var(k, K)));
+    int d = decl(k, li, "d", URC_DT_F64,
+                 bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(var(k, base), var(k, i)))), var(k, K)));
     urc_ls_assign(li, sum, bin(URC_L_ADD, var(k, sum), var(k, d)));
     urc_ls_assign(li, sq, bin(URC_L_ADD, var(k, sq), bin(URC_L_MUL, var(k, d), var(k, d))));
     urc_lx *cnt = dlit((double)(g->N * S));
@@ -746,7 +752,8 @@ static bool lower_bn_training(urc_lower *L, const urc_node *n, const geom *g) {
     int mean = decl(k, body, "mean", URC_DT_F64, bin(URC_L_ADD, var(k, K), var(k, md)));
     urc_lx *sd = urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, var(k, vr), dlit(a->epsilon)));
     urc_lx *m = var(k, decl(k, body, "m", dt, urc_lx_cast(dt, var(k, mean))));
-    urc_lx *am = var(k, decl(k, body, "a", dt, urc_lx_cast(dt, bin(URC_L_DIV, pload(L, k, n->in[1], "scale", var(k, c)), sd))));
+    urc_lx *am =
+        var(k, decl(k, body, "a", dt, urc_lx_cast(dt, bin(URC_L_DIV, pload(L, k, n->in[1], "scale", var(k, c)), sd))));
     urc_lx *b = var(k, decl(k, body, "b", dt, urc_lx_cast(dt, param(L, k, n->in[2], "bias", var(k, c)))));
     urc_ls *ln2 = urc_ls_for(body, nb, ilit(0), ilit(g->N), 1, 0);
     int base2 = decl(k, ln2, "base", URC_DT_I64, urc_muli(urc_add(urc_muli(var(k, nb), C), var(k, c)), S));
@@ -782,7 +789,7 @@ static int64_t cl_chunks(const urc_lower *L, const geom *g) {
 
 /* Local array bytes the channels-last kernel needs. */
 static int64_t cl_local_bytes(const urc_lower *L, const geom *g, bool stats, int nnorm, urc_dtype dt) {
-    int64_t b = 3 * g->C * urc_dtype_size(dt) * nnorm;   /* m, a, b */
+    int64_t b = 3 * g->C * urc_dtype_size(dt) * nnorm; /* m, a, b */
     if (stats) b += 16 * g->C * (cl_chunks(L, g) + 2); /* partial sums, totals, one chunk's sums */
     return b;
 }
@@ -858,14 +865,16 @@ static void cl_coeffs(urc_lower *L, urc_kernel *k, const geom *g, const normp *n
     int dl = decl(k, l1, "dl", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(n0, c))), var(k, kg)));
     urc_lx *sc = urc_lx_load(k, tot_s, c), *qc = urc_lx_load(k, tot_q, c);
     urc_ls_assign(l1, ss, bin(URC_L_ADD, var(k, ss), bin(URC_L_ADD, sc, bin(URC_L_MUL, dlit((double)S), var(k, dl)))));
-    urc_lx *q2 = bin(URC_L_ADD, qc, bin(URC_L_MUL, var(k, dl),
-                                        bin(URC_L_ADD, bin(URC_L_MUL, dlit(2), sc), bin(URC_L_MUL, dlit((double)S), var(k, dl)))));
+    urc_lx *q2 = bin(URC_L_ADD, qc,
+                     bin(URC_L_MUL, var(k, dl),
+                         bin(URC_L_ADD, bin(URC_L_MUL, dlit(2), sc), bin(URC_L_MUL, dlit((double)S), var(k, dl)))));
     urc_ls_assign(l1, qq, bin(URC_L_ADD, var(k, qq), q2));
     urc_lx *cnt = dlit((double)(S * cpg));
     int md = decl(k, lg, "md", URC_DT_F64, bin(URC_L_DIV, var(k, ss), cnt));
-    int vr = decl(k, lg, "var",
-                  URC_DT_F64, bin(URC_L_MAX, bin(URC_L_SUB, bin(URC_L_DIV, var(k, qq), cnt), bin(URC_L_MUL, var(k, md), var(k, md))),
-                                  dlit(0)));
+    int vr =
+        decl(k, lg, "var", URC_DT_F64,
+             bin(URC_L_MAX, bin(URC_L_SUB, bin(URC_L_DIV, var(k, qq), cnt), bin(URC_L_MUL, var(k, md), var(k, md))),
+                 dlit(0)));
     int inv = decl(k, lg, "inv", URC_DT_F64,
                    bin(URC_L_DIV, dlit(1), urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, var(k, vr), dlit(np->eps)))));
     int mean = decl(k, lg, "mean", URC_DT_F64, bin(URC_L_ADD, var(k, kg), var(k, md)));
@@ -896,8 +905,8 @@ static void store_applied(urc_kernel *k, urc_ls *at, const epilogue *e, int bx, 
  * (whole vectors) in parallel, the elements past the last whole block one
  * by one. False (nothing emitted) when C is a multiple of W or P is over
  * 8 W. */
-static bool cl_apply_periodic(urc_lower *L, urc_kernel *k, const geom *g, const epilogue *e, int bx, int by,
-                              urc_lx *n0, int ab[2][3], int nnorm) {
+static bool cl_apply_periodic(urc_lower *L, urc_kernel *k, const geom *g, const epilogue *e, int bx, int by, urc_lx *n0,
+                              int ab[2][3], int nnorm) {
     urc_dtype dt = k->bufs.items[bx].dt;
     int64_t C = g->C, W = L->target ? L->target->vector_bits / (8 * urc_dtype_size(dt)) : 4;
     if (W < 2 || C % W == 0) return false;
@@ -962,7 +971,8 @@ static bool lower_cl(urc_lower *L, const urc_node *n, const geom *g, const normp
         if (cl_apply_periodic(L, k, g, &e, bx[0], by, n0, ab, nnorm)) continue;
         urc_ls *lv = urc_ls_for(k->body, v, ilit(0), ilit(S), 1, URC_FOR_PARALLEL);
         urc_ls *lc = urc_ls_for(lv, c, ilit(0), ilit(C), 1, URC_FOR_SIMD | URC_FOR_VECTOR);
-        store_applied(k, lc, &e, bx[0], by, urc_add(n0, urc_add(urc_muli(var(k, v), C), var(k, c))), ab, nnorm, var(k, c));
+        store_applied(k, lc, &e, bx[0], by, urc_add(n0, urc_add(urc_muli(var(k, v), C), var(k, c))), ab, nnorm,
+                      var(k, c));
     }
     return true;
 }

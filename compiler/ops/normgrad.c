@@ -211,7 +211,8 @@ static bool lower_naive(urc_lower *L, urc_kernel *k, const urc_node *n, const ge
     urc_lx *nn = loop(k, &nb, "n", ilit(0), ilit(g->N), 0);
     int cv = urc_kernel_var(k, "cc", URC_DT_I64), sv = urc_kernel_var(k, "s", URC_DT_I64);
     urc_lx *c = add(urc_muli(gi, cpg), var(k, cv)), *s = var(k, sv);
-    urc_lx *idx = g->cl ? add(urc_muli(add(urc_muli(nn, S), s), g->C), c) : add(urc_muli(add(urc_muli(nn, g->C), c), S), s);
+    urc_lx *idx =
+        g->cl ? add(urc_muli(add(urc_muli(nn, S), s), g->C), c) : add(urc_muli(add(urc_muli(nn, g->C), c), S), s);
     urc_lx *cnt = dlit((double)(cpg * S));
     urc_lx *xv = f64(urc_lx_load(k, b.x, idx)), *dyv = f64(urc_lx_load(k, b.dy, idx));
     /* mu, rstd */
@@ -223,8 +224,9 @@ static bool lower_naive(urc_lower *L, urc_kernel *k, const urc_node *n, const ge
     urc_ls *l2 = urc_ls_for(urc_ls_for(nb, cv, ilit(0), ilit(cpg), 1, 0), sv, ilit(0), ilit(S), 1, 0);
     int d = decl(k, l2, "d", URC_DT_F64, sub(xv, var(k, mu)));
     urc_ls_assign(l2, sq, add(var(k, sq), mul(var(k, d), var(k, d))));
-    int rstd = decl(k, nb, "rstd", URC_DT_F64,
-                    bin(URC_L_DIV, dlit(1), urc_lx_un(URC_L_SQRT, add(bin(URC_L_DIV, var(k, sq), cnt), dlit(n->a.norm.epsilon)))));
+    int rstd = decl(
+        k, nb, "rstd", URC_DT_F64,
+        bin(URC_L_DIV, dlit(1), urc_lx_un(URC_L_SQRT, add(bin(URC_L_DIV, var(k, sq), cnt), dlit(n->a.norm.epsilon)))));
     /* mean(g), mean(g xh), dScale, dBias */
     int mg = decl(k, nb, "mg", URC_DT_F64, dlit(0)), mgx = decl(k, nb, "mgx", URC_DT_F64, dlit(0));
     urc_ls *lc = urc_ls_for(nb, cv, ilit(0), ilit(cpg), 1, 0);
@@ -280,10 +282,10 @@ static bool lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geom 
     urc_dtype dt = n->in[0]->dtype;
     bufs b = bind(L, k, n);
     int64_t C = g->C, S = g->S, cpg = g->cpg, P = chunks(L, g), chunk = (S + P - 1) / P;
-    int tot = urc_kernel_local(k, "tot", URC_DT_F64, 4 * C);      /* [4][C] */
+    int tot = urc_kernel_local(k, "tot", URC_DT_F64, 4 * C);                    /* [4][C] */
     int part = P > 1 ? urc_kernel_local(k, "part", URC_DT_F64, P * 4 * C) : -1; /* [P][4][C] */
-    int coef = urc_kernel_local(k, "coef", URC_DT_F64, 4 * C);    /* A, B, mu, C0 */
-    int acc = urc_kernel_local(k, "dsb", URC_DT_F64, 2 * C);      /* dScale, dBias sums per channel */
+    int coef = urc_kernel_local(k, "coef", URC_DT_F64, 4 * C);                  /* A, B, mu, C0 */
+    int acc = urc_kernel_local(k, "dsb", URC_DT_F64, 2 * C);                    /* dScale, dBias sums per channel */
     int cv = urc_kernel_var(k, "c", URC_DT_I64);
     urc_lx *c = var(k, cv);
     {
@@ -303,7 +305,8 @@ static bool lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geom 
             lanes = urc_kernel_local(k, "cs", URC_DT_F64, 4 * C);
             urc_ls_array(pb, k, lanes);
             lo = var(k, decl(k, pb, "lo", URC_DT_I64, urc_muli(p, chunk)));
-            hi = var(k, decl(k, pb, "hi", URC_DT_I64, urc_lx_sel(bin(URC_L_EQ, p, ilit(P - 1)), ilit(S), urc_addi(lo, chunk))));
+            hi = var(k, decl(k, pb, "hi", URC_DT_I64,
+                             urc_lx_sel(bin(URC_L_EQ, p, ilit(P - 1)), ilit(S), urc_addi(lo, chunk))));
             body = pb;
         } else {
             lanes = tot;
@@ -342,12 +345,13 @@ static bool lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geom 
         int ccv = urc_kernel_var(k, "cc", URC_DT_I64);
         urc_lx *ch = add(c0, var(k, ccv));
         urc_lx *dS = dlit((double)S);
-        {   /* delta = K_c - K_g: sum(x - K_g) = s + S delta, sum((x - K_g)^2) = q + 2 delta s + S delta^2 */
+        { /* delta = K_c - K_g: sum(x - K_g) = s + S delta, sum((x - K_g)^2) = q + 2 delta s + S delta^2 */
             urc_ls *l1 = urc_ls_for(lg, ccv, ilit(0), ilit(cpg), 1, 0);
             int dl = decl(k, l1, "dl", URC_DT_F64, sub(f64(urc_lx_load(k, b.x, add(n0, ch))), var(k, kg)));
             urc_lx *sx = urc_lx_load(k, tot, add(ilit(SX * C), ch)), *sxx = urc_lx_load(k, tot, add(ilit(SXX * C), ch));
             urc_ls_assign(l1, ss, add(var(k, ss), add(sx, mul(dS, var(k, dl)))));
-            urc_ls_assign(l1, qq, add(var(k, qq), add(sxx, mul(var(k, dl), add(mul(dlit(2), sx), mul(dS, var(k, dl)))))));
+            urc_ls_assign(l1, qq,
+                          add(var(k, qq), add(sxx, mul(var(k, dl), add(mul(dlit(2), sx), mul(dS, var(k, dl)))))));
         }
         urc_lx *cnt = dlit((double)(S * cpg));
         int md = decl(k, lg, "md", URC_DT_F64, bin(URC_L_DIV, var(k, ss), cnt));
@@ -358,10 +362,11 @@ static bool lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geom 
         int mu = decl(k, lg, "mu", URC_DT_F64, add(var(k, kg), var(k, md)));
         int mg = decl(k, lg, "mg", URC_DT_F64, dlit(0)), mgx = decl(k, lg, "mgx", URC_DT_F64, dlit(0));
         urc_lx *p2 = g->per_group ? gi : ch;
-        {   /* sum dY (x - mu) = sdx + sd (K_c - mu);  times rstd: sum dY xh */
+        { /* sum dY (x - mu) = sdx + sd (K_c - mu);  times rstd: sum dY xh */
             urc_ls *l2 = urc_ls_for(lg, ccv, ilit(0), ilit(cpg), 1, 0);
             int sc = decl(k, l2, "sc", URC_DT_F64, f64(urc_lx_load(k, b.sc, p2)));
-            urc_lx *sd = urc_lx_load(k, tot, add(ilit(SD * C), ch)), *sdx0 = urc_lx_load(k, tot, add(ilit(SDX * C), ch));
+            urc_lx *sd = urc_lx_load(k, tot, add(ilit(SD * C), ch)),
+                   *sdx0 = urc_lx_load(k, tot, add(ilit(SDX * C), ch));
             urc_lx *kc = f64(urc_lx_load(k, b.x, add(n0, ch)));
             int sdxh = decl(k, l2, "sdxh", URC_DT_F64, mul(var(k, rstd), add(sdx0, mul(sd, sub(kc, var(k, mu))))));
             urc_ls_assign(l2, mg, add(var(k, mg), mul(var(k, sc), sd)));
@@ -374,7 +379,8 @@ static bool lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geom 
         urc_ls_assign(lg, mgx, bin(URC_L_DIV, var(k, mgx), cnt));
         {
             urc_ls *l3 = urc_ls_for(lg, ccv, ilit(0), ilit(cpg), 1, 0);
-            urc_ls_store(l3, coef, add(ilit(C), ch), mul(dlit(-1), mul(mul(var(k, rstd), var(k, rstd)), var(k, mgx)))); /* B */
+            urc_ls_store(l3, coef, add(ilit(C), ch),
+                         mul(dlit(-1), mul(mul(var(k, rstd), var(k, rstd)), var(k, mgx)))); /* B */
             urc_ls_store(l3, coef, add(ilit(2 * C), ch), var(k, mu));
             urc_ls_store(l3, coef, add(ilit(3 * C), ch), mul(dlit(-1), mul(var(k, rstd), var(k, mg)))); /* C0 */
         }
@@ -385,7 +391,8 @@ static bool lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geom 
         urc_lx *xi2 = add(n0, add(urc_muli(v2, C), c));
         urc_lx *cf[4];
         for (int j = 0; j < 4; j++) cf[j] = urc_lx_cast(dt, urc_lx_load(k, coef, add(ilit(j * C), c)));
-        urc_lx *val = add(add(mul(cf[0], urc_lx_load(k, b.dy, xi2)), mul(cf[1], sub(urc_lx_load(k, b.x, xi2), cf[2]))), cf[3]);
+        urc_lx *val =
+            add(add(mul(cf[0], urc_lx_load(k, b.dy, xi2)), mul(cf[1], sub(urc_lx_load(k, b.x, xi2), cf[2]))), cf[3]);
         urc_ls_store(lxc, b.dx, xi2, val);
     }
     /* dScale, dBias: per channel, or summed over each group's channels */

@@ -70,7 +70,10 @@ static bool optim_lower(urc_lower *L, const urc_node *n) {
     int nb = adam ? 4 : 3, b[4];
     for (int j = 0; j < nb; j++) b[j] = urc_lower_in(L, k, n->in[j], adam ? in_names[j] : sgd_names[j]);
     int o[3];
-    for (int j = 0; j < n->nout; j++) o[j] = n->out[j] ? urc_lower_out(L, k, n->out[j], adam ? in_names[j == 0 ? 0 : j + 1] : sgd_names[j == 0 ? 0 : 2]) : -1;
+    for (int j = 0; j < n->nout; j++)
+        o[j] = n->out[j]
+                   ? urc_lower_out(L, k, n->out[j], adam ? in_names[j == 0 ? 0 : j + 1] : sgd_names[j == 0 ? 0 : 2])
+                   : -1;
     urc_lx *t = urc_lx_cast(URC_DT_F64, urc_lower_load(L, k, n->in[nb], urc_lx_int(0)));
     urc_lx *lr = urc_lx_cast(dt, urc_lower_load(L, k, n->in[nb + 1], urc_lx_int(0)));
     int vlr = urc_kernel_var(k, "lr", dt);
@@ -81,10 +84,16 @@ static bool optim_lower(urc_lower *L, const urc_node *n) {
         vc1 = urc_kernel_var(k, "c1", dt);
         vc2 = urc_kernel_var(k, "c2", dt);
         urc_lx *one = urc_lx_flt(1, URC_DT_F64);
-        urc_ls_decl(k->body, vc1, urc_lx_cast(dt, urc_lx_bin(URC_L_DIV, one, urc_lx_bin(URC_L_SUB, one,
-                    urc_lx_bin(URC_L_POW, urc_lx_flt(a->beta1, URC_DT_F64), t)))));
-        urc_ls_decl(k->body, vc2, urc_lx_cast(dt, urc_lx_bin(URC_L_DIV, one, urc_lx_bin(URC_L_SUB, one,
-                    urc_lx_bin(URC_L_POW, urc_lx_flt(a->beta2, URC_DT_F64), t)))));
+        urc_ls_decl(
+            k->body, vc1,
+            urc_lx_cast(dt, urc_lx_bin(URC_L_DIV, one,
+                                       urc_lx_bin(URC_L_SUB, one,
+                                                  urc_lx_bin(URC_L_POW, urc_lx_flt(a->beta1, URC_DT_F64), t)))));
+        urc_ls_decl(
+            k->body, vc2,
+            urc_lx_cast(dt, urc_lx_bin(URC_L_DIV, one,
+                                       urc_lx_bin(URC_L_SUB, one,
+                                                  urc_lx_bin(URC_L_POW, urc_lx_flt(a->beta2, URC_DT_F64), t)))));
     } else {
         vfirst = urc_kernel_var(k, "first", URC_DT_BOOL);
         urc_ls_decl(k->body, vfirst, urc_lx_bin(URC_L_LE, t, urc_lx_flt(1, URC_DT_F64)));
@@ -101,8 +110,9 @@ static bool optim_lower(urc_lower *L, const urc_node *n) {
         urc_ls_decl(body, vg, g);
         urc_lx *G = urc_lx_var(k, vg);
         urc_ls_decl(body, vm, BIN(ADD, BIN(MUL, F(a->beta1), urc_lx_load(k, b[2], i)), BIN(MUL, F(1 - a->beta1), G)));
-        urc_ls_decl(body, vv, BIN(ADD, BIN(MUL, F(a->beta2), urc_lx_load(k, b[3], i)),
-                                  BIN(MUL, F(1 - a->beta2), BIN(MUL, G, G))));
+        urc_ls_decl(
+            body, vv,
+            BIN(ADD, BIN(MUL, F(a->beta2), urc_lx_load(k, b[3], i)), BIN(MUL, F(1 - a->beta2), BIN(MUL, G, G))));
         urc_lx *M = urc_lx_var(k, vm), *V = urc_lx_var(k, vv);
         urc_lx *decayed = BIN(MUL, p, BIN(SUB, F(1), BIN(MUL, LR, F(a->weight_decay))));
         urc_lx *step = BIN(DIV, BIN(MUL, M, urc_lx_var(k, vc1)),
@@ -130,8 +140,7 @@ static void optim_print(const urc_node *n, urc_strbuf *sb) {
     const urc_optim_attr *a = &n->a.optim;
     if (n->op == URC_OP_ADAMW)
         urc_sb_printf(sb, " betas=(%g,%g) eps=%g weight_decay=%g", a->beta1, a->beta2, a->eps, a->weight_decay);
-    else
-        urc_sb_printf(sb, " momentum=%g weight_decay=%g", a->momentum, a->weight_decay);
+    else urc_sb_printf(sb, " momentum=%g weight_decay=%g", a->momentum, a->weight_decay);
 }
 
 const urc_op_impl urc_impl_optim = {NULL, optim_infer, optim_eval, optim_lower, optim_print, false};

@@ -19,7 +19,6 @@ static bool is_max(urc_op op) { return op == URC_OP_MAX_POOL || op == URC_OP_GLO
 
 /* ---- parsing ----------------------------------------------------------------- */
 
-
 static bool flag(urc_attr_list *l, const char *name, int *out) {
     int64_t v;
     if (!urc_attr_int(l, name, 0, &v)) return false;
@@ -53,7 +52,6 @@ static bool pool_parse(urc_node *n, urc_attr_list *l) {
 }
 
 /* ---- inference ----------------------------------------------------------------- */
-
 
 static bool pool_infer(urc_node *n) {
     urc_pool_attr *a = &n->a.pool;
@@ -160,7 +158,8 @@ static geo geometry(const urc_node *n) {
         ycf = urc_sp_to_first(&ycf);
     }
     const urc_shape *xs = &xcf, *ys = &ycf;
-    geo g = {a->nsp, xs->dims[0], xs->dims[1], xs->dims[0] * xs->dims[1], {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}};
+    geo g = {a->nsp,    xs->dims[0], xs->dims[1], xs->dims[0] * xs->dims[1], {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1},
+             {1, 1, 1}, {0, 0, 0},   {0, 0, 0}};
     for (int i = 0; i < a->nsp && i < 3; i++) {
         g.in[i] = xs->dims[2 + i];
         g.out[i] = ys->dims[2 + i];
@@ -256,8 +255,6 @@ static bool pool_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
 
 static const char *nm(const char *base, int a) { return urc_fmt("%s%d", base, a); }
 
-
-
 /* One spatial axis at output position o: the taps whose input o*s - pb + k*d
  * lies in [0, in) are [*lo, *hi); *cnt is how many taps the average divides
  * by. Bounds are computed (as locals) only where some window crosses them:
@@ -271,11 +268,17 @@ static void taps(urc_kernel *k, urc_ls *body, const geo *g, int a, bool incl, ur
     urc_lx *os = urc_muli(o, s);
     *lo = urc_sp_i(0);
     *hi = urc_sp_i(K);
-    if (pb > 0) *lo = urc_sp_let(k, body, nm("klo", a), urc_sp_max(urc_sp_i(0), urc_sp_div(urc_sub(urc_sp_i(pb + d - 1), os), d)));
-    if (last >= in) *hi = urc_sp_let(k, body, nm("khi", a), urc_sp_min(urc_sp_i(K), urc_sp_div(urc_sub(urc_sp_i(in + pb + d - 1), os), d)));
+    if (pb > 0)
+        *lo = urc_sp_let(k, body, nm("klo", a),
+                         urc_sp_max(urc_sp_i(0), urc_sp_div(urc_sub(urc_sp_i(pb + d - 1), os), d)));
+    if (last >= in)
+        *hi = urc_sp_let(k, body, nm("khi", a),
+                         urc_sp_min(urc_sp_i(K), urc_sp_div(urc_sub(urc_sp_i(in + pb + d - 1), os), d)));
     if (!incl) *cnt = urc_sub(*hi, *lo);
     else if (last < in + pe) *cnt = urc_sp_i(K);
-    else *cnt = urc_sp_let(k, body, nm("kcnt", a), urc_sp_min(urc_sp_i(K), urc_sp_div(urc_sub(urc_sp_i(in + pe + pb + d - 1), os), d)));
+    else
+        *cnt = urc_sp_let(k, body, nm("kcnt", a),
+                          urc_sp_min(urc_sp_i(K), urc_sp_div(urc_sub(urc_sp_i(in + pe + pb + d - 1), os), d)));
 }
 
 /* MaxPool / AveragePool:
@@ -330,10 +333,12 @@ static bool lower_window(urc_lower *L, urc_kernel *k, const urc_node *n) {
         int vv = urc_kernel_var(k, "v", dt);
         urc_ls_decl(in, vv, urc_lx_load(k, bx, xidx));
         urc_lx *v = urc_lx_var(k, vv);
-        urc_lx *cond = urc_lx_bin(URC_L_OR, urc_lx_bin(URC_L_LT, urc_lx_var(k, best), urc_sp_i(0)), urc_lx_bin(URC_L_GT, v, acc_e));
+        urc_lx *cond = urc_lx_bin(URC_L_OR, urc_lx_bin(URC_L_LT, urc_lx_var(k, best), urc_sp_i(0)),
+                                  urc_lx_bin(URC_L_GT, v, acc_e));
         if (urc_dtype_is_float(dt))
-            cond = urc_lx_bin(URC_L_OR, cond,
-                              urc_lx_bin(URC_L_AND, urc_lx_un(URC_L_ISNAN, v), urc_lx_un(URC_L_NOT, urc_lx_un(URC_L_ISNAN, acc_e))));
+            cond = urc_lx_bin(
+                URC_L_OR, cond,
+                urc_lx_bin(URC_L_AND, urc_lx_un(URC_L_ISNAN, v), urc_lx_un(URC_L_NOT, urc_lx_un(URC_L_ISNAN, acc_e))));
         urc_ls *then = urc_ls_if(in, cond, NULL);
         urc_ls_assign(then, acc, v);
         urc_lx *flat = xidx;
@@ -355,7 +360,9 @@ static bool lower_window(urc_lower *L, urc_kernel *k, const urc_node *n) {
         yv.dims[1 + a] = g.out[a];
     }
     urc_lx *yidx = urc_index(yi, &yv), *r = acc_e;
-    if (!mx) r = urc_lx_bin(URC_L_DIV, acc_e, cnt->kind == URC_LX_INT ? urc_lx_const((double)cnt->i, dt) : urc_lx_cast(dt, cnt));
+    if (!mx)
+        r = urc_lx_bin(URC_L_DIV, acc_e,
+                       cnt->kind == URC_LX_INT ? urc_lx_const((double)cnt->i, dt) : urc_lx_cast(dt, cnt));
     urc_ls_store(body, by, yidx, r);
     if (Ind) urc_ls_store(body, bi, yidx, urc_lx_var(k, best));
     return true;

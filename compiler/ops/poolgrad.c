@@ -76,7 +76,8 @@ typedef struct geo {
 static geo geometry(const urc_node *n) {
     const urc_pool_attr *a = &n->a.pool;
     const urc_shape *xs = &n->out[0]->shape, *ys = &dy_of(n)->shape;
-    geo g = {a->nsp, xs->dims[0] * xs->dims[1], {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0, 0, 0}};
+    geo g = {a->nsp,   xs->dims[0] * xs->dims[1], {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0},
+             {0, 0, 0}};
     for (int i = 0; i < a->nsp; i++) {
         g.in[i] = xs->dims[2 + i];
         g.out[i] = ys->dims[2 + i];
@@ -150,11 +151,17 @@ static void taps(urc_kernel *k, urc_ls *body, const geo *g, int a, bool incl, ur
     urc_lx *os = urc_muli(o, s);
     *lo = urc_sp_i(0);
     *hi = urc_sp_i(K);
-    if (pb > 0) *lo = urc_sp_let(k, body, nm("klo", a), urc_sp_max(urc_sp_i(0), urc_sp_div(urc_sub(urc_sp_i(pb + d - 1), os), d)));
-    if (last >= in) *hi = urc_sp_let(k, body, nm("khi", a), urc_sp_min(urc_sp_i(K), urc_sp_div(urc_sub(urc_sp_i(in + pb + d - 1), os), d)));
+    if (pb > 0)
+        *lo = urc_sp_let(k, body, nm("klo", a),
+                         urc_sp_max(urc_sp_i(0), urc_sp_div(urc_sub(urc_sp_i(pb + d - 1), os), d)));
+    if (last >= in)
+        *hi = urc_sp_let(k, body, nm("khi", a),
+                         urc_sp_min(urc_sp_i(K), urc_sp_div(urc_sub(urc_sp_i(in + pb + d - 1), os), d)));
     if (!incl) *cnt = urc_sub(*hi, *lo);
     else if (last < in + pe) *cnt = urc_sp_i(K);
-    else *cnt = urc_sp_let(k, body, nm("kcnt", a), urc_sp_min(urc_sp_i(K), urc_sp_div(urc_sub(urc_sp_i(in + pe + pb + d - 1), os), d)));
+    else
+        *cnt = urc_sp_let(k, body, nm("kcnt", a),
+                          urc_sp_min(urc_sp_i(K), urc_sp_div(urc_sub(urc_sp_i(in + pe + pb + d - 1), os), d)));
 }
 
 /*   for nc (parallel):
@@ -223,7 +230,9 @@ static bool pg_lower(urc_lower *L, const urc_node *n) {
     urc_ls_decl(in, vv, urc_lx_load(k, bx, urc_add(base, flat)));
     urc_lx *v = urc_lx_var(k, vv), *acc_e = urc_lx_var(k, acc), *best_e = urc_lx_var(k, best);
     urc_lx *cond = urc_lx_bin(URC_L_OR, urc_lx_bin(URC_L_LT, best_e, urc_sp_i(0)), urc_lx_bin(URC_L_GT, v, acc_e));
-    cond = urc_lx_bin(URC_L_OR, cond, urc_lx_bin(URC_L_AND, urc_lx_un(URC_L_ISNAN, v), urc_lx_un(URC_L_NOT, urc_lx_un(URC_L_ISNAN, acc_e))));
+    cond = urc_lx_bin(
+        URC_L_OR, cond,
+        urc_lx_bin(URC_L_AND, urc_lx_un(URC_L_ISNAN, v), urc_lx_un(URC_L_NOT, urc_lx_un(URC_L_ISNAN, acc_e))));
     urc_ls *then = urc_ls_if(in, cond, NULL);
     urc_ls_assign(then, acc, v);
     urc_ls_assign(then, best, flat);

@@ -131,7 +131,9 @@ static int64_t int_max(urc_dtype dt) {
 static double empty_value(urc_op op) {
     switch (op) {
     case URC_OP_REDUCE_PROD: return 1;
-    case URC_OP_REDUCE_MAX: case URC_OP_REDUCE_LOG_SUM: case URC_OP_REDUCE_LOG_SUM_EXP: return -INFINITY;
+    case URC_OP_REDUCE_MAX:
+    case URC_OP_REDUCE_LOG_SUM:
+    case URC_OP_REDUCE_LOG_SUM_EXP: return -INFINITY;
     case URC_OP_REDUCE_MIN: return INFINITY;
     case URC_OP_REDUCE_MEAN: return NAN;
     default: return 0;
@@ -141,7 +143,9 @@ static double empty_value(urc_op op) {
 static int64_t empty_int(urc_op op, urc_dtype dt) {
     switch (op) {
     case URC_OP_REDUCE_PROD: return 1;
-    case URC_OP_REDUCE_MAX: case URC_OP_REDUCE_LOG_SUM: case URC_OP_REDUCE_LOG_SUM_EXP: return int_min(dt);
+    case URC_OP_REDUCE_MAX:
+    case URC_OP_REDUCE_LOG_SUM:
+    case URC_OP_REDUCE_LOG_SUM_EXP: return int_min(dt);
     case URC_OP_REDUCE_MIN: return int_max(dt);
     default: return 0;
     }
@@ -172,7 +176,8 @@ static bool arg_eval(const urc_node *n, const urc_tensor *x, urc_tensor *y) {
     int64_t ne_in = urc_tensor_numel(x), ne_out = urc_tensor_numel(y);
     bool fl = urc_dtype_is_float(x->dtype), uns = x->dtype == URC_DT_U64, mx = n->op == URC_OP_ARGMAX;
     double *bf = urc_xcalloc((size_t)ne_out + 1, sizeof(double));
-    int64_t *bi = urc_xcalloc((size_t)ne_out + 1, sizeof(int64_t)), *arg = urc_xcalloc((size_t)ne_out + 1, sizeof(int64_t));
+    int64_t *bi = urc_xcalloc((size_t)ne_out + 1, sizeof(int64_t)),
+            *arg = urc_xcalloc((size_t)ne_out + 1, sizeof(int64_t));
     for (int64_t i = 0; i < ne_in; i++) {
         int64_t o = out_index(&x->shape, a->reduce, i), idx[URC_MAX_RANK];
         urc_unravel(&x->shape, i, idx);
@@ -222,12 +227,17 @@ static bool reduce_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *co
             int64_t o = out_index(&x->shape, red, i), v = urc_elem_i64(dt, x->data, i);
             uint64_t u = (uint64_t)v, *p = &acc[o];
             switch (op) {
-            case URC_OP_REDUCE_SUM: case URC_OP_REDUCE_MEAN: *p += u; break;
+            case URC_OP_REDUCE_SUM:
+            case URC_OP_REDUCE_MEAN: *p += u; break;
             case URC_OP_REDUCE_L1: *p += (!uns && v < 0) ? -u : u; break;
             case URC_OP_REDUCE_SUM_SQUARE: *p += u * u; break;
             case URC_OP_REDUCE_PROD: *p = seen[o] ? *p * u : u; break;
-            case URC_OP_REDUCE_MAX: if (!seen[o] || u64_less(uns, (int64_t)*p, v)) *p = u; break;
-            case URC_OP_REDUCE_MIN: if (!seen[o] || u64_less(uns, v, (int64_t)*p)) *p = u; break;
+            case URC_OP_REDUCE_MAX:
+                if (!seen[o] || u64_less(uns, (int64_t)*p, v)) *p = u;
+                break;
+            case URC_OP_REDUCE_MIN:
+                if (!seen[o] || u64_less(uns, v, (int64_t)*p)) *p = u;
+                break;
             default: URC_ASSERT(0, "reduce_eval: bad integer op");
             }
             seen[o] = true;
@@ -259,12 +269,16 @@ static bool reduce_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *co
         int64_t o = out_index(&x->shape, red, i);
         double v = urc_elem_f64(dt, x->data, i), *p = &acc[o];
         switch (op) {
-        case URC_OP_REDUCE_SUM: case URC_OP_REDUCE_MEAN: case URC_OP_REDUCE_LOG_SUM: *p += v; break;
+        case URC_OP_REDUCE_SUM:
+        case URC_OP_REDUCE_MEAN:
+        case URC_OP_REDUCE_LOG_SUM: *p += v; break;
         case URC_OP_REDUCE_L1: *p += fabs(v); break;
-        case URC_OP_REDUCE_L2: case URC_OP_REDUCE_SUM_SQUARE: *p += v * v; break;
+        case URC_OP_REDUCE_L2:
+        case URC_OP_REDUCE_SUM_SQUARE: *p += v * v; break;
         case URC_OP_REDUCE_LOG_SUM_EXP: *p += exp(v - shift[o]); break;
         case URC_OP_REDUCE_PROD: *p = seen[o] ? *p * v : v; break;
-        case URC_OP_REDUCE_MAX: case URC_OP_REDUCE_MIN: /* NaN propagates */
+        case URC_OP_REDUCE_MAX:
+        case URC_OP_REDUCE_MIN: /* NaN propagates */
             if (!seen[o] || isnan(v) || (!isnan(*p) && (op == URC_OP_REDUCE_MAX ? v > *p : v < *p))) *p = v;
             break;
         default: URC_ASSERT(0, "reduce_eval: bad op");
@@ -339,17 +353,19 @@ static urc_lx *combine(urc_op op, urc_lx *acc, urc_lx *x, urc_lx *shift) {
     urc_dtype at = acc->dt;
     urc_lx *v = urc_lx_cast(at, x);
     switch (op) {
-    case URC_OP_REDUCE_SUM: case URC_OP_REDUCE_MEAN: case URC_OP_REDUCE_LOG_SUM: return bin(URC_L_ADD, acc, v);
+    case URC_OP_REDUCE_SUM:
+    case URC_OP_REDUCE_MEAN:
+    case URC_OP_REDUCE_LOG_SUM: return bin(URC_L_ADD, acc, v);
     case URC_OP_REDUCE_PROD: return bin(URC_L_MUL, acc, v);
     case URC_OP_REDUCE_MAX: return bin(URC_L_MAX, acc, x);
     case URC_OP_REDUCE_MIN: return bin(URC_L_MIN, acc, x);
     case URC_OP_REDUCE_L1:
         if (urc_dtype_is_signed(x->dt) && !urc_dtype_is_float(x->dt))
             v = urc_lx_cast(at, urc_lx_un(URC_L_ABS, urc_lx_cast(URC_DT_I64, x)));
-        else if (urc_dtype_is_float(at))
-            v = urc_lx_un(URC_L_ABS, v);
+        else if (urc_dtype_is_float(at)) v = urc_lx_un(URC_L_ABS, v);
         return bin(URC_L_ADD, acc, v);
-    case URC_OP_REDUCE_L2: case URC_OP_REDUCE_SUM_SQUARE: return bin(URC_L_ADD, acc, bin(URC_L_MUL, v, v));
+    case URC_OP_REDUCE_L2:
+    case URC_OP_REDUCE_SUM_SQUARE: return bin(URC_L_ADD, acc, bin(URC_L_MUL, v, v));
     case URC_OP_REDUCE_LOG_SUM_EXP: return bin(URC_L_ADD, acc, urc_lx_un(URC_L_EXP, bin(URC_L_SUB, v, shift)));
     default: URC_ASSERT(0, "combine: bad op");
     }
@@ -396,9 +412,15 @@ static int64_t run_lanes(const urc_lower *L) {
 static bool lanes_ok(const urc_node *n, const group *g, int ng, urc_dtype dt) {
     if (!urc_dtype_is_float(dt) || ng == 0 || !g[ng - 1].red || g[ng - 1].stride != 1) return false;
     switch (n->op) {
-    case URC_OP_REDUCE_SUM: case URC_OP_REDUCE_MEAN: case URC_OP_REDUCE_L1: case URC_OP_REDUCE_L2:
-    case URC_OP_REDUCE_SUM_SQUARE: case URC_OP_REDUCE_LOG_SUM: case URC_OP_REDUCE_LOG_SUM_EXP:
-    case URC_OP_REDUCE_MAX: case URC_OP_REDUCE_MIN: return true;
+    case URC_OP_REDUCE_SUM:
+    case URC_OP_REDUCE_MEAN:
+    case URC_OP_REDUCE_L1:
+    case URC_OP_REDUCE_L2:
+    case URC_OP_REDUCE_SUM_SQUARE:
+    case URC_OP_REDUCE_LOG_SUM:
+    case URC_OP_REDUCE_LOG_SUM_EXP:
+    case URC_OP_REDUCE_MAX:
+    case URC_OP_REDUCE_MIN: return true;
     default: return false;
     }
 }
@@ -427,12 +449,13 @@ static void lower_lanes(urc_lower *L, urc_kernel *k, const urc_node *n, urc_ls *
     urc_ls *li = urc_ls_for(lb, i, urc_lx_int(0), urc_lx_int(nb * W), W, 0);
     urc_ls *ll = urc_ls_for(li, l, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_VECTOR);
     urc_ls_store(ll, acc, var(k, l),
-                 combine(n->op, urc_lx_load(k, acc, var(k, l)), urc_lx_load(k, bx, urc_add(rs, urc_add(var(k, i), var(k, l)))),
-                         shift));
+                 combine(n->op, urc_lx_load(k, acc, var(k, l)),
+                         urc_lx_load(k, bx, urc_add(rs, urc_add(var(k, i), var(k, l)))), shift));
     if (nb * W < len) {
         urc_ls *lt = urc_ls_for(lb, i, urc_lx_int(nb * W), urc_lx_int(len), 1, 0);
-        urc_ls_store(lt, acc, urc_lx_int(0),
-                     combine(n->op, urc_lx_load(k, acc, urc_lx_int(0)), urc_lx_load(k, bx, urc_add(rs, var(k, i))), shift));
+        urc_ls_store(
+            lt, acc, urc_lx_int(0),
+            combine(n->op, urc_lx_load(k, acc, urc_lx_int(0)), urc_lx_load(k, bx, urc_add(rs, var(k, i))), shift));
     }
     int a = decl(k, body, "a", at, urc_lx_load(k, acc, urc_lx_int(0)));
     urc_ls *lm = urc_ls_for(body, l, urc_lx_int(1), urc_lx_int(W), 1, 0);
@@ -502,8 +525,8 @@ static bool reduce_lower(urc_lower *L, const urc_node *n) {
         urc_ls *lb = reduced_nest(k, body, g, ng, base, &xi, NULL);
         urc_ls_assign(lb, m, bin(URC_L_MAX, var(k, m), urc_lx_load(k, bx, xi)));
         urc_lx *mf = urc_lx_cast(URC_DT_F64, var(k, m));
-        int sh = decl(k, body, "shift", URC_DT_F64,
-                      urc_lx_sel(urc_lx_un(URC_L_ISINF, mf), urc_lx_flt(0, URC_DT_F64), mf));
+        int sh =
+            decl(k, body, "shift", URC_DT_F64, urc_lx_sel(urc_lx_un(URC_L_ISINF, mf), urc_lx_flt(0, URC_DT_F64), mf));
         shift = var(k, sh);
     }
     if (lanes_ok(n, g, ng, dt)) {

@@ -19,12 +19,13 @@ static bool resize_parse(urc_node *n, urc_attr_list *l) {
     if (!urc_attr_string(l, "mode", "nearest", &mode) ||
         !urc_attr_string(l, "coordinate_transformation_mode", "half_pixel", &coord) ||
         !urc_attr_string(l, "nearest_mode", "round_prefer_floor", &nearest) ||
-        !urc_attr_float(l, "cubic_coeff_a", -0.75, &a->cubic_coeff_a) || !urc_attr_int(l, "exclude_outside", 0, &excl) ||
+        !urc_attr_float(l, "cubic_coeff_a", -0.75, &a->cubic_coeff_a) ||
+        !urc_attr_int(l, "exclude_outside", 0, &excl) ||
         !urc_attr_float_any(l, "extrapolation_value", 0.0, &a->extrapolation_value)) /* NaN may mark outside */
         return false;
     static const char *modes[] = {"nearest", "linear", "cubic"};
-    static const char *coords[] = {"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel",
-                                   "align_corners", "asymmetric", "tf_crop_and_resize", "tf_half_pixel_for_nn"};
+    static const char *coords[] = {"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel",  "align_corners",
+                                   "asymmetric", "tf_crop_and_resize",   "tf_half_pixel_for_nn"};
     static const char *nearests[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
     int m = -1, c = -1, nm = -1;
     for (int i = 0; i < 3; i++) m = strcmp(mode, modes[i]) ? m : i;
@@ -41,8 +42,10 @@ static bool resize_parse(urc_node *n, urc_attr_list *l) {
         return false;
     }
     if (nm < 0) {
-        urc_error(l->where, "attribute 'nearest_mode' must be round_prefer_floor, round_prefer_ceil, floor or ceil, "
-                  "got '%s'", nearest);
+        urc_error(l->where,
+                  "attribute 'nearest_mode' must be round_prefer_floor, round_prefer_ceil, floor or ceil, "
+                  "got '%s'",
+                  nearest);
         return false;
     }
     if (excl != 0 && excl != 1) {
@@ -68,8 +71,10 @@ static bool resize_parse(urc_node *n, urc_attr_list *l) {
         else if (!strcmp(policy, "not_larger")) a->keep_aspect_ratio_policy = 1;
         else if (!strcmp(policy, "not_smaller")) a->keep_aspect_ratio_policy = 2;
         else {
-            urc_error(l->where, "attribute 'keep_aspect_ratio_policy' must be stretch, not_larger or not_smaller, "
-                      "got '%s'", policy);
+            urc_error(l->where,
+                      "attribute 'keep_aspect_ratio_policy' must be stretch, not_larger or not_smaller, "
+                      "got '%s'",
+                      policy);
             return false;
         }
     }
@@ -221,12 +226,12 @@ static bool resize_infer(urc_node *n) {
 /* ---- taps ---------------------------------------------------------------------- */
 
 typedef struct axis_taps {
-    int n;                    /* taps per output position */
-    int64_t *idx;             /* [out][n] input index, clamped to [0, in-1] */
-    double *w;                /* [out][n] weight */
-    unsigned char *outside;   /* [out] 1: tf_crop_and_resize extrapolates */
+    int n;                  /* taps per output position */
+    int64_t *idx;           /* [out][n] input index, clamped to [0, in-1] */
+    double *w;              /* [out][n] weight */
+    unsigned char *outside; /* [out] 1: tf_crop_and_resize extrapolates */
     bool any_outside;
-    bool identity;            /* out == in and position o is input o */
+    bool identity; /* out == in and position o is input o */
 } axis_taps;
 
 /* Input coordinate of output position o along an axis of in -> out
@@ -333,8 +338,7 @@ static bool axis_taps_make(const urc_node *n, int d, axis_taps *t) {
                 double dist = ((double)pos - ratio) * fs; /* from x to tap base+pos */
                 if (a->mode == URC_RESIZE_LINEAR) w[k] = fmax(0, 1 - fabs(dist));
                 else if (fs < 1) w[k] = keys(dist, A);
-                else { /* the four cubic coefficients of ONNX, exact at ratio 0 */
-                    double u = ratio;
+                else { /* the four cubic coefficients of ONNX, exact at ratio 0 */ double u = ratio;
                     switch (k) {
                     case 0: w[k] = ((A * (u + 1) - 5 * A) * (u + 1) + 8 * A) * (u + 1) - 4 * A; break;
                     case 1: w[k] = ((A + 2) * u - (A + 3)) * u * u + 1; break;
@@ -433,8 +437,8 @@ static bool resize_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *co
 
 /* A constant table in the weights blob, bound to kernel k (no graph node:
  * the value exists only for the lowering to place its data). */
-static int table(urc_lower *L, urc_kernel *k, const urc_node *n, const char *what, int d, urc_dtype dt,
-                 int64_t count, const void *data) {
+static int table(urc_lower *L, urc_kernel *k, const urc_node *n, const char *what, int d, urc_dtype dt, int64_t count,
+                 const void *data) {
     urc_value *v = urc_alloc(sizeof *v);
     v->id = -1;
     v->name = urc_fmt("%%%s:resize_%s%d", n->out[0]->name, what, d);
@@ -456,9 +460,9 @@ static int table(urc_lower *L, urc_kernel *k, const urc_node *n, const char *wha
 typedef struct lowered_axis {
     bool resampled, weighted;
     int n;
-    int bidx, bw, bout;          /* table buffers, -1 if not needed */
+    int bidx, bw, bout; /* table buffers, -1 if not needed */
     urc_lx *ix[UNROLL_MAX], *w[UNROLL_MAX];
-    urc_lx *ok;                  /* inside flag, or NULL */
+    urc_lx *ok; /* inside flag, or NULL */
 } lowered_axis;
 
 static bool resize_lower(urc_lower *L, const urc_node *n) {
@@ -628,8 +632,8 @@ static bool resize_lower(urc_lower *L, const urc_node *n) {
 static void resize_print(const urc_node *n, urc_strbuf *sb) {
     const urc_resize_attr *a = &n->a.resize;
     static const char *modes[] = {"nearest", "linear", "cubic"};
-    static const char *coords[] = {"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel",
-                                   "align_corners", "asymmetric", "tf_crop_and_resize", "tf_half_pixel_for_nn"};
+    static const char *coords[] = {"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel",  "align_corners",
+                                   "asymmetric", "tf_crop_and_resize",   "tf_half_pixel_for_nn"};
     urc_sb_printf(sb, " mode=%s coord=%s scales=[", modes[a->mode], coords[a->coord]);
     for (int d = 0; d < n->in[0]->shape.rank; d++) urc_sb_printf(sb, d ? ",%g" : "%g", a->scales[d]);
     urc_sb_putc(sb, ']');

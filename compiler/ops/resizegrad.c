@@ -267,8 +267,8 @@ static bool rg_lower(urc_lower *L, const urc_node *n) {
 static void rg_print(const urc_node *n, urc_strbuf *sb) {
     const urc_resize_attr *a = &n->a.resize;
     static const char *modes[] = {"nearest", "linear", "cubic"};
-    static const char *coords[] = {"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel",
-                                   "align_corners", "asymmetric", "tf_crop_and_resize", "tf_half_pixel_for_nn"};
+    static const char *coords[] = {"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel",  "align_corners",
+                                   "asymmetric", "tf_crop_and_resize",   "tf_half_pixel_for_nn"};
     urc_sb_printf(sb, " mode=%s coord=%s scales=[", modes[a->mode], coords[a->coord]);
     for (int d = 0; d < n->out[0]->shape.rank; d++) urc_sb_printf(sb, d ? ",%g" : "%g", a->scales[d]);
     urc_sb_putc(sb, ']');

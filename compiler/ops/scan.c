@@ -23,7 +23,8 @@ static bool scan_infer(urc_node *n) {
     const urc_shape *xs = &n->in[0]->shape;
     if (!urc_check_rank(n, 0, 1, URC_MAX_RANK)) return false;
     const urc_value *av = n->in[1];
-    if ((av->dtype != URC_DT_I32 && av->dtype != URC_DT_I64) || urc_shape_numel(&av->shape) != 1 || av->shape.rank > 1) {
+    if ((av->dtype != URC_DT_I32 && av->dtype != URC_DT_I64) || urc_shape_numel(&av->shape) != 1 ||
+        av->shape.rank > 1) {
         urc_error(where, "axis ('%s') must be an int32 or int64 scalar, got %s%s", av->name, urc_dtype_name(av->dtype),
                   urc_shape_str(&av->shape));
         return false;

@@ -53,8 +53,8 @@ static bool scatter_parse(urc_node *n, urc_attr_list *l) {
 
 /* The element offset of index tuple j in data (row-major, the first k dims),
  * or -1 when an index is out of range; bad_d and bad_v tell which. */
-static int64_t tuple_offset(const urc_shape *ds, const int64_t *dstr, urc_dtype idt, const void *ind, int64_t j,
-                            int k, int *bad_d, int64_t *bad_v) {
+static int64_t tuple_offset(const urc_shape *ds, const int64_t *dstr, urc_dtype idt, const void *ind, int64_t j, int k,
+                            int *bad_d, int64_t *bad_v) {
     int64_t off = 0;
     for (int d = 0; d < k; d++) {
         int64_t v = urc_elem_i64(idt, ind, j * k + d), D = ds->dims[d];
@@ -136,13 +136,14 @@ static bool elements_infer(urc_node *n) {
     if (!urc_norm_axis(n, a->axis, ds->rank, &a->axis)) return false;
     int ax = (int)a->axis;
     if (is->rank != ds->rank || !urc_shape_eq(is, us)) {
-        urc_error(where, "indices %s and updates %s must have the same shape, of the rank of data %s", urc_shape_str(is),
-                  urc_shape_str(us), urc_shape_str(ds));
+        urc_error(where, "indices %s and updates %s must have the same shape, of the rank of data %s",
+                  urc_shape_str(is), urc_shape_str(us), urc_shape_str(ds));
         return false;
     }
     for (int d = 0; d < ds->rank; d++)
         if (d != ax && is->dims[d] > ds->dims[d]) {
-            urc_error(where, "indices %s is larger than data %s along axis %d", urc_shape_str(is), urc_shape_str(ds), d);
+            urc_error(where, "indices %s is larger than data %s along axis %d", urc_shape_str(is), urc_shape_str(ds),
+                      d);
             return false;
         }
     const urc_value *iv = n->in[1];
@@ -183,8 +184,7 @@ static int64_t combine_i(urc_scatter_reduction r, int64_t x, int64_t u, bool uns
 /* y[o] combined with upd[u] (or replaced by it). */
 static void apply(urc_scatter_reduction r, urc_tensor *y, int64_t o, const urc_tensor *upd, int64_t u) {
     int es = urc_dtype_size(y->dtype);
-    if (r == URC_SCATTER_NONE)
-        memcpy((char *)y->data + o * es, (const char *)upd->data + u * es, (size_t)es);
+    if (r == URC_SCATTER_NONE) memcpy((char *)y->data + o * es, (const char *)upd->data + u * es, (size_t)es);
     else if (urc_dtype_is_float(y->dtype))
         urc_elem_set_f64(y->dtype, y->data, o,
                          combine_f(r, urc_elem_f64(y->dtype, y->data, o), urc_elem_f64(upd->dtype, upd->data, u)));
@@ -228,8 +228,8 @@ static bool scatter_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *c
     for (int64_t j = 0; j < N; j++) {
         int64_t base = tuple_offset(&x->shape, dstr, ind->dtype, ind->data, j, k, &bad_d, &bad_v);
         if (base < 0) {
-            urc_error(urc_node_where(n), "index %lld is out of range for axis %d of size %lld", (long long)bad_v,
-                      bad_d, (long long)x->shape.dims[bad_d]);
+            urc_error(urc_node_where(n), "index %lld is out of range for axis %d of size %lld", (long long)bad_v, bad_d,
+                      (long long)x->shape.dims[bad_d]);
             return false;
         }
         for (int64_t t = 0; t < S; t++) apply(r, y, base + t, upd, j * S + t);
@@ -299,7 +299,8 @@ static bool elements_lower(urc_lower *L, const urc_node *n) {
     urc_ls_decl(then, ov, dst);
     urc_lx *u = urc_lx_load(k, bu, urc_lx_var(k, pv));
     static const urc_lop lop[] = {URC_L_ADD, URC_L_ADD, URC_L_MUL, URC_L_MAX, URC_L_MIN};
-    urc_ls_store(then, by, urc_lx_var(k, ov), r == URC_SCATTER_NONE ? u : urc_lx_bin(lop[r], urc_lx_load(k, by, urc_lx_var(k, ov)), u));
+    urc_ls_store(then, by, urc_lx_var(k, ov),
+                 r == URC_SCATTER_NONE ? u : urc_lx_bin(lop[r], urc_lx_load(k, by, urc_lx_var(k, ov)), u));
     return true;
 }
 
@@ -335,7 +336,8 @@ static bool scatter_lower(urc_lower *L, const urc_node *n) {
         int v = urc_kernel_var(k, "v", URC_DT_I64);
         urc_ls_decl(body, v, urc_lx_cast(URC_DT_I64, urc_lx_load(k, bi, urc_addi(urc_muli(j, nk), d))));
         urc_lx *x = urc_lx_var(k, v);
-        urc_lx *in_range = urc_lx_bin(URC_L_AND, urc_lx_bin(URC_L_GE, x, urc_lx_int(-D)), urc_lx_bin(URC_L_LT, x, urc_lx_int(D)));
+        urc_lx *in_range =
+            urc_lx_bin(URC_L_AND, urc_lx_bin(URC_L_GE, x, urc_lx_int(-D)), urc_lx_bin(URC_L_LT, x, urc_lx_int(D)));
         ok = ok ? urc_lx_bin(URC_L_AND, ok, in_range) : in_range;
         off = urc_add(off, urc_muli(urc_lx_sel(urc_lx_bin(URC_L_LT, x, urc_lx_int(0)), urc_addi(x, D), x), dstr[d]));
     }

@@ -7,8 +7,7 @@
 static bool shape_parse(urc_node *n, urc_attr_list *l) {
     urc_shape_attr *a = &n->a.shape;
     switch (n->op) {
-    case URC_OP_SHAPE:
-        return urc_attr_int(l, "start", 0, &a->start) && urc_attr_int(l, "end", INT64_MAX, &a->end);
+    case URC_OP_SHAPE: return urc_attr_int(l, "start", 0, &a->start) && urc_attr_int(l, "end", INT64_MAX, &a->end);
     case URC_OP_CONSTANT: {
         static const char *unsupported[] = {"sparse_value", "value_string", "value_strings"};
         for (size_t i = 0; i < URC_ARRAY_LEN(unsupported); i++)
@@ -64,7 +63,7 @@ static bool shape_parse(urc_node *n, urc_attr_list *l) {
 /* Range's element count, as numpy.arange: max(ceil((limit - start) / delta), 0). */
 static int64_t range_count(double start, double limit, double delta) {
     double c = ceil((limit - start) / delta);
-    if (!(c > 0)) return 0; /* includes NaN */
+    if (!(c > 0)) return 0;                     /* includes NaN */
     return c < 9.2e18 ? (int64_t)c : INT64_MAX; /* (input hardening) no UB converting; the size cap rejects it */
 }
 
@@ -120,9 +119,7 @@ static bool shape_infer(urc_node *n) {
         urc_set_out(n, 0, n->in[0]->dtype, &o);
         return true;
     }
-    case URC_OP_CONSTANT:
-        urc_set_out(n, 0, a->value->dtype, &a->value->shape);
-        return true;
+    case URC_OP_CONSTANT: urc_set_out(n, 0, a->value->dtype, &a->value->shape); return true;
     case URC_OP_CONSTANT_OF_SHAPE: {
         int64_t dims[URC_MAX_RANK + 1];
         int nd;
@@ -150,9 +147,7 @@ static bool shape_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *con
     case URC_OP_SHAPE:
         for (int64_t i = 0; i < ne; i++) ((int64_t *)y->data)[i] = in[0]->shape.dims[a->start + i];
         return true;
-    case URC_OP_SIZE:
-        ((int64_t *)y->data)[0] = urc_shape_numel(&in[0]->shape);
-        return true;
+    case URC_OP_SIZE: ((int64_t *)y->data)[0] = urc_shape_numel(&in[0]->shape); return true;
     case URC_OP_RANGE: {
         if (urc_dtype_is_float(y->dtype)) {
             double s = urc_elem_f64(in[0]->dtype, in[0]->data, 0), d = urc_elem_f64(in[2]->dtype, in[2]->data, 0);
@@ -160,13 +155,12 @@ static bool shape_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *con
         } else {
             int64_t s = urc_elem_i64(in[0]->dtype, in[0]->data, 0), d = urc_elem_i64(in[2]->dtype, in[2]->data, 0);
             /* start + i*delta lies between start and limit, but i*delta alone may not fit: wrap (exact) */
-            for (int64_t i = 0; i < ne; i++) urc_elem_set_i64(y->dtype, y->data, i, urc_wrap_add(s, urc_wrap_mul(i, d)));
+            for (int64_t i = 0; i < ne; i++)
+                urc_elem_set_i64(y->dtype, y->data, i, urc_wrap_add(s, urc_wrap_mul(i, d)));
         }
         return true;
     }
-    case URC_OP_CONSTANT:
-        memcpy(y->data, a->value->data, urc_tensor_bytes(y));
-        return true;
+    case URC_OP_CONSTANT: memcpy(y->data, a->value->data, urc_tensor_bytes(y)); return true;
     case URC_OP_CONSTANT_OF_SHAPE: {
         int es = urc_dtype_size(y->dtype);
         for (int64_t i = 0; i < ne; i++) {
@@ -186,7 +180,8 @@ static bool shape_lower(urc_lower *L, const urc_node *n) {
     int by = urc_lower_out(L, k, yv, "y");
     if (n->op == URC_OP_SHAPE) {
         for (int64_t d = a->start; d < a->end; d++)
-            urc_ls_store(k->body, by, urc_lx_int(d - a->start), urc_lx_const((double)n->in[0]->shape.dims[d], URC_DT_I64));
+            urc_ls_store(k->body, by, urc_lx_int(d - a->start),
+                         urc_lx_const((double)n->in[0]->shape.dims[d], URC_DT_I64));
         return true;
     }
     urc_shape flat = {1, {urc_shape_numel(&yv->shape)}};

@@ -194,7 +194,8 @@ static bool slice_infer(urc_node *n) {
     int r = is->rank;
     int64_t starts[URC_MAX_RANK], ends[URC_MAX_RANK], axes[URC_MAX_RANK], steps[URC_MAX_RANK];
     int ns, ne, na, nst;
-    if (!urc_const_ints(n, 1, starts, URC_MAX_RANK, &ns) || !urc_const_ints(n, 2, ends, URC_MAX_RANK, &ne)) return false;
+    if (!urc_const_ints(n, 1, starts, URC_MAX_RANK, &ns) || !urc_const_ints(n, 2, ends, URC_MAX_RANK, &ne))
+        return false;
     if (ns != ne) {
         urc_error(where, "starts has %d entries but ends has %d", ns, ne);
         return false;
@@ -301,7 +302,8 @@ static bool pad_infer(urc_node *n) {
     }
     if (a->mode != URC_PADMODE_CONSTANT && urc_shape_numel(&o) > 0) {
         for (int d = 0; d < r; d++) {
-            int64_t kept = is->dims[d] - (a->pads[d] < 0 ? -a->pads[d] : 0) - (a->pads[r + d] < 0 ? -a->pads[r + d] : 0);
+            int64_t kept =
+                is->dims[d] - (a->pads[d] < 0 ? -a->pads[d] : 0) - (a->pads[r + d] < 0 ? -a->pads[r + d] : 0);
             if (kept <= 0 && (a->pads[d] > 0 || a->pads[r + d] > 0)) {
                 urc_error(where, "axis %d keeps no input elements to pad from in this mode", d);
                 return false;
@@ -366,7 +368,8 @@ static bool slice_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *con
     const urc_slice_attr *a = &n->a.slice;
     int es = urc_dtype_size(in[0]->dtype);
     switch (n->op) {
-    case URC_OP_CONCAT: case URC_OP_SPLIT: {
+    case URC_OP_CONCAT:
+    case URC_OP_SPLIT: {
         /* Rows of dims[axis:] alternate between the parts. */
         bool cat = n->op == URC_OP_CONCAT;
         const urc_shape *whole = cat ? &out[0]->shape : &in[0]->shape;
@@ -423,7 +426,6 @@ static bool slice_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *con
 }
 
 /* ---- lowering ----------------------------------------------------------------- */
-
 
 /* for (o < outer) for (t < run) dst[o*dstride + doff + t] = src[o*sstride + soff + t] */
 static void copy_rows(urc_kernel *k, urc_ls *parent, int bd, int64_t dstride, int64_t doff, int bs, int64_t sstride,
@@ -497,8 +499,7 @@ static urc_lx *pad_src_lx(urc_pad_mode mode, urc_lx *o, int64_t begin, int64_t l
     int64_t n = hi - lo;
     switch (mode) {
     case URC_PADMODE_CONSTANT: return i;
-    case URC_PADMODE_EDGE:
-        return urc_lx_bin(URC_L_MIN, urc_lx_bin(URC_L_MAX, i, urc_lx_int(lo)), urc_lx_int(hi - 1));
+    case URC_PADMODE_EDGE: return urc_lx_bin(URC_L_MIN, urc_lx_bin(URC_L_MAX, i, urc_lx_int(lo)), urc_lx_int(hi - 1));
     case URC_PADMODE_WRAP: return urc_addi(urc_lx_bin(URC_L_MOD, urc_addi(i, -lo), urc_lx_int(n)), lo);
     case URC_PADMODE_REFLECT: {
         if (n == 1) return urc_lx_int(lo);
@@ -623,7 +624,8 @@ static bool pad_lower(urc_lower *L, const urc_node *n) {
 
 static bool slice_lower_any(urc_lower *L, const urc_node *n) {
     switch (n->op) {
-    case URC_OP_CONCAT: case URC_OP_SPLIT: return concat_split_lower(L, n);
+    case URC_OP_CONCAT:
+    case URC_OP_SPLIT: return concat_split_lower(L, n);
     case URC_OP_SLICE: return slice_lower(L, n);
     case URC_OP_PAD: return pad_lower(L, n);
     default: return false;

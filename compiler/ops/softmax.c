@@ -150,7 +150,8 @@ static bool lower_rows(urc_lower *L, const urc_node *n) {
         /* y = (x - m) - log(sum) */
         int lse = decl(k, body, "lse", dt, urc_lx_cast(dt, urc_lx_un(URC_L_LOG, var(k, sum))));
         urc_ls *l3 = urc_ls_for(body, j, urc_lx_int(0), urc_lx_int(len), 1, inner == 1 ? URC_FOR_SIMD : 0);
-        urc_ls_store(l3, by, AT(var(k, j)), bin(URC_L_SUB, bin(URC_L_SUB, urc_lx_load(k, bx, AT(var(k, j))), var(k, m)), var(k, lse)));
+        urc_ls_store(l3, by, AT(var(k, j)),
+                     bin(URC_L_SUB, bin(URC_L_SUB, urc_lx_load(k, bx, AT(var(k, j))), var(k, m)), var(k, lse)));
     }
 #undef AT
     return true;
@@ -265,8 +266,7 @@ static bool lower_last(urc_lower *L, const urc_node *n, int64_t rows, int64_t le
     /* sum of exp(x - m) (Softmax stores it in y) */
     urc_ls *l2 = urc_ls_for(urc_ls_for(body, i, urc_lx_int(0), urc_lx_int(nb * W), W, 0), l, urc_lx_int(0),
                             urc_lx_int(W), 1, URC_FOR_VECTOR);
-    int e1 = decl(k, l2, "e", dt,
-                  exp_nonpos(k, l2, bin(URC_L_SUB, urc_lx_load(k, bx, xi_blk), var(k, m))));
+    int e1 = decl(k, l2, "e", dt, exp_nonpos(k, l2, bin(URC_L_SUB, urc_lx_load(k, bx, xi_blk), var(k, m))));
     if (soft) urc_ls_store(l2, by, xi_blk, var(k, e1));
     urc_ls_accum(l2, bs, var(k, l), urc_lx_cast(URC_DT_F64, var(k, e1)));
     int sum = decl(k, body, "sum", URC_DT_F64, urc_lx_flt(0, URC_DT_F64));

@@ -21,8 +21,8 @@ bool urc_sp_axis_list(const urc_node *n, const char *name, int64_t *v, int count
         return true;
     }
     if (count != want) {
-        urc_error(urc_node_where(n), "attribute '%s' has %d values; expected %d for %d spatial dims", name, count,
-                  want, n->in[0]->shape.rank - 2);
+        urc_error(urc_node_where(n), "attribute '%s' has %d values; expected %d for %d spatial dims", name, count, want,
+                  n->in[0]->shape.rank - 2);
         return false;
     }
     for (int i = 0; i < want; i++)

@@ -18,7 +18,8 @@ static bool triangle_parse(urc_node *n, urc_attr_list *l) {
     if (!urc_attr_int(l, "k", 0, &a->k) || !urc_attr_int(l, "dtype", 0, &v)) return false;
     a->dtype = URC_DT_UNDEF;
     if (urc_attr_has(l, "dtype")) {
-        if (v <= 0 || v >= URC_DT_COUNT || !urc_dtype_supported((urc_dtype)v) || !urc_dtype_in((urc_dtype)v, URC_DTM_ALL)) {
+        if (v <= 0 || v >= URC_DT_COUNT || !urc_dtype_supported((urc_dtype)v) ||
+            !urc_dtype_in((urc_dtype)v, URC_DTM_ALL)) {
             urc_error(l->where, "attribute 'dtype' (%lld) is not a supported tensor type", (long long)v);
             return false;
         }
@@ -116,7 +117,7 @@ static bool triangle_lower(urc_lower *L, const urc_node *n) {
     urc_lx *on = urc_lx_bin(cmp, d, urc_lx_int(kk));
     urc_dtype dt = n->out[0]->dtype;
     urc_lx *v = n->op == URC_OP_EYE_LIKE ? urc_lx_sel(on, lit(1, dt), lit(0, dt))
-                                          : urc_lx_sel(on, urc_lx_load(k, bx, flat), lit(0, dt));
+                                         : urc_lx_sel(on, urc_lx_load(k, bx, flat), lit(0, dt));
     urc_ls_store(body, by, flat, v);
     return true;
 }
@@ -127,4 +128,5 @@ static void triangle_print(const urc_node *n, urc_strbuf *sb) {
     else urc_sb_printf(sb, " k=%lld", (long long)a->k);
 }
 
-const urc_op_impl urc_impl_triangle = {triangle_parse, triangle_infer, triangle_eval, triangle_lower, triangle_print, false};
+const urc_op_impl urc_impl_triangle = {triangle_parse, triangle_infer, triangle_eval,
+                                       triangle_lower, triangle_print, false};

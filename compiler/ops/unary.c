@@ -10,8 +10,11 @@
 
 static unsigned allowed(urc_op op) {
     switch (op) {
-    case URC_OP_ABS: case URC_OP_SIGN: case URC_OP_CLIP: return URC_DTM_NUM;
-    case URC_OP_NEG: case URC_OP_RELU: return URC_DTM_FLOAT | URC_DTM_SINT;
+    case URC_OP_ABS:
+    case URC_OP_SIGN:
+    case URC_OP_CLIP: return URC_DTM_NUM;
+    case URC_OP_NEG:
+    case URC_OP_RELU: return URC_DTM_FLOAT | URC_DTM_SINT;
     case URC_OP_NOT: return URC_DTM_BOOL;
     default: return URC_DTM_FLOAT;
     }
@@ -22,7 +25,9 @@ static bool unary_parse(urc_node *n, urc_attr_list *l) {
     bool ok = true;
     switch (n->op) {
     case URC_OP_LEAKY_RELU: ok = urc_attr_float(l, "alpha", 0.01, &a->alpha); break;
-    case URC_OP_ELU: case URC_OP_CELU: case URC_OP_THRESHOLDED_RELU:
+    case URC_OP_ELU:
+    case URC_OP_CELU:
+    case URC_OP_THRESHOLDED_RELU:
         ok = urc_attr_float(l, "alpha", 1.0, &a->alpha);
         if (ok && n->op == URC_OP_CELU && a->alpha == 0) { /* Celu divides by alpha */
             urc_error(l->where, "attribute 'alpha' must not be 0");
@@ -185,7 +190,8 @@ static bool unary_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *con
     if (urc_dtype_is_float(x->dtype)) {
         double lo = n->nin > 1 && in[1] ? urc_elem_f64(in[1]->dtype, in[1]->data, 0) : 0;
         double hi = n->nin > 2 && in[2] ? urc_elem_f64(in[2]->dtype, in[2]->data, 0) : 0;
-        for (int64_t i = 0; i < ne; i++) urc_elem_set_f64(y->dtype, y->data, i, unary_ref(n, urc_elem_f64(x->dtype, x->data, i), lo, hi));
+        for (int64_t i = 0; i < ne; i++)
+            urc_elem_set_f64(y->dtype, y->data, i, unary_ref(n, urc_elem_f64(x->dtype, x->data, i), lo, hi));
     } else {
         int64_t lo = n->nin > 1 && in[1] ? urc_elem_i64(in[1]->dtype, in[1]->data, 0) : 0;
         int64_t hi = n->nin > 2 && in[2] ? urc_elem_i64(in[2]->dtype, in[2]->data, 0) : 0;
@@ -214,7 +220,8 @@ static urc_lx *unary_expr(const urc_node *n, urc_lx *x, urc_lx *lo, urc_lx *hi) 
     urc_dtype dt = x->dt;
     double alpha;
     urc_act act = urc_act_of(n, &alpha);
-    if (act != URC_ACT_NONE) return urc_act_lx(NULL, NULL, act, alpha, x); /* float Relu, LeakyRelu, Sigmoid, Tanh, Gelu */
+    if (act != URC_ACT_NONE)
+        return urc_act_lx(NULL, NULL, act, alpha, x); /* float Relu, LeakyRelu, Sigmoid, Tanh, Gelu */
     switch (n->op) {
     case URC_OP_ABS:
         if (!urc_dtype_is_signed(dt)) return x;
@@ -230,7 +237,8 @@ static urc_lx *unary_expr(const urc_node *n, urc_lx *x, urc_lx *lo, urc_lx *hi) 
     case URC_OP_ROUND: return un(URC_L_RINT, x);
     case URC_OP_SIGN:
         if (!urc_dtype_is_signed(dt)) return urc_lx_sel(bin(URC_L_GT, x, F(0, dt)), F(1, dt), F(0, dt));
-        return urc_lx_sel(bin(URC_L_GT, x, F(0, dt)), F(1, dt), urc_lx_sel(bin(URC_L_LT, x, F(0, dt)), F(-1, dt), F(0, dt)));
+        return urc_lx_sel(bin(URC_L_GT, x, F(0, dt)), F(1, dt),
+                          urc_lx_sel(bin(URC_L_LT, x, F(0, dt)), F(-1, dt), F(0, dt)));
     case URC_OP_SIN: return un(URC_L_SIN, x);
     case URC_OP_COS: return un(URC_L_COS, x);
     case URC_OP_TAN: return un(URC_L_TAN, x);
@@ -272,7 +280,8 @@ static urc_lx *unary_expr(const urc_node *n, urc_lx *x, urc_lx *lo, urc_lx *hi) 
                    bin(URC_L_MAX, F(0, dt),
                        bin(URC_L_MIN, F(1, dt), bin(URC_L_ADD, bin(URC_L_DIV, x, F(6, dt)), F(0.5, dt)))));
     case URC_OP_SOFTPLUS:
-        return bin(URC_L_ADD, bin(URC_L_MAX, x, F(0, dt)), un(URC_L_LOG1P, un(URC_L_EXP, un(URC_L_NEG, un(URC_L_ABS, x)))));
+        return bin(URC_L_ADD, bin(URC_L_MAX, x, F(0, dt)),
+                   un(URC_L_LOG1P, un(URC_L_EXP, un(URC_L_NEG, un(URC_L_ABS, x)))));
     case URC_OP_SOFTSIGN: return bin(URC_L_DIV, x, bin(URC_L_ADD, F(1, dt), un(URC_L_ABS, x)));
     case URC_OP_CLIP: {
         /* NaN passes through; bounds applied as max then min (numpy.clip). */
@@ -307,9 +316,10 @@ static bool unary_lower(urc_lower *L, const urc_node *n) {
 static void unary_print(const urc_node *n, urc_strbuf *sb) {
     const urc_unary_attr *a = &n->a.unary;
     switch (n->op) {
-    case URC_OP_LEAKY_RELU: case URC_OP_ELU: case URC_OP_CELU: case URC_OP_THRESHOLDED_RELU:
-        urc_sb_printf(sb, " alpha=%g", a->alpha);
-        break;
+    case URC_OP_LEAKY_RELU:
+    case URC_OP_ELU:
+    case URC_OP_CELU:
+    case URC_OP_THRESHOLDED_RELU: urc_sb_printf(sb, " alpha=%g", a->alpha); break;
     case URC_OP_GELU: urc_sb_printf(sb, " approximate=%s", a->approximate ? "tanh" : "none"); break;
     case URC_OP_SHRINK: urc_sb_printf(sb, " lambd=%g bias=%g", a->alpha, a->beta); break;
     default: break;

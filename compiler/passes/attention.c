@@ -39,7 +39,7 @@ typedef struct actx {
     urc_node_index pos; /* node positions, for putting the fused node in m2's place */
     urc_value **shared; /* compact constants made so far (equal ones are reused) */
     int nshared, capshared;
-    int n0;             /* nodes before the pass: node n0 + j is new, placed before node owner[j] */
+    int n0; /* nodes before the pass: node n0 + j is new, placed before node owner[j] */
     URC_VEC(int) owner;
 } actx;
 
@@ -160,7 +160,6 @@ static void absorb_qkv(actx *c, urc_node *f) {
         urc_note("attention: '%s' reads q%s from the packed qkv, writes [B, L, H, D]", f->name,
                  narrow ? " (and V^T by a Transpose: narrow heads)" : " and v");
 }
-
 
 static void attach_extras(actx *c, urc_node *f, urc_value *bias, urc_value *mask, const urc_shape *ss);
 

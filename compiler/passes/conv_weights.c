@@ -28,8 +28,8 @@
 
 typedef struct cw {
     urc_graph *g;
-    int n0;                   /* nodes before the pass */
-    URC_VEC(int) owner;       /* node n0 + j is placed before node owner[j] */
+    int n0;                        /* nodes before the pass */
+    URC_VEC(int) owner;            /* node n0 + j is placed before node owner[j] */
     URC_VEC(urc_value *) from, to; /* W -> its [K..., C, M] Transpose */
     bool ok;
 } cw;

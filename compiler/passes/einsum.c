@@ -123,7 +123,7 @@ static bool classify(const urc_node *e, classes *c) {
         if (find(la, la[d]) != d) return false; /* diagonal */
         int ib = find(lb, la[d]);
         bool in_out = find(lo, la[d]) >= 0;
-        if (ib < 0 && !in_out) return false;    /* summed within A alone */
+        if (ib < 0 && !in_out) return false;                                /* summed within A alone */
         if (ib >= 0 && A->shape.dims[d] != B->shape.dims[ib]) return false; /* broadcast */
         if (ib >= 0 && !in_out) c->k[c->nk++] = la[d];
     }
@@ -264,8 +264,8 @@ bool urc_pass_einsum_to_matmul(urc_graph *g) {
         span_hi[i] = g->nodes.len;
         if (!R.ok) ok = false;
         if (urc_verbose)
-            urc_note("einsum: %s '%s' -> batch [%s] M [%s] N [%s] K [%s] as MatMul", urc_ops[e->op].name, e->name,
-                     c.b, c.m, c.n, c.k);
+            urc_note("einsum: %s '%s' -> batch [%s] M [%s] N [%s] K [%s] as MatMul", urc_ops[e->op].name, e->name, c.b,
+                     c.m, c.n, c.k);
         e->op = URC_OP_COUNT;
         any = true;
     }

@@ -27,7 +27,7 @@
 
 typedef struct fctx {
     urc_graph *g;
-    urc_node **reader; /* value id -> its only reader (meaningful when nuses == 1) */
+    urc_node **reader;  /* value id -> its only reader (meaningful when nuses == 1) */
     urc_node_index pos; /* node positions, for putting a fused node in a chain's place */
 } fctx;
 
@@ -122,7 +122,8 @@ static bool fuse_one(fctx *c, urc_node *cv, bool need_act, bool *ok) {
         *ok = false;
     }
     if (urc_verbose)
-        urc_note("fuseconv: '%s' + %d nodes (act %d, transpose %d, residual %d)", cv->name, nc - 1, act, tr, res != NULL);
+        urc_note("fuseconv: '%s' + %d nodes (act %d, transpose %d, residual %d)", cv->name, nc - 1, act, tr,
+                 res != NULL);
     return true;
 }
 
@@ -171,7 +172,8 @@ static readers list_readers(const urc_graph *g) {
 
 static bool fuse_concat(urc_graph *g, const readers *rd, urc_node *cat, bool *ok) {
     urc_value *y = cat->out[0];
-    if (!y || (y->flags & URC_VAL_OUTPUT) || y->nuses < 1 || cat->nin < 2 || cat->nin > URC_CONV_MAX_PARTS) return false;
+    if (!y || (y->flags & URC_VAL_OUTPUT) || y->nuses < 1 || cat->nin < 2 || cat->nin > URC_CONV_MAX_PARTS)
+        return false;
     int r = y->shape.rank;
     int64_t ax = cat->a.slice.axis < 0 ? cat->a.slice.axis + r : cat->a.slice.axis;
     if (r < 3 || ax != r - 1 || y->dtype != URC_DT_F32) return false;
@@ -193,8 +195,8 @@ static bool fuse_concat(urc_graph *g, const readers *rd, urc_node *cat, bool *ok
         urc_node *n = g->nodes.items[i];
         if (n->nin < 1 || n->in[0] != y) continue;
         int k = cat->nin;
-        urc_node *f = urc_node_new(g, URC_OP_FUSED_CONV, n->op == URC_OP_FUSED_CONV ? n->name : urc_fmt("%s/fused", n->name),
-                                   3 + k, 1);
+        urc_node *f = urc_node_new(g, URC_OP_FUSED_CONV,
+                                   n->op == URC_OP_FUSED_CONV ? n->name : urc_fmt("%s/fused", n->name), 3 + k, 1);
         g->nodes.len--; /* urc_node_new appended it; it takes n's place */
         f->opset = n->opset;
         f->in[0] = cat->in[0];

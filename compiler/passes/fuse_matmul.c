@@ -24,7 +24,7 @@
 
 typedef struct fctx {
     urc_graph *g;
-    urc_node **reader; /* value id -> its only reader (meaningful when nuses == 1) */
+    urc_node **reader;  /* value id -> its only reader (meaningful when nuses == 1) */
     urc_node_index pos; /* node positions, for putting a fused node in a chain's place */
 } fctx;
 
@@ -100,8 +100,8 @@ static bool fuse_one(fctx *c, urc_node *mm, bool *ok) {
         *ok = false;
     }
     if (urc_verbose)
-        urc_note("fuse: '%s' + %d nodes -> FusedMatMul (bias %d, act %d, residual %d)", mm->name, nc - 1,
-                 bias != NULL, (int)act, res != NULL);
+        urc_note("fuse: '%s' + %d nodes -> FusedMatMul (bias %d, act %d, residual %d)", mm->name, nc - 1, bias != NULL,
+                 (int)act, res != NULL);
     return true;
 }
 

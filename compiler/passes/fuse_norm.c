@@ -25,8 +25,8 @@
 
 typedef struct fuser {
     urc_graph *g;
-    urc_node **user; /* by value id: the node reading it, if exactly one does */
-    bool *dead;      /* by node position */
+    urc_node **user;    /* by value id: the node reading it, if exactly one does */
+    bool *dead;         /* by node position */
     urc_node_index pos; /* node positions (a lookup, not a scan of the list) */
 } fuser;
 
@@ -95,7 +95,11 @@ static void try_fuse(fuser *f, int pos) {
     if (!nchain) return;
     urc_node *last = chain[nchain - 1];
     int lpos = node_pos(f, last);
-    urc_node *fn = urc_node_new(g, URC_OP_FUSED_NORM, urc_fmt("%s_fused", n->name), residual == 2 ? 8 : residual ? 6 : 5, 1);
+    urc_node *fn = urc_node_new(g, URC_OP_FUSED_NORM, urc_fmt("%s_fused", n->name),
+                                residual == 2 ? 8
+                                : residual    ? 6
+                                              : 5,
+                                1);
     g->nodes.len--; /* urc_node_new appended it; it takes the last node's place */
     fn->opset = n->opset;
     fn->a.norm = n->a.norm;
@@ -140,8 +144,10 @@ static void try_fuse(fuser *f, int pos) {
 
 bool urc_pass_fuse_norm(urc_graph *g) {
     urc_graph_count_uses(g);
-    fuser f = {g, urc_xcalloc((size_t)g->values.len + 1, sizeof(urc_node *)),
-               urc_xcalloc((size_t)g->nodes.len + 1, sizeof(bool)), {0}};
+    fuser f = {g,
+               urc_xcalloc((size_t)g->values.len + 1, sizeof(urc_node *)),
+               urc_xcalloc((size_t)g->nodes.len + 1, sizeof(bool)),
+               {0}};
     urc_node_index_build(&f.pos, g);
     for (int i = 0; i < g->nodes.len; i++) {
         urc_node *n = g->nodes.items[i];

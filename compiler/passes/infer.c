@@ -28,8 +28,9 @@ static bool output_size_ok(const urc_node *n, uint64_t max_bytes) {
         /* The shape cap (base.h): zeros count as ones, so that an empty
          * tensor cannot carry dims whose partial products overflow. */
         if (!urc_dims_fit(v->shape.dims, v->shape.rank, urc_dtype_size(v->dtype), max_bytes, NULL)) {
-            urc_error(urc_node_where(n), "output '%s' of shape %s exceeds the limit of %llu bytes (raise it with --max-bytes)",
-                      v->name, urc_shape_str(&v->shape), (unsigned long long)max_bytes);
+            urc_error(urc_node_where(n),
+                      "output '%s' of shape %s exceeds the limit of %llu bytes (raise it with --max-bytes)", v->name,
+                      urc_shape_str(&v->shape), (unsigned long long)max_bytes);
             return false;
         }
     }

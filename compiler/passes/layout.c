@@ -193,15 +193,17 @@ static urc_node *make_transpose(rewriter *w, urc_value *x, const int64_t *p, urc
 
 static bool *cl_flag(urc_node *n) {
     switch (n->op) {
-    case URC_OP_CONV: case URC_OP_CONV_TRANSPOSE: return &n->a.conv.channels_last; /* ops/conv.c */
+    case URC_OP_CONV:
+    case URC_OP_CONV_TRANSPOSE: return &n->a.conv.channels_last; /* ops/conv.c */
     case URC_OP_MAX_POOL: /* ops/pool.c; Indices are defined on channels-first offsets */
         return n->nout > 1 && n->out[1] ? NULL : &n->a.pool.channels_last;
-    case URC_OP_AVERAGE_POOL: case URC_OP_GLOBAL_AVERAGE_POOL: case URC_OP_GLOBAL_MAX_POOL:
-        return &n->a.pool.channels_last;
+    case URC_OP_AVERAGE_POOL:
+    case URC_OP_GLOBAL_AVERAGE_POOL:
+    case URC_OP_GLOBAL_MAX_POOL: return &n->a.pool.channels_last;
     case URC_OP_BATCH_NORM: /* ops/norm.c; training mode has a channels-first kernel only */
         return n->a.norm.training_mode ? NULL : &n->a.norm.channels_last;
-    case URC_OP_INSTANCE_NORM: case URC_OP_GROUP_NORM: /* ops/norm.c */
-        return &n->a.norm.channels_last;
+    case URC_OP_INSTANCE_NORM:
+    case URC_OP_GROUP_NORM: /* ops/norm.c */ return &n->a.norm.channels_last;
     case URC_OP_CONV_GRAD_WEIGHT: /* ops/convgrad.c (fast kernel for group 1; dW becomes [M, K..., C]) */
         return n->a.conv.group == 1 ? &n->a.conv.channels_last : NULL;
     case URC_OP_GROUP_NORM_GRAD: return &n->a.norm.channels_last; /* ops/normgrad.c */
@@ -265,11 +267,27 @@ static urc_node *single_use_transpose(const urc_value *v) {
 
 static bool is_sinkable_unary(urc_op op) {
     switch (op) {
-    case URC_OP_RELU: case URC_OP_LEAKY_RELU: case URC_OP_SIGMOID: case URC_OP_TANH: case URC_OP_ELU:
-    case URC_OP_SELU: case URC_OP_CELU: case URC_OP_GELU: case URC_OP_SOFTPLUS: case URC_OP_HARD_SIGMOID:
-    case URC_OP_HARD_SWISH: case URC_OP_ABS: case URC_OP_NEG: case URC_OP_EXP: case URC_OP_ERF: case URC_OP_SQRT:
-    case URC_OP_RECIPROCAL: case URC_OP_CAST: case URC_OP_IDENTITY: case URC_OP_NOT: case URC_OP_ACT:
-        return true;
+    case URC_OP_RELU:
+    case URC_OP_LEAKY_RELU:
+    case URC_OP_SIGMOID:
+    case URC_OP_TANH:
+    case URC_OP_ELU:
+    case URC_OP_SELU:
+    case URC_OP_CELU:
+    case URC_OP_GELU:
+    case URC_OP_SOFTPLUS:
+    case URC_OP_HARD_SIGMOID:
+    case URC_OP_HARD_SWISH:
+    case URC_OP_ABS:
+    case URC_OP_NEG:
+    case URC_OP_EXP:
+    case URC_OP_ERF:
+    case URC_OP_SQRT:
+    case URC_OP_RECIPROCAL:
+    case URC_OP_CAST:
+    case URC_OP_IDENTITY:
+    case URC_OP_NOT:
+    case URC_OP_ACT: return true;
     case URC_OP_CLIP: return true; /* bounds are scalars */
     default: return false;
     }
@@ -277,13 +295,26 @@ static bool is_sinkable_unary(urc_op op) {
 
 static bool is_sinkable_binary(urc_op op) {
     switch (op) {
-    case URC_OP_ADD: case URC_OP_SUB: case URC_OP_MUL: case URC_OP_DIV: case URC_OP_MAX: case URC_OP_MIN:
-    case URC_OP_SUM: case URC_OP_PRELU: case URC_OP_POW:
+    case URC_OP_ADD:
+    case URC_OP_SUB:
+    case URC_OP_MUL:
+    case URC_OP_DIV:
+    case URC_OP_MAX:
+    case URC_OP_MIN:
+    case URC_OP_SUM:
+    case URC_OP_PRELU:
+    case URC_OP_POW:
     /* comparisons and Where: the masks of activation gradients */
-    case URC_OP_EQUAL: case URC_OP_LESS: case URC_OP_LESS_OR_EQUAL: case URC_OP_GREATER:
-    case URC_OP_GREATER_OR_EQUAL: case URC_OP_AND: case URC_OP_OR: case URC_OP_XOR: case URC_OP_WHERE:
-    case URC_OP_ACT_GRAD: /* the gradients of activations */
-        return true;
+    case URC_OP_EQUAL:
+    case URC_OP_LESS:
+    case URC_OP_LESS_OR_EQUAL:
+    case URC_OP_GREATER:
+    case URC_OP_GREATER_OR_EQUAL:
+    case URC_OP_AND:
+    case URC_OP_OR:
+    case URC_OP_XOR:
+    case URC_OP_WHERE:
+    case URC_OP_ACT_GRAD: /* the gradients of activations */ return true;
     default: return false;
     }
 }
@@ -536,12 +567,13 @@ bool urc_pass_layout(urc_graph *g) {
         if (!w.ok) return false;
         urc_graph_compact(g);
         if (!urc_pass_dce(g) || !urc_graph_toposort(g)) return false;
-        if (!changed) { /* then copies of shared transposes (split_shared_transpose), and sink again */
+        if (!changed) {              /* then copies of shared transposes (split_shared_transpose), and sink again */
             urc_graph_count_uses(g); /* read as they are here: not updated by the splits */
             want_readers(&w);
             n = g->nodes.len;
             for (int i = 0; i < n && w.ok; i++)
-                if (g->nodes.items[i]->op != URC_OP_COUNT && split_shared_transpose(&w, g->nodes.items[i])) changed = true;
+                if (g->nodes.items[i]->op != URC_OP_COUNT && split_shared_transpose(&w, g->nodes.items[i]))
+                    changed = true;
             free_readers(&w);
             if (!w.ok) return false;
         }

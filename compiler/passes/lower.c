@@ -21,12 +21,9 @@ static const char *c_ident(const char *s) {
     urc_strbuf sb = {0};
     for (const char *p = s; *p && sb.len < 40; p++) {
         char c = *p;
-        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')
-            urc_sb_putc(&sb, c);
-        else if (c >= 'A' && c <= 'Z')
-            urc_sb_putc(&sb, (char)(c - 'A' + 'a'));
-        else if (sb.len && sb.data[sb.len - 1] != '_')
-            urc_sb_putc(&sb, '_');
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_') urc_sb_putc(&sb, c);
+        else if (c >= 'A' && c <= 'Z') urc_sb_putc(&sb, (char)(c - 'A' + 'a'));
+        else if (sb.len && sb.data[sb.len - 1] != '_') urc_sb_putc(&sb, '_');
     }
     while (sb.len && sb.data[sb.len - 1] == '_') sb.data[--sb.len] = 0;
     const char *r = urc_strdup(sb.len ? sb.data : "t");
@@ -81,7 +78,8 @@ static int64_t weights_offset(urc_lower *L, const urc_value *v) {
     int64_t off = urc_align_up(P->weights_bytes, P->align);
     int64_t end = off + (bytes ? bytes : 1);
     if (urc_align_up(end, P->align) > L->weights_cap) { /* doubling: a realloc per constant copied the blob each time */
-        L->weights_cap = 2 * L->weights_cap > urc_align_up(end, P->align) ? 2 * L->weights_cap : urc_align_up(end, P->align);
+        L->weights_cap =
+            2 * L->weights_cap > urc_align_up(end, P->align) ? 2 * L->weights_cap : urc_align_up(end, P->align);
         P->weights = urc_xrealloc(P->weights, (size_t)L->weights_cap);
     }
     memset(P->weights + P->weights_bytes, 0, (size_t)(urc_align_up(end, P->align) - P->weights_bytes));
@@ -171,12 +169,12 @@ typedef struct share_entry {
 } share_entry;
 
 struct urc_share {
-    urc_hindex index;                 /* key hash -> entry */
+    urc_hindex index; /* key hash -> entry */
     URC_VEC(share_entry) entries;
-    bool check;                       /* UNETRC_CHECK_SHARE */
-    share_entry pending;              /* the key of the kernel being built (key NULL: none) */
-    const urc_kernel *expect;         /* check: the kernel whose body it should equal */
-    int64_t checked;                  /* check mode: bodies compared */
+    bool check;               /* UNETRC_CHECK_SHARE */
+    share_entry pending;      /* the key of the kernel being built (key NULL: none) */
+    const urc_kernel *expect; /* check: the kernel whose body it should equal */
+    int64_t checked;          /* check mode: bodies compared */
 };
 
 /* A word at a time (byte-wise FNV over signatures of a few hundred bytes
@@ -197,7 +195,8 @@ bool urc_lower_reuse(urc_lower *L, urc_kernel *k, const urc_node *n, const int64
     S->expect = NULL;
     for (int e = urc_hindex_first(&S->index, h); e >= 0; e = urc_hindex_next(&S->index, e)) {
         const share_entry *x = &S->entries.items[e];
-        if (x->nkey != nkey + 1 || memcmp(x->key, full, sizeof(int64_t) * (size_t)(nkey + 1)) || x->nbound != k->bufs.len)
+        if (x->nkey != nkey + 1 || memcmp(x->key, full, sizeof(int64_t) * (size_t)(nkey + 1)) ||
+            x->nbound != k->bufs.len)
             continue;
         bool same = true;
         for (int i = 0; i < k->bufs.len && same; i++) same = urc_kbuf_eq(&x->k->bufs.items[i], &k->bufs.items[i]);
@@ -206,8 +205,9 @@ bool urc_lower_reuse(urc_lower *L, urc_kernel *k, const urc_node *n, const int64
             S->expect = x->k;
             return false;
         }
-        for (int i = k->bufs.len; i < x->k->bufs.len; i++) URC_VEC_PUSH(k->bufs, x->k->bufs.items[i]); /* local arrays */
-        k->vars = x->k->vars; /* shared, read only from here on */
+        for (int i = k->bufs.len; i < x->k->bufs.len; i++)
+            URC_VEC_PUSH(k->bufs, x->k->bufs.items[i]); /* local arrays */
+        k->vars = x->k->vars;                           /* shared, read only from here on */
         k->body = x->k->body;
         k->can_fail = x->k->can_fail;
         S->pending.key = NULL;
@@ -236,16 +236,16 @@ void urc_lower_remember(urc_lower *L, urc_kernel *k) {
 /* ---- nodes lowered by signature (urc_op_impl.signature_lower) -------------- */
 
 typedef struct sig_slot {
-    int kind;                 /* 0: local array, 1: n->in[j], 2: n->out[j], 3: a constant lowering made */
+    int kind; /* 0: local array, 1: n->in[j], 2: n->out[j], 3: a constant lowering made */
     int j;
-    const urc_value *v;       /* kind 3 */
+    const urc_value *v; /* kind 3 */
 } sig_slot;
 
 typedef struct sig_entry {
     const int64_t *key;
     int nkey;
     const urc_kernel *k;
-    const sig_slot *slots;    /* one per buffer of k */
+    const sig_slot *slots; /* one per buffer of k */
 } sig_entry;
 
 typedef struct urc_sigmemo {
@@ -389,14 +389,14 @@ bool urc_target_lookup(const char *name, urc_target *t) {
         int bits;
         int64_t l1, l2;
     } cpus[] = {
-        {"generic", 128, 32 << 10, 256 << 10},       {"x86-64", 128, 32 << 10, 256 << 10},
-        {"x86-64-v2", 128, 32 << 10, 256 << 10},     {"x86-64-v3", 256, 32 << 10, 1 << 20},
-        {"haswell", 256, 32 << 10, 256 << 10},       {"znver3", 256, 32 << 10, 512 << 10},
-        {"x86-64-v4", 512, 48 << 10, 2 << 20},       {"skylake-avx512", 512, 32 << 10, 1 << 20},
-        {"icelake-server", 512, 48 << 10, 1 << 20},  {"sapphirerapids", 512, 48 << 10, 2 << 20},
-        {"znver4", 512, 32 << 10, 1 << 20},          {"armv8-a", 128, 32 << 10, 512 << 10},
-        {"cortex-a53", 128, 32 << 10, 512 << 10},    {"cortex-a72", 128, 32 << 10, 1 << 20},
-        {"neoverse-n1", 128, 64 << 10, 1 << 20},     {"neoverse-v1", 256, 64 << 10, 1 << 20},
+        {"generic", 128, 32 << 10, 256 << 10},      {"x86-64", 128, 32 << 10, 256 << 10},
+        {"x86-64-v2", 128, 32 << 10, 256 << 10},    {"x86-64-v3", 256, 32 << 10, 1 << 20},
+        {"haswell", 256, 32 << 10, 256 << 10},      {"znver3", 256, 32 << 10, 512 << 10},
+        {"x86-64-v4", 512, 48 << 10, 2 << 20},      {"skylake-avx512", 512, 32 << 10, 1 << 20},
+        {"icelake-server", 512, 48 << 10, 1 << 20}, {"sapphirerapids", 512, 48 << 10, 2 << 20},
+        {"znver4", 512, 32 << 10, 1 << 20},         {"armv8-a", 128, 32 << 10, 512 << 10},
+        {"cortex-a53", 128, 32 << 10, 512 << 10},   {"cortex-a72", 128, 32 << 10, 1 << 20},
+        {"neoverse-n1", 128, 64 << 10, 1 << 20},    {"neoverse-v1", 256, 64 << 10, 1 << 20},
         {"apple-m1", 128, 128 << 10, 4 << 20},
     };
     if (!strcmp(name, "host")) {
@@ -560,7 +560,8 @@ urc_program *urc_lower_graph(urc_graph *g, urc_memplan *plan, const char *name, 
             urc_value *v = g->inputs.items[i];
             const urc_mref *m = &plan->ref[v->id];
             if (m->space == URC_MEM_PARAMS && v->init)
-                memcpy(P->weights + off + m->offset, v->init, (size_t)(urc_shape_numel(&v->shape) * urc_dtype_size(v->dtype)));
+                memcpy(P->weights + off + m->offset, v->init,
+                       (size_t)(urc_shape_numel(&v->shape) * urc_dtype_size(v->dtype)));
         }
         P->params_init_offset = off;
         P->weights_bytes = end;

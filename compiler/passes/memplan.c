@@ -8,9 +8,9 @@
 #include "../base/diag.h"
 
 typedef struct buffer {
-    int value;            /* value id */
-    int64_t size;         /* bytes, aligned */
-    int def, last;        /* node positions, inclusive */
+    int value;     /* value id */
+    int64_t size;  /* bytes, aligned */
+    int def, last; /* node positions, inclusive */
     int64_t offset;
 } buffer;
 
@@ -229,10 +229,10 @@ typedef struct planner {
                    * node in its canonical cover (live over the node's whole span) */
     ranges *born; /* by tree node: earlier runs' buffers whose def lies in the node's span */
     int nplaced;
-    int run;      /* where the current run starts in the placement order */
-    slot *slots;  /* pool: the i-th placed buffer's range is slots[i] */
-    int live_run; /* treap of the run's live buffers */
-    int *dying;   /* min-heap (by last) of the run's live buffers, to drop them when they die */
+    int run;            /* where the current run starts in the placement order */
+    slot *slots;        /* pool: the i-th placed buffer's range is slots[i] */
+    int live_run;       /* treap of the run's live buffers */
+    int *dying;         /* min-heap (by last) of the run's live buffers, to drop them when they die */
     const buffer **who; /* by placement index: the buffer */
     int ndying;
     uint32_t seed;
@@ -332,7 +332,8 @@ static bool place_one(planner *t, buffer *b) {
         t->live_run = -1;
         t->ndying = 0;
     }
-    while (t->ndying && dying_last(t, 0) < b->def) t->live_run = slot_remove(t->slots, t->live_run, t->slots[dying_pop(t)].lo);
+    while (t->ndying && dying_last(t, 0) < b->def)
+        t->live_run = slot_remove(t->slots, t->live_run, t->slots[dying_pop(t)].lo);
     int64_t x = 0;
     for (;;) {
         int64_t p = x, y = slot_fit(t->slots, t->live_run, &p, b->size);
@@ -461,8 +462,8 @@ urc_memplan *urc_memplan_run(urc_graph *g, int align) {
         int64_t out_bytes = urc_shape_numel(&out0->shape) * urc_dtype_size(out0->dtype);
         for (int j = 0; j < n->nin; j++) {
             urc_value *v = n->in[j];
-            if (!v || v->data || (v->flags & (URC_VAL_INPUT | URC_VAL_OUTPUT)) || !urc_shape_eq(&v->shape, &out0->shape) ||
-                urc_dtype_size(v->dtype) != urc_dtype_size(out0->dtype))
+            if (!v || v->data || (v->flags & (URC_VAL_INPUT | URC_VAL_OUTPUT)) ||
+                !urc_shape_eq(&v->shape, &out0->shape) || urc_dtype_size(v->dtype) != urc_dtype_size(out0->dtype))
                 continue;
             int r = find(root, v->id);
             if (p->placed[r] || glast[r] != i || out_bytes == 0) continue; /* the group is read later */
@@ -515,7 +516,8 @@ urc_memplan *urc_memplan_run(urc_graph *g, int align) {
         for (int k = 0; k < 8; k++) {
             int bi = -1;
             for (int i = 0; i < nb; i++)
-                if (!shown[i] && bufs[i].def <= tpeak && tpeak <= bufs[i].last && (bi < 0 || bufs[i].size > bufs[bi].size))
+                if (!shown[i] && bufs[i].def <= tpeak && tpeak <= bufs[i].last &&
+                    (bi < 0 || bufs[i].size > bufs[bi].size))
                     bi = i;
             if (bi < 0) break;
             shown[bi] = true;

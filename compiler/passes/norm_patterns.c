@@ -29,8 +29,8 @@ typedef struct matcher {
     urc_graph *g;
     int *ustart, *ucount; /* by value id: readers in `users` (a node reading twice counts twice) */
     urc_node **users;
-    int nv;               /* values when the lists were built (later ones have no readers yet) */
-    urc_node_index pos;   /* node positions, for putting a new node in the pattern's place */
+    int nv;             /* values when the lists were built (later ones have no readers yet) */
+    urc_node_index pos; /* node positions, for putting a new node in the pattern's place */
     bool ok;
 } matcher;
 

@@ -195,19 +195,19 @@ static int parse_args(int argc, char **argv) {
     opt.out = argv[2];
     for (int i = 3; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define INT_OPT(name, field)                          \
-    if (!strcmp(a, name)) {                           \
-        if (!v) return -1;                            \
-        opt.field = atoi(v);                          \
-        i++;                                          \
-        continue;                                     \
+#define INT_OPT(name, field)                                                                                           \
+    if (!strcmp(a, name)) {                                                                                            \
+        if (!v) return -1;                                                                                             \
+        opt.field = atoi(v);                                                                                           \
+        i++;                                                                                                           \
+        continue;                                                                                                      \
     }
-#define NUM_OPT(name, field, conv)                    \
-    if (!strcmp(a, name)) {                           \
-        if (!v) return -1;                            \
-        opt.field = conv;                             \
-        i++;                                          \
-        continue;                                     \
+#define NUM_OPT(name, field, conv)                                                                                     \
+    if (!strcmp(a, name)) {                                                                                            \
+        if (!v) return -1;                                                                                             \
+        opt.field = conv;                                                                                              \
+        i++;                                                                                                           \
+        continue;                                                                                                      \
     }
         INT_OPT("--steps", steps)
         INT_OPT("--warmup", warmup)

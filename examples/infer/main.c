@@ -26,7 +26,8 @@ static float logits[SEG_OUT0_COUNT];
 /* "[1,1,32,32,32]", as unetrc prints shapes. */
 static const char *shape_str(const int64_t *shape, int rank, char *buf, size_t n) {
     size_t k = (size_t)snprintf(buf, n, "[");
-    for (int i = 0; i < rank && k < n; i++) k += (size_t)snprintf(buf + k, n - k, "%s%lld", i ? "," : "", (long long)shape[i]);
+    for (int i = 0; i < rank && k < n; i++)
+        k += (size_t)snprintf(buf + k, n - k, "%s%lld", i ? "," : "", (long long)shape[i]);
     if (k < n) snprintf(buf + k, n - k, "]");
     return buf;
 }
@@ -73,16 +74,15 @@ int main(int argc, char **argv) {
         int file_rank;
         if (st == UNETRC_ERR_SHAPE && unetrc_npy_shape(argv[2], file_shape, &file_rank) == UNETRC_OK)
             fprintf(stderr, "infer: %s: the model's input has shape %s, the file has %s\n", argv[2],
-                    shape_str(in_shape, SEG_IN0_RANK, want, sizeof want), shape_str(file_shape, file_rank, got, sizeof got));
-        else if (st == UNETRC_ERR_IO)
-            fprintf(stderr, "infer: %s: cannot open or read the file\n", argv[2]);
+                    shape_str(in_shape, SEG_IN0_RANK, want, sizeof want),
+                    shape_str(file_shape, file_rank, got, sizeof got));
+        else if (st == UNETRC_ERR_IO) fprintf(stderr, "infer: %s: cannot open or read the file\n", argv[2]);
         else if (st == UNETRC_ERR_FORMAT)
             fprintf(stderr, "infer: %s: not a little-endian float32 .npy file in C order\n", argv[2]);
         else if (st == UNETRC_ERR_TRUNCATED || st == UNETRC_ERR_SIZE)
             fprintf(stderr, "infer: %s: the data is %s than its header's shape\n", argv[2],
                     st == UNETRC_ERR_TRUNCATED ? "shorter" : "longer");
-        else
-            fprintf(stderr, "infer: %s: %s\n", argv[2], unetrc_status_str(st));
+        else fprintf(stderr, "infer: %s: %s\n", argv[2], unetrc_status_str(st));
         return 1;
     }
     struct timespec t0, t1;

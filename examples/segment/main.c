@@ -38,8 +38,10 @@ static int predict(void *weights, const float *window_in, float *window_out) {
 }
 
 static int usage(const char *argv0) {
-    fprintf(stderr, "usage: %s seg.weights labels.nii.gz image.nii.gz... [--overlap X] [--gaussian] [--normalize] "
-                    "[--logits F.nii.gz] [--slices K [--slice-axis A]]\n", argv0);
+    fprintf(stderr,
+            "usage: %s seg.weights labels.nii.gz image.nii.gz... [--overlap X] [--gaussian] [--normalize] "
+            "[--logits F.nii.gz] [--slices K [--slice-axis A]]\n",
+            argv0);
     return 2;
 }
 
@@ -103,11 +105,12 @@ int main(int argc, char **argv) {
     if (normalize) unetrc_normalize_intensity(vol.data, vol.channels, voxels, 1, 1);
 
     /* The plan: windows and every byte the run needs, before allocating. */
-    unetrc_sw_spec spec = {sdims, in_shape[1], out_shape[1], {vol.geom.dim[0], vol.geom.dim[1], 0},
-                           {in_shape[2], in_shape[3], 0}};
+    unetrc_sw_spec spec = {
+        sdims, in_shape[1], out_shape[1], {vol.geom.dim[0], vol.geom.dim[1], 0}, {in_shape[2], in_shape[3], 0}};
     if (sdims == 3) spec.image[2] = vol.geom.dim[2], spec.roi[2] = in_shape[SEG_IN0_RANK - 1];
-    unetrc_sw_slices_spec sspec = {vol.channels, out_shape[1], {vol.geom.dim[0], vol.geom.dim[1], vol.geom.dim[2]},
-                                   {in_shape[2], in_shape[3]}, slices, axis};
+    unetrc_sw_slices_spec sspec = {
+        vol.channels, out_shape[1], {vol.geom.dim[0], vol.geom.dim[1], vol.geom.dim[2]}, {in_shape[2], in_shape[3]},
+        slices,       axis};
     unetrc_sw_plan plan;
     unetrc_sw_slices_plan splan;
     st = slices ? unetrc_sw_slices_plan_make(&sspec, &opt, &splan) : unetrc_sw_plan_make(&spec, &opt, &plan);
@@ -130,9 +133,12 @@ int main(int argc, char **argv) {
         return 1;
     }
     free(work);
-    fprintf(stderr, "segment: %lld windows, peak %zu bytes (input %zu, accumulators %zu, workspace %zu, arena %d, "
-                    "weights %d)\n", (long long)plan.windows,
-            plan.input_bytes + plan.output_bytes + plan.workspace_bytes + (size_t)SEG_ARENA_SIZE + (size_t)SEG_WEIGHTS_FILE_SIZE,
+    fprintf(stderr,
+            "segment: %lld windows, peak %zu bytes (input %zu, accumulators %zu, workspace %zu, arena %d, "
+            "weights %d)\n",
+            (long long)plan.windows,
+            plan.input_bytes + plan.output_bytes + plan.workspace_bytes + (size_t)SEG_ARENA_SIZE +
+                (size_t)SEG_WEIGHTS_FILE_SIZE,
             plan.input_bytes, plan.output_bytes, plan.workspace_bytes, (int)SEG_ARENA_SIZE, (int)SEG_WEIGHTS_FILE_SIZE);
 
     /* Labels: argmax over the channels (class index), written on the scan's grid. */
@@ -144,7 +150,8 @@ int main(int argc, char **argv) {
     }
     unetrc_argmax_channels(logits, out_shape[1], voxels, NULL, classes);
     for (int64_t i = 0; i < voxels; i++) labels[i] = classes[i];
-    if (logits_path && unetrc_nifti_write_f32(logits_path, logits, out_shape[1], &vol.geom, err, sizeof err) != UNETRC_OK) {
+    if (logits_path &&
+        unetrc_nifti_write_f32(logits_path, logits, out_shape[1], &vol.geom, err, sizeof err) != UNETRC_OK) {
         fprintf(stderr, "segment: %s\n", err);
         return 1;
     }

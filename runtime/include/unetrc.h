@@ -12,25 +12,25 @@
 
 typedef enum unetrc_status {
     UNETRC_OK = 0,
-    UNETRC_ERR_NULL = -1,        /* a required pointer is NULL */
-    UNETRC_ERR_ALIGN = -2,       /* a buffer is not aligned as required */
-    UNETRC_ERR_TRUNCATED = -3,   /* data shorter than its header says */
-    UNETRC_ERR_MAGIC = -4,       /* not a unetrc weights blob */
-    UNETRC_ERR_VERSION = -5,     /* blob format version not supported */
-    UNETRC_ERR_SIZE = -6,        /* payload size differs from the model's */
-    UNETRC_ERR_CHECKSUM = -7,    /* payload corrupted or for another model */
-    UNETRC_ERR_IO = -8,          /* a file could not be opened, read or written */
-    UNETRC_ERR_FORMAT = -9,      /* a file is not in the expected format */
-    UNETRC_ERR_MODEL = -10,      /* a checkpoint of another model */
-    UNETRC_ERR_SHAPE = -11,      /* an array's shape differs from the expected one */
-    UNETRC_ERR_INDEX = -12,      /* generated code (SEG_ERR_INDEX): an index read at run time is out of range */
-    UNETRC_ERR_LABEL = -13,      /* generated training step (SEG_ERR_LABEL): a label is none of the classes' values */
-    UNETRC_ERR_NOMEM = -14,      /* memory could not be allocated (unetrc_io only) */
+    UNETRC_ERR_NULL = -1,      /* a required pointer is NULL */
+    UNETRC_ERR_ALIGN = -2,     /* a buffer is not aligned as required */
+    UNETRC_ERR_TRUNCATED = -3, /* data shorter than its header says */
+    UNETRC_ERR_MAGIC = -4,     /* not a unetrc weights blob */
+    UNETRC_ERR_VERSION = -5,   /* blob format version not supported */
+    UNETRC_ERR_SIZE = -6,      /* payload size differs from the model's */
+    UNETRC_ERR_CHECKSUM = -7,  /* payload corrupted or for another model */
+    UNETRC_ERR_IO = -8,        /* a file could not be opened, read or written */
+    UNETRC_ERR_FORMAT = -9,    /* a file is not in the expected format */
+    UNETRC_ERR_MODEL = -10,    /* a checkpoint of another model */
+    UNETRC_ERR_SHAPE = -11,    /* an array's shape differs from the expected one */
+    UNETRC_ERR_INDEX = -12,    /* generated code (SEG_ERR_INDEX): an index read at run time is out of range */
+    UNETRC_ERR_LABEL = -13,    /* generated training step (SEG_ERR_LABEL): a label is none of the classes' values */
+    UNETRC_ERR_NOMEM = -14,    /* memory could not be allocated (unetrc_io only) */
     /* sliding-window inference and pre/post-processing (unetrc_sw.h, unetrc_prepost.h) */
-    UNETRC_ERR_ARGUMENT = -20,   /* a shape, count or option out of range */
-    UNETRC_ERR_WORKSPACE = -21,  /* the workspace is smaller than the plan needs */
-    UNETRC_ERR_PREDICT = -22,    /* the predictor callback returned non-zero */
-    UNETRC_ERR_CANCELLED = -23,  /* the progress callback asked to stop */
+    UNETRC_ERR_ARGUMENT = -20,  /* a shape, count or option out of range */
+    UNETRC_ERR_WORKSPACE = -21, /* the workspace is smaller than the plan needs */
+    UNETRC_ERR_PREDICT = -22,   /* the predictor callback returned non-zero */
+    UNETRC_ERR_CANCELLED = -23, /* the progress callback asked to stop */
 } unetrc_status;
 
 /* A short English description of a status ("weights checksum mismatch").
@@ -92,8 +92,8 @@ const char *unetrc_npy_header_parse(const char *text, size_t len, char descr[16]
  * any error they are left untouched. */
 unetrc_status unetrc_checkpoint_save(const char *path, const void *params, size_t params_size, const void *state,
                                      size_t state_size, uint64_t model_hash);
-unetrc_status unetrc_checkpoint_load(const char *path, void *params, size_t params_size, void *state,
-                                     size_t state_size, uint64_t model_hash);
+unetrc_status unetrc_checkpoint_load(const char *path, void *params, size_t params_size, void *state, size_t state_size,
+                                     uint64_t model_hash);
 
 /* What a checkpoint's header says. */
 typedef struct unetrc_checkpoint_info {

@@ -25,26 +25,26 @@
 /* What a NIfTI file says about where its voxels are, kept to write results
  * on the same grid. Field meanings are the NIfTI-1 header's. */
 typedef struct unetrc_nifti_geometry {
-    int version;             /* 1 or 2: the NIfTI version of the file read */
-    int spatial_rank;        /* 3, or 2 for an image with dim[3] == 1 */
-    int ndim;                /* dim[0] of the file read (2 to 5): a 2D image is written back as (X,Y) when
+    int version;                /* 1 or 2: the NIfTI version of the file read */
+    int spatial_rank;           /* 3, or 2 for an image with dim[3] == 1 */
+    int ndim;                   /* dim[0] of the file read (2 to 5): a 2D image is written back as (X,Y) when
                                 it was 2 and as (X,Y,1) otherwise */
-    int64_t dim[3];          /* voxels along i, j, k (dim[2] == 1 for 2D) */
-    double pixdim[4];        /* [0] qfac (+1 or -1), [1..3] voxel size along i, j, k (pixdim[3] of a file
+    int64_t dim[3];             /* voxels along i, j, k (dim[2] == 1 for 2D) */
+    double pixdim[4];           /* [0] qfac (+1 or -1), [1..3] voxel size along i, j, k (pixdim[3] of a file
                                 with dim[0] == 2 and no qform is 1: nibabel ignores it) */
-    int xyz_units, time_units; /* NIFTI_UNITS_* codes (xyzt_units split) */
+    int xyz_units, time_units;  /* NIFTI_UNITS_* codes (xyzt_units split) */
     int qform_code, sform_code; /* NIFTI_XFORM_* codes, 0 = absent */
-    double quatern[3];       /* quatern_b, quatern_c, quatern_d */
-    double qoffset[3];       /* qoffset_x, qoffset_y, qoffset_z */
-    double qform[4][4];      /* the qform as a matrix (voxel (i,j,k,1) -> world) */
-    double sform[4][4];      /* srow_x, srow_y, srow_z, then 0 0 0 1 */
-    double affine[4][4];     /* nibabel's get_best_affine(): the sform when sform_code != 0, else the
+    double quatern[3];          /* quatern_b, quatern_c, quatern_d */
+    double qoffset[3];          /* qoffset_x, qoffset_y, qoffset_z */
+    double qform[4][4];         /* the qform as a matrix (voxel (i,j,k,1) -> world) */
+    double sform[4][4];         /* srow_x, srow_y, srow_z, then 0 0 0 1 */
+    double affine[4][4];        /* nibabel's get_best_affine(): the sform when sform_code != 0, else the
                                 qform when qform_code != 0, else diag(pixdim[1..3], 1) */
 } unetrc_nifti_geometry;
 
 /* A volume read from NIfTI files: data is malloc'd, owned by the struct. */
 typedef struct unetrc_volume {
-    float *data;             /* [channels][dim[0]][dim[1]][dim[2]] (2D: dim[2] == 1) */
+    float *data; /* [channels][dim[0]][dim[1]][dim[2]] (2D: dim[2] == 1) */
     int64_t channels;
     unetrc_nifti_geometry geom; /* of the first file */
 } unetrc_volume;

@@ -15,8 +15,7 @@
  * (channel_wise) or of the whole volume, over its non-zero voxels only
  * (nonzero; zeros stay zero) or over all. A std of 0 divides by 1; with
  * nonzero and no non-zero voxel the data are left as they are. */
-unetrc_status unetrc_normalize_intensity(float *vol, int64_t channels, int64_t voxels, int nonzero,
-                                         int channel_wise);
+unetrc_status unetrc_normalize_intensity(float *vol, int64_t channels, int64_t voxels, int nonzero, int channel_wise);
 
 /* ScaleIntensityRange(a_min, a_max, b_min, b_max, clip) in place over count
  * values: x = (x - a_min) / (a_max - a_min) * (b_max - b_min) + b_min, then

@@ -42,11 +42,11 @@ typedef struct unetrc_sw_spec {
 } unetrc_sw_spec;
 
 typedef struct unetrc_sw_options {
-    double overlap[3];       /* per spatial axis, 0 <= overlap < 1 (MONAI default 0.25) */
-    int mode;                /* UNETRC_SW_CONSTANT (MONAI default) or UNETRC_SW_GAUSSIAN */
-    double sigma_scale[3];   /* gaussian: sigma = sigma_scale * roi per axis, > 0 (default 0.125) */
-    float cval;              /* value of padding voxels where the image is smaller than the roi (0) */
-    unsigned flip_axes;      /* test-time augmentation: bit a flips spatial axis a (0 = first);
+    double overlap[3];              /* per spatial axis, 0 <= overlap < 1 (MONAI default 0.25) */
+    int mode;                       /* UNETRC_SW_CONSTANT (MONAI default) or UNETRC_SW_GAUSSIAN */
+    double sigma_scale[3];          /* gaussian: sigma = sigma_scale * roi per axis, > 0 (default 0.125) */
+    float cval;                     /* value of padding voxels where the image is smaller than the roi (0) */
+    unsigned flip_axes;             /* test-time augmentation: bit a flips spatial axis a (0 = first);
                                 every subset of these axes is predicted and the mean blended; 0 = off */
     unetrc_sw_progress_fn progress; /* optional */
     void *progress_ctx;
@@ -63,8 +63,8 @@ typedef struct unetrc_sw_plan {
     int64_t windows;              /* product of count: what progress reports */
     int64_t predictions;          /* predictor calls: windows x 2^(flipped axes) */
     /* Bytes. The caller's volumes: */
-    size_t input_bytes;   /* in_channels x image x 4 */
-    size_t output_bytes;  /* out_channels x image x 4: the accumulators, then the result */
+    size_t input_bytes;  /* in_channels x image x 4 */
+    size_t output_bytes; /* out_channels x image x 4: the accumulators, then the result */
     /* The workspace, each part 64-byte aligned: */
     size_t window_in_bytes;  /* in_channels x roi x 4 */
     size_t window_out_bytes; /* out_channels x roi x 4 */
@@ -86,9 +86,8 @@ unetrc_status unetrc_sw_plan_make(const unetrc_sw_spec *spec, const unetrc_sw_op
  * must be 64-byte aligned and at least plan.workspace_bytes long. Returns
  * UNETRC_OK, or NULL / ARGUMENT / ALIGN / WORKSPACE before anything is
  * written, or PREDICT / CANCELLED with output partly written. */
-unetrc_status unetrc_sw_run(const unetrc_sw_spec *spec, const unetrc_sw_options *opt, const float *input,
-                            float *output, void *workspace, size_t workspace_bytes, unetrc_sw_predict_fn predict,
-                            void *predict_ctx);
+unetrc_status unetrc_sw_run(const unetrc_sw_spec *spec, const unetrc_sw_options *opt, const float *input, float *output,
+                            void *workspace, size_t workspace_bytes, unetrc_sw_predict_fn predict, void *predict_ctx);
 
 /* ---- 2.5D: a 2D model slice by slice over a volume -------------------------
  *
@@ -139,8 +138,8 @@ unetrc_status unetrc_sw_slices_plan_make(const unetrc_sw_slices_spec *spec, cons
  * unetrc_sw_run visits them. opt->progress is called after each window
  * with done = 1..plan.windows. Statuses as unetrc_sw_run's; nothing is
  * allocated. */
-unetrc_status unetrc_sw_slices_run(const unetrc_sw_slices_spec *spec, const unetrc_sw_options *opt,
-                                   const float *input, float *output, void *workspace, size_t workspace_bytes,
-                                   unetrc_sw_predict_fn predict, void *predict_ctx);
+unetrc_status unetrc_sw_slices_run(const unetrc_sw_slices_spec *spec, const unetrc_sw_options *opt, const float *input,
+                                   float *output, void *workspace, size_t workspace_bytes, unetrc_sw_predict_fn predict,
+                                   void *predict_ctx);
 
 #endif

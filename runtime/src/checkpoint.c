@@ -49,8 +49,8 @@ unetrc_status unetrc_checkpoint_save(const char *path, const void *params, size_
     char tmp[4096];
     int fd = io_tmp_create(path, tmp, sizeof tmp);
     if (fd < 0) return UNETRC_ERR_IO;
-    int ok = io_write_all(fd, h, HEADER) && io_write_all(fd, params, params_size) &&
-             io_write_all(fd, state, state_size);
+    int ok =
+        io_write_all(fd, h, HEADER) && io_write_all(fd, params, params_size) && io_write_all(fd, state, state_size);
     return io_tmp_commit(fd, tmp, path, ok);
 }
 
@@ -97,8 +97,8 @@ unetrc_status unetrc_checkpoint_check(const char *path, size_t params_size, size
     return st;
 }
 
-unetrc_status unetrc_checkpoint_load(const char *path, void *params, size_t params_size, void *state,
-                                     size_t state_size, uint64_t model_hash) {
+unetrc_status unetrc_checkpoint_load(const char *path, void *params, size_t params_size, void *state, size_t state_size,
+                                     uint64_t model_hash) {
     if (!path || (!params && params_size) || (!state && state_size)) return UNETRC_ERR_NULL;
     FILE *f = io_open_regular(path); /* a FIFO or device: UNETRC_ERR_IO, without blocking */
     if (!f) return UNETRC_ERR_IO;

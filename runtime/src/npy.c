@@ -67,7 +67,8 @@ static const char *parse_shape(cursor *c, int64_t shape[8], int *rank) {
     *rank = 0;
     while (!eat(c, ')')) {
         skip_ws(c);
-        if (c->p >= c->end || *c->p < '0' || *c->p > '9') return "shape holds something other than non-negative integers";
+        if (c->p >= c->end || *c->p < '0' || *c->p > '9')
+            return "shape holds something other than non-negative integers";
         int64_t v = 0;
         while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
             if (v > (INT64_MAX - 9) / 10) return "shape dimension too large";

@@ -39,8 +39,7 @@ static void normalize_group(float *x, int64_t n, int nonzero) {
         if (!nonzero || x[i] != 0) x[i] = (x[i] - mean) / div;
 }
 
-unetrc_status unetrc_normalize_intensity(float *vol, int64_t channels, int64_t voxels, int nonzero,
-                                         int channel_wise) {
+unetrc_status unetrc_normalize_intensity(float *vol, int64_t channels, int64_t voxels, int nonzero, int channel_wise) {
     if (!vol) return UNETRC_ERR_NULL;
     if (channels < 1 || voxels < 0 || voxels > INT64_MAX / channels) return UNETRC_ERR_ARGUMENT;
     if (!channel_wise) {

@@ -23,8 +23,8 @@ typedef struct sl_geom {
     size_t stack, slice_out, sw, total; /* workspace offsets and size */
 } sl_geom;
 
-static unetrc_status make_geom(const unetrc_sw_slices_spec *spec, const unetrc_sw_options *opt,
-                               unetrc_sw_plan *pp, sl_geom *g) {
+static unetrc_status make_geom(const unetrc_sw_slices_spec *spec, const unetrc_sw_options *opt, unetrc_sw_plan *pp,
+                               sl_geom *g) {
     if (!spec || !opt) return UNETRC_ERR_NULL;
     int k = spec->slices, ax = spec->axis;
     if (k < 1 || k % 2 == 0 || ax < 0 || ax > 2) return UNETRC_ERR_ARGUMENT;
@@ -36,8 +36,8 @@ static unetrc_status make_geom(const unetrc_sw_slices_spec *spec, const unetrc_s
     int p = ax == 0 ? 1 : 0, q = ax == 2 ? 1 : 2; /* the plane's axes, in storage order */
     int64_t strides[3] = {im[1] * im[2], im[2], 1};
     if (im[1] > INT64_MAX / im[2] || strides[0] > INT64_MAX / im[0]) return UNETRC_ERR_ARGUMENT;
-    g->plane = (unetrc_sw_spec){2, spec->in_channels * k, spec->out_channels, {im[p], im[q], 0},
-                                {spec->roi[0], spec->roi[1], 0}};
+    g->plane = (unetrc_sw_spec){
+        2, spec->in_channels * k, spec->out_channels, {im[p], im[q], 0}, {spec->roi[0], spec->roi[1], 0}};
     g->n_slices = im[ax];
     g->stride = strides[ax];
     g->stride_p = strides[p];
@@ -93,8 +93,7 @@ static void get_plane(const sl_geom *g, const float *src, int64_t t, float *dst)
     const int64_t n0 = g->plane.image[0], n1 = g->plane.image[1];
     const float *v = src + t * g->stride;
     for (int64_t a = 0; a < n0; a++)
-        if (g->stride_q == 1)
-            memcpy(dst + a * n1, v + a * g->stride_p, (size_t)n1 * sizeof(float));
+        if (g->stride_q == 1) memcpy(dst + a * n1, v + a * g->stride_p, (size_t)n1 * sizeof(float));
         else
             for (int64_t b = 0; b < n1; b++) dst[a * n1 + b] = v[a * g->stride_p + b * g->stride_q];
 }
@@ -124,8 +123,7 @@ static void put_slice(const sl_geom *g, const float *slice, int64_t cout, int64_
         float *dst = out + o * g->vox + s * g->stride;
         const float *src = slice + o * g->plane_vox;
         for (int64_t a = 0; a < n0; a++)
-            if (g->stride_q == 1)
-                memcpy(dst + a * g->stride_p, src + a * n1, (size_t)n1 * sizeof(float));
+            if (g->stride_q == 1) memcpy(dst + a * g->stride_p, src + a * n1, (size_t)n1 * sizeof(float));
             else
                 for (int64_t b = 0; b < n1; b++) dst[a * g->stride_p + b * g->stride_q] = src[a * n1 + b];
     }
@@ -144,9 +142,9 @@ static int on_window(void *ctx, int64_t done, int64_t total) {
     return p->opt->progress(p->opt->progress_ctx, p->before + done, p->total);
 }
 
-unetrc_status unetrc_sw_slices_run(const unetrc_sw_slices_spec *spec, const unetrc_sw_options *opt,
-                                   const float *input, float *output, void *workspace, size_t workspace_bytes,
-                                   unetrc_sw_predict_fn predict, void *predict_ctx) {
+unetrc_status unetrc_sw_slices_run(const unetrc_sw_slices_spec *spec, const unetrc_sw_options *opt, const float *input,
+                                   float *output, void *workspace, size_t workspace_bytes, unetrc_sw_predict_fn predict,
+                                   void *predict_ctx) {
     if (!input || !output || !workspace || !predict) return UNETRC_ERR_NULL;
     sl_geom g;
     unetrc_sw_plan pp;

@@ -232,8 +232,7 @@ static void gather_row(const float *restrict src, int64_t n, int64_t x0, int64_t
     for (int64_t q = 0; q < lo; q++) dst[q] = cval;
     if (flip)
         for (int64_t q = lo; q < hi; q++) dst[q] = src[x0 + r - 1 - q];
-    else
-        memcpy(dst + lo, src + x0 + lo, (size_t)(hi - lo) * sizeof(float));
+    else memcpy(dst + lo, src + x0 + lo, (size_t)(hi - lo) * sizeof(float));
     for (int64_t q = hi; q < r; q++) dst[q] = cval;
 }
 
@@ -268,8 +267,7 @@ static void add_flipped(const sw_geom *g, const float *pred, unsigned flips, flo
             for (int64_t qy = 0; qy < r[1]; qy++) {
                 int64_t py = (flips & 2u) ? r[1] - 1 - qy : qy;
                 float *restrict dst = acc + ((size_t)(c * r[0] + qz) * (size_t)r[1] + (size_t)qy) * (size_t)r[2];
-                const float *restrict src =
-                    pred + ((size_t)(c * r[0] + pz) * (size_t)r[1] + (size_t)py) * (size_t)r[2];
+                const float *restrict src = pred + ((size_t)(c * r[0] + pz) * (size_t)r[1] + (size_t)py) * (size_t)r[2];
                 if (flips & 4u)
                     for (int64_t qx = 0; qx < r[2]; qx++) dst[qx] += src[r[2] - 1 - qx];
                 else
@@ -332,9 +330,8 @@ static void normalise(const sw_geom *g, const float *map, int64_t *const starts[
         }
 }
 
-unetrc_status unetrc_sw_run(const unetrc_sw_spec *spec, const unetrc_sw_options *opt, const float *input,
-                            float *output, void *workspace, size_t workspace_bytes, unetrc_sw_predict_fn predict,
-                            void *predict_ctx) {
+unetrc_status unetrc_sw_run(const unetrc_sw_spec *spec, const unetrc_sw_options *opt, const float *input, float *output,
+                            void *workspace, size_t workspace_bytes, unetrc_sw_predict_fn predict, void *predict_ctx) {
     if (!input || !output || !workspace || !predict) return UNETRC_ERR_NULL;
     sw_geom g;
     sw_layout L;

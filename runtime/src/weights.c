@@ -60,8 +60,7 @@ unetrc_status unetrc_weights_open(const void *blob, size_t blob_size, uint64_t e
     if (blob_size - HEADER_BYTES < size) return UNETRC_ERR_TRUNCATED;
     if (blob_size - HEADER_BYTES != size) return UNETRC_ERR_SIZE;
     uint64_t sum = rd64(b + 24);
-    if (sum != expected_checksum || unetrc_fnv1a64(b + HEADER_BYTES, (size_t)size) != sum)
-        return UNETRC_ERR_CHECKSUM;
+    if (sum != expected_checksum || unetrc_fnv1a64(b + HEADER_BYTES, (size_t)size) != sum) return UNETRC_ERR_CHECKSUM;
     *payload = b + HEADER_BYTES;
     return UNETRC_OK;
 }

@@ -434,10 +434,8 @@ static void unit_identity(void) {
         int mode;
         unsigned flips;
     } cases[] = {
-        {3, {11, 7, 9}, {4, 5, 6}, 0.25, UNETRC_SW_CONSTANT, 0},
-        {3, {11, 3, 9}, {4, 5, 6}, 0.5, UNETRC_SW_GAUSSIAN, 0},
-        {3, {11, 3, 9}, {4, 5, 6}, 0.6, UNETRC_SW_GAUSSIAN, 7},
-        {3, {2, 9, 4}, {4, 5, 6}, 0.75, UNETRC_SW_CONSTANT, 3},
+        {3, {11, 7, 9}, {4, 5, 6}, 0.25, UNETRC_SW_CONSTANT, 0}, {3, {11, 3, 9}, {4, 5, 6}, 0.5, UNETRC_SW_GAUSSIAN, 0},
+        {3, {11, 3, 9}, {4, 5, 6}, 0.6, UNETRC_SW_GAUSSIAN, 7},  {3, {2, 9, 4}, {4, 5, 6}, 0.75, UNETRC_SW_CONSTANT, 3},
         {2, {13, 5}, {4, 6}, 0.5, UNETRC_SW_GAUSSIAN, 2},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {

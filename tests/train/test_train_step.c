@@ -106,8 +106,8 @@ int main(int argc, char **argv) {
         int rc = seg_train_step(w, params, state, arena, x->data, labels, &lr, &loss, &dice);
         bool same = !memcmp(params0, params, sizeof params) && !memcmp(state0, state, sizeof state);
         bool ok = rc == SEG_ERR_LABEL && same && loss == -7 && dice == -7;
-        printf("%s label value %d: step returned %d (SEG_ERR_LABEL %d), parameters and state %s\n", ok ? "ok  " : "FAIL",
-               probes[p], rc, SEG_ERR_LABEL, same ? "unchanged" : "CHANGED");
+        printf("%s label value %d: step returned %d (SEG_ERR_LABEL %d), parameters and state %s\n",
+               ok ? "ok  " : "FAIL", probes[p], rc, SEG_ERR_LABEL, same ? "unchanged" : "CHANGED");
         failures += !ok;
         labels[at] = keep;
     }

@@ -42,7 +42,8 @@ const char *urc_c_type(urc_dtype dt) {
     case URC_DT_I64: return "int64_t";
     case URC_DT_U64: return "uint64_t";
     case URC_DT_BOOL: return "uint8_t";
-    case URC_DT_F16: case URC_DT_BF16: return "uint16_t"; /* storage only */
+    case URC_DT_F16:
+    case URC_DT_BF16: return "uint16_t"; /* storage only */
     default: URC_ASSERT(0, "no C type for dtype");
     }
     return "";
@@ -87,9 +88,9 @@ static void int_literal(urc_strbuf *sb, int64_t v, urc_dtype dt) {
     switch (dt) {
     case URC_DT_U64: urc_sb_printf(sb, "UINT64_C(%llu)", (unsigned long long)v); return;
     case URC_DT_U32: urc_sb_printf(sb, "%lluu", (unsigned long long)(uint32_t)v); return;
-    case URC_DT_U8: case URC_DT_U16: case URC_DT_BOOL:
-        urc_sb_printf(sb, "((%s)%lld)", urc_c_type(dt), (long long)v);
-        return;
+    case URC_DT_U8:
+    case URC_DT_U16:
+    case URC_DT_BOOL: urc_sb_printf(sb, "((%s)%lld)", urc_c_type(dt), (long long)v); return;
     default: break;
     }
     if (v >= INT32_MIN + 1 && v <= INT32_MAX) {
@@ -210,7 +211,8 @@ static void expr(printer *p, const urc_lx *e) {
         return;
     case URC_LX_CAST: {
         urc_dtype from = e->a->dt;
-        bool half_in = from == URC_DT_F16 || from == URC_DT_BF16, half_out = e->dt == URC_DT_F16 || e->dt == URC_DT_BF16;
+        bool half_in = from == URC_DT_F16 || from == URC_DT_BF16,
+             half_out = e->dt == URC_DT_F16 || e->dt == URC_DT_BF16;
         /* float -> integer: saturating (docs/ops.md), unless the operand is known in range */
         bool cvt = urc_dtype_is_float(from) && urc_dtype_is_int(e->dt) && !e->inrange;
         if (half_in || half_out) {
@@ -361,7 +363,8 @@ static void expr(printer *p, const urc_lx *e) {
             return;
         case URC_L_MIN: call2(p, "min", e); return;
         case URC_L_MAX: call2(p, "max", e); return;
-        case URC_L_SHL: case URC_L_SHR: { /* unsigned; C leaves shifts by >= the width undefined: they give 0 */
+        case URC_L_SHL:
+        case URC_L_SHR: { /* unsigned; C leaves shifts by >= the width undefined: they give 0 */
             int w = 8 * urc_dtype_size(e->dt);
             urc_sb_printf(sb, "((%s)(", urc_c_type(e->dt));
             expr(p, e->b);
@@ -491,24 +494,17 @@ static void stmt(printer *p, const urc_ls *s) {
     }
     case URC_LS_DECL: {
         const urc_kvar *v = &k->vars.items[s->var];
-        line(p, "%s %s = %s;", urc_c_type(v->dt),
-             v->name, expr_str(p, s->val));
+        line(p, "%s %s = %s;", urc_c_type(v->dt), v->name, expr_str(p, s->val));
         return;
     }
-    case URC_LS_ASSIGN:
-        line(p, "%s = %s;", k->vars.items[s->var].name, expr_str(p, s->val));
-        return;
-    case URC_LS_COMMENT:
-        line(p, "/* %s */", urc_c_comment(s->text));
-        return;
+    case URC_LS_ASSIGN: line(p, "%s = %s;", k->vars.items[s->var].name, expr_str(p, s->val)); return;
+    case URC_LS_COMMENT: line(p, "/* %s */", urc_c_comment(s->text)); return;
     case URC_LS_ARRAY: {
         const urc_kbuf *b = &k->bufs.items[s->buf];
         line(p, "_Alignas(64) %s %s[%lld];", urc_c_type(b->dt), b->name, (long long)(b->count ? b->count : 1));
         return;
     }
-    case URC_LS_FAIL:
-        line(p, "return 1; /* out of range: the entry point returns ERR_INDEX */");
-        return;
+    case URC_LS_FAIL: line(p, "return 1; /* out of range: the entry point returns ERR_INDEX */"); return;
     }
 }
 
@@ -554,7 +550,8 @@ static void io_macros(const urc_program *P, const char *U, const char *mp, urc_s
                           urc_dtype_name(io->dt), urc_shape_str(&io->shape));
             urc_sb_printf(out, "#define %s_%s%s%d_RANK %d\n", U, mp, kind, i, io->shape.rank);
             urc_sb_printf(out, "#define %s_%s%s%d_SHAPE {", U, mp, kind, i);
-            for (int d = 0; d < io->shape.rank; d++) urc_sb_printf(out, d ? ", %lld" : "%lld", (long long)io->shape.dims[d]);
+            for (int d = 0; d < io->shape.rank; d++)
+                urc_sb_printf(out, d ? ", %lld" : "%lld", (long long)io->shape.dims[d]);
             urc_sb_printf(out, "}\n#define %s_%s%s%d_COUNT %lld /* elements */\n", U, mp, kind, i,
                           (long long)urc_shape_numel(&io->shape));
         }
@@ -570,7 +567,8 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
     const char *U = urc_c_macro_prefix(o->prefix);
     provenance(out, o, "Header");
     urc_sb_printf(out, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n", U, U);
-    urc_sb_printf(out, "/* Memory: the caller owns everything. Pointers passed to %s_%s must be\n", o->prefix, entries[0]);
+    urc_sb_printf(out, "/* Memory: the caller owns everything. Pointers passed to %s_%s must be\n", o->prefix,
+                  entries[0]);
     urc_sb_printf(out, " * %s_ALIGN-byte aligned; the arena is scratch space, reused between calls. */\n", U);
     urc_sb_printf(out, "#define %s_ALIGN %d\n", U, W->align);
     for (int i = 0; i < n; i++) {
@@ -581,11 +579,12 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
         urc_sb_printf(out, "#define %s_%sARENA_LOWER_BOUND %lld /* largest set of simultaneously live tensors */\n", U,
                       mp, (long long)P->arena_lower_bound);
     }
-    urc_sb_printf(out, "#define %s_WEIGHTS_SIZE %lld /* bytes of the weights payload */\n", U, (long long)W->weights_bytes);
+    urc_sb_printf(out, "#define %s_WEIGHTS_SIZE %lld /* bytes of the weights payload */\n", U,
+                  (long long)W->weights_bytes);
     urc_sb_printf(out, "#define %s_WEIGHTS_EMBEDDED %d\n", U, o->embed_weights ? 1 : 0);
     if (!o->embed_weights) {
-        urc_sb_printf(out, "#define %s_WEIGHTS_FILE_SIZE %lld /* bytes of %s.weights: 64-byte header + payload */\n",
-                      U, (long long)(W->weights_bytes + URC_WEIGHTS_HEADER), o->prefix);
+        urc_sb_printf(out, "#define %s_WEIGHTS_FILE_SIZE %lld /* bytes of %s.weights: 64-byte header + payload */\n", U,
+                      (long long)(W->weights_bytes + URC_WEIGHTS_HEADER), o->prefix);
         urc_sb_printf(out, "#define %s_WEIGHTS_CHECKSUM UINT64_C(0x%016llx) /* FNV-1a 64 of the payload */\n", U,
                       (unsigned long long)W->weights_checksum);
     }
@@ -600,19 +599,25 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
     if (T) {
         int np = 0;
         for (int i = 0; i < T->regions.len; i++) np += !T->regions.items[i].state;
-        urc_sb_printf(out, "\n/* Training: trainable parameters live in the caller's params region, the\n"
-                           " * optimizer state in the state region (zeroed by %s_train_init). */\n", o->prefix);
+        urc_sb_printf(out,
+                      "\n/* Training: trainable parameters live in the caller's params region, the\n"
+                      " * optimizer state in the state region (zeroed by %s_train_init). */\n",
+                      o->prefix);
         urc_sb_printf(out, "#define %s_PARAMS_SIZE %lld /* bytes */\n#define %s_STATE_SIZE %lld /* bytes */\n", U,
                       (long long)(T->params_bytes ? T->params_bytes : T->align), U,
                       (long long)(T->state_bytes ? T->state_bytes : T->align));
         urc_sb_printf(out, "#define %s_NUM_PARAMS %d\n", U, np);
         for (int i = 0; i < T->regions.len; i++)
             if (T->regions.items[i].state && !strcmp(T->regions.items[i].name, "step"))
-                urc_sb_printf(out, "#define %s_STATE_STEP_OFFSET %lld /* the step counter (float) in the state region */\n",
+                urc_sb_printf(out,
+                              "#define %s_STATE_STEP_OFFSET %lld /* the step counter (float) in the state region */\n",
                               U, (long long)T->regions.items[i].offset);
-        urc_sb_printf(out, "typedef struct %s_param_info {\n    const char *name; /* ONNX initializer name */\n"
-                           "    size_t offset;    /* bytes in the params region */\n    size_t count;     /* float elements */\n"
-                           "} %s_param_info;\n", o->prefix, o->prefix);
+        urc_sb_printf(
+            out,
+            "typedef struct %s_param_info {\n    const char *name; /* ONNX initializer name */\n"
+            "    size_t offset;    /* bytes in the params region */\n    size_t count;     /* float elements */\n"
+            "} %s_param_info;\n",
+            o->prefix, o->prefix);
         urc_sb_printf(out, "extern const %s_param_info %s_params[%s_NUM_PARAMS];\n", o->prefix, o->prefix, U);
         urc_sb_printf(out, "/* Copies the parameters' initial values (from the weights blob) into params and\n"
                            " * zeroes the optimizer state: call once before the first step. */\n");
@@ -620,16 +625,20 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
                       o->embed_weights ? "" : "const void *weights, ");
     }
     urc_sb_printf(out, "\n#define %s_OK 0\n#define %s_ERR_NULL (-1) /* a pointer argument is NULL */\n", U, U);
-    urc_sb_printf(out, "#define %s_ERR_ALIGN (-2) /* weights, params, state or arena not %s_ALIGN-byte aligned */\n",
-                  U, U);
-    urc_sb_printf(out, "#define %s_ERR_INDEX (-12) /* an index read at run time (Gather, GatherElements) is out of "
-                       "range; the outputs are then undefined */\n", U);
+    urc_sb_printf(out, "#define %s_ERR_ALIGN (-2) /* weights, params, state or arena not %s_ALIGN-byte aligned */\n", U,
+                  U);
+    urc_sb_printf(out,
+                  "#define %s_ERR_INDEX (-12) /* an index read at run time (Gather, GatherElements) is out of "
+                  "range; the outputs are then undefined */\n",
+                  U);
     const urc_program *L = NULL; /* the program with a label input, if any */
     for (int i = 0; i < n; i++)
         if (progs[i]->label_values) L = progs[i];
     if (L) {
-        urc_sb_printf(out, "#define %s_ERR_LABEL (-13) /* a label is none of the classes' label values: nothing was "
-                           "run or written */\n", U);
+        urc_sb_printf(out,
+                      "#define %s_ERR_LABEL (-13) /* a label is none of the classes' label values: nothing was "
+                      "run or written */\n",
+                      U);
         urc_sb_printf(out, "#define %s_NUM_CLASSES %d\n#define %s_LABEL_VALUES {", U, L->nclasses, U);
         for (int k = 0; k < L->nclasses; k++) urc_sb_printf(out, k ? ", %lld" : "%lld", (long long)L->label_values[k]);
         urc_sb_puts(out, "} /* the label value of each class */\n");
@@ -637,13 +646,16 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
     for (int i = 0; i < n; i++) {
         io_macros(progs[i], U, macro_prefix(entries[i]), out);
         if (!strcmp(entries[i], "forward"))
-            urc_sb_printf(out, "\n/* Runs the network: reads the inputs, writes the outputs. Returns %s_OK, or\n"
-                               " * %s_ERR_NULL / %s_ERR_ALIGN without touching any memory, or %s_ERR_INDEX.\n"
-                               " * Thread-safe when each concurrent call has its own arena. */\n", U, U, U, U);
+            urc_sb_printf(out,
+                          "\n/* Runs the network: reads the inputs, writes the outputs. Returns %s_OK, or\n"
+                          " * %s_ERR_NULL / %s_ERR_ALIGN without touching any memory, or %s_ERR_INDEX.\n"
+                          " * Thread-safe when each concurrent call has its own arena. */\n",
+                          U, U, U, U);
         else
-            urc_sb_printf(out, "\n/* One training step: forward, loss, backward and the optimizer update of the\n"
-                               " * parameters and state in place. Returns %s_OK, or %s_ERR_NULL / %s_ERR_ALIGN /\n"
-                               " * %s_ERR_LABEL without touching any memory, or %s_ERR_INDEX. */\n",
+            urc_sb_printf(out,
+                          "\n/* One training step: forward, loss, backward and the optimizer update of the\n"
+                          " * parameters and state in place. Returns %s_OK, or %s_ERR_NULL / %s_ERR_ALIGN /\n"
+                          " * %s_ERR_LABEL without touching any memory, or %s_ERR_INDEX. */\n",
                           U, U, U, U, U);
         entry_signature(progs[i], entries[i], o, out);
         urc_sb_puts(out, ";\n");
@@ -661,59 +673,63 @@ static void prelude(const urc_program *P, urc_strbuf *out) {
     urc_sb_puts(out, "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n\n");
     urc_sb_printf(out, "typedef %s urc_idx; /* every buffer has fewer than 2^%d elements */\n\n",
                   idx32 ? "int32_t" : "int64_t", idx32 ? 30 : 62);
-    urc_sb_puts(out,
-                "#ifdef _OPENMP\n#define URC_PRAGMA(x) _Pragma(#x)\n#define URC_OMP(x) URC_PRAGMA(omp x)\n"
-                "#else\n#define URC_OMP(x)\n#endif\n"
-                "/* clang warns about unused static inline functions in a .c file */\n"
-                "#if defined(__GNUC__)\n#define URC_MAYBE_UNUSED __attribute__((unused))\n"
-                "#else\n#define URC_MAYBE_UNUSED\n#endif\n"
-                "/* Full unrolling of short constant loops (register tiles): clang needs the\n"
-                " * hint to keep a tile in registers; gcc -O3 unrolls the small ones itself and\n"
-                " * its forced full unrolling costs time (docs/benchmarks.md, unroll hints). */\n"
-                "#if defined(__clang__)\n#define URC_UNROLL _Pragma(\"unroll\")\n"
-                "#else\n#define URC_UNROLL\n#endif\n"
-                "/* a*b + c, fused where the compiler says fma is fast (ISO C modes of gcc never\n"
-                " * contract a*b + c on their own). */\n"
-                "#ifdef FP_FAST_FMAF\n#define URC_FMAF(a, b, c) fmaf(a, b, c)\n"
-                "#else\n#define URC_FMAF(a, b, c) ((a) * (b) + (c))\n#endif\n"
-                "#ifdef FP_FAST_FMA\n#define URC_FMA(a, b, c) fma(a, b, c)\n"
-                "#else\n#define URC_FMA(a, b, c) ((a) * (b) + (c))\n#endif\n\n");
-    urc_sb_puts(out,
-                "/* min/max propagate NaN (as ONNX Min/Max); mod takes the divisor's sign. */\n"
-                "static URC_MAYBE_UNUSED inline float urc_min_f32(float a, float b) { return (a < b || a != a) ? a : b; }\n"
-                "static URC_MAYBE_UNUSED inline float urc_max_f32(float a, float b) { return (a > b || a != a) ? a : b; }\n"
-                "static URC_MAYBE_UNUSED inline double urc_min_f64(double a, double b) { return (a < b || a != a) ? a : b; }\n"
-                "static URC_MAYBE_UNUSED inline double urc_max_f64(double a, double b) { return (a > b || a != a) ? a : b; }\n"
-                "static URC_MAYBE_UNUSED inline int64_t urc_min_i64(int64_t a, int64_t b) { return a < b ? a : b; }\n"
-                "static URC_MAYBE_UNUSED inline int64_t urc_max_i64(int64_t a, int64_t b) { return a > b ? a : b; }\n"
-                "static URC_MAYBE_UNUSED inline uint64_t urc_min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }\n"
-                "static URC_MAYBE_UNUSED inline uint64_t urc_max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }\n"
-                "/* Integer arithmetic is defined for every input (docs/ops.md): it wraps around\n"
-                " * (computed in unsigned), x / 0 = x % 0 = 0, INT64_MIN / -1 wraps, INT64_MIN % -1 = 0. */\n"
-                "/* the bits of an int32 as a float32 (a union: defined in C11) */\n"
-                "static URC_MAYBE_UNUSED inline float urc_bits_f32(int32_t i) {\n"
-                "    union { int32_t i; float f; } u;\n    u.i = i;\n    return u.f;\n}\n"
-                "static URC_MAYBE_UNUSED inline int64_t urc_abs_i64(int64_t a) { return a < 0 ? (int64_t)(0u - (uint64_t)a) : a; }\n"
-                "static URC_MAYBE_UNUSED inline uint64_t urc_abs_u64(uint64_t a) { return a; }\n"
-                "static URC_MAYBE_UNUSED inline int64_t urc_div_i64(int64_t a, int64_t b) {\n"
-                "    return b == 0 ? 0 : b == -1 ? (int64_t)(0u - (uint64_t)a) : a / b;\n}\n"
-                "static URC_MAYBE_UNUSED inline uint64_t urc_div_u64(uint64_t a, uint64_t b) { return b == 0 ? 0 : a / b; }\n"
-                "static URC_MAYBE_UNUSED inline int64_t urc_rem_i64(int64_t a, int64_t b) { return b == 0 || b == -1 ? 0 : a % b; }\n"
-                "static URC_MAYBE_UNUSED inline uint64_t urc_rem_u64(uint64_t a, uint64_t b) { return b == 0 ? 0 : a % b; }\n"
-                "static URC_MAYBE_UNUSED inline int64_t urc_mod_i64(int64_t a, int64_t b) {\n"
-                "    int64_t r = urc_rem_i64(a, b);\n    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;\n}\n"
-                "static URC_MAYBE_UNUSED inline uint64_t urc_mod_u64(uint64_t a, uint64_t b) { return b == 0 ? 0 : a % b; }\n"
-                "/* a^b by squaring, wrapping; b < 0 gives the truncated 1/a^-b (1, -1 or 0). */\n"
-                "static URC_MAYBE_UNUSED inline uint64_t urc_pow_bits(uint64_t a, uint64_t b) {\n"
-                "    uint64_t r = 1;\n    for (; b; b >>= 1, a *= a)\n        if (b & 1u) r *= a;\n    return r;\n}\n"
-                "static URC_MAYBE_UNUSED inline int64_t urc_pow_i64(int64_t a, int64_t b) {\n"
-                "    if (b < 0) return a == 1 ? 1 : a == -1 ? ((b & 1) ? -1 : 1) : 0;\n"
-                "    return (int64_t)urc_pow_bits((uint64_t)a, (uint64_t)b);\n}\n"
-                "static URC_MAYBE_UNUSED inline uint64_t urc_pow_u64(uint64_t a, int64_t b) {\n"
-                "    if (b < 0) return a == 1 ? 1 : 0;\n    return urc_pow_bits(a, (uint64_t)b);\n}\n");
+    urc_sb_puts(out, "#ifdef _OPENMP\n#define URC_PRAGMA(x) _Pragma(#x)\n#define URC_OMP(x) URC_PRAGMA(omp x)\n"
+                     "#else\n#define URC_OMP(x)\n#endif\n"
+                     "/* clang warns about unused static inline functions in a .c file */\n"
+                     "#if defined(__GNUC__)\n#define URC_MAYBE_UNUSED __attribute__((unused))\n"
+                     "#else\n#define URC_MAYBE_UNUSED\n#endif\n"
+                     "/* Full unrolling of short constant loops (register tiles): clang needs the\n"
+                     " * hint to keep a tile in registers; gcc -O3 unrolls the small ones itself and\n"
+                     " * its forced full unrolling costs time (docs/benchmarks.md, unroll hints). */\n"
+                     "#if defined(__clang__)\n#define URC_UNROLL _Pragma(\"unroll\")\n"
+                     "#else\n#define URC_UNROLL\n#endif\n"
+                     "/* a*b + c, fused where the compiler says fma is fast (ISO C modes of gcc never\n"
+                     " * contract a*b + c on their own). */\n"
+                     "#ifdef FP_FAST_FMAF\n#define URC_FMAF(a, b, c) fmaf(a, b, c)\n"
+                     "#else\n#define URC_FMAF(a, b, c) ((a) * (b) + (c))\n#endif\n"
+                     "#ifdef FP_FAST_FMA\n#define URC_FMA(a, b, c) fma(a, b, c)\n"
+                     "#else\n#define URC_FMA(a, b, c) ((a) * (b) + (c))\n#endif\n\n");
+    urc_sb_puts(
+        out,
+        "/* min/max propagate NaN (as ONNX Min/Max); mod takes the divisor's sign. */\n"
+        "static URC_MAYBE_UNUSED inline float urc_min_f32(float a, float b) { return (a < b || a != a) ? a : b; }\n"
+        "static URC_MAYBE_UNUSED inline float urc_max_f32(float a, float b) { return (a > b || a != a) ? a : b; }\n"
+        "static URC_MAYBE_UNUSED inline double urc_min_f64(double a, double b) { return (a < b || a != a) ? a : b; }\n"
+        "static URC_MAYBE_UNUSED inline double urc_max_f64(double a, double b) { return (a > b || a != a) ? a : b; }\n"
+        "static URC_MAYBE_UNUSED inline int64_t urc_min_i64(int64_t a, int64_t b) { return a < b ? a : b; }\n"
+        "static URC_MAYBE_UNUSED inline int64_t urc_max_i64(int64_t a, int64_t b) { return a > b ? a : b; }\n"
+        "static URC_MAYBE_UNUSED inline uint64_t urc_min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }\n"
+        "static URC_MAYBE_UNUSED inline uint64_t urc_max_u64(uint64_t a, uint64_t b) { return a > b ? a : b; }\n"
+        "/* Integer arithmetic is defined for every input (docs/ops.md): it wraps around\n"
+        " * (computed in unsigned), x / 0 = x % 0 = 0, INT64_MIN / -1 wraps, INT64_MIN % -1 = 0. */\n"
+        "/* the bits of an int32 as a float32 (a union: defined in C11) */\n"
+        "static URC_MAYBE_UNUSED inline float urc_bits_f32(int32_t i) {\n"
+        "    union { int32_t i; float f; } u;\n    u.i = i;\n    return u.f;\n}\n"
+        "static URC_MAYBE_UNUSED inline int64_t urc_abs_i64(int64_t a) { return a < 0 ? (int64_t)(0u - (uint64_t)a) : "
+        "a; }\n"
+        "static URC_MAYBE_UNUSED inline uint64_t urc_abs_u64(uint64_t a) { return a; }\n"
+        "static URC_MAYBE_UNUSED inline int64_t urc_div_i64(int64_t a, int64_t b) {\n"
+        "    return b == 0 ? 0 : b == -1 ? (int64_t)(0u - (uint64_t)a) : a / b;\n}\n"
+        "static URC_MAYBE_UNUSED inline uint64_t urc_div_u64(uint64_t a, uint64_t b) { return b == 0 ? 0 : a / b; }\n"
+        "static URC_MAYBE_UNUSED inline int64_t urc_rem_i64(int64_t a, int64_t b) { return b == 0 || b == -1 ? 0 : a % "
+        "b; }\n"
+        "static URC_MAYBE_UNUSED inline uint64_t urc_rem_u64(uint64_t a, uint64_t b) { return b == 0 ? 0 : a % b; }\n"
+        "static URC_MAYBE_UNUSED inline int64_t urc_mod_i64(int64_t a, int64_t b) {\n"
+        "    int64_t r = urc_rem_i64(a, b);\n    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;\n}\n"
+        "static URC_MAYBE_UNUSED inline uint64_t urc_mod_u64(uint64_t a, uint64_t b) { return b == 0 ? 0 : a % b; }\n"
+        "/* a^b by squaring, wrapping; b < 0 gives the truncated 1/a^-b (1, -1 or 0). */\n"
+        "static URC_MAYBE_UNUSED inline uint64_t urc_pow_bits(uint64_t a, uint64_t b) {\n"
+        "    uint64_t r = 1;\n    for (; b; b >>= 1, a *= a)\n        if (b & 1u) r *= a;\n    return r;\n}\n"
+        "static URC_MAYBE_UNUSED inline int64_t urc_pow_i64(int64_t a, int64_t b) {\n"
+        "    if (b < 0) return a == 1 ? 1 : a == -1 ? ((b & 1) ? -1 : 1) : 0;\n"
+        "    return (int64_t)urc_pow_bits((uint64_t)a, (uint64_t)b);\n}\n"
+        "static URC_MAYBE_UNUSED inline uint64_t urc_pow_u64(uint64_t a, int64_t b) {\n"
+        "    if (b < 0) return a == 1 ? 1 : 0;\n    return urc_pow_bits(a, (uint64_t)b);\n}\n");
     /* Float to integer conversions: NaN gives 0, values beyond the type's range
      * its minimum/maximum, the rest truncate (C leaves the first two undefined). */
-    static const struct { const char *name, *type, *lo, *hi, *min, *max; } cvt[] = {
+    static const struct {
+        const char *name, *type, *lo, *hi, *min, *max;
+    } cvt[] = {
         {"int8", "int8_t", "-128.0", "128.0", "INT8_MIN", "INT8_MAX"},
         {"uint8", "uint8_t", "0.0", "256.0", "0", "UINT8_MAX"},
         {"int16", "int16_t", "-32768.0", "32768.0", "INT16_MIN", "INT16_MAX"},
@@ -729,32 +745,32 @@ static void prelude(const urc_program *P, urc_strbuf *out) {
                       "static URC_MAYBE_UNUSED inline %s urc_cvt_%s(double x) {\n"
                       "    return x != x ? 0 : x <= %s ? %s : x >= %s ? %s : (%s)x;\n}\n",
                       cvt[i].type, cvt[i].name, cvt[i].lo, cvt[i].min, cvt[i].hi, cvt[i].max, cvt[i].type);
-    urc_sb_puts(out,
-                "/* float16 and bfloat16 are storage types, converted through float. */\n"
-                "typedef union { float f; uint32_t u; } urc_bits;\n"
-                "static URC_MAYBE_UNUSED inline float urc_bf16_to_f32(uint16_t h) { urc_bits b; b.u = (uint32_t)h << 16; return b.f; }\n"
-                "static URC_MAYBE_UNUSED inline uint16_t urc_f32_to_bf16(float f) {\n"
-                "    urc_bits b; b.f = f;\n"
-                "    if ((b.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((b.u >> 16) | 0x40u);\n"
-                "    return (uint16_t)((b.u + 0x7fffu + ((b.u >> 16) & 1u)) >> 16);\n}\n"
-                "static URC_MAYBE_UNUSED inline float urc_f16_to_f32(uint16_t h) {\n"
-                "    uint32_t s = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;\n"
-                "    urc_bits b;\n"
-                "    if (e == 0) { b.f = (float)m * 5.9604644775390625e-8f; b.u |= s; return b.f; }\n"
-                "    b.u = s | (e == 31 ? 0x7f800000u | m << 13 : (e + 112u) << 23 | m << 13);\n"
-                "    return b.f;\n}\n"
-                "static URC_MAYBE_UNUSED inline uint16_t urc_f32_to_f16(float f) {\n"
-                "    urc_bits b; b.f = f;\n"
-                "    uint32_t s = (b.u >> 16) & 0x8000u, a = b.u & 0x7fffffffu;\n"
-                "    if (a > 0x7f800000u) return (uint16_t)(s | 0x7e00u);\n"
-                "    if (a >= 0x477ff000u) return (uint16_t)(s | 0x7c00u); /* rounds to infinity */\n"
-                "    if (a < 0x38800000u) { /* subnormal or zero: scale so rounding is done by the FPU */\n"
-                "        urc_bits t; t.u = a; t.f = t.f * 16777216.0f; /* 2^24 */\n"
-                "        return (uint16_t)(s | (uint16_t)nearbyintf(t.f));\n    }\n"
-                "    uint32_t r = a - 0x38000000u; /* rebias exponent by 112 */\n"
-                "    uint32_t h = r >> 13, rem = r & 0x1fffu;\n"
-                "    if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) h++;\n"
-                "    return (uint16_t)(s | h);\n}\n\n");
+    urc_sb_puts(out, "/* float16 and bfloat16 are storage types, converted through float. */\n"
+                     "typedef union { float f; uint32_t u; } urc_bits;\n"
+                     "static URC_MAYBE_UNUSED inline float urc_bf16_to_f32(uint16_t h) { urc_bits b; b.u = (uint32_t)h "
+                     "<< 16; return b.f; }\n"
+                     "static URC_MAYBE_UNUSED inline uint16_t urc_f32_to_bf16(float f) {\n"
+                     "    urc_bits b; b.f = f;\n"
+                     "    if ((b.u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((b.u >> 16) | 0x40u);\n"
+                     "    return (uint16_t)((b.u + 0x7fffu + ((b.u >> 16) & 1u)) >> 16);\n}\n"
+                     "static URC_MAYBE_UNUSED inline float urc_f16_to_f32(uint16_t h) {\n"
+                     "    uint32_t s = (uint32_t)(h >> 15) << 31, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;\n"
+                     "    urc_bits b;\n"
+                     "    if (e == 0) { b.f = (float)m * 5.9604644775390625e-8f; b.u |= s; return b.f; }\n"
+                     "    b.u = s | (e == 31 ? 0x7f800000u | m << 13 : (e + 112u) << 23 | m << 13);\n"
+                     "    return b.f;\n}\n"
+                     "static URC_MAYBE_UNUSED inline uint16_t urc_f32_to_f16(float f) {\n"
+                     "    urc_bits b; b.f = f;\n"
+                     "    uint32_t s = (b.u >> 16) & 0x8000u, a = b.u & 0x7fffffffu;\n"
+                     "    if (a > 0x7f800000u) return (uint16_t)(s | 0x7e00u);\n"
+                     "    if (a >= 0x477ff000u) return (uint16_t)(s | 0x7c00u); /* rounds to infinity */\n"
+                     "    if (a < 0x38800000u) { /* subnormal or zero: scale so rounding is done by the FPU */\n"
+                     "        urc_bits t; t.u = a; t.f = t.f * 16777216.0f; /* 2^24 */\n"
+                     "        return (uint16_t)(s | (uint16_t)nearbyintf(t.f));\n    }\n"
+                     "    uint32_t r = a - 0x38000000u; /* rebias exponent by 112 */\n"
+                     "    uint32_t h = r >> 13, rem = r & 0x1fffu;\n"
+                     "    if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) h++;\n"
+                     "    return (uint16_t)(s | h);\n}\n\n");
 }
 
 /* Marks the buffers an expression or statement tree uses. */
@@ -788,8 +804,8 @@ static void kernel(printer *p, const urc_kernel *k) {
     for (int i = 0; i < k->bufs.len; i++) {
         const urc_kbuf *b = &k->bufs.items[i];
         if (b->role == URC_KB_LOCAL) continue;
-        urc_sb_printf(out, "%s%s%s *%s%s", np++ ? ", " : "", b->role == URC_KB_IN ? "const " : "",
-                      urc_c_type(b->dt), b->may_alias ? "" : "restrict ", b->name);
+        urc_sb_printf(out, "%s%s%s *%s%s", np++ ? ", " : "", b->role == URC_KB_IN ? "const " : "", urc_c_type(b->dt),
+                      b->may_alias ? "" : "restrict ", b->name);
     }
     if (!np) urc_sb_puts(out, "void");
     urc_sb_puts(out, ") {\n");
@@ -821,10 +837,10 @@ static void kernel(printer *p, const urc_kernel *k) {
  * body (passes/lower.c: urc_lower_reuse) hash it once. */
 
 typedef struct seen_table {
-    urc_hindex kernels;                /* hash of a printed kernel -> its position */
+    urc_hindex kernels; /* hash of a printed kernel -> its position */
     URC_VEC(const urc_kernel *) k;
-    URC_VEC(const char *) canon;       /* the name it is printed under */
-    urc_hindex bodies;                 /* body pointer -> position in body_hash */
+    URC_VEC(const char *) canon; /* the name it is printed under */
+    urc_hindex bodies;           /* body pointer -> position in body_hash */
     URC_VEC(const urc_ls *) body;
     URC_VEC(uint64_t) body_hash;
 } seen_table;
@@ -905,9 +921,11 @@ static void weights_data(const urc_program *P, const urc_c_opts *o, urc_strbuf *
 
 /* Appends the argument expression of buffer b at m to out. */
 static void mref_expr(urc_strbuf *out, const urc_program *P, const urc_mref *m, const urc_kbuf *b) {
-    static const char *base[] = {[URC_MEM_ARENA] = "A", [URC_MEM_WEIGHTS] = "W", [URC_MEM_PARAMS] = "PR", [URC_MEM_STATE] = "ST"};
+    static const char *base[] = {
+        [URC_MEM_ARENA] = "A", [URC_MEM_WEIGHTS] = "W", [URC_MEM_PARAMS] = "PR", [URC_MEM_STATE] = "ST"};
     if (m->space == URC_MEM_INPUT || m->space == URC_MEM_OUTPUT) {
-        urc_sb_puts(out, m->space == URC_MEM_INPUT ? P->inputs.items[m->index].cname : P->outputs.items[m->index].cname);
+        urc_sb_puts(out,
+                    m->space == URC_MEM_INPUT ? P->inputs.items[m->index].cname : P->outputs.items[m->index].cname);
         return;
     }
     urc_sb_puts(out, b->role == URC_KB_IN || m->space == URC_MEM_WEIGHTS ? "(const " : "(");
@@ -945,8 +963,9 @@ static void label_check(const urc_program *P, const char *U, urc_strbuf *out) {
         }
         urc_sb_puts(out, "};\n");
     }
-    urc_sb_printf(out, "        int bad = 0;\n        for (size_t i = 0; i < (size_t)%lld; i++) {\n"
-                       "            int64_t l = (int64_t)%s[i];\n",
+    urc_sb_printf(out,
+                  "        int bad = 0;\n        for (size_t i = 0; i < (size_t)%lld; i++) {\n"
+                  "            int64_t l = (int64_t)%s[i];\n",
                   (long long)urc_shape_numel(&io->shape), io->cname);
     if (range) {
         urc_sb_puts(out, "            bad |= (l < ");
@@ -955,8 +974,10 @@ static void label_check(const urc_program *P, const char *U, urc_strbuf *out) {
         int_literal(out, v[n - 1], URC_DT_I64);
         urc_sb_puts(out, ");\n");
     } else {
-        urc_sb_printf(out, "            int hit = 0;\n            for (int c = 0; c < %d; c++) hit |= l == values[c];\n"
-                           "            bad |= !hit;\n", n);
+        urc_sb_printf(out,
+                      "            int hit = 0;\n            for (int c = 0; c < %d; c++) hit |= l == values[c];\n"
+                      "            bad |= !hit;\n",
+                      n);
     }
     urc_sb_printf(out, "        }\n        if (bad) return %s_ERR_LABEL;\n    }\n", U);
 }
@@ -983,19 +1004,16 @@ static int find_kernel(const kernel_index *t, int n, const urc_kernel *k) {
     return lo < n && t[lo].k == k ? t[lo].index : n;
 }
 
-static void entry_body(const urc_program *P, const char *entry, const char **fn, const urc_c_opts *o,
-                       urc_strbuf *out) {
+static void entry_body(const urc_program *P, const char *entry, const char **fn, const urc_c_opts *o, urc_strbuf *out) {
     const char *U = urc_c_macro_prefix(o->prefix);
     entry_signature(P, entry, o, out);
     urc_sb_puts(out, " {\n");
     if (o->embed_weights)
         urc_sb_printf(out, "    const unsigned char *W = (const unsigned char *)&%s_weights_data;\n", o->prefix);
-    else
-        urc_sb_puts(out, "    const unsigned char *W = (const unsigned char *)weights;\n");
+    else urc_sb_puts(out, "    const unsigned char *W = (const unsigned char *)weights;\n");
     if (is_training(P))
         urc_sb_puts(out, "    unsigned char *PR = (unsigned char *)params, *ST = (unsigned char *)state;\n");
-    else if (P->params_bytes)
-        urc_sb_puts(out, "    const unsigned char *PR = (const unsigned char *)params;\n");
+    else if (P->params_bytes) urc_sb_puts(out, "    const unsigned char *PR = (const unsigned char *)params;\n");
     urc_sb_puts(out, "    unsigned char *A = (unsigned char *)arena;\n");
     urc_sb_puts(out, "    if (!W || !A");
     if (P->params_bytes) urc_sb_puts(out, " || !PR");
@@ -1056,7 +1074,8 @@ static void train_init(const urc_program *T, const urc_c_opts *o, urc_strbuf *ou
             else if ((unsigned char)*c < 32 || (unsigned char)*c > 126) urc_sb_printf(&q, "\\%03o", (unsigned char)*c);
             else urc_sb_putc(&q, *c);
         }
-        urc_sb_printf(out, "    {\"%s\", %lld, %lld},\n", q.data ? q.data : "", (long long)e->offset, (long long)e->count);
+        urc_sb_printf(out, "    {\"%s\", %lld, %lld},\n", q.data ? q.data : "", (long long)e->offset,
+                      (long long)e->count);
         urc_sb_free(&q);
     }
     urc_sb_puts(out, "};\n\n");
@@ -1064,12 +1083,13 @@ static void train_init(const urc_program *T, const urc_c_opts *o, urc_strbuf *ou
                   o->embed_weights ? "" : "const void *weights, ");
     if (o->embed_weights)
         urc_sb_printf(out, "    const unsigned char *W = (const unsigned char *)&%s_weights_data;\n", o->prefix);
-    else
-        urc_sb_puts(out, "    const unsigned char *W = (const unsigned char *)weights;\n");
+    else urc_sb_puts(out, "    const unsigned char *W = (const unsigned char *)weights;\n");
     urc_sb_puts(out, "    unsigned char *PR = (unsigned char *)params, *ST = (unsigned char *)state;\n");
     urc_sb_printf(out, "    if (!W || !PR || !ST) return %s_ERR_NULL;\n", U);
-    urc_sb_printf(out, "    if ((uintptr_t)W %% %s_ALIGN || (uintptr_t)PR %% %s_ALIGN || (uintptr_t)ST %% %s_ALIGN) "
-                       "return %s_ERR_ALIGN;\n", U, U, U, U);
+    urc_sb_printf(out,
+                  "    if ((uintptr_t)W %% %s_ALIGN || (uintptr_t)PR %% %s_ALIGN || (uintptr_t)ST %% %s_ALIGN) "
+                  "return %s_ERR_ALIGN;\n",
+                  U, U, U, U);
     urc_sb_printf(out, "    for (size_t i = 0; i < (size_t)%lld; i++) PR[i] = W[%lld + i];\n",
                   (long long)T->params_bytes, (long long)T->params_init_offset);
     urc_sb_printf(out, "    for (size_t i = 0; i < (size_t)%lld; i++) ST[i] = 0;\n", (long long)T->state_bytes);

@@ -18,10 +18,10 @@
 #define URC_WEIGHTS_HEADER 64
 
 typedef struct urc_c_opts {
-    const char *prefix;        /* symbol prefix, e.g. "seg" */
-    const char *header_name;   /* "seg.h", as #included by seg.c */
-    const char *source_name;   /* model file name, for the provenance comment */
-    const char *command;       /* command line, for the provenance comment */
+    const char *prefix;      /* symbol prefix, e.g. "seg" */
+    const char *header_name; /* "seg.h", as #included by seg.c */
+    const char *source_name; /* model file name, for the provenance comment */
+    const char *command;     /* command line, for the provenance comment */
     uint64_t model_hash;
     int opset;
     bool embed_weights;

@@ -26,13 +26,14 @@ static int64_t io_bytes(const urc_io *io) { return urc_shape_numel(&io->shape) *
 static const char *harness_source(const urc_program *P) {
     const char *name = P->name;
     urc_strbuf sb = {0};
-    urc_sb_printf(&sb,
-                  "/* Harness written by unetrc: loads the weights blob and raw inputs,\n"
-                  " * calls %s_forward, writes raw outputs. */\n"
-                  "#define _POSIX_C_SOURCE 200112L\n"
-                  "#include <errno.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <time.h>\n"
-                  "#include \"%s.h\"\n\n",
-                  name, name);
+    urc_sb_printf(
+        &sb,
+        "/* Harness written by unetrc: loads the weights blob and raw inputs,\n"
+        " * calls %s_forward, writes raw outputs. */\n"
+        "#define _POSIX_C_SOURCE 200112L\n"
+        "#include <errno.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <time.h>\n"
+        "#include \"%s.h\"\n\n",
+        name, name);
     urc_sb_puts(&sb,
                 /* Exact sizes (posix_memalign takes any), so that built with
                  * -fsanitize=address any read past a buffer is reported. */
@@ -53,11 +54,14 @@ static const char *harness_source(const urc_program *P) {
                 "    remove(path);\n"
                 "    FILE *f = fopen(path, \"wb\");\n"
                 "    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) { /* errno: why (a full disk) */\n"
-                "        fprintf(stderr, \"harness: cannot write %s: %s\\n\", path, strerror(errno));\n        exit(3);\n    }\n}\n\n");
+                "        fprintf(stderr, \"harness: cannot write %s: %s\\n\", path, strerror(errno));\n        "
+                "exit(3);\n    }\n}\n\n");
     urc_sb_puts(&sb, "int main(int argc, char **argv) {\n");
     int nargs = 2 + P->inputs.len + P->outputs.len;
-    urc_sb_printf(&sb, "    if (argc != %d && argc != %d) {\n        fprintf(stderr, \"harness: wrong arguments\\n\");\n"
-                       "        return 3;\n    }\n", nargs, nargs + 1);
+    urc_sb_printf(&sb,
+                  "    if (argc != %d && argc != %d) {\n        fprintf(stderr, \"harness: wrong arguments\\n\");\n"
+                  "        return 3;\n    }\n",
+                  nargs, nargs + 1);
     urc_sb_printf(&sb, "    int runs = argc == %d ? atoi(argv[%d]) : 0; /* bench: timed forwards after a warm-up */\n",
                   nargs + 1, nargs);
     urc_sb_printf(&sb, "    unsigned char *blob = load(argv[1], (size_t)%lld + 64);\n", (long long)P->weights_bytes);
@@ -66,7 +70,8 @@ static const char *harness_source(const urc_program *P) {
     urc_sb_printf(&sb, "    memset(arena, 0xA5, (size_t)%lld); /* garbage: nothing may rely on zeroed scratch */\n",
                   (long long)urc_align_up(P->arena_bytes ? P->arena_bytes : 64, 64));
     for (int i = 0; i < P->inputs.len; i++)
-        urc_sb_printf(&sb, "    void *in%d = load(argv[%d], (size_t)%lld);\n", i, 2 + i, (long long)io_bytes(&P->inputs.items[i]));
+        urc_sb_printf(&sb, "    void *in%d = load(argv[%d], (size_t)%lld);\n", i, 2 + i,
+                      (long long)io_bytes(&P->inputs.items[i]));
     for (int i = 0; i < P->outputs.len; i++) {
         int64_t b = io_bytes(&P->outputs.items[i]);
         urc_sb_printf(&sb, "    void *out%d = buffer((size_t)%lld);\n", i, (long long)b);
@@ -79,14 +84,16 @@ static const char *harness_source(const urc_program *P) {
     urc_sb_printf(&sb, "    int rc = %s;\n", call.data);
     /* exit status 5: an index read at run time is out of range (urc_c_run says so) */
     urc_sb_printf(&sb, "    if (rc == %s_ERR_INDEX) return 5;\n", urc_c_macro_prefix(name));
-    urc_sb_puts(&sb, "    if (rc != 0) {\n        fprintf(stderr, \"harness: forward returned %d\\n\", rc);\n        return 4;\n    }\n");
+    urc_sb_puts(&sb, "    if (rc != 0) {\n        fprintf(stderr, \"harness: forward returned %d\\n\", rc);\n        "
+                     "return 4;\n    }\n");
     urc_sb_printf(&sb,
                   "    for (int r = 0; r < runs; r++) {\n"
                   "        struct timespec t0, t1;\n"
                   "        clock_gettime(CLOCK_MONOTONIC, &t0);\n"
                   "        rc |= %s;\n"
                   "        clock_gettime(CLOCK_MONOTONIC, &t1);\n"
-                  "        printf(\"time_ms %%.6f\\n\", (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);\n"
+                  "        printf(\"time_ms %%.6f\\n\", (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - "
+                  "t0.tv_nsec) / 1e6);\n"
                   "    }\n",
                   call.data);
     urc_sb_free(&call);
@@ -116,12 +123,9 @@ const char *urc_keep_dir_prepare(const char *dir) {
     struct stat st;
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         snprintf(msg, sizeof msg, "cannot create the --keep folder: %s", strerror(errno));
-    else if (stat(dir, &st) != 0)
-        snprintf(msg, sizeof msg, "cannot use the --keep folder: %s", strerror(errno));
-    else if (!S_ISDIR(st.st_mode))
-        snprintf(msg, sizeof msg, "cannot use the --keep folder: %s", strerror(ENOTDIR));
-    else
-        return NULL;
+    else if (stat(dir, &st) != 0) snprintf(msg, sizeof msg, "cannot use the --keep folder: %s", strerror(errno));
+    else if (!S_ISDIR(st.st_mode)) snprintf(msg, sizeof msg, "cannot use the --keep folder: %s", strerror(ENOTDIR));
+    else return NULL;
     return msg;
 }
 
@@ -146,9 +150,12 @@ bool urc_c_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **outs, 
     }
     bool priv = scratch != NULL;
     const char *name = P->name;
-    urc_c_opts co = {.prefix = name, .header_name = urc_fmt("%s.h", name),
-                     .source_name = o->model_name ? o->model_name : "model", .command = o->command,
-                     .model_hash = o->model_hash, .opset = o->opset};
+    urc_c_opts co = {.prefix = name,
+                     .header_name = urc_fmt("%s.h", name),
+                     .source_name = o->model_name ? o->model_name : "model",
+                     .command = o->command,
+                     .model_hash = o->model_hash,
+                     .opset = o->opset};
     urc_strbuf src = {0}, hdr = {0}, wts = {0};
     urc_emit_c_source(P, &co, &src);
     urc_emit_c_header(P, &co, &hdr);
@@ -217,8 +224,10 @@ bool urc_c_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **outs, 
             urc_error(NULL, "cannot run the generated program: %s", strerror(errno));
             ok = false;
         } else if (rc == 5) {
-            urc_error(NULL, "the generated code's forward returned %s_ERR_INDEX: an index read at run time is out of "
-                            "range (run with --interp to see which node and index)", urc_c_macro_prefix(name));
+            urc_error(NULL,
+                      "the generated code's forward returned %s_ERR_INDEX: an index read at run time is out of "
+                      "range (run with --interp to see which node and index)",
+                      urc_c_macro_prefix(name));
             ok = false;
         } else if (rc != 0) {
             size_t n;

@@ -6,16 +6,16 @@
 #include "emit_c.h"
 
 typedef struct urc_run_opts {
-    const char *cc;          /* NULL: $CC, else "cc" */
-    const char *cflags;      /* NULL: "-std=c11 -O2 -fopenmp" */
-    const char *keep_dir;    /* keep files there instead of a scratch folder in $TMPDIR (proc.h) */
-    const char *model_name;  /* for the provenance comment */
+    const char *cc;         /* NULL: $CC, else "cc" */
+    const char *cflags;     /* NULL: "-std=c11 -O2 -fopenmp" */
+    const char *keep_dir;   /* keep files there instead of a scratch folder in $TMPDIR (proc.h) */
+    const char *model_name; /* for the provenance comment */
     const char *command;
     uint64_t model_hash;
     int opset;
-    int threads;             /* > 0: OMP_NUM_THREADS for the run */
-    int bench_runs;          /* > 0: time this many forwards after one warm-up */
-    double *times_ms;        /* bench: bench_runs times, filled on success */
+    int threads;      /* > 0: OMP_NUM_THREADS for the run */
+    int bench_runs;   /* > 0: time this many forwards after one warm-up */
+    double *times_ms; /* bench: bench_runs times, filled on success */
 } urc_run_opts;
 
 /* Creates the --keep folder if missing; NULL, or why it cannot be used

@@ -74,8 +74,10 @@ unetrc_status io_out_open(io_out *o, const char *path, char *err, size_t errlen)
 }
 
 unetrc_status io_out_write(io_out *o, const void *data, size_t n, char *err, size_t errlen) {
-    if (o->fn) return !n || o->fn(o->fn_ctx, data, n) == 0 ? UNETRC_OK
-                        : io_fail(err, errlen, UNETRC_ERR_IO, o->path, "cannot write output file");
+    if (o->fn)
+        return !n || o->fn(o->fn_ctx, data, n) == 0
+                   ? UNETRC_OK
+                   : io_fail(err, errlen, UNETRC_ERR_IO, o->path, "cannot write output file");
     const char *p = data;
     while (n) {
         ssize_t w = write(o->fd, p, n);
@@ -108,7 +110,8 @@ static void sync_dir(const char *path) {
 
 unetrc_status io_out_commit(io_out *o, char *err, size_t errlen) {
     unetrc_status st = UNETRC_OK;
-    if (fsync(o->fd) != 0) st = io_fail(err, errlen, UNETRC_ERR_IO, o->path, "cannot write output file: %s", strerror(errno));
+    if (fsync(o->fd) != 0)
+        st = io_fail(err, errlen, UNETRC_ERR_IO, o->path, "cannot write output file: %s", strerror(errno));
     if (close(o->fd) != 0 && st == UNETRC_OK)
         st = io_fail(err, errlen, UNETRC_ERR_IO, o->path, "cannot write output file: %s", strerror(errno));
     o->fd = -1;

@@ -57,8 +57,8 @@ typedef struct dtype_info {
 } dtype_info;
 
 static const dtype_info DTYPES[] = {
-    {DT_UINT8, "uint8", 1},   {DT_INT8, "int8", 1},     {DT_INT16, "int16", 2},     {DT_UINT16, "uint16", 2},
-    {DT_INT32, "int32", 4},   {DT_UINT32, "uint32", 4}, {DT_INT64, "int64", 8},     {DT_UINT64, "uint64", 8},
+    {DT_UINT8, "uint8", 1},     {DT_INT8, "int8", 1},       {DT_INT16, "int16", 2}, {DT_UINT16, "uint16", 2},
+    {DT_INT32, "int32", 4},     {DT_UINT32, "uint32", 4},   {DT_INT64, "int64", 8}, {DT_UINT64, "uint64", 8},
     {DT_FLOAT32, "float32", 4}, {DT_FLOAT64, "float64", 8},
 };
 #define SUPPORTED_LIST "uint8, int8, int16, uint16, int32, uint32, int64, uint64, float32, float64"
@@ -75,14 +75,46 @@ static double element(const unsigned char *p, int dt, size_t i) {
     switch (dt) {
     case DT_UINT8: return p[i];
     case DT_INT8: return (signed char)p[i];
-    case DT_INT16: { int16_t v; memcpy(&v, p + 2 * i, 2); return v; }
-    case DT_UINT16: { uint16_t v; memcpy(&v, p + 2 * i, 2); return v; }
-    case DT_INT32: { int32_t v; memcpy(&v, p + 4 * i, 4); return v; }
-    case DT_UINT32: { uint32_t v; memcpy(&v, p + 4 * i, 4); return v; }
-    case DT_INT64: { int64_t v; memcpy(&v, p + 8 * i, 8); return (double)v; }
-    case DT_UINT64: { uint64_t v; memcpy(&v, p + 8 * i, 8); return (double)v; }
-    case DT_FLOAT32: { float v; memcpy(&v, p + 4 * i, 4); return v; }
-    default: { double v; memcpy(&v, p + 8 * i, 8); return v; }
+    case DT_INT16: {
+        int16_t v;
+        memcpy(&v, p + 2 * i, 2);
+        return v;
+    }
+    case DT_UINT16: {
+        uint16_t v;
+        memcpy(&v, p + 2 * i, 2);
+        return v;
+    }
+    case DT_INT32: {
+        int32_t v;
+        memcpy(&v, p + 4 * i, 4);
+        return v;
+    }
+    case DT_UINT32: {
+        uint32_t v;
+        memcpy(&v, p + 4 * i, 4);
+        return v;
+    }
+    case DT_INT64: {
+        int64_t v;
+        memcpy(&v, p + 8 * i, 8);
+        return (double)v;
+    }
+    case DT_UINT64: {
+        uint64_t v;
+        memcpy(&v, p + 8 * i, 8);
+        return (double)v;
+    }
+    case DT_FLOAT32: {
+        float v;
+        memcpy(&v, p + 4 * i, 4);
+        return v;
+    }
+    default: {
+        double v;
+        memcpy(&v, p + 8 * i, 8);
+        return v;
+    }
     }
 }
 
@@ -126,7 +158,8 @@ static int64_t src_read(src *s, void *buf, size_t n, char *err, size_t errlen) {
             if (r < 0) {
                 int code = 0;
                 const char *m = gz_message(s->gz, &code);
-                io_fail(err, errlen, UNETRC_ERR_FORMAT, s->path, "corrupt gzip data (%s)", code == Z_ERRNO ? strerror(errno) : m);
+                io_fail(err, errlen, UNETRC_ERR_FORMAT, s->path, "corrupt gzip data (%s)",
+                        code == Z_ERRNO ? strerror(errno) : m);
                 return -1;
             }
             if (r == 0) break;
@@ -152,8 +185,8 @@ static int gz_end_status(src *s, char *err, size_t errlen) {
     int code = 0;
     const char *m = gz_message(s->gz, &code);
     if (code == Z_OK) return 0;
-    io_fail(err, errlen, code == Z_BUF_ERROR ? UNETRC_ERR_TRUNCATED : UNETRC_ERR_FORMAT, s->path,
-            "%s gzip data (%s)", code == Z_BUF_ERROR ? "truncated" : "corrupt", m);
+    io_fail(err, errlen, code == Z_BUF_ERROR ? UNETRC_ERR_TRUNCATED : UNETRC_ERR_FORMAT, s->path, "%s gzip data (%s)",
+            code == Z_BUF_ERROR ? "truncated" : "corrupt", m);
     return -1;
 }
 
@@ -167,8 +200,7 @@ static unetrc_status src_skip(src *s, uint64_t n, char *err, size_t errlen) {
         if ((size_t)r < k) {
             if (s->gz && gz_end_status(s, err, errlen)) return UNETRC_ERR_TRUNCATED;
             return io_fail(err, errlen, UNETRC_ERR_TRUNCATED, s->path,
-                           "truncated: the file ends at byte %llu, before the image data",
-                           (unsigned long long)s->pos);
+                           "truncated: the file ends at byte %llu, before the image data", (unsigned long long)s->pos);
         }
         n -= (uint64_t)k;
     }
@@ -178,12 +210,12 @@ static unetrc_status src_skip(src *s, uint64_t n, char *err, size_t errlen) {
 /* Everything read_header learns about one file. */
 typedef struct hdr_info {
     int version, swap;
-    int64_t dim[8];          /* dim[0] = rank */
+    int64_t dim[8]; /* dim[0] = rank */
     int64_t nx, ny, nz, channels, nvox;
     int64_t chan_stride_dim; /* 4 or 5: the file dimension holding the channels (0 when 1 channel) */
     const dtype_info *dt;
     uint64_t vox_offset, data_bytes;
-    double slope, inter;     /* applied when scaled */
+    double slope, inter; /* applied when scaled */
     int scaled;
     unetrc_nifti_geometry geom;
 } hdr_info;
@@ -208,19 +240,19 @@ typedef struct raw_fields {
 } raw_fields;
 
 /* The fields of either header version (same names, other widths). */
-#define COPY_FIELDS(h, f)                                                                                          \
-    do {                                                                                                           \
-        for (int i = 0; i < 8; i++) (f)->dim[i] = (h)->dim[i], (f)->pixdim[i] = (h)->pixdim[i];                    \
-        (f)->datatype = (h)->datatype;                                                                             \
-        (f)->vox_offset = (double)(h)->vox_offset;                                                                 \
-        (f)->slope = (h)->scl_slope;                                                                               \
-        (f)->inter = (h)->scl_inter;                                                                               \
-        (f)->quatern[0] = (h)->quatern_b, (f)->quatern[1] = (h)->quatern_c, (f)->quatern[2] = (h)->quatern_d;      \
-        (f)->qoffset[0] = (h)->qoffset_x, (f)->qoffset[1] = (h)->qoffset_y, (f)->qoffset[2] = (h)->qoffset_z;      \
-        for (int i = 0; i < 4; i++)                                                                                \
-            (f)->srow[i] = (h)->srow_x[i], (f)->srow[4 + i] = (h)->srow_y[i], (f)->srow[8 + i] = (h)->srow_z[i];   \
-        (f)->qform_code = (h)->qform_code;                                                                         \
-        (f)->sform_code = (h)->sform_code;                                                                         \
+#define COPY_FIELDS(h, f)                                                                                              \
+    do {                                                                                                               \
+        for (int i = 0; i < 8; i++) (f)->dim[i] = (h)->dim[i], (f)->pixdim[i] = (h)->pixdim[i];                        \
+        (f)->datatype = (h)->datatype;                                                                                 \
+        (f)->vox_offset = (double)(h)->vox_offset;                                                                     \
+        (f)->slope = (h)->scl_slope;                                                                                   \
+        (f)->inter = (h)->scl_inter;                                                                                   \
+        (f)->quatern[0] = (h)->quatern_b, (f)->quatern[1] = (h)->quatern_c, (f)->quatern[2] = (h)->quatern_d;          \
+        (f)->qoffset[0] = (h)->qoffset_x, (f)->qoffset[1] = (h)->qoffset_y, (f)->qoffset[2] = (h)->qoffset_z;          \
+        for (int i = 0; i < 4; i++)                                                                                    \
+            (f)->srow[i] = (h)->srow_x[i], (f)->srow[4 + i] = (h)->srow_y[i], (f)->srow[8 + i] = (h)->srow_z[i];       \
+        (f)->qform_code = (h)->qform_code;                                                                             \
+        (f)->sform_code = (h)->sform_code;                                                                             \
     } while (0)
 
 static void fields_n1(const nifti_1_header *h, raw_fields *f) { COPY_FIELDS(h, f); }
@@ -241,7 +273,8 @@ static void base_affine(const int64_t dim[3], const double zoom[3], double a[4][
 static const char *dims_str(const int64_t *d, int n, char *buf, size_t len) {
     size_t k = 0;
     buf[0] = 0;
-    for (int i = 0; i < n && k < len; i++) k += (size_t)snprintf(buf + k, len - k, "%s%lld", i ? "x" : "", (long long)d[i]);
+    for (int i = 0; i < n && k < len; i++)
+        k += (size_t)snprintf(buf + k, len - k, "%s%lld", i ? "x" : "", (long long)d[i]);
     return buf;
 }
 
@@ -281,19 +314,22 @@ static unetrc_status read_header(src *s, const char *path, const unetrc_nifti_re
     memset(&raw, 0, sizeof raw);
     int64_t got = src_read(s, raw.b, N1_HDR, err, errlen);
     if (got < 0) return UNETRC_ERR_FORMAT;
-    if (gz && gzdirect(s->gz)) return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "not gzip-compressed, although named .nii.gz");
+    if (gz && gzdirect(s->gz))
+        return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "not gzip-compressed, although named .nii.gz");
     if (got < N1_HDR) {
         if (gz && gz_end_status(s, err, errlen)) return UNETRC_ERR_TRUNCATED;
-        return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "not a NIfTI file (%lld bytes, shorter than a NIfTI-1 header)",
-                       (long long)got);
+        return io_fail(err, errlen, UNETRC_ERR_FORMAT, path,
+                       "not a NIfTI file (%lld bytes, shorter than a NIfTI-1 header)", (long long)got);
     }
     int ver = nifti_header_version(raw.b, N1_HDR);
     if (ver < 0) {
         if (!gz && (unsigned char)raw.b[0] == 0x1f && (unsigned char)raw.b[1] == 0x8b)
-            return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "gzip-compressed data in a file named .nii (name it .nii.gz)");
+            return io_fail(err, errlen, UNETRC_ERR_FORMAT, path,
+                           "gzip-compressed data in a file named .nii (name it .nii.gz)");
         return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "not a NIfTI-1 or NIfTI-2 file (bad sizeof_hdr or magic)");
     }
-    if (ver == 0) return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "an ANALYZE 7.5 header, not NIfTI (not supported)");
+    if (ver == 0)
+        return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "an ANALYZE 7.5 header, not NIfTI (not supported)");
     if (raw.b[ver == 1 ? 345 : 5] != '+')
         return io_fail(err, errlen, UNETRC_ERR_FORMAT, path,
                        "the header of a two-file NIfTI pair (.hdr/.img), not a single-file .nii (not supported)");
@@ -308,7 +344,8 @@ static unetrc_status read_header(src *s, const char *path, const unetrc_nifti_re
         /* nibabel refuses a NIfTI-2 magic whose bytes 4-7 are neither \r\n\032\n nor zeros. */
         const char *eol = raw.n2.magic + 4;
         if (memcmp(eol, "\r\n\032\n", 4) && memcmp(eol, "\0\0\0\0", 4))
-            return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "corrupt NIfTI-2 magic (bytes 4-7 are not \\r\\n\\032\\n)");
+            return io_fail(err, errlen, UNETRC_ERR_FORMAT, path,
+                           "corrupt NIfTI-2 magic (bytes 4-7 are not \\r\\n\\032\\n)");
     }
     /* A copy in native byte order, swapped by nifti_clib when sizeof_hdr is,
      * then given the fixes nibabel applies on load (check_fix: problems
@@ -378,18 +415,22 @@ static unetrc_status read_header(src *s, const char *path, const unetrc_nifti_re
     if (!isfinite(f.vox_offset) || f.vox_offset > (double)max_bytes)
         return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "vox_offset %g is not a usable data offset", f.vox_offset);
     if (f.vox_offset < (double)min_off)
-        return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "vox_offset %g is below %llu, where the data of a .nii file starts at the earliest",
+        return io_fail(err, errlen, UNETRC_ERR_FORMAT, path,
+                       "vox_offset %g is below %llu, where the data of a .nii file starts at the earliest",
                        f.vox_offset, (unsigned long long)min_off);
     h->vox_offset = (uint64_t)f.vox_offset;
     if (h->vox_offset > max_bytes - h->data_bytes)
-        return io_fail(err, errlen, UNETRC_ERR_SIZE, path, "image data ends at byte %llu, above the limit of %llu bytes",
+        return io_fail(err, errlen, UNETRC_ERR_SIZE, path,
+                       "image data ends at byte %llu, above the limit of %llu bytes",
                        (unsigned long long)(h->vox_offset + h->data_bytes), (unsigned long long)max_bytes);
     /* Layout: spatial rank and channels. */
     int want2d = opt->spatial_rank == 2;
     h->nx = h->dim[1];
     h->ny = h->dim[2];
     h->nz = h->dim[3];
-    if (rank == 1) return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "a 1D image (%lld voxels), not supported", (long long)h->nx);
+    if (rank == 1)
+        return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "a 1D image (%lld voxels), not supported",
+                       (long long)h->nx);
     if (rank <= 4) {
         h->channels = rank == 4 ? h->dim[4] : 1;
         h->chan_stride_dim = rank == 4 ? 4 : 0;
@@ -398,12 +439,12 @@ static unetrc_status read_header(src *s, const char *path, const unetrc_nifti_re
         h->chan_stride_dim = 5;
     } else {
         return io_fail(err, errlen, UNETRC_ERR_FORMAT, path,
-                       "a %dD image of %s: channels go in the 4th dimension (X,Y,Z,C), or in the 5th with dim[4] = 1", rank,
-                       dims_str(h->dim + 1, rank, dbuf, sizeof dbuf));
+                       "a %dD image of %s: channels go in the 4th dimension (X,Y,Z,C), or in the 5th with dim[4] = 1",
+                       rank, dims_str(h->dim + 1, rank, dbuf, sizeof dbuf));
     }
     if (!want2d && h->nz == 1)
-        return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "a 2D image (%lldx%lld), a 3D volume is expected", (long long)h->nx,
-                       (long long)h->ny);
+        return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "a 2D image (%lldx%lld), a 3D volume is expected",
+                       (long long)h->nx, (long long)h->ny);
     if (want2d && h->nz != 1)
         return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "a 3D volume (%lldx%lldx%lld), a 2D image is expected",
                        (long long)h->nx, (long long)h->ny, (long long)h->nz);
@@ -412,8 +453,8 @@ static unetrc_status read_header(src *s, const char *path, const unetrc_nifti_re
      * and nonzero, and then the intercept must be finite. */
     if (isfinite(f.slope) && f.slope != 0) {
         if (!isfinite(f.inter))
-            return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "scl_slope is %g but scl_inter is %g (not finite)", f.slope,
-                           f.inter);
+            return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "scl_slope is %g but scl_inter is %g (not finite)",
+                           f.slope, f.inter);
         h->slope = f.slope;
         h->inter = f.inter;
         h->scaled = f.slope != 1 || f.inter != 0;
@@ -430,7 +471,8 @@ static unetrc_status read_header(src *s, const char *path, const unetrc_nifti_re
                            "the qform (quatern_b/c/d, qoffset_x/y/z) holds a value that is not finite");
         double w2 = 1 - (f.quatern[0] * f.quatern[0] + f.quatern[1] * f.quatern[1] + f.quatern[2] * f.quatern[2]);
         if (w2 < -3 * (double)FLT_EPSILON)
-            return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "the qform quaternion (quatern_b/c/d) has a norm above 1");
+            return io_fail(err, errlen, UNETRC_ERR_FORMAT, path,
+                           "the qform quaternion (quatern_b/c/d) has a norm above 1");
     }
     if (f.sform_code > 0 && !all_finite(f.srow, 12))
         return io_fail(err, errlen, UNETRC_ERR_FORMAT, path, "the sform (srow_x/y/z) holds a value that is not finite");
@@ -442,11 +484,14 @@ static unetrc_status read_header(src *s, const char *path, const unetrc_nifti_re
     if (!gz && end > s->file_size)
         return io_fail(err, errlen, UNETRC_ERR_TRUNCATED, path,
                        "truncated: the image needs %llu bytes of data from byte %llu, the file ends at byte %llu",
-                       (unsigned long long)h->data_bytes, (unsigned long long)h->vox_offset, (unsigned long long)s->file_size);
+                       (unsigned long long)h->data_bytes, (unsigned long long)h->vox_offset,
+                       (unsigned long long)s->file_size);
     if (gz && end / 1100 > s->file_size)
         return io_fail(err, errlen, UNETRC_ERR_TRUNCATED, path,
-                       "truncated: the image needs %llu bytes of data from byte %llu, more than a gzip file of %llu bytes can hold",
-                       (unsigned long long)h->data_bytes, (unsigned long long)h->vox_offset, (unsigned long long)s->file_size);
+                       "truncated: the image needs %llu bytes of data from byte %llu, more than a gzip file of %llu "
+                       "bytes can hold",
+                       (unsigned long long)h->data_bytes, (unsigned long long)h->vox_offset,
+                       (unsigned long long)s->file_size);
 
     /* nifti_clib decodes the (native-order, repaired) header. */
     nifti_image *nim = ver == 1 ? nifti_convert_n1hdr2nim(sw.n1, NULL) : nifti_convert_n2hdr2nim(sw.n2, NULL);
@@ -487,12 +532,13 @@ static unetrc_status read_header(src *s, const char *path, const unetrc_nifti_re
 
 /* Reads the image data of one file into channels [c0, c0 + h->channels)
  * of out, transposed from NIfTI's i-fastest order to [c][i][j][k]. */
-static unetrc_status read_data(src *s, const hdr_info *h, float *out, int64_t c0, uint64_t max_bytes, int allow_nonfinite,
-                               char *err, size_t errlen) {
+static unetrc_status read_data(src *s, const hdr_info *h, float *out, int64_t c0, uint64_t max_bytes,
+                               int allow_nonfinite, char *err, size_t errlen) {
     const int64_t nx = h->nx, ny = h->ny, nz = h->nz, plane = nx * ny;
     const int size = h->dt->size;
     unsigned char *buf = malloc((size_t)(plane * size));
-    if (!buf) return io_fail(err, errlen, UNETRC_ERR_NOMEM, s->path, "out of memory (%lld bytes)", (long long)(plane * size));
+    if (!buf)
+        return io_fail(err, errlen, UNETRC_ERR_NOMEM, s->path, "out of memory (%lld bytes)", (long long)(plane * size));
     unetrc_status st = UNETRC_OK;
     for (int64_t c = 0; c < h->channels && st == UNETRC_OK; c++) {
         float *dst = out + (c0 + c) * plane * nz;
@@ -506,10 +552,11 @@ static unetrc_status read_data(src *s, const hdr_info *h, float *out, int64_t c0
             if ((size_t)got < want) {
                 if (s->gz && gz_end_status(s, err, errlen)) st = UNETRC_ERR_TRUNCATED;
                 else
-                    st = io_fail(err, errlen, UNETRC_ERR_TRUNCATED, s->path,
-                                 "truncated: the image needs %llu bytes of data from byte %llu, the file ends at byte %llu",
-                                 (unsigned long long)h->data_bytes, (unsigned long long)h->vox_offset,
-                                 (unsigned long long)s->pos);
+                    st = io_fail(
+                        err, errlen, UNETRC_ERR_TRUNCATED, s->path,
+                        "truncated: the image needs %llu bytes of data from byte %llu, the file ends at byte %llu",
+                        (unsigned long long)h->data_bytes, (unsigned long long)h->vox_offset,
+                        (unsigned long long)s->pos);
                 break;
             }
             if (h->swap && size > 1) nifti_swap_Nbytes(plane, size, buf);
@@ -521,16 +568,19 @@ static unetrc_status read_data(src *s, const hdr_info *h, float *out, int64_t c0
                     if (!isfinite(fv) && !allow_nonfinite) {
                         char idx[96];
                         if (h->chan_stride_dim == 4)
-                            snprintf(idx, sizeof idx, "[%lld,%lld,%lld,%lld]", (long long)i, (long long)j, (long long)k, (long long)c);
-                        else if (h->chan_stride_dim == 5)
-                            snprintf(idx, sizeof idx, "[%lld,%lld,%lld,0,%lld]", (long long)i, (long long)j, (long long)k,
+                            snprintf(idx, sizeof idx, "[%lld,%lld,%lld,%lld]", (long long)i, (long long)j, (long long)k,
                                      (long long)c);
+                        else if (h->chan_stride_dim == 5)
+                            snprintf(idx, sizeof idx, "[%lld,%lld,%lld,0,%lld]", (long long)i, (long long)j,
+                                     (long long)k, (long long)c);
                         else snprintf(idx, sizeof idx, "[%lld,%lld,%lld]", (long long)i, (long long)j, (long long)k);
                         if (isnan(v)) st = io_fail(err, errlen, UNETRC_ERR_FORMAT, s->path, "voxel %s is NaN", idx);
-                        else if (isinf(v)) st = io_fail(err, errlen, UNETRC_ERR_FORMAT, s->path, "voxel %s is infinite", idx);
+                        else if (isinf(v))
+                            st = io_fail(err, errlen, UNETRC_ERR_FORMAT, s->path, "voxel %s is infinite", idx);
                         else
-                            st = io_fail(err, errlen, UNETRC_ERR_FORMAT, s->path, "voxel %s is %g%s, beyond the float32 range",
-                                         idx, sv, h->scaled ? " after scaling" : "");
+                            st = io_fail(err, errlen, UNETRC_ERR_FORMAT, s->path,
+                                         "voxel %s is %g%s, beyond the float32 range", idx, sv,
+                                         h->scaled ? " after scaling" : "");
                         goto done;
                     }
                     dst[(i * ny + j) * nz + k] = fv;
@@ -616,15 +666,17 @@ unetrc_status unetrc_nifti_read(const char *const *paths, int npaths, const unet
             const unetrc_nifti_geometry *a = &hs[0].geom, *b = &hs[i].geom;
             char d1[100], d2[100];
             if (a->dim[0] != b->dim[0] || a->dim[1] != b->dim[1] || a->dim[2] != b->dim[2]) {
-                st = io_fail(err, errlen, UNETRC_ERR_SIZE, paths[i], "spatial dimensions %s differ from those of %s (%s)",
-                             dims_str(b->dim, 3, d2, sizeof d2), paths[0], dims_str(a->dim, 3, d1, sizeof d1));
+                st = io_fail(err, errlen, UNETRC_ERR_SIZE, paths[i],
+                             "spatial dimensions %s differ from those of %s (%s)", dims_str(b->dim, 3, d2, sizeof d2),
+                             paths[0], dims_str(a->dim, 3, d1, sizeof d1));
                 break;
             }
             int r, c, bad;
             double d = affine_diff(a->affine, b->affine, tol, &r, &c, &bad);
             if (bad) {
                 st = io_fail(err, errlen, UNETRC_ERR_SIZE, paths[i],
-                             "affine differs from that of %s (by %g at row %d, column %d; tolerance %g)", paths[0], d, r, c, tol);
+                             "affine differs from that of %s (by %g at row %d, column %d; tolerance %g)", paths[0], d,
+                             r, c, tol);
                 break;
             }
         }
@@ -637,21 +689,22 @@ unetrc_status unetrc_nifti_read(const char *const *paths, int npaths, const unet
         for (int i = 0; i < npaths && k < sizeof list; i++)
             k += (size_t)snprintf(list + k, sizeof list - k, "%s%lld", i ? " + " : "", (long long)hs[i].channels);
         if (npaths == 1)
-            st = io_fail(err, errlen, UNETRC_ERR_SIZE, paths[0], "holds %lld channel%s, %lld expected", (long long)channels,
-                         channels == 1 ? "" : "s", (long long)opt.expect_channels);
+            st = io_fail(err, errlen, UNETRC_ERR_SIZE, paths[0], "holds %lld channel%s, %lld expected",
+                         (long long)channels, channels == 1 ? "" : "s", (long long)opt.expect_channels);
         else
-            st = io_fail(err, errlen, UNETRC_ERR_SIZE, paths[0], "the %d files hold %lld channels (%s), %lld expected", npaths,
-                         (long long)channels, list, (long long)opt.expect_channels);
+            st = io_fail(err, errlen, UNETRC_ERR_SIZE, paths[0], "the %d files hold %lld channels (%s), %lld expected",
+                         npaths, (long long)channels, list, (long long)opt.expect_channels);
     }
     /* 2. One allocation for the whole volume, then the data. */
     float *data = NULL;
     if (st == UNETRC_OK) {
         int64_t n, bytes;
         const unetrc_nifti_geometry *g = &hs[0].geom;
-        if (!io_mul_ok(channels, g->dim[0] * g->dim[1], &n) || !io_mul_ok(n, g->dim[2], &n) || !io_mul_ok(n, 4, &bytes) ||
-            (uint64_t)bytes > max_bytes)
-            st = io_fail(err, errlen, UNETRC_ERR_SIZE, paths[0], "a float32 volume of %lld channels is above the limit of %llu bytes",
-                         (long long)channels, (unsigned long long)max_bytes);
+        if (!io_mul_ok(channels, g->dim[0] * g->dim[1], &n) || !io_mul_ok(n, g->dim[2], &n) ||
+            !io_mul_ok(n, 4, &bytes) || (uint64_t)bytes > max_bytes)
+            st = io_fail(err, errlen, UNETRC_ERR_SIZE, paths[0],
+                         "a float32 volume of %lld channels is above the limit of %llu bytes", (long long)channels,
+                         (unsigned long long)max_bytes);
         else if (!(data = malloc(bytes ? (size_t)bytes : 1)))
             st = io_fail(err, errlen, UNETRC_ERR_NOMEM, paths[0], "out of memory (%lld bytes)", (long long)bytes);
     }
@@ -723,8 +776,9 @@ static unetrc_status write_nifti(const char *path, const unetrc_nifti_geometry *
     int64_t plane, n;
     if (nx < 1 || ny < 1 || nz < 1 || channels < 1 || !io_mul_ok(nx, ny, &plane) || !io_mul_ok(plane, nz, &n) ||
         !io_mul_ok(n, channels, &n) || !io_mul_ok(plane, 8, &n) || (uint64_t)n >= ((uint64_t)1 << 32))
-        return io_fail(err, errlen, UNETRC_ERR_SIZE, path, "geometry %lldx%lldx%lld with %lld channels cannot be written",
-                       (long long)nx, (long long)ny, (long long)nz, (long long)channels);
+        return io_fail(err, errlen, UNETRC_ERR_SIZE, path,
+                       "geometry %lldx%lldx%lld with %lld channels cannot be written", (long long)nx, (long long)ny,
+                       (long long)nz, (long long)channels);
     /* The file's dimensions: (X,Y,Z), or (X,Y,Z,C) as MONAI's SaveImage
      * writes channel-last data. A 2D image keeps the rank of the file it was
      * read from, (X,Y) or (X,Y,1): nibabel's affine for a file without qform
@@ -822,8 +876,8 @@ static void fill_labels(const void *vctx, int64_t c, int64_t k, unsigned char *b
         }
 }
 
-unetrc_status unetrc_nifti_write_labels(const char *path, const int32_t *labels, const unetrc_nifti_geometry *g, char *err,
-                                        size_t errlen) {
+unetrc_status unetrc_nifti_write_labels(const char *path, const int32_t *labels, const unetrc_nifti_geometry *g,
+                                        char *err, size_t errlen) {
     if (err && errlen) err[0] = 0;
     if (!path || !labels || !g) return UNETRC_ERR_NULL;
     labels_ctx x = {labels, g->dim[0], g->dim[1], g->dim[2], DT_UINT8};
@@ -854,8 +908,8 @@ static void fill_f32(const void *vctx, int64_t c, int64_t k, unsigned char *buf)
         for (int64_t i = 0; i < x->nx; i++) dst[j * x->nx + i] = src[(i * x->ny + j) * x->nz + k];
 }
 
-unetrc_status unetrc_nifti_write_f32(const char *path, const float *data, int64_t channels, const unetrc_nifti_geometry *g,
-                                     char *err, size_t errlen) {
+unetrc_status unetrc_nifti_write_f32(const char *path, const float *data, int64_t channels,
+                                     const unetrc_nifti_geometry *g, char *err, size_t errlen) {
     if (err && errlen) err[0] = 0;
     if (!path || !data || !g) return UNETRC_ERR_NULL;
     f32_ctx x = {data, g->dim[0], g->dim[1], g->dim[2]};

@@ -23,10 +23,10 @@
 /* Labels 1..20: twenty colours far apart from each other; other values get
  * a colour from a hash of the value. Label 0 (background) is not drawn. */
 static const unsigned char PALETTE[20][3] = {
-    {230, 25, 75},   {60, 180, 75},  {255, 225, 25}, {0, 130, 200},  {245, 130, 48},
-    {145, 30, 180},  {70, 240, 240}, {240, 50, 230}, {210, 245, 60}, {250, 190, 212},
-    {0, 128, 128},   {220, 190, 255}, {170, 110, 40}, {255, 250, 200}, {128, 0, 0},
-    {170, 255, 195}, {128, 128, 0},  {255, 215, 180}, {0, 0, 128},    {128, 128, 128},
+    {230, 25, 75},   {60, 180, 75},   {255, 225, 25},  {0, 130, 200},   {245, 130, 48},
+    {145, 30, 180},  {70, 240, 240},  {240, 50, 230},  {210, 245, 60},  {250, 190, 212},
+    {0, 128, 128},   {220, 190, 255}, {170, 110, 40},  {255, 250, 200}, {128, 0, 0},
+    {170, 255, 195}, {128, 128, 0},   {255, 215, 180}, {0, 0, 128},     {128, 128, 128},
 };
 
 void unetrc_label_color(int32_t value, unsigned char rgb[3]) {
@@ -76,7 +76,8 @@ static void draw_char(canvas *cv, int x, int y, char ch, const unsigned char rgb
         for (int c = 0; c < 5; c++)
             if (GLYPHS[g][r] >> (4 - c) & 1)
                 for (int dy = 0; dy < FONT_SCALE; dy++)
-                    for (int dx = 0; dx < FONT_SCALE; dx++) put(cv, x + c * FONT_SCALE + dx, y + r * FONT_SCALE + dy, rgb);
+                    for (int dx = 0; dx < FONT_SCALE; dx++)
+                        put(cv, x + c * FONT_SCALE + dx, y + r * FONT_SCALE + dy, rgb);
 }
 
 static void draw_text(canvas *cv, int x, int y, const char *s, const unsigned char rgb[3]) {
