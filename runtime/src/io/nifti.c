@@ -71,52 +71,29 @@ static const dtype_info *find_dtype(int code) {
 
 /* Element i of a native-order buffer of type dt, as a double (what
  * nibabel's get_fdata computes before the scaling). */
+/* Element i of p read as T (unaligned, native byte order). */
+#define ELEMENT_AS(T)                                                                                                  \
+    do {                                                                                                               \
+        T v;                                                                                                           \
+        memcpy(&v, p + sizeof(T) * i, sizeof(T));                                                                      \
+        return (double)v;                                                                                              \
+    } while (0)
+
 static double element(const unsigned char *p, int dt, size_t i) {
     switch (dt) {
     case DT_UINT8: return p[i];
     case DT_INT8: return (signed char)p[i];
-    case DT_INT16: {
-        int16_t v;
-        memcpy(&v, p + 2 * i, 2);
-        return v;
-    }
-    case DT_UINT16: {
-        uint16_t v;
-        memcpy(&v, p + 2 * i, 2);
-        return v;
-    }
-    case DT_INT32: {
-        int32_t v;
-        memcpy(&v, p + 4 * i, 4);
-        return v;
-    }
-    case DT_UINT32: {
-        uint32_t v;
-        memcpy(&v, p + 4 * i, 4);
-        return v;
-    }
-    case DT_INT64: {
-        int64_t v;
-        memcpy(&v, p + 8 * i, 8);
-        return (double)v;
-    }
-    case DT_UINT64: {
-        uint64_t v;
-        memcpy(&v, p + 8 * i, 8);
-        return (double)v;
-    }
-    case DT_FLOAT32: {
-        float v;
-        memcpy(&v, p + 4 * i, 4);
-        return v;
-    }
-    default: {
-        double v;
-        memcpy(&v, p + 8 * i, 8);
-        return v;
-    }
+    case DT_INT16: ELEMENT_AS(int16_t);
+    case DT_UINT16: ELEMENT_AS(uint16_t);
+    case DT_INT32: ELEMENT_AS(int32_t);
+    case DT_UINT32: ELEMENT_AS(uint32_t);
+    case DT_INT64: ELEMENT_AS(int64_t);
+    case DT_UINT64: ELEMENT_AS(uint64_t);
+    case DT_FLOAT32: ELEMENT_AS(float);
+    default: ELEMENT_AS(double);
     }
 }
+#undef ELEMENT_AS
 
 /* ---- input files ----------------------------------------------------------- */
 
