@@ -449,10 +449,6 @@ static int transpose_reduce(const urc_shape *is, const int64_t *perm, int64_t *d
 
 #define TR_TILE 16 /* a 16 x 16 block of floats: one 64-byte line per row on both sides */
 
-/* y = transpose(x) over its reduced form: a chunk copy when the innermost axis
- * stays innermost, else 16 x 16 tiles of the two axes that swap contiguity. The
- * outer loops are shared out together (collapse), so a leading axis of 1-4
- * (heads) does not leave threads idle. */
 /* Appends a loop to *body and enters it; the first one made (the parallel one)
  * is kept in *first for its collapse count. */
 static void tr_loop(urc_ls **body, urc_ls **first, int var, urc_lx *lo, urc_lx *hi, int64_t step, unsigned flags) {
@@ -461,10 +457,12 @@ static void tr_loop(urc_ls **body, urc_ls **first, int var, urc_lx *lo, urc_lx *
     if (!*first) *first = parent->list.items[parent->list.len - 1];
 }
 
-static void lower_transpose(urc_kernel *k, int bx, int by, const urc_node *n) {
-    int64_t dims[URC_MAX_RANK], istr[URC_MAX_RANK], ostr[URC_MAX_RANK];
-    int rp[URC_MAX_RANK];
-    int r = transpose_reduce(&n->in[0]->shape, n->a.movement.perm, dims, rp);
+/* y = transpose(x) over its reduced form: a chunk copy when the innermost axis
+ * stays innermost, else 16 x 16 tiles of the two axes that swap contiguity. The
+ * outer loops are shared out together (collapse), so a leading axis of 1-4
+ * (heads) does not leave threads idle. */
+static void lower_transpose(urc_kernel *k, int bx, int by, int r, const int64_t *dims, const int *rp) {
+    int64_t istr[URC_MAX_RANK], ostr[URC_MAX_RANK];
     istr[r - 1] = ostr[r - 1] = 1;
     for (int i = r - 2; i >= 0; i--) {
         istr[i] = istr[i + 1] * dims[i + 1];
@@ -497,11 +495,10 @@ static void lower_transpose(urc_kernel *k, int bx, int by, const urc_node *n) {
             urc_lx *hi = urc_lx_inrange(urc_lx_bin(URC_L_MIN, urc_addi(lo, TR_TILE), urc_lx_int(dims[rp[ax[t]]])));
             body = urc_ls_for(body, iv[ax[t]], lo, hi, 1, t == 1 ? URC_FOR_SIMD : 0);
         }
-    } else {
-        if (first) body = urc_ls_for(body, iv[r - 1], urc_lx_int(0), urc_lx_int(dims[rp[r - 1]]), 1, URC_FOR_SIMD);
-        else tr_loop(&body, &first, iv[r - 1], urc_lx_int(0), urc_lx_int(dims[rp[r - 1]]), 1, URC_FOR_SIMD);
+    } else { /* r >= 2: an outer loop exists, this one is not parallel */
+        body = urc_ls_for(body, iv[r - 1], urc_lx_int(0), urc_lx_int(dims[rp[r - 1]]), 1, URC_FOR_SIMD);
     }
-    if (first && nouter > 1) first->collapse = nouter;
+    if (nouter > 1) first->collapse = nouter;
     urc_lx *yi = urc_lx_int(0), *xi = urc_lx_int(0);
     for (int j = 0; j < r; j++) {
         yi = urc_add(yi, urc_muli(urc_lx_var(k, iv[j]), ostr[j]));
@@ -524,17 +521,17 @@ static bool movement_lower(urc_lower *L, const urc_node *n) {
         }
         return true;
     }
+    int64_t tdims[URC_MAX_RANK];
+    int trp[URC_MAX_RANK], tr = 0;
     if (n->op == URC_OP_TRANSPOSE) {
-        int64_t dims[URC_MAX_RANK];
-        int rp[URC_MAX_RANK];
-        if (transpose_reduce(&n->in[0]->shape, n->a.movement.perm, dims, rp) <= 1)
-            return urc_lower_copy(L, n, n->in[0], n->out[0]); /* moves only axes of extent 1 */
+        tr = transpose_reduce(&n->in[0]->shape, n->a.movement.perm, tdims, trp);
+        if (tr <= 1) return urc_lower_copy(L, n, n->in[0], n->out[0]); /* moves only axes of extent 1 */
     }
     urc_kernel *k = urc_lower_begin(L, n);
     int bx = urc_lower_in(L, k, n->in[0], "x");
     int by = urc_lower_out(L, k, n->out[0], "y");
     if (n->op == URC_OP_TRANSPOSE) {
-        lower_transpose(k, bx, by, n);
+        lower_transpose(k, bx, by, tr, tdims, trp);
         return true;
     }
     int iv[URC_MAX_RANK];
