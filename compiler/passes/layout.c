@@ -357,18 +357,24 @@ static bool sink_through(rewriter *w, urc_node *n) {
         memcpy(p, t->a.movement.perm, sizeof(int64_t) * (size_t)r);
         set_in(w, n, 0, t->in[0]);
     } else if (is_sinkable_binary(n->op) || n->op == URC_OP_CONCAT) {
-        /* Every operand: the same transpose, or a constant (not for Concat). */
+        /* Every operand: the same transpose, or a constant (not for Concat).
+         * One operand's transpose must be read only here (so one goes away);
+         * the others may be shared (they stay for their other readers, and
+         * this op reads their inputs: a residual read by two blocks). */
         urc_node *first = NULL;
-        for (int j = 0; j < n->nin; j++) {
+        for (int j = 0; j < n->nin && !first; j++) {
             urc_node *t = single_use_transpose(n->in[j]);
-            if (t && t->in[0]->shape.rank == r) {
-                if (!first) first = t;
-                else if (memcmp(t->a.movement.perm, first->a.movement.perm, sizeof(int64_t) * (size_t)r)) return false;
+            if (t && t->in[0]->shape.rank == r) first = t;
+        }
+        if (!first) return false;
+        for (int j = 0; j < n->nin; j++) {
+            urc_node *t = n->in[j] ? n->in[j]->producer : NULL;
+            if (is_transpose(t) && n->in[j]->nuses >= 1 && t->in[0]->shape.rank == r) {
+                if (memcmp(t->a.movement.perm, first->a.movement.perm, sizeof(int64_t) * (size_t)r)) return false;
             } else if (!(n->in[j] && n->in[j]->data && n->op != URC_OP_CONCAT && n->in[j]->shape.rank <= r)) {
                 return false;
             }
         }
-        if (!first) return false;
         memcpy(p, first->a.movement.perm, sizeof(int64_t) * (size_t)r);
         for (int j = 0; j < n->nin; j++) {
             urc_value *v = n->in[j];
@@ -403,6 +409,116 @@ static bool sink_through(rewriter *w, urc_node *n) {
     ny->producer_slot = 0;
     if (!infer_node(w, n)) return false;
     make_transpose(w, ny, p, y);
+    return true;
+}
+
+/* Reshape(T(x, p)) -> T'(Reshape'(x), p') when the Reshape only merges or
+ * splits groups of T's output dims that lie next to each other, in order, in
+ * x: NDHWC -> [C, DHW] (ViT and UNETR++ token tensors) becomes a plain
+ * Reshape to [DHW, C] and a Transpose that can sink on and cancel. The
+ * groups pair runs of input and output dims of equal product. */
+static bool sink_through_reshape(rewriter *w, urc_node *n) {
+    if (n->op != URC_OP_RESHAPE || n->nout != 1 || !n->out[0]) return false;
+    urc_node *t = single_use_transpose(n->in[0]);
+    if (!t) return false;
+    const urc_shape *s = &n->in[0]->shape, *o = &n->out[0]->shape;
+    const int64_t *p = t->a.movement.perm;
+    int ri = s->rank, ro = o->rank, ng = 0;
+    if (ri > URC_MAX_RANK || ro > URC_MAX_RANK || !urc_shape_numel(s)) return false;
+    int gi[URC_MAX_RANK + 1], go[URC_MAX_RANK + 1]; /* group k: input dims [gi[k], gi[k+1]), output [go[k], go[k+1]) */
+    int64_t key[URC_MAX_RANK];
+    int i = 0, j = 0;
+    while (i < ri || j < ro) {
+        gi[ng] = i;
+        go[ng] = j;
+        int64_t pi = i < ri ? s->dims[i++] : 1, pj = j < ro ? o->dims[j++] : 1;
+        while (pi != pj) {
+            if (pi < pj && i < ri) pi *= s->dims[i++];
+            else if (pj < pi && j < ro) pj *= o->dims[j++];
+            else return false;
+        }
+        /* the group's x dims of size > 1 must be consecutive and in order */
+        key[ng] = URC_MAX_RANK + ng; /* all of size 1: placed after the others */
+        int64_t last = -1;
+        for (int k = gi[ng]; k < i; k++) {
+            if (s->dims[k] == 1) continue;
+            if (last >= 0 && p[k] != last + 1) return false;
+            if (last < 0) key[ng] = p[k];
+            last = p[k];
+        }
+        ng++;
+    }
+    gi[ng] = ri;
+    go[ng] = ro;
+    /* x's new shape: the groups' output dims in x's order of the groups */
+    int order[URC_MAX_RANK], pos[URC_MAX_RANK];
+    for (int k = 0; k < ng; k++) order[k] = k;
+    for (int a = 1; a < ng; a++) /* insertion sort by key */
+        for (int b = a; b > 0 && key[order[b]] < key[order[b - 1]]; b--) {
+            int tmp = order[b];
+            order[b] = order[b - 1];
+            order[b - 1] = tmp;
+        }
+    urc_tensor *shp = urc_tensor_new(URC_DT_I64, &(urc_shape){1, {ro}});
+    int at = 0;
+    for (int a = 0; a < ng; a++) {
+        int k = order[a];
+        for (int d = go[k]; d < go[k + 1]; d++) {
+            ((int64_t *)shp->data)[at] = o->dims[d];
+            pos[d] = at++;
+        }
+    }
+    int64_t np[URC_MAX_RANK];
+    for (int d = 0; d < ro; d++) np[d] = pos[d];
+    set_in(w, n, 0, t->in[0]);
+    set_in(w, n, 1, urc_const_new(w->g, NULL, shp));
+    urc_value *y = n->out[0], *ny = urc_value_new(w->g, NULL);
+    n->out[0] = ny;
+    ny->producer = n;
+    ny->producer_slot = 0;
+    if (!infer_node(w, n)) return false;
+    make_transpose(w, ny, np, y);
+    return true;
+}
+
+/* Gather(T(x, p), scalar constant index, axis a) -> T'(Gather(x, axis p[a]))
+ * when every reader of T(x) is such a Gather (the q/k/v split of an attention:
+ * T goes once each Gather has sunk, and the T' meet the Transposes after the
+ * split). */
+static bool is_scalar_gather(const urc_node *r, const urc_value *x) {
+    return r->op == URC_OP_GATHER && r->nin == 2 && r->nout == 1 && r->in[0] == x && r->in[1] != x && r->in[1]->data &&
+           r->in[1]->shape.rank == 0 && urc_dtype_is_int(r->in[1]->dtype);
+}
+
+static bool sink_through_gather(rewriter *w, urc_node *n) {
+    if (!n->in[0] || !is_scalar_gather(n, n->in[0]) || !is_transpose(n->in[0]->producer)) return false;
+    urc_value *tv = n->in[0];
+    urc_node *t = tv->producer;
+    if (tv->flags & URC_VAL_OUTPUT) return false;
+    need_readers(w);
+    if (tv->id >= w->nheads) return false;
+    for (int e = w->head[tv->id]; e >= 0; e = w->pool.items[e].next) {
+        urc_node *r = w->pool.items[e].n;
+        bool reads = false;
+        for (int k = 0; k < r->nin; k++) reads |= r->in[k] == tv;
+        if (reads && (r->op == URC_OP_COUNT || !is_scalar_gather(r, tv))) return false;
+    }
+    int r = tv->shape.rank;
+    int64_t a = n->a.gather.axis < 0 ? n->a.gather.axis + r : n->a.gather.axis;
+    if (a < 0 || a >= r) return false;
+    const int64_t *p = t->a.movement.perm;
+    int64_t xa = p[a], np[URC_MAX_RANK];
+    int m = 0;
+    for (int d = 0; d < r; d++)
+        if (d != a) np[m++] = p[d] > xa ? p[d] - 1 : p[d];
+    set_in(w, n, 0, t->in[0]);
+    n->a.gather.axis = xa;
+    urc_value *y = n->out[0], *ny = urc_value_new(w->g, NULL);
+    n->out[0] = ny;
+    ny->producer = n;
+    ny->producer_slot = 0;
+    if (!infer_node(w, n)) return false;
+    make_transpose(w, ny, np, y);
     return true;
 }
 
@@ -560,7 +676,9 @@ bool urc_pass_layout(urc_graph *g) {
         for (int i = 0; i < n && w.ok; i++) {
             urc_node *node = g->nodes.items[i];
             if (node->op == URC_OP_COUNT) continue;
-            if (drop_zero_pad(&w, node) || fold_transpose(&w, node) || sink_through(&w, node)) changed = true;
+            if (drop_zero_pad(&w, node) || fold_transpose(&w, node) || sink_through(&w, node) ||
+                sink_through_reshape(&w, node) || sink_through_gather(&w, node))
+                changed = true;
         }
         w.track_uses = false;
         free_readers(&w);

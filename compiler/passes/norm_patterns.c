@@ -1,4 +1,5 @@
-/* norm_patterns.c: decomposed normalisations -> one op (see passes.h).
+/* norm_patterns.c: decomposed normalisations -> one op (see passes.h), and
+ * explicit Expands of a divisor or factor left to the op's own broadcast.
  *
  * LayerNorm. Exports below opset 17 (and torch's for any LayerNorm it
  * cannot map) spell it out:
@@ -264,6 +265,34 @@ static bool match_group_norm(matcher *m, urc_node *r1) {
     return true;
 }
 
+/* ---- broadcasts made explicit ---------------------------------------------------- */
+
+/* Expand(x, shape) read only by binary elementwise ops that broadcast x to
+ * the same result themselves: they read x (the exported L2 normalisation
+ * q / Expand(Clip(ReduceL2(q))) no longer writes and reads a full-size
+ * divisor). */
+static bool is_bcast_binary(urc_op op) {
+    return op == URC_OP_ADD || op == URC_OP_SUB || op == URC_OP_MUL || op == URC_OP_DIV || op == URC_OP_POW;
+}
+
+static bool drop_expand(matcher *m, urc_node *e) {
+    urc_value *x = e->in[0], *y = e->out[0];
+    int nr;
+    urc_node **r = readers(m, y, &nr);
+    if (!x || !y || !nr || x->dtype != y->dtype) return false;
+    for (int i = 0; i < nr; i++) {
+        urc_node *b = r[i];
+        if (!is_bcast_binary(b->op) || b->nin != 2 || !b->out[0]) return false;
+        urc_value *o = other(b, y);
+        urc_shape s;
+        if (!o || !urc_shape_broadcast(&o->shape, &x->shape, &s) || !urc_shape_eq(&s, &b->out[0]->shape)) return false;
+    }
+    for (int i = 0; i < nr; i++)
+        for (int j = 0; j < 2; j++)
+            if (r[i]->in[j] == y) r[i]->in[j] = x;
+    return true;
+}
+
 bool urc_pass_norm_patterns(urc_graph *g) {
     matcher m = {g, NULL, NULL, NULL, 0, {0}, true};
     build_users(&m);
@@ -273,6 +302,7 @@ bool urc_pass_norm_patterns(urc_graph *g) {
         urc_node *n = g->nodes.items[i];
         if (n->op == URC_OP_REDUCE_MEAN) match_layer_norm(&m, n);
         else if (n->op == URC_OP_RESHAPE) match_group_norm(&m, n);
+        else if (n->op == URC_OP_EXPAND) drop_expand(&m, n);
     }
     free(m.ustart);
     free(m.ucount);
