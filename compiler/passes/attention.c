@@ -95,6 +95,8 @@ static bool plain(const urc_value *v, int uses) { return v->nuses == uses && !(v
  * Heads of at most NARROW_HEAD channels (Swin's) get layout 2 instead: V^T
  * made like K^T (the v Gather reused, a new Transpose), f(R, kT, vT). */
 enum { NARROW_HEAD = 8 };
+/* What evaluating a shifted-window mask may take (its chain's results in all). */
+#define MASK_FOLD_BYTES ((int64_t)2 << 30)
 
 /* V^T for layout 2: the v Gather g2 reads R along axis 2, a new Transpose
  * [0,2,3,1] (placed before f) makes [B, H, D, L]. */
@@ -430,6 +432,8 @@ static bool fuse_one(actx *c, urc_node *m1, bool *ok) {
             (ad->in[0] == s5) != (ad->in[1] == s5) && urc_shape_eq(&ad->out[0]->shape, x5) && rb &&
             rb->op == URC_OP_RESHAPE && urc_shape_eq(&rb->out[0]->shape, ss)) {
             urc_value *mv = ad->in[0] == s5 ? ad->in[1] : ad->in[0];
+            /* a mask too big for folding (Swin BTCV: [343, 343, 343]) is evaluated here, to become region ids */
+            if (!mv->data && mv->dtype == s->dtype) urc_fold_cone(mv, MASK_FOLD_BYTES);
             if (bcast_const(mv, x5, keep) && mv->dtype == s->dtype) {
                 mask = mv;
                 chain[nc++] = n;

@@ -13,8 +13,21 @@
 #include <string.h>
 
 /* Folding results larger than this stays a run-time computation (it would
- * only grow the weights blob). */
+ * only grow the weights blob). UNETRC_FOLD_MAX_BYTES in the environment
+ * lowers it (tests: the passes that fold a big cone themselves, e.g. Swin's
+ * window mask in passes/attention.c, are exercised on small models). */
 #define FOLD_MAX_BYTES ((int64_t)64 << 20)
+
+static int64_t fold_max_bytes(void) {
+    static int64_t lim = -1;
+    if (lim < 0) {
+        const char *e = getenv("UNETRC_FOLD_MAX_BYTES");
+        char *end = NULL;
+        long long v = e ? strtoll(e, &end, 10) : -1;
+        lim = e && end && !*end && v >= 0 && v < FOLD_MAX_BYTES ? (int64_t)v : FOLD_MAX_BYTES;
+    }
+    return lim;
+}
 
 static bool output_size_ok(const urc_node *n, uint64_t max_bytes) {
     for (int j = 0; j < n->nout; j++) {
@@ -44,7 +57,7 @@ static bool foldable(const urc_node *n) {
     int64_t bytes = 0;
     for (int j = 0; j < n->nout; j++)
         if (n->out[j]) bytes += urc_shape_numel(&n->out[j]->shape) * urc_dtype_size(n->out[j]->dtype);
-    return bytes <= FOLD_MAX_BYTES;
+    return bytes <= fold_max_bytes();
 }
 
 static bool fold_node(urc_node *n) {
@@ -72,6 +85,36 @@ static bool fold_node(urc_node *n) {
     }
     if (ok) n->op = URC_OP_COUNT; /* folded: removed by compact */
     return ok;
+}
+
+/* Post-order walk of v's producers for urc_fold_cone: false when the cone
+ * reaches a non-constant leaf, has more than CONE_NODES nodes or outputs
+ * above *budget bytes in all. */
+enum { CONE_NODES = 64 };
+static bool cone_walk(urc_value *v, urc_node **order, int *n, int64_t *budget) {
+    if (!v || v->data) return true;
+    urc_node *p = v->producer;
+    if (!p || p->op == URC_OP_COUNT || p->nout > 8 || p->nin > 64) return false;
+    for (int k = 0; k < *n; k++)
+        if (order[k] == p) return true;
+    for (int j = 0; j < p->nin; j++)
+        if (!cone_walk(p->in[j], order, n, budget)) return false;
+    if (*n >= CONE_NODES) return false;
+    for (int j = 0; j < p->nout; j++)
+        if (p->out[j]) *budget -= urc_shape_numel(&p->out[j]->shape) * urc_dtype_size(p->out[j]->dtype);
+    if (*budget < 0) return false;
+    order[(*n)++] = p;
+    return true;
+}
+
+bool urc_fold_cone(urc_value *v, int64_t max_bytes) {
+    urc_node *order[CONE_NODES];
+    int n = 0;
+    int64_t budget = max_bytes;
+    if (!cone_walk(v, order, &n, &budget)) return false;
+    for (int k = 0; k < n; k++)
+        if (!fold_node(order[k])) return false;
+    return v->data != NULL;
 }
 
 bool urc_pass_infer(urc_graph *g, bool fold, uint64_t max_bytes) {

@@ -14,6 +14,12 @@ bool urc_pass_infer(urc_graph *g, bool fold, uint64_t max_bytes);
  * after inference): another dtype, rank or fixed dimension is an error
  * naming both; symbolic dims match any size. */
 bool urc_pass_check_outputs(urc_graph *g);
+/* Evaluates v when it is computed from constants only (at most 64 nodes,
+ * max_bytes of results in all) although folding left it (above its size
+ * limit): a pass that turns v into something compact (Swin's window mask
+ * into region ids) calls it. The folded nodes become URC_OP_COUNT (remove
+ * them with urc_graph_compact). False: v is left as it was. */
+bool urc_fold_cone(urc_value *v, int64_t max_bytes);
 /* Removes nodes whose outputs nobody reads. */
 bool urc_pass_dce(urc_graph *g);
 /* Rewrites Einsum nodes whose equation is a batched matrix product (the
