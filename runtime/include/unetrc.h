@@ -10,6 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef enum unetrc_status {
     UNETRC_OK = 0,
     UNETRC_ERR_NULL = -1,      /* a required pointer is NULL */
@@ -118,5 +122,9 @@ const char *unetrc_checkpoint_status_str(int status);
 
 /* FNV-1a 64 over bytes, as used for the weights checksum. */
 uint64_t unetrc_fnv1a64(const void *data, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -22,6 +22,10 @@
 
 #include "unetrc.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* What a NIfTI file says about where its voxels are, kept to write results
  * on the same grid. Field meanings are the NIfTI-1 header's. */
 typedef struct unetrc_nifti_geometry {
@@ -135,5 +139,9 @@ unetrc_status unetrc_png_encode_overview(const char *name, const float *image, c
 
 /* The colour the overview gives a label value (r, g, b in 0..255). */
 void unetrc_label_color(int32_t value, unsigned char rgb[3]);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

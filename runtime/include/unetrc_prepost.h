@@ -10,6 +10,10 @@
 
 #include "unetrc.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* NormalizeIntensity(nonzero, channel_wise) in place: x = (x - mean) / std
  * with the mean and the population std (unbiased=False) of each channel
  * (channel_wise) or of the whole volume, over its non-zero voxels only
@@ -40,5 +44,9 @@ unetrc_status unetrc_argmax_channels(const float *vol, int64_t channels, int64_t
 /* AsDiscrete(threshold=t): out = x >= t ? 1 : 0 over count values (per
  * channel for multi-label outputs, after unetrc_sigmoid). */
 unetrc_status unetrc_threshold(const float *vol, int64_t count, float threshold, uint8_t *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

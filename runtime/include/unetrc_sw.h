@@ -20,6 +20,10 @@
 
 #include "unetrc.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The model on one window: reads in_channels x roi floats from window_in
  * and writes out_channels x roi floats (the logits, same spatial shape) to
  * window_out. Returns 0 on success; anything else stops unetrc_sw_run with
@@ -141,5 +145,9 @@ unetrc_status unetrc_sw_slices_plan_make(const unetrc_sw_slices_spec *spec, cons
 unetrc_status unetrc_sw_slices_run(const unetrc_sw_slices_spec *spec, const unetrc_sw_options *opt, const float *input,
                                    float *output, void *workspace, size_t workspace_bytes, unetrc_sw_predict_fn predict,
                                    void *predict_ctx);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

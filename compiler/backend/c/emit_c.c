@@ -567,6 +567,7 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
     const char *U = urc_c_macro_prefix(o->prefix);
     provenance(out, o, "Header");
     urc_sb_printf(out, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n", U, U);
+    urc_sb_puts(out, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
     urc_sb_printf(out, "/* Memory: the caller owns everything. Pointers passed to %s_%s must be\n", o->prefix,
                   entries[0]);
     urc_sb_printf(out, " * %s_ALIGN-byte aligned; the arena is scratch space, reused between calls. */\n", U);
@@ -660,6 +661,7 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
         entry_signature(progs[i], entries[i], o, out);
         urc_sb_puts(out, ";\n");
     }
+    urc_sb_puts(out, "\n#ifdef __cplusplus\n}\n#endif\n");
     urc_sb_printf(out, "\n#endif /* %s_H */\n", U);
 }
 
