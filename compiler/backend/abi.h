@@ -1,0 +1,30 @@
+/* abi.h: the parts of the generated code's ABI that do not depend on the
+ * language a backend prints (docs/abi.md): the weights blob (its format is
+ * defined once, in runtime/include/unetrc.h, for the compiler and the
+ * runtime), the macro prefix of the header, the entry points' macro
+ * prefixes, and which of several programs holds the parameter regions and
+ * the label. */
+#ifndef URC_ABI_H
+#define URC_ABI_H
+
+#include "../loop/loop.h"
+#include "unetrc.h"
+
+/* The weights blob of P: the 64-byte header (UNETRC_WEIGHTS_MAGIC, version,
+ * header size, payload size, payload checksum, model hash) and the payload. */
+void urc_abi_weights_blob(const urc_program *P, uint64_t model_hash, urc_strbuf *out);
+
+/* The header's macro prefix for a symbol prefix: "seg" -> "SEG" (SEG_OK, ...). */
+const char *urc_abi_macro_prefix(const char *prefix);
+/* The macro prefix of an entry point's sizes: "" for forward, "TRAIN_" for
+ * train_step (SEG_TRAIN_ARENA_SIZE). */
+const char *urc_abi_entry_macro_prefix(const char *entry);
+
+/* A program with parameter regions takes them after the weights: read-only
+ * for inference, read-write with the optimizer state for a training step. */
+bool urc_abi_is_training(const urc_program *P);
+/* Of n programs sharing one blob: the one whose parameter table the code
+ * carries (a training step, else one with parameter regions), or NULL. */
+const urc_program *urc_abi_param_program(const urc_program *const *progs, int n);
+
+#endif
