@@ -610,8 +610,8 @@ int urc_cmd_train(urc_cli *c) {
                          .cflags =
                              c->cflags ? c->cflags : "-std=c11 -O3 -march=native -mprefer-vector-width=512 -fopenmp",
                          .log_path = urc_fmt("%s/build.log", bdir)};
-    int rc = c->backend->build(srcs, (int)URC_ARRAY_LEN(srcs), exe, &bo);
-    if (rc != 0) fail(c->model, urc_fmt("the training program failed to build (see %s/build.log)", bdir));
+    if (!c->backend->build(srcs, (int)URC_ARRAY_LEN(srcs), exe, &bo))
+        fail(c->model, urc_fmt("the training program failed to build (see %s/build.log)", bdir));
     if (c->threads) setenv("OMP_NUM_THREADS", urc_fmt("%d", c->threads), 1);
     char *rv[] = {(char *)exe,
                   urc_fmt("%s/seg.weights", bdir),
@@ -629,7 +629,7 @@ int urc_cmd_train(urc_cli *c) {
     /* The trainer dies with this process; a checkpoint it was saving when
      * it ended (CKPT.tmpPID.N) is removed. */
     urc_child_opts ro = {.temps_of = ckpt};
-    rc = urc_run_child(rv, &ro);
+    int rc = urc_run_child(rv, &ro);
     if (rc == TRAINER_REPORTED) { /* its one line is on stderr */
         urc_cleanup_all();
         urc_outfile_abort_all();

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backend/c/run_c.h"
+#include "backend/backend.h"
 #include "base/diag.h"
 #include "base/proc.h"
 #include "base/sha256.h"
@@ -303,7 +303,7 @@ static bool build_into(const urc_seg_cache_opts *o, const char *dir, const char 
                          .cflags = urc_fmt("%s -shared -fPIC", flags),
                          .log_path = urc_fmt("%s/build.log", dir),
                          .tmpdir = dir};
-    if (!urc_c_build_checked(srcs, 2, urc_fmt("%s/seg.so", dir), &bo)) return false;
+    if (!urc_backend_c.build(srcs, 2, urc_fmt("%s/seg.so", dir), &bo)) return false;
     char so_sha[65];
     if (!sha_file(urc_fmt("%s/seg.so", dir), so_sha)) {
         urc_error(NULL, "%s/seg.so: cannot be read after the build", dir);

@@ -36,3 +36,10 @@ const urc_program *urc_abi_param_program(const urc_program *const *progs, int n)
         if (urc_abi_is_training(progs[i])) T = progs[i];
     return T;
 }
+
+const urc_program *urc_abi_label_program(const urc_program *const *progs, int n) {
+    const urc_program *L = NULL;
+    for (int i = 0; i < n; i++)
+        if (progs[i]->label_values) L = progs[i];
+    return L;
+}

@@ -3,7 +3,8 @@
  * defined once, in runtime/include/unetrc.h, for the compiler and the
  * runtime), the macro prefix of the header, the entry points' macro
  * prefixes, and which of several programs holds the parameter regions and
- * the label. */
+ * the label. The entry points' status codes are the runtime's
+ * (UNETRC_OK, UNETRC_ERR_NULL, _ALIGN, _INDEX, _LABEL in unetrc.h). */
 #ifndef URC_ABI_H
 #define URC_ABI_H
 
@@ -26,5 +27,7 @@ bool urc_abi_is_training(const urc_program *P);
 /* Of n programs sharing one blob: the one whose parameter table the code
  * carries (a training step, else one with parameter regions), or NULL. */
 const urc_program *urc_abi_param_program(const urc_program *const *progs, int n);
+/* ... the one with a label input (a training step or a gradient graph), or NULL. */
+const urc_program *urc_abi_label_program(const urc_program *const *progs, int n);
 
 #endif

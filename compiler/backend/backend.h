@@ -61,10 +61,11 @@ typedef struct urc_backend {
      * named PREFIX_entries[i] ("forward", "train_step"). */
     void (*emit)(const urc_program *const *progs, const char *const *entries, int n, const urc_emit_opts *o,
                  urc_emitted *out);
-    /* Builds the code files and C sources (paths) into the executable exe.
-     * Returns the toolchain's exit status (0: built), or -1 when it could
-     * not be started (errno set). */
-    int (*build)(const char *const *sources, int n, const char *exe, const urc_build_opts *o);
+    /* Builds the code files and C sources (paths) into the executable (or,
+     * with -shared in the flags, the library) exe. Returns false after
+     * reporting why (urc_error: the toolchain could not start, or its first
+     * error line). */
+    bool (*build)(const char *const *sources, int n, const char *exe, const urc_build_opts *o);
     /* Emits P's forward, builds it with a harness, runs it on `ins` (model
      * dtypes and shapes) and fills `outs` (allocated here); with
      * o->bench_runs, times that many forwards. Returns false after reporting

@@ -606,21 +606,21 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
         urc_sb_printf(out, "int %s_train_init(%svoid *params, void *state);\n", o->prefix,
                       o->embed_weights ? "" : "const void *weights, ");
     }
-    urc_sb_printf(out, "\n#define %s_OK 0\n#define %s_ERR_NULL (-1) /* a pointer argument is NULL */\n", U, U);
-    urc_sb_printf(out, "#define %s_ERR_ALIGN (-2) /* weights, params, state or arena not %s_ALIGN-byte aligned */\n", U,
-                  U);
+    /* the status codes are the runtime's (unetrc.h), so unetrc_status_str describes them */
+    urc_sb_printf(out, "\n#define %s_OK %d\n#define %s_ERR_NULL (%d) /* a pointer argument is NULL */\n", U, UNETRC_OK,
+                  U, UNETRC_ERR_NULL);
+    urc_sb_printf(out, "#define %s_ERR_ALIGN (%d) /* weights, params, state or arena not %s_ALIGN-byte aligned */\n", U,
+                  UNETRC_ERR_ALIGN, U);
     urc_sb_printf(out,
-                  "#define %s_ERR_INDEX (-12) /* an index read at run time (Gather, GatherElements) is out of "
+                  "#define %s_ERR_INDEX (%d) /* an index read at run time (Gather, GatherElements) is out of "
                   "range; the outputs are then undefined */\n",
-                  U);
-    const urc_program *L = NULL; /* the program with a label input, if any */
-    for (int i = 0; i < n; i++)
-        if (progs[i]->label_values) L = progs[i];
+                  U, UNETRC_ERR_INDEX);
+    const urc_program *L = urc_abi_label_program(progs, n);
     if (L) {
         urc_sb_printf(out,
-                      "#define %s_ERR_LABEL (-13) /* a label is none of the classes' label values: nothing was "
+                      "#define %s_ERR_LABEL (%d) /* a label is none of the classes' label values: nothing was "
                       "run or written */\n",
-                      U);
+                      U, UNETRC_ERR_LABEL);
         urc_sb_printf(out, "#define %s_NUM_CLASSES %d\n#define %s_LABEL_VALUES {", U, L->nclasses, U);
         for (int k = 0; k < L->nclasses; k++) urc_sb_printf(out, k ? ", %lld" : "%lld", (long long)L->label_values[k]);
         urc_sb_puts(out, "} /* the label value of each class */\n");

@@ -118,7 +118,8 @@ static const char *compiler_of(const char *cc) {
     return cc ? cc : (getenv("CC") && *getenv("CC")) ? getenv("CC") : "cc";
 }
 
-int urc_c_build(const char *const *sources, int n, const char *exe, const urc_build_opts *o) {
+/* cc cflags SOURCES... -o exe -lm: the exit status, -1 when cc cannot run. */
+static int build(const char *const *sources, int n, const char *exe, const urc_build_opts *o) {
     const char *cc = compiler_of(o->cc);
     strvec argv = {0};
     urc_split_words(cc, &argv);
@@ -134,8 +135,8 @@ int urc_c_build(const char *const *sources, int n, const char *exe, const urc_bu
     return rc;
 }
 
-bool urc_c_build_checked(const char *const *sources, int n, const char *exe, const urc_build_opts *o) {
-    int rc = urc_c_build(sources, n, exe, o);
+bool urc_c_build(const char *const *sources, int n, const char *exe, const urc_build_opts *o) {
+    int rc = build(sources, n, exe, o);
     const char *cc = compiler_of(o->cc);
     if (rc < 0) urc_error(NULL, "cannot run the C compiler '%s': %s", cc, strerror(errno));
     if (rc <= 0) return rc == 0;
@@ -197,7 +198,7 @@ bool urc_c_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **outs, 
         /* The compiler's own temporaries go into the scratch folder too, so
          * that they cannot outlive it. */
         urc_build_opts bo = {.cc = o->cc, .cflags = o->cflags, .log_path = log, .tmpdir = scratch};
-        ok = urc_c_build_checked(srcs, 2, exe, &bo);
+        ok = urc_c_build(srcs, 2, exe, &bo);
     }
     if (ok) {
         strvec argv = {0};

@@ -5,12 +5,11 @@
 
 #include "../backend.h"
 
-/* urc_backend.build: cc cflags SOURCES... -o exe -lm. */
-int urc_c_build(const char *const *sources, int n, const char *exe, const urc_build_opts *o);
-/* urc_c_build, reporting a failure (urc_error): "cannot run the C compiler
- * 'CC': ..." or "the generated C failed to build with 'CC' (exit N): " and
- * the first line of the log naming an error. */
-bool urc_c_build_checked(const char *const *sources, int n, const char *exe, const urc_build_opts *o);
+/* urc_backend.build: cc cflags SOURCES... -o exe -lm; a failure is
+ * reported (urc_error) as "cannot run the C compiler 'CC': ..." or "the
+ * generated C failed to build with 'CC' (exit N): " and the first line of the
+ * log naming an error. */
+bool urc_c_build(const char *const *sources, int n, const char *exe, const urc_build_opts *o);
 /* urc_backend.run: writes NAME.c/.h/.weights and a harness into a folder,
  * builds, runs with `ins` and fills `outs` (build errors include the
  * compiler's first error line). */
