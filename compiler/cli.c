@@ -475,7 +475,7 @@ static const opt table[] = {
     {"--vector-bits", K_FN, GRAPH, 0,
      "--vector-bits N        vector width the tiles assume: 128, 256 or 512 (default: the CPU's)", .fn = vector_bits},
     {"--backend", K_STR, BACKEND, AT(backend_name),
-     "--backend NAME         the backend that generates (and runs) the code: c (default c)"},
+     "--backend NAME         the backend that generates (and runs) the code: %BACKENDS% (default c)"},
     SECTION("options of run:"),
     {"--output", K_LIST, RUN, AT(outputs),
      "--output Y.npy         where to write an output (one per model output, in order)"},
@@ -653,8 +653,10 @@ static const struct {
 /* ---- help ---------------------------------------------------------------------------- */
 
 /* One option's help: each line after "  ", %PASSES% the pass names of
- * driver.c, wrapped as the other lines. */
+ * driver.c, wrapped as the other lines, %BACKENDS% the backends' names. */
 static void print_help(const char *text) {
+    const char *b = strstr(text, "%BACKENDS%");
+    if (b) text = urc_fmt("%.*s%s%s", (int)(b - text), text, urc_backend_names(), b + strlen("%BACKENDS%"));
     const char *at = strstr(text, "%PASSES%");
     if (!at) {
         for (const char *p = text; *p;) {
