@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "autodiff/training.h"
+#include "backend/abi.h"
 #include "backend/backend.h"
 #include "base/diag.h"
 #include "base/npy.h"
@@ -503,8 +504,7 @@ static void check_checkpoint(const char *path, bool resume, const urc_program *T
                            strerror(errno)));
     if (!S_ISREG(st.st_mode)) fail(path, "--resume: the checkpoint is not a regular file");
     /* the sizes the generated header declares (SEG_PARAMS_SIZE, SEG_STATE_SIZE) */
-    uint64_t ps = (uint64_t)(T->params_bytes ? T->params_bytes : T->align);
-    uint64_t ss = (uint64_t)(T->state_bytes ? T->state_bytes : T->align);
+    uint64_t ps = (uint64_t)urc_abi_params_size(T), ss = (uint64_t)urc_abi_state_size(T);
     unetrc_checkpoint_info info;
     errno = 0;
     unetrc_status rc = unetrc_checkpoint_check(path, (size_t)ps, (size_t)ss, model_hash, &info);

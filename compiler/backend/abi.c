@@ -26,6 +26,10 @@ const char *urc_abi_macro_prefix(const char *prefix) {
 
 const char *urc_abi_entry_macro_prefix(const char *entry) { return strcmp(entry, "forward") ? "TRAIN_" : ""; }
 
+int64_t urc_abi_arena_size(const urc_program *P) { return P->arena_bytes ? P->arena_bytes : P->align; }
+int64_t urc_abi_params_size(const urc_program *P) { return P->params_bytes ? P->params_bytes : P->align; }
+int64_t urc_abi_state_size(const urc_program *P) { return P->state_bytes ? P->state_bytes : P->align; }
+
 bool urc_abi_is_training(const urc_program *P) { return P->state_bytes > 0; }
 
 const urc_program *urc_abi_param_program(const urc_program *const *progs, int n) {

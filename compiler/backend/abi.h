@@ -21,6 +21,14 @@ const char *urc_abi_macro_prefix(const char *prefix);
  * train_step (SEG_TRAIN_ARENA_SIZE). */
 const char *urc_abi_entry_macro_prefix(const char *entry);
 
+/* The sizes the header declares (SEG_ARENA_SIZE, SEG_PARAMS_SIZE,
+ * SEG_STATE_SIZE): a region of no bytes is declared as one alignment unit,
+ * so that callers never allocate 0 bytes. A checkpoint holds exactly the
+ * params and state sizes. */
+int64_t urc_abi_arena_size(const urc_program *P);
+int64_t urc_abi_params_size(const urc_program *P);
+int64_t urc_abi_state_size(const urc_program *P);
+
 /* A program with parameter regions takes them after the weights: read-only
  * for inference, read-write with the optimizer state for a training step. */
 bool urc_abi_is_training(const urc_program *P);

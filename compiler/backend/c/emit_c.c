@@ -561,7 +561,7 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
         const urc_program *P = progs[i];
         const char *mp = urc_abi_entry_macro_prefix(entries[i]);
         urc_sb_printf(out, "#define %s_%sARENA_SIZE %lld /* bytes of scratch memory for %s_%s */\n", U, mp,
-                      (long long)(P->arena_bytes ? P->arena_bytes : P->align), o->prefix, entries[i]);
+                      (long long)urc_abi_arena_size(P), o->prefix, entries[i]);
         urc_sb_printf(out, "#define %s_%sARENA_LOWER_BOUND %lld /* largest set of simultaneously live tensors */\n", U,
                       mp, (long long)P->arena_lower_bound);
     }
@@ -586,8 +586,7 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
                       " * optimizer state in the state region (zeroed by %s_train_init). */\n",
                       o->prefix);
         urc_sb_printf(out, "#define %s_PARAMS_SIZE %lld /* bytes */\n#define %s_STATE_SIZE %lld /* bytes */\n", U,
-                      (long long)(T->params_bytes ? T->params_bytes : T->align), U,
-                      (long long)(T->state_bytes ? T->state_bytes : T->align));
+                      (long long)urc_abi_params_size(T), U, (long long)urc_abi_state_size(T));
         urc_sb_printf(out, "#define %s_NUM_PARAMS %d\n", U, np);
         for (int i = 0; i < T->regions.len; i++)
             if (T->regions.items[i].state && !strcmp(T->regions.items[i].name, "step"))
