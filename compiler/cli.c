@@ -697,11 +697,9 @@ _Noreturn void urc_cli_help(unsigned cmd) {
 }
 
 /* `unetrc COMMAND --help`: that command's; `unetrc MODEL --help`: all. */
-static bool cmd_named;
-
 static void help(urc_cli *c, const char *opt, const char *v) {
     (void)opt, (void)v;
-    urc_cli_help(cmd_named || c->cmd == TRAINC ? c->cmd : 0);
+    urc_cli_help(c->cmd_named || c->cmd == TRAINC ? c->cmd : 0);
 }
 
 /* ---- the parser ---------------------------------------------------------------------- */
@@ -786,7 +784,7 @@ void urc_cli_parse(urc_cli *c, int argc, char **argv) {
     for (size_t k = 0; argc > 1 && k < URC_ARRAY_LEN(commands); k++)
         if (commands[k].name[0] != '-' && !strcmp(argv[1], commands[k].name)) {
             c->cmd = commands[k].cmd;
-            cmd_named = true;
+            c->cmd_named = true;
             i = 2;
         }
     for (int k = i; c->cmd == COMPILE && k < argc; k++)

@@ -34,6 +34,7 @@ struct urc_backend;
 /* Everything the command line can say, for every command. */
 typedef struct urc_cli {
     unsigned cmd;        /* one URC_CMD_* */
+    bool cmd_named;      /* argv[1] named it (else compile: `unetrc MODEL --help` is all the help) */
     const char *model;   /* the positional argument */
     const char *command; /* the command line, for provenance */
     /* the backend (--backend; default "c") */
