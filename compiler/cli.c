@@ -28,9 +28,8 @@
 void urc_cli_usage_error(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fputs("unetrc: usage error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs(" (see unetrc --help)\n", stderr);
+    /* one line whatever an argument holds (a newline, an escape) */
+    fprintf(stderr, "unetrc: usage error: %s (see unetrc --help)\n", urc_diag_one_line(urc_vfmt(fmt, ap)));
     va_end(ap);
     exit(2);
 }

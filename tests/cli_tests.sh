@@ -35,6 +35,8 @@ no_files "$T/o"
 expect 2 "unetrc: usage error: no model given (see unetrc --help)" $U
 expect 2 "unetrc: usage error: no output file given (-o FILE.c) (see unetrc --help)" $U add_relu.onnx
 expect 2 "unetrc: usage error: unknown option '--bogus' (see unetrc --help)" $U add_relu.onnx -o "$T/o/x.c" --bogus
+expect 2 "unetrc: usage error: unknown option '--a b' (see unetrc --help)" $U add_relu.onnx -o "$T/o/x.c" "--a
+b"
 expect 2 "unetrc: usage error: -o wants a file name ending in .c, got '$T/o/x.txt' (see unetrc --help)" $U add_relu.onnx -o "$T/o/x.txt"
 expect 2 "unetrc: usage error: --input-shape: bad dimension in 'x=1,a' (see unetrc --help)" $U add_relu.onnx -o "$T/o/x.c" --input-shape x=1,a
 expect 2 "unetrc: usage error: --name '9x' is not a C identifier (see unetrc --help)" $U add_relu.onnx -o "$T/o/x.c" --name 9x
