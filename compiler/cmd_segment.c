@@ -21,7 +21,6 @@
 #include "base/npy.h"
 #include "base/proc.h"
 #include "cmd_segment.h"
-#include "cmd_train.h"
 #include "seg_cache.h"
 #include "unetrc_io.h"
 #include "unetrc_prepost.h"
@@ -30,196 +29,18 @@
 #define usage_error urc_cli_usage_error
 #define fail urc_cli_fail
 
-typedef URC_VEC(const char *) strlist;
-
-typedef struct seg_cli {
-    const char *model, *output, *logits, *probs, *png, *cache, *cc, *cflags;
-    strlist images;
-    double overlap[3], sigma[3];
-    int n_overlap, n_sigma; /* values given: 1 (all axes) or one per spatial axis */
-    int mode;
-    bool normalize; /* NormalizeIntensity(nonzero=True, channel_wise=True) */
-    bool scale;     /* ScaleIntensityRange */
-    double scale_v[4];
-    bool clip;
-    int64_t labels[256];
-    int n_labels;
-    bool threshold;
-    double threshold_v;
-    int flip[3], n_flip;
-    int threads;
-    int slices, slice_axis; /* 2.5D: K neighbouring slices along a volume axis (0: off) */
-    bool slice_axis_given;
-    bool quiet;
-    urc_options opt;
-    const char *command;
-} seg_cli;
+typedef urc_cli seg_cli;
 
 /* ---- options ---------------------------------------------------------------------- */
 
-static bool parse_double(const char *s, double *v) {
-    char *end;
-    errno = 0;
-    *v = strtod(s, &end);
-    return *s && !*end && !errno && isfinite(*v);
-}
-
-/* Comma-separated numbers: at most max of them; returns how many. */
-static int parse_list(const char *opt, const char *v, double *out, int max, const char *want) {
-    int n = 0;
-    const char *p = v;
-    for (;;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        char *item = urc_strndup(p, len);
-        if (n == max || !parse_double(item, &out[n])) usage_error("%s wants %s, got '%s'", opt, want, v);
-        n++;
-        if (!comma) break;
-        p = comma + 1;
-    }
-    return n;
-}
-
-/* A comma-separated list of at most max integers in [lo, hi]; returns the count. */
-static int parse_int_list(const char *opt, const char *v, int64_t *out, int max, int lo, int hi, const char *want) {
-    double tmp[257];
-    int n = parse_list(opt, v, tmp, max, want);
-    for (int k = 0; k < n; k++) {
-        if (tmp[k] != floor(tmp[k]) || tmp[k] < lo || tmp[k] > hi) usage_error("%s wants %s, got '%s'", opt, want, v);
-        out[k] = (int64_t)tmp[k];
-    }
-    return n;
-}
-
-static bool has_suffix(const char *s, const char *suffix) {
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && !strcasecmp(s + a - b, suffix);
-}
+#define has_suffix urc_cli_has_suffix
 static bool is_nifti(const char *p) { return has_suffix(p, ".nii") || has_suffix(p, ".nii.gz"); }
 static bool is_npy(const char *p) { return has_suffix(p, ".npy"); }
 
-static void parse(seg_cli *c, int argc, char **argv) {
-    urc_strbuf cmd = {0};
-    urc_sb_puts(&cmd, "unetrc");
-    for (int i = 1; i < argc; i++) urc_sb_printf(&cmd, " %s", argv[i]);
-    c->command = urc_strdup(cmd.data);
-    urc_sb_free(&cmd);
-    c->opt.import.max_bytes = URC_DEFAULT_MAX_BYTES;
-    c->opt.align = 64;
-    c->overlap[0] = 0.25, c->n_overlap = 1;
-    c->sigma[0] = 0.125, c->n_sigma = 1;
-    c->mode = UNETRC_SW_CONSTANT;
-    c->slice_axis = 2;
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-#define NEXT() (i + 1 < argc ? argv[++i] : (usage_error("%s needs a value", a), ""))
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            urc_cli_help("segment");
-        } else if (!strcmp(a, "--version")) {
-            printf("unetrc %s\n", URC_VERSION);
-            exit(0);
-        } else if (!strcmp(a, "--image")) {
-            URC_VEC_PUSH(c->images, NEXT());
-        } else if (!strcmp(a, "--output")) {
-            c->output = NEXT();
-        } else if (!strcmp(a, "--logits")) {
-            c->logits = NEXT();
-        } else if (!strcmp(a, "--probabilities")) {
-            c->probs = NEXT();
-        } else if (!strcmp(a, "--png")) {
-            c->png = NEXT();
-            if (!has_suffix(c->png, ".png")) usage_error("--png wants a file name ending in .png, got '%s'", c->png);
-        } else if (!strcmp(a, "--overlap")) {
-            const char *v = NEXT();
-            c->n_overlap = parse_list(a, v, c->overlap, 3, "a number in [0, 1) or one per spatial axis");
-            for (int k = 0; k < c->n_overlap; k++)
-                if (!(c->overlap[k] >= 0 && c->overlap[k] < 1))
-                    usage_error("--overlap wants a number in [0, 1) or one per spatial axis, got '%s'", v);
-        } else if (!strcmp(a, "--sigma-scale")) {
-            const char *v = NEXT();
-            c->n_sigma = parse_list(a, v, c->sigma, 3, "a positive number or one per spatial axis");
-            for (int k = 0; k < c->n_sigma; k++)
-                if (!(c->sigma[k] > 0))
-                    usage_error("--sigma-scale wants a positive number or one per spatial axis, got '%s'", v);
-        } else if (!strcmp(a, "--mode")) {
-            const char *v = NEXT();
-            if (!strcmp(v, "constant")) c->mode = UNETRC_SW_CONSTANT;
-            else if (!strcmp(v, "gaussian")) c->mode = UNETRC_SW_GAUSSIAN;
-            else usage_error("--mode wants constant or gaussian, got '%s'", v);
-        } else if (!strcmp(a, "--normalize")) {
-            const char *v = NEXT();
-            if (!strcmp(v, "none")) c->normalize = false;
-            else if (!strcmp(v, "nonzero")) c->normalize = true;
-            else usage_error("--normalize wants none or nonzero, got '%s'", v);
-        } else if (!strcmp(a, "--scale-range")) {
-            const char *v = NEXT();
-            const char *want = "A_MIN,A_MAX,B_MIN,B_MAX or A_MIN,A_MAX,B_MIN,B_MAX,clip";
-            size_t len = strlen(v);
-            c->clip = len > 5 && !strcmp(v + len - 5, ",clip");
-            const char *nums = c->clip ? urc_strndup(v, len - 5) : v;
-            double tmp[5];
-            if (parse_list(a, nums, tmp, 5, want) != 4) usage_error("--scale-range wants %s, got '%s'", want, v);
-            memcpy(c->scale_v, tmp, sizeof c->scale_v);
-            c->scale = true;
-        } else if (!strcmp(a, "--labels")) {
-            c->n_labels =
-                parse_int_list(a, NEXT(), c->labels, 256, 0, 255, "label values 0..255, one per output channel");
-        } else if (!strcmp(a, "--sigmoid-threshold")) {
-            const char *v = NEXT();
-            if (!parse_double(v, &c->threshold_v)) usage_error("--sigmoid-threshold wants a number, got '%s'", v);
-            c->threshold = true;
-        } else if (!strcmp(a, "--flip-tta")) {
-            int64_t axes[3];
-            c->n_flip = parse_int_list(a, NEXT(), axes, 3, 0, 2, "spatial axes 0, 1, 2 separated by commas");
-            for (int k = 0; k < c->n_flip; k++) c->flip[k] = (int)axes[k];
-        } else if (!strcmp(a, "--slices")) {
-            const char *v = NEXT();
-            double k;
-            if (!parse_double(v, &k) || k != floor(k) || k < 1 || k > 255 || fmod(k, 2) != 1)
-                usage_error("--slices wants an odd number of slices from 1 to 255, got '%s'", v);
-            c->slices = (int)k;
-        } else if (!strcmp(a, "--slice-axis")) {
-            const char *v = NEXT();
-            if (strcmp(v, "0") && strcmp(v, "1") && strcmp(v, "2"))
-                usage_error("--slice-axis wants 0, 1 or 2 (an axis of the volume), got '%s'", v);
-            c->slice_axis = v[0] - '0';
-            c->slice_axis_given = true;
-        } else if (!strcmp(a, "--threads")) {
-            const char *v = NEXT();
-            double t;
-            if (!parse_double(v, &t) || t != floor(t) || t < 1 || t > 4096)
-                usage_error("--threads wants a positive integer, got '%s'", v);
-            c->threads = (int)t;
-        } else if (!strcmp(a, "--quiet")) {
-            c->quiet = true;
-        } else if (!strcmp(a, "--cache")) {
-            c->cache = NEXT();
-        } else if (!strcmp(a, "--cc")) {
-            c->cc = NEXT();
-        } else if (!strcmp(a, "--cflags")) {
-            c->cflags = NEXT();
-        } else if (!strcmp(a, "--max-bytes")) {
-            const char *v = NEXT();
-            char *end;
-            errno = 0;
-            unsigned long long x = strtoull(v, &end, 10);
-            if (!*v || *v == '-' || *end || errno || !x)
-                usage_error("--max-bytes wants a positive integer, got '%s'", v);
-            c->opt.import.max_bytes = x;
-        } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-            urc_verbose = 1;
-        } else if (a[0] == '-' && a[1]) {
-            usage_error("unknown option '%s'", a);
-        } else if (!c->model) {
-            c->model = a;
-        } else {
-            usage_error("unexpected argument '%s'", a);
-        }
-#undef NEXT
-    }
-    if (!c->model) usage_error("no model given");
+/* What the options say together (the parser checked each: cli.c). */
+static void check_options(seg_cli *c) {
     if (!c->images.len) usage_error("segment needs --image FILE (one per channel file)");
-    if (!c->output) usage_error("segment needs --output LABELS.nii.gz");
+    if (!c->outputs.len) usage_error("segment needs --output LABELS.nii.gz");
     int kinds = 0;
     for (int i = 0; i < c->images.len; i++) {
         const char *p = c->images.items[i];
@@ -227,7 +48,8 @@ static void parse(seg_cli *c, int argc, char **argv) {
         kinds |= is_npy(p) ? 2 : 1;
     }
     if (kinds == 3) usage_error("--image files must be all NIfTI or all .npy");
-    const char *outs[3] = {c->output, c->logits, c->probs}, *names[3] = {"--output", "--logits", "--probabilities"};
+    const char *outs[3] = {c->outputs.items[c->outputs.len - 1], c->logits, c->probs},
+               *names[3] = {"--output", "--logits", "--probabilities"};
     for (int k = 0; k < 3; k++)
         if (outs[k] && !is_nifti(outs[k]) && !is_npy(outs[k]))
             usage_error("%s wants a .nii, .nii.gz or .npy file, got '%s'", names[k], outs[k]);
@@ -237,23 +59,6 @@ static void parse(seg_cli *c, int argc, char **argv) {
 }
 
 /* ---- outputs ------------------------------------------------------------------------ */
-
-typedef struct out_set {
-    urc_outfile *f[4];
-    const char *path[4];
-    int n;
-} out_set;
-
-/* Opens an output's temporary file now: a missing folder fails before
- * any work. Returns its slot. */
-static urc_outfile *open_out(out_set *s, const char *path) {
-    const char *err;
-    urc_outfile *f = urc_outfile_open(path, &err);
-    if (!f) fail(path, err);
-    s->f[s->n] = f;
-    s->path[s->n++] = path;
-    return f;
-}
 
 static int sink(void *ctx, const void *data, size_t n) {
     urc_outfile_write(ctx, data, n); /* a write error is kept and reported by the commit */
@@ -395,26 +200,27 @@ static void *aligned(size_t n) {
 
 /* ---- the command --------------------------------------------------------------------- */
 
-int urc_cmd_segment(int argc, char **argv) {
-    seg_cli c = {0};
-    parse(&c, argc, argv);
+int urc_cmd_segment(urc_cli *cli) {
+    seg_cli c = *cli;
+    check_options(&c);
+    const char *output = c.outputs.items[c.outputs.len - 1];
 
     /* Outputs may not collide or replace an input; their temporary files
      * exist from here on (a missing folder fails now, not after the run). */
     urc_cli_file outs[4], *ins = urc_alloc(sizeof(urc_cli_file) * (size_t)(1 + c.images.len));
     int nout = 0, nin = 0;
-    outs[nout++] = (urc_cli_file){c.output, urc_fmt("--output '%s'", c.output)};
+    outs[nout++] = (urc_cli_file){output, urc_fmt("--output '%s'", output)};
     if (c.logits) outs[nout++] = (urc_cli_file){c.logits, urc_fmt("--logits '%s'", c.logits)};
     if (c.probs) outs[nout++] = (urc_cli_file){c.probs, urc_fmt("--probabilities '%s'", c.probs)};
     if (c.png) outs[nout++] = (urc_cli_file){c.png, urc_fmt("--png '%s'", c.png)};
     ins[nin++] = (urc_cli_file){c.model, "the model"};
     for (int i = 0; i < c.images.len; i++) ins[nin++] = (urc_cli_file){c.images.items[i], "the --image file"};
     urc_cli_check_outputs(outs, nout, ins, nin);
-    out_set set = {0};
-    urc_outfile *f_out = open_out(&set, c.output);
-    urc_outfile *f_logits = c.logits ? open_out(&set, c.logits) : NULL;
-    urc_outfile *f_probs = c.probs ? open_out(&set, c.probs) : NULL;
-    urc_outfile *f_png = c.png ? open_out(&set, c.png) : NULL;
+    urc_cli_outset set = {0};
+    urc_outfile *f_out = urc_cli_out_open(&set, output);
+    urc_outfile *f_logits = c.logits ? urc_cli_out_open(&set, c.logits) : NULL;
+    urc_outfile *f_probs = c.probs ? urc_cli_out_open(&set, c.probs) : NULL;
+    urc_outfile *f_png = c.png ? urc_cli_out_open(&set, c.png) : NULL;
 
     /* The compiled model. */
     urc_seg_cache_opts co = {
@@ -559,7 +365,7 @@ int urc_cmd_segment(int argc, char **argv) {
     }
     if (f_probs) write_volume(f_probs, c.probs, acc, false, cout, g, vdims);
     free(acc);
-    write_volume(f_out, c.output, labels, true, c.threshold ? cout : 1, g, vdims);
+    write_volume(f_out, output, labels, true, c.threshold ? cout : 1, g, vdims);
     if (f_png) {
         /* A multi-label map shows, per voxel, the last channel set (as label c + 1). */
         int32_t *l32 = malloc((size_t)V * sizeof(int32_t));
@@ -577,13 +383,11 @@ int urc_cmd_segment(int argc, char **argv) {
         free(png_image);
     }
     free(labels);
-    const char *err;
-    int failed = 0;
-    if (!urc_outfile_commit_all(set.f, set.n, &err, &failed)) fail(set.path[failed], err);
+    urc_cli_out_commit(&set);
     if (!c.quiet)
         fprintf(stderr,
                 "segment: %s: %s%lld windows (%lld predictions) in %.2f s (%.3f s per window), model %s in %.2f s\n",
-                c.output, c.slices ? urc_fmt("%lld slices, ", (long long)splan.n_slices) : "", (long long)windows,
+                output, c.slices ? urc_fmt("%lld slices, ", (long long)splan.n_slices) : "", (long long)windows,
                 (long long)predictions, t_run, t_run / (double)windows, m.cached ? "from the cache" : "compiled",
                 t_load);
     free(m.weights_blob);

@@ -2,8 +2,10 @@
 #ifndef URC_CMD_SEGMENT_H
 #define URC_CMD_SEGMENT_H
 
-/* `unetrc segment MODEL.onnx --image F... --output L.nii.gz ...`: argv as
- * given to main. Returns the exit status. */
-int urc_cmd_segment(int argc, char **argv);
+#include "cli.h"
+
+/* `unetrc segment MODEL.onnx --image F... --output L.nii.gz ...`, parsed by
+ * urc_cli_parse. Returns the exit status. */
+int urc_cmd_segment(urc_cli *c);
 
 #endif

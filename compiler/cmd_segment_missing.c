@@ -4,9 +4,8 @@
 
 #include "cmd_segment.h"
 
-int urc_cmd_segment(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
+int urc_cmd_segment(urc_cli *c) {
+    (void)c;
     fputs("unetrc: error: segment is not available: this unetrc was built without NIfTI/PNG I/O "
           "(apt-get install libnifti2-dev zlib1g-dev libpng-dev, then rebuild)\n",
           stderr);

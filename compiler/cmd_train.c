@@ -12,8 +12,9 @@
  *     in OUT/checkpoint.bin, --resume continues one).
  * Labels are checked (shape, every value a class's label value) before
  * anything runs or is written.
- * Errors follow the CLI contract of main.c: one line "unetrc: error:
- * FILE: ...", exit 1; usage errors exit 2. */
+ * The options are parsed by cli.c (one table for every command). Errors
+ * follow the CLI contract of cli.h: one line "unetrc: error: FILE: ...",
+ * exit 1; usage errors exit 2. */
 #define _GNU_SOURCE
 #include "cmd_train.h"
 
@@ -31,7 +32,8 @@
 #include <unistd.h>
 
 #include "autodiff/training.h"
-#include "backend/c/run_c.h"
+#include "backend/abi.h"
+#include "backend/backend.h"
 #include "base/diag.h"
 #include "base/npy.h"
 #include "base/proc.h"
@@ -39,130 +41,26 @@
 #include "interp/interp.h"
 #include "unetrc.h"
 
-typedef URC_VEC(const char *) strlist;
-typedef URC_VEC(int64_t) i64list;
-
-typedef struct train_cli {
-    const char *model, *input, *label, *out;
-    const char *out_c, *name; /* --train compile */
-    bool embed;
-    bool interp;
-    strlist trainable, freeze, recompute;
-    i64list label_map; /* --label-map: the label value of each class */
-    bool dump_ir;      /* of the training graph */
-    bool dump_loops;   /* of the training program */
-    const char *dump_after;
-    urc_train_opts t;
-    uint64_t max_bytes;
-    const char *cc, *cflags;
-} train_cli;
-
 #define usage urc_cli_usage_error
 #define fail urc_cli_fail
 
 static bool is_trainable(const char *name, void *ctx) {
-    const train_cli *c = ctx;
+    const urc_cli *c = ctx;
     bool yes = c->trainable.len == 0;
     for (int i = 0; i < c->trainable.len && !yes; i++) yes = !fnmatch(c->trainable.items[i], name, 0);
     for (int i = 0; i < c->freeze.len && yes; i++) yes = fnmatch(c->freeze.items[i], name, 0) != 0;
     return yes;
 }
 
-static double parse_num(const char *opt, const char *v) {
-    char *end;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (errno || end == v || *end || !isfinite(x)) usage("%s wants a number, got '%s'", opt, v);
-    return x;
-}
-
-static void parse(train_cli *c, int argc, char **argv, int first) {
-    c->max_bytes = (uint64_t)4 << 30;
-    urc_train_defaults(&c->t);
-    for (int i = first; i < argc; i++) {
-        const char *a = argv[i];
-#define NEXT() (i + 1 < argc ? argv[++i] : (usage("%s needs a value", a), ""))
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) urc_cli_help(first == 1 ? "--train" : argv[1]);
-        else if (!strcmp(a, "--version")) {
-            printf("unetrc %s\n", URC_VERSION);
-            exit(0);
-        } else if (!strcmp(a, "--train")) continue;
-        else if (!strcmp(a, "-o")) c->out_c = NEXT();
-        else if (!strcmp(a, "--name")) c->name = NEXT();
-        else if (!strcmp(a, "--embed-weights")) c->embed = true;
-        else if (!strcmp(a, "--optimizer")) {
-            const char *v = NEXT();
-            if (!strcmp(v, "adamw")) c->t.optim = URC_OPTIM_ADAMW;
-            else if (!strcmp(v, "sgd")) c->t.optim = URC_OPTIM_SGD;
-            else usage("--optimizer wants adamw or sgd, got '%s'", v);
-        } else if (!strcmp(a, "--momentum")) c->t.momentum = parse_num(a, NEXT());
-        else if (!strcmp(a, "--beta1")) c->t.beta1 = parse_num(a, NEXT());
-        else if (!strcmp(a, "--beta2")) c->t.beta2 = parse_num(a, NEXT());
-        else if (!strcmp(a, "--eps")) c->t.eps = parse_num(a, NEXT());
-        else if (!strcmp(a, "--weight-decay")) c->t.weight_decay = parse_num(a, NEXT());
-        else if (!strcmp(a, "--label-type")) {
-            const char *v = NEXT();
-            if (!strcmp(v, "uint8")) c->t.label_dtype = URC_DT_U8;
-            else if (!strcmp(v, "int32")) c->t.label_dtype = URC_DT_I32;
-            else if (!strcmp(v, "int64")) c->t.label_dtype = URC_DT_I64;
-            else usage("--label-type wants uint8, int32 or int64, got '%s'", v);
-        } else if (!strcmp(a, "--input")) c->input = NEXT();
-        else if (!strcmp(a, "--label")) c->label = NEXT();
-        else if (!strcmp(a, "--out")) c->out = NEXT();
-        else if (!strcmp(a, "--interp")) c->interp = true;
-        else if (!strcmp(a, "--trainable")) URC_VEC_PUSH(c->trainable, NEXT());
-        else if (!strcmp(a, "--freeze")) URC_VEC_PUSH(c->freeze, NEXT());
-        else if (!strcmp(a, "--recompute")) URC_VEC_PUSH(c->recompute, NEXT());
-        else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) urc_verbose = 1;
-        else if (!strcmp(a, "--dump-ir")) c->dump_ir = true;
-        else if (!strcmp(a, "--dump-loops")) c->dump_loops = true;
-        else if (!strcmp(a, "--dump-after")) c->dump_after = NEXT();
-        else if (!strcmp(a, "--cc")) c->cc = NEXT();
-        else if (!strcmp(a, "--cflags")) c->cflags = NEXT();
-        else if (!strcmp(a, "--loss")) {
-            const char *v = NEXT();
-            if (!strcmp(v, "dicece")) c->t.loss.kind = URC_LOSS_DICECE;
-            else if (!strcmp(v, "dice")) c->t.loss.kind = URC_LOSS_DICE;
-            else if (!strcmp(v, "ce")) c->t.loss.kind = URC_LOSS_CE;
-            else usage("--loss wants dicece, dice or ce, got '%s'", v);
-        } else if (!strcmp(a, "--squared")) c->t.loss.squared = true;
-        else if (!strcmp(a, "--exclude-background")) c->t.loss.include_background = false;
-        else if (!strcmp(a, "--batch-dice")) c->t.loss.batch = true;
-        else if (!strcmp(a, "--smooth-nr")) c->t.loss.smooth_nr = parse_num(a, NEXT());
-        else if (!strcmp(a, "--smooth-dr")) c->t.loss.smooth_dr = parse_num(a, NEXT());
-        else if (!strcmp(a, "--lambda-dice")) c->t.loss.lambda_dice = parse_num(a, NEXT());
-        else if (!strcmp(a, "--lambda-ce")) c->t.loss.lambda_ce = parse_num(a, NEXT());
-        else if (!strcmp(a, "--class-weights")) {
-            char *s = urc_strdup(NEXT());
-            for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
-                if (c->t.loss.nweights == 256) usage("--class-weights: at most 256 classes");
-                c->t.loss.weights[c->t.loss.nweights++] = parse_num(a, tok);
-            }
-        } else if (!strcmp(a, "--label-map")) {
-            const char *v = NEXT();
-            c->label_map.len = 0;
-            for (const char *p = v;; p++) {
-                char *end;
-                errno = 0;
-                long long x = strtoll(p, &end, 10);
-                if (errno || end == p || (*end && *end != ',') || *p == ' ' || *p == '+')
-                    usage("--label-map wants integers V0,V1,... (class i is label value Vi), got '%s'", v);
-                for (int k = 0; k < c->label_map.len; k++)
-                    if (c->label_map.items[k] == x) usage("--label-map lists the label value %lld twice", x);
-                URC_VEC_PUSH(c->label_map, (int64_t)x);
-                if (!*end) break;
-                p = end;
-            }
-        } else if (a[0] == '-') usage("unknown option '%s'", a);
-        else if (!c->model) c->model = a;
-        else usage("unexpected argument '%s'", a);
-#undef NEXT
-    }
-    if (!c->model) usage("no model given");
-    c->t.recompute = c->recompute.items;
-    c->t.nrecompute = c->recompute.len;
-    c->t.loss.label_map = c->label_map.items;
-    c->t.loss.nlabel_map = c->label_map.len;
+/* The graph options of the command line (the same as compile's) with the
+ * trainable parameters of --trainable/--freeze; the --dump-* options only
+ * when `dumps` (they are of the training graph). */
+static urc_options train_options(urc_cli *c, bool dumps) {
+    urc_options o = c->opt;
+    o.import.trainable = is_trainable;
+    o.import.trainable_ctx = c;
+    if (!dumps) o.dump_ir = o.dump_loops = false, o.dump_after = NULL;
+    return o;
 }
 
 /* A .npy data input of any dtype converted to the value's dtype; the shape
@@ -343,26 +241,26 @@ static const char *file_name(const char *param) {
     return r;
 }
 
-int urc_cmd_grad(int argc, char **argv) {
-    train_cli c = {0};
-    parse(&c, argc, argv, 2);
-    if (!c.input || !c.label || !c.out) usage("grad needs --input X.npy, --label L.npy and --out DIR");
-    urc_options o = {.import = {.max_bytes = c.max_bytes, .trainable = is_trainable, .trainable_ctx = &c},
-                     .align = 64,
-                     .train = &c.t};
-    urc_diag_reset(c.model);
-    urc_graph *g = urc_build_graph(c.model, &o);
-    if (!g) fail(c.model, NULL);
+int urc_cmd_grad(urc_cli *c) {
+    const char *input = c->inputs.len ? c->inputs.items[c->inputs.len - 1] : NULL;
+    if (!input || !c->label || !c->out) usage("grad needs --input X.npy, --label L.npy and --out DIR");
+    urc_options o = train_options(c, true);
+    o.train = &c->t;
+    urc_diag_reset(c->model);
+    urc_graph *g = urc_build_graph(c->model, &o);
+    if (!g) fail(c->model, NULL);
     /* The gradient files must not write over what grad reads (the model,
      * its external data, --input, --label in the --out folder) nor each other. */
     urc_cli_file *gouts = urc_alloc(sizeof(urc_cli_file) * ((size_t)g->inputs.len + 1));
     int ngout = 0;
     for (int i = 0; i < g->inputs.len; i++)
         if (g->inputs.items[i]->flags & URC_VAL_PARAM)
-            gouts[ngout++] = (urc_cli_file){urc_fmt("%s/%s.npy", c.out, file_name(g->inputs.items[i]->name)),
+            gouts[ngout++] = (urc_cli_file){urc_fmt("%s/%s.npy", c->out, file_name(g->inputs.items[i]->name)),
                                             urc_fmt("the gradient of '%s'", g->inputs.items[i]->name)};
-    urc_cli_file gins[3] = {{c.model, "the model"}, {c.input, "the --input file"}, {c.label, "the --label file"}};
-    urc_cli_check_outputs(gouts, ngout, gins, 3);
+    urc_cli_file *gins = urc_alloc(sizeof(urc_cli_file) * (size_t)(2 + c->inputs.len + c->frozen_paths.len));
+    int ngin = urc_cli_input_files(c, gins);
+    gins[ngin++] = (urc_cli_file){c->label, "the --label file"};
+    urc_cli_check_outputs(gouts, ngout, gins, ngin);
     urc_cli_check_external(g, gouts, ngout);
     /* Inputs: the data, the label, then the parameters' initial values. */
     urc_tensor **ins = urc_xcalloc((size_t)g->inputs.len + 1, sizeof(urc_tensor *));
@@ -374,83 +272,62 @@ int urc_cmd_grad(int argc, char **argv) {
             ins[i] = urc_tensor_new(v->dtype, &v->shape);
             memcpy(ins[i]->data, v->init, urc_tensor_bytes(ins[i]));
         } else if (v == g->label) {
-            ins[i] = load_label(c.label, v, g, c.label_map.len > 0, c.max_bytes);
+            ins[i] = load_label(c->label, v, g, c->label_map.len > 0, c->opt.import.max_bytes);
         } else {
-            if (ndata++) fail(c.model, "grad supports models with one data input");
-            ins[i] = load_input(c.input, v, c.max_bytes);
+            if (ndata++) fail(c->model, "grad supports models with one data input");
+            ins[i] = load_input(input, v, c->opt.import.max_bytes);
         }
     }
-    urc_diag_reset(c.model);
-    if (c.interp) {
-        if (!urc_interp_run(g, ins, outs)) fail(c.model, NULL);
+    urc_diag_reset(c->model);
+    if (c->interp) {
+        if (!urc_interp_run(g, ins, outs)) fail(c->model, NULL);
     } else {
         urc_program *P = urc_build_program(g, "model", &o, NULL);
-        if (!P) fail(c.model, NULL);
-        urc_run_opts ro = {.cc = c.cc, .cflags = c.cflags, .model_name = c.model, .opset = g->opset};
-        if (!urc_c_run(P, ins, outs, &ro)) fail(c.model, NULL);
+        if (!P) fail(c->model, NULL);
+        urc_run_opts ro = {.cc = c->cc, .cflags = c->cflags, .model_name = c->model, .opset = g->opset};
+        if (!c->backend->run(P, ins, outs, &ro)) fail(c->model, NULL);
     }
     struct stat st;
-    if (mkdir(c.out, 0755) != 0 && errno != EEXIST)
-        fail(c.out, urc_fmt("cannot create the output folder: %s", strerror(errno)));
-    if (stat(c.out, &st) != 0 || !S_ISDIR(st.st_mode)) fail(c.out, "cannot create the output folder: Not a directory");
+    if (mkdir(c->out, 0755) != 0 && errno != EEXIST)
+        fail(c->out, urc_fmt("cannot create the output folder: %s", strerror(errno)));
+    if (stat(c->out, &st) != 0 || !S_ISDIR(st.st_mode))
+        fail(c->out, "cannot create the output folder: Not a directory");
     /* Outputs: loss, then one gradient per parameter in input order, all
      * committed as one set (a full disk leaves none of them). Each file is
      * closed once written: a model may have more parameters than a process
      * may keep files open. */
-    int k = 1, nf = 0;
-    urc_outfile **fs = urc_xcalloc((size_t)g->inputs.len + 1, sizeof(urc_outfile *));
-    const char **paths = urc_xcalloc((size_t)g->inputs.len + 1, sizeof(const char *));
-    for (int i = 0; i < g->inputs.len; i++) {
+    urc_cli_outset set = {0};
+    for (int i = 0, k = 1; i < g->inputs.len; i++) {
         urc_value *v = g->inputs.items[i];
         if (!(v->flags & URC_VAL_PARAM)) continue;
         urc_strbuf sb = {0};
         urc_npy_format(outs[k++], &sb);
-        const char *err, *path = urc_fmt("%s/%s.npy", c.out, file_name(v->name));
-        paths[nf] = path;
-        if (!(fs[nf] = urc_outfile_open(path, &err))) fail(path, err);
-        urc_outfile_write(fs[nf], sb.data, sb.len);
-        if (!urc_outfile_close(fs[nf++], &err)) fail(path, err);
+        urc_cli_out_add(&set, urc_fmt("%s/%s.npy", c->out, file_name(v->name)), sb.data, sb.len);
         urc_sb_free(&sb);
     }
-    const char *err;
-    int failed = 0;
-    if (!urc_outfile_commit_all(fs, nf, &err, &failed)) fail(paths[failed], err);
-    free(fs);
-    free(paths);
+    urc_cli_out_commit(&set);
     printf("loss=%.9g\n", urc_elem_f64(outs[0]->dtype, outs[0]->data, 0));
     return 0;
 }
 
 /* ---- unetrc MODEL -o OUT.c --train ---------------------------------------------- */
 
-static const char *stem_of(const char *path) {
-    size_t n = strlen(path);
-    return n > 2 && !strcmp(path + n - 2, ".c") ? urc_strndup(path, n - 2) : path;
-}
-
-static const char *base_of(const char *path) {
-    const char *s = strrchr(path, '/');
-    return s ? s + 1 : path;
-}
-
 /* Builds the inference program (parameters in the params region) and the
- * training-step program in one weights blob; NULL after reporting. */
-static bool build_train_programs(train_cli *c, const char *name, urc_program **progs, urc_graph **g_out) {
+ * training-step program in one weights blob; false after reporting. The
+ * dumps are of the training step. */
+static bool build_train_programs(urc_cli *c, const char *name, urc_program **progs, urc_graph **g_out) {
     if (!c->t.optim) c->t.optim = URC_OPTIM_ADAMW;
-    urc_options oi = {.import = {.max_bytes = c->max_bytes, .trainable = is_trainable, .trainable_ctx = c},
-                      .align = 64,
-                      .param_regions = true};
+    urc_options oi = train_options(c, false);
+    oi.param_regions = true;
     urc_diag_reset(c->model);
     urc_graph *gi = urc_build_graph(c->model, &oi);
     if (!gi) return false;
     progs[0] = urc_build_program(gi, name, &oi, NULL);
     if (!progs[0]) return false;
-    urc_options ot = oi;
+    urc_options ot = train_options(c, true);
+    ot.param_regions = true;
     ot.train = &c->t;
     ot.share = progs[0];
-    ot.dump_ir = c->dump_ir;
-    ot.dump_loops = c->dump_loops;
-    ot.dump_after = c->dump_after;
     urc_graph *gt = urc_build_graph(c->model, &ot);
     if (!gt) return false;
     progs[1] = urc_build_program(gt, name, &ot, NULL);
@@ -459,51 +336,17 @@ static bool build_train_programs(train_cli *c, const char *name, urc_program **p
     return true;
 }
 
-int urc_cmd_compile_train(int argc, char **argv) {
-    train_cli c = {0};
-    c.t.optim = URC_OPTIM_NONE;
-    parse(&c, argc, argv, 1);
-    if (!c.out_c) usage("no output file given (-o FILE.c)");
-    size_t len = strlen(c.out_c);
-    if (len < 3 || strcmp(c.out_c + len - 2, ".c")) usage("-o wants a file name ending in .c, got '%s'", c.out_c);
-    urc_cli_file outs[3], model = {c.model, "the model"};
-    int nout = urc_cli_compile_outputs(c.out_c, c.embed, outs);
-    urc_cli_check_outputs(outs, nout, &model, 1);
-    /* the same prefix rules as a plain compile: "9x.c" must not give 9x_train_step */
-    const char *name = c.name ? c.name : urc_cli_default_name(c.out_c);
-    if (!urc_cli_valid_ident(name)) usage("--name '%s' is not a C identifier", name);
+static const char *const train_entries[2] = {"forward", "train_step"};
+
+int urc_cmd_compile_train(urc_cli *c) {
+    urc_cli_file outs[3];
+    int nout;
+    const char *name = urc_cli_compile_prefix(c, outs, &nout);
     urc_program *progs[2];
     urc_graph *g;
-    if (!build_train_programs(&c, name, progs, &g)) fail(c.model, NULL);
+    if (!build_train_programs(c, name, progs, &g)) fail(c->model, NULL);
     urc_cli_check_external(g, outs, nout);
-    const char *stem = stem_of(c.out_c);
-    const char *h_path = urc_fmt("%s.h", stem), *w_path = urc_fmt("%s.weights", stem);
-    urc_c_opts co = {.prefix = name,
-                     .header_name = base_of(h_path),
-                     .source_name = base_of(c.model),
-                     .command = "unetrc --train",
-                     .model_hash = g->hash,
-                     .opset = g->opset,
-                     .embed_weights = c.embed};
-    static const char *const entries[2] = {"forward", "train_step"};
-    urc_strbuf src = {0}, hdr = {0}, wts = {0};
-    urc_emit_c_source_multi((const urc_program *const *)progs, entries, 2, &co, &src);
-    urc_emit_c_header_multi((const urc_program *const *)progs, entries, 2, &co, &hdr);
-    if (!c.embed) urc_emit_weights(progs[1], &co, &wts);
-    const char *err;
-    urc_outfile *f[3] = {urc_outfile_open(c.out_c, &err), NULL, NULL};
-    if (!f[0]) fail(c.out_c, err);
-    if (!(f[1] = urc_outfile_open(h_path, &err))) fail(h_path, err);
-    if (!c.embed && !(f[2] = urc_outfile_open(w_path, &err))) fail(w_path, err);
-    urc_outfile_write(f[0], src.data, src.len);
-    urc_outfile_write(f[1], hdr.data, hdr.len);
-    if (f[2]) urc_outfile_write(f[2], wts.data, wts.len);
-    /* All three or none (urc_outfile_commit_all): the weights first, the C
-     * file last. */
-    urc_outfile *set[3] = {f[2] ? f[2] : f[1], f[2] ? f[1] : f[0], f[0]};
-    const char *paths[3] = {f[2] ? w_path : h_path, f[2] ? h_path : c.out_c, c.out_c};
-    int failed = 0;
-    if (!urc_outfile_commit_all(set, f[2] ? 3 : 2, &err, &failed)) fail(paths[failed], err);
+    urc_cli_write_code(c, (const urc_program *const *)progs, train_entries, 2, name, g, "unetrc --train");
     return 0;
 }
 
@@ -661,8 +504,7 @@ static void check_checkpoint(const char *path, bool resume, const urc_program *T
                            strerror(errno)));
     if (!S_ISREG(st.st_mode)) fail(path, "--resume: the checkpoint is not a regular file");
     /* the sizes the generated header declares (SEG_PARAMS_SIZE, SEG_STATE_SIZE) */
-    uint64_t ps = (uint64_t)(T->params_bytes ? T->params_bytes : T->align);
-    uint64_t ss = (uint64_t)(T->state_bytes ? T->state_bytes : T->align);
+    uint64_t ps = (uint64_t)urc_abi_params_size(T), ss = (uint64_t)urc_abi_state_size(T);
     unetrc_checkpoint_info info;
     errno = 0;
     unetrc_status rc = unetrc_checkpoint_check(path, (size_t)ps, (size_t)ss, model_hash, &info);
@@ -680,60 +522,32 @@ static void check_checkpoint(const char *path, bool resume, const urc_program *T
     fail(path, unetrc_checkpoint_status_str(rc));
 }
 
-static bool write_text(const char *path, const char *text, size_t n) {
-    const char *err;
-    if (!urc_write_file_atomic(path, text, n, &err)) fail(path, err);
-    return true;
-}
-
-int urc_cmd_train(int argc, char **argv) {
-    train_cli c = {0};
-    c.t.optim = URC_OPTIM_ADAMW;
-    const char *data = NULL, *outdir = "unetrc-train", *threads = NULL;
-    int steps = 100, every = 0, stop_after = 0;
-    double lr = 1e-3, lr_final = -1;
-    bool resume = false;
-    /* the options of this command, then the shared ones */
-    char **rest = urc_xcalloc((size_t)argc + 1, sizeof(char *));
-    int nrest = 0;
-    rest[nrest++] = argv[0];
-    rest[nrest++] = argv[1];
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--data") && i + 1 < argc) data = argv[++i];
-        else if (!strcmp(a, "--out") && i + 1 < argc) outdir = argv[++i];
-        else if (!strcmp(a, "--threads") && i + 1 < argc) threads = argv[++i];
-        else if (!strcmp(a, "--steps") && i + 1 < argc) steps = (int)parse_num(a, argv[++i]);
-        else if (!strcmp(a, "--checkpoint-every") && i + 1 < argc) every = (int)parse_num(a, argv[++i]);
-        else if (!strcmp(a, "--stop-after") && i + 1 < argc) stop_after = (int)parse_num(a, argv[++i]);
-        else if (!strcmp(a, "--lr") && i + 1 < argc) lr = parse_num(a, argv[++i]);
-        else if (!strcmp(a, "--lr-final") && i + 1 < argc) lr_final = parse_num(a, argv[++i]);
-        else if (!strcmp(a, "--resume")) resume = true;
-        else rest[nrest++] = argv[i];
-    }
-    parse(&c, nrest, rest, 2);
-    if (!data) usage("train needs --data DIR (NAME_image.npy and NAME_label.npy pairs)");
+int urc_cmd_train(urc_cli *c) {
+    const char *outdir = c->out;
+    int steps = (int)c->steps, every = (int)c->every, stop_after = (int)c->stop_after;
+    double lr = c->lr, lr_final = c->lr_final;
+    if (!c->data) usage("train needs --data DIR (NAME_image.npy and NAME_label.npy pairs)");
     if (steps < 1 || every < 0) usage("--steps must be positive and --checkpoint-every non-negative");
     if (lr_final < 0) lr_final = lr;
     urc_program *progs[2];
     urc_graph *g;
-    if (!build_train_programs(&c, "seg", progs, &g)) fail(c.model, NULL);
+    if (!build_train_programs(c, "seg", progs, &g)) fail(c->model, NULL);
     /* the training step's data inputs: x (0), label (1) and lr (2) */
     const urc_program *T = progs[1];
     if (T->inputs.len != 3 || !T->label_values || T->label_input != 1)
-        fail(c.model, "train supports models with one data input");
+        fail(c->model, "train supports models with one data input");
     const char *ckpt = urc_fmt("%s/checkpoint.bin", outdir);
-    check_checkpoint(ckpt, resume, T, g->hash);
+    check_checkpoint(ckpt, c->resume, T, g->hash);
     /* Every sample is read and checked before anything is written. */
     sample *samples;
-    int ns = find_samples(data, &samples);
+    int ns = find_samples(c->data, &samples);
     const urc_io *xi = &T->inputs.items[0], *li = &T->inputs.items[1];
     urc_value xv = {.name = xi->name, .dtype = xi->dt, .shape = xi->shape, .has_type = true};
     urc_value lv = {.name = "label", .dtype = li->dt, .shape = li->shape, .has_type = true};
     urc_strbuf xs = {0}, ls = {0};
     for (int i = 0; i < ns; i++) {
-        urc_tensor *x = load_input(samples[i].image, &xv, c.max_bytes);
-        urc_tensor *l = load_label(samples[i].label, &lv, g, c.label_map.len > 0, c.max_bytes);
+        urc_tensor *x = load_input(samples[i].image, &xv, c->opt.import.max_bytes);
+        urc_tensor *l = load_label(samples[i].label, &lv, g, c->label_map.len > 0, c->opt.import.max_bytes);
         urc_sb_write(&xs, x->data, urc_tensor_bytes(x));
         urc_sb_write(&ls, l->data, urc_tensor_bytes(l));
         urc_tensor_free(x);
@@ -752,50 +566,53 @@ int urc_cmd_train(int argc, char **argv) {
     if (lock < 0) fail(lock_path, urc_fmt("cannot open the lock file: %s", strerror(errno)));
     if (flock(lock, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK)
         fail(outdir, "another unetrc train is using this output folder");
+    /* The trainer's build folder: the data, the generated code, the runtime
+     * and the harness, written as one set. */
     const char *bdir = urc_fmt("%s/build", outdir);
     mkdir(bdir, 0755);
-    write_text(urc_fmt("%s/images.bin", bdir), xs.data, xs.len);
-    write_text(urc_fmt("%s/labels.bin", bdir), ls.data, ls.len);
-    urc_c_opts co = {.prefix = "seg",
-                     .header_name = "seg.h",
-                     .source_name = base_of(c.model),
-                     .command = "unetrc train",
-                     .model_hash = g->hash,
-                     .opset = g->opset};
-    static const char *const entries[2] = {"forward", "train_step"};
-    urc_strbuf src = {0}, hdr = {0}, wts = {0};
-    urc_emit_c_source_multi((const urc_program *const *)progs, entries, 2, &co, &src);
-    urc_emit_c_header_multi((const urc_program *const *)progs, entries, 2, &co, &hdr);
-    urc_emit_weights(progs[1], &co, &wts);
-    write_text(urc_fmt("%s/seg.c", bdir), src.data, src.len);
-    write_text(urc_fmt("%s/seg.h", bdir), hdr.data, hdr.len);
-    write_text(urc_fmt("%s/seg.weights", bdir), wts.data, wts.len);
+    const char *code = urc_fmt("%s/seg%s", bdir, c->backend->code_suffix);
+    urc_emit_opts eo = {.prefix = "seg",
+                        .source_name = urc_cli_base_name(c->model),
+                        .command = "unetrc train",
+                        .model_hash = g->hash,
+                        .opset = g->opset,
+                        .code_path = code,
+                        .header_path = urc_fmt("%s/seg.h", bdir),
+                        .weights_path = urc_fmt("%s/seg.weights", bdir)};
+    urc_emitted e = {0};
+    c->backend->emit((const urc_program *const *)progs, train_entries, 2, &eo, &e);
+    urc_cli_outset set = {0};
+    urc_cli_out_add(&set, urc_fmt("%s/images.bin", bdir), xs.data, xs.len);
+    urc_cli_out_add(&set, urc_fmt("%s/labels.bin", bdir), ls.data, ls.len);
+    urc_cli_out_add(&set, eo.code_path, e.code.data, e.code.len);
+    urc_cli_out_add(&set, eo.header_path, e.header.data, e.header.len);
+    urc_cli_out_add(&set, eo.weights_path, e.weights.data, e.weights.len);
+    urc_emitted_free(&e);
+    urc_sb_free(&xs);
+    urc_sb_free(&ls);
     for (int i = 0; urc_runtime_sources[i]; i += 2)
-        write_text(urc_fmt("%s/%s", bdir, urc_runtime_sources[i]), urc_runtime_sources[i + 1],
-                   strlen(urc_runtime_sources[i + 1]));
+        urc_cli_out_add(&set, urc_fmt("%s/%s", bdir, urc_runtime_sources[i]), urc_runtime_sources[i + 1],
+                        strlen(urc_runtime_sources[i + 1]));
     bool has_dice = T->outputs.len > 1;
     const char *harness = urc_fmt("#define SEG_TRAIN_LABEL_BYTES %lld\n#define SEG_TRAIN_DICE_ARG %s\n"
                                   "#define SEG_TRAIN_DICE_VALUE %s\n%s",
                                   (long long)(urc_shape_numel(&li->shape) * urc_dtype_size(li->dt)),
                                   has_dice ? "&dice" : "", has_dice ? "dice" : "(dice = NAN)", train_harness);
-    write_text(urc_fmt("%s/train.c", bdir), harness, strlen(harness));
+    urc_cli_out_add(&set, urc_fmt("%s/train.c", bdir), harness, strlen(harness));
+    urc_cli_out_commit(&set);
     /* build */
-    const char *cc = c.cc ? c.cc : (getenv("CC") && *getenv("CC")) ? getenv("CC") : "cc";
-    const char *flags = c.cflags ? c.cflags : "-std=c11 -O3 -march=native -mprefer-vector-width=512 -fopenmp";
-    URC_VEC(char *) av = {0};
-    for (char *t = strtok(urc_strdup(urc_fmt("%s %s", cc, flags)), " "); t; t = strtok(NULL, " ")) URC_VEC_PUSH(av, t);
-    static const char *srcs[] = {"seg.c", "train.c", "weights.c", "checkpoint.c"};
-    for (size_t i = 0; i < URC_ARRAY_LEN(srcs); i++) URC_VEC_PUSH(av, urc_fmt("%s/%s", bdir, srcs[i]));
+    const char *srcs[] = {code, urc_fmt("%s/train.c", bdir), urc_fmt("%s/weights.c", bdir),
+                          urc_fmt("%s/checkpoint.c", bdir)};
     const char *exe = urc_fmt("%s/train", bdir);
-    URC_VEC_PUSH(av, "-o");
-    URC_VEC_PUSH(av, (char *)exe);
-    URC_VEC_PUSH(av, "-lm");
-    URC_VEC_PUSH(av, NULL);
     printf("unetrc train: %d samples, %d steps, building %s\n", ns, steps, exe);
     fflush(stdout);
-    int rc = urc_run_process(av.items, urc_fmt("%s/build.log", bdir));
-    if (rc != 0) fail(c.model, urc_fmt("the training program failed to build (see %s/build.log)", bdir));
-    if (threads) setenv("OMP_NUM_THREADS", threads, 1);
+    urc_build_opts bo = {.cc = c->cc,
+                         .cflags =
+                             c->cflags ? c->cflags : "-std=c11 -O3 -march=native -mprefer-vector-width=512 -fopenmp",
+                         .log_path = urc_fmt("%s/build.log", bdir)};
+    if (!c->backend->build(srcs, (int)URC_ARRAY_LEN(srcs), exe, &bo))
+        fail(c->model, urc_fmt("the training program failed to build (see %s/build.log)", bdir));
+    if (c->threads) setenv("OMP_NUM_THREADS", urc_fmt("%d", c->threads), 1);
     char *rv[] = {(char *)exe,
                   urc_fmt("%s/seg.weights", bdir),
                   urc_fmt("%s/images.bin", bdir),
@@ -806,13 +623,13 @@ int urc_cmd_train(int argc, char **argv) {
                   urc_fmt("%.9g", lr_final),
                   urc_fmt("%d", every),
                   (char *)ckpt,
-                  resume ? "1" : "0",
+                  c->resume ? "1" : "0",
                   urc_fmt("%d", stop_after),
                   NULL};
     /* The trainer dies with this process; a checkpoint it was saving when
      * it ended (CKPT.tmpPID.N) is removed. */
     urc_child_opts ro = {.temps_of = ckpt};
-    rc = urc_run_child(rv, &ro);
+    int rc = urc_run_child(rv, &ro);
     if (rc == TRAINER_REPORTED) { /* its one line is on stderr */
         urc_cleanup_all();
         urc_outfile_abort_all();
@@ -825,6 +642,6 @@ int urc_cmd_train(int argc, char **argv) {
         signal(SIGPIPE, SIG_DFL);
         raise(SIGPIPE);
     }
-    if (rc != 0) fail(c.model, urc_fmt("training failed (exit status %d)", rc));
+    if (rc != 0) fail(c->model, urc_fmt("training failed (exit status %d)", rc));
     return 0;
 }

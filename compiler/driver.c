@@ -22,48 +22,43 @@ static bool p_infer(pass_ctx *c) {
 static bool p_dce(pass_ctx *c) { return urc_pass_dce(c->g); }
 static bool p_einsum(pass_ctx *c) { return urc_pass_einsum_to_matmul(c->g); }
 static bool p_reinfer(pass_ctx *c) { return urc_pass_infer(c->g, false, c->o->import.max_bytes); }
-static bool p_acts(pass_ctx *c) { return c->o->no_opt || urc_pass_act_patterns(c->g); }
-static bool p_norms(pass_ctx *c) { return c->o->no_opt || urc_pass_norm_patterns(c->g); }
-static bool p_fuse(pass_ctx *c) { return c->o->no_opt || urc_pass_fuse_matmul(c->g); }
-static bool p_attention(pass_ctx *c) { return c->o->no_opt || urc_pass_attention(c->g); }
+static bool p_acts(pass_ctx *c) { return urc_pass_act_patterns(c->g); }
+static bool p_norms(pass_ctx *c) { return urc_pass_norm_patterns(c->g); }
+static bool p_fuse(pass_ctx *c) { return urc_pass_fuse_matmul(c->g); }
+static bool p_attention(pass_ctx *c) { return urc_pass_attention(c->g); }
 /* Training: loss, backward pass (and optimizer) appended to the canonical
  * graph, before fusion and layout so those see forward and backward alike. */
 static bool p_train(pass_ctx *c) { return !c->o->train || urc_build_training(c->g, c->o->train); }
-static bool p_layout(pass_ctx *c) { return c->o->no_opt || urc_pass_layout(c->g); }
-static bool p_fuseconv(pass_ctx *c) { return c->o->no_opt || urc_pass_fuse_conv(c->g); }
+static bool p_layout(pass_ctx *c) { return urc_pass_layout(c->g); }
+static bool p_fuseconv(pass_ctx *c) { return urc_pass_fuse_conv(c->g); }
 /* fusenorm runs before fuseconv: in Add(norm(a), conv(b)) [-> act] the norm
  * epilogue takes the Add and the activation (one pass), where the conv
  * epilogue would take the Add and leave the activation as a pass of its own. */
-static bool p_fusenorm(pass_ctx *c) { return c->o->no_opt || urc_pass_fuse_norm(c->g); }
-static bool p_convweights(pass_ctx *c) { return c->o->no_opt || urc_pass_conv_weights(c->g); }
+static bool p_fusenorm(pass_ctx *c) { return urc_pass_fuse_norm(c->g); }
+static bool p_convweights(pass_ctx *c) { return urc_pass_conv_weights(c->g); }
 
-/* Canonicalisation (einsum, acts, norms) and fusion/layout passes may add
- * nodes; each leaves the node list topologically ordered and types what it
- * creates, and `reinfer` re-checks everything before the final cleanup. */
+/* The one table of passes, in order: "import" (the frontend, run before
+ * the table) names the graph as imported for --dump-after. Canonicalisation
+ * (einsum, acts, norms) and fusion/layout passes may add nodes; each leaves
+ * the node list topologically ordered and types what it creates, and
+ * `reinfer` re-checks everything before the final cleanup. An `opt` pass is
+ * an optimisation -O0 skips (no fusion or layout: the plain graph). */
 static const struct {
     const char *name;
     bool (*run)(pass_ctx *);
+    bool opt;
 } passes[] = {
-    {"order", p_order},
-    {"infer", p_infer},
-    {"dce", p_dce},
-    {"einsum", p_einsum},
-    {"acts", p_acts},
-    {"norms", p_norms},
-    {"train", p_train},
-    {"fuse", p_fuse},
-    {"attention", p_attention},
-    {"layout", p_layout},
-    {"fusenorm", p_fusenorm},
-    {"fuseconv", p_fuseconv},
-    {"convweights", p_convweights},
-    {"reinfer", p_reinfer},
-    {"cleanup", p_dce},
+    {"import", NULL, false},        {"order", p_order, false},
+    {"infer", p_infer, false},      {"dce", p_dce, false},
+    {"einsum", p_einsum, false},    {"acts", p_acts, true},
+    {"norms", p_norms, true},       {"train", p_train, false},
+    {"fuse", p_fuse, true},         {"attention", p_attention, true},
+    {"layout", p_layout, true},     {"fusenorm", p_fusenorm, true},
+    {"fuseconv", p_fuseconv, true}, {"convweights", p_convweights, true},
+    {"reinfer", p_reinfer, false},  {"cleanup", p_dce, false},
 };
 
-const char *const urc_pass_names[] = {"import",   "order",       "infer",   "dce",       "einsum", "acts",
-                                      "norms",    "train",       "fuse",    "attention", "layout", "fusenorm",
-                                      "fuseconv", "convweights", "reinfer", "cleanup",   NULL};
+const char *urc_pass_name(int i) { return i >= 0 && i < (int)URC_ARRAY_LEN(passes) ? passes[i].name : NULL; }
 
 static void dump(const urc_graph *g, const char *after) {
     urc_strbuf sb = {0};
@@ -78,11 +73,10 @@ urc_graph *urc_build_graph(const char *path, const urc_options *o) {
     urc_graph *g = urc_onnx_load(path, &o->import);
     if (!g) return NULL;
     g->param_regions = o->param_regions;
-    if (o->dump_after && !strcmp(o->dump_after, "import")) dump(g, "import");
     pass_ctx c = {g, o};
     for (size_t i = 0; i < URC_ARRAY_LEN(passes); i++) {
-        if (!passes[i].run(&c)) return NULL;
-        if (!urc_graph_verify(g, passes[i].name)) return NULL;
+        bool run = passes[i].run && !(passes[i].opt && o->no_opt);
+        if (run && (!passes[i].run(&c) || !urc_graph_verify(g, passes[i].name))) return NULL;
         if (o->dump_after && !strcmp(o->dump_after, passes[i].name)) dump(g, passes[i].name);
     }
     if (o->dump_ir) dump(g, "all passes");

@@ -31,8 +31,9 @@ typedef struct urc_options {
 urc_graph *urc_build_graph(const char *path, const urc_options *o);
 /* Plans memory and lowers to loops; NULL after reporting. */
 urc_program *urc_build_program(urc_graph *g, const char *name, const urc_options *o, urc_memplan **plan_out);
-/* Names of the graph passes in order, NULL-terminated (for --help). */
-extern const char *const urc_pass_names[];
+/* The name of pass i of the pass table in order ("import", "order", ...),
+ * NULL past the last (--dump-after and its help). */
+const char *urc_pass_name(int i);
 
 /* Model statistics for `unetrc info`. */
 typedef struct urc_stats {

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backend/c/emit_c.h"
+#include "backend/backend.h"
 #include "base/diag.h"
 #include "base/proc.h"
 #include "base/sha256.h"
@@ -242,8 +242,6 @@ static const char *glue_source(void) {
            "#ifdef _OPENMP\n    if (n > 0) omp_set_num_threads(n);\n#else\n    (void)n;\n#endif\n}\n";
 }
 
-typedef urc_argv argv_t;
-
 /* The model is one that segment can run: one float32 input [1, C, S...]
  * and one float32 output [1, K, S...] with the same spatial shape S (2 or 3
  * axes). Reports and returns false otherwise. */
@@ -280,56 +278,32 @@ static bool build_into(const urc_seg_cache_opts *o, const char *dir, const char 
     urc_program *P = urc_build_program(g, "seg", o->opt, NULL);
     if (!P) return false;
     const char *base = strrchr(o->model, '/');
-    urc_c_opts co = {.prefix = "seg",
-                     .header_name = "seg.h",
-                     .source_name = base ? base + 1 : o->model,
-                     .command = o->command,
-                     .model_hash = g->hash,
-                     .opset = g->opset};
-    urc_strbuf src = {0}, hdr = {0}, wts = {0};
-    urc_emit_c_source(P, &co, &src);
-    urc_emit_c_header(P, &co, &hdr);
-    urc_emit_weights(P, &co, &wts);
+    /* the C backend: the entry is a shared object built from its C */
+    urc_emit_opts eo = {.prefix = "seg",
+                        .source_name = base ? base + 1 : o->model,
+                        .command = o->command,
+                        .model_hash = g->hash,
+                        .opset = g->opset};
+    urc_emitted e = {0};
+    const char *entry = "forward";
+    urc_backend_c.emit((const urc_program *const *)&P, &entry, 1, &eo, &e);
     const char *glue = glue_source(), *err = NULL;
-    bool ok = urc_write_new_file(urc_fmt("%s/seg.c", dir), src.data, src.len, 0600, &err) &&
-              urc_write_new_file(urc_fmt("%s/seg.h", dir), hdr.data, hdr.len, 0600, &err) &&
-              urc_write_new_file(urc_fmt("%s/seg.weights", dir), wts.data, wts.len, 0600, &err) &&
+    bool ok = urc_write_new_file(urc_fmt("%s/seg.c", dir), e.code.data, e.code.len, 0600, &err) &&
+              urc_write_new_file(urc_fmt("%s/seg.h", dir), e.header.data, e.header.len, 0600, &err) &&
+              urc_write_new_file(urc_fmt("%s/seg.weights", dir), e.weights.data, e.weights.len, 0600, &err) &&
               urc_write_new_file(urc_fmt("%s/glue.c", dir), glue, strlen(glue), 0600, &err);
-    urc_sb_free(&src);
-    urc_sb_free(&hdr);
-    urc_sb_free(&wts);
+    urc_emitted_free(&e);
     if (!ok) {
         urc_error(NULL, "%s: %s", dir, err);
         return false;
     }
-    const char *cc = o->cc ? o->cc : (getenv("CC") && *getenv("CC")) ? getenv("CC") : "cc";
-    argv_t argv = {0};
-    urc_split_words(cc, &argv);
-    urc_split_words(o->cflags ? o->cflags : URC_SEG_DEFAULT_CFLAGS, &argv);
-    const char *tail[] = {
-        "-shared", "-fPIC", "-o", urc_fmt("%s/seg.so", dir), urc_fmt("%s/seg.c", dir), urc_fmt("%s/glue.c", dir),
-        "-lm"};
-    for (size_t i = 0; i < URC_ARRAY_LEN(tail); i++) URC_VEC_PUSH(argv, (char *)tail[i]);
-    URC_VEC_PUSH(argv, NULL);
-    const char *log = urc_fmt("%s/build.log", dir);
-    urc_child_opts copts = {.log_path = log, .tmpdir = dir};
-    int rc = urc_run_child(argv.items, &copts);
-    free(argv.items);
-    if (rc != 0) {
-        const char *first = "";
-        size_t n;
-        char *text = rc > 0 ? urc_read_file(log, &n, 1 << 20, &err) : NULL;
-        if (text) {
-            char *e = strstr(text, "error");
-            if (!e) e = text;
-            e[strcspn(e, "\n")] = 0;
-            first = urc_strdup(e);
-            free(text);
-        }
-        if (rc < 0) urc_error(NULL, "cannot run the C compiler '%s': %s", cc, strerror(errno));
-        else urc_error(NULL, "the generated C failed to build with '%s' (exit %d): %s", cc, rc, first);
-        return false;
-    }
+    const char *srcs[2] = {urc_fmt("%s/seg.c", dir), urc_fmt("%s/glue.c", dir)};
+    const char *flags = o->cflags ? o->cflags : URC_SEG_DEFAULT_CFLAGS;
+    urc_build_opts bo = {.cc = o->cc,
+                         .cflags = urc_fmt("%s -shared -fPIC", flags),
+                         .log_path = urc_fmt("%s/build.log", dir),
+                         .tmpdir = dir};
+    if (!urc_backend_c.build(srcs, 2, urc_fmt("%s/seg.so", dir), &bo)) return false;
     char so_sha[65];
     if (!sha_file(urc_fmt("%s/seg.so", dir), so_sha)) {
         urc_error(NULL, "%s/seg.so: cannot be read after the build", dir);
@@ -337,7 +311,7 @@ static bool build_into(const urc_seg_cache_opts *o, const char *dir, const char 
     }
     const char *man = manifest_text(model_sha, so_sha, g);
     unlink(urc_fmt("%s/glue.c", dir));
-    unlink(log);
+    unlink(bo.log_path);
     if (!urc_write_new_file(urc_fmt("%s/manifest", dir), man, strlen(man), 0600, &err)) {
         urc_error(NULL, "%s/manifest: %s", dir, err);
         return false;

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend/c/emit_c.h"
+#include "backend/backend.h"
 #include "base/diag.h"
 #include "driver.h"
 
@@ -69,18 +69,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (g) {
         urc_program *P = urc_build_program(g, "m", &o, NULL);
         if (P) {
-            urc_c_opts co = {.prefix = "m",
-                             .header_name = "m.h",
-                             .source_name = "model.onnx",
-                             .command = "fuzz",
-                             .model_hash = g->hash,
-                             .opset = g->opset,
-                             .embed_weights = false};
-            urc_strbuf src = {0}, hdr = {0};
-            urc_emit_c_source(P, &co, &src);
-            urc_emit_c_header(P, &co, &hdr);
-            urc_sb_free(&src);
-            urc_sb_free(&hdr);
+            urc_emit_opts eo = {.prefix = "m",
+                                .source_name = "model.onnx",
+                                .command = "fuzz",
+                                .model_hash = g->hash,
+                                .opset = g->opset};
+            urc_emitted e = {0};
+            const char *entry = "forward";
+            urc_backend_c.emit((const urc_program *const *)&P, &entry, 1, &eo, &e);
+            urc_emitted_free(&e);
         }
     }
     /* Whatever failed must have said why, on one line. */

@@ -35,6 +35,8 @@ no_files "$T/o"
 expect 2 "unetrc: usage error: no model given (see unetrc --help)" $U
 expect 2 "unetrc: usage error: no output file given (-o FILE.c) (see unetrc --help)" $U add_relu.onnx
 expect 2 "unetrc: usage error: unknown option '--bogus' (see unetrc --help)" $U add_relu.onnx -o "$T/o/x.c" --bogus
+expect 2 "unetrc: usage error: unknown option '--a b' (see unetrc --help)" $U add_relu.onnx -o "$T/o/x.c" "--a
+b"
 expect 2 "unetrc: usage error: -o wants a file name ending in .c, got '$T/o/x.txt' (see unetrc --help)" $U add_relu.onnx -o "$T/o/x.txt"
 expect 2 "unetrc: usage error: --input-shape: bad dimension in 'x=1,a' (see unetrc --help)" $U add_relu.onnx -o "$T/o/x.c" --input-shape x=1,a
 expect 2 "unetrc: usage error: --name '9x' is not a C identifier (see unetrc --help)" $U add_relu.onnx -o "$T/o/x.c" --name 9x
@@ -395,6 +397,26 @@ no_files "$T/oc"
 expect 0 "" $U $LM -o "$T/oc/9t.c" --train
 check grep -q '^int m_9t_train_step(' "$T/oc/9t.h"
 rm -f "$T"/oc/*
+# --train takes the graph options of compile (one option table, cli.c) and checks them as compile does
+expect 0 "" $U $LM -o "$T/oc/3d.c" --train -O0 --target-cpu generic --max-bytes 100000000 --input-shape x=2,4,5,6,7
+check grep -q '^int m_3d_train_step(' "$T/oc/3d.h"
+rm -f "$T"/oc/*
+expect 2 "unetrc: usage error: --target-cpu: unknown CPU 'z80' (see unetrc --help)" $U $LM -o "$T/oc/t.c" --train --target-cpu z80
+expect 2 "unetrc: usage error: --max-bytes wants a positive integer, got '0' (see unetrc --help)" $U $LM -o "$T/oc/t.c" --train --max-bytes 0
+expect 2 "unetrc: usage error: --dump-after: unknown pass 'bogus' (see unetrc --help)" $U $LM -o "$T/oc/t.c" --train --dump-after=bogus
+no_files "$T/oc"
+# ... and each command only its own options; a choice names its values; --backend names the available ones
+expect 2 "unetrc: usage error: unknown option '--optimizer' (see unetrc --help)" gi --label $LL --optimizer sgd
+expect 2 "unetrc: usage error: unknown option '--data' (see unetrc --help)" $U $LM -o "$T/oc/t.c" --train --data x
+expect 2 "unetrc: usage error: --loss wants dicece, dice or ce, got 'bce' (see unetrc --help)" gi --label $LL --loss=bce
+expect 2 "unetrc: usage error: --threads wants a positive integer, got 'x' (see unetrc --help)" $U train $LM --data x --threads x
+expect 2 "unetrc: usage error: --backend: unknown backend 'llvm' (available: c) (see unetrc --help)" $U $LM -o "$T/oc/t.c" --backend llvm
+expect 2 "unetrc: usage error: unknown option '--backend' (see unetrc --help)" $U info $LM --backend c
+no_files "$T/oc"
+expect 0 "" $U $LM -o "$T/oc/a.c"
+expect 0 "" $U $LM -o "$T/oc/b.c" --backend c
+check cmp -s "$T/oc/a.weights" "$T/oc/b.weights"
+rm -f "$T"/oc/*
 rm -f "$T"/r/*
 expect 1 "$E checks/npy_long_header.npy: file is 70099 bytes, above the limit of 65636 bytes (raise it with --max-bytes)" $U add_relu.onnx --freeze-input x=checks/npy_long_header.npy --max-bytes 100 -o "$T/o/x.c"
 no_files "$T/r"
@@ -490,7 +512,7 @@ kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null
 if [ -n "$(ls -A "$T/o4" | grep tmp)" ]; then echo "FAIL: temporary files left after SIGTERM: $(ls -A "$T/o4")"; fails=$((fails + 1)); fi
 
 # -- help: `unetrc --help` lists every command and option; each command has its own (stdout, exit 0,
-#    nothing on stderr); every option the parsers accept is in `unetrc --help` and in docs/cli.md
+#    nothing on stderr); every option of the table (compiler/cli.c) is in `unetrc --help` and in docs/cli.md
 S=$(cd "$D/../.." && pwd)
 help_of() { n=$((n + 1)); out=$($U "$@" 2>"$T/help_err"); rc=$?
     if [ $rc != 0 ] || [ -s "$T/help_err" ]; then echo "FAIL: $* exit $rc: $(cat "$T/help_err")"; fails=$((fails + 1)); fi; }
@@ -500,7 +522,9 @@ help_of --help
 help_has "^usage: unetrc MODEL.onnx -o OUT.c"; help_has "^       unetrc grad MODEL.onnx"; help_has "^       unetrc train MODEL.onnx"
 help_has "^training options"; help_has "  --optimizer adamw|sgd"; help_has "  --data DIR"; help_has "  --stop-after N"
 all=$out
-for o in $(grep -ho 'strcmp(a, "-[-a-zA-Z0-9]*")' "$S/compiler/main.c" "$S/compiler/cmd_train.c" "$S/compiler/cmd_segment.c" | sed 's/.*"\(.*\)")/\1/' | sort -u); do
+opts=$(grep -o '^ *{"-[-a-zA-Z0-9]*"' "$S/compiler/cli.c" | sed 's/.*"\(.*\)"/\1/' | sort -u)
+[ "$(printf '%s\n' "$opts" | wc -l)" -gt 60 ] || { echo "FAIL: the option table of compiler/cli.c was not found"; fails=$((fails + 1)); }
+for o in $opts; do
     n=$((n + 1))
     printf '%s\n' "$all" | grep -qE -- "[ ,]$o([ ,]|\$)" || { echo "FAIL: option $o is not in unetrc --help"; fails=$((fails + 1)); }
     grep -qF -- "\`$o" "$S/docs/cli.md" || { echo "FAIL: option $o is not in docs/cli.md"; fails=$((fails + 1)); }

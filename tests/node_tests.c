@@ -2,14 +2,15 @@
  * the per-op conformance suite.
  *
  *   node_tests [--filter SUBSTR] [--shard I/N] [--mode interp|c|both]
- *              [--cflags FLAGS] [--table FILE.md] [--xfail FILE] [-v] DATA_DIR
+ *              [--backend NAME] [--cflags FLAGS] [--table FILE.md] [--xfail FILE] [-v] DATA_DIR
  *
  * For each test folder (model.onnx plus test_data_set_N folders of input_K.pb and output_K.pb):
  * - a model using an op unetrc does not support is listed as unsupported;
  * - a model below the supported opset range is listed as old-opset;
  * - every other model must compile, and each data set must match the
  *   expected outputs through the reference interpreter and through the
- *   generated C (built with -Wall -Wextra -Werror, plus --cflags: e.g.
+ *   generated code of the backend (--backend, else $UNETRC_BACKEND, else c;
+ *   mode "c" is the generated code of any backend; the C backend's code is built with -Wall -Wextra -Werror, plus --cflags: e.g.
  *   -fsanitize=undefined makes any undefined behaviour a failure), with ONNX's default
  *   tolerance |out - ref| <= 1e-7 + 1e-3 |ref| (exact for integers, NaN
  *   equals NaN).
@@ -24,7 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "backend/c/run_c.h"
+#include "backend/backend.h"
 #include "base/diag.h"
 #include "driver.h"
 #include "interp/interp.h"
@@ -134,6 +135,7 @@ static int count_files(const char *dir, const char *prefix) {
  * would with --freeze-input; every data set must then agree on them. */
 /* Extra flags for building the generated C (--cflags). */
 static const char *extra_cflags = "";
+static const urc_backend *backend; /* the generated code's (main) */
 
 static const char *run_test(const char *dir, const test_info *ti, bool do_interp, bool do_c, bool *interp_ok,
                             bool *c_ok, bool *froze) {
@@ -225,7 +227,7 @@ static const char *run_test(const char *dir, const test_info *ti, bool do_interp
             urc_run_opts ro = {.cflags = urc_fmt("-std=c11 -O1 -Wall -Wextra -Werror %s", extra_cflags),
                                .model_name = "model.onnx",
                                .opset = g->opset};
-            if (!urc_c_run(P, ins, outs, &ro)) {
+            if (!backend->run(P, ins, outs, &ro)) {
                 *c_ok = false;
                 why = urc_fmt("c: %s", urc_diag_message() ? urc_diag_message() : "failed");
             } else {
@@ -285,6 +287,7 @@ static int cmp_unsup(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
+    backend = urc_backend_from_env();
     const char *data = NULL, *dirs[16], *filter = NULL, *table = NULL, *xfail_path = NULL, *mode = "both";
     int shard = 0, nshards = 1, verbose = 0, ndirs = 0;
     for (int i = 1; i < argc; i++) {
@@ -293,7 +296,12 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--xfail") && i + 1 < argc) xfail_path = argv[++i];
         else if (!strcmp(argv[i], "--mode") && i + 1 < argc) mode = argv[++i];
         else if (!strcmp(argv[i], "--cflags") && i + 1 < argc) extra_cflags = argv[++i];
-        else if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
+        else if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
+            if (!(backend = urc_backend_find(argv[++i]))) {
+                fprintf(stderr, "node_tests: unknown backend '%s' (available: %s)\n", argv[i], urc_backend_names());
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
             if (sscanf(argv[++i], "%d/%d", &shard, &nshards) != 2 || nshards < 1 || shard < 0 || shard >= nshards) {
                 fprintf(stderr, "node_tests: bad --shard\n");
                 return 2;
@@ -303,7 +311,8 @@ int main(int argc, char **argv) {
     }
     if (!data) {
         fprintf(stderr,
-                "usage: node_tests [--filter S] [--shard I/N] [--mode interp|c|both] [--cflags FLAGS] [--table F] "
+                "usage: node_tests [--filter S] [--shard I/N] [--mode interp|c|both] [--backend NAME] [--cflags FLAGS] "
+                "[--table F] "
                 "[--xfail F] DIR...\n");
         return 2;
     }

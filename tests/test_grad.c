@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "autodiff/autodiff.h"
-#include "backend/c/run_c.h"
+#include "backend/backend.h"
 #include "base/diag.h"
 #include "base/npy.h"
 #include "driver.h"
@@ -55,7 +55,7 @@ static bool check_c(urc_graph *g, urc_tensor **ins, urc_tensor *const *ref, cons
                        .threads = 2,
                        .keep_dir = getenv("TEST_GRAD_KEEP")}; /* keep the C for a look */
     urc_tensor *got[65];
-    if (!urc_c_run(P, ins, got, &ro)) {
+    if (!urc_backend_from_env()->run(P, ins, got, &ro)) {
         printf("FAIL %s: generated C: %s\n", path, urc_diag_message());
         return false;
     }

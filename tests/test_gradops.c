@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/c/run_c.h"
+#include "backend/backend.h"
 #include "base/diag.h"
 #include "driver.h"
 #include "interp/interp.h"
@@ -61,7 +61,7 @@ static bool compare(urc_graph *g, urc_tensor **ins, const char *name) {
                            .threads = 2,
                            .keep_dir = getenv("TEST_GRADOPS_KEEP")};
         urc_tensor *got[8] = {0};
-        if (!urc_c_run(P, ins, got, &ro)) {
+        if (!urc_backend_from_env()->run(P, ins, got, &ro)) {
             printf("FAIL %s (%s): generated C: %s\n", name, targets[t], urc_diag_message());
             return false;
         }
@@ -112,7 +112,7 @@ static bool bench(urc_graph *g, urc_tensor **ins, double *times, int runs) {
                        .times_ms = times,
                        .keep_dir = getenv("TEST_GRADOPS_KEEP")};
     urc_tensor *got[8] = {0};
-    if (!urc_c_run(P, ins, got, &ro)) {
+    if (!urc_backend_from_env()->run(P, ins, got, &ro)) {
         printf("FAIL bench: %s\n", urc_diag_message());
         return false;
     }

@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/c/run_c.h"
+#include "backend/backend.h"
 #include "base/diag.h"
 #include "base/npy.h"
 #include "driver.h"
@@ -207,7 +207,7 @@ static bool run_c(urc_graph *g, urc_tensor *const *ins, urc_tensor **outs, const
     }
     urc_run_opts ro = {
         .cflags = "-std=c11 -O2 -fopenmp -Wall -Wextra -Werror", .model_name = name, .opset = g->opset, .threads = 2};
-    if (!urc_c_run(P, ins, outs, &ro)) {
+    if (!urc_backend_from_env()->run(P, ins, outs, &ro)) {
         printf("FAIL %s: generated C: %s\n", name, urc_diag_message() ? urc_diag_message() : "?");
         return false;
     }

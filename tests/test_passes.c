@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend/c/run_c.h"
+#include "backend/backend.h"
 #include "base/diag.h"
 #include "base/npy.h"
 #include "driver.h"
@@ -395,7 +395,7 @@ static void check_kernels(const char *target, int vector_bits, const char *cflag
     }
     urc_program *P = urc_build_program(b.g, "mm", &o, NULL);
     urc_run_opts ro = {.cflags = cflags, .model_name = "test_passes kernels", .threads = 2};
-    if (!P || !urc_c_run(P, b.ins, got, &ro)) {
+    if (!P || !urc_backend_from_env()->run(P, b.ins, got, &ro)) {
         FAIL("kernels (%s, %d bits): %s", target, vector_bits, urc_diag_message());
         return;
     }

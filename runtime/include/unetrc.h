@@ -42,6 +42,20 @@ typedef enum unetrc_status {
  * these numbers, so it describes them too. */
 const char *unetrc_status_str(int status);
 
+/* The weights blob (SEG.weights), the one definition of its format for the
+ * compiler (which writes it) and the runtime (which checks it); all fields
+ * little-endian, followed by the payload:
+ *   0  char[8]  magic "UNETRCW1"
+ *   8  u32      format version (1)
+ *   12 u32      header bytes (64)
+ *   16 u64      payload bytes
+ *   24 u64      FNV-1a 64 checksum of the payload
+ *   32 u64      FNV-1a 64 of the model file
+ *   40 zero padding to 64 */
+#define UNETRC_WEIGHTS_MAGIC "UNETRCW1"
+#define UNETRC_WEIGHTS_VERSION 1
+#define UNETRC_WEIGHTS_HEADER_BYTES 64
+
 /* Checks a weights blob (the bytes of SEG.weights) against what the
  * generated header expects (SEG_WEIGHTS_SIZE, SEG_WEIGHTS_CHECKSUM) and
  * returns its payload, which is what SEG_forward takes as `weights`. The

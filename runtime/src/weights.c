@@ -3,8 +3,6 @@
 
 #include <string.h>
 
-#define HEADER_BYTES 64
-
 const char *unetrc_status_str(int status) {
     switch (status) {
     case UNETRC_OK: return "ok";
@@ -52,15 +50,16 @@ unetrc_status unetrc_weights_open(const void *blob, size_t blob_size, uint64_t e
     *payload = NULL;
     const unsigned char *b = blob;
     if ((uintptr_t)b % 64) return UNETRC_ERR_ALIGN;
-    if (blob_size < HEADER_BYTES) return UNETRC_ERR_TRUNCATED;
-    if (memcmp(b, "UNETRCW1", 8) != 0) return UNETRC_ERR_MAGIC;
-    if (rd32(b + 8) != 1 || rd32(b + 12) != HEADER_BYTES) return UNETRC_ERR_VERSION;
+    if (blob_size < UNETRC_WEIGHTS_HEADER_BYTES) return UNETRC_ERR_TRUNCATED;
+    if (memcmp(b, UNETRC_WEIGHTS_MAGIC, 8) != 0) return UNETRC_ERR_MAGIC;
+    if (rd32(b + 8) != UNETRC_WEIGHTS_VERSION || rd32(b + 12) != UNETRC_WEIGHTS_HEADER_BYTES) return UNETRC_ERR_VERSION;
     uint64_t size = rd64(b + 16);
     if (size != expected_size) return UNETRC_ERR_SIZE;
-    if (blob_size - HEADER_BYTES < size) return UNETRC_ERR_TRUNCATED;
-    if (blob_size - HEADER_BYTES != size) return UNETRC_ERR_SIZE;
+    if (blob_size - UNETRC_WEIGHTS_HEADER_BYTES < size) return UNETRC_ERR_TRUNCATED;
+    if (blob_size - UNETRC_WEIGHTS_HEADER_BYTES != size) return UNETRC_ERR_SIZE;
     uint64_t sum = rd64(b + 24);
-    if (sum != expected_checksum || unetrc_fnv1a64(b + HEADER_BYTES, (size_t)size) != sum) return UNETRC_ERR_CHECKSUM;
-    *payload = b + HEADER_BYTES;
+    if (sum != expected_checksum || unetrc_fnv1a64(b + UNETRC_WEIGHTS_HEADER_BYTES, (size_t)size) != sum)
+        return UNETRC_ERR_CHECKSUM;
+    *payload = b + UNETRC_WEIGHTS_HEADER_BYTES;
     return UNETRC_OK;
 }

@@ -11,7 +11,8 @@
 #     tol 1e-3 or the value in tolerances.txt (ill-conditioned tensors);
 #   * the gradient files written by unetrc and the reference files are the same set.
 # Without NAME arguments every subdirectory of FIXTURES_DIR is tested. GRAD_MODES (default "c interp")
-# selects the modes (the Swin UNETR fixture runs "c" only: the interpreter takes too long at 64^3).
+# selects the modes (the Swin UNETR fixture runs "c" only: the interpreter takes too long at 64^3); mode "c" is
+# the generated code of the backend UNETRC_BACKEND (default c: `unetrc grad --backend NAME`).
 # Prints per model and mode the loss error, the worst gradient error relative to its max over the
 # tensors with the default 1e-3 bound, and the largest error/bound over the tensors in tolerances.txt.
 set -u
@@ -29,7 +30,7 @@ for name in $names; do
     (cd "$F" && ls *.npy | grep -Ev "$REF_FILES_EXCLUDE" | sort) > "$T/$name.ref.list"
     nref=$(wc -l < "$T/$name.ref.list")
     for mode in ${GRAD_MODES:-c interp}; do
-        extra=""; [ "$mode" = interp ] && extra="--interp"
+        extra="--backend ${UNETRC_BACKEND:-c}"; [ "$mode" = interp ] && extra="--interp"
         O=$T/$name.$mode
         if ! "$U" grad "$F/model.onnx" --input "$F/x.npy" --label "$F/label.npy" --loss dicece --out "$O" $extra \
                 > "$T/out" 2> "$T/err"; then

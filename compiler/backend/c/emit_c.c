@@ -49,13 +49,6 @@ const char *urc_c_type(urc_dtype dt) {
     return "";
 }
 
-const char *urc_c_macro_prefix(const char *prefix) {
-    char *r = urc_strdup(prefix);
-    for (char *q = r; *q; q++)
-        if (*q >= 'a' && *q <= 'z') *q = (char)(*q - 'a' + 'A');
-    return r;
-}
-
 /* ---- expressions ------------------------------------------------------------ */
 
 static void flt_literal(urc_strbuf *sb, double v, urc_dtype dt) {
@@ -523,14 +516,10 @@ static void io_params(const urc_program *P, urc_strbuf *out) {
         urc_sb_printf(out, ", %s *%s", urc_c_type(P->outputs.items[i].dt), P->outputs.items[i].cname);
 }
 
-/* A program with parameter regions takes them after the weights: read-only
- * for inference, read-write with the optimizer state for a training step. */
-static bool is_training(const urc_program *P) { return P->state_bytes > 0; }
-
 static void entry_signature(const urc_program *P, const char *entry, const urc_c_opts *o, urc_strbuf *out) {
     urc_sb_printf(out, "int %s_%s(", o->prefix, entry);
     if (!o->embed_weights) urc_sb_puts(out, "const void *weights, ");
-    if (is_training(P)) urc_sb_puts(out, "void *params, void *state, ");
+    if (urc_abi_is_training(P)) urc_sb_puts(out, "void *params, void *state, ");
     else if (P->params_bytes) urc_sb_puts(out, "const void *params, ");
     urc_sb_puts(out, "void *arena");
     io_params(P, out);
@@ -558,13 +547,10 @@ static void io_macros(const urc_program *P, const char *U, const char *mp, urc_s
     }
 }
 
-/* Macro prefix of an entry point: "" for forward, "TRAIN_" for train_step. */
-static const char *macro_prefix(const char *entry) { return strcmp(entry, "forward") ? "TRAIN_" : ""; }
-
 void urc_emit_c_header_multi(const urc_program *const *progs, const char *const *entries, int n, const urc_c_opts *o,
                              urc_strbuf *out) {
     const urc_program *W = progs[n - 1]; /* the last program's weights blob holds everyone's */
-    const char *U = urc_c_macro_prefix(o->prefix);
+    const char *U = urc_abi_macro_prefix(o->prefix);
     provenance(out, o, "Header");
     urc_sb_printf(out, "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n", U, U);
     urc_sb_puts(out, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
@@ -574,9 +560,9 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
     urc_sb_printf(out, "#define %s_ALIGN %d\n", U, W->align);
     for (int i = 0; i < n; i++) {
         const urc_program *P = progs[i];
-        const char *mp = macro_prefix(entries[i]);
+        const char *mp = urc_abi_entry_macro_prefix(entries[i]);
         urc_sb_printf(out, "#define %s_%sARENA_SIZE %lld /* bytes of scratch memory for %s_%s */\n", U, mp,
-                      (long long)(P->arena_bytes ? P->arena_bytes : P->align), o->prefix, entries[i]);
+                      (long long)urc_abi_arena_size(P), o->prefix, entries[i]);
         urc_sb_printf(out, "#define %s_%sARENA_LOWER_BOUND %lld /* largest set of simultaneously live tensors */\n", U,
                       mp, (long long)P->arena_lower_bound);
     }
@@ -585,18 +571,14 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
     urc_sb_printf(out, "#define %s_WEIGHTS_EMBEDDED %d\n", U, o->embed_weights ? 1 : 0);
     if (!o->embed_weights) {
         urc_sb_printf(out, "#define %s_WEIGHTS_FILE_SIZE %lld /* bytes of %s.weights: 64-byte header + payload */\n", U,
-                      (long long)(W->weights_bytes + URC_WEIGHTS_HEADER), o->prefix);
+                      (long long)(W->weights_bytes + UNETRC_WEIGHTS_HEADER_BYTES), o->prefix);
         urc_sb_printf(out, "#define %s_WEIGHTS_CHECKSUM UINT64_C(0x%016llx) /* FNV-1a 64 of the payload */\n", U,
                       (unsigned long long)W->weights_checksum);
     }
     urc_sb_printf(out, "#define %s_MODEL_HASH UINT64_C(0x%016llx) /* FNV-1a 64 of the model file */\n", U,
                   (unsigned long long)o->model_hash);
     urc_sb_printf(out, "#define %s_MACS %lld /* multiply-accumulates per forward */\n", U, (long long)progs[0]->macs);
-    const urc_program *T = NULL; /* the program with parameter regions, if any */
-    for (int i = 0; i < n; i++)
-        if (progs[i]->params_bytes) T = progs[i];
-    for (int i = 0; i < n; i++)
-        if (is_training(progs[i])) T = progs[i];
+    const urc_program *T = urc_abi_param_program(progs, n);
     if (T) {
         int np = 0;
         for (int i = 0; i < T->regions.len; i++) np += !T->regions.items[i].state;
@@ -605,8 +587,7 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
                       " * optimizer state in the state region (zeroed by %s_train_init). */\n",
                       o->prefix);
         urc_sb_printf(out, "#define %s_PARAMS_SIZE %lld /* bytes */\n#define %s_STATE_SIZE %lld /* bytes */\n", U,
-                      (long long)(T->params_bytes ? T->params_bytes : T->align), U,
-                      (long long)(T->state_bytes ? T->state_bytes : T->align));
+                      (long long)urc_abi_params_size(T), U, (long long)urc_abi_state_size(T));
         urc_sb_printf(out, "#define %s_NUM_PARAMS %d\n", U, np);
         for (int i = 0; i < T->regions.len; i++)
             if (T->regions.items[i].state && !strcmp(T->regions.items[i].name, "step"))
@@ -625,27 +606,27 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
         urc_sb_printf(out, "int %s_train_init(%svoid *params, void *state);\n", o->prefix,
                       o->embed_weights ? "" : "const void *weights, ");
     }
-    urc_sb_printf(out, "\n#define %s_OK 0\n#define %s_ERR_NULL (-1) /* a pointer argument is NULL */\n", U, U);
-    urc_sb_printf(out, "#define %s_ERR_ALIGN (-2) /* weights, params, state or arena not %s_ALIGN-byte aligned */\n", U,
-                  U);
+    /* the status codes are the runtime's (unetrc.h), so unetrc_status_str describes them */
+    urc_sb_printf(out, "\n#define %s_OK %d\n#define %s_ERR_NULL (%d) /* a pointer argument is NULL */\n", U, UNETRC_OK,
+                  U, UNETRC_ERR_NULL);
+    urc_sb_printf(out, "#define %s_ERR_ALIGN (%d) /* weights, params, state or arena not %s_ALIGN-byte aligned */\n", U,
+                  UNETRC_ERR_ALIGN, U);
     urc_sb_printf(out,
-                  "#define %s_ERR_INDEX (-12) /* an index read at run time (Gather, GatherElements) is out of "
+                  "#define %s_ERR_INDEX (%d) /* an index read at run time (Gather, GatherElements) is out of "
                   "range; the outputs are then undefined */\n",
-                  U);
-    const urc_program *L = NULL; /* the program with a label input, if any */
-    for (int i = 0; i < n; i++)
-        if (progs[i]->label_values) L = progs[i];
+                  U, UNETRC_ERR_INDEX);
+    const urc_program *L = urc_abi_label_program(progs, n);
     if (L) {
         urc_sb_printf(out,
-                      "#define %s_ERR_LABEL (-13) /* a label is none of the classes' label values: nothing was "
+                      "#define %s_ERR_LABEL (%d) /* a label is none of the classes' label values: nothing was "
                       "run or written */\n",
-                      U);
+                      U, UNETRC_ERR_LABEL);
         urc_sb_printf(out, "#define %s_NUM_CLASSES %d\n#define %s_LABEL_VALUES {", U, L->nclasses, U);
         for (int k = 0; k < L->nclasses; k++) urc_sb_printf(out, k ? ", %lld" : "%lld", (long long)L->label_values[k]);
         urc_sb_puts(out, "} /* the label value of each class */\n");
     }
     for (int i = 0; i < n; i++) {
-        io_macros(progs[i], U, macro_prefix(entries[i]), out);
+        io_macros(progs[i], U, urc_abi_entry_macro_prefix(entries[i]), out);
         if (!strcmp(entries[i], "forward"))
             urc_sb_printf(out,
                           "\n/* Runs the network: reads the inputs, writes the outputs. Returns %s_OK, or\n"
@@ -1012,30 +993,30 @@ static int find_kernel(const kernel_index *t, int n, const urc_kernel *k) {
 }
 
 static void entry_body(const urc_program *P, const char *entry, const char **fn, const urc_c_opts *o, urc_strbuf *out) {
-    const char *U = urc_c_macro_prefix(o->prefix);
+    const char *U = urc_abi_macro_prefix(o->prefix);
     entry_signature(P, entry, o, out);
     urc_sb_puts(out, " {\n");
     if (o->embed_weights)
         urc_sb_printf(out, "    const unsigned char *W = (const unsigned char *)&%s_weights_data;\n", o->prefix);
     else urc_sb_puts(out, "    const unsigned char *W = (const unsigned char *)weights;\n");
-    if (is_training(P))
+    if (urc_abi_is_training(P))
         urc_sb_puts(out, "    unsigned char *PR = (unsigned char *)params, *ST = (unsigned char *)state;\n");
     else if (P->params_bytes) urc_sb_puts(out, "    const unsigned char *PR = (const unsigned char *)params;\n");
     urc_sb_puts(out, "    unsigned char *A = (unsigned char *)arena;\n");
     urc_sb_puts(out, "    if (!W || !A");
     if (P->params_bytes) urc_sb_puts(out, " || !PR");
-    if (is_training(P)) urc_sb_puts(out, " || !ST");
+    if (urc_abi_is_training(P)) urc_sb_puts(out, " || !ST");
     for (int i = 0; i < P->inputs.len; i++) urc_sb_printf(out, " || !%s", P->inputs.items[i].cname);
     for (int i = 0; i < P->outputs.len; i++) urc_sb_printf(out, " || !%s", P->outputs.items[i].cname);
     urc_sb_printf(out, ") return %s_ERR_NULL;\n", U);
     urc_sb_printf(out, "    if ((uintptr_t)W %% %s_ALIGN || (uintptr_t)A %% %s_ALIGN", U, U);
     if (P->params_bytes) urc_sb_printf(out, " || (uintptr_t)PR %% %s_ALIGN", U);
-    if (is_training(P)) urc_sb_printf(out, " || (uintptr_t)ST %% %s_ALIGN", U);
+    if (urc_abi_is_training(P)) urc_sb_printf(out, " || (uintptr_t)ST %% %s_ALIGN", U);
     urc_sb_printf(out, ") return %s_ERR_ALIGN;\n", U);
     if (P->label_values) label_check(P, U, out);
     urc_sb_puts(out, "    (void)W;\n    (void)A;\n");
     if (P->params_bytes) urc_sb_puts(out, "    (void)PR;\n");
-    if (is_training(P)) urc_sb_puts(out, "    (void)ST;\n");
+    if (urc_abi_is_training(P)) urc_sb_puts(out, "    (void)ST;\n");
     /* Each call's kernel index (for its printed name) by binary search over
      * the kernels sorted by address: a scan per call was quadratic. */
     kernel_index *byaddr = urc_xmalloc(sizeof(kernel_index) * ((size_t)P->kernels.len + 1));
@@ -1070,7 +1051,7 @@ static void entry_body(const urc_program *P, const char *entry, const char **fn,
 
 /* The parameter table and NAME_train_init of a program with regions. */
 static void train_init(const urc_program *T, const urc_c_opts *o, urc_strbuf *out) {
-    const char *U = urc_c_macro_prefix(o->prefix);
+    const char *U = urc_abi_macro_prefix(o->prefix);
     urc_sb_printf(out, "\nconst %s_param_info %s_params[%s_NUM_PARAMS] = {\n", o->prefix, o->prefix, U);
     for (int i = 0; i < T->regions.len; i++) {
         const urc_pentry *e = &T->regions.items[i];
@@ -1158,11 +1139,7 @@ void urc_emit_c_source_multi(const urc_program *const *progs, const char *const 
         if (pi) urc_sb_putc(out, '\n');
         entry_body(progs[pi], entries[pi], fn[pi], o, out);
     }
-    const urc_program *T = NULL;
-    for (int i = 0; i < n; i++)
-        if (progs[i]->params_bytes) T = progs[i];
-    for (int i = 0; i < n; i++)
-        if (is_training(progs[i])) T = progs[i];
+    const urc_program *T = urc_abi_param_program(progs, n);
     if (T) train_init(T, o, out);
     urc_sb_puts(out, "\n#if defined(__GNUC__) && !defined(__clang__)\n#pragma GCC pop_options\n#endif\n");
 }
@@ -1170,18 +1147,4 @@ void urc_emit_c_source_multi(const urc_program *const *progs, const char *const 
 void urc_emit_c_source(const urc_program *P, const urc_c_opts *o, urc_strbuf *out) {
     const char *entry = "forward";
     urc_emit_c_source_multi(&P, &entry, 1, o, out);
-}
-
-void urc_emit_weights(const urc_program *P, const urc_c_opts *o, urc_strbuf *out) {
-    unsigned char h[URC_WEIGHTS_HEADER] = {0};
-    memcpy(h, URC_WEIGHTS_MAGIC, 8);
-    uint32_t version = URC_WEIGHTS_VERSION, hsize = URC_WEIGHTS_HEADER;
-    uint64_t size = (uint64_t)P->weights_bytes, sum = P->weights_checksum, mh = o->model_hash;
-    memcpy(h + 8, &version, 4);
-    memcpy(h + 12, &hsize, 4);
-    memcpy(h + 16, &size, 8);
-    memcpy(h + 24, &sum, 8);
-    memcpy(h + 32, &mh, 8);
-    urc_sb_write(out, h, sizeof h);
-    if (P->weights_bytes) urc_sb_write(out, P->weights, (size_t)P->weights_bytes);
 }

@@ -1,6 +1,7 @@
 /* run_c.c: build-and-run of generated code (see run_c.h). */
 #define _GNU_SOURCE
 #include "run_c.h"
+#include "emit_c.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,11 +12,6 @@
 
 #include "../../base/diag.h"
 #include "../../base/proc.h"
-
-int urc_run_process(char **argv, const char *log_path) {
-    urc_child_opts o = {.log_path = log_path};
-    return urc_run_child(argv, &o);
-}
 
 typedef urc_argv strvec;
 
@@ -83,7 +79,7 @@ static const char *harness_source(const urc_program *P) {
     urc_sb_putc(&call, ')');
     urc_sb_printf(&sb, "    int rc = %s;\n", call.data);
     /* exit status 5: an index read at run time is out of range (urc_c_run says so) */
-    urc_sb_printf(&sb, "    if (rc == %s_ERR_INDEX) return 5;\n", urc_c_macro_prefix(name));
+    urc_sb_printf(&sb, "    if (rc == %s_ERR_INDEX) return 5;\n", urc_abi_macro_prefix(name));
     urc_sb_puts(&sb, "    if (rc != 0) {\n        fprintf(stderr, \"harness: forward returned %d\\n\", rc);\n        "
                      "return 4;\n    }\n");
     urc_sb_printf(&sb,
@@ -118,15 +114,44 @@ static bool write_plain(const char *path, const void *data, size_t n, bool scrat
     return false;
 }
 
-const char *urc_keep_dir_prepare(const char *dir) {
-    static char msg[200];
-    struct stat st;
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        snprintf(msg, sizeof msg, "cannot create the --keep folder: %s", strerror(errno));
-    else if (stat(dir, &st) != 0) snprintf(msg, sizeof msg, "cannot use the --keep folder: %s", strerror(errno));
-    else if (!S_ISDIR(st.st_mode)) snprintf(msg, sizeof msg, "cannot use the --keep folder: %s", strerror(ENOTDIR));
-    else return NULL;
-    return msg;
+static const char *compiler_of(const char *cc) {
+    return cc ? cc : (getenv("CC") && *getenv("CC")) ? getenv("CC") : "cc";
+}
+
+/* cc cflags SOURCES... -o exe -lm: the exit status, -1 when cc cannot run. */
+static int build(const char *const *sources, int n, const char *exe, const urc_build_opts *o) {
+    const char *cc = compiler_of(o->cc);
+    strvec argv = {0};
+    urc_split_words(cc, &argv);
+    urc_split_words(o->cflags ? o->cflags : "-std=c11 -O2 -fopenmp", &argv);
+    for (int i = 0; i < n; i++) URC_VEC_PUSH(argv, (char *)sources[i]);
+    URC_VEC_PUSH(argv, "-o");
+    URC_VEC_PUSH(argv, (char *)exe);
+    URC_VEC_PUSH(argv, "-lm");
+    URC_VEC_PUSH(argv, NULL);
+    urc_child_opts co = {.log_path = o->log_path, .tmpdir = o->tmpdir};
+    int rc = urc_run_child(argv.items, &co);
+    free(argv.items);
+    return rc;
+}
+
+bool urc_c_build(const char *const *sources, int n, const char *exe, const urc_build_opts *o) {
+    int rc = build(sources, n, exe, o);
+    const char *cc = compiler_of(o->cc);
+    if (rc < 0) urc_error(NULL, "cannot run the C compiler '%s': %s", cc, strerror(errno));
+    if (rc <= 0) return rc == 0;
+    size_t len;
+    const char *err, *first = "";
+    char *text = urc_read_file(o->log_path, &len, 1 << 20, &err);
+    if (text) { /* the first line naming an error, else the first line */
+        char *e = strstr(text, "error");
+        if (!e) e = text;
+        e[strcspn(e, "\n")] = 0;
+        first = urc_strdup(e);
+        free(text);
+    }
+    urc_error(NULL, "the generated C failed to build with '%s' (exit %d): %s", cc, rc, first);
+    return false;
 }
 
 bool urc_c_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **outs, const urc_run_opts *o) {
@@ -150,63 +175,30 @@ bool urc_c_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **outs, 
     }
     bool priv = scratch != NULL;
     const char *name = P->name;
-    urc_c_opts co = {.prefix = name,
-                     .header_name = urc_fmt("%s.h", name),
-                     .source_name = o->model_name ? o->model_name : "model",
-                     .command = o->command,
-                     .model_hash = o->model_hash,
-                     .opset = o->opset};
-    urc_strbuf src = {0}, hdr = {0}, wts = {0};
-    urc_emit_c_source(P, &co, &src);
-    urc_emit_c_header(P, &co, &hdr);
-    urc_emit_weights(P, &co, &wts);
+    urc_emit_opts eo = {.prefix = name,
+                        .source_name = o->model_name ? o->model_name : "model",
+                        .command = o->command,
+                        .model_hash = o->model_hash,
+                        .opset = o->opset};
+    urc_emitted e = {0};
+    const char *entry = "forward";
+    urc_backend_c.emit(&P, &entry, 1, &eo, &e);
     const char *h = harness_source(P);
-    bool ok = write_plain(urc_fmt("%s/%s.c", dir, name), src.data, src.len, priv) &&
-              write_plain(urc_fmt("%s/%s.h", dir, name), hdr.data, hdr.len, priv) &&
-              write_plain(urc_fmt("%s/%s.weights", dir, name), wts.data, wts.len, priv) &&
+    bool ok = write_plain(urc_fmt("%s/%s.c", dir, name), e.code.data, e.code.len, priv) &&
+              write_plain(urc_fmt("%s/%s.h", dir, name), e.header.data, e.header.len, priv) &&
+              write_plain(urc_fmt("%s/%s.weights", dir, name), e.weights.data, e.weights.len, priv) &&
               write_plain(urc_fmt("%s/harness.c", dir), h, strlen(h), priv);
-    urc_sb_free(&src);
-    urc_sb_free(&hdr);
-    urc_sb_free(&wts);
+    urc_emitted_free(&e);
     for (int i = 0; ok && i < P->inputs.len; i++)
         ok = write_plain(urc_fmt("%s/in%d.bin", dir, i), ins[i]->data, urc_tensor_bytes(ins[i]), priv);
-    const char *cc = o->cc ? o->cc : (getenv("CC") && *getenv("CC")) ? getenv("CC") : "cc";
     const char *exe = urc_fmt("%s/%s_run", dir, name);
     if (ok) {
-        strvec argv = {0};
-        urc_split_words(cc, &argv);
-        urc_split_words(o->cflags ? o->cflags : "-std=c11 -O2 -fopenmp", &argv);
-        URC_VEC_PUSH(argv, urc_fmt("%s/%s.c", dir, name));
-        URC_VEC_PUSH(argv, urc_fmt("%s/harness.c", dir));
-        URC_VEC_PUSH(argv, "-o");
-        URC_VEC_PUSH(argv, (char *)exe);
-        URC_VEC_PUSH(argv, "-lm");
-        URC_VEC_PUSH(argv, NULL);
+        const char *srcs[2] = {urc_fmt("%s/%s.c", dir, name), urc_fmt("%s/harness.c", dir)};
         const char *log = urc_fmt("%s/build.log", dir);
         /* The compiler's own temporaries go into the scratch folder too, so
          * that they cannot outlive it. */
-        urc_child_opts co = {.log_path = log, .tmpdir = scratch};
-        int rc = urc_run_child(argv.items, &co);
-        free(argv.items);
-        if (rc < 0) {
-            urc_error(NULL, "cannot run the C compiler '%s': %s", cc, strerror(errno));
-            ok = false;
-        } else if (rc != 0) {
-            size_t n;
-            const char *err;
-            char *text = urc_read_file(log, &n, 1 << 20, &err);
-            const char *first = "";
-            if (text) {
-                char *e = strstr(text, "error");
-                if (!e) e = text;
-                char *nl = strchr(e, '\n');
-                if (nl) *nl = 0;
-                first = urc_strdup(e);
-                free(text);
-            }
-            urc_error(NULL, "the generated C failed to build with '%s' (exit %d): %s", cc, rc, first);
-            ok = false;
-        }
+        urc_build_opts bo = {.cc = o->cc, .cflags = o->cflags, .log_path = log, .tmpdir = scratch};
+        ok = urc_c_build(srcs, 2, exe, &bo);
     }
     if (ok) {
         strvec argv = {0};
@@ -218,7 +210,8 @@ bool urc_c_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **outs, 
         URC_VEC_PUSH(argv, NULL);
         const char *log = urc_fmt("%s/run.log", dir);
         if (o->threads > 0) setenv("OMP_NUM_THREADS", urc_fmt("%d", o->threads), 1);
-        int rc = urc_run_process(argv.items, log);
+        urc_child_opts co = {.log_path = log};
+        int rc = urc_run_child(argv.items, &co);
         free(argv.items);
         if (rc < 0) {
             urc_error(NULL, "cannot run the generated program: %s", strerror(errno));
@@ -227,7 +220,7 @@ bool urc_c_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **outs, 
             urc_error(NULL,
                       "the generated code's forward returned %s_ERR_INDEX: an index read at run time is out of "
                       "range (run with --interp to see which node and index)",
-                      urc_c_macro_prefix(name));
+                      urc_abi_macro_prefix(name));
             ok = false;
         } else if (rc != 0) {
             size_t n;
