@@ -1,0 +1,47 @@
+/* conv_internal.h: what conv.c (Conv/ConvTranspose: parsing, inference, reference, naive
+ * lowering) and conv_direct.c (the channels-last fast kernels) share. Not a public interface. */
+#ifndef URC_OPS_CONV_INTERNAL_H
+#define URC_OPS_CONV_INTERNAL_H
+
+#include "conv_wino.h"
+#include "spatial.h"
+
+/* The node's sizes with unused spatial axes (beyond nsp) set to extent 1,
+ * so the reference can always loop over three. */
+typedef struct geo {
+    int nsp;
+    int64_t N, C, M, G, Cg, Mg; /* Cg = C/G inputs and Mg = M/G outputs per group */
+    int64_t in[3], out[3], K[3], s[3], d[3], pb[3];
+} geo;
+
+geo urc_conv_geometry(const urc_node *n);
+
+static inline const urc_value *bias(const urc_node *n) { return n->nin > 2 ? n->in[2] : NULL; }
+/* unetrc.FusedConv may read X as the channel concatenation of parts
+ * (attrs.h: nx): in[0], then in[4], in[5], ... */
+static inline int nparts(const urc_node *n) {
+    return n->op == URC_OP_FUSED_CONV && n->a.conv.nx > 1 ? n->a.conv.nx : 1;
+}
+static inline const urc_value *xpart(const urc_node *n, int p) { return p ? n->in[3 + p] : n->in[0]; }
+/* X's shape: in[0]'s with the parts' channels added (channels-last). */
+static inline urc_shape x_shape(const urc_node *n) {
+    urc_shape s = n->in[0]->shape;
+    for (int p = 1; p < nparts(n); p++) s.dims[s.rank - 1] += xpart(n, p)->shape.dims[s.rank - 1];
+    return s;
+}
+/* unetrc.FusedConv's residual R (Y's shape and layout), or NULL. */
+static inline const urc_value *residual(const urc_node *n) { return n->nin > 3 ? n->in[3] : NULL; }
+/* Y's layout: channels-last unless y_channels_first keeps ONNX's. */
+static inline bool y_last(const urc_node *n) { return n->a.conv.channels_last && !n->a.conv.y_channels_first; }
+static inline const char *nm(const char *base, int a) { return urc_fmt("%s%d", base, a); }
+
+/* The channels-last fast paths (conv_direct.c): float32, one group, constant (or w_last) W. Each
+ * returns false, having bound nothing, when its kernel does not apply. */
+bool urc_conv_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g);
+/* ConvTranspose with kernel = stride as row GEMMs (urc_convt_direct_ok: the geometry fits). */
+bool urc_convt_direct_ok(const geo *g);
+bool urc_convt_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g);
+/* Other undilated ConvTransposes by residue classes of the output. */
+bool urc_convt_lower_classes(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g);
+
+#endif
