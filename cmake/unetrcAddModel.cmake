@@ -1,6 +1,6 @@
 # unetrc_add_model(<target> MODEL <file.onnx>
 #                  [NAME <prefix>] [EMBED_WEIGHTS] [TARGET_CPU <cpu>] [VECTOR_BITS <n>]
-#                  [TRAIN] [OPTIONS <unetrc options>...])
+#                  [TRAIN] [SHARED] [OPTIONS <unetrc options>...])
 #
 # Compiles MODEL with unetrc at build time (again whenever the model, the unetrc binary or the
 # arguments change) into <NAME>.c, <NAME>.h and <NAME>.weights in
@@ -12,10 +12,12 @@
 #   TARGET_CPU     unetrc --target-cpu (default: the build machine's CPU, as unetrc's default)
 #   VECTOR_BITS    unetrc --vector-bits
 #   TRAIN          also the training step (unetrc --train; give its options with OPTIONS)
+#   SHARED         a shared library (position-independent) instead of a static one: what
+#                  python/unetrc_model.py loads (ctypes) for regression tests from Python
 #   OPTIONS        further unetrc options, passed as they are
 # Available after find_package(unetrc CONFIG) and inside the unetrc build (add_subdirectory).
 function(unetrc_add_model target)
-  cmake_parse_arguments(PARSE_ARGV 1 A "EMBED_WEIGHTS;TRAIN" "MODEL;NAME;TARGET_CPU;VECTOR_BITS" "OPTIONS")
+  cmake_parse_arguments(PARSE_ARGV 1 A "EMBED_WEIGHTS;TRAIN;SHARED" "MODEL;NAME;TARGET_CPU;VECTOR_BITS" "OPTIONS")
   if(A_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "unetrc_add_model(${target}): unknown arguments: ${A_UNPARSED_ARGUMENTS}")
   endif()
@@ -57,7 +59,11 @@ function(unetrc_add_model target)
     DEPENDS "${model}" unetrc::unetrc
     COMMENT "unetrc: compiling ${A_MODEL} into ${name}.c"
     VERBATIM)
-  add_library(${target} STATIC "${dir}/${name}.c")
+  if(A_SHARED)
+    add_library(${target} SHARED "${dir}/${name}.c")
+  else()
+    add_library(${target} STATIC "${dir}/${name}.c")
+  endif()
   target_include_directories(${target} PUBLIC "$<BUILD_INTERFACE:${dir}>")
   find_package(OpenMP QUIET COMPONENTS C)
   if(OpenMP_C_FOUND)
