@@ -278,10 +278,17 @@ static void freeze_input(urc_cli *c, const char *opt, const char *v) {
     URC_VEC_PUSH(c->frozen_paths, eq + 1);
 }
 
+/* Without --target-cpu: compiling to C files tunes for a named baseline (the same code from every
+ * build machine); the commands that build and run here tune for this machine. */
+static void default_target(urc_cli *c) {
+    urc_target_lookup(c->cmd & (URC_CMD_COMPILE | URC_CMD_TRAINC) ? urc_target_baseline() : "native", &c->opt.target);
+}
+
 static void target_cpu(urc_cli *c, const char *opt, const char *v) {
     (void)opt;
     int bits = c->opt.target.vector_bits;
-    if (!urc_target_lookup(v, &c->opt.target)) usage_error("--target-cpu: unknown CPU '%s'", v);
+    if (!urc_target_lookup(v, &c->opt.target))
+        usage_error("--target-cpu: unknown CPU '%s' (known: %s)", v, urc_target_names());
     if (bits) c->opt.target.vector_bits = bits;
 }
 
@@ -290,7 +297,7 @@ static void vector_bits(urc_cli *c, const char *opt, const char *v) {
     uint64_t x;
     if (!parse_u64(v, &x) || (x != 128 && x != 256 && x != 512))
         usage_error("--vector-bits wants 128, 256 or 512, got '%s'", v);
-    if (!c->opt.target.name) urc_target_lookup("host", &c->opt.target);
+    if (!c->opt.target.name) default_target(c);
     c->opt.target.vector_bits = (int)x;
 }
 
@@ -468,8 +475,10 @@ static const opt table[] = {
     {"-O0", K_FLAG, GRAPH, AT(opt.no_opt),
      "-O0                    no fusion or layout passes: plain kernels per ONNX node"},
     {"--target-cpu", K_FN, GRAPH, 0,
-     "--target-cpu CPU       tune tiles for CPU: host (default), generic, x86-64-v3, x86-64-v4,\n"
-     "                       sapphirerapids, znver4, armv8-a, cortex-a72, neoverse-n1, apple-m1, ...",
+     "--target-cpu CPU       tune tiles for CPU: native (this machine), generic, x86-64-v3, x86-64-v4,\n"
+     "                       sapphirerapids, znver4, armv8-a, cortex-a72, neoverse-n1, apple-m1, ...\n"
+     "                       (default: x86-64-v3 on x86-64, armv8-a on Arm when compiling to C files;\n"
+     "                       native for run, bench, grad, train and segment)",
      .fn = target_cpu},
     {"--vector-bits", K_FN, GRAPH, 0,
      "--vector-bits N        vector width the tiles assume: 128, 256 or 512 (default: the CPU's)", .fn = vector_bits},
@@ -811,6 +820,7 @@ void urc_cli_parse(urc_cli *c, int argc, char **argv) {
         apply(c, o, a, v);
     }
     if (!c->model) usage_error("no model given");
+    if (!c->opt.target.name) default_target(c);
     for (int k = 0; k < c->frozen.len; k++) {
         const char *err;
         urc_tensor *t = urc_npy_read(c->frozen_paths.items[k], c->opt.import.max_bytes, &err);

@@ -14,6 +14,7 @@
 #define URC_LOOP_H
 
 #include "../ir/ir.h"
+#include "../target/target.h"
 
 typedef enum urc_lop {
     /* unary */
@@ -218,7 +219,8 @@ typedef struct urc_pentry {
 } urc_pentry;
 
 typedef struct urc_program {
-    const char *name; /* prefix of generated symbols */
+    const char *name;  /* prefix of generated symbols */
+    urc_target target; /* what the kernels are tuned for (provenance) */
     URC_VEC(urc_kernel *) kernels;
     URC_VEC(urc_call) calls;
     URC_VEC(urc_io) inputs;

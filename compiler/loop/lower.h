@@ -8,23 +8,14 @@
 #ifndef URC_LOWER_H
 #define URC_LOWER_H
 
+#include "../target/target.h"
 #include "loop.h"
 
 typedef struct urc_memplan urc_memplan; /* passes/memplan.h */
 
 /* What the generated code is tuned for (--target-cpu, --vector-bits). The
  * code stays portable C; these only choose tile shapes. */
-typedef struct urc_target {
-    const char *name;
-    int vector_bits;  /* 128, 256 or 512 */
-    int64_t l1_bytes; /* data cache per core */
-    int64_t l2_bytes;
-    int threads; /* threads the tiling plans for (parallel loops still adapt) */
-} urc_target;
-
-/* Fills t for a CPU name ("host", "generic", "x86-64-v3", "x86-64-v4",
- * "armv8-a", ...); false for an unknown name. */
-bool urc_target_lookup(const char *name, urc_target *t);
+/* urc_target: ../target/target.h */
 
 struct urc_lower {
     urc_program *prog;

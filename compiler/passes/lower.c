@@ -8,8 +8,6 @@
 #define _GNU_SOURCE
 #include "lower_pass.h"
 
-#include <unistd.h>
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,48 +381,6 @@ static bool lower_node(urc_lower *L, urc_sigmemo *M, const urc_node *n) {
     return true;
 }
 
-bool urc_target_lookup(const char *name, urc_target *t) {
-    static const struct {
-        const char *name;
-        int bits;
-        int64_t l1, l2;
-    } cpus[] = {
-        {"generic", 128, 32 << 10, 256 << 10},      {"x86-64", 128, 32 << 10, 256 << 10},
-        {"x86-64-v2", 128, 32 << 10, 256 << 10},    {"x86-64-v3", 256, 32 << 10, 1 << 20},
-        {"haswell", 256, 32 << 10, 256 << 10},      {"znver3", 256, 32 << 10, 512 << 10},
-        {"x86-64-v4", 512, 48 << 10, 2 << 20},      {"skylake-avx512", 512, 32 << 10, 1 << 20},
-        {"icelake-server", 512, 48 << 10, 1 << 20}, {"sapphirerapids", 512, 48 << 10, 2 << 20},
-        {"znver4", 512, 32 << 10, 1 << 20},         {"armv8-a", 128, 32 << 10, 512 << 10},
-        {"cortex-a53", 128, 32 << 10, 512 << 10},   {"cortex-a72", 128, 32 << 10, 1 << 20},
-        {"neoverse-n1", 128, 64 << 10, 1 << 20},    {"neoverse-v1", 256, 64 << 10, 1 << 20},
-        {"apple-m1", 128, 128 << 10, 4 << 20},
-    };
-    if (!strcmp(name, "host")) {
-        t->name = "host";
-        t->vector_bits = 128;
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx512f")) t->vector_bits = 512;
-        else if (__builtin_cpu_supports("avx2")) t->vector_bits = 256;
-#endif
-        long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
-        t->l1_bytes = l1 > 0 ? l1 : 32 << 10;
-        t->l2_bytes = l2 > 0 ? l2 : 256 << 10;
-        t->threads = 2;
-        return true;
-    }
-    for (size_t i = 0; i < URC_ARRAY_LEN(cpus); i++)
-        if (!strcmp(cpus[i].name, name)) {
-            t->name = cpus[i].name;
-            t->vector_bits = cpus[i].bits;
-            t->l1_bytes = cpus[i].l1;
-            t->l2_bytes = cpus[i].l2;
-            t->threads = 2;
-            return true;
-        }
-    return false;
-}
-
 bool urc_lower_is_view(const urc_lower *L, const urc_node *n) {
     int i = urc_node_index_get(&L->pos, L->g, n);
     return i >= 0 && L->plan->view[i];
@@ -450,6 +406,7 @@ urc_program *urc_lower_graph(urc_graph *g, urc_memplan *plan, const char *name, 
     urc_program *P = urc_alloc(sizeof *P);
     P->name = name;
     P->align = align;
+    P->target = *target;
     struct urc_share shared = {.check = getenv("UNETRC_CHECK_SHARE") && !strcmp(getenv("UNETRC_CHECK_SHARE"), "1")};
     urc_lower L = {.prog = P, .g = g, .plan = plan, .target = target, .share = &shared};
     urc_node_index_build(&L.pos, g);

@@ -1,0 +1,117 @@
+/* target.c: the CPU table and the host's detection (target.h). */
+#include "target.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "../base/base.h"
+
+#define X86_V3 (URC_FEAT_AVX2 | URC_FEAT_FMA | URC_FEAT_F16C)
+#define X86_V4 (X86_V3 | URC_FEAT_AVX512F)
+
+static const struct {
+    const char *name, *triple;
+    int bits;
+    int64_t l1, l2;
+    unsigned features;
+} cpus[] = {
+    {"generic", NULL, 128, 32 << 10, 256 << 10, 0},
+    {"x86-64", "x86_64-linux-gnu", 128, 32 << 10, 256 << 10, 0},
+    {"x86-64-v2", "x86_64-linux-gnu", 128, 32 << 10, 256 << 10, 0},
+    {"x86-64-v3", "x86_64-linux-gnu", 256, 32 << 10, 1 << 20, X86_V3},
+    {"haswell", "x86_64-linux-gnu", 256, 32 << 10, 256 << 10, X86_V3},
+    {"znver3", "x86_64-linux-gnu", 256, 32 << 10, 512 << 10, X86_V3},
+    {"x86-64-v4", "x86_64-linux-gnu", 512, 48 << 10, 2 << 20, X86_V4},
+    {"skylake-avx512", "x86_64-linux-gnu", 512, 32 << 10, 1 << 20, X86_V4},
+    {"icelake-server", "x86_64-linux-gnu", 512, 48 << 10, 1 << 20, X86_V4 | URC_FEAT_AVX512VNNI},
+    {"sapphirerapids", "x86_64-linux-gnu", 512, 48 << 10, 2 << 20,
+     X86_V4 | URC_FEAT_AVX512VNNI | URC_FEAT_AVX512BF16 | URC_FEAT_AVX512FP16 | URC_FEAT_AMX_BF16 | URC_FEAT_AMX_INT8},
+    {"znver4", "x86_64-linux-gnu", 512, 32 << 10, 1 << 20, X86_V4 | URC_FEAT_AVX512VNNI | URC_FEAT_AVX512BF16},
+    {"armv8-a", "aarch64-linux-gnu", 128, 32 << 10, 512 << 10, URC_FEAT_NEON},
+    {"cortex-a53", "aarch64-linux-gnu", 128, 32 << 10, 512 << 10, URC_FEAT_NEON},
+    {"cortex-a72", "aarch64-linux-gnu", 128, 32 << 10, 1 << 20, URC_FEAT_NEON},
+    {"neoverse-n1", "aarch64-linux-gnu", 128, 64 << 10, 1 << 20, URC_FEAT_NEON},
+    {"neoverse-v1", "aarch64-linux-gnu", 256, 64 << 10, 1 << 20, URC_FEAT_NEON | URC_FEAT_SVE},
+    {"apple-m1", "aarch64-apple-darwin", 128, 128 << 10, 4 << 20, URC_FEAT_NEON},
+};
+
+static const char *const feature_names[URC_FEAT_COUNT] = {
+    "avx2", "fma", "f16c", "avx512f", "avx512bf16", "avx512fp16", "avx512vnni", "amx-bf16", "amx-int8", "neon", "sve"};
+
+static void native(urc_target *t) {
+    t->name = "native";
+    t->vector_bits = 128;
+    t->features = 0;
+#if defined(__x86_64__)
+    t->triple = "x86_64-linux-gnu";
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) t->features |= URC_FEAT_AVX2;
+    if (__builtin_cpu_supports("fma")) t->features |= URC_FEAT_FMA;
+    if (__builtin_cpu_supports("avx512f")) t->features |= URC_FEAT_AVX512F;
+    if (__builtin_cpu_supports("avx512vnni")) t->features |= URC_FEAT_AVX512VNNI;
+    if (__builtin_cpu_supports("avx512bf16")) t->features |= URC_FEAT_AVX512BF16;
+    if (t->features & URC_FEAT_AVX512F) t->vector_bits = 512;
+    else if (t->features & URC_FEAT_AVX2) t->vector_bits = 256;
+#elif defined(__aarch64__)
+    t->triple = "aarch64-linux-gnu";
+    t->features = URC_FEAT_NEON;
+#else
+    t->triple = NULL;
+#endif
+    long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    t->l1_bytes = l1 > 0 ? l1 : 32 << 10;
+    t->l2_bytes = l2 > 0 ? l2 : 256 << 10;
+    t->threads = 2;
+}
+
+bool urc_target_lookup(const char *name, urc_target *t) {
+    if (!strcmp(name, "native") || !strcmp(name, "host")) {
+        native(t);
+        return true;
+    }
+    for (size_t i = 0; i < URC_ARRAY_LEN(cpus); i++)
+        if (!strcmp(cpus[i].name, name)) {
+            t->name = cpus[i].name;
+            t->triple = cpus[i].triple;
+            t->vector_bits = cpus[i].bits;
+            t->l1_bytes = cpus[i].l1;
+            t->l2_bytes = cpus[i].l2;
+            t->features = cpus[i].features;
+            t->threads = 2;
+            return true;
+        }
+    return false;
+}
+
+const char *urc_target_baseline(void) {
+#if defined(__x86_64__)
+    return "x86-64-v3";
+#elif defined(__aarch64__)
+    return "armv8-a";
+#else
+    return "generic";
+#endif
+}
+
+const char *urc_target_describe(const urc_target *t) {
+    urc_strbuf sb = {0};
+    urc_sb_printf(&sb, "%s (%s; %d-bit vectors, L1 %lld KiB, L2 %lld KiB;", t->name ? t->name : "native",
+                  t->triple ? t->triple : "any triple", t->vector_bits, (long long)(t->l1_bytes >> 10),
+                  (long long)(t->l2_bytes >> 10));
+    if (!t->features) urc_sb_puts(&sb, " no vector ISA features assumed");
+    for (int i = 0; i < URC_FEAT_COUNT; i++)
+        if (t->features >> i & 1) urc_sb_printf(&sb, " %s", feature_names[i]);
+    urc_sb_putc(&sb, ')');
+    const char *s = urc_strdup(sb.data);
+    urc_sb_free(&sb);
+    return s;
+}
+
+const char *urc_target_names(void) {
+    urc_strbuf sb = {0};
+    urc_sb_puts(&sb, "native");
+    for (size_t i = 0; i < URC_ARRAY_LEN(cpus); i++) urc_sb_printf(&sb, ", %s", cpus[i].name);
+    const char *s = urc_strdup(sb.data);
+    urc_sb_free(&sb);
+    return s;
+}

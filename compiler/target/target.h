@@ -1,0 +1,47 @@
+/* target.h: the machine generated code is tuned for (--target-cpu, --vector-bits): vector width,
+ * caches, ISA features and triple. Lowering reads the width and caches (tile sizes); the backends
+ * record the whole description in every output's provenance. */
+#ifndef URC_TARGET_H
+#define URC_TARGET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* ISA features, as bits of urc_target.features. */
+enum {
+    URC_FEAT_AVX2 = 1u << 0,
+    URC_FEAT_FMA = 1u << 1,
+    URC_FEAT_F16C = 1u << 2,
+    URC_FEAT_AVX512F = 1u << 3,
+    URC_FEAT_AVX512BF16 = 1u << 4,
+    URC_FEAT_AVX512FP16 = 1u << 5,
+    URC_FEAT_AVX512VNNI = 1u << 6,
+    URC_FEAT_AMX_BF16 = 1u << 7,
+    URC_FEAT_AMX_INT8 = 1u << 8,
+    URC_FEAT_NEON = 1u << 9,
+    URC_FEAT_SVE = 1u << 10,
+    URC_FEAT_COUNT = 11
+};
+
+typedef struct urc_target {
+    const char *name;   /* a CPU of the table, or "native" (this machine) */
+    const char *triple; /* e.g. x86_64-linux-gnu, aarch64-linux-gnu */
+    int vector_bits;    /* 128, 256 or 512 */
+    int64_t l1_bytes;   /* data cache per core */
+    int64_t l2_bytes;
+    unsigned features; /* URC_FEAT_* */
+    int threads;       /* threads the tiling plans for (parallel loops still adapt) */
+} urc_target;
+
+/* Fills t for a CPU name ("native" or its alias "host", "generic", "x86-64-v3", "x86-64-v4",
+ * "sapphirerapids", "armv8-a", ...); false for an unknown name. */
+bool urc_target_lookup(const char *name, urc_target *t);
+/* The named baseline `unetrc MODEL -o seg.c` tunes for unless --target-cpu says otherwise, so that two
+ * build machines give the same code: x86-64-v3 on x86-64 hosts, armv8-a on Arm, else generic. */
+const char *urc_target_baseline(void);
+/* "x86-64-v3 (x86_64-linux-gnu; 256-bit vectors, L1 32 KiB, L2 1024 KiB; avx2 fma f16c)" */
+const char *urc_target_describe(const urc_target *t);
+/* The CPU names of the table, comma-separated (for --help and errors). */
+const char *urc_target_names(void);
+
+#endif
