@@ -9,6 +9,7 @@
 #include "passes/lower_pass.h"
 #include "passes/passes.h"
 #include "autodiff/training.h"
+#include "frontend/monai_config.h"
 
 typedef struct pass_ctx {
     urc_graph *g;
@@ -74,19 +75,33 @@ static void dump(const urc_graph *g, const char *after) {
     urc_sb_free(&sb);
 }
 
-urc_graph *urc_build_graph(const char *path, const urc_options *o) {
-    urc_graph *g = urc_onnx_load(path, &o->import);
+static bool ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
+urc_graph *urc_load_graph(const char *path, const urc_options *o) {
+    urc_graph *g = ends_with(path, ".json") ? urc_config_load(path, &o->import) : urc_onnx_load(path, &o->import);
     if (!g) return NULL;
     g->param_regions = o->param_regions;
     if (o->dump_after && !strcmp(o->dump_after, "import")) dump(g, "import");
+    return g;
+}
+
+bool urc_optimise_graph(urc_graph *g, const urc_options *o) {
     pass_ctx c = {g, o};
     for (size_t i = 0; i < URC_ARRAY_LEN(passes); i++) {
-        if (!passes[i].run(&c)) return NULL;
-        if (!urc_graph_verify(g, passes[i].name)) return NULL;
+        if (!passes[i].run(&c)) return false;
+        if (!urc_graph_verify(g, passes[i].name)) return false;
         if (o->dump_after && !strcmp(o->dump_after, passes[i].name)) dump(g, passes[i].name);
     }
     if (o->dump_ir) dump(g, "all passes");
-    return g;
+    return true;
+}
+
+urc_graph *urc_build_graph(const char *path, const urc_options *o) {
+    urc_graph *g = urc_load_graph(path, o);
+    return g && urc_optimise_graph(g, o) ? g : NULL;
 }
 
 /* Optimizer updates overwrite parameters and state in place: they run after
