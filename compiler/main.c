@@ -179,6 +179,8 @@ static void parse_args(cli *c, int argc, char **argv) {
             c->name = NEXT();
         } else if (!strcmp(a, "--embed-weights")) {
             c->embed = true;
+        } else if (!strcmp(a, "--weights")) {
+            c->opt.import.weights = NEXT();
         } else if (!strcmp(a, "--input-shape")) {
             parse_pin(c, NEXT());
         } else if (!strncmp(a, "--input-shape=", 14)) {

@@ -1,11 +1,647 @@
-/* monai_config.c: MONAI configs (monai_config.h). */
+/* monai_config.c: MONAI networks from their constructor arguments
+ * (monai_config.h).
+ *
+ * The config is JSON (cJSON): a `network_def` object, or the top-level
+ * object, with `_target_` naming the network and literal constructor
+ * arguments. Each supported network is rebuilt here module by module as
+ * MONAI's forward() computes it in eval mode, through the graph builder:
+ * nodes are named by their module path (`conv_0.conv_0.conv`), parameters
+ * by their state_dict key and read from --weights (safetensors). Every key
+ * is checked: missing, unexpected and wrong-shaped ones are reported in one
+ * error. */
 #include "monai_config.h"
 
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+
 #include "../base/diag.h"
+#include "safetensors.h"
+
+/* ---- building ----------------------------------------------------------------- */
+
+/* A feature map: its value's name, channels and spatial size (tracked here
+ * because MONAI's forward() branches on sizes, e.g. UpCat's padding). */
+typedef struct feat {
+    const char *v;
+    int64_t c;
+    int64_t sp[3];
+} feat;
+
+typedef struct cfg {
+    urc_gb *b;
+    urc_safetensors *st; /* NULL: no weights (reported once) */
+    const char *wlabel;  /* the weights file, for messages */
+    int sd;              /* spatial dims */
+    urc_strbuf missing, shapes;
+    int nmissing, nshapes;
+    int nconst; /* constants made up here (norm scales without affine) */
+} cfg;
+
+/* Attributes of one node. */
+typedef struct attrs {
+    urc_attr items[6];
+    int n;
+} attrs;
+
+static urc_attr *attr(attrs *a, const char *name, int type) {
+    urc_attr *x = &a->items[a->n++];
+    *x = (urc_attr){.name = name, .type = type};
+    return x;
+}
+static void a_int(attrs *a, const char *name, int64_t v) { attr(a, name, URC_AT_INT)->i = v; }
+static void a_float(attrs *a, const char *name, double v) { attr(a, name, URC_AT_FLOAT)->f = v; }
+static void a_str(attrs *a, const char *name, const char *v) { attr(a, name, URC_AT_STRING)->s = v; }
+static void a_rep(attrs *a, const char *name, int n, int64_t v) { /* n copies of v */
+    urc_attr *x = attr(a, name, URC_AT_INTS);
+    x->n = n;
+    x->ints = urc_alloc(sizeof(int64_t) * (size_t)n);
+    for (int i = 0; i < n; i++) x->ints[i] = v;
+}
+
+/* A node named name whose output value is also called name. */
+static const char *node(cfg *c, const char *type, const char *name, int nin, const char *const *in, attrs *a) {
+    urc_attr_list l = {0};
+    if (a) l = (urc_attr_list){.items = a->items, .len = a->n};
+    const char *out[1] = {name};
+    urc_gb_add(c->b, type, name, nin, in, 1, out, &l);
+    return name;
+}
+
+static void list_add(urc_strbuf *sb, int *n, const char *item) {
+    if (*n < 20) urc_sb_printf(sb, "%s%s", *n ? ", " : "", item);
+    else if (*n == 20) urc_sb_puts(sb, ", ...");
+    (*n)++;
+}
+
+/* A parameter: the state_dict entry `key` of the given shape, as a graph
+ * initializer of that name. Missing and wrong-shaped entries are collected
+ * for one error (the name is returned all the same, to keep building). */
+static const char *param(cfg *c, const char *key, int rank, const int64_t *dims) {
+    urc_shape s = {.rank = rank};
+    memcpy(s.dims, dims, sizeof(int64_t) * (size_t)rank);
+    urc_st_entry *e = c->st ? urc_st_find(c->st, key) : NULL;
+    if (!c->st) return key;
+    if (!e) {
+        list_add(&c->missing, &c->nmissing, urc_fmt("'%s'", key));
+        return key;
+    }
+    e->used = true;
+    if (e->dtype == URC_DT_I64 || !urc_shape_eq(&e->shape, &s)) {
+        list_add(&c->shapes, &c->nshapes,
+                 urc_fmt("'%s' is %s%s, the network needs float32%s", key, urc_dtype_name(e->dtype),
+                         urc_shape_str(&e->shape), urc_shape_str(&s)));
+        return key;
+    }
+    urc_gb_constant(c->b, key, urc_st_tensor(c->st, e));
+    return key;
+}
+static const char *param1(cfg *c, const char *key, int64_t d0) { return param(c, key, 1, &d0); }
+
+/* A made-up constant vector (not a state_dict entry): n float32 copies of
+ * v, or the n int64 values of ints. */
+static const char *const_vec(cfg *c, const char *base, int64_t n, float v, const int64_t *ints) {
+    urc_shape s = {.rank = 1, .dims = {n}};
+    urc_tensor *t = urc_tensor_new(ints ? URC_DT_I64 : URC_DT_F32, &s);
+    for (int64_t i = 0; i < n; i++) {
+        if (ints) ((int64_t *)t->data)[i] = ints[i];
+        else ((float *)t->data)[i] = v;
+    }
+    const char *name = urc_fmt("%s.%s%d", base, ints ? "pads" : "const", c->nconst++);
+    urc_gb_constant(c->b, name, t);
+    return name;
+}
+
+/* ---- MONAI layer factories (Act, Norm) ---------------------------------------- */
+
+enum { ACT_NONE, ACT_RELU, ACT_LEAKY, ACT_PRELU, ACT_ELU, ACT_SIGMOID, ACT_TANH, ACT_GELU };
+typedef struct act_spec {
+    int kind;
+    double alpha; /* LeakyReLU's negative_slope, ELU's alpha, PReLU's init */
+} act_spec;
+
+enum { NORM_NONE, NORM_INSTANCE, NORM_BATCH };
+typedef struct norm_spec {
+    int kind;
+    bool affine;
+    double eps;
+} norm_spec;
+
+/* ---- reading arguments ----------------------------------------------------------- */
+
+typedef struct reader {
+    const char *net; /* "BasicUNet" */
+    bool ok;
+} reader;
+
+static bool bad(reader *r, const char *arg, const char *what) {
+    urc_error(urc_fmt("%s argument '%s'", r->net, arg), "%s", what);
+    r->ok = false;
+    return false;
+}
+
+static const char *json_kind(const cJSON *j) {
+    return cJSON_IsNumber(j)   ? "a number"
+           : cJSON_IsString(j) ? urc_fmt("the string '%s'", urc_diag_one_line(j->valuestring))
+           : cJSON_IsBool(j)   ? "a boolean"
+           : cJSON_IsArray(j)  ? "a list"
+           : cJSON_IsObject(j) ? "an object"
+                               : "null";
+}
+
+static bool get_int(reader *r, const cJSON *j, const char *arg, int64_t lo, int64_t hi, int64_t *out) {
+    if (!j) return true;
+    if (!cJSON_IsNumber(j) || j->valuedouble != floor(j->valuedouble) || j->valuedouble < (double)lo ||
+        j->valuedouble > (double)hi)
+        return bad(r, arg,
+                   urc_fmt("must be an integer from %lld to %lld, got %s", (long long)lo, (long long)hi,
+                           cJSON_IsNumber(j) ? urc_fmt("%g", j->valuedouble) : json_kind(j)));
+    *out = (int64_t)j->valuedouble;
+    return true;
+}
+
+static bool get_float(reader *r, const cJSON *j, const char *arg, double lo, double hi, double *out) {
+    if (!j) return true;
+    if (!cJSON_IsNumber(j) || !(j->valuedouble >= lo && j->valuedouble <= hi))
+        return bad(r, arg,
+                   urc_fmt("must be a number from %g to %g, got %s", lo, hi,
+                           cJSON_IsNumber(j) ? urc_fmt("%g", j->valuedouble) : json_kind(j)));
+    *out = j->valuedouble;
+    return true;
+}
+
+static bool get_bool(reader *r, const cJSON *j, const char *arg, bool *out) {
+    if (!j) return true;
+    if (!cJSON_IsBool(j)) return bad(r, arg, urc_fmt("must be true or false, got %s", json_kind(j)));
+    *out = cJSON_IsTrue(j);
+    return true;
+}
+
+/* An int, or a list of ints repeated/checked to n values (MONAI's
+ * ensure_tuple_rep). */
+static bool get_ints(reader *r, const cJSON *j, const char *arg, int n, int64_t lo, int64_t *out) {
+    if (!j) return true;
+    if (cJSON_IsNumber(j)) {
+        int64_t v = 0;
+        if (!get_int(r, j, arg, lo, INT32_MAX, &v)) return false;
+        for (int i = 0; i < n; i++) out[i] = v;
+        return true;
+    }
+    if (!cJSON_IsArray(j)) return bad(r, arg, urc_fmt("must be an integer or a list of %d, got %s", n, json_kind(j)));
+    int len = cJSON_GetArraySize(j);
+    if (len != n) return bad(r, arg, urc_fmt("must have %d values, got %d", n, len));
+    int i = 0;
+    for (const cJSON *x = j->child; x; x = x->next, i++)
+        if (!get_int(r, x, urc_fmt("%s[%d]", arg, i), lo, INT32_MAX, &out[i])) return false;
+    return true;
+}
+
+/* A MONAI layer factory argument: "name" or ["name", {kwargs}]. */
+static bool factory(reader *r, const cJSON *j, const char *arg, const char **name, const cJSON **kw) {
+    *kw = NULL;
+    if (cJSON_IsString(j)) {
+        *name = j->valuestring;
+        return true;
+    }
+    int n = cJSON_IsArray(j) ? cJSON_GetArraySize(j) : 0;
+    if ((n == 1 || n == 2) && cJSON_IsString(j->child) && (n == 1 || cJSON_IsObject(j->child->next))) {
+        *name = j->child->valuestring;
+        *kw = n == 2 ? j->child->next : NULL;
+        return true;
+    }
+    return bad(r, arg, urc_fmt("must be a name or [name, {arguments}], got %s", json_kind(j)));
+}
+
+/* Keyword arguments of a factory: each must be one of `known` (NULL-ended). */
+static bool kwargs_known(reader *r, const cJSON *kw, const char *arg, const char *const *known) {
+    bool ok = true;
+    for (const cJSON *x = kw ? kw->child : NULL; x; x = x->next) {
+        bool found = false;
+        for (int i = 0; known[i] && !found; i++) found = !strcmp(known[i], x->string);
+        if (!found) ok = bad(r, arg, urc_fmt("unknown keyword '%s'", urc_diag_one_line(x->string)));
+    }
+    return ok;
+}
+
+static bool get_act(reader *r, const cJSON *j, const char *arg, act_spec *a) {
+    if (!j) return true;
+    const char *name;
+    const cJSON *kw;
+    if (!factory(r, j, arg, &name, &kw)) return false;
+    static const char *const inplace[] = {"inplace", NULL}, *const leaky[] = {"negative_slope", "inplace", NULL},
+                             *const elu[] = {"alpha", "inplace", NULL}, *const none[] = {NULL},
+                             *const prelu[] = {"num_parameters", "init", NULL}, *const gelu[] = {"approximate", NULL};
+    bool dummy;
+    if (!strcasecmp(name, "relu")) {
+        *a = (act_spec){ACT_RELU, 0};
+        return kwargs_known(r, kw, arg, inplace) && get_bool(r, cJSON_GetObjectItem(kw, "inplace"), arg, &dummy);
+    }
+    if (!strcasecmp(name, "leakyrelu")) {
+        *a = (act_spec){ACT_LEAKY, 0.01};
+        return kwargs_known(r, kw, arg, leaky) &&
+               get_float(r, cJSON_GetObjectItem(kw, "negative_slope"), arg, -1e30, 1e30, &a->alpha) &&
+               get_bool(r, cJSON_GetObjectItem(kw, "inplace"), arg, &dummy);
+    }
+    if (!strcasecmp(name, "elu")) {
+        *a = (act_spec){ACT_ELU, 1.0};
+        return kwargs_known(r, kw, arg, elu) &&
+               get_float(r, cJSON_GetObjectItem(kw, "alpha"), arg, -1e30, 1e30, &a->alpha) &&
+               get_bool(r, cJSON_GetObjectItem(kw, "inplace"), arg, &dummy);
+    }
+    if (!strcasecmp(name, "prelu")) {
+        int64_t np = 1;
+        *a = (act_spec){ACT_PRELU, 0.25};
+        if (!kwargs_known(r, kw, arg, prelu) ||
+            !get_int(r, cJSON_GetObjectItem(kw, "num_parameters"), arg, 1, 1, &np) ||
+            !get_float(r, cJSON_GetObjectItem(kw, "init"), arg, -1e30, 1e30, &a->alpha))
+            return false;
+        return true;
+    }
+    if (!strcasecmp(name, "sigmoid") || !strcasecmp(name, "tanh")) {
+        *a = (act_spec){!strcasecmp(name, "sigmoid") ? ACT_SIGMOID : ACT_TANH, 0};
+        return kwargs_known(r, kw, arg, none);
+    }
+    if (!strcasecmp(name, "gelu")) {
+        *a = (act_spec){ACT_GELU, 0};
+        const cJSON *ap = cJSON_GetObjectItem(kw, "approximate");
+        if (!kwargs_known(r, kw, arg, gelu)) return false;
+        if (ap && !(cJSON_IsString(ap) && !strcmp(ap->valuestring, "none")))
+            return bad(r, arg, "approximate must be 'none'");
+        return true;
+    }
+    return bad(r, arg,
+               urc_fmt("activation '%s' is not supported (relu, leakyrelu, prelu, elu, sigmoid, tanh, gelu are)",
+                       urc_diag_one_line(name)));
+}
+
+static bool get_norm(reader *r, const cJSON *j, const char *arg, norm_spec *n) {
+    if (!j) return true;
+    const char *name;
+    const cJSON *kw;
+    if (!factory(r, j, arg, &name, &kw)) return false;
+    static const char *const known[] = {"affine", "eps", "momentum", "track_running_stats", NULL};
+    bool batch = !strcasecmp(name, "batch");
+    if (!batch && strcasecmp(name, "instance"))
+        return bad(r, arg, urc_fmt("norm '%s' is not supported (instance and batch are)", urc_diag_one_line(name)));
+    /* PyTorch's defaults: InstanceNorm affine=False, track_running_stats=False;
+     * BatchNorm affine=True, track_running_stats=True. */
+    *n = (norm_spec){batch ? NORM_BATCH : NORM_INSTANCE, batch, 1e-5};
+    bool track = batch;
+    double momentum = 0.1;
+    if (!kwargs_known(r, kw, arg, known) || !get_bool(r, cJSON_GetObjectItem(kw, "affine"), arg, &n->affine) ||
+        !get_float(r, cJSON_GetObjectItem(kw, "eps"), arg, 0, 1, &n->eps) ||
+        !get_float(r, cJSON_GetObjectItem(kw, "momentum"), arg, 0, 1, &momentum) ||
+        !get_bool(r, cJSON_GetObjectItem(kw, "track_running_stats"), arg, &track))
+        return false;
+    if (track != batch)
+        return bad(r, arg,
+                   urc_fmt("track_running_stats=%s is not supported for %s norm", track ? "true" : "false",
+                           batch ? "batch" : "instance"));
+    return true;
+}
+
+/* ---- layers ------------------------------------------------------------------------ */
+
+/* Conv (bias optional) of kernel k, stride s, padding p. */
+static feat conv(cfg *c, const char *path, feat x, int64_t cout, int k, int s, int p, bool bias) {
+    int64_t w[5] = {cout, x.c, k, k, k};
+    const char *in[3] = {x.v, param(c, urc_fmt("%s.weight", path), 2 + c->sd, w),
+                         bias ? param1(c, urc_fmt("%s.bias", path), cout) : NULL};
+    attrs a = {0};
+    a_rep(&a, "kernel_shape", c->sd, k);
+    a_rep(&a, "strides", c->sd, s);
+    a_rep(&a, "pads", 2 * c->sd, p);
+    feat y = {node(c, "Conv", path, bias ? 3 : 2, in, &a), cout, {0}};
+    for (int d = 0; d < c->sd; d++) y.sp[d] = (x.sp[d] + 2 * p - k) / s + 1;
+    return y;
+}
+
+/* ConvTranspose with kernel = stride = s and bias (MONAI's UpSample deconv). */
+static feat deconv(cfg *c, const char *path, feat x, int64_t cout, int s, bool bias) {
+    int64_t w[5] = {x.c, cout, s, s, s};
+    const char *in[3] = {x.v, param(c, urc_fmt("%s.weight", path), 2 + c->sd, w),
+                         bias ? param1(c, urc_fmt("%s.bias", path), cout) : NULL};
+    attrs a = {0};
+    a_rep(&a, "kernel_shape", c->sd, s);
+    a_rep(&a, "strides", c->sd, s);
+    feat y = {node(c, "ConvTranspose", path, bias ? 3 : 2, in, &a), cout, {0}};
+    for (int d = 0; d < c->sd; d++) y.sp[d] = x.sp[d] * s;
+    return y;
+}
+
+static feat norm(cfg *c, const char *path, feat x, const norm_spec *n) {
+    if (n->kind == NORM_NONE) return x;
+    const char *scale = n->affine ? param1(c, urc_fmt("%s.weight", path), x.c) : const_vec(c, path, x.c, 1, NULL);
+    const char *shift = n->affine ? param1(c, urc_fmt("%s.bias", path), x.c) : const_vec(c, path, x.c, 0, NULL);
+    attrs a = {0};
+    a_float(&a, "epsilon", n->eps);
+    if (n->kind == NORM_INSTANCE) {
+        const char *in[3] = {x.v, scale, shift};
+        x.v = node(c, "InstanceNormalization", path, 3, in, &a);
+        return x;
+    }
+    const char *in[5] = {x.v, scale, shift, param1(c, urc_fmt("%s.running_mean", path), x.c),
+                         param1(c, urc_fmt("%s.running_var", path), x.c)};
+    urc_st_entry *e = c->st ? urc_st_find(c->st, urc_fmt("%s.num_batches_tracked", path)) : NULL;
+    if (e) e->used = true; /* a counter, unused in eval */
+    x.v = node(c, "BatchNormalization", path, 5, in, &a);
+    return x;
+}
+
+static feat act(cfg *c, const char *path, feat x, const act_spec *s) {
+    static const char *const types[] = {
+        [ACT_RELU] = "Relu",       [ACT_LEAKY] = "LeakyRelu", [ACT_PRELU] = "PRelu", [ACT_ELU] = "Elu",
+        [ACT_SIGMOID] = "Sigmoid", [ACT_TANH] = "Tanh",       [ACT_GELU] = "Gelu"};
+    if (s->kind == ACT_NONE) return x;
+    attrs a = {0};
+    if (s->kind == ACT_LEAKY || s->kind == ACT_ELU) a_float(&a, "alpha", s->alpha);
+    const char *in[2] = {x.v, s->kind == ACT_PRELU ? param1(c, urc_fmt("%s.weight", path), 1) : NULL};
+    x.v = node(c, types[s->kind], path, s->kind == ACT_PRELU ? 2 : 1, in, &a);
+    return x;
+}
+
+/* ---- BasicUNet (monai/networks/nets/basic_unet.py) ----------------------------------- */
+
+typedef struct bu_opts {
+    act_spec act;
+    norm_spec norm;
+    bool bias;
+} bu_opts;
+
+/* MONAI's Convolution (k3, p1): conv, then ADN in NDA order (dropout is the
+ * identity in eval). */
+static feat bu_conv(cfg *c, const char *path, feat x, int64_t cout, const bu_opts *o) {
+    x = conv(c, urc_fmt("%s.conv", path), x, cout, 3, 1, 1, o->bias);
+    x = norm(c, urc_fmt("%s.adn.N", path), x, &o->norm);
+    return act(c, urc_fmt("%s.adn.A", path), x, &o->act);
+}
+
+static feat bu_twoconv(cfg *c, const char *path, feat x, int64_t cout, const bu_opts *o) {
+    x = bu_conv(c, urc_fmt("%s.conv_0", path), x, cout, o);
+    return bu_conv(c, urc_fmt("%s.conv_1", path), x, cout, o);
+}
+
+static feat bu_down(cfg *c, const char *path, feat x, int64_t cout, const bu_opts *o) {
+    attrs a = {0};
+    a_rep(&a, "kernel_shape", c->sd, 2);
+    a_rep(&a, "strides", c->sd, 2);
+    const char *path_pool = urc_fmt("%s.max_pooling", path);
+    x.v = node(c, "MaxPool", path_pool, 1, &x.v, &a);
+    for (int d = 0; d < c->sd; d++) x.sp[d] /= 2;
+    return bu_twoconv(c, urc_fmt("%s.convs", path), x, cout, o);
+}
+
+/* UpCat: deconv (halving the channels unless !halves), replicate-pad by one
+ * at the end of each spatial dim where the skip is larger, cat([skip, up]),
+ * TwoConv. */
+static feat bu_upcat(cfg *c, const char *path, feat x, feat skip, int64_t cout, bool halves, const bu_opts *o) {
+    feat up = deconv(c, urc_fmt("%s.upsample.deconv", path), x, halves ? x.c / 2 : x.c, 2, true);
+    int64_t pads[10] = {0};
+    bool pad = false;
+    for (int d = 0; d < c->sd; d++)
+        if (skip.sp[d] != up.sp[d]) {
+            pads[2 + c->sd + 2 + d] = 1; /* ONNX pads: all begins, then all ends */
+            up.sp[d]++;
+            pad = true;
+        }
+    if (pad) {
+        const char *pv = const_vec(c, path, 2 * (2 + c->sd), 0, pads);
+        attrs a = {0};
+        a_str(&a, "mode", "edge");
+        const char *in[2] = {up.v, pv};
+        up.v = node(c, "Pad", urc_fmt("%s.pad", path), 2, in, &a);
+    }
+    attrs a = {0};
+    a_int(&a, "axis", 1);
+    const char *in[2] = {skip.v, up.v};
+    feat cat = {node(c, "Concat", urc_fmt("%s.cat", path), 2, in, &a), skip.c + up.c, {0}};
+    memcpy(cat.sp, skip.sp, sizeof cat.sp);
+    return bu_twoconv(c, urc_fmt("%s.convs", path), cat, cout, o);
+}
+
+static const char *const basic_unet_args[] = {"spatial_dims", "in_channels", "out_channels", "features", "act",
+                                              "norm",         "bias",        "dropout",      "upsample", NULL};
+
+/* Builds BasicUNet from checked arguments; `x` is the input. */
+static const char *basic_unet(cfg *c, reader *r, const cJSON *args, feat x) {
+    int64_t outc = 2, fea[6] = {32, 32, 64, 128, 256, 32};
+    double dropout = 0;
+    bu_opts o = {{ACT_LEAKY, 0.1}, {NORM_INSTANCE, true, 1e-5}, true};
+    get_int(r, cJSON_GetObjectItem(args, "out_channels"), "out_channels", 1, INT32_MAX, &outc);
+    get_ints(r, cJSON_GetObjectItem(args, "features"), "features", 6, 1, fea);
+    get_act(r, cJSON_GetObjectItem(args, "act"), "act", &o.act);
+    get_norm(r, cJSON_GetObjectItem(args, "norm"), "norm", &o.norm);
+    get_bool(r, cJSON_GetObjectItem(args, "bias"), "bias", &o.bias);
+    get_float(r, cJSON_GetObjectItem(args, "dropout"), "dropout", 0, 1, &dropout); /* identity in eval */
+    const cJSON *up = cJSON_GetObjectItem(args, "upsample");
+    if (up && !(cJSON_IsString(up) && !strcmp(up->valuestring, "deconv")))
+        bad(r, "upsample", urc_fmt("%s is not supported ('deconv' is)", json_kind(up)));
+    if (!r->ok) return NULL;
+    feat x0 = bu_twoconv(c, "conv_0", x, fea[0], &o);
+    feat x1 = bu_down(c, "down_1", x0, fea[1], &o);
+    feat x2 = bu_down(c, "down_2", x1, fea[2], &o);
+    feat x3 = bu_down(c, "down_3", x2, fea[3], &o);
+    feat x4 = bu_down(c, "down_4", x3, fea[4], &o);
+    feat u4 = bu_upcat(c, "upcat_4", x4, x3, fea[3], true, &o);
+    feat u3 = bu_upcat(c, "upcat_3", u4, x2, fea[2], true, &o);
+    feat u2 = bu_upcat(c, "upcat_2", u3, x1, fea[1], true, &o);
+    feat u1 = bu_upcat(c, "upcat_1", u2, x0, fea[5], false, &o);
+    int64_t w[5] = {outc, fea[5], 1, 1, 1};
+    const char *in[3] = {u1.v, param(c, "final_conv.weight", 2 + c->sd, w), param1(c, "final_conv.bias", outc)};
+    attrs a = {0};
+    a_rep(&a, "kernel_shape", c->sd, 1);
+    const char *out[1] = {"output"};
+    urc_attr_list l = {.items = a.items, .len = a.n};
+    urc_gb_add(c->b, "Conv", "final_conv", 3, in, 1, out, &l);
+    return "output";
+}
+
+/* ---- networks ------------------------------------------------------------------------ */
+
+typedef struct network {
+    const char *name;
+    const char *const *args; /* constructor arguments, NULL-ended */
+    const char *(*build)(cfg *c, reader *r, const cJSON *args, feat x);
+} network;
+
+static const network networks[] = {
+    {"BasicUNet", basic_unet_args, basic_unet},
+};
+
+/* `_target_`: "monai.networks.nets.NAME" or just NAME (MONAI's aliases too). */
+static const network *find_network(const char *target) {
+    const char *name = !strncmp(target, "monai.networks.nets.", 20) ? target + 20 : target;
+    if (!strcasecmp(name, "BasicUnet") || !strcmp(name, "basicunet")) name = "BasicUNet";
+    for (size_t i = 0; i < URC_ARRAY_LEN(networks); i++)
+        if (!strcmp(networks[i].name, name)) return &networks[i];
+    return NULL;
+}
+
+/* Bundle references and expressions anywhere in a value. */
+static void find_refs(const cJSON *j, const char *path, urc_strbuf *sb, int *n) {
+    if (cJSON_IsString(j) && (j->valuestring[0] == '@' || j->valuestring[0] == '$' || j->valuestring[0] == '%'))
+        list_add(sb, n, urc_fmt("%s='%s'", path, urc_diag_one_line(j->valuestring)));
+    int i = 0;
+    for (const cJSON *x = cJSON_IsArray(j) || cJSON_IsObject(j) ? j->child : NULL; x; x = x->next, i++)
+        find_refs(x, cJSON_IsObject(j) ? urc_fmt("%s.%s", path, x->string) : urc_fmt("%s[%d]", path, i), sb, n);
+}
+
+/* The input's declared type: batch and spatial sizes are for --input-shape. */
+typedef struct input_decl {
+    int sd;
+    int64_t channels;
+} input_decl;
+
+static bool input_type(void *ctx, const char *where, urc_gb_decl *d) {
+    (void)where;
+    const input_decl *in = ctx;
+    static const char *const sym[] = {"batch", "", "d0", "d1", "d2"};
+    d->dtype = URC_DT_F32;
+    d->rank = 2 + in->sd;
+    for (int k = 0; k < d->rank; k++) d->sym[k] = k == 1 ? NULL : sym[k];
+    d->dims[1] = in->channels;
+    return true;
+}
+
+/* The network's state_dict keys the graph did not take. */
+static void report_weights(cfg *c, const network *net) {
+    urc_strbuf extra = {0};
+    int nextra = 0;
+    for (int i = 0; c->st && i < c->st->n; i++)
+        if (!c->st->e[i].used) list_add(&extra, &nextra, urc_fmt("'%s'", c->st->e[i].name));
+    if (c->nmissing || nextra || c->nshapes) {
+        urc_strbuf sb = {0};
+        if (c->nmissing)
+            urc_sb_printf(&sb, "%d missing key%s (%s)", c->nmissing, c->nmissing > 1 ? "s" : "", c->missing.data);
+        if (nextra)
+            urc_sb_printf(&sb, "%s%d unexpected key%s (%s)", sb.len ? ", " : "", nextra, nextra > 1 ? "s" : "",
+                          extra.data);
+        if (c->nshapes)
+            urc_sb_printf(&sb, "%s%d wrong shape%s (%s)", sb.len ? ", " : "", c->nshapes, c->nshapes > 1 ? "s" : "",
+                          c->shapes.data);
+        urc_error(c->wlabel, "the state_dict does not match %s: %s", net->name, sb.data);
+        urc_sb_free(&sb);
+        c->b->ok = false;
+    }
+    urc_sb_free(&extra);
+}
+
+static bool build(urc_gb *b, const cJSON *root, const urc_import_opts *opts) {
+    const cJSON *def = cJSON_GetObjectItem(root, "network_def");
+    if (!def) def = root;
+    const cJSON *target = cJSON_GetObjectItem(def, "_target_");
+    if (!cJSON_IsObject(def) || !cJSON_IsString(target)) {
+        urc_error(NULL, "no network: the config needs a 'network_def' object, or a top-level object, with "
+                        "'_target_' naming a MONAI network");
+        return false;
+    }
+    const network *net = find_network(target->valuestring);
+    if (!net) {
+        urc_strbuf names = {0};
+        for (size_t i = 0; i < URC_ARRAY_LEN(networks); i++)
+            urc_sb_printf(&names, "%s%s", i ? ", " : "", networks[i].name);
+        urc_error("_target_", "'%s' is not a supported network (supported: %s)", urc_diag_one_line(target->valuestring),
+                  names.data);
+        urc_sb_free(&names);
+        return false;
+    }
+    reader r = {net->name, true};
+    urc_strbuf sb = {0};
+    int n = 0;
+    for (const cJSON *x = def->child; x; x = x->next) {
+        bool known = !strcmp(x->string, "_target_");
+        for (int i = 0; net->args[i] && !known; i++) known = !strcmp(net->args[i], x->string);
+        if (!known) list_add(&sb, &n, urc_fmt("'%s'", urc_diag_one_line(x->string)));
+    }
+    if (n) {
+        urc_strbuf all = {0};
+        for (int i = 0; net->args[i]; i++) urc_sb_printf(&all, "%s%s", i ? ", " : "", net->args[i]);
+        urc_error(net->name, "unknown argument%s %s (it takes %s)", n > 1 ? "s" : "", sb.data, all.data);
+        urc_sb_free(&all);
+        r.ok = false;
+    }
+    urc_sb_free(&sb);
+    n = 0;
+    sb = (urc_strbuf){0};
+    for (const cJSON *x = def->child; x; x = x->next) find_refs(x, x->string, &sb, &n);
+    if (n) {
+        urc_error(net->name, "bundle references and expressions are not supported, give literal values: %s", sb.data);
+        r.ok = false;
+    }
+    urc_sb_free(&sb);
+    int64_t sd = 3, cin = 1;
+    get_int(&r, cJSON_GetObjectItem(def, "spatial_dims"), "spatial_dims", 2, 3, &sd);
+    get_int(&r, cJSON_GetObjectItem(def, "in_channels"), "in_channels", 1, INT32_MAX, &cin);
+    if (!r.ok) return false;
+
+    cfg c = {.b = b, .sd = (int)sd, .wlabel = opts->weights};
+    if (!opts->weights) {
+        urc_error(NULL, "%s needs its parameters: --weights FILE.safetensors (its state_dict)", net->name);
+        return false;
+    }
+    c.st = urc_st_load(opts->weights, opts->max_bytes);
+    if (!c.st) return false;
+    b->g->name = urc_strdup(net->name);
+    input_decl idecl = {(int)sd, cin};
+    bool ok = urc_gb_input(b, "input", input_type, &idecl) && urc_gb_end_inputs(b);
+    if (ok) {
+        urc_value *in = urc_graph_find(b->g, "input");
+        feat x = {"input", cin, {0}};
+        for (int d = 0; d < sd; d++) x.sp[d] = in->shape.dims[2 + d];
+        const char *out = net->build(&c, &r, def, x);
+        if (out) {
+            report_weights(&c, net);
+            urc_gb_output(b, out, NULL);
+        }
+        ok = out && r.ok;
+    }
+    urc_sb_free(&c.missing);
+    urc_sb_free(&c.shapes);
+    urc_st_free(c.st);
+    return ok;
+}
+
+static bool is_pickle(const char *path) {
+    size_t n = strlen(path);
+    return (n > 3 && !strcmp(path + n - 3, ".pt")) || (n > 4 && !strcmp(path + n - 4, ".pth"));
+}
 
 urc_graph *urc_config_load(const char *path, const urc_import_opts *opts) {
-    (void)path;
-    (void)opts;
-    urc_error(NULL, "MONAI configs are not supported yet");
-    return NULL;
+    if (opts->weights && is_pickle(opts->weights)) {
+        urc_error(opts->weights, "PyTorch checkpoints (pickles) are not read; convert it to safetensors with "
+                                 "models/convert_checkpoint.py");
+        return NULL;
+    }
+    size_t size;
+    const char *err;
+    char *buf = urc_read_file(path, &size, opts->max_bytes, &err);
+    if (!buf) {
+        urc_error(NULL, "%s", err);
+        return NULL;
+    }
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(buf, size, &end, 0);
+    if (!root) {
+        const char *at = cJSON_GetErrorPtr();
+        int line = 1;
+        for (const char *p = buf; at && p < at && p < buf + size; p++) line += *p == '\n';
+        urc_error(NULL, "not valid JSON (line %d)", line);
+        free(buf);
+        return NULL;
+    }
+    urc_gb b;
+    urc_gb_begin(&b, opts);
+    b.g->opset = 17;
+    b.g->producer = "unetrc config";
+    b.g->hash = urc_fnv1a64(buf, size, URC_FNV_INIT);
+    free(buf);
+    bool ok = cJSON_IsObject(root);
+    if (!ok) urc_error(NULL, "the config is not a JSON object");
+    ok = ok && build(&b, root, opts);
+    cJSON_Delete(root);
+    return ok ? urc_gb_finish(&b) : NULL;
 }

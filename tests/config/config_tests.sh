@@ -1,0 +1,78 @@
+#!/bin/sh
+# config_tests.sh UNETRC NPY_COMPARE: MONAI configs + safetensors weights
+# (compiler/frontend/monai_config.c). Each fixture of make_config_fixtures.py
+# is compiled, run (generated C; one also through the interpreter) and
+# compared with PyTorch's output (1e-4 of max|ref|); then bad configs and
+# weights must fail with exactly the message given.
+set -u
+U=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); CMP=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+D=$(cd "$(dirname "$0")" && pwd)
+T=$(mktemp -d /tmp/unetrc-config-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+fails=0; n=0
+. "$D/../expect.sh" # expect, no_files, check (run from $D)
+
+# -- outputs against PyTorch
+for name in bu3d_default bu3d_batch_odd bu2d_prelu; do
+    mkdir -p "$T/$name"
+    shape=$(cat "$D/$name.shape")
+    check "$U" "$D/$name.json" --weights "$D/$name.safetensors" --input-shape "input=$shape" -o "$T/$name/seg.c"
+    check test -s "$T/$name/seg.weights"
+    check "$U" run "$D/$name.json" --weights "$D/$name.safetensors" --input-shape "input=$shape" \
+        --input "$D/$name.input.npy" --output "$T/$name.out.npy"
+    check "$CMP" "$D/$name.expected.npy" "$T/$name.out.npy" 1e-4
+done
+check "$U" run "$D/bu3d_batch_odd.json" --weights "$D/bu3d_batch_odd.safetensors" --input-shape input=1,2,36,32,40 \
+    --input "$D/bu3d_batch_odd.input.npy" --output "$T/interp.out.npy" --interp
+check "$CMP" "$D/bu3d_batch_odd.expected.npy" "$T/interp.out.npy" 1e-4
+# Node names are MONAI's module paths.
+ir=$("$U" info "$D/bu3d_default.json" --weights "$D/bu3d_default.safetensors" --input-shape input=1,1,32,32,32 \
+    --dump-after import 2>&1)
+case "$ir" in *"upcat_4.upsample.deconv"*"final_conv"*) n=$((n + 1)) ;;
+*) echo "FAIL: module paths not in the imported graph"; fails=$((fails + 1)); n=$((n + 1)) ;; esac
+
+# -- bad configs and weights
+E="unetrc: error:"
+W="--weights bu3d_default.safetensors"
+S="--input-shape input=1,1,32,32,32"
+printf '{"network_def": {"_target_": "monai.networks.nets.VNet", "spatial_dims": 3}}' > "$T/target.json"
+expect 1 "$E $T/target.json: _target_: 'monai.networks.nets.VNet' is not a supported network (supported: BasicUNet)" \
+    "$U" "$T/target.json" $W $S -o "$T/o/x.c"
+printf '{"_target_": "BasicUNet", "foo": 1, "channels": 2, "features": "@feat", "act": ["$relu"]}' > "$T/args.json"
+expect 1 "$E $T/args.json: BasicUNet: unknown arguments 'foo', 'channels' (it takes spatial_dims, in_channels, out_channels, features, act, norm, bias, dropout, upsample); BasicUNet: bundle references and expressions are not supported, give literal values: features='@feat', act[0]='\$relu'" \
+    "$U" "$T/args.json" $W $S -o "$T/o/x.c"
+printf '{"_target_": "BasicUNet", "spatial_dims": 4}' > "$T/dims.json"
+expect 1 "$E $T/dims.json: BasicUNet argument 'spatial_dims': must be an integer from 2 to 3, got 4" \
+    "$U" "$T/dims.json" $W $S -o "$T/o/x.c"
+printf '{"_target_": "BasicUNet", "features": [4, 4, 8], "norm": "group", "upsample": "pixelshuffle"}' > "$T/bad.json"
+expect 1 "$E $T/bad.json: BasicUNet argument 'features': must have 6 values, got 3; BasicUNet argument 'norm': norm 'group' is not supported (instance and batch are); BasicUNet argument 'upsample': the string 'pixelshuffle' is not supported ('deconv' is)" \
+    "$U" "$T/bad.json" $W $S -o "$T/o/x.c"
+printf '{"network": 1}' > "$T/none.json"
+expect 1 "$E $T/none.json: no network: the config needs a 'network_def' object, or a top-level object, with '_target_' naming a MONAI network" \
+    "$U" "$T/none.json" $W $S -o "$T/o/x.c"
+printf '{"_target_": "BasicUNet",' > "$T/broken.json"
+expect 1 "$E $T/broken.json: not valid JSON (line 1)" "$U" "$T/broken.json" $W $S -o "$T/o/x.c"
+expect 1 "$E bu3d_default.json: BasicUNet needs its parameters: --weights FILE.safetensors (its state_dict)" \
+    "$U" bu3d_default.json $S -o "$T/o/x.c"
+expect 1 "$E bu3d_default.json: model.pt: PyTorch checkpoints (pickles) are not read; convert it to safetensors with models/convert_checkpoint.py" \
+    "$U" bu3d_default.json --weights model.pt $S -o "$T/o/x.c"
+expect 1 "$E bu3d_default.json: input 'input': dimension 0 is symbolic ('batch'); pin it with --input-shape input=d0,d1,..." \
+    "$U" bu3d_default.json $W -o "$T/o/x.c"
+expect 1 "$E bu3d_default.json: input 'input': --input-shape sets dim 1 to 3 but the model fixes it to 1" \
+    "$U" bu3d_default.json $W --input-shape input=1,3,32,32,32 -o "$T/o/x.c"
+expect 1 "$E bu3d_default.json: bu3d_default.bad_keys.safetensors: the state_dict does not match BasicUNet: 1 missing key ('final_conv.bias'), 1 unexpected key ('extra.weight'), 1 wrong shape ('conv_0.conv_0.conv.bias' is float32[5], the network needs float32[4])" \
+    "$U" bu3d_default.json --weights bu3d_default.bad_keys.safetensors $S -o "$T/o/x.c"
+head -c 100 "$D/bu3d_default.safetensors" > "$T/trunc.safetensors"
+expect 1 "$E bu3d_default.json: $T/trunc.safetensors: header length 7520 exceeds the 92 bytes after it (truncated file?)" \
+    "$U" bu3d_default.json --weights "$T/trunc.safetensors" $S -o "$T/o/x.c"
+F=$D/../../fuzz/corpus/safetensors
+expect 1 "$E bu3d_default.json: $F/out_of_range.safetensors: tensor 'w': data_offsets [0, 28] lie outside the 24 bytes of data" \
+    "$U" bu3d_default.json --weights "$F/out_of_range.safetensors" $S -o "$T/o/x.c"
+expect 1 "$E bu3d_default.json: $F/overlap.safetensors: tensor 'v': data_offsets [8, 16] overlap those of 'w' [0, 16]" \
+    "$U" bu3d_default.json --weights "$F/overlap.safetensors" $S -o "$T/o/x.c"
+expect 1 "$E bu3d_default.json: $F/size_vs_shape.safetensors: tensor 'w': data_offsets [0, 24] hold 24 bytes; shape [2,2] of float32 needs 16" \
+    "$U" bu3d_default.json --weights "$F/size_vs_shape.safetensors" $S -o "$T/o/x.c"
+check test ! -e "$T/o"
+
+echo "config tests: $n checks, $fails failed"
+[ "$fails" = 0 ]

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Fixtures of the config frontend (tests/config/): for each case, a MONAI
+network built from constructor arguments, its state_dict with every parameter
+and buffer randomised (so that affine norms, running statistics and biases
+matter) saved with safetensors, the config JSON (a bundle-style
+`network_def`, or a top-level `_target_`), an input and PyTorch's output in
+eval mode:
+
+    NAME.json  NAME.safetensors  NAME.input.npy  NAME.expected.npy  NAME.shape
+
+NAME.shape holds the --input-shape value. Needs torch, MONAI (1.3.2) and
+safetensors (the venv of scripts/setup.sh --python). Run from anywhere:
+
+    .venv/bin/python tests/config/make_config_fixtures.py [OUT_DIR]
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+from monai.networks import nets
+from safetensors.torch import save_file
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+
+CASES = [
+    # name, target, constructor args, input shape, bundle-style?
+    ("bu3d_default", "monai.networks.nets.BasicUNet",
+     {"spatial_dims": 3, "in_channels": 1, "out_channels": 2, "features": [4, 4, 8, 8, 16, 4]}, (1, 1, 32, 32, 32), True),
+    ("bu3d_batch_odd", "BasicUNet",
+     {"in_channels": 2, "out_channels": 3, "features": [4, 6, 8, 8, 12, 5], "norm": "batch", "act": "relu",
+      "bias": False, "dropout": 0.2}, (1, 2, 36, 32, 40), False),
+    ("bu2d_prelu", "BasicUNet",
+     {"spatial_dims": 2, "in_channels": 3, "out_channels": 2, "features": [8, 8, 16, 16, 32, 8],
+      "norm": ["instance", {"affine": False}], "act": ["prelu", {"init": 0.2}]}, (2, 3, 32, 24), True),
+]
+
+
+def randomise(model, gen):
+    with torch.no_grad():
+        for name, t in list(model.state_dict().items()):
+            if not t.is_floating_point():
+                continue
+            if name.endswith("running_var"):
+                t.copy_(0.5 + torch.rand(t.shape, generator=gen))
+            elif name.endswith(("running_mean", "bias")):
+                t.copy_(0.2 * torch.randn(t.shape, generator=gen))
+            elif t.dim() == 1:  # norm scales, PReLU slopes
+                t.copy_(0.8 + 0.4 * torch.rand(t.shape, generator=gen))
+            else:
+                t.add_(0.02 * torch.randn(t.shape, generator=gen))
+
+
+def main():
+    torch.manual_seed(0)  # MONAI's own initialisation
+    gen = torch.Generator().manual_seed(12)
+    for name, target, args, shape, bundle in CASES:
+        cls = getattr(nets, target.split(".")[-1])
+        model = cls(**args)
+        randomise(model, gen)
+        model.eval()
+        x = torch.randn(shape, generator=gen)
+        with torch.no_grad():
+            y = model(x)
+        sd = {k: v.contiguous() for k, v in model.state_dict().items()}
+        save_file(sd, os.path.join(OUT, name + ".safetensors"))
+        net = dict({"_target_": target}, **args)
+        cfg = {"network_def": net, "device": "$torch.device('cpu')"} if bundle else net
+        with open(os.path.join(OUT, name + ".json"), "w") as f:
+            json.dump(cfg, f, indent=2)
+            f.write("\n")
+        np.save(os.path.join(OUT, name + ".input.npy"), x.numpy().astype(np.float32))
+        np.save(os.path.join(OUT, name + ".expected.npy"), y.numpy().astype(np.float32))
+        with open(os.path.join(OUT, name + ".shape"), "w") as f:
+            f.write(",".join(str(d) for d in shape) + "\n")
+        if name == "bu3d_default":  # for the error tests: one key missing, one unexpected, one reshaped
+            bad = dict(sd)
+            del bad["final_conv.bias"]
+            bad["extra.weight"] = torch.zeros(2)
+            bad["conv_0.conv_0.conv.bias"] = torch.zeros(5)
+            save_file(bad, os.path.join(OUT, name + ".bad_keys.safetensors"))
+        print(f"{name}: {sum(v.numel() for v in sd.values())} values, output {tuple(y.shape)}, "
+              f"max|y| {y.abs().max().item():.4g}")
+
+
+if __name__ == "__main__":
+    main()
