@@ -56,6 +56,12 @@ static urc_attr *attr(attrs *a, const char *name, int type) {
 static void a_int(attrs *a, const char *name, int64_t v) { attr(a, name, URC_AT_INT)->i = v; }
 static void a_float(attrs *a, const char *name, double v) { attr(a, name, URC_AT_FLOAT)->f = v; }
 static void a_str(attrs *a, const char *name, const char *v) { attr(a, name, URC_AT_STRING)->s = v; }
+static void a_ints(attrs *a, const char *name, int n, const int64_t *v) {
+    urc_attr *x = attr(a, name, URC_AT_INTS);
+    x->n = n;
+    x->ints = urc_alloc(sizeof(int64_t) * (size_t)n);
+    memcpy(x->ints, v, sizeof(int64_t) * (size_t)n);
+}
 static void a_rep(attrs *a, const char *name, int n, int64_t v) { /* n copies of v */
     urc_attr *x = attr(a, name, URC_AT_INTS);
     x->n = n;
@@ -102,18 +108,28 @@ static const char *param(cfg *c, const char *key, int rank, const int64_t *dims)
 }
 static const char *param1(cfg *c, const char *key, int64_t d0) { return param(c, key, 1, &d0); }
 
-/* A made-up constant vector (not a state_dict entry): n float32 copies of
- * v, or the n int64 values of ints. */
-static const char *const_vec(cfg *c, const char *base, int64_t n, float v, const int64_t *ints) {
-    urc_shape s = {.rank = 1, .dims = {n}};
-    urc_tensor *t = urc_tensor_new(ints ? URC_DT_I64 : URC_DT_F32, &s);
-    for (int64_t i = 0; i < n; i++) {
-        if (ints) ((int64_t *)t->data)[i] = ints[i];
-        else ((float *)t->data)[i] = v;
-    }
-    const char *name = urc_fmt("%s.%s%d", base, ints ? "pads" : "const", c->nconst++);
+/* A made-up constant (not a state_dict entry) of dtype dt and shape
+ * dims[rank], holding data; named base.constN. */
+static const char *constant(cfg *c, const char *base, urc_dtype dt, int rank, const int64_t *dims, const void *data) {
+    urc_shape s = {.rank = rank};
+    memcpy(s.dims, dims, sizeof(int64_t) * (size_t)rank);
+    urc_tensor *t = urc_tensor_new(dt, &s);
+    memcpy(t->data, data, urc_tensor_bytes(t));
+    const char *name = urc_fmt("%s.const%d", base, c->nconst++);
     urc_gb_constant(c->b, name, t);
     return name;
+}
+
+/* n float32 copies of v. */
+static const char *const_fill(cfg *c, const char *base, int64_t n, float v) {
+    float *x = urc_alloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++) x[i] = v;
+    return constant(c, base, URC_DT_F32, 1, &n, x);
+}
+
+/* An int64 vector (shapes, pads). */
+static const char *const_ints(cfg *c, const char *base, int64_t n, const int64_t *v) {
+    return constant(c, base, URC_DT_I64, 1, &n, v);
 }
 
 /* ---- MONAI layer factories (Act, Norm) ---------------------------------------- */
@@ -335,8 +351,8 @@ static feat deconv(cfg *c, const char *path, feat x, int64_t cout, int s, bool b
 
 static feat norm(cfg *c, const char *path, feat x, const norm_spec *n) {
     if (n->kind == NORM_NONE) return x;
-    const char *scale = n->affine ? param1(c, urc_fmt("%s.weight", path), x.c) : const_vec(c, path, x.c, 1, NULL);
-    const char *shift = n->affine ? param1(c, urc_fmt("%s.bias", path), x.c) : const_vec(c, path, x.c, 0, NULL);
+    const char *scale = n->affine ? param1(c, urc_fmt("%s.weight", path), x.c) : const_fill(c, path, x.c, 1);
+    const char *shift = n->affine ? param1(c, urc_fmt("%s.bias", path), x.c) : const_fill(c, path, x.c, 0);
     attrs a = {0};
     a_float(&a, "epsilon", n->eps);
     if (n->kind == NORM_INSTANCE) {
@@ -362,6 +378,19 @@ static feat act(cfg *c, const char *path, feat x, const act_spec *s) {
     const char *in[2] = {x.v, s->kind == ACT_PRELU ? param1(c, urc_fmt("%s.weight", path), 1) : NULL};
     x.v = node(c, types[s->kind], path, s->kind == ACT_PRELU ? 2 : 1, in, &a);
     return x;
+}
+
+/* The network's last 1x1 conv (bias): its output is the graph's "output". */
+static const char *out_conv(cfg *c, const char *path, feat x, int64_t cout) {
+    int64_t w[5] = {cout, x.c, 1, 1, 1};
+    const char *in[3] = {x.v, param(c, urc_fmt("%s.weight", path), 2 + c->sd, w),
+                         param1(c, urc_fmt("%s.bias", path), cout)};
+    attrs a = {0};
+    a_rep(&a, "kernel_shape", c->sd, 1);
+    const char *out[1] = {"output"};
+    urc_attr_list l = {.items = a.items, .len = a.n};
+    urc_gb_add(c->b, "Conv", path, 3, in, 1, out, &l);
+    return "output";
 }
 
 /* ---- BasicUNet (monai/networks/nets/basic_unet.py) ----------------------------------- */
@@ -409,7 +438,7 @@ static feat bu_upcat(cfg *c, const char *path, feat x, feat skip, int64_t cout, 
             pad = true;
         }
     if (pad) {
-        const char *pv = const_vec(c, path, 2 * (2 + c->sd), 0, pads);
+        const char *pv = const_ints(c, path, 2 * (2 + c->sd), pads);
         attrs a = {0};
         a_str(&a, "mode", "edge");
         const char *in[2] = {up.v, pv};
@@ -450,14 +479,246 @@ static const char *basic_unet(cfg *c, reader *r, const cJSON *args, feat x) {
     feat u3 = bu_upcat(c, "upcat_3", u4, x2, fea[2], true, &o);
     feat u2 = bu_upcat(c, "upcat_2", u3, x1, fea[1], true, &o);
     feat u1 = bu_upcat(c, "upcat_1", u2, x0, fea[5], false, &o);
-    int64_t w[5] = {outc, fea[5], 1, 1, 1};
-    const char *in[3] = {u1.v, param(c, "final_conv.weight", 2 + c->sd, w), param1(c, "final_conv.bias", outc)};
+    return out_conv(c, "final_conv", u1, outc);
+}
+
+/* ---- UNETR (monai/networks/nets/unetr.py, vit.py, blocks/) ---------------------------- */
+
+static const char *add2(cfg *c, const char *name, const char *a, const char *b) {
+    const char *in[2] = {a, b};
+    return node(c, "Add", name, 2, in, NULL);
+}
+
+static const char *reshape(cfg *c, const char *name, const char *x, int n, const int64_t *dims) {
+    const char *in[2] = {x, const_ints(c, name, n, dims)};
+    return node(c, "Reshape", name, 2, in, NULL);
+}
+
+static const char *transpose(cfg *c, const char *name, const char *x, int n, const int64_t *perm) {
     attrs a = {0};
-    a_rep(&a, "kernel_shape", c->sd, 1);
-    const char *out[1] = {"output"};
-    urc_attr_list l = {.items = a.items, .len = a.n};
-    urc_gb_add(c->b, "Conv", "final_conv", 3, in, 1, out, &l);
-    return "output";
+    a_ints(&a, "perm", n, perm);
+    return node(c, "Transpose", name, 1, &x, &a);
+}
+
+/* nn.Linear on the last axis: x @ W^T (+ b). */
+static const char *linear(cfg *c, const char *path, const char *x, int64_t in, int64_t out, bool bias) {
+    int64_t w[2] = {out, in}, perm[2] = {1, 0};
+    const char *wt = transpose(c, urc_fmt("%s.weight.T", path), param(c, urc_fmt("%s.weight", path), 2, w), 2, perm);
+    const char *mm[2] = {x, wt};
+    const char *y = node(c, "MatMul", path, 2, mm, NULL);
+    return bias ? add2(c, urc_fmt("%s.add_bias", path), y, param1(c, urc_fmt("%s.bias", path), out)) : y;
+}
+
+/* nn.LayerNorm(dim) on the last axis, eps 1e-5, affine. */
+static const char *layer_norm(cfg *c, const char *path, const char *x, int64_t dim) {
+    const char *in[3] = {x, param1(c, urc_fmt("%s.weight", path), dim), param1(c, urc_fmt("%s.bias", path), dim)};
+    attrs a = {0};
+    a_int(&a, "axis", -1);
+    a_float(&a, "epsilon", 1e-5);
+    return node(c, "LayerNormalization", path, 3, in, &a);
+}
+
+typedef struct vit_opts {
+    int64_t batch, n, hidden, heads, mlp;
+    bool qkv_bias;
+} vit_opts;
+
+/* SABlock: qkv, "b h (qkv l d) -> qkv b l h d", softmax(q k^T * d^-0.5) v,
+ * "b h l d -> b l (h d)", out_proj: the einsums as MONAI writes them. */
+static const char *self_attention(cfg *c, const char *path, const char *x, const vit_opts *o) {
+    int64_t dh = o->hidden / o->heads;
+    const char *qkv = linear(c, urc_fmt("%s.qkv", path), x, o->hidden, 3 * o->hidden, o->qkv_bias);
+    int64_t split[5] = {o->batch, o->n, 3, o->heads, dh}, perm[5] = {2, 0, 3, 1, 4};
+    qkv = transpose(c, urc_fmt("%s.input_rearrange", path),
+                    reshape(c, urc_fmt("%s.input_rearrange.reshape", path), qkv, 5, split), 5, perm);
+    const char *qkvs[3];
+    for (int i = 0; i < 3; i++) {
+        int64_t idx = i;
+        attrs a = {0};
+        a_int(&a, "axis", 0);
+        const char *in[2] = {qkv, constant(c, urc_fmt("%s.%c", path, "qkv"[i]), URC_DT_I64, 0, NULL, &idx)};
+        qkvs[i] = node(c, "Gather", urc_fmt("%s.%c", path, "qkv"[i]), 2, in, &a);
+    }
+    attrs e1 = {0};
+    a_str(&e1, "equation", "blxd,blyd->blxy");
+    const char *att = node(c, "Einsum", urc_fmt("%s.qk", path), 2, qkvs, &e1);
+    float scale = (float)pow((double)dh, -0.5);
+    const char *sc[2] = {att, constant(c, urc_fmt("%s.scale", path), URC_DT_F32, 0, NULL, &scale)};
+    att = node(c, "Mul", urc_fmt("%s.scale", path), 2, sc, NULL);
+    attrs sm = {0};
+    a_int(&sm, "axis", -1);
+    att = node(c, "Softmax", urc_fmt("%s.softmax", path), 1, &att, &sm);
+    attrs e2 = {0};
+    a_str(&e2, "equation", "bhxy,bhyd->bhxd");
+    const char *av[2] = {att, qkvs[2]};
+    const char *y = node(c, "Einsum", urc_fmt("%s.av", path), 2, av, &e2);
+    int64_t back[4] = {0, 2, 1, 3}, merged[3] = {o->batch, o->n, o->hidden};
+    y = transpose(c, urc_fmt("%s.out_rearrange.transpose", path), y, 4, back);
+    y = reshape(c, urc_fmt("%s.out_rearrange", path), y, 3, merged);
+    return linear(c, urc_fmt("%s.out_proj", path), y, o->hidden, o->hidden, true);
+}
+
+/* TransformerBlock (pre-norm): x + SA(LN(x)), then x + MLP(LN(x)) with an
+ * exact GELU. */
+static const char *transformer_block(cfg *c, const char *path, const char *x, const vit_opts *o) {
+    const char *h = layer_norm(c, urc_fmt("%s.norm1", path), x, o->hidden);
+    x = add2(c, urc_fmt("%s.add_attn", path), x, self_attention(c, urc_fmt("%s.attn", path), h, o));
+    h = layer_norm(c, urc_fmt("%s.norm2", path), x, o->hidden);
+    h = linear(c, urc_fmt("%s.mlp.linear1", path), h, o->hidden, o->mlp, true);
+    h = node(c, "Gelu", urc_fmt("%s.mlp.fn", path), 1, &h, NULL);
+    h = linear(c, urc_fmt("%s.mlp.linear2", path), h, o->mlp, o->hidden, true);
+    return add2(c, urc_fmt("%s.add_mlp", path), x, h);
+}
+
+/* UnetResBlock (res) or UnetBasicBlock: conv k3, norm, LeakyReLU(0.01),
+ * conv k3, norm, [+ residual (1x1 conv + norm when channels change)],
+ * LeakyReLU. */
+static feat unet_block(cfg *c, const char *path, feat x, int64_t cout, const norm_spec *ns, bool res) {
+    const act_spec lrelu = {ACT_LEAKY, 0.01};
+    feat y = conv(c, urc_fmt("%s.conv1.conv", path), x, cout, 3, 1, 1, false);
+    y = act(c, urc_fmt("%s.lrelu", path), norm(c, urc_fmt("%s.norm1", path), y, ns), &lrelu);
+    y = norm(c, urc_fmt("%s.norm2", path), conv(c, urc_fmt("%s.conv2.conv", path), y, cout, 3, 1, 1, false), ns);
+    if (res) {
+        feat r = x;
+        if (x.c != cout)
+            r = norm(c, urc_fmt("%s.norm3", path), conv(c, urc_fmt("%s.conv3.conv", path), x, cout, 1, 1, 0, false),
+                     ns);
+        y.v = add2(c, urc_fmt("%s.add", path), y.v, r.v);
+    }
+    return act(c, urc_fmt("%s.lrelu.2", path), y, &lrelu);
+}
+
+typedef struct unetr_opts {
+    norm_spec norm;
+    bool conv_block, res_block;
+} unetr_opts;
+
+/* UnetrPrUpBlock: a transposed conv, then num_layer x [transposed conv
+ * (+ block)]. */
+static feat unetr_prup(cfg *c, const char *path, feat x, int64_t cout, int num_layer, const unetr_opts *o) {
+    x = deconv(c, urc_fmt("%s.transp_conv_init.conv", path), x, cout, 2, false);
+    for (int i = 0; i < num_layer; i++) {
+        if (!o->conv_block) {
+            x = deconv(c, urc_fmt("%s.blocks.%d.conv", path, i), x, cout, 2, false);
+            continue;
+        }
+        x = deconv(c, urc_fmt("%s.blocks.%d.0.conv", path, i), x, cout, 2, false);
+        x = unet_block(c, urc_fmt("%s.blocks.%d.1", path, i), x, cout, &o->norm, o->res_block);
+    }
+    return x;
+}
+
+/* UnetrUpBlock: transposed conv, cat((up, skip)), block. */
+static feat unetr_up(cfg *c, const char *path, feat x, feat skip, int64_t cout, const unetr_opts *o) {
+    feat up = deconv(c, urc_fmt("%s.transp_conv.conv", path), x, cout, 2, false);
+    attrs a = {0};
+    a_int(&a, "axis", 1);
+    const char *in[2] = {up.v, skip.v};
+    feat cat = {node(c, "Concat", urc_fmt("%s.cat", path), 2, in, &a), up.c + skip.c, {0}};
+    memcpy(cat.sp, up.sp, sizeof cat.sp);
+    return unet_block(c, urc_fmt("%s.conv_block", path), cat, cout, &o->norm, o->res_block);
+}
+
+/* proj_feat: (B, n, hidden) -> (B, hidden, f0, f1[, f2]). */
+static feat proj_feat(cfg *c, const char *name, const char *x, const vit_opts *v, const int64_t *fs) {
+    int64_t view[5] = {v->batch}, perm[5] = {0, c->sd + 1};
+    for (int d = 0; d < c->sd; d++) {
+        view[1 + d] = fs[d];
+        perm[2 + d] = 1 + d;
+    }
+    view[1 + c->sd] = v->hidden;
+    feat f = {
+        transpose(c, name, reshape(c, urc_fmt("%s.view", name), x, 2 + c->sd, view), 2 + c->sd, perm), v->hidden, {0}};
+    memcpy(f.sp, fs, sizeof(int64_t) * (size_t)c->sd);
+    return f;
+}
+
+/* The ViT's patch embedding: conv (k = s = 16) or perceptron (einops
+ * "b c (h p1)(w p2)(d p3) -> b (h w d)(p1 p2 p3 c)" + Linear), plus the
+ * learned position embedding. */
+static const char *patch_embedding(cfg *c, feat x, const vit_opts *v, bool perceptron, const int64_t *fs) {
+    const char *path = "vit.patch_embedding";
+    const char *y;
+    if (!perceptron) {
+        feat p = conv(c, urc_fmt("%s.patch_embeddings", path), x, v->hidden, 16, 16, 0, true);
+        int64_t flat[3] = {v->batch, v->hidden, v->n}, perm[3] = {0, 2, 1};
+        y = reshape(c, urc_fmt("%s.flatten", path), p.v, 3, flat);
+        y = transpose(c, urc_fmt("%s.transpose", path), y, 3, perm);
+    } else {
+        int r = 2 + 2 * c->sd;
+        int64_t split[8] = {v->batch, x.c}, perm[8] = {0}, merged[3] = {v->batch, v->n, x.c};
+        for (int d = 0; d < c->sd; d++) {
+            split[2 + 2 * d] = fs[d];
+            split[3 + 2 * d] = 16;
+            perm[1 + d] = 2 + 2 * d;         /* h w d */
+            perm[1 + c->sd + d] = 3 + 2 * d; /* p1 p2 p3 */
+            merged[2] *= 16;
+        }
+        perm[r - 1] = 1; /* c */
+        y = reshape(c, urc_fmt("%s.patch_embeddings.0.split", path), x.v, r, split);
+        y = transpose(c, urc_fmt("%s.patch_embeddings.0.transpose", path), y, r, perm);
+        y = reshape(c, urc_fmt("%s.patch_embeddings.0", path), y, 3, merged);
+        y = linear(c, urc_fmt("%s.patch_embeddings.1", path), y, merged[2], v->hidden, true);
+    }
+    int64_t pos[3] = {1, v->n, v->hidden};
+    return add2(c, urc_fmt("%s.add_pos", path), y, param(c, urc_fmt("%s.position_embeddings", path), 3, pos));
+}
+
+static const char *const unetr_args[] = {
+    "in_channels",  "out_channels", "img_size",  "feature_size", "hidden_size", "mlp_dim",
+    "num_heads",    "pos_embed",    "proj_type", "norm_name",    "conv_block",  "res_block",
+    "dropout_rate", "spatial_dims", "qkv_bias",  "save_attn",    NULL};
+
+static const char *unetr(cfg *c, reader *r, const cJSON *args, feat x) {
+    int64_t outc = 0, fsz = 16, fs[3];
+    vit_opts v = {.hidden = 768, .mlp = 3072, .heads = 12};
+    unetr_opts o = {{NORM_INSTANCE, false, 1e-5}, true, true};
+    double dropout = 0;
+    bool save_attn = false;
+    get_int(r, cJSON_GetObjectItem(args, "out_channels"), "out_channels", 1, INT32_MAX, &outc);
+    get_int(r, cJSON_GetObjectItem(args, "feature_size"), "feature_size", 1, INT32_MAX, &fsz);
+    get_int(r, cJSON_GetObjectItem(args, "hidden_size"), "hidden_size", 1, INT32_MAX, &v.hidden);
+    get_int(r, cJSON_GetObjectItem(args, "mlp_dim"), "mlp_dim", 1, INT32_MAX, &v.mlp);
+    get_int(r, cJSON_GetObjectItem(args, "num_heads"), "num_heads", 1, INT32_MAX, &v.heads);
+    get_norm(r, cJSON_GetObjectItem(args, "norm_name"), "norm_name", &o.norm);
+    get_bool(r, cJSON_GetObjectItem(args, "conv_block"), "conv_block", &o.conv_block);
+    get_bool(r, cJSON_GetObjectItem(args, "res_block"), "res_block", &o.res_block);
+    get_bool(r, cJSON_GetObjectItem(args, "qkv_bias"), "qkv_bias", &v.qkv_bias);
+    get_bool(r, cJSON_GetObjectItem(args, "save_attn"), "save_attn", &save_attn);
+    get_float(r, cJSON_GetObjectItem(args, "dropout_rate"), "dropout_rate", 0, 1, &dropout); /* identity in eval */
+    /* proj_type, or the deprecated pos_embed that MONAI 1.3 still maps to it. */
+    const char *arg = cJSON_GetObjectItem(args, "proj_type") ? "proj_type" : "pos_embed";
+    const cJSON *pt = cJSON_GetObjectItem(args, arg);
+    bool perceptron = false;
+    if (pt && cJSON_IsString(pt) && !strcmp(pt->valuestring, "perceptron")) perceptron = true;
+    else if (pt && !(cJSON_IsString(pt) && !strcmp(pt->valuestring, "conv")))
+        bad(r, arg, urc_fmt("%s is not supported ('conv' and 'perceptron' are)", json_kind(pt)));
+    if (v.hidden % v.heads) bad(r, "hidden_size", "hidden_size should be divisible by num_heads.");
+    if (!r->ok) return NULL;
+    v.batch = urc_graph_find(c->b->g, "input")->shape.dims[0];
+    v.n = 1;
+    for (int d = 0; d < c->sd; d++) {
+        fs[d] = x.sp[d] / 16;
+        v.n *= fs[d];
+    }
+    const char *h = patch_embedding(c, x, &v, perceptron, fs);
+    const char *taps[12];
+    for (int i = 0; i < 12; i++) taps[i] = h = transformer_block(c, urc_fmt("vit.blocks.%d", i), h, &v);
+    h = layer_norm(c, "vit.norm", h, v.hidden);
+    /* MONAI >= 1.4 builds unused cross-attention layers in every block. */
+    for (int i = 0; c->st && i < c->st->n; i++)
+        if (strstr(c->st->e[i].name, ".cross_attn.") || strstr(c->st->e[i].name, ".norm_cross_attn."))
+            c->st->e[i].used = true;
+    feat enc1 = unet_block(c, "encoder1.layer", x, fsz, &o.norm, o.res_block);
+    feat enc2 = unetr_prup(c, "encoder2", proj_feat(c, "proj_feat.3", taps[3], &v, fs), 2 * fsz, 2, &o);
+    feat enc3 = unetr_prup(c, "encoder3", proj_feat(c, "proj_feat.6", taps[6], &v, fs), 4 * fsz, 1, &o);
+    feat enc4 = unetr_prup(c, "encoder4", proj_feat(c, "proj_feat.9", taps[9], &v, fs), 8 * fsz, 0, &o);
+    feat dec4 = proj_feat(c, "proj_feat.12", h, &v, fs);
+    feat dec3 = unetr_up(c, "decoder5", dec4, enc4, 8 * fsz, &o);
+    feat dec2 = unetr_up(c, "decoder4", dec3, enc3, 4 * fsz, &o);
+    feat dec1 = unetr_up(c, "decoder3", dec2, enc2, 2 * fsz, &o);
+    feat out = unetr_up(c, "decoder2", dec1, enc1, fsz, &o);
+    return out_conv(c, "out.conv.conv", out, outc);
 }
 
 /* ---- networks ------------------------------------------------------------------------ */
@@ -466,10 +727,12 @@ typedef struct network {
     const char *name;
     const char *const *args; /* constructor arguments, NULL-ended */
     const char *(*build)(cfg *c, reader *r, const cJSON *args, feat x);
+    bool img_size; /* takes img_size and requires in_channels/out_channels (else: --input-shape) */
 } network;
 
 static const network networks[] = {
-    {"BasicUNet", basic_unet_args, basic_unet},
+    {"BasicUNet", basic_unet_args, basic_unet, false},
+    {"UNETR", unetr_args, unetr, true},
 };
 
 /* `_target_`: "monai.networks.nets.NAME" or just NAME (MONAI's aliases too). */
@@ -494,6 +757,7 @@ static void find_refs(const cJSON *j, const char *path, urc_strbuf *sb, int *n) 
 typedef struct input_decl {
     int sd;
     int64_t channels;
+    const int64_t *img; /* spatial sizes, or zeros: unknown */
 } input_decl;
 
 static bool input_type(void *ctx, const char *where, urc_gb_decl *d) {
@@ -502,8 +766,9 @@ static bool input_type(void *ctx, const char *where, urc_gb_decl *d) {
     static const char *const sym[] = {"batch", "", "d0", "d1", "d2"};
     d->dtype = URC_DT_F32;
     d->rank = 2 + in->sd;
-    for (int k = 0; k < d->rank; k++) d->sym[k] = k == 1 ? NULL : sym[k];
+    for (int k = 0; k < d->rank; k++) d->sym[k] = k == 1 || (k > 1 && in->img[k - 2]) ? NULL : sym[k];
     d->dims[1] = in->channels;
+    for (int k = 2; k < d->rank; k++) d->dims[k] = in->img[k - 2];
     return true;
 }
 
@@ -576,6 +841,19 @@ static bool build(urc_gb *b, const cJSON *root, const urc_import_opts *opts) {
     int64_t sd = 3, cin = 1;
     get_int(&r, cJSON_GetObjectItem(def, "spatial_dims"), "spatial_dims", 2, 3, &sd);
     get_int(&r, cJSON_GetObjectItem(def, "in_channels"), "in_channels", 1, INT32_MAX, &cin);
+    /* Networks with an img_size: their input's spatial size is known. */
+    int64_t img[3] = {0};
+    if (net->img_size && r.ok) {
+        static const char *const required[] = {"in_channels", "out_channels", "img_size"};
+        for (size_t i = 0; i < URC_ARRAY_LEN(required); i++)
+            if (!cJSON_GetObjectItem(def, required[i])) bad(&r, required[i], "is required");
+        if (r.ok && get_ints(&r, cJSON_GetObjectItem(def, "img_size"), "img_size", (int)sd, 16, img))
+            for (int d = 0; d < sd; d++)
+                if (img[d] % 16) {
+                    bad(&r, "img_size", urc_fmt("%lld is not divisible by the patch size 16", (long long)img[d]));
+                    break;
+                }
+    }
     if (!r.ok) return false;
 
     cfg c = {.b = b, .sd = (int)sd, .wlabel = opts->weights};
@@ -586,8 +864,21 @@ static bool build(urc_gb *b, const cJSON *root, const urc_import_opts *opts) {
     c.st = urc_st_load(opts->weights, opts->max_bytes);
     if (!c.st) return false;
     b->g->name = urc_strdup(net->name);
-    input_decl idecl = {(int)sd, cin};
+    input_decl idecl = {(int)sd, cin, img};
+    /* A known spatial size: batch 1 unless --input-shape says otherwise. */
+    urc_import_opts pinned = *opts;
+    urc_input_pin *pins = urc_alloc(sizeof(urc_input_pin) * (size_t)(opts->npins + 1));
+    bool given = false;
+    for (int i = 0; i < opts->npins; i++) given |= !strcmp((pins[i] = opts->pins[i]).name, "input");
+    if (net->img_size && !given) {
+        pins[opts->npins] = (urc_input_pin){"input", {.rank = 2 + (int)sd, .dims = {1, cin}}};
+        memcpy(&pins[opts->npins].shape.dims[2], img, sizeof(int64_t) * (size_t)sd);
+        pinned.pins = pins;
+        pinned.npins = opts->npins + 1;
+        b->opts = &pinned;
+    }
     bool ok = urc_gb_input(b, "input", input_type, &idecl) && urc_gb_end_inputs(b);
+    b->opts = opts;
     if (ok) {
         urc_value *in = urc_graph_find(b->g, "input");
         feat x = {"input", cin, {0}};

@@ -13,7 +13,7 @@ fails=0; n=0
 . "$D/../expect.sh" # expect, no_files, check (run from $D)
 
 # -- outputs against PyTorch
-for name in bu3d_default bu3d_batch_odd bu2d_prelu; do
+for name in bu3d_default bu3d_batch_odd bu2d_prelu unetr_conv unetr_perceptron_batch unetr_2d; do
     mkdir -p "$T/$name"
     shape=$(cat "$D/$name.shape")
     check "$U" "$D/$name.json" --weights "$D/$name.safetensors" --input-shape "input=$shape" -o "$T/$name/seg.c"
@@ -36,7 +36,7 @@ E="unetrc: error:"
 W="--weights bu3d_default.safetensors"
 S="--input-shape input=1,1,32,32,32"
 printf '{"network_def": {"_target_": "monai.networks.nets.VNet", "spatial_dims": 3}}' > "$T/target.json"
-expect 1 "$E $T/target.json: _target_: 'monai.networks.nets.VNet' is not a supported network (supported: BasicUNet)" \
+expect 1 "$E $T/target.json: _target_: 'monai.networks.nets.VNet' is not a supported network (supported: BasicUNet, UNETR)" \
     "$U" "$T/target.json" $W $S -o "$T/o/x.c"
 printf '{"_target_": "BasicUNet", "foo": 1, "channels": 2, "features": "@feat", "act": ["$relu"]}' > "$T/args.json"
 expect 1 "$E $T/args.json: BasicUNet: unknown arguments 'foo', 'channels' (it takes spatial_dims, in_channels, out_channels, features, act, norm, bias, dropout, upsample); BasicUNet: bundle references and expressions are not supported, give literal values: features='@feat', act[0]='\$relu'" \
@@ -47,6 +47,17 @@ expect 1 "$E $T/dims.json: BasicUNet argument 'spatial_dims': must be an integer
 printf '{"_target_": "BasicUNet", "features": [4, 4, 8], "norm": "group", "upsample": "pixelshuffle"}' > "$T/bad.json"
 expect 1 "$E $T/bad.json: BasicUNet argument 'features': must have 6 values, got 3; BasicUNet argument 'norm': norm 'group' is not supported (instance and batch are); BasicUNet argument 'upsample': the string 'pixelshuffle' is not supported ('deconv' is)" \
     "$U" "$T/bad.json" $W $S -o "$T/o/x.c"
+printf '{"_target_": "UNETR", "in_channels": 1, "hidden_size": 30, "num_heads": 4, "proj_type": "linear"}' > "$T/unetr.json"
+expect 1 "$E $T/unetr.json: UNETR argument 'out_channels': is required; UNETR argument 'img_size': is required" \
+    "$U" "$T/unetr.json" $W -o "$T/o/x.c"
+printf '{"_target_": "UNETR", "in_channels": 1, "out_channels": 2, "img_size": [32, 24, 32], "hidden_size": 30, "num_heads": 4}' > "$T/unetr.json"
+expect 1 "$E $T/unetr.json: UNETR argument 'img_size': 24 is not divisible by the patch size 16" \
+    "$U" "$T/unetr.json" $W -o "$T/o/x.c"
+printf '{"_target_": "UNETR", "in_channels": 1, "out_channels": 2, "img_size": 32, "hidden_size": 30, "num_heads": 4, "proj_type": "linear"}' > "$T/unetr.json"
+expect 1 "$E $T/unetr.json: UNETR argument 'proj_type': the string 'linear' is not supported ('conv' and 'perceptron' are); UNETR argument 'hidden_size': hidden_size should be divisible by num_heads." \
+    "$U" "$T/unetr.json" --weights unetr_conv.safetensors -o "$T/o/x.c"
+# UNETR's input is 1 x in_channels x img_size unless --input-shape pins another batch.
+check "$U" info "$D/unetr_2d.json" --weights "$D/unetr_2d.safetensors"
 printf '{"network": 1}' > "$T/none.json"
 expect 1 "$E $T/none.json: no network: the config needs a 'network_def' object, or a top-level object, with '_target_' naming a MONAI network" \
     "$U" "$T/none.json" $W $S -o "$T/o/x.c"

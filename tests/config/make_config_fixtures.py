@@ -8,7 +8,8 @@ eval mode:
 
     NAME.json  NAME.safetensors  NAME.input.npy  NAME.expected.npy  NAME.shape
 
-NAME.shape holds the --input-shape value. Needs torch, MONAI (1.3.2) and
+NAME.shape holds the --input-shape value. unetr_conv's weights are stored as
+bfloat16 and unetr_perceptron_batch's as float16. Needs torch, MONAI (1.3.2) and
 safetensors (the venv of scripts/setup.sh --python). Run from anywhere:
 
     .venv/bin/python tests/config/make_config_fixtures.py [OUT_DIR]
@@ -34,7 +35,20 @@ CASES = [
     ("bu2d_prelu", "BasicUNet",
      {"spatial_dims": 2, "in_channels": 3, "out_channels": 2, "features": [8, 8, 16, 16, 32, 8],
       "norm": ["instance", {"affine": False}], "act": ["prelu", {"init": 0.2}]}, (2, 3, 32, 24), True),
+    ("unetr_conv", "monai.networks.nets.UNETR",
+     {"in_channels": 1, "out_channels": 3, "img_size": [32, 32, 16], "feature_size": 4, "hidden_size": 32,
+      "mlp_dim": 64, "num_heads": 4}, (1, 1, 32, 32, 16), True),
+    ("unetr_perceptron_batch", "UNETR",
+     {"in_channels": 2, "out_channels": 2, "img_size": [32, 16, 32], "feature_size": 4, "hidden_size": 24,
+      "mlp_dim": 40, "num_heads": 3, "proj_type": "perceptron", "norm_name": "batch", "qkv_bias": True,
+      "res_block": False, "dropout_rate": 0.1}, (2, 2, 32, 16, 32), False),
+    ("unetr_2d", "UNETR",
+     {"spatial_dims": 2, "in_channels": 1, "out_channels": 2, "img_size": 32, "feature_size": 4, "hidden_size": 16,
+      "mlp_dim": 32, "num_heads": 2, "conv_block": False, "norm_name": ["instance", {"affine": True}]},
+     (1, 1, 32, 32), True),
 ]
+
+STORE = {"unetr_conv": torch.bfloat16, "unetr_perceptron_batch": torch.float16}
 
 
 def randomise(model, gen):
@@ -60,10 +74,14 @@ def main():
         model = cls(**args)
         randomise(model, gen)
         model.eval()
+        # Two cases keep their weights in float16 / bfloat16 (the reference runs
+        # on the rounded values in float32).
+        dtype = STORE.get(name, torch.float32)
+        sd = {k: (v.to(dtype) if v.is_floating_point() else v).contiguous() for k, v in model.state_dict().items()}
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in sd.items()})
         x = torch.randn(shape, generator=gen)
         with torch.no_grad():
             y = model(x)
-        sd = {k: v.contiguous() for k, v in model.state_dict().items()}
         save_file(sd, os.path.join(OUT, name + ".safetensors"))
         net = dict({"_target_": target}, **args)
         cfg = {"network_def": net, "device": "$torch.device('cpu')"} if bundle else net
