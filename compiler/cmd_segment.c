@@ -118,6 +118,8 @@ static void parse(seg_cli *c, int argc, char **argv) {
         } else if (!strcmp(a, "--version")) {
             printf("unetrc %s\n", URC_VERSION);
             exit(0);
+        } else if (!strcmp(a, "--weights")) {
+            c->opt.import.weights = NEXT();
         } else if (!strcmp(a, "--image")) {
             URC_VEC_PUSH(c->images, NEXT());
         } else if (!strcmp(a, "--output")) {

@@ -55,6 +55,7 @@ typedef struct train_cli {
     urc_train_opts t;
     uint64_t max_bytes;
     const char *cc, *cflags;
+    const char *weights; /* --weights: a MONAI config's state_dict */
 } train_cli;
 
 #define usage urc_cli_usage_error
@@ -89,6 +90,7 @@ static void parse(train_cli *c, int argc, char **argv, int first) {
         } else if (!strcmp(a, "--train")) continue;
         else if (!strcmp(a, "-o")) c->out_c = NEXT();
         else if (!strcmp(a, "--name")) c->name = NEXT();
+        else if (!strcmp(a, "--weights")) c->weights = NEXT();
         else if (!strcmp(a, "--embed-weights")) c->embed = true;
         else if (!strcmp(a, "--optimizer")) {
             const char *v = NEXT();
@@ -347,9 +349,10 @@ int urc_cmd_grad(int argc, char **argv) {
     train_cli c = {0};
     parse(&c, argc, argv, 2);
     if (!c.input || !c.label || !c.out) usage("grad needs --input X.npy, --label L.npy and --out DIR");
-    urc_options o = {.import = {.max_bytes = c.max_bytes, .trainable = is_trainable, .trainable_ctx = &c},
-                     .align = 64,
-                     .train = &c.t};
+    urc_options o = {
+        .import = {.max_bytes = c.max_bytes, .trainable = is_trainable, .trainable_ctx = &c, .weights = c.weights},
+        .align = 64,
+        .train = &c.t};
     urc_diag_reset(c.model);
     urc_graph *g = urc_build_graph(c.model, &o);
     if (!g) fail(c.model, NULL);
@@ -437,9 +440,10 @@ static const char *base_of(const char *path) {
  * training-step program in one weights blob; NULL after reporting. */
 static bool build_train_programs(train_cli *c, const char *name, urc_program **progs, urc_graph **g_out) {
     if (!c->t.optim) c->t.optim = URC_OPTIM_ADAMW;
-    urc_options oi = {.import = {.max_bytes = c->max_bytes, .trainable = is_trainable, .trainable_ctx = c},
-                      .align = 64,
-                      .param_regions = true};
+    urc_options oi = {
+        .import = {.max_bytes = c->max_bytes, .trainable = is_trainable, .trainable_ctx = c, .weights = c->weights},
+        .align = 64,
+        .param_regions = true};
     urc_diag_reset(c->model);
     urc_graph *gi = urc_build_graph(c->model, &oi);
     if (!gi) return false;

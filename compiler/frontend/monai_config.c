@@ -9,9 +9,11 @@
  * by their state_dict key and read from --weights (safetensors). Every key
  * is checked: missing, unexpected and wrong-shaped ones are reported in one
  * error. */
+#define _GNU_SOURCE
 #include "monai_config.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -863,6 +865,9 @@ static bool build(urc_gb *b, const cJSON *root, const urc_import_opts *opts) {
     }
     c.st = urc_st_load(opts->weights, opts->max_bytes);
     if (!c.st) return false;
+    /* Like ONNX external data: outputs must spare it, the segment cache hashes it. */
+    char real[PATH_MAX];
+    if (realpath(opts->weights, real)) URC_VEC_PUSH(b->g->external_files, urc_strdup(real));
     b->g->name = urc_strdup(net->name);
     input_decl idecl = {(int)sd, cin, img};
     /* A known spatial size: batch 1 unless --input-shape says otherwise. */
