@@ -48,7 +48,7 @@ static const struct {
     {COMPILE | TRAINC, "  --name NAME            symbol prefix (default: the output file's base name)"},
     {COMPILE | TRAINC, "  --embed-weights        put the weights in the C file instead of NAME.weights"},
     {0, "options of compile, run, info and bench:"},
-    {PLAIN, "  --input-shape N=D,...  pin the shape of input N (symbolic dimensions)"},
+    {PLAIN | LEARN, "  --input-shape N=D,...  pin the shape of input N (symbolic dimensions)"},
     {PLAIN, "  --freeze-input N=F.npy replace input N by the constant in F.npy (e.g. a shape)"},
     {PLAIN, "  --max-bytes N          largest model, tensor or .npy accepted (default 4294967296)"},
     {PLAIN, "  --no-fold              do not fold constants (debugging)"},

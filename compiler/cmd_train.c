@@ -55,7 +55,8 @@ typedef struct train_cli {
     urc_train_opts t;
     uint64_t max_bytes;
     const char *cc, *cflags;
-    const char *weights; /* --weights: a MONAI config's state_dict */
+    const char *weights;         /* --weights: a MONAI config's state_dict */
+    URC_VEC(urc_input_pin) pins; /* --input-shape */
 } train_cli;
 
 #define usage urc_cli_usage_error
@@ -91,7 +92,10 @@ static void parse(train_cli *c, int argc, char **argv, int first) {
         else if (!strcmp(a, "-o")) c->out_c = NEXT();
         else if (!strcmp(a, "--name")) c->name = NEXT();
         else if (!strcmp(a, "--weights")) c->weights = NEXT();
-        else if (!strcmp(a, "--embed-weights")) c->embed = true;
+        else if (!strcmp(a, "--input-shape")) {
+            urc_input_pin pin = urc_cli_parse_pin(NEXT());
+            URC_VEC_PUSH(c->pins, pin);
+        } else if (!strcmp(a, "--embed-weights")) c->embed = true;
         else if (!strcmp(a, "--optimizer")) {
             const char *v = NEXT();
             if (!strcmp(v, "adamw")) c->t.optim = URC_OPTIM_ADAMW;
@@ -349,10 +353,14 @@ int urc_cmd_grad(int argc, char **argv) {
     train_cli c = {0};
     parse(&c, argc, argv, 2);
     if (!c.input || !c.label || !c.out) usage("grad needs --input X.npy, --label L.npy and --out DIR");
-    urc_options o = {
-        .import = {.max_bytes = c.max_bytes, .trainable = is_trainable, .trainable_ctx = &c, .weights = c.weights},
-        .align = 64,
-        .train = &c.t};
+    urc_options o = {.import = {.max_bytes = c.max_bytes,
+                                .trainable = is_trainable,
+                                .trainable_ctx = &c,
+                                .weights = c.weights,
+                                .pins = c.pins.items,
+                                .npins = c.pins.len},
+                     .align = 64,
+                     .train = &c.t};
     urc_diag_reset(c.model);
     urc_graph *g = urc_build_graph(c.model, &o);
     if (!g) fail(c.model, NULL);
@@ -440,10 +448,14 @@ static const char *base_of(const char *path) {
  * training-step program in one weights blob; NULL after reporting. */
 static bool build_train_programs(train_cli *c, const char *name, urc_program **progs, urc_graph **g_out) {
     if (!c->t.optim) c->t.optim = URC_OPTIM_ADAMW;
-    urc_options oi = {
-        .import = {.max_bytes = c->max_bytes, .trainable = is_trainable, .trainable_ctx = c, .weights = c->weights},
-        .align = 64,
-        .param_regions = true};
+    urc_options oi = {.import = {.max_bytes = c->max_bytes,
+                                 .trainable = is_trainable,
+                                 .trainable_ctx = c,
+                                 .weights = c->weights,
+                                 .pins = c->pins.items,
+                                 .npins = c->pins.len},
+                      .align = 64,
+                      .param_regions = true};
     urc_diag_reset(c->model);
     urc_graph *gi = urc_build_graph(c->model, &oi);
     if (!gi) return false;

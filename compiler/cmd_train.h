@@ -14,6 +14,9 @@ _Noreturn void urc_cli_fail(const char *file, const char *msg);
  * identifier, and the default prefix for output file `out` (its stem made
  * an identifier: "9x.c" -> m_9x). */
 bool urc_cli_valid_ident(const char *s);
+/* --input-shape NAME=D0,D1,... (a usage error when malformed). */
+#include "frontend/graph_builder.h"
+urc_input_pin urc_cli_parse_pin(const char *arg);
 const char *urc_cli_default_name(const char *out);
 
 /* The output files of one command and the files it reads (main.c). Each

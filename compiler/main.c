@@ -123,7 +123,7 @@ static bool parse_u64(const char *s, uint64_t *v) {
     return true;
 }
 
-static void parse_pin(cli *c, const char *arg) {
+urc_input_pin urc_cli_parse_pin(const char *arg) {
     const char *eq = strrchr(arg, '=');
     if (!eq || eq == arg) usage_error("--input-shape wants NAME=D0,D1,..., got '%s'", arg);
     urc_input_pin pin = {urc_strndup(arg, (size_t)(eq - arg)), {0}};
@@ -138,6 +138,10 @@ static void parse_pin(cli *c, const char *arg) {
         pin.shape.dims[pin.shape.rank++] = d;
         p = *end ? end + 1 : end;
     }
+    return pin;
+}
+static void parse_pin(cli *c, const char *arg) {
+    urc_input_pin pin = urc_cli_parse_pin(arg);
     URC_VEC_PUSH(c->pins, pin);
 }
 

@@ -40,7 +40,17 @@ urc_value *urc_gb_initializer(urc_gb *b, const char *name, urc_tensor *(*load)(v
 
 static urc_tensor *held(void *ctx) { return ctx; }
 
-urc_value *urc_gb_constant(urc_gb *b, const char *name, urc_tensor *t) { return urc_gb_initializer(b, name, held, t); }
+urc_value *urc_gb_weight(urc_gb *b, const char *name, urc_tensor *t) { return urc_gb_initializer(b, name, held, t); }
+
+urc_value *urc_gb_constant(urc_gb *b, const char *name, urc_tensor *t) {
+    if (urc_graph_find(b->g, name)) {
+        urc_error(urc_fmt("tensor '%s'", name), "constant name is used twice");
+        fail(b);
+        urc_tensor_free(t);
+        return NULL;
+    }
+    return urc_const_new(b->g, urc_strdup(name), t);
+}
 
 /* The input's shape: a pin, else the frozen value's, else the declared one. */
 static bool input_shape(urc_gb *b, const char *where, const char *name, const urc_gb_decl *d, const urc_tensor *frozen,

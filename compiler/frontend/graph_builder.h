@@ -73,6 +73,9 @@ void urc_gb_begin(urc_gb *b, const urc_import_opts *opts);
  * reporting. Returns the value, or NULL after reporting. */
 urc_value *urc_gb_initializer(urc_gb *b, const char *name, urc_tensor *(*load)(void *ctx), void *ctx);
 /* The same with a tensor at hand (taken over). */
+urc_value *urc_gb_weight(urc_gb *b, const char *name, urc_tensor *t);
+/* A constant that is not a parameter of the model (a shape, a made-up
+ * scale): never trainable. */
 urc_value *urc_gb_constant(urc_gb *b, const char *name, urc_tensor *t);
 
 /* A graph input. A name that is already a constant or parameter is skipped

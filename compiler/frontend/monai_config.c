@@ -86,10 +86,11 @@ static void list_add(urc_strbuf *sb, int *n, const char *item) {
     (*n)++;
 }
 
-/* A parameter: the state_dict entry `key` of the given shape, as a graph
+/* A parameter (or, buffer: a buffer such as BatchNorm's running statistics,
+ * never trained): the state_dict entry `key` of the given shape, as a graph
  * initializer of that name. Missing and wrong-shaped entries are collected
  * for one error (the name is returned all the same, to keep building). */
-static const char *param(cfg *c, const char *key, int rank, const int64_t *dims) {
+static const char *state(cfg *c, const char *key, int rank, const int64_t *dims, bool buffer) {
     urc_shape s = {.rank = rank};
     memcpy(s.dims, dims, sizeof(int64_t) * (size_t)rank);
     urc_st_entry *e = c->st ? urc_st_find(c->st, key) : NULL;
@@ -105,8 +106,17 @@ static const char *param(cfg *c, const char *key, int rank, const int64_t *dims)
                          urc_shape_str(&e->shape), urc_shape_str(&s)));
         return key;
     }
-    urc_gb_constant(c->b, key, urc_st_tensor(c->st, e));
+    urc_tensor *t = urc_st_tensor(c->st, e);
+    if (!buffer) {
+        urc_gb_weight(c->b, key, t);
+    } else {
+        urc_value *v = urc_gb_constant(c->b, key, t);
+        if (v) v->flags |= URC_VAL_PARAM; /* from the model file */
+    }
     return key;
+}
+static const char *param(cfg *c, const char *key, int rank, const int64_t *dims) {
+    return state(c, key, rank, dims, false);
 }
 static const char *param1(cfg *c, const char *key, int64_t d0) { return param(c, key, 1, &d0); }
 
@@ -362,8 +372,8 @@ static feat norm(cfg *c, const char *path, feat x, const norm_spec *n) {
         x.v = node(c, "InstanceNormalization", path, 3, in, &a);
         return x;
     }
-    const char *in[5] = {x.v, scale, shift, param1(c, urc_fmt("%s.running_mean", path), x.c),
-                         param1(c, urc_fmt("%s.running_var", path), x.c)};
+    const char *in[5] = {x.v, scale, shift, state(c, urc_fmt("%s.running_mean", path), 1, &x.c, true),
+                         state(c, urc_fmt("%s.running_var", path), 1, &x.c, true)};
     urc_st_entry *e = c->st ? urc_st_find(c->st, urc_fmt("%s.num_batches_tracked", path)) : NULL;
     if (e) e->used = true; /* a counter, unused in eval */
     x.v = node(c, "BatchNormalization", path, 5, in, &a);

@@ -25,6 +25,23 @@ done
 check "$U" run "$D/bu3d_batch_odd.json" --weights "$D/bu3d_batch_odd.safetensors" --input-shape input=1,2,36,32,40 \
     --input "$D/bu3d_batch_odd.input.npy" --output "$T/interp.out.npy" --interp
 check "$CMP" "$D/bu3d_batch_odd.expected.npy" "$T/interp.out.npy" 1e-4
+# Gradients of DiceCELoss against PyTorch autograd: the loss to 1e-5 relative, the
+# same set of parameters, each gradient to 1e-3 of its max (NAME.grad_tol.txt:
+# the bounds of gradients that are zero in exact arithmetic).
+for name in bu2d_prelu bu3d_batch_odd unetr_2d; do
+    g=$T/$name.grad
+    mkdir -p "$g"
+    out=$("$U" grad "$D/$name.json" --weights "$D/$name.safetensors" --input-shape "input=$(cat "$D/$name.shape")" \
+        --input "$D/$name.input.npy" --label "$D/$name.label.npy" --out "$g" 2>&1)
+    check awk -v a="${out#loss=}" -v b="$(cat "$D/$name.loss.txt")" \
+        'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && d <= 1e-5 * b) }'
+    check test "$(ls "$g")" = "$(ls "$D/$name.grad")"
+    for f in "$D/$name.grad"/*.npy; do
+        b=$(basename "$f")
+        tol=$(awk -v f="$b" '$1 == f { print $2 }' "$D/$name.grad_tol.txt")
+        check "$CMP" "$f" "$g/$b" "${tol:-1e-3}" >/dev/null
+    done
+done
 # Node names are MONAI's module paths.
 ir=$("$U" info "$D/bu3d_default.json" --weights "$D/bu3d_default.safetensors" --input-shape input=1,1,32,32,32 \
     --dump-after import 2>&1)

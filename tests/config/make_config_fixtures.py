@@ -50,6 +50,40 @@ CASES = [
 
 STORE = {"unetr_conv": torch.bfloat16, "unetr_perceptron_batch": torch.float16}
 
+# Gradients of MONAI's DiceCELoss(to_onehot_y=True, softmax=True) for `unetrc grad`:
+# NAME.label.npy, NAME.loss.txt, NAME.grad/KEY.npy for every parameter and
+# NAME.grad_tol.txt (KEY.npy TOL for the gradients that are zero in exact
+# arithmetic; the others: 1e-3 of their max).
+GRAD_CASES = ("bu2d_prelu", "bu3d_batch_odd", "unetr_2d")
+
+
+def grads(name, model, x, classes, gen):
+    from monai.losses import DiceCELoss
+
+    label = torch.randint(0, classes, (x.shape[0], 1) + tuple(x.shape[2:]), generator=gen)
+    model.zero_grad()
+    loss = DiceCELoss(to_onehot_y=True, softmax=True)(model(x), label)
+    loss.backward()
+    out = os.path.join(OUT, name + ".grad")
+    os.makedirs(out, exist_ok=True)
+    for f in os.listdir(out):
+        os.remove(os.path.join(out, f))
+    named = [(k, p.grad.numpy().astype(np.float32)) for k, p in model.named_parameters()]
+    top = max(float(np.abs(g).max()) for _, g in named)
+    tols = []
+    for k, g in named:
+        np.save(os.path.join(out, k + ".npy"), g)
+        # Zero in exact arithmetic (a conv bias right before InstanceNorm): float32
+        # noise on both sides, bounded by 1e-6 of the model's largest gradient.
+        m = float(np.abs(g).max())
+        if k.endswith(".conv.bias") and m < 1e-5 * top:
+            tols.append(f"{k}.npy {max(1e-3, 1e-6 * top / max(m, 1e-30)):.3g}\n")
+    with open(os.path.join(OUT, name + ".grad_tol.txt"), "w") as f:
+        f.writelines(tols)
+    np.save(os.path.join(OUT, name + ".label.npy"), label.numpy().astype(np.int64))
+    with open(os.path.join(OUT, name + ".loss.txt"), "w") as f:
+        f.write(f"{loss.item():.9g}\n")
+
 
 def randomise(model, gen):
     with torch.no_grad():
@@ -98,6 +132,8 @@ def main():
             bad["extra.weight"] = torch.zeros(2)
             bad["conv_0.conv_0.conv.bias"] = torch.zeros(5)
             save_file(bad, os.path.join(OUT, name + ".bad_keys.safetensors"))
+        if name in GRAD_CASES:
+            grads(name, model, x, args["out_channels"], gen)
         print(f"{name}: {sum(v.numel() for v in sd.values())} values, output {tuple(y.shape)}, "
               f"max|y| {y.abs().max().item():.4g}")
 
