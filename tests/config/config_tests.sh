@@ -52,34 +52,33 @@ case "$ir" in *"upcat_4.upsample.deconv"*"final_conv"*) n=$((n + 1)) ;;
 E="unetrc: error:"
 W="--weights bu3d_default.safetensors"
 S="--input-shape input=1,1,32,32,32"
-printf '{"network_def": {"_target_": "monai.networks.nets.VNet", "spatial_dims": 3}}' > "$T/target.json"
-expect 1 "$E $T/target.json: _target_: 'monai.networks.nets.VNet' is not a supported network (supported: BasicUNet, UNETR)" \
-    "$U" "$T/target.json" $W $S -o "$T/o/x.c"
-printf '{"_target_": "BasicUNet", "foo": 1, "channels": 2, "features": "@feat", "act": ["$relu"]}' > "$T/args.json"
-expect 1 "$E $T/args.json: BasicUNet: unknown arguments 'foo', 'channels' (it takes spatial_dims, in_channels, out_channels, features, act, norm, bias, dropout, upsample); BasicUNet: bundle references and expressions are not supported, give literal values: features='@feat', act[0]='\$relu'" \
-    "$U" "$T/args.json" $W $S -o "$T/o/x.c"
-printf '{"_target_": "BasicUNet", "spatial_dims": 4}' > "$T/dims.json"
-expect 1 "$E $T/dims.json: BasicUNet argument 'spatial_dims': must be an integer from 2 to 3, got 4" \
-    "$U" "$T/dims.json" $W $S -o "$T/o/x.c"
-printf '{"_target_": "BasicUNet", "features": [4, 4, 8], "norm": "group", "upsample": "pixelshuffle"}' > "$T/bad.json"
-expect 1 "$E $T/bad.json: BasicUNet argument 'features': must have 6 values, got 3; BasicUNet argument 'norm': norm 'group' is not supported (instance and batch are); BasicUNet argument 'upsample': the string 'pixelshuffle' is not supported ('deconv' is)" \
-    "$U" "$T/bad.json" $W $S -o "$T/o/x.c"
-printf '{"_target_": "UNETR", "in_channels": 1, "hidden_size": 30, "num_heads": 4, "proj_type": "linear"}' > "$T/unetr.json"
-expect 1 "$E $T/unetr.json: UNETR argument 'out_channels': is required; UNETR argument 'img_size': is required" \
-    "$U" "$T/unetr.json" $W -o "$T/o/x.c"
-printf '{"_target_": "UNETR", "in_channels": 1, "out_channels": 2, "img_size": [32, 24, 32], "hidden_size": 30, "num_heads": 4}' > "$T/unetr.json"
-expect 1 "$E $T/unetr.json: UNETR argument 'img_size': 24 is not divisible by the patch size 16" \
-    "$U" "$T/unetr.json" $W -o "$T/o/x.c"
-printf '{"_target_": "UNETR", "in_channels": 1, "out_channels": 2, "img_size": 32, "hidden_size": 30, "num_heads": 4, "proj_type": "linear"}' > "$T/unetr.json"
-expect 1 "$E $T/unetr.json: UNETR argument 'proj_type': the string 'linear' is not supported ('conv' and 'perceptron' are); UNETR argument 'hidden_size': hidden_size should be divisible by num_heads." \
-    "$U" "$T/unetr.json" --weights unetr_conv.safetensors -o "$T/o/x.c"
+# bad JSON MESSAGE ARGS...: the config JSON fails with exactly MESSAGE
+bad() {
+    printf '%s' "$1" > "$T/c.json"
+    m=$2
+    shift 2
+    expect 1 "$E $T/c.json: $m" "$U" "$T/c.json" "$@" -o "$T/o/x.c"
+}
+bad '{"network_def": {"_target_": "monai.networks.nets.VNet", "spatial_dims": 3}}' \
+    "_target_: 'monai.networks.nets.VNet' is not a supported network (supported: BasicUNet, UNETR)" $W $S
+bad '{"_target_": "BasicUNet", "foo": 1, "channels": 2, "features": "@feat", "act": ["$relu"]}' \
+    "BasicUNet: unknown arguments 'foo', 'channels' (it takes spatial_dims, in_channels, out_channels, features, act, norm, bias, dropout, upsample); BasicUNet: bundle references and expressions are not supported, give literal values: features='@feat', act[0]='\$relu'" $W $S
+bad '{"_target_": "BasicUNet", "spatial_dims": 4}' \
+    "BasicUNet argument 'spatial_dims': must be an integer from 2 to 3, got 4" $W $S
+bad '{"_target_": "BasicUNet", "features": [4, 4, 8], "norm": "group", "upsample": "pixelshuffle"}' \
+    "BasicUNet argument 'features': must have 6 values, got 3; BasicUNet argument 'norm': norm 'group' is not supported (instance and batch are); BasicUNet argument 'upsample': the string 'pixelshuffle' is not supported ('deconv' is)" $W $S
+bad '{"_target_": "UNETR", "in_channels": 1, "hidden_size": 30, "num_heads": 4, "proj_type": "linear"}' \
+    "UNETR argument 'out_channels': is required; UNETR argument 'img_size': is required" $W
+bad '{"_target_": "UNETR", "in_channels": 1, "out_channels": 2, "img_size": [32, 24, 32], "hidden_size": 30, "num_heads": 4}' \
+    "UNETR argument 'img_size': 24 is not divisible by the patch size 16" $W
+bad '{"_target_": "UNETR", "in_channels": 1, "out_channels": 2, "img_size": 32, "hidden_size": 30, "num_heads": 4, "proj_type": "linear"}' \
+    "UNETR argument 'proj_type': the string 'linear' is not supported ('conv' and 'perceptron' are); UNETR argument 'hidden_size': hidden_size should be divisible by num_heads." \
+    --weights unetr_conv.safetensors
+bad '{"network": 1}' \
+    "no network: the config needs a 'network_def' object, or a top-level object, with '_target_' naming a MONAI network" $W $S
+bad '{"_target_": "BasicUNet",' "not valid JSON (line 1)" $W $S
 # UNETR's input is 1 x in_channels x img_size unless --input-shape pins another batch.
 check "$U" info "$D/unetr_2d.json" --weights "$D/unetr_2d.safetensors"
-printf '{"network": 1}' > "$T/none.json"
-expect 1 "$E $T/none.json: no network: the config needs a 'network_def' object, or a top-level object, with '_target_' naming a MONAI network" \
-    "$U" "$T/none.json" $W $S -o "$T/o/x.c"
-printf '{"_target_": "BasicUNet",' > "$T/broken.json"
-expect 1 "$E $T/broken.json: not valid JSON (line 1)" "$U" "$T/broken.json" $W $S -o "$T/o/x.c"
 expect 1 "$E bu3d_default.json: BasicUNet needs its parameters: --weights FILE.safetensors (its state_dict)" \
     "$U" bu3d_default.json $S -o "$T/o/x.c"
 expect 1 "$E bu3d_default.json: model.pt: PyTorch checkpoints (pickles) are not read; convert it to safetensors with models/convert_checkpoint.py" \
