@@ -25,6 +25,11 @@ done
 check "$U" run "$D/bu3d_batch_odd.json" --weights "$D/bu3d_batch_odd.safetensors" --input-shape input=1,2,36,32,40 \
     --input "$D/bu3d_batch_odd.input.npy" --output "$T/interp.out.npy" --interp
 check "$CMP" "$D/bu3d_batch_odd.expected.npy" "$T/interp.out.npy" 1e-4
+# The same networks exported to ONNX give the same output as their configs (1e-6).
+for name in bu3d_default unetr_2d; do
+    check "$U" run "$D/$name.onnx" --input "$D/$name.input.npy" --output "$T/$name.onnx.npy"
+    check "$CMP" "$T/$name.out.npy" "$T/$name.onnx.npy" 1e-6
+done
 # Gradients of DiceCELoss against PyTorch autograd: the loss to 1e-5 relative, the
 # same set of parameters, each gradient to 1e-3 of its max (NAME.grad_tol.txt:
 # the bounds of gradients that are zero in exact arithmetic).

@@ -8,7 +8,8 @@ eval mode:
 
     NAME.json  NAME.safetensors  NAME.input.npy  NAME.expected.npy  NAME.shape
 
-NAME.shape holds the --input-shape value. unetr_conv's weights are stored as
+NAME.shape holds the --input-shape value; NAME.onnx (two cases) is the same
+model exported to ONNX. unetr_conv's weights are stored as
 bfloat16 and unetr_perceptron_batch's as float16. Needs torch, MONAI (1.3.2) and
 safetensors (the venv of scripts/setup.sh --python). Run from anywhere:
 
@@ -54,6 +55,7 @@ STORE = {"unetr_conv": torch.bfloat16, "unetr_perceptron_batch": torch.float16}
 # NAME.label.npy, NAME.loss.txt, NAME.grad/KEY.npy for every parameter and
 # NAME.grad_tol.txt (KEY.npy TOL for the gradients that are zero in exact
 # arithmetic; the others: 1e-3 of their max).
+ONNX_CASES = ("bu3d_default", "unetr_2d")
 GRAD_CASES = ("bu2d_prelu", "bu3d_batch_odd", "unetr_2d")
 
 
@@ -132,6 +134,9 @@ def main():
             bad["extra.weight"] = torch.zeros(2)
             bad["conv_0.conv_0.conv.bias"] = torch.zeros(5)
             save_file(bad, os.path.join(OUT, name + ".bad_keys.safetensors"))
+        if name in ONNX_CASES:  # the same model through ONNX: unetrc must agree with itself to 1e-6
+            torch.onnx.export(model, x, os.path.join(OUT, name + ".onnx"), opset_version=17,
+                              input_names=["input"], output_names=["output"])
         if name in GRAD_CASES:
             grads(name, model, x, args["out_channels"], gen)
         print(f"{name}: {sum(v.numel() for v in sd.values())} values, output {tuple(y.shape)}, "
