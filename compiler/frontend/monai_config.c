@@ -348,17 +348,23 @@ static feat conv(cfg *c, const char *path, feat x, int64_t cout, int k, int s, i
     return y;
 }
 
-/* ConvTranspose with kernel = stride = s and bias (MONAI's UpSample deconv). */
-static feat deconv(cfg *c, const char *path, feat x, int64_t cout, int s, bool bias) {
-    int64_t w[5] = {x.c, cout, s, s, s};
+/* ConvTranspose of kernel k, stride s, padding p and output padding op. */
+static feat deconv_k(cfg *c, const char *path, feat x, int64_t cout, int k, int s, int p, int op, bool bias) {
+    int64_t w[5] = {x.c, cout, k, k, k};
     const char *in[3] = {x.v, param(c, urc_fmt("%s.weight", path), 2 + c->sd, w),
                          bias ? param1(c, urc_fmt("%s.bias", path), cout) : NULL};
     attrs a = {0};
-    a_rep(&a, "kernel_shape", c->sd, s);
+    a_rep(&a, "kernel_shape", c->sd, k);
     a_rep(&a, "strides", c->sd, s);
+    if (p) a_rep(&a, "pads", 2 * c->sd, p);
+    if (op) a_rep(&a, "output_padding", c->sd, op);
     feat y = {node(c, "ConvTranspose", path, bias ? 3 : 2, in, &a), cout, {0}};
-    for (int d = 0; d < c->sd; d++) y.sp[d] = x.sp[d] * s;
+    for (int d = 0; d < c->sd; d++) y.sp[d] = (x.sp[d] - 1) * s - 2 * p + k + op;
     return y;
+}
+/* kernel = stride = s (MONAI's UpSample deconv, get_conv_layer's transposed convs). */
+static feat deconv(cfg *c, const char *path, feat x, int64_t cout, int s, bool bias) {
+    return deconv_k(c, path, x, cout, s, s, 0, 0, bias);
 }
 
 static feat norm(cfg *c, const char *path, feat x, const norm_spec *n) {
@@ -405,20 +411,36 @@ static const char *out_conv(cfg *c, const char *path, feat x, int64_t cout) {
     return "output";
 }
 
-/* ---- BasicUNet (monai/networks/nets/basic_unet.py) ----------------------------------- */
-
-typedef struct bu_opts {
+/* What MONAI's Convolution blocks of a network share. */
+typedef struct conv_opts {
     act_spec act;
     norm_spec norm;
     bool bias;
-} bu_opts;
+    const char *adn; /* adn_ordering: "NDA" */
+} conv_opts;
 
-/* MONAI's Convolution (k3, p1): conv, then ADN in NDA order (dropout is the
+/* MONAI's Convolution: conv (padding (k-1)/2; transposed: output padding
+ * s-1), then unless conv_only its ADN in adn_ordering (dropout is the
  * identity in eval). */
+static feat convolution(cfg *c, const char *path, feat x, int64_t cout, int k, int s, bool transposed, bool conv_only,
+                        const conv_opts *o) {
+    const char *cp = urc_fmt("%s.conv", path);
+    x = transposed ? deconv_k(c, cp, x, cout, k, s, (k - 1) / 2, s - 1, o->bias)
+                   : conv(c, cp, x, cout, k, s, (k - 1) / 2, o->bias);
+    for (const char *p = o->adn; !conv_only && *p; p++) {
+        if (*p == 'N') x = norm(c, urc_fmt("%s.adn.N", path), x, &o->norm);
+        if (*p == 'A') x = act(c, urc_fmt("%s.adn.A", path), x, &o->act);
+    }
+    return x;
+}
+
+/* ---- BasicUNet (monai/networks/nets/basic_unet.py) ----------------------------------- */
+
+typedef conv_opts bu_opts;
+
+/* MONAI's Convolution (k3, p1). */
 static feat bu_conv(cfg *c, const char *path, feat x, int64_t cout, const bu_opts *o) {
-    x = conv(c, urc_fmt("%s.conv", path), x, cout, 3, 1, 1, o->bias);
-    x = norm(c, urc_fmt("%s.adn.N", path), x, &o->norm);
-    return act(c, urc_fmt("%s.adn.A", path), x, &o->act);
+    return convolution(c, path, x, cout, 3, 1, false, false, o);
 }
 
 static feat bu_twoconv(cfg *c, const char *path, feat x, int64_t cout, const bu_opts *o) {
@@ -471,7 +493,7 @@ static const char *const basic_unet_args[] = {"spatial_dims", "in_channels", "ou
 static const char *basic_unet(cfg *c, reader *r, const cJSON *args, feat x) {
     int64_t outc = 2, fea[6] = {32, 32, 64, 128, 256, 32};
     double dropout = 0;
-    bu_opts o = {{ACT_LEAKY, 0.1}, {NORM_INSTANCE, true, 1e-5}, true};
+    bu_opts o = {{ACT_LEAKY, 0.1}, {NORM_INSTANCE, true, 1e-5}, true, "NDA"};
     get_int(r, cJSON_GetObjectItem(args, "out_channels"), "out_channels", 1, INT32_MAX, &outc);
     get_ints(r, cJSON_GetObjectItem(args, "features"), "features", 6, 1, fea);
     get_act(r, cJSON_GetObjectItem(args, "act"), "act", &o.act);
@@ -733,6 +755,97 @@ static const char *unetr(cfg *c, reader *r, const cJSON *args, feat x) {
     return out_conv(c, "out.conv.conv", out, outc);
 }
 
+/* ---- UNet (monai/networks/nets/unet.py) ------------------------------------------------ */
+
+typedef struct unet_opts {
+    conv_opts conv;
+    int k, up_k;
+    int res_units;
+} unet_opts;
+
+/* ResidualUnit: subunits Convolutions (the first with the stride; the last
+ * conv-only when last_conv_only), plus the input through a residual conv
+ * (kernel k with the stride, or 1x1 when only the channels change). */
+static feat residual_unit(cfg *c, const char *path, feat x, int64_t cout, int stride, int subunits, bool last_conv_only,
+                          const unet_opts *o) {
+    feat y = x;
+    for (int su = 0, s = stride; su < subunits; su++, s = 1)
+        y = convolution(c, urc_fmt("%s.conv.unit%d", path, su), y, cout, o->k, s, false,
+                        last_conv_only && su == subunits - 1, &o->conv);
+    feat r = x;
+    if (stride != 1 || x.c != cout)
+        r = conv(c, urc_fmt("%s.residual", path), x, cout, stride == 1 ? 1 : o->k, stride,
+                 stride == 1 ? 0 : (o->k - 1) / 2, o->conv.bias);
+    y.v = add2(c, urc_fmt("%s.add", path), y.v, r.v);
+    return y;
+}
+
+static feat unet_down(cfg *c, const char *path, feat x, int64_t cout, int stride, const unet_opts *o) {
+    if (o->res_units > 0) return residual_unit(c, path, x, cout, stride, o->res_units, false, o);
+    return convolution(c, path, x, cout, o->k, stride, false, false, &o->conv);
+}
+
+static feat unet_up(cfg *c, const char *path, feat x, int64_t cout, int stride, bool top, const unet_opts *o) {
+    if (o->res_units <= 0) return convolution(c, path, x, cout, o->up_k, stride, true, top, &o->conv);
+    x = convolution(c, urc_fmt("%s.0", path), x, cout, o->up_k, stride, true, false, &o->conv);
+    return residual_unit(c, urc_fmt("%s.1", path), x, cout, 1, 1, top, o);
+}
+
+/* One level: Sequential(down, SkipConnection(sub), up). */
+static feat unet_level(cfg *c, const char *path, feat x, int64_t cout, const int64_t *ch, const int64_t *st, int n,
+                       bool top, const unet_opts *o) {
+    feat down = unet_down(c, urc_fmt("%s.0", path), x, ch[0], (int)st[0], o);
+    const char *sub_path = urc_fmt("%s.1.submodule", path);
+    feat sub = n > 2 ? unet_level(c, sub_path, down, ch[0], ch + 1, st + 1, n - 1, false, o)
+                     : unet_down(c, sub_path, down, ch[1], 1, o); /* the bottom layer */
+    attrs a = {0};
+    a_int(&a, "axis", 1);
+    const char *in[2] = {down.v, sub.v}; /* SkipConnection: cat([x, submodule(x)]) */
+    feat cat = {node(c, "Concat", urc_fmt("%s.1.cat", path), 2, in, &a), sub.c + down.c, {0}};
+    memcpy(cat.sp, down.sp, sizeof cat.sp);
+    return unet_up(c, urc_fmt("%s.2", path), cat, cout, (int)st[0], top, o);
+}
+
+static const char *const unet_args[] = {"spatial_dims", "in_channels",    "out_channels",  "channels", "strides",
+                                        "kernel_size",  "up_kernel_size", "num_res_units", "act",      "norm",
+                                        "dropout",      "bias",           "adn_ordering",  NULL};
+
+static const char *unet(cfg *c, reader *r, const cJSON *args, feat x) {
+    int64_t outc = 0, k = 3, up_k = 3, res = 0, ch[16], st[16];
+    double dropout = 0;
+    unet_opts o = {{{ACT_PRELU, 0.25}, {NORM_INSTANCE, false, 1e-5}, true, "NDA"}, 3, 3, 0};
+    get_int(r, cJSON_GetObjectItem(args, "out_channels"), "out_channels", 1, INT32_MAX, &outc);
+    get_int(r, cJSON_GetObjectItem(args, "kernel_size"), "kernel_size", 1, 15, &k);
+    get_int(r, cJSON_GetObjectItem(args, "up_kernel_size"), "up_kernel_size", 1, 15, &up_k);
+    get_int(r, cJSON_GetObjectItem(args, "num_res_units"), "num_res_units", 0, 16, &res);
+    get_act(r, cJSON_GetObjectItem(args, "act"), "act", &o.conv.act);
+    get_norm(r, cJSON_GetObjectItem(args, "norm"), "norm", &o.conv.norm);
+    get_bool(r, cJSON_GetObjectItem(args, "bias"), "bias", &o.conv.bias);
+    get_float(r, cJSON_GetObjectItem(args, "dropout"), "dropout", 0, 1, &dropout); /* identity in eval */
+    const cJSON *adn = cJSON_GetObjectItem(args, "adn_ordering");
+    if (adn) {
+        bool ok = cJSON_IsString(adn) && strlen(adn->valuestring) <= 3;
+        for (const char *p = ok ? adn->valuestring : ""; *p; p++) ok &= strchr("NDA", *p) && !strchr(p + 1, *p);
+        if (ok) o.conv.adn = urc_strdup(adn->valuestring);
+        else bad(r, "adn_ordering", "must be a string of N, D and A, each at most once");
+    }
+    if (!(k % 2) || !(up_k % 2)) bad(r, "kernel_size", "kernel_size and up_kernel_size must be odd");
+    const cJSON *cj = cJSON_GetObjectItem(args, "channels"), *sj = cJSON_GetObjectItem(args, "strides");
+    int n = cJSON_IsArray(cj) ? cJSON_GetArraySize(cj) : 0;
+    if (n < 2 || n > 16) bad(r, "channels", "must be a list of 2 to 16 channel counts");
+    else if (!cJSON_IsArray(sj) || cJSON_GetArraySize(sj) != n - 1)
+        bad(r, "strides", "the length of `strides` should equal to `len(channels) - 1`.");
+    else if (get_ints(r, cj, "channels", n, 1, ch)) get_ints(r, sj, "strides", n - 1, 1, st);
+    if (!r->ok) return NULL;
+    o.k = (int)k;
+    o.up_k = (int)up_k;
+    o.res_units = (int)res;
+    feat y = unet_level(c, "model", x, outc, ch, st, n, true, &o);
+    /* The graph's output is the last node's value, renamed "output". */
+    attrs none = {0};
+    return node(c, "Identity", "output", 1, &y.v, &none);
+}
+
 /* ---- networks ------------------------------------------------------------------------ */
 
 typedef struct network {
@@ -745,6 +858,7 @@ typedef struct network {
 static const network networks[] = {
     {"BasicUNet", basic_unet_args, basic_unet, false},
     {"UNETR", unetr_args, unetr, true},
+    {"UNet", unet_args, unet, false},
 };
 
 /* `_target_`: "monai.networks.nets.NAME" or just NAME (MONAI's aliases too). */

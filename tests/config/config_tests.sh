@@ -13,7 +13,8 @@ fails=0; n=0
 . "$D/../expect.sh" # expect, no_files, check (run from $D)
 
 # -- outputs against PyTorch
-for name in bu3d_default bu3d_batch_odd bu2d_prelu unetr_conv unetr_perceptron_batch unetr_2d; do
+for name in bu3d_default bu3d_batch_odd bu2d_prelu unetr_conv unetr_perceptron_batch unetr_2d unet3d_res_batch \
+    unet2d_plain; do
     mkdir -p "$T/$name"
     shape=$(cat "$D/$name.shape")
     check "$U" "$D/$name.json" --weights "$D/$name.safetensors" --input-shape "input=$shape" -o "$T/$name/seg.c"
@@ -33,7 +34,7 @@ done
 # Gradients of DiceCELoss against PyTorch autograd: the loss to 1e-5 relative, the
 # same set of parameters, each gradient to 1e-3 of its max (NAME.grad_tol.txt:
 # the bounds of gradients that are zero in exact arithmetic).
-for name in bu2d_prelu bu3d_batch_odd unetr_2d; do
+for name in bu2d_prelu bu3d_batch_odd unetr_2d unet2d_plain; do
     g=$T/$name.grad
     mkdir -p "$g"
     out=$("$U" grad "$D/$name.json" --weights "$D/$name.safetensors" --input-shape "input=$(cat "$D/$name.shape")" \
@@ -65,7 +66,7 @@ bad() {
     expect 1 "$E $T/c.json: $m" "$U" "$T/c.json" "$@" -o "$T/o/x.c"
 }
 bad '{"network_def": {"_target_": "monai.networks.nets.VNet", "spatial_dims": 3}}' \
-    "_target_: 'monai.networks.nets.VNet' is not a supported network (supported: BasicUNet, UNETR)" $W $S
+    "_target_: 'monai.networks.nets.VNet' is not a supported network (supported: BasicUNet, UNETR, UNet)" $W $S
 bad '{"_target_": "BasicUNet", "foo": 1, "channels": 2, "features": "@feat", "act": ["$relu"]}' \
     "BasicUNet: unknown arguments 'foo', 'channels' (it takes spatial_dims, in_channels, out_channels, features, act, norm, bias, dropout, upsample); BasicUNet: bundle references and expressions are not supported, give literal values: features='@feat', act[0]='\$relu'" $W $S
 bad '{"_target_": "BasicUNet", "spatial_dims": 4}' \
@@ -79,6 +80,8 @@ bad '{"_target_": "UNETR", "in_channels": 1, "out_channels": 2, "img_size": [32,
 bad '{"_target_": "UNETR", "in_channels": 1, "out_channels": 2, "img_size": 32, "hidden_size": 30, "num_heads": 4, "proj_type": "linear"}' \
     "UNETR argument 'proj_type': the string 'linear' is not supported ('conv' and 'perceptron' are); UNETR argument 'hidden_size': hidden_size should be divisible by num_heads." \
     --weights unetr_conv.safetensors
+bad '{"_target_": "UNet", "spatial_dims": 3, "in_channels": 1, "out_channels": 2, "channels": [4, 8, 16], "strides": [2], "adn_ordering": "NNA"}' \
+    "UNet argument 'adn_ordering': must be a string of N, D and A, each at most once; UNet argument 'strides': the length of \`strides\` should equal to \`len(channels) - 1\`." $W $S
 bad '{"network": 1}' \
     "no network: the config needs a 'network_def' object, or a top-level object, with '_target_' naming a MONAI network" $W $S
 bad '{"_target_": "BasicUNet",' "not valid JSON (line 1)" $W $S
