@@ -81,7 +81,12 @@ static bool ends_with(const char *s, const char *suffix) {
 }
 
 urc_graph *urc_load_graph(const char *path, const urc_options *o) {
-    urc_graph *g = ends_with(path, ".json") ? urc_config_load(path, &o->import) : urc_onnx_load(path, &o->import);
+    bool config = ends_with(path, ".json");
+    if (!config && o->import.weights) {
+        urc_error(o->import.weights, "--weights is for MONAI configs (MODEL.json); an ONNX model holds its weights");
+        return NULL;
+    }
+    urc_graph *g = config ? urc_config_load(path, &o->import) : urc_onnx_load(path, &o->import);
     if (!g) return NULL;
     g->param_regions = o->param_regions;
     if (o->dump_after && !strcmp(o->dump_after, "import")) dump(g, "import");

@@ -41,7 +41,8 @@ typedef struct cfg {
     int sd;              /* spatial dims */
     urc_strbuf missing, shapes;
     int nmissing, nshapes;
-    int nconst; /* constants made up here (norm scales without affine) */
+    int nconst;           /* constants made up here (norm scales without affine) */
+    const char *out_node; /* the network's last node: its value is "output" */
 } cfg;
 
 /* Attributes of one node. */
@@ -72,12 +73,14 @@ static void a_rep(attrs *a, const char *name, int n, int64_t v) { /* n copies of
 }
 
 /* A node named name whose output value is also called name. */
+/* A node named name whose output value is also called name, except for the
+ * network's last node (c->out_node), whose value is the graph's "output". */
 static const char *node(cfg *c, const char *type, const char *name, int nin, const char *const *in, attrs *a) {
     urc_attr_list l = {0};
     if (a) l = (urc_attr_list){.items = a->items, .len = a->n};
-    const char *out[1] = {name};
+    const char *out[1] = {c->out_node && !strcmp(name, c->out_node) ? "output" : name};
     urc_gb_add(c->b, type, name, nin, in, 1, out, &l);
-    return name;
+    return out[0];
 }
 
 static void list_add(urc_strbuf *sb, int *n, const char *item) {
@@ -266,26 +269,27 @@ static bool get_act(reader *r, const cJSON *j, const char *arg, act_spec *a) {
     bool dummy;
     if (!strcasecmp(name, "relu")) {
         *a = (act_spec){ACT_RELU, 0};
-        return kwargs_known(r, kw, arg, inplace) && get_bool(r, cJSON_GetObjectItem(kw, "inplace"), arg, &dummy);
+        return kwargs_known(r, kw, arg, inplace) &&
+               get_bool(r, cJSON_GetObjectItemCaseSensitive(kw, "inplace"), arg, &dummy);
     }
     if (!strcasecmp(name, "leakyrelu")) {
         *a = (act_spec){ACT_LEAKY, 0.01};
         return kwargs_known(r, kw, arg, leaky) &&
-               get_float(r, cJSON_GetObjectItem(kw, "negative_slope"), arg, -1e30, 1e30, &a->alpha) &&
-               get_bool(r, cJSON_GetObjectItem(kw, "inplace"), arg, &dummy);
+               get_float(r, cJSON_GetObjectItemCaseSensitive(kw, "negative_slope"), arg, -1e30, 1e30, &a->alpha) &&
+               get_bool(r, cJSON_GetObjectItemCaseSensitive(kw, "inplace"), arg, &dummy);
     }
     if (!strcasecmp(name, "elu")) {
         *a = (act_spec){ACT_ELU, 1.0};
         return kwargs_known(r, kw, arg, elu) &&
-               get_float(r, cJSON_GetObjectItem(kw, "alpha"), arg, -1e30, 1e30, &a->alpha) &&
-               get_bool(r, cJSON_GetObjectItem(kw, "inplace"), arg, &dummy);
+               get_float(r, cJSON_GetObjectItemCaseSensitive(kw, "alpha"), arg, -1e30, 1e30, &a->alpha) &&
+               get_bool(r, cJSON_GetObjectItemCaseSensitive(kw, "inplace"), arg, &dummy);
     }
     if (!strcasecmp(name, "prelu")) {
         int64_t np = 1;
         *a = (act_spec){ACT_PRELU, 0.25};
         if (!kwargs_known(r, kw, arg, prelu) ||
-            !get_int(r, cJSON_GetObjectItem(kw, "num_parameters"), arg, 1, 1, &np) ||
-            !get_float(r, cJSON_GetObjectItem(kw, "init"), arg, -1e30, 1e30, &a->alpha))
+            !get_int(r, cJSON_GetObjectItemCaseSensitive(kw, "num_parameters"), arg, 1, 1, &np) ||
+            !get_float(r, cJSON_GetObjectItemCaseSensitive(kw, "init"), arg, -1e30, 1e30, &a->alpha))
             return false;
         return true;
     }
@@ -295,7 +299,7 @@ static bool get_act(reader *r, const cJSON *j, const char *arg, act_spec *a) {
     }
     if (!strcasecmp(name, "gelu")) {
         *a = (act_spec){ACT_GELU, 0};
-        const cJSON *ap = cJSON_GetObjectItem(kw, "approximate");
+        const cJSON *ap = cJSON_GetObjectItemCaseSensitive(kw, "approximate");
         if (!kwargs_known(r, kw, arg, gelu)) return false;
         if (ap && !(cJSON_IsString(ap) && !strcmp(ap->valuestring, "none")))
             return bad(r, arg, "approximate must be 'none'");
@@ -320,10 +324,11 @@ static bool get_norm(reader *r, const cJSON *j, const char *arg, norm_spec *n) {
     *n = (norm_spec){batch ? NORM_BATCH : NORM_INSTANCE, batch, 1e-5};
     bool track = batch;
     double momentum = 0.1;
-    if (!kwargs_known(r, kw, arg, known) || !get_bool(r, cJSON_GetObjectItem(kw, "affine"), arg, &n->affine) ||
-        !get_float(r, cJSON_GetObjectItem(kw, "eps"), arg, 0, 1, &n->eps) ||
-        !get_float(r, cJSON_GetObjectItem(kw, "momentum"), arg, 0, 1, &momentum) ||
-        !get_bool(r, cJSON_GetObjectItem(kw, "track_running_stats"), arg, &track))
+    if (!kwargs_known(r, kw, arg, known) ||
+        !get_bool(r, cJSON_GetObjectItemCaseSensitive(kw, "affine"), arg, &n->affine) ||
+        !get_float(r, cJSON_GetObjectItemCaseSensitive(kw, "eps"), arg, 0, 1, &n->eps) ||
+        !get_float(r, cJSON_GetObjectItemCaseSensitive(kw, "momentum"), arg, 0, 1, &momentum) ||
+        !get_bool(r, cJSON_GetObjectItemCaseSensitive(kw, "track_running_stats"), arg, &track))
         return false;
     if (track != batch)
         return bad(r, arg,
@@ -396,19 +401,6 @@ static feat act(cfg *c, const char *path, feat x, const act_spec *s) {
     const char *in[2] = {x.v, s->kind == ACT_PRELU ? param1(c, urc_fmt("%s.weight", path), 1) : NULL};
     x.v = node(c, types[s->kind], path, s->kind == ACT_PRELU ? 2 : 1, in, &a);
     return x;
-}
-
-/* The network's last 1x1 conv (bias): its output is the graph's "output". */
-static const char *out_conv(cfg *c, const char *path, feat x, int64_t cout) {
-    int64_t w[5] = {cout, x.c, 1, 1, 1};
-    const char *in[3] = {x.v, param(c, urc_fmt("%s.weight", path), 2 + c->sd, w),
-                         param1(c, urc_fmt("%s.bias", path), cout)};
-    attrs a = {0};
-    a_rep(&a, "kernel_shape", c->sd, 1);
-    const char *out[1] = {"output"};
-    urc_attr_list l = {.items = a.items, .len = a.n};
-    urc_gb_add(c->b, "Conv", path, 3, in, 1, out, &l);
-    return "output";
 }
 
 /* What MONAI's Convolution blocks of a network share. */
@@ -494,13 +486,13 @@ static const char *basic_unet(cfg *c, reader *r, const cJSON *args, feat x) {
     int64_t outc = 2, fea[6] = {32, 32, 64, 128, 256, 32};
     double dropout = 0;
     bu_opts o = {{ACT_LEAKY, 0.1}, {NORM_INSTANCE, true, 1e-5}, true, "NDA"};
-    get_int(r, cJSON_GetObjectItem(args, "out_channels"), "out_channels", 1, INT32_MAX, &outc);
-    get_ints(r, cJSON_GetObjectItem(args, "features"), "features", 6, 1, fea);
-    get_act(r, cJSON_GetObjectItem(args, "act"), "act", &o.act);
-    get_norm(r, cJSON_GetObjectItem(args, "norm"), "norm", &o.norm);
-    get_bool(r, cJSON_GetObjectItem(args, "bias"), "bias", &o.bias);
-    get_float(r, cJSON_GetObjectItem(args, "dropout"), "dropout", 0, 1, &dropout); /* identity in eval */
-    const cJSON *up = cJSON_GetObjectItem(args, "upsample");
+    get_int(r, cJSON_GetObjectItemCaseSensitive(args, "out_channels"), "out_channels", 1, INT32_MAX, &outc);
+    get_ints(r, cJSON_GetObjectItemCaseSensitive(args, "features"), "features", 6, 1, fea);
+    get_act(r, cJSON_GetObjectItemCaseSensitive(args, "act"), "act", &o.act);
+    get_norm(r, cJSON_GetObjectItemCaseSensitive(args, "norm"), "norm", &o.norm);
+    get_bool(r, cJSON_GetObjectItemCaseSensitive(args, "bias"), "bias", &o.bias);
+    get_float(r, cJSON_GetObjectItemCaseSensitive(args, "dropout"), "dropout", 0, 1, &dropout); /* identity in eval */
+    const cJSON *up = cJSON_GetObjectItemCaseSensitive(args, "upsample");
     if (up && !(cJSON_IsString(up) && !strcmp(up->valuestring, "deconv")))
         bad(r, "upsample", urc_fmt("%s is not supported ('deconv' is)", json_kind(up)));
     if (!r->ok) return NULL;
@@ -513,7 +505,8 @@ static const char *basic_unet(cfg *c, reader *r, const cJSON *args, feat x) {
     feat u3 = bu_upcat(c, "upcat_3", u4, x2, fea[2], true, &o);
     feat u2 = bu_upcat(c, "upcat_2", u3, x1, fea[1], true, &o);
     feat u1 = bu_upcat(c, "upcat_1", u2, x0, fea[5], false, &o);
-    return out_conv(c, "final_conv", u1, outc);
+    c->out_node = "final_conv";
+    return conv(c, "final_conv", u1, outc, 1, 1, 0, true).v;
 }
 
 /* ---- UNETR (monai/networks/nets/unetr.py, vit.py, blocks/) ---------------------------- */
@@ -709,20 +702,21 @@ static const char *unetr(cfg *c, reader *r, const cJSON *args, feat x) {
     unetr_opts o = {{NORM_INSTANCE, false, 1e-5}, true, true};
     double dropout = 0;
     bool save_attn = false;
-    get_int(r, cJSON_GetObjectItem(args, "out_channels"), "out_channels", 1, INT32_MAX, &outc);
-    get_int(r, cJSON_GetObjectItem(args, "feature_size"), "feature_size", 1, INT32_MAX, &fsz);
-    get_int(r, cJSON_GetObjectItem(args, "hidden_size"), "hidden_size", 1, INT32_MAX, &v.hidden);
-    get_int(r, cJSON_GetObjectItem(args, "mlp_dim"), "mlp_dim", 1, INT32_MAX, &v.mlp);
-    get_int(r, cJSON_GetObjectItem(args, "num_heads"), "num_heads", 1, INT32_MAX, &v.heads);
-    get_norm(r, cJSON_GetObjectItem(args, "norm_name"), "norm_name", &o.norm);
-    get_bool(r, cJSON_GetObjectItem(args, "conv_block"), "conv_block", &o.conv_block);
-    get_bool(r, cJSON_GetObjectItem(args, "res_block"), "res_block", &o.res_block);
-    get_bool(r, cJSON_GetObjectItem(args, "qkv_bias"), "qkv_bias", &v.qkv_bias);
-    get_bool(r, cJSON_GetObjectItem(args, "save_attn"), "save_attn", &save_attn);
-    get_float(r, cJSON_GetObjectItem(args, "dropout_rate"), "dropout_rate", 0, 1, &dropout); /* identity in eval */
+    get_int(r, cJSON_GetObjectItemCaseSensitive(args, "out_channels"), "out_channels", 1, INT32_MAX, &outc);
+    get_int(r, cJSON_GetObjectItemCaseSensitive(args, "feature_size"), "feature_size", 1, INT32_MAX, &fsz);
+    get_int(r, cJSON_GetObjectItemCaseSensitive(args, "hidden_size"), "hidden_size", 1, INT32_MAX, &v.hidden);
+    get_int(r, cJSON_GetObjectItemCaseSensitive(args, "mlp_dim"), "mlp_dim", 1, INT32_MAX, &v.mlp);
+    get_int(r, cJSON_GetObjectItemCaseSensitive(args, "num_heads"), "num_heads", 1, INT32_MAX, &v.heads);
+    get_norm(r, cJSON_GetObjectItemCaseSensitive(args, "norm_name"), "norm_name", &o.norm);
+    get_bool(r, cJSON_GetObjectItemCaseSensitive(args, "conv_block"), "conv_block", &o.conv_block);
+    get_bool(r, cJSON_GetObjectItemCaseSensitive(args, "res_block"), "res_block", &o.res_block);
+    get_bool(r, cJSON_GetObjectItemCaseSensitive(args, "qkv_bias"), "qkv_bias", &v.qkv_bias);
+    get_bool(r, cJSON_GetObjectItemCaseSensitive(args, "save_attn"), "save_attn", &save_attn);
+    get_float(r, cJSON_GetObjectItemCaseSensitive(args, "dropout_rate"), "dropout_rate", 0, 1,
+              &dropout); /* identity in eval */
     /* proj_type, or the deprecated pos_embed that MONAI 1.3 still maps to it. */
-    const char *arg = cJSON_GetObjectItem(args, "proj_type") ? "proj_type" : "pos_embed";
-    const cJSON *pt = cJSON_GetObjectItem(args, arg);
+    const char *arg = cJSON_GetObjectItemCaseSensitive(args, "proj_type") ? "proj_type" : "pos_embed";
+    const cJSON *pt = cJSON_GetObjectItemCaseSensitive(args, arg);
     bool perceptron = false;
     if (pt && cJSON_IsString(pt) && !strcmp(pt->valuestring, "perceptron")) perceptron = true;
     else if (pt && !(cJSON_IsString(pt) && !strcmp(pt->valuestring, "conv")))
@@ -752,7 +746,8 @@ static const char *unetr(cfg *c, reader *r, const cJSON *args, feat x) {
     feat dec2 = unetr_up(c, "decoder4", dec3, enc3, 4 * fsz, &o);
     feat dec1 = unetr_up(c, "decoder3", dec2, enc2, 2 * fsz, &o);
     feat out = unetr_up(c, "decoder2", dec1, enc1, fsz, &o);
-    return out_conv(c, "out.conv.conv", out, outc);
+    c->out_node = "out.conv.conv"; /* UnetOutBlock */
+    return conv(c, "out.conv.conv", out, outc, 1, 1, 0, true).v;
 }
 
 /* ---- UNet (monai/networks/nets/unet.py) ------------------------------------------------ */
@@ -814,15 +809,15 @@ static const char *unet(cfg *c, reader *r, const cJSON *args, feat x) {
     int64_t outc = 0, k = 3, up_k = 3, res = 0, ch[16], st[16];
     double dropout = 0;
     unet_opts o = {{{ACT_PRELU, 0.25}, {NORM_INSTANCE, false, 1e-5}, true, "NDA"}, 3, 3, 0};
-    get_int(r, cJSON_GetObjectItem(args, "out_channels"), "out_channels", 1, INT32_MAX, &outc);
-    get_int(r, cJSON_GetObjectItem(args, "kernel_size"), "kernel_size", 1, 15, &k);
-    get_int(r, cJSON_GetObjectItem(args, "up_kernel_size"), "up_kernel_size", 1, 15, &up_k);
-    get_int(r, cJSON_GetObjectItem(args, "num_res_units"), "num_res_units", 0, 16, &res);
-    get_act(r, cJSON_GetObjectItem(args, "act"), "act", &o.conv.act);
-    get_norm(r, cJSON_GetObjectItem(args, "norm"), "norm", &o.conv.norm);
-    get_bool(r, cJSON_GetObjectItem(args, "bias"), "bias", &o.conv.bias);
-    get_float(r, cJSON_GetObjectItem(args, "dropout"), "dropout", 0, 1, &dropout); /* identity in eval */
-    const cJSON *adn = cJSON_GetObjectItem(args, "adn_ordering");
+    get_int(r, cJSON_GetObjectItemCaseSensitive(args, "out_channels"), "out_channels", 1, INT32_MAX, &outc);
+    get_int(r, cJSON_GetObjectItemCaseSensitive(args, "kernel_size"), "kernel_size", 1, 15, &k);
+    get_int(r, cJSON_GetObjectItemCaseSensitive(args, "up_kernel_size"), "up_kernel_size", 1, 15, &up_k);
+    get_int(r, cJSON_GetObjectItemCaseSensitive(args, "num_res_units"), "num_res_units", 0, 16, &res);
+    get_act(r, cJSON_GetObjectItemCaseSensitive(args, "act"), "act", &o.conv.act);
+    get_norm(r, cJSON_GetObjectItemCaseSensitive(args, "norm"), "norm", &o.conv.norm);
+    get_bool(r, cJSON_GetObjectItemCaseSensitive(args, "bias"), "bias", &o.conv.bias);
+    get_float(r, cJSON_GetObjectItemCaseSensitive(args, "dropout"), "dropout", 0, 1, &dropout); /* identity in eval */
+    const cJSON *adn = cJSON_GetObjectItemCaseSensitive(args, "adn_ordering");
     if (adn) {
         bool ok = cJSON_IsString(adn) && strlen(adn->valuestring) <= 3;
         for (const char *p = ok ? adn->valuestring : ""; *p; p++) ok &= strchr("NDA", *p) && !strchr(p + 1, *p);
@@ -830,7 +825,8 @@ static const char *unet(cfg *c, reader *r, const cJSON *args, feat x) {
         else bad(r, "adn_ordering", "must be a string of N, D and A, each at most once");
     }
     if (!(k % 2) || !(up_k % 2)) bad(r, "kernel_size", "kernel_size and up_kernel_size must be odd");
-    const cJSON *cj = cJSON_GetObjectItem(args, "channels"), *sj = cJSON_GetObjectItem(args, "strides");
+    const cJSON *cj = cJSON_GetObjectItemCaseSensitive(args, "channels"),
+                *sj = cJSON_GetObjectItemCaseSensitive(args, "strides");
     int n = cJSON_IsArray(cj) ? cJSON_GetArraySize(cj) : 0;
     if (n < 2 || n > 16) bad(r, "channels", "must be a list of 2 to 16 channel counts");
     else if (!cJSON_IsArray(sj) || cJSON_GetArraySize(sj) != n - 1)
@@ -840,10 +836,8 @@ static const char *unet(cfg *c, reader *r, const cJSON *args, feat x) {
     o.k = (int)k;
     o.up_k = (int)up_k;
     o.res_units = (int)res;
-    feat y = unet_level(c, "model", x, outc, ch, st, n, true, &o);
-    /* The graph's output is the last node's value, renamed "output". */
-    attrs none = {0};
-    return node(c, "Identity", "output", 1, &y.v, &none);
+    c->out_node = o.res_units > 0 ? "model.2.1.add" : "model.2.conv";
+    return unet_level(c, "model", x, outc, ch, st, n, true, &o).v;
 }
 
 /* ---- networks ------------------------------------------------------------------------ */
@@ -922,9 +916,9 @@ static void report_weights(cfg *c, const network *net) {
 }
 
 static bool build(urc_gb *b, const cJSON *root, const urc_import_opts *opts) {
-    const cJSON *def = cJSON_GetObjectItem(root, "network_def");
+    const cJSON *def = cJSON_GetObjectItemCaseSensitive(root, "network_def");
     if (!def) def = root;
-    const cJSON *target = cJSON_GetObjectItem(def, "_target_");
+    const cJSON *target = cJSON_GetObjectItemCaseSensitive(def, "_target_");
     if (!cJSON_IsObject(def) || !cJSON_IsString(target)) {
         urc_error(NULL, "no network: the config needs a 'network_def' object, or a top-level object, with "
                         "'_target_' naming a MONAI network");
@@ -944,6 +938,11 @@ static bool build(urc_gb *b, const cJSON *root, const urc_import_opts *opts) {
     urc_strbuf sb = {0};
     int n = 0;
     for (const cJSON *x = def->child; x; x = x->next) {
+        for (const cJSON *y = def->child; y != x; y = y->next)
+            if (!strcmp(x->string, y->string)) {
+                bad(&r, x->string, "is given twice");
+                break;
+            }
         bool known = !strcmp(x->string, "_target_");
         for (int i = 0; net->args[i] && !known; i++) known = !strcmp(net->args[i], x->string);
         if (!known) list_add(&sb, &n, urc_fmt("'%s'", urc_diag_one_line(x->string)));
@@ -965,15 +964,15 @@ static bool build(urc_gb *b, const cJSON *root, const urc_import_opts *opts) {
     }
     urc_sb_free(&sb);
     int64_t sd = 3, cin = 1;
-    get_int(&r, cJSON_GetObjectItem(def, "spatial_dims"), "spatial_dims", 2, 3, &sd);
-    get_int(&r, cJSON_GetObjectItem(def, "in_channels"), "in_channels", 1, INT32_MAX, &cin);
+    get_int(&r, cJSON_GetObjectItemCaseSensitive(def, "spatial_dims"), "spatial_dims", 2, 3, &sd);
+    get_int(&r, cJSON_GetObjectItemCaseSensitive(def, "in_channels"), "in_channels", 1, INT32_MAX, &cin);
     /* Networks with an img_size: their input's spatial size is known. */
     int64_t img[3] = {0};
     if (net->img_size && r.ok) {
         static const char *const required[] = {"in_channels", "out_channels", "img_size"};
         for (size_t i = 0; i < URC_ARRAY_LEN(required); i++)
-            if (!cJSON_GetObjectItem(def, required[i])) bad(&r, required[i], "is required");
-        if (r.ok && get_ints(&r, cJSON_GetObjectItem(def, "img_size"), "img_size", (int)sd, 16, img))
+            if (!cJSON_GetObjectItemCaseSensitive(def, required[i])) bad(&r, required[i], "is required");
+        if (r.ok && get_ints(&r, cJSON_GetObjectItemCaseSensitive(def, "img_size"), "img_size", (int)sd, 16, img))
             for (int d = 0; d < sd; d++)
                 if (img[d] % 16) {
                     bad(&r, "img_size", urc_fmt("%lld is not divisible by the patch size 16", (long long)img[d]));

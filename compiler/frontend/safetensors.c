@@ -145,7 +145,30 @@ static bool check_overlaps(urc_safetensors *s, const char *label) {
     return ok;
 }
 
+static urc_safetensors *parse_header(const uint8_t *data, size_t size, const char *label, uint64_t max_bytes);
+
+/* Parses data[size]; owned: the heap buffer is taken over (freed on failure). */
+static urc_safetensors *parse(uint8_t *data, size_t size, const char *label, uint64_t max_bytes, bool owned) {
+    urc_safetensors *s = parse_header(data, size, label, max_bytes);
+    if (!s) {
+        if (owned) free(data);
+        return NULL;
+    }
+    if (owned) {
+        s->buf = data;
+    } else {
+        s->buf = urc_xmalloc(size ? size : 1);
+        memcpy(s->buf, data, size);
+    }
+    return s;
+}
+
 urc_safetensors *urc_st_parse(const uint8_t *data, size_t size, const char *label, uint64_t max_bytes) {
+    return parse((uint8_t *)data, size, label, max_bytes, false);
+}
+
+/* The header and its checks (the data stays where it is). */
+static urc_safetensors *parse_header(const uint8_t *data, size_t size, const char *label, uint64_t max_bytes) {
     if (size < 8) {
         urc_error(label, "file has %zu bytes; a safetensors file starts with an 8-byte header length", size);
         return NULL;
@@ -221,8 +244,6 @@ urc_safetensors *urc_st_parse(const uint8_t *data, size_t size, const char *labe
         urc_st_free(s);
         return NULL;
     }
-    s->buf = urc_xmalloc(size);
-    memcpy(s->buf, data, size);
     return s;
 }
 
@@ -235,9 +256,7 @@ urc_safetensors *urc_st_load(const char *path, uint64_t max_bytes) {
         urc_error(path, "%s", err);
         return NULL;
     }
-    urc_safetensors *s = urc_st_parse(buf, size, path, max_bytes);
-    free(buf);
-    return s;
+    return parse(buf, size, path, max_bytes, true);
 }
 
 urc_st_entry *urc_st_find(urc_safetensors *s, const char *name) {

@@ -69,6 +69,7 @@ bad '{"network_def": {"_target_": "monai.networks.nets.VNet", "spatial_dims": 3}
     "_target_: 'monai.networks.nets.VNet' is not a supported network (supported: BasicUNet, UNETR, UNet)" $W $S
 bad '{"_target_": "BasicUNet", "foo": 1, "channels": 2, "features": "@feat", "act": ["$relu"]}' \
     "BasicUNet: unknown arguments 'foo', 'channels' (it takes spatial_dims, in_channels, out_channels, features, act, norm, bias, dropout, upsample); BasicUNet: bundle references and expressions are not supported, give literal values: features='@feat', act[0]='\$relu'" $W $S
+bad '{"_target_": "BasicUNet", "bias": true, "bias": false}' "BasicUNet argument 'bias': is given twice" $W $S
 bad '{"_target_": "BasicUNet", "spatial_dims": 4}' \
     "BasicUNet argument 'spatial_dims': must be an integer from 2 to 3, got 4" $W $S
 bad '{"_target_": "BasicUNet", "features": [4, 4, 8], "norm": "group", "upsample": "pixelshuffle"}' \
@@ -85,6 +86,8 @@ bad '{"_target_": "UNet", "spatial_dims": 3, "in_channels": 1, "out_channels": 2
 bad '{"network": 1}' \
     "no network: the config needs a 'network_def' object, or a top-level object, with '_target_' naming a MONAI network" $W $S
 bad '{"_target_": "BasicUNet",' "not valid JSON (line 1)" $W $S
+expect 1 "$E bu3d_default.onnx: bu3d_default.safetensors: --weights is for MONAI configs (MODEL.json); an ONNX model holds its weights" \
+    "$U" bu3d_default.onnx $W -o "$T/o/x.c"
 # UNETR's input is 1 x in_channels x img_size unless --input-shape pins another batch.
 check "$U" info "$D/unetr_2d.json" --weights "$D/unetr_2d.safetensors"
 expect 1 "$E bu3d_default.json: BasicUNet needs its parameters: --weights FILE.safetensors (its state_dict)" \
