@@ -5,6 +5,13 @@
 
 #include "../base/diag.h"
 
+void *urc_gb_read_file(const char *where, const char *path, size_t *size, uint64_t max_bytes) {
+    const char *err;
+    void *buf = urc_read_file(path, size, max_bytes, &err);
+    if (!buf) urc_error(where, "%s", err);
+    return buf;
+}
+
 void urc_gb_begin(urc_gb *b, const urc_import_opts *opts) {
     *b = (urc_gb){.g = urc_graph_new(), .opts = opts, .ok = true};
 }

@@ -65,6 +65,10 @@ typedef struct urc_gb {
     int noutputs;   /* outputs listed */
 } urc_gb;
 
+/* A frontend's input file, whole (heap; NULL after reporting the reason
+ * where `where`, NULL: the model file). */
+void *urc_gb_read_file(const char *where, const char *path, size_t *size, uint64_t max_bytes);
+
 /* Starts a graph (urc_gb_finish hands it over). */
 void urc_gb_begin(urc_gb *b, const urc_import_opts *opts);
 

@@ -1036,12 +1036,8 @@ urc_graph *urc_config_load(const char *path, const urc_import_opts *opts) {
         return NULL;
     }
     size_t size;
-    const char *err;
-    char *buf = urc_read_file(path, &size, opts->max_bytes, &err);
-    if (!buf) {
-        urc_error(NULL, "%s", err);
-        return NULL;
-    }
+    char *buf = urc_gb_read_file(NULL, path, &size, opts->max_bytes);
+    if (!buf) return NULL;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(buf, size, &end, 0);
     if (!root) {

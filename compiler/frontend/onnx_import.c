@@ -639,12 +639,8 @@ static char *dir_of(const char *path) {
 
 urc_graph *urc_onnx_load(const char *path, const urc_import_opts *opts) {
     size_t size;
-    const char *err;
-    void *buf = urc_read_file(path, &size, opts->max_bytes, &err);
-    if (!buf) {
-        urc_error(NULL, "%s", err);
-        return NULL;
-    }
+    void *buf = urc_gb_read_file(NULL, path, &size, opts->max_bytes);
+    if (!buf) return NULL;
     if (size == 0) {
         free(buf);
         urc_error(NULL, "empty file (not an ONNX model)");
@@ -715,12 +711,8 @@ urc_graph *urc_onnx_load(const char *path, const urc_import_opts *opts) {
 
 urc_tensor *urc_onnx_load_tensor(const char *path, uint64_t max_bytes) {
     size_t size;
-    const char *err;
-    void *buf = urc_read_file(path, &size, max_bytes, &err);
-    if (!buf) {
-        urc_error(NULL, "%s", err);
-        return NULL;
-    }
+    void *buf = urc_gb_read_file(NULL, path, &size, max_bytes);
+    if (!buf) return NULL;
     Onnx__TensorProto *t = proto_depth_ok(buf, size, &onnx__tensor_proto__descriptor, 0)
                                ? onnx__tensor_proto__unpack(&pb_allocator, size, buf)
                                : NULL;

@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "../base/diag.h"
+#include "graph_builder.h"
 
 /* The reference implementation refuses headers above 100 MB. */
 #define URC_ST_MAX_HEADER ((uint64_t)100 << 20)
@@ -249,13 +250,9 @@ static urc_safetensors *parse_header(const uint8_t *data, size_t size, const cha
 
 urc_safetensors *urc_st_load(const char *path, uint64_t max_bytes) {
     size_t size;
-    const char *err;
     uint64_t cap = max_bytes + URC_ST_MAX_HEADER + 8;
-    uint8_t *buf = urc_read_file(path, &size, cap < max_bytes ? max_bytes : cap, &err);
-    if (!buf) {
-        urc_error(path, "%s", err);
-        return NULL;
-    }
+    uint8_t *buf = urc_gb_read_file(path, path, &size, cap < max_bytes ? max_bytes : cap);
+    if (!buf) return NULL;
     return parse(buf, size, path, max_bytes, true);
 }
 
