@@ -469,6 +469,8 @@ static const opt table[] = {
      .fn = input_shape},
     {"--freeze-input", K_FN, GRAPH, 0, "--freeze-input N=F.npy replace input N by the constant in F.npy (e.g. a shape)",
      .fn = freeze_input},
+    {"--weights", K_STR, GRAPH | SEGMENT, AT(opt.import.weights),
+     "--weights W.safetensors   MODEL.json (a MONAI config): its state_dict (docs/cli.md)"},
     {"--max-bytes", K_U64, GRAPH, AT(opt.import.max_bytes),
      "--max-bytes N          largest model, tensor or .npy accepted (default 4294967296)"},
     {"--no-fold", K_FLAG, GRAPH, AT(opt.no_fold), "--no-fold              do not fold constants (debugging)"},

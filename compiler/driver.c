@@ -9,6 +9,7 @@
 #include "passes/lower_pass.h"
 #include "passes/passes.h"
 #include "autodiff/training.h"
+#include "frontend/monai_config.h"
 
 typedef struct pass_ctx {
     urc_graph *g;
@@ -69,18 +70,38 @@ static void dump(const urc_graph *g, const char *after) {
     urc_sb_free(&sb);
 }
 
-urc_graph *urc_build_graph(const char *path, const urc_options *o) {
-    urc_graph *g = urc_onnx_load(path, &o->import);
+static bool ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
+urc_graph *urc_load_graph(const char *path, const urc_options *o) {
+    bool config = ends_with(path, ".json");
+    if (!config && o->import.weights) {
+        urc_error(o->import.weights, "--weights is for MONAI configs (MODEL.json); an ONNX model holds its weights");
+        return NULL;
+    }
+    urc_graph *g = config ? urc_config_load(path, &o->import) : urc_onnx_load(path, &o->import);
     if (!g) return NULL;
     g->param_regions = o->param_regions;
+    return g;
+}
+
+/* The passes of the table in order (the "import" entry, run == NULL, is the frontend: dumped here too). */
+bool urc_optimise_graph(urc_graph *g, const urc_options *o) {
     pass_ctx c = {g, o};
     for (size_t i = 0; i < URC_ARRAY_LEN(passes); i++) {
         bool run = passes[i].run && !(passes[i].opt && o->no_opt);
-        if (run && (!passes[i].run(&c) || !urc_graph_verify(g, passes[i].name))) return NULL;
+        if (run && (!passes[i].run(&c) || !urc_graph_verify(g, passes[i].name))) return false;
         if (o->dump_after && !strcmp(o->dump_after, passes[i].name)) dump(g, passes[i].name);
     }
     if (o->dump_ir) dump(g, "all passes");
-    return g;
+    return true;
+}
+
+urc_graph *urc_build_graph(const char *path, const urc_options *o) {
+    urc_graph *g = urc_load_graph(path, o);
+    return g && urc_optimise_graph(g, o) ? g : NULL;
 }
 
 /* Optimizer updates overwrite parameters and state in place: they run after

@@ -27,7 +27,13 @@ typedef struct urc_options {
     bool param_regions;                 /* trainable parameters live in the caller's params region */
 } urc_options;
 
-/* Loads and optimises a model; NULL after reporting every problem found. */
+/* Loads a model with the frontend its file name picks (.json: a MONAI
+ * config, compiler/frontend/monai_config.h; anything else: ONNX); NULL after
+ * reporting every problem found. */
+urc_graph *urc_load_graph(const char *path, const urc_options *o);
+/* Runs the graph passes; false after reporting. */
+bool urc_optimise_graph(urc_graph *g, const urc_options *o);
+/* Both: loads and optimises a model; NULL after reporting. */
 urc_graph *urc_build_graph(const char *path, const urc_options *o);
 /* Plans memory and lowers to loops; NULL after reporting. */
 urc_program *urc_build_program(urc_graph *g, const char *name, const urc_options *o, urc_memplan **plan_out);

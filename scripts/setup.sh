@@ -9,7 +9,7 @@
 # real volumes they read), with numpy kept below 2.
 set -eu
 cd "$(dirname "$0")/.."
-PKGS="build-essential cmake clang-format pkg-config libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata llvm-dev libnifti2-dev zlib1g-dev libpng-dev gcc-aarch64-linux-gnu qemu-user"
+PKGS="build-essential cmake clang-format pkg-config libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata llvm-dev libnifti2-dev zlib1g-dev libpng-dev libcjson-dev gcc-aarch64-linux-gnu qemu-user"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ "${1:-}" = "--python" ]; then
@@ -30,6 +30,8 @@ if [ "${1:-}" = "--python" ] && [ ! -x .venv/bin/python ]; then
     .venv/bin/pip install -q onnxruntime || echo "setup: onnxruntime could not be installed; the 'ort' tests will be skipped" >&2
     .venv/bin/pip install -q --no-deps "monai==1.3.2" ||
         echo "setup: MONAI could not be installed; the 'sw_monai' test will be skipped" >&2
+    .venv/bin/pip install -q safetensors ||
+        echo "setup: safetensors could not be installed; the config tests will be skipped" >&2
     .venv/bin/pip install -q nibabel nilearn dipy ||
         echo "setup: nibabel/nilearn/dipy could not be installed; the NIfTI and 'sw_monai' tests will be skipped or reduced" >&2
     .venv/bin/pip install -q 'numpy<2'

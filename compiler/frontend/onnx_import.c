@@ -35,6 +35,7 @@ static void pb_free(void *data, void *p) {
 static ProtobufCAllocator pb_allocator = {pb_alloc, pb_free, NULL};
 
 typedef struct importer {
+    urc_gb b;
     urc_graph *g;
     const char *model_dir; /* folder holding the model, for external data */
     const urc_import_opts *opts;
@@ -43,8 +44,6 @@ typedef struct importer {
 } importer;
 
 /* ---- tensors -------------------------------------------------------------- */
-
-static const char *tensor_where(const char *name) { return urc_fmt("tensor '%s'", name ? name : ""); }
 
 /* "data type string is not supported"; "data type 99 is not an ONNX
  * tensor type" for numbers outside TensorProto.DataType. */
@@ -346,9 +345,13 @@ static bool convert_attrs(importer *im, const Onnx__NodeProto *np, const char *w
 
 /* ---- value types ------------------------------------------------------------ */
 
-static bool input_type(importer *im, const Onnx__ValueInfoProto *vi, urc_value *v, const urc_tensor *frozen) {
-    const char *where = urc_fmt("input '%s'", v->name);
-    const Onnx__TypeProto *tp = vi->type;
+/* The declared type of a graph input (urc_gb_input's read_type). */
+typedef struct input_ctx {
+    const Onnx__ValueInfoProto *vi;
+} input_ctx;
+
+static bool input_type(void *ctx, const char *where, urc_gb_decl *d) {
+    const Onnx__TypeProto *tp = ((input_ctx *)ctx)->vi->type;
     if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) {
         urc_error(where, "only tensor inputs are supported");
         return false;
@@ -359,67 +362,16 @@ static bool input_type(importer *im, const Onnx__ValueInfoProto *vi, urc_value *
         dtype_error(where, tt->has_elem_type ? tt->elem_type : 0);
         return false;
     }
-    const urc_input_pin *pin = NULL;
-    for (int i = 0; i < im->opts->npins; i++)
-        if (!strcmp(im->opts->pins[i].name, v->name)) pin = &im->opts->pins[i];
-    urc_input_pin frozen_pin;
-    if (!pin && frozen) {
-        frozen_pin.name = v->name;
-        frozen_pin.shape = frozen->shape;
-        pin = &frozen_pin;
+    d->dtype = dt;
+    d->rank = !tt->shape ? -1 : tt->shape->n_dim > INT_MAX ? INT_MAX : (int)tt->shape->n_dim;
+    for (int k = 0; k < d->rank && k < URC_MAX_RANK; k++) {
+        const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[k];
+        if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) d->dims[k] = dim->dim_value;
+        else
+            d->sym[k] = dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && dim->dim_param
+                            ? dim->dim_param
+                            : "?";
     }
-    urc_shape s = {0};
-    if (pin) {
-        s = pin->shape;
-        const char *src = pin == &frozen_pin ? "the frozen value" : "--input-shape";
-        if (tt->shape && (int)tt->shape->n_dim != s.rank) {
-            urc_error(where, "%s has rank %d but the model declares rank %zu", src, s.rank, tt->shape->n_dim);
-            return false;
-        }
-        if (tt->shape)
-            for (int d = 0; d < s.rank; d++) {
-                const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[d];
-                if (dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
-                    dim->dim_value != s.dims[d]) {
-                    urc_error(where, "%s sets dim %d to %lld but the model fixes it to %lld", src, d,
-                              (long long)s.dims[d], (long long)dim->dim_value);
-                    return false;
-                }
-            }
-    } else {
-        if (!tt->shape) {
-            urc_error(where, "has no shape; give one with --input-shape %s=d0,d1,...", v->name);
-            return false;
-        }
-        if (tt->shape->n_dim > URC_MAX_RANK) {
-            urc_error(where, "rank %zu is above the supported maximum of %d", tt->shape->n_dim, URC_MAX_RANK);
-            return false;
-        }
-        s.rank = (int)tt->shape->n_dim;
-        for (int d = 0; d < s.rank; d++) {
-            const Onnx__TensorShapeProto__Dimension *dim = tt->shape->dim[d];
-            if (dim->value_case != ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
-                const char *p =
-                    dim->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && dim->dim_param
-                        ? dim->dim_param
-                        : "?";
-                urc_error(where, "dimension %d is symbolic ('%s'); pin it with --input-shape %s=d0,d1,...", d, p,
-                          v->name);
-                return false;
-            }
-            if (dim->dim_value < 0) {
-                urc_error(where, "dimension %d is negative (%lld)", d, (long long)dim->dim_value);
-                return false;
-            }
-            s.dims[d] = dim->dim_value;
-        }
-    }
-    if (!urc_dims_fit(s.dims, s.rank, urc_dtype_size(dt), im->max_bytes, NULL)) {
-        urc_error(where, "shape %s of %s exceeds the limit of %llu bytes (raise it with --max-bytes)",
-                  urc_shape_str(&s), urc_dtype_name(dt), (unsigned long long)im->max_bytes);
-        return false;
-    }
-    urc_value_set_type(v, dt, &s);
     return true;
 }
 
@@ -450,11 +402,6 @@ static urc_decl_type output_decl(const Onnx__ValueInfoProto *vi) {
     d.shape = urc_strdup(sb.data);
     urc_sb_free(&sb);
     return d;
-}
-
-static urc_value *value_for(importer *im, const char *name) {
-    urc_value *v = urc_graph_find(im->g, name);
-    return v ? v : urc_value_new(im->g, urc_strdup(name));
 }
 
 /* Nodes of one op type unetrc does not support (in one domain). */
@@ -543,7 +490,21 @@ static bool report_old_ops(const Onnx__GraphProto *gp, int opset) {
     return ok;
 }
 
+typedef struct init_ctx {
+    importer *im;
+    const Onnx__TensorProto *t;
+    const char *name;
+} init_ctx;
+
+static urc_tensor *load_initializer(void *ctx) {
+    init_ctx *c = ctx;
+    return tensor_from_proto(c->im, c->t, urc_fmt("initializer '%s'", c->name));
+}
+
+/* The graph through the graph builder, which applies the policy (trainable
+ * parameters, pins, frozen inputs, arity, unused attributes). */
 static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
+    urc_gb *b = &im->b;
     urc_graph *g = im->g;
     bool ok = true;
     g->name = urc_strdup(gp->name ? gp->name : "");
@@ -551,88 +512,28 @@ static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
         urc_error("graph", "sparse initializers are not supported");
         ok = false;
     }
-    /* Initializers. */
     for (size_t i = 0; i < gp->n_initializer; i++) {
         const Onnx__TensorProto *t = gp->initializer[i];
-        const char *name = t->name ? t->name : "";
-        if (!*name) {
+        init_ctx c = {im, t, t->name ? t->name : ""};
+        if (!*c.name) {
             urc_error("graph", "initializer %zu has no name", i);
             ok = false;
             continue;
         }
-        if (urc_graph_find(g, name)) {
-            urc_error(tensor_where(name), "initializer name is used twice");
-            ok = false;
-            continue;
-        }
-        urc_tensor *tt = tensor_from_proto(im, t, urc_fmt("initializer '%s'", name));
-        if (!tt) {
-            ok = false;
-            continue;
-        }
-        urc_value *v = urc_const_new(g, urc_strdup(name), tt);
-        v->flags |= URC_VAL_PARAM;
-        if (im->opts->trainable && urc_dtype_is_float(v->dtype) && im->opts->trainable(name, im->opts->trainable_ctx)) {
-            v->init = v->data; /* a run-time input from now on */
-            v->data = NULL;
-            v->flags |= URC_VAL_INPUT;
-            URC_VEC_PUSH(g->inputs, v);
-        }
+        urc_gb_initializer(b, c.name, load_initializer, &c);
     }
     /* Inputs (names that are also initializers are constants). */
     for (size_t i = 0; i < gp->n_input; i++) {
-        const Onnx__ValueInfoProto *vi = gp->input[i];
-        const char *name = vi->name ? vi->name : "";
+        input_ctx c = {gp->input[i]};
+        const char *name = c.vi->name ? c.vi->name : "";
         if (!*name) {
             urc_error("graph", "input %zu has no name", i);
             ok = false;
             continue;
         }
-        urc_value *v = urc_graph_find(g, name);
-        if (v && (v->data || v->init)) continue;
-        if (v) {
-            urc_error(urc_fmt("input '%s'", name), "name is used twice");
-            ok = false;
-            continue;
-        }
-        const urc_frozen_input *fz = NULL;
-        for (int k = 0; k < im->opts->nfrozen; k++)
-            if (!strcmp(im->opts->frozen[k].name, name)) fz = &im->opts->frozen[k];
-        v = urc_value_new(g, urc_strdup(name));
-        v->flags |= URC_VAL_INPUT;
-        if (!input_type(im, vi, v, fz ? fz->value : NULL)) {
-            ok = false;
-        } else if (fz) {
-            /* Frozen: a constant with the given value, no longer an input. */
-            if (fz->value->dtype != v->dtype || !urc_shape_eq(&fz->value->shape, &v->shape)) {
-                urc_error(urc_fmt("input '%s'", name), "frozen value is %s%s, the model declares %s%s",
-                          urc_dtype_name(fz->value->dtype), urc_shape_str(&fz->value->shape), urc_dtype_name(v->dtype),
-                          urc_shape_str(&v->shape));
-                ok = false;
-            } else {
-                size_t bytes = urc_tensor_bytes(fz->value);
-                v->data = urc_xmalloc(bytes ? bytes : 1);
-                memcpy(v->data, fz->value->data, bytes);
-                v->flags = 0;
-            }
-            continue;
-        }
-        URC_VEC_PUSH(g->inputs, v);
+        urc_gb_input(b, name, input_type, &c);
     }
-    for (int k = 0; k < im->opts->npins; k++) {
-        urc_value *v = urc_graph_find(g, im->opts->pins[k].name);
-        if (!v || ((v->flags & URC_VAL_PARAM) && !(v->flags & URC_VAL_INPUT))) {
-            urc_error(urc_fmt("input '%s'", im->opts->pins[k].name), "--input-shape names no input of the model");
-            ok = false;
-        }
-    }
-    for (int k = 0; k < im->opts->nfrozen; k++) {
-        urc_value *v = urc_graph_find(g, im->opts->frozen[k].name);
-        if (!v || (!v->data && !(v->flags & URC_VAL_INPUT))) {
-            urc_error(urc_fmt("input '%s'", im->opts->frozen[k].name), "cannot be frozen: the model has no such input");
-            ok = false;
-        }
-    }
+    urc_gb_end_inputs(b);
     /* Nodes. */
     if (!report_unsupported(gp)) ok = false;
     if (!report_old_ops(gp, g->opset)) ok = false;
@@ -651,84 +552,30 @@ static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
                 ok = false;
             }
         }
-        /* Unknown ops still get a node (op URC_OP_COUNT is not allowed, so
-         * use Identity as a stand-in) to keep checking the rest. */
-        int nin = (int)np->n_input, nout = (int)np->n_output;
+        int nout = (int)np->n_output;
         while (nout > 0 && (!np->output[nout - 1] || !*np->output[nout - 1])) nout--;
-        urc_node *n = urc_node_new(g, op == URC_OP_COUNT ? URC_OP_IDENTITY : op,
-                                   nname ? urc_strdup(nname) : urc_fmt("%s_%zu", type, i), nin, nout);
-        const char *where = urc_fmt("node '%s' (%s)", n->name, type);
-        for (int j = 0; j < nin; j++) n->in[j] = np->input[j] && *np->input[j] ? value_for(im, np->input[j]) : NULL;
-        for (int j = 0; j < nout; j++) {
-            if (!np->output[j] || !*np->output[j]) {
-                n->out[j] = NULL;
-                continue;
-            }
-            urc_value *v = value_for(im, np->output[j]);
-            if (v->producer || v->data || (v->flags & URC_VAL_INPUT)) {
-                urc_error(where, "output '%s' is already produced elsewhere", v->name);
-                ok = false;
-                n->out[j] = NULL;
-                continue;
-            }
-            v->producer = n;
-            v->producer_slot = j;
-            n->out[j] = v;
-        }
-        if (op == URC_OP_COUNT) {
-            n->op = URC_OP_COUNT; /* removed by compact below */
-            continue;
-        }
+        urc_node *n = urc_gb_node(b, op, type, nname ? urc_strdup(nname) : urc_fmt("%s_%zu", type, i), (int)np->n_input,
+                                  (const char *const *)np->input, nout, (const char *const *)np->output);
+        if (op == URC_OP_COUNT) continue;
         const urc_op_info *info = &urc_ops[op];
         if (g->opset < URC_OPSET_MIN && info->oldest > g->opset) { /* reported by report_old_ops */
             ok = false;
             continue;
         }
-        if (nin < info->min_in || nin > info->max_in) {
-            urc_error(where, "has %d inputs; %s takes %d to %d", nin, type, info->min_in, info->max_in);
-            ok = false;
-            continue;
-        }
-        if (nout < info->min_out || nout > info->max_out) {
-            urc_error(where, "has %d outputs; %s gives %d to %d", nout, type, info->min_out, info->max_out);
-            ok = false;
-            continue;
-        }
+        if (!urc_gb_arity(b, n, type)) continue;
         urc_attr_list attrs;
-        if (!convert_attrs(im, np, where, &attrs)) {
+        if (!convert_attrs(im, np, urc_gb_where(n, type), &attrs)) {
             ok = false;
             continue;
         }
-        if (info->impl->parse && !info->impl->parse(n, &attrs)) ok = false;
-        for (int j = 0; j < attrs.len; j++)
-            if (!attrs.items[j].used) {
-                urc_error(where, "attribute '%s' is not supported", attrs.items[j].name);
-                ok = false;
-            }
+        urc_gb_parse(b, n, &attrs);
     }
-    urc_graph_compact(g);
-    /* Outputs. */
     for (size_t i = 0; i < gp->n_output; i++) {
         const char *name = gp->output[i]->name ? gp->output[i]->name : "";
-        urc_value *v = urc_graph_find(g, name);
-        if (!v) {
-            urc_error(urc_fmt("output '%s'", name), "is not produced by any node");
-            ok = false;
-            continue;
-        }
-        if (v->flags & URC_VAL_OUTPUT) { /* listed before (the flag, not a scan of the list) */
-            urc_error(urc_fmt("output '%s'", name), "is listed twice");
-            ok = false;
-        }
-        v->flags |= URC_VAL_OUTPUT;
-        URC_VEC_PUSH(g->outputs, v);
-        URC_VEC_PUSH(g->output_decls, output_decl(gp->output[i]));
+        urc_decl_type d = output_decl(gp->output[i]);
+        urc_gb_output(b, name, &d);
     }
-    if (!gp->n_output) {
-        urc_error("graph", "has no outputs");
-        ok = false;
-    }
-    return ok;
+    return urc_gb_finish(b) && ok;
 }
 
 /* protobuf-c unpacks nested messages recursively, without a depth limit: a
@@ -792,12 +639,8 @@ static char *dir_of(const char *path) {
 
 urc_graph *urc_onnx_load(const char *path, const urc_import_opts *opts) {
     size_t size;
-    const char *err;
-    void *buf = urc_read_file(path, &size, opts->max_bytes, &err);
-    if (!buf) {
-        urc_error(NULL, "%s", err);
-        return NULL;
-    }
+    void *buf = urc_gb_read_file(NULL, path, &size, opts->max_bytes);
+    if (!buf) return NULL;
     if (size == 0) {
         free(buf);
         urc_error(NULL, "empty file (not an ONNX model)");
@@ -814,8 +657,9 @@ urc_graph *urc_onnx_load(const char *path, const urc_import_opts *opts) {
         urc_error(NULL, "not a valid ONNX model (protobuf decoding failed)");
         return NULL;
     }
-    importer im = {.g = urc_graph_new(), .model_dir = dir_of(path), .opts = opts, .max_bytes = opts->max_bytes};
-    urc_graph *g = im.g;
+    importer im = {.model_dir = dir_of(path), .opts = opts, .max_bytes = opts->max_bytes};
+    urc_gb_begin(&im.b, opts);
+    urc_graph *g = im.g = im.b.g;
     g->hash = urc_fnv1a64(buf, size, URC_FNV_INIT);
     free(buf);
     bool ok = true;
@@ -867,12 +711,8 @@ urc_graph *urc_onnx_load(const char *path, const urc_import_opts *opts) {
 
 urc_tensor *urc_onnx_load_tensor(const char *path, uint64_t max_bytes) {
     size_t size;
-    const char *err;
-    void *buf = urc_read_file(path, &size, max_bytes, &err);
-    if (!buf) {
-        urc_error(NULL, "%s", err);
-        return NULL;
-    }
+    void *buf = urc_gb_read_file(NULL, path, &size, max_bytes);
+    if (!buf) return NULL;
     Onnx__TensorProto *t = proto_depth_ok(buf, size, &onnx__tensor_proto__descriptor, 0)
                                ? onnx__tensor_proto__unpack(&pb_allocator, size, buf)
                                : NULL;

@@ -1,0 +1,116 @@
+#!/bin/sh
+# config_tests.sh UNETRC NPY_COMPARE: MONAI configs + safetensors weights
+# (compiler/frontend/monai_config.c). Each fixture of make_config_fixtures.py
+# is compiled, run (generated C; one also through the interpreter) and
+# compared with PyTorch's output (1e-4 of max|ref|); then bad configs and
+# weights must fail with exactly the message given.
+set -u
+U=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); CMP=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+D=$(cd "$(dirname "$0")" && pwd)
+T=$(mktemp -d /tmp/unetrc-config-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+fails=0; n=0
+. "$D/../expect.sh" # expect, no_files, check (run from $D)
+
+# -- outputs against PyTorch
+for name in bu3d_default bu3d_batch_odd bu2d_prelu unetr_conv unetr_perceptron_batch unetr_2d unet3d_res_batch \
+    unet2d_plain; do
+    mkdir -p "$T/$name"
+    shape=$(cat "$D/$name.shape")
+    check "$U" "$D/$name.json" --weights "$D/$name.safetensors" --input-shape "input=$shape" -o "$T/$name/seg.c"
+    check test -s "$T/$name/seg.weights"
+    check "$U" run "$D/$name.json" --weights "$D/$name.safetensors" --input-shape "input=$shape" \
+        --input "$D/$name.input.npy" --output "$T/$name.out.npy"
+    check "$CMP" "$D/$name.expected.npy" "$T/$name.out.npy" 1e-4
+done
+check "$U" run "$D/bu3d_batch_odd.json" --weights "$D/bu3d_batch_odd.safetensors" --input-shape input=1,2,36,32,40 \
+    --input "$D/bu3d_batch_odd.input.npy" --output "$T/interp.out.npy" --interp
+check "$CMP" "$D/bu3d_batch_odd.expected.npy" "$T/interp.out.npy" 1e-4
+# The same networks exported to ONNX give the same output as their configs (1e-6).
+for name in bu3d_default unetr_2d; do
+    check "$U" run "$D/$name.onnx" --input "$D/$name.input.npy" --output "$T/$name.onnx.npy"
+    check "$CMP" "$T/$name.out.npy" "$T/$name.onnx.npy" 1e-6
+done
+# Gradients of DiceCELoss against PyTorch autograd: the loss to 1e-5 relative, the
+# same set of parameters, each gradient to 1e-3 of its max (NAME.grad_tol.txt:
+# the bounds of gradients that are zero in exact arithmetic).
+for name in bu2d_prelu bu3d_batch_odd unetr_2d unet2d_plain; do
+    g=$T/$name.grad
+    mkdir -p "$g"
+    out=$("$U" grad "$D/$name.json" --weights "$D/$name.safetensors" --input-shape "input=$(cat "$D/$name.shape")" \
+        --input "$D/$name.input.npy" --label "$D/$name.label.npy" --out "$g" 2>&1)
+    check awk -v a="${out#loss=}" -v b="$(cat "$D/$name.loss.txt")" \
+        'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && d <= 1e-5 * b) }'
+    check test "$(ls "$g")" = "$(ls "$D/$name.grad")"
+    for f in "$D/$name.grad"/*.npy; do
+        b=$(basename "$f")
+        tol=$(awk -v f="$b" '$1 == f { print $2 }' "$D/$name.grad_tol.txt")
+        check "$CMP" "$f" "$g/$b" "${tol:-1e-3}" >/dev/null
+    done
+done
+# Node names are MONAI's module paths.
+ir=$("$U" info "$D/bu3d_default.json" --weights "$D/bu3d_default.safetensors" --input-shape input=1,1,32,32,32 \
+    --dump-after import 2>&1)
+case "$ir" in *"upcat_4.upsample.deconv"*"final_conv"*) n=$((n + 1)) ;;
+*) echo "FAIL: module paths not in the imported graph"; fails=$((fails + 1)); n=$((n + 1)) ;; esac
+
+# -- bad configs and weights
+E="unetrc: error:"
+W="--weights bu3d_default.safetensors"
+S="--input-shape input=1,1,32,32,32"
+# bad JSON MESSAGE ARGS...: the config JSON fails with exactly MESSAGE
+bad() {
+    printf '%s' "$1" > "$T/c.json"
+    m=$2
+    shift 2
+    expect 1 "$E $T/c.json: $m" "$U" "$T/c.json" "$@" -o "$T/o/x.c"
+}
+bad '{"network_def": {"_target_": "monai.networks.nets.VNet", "spatial_dims": 3}}' \
+    "_target_: 'monai.networks.nets.VNet' is not a supported network (supported: BasicUNet, UNETR, UNet)" $W $S
+bad '{"_target_": "BasicUNet", "foo": 1, "channels": 2, "features": "@feat", "act": ["$relu"]}' \
+    "BasicUNet: unknown arguments 'foo', 'channels' (it takes spatial_dims, in_channels, out_channels, features, act, norm, bias, dropout, upsample); BasicUNet: bundle references and expressions are not supported, give literal values: features='@feat', act[0]='\$relu'" $W $S
+bad '{"_target_": "BasicUNet", "bias": true, "bias": false}' "BasicUNet argument 'bias': is given twice" $W $S
+bad '{"_target_": "BasicUNet", "spatial_dims": 4}' \
+    "BasicUNet argument 'spatial_dims': must be an integer from 2 to 3, got 4" $W $S
+bad '{"_target_": "BasicUNet", "features": [4, 4, 8], "norm": "group", "upsample": "pixelshuffle"}' \
+    "BasicUNet argument 'features': must have 6 values, got 3; BasicUNet argument 'norm': norm 'group' is not supported (instance and batch are); BasicUNet argument 'upsample': the string 'pixelshuffle' is not supported ('deconv' is)" $W $S
+bad '{"_target_": "UNETR", "in_channels": 1, "hidden_size": 30, "num_heads": 4, "proj_type": "linear"}' \
+    "UNETR argument 'out_channels': is required; UNETR argument 'img_size': is required" $W
+bad '{"_target_": "UNETR", "in_channels": 1, "out_channels": 2, "img_size": [32, 24, 32], "hidden_size": 30, "num_heads": 4}' \
+    "UNETR argument 'img_size': 24 is not divisible by the patch size 16" $W
+bad '{"_target_": "UNETR", "in_channels": 1, "out_channels": 2, "img_size": 32, "hidden_size": 30, "num_heads": 4, "proj_type": "linear"}' \
+    "UNETR argument 'proj_type': the string 'linear' is not supported ('conv' and 'perceptron' are); UNETR argument 'hidden_size': hidden_size should be divisible by num_heads." \
+    --weights unetr_conv.safetensors
+bad '{"_target_": "UNet", "spatial_dims": 3, "in_channels": 1, "out_channels": 2, "channels": [4, 8, 16], "strides": [2], "adn_ordering": "NNA"}' \
+    "UNet argument 'adn_ordering': must be a string of N, D and A, each at most once; UNet argument 'strides': the length of \`strides\` should equal to \`len(channels) - 1\`." $W $S
+bad '{"network": 1}' \
+    "no network: the config needs a 'network_def' object, or a top-level object, with '_target_' naming a MONAI network" $W $S
+bad '{"_target_": "BasicUNet",' "not valid JSON (line 1)" $W $S
+expect 1 "$E bu3d_default.onnx: bu3d_default.safetensors: --weights is for MONAI configs (MODEL.json); an ONNX model holds its weights" \
+    "$U" bu3d_default.onnx $W -o "$T/o/x.c"
+# UNETR's input is 1 x in_channels x img_size unless --input-shape pins another batch.
+check "$U" info "$D/unetr_2d.json" --weights "$D/unetr_2d.safetensors"
+expect 1 "$E bu3d_default.json: BasicUNet needs its parameters: --weights FILE.safetensors (its state_dict)" \
+    "$U" bu3d_default.json $S -o "$T/o/x.c"
+expect 1 "$E bu3d_default.json: model.pt: PyTorch checkpoints (pickles) are not read; convert it to safetensors with models/convert_checkpoint.py" \
+    "$U" bu3d_default.json --weights model.pt $S -o "$T/o/x.c"
+expect 1 "$E bu3d_default.json: input 'input': dimension 0 is symbolic ('batch'); pin it with --input-shape input=d0,d1,..." \
+    "$U" bu3d_default.json $W -o "$T/o/x.c"
+expect 1 "$E bu3d_default.json: input 'input': --input-shape sets dim 1 to 3 but the model fixes it to 1" \
+    "$U" bu3d_default.json $W --input-shape input=1,3,32,32,32 -o "$T/o/x.c"
+expect 1 "$E bu3d_default.json: bu3d_default.bad_keys.safetensors: the state_dict does not match BasicUNet: 1 missing key ('final_conv.bias'), 1 unexpected key ('extra.weight'), 1 wrong shape ('conv_0.conv_0.conv.bias' is float32[5], the network needs float32[4])" \
+    "$U" bu3d_default.json --weights bu3d_default.bad_keys.safetensors $S -o "$T/o/x.c"
+head -c 100 "$D/bu3d_default.safetensors" > "$T/trunc.safetensors"
+expect 1 "$E bu3d_default.json: $T/trunc.safetensors: header length 7520 exceeds the 92 bytes after it (truncated file?)" \
+    "$U" bu3d_default.json --weights "$T/trunc.safetensors" $S -o "$T/o/x.c"
+F=$D/../../fuzz/corpus/safetensors
+expect 1 "$E bu3d_default.json: $F/out_of_range.safetensors: tensor 'w': data_offsets [0, 28] lie outside the 24 bytes of data" \
+    "$U" bu3d_default.json --weights "$F/out_of_range.safetensors" $S -o "$T/o/x.c"
+expect 1 "$E bu3d_default.json: $F/overlap.safetensors: tensor 'v': data_offsets [8, 16] overlap those of 'w' [0, 16]" \
+    "$U" bu3d_default.json --weights "$F/overlap.safetensors" $S -o "$T/o/x.c"
+expect 1 "$E bu3d_default.json: $F/size_vs_shape.safetensors: tensor 'w': data_offsets [0, 24] hold 24 bytes; shape [2,2] of float32 needs 16" \
+    "$U" bu3d_default.json --weights "$F/size_vs_shape.safetensors" $S -o "$T/o/x.c"
+check test ! -e "$T/o"
+
+echo "config tests: $n checks, $fails failed"
+[ "$fails" = 0 ]
