@@ -403,6 +403,7 @@ typedef struct tiling {
     int64_t KC, nkb; /* K block and number of blocks */
     int64_t G, TPG;  /* row groups, row tiles per group */
     bool packed;     /* B packed at compile time */
+    bool rows_outer; /* row groups outside the panels (a tall A streamed once, not once per panel) */
 } tiling;
 
 /* Variables of the blocked kernel. */
@@ -584,6 +585,7 @@ static int mm_key(const mm_ctx *c, const tiling *t, int64_t *key) {
                             t->G,
                             t->TPG,
                             t->packed,
+                            t->rows_outer,
                             key_f64(c->alpha),
                             key_f64(c->beta),
                             c->act,
@@ -638,6 +640,18 @@ static bool fast_lower(mm_ctx *c) {
     if (work < want) t.G = cdiv(want, work) < MTT ? cdiv(want, work) : MTT;
     t.TPG = cdiv(MTT, t.G);
     t.G = cdiv(MTT, t.TPG);
+    /* A tall A (more than L2) times a small B (all of it within half of L2: the MLPs and projections
+     * of Swin's first stages, [110592, 48] x [48, 192]) is streamed from memory once per panel in
+     * that order; with row groups of about 16 KiB of A outside the panels, each group is read from
+     * L1/L2 by every panel and A from memory once. */
+    int64_t a_bytes = g->M * g->K * size, b_bytes = g->K * g->N * size;
+    if (t.nkb == 1 && NP > 1 && a_bytes > tg->l2_bytes && b_bytes <= tg->l2_bytes / 2) {
+        int64_t rows = (16 << 10) / (g->K * size);
+        t.TPG = rows / t.MR < 1 ? 1 : rows / t.MR;
+        if (t.TPG > MTT) t.TPG = MTT;
+        t.G = cdiv(MTT, t.TPG);
+        t.rows_outer = t.G > 1;
+    }
 
     c->ba = urc_lower_in(c->L, k, c->n->in[0], "a");
     c->bb = t.packed ? pack_b(c, &t) : urc_lower_in(c->L, k, bv, "b");
@@ -674,16 +688,25 @@ static void fast_body(mm_ctx *c, const tiling *tp) {
         if (!outer) outer = k->body->list.items[k->body->list.len - 1];
     }
     v.p = urc_kernel_var(k, "p", URC_DT_I64);
-    urc_ls *pb = body;
-    body = urc_ls_for(body, v.p, urc_lx_int(0), urc_lx_int(NP), 1, depth++ ? 0 : URC_FOR_PARALLEL);
-    if (!outer) outer = pb->list.items[pb->list.len - 1];
     v.grp = -1;
-    if (t.G > 1) {
+    if (t.rows_outer) { /* batch, row group (parallel), panel */
         v.grp = urc_kernel_var(k, "grp", URC_DT_I64);
-        body = urc_ls_for(body, v.grp, urc_lx_int(0), urc_lx_int(t.G), 1, 0);
-        depth++;
+        urc_ls *gb = body;
+        body = urc_ls_for(body, v.grp, urc_lx_int(0), urc_lx_int(t.G), 1, depth++ ? 0 : URC_FOR_PARALLEL);
+        if (!outer) outer = gb->list.items[gb->list.len - 1];
+        if (depth > 1) outer->collapse = depth;
+        body = urc_ls_for(body, v.p, urc_lx_int(0), urc_lx_int(NP), 1, 0);
+    } else { /* batch, panel (parallel), row group */
+        urc_ls *pb = body;
+        body = urc_ls_for(body, v.p, urc_lx_int(0), urc_lx_int(NP), 1, depth++ ? 0 : URC_FOR_PARALLEL);
+        if (!outer) outer = pb->list.items[pb->list.len - 1];
+        if (t.G > 1) {
+            v.grp = urc_kernel_var(k, "grp", URC_DT_I64);
+            body = urc_ls_for(body, v.grp, urc_lx_int(0), urc_lx_int(t.G), 1, 0);
+            depth++;
+        }
+        if (depth > 1) outer->collapse = depth;
     }
-    if (depth > 1) outer->collapse = depth;
     v.kb = urc_kernel_var(k, "kb", URC_DT_I64);
     v.i0 = urc_kernel_var(k, "i0", URC_DT_I64);
     v.kk = urc_kernel_var(k, "k", URC_DT_I64);
