@@ -13,21 +13,33 @@ DataParallel/DistributedDataParallel add; "" keeps keys as they are).
 Tensors keep their dtype (float32, float16, bfloat16; int64 counters such as
 BatchNorm's num_batches_tracked). Needs torch and safetensors.
 
-It loads with torch.load(weights_only=True) where the installed torch has it,
-so a checkpoint cannot run code while being converted.
+It loads with torch.load(weights_only=True), so a checkpoint cannot run code
+while being converted. torch 1.13's weights-only loader refuses some plain
+values (e.g. an optimizer's float learning rate in a CheckpointSaver file):
+then it says so, and --trust-pickle loads with the full unpickler (only for
+files you trust).
 """
 import argparse
+import pickle
 import sys
 
 import torch
 from safetensors.torch import save_file
 
 
-def load(path):
+def load(path, trust):
+    if trust:
+        return torch.load(path, map_location="cpu")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except TypeError:  # torch < 1.13 has no weights_only
-        return torch.load(path, map_location="cpu")
+        sys.exit(f"convert_checkpoint: {path}: this torch cannot load a checkpoint without running its pickle; "
+                 "add --trust-pickle if you trust the file")
+    except pickle.UnpicklingError as e:
+        # torch 1.13's weights-only loader refuses some plain values (an optimizer's float learning rate)
+        first = str(e).strip().split("WeightsUnpickler error:")[-1].strip()[:80]
+        sys.exit(f"convert_checkpoint: {path}: torch's weights-only loader refused it ({first}); "
+                 "add --trust-pickle if you trust the file")
 
 
 def state_dict_of(obj, key):
@@ -54,8 +66,10 @@ def main():
     ap.add_argument("output")
     ap.add_argument("--key", default=None, help="the checkpoint's entry holding the state_dict")
     ap.add_argument("--strip", default="module.", help="prefix removed from keys (default: module.)")
+    ap.add_argument("--trust-pickle", action="store_true",
+                    help="load with the full unpickler (runs the file's code: only for files you trust)")
     a = ap.parse_args()
-    sd = state_dict_of(load(a.checkpoint), a.key)
+    sd = state_dict_of(load(a.checkpoint, a.trust_pickle), a.key)
     out = {}
     for k, v in sd.items():
         if a.strip and k.startswith(a.strip):
