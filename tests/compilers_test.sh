@@ -3,13 +3,15 @@
 # --train build) compiles warning-free as C11: gcc -O1 -fopenmp and clang
 # -O0 without OpenMP (when installed), -std=c11 -Wall -Wextra -Werror -pedantic.
 # Built by gcc -O3, it calls no libc function (nm -u: only libm and OpenMP
-# symbols): gcc's loop-to-memset/memcpy rewriting is off in the generated file.
+# symbols): gcc's loop-to-memset/memcpy rewriting is off in the generated file
+# (checked on one model of each family and a training build: O3 below).
 set -u
 U=$1
 S=$(cd "$(dirname "$0")/.." && pwd)
 T=$(mktemp -d /tmp/unetrc-cc-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 fails=0; n=0
+O3="unetr_conv_tiny basicunet3d_tiny unet2d_5slice swin_v1_fs6 unetr_pp_small train"
 ccs="gcc"
 command -v clang >/dev/null 2>&1 && ccs="$ccs clang"
 build() { # name
@@ -20,6 +22,7 @@ build() { # name
             echo "FAIL $1 with $cc $flags: $(head -3 "$T/err")"; fails=$((fails + 1))
         fi
     done
+    case " $O3 " in *" $1 "*) ;; *) return ;; esac
     n=$((n + 1))
     if ! gcc -std=c11 -O3 -march=native -fopenmp -c "$T/$1.c" -o "$T/$1.o3.o" 2> "$T/err"; then
         echo "FAIL $1 with gcc -O3: $(head -3 "$T/err")"; fails=$((fails + 1))
