@@ -345,6 +345,18 @@ static urc_value *permute_const(rewriter *w, const urc_value *c, int r, const in
     return v;
 }
 
+/* n, its inputs rewritten to compute op(x) where it computed op(T(x)): a new
+ * output for n and a Transpose by p from it into n's old output y. */
+static bool transpose_after(rewriter *w, urc_node *n, const int64_t *p) {
+    urc_value *y = n->out[0], *ny = urc_value_new(w->g, NULL);
+    n->out[0] = ny;
+    ny->producer = n;
+    ny->producer_slot = 0;
+    if (!infer_node(w, n)) return false;
+    make_transpose(w, ny, p, y);
+    return true;
+}
+
 /* op(T(x, p), ...) -> T(op(x, ...'), p) for the rules in the file comment. */
 static bool sink_through(rewriter *w, urc_node *n) {
     if (!n->nout || !n->out[0] || n->nout > 1) return false;
@@ -402,14 +414,7 @@ static bool sink_through(rewriter *w, urc_node *n) {
     } else {
         return false;
     }
-    /* n now computes op(x): give it a new output and transpose that into y. */
-    urc_value *ny = urc_value_new(w->g, NULL);
-    n->out[0] = ny;
-    ny->producer = n;
-    ny->producer_slot = 0;
-    if (!infer_node(w, n)) return false;
-    make_transpose(w, ny, p, y);
-    return true;
+    return transpose_after(w, n, p);
 }
 
 /* Reshape(T(x, p)) -> T'(Reshape'(x), p') when the Reshape only merges or
@@ -472,13 +477,7 @@ static bool sink_through_reshape(rewriter *w, urc_node *n) {
     for (int d = 0; d < ro; d++) np[d] = pos[d];
     set_in(w, n, 0, t->in[0]);
     set_in(w, n, 1, urc_const_new(w->g, NULL, shp));
-    urc_value *y = n->out[0], *ny = urc_value_new(w->g, NULL);
-    n->out[0] = ny;
-    ny->producer = n;
-    ny->producer_slot = 0;
-    if (!infer_node(w, n)) return false;
-    make_transpose(w, ny, np, y);
-    return true;
+    return transpose_after(w, n, np);
 }
 
 /* Gather(T(x, p), scalar constant index, axis a) -> T'(Gather(x, axis p[a]))
@@ -513,13 +512,7 @@ static bool sink_through_gather(rewriter *w, urc_node *n) {
         if (d != a) np[m++] = p[d] > xa ? p[d] - 1 : p[d];
     set_in(w, n, 0, t->in[0]);
     n->a.gather.axis = xa;
-    urc_value *y = n->out[0], *ny = urc_value_new(w->g, NULL);
-    n->out[0] = ny;
-    ny->producer = n;
-    ny->producer_slot = 0;
-    if (!infer_node(w, n)) return false;
-    make_transpose(w, ny, np, y);
-    return true;
+    return transpose_after(w, n, np);
 }
 
 /* A Transpose read by several nodes that each take it below them (a
