@@ -157,53 +157,7 @@ void urc_graph_stats(const urc_graph *g, urc_stats *s) {
         s->op_count[n->op]++;
         const urc_value *y = n->out[0];
         if (!y) continue;
-        int64_t out = urc_shape_numel(&y->shape);
-        switch (n->op) {
-        case URC_OP_CONV:
-        case URC_OP_FUSED_CONV: { /* MACs per output: W's elements per output channel */
-            const urc_value *w = n->in[1];
-            int64_t M = w->shape.dims[n->a.conv.w_last ? w->shape.rank - 1 : 0];
-            s->macs += out * (M ? urc_shape_numel(&w->shape) / M : 0);
-            break;
-        }
-        case URC_OP_CONV_TRANSPOSE: {
-            const urc_value *x = n->in[0], *w = n->in[1];
-            int64_t per = 1;
-            for (int d = 1; d < w->shape.rank; d++) per *= w->shape.dims[d];
-            s->macs += urc_shape_numel(&x->shape) * per;
-            break;
-        }
-        case URC_OP_MATMUL:
-        case URC_OP_FUSED_MATMUL: /* (gemm task) MatMul with epilogue: same MACs */ {
-            const urc_value *a = n->in[0];
-            s->macs += out * a->shape.dims[a->shape.rank - 1];
-            break;
-        }
-        case URC_OP_ATTENTION: { /* (gemm task) Q K^T and P V: rows x S x (D + Dv), either layout */
-            const urc_shape *kt = &n->in[1]->shape;
-            int64_t dv = y->shape.dims[y->shape.rank - 1], S = kt->dims[kt->rank - 1];
-            s->macs += (dv ? out / dv : 0) * S * (kt->dims[kt->rank - 2] + dv);
-            break;
-        }
-        case URC_OP_GEMM: {
-            const urc_value *a = n->in[0];
-            s->macs += out * (n->a.gemm.trans_a ? a->shape.dims[0] : a->shape.dims[a->shape.rank - 1]);
-            break;
-        }
-        case URC_OP_EINSUM: {
-            /* Product of the sizes of all labels. */
-            int64_t sizes[128] = {0};
-            for (int k = 0; k < n->a.einsum.nops && k < n->nin; k++)
-                for (int d = 0; n->a.einsum.labels[k][d]; d++)
-                    sizes[(unsigned char)n->a.einsum.labels[k][d] & 127] = n->in[k]->shape.dims[d];
-            int64_t m = 1;
-            for (int c = 0; c < 128; c++)
-                if (sizes[c]) m *= sizes[c];
-            s->macs += m;
-            break;
-        }
-        default: break;
-        }
+        if (urc_ops[n->op].impl->macs) s->macs += urc_ops[n->op].impl->macs(n);
     }
     urc_map seen = {0};
     for (int i = 0; i < g->nodes.len; i++) {

@@ -34,7 +34,7 @@ static urc_grad_fn rule_of(urc_op op) {
 #undef ENTRY
     };
     static const char *const family_of[URC_OP_COUNT] = {
-#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT, OLDEST) #FAM,
+#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT, OLDEST, TRAITS) #FAM,
 #include "../ir/ops.def"
 #undef URC_OP
     };

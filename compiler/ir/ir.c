@@ -10,17 +10,23 @@
 /* ---- op table ----------------------------------------------------------- */
 
 #define VAR URC_VARIADIC
-#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT, OLDEST) extern const urc_op_impl urc_impl_##FAM;
+#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT, OLDEST, TRAITS) extern const urc_op_impl urc_impl_##FAM;
 #include "ops.def"
 #undef URC_OP
 
 const urc_op_info urc_ops[URC_OP_COUNT] = {
-#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT, OLDEST)                                                     \
-    [URC_OP_##E] = {NAME, &urc_impl_##FAM, MININ, MAXIN, MINOUT, MAXOUT, OLDEST},
+#define ELEM URC_TRAIT_ELEM
+#define INPLACE URC_TRAIT_INPLACE
+#define VIEW URC_TRAIT_VIEW
+#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT, OLDEST, TRAITS)                                             \
+    [URC_OP_##E] = {NAME, &urc_impl_##FAM, MININ, MAXIN, MINOUT, MAXOUT, OLDEST, TRAITS},
 #include "ops.def"
 #undef URC_OP
 };
 #undef VAR
+#undef ELEM
+#undef INPLACE
+#undef VIEW
 
 /* By a hash table of the ONNX op names built on first use (a scan of the
  * op table per node showed on graphs of 10^5 nodes); internal ops are not

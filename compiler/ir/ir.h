@@ -139,7 +139,7 @@ uint16_t urc_f32_to_bf16(float f);
 #include "attrs.h"
 
 typedef enum urc_op {
-#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT, OLDEST) URC_OP_##E,
+#define URC_OP(E, NAME, FAM, MININ, MAXIN, MINOUT, MAXOUT, OLDEST, TRAITS) URC_OP_##E,
 #include "ops.def"
 #undef URC_OP
     URC_OP_COUNT
@@ -286,19 +286,33 @@ typedef struct urc_op_impl {
      * passes/lower.c then lowers one node of each such signature and gives
      * the later ones its body (UNETRC_CHECK_SHARE=1 checks the claim). */
     bool signature_lower;
+    /* The node's channels-last form (passes/layout.c), or NULL when the
+     * family has none: the attribute flag that selects it when this node
+     * can take it (input 0 and output 0 then have the channels dimension
+     * last), else NULL; *more_inputs gets the other inputs (bit j for input
+     * j) the form also reads channels-last. */
+    bool *(*channels_last)(urc_node *n, unsigned *more_inputs);
+    /* Multiply-adds of the node (the bench's GFLOP/s and % of sgemm), or
+     * NULL for a family that does none worth counting. */
+    int64_t (*macs)(const urc_node *n);
 } urc_op_impl;
+
+/* Op traits (the last column of ops.def, which explains them). */
+enum { URC_TRAIT_ELEM = 1 << 0, URC_TRAIT_INPLACE = 1 << 1, URC_TRAIT_VIEW = 1 << 2 };
 
 typedef struct urc_op_info {
     const char *name; /* ONNX op type */
     const urc_op_impl *impl;
     int min_in, max_in, min_out, max_out;
-    int oldest; /* the oldest opset whose definition unetrc implements (ops.def); 0: internal */
+    int oldest;      /* the oldest opset whose definition unetrc implements (ops.def); 0: internal */
+    unsigned traits; /* URC_TRAIT_* (ops.def) */
 } urc_op_info;
 
 #define URC_VARIADIC 1024
 extern const urc_op_info urc_ops[URC_OP_COUNT];
 /* Looks up an ONNX op type in the default domain; URC_OP_COUNT if unknown. */
 urc_op urc_op_lookup(const char *onnx_type);
+static inline bool urc_op_has(urc_op op, unsigned trait) { return op < URC_OP_COUNT && (urc_ops[op].traits & trait); }
 
 /* ---- graph construction and editing ------------------------------------ */
 

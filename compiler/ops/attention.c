@@ -793,4 +793,15 @@ static void attention_print(const urc_node *n, urc_strbuf *sb) {
         urc_sb_printf(sb, " mask_value=%g", n->a.attention.mask_value);
 }
 
-const urc_op_impl urc_impl_attention = {NULL, attention_infer, attention_eval, attention_lower, attention_print, false};
+/* Q K^T and P V: rows x S x (D + Dv), either layout. */
+static int64_t attention_macs(const urc_node *n) {
+    const urc_shape *kt = &n->in[1]->shape, *y = &n->out[0]->shape;
+    int64_t dv = y->dims[y->rank - 1], S = kt->dims[kt->rank - 1];
+    return (dv ? urc_shape_numel(y) / dv : 0) * S * (kt->dims[kt->rank - 2] + dv);
+}
+
+const urc_op_impl urc_impl_attention = {.infer = attention_infer,
+                                        .eval = attention_eval,
+                                        .lower = attention_lower,
+                                        .print = attention_print,
+                                        .macs = attention_macs};

@@ -576,4 +576,30 @@ static void conv_print(const urc_node *n, urc_strbuf *sb) {
     if (residual(n)) urc_sb_puts(sb, " +residual");
 }
 
-const urc_op_impl urc_impl_conv = {conv_parse, conv_infer, conv_eval, conv_lower, conv_print, false};
+/* Conv and ConvTranspose have channels-last forms (conv_direct.c); FusedConv
+ * is made after the layout pass from channels-last convs. */
+static bool *conv_channels_last(urc_node *n, unsigned *more_inputs) {
+    (void)more_inputs;
+    return n->op == URC_OP_CONV || n->op == URC_OP_CONV_TRANSPOSE ? &n->a.conv.channels_last : NULL;
+}
+
+/* Per output element, W's elements per output channel (Conv, FusedConv);
+ * ConvTranspose: per input element, W's elements per input channel. */
+static int64_t conv_macs(const urc_node *n) {
+    const urc_value *x = n->in[0], *w = n->in[1], *y = n->out[0];
+    if (n->op == URC_OP_CONV_TRANSPOSE) {
+        int64_t per = 1;
+        for (int d = 1; d < w->shape.rank; d++) per *= w->shape.dims[d];
+        return urc_shape_numel(&x->shape) * per;
+    }
+    int64_t M = w->shape.dims[n->a.conv.w_last ? w->shape.rank - 1 : 0];
+    return M ? urc_shape_numel(&y->shape) * (urc_shape_numel(&w->shape) / M) : 0;
+}
+
+const urc_op_impl urc_impl_conv = {.parse = conv_parse,
+                                   .infer = conv_infer,
+                                   .eval = conv_eval,
+                                   .lower = conv_lower,
+                                   .print = conv_print,
+                                   .channels_last = conv_channels_last,
+                                   .macs = conv_macs};

@@ -578,4 +578,12 @@ static void cgw_print(const urc_node *n, urc_strbuf *sb) {
     if (a->channels_last) urc_sb_puts(sb, " channels_last");
 }
 
-const urc_op_impl urc_impl_convgrad = {NULL, cgw_infer, cgw_eval, cgw_lower, cgw_print, false};
+/* The fast kernel (group 1) reads both activations channels-last and
+ * gives dW as [M, K..., C]. */
+static bool *cgw_channels_last(urc_node *n, unsigned *more_inputs) {
+    *more_inputs = 1u << 1; /* B (dY, or X for ConvTranspose) */
+    return n->a.conv.group == 1 ? &n->a.conv.channels_last : NULL;
+}
+
+const urc_op_impl urc_impl_convgrad = {
+    .infer = cgw_infer, .eval = cgw_eval, .lower = cgw_lower, .print = cgw_print, .channels_last = cgw_channels_last};

@@ -400,4 +400,21 @@ static void einsum_print(const urc_node *n, urc_strbuf *sb) {
     urc_sb_printf(sb, "->%s", a->out_labels);
 }
 
-const urc_op_impl urc_impl_einsum = {einsum_parse, einsum_infer, einsum_eval, einsum_lower, einsum_print, false};
+/* The product of the sizes of all labels. */
+static int64_t einsum_macs(const urc_node *n) {
+    int64_t sizes[128] = {0};
+    for (int k = 0; k < n->a.einsum.nops && k < n->nin; k++)
+        for (int d = 0; n->a.einsum.labels[k][d]; d++)
+            sizes[(unsigned char)n->a.einsum.labels[k][d] & 127] = n->in[k]->shape.dims[d];
+    int64_t m = 1;
+    for (int c = 0; c < 128; c++)
+        if (sizes[c]) m *= sizes[c];
+    return m;
+}
+
+const urc_op_impl urc_impl_einsum = {.parse = einsum_parse,
+                                     .infer = einsum_infer,
+                                     .eval = einsum_eval,
+                                     .lower = einsum_lower,
+                                     .print = einsum_print,
+                                     .macs = einsum_macs};

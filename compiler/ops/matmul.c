@@ -809,4 +809,17 @@ static void matmul_print(const urc_node *n, urc_strbuf *sb) {
     urc_sb_printf(sb, " alpha=%g beta=%g transA=%d transB=%d", a->alpha, a->beta, a->trans_a, a->trans_b);
 }
 
-const urc_op_impl urc_impl_matmul = {matmul_parse, matmul_infer, matmul_eval, matmul_lower, matmul_print, false};
+/* Output elements times the reduced length (FusedMatMul: its epilogue is
+ * not counted). */
+static int64_t matmul_macs(const urc_node *n) {
+    const urc_value *a = n->in[0];
+    int64_t k = n->op == URC_OP_GEMM && n->a.gemm.trans_a ? a->shape.dims[0] : a->shape.dims[a->shape.rank - 1];
+    return urc_shape_numel(&n->out[0]->shape) * k;
+}
+
+const urc_op_impl urc_impl_matmul = {.parse = matmul_parse,
+                                     .infer = matmul_infer,
+                                     .eval = matmul_eval,
+                                     .lower = matmul_lower,
+                                     .print = matmul_print,
+                                     .macs = matmul_macs};

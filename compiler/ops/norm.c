@@ -1061,4 +1061,23 @@ static void norm_print(const urc_node *n, urc_strbuf *sb) {
     if (a->post_act) urc_act_print(sb, "post_act", a->post_act, a->post_alpha);
 }
 
-const urc_op_impl urc_impl_norm = {norm_parse, norm_infer, norm_eval, norm_lower, norm_print, true};
+/* Instance/Batch/GroupNormalization have channels-last forms, except
+ * training-mode BatchNorm; LayerNorm normalises the last axis already and
+ * FusedNorm is made after the layout pass. */
+static bool *norm_channels_last(urc_node *n, unsigned *more_inputs) {
+    (void)more_inputs;
+    switch (n->op) {
+    case URC_OP_BATCH_NORM: return n->a.norm.training_mode ? NULL : &n->a.norm.channels_last;
+    case URC_OP_INSTANCE_NORM:
+    case URC_OP_GROUP_NORM: return &n->a.norm.channels_last;
+    default: return NULL;
+    }
+}
+
+const urc_op_impl urc_impl_norm = {.parse = norm_parse,
+                                   .infer = norm_infer,
+                                   .eval = norm_eval,
+                                   .lower = norm_lower,
+                                   .print = norm_print,
+                                   .signature_lower = true,
+                                   .channels_last = norm_channels_last};

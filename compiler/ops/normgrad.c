@@ -430,4 +430,12 @@ static void ng_print(const urc_node *n, urc_strbuf *sb) {
     if (a->channels_last) urc_sb_puts(sb, " channels_last");
 }
 
-const urc_op_impl urc_impl_normgrad = {NULL, ng_infer, ng_eval, ng_lower, ng_print, false};
+/* GroupNormGrad reads X and dY channels-last. */
+static bool *ng_channels_last(urc_node *n, unsigned *more_inputs) {
+    if (n->op != URC_OP_GROUP_NORM_GRAD) return NULL;
+    *more_inputs = 1u << 2; /* dY */
+    return &n->a.norm.channels_last;
+}
+
+const urc_op_impl urc_impl_normgrad = {
+    .infer = ng_infer, .eval = ng_eval, .lower = ng_lower, .print = ng_print, .channels_last = ng_channels_last};

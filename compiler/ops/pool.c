@@ -501,4 +501,17 @@ static void pool_print(const urc_node *n, urc_strbuf *sb) {
     if (a->channels_last) urc_sb_puts(sb, " channels_last");
 }
 
-const urc_op_impl urc_impl_pool = {pool_parse, pool_infer, pool_eval, pool_lower, pool_print, true};
+/* Every pool has a channels-last form but MaxPool with Indices (defined on
+ * channels-first offsets). */
+static bool *pool_channels_last(urc_node *n, unsigned *more_inputs) {
+    (void)more_inputs;
+    return n->op == URC_OP_MAX_POOL && n->nout > 1 && n->out[1] ? NULL : &n->a.pool.channels_last;
+}
+
+const urc_op_impl urc_impl_pool = {.parse = pool_parse,
+                                   .infer = pool_infer,
+                                   .eval = pool_eval,
+                                   .lower = pool_lower,
+                                   .print = pool_print,
+                                   .signature_lower = true,
+                                   .channels_last = pool_channels_last};

@@ -19,8 +19,9 @@
  * conversions at the borders of channels-last regions (model input and
  * output, the ViT's token tensors).
  *
- * Op families gain the channels-last form one at a time: cl_flag() lists
- * the ops whose parse/infer/eval/lower implement it. */
+ * An op has a channels-last form when its family's urc_op_impl has
+ * `channels_last` (ir.h) and that says so for the node; the sink step
+ * passes elementwise ops by their ops.def trait ELEM. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -191,39 +192,10 @@ static urc_node *make_transpose(rewriter *w, urc_value *x, const int64_t *p, urc
 
 /* ---- step 1: wrap channels-last capable ops --------------------------------- */
 
-static bool *cl_flag(urc_node *n) {
-    switch (n->op) {
-    case URC_OP_CONV:
-    case URC_OP_CONV_TRANSPOSE: return &n->a.conv.channels_last; /* ops/conv.c */
-    case URC_OP_MAX_POOL: /* ops/pool.c; Indices are defined on channels-first offsets */
-        return n->nout > 1 && n->out[1] ? NULL : &n->a.pool.channels_last;
-    case URC_OP_AVERAGE_POOL:
-    case URC_OP_GLOBAL_AVERAGE_POOL:
-    case URC_OP_GLOBAL_MAX_POOL: return &n->a.pool.channels_last;
-    case URC_OP_BATCH_NORM: /* ops/norm.c; training mode has a channels-first kernel only */
-        return n->a.norm.training_mode ? NULL : &n->a.norm.channels_last;
-    case URC_OP_INSTANCE_NORM:
-    case URC_OP_GROUP_NORM: /* ops/norm.c */ return &n->a.norm.channels_last;
-    case URC_OP_CONV_GRAD_WEIGHT: /* ops/convgrad.c (fast kernel for group 1; dW becomes [M, K..., C]) */
-        return n->a.conv.group == 1 ? &n->a.conv.channels_last : NULL;
-    case URC_OP_GROUP_NORM_GRAD: return &n->a.norm.channels_last; /* ops/normgrad.c */
-    default: return NULL;
-    }
-}
-
-/* The inputs besides input 0 that an op's channels-last form also reads
- * channels-last (bit i for input i; same rank as input 0): the gradient ops
- * reading two activations. (Additive to wrap(): 0 for every other op.) */
-static unsigned cl_more_inputs(const urc_node *n) {
-    switch (n->op) {
-    case URC_OP_CONV_GRAD_WEIGHT: return 1u << 1; /* B (dY, or X for ConvTranspose) */
-    case URC_OP_GROUP_NORM_GRAD: return 1u << 2;  /* dY */
-    default: return 0;
-    }
-}
-
 static void wrap(rewriter *w, urc_node *n) {
-    bool *flag = cl_flag(n);
+    unsigned more = 0;
+    const urc_op_impl *impl = urc_ops[n->op].impl;
+    bool *flag = impl->channels_last ? impl->channels_last(n, &more) : NULL;
     urc_value *x = n->in[0], *y = n->out[0];
     if (!flag || *flag || !x || !y || x->dtype != URC_DT_F32 || x->shape.rank < 3) return;
     int r = x->shape.rank;
@@ -231,7 +203,6 @@ static void wrap(rewriter *w, urc_node *n) {
     perm_to_last(r, to_last);
     perm_to_first(r, to_first);
     urc_shape y_cf = y->shape, want = permute_shape(&y_cf, to_last);
-    unsigned more = cl_more_inputs(n);
     for (int j = 1; j < n->nin; j++)
         if ((more >> j & 1) && n->in[j] && n->in[j]->shape.rank != r) return;
     *flag = true;
@@ -265,58 +236,16 @@ static urc_node *single_use_transpose(const urc_value *v) {
     return v->producer;
 }
 
-static bool is_sinkable_unary(urc_op op) {
-    switch (op) {
-    case URC_OP_RELU:
-    case URC_OP_LEAKY_RELU:
-    case URC_OP_SIGMOID:
-    case URC_OP_TANH:
-    case URC_OP_ELU:
-    case URC_OP_SELU:
-    case URC_OP_CELU:
-    case URC_OP_GELU:
-    case URC_OP_SOFTPLUS:
-    case URC_OP_HARD_SIGMOID:
-    case URC_OP_HARD_SWISH:
-    case URC_OP_ABS:
-    case URC_OP_NEG:
-    case URC_OP_EXP:
-    case URC_OP_ERF:
-    case URC_OP_SQRT:
-    case URC_OP_RECIPROCAL:
-    case URC_OP_CAST:
-    case URC_OP_IDENTITY:
-    case URC_OP_NOT:
-    case URC_OP_ACT: return true;
-    case URC_OP_CLIP: return true; /* bounds are scalars */
-    default: return false;
+/* An elementwise op (ops.def trait ELEM) whose inputs after the first are
+ * absent or one element that broadcasts without growing the rank (Clip's
+ * bounds, a scalar addend): a Transpose of input 0 sinks through it alone. */
+static bool is_sinkable_unary(const urc_node *n) {
+    if (!urc_op_has(n->op, URC_TRAIT_ELEM) || !n->nin || !n->in[0]) return false;
+    for (int j = 1; j < n->nin; j++) {
+        const urc_value *v = n->in[j];
+        if (v && (urc_shape_numel(&v->shape) != 1 || v->shape.rank > n->in[0]->shape.rank)) return false;
     }
-}
-
-static bool is_sinkable_binary(urc_op op) {
-    switch (op) {
-    case URC_OP_ADD:
-    case URC_OP_SUB:
-    case URC_OP_MUL:
-    case URC_OP_DIV:
-    case URC_OP_MAX:
-    case URC_OP_MIN:
-    case URC_OP_SUM:
-    case URC_OP_PRELU:
-    case URC_OP_POW:
-    /* comparisons and Where: the masks of activation gradients */
-    case URC_OP_EQUAL:
-    case URC_OP_LESS:
-    case URC_OP_LESS_OR_EQUAL:
-    case URC_OP_GREATER:
-    case URC_OP_GREATER_OR_EQUAL:
-    case URC_OP_AND:
-    case URC_OP_OR:
-    case URC_OP_XOR:
-    case URC_OP_WHERE:
-    case URC_OP_ACT_GRAD: /* the gradients of activations */ return true;
-    default: return false;
-    }
+    return true;
 }
 
 /* c (a constant broadcast against a rank-r operand of T(x, p)) rewritten to
@@ -363,12 +292,12 @@ static bool sink_through(rewriter *w, urc_node *n) {
     urc_value *y = n->out[0];
     int64_t p[URC_MAX_RANK];
     int r = y->shape.rank;
-    if (is_sinkable_unary(n->op)) {
+    if (is_sinkable_unary(n)) {
         urc_node *t = single_use_transpose(n->in[0]);
         if (!t) return false;
         memcpy(p, t->a.movement.perm, sizeof(int64_t) * (size_t)r);
         set_in(w, n, 0, t->in[0]);
-    } else if (is_sinkable_binary(n->op) || n->op == URC_OP_CONCAT) {
+    } else if (urc_op_has(n->op, URC_TRAIT_ELEM) || n->op == URC_OP_CONCAT) {
         /* Every operand: the same transpose, or a constant (not for Concat).
          * One operand's transpose must be read only here (so one goes away);
          * the others may be shared (they stay for their other readers, and
@@ -535,7 +464,7 @@ static bool split_shared_transpose(rewriter *w, urc_node *n) {
         bool reads = false;
         for (int j = 0; j < r->nin; j++) reads |= r->in[j] == y;
         if (!reads || (nr && rs[nr - 1] == r)) continue;
-        if (r->op == URC_OP_COUNT || r->nout != 1 || !(is_sinkable_unary(r->op) || is_sinkable_binary(r->op))) {
+        if (r->op == URC_OP_COUNT || r->nout != 1 || !urc_op_has(r->op, URC_TRAIT_ELEM)) {
             free(rs);
             return false;
         }

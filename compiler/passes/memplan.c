@@ -14,23 +14,6 @@ typedef struct buffer {
     int64_t offset;
 } buffer;
 
-static bool is_view_op(urc_op op) {
-    return op == URC_OP_RESHAPE || op == URC_OP_FLATTEN || op == URC_OP_SQUEEZE || op == URC_OP_UNSQUEEZE ||
-           op == URC_OP_IDENTITY || op == URC_OP_DROPOUT;
-}
-
-/* Elementwise ops whose output may overwrite an input of the same shape:
- * each output element depends only on the input elements at its index. */
-static bool is_inplace_op(urc_op op) {
-    const urc_op_info *info = &urc_ops[op];
-    return info->impl == urc_ops[URC_OP_RELU].impl || info->impl == urc_ops[URC_OP_ADD].impl ||
-           info->impl == urc_ops[URC_OP_CAST].impl || info->impl == urc_ops[URC_OP_ACT].impl ||
-           /* The norm family (Layer/Instance/Batch/GroupNorm, FusedNorm): every
-            * kernel reads an element of X (or the residual) for the last time
-            * at the index it then writes, and keeps no scratch in Y (ops/norm.c). */
-           info->impl == urc_ops[URC_OP_INSTANCE_NORM].impl;
-}
-
 static int find(int *root, int x) {
     while (root[x] != x) {
         root[x] = root[root[x]];
@@ -451,14 +434,14 @@ urc_memplan *urc_memplan_run(urc_graph *g, int align) {
         urc_value *in0 = n->nin ? n->in[0] : NULL, *out0 = n->nout ? n->out[0] : NULL;
         if (!out0 || (out0->flags & URC_VAL_OUTPUT) || p->placed[out0->id]) continue;
         bool extra_out = n->nout > 1 && n->out[1]; /* Dropout's mask must be written */
-        if (is_view_op(n->op) && in0 && !in0->data && in0->dtype == out0->dtype && !extra_out) {
+        if (urc_op_has(n->op, URC_TRAIT_VIEW) && in0 && !in0->data && in0->dtype == out0->dtype && !extra_out) {
             int r = find(root, in0->id);
             p->view[i] = true;
             root[out0->id] = r;
             if (glast[out0->id] > glast[r]) glast[r] = glast[out0->id];
             continue;
         }
-        if (!is_inplace_op(n->op) || extra_out) continue;
+        if (!urc_op_has(n->op, URC_TRAIT_ELEM | URC_TRAIT_INPLACE) || extra_out) continue;
         int64_t out_bytes = urc_shape_numel(&out0->shape) * urc_dtype_size(out0->dtype);
         for (int j = 0; j < n->nin; j++) {
             urc_value *v = n->in[j];
