@@ -58,21 +58,9 @@ urc_value *urc_g_node(urc_grad_ctx *c, urc_op op, int nin, urc_value *const *in,
             c->ok = false;
             return NULL;
         }
-    urc_node *n =
-        urc_node_new(c->g, op, urc_fmt("grad_%s_%s", c->fwd ? c->fwd->name : "loss", urc_ops[op].name), nin, 1);
-    n->opset = 18;
-    for (int i = 0; i < nin; i++) n->in[i] = in[i];
-    if (a) n->a = *a;
-    else memset(&n->a, 0, sizeof n->a);
-    urc_value *y = urc_value_new(c->g, NULL);
-    n->out[0] = y;
-    y->producer = n;
-    y->producer_slot = 0;
-    if (!urc_ops[op].impl->infer(n)) {
-        c->ok = false;
-        return NULL;
-    }
-    return y;
+    const char *name = urc_fmt("grad_%s_%s", c->fwd ? c->fwd->name : "loss", urc_ops[op].name);
+    urc_node *n = urc_node_make(c->g, op, name, 18, nin, in, a, NULL, &c->ok);
+    return c->ok ? n->out[0] : NULL;
 }
 
 urc_value *urc_g_unary(urc_grad_ctx *c, urc_op op, urc_value *x) { return urc_g_node(c, op, 1, &x, NULL); }

@@ -83,6 +83,29 @@ urc_node *urc_node_new(urc_graph *g, urc_op op, const char *name, int nin, int n
     return n;
 }
 
+urc_node *urc_node_make(urc_graph *g, urc_op op, const char *name, int opset, int nin, urc_value *const *in,
+                        const urc_attrs *a, urc_value *out, bool *ok) {
+    urc_node *n = urc_node_new(g, op, name, nin, 1);
+    n->opset = opset;
+    for (int j = 0; j < nin; j++) n->in[j] = in[j];
+    if (a) n->a = *a;
+    if (!out) out = urc_value_new(g, NULL);
+    n->out[0] = out;
+    out->producer = n;
+    out->producer_slot = 0;
+    if (!urc_ops[op].impl->infer(n)) *ok = false;
+    return n;
+}
+
+urc_node *urc_node_transpose(urc_graph *g, const char *name, urc_value *x, const int64_t *perm, urc_value *out,
+                             bool *ok) {
+    urc_attrs a;
+    memset(&a, 0, sizeof a);
+    a.movement.nperm = x->shape.rank;
+    memcpy(a.movement.perm, perm, sizeof(int64_t) * (size_t)x->shape.rank);
+    return urc_node_make(g, URC_OP_TRANSPOSE, name, 13, 1, &x, &a, out, ok);
+}
+
 urc_value *urc_const_new(urc_graph *g, const char *name, urc_tensor *t) {
     urc_value *v = urc_value_new(g, name);
     v->dtype = t->dtype;

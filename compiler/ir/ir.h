@@ -320,6 +320,16 @@ urc_graph *urc_graph_new(void);
 urc_value *urc_value_new(urc_graph *g, const char *name); /* name NULL: generated */
 urc_value *urc_graph_find(urc_graph *g, const char *name);
 urc_node *urc_node_new(urc_graph *g, urc_op op, const char *name, int nin, int nout);
+/* The one way passes build a node that computes a new value: op reading
+ * in[0..nin) (NULL entries are absent optional inputs), attributes *a
+ * (zero when NULL), the given opset, one output `out` (a new value when
+ * NULL), appended to the graph and inferred. When inference fails (it
+ * reports why) *ok becomes false; the node is returned either way. */
+urc_node *urc_node_make(urc_graph *g, urc_op op, const char *name, int opset, int nin, urc_value *const *in,
+                        const urc_attrs *a, urc_value *out, bool *ok);
+/* urc_node_make of Transpose(x, perm) (perm: x's rank entries; opset 13). */
+urc_node *urc_node_transpose(urc_graph *g, const char *name, urc_value *x, const int64_t *perm, urc_value *out,
+                             bool *ok);
 /* A constant value owning `t`'s data (t itself is freed). */
 urc_value *urc_const_new(urc_graph *g, const char *name, urc_tensor *t);
 void urc_value_set_type(urc_value *v, urc_dtype dt, const urc_shape *s);

@@ -104,19 +104,13 @@ static bool make_vt(actx *c, urc_node *f, urc_node *g2, urc_value *R) {
     static const int64_t p_kt2[4] = {0, 2, 3, 1};
     g2->in[0] = R;
     g2->a.gather.axis = 2;
-    urc_node *t = urc_node_new(c->g, URC_OP_TRANSPOSE, urc_fmt("%s/vT", f->name), 1, 1);
-    t->opset = 13;
-    t->in[0] = g2->out[0];
-    urc_value *vt = urc_value_new(c->g, NULL);
-    t->out[0] = vt;
-    vt->producer = t;
-    vt->producer_slot = 0;
-    t->a.movement.nperm = 4;
-    memcpy(t->a.movement.perm, p_kt2, sizeof p_kt2);
-    URC_VEC_PUSH(c->owner, urc_node_index_get(&c->pos, c->g, f));
-    f->in[2] = vt;
+    if (!urc_ops[URC_OP_GATHER].impl->infer(g2)) return false;
+    bool ok = true;
+    int before = urc_node_index_get(&c->pos, c->g, f);
+    f->in[2] = urc_node_transpose(c->g, urc_fmt("%s/vT", f->name), g2->out[0], p_kt2, NULL, &ok)->out[0];
+    URC_VEC_PUSH(c->owner, before);
     f->a.attention.layout = 2;
-    return urc_ops[URC_OP_GATHER].impl->infer(g2) && urc_ops[URC_OP_TRANSPOSE].impl->infer(t);
+    return ok;
 }
 static void absorb_qkv(actx *c, urc_node *f) {
     static const int64_t p_in[5] = {2, 0, 3, 1, 4}, p_kt[4] = {0, 1, 3, 2}, p_out[4] = {0, 2, 1, 3},

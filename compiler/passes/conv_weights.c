@@ -43,25 +43,13 @@ static urc_value *int_const(urc_graph *g, const int64_t *v, int n) {
 
 /* A new node of op with inputs in[0..nin), one output, placed before node `before`. */
 static urc_value *add_node(cw *c, urc_op op, int before, urc_value *const *in, int nin, const urc_attrs *a) {
-    urc_node *t = urc_node_new(c->g, op, NULL, nin, 1);
-    t->opset = 13;
-    for (int j = 0; j < nin; j++) t->in[j] = in[j];
-    if (a) t->a = *a;
-    urc_value *y = urc_value_new(c->g, NULL);
-    t->out[0] = y;
-    y->producer = t;
-    y->producer_slot = 0;
     URC_VEC_PUSH(c->owner, before);
-    if (!urc_ops[op].impl->infer(t)) c->ok = false;
-    return y;
+    return urc_node_make(c->g, op, NULL, 13, nin, in, a, NULL, &c->ok)->out[0];
 }
 
 static urc_value *transpose(cw *c, urc_value *x, const int64_t *perm, int before) {
-    urc_attrs a;
-    memset(&a, 0, sizeof a);
-    a.movement.nperm = x->shape.rank;
-    memcpy(a.movement.perm, perm, sizeof(int64_t) * (size_t)x->shape.rank);
-    return add_node(c, URC_OP_TRANSPOSE, before, &x, 1, &a);
+    URC_VEC_PUSH(c->owner, before);
+    return urc_node_transpose(c->g, NULL, x, perm, NULL, &c->ok)->out[0];
 }
 
 static bool eligible(const urc_node *n) {

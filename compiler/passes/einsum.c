@@ -42,19 +42,18 @@ typedef struct rewriter {
 static urc_value *emit(rewriter *R, urc_op op, const char *what, urc_value *in0, urc_value *in1, urc_value *out,
                        const int64_t *perm, int nperm) {
     urc_graph *g = R->g;
-    urc_node *n = urc_node_new(g, op, urc_fmt("%s/%s", R->e->name, what), in1 ? 2 : 1, 1);
-    n->opset = R->e->opset;
-    n->in[0] = in0;
-    if (in1) n->in[1] = in1;
+    urc_attrs a;
+    memset(&a, 0, sizeof a);
     if (op == URC_OP_TRANSPOSE) {
-        n->a.movement.nperm = nperm;
-        memcpy(n->a.movement.perm, perm, sizeof(int64_t) * (size_t)nperm);
+        a.movement.nperm = nperm;
+        memcpy(a.movement.perm, perm, sizeof(int64_t) * (size_t)nperm);
     }
-    urc_value *v = out ? out : urc_value_new(g, NULL);
-    v->producer = n;
-    v->producer_slot = 0;
-    n->out[0] = v;
-    if (!urc_ops[op].impl->infer(n)) {
+    urc_value *ins[2] = {in0, in1};
+    bool inferred = true;
+    urc_node *n =
+        urc_node_make(g, op, urc_fmt("%s/%s", R->e->name, what), R->e->opset, in1 ? 2 : 1, ins, &a, out, &inferred);
+    urc_value *v = n->out[0];
+    if (!inferred) {
         urc_error(urc_node_where(R->e), "internal: rewriting into %s failed", urc_ops[op].name);
         R->ok = false;
         return v;

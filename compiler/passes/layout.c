@@ -177,16 +177,9 @@ static bool infer_node(rewriter *w, urc_node *n) {
 
 /* A Transpose of x with perm p, producing `out` (a new value when NULL). */
 static urc_node *make_transpose(rewriter *w, urc_value *x, const int64_t *p, urc_value *out) {
-    urc_node *t = urc_node_new(w->g, URC_OP_TRANSPOSE, NULL, 1, 1);
-    t->opset = 13;
-    set_in(w, t, 0, x);
-    if (!out) out = urc_value_new(w->g, NULL);
-    t->out[0] = out;
-    out->producer = t;
-    out->producer_slot = 0;
-    t->a.movement.nperm = x->shape.rank;
-    memcpy(t->a.movement.perm, p, sizeof(int64_t) * (size_t)x->shape.rank);
-    infer_node(w, t);
+    urc_node *t = urc_node_transpose(w->g, NULL, x, p, out, &w->ok);
+    if (w->track_uses) x->nuses++;
+    note_reader(w, x, t);
     return t;
 }
 
@@ -520,16 +513,8 @@ static bool transpose_to_reshape(rewriter *w, urc_node *n) {
     const urc_shape *o = &n->out[0]->shape;
     urc_tensor *t = urc_tensor_new(URC_DT_I64, &(urc_shape){1, {o->rank}});
     for (int i = 0; i < o->rank; i++) ((int64_t *)t->data)[i] = o->dims[i];
-    urc_value *shape = urc_const_new(w->g, NULL, t);
-    urc_node *rs = urc_node_new(w->g, URC_OP_RESHAPE, NULL, 2, 1);
-    rs->opset = 14;
-    rs->in[0] = n->in[0];
-    rs->in[1] = shape;
-    rs->out[0] = n->out[0];
-    n->out[0]->producer = rs;
-    n->out[0]->producer_slot = 0;
-    memset(&rs->a, 0, sizeof rs->a);
-    infer_node(w, rs);
+    urc_value *ins[2] = {n->in[0], urc_const_new(w->g, NULL, t)};
+    urc_node_make(w->g, URC_OP_RESHAPE, NULL, 14, 2, ins, NULL, n->out[0], &w->ok);
     n->op = URC_OP_COUNT;
     return true;
 }
