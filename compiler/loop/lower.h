@@ -1,7 +1,8 @@
-/* lower.h: what an op's lower callback uses to emit its kernel.
+/* lower.h: what an op's lower callback uses to emit its kernel
+ * (implemented in loop/lower.c).
  *
  * The lowering pass (passes/lower.c) walks the graph in order; for each node
- * it calls urc_ops[op].impl->lower(L, node). The callback starts a kernel
+ * urc_lower_node calls urc_ops[op].impl->lower(L, node). The callback starts a kernel
  * with urc_lower_begin, binds the node's values as buffer parameters and
  * appends loops to k->body. Values the memory plan made views of their
  * input (Reshape and friends) need no kernel: see urc_lower_is_view. */
@@ -11,7 +12,21 @@
 #include "../target/target.h"
 #include "loop.h"
 
-typedef struct urc_memplan urc_memplan; /* passes/memplan.h */
+/* Where every value lives: made by passes/memplan.c (urc_memplan_run),
+ * read by the builders below. */
+typedef struct urc_memplan {
+    urc_mref *ref; /* per value id */
+    bool *placed;  /* per value id: ref is valid */
+    bool *view;    /* per node position: output aliases input 0 (no code) */
+    bool *inplace; /* per node position: output overwrites one of its inputs */
+    int64_t arena_bytes;
+    int64_t lower_bound;
+    int64_t total_bytes;  /* sum of all arena buffers (no reuse) */
+    int64_t params_bytes; /* g->param_regions: size of the params region */
+    int64_t state_bytes;  /* and of the optimizer state region */
+    int nbuffers;
+    const char *strategy; /* the placement order that won */
+} urc_memplan;
 
 /* What the generated code is tuned for (--target-cpu, --vector-bits). The
  * code stays portable C; these only choose tile shapes. */
@@ -22,13 +37,27 @@ struct urc_lower {
     urc_graph *g;
     urc_memplan *plan;
     const urc_target *target;
-    urc_map weight_offsets; /* constant value name -> offset+1 in the weights blob */
-    int64_t weights_cap;    /* bytes allocated for prog->weights (grown geometrically) */
-    urc_node_index pos;     /* node positions (urc_lower_is_view) */
+    int64_t weights_cap; /* bytes allocated for prog->weights (grown geometrically) */
+    urc_node_index pos;  /* node positions (urc_lower_is_view) */
     int nkernels;
     int nconsts;
-    struct urc_share *share; /* bodies shared by key (urc_lower_reuse) */
+    struct urc_share *share;  /* constants by content, bodies shared by key (urc_lower_reuse) */
+    struct urc_sigmemo *sigs; /* bodies shared by signature (urc_lower_node) */
 };
+
+/* A context lowering graph g under plan into program P; with `share`, P's
+ * weights blob continues share's (its offsets stay valid, equal constants
+ * are stored once) and kernel names do not collide with share's. finish
+ * frees what init allocated (P keeps what it was given). */
+void urc_lower_init(urc_lower *L, urc_program *P, urc_graph *g, urc_memplan *plan, const urc_target *target,
+                    const urc_program *share);
+void urc_lower_finish(urc_lower *L);
+/* Lowers node n (its op's lower callback, or the body of an earlier node
+ * of the same signature when the op allows). False after reporting. */
+bool urc_lower_node(urc_lower *L, const urc_node *n);
+/* A C-style identifier from a name: lower case, '_' for runs of other
+ * characters, at most 40 characters ("t" when nothing is left). */
+const char *urc_lower_ident(const char *s);
 
 /* A constant built at compile time (pre-packed weights, tap tables): it goes
  * into the weights blob and is bound to k as an input buffer. `data` is
@@ -41,6 +70,8 @@ urc_kernel *urc_lower_begin(urc_lower *L, const urc_node *n);
  * Binding the same value twice returns the same index. */
 int urc_lower_in(urc_lower *L, urc_kernel *k, const urc_value *v, const char *hint);
 int urc_lower_out(urc_lower *L, urc_kernel *k, const urc_value *v, const char *hint);
+/* Either, by role (an output bound earlier as an input becomes an output). */
+int urc_lower_bind(urc_lower *L, urc_kernel *k, const urc_value *v, const char *hint, urc_kbuf_role role);
 /* Element idx of value v as an expression: a literal when v is a constant
  * with one element (or when every element of a constant is equal and
  * `splat` is true), otherwise a load from its bound buffer. */

@@ -13,20 +13,7 @@
 
 #include "../loop/lower.h"
 
-struct urc_memplan {
-    urc_mref *ref; /* per value id */
-    bool *placed;  /* per value id: ref is valid */
-    bool *view;    /* per node position: output aliases input 0 (no code) */
-    bool *inplace; /* per node position: output overwrites one of its inputs */
-    int64_t arena_bytes;
-    int64_t lower_bound;
-    int64_t total_bytes;  /* sum of all arena buffers (no reuse) */
-    int64_t params_bytes; /* g->param_regions: size of the params region */
-    int64_t state_bytes;  /* and of the optimizer state region */
-    int nbuffers;
-    const char *strategy; /* the placement order that won */
-};
-
+/* struct urc_memplan (what the plan gives lowering): ../loop/lower.h */
 urc_memplan *urc_memplan_run(urc_graph *g, int align);
 
 /* The placement step on its own (for tests): n buffers, in this order, each
