@@ -432,9 +432,9 @@ enum {
     SEGMENT = URC_CMD_SEGMENT,
     ALL = (1 << 8) - 1,
     LEARN = TRAINC | GRAD | TRAIN,
-    GRAPH = COMPILE | RUN | INFO | BENCH | LEARN, /* the commands that build the graph themselves */
-    BUILD = RUN | BENCH | GRAD | TRAIN | SEGMENT, /* the commands that build the generated code */
-    BACKEND = COMPILE | RUN | BENCH | LEARN,      /* the commands that emit through a backend */
+    GRAPH = COMPILE | RUN | INFO | BENCH | LEARN,      /* the commands that build the graph themselves */
+    BUILD = RUN | BENCH | GRAD | TRAIN | SEGMENT,      /* the commands that build the generated code */
+    BACKEND = COMPILE | RUN | BENCH | LEARN | SEGMENT, /* the commands that emit through a backend */
 };
 
 typedef struct opt {

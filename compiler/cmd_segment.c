@@ -223,8 +223,13 @@ int urc_cmd_segment(urc_cli *cli) {
     urc_outfile *f_png = c.png ? urc_cli_out_open(&set, c.png) : NULL;
 
     /* The compiled model. */
-    urc_seg_cache_opts co = {
-        .model = c.model, .cache_dir = c.cache, .cc = c.cc, .cflags = c.cflags, .opt = &c.opt, .command = c.command};
+    urc_seg_cache_opts co = {.model = c.model,
+                             .cache_dir = c.cache,
+                             .cc = c.cc,
+                             .cflags = c.cflags,
+                             .opt = &c.opt,
+                             .command = c.command,
+                             .backend = c.backend};
     urc_seg_model m;
     double t0 = now();
     if (!urc_seg_load(&co, &m)) fail(NULL, NULL);

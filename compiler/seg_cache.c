@@ -278,7 +278,9 @@ static bool build_into(const urc_seg_cache_opts *o, const char *dir, const char 
     urc_program *P = urc_build_program(g, "seg", o->opt, NULL);
     if (!P) return false;
     const char *base = strrchr(o->model, '/');
-    /* the C backend: the entry is a shared object built from its C */
+    /* the entry is a shared object the backend builds from its code */
+    const urc_backend *be = o->backend ? o->backend : &urc_backend_c;
+    const char *code = urc_fmt("%s/seg%s", dir, be->code_suffix);
     urc_emit_opts eo = {.prefix = "seg",
                         .source_name = base ? base + 1 : o->model,
                         .command = o->command,
@@ -286,9 +288,9 @@ static bool build_into(const urc_seg_cache_opts *o, const char *dir, const char 
                         .opset = g->opset};
     urc_emitted e = {0};
     const char *entry = "forward";
-    urc_backend_c.emit((const urc_program *const *)&P, &entry, 1, &eo, &e);
+    be->emit((const urc_program *const *)&P, &entry, 1, &eo, &e);
     const char *glue = glue_source(), *err = NULL;
-    bool ok = urc_write_new_file(urc_fmt("%s/seg.c", dir), e.code.data, e.code.len, 0600, &err) &&
+    bool ok = urc_write_new_file(code, e.code.data, e.code.len, 0600, &err) &&
               urc_write_new_file(urc_fmt("%s/seg.h", dir), e.header.data, e.header.len, 0600, &err) &&
               urc_write_new_file(urc_fmt("%s/seg.weights", dir), e.weights.data, e.weights.len, 0600, &err) &&
               urc_write_new_file(urc_fmt("%s/glue.c", dir), glue, strlen(glue), 0600, &err);
@@ -297,13 +299,13 @@ static bool build_into(const urc_seg_cache_opts *o, const char *dir, const char 
         urc_error(NULL, "%s: %s", dir, err);
         return false;
     }
-    const char *srcs[2] = {urc_fmt("%s/seg.c", dir), urc_fmt("%s/glue.c", dir)};
+    const char *srcs[2] = {code, urc_fmt("%s/glue.c", dir)};
     const char *flags = o->cflags ? o->cflags : URC_SEG_DEFAULT_CFLAGS;
     urc_build_opts bo = {.cc = o->cc,
                          .cflags = urc_fmt("%s -shared -fPIC", flags),
                          .log_path = urc_fmt("%s/build.log", dir),
                          .tmpdir = dir};
-    if (!urc_backend_c.build(srcs, 2, urc_fmt("%s/seg.so", dir), &bo)) return false;
+    if (!be->build(srcs, 2, urc_fmt("%s/seg.so", dir), &bo)) return false;
     char so_sha[65];
     if (!sha_file(urc_fmt("%s/seg.so", dir), so_sha)) {
         urc_error(NULL, "%s/seg.so: cannot be read after the build", dir);
@@ -317,9 +319,9 @@ static bool build_into(const urc_seg_cache_opts *o, const char *dir, const char 
         return false;
     }
     /* Everything on disk before the entry is renamed into place. */
-    static const char *const files[] = {"seg.c", "seg.h", "seg.weights", "seg.so", "manifest"};
+    const char *files[] = {code, "seg.h", "seg.weights", "seg.so", "manifest"};
     for (size_t i = 0; i < URC_ARRAY_LEN(files); i++) {
-        int fd = open(urc_fmt("%s/%s", dir, files[i]), O_RDONLY | O_CLOEXEC);
+        int fd = open(i ? urc_fmt("%s/%s", dir, files[i]) : code, O_RDONLY | O_CLOEXEC);
         if (fd >= 0) fsync(fd), close(fd);
     }
     return true;
@@ -361,10 +363,10 @@ bool urc_seg_load(const urc_seg_cache_opts *o, urc_seg_model *m) {
     }
     const char *cc = o->cc ? o->cc : (getenv("CC") && *getenv("CC")) ? getenv("CC") : "cc";
     const urc_options *op = o->opt;
-    const char *keytext =
-        urc_fmt("unetrc %s\nglue %d\nmodel %s\ncc %s\ncflags %s\nfold %d O0 %d target %s/%d\ncpu %s\n", URC_VERSION,
-                GLUE_ABI, model_sha, cc, o->cflags ? o->cflags : URC_SEG_DEFAULT_CFLAGS, !op->no_fold, op->no_opt,
-                op->target.name ? op->target.name : "host", op->target.vector_bits, cpu_identity());
+    const char *keytext = urc_fmt(
+        "unetrc %s\nglue %d\nmodel %s\nbackend %s\ncc %s\ncflags %s\nfold %d O0 %d target %s/%d\ncpu %s\n", URC_VERSION,
+        GLUE_ABI, model_sha, o->backend ? o->backend->name : "c", cc, o->cflags ? o->cflags : URC_SEG_DEFAULT_CFLAGS,
+        !op->no_fold, op->no_opt, op->target.name ? op->target.name : "host", op->target.vector_bits, cpu_identity());
     sha_hex(keytext, strlen(keytext), key);
 
     const char *root = cache_root(o->cache_dir);

@@ -31,13 +31,15 @@ typedef struct urc_seg_model {
     const char *entry; /* the cache entry's folder */
 } urc_seg_model;
 
+struct urc_backend;
 typedef struct urc_seg_cache_opts {
-    const char *model;      /* the ONNX file */
-    const char *cache_dir;  /* NULL: $XDG_CACHE_HOME/unetrc, else $HOME/.cache/unetrc */
-    const char *cc;         /* NULL: $CC, else cc */
-    const char *cflags;     /* NULL: the default (bench's flags) */
-    const urc_options *opt; /* compile options (max bytes, ...) */
-    const char *command;    /* for the provenance comment of seg.c */
+    const char *model;                 /* the ONNX file */
+    const char *cache_dir;             /* NULL: $XDG_CACHE_HOME/unetrc, else $HOME/.cache/unetrc */
+    const char *cc;                    /* NULL: $CC, else cc */
+    const char *cflags;                /* NULL: the default (bench's flags) */
+    const urc_options *opt;            /* compile options (max bytes, ...) */
+    const char *command;               /* for the provenance comment of seg.c */
+    const struct urc_backend *backend; /* the one that emits and builds the entry (NULL: c) */
 } urc_seg_cache_opts;
 
 /* The flags the shared object is built with when cflags is NULL. */
