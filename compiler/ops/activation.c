@@ -315,5 +315,4 @@ static void act_print(const urc_node *n, urc_strbuf *sb) {
     urc_act_print(sb, "act", (urc_act)n->a.act.act, n->a.act.alpha);
 }
 
-const urc_op_impl urc_impl_act = {
-    .infer = act_infer, .eval = act_eval, .lower = act_lower, .print = act_print, .signature_lower = true};
+const urc_op_impl urc_impl_act = {NULL, act_infer, act_eval, act_lower, act_print, .signature_lower = true};

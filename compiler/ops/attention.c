@@ -800,8 +800,10 @@ static int64_t attention_macs(const urc_node *n) {
     return (dv ? urc_shape_numel(y) / dv : 0) * S * (kt->dims[kt->rank - 2] + dv);
 }
 
-const urc_op_impl urc_impl_attention = {.infer = attention_infer,
-                                        .eval = attention_eval,
-                                        .lower = attention_lower,
-                                        .print = attention_print,
+const urc_op_impl urc_impl_attention = {NULL,
+                                        attention_infer,
+                                        attention_eval,
+                                        attention_lower,
+                                        attention_print,
+                                        .signature_lower = false,
                                         .macs = attention_macs};

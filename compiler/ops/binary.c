@@ -299,5 +299,5 @@ static bool binary_lower(urc_lower *L, const urc_node *n) {
     return true;
 }
 
-const urc_op_impl urc_impl_binary = {
-    .parse = binary_parse, .infer = binary_infer, .eval = binary_eval, .lower = binary_lower, .signature_lower = true};
+const urc_op_impl urc_impl_binary = {binary_parse, binary_infer, binary_eval,
+                                     binary_lower, NULL,         .signature_lower = true};

@@ -59,9 +59,4 @@ static bool cast_lower(urc_lower *L, const urc_node *n) {
 
 static void cast_print(const urc_node *n, urc_strbuf *sb) { urc_sb_printf(sb, " to=%s", urc_dtype_name(n->a.cast.to)); }
 
-const urc_op_impl urc_impl_cast = {.parse = cast_parse,
-                                   .infer = cast_infer,
-                                   .eval = cast_eval,
-                                   .lower = cast_lower,
-                                   .print = cast_print,
-                                   .signature_lower = true};
+const urc_op_impl urc_impl_cast = {cast_parse, cast_infer, cast_eval, cast_lower, cast_print, .signature_lower = true};

@@ -596,10 +596,11 @@ static int64_t conv_macs(const urc_node *n) {
     return M ? urc_shape_numel(&y->shape) * (urc_shape_numel(&w->shape) / M) : 0;
 }
 
-const urc_op_impl urc_impl_conv = {.parse = conv_parse,
-                                   .infer = conv_infer,
-                                   .eval = conv_eval,
-                                   .lower = conv_lower,
-                                   .print = conv_print,
+const urc_op_impl urc_impl_conv = {conv_parse,
+                                   conv_infer,
+                                   conv_eval,
+                                   conv_lower,
+                                   conv_print,
+                                   .signature_lower = false,
                                    .channels_last = conv_channels_last,
                                    .macs = conv_macs};

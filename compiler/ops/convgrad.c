@@ -586,4 +586,4 @@ static bool *cgw_channels_last(urc_node *n, unsigned *more_inputs) {
 }
 
 const urc_op_impl urc_impl_convgrad = {
-    .infer = cgw_infer, .eval = cgw_eval, .lower = cgw_lower, .print = cgw_print, .channels_last = cgw_channels_last};
+    NULL, cgw_infer, cgw_eval, cgw_lower, cgw_print, .signature_lower = false, .channels_last = cgw_channels_last};

@@ -412,9 +412,5 @@ static int64_t einsum_macs(const urc_node *n) {
     return m;
 }
 
-const urc_op_impl urc_impl_einsum = {.parse = einsum_parse,
-                                     .infer = einsum_infer,
-                                     .eval = einsum_eval,
-                                     .lower = einsum_lower,
-                                     .print = einsum_print,
-                                     .macs = einsum_macs};
+const urc_op_impl urc_impl_einsum = {
+    einsum_parse, einsum_infer, einsum_eval, einsum_lower, einsum_print, .signature_lower = false, .macs = einsum_macs};

@@ -436,5 +436,5 @@ static void gather_print(const urc_node *n, urc_strbuf *sb) {
     if (n->op == URC_OP_ONE_HOT) urc_sb_printf(sb, " depth=%lld", (long long)n->a.gather.depth);
 }
 
-const urc_op_impl urc_impl_gather = {
-    .parse = gather_parse, .infer = gather_infer, .eval = gather_eval, .lower = gather_lower, .print = gather_print};
+const urc_op_impl urc_impl_gather = {gather_parse, gather_infer, gather_eval,
+                                     gather_lower, gather_print, .signature_lower = false};

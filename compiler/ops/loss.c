@@ -227,5 +227,4 @@ static void loss_print(const urc_node *n, urc_strbuf *sb) {
     if (a->has_ignore) urc_sb_printf(sb, " ignore_index=%lld", (long long)a->ignore_index);
 }
 
-const urc_op_impl urc_impl_loss = {
-    .parse = loss_parse, .infer = loss_infer, .eval = loss_eval, .lower = loss_lower, .print = loss_print};
+const urc_op_impl urc_impl_loss = {loss_parse, loss_infer, loss_eval, loss_lower, loss_print, .signature_lower = false};

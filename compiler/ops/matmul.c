@@ -817,9 +817,5 @@ static int64_t matmul_macs(const urc_node *n) {
     return urc_shape_numel(&n->out[0]->shape) * k;
 }
 
-const urc_op_impl urc_impl_matmul = {.parse = matmul_parse,
-                                     .infer = matmul_infer,
-                                     .eval = matmul_eval,
-                                     .lower = matmul_lower,
-                                     .print = matmul_print,
-                                     .macs = matmul_macs};
+const urc_op_impl urc_impl_matmul = {
+    matmul_parse, matmul_infer, matmul_eval, matmul_lower, matmul_print, .signature_lower = false, .macs = matmul_macs};

@@ -545,9 +545,5 @@ static void movement_print(const urc_node *n, urc_strbuf *sb) {
     if (n->op == URC_OP_TRANSPOSE) urc_print_ints(sb, "perm", n->a.movement.perm, n->a.movement.nperm);
 }
 
-const urc_op_impl urc_impl_movement = {.parse = movement_parse,
-                                       .infer = movement_infer,
-                                       .eval = movement_eval,
-                                       .lower = movement_lower,
-                                       .print = movement_print,
-                                       .signature_lower = true};
+const urc_op_impl urc_impl_movement = {movement_parse, movement_infer, movement_eval,
+                                       movement_lower, movement_print, .signature_lower = true};

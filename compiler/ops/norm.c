@@ -1074,10 +1074,10 @@ static bool *norm_channels_last(urc_node *n, unsigned *more_inputs) {
     }
 }
 
-const urc_op_impl urc_impl_norm = {.parse = norm_parse,
-                                   .infer = norm_infer,
-                                   .eval = norm_eval,
-                                   .lower = norm_lower,
-                                   .print = norm_print,
+const urc_op_impl urc_impl_norm = {norm_parse,
+                                   norm_infer,
+                                   norm_eval,
+                                   norm_lower,
+                                   norm_print,
                                    .signature_lower = true,
                                    .channels_last = norm_channels_last};

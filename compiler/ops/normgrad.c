@@ -438,4 +438,4 @@ static bool *ng_channels_last(urc_node *n, unsigned *more_inputs) {
 }
 
 const urc_op_impl urc_impl_normgrad = {
-    .infer = ng_infer, .eval = ng_eval, .lower = ng_lower, .print = ng_print, .channels_last = ng_channels_last};
+    NULL, ng_infer, ng_eval, ng_lower, ng_print, .signature_lower = false, .channels_last = ng_channels_last};

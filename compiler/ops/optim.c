@@ -143,5 +143,4 @@ static void optim_print(const urc_node *n, urc_strbuf *sb) {
     else urc_sb_printf(sb, " momentum=%g weight_decay=%g", a->momentum, a->weight_decay);
 }
 
-const urc_op_impl urc_impl_optim = {
-    .infer = optim_infer, .eval = optim_eval, .lower = optim_lower, .print = optim_print};
+const urc_op_impl urc_impl_optim = {NULL, optim_infer, optim_eval, optim_lower, optim_print, .signature_lower = false};

@@ -508,10 +508,10 @@ static bool *pool_channels_last(urc_node *n, unsigned *more_inputs) {
     return n->op == URC_OP_MAX_POOL && n->nout > 1 && n->out[1] ? NULL : &n->a.pool.channels_last;
 }
 
-const urc_op_impl urc_impl_pool = {.parse = pool_parse,
-                                   .infer = pool_infer,
-                                   .eval = pool_eval,
-                                   .lower = pool_lower,
-                                   .print = pool_print,
+const urc_op_impl urc_impl_pool = {pool_parse,
+                                   pool_infer,
+                                   pool_eval,
+                                   pool_lower,
+                                   pool_print,
                                    .signature_lower = true,
                                    .channels_last = pool_channels_last};

@@ -250,4 +250,4 @@ static void pg_print(const urc_node *n, urc_strbuf *sb) {
     if (a->count_include_pad && !is_max(n)) urc_sb_puts(sb, " count_include_pad=1");
 }
 
-const urc_op_impl urc_impl_poolgrad = {.infer = pg_infer, .eval = pg_eval, .lower = pg_lower, .print = pg_print};
+const urc_op_impl urc_impl_poolgrad = {NULL, pg_infer, pg_eval, pg_lower, pg_print, .signature_lower = false};

@@ -560,9 +560,5 @@ static void reduce_print(const urc_node *n, urc_strbuf *sb) {
     urc_sb_printf(sb, " keepdims=%d", a->keepdims);
 }
 
-const urc_op_impl urc_impl_reduce = {.parse = reduce_parse,
-                                     .infer = reduce_infer,
-                                     .eval = reduce_eval,
-                                     .lower = reduce_lower,
-                                     .print = reduce_print,
-                                     .signature_lower = true};
+const urc_op_impl urc_impl_reduce = {reduce_parse, reduce_infer, reduce_eval,
+                                     reduce_lower, reduce_print, .signature_lower = true};

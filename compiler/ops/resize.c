@@ -640,5 +640,5 @@ static void resize_print(const urc_node *n, urc_strbuf *sb) {
     if (a->antialias) urc_sb_puts(sb, " antialias");
 }
 
-const urc_op_impl urc_impl_resize = {
-    .parse = resize_parse, .infer = resize_infer, .eval = resize_eval, .lower = resize_lower, .print = resize_print};
+const urc_op_impl urc_impl_resize = {resize_parse, resize_infer, resize_eval,
+                                     resize_lower, resize_print, .signature_lower = false};

@@ -275,4 +275,4 @@ static void rg_print(const urc_node *n, urc_strbuf *sb) {
     if (a->antialias) urc_sb_puts(sb, " antialias");
 }
 
-const urc_op_impl urc_impl_resizegrad = {.infer = rg_infer, .eval = rg_eval, .lower = rg_lower, .print = rg_print};
+const urc_op_impl urc_impl_resizegrad = {NULL, rg_infer, rg_eval, rg_lower, rg_print, .signature_lower = false};

@@ -103,5 +103,4 @@ static void scan_print(const urc_node *n, urc_strbuf *sb) {
     urc_sb_printf(sb, " axis=%lld exclusive=%d reverse=%d", (long long)a->axis, a->exclusive, a->reverse);
 }
 
-const urc_op_impl urc_impl_scan = {
-    .parse = scan_parse, .infer = scan_infer, .eval = scan_eval, .lower = scan_lower, .print = scan_print};
+const urc_op_impl urc_impl_scan = {scan_parse, scan_infer, scan_eval, scan_lower, scan_print, .signature_lower = false};

@@ -363,8 +363,5 @@ static void scatter_print(const urc_node *n, urc_strbuf *sb) {
     urc_sb_printf(sb, " reduction=%s", reduction_name[n->a.scatter.reduction]);
 }
 
-const urc_op_impl urc_impl_scatter = {.parse = scatter_parse,
-                                      .infer = scatter_infer,
-                                      .eval = scatter_eval,
-                                      .lower = scatter_lower,
-                                      .print = scatter_print};
+const urc_op_impl urc_impl_scatter = {scatter_parse, scatter_infer, scatter_eval,
+                                      scatter_lower, scatter_print, .signature_lower = false};

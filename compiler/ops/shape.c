@@ -212,5 +212,4 @@ static bool shape_lower(urc_lower *L, const urc_node *n) {
     return true;
 }
 
-const urc_op_impl urc_impl_shape = {
-    .parse = shape_parse, .infer = shape_infer, .eval = shape_eval, .lower = shape_lower};
+const urc_op_impl urc_impl_shape = {shape_parse, shape_infer, shape_eval, shape_lower, NULL, .signature_lower = false};

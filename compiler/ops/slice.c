@@ -659,9 +659,5 @@ static void slice_print(const urc_node *n, urc_strbuf *sb) {
     }
 }
 
-const urc_op_impl urc_impl_slice = {.parse = slice_parse,
-                                    .infer = slice_infer_any,
-                                    .eval = slice_eval,
-                                    .lower = slice_lower_any,
-                                    .print = slice_print,
-                                    .signature_lower = true};
+const urc_op_impl urc_impl_slice = {slice_parse,     slice_infer_any, slice_eval,
+                                    slice_lower_any, slice_print,     .signature_lower = true};

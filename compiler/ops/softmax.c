@@ -305,9 +305,5 @@ static void softmax_print(const urc_node *n, urc_strbuf *sb) {
     urc_sb_printf(sb, " axis=%lld", (long long)n->a.softmax.axis);
 }
 
-const urc_op_impl urc_impl_softmax = {.parse = softmax_parse,
-                                      .infer = softmax_infer,
-                                      .eval = softmax_eval,
-                                      .lower = softmax_lower,
-                                      .print = softmax_print,
-                                      .signature_lower = true};
+const urc_op_impl urc_impl_softmax = {softmax_parse, softmax_infer, softmax_eval,
+                                      softmax_lower, softmax_print, .signature_lower = true};

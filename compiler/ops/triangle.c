@@ -128,8 +128,5 @@ static void triangle_print(const urc_node *n, urc_strbuf *sb) {
     else urc_sb_printf(sb, " k=%lld", (long long)a->k);
 }
 
-const urc_op_impl urc_impl_triangle = {.parse = triangle_parse,
-                                       .infer = triangle_infer,
-                                       .eval = triangle_eval,
-                                       .lower = triangle_lower,
-                                       .print = triangle_print};
+const urc_op_impl urc_impl_triangle = {triangle_parse, triangle_infer, triangle_eval,
+                                       triangle_lower, triangle_print, .signature_lower = false};

@@ -326,9 +326,5 @@ static void unary_print(const urc_node *n, urc_strbuf *sb) {
     }
 }
 
-const urc_op_impl urc_impl_unary = {.parse = unary_parse,
-                                    .infer = unary_infer,
-                                    .eval = unary_eval,
-                                    .lower = unary_lower,
-                                    .print = unary_print,
-                                    .signature_lower = true};
+const urc_op_impl urc_impl_unary = {unary_parse, unary_infer, unary_eval,
+                                    unary_lower, unary_print, .signature_lower = true};
