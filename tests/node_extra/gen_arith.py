@@ -11,7 +11,6 @@ is what numpy gives where numpy defines the case. tests/CMakeLists.txt runs
 them with the generated C built with -fsanitize=undefined. Regenerate:
     python3 tests/node_extra/gen_arith.py"""
 import math
-import os
 
 import numpy as np
 from onnx import helper, TensorProto

@@ -6,8 +6,6 @@ constant indices (initializers: checked at compile time, distinct tuples updated
 parallel). References are computed with numpy (a loop over the index tuples, in order).
 Regenerate:
     python3 tests/node_extra/gen_scatter.py"""
-import os
-
 import numpy as np
 from onnx import helper
 
