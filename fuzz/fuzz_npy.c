@@ -19,18 +19,14 @@
 #include "base/npy.h"
 #include "unetrc.h"
 
+#define FUZZ_NAME "fuzz_npy"
+#include "fuzz_util.h"
+
 #define FUZZ_MAX_BYTES ((uint64_t)64 << 20)
 
 static char path[64];
 
 static void cleanup(void) { unlink(path); }
-
-static void check(bool ok, const char *what) {
-    if (!ok) {
-        fprintf(stderr, "fuzz_npy: %s\n", what);
-        abort();
-    }
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

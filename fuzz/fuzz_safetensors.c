@@ -13,14 +13,10 @@
 #include "base/diag.h"
 #include "frontend/safetensors.h"
 
-#define FUZZ_MAX_BYTES ((uint64_t)64 << 20)
+#define FUZZ_NAME "fuzz_safetensors"
+#include "fuzz_util.h"
 
-static void check(bool ok, const char *what) {
-    if (!ok) {
-        fprintf(stderr, "fuzz_safetensors: %s\n", what);
-        abort();
-    }
-}
+#define FUZZ_MAX_BYTES ((uint64_t)64 << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

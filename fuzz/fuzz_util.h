@@ -1,4 +1,4 @@
-/* fuzz_util.h: what the runtime harnesses share: little-endian reads and a
+/* fuzz_util.h: what the harnesses share: little-endian reads and a
  * check that aborts (a finding for libFuzzer) with the harness's name. */
 #ifndef FUZZ_UTIL_H
 #define FUZZ_UTIL_H

@@ -3,13 +3,10 @@
 # Every bad input must exit 1 with exactly one line on stderr (the message
 # is checked verbatim) and leave no output file behind; usage errors exit 2.
 set -u
-U=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); CMP=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
-D=$(cd "$(dirname "$0")/data" && pwd)
-T=$(mktemp -d /tmp/unetrc-cli-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fails=0; n=0
-
 . "$(dirname "$0")/expect.sh" # expect, no_files, check (run from the fixtures folder $D)
+U=$(abspath "$1"); CMP=$(abspath "$2")
+D=$(cd "$(dirname "$0")/data" && pwd)
+scratch cli
 
 E="unetrc: error:"
 mkdir "$T/o"

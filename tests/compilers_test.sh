@@ -8,9 +8,8 @@
 set -u
 U=$1
 S=$(cd "$(dirname "$0")/.." && pwd)
-T=$(mktemp -d /tmp/unetrc-cc-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fails=0; n=0
+. "$S/tests/expect.sh" # scratch
+scratch cc
 O3="unetr_conv_tiny basicunet3d_tiny unet2d_5slice swin_v1_fs6 unetr_pp_small train"
 ccs="gcc"
 command -v clang >/dev/null 2>&1 && ccs="$ccs clang"

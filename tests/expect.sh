@@ -1,6 +1,15 @@
 # expect.sh: the checks the shell tests share (sourced, not run). The sourcing
 # script sets D (the folder commands run in) and keeps the counts in n and fails.
 #
+# abspath FILE: FILE's absolute path (its folder must exist)
+abspath() { printf '%s\n' "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
+# scratch NAME: T, a new folder /tmp/unetrc-NAME-XXXXXX removed at exit (made writable first: a test
+# may leave read-only folders in it); the counts n and fails start at 0
+scratch() {
+    T=$(mktemp -d "/tmp/unetrc-$1-XXXXXX")
+    trap 'chmod -R u+rwx "$T" 2>/dev/null; rm -rf "$T"' EXIT
+    fails=0; n=0
+}
 # expect RC "STDERR" cmd...: cmd, run from $D, exits RC with exactly STDERR
 expect() {
     want_rc=$1; want_err=$2; shift 2

@@ -112,6 +112,20 @@ static bool close_enough(const urc_tensor *ref, const urc_tensor *out, char *why
     return true;
 }
 
+/* Compares the no outputs with their references (the first mismatch clears *ok and sets *why to
+ * "WHAT output I: ..."), then frees them. */
+static void check_outputs(urc_tensor **refs, urc_tensor **outs, int no, const char *what, bool *ok, const char **why) {
+    char buf[300];
+    for (int i = 0; i < no; i++) {
+        if (*ok && !close_enough(refs[i], outs[i], buf, sizeof buf)) {
+            *ok = false;
+            *why = urc_fmt("%s output %d: %s", what, i, buf);
+        }
+        urc_tensor_free(outs[i]);
+        outs[i] = NULL;
+    }
+}
+
 /* The test data stores bfloat16/float16 tensors of some tests as uint16
  * bit patterns: compare them as the model's type. */
 static void relabel_half(urc_tensor *t, urc_dtype want) {
@@ -205,21 +219,13 @@ static const char *run_test(const char *dir, const test_info *ti, bool do_interp
             if (!refs[i]) return urc_fmt("cannot read output %d: %s", i, urc_diag_message());
             relabel_half(refs[i], g->outputs.items[i]->dtype);
         }
-        char buf[300];
         if (do_interp) {
             urc_diag_reset("interp");
             if (!urc_interp_run(g, ins, outs)) {
                 *interp_ok = false;
                 why = urc_fmt("interp: %s", urc_diag_message() ? urc_diag_message() : "failed");
             } else {
-                for (int i = 0; i < no; i++) {
-                    if (*interp_ok && !close_enough(refs[i], outs[i], buf, sizeof buf)) {
-                        *interp_ok = false;
-                        why = urc_fmt("interp output %d: %s", i, buf);
-                    }
-                    urc_tensor_free(outs[i]);
-                    outs[i] = NULL;
-                }
+                check_outputs(refs, outs, no, "interp", interp_ok, &why);
             }
         }
         if (do_c) {
@@ -231,14 +237,7 @@ static const char *run_test(const char *dir, const test_info *ti, bool do_interp
                 *c_ok = false;
                 why = urc_fmt("c: %s", urc_diag_message() ? urc_diag_message() : "failed");
             } else {
-                for (int i = 0; i < no; i++) {
-                    if (*c_ok && !close_enough(refs[i], outs[i], buf, sizeof buf)) {
-                        *c_ok = false;
-                        why = urc_fmt("c output %d: %s", i, buf);
-                    }
-                    urc_tensor_free(outs[i]);
-                    outs[i] = NULL;
-                }
+                check_outputs(refs, outs, no, "c", c_ok, &why);
             }
         }
         for (int i = 0; i < k; i++) urc_tensor_free(ins[i]);

@@ -13,6 +13,7 @@
 #include "interp/interp.h"
 #include "ir/ir.h"
 #include "passes/passes.h"
+#include "test_util.h"
 
 typedef struct tcase {
     const char *eq;
@@ -44,24 +45,6 @@ static const tcase cases[] = {
     {"ij,jk->ik", 2, {{2, {3, 1}}, {2, {4, 5}}}, false, 0, 0}, /* size-1 broadcast of j */
     {"iij,jk->ik", 2, {{3, {3, 3, 4}}, {2, {4, 5}}}, false, 0, 0},
 };
-
-static unsigned rng = 12345;
-static double rnd(void) {
-    rng = rng * 1103515245u + 12345u;
-    return (double)((rng >> 8) & 0xffff) / 32768.0 - 1.0;
-}
-
-static urc_tensor *random_tensor(const urc_shape *s) {
-    urc_tensor *t = urc_tensor_new(URC_DT_F32, s);
-    for (int64_t i = 0; i < urc_tensor_numel(t); i++) ((float *)t->data)[i] = (float)rnd();
-    return t;
-}
-
-static int count_ops(const urc_graph *g, urc_op op) {
-    int c = 0;
-    for (int i = 0; i < g->nodes.len; i++) c += g->nodes.items[i]->op == op;
-    return c;
-}
 
 static bool run_case(const tcase *tc) {
     urc_diag_reset(tc->eq);

@@ -24,18 +24,7 @@
 #include "ir/ir.h"
 #include "ops/spatial.h"
 #include "passes/passes.h"
-
-static unsigned rng = 12345;
-static double rnd(void) {
-    rng = rng * 1103515245u + 12345u;
-    return (double)((rng >> 8) & 0xffff) / 32768.0 - 1.0;
-}
-
-static urc_tensor *random_tensor(const urc_shape *s) {
-    urc_tensor *t = urc_tensor_new(URC_DT_F32, s);
-    for (int64_t i = 0; i < urc_tensor_numel(t); i++) ((float *)t->data)[i] = (float)rnd();
-    return t;
-}
+#include "test_util.h"
 
 static const char *const targets[] = {"host", "generic", "x86-64-v3"};
 

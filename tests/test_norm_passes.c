@@ -35,17 +35,8 @@
 #include "passes/memplan.h"
 #include "passes/passes.h"
 
-static unsigned rng = 2024;
-static double rnd(void) { /* uniform in [-1, 1) */
-    rng = rng * 1103515245u + 12345u;
-    return (double)((rng >> 8) & 0xffff) / 32768.0 - 1.0;
-}
-
-static int count_ops(const urc_graph *g, urc_op op) {
-    int c = 0;
-    for (int i = 0; i < g->nodes.len; i++) c += g->nodes.items[i]->op == op;
-    return c;
-}
+#define URC_TEST_SEED 2024
+#include "test_util.h"
 
 /* ---- building graphs ------------------------------------------------------------ */
 
@@ -212,6 +203,27 @@ static bool run_c(urc_graph *g, urc_tensor *const *ins, urc_tensor **outs, const
         return false;
     }
     return true;
+}
+
+/* G (built by hand) on `in`: the interpreter's output in *ref, the generated C's for `target` in *got. */
+static bool ref_and_c(urc_tensor *in, urc_tensor **ref, urc_tensor **got, const char *name, const char *target) {
+    if (!(urc_graph_toposort(G) && urc_pass_infer(G, false, (uint64_t)1 << 32) && urc_interp_run(G, &in, ref))) {
+        printf("FAIL %s: %s\n", name, urc_diag_message() ? urc_diag_message() : "?");
+        return false;
+    }
+    target_cpu = target;
+    bool ok = run_c(G, &in, got, name);
+    target_cpu = NULL;
+    return ok;
+}
+
+/* Prints "ok NAME" when ok; frees the case's tensors. */
+static bool finish(bool ok, const char *name, urc_tensor *in, urc_tensor *ref, urc_tensor *got) {
+    if (ok) printf("ok %s\n", name);
+    urc_tensor_free(in);
+    urc_tensor_free(ref);
+    urc_tensor_free(got);
+    return ok;
 }
 
 /* ---- hand-built cases ------------------------------------------------------------------ */
@@ -453,14 +465,7 @@ static bool run_scase(const scase *sc, const char *target) {
         if (sc->special && i == total / 2) v = NAN;
         urc_elem_set_f64(sc->dt, in->data, i, v);
     }
-    bool ok = urc_graph_toposort(G) && urc_pass_infer(G, false, (uint64_t)1 << 32) && urc_interp_run(G, &in, &ref);
-    if (!ok) {
-        printf("FAIL %s: %s\n", name, urc_diag_message() ? urc_diag_message() : "?");
-        return false;
-    }
-    target_cpu = target;
-    ok = run_c(G, &in, &got, name);
-    target_cpu = NULL;
+    bool ok = ref_and_c(in, &ref, &got, name, target);
     /* NaN where the reference has NaN, else 1e-6 of the largest magnitude
      * (and -inf where it has -inf). */
     for (int64_t i = 0; ok && i < total; i++) {
@@ -471,11 +476,7 @@ static bool run_scase(const scase *sc, const char *target) {
             ok = false;
         }
     }
-    if (ok) printf("ok %s\n", name);
-    urc_tensor_free(in);
-    urc_tensor_free(ref);
-    urc_tensor_free(got);
-    return ok;
+    return finish(ok, name, in, ref, got);
 }
 
 /* ---- reductions vs the interpreter ------------------------------------------------------ */
@@ -526,19 +527,9 @@ static bool run_rcase(const rcase *rc, const char *target) {
     output(n->out[0]);
     urc_tensor *in = urc_tensor_new(rc->dt, &rc->shape), *ref = NULL, *got = NULL;
     for (int64_t i = 0; i < urc_tensor_numel(in); i++) urc_elem_set_f64(rc->dt, in->data, i, 3 * rnd() + 0.5);
-    bool ok = urc_graph_toposort(G) && urc_pass_infer(G, false, (uint64_t)1 << 32) && urc_interp_run(G, &in, &ref);
-    if (!ok) {
-        printf("FAIL %s: %s\n", name, urc_diag_message() ? urc_diag_message() : "?");
-        return false;
-    }
-    target_cpu = target;
-    ok = run_c(G, &in, &got, name) && close_to(ref, got, rc->dt == URC_DT_F64 ? 1e-12 : 2e-6, "generated C", name);
-    target_cpu = NULL;
-    if (ok) printf("ok %s\n", name);
-    urc_tensor_free(in);
-    urc_tensor_free(ref);
-    urc_tensor_free(got);
-    return ok;
+    bool ok = ref_and_c(in, &ref, &got, name, target) &&
+              close_to(ref, got, rc->dt == URC_DT_F64 ? 1e-12 : 2e-6, "generated C", name);
+    return finish(ok, name, in, ref, got);
 }
 
 int main(int argc, char **argv) {

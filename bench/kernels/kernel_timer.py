@@ -4,8 +4,9 @@ instrument() wraps every kernel call of one entry function of generated C with a
 (thread CPU time with one thread: robust on a shared core; wall time otherwise) that
 skips the first call of the entry (warm-up); the program writes DIR/prof.txt at exit.
 report() prints the time per call of the entry by op kind and the top kernel calls,
-each with the kernel's comment (op, node name, shapes)."""
-import os, re
+each with the kernel's comment (op, node name, shapes).
+build() instruments a source of the kept folder and rebuilds the program with it."""
+import os, re, subprocess
 
 
 def instrument(src, entry_re, d, threads):
@@ -41,6 +42,20 @@ def instrument(src, entry_re, d, threads):
             '    for (int i = 0; i < %d; i++) fprintf(f, "%%d %%.6f\\n", i, urc_prof_t[i] * 1e3 / (urc_prof_calls - 1));\n'
             '    fclose(f);\n}\n' % (n + 1, 'CLOCK_THREAD_CPUTIME_ID' if threads == '1' else 'CLOCK_MONOTONIC', d, n))
     return prof + '\n'.join(out), [(k, comments.get(k, '')) for k in calls]
+
+
+def build(d, src_name, entry_re, threads, sources, exe_name):
+    """Instruments the entry function (entry_re) of D/SRC_NAME into D/prof_SRC_NAME and builds it
+    with the other SOURCES of D into D/EXE_NAME (-O3 -march=native -mprefer-vector-width=512
+    -fopenmp).  Returns (executable, [(kernel, comment)] per call site, the environment to run it
+    with: OMP_NUM_THREADS=threads)."""
+    src, calls = instrument(open(os.path.join(d, src_name)).read(), entry_re, d, threads)
+    prof = os.path.join(d, 'prof_' + src_name)
+    open(prof, 'w').write(src)
+    exe = os.path.join(d, exe_name)
+    subprocess.check_call(['gcc', '-std=c11', '-O3', '-march=native', '-mprefer-vector-width=512', '-fopenmp', '-I', d,
+                           prof] + [os.path.join(d, s) for s in sources] + ['-o', exe, '-lm'])
+    return exe, calls, dict(os.environ, OMP_NUM_THREADS=threads)
 
 
 def report(d, calls, what, threads):

@@ -7,17 +7,12 @@ a shared core) of the forward function with a timer, rebuilds with
 harness's warm-up forward excluded)."""
 import os, subprocess, sys
 
-from kernel_timer import instrument, report
+from kernel_timer import build, report
 
 d = sys.argv[1]
 threads = sys.argv[2] if len(sys.argv) > 2 else '2'
 runs = sys.argv[3] if len(sys.argv) > 3 else '2'
-src, calls = instrument(open(os.path.join(d, 'model.c')).read(), r'^int \w+_forward\(', d, threads)
-open(os.path.join(d, 'prof_model.c'), 'w').write(src)
-exe = os.path.join(d, 'prof_run')
-subprocess.check_call(['gcc', '-std=c11', '-O3', '-march=native', '-mprefer-vector-width=512', '-fopenmp', '-I', d,
-                       os.path.join(d, 'prof_model.c'), os.path.join(d, 'harness.c'), '-o', exe, '-lm'])
-env = dict(os.environ, OMP_NUM_THREADS=threads)
+exe, calls, env = build(d, 'model.c', r'^int \w+_forward\(', threads, ['harness.c'], 'prof_run')
 subprocess.check_call([exe, os.path.join(d, 'model.weights'), os.path.join(d, 'in0.bin'), '/dev/null', runs], env=env,
                       stdout=subprocess.DEVNULL)
 report(d, calls, 'forward', threads)

@@ -11,18 +11,13 @@ step by op kind and the top kernels (TOP=n).  Each kernel line carries the
 kernel's comment (op, node name, shapes)."""
 import os, subprocess, sys
 
-from kernel_timer import instrument, report
+from kernel_timer import build, report
 
 d = sys.argv[1]
 threads = sys.argv[2] if len(sys.argv) > 2 else '1'
 steps = sys.argv[3] if len(sys.argv) > 3 else '3'
-src, calls = instrument(open(os.path.join(d, 'seg.c')).read(), r'^int \w+_train_step\(', d, threads)
-open(os.path.join(d, 'prof_seg.c'), 'w').write(src)
-exe = os.path.join(d, 'prof_train')
-subprocess.check_call(['gcc', '-std=c11', '-O3', '-march=native', '-mprefer-vector-width=512', '-fopenmp', '-I', d,
-                       os.path.join(d, 'prof_seg.c'), os.path.join(d, 'train.c'), os.path.join(d, 'weights.c'),
-                       os.path.join(d, 'checkpoint.c'), '-o', exe, '-lm'])
-env = dict(os.environ, OMP_NUM_THREADS=threads)
+exe, calls, env = build(d, 'seg.c', r'^int \w+_train_step\(', threads, ['train.c', 'weights.c', 'checkpoint.c'],
+                        'prof_train')
 subprocess.check_call([exe, os.path.join(d, 'seg.weights'), os.path.join(d, 'images.bin'), os.path.join(d, 'labels.bin'),
                        '1', steps, '1e-4', '1e-4', '0', os.path.join(d, 'prof_ckpt.bin'), '0', '0'], env=env)
 report(d, calls, 'step', threads)

@@ -5,12 +5,10 @@
 # compared with PyTorch's output (1e-4 of max|ref|); then bad configs and
 # weights must fail with exactly the message given.
 set -u
-U=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); CMP=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 D=$(cd "$(dirname "$0")" && pwd)
-T=$(mktemp -d /tmp/unetrc-config-XXXXXX)
-trap 'rm -rf "$T"' EXIT
-fails=0; n=0
 . "$D/../expect.sh" # expect, no_files, check (run from $D)
+U=$(abspath "$1"); CMP=$(abspath "$2")
+scratch config
 
 # -- outputs against PyTorch
 for name in bu3d_default bu3d_batch_odd bu2d_prelu unetr_conv unetr_perceptron_batch unetr_2d unet3d_res_batch \

@@ -305,29 +305,26 @@ try:
         targets.append(("ex4d.nii.gz", False, (128, 96, 24)))
     for src, two_d, sp in targets:
         flag = ["--2d"] if two_d else []
+        stem = src.split(".")[0]
+
+        def written(cmd, data, npy, out, what, dtype, extra=(), tag=""):
+            """`io_tool cmd` writes data (saved as npy) to out with the geometry of src; checked by nibabel."""
+            np.save(os.path.join(W, npy), data)
+            rc, err = run(cmd, *flag, src, npy, *extra, out)
+            check(rc == 0, f"{cmd}{tag} {src}: {err}")
+            if rc == 0:
+                check_written(what, out, src, data, dtype, two_d)
+
         for ext in (".nii", ".nii.gz"):
             lab = rng.integers(0, 5, size=(1,) + sp).astype(np.float32)
-            np.save(os.path.join(W, "lab.npy"), lab)
-            out = f"w_{src.split('.')[0]}_labels{ext}"
-            rc, err = run("write-labels", *flag, src, "lab.npy", out)
-            check(rc == 0, f"write-labels {src}: {err}")
-            if rc == 0:
-                check_written(f"labels of {src}{ext}", out, src, lab, np.uint8, two_d)
+            written("write-labels", lab, "lab.npy", f"w_{stem}_labels{ext}", f"labels of {src}{ext}", np.uint8)
             big = lab * 150 - 10  # -10 .. 590: int16
-            np.save(os.path.join(W, "big.npy"), big)
-            out = f"w_{src.split('.')[0]}_big{ext}"
-            rc, err = run("write-labels", *flag, src, "big.npy", out)
-            check(rc == 0, f"write-labels (int16) {src}: {err}")
-            if rc == 0:
-                check_written(f"int16 labels of {src}{ext}", out, src, big, np.int16, two_d)
+            written("write-labels", big, "big.npy", f"w_{stem}_big{ext}", f"int16 labels of {src}{ext}", np.int16,
+                    tag=" (int16)")
             for c in (1, 3):
                 val = rng.standard_normal((c,) + sp).astype(np.float32)
-                np.save(os.path.join(W, "val.npy"), val)
-                out = f"w_{src.split('.')[0]}_f{c}{ext}"
-                rc, err = run("write-f32", *flag, src, "val.npy", str(c), out)
-                check(rc == 0, f"write-f32 {src}: {err}")
-                if rc == 0:
-                    check_written(f"float32 x{c} of {src}{ext}", out, src, val, np.float32, two_d)
+                written("write-f32", val, "val.npy", f"w_{stem}_f{c}{ext}", f"float32 x{c} of {src}{ext}", np.float32,
+                        extra=(str(c),))
     # 2D images without qform and sform: nibabel's (base) affine uses pixdim[3] only from rank 3 on, so a 2D
     # image keeps its rank (found by fuzz_nifti: rank_change_base_affine, rank4_2d_pixdim3)
     # (and a 2D image with a qform, which uses pixdim[3] whatever the rank: rank2_qform_pixdim3)

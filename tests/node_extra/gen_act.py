@@ -10,15 +10,14 @@ that tests/path_check.sh (act) looks for in --dump-ir (the fusion happened).
 Regenerate:
     python3 tests/node_extra/gen_act.py"""
 import os
-import shutil
 
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper, TensorProto
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "act")
-shutil.rmtree(OUT, ignore_errors=True)
-os.makedirs(OUT)
+import nodegen
+
+OUT = nodegen.fresh_out(__file__, "act")
 rng = np.random.default_rng(17)
 
 
@@ -34,7 +33,6 @@ def Q(*s, step=4):
 
 def save(name, nodes, inputs, y, inits=(), expect="", opset=17, check=True):
     d = os.path.join(OUT, "test_" + name)
-    os.makedirs(os.path.join(d, "test_data_set_0"))
     gin = [helper.make_tensor_value_info(n, TensorProto.FLOAT, a.shape) for n, a in inputs]
     g = helper.make_graph(nodes, name, gin, [helper.make_tensor_value_info("y", TensorProto.FLOAT, y.shape)],
                           [numpy_helper.from_array(np.asarray(a, np.float32), n) for n, a in inits])
@@ -42,12 +40,7 @@ def save(name, nodes, inputs, y, inits=(), expect="", opset=17, check=True):
     m.ir_version = 8
     if check:  # (this onnx predates Gelu)
         onnx.checker.check_model(m)
-    onnx.save(m, os.path.join(d, "model.onnx"))
-    for i, (n, a) in enumerate(inputs):
-        with open(os.path.join(d, "test_data_set_0", f"input_{i}.pb"), "wb") as f:
-            f.write(numpy_helper.from_array(a, n).SerializeToString())
-    with open(os.path.join(d, "test_data_set_0", "output_0.pb"), "wb") as f:
-        f.write(numpy_helper.from_array(y.astype(np.float32), "y").SerializeToString())
+    nodegen.write_case(d, m, inputs, [("y", y.astype(np.float32))])
     with open(os.path.join(d, "expect_ir.txt"), "w") as f:
         f.write(expect + "\n")
 

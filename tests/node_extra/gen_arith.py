@@ -11,38 +11,21 @@ is what numpy gives where numpy defines the case. tests/CMakeLists.txt runs
 them with the generated C built with -fsanitize=undefined. Regenerate:
     python3 tests/node_extra/gen_arith.py"""
 import math
-import os
-import shutil
 
 import numpy as np
-import onnx
-from onnx import helper, numpy_helper, TensorProto
+from onnx import helper, TensorProto
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "arith")
-shutil.rmtree(OUT, ignore_errors=True)
-os.makedirs(OUT)
-TP = {np.float32: TensorProto.FLOAT, np.float64: TensorProto.DOUBLE, np.float16: TensorProto.FLOAT16,
-      np.bool_: TensorProto.BOOL, np.int8: TensorProto.INT8, np.uint8: TensorProto.UINT8,
-      np.int16: TensorProto.INT16, np.uint16: TensorProto.UINT16, np.int32: TensorProto.INT32,
-      np.uint32: TensorProto.UINT32, np.int64: TensorProto.INT64, np.uint64: TensorProto.UINT64}
+import nodegen
+from nodegen import TP
+
+OUT = nodegen.fresh_out(__file__, "arith")
 I64_MIN, I64_MAX = -(1 << 63), (1 << 63) - 1
 I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
 
 
 def save(name, nodes, inputs, outputs, inits=(), opset=17):
     """inputs/outputs: (name, array) pairs; inits: (name, array) constants."""
-    d = os.path.join(OUT, "test_" + name)
-    os.makedirs(os.path.join(d, "test_data_set_0"))
-    ivi = [helper.make_tensor_value_info(n, TP[a.dtype.type], a.shape) for n, a in inputs]
-    ovi = [helper.make_tensor_value_info(n, TP[a.dtype.type], a.shape) for n, a in outputs]
-    g = helper.make_graph(nodes, name, ivi, ovi, [numpy_helper.from_array(a, n) for n, a in inits])
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
-    m.ir_version = 8
-    onnx.save(m, os.path.join(d, "model.onnx"))
-    for kind, arrays in (("input", inputs), ("output", outputs)):
-        for i, (n, a) in enumerate(arrays):
-            with open(os.path.join(d, "test_data_set_0", f"{kind}_{i}.pb"), "wb") as f:
-                f.write(numpy_helper.from_array(a, n).SerializeToString())
+    nodegen.save(OUT, name, nodes, inputs, outputs, inits, opset)
 
 
 def wrap(v, dt):

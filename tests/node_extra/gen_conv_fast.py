@@ -11,6 +11,7 @@
 import os, shutil, sys, numpy as np, onnx, torch
 import torch.nn.functional as F
 from onnx import helper, TensorProto, numpy_helper
+import nodegen
 
 OUT = sys.argv[1]
 rng = np.random.default_rng(7)
@@ -44,7 +45,6 @@ def save(name, op, x, w, b=None, strides=None, pads=None, dil=None, op_pad=None,
     y = ref(op, x, w, b, strides, pads, dil, op_pad)
     d = os.path.join(OUT, name)
     if os.path.exists(d): shutil.rmtree(d)
-    os.makedirs(os.path.join(d, 'test_data_set_0'))
     names = ['in0', 'in1'] + (['in2'] if b is not None else [])
     inits = []
     gin = [helper.make_tensor_value_info('in0', TensorProto.FLOAT, x.shape)]
@@ -62,10 +62,7 @@ def save(name, op, x, w, b=None, strides=None, pads=None, dil=None, op_pad=None,
     g = helper.make_graph([node], name, gin, [helper.make_tensor_value_info('out0', TensorProto.FLOAT, y.shape)], inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 17)]); m.ir_version = 8
     onnx.checker.check_model(m)
-    onnx.save(m, os.path.join(d, 'model.onnx'))
-    for k, (nm_, a) in enumerate(feeds):
-        open(os.path.join(d, 'test_data_set_0', f'input_{k}.pb'), 'wb').write(numpy_helper.from_array(a, nm_).SerializeToString())
-    open(os.path.join(d, 'test_data_set_0', 'output_0.pb'), 'wb').write(numpy_helper.from_array(y, 'out0').SerializeToString())
+    nodegen.write_case(d, m, feeds, [('out0', y)])
 
 # Conv
 save('test_fconv_k3p1_c5m20_3d', 'Conv', X(1, 5, 4, 5, 40), Wt(20, 5, 3, 3, 3), Wt(20), pads=[1] * 6)
@@ -101,7 +98,6 @@ save('test_fconvt_k2s2_nobias_m32_3d', 'ConvTranspose', X(1, 16, 2, 3, 14), Wt(1
 def save_graph(name, x, nodes, inits, extra_inputs=(), ref_fn=None):
     d = os.path.join(OUT, name)
     if os.path.exists(d): shutil.rmtree(d)
-    os.makedirs(os.path.join(d, 'test_data_set_0'))
     y = ref_fn()
     gin = [helper.make_tensor_value_info('in0', TensorProto.FLOAT, x.shape)]
     feeds = [('in0', x)]
@@ -112,10 +108,7 @@ def save_graph(name, x, nodes, inits, extra_inputs=(), ref_fn=None):
                           [numpy_helper.from_array(a, n_) for n_, a in inits])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid('', 17)]); m.ir_version = 8
     onnx.checker.check_model(m)
-    onnx.save(m, os.path.join(d, 'model.onnx'))
-    for k, (nm_, a) in enumerate(feeds):
-        open(os.path.join(d, 'test_data_set_0', f'input_{k}.pb'), 'wb').write(numpy_helper.from_array(a, nm_).SerializeToString())
-    open(os.path.join(d, 'test_data_set_0', 'output_0.pb'), 'wb').write(numpy_helper.from_array(y, 'out0').SerializeToString())
+    nodegen.write_case(d, m, feeds, [('out0', y)])
 
 def conv_ref(x, w, b, pads=None, strides=None):
     sp = x.ndim - 2

@@ -2,27 +2,22 @@
 """Extra node tests (ONNX backend-test layout) for MatMul, Gemm and Einsum at
 opset 13: cases the Debian test data lacks (its Einsum tests are opset 12).
 Expected outputs come from numpy. Regenerate: python3 tests/node_extra/gen_matmul.py"""
-import numpy as np, onnx, os, shutil, sys
+import numpy as np, onnx, os, sys
 from onnx import helper, numpy_helper, TensorProto
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'matmul')
-shutil.rmtree(OUT, ignore_errors=True); os.makedirs(OUT)
+import nodegen
+OUT = nodegen.fresh_out(__file__, 'matmul')
 rng = np.random.default_rng(0)
 NP2TP = {np.float32: TensorProto.FLOAT, np.float64: TensorProto.DOUBLE, np.int32: TensorProto.INT32,
          np.int64: TensorProto.INT64, np.uint32: TensorProto.UINT32, np.uint64: TensorProto.UINT64,
          np.int8: TensorProto.INT8, np.uint8: TensorProto.UINT8, np.int16: TensorProto.INT16}
 
 def save(name, node, inputs, outputs, opset=13, inits=()):
-    d = os.path.join(OUT, 'test_' + name); os.makedirs(os.path.join(d, 'test_data_set_0'))
     ivi = [helper.make_tensor_value_info(n, NP2TP[a.dtype.type], a.shape) for n, a in inputs]
     ovi = [helper.make_tensor_value_info(n, NP2TP[a.dtype.type], a.shape) for n, a in outputs]
     g = helper.make_graph([node], name, ivi, ovi, initializer=[numpy_helper.from_array(a, n) for n, a in inits])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid('', opset)])
     onnx.checker.check_model(m)
-    onnx.save(m, os.path.join(d, 'model.onnx'))
-    for i, (n, a) in enumerate(inputs):
-        open(os.path.join(d, 'test_data_set_0', f'input_{i}.pb'), 'wb').write(numpy_helper.from_array(a, n).SerializeToString())
-    for i, (n, a) in enumerate(outputs):
-        open(os.path.join(d, 'test_data_set_0', f'output_{i}.pb'), 'wb').write(numpy_helper.from_array(a, n).SerializeToString())
+    nodegen.write_case(os.path.join(OUT, 'test_' + name), m, inputs, outputs)
 
 def rnd(shape, dt=np.float32):
     if np.issubdtype(dt, np.integer):

@@ -6,33 +6,18 @@ in float64 and stored as float32. Regenerate:
     python3 tests/node_extra/gen_misc.py"""
 import math
 import os
-import shutil
 
 import numpy as np
-import onnx
-from onnx import helper, numpy_helper, TensorProto
+from onnx import helper
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "misc")
-shutil.rmtree(OUT, ignore_errors=True)
-os.makedirs(OUT)
+import nodegen
+
+OUT = nodegen.fresh_out(__file__, "misc")
 rng = np.random.default_rng(11)
-TP = {np.float32: TensorProto.FLOAT, np.float64: TensorProto.DOUBLE, np.bool_: TensorProto.BOOL,
-      np.int64: TensorProto.INT64, np.int32: TensorProto.INT32}
 
 
 def save(name, node, inputs, outputs, opset=13):
-    d = os.path.join(OUT, "test_" + name)
-    os.makedirs(os.path.join(d, "test_data_set_0"))
-    ivi = [helper.make_tensor_value_info(n, TP[a.dtype.type], a.shape) for n, a in inputs]
-    ovi = [helper.make_tensor_value_info(n, TP[a.dtype.type], a.shape) for n, a in outputs]
-    g = helper.make_graph([node], name, ivi, ovi)
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
-    m.ir_version = 8
-    onnx.save(m, os.path.join(d, "model.onnx"))
-    for kind, arrays in (("input", inputs), ("output", outputs)):
-        for i, (n, a) in enumerate(arrays):
-            with open(os.path.join(d, "test_data_set_0", f"{kind}_{i}.pb"), "wb") as f:
-                f.write(numpy_helper.from_array(a, n).SerializeToString())
+    nodegen.save(OUT, name, [node], inputs, outputs, opset=opset)
 
 
 def unary(name, op, fn, x, **attrs):

@@ -6,15 +6,13 @@ are not multiples of 16, leading axes of 1 to 4 as attention heads have).
 References are numpy's transpose. Regenerate:
     python3 tests/node_extra/gen_movement.py"""
 import os
-import shutil
 
 import numpy as np
-import onnx
-from onnx import helper, numpy_helper, TensorProto
+from onnx import helper, TensorProto
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "movement")
-shutil.rmtree(OUT, ignore_errors=True)
-os.makedirs(OUT)
+import nodegen
+
+OUT = nodegen.fresh_out(__file__, "movement")
 rng = np.random.default_rng(23)
 
 
@@ -23,16 +21,12 @@ def transpose(name, shape, perm, dtype=np.float32):
     y = np.transpose(x, perm)
     tp = TensorProto.FLOAT if dtype == np.float32 else TensorProto.INT64
     d = os.path.join(OUT, "test_transpose_" + name)
-    os.makedirs(os.path.join(d, "test_data_set_0"))
     node = helper.make_node("Transpose", ["x"], ["y"], perm=list(perm))
     g = helper.make_graph([node], name, [helper.make_tensor_value_info("x", tp, x.shape)],
                           [helper.make_tensor_value_info("y", tp, y.shape)])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
     m.ir_version = 8
-    onnx.save(m, os.path.join(d, "model.onnx"))
-    for kind, n, a in (("input", "x", x), ("output", "y", y)):
-        with open(os.path.join(d, "test_data_set_0", f"{kind}_0.pb"), "wb") as f:
-            f.write(numpy_helper.from_array(np.ascontiguousarray(a), n).SerializeToString())
+    nodegen.write_case(d, m, [("x", np.ascontiguousarray(x))], [("y", np.ascontiguousarray(y))])
 
 
 transpose("heads_kt", (1, 4, 37, 8), (0, 1, 3, 2))          # UNETR++ k^T: tiles of 8 x 16, a leading 1

@@ -6,19 +6,13 @@ constant indices (initializers: checked at compile time, distinct tuples updated
 parallel). References are computed with numpy (a loop over the index tuples, in order).
 Regenerate:
     python3 tests/node_extra/gen_scatter.py"""
-import os
-import shutil
-
 import numpy as np
-import onnx
-from onnx import helper, numpy_helper, TensorProto
+from onnx import helper
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "scatter")
-shutil.rmtree(OUT, ignore_errors=True)
-os.makedirs(OUT)
+import nodegen
+
+OUT = nodegen.fresh_out(__file__, "scatter")
 rng = np.random.default_rng(17)
-TP = {np.float32: TensorProto.FLOAT, np.float64: TensorProto.DOUBLE, np.bool_: TensorProto.BOOL,
-      np.int64: TensorProto.INT64, np.int32: TensorProto.INT32, np.uint8: TensorProto.UINT8}
 
 
 def scatter_nd(data, indices, updates, reduction="none"):
@@ -43,23 +37,12 @@ def scatter_nd(data, indices, updates, reduction="none"):
 
 
 def save(name, data, indices, updates, reduction=None, opset=18, const_indices=False):
-    d = os.path.join(OUT, "test_" + name)
-    os.makedirs(os.path.join(d, "test_data_set_0"))
     y = scatter_nd(data, indices, updates, reduction or "none")
     attrs = {} if reduction is None else {"reduction": reduction}
     node = helper.make_node("ScatterND", ["data", "indices", "updates"], ["y"], **attrs)
     ins = [("data", data), ("updates", updates)] if const_indices else [("data", data), ("indices", indices), ("updates", updates)]
-    inits = [numpy_helper.from_array(indices, "indices")] if const_indices else []
-    ivi = [helper.make_tensor_value_info(n, TP[a.dtype.type], a.shape) for n, a in ins]
-    ovi = [helper.make_tensor_value_info("y", TP[y.dtype.type], y.shape)]
-    g = helper.make_graph([node], name, ivi, ovi, inits)
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
-    m.ir_version = 8
-    onnx.save(m, os.path.join(d, "model.onnx"))
-    for kind, arrays in (("input", ins), ("output", [("y", y)])):
-        for i, (n, a) in enumerate(arrays):
-            with open(os.path.join(d, "test_data_set_0", f"{kind}_{i}.pb"), "wb") as f:
-                f.write(numpy_helper.from_array(a, n).SerializeToString())
+    inits = [("indices", indices)] if const_indices else []
+    nodegen.save(OUT, name, [node], ins, [("y", y)], inits, opset)
 
 
 f32 = np.float32

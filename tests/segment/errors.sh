@@ -6,19 +6,16 @@
 # weights, a changed library, a missing manifest) is found and rebuilt; a cache folder others
 # can write to is refused; a second call loads the entry without compiling.
 set -u
-U=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); M=$(cd "$2" && pwd)
+. "$(dirname "$0")/../expect.sh" # expect, no_files, check
+U=$(abspath "$1"); M=$(cd "$2" && pwd)
 D=$(cd "$(dirname "$0")/data" && pwd)
-T=$(mktemp -d /tmp/unetrc-segerr-XXXXXX)
-trap 'chmod -R u+rwx "$T" 2>/dev/null; rm -rf "$T"' EXIT
-fails=0; n=0
+scratch segerr
 CACHE="$T/cache"
 # unet3d_batch (1 -> 2 channels, 32^3) and unetr_perceptron_tiny (2 -> 4), built without optimisation: quick
 SEG="segment --cache $CACHE --quiet"
 FLAGS="-std=c11 -O0 -fopenmp"
 B=$M/unet3d_batch.onnx; P=$M/unetr_perceptron_tiny.onnx; O=$T/o
 mkdir "$O"
-
-. "$(dirname "$0")/../expect.sh" # expect, no_files, check
 
 E="unetrc: error:"
 UE="unetrc: usage error:"

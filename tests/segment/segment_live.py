@@ -40,6 +40,9 @@ try:
     from monai.inferers import sliding_window_inference
     from monai.networks.nets import UNet
     from monai.transforms import EnsureChannelFirst, LoadImage, NormalizeIntensity, ScaleIntensityRange
+
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sw"))
+    from flip_tta import with_flips  # tests/sw/flip_tta.py: unetrc's flip TTA
 except Exception as e:  # pragma: no cover - environment without the reference stack
     print(f"skipped: {e}")
     sys.exit(77)
@@ -71,20 +74,6 @@ def check(ok, what):
     print(("ok   " if ok else "FAIL ") + what)
     if not ok:
         FAILS.append(what)
-
-
-def with_flips(f, nd, axes):
-    mask = sum(1 << a for a in axes)
-    subsets = [m for m in range(1 << nd) if m & ~mask == 0]
-
-    def g(x):
-        acc = f(x)
-        for m in subsets[1:]:
-            dims = [2 + a for a in range(nd) if m >> a & 1]
-            acc = acc + torch.flip(f(torch.flip(x, dims)), dims)
-        return acc / len(subsets)
-
-    return g
 
 
 def torch_module(onnx_path, ctor):
@@ -124,7 +113,7 @@ def slices_reference(x, model, c):
     def f(w):
         return net(w)
 
-    pred = with_flips(f, 2, c["flips"]) if c.get("flips") else f
+    pred = with_flips(f, 2, sum(1 << a for a in c["flips"])) if c.get("flips") else f
     v = torch.movedim(x, ax + 1, 1)  # [C, N, P0, P1]: the plane's axes keep their order
     n = v.shape[1]
     outs = []
@@ -166,7 +155,7 @@ def reference(model, images, c):
         return torch.from_numpy(sess.run(None, {name: w.numpy().astype(np.float32)})[0])
 
     nd = len(roi)
-    pred = with_flips(f, nd, c["flips"]) if c.get("flips") else f
+    pred = with_flips(f, nd, sum(1 << a for a in c["flips"])) if c.get("flips") else f
     with torch.no_grad():
         y = sliding_window_inference(x[None], roi, 1, pred, overlap=c.get("overlap", 0.25),
                                      mode=c.get("mode", "constant"), sigma_scale=c.get("sigma", 0.125))

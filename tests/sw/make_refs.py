@@ -39,6 +39,8 @@ try:
     import torch.nn.functional as F
     from monai.inferers import sliding_window_inference
     from monai.transforms import Activations, AsDiscrete, NormalizeIntensity, ScaleIntensityRange
+
+    from flip_tta import with_flips  # flip TTA as unetrc defines it (see the module docstring)
 except ImportError as e:  # pragma: no cover - depends on the machine
     print(f"skip: {e}")
     sys.exit(77)
@@ -92,20 +94,6 @@ def toy_predictor(w, bias, gain, roi):
         return conv(x, w, padding=1) + bias.view(shape) + gain.view(shape) * rp
 
     return f
-
-
-def with_flips(f, nd, mask):
-    """Flip TTA as unetrc defines it (see the module docstring)."""
-    subsets = [m for m in range(1 << nd) if m & ~mask == 0]
-
-    def g(x):
-        acc = f(x)
-        for m in subsets[1:]:
-            dims = [2 + a for a in range(nd) if m >> a & 1]
-            acc = acc + torch.flip(f(torch.flip(x, dims)), dims)
-        return acc / len(subsets)
-
-    return g if mask else f
 
 
 def case_line(name, nd, cin, cout, image, roi, ov, mode, sig, cval, flips, files):

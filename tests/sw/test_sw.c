@@ -315,6 +315,14 @@ static void run_manifest(const char *path, double tol) {
         CHECK(p.workspace_bytes == 0);                                                                                 \
     } while (0)
 
+/* `make` refuses a NULL spec, options or plan (s, o and p in scope). */
+#define NULLS_REFUSED(make)                                                                                            \
+    do {                                                                                                               \
+        CHECK(make(NULL, &o, &p) == UNETRC_ERR_NULL);                                                                  \
+        CHECK(make(&s, NULL, &p) == UNETRC_ERR_NULL);                                                                  \
+        CHECK(make(&s, &o, NULL) == UNETRC_ERR_NULL);                                                                  \
+    } while (0)
+
 static int progress_seen, progress_stop;
 static int progress_cb(void *ctx, int64_t done, int64_t total) {
     int64_t *want_total = ctx;
@@ -359,9 +367,7 @@ static void unit_errors(void) {
     unetrc_sw_options o;
     unetrc_sw_default_options(&o);
     unetrc_sw_plan p;
-    CHECK(unetrc_sw_plan_make(NULL, &o, &p) == UNETRC_ERR_NULL);
-    CHECK(unetrc_sw_plan_make(&s, NULL, &p) == UNETRC_ERR_NULL);
-    CHECK(unetrc_sw_plan_make(&s, &o, NULL) == UNETRC_ERR_NULL);
+    NULLS_REFUSED(unetrc_sw_plan_make);
 #define REFUSED(field, value) REFUSED_BY(unetrc_sw_plan_make, unetrc_sw_spec, field, value)
     REFUSED(s_.spatial_dims, 1);
     REFUSED(s_.spatial_dims, 4);
@@ -493,9 +499,7 @@ static void unit_slices(void) {
     CHECK(p.stack_bytes == 2 * 3 * 45 * 4 && p.slice_out_bytes == 3 * 45 * 4);
     CHECK(p.plane.window_in_bytes == 6 * 16 * 4 && p.plane.window_out_bytes == 3 * 16 * 4);
     CHECK(p.workspace_bytes >= p.stack_bytes + p.slice_out_bytes + p.plane.workspace_bytes);
-    CHECK(unetrc_sw_slices_plan_make(NULL, &o, &p) == UNETRC_ERR_NULL);
-    CHECK(unetrc_sw_slices_plan_make(&s, NULL, &p) == UNETRC_ERR_NULL);
-    CHECK(unetrc_sw_slices_plan_make(&s, &o, NULL) == UNETRC_ERR_NULL);
+    NULLS_REFUSED(unetrc_sw_slices_plan_make);
 #define REFUSED_SL(field, value) REFUSED_BY(unetrc_sw_slices_plan_make, unetrc_sw_slices_spec, field, value)
     REFUSED_SL(s_.slices, 0);
     REFUSED_SL(s_.slices, 4);

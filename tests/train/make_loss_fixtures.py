@@ -51,34 +51,28 @@ with open(os.path.join(HERE, "variants.txt"), "w") as f:
         f.write(f"{name} {loss.item():.9g} {flags}\n")
 print("wrote", HERE)
 
+
+def optimise(prefix, make_opt):
+    """Ten steps of the optimiser make_opt(parameters) on the model (seed 0) and
+    batch: the losses before each step and the final parameters, as PREFIX.*.npy."""
+    torch.manual_seed(0)
+    m = M()
+    opt = make_opt(m.parameters())
+    losses = []
+    for step in range(10):
+        opt.zero_grad()
+        loss = loss_fn(m(x), lab)
+        losses.append(loss.item())
+        loss.backward()
+        opt.step()
+    np.save(os.path.join(HERE, f"{prefix}.losses.npy"), np.array(losses, np.float32))
+    np.save(os.path.join(HERE, f"{prefix}.w.npy"), m.w.detach().numpy())
+    np.save(os.path.join(HERE, f"{prefix}.b.npy"), m.b.detach().numpy())
+
+
 # Ten AdamW steps (torch.optim.AdamW, lr 0.05, weight decay 0.01) on the same
-# model and batch: the losses before each step and the final parameters,
-# for tests/train/test_train_step.c.
-torch.manual_seed(0)
-m2 = M()
-opt = torch.optim.AdamW(m2.parameters(), lr=0.05, weight_decay=0.01)
+# model and batch, for tests/train/test_train_step.c.
 loss_fn = monai.losses.DiceCELoss(to_onehot_y=True, softmax=True)
-losses = []
-for step in range(10):
-    opt.zero_grad()
-    loss = loss_fn(m2(x), lab)
-    losses.append(loss.item())
-    loss.backward()
-    opt.step()
-np.save(os.path.join(HERE, "adamw.losses.npy"), np.array(losses, np.float32))
-np.save(os.path.join(HERE, "adamw.w.npy"), m2.w.detach().numpy())
-np.save(os.path.join(HERE, "adamw.b.npy"), m2.b.detach().numpy())
+optimise("adamw", lambda p: torch.optim.AdamW(p, lr=0.05, weight_decay=0.01))
 # SGD with momentum 0.9 and weight decay 1e-3
-torch.manual_seed(0)
-m3 = M()
-opt = torch.optim.SGD(m3.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
-losses = []
-for step in range(10):
-    opt.zero_grad()
-    loss = loss_fn(m3(x), lab)
-    losses.append(loss.item())
-    loss.backward()
-    opt.step()
-np.save(os.path.join(HERE, "sgd.losses.npy"), np.array(losses, np.float32))
-np.save(os.path.join(HERE, "sgd.w.npy"), m3.w.detach().numpy())
-np.save(os.path.join(HERE, "sgd.b.npy"), m3.b.detach().numpy())
+optimise("sgd", lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=1e-3))

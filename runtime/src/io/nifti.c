@@ -872,24 +872,28 @@ unetrc_status unetrc_nifti_write_labels(const char *path, const int32_t *labels,
     return write_nifti(path, g, x.dt, 1, fill_labels, &x, NULL, NULL, err, errlen);
 }
 
-typedef struct f32_ctx {
-    const float *data;
+/* A [C][X][Y][Z] volume (z fastest) of float32 or uint8 voxels. */
+typedef struct vol_ctx {
+    const unsigned char *data;
     int64_t nx, ny, nz;
-} f32_ctx;
+} vol_ctx;
 
-static void fill_f32(const void *vctx, int64_t c, int64_t k, unsigned char *buf) {
-    const f32_ctx *x = vctx;
-    const float *src = x->data + c * x->nx * x->ny * x->nz;
-    float *dst = (float *)(void *)buf;
+/* Plane z = k of channel c of the volume, x fastest as the file stores it, for voxels of es bytes. */
+static inline void fill_plane(const vol_ctx *x, int64_t c, int64_t k, unsigned char *buf, size_t es) {
+    const unsigned char *src = x->data + (size_t)(c * x->nx * x->ny * x->nz) * es;
     for (int64_t j = 0; j < x->ny; j++)
-        for (int64_t i = 0; i < x->nx; i++) dst[j * x->nx + i] = src[(i * x->ny + j) * x->nz + k];
+        for (int64_t i = 0; i < x->nx; i++)
+            memcpy(buf + (size_t)(j * x->nx + i) * es, src + (size_t)((i * x->ny + j) * x->nz + k) * es, es);
 }
+
+static void fill_f32(const void *x, int64_t c, int64_t k, unsigned char *buf) { fill_plane(x, c, k, buf, 4); }
+static void fill_u8(const void *x, int64_t c, int64_t k, unsigned char *buf) { fill_plane(x, c, k, buf, 1); }
 
 unetrc_status unetrc_nifti_write_f32(const char *path, const float *data, int64_t channels,
                                      const unetrc_nifti_geometry *g, char *err, size_t errlen) {
     if (err && errlen) err[0] = 0;
     if (!path || !data || !g) return UNETRC_ERR_NULL;
-    f32_ctx x = {data, g->dim[0], g->dim[1], g->dim[2]};
+    vol_ctx x = {(const unsigned char *)data, g->dim[0], g->dim[1], g->dim[2]};
     return write_nifti(path, g, DT_FLOAT32, channels, fill_f32, &x, NULL, NULL, err, errlen);
 }
 
@@ -898,20 +902,8 @@ unetrc_status unetrc_nifti_encode_f32(const char *name, const float *data, int64
                                       size_t errlen) {
     if (err && errlen) err[0] = 0;
     if (!name || !data || !g || !write) return UNETRC_ERR_NULL;
-    f32_ctx x = {data, g->dim[0], g->dim[1], g->dim[2]};
+    vol_ctx x = {(const unsigned char *)data, g->dim[0], g->dim[1], g->dim[2]};
     return write_nifti(name, g, DT_FLOAT32, channels, fill_f32, &x, write, ctx, err, errlen);
-}
-
-typedef struct u8_ctx {
-    const uint8_t *data;
-    int64_t nx, ny, nz;
-} u8_ctx;
-
-static void fill_u8(const void *vctx, int64_t c, int64_t k, unsigned char *buf) {
-    const u8_ctx *x = vctx;
-    const uint8_t *src = x->data + c * x->nx * x->ny * x->nz;
-    for (int64_t j = 0; j < x->ny; j++)
-        for (int64_t i = 0; i < x->nx; i++) buf[j * x->nx + i] = src[(i * x->ny + j) * x->nz + k];
 }
 
 unetrc_status unetrc_nifti_encode_u8(const char *name, const uint8_t *data, int64_t channels,
@@ -919,6 +911,6 @@ unetrc_status unetrc_nifti_encode_u8(const char *name, const uint8_t *data, int6
                                      size_t errlen) {
     if (err && errlen) err[0] = 0;
     if (!name || !data || !g || !write) return UNETRC_ERR_NULL;
-    u8_ctx x = {data, g->dim[0], g->dim[1], g->dim[2]};
+    vol_ctx x = {data, g->dim[0], g->dim[1], g->dim[2]};
     return write_nifti(name, g, DT_UINT8, channels, fill_u8, &x, write, ctx, err, errlen);
 }
