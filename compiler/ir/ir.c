@@ -106,6 +106,27 @@ urc_node *urc_node_transpose(urc_graph *g, const char *name, urc_value *x, const
     return urc_node_make(g, URC_OP_TRANSPOSE, name, 13, 1, &x, &a, out, ok);
 }
 
+urc_node *urc_node_in_place_of(urc_graph *g, urc_node_index *pos, urc_node *old, urc_op op, const char *name, int nin) {
+    int p = urc_node_index_get(pos, g, old);
+    URC_ASSERT(p >= 0, "a fused node replaces a node that is not in the list");
+    urc_node *n = urc_node_new(g, op, name, nin, 1);
+    g->nodes.len--; /* appended by urc_node_new: it goes to old's place instead */
+    g->nodes.items[p] = n;
+    urc_node_index_set(pos, n, p);
+    n->opset = old->opset;
+    urc_value *y = old->out[0];
+    n->out[0] = y;
+    y->producer = n;
+    y->producer_slot = 0;
+    return n;
+}
+
+void urc_node_drop(urc_node *n) {
+    for (int j = 0; j < n->nout; j++)
+        if (n->out[j] && n->out[j]->producer == n) n->out[j]->producer = NULL;
+    n->op = URC_OP_COUNT;
+}
+
 urc_value *urc_const_new(urc_graph *g, const char *name, urc_tensor *t) {
     urc_value *v = urc_value_new(g, name);
     v->dtype = t->dtype;

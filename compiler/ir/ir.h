@@ -366,6 +366,13 @@ void urc_node_index_build(urc_node_index *x, const urc_graph *g);
  * or replaced). Passes record (urc_node_index_set) every node they place. */
 int urc_node_index_get(const urc_node_index *x, const urc_graph *g, const urc_node *n);
 void urc_node_index_set(urc_node_index *x, const urc_node *n, int pos);
+/* A fusion's node: op with nin inputs (set by the caller, as are the
+ * attributes; then infer), old's opset, producing old's output 0 and taking
+ * old's place in the node list (pos, the pass's index, records it). old
+ * itself is left for the caller to remove (urc_node_drop). */
+urc_node *urc_node_in_place_of(urc_graph *g, urc_node_index *pos, urc_node *old, urc_op op, const char *name, int nin);
+/* Marks n removed (urc_graph_compact drops it) and its outputs producerless. */
+void urc_node_drop(urc_node *n);
 void urc_node_index_free(urc_node_index *x);
 /* Checks structural invariants; `pass` names the pass just run. */
 bool urc_graph_verify(urc_graph *g, const char *pass);

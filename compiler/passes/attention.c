@@ -451,9 +451,10 @@ static bool fuse_one(actx *c, urc_node *m1, bool *ok) {
     urc_value *v = m2->in[1];
     if (!same_batch(&q->shape, &v->shape) || v->shape.dims[r - 2] != S || v->dtype != s->dtype) return false;
     bool extras = bias || mask;
-    urc_node *f = urc_node_new(g, URC_OP_ATTENTION, urc_fmt("%s/attention", m1->name), tscale ? 7 : extras ? 6 : 3, 1);
-    g->nodes.len--; /* appended by urc_node_new; takes m2's place below */
-    f->opset = m2->opset;
+    urc_node *f = urc_node_in_place_of(g, &c->pos, m2, URC_OP_ATTENTION, urc_fmt("%s/attention", m1->name),
+                                       tscale   ? 7
+                                       : extras ? 6
+                                                : 3);
     f->in[0] = q;
     f->in[1] = kt;
     f->in[2] = v;
@@ -462,19 +463,7 @@ static bool fuse_one(actx *c, urc_node *m1, bool *ok) {
     if (extras || tscale) f->in[3] = f->in[4] = f->in[5] = NULL;
     if (extras) attach_extras(c, f, bias, mask, ss);
     if (tscale) f->in[6] = tscale;
-    urc_value *y = m2->out[0];
-    f->out[0] = y;
-    y->producer = f;
-    y->producer_slot = 0;
-    for (int i = 0; i < nc; i++) {
-        chain[i]->out[0]->producer = NULL;
-        chain[i]->op = URC_OP_COUNT;
-    }
-    int pm2 = urc_node_index_get(&c->pos, g, m2);
-    if (pm2 >= 0) {
-        g->nodes.items[pm2] = f;
-        urc_node_index_set(&c->pos, f, pm2);
-    }
+    for (int i = 0; i < nc; i++) urc_node_drop(chain[i]);
     if (!urc_ops[URC_OP_ATTENTION].impl->infer(f)) {
         urc_error(urc_node_where(m1), "internal: fusing into %s failed", urc_ops[URC_OP_ATTENTION].name);
         *ok = false;

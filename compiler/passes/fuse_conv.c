@@ -87,9 +87,7 @@ static bool fuse_one(fctx *c, urc_node *cv, bool need_act, bool *ok) {
     bool fused = act != URC_ACT_NONE || res;
     urc_node *f = cv;
     if (fused) {
-        f = urc_node_new(g, URC_OP_FUSED_CONV, urc_fmt("%s/fused", cv->name), 4, 1);
-        g->nodes.len--; /* urc_node_new appended it; it takes the place of `last` below */
-        f->opset = cv->opset;
+        f = urc_node_in_place_of(g, &c->pos, last, URC_OP_FUSED_CONV, urc_fmt("%s/fused", cv->name), 4);
         for (int j = 0; j < 3; j++) f->in[j] = j < cv->nin ? cv->in[j] : NULL;
         f->in[3] = res;
         f->a = cv->a;
@@ -100,16 +98,8 @@ static bool fuse_one(fctx *c, urc_node *cv, bool need_act, bool *ok) {
     f->out[0] = cur;
     cur->producer = f;
     cur->producer_slot = 0;
-    for (int i = fused ? 0 : 1; i < nc - 1; i++) {
-        chain[i]->out[0]->producer = NULL;
-        chain[i]->op = URC_OP_COUNT;
-    }
+    for (int i = fused ? 0 : 1; i < nc - 1; i++) urc_node_drop(chain[i]);
     if (fused) {
-        int p = urc_node_index_get(&c->pos, g, last);
-        if (p >= 0) {
-            g->nodes.items[p] = f;
-            urc_node_index_set(&c->pos, f, p);
-        }
         last->op = URC_OP_COUNT; /* out of the list; no other chain may take it */
         for (int j = 0; j < f->nin; j++)
             if (f->in[j]) c->reader[f->in[j]->id] = f;

@@ -72,9 +72,7 @@ static bool fuse_one(fctx *c, urc_node *mm, bool *ok) {
     if (nc == 1) return false;
     urc_node *last = chain[nc - 1];
     int nin = res ? 4 : bias ? 3 : 2;
-    urc_node *f = urc_node_new(g, URC_OP_FUSED_MATMUL, urc_fmt("%s/fused", mm->name), nin, 1);
-    g->nodes.len--; /* urc_node_new appended it; it takes the place of `last` below */
-    f->opset = mm->opset;
+    urc_node *f = urc_node_in_place_of(g, &c->pos, last, URC_OP_FUSED_MATMUL, urc_fmt("%s/fused", mm->name), nin);
     f->in[0] = a;
     f->in[1] = b;
     if (nin > 2) f->in[2] = bias;
@@ -83,18 +81,7 @@ static bool fuse_one(fctx *c, urc_node *mm, bool *ok) {
     f->a.gemm.alpha = 1;
     f->a.gemm.act = act;
     f->a.gemm.act_alpha = act_alpha;
-    f->out[0] = cur;
-    cur->producer = f;
-    cur->producer_slot = 0;
-    for (int i = 0; i < nc - 1; i++) {
-        chain[i]->out[0]->producer = NULL;
-        chain[i]->op = URC_OP_COUNT;
-    }
-    int p = urc_node_index_get(&c->pos, g, last);
-    if (p >= 0) {
-        g->nodes.items[p] = f;
-        urc_node_index_set(&c->pos, f, p);
-    }
+    for (int i = 0; i < nc - 1; i++) urc_node_drop(chain[i]);
     if (!urc_ops[URC_OP_FUSED_MATMUL].impl->infer(f)) {
         urc_error(urc_node_where(mm), "internal: fusing into %s failed", urc_ops[URC_OP_FUSED_MATMUL].name);
         *ok = false;

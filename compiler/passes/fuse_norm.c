@@ -94,14 +94,8 @@ static void try_fuse(fuser *f, int pos) {
     }
     if (!nchain) return;
     urc_node *last = chain[nchain - 1];
-    int lpos = node_pos(f, last);
-    urc_node *fn = urc_node_new(g, URC_OP_FUSED_NORM, urc_fmt("%s_fused", n->name),
-                                residual == 2 ? 8
-                                : residual    ? 6
-                                              : 5,
-                                1);
-    g->nodes.len--; /* urc_node_new appended it; it takes the last node's place */
-    fn->opset = n->opset;
+    int nin = residual == 2 ? 8 : residual ? 6 : 5;
+    urc_node *fn = urc_node_in_place_of(g, &f->pos, last, URC_OP_FUSED_NORM, urc_fmt("%s_fused", n->name), nin);
     fn->a.norm = n->a.norm;
     urc_norm_attr *a = &fn->a.norm;
     a->base = n->op;
@@ -118,12 +112,6 @@ static void try_fuse(fuser *f, int pos) {
         fn->in[7] = n2->in[2];
         a->epsilon2 = n2->a.norm.epsilon;
     }
-    urc_value *y = last->out[0];
-    fn->out[0] = y;
-    y->producer = fn;
-    y->producer_slot = 0;
-    g->nodes.items[lpos] = fn;
-    urc_node_index_set(&f->pos, fn, lpos);
     /* fn now reads what the chain read (the residual R above all: a norm
      * producing R must not see the replaced Add as its reader and fuse
      * into it a second time). */

@@ -89,19 +89,7 @@ static urc_value *other(const urc_node *b, const urc_value *v) {
 
 /* A new node in the place of `last`, producing last's output. */
 static urc_node *replace(matcher *m, urc_node *last, urc_op op, const char *name, int nin) {
-    urc_graph *g = m->g;
-    int pos = urc_node_index_get(&m->pos, g, last);
-    URC_ASSERT(pos >= 0, "norm_patterns: the pattern's last node is not in the list");
-    urc_node *n = urc_node_new(g, op, name, nin, 1);
-    g->nodes.len--;
-    n->opset = last->opset;
-    urc_value *y = last->out[0];
-    n->out[0] = y;
-    y->producer = n;
-    y->producer_slot = 0;
-    g->nodes.items[pos] = n;
-    urc_node_index_set(&m->pos, n, pos);
-    return n;
+    return urc_node_in_place_of(m->g, &m->pos, last, op, name, nin);
 }
 
 static void kill(urc_node *n) { n->op = URC_OP_COUNT; }
