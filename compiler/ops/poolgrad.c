@@ -66,29 +66,9 @@ static bool pg_infer(urc_node *n) {
 
 /* ---- geometry --------------------------------------------------------------- */
 
-/* Unused spatial axes (beyond nsp, up to 3) have extent 1. */
-typedef struct geo {
-    int nsp;
-    int64_t NC;
-    int64_t in[3], out[3], K[3], s[3], d[3], pb[3], pe[3];
-} geo;
-
-static geo geometry(const urc_node *n) {
-    const urc_pool_attr *a = &n->a.pool;
-    const urc_shape *xs = &n->out[0]->shape, *ys = &dy_of(n)->shape;
-    geo g = {a->nsp,   xs->dims[0] * xs->dims[1], {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {0, 0, 0},
-             {0, 0, 0}};
-    for (int i = 0; i < a->nsp; i++) {
-        g.in[i] = xs->dims[2 + i];
-        g.out[i] = ys->dims[2 + i];
-        g.K[i] = a->kernel[i];
-        g.s[i] = a->strides[i];
-        g.d[i] = a->dilations[i];
-        g.pb[i] = a->pads[i];
-        g.pe[i] = a->pads[a->nsp + i];
-    }
-    return g;
-}
+/* The window geometry (urc_pool_geometry, spatial.h): channels-first sizes, unused axes of extent 1. */
+typedef urc_pool_geo geo;
+static geo geometry(const urc_node *n) { return urc_pool_geometry(&n->a.pool, &n->out[0]->shape, &dy_of(n)->shape); }
 
 /* ---- reference ------------------------------------------------------------------ */
 
@@ -139,31 +119,6 @@ static bool pg_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *const 
 
 static const char *nm(const char *base, int a) { return urc_fmt("%s%d", base, a); }
 
-/* One spatial axis at output position o, as pool.c: the taps whose input
- * o*s - pb + k*d lies in [0, in) are [*lo, *hi); *cnt is how many taps the
- * average divides by (count_include_pad: those inside [-pb, in + pe)).
- *   lo = max(0, ceil((pb - o*s) / d)),  hi = min(K, ceil((in + pb - o*s) / d)),
- *   cnt = min(K, ceil((in + pe + pb - o*s) / d)) */
-static void taps(urc_kernel *k, urc_ls *body, const geo *g, int a, bool incl, urc_lx *o, urc_lx **lo, urc_lx **hi,
-                 urc_lx **cnt) {
-    int64_t s = g->s[a], d = g->d[a], pb = g->pb[a], pe = g->pe[a], K = g->K[a], in = g->in[a];
-    int64_t last = (g->out[a] - 1) * s - pb + (K - 1) * d;
-    urc_lx *os = urc_muli(o, s);
-    *lo = urc_sp_i(0);
-    *hi = urc_sp_i(K);
-    if (pb > 0)
-        *lo = urc_sp_let(k, body, nm("klo", a),
-                         urc_sp_max(urc_sp_i(0), urc_sp_div(urc_sub(urc_sp_i(pb + d - 1), os), d)));
-    if (last >= in)
-        *hi = urc_sp_let(k, body, nm("khi", a),
-                         urc_sp_min(urc_sp_i(K), urc_sp_div(urc_sub(urc_sp_i(in + pb + d - 1), os), d)));
-    if (!incl) *cnt = urc_sub(*hi, *lo);
-    else if (last < in + pe) *cnt = urc_sp_i(K);
-    else
-        *cnt = urc_sp_let(k, body, nm("kcnt", a),
-                          urc_sp_min(urc_sp_i(K), urc_sp_div(urc_sub(urc_sp_i(in + pe + pb + d - 1), os), d)));
-}
-
 /*   for nc (parallel):
  *     for j: dX[nc, j] = 0
  *     for o0, o1, o2:  [tap range per axis]
@@ -191,7 +146,7 @@ static bool pg_lower(urc_lower *L, const urc_node *n) {
     for (int a = 0; a < g.nsp; a++) {
         urc_lx *c;
         o[a] = urc_sp_dim_loop(k, &body, nm("o", a), g.out[a], NULL);
-        taps(k, body, &g, a, incl, o[a], &lo[a], &hi[a], &c);
+        urc_sp_taps(k, body, &g, a, incl, o[a], &lo[a], &hi[a], &c);
         cnt = urc_mul(cnt, c);
     }
     const urc_lx *yi[1 + URC_MAX_SPATIAL] = {nc};

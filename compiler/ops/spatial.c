@@ -101,3 +101,38 @@ urc_lx *urc_sp_index(const urc_lx *const *idx, const urc_shape *s, bool cl) {
     p[s->rank - 1] = idx[1];
     return urc_index(p, s);
 }
+
+urc_pool_geo urc_pool_geometry(const urc_pool_attr *a, const urc_shape *xs, const urc_shape *ys) {
+    urc_pool_geo g = {.nsp = a->nsp, .N = xs->dims[0], .C = xs->dims[1], .NC = xs->dims[0] * xs->dims[1]};
+    for (int i = 0; i < 3; i++) {
+        bool used = i < a->nsp;
+        g.in[i] = used ? xs->dims[2 + i] : 1;
+        g.out[i] = used ? ys->dims[2 + i] : 1;
+        g.K[i] = used ? a->kernel[i] : 1;
+        g.s[i] = used ? a->strides[i] : 1;
+        g.d[i] = used ? a->dilations[i] : 1;
+        g.pb[i] = used ? a->pads[i] : 0;
+        g.pe[i] = used ? a->pads[a->nsp + i] : 0;
+    }
+    return g;
+}
+
+void urc_sp_taps(urc_kernel *k, urc_ls *body, const urc_pool_geo *g, int a, bool incl, urc_lx *o, urc_lx **lo,
+                 urc_lx **hi, urc_lx **cnt) {
+    int64_t s = g->s[a], d = g->d[a], pb = g->pb[a], pe = g->pe[a], K = g->K[a], in = g->in[a];
+    int64_t last = (g->out[a] - 1) * s - pb + (K - 1) * d; /* input of the last tap of the last window */
+    urc_lx *os = urc_muli(o, s);
+    *lo = urc_sp_i(0);
+    *hi = urc_sp_i(K);
+    if (pb > 0)
+        *lo = urc_sp_let(k, body, urc_fmt("klo%d", a),
+                         urc_sp_max(urc_sp_i(0), urc_sp_div(urc_sub(urc_sp_i(pb + d - 1), os), d)));
+    if (last >= in)
+        *hi = urc_sp_let(k, body, urc_fmt("khi%d", a),
+                         urc_sp_min(urc_sp_i(K), urc_sp_div(urc_sub(urc_sp_i(in + pb + d - 1), os), d)));
+    if (!incl) *cnt = urc_sub(*hi, *lo);
+    else if (last < in + pe) *cnt = urc_sp_i(K);
+    else
+        *cnt = urc_sp_let(k, body, urc_fmt("kcnt%d", a),
+                          urc_sp_min(urc_sp_i(K), urc_sp_div(urc_sub(urc_sp_i(in + pe + pb + d - 1), os), d)));
+}

@@ -26,6 +26,24 @@ urc_lx *urc_sp_range_loop(urc_kernel *k, urc_ls **body, const char *name, urc_lx
  * URC_FOR_PARALLEL, each later (perfectly nested) one widens its collapse. */
 urc_lx *urc_sp_dim_loop(urc_kernel *k, urc_ls **body, const char *name, int64_t extent, urc_ls **par);
 
+/* The geometry of a pooling window op (pool.c, poolgrad.c), channels-first;
+ * unused spatial axes (beyond nsp, up to 3) have extent 1. */
+typedef struct urc_pool_geo {
+    int nsp;
+    int64_t N, C, NC;
+    int64_t in[3], out[3], K[3], s[3], d[3], pb[3], pe[3];
+} urc_pool_geo;
+/* From the attributes and the channels-first input and output shapes. */
+urc_pool_geo urc_pool_geometry(const urc_pool_attr *a, const urc_shape *x, const urc_shape *y);
+/* Axis a (for local names) at output position o: the taps whose input o*s - pb + k*d
+ * lies in [0, in) are [*lo, *hi); *cnt is how many taps the average divides
+ * by. Bounds are computed (as locals) only where some window crosses them:
+ *   lo = max(0, ceil((pb - o*s) / d)),  hi = min(K, ceil((in + pb - o*s) / d))
+ * and for count_include_pad the taps inside [-pb, in + pe), which start at 0:
+ *   cnt = min(K, ceil((in + pe + pb - o*s) / d)) */
+void urc_sp_taps(urc_kernel *k, urc_ls *body, const urc_pool_geo *g, int a, bool incl, urc_lx *o, urc_lx **lo,
+                 urc_lx **hi, urc_lx **cnt);
+
 /* ---- channels-last layout (the layout pass's `channels_last` flag) ----
  * X [N, S..., C] instead of ONNX's [N, C, S...]. */
 /* [N, S..., C] -> [N, C, S...] and back. */
