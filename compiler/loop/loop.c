@@ -94,6 +94,12 @@ urc_lx *urc_lx_cast(urc_dtype dt, urc_lx *a) {
     return e;
 }
 
+urc_lx *urc_lx_addr(const urc_kernel *k, int buf, urc_lx *idx) {
+    urc_lx *e = urc_lx_load(k, buf, idx);
+    e->kind = URC_LX_ADDR;
+    return e;
+}
+
 urc_lx *urc_lx_inrange(urc_lx *e) {
     e->inrange = true;
     return e;
@@ -230,6 +236,13 @@ void urc_ls_fail(urc_ls *parent, urc_kernel *k) {
     urc_ls_push(parent, ls_new(URC_LS_FAIL));
 }
 
+void urc_ls_call(urc_ls *parent, const char *fn, int nargs, urc_lx *const *args) {
+    urc_ls *s = ls_new(URC_LS_CALL);
+    s->text = fn;
+    for (int i = 0; i < nargs; i++) URC_VEC_PUSH(s->args, args[i]);
+    urc_ls_push(parent, s);
+}
+
 /* ---- kernels ------------------------------------------------------------- */
 
 urc_kernel *urc_kernel_new(const char *name, const char *comment) {
@@ -340,6 +353,8 @@ uint64_t urc_ls_hash(const urc_ls *s, uint64_t h) {
     h = mix_str(urc_ls_hash(s->els, urc_ls_hash(s->body, h)), s->text);
     h = urc_mix64(h, (uint64_t)s->list.len);
     for (int i = 0; i < s->list.len; i++) h = urc_ls_hash(s->list.items[i], h);
+    h = urc_mix64(h, (uint64_t)s->args.len);
+    for (int i = 0; i < s->args.len; i++) h = hash_lx(s->args.items[i], h);
     return h;
 }
 
@@ -355,6 +370,9 @@ static bool eq_ls(const urc_ls *a, const urc_ls *b) {
         return false;
     for (int i = 0; i < a->list.len; i++)
         if (!eq_ls(a->list.items[i], b->list.items[i])) return false;
+    if (a->args.len != b->args.len) return false;
+    for (int i = 0; i < a->args.len; i++)
+        if (!eq_lx(a->args.items[i], b->args.items[i])) return false;
     return true;
 }
 

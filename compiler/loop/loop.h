@@ -87,6 +87,7 @@ typedef enum urc_lx_kind {
     URC_LX_SEL,  /* a ? b : c */
     URC_LX_CAST, /* (dt)a */
     URC_LX_FMA,  /* a*b + c (floats); may be one fused operation (added for conv kernels) */
+    URC_LX_ADDR, /* &buf[a]: the address of an element, only as an argument of a call statement */
 } urc_lx_kind;
 
 typedef struct urc_lx {
@@ -116,6 +117,10 @@ typedef enum urc_ls_kind {
     URC_LS_FAIL,    /* returns from the kernel: a value read at run time is out of range
                      * (the entry point then returns PREFIX_ERR_INDEX). Never inside a
                      * parallel loop; put the checks before any store. */
+    URC_LS_CALL,    /* text(args...): a call of an external C-ABI function returning
+                     * nothing (a micro-kernel of the runtime or of the user); arguments
+                     * are scalars or element addresses (URC_LX_ADDR). The callee may
+                     * write through the address of an output buffer only. */
 } urc_ls_kind;
 
 /* Loop flags (hints to backends). */
@@ -141,6 +146,7 @@ typedef struct urc_ls {
     bool accum;
     URC_VEC(struct urc_ls *) list;
     const char *text;
+    URC_VEC(urc_lx *) args; /* CALL */
 } urc_ls;
 
 typedef enum urc_kbuf_role {
@@ -263,6 +269,8 @@ urc_lx *urc_lx_sel(urc_lx *cond, urc_lx *a, urc_lx *b);
  * (-std=c11) never contract a*b + c themselves (-ffp-contract=off). */
 urc_lx *urc_lx_fma(urc_lx *a, urc_lx *b, urc_lx *c);
 urc_lx *urc_lx_cast(urc_dtype dt, urc_lx *a); /* no-op when same dtype */
+/* &buf[idx], for a call statement's argument (dtype: the buffer's). */
+urc_lx *urc_lx_addr(const urc_kernel *k, int buf, urc_lx *idx);
 /* Marks e `inrange` (see urc_lx) and returns it: for index computations
  * the caller has bounded, e.g. a float clamped before it is cast to an
  * index. Nothing checks the claim: a wrong mark is undefined behaviour in
@@ -295,6 +303,9 @@ void urc_ls_comment(urc_ls *parent, const char *text);
 void urc_ls_array(urc_ls *parent, urc_kernel *k, int buf);
 /* Appends a URC_LS_FAIL (k then reports failure to its caller). */
 void urc_ls_fail(urc_ls *parent, urc_kernel *k);
+/* Appends a call of the external function fn (a C identifier) with nargs
+ * arguments (see URC_LS_CALL). */
+void urc_ls_call(urc_ls *parent, const char *fn, int nargs, urc_lx *const *args);
 
 /* ---- kernels -------------------------------------------------------------- */
 urc_kernel *urc_kernel_new(const char *name, const char *comment);

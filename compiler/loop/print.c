@@ -91,6 +91,11 @@ static void expr(const urc_kernel *k, const urc_lx *e, urc_strbuf *sb) {
     case URC_LX_SEL: form(k, sb, "(", e->a, " ? ", e->b, " : ", e->c, ")"); return;
     case URC_LX_CAST: form(k, sb, urc_fmt("%s(", urc_dtype_name(e->dt)), e->a, NULL, NULL, NULL, NULL, ")"); return;
     case URC_LX_FMA: form(k, sb, "fma(", e->a, ", ", e->b, ", ", e->c, ")"); return;
+    case URC_LX_ADDR:
+        urc_sb_putc(sb, '&');
+        buf_name(k, e->buf, sb);
+        form(k, sb, "[", e->a, NULL, NULL, NULL, NULL, "]");
+        return;
     }
     urc_sb_printf(sb, "<kind %d>", (int)e->kind);
 }
@@ -171,6 +176,15 @@ static void stmt(const urc_kernel *k, const urc_ls *s, int d, urc_strbuf *sb) {
     case URC_LS_FAIL:
         indent(d, sb);
         urc_sb_puts(sb, "fail\n");
+        return;
+    case URC_LS_CALL:
+        indent(d, sb);
+        urc_sb_printf(sb, "call %s(", s->text ? s->text : "?");
+        for (int i = 0; i < s->args.len; i++) {
+            if (i) urc_sb_puts(sb, ", ");
+            expr(k, s->args.items[i], sb);
+        }
+        urc_sb_puts(sb, ")\n");
         return;
     }
     indent(d, sb);

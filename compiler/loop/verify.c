@@ -65,8 +65,30 @@ static bool expr_ok(checker *c, const urc_lx *e) {
     case URC_LX_SEL:
     case URC_LX_FMA: return expr_ok(c, e->a) && expr_ok(c, e->b) && expr_ok(c, e->c);
     case URC_LX_CAST: return expr_ok(c, e->a);
+    case URC_LX_ADDR: return fail(c, "an element address outside a call's arguments");
     }
     return fail(c, urc_fmt("expression kind %d does not exist", (int)e->kind));
+}
+
+/* A call: the callee a C identifier; arguments scalars or addresses of
+ * elements (the address's index checked as a load's). */
+static bool call_ok(checker *c, const urc_ls *s) {
+    const char *f = s->text;
+    bool ident = f && ((*f >= 'a' && *f <= 'z') || (*f >= 'A' && *f <= 'Z') || *f == '_');
+    for (const char *p = f; ident && *p; p++)
+        ident = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_';
+    if (!ident) return fail(c, urc_fmt("call of '%s', not a C identifier", f ? f : "(null)"));
+    for (int i = 0; i < s->args.len; i++) {
+        const urc_lx *a = s->args.items[i];
+        if (a && a->kind == URC_LX_ADDR) {
+            urc_lx load = *a;
+            load.kind = URC_LX_LOAD;
+            if (!expr_ok(c, &load)) return false;
+        } else if (!expr_ok(c, a)) {
+            return false;
+        }
+    }
+    return true;
 }
 
 /* Perfectly nested for-loops starting at s (s included). */
@@ -165,6 +187,7 @@ static bool stmt_ok(checker *c, const urc_ls *s) {
         if (!k->can_fail) return fail(c, "fail statement in a kernel not marked can_fail");
         if (c->parallel) return fail(c, "fail statement inside a parallel loop");
         return true;
+    case URC_LS_CALL: return call_ok(c, s);
     }
     return fail(c, urc_fmt("statement kind %d does not exist", (int)s->kind));
 }

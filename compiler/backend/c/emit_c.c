@@ -204,6 +204,11 @@ static void expr(printer *p, const urc_lx *e) {
         expr(p, e->a);
         urc_sb_putc(sb, ']');
         return;
+    case URC_LX_ADDR:
+        urc_sb_printf(sb, "&%s[", p->k->bufs.items[e->buf].name);
+        expr(p, e->a);
+        urc_sb_putc(sb, ']');
+        return;
     case URC_LX_CAST: {
         urc_dtype from = e->a->dt;
         bool half_in = from == URC_DT_F16 || from == URC_DT_BF16,
@@ -500,6 +505,16 @@ static void stmt(printer *p, const urc_ls *s) {
         return;
     }
     case URC_LS_FAIL: line(p, "return 1; /* out of range: the entry point returns ERR_INDEX */"); return;
+    case URC_LS_CALL: {
+        urc_strbuf a = {0};
+        for (int i = 0; i < s->args.len; i++) {
+            if (i) urc_sb_puts(&a, ", ");
+            urc_sb_puts(&a, strip_parens(expr_str(p, s->args.items[i])));
+        }
+        line(p, "%s(%s);", s->text, a.data ? a.data : "");
+        urc_sb_free(&a);
+        return;
+    }
     }
 }
 
@@ -768,7 +783,7 @@ static void prelude(const urc_program *P, urc_strbuf *out) {
 /* Marks the buffers an expression or statement tree uses. */
 static void mark_expr(const urc_lx *e, bool *used) {
     if (!e) return;
-    if (e->kind == URC_LX_LOAD) used[e->buf] = true;
+    if (e->kind == URC_LX_LOAD || e->kind == URC_LX_ADDR) used[e->buf] = true;
     mark_expr(e->a, used);
     mark_expr(e->b, used);
     mark_expr(e->c, used);
@@ -785,11 +800,34 @@ static void mark_stmt(const urc_ls *s, bool *used) {
     mark_stmt(s->body, used);
     mark_stmt(s->els, used);
     for (int i = 0; i < s->list.len; i++) mark_stmt(s->list.items[i], used);
+    for (int i = 0; i < s->args.len; i++) mark_expr(s->args.items[i], used);
+}
+
+/* The prototype of every function the calls in s reach (block scope is not
+ * enough: C wants them declared before use; a repeat is a legal redeclaration). */
+static void declare_calls(const urc_kernel *k, const urc_ls *s, urc_strbuf *out) {
+    if (!s) return;
+    if (s->kind == URC_LS_CALL) {
+        urc_sb_printf(out, "extern void %s(", s->text);
+        for (int i = 0; i < s->args.len; i++) {
+            const urc_lx *a = s->args.items[i];
+            const char *sep = i ? ", " : "";
+            if (a->kind == URC_LX_ADDR)
+                urc_sb_printf(out, "%s%s%s *", sep, k->bufs.items[a->buf].role == URC_KB_IN ? "const " : "",
+                              urc_c_type(a->dt));
+            else urc_sb_printf(out, "%s%s", sep, urc_c_type(a->dt));
+        }
+        urc_sb_puts(out, s->args.len ? ");\n" : "void);\n");
+    }
+    declare_calls(k, s->body, out);
+    declare_calls(k, s->els, out);
+    for (int i = 0; i < s->list.len; i++) declare_calls(k, s->list.items[i], out);
 }
 
 static void kernel(printer *p, const urc_kernel *k) {
     p->k = k;
     urc_strbuf *out = p->out;
+    declare_calls(k, k->body, out);
     /* A kernel that checks values read at run time returns 0, or 1 when one is out of range. */
     urc_sb_printf(out, "/* %s */\nstatic %s %s(", urc_c_comment(k->comment), k->can_fail ? "int" : "void", k->name);
     int np = 0;
