@@ -8,8 +8,8 @@
  * text (backend/c), and later an LLVM backend as IR. Nothing here knows
  * about C syntax.
  *
- * Index arithmetic uses URC_DT_I64 expressions; a backend may narrow them
- * (the C printer uses 32-bit indices when every buffer is small enough). */
+ * Index arithmetic uses URC_DT_I64 expressions, evaluated at the program's
+ * index_bits (decided once, by the lowering pass, for every backend). */
 #ifndef URC_LOOP_H
 #define URC_LOOP_H
 
@@ -238,7 +238,9 @@ typedef struct urc_program {
     unsigned char *weights;       /* payload, weights_bytes long */
     URC_VEC(urc_wentry) wentries; /* what the payload holds, in offset order */
     uint64_t weights_checksum;    /* FNV-1a 64 of the payload */
-    int64_t max_buf_elems;        /* largest buffer (index width choice) */
+    int64_t max_buf_elems;        /* largest buffer */
+    int index_bits;               /* 32 or 64: the width of index arithmetic every backend uses (the
+                                   * lowering pass: 32 when every buffer has fewer than 2^30 elements) */
     int align;                    /* bytes, for arena and weights */
     int64_t macs;                 /* multiply-accumulates of one forward */
     URC_VEC(urc_pentry) regions;  /* trainable parameters and state (g->param_regions) */

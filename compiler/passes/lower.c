@@ -118,6 +118,7 @@ urc_program *urc_lower_graph(urc_graph *g, urc_memplan *plan, const char *name, 
         P->params_init_offset = off;
         P->weights_bytes = end;
     }
+    P->index_bits = P->max_buf_elems < ((int64_t)1 << 30) ? 32 : 64;
     P->weights_checksum = urc_fnv1a64(P->weights, (size_t)P->weights_bytes, URC_FNV_INIT);
     urc_lower_finish(&L);
     return ok ? P : NULL;

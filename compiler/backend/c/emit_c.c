@@ -671,7 +671,7 @@ void urc_emit_c_header(const urc_program *P, const urc_c_opts *o, urc_strbuf *ou
 }
 
 static void prelude(const urc_program *P, urc_strbuf *out) {
-    bool idx32 = P->max_buf_elems < ((int64_t)1 << 30);
+    bool idx32 = P->index_bits == 32;
     urc_sb_puts(out, "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n\n");
     urc_sb_printf(out, "typedef %s urc_idx; /* every buffer has fewer than 2^%d elements */\n\n",
                   idx32 ? "int32_t" : "int64_t", idx32 ? 30 : 62);
@@ -1133,7 +1133,7 @@ void urc_emit_c_source_multi(const urc_program *const *progs, const char *const 
     urc_sb_printf(out, "#include \"%s\"\n\n", o->header_name);
     urc_program widest = *progs[0];
     for (int i = 0; i < n; i++)
-        if (progs[i]->max_buf_elems > widest.max_buf_elems) widest.max_buf_elems = progs[i]->max_buf_elems;
+        if (progs[i]->index_bits > widest.index_bits) widest.index_bits = progs[i]->index_bits;
     prelude(&widest, out);
     printer p = {.out = out};
     /* Kernels whose text is identical apart from the name and comment (the
