@@ -497,8 +497,7 @@ static void panel(mm_ctx *c, const tiling *t, const bvars *v, urc_ls *parent, in
         klo = kb;
         khi = urc_addi(kb, t->KC);
         if (g->K % t->KC) khi = bin(URC_L_MIN, khi, urc_lx_int(g->K));
-        /* (no == at the top of an if: clang -Wparentheses-equality on the printed "if ((a == b))") */
-        first = bin(URC_L_LT, kb, urc_lx_int(1));
+        first = bin(URC_L_EQ, kb, urc_lx_int(0));
         last = bin(URC_L_GE, kb, urc_lx_int(g->K - t->KC));
     }
     /* full row tiles of this group, then the partial tile (last group) */
