@@ -210,6 +210,12 @@ void urc_ls_decl(urc_ls *parent, int var, urc_lx *init) {
     urc_ls_push(parent, s);
 }
 
+int urc_ls_let(urc_kernel *k, urc_ls *parent, const char *hint, urc_dtype dt, urc_lx *init) {
+    int v = urc_kernel_var(k, hint, dt);
+    urc_ls_decl(parent, v, init);
+    return v;
+}
+
 void urc_ls_assign(urc_ls *parent, int var, urc_lx *val) {
     urc_ls *s = ls_new(URC_LS_ASSIGN);
     s->var = var;

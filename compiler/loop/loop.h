@@ -299,6 +299,8 @@ urc_ls *urc_ls_if(urc_ls *parent, urc_lx *cond, urc_ls **els);
 void urc_ls_store(urc_ls *parent, int buf, urc_lx *idx, urc_lx *val);
 void urc_ls_accum(urc_ls *parent, int buf, urc_lx *idx, urc_lx *val); /* += */
 void urc_ls_decl(urc_ls *parent, int var, urc_lx *init);
+/* A new scalar variable (named after hint) declared with init; returns it. */
+int urc_ls_let(urc_kernel *k, urc_ls *parent, const char *hint, urc_dtype dt, urc_lx *init);
 void urc_ls_assign(urc_ls *parent, int var, urc_lx *val);
 void urc_ls_comment(urc_ls *parent, const char *text);
 /* Declares local array `buf` (from urc_kernel_local) at this point. */

@@ -141,12 +141,6 @@ static urc_lx *var(const urc_kernel *k, int v) { return urc_lx_var(k, v); }
 static urc_lx *f64(urc_lx *e) { return urc_lx_cast(URC_DT_F64, e); }
 static urc_lx *bin(urc_lop op, urc_lx *a, urc_lx *b) { return urc_lx_bin(op, a, b); }
 
-static int decl(urc_kernel *k, urc_ls *b, const char *name, urc_dtype dt, urc_lx *init) {
-    int v = urc_kernel_var(k, name, dt);
-    urc_ls_decl(b, v, init);
-    return v;
-}
-
 /* One kernel: a check of run-time targets, then per position (n, d) — in
  * parallel for reduction none, else in order into two double sums — the
  * log-softmax along C (SoftmaxCrossEntropyLoss; stored if asked for) and
@@ -174,35 +168,35 @@ static bool loss_lower(urc_lower *L, const urc_node *n) {
     }
     int sl = -1, sw = -1;
     if (reduce) {
-        sl = decl(k, k->body, "sl", URC_DT_F64, urc_lx_flt(0, URC_DT_F64));
-        sw = decl(k, k->body, "sw", URC_DT_F64, urc_lx_flt(0, URC_DT_F64));
+        sl = urc_ls_let(k, k->body, "sl", URC_DT_F64, urc_lx_flt(0, URC_DT_F64));
+        sw = urc_ls_let(k, k->body, "sw", URC_DT_F64, urc_lx_flt(0, URC_DT_F64));
     }
     int bv = urc_kernel_var(k, "b", URC_DT_I64), dv = urc_kernel_var(k, "d", URC_DT_I64);
     urc_ls *lb = urc_ls_for(k->body, bv, urc_lx_int(0), urc_lx_int(N), 1, reduce ? 0 : URC_FOR_PARALLEL);
     urc_ls *body = urc_ls_for(lb, dv, urc_lx_int(0), urc_lx_int(D), 1, 0);
     urc_lx *pos = urc_add(urc_muli(var(k, bv), D), var(k, dv));
-    int t = decl(k, body, "t", URC_DT_I64, urc_lx_cast(URC_DT_I64, urc_lx_load(k, bt, pos)));
+    int t = urc_ls_let(k, body, "t", URC_DT_I64, urc_lx_cast(URC_DT_I64, urc_lx_load(k, bt, pos)));
     /* element (b, c, d) of X */
     int cv = urc_kernel_var(k, "c", URC_DT_I64);
     urc_lx *xe_c = urc_add(urc_muli(urc_add(urc_muli(var(k, bv), C), var(k, cv)), D), var(k, dv));
     int lse = -1;
     if (sce(n)) {
-        int m = decl(k, body, "m", URC_DT_F64, urc_lx_flt(-INFINITY, URC_DT_F64));
+        int m = urc_ls_let(k, body, "m", URC_DT_F64, urc_lx_flt(-INFINITY, URC_DT_F64));
         urc_ls *l1 = urc_ls_for(body, cv, urc_lx_int(0), urc_lx_int(C), 1, 0);
         urc_ls_assign(l1, m, bin(URC_L_MAX, var(k, m), f64(urc_lx_load(k, bx, xe_c))));
-        int s = decl(k, body, "s", URC_DT_F64, urc_lx_flt(0, URC_DT_F64));
+        int s = urc_ls_let(k, body, "s", URC_DT_F64, urc_lx_flt(0, URC_DT_F64));
         urc_ls *l2 = urc_ls_for(body, cv, urc_lx_int(0), urc_lx_int(C), 1, 0);
         urc_ls_assign(
             l2, s,
             bin(URC_L_ADD, var(k, s), urc_lx_un(URC_L_EXP, bin(URC_L_SUB, f64(urc_lx_load(k, bx, xe_c)), var(k, m)))));
-        lse = decl(k, body, "lse", URC_DT_F64, bin(URC_L_ADD, var(k, m), urc_lx_un(URC_L_LOG, var(k, s))));
+        lse = urc_ls_let(k, body, "lse", URC_DT_F64, bin(URC_L_ADD, var(k, m), urc_lx_un(URC_L_LOG, var(k, s))));
         if (blp >= 0) {
             urc_ls *l3 = urc_ls_for(body, cv, urc_lx_int(0), urc_lx_int(C), 1, 0);
             urc_ls_store(l3, blp, xe_c, urc_lx_cast(dt, bin(URC_L_SUB, f64(urc_lx_load(k, bx, xe_c)), var(k, lse))));
         }
     }
-    int l = decl(k, body, "l", URC_DT_F64, urc_lx_flt(0, URC_DT_F64));
-    int w = decl(k, body, "w", URC_DT_F64, urc_lx_flt(0, URC_DT_F64));
+    int l = urc_ls_let(k, body, "l", URC_DT_F64, urc_lx_flt(0, URC_DT_F64));
+    int w = urc_ls_let(k, body, "w", URC_DT_F64, urc_lx_flt(0, URC_DT_F64));
     urc_ls *take = a->has_ignore ? urc_ls_if(body, bin(URC_L_NE, var(k, t), ign), NULL) : body;
     urc_lx *xt = urc_add(urc_muli(urc_add(urc_muli(var(k, bv), C), var(k, t)), D), var(k, dv));
     urc_lx *v = f64(urc_lx_load(k, bx, xt));

@@ -443,12 +443,6 @@ static urc_lx *param(urc_lower *L, urc_kernel *k, const urc_value *v, const char
     return urc_lx_load(k, urc_lower_in(L, k, v, hint), idx);
 }
 
-static int decl(urc_kernel *k, urc_ls *body, const char *name, urc_dtype dt, urc_lx *init) {
-    int v = urc_kernel_var(k, name, dt);
-    urc_ls_decl(body, v, init);
-    return v;
-}
-
 /* Lanes of double accumulators for a contiguous run: two vectors' worth
  * (independent add chains; the sums stay exact enough in double). */
 static int stat_lanes(const urc_lower *L) {
@@ -464,7 +458,7 @@ static void emit_run_stats(urc_lower *L, urc_kernel *k, urc_ls *body, int bx, ur
     int lanes = stat_lanes(L);
     int64_t nblk = len / lanes;
     if (nblk < 2) lanes = 1, nblk = len;
-    int K = decl(k, body, "K", URC_DT_F64, f64(urc_lx_load(k, bx, base)));
+    int K = urc_ls_let(k, body, "K", URC_DT_F64, f64(urc_lx_load(k, bx, base)));
     int sum, sq;
     if (lanes > 1) {
         int bs = urc_kernel_local(k, "ls", URC_DT_F64, lanes), bq = urc_kernel_local(k, "lq", URC_DT_F64, lanes);
@@ -476,16 +470,17 @@ static void emit_run_stats(urc_lower *L, urc_kernel *k, urc_ls *body, int bx, ur
         urc_ls_store(z, bq, var(k, l), dlit(0));
         urc_ls *li = urc_ls_for(body, i, ilit(0), ilit(nblk * lanes), lanes, 0);
         urc_ls *ll = urc_ls_for(li, l, ilit(0), ilit(lanes), 1, URC_FOR_VECTOR);
-        int d = decl(k, ll, "d", URC_DT_F64,
-                     bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(base, urc_add(var(k, i), var(k, l))))), var(k, K)));
+        int d = urc_ls_let(
+            k, ll, "d", URC_DT_F64,
+            bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(base, urc_add(var(k, i), var(k, l))))), var(k, K)));
         urc_ls_accum(ll, bs, var(k, l), var(k, d));
         urc_ls_accum(ll, bq, var(k, l), bin(URC_L_MUL, var(k, d), var(k, d)));
-        sum = decl(k, body, "sum", URC_DT_F64, dlit(0));
-        sq = decl(k, body, "sq", URC_DT_F64, dlit(0));
+        sum = urc_ls_let(k, body, "sum", URC_DT_F64, dlit(0));
+        sq = urc_ls_let(k, body, "sq", URC_DT_F64, dlit(0));
         if (nblk * lanes < len) {
             urc_ls *lt = urc_ls_for(body, i, ilit(nblk * lanes), ilit(len), 1, 0);
-            int dt_ = decl(k, lt, "d", URC_DT_F64,
-                           bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(base, var(k, i)))), var(k, K)));
+            int dt_ = urc_ls_let(k, lt, "d", URC_DT_F64,
+                                 bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(base, var(k, i)))), var(k, K)));
             urc_ls_assign(lt, sum, bin(URC_L_ADD, var(k, sum), var(k, dt_)));
             urc_ls_assign(lt, sq, bin(URC_L_ADD, var(k, sq), bin(URC_L_MUL, var(k, dt_), var(k, dt_))));
         }
@@ -494,21 +489,21 @@ static void emit_run_stats(urc_lower *L, urc_kernel *k, urc_ls *body, int bx, ur
         urc_ls_assign(lr, sq, bin(URC_L_ADD, var(k, sq), urc_lx_load(k, bq, var(k, l))));
     } else {
         int i = urc_kernel_var(k, "i", URC_DT_I64);
-        sum = decl(k, body, "sum", URC_DT_F64, dlit(0));
-        sq = decl(k, body, "sq", URC_DT_F64, dlit(0));
+        sum = urc_ls_let(k, body, "sum", URC_DT_F64, dlit(0));
+        sq = urc_ls_let(k, body, "sq", URC_DT_F64, dlit(0));
         urc_ls *lt = urc_ls_for(body, i, ilit(0), ilit(len), 1, 0);
-        int d =
-            decl(k, lt, "d", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(base, var(k, i)))), var(k, K)));
+        int d = urc_ls_let(k, lt, "d", URC_DT_F64,
+                           bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(base, var(k, i)))), var(k, K)));
         urc_ls_assign(lt, sum, bin(URC_L_ADD, var(k, sum), var(k, d)));
         urc_ls_assign(lt, sq, bin(URC_L_ADD, var(k, sq), bin(URC_L_MUL, var(k, d), var(k, d))));
     }
     urc_lx *n = dlit((double)len);
-    int md = decl(k, body, "md", URC_DT_F64, bin(URC_L_DIV, var(k, sum), n));
+    int md = urc_ls_let(k, body, "md", URC_DT_F64, bin(URC_L_DIV, var(k, sum), n));
     urc_lx *v = bin(URC_L_SUB, bin(URC_L_DIV, var(k, sq), n), bin(URC_L_MUL, var(k, md), var(k, md)));
-    int vr = decl(k, body, "var", URC_DT_F64, bin(URC_L_MAX, v, dlit(0)));
-    *mean = decl(k, body, "mean", URC_DT_F64, bin(URC_L_ADD, var(k, K), var(k, md)));
-    *inv = decl(k, body, "inv", URC_DT_F64,
-                bin(URC_L_DIV, dlit(1), urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, var(k, vr), dlit(eps)))));
+    int vr = urc_ls_let(k, body, "var", URC_DT_F64, bin(URC_L_MAX, v, dlit(0)));
+    *mean = urc_ls_let(k, body, "mean", URC_DT_F64, bin(URC_L_ADD, var(k, K), var(k, md)));
+    *inv = urc_ls_let(k, body, "inv", URC_DT_F64,
+                      bin(URC_L_DIV, dlit(1), urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, var(k, vr), dlit(eps)))));
 }
 
 /* What a kernel computes per element once m, a, b are known:
@@ -604,13 +599,13 @@ static bool lower_layer_norm(urc_lower *L, const urc_node *n) {
     int bi = iv_ ? urc_lower_out(L, k, iv_, "invstd_out") : -1;
     int s = urc_kernel_var(k, "s", URC_DT_I64);
     urc_ls *body = urc_ls_for(k->body, s, ilit(0), ilit(outer), 1, URC_FOR_PARALLEL);
-    int base = decl(k, body, "base", URC_DT_I64, urc_muli(var(k, s), inner));
+    int base = urc_ls_let(k, body, "base", URC_DT_I64, urc_muli(var(k, s), inner));
     int mean, inv;
     emit_run_stats(L, k, body, bx, var(k, base), inner, a->epsilon, &mean, &inv);
     if (bm >= 0) urc_ls_store(body, bm, var(k, s), urc_lx_cast(URC_DT_F32, var(k, mean)));
     if (bi >= 0) urc_ls_store(body, bi, var(k, s), urc_lx_cast(URC_DT_F32, var(k, inv)));
-    int mf = decl(k, body, "m", dt, urc_lx_cast(dt, var(k, mean)));
-    int rf = decl(k, body, "r", dt, urc_lx_cast(dt, var(k, inv)));
+    int mf = urc_ls_let(k, body, "m", dt, urc_lx_cast(dt, var(k, mean)));
+    int rf = urc_ls_let(k, body, "r", dt, urc_lx_cast(dt, var(k, inv)));
     /* y = (x - m) * r * scale + B over the slice: one flat loop when the
      * parameters index like the slice, else a nest over the normalised dims. */
     bool flat = ln_flat_param(xs, axis, &sv->shape) && (!bv || ln_flat_param(xs, axis, &bv->shape));
@@ -654,9 +649,9 @@ static urc_lx *pload(urc_lower *L, urc_kernel *k, const urc_value *v, const char
 /* BatchNorm coefficients of channel c as declared dt locals m, a, b. */
 static void bn_coeffs(urc_lower *L, urc_kernel *k, urc_ls *body, const normp *p, urc_lx *c, urc_dtype dt, int *mab) {
     urc_lx *sd = urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, pload(L, k, p->var, "var", c), dlit(p->eps)));
-    mab[0] = decl(k, body, "m", dt, urc_lx_cast(dt, param(L, k, p->mean, "mean", c)));
-    mab[1] = decl(k, body, "a", dt, urc_lx_cast(dt, bin(URC_L_DIV, pload(L, k, p->scale, "scale", c), sd)));
-    mab[2] = decl(k, body, "b", dt, urc_lx_cast(dt, param(L, k, p->bias, "bias", c)));
+    mab[0] = urc_ls_let(k, body, "m", dt, urc_lx_cast(dt, param(L, k, p->mean, "mean", c)));
+    mab[1] = urc_ls_let(k, body, "a", dt, urc_lx_cast(dt, bin(URC_L_DIV, pload(L, k, p->scale, "scale", c), sd)));
+    mab[2] = urc_ls_let(k, body, "b", dt, urc_lx_cast(dt, param(L, k, p->bias, "bias", c)));
 }
 
 /* The normalisation y = (x - m) * a + b of each of the nnorm norms as
@@ -670,10 +665,10 @@ static void coeffs(urc_lower *L, urc_kernel *k, urc_ls *body, const normp *np, i
         if (bn) {
             bn_coeffs(L, k, body, &np[j], c, dt, mab);
         } else {
-            mab[0] = decl(k, body, "m", dt, urc_lx_cast(dt, var(k, mean[j])));
-            mab[1] = decl(k, body, "a", dt,
-                          urc_lx_cast(dt, bin(URC_L_MUL, var(k, inv[j]), pload(L, k, np[j].scale, "scale", p))));
-            mab[2] = decl(k, body, "b", dt, urc_lx_cast(dt, param(L, k, np[j].bias, "bias", p)));
+            mab[0] = urc_ls_let(k, body, "m", dt, urc_lx_cast(dt, var(k, mean[j])));
+            mab[1] = urc_ls_let(k, body, "a", dt,
+                                urc_lx_cast(dt, bin(URC_L_MUL, var(k, inv[j]), pload(L, k, np[j].scale, "scale", p))));
+            mab[2] = urc_ls_let(k, body, "b", dt, urc_lx_cast(dt, param(L, k, np[j].bias, "bias", p)));
         }
         for (int q = 0; q < 3; q++) m[j][q] = var(k, mab[q]);
     }
@@ -694,7 +689,7 @@ static bool lower_cf(urc_lower *L, const urc_node *n, const geom *g, const normp
     int64_t G = bn ? g->C : g->G, cpg = bn ? 1 : g->cpg, len = cpg * g->S;
     int sl = urc_kernel_var(k, "sl", URC_DT_I64);
     urc_ls *body = urc_ls_for(k->body, sl, ilit(0), ilit(g->N * G), 1, URC_FOR_PARALLEL);
-    int base = decl(k, body, "base", URC_DT_I64, urc_muli(var(k, sl), len));
+    int base = urc_ls_let(k, body, "base", URC_DT_I64, urc_muli(var(k, sl), len));
     urc_lx *grp = G == 1 ? ilit(0) : bin(URC_L_REM, var(k, sl), ilit(G));
     int mean[2] = {-1, -1}, inv[2] = {-1, -1};
     if (!bn)
@@ -736,27 +731,27 @@ static bool lower_bn_training(urc_lower *L, const urc_node *n, const geom *g) {
     int c = urc_kernel_var(k, "c", URC_DT_I64), nb = urc_kernel_var(k, "nb", URC_DT_I64);
     int i = urc_kernel_var(k, "i", URC_DT_I64);
     urc_ls *body = urc_ls_for(k->body, c, ilit(0), ilit(C), 1, URC_FOR_PARALLEL);
-    int K = decl(k, body, "K", URC_DT_F64, f64(urc_lx_load(k, bx, urc_muli(var(k, c), S))));
-    int sum = decl(k, body, "sum", URC_DT_F64, dlit(0)), sq = decl(k, body, "sq", URC_DT_F64, dlit(0));
+    int K = urc_ls_let(k, body, "K", URC_DT_F64, f64(urc_lx_load(k, bx, urc_muli(var(k, c), S))));
+    int sum = urc_ls_let(k, body, "sum", URC_DT_F64, dlit(0)), sq = urc_ls_let(k, body, "sq", URC_DT_F64, dlit(0));
     urc_ls *ln = urc_ls_for(body, nb, ilit(0), ilit(g->N), 1, 0);
-    int base = decl(k, ln, "base", URC_DT_I64, urc_muli(urc_add(urc_muli(var(k, nb), C), var(k, c)), S));
+    int base = urc_ls_let(k, ln, "base", URC_DT_I64, urc_muli(urc_add(urc_muli(var(k, nb), C), var(k, c)), S));
     urc_ls *li = urc_ls_for(ln, i, ilit(0), ilit(S), 1, 0);
-    int d = decl(k, li, "d", URC_DT_F64,
-                 bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(var(k, base), var(k, i)))), var(k, K)));
+    int d = urc_ls_let(k, li, "d", URC_DT_F64,
+                       bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(var(k, base), var(k, i)))), var(k, K)));
     urc_ls_assign(li, sum, bin(URC_L_ADD, var(k, sum), var(k, d)));
     urc_ls_assign(li, sq, bin(URC_L_ADD, var(k, sq), bin(URC_L_MUL, var(k, d), var(k, d))));
     urc_lx *cnt = dlit((double)(g->N * S));
-    int md = decl(k, body, "md", URC_DT_F64, bin(URC_L_DIV, var(k, sum), cnt));
+    int md = urc_ls_let(k, body, "md", URC_DT_F64, bin(URC_L_DIV, var(k, sum), cnt));
     urc_lx *v = bin(URC_L_SUB, bin(URC_L_DIV, var(k, sq), cnt), bin(URC_L_MUL, var(k, md), var(k, md)));
-    int vr = decl(k, body, "var", URC_DT_F64, bin(URC_L_MAX, v, dlit(0)));
-    int mean = decl(k, body, "mean", URC_DT_F64, bin(URC_L_ADD, var(k, K), var(k, md)));
+    int vr = urc_ls_let(k, body, "var", URC_DT_F64, bin(URC_L_MAX, v, dlit(0)));
+    int mean = urc_ls_let(k, body, "mean", URC_DT_F64, bin(URC_L_ADD, var(k, K), var(k, md)));
     urc_lx *sd = urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, var(k, vr), dlit(a->epsilon)));
-    urc_lx *m = var(k, decl(k, body, "m", dt, urc_lx_cast(dt, var(k, mean))));
-    urc_lx *am =
-        var(k, decl(k, body, "a", dt, urc_lx_cast(dt, bin(URC_L_DIV, pload(L, k, n->in[1], "scale", var(k, c)), sd))));
-    urc_lx *b = var(k, decl(k, body, "b", dt, urc_lx_cast(dt, param(L, k, n->in[2], "bias", var(k, c)))));
+    urc_lx *m = var(k, urc_ls_let(k, body, "m", dt, urc_lx_cast(dt, var(k, mean))));
+    urc_lx *am = var(k, urc_ls_let(k, body, "a", dt,
+                                   urc_lx_cast(dt, bin(URC_L_DIV, pload(L, k, n->in[1], "scale", var(k, c)), sd))));
+    urc_lx *b = var(k, urc_ls_let(k, body, "b", dt, urc_lx_cast(dt, param(L, k, n->in[2], "bias", var(k, c)))));
     urc_ls *ln2 = urc_ls_for(body, nb, ilit(0), ilit(g->N), 1, 0);
-    int base2 = decl(k, ln2, "base", URC_DT_I64, urc_muli(urc_add(urc_muli(var(k, nb), C), var(k, c)), S));
+    int base2 = urc_ls_let(k, ln2, "base", URC_DT_I64, urc_muli(urc_add(urc_muli(var(k, nb), C), var(k, c)), S));
     urc_ls *li2 = urc_ls_for(ln2, i, ilit(0), ilit(S), 1, URC_FOR_SIMD | URC_FOR_VECTOR);
     urc_lx *xi = urc_add(var(k, base2), var(k, i));
     urc_ls_store(li2, by, xi, affine(urc_lx_load(k, bx, xi), m, am, b));
@@ -811,7 +806,7 @@ static void cl_stats(urc_lower *L, urc_kernel *k, const geom *g, int bx, urc_lx 
         urc_ls *lv = urc_ls_for(k->body, v, ilit(0), ilit(S), 1, 0);
         urc_ls *lc = urc_ls_for(lv, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
         urc_lx *xi = urc_add(n0, urc_add(urc_muli(var(k, v), C), var(k, c)));
-        int d = decl(k, lc, "d", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx, xi)), shift));
+        int d = urc_ls_let(k, lc, "d", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx, xi)), shift));
         urc_ls_accum(lc, tot_s, var(k, c), var(k, d));
         urc_ls_accum(lc, tot_q, var(k, c), bin(URC_L_MUL, var(k, d), var(k, d)));
         return;
@@ -829,13 +824,13 @@ static void cl_stats(urc_lower *L, urc_kernel *k, const geom *g, int bx, urc_lx 
     z = urc_ls_for(lp, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
     urc_ls_store(z, bs, var(k, c), dlit(0));
     urc_ls_store(z, bq, var(k, c), dlit(0));
-    int lo = decl(k, lp, "lo", URC_DT_I64, urc_muli(var(k, p), chunk));
-    int hi = decl(k, lp, "hi", URC_DT_I64,
-                  urc_lx_sel(bin(URC_L_EQ, var(k, p), ilit(P - 1)), ilit(S), urc_addi(var(k, lo), chunk)));
+    int lo = urc_ls_let(k, lp, "lo", URC_DT_I64, urc_muli(var(k, p), chunk));
+    int hi = urc_ls_let(k, lp, "hi", URC_DT_I64,
+                        urc_lx_sel(bin(URC_L_EQ, var(k, p), ilit(P - 1)), ilit(S), urc_addi(var(k, lo), chunk)));
     urc_ls *lv = urc_ls_for(lp, v, var(k, lo), var(k, hi), 1, 0);
     urc_ls *lc = urc_ls_for(lv, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
     urc_lx *xi = urc_add(n0, urc_add(urc_muli(var(k, v), C), var(k, c)));
-    int d = decl(k, lc, "d", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx, xi)), shift));
+    int d = urc_ls_let(k, lc, "d", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx, xi)), shift));
     urc_ls_accum(lc, bs, var(k, c), var(k, d));
     urc_ls_accum(lc, bq, var(k, c), bin(URC_L_MUL, var(k, d), var(k, d)));
     urc_ls *ls = urc_ls_for(lp, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
@@ -857,12 +852,12 @@ static void cl_coeffs(urc_lower *L, urc_kernel *k, const geom *g, const normp *n
     int64_t S = g->S, cpg = g->cpg;
     int gi = urc_kernel_var(k, "g", URC_DT_I64), cc = urc_kernel_var(k, "cc", URC_DT_I64);
     urc_ls *lg = urc_ls_for(k->body, gi, ilit(0), ilit(g->G), 1, 0);
-    int kg = decl(k, lg, "kg", URC_DT_F64, f64(urc_lx_load(k, bx, urc_add(n0, urc_muli(var(k, gi), cpg)))));
-    int ss = decl(k, lg, "ss", URC_DT_F64, dlit(0)), qq = decl(k, lg, "qq", URC_DT_F64, dlit(0));
+    int kg = urc_ls_let(k, lg, "kg", URC_DT_F64, f64(urc_lx_load(k, bx, urc_add(n0, urc_muli(var(k, gi), cpg)))));
+    int ss = urc_ls_let(k, lg, "ss", URC_DT_F64, dlit(0)), qq = urc_ls_let(k, lg, "qq", URC_DT_F64, dlit(0));
     urc_ls *l1 = urc_ls_for(lg, cc, ilit(0), ilit(cpg), 1, 0);
     urc_lx *c = urc_add(urc_muli(var(k, gi), cpg), var(k, cc));
     /* delta = K_c - K_g: sum(x - K_g) = s + S*delta, sum((x - K_g)^2) = q + 2*delta*s + S*delta^2. */
-    int dl = decl(k, l1, "dl", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(n0, c))), var(k, kg)));
+    int dl = urc_ls_let(k, l1, "dl", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(n0, c))), var(k, kg)));
     urc_lx *sc = urc_lx_load(k, tot_s, c), *qc = urc_lx_load(k, tot_q, c);
     urc_ls_assign(l1, ss, bin(URC_L_ADD, var(k, ss), bin(URC_L_ADD, sc, bin(URC_L_MUL, dlit((double)S), var(k, dl)))));
     urc_lx *q2 = bin(URC_L_ADD, qc,
@@ -870,14 +865,14 @@ static void cl_coeffs(urc_lower *L, urc_kernel *k, const geom *g, const normp *n
                          bin(URC_L_ADD, bin(URC_L_MUL, dlit(2), sc), bin(URC_L_MUL, dlit((double)S), var(k, dl)))));
     urc_ls_assign(l1, qq, bin(URC_L_ADD, var(k, qq), q2));
     urc_lx *cnt = dlit((double)(S * cpg));
-    int md = decl(k, lg, "md", URC_DT_F64, bin(URC_L_DIV, var(k, ss), cnt));
-    int vr =
-        decl(k, lg, "var", URC_DT_F64,
-             bin(URC_L_MAX, bin(URC_L_SUB, bin(URC_L_DIV, var(k, qq), cnt), bin(URC_L_MUL, var(k, md), var(k, md))),
-                 dlit(0)));
-    int inv = decl(k, lg, "inv", URC_DT_F64,
-                   bin(URC_L_DIV, dlit(1), urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, var(k, vr), dlit(np->eps)))));
-    int mean = decl(k, lg, "mean", URC_DT_F64, bin(URC_L_ADD, var(k, kg), var(k, md)));
+    int md = urc_ls_let(k, lg, "md", URC_DT_F64, bin(URC_L_DIV, var(k, ss), cnt));
+    int vr = urc_ls_let(k, lg, "var", URC_DT_F64,
+                        bin(URC_L_MAX,
+                            bin(URC_L_SUB, bin(URC_L_DIV, var(k, qq), cnt), bin(URC_L_MUL, var(k, md), var(k, md))),
+                            dlit(0)));
+    int inv = urc_ls_let(k, lg, "inv", URC_DT_F64,
+                         bin(URC_L_DIV, dlit(1), urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, var(k, vr), dlit(np->eps)))));
+    int mean = urc_ls_let(k, lg, "mean", URC_DT_F64, bin(URC_L_ADD, var(k, kg), var(k, md)));
     urc_ls *l2 = urc_ls_for(lg, cc, ilit(0), ilit(cpg), 1, 0);
     urc_lx *p = g->per_group ? var(k, gi) : c;
     urc_ls_store(l2, ab[0], c, urc_lx_cast(dt, var(k, mean)));
@@ -992,8 +987,8 @@ static bool lower_naive(urc_lower *L, const urc_node *n, const geom *g, const no
     int64_t G = bn ? g->C : g->G, cpg = bn ? 1 : g->cpg, S = g->S;
     int sl = urc_kernel_var(k, "sl", URC_DT_I64);
     urc_ls *body = urc_ls_for(k->body, sl, ilit(0), ilit(g->N * G), 1, URC_FOR_PARALLEL);
-    int nb = decl(k, body, "nb", URC_DT_I64, bin(URC_L_DIV, var(k, sl), ilit(G)));
-    int gi = decl(k, body, "g", URC_DT_I64, bin(URC_L_REM, var(k, sl), ilit(G)));
+    int nb = urc_ls_let(k, body, "nb", URC_DT_I64, bin(URC_L_DIV, var(k, sl), ilit(G)));
+    int gi = urc_ls_let(k, body, "g", URC_DT_I64, bin(URC_L_REM, var(k, sl), ilit(G)));
     int cc = urc_kernel_var(k, "cc", URC_DT_I64), s = urc_kernel_var(k, "s", URC_DT_I64);
     /* index of (nb, g*cpg + cc, s) */
     urc_lx *ch = urc_add(urc_muli(var(k, gi), cpg), var(k, cc));
@@ -1002,17 +997,18 @@ static bool lower_naive(urc_lower *L, const urc_node *n, const geom *g, const no
     int mean[2] = {-1, -1}, inv[2] = {-1, -1};
     urc_lx *cnt = dlit((double)(cpg * S));
     for (int j = 0; !bn && j < nnorm; j++) {
-        int sum = decl(k, body, "sum", URC_DT_F64, dlit(0));
+        int sum = urc_ls_let(k, body, "sum", URC_DT_F64, dlit(0));
         urc_ls *l1 = urc_ls_for(urc_ls_for(body, cc, ilit(0), ilit(cpg), 1, 0), s, ilit(0), ilit(S), 1, 0);
         urc_ls_assign(l1, sum, bin(URC_L_ADD, var(k, sum), f64(urc_lx_load(k, bx[j], idx))));
-        mean[j] = decl(k, body, "mean", URC_DT_F64, bin(URC_L_DIV, var(k, sum), cnt));
-        int sq = decl(k, body, "sq", URC_DT_F64, dlit(0));
+        mean[j] = urc_ls_let(k, body, "mean", URC_DT_F64, bin(URC_L_DIV, var(k, sum), cnt));
+        int sq = urc_ls_let(k, body, "sq", URC_DT_F64, dlit(0));
         urc_ls *l2 = urc_ls_for(urc_ls_for(body, cc, ilit(0), ilit(cpg), 1, 0), s, ilit(0), ilit(S), 1, 0);
-        int d = decl(k, l2, "d", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx[j], idx)), var(k, mean[j])));
+        int d = urc_ls_let(k, l2, "d", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx[j], idx)), var(k, mean[j])));
         urc_ls_assign(l2, sq, bin(URC_L_ADD, var(k, sq), bin(URC_L_MUL, var(k, d), var(k, d))));
-        inv[j] = decl(k, body, "inv", URC_DT_F64,
-                      bin(URC_L_DIV, dlit(1),
-                          urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, bin(URC_L_DIV, var(k, sq), cnt), dlit(np[j].eps)))));
+        inv[j] =
+            urc_ls_let(k, body, "inv", URC_DT_F64,
+                       bin(URC_L_DIV, dlit(1),
+                           urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, bin(URC_L_DIV, var(k, sq), cnt), dlit(np[j].eps)))));
     }
     urc_ls *cb = urc_ls_for(body, cc, ilit(0), ilit(cpg), 1, 0);
     urc_lx *p = g->per_group ? var(k, gi) : ch;

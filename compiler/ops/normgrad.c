@@ -160,12 +160,6 @@ static urc_lx *var(const urc_kernel *k, int v) { return urc_lx_var(k, v); }
 static urc_lx *dlit(double v) { return urc_lx_flt(v, URC_DT_F64); }
 static urc_lx *ilit(int64_t v) { return urc_lx_int(v); }
 
-static int decl(urc_kernel *k, urc_ls *body, const char *name, urc_dtype dt, urc_lx *init) {
-    int v = urc_kernel_var(k, name, dt);
-    urc_ls_decl(body, v, init);
-    return v;
-}
-
 static urc_lx *loop(urc_kernel *k, urc_ls **body, const char *name, urc_lx *lo, urc_lx *hi, unsigned flags) {
     int v = urc_kernel_var(k, name, URC_DT_I64);
     *body = urc_ls_for(*body, v, lo, hi, 1, flags);
@@ -216,25 +210,25 @@ static bool lower_naive(urc_lower *L, urc_kernel *k, const urc_node *n, const ge
     urc_lx *cnt = dlit((double)(cpg * S));
     urc_lx *xv = f64(urc_lx_load(k, b.x, idx)), *dyv = f64(urc_lx_load(k, b.dy, idx));
     /* mu, rstd */
-    int sum = decl(k, nb, "sum", URC_DT_F64, dlit(0));
+    int sum = urc_ls_let(k, nb, "sum", URC_DT_F64, dlit(0));
     urc_ls *l1 = urc_ls_for(urc_ls_for(nb, cv, ilit(0), ilit(cpg), 1, 0), sv, ilit(0), ilit(S), 1, 0);
     urc_ls_assign(l1, sum, add(var(k, sum), xv));
-    int mu = decl(k, nb, "mu", URC_DT_F64, bin(URC_L_DIV, var(k, sum), cnt));
-    int sq = decl(k, nb, "sq", URC_DT_F64, dlit(0));
+    int mu = urc_ls_let(k, nb, "mu", URC_DT_F64, bin(URC_L_DIV, var(k, sum), cnt));
+    int sq = urc_ls_let(k, nb, "sq", URC_DT_F64, dlit(0));
     urc_ls *l2 = urc_ls_for(urc_ls_for(nb, cv, ilit(0), ilit(cpg), 1, 0), sv, ilit(0), ilit(S), 1, 0);
-    int d = decl(k, l2, "d", URC_DT_F64, sub(xv, var(k, mu)));
+    int d = urc_ls_let(k, l2, "d", URC_DT_F64, sub(xv, var(k, mu)));
     urc_ls_assign(l2, sq, add(var(k, sq), mul(var(k, d), var(k, d))));
-    int rstd = decl(
+    int rstd = urc_ls_let(
         k, nb, "rstd", URC_DT_F64,
         bin(URC_L_DIV, dlit(1), urc_lx_un(URC_L_SQRT, add(bin(URC_L_DIV, var(k, sq), cnt), dlit(n->a.norm.epsilon)))));
     /* mean(g), mean(g xh), dScale, dBias */
-    int mg = decl(k, nb, "mg", URC_DT_F64, dlit(0)), mgx = decl(k, nb, "mgx", URC_DT_F64, dlit(0));
+    int mg = urc_ls_let(k, nb, "mg", URC_DT_F64, dlit(0)), mgx = urc_ls_let(k, nb, "mgx", URC_DT_F64, dlit(0));
     urc_ls *lc = urc_ls_for(nb, cv, ilit(0), ilit(cpg), 1, 0);
     urc_lx *p = g->per_group ? gi : c;
-    int scv = decl(k, lc, "sc", URC_DT_F64, f64(urc_lx_load(k, b.sc, p)));
-    int sd = decl(k, lc, "sd", URC_DT_F64, dlit(0)), sdx = decl(k, lc, "sdx", URC_DT_F64, dlit(0));
+    int scv = urc_ls_let(k, lc, "sc", URC_DT_F64, f64(urc_lx_load(k, b.sc, p)));
+    int sd = urc_ls_let(k, lc, "sd", URC_DT_F64, dlit(0)), sdx = urc_ls_let(k, lc, "sdx", URC_DT_F64, dlit(0));
     urc_ls *ls = urc_ls_for(lc, sv, ilit(0), ilit(S), 1, 0);
-    int dyl = decl(k, ls, "dyv", URC_DT_F64, dyv);
+    int dyl = urc_ls_let(k, ls, "dyv", URC_DT_F64, dyv);
     urc_ls_assign(ls, sd, add(var(k, sd), var(k, dyl)));
     urc_ls_assign(ls, sdx, add(var(k, sdx), mul(var(k, dyl), mul(sub(xv, var(k, mu)), var(k, rstd)))));
     urc_ls_assign(lc, mg, add(var(k, mg), mul(var(k, scv), var(k, sd))));
@@ -245,7 +239,7 @@ static bool lower_naive(urc_lower *L, urc_kernel *k, const urc_node *n, const ge
     urc_ls_assign(nb, mgx, bin(URC_L_DIV, var(k, mgx), cnt));
     /* dX = rstd (dY sc - mean(g) - xh mean(g xh)) */
     urc_ls *lx = urc_ls_for(nb, cv, ilit(0), ilit(cpg), 1, 0);
-    int sc2 = decl(k, lx, "sc", URC_DT_F64, f64(urc_lx_load(k, b.sc, p)));
+    int sc2 = urc_ls_let(k, lx, "sc", URC_DT_F64, f64(urc_lx_load(k, b.sc, p)));
     urc_ls *lxs = urc_ls_for(lx, sv, ilit(0), ilit(S), 1, 0);
     urc_lx *xh = mul(sub(xv, var(k, mu)), var(k, rstd));
     urc_lx *v = mul(var(k, rstd), sub(sub(mul(dyv, var(k, sc2)), var(k, mg)), mul(xh, var(k, mgx))));
@@ -304,9 +298,9 @@ static bool lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geom 
             p = loop(k, &pb, "p", ilit(0), ilit(P), URC_FOR_PARALLEL);
             lanes = urc_kernel_local(k, "cs", URC_DT_F64, 4 * C);
             urc_ls_array(pb, k, lanes);
-            lo = var(k, decl(k, pb, "lo", URC_DT_I64, urc_muli(p, chunk)));
-            hi = var(k, decl(k, pb, "hi", URC_DT_I64,
-                             urc_lx_sel(bin(URC_L_EQ, p, ilit(P - 1)), ilit(S), urc_addi(lo, chunk))));
+            lo = var(k, urc_ls_let(k, pb, "lo", URC_DT_I64, urc_muli(p, chunk)));
+            hi = var(k, urc_ls_let(k, pb, "hi", URC_DT_I64,
+                                   urc_lx_sel(bin(URC_L_EQ, p, ilit(P - 1)), ilit(S), urc_addi(lo, chunk))));
             body = pb;
         } else {
             lanes = tot;
@@ -319,8 +313,8 @@ static bool lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geom 
         urc_lx *v = loop(k, &lv, "v", lo, hi, 0);
         urc_ls *lc = urc_ls_for(lv, cv, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
         urc_lx *xi = add(n0, add(urc_muli(v, C), c));
-        int d = decl(k, lc, "d", URC_DT_F64, sub(f64(urc_lx_load(k, b.x, xi)), shift));
-        int dy = decl(k, lc, "dyv", URC_DT_F64, f64(urc_lx_load(k, b.dy, xi)));
+        int d = urc_ls_let(k, lc, "d", URC_DT_F64, sub(f64(urc_lx_load(k, b.x, xi)), shift));
+        int dy = urc_ls_let(k, lc, "dyv", URC_DT_F64, f64(urc_lx_load(k, b.dy, xi)));
         urc_ls_accum(lc, lanes, add(ilit(SX * C), c), var(k, d));
         urc_ls_accum(lc, lanes, add(ilit(SXX * C), c), mul(var(k, d), var(k, d)));
         urc_ls_accum(lc, lanes, add(ilit(SD * C), c), var(k, dy));
@@ -340,35 +334,36 @@ static bool lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geom 
         urc_ls *lg = k->body;
         urc_lx *gi = loop(k, &lg, "g", ilit(0), ilit(g->G), 0);
         urc_lx *c0 = urc_muli(gi, cpg);
-        int kg = decl(k, lg, "kg", URC_DT_F64, f64(urc_lx_load(k, b.x, add(n0, c0))));
-        int ss = decl(k, lg, "ss", URC_DT_F64, dlit(0)), qq = decl(k, lg, "qq", URC_DT_F64, dlit(0));
+        int kg = urc_ls_let(k, lg, "kg", URC_DT_F64, f64(urc_lx_load(k, b.x, add(n0, c0))));
+        int ss = urc_ls_let(k, lg, "ss", URC_DT_F64, dlit(0)), qq = urc_ls_let(k, lg, "qq", URC_DT_F64, dlit(0));
         int ccv = urc_kernel_var(k, "cc", URC_DT_I64);
         urc_lx *ch = add(c0, var(k, ccv));
         urc_lx *dS = dlit((double)S);
         { /* delta = K_c - K_g: sum(x - K_g) = s + S delta, sum((x - K_g)^2) = q + 2 delta s + S delta^2 */
             urc_ls *l1 = urc_ls_for(lg, ccv, ilit(0), ilit(cpg), 1, 0);
-            int dl = decl(k, l1, "dl", URC_DT_F64, sub(f64(urc_lx_load(k, b.x, add(n0, ch))), var(k, kg)));
+            int dl = urc_ls_let(k, l1, "dl", URC_DT_F64, sub(f64(urc_lx_load(k, b.x, add(n0, ch))), var(k, kg)));
             urc_lx *sx = urc_lx_load(k, tot, add(ilit(SX * C), ch)), *sxx = urc_lx_load(k, tot, add(ilit(SXX * C), ch));
             urc_ls_assign(l1, ss, add(var(k, ss), add(sx, mul(dS, var(k, dl)))));
             urc_ls_assign(l1, qq,
                           add(var(k, qq), add(sxx, mul(var(k, dl), add(mul(dlit(2), sx), mul(dS, var(k, dl)))))));
         }
         urc_lx *cnt = dlit((double)(S * cpg));
-        int md = decl(k, lg, "md", URC_DT_F64, bin(URC_L_DIV, var(k, ss), cnt));
-        int vr = decl(k, lg, "vr", URC_DT_F64,
-                      bin(URC_L_MAX, sub(bin(URC_L_DIV, var(k, qq), cnt), mul(var(k, md), var(k, md))), dlit(0)));
-        int rstd = decl(k, lg, "rstd", URC_DT_F64,
-                        bin(URC_L_DIV, dlit(1), urc_lx_un(URC_L_SQRT, add(var(k, vr), dlit(n->a.norm.epsilon)))));
-        int mu = decl(k, lg, "mu", URC_DT_F64, add(var(k, kg), var(k, md)));
-        int mg = decl(k, lg, "mg", URC_DT_F64, dlit(0)), mgx = decl(k, lg, "mgx", URC_DT_F64, dlit(0));
+        int md = urc_ls_let(k, lg, "md", URC_DT_F64, bin(URC_L_DIV, var(k, ss), cnt));
+        int vr = urc_ls_let(k, lg, "vr", URC_DT_F64,
+                            bin(URC_L_MAX, sub(bin(URC_L_DIV, var(k, qq), cnt), mul(var(k, md), var(k, md))), dlit(0)));
+        int rstd = urc_ls_let(k, lg, "rstd", URC_DT_F64,
+                              bin(URC_L_DIV, dlit(1), urc_lx_un(URC_L_SQRT, add(var(k, vr), dlit(n->a.norm.epsilon)))));
+        int mu = urc_ls_let(k, lg, "mu", URC_DT_F64, add(var(k, kg), var(k, md)));
+        int mg = urc_ls_let(k, lg, "mg", URC_DT_F64, dlit(0)), mgx = urc_ls_let(k, lg, "mgx", URC_DT_F64, dlit(0));
         urc_lx *p2 = g->per_group ? gi : ch;
         { /* sum dY (x - mu) = sdx + sd (K_c - mu);  times rstd: sum dY xh */
             urc_ls *l2 = urc_ls_for(lg, ccv, ilit(0), ilit(cpg), 1, 0);
-            int sc = decl(k, l2, "sc", URC_DT_F64, f64(urc_lx_load(k, b.sc, p2)));
+            int sc = urc_ls_let(k, l2, "sc", URC_DT_F64, f64(urc_lx_load(k, b.sc, p2)));
             urc_lx *sd = urc_lx_load(k, tot, add(ilit(SD * C), ch)),
                    *sdx0 = urc_lx_load(k, tot, add(ilit(SDX * C), ch));
             urc_lx *kc = f64(urc_lx_load(k, b.x, add(n0, ch)));
-            int sdxh = decl(k, l2, "sdxh", URC_DT_F64, mul(var(k, rstd), add(sdx0, mul(sd, sub(kc, var(k, mu))))));
+            int sdxh =
+                urc_ls_let(k, l2, "sdxh", URC_DT_F64, mul(var(k, rstd), add(sdx0, mul(sd, sub(kc, var(k, mu))))));
             urc_ls_assign(l2, mg, add(var(k, mg), mul(var(k, sc), sd)));
             urc_ls_assign(l2, mgx, add(var(k, mgx), mul(var(k, sc), var(k, sdxh))));
             urc_ls_accum(l2, acc, ch, var(k, sdxh));
@@ -406,7 +401,7 @@ static bool lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geom 
         }
         urc_ls *lg = k->body;
         urc_lx *gi = loop(k, &lg, "g", ilit(0), ilit(g->G), 0);
-        int t = decl(k, lg, "t", URC_DT_F64, dlit(0));
+        int t = urc_ls_let(k, lg, "t", URC_DT_F64, dlit(0));
         int ccv = urc_kernel_var(k, "cc", URC_DT_I64);
         urc_ls *l = urc_ls_for(lg, ccv, ilit(0), ilit(cpg), 1, 0);
         urc_ls_assign(l, t, add(var(k, t), urc_lx_load(k, acc, add(ilit(j * C), add(urc_muli(gi, cpg), var(k, ccv))))));

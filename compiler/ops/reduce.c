@@ -307,12 +307,6 @@ static bool reduce_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *co
 static urc_lx *bin(urc_lop op, urc_lx *a, urc_lx *b) { return urc_lx_bin(op, a, b); }
 static urc_lx *var(const urc_kernel *k, int v) { return urc_lx_var(k, v); }
 
-static int decl(urc_kernel *k, urc_ls *body, const char *name, urc_dtype dt, urc_lx *init) {
-    int v = urc_kernel_var(k, name, dt);
-    urc_ls_decl(body, v, init);
-    return v;
-}
-
 /* An integer literal of dtype dt holding v's bits. */
 static urc_lx *int_lit(int64_t v, urc_dtype dt) {
     urc_lx *e = urc_lx_int(v);
@@ -442,7 +436,7 @@ static void lower_lanes(urc_lower *L, urc_kernel *k, const urc_node *n, urc_ls *
     urc_ls_store(z, acc, var(k, l), mm ? urc_lx_load(k, bx, var(k, base)) : urc_lx_const(0, at));
     /* the outer reduced groups, then the run */
     urc_lx *xi;
-    int run_start = decl(k, body, "rs", URC_DT_I64, var(k, base));
+    int run_start = urc_ls_let(k, body, "rs", URC_DT_I64, var(k, base));
     urc_ls *lb = reduced_nest(k, body, g, ng - 1, base, &xi, NULL);
     urc_ls_assign(lb, run_start, xi);
     urc_lx *rs = var(k, run_start);
@@ -457,7 +451,7 @@ static void lower_lanes(urc_lower *L, urc_kernel *k, const urc_node *n, urc_ls *
             lt, acc, urc_lx_int(0),
             combine(n->op, urc_lx_load(k, acc, urc_lx_int(0)), urc_lx_load(k, bx, urc_add(rs, var(k, i))), shift));
     }
-    int a = decl(k, body, "a", at, urc_lx_load(k, acc, urc_lx_int(0)));
+    int a = urc_ls_let(k, body, "a", at, urc_lx_load(k, acc, urc_lx_int(0)));
     urc_ls *lm = urc_ls_for(body, l, urc_lx_int(1), urc_lx_int(W), 1, 0);
     urc_lop merge = n->op == URC_OP_REDUCE_MAX ? URC_L_MAX : n->op == URC_OP_REDUCE_MIN ? URC_L_MIN : URC_L_ADD;
     urc_ls_assign(lm, a, bin(merge, var(k, a), urc_lx_load(k, acc, var(k, l))));
@@ -492,16 +486,16 @@ static bool reduce_lower(urc_lower *L, const urc_node *n) {
         bexp = urc_add(bexp, urc_muli(q, g[i].stride));
         below *= g[i].size;
     }
-    int base = decl(k, body, "base", URC_DT_I64, bexp);
+    int base = urc_ls_let(k, body, "base", URC_DT_I64, bexp);
     urc_lx *xi;
     if (is_arg(n->op)) {
         /* best value and its index j along the axis (the one reduced group, if any) */
-        int best = decl(k, body, "best", dt, urc_lx_load(k, bx, var(k, base)));
-        int bi = decl(k, body, "bi", URC_DT_I64, urc_lx_int(0));
+        int best = urc_ls_let(k, body, "best", dt, urc_lx_load(k, bx, var(k, base)));
+        int bi = urc_ls_let(k, body, "bi", URC_DT_I64, urc_lx_int(0));
         int j = -1;
         urc_ls *lb = reduced_nest(k, body, g, ng, base, &xi, &j);
         if (j >= 0) { /* else the axis has size 1: the index is 0 */
-            int v = decl(k, lb, "v", dt, urc_lx_load(k, bx, xi));
+            int v = urc_ls_let(k, lb, "v", dt, urc_lx_load(k, bx, xi));
             bool mx = n->op == URC_OP_ARGMAX;
             urc_lx *V = var(k, v), *B = var(k, best), *better;
             if (a->select_last_index) better = bin(mx ? URC_L_GE : URC_L_LE, V, B);
@@ -521,12 +515,12 @@ static bool reduce_lower(urc_lower *L, const urc_node *n) {
     urc_lx *shift = NULL;
     if (n->op == URC_OP_REDUCE_LOG_SUM_EXP) {
         /* pass 1: the maximum; shift by it when finite */
-        int m = decl(k, body, "m", dt, urc_lx_load(k, bx, var(k, base)));
+        int m = urc_ls_let(k, body, "m", dt, urc_lx_load(k, bx, var(k, base)));
         urc_ls *lb = reduced_nest(k, body, g, ng, base, &xi, NULL);
         urc_ls_assign(lb, m, bin(URC_L_MAX, var(k, m), urc_lx_load(k, bx, xi)));
         urc_lx *mf = urc_lx_cast(URC_DT_F64, var(k, m));
-        int sh =
-            decl(k, body, "shift", URC_DT_F64, urc_lx_sel(urc_lx_un(URC_L_ISINF, mf), urc_lx_flt(0, URC_DT_F64), mf));
+        int sh = urc_ls_let(k, body, "shift", URC_DT_F64,
+                            urc_lx_sel(urc_lx_un(URC_L_ISINF, mf), urc_lx_flt(0, URC_DT_F64), mf));
         shift = var(k, sh);
     }
     if (lanes_ok(n, g, ng, dt)) {
@@ -538,7 +532,7 @@ static bool reduce_lower(urc_lower *L, const urc_node *n) {
     urc_lx *init;
     if (n->op == URC_OP_REDUCE_MAX || n->op == URC_OP_REDUCE_MIN) init = urc_lx_load(k, bx, var(k, base));
     else init = urc_lx_const(n->op == URC_OP_REDUCE_PROD ? 1 : 0, at);
-    int acc = decl(k, body, "acc", at, init);
+    int acc = urc_ls_let(k, body, "acc", at, init);
     urc_ls *lb = reduced_nest(k, body, g, ng, base, &xi, NULL);
     urc_ls_assign(lb, acc, combine(n->op, var(k, acc), urc_lx_load(k, bx, xi), shift));
     urc_ls_store(body, by, var(k, o), finish(n->op, var(k, acc), shift, count, odt));

@@ -87,12 +87,6 @@ static bool softmax_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *c
 static urc_lx *bin(urc_lop op, urc_lx *a, urc_lx *b) { return urc_lx_bin(op, a, b); }
 static urc_lx *var(const urc_kernel *k, int v) { return urc_lx_var(k, v); }
 
-static int decl(urc_kernel *k, urc_ls *body, const char *name, urc_dtype dt, urc_lx *init) {
-    int v = urc_kernel_var(k, name, dt);
-    urc_ls_decl(body, v, init);
-    return v;
-}
-
 /* The plain form: one parallel loop over rows, scalar passes (Hardmax,
  * and the fallback). */
 static bool lower_rows(urc_lower *L, const urc_node *n) {
@@ -111,16 +105,16 @@ static bool lower_rows(urc_lower *L, const urc_node *n) {
     urc_lx *start = inner == 1 ? urc_muli(var(k, r), len)
                                : urc_add(urc_muli(bin(URC_L_DIV, var(k, r), urc_lx_int(inner)), len * inner),
                                          bin(URC_L_REM, var(k, r), urc_lx_int(inner)));
-    int base = decl(k, body, "base", URC_DT_I64, start);
+    int base = urc_ls_let(k, body, "base", URC_DT_I64, start);
     int j = urc_kernel_var(k, "j", URC_DT_I64);
     /* Element j of the row. */
 #define AT(jx) urc_add(var(k, base), urc_muli(jx, inner))
     urc_lx *x0 = urc_lx_load(k, bx, var(k, base));
     if (n->op == URC_OP_HARDMAX) {
-        int best = decl(k, body, "best", dt, x0);
-        int bi = decl(k, body, "bi", URC_DT_I64, urc_lx_int(0));
+        int best = urc_ls_let(k, body, "best", dt, x0);
+        int bi = urc_ls_let(k, body, "bi", URC_DT_I64, urc_lx_int(0));
         urc_ls *l1 = urc_ls_for(body, j, urc_lx_int(1), urc_lx_int(len), 1, 0);
-        int v = decl(k, l1, "v", dt, urc_lx_load(k, bx, AT(var(k, j))));
+        int v = urc_ls_let(k, l1, "v", dt, urc_lx_load(k, bx, AT(var(k, j))));
         urc_lx *better = bin(URC_L_OR, bin(URC_L_GT, var(k, v), var(k, best)),
                              bin(URC_L_AND, urc_lx_un(URC_L_ISNAN, var(k, v)),
                                  urc_lx_un(URC_L_NOT, urc_lx_un(URC_L_ISNAN, var(k, best)))));
@@ -132,23 +126,23 @@ static bool lower_rows(urc_lower *L, const urc_node *n) {
                      urc_lx_sel(bin(URC_L_EQ, var(k, j), var(k, bi)), urc_lx_flt(1, dt), urc_lx_flt(0, dt)));
         return true;
     }
-    int m = decl(k, body, "m", dt, x0);
+    int m = urc_ls_let(k, body, "m", dt, x0);
     urc_ls *l1 = urc_ls_for(body, j, urc_lx_int(1), urc_lx_int(len), 1, 0);
     urc_ls_assign(l1, m, bin(URC_L_MAX, var(k, m), urc_lx_load(k, bx, AT(var(k, j)))));
-    int sum = decl(k, body, "sum", URC_DT_F64, urc_lx_flt(0, URC_DT_F64));
+    int sum = urc_ls_let(k, body, "sum", URC_DT_F64, urc_lx_flt(0, URC_DT_F64));
     urc_ls *l2 = urc_ls_for(body, j, urc_lx_int(0), urc_lx_int(len), 1, 0);
     urc_lx *e = urc_lx_un(URC_L_EXP, bin(URC_L_SUB, urc_lx_load(k, bx, AT(var(k, j))), var(k, m)));
     if (n->op == URC_OP_SOFTMAX) {
-        int ev = decl(k, l2, "e", dt, e);
+        int ev = urc_ls_let(k, l2, "e", dt, e);
         urc_ls_store(l2, by, AT(var(k, j)), var(k, ev));
         urc_ls_assign(l2, sum, bin(URC_L_ADD, var(k, sum), urc_lx_cast(URC_DT_F64, var(k, ev))));
-        int rs = decl(k, body, "rs", dt, urc_lx_cast(dt, bin(URC_L_DIV, urc_lx_flt(1, URC_DT_F64), var(k, sum))));
+        int rs = urc_ls_let(k, body, "rs", dt, urc_lx_cast(dt, bin(URC_L_DIV, urc_lx_flt(1, URC_DT_F64), var(k, sum))));
         urc_ls *l3 = urc_ls_for(body, j, urc_lx_int(0), urc_lx_int(len), 1, inner == 1 ? URC_FOR_SIMD : 0);
         urc_ls_store(l3, by, AT(var(k, j)), bin(URC_L_MUL, urc_lx_load(k, by, AT(var(k, j))), var(k, rs)));
     } else {
         urc_ls_assign(l2, sum, bin(URC_L_ADD, var(k, sum), urc_lx_cast(URC_DT_F64, e)));
         /* y = (x - m) - log(sum) */
-        int lse = decl(k, body, "lse", dt, urc_lx_cast(dt, urc_lx_un(URC_L_LOG, var(k, sum))));
+        int lse = urc_ls_let(k, body, "lse", dt, urc_lx_cast(dt, urc_lx_un(URC_L_LOG, var(k, sum))));
         urc_ls *l3 = urc_ls_for(body, j, urc_lx_int(0), urc_lx_int(len), 1, inner == 1 ? URC_FOR_SIMD : 0);
         urc_ls_store(l3, by, AT(var(k, j)),
                      bin(URC_L_SUB, bin(URC_L_SUB, urc_lx_load(k, bx, AT(var(k, j))), var(k, m)), var(k, lse)));
@@ -192,12 +186,12 @@ static bool lower_inner(urc_lower *L, const urc_node *n, int64_t outer, int64_t 
     urc_lx *tv = var(k, t);
     urc_lx *o = nblk == 1 ? tv : bin(URC_L_DIV, tv, urc_lx_int(nblk));
     urc_lx *ib = nblk == 1 ? urc_lx_int(0) : urc_muli(bin(URC_L_REM, tv, urc_lx_int(nblk)), B);
-    int i0 = decl(k, body, "i0", URC_DT_I64, ib);
-    int base = decl(k, body, "base", URC_DT_I64, urc_add(urc_muli(o, len * inner), var(k, i0)));
+    int i0 = urc_ls_let(k, body, "i0", URC_DT_I64, ib);
+    int base = urc_ls_let(k, body, "base", URC_DT_I64, urc_add(urc_muli(o, len * inner), var(k, i0)));
     urc_lx *cnt = inner % B == 0 ? urc_lx_int(B)
                                  : urc_lx_sel(bin(URC_L_LT, urc_addi(var(k, i0), B), urc_lx_int(inner)), urc_lx_int(B),
                                               urc_sub(urc_lx_int(inner), var(k, i0)));
-    int hi = decl(k, body, "cnt", URC_DT_I64, cnt);
+    int hi = urc_ls_let(k, body, "cnt", URC_DT_I64, cnt);
     int bm = urc_kernel_local(k, "m", dt, B), bs = urc_kernel_local(k, "s", URC_DT_F64, B);
     int br = urc_kernel_local(k, "r", dt, B);
     urc_ls_array(body, k, bm);
@@ -213,7 +207,7 @@ static bool lower_inner(urc_lower *L, const urc_node *n, int64_t outer, int64_t 
     urc_ls_store(l1, bm, var(k, l), bin(URC_L_MAX, urc_lx_load(k, bm, var(k, l)), urc_lx_load(k, bx, AT(var(k, j)))));
     urc_ls *l2 = LANES(urc_ls_for(body, j, urc_lx_int(0), urc_lx_int(len), 1, 0));
     urc_lx *e = exp_nonpos(k, l2, bin(URC_L_SUB, urc_lx_load(k, bx, AT(var(k, j))), urc_lx_load(k, bm, var(k, l))));
-    int ev = decl(k, l2, "e", dt, e);
+    int ev = urc_ls_let(k, l2, "e", dt, e);
     if (soft) urc_ls_store(l2, by, AT(var(k, j)), var(k, ev));
     urc_ls_accum(l2, bs, var(k, l), urc_lx_cast(URC_DT_F64, var(k, ev)));
     urc_ls *lr = LANES(body);
@@ -243,7 +237,7 @@ static bool lower_last(urc_lower *L, const urc_node *n, int64_t rows, int64_t le
     int64_t W = lanes(L, dt), nb = len / W;
     int r = urc_kernel_var(k, "r", URC_DT_I64);
     urc_ls *body = urc_ls_for(k->body, r, urc_lx_int(0), urc_lx_int(rows), 1, URC_FOR_PARALLEL);
-    int base = decl(k, body, "base", URC_DT_I64, urc_muli(var(k, r), len));
+    int base = urc_ls_let(k, body, "base", URC_DT_I64, urc_muli(var(k, r), len));
     int bm = urc_kernel_local(k, "lm", dt, W), bs = urc_kernel_local(k, "ls", URC_DT_F64, W);
     urc_ls_array(body, k, bm);
     urc_ls_array(body, k, bs);
@@ -256,7 +250,7 @@ static bool lower_last(urc_lower *L, const urc_node *n, int64_t rows, int64_t le
     urc_ls *l1 = urc_ls_for(urc_ls_for(body, i, urc_lx_int(0), urc_lx_int(nb * W), W, 0), l, urc_lx_int(0),
                             urc_lx_int(W), 1, URC_FOR_VECTOR);
     urc_ls_store(l1, bm, var(k, l), bin(URC_L_MAX, urc_lx_load(k, bm, var(k, l)), urc_lx_load(k, bx, xi_blk)));
-    int m = decl(k, body, "m", dt, urc_lx_load(k, bx, var(k, base)));
+    int m = urc_ls_let(k, body, "m", dt, urc_lx_load(k, bx, var(k, base)));
     urc_ls *lr = urc_ls_for(body, l, urc_lx_int(0), urc_lx_int(W), 1, 0);
     urc_ls_assign(lr, m, bin(URC_L_MAX, var(k, m), urc_lx_load(k, bm, var(k, l))));
     if (nb * W < len) {
@@ -266,14 +260,14 @@ static bool lower_last(urc_lower *L, const urc_node *n, int64_t rows, int64_t le
     /* sum of exp(x - m) (Softmax stores it in y) */
     urc_ls *l2 = urc_ls_for(urc_ls_for(body, i, urc_lx_int(0), urc_lx_int(nb * W), W, 0), l, urc_lx_int(0),
                             urc_lx_int(W), 1, URC_FOR_VECTOR);
-    int e1 = decl(k, l2, "e", dt, exp_nonpos(k, l2, bin(URC_L_SUB, urc_lx_load(k, bx, xi_blk), var(k, m))));
+    int e1 = urc_ls_let(k, l2, "e", dt, exp_nonpos(k, l2, bin(URC_L_SUB, urc_lx_load(k, bx, xi_blk), var(k, m))));
     if (soft) urc_ls_store(l2, by, xi_blk, var(k, e1));
     urc_ls_accum(l2, bs, var(k, l), urc_lx_cast(URC_DT_F64, var(k, e1)));
-    int sum = decl(k, body, "sum", URC_DT_F64, urc_lx_flt(0, URC_DT_F64));
+    int sum = urc_ls_let(k, body, "sum", URC_DT_F64, urc_lx_flt(0, URC_DT_F64));
     if (nb * W < len) {
         urc_ls *lt = urc_ls_for(body, i, urc_lx_int(nb * W), urc_lx_int(len), 1, 0);
         urc_lx *xt = urc_add(var(k, base), var(k, i));
-        int e2 = decl(k, lt, "e", dt, exp_nonpos(k, lt, bin(URC_L_SUB, urc_lx_load(k, bx, xt), var(k, m))));
+        int e2 = urc_ls_let(k, lt, "e", dt, exp_nonpos(k, lt, bin(URC_L_SUB, urc_lx_load(k, bx, xt), var(k, m))));
         if (soft) urc_ls_store(lt, by, xt, var(k, e2));
         urc_ls_assign(lt, sum, bin(URC_L_ADD, var(k, sum), urc_lx_cast(URC_DT_F64, var(k, e2))));
     }
@@ -281,11 +275,11 @@ static bool lower_last(urc_lower *L, const urc_node *n, int64_t rows, int64_t le
     urc_ls_assign(ls, sum, bin(URC_L_ADD, var(k, sum), urc_lx_load(k, bs, var(k, l))));
     urc_lx *xi = urc_add(var(k, base), var(k, i));
     if (soft) {
-        int rs = decl(k, body, "rs", dt, urc_lx_cast(dt, bin(URC_L_DIV, urc_lx_flt(1, URC_DT_F64), var(k, sum))));
+        int rs = urc_ls_let(k, body, "rs", dt, urc_lx_cast(dt, bin(URC_L_DIV, urc_lx_flt(1, URC_DT_F64), var(k, sum))));
         urc_ls *l3 = urc_ls_for(body, i, urc_lx_int(0), urc_lx_int(len), 1, URC_FOR_SIMD | URC_FOR_VECTOR);
         urc_ls_store(l3, by, xi, bin(URC_L_MUL, urc_lx_load(k, by, xi), var(k, rs)));
     } else {
-        int lse = decl(k, body, "lse", dt, urc_lx_cast(dt, urc_lx_un(URC_L_LOG, var(k, sum))));
+        int lse = urc_ls_let(k, body, "lse", dt, urc_lx_cast(dt, urc_lx_un(URC_L_LOG, var(k, sum))));
         urc_ls *l3 = urc_ls_for(body, i, urc_lx_int(0), urc_lx_int(len), 1, URC_FOR_SIMD | URC_FOR_VECTOR);
         urc_ls_store(l3, by, xi, bin(URC_L_SUB, bin(URC_L_SUB, urc_lx_load(k, bx, xi), var(k, m)), var(k, lse)));
     }
