@@ -28,7 +28,23 @@ typedef struct cfg {
     int nmissing, nshapes;
     int nconst;           /* constants made up here (norm scales without affine) */
     const char *out_node; /* the network's last node: its value is "output" */
+    /* Further outputs (deep supervision): node extra_node[i]'s value is
+     * called extra_out[i] and is a graph output after "output". */
+    const char *extra_node[2], *extra_out[2];
+    int nextra;
+    uint64_t seed; /* --init: parameters made up (mc_init_fill), each key recorded in inits */
+    struct mc_init *inits;
+    int ninits, capinits;
 } cfg;
+
+/* How --init fills a parameter: MC_INIT_DEFAULT is PyTorch's default for
+ * the key and shape (mc_init_fill); the layers hint the others. */
+enum { MC_INIT_DEFAULT, MC_INIT_CONST, MC_INIT_TRUNC_NORMAL };
+typedef struct mc_init {
+    const char *key;
+    int rule;
+    double a; /* MC_INIT_CONST: the value; MC_INIT_TRUNC_NORMAL: std (mean 0, cut at +-2) */
+} mc_init;
 
 /* Attributes of one node. */
 typedef struct attrs {
@@ -42,11 +58,12 @@ typedef struct act_spec {
     double alpha; /* LeakyReLU's negative_slope, ELU's alpha, PReLU's init */
 } act_spec;
 
-enum { NORM_NONE, NORM_INSTANCE, NORM_BATCH };
+enum { NORM_NONE, NORM_INSTANCE, NORM_BATCH, NORM_GROUP };
 typedef struct norm_spec {
     int kind;
     bool affine;
     double eps;
+    int64_t groups; /* NORM_GROUP: num_groups */
 } norm_spec;
 
 typedef struct reader {
@@ -84,6 +101,10 @@ void mc_list_add(urc_strbuf *sb, int *n, const char *item);
 const char *mc_state(cfg *c, const char *key, int rank, const int64_t *dims, bool buffer);
 const char *mc_param(cfg *c, const char *key, int rank, const int64_t *dims);
 const char *mc_param1(cfg *c, const char *key, int64_t d0);
+/* --init: key (a parameter made here) is filled by rule instead of the default. */
+void mc_init_hint(cfg *c, const char *key, int rule, double a);
+/* --init: every recorded parameter filled (after the build). */
+void mc_init_fill(cfg *c);
 /* Made-up constants (not state_dict entries), named base.constN. */
 const char *mc_constant(cfg *c, const char *base, urc_dtype dt, int rank, const int64_t *dims, const void *data);
 const char *mc_const_fill(cfg *c, const char *base, int64_t n, float v);
@@ -105,6 +126,10 @@ bool mc_get_norm(reader *r, const cJSON *j, const char *arg, norm_spec *n);
 /* ---- layers ---- */
 
 feat mc_conv(cfg *c, const char *path, feat x, int64_t cout, int k, int s, int p, bool bias);
+/* Conv without padding of kernel = stride = k[d] per spatial dim (patch convs). */
+feat mc_conv_patch(cfg *c, const char *path, feat x, int64_t cout, const int *k, bool bias);
+/* ConvTranspose of kernel = stride = k[d] per spatial dim, no padding. */
+feat mc_deconv_patch(cfg *c, const char *path, feat x, int64_t cout, const int *k, bool bias);
 feat mc_deconv_k(cfg *c, const char *path, feat x, int64_t cout, int k, int s, int p, int op, bool bias);
 feat mc_deconv(cfg *c, const char *path, feat x, int64_t cout, int s, bool bias); /* kernel = stride = s */
 feat mc_norm(cfg *c, const char *path, feat x, const norm_spec *n);
@@ -123,8 +148,9 @@ feat mc_unetr_up(cfg *c, const char *path, feat x, feat skip, int64_t cout, cons
 
 /* ---- networks outside monai_config.c ---- */
 
-/* SwinUNETR (monai_swin.c): its constructor arguments (NULL-ended), the
- * img_size check (spatial sizes divisible by 32) and the builder. */
+/* SwinUNETR (monai_swin.c) and our UNETR++ (monai_unetr_pp.c,
+ * models/unetr_pp.py): constructor arguments (NULL-ended), the img_size
+ * check and the builder. */
 extern const char *const mc_swin_args[];
 bool mc_swin_check_size(reader *r, const char *arg, const int64_t *sp, int sd);
 const char *mc_swin_unetr(cfg *c, reader *r, const cJSON *args, feat x);

@@ -55,6 +55,8 @@ const char *mc_node(cfg *c, const char *type, const char *name, int nin, const c
     urc_attr_list l = {0};
     if (a) l = (urc_attr_list){.items = a->items, .len = a->n};
     const char *out[1] = {c->out_node && !strcmp(name, c->out_node) ? "output" : name};
+    for (int i = 0; i < c->nextra; i++)
+        if (!strcmp(name, c->extra_node[i])) out[0] = c->extra_out[i];
     urc_gb_add(c->b, type, name, nin, in, 1, out, &l);
     return out[0];
 }
@@ -73,7 +75,17 @@ const char *mc_state(cfg *c, const char *key, int rank, const int64_t *dims, boo
     urc_shape s = {.rank = rank};
     memcpy(s.dims, dims, sizeof(int64_t) * (size_t)rank);
     urc_st_entry *e = c->st ? urc_st_find(c->st, key) : NULL;
-    if (!c->st) return key;
+    urc_tensor *t;
+    if (!c->st) { /* --init (or no weights, reported once): filled by mc_init_fill */
+        if (!c->seed) return key;
+        t = urc_tensor_new(URC_DT_F32, &s);
+        if (c->ninits == c->capinits) {
+            c->capinits = c->capinits ? 2 * c->capinits : 64;
+            c->inits = urc_xrealloc(c->inits, sizeof *c->inits * (size_t)c->capinits);
+        }
+        c->inits[c->ninits++] = (mc_init){key, MC_INIT_DEFAULT, 0};
+        goto add;
+    }
     if (!e) {
         mc_list_add(&c->missing, &c->nmissing, urc_fmt("'%s'", key));
         return key;
@@ -85,7 +97,8 @@ const char *mc_state(cfg *c, const char *key, int rank, const int64_t *dims, boo
                             urc_shape_str(&e->shape), urc_shape_str(&s)));
         return key;
     }
-    urc_tensor *t = urc_st_tensor(c->st, e);
+    t = urc_st_tensor(c->st, e);
+add:
     if (!buffer) {
         urc_gb_weight(c->b, key, t);
     } else {
@@ -98,6 +111,90 @@ const char *mc_param(cfg *c, const char *key, int rank, const int64_t *dims) {
     return mc_state(c, key, rank, dims, false);
 }
 const char *mc_param1(cfg *c, const char *key, int64_t d0) { return mc_param(c, key, 1, &d0); }
+
+/* ---- --init ------------------------------------------------------------------------- */
+
+void mc_init_hint(cfg *c, const char *key, int rule, double a) {
+    for (int i = c->ninits - 1; i >= 0; i--)
+        if (!strcmp(c->inits[i].key, key)) {
+            c->inits[i].rule = rule;
+            c->inits[i].a = a;
+            return;
+        }
+}
+
+/* The PRNG of --init: SplitMix64, one stream per parameter, started at
+ * SEED xor the FNV-1a 64 hash of its state_dict key (so a parameter's values
+ * depend only on the seed, its key and its shape). Uniforms are the top 53
+ * bits / 2^53; normals Box-Muller (the cosine branch). */
+static uint64_t splitmix(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static double uniform01(uint64_t *s) { return (double)(splitmix(s) >> 11) * 0x1p-53; }
+static double normal01(uint64_t *s) {
+    double u1 = 1.0 - uniform01(s), u2 = uniform01(s); /* u1 in (0, 1] */
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
+static urc_value *init_value(cfg *c, const char *key) { return urc_graph_find(c->b->g, key); }
+
+/* PyTorch's fan_in of a weight (dims[1] x the kernel; ConvTranspose's
+ * too: torch.nn.init reads dim 1 whatever the layer). */
+static int64_t fan_in(const urc_shape *w) {
+    int64_t f = w->dims[1];
+    for (int d = 2; d < w->rank; d++) f *= w->dims[d];
+    return f;
+}
+
+static bool ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/* PyTorch's (and MONAI's) initialisation in distribution, by rule:
+ * default: a weight of rank >= 2 (Conv, ConvTranspose, Linear):
+ * kaiming_uniform_(a=sqrt(5)), i.e. U(+-1/sqrt(fan_in)); a bias: U(+-1/sqrt(
+ * fan_in)) of the weight beside it (0 beside a rank-1 weight: a norm); a
+ * rank-1 weight (norm scale) and running_var 1; anything else 0. */
+void mc_init_fill(cfg *c) {
+    for (int i = 0; i < c->ninits; i++) {
+        const mc_init *r = &c->inits[i];
+        urc_value *v = init_value(c, r->key);
+        if (!v) continue;
+        float *x = v->data ? v->data : v->init;
+        if (!x) continue;
+        int64_t n = urc_shape_numel(&v->shape);
+        uint64_t st = c->seed ^ urc_fnv1a64(r->key, strlen(r->key), URC_FNV_INIT);
+        double lo = 0, hi = 0; /* uniform bounds (lo == hi: the constant lo) */
+        if (r->rule == MC_INIT_CONST) {
+            lo = hi = r->a;
+        } else if (r->rule == MC_INIT_TRUNC_NORMAL) {
+            for (int64_t k = 0; k < n; k++) {
+                double z;
+                do z = r->a * normal01(&st);
+                while (z < -2.0 || z > 2.0);
+                x[k] = (float)z;
+            }
+            continue;
+        } else if (v->shape.rank >= 2 && ends_with(r->key, ".weight")) {
+            hi = 1.0 / sqrt((double)fan_in(&v->shape));
+            lo = -hi;
+        } else if (ends_with(r->key, ".bias")) {
+            size_t len = strlen(r->key) - 5;
+            urc_value *w = init_value(c, urc_fmt("%.*s.weight", (int)len, r->key));
+            if (w && w->shape.rank >= 2) {
+                hi = 1.0 / sqrt((double)fan_in(&w->shape));
+                lo = -hi;
+            }
+        } else if (ends_with(r->key, ".weight") || ends_with(r->key, ".running_var")) {
+            lo = hi = 1;
+        }
+        for (int64_t k = 0; k < n; k++) x[k] = lo == hi ? (float)lo : (float)(lo + (hi - lo) * uniform01(&st));
+    }
+}
 
 /* A made-up constant (not a state_dict entry) of dtype dt and shape
  * dims[rank], holding data; named base.constN. */
@@ -274,13 +371,27 @@ bool mc_get_norm(reader *r, const cJSON *j, const char *arg, norm_spec *n) {
     const char *name;
     const cJSON *kw;
     if (!factory(r, j, arg, &name, &kw)) return false;
-    static const char *const known[] = {"affine", "eps", "momentum", "track_running_stats", NULL};
+    static const char *const known[] = {"affine", "eps", "momentum", "track_running_stats", NULL}, *const group[] = {
+                                                                                                       "num_groups",
+                                                                                                       "eps", "affine",
+                                                                                                       NULL};
+    if (!strcasecmp(name, "group")) { /* nn.GroupNorm(num_groups, channels, eps=1e-5, affine=True) */
+        *n = (norm_spec){NORM_GROUP, true, 1e-5, 0};
+        const cJSON *ng = cJSON_GetObjectItemCaseSensitive(kw, "num_groups");
+        if (!kwargs_known(r, kw, arg, group) ||
+            !mc_get_bool(r, cJSON_GetObjectItemCaseSensitive(kw, "affine"), arg, &n->affine) ||
+            !mc_get_float(r, cJSON_GetObjectItemCaseSensitive(kw, "eps"), arg, 0, 1, &n->eps))
+            return false;
+        if (!ng) return mc_bad(r, arg, "group norm needs num_groups: [\"group\", {\"num_groups\": N}]");
+        return mc_get_int(r, ng, urc_fmt("%s num_groups", arg), 1, INT32_MAX, &n->groups);
+    }
     bool batch = !strcasecmp(name, "batch");
     if (!batch && strcasecmp(name, "instance"))
-        return mc_bad(r, arg, urc_fmt("norm '%s' is not supported (instance and batch are)", urc_diag_one_line(name)));
+        return mc_bad(r, arg,
+                      urc_fmt("norm '%s' is not supported (instance, batch and group are)", urc_diag_one_line(name)));
     /* PyTorch's defaults: InstanceNorm affine=False, track_running_stats=False;
      * BatchNorm affine=True, track_running_stats=True. */
-    *n = (norm_spec){batch ? NORM_BATCH : NORM_INSTANCE, batch, 1e-5};
+    *n = (norm_spec){batch ? NORM_BATCH : NORM_INSTANCE, batch, 1e-5, 0};
     bool track = batch;
     double momentum = 0.1;
     if (!kwargs_known(r, kw, arg, known) ||
@@ -312,6 +423,32 @@ feat mc_conv(cfg *c, const char *path, feat x, int64_t cout, int k, int s, int p
     return y;
 }
 
+feat mc_conv_patch(cfg *c, const char *path, feat x, int64_t cout, const int *k, bool bias) {
+    int64_t w[5] = {cout, x.c}, ks[3];
+    for (int d = 0; d < c->sd; d++) w[2 + d] = ks[d] = k[d];
+    const char *in[3] = {x.v, mc_param(c, urc_fmt("%s.weight", path), 2 + c->sd, w),
+                         bias ? mc_param1(c, urc_fmt("%s.bias", path), cout) : NULL};
+    attrs a = {0};
+    mc_a_ints(&a, "kernel_shape", c->sd, ks);
+    mc_a_ints(&a, "strides", c->sd, ks);
+    feat y = {mc_node(c, "Conv", path, bias ? 3 : 2, in, &a), cout, {0}};
+    for (int d = 0; d < c->sd; d++) y.sp[d] = x.sp[d] / k[d];
+    return y;
+}
+
+feat mc_deconv_patch(cfg *c, const char *path, feat x, int64_t cout, const int *k, bool bias) {
+    int64_t w[5] = {x.c, cout}, ks[3];
+    for (int d = 0; d < c->sd; d++) w[2 + d] = ks[d] = k[d];
+    const char *in[3] = {x.v, mc_param(c, urc_fmt("%s.weight", path), 2 + c->sd, w),
+                         bias ? mc_param1(c, urc_fmt("%s.bias", path), cout) : NULL};
+    attrs a = {0};
+    mc_a_ints(&a, "kernel_shape", c->sd, ks);
+    mc_a_ints(&a, "strides", c->sd, ks);
+    feat y = {mc_node(c, "ConvTranspose", path, bias ? 3 : 2, in, &a), cout, {0}};
+    for (int d = 0; d < c->sd; d++) y.sp[d] = x.sp[d] * k[d];
+    return y;
+}
+
 /* ConvTranspose of kernel k, stride s, padding p and output padding op. */
 feat mc_deconv_k(cfg *c, const char *path, feat x, int64_t cout, int k, int s, int p, int op, bool bias) {
     int64_t w[5] = {x.c, cout, k, k, k};
@@ -337,6 +474,21 @@ feat mc_norm(cfg *c, const char *path, feat x, const norm_spec *n) {
     const char *shift = n->affine ? mc_param1(c, urc_fmt("%s.bias", path), x.c) : mc_const_fill(c, path, x.c, 0);
     attrs a = {0};
     mc_a_float(&a, "epsilon", n->eps);
+    if (n->kind == NORM_GROUP) {
+        if (x.c % n->groups) {
+            if (c->b->ok) /* the first such layer */
+                urc_error(path, "num_channels must be divisible by num_groups (%lld channels, %lld groups)",
+                          (long long)x.c, (long long)n->groups);
+            c->b->ok = false;
+            return x;
+        }
+        mc_a_int(&a, "num_groups", n->groups);
+        const char *in[3] = {x.v, scale, shift};
+        x.v = mc_node(c, "GroupNormalization", path, 3, in, &a);
+        urc_value *v = urc_graph_find(c->b->g, x.v);
+        if (v && v->producer) v->producer->a.norm.per_channel = true; /* PyTorch's: scale and bias per channel */
+        return x;
+    }
     if (n->kind == NORM_INSTANCE) {
         const char *in[3] = {x.v, scale, shift};
         x.v = mc_node(c, "InstanceNormalization", path, 3, in, &a);
@@ -358,6 +510,7 @@ feat mc_act(cfg *c, const char *path, feat x, const act_spec *s) {
     attrs a = {0};
     if (s->kind == ACT_LEAKY || s->kind == ACT_ELU) mc_a_float(&a, "alpha", s->alpha);
     const char *in[2] = {x.v, s->kind == ACT_PRELU ? mc_param1(c, urc_fmt("%s.weight", path), 1) : NULL};
+    if (s->kind == ACT_PRELU) mc_init_hint(c, in[1], MC_INIT_CONST, s->alpha); /* nn.PReLU(init=alpha) */
     x.v = mc_node(c, types[s->kind], path, s->kind == ACT_PRELU ? 2 : 1, in, &a);
     return x;
 }
@@ -436,7 +589,7 @@ static const char *const basic_unet_args[] = {"spatial_dims", "in_channels", "ou
 static const char *basic_unet(cfg *c, reader *r, const cJSON *args, feat x) {
     int64_t outc = 2, fea[6] = {32, 32, 64, 128, 256, 32};
     double dropout = 0;
-    bu_opts o = {{ACT_LEAKY, 0.1}, {NORM_INSTANCE, true, 1e-5}, true, "NDA"};
+    bu_opts o = {{ACT_LEAKY, 0.1}, {NORM_INSTANCE, true, 1e-5, 0}, true, "NDA"};
     mc_get_int(r, cJSON_GetObjectItemCaseSensitive(args, "out_channels"), "out_channels", 1, INT32_MAX, &outc);
     mc_get_ints(r, cJSON_GetObjectItemCaseSensitive(args, "features"), "features", 6, 1, fea);
     mc_get_act(r, cJSON_GetObjectItemCaseSensitive(args, "act"), "act", &o.act);
@@ -635,9 +788,14 @@ static const char *patch_embedding(cfg *c, feat x, const vit_opts *v, bool perce
         y = mc_transpose(c, urc_fmt("%s.patch_embeddings.0.transpose", path), y, r, perm);
         y = mc_reshape(c, urc_fmt("%s.patch_embeddings.0", path), y, 3, merged);
         y = mc_linear(c, urc_fmt("%s.patch_embeddings.1", path), y, merged[2], v->hidden, true);
+        /* PatchEmbeddingBlock._init_weights: its Linear trunc_normal(std 0.02), bias 0 */
+        mc_init_hint(c, urc_fmt("%s.patch_embeddings.1.weight", path), MC_INIT_TRUNC_NORMAL, 0.02);
+        mc_init_hint(c, urc_fmt("%s.patch_embeddings.1.bias", path), MC_INIT_CONST, 0);
     }
     int64_t pos[3] = {1, v->n, v->hidden};
-    return mc_add2(c, urc_fmt("%s.add_pos", path), y, mc_param(c, urc_fmt("%s.position_embeddings", path), 3, pos));
+    const char *pe = mc_param(c, urc_fmt("%s.position_embeddings", path), 3, pos);
+    mc_init_hint(c, pe, MC_INIT_TRUNC_NORMAL, 0.02);
+    return mc_add2(c, urc_fmt("%s.add_pos", path), y, pe);
 }
 
 static const char *const unetr_args[] = {
@@ -648,7 +806,7 @@ static const char *const unetr_args[] = {
 static const char *unetr(cfg *c, reader *r, const cJSON *args, feat x) {
     int64_t outc = 0, fsz = 16, fs[3];
     vit_opts v = {.hidden = 768, .mlp = 3072, .heads = 12};
-    unetr_opts o = {{NORM_INSTANCE, false, 1e-5}, true, true};
+    unetr_opts o = {{NORM_INSTANCE, false, 1e-5, 0}, true, true};
     double dropout = 0;
     bool save_attn = false;
     mc_get_int(r, cJSON_GetObjectItemCaseSensitive(args, "out_channels"), "out_channels", 1, INT32_MAX, &outc);
@@ -757,7 +915,7 @@ static const char *const unet_args[] = {"spatial_dims", "in_channels",    "out_c
 static const char *unet(cfg *c, reader *r, const cJSON *args, feat x) {
     int64_t outc = 0, k = 3, up_k = 3, res = 0, ch[16], st[16];
     double dropout = 0;
-    unet_opts o = {{{ACT_PRELU, 0.25}, {NORM_INSTANCE, false, 1e-5}, true, "NDA"}, 3, 3, 0};
+    unet_opts o = {{{ACT_PRELU, 0.25}, {NORM_INSTANCE, false, 1e-5, 0}, true, "NDA"}, 3, 3, 0};
     mc_get_int(r, cJSON_GetObjectItemCaseSensitive(args, "out_channels"), "out_channels", 1, INT32_MAX, &outc);
     mc_get_int(r, cJSON_GetObjectItemCaseSensitive(args, "kernel_size"), "kernel_size", 1, 15, &k);
     mc_get_int(r, cJSON_GetObjectItemCaseSensitive(args, "up_kernel_size"), "up_kernel_size", 1, 15, &up_k);
@@ -799,6 +957,9 @@ typedef struct network {
     /* Takes img_size and requires in_channels/out_channels (else: --input-shape);
      * check_size says whether img_size suits it. */
     bool (*check_size)(reader *r, const char *arg, const int64_t *sp, int sd);
+    /* img_size is only the default: --input-shape may give other spatial
+     * sizes (the builder checks them). */
+    bool any_size;
 } network;
 
 static bool unetr_check_size(reader *r, const char *arg, const int64_t *sp, int sd) {
@@ -808,10 +969,10 @@ static bool unetr_check_size(reader *r, const char *arg, const int64_t *sp, int 
 }
 
 static const network networks[] = {
-    {"BasicUNet", basic_unet_args, basic_unet, NULL},
-    {"UNETR", unetr_args, unetr, unetr_check_size},
-    {"UNet", unet_args, unet, NULL},
-    {"SwinUNETR", mc_swin_args, mc_swin_unetr, mc_swin_check_size},
+    {"BasicUNet", basic_unet_args, basic_unet, NULL, false},
+    {"UNETR", unetr_args, unetr, unetr_check_size, false},
+    {"UNet", unet_args, unet, NULL, false},
+    {"SwinUNETR", mc_swin_args, mc_swin_unetr, mc_swin_check_size, true},
 };
 
 /* `_target_`: "monai.networks.nets.NAME" or just NAME (MONAI's aliases too). */
@@ -936,18 +1097,28 @@ static bool build(urc_gb *b, const cJSON *root, const urc_import_opts *opts) {
     }
     if (!r.ok) return false;
 
-    cfg c = {.b = b, .sd = (int)sd, .wlabel = opts->weights};
-    if (!opts->weights) {
-        urc_error(NULL, "%s needs its parameters: --weights FILE.safetensors (its state_dict)", net->name);
+    cfg c = {.b = b, .sd = (int)sd, .wlabel = opts->weights, .seed = opts->init_seed};
+    if (!opts->weights && !opts->init_seed) {
+        urc_error(NULL, "%s needs its parameters: --weights FILE.safetensors (its state_dict) or --init SEED",
+                  net->name);
         return false;
     }
-    c.st = urc_st_load(opts->weights, opts->max_bytes);
-    if (!c.st) return false;
-    /* Like ONNX external data: outputs must spare it, the segment cache hashes it. */
-    char real[PATH_MAX];
-    if (realpath(opts->weights, real)) URC_VEC_PUSH(b->g->external_files, urc_strdup(real));
+    if (opts->weights && opts->init_seed) {
+        urc_error(NULL, "--init makes up the parameters of a config without --weights: give one of them");
+        return false;
+    }
+    if (opts->weights) {
+        c.st = urc_st_load(opts->weights, opts->max_bytes);
+        if (!c.st) return false;
+        /* Like ONNX external data: outputs must spare it, the segment cache hashes it. */
+        char real[PATH_MAX];
+        if (realpath(opts->weights, real)) URC_VEC_PUSH(b->g->external_files, urc_strdup(real));
+    } else {
+        b->g->hash = urc_fnv1a64(&c.seed, sizeof c.seed, b->g->hash); /* the cache key covers the seed */
+    }
     b->g->name = urc_strdup(net->name);
-    input_decl idecl = {(int)sd, cin, img};
+    static const int64_t any[3] = {0, 0, 0};
+    input_decl idecl = {(int)sd, cin, net->any_size ? any : img};
     /* A known spatial size: batch 1 unless --input-shape says otherwise. */
     urc_import_opts pinned = *opts;
     urc_input_pin *pins = urc_alloc(sizeof(urc_input_pin) * (size_t)(opts->npins + 1));
@@ -968,8 +1139,10 @@ static bool build(urc_gb *b, const cJSON *root, const urc_import_opts *opts) {
         for (int d = 0; d < sd; d++) x.sp[d] = in->shape.dims[2 + d];
         const char *out = net->build(&c, &r, def, x);
         if (out) {
+            if (c.seed) mc_init_fill(&c);
             report_weights(&c, net);
             urc_gb_output(b, out, NULL);
+            for (int i = 0; i < c.nextra; i++) urc_gb_output(b, c.extra_out[i], NULL);
         }
         ok = out && r.ok;
     }

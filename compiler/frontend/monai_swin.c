@@ -230,6 +230,7 @@ static const char *window_attention(const swin *s, const char *path, const char 
     for (int d = 0; d < s->sd; d++) T *= 2 * WIN - 1;
     int64_t tdims[2] = {T, heads};
     const char *table = mc_param(c, urc_fmt("%s.relative_position_bias_table", path), 2, tdims);
+    mc_init_hint(c, table, MC_INIT_TRUNC_NORMAL, 0.02); /* trunc_normal_(std=0.02) */
     const char *ikey = urc_fmt("%s.relative_position_index", path);
     check_index(c, ikey, s->sd);
     int64_t *full = rel_index(s->sd, &N), *sub = urc_xmalloc(sizeof(int64_t) * (size_t)(n * n));
@@ -422,7 +423,7 @@ const char *mc_swin_unetr(cfg *c, reader *r, const cJSON *args, feat x) {
     int sd = c->sd;
     int64_t outc = 0, fs = 24, depths[4] = {2, 2, 2, 2}, heads[4] = {3, 6, 12, 24};
     bool normalize = true, checkpoint = false, v2 = false;
-    unetr_opts o = {{NORM_INSTANCE, false, 1e-5}, true, true};
+    unetr_opts o = {{NORM_INSTANCE, false, 1e-5, 0}, true, true};
     mc_get_int(r, cJSON_GetObjectItemCaseSensitive(args, "out_channels"), "out_channels", 1, INT32_MAX, &outc);
     mc_get_ints(r, cJSON_GetObjectItemCaseSensitive(args, "depths"), "depths", 4, 0, depths);
     mc_get_ints(r, cJSON_GetObjectItemCaseSensitive(args, "num_heads"), "num_heads", 4, 1, heads);
@@ -453,7 +454,7 @@ const char *mc_swin_unetr(cfg *c, reader *r, const cJSON *args, feat x) {
     if (r->ok) mc_swin_check_size(r, "input", x.sp, sd);
     if (!r->ok) return NULL;
     swin s = {c, sd, urc_graph_find(c->b->g, "input")->shape.dims[0], merging_v2};
-    const norm_spec inst = {NORM_INSTANCE, false, 1e-5}; /* the v2 blocks' */
+    const norm_spec inst = {NORM_INSTANCE, false, 1e-5, 0}; /* the v2 blocks' */
     feat h = mc_conv(c, "swinViT.patch_embed.proj", x, fs, 2, 2, 0, true);
     feat hs[5];
     hs[0] = proj_out(&s, "swinViT.proj_out.0", h, normalize);

@@ -53,6 +53,13 @@ CASES = [
     ("unet2d_plain", "UNet",
      {"spatial_dims": 2, "in_channels": 3, "out_channels": 3, "channels": [8, 16, 32], "strides": [2, 2],
       "kernel_size": 5, "adn_ordering": "AN", "act": ["leakyrelu", {"negative_slope": 0.05}]}, (2, 3, 32, 48), False),
+    ("unet3d_group", "UNet",
+     {"spatial_dims": 3, "in_channels": 1, "out_channels": 2, "channels": [4, 8, 16], "strides": [2, 2],
+      "num_res_units": 1, "norm": ["group", {"num_groups": 2}]}, (1, 1, 32, 32, 32), True),
+    ("unetr2d_group", "UNETR",
+     {"spatial_dims": 2, "in_channels": 2, "out_channels": 3, "img_size": [32, 48], "feature_size": 4,
+      "hidden_size": 16, "mlp_dim": 32, "num_heads": 2, "norm_name": ["group", {"num_groups": 2, "eps": 1e-4}]},
+     (1, 2, 32, 48), False),
 ]
 
 STORE = {"unetr_conv": torch.bfloat16, "unetr_perceptron_batch": torch.float16}
@@ -62,7 +69,7 @@ STORE = {"unetr_conv": torch.bfloat16, "unetr_perceptron_batch": torch.float16}
 # NAME.grad_tol.txt (KEY.npy TOL for the gradients that are zero in exact
 # arithmetic; the others: 1e-3 of their max).
 ONNX_CASES = ("bu3d_default", "unetr_2d")
-GRAD_CASES = ("bu2d_prelu", "bu3d_batch_odd", "unetr_2d", "unet2d_plain")
+GRAD_CASES = ("bu2d_prelu", "bu3d_batch_odd", "unetr_2d", "unet2d_plain", "unetr2d_group")
 
 
 def grads(name, model, x, classes, gen):

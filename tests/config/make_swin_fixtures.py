@@ -33,9 +33,9 @@ CASES = [
                          "downsample": "mergingv2", "normalize": False, "drop_rate": 0.1, "attn_drop_rate": 0.1,
                          "dropout_path_rate": 0.2, "use_checkpoint": True},
      (1, 2, 32, 64, 32)),
-    ("swin2d", {"spatial_dims": 2, "img_size": [64, 96], "in_channels": 3, "out_channels": 2, "feature_size": 12,
-                "norm_name": ["instance", {"affine": True}]},
-     (2, 3, 64, 96)),
+    ("swin2d", {"spatial_dims": 2, "img_size": [32, 64], "in_channels": 3, "out_channels": 2, "feature_size": 12,
+                "norm_name": ["group", {"num_groups": 3}]},
+     (2, 3, 32, 64)),
 ]
 GRAD_CASES = ("swin2d",)
 
