@@ -152,6 +152,9 @@ feat mc_unetr_up(cfg *c, const char *path, feat x, feat skip, int64_t cout, cons
  * models/unetr_pp.py): constructor arguments (NULL-ended), the img_size
  * check and the builder. */
 extern const char *const mc_swin_args[];
+extern const char *const mc_unetr_pp_args[];
+bool mc_unetr_pp_check_size(reader *r, const char *arg, const int64_t *sp, int sd);
+const char *mc_unetr_pp(cfg *c, reader *r, const cJSON *args, feat x);
 bool mc_swin_check_size(reader *r, const char *arg, const int64_t *sp, int sd);
 const char *mc_swin_unetr(cfg *c, reader *r, const cJSON *args, feat x);
 

@@ -973,12 +973,14 @@ static const network networks[] = {
     {"UNETR", unetr_args, unetr, unetr_check_size, false},
     {"UNet", unet_args, unet, NULL, false},
     {"SwinUNETR", mc_swin_args, mc_swin_unetr, mc_swin_check_size, true},
+    {"UNETR_PP", mc_unetr_pp_args, mc_unetr_pp, mc_unetr_pp_check_size, false},
 };
 
 /* `_target_`: "monai.networks.nets.NAME" or just NAME (MONAI's aliases too). */
 static const network *find_network(const char *target) {
     const char *name = !strncmp(target, "monai.networks.nets.", 20) ? target + 20 : target;
     if (!strcasecmp(name, "BasicUnet") || !strcmp(name, "basicunet")) name = "BasicUNet";
+    if (!strcmp(name, "unetr_pp.UNETR_PP") || !strcmp(name, "models.unetr_pp.UNETR_PP")) name = "UNETR_PP";
     for (size_t i = 0; i < URC_ARRAY_LEN(networks); i++)
         if (!strcmp(networks[i].name, name)) return &networks[i];
     return NULL;

@@ -23,6 +23,15 @@ for name in bu3d_default bu3d_batch_odd bu2d_prelu unetr_conv unetr_perceptron_b
         --input "$D/$name.input.npy" --output "$T/$name.out.npy"
     check "$CMP" "$D/$name.expected.npy" "$T/$name.out.npy" 1e-4
 done
+# Our UNETR++ (models/unetr_pp.py) with deep supervision: its three outputs.
+name=unetr_pp_tiny
+mkdir -p "$T/$name"
+check "$U" "$D/$name.json" --weights "$D/$name.safetensors" -o "$T/$name/seg.c"
+check "$U" run "$D/$name.json" --weights "$D/$name.safetensors" --input "$D/$name.input.npy" --output "$T/$name.out.npy" \
+    --output "$T/$name.ds2.npy" --output "$T/$name.ds3.npy"
+check "$CMP" "$D/$name.expected.npy" "$T/$name.out.npy" 1e-4
+check "$CMP" "$D/$name.expected_ds2.npy" "$T/$name.ds2.npy" 1e-4
+check "$CMP" "$D/$name.expected_ds3.npy" "$T/$name.ds3.npy" 1e-4
 check "$U" run "$D/bu3d_batch_odd.json" --weights "$D/bu3d_batch_odd.safetensors" --input-shape input=1,2,36,32,40 \
     --input "$D/bu3d_batch_odd.input.npy" --output "$T/interp.out.npy" --interp
 check "$CMP" "$D/bu3d_batch_odd.expected.npy" "$T/interp.out.npy" 1e-4
@@ -82,7 +91,7 @@ bad() {
     expect 1 "$E $T/c.json: $m" "$U" "$T/c.json" "$@" -o "$T/o/x.c"
 }
 bad '{"network_def": {"_target_": "monai.networks.nets.VNet", "spatial_dims": 3}}' \
-    "_target_: 'monai.networks.nets.VNet' is not a supported network (supported: BasicUNet, UNETR, UNet, SwinUNETR)" $W $S
+    "_target_: 'monai.networks.nets.VNet' is not a supported network (supported: BasicUNet, UNETR, UNet, SwinUNETR, UNETR_PP)" $W $S
 bad '{"_target_": "BasicUNet", "foo": 1, "channels": 2, "features": "@feat", "act": ["$relu"]}' \
     "BasicUNet: unknown arguments 'foo', 'channels' (it takes spatial_dims, in_channels, out_channels, features, act, norm, bias, dropout, upsample); BasicUNet: bundle references and expressions are not supported, give literal values: features='@feat', act[0]='\$relu'" $W $S
 bad '{"_target_": "BasicUNet", "bias": true, "bias": false}' "BasicUNet argument 'bias': is given twice" $W $S
@@ -102,6 +111,10 @@ bad '{"_target_": "UNet", "spatial_dims": 3, "in_channels": 1, "out_channels": 2
 bad '{"_target_": "UNet", "spatial_dims": 3, "in_channels": 1, "out_channels": 2, "channels": [4, 8, 16], "strides": [2, 2], "num_res_units": 1, "norm": ["group", {"num_groups": 3}]}' \
     "model.0.conv.unit0.adn.N: num_channels must be divisible by num_groups (4 channels, 3 groups)" \
     --weights unet3d_group.safetensors $S
+bad '{"_target_": "UNETR_PP", "in_channels": 1, "out_channels": 2, "img_size": [16, 32, 48], "num_heads": 3}' \
+    "UNETR_PP argument 'img_size': img_size (16, 32, 48) must be divisible by (16, 32, 32)" $W
+bad '{"_target_": "unetr_pp.UNETR_PP", "in_channels": 1, "out_channels": 2, "img_size": [16, 32, 64], "num_heads": 3}' \
+    "UNETR_PP argument 'num_heads': width 32 is not divisible by 3 heads" $W
 # SwinUNETR: MONAI's messages (compiler/frontend/monai_swin.c; its outputs: swin_tests.sh)
 bad '{"_target_": "SwinUNETR", "in_channels": 1, "out_channels": 2, "img_size": [64, 48, 40]}' \
     "SwinUNETR argument 'img_size': spatial dimensions [3, 4] of input image (spatial shape: (64, 48, 40)) must be divisible by 2**5." $W

@@ -8,7 +8,9 @@ eval mode:
 
     NAME.json  NAME.safetensors  NAME.input.npy  NAME.expected.npy  NAME.shape
 
-NAME.shape holds the --input-shape value; NAME.onnx (two cases) is the same
+NAME.shape holds the --input-shape value; unetr_pp_tiny (our UNETR++ of
+models/unetr_pp.py, with deep supervision) also has NAME.expected_ds2.npy and
+NAME.expected_ds3.npy; NAME.onnx (two cases) is the same
 model exported to ONNX. unetr_conv's weights are stored as
 bfloat16 and unetr_perceptron_batch's as float16. Needs torch, MONAI (1.3.2) and
 safetensors (the venv of scripts/setup.sh --python). Run from anywhere:
@@ -60,6 +62,11 @@ CASES = [
      {"spatial_dims": 2, "in_channels": 2, "out_channels": 3, "img_size": [32, 48], "feature_size": 4,
       "hidden_size": 16, "mlp_dim": 32, "num_heads": 2, "norm_name": ["group", {"num_groups": 2, "eps": 1e-4}]},
      (1, 2, 32, 48), False),
+    # our UNETR++ (models/unetr_pp.py), not MONAI's: compiler/frontend/monai_unetr_pp.c
+    ("unetr_pp_tiny", "UNETR_PP",
+     {"in_channels": 2, "out_channels": 3, "img_size": [16, 32, 64], "feature_size": 2, "num_heads": 2,
+      "depths": [1, 2, 1, 1], "proj_size": [8, 8, 8, 4], "dec_proj_size": 8, "dec_depth": 1},
+     (1, 2, 16, 32, 64), True),
 ]
 
 STORE = {"unetr_conv": torch.bfloat16, "unetr_perceptron_batch": torch.float16}
@@ -119,7 +126,11 @@ def main():
     torch.manual_seed(0)  # MONAI's own initialisation
     gen = torch.Generator().manual_seed(12)
     for name, target, args, shape, bundle in CASES:
-        cls = getattr(nets, target.split(".")[-1])
+        if target == "UNETR_PP":
+            sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models"))
+            from unetr_pp import UNETR_PP as cls
+        else:
+            cls = getattr(nets, target.split(".")[-1])
         model = cls(**args)
         randomise(model, gen)
         model.eval()
@@ -131,6 +142,10 @@ def main():
         x = torch.randn(shape, generator=gen)
         with torch.no_grad():
             y = model(x)
+        if isinstance(y, tuple):  # UNETR++'s deep supervision: NAME.expected_ds2.npy, NAME.expected_ds3.npy
+            for i, extra in enumerate(y[1:]):
+                np.save(os.path.join(OUT, f"{name}.expected_ds{i + 2}.npy"), extra.numpy().astype(np.float32))
+            y = y[0]
         save_file(sd, os.path.join(OUT, name + ".safetensors"))
         net = dict({"_target_": target}, **args)
         cfg = {"network_def": net, "device": "$torch.device('cpu')"} if bundle else net

@@ -7,9 +7,10 @@
 # compared with PyTorch's output (1e-4 of max|ref|); swin2d's DiceCELoss
 # gradients with autograd (1e-3 of each gradient's max, the loss to 1e-5).
 # With EXPORT_PYTHON (MONAI 1.4, which exports SwinUNETR to ONNX with torch
-# 1.13; models/README.md) swin2d also goes through ONNX and must give the
+# 1.13; models/README.md) swin2d_onnx also goes through ONNX and must give the
 # config's output to 1e-6. quick: swin3d_v2_batch and swin2d forward (~60 s);
-# long: swin3d_v1 forward, the gradients and the ONNX check (~4 min).
+# long: swin3d_v1 and swin2d_onnx forward, swin2d's gradients and the ONNX check
+# (~6 min).
 set -u
 MODE=$1
 PY=$2
@@ -25,10 +26,10 @@ trap 'rm -rf "$T"' EXIT
 fails=0; n=0
 . "$D/../expect.sh" # check
 
-if [ "$MODE" = quick ]; then cases="swin3d_v2_batch swin2d"; else cases="swin3d_v1 swin2d"; fi
+if [ "$MODE" = quick ]; then cases="swin3d_v2_batch swin2d"; else cases="swin3d_v1 swin2d swin2d_onnx"; fi
 PYTHONPATH= "$PY" "$D/make_swin_fixtures.py" "$T" $cases || { echo "FAIL: make_swin_fixtures.py"; exit 1; }
 cd "$T"
-[ "$MODE" = quick ] || cases=swin3d_v1
+[ "$MODE" = quick ] || cases="swin3d_v1 swin2d_onnx"
 for name in $cases; do
     shape=$(cat "$name.shape")
     mkdir -p "$T/$name"
@@ -46,7 +47,7 @@ for name in swin2d; do
     mkdir -p "$g"
     out=$("$U" grad "$name.json" --weights "$name.safetensors" --input-shape "input=$(cat "$name.shape")" \
         --input "$name.input.npy" --label "$name.label.npy" --out "$g" 2>&1)
-    echo "$name: loss $out, PyTorch $(cat "$name.loss.txt")"
+    echo "$name: $out, PyTorch loss=$(cat "$name.loss.txt")"
     check awk -v a="${out#loss=}" -v b="$(cat "$name.loss.txt")" \
         'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && d <= 1e-5 * b) }'
     check test "$(ls "$g")" = "$(ls "$name.grad")"
@@ -62,10 +63,10 @@ for name in swin2d; do
 done
 # The same network through ONNX (MONAI 1.4's export) and through its config.
 if [ -n "$EXPORT_PY" ] && PYTHONPATH= "$EXPORT_PY" -c "import torch, monai, onnx" >/dev/null 2>&1; then
-    check env PYTHONPATH= "$EXPORT_PY" "$D/export_swin_onnx.py" "$T" swin2d
-    check "$U" run swin2d.onnx --input swin2d.input.npy --output swin2d.onnx.npy
-    printf 'swin2d ONNX vs config: '
-    check "$CMP" swin2d.out.npy swin2d.onnx.npy 1e-6
+    check env PYTHONPATH= "$EXPORT_PY" "$D/export_swin_onnx.py" "$T" swin2d_onnx
+    check "$U" run swin2d_onnx.onnx --input swin2d_onnx.input.npy --output swin2d_onnx.onnx.npy
+    printf 'swin2d_onnx ONNX vs config: '
+    check "$CMP" swin2d_onnx.out.npy swin2d_onnx.onnx.npy 1e-6
 else
     echo "swin tests: no MONAI 1.4 python for the ONNX export: the ONNX-vs-config check is skipped"
 fi
