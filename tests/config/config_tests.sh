@@ -14,7 +14,7 @@ fails=0; n=0
 
 # -- outputs against PyTorch
 for name in bu3d_default bu3d_batch_odd bu2d_prelu unetr_conv unetr_perceptron_batch unetr_2d unet3d_res_batch \
-    unet2d_plain unet3d_group unetr2d_group; do
+    unet2d_plain unet3d_group unetr2d_group unetr_pp_nods; do
     mkdir -p "$T/$name"
     shape=$(cat "$D/$name.shape")
     check "$U" "$D/$name.json" --weights "$D/$name.safetensors" --input-shape "input=$shape" -o "$T/$name/seg.c"
@@ -43,7 +43,7 @@ done
 # Gradients of DiceCELoss against PyTorch autograd: the loss to 1e-5 relative, the
 # same set of parameters, each gradient to 1e-3 of its max (NAME.grad_tol.txt:
 # the bounds of gradients that are zero in exact arithmetic).
-for name in bu2d_prelu bu3d_batch_odd unetr_2d unet2d_plain unetr2d_group; do
+for name in bu2d_prelu bu3d_batch_odd unetr_2d unet2d_plain unetr2d_group unetr_pp_nods; do
     g=$T/$name.grad
     mkdir -p "$g"
     out=$("$U" grad "$D/$name.json" --weights "$D/$name.safetensors" --input-shape "input=$(cat "$D/$name.shape")" \

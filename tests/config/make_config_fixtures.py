@@ -67,6 +67,10 @@ CASES = [
      {"in_channels": 2, "out_channels": 3, "img_size": [16, 32, 64], "feature_size": 2, "num_heads": 2,
       "depths": [1, 2, 1, 1], "proj_size": [8, 8, 8, 4], "dec_proj_size": 8, "dec_depth": 1},
      (1, 2, 16, 32, 64), True),
+    ("unetr_pp_nods", "UNETR_PP",
+     {"in_channels": 1, "out_channels": 2, "img_size": [16, 32, 32], "feature_size": 2, "num_heads": 2,
+      "depths": [1, 1, 1, 1], "proj_size": [4, 4, 4, 2], "dec_proj_size": 4, "dec_depth": 1, "do_ds": False,
+      "norm_name": "batch"}, (2, 1, 16, 32, 32), False),
 ]
 
 STORE = {"unetr_conv": torch.bfloat16, "unetr_perceptron_batch": torch.float16}
@@ -76,7 +80,7 @@ STORE = {"unetr_conv": torch.bfloat16, "unetr_perceptron_batch": torch.float16}
 # NAME.grad_tol.txt (KEY.npy TOL for the gradients that are zero in exact
 # arithmetic; the others: 1e-3 of their max).
 ONNX_CASES = ("bu3d_default", "unetr_2d")
-GRAD_CASES = ("bu2d_prelu", "bu3d_batch_odd", "unetr_2d", "unet2d_plain", "unetr2d_group")
+GRAD_CASES = ("bu2d_prelu", "bu3d_batch_odd", "unetr_2d", "unet2d_plain", "unetr2d_group", "unetr_pp_nods")
 
 
 def grads(name, model, x, classes, gen):
