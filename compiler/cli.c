@@ -471,6 +471,8 @@ static const opt table[] = {
      .fn = freeze_input},
     {"--weights", K_STR, GRAPH | SEGMENT, AT(opt.import.weights),
      "--weights W.safetensors   MODEL.json (a MONAI config): its state_dict (docs/cli.md)"},
+    {"--init", K_U64, GRAPH | SEGMENT, AT(opt.import.init_seed),
+     "--init SEED            MODEL.json without --weights: parameters initialised as MONAI/PyTorch would, from SEED"},
     {"--max-bytes", K_U64, GRAPH, AT(opt.import.max_bytes),
      "--max-bytes N          largest model, tensor or .npy accepted (default 4294967296)"},
     {"--no-fold", K_FLAG, GRAPH, AT(opt.no_fold), "--no-fold              do not fold constants (debugging)"},

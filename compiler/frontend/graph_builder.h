@@ -45,6 +45,7 @@ typedef struct urc_import_opts {
     bool (*trainable)(const char *name, void *ctx);
     void *trainable_ctx;
     const char *weights; /* --weights FILE: a config frontend's parameters (NULL: none) */
+    uint64_t init_seed;  /* --init SEED: a config frontend's parameters made up as PyTorch would (0: none) */
 } urc_import_opts;
 
 /* An input's type as the model declares it. rank -1: no shape declared;

@@ -12,7 +12,7 @@ scratch config
 
 # -- outputs against PyTorch
 for name in bu3d_default bu3d_batch_odd bu2d_prelu unetr_conv unetr_perceptron_batch unetr_2d unet3d_res_batch \
-    unet2d_plain; do
+    unet2d_plain unet3d_group unetr2d_group unetr_pp_nods; do
     mkdir -p "$T/$name"
     shape=$(cat "$D/$name.shape")
     check "$U" "$D/$name.json" --weights "$D/$name.safetensors" --input-shape "input=$shape" -o "$T/$name/seg.c"
@@ -21,6 +21,15 @@ for name in bu3d_default bu3d_batch_odd bu2d_prelu unetr_conv unetr_perceptron_b
         --input "$D/$name.input.npy" --output "$T/$name.out.npy"
     check "$CMP" "$D/$name.expected.npy" "$T/$name.out.npy" 1e-4
 done
+# Our UNETR++ (models/unetr_pp.py) with deep supervision: its three outputs.
+name=unetr_pp_tiny
+mkdir -p "$T/$name"
+check "$U" "$D/$name.json" --weights "$D/$name.safetensors" -o "$T/$name/seg.c"
+check "$U" run "$D/$name.json" --weights "$D/$name.safetensors" --input "$D/$name.input.npy" --output "$T/$name.out.npy" \
+    --output "$T/$name.ds2.npy" --output "$T/$name.ds3.npy"
+check "$CMP" "$D/$name.expected.npy" "$T/$name.out.npy" 1e-4
+check "$CMP" "$D/$name.expected_ds2.npy" "$T/$name.ds2.npy" 1e-4
+check "$CMP" "$D/$name.expected_ds3.npy" "$T/$name.ds3.npy" 1e-4
 check "$U" run "$D/bu3d_batch_odd.json" --weights "$D/bu3d_batch_odd.safetensors" --input-shape input=1,2,36,32,40 \
     --input "$D/bu3d_batch_odd.input.npy" --output "$T/interp.out.npy" --interp
 check "$CMP" "$D/bu3d_batch_odd.expected.npy" "$T/interp.out.npy" 1e-4
@@ -32,7 +41,7 @@ done
 # Gradients of DiceCELoss against PyTorch autograd: the loss to 1e-5 relative, the
 # same set of parameters, each gradient to 1e-3 of its max (NAME.grad_tol.txt:
 # the bounds of gradients that are zero in exact arithmetic).
-for name in bu2d_prelu bu3d_batch_odd unetr_2d unet2d_plain; do
+for name in bu2d_prelu bu3d_batch_odd unetr_2d unet2d_plain unetr2d_group unetr_pp_nods; do
     g=$T/$name.grad
     mkdir -p "$g"
     out=$("$U" grad "$D/$name.json" --weights "$D/$name.safetensors" --input-shape "input=$(cat "$D/$name.shape")" \
@@ -46,6 +55,22 @@ for name in bu2d_prelu bu3d_batch_odd unetr_2d unet2d_plain; do
         check "$CMP" "$f" "$g/$b" "${tol:-1e-3}" >/dev/null
     done
 done
+# --init SEED (no --weights): the same seed gives byte-identical weights, another seed others; a network so
+# initialised trains (the DiceCE loss falls over 4 SGD steps on one fixed pair).
+mkdir -p "$T/init1" "$T/init2" "$T/init3" "$T/data"
+for s in 1 2; do
+    check "$U" "$D/unet2d_plain.json" --init 7 --input-shape input=2,3,32,48 -o "$T/init$s/seg.c"
+done
+check "$U" "$D/unet2d_plain.json" --init 8 --input-shape input=2,3,32,48 -o "$T/init3/seg.c"
+check cmp -s "$T/init1/seg.weights" "$T/init2/seg.weights"
+check test -n "$(cmp "$T/init1/seg.weights" "$T/init3/seg.weights" 2>&1)"
+cp "$D/unet2d_plain.input.npy" "$T/data/a_image.npy"
+cp "$D/unet2d_plain.label.npy" "$T/data/a_label.npy"
+losses=$("$U" train "$D/unet2d_plain.json" --init 7 --input-shape input=2,3,32,48 --data "$T/data" --steps 4 \
+    --out "$T/init_train" 2>&1 | sed -n 's/^step .* loss=\([0-9.]*\) .*/\1/p' | tr '\n' ' ')
+echo "--init 7, train: losses $losses"
+check awk -v l="$losses" 'BEGIN { n = split(l, a, " "); exit !(n == 4 && a[4] < a[3] && a[3] < a[2] && a[2] < a[1]) }'
+
 # Node names are MONAI's module paths.
 ir=$("$U" info "$D/bu3d_default.json" --weights "$D/bu3d_default.safetensors" --input-shape input=1,1,32,32,32 \
     --dump-after import 2>&1)
@@ -64,14 +89,14 @@ bad() {
     expect 1 "$E $T/c.json: $m" "$U" "$T/c.json" "$@" -o "$T/o/x.c"
 }
 bad '{"network_def": {"_target_": "monai.networks.nets.VNet", "spatial_dims": 3}}' \
-    "_target_: 'monai.networks.nets.VNet' is not a supported network (supported: BasicUNet, UNETR, UNet)" $W $S
+    "_target_: 'monai.networks.nets.VNet' is not a supported network (supported: BasicUNet, UNETR, UNet, SwinUNETR, UNETR_PP)" $W $S
 bad '{"_target_": "BasicUNet", "foo": 1, "channels": 2, "features": "@feat", "act": ["$relu"]}' \
     "BasicUNet: unknown arguments 'foo', 'channels' (it takes spatial_dims, in_channels, out_channels, features, act, norm, bias, dropout, upsample); BasicUNet: bundle references and expressions are not supported, give literal values: features='@feat', act[0]='\$relu'" $W $S
 bad '{"_target_": "BasicUNet", "bias": true, "bias": false}' "BasicUNet argument 'bias': is given twice" $W $S
 bad '{"_target_": "BasicUNet", "spatial_dims": 4}' \
     "BasicUNet argument 'spatial_dims': must be an integer from 2 to 3, got 4" $W $S
 bad '{"_target_": "BasicUNet", "features": [4, 4, 8], "norm": "group", "upsample": "pixelshuffle"}' \
-    "BasicUNet argument 'features': must have 6 values, got 3; BasicUNet argument 'norm': norm 'group' is not supported (instance and batch are); BasicUNet argument 'upsample': the string 'pixelshuffle' is not supported ('deconv' is)" $W $S
+    "BasicUNet argument 'features': must have 6 values, got 3; BasicUNet argument 'norm': group norm needs num_groups: [\"group\", {\"num_groups\": N}]; BasicUNet argument 'upsample': the string 'pixelshuffle' is not supported ('deconv' is)" $W $S
 bad '{"_target_": "UNETR", "in_channels": 1, "hidden_size": 30, "num_heads": 4, "proj_type": "linear"}' \
     "UNETR argument 'out_channels': is required; UNETR argument 'img_size': is required" $W
 bad '{"_target_": "UNETR", "in_channels": 1, "out_channels": 2, "img_size": [32, 24, 32], "hidden_size": 30, "num_heads": 4}' \
@@ -81,6 +106,25 @@ bad '{"_target_": "UNETR", "in_channels": 1, "out_channels": 2, "img_size": 32, 
     --weights unetr_conv.safetensors
 bad '{"_target_": "UNet", "spatial_dims": 3, "in_channels": 1, "out_channels": 2, "channels": [4, 8, 16], "strides": [2], "adn_ordering": "NNA"}' \
     "UNet argument 'adn_ordering': must be a string of N, D and A, each at most once; UNet argument 'strides': the length of \`strides\` should equal to \`len(channels) - 1\`." $W $S
+bad '{"_target_": "UNet", "spatial_dims": 3, "in_channels": 1, "out_channels": 2, "channels": [4, 8, 16], "strides": [2, 2], "num_res_units": 1, "norm": ["group", {"num_groups": 3}]}' \
+    "model.0.conv.unit0.adn.N: num_channels must be divisible by num_groups (4 channels, 3 groups)" \
+    --weights unet3d_group.safetensors $S
+bad '{"_target_": "UNETR_PP", "in_channels": 1, "out_channels": 2, "img_size": [16, 32, 48], "num_heads": 3}' \
+    "UNETR_PP argument 'img_size': img_size (16, 32, 48) must be divisible by (16, 32, 32)" $W
+bad '{"_target_": "unetr_pp.UNETR_PP", "in_channels": 1, "out_channels": 2, "img_size": [16, 32, 64], "num_heads": 3}' \
+    "UNETR_PP argument 'num_heads': width 32 is not divisible by 3 heads" $W
+# SwinUNETR: MONAI's messages (compiler/frontend/monai_swin.c; its outputs: swin_tests.sh)
+bad '{"_target_": "SwinUNETR", "in_channels": 1, "out_channels": 2, "img_size": [64, 48, 40]}' \
+    "SwinUNETR argument 'img_size': spatial dimensions [3, 4] of input image (spatial shape: (64, 48, 40)) must be divisible by 2**5." $W
+bad '{"_target_": "SwinUNETR", "in_channels": 1, "out_channels": 2, "img_size": 32, "feature_size": 18, "drop_rate": 1.5, "attn_drop_rate": -1, "dropout_path_rate": 2, "downsample": "merge", "depths": [2, 2, 2]}' \
+    "SwinUNETR argument 'depths': must have 4 values, got 3; SwinUNETR argument 'downsample': Unsupported option 'merge', available options are ['merging', 'mergingv2'].; SwinUNETR argument 'drop_rate': dropout rate should be between 0 and 1.; SwinUNETR argument 'attn_drop_rate': attention dropout rate should be between 0 and 1.; SwinUNETR argument 'dropout_path_rate': drop path rate should be between 0 and 1.; SwinUNETR argument 'feature_size': feature_size should be divisible by 12." $W
+bad '{"_target_": "SwinUNETR", "in_channels": 1, "out_channels": 2, "img_size": 32, "feature_size": 12, "num_heads": [3, 6, 5, 24]}' \
+    "SwinUNETR argument 'num_heads': stage 3 has 48 channels, not divisible by its 5 heads" $W
+bad '{"_target_": "SwinUNETR", "in_channels": 1, "out_channels": 2, "img_size": 32, "feature_size": 12}' \
+    "SwinUNETR argument 'input': spatial dimensions [4] of input image (spatial shape: (32, 32, 48)) must be divisible by 2**5." $W \
+    --input-shape input=1,1,32,32,48
+bad '{"_target_": "SwinUNETR", "in_channels": 1, "out_channels": 2, "img_size": 32, "feature_size": 12, "use_v2": 1}' \
+    "SwinUNETR argument 'use_v2': must be true or false, got a number" $W
 bad '{"network": 1}' \
     "no network: the config needs a 'network_def' object, or a top-level object, with '_target_' naming a MONAI network" $W $S
 bad '{"_target_": "BasicUNet",' "not valid JSON (line 1)" $W $S
@@ -88,8 +132,10 @@ expect 1 "$E bu3d_default.onnx: bu3d_default.safetensors: --weights is for MONAI
     "$U" bu3d_default.onnx $W -o "$T/o/x.c"
 # UNETR's input is 1 x in_channels x img_size unless --input-shape pins another batch.
 check "$U" info "$D/unetr_2d.json" --weights "$D/unetr_2d.safetensors"
-expect 1 "$E bu3d_default.json: BasicUNet needs its parameters: --weights FILE.safetensors (its state_dict)" \
+expect 1 "$E bu3d_default.json: BasicUNet needs its parameters: --weights FILE.safetensors (its state_dict) or --init SEED" \
     "$U" bu3d_default.json $S -o "$T/o/x.c"
+expect 1 "$E bu3d_default.json: --init makes up the parameters of a config without --weights: give one of them" \
+    "$U" bu3d_default.json $W --init 3 $S -o "$T/o/x.c"
 expect 1 "$E bu3d_default.json: model.pt: PyTorch checkpoints (pickles) are not read; convert it to safetensors with models/convert_checkpoint.py" \
     "$U" bu3d_default.json --weights model.pt $S -o "$T/o/x.c"
 expect 1 "$E bu3d_default.json: input 'input': dimension 0 is symbolic ('batch'); pin it with --input-shape input=d0,d1,..." \

@@ -8,7 +8,9 @@ eval mode:
 
     NAME.json  NAME.safetensors  NAME.input.npy  NAME.expected.npy  NAME.shape
 
-NAME.shape holds the --input-shape value; NAME.onnx (two cases) is the same
+NAME.shape holds the --input-shape value; unetr_pp_tiny (our UNETR++ of
+models/unetr_pp.py, with deep supervision) also has NAME.expected_ds2.npy and
+NAME.expected_ds3.npy; NAME.onnx (two cases) is the same
 model exported to ONNX. unetr_conv's weights are stored as
 bfloat16 and unetr_perceptron_batch's as float16. Needs torch, MONAI (1.3.2) and
 safetensors (the venv of scripts/setup.sh --python). Run from anywhere:
@@ -53,6 +55,22 @@ CASES = [
     ("unet2d_plain", "UNet",
      {"spatial_dims": 2, "in_channels": 3, "out_channels": 3, "channels": [8, 16, 32], "strides": [2, 2],
       "kernel_size": 5, "adn_ordering": "AN", "act": ["leakyrelu", {"negative_slope": 0.05}]}, (2, 3, 32, 48), False),
+    ("unet3d_group", "UNet",
+     {"spatial_dims": 3, "in_channels": 1, "out_channels": 2, "channels": [4, 8, 16], "strides": [2, 2],
+      "num_res_units": 1, "norm": ["group", {"num_groups": 2}]}, (1, 1, 32, 32, 32), True),
+    ("unetr2d_group", "UNETR",
+     {"spatial_dims": 2, "in_channels": 2, "out_channels": 3, "img_size": [32, 48], "feature_size": 4,
+      "hidden_size": 16, "mlp_dim": 32, "num_heads": 2, "norm_name": ["group", {"num_groups": 2, "eps": 1e-4}]},
+     (1, 2, 32, 48), False),
+    # our UNETR++ (models/unetr_pp.py), not MONAI's: compiler/frontend/monai_unetr_pp.c
+    ("unetr_pp_tiny", "UNETR_PP",
+     {"in_channels": 2, "out_channels": 3, "img_size": [16, 32, 64], "feature_size": 2, "num_heads": 2,
+      "depths": [1, 2, 1, 1], "proj_size": [8, 8, 8, 4], "dec_proj_size": 8, "dec_depth": 1},
+     (1, 2, 16, 32, 64), True),
+    ("unetr_pp_nods", "UNETR_PP",
+     {"in_channels": 1, "out_channels": 2, "img_size": [16, 32, 32], "feature_size": 2, "num_heads": 2,
+      "depths": [1, 1, 1, 1], "proj_size": [4, 4, 4, 2], "dec_proj_size": 4, "dec_depth": 1, "do_ds": False,
+      "norm_name": "batch"}, (2, 1, 16, 32, 32), False),
 ]
 
 STORE = {"unetr_conv": torch.bfloat16, "unetr_perceptron_batch": torch.float16}
@@ -62,7 +80,7 @@ STORE = {"unetr_conv": torch.bfloat16, "unetr_perceptron_batch": torch.float16}
 # NAME.grad_tol.txt (KEY.npy TOL for the gradients that are zero in exact
 # arithmetic; the others: 1e-3 of their max).
 ONNX_CASES = ("bu3d_default", "unetr_2d")
-GRAD_CASES = ("bu2d_prelu", "bu3d_batch_odd", "unetr_2d", "unet2d_plain")
+GRAD_CASES = ("bu2d_prelu", "bu3d_batch_odd", "unetr_2d", "unet2d_plain", "unetr2d_group", "unetr_pp_nods")
 
 
 def grads(name, model, x, classes, gen):
@@ -112,7 +130,11 @@ def main():
     torch.manual_seed(0)  # MONAI's own initialisation
     gen = torch.Generator().manual_seed(12)
     for name, target, args, shape, bundle in CASES:
-        cls = getattr(nets, target.split(".")[-1])
+        if target == "UNETR_PP":
+            sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "models"))
+            from unetr_pp import UNETR_PP as cls
+        else:
+            cls = getattr(nets, target.split(".")[-1])
         model = cls(**args)
         randomise(model, gen)
         model.eval()
@@ -124,6 +146,10 @@ def main():
         x = torch.randn(shape, generator=gen)
         with torch.no_grad():
             y = model(x)
+        if isinstance(y, tuple):  # UNETR++'s deep supervision: NAME.expected_ds2.npy, NAME.expected_ds3.npy
+            for i, extra in enumerate(y[1:]):
+                np.save(os.path.join(OUT, f"{name}.expected_ds{i + 2}.npy"), extra.numpy().astype(np.float32))
+            y = y[0]
         save_file(sd, os.path.join(OUT, name + ".safetensors"))
         net = dict({"_target_": target}, **args)
         cfg = {"network_def": net, "device": "$torch.device('cpu')"} if bundle else net
