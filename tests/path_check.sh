@@ -1,5 +1,5 @@
 #!/bin/sh
-# path_check.sh wino|dot|act UNETRC SOURCE_DIR: node tests really take the path they are written for.
+# path_check.sh wino|dot|vox|act UNETRC SOURCE_DIR: node tests really take the path they are written for.
 # Their values are checked elsewhere (node_extra_conv, node_extra_act, against float64 references);
 # without this a change to the conditions of a kernel or a fusion could send them down another path
 # and those tests would still pass.
@@ -8,6 +8,8 @@
 #   dot:  tests/node_extra/conv/test_fconv*_dot_* take the few-output-channels form of the direct
 #         kernel (ops/conv_direct.c, dot_tile: its packed weights are the buffer `wdot`), and
 #         UNETRC_CONV_DOT=0 really turns it off.
+#   vox:  tests/node_extra/conv/test_fconv*_vox_* put output voxels in the lanes (vox_tile: buffer
+#         `wvox`), and UNETRC_CONV_VOX=0 really turns it off.
 #   act:  each test of tests/node_extra/act has in --dump-ir the pattern of its expect_ir.txt (e.g. a
 #         FusedConv with act=swish(1.5): the SiLU/Swish pattern was recognised
 #         (passes/act_patterns.c) and fused).
@@ -18,8 +20,9 @@ trap 'rm -rf "$T"' EXIT
 case $MODE in
 wino) tests="$S/tests/node_extra/conv/test_fconv_wino_*"; least=8; buf=wino; off=UNETRC_CONV=direct ;;
 dot) tests="$S/tests/node_extra/conv/test_fconv*_dot_*"; least=12; buf=wdot; off=UNETRC_CONV_DOT=0 ;;
+vox) tests="$S/tests/node_extra/conv/test_fconv*_vox_*"; least=7; buf=wvox; off=UNETRC_CONV_VOX=0 ;;
 act) tests="$S/tests/node_extra/act/test_*"; least=12 ;;
-*) echo "usage: path_check.sh wino|dot|act UNETRC SOURCE_DIR"; exit 2 ;;
+*) echo "usage: path_check.sh wino|dot|vox|act UNETRC SOURCE_DIR"; exit 2 ;;
 esac
 fails=0; n=0
 fail() { echo "FAIL: $name: $*"; fails=$((fails + 1)); }

@@ -257,3 +257,25 @@ save_graph('test_fconv_dot_concat2_sigmoid_3d', a,
             helper.make_node('Conv', ['x', 'w', 'b'], ['c'], pads=[1] * 6), helper.make_node('Sigmoid', ['c'], ['out0'])],
            [('w', w), ('b', b)], [('in1', b_)],
            lambda: (1 / (1 + np.exp(-conv_ref(np.concatenate([a, b_], 1), w, b, [1] * 6)))).astype(np.float32))
+
+# One or two input channels (ops/conv_direct.c, vox_tile): output voxels in the vector lanes, the
+# output channels unrolled (tests/path_check.sh vox); the c1 cases here keep the channel form.
+save('test_fconv_vox_m2_c1_3d', 'Conv', X(1, 1, 5, 6, 37), Wt(2, 1, 3, 3, 3), Wt(2), pads=[1] * 6)
+save('test_fconv_vox_m2_c2_n2_2d', 'Conv', X(2, 2, 7, 29), Wt(2, 2, 3, 3), Wt(2), pads=[1] * 4)
+save('test_fconv_vox_m1_c2_asym_2d', 'Conv', X(1, 2, 6, 21), Wt(1, 2, 3, 3), pads=[0, 2, 1, 0])
+save('test_fconv_c1_m2_s2_3d', 'Conv', X(1, 1, 7, 8, 35), Wt(2, 1, 3, 3, 3), Wt(2), strides=[2] * 3, pads=[1] * 6)
+save('test_fconv_vox_m3_c1_dil2_3d', 'Conv', X(1, 1, 6, 7, 19), Wt(3, 1, 3, 3, 3), Wt(3), dil=[2] * 3, pads=[2] * 6)
+save('test_fconv_vox_m4_c1_k5_1d', 'Conv', X(2, 1, 45), Wt(4, 1, 5), Wt(4), pads=[2, 2])
+save('test_fconvt_c1_k3s2p1op1_m2_3d', 'ConvTranspose', X(1, 1, 4, 5, 9), Wt(1, 2, 3, 3, 3), Wt(2), strides=[2] * 3,
+     pads=[1] * 6, op_pad=[1] * 3)
+x = X(1, 2, 5, 6, 23); w = Wt(2, 2, 3, 3, 3); b = Wt(2); r = X(1, 2, 5, 6, 23)
+save_graph('test_fconv_vox_fuse_relu_add_3d', x,
+           [ident('in0', 'i0', 3), helper.make_node('Conv', ['i0', 'w', 'b'], ['c'], pads=[1] * 6),
+            helper.make_node('Relu', ['c'], ['a']), helper.make_node('Add', ['a', 'in1'], ['out0'])],
+           [('w', w), ('b', b)], [('in1', r)],
+           lambda: (np.maximum(conv_ref(x, w, b, [1] * 6), 0) + r).astype(np.float32))
+x = X(1, 2, 9, 26); w = Wt(2, 2, 3, 3); b = Wt(2)
+save_graph('test_fconv_vox_fuse_lrelu_tail_2d', x,
+           [ident('in0', 'i0', 2), helper.make_node('Conv', ['i0', 'w', 'b'], ['c'], pads=[1] * 4),
+            helper.make_node('LeakyRelu', ['c'], ['l']), ident('l', 'out0', 2)],
+           [('w', w), ('b', b)], (), lambda: (lambda c: np.where(c >= 0, c, 0.01 * c))(conv_ref(x, w, b, [1] * 4)).astype(np.float32))
