@@ -1,10 +1,15 @@
 #!/bin/sh
-# path_check.sh wino|act UNETRC SOURCE_DIR: node tests really take the path they are written for.
+# path_check.sh wino|dot|vox|act UNETRC SOURCE_DIR: node tests really take the path they are written for.
 # Their values are checked elsewhere (node_extra_conv, node_extra_act, against float64 references);
 # without this a change to the conditions of a kernel or a fusion could send them down another path
 # and those tests would still pass.
 #   wino: tests/node_extra/conv/test_fconv_wino_* go through the Winograd kernel (ops/conv_wino.c:
 #         its packed weights are the buffer `wino`), and UNETRC_CONV=direct really turns it off.
+#   dot:  tests/node_extra/conv/test_fconv*_dot_* take the few-output-channels form of the direct
+#         kernel (ops/conv_direct.c, dot_tile: its packed weights are the buffer `wdot`), and
+#         UNETRC_CONV_DOT=0 really turns it off.
+#   vox:  tests/node_extra/conv/test_fconv*_vox_* put output voxels in the lanes (vox_tile: buffer
+#         `wvox`), and UNETRC_CONV_VOX=0 really turns it off.
 #   act:  each test of tests/node_extra/act has in --dump-ir the pattern of its expect_ir.txt (e.g. a
 #         FusedConv with act=swish(1.5): the SiLU/Swish pattern was recognised
 #         (passes/act_patterns.c) and fused).
@@ -13,9 +18,11 @@ MODE=$1; U=$2; S=$3
 T=$(mktemp -d /tmp/unetrc-path-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 case $MODE in
-wino) tests="$S/tests/node_extra/conv/test_fconv_wino_*"; least=8 ;;
+wino) tests="$S/tests/node_extra/conv/test_fconv_wino_*"; least=8; buf=wino; off=UNETRC_CONV=direct ;;
+dot) tests="$S/tests/node_extra/conv/test_fconv*_dot_*"; least=12; buf=wdot; off=UNETRC_CONV_DOT=0 ;;
+vox) tests="$S/tests/node_extra/conv/test_fconv*_vox_*"; least=7; buf=wvox; off=UNETRC_CONV_VOX=0 ;;
 act) tests="$S/tests/node_extra/act/test_*"; least=12 ;;
-*) echo "usage: path_check.sh wino|act UNETRC SOURCE_DIR"; exit 2 ;;
+*) echo "usage: path_check.sh wino|dot|vox|act UNETRC SOURCE_DIR"; exit 2 ;;
 esac
 fails=0; n=0
 fail() { echo "FAIL: $name: $*"; fails=$((fails + 1)); }
@@ -27,9 +34,9 @@ for d in $tests; do
         grep -Eq "$(cat "$d/expect_ir.txt")" "$T/ir" || { fail "no line matching '$(cat "$d/expect_ir.txt")' in --dump-ir:"; sed 's/^/    /' "$T/ir"; }
         continue
     fi
-    grep -q 'wino\[' "$T/seg.c" || fail "no Winograd kernel"
-    if ! UNETRC_CONV=direct "$U" "$d/model.onnx" -o "$T/seg.c" 2>"$T/err"; then fail "compile (direct): $(cat "$T/err")"; continue; fi
-    if grep -q 'wino\[' "$T/seg.c"; then fail "UNETRC_CONV=direct still uses Winograd"; fi
+    grep -q "$buf\\[" "$T/seg.c" || fail "no $buf kernel"
+    if ! env "$off" "$U" "$d/model.onnx" -o "$T/seg.c" 2>"$T/err"; then fail "compile ($off): $(cat "$T/err")"; continue; fi
+    if grep -q "$buf\\[" "$T/seg.c"; then fail "$off still uses $buf"; fi
 done
 if [ "$n" -lt "$least" ]; then echo "FAIL: only $n cases found ($tests)"; fails=$((fails + 1)); fi
 echo "${MODE}_check: $n cases, $fails failures"

@@ -1,6 +1,7 @@
 /* test_loops.c: the loop-IR verifier (loop/verify.c) accepts a well-formed
  * kernel and rejects each kind of malformed one with its exact message; the
- * printer (loop/print.c) prints a hand-built kernel as expected. */
+ * printer (loop/print.c) prints a hand-built kernel as expected; the schedule
+ * (loop/schedule.c) bounds a tile's trips by a literal extent. */
 #include <string.h>
 
 #include "../compiler/base/diag.h"
@@ -32,6 +33,35 @@ static void expect(urc_kernel *k, const char *want) {
     CHECK(!ok);
     CHECK(got && !strcmp(got, want));
     if (!got || strcmp(got, want)) printf("  want: %s\n  got:  %s\n", want, got ? got : "(nothing)");
+}
+
+/* A transpose-like copy of [n, 8] in 16 x 16 tiles, the outer loop parallel:
+ * for ta in [0, n) step 16, tb in [0, 8) step 16, i in [ta, min(ta + 16, n)),
+ * j in [tb, min(tb + 16, 8)): y[i*8 + j] = x[j*n + i]. */
+static urc_kernel *tiled(int64_t n) {
+    urc_kernel *k = urc_kernel_new("k0_tiles", "Transpose 'tiles'");
+    int x = urc_kernel_buf(k, "x", URC_DT_F32, n * 8, URC_KB_IN, NULL);
+    int y = urc_kernel_buf(k, "y", URC_DT_F32, n * 8, URC_KB_OUT, NULL);
+    int ta = urc_kernel_var(k, "ta", URC_DT_I64), tb = urc_kernel_var(k, "tb", URC_DT_I64);
+    int i = urc_kernel_var(k, "i", URC_DT_I64), j = urc_kernel_var(k, "j", URC_DT_I64);
+    urc_ls *b = urc_ls_for(k->body, ta, urc_lx_int(0), urc_lx_int(n), 16, URC_FOR_PARALLEL);
+    b = urc_ls_for(b, tb, urc_lx_int(0), urc_lx_int(8), 16, 0);
+    urc_lx *ihi = urc_lx_bin(URC_L_MIN, urc_lx_bin(URC_L_ADD, urc_lx_var(k, ta), urc_lx_int(16)), urc_lx_int(n));
+    b = urc_ls_for(b, i, urc_lx_var(k, ta), ihi, 1, 0);
+    urc_lx *jhi = urc_lx_bin(URC_L_MIN, urc_lx_bin(URC_L_ADD, urc_lx_var(k, tb), urc_lx_int(16)), urc_lx_int(8));
+    b = urc_ls_for(b, j, urc_lx_var(k, tb), jhi, 1, 0);
+    urc_lx *yi = urc_lx_bin(URC_L_ADD, urc_lx_bin(URC_L_MUL, urc_lx_var(k, i), urc_lx_int(8)), urc_lx_var(k, j));
+    urc_lx *xi = urc_lx_bin(URC_L_ADD, urc_lx_bin(URC_L_MUL, urc_lx_var(k, j), urc_lx_int(n)), urc_lx_var(k, i));
+    urc_ls_store(b, y, yi, urc_lx_load(k, x, xi));
+    return k;
+}
+
+/* Whether the outer loop of tiled(n) is still parallel after scheduling. */
+static bool tiled_parallel(int64_t n) {
+    urc_program P = {0};
+    URC_VEC_PUSH(P.kernels, tiled(n));
+    urc_program_schedule(&P);
+    return (P.kernels.items[0]->body->list.items[0]->flags & URC_FOR_PARALLEL) != 0;
 }
 
 #define PREFIX "loop verifier: internal: kernel k0_twice (Mul 'twice': [8] -> [8]): "
@@ -82,6 +112,11 @@ int main(void) {
     e->op = URC_L_EXP;
     urc_ls_store(k->body, 1, e, urc_lx_flt(0, URC_DT_F32));
     expect(k, PREFIX "'exp' is not a binary op");
+
+    /* the schedule: 390 x 8 elements (the [j, min(j + 16, 8)) tile counts 8 trips, not 16) run
+     * serially, 16 times as many stay parallel */
+    CHECK(!tiled_parallel(390));
+    CHECK(tiled_parallel(16 * 390));
 
     /* the printer */
     urc_strbuf sb = {0};

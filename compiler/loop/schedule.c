@@ -51,14 +51,18 @@ static int64_t expr_work(const urc_lx *e) {
 static int64_t stmt_work(urc_ls *s);
 
 /* Trip count of a for whose bounds are integer literals, at most c for a tile
- * `for v in [x, min(x + c, n))` with x a variable, else -1. */
+ * `for v in [x, min(x + c, n))` with x a variable (x >= 0: at most n too when n
+ * is a literal), else -1. */
 static int64_t trips(const urc_ls *s) {
     if (!s->lo || !s->hi || s->step <= 0) return -1;
     const urc_lx *m = s->hi;
     if (s->lo->kind == URC_LX_VAR && m->kind == URC_LX_BIN && m->op == URC_L_MIN && m->a->kind == URC_LX_BIN &&
         m->a->op == URC_L_ADD && m->a->a->kind == URC_LX_VAR && m->a->a->var == s->lo->var &&
-        m->a->b->kind == URC_LX_INT && m->a->b->i > 0)
-        return (m->a->b->i + s->step - 1) / s->step;
+        m->a->b->kind == URC_LX_INT && m->a->b->i > 0) {
+        int64_t c = m->a->b->i;
+        if (m->b->kind == URC_LX_INT && m->b->i >= 0 && m->b->i < c) c = m->b->i;
+        return (c + s->step - 1) / s->step;
+    }
     if (s->lo->kind != URC_LX_INT || s->hi->kind != URC_LX_INT) return -1;
     int64_t n = s->hi->i - s->lo->i;
     return n <= 0 ? 0 : (n + s->step - 1) / s->step;

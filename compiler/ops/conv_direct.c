@@ -33,11 +33,14 @@
  * is unrolled with the exact (constant) range of voxels it reaches: no
  * branches in any hot loop. D and H taps are clamped per output row. A
  * 1x1x1 convolution without padding or stride is one GEMM over all voxels
- * (one long row). */
+ * (one long row). With few output channels the lanes run over input
+ * channels instead (dot_tile below). */
 
 typedef struct tile {
     int lanes, MB, WB;
     int64_t nmb; /* channel blocks */
+    bool dot;    /* input channels in the lanes (see "few output channels" below) */
+    bool vox;    /* output voxels in the lanes (vox_tile) */
 } tile;
 
 /* Register tile for `cols` output channels, rows of at most wmax voxels
@@ -54,6 +57,7 @@ static tile pick_tile(const urc_target *tg, int64_t cols, int64_t wmax, int64_t 
             mult = m;
             break;
         }
+    t.dot = t.vox = false;
     t.MB = mult * t.lanes;
     t.nmb = (cols + t.MB - 1) / t.MB;
     t.WB = (regs - mult - 2) / mult;
@@ -61,6 +65,70 @@ static tile pick_tile(const urc_target *tg, int64_t cols, int64_t wmax, int64_t 
     if (t.WB < 1) t.WB = 1;
     if (wmax > 0 && t.WB > wmax) t.WB = (int)wmax;
     return t;
+}
+
+/* Few output channels: input channels in the lanes. With M output channels
+ * in blocks of MB lanes, each FMA does M/MB useful work: a segmentation
+ * head (2 or 3 classes) or a small network's 1- or 2-channel convolution
+ * wastes most of every vector. Lanes over consecutive output voxels would
+ * need channels-last X's voxels C floats apart (gathers; measured slower
+ * than the channel form for C > 2), so the input channels go in the lanes:
+ * per output voxel v and output channel m one vector accumulator
+ *
+ *   acc[v][m][:] += X[vox(v), c + :] * Wd[tap][m][c + :]   (c in steps of lanes)
+ *
+ * with both loads contiguous, and the store adds each accumulator's lanes
+ * (halving steps). WB = 8/M voxels x M accumulators stay in registers; Wd
+ * is packed as [T][M][C] (no padding past M). Chosen when every X part has
+ * a multiple of `lanes` channels, the channel form would use more than
+ * twice the lanes it needs (M <= 3 of 8 lanes, <= 7 of 16) and each
+ * accumulator sums enough products to pay for its lane sum: at least 8
+ * taps and T*C >= 16 lanes (1x1x1 heads and 2D ConvTranspose residue
+ * classes were slower). UNETRC_CONV_DOT=0 turns it off (comparisons). */
+static void dot_tile(tile *t, int64_t M, int64_t T, const int64_t *cx, int nx, int64_t wmax) {
+    const char *e = getenv("UNETRC_CONV_DOT");
+    if (e && !strcmp(e, "0")) return;
+    int64_t C = 0;
+    for (int p = 0; p < nx; p++) {
+        if (cx[p] % t->lanes) return;
+        C += cx[p];
+    }
+    if (!C || M > 8 || t->nmb * t->MB <= 2 * M || T < 8 || T * C < 16 * t->lanes) return;
+    t->dot = true;
+    t->MB = (int)M;
+    t->nmb = 1;
+    t->WB = 8 / t->MB;
+    if (t->WB < 1) t->WB = 1;
+    if (wmax > 0 && t->WB > wmax) t->WB = (int)wmax;
+}
+
+/* Few output and input channels: output voxels in the lanes. When X has
+ * one or two channels (a network's first convolution, 2-channel blocks of
+ * small U-Nets), consecutive output voxels along W are X elements C apart,
+ * so the lanes run over WB = 2 vectors of voxels and the M output channels
+ * are unrolled: acc[m][v] += X[vox(v), c] * Wp[tap][c][m] (a broadcast
+ * weight; Wp is the channel form's with MB = M). Measured against the
+ * channel form on AVX2 (3x3x3 and 3x3, single thread): C = 2, M = 2
+ * 1.25-1.4x, C = 2, M = 1 1.45x, C = 1 with Y channels-first 1.15-1.6x;
+ * slower (0.65-0.9x) with C = 1 and channels-last Y, a W stride, C*M > 4
+ * and ConvTranspose residue classes, which keep the channel form.
+ * UNETRC_CONV_VOX=0 turns it off. */
+static void vox_tile(tile *t, int64_t M, int64_t C, int64_t sw, bool y_first, int nx, int64_t wmax) {
+    const char *e = getenv("UNETRC_CONV_VOX");
+    if ((e && !strcmp(e, "0")) || t->dot || nx != 1 || sw != 1 || C * M > 4 || (C < 2 && !y_first)) return;
+    t->vox = true;
+    t->MB = (int)M;
+    t->nmb = 1;
+    t->WB = 2 * t->lanes;
+    if (wmax > 0 && t->WB > wmax) t->WB = (int)wmax;
+}
+
+/* Where output channel m, input channel ci and tap `tap` (of T) go in the
+ * packed weights: Wp[m/MB][tap][ci][m%MB], or the dot form's Wd[tap][m][ci].
+ * Both hold nmb*T*C*MB floats. */
+static int64_t wp_at(const tile *t, int64_t T, int64_t C, int64_t m, int64_t ci, int64_t tap) {
+    if (t->dot) return (tap * t->MB + m) * C + ci;
+    return ((m / t->MB * T + tap) * C + ci) * t->MB + m % t->MB;
 }
 
 static int64_t floordiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
@@ -114,10 +182,28 @@ static urc_lx *tap_loop(urc_kernel *k, urc_ls **body, const char *name, urc_lx *
 /* acc[v][:] += X[xb + v*vstride + c] * Wp[wb + c*MB + :] over c, v in [vlo, vhi). */
 /* acc[v][:] += X[vox + v*vstride, c] * Wp[wb + c*MB + :] for the channels c
  * of every X part and v in [vlo, vhi) (vox: the voxel of v = 0). */
+static void dot_fma(dconv *c, urc_ls *body, int acc, urc_lx *vox, int64_t vstride, urc_lx *wb, int vlo, int vhi);
 static void dc_fma(dconv *c, urc_ls *body, int acc, urc_lx *vox, int64_t vstride, urc_lx *wb, int vlo, int vhi) {
+    if (c->t.dot) {
+        dot_fma(c, body, acc, vox, vstride, wb, vlo, vhi);
+        return;
+    }
     urc_kernel *k = c->k;
     int MB = c->t.MB;
     int64_t c0 = 0;
+    if (c->t.vox) { /* acc[m][v] += X[vox + v*vstride, c] * Wp[wb + c*M + m]: one part */
+        int64_t C = c->cx[0];
+        urc_lx *xb = urc_sp_let(k, body, "xb", urc_muli(vox, C));
+        urc_ls *in = body;
+        urc_lx *cc = urc_sp_dim_loop(k, &in, "c", C, NULL);
+        urc_lx *m = ivar(k, &in, "m", urc_sp_i(0), urc_sp_i(MB), 1, URC_FOR_UNROLL);
+        urc_lx *v = ivar(k, &in, "v", urc_sp_i(vlo), urc_sp_i(vhi), 1, URC_FOR_VECTOR);
+        urc_lx *x = urc_lx_load(k, c->bxs[0], urc_add(urc_add(xb, urc_muli(v, vstride * C)), cc));
+        urc_lx *w = urc_lx_load(k, c->bw, urc_add(urc_add(wb, urc_muli(cc, MB)), m));
+        urc_lx *ai = urc_add(urc_muli(m, c->t.WB), v);
+        urc_ls_store(in, acc, ai, urc_lx_fma(x, w, urc_lx_load(k, acc, ai)));
+        return;
+    }
     for (int p = 0; p < c->nx; p++) {
         int64_t Cp = c->cx[p];
         urc_lx *xb = urc_sp_let(k, body, "xb", urc_muli(vox, Cp));
@@ -134,18 +220,49 @@ static void dc_fma(dconv *c, urc_ls *body, int acc, urc_lx *vox, int64_t vstride
     }
 }
 
+/* The dot form (dot_tile): acc[v][m][:] += X[vox + v*vstride, c + :] *
+ * Wd[wb + m*C + c + :] for the chunks of `lanes` channels c of every X
+ * part, v in [vlo, vhi) and every m. */
+static void dot_fma(dconv *c, urc_ls *body, int acc, urc_lx *vox, int64_t vstride, urc_lx *wb, int vlo, int vhi) {
+    urc_kernel *k = c->k;
+    int64_t L = c->t.lanes, M = c->M, c0 = 0;
+    for (int p = 0; p < c->nx; p++) {
+        int64_t Cp = c->cx[p]; /* a multiple of L */
+        urc_lx *xb = urc_sp_let(k, body, "xb", urc_muli(vox, Cp));
+        urc_ls *in = body;
+        urc_lx *cc = Cp == L ? urc_sp_i(0) : ivar(k, &in, "c", urc_sp_i(0), urc_sp_i(Cp), L, 0);
+        urc_lx *v = ivar(k, &in, "v", urc_sp_i(vlo), urc_sp_i(vhi), 1, URC_FOR_UNROLL);
+        urc_lx *m = ivar(k, &in, "m", urc_sp_i(0), urc_sp_i(M), 1, URC_FOR_UNROLL);
+        urc_lx *l = ivar(k, &in, "l", urc_sp_i(0), urc_sp_i(L), 1, URC_FOR_VECTOR);
+        urc_lx *x = urc_lx_load(k, c->bxs[p], urc_add(urc_add(urc_add(xb, urc_muli(v, vstride * Cp)), cc), l));
+        urc_lx *w = urc_lx_load(k, c->bw, urc_add(urc_add(urc_add(wb, urc_muli(m, c->C)), urc_addi(cc, c0)), l));
+        urc_lx *ai = urc_add(urc_muli(urc_add(urc_muli(v, M), m), L), l);
+        urc_ls_store(in, acc, ai, urc_lx_fma(x, w, urc_lx_load(k, acc, ai)));
+        c0 += Cp;
+    }
+}
+
 /* A block statement with acc[nv][MB] = Bp[col0 + l] (the packed bias, bb)
- * or 0; returns the block, *acc the array. */
-static urc_ls *acc_block(urc_kernel *k, urc_ls *parent, int nv, int MB, int *acc, int bb, urc_lx *col0) {
+ * or 0 (the dot form: acc[nv][MB][lanes] = 0, the bias added at the store);
+ * returns the block, *acc the array. */
+static urc_ls *acc_block(urc_kernel *k, urc_ls *parent, int nv, const tile *t, int *acc, int bb, urc_lx *col0) {
     urc_ls *blk = urc_ls_block();
     urc_ls_push(parent, blk);
-    *acc = urc_kernel_local(k, "acc", URC_DT_F32, (int64_t)nv * MB);
+    int64_t per = t->dot ? (int64_t)t->MB * t->lanes : t->MB; /* floats per voxel */
+    *acc = urc_kernel_local(k, "acc", URC_DT_F32, t->vox ? (int64_t)t->MB * t->WB : nv * per);
     urc_ls_array(blk, k, *acc);
     urc_ls *in = blk;
+    if (t->vox) { /* acc[m][v] (rows of WB) = Bp[col0 + m] or 0 */
+        urc_lx *m = ivar(k, &in, "m", urc_sp_i(0), urc_sp_i(t->MB), 1, URC_FOR_UNROLL);
+        urc_lx *v = ivar(k, &in, "v", urc_sp_i(0), urc_sp_i(nv), 1, URC_FOR_VECTOR);
+        urc_lx *init = bb >= 0 ? urc_lx_load(k, bb, urc_add(col0, m)) : urc_lx_flt(0, URC_DT_F32);
+        urc_ls_store(in, *acc, urc_add(urc_muli(m, t->WB), v), init);
+        return blk;
+    }
     urc_lx *v = ivar(k, &in, "v", urc_sp_i(0), urc_sp_i(nv), 1, URC_FOR_UNROLL);
-    urc_lx *l = ivar(k, &in, "l", urc_sp_i(0), urc_sp_i(MB), 1, URC_FOR_VECTOR);
-    urc_lx *init = bb >= 0 ? urc_lx_load(k, bb, urc_add(col0, l)) : urc_lx_flt(0, URC_DT_F32);
-    urc_ls_store(in, *acc, urc_add(urc_muli(v, MB), l), init);
+    urc_lx *l = ivar(k, &in, "l", urc_sp_i(0), urc_sp_i(per), 1, URC_FOR_VECTOR);
+    urc_lx *init = bb >= 0 && !t->dot ? urc_lx_load(k, bb, urc_add(col0, l)) : urc_lx_flt(0, URC_DT_F32);
+    urc_ls_store(in, *acc, urc_add(urc_muli(v, per), l), init);
     return blk;
 }
 
@@ -157,8 +274,19 @@ static void acc_store(dconv *c, urc_ls *blk, int acc, int nv, urc_lx *nn, urc_lx
     const urc_conv_attr *at = &c->n->a.conv;
     urc_ls *in = blk;
     urc_lx *v, *l, *idx;
-    int64_t Sv = c->yd[0] * c->yd[1] * c->yd[2];
-    if (!at->y_channels_first) { /* Y[(n*Sv + y0 + v*vstride)*M + col0 + l]: lanes contiguous */
+    int64_t Sv = c->yd[0] * c->yd[1] * c->yd[2], L = c->t.dot ? c->t.lanes : 1;
+    for (int64_t h = L / 2; h >= 1; h /= 2) { /* dot form: acc[v][m][0] = the sum of acc[v][m][:] */
+        urc_ls *rb = blk;
+        urc_lx *i = ivar(k, &rb, "i", urc_sp_i(0), urc_sp_i((int64_t)nv * c->t.MB), 1, URC_FOR_UNROLL);
+        urc_lx *j = ivar(k, &rb, "l", urc_sp_i(0), urc_sp_i(h), 1, URC_FOR_VECTOR);
+        urc_lx *a = urc_add(urc_muli(i, L), j);
+        urc_ls_store(rb, acc, a, urc_lx_bin(URC_L_ADD, urc_lx_load(k, acc, a), urc_lx_load(k, acc, urc_addi(a, h))));
+    }
+    if (!at->y_channels_first && c->t.vox) { /* voxels in the lanes, the M channels of each interleaved */
+        v = ivar(k, &in, "v", urc_sp_i(0), urc_sp_i(nv), 1, URC_FOR_VECTOR);
+        l = ivar(k, &in, "l", urc_sp_i(0), valid, 1, URC_FOR_UNROLL);
+        idx = urc_add(urc_add(urc_muli(urc_add(urc_add(urc_muli(nn, Sv), y0), urc_muli(v, vstride)), c->M), col0), l);
+    } else if (!at->y_channels_first) { /* Y[(n*Sv + y0 + v*vstride)*M + col0 + l]: lanes contiguous */
         v = ivar(k, &in, "v", urc_sp_i(0), urc_sp_i(nv), 1, URC_FOR_UNROLL);
         l = ivar(k, &in, "l", urc_sp_i(0), valid, 1, URC_FOR_VECTOR);
         idx = urc_add(urc_add(urc_muli(urc_add(urc_add(urc_muli(nn, Sv), y0), urc_muli(v, vstride)), c->M), col0), l);
@@ -167,8 +295,9 @@ static void acc_store(dconv *c, urc_ls *blk, int acc, int nv, urc_lx *nn, urc_lx
         v = ivar(k, &in, "v", urc_sp_i(0), urc_sp_i(nv), 1, URC_FOR_VECTOR);
         idx = urc_add(urc_add(urc_muli(urc_add(urc_add(urc_muli(nn, c->M), col0), l), Sv), y0), urc_muli(v, vstride));
     }
-    urc_lx *val = urc_lx_load(k, acc, urc_add(urc_muli(v, c->t.MB), l));
-    urc_lx *b = bcol ? bcol(c, bctx, l) : NULL;
+    urc_lx *ai = c->t.vox ? urc_add(urc_muli(l, c->t.WB), v) : urc_muli(urc_add(urc_muli(v, c->t.MB), l), L);
+    urc_lx *val = urc_lx_load(k, acc, ai);
+    urc_lx *b = c->t.dot && c->bb >= 0 ? urc_lx_load(k, c->bb, urc_add(col0, l)) : bcol ? bcol(c, bctx, l) : NULL;
     if (b) val = urc_lx_bin(URC_L_ADD, val, b);
     val = urc_conv_act(k, in, at, val);
     if (c->br >= 0) val = urc_lx_bin(URC_L_ADD, val, urc_lx_load(k, c->br, idx));
@@ -189,7 +318,7 @@ static void dc_block(dconv *c, urc_ls *parent, urc_lx *mb, urc_lx *nn, urc_lx *o
                      urc_lx *const *khi, urc_lx *yrow, urc_lx *ow0, int64_t ow0c, int nv, urc_lx *valid) {
     urc_kernel *k = c->k;
     int MB = c->t.MB, acc;
-    urc_ls *blk = acc_block(k, parent, nv, MB, &acc, c->bb, urc_muli(mb, MB)), *tb = blk;
+    urc_ls *blk = acc_block(k, parent, nv, &c->t, &acc, c->bb, urc_muli(mb, MB)), *tb = blk;
     urc_lx *kd = tap_loop(k, &tb, "kd", klo[0], khi[0]);
     urc_lx *kh = tap_loop(k, &tb, "kh", klo[1], khi[1]);
     urc_lx *id = urc_addi(urc_add(urc_muli(od, c->s[0]), urc_muli(kd, c->d[0])), -c->pb[0]);
@@ -303,7 +432,8 @@ static int dc_key(const dconv *c, bool gemm, int64_t *key) {
         const int64_t v[9] = {c->in[a], c->out[a], c->K[a], c->s[a], c->d[a], c->pb[a], c->os[a], c->oo[a], c->yd[a]};
         for (int i = 0; i < 9; i++) key[n++] = v[i];
     }
-    key[n++] = c->t.lanes, key[n++] = c->t.MB, key[n++] = c->t.WB, key[n++] = c->t.nmb;
+    key[n++] = c->t.lanes, key[n++] = c->t.MB, key[n++] = c->t.WB, key[n++] = c->t.nmb, key[n++] = c->t.dot,
+    key[n++] = c->t.vox;
     memcpy(&bits, &at->act_alpha, sizeof bits);
     key[n++] = at->act, key[n++] = bits, key[n++] = at->y_channels_first;
     key[n++] = B ? (int64_t)B->dtype : -1;
@@ -415,31 +545,26 @@ bool urc_conv_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo
     int64_t T = c.K[0] * c.K[1] * c.K[2];
     c.t = pick_tile(L->target, c.M, gemm ? 0 : c.out[2], T * c.C * 4);
     c.nx = nparts(n);
+    for (int p = 0; p < c.nx; p++) c.cx[p] = xpart(n, p)->shape.dims[xpart(n, p)->shape.rank - 1];
     c.wrt = !W->data;
+    if (!c.wrt) dot_tile(&c.t, c.M, T, c.cx, c.nx, gemm ? 0 : c.out[2]);
+    if (!c.wrt && !gemm) vox_tile(&c.t, c.M, c.C, c.s[2], n->a.conv.y_channels_first, c.nx, c.out[2]);
     /* run-time W [K..., C, M]: every channel block must be whole (no lanes past M) */
     if (c.wrt && (!n->a.conv.w_last || c.M % c.t.MB)) return false;
     if (dc_loops(&c, gemm) > DC_MAX_LOOPS) return false; /* nothing emitted yet: the naive twin instead */
     int MB = c.t.MB;
     int64_t nmb = c.t.nmb;
-    for (int p = 0; p < c.nx; p++) {
-        const urc_value *xp = xpart(n, p);
-        c.bxs[p] = urc_lower_in(L, k, xp, "x");
-        c.cx[p] = xp->shape.dims[xp->shape.rank - 1];
-    }
+    for (int p = 0; p < c.nx; p++) c.bxs[p] = urc_lower_in(L, k, xpart(n, p), "x");
     if (c.wrt) {
         c.bw = urc_lower_in(L, k, W, "w");
     } else {
-        /* Wp[mb][t][c][l] = W[mb*MB + l][c][t] (zero past M) */
-        float *wp = urc_xmalloc((size_t)(nmb * T * c.C * MB) * sizeof(float));
+        /* Wp[mb][t][c][l] = W[mb*MB + l][c][t] (zero past M), or Wd[t][m][c] */
+        float *wp = urc_xcalloc((size_t)(nmb * T * c.C * MB), sizeof(float));
         const float *w = W->data;
-        for (int64_t mb = 0; mb < nmb; mb++)
+        for (int64_t m = 0; m < c.M; m++)
             for (int64_t t = 0; t < T; t++)
-                for (int64_t ci = 0; ci < c.C; ci++)
-                    for (int l = 0; l < MB; l++) {
-                        int64_t m = mb * MB + l;
-                        wp[((mb * T + t) * c.C + ci) * MB + l] = m < c.M ? w[(m * c.C + ci) * T + t] : 0.0f;
-                    }
-        c.bw = urc_lower_const(L, k, "wpack", URC_DT_F32, nmb * T * c.C * MB, wp);
+                for (int64_t ci = 0; ci < c.C; ci++) wp[wp_at(&c.t, T, c.C, m, ci, t)] = w[(m * c.C + ci) * T + t];
+        c.bw = urc_lower_const(L, k, c.t.dot ? "wdot" : c.t.vox ? "wvox" : "wpack", URC_DT_F32, nmb * T * c.C * MB, wp);
         free(wp);
     }
     c.bb = pack_bias(&c, c.M);
@@ -471,8 +596,7 @@ bool urc_convt_lower_classes(urc_lower *L, urc_kernel *k, const urc_node *n, con
         Tmax *= (KK[a] + S[a] - 1) / S[a];
     }
     base.t = pick_tile(L->target, M, 0, Tmax * C * 4);
-    int MB = base.t.MB;
-    int64_t nmb = base.t.nmb, loops = 0;
+    int64_t loops = 0;
     const float *w = W->data;
     /* pass 0 sizes the code (nothing emitted: the naive twin if too big), pass 1 emits */
     for (int pass = 0; pass < 2; pass++) {
@@ -496,6 +620,8 @@ bool urc_convt_lower_classes(urc_lower *L, urc_kernel *k, const urc_node *n, con
                     }
                     if (empty) continue;
                     dconv c = base;
+                    int64_t TT = T[0] * T[1] * T[2];
+                    dot_tile(&c.t, M, TT, &C, 1, 0); /* per class: enough taps to amortise the lane sums */
                     for (int a = 0; a < 3; a++) {
                         c.out[a] = NQ[a];
                         c.K[a] = T[a];
@@ -522,26 +648,25 @@ bool urc_convt_lower_classes(urc_lower *L, urc_kernel *k, const urc_node *n, con
                         urc_ls_store(body, c.by, urc_add(urc_muli(yi, M), m), bv);
                         continue;
                     }
-                    int64_t TT = T[0] * T[1] * T[2];
                     c.t.WB = c.t.WB > NQ[2] ? (int)NQ[2] : c.t.WB;
                     if (pass == 0) {
                         loops += dc_loops(&c, false);
                         continue;
                     }
-                    /* Wp[mb][u][c][l] = W[c, mb*MB + l, (T-1-u)*s + r per axis] */
-                    float *wp = urc_xmalloc((size_t)(nmb * TT * C * MB) * sizeof(float));
-                    for (int64_t mb = 0; mb < nmb; mb++)
-                        for (int64_t u = 0; u < TT; u++) {
-                            int64_t ua[3] = {u / (T[1] * T[2]), u / T[2] % T[1], u % T[2]}, kf = 0;
-                            for (int a = 0; a < 3; a++) kf = kf * KK[a] + (T[a] - 1 - ua[a]) * S[a] + r[a];
+                    /* tap u of the sub-kernel, output channel m, input channel c: W[c, m, (T-1-u)*s + r per axis] */
+                    float *wp = urc_xcalloc((size_t)(c.t.nmb * TT * C * c.t.MB), sizeof(float));
+                    for (int64_t u = 0; u < TT; u++) {
+                        int64_t ua[3] = {u / (T[1] * T[2]), u / T[2] % T[1], u % T[2]}, kf = 0;
+                        for (int a = 0; a < 3; a++) kf = kf * KK[a] + (T[a] - 1 - ua[a]) * S[a] + r[a];
+                        for (int64_t m = 0; m < M; m++)
                             for (int64_t ci = 0; ci < C; ci++)
-                                for (int l = 0; l < MB; l++) {
-                                    int64_t m = mb * MB + l;
-                                    wp[((mb * TT + u) * C + ci) * MB + l] =
-                                        m < M ? w[(ci * M + m) * KK[0] * KK[1] * KK[2] + kf] : 0.0f;
-                                }
-                        }
-                    c.bw = urc_lower_const(L, k, "wpack", URC_DT_F32, nmb * TT * C * MB, wp);
+                                wp[wp_at(&c.t, TT, C, m, ci, u)] = w[(ci * M + m) * KK[0] * KK[1] * KK[2] + kf];
+                    }
+                    c.bw = urc_lower_const(L, k,
+                                           c.t.dot   ? "wdot"
+                                           : c.t.vox ? "wvox"
+                                                     : "wpack",
+                                           URC_DT_F32, c.t.nmb * TT * C * c.t.MB, wp);
                     free(wp);
                     dc_emit(&c, false);
                 }
@@ -632,7 +757,7 @@ bool urc_convt_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const ge
                       : nfull == 1 ? urc_sp_i(0)
                                    : ivar(k, &lb, "iw0", urc_sp_i(0), urc_sp_i(nfull * WB), WB, 0);
         int acc;
-        urc_ls *blk = acc_block(k, lb, nv, MB, &acc, c.bb, urc_muli(jb, MB));
+        urc_ls *blk = acc_block(k, lb, nv, &c.t, &acc, c.bb, urc_muli(jb, MB));
         dc_fma(&c, blk, acc, urc_add(xr, iw0), 1, wb, 0, nv);
         acc_store(&c, blk, acc, nv, urc_sp_i(0), urc_add(yr, urc_muli(iw0, KW)), KW, urc_muli(jb, MB), valid,
                   convt_bcol, jb);

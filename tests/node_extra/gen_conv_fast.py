@@ -222,3 +222,60 @@ save_wino('test_fconv_wino_lrelu_res_3d', X(1, 16, 4, 6, 17), Wt(16, 16, 3, 3, 3
 save_wino('test_fconv_wino_odd_m20_2d', X(1, 8, 9, 13), Wt(20, 8, 3, 3), Wt(20), [1] * 4)
 save_wino('test_fconv_wino_n2_asym_2d', X(2, 16, 6, 30), Wt(16, 16, 3, 3), Wt(16), [0, 1, 2, 0], act=True,
           r=X(2, 16, 6, 30)[:, :, :, :29])
+
+# Few output channels (ops/conv_direct.c, dot_tile): input channels in the vector lanes, the
+# lanes summed at the store. The dot cases (C a multiple of 8, M <= 3, at least 8 taps) must
+# take that form (tests/path_check.sh dot); the others (M = 5, 9, 14) are heads the target's
+# vector width decides (with 16 lanes M = 5 is a dot case too).
+save('test_fconv_dot_m1_c8_3d', 'Conv', X(1, 8, 5, 6, 13), Wt(1, 8, 3, 3, 3), Wt(1), pads=[1] * 6)
+save('test_fconv_dot_m2_c16_s2_3d', 'Conv', X(1, 16, 7, 6, 11), Wt(2, 16, 3, 3, 3), Wt(2), strides=[2] * 3, pads=[1] * 6)
+save('test_fconv_dot_m3_c16_n2_2d', 'Conv', X(2, 16, 9, 23), Wt(3, 16, 3, 3), Wt(3), pads=[1] * 4)
+save('test_fconv_dot_m2_c24_asym_2d', 'Conv', X(1, 24, 6, 19), Wt(2, 24, 3, 3), pads=[0, 2, 1, 0])
+save('test_fconv_dot_m3_dil2_3d', 'Conv', X(1, 8, 6, 7, 12), Wt(3, 8, 3, 3, 3), Wt(3), dil=[2] * 3, pads=[2] * 6)
+save('test_fconv_dot_m1_k9_n2_1d', 'Conv', X(2, 16, 41), Wt(1, 16, 9), Wt(1), pads=[4, 4])
+save('test_fconv_dot_m2_k3p0_3d', 'Conv', X(1, 8, 5, 5, 9), Wt(2, 8, 3, 3, 3), Wt(2))
+save('test_fconvt_dot_k3s2p1op1_m2_3d', 'ConvTranspose', X(1, 16, 4, 5, 6), Wt(16, 2, 3, 3, 3), Wt(2), strides=[2] * 3,
+     pads=[1] * 6, op_pad=[1] * 3)
+save('test_fconvt_dot_k3s1p1_m3_3d', 'ConvTranspose', X(1, 8, 4, 5, 7), Wt(8, 3, 3, 3, 3), Wt(3), pads=[1] * 6)
+save('test_fconv_few_m5_c16_3d', 'Conv', X(1, 16, 4, 5, 9), Wt(5, 16, 3, 3, 3), Wt(5), pads=[1] * 6)
+save('test_fconv_few_m9_c16_2d', 'Conv', X(1, 16, 7, 13), Wt(9, 16, 3, 3), Wt(9), pads=[1] * 4)
+save('test_fconv_few_m14_c16_k1_3d', 'Conv', X(1, 16, 3, 5, 7), Wt(14, 16, 1, 1, 1), Wt(14))
+x = X(1, 8, 5, 6, 11); w = Wt(2, 8, 3, 3, 3); b = Wt(2); r = X(1, 2, 5, 6, 11)
+save_graph('test_fconv_dot_fuse_relu_add_3d', x,
+           [ident('in0', 'i0', 3), helper.make_node('Conv', ['i0', 'w', 'b'], ['c'], pads=[1] * 6),
+            helper.make_node('Relu', ['c'], ['a']), helper.make_node('Add', ['a', 'in1'], ['out0'])],
+           [('w', w), ('b', b)], [('in1', r)],
+           lambda: (np.maximum(conv_ref(x, w, b, [1] * 6), 0) + r).astype(np.float32))
+x = X(1, 16, 6, 17); w = Wt(3, 16, 3, 3); b = Wt(3)
+save_graph('test_fconv_dot_fuse_lrelu_out_2d', x,
+           [ident('in0', 'i0', 2), helper.make_node('Conv', ['i0', 'w', 'b'], ['c'], pads=[1] * 4),
+            helper.make_node('LeakyRelu', ['c'], ['out0'], alpha=0.125)],
+           [('w', w), ('b', b)], (), lambda: (lambda c: np.where(c >= 0, c, 0.125 * c))(conv_ref(x, w, b, [1] * 4)).astype(np.float32))
+a = X(1, 8, 4, 5, 9); b_ = X(1, 8, 4, 5, 9); w = Wt(1, 16, 3, 3, 3); b = Wt(1)
+save_graph('test_fconv_dot_concat2_sigmoid_3d', a,
+           [ident('in0', 'i0', 3), ident('in1', 'i1', 3), helper.make_node('Concat', ['i0', 'i1'], ['x'], axis=1),
+            helper.make_node('Conv', ['x', 'w', 'b'], ['c'], pads=[1] * 6), helper.make_node('Sigmoid', ['c'], ['out0'])],
+           [('w', w), ('b', b)], [('in1', b_)],
+           lambda: (1 / (1 + np.exp(-conv_ref(np.concatenate([a, b_], 1), w, b, [1] * 6)))).astype(np.float32))
+
+# One or two input channels (ops/conv_direct.c, vox_tile): output voxels in the vector lanes, the
+# output channels unrolled (tests/path_check.sh vox); the c1 cases here keep the channel form.
+save('test_fconv_vox_m2_c1_3d', 'Conv', X(1, 1, 5, 6, 37), Wt(2, 1, 3, 3, 3), Wt(2), pads=[1] * 6)
+save('test_fconv_vox_m2_c2_n2_2d', 'Conv', X(2, 2, 7, 29), Wt(2, 2, 3, 3), Wt(2), pads=[1] * 4)
+save('test_fconv_vox_m1_c2_asym_2d', 'Conv', X(1, 2, 6, 21), Wt(1, 2, 3, 3), pads=[0, 2, 1, 0])
+save('test_fconv_c1_m2_s2_3d', 'Conv', X(1, 1, 7, 8, 35), Wt(2, 1, 3, 3, 3), Wt(2), strides=[2] * 3, pads=[1] * 6)
+save('test_fconv_vox_m3_c1_dil2_3d', 'Conv', X(1, 1, 6, 7, 19), Wt(3, 1, 3, 3, 3), Wt(3), dil=[2] * 3, pads=[2] * 6)
+save('test_fconv_vox_m4_c1_k5_1d', 'Conv', X(2, 1, 45), Wt(4, 1, 5), Wt(4), pads=[2, 2])
+save('test_fconvt_c1_k3s2p1op1_m2_3d', 'ConvTranspose', X(1, 1, 4, 5, 9), Wt(1, 2, 3, 3, 3), Wt(2), strides=[2] * 3,
+     pads=[1] * 6, op_pad=[1] * 3)
+x = X(1, 2, 5, 6, 23); w = Wt(2, 2, 3, 3, 3); b = Wt(2); r = X(1, 2, 5, 6, 23)
+save_graph('test_fconv_vox_fuse_relu_add_3d', x,
+           [ident('in0', 'i0', 3), helper.make_node('Conv', ['i0', 'w', 'b'], ['c'], pads=[1] * 6),
+            helper.make_node('Relu', ['c'], ['a']), helper.make_node('Add', ['a', 'in1'], ['out0'])],
+           [('w', w), ('b', b)], [('in1', r)],
+           lambda: (np.maximum(conv_ref(x, w, b, [1] * 6), 0) + r).astype(np.float32))
+x = X(1, 2, 9, 26); w = Wt(2, 2, 3, 3); b = Wt(2)
+save_graph('test_fconv_vox_fuse_lrelu_tail_2d', x,
+           [ident('in0', 'i0', 2), helper.make_node('Conv', ['i0', 'w', 'b'], ['c'], pads=[1] * 4),
+            helper.make_node('LeakyRelu', ['c'], ['l']), ident('l', 'out0', 2)],
+           [('w', w), ('b', b)], (), lambda: (lambda c: np.where(c >= 0, c, 0.01 * c))(conv_ref(x, w, b, [1] * 4)).astype(np.float32))
