@@ -33,6 +33,10 @@ static const struct {
     {"neoverse-n1", "aarch64-linux-gnu", 128, 64 << 10, 1 << 20, URC_FEAT_NEON},
     {"neoverse-v1", "aarch64-linux-gnu", 256, 64 << 10, 1 << 20, URC_FEAT_NEON | URC_FEAT_SVE},
     {"apple-m1", "aarch64-apple-darwin", 128, 128 << 10, 4 << 20, URC_FEAT_NEON},
+    /* Microcontrollers: no vector unit (the lane forms compile to unrolled scalar code) and no L2; the
+     * "L2" is the tightly coupled / on-chip SRAM the tiles should stay within. */
+    {"cortex-m7", "thumbv7em-none-eabihf", 128, 16 << 10, 128 << 10, 0},
+    {"cortex-m4", "thumbv7em-none-eabihf", 128, 16 << 10, 64 << 10, 0},
 };
 
 static const char *const feature_names[URC_FEAT_COUNT] = {
