@@ -480,7 +480,7 @@ static const opt table[] = {
      "-O0                    no fusion or layout passes: plain kernels per ONNX node"},
     {"--target-cpu", K_FN, GRAPH, 0,
      "--target-cpu CPU       tune tiles for CPU: native (this machine), generic, x86-64-v3, x86-64-v4,\n"
-     "                       sapphirerapids, znver4, armv8-a, cortex-a72, neoverse-n1, apple-m1, ...\n"
+     "                       sapphirerapids, znver4, armv8-a, cortex-a72, neoverse-n1, apple-m1, cortex-m7, ...\n"
      "                       (default: x86-64-v3 on x86-64, armv8-a on Arm when compiling to C files;\n"
      "                       native for run, bench, grad, train and segment)",
      .fn = target_cpu},
