@@ -484,6 +484,10 @@ static const opt table[] = {
      "                       (default: x86-64-v3 on x86-64, armv8-a on Arm when compiling to C files;\n"
      "                       native for run, bench, grad, train and segment)",
      .fn = target_cpu},
+    {"--float-only", K_FLAG, GRAPH, AT(opt.float_only),
+     "--float-only           no double-precision arithmetic in the generated code: the norms' statistics and\n"
+     "                       the sums of softmax, attention and reductions in float (implied by a CPU whose FPU\n"
+     "                       has single precision only, e.g. --target-cpu cortex-m4)"},
     {"--vector-bits", K_FN, GRAPH, 0,
      "--vector-bits N        vector width the tiles assume: 128, 256 or 512 (default: the CPU's)", .fn = vector_bits},
     {"--backend", K_STR, BACKEND, AT(backend_name),

@@ -134,6 +134,7 @@ urc_program *urc_build_program(urc_graph *g, const char *name, const urc_options
     }
     urc_program *P = urc_lower_graph(g, plan, name, o->align, t, o->share);
     if (!P) return NULL;
+    if (o->float_only || (t->features & URC_FEAT_NO_FP64)) urc_program_float_only(P);
     urc_program_schedule(P);
     if (!urc_program_verify(P)) return NULL;
     if (o->dump_loops) {

@@ -22,6 +22,7 @@ typedef struct urc_options {
     bool no_opt;                        /* skip fusion and layout passes (-O0): the plain graph */
     int align;                          /* arena/weights alignment in bytes */
     urc_target target;                  /* --target-cpu / --vector-bits (name NULL: host) */
+    bool float_only;                    /* --float-only: no float64 arithmetic in float32 kernels */
     const struct urc_train_opts *train; /* training graph (loss, gradients), or NULL */
     urc_program *share;                 /* lower into a copy of this program's weights blob (NULL: new) */
     bool param_regions;                 /* trainable parameters live in the caller's params region */

@@ -334,6 +334,10 @@ const char *urc_lop_name(urc_lop op);
 void urc_kernel_print(const urc_kernel *k, urc_strbuf *sb);
 /* Every kernel (a shared body once), then every call with its arguments. */
 void urc_program_print(const urc_program *P, urc_strbuf *sb);
+/* --float-only (float_only.c): the float64 arithmetic of kernels whose
+ * parameters hold no float64 tensor (statistics, sums) becomes float32.
+ * Returns how many kernels had some. */
+int urc_program_float_only(urc_program *P);
 /* Clears the parallel flag of loops with too little work to repay a
  * parallel region (schedule.c). */
 void urc_program_schedule(urc_program *P);

@@ -36,11 +36,12 @@ static const struct {
     /* Microcontrollers: no vector unit (the lane forms compile to unrolled scalar code) and no L2; the
      * "L2" is the tightly coupled / on-chip SRAM the tiles should stay within. */
     {"cortex-m7", "thumbv7em-none-eabihf", 128, 16 << 10, 128 << 10, 0},
-    {"cortex-m4", "thumbv7em-none-eabihf", 128, 16 << 10, 64 << 10, 0},
+    {"cortex-m4", "thumbv7em-none-eabihf", 128, 16 << 10, 64 << 10, URC_FEAT_NO_FP64},
 };
 
-static const char *const feature_names[URC_FEAT_COUNT] = {
-    "avx2", "fma", "f16c", "avx512f", "avx512bf16", "avx512fp16", "avx512vnni", "amx-bf16", "amx-int8", "neon", "sve"};
+static const char *const feature_names[URC_FEAT_COUNT] = {"avx2",       "fma",        "f16c",       "avx512f",
+                                                          "avx512bf16", "avx512fp16", "avx512vnni", "amx-bf16",
+                                                          "amx-int8",   "neon",       "sve",        "no-fp64"};
 
 static void native(urc_target *t) {
     t->name = "native";

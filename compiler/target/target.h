@@ -20,7 +20,8 @@ enum {
     URC_FEAT_AMX_INT8 = 1u << 8,
     URC_FEAT_NEON = 1u << 9,
     URC_FEAT_SVE = 1u << 10,
-    URC_FEAT_COUNT = 11
+    URC_FEAT_NO_FP64 = 1u << 11, /* the FPU has single precision only: implies --float-only */
+    URC_FEAT_COUNT = 12
 };
 
 typedef struct urc_target {
