@@ -128,6 +128,10 @@ bool mc_get_norm(reader *r, const cJSON *j, const char *arg, norm_spec *n);
 feat mc_conv(cfg *c, const char *path, feat x, int64_t cout, int k, int s, int p, bool bias);
 /* Conv without padding of kernel = stride = k[d] per spatial dim (patch convs). */
 feat mc_conv_patch(cfg *c, const char *path, feat x, int64_t cout, const int *k, bool bias);
+/* qkv [B, n, 3 * heads * dh] -> q, k, v [B, heads, n, dh] (out[0..2], nodes
+ * PATH.q/k/v): the reshape and permute named REARRANGE(.reshape). */
+void mc_split_qkv(cfg *c, const char *path, const char *rearrange, const char *qkv, int64_t B, int64_t n, int64_t heads,
+                  int64_t dh, const char **out);
 /* ConvTranspose of kernel = stride = k[d] per spatial dim, no padding. */
 feat mc_deconv_patch(cfg *c, const char *path, feat x, int64_t cout, const int *k, bool bias);
 feat mc_deconv_k(cfg *c, const char *path, feat x, int64_t cout, int k, int s, int p, int op, bool bias);

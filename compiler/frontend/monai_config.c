@@ -423,30 +423,41 @@ feat mc_conv(cfg *c, const char *path, feat x, int64_t cout, int k, int s, int p
     return y;
 }
 
-feat mc_conv_patch(cfg *c, const char *path, feat x, int64_t cout, const int *k, bool bias) {
-    int64_t w[5] = {cout, x.c}, ks[3];
+void mc_split_qkv(cfg *c, const char *path, const char *rearrange, const char *qkv, int64_t B, int64_t n, int64_t heads,
+                  int64_t dh, const char **out) {
+    int64_t split[5] = {B, n, 3, heads, dh}, perm[5] = {2, 0, 3, 1, 4};
+    qkv = mc_transpose(c, rearrange, mc_reshape(c, urc_fmt("%s.reshape", rearrange), qkv, 5, split), 5, perm);
+    for (int i = 0; i < 3; i++) {
+        int64_t idx = i;
+        attrs a = {0};
+        mc_a_int(&a, "axis", 0);
+        const char *name = urc_fmt("%s.%c", path, "qkv"[i]);
+        const char *in[2] = {qkv, mc_constant(c, name, URC_DT_I64, 0, NULL, &idx)};
+        out[i] = mc_node(c, "Gather", name, 2, in, &a);
+    }
+}
+
+/* A convolution (or transposed convolution) whose kernel equals its
+ * stride: patches in, voxels out, or the reverse. */
+static feat patch_conv(cfg *c, bool transpose, const char *path, feat x, int64_t cout, const int *k, bool bias) {
+    int64_t w[5] = {transpose ? x.c : cout, transpose ? cout : x.c}, ks[3];
     for (int d = 0; d < c->sd; d++) w[2 + d] = ks[d] = k[d];
     const char *in[3] = {x.v, mc_param(c, urc_fmt("%s.weight", path), 2 + c->sd, w),
                          bias ? mc_param1(c, urc_fmt("%s.bias", path), cout) : NULL};
     attrs a = {0};
     mc_a_ints(&a, "kernel_shape", c->sd, ks);
     mc_a_ints(&a, "strides", c->sd, ks);
-    feat y = {mc_node(c, "Conv", path, bias ? 3 : 2, in, &a), cout, {0}};
-    for (int d = 0; d < c->sd; d++) y.sp[d] = x.sp[d] / k[d];
+    feat y = {mc_node(c, transpose ? "ConvTranspose" : "Conv", path, bias ? 3 : 2, in, &a), cout, {0}};
+    for (int d = 0; d < c->sd; d++) y.sp[d] = transpose ? x.sp[d] * k[d] : x.sp[d] / k[d];
     return y;
 }
 
+feat mc_conv_patch(cfg *c, const char *path, feat x, int64_t cout, const int *k, bool bias) {
+    return patch_conv(c, false, path, x, cout, k, bias);
+}
+
 feat mc_deconv_patch(cfg *c, const char *path, feat x, int64_t cout, const int *k, bool bias) {
-    int64_t w[5] = {x.c, cout}, ks[3];
-    for (int d = 0; d < c->sd; d++) w[2 + d] = ks[d] = k[d];
-    const char *in[3] = {x.v, mc_param(c, urc_fmt("%s.weight", path), 2 + c->sd, w),
-                         bias ? mc_param1(c, urc_fmt("%s.bias", path), cout) : NULL};
-    attrs a = {0};
-    mc_a_ints(&a, "kernel_shape", c->sd, ks);
-    mc_a_ints(&a, "strides", c->sd, ks);
-    feat y = {mc_node(c, "ConvTranspose", path, bias ? 3 : 2, in, &a), cout, {0}};
-    for (int d = 0; d < c->sd; d++) y.sp[d] = x.sp[d] * k[d];
-    return y;
+    return patch_conv(c, true, path, x, cout, k, bias);
 }
 
 /* ConvTranspose of kernel k, stride s, padding p and output padding op. */
@@ -661,17 +672,8 @@ typedef struct vit_opts {
 static const char *self_attention(cfg *c, const char *path, const char *x, const vit_opts *o) {
     int64_t dh = o->hidden / o->heads;
     const char *qkv = mc_linear(c, urc_fmt("%s.qkv", path), x, o->hidden, 3 * o->hidden, o->qkv_bias);
-    int64_t split[5] = {o->batch, o->n, 3, o->heads, dh}, perm[5] = {2, 0, 3, 1, 4};
-    qkv = mc_transpose(c, urc_fmt("%s.input_rearrange", path),
-                       mc_reshape(c, urc_fmt("%s.input_rearrange.reshape", path), qkv, 5, split), 5, perm);
     const char *qkvs[3];
-    for (int i = 0; i < 3; i++) {
-        int64_t idx = i;
-        attrs a = {0};
-        mc_a_int(&a, "axis", 0);
-        const char *in[2] = {qkv, mc_constant(c, urc_fmt("%s.%c", path, "qkv"[i]), URC_DT_I64, 0, NULL, &idx)};
-        qkvs[i] = mc_node(c, "Gather", urc_fmt("%s.%c", path, "qkv"[i]), 2, in, &a);
-    }
+    mc_split_qkv(c, path, urc_fmt("%s.input_rearrange", path), qkv, o->batch, o->n, o->heads, dh, qkvs);
     attrs e1 = {0};
     mc_a_str(&e1, "equation", "blxd,blyd->blxy");
     const char *att = mc_node(c, "Einsum", urc_fmt("%s.qk", path), 2, qkvs, &e1);

@@ -207,18 +207,8 @@ static const char *window_attention(const swin *s, const char *path, const char 
     cfg *c = s->c;
     int64_t dh = C / heads;
     const char *qkv = mc_linear(c, urc_fmt("%s.qkv", path), xw, C, 3 * C, true);
-    int64_t split[5] = {B_, n, 3, heads, dh}, perm[5] = {2, 0, 3, 1, 4};
-    qkv = mc_transpose(c, urc_fmt("%s.qkv.permute", path),
-                       mc_reshape(c, urc_fmt("%s.qkv.reshape", path), qkv, 5, split), 5, perm);
     const char *qkvs[3];
-    for (int i = 0; i < 3; i++) {
-        int64_t idx = i;
-        attrs a = {0};
-        mc_a_int(&a, "axis", 0);
-        const char *name = urc_fmt("%s.%c", path, "qkv"[i]);
-        const char *in[2] = {qkv, mc_constant(c, name, URC_DT_I64, 0, NULL, &idx)};
-        qkvs[i] = mc_node(c, "Gather", name, 2, in, &a);
-    }
+    mc_split_qkv(c, path, urc_fmt("%s.qkv.permute", path), qkv, B_, n, heads, dh, qkvs);
     float scale = (float)pow((double)dh, -0.5);
     const char *qs[2] = {qkvs[0], mc_constant(c, urc_fmt("%s.scale", path), URC_DT_F32, 0, NULL, &scale)};
     const char *q = mc_node(c, "Mul", urc_fmt("%s.q_scaled", path), 2, qs, NULL);
