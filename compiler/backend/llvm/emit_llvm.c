@@ -637,9 +637,21 @@ static void parallel_for(gen *g, const urc_ls *s) {
     /* the outlined body */
     gen save = *g;
     LLVMBasicBlockRef back = LLVMGetInsertBlock(g->b);
-    LLVMTypeRef ps[1] = {g->p8};
+    /* The body takes the captured buffers as parameters, noalias as in the
+     * kernel (which loads from a context would lose); a thunk of GOMP's
+     * signature passes them (the inliner keeps noalias as alias scopes). */
+    LLVMTypeRef *ps = urc_alloc(sizeof(LLVMTypeRef) * ((size_t)nb + 1));
+    ps[0] = g->p8;
+    for (int i = 0; i < nb; i++) ps[1 + i] = ft[1 + 2 * c + nv + i];
+    const char *fname = urc_fmt("%s.par%d", g->k->name, g->nouter++);
     LLVMValueRef fn =
-        new_function(g, urc_fmt("%s.par%d", g->k->name, g->nouter++), LLVMFunctionType(g->vd, ps, 1, 0), true);
+        new_function(g, urc_fmt("%s.body", fname), LLVMFunctionType(g->vd, ps, (unsigned)nb + 1, 0), true);
+    for (int i = 0; i < nb; i++) {
+        const urc_kbuf *kb = &g->k->bufs.items[o.bufs.items[i]];
+        if (!kb->may_alias) set_attr(g, fn, (unsigned)i + 2, "noalias");
+        set_attr(g, fn, (unsigned)i + 2, "nocapture");
+        if (kb->role == URC_KB_IN) set_attr(g, fn, (unsigned)i + 2, "readonly");
+    }
     g->fn = fn;
     g->entry = LLVMAppendBasicBlockInContext(g->ctx, fn, "entry");
     g->in_parallel = true;
@@ -657,8 +669,7 @@ static void parallel_for(gen *g, const urc_ls *s) {
             g->bufp[i] =
                 LLVMBuildBitCast(g->b, g->bufp[i], LLVMPointerType(mem_type(g, g->k->bufs.items[i].dt), 0), "");
     LLVMValueRef cx = LLVMBuildBitCast(g->b, LLVMGetParam(fn, 0), LLVMPointerType(st, 0), "");
-    for (int i = 0; i < nb; i++)
-        g->bufp[o.bufs.items[i]] = LLVMBuildLoad2(g->b, ft[1 + 2 * c + nv + i], FIELD(cx, 1 + 2 * c + nv + i), "");
+    for (int i = 0; i < nb; i++) g->bufp[o.bufs.items[i]] = LLVMGetParam(fn, (unsigned)i + 1);
     for (int i = 0; i < nv; i++)
         LLVMBuildStore(g->b, LLVMBuildLoad2(g->b, ft[1 + 2 * c + i], FIELD(cx, 1 + 2 * c + i), ""),
                        g->vars[o.vars.items[i]]);
@@ -698,6 +709,17 @@ static void parallel_for(gen *g, const urc_ls *s) {
     LLVMBuildBr(g->b, head);
     LLVMPositionBuilderAtEnd(g->b, done);
     LLVMBuildRetVoid(g->b);
+    /* the thunk: GOMP_parallel's void (*)(void *) */
+    LLVMTypeRef tp[1] = {g->p8};
+    LLVMValueRef thunk = new_function(g, fname, LLVMFunctionType(g->vd, tp, 1, 0), true);
+    LLVMPositionBuilderAtEnd(g->b, LLVMAppendBasicBlockInContext(g->ctx, thunk, "entry"));
+    LLVMValueRef tx = LLVMBuildBitCast(g->b, LLVMGetParam(thunk, 0), LLVMPointerType(st, 0), "");
+    LLVMValueRef *targs = urc_alloc(sizeof(LLVMValueRef) * ((size_t)nb + 1));
+    targs[0] = LLVMGetParam(thunk, 0);
+    for (int i = 0; i < nb; i++) targs[1 + i] = LLVMBuildLoad2(g->b, ps[1 + i], FIELD(tx, 1 + 2 * c + nv + i), "");
+    call(g, fn, targs, nb + 1);
+    LLVMBuildRetVoid(g->b);
+    fn = thunk;
 #undef FIELD
     int nouter = g->nouter;
     *g = save;
