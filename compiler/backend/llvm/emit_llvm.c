@@ -9,8 +9,9 @@
  * loop/outline.c computes, called through libgomp's GOMP_parallel, which is
  * referenced weakly: an object linked without libgomp runs the loop on the
  * calling thread (as generated C built without -fopenmp). Vector loops
- * (URC_FOR_VECTOR, `omp simd` in C) carry llvm.loop.vectorize.enable;
- * unrolled ones llvm.loop.unroll.full. The output is deterministic: names
+ * (URC_FOR_VECTOR, `omp simd` in C) over float lanes are built with vector
+ * types (vector_for); the others carry llvm.loop.vectorize.enable; unrolled
+ * loops llvm.loop.unroll.full. The output is deterministic: names
  * come from the program, never from addresses or time. */
 #include "emit_llvm.h"
 
@@ -548,6 +549,170 @@ static void loop_hints(gen *g, LLVMValueRef br, unsigned flags) {
     LLVMSetMetadata(br, g->md_loop, LLVMMetadataAsValue(g->ctx, id));
 }
 
+/* ---- vector loops ---------------------------------------------------------------------------
+ *
+ * A loop over vector lanes (URC_FOR_VECTOR, `omp simd` in C) with constant
+ * bounds whose body only stores float lanes is built with explicit vector
+ * types: each store and each expression is one <N x float> operation. A load
+ * or store at base + lane (the lane variable with coefficient 1) is one
+ * vector access; an expression without the lane variable is computed once
+ * and splat. Any other body (a gather, integer values, declarations) is a
+ * scalar loop with llvm.loop.vectorize.enable, which LLVM's vectoriser
+ * takes. Lanes have no dependence on each other (loop.h), so running each
+ * statement for all lanes before the next keeps the loop's meaning. */
+
+static bool uses_var(const urc_lx *e, int v) {
+    if (!e) return false;
+    if (e->kind == URC_LX_VAR && e->var == v) return true;
+    return uses_var(e->a, v) || uses_var(e->b, v) || uses_var(e->c, v);
+}
+
+/* e = (something without v) + v */
+static bool unit_stride(const urc_lx *e, int v) {
+    if (e->kind == URC_LX_VAR) return e->var == v;
+    if (e->kind != URC_LX_BIN) return false;
+    if (e->op == URC_L_ADD)
+        return (unit_stride(e->a, v) && !uses_var(e->b, v)) || (!uses_var(e->a, v) && unit_stride(e->b, v));
+    if (e->op == URC_L_SUB) return unit_stride(e->a, v) && !uses_var(e->b, v);
+    return false;
+}
+
+static bool vec_float(urc_dtype dt) { return dt == URC_DT_F32 || dt == URC_DT_F64; }
+
+static bool widenable(const urc_lx *e, int v) {
+    if (!uses_var(e, v)) return vec_float(e->dt) || e->dt == URC_DT_BOOL;
+    switch (e->kind) {
+    case URC_LX_LOAD: return vec_float(e->dt) && unit_stride(e->a, v);
+    case URC_LX_FMA: return vec_float(e->dt) && widenable(e->a, v) && widenable(e->b, v) && widenable(e->c, v);
+    case URC_LX_SEL:
+        return vec_float(e->dt) && e->a->dt == URC_DT_BOOL && widenable(e->a, v) && widenable(e->b, v) &&
+               widenable(e->c, v);
+    case URC_LX_CAST: return vec_float(e->dt) && vec_float(e->a->dt) && widenable(e->a, v);
+    case URC_LX_UN:
+        return vec_float(e->dt) && (e->op == URC_L_NEG || e->op == URC_L_ABS || e->op == URC_L_SQRT) &&
+               widenable(e->a, v);
+    case URC_LX_BIN:
+        if (!vec_float(e->a->dt) || e->a->dt != e->b->dt || !widenable(e->a, v) || !widenable(e->b, v)) return false;
+        switch (e->op) {
+        case URC_L_ADD:
+        case URC_L_SUB:
+        case URC_L_MUL:
+        case URC_L_DIV:
+        case URC_L_MIN:
+        case URC_L_MAX:
+        case URC_L_LT:
+        case URC_L_LE:
+        case URC_L_GT:
+        case URC_L_GE:
+        case URC_L_EQ:
+        case URC_L_NE: return true;
+        default: return false;
+        }
+    default: return false;
+    }
+}
+
+static bool widenable_body(const gen *g, const urc_ls *b, int v) {
+    for (int i = 0; i < b->list.len; i++) {
+        const urc_ls *s = b->list.items[i];
+        if (s->kind == URC_LS_COMMENT) continue;
+        if (s->kind != URC_LS_STORE || !vec_float(g->k->bufs.items[s->buf].dt) ||
+            s->val->dt != g->k->bufs.items[s->buf].dt || !unit_stride(s->idx, v) || !widenable(s->val, v))
+            return false;
+    }
+    return true;
+}
+
+static LLVMValueRef splat(gen *g, LLVMValueRef x, unsigned n) {
+    LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(x), n);
+    LLVMValueRef v = LLVMBuildInsertElement(g->b, LLVMGetUndef(vt), x, ci(g->i32, 0), "");
+    return LLVMBuildShuffleVector(g->b, v, LLVMGetUndef(vt), LLVMConstNull(LLVMVectorType(g->i32, n)), "");
+}
+
+/* The vector pointer of buf[base + lane] (the lane variable holds the first lane). */
+static LLVMValueRef vec_ptr(gen *g, int buf, const urc_lx *idx, unsigned n) {
+    LLVMValueRef p = elem_ptr(g, buf, idx);
+    return LLVMBuildBitCast(g->b, p, LLVMPointerType(LLVMVectorType(mem_type(g, g->k->bufs.items[buf].dt), n), 0), "");
+}
+
+static LLVMValueRef vex(gen *g, const urc_lx *e, int v, unsigned n) {
+    if (!uses_var(e, v)) return splat(g, ex(g, e), n);
+    LLVMBuilderRef b = g->b;
+    LLVMTypeRef vt = LLVMVectorType(val_type(g, e->dt), n);
+    switch (e->kind) {
+    case URC_LX_LOAD: {
+        LLVMValueRef l = LLVMBuildLoad2(b, vt, vec_ptr(g, e->buf, e->a, n), "");
+        LLVMSetAlignment(l, (unsigned)urc_dtype_size(e->dt));
+        return l;
+    }
+    case URC_LX_FMA: {
+        LLVMValueRef args[3] = {vex(g, e->a, v, n), vex(g, e->b, v, n), vex(g, e->c, v, n)};
+        return intrinsic(g, "llvm.fmuladd", &vt, 1, args, 3);
+    }
+    case URC_LX_SEL: return sel(g, vex(g, e->a, v, n), vex(g, e->b, v, n), vex(g, e->c, v, n));
+    case URC_LX_CAST: {
+        LLVMValueRef a = vex(g, e->a, v, n);
+        if (e->a->dt == e->dt) return a;
+        return bits_of(e->dt) > bits_of(e->a->dt) ? LLVMBuildFPExt(b, a, vt, "") : LLVMBuildFPTrunc(b, a, vt, "");
+    }
+    case URC_LX_UN: {
+        LLVMValueRef a = vex(g, e->a, v, n);
+        if (e->op == URC_L_NEG) return LLVMBuildFNeg(b, a, "");
+        return intrinsic(g, e->op == URC_L_ABS ? "llvm.fabs" : "llvm.sqrt", &vt, 1, &a, 1);
+    }
+    case URC_LX_BIN: {
+        LLVMValueRef a = vex(g, e->a, v, n), c = vex(g, e->b, v, n);
+        switch (e->op) {
+        case URC_L_ADD: return LLVMBuildFAdd(b, a, c, "");
+        case URC_L_SUB: return LLVMBuildFSub(b, a, c, "");
+        case URC_L_MUL: return LLVMBuildFMul(b, a, c, "");
+        case URC_L_DIV: return LLVMBuildFDiv(b, a, c, "");
+        case URC_L_MIN:
+        case URC_L_MAX: { /* (a < b || a != a) ? a : b, lane by lane */
+            LLVMValueRef take =
+                LLVMBuildOr(b, LLVMBuildFCmp(b, e->op == URC_L_MIN ? LLVMRealOLT : LLVMRealOGT, a, c, ""),
+                            LLVMBuildFCmp(b, LLVMRealUNO, a, a, ""), "");
+            return sel(g, take, a, c);
+        }
+        case URC_L_LT: return LLVMBuildFCmp(b, LLVMRealOLT, a, c, "");
+        case URC_L_LE: return LLVMBuildFCmp(b, LLVMRealOLE, a, c, "");
+        case URC_L_GT: return LLVMBuildFCmp(b, LLVMRealOGT, a, c, "");
+        case URC_L_GE: return LLVMBuildFCmp(b, LLVMRealOGE, a, c, "");
+        case URC_L_EQ: return LLVMBuildFCmp(b, LLVMRealOEQ, a, c, "");
+        case URC_L_NE: return LLVMBuildFCmp(b, LLVMRealUNE, a, c, "");
+        default: break;
+        }
+        break;
+    }
+    default: break;
+    }
+    URC_ASSERT(0, "widening an expression widenable() refused");
+    return NULL;
+}
+
+/* The loop as one vector statement per store; false (nothing built) when it does not fit. */
+static bool vector_for(gen *g, const urc_ls *s) {
+    if (!(s->flags & URC_FOR_VECTOR) || s->step != 1 || s->lo->kind != URC_LX_INT || s->hi->kind != URC_LX_INT)
+        return false;
+    int64_t n = s->hi->i - s->lo->i;
+    if (n < 2 || n > 64 || !widenable_body(g, s->body, s->var)) return false;
+    store_var(g, s->var, ex(g, s->lo), s->lo->dt); /* lane 0: the bases of the vector accesses */
+    for (int i = 0; i < s->body->list.len; i++) {
+        const urc_ls *st = s->body->list.items[i];
+        if (st->kind != URC_LS_STORE) continue;
+        LLVMValueRef val = vex(g, st->val, s->var, (unsigned)n);
+        LLVMValueRef p = vec_ptr(g, st->buf, st->idx, (unsigned)n);
+        unsigned al = (unsigned)urc_dtype_size(g->k->bufs.items[st->buf].dt);
+        if (st->accum) {
+            LLVMValueRef old = LLVMBuildLoad2(g->b, LLVMTypeOf(val), p, "");
+            LLVMSetAlignment(old, al);
+            val = LLVMBuildFAdd(g->b, old, val, "");
+        }
+        LLVMSetAlignment(LLVMBuildStore(g->b, val, p), al);
+    }
+    return true;
+}
+
 /* for (var = lo; var < hi; var += step) body, as C runs it (hi read before every trip). */
 static void serial_for(gen *g, const urc_ls *s) {
     urc_dtype vt = g->k->vars.items[s->var].dt;
@@ -751,7 +916,7 @@ static void stmt(gen *g, const urc_ls *s) {
     case URC_LS_BLOCK: block(g, s); return;
     case URC_LS_FOR:
         if ((s->flags & URC_FOR_PARALLEL) && !g->in_parallel) parallel_for(g, s);
-        else serial_for(g, s);
+        else if (!vector_for(g, s)) serial_for(g, s);
         return;
     case URC_LS_IF: {
         LLVMValueRef c = to_bool(g, ex(g, s->cond), s->cond->dt);
