@@ -28,7 +28,7 @@ static bool llvm_emit(const urc_program *const *progs, const char *const *entrie
 }
 
 /* cc cflags SOURCES... -o exe -lm, with -fopenmp: parallel loops call
- * libgomp's GOMP_parallel (without it they run on the calling thread). */
+ * libgomp's GOMP_parallel. */
 static bool llvm_build(const char *const *sources, int n, const char *exe, const urc_build_opts *o) {
     urc_build_opts bo = *o;
     const char *flags = o->cflags ? o->cflags : "-std=c11 -O2 -fopenmp";

@@ -6,9 +6,8 @@
  * x / 0 = 0, float -> integer conversions saturate; min/max propagate NaN).
  * Scalar variables live in allocas (the optimiser's mem2reg makes them SSA
  * values). A parallel loop becomes an outlined function over the captures
- * loop/outline.c computes, called through libgomp's GOMP_parallel, which is
- * referenced weakly: an object linked without libgomp runs the loop on the
- * calling thread (as generated C built without -fopenmp). Vector loops
+ * loop/outline.c computes, called through libgomp's GOMP_parallel (an
+ * object with parallel loops is linked with -fopenmp or -lgomp). Vector loops
  * (URC_FOR_VECTOR, `omp simd` in C) over float lanes are built with vector
  * types (vector_for); the others carry llvm.loop.vectorize.enable; unrolled
  * loops llvm.loop.unroll.full. The output is deterministic: names
@@ -733,13 +732,13 @@ static void serial_for(gen *g, const urc_ls *s) {
     LLVMPositionBuilderAtEnd(g->b, done);
 }
 
-/* Weakly referenced libgomp functions (NULL at run time when not linked). */
+/* libgomp's functions. Not weak references: linkers that drop unneeded
+ * libraries (--as-needed, Debian's default) would drop libgomp for a weak
+ * one and the loops would run on one thread although -fopenmp was given.
+ * The tests of their addresses below then fold away. */
 static LLVMValueRef weak_fn(gen *g, const char *name, LLVMTypeRef ft) {
     LLVMValueRef f = LLVMGetNamedFunction(g->mod, name);
-    if (!f) {
-        f = LLVMAddFunction(g->mod, name, ft);
-        LLVMSetLinkage(f, LLVMExternalWeakLinkage);
-    }
+    if (!f) f = LLVMAddFunction(g->mod, name, ft);
     return f;
 }
 
