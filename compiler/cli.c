@@ -108,13 +108,14 @@ static const char *default_name(const char *out) {
 }
 
 const char *urc_cli_compile_prefix(const urc_cli *c, urc_cli_file outs[3], int *nout) {
-    if (!c->out_c) usage_error("no output file given (-o FILE.c)");
-    size_t len = strlen(c->out_c);
-    if (len < 3 || strcmp(c->out_c + len - 2, ".c"))
-        usage_error("-o wants a file name ending in .c, got '%s'", c->out_c);
+    const char *sfx = c->backend ? c->backend->code_suffix : ".c"; /* .c, or .o for the LLVM backend */
+    if (!c->out_c) usage_error("no output file given (-o FILE%s)", sfx);
+    size_t len = strlen(c->out_c), ls = strlen(sfx);
+    if (len < ls + 1 || strcmp(c->out_c + len - ls, sfx))
+        usage_error("-o wants a file name ending in %s, got '%s'", sfx, c->out_c);
     const char *name = c->name ? c->name : default_name(c->out_c);
     if (!valid_ident(name)) usage_error("--name '%s' is not a C identifier", name);
-    const char *stem = urc_strndup(c->out_c, len - 2);
+    const char *stem = urc_strndup(c->out_c, len - ls);
     outs[0] = (urc_cli_file){c->out_c, urc_fmt("-o '%s'", c->out_c)};
     outs[1] = (urc_cli_file){urc_fmt("%s.h", stem), urc_fmt("output '%s.h' (of -o '%s')", stem, c->out_c)};
     outs[2] = (urc_cli_file){urc_fmt("%s.weights", stem), urc_fmt("output '%s.weights' (of -o '%s')", stem, c->out_c)};
@@ -126,8 +127,11 @@ const char *urc_cli_compile_prefix(const urc_cli *c, urc_cli_file outs[3], int *
 
 void urc_cli_write_code(const urc_cli *c, const urc_program *const *progs, const char *const *entries, int n,
                         const char *prefix, const urc_graph *g, const char *command) {
-    const char *stem = urc_strndup(c->out_c, strlen(c->out_c) - 2);
-    urc_emit_opts eo = {.prefix = prefix,
+    const char *stem = urc_strndup(c->out_c, strlen(c->out_c) - strlen(c->backend->code_suffix));
+    urc_emit_opts eo = {.triple = c->triple,
+                        .cpu = c->cpu,
+                        .features = c->features,
+                        .prefix = prefix,
                         .source_name = urc_cli_base_name(c->model),
                         .command = command,
                         .model_hash = g->hash,
@@ -137,7 +141,7 @@ void urc_cli_write_code(const urc_cli *c, const urc_program *const *progs, const
                         .header_path = urc_fmt("%s.h", stem),
                         .weights_path = c->embed ? NULL : urc_fmt("%s.weights", stem)};
     urc_emitted e = {0};
-    c->backend->emit(progs, entries, n, &eo, &e);
+    if (!c->backend->emit(progs, entries, n, &eo, &e)) fail(c->model, NULL);
     /* Opened in the order of the command line (a missing folder is named
      * as -o), committed the other way round: the weights first (on a full
      * disk the largest file is the one named), the code, whose presence
@@ -458,7 +462,8 @@ typedef struct opt {
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const opt table[] = {
     SECTION("options of compile (also with --train):"),
-    {"-o", K_STR, COMPILE | TRAINC, AT(out_c), "-o FILE.c              output C file (header and weights next to it)"},
+    {"-o", K_STR, COMPILE | TRAINC, AT(out_c),
+     "-o FILE.c              output C file (header and weights next to it; FILE.o with --backend llvm)"},
     {"--name", K_STR, COMPILE | TRAINC, AT(name),
      "--name NAME            symbol prefix (default: the output file's base name)"},
     {"--embed-weights", K_FLAG, COMPILE | TRAINC, AT(embed),
@@ -492,6 +497,12 @@ static const opt table[] = {
      "--vector-bits N        vector width the tiles assume: 128, 256 or 512 (default: the CPU's)", .fn = vector_bits},
     {"--backend", K_STR, BACKEND, AT(backend_name),
      "--backend NAME         the backend that generates (and runs) the code: %BACKENDS% (default c)"},
+    {"--target", K_STR, COMPILE | TRAINC, AT(triple),
+     "--target TRIPLE        --backend llvm: the object's triple (default: --target-cpu's, e.g. aarch64-linux-gnu)"},
+    {"--cpu", K_STR, COMPILE | TRAINC, AT(cpu),
+     "--cpu NAME             --backend llvm: LLVM's CPU name (default: --target-cpu's; the host's for native)"},
+    {"--features", K_STR, COMPILE | TRAINC, AT(features),
+     "--features LIST        --backend llvm: LLVM's CPU features, e.g. +avx2,-avx512f (default: the CPU's)"},
     SECTION("options of run:"),
     {"--output", K_LIST, RUN, AT(outputs),
      "--output Y.npy         where to write an output (one per model output, in order)"},

@@ -39,6 +39,7 @@ typedef struct urc_cli {
     const char *command; /* the command line, for provenance */
     /* the backend (--backend; default "c") */
     const char *backend_name;
+    const char *triple, *cpu, *features; /* --target, --cpu, --features (machine-code backends) */
     const struct urc_backend *backend;
     /* compile, --train */
     const char *out_c, *name;

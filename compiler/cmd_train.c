@@ -580,7 +580,7 @@ int urc_cmd_train(urc_cli *c) {
                         .header_path = urc_fmt("%s/seg.h", bdir),
                         .weights_path = urc_fmt("%s/seg.weights", bdir)};
     urc_emitted e = {0};
-    c->backend->emit((const urc_program *const *)progs, train_entries, 2, &eo, &e);
+    if (!c->backend->emit((const urc_program *const *)progs, train_entries, 2, &eo, &e)) fail(c->model, NULL);
     urc_cli_outset set = {0};
     urc_cli_out_add(&set, urc_fmt("%s/images.bin", bdir), xs.data, xs.len);
     urc_cli_out_add(&set, urc_fmt("%s/labels.bin", bdir), ls.data, ls.len);

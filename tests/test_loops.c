@@ -1,11 +1,14 @@
 /* test_loops.c: the loop-IR verifier (loop/verify.c) accepts a well-formed
  * kernel and rejects each kind of malformed one with its exact message; the
  * printer (loop/print.c) prints a hand-built kernel as expected; the schedule
- * (loop/schedule.c) bounds a tile's trips by a literal extent. */
+ * (loop/schedule.c) bounds a tile's trips by a literal extent; a parallel
+ * loop's captures (loop/outline.c) are exactly what its body reads from
+ * outside, and loops that cannot be outlined are refused. */
 #include <string.h>
 
 #include "../compiler/base/diag.h"
 #include "../compiler/loop/loop.h"
+#include "../compiler/loop/outline.h"
 #include "check.h"
 
 /* A kernel y[i] = x[i] * 2 over 8 elements, parallel. */
@@ -62,6 +65,56 @@ static bool tiled_parallel(int64_t n) {
     URC_VEC_PUSH(P.kernels, tiled(n));
     urc_program_schedule(&P);
     return (P.kernels.items[0]->body->list.items[0]->flags & URC_FOR_PARALLEL) != 0;
+}
+
+/* let s = 3; let q = 1; for i in [0, 4) parallel collapse(2) { for j in [0, hi) { array t; let w = x[2i + j] * s;
+ * t[0] = w; y[2i + j] = t[0] + u[0] [; s = w] } }: captures s, x, y and u (not q, z, t, w, i, j). */
+static void test_outline(void) {
+    for (int variant = 0; variant < 3; variant++) {
+        urc_kernel *k = urc_kernel_new("k0_cap", "captures");
+        int x = urc_kernel_buf(k, "x", URC_DT_F32, 8, URC_KB_IN, NULL);
+        int z = urc_kernel_buf(k, "z", URC_DT_F32, 8, URC_KB_IN, NULL);
+        int y = urc_kernel_buf(k, "y", URC_DT_F32, 8, URC_KB_OUT, NULL);
+        int t = urc_kernel_local(k, "t", URC_DT_F32, 1);
+        int u = urc_kernel_local(k, "u", URC_DT_F32, 1);
+        int sv = urc_kernel_var(k, "s", URC_DT_F32), q = urc_kernel_var(k, "q", URC_DT_F32);
+        int i = urc_kernel_var(k, "i", URC_DT_I64), j = urc_kernel_var(k, "j", URC_DT_I64);
+        int w = urc_kernel_var(k, "w", URC_DT_F32);
+        (void)z;
+        urc_ls_decl(k->body, sv, urc_lx_flt(3, URC_DT_F32));
+        urc_ls_decl(k->body, q, urc_lx_flt(1, URC_DT_F32));
+        urc_ls_store(k->body, u, urc_lx_int(0), urc_lx_var(k, q));
+        urc_ls *li = urc_ls_for(k->body, i, urc_lx_int(0), urc_lx_int(4), 1, URC_FOR_PARALLEL);
+        k->body->list.items[k->body->list.len - 1]->collapse = 2;
+        /* variant 2: the inner bound reads the outer loop's variable */
+        urc_ls *lj = urc_ls_for(li, j, urc_lx_int(0), variant == 2 ? urc_lx_var(k, i) : urc_lx_int(2), 1, 0);
+        urc_ls_array(lj, k, t);
+        urc_lx *at = urc_add(urc_muli(urc_lx_var(k, i), 2), urc_lx_var(k, j));
+        urc_ls_decl(lj, w, urc_lx_bin(URC_L_MUL, urc_lx_load(k, x, at), urc_lx_var(k, sv)));
+        urc_ls_store(lj, t, urc_lx_int(0), urc_lx_var(k, w));
+        urc_ls_store(lj, y, at,
+                     urc_lx_bin(URC_L_ADD, urc_lx_load(k, t, urc_lx_int(0)), urc_lx_load(k, u, urc_lx_int(0))));
+        if (variant == 1) urc_ls_assign(lj, sv, urc_lx_var(k, w)); /* a captured variable assigned */
+        urc_outline o;
+        urc_diag_reset("test");
+        bool ok = urc_outline_loop(k, k->body->list.items[k->body->list.len - 1], &o);
+        const char *got = urc_diag_message();
+        if (variant == 0) {
+            CHECK(ok);
+            if (!ok) continue;
+            CHECK(o.collapse == 2 && o.nest[1]->var == j && o.nest[1]->body == lj && o.body == lj);
+            CHECK(o.vars.len == 1 && o.vars.items[0] == sv);
+            CHECK(o.bufs.len == 3 && o.bufs.items[0] == x && o.bufs.items[1] == y && o.bufs.items[2] == u);
+            urc_outline_free(&o);
+        } else {
+            const char *want = variant == 1
+                                   ? "internal error: kernel 'k0_cap': parallel loop assigns 's', declared outside it"
+                                   : "internal error: kernel 'k0_cap': a bound of collapsed loop 'j' reads a variable "
+                                     "of its nest";
+            CHECK(!ok && got && strstr(got, want));
+            if (!got || !strstr(got, want)) printf("  want: %s\n  got:  %s\n", want, got ? got : "(nothing)");
+        }
+    }
 }
 
 #define PREFIX "loop verifier: internal: kernel k0_twice (Mul 'twice': [8] -> [8]): "
@@ -129,6 +182,7 @@ int main(void) {
     CHECK(!strcmp(sb.data, want));
     if (strcmp(sb.data, want)) printf("printed:\n%s", sb.data);
     urc_sb_free(&sb);
+    test_outline();
     printf("%s\n", failures ? "FAILED" : "ok");
     return failures != 0;
 }

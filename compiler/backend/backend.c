@@ -7,7 +7,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const urc_backend *const backends[] = {&urc_backend_c};
+static const urc_backend *const backends[] = {
+    &urc_backend_c,
+#ifdef URC_HAVE_LLVM
+    &urc_backend_llvm,
+#endif
+};
 
 const urc_backend *urc_backend_find(const char *name) {
     for (size_t i = 0; i < URC_ARRAY_LEN(backends); i++)

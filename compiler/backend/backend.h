@@ -23,6 +23,10 @@ typedef struct urc_emit_opts {
      * its base name) and the weights blob (OUT.weights); emit only prints
      * what goes into them, the caller writes the files. */
     const char *code_path, *header_path, *weights_path;
+    /* Backends that write machine code (llvm): the target triple, the CPU
+     * and its features (LLVM's names: "+avx2,-avx512f"); NULL: those of
+     * the programs' target (compiler/target, the host's for native). */
+    const char *triple, *cpu, *features;
 } urc_emit_opts;
 
 /* The files' contents (weights empty when embedded). */
@@ -58,8 +62,9 @@ typedef struct urc_backend {
     const char *code_suffix; /* of the code file: ".c" */
     /* The code of n programs lowered into one weights blob (the last one's
      * holds all constants; see urc_lower_graph's `share`), entry point i
-     * named PREFIX_entries[i] ("forward", "train_step"). */
-    void (*emit)(const urc_program *const *progs, const char *const *entries, int n, const urc_emit_opts *o,
+     * named PREFIX_entries[i] ("forward", "train_step"). False after
+     * reporting why (urc_error: a target the backend cannot generate for). */
+    bool (*emit)(const urc_program *const *progs, const char *const *entries, int n, const urc_emit_opts *o,
                  urc_emitted *out);
     /* Builds the code files and C sources (paths) into the executable (or,
      * with -shared in the flags, the library) exe. Returns false after
@@ -83,6 +88,9 @@ const urc_backend *urc_backend_from_env(void);
 
 /* The backends (backend/<name>/). */
 extern const urc_backend urc_backend_c;
+#ifdef URC_HAVE_LLVM
+extern const urc_backend urc_backend_llvm;
+#endif
 
 /* Creates the --keep folder if missing; NULL, or why it cannot be used
  * (static: "cannot use the --keep folder: Not a directory"). */

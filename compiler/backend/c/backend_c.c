@@ -4,7 +4,7 @@
 #include "emit_c.h"
 #include "run_c.h"
 
-static void c_emit(const urc_program *const *progs, const char *const *entries, int n, const urc_emit_opts *o,
+static bool c_emit(const urc_program *const *progs, const char *const *entries, int n, const urc_emit_opts *o,
                    urc_emitted *out) {
     const char *h = o->header_path ? o->header_path : urc_fmt("%s.h", o->prefix), *slash = strrchr(h, '/');
     urc_c_opts co = {.prefix = o->prefix,
@@ -17,6 +17,7 @@ static void c_emit(const urc_program *const *progs, const char *const *entries, 
     urc_emit_c_source_multi(progs, entries, n, &co, &out->code);
     urc_emit_c_header_multi(progs, entries, n, &co, &out->header);
     if (!o->embed_weights) urc_abi_weights_blob(progs[n - 1], o->model_hash, &out->weights);
+    return true;
 }
 
 const urc_backend urc_backend_c = {

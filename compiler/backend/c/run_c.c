@@ -155,6 +155,11 @@ bool urc_c_build(const char *const *sources, int n, const char *exe, const urc_b
 }
 
 bool urc_c_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **outs, const urc_run_opts *o) {
+    return urc_run_generated(&urc_backend_c, P, ins, outs, o);
+}
+
+bool urc_run_generated(const urc_backend *be, const urc_program *P, urc_tensor *const *ins, urc_tensor **outs,
+                       const urc_run_opts *o) {
     char *scratch = NULL;
     const char *dir;
     if (o->keep_dir) {
@@ -182,23 +187,24 @@ bool urc_c_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **outs, 
                         .opset = o->opset};
     urc_emitted e = {0};
     const char *entry = "forward";
-    urc_backend_c.emit(&P, &entry, 1, &eo, &e);
+    const char *code = urc_fmt("%s/%s%s", dir, name, be->code_suffix);
+    bool ok = be->emit(&P, &entry, 1, &eo, &e);
     const char *h = harness_source(P);
-    bool ok = write_plain(urc_fmt("%s/%s.c", dir, name), e.code.data, e.code.len, priv) &&
-              write_plain(urc_fmt("%s/%s.h", dir, name), e.header.data, e.header.len, priv) &&
-              write_plain(urc_fmt("%s/%s.weights", dir, name), e.weights.data, e.weights.len, priv) &&
-              write_plain(urc_fmt("%s/harness.c", dir), h, strlen(h), priv);
+    ok = ok && write_plain(code, e.code.data, e.code.len, priv) &&
+         write_plain(urc_fmt("%s/%s.h", dir, name), e.header.data, e.header.len, priv) &&
+         write_plain(urc_fmt("%s/%s.weights", dir, name), e.weights.data, e.weights.len, priv) &&
+         write_plain(urc_fmt("%s/harness.c", dir), h, strlen(h), priv);
     urc_emitted_free(&e);
     for (int i = 0; ok && i < P->inputs.len; i++)
         ok = write_plain(urc_fmt("%s/in%d.bin", dir, i), ins[i]->data, urc_tensor_bytes(ins[i]), priv);
     const char *exe = urc_fmt("%s/%s_run", dir, name);
     if (ok) {
-        const char *srcs[2] = {urc_fmt("%s/%s.c", dir, name), urc_fmt("%s/harness.c", dir)};
+        const char *srcs[2] = {code, urc_fmt("%s/harness.c", dir)};
         const char *log = urc_fmt("%s/build.log", dir);
         /* The compiler's own temporaries go into the scratch folder too, so
          * that they cannot outlive it. */
         urc_build_opts bo = {.cc = o->cc, .cflags = o->cflags, .log_path = log, .tmpdir = scratch};
-        ok = urc_c_build(srcs, 2, exe, &bo);
+        ok = be->build(srcs, 2, exe, &bo);
     }
     if (ok) {
         strvec argv = {0};

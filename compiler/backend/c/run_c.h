@@ -14,5 +14,9 @@ bool urc_c_build(const char *const *sources, int n, const char *exe, const urc_b
  * builds, runs with `ins` and fills `outs` (build errors include the
  * compiler's first error line). */
 bool urc_c_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **outs, const urc_run_opts *o);
+/* The same with any backend: be's emit (the code file NAME + be->code_suffix
+ * beside the C harness) and be's build (the LLVM backend's run is this). */
+bool urc_run_generated(const urc_backend *be, const urc_program *P, urc_tensor *const *ins, urc_tensor **outs,
+                       const urc_run_opts *o);
 
 #endif
