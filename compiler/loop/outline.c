@@ -18,7 +18,7 @@ typedef struct walker {
 static void expr(walker *w, const urc_lx *e) {
     if (!e) return;
     if (e->kind == URC_LX_VAR && !w->bound[e->var]) w->read[e->var] = true;
-    if (e->kind == URC_LX_LOAD) w->buf[e->buf] = true;
+    if (e->kind == URC_LX_LOAD || e->kind == URC_LX_ADDR) w->buf[e->buf] = true;
     expr(w, e->a);
     expr(w, e->b);
     expr(w, e->c);
@@ -70,6 +70,9 @@ static void stmt(walker *w, const urc_ls *s) {
         expr(w, s->val);
         return;
     case URC_LS_ARRAY: w->placed[s->buf] = true; return;
+    case URC_LS_CALL:
+        for (int i = 0; i < s->args.len; i++) expr(w, s->args.items[i]);
+        return;
     case URC_LS_COMMENT:
     case URC_LS_FAIL: return;
     }

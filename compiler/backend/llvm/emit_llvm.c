@@ -490,6 +490,7 @@ static LLVMValueRef ex(gen *g, const urc_lx *e) {
         return convert(g, LLVMBuildLoad2(g->b, val_type(g, dt), g->vars[e->var], ""), dt, e->dt, true);
     }
     case URC_LX_LOAD: return load_elem(g, e->buf, elem_ptr(g, e->buf, e->a));
+    case URC_LX_ADDR: URC_ASSERT(0, "an element address outside a call's arguments"); return NULL;
     case URC_LX_CAST: return convert(g, ex(g, e->a), e->a->dt, e->dt, e->inrange);
     case URC_LX_FMA: {
         LLVMValueRef args[3] = {ex(g, e->a), ex(g, e->b), ex(g, e->c)};
@@ -958,6 +959,27 @@ static void stmt(gen *g, const urc_ls *s) {
         LLVMBuildRet(b, ci(g->i32, 1));
         LLVMPositionBuilderAtEnd(b, block_new(g, "after.fail"));
         return;
+    case URC_LS_CALL: { /* void f(args): element addresses as pointers, bools as C's one-byte _Bool */
+        int n = s->args.len;
+        LLVMTypeRef *ts = urc_alloc(sizeof(LLVMTypeRef) * ((size_t)n + 1));
+        LLVMValueRef *vs = urc_alloc(sizeof(LLVMValueRef) * ((size_t)n + 1));
+        for (int i = 0; i < n; i++) {
+            const urc_lx *a = s->args.items[i];
+            if (a->kind == URC_LX_ADDR) {
+                vs[i] = elem_ptr(g, a->buf, a->a);
+                ts[i] = LLVMPointerType(mem_type(g, a->dt), 0);
+            } else if (a->dt == URC_DT_BOOL) {
+                vs[i] = LLVMBuildZExt(b, ex(g, a), g->i8, "");
+                ts[i] = g->i8;
+            } else {
+                vs[i] = ex(g, a);
+                ts[i] = val_type(g, a->dt);
+            }
+        }
+        LLVMTypeRef ft = LLVMFunctionType(g->vd, ts, (unsigned)n, 0);
+        LLVMBuildCall2(b, ft, declare(g, s->text, ft), vs, (unsigned)n, "");
+        return;
+    }
     }
 }
 
