@@ -52,17 +52,13 @@ rc=0; "$U" "$S/models/$M.onnx" -o "$T/x.o" --backend llvm --target nonsense-none
 
 # aarch64
 if command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 && command -v qemu-aarch64 >/dev/null 2>&1; then
-    cmake -S "$S/runtime" -B "$T/rt" -DCMAKE_TOOLCHAIN_FILE="$S/tests/cross/aarch64-linux-gnu.cmake" \
-        -DCMAKE_BUILD_TYPE=Release > "$T/rt.log" 2>&1 && cmake --build "$T/rt" -j2 >> "$T/rt.log" 2>&1 ||
-        { tail -20 "$T/rt.log"; exit 1; }
+    . "$S/tests/cross/aarch64.sh"
+    cross_runtime
     mkdir -p "$T/arm"
     "$U" "$S/models/$M.onnx" -o "$T/arm/seg.o" --backend llvm --embed-weights --target aarch64-linux-gnu \
         --target-cpu armv8-a
     aarch64-linux-gnu-objdump -f "$T/arm/seg.o" | grep -q "elf64-littleaarch64" || fail "seg.o is not aarch64"
-    aarch64-linux-gnu-gcc -std=c11 -O2 -fopenmp -I"$T/arm" -I"$S/runtime/include" "$S/tests/consumer/main.c" \
-        "$T/arm/seg.o" "$T/rt/libunetrc_runtime.a" -lm -o "$T/arm/consumer"
-    qemu-aarch64 -L /usr/aarch64-linux-gnu "$T/arm/consumer" "$S/models/$M.input.npy" "$T/arm/y.npy"
-    "$CMP" "$S/models/$M.expected.npy" "$T/arm/y.npy" 1e-4
+    run_consumer "$T/arm" "$T/arm/seg.o" $M
 else
     echo "llvm_test: aarch64 part skipped (aarch64-linux-gnu-gcc or qemu-aarch64 missing)"
 fi

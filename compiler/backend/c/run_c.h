@@ -4,6 +4,15 @@
 #define URC_RUN_C_H
 
 #include "../backend.h"
+#include "emit_c.h"
+
+/* The C printer's options for a backend's emit options (the header a
+ * backend shares with the C backend's: #included by its base name). */
+urc_c_opts urc_c_opts_of(const urc_emit_opts *o);
+/* The header and (unless embedded) the weights blob every backend's output
+ * shares with the C backend's. */
+void urc_c_emit_header_and_blob(const urc_program *const *progs, const char *const *entries, int n,
+                                const urc_emit_opts *o, urc_emitted *out);
 
 /* urc_backend.build: cc cflags SOURCES... -o exe -lm; a failure is
  * reported (urc_error) as "cannot run the C compiler 'CC': ..." or "the

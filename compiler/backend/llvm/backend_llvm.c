@@ -14,16 +14,7 @@ static bool llvm_emit(const urc_program *const *progs, const char *const *entrie
     urc_llvm_target t = {.triple = o->triple, .cpu = o->cpu, .features = o->features};
     if (!urc_llvm_emit_object(progs, entries, n, o, &t, &out->code)) return false;
     /* the header is the C backend's: the object has the same ABI */
-    const char *h = o->header_path ? o->header_path : urc_fmt("%s.h", o->prefix), *slash = strrchr(h, '/');
-    urc_c_opts co = {.prefix = o->prefix,
-                     .header_name = slash ? slash + 1 : h,
-                     .source_name = o->source_name,
-                     .command = o->command,
-                     .model_hash = o->model_hash,
-                     .opset = o->opset,
-                     .embed_weights = o->embed_weights};
-    urc_emit_c_header_multi(progs, entries, n, &co, &out->header);
-    if (!o->embed_weights) urc_abi_weights_blob(progs[n - 1], o->model_hash, &out->weights);
+    urc_c_emit_header_and_blob(progs, entries, n, o, out);
     return true;
 }
 
