@@ -30,8 +30,8 @@ if [ "${1:-}" = "--python" ] && [ ! -x .venv/bin/python ]; then
     .venv/bin/pip install -q onnxruntime || echo "setup: onnxruntime could not be installed; the 'ort' tests will be skipped" >&2
     .venv/bin/pip install -q --no-deps "monai==1.3.2" ||
         echo "setup: MONAI could not be installed; the 'sw_monai' test will be skipped" >&2
-    .venv/bin/pip install -q safetensors ||
-        echo "setup: safetensors could not be installed; the config tests will be skipped" >&2
+    .venv/bin/pip install -q safetensors einops ||
+        echo "setup: safetensors or einops (MONAI's SwinUNETR) could not be installed; the config tests will be skipped" >&2
     .venv/bin/pip install -q nibabel nilearn dipy ||
         echo "setup: nibabel/nilearn/dipy could not be installed; the NIfTI and 'sw_monai' tests will be skipped or reduced" >&2
     .venv/bin/pip install -q 'numpy<2'

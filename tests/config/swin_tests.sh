@@ -17,8 +17,8 @@ PY=$2
 U=$(cd "$(dirname "$3")" && pwd)/$(basename "$3"); CMP=$(cd "$(dirname "$4")" && pwd)/$(basename "$4")
 EXPORT_PY=${5:-}
 D=$(cd "$(dirname "$0")" && pwd)
-if ! "$PY" -c "import torch, monai, safetensors" >/dev/null 2>&1; then
-    echo "swin tests: torch, MONAI or safetensors missing in $PY: skipped"
+if ! "$PY" -c "import torch, monai, safetensors, einops" >/dev/null 2>&1; then
+    echo "swin tests: torch, MONAI, safetensors or einops missing in $PY: skipped"
     exit 77
 fi
 T=$(mktemp -d /tmp/unetrc-swin-XXXXXX)
