@@ -12,7 +12,7 @@
  * types (vector_for); the others carry llvm.loop.vectorize.enable; unrolled
  * loops llvm.loop.unroll.full. The output is deterministic: names
  * come from the program, never from addresses or time. */
-#include "emit_llvm.h"
+#include "llvm_internal.h"
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
@@ -29,26 +29,10 @@
 #include "../../loop/outline.h"
 #include "../abi.h"
 
-typedef struct gen {
-    LLVMContextRef ctx;
-    LLVMModuleRef mod;
-    LLVMBuilderRef b;
-    LLVMTypeRef i1, i8, i16, i32, i64, f32, f64, vd, p8;
-    const urc_kernel *k;
-    LLVMValueRef fn;         /* the function being built */
-    LLVMBasicBlockRef entry; /* its entry block: allocas go there */
-    LLVMValueRef *bufp;      /* per kernel buffer: its pointer in fn */
-    LLVMValueRef *vars;      /* per kernel variable: its alloca in fn */
-    bool in_parallel;        /* building an outlined body: nested parallel loops run serially */
-    int nouter;              /* outlined functions so far (their names) */
-    const char *cpu, *features, *vector_width;
-    unsigned md_loop; /* kind id of llvm.loop */
-} gen;
-
 /* ---- types --------------------------------------------------------------------- */
 
 /* The type a dtype is stored as in memory. */
-static LLVMTypeRef mem_type(gen *g, urc_dtype dt) {
+LLVMTypeRef ll_mem_type(gen *g, urc_dtype dt) {
     switch (dt) {
     case URC_DT_F32: return g->f32;
     case URC_DT_F64: return g->f64;
@@ -69,7 +53,7 @@ static LLVMTypeRef mem_type(gen *g, urc_dtype dt) {
 }
 
 /* The type of a value of dtype dt: bools are i1 in registers. */
-static LLVMTypeRef val_type(gen *g, urc_dtype dt) { return dt == URC_DT_BOOL ? g->i1 : mem_type(g, dt); }
+static LLVMTypeRef val_type(gen *g, urc_dtype dt) { return dt == URC_DT_BOOL ? g->i1 : ll_mem_type(g, dt); }
 
 static bool is_half(urc_dtype dt) { return dt == URC_DT_F16 || dt == URC_DT_BF16; }
 static bool is_float(urc_dtype dt) { return urc_dtype_is_float(dt) && !is_half(dt); }
@@ -78,7 +62,7 @@ static bool is_signed(urc_dtype dt) {
 }
 static int bits_of(urc_dtype dt) { return dt == URC_DT_BOOL ? 1 : 8 * urc_dtype_size(dt); }
 
-static LLVMValueRef ci(LLVMTypeRef t, int64_t v) { return LLVMConstInt(t, (unsigned long long)v, 1); }
+LLVMValueRef ll_ci(LLVMTypeRef t, int64_t v) { return LLVMConstInt(t, (unsigned long long)v, 1); }
 
 /* ---- calls ----------------------------------------------------------------------- */
 
@@ -118,7 +102,7 @@ static void set_attr(gen *g, LLVMValueRef f, unsigned idx, const char *name) {
 }
 
 /* A new function of the module with the target's attributes. */
-static LLVMValueRef new_function(gen *g, const char *name, LLVMTypeRef ft, bool internal) {
+LLVMValueRef ll_new_function(gen *g, const char *name, LLVMTypeRef ft, bool internal) {
     LLVMValueRef f = LLVMAddFunction(g->mod, name, ft);
     if (internal) LLVMSetLinkage(f, LLVMInternalLinkage);
     set_attr(g, f, LLVMAttributeFunctionIndex, "nounwind");
@@ -129,7 +113,7 @@ static LLVMValueRef new_function(gen *g, const char *name, LLVMTypeRef ft, bool 
 }
 
 /* An alloca in the entry block of the function being built. */
-static LLVMValueRef entry_alloca(gen *g, LLVMTypeRef t, unsigned align) {
+LLVMValueRef ll_entry_alloca(gen *g, LLVMTypeRef t, unsigned align) {
     LLVMBuilderRef eb = LLVMCreateBuilderInContext(g->ctx);
     LLVMValueRef first = LLVMGetFirstInstruction(g->entry);
     if (first) LLVMPositionBuilderBefore(eb, first);
@@ -140,9 +124,7 @@ static LLVMValueRef entry_alloca(gen *g, LLVMTypeRef t, unsigned align) {
     return a;
 }
 
-static LLVMBasicBlockRef block_new(gen *g, const char *name) {
-    return LLVMAppendBasicBlockInContext(g->ctx, g->fn, name);
-}
+LLVMBasicBlockRef ll_block_new(gen *g, const char *name) { return LLVMAppendBasicBlockInContext(g->ctx, g->fn, name); }
 
 /* ---- conversions ------------------------------------------------------------------- */
 
@@ -151,12 +133,12 @@ static LLVMValueRef half_to_f32(gen *g, LLVMValueRef h, urc_dtype dt);
 static LLVMValueRef f32_to_half(gen *g, LLVMValueRef f, urc_dtype dt);
 
 /* v of dtype from as dtype to (the C printer's casts). */
-static LLVMValueRef convert(gen *g, LLVMValueRef v, urc_dtype from, urc_dtype to, bool inrange) {
+LLVMValueRef ll_convert(gen *g, LLVMValueRef v, urc_dtype from, urc_dtype to, bool inrange) {
     LLVMBuilderRef b = g->b;
     if (from == to) return v;
     if (to == URC_DT_BOOL) return to_bool(g, v, from);
-    if (is_half(from)) return convert(g, half_to_f32(g, v, from), URC_DT_F32, to, inrange);
-    if (is_half(to)) return f32_to_half(g, convert(g, v, from, URC_DT_F32, inrange), to);
+    if (is_half(from)) return ll_convert(g, half_to_f32(g, v, from), URC_DT_F32, to, inrange);
+    if (is_half(to)) return f32_to_half(g, ll_convert(g, v, from, URC_DT_F32, inrange), to);
     LLVMTypeRef t = val_type(g, to);
     if (from == URC_DT_BOOL) return is_float(to) ? LLVMBuildUIToFP(b, v, t, "") : LLVMBuildZExt(b, v, t, "");
     if (is_float(from) && is_float(to))
@@ -185,7 +167,7 @@ static LLVMValueRef to_bool(gen *g, LLVMValueRef v, urc_dtype dt) {
 static LLVMValueRef sel(gen *g, LLVMValueRef c, LLVMValueRef a, LLVMValueRef b) {
     return LLVMBuildSelect(g->b, c, a, b, "");
 }
-static LLVMValueRef icmp(gen *g, LLVMIntPredicate p, LLVMValueRef a, LLVMValueRef b) {
+LLVMValueRef ll_icmp(gen *g, LLVMIntPredicate p, LLVMValueRef a, LLVMValueRef b) {
     return LLVMBuildICmp(g->b, p, a, b, "");
 }
 
@@ -194,18 +176,19 @@ static LLVMValueRef half_to_f32(gen *g, LLVMValueRef h, urc_dtype dt) {
     LLVMBuilderRef b = g->b;
     LLVMTypeRef i32 = g->i32;
     LLVMValueRef u = LLVMBuildZExt(b, h, i32, "");
-    if (dt == URC_DT_BF16) return LLVMBuildBitCast(b, LLVMBuildShl(b, u, ci(i32, 16), ""), g->f32, "");
-    LLVMValueRef s = LLVMBuildShl(b, LLVMBuildLShr(b, u, ci(i32, 15), ""), ci(i32, 31), "");
-    LLVMValueRef e = LLVMBuildAnd(b, LLVMBuildLShr(b, u, ci(i32, 10), ""), ci(i32, 0x1f), "");
-    LLVMValueRef m = LLVMBuildAnd(b, u, ci(i32, 0x3ff), "");
+    if (dt == URC_DT_BF16) return LLVMBuildBitCast(b, LLVMBuildShl(b, u, ll_ci(i32, 16), ""), g->f32, "");
+    LLVMValueRef s = LLVMBuildShl(b, LLVMBuildLShr(b, u, ll_ci(i32, 15), ""), ll_ci(i32, 31), "");
+    LLVMValueRef e = LLVMBuildAnd(b, LLVMBuildLShr(b, u, ll_ci(i32, 10), ""), ll_ci(i32, 0x1f), "");
+    LLVMValueRef m = LLVMBuildAnd(b, u, ll_ci(i32, 0x3ff), "");
     LLVMValueRef sub =
         LLVMBuildFMul(b, LLVMBuildUIToFP(b, m, g->f32, ""), LLVMConstReal(g->f32, 5.9604644775390625e-8), "");
     sub = LLVMBuildBitCast(b, LLVMBuildOr(b, LLVMBuildBitCast(b, sub, i32, ""), s, ""), g->f32, "");
-    LLVMValueRef m13 = LLVMBuildShl(b, m, ci(i32, 13), "");
-    LLVMValueRef inf = LLVMBuildOr(b, ci(i32, 0x7f800000), m13, "");
-    LLVMValueRef norm = LLVMBuildOr(b, LLVMBuildShl(b, LLVMBuildAdd(b, e, ci(i32, 112), ""), ci(i32, 23), ""), m13, "");
-    norm = LLVMBuildOr(b, s, sel(g, icmp(g, LLVMIntEQ, e, ci(i32, 31)), inf, norm), "");
-    return sel(g, icmp(g, LLVMIntEQ, e, ci(i32, 0)), sub, LLVMBuildBitCast(b, norm, g->f32, ""));
+    LLVMValueRef m13 = LLVMBuildShl(b, m, ll_ci(i32, 13), "");
+    LLVMValueRef inf = LLVMBuildOr(b, ll_ci(i32, 0x7f800000), m13, "");
+    LLVMValueRef norm =
+        LLVMBuildOr(b, LLVMBuildShl(b, LLVMBuildAdd(b, e, ll_ci(i32, 112), ""), ll_ci(i32, 23), ""), m13, "");
+    norm = LLVMBuildOr(b, s, sel(g, ll_icmp(g, LLVMIntEQ, e, ll_ci(i32, 31)), inf, norm), "");
+    return sel(g, ll_icmp(g, LLVMIntEQ, e, ll_ci(i32, 0)), sub, LLVMBuildBitCast(b, norm, g->f32, ""));
 }
 
 /* The C prelude's urc_f32_to_f16 / urc_f32_to_bf16 (round to nearest even). */
@@ -213,30 +196,30 @@ static LLVMValueRef f32_to_half(gen *g, LLVMValueRef f, urc_dtype dt) {
     LLVMBuilderRef b = g->b;
     LLVMTypeRef i32 = g->i32;
     LLVMValueRef u = LLVMBuildBitCast(b, f, i32, "");
-    LLVMValueRef a = LLVMBuildAnd(b, u, ci(i32, 0x7fffffff), "");
-    LLVMValueRef nan = icmp(g, LLVMIntUGT, a, ci(i32, 0x7f800000));
+    LLVMValueRef a = LLVMBuildAnd(b, u, ll_ci(i32, 0x7fffffff), "");
+    LLVMValueRef nan = ll_icmp(g, LLVMIntUGT, a, ll_ci(i32, 0x7f800000));
     if (dt == URC_DT_BF16) {
-        LLVMValueRef q = LLVMBuildOr(b, LLVMBuildLShr(b, u, ci(i32, 16), ""), ci(i32, 0x40), "");
-        LLVMValueRef odd = LLVMBuildAnd(b, LLVMBuildLShr(b, u, ci(i32, 16), ""), ci(i32, 1), "");
+        LLVMValueRef q = LLVMBuildOr(b, LLVMBuildLShr(b, u, ll_ci(i32, 16), ""), ll_ci(i32, 0x40), "");
+        LLVMValueRef odd = LLVMBuildAnd(b, LLVMBuildLShr(b, u, ll_ci(i32, 16), ""), ll_ci(i32, 1), "");
         LLVMValueRef r =
-            LLVMBuildLShr(b, LLVMBuildAdd(b, LLVMBuildAdd(b, u, ci(i32, 0x7fff), ""), odd, ""), ci(i32, 16), "");
+            LLVMBuildLShr(b, LLVMBuildAdd(b, LLVMBuildAdd(b, u, ll_ci(i32, 0x7fff), ""), odd, ""), ll_ci(i32, 16), "");
         return LLVMBuildTrunc(b, sel(g, nan, q, r), g->i16, "");
     }
-    LLVMValueRef s = LLVMBuildAnd(b, LLVMBuildLShr(b, u, ci(i32, 16), ""), ci(i32, 0x8000), "");
+    LLVMValueRef s = LLVMBuildAnd(b, LLVMBuildLShr(b, u, ll_ci(i32, 16), ""), ll_ci(i32, 0x8000), "");
     LLVMValueRef t = LLVMBuildFMul(b, LLVMBuildBitCast(b, a, g->f32, ""), LLVMConstReal(g->f32, 16777216.0), "");
     LLVMTypeRef tys[1] = {g->f32};
     t = intrinsic(g, "llvm.nearbyint", tys, 1, &t, 1);
     LLVMValueRef subn = LLVMBuildOr(b, s, LLVMBuildFPToUI(b, t, i32, ""), "");
-    LLVMValueRef r = LLVMBuildSub(b, a, ci(i32, 0x38000000), "");
-    LLVMValueRef h = LLVMBuildLShr(b, r, ci(i32, 13), ""), rem = LLVMBuildAnd(b, r, ci(i32, 0x1fff), "");
-    LLVMValueRef up = LLVMBuildOr(b, icmp(g, LLVMIntUGT, rem, ci(i32, 0x1000)),
-                                  LLVMBuildAnd(b, icmp(g, LLVMIntEQ, rem, ci(i32, 0x1000)),
-                                               LLVMBuildTrunc(b, LLVMBuildAnd(b, h, ci(i32, 1), ""), g->i1, ""), ""),
+    LLVMValueRef r = LLVMBuildSub(b, a, ll_ci(i32, 0x38000000), "");
+    LLVMValueRef h = LLVMBuildLShr(b, r, ll_ci(i32, 13), ""), rem = LLVMBuildAnd(b, r, ll_ci(i32, 0x1fff), "");
+    LLVMValueRef up = LLVMBuildOr(b, ll_icmp(g, LLVMIntUGT, rem, ll_ci(i32, 0x1000)),
+                                  LLVMBuildAnd(b, ll_icmp(g, LLVMIntEQ, rem, ll_ci(i32, 0x1000)),
+                                               LLVMBuildTrunc(b, LLVMBuildAnd(b, h, ll_ci(i32, 1), ""), g->i1, ""), ""),
                                   "");
     LLVMValueRef norm = LLVMBuildOr(b, s, LLVMBuildAdd(b, h, LLVMBuildZExt(b, up, i32, ""), ""), "");
-    LLVMValueRef v = sel(g, icmp(g, LLVMIntULT, a, ci(i32, 0x38800000)), subn, norm);
-    v = sel(g, icmp(g, LLVMIntUGE, a, ci(i32, 0x477ff000)), LLVMBuildOr(b, s, ci(i32, 0x7c00), ""), v);
-    v = sel(g, nan, LLVMBuildOr(b, s, ci(i32, 0x7e00), ""), v);
+    LLVMValueRef v = sel(g, ll_icmp(g, LLVMIntULT, a, ll_ci(i32, 0x38800000)), subn, norm);
+    v = sel(g, ll_icmp(g, LLVMIntUGE, a, ll_ci(i32, 0x477ff000)), LLVMBuildOr(b, s, ll_ci(i32, 0x7c00), ""), v);
+    v = sel(g, nan, LLVMBuildOr(b, s, ll_ci(i32, 0x7e00), ""), v);
     return LLVMBuildTrunc(b, v, g->i16, "");
 }
 
@@ -253,14 +236,14 @@ static LLVMValueRef index64(gen *g, const urc_lx *e) {
 
 static LLVMValueRef elem_ptr(gen *g, int buf, const urc_lx *idx) {
     LLVMValueRef i = index64(g, idx);
-    return LLVMBuildInBoundsGEP2(g->b, mem_type(g, g->k->bufs.items[buf].dt), g->bufp[buf], &i, 1, "");
+    return LLVMBuildInBoundsGEP2(g->b, ll_mem_type(g, g->k->bufs.items[buf].dt), g->bufp[buf], &i, 1, "");
 }
 
 static LLVMValueRef load_elem(gen *g, int buf, LLVMValueRef p) {
     urc_dtype dt = g->k->bufs.items[buf].dt;
-    LLVMValueRef v = LLVMBuildLoad2(g->b, mem_type(g, dt), p, "");
+    LLVMValueRef v = LLVMBuildLoad2(g->b, ll_mem_type(g, dt), p, "");
     LLVMSetAlignment(v, (unsigned)urc_dtype_size(dt));
-    return dt == URC_DT_BOOL ? LLVMBuildICmp(g->b, LLVMIntNE, v, ci(g->i8, 0), "") : v;
+    return dt == URC_DT_BOOL ? LLVMBuildICmp(g->b, LLVMIntNE, v, ll_ci(g->i8, 0), "") : v;
 }
 
 /* a / b, a % b for integers with docs/ops.md's semantics: x / 0 = x % 0 = 0,
@@ -272,14 +255,14 @@ static LLVMValueRef int_divrem(gen *g, bool rem, LLVMValueRef a, LLVMValueRef b,
     if (safe)
         return rem ? (s ? LLVMBuildSRem(bl, a, b, "") : LLVMBuildURem(bl, a, b, ""))
                    : (s ? LLVMBuildSDiv(bl, a, b, "") : LLVMBuildUDiv(bl, a, b, ""));
-    LLVMValueRef zero = ci(t, 0), one = ci(t, 1);
-    LLVMValueRef bz = icmp(g, LLVMIntEQ, b, zero);
+    LLVMValueRef zero = ll_ci(t, 0), one = ll_ci(t, 1);
+    LLVMValueRef bz = ll_icmp(g, LLVMIntEQ, b, zero);
     if (!s) {
         LLVMValueRef d = sel(g, bz, one, b);
         LLVMValueRef r = rem ? LLVMBuildURem(bl, a, d, "") : LLVMBuildUDiv(bl, a, d, "");
         return sel(g, bz, zero, r);
     }
-    LLVMValueRef bm1 = icmp(g, LLVMIntEQ, b, ci(t, -1));
+    LLVMValueRef bm1 = ll_icmp(g, LLVMIntEQ, b, ll_ci(t, -1));
     LLVMValueRef d = sel(g, LLVMBuildOr(bl, bz, bm1, ""), one, b);
     LLVMValueRef r = rem ? LLVMBuildSRem(bl, a, d, "") : LLVMBuildSDiv(bl, a, d, "");
     if (rem) return sel(g, LLVMBuildOr(bl, bz, bm1, ""), zero, r);
@@ -291,7 +274,7 @@ static LLVMValueRef pow_bits_fn(gen *g) {
     LLVMValueRef f = LLVMGetNamedFunction(g->mod, "urc_pow_bits");
     if (f) return f;
     LLVMTypeRef ps[2] = {g->i64, g->i64};
-    f = new_function(g, "urc_pow_bits", LLVMFunctionType(g->i64, ps, 2, 0), true);
+    f = ll_new_function(g, "urc_pow_bits", LLVMFunctionType(g->i64, ps, 2, 0), true);
     LLVMBuilderRef b = LLVMCreateBuilderInContext(g->ctx);
     LLVMBasicBlockRef e = LLVMAppendBasicBlockInContext(g->ctx, f, "entry"),
                       h = LLVMAppendBasicBlockInContext(g->ctx, f, "loop"),
@@ -302,9 +285,9 @@ static LLVMValueRef pow_bits_fn(gen *g) {
     LLVMValueRef r = LLVMBuildPhi(b, g->i64, "r"), a = LLVMBuildPhi(b, g->i64, "a"), n = LLVMBuildPhi(b, g->i64, "b");
     LLVMValueRef odd = LLVMBuildTrunc(b, n, g->i1, "");
     LLVMValueRef r2 = LLVMBuildSelect(b, odd, LLVMBuildMul(b, r, a, ""), r, "");
-    LLVMValueRef a2 = LLVMBuildMul(b, a, a, ""), n2 = LLVMBuildLShr(b, n, ci(g->i64, 1), "");
-    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, n, ci(g->i64, 0), ""), x, h);
-    LLVMValueRef iv[3][2] = {{ci(g->i64, 1), r2}, {LLVMGetParam(f, 0), a2}, {LLVMGetParam(f, 1), n2}};
+    LLVMValueRef a2 = LLVMBuildMul(b, a, a, ""), n2 = LLVMBuildLShr(b, n, ll_ci(g->i64, 1), "");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntEQ, n, ll_ci(g->i64, 0), ""), x, h);
+    LLVMValueRef iv[3][2] = {{ll_ci(g->i64, 1), r2}, {LLVMGetParam(f, 0), a2}, {LLVMGetParam(f, 1), n2}};
     LLVMBasicBlockRef ib[2] = {e, h};
     LLVMAddIncoming(r, iv[0], ib, 2);
     LLVMAddIncoming(a, iv[1], ib, 2);
@@ -317,20 +300,20 @@ static LLVMValueRef pow_bits_fn(gen *g) {
 
 /* Integer a^b (urc_pow_i64 / urc_pow_u64 of the C prelude). */
 static LLVMValueRef int_pow(gen *g, const urc_lx *e, LLVMValueRef a, LLVMValueRef b) {
-    LLVMValueRef a64 = convert(g, a, e->a->dt, is_signed(e->a->dt) ? URC_DT_I64 : URC_DT_U64, true);
-    LLVMValueRef b64 = convert(g, b, e->b->dt, is_signed(e->b->dt) ? URC_DT_I64 : URC_DT_U64, true);
+    LLVMValueRef a64 = ll_convert(g, a, e->a->dt, is_signed(e->a->dt) ? URC_DT_I64 : URC_DT_U64, true);
+    LLVMValueRef b64 = ll_convert(g, b, e->b->dt, is_signed(e->b->dt) ? URC_DT_I64 : URC_DT_U64, true);
     LLVMTypeRef t = g->i64;
     LLVMValueRef args[2] = {a64, b64};
     LLVMValueRef p = call(g, pow_bits_fn(g), args, 2);
-    LLVMValueRef neg = icmp(g, LLVMIntSLT, b64, ci(t, 0)), one = ci(t, 1), zero = ci(t, 0);
-    LLVMValueRef a1 = icmp(g, LLVMIntEQ, a64, one), r;
+    LLVMValueRef neg = ll_icmp(g, LLVMIntSLT, b64, ll_ci(t, 0)), one = ll_ci(t, 1), zero = ll_ci(t, 0);
+    LLVMValueRef a1 = ll_icmp(g, LLVMIntEQ, a64, one), r;
     if (is_signed(e->a->dt)) {
         LLVMValueRef odd = LLVMBuildTrunc(g->b, b64, g->i1, "");
-        r = sel(g, a1, one, sel(g, icmp(g, LLVMIntEQ, a64, ci(t, -1)), sel(g, odd, ci(t, -1), one), zero));
+        r = sel(g, a1, one, sel(g, ll_icmp(g, LLVMIntEQ, a64, ll_ci(t, -1)), sel(g, odd, ll_ci(t, -1), one), zero));
     } else {
         r = sel(g, a1, one, zero);
     }
-    return convert(g, sel(g, neg, r, p), is_signed(e->a->dt) ? URC_DT_I64 : URC_DT_U64, e->dt, true);
+    return ll_convert(g, sel(g, neg, r, p), is_signed(e->a->dt) ? URC_DT_I64 : URC_DT_U64, e->dt, true);
 }
 
 static LLVMValueRef unary(gen *g, const urc_lx *e) {
@@ -340,7 +323,7 @@ static LLVMValueRef unary(gen *g, const urc_lx *e) {
     LLVMTypeRef t = val_type(g, dt);
     bool f = is_float(dt);
     switch (e->op) {
-    case URC_L_NEG: return f ? LLVMBuildFNeg(b, a, "") : LLVMBuildSub(b, ci(t, 0), a, "");
+    case URC_L_NEG: return f ? LLVMBuildFNeg(b, a, "") : LLVMBuildSub(b, ll_ci(t, 0), a, "");
     case URC_L_NOT: return LLVMBuildNot(b, to_bool(g, a, dt), "");
     case URC_L_BITS_F32: return LLVMBuildBitCast(b, a, g->f32, "");
     case URC_L_ISNAN: return LLVMBuildFCmp(b, LLVMRealUNO, a, a, "");
@@ -350,7 +333,9 @@ static LLVMValueRef unary(gen *g, const urc_lx *e) {
     }
     case URC_L_ABS:
         if (!f)
-            return is_signed(dt) ? sel(g, icmp(g, LLVMIntSLT, a, ci(t, 0)), LLVMBuildSub(b, ci(t, 0), a, ""), a) : a;
+            return is_signed(dt)
+                       ? sel(g, ll_icmp(g, LLVMIntSLT, a, ll_ci(t, 0)), LLVMBuildSub(b, ll_ci(t, 0), a, ""), a)
+                       : a;
         return intrinsic(g, "llvm.fabs", &t, 1, &a, 1);
     default: break;
     }
@@ -409,9 +394,9 @@ static LLVMValueRef binary(gen *g, const urc_lx *e) {
         LLVMValueRef r = int_divrem(g, true, a, c, dt, false);
         if (!s) return r;
         LLVMTypeRef t = val_type(g, dt);
-        LLVMValueRef fix =
-            LLVMBuildAnd(b, icmp(g, LLVMIntNE, r, ci(t, 0)),
-                         LLVMBuildXor(b, icmp(g, LLVMIntSLT, r, ci(t, 0)), icmp(g, LLVMIntSLT, c, ci(t, 0)), ""), "");
+        LLVMValueRef fix = LLVMBuildAnd(
+            b, ll_icmp(g, LLVMIntNE, r, ll_ci(t, 0)),
+            LLVMBuildXor(b, ll_icmp(g, LLVMIntSLT, r, ll_ci(t, 0)), ll_icmp(g, LLVMIntSLT, c, ll_ci(t, 0)), ""), "");
         return sel(g, fix, LLVMBuildAdd(b, r, c, ""), r);
     }
     case URC_L_POW: {
@@ -427,17 +412,17 @@ static LLVMValueRef binary(gen *g, const urc_lx *e) {
         if (f) /* (a < b || a != a) ? a : b: NaN propagates */
             take_a = LLVMBuildOr(b, LLVMBuildFCmp(b, mn ? LLVMRealOLT : LLVMRealOGT, a, c, ""),
                                  LLVMBuildFCmp(b, LLVMRealUNO, a, a, ""), "");
-        else take_a = icmp(g, mn ? (s ? LLVMIntSLT : LLVMIntULT) : (s ? LLVMIntSGT : LLVMIntUGT), a, c);
+        else take_a = ll_icmp(g, mn ? (s ? LLVMIntSLT : LLVMIntULT) : (s ? LLVMIntSGT : LLVMIntUGT), a, c);
         return sel(g, take_a, a, c);
     }
     case URC_L_SHL:
     case URC_L_SHR: { /* (T)(b < width ? (uint64_t)a op b : 0) */
-        LLVMValueRef a64 = convert(g, a, dt, s ? URC_DT_I64 : URC_DT_U64, true);
-        LLVMValueRef b64 = convert(g, c, e->b->dt, is_signed(e->b->dt) ? URC_DT_I64 : URC_DT_U64, true);
-        LLVMValueRef ok = icmp(g, LLVMIntULT, b64, ci(g->i64, 8 * urc_dtype_size(e->dt)));
-        LLVMValueRef amt = sel(g, ok, b64, ci(g->i64, 0));
+        LLVMValueRef a64 = ll_convert(g, a, dt, s ? URC_DT_I64 : URC_DT_U64, true);
+        LLVMValueRef b64 = ll_convert(g, c, e->b->dt, is_signed(e->b->dt) ? URC_DT_I64 : URC_DT_U64, true);
+        LLVMValueRef ok = ll_icmp(g, LLVMIntULT, b64, ll_ci(g->i64, 8 * urc_dtype_size(e->dt)));
+        LLVMValueRef amt = sel(g, ok, b64, ll_ci(g->i64, 0));
         LLVMValueRef r = e->op == URC_L_SHL ? LLVMBuildShl(b, a64, amt, "") : LLVMBuildLShr(b, a64, amt, "");
-        return convert(g, sel(g, ok, r, ci(g->i64, 0)), URC_DT_U64, e->dt, true);
+        return ll_convert(g, sel(g, ok, r, ll_ci(g->i64, 0)), URC_DT_U64, e->dt, true);
     }
     case URC_L_AND: return LLVMBuildAnd(b, to_bool(g, a, dt), to_bool(g, c, e->b->dt), "");
     case URC_L_OR: return LLVMBuildOr(b, to_bool(g, a, dt), to_bool(g, c, e->b->dt), "");
@@ -472,8 +457,8 @@ static LLVMValueRef binary(gen *g, const urc_lx *e) {
     case URC_L_NE: p = LLVMIntNE; break;
     default: URC_ASSERT(0, "bad binary op");
     }
-    if (e->b->dt != dt) c = convert(g, c, e->b->dt, dt, true);
-    return icmp(g, p, a, c);
+    if (e->b->dt != dt) c = ll_convert(g, c, e->b->dt, dt, true);
+    return ll_icmp(g, p, a, c);
 }
 
 static LLVMValueRef ex(gen *g, const urc_lx *e) {
@@ -481,17 +466,17 @@ static LLVMValueRef ex(gen *g, const urc_lx *e) {
     case URC_LX_INT:
         if (is_float(e->dt)) return LLVMConstReal(val_type(g, e->dt), (double)e->i);
         if (e->dt == URC_DT_BOOL) return LLVMConstInt(g->i1, e->i != 0, 0);
-        return ci(val_type(g, e->dt), e->i);
+        return ll_ci(val_type(g, e->dt), e->i);
     case URC_LX_FLT:
-        if (!is_float(e->dt)) return convert(g, LLVMConstReal(g->f64, e->f), URC_DT_F64, e->dt, false);
+        if (!is_float(e->dt)) return ll_convert(g, LLVMConstReal(g->f64, e->f), URC_DT_F64, e->dt, false);
         return LLVMConstReal(val_type(g, e->dt), e->f);
     case URC_LX_VAR: {
         urc_dtype dt = g->k->vars.items[e->var].dt;
-        return convert(g, LLVMBuildLoad2(g->b, val_type(g, dt), g->vars[e->var], ""), dt, e->dt, true);
+        return ll_convert(g, LLVMBuildLoad2(g->b, val_type(g, dt), g->vars[e->var], ""), dt, e->dt, true);
     }
     case URC_LX_LOAD: return load_elem(g, e->buf, elem_ptr(g, e->buf, e->a));
     case URC_LX_ADDR: URC_ASSERT(0, "an element address outside a call's arguments"); return NULL;
-    case URC_LX_CAST: return convert(g, ex(g, e->a), e->a->dt, e->dt, e->inrange);
+    case URC_LX_CAST: return ll_convert(g, ex(g, e->a), e->a->dt, e->dt, e->inrange);
     case URC_LX_FMA: {
         LLVMValueRef args[3] = {ex(g, e->a), ex(g, e->b), ex(g, e->c)};
         LLVMTypeRef t = val_type(g, e->dt);
@@ -501,8 +486,8 @@ static LLVMValueRef ex(gen *g, const urc_lx *e) {
     case URC_LX_SEL: {
         LLVMValueRef c = to_bool(g, ex(g, e->a), e->a->dt);
         LLVMValueRef x = ex(g, e->b), y = ex(g, e->c);
-        if (e->b->dt != e->dt) x = convert(g, x, e->b->dt, e->dt, false);
-        if (e->c->dt != e->dt) y = convert(g, y, e->c->dt, e->dt, false);
+        if (e->b->dt != e->dt) x = ll_convert(g, x, e->b->dt, e->dt, false);
+        if (e->c->dt != e->dt) y = ll_convert(g, y, e->c->dt, e->dt, false);
         return sel(g, c, x, y);
     }
     case URC_LX_UN: return unary(g, e);
@@ -525,7 +510,7 @@ static void block(gen *g, const urc_ls *b) {
 
 static void store_var(gen *g, int var, LLVMValueRef v, urc_dtype from) {
     urc_dtype dt = g->k->vars.items[var].dt;
-    LLVMBuildStore(g->b, convert(g, v, from, dt, false), g->vars[var]);
+    LLVMBuildStore(g->b, ll_convert(g, v, from, dt, false), g->vars[var]);
 }
 
 static LLVMMetadataRef md_flag(gen *g, const char *name, LLVMValueRef v) {
@@ -625,14 +610,15 @@ static bool widenable_body(const gen *g, const urc_ls *b, int v) {
 
 static LLVMValueRef splat(gen *g, LLVMValueRef x, unsigned n) {
     LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(x), n);
-    LLVMValueRef v = LLVMBuildInsertElement(g->b, LLVMGetUndef(vt), x, ci(g->i32, 0), "");
+    LLVMValueRef v = LLVMBuildInsertElement(g->b, LLVMGetUndef(vt), x, ll_ci(g->i32, 0), "");
     return LLVMBuildShuffleVector(g->b, v, LLVMGetUndef(vt), LLVMConstNull(LLVMVectorType(g->i32, n)), "");
 }
 
 /* The vector pointer of buf[base + lane] (the lane variable holds the first lane). */
 static LLVMValueRef vec_ptr(gen *g, int buf, const urc_lx *idx, unsigned n) {
     LLVMValueRef p = elem_ptr(g, buf, idx);
-    return LLVMBuildBitCast(g->b, p, LLVMPointerType(LLVMVectorType(mem_type(g, g->k->bufs.items[buf].dt), n), 0), "");
+    return LLVMBuildBitCast(g->b, p, LLVMPointerType(LLVMVectorType(ll_mem_type(g, g->k->bufs.items[buf].dt), n), 0),
+                            "");
 }
 
 static LLVMValueRef vex(gen *g, const urc_lx *e, int v, unsigned n) {
@@ -717,16 +703,16 @@ static bool vector_for(gen *g, const urc_ls *s) {
 static void serial_for(gen *g, const urc_ls *s) {
     urc_dtype vt = g->k->vars.items[s->var].dt;
     store_var(g, s->var, ex(g, s->lo), s->lo->dt);
-    LLVMBasicBlockRef head = block_new(g, "for"), body = block_new(g, "body"), done = block_new(g, "endfor");
+    LLVMBasicBlockRef head = ll_block_new(g, "for"), body = ll_block_new(g, "body"), done = ll_block_new(g, "endfor");
     LLVMBuildBr(g->b, head);
     LLVMPositionBuilderAtEnd(g->b, head);
     LLVMValueRef v = LLVMBuildLoad2(g->b, val_type(g, vt), g->vars[s->var], "");
-    LLVMValueRef hi = convert(g, ex(g, s->hi), s->hi->dt, vt, true);
-    LLVMBuildCondBr(g->b, icmp(g, is_signed(vt) ? LLVMIntSLT : LLVMIntULT, v, hi), body, done);
+    LLVMValueRef hi = ll_convert(g, ex(g, s->hi), s->hi->dt, vt, true);
+    LLVMBuildCondBr(g->b, ll_icmp(g, is_signed(vt) ? LLVMIntSLT : LLVMIntULT, v, hi), body, done);
     LLVMPositionBuilderAtEnd(g->b, body);
     block(g, s->body);
     LLVMValueRef v2 = LLVMBuildLoad2(g->b, val_type(g, vt), g->vars[s->var], "");
-    LLVMValueRef st = ci(val_type(g, vt), s->step);
+    LLVMValueRef st = ll_ci(val_type(g, vt), s->step);
     LLVMBuildStore(g->b, is_signed(vt) ? LLVMBuildNSWAdd(g->b, v2, st, "") : LLVMBuildNUWAdd(g->b, v2, st, ""),
                    g->vars[s->var]);
     loop_hints(g, LLVMBuildBr(g->b, head), s->flags);
@@ -745,7 +731,7 @@ static LLVMValueRef weak_fn(gen *g, const char *name, LLVMTypeRef ft) {
 
 /* f() if f is linked, else dflt. */
 static LLVMValueRef call_if_linked(gen *g, LLVMValueRef f, LLVMValueRef dflt) {
-    LLVMBasicBlockRef yes = block_new(g, "omp"), join = block_new(g, "omp.join"), here = LLVMGetInsertBlock(g->b);
+    LLVMBasicBlockRef yes = ll_block_new(g, "omp"), join = ll_block_new(g, "omp.join"), here = LLVMGetInsertBlock(g->b);
     LLVMBuildCondBr(g->b, LLVMBuildIsNotNull(g->b, f, ""), yes, join);
     LLVMPositionBuilderAtEnd(g->b, yes);
     LLVMValueRef r = call(g, f, NULL, 0);
@@ -777,16 +763,16 @@ static void parallel_for(gen *g, const urc_ls *s) {
     for (int i = 0; i < nb; i++) ft[1 + 2 * c + nv + i] = LLVMTypeOf(g->bufp[o.bufs.items[i]]);
     LLVMTypeRef st = LLVMStructTypeInContext(g->ctx, ft, (unsigned)nf, 0);
     /* the context, filled in the kernel */
-    LLVMValueRef ctx = entry_alloca(g, st, 8);
-    LLVMValueRef total = ci(g->i64, 1);
+    LLVMValueRef ctx = ll_entry_alloca(g, st, 8);
+    LLVMValueRef total = ll_ci(g->i64, 1);
 #define FIELD(base, i) LLVMBuildStructGEP2(g->b, st, base, (unsigned)(i), "")
     for (int i = 0; i < c; i++) {
         const urc_ls *l = o.nest[i];
         LLVMValueRef lo = index64(g, l->lo), hi = index64(g, l->hi);
         LLVMValueRef span = LLVMBuildSub(g->b, hi, lo, "");
         LLVMValueRef n =
-            LLVMBuildSDiv(g->b, LLVMBuildAdd(g->b, span, ci(g->i64, l->step - 1), ""), ci(g->i64, l->step), "");
-        n = sel(g, icmp(g, LLVMIntSGT, hi, lo), n, ci(g->i64, 0));
+            LLVMBuildSDiv(g->b, LLVMBuildAdd(g->b, span, ll_ci(g->i64, l->step - 1), ""), ll_ci(g->i64, l->step), "");
+        n = sel(g, ll_icmp(g, LLVMIntSGT, hi, lo), n, ll_ci(g->i64, 0));
         LLVMBuildStore(g->b, lo, FIELD(ctx, 1 + i));
         LLVMBuildStore(g->b, n, FIELD(ctx, 1 + c + i));
         total = LLVMBuildMul(g->b, total, n, "");
@@ -810,7 +796,7 @@ static void parallel_for(gen *g, const urc_ls *s) {
     for (int i = 0; i < nb; i++) ps[1 + i] = ft[1 + 2 * c + nv + i];
     const char *fname = urc_fmt("%s.par%d", g->k->name, g->nouter++);
     LLVMValueRef fn =
-        new_function(g, urc_fmt("%s.body", fname), LLVMFunctionType(g->vd, ps, (unsigned)nb + 1, 0), true);
+        ll_new_function(g, urc_fmt("%s.body", fname), LLVMFunctionType(g->vd, ps, (unsigned)nb + 1, 0), true);
     for (int i = 0; i < nb; i++) {
         const urc_kbuf *kb = &g->k->bufs.items[o.bufs.items[i]];
         if (!kb->may_alias) set_attr(g, fn, (unsigned)i + 2, "noalias");
@@ -823,16 +809,17 @@ static void parallel_for(gen *g, const urc_ls *s) {
     g->vars = urc_alloc(sizeof(LLVMValueRef) * ((size_t)g->k->vars.len + 1));
     g->bufp = urc_alloc(sizeof(LLVMValueRef) * ((size_t)g->k->bufs.len + 1));
     LLVMPositionBuilderAtEnd(g->b, g->entry);
-    for (int v = 0; v < g->k->vars.len; v++) g->vars[v] = entry_alloca(g, val_type(g, g->k->vars.items[v].dt), 8);
+    for (int v = 0; v < g->k->vars.len; v++) g->vars[v] = ll_entry_alloca(g, val_type(g, g->k->vars.items[v].dt), 8);
     for (int i = 0; i < g->k->bufs.len; i++) { /* local arrays declared in the body: one per thread */
         const urc_kbuf *kb = &g->k->bufs.items[i];
         if (kb->role == URC_KB_LOCAL)
-            g->bufp[i] = entry_alloca(g, LLVMArrayType(mem_type(g, kb->dt), (unsigned)(kb->count ? kb->count : 1)), 64);
+            g->bufp[i] =
+                ll_entry_alloca(g, LLVMArrayType(ll_mem_type(g, kb->dt), (unsigned)(kb->count ? kb->count : 1)), 64);
     }
     for (int i = 0; i < g->k->bufs.len; i++)
         if (g->bufp[i])
             g->bufp[i] =
-                LLVMBuildBitCast(g->b, g->bufp[i], LLVMPointerType(mem_type(g, g->k->bufs.items[i].dt), 0), "");
+                LLVMBuildBitCast(g->b, g->bufp[i], LLVMPointerType(ll_mem_type(g, g->k->bufs.items[i].dt), 0), "");
     LLVMValueRef cx = LLVMBuildBitCast(g->b, LLVMGetParam(fn, 0), LLVMPointerType(st, 0), "");
     for (int i = 0; i < nb; i++) g->bufp[o.bufs.items[i]] = LLVMGetParam(fn, (unsigned)i + 1);
     for (int i = 0; i < nv; i++)
@@ -845,38 +832,40 @@ static void parallel_for(gen *g, const urc_ls *s) {
     }
     LLVMValueRef tot = LLVMBuildLoad2(g->b, g->i64, FIELD(cx, 0), "");
     LLVMTypeRef it = LLVMFunctionType(g->i32, NULL, 0, 0);
-    LLVMValueRef nth = call_if_linked(g, weak_fn(g, "omp_get_num_threads", it), ci(g->i32, 1));
-    LLVMValueRef tid = call_if_linked(g, weak_fn(g, "omp_get_thread_num", it), ci(g->i32, 0));
+    LLVMValueRef nth = call_if_linked(g, weak_fn(g, "omp_get_num_threads", it), ll_ci(g->i32, 1));
+    LLVMValueRef tid = call_if_linked(g, weak_fn(g, "omp_get_thread_num", it), ll_ci(g->i32, 0));
     nth = LLVMBuildSExt(g->b, nth, g->i64, "");
     tid = LLVMBuildSExt(g->b, tid, g->i64, "");
     /* static schedule: tid gets [tid * q + min(tid, r), + q + (tid < r)) */
     LLVMValueRef q = LLVMBuildSDiv(g->b, tot, nth, ""), r = LLVMBuildSRem(g->b, tot, nth, "");
-    LLVMValueRef few = icmp(g, LLVMIntSLT, tid, r);
+    LLVMValueRef few = ll_icmp(g, LLVMIntSLT, tid, r);
     LLVMValueRef start = LLVMBuildAdd(g->b, LLVMBuildMul(g->b, tid, q, ""), sel(g, few, tid, r), "");
     LLVMValueRef end = LLVMBuildAdd(g->b, LLVMBuildAdd(g->b, start, q, ""), LLVMBuildZExt(g->b, few, g->i64, ""), "");
-    LLVMValueRef tv = entry_alloca(g, g->i64, 8);
+    LLVMValueRef tv = ll_entry_alloca(g, g->i64, 8);
     LLVMBuildStore(g->b, start, tv);
-    LLVMBasicBlockRef head = block_new(g, "par.for"), body = block_new(g, "par.body"), done = block_new(g, "par.end");
+    LLVMBasicBlockRef head = ll_block_new(g, "par.for"), body = ll_block_new(g, "par.body"),
+                      done = ll_block_new(g, "par.end");
     LLVMBuildBr(g->b, head);
     LLVMPositionBuilderAtEnd(g->b, head);
     LLVMValueRef t = LLVMBuildLoad2(g->b, g->i64, tv, "");
-    LLVMBuildCondBr(g->b, icmp(g, LLVMIntSLT, t, end), body, done);
+    LLVMBuildCondBr(g->b, ll_icmp(g, LLVMIntSLT, t, end), body, done);
     LLVMPositionBuilderAtEnd(g->b, body);
     LLVMValueRef rest = t;
     for (int i = c - 1; i >= 0; i--) {
         LLVMValueRef idx = i ? LLVMBuildSRem(g->b, rest, n[i], "") : rest;
         if (i) rest = LLVMBuildSDiv(g->b, rest, n[i], "");
-        LLVMValueRef v = LLVMBuildNSWAdd(g->b, lo[i], LLVMBuildNSWMul(g->b, idx, ci(g->i64, o.nest[i]->step), ""), "");
+        LLVMValueRef v =
+            LLVMBuildNSWAdd(g->b, lo[i], LLVMBuildNSWMul(g->b, idx, ll_ci(g->i64, o.nest[i]->step), ""), "");
         store_var(g, o.nest[i]->var, v, URC_DT_I64);
     }
     block(g, o.body);
-    LLVMBuildStore(g->b, LLVMBuildNSWAdd(g->b, LLVMBuildLoad2(g->b, g->i64, tv, ""), ci(g->i64, 1), ""), tv);
+    LLVMBuildStore(g->b, LLVMBuildNSWAdd(g->b, LLVMBuildLoad2(g->b, g->i64, tv, ""), ll_ci(g->i64, 1), ""), tv);
     LLVMBuildBr(g->b, head);
     LLVMPositionBuilderAtEnd(g->b, done);
     LLVMBuildRetVoid(g->b);
     /* the thunk: GOMP_parallel's void (*)(void *) */
     LLVMTypeRef tp[1] = {g->p8};
-    LLVMValueRef thunk = new_function(g, fname, LLVMFunctionType(g->vd, tp, 1, 0), true);
+    LLVMValueRef thunk = ll_new_function(g, fname, LLVMFunctionType(g->vd, tp, 1, 0), true);
     LLVMPositionBuilderAtEnd(g->b, LLVMAppendBasicBlockInContext(g->ctx, thunk, "entry"));
     LLVMValueRef tx = LLVMBuildBitCast(g->b, LLVMGetParam(thunk, 0), LLVMPointerType(st, 0), "");
     LLVMValueRef *targs = urc_alloc(sizeof(LLVMValueRef) * ((size_t)nb + 1));
@@ -896,10 +885,11 @@ static void parallel_for(gen *g, const urc_ls *s) {
     LLVMTypeRef gp[4] = {bodyty, g->p8, g->i32, g->i32};
     LLVMValueRef gomp = weak_fn(g, "GOMP_parallel", LLVMFunctionType(g->vd, gp, 4, 0));
     LLVMValueRef cp = LLVMBuildBitCast(g->b, ctx, g->p8, "");
-    LLVMBasicBlockRef yes = block_new(g, "gomp"), no = block_new(g, "serial"), join = block_new(g, "gomp.join");
+    LLVMBasicBlockRef yes = ll_block_new(g, "gomp"), no = ll_block_new(g, "serial"),
+                      join = ll_block_new(g, "gomp.join");
     LLVMBuildCondBr(g->b, LLVMBuildIsNotNull(g->b, gomp, ""), yes, no);
     LLVMPositionBuilderAtEnd(g->b, yes);
-    LLVMValueRef args[4] = {fn, cp, ci(g->i32, 0), ci(g->i32, 0)};
+    LLVMValueRef args[4] = {fn, cp, ll_ci(g->i32, 0), ll_ci(g->i32, 0)};
     call(g, gomp, args, 4);
     LLVMBuildBr(g->b, join);
     LLVMPositionBuilderAtEnd(g->b, no);
@@ -921,8 +911,8 @@ static void stmt(gen *g, const urc_ls *s) {
     case URC_LS_IF: {
         LLVMValueRef c = to_bool(g, ex(g, s->cond), s->cond->dt);
         bool els = s->els && s->els->list.len;
-        LLVMBasicBlockRef then = block_new(g, "then"), other = els ? block_new(g, "else") : NULL,
-                          join = block_new(g, "endif");
+        LLVMBasicBlockRef then = ll_block_new(g, "then"), other = els ? ll_block_new(g, "else") : NULL,
+                          join = ll_block_new(g, "endif");
         LLVMBuildCondBr(b, c, then, els ? other : join);
         LLVMPositionBuilderAtEnd(b, then);
         block(g, s->body);
@@ -939,7 +929,7 @@ static void stmt(gen *g, const urc_ls *s) {
         urc_dtype bt = k->bufs.items[s->buf].dt;
         LLVMValueRef p = elem_ptr(g, s->buf, s->idx);
         LLVMValueRef v = ex(g, s->val);
-        if (s->val->dt != bt) v = convert(g, v, s->val->dt, bt, false);
+        if (s->val->dt != bt) v = ll_convert(g, v, s->val->dt, bt, false);
         if (s->accum) {
             LLVMValueRef old = load_elem(g, s->buf, p);
             v = is_float(bt)        ? LLVMBuildFAdd(b, old, v, "")
@@ -956,8 +946,8 @@ static void stmt(gen *g, const urc_ls *s) {
     case URC_LS_COMMENT:
     case URC_LS_ARRAY: return; /* arrays are allocas of the function's entry block */
     case URC_LS_FAIL:
-        LLVMBuildRet(b, ci(g->i32, 1));
-        LLVMPositionBuilderAtEnd(b, block_new(g, "after.fail"));
+        LLVMBuildRet(b, ll_ci(g->i32, 1));
+        LLVMPositionBuilderAtEnd(b, ll_block_new(g, "after.fail"));
         return;
     case URC_LS_CALL: { /* void f(args): element addresses as pointers, bools as C's one-byte _Bool */
         int n = s->args.len;
@@ -967,7 +957,7 @@ static void stmt(gen *g, const urc_ls *s) {
             const urc_lx *a = s->args.items[i];
             if (a->kind == URC_LX_ADDR) {
                 vs[i] = elem_ptr(g, a->buf, a->a);
-                ts[i] = LLVMPointerType(mem_type(g, a->dt), 0);
+                ts[i] = LLVMPointerType(ll_mem_type(g, a->dt), 0);
             } else if (a->dt == URC_DT_BOOL) {
                 vs[i] = LLVMBuildZExt(b, ex(g, a), g->i8, "");
                 ts[i] = g->i8;
@@ -985,14 +975,14 @@ static void stmt(gen *g, const urc_ls *s) {
 
 /* ---- kernels ---------------------------------------------------------------------------- */
 
-static LLVMValueRef kernel(gen *g, const urc_kernel *k) {
+LLVMValueRef ll_kernel(gen *g, const urc_kernel *k) {
     int np = 0;
     for (int i = 0; i < k->bufs.len; i++) np += k->bufs.items[i].role != URC_KB_LOCAL;
     LLVMTypeRef *ps = urc_alloc(sizeof(LLVMTypeRef) * ((size_t)np + 1));
     for (int i = 0, j = 0; i < k->bufs.len; i++)
-        if (k->bufs.items[i].role != URC_KB_LOCAL) ps[j++] = LLVMPointerType(mem_type(g, k->bufs.items[i].dt), 0);
+        if (k->bufs.items[i].role != URC_KB_LOCAL) ps[j++] = LLVMPointerType(ll_mem_type(g, k->bufs.items[i].dt), 0);
     LLVMValueRef fn =
-        new_function(g, k->name, LLVMFunctionType(k->can_fail ? g->i32 : g->vd, ps, (unsigned)np, 0), true);
+        ll_new_function(g, k->name, LLVMFunctionType(k->can_fail ? g->i32 : g->vd, ps, (unsigned)np, 0), true);
     g->k = k;
     g->fn = fn;
     g->in_parallel = false;
@@ -1004,8 +994,8 @@ static LLVMValueRef kernel(gen *g, const urc_kernel *k) {
         const urc_kbuf *kb = &k->bufs.items[i];
         if (kb->role == URC_KB_LOCAL) {
             LLVMValueRef a =
-                entry_alloca(g, LLVMArrayType(mem_type(g, kb->dt), (unsigned)(kb->count ? kb->count : 1)), 64);
-            g->bufp[i] = LLVMBuildBitCast(g->b, a, LLVMPointerType(mem_type(g, kb->dt), 0), "");
+                ll_entry_alloca(g, LLVMArrayType(ll_mem_type(g, kb->dt), (unsigned)(kb->count ? kb->count : 1)), 64);
+            g->bufp[i] = LLVMBuildBitCast(g->b, a, LLVMPointerType(ll_mem_type(g, kb->dt), 0), "");
             continue;
         }
         g->bufp[i] = LLVMGetParam(fn, (unsigned)j);
@@ -1014,341 +1004,20 @@ static LLVMValueRef kernel(gen *g, const urc_kernel *k) {
         if (kb->role == URC_KB_IN) set_attr(g, fn, (unsigned)j + 1, "readonly");
         j++;
     }
-    for (int v = 0; v < k->vars.len; v++) g->vars[v] = entry_alloca(g, val_type(g, k->vars.items[v].dt), 8);
+    for (int v = 0; v < k->vars.len; v++) g->vars[v] = ll_entry_alloca(g, val_type(g, k->vars.items[v].dt), 8);
     block(g, k->body);
-    if (k->can_fail) LLVMBuildRet(g->b, ci(g->i32, 0));
+    if (k->can_fail) LLVMBuildRet(g->b, ll_ci(g->i32, 0));
     else LLVMBuildRetVoid(g->b);
     return fn;
 }
 
-/* Kernels equal by urc_kernel_eq share one function (as the C printer prints them once). */
-typedef struct kernel_table {
-    urc_hindex index;
-    URC_VEC(const urc_kernel *) k;
-    URC_VEC(LLVMValueRef) fn;
-} kernel_table;
-
-static LLVMValueRef kernel_fn(gen *g, kernel_table *t, const urc_kernel *k) {
+LLVMValueRef ll_kernel_fn(gen *g, kernel_table *t, const urc_kernel *k) {
     uint64_t h = urc_mix64(urc_kernel_head_hash(k), urc_ls_hash(k->body, URC_FNV_INIT));
     for (int e = urc_hindex_first(&t->index, h); e >= 0; e = urc_hindex_next(&t->index, e))
         if (t->k.items[e] == k || urc_kernel_eq(t->k.items[e], k)) return t->fn.items[e];
-    LLVMValueRef fn = kernel(g, k);
+    LLVMValueRef fn = ll_kernel(g, k);
     urc_hindex_add(&t->index, h);
     URC_VEC_PUSH(t->k, k);
     URC_VEC_PUSH(t->fn, fn);
     return fn;
-}
-
-/* ---- entry points ------------------------------------------------------------------------- */
-
-typedef struct entry_ctx {
-    LLVMValueRef W, A, PR, ST, *in, *out;
-} entry_ctx;
-
-/* return code if cond */
-static void ret_if(gen *g, LLVMValueRef cond, int code) {
-    LLVMBasicBlockRef yes = block_new(g, "err"), no = block_new(g, "ok");
-    LLVMBuildCondBr(g->b, cond, yes, no);
-    LLVMPositionBuilderAtEnd(g->b, yes);
-    LLVMBuildRet(g->b, ci(g->i32, code));
-    LLVMPositionBuilderAtEnd(g->b, no);
-}
-
-static LLVMValueRef misaligned(gen *g, LLVMValueRef p, int align) {
-    LLVMValueRef x = LLVMBuildAnd(g->b, LLVMBuildPtrToInt(g->b, p, g->i64, ""), ci(g->i64, align - 1), "");
-    return icmp(g, LLVMIntNE, x, ci(g->i64, 0));
-}
-
-/* Every label one of the classes' label values, else ERR_LABEL (the C printer's label_check). */
-static void label_check(gen *g, const urc_program *P, LLVMValueRef label) {
-    const urc_io *io = &P->inputs.items[P->label_input];
-    LLVMTypeRef et = mem_type(g, io->dt);
-    LLVMValueRef lp = LLVMBuildBitCast(g->b, label, LLVMPointerType(et, 0), "");
-    LLVMValueRef iv = entry_alloca(g, g->i64, 8), bad = entry_alloca(g, g->i1, 1);
-    LLVMBuildStore(g->b, ci(g->i64, 0), iv);
-    LLVMBuildStore(g->b, LLVMConstInt(g->i1, 0, 0), bad);
-    LLVMBasicBlockRef head = block_new(g, "labels"), body = block_new(g, "label"), done = block_new(g, "labels.end");
-    LLVMBuildBr(g->b, head);
-    LLVMPositionBuilderAtEnd(g->b, head);
-    LLVMValueRef i = LLVMBuildLoad2(g->b, g->i64, iv, "");
-    LLVMBuildCondBr(g->b, icmp(g, LLVMIntSLT, i, ci(g->i64, urc_shape_numel(&io->shape))), body, done);
-    LLVMPositionBuilderAtEnd(g->b, body);
-    LLVMValueRef l = LLVMBuildLoad2(g->b, et, LLVMBuildInBoundsGEP2(g->b, et, lp, &i, 1, ""), "");
-    l = convert(g, l, io->dt, URC_DT_I64, true);
-    LLVMValueRef hit = LLVMConstInt(g->i1, 0, 0);
-    for (int c = 0; c < P->nclasses; c++)
-        hit = LLVMBuildOr(g->b, hit, icmp(g, LLVMIntEQ, l, ci(g->i64, P->label_values[c])), "");
-    LLVMBuildStore(g->b, LLVMBuildOr(g->b, LLVMBuildLoad2(g->b, g->i1, bad, ""), LLVMBuildNot(g->b, hit, ""), ""), bad);
-    LLVMBuildStore(g->b, LLVMBuildNSWAdd(g->b, i, ci(g->i64, 1), ""), iv);
-    LLVMBuildBr(g->b, head);
-    LLVMPositionBuilderAtEnd(g->b, done);
-    ret_if(g, LLVMBuildLoad2(g->b, g->i1, bad, ""), UNETRC_ERR_LABEL);
-}
-
-static LLVMValueRef weights_global(gen *g, const urc_program *W, const char *prefix) {
-    LLVMValueRef gv = LLVMGetNamedGlobal(g->mod, urc_fmt("%s_weights_data", prefix));
-    if (gv) return gv;
-    int64_t n = W->weights_bytes ? W->weights_bytes : 1;
-    LLVMValueRef init = W->weights_bytes ? LLVMConstStringInContext(g->ctx, (const char *)W->weights, (unsigned)n, 1)
-                                         : LLVMConstNull(LLVMArrayType(g->i8, 1));
-    gv = LLVMAddGlobal(g->mod, LLVMTypeOf(init), urc_fmt("%s_weights_data", prefix));
-    LLVMSetInitializer(gv, init);
-    LLVMSetGlobalConstant(gv, 1);
-    LLVMSetLinkage(gv, LLVMInternalLinkage);
-    LLVMSetAlignment(gv, (unsigned)W->align);
-    return gv;
-}
-
-static void entry_point(gen *g, kernel_table *kt, const urc_program *P, const urc_program *W, const char *entry,
-                        const urc_emit_opts *o) {
-    bool train = urc_abi_is_training(P);
-    int np = (o->embed_weights ? 0 : 1) + (train ? 2 : P->params_bytes ? 1 : 0) + 1 + P->inputs.len + P->outputs.len;
-    LLVMTypeRef *ps = urc_alloc(sizeof(LLVMTypeRef) * (size_t)np);
-    for (int i = 0; i < np; i++) ps[i] = g->p8;
-    LLVMValueRef fn =
-        new_function(g, urc_fmt("%s_%s", o->prefix, entry), LLVMFunctionType(g->i32, ps, (unsigned)np, 0), false);
-    g->fn = fn;
-    g->entry = LLVMAppendBasicBlockInContext(g->ctx, fn, "entry");
-    LLVMPositionBuilderAtEnd(g->b, g->entry);
-    int a = 0;
-    entry_ctx e = {0};
-    e.W = o->embed_weights ? LLVMBuildBitCast(g->b, weights_global(g, W, o->prefix), g->p8, "")
-                           : LLVMGetParam(fn, (unsigned)a++);
-    if (train) e.PR = LLVMGetParam(fn, (unsigned)a++), e.ST = LLVMGetParam(fn, (unsigned)a++);
-    else if (P->params_bytes) e.PR = LLVMGetParam(fn, (unsigned)a++);
-    e.A = LLVMGetParam(fn, (unsigned)a++);
-    e.in = urc_alloc(sizeof(LLVMValueRef) * ((size_t)P->inputs.len + 1));
-    e.out = urc_alloc(sizeof(LLVMValueRef) * ((size_t)P->outputs.len + 1));
-    for (int i = 0; i < P->inputs.len; i++) e.in[i] = LLVMGetParam(fn, (unsigned)a++);
-    for (int i = 0; i < P->outputs.len; i++) e.out[i] = LLVMGetParam(fn, (unsigned)a++);
-    /* NULL, then alignment: nothing touched before both pass */
-    LLVMValueRef bad = LLVMBuildOr(g->b, LLVMBuildIsNull(g->b, e.W, ""), LLVMBuildIsNull(g->b, e.A, ""), "");
-    if (e.PR) bad = LLVMBuildOr(g->b, bad, LLVMBuildIsNull(g->b, e.PR, ""), "");
-    if (e.ST) bad = LLVMBuildOr(g->b, bad, LLVMBuildIsNull(g->b, e.ST, ""), "");
-    for (int i = 0; i < P->inputs.len; i++) bad = LLVMBuildOr(g->b, bad, LLVMBuildIsNull(g->b, e.in[i], ""), "");
-    for (int i = 0; i < P->outputs.len; i++) bad = LLVMBuildOr(g->b, bad, LLVMBuildIsNull(g->b, e.out[i], ""), "");
-    ret_if(g, bad, UNETRC_ERR_NULL);
-    bad = LLVMBuildOr(g->b, misaligned(g, e.W, W->align), misaligned(g, e.A, W->align), "");
-    if (e.PR) bad = LLVMBuildOr(g->b, bad, misaligned(g, e.PR, W->align), "");
-    if (e.ST) bad = LLVMBuildOr(g->b, bad, misaligned(g, e.ST, W->align), "");
-    ret_if(g, bad, UNETRC_ERR_ALIGN);
-    if (P->label_values) label_check(g, P, e.in[P->label_input]);
-    for (int i = 0; i < P->calls.len; i++) {
-        const urc_call *c = &P->calls.items[i];
-        LLVMValueRef kf = kernel_fn(g, kt, c->k);
-        g->fn = fn; /* kernel() may have built another function: back to the end of this one */
-        g->entry = LLVMGetEntryBasicBlock(fn);
-        LLVMPositionBuilderAtEnd(g->b, LLVMGetLastBasicBlock(fn));
-        int nargs = 0;
-        for (int j = 0; j < c->k->bufs.len; j++) nargs += c->k->bufs.items[j].role != URC_KB_LOCAL;
-        LLVMValueRef *args = urc_alloc(sizeof(LLVMValueRef) * ((size_t)nargs + 1));
-        LLVMTypeRef ft = LLVMGlobalGetValueType(kf);
-        LLVMTypeRef *pt = urc_alloc(sizeof(LLVMTypeRef) * ((size_t)nargs + 1));
-        LLVMGetParamTypes(ft, pt);
-        for (int j = 0, na = 0; j < c->k->bufs.len; j++) {
-            if (c->k->bufs.items[j].role == URC_KB_LOCAL) continue;
-            const urc_mref *m = &c->args[na];
-            LLVMValueRef base;
-            switch (m->space) {
-            case URC_MEM_INPUT: base = e.in[m->index]; break;
-            case URC_MEM_OUTPUT: base = e.out[m->index]; break;
-            case URC_MEM_ARENA: base = e.A; break;
-            case URC_MEM_WEIGHTS: base = e.W; break;
-            case URC_MEM_PARAMS: base = e.PR; break;
-            case URC_MEM_STATE: base = e.ST; break;
-            default: base = NULL;
-            }
-            if (m->space != URC_MEM_INPUT && m->space != URC_MEM_OUTPUT) {
-                LLVMValueRef off = ci(g->i64, m->offset);
-                base = LLVMBuildInBoundsGEP2(g->b, g->i8, base, &off, 1, "");
-            }
-            args[na] = LLVMBuildBitCast(g->b, base, pt[na], "");
-            na++;
-        }
-        LLVMValueRef r = LLVMBuildCall2(g->b, ft, kf, args, (unsigned)nargs, "");
-        if (c->k->can_fail) ret_if(g, icmp(g, LLVMIntNE, r, ci(g->i32, 0)), UNETRC_ERR_INDEX);
-    }
-    LLVMBuildRet(g->b, ci(g->i32, UNETRC_OK));
-}
-
-/* PREFIX_params[] and PREFIX_train_init (the C printer's train_init). */
-static void train_init(gen *g, const urc_program *T, const urc_program *W, const urc_emit_opts *o) {
-    LLVMTypeRef et[3] = {g->p8, g->i64, g->i64};
-    LLVMTypeRef st = LLVMStructTypeInContext(g->ctx, et, 3, 0);
-    URC_VEC(LLVMValueRef) rows = {0};
-    for (int i = 0; i < T->regions.len; i++) {
-        const urc_pentry *p = &T->regions.items[i];
-        if (p->state) continue;
-        LLVMValueRef s = LLVMConstStringInContext(g->ctx, p->name, (unsigned)strlen(p->name), 0);
-        LLVMValueRef sg = LLVMAddGlobal(g->mod, LLVMTypeOf(s), urc_fmt("%s.param_name", o->prefix));
-        LLVMSetInitializer(sg, s);
-        LLVMSetGlobalConstant(sg, 1);
-        LLVMSetLinkage(sg, LLVMPrivateLinkage);
-        LLVMSetUnnamedAddress(sg, LLVMGlobalUnnamedAddr);
-        LLVMValueRef f[3] = {LLVMConstBitCast(sg, g->p8), ci(g->i64, p->offset), ci(g->i64, p->count)};
-        URC_VEC_PUSH(rows, LLVMConstNamedStruct(st, f, 3));
-    }
-    LLVMValueRef arr = LLVMConstArray(st, rows.items, (unsigned)rows.len);
-    LLVMValueRef tab = LLVMAddGlobal(g->mod, LLVMTypeOf(arr), urc_fmt("%s_params", o->prefix));
-    LLVMSetInitializer(tab, arr);
-    LLVMSetGlobalConstant(tab, 1);
-    free(rows.items);
-
-    int np = o->embed_weights ? 2 : 3;
-    LLVMTypeRef ps[3] = {g->p8, g->p8, g->p8};
-    LLVMValueRef fn =
-        new_function(g, urc_fmt("%s_train_init", o->prefix), LLVMFunctionType(g->i32, ps, (unsigned)np, 0), false);
-    g->fn = fn;
-    g->entry = LLVMAppendBasicBlockInContext(g->ctx, fn, "entry");
-    LLVMPositionBuilderAtEnd(g->b, g->entry);
-    int a = 0;
-    LLVMValueRef Wp = o->embed_weights ? LLVMBuildBitCast(g->b, weights_global(g, W, o->prefix), g->p8, "")
-                                       : LLVMGetParam(fn, (unsigned)a++);
-    LLVMValueRef PR = LLVMGetParam(fn, (unsigned)a++), ST = LLVMGetParam(fn, (unsigned)a++);
-    LLVMValueRef bad =
-        LLVMBuildOr(g->b, LLVMBuildIsNull(g->b, Wp, ""),
-                    LLVMBuildOr(g->b, LLVMBuildIsNull(g->b, PR, ""), LLVMBuildIsNull(g->b, ST, ""), ""), "");
-    ret_if(g, bad, UNETRC_ERR_NULL);
-    bad = LLVMBuildOr(g->b, misaligned(g, Wp, W->align),
-                      LLVMBuildOr(g->b, misaligned(g, PR, W->align), misaligned(g, ST, W->align), ""), "");
-    ret_if(g, bad, UNETRC_ERR_ALIGN);
-    LLVMValueRef off = ci(g->i64, T->params_init_offset);
-    if (T->params_bytes)
-        LLVMBuildMemCpy(g->b, PR, 1, LLVMBuildInBoundsGEP2(g->b, g->i8, Wp, &off, 1, ""), 1,
-                        ci(g->i64, T->params_bytes));
-    if (T->state_bytes) LLVMBuildMemSet(g->b, ST, ci(g->i8, 0), ci(g->i64, T->state_bytes), 1);
-    LLVMBuildRet(g->b, ci(g->i32, UNETRC_OK));
-}
-
-/* ---- target and object ---------------------------------------------------------------------- */
-
-static bool same_arch(const char *a, const char *b) {
-    size_t n = strcspn(a, "-"), m = strcspn(b, "-");
-    return n == m && !strncmp(a, b, n);
-}
-
-/* The LLVM CPU and features of a compiler/target CPU (LLVM 14 names). */
-static void cpu_of(const urc_target *t, const char *triple, const char **cpu, const char **features) {
-    *cpu = "generic", *features = "";
-    if (!t->name) return;
-    if (!strcmp(t->name, "native")) {
-        char *host = LLVMGetDefaultTargetTriple();
-        bool here = same_arch(host, triple);
-        LLVMDisposeMessage(host);
-        if (!here) return;
-        char *c = LLVMGetHostCPUName(), *f = LLVMGetHostCPUFeatures();
-        *cpu = urc_strdup(c), *features = urc_strdup(f);
-        LLVMDisposeMessage(c);
-        LLVMDisposeMessage(f);
-        return;
-    }
-    if (!t->triple || !same_arch(t->triple, triple)) return;
-    if (!strcmp(t->name, "armv8-a")) *features = "+neon";
-    else if (!strcmp(t->name, "znver4")) /* not in LLVM 14: Zen 3 with Zen 4's AVX-512 */
-        *cpu = "znver3", *features = "+avx512f,+avx512cd,+avx512bw,+avx512dq,+avx512vl,+avx512vnni,+avx512bf16";
-    else *cpu = t->name;
-}
-
-static void init_llvm(void) {
-    static bool done;
-    if (done) return;
-    done = true;
-    LLVMInitializeAllTargetInfos();
-    LLVMInitializeAllTargets();
-    LLVMInitializeAllTargetMCs();
-    LLVMInitializeAllAsmPrinters();
-}
-
-bool urc_llvm_emit_object(const urc_program *const *progs, const char *const *entries, int n, const urc_emit_opts *o,
-                          const urc_llvm_target *tt, urc_strbuf *out) {
-    init_llvm();
-    const urc_program *W = progs[n - 1];
-    const char *tr = tt->triple ? tt->triple : W->target.triple;
-    char *def = NULL;
-    if (!tr) tr = def = LLVMGetDefaultTargetTriple();
-    char *norm = LLVMNormalizeTargetTriple(tr);
-    const char *triple = urc_strdup(norm);
-    LLVMDisposeMessage(norm);
-    if (def) LLVMDisposeMessage(def);
-    const char *cpu, *features;
-    cpu_of(&W->target, triple, &cpu, &features);
-    if (tt->cpu) cpu = tt->cpu;
-    if (tt->features) features = tt->features;
-    LLVMTargetRef target;
-    char *err = NULL;
-    if (LLVMGetTargetFromTriple(triple, &target, &err)) {
-        urc_error(NULL, "--target: LLVM cannot generate code for '%s': %s", triple, err ? err : "unknown triple");
-        LLVMDisposeMessage(err);
-        return false;
-    }
-    LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelAggressive,
-                                                      LLVMRelocPIC, LLVMCodeModelDefault);
-    gen g = {0};
-    g.ctx = LLVMContextCreate();
-    g.mod = LLVMModuleCreateWithNameInContext(o->prefix, g.ctx);
-    g.b = LLVMCreateBuilderInContext(g.ctx);
-    g.i1 = LLVMInt1TypeInContext(g.ctx), g.i8 = LLVMInt8TypeInContext(g.ctx), g.i16 = LLVMInt16TypeInContext(g.ctx);
-    g.i32 = LLVMInt32TypeInContext(g.ctx), g.i64 = LLVMInt64TypeInContext(g.ctx);
-    g.f32 = LLVMFloatTypeInContext(g.ctx), g.f64 = LLVMDoubleTypeInContext(g.ctx), g.vd = LLVMVoidTypeInContext(g.ctx);
-    g.p8 = LLVMPointerType(g.i8, 0);
-    g.cpu = cpu, g.features = features;
-    if (same_arch(triple, "x86_64"))
-        g.vector_width = urc_fmt("%d", W->target.vector_bits ? W->target.vector_bits : 256);
-    g.md_loop = LLVMGetMDKindIDInContext(g.ctx, "llvm.loop", 9);
-    LLVMSetTarget(g.mod, triple);
-    LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
-    LLVMSetModuleDataLayout(g.mod, dl);
-    LLVMDisposeTargetData(dl);
-    LLVMSetSourceFileName(g.mod, o->source_name ? o->source_name : "model",
-                          strlen(o->source_name ? o->source_name : "model"));
-
-    kernel_table kt = {0};
-    for (int i = 0; i < n; i++) entry_point(&g, &kt, progs[i], W, entries[i], o);
-    const urc_program *T = urc_abi_param_program(progs, n);
-    if (T) train_init(&g, T, W, o);
-    urc_hindex_free(&kt.index);
-    free(kt.k.items);
-    free(kt.fn.items);
-
-    bool ok = true;
-    const char *dump = getenv("UNETRC_LLVM_DUMP"); /* the module before optimisation, for debugging */
-    if (dump && *dump) LLVMPrintModuleToFile(g.mod, dump, NULL);
-    if (LLVMVerifyModule(g.mod, LLVMReturnStatusAction, &err)) {
-        urc_error(NULL, "internal error: the LLVM module does not verify: %.300s", err ? err : "");
-        ok = false;
-    }
-    LLVMDisposeMessage(err);
-    if (ok) {
-        LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
-        LLVMPassBuilderOptionsSetLoopVectorization(po, 1);
-        LLVMPassBuilderOptionsSetSLPVectorization(po, 1);
-        LLVMPassBuilderOptionsSetLoopUnrolling(po, 1);
-        LLVMPassBuilderOptionsSetLoopInterleaving(po, 1);
-        LLVMErrorRef e = LLVMRunPasses(g.mod, "default<O3>", tm, po);
-        LLVMDisposePassBuilderOptions(po);
-        if (e) {
-            char *m = LLVMGetErrorMessage(e);
-            urc_error(NULL, "internal error: LLVM's optimiser failed: %s", m);
-            LLVMDisposeErrorMessage(m);
-            ok = false;
-        }
-    }
-    const char *dump2 = getenv("UNETRC_LLVM_DUMP_OPT");
-    if (ok && dump2 && *dump2) LLVMPrintModuleToFile(g.mod, dump2, NULL);
-    if (ok) {
-        LLVMMemoryBufferRef mb = NULL;
-        if (LLVMTargetMachineEmitToMemoryBuffer(tm, g.mod, LLVMObjectFile, &err, &mb)) {
-            urc_error(NULL, "internal error: LLVM could not write the object: %s", err ? err : "");
-            LLVMDisposeMessage(err);
-            ok = false;
-        } else {
-            urc_sb_write(out, LLVMGetBufferStart(mb), LLVMGetBufferSize(mb));
-            LLVMDisposeMemoryBuffer(mb);
-        }
-    }
-    LLVMDisposeBuilder(g.b);
-    LLVMDisposeModule(g.mod);
-    LLVMContextDispose(g.ctx);
-    LLVMDisposeTargetMachine(tm);
-    return ok;
 }

@@ -1,0 +1,44 @@
+/* llvm_internal.h: what the two halves of the LLVM backend share: the
+ * builder state, kernels as functions (emit_llvm.c) and the helpers the
+ * entry points and the object writer (emit_llvm_module.c) build with. */
+#ifndef URC_LLVM_INTERNAL_H
+#define URC_LLVM_INTERNAL_H
+
+#include <llvm-c/Core.h>
+
+#include "emit_llvm.h"
+
+typedef struct gen {
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    LLVMBuilderRef b;
+    LLVMTypeRef i1, i8, i16, i32, i64, f32, f64, vd, p8;
+    const urc_kernel *k;
+    LLVMValueRef fn;         /* the function being built */
+    LLVMBasicBlockRef entry; /* its entry block: allocas go there */
+    LLVMValueRef *bufp;      /* per kernel buffer: its pointer in fn */
+    LLVMValueRef *vars;      /* per kernel variable: its alloca in fn */
+    bool in_parallel;        /* building an outlined body: nested parallel loops run serially */
+    int nouter;              /* outlined functions so far (their names) */
+    const char *cpu, *features, *vector_width;
+    unsigned md_loop; /* kind id of llvm.loop */
+} gen;
+
+/* Kernels equal by urc_kernel_eq share one function (as the C printer prints them once). */
+typedef struct kernel_table {
+    urc_hindex index;
+    URC_VEC(const urc_kernel *) k;
+    URC_VEC(LLVMValueRef) fn;
+} kernel_table;
+
+LLVMValueRef ll_ci(LLVMTypeRef t, int64_t v);
+LLVMBasicBlockRef ll_block_new(gen *g, const char *name);
+LLVMValueRef ll_icmp(gen *g, LLVMIntPredicate p, LLVMValueRef a, LLVMValueRef b);
+LLVMValueRef ll_new_function(gen *g, const char *name, LLVMTypeRef ft, bool internal);
+LLVMValueRef ll_entry_alloca(gen *g, LLVMTypeRef t, unsigned align);
+LLVMTypeRef ll_mem_type(gen *g, urc_dtype dt);
+LLVMValueRef ll_convert(gen *g, LLVMValueRef v, urc_dtype from, urc_dtype to, bool inrange);
+LLVMValueRef ll_kernel(gen *g, const urc_kernel *k);
+LLVMValueRef ll_kernel_fn(gen *g, kernel_table *t, const urc_kernel *k);
+
+#endif
