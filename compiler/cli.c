@@ -503,6 +503,9 @@ static const opt table[] = {
      "--cpu NAME             --backend llvm: LLVM's CPU name (default: --target-cpu's; the host's for native)"},
     {"--features", K_STR, COMPILE | TRAINC, AT(features),
      "--features LIST        --backend llvm: LLVM's CPU features, e.g. +avx2,-avx512f (default: the CPU's)"},
+    {"--jit", K_FLAG, RUN | BENCH | GRAD | TRAIN, AT(jit),
+     "--jit                  run, bench, grad, train: build the code with LLVM's JIT into this process and run it\n"
+     "                       there (implies --backend llvm; no C compiler, nothing written)"},
     SECTION("options of run:"),
     {"--output", K_LIST, RUN, AT(outputs),
      "--output Y.npy         where to write an output (one per model output, in order)"},
@@ -784,10 +787,12 @@ static void apply(urc_cli *c, const opt *o, const char *a, const char *v) {
     }
 }
 
+static const char default_backend[] = "c"; /* --backend's default (--jit: llvm) */
+
 static void defaults(urc_cli *c) {
     c->opt.import.max_bytes = URC_DEFAULT_MAX_BYTES;
     c->opt.align = 64;
-    c->backend_name = "c";
+    c->backend_name = default_backend;
     urc_train_defaults(&c->t);
     c->steps = 100;
     c->lr = 1e-3;
@@ -854,7 +859,17 @@ void urc_cli_parse(urc_cli *c, int argc, char **argv) {
     c->t.nrecompute = c->recompute.len;
     c->t.loss.label_map = c->label_map.items;
     c->t.loss.nlabel_map = c->label_map.len;
-    if (c->cmd & BACKEND) {
+    if (c->jit && c->backend_name != default_backend && strcmp(c->backend_name, "llvm"))
+        usage_error("--jit runs the LLVM backend's code: not with --backend %s", c->backend_name);
+    if (c->jit && c->keep) usage_error("--keep: --jit writes no files to keep");
+    if (c->jit) {
+#ifdef URC_HAVE_LLVM
+        c->backend_name = "llvm";
+        c->backend = &urc_backend_llvm_jit;
+#else
+        usage_error("--jit needs the LLVM backend (this unetrc was built without LLVM 14: UNETRC_LLVM)");
+#endif
+    } else if (c->cmd & BACKEND) {
         c->backend = urc_backend_find(c->backend_name);
         if (!c->backend)
             usage_error("--backend: unknown backend '%s' (available: %s)", c->backend_name, urc_backend_names());
