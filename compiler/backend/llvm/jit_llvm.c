@@ -31,16 +31,28 @@ extern void omp_set_num_threads(int n);
 struct urc_jit {
     LLVMOrcLLJITRef jit;
     const char *prefix;
+    char *session_error; /* the first error LLVM's session reported (a symbol not found), or NULL */
 };
 
-/* One line: LLVM's message with its line breaks made spaces. */
-static void jit_error(const char *what, LLVMErrorRef e) {
+/* LLVM's message of e (consumed) as one line: line breaks made spaces. */
+static char *one_line(LLVMErrorRef e) {
     char *m = LLVMGetErrorMessage(e);
     char *t = urc_strdup(m);
     LLVMDisposeErrorMessage(m);
     for (char *p = t; *p; p++)
         if (*p == '\n' || *p == '\r') *p = ' ';
-    urc_error(NULL, "--jit: %s: %s", what, t);
+    return t;
+}
+
+static void jit_error(const char *what, LLVMErrorRef e) { urc_error(NULL, "--jit: %s: %s", what, one_line(e)); }
+
+/* The session's errors (a symbol not found while compiling), which LLVM
+ * would print on stderr as "JIT session error: ...": the first is kept for
+ * the one line the failed lookup reports. */
+static void session_error(void *ctx, LLVMErrorRef e) {
+    urc_jit *j = ctx;
+    char *t = one_line(e);
+    if (!j->session_error) j->session_error = t;
 }
 
 urc_jit *urc_jit_compile(const urc_program *const *progs, const char *const *entries, int n, const urc_emit_opts *o) {
@@ -72,6 +84,9 @@ urc_jit *urc_jit_compile(const urc_program *const *progs, const char *const *ent
         LLVMConsumeError(LLVMOrcDisposeLLJIT(J));
         return NULL;
     }
+    urc_jit *j = urc_alloc(sizeof *j);
+    j->jit = J, j->prefix = urc_strdup(o->prefix), j->session_error = NULL;
+    LLVMOrcExecutionSessionSetErrorReporter(LLVMOrcLLJITGetExecutionSession(J), session_error, j);
     LLVMOrcJITDylibRef jd = LLVMOrcLLJITGetMainJITDylib(J);
     LLVMOrcJITDylibAddGenerator(jd, dg);
     LLVMOrcThreadSafeModuleRef tsm = LLVMOrcCreateNewThreadSafeModule(mod, tsc);
@@ -81,8 +96,6 @@ urc_jit *urc_jit_compile(const urc_program *const *progs, const char *const *ent
         LLVMConsumeError(LLVMOrcDisposeLLJIT(J));
         return NULL;
     }
-    urc_jit *j = urc_alloc(sizeof *j);
-    j->jit = J, j->prefix = urc_strdup(o->prefix);
     return j;
 }
 
@@ -91,7 +104,13 @@ urc_jit_entry urc_jit_lookup(urc_jit *j, const char *entry) {
     /* the first lookup compiles the module */
     LLVMErrorRef e = LLVMOrcLLJITLookup(j->jit, &a, urc_fmt("%s_%s_argv", j->prefix, entry));
     if (e) {
-        jit_error(urc_fmt("cannot compile %s_%s", j->prefix, entry), e);
+        const char *what = urc_fmt("cannot compile %s_%s", j->prefix, entry);
+        if (j->session_error) { /* the cause ("Symbols not found: [ f ]"), not the consequence */
+            LLVMConsumeError(e);
+            urc_error(NULL, "--jit: %s: %s", what, j->session_error);
+        } else {
+            jit_error(what, e);
+        }
         return NULL;
     }
     return (urc_jit_entry)(uintptr_t)a;
