@@ -18,6 +18,7 @@
 #include "base/diag.h"
 #include "base/npy.h"
 #include "base/paths.h"
+#include "base/proc.h"
 #include "unetrc_sw.h"
 
 #define usage_error urc_cli_usage_error
@@ -107,15 +108,29 @@ static const char *default_name(const char *out) {
     return r;
 }
 
+/* The suffix -o must have: .c, .o for the LLVM backend, .so with --shared. */
+static const char *out_suffix(const urc_cli *c) {
+    return c->shared ? ".so" : c->backend ? c->backend->code_suffix : ".c";
+}
+
+/* The output path without its suffix, and with --shared without the "lib"
+ * of its base name: DIR/libseg.so -> DIR/seg (DIR/seg.h, DIR/seg.weights). */
+static const char *out_stem(const urc_cli *c) {
+    const char *stem = urc_strndup(c->out_c, strlen(c->out_c) - strlen(out_suffix(c)));
+    const char *base = urc_cli_base_name(stem);
+    if (c->shared && !strncmp(base, "lib", 3) && base[3]) stem = urc_fmt("%.*s%s", (int)(base - stem), stem, base + 3);
+    return stem;
+}
+
 const char *urc_cli_compile_prefix(const urc_cli *c, urc_cli_file outs[3], int *nout) {
-    const char *sfx = c->backend ? c->backend->code_suffix : ".c"; /* .c, or .o for the LLVM backend */
+    const char *sfx = out_suffix(c);
     if (!c->out_c) usage_error("no output file given (-o FILE%s)", sfx);
     size_t len = strlen(c->out_c), ls = strlen(sfx);
     if (len < ls + 1 || strcmp(c->out_c + len - ls, sfx))
         usage_error("-o wants a file name ending in %s, got '%s'", sfx, c->out_c);
-    const char *name = c->name ? c->name : default_name(c->out_c);
+    const char *stem = out_stem(c);
+    const char *name = c->name ? c->name : default_name(urc_fmt("%s.c", stem));
     if (!valid_ident(name)) usage_error("--name '%s' is not a C identifier", name);
-    const char *stem = urc_strndup(c->out_c, len - ls);
     outs[0] = (urc_cli_file){c->out_c, urc_fmt("-o '%s'", c->out_c)};
     outs[1] = (urc_cli_file){urc_fmt("%s.h", stem), urc_fmt("output '%s.h' (of -o '%s')", stem, c->out_c)};
     outs[2] = (urc_cli_file){urc_fmt("%s.weights", stem), urc_fmt("output '%s.weights' (of -o '%s')", stem, c->out_c)};
@@ -125,9 +140,37 @@ const char *urc_cli_compile_prefix(const urc_cli *c, urc_cli_file outs[3], int *
     return name;
 }
 
+/* --shared: the emitted code (and its header, which it includes) written
+ * into the scratch folder and built there by the backend (cc cflags -shared
+ * -fPIC: the C file compiled, the LLVM object linked) into a shared library,
+ * which replaces the code in e. */
+static void build_shared(const urc_cli *c, const char *scratch, const urc_emit_opts *eo, urc_emitted *e) {
+    const char *err;
+    const char *h = urc_fmt("%s/%s", scratch, urc_cli_base_name(eo->header_path));
+    if (!urc_write_new_file(eo->code_path, e->code.data, e->code.len, 0600, &err)) fail(eo->code_path, err);
+    if (!urc_write_new_file(h, e->header.data, e->header.len, 0600, &err)) fail(h, err);
+    const char *so = urc_fmt("%s/lib.so", scratch);
+    urc_build_opts bo = {.cc = c->cc,
+                         .cflags = urc_fmt("%s -shared -fPIC", c->cflags ? c->cflags : "-std=c11 -O3 -fopenmp"),
+                         .log_path = urc_fmt("%s/build.log", scratch),
+                         .tmpdir = scratch};
+    urc_diag_reset(c->out_c);
+    if (!c->backend->build(&eo->code_path, 1, so, &bo)) fail(c->out_c, NULL);
+    size_t n;
+    char *data = urc_read_file(so, &n, (size_t)-1, &err);
+    if (!data) fail(so, err);
+    urc_sb_free(&e->code);
+    urc_sb_write(&e->code, data, n);
+    free(data);
+}
+
 void urc_cli_write_code(const urc_cli *c, const urc_program *const *progs, const char *const *entries, int n,
                         const char *prefix, const urc_graph *g, const char *command) {
-    const char *stem = urc_strndup(c->out_c, strlen(c->out_c) - strlen(c->backend->code_suffix));
+    const char *stem = out_stem(c), *scratch = NULL;
+    if (c->shared) { /* the code goes into a scratch folder, built from there into OUT.so */
+        const char *err;
+        if (!(scratch = urc_scratch_create("unetrc-shared-", &err))) fail(NULL, err);
+    }
     urc_emit_opts eo = {.triple = c->triple,
                         .cpu = c->cpu,
                         .features = c->features,
@@ -137,17 +180,18 @@ void urc_cli_write_code(const urc_cli *c, const urc_program *const *progs, const
                         .model_hash = g->hash,
                         .opset = g->opset,
                         .embed_weights = c->embed,
-                        .code_path = c->out_c,
+                        .code_path = scratch ? urc_fmt("%s/%s%s", scratch, prefix, c->backend->code_suffix) : c->out_c,
                         .header_path = urc_fmt("%s.h", stem),
                         .weights_path = c->embed ? NULL : urc_fmt("%s.weights", stem)};
     urc_emitted e = {0};
     if (!c->backend->emit(progs, entries, n, &eo, &e)) fail(c->model, NULL);
+    if (scratch) build_shared(c, scratch, &eo, &e);
     /* Opened in the order of the command line (a missing folder is named
      * as -o), committed the other way round: the weights first (on a full
      * disk the largest file is the one named), the code, whose presence
      * says the set is complete, last. */
     urc_cli_outset set = {0};
-    urc_outfile *f[3] = {urc_cli_out_open(&set, eo.code_path), urc_cli_out_open(&set, eo.header_path),
+    urc_outfile *f[3] = {urc_cli_out_open(&set, c->out_c), urc_cli_out_open(&set, eo.header_path),
                          c->embed ? NULL : urc_cli_out_open(&set, eo.weights_path)};
     urc_outfile_write(f[0], e.code.data, e.code.len);
     urc_outfile_write(f[1], e.header.data, e.header.len);
@@ -160,6 +204,7 @@ void urc_cli_write_code(const urc_cli *c, const urc_program *const *progs, const
         set.f.items[j] = t, set.path.items[j] = p;
     }
     urc_cli_out_commit(&set);
+    if (scratch) urc_scratch_remove((char *)scratch);
 }
 
 urc_outfile *urc_cli_out_open(urc_cli_outset *s, const char *path) {
@@ -466,6 +511,9 @@ static const opt table[] = {
      "-o FILE.c              output C file (header and weights next to it; FILE.o with --backend llvm)"},
     {"--name", K_STR, COMPILE | TRAINC, AT(name),
      "--name NAME            symbol prefix (default: the output file's base name)"},
+    {"--shared", K_FLAG, COMPILE | TRAINC, AT(shared),
+     "--shared               -o DIR/libNAME.so: the code built into a shared library (cc -shared -fPIC;\n"
+     "                       --cc, --cflags), NAME.h and NAME.weights beside it (python/unetrc_model.py)"},
     {"--embed-weights", K_FLAG, COMPILE | TRAINC, AT(embed),
      "--embed-weights        put the weights in the C file instead of NAME.weights"},
     {"--train", K_ACT, TRAINC, 0, NULL, .fn = nothing},
@@ -503,6 +551,9 @@ static const opt table[] = {
      "--cpu NAME             --backend llvm: LLVM's CPU name (default: --target-cpu's; the host's for native)"},
     {"--features", K_STR, COMPILE | TRAINC, AT(features),
      "--features LIST        --backend llvm: LLVM's CPU features, e.g. +avx2,-avx512f (default: the CPU's)"},
+    {"--jit", K_FLAG, RUN | BENCH | GRAD | TRAIN, AT(jit),
+     "--jit                  run, bench, grad, train: build the code with LLVM's JIT into this process and run it\n"
+     "                       there (implies --backend llvm; no C compiler, nothing written)"},
     SECTION("options of run:"),
     {"--output", K_LIST, RUN, AT(outputs),
      "--output Y.npy         where to write an output (one per model output, in order)"},
@@ -644,8 +695,9 @@ static const opt table[] = {
     {"--max-bytes", K_U64, SEGMENT, AT(opt.import.max_bytes),
      "--max-bytes N          largest model or image file accepted (default 4294967296)"},
     SECTION("common options:"),
-    {"--cc", K_STR, BUILD, AT(cc), "--cc CC                C compiler for the generated code (default $CC, else cc)"},
-    {"--cflags", K_STR, BUILD, AT(cflags),
+    {"--cc", K_STR, BUILD | COMPILE | TRAINC, AT(cc),
+     "--cc CC                C compiler for the generated code (default $CC, else cc)"},
+    {"--cflags", K_STR, BUILD | COMPILE | TRAINC, AT(cflags),
      "--cflags FLAGS         its flags (run, grad: \"-std=c11 -O2 -fopenmp\"; bench, train, segment:\n"
      "                       \"-std=c11 -O3 -march=native -mprefer-vector-width=512 -fopenmp\")"},
     {"--dump-ir", K_FLAG, ALL & ~SEGMENT, AT(opt.dump_ir),
@@ -784,10 +836,12 @@ static void apply(urc_cli *c, const opt *o, const char *a, const char *v) {
     }
 }
 
+static const char default_backend[] = "c"; /* --backend's default (--jit: llvm) */
+
 static void defaults(urc_cli *c) {
     c->opt.import.max_bytes = URC_DEFAULT_MAX_BYTES;
     c->opt.align = 64;
-    c->backend_name = "c";
+    c->backend_name = default_backend;
     urc_train_defaults(&c->t);
     c->steps = 100;
     c->lr = 1e-3;
@@ -854,7 +908,17 @@ void urc_cli_parse(urc_cli *c, int argc, char **argv) {
     c->t.nrecompute = c->recompute.len;
     c->t.loss.label_map = c->label_map.items;
     c->t.loss.nlabel_map = c->label_map.len;
-    if (c->cmd & BACKEND) {
+    if (c->jit && c->backend_name != default_backend && strcmp(c->backend_name, "llvm"))
+        usage_error("--jit runs the LLVM backend's code: not with --backend %s", c->backend_name);
+    if (c->jit && c->keep) usage_error("--keep: --jit writes no files to keep");
+    if (c->jit) {
+#ifdef URC_HAVE_LLVM
+        c->backend_name = "llvm";
+        c->backend = &urc_backend_llvm_jit;
+#else
+        usage_error("--jit needs the LLVM backend (this unetrc was built without LLVM 14: UNETRC_LLVM)");
+#endif
+    } else if (c->cmd & BACKEND) {
         c->backend = urc_backend_find(c->backend_name);
         if (!c->backend)
             usage_error("--backend: unknown backend '%s' (available: %s)", c->backend_name, urc_backend_names());

@@ -41,9 +41,10 @@ typedef struct urc_cli {
     const char *backend_name;
     const char *triple, *cpu, *features; /* --target, --cpu, --features (machine-code backends) */
     const struct urc_backend *backend;
+    bool jit; /* --jit: run, bench, grad, train in this process through LLVM's JIT */
     /* compile, --train */
     const char *out_c, *name;
-    bool embed;
+    bool embed, shared; /* --embed-weights, --shared */
     /* the graph: import options, passes, target (c->opt holds them all) */
     urc_options opt;
     URC_VEC(urc_input_pin) pins;

@@ -522,6 +522,98 @@ static void check_checkpoint(const char *path, bool resume, const urc_program *T
     fail(path, unetrc_checkpoint_status_str(rc));
 }
 
+#ifdef URC_HAVE_LLVM
+/* aligned_alloc of whole 64-byte units, zeroed */
+static unsigned char *zalloc64(int64_t n) {
+    size_t b = (size_t)(n + 63) / 64 * 64;
+    unsigned char *p = aligned_alloc(64, b ? b : 64);
+    if (!p) fail(NULL, "out of memory");
+    memset(p, 0, b);
+    return p;
+}
+
+/* train --jit: the training harness (train_harness) as a function of this
+ * process, calling the JIT'd seg_train_init and seg_train_step: the same
+ * steps, progress lines, learning rates and checkpoints. */
+static void train_in_process(urc_cli *c, urc_program **progs, const urc_graph *g, const char *ckpt,
+                             const urc_strbuf *xs, const urc_strbuf *ls, int ns, int steps, double lr0, double lr1,
+                             int every, int stop_after) {
+    const urc_program *T = progs[1], *W = progs[1];
+    urc_emit_opts eo = {.prefix = "seg",
+                        .source_name = urc_cli_base_name(c->model),
+                        .command = "unetrc train",
+                        .model_hash = g->hash,
+                        .opset = g->opset};
+    printf("unetrc train: %d samples, %d steps, compiling in-process (--jit)\n", ns, steps);
+    fflush(stdout);
+    double t0 = urc_jit_now_ms();
+    urc_diag_reset(c->model);
+    urc_jit *j = urc_jit_compile((const urc_program *const *)progs, train_entries, 2, &eo);
+    urc_jit_entry init = j ? urc_jit_lookup(j, "train_init") : NULL;
+    urc_jit_entry step = init ? urc_jit_lookup(j, "train_step") : NULL;
+    if (!step) fail(c->model, NULL);
+    if (urc_verbose) fprintf(stderr, "unetrc train: JIT in %.1f ms\n", urc_jit_now_ms() - t0);
+    int64_t ps = urc_abi_params_size(T), ss = urc_abi_state_size(T);
+    unsigned char *w = zalloc64(W->weights_bytes), *params = zalloc64(ps), *state = zalloc64(ss),
+                  *arena = zalloc64(urc_abi_arena_size(T));
+    if (W->weights_bytes) memcpy(w, W->weights, (size_t)W->weights_bytes);
+    int64_t step_off = -1;
+    for (int i = 0; i < T->regions.len; i++)
+        if (T->regions.items[i].state && !strcmp(T->regions.items[i].name, "step"))
+            step_off = T->regions.items[i].offset;
+    if (step_off < 0) fail(c->model, "internal error: the training step has no step counter");
+    int st;
+    if (c->resume) {
+        st = unetrc_checkpoint_load(ckpt, params, (size_t)ps, state, (size_t)ss, g->hash);
+        if (st) fail(ckpt, unetrc_checkpoint_status_str(st));
+    } else if ((st = init((void *[]){w, params, state})) != UNETRC_OK) {
+        fail(c->model, urc_fmt("seg_train_init returned %d", st));
+    }
+    float at;
+    memcpy(&at, state + step_off, sizeof at);
+    if (!(at >= 0 && at <= 2e9f && at == floorf(at))) fail(ckpt, "the checkpoint's step counter is not a step number");
+    int first = (int)at, done = 0;
+    if (c->resume)
+        fprintf(stderr, "unetrc train: resuming from %s at step %d%s\n", ckpt, first,
+                first >= steps ? " (--steps reached: nothing to train)" : "");
+    const urc_io *xi = &T->inputs.items[0], *li = &T->inputs.items[1];
+    size_t xbytes = (size_t)(urc_shape_numel(&xi->shape) * urc_dtype_size(xi->dt));
+    size_t lbytes = (size_t)(urc_shape_numel(&li->shape) * urc_dtype_size(li->dt));
+    /* the samples in 64-byte aligned copies, as the harness loads them */
+    unsigned char *x = zalloc64((int64_t)xs->len), *lab = zalloc64((int64_t)ls->len);
+    memcpy(x, xs->data, xs->len);
+    memcpy(lab, ls->data, ls->len);
+    bool has_dice = T->outputs.len > 1;
+    urc_jit_threads(c->threads);
+    for (int s = first; s < steps; s++) {
+        float lr = (float)(lr1 + 0.5 * (lr0 - lr1) * (1 + cos(3.14159265358979 * s / (steps > 1 ? steps - 1 : 1))));
+        int i = s % ns;
+        float loss = 0, dice = NAN;
+        void *args[9] = {w, params, state, arena, x + xbytes * (size_t)i, lab + lbytes * (size_t)i, &lr, &loss, &dice};
+        double s0 = urc_jit_now_ms();
+        int rc = step(args);
+        double ms = urc_jit_now_ms() - s0;
+        if (rc != UNETRC_OK)
+            fail(NULL, urc_fmt("step %d (sample %d): seg_train_step returned %d%s", s + 1, i + 1, rc,
+                               rc == UNETRC_ERR_LABEL ? " (a label is none of the classes' label values)" : ""));
+        printf("step %d/%d loss=%.6f dice=%.4f lr=%.3g ms=%.1f\n", s + 1, steps, loss, has_dice ? dice : NAN, lr, ms);
+        fflush(stdout);
+        done++;
+        bool stop = stop_after > 0 && done == stop_after;
+        if ((every > 0 && (s + 1) % every == 0) || s + 1 == steps || stop) {
+            errno = 0;
+            st = unetrc_checkpoint_save(ckpt, params, (size_t)ps, state, (size_t)ss, g->hash);
+            if (st)
+                fail(ckpt, urc_fmt("cannot save the checkpoint: %s",
+                                   errno ? strerror(errno) : unetrc_checkpoint_status_str(st)));
+        }
+        if (stop) break;
+    }
+    printf("checkpoint %s\n", ckpt);
+    urc_jit_free(j);
+}
+#endif
+
 int urc_cmd_train(urc_cli *c) {
     const char *outdir = c->out;
     int steps = (int)c->steps, every = (int)c->every, stop_after = (int)c->stop_after;
@@ -566,6 +658,12 @@ int urc_cmd_train(urc_cli *c) {
     if (lock < 0) fail(lock_path, urc_fmt("cannot open the lock file: %s", strerror(errno)));
     if (flock(lock, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK)
         fail(outdir, "another unetrc train is using this output folder");
+#ifdef URC_HAVE_LLVM
+    if (c->jit) {
+        train_in_process(c, progs, g, ckpt, &xs, &ls, ns, steps, lr, lr_final, every, stop_after);
+        return 0;
+    }
+#endif
     /* The trainer's build folder: the data, the generated code, the runtime
      * and the harness, written as one set. */
     const char *bdir = urc_fmt("%s/build", outdir);

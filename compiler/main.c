@@ -225,7 +225,7 @@ static int cmd_bench(cli *c) {
     urc_program *P = urc_build_program(g, "model", &c->opt, NULL);
     if (!P) fail_diag();
     int runs = c->runs ? c->runs : 10, threads = c->threads ? c->threads : 2;
-    double *times = urc_xcalloc((size_t)runs, sizeof(double));
+    double *times = urc_xcalloc((size_t)runs, sizeof(double)), jit_ms = 0;
     urc_run_opts ro = {.cc = c->cc,
                        .cflags =
                            c->cflags ? c->cflags : "-std=c11 -O3 -march=native -mprefer-vector-width=512 -fopenmp",
@@ -236,7 +236,8 @@ static int cmd_bench(cli *c) {
                        .opset = g->opset,
                        .threads = threads,
                        .bench_runs = runs,
-                       .times_ms = times};
+                       .times_ms = times,
+                       .build_ms = c->jit ? &jit_ms : NULL};
     urc_diag_reset(c->model);
     if (!c->backend->run(P, ins, outs, &ro)) fail_diag();
     qsort(times, (size_t)runs, sizeof(double), cmp_double);
@@ -245,6 +246,9 @@ static int cmd_bench(cli *c) {
            "threads=%d runs=%d\n",
            urc_cli_base_name(c->model), med, times[0], med > 0 ? 2.0 * (double)P->macs / (med * 1e6) : 0.0,
            (double)P->macs / 1e9, (long long)P->arena_bytes, (long long)P->weights_bytes, threads, runs);
+    if (c->jit)
+        printf("bench %s: jit_ms=%.1f (LLVM module built, optimised and compiled in-process)\n",
+               urc_cli_base_name(c->model), jit_ms);
     return 0;
 }
 

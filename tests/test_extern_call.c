@@ -4,7 +4,9 @@
  * micro-kernel (tests/extern/axpy_kernel.c) on 4-element chunks, and the
  * program is emitted, built and run through the test backend
  * (UNETRC_BACKEND); the output
- * must be exactly a*x + b. Also: the loop-IR text of the call, and the
+ * must be exactly a*x + b. With the LLVM backend, --jit of the same program
+ * fails with one line naming the callee (it is in no library of the
+ * process). Also: the loop-IR text of the call, and the
  * verifier's messages for an address outside a call and a bad callee. */
 #include <string.h>
 
@@ -78,6 +80,18 @@ int main(int argc, char **argv) {
     } else {
         printf("FAIL %s: %s\n", be->name, urc_diag_message());
     }
+
+#ifdef URC_HAVE_LLVM
+    /* --jit: the callee is in no library of this process, so the JIT's lookup fails: one line, no crash */
+    if (!strcmp(be->name, "llvm")) {
+        urc_tensor *jout[1] = {NULL};
+        urc_diag_reset("extern");
+        CHECK(!urc_backend_llvm_jit.run(P, &in, jout, &ro));
+        const char *m = urc_diag_message();
+        CHECK(m && strstr(m, "--jit: cannot compile model_forward") && strstr(m, "urc_test_axpy") && !strchr(m, '\n'));
+        if (!m || !strstr(m, "urc_test_axpy")) printf("FAIL jit: %s\n", m ? m : "(no message)");
+    }
+#endif
 
     /* the verifier */
     urc_diag_reset("extern");

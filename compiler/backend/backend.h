@@ -46,6 +46,7 @@ typedef struct urc_run_opts {
     int threads;      /* > 0: OMP_NUM_THREADS for the run */
     int bench_runs;   /* > 0: time this many forwards after one warm-up */
     double *times_ms; /* bench: bench_runs times, filled on success */
+    double *build_ms; /* --jit: when not NULL, the time to generate and compile the code */
 } urc_run_opts;
 
 /* Building an executable from emitted code and C sources (a harness, the
@@ -90,6 +91,24 @@ const urc_backend *urc_backend_from_env(void);
 extern const urc_backend urc_backend_c;
 #ifdef URC_HAVE_LLVM
 extern const urc_backend urc_backend_llvm;
+/* --jit: the LLVM backend whose run compiles and runs the code in this
+ * process (backend/llvm/jit_llvm.c; not in the registry: its emit and
+ * build are the LLVM backend's). */
+extern const urc_backend urc_backend_llvm_jit;
+
+/* The LLVM backend's code of n programs (entries as urc_backend.emit),
+ * compiled into this process by LLVM's ORC JIT for this machine: NULL after
+ * reporting (urc_error, one line). */
+typedef struct urc_jit urc_jit;
+urc_jit *urc_jit_compile(const urc_program *const *progs, const char *const *entries, int n, const urc_emit_opts *o);
+/* PREFIX_ENTRY ("forward", "train_step", "train_init"), called with its
+ * arguments in order as one array; NULL after reporting. */
+typedef int (*urc_jit_entry)(void **args);
+urc_jit_entry urc_jit_lookup(urc_jit *j, const char *entry);
+void urc_jit_free(urc_jit *j);
+/* n > 0: OpenMP threads of the JIT'd code's parallel loops (omp_set_num_threads). */
+void urc_jit_threads(int n);
+double urc_jit_now_ms(void); /* CLOCK_MONOTONIC */
 #endif
 
 /* Creates the --keep folder if missing; NULL, or why it cannot be used

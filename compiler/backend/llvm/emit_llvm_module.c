@@ -236,8 +236,29 @@ static void init_llvm(void) {
     LLVMInitializeAllAsmPrinters();
 }
 
-bool urc_llvm_emit_object(const urc_program *const *progs, const char *const *entries, int n, const urc_emit_opts *o,
-                          const urc_llvm_target *tt, urc_strbuf *out) {
+/* fn_argv(i8 **args): calls fn (every parameter a pointer) with args[0..n-1]
+ * and returns its result: an entry point of any arity called from C through
+ * one pointer type (the JIT, jit_llvm.c). */
+static void argv_wrapper(gen *g, LLVMValueRef fn) {
+    LLVMTypeRef ft = LLVMGlobalGetValueType(fn);
+    unsigned np = LLVMCountParamTypes(ft);
+    LLVMTypeRef pp = LLVMPointerType(g->p8, 0);
+    size_t len;
+    const char *name = LLVMGetValueName2(fn, &len);
+    LLVMValueRef w =
+        ll_new_function(g, urc_fmt("%.*s_argv", (int)len, name), LLVMFunctionType(g->i32, &pp, 1, 0), false);
+    LLVMPositionBuilderAtEnd(g->b, LLVMAppendBasicBlockInContext(g->ctx, w, "entry"));
+    LLVMValueRef *args = urc_alloc(sizeof(LLVMValueRef) * ((size_t)np + 1));
+    for (unsigned i = 0; i < np; i++) {
+        LLVMValueRef at = ll_ci(g->i64, i);
+        args[i] = LLVMBuildLoad2(g->b, g->p8, LLVMBuildInBoundsGEP2(g->b, g->p8, LLVMGetParam(w, 0), &at, 1, ""), "");
+    }
+    LLVMBuildRet(g->b, LLVMBuildCall2(g->b, ft, fn, args, np, ""));
+}
+
+bool urc_llvm_build_module(const urc_program *const *progs, const char *const *entries, int n, const urc_emit_opts *o,
+                           const urc_llvm_target *tt, LLVMContextRef ctx, bool argv_entries, LLVMModuleRef *mod_out,
+                           LLVMTargetMachineRef *tm_out) {
     init_llvm();
     const urc_program *W = progs[n - 1];
     const char *tr = tt->triple ? tt->triple : W->target.triple;
@@ -258,10 +279,17 @@ bool urc_llvm_emit_object(const urc_program *const *progs, const char *const *en
         LLVMDisposeMessage(err);
         return false;
     }
+    if (argv_entries) { /* the JIT runs code for this machine only */
+        char *host = LLVMGetDefaultTargetTriple();
+        bool here = same_arch(host, triple);
+        if (!here) urc_error(NULL, "--jit: the code is for '%s', this machine is '%s' (--target-cpu)", triple, host);
+        LLVMDisposeMessage(host);
+        if (!here) return false;
+    }
     LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelAggressive,
                                                       LLVMRelocPIC, LLVMCodeModelDefault);
     gen g = {0};
-    g.ctx = LLVMContextCreate();
+    g.ctx = ctx;
     g.mod = LLVMModuleCreateWithNameInContext(o->prefix, g.ctx);
     g.b = LLVMCreateBuilderInContext(g.ctx);
     g.i1 = LLVMInt1TypeInContext(g.ctx), g.i8 = LLVMInt8TypeInContext(g.ctx), g.i16 = LLVMInt16TypeInContext(g.ctx);
@@ -283,9 +311,15 @@ bool urc_llvm_emit_object(const urc_program *const *progs, const char *const *en
     for (int i = 0; i < n; i++) entry_point(&g, &kt, progs[i], W, entries[i], o);
     const urc_program *T = urc_abi_param_program(progs, n);
     if (T) train_init(&g, T, W, o);
+    if (argv_entries) {
+        for (int i = 0; i < n; i++)
+            argv_wrapper(&g, LLVMGetNamedFunction(g.mod, urc_fmt("%s_%s", o->prefix, entries[i])));
+        if (T) argv_wrapper(&g, LLVMGetNamedFunction(g.mod, urc_fmt("%s_train_init", o->prefix)));
+    }
     urc_hindex_free(&kt.index);
     free(kt.k.items);
     free(kt.fn.items);
+    LLVMDisposeBuilder(g.b);
 
     bool ok = true;
     const char *dump = getenv("UNETRC_LLVM_DUMP"); /* the module before optimisation, for debugging */
@@ -312,9 +346,25 @@ bool urc_llvm_emit_object(const urc_program *const *progs, const char *const *en
     }
     const char *dump2 = getenv("UNETRC_LLVM_DUMP_OPT");
     if (ok && dump2 && *dump2) LLVMPrintModuleToFile(g.mod, dump2, NULL);
+    if (!ok) {
+        LLVMDisposeModule(g.mod);
+        LLVMDisposeTargetMachine(tm);
+        return false;
+    }
+    *mod_out = g.mod, *tm_out = tm;
+    return true;
+}
+
+bool urc_llvm_emit_object(const urc_program *const *progs, const char *const *entries, int n, const urc_emit_opts *o,
+                          const urc_llvm_target *tt, urc_strbuf *out) {
+    LLVMContextRef ctx = LLVMContextCreate();
+    LLVMModuleRef mod;
+    LLVMTargetMachineRef tm;
+    bool ok = urc_llvm_build_module(progs, entries, n, o, tt, ctx, false, &mod, &tm);
     if (ok) {
         LLVMMemoryBufferRef mb = NULL;
-        if (LLVMTargetMachineEmitToMemoryBuffer(tm, g.mod, LLVMObjectFile, &err, &mb)) {
+        char *err = NULL;
+        if (LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile, &err, &mb)) {
             urc_error(NULL, "internal error: LLVM could not write the object: %s", err ? err : "");
             LLVMDisposeMessage(err);
             ok = false;
@@ -322,10 +372,9 @@ bool urc_llvm_emit_object(const urc_program *const *progs, const char *const *en
             urc_sb_write(out, LLVMGetBufferStart(mb), LLVMGetBufferSize(mb));
             LLVMDisposeMemoryBuffer(mb);
         }
+        LLVMDisposeModule(mod);
+        LLVMDisposeTargetMachine(tm);
     }
-    LLVMDisposeBuilder(g.b);
-    LLVMDisposeModule(g.mod);
-    LLVMContextDispose(g.ctx);
-    LLVMDisposeTargetMachine(tm);
+    LLVMContextDispose(ctx);
     return ok;
 }

@@ -5,6 +5,7 @@
 #define URC_LLVM_INTERNAL_H
 
 #include <llvm-c/Core.h>
+#include <llvm-c/TargetMachine.h>
 
 #include "emit_llvm.h"
 
@@ -40,5 +41,14 @@ LLVMTypeRef ll_mem_type(gen *g, urc_dtype dt);
 LLVMValueRef ll_convert(gen *g, LLVMValueRef v, urc_dtype from, urc_dtype to, bool inrange);
 LLVMValueRef ll_kernel(gen *g, const urc_kernel *k);
 LLVMValueRef ll_kernel_fn(gen *g, kernel_table *t, const urc_kernel *k);
+
+/* The optimised module of n programs (entries as urc_backend.emit) in ctx,
+ * and the target machine it was optimised for (both the caller's to
+ * dispose). argv_entries (the JIT): also PREFIX_ENTRY_argv(void **args) per
+ * entry point and train_init, and the triple must be this machine's. False
+ * after reporting (urc_error). */
+bool urc_llvm_build_module(const urc_program *const *progs, const char *const *entries, int n, const urc_emit_opts *o,
+                           const urc_llvm_target *t, LLVMContextRef ctx, bool argv_entries, LLVMModuleRef *mod,
+                           LLVMTargetMachineRef *tm);
 
 #endif
