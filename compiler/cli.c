@@ -144,6 +144,20 @@ const char *urc_cli_compile_prefix(const urc_cli *c, urc_cli_file outs[3], int *
  * into the scratch folder and built there by the backend (cc cflags -shared
  * -fPIC: the C file compiled, the LLVM object linked) into a shared library,
  * which replaces the code in e. */
+/* The default flags of --shared: the code tuned for the resolved --target-cpu is built for that CPU too
+ * (-march=NAME, which gcc and clang know for the x86-64 names of the table; -march=native for "native")
+ * when it runs on this machine's architecture; other targets need --cc/--cflags of their toolchain. */
+static const char *shared_cflags(const urc_cli *c) {
+    const urc_target *t = &c->opt.target;
+    const char *march = "";
+    if (t->name && !strcmp(t->name, "native")) march = " -march=native";
+#if defined(__x86_64__)
+    else if (t->name && t->triple && !strncmp(t->triple, "x86_64", 6) && strcmp(t->name, "generic"))
+        march = urc_fmt(" -march=%s", t->name);
+#endif
+    return urc_fmt("-std=c11 -O3%s -fopenmp", march);
+}
+
 static void build_shared(const urc_cli *c, const char *scratch, const urc_emit_opts *eo, urc_emitted *e) {
     const char *err;
     const char *h = urc_fmt("%s/%s", scratch, urc_cli_base_name(eo->header_path));
@@ -151,7 +165,7 @@ static void build_shared(const urc_cli *c, const char *scratch, const urc_emit_o
     if (!urc_write_new_file(h, e->header.data, e->header.len, 0600, &err)) fail(h, err);
     const char *so = urc_fmt("%s/lib.so", scratch);
     urc_build_opts bo = {.cc = c->cc,
-                         .cflags = urc_fmt("%s -shared -fPIC", c->cflags ? c->cflags : "-std=c11 -O3 -fopenmp"),
+                         .cflags = urc_fmt("%s -shared -fPIC", c->cflags ? c->cflags : shared_cflags(c)),
                          .log_path = urc_fmt("%s/build.log", scratch),
                          .tmpdir = scratch};
     urc_diag_reset(c->out_c);
