@@ -13,7 +13,8 @@
 #                  (unetrc writes the object itself; the compiler must have been built with LLVM)
 #   TARGET_CPU     unetrc --target-cpu. Default: unetrc's (a baseline of the build machine's
 #                  architecture), or when cross-compiling the baseline of CMAKE_SYSTEM_PROCESSOR
-#                  (aarch64: armv8-a, x86_64: x86-64-v3; another processor needs TARGET_CPU)
+#                  (aarch64: armv8-a, x86_64: x86-64-v3; another processor needs TARGET_CPU, or
+#                  TARGET with BACKEND llvm)
 #   TARGET, CPU    unetrc --target and --cpu (BACKEND llvm): the object's triple and LLVM CPU
 #                  (default: TARGET_CPU's)
 #   VECTOR_BITS    unetrc --vector-bits
@@ -56,7 +57,7 @@ function(unetrc_add_model target)
       set(A_TARGET_CPU armv8-a)
     elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|amd64|AMD64)$")
       set(A_TARGET_CPU x86-64-v3)
-    else()
+    elseif(NOT A_TARGET)
       message(FATAL_ERROR "unetrc_add_model(${target}): cross-compiling for '${CMAKE_SYSTEM_PROCESSOR}': give "
                           "TARGET_CPU (unetrc --target-cpu, e.g. cortex-m7)")
     endif()

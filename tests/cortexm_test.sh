@@ -18,9 +18,13 @@
 # through LLVM too (--target x86_64-linux-gnu --target-cpu cortex-m4). By default one model (unet3d_batch);
 # UNETRC_LONG_TESTS=1 in the environment (the CMake option UNETRC_LONG_TESTS) all three: 15-40 s of LLVM
 # optimisation each.
+# Last, the package route of docs/build.md for a Cortex-M7: runtime/ built with tests/cross/cortex-m7.cmake and
+# installed, a device's program (the model and unetrc.h, no files) configured with that toolchain file against
+# its package, unetrc_add_model(... TARGET_CPU cortex-m7) run by this unetrc (UNETRC_EXECUTABLE), for the last
+# backend of BACKENDS (each with UNETRC_LONG_TESTS=1): the program links (newlib, nosys), is a Cortex-M7 program, calls no OpenMP. Build times printed.
 # Exit 77 (skipped) without arm-none-eabi-gcc (scripts/setup.sh installs gcc-arm-none-eabi).
 set -eu
-U=$1; S=$(cd "$2" && pwd); CMP=$3; BACKENDS=${4:-c}
+U=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); S=$(cd "$2" && pwd); CMP=$3; BACKENDS=${4:-c}
 command -v arm-none-eabi-gcc >/dev/null 2>&1 || { echo "cortexm_test: skipped (arm-none-eabi-gcc missing)"; exit 77; }
 T=$(mktemp -d /tmp/unetrc-cortexm-XXXXXX)
 trap 'rm -rf "$T"' EXIT
@@ -70,36 +74,84 @@ for CPU in cortex-m7 cortex-m4; do
         check_object $CPU $M "$D/seg.o"
     done
 done
-case " $BACKENDS " in *" llvm "*) ;; *) echo "cortexm_test: ok (C backend only)"; exit 0 ;; esac
-MODELS=unet3d_batch
-[ "${UNETRC_LONG_TESTS:-0}" = 1 ] && MODELS="unet3d_batch basicunet3d_tiny unetr_conv_tiny"
-for M in $MODELS; do
-    D="$T/llvm-host-$M"
-    mkdir -p "$D"
-    "$U" "$S/models/$M.onnx" -o "$D/seg.o" --backend llvm --target x86_64-linux-gnu --target-cpu cortex-m4 \
-        --embed-weights
-    cc -std=c11 -O1 -fopenmp -I"$D" -I"$S/runtime/include" "$D/seg.o" "$S/tests/consumer/main.c" \
-        "$S/runtime/src/npy.c" "$S/runtime/src/weights.c" -lm -o "$D/host"
-    "$D/host" "$S/models/$M.input.npy" "$D/y.npy"
-    "$CMP" "$S/models/$M.expected.npy" "$D/y.npy" 1e-4
-done
-for CPU in cortex-m7 cortex-m4; do
-    case $CPU in
-    cortex-m7) FPU="-mcpu=cortex-m7 -mfpu=fpv5-d16" ;;
-    cortex-m4) FPU="-mcpu=cortex-m4 -mfpu=fpv4-sp-d16" ;;
-    esac
+case " $BACKENDS " in *" llvm "*) LLVM=1 ;; *) LLVM=0 ;; esac
+if [ $LLVM = 1 ]; then
+    MODELS=unet3d_batch
+    [ "${UNETRC_LONG_TESTS:-0}" = 1 ] && MODELS="unet3d_batch basicunet3d_tiny unetr_conv_tiny"
     for M in $MODELS; do
-        D="$T/llvm-$CPU-$M"
+        D="$T/llvm-host-$M"
         mkdir -p "$D"
-        "$U" "$S/models/$M.onnx" -o "$D/seg.o" --backend llvm --target-cpu $CPU --embed-weights 2> "$D/err" ||
-            { cat "$D/err"; exit 1; }
-        [ ! -s "$D/err" ] || { cat "$D/err"; echo "FAIL: $CPU $M llvm: warnings"; exit 1; }
-        arm-none-eabi-readelf -h "$D/seg.o" | grep -q "Machine:.*ARM" || { echo "FAIL: $CPU $M: not an Arm object"; exit 1; }
-        arm-none-eabi-readelf -A "$D/seg.o" | grep -q "Tag_CPU_name: \"$CPU\"" ||
-            { echo "FAIL: $CPU $M llvm: not built for $CPU"; exit 1; }
-        arm-none-eabi-readelf -A "$D/seg.o" | grep -q "Tag_ABI_PCS_GOT_use: direct" ||
-            { echo "FAIL: $CPU $M llvm: GOT-indirect (position-independent) code"; exit 1; }
-        check_object $CPU $M "$D/seg.o" llvm
+        "$U" "$S/models/$M.onnx" -o "$D/seg.o" --backend llvm --target x86_64-linux-gnu --target-cpu cortex-m4 \
+            --embed-weights
+        cc -std=c11 -O1 -fopenmp -I"$D" -I"$S/runtime/include" "$D/seg.o" "$S/tests/consumer/main.c" \
+            "$S/runtime/src/npy.c" "$S/runtime/src/weights.c" -lm -o "$D/host"
+        "$D/host" "$S/models/$M.input.npy" "$D/y.npy"
+        "$CMP" "$S/models/$M.expected.npy" "$D/y.npy" 1e-4
     done
+    for CPU in cortex-m7 cortex-m4; do
+        case $CPU in
+        cortex-m7) FPU="-mcpu=cortex-m7 -mfpu=fpv5-d16" ;;
+        cortex-m4) FPU="-mcpu=cortex-m4 -mfpu=fpv4-sp-d16" ;;
+        esac
+        for M in $MODELS; do
+            D="$T/llvm-$CPU-$M"
+            mkdir -p "$D"
+            "$U" "$S/models/$M.onnx" -o "$D/seg.o" --backend llvm --target-cpu $CPU --embed-weights 2> "$D/err" ||
+                { cat "$D/err"; exit 1; }
+            [ ! -s "$D/err" ] || { cat "$D/err"; echo "FAIL: $CPU $M llvm: warnings"; exit 1; }
+            arm-none-eabi-readelf -h "$D/seg.o" | grep -q "Machine:.*ARM" || { echo "FAIL: $CPU $M: not an Arm object"; exit 1; }
+            arm-none-eabi-readelf -A "$D/seg.o" | grep -q "Tag_CPU_name: \"$CPU\"" ||
+                { echo "FAIL: $CPU $M llvm: not built for $CPU"; exit 1; }
+            arm-none-eabi-readelf -A "$D/seg.o" | grep -q "Tag_ABI_PCS_GOT_use: direct" ||
+                { echo "FAIL: $CPU $M llvm: GOT-indirect (position-independent) code"; exit 1; }
+            check_object $CPU $M "$D/seg.o" llvm
+        done
+    done
+fi
+now() { date +%s.%N; }
+t0=$(now)
+TC=$S/tests/cross/cortex-m7.cmake
+cmake -S "$S/runtime" -B "$T/rt" -DCMAKE_TOOLCHAIN_FILE="$TC" -DCMAKE_BUILD_TYPE=Release > "$T/rt.log" 2>&1 &&
+    cmake --build "$T/rt" -j2 >> "$T/rt.log" 2>&1 && cmake --install "$T/rt" --prefix "$T/dev" >> "$T/rt.log" 2>&1 ||
+    { tail -20 "$T/rt.log"; echo "FAIL: runtime/ for cortex-m7"; exit 1; }
+echo "runtime/ for cortex-m7: built and installed in $(awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }') s"
+# a device's program (no files: tests/consumer's npy I/O needs an OS)
+mkdir -p "$T/app"
+cat > "$T/app/CMakeLists.txt" <<'EOC'
+cmake_minimum_required(VERSION 3.18)
+project(device_app C)
+set(BACKEND c CACHE STRING "")
+find_package(unetrc 0.1 CONFIG REQUIRED)
+unetrc_add_model(seg_model MODEL ${MODEL} NAME seg EMBED_WEIGHTS TARGET_CPU cortex-m7 BACKEND ${BACKEND})
+add_executable(app main.c)
+target_link_libraries(app PRIVATE seg_model unetrc::runtime)
+EOC
+cat > "$T/app/main.c" <<'EOC'
+#include "seg.h"
+#include "unetrc.h"
+static float in[SEG_IN0_COUNT], out[SEG_OUT0_COUNT];
+static unsigned char arena[SEG_ARENA_SIZE] __attribute__((aligned(SEG_ALIGN)));
+int main(void) {
+    int st = seg_forward(arena, in, out);
+    return unetrc_status_str(st)[0] == 'o' ? 0 : 1;
+}
+EOC
+# one backend by default (the LLVM one when built: its object is the one CMake does not compile), each with
+# UNETRC_LONG_TESTS
+PKG_BACKENDS=${BACKENDS##* }
+[ "${UNETRC_LONG_TESTS:-0}" = 1 ] && PKG_BACKENDS=$BACKENDS
+for BK in $PKG_BACKENDS; do
+    D="$T/pkg-$BK"
+    t0=$(now)
+    cmake -S "$T/app" -B "$D" -DCMAKE_TOOLCHAIN_FILE="$TC" -DCMAKE_BUILD_TYPE=Release \
+        -Dunetrc_DIR="$T/dev/lib/cmake/unetrc" -DUNETRC_EXECUTABLE="$U" -DMODEL="$S/models/unet3d_batch.onnx" \
+        -DBACKEND=$BK > "$D.log" 2>&1 &&
+        cmake --build "$D" -j2 >> "$D.log" 2>&1 || { tail -30 "$D.log"; echo "FAIL: package route, $BK"; exit 1; }
+    t1=$(now)
+    arm-none-eabi-readelf -A "$D/app" | grep -q 'Tag_CPU_name: "7E-M"\|Tag_CPU_name: "cortex-m7"' ||
+        { echo "FAIL: package route, $BK: app is not a Cortex-M7 program"; exit 1; }
+    arm-none-eabi-nm "$D/app" | grep -q "GOMP\|omp_get" && { echo "FAIL: package route, $BK: OpenMP"; exit 1; }
+    arm-none-eabi-size "$D/app" | awk -v b=$BK -v s="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')" \
+        'NR == 2 { printf "cortex-m7 consumer through the package, BACKEND %s: text %d, data %d, bss %d; built in %s s\n", b, $1, $2, $3, s }'
 done
 echo "cortexm_test: ok"
