@@ -1,31 +1,66 @@
 # unetrc_add_model(<target> MODEL <file.onnx>
-#                  [NAME <prefix>] [EMBED_WEIGHTS] [TARGET_CPU <cpu>] [VECTOR_BITS <n>]
-#                  [TRAIN] [SHARED] [OPTIONS <unetrc options>...])
+#                  [NAME <prefix>] [EMBED_WEIGHTS] [BACKEND c|llvm] [TARGET_CPU <cpu>] [TARGET <triple>]
+#                  [CPU <llvm cpu>] [VECTOR_BITS <n>] [TRAIN] [SHARED] [OPTIONS <unetrc options>...])
 #
 # Compiles MODEL with unetrc at build time (again whenever the model, the unetrc binary or the
-# arguments change) into <NAME>.c, <NAME>.h and <NAME>.weights in
+# arguments change) into <NAME>.c (BACKEND llvm: <NAME>.o), <NAME>.h and <NAME>.weights in
 # ${CMAKE_CURRENT_BINARY_DIR}/<target>, and makes <target> a static library of the generated
 # code with that folder as its public include directory (OpenMP linked when found).
 #   NAME           symbol prefix and file name (default: <target>)
 #   EMBED_WEIGHTS  weights in the C file (else the library's property UNETRC_WEIGHTS_FILE names
 #                  the .weights file to ship next to the program)
-#   TARGET_CPU     unetrc --target-cpu (default: the build machine's CPU, as unetrc's default)
+#   BACKEND        unetrc --backend: c (the default; the project's C compiler builds the code) or llvm
+#                  (unetrc writes the object itself; the compiler must have been built with LLVM)
+#   TARGET_CPU     unetrc --target-cpu. Default: unetrc's (a baseline of the build machine's
+#                  architecture), or when cross-compiling the baseline of CMAKE_SYSTEM_PROCESSOR
+#                  (aarch64: armv8-a, x86_64: x86-64-v3; another processor needs TARGET_CPU, or
+#                  TARGET with BACKEND llvm)
+#   TARGET, CPU    unetrc --target and --cpu (BACKEND llvm): the object's triple and LLVM CPU
+#                  (default: TARGET_CPU's)
 #   VECTOR_BITS    unetrc --vector-bits
 #   TRAIN          also the training step (unetrc --train; give its options with OPTIONS)
 #   SHARED         a shared library (position-independent) instead of a static one: what
 #                  python/unetrc_model.py loads (ctypes) for regression tests from Python
 #   OPTIONS        further unetrc options, passed as they are
-# Available after find_package(unetrc CONFIG) and inside the unetrc build (add_subdirectory).
+# Available after find_package(unetrc CONFIG) and inside the unetrc build (add_subdirectory). The
+# compiler is unetrc::unetrc, or the program UNETRC_EXECUTABLE names when that variable is set (the
+# build machine's unetrc in a cross build: docs/build.md).
 function(unetrc_add_model target)
-  cmake_parse_arguments(PARSE_ARGV 1 A "EMBED_WEIGHTS;TRAIN;SHARED" "MODEL;NAME;TARGET_CPU;VECTOR_BITS" "OPTIONS")
+  cmake_parse_arguments(PARSE_ARGV 1 A "EMBED_WEIGHTS;TRAIN;SHARED" "MODEL;NAME;BACKEND;TARGET_CPU;TARGET;CPU;VECTOR_BITS"
+                        "OPTIONS")
   if(A_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "unetrc_add_model(${target}): unknown arguments: ${A_UNPARSED_ARGUMENTS}")
   endif()
   if(NOT A_MODEL)
     message(FATAL_ERROR "unetrc_add_model(${target}): MODEL <file.onnx> is required")
   endif()
-  if(NOT TARGET unetrc::unetrc)
-    message(FATAL_ERROR "unetrc_add_model(${target}): the unetrc compiler (target unetrc::unetrc) is not known here")
+  if(UNETRC_EXECUTABLE)
+    set(exe "${UNETRC_EXECUTABLE}")
+  elseif(TARGET unetrc::unetrc)
+    set(exe unetrc::unetrc)
+  else()
+    message(FATAL_ERROR "unetrc_add_model(${target}): the unetrc compiler is not known here: set UNETRC_EXECUTABLE "
+                        "to the build machine's unetrc (or UNETRC_HOST_PREFIX to its install prefix)")
+  endif()
+  if(NOT A_BACKEND)
+    set(A_BACKEND c)
+  endif()
+  if(NOT A_BACKEND MATCHES "^(c|llvm)$")
+    message(FATAL_ERROR "unetrc_add_model(${target}): BACKEND '${A_BACKEND}' is neither c nor llvm")
+  endif()
+  if((A_TARGET OR A_CPU) AND NOT A_BACKEND STREQUAL "llvm")
+    message(FATAL_ERROR "unetrc_add_model(${target}): TARGET and CPU are for BACKEND llvm (else TARGET_CPU)")
+  endif()
+  if(NOT A_TARGET_CPU AND CMAKE_CROSSCOMPILING)
+    # not the build machine's baseline: the device's
+    if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64|ARM64)$")
+      set(A_TARGET_CPU armv8-a)
+    elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|amd64|AMD64)$")
+      set(A_TARGET_CPU x86-64-v3)
+    elseif(NOT A_TARGET)
+      message(FATAL_ERROR "unetrc_add_model(${target}): cross-compiling for '${CMAKE_SYSTEM_PROCESSOR}': give "
+                          "TARGET_CPU (unetrc --target-cpu, e.g. cortex-m7)")
+    endif()
   endif()
   get_filename_component(model "${A_MODEL}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
   set(name "${A_NAME}")
@@ -36,8 +71,13 @@ function(unetrc_add_model target)
     message(FATAL_ERROR "unetrc_add_model(${target}): NAME '${name}' is not a C identifier")
   endif()
   set(dir "${CMAKE_CURRENT_BINARY_DIR}/${target}")
-  set(args "${model}" -o "${dir}/${name}.c")
-  set(outs "${dir}/${name}.c" "${dir}/${name}.h")
+  if(A_BACKEND STREQUAL "llvm")
+    set(code "${dir}/${name}.o")
+  else()
+    set(code "${dir}/${name}.c")
+  endif()
+  set(args "${model}" -o "${code}" --backend ${A_BACKEND})
+  set(outs "${code}" "${dir}/${name}.h")
   if(A_EMBED_WEIGHTS)
     list(APPEND args --embed-weights)
   else()
@@ -45,6 +85,12 @@ function(unetrc_add_model target)
   endif()
   if(A_TARGET_CPU)
     list(APPEND args --target-cpu "${A_TARGET_CPU}")
+  endif()
+  if(A_TARGET)
+    list(APPEND args --target "${A_TARGET}")
+  endif()
+  if(A_CPU)
+    list(APPEND args --cpu "${A_CPU}")
   endif()
   if(A_VECTOR_BITS)
     list(APPEND args --vector-bits "${A_VECTOR_BITS}")
@@ -55,14 +101,19 @@ function(unetrc_add_model target)
   list(APPEND args ${A_OPTIONS})
   file(MAKE_DIRECTORY "${dir}")
   add_custom_command(OUTPUT ${outs}
-    COMMAND unetrc::unetrc ${args}
-    DEPENDS "${model}" unetrc::unetrc
-    COMMENT "unetrc: compiling ${A_MODEL} into ${name}.c"
+    COMMAND ${exe} ${args}
+    DEPENDS "${model}" ${exe}
+    COMMENT "unetrc: compiling ${A_MODEL} into ${code}"
     VERBATIM)
   if(A_SHARED)
-    add_library(${target} SHARED "${dir}/${name}.c")
+    add_library(${target} SHARED "${code}")
   else()
-    add_library(${target} STATIC "${dir}/${name}.c")
+    add_library(${target} STATIC "${code}")
+  endif()
+  if(A_BACKEND STREQUAL "llvm")
+    # the object as it is (a library of one object: the archive, or the shared library linked from it)
+    set_source_files_properties("${code}" PROPERTIES EXTERNAL_OBJECT TRUE GENERATED TRUE)
+    set_target_properties(${target} PROPERTIES LINKER_LANGUAGE C)
   endif()
   target_include_directories(${target} PUBLIC "$<BUILD_INTERFACE:${dir}>")
   find_package(OpenMP QUIET COMPONENTS C)

@@ -525,7 +525,8 @@ static void loop_hints(gen *g, LLVMValueRef br, unsigned flags) {
     LLVMMetadataRef ops[3];
     int n = 1;
     if (flags & URC_FOR_UNROLL) ops[n++] = md_flag(g, "llvm.loop.unroll.full", NULL);
-    else if (flags & URC_FOR_VECTOR) ops[n++] = md_flag(g, "llvm.loop.vectorize.enable", LLVMConstInt(g->i1, 1, 0));
+    else if ((flags & URC_FOR_VECTOR) && !g->scalar)
+        ops[n++] = md_flag(g, "llvm.loop.vectorize.enable", LLVMConstInt(g->i1, 1, 0));
     if (n == 1) return;
     LLVMMetadataRef tmp = LLVMTemporaryMDNode(g->ctx, NULL, 0);
     ops[0] = tmp;
@@ -905,7 +906,7 @@ static void stmt(gen *g, const urc_ls *s) {
     switch (s->kind) {
     case URC_LS_BLOCK: block(g, s); return;
     case URC_LS_FOR:
-        if ((s->flags & URC_FOR_PARALLEL) && !g->in_parallel) parallel_for(g, s);
+        if ((s->flags & URC_FOR_PARALLEL) && !g->in_parallel && !g->serial) parallel_for(g, s);
         else if (!vector_for(g, s)) serial_for(g, s);
         return;
     case URC_LS_IF: {

@@ -226,6 +226,30 @@ static void cpu_of(const urc_target *t, const char *triple, const char **cpu, co
     else *cpu = t->name;
 }
 
+/* A bare-metal triple (thumbv7em-none-eabihf, riscv32-unknown-elf, ...): no OS, so no libgomp and no
+ * dynamic loader. Its objects run parallel loops serially (as the C backend's code built without
+ * -fopenmp) and are not position-independent (no GOT: data addressed as the linker script places it). */
+static bool bare_metal(const char *triple) {
+    bool none = false;
+    for (const char *p = triple; *p;) {
+        size_t n = strcspn(p, "-");
+        if ((n == 4 && !strncmp(p, "none", 4)) || (n == 3 && !strncmp(p, "elf", 3))) none = true;
+        if (n >= 5 && !strncmp(p, "linux", 5)) return false;
+        p += n;
+        if (*p) p++;
+    }
+    return none;
+}
+
+/* An M-profile Arm core (thumbv6m, thumbv7m, thumbv7em, thumbv8m.main, ...) without MVE: no vector unit
+ * for floats: loops carry no vectorize hint, which LLVM could only refuse with a warning (the explicit vector
+ * loops are split into scalar operations by the code generator, which gives smaller code than scalar loops). */
+static bool no_float_vectors(const char *triple, const char *features) {
+    size_t n = strcspn(triple, "-");
+    if (strncmp(triple, "thumbv", 6) || !memchr(triple + 6, 'm', n - 6)) return false;
+    return !strstr(features, "+mve");
+}
+
 static void init_llvm(void) {
     static bool done;
     if (done) return;
@@ -286,8 +310,9 @@ bool urc_llvm_build_module(const urc_program *const *progs, const char *const *e
         LLVMDisposeMessage(host);
         if (!here) return false;
     }
+    bool bare = bare_metal(triple);
     LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, features, LLVMCodeGenLevelAggressive,
-                                                      LLVMRelocPIC, LLVMCodeModelDefault);
+                                                      bare ? LLVMRelocStatic : LLVMRelocPIC, LLVMCodeModelDefault);
     gen g = {0};
     g.ctx = ctx;
     g.mod = LLVMModuleCreateWithNameInContext(o->prefix, g.ctx);
@@ -297,6 +322,8 @@ bool urc_llvm_build_module(const urc_program *const *progs, const char *const *e
     g.f32 = LLVMFloatTypeInContext(g.ctx), g.f64 = LLVMDoubleTypeInContext(g.ctx), g.vd = LLVMVoidTypeInContext(g.ctx);
     g.p8 = LLVMPointerType(g.i8, 0);
     g.cpu = cpu, g.features = features;
+    g.serial = bare;
+    g.scalar = no_float_vectors(triple, features);
     if (same_arch(triple, "x86_64"))
         g.vector_width = urc_fmt("%d", W->target.vector_bits ? W->target.vector_bits : 256);
     g.md_loop = LLVMGetMDKindIDInContext(g.ctx, "llvm.loop", 9);

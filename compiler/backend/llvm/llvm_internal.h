@@ -20,6 +20,8 @@ typedef struct gen {
     LLVMValueRef *bufp;      /* per kernel buffer: its pointer in fn */
     LLVMValueRef *vars;      /* per kernel variable: its alloca in fn */
     bool in_parallel;        /* building an outlined body: nested parallel loops run serially */
+    bool serial;             /* a bare-metal target (no OS, no libgomp): every parallel loop runs serially */
+    bool scalar;             /* no vector unit for floats (Cortex-M without MVE): no vectorize hints */
     int nouter;              /* outlined functions so far (their names) */
     const char *cpu, *features, *vector_width;
     unsigned md_loop; /* kind id of llvm.loop */
