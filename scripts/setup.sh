@@ -9,7 +9,7 @@
 # real volumes they read), with numpy kept below 2.
 set -eu
 cd "$(dirname "$0")/.."
-PKGS="build-essential cmake clang-format pkg-config libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata llvm-14-dev libnifti2-dev zlib1g-dev libpng-dev libcjson-dev gcc-aarch64-linux-gnu qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi"
+PKGS="build-essential cmake clang-format pkg-config libprotobuf-c-dev protobuf-c-compiler libonnx-dev libonnx-testdata llvm-14-dev libnifti2-dev zlib1g-dev libpng-dev libcjson-dev gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user gcc-arm-none-eabi libnewlib-arm-none-eabi"
 missing=""
 for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ "${1:-}" = "--python" ]; then

@@ -38,6 +38,9 @@ done
 [ ! -e "$T/dev/bin/unetrc" ] || fail "the runtime's install has a compiler"
 aarch64-linux-gnu-objdump -f "$T/dev/lib/libunetrc_runtime.a" | grep -q aarch64 || fail "the runtime is not aarch64"
 
+# the C++ program too when the cross C++ compiler is there (setup.sh installs g++-aarch64-linux-gnu)
+CXX_ON=OFF
+command -v aarch64-linux-gnu-g++ >/dev/null 2>&1 && CXX_ON=ON
 for BK in $BACKENDS; do
     D="$T/cb-$BK"
     # the compiler found through UNETRC_HOST_PREFIX for one backend, named by UNETRC_EXECUTABLE for the other
@@ -45,7 +48,7 @@ for BK in $BACKENDS; do
     t0=$(now)
     cmake -S "$S/tests/consumer" -B "$D" -DCMAKE_TOOLCHAIN_FILE="$TC" -DCMAKE_BUILD_TYPE=Release \
         -Dunetrc_DIR="$T/dev/lib/cmake/unetrc" "$HOST" -DMODEL="$T/model.onnx" -DBACKEND=$BK \
-        -DCONSUMER_CXX=OFF > "$D.configure.log" 2>&1 || { cat "$D.configure.log"; fail "$BK: configure"; }
+        -DCONSUMER_CXX=$CXX_ON > "$D.configure.log" 2>&1 || { cat "$D.configure.log"; fail "$BK: configure"; }
     cmake --build "$D" -j2 -v > "$D.build.log" 2>&1 || { tail -30 "$D.build.log"; fail "$BK: build"; }
     t1=$(now)
     grep -q "$T/host/bin/unetrc .*--target-cpu armv8-a" "$D.build.log" ||
@@ -58,6 +61,12 @@ for BK in $BACKENDS; do
     file -L "$D/consumer_c" | grep -q "ARM aarch64" || fail "$BK: consumer_c is not an aarch64 program"
     qemu-aarch64 -L /usr/aarch64-linux-gnu "$D/consumer_c" "$S/models/$M.input.npy" "$D.npy"
     "$CMP" "$S/models/$M.expected.npy" "$D.npy" 1e-4
+    if [ "$CXX_ON" = ON ]; then
+        file -L "$D/consumer_cxx" | grep -q "ARM aarch64" || fail "$BK: consumer_cxx is not an aarch64 program"
+        qemu-aarch64 -L /usr/aarch64-linux-gnu "$D/consumer_cxx" "$S/models/$M.input.npy" "$D.cxx.npy"
+        "$CMP" "$S/models/$M.expected.npy" "$D.cxx.npy" 1e-4
+        echo "consumer_cxx for aarch64, BACKEND $BK: matches"
+    fi
     echo "consumer for aarch64, BACKEND $BK: configured and built in $(secs "$t0" "$t1") s"
     # rebuilding changes nothing; touching the model compiles it again
     cmake --build "$D" -j2 > "$D.rebuild.log" 2>&1
