@@ -199,7 +199,7 @@ static void dc_fma(dconv *c, urc_ls *body, int acc, urc_lx *vox, int64_t vstride
         urc_lx *m = ivar(k, &in, "m", urc_sp_i(0), urc_sp_i(MB), 1, URC_FOR_UNROLL);
         urc_lx *v = ivar(k, &in, "v", urc_sp_i(vlo), urc_sp_i(vhi), 1, URC_FOR_VECTOR);
         urc_lx *x = urc_lx_load(k, c->bxs[0], urc_add(urc_add(xb, urc_muli(v, vstride * C)), cc));
-        urc_lx *w = urc_lx_load(k, c->bw, urc_add(urc_add(wb, urc_muli(cc, MB)), m));
+        urc_lx *w = urc_lower_wload(k, c->bw, urc_add(urc_add(wb, urc_muli(cc, MB)), m), URC_DT_F32);
         urc_lx *ai = urc_add(urc_muli(m, c->t.WB), v);
         urc_ls_store(in, acc, ai, urc_lx_fma(x, w, urc_lx_load(k, acc, ai)));
         return;
@@ -213,7 +213,8 @@ static void dc_fma(dconv *c, urc_ls *body, int acc, urc_lx *vox, int64_t vstride
         int xv = urc_kernel_var(k, "xv", URC_DT_F32);
         urc_ls_decl(in, xv, urc_lx_load(k, c->bxs[p], urc_add(urc_add(xb, urc_muli(v, vstride * Cp)), cc)));
         urc_lx *l = ivar(k, &in, "l", urc_sp_i(0), urc_sp_i(MB), 1, URC_FOR_VECTOR);
-        urc_lx *w = urc_lx_load(k, c->bw, urc_add(urc_add(wb, urc_muli(urc_addi(cc, c0), c->wrt ? c->wc : MB)), l));
+        urc_lx *w = urc_lower_wload(k, c->bw, urc_add(urc_add(wb, urc_muli(urc_addi(cc, c0), c->wrt ? c->wc : MB)), l),
+                                    URC_DT_F32);
         urc_lx *ai = urc_add(urc_muli(v, MB), l);
         urc_ls_store(in, acc, ai, urc_lx_fma(urc_lx_var(k, xv), w, urc_lx_load(k, acc, ai)));
         c0 += Cp;
@@ -235,7 +236,8 @@ static void dot_fma(dconv *c, urc_ls *body, int acc, urc_lx *vox, int64_t vstrid
         urc_lx *m = ivar(k, &in, "m", urc_sp_i(0), urc_sp_i(M), 1, URC_FOR_UNROLL);
         urc_lx *l = ivar(k, &in, "l", urc_sp_i(0), urc_sp_i(L), 1, URC_FOR_VECTOR);
         urc_lx *x = urc_lx_load(k, c->bxs[p], urc_add(urc_add(urc_add(xb, urc_muli(v, vstride * Cp)), cc), l));
-        urc_lx *w = urc_lx_load(k, c->bw, urc_add(urc_add(urc_add(wb, urc_muli(m, c->C)), urc_addi(cc, c0)), l));
+        urc_lx *w = urc_lower_wload(k, c->bw, urc_add(urc_add(urc_add(wb, urc_muli(m, c->C)), urc_addi(cc, c0)), l),
+                                    URC_DT_F32);
         urc_lx *ai = urc_add(urc_muli(urc_add(urc_muli(v, M), m), L), l);
         urc_ls_store(in, acc, ai, urc_lx_fma(x, w, urc_lx_load(k, acc, ai)));
         c0 += Cp;
@@ -564,7 +566,7 @@ bool urc_conv_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo
         for (int64_t m = 0; m < c.M; m++)
             for (int64_t t = 0; t < T; t++)
                 for (int64_t ci = 0; ci < c.C; ci++) wp[wp_at(&c.t, T, c.C, m, ci, t)] = w[(m * c.C + ci) * T + t];
-        c.bw = urc_lower_const(L, k, c.t.dot ? "wdot" : c.t.vox ? "wvox" : "wpack", URC_DT_F32, nmb * T * c.C * MB, wp);
+        c.bw = urc_lower_wconst(L, k, n, c.t.dot ? "wdot" : c.t.vox ? "wvox" : "wpack", nmb * T * c.C * MB, wp);
         free(wp);
     }
     c.bb = pack_bias(&c, c.M);
@@ -662,11 +664,11 @@ bool urc_convt_lower_classes(urc_lower *L, urc_kernel *k, const urc_node *n, con
                             for (int64_t ci = 0; ci < C; ci++)
                                 wp[wp_at(&c.t, TT, C, m, ci, u)] = w[(ci * M + m) * KK[0] * KK[1] * KK[2] + kf];
                     }
-                    c.bw = urc_lower_const(L, k,
-                                           c.t.dot   ? "wdot"
-                                           : c.t.vox ? "wvox"
-                                                     : "wpack",
-                                           URC_DT_F32, c.t.nmb * TT * C * c.t.MB, wp);
+                    c.bw = urc_lower_wconst(L, k, n,
+                                            c.t.dot   ? "wdot"
+                                            : c.t.vox ? "wvox"
+                                                      : "wpack",
+                                            c.t.nmb * TT * C * c.t.MB, wp);
                     free(wp);
                     dc_emit(&c, false);
                 }
@@ -726,7 +728,7 @@ bool urc_convt_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const ge
                         wp[((jb * KD * KH + t) * C + ci) * MB + l] =
                             j < J ? w[((ci * M + m) * KD * KH + t) * KW + kw] : 0.0f;
                     }
-        c.bw = urc_lower_const(L, k, "wpack", URC_DT_F32, nmb * KD * KH * C * MB, wp);
+        c.bw = urc_lower_wconst(L, k, n, "wpack", nmb * KD * KH * C * MB, wp);
         free(wp);
     }
     c.bb = pack_bias(&c, J);

@@ -259,9 +259,10 @@ static void group(wino *w, urc_ls *parent, urc_lx *nn, urc_lx *td, urc_lx *th, u
             urc_ls_decl(b, xv, ld(k, V, urc_add(urc_add(vb, urc_muli(t, C)), cc)));
             urc_lx *l = loopv(k, &b, "l", 0, urc_lx_int(MB), URC_FOR_VECTOR);
             urc_lx *ai = urc_add(urc_muli(t, MB), l);
-            urc_ls_store(
-                b, acc, ai,
-                urc_lx_fma(urc_lx_var(k, xv), ld(k, w->bu, urc_add(urc_add(ub, urc_muli(cc, MB)), l)), ld(k, acc, ai)));
+            urc_ls_store(b, acc, ai,
+                         urc_lx_fma(urc_lx_var(k, xv),
+                                    urc_lower_wload(k, w->bu, urc_add(urc_add(ub, urc_muli(cc, MB)), l), URC_DT_F32),
+                                    ld(k, acc, ai)));
         }
         {
             urc_ls *b = ab;
@@ -351,7 +352,7 @@ bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c) {
     wino w = {L, k, c, T, MB, lanes, c->nd == 3 ? 4 : 1, P, (c->M + MB - 1) / MB, {0}, 0, -1, -1, 0, 0};
     for (int p = 0; p < c->nx; p++) w.bx[p] = urc_lower_in(L, k, c->x[p], "x");
     float *u = pack_u(c, w.nmb, MB);
-    w.bu = urc_lower_const(L, k, "wino", URC_DT_F32, w.nmb * P * c->C * MB, u);
+    w.bu = urc_lower_wconst(L, k, c->n, "wino", w.nmb * P * c->C * MB, u);
     free(u);
     const urc_value *B = c->b;
     int64_t bits = 0;
