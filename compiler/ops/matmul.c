@@ -450,18 +450,27 @@ static void micro(mm_ctx *c, const tiling *t, const bvars *v, urc_ls *parent, ur
     }
     /* k loop: acc[i][:] += A[i0+i, k] * B[k, n0:n0+nr] */
     urc_ls *kl = urc_ls_for(blk, v->kk, klo, khi, 1, 0);
-    urc_ls *il = urc_ls_for(kl, v->i, urc_lx_int(0), urc_lx_int(mr), 1, U);
-    urc_lx *a =
-        urc_lx_load(k, c->ba, urc_add(urc_add(a_base(c, v->iv), urc_muli(row, g->a_sm)), urc_muli(kx, g->a_sk)));
-    urc_ls_decl(il, v->a, a);
     urc_lx *bi;
     if (t->packed) /* panel p starts at p*NR*K; its width is nr */
         bi = urc_add(urc_add(b_base(c, v->iv), urc_muli(p, t->NR * g->K)), urc_add(urc_muli(kx, nr), jx));
     else bi = urc_add(urc_add(b_base(c, v->iv), urc_muli(kx, g->b_sk)), col);
+    /* B stored reduced (--precision): its row of the tile converted to float once per k, before the rows
+     * (converted inside the column loop, C compilers vectorise the multiply-adds at half width) */
+    int brow = -1;
+    if (k->bufs.items[c->bb].dt != dt) {
+        brow = urc_kernel_local(k, "brow", dt, nr);
+        urc_ls_array(kl, k, brow);
+        urc_ls *cl = urc_ls_for(kl, v->j, urc_lx_int(0), urc_lx_int(nr), 1, UV);
+        urc_ls_store(cl, brow, jx, urc_lower_wload(k, c->bb, bi, dt));
+    }
+    urc_ls *il = urc_ls_for(kl, v->i, urc_lx_int(0), urc_lx_int(mr), 1, U);
+    urc_lx *a =
+        urc_lx_load(k, c->ba, urc_add(urc_add(a_base(c, v->iv), urc_muli(row, g->a_sm)), urc_muli(kx, g->a_sk)));
+    urc_ls_decl(il, v->a, a);
     urc_ls *jl = urc_ls_for(il, v->j, urc_lx_int(0), urc_lx_int(nr), 1, UV);
+    urc_lx *bkj = brow >= 0 ? urc_lx_load(k, brow, jx) : urc_lx_load(k, c->bb, bi);
     /* one fused multiply-add where the C compiler has a fast one (ISO C modes never contract a*b+c) */
-    urc_ls_store(jl, acc, aidx,
-                 urc_lx_fma(urc_lx_var(k, v->a), urc_lower_wload(k, c->bb, bi, c->dt), urc_lx_load(k, acc, aidx)));
+    urc_ls_store(jl, acc, aidx, urc_lx_fma(urc_lx_var(k, v->a), bkj, urc_lx_load(k, acc, aidx)));
     /* store, with the epilogue after the last K block */
     urc_ls *epi_at = blk, *raw_at = NULL;
     if (last && has_epilogue(c)) epi_at = urc_ls_if(blk, last, &raw_at);
