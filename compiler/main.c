@@ -198,7 +198,6 @@ static void print_compare(const cli *c, const urc_graph *g, urc_tensor **ref, ur
 
 static int cmd_run(cli *c) {
     if (!c->inputs.len && !c->outputs.len) usage_error("run needs --input and --output files");
-    if (!c->outputs.len && !c->compare) usage_error("run needs --output files (or --compare)");
     urc_cli_file *files = urc_alloc(sizeof(urc_cli_file) * (size_t)(1 + c->inputs.len + c->frozen_paths.len));
     urc_cli_check_outputs(run_outputs(c), c->outputs.len, files, urc_cli_input_files(c, files));
     prepare_keep(c);
