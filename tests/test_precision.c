@@ -48,8 +48,8 @@ static uint32_t xorshift(uint32_t *s) {
 static void test_bf16(void) {
     /* exact values stay, ties go to the even neighbour */
     CHECK(urc_f32_to_bf16(1.0f) == 0x3f80);
-    CHECK(urc_f32_to_bf16(1.0f + 0x1p-8f) == 0x3f80);        /* midpoint of 1 and 1+2^-7: even is 1 */
-    CHECK(urc_f32_to_bf16(1.0f + 3 * 0x1p-8f) == 0x3f82);    /* midpoint of 1+2^-7 and 1+2^-6: even is above */
+    CHECK(urc_f32_to_bf16(1.0f + 0x1p-8f) == 0x3f80);            /* midpoint of 1 and 1+2^-7: even is 1 */
+    CHECK(urc_f32_to_bf16(1.0f + 3 * 0x1p-8f) == 0x3f82);        /* midpoint of 1+2^-7 and 1+2^-6: even is above */
     CHECK(urc_f32_to_bf16(1.0f + 0x1p-8f + 0x1p-20f) == 0x3f81); /* just above a tie: up */
     CHECK(urc_f32_to_bf16(-1.0f - 0x1p-8f) == 0xbf80);
     CHECK(urc_f32_to_bf16(0.0f) == 0x0000 && urc_f32_to_bf16(-0.0f) == 0x8000);
@@ -123,9 +123,9 @@ static void test_f16(void) {
     CHECK(bad == 0);
     CHECK(urc_f32_to_f16(65504.0f) == 0x7bff && urc_f32_to_f16(65519.99f) == 0x7bff);
     CHECK(urc_f32_to_f16(65520.0f) == 0x7c00 && urc_f32_to_f16(1e30f) == 0x7c00 && urc_f32_to_f16(-1e30f) == 0xfc00);
-    CHECK(urc_f32_to_f16(0x1p-24f) == 0x0001);       /* smallest subnormal */
-    CHECK(urc_f32_to_f16(0x1p-25f) == 0x0000);       /* half of it: a tie, to even (zero) */
-    CHECK(urc_f32_to_f16(0x1.8p-24f) == 0x0002);     /* 1.5 ulp: a tie, to even (2) */
+    CHECK(urc_f32_to_f16(0x1p-24f) == 0x0001);   /* smallest subnormal */
+    CHECK(urc_f32_to_f16(0x1p-25f) == 0x0000);   /* half of it: a tie, to even (zero) */
+    CHECK(urc_f32_to_f16(0x1.8p-24f) == 0x0002); /* 1.5 ulp: a tie, to even (2) */
     CHECK(urc_f32_to_f16(0x1p-25f * 1.0001f) == 0x0001);
     CHECK(urc_f32_to_f16(1e-10f) == 0x0000 && urc_f32_to_f16(-1e-10f) == 0x8000);
     CHECK(urc_f32_to_f16(INFINITY) == 0x7c00 && urc_f32_to_f16(-INFINITY) == 0xfc00);
