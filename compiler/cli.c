@@ -568,11 +568,25 @@ static const opt table[] = {
     {"--jit", K_FLAG, RUN | BENCH | GRAD | TRAIN, AT(jit),
      "--jit                  run, bench, grad, train: build the code with LLVM's JIT into this process and run it\n"
      "                       there (implies --backend llvm; no C compiler, nothing written)"},
+    SECTION("precision (compile, run, info, bench, segment):"),
+    {"--precision",
+     K_CHOICE,
+     COMPILE | RUN | INFO | BENCH | SEGMENT,
+     AT(opt.precision),
+     "--precision fp32|bf16|fp16  storage type of the weights of convolutions and matrix products; they are\n"
+     "                       converted to float32 as they are loaded and accumulate in float32 (default fp32)",
+     "fp32|bf16|fp16",
+     {URC_DT_F32, URC_DT_BF16, URC_DT_F16}},
+    {"--keep-fp32", K_LIST, COMPILE | RUN | INFO | BENCH | SEGMENT, AT(keep_fp32),
+     "--keep-fp32 GLOB       keep the weights of the nodes whose name matches GLOB in float32 (repeatable)"},
     SECTION("options of run:"),
     {"--output", K_LIST, RUN, AT(outputs),
      "--output Y.npy         where to write an output (one per model output, in order)"},
     {"--interp", K_FLAG, RUN, AT(interp),
      "--interp               use the reference interpreter instead of generated C"},
+    {"--compare", K_FLAG, RUN, AT(compare),
+     "--compare              with --precision: also run in float32 and print, per output, the max error and\n"
+     "                       the label agreement (argmax over the channels) of --precision against float32"},
     SECTION("options of run and bench:"),
     {"--input", K_LIST, RUN | BENCH, AT(inputs),
      "--input X.npy          an input volume (one per model input, in order; bench: optional)"},
@@ -918,6 +932,10 @@ void urc_cli_parse(urc_cli *c, int argc, char **argv) {
     c->opt.import.npins = c->pins.len;
     c->opt.import.frozen = c->frozen.items;
     c->opt.import.nfrozen = c->frozen.len;
+    c->opt.keep_fp32 = c->keep_fp32.items;
+    c->opt.nkeep_fp32 = c->keep_fp32.len;
+    if (c->compare && (!c->opt.precision || c->opt.precision == URC_DT_F32))
+        usage_error("--compare needs --precision bf16 or fp16");
     c->t.recompute = c->recompute.items;
     c->t.nrecompute = c->recompute.len;
     c->t.loss.label_map = c->label_map.items;

@@ -53,6 +53,8 @@ typedef struct urc_cli {
     /* run, bench, grad */
     urc_strlist inputs, outputs; /* --input, --output (segment: the last --output) */
     bool interp, allow_nonfinite;
+    bool compare;          /* run: --compare (with --precision) */
+    urc_strlist keep_fp32; /* --keep-fp32 */
     const char *keep, *cc, *cflags;
     int threads, runs; /* 0: the command's default */
     /* training: --train, grad, train */

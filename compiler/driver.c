@@ -37,6 +37,16 @@ static bool p_fuseconv(pass_ctx *c) { return urc_pass_fuse_conv(c->g); }
  * epilogue would take the Add and leave the activation as a pass of its own. */
 static bool p_fusenorm(pass_ctx *c) { return urc_pass_fuse_norm(c->g); }
 static bool p_convweights(pass_ctx *c) { return urc_pass_conv_weights(c->g); }
+/* --precision, --keep-fp32: marks the nodes whose weights lowering stores reduced (passes/precision.c). */
+static bool p_precision(pass_ctx *c) {
+    const urc_options *o = c->o;
+    int unused;
+    urc_pass_precision(c->g, o->precision ? o->precision : URC_DT_F32, o->keep_fp32, o->nkeep_fp32, &unused);
+    if (unused >= 0)
+        urc_error(NULL, "--keep-fp32 '%s' matches no convolution or matrix product with constant float32 weights",
+                  o->keep_fp32[unused]);
+    return unused < 0;
+}
 
 /* The one table of passes, in order: "import" (the frontend, run before
  * the table) names the graph as imported for --dump-after. Canonicalisation
@@ -49,14 +59,23 @@ static const struct {
     bool (*run)(pass_ctx *);
     bool opt;
 } passes[] = {
-    {"import", NULL, false},        {"order", p_order, false},
-    {"infer", p_infer, false},      {"dce", p_dce, false},
-    {"einsum", p_einsum, false},    {"acts", p_acts, true},
-    {"norms", p_norms, true},       {"train", p_train, false},
-    {"fuse", p_fuse, true},         {"attention", p_attention, true},
-    {"layout", p_layout, true},     {"fusenorm", p_fusenorm, true},
-    {"fuseconv", p_fuseconv, true}, {"convweights", p_convweights, true},
-    {"reinfer", p_reinfer, false},  {"cleanup", p_dce, false},
+    {"import", NULL, false},
+    {"order", p_order, false},
+    {"infer", p_infer, false},
+    {"dce", p_dce, false},
+    {"einsum", p_einsum, false},
+    {"acts", p_acts, true},
+    {"norms", p_norms, true},
+    {"train", p_train, false},
+    {"fuse", p_fuse, true},
+    {"attention", p_attention, true},
+    {"layout", p_layout, true},
+    {"fusenorm", p_fusenorm, true},
+    {"fuseconv", p_fuseconv, true},
+    {"convweights", p_convweights, true},
+    {"reinfer", p_reinfer, false},
+    {"cleanup", p_dce, false},
+    {"precision", p_precision, false},
 };
 
 const char *urc_pass_name(int i) { return i >= 0 && i < (int)URC_ARRAY_LEN(passes) ? passes[i].name : NULL; }

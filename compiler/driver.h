@@ -26,6 +26,9 @@ typedef struct urc_options {
     const struct urc_train_opts *train; /* training graph (loss, gradients), or NULL */
     urc_program *share;                 /* lower into a copy of this program's weights blob (NULL: new) */
     bool param_regions;                 /* trainable parameters live in the caller's params region */
+    urc_dtype precision;                /* --precision: storage type of product weights (UNDEF: float32) */
+    const char *const *keep_fp32;       /* --keep-fp32 globs: nodes kept in float32 */
+    int nkeep_fp32;
 } urc_options;
 
 /* Loads a model with the frontend its file name picks (.json: a MONAI

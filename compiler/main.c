@@ -22,6 +22,7 @@
 #include "cmd_train.h"
 #include "driver.h"
 #include "interp/interp.h"
+#include "passes/passes.h"
 
 #define usage_error urc_cli_usage_error
 #define fail urc_cli_fail
@@ -150,6 +151,51 @@ static void prepare_keep(const cli *c) {
     if (err) fail(c->keep, err);
 }
 
+/* --compare: one line per output of the reduced-precision run `got`
+ * against the float32 run `ref`: the largest absolute difference, it over
+ * the largest |ref|, and the share of voxels whose label (the argmax over
+ * axis 1, the channels, of an [N, C, ...] output; with one channel x > 0)
+ * is the same in both. */
+static void print_compare(const cli *c, const urc_graph *g, urc_tensor **ref, urc_tensor **got) {
+    const char *pname = c->opt.precision == URC_DT_BF16 ? "bf16" : "fp16";
+    for (int i = 0; i < g->outputs.len; i++) {
+        const urc_tensor *r = ref[i], *t = got[i];
+        int64_t n = urc_tensor_numel(r);
+        double err = 0, amax = 0;
+        for (int64_t j = 0; j < n; j++) {
+            double a = urc_elem_f64(r->dtype, r->data, j), b = urc_elem_f64(t->dtype, t->data, j);
+            double d = fabs(a - b);
+            if (d > err || d != d) err = d != d ? INFINITY : d;
+            if (fabs(a) > amax) amax = fabs(a);
+        }
+        printf("compare %s: precision=%s max_abs_err=%.3e max_rel_err=%.3e max_abs_ref=%.4g", g->outputs.items[i]->name,
+               pname, err, amax > 0 ? err / amax : err, amax);
+        const urc_shape *s = &r->shape;
+        if (s->rank < 2 || !n) {
+            printf(" label_agreement=n/a\n");
+            continue;
+        }
+        int64_t N = s->dims[0], C = s->dims[1], S = C ? n / (N * C) : 0, same = 0;
+        for (int64_t b = 0; b < N; b++)
+            for (int64_t v = 0; v < S; v++) {
+                int64_t la = 0, lb = 0;
+                double ba = 0, bb = 0;
+                for (int64_t ch = 0; ch < C; ch++) {
+                    int64_t at = (b * C + ch) * S + v;
+                    double xa = urc_elem_f64(r->dtype, r->data, at), xb = urc_elem_f64(t->dtype, t->data, at);
+                    if (C == 1) la = xa > 0, lb = xb > 0;
+                    else {
+                        if (!ch || xa > ba) ba = xa, la = ch;
+                        if (!ch || xb > bb) bb = xb, lb = ch;
+                    }
+                }
+                same += la == lb;
+            }
+        printf(" label_agreement=%.3f%% voxels=%lld\n", 100.0 * (double)same / (double)(N * S), (long long)(N * S));
+    }
+    fflush(stdout);
+}
+
 static int cmd_run(cli *c) {
     if (!c->inputs.len && !c->outputs.len) usage_error("run needs --input and --output files");
     urc_cli_file *files = urc_alloc(sizeof(urc_cli_file) * (size_t)(1 + c->inputs.len + c->frozen_paths.len));
@@ -161,19 +207,29 @@ static int cmd_run(cli *c) {
     urc_cli_check_external(g, run_outputs(c), c->outputs.len);
     if (c->inputs.len != g->inputs.len)
         fail(c->model, urc_fmt("the model has %d inputs, %d --input files given", g->inputs.len, c->inputs.len));
-    if (c->outputs.len != g->outputs.len)
+    if (c->outputs.len != g->outputs.len && !(c->compare && !c->outputs.len))
         fail(c->model, urc_fmt("the model has %d outputs, %d --output files given", g->outputs.len, c->outputs.len));
     urc_tensor **ins = urc_xcalloc((size_t)g->inputs.len + 1, sizeof(urc_tensor *));
     urc_tensor **outs = urc_xcalloc((size_t)g->outputs.len + 1, sizeof(urc_tensor *));
+    urc_tensor **ref = urc_xcalloc((size_t)g->outputs.len + 1, sizeof(urc_tensor *));
     for (int i = 0; i < g->inputs.len; i++) ins[i] = prepare_input(c, c->inputs.items[i], g->inputs.items[i]);
-    if (c->interp) {
+    if (c->interp) { /* --precision: the marked nodes' weights rounded (passes/precision.c) */
         urc_diag_reset(c->model);
+        if (c->compare && !urc_interp_run(g, ins, ref)) fail_diag();
+        urc_precision_round_weights(g);
         if (!urc_interp_run(g, ins, outs)) fail_diag();
-        write_npy_outputs(c, outs, g->outputs.len);
+        if (c->compare) print_compare(c, g, ref, outs);
+        if (c->outputs.len) write_npy_outputs(c, outs, g->outputs.len);
         return 0;
     }
     urc_program *P = urc_build_program(g, "model", &c->opt, NULL);
     if (!P) fail_diag();
+    urc_program *P32 = NULL;
+    if (c->compare) { /* the same graph with every weight in float32 */
+        urc_pass_precision(g, URC_DT_F32, NULL, 0, NULL);
+        P32 = urc_build_program(g, "model", &c->opt, NULL);
+        if (!P32) fail_diag();
+    }
     urc_run_opts ro = {.cc = c->cc,
                        .cflags = c->cflags,
                        .keep_dir = c->keep,
@@ -183,7 +239,12 @@ static int cmd_run(cli *c) {
                        .opset = g->opset};
     urc_diag_reset(c->model);
     if (!c->backend->run(P, ins, outs, &ro)) fail_diag();
-    write_npy_outputs(c, outs, g->outputs.len);
+    if (P32) {
+        ro.keep_dir = NULL; /* --keep: the files of the --precision run */
+        if (!c->backend->run(P32, ins, ref, &ro)) fail_diag();
+        print_compare(c, g, ref, outs);
+    }
+    if (c->outputs.len) write_npy_outputs(c, outs, g->outputs.len);
     return 0;
 }
 

@@ -363,10 +363,16 @@ bool urc_seg_load(const urc_seg_cache_opts *o, urc_seg_model *m) {
     }
     const char *cc = o->cc ? o->cc : (getenv("CC") && *getenv("CC")) ? getenv("CC") : "cc";
     const urc_options *op = o->opt;
-    const char *keytext = urc_fmt(
-        "unetrc %s\nglue %d\nmodel %s\nbackend %s\ncc %s\ncflags %s\nfold %d O0 %d target %s/%d\ncpu %s\n", URC_VERSION,
-        GLUE_ABI, model_sha, o->backend ? o->backend->name : "c", cc, o->cflags ? o->cflags : URC_SEG_DEFAULT_CFLAGS,
-        !op->no_fold, op->no_opt, op->target.name ? op->target.name : "host", op->target.vector_bits, cpu_identity());
+    urc_strbuf prec = {0}; /* --precision and --keep-fp32 (each glob with its length: no separator to forge) */
+    urc_sb_printf(&prec, "precision %d", op->precision ? (int)op->precision : (int)URC_DT_F32);
+    for (int i = 0; i < op->nkeep_fp32; i++)
+        urc_sb_printf(&prec, " keep %zu:%s", strlen(op->keep_fp32[i]), op->keep_fp32[i]);
+    const char *keytext =
+        urc_fmt("unetrc %s\nglue %d\nmodel %s\nbackend %s\ncc %s\ncflags %s\nfold %d O0 %d target %s/%d\ncpu %s\n%s\n",
+                URC_VERSION, GLUE_ABI, model_sha, o->backend ? o->backend->name : "c", cc,
+                o->cflags ? o->cflags : URC_SEG_DEFAULT_CFLAGS, !op->no_fold, op->no_opt,
+                op->target.name ? op->target.name : "host", op->target.vector_bits, cpu_identity(), prec.data);
+    urc_sb_free(&prec);
     sha_hex(keytext, strlen(keytext), key);
 
     const char *root = cache_root(o->cache_dir);

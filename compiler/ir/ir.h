@@ -180,6 +180,8 @@ struct urc_node {
     urc_value **in; /* in[i] may be NULL for an omitted optional input */
     urc_value **out;
     urc_attrs a;
+    urc_dtype wdtype; /* the precision pass (--precision): storage type of its constant product weights
+                       * (bf16, f16); UNDEF: float32 */
 };
 
 /* A graph output's type as the model declares it (its ValueInfoProto). */

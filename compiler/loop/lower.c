@@ -172,6 +172,46 @@ int urc_lower_const(urc_lower *L, urc_kernel *k, const char *hint, urc_dtype dt,
     return urc_lower_in(L, k, v, hint);
 }
 
+/* ---- reduced-precision weights ------------------------------------------- */
+
+urc_dtype urc_lower_wdtype(const urc_node *n) {
+    return n->wdtype == URC_DT_BF16 || n->wdtype == URC_DT_F16 ? n->wdtype : URC_DT_F32;
+}
+
+/* data rounded to dt (bf16/f16) in a new array. */
+static uint16_t *to_half(urc_dtype dt, int64_t count, const float *data) {
+    uint16_t *h = urc_xmalloc((size_t)(count ? count : 1) * sizeof(uint16_t));
+    for (int64_t i = 0; i < count; i++) h[i] = dt == URC_DT_BF16 ? urc_f32_to_bf16(data[i]) : urc_f32_to_f16(data[i]);
+    return h;
+}
+
+int urc_lower_wconst(urc_lower *L, urc_kernel *k, const urc_node *n, const char *hint, int64_t count,
+                     const float *data) {
+    urc_dtype dt = urc_lower_wdtype(n);
+    if (dt == URC_DT_F32) return urc_lower_const(L, k, hint, URC_DT_F32, count, data);
+    uint16_t *h = to_half(dt, count, data);
+    int b = urc_lower_const(L, k, hint, dt, count, h);
+    free(h);
+    return b;
+}
+
+int urc_lower_win(urc_lower *L, urc_kernel *k, const urc_node *n, const urc_value *v, const char *hint) {
+    urc_dtype dt = urc_lower_wdtype(n);
+    if (dt == URC_DT_F32 || !v->data || v->dtype != URC_DT_F32) return urc_lower_in(L, k, v, hint);
+    int64_t count = urc_shape_numel(&v->shape);
+    urc_value *r = urc_alloc(sizeof *r);
+    *r = *v;
+    r->id = -1;
+    r->dtype = dt;
+    r->data = to_half(dt, count, v->data);
+    r->flags &= ~URC_VAL_PARAM; /* (a constant: never a trainable parameter) */
+    return urc_lower_in(L, k, r, hint);
+}
+
+urc_lx *urc_lower_wload(const urc_kernel *k, int b, urc_lx *idx, urc_dtype dt) {
+    return urc_lx_cast(dt, urc_lx_load(k, b, idx));
+}
+
 /* ---- shared bodies (urc_lower_reuse) -------------------------------------- */
 
 /* A word at a time (byte-wise FNV over signatures of a few hundred bytes

@@ -64,6 +64,23 @@ const char *urc_lower_ident(const char *s);
  * copied. Returns the buffer index. */
 int urc_lower_const(urc_lower *L, urc_kernel *k, const char *hint, urc_dtype dt, int64_t count, const void *data);
 
+/* Reduced-precision weights (--precision; passes/precision.c marks the
+ * nodes). The storage dtype of node n's constant weights: n->wdtype (bf16,
+ * f16) or float32. */
+urc_dtype urc_lower_wdtype(const urc_node *n);
+/* urc_lower_const for the float32 weights `data` of node n, packed as the
+ * kernel reads them, stored as urc_lower_wdtype(n) (rounded to nearest,
+ * ties to even; NaN stays NaN). Load them with urc_lower_wload. */
+int urc_lower_wconst(urc_lower *L, urc_kernel *k, const urc_node *n, const char *hint, int64_t count,
+                     const float *data);
+/* Binds v, node n's weights as they are: urc_lower_in, or for the float32
+ * constant of a node with reduced weights a converted copy of it (a new
+ * buffer at each call: bind it once per kernel). */
+int urc_lower_win(urc_lower *L, urc_kernel *k, const urc_node *n, const urc_value *v, const char *hint);
+/* Element idx of weights buffer b as dtype dt (converted from a reduced
+ * storage dtype; the load itself when b holds dt). */
+urc_lx *urc_lower_wload(const urc_kernel *k, int b, urc_lx *idx, urc_dtype dt);
+
 /* Starts the kernel of node n; it becomes the next call of the program. */
 urc_kernel *urc_lower_begin(urc_lower *L, const urc_node *n);
 /* Binds a graph value as an input (read-only) or output buffer of k.

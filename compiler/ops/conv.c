@@ -438,7 +438,7 @@ static urc_lx *bias_init(urc_lower *L, urc_kernel *k, const urc_node *n, urc_lx 
  *     Y[n, m, o] = acc */
 static bool lower_conv(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
     const urc_value *X = n->in[0], *W = n->in[1], *Y = n->out[0];
-    int bx = urc_lower_in(L, k, X, "x"), bw = urc_lower_in(L, k, W, "w"), by = urc_lower_out(L, k, Y, "y");
+    int bx = urc_lower_in(L, k, X, "x"), bw = urc_lower_win(L, k, n, W, "w"), by = urc_lower_out(L, k, Y, "y");
     urc_ls *body = k->body, *par = NULL;
     urc_lx *nn = urc_sp_dim_loop(k, &body, "n", g->N, &par);
     urc_lx *m = urc_sp_dim_loop(k, &body, "m", g->M, &par);
@@ -463,7 +463,7 @@ static bool lower_conv(urc_lower *L, urc_kernel *k, const urc_node *n, const geo
     }
     bool cl = n->a.conv.channels_last;
     urc_lx *prod = urc_lx_bin(URC_L_MUL, urc_lx_load(k, bx, urc_sp_index(xi, &X->shape, cl)),
-                              urc_lx_load(k, bw, urc_index(wi, &W->shape)));
+                              urc_lower_wload(k, bw, urc_index(wi, &W->shape), W->dtype));
     urc_ls_assign(in, acc, urc_lx_bin(URC_L_ADD, urc_lx_var(k, acc), prod));
     const urc_lx *yi[2 + URC_MAX_SPATIAL] = {nn, m};
     for (int a = 0; a < g->nsp; a++) yi[2 + a] = o[a];
@@ -483,7 +483,7 @@ static bool lower_conv(urc_lower *L, urc_kernel *k, const urc_node *n, const geo
  * that q - k*d is a multiple of s inside [0, in*s). */
 static bool lower_conv_transpose(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
     const urc_value *X = n->in[0], *W = n->in[1], *Y = n->out[0];
-    int bx = urc_lower_in(L, k, X, "x"), bw = urc_lower_in(L, k, W, "w"), by = urc_lower_out(L, k, Y, "y");
+    int bx = urc_lower_in(L, k, X, "x"), bw = urc_lower_win(L, k, n, W, "w"), by = urc_lower_out(L, k, Y, "y");
     urc_ls *body = k->body, *par = NULL;
     urc_lx *nn = urc_sp_dim_loop(k, &body, "n", g->N, &par);
     urc_lx *m = urc_sp_dim_loop(k, &body, "m", g->M, &par);
@@ -536,7 +536,7 @@ static bool lower_conv_transpose(urc_lower *L, urc_kernel *k, const urc_node *n,
     }
     bool cl = n->a.conv.channels_last;
     urc_lx *prod = urc_lx_bin(URC_L_MUL, urc_lx_load(k, bx, urc_sp_index(xi, &X->shape, cl)),
-                              urc_lx_load(k, bw, urc_index(wi, &W->shape)));
+                              urc_lower_wload(k, bw, urc_index(wi, &W->shape), W->dtype));
     urc_ls_assign(in, acc, urc_lx_bin(URC_L_ADD, urc_lx_var(k, acc), prod));
     const urc_lx *yi[2 + URC_MAX_SPATIAL] = {nn, m};
     for (int a = 0; a < g->nsp; a++) yi[2 + a] = o[a];

@@ -179,7 +179,22 @@ static urc_lx *tap_loop(urc_kernel *k, urc_ls **body, const char *name, urc_lx *
     return ivar(k, body, name, lo, hi, 1, 0);
 }
 
-/* acc[v][:] += X[xb + v*vstride + c] * Wp[wb + c*MB + :] over c, v in [vlo, vhi). */
+/* Weights stored reduced (--precision): wv[m*L + l] = W[wi + m*rs + l] as float for m < nm, l < L, in a
+ * local array declared in `in`, converted once before the voxel loop (converted inside it, C compilers
+ * vectorise the multiply-adds at half width). Returns the array, or -1 when W is float32. */
+static int wconvert(dconv *c, urc_ls *in, urc_lx *wi, int64_t nm, int64_t rs, int64_t L) {
+    urc_kernel *k = c->k;
+    if (k->bufs.items[c->bw].dt == URC_DT_F32) return -1;
+    int wv = urc_kernel_local(k, "wv", URC_DT_F32, nm * L);
+    urc_ls_array(in, k, wv);
+    urc_ls *b = in;
+    urc_lx *m = nm == 1 ? urc_sp_i(0) : ivar(k, &b, "m", urc_sp_i(0), urc_sp_i(nm), 1, URC_FOR_UNROLL);
+    urc_lx *l = ivar(k, &b, "l", urc_sp_i(0), urc_sp_i(L), 1, URC_FOR_VECTOR);
+    urc_ls_store(b, wv, urc_add(urc_muli(m, L), l),
+                 urc_lower_wload(k, c->bw, urc_add(urc_add(wi, urc_muli(m, rs)), l), URC_DT_F32));
+    return wv;
+}
+
 /* acc[v][:] += X[vox + v*vstride, c] * Wp[wb + c*MB + :] for the channels c
  * of every X part and v in [vlo, vhi) (vox: the voxel of v = 0). */
 static void dot_fma(dconv *c, urc_ls *body, int acc, urc_lx *vox, int64_t vstride, urc_lx *wb, int vlo, int vhi);
@@ -199,7 +214,7 @@ static void dc_fma(dconv *c, urc_ls *body, int acc, urc_lx *vox, int64_t vstride
         urc_lx *m = ivar(k, &in, "m", urc_sp_i(0), urc_sp_i(MB), 1, URC_FOR_UNROLL);
         urc_lx *v = ivar(k, &in, "v", urc_sp_i(vlo), urc_sp_i(vhi), 1, URC_FOR_VECTOR);
         urc_lx *x = urc_lx_load(k, c->bxs[0], urc_add(urc_add(xb, urc_muli(v, vstride * C)), cc));
-        urc_lx *w = urc_lx_load(k, c->bw, urc_add(urc_add(wb, urc_muli(cc, MB)), m));
+        urc_lx *w = urc_lower_wload(k, c->bw, urc_add(urc_add(wb, urc_muli(cc, MB)), m), URC_DT_F32);
         urc_lx *ai = urc_add(urc_muli(m, c->t.WB), v);
         urc_ls_store(in, acc, ai, urc_lx_fma(x, w, urc_lx_load(k, acc, ai)));
         return;
@@ -209,11 +224,13 @@ static void dc_fma(dconv *c, urc_ls *body, int acc, urc_lx *vox, int64_t vstride
         urc_lx *xb = urc_sp_let(k, body, "xb", urc_muli(vox, Cp));
         urc_ls *in = body;
         urc_lx *cc = urc_sp_dim_loop(k, &in, "c", Cp, NULL);
+        urc_lx *wi = urc_add(wb, urc_muli(urc_addi(cc, c0), c->wrt ? c->wc : MB));
+        int wv = wconvert(c, in, wi, 1, 0, MB);
         urc_lx *v = ivar(k, &in, "v", urc_sp_i(vlo), urc_sp_i(vhi), 1, URC_FOR_UNROLL);
         int xv = urc_kernel_var(k, "xv", URC_DT_F32);
         urc_ls_decl(in, xv, urc_lx_load(k, c->bxs[p], urc_add(urc_add(xb, urc_muli(v, vstride * Cp)), cc)));
         urc_lx *l = ivar(k, &in, "l", urc_sp_i(0), urc_sp_i(MB), 1, URC_FOR_VECTOR);
-        urc_lx *w = urc_lx_load(k, c->bw, urc_add(urc_add(wb, urc_muli(urc_addi(cc, c0), c->wrt ? c->wc : MB)), l));
+        urc_lx *w = wv >= 0 ? urc_lx_load(k, wv, l) : urc_lx_load(k, c->bw, urc_add(wi, l));
         urc_lx *ai = urc_add(urc_muli(v, MB), l);
         urc_ls_store(in, acc, ai, urc_lx_fma(urc_lx_var(k, xv), w, urc_lx_load(k, acc, ai)));
         c0 += Cp;
@@ -231,11 +248,14 @@ static void dot_fma(dconv *c, urc_ls *body, int acc, urc_lx *vox, int64_t vstrid
         urc_lx *xb = urc_sp_let(k, body, "xb", urc_muli(vox, Cp));
         urc_ls *in = body;
         urc_lx *cc = Cp == L ? urc_sp_i(0) : ivar(k, &in, "c", urc_sp_i(0), urc_sp_i(Cp), L, 0);
+        int wv = wconvert(c, in, urc_add(wb, urc_addi(cc, c0)), M, c->C, L);
         urc_lx *v = ivar(k, &in, "v", urc_sp_i(vlo), urc_sp_i(vhi), 1, URC_FOR_UNROLL);
         urc_lx *m = ivar(k, &in, "m", urc_sp_i(0), urc_sp_i(M), 1, URC_FOR_UNROLL);
         urc_lx *l = ivar(k, &in, "l", urc_sp_i(0), urc_sp_i(L), 1, URC_FOR_VECTOR);
         urc_lx *x = urc_lx_load(k, c->bxs[p], urc_add(urc_add(urc_add(xb, urc_muli(v, vstride * Cp)), cc), l));
-        urc_lx *w = urc_lx_load(k, c->bw, urc_add(urc_add(urc_add(wb, urc_muli(m, c->C)), urc_addi(cc, c0)), l));
+        urc_lx *w = wv >= 0
+                        ? urc_lx_load(k, wv, urc_add(urc_muli(m, L), l))
+                        : urc_lx_load(k, c->bw, urc_add(urc_add(urc_add(wb, urc_muli(m, c->C)), urc_addi(cc, c0)), l));
         urc_lx *ai = urc_add(urc_muli(urc_add(urc_muli(v, M), m), L), l);
         urc_ls_store(in, acc, ai, urc_lx_fma(x, w, urc_lx_load(k, acc, ai)));
         c0 += Cp;
@@ -564,7 +584,7 @@ bool urc_conv_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo
         for (int64_t m = 0; m < c.M; m++)
             for (int64_t t = 0; t < T; t++)
                 for (int64_t ci = 0; ci < c.C; ci++) wp[wp_at(&c.t, T, c.C, m, ci, t)] = w[(m * c.C + ci) * T + t];
-        c.bw = urc_lower_const(L, k, c.t.dot ? "wdot" : c.t.vox ? "wvox" : "wpack", URC_DT_F32, nmb * T * c.C * MB, wp);
+        c.bw = urc_lower_wconst(L, k, n, c.t.dot ? "wdot" : c.t.vox ? "wvox" : "wpack", nmb * T * c.C * MB, wp);
         free(wp);
     }
     c.bb = pack_bias(&c, c.M);
@@ -662,11 +682,11 @@ bool urc_convt_lower_classes(urc_lower *L, urc_kernel *k, const urc_node *n, con
                             for (int64_t ci = 0; ci < C; ci++)
                                 wp[wp_at(&c.t, TT, C, m, ci, u)] = w[(ci * M + m) * KK[0] * KK[1] * KK[2] + kf];
                     }
-                    c.bw = urc_lower_const(L, k,
-                                           c.t.dot   ? "wdot"
-                                           : c.t.vox ? "wvox"
-                                                     : "wpack",
-                                           URC_DT_F32, c.t.nmb * TT * C * c.t.MB, wp);
+                    c.bw = urc_lower_wconst(L, k, n,
+                                            c.t.dot   ? "wdot"
+                                            : c.t.vox ? "wvox"
+                                                      : "wpack",
+                                            c.t.nmb * TT * C * c.t.MB, wp);
                     free(wp);
                     dc_emit(&c, false);
                 }
@@ -726,7 +746,7 @@ bool urc_convt_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const ge
                         wp[((jb * KD * KH + t) * C + ci) * MB + l] =
                             j < J ? w[((ci * M + m) * KD * KH + t) * KW + kw] : 0.0f;
                     }
-        c.bw = urc_lower_const(L, k, "wpack", URC_DT_F32, nmb * KD * KH * C * MB, wp);
+        c.bw = urc_lower_wconst(L, k, n, "wpack", nmb * KD * KH * C * MB, wp);
         free(wp);
     }
     c.bb = pack_bias(&c, J);

@@ -254,14 +254,24 @@ static void group(wino *w, urc_ls *parent, urc_lx *nn, urc_lx *td, urc_lx *th, u
             urc_lx *ub = urc_sp_let(k, b, "ub", urc_muli(urc_add(urc_muli(mb, P), p), C * MB));
             urc_lx *vb = urc_sp_let(k, b, "vb", urc_muli(p, T * C));
             urc_lx *cc = loopv(k, &b, "c", 0, urc_lx_int(C), 0);
+            urc_lx *ui = urc_add(ub, urc_muli(cc, MB));
+            /* U stored reduced (--precision): its MB lanes converted to float once, before the tiles
+             * (converted inside the lane loop, C compilers vectorise the multiply-adds at half width) */
+            int uv = -1;
+            if (k->bufs.items[w->bu].dt != URC_DT_F32) {
+                uv = urc_kernel_local(k, "uv", URC_DT_F32, MB);
+                urc_ls_array(b, k, uv);
+                urc_ls *cb = b;
+                urc_lx *l = loopv(k, &cb, "l", 0, urc_lx_int(MB), URC_FOR_VECTOR);
+                urc_ls_store(cb, uv, l, urc_lower_wload(k, w->bu, urc_add(ui, l), URC_DT_F32));
+            }
             urc_lx *t = loopv(k, &b, "t", 0, urc_lx_int(nt), URC_FOR_UNROLL);
             int xv = urc_kernel_var(k, "xv", URC_DT_F32);
             urc_ls_decl(b, xv, ld(k, V, urc_add(urc_add(vb, urc_muli(t, C)), cc)));
             urc_lx *l = loopv(k, &b, "l", 0, urc_lx_int(MB), URC_FOR_VECTOR);
             urc_lx *ai = urc_add(urc_muli(t, MB), l);
-            urc_ls_store(
-                b, acc, ai,
-                urc_lx_fma(urc_lx_var(k, xv), ld(k, w->bu, urc_add(urc_add(ub, urc_muli(cc, MB)), l)), ld(k, acc, ai)));
+            urc_lx *u = uv >= 0 ? ld(k, uv, l) : ld(k, w->bu, urc_add(ui, l));
+            urc_ls_store(b, acc, ai, urc_lx_fma(urc_lx_var(k, xv), u, ld(k, acc, ai)));
         }
         {
             urc_ls *b = ab;
@@ -351,7 +361,7 @@ bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c) {
     wino w = {L, k, c, T, MB, lanes, c->nd == 3 ? 4 : 1, P, (c->M + MB - 1) / MB, {0}, 0, -1, -1, 0, 0};
     for (int p = 0; p < c->nx; p++) w.bx[p] = urc_lower_in(L, k, c->x[p], "x");
     float *u = pack_u(c, w.nmb, MB);
-    w.bu = urc_lower_const(L, k, "wino", URC_DT_F32, w.nmb * P * c->C * MB, u);
+    w.bu = urc_lower_wconst(L, k, c->n, "wino", w.nmb * P * c->C * MB, u);
     free(u);
     const urc_value *B = c->b;
     int64_t bits = 0;

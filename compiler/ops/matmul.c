@@ -362,7 +362,7 @@ static bool naive_lower(mm_ctx *c) {
     int vn = urc_kernel_var(k, "n", URC_DT_I64), vk = urc_kernel_var(k, "k", URC_DT_I64);
     urc_lx *nx = urc_lx_var(k, vn), *kx = urc_lx_var(k, vk);
     urc_lx *a_mk = urc_lx_load(k, ba, urc_add(a_row, urc_muli(kx, g->a_sk)));
-    urc_lx *b_kn = urc_lx_load(k, bb, urc_add(b0, urc_add(urc_muli(kx, g->b_sk), urc_muli(nx, g->b_sn))));
+    urc_lx *b_kn = urc_lower_wload(k, bb, urc_add(b0, urc_add(urc_muli(kx, g->b_sk), urc_muli(nx, g->b_sn))), dt);
     urc_lx *y_idx = urc_add(y_row, nx);
 
     if (g->b_sn == 1 && g->N > 1) {
@@ -450,17 +450,27 @@ static void micro(mm_ctx *c, const tiling *t, const bvars *v, urc_ls *parent, ur
     }
     /* k loop: acc[i][:] += A[i0+i, k] * B[k, n0:n0+nr] */
     urc_ls *kl = urc_ls_for(blk, v->kk, klo, khi, 1, 0);
-    urc_ls *il = urc_ls_for(kl, v->i, urc_lx_int(0), urc_lx_int(mr), 1, U);
-    urc_lx *a =
-        urc_lx_load(k, c->ba, urc_add(urc_add(a_base(c, v->iv), urc_muli(row, g->a_sm)), urc_muli(kx, g->a_sk)));
-    urc_ls_decl(il, v->a, a);
     urc_lx *bi;
     if (t->packed) /* panel p starts at p*NR*K; its width is nr */
         bi = urc_add(urc_add(b_base(c, v->iv), urc_muli(p, t->NR * g->K)), urc_add(urc_muli(kx, nr), jx));
     else bi = urc_add(urc_add(b_base(c, v->iv), urc_muli(kx, g->b_sk)), col);
+    /* B stored reduced (--precision): its row of the tile converted to float once per k, before the rows
+     * (converted inside the column loop, C compilers vectorise the multiply-adds at half width) */
+    int brow = -1;
+    if (k->bufs.items[c->bb].dt != dt) {
+        brow = urc_kernel_local(k, "brow", dt, nr);
+        urc_ls_array(kl, k, brow);
+        urc_ls *cl = urc_ls_for(kl, v->j, urc_lx_int(0), urc_lx_int(nr), 1, UV);
+        urc_ls_store(cl, brow, jx, urc_lower_wload(k, c->bb, bi, dt));
+    }
+    urc_ls *il = urc_ls_for(kl, v->i, urc_lx_int(0), urc_lx_int(mr), 1, U);
+    urc_lx *a =
+        urc_lx_load(k, c->ba, urc_add(urc_add(a_base(c, v->iv), urc_muli(row, g->a_sm)), urc_muli(kx, g->a_sk)));
+    urc_ls_decl(il, v->a, a);
     urc_ls *jl = urc_ls_for(il, v->j, urc_lx_int(0), urc_lx_int(nr), 1, UV);
+    urc_lx *bkj = brow >= 0 ? urc_lx_load(k, brow, jx) : urc_lx_load(k, c->bb, bi);
     /* one fused multiply-add where the C compiler has a fast one (ISO C modes never contract a*b+c) */
-    urc_ls_store(jl, acc, aidx, urc_lx_fma(urc_lx_var(k, v->a), urc_lx_load(k, c->bb, bi), urc_lx_load(k, acc, aidx)));
+    urc_ls_store(jl, acc, aidx, urc_lx_fma(urc_lx_var(k, v->a), bkj, urc_lx_load(k, acc, aidx)));
     /* store, with the epilogue after the last K block */
     urc_ls *epi_at = blk, *raw_at = NULL;
     if (last && has_epilogue(c)) epi_at = urc_ls_if(blk, last, &raw_at);
@@ -540,7 +550,10 @@ static int pack_b(mm_ctx *c, const tiling *t) {
                     memcpy(buf + dst * size, (const unsigned char *)bv->data + src * size, (size_t)size);
                 }
         }
-    int r = urc_lower_const(c->L, c->k, "b_packed", c->dt, nbm * K * N, buf);
+    /* float32 weights of a node marked by --precision: stored reduced (urc_lower_wconst) */
+    int r = c->dt == URC_DT_F32 && bv->dtype == URC_DT_F32
+                ? urc_lower_wconst(c->L, c->k, c->n, "b_packed", nbm * K * N, (const float *)buf)
+                : urc_lower_const(c->L, c->k, "b_packed", c->dt, nbm * K * N, buf);
     free(buf);
     return r;
 }
@@ -792,7 +805,7 @@ static bool matmul_lower(urc_lower *L, const urc_node *n) {
     if ((c.dt == URC_DT_F32 || c.dt == URC_DT_F64) && c.g.M > 0 && c.g.N > 0 && c.g.K > 0 && fast_lower(&c))
         return true;
     c.ba = urc_lower_in(L, c.k, n->in[0], "a");
-    c.bb = urc_lower_in(L, c.k, n->in[1], "b");
+    c.bb = urc_lower_win(L, c.k, n, n->in[1], "b");
     c.by = urc_lower_out(L, c.k, n->out[0], "y");
     return naive_lower(&c);
 }

@@ -54,5 +54,19 @@ bool urc_pass_fuse_norm(urc_graph *g);
  * [K..., C, M] by a Transpose (w_last); stride-1 ConvTransposes of that kind
  * become Convs over flipped weights (passes/conv_weights.c). */
 bool urc_pass_conv_weights(urc_graph *g);
+/* --precision (passes/precision.c): marks the convolutions (also
+ * transposed and fused) and matrix products whose second input is a float32
+ * constant with wdtype = dt (URC_DT_BF16 or URC_DT_F16; URC_DT_F32 clears
+ * the marks), except nodes whose name matches one of the nkeep fnmatch
+ * globs in keep (a fused node also by the name of the node it was fused
+ * from: "conv/fused" by "conv"). Lowering stores their weights in dt.
+ * Returns how many nodes it marked; *unused (if non-NULL) gets the index
+ * of a glob that matched no candidate node, or -1. */
+int urc_pass_precision(urc_graph *g, urc_dtype dt, const char *const *keep, int nkeep, int *unused);
+/* The interpreter's view of --precision: the weights of every marked node
+ * replaced by their values rounded to its wdtype (new constants, so values
+ * shared with unmarked nodes keep theirs). Run on a graph to be
+ * interpreted, never before lowering. */
+void urc_precision_round_weights(urc_graph *g);
 
 #endif

@@ -171,24 +171,36 @@ LLVMValueRef ll_icmp(gen *g, LLVMIntPredicate p, LLVMValueRef a, LLVMValueRef b)
     return LLVMBuildICmp(g->b, p, a, b, "");
 }
 
-/* The C prelude's urc_f16_to_f32 / urc_bf16_to_f32, bit for bit. */
+/* An integer constant of type t (a vector: v in every lane). */
+static LLVMValueRef kint(LLVMTypeRef t, int64_t v) {
+    if (LLVMGetTypeKind(t) != LLVMVectorTypeKind) return ll_ci(t, v);
+    unsigned n = LLVMGetVectorSize(t);
+    LLVMValueRef e = ll_ci(LLVMGetElementType(t), v), es[64];
+    URC_ASSERT(n <= 64, "vector too long");
+    for (unsigned i = 0; i < n; i++) es[i] = e;
+    return LLVMConstVector(es, n);
+}
+
+/* The C prelude's urc_f16_to_f32 / urc_bf16_to_f32, bit for bit (h an i16 or a vector of them: lane by lane).
+ * float16: exponent rebiased by 112 (31: by 224), a subnormal m * 2^-24 as (2^-14 + m * 2^-24) - 2^-14. */
 static LLVMValueRef half_to_f32(gen *g, LLVMValueRef h, urc_dtype dt) {
     LLVMBuilderRef b = g->b;
-    LLVMTypeRef i32 = g->i32;
+    LLVMTypeRef ht = LLVMTypeOf(h);
+    unsigned n = LLVMGetTypeKind(ht) == LLVMVectorTypeKind ? LLVMGetVectorSize(ht) : 0;
+    LLVMTypeRef i32 = n ? LLVMVectorType(g->i32, n) : g->i32, f32 = n ? LLVMVectorType(g->f32, n) : g->f32;
     LLVMValueRef u = LLVMBuildZExt(b, h, i32, "");
-    if (dt == URC_DT_BF16) return LLVMBuildBitCast(b, LLVMBuildShl(b, u, ll_ci(i32, 16), ""), g->f32, "");
-    LLVMValueRef s = LLVMBuildShl(b, LLVMBuildLShr(b, u, ll_ci(i32, 15), ""), ll_ci(i32, 31), "");
-    LLVMValueRef e = LLVMBuildAnd(b, LLVMBuildLShr(b, u, ll_ci(i32, 10), ""), ll_ci(i32, 0x1f), "");
-    LLVMValueRef m = LLVMBuildAnd(b, u, ll_ci(i32, 0x3ff), "");
-    LLVMValueRef sub =
-        LLVMBuildFMul(b, LLVMBuildUIToFP(b, m, g->f32, ""), LLVMConstReal(g->f32, 5.9604644775390625e-8), "");
-    sub = LLVMBuildBitCast(b, LLVMBuildOr(b, LLVMBuildBitCast(b, sub, i32, ""), s, ""), g->f32, "");
-    LLVMValueRef m13 = LLVMBuildShl(b, m, ll_ci(i32, 13), "");
-    LLVMValueRef inf = LLVMBuildOr(b, ll_ci(i32, 0x7f800000), m13, "");
-    LLVMValueRef norm =
-        LLVMBuildOr(b, LLVMBuildShl(b, LLVMBuildAdd(b, e, ll_ci(i32, 112), ""), ll_ci(i32, 23), ""), m13, "");
-    norm = LLVMBuildOr(b, s, sel(g, ll_icmp(g, LLVMIntEQ, e, ll_ci(i32, 31)), inf, norm), "");
-    return sel(g, ll_icmp(g, LLVMIntEQ, e, ll_ci(i32, 0)), sub, LLVMBuildBitCast(b, norm, g->f32, ""));
+    if (dt == URC_DT_BF16) return LLVMBuildBitCast(b, LLVMBuildShl(b, u, kint(i32, 16), ""), f32, "");
+    LLVMValueRef em = LLVMBuildShl(b, LLVMBuildAnd(b, u, kint(i32, 0x7fff), ""), kint(i32, 13), "");
+    LLVMValueRef e = LLVMBuildAnd(b, em, kint(i32, 0x0f800000), "");
+    LLVMValueRef nrm = LLVMBuildAdd(b, em, kint(i32, 0x38000000), "");
+    LLVMValueRef d = LLVMBuildBitCast(b, LLVMBuildAdd(b, nrm, kint(i32, 0x00800000), ""), f32, "");
+    LLVMValueRef two14 = LLVMBuildBitCast(b, kint(i32, 0x38800000), f32, ""); /* 2^-14 */
+    d = LLVMBuildBitCast(b, LLVMBuildFSub(b, d, two14, ""), i32, "");
+    LLVMValueRef inf = ll_icmp(g, LLVMIntEQ, e, kint(i32, 0x0f800000));
+    nrm = sel(g, inf, LLVMBuildAdd(b, nrm, kint(i32, 0x38000000), ""), nrm);
+    nrm = sel(g, ll_icmp(g, LLVMIntEQ, e, kint(i32, 0)), d, nrm);
+    LLVMValueRef s = LLVMBuildShl(b, LLVMBuildAnd(b, u, kint(i32, 0x8000), ""), kint(i32, 16), "");
+    return LLVMBuildBitCast(b, LLVMBuildOr(b, nrm, s, ""), f32, "");
 }
 
 /* The C prelude's urc_f32_to_f16 / urc_f32_to_bf16 (round to nearest even). */
@@ -568,12 +580,14 @@ static bool vec_float(urc_dtype dt) { return dt == URC_DT_F32 || dt == URC_DT_F6
 static bool widenable(const urc_lx *e, int v) {
     if (!uses_var(e, v)) return vec_float(e->dt) || e->dt == URC_DT_BOOL;
     switch (e->kind) {
-    case URC_LX_LOAD: return vec_float(e->dt) && unit_stride(e->a, v);
+    case URC_LX_LOAD: return (vec_float(e->dt) || is_half(e->dt)) && unit_stride(e->a, v); /* halves: only cast */
     case URC_LX_FMA: return vec_float(e->dt) && widenable(e->a, v) && widenable(e->b, v) && widenable(e->c, v);
     case URC_LX_SEL:
         return vec_float(e->dt) && e->a->dt == URC_DT_BOOL && widenable(e->a, v) && widenable(e->b, v) &&
                widenable(e->c, v);
-    case URC_LX_CAST: return vec_float(e->dt) && vec_float(e->a->dt) && widenable(e->a, v);
+    case URC_LX_CAST:
+        return vec_float(e->dt) && (vec_float(e->a->dt) || (is_half(e->a->dt) && e->a->kind == URC_LX_LOAD)) &&
+               widenable(e->a, v);
     case URC_LX_UN:
         return vec_float(e->dt) && (e->op == URC_L_NEG || e->op == URC_L_ABS || e->op == URC_L_SQRT) &&
                widenable(e->a, v);
@@ -640,6 +654,10 @@ static LLVMValueRef vex(gen *g, const urc_lx *e, int v, unsigned n) {
     case URC_LX_CAST: {
         LLVMValueRef a = vex(g, e->a, v, n);
         if (e->a->dt == e->dt) return a;
+        if (is_half(e->a->dt)) {
+            LLVMValueRef f = half_to_f32(g, a, e->a->dt);
+            return e->dt == URC_DT_F32 ? f : LLVMBuildFPExt(b, f, vt, "");
+        }
         return bits_of(e->dt) > bits_of(e->a->dt) ? LLVMBuildFPExt(b, a, vt, "") : LLVMBuildFPTrunc(b, a, vt, "");
     }
     case URC_LX_UN: {

@@ -1,0 +1,174 @@
+/* test_precision.c: the conversions --precision stores weights with
+ * (compiler/ir/tensor.c): float32 -> bfloat16 and float16 round to nearest,
+ * ties to even, against references computed independently in double; NaN
+ * stays NaN (never infinity), infinities and signed zeros are kept,
+ * overflow goes to infinity, float16 subnormals are exact; float16 ->
+ * float32 is exact for all 65536 patterns. Then the precision pass marks
+ * the right nodes and --keep-fp32 globs (also by a fused node's original
+ * name) keep theirs. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../compiler/ir/ir.h"
+#include "../compiler/passes/passes.h"
+#include "check.h"
+
+static float from_bits(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+static uint32_t bits_of(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+/* The value of a float16 pattern, from its definition. */
+static double f16_value(uint16_t h) {
+    int s = h >> 15, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(1024 + m, e - 25);
+    return s ? -v : v;
+}
+
+/* Nearest of a < b (adjacent representable values, patterns pa, pb) to x, ties to the even pattern. */
+static uint32_t nearest(double x, double a, double b, uint32_t pa, uint32_t pb) {
+    double da = fabs(x - a), db = fabs(x - b);
+    if (da < db) return pa;
+    if (db < da) return pb;
+    return (pa & 1) ? pb : pa;
+}
+
+static uint32_t xorshift(uint32_t *s) {
+    *s ^= *s << 13, *s ^= *s >> 17, *s ^= *s << 5;
+    return *s;
+}
+
+static void test_bf16(void) {
+    /* exact values stay, ties go to the even neighbour */
+    CHECK(urc_f32_to_bf16(1.0f) == 0x3f80);
+    CHECK(urc_f32_to_bf16(1.0f + 0x1p-8f) == 0x3f80);            /* midpoint of 1 and 1+2^-7: even is 1 */
+    CHECK(urc_f32_to_bf16(1.0f + 3 * 0x1p-8f) == 0x3f82);        /* midpoint of 1+2^-7 and 1+2^-6: even is above */
+    CHECK(urc_f32_to_bf16(1.0f + 0x1p-8f + 0x1p-20f) == 0x3f81); /* just above a tie: up */
+    CHECK(urc_f32_to_bf16(-1.0f - 0x1p-8f) == 0xbf80);
+    CHECK(urc_f32_to_bf16(0.0f) == 0x0000 && urc_f32_to_bf16(-0.0f) == 0x8000);
+    CHECK(urc_f32_to_bf16(INFINITY) == 0x7f80 && urc_f32_to_bf16(-INFINITY) == 0xff80);
+    CHECK(urc_f32_to_bf16(from_bits(0x7f7fffff)) == 0x7f80); /* FLT_MAX rounds to infinity */
+    CHECK(urc_f32_to_bf16(from_bits(0x7f7f7fff)) == 0x7f7f); /* below the midpoint: the largest bf16 */
+    /* NaN stays NaN whatever its payload (a payload only in the low bits must not become infinity) */
+    uint32_t nans[] = {0x7f800001, 0x7fc00000, 0xff800001, 0x7fffffff, 0x7f80ffff};
+    for (size_t i = 0; i < sizeof nans / sizeof nans[0]; i++) {
+        uint16_t h = urc_f32_to_bf16(from_bits(nans[i]));
+        CHECK((h & 0x7f80) == 0x7f80 && (h & 0x7f) != 0);
+        CHECK(isnan(urc_bf16_to_f32(h)));
+        CHECK((h >> 15) == (nans[i] >> 31));
+    }
+    /* subnormal float32: bf16 shares the exponent range */
+    CHECK(urc_f32_to_bf16(from_bits(0x00010000)) == 0x0001);
+    CHECK(urc_f32_to_bf16(from_bits(0x00008000)) == 0x0000); /* tie: to even (zero) */
+    CHECK(urc_f32_to_bf16(from_bits(0x00018000)) == 0x0002); /* tie: to even (up) */
+    /* every bf16 pattern converts to float exactly and back */
+    int bad = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        float f = urc_bf16_to_f32((uint16_t)h);
+        if (bits_of(f) != h << 16) bad++;
+        if (!isnan(f) && urc_f32_to_bf16(f) != h) bad++;
+    }
+    CHECK(bad == 0);
+    /* random finite floats against the nearest of their two bf16 neighbours, computed in double */
+    uint32_t s = 12345;
+    bad = 0;
+    for (int i = 0; i < 1000000; i++) {
+        uint32_t u = xorshift(&s);
+        if ((u & 0x7f800000) == 0x7f800000) continue;
+        if (i % 4 == 0) u = (u & 0xffff0000) | 0x8000; /* a tie */
+        float x = from_bits(u);
+        uint32_t lo = u >> 16, hi = lo + 1; /* magnitudes: truncation and the next pattern up */
+        double a = fabs((double)urc_bf16_to_f32((uint16_t)lo)), b = fabs((double)urc_bf16_to_f32((uint16_t)hi));
+        if ((hi & 0x7f80) == 0x7f80) b = ldexp(1, 128); /* the next pattern is infinity */
+        uint32_t want = nearest(fabs((double)x), a, b, lo, hi);
+        if (urc_f32_to_bf16(x) != want) bad++;
+    }
+    CHECK(bad == 0);
+}
+
+static void test_f16(void) {
+    /* float16 -> float32: exact for every pattern (subnormals included) */
+    int bad = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        float f = urc_f16_to_f32((uint16_t)h);
+        double v = f16_value((uint16_t)h);
+        if (isnan(v) ? !isnan(f) : (double)f != v || (signbit(f) != 0) != (h >> 15 != 0)) bad++;
+        if (isnan(v)) {
+            uint16_t back = urc_f32_to_f16(f);
+            if ((back & 0x7c00) != 0x7c00 || !(back & 0x3ff)) bad++; /* NaN stays NaN */
+        } else if (urc_f32_to_f16(f) != h) {
+            bad++;
+        }
+    }
+    CHECK(bad == 0);
+    /* every midpoint between neighbouring finite values (exact in float32) goes to the even
+     * pattern, a hair on either side to the nearer one; past 65504 + half an ulp: infinity */
+    bad = 0;
+    for (uint32_t h = 0; h < 0x7c00; h++) {
+        double a = f16_value((uint16_t)h), b = h + 1 == 0x7c00 ? 65536.0 : f16_value((uint16_t)(h + 1));
+        float mid = (float)((a + b) / 2);
+        if ((double)mid != (a + b) / 2) bad++;
+        uint16_t even = (h & 1) ? (uint16_t)(h + 1) : (uint16_t)h;
+        if (urc_f32_to_f16(mid) != even || urc_f32_to_f16(-mid) != (even | 0x8000)) bad++;
+        if (urc_f32_to_f16(nextafterf(mid, 0)) != h) bad++;
+        if (urc_f32_to_f16(nextafterf(mid, INFINITY)) != h + 1) bad++;
+    }
+    CHECK(bad == 0);
+    CHECK(urc_f32_to_f16(65504.0f) == 0x7bff && urc_f32_to_f16(65519.99f) == 0x7bff);
+    CHECK(urc_f32_to_f16(65520.0f) == 0x7c00 && urc_f32_to_f16(1e30f) == 0x7c00 && urc_f32_to_f16(-1e30f) == 0xfc00);
+    CHECK(urc_f32_to_f16(0x1p-24f) == 0x0001);   /* smallest subnormal */
+    CHECK(urc_f32_to_f16(0x1p-25f) == 0x0000);   /* half of it: a tie, to even (zero) */
+    CHECK(urc_f32_to_f16(0x1.8p-24f) == 0x0002); /* 1.5 ulp: a tie, to even (2) */
+    CHECK(urc_f32_to_f16(0x1p-25f * 1.0001f) == 0x0001);
+    CHECK(urc_f32_to_f16(1e-10f) == 0x0000 && urc_f32_to_f16(-1e-10f) == 0x8000);
+    CHECK(urc_f32_to_f16(INFINITY) == 0x7c00 && urc_f32_to_f16(-INFINITY) == 0xfc00);
+    CHECK(urc_f32_to_f16(-0.0f) == 0x8000);
+    uint16_t n = urc_f32_to_f16(from_bits(0x7f800001));
+    CHECK((n & 0x7c00) == 0x7c00 && (n & 0x3ff));
+}
+
+/* A graph x -> Conv(w) 'enc.conv' -> MatMul(w2) 'head' -> MatMul(y) 'dyn' (run-time operand, unmarked). */
+static void test_pass(void) {
+    urc_graph *g = urc_graph_new();
+    urc_shape xs = {2, {4, 4}};
+    urc_value *x = urc_value_new(g, "x");
+    urc_value_set_type(x, URC_DT_F32, &xs);
+    urc_value *w = urc_const_new(g, "w", urc_tensor_new(URC_DT_F32, &xs));
+    urc_value *w1 = urc_const_new(g, "w1", urc_tensor_new(URC_DT_F32, &(urc_shape){1, {1}}));
+    urc_node *a = urc_node_new(g, URC_OP_MATMUL, "enc.conv/fused", 2, 1);
+    a->in[0] = x, a->in[1] = w;
+    urc_node *b = urc_node_new(g, URC_OP_MATMUL, "head", 2, 1);
+    b->in[0] = x, b->in[1] = w;
+    urc_node *c = urc_node_new(g, URC_OP_MATMUL, "dyn", 2, 1);
+    c->in[0] = x, c->in[1] = x;
+    urc_node *d = urc_node_new(g, URC_OP_MATMUL, "scalar", 2, 1);
+    d->in[0] = x, d->in[1] = w1;
+    int unused;
+    CHECK(urc_pass_precision(g, URC_DT_BF16, NULL, 0, &unused) == 2 && unused == -1);
+    CHECK(a->wdtype == URC_DT_BF16 && b->wdtype == URC_DT_BF16 && !c->wdtype && !d->wdtype);
+    const char *keep[] = {"enc.*", "nothing*"};
+    CHECK(urc_pass_precision(g, URC_DT_F16, keep, 2, &unused) == 1 && unused == 1);
+    CHECK(!a->wdtype && b->wdtype == URC_DT_F16);
+    CHECK(urc_pass_precision(g, URC_DT_F32, NULL, 0, NULL) == 0 && !a->wdtype && !b->wdtype);
+    /* the interpreter's rounding: new constants for marked nodes only */
+    ((float *)w->data)[0] = 1.0f + 0x1p-8f + 0x1p-20f;
+    urc_pass_precision(g, URC_DT_BF16, keep, 1, NULL);
+    urc_precision_round_weights(g);
+    CHECK(a->in[1] == w && b->in[1] != w);
+    CHECK(((float *)b->in[1]->data)[0] == 1.0f + 0x1p-7f && ((float *)w->data)[0] == 1.0f + 0x1p-8f + 0x1p-20f);
+}
+
+int main(void) {
+    test_bf16();
+    test_f16();
+    test_pass();
+    printf("test_precision: %s\n", failures ? "FAILED" : "ok");
+    return failures != 0;
+}
