@@ -71,6 +71,13 @@ CASES = [
      {"in_channels": 1, "out_channels": 2, "img_size": [16, 32, 32], "feature_size": 2, "num_heads": 2,
       "depths": [1, 1, 1, 1], "proj_size": [4, 4, 4, 2], "dec_proj_size": 4, "dec_depth": 1, "do_ds": False,
       "norm_name": "batch"}, (2, 1, 16, 32, 32), False),
+    # UNet with per-dimension kernel sizes and strides (anisotropic)
+    ("unet3d_aniso", "UNet",
+     {"spatial_dims": 3, "in_channels": 1, "out_channels": 2, "channels": [4, 8, 8], "strides": [[2, 2, 1], [2, 2, 2]],
+      "kernel_size": [3, 3, 1], "up_kernel_size": [3, 1, 3], "num_res_units": 1}, (1, 1, 16, 24, 8), False),
+    ("unet2d_aniso_plain", "UNet",
+     {"spatial_dims": 2, "in_channels": 2, "out_channels": 3, "channels": [6, 8, 12], "strides": [[1, 2], 2, 4],
+      "kernel_size": [5, 3], "norm": "batch"}, (2, 2, 16, 24), True),
 ]
 
 STORE = {"unetr_conv": torch.bfloat16, "unetr_perceptron_batch": torch.float16}
@@ -80,7 +87,8 @@ STORE = {"unetr_conv": torch.bfloat16, "unetr_perceptron_batch": torch.float16}
 # NAME.grad_tol.txt (KEY.npy TOL for the gradients that are zero in exact
 # arithmetic; the others: 1e-3 of their max).
 ONNX_CASES = ("bu3d_default", "unetr_2d")
-GRAD_CASES = ("bu2d_prelu", "bu3d_batch_odd", "unetr_2d", "unet2d_plain", "unetr2d_group", "unetr_pp_nods")
+GRAD_CASES = ("bu2d_prelu", "bu3d_batch_odd", "unetr_2d", "unet2d_plain", "unetr2d_group", "unetr_pp_nods",
+              "unet3d_aniso", "unet2d_aniso_plain")
 
 
 def grads(name, model, x, classes, gen):
