@@ -976,8 +976,8 @@ static bool unet_strides(reader *r, const cJSON *sj, int levels, int sd, int64_t
             urc_strbuf sb = {0};
             int m = 0;
             for (const cJSON *v = s->child; v; v = v->next, m++)
-                urc_sb_printf(&sb, "%s%s", m ? ", " : "", cJSON_IsNumber(v) ? urc_fmt("%lld", (long long)v->valuedouble)
-                                                                             : mc_json_kind(v));
+                urc_sb_printf(&sb, "%s%s", m ? ", " : "",
+                              cJSON_IsNumber(v) ? urc_fmt("%lld", (long long)v->valuedouble) : mc_json_kind(v));
             const char *got = urc_fmt("%s", sb.data ? sb.data : "");
             urc_sb_free(&sb);
             return mc_bad(r, arg,
@@ -1022,7 +1022,8 @@ static const char *unet(cfg *c, reader *r, const cJSON *args, feat x) {
     else if (mc_get_ints(r, cj, "channels", n, 1, ch)) unet_strides(r, sj, n - 1, c->sd, st);
     bool kernels = unet_kernel(r, kj, "kernel_size", c->sd, o.k);
     kernels &= unet_kernel(r, ukj, "up_kernel_size", c->sd, o.up_k);
-    if (kernels && r->ok && /* the first layer made (the bottom's down) checks kernel_size, the first up layer up_kernel_size */
+    if (kernels &&
+        r->ok && /* the first layer made (the bottom's down) checks kernel_size, the first up layer up_kernel_size */
         unet_same_padding(r, "kernel_size", c->sd, o.k, kj))
         unet_same_padding(r, "up_kernel_size", c->sd, o.up_k, ukj);
     if (!r->ok) return NULL;
