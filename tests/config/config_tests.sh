@@ -41,12 +41,17 @@ done
 # Gradients of DiceCELoss against PyTorch autograd: the loss to 1e-5 relative, the
 # same set of parameters, each gradient to 1e-3 of its max (NAME.grad_tol.txt:
 # the bounds of gradients that are zero in exact arithmetic).
+# unetr_pp_ds: UNETR++'s deep supervision loss over its three outputs (--ds-weights; the label subsampled to
+# each output's grid, make_config_fixtures.py's ds_loss).
 for name in bu2d_prelu bu3d_batch_odd unetr_2d unet2d_plain unetr2d_group unetr_pp_nods unet3d_aniso \
-    unet2d_aniso_plain; do
+    unet2d_aniso_plain unetr_pp_ds; do
     g=$T/$name.grad
     mkdir -p "$g"
+    ds=
+    [ "$name" = unetr_pp_ds ] && ds="--ds-weights 1,0.5,0.25"
+    # shellcheck disable=SC2086 # $ds: zero or two words
     out=$("$U" grad "$D/$name.json" --weights "$D/$name.safetensors" --input-shape "input=$(cat "$D/$name.shape")" \
-        --input "$D/$name.input.npy" --label "$D/$name.label.npy" --out "$g" 2>&1)
+        --input "$D/$name.input.npy" --label "$D/$name.label.npy" --out "$g" $ds 2>&1)
     check awk -v a="${out#loss=}" -v b="$(cat "$D/$name.loss.txt")" \
         'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && d <= 1e-5 * b) }'
     check test "$(ls "$g")" = "$(ls "$D/$name.grad")"
@@ -56,6 +61,9 @@ for name in bu2d_prelu bu3d_batch_odd unetr_2d unet2d_plain unetr2d_group unetr_
         check "$CMP" "$f" "$g/$b" "${tol:-1e-3}" >/dev/null
     done
 done
+expect 1 "unetrc: error: unetr_pp_ds.json: train: --ds-weights gives 4 weights but the model has 3 outputs" \
+    "$U" grad unetr_pp_ds.json --weights unetr_pp_ds.safetensors --input unetr_pp_ds.input.npy \
+    --label unetr_pp_ds.label.npy --out "$T/ds4" --ds-weights 1,0.5,0.25,0.1
 # --init SEED (no --weights): the same seed gives byte-identical weights, another seed others; a network so
 # initialised trains (the DiceCE loss falls over 4 SGD steps on one fixed pair).
 mkdir -p "$T/init1" "$T/init2" "$T/init3" "$T/data"
