@@ -282,7 +282,7 @@ static urc_value *deep_supervision(urc_graph *g, const urc_train_opts *o, urc_va
     double sum = 0;
     for (int i = 0; i < o->nds; i++) sum += o->ds_weights[i];
     if (!(sum > 0)) {
-        urc_error("train", "--ds-weights: the weights must not be negative and must not all be 0");
+        urc_error("train", "--ds-weights: every weight is 0");
         return NULL;
     }
     urc_grad_ctx cc = {g, NULL, true}, *c = &cc;

@@ -64,6 +64,12 @@ done
 expect 1 "unetrc: error: unetr_pp_ds.json: train: --ds-weights gives 4 weights but the model has 3 outputs" \
     "$U" grad unetr_pp_ds.json --weights unetr_pp_ds.safetensors --input unetr_pp_ds.input.npy \
     --label unetr_pp_ds.label.npy --out "$T/ds4" --ds-weights 1,0.5,0.25,0.1
+expect 1 "unetrc: error: unetr_pp_ds.json: train: --ds-weights: every weight is 0" \
+    "$U" grad unetr_pp_ds.json --weights unetr_pp_ds.safetensors --input unetr_pp_ds.input.npy \
+    --label unetr_pp_ds.label.npy --out "$T/ds0" --ds-weights 0,0,0
+expect 2 "unetrc: usage error: --ds-weights: weight -1 is negative (see unetrc --help)" \
+    "$U" grad unetr_pp_ds.json --weights unetr_pp_ds.safetensors --input unetr_pp_ds.input.npy \
+    --label unetr_pp_ds.label.npy --out "$T/ds0" --ds-weights 1,-1
 # --init SEED (no --weights): the same seed gives byte-identical weights, another seed others; a network so
 # initialised trains (the DiceCE loss falls over 4 SGD steps on one fixed pair).
 mkdir -p "$T/init1" "$T/init2" "$T/init3" "$T/data"
