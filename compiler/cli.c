@@ -381,6 +381,17 @@ static void class_weights(urc_cli *c, const char *opt, const char *v) {
     }
 }
 
+static void ds_weights(urc_cli *c, const char *opt, const char *v) {
+    char *s = urc_strdup(v);
+    c->t.nds = 0;
+    for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
+        if (c->t.nds == (int)URC_ARRAY_LEN(c->t.ds_weights)) usage_error("--ds-weights: at most 8 outputs");
+        double w = parse_num(opt, tok);
+        if (w < 0) usage_error("--ds-weights: weight %g is negative", w);
+        c->t.ds_weights[c->t.nds++] = w;
+    }
+}
+
 static void label_map(urc_cli *c, const char *opt, const char *v) {
     (void)opt;
     c->label_map.len = 0;
@@ -625,6 +636,10 @@ static const opt table[] = {
     {"--lambda-ce", K_NUM, LEARN, AT(t.loss.lambda_ce), NULL},
     {"--class-weights", K_FN, LEARN, 0, "--class-weights W0,W1,...      per-class weights (both terms)",
      .fn = class_weights},
+    {"--ds-weights", K_FN, LEARN, 0,
+     "--ds-weights W0,W1,.. deep supervision: the loss of output i (against the label subsampled to its\n"
+     "                       grid) weighted by Wi / sum W, e.g. 1,0.5,0.25 for UNETR++",
+     .fn = ds_weights},
     {"--label-map", K_FN, LEARN, 0,
      "--label-map V0,V1,...  label value Vi is class i (e.g. 0,1,2,4 for BraTS); other values are errors",
      .fn = label_map},

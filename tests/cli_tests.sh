@@ -22,6 +22,16 @@ expect 1 "$E cycle.onnx: node 'r1' (Relu): the graph has a cycle through this no
 expect 1 "$E dangling.onnx: node 'add' (Add): input 'nowhere' is not produced by any node, graph input or initializer" $U dangling.onnx -o "$T/o/x.c"
 expect 1 "$E raw_mismatch.onnx: initializer 'bias': raw_data has 10 bytes, its shape [3] of float32 needs 12" $U raw_mismatch.onnx -o "$T/o/x.c"
 expect 1 "$E huge_dims.onnx: initializer 'bias': element count overflows" $U huge_dims.onnx -o "$T/o/x.c"
+# If: a condition that shapes and constants decide inlines the chosen branch (make_if_fixtures.py: onnxruntime's
+# outputs; one If nested in the other's else branch); a condition on run-time values is refused.
+for m in if_shape_then if_shape_else_nested; do
+    for how in "" --interp; do
+        check $U run "$D/$m.onnx" --input "$D/$m.input.npy" --output "$T/$m.out.npy" $how
+        check "$CMP" "$D/$m.expected.npy" "$T/$m.out.npy" 1e-6 >/dev/null
+    done
+done
+expect 1 "$E if_data_cond.onnx: node 'sign_if' (If): its condition 'pos' is computed from run-time data (input 'x'); unetrc compiles an If only when shape inference and constant folding decide it" \
+    $U if_data_cond.onnx -o "$T/o/x.c"
 expect 1 "$E ext_dotdot.onnx: initializer 'bias': external data location '../data/bias.bin' must be a relative path inside the model's folder" $U ext_dotdot.onnx -o "$T/o/x.c"
 expect 1 "$E ext_absolute.onnx: initializer 'bias': external data location '/etc/passwd' must be a relative path inside the model's folder" $U ext_absolute.onnx -o "$T/o/x.c"
 expect 1 "$E ext_range.onnx: initializer 'bias': external data range [8, 20) lies outside 'bias.bin' (16 bytes)" $U ext_range.onnx -o "$T/o/x.c"

@@ -267,6 +267,65 @@ static void refreeze_settings(urc_graph *g) {
  * output of every window attention, [windows, heads, L, L]), both copies
  * stay alive until the backward reads them. As an Identity it is a view
  * (memplan.c) and costs nothing. */
+/* Deep supervision: sum_i w_i loss_i / sum_i w_i over the first o->nds
+ * outputs (loss0: the first output's). Output i is s[d] times smaller than
+ * the label along spatial dim d (a whole number, else an error); its label
+ * is voxel s*j + s/2 of the full one, as order-0 (nearest) resizing with
+ * pixel-centre alignment (skimage's resize, scipy's zoom with grid_mode)
+ * picks it: nnU-Net's DownsampleSegForDSTransform2, UNETR++'s training. */
+static urc_value *deep_supervision(urc_graph *g, const urc_train_opts *o, urc_value *label, urc_value *loss0) {
+    if (o->nds > g->outputs.len) {
+        urc_error("train", "--ds-weights gives %d weights but the model has %d output%s", o->nds, g->outputs.len,
+                  g->outputs.len > 1 ? "s" : "");
+        return NULL;
+    }
+    double sum = 0;
+    for (int i = 0; i < o->nds; i++) sum += o->ds_weights[i];
+    if (!(sum > 0)) {
+        urc_error("train", "--ds-weights: every weight is 0");
+        return NULL;
+    }
+    urc_grad_ctx cc = {g, NULL, true}, *c = &cc;
+    const urc_shape *ls = &label->shape, *s0 = &g->outputs.items[0]->shape;
+    urc_value *total = NULL;
+    for (int i = 0; i < o->nds; i++) {
+        urc_value *out = g->outputs.items[i];
+        const urc_shape *os = &out->shape;
+        bool fits = urc_dtype_is_float(out->dtype) && os->rank == s0->rank && os->dims[0] == s0->dims[0] &&
+                    os->dims[1] == s0->dims[1];
+        int64_t starts[URC_MAX_RANK], ends[URC_MAX_RANK], axes[URC_MAX_RANK], steps[URC_MAX_RANK];
+        int na = 0;
+        for (int d = 2; fits && d < os->rank; d++) {
+            fits = os->dims[d] > 0 && ls->dims[d] % os->dims[d] == 0;
+            int64_t st = fits ? ls->dims[d] / os->dims[d] : 1;
+            if (st == 1) continue;
+            starts[na] = st / 2, ends[na] = ls->dims[d], axes[na] = d, steps[na] = st;
+            na++;
+        }
+        if (!fits) {
+            urc_error("train",
+                      "--ds-weights: output %d '%s' (%s%s) is not the first output's classes on a grid that "
+                      "divides the label's %s",
+                      i, out->name, urc_dtype_name(out->dtype), urc_shape_str(os), urc_shape_str(ls));
+            return NULL;
+        }
+        if (o->ds_weights[i] == 0) continue;
+        urc_value *li = loss0;
+        if (i > 0) {
+            urc_value *lab = label;
+            if (na) {
+                urc_value *in[5] = {label, urc_g_ints(c, starts, na), urc_g_ints(c, ends, na), urc_g_ints(c, axes, na),
+                                    urc_g_ints(c, steps, na)};
+                lab = urc_g_node(c, URC_OP_SLICE, 5, in, NULL);
+            }
+            if (!lab || !(li = urc_build_loss(g, out, lab, &o->loss, NULL))) return NULL;
+        }
+        li = g_scale(c, li, o->ds_weights[i] / sum);
+        total = total ? g_add(c, total, li) : li;
+    }
+    return c->ok ? total : NULL;
+}
+
 static void same_type_casts_to_views(urc_graph *g) {
     for (int i = 0; i < g->nodes.len; i++) {
         urc_node *n = g->nodes.items[i];
@@ -298,7 +357,7 @@ bool urc_build_training(urc_graph *g, const urc_train_opts *o) {
     URC_VEC_PUSH(g->inputs, label);
     urc_value *dice = NULL;
     urc_value *loss = urc_build_loss(g, logits, label, &o->loss, &dice);
-    if (!loss) return false;
+    if (!loss || (o->nds && !(loss = deep_supervision(g, o, label, loss)))) return false;
     /* The label value of each class; every one must fit the label type (a
      * class whose value the label cannot hold could never be trained). */
     int64_t C = logits->shape.dims[1];
@@ -343,8 +402,8 @@ bool urc_build_training(urc_graph *g, const urc_train_opts *o) {
     }
     if (!urc_graph_find(g, "loss")) loss->name = "loss";
     if (dice && !urc_graph_find(g, "dice")) dice->name = "dice";
-    /* The logits are no longer an output: only the loss and gradients. */
-    logits->flags &= ~(unsigned)URC_VAL_OUTPUT;
+    /* The logits are no longer outputs: only the loss and gradients. */
+    for (int i = 0; i < g->outputs.len; i++) g->outputs.items[i]->flags &= ~(unsigned)URC_VAL_OUTPUT;
     g->outputs.len = 0;
     loss->flags |= URC_VAL_OUTPUT;
     URC_VEC_PUSH(g->outputs, loss);

@@ -39,6 +39,11 @@ typedef struct urc_train_opts { /* also declared as struct urc_train_opts in dri
      * them from the segment's inputs (autodiff/recompute.c). */
     const char *const *recompute;
     int nrecompute;
+    /* --ds-weights: deep supervision; the loss is sum_i w_i loss_i / sum_i w_i
+     * over the first nds outputs, output i against the label subsampled to
+     * its grid (0: the first output only). */
+    int nds;
+    double ds_weights[8];
 } urc_train_opts;
 
 /* PyTorch's defaults: AdamW betas (0.9, 0.999), eps 1e-8, weight decay 0.01;
@@ -55,6 +60,10 @@ urc_value *urc_build_loss(urc_graph *g, urc_value *logits, urc_value *label, con
                           urc_value **dice_score);
 
 /* Adds a label input ("label", [N, 1, S...] of the first output's shape;
+ * with o->nds, the loss of each of the first nds outputs, weighted, each
+ * against the label subsampled to its grid (voxel s*j + s/2 along a dim
+ * where the output is s times smaller: order-0 resizing as nnU-Net's
+ * DownsampleSegForDSTransform2, which UNETR++ trains with);
  * also g->label, g->label_values, g->nclasses), the loss and the gradients
  * of every input flagged URC_VAL_PARAM.
  * With optim NONE the graph's outputs become [loss, d(param 0), ...].

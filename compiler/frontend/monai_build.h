@@ -126,6 +126,9 @@ bool mc_get_norm(reader *r, const cJSON *j, const char *arg, norm_spec *n);
 /* ---- layers ---- */
 
 feat mc_conv(cfg *c, const char *path, feat x, int64_t cout, int k, int s, int p, bool bias);
+/* The same with kernel, stride and padding per spatial dim. */
+feat mc_conv_nd(cfg *c, const char *path, feat x, int64_t cout, const int64_t *k, const int64_t *s, const int64_t *p,
+                bool bias);
 /* Conv without padding of kernel = stride = k[d] per spatial dim (patch convs). */
 feat mc_conv_patch(cfg *c, const char *path, feat x, int64_t cout, const int *k, bool bias);
 /* qkv [B, n, 3 * heads * dh] -> q, k, v [B, heads, n, dh] (out[0..2], nodes
@@ -135,6 +138,9 @@ void mc_split_qkv(cfg *c, const char *path, const char *rearrange, const char *q
 /* ConvTranspose of kernel = stride = k[d] per spatial dim, no padding. */
 feat mc_deconv_patch(cfg *c, const char *path, feat x, int64_t cout, const int *k, bool bias);
 feat mc_deconv_k(cfg *c, const char *path, feat x, int64_t cout, int k, int s, int p, int op, bool bias);
+/* The same with kernel, stride, padding and output padding per spatial dim. */
+feat mc_deconv_nd(cfg *c, const char *path, feat x, int64_t cout, const int64_t *k, const int64_t *s, const int64_t *p,
+                  const int64_t *op, bool bias);
 feat mc_deconv(cfg *c, const char *path, feat x, int64_t cout, int s, bool bias); /* kernel = stride = s */
 feat mc_norm(cfg *c, const char *path, feat x, const norm_spec *n);
 feat mc_act(cfg *c, const char *path, feat x, const act_spec *s);

@@ -409,18 +409,26 @@ bool mc_get_norm(reader *r, const cJSON *j, const char *arg, norm_spec *n) {
 
 /* ---- layers ------------------------------------------------------------------------ */
 
-/* Conv (bias optional) of kernel k, stride s, padding p. */
-feat mc_conv(cfg *c, const char *path, feat x, int64_t cout, int k, int s, int p, bool bias) {
-    int64_t w[5] = {cout, x.c, k, k, k};
+/* Conv (bias optional) of kernel k[d], stride s[d], padding p[d] per spatial dim. */
+feat mc_conv_nd(cfg *c, const char *path, feat x, int64_t cout, const int64_t *k, const int64_t *s, const int64_t *p,
+                bool bias) {
+    int64_t w[5] = {cout, x.c}, pads[6];
+    for (int d = 0; d < c->sd; d++) w[2 + d] = k[d], pads[d] = pads[c->sd + d] = p[d];
     const char *in[3] = {x.v, mc_param(c, urc_fmt("%s.weight", path), 2 + c->sd, w),
                          bias ? mc_param1(c, urc_fmt("%s.bias", path), cout) : NULL};
     attrs a = {0};
-    mc_a_rep(&a, "kernel_shape", c->sd, k);
-    mc_a_rep(&a, "strides", c->sd, s);
-    mc_a_rep(&a, "pads", 2 * c->sd, p);
+    mc_a_ints(&a, "kernel_shape", c->sd, k);
+    mc_a_ints(&a, "strides", c->sd, s);
+    mc_a_ints(&a, "pads", 2 * c->sd, pads);
     feat y = {mc_node(c, "Conv", path, bias ? 3 : 2, in, &a), cout, {0}};
-    for (int d = 0; d < c->sd; d++) y.sp[d] = (x.sp[d] + 2 * p - k) / s + 1;
+    for (int d = 0; d < c->sd; d++) y.sp[d] = (x.sp[d] + 2 * p[d] - k[d]) / s[d] + 1;
     return y;
+}
+
+/* Conv (bias optional) of kernel k, stride s, padding p. */
+feat mc_conv(cfg *c, const char *path, feat x, int64_t cout, int k, int s, int p, bool bias) {
+    const int64_t kk[3] = {k, k, k}, ss[3] = {s, s, s}, pp[3] = {p, p, p};
+    return mc_conv_nd(c, path, x, cout, kk, ss, pp, bias);
 }
 
 void mc_split_qkv(cfg *c, const char *path, const char *rearrange, const char *qkv, int64_t B, int64_t n, int64_t heads,
@@ -460,19 +468,31 @@ feat mc_deconv_patch(cfg *c, const char *path, feat x, int64_t cout, const int *
     return patch_conv(c, true, path, x, cout, k, bias);
 }
 
-/* ConvTranspose of kernel k, stride s, padding p and output padding op. */
-feat mc_deconv_k(cfg *c, const char *path, feat x, int64_t cout, int k, int s, int p, int op, bool bias) {
-    int64_t w[5] = {x.c, cout, k, k, k};
+/* ConvTranspose of kernel k[d], stride s[d], padding p[d] and output padding op[d] per spatial dim. */
+feat mc_deconv_nd(cfg *c, const char *path, feat x, int64_t cout, const int64_t *k, const int64_t *s, const int64_t *p,
+                  const int64_t *op, bool bias) {
+    int64_t w[5] = {x.c, cout}, pads[6];
+    bool any_p = false, any_op = false;
+    for (int d = 0; d < c->sd; d++) {
+        w[2 + d] = k[d], pads[d] = pads[c->sd + d] = p[d];
+        any_p |= p[d] != 0, any_op |= op[d] != 0;
+    }
     const char *in[3] = {x.v, mc_param(c, urc_fmt("%s.weight", path), 2 + c->sd, w),
                          bias ? mc_param1(c, urc_fmt("%s.bias", path), cout) : NULL};
     attrs a = {0};
-    mc_a_rep(&a, "kernel_shape", c->sd, k);
-    mc_a_rep(&a, "strides", c->sd, s);
-    if (p) mc_a_rep(&a, "pads", 2 * c->sd, p);
-    if (op) mc_a_rep(&a, "output_padding", c->sd, op);
+    mc_a_ints(&a, "kernel_shape", c->sd, k);
+    mc_a_ints(&a, "strides", c->sd, s);
+    if (any_p) mc_a_ints(&a, "pads", 2 * c->sd, pads);
+    if (any_op) mc_a_ints(&a, "output_padding", c->sd, op);
     feat y = {mc_node(c, "ConvTranspose", path, bias ? 3 : 2, in, &a), cout, {0}};
-    for (int d = 0; d < c->sd; d++) y.sp[d] = (x.sp[d] - 1) * s - 2 * p + k + op;
+    for (int d = 0; d < c->sd; d++) y.sp[d] = (x.sp[d] - 1) * s[d] - 2 * p[d] + k[d] + op[d];
     return y;
+}
+
+/* ConvTranspose of kernel k, stride s, padding p and output padding op. */
+feat mc_deconv_k(cfg *c, const char *path, feat x, int64_t cout, int k, int s, int p, int op, bool bias) {
+    const int64_t kk[3] = {k, k, k}, ss[3] = {s, s, s}, pp[3] = {p, p, p}, oo[3] = {op, op, op};
+    return mc_deconv_nd(c, path, x, cout, kk, ss, pp, oo, bias);
 }
 /* kernel = stride = s (MONAI's UpSample deconv, get_conv_layer's transposed convs). */
 feat mc_deconv(cfg *c, const char *path, feat x, int64_t cout, int s, bool bias) {
@@ -526,17 +546,18 @@ feat mc_act(cfg *c, const char *path, feat x, const act_spec *s) {
     return x;
 }
 
-/* MONAI's Convolution: conv (padding (k-1)/2; transposed: output padding
- * s-1), then unless conv_only its ADN in adn_ordering (dropout is the
- * identity in eval). */
-static feat convolution(cfg *c, const char *path, feat x, int64_t cout, int k, int s, bool transposed, bool conv_only,
-                        const conv_opts *o) {
+/* MONAI's Convolution: conv of kernel k[d] and stride s[d] (padding
+ * (k-1)/2; transposed: output padding s-1), then unless conv_only its ADN in
+ * adn_ordering (dropout is the identity in eval). */
+static feat convolution(cfg *c, const char *path, feat x, int64_t cout, const int64_t *k, const int64_t *s,
+                        bool transposed, bool conv_only, const conv_opts *o) {
     const char *cp = urc_fmt("%s.conv", path);
-    x = transposed ? mc_deconv_k(c, cp, x, cout, k, s, (k - 1) / 2, s - 1, o->bias)
-                   : mc_conv(c, cp, x, cout, k, s, (k - 1) / 2, o->bias);
-    for (const char *p = o->adn; !conv_only && *p; p++) {
-        if (*p == 'N') x = mc_norm(c, urc_fmt("%s.adn.N", path), x, &o->norm);
-        if (*p == 'A') x = mc_act(c, urc_fmt("%s.adn.A", path), x, &o->act);
+    int64_t p[3], op[3];
+    for (int d = 0; d < c->sd; d++) p[d] = (k[d] - 1) / 2, op[d] = s[d] - 1;
+    x = transposed ? mc_deconv_nd(c, cp, x, cout, k, s, p, op, o->bias) : mc_conv_nd(c, cp, x, cout, k, s, p, o->bias);
+    for (const char *q = o->adn; !conv_only && *q; q++) {
+        if (*q == 'N') x = mc_norm(c, urc_fmt("%s.adn.N", path), x, &o->norm);
+        if (*q == 'A') x = mc_act(c, urc_fmt("%s.adn.A", path), x, &o->act);
     }
     return x;
 }
@@ -547,7 +568,8 @@ typedef conv_opts bu_opts;
 
 /* MONAI's Convolution (k3, p1). */
 static feat bu_conv(cfg *c, const char *path, feat x, int64_t cout, const bu_opts *o) {
-    return convolution(c, path, x, cout, 3, 1, false, false, o);
+    static const int64_t k3[3] = {3, 3, 3}, s1[3] = {1, 1, 1};
+    return convolution(c, path, x, cout, k3, s1, false, false, o);
 }
 
 static feat bu_twoconv(cfg *c, const char *path, feat x, int64_t cout, const bu_opts *o) {
@@ -863,64 +885,118 @@ static const char *unetr(cfg *c, reader *r, const cJSON *args, feat x) {
 
 typedef struct unet_opts {
     conv_opts conv;
-    int k, up_k;
+    int64_t k[3], up_k[3]; /* per spatial dim */
     int res_units;
 } unet_opts;
 
+static const int64_t unit_stride[3] = {1, 1, 1};
+
 /* ResidualUnit: subunits Convolutions (the first with the stride; the last
  * conv-only when last_conv_only), plus the input through a residual conv
- * (kernel k with the stride, or 1x1 when only the channels change). */
-static feat residual_unit(cfg *c, const char *path, feat x, int64_t cout, int stride, int subunits, bool last_conv_only,
-                          const unet_opts *o) {
+ * (kernel k with the stride unless every stride is 1, else 1x1 when only the
+ * channels change). */
+static feat residual_unit(cfg *c, const char *path, feat x, int64_t cout, const int64_t *stride, int subunits,
+                          bool last_conv_only, const unet_opts *o) {
     feat y = x;
-    for (int su = 0, s = stride; su < subunits; su++, s = 1)
+    const int64_t *s = stride;
+    for (int su = 0; su < subunits; su++, s = unit_stride)
         y = convolution(c, urc_fmt("%s.conv.unit%d", path, su), y, cout, o->k, s, false,
                         last_conv_only && su == subunits - 1, &o->conv);
+    bool strided = false;
+    for (int d = 0; d < c->sd; d++) strided |= stride[d] != 1;
     feat r = x;
-    if (stride != 1 || x.c != cout)
-        r = mc_conv(c, urc_fmt("%s.residual", path), x, cout, stride == 1 ? 1 : o->k, stride,
-                    stride == 1 ? 0 : (o->k - 1) / 2, o->conv.bias);
+    if (strided || x.c != cout) {
+        int64_t k1[3] = {1, 1, 1}, p[3] = {0, 0, 0};
+        for (int d = 0; d < c->sd && strided; d++) k1[d] = o->k[d], p[d] = (o->k[d] - 1) / 2;
+        r = mc_conv_nd(c, urc_fmt("%s.residual", path), x, cout, k1, stride, p, o->conv.bias);
+    }
     y.v = mc_add2(c, urc_fmt("%s.add", path), y.v, r.v);
     return y;
 }
 
-static feat unet_down(cfg *c, const char *path, feat x, int64_t cout, int stride, const unet_opts *o) {
+static feat unet_down(cfg *c, const char *path, feat x, int64_t cout, const int64_t *stride, const unet_opts *o) {
     if (o->res_units > 0) return residual_unit(c, path, x, cout, stride, o->res_units, false, o);
     return convolution(c, path, x, cout, o->k, stride, false, false, &o->conv);
 }
 
-static feat unet_up(cfg *c, const char *path, feat x, int64_t cout, int stride, bool top, const unet_opts *o) {
+static feat unet_up(cfg *c, const char *path, feat x, int64_t cout, const int64_t *stride, bool top,
+                    const unet_opts *o) {
     if (o->res_units <= 0) return convolution(c, path, x, cout, o->up_k, stride, true, top, &o->conv);
     x = convolution(c, urc_fmt("%s.0", path), x, cout, o->up_k, stride, true, false, &o->conv);
-    return residual_unit(c, urc_fmt("%s.1", path), x, cout, 1, 1, top, o);
+    return residual_unit(c, urc_fmt("%s.1", path), x, cout, unit_stride, 1, top, o);
 }
 
-/* One level: Sequential(down, SkipConnection(sub), up). */
-static feat unet_level(cfg *c, const char *path, feat x, int64_t cout, const int64_t *ch, const int64_t *st, int n,
+/* One level: Sequential(down, SkipConnection(sub), up); st[i] are the
+ * strides of level i per spatial dim. */
+static feat unet_level(cfg *c, const char *path, feat x, int64_t cout, const int64_t *ch, const int64_t (*st)[3], int n,
                        bool top, const unet_opts *o) {
-    feat down = unet_down(c, urc_fmt("%s.0", path), x, ch[0], (int)st[0], o);
+    feat down = unet_down(c, urc_fmt("%s.0", path), x, ch[0], st[0], o);
     const char *sub_path = urc_fmt("%s.1.submodule", path);
     feat sub = n > 2 ? unet_level(c, sub_path, down, ch[0], ch + 1, st + 1, n - 1, false, o)
-                     : unet_down(c, sub_path, down, ch[1], 1, o); /* the bottom layer */
+                     : unet_down(c, sub_path, down, ch[1], unit_stride, o); /* the bottom layer */
     attrs a = {0};
     mc_a_int(&a, "axis", 1);
     const char *in[2] = {down.v, sub.v}; /* SkipConnection: cat([x, submodule(x)]) */
     feat cat = {mc_node(c, "Concat", urc_fmt("%s.1.cat", path), 2, in, &a), sub.c + down.c, {0}};
     memcpy(cat.sp, down.sp, sizeof cat.sp);
-    return unet_up(c, urc_fmt("%s.2", path), cat, cout, (int)st[0], top, o);
+    return unet_up(c, urc_fmt("%s.2", path), cat, cout, st[0], top, o);
 }
 
 static const char *const unet_args[] = {"spatial_dims", "in_channels",    "out_channels",  "channels", "strides",
                                         "kernel_size",  "up_kernel_size", "num_res_units", "act",      "norm",
                                         "dropout",      "bias",           "adn_ordering",  NULL};
 
+/* kernel_size / up_kernel_size: an int or a sequence of spatial_dims ints
+ * (MONAI checks the length; same_padding, when a layer is made, that each is odd). */
+static bool unet_kernel(reader *r, const cJSON *j, const char *arg, int sd, int64_t *k) {
+    if (cJSON_IsArray(j) && cJSON_GetArraySize(j) != sd)
+        return mc_bad(r, arg, urc_fmt("the length of `%s` should equal to `dimensions`.", arg));
+    return mc_get_ints(r, j, arg, sd, 1, k);
+}
+
+/* same_padding's check: NotImplementedError unless every (k - 1) is even. */
+static bool unet_same_padding(reader *r, const char *arg, int sd, const int64_t *k, const cJSON *j) {
+    bool odd = true;
+    for (int d = 0; d < sd; d++) odd &= k[d] % 2 == 1;
+    if (odd) return true;
+    urc_strbuf sb = {0};
+    for (int d = 0; d < (cJSON_IsArray(j) ? sd : 1); d++) urc_sb_printf(&sb, "%s%lld", d ? " " : "", (long long)k[d]);
+    const char *ks = urc_fmt("%s", sb.data);
+    urc_sb_free(&sb);
+    return mc_bad(r, arg, urc_fmt("Same padding not available for kernel_size=[%s] and dilation=[1].", ks));
+}
+
+/* strides: one per level, each an int or a sequence of spatial_dims ints
+ * (PyTorch's message when a sequence has another length). */
+static bool unet_strides(reader *r, const cJSON *sj, int levels, int sd, int64_t (*st)[3]) {
+    int i = 0;
+    for (const cJSON *s = sj->child; s && i < levels; s = s->next, i++) {
+        const char *arg = urc_fmt("strides[%d]", i);
+        if (cJSON_IsArray(s) && cJSON_GetArraySize(s) != sd) {
+            urc_strbuf sb = {0};
+            int m = 0;
+            for (const cJSON *v = s->child; v; v = v->next, m++)
+                urc_sb_printf(&sb, "%s%s", m ? ", " : "",
+                              cJSON_IsNumber(v) ? urc_fmt("%lld", (long long)v->valuedouble) : mc_json_kind(v));
+            const char *got = urc_fmt("%s", sb.data ? sb.data : "");
+            urc_sb_free(&sb);
+            return mc_bad(r, arg,
+                          urc_fmt("expected stride to be a single integer value or a list of %d values to match the "
+                                  "convolution dimensions, but got stride=[%s]",
+                                  sd, got));
+        }
+        if (!mc_get_ints(r, s, arg, sd, 1, st[i])) return false;
+    }
+    return true;
+}
+
 static const char *unet(cfg *c, reader *r, const cJSON *args, feat x) {
-    int64_t outc = 0, k = 3, up_k = 3, res = 0, ch[16], st[16];
+    int64_t outc = 0, res = 0, ch[16], st[16][3];
     double dropout = 0;
-    unet_opts o = {{{ACT_PRELU, 0.25}, {NORM_INSTANCE, false, 1e-5, 0}, true, "NDA"}, 3, 3, 0};
+    unet_opts o = {{{ACT_PRELU, 0.25}, {NORM_INSTANCE, false, 1e-5, 0}, true, "NDA"}, {3, 3, 3}, {3, 3, 3}, 0};
+    const cJSON *kj = cJSON_GetObjectItemCaseSensitive(args, "kernel_size"),
+                *ukj = cJSON_GetObjectItemCaseSensitive(args, "up_kernel_size");
     mc_get_int(r, cJSON_GetObjectItemCaseSensitive(args, "out_channels"), "out_channels", 1, INT32_MAX, &outc);
-    mc_get_int(r, cJSON_GetObjectItemCaseSensitive(args, "kernel_size"), "kernel_size", 1, 15, &k);
-    mc_get_int(r, cJSON_GetObjectItemCaseSensitive(args, "up_kernel_size"), "up_kernel_size", 1, 15, &up_k);
     mc_get_int(r, cJSON_GetObjectItemCaseSensitive(args, "num_res_units"), "num_res_units", 0, 16, &res);
     mc_get_act(r, cJSON_GetObjectItemCaseSensitive(args, "act"), "act", &o.conv.act);
     mc_get_norm(r, cJSON_GetObjectItemCaseSensitive(args, "norm"), "norm", &o.conv.norm);
@@ -934,20 +1010,26 @@ static const char *unet(cfg *c, reader *r, const cJSON *args, feat x) {
         if (ok) o.conv.adn = urc_strdup(adn->valuestring);
         else mc_bad(r, "adn_ordering", "must be a string of N, D and A, each at most once");
     }
-    if (!(k % 2) || !(up_k % 2)) mc_bad(r, "kernel_size", "kernel_size and up_kernel_size must be odd");
+    /* MONAI's order: channels, strides, kernel_size, up_kernel_size; extra
+     * strides are unused (MONAI warns). */
     const cJSON *cj = cJSON_GetObjectItemCaseSensitive(args, "channels"),
                 *sj = cJSON_GetObjectItemCaseSensitive(args, "strides");
     int n = cJSON_IsArray(cj) ? cJSON_GetArraySize(cj) : 0;
-    if (n < 2 || n > 16) mc_bad(r, "channels", "must be a list of 2 to 16 channel counts");
-    else if (!cJSON_IsArray(sj) || cJSON_GetArraySize(sj) != n - 1)
+    if (cJSON_IsArray(cj) && n < 2) mc_bad(r, "channels", "the length of `channels` should be no less than 2.");
+    else if (n < 2 || n > 16) mc_bad(r, "channels", "must be a list of 2 to 16 channel counts");
+    else if (!cJSON_IsArray(sj) || cJSON_GetArraySize(sj) < n - 1)
         mc_bad(r, "strides", "the length of `strides` should equal to `len(channels) - 1`.");
-    else if (mc_get_ints(r, cj, "channels", n, 1, ch)) mc_get_ints(r, sj, "strides", n - 1, 1, st);
+    else if (mc_get_ints(r, cj, "channels", n, 1, ch)) unet_strides(r, sj, n - 1, c->sd, st);
+    bool kernels = unet_kernel(r, kj, "kernel_size", c->sd, o.k);
+    kernels &= unet_kernel(r, ukj, "up_kernel_size", c->sd, o.up_k);
+    if (kernels &&
+        r->ok && /* the first layer made (the bottom's down) checks kernel_size, the first up layer up_kernel_size */
+        unet_same_padding(r, "kernel_size", c->sd, o.k, kj))
+        unet_same_padding(r, "up_kernel_size", c->sd, o.up_k, ukj);
     if (!r->ok) return NULL;
-    o.k = (int)k;
-    o.up_k = (int)up_k;
     o.res_units = (int)res;
     c->out_node = o.res_units > 0 ? "model.2.1.add" : "model.2.conv";
-    return unet_level(c, "model", x, outc, ch, st, n, true, &o).v;
+    return unet_level(c, "model", x, outc, ch, (const int64_t(*)[3])st, n, true, &o).v;
 }
 
 /* ---- networks ------------------------------------------------------------------------ */

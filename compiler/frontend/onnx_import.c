@@ -17,6 +17,7 @@
 
 #include "../base/diag.h"
 #include "../base/proc.h"
+#include "../passes/passes.h"
 #include "onnx.pb-c.h"
 
 /* protobuf-c's allocations: running out of memory while decoding is
@@ -425,7 +426,8 @@ static bool report_unsupported(const Onnx__GraphProto *gp) {
         const Onnx__NodeProto *np = gp->node[i];
         const char *type = np->op_type ? np->op_type : "";
         const char *domain = np->domain && strcmp(np->domain, "ai.onnx") ? np->domain : "";
-        if (!*domain && (!*type || urc_op_lookup(type) != URC_OP_COUNT)) continue; /* supported, or no type at all */
+        if (!*domain && (!*type || urc_op_lookup(type) != URC_OP_COUNT || !strcmp(type, "If")))
+            continue; /* supported (If: import_if), or no type at all */
         op_group *gr = NULL;
         for (int k = 0; k < groups.len && !gr; k++)
             if (!strcmp(groups.items[k].domain, domain) && !strcmp(groups.items[k].type, type)) gr = &groups.items[k];
@@ -501,6 +503,143 @@ static urc_tensor *load_initializer(void *ctx) {
     return tensor_from_proto(c->im, c->t, urc_fmt("initializer '%s'", c->name));
 }
 
+static bool import_if(importer *im, const Onnx__NodeProto *np, const char *name, bool ok);
+
+/* The nodes of gp (the model's graph or an If branch) through the graph
+ * builder; ok: nothing failed before (an If is decided only then). */
+static bool import_nodes(importer *im, const Onnx__GraphProto *gp, bool ok) {
+    urc_gb *b = &im->b;
+    urc_graph *g = im->g;
+    for (size_t i = 0; i < gp->n_node; i++) {
+        const Onnx__NodeProto *np = gp->node[i];
+        const char *type = np->op_type ? np->op_type : "";
+        const char *domain = np->domain ? np->domain : "";
+        const char *nname = np->name && *np->name ? np->name : NULL;
+        urc_op op = URC_OP_COUNT;
+        if ((!*domain || !strcmp(domain, "ai.onnx")) && !strcmp(type, "If")) {
+            const char *iname = nname ? nname : urc_fmt("If_%zu", i);
+            if (!import_if(im, np, iname, ok)) { /* its outputs still defined, so that nothing else is reported */
+                int nout = (int)np->n_output;
+                urc_gb_node(b, URC_OP_COUNT, type, iname, (int)np->n_input, (const char *const *)np->input, nout,
+                            (const char *const *)np->output);
+                ok = false;
+            }
+            continue;
+        }
+        if (*domain && strcmp(domain, "ai.onnx")) {
+            ok = false; /* reported by report_unsupported */
+        } else {
+            op = urc_op_lookup(type);
+            if (op == URC_OP_COUNT) {
+                if (!*type) urc_error(urc_fmt("node '%s' ()", nname ? nname : urc_fmt("#%zu", i)), "has no op type");
+                ok = false;
+            }
+        }
+        int nout = (int)np->n_output;
+        while (nout > 0 && (!np->output[nout - 1] || !*np->output[nout - 1])) nout--;
+        urc_node *n = urc_gb_node(b, op, type, nname ? urc_strdup(nname) : urc_fmt("%s_%zu", type, i), (int)np->n_input,
+                                  (const char *const *)np->input, nout, (const char *const *)np->output);
+        if (op == URC_OP_COUNT) continue;
+        const urc_op_info *info = &urc_ops[op];
+        if (g->opset < URC_OPSET_MIN && info->oldest > g->opset) { /* reported by report_old_ops */
+            ok = false;
+            continue;
+        }
+        if (!urc_gb_arity(b, n, type)) continue;
+        urc_attr_list attrs;
+        if (!convert_attrs(im, np, urc_gb_where(n, type), &attrs)) {
+            ok = false;
+            continue;
+        }
+        urc_gb_parse(b, n, &attrs);
+    }
+    return ok;
+}
+
+/* ---- If -------------------------------------------------------------------- */
+
+/* An If whose condition shape inference and constant folding decide (torch
+ * exports them for Python branches on sizes): the chosen branch's nodes are
+ * imported in its place (they read outer-scope values by name), its outputs
+ * become the If's through Identity nodes. A condition computed from run-time
+ * data is refused: unetrc compiles straight-line graphs. */
+static bool import_if(importer *im, const Onnx__NodeProto *np, const char *name, bool ok) {
+    const char *where = urc_fmt("node '%s' (If)", name);
+    const Onnx__GraphProto *br[2] = {NULL, NULL}; /* then, else */
+    for (size_t k = 0; k < np->n_attribute; k++) {
+        const Onnx__AttributeProto *a = np->attribute[k];
+        const char *an = a->name ? a->name : "";
+        int which = !strcmp(an, "then_branch") ? 0 : !strcmp(an, "else_branch") ? 1 : -1;
+        if (which < 0 || !a->g) {
+            urc_error(where, which < 0 ? "attribute '%s' is not supported" : "attribute '%s' holds no graph", an);
+            return false;
+        }
+        br[which] = a->g;
+    }
+    if (!br[0] || !br[1] || np->n_input != 1 || !np->input[0] || !*np->input[0]) {
+        urc_error(where, "needs one condition input and the attributes then_branch and else_branch");
+        return false;
+    }
+    for (int k = 0; k < 2; k++)
+        if (br[k]->n_output != np->n_output) {
+            urc_error(where, "its %s branch has %zu output%s for the node's %zu", k ? "else" : "then", br[k]->n_output,
+                      br[k]->n_output == 1 ? "" : "s", np->n_output);
+            return false;
+        }
+    if (!ok || !im->b.ok) return false; /* earlier problems: the condition cannot be decided */
+    const char *cname = np->input[0];
+    urc_value *cond = urc_graph_find(im->g, cname);
+    if (!cond) {
+        urc_error(where, "its condition '%s' is not produced by any node", cname);
+        return false;
+    }
+    const urc_value *leaf = NULL;
+    int errors = urc_error_count();
+    if (!urc_fold_now(cond, im->max_bytes, &leaf)) {
+        if (urc_error_count() > errors) return false; /* inference reported why */
+        urc_error(where,
+                  "its condition '%s' is computed from run-time data%s; unetrc compiles an If only when shape "
+                  "inference and constant folding decide it",
+                  cname,
+                  leaf ? urc_fmt(" (%s '%s')", leaf->flags & URC_VAL_PARAM ? "parameter" : "input", leaf->name) : "");
+        return false;
+    }
+    if (urc_shape_numel(&cond->shape) != 1) {
+        urc_error(where, "its condition '%s' has %lld elements, not one", cname,
+                  (long long)urc_shape_numel(&cond->shape));
+        return false;
+    }
+    const urc_tensor t = urc_value_tensor(cond);
+    const Onnx__GraphProto *gp = br[urc_elem_f64(t.dtype, t.data, 0) != 0 ? 0 : 1];
+    if (urc_verbose) urc_note("%s: the condition is %s", where, gp == br[0] ? "true" : "false");
+    bool bok = report_unsupported(gp) && report_old_ops(gp, im->g->opset);
+    if (gp->n_sparse_initializer) {
+        urc_error(where, "sparse initializers are not supported");
+        bok = false;
+    }
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        const Onnx__TensorProto *it = gp->initializer[i];
+        init_ctx c = {im, it, it->name ? it->name : ""};
+        if (!*c.name) {
+            urc_error(where, "a branch initializer has no name");
+            bok = false;
+            continue;
+        }
+        urc_gb_constant(&im->b, c.name, load_initializer(&c));
+    }
+    if (!import_nodes(im, gp, bok) || !bok) return false;
+    for (size_t k = 0; k < np->n_output; k++) {
+        const char *in = gp->output[k]->name ? gp->output[k]->name : "", *out = np->output[k];
+        if (!out || !*out) continue;
+        urc_node *n = urc_gb_node(&im->b, URC_OP_IDENTITY, "Identity", urc_fmt("%s.out%zu", name, k), 1, &in, 1, &out);
+        if (!urc_gb_arity(&im->b, n, "Identity")) return false;
+        urc_attr_list none = {0};
+        none.where = urc_gb_where(n, "Identity");
+        if (!urc_gb_parse(&im->b, n, &none)) return false;
+    }
+    return true;
+}
+
 /* The graph through the graph builder, which applies the policy (trainable
  * parameters, pins, frozen inputs, arity, unused attributes). */
 static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
@@ -537,39 +676,7 @@ static bool import_graph(importer *im, const Onnx__GraphProto *gp) {
     /* Nodes. */
     if (!report_unsupported(gp)) ok = false;
     if (!report_old_ops(gp, g->opset)) ok = false;
-    for (size_t i = 0; i < gp->n_node; i++) {
-        const Onnx__NodeProto *np = gp->node[i];
-        const char *type = np->op_type ? np->op_type : "";
-        const char *domain = np->domain ? np->domain : "";
-        const char *nname = np->name && *np->name ? np->name : NULL;
-        urc_op op = URC_OP_COUNT;
-        if (*domain && strcmp(domain, "ai.onnx")) {
-            ok = false; /* reported by report_unsupported */
-        } else {
-            op = urc_op_lookup(type);
-            if (op == URC_OP_COUNT) {
-                if (!*type) urc_error(urc_fmt("node '%s' ()", nname ? nname : urc_fmt("#%zu", i)), "has no op type");
-                ok = false;
-            }
-        }
-        int nout = (int)np->n_output;
-        while (nout > 0 && (!np->output[nout - 1] || !*np->output[nout - 1])) nout--;
-        urc_node *n = urc_gb_node(b, op, type, nname ? urc_strdup(nname) : urc_fmt("%s_%zu", type, i), (int)np->n_input,
-                                  (const char *const *)np->input, nout, (const char *const *)np->output);
-        if (op == URC_OP_COUNT) continue;
-        const urc_op_info *info = &urc_ops[op];
-        if (g->opset < URC_OPSET_MIN && info->oldest > g->opset) { /* reported by report_old_ops */
-            ok = false;
-            continue;
-        }
-        if (!urc_gb_arity(b, n, type)) continue;
-        urc_attr_list attrs;
-        if (!convert_attrs(im, np, urc_gb_where(n, type), &attrs)) {
-            ok = false;
-            continue;
-        }
-        urc_gb_parse(b, n, &attrs);
-    }
+    if (!import_nodes(im, gp, ok)) ok = false;
     for (size_t i = 0; i < gp->n_output; i++) {
         const char *name = gp->output[i]->name ? gp->output[i]->name : "";
         urc_decl_type d = output_decl(gp->output[i]);

@@ -9,6 +9,7 @@
 #include "../interp/interp.h"
 #include "passes.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,6 +116,43 @@ bool urc_fold_cone(urc_value *v, int64_t max_bytes) {
     for (int k = 0; k < n; k++)
         if (!fold_node(order[k])) return false;
     return v->data != NULL;
+}
+
+/* urc_fold_now's walk: false when v cannot be typed. It descends only to
+ * producers made before the reader (below `below`; node ids count up), so a
+ * cycle or a node listed after its reader ends the walk instead of looping. */
+static bool type_fold(urc_value *v, uint64_t max_bytes, int below) {
+    if (!v || v->has_type) return true;
+    urc_node *p = v->producer;
+    if (!p || p->op == URC_OP_COUNT || p->id >= below) return false;
+    for (int j = 0; j < p->nin; j++)
+        if (!type_fold(p->in[j], max_bytes, p->id)) return false;
+    if (!urc_ops[p->op].impl->infer(p) || !output_size_ok(p, max_bytes)) return false;
+    if (foldable(p) || p->op == URC_OP_CONSTANT) fold_node(p);
+    return true;
+}
+
+/* A graph input or parameter that v's value depends on (not only through
+ * Shape/Size); *budget bounds the visits. */
+static const urc_value *data_leaf(const urc_value *v, int *budget) {
+    if (!v || v->data || --*budget < 0) return NULL;
+    const urc_node *p = v->producer;
+    if (!p) return v;
+    if (p->op == URC_OP_SHAPE || p->op == URC_OP_SIZE) return NULL;
+    for (int j = 0; j < p->nin; j++) {
+        const urc_value *l = data_leaf(p->in[j], budget);
+        if (l) return l;
+    }
+    return NULL;
+}
+
+bool urc_fold_now(urc_value *v, uint64_t max_bytes, const urc_value **leaf) {
+    *leaf = NULL;
+    if (!type_fold(v, max_bytes, INT_MAX)) return false;
+    if (v->data) return true;
+    int budget = 10000;
+    *leaf = data_leaf(v, &budget);
+    return false;
 }
 
 bool urc_pass_infer(urc_graph *g, bool fold, uint64_t max_bytes) {

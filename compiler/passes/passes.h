@@ -20,6 +20,12 @@ bool urc_pass_check_outputs(urc_graph *g);
  * into region ids) calls it. The folded nodes become URC_OP_COUNT (remove
  * them with urc_graph_compact). False: v is left as it was. */
 bool urc_fold_cone(urc_value *v, int64_t max_bytes);
+/* At import (an ONNX If): types v's untyped ancestors (post-order) and folds
+ * each whose inputs are constants (or that reads only a typed value's shape),
+ * as the infer pass would. Returns whether v is then a constant; if not,
+ * *leaf (when found) is an input or parameter it depends on. False after
+ * reporting when an ancestor's inference fails. */
+bool urc_fold_now(urc_value *v, uint64_t max_bytes, const urc_value **leaf);
 /* Removes nodes whose outputs nobody reads. */
 bool urc_pass_dce(urc_graph *g);
 /* Rewrites Einsum nodes whose equation is a batched matrix product (the

@@ -12,7 +12,7 @@ scratch config
 
 # -- outputs against PyTorch
 for name in bu3d_default bu3d_batch_odd bu2d_prelu unetr_conv unetr_perceptron_batch unetr_2d unet3d_res_batch \
-    unet2d_plain unet3d_group unetr2d_group unetr_pp_nods; do
+    unet2d_plain unet3d_group unetr2d_group unetr_pp_nods unet3d_aniso unet2d_aniso_plain; do
     mkdir -p "$T/$name"
     shape=$(cat "$D/$name.shape")
     check "$U" "$D/$name.json" --weights "$D/$name.safetensors" --input-shape "input=$shape" -o "$T/$name/seg.c"
@@ -41,12 +41,17 @@ done
 # Gradients of DiceCELoss against PyTorch autograd: the loss to 1e-5 relative, the
 # same set of parameters, each gradient to 1e-3 of its max (NAME.grad_tol.txt:
 # the bounds of gradients that are zero in exact arithmetic). CONFIG_GRAD_CASES: the fixtures (default: the
-# three 2D ones; -DUNETRC_LONG_TESTS=ON runs all six as config_tests_grad).
-for name in ${CONFIG_GRAD_CASES:-bu2d_prelu unet2d_plain unetr2d_group}; do
+# 2D ones and unetr_pp_ds; -DUNETRC_LONG_TESTS=ON runs all of them as config_tests_grad).
+# unetr_pp_ds: UNETR++'s deep supervision loss over its three outputs (--ds-weights; the label subsampled to
+# each output's grid, make_config_fixtures.py's ds_loss), through the interpreter (3 s instead of 30 s of compiling).
+for name in ${CONFIG_GRAD_CASES:-bu2d_prelu unet2d_plain unetr2d_group unet2d_aniso_plain unetr_pp_ds}; do
     g=$T/$name.grad
     mkdir -p "$g"
+    ds=
+    [ "$name" = unetr_pp_ds ] && ds="--ds-weights 1,0.5,0.25 --interp"
+    # shellcheck disable=SC2086 # $ds: zero or three words
     out=$("$U" grad "$D/$name.json" --weights "$D/$name.safetensors" --input-shape "input=$(cat "$D/$name.shape")" \
-        --input "$D/$name.input.npy" --label "$D/$name.label.npy" --out "$g" 2>&1)
+        --input "$D/$name.input.npy" --label "$D/$name.label.npy" --out "$g" $ds 2>&1)
     check awk -v a="${out#loss=}" -v b="$(cat "$D/$name.loss.txt")" \
         'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && d <= 1e-5 * b) }'
     check test "$(ls "$g")" = "$(ls "$D/$name.grad")"
@@ -56,6 +61,15 @@ for name in ${CONFIG_GRAD_CASES:-bu2d_prelu unet2d_plain unetr2d_group}; do
         check "$CMP" "$f" "$g/$b" "${tol:-1e-3}" >/dev/null
     done
 done
+expect 1 "unetrc: error: unetr_pp_ds.json: train: --ds-weights gives 4 weights but the model has 3 outputs" \
+    "$U" grad unetr_pp_ds.json --weights unetr_pp_ds.safetensors --input unetr_pp_ds.input.npy \
+    --label unetr_pp_ds.label.npy --out "$T/ds4" --ds-weights 1,0.5,0.25,0.1
+expect 1 "unetrc: error: unetr_pp_ds.json: train: --ds-weights: every weight is 0" \
+    "$U" grad unetr_pp_ds.json --weights unetr_pp_ds.safetensors --input unetr_pp_ds.input.npy \
+    --label unetr_pp_ds.label.npy --out "$T/ds0" --ds-weights 0,0,0
+expect 2 "unetrc: usage error: --ds-weights: weight -1 is negative (see unetrc --help)" \
+    "$U" grad unetr_pp_ds.json --weights unetr_pp_ds.safetensors --input unetr_pp_ds.input.npy \
+    --label unetr_pp_ds.label.npy --out "$T/ds0" --ds-weights 1,-1
 # --init SEED (no --weights): the same seed gives byte-identical weights, another seed others; a network so
 # initialised trains (the DiceCE loss falls over 4 SGD steps on one fixed pair).
 mkdir -p "$T/init1" "$T/init2" "$T/init3" "$T/data"
@@ -110,6 +124,17 @@ bad '{"_target_": "UNet", "spatial_dims": 3, "in_channels": 1, "out_channels": 2
 bad '{"_target_": "UNet", "spatial_dims": 3, "in_channels": 1, "out_channels": 2, "channels": [4, 8, 16], "strides": [2, 2], "num_res_units": 1, "norm": ["group", {"num_groups": 3}]}' \
     "model.0.conv.unit0.adn.N: num_channels must be divisible by num_groups (4 channels, 3 groups)" \
     --weights unet3d_group.safetensors $S
+# UNet's per-dimension kernel sizes and strides: MONAI's (and PyTorch's) messages
+U3='"_target_": "UNet", "spatial_dims": 3, "in_channels": 1, "out_channels": 2'
+bad "{$U3, \"channels\": [4], \"strides\": []}" "UNet argument 'channels': the length of \`channels\` should be no less than 2." $W $S
+bad "{$U3, \"channels\": [4, 8, 16], \"strides\": [2, 2], \"kernel_size\": [3, 3], \"up_kernel_size\": [3, 3, 3, 3]}" \
+    "UNet argument 'kernel_size': the length of \`kernel_size\` should equal to \`dimensions\`.; UNet argument 'up_kernel_size': the length of \`up_kernel_size\` should equal to \`dimensions\`." $W $S
+bad "{$U3, \"channels\": [4, 8, 16], \"strides\": [2, 2], \"kernel_size\": [3, 4, 3], \"up_kernel_size\": 2}" \
+    "UNet argument 'kernel_size': Same padding not available for kernel_size=[3 4 3] and dilation=[1]." $W $S
+bad "{$U3, \"channels\": [4, 8, 16], \"strides\": [2, 2], \"up_kernel_size\": 2}" \
+    "UNet argument 'up_kernel_size': Same padding not available for kernel_size=[2] and dilation=[1]." $W $S
+bad "{$U3, \"channels\": [4, 8, 16], \"strides\": [[2, 2], 2]}" \
+    "UNet argument 'strides[0]': expected stride to be a single integer value or a list of 3 values to match the convolution dimensions, but got stride=[2, 2]" $W $S
 bad '{"_target_": "UNETR_PP", "in_channels": 1, "out_channels": 2, "img_size": [16, 32, 48], "num_heads": 3}' \
     "UNETR_PP argument 'img_size': img_size (16, 32, 48) must be divisible by (16, 32, 32)" $W
 bad '{"_target_": "unetr_pp.UNETR_PP", "in_channels": 1, "out_channels": 2, "img_size": [16, 32, 64], "num_heads": 3}' \

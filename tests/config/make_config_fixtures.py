@@ -71,6 +71,17 @@ CASES = [
      {"in_channels": 1, "out_channels": 2, "img_size": [16, 32, 32], "feature_size": 2, "num_heads": 2,
       "depths": [1, 1, 1, 1], "proj_size": [4, 4, 4, 2], "dec_proj_size": 4, "dec_depth": 1, "do_ds": False,
       "norm_name": "batch"}, (2, 1, 16, 32, 32), False),
+    # UNet with per-dimension kernel sizes and strides (anisotropic)
+    ("unet3d_aniso", "UNet",
+     {"spatial_dims": 3, "in_channels": 1, "out_channels": 2, "channels": [4, 8, 8], "strides": [[2, 2, 1], [2, 2, 2]],
+      "kernel_size": [3, 3, 1], "up_kernel_size": [3, 1, 3], "num_res_units": 1}, (1, 1, 16, 24, 8), False),
+    ("unet2d_aniso_plain", "UNet",
+     {"spatial_dims": 2, "in_channels": 2, "out_channels": 3, "channels": [6, 8, 12], "strides": [[1, 2], 2, 4],
+      "kernel_size": [5, 3], "norm": "batch"}, (2, 2, 16, 24), True),
+    # UNETR++ with deep supervision: gradients of the weighted loss over its three outputs (DS_CASES)
+    ("unetr_pp_ds", "UNETR_PP",
+     {"in_channels": 1, "out_channels": 3, "img_size": [16, 32, 32], "feature_size": 2, "num_heads": 2,
+      "depths": [1, 1, 1, 1], "proj_size": [4, 4, 4, 2], "dec_proj_size": 4, "dec_depth": 1}, (1, 1, 16, 32, 32), False),
 ]
 
 STORE = {"unetr_conv": torch.bfloat16, "unetr_perceptron_batch": torch.float16}
@@ -80,7 +91,31 @@ STORE = {"unetr_conv": torch.bfloat16, "unetr_perceptron_batch": torch.float16}
 # NAME.grad_tol.txt (KEY.npy TOL for the gradients that are zero in exact
 # arithmetic; the others: 1e-3 of their max).
 ONNX_CASES = ("bu3d_default", "unetr_2d")
-GRAD_CASES = ("bu2d_prelu", "bu3d_batch_odd", "unetr_2d", "unet2d_plain", "unetr2d_group", "unetr_pp_nods")
+GRAD_CASES = ("bu2d_prelu", "bu3d_batch_odd", "unetr_2d", "unet2d_plain", "unetr2d_group", "unetr_pp_nods",
+              "unet3d_aniso", "unet2d_aniso_plain", "unetr_pp_ds")
+
+# Deep supervision (`unetrc grad --ds-weights 1,0.5,0.25`): the loss is
+# sum_i w_i DiceCE(output i, label_i) / sum_i w_i, label_i the label
+# subsampled to output i's grid at voxel s*j + s//2 per dim (order-0 resizing
+# as nnU-Net's DownsampleSegForDSTransform2, which UNETR++ trains with).
+DS_CASES = {"unetr_pp_ds": (1.0, 0.5, 0.25)}
+# Weights whose loss gradient is zero in exact arithmetic besides the biases
+# before InstanceNorm: a 1x1 conv of one input channel right before
+# InstanceNorm (scaling its weight leaves the normalised output unchanged).
+SCALE_FREE = {"unetr_pp_ds": ("encoder1.conv3.conv.weight",)}
+
+
+def ds_loss(ys, label, weights):
+    from monai.losses import DiceCELoss
+
+    total = 0
+    for y, w in zip(ys, weights):
+        idx = [slice(None), slice(None)]
+        for d in range(2, label.dim()):
+            s = label.shape[d] // y.shape[d]
+            idx.append(slice(s // 2, None, s))
+        total = total + w * DiceCELoss(to_onehot_y=True, softmax=True)(y, label[tuple(idx)])
+    return total / sum(weights)
 
 
 def grads(name, model, x, classes, gen):
@@ -88,7 +123,10 @@ def grads(name, model, x, classes, gen):
 
     label = torch.randint(0, classes, (x.shape[0], 1) + tuple(x.shape[2:]), generator=gen)
     model.zero_grad()
-    loss = DiceCELoss(to_onehot_y=True, softmax=True)(model(x), label)
+    if name in DS_CASES:
+        loss = ds_loss(model(x), label, DS_CASES[name])
+    else:
+        loss = DiceCELoss(to_onehot_y=True, softmax=True)(model(x), label)
     loss.backward()
     out = os.path.join(OUT, name + ".grad")
     os.makedirs(out, exist_ok=True)
@@ -99,10 +137,10 @@ def grads(name, model, x, classes, gen):
     tols = []
     for k, g in named:
         np.save(os.path.join(out, k + ".npy"), g)
-        # Zero in exact arithmetic (a conv bias right before InstanceNorm): float32
+        # Zero in exact arithmetic (a conv bias right before InstanceNorm, SCALE_FREE): float32
         # noise on both sides, bounded by 1e-6 of the model's largest gradient.
         m = float(np.abs(g).max())
-        if k.endswith(".conv.bias") and m < 1e-5 * top:
+        if (k.endswith(".conv.bias") or k in SCALE_FREE.get(name, ())) and m < 1e-5 * top:
             tols.append(f"{k}.npy {max(1e-3, 1e-6 * top / max(m, 1e-30)):.3g}\n")
     with open(os.path.join(OUT, name + ".grad_tol.txt"), "w") as f:
         f.writelines(tols)
