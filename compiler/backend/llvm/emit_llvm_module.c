@@ -356,6 +356,12 @@ bool urc_llvm_build_module(const urc_program *const *progs, const char *const *e
         ok = false;
     }
     LLVMDisposeMessage(err);
+    if (ok && bare) { /* no C library to lean on: LLVM may not turn loops into memset/memcpy calls (as gcc's
+                       * loop-distribute-patterns is off in the C backend's code), so the object needs libm at most */
+        LLVMAttributeRef nb = LLVMCreateStringAttribute(g.ctx, "no-builtins", 11, "", 0);
+        for (LLVMValueRef f = LLVMGetFirstFunction(g.mod); f; f = LLVMGetNextFunction(f))
+            if (LLVMCountBasicBlocks(f)) LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, nb);
+    }
     if (ok) {
         LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
         LLVMPassBuilderOptionsSetLoopVectorization(po, 1);
