@@ -576,9 +576,9 @@ static const opt table[] = {
      "--cpu NAME             --backend llvm: LLVM's CPU name (default: --target-cpu's; the host's for native)"},
     {"--features", K_STR, COMPILE | TRAINC, AT(features),
      "--features LIST        --backend llvm: LLVM's CPU features, e.g. +avx2,-avx512f (default: the CPU's)"},
-    {"--jit", K_FLAG, RUN | BENCH | GRAD | TRAIN, AT(jit),
-     "--jit                  run, bench, grad, train: build the code with LLVM's JIT into this process and run it\n"
-     "                       there (implies --backend llvm; no C compiler, nothing written)"},
+    {"--jit", K_FLAG, RUN | BENCH | GRAD | TRAIN | SEGMENT, AT(jit),
+     "--jit                  run, bench, grad, train, segment: build the code with LLVM's JIT into this\n"
+     "                       process and run it there (implies --backend llvm; no C compiler, nothing written)"},
     SECTION("precision (compile, run, info, bench, segment):"),
     {"--precision",
      K_CHOICE,
@@ -958,6 +958,7 @@ void urc_cli_parse(urc_cli *c, int argc, char **argv) {
     if (c->jit && c->backend_name != default_backend && strcmp(c->backend_name, "llvm"))
         usage_error("--jit runs the LLVM backend's code: not with --backend %s", c->backend_name);
     if (c->jit && c->keep) usage_error("--keep: --jit writes no files to keep");
+    if (c->jit && c->cache) usage_error("--cache: segment --jit builds no library to cache");
     if (c->jit) {
 #ifdef URC_HAVE_LLVM
         c->backend_name = "llvm";

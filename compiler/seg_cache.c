@@ -327,8 +327,63 @@ static bool build_into(const urc_seg_cache_opts *o, const char *dir, const char 
     return true;
 }
 
+#ifdef URC_HAVE_LLVM
+/* segment --jit: the model's forward compiled by LLVM's ORC JIT into this
+ * process; no cache, no C compiler, nothing written. One JIT'd model per
+ * process (segment runs one), reached through jit_forward. */
+static urc_jit_entry jit_fn;
+
+static int jit_forward(const void *w, void *arena, const float *in, float *out) {
+    void *args[4] = {(void *)w, arena, (void *)in, out};
+    return jit_fn(args);
+}
+
+static bool load_jit(const urc_seg_cache_opts *o, urc_seg_model *m) {
+    urc_graph *g = urc_build_graph(o->model, o->opt);
+    if (!g || !check_model(g)) return false;
+    urc_program *P = urc_build_program(g, "seg", o->opt, NULL);
+    if (!P) return false;
+    const char *base = strrchr(o->model, '/');
+    urc_emit_opts eo = {.prefix = "seg",
+                        .source_name = base ? base + 1 : o->model,
+                        .command = o->command,
+                        .model_hash = g->hash,
+                        .opset = g->opset};
+    const char *entry = "forward";
+    urc_note("segment: compiling %s with LLVM's JIT", o->model);
+    urc_jit *j = urc_jit_compile((const urc_program *const *)&P, &entry, 1, &eo);
+    jit_fn = j ? urc_jit_lookup(j, entry) : NULL;
+    if (!jit_fn) {
+        urc_jit_free(j);
+        return false;
+    }
+    /* j stays alive: its code runs until unetrc exits. */
+    const urc_io *x = &P->inputs.items[0], *y = &P->outputs.items[0];
+    m->rank = x->shape.rank;
+    for (int i = 0; i < m->rank; i++) m->in_shape[i] = x->shape.dims[i], m->out_shape[i] = y->shape.dims[i];
+    m->arena_bytes = P->arena_bytes;
+    m->weights_bytes = P->weights_bytes;
+    size_t wb = (size_t)urc_align_up(P->weights_bytes > 0 ? P->weights_bytes : 64, 64);
+    void *blob = NULL;
+    if (posix_memalign(&blob, 64, wb) != 0) urc_out_of_memory(wb);
+    if (P->weights_bytes) memcpy(blob, P->weights, (size_t)P->weights_bytes);
+    m->weights_blob = blob;
+    m->weights = blob;
+    m->forward = jit_forward;
+    m->set_threads = urc_jit_threads;
+    m->entry = "(--jit: in this process)";
+    return true;
+}
+#endif
+
 bool urc_seg_load(const urc_seg_cache_opts *o, urc_seg_model *m) {
     memset(m, 0, sizeof *m);
+#ifdef URC_HAVE_LLVM
+    if (o->backend == &urc_backend_llvm_jit) {
+        urc_diag_reset(o->model);
+        return load_jit(o, m);
+    }
+#endif
     /* The key: version, model, compiler, flags, CPU. */
     const char *err;
     urc_diag_reset(o->model);

@@ -5,7 +5,9 @@
 #  - run --jit on unet3d_batch: within 1e-4 of max|ref| of PyTorch's output;
 #  - bench --jit on the small loss model prints its median and the JIT time; train --jit (2 steps) prints its
 #    steps and writes the checkpoint;
-#  - refusals: --jit with --backend c or --keep (exit 2), code for another machine (--target-cpu armv8-a on
+#  - segment --jit on unet3d_batch over tests/segment/data/scan.nii.gz: labels and logits byte-identical to
+#    segment --backend llvm's (the cached shared object built from the same module);
+#  - refusals: --jit with --backend c, --keep or (segment) --cache (exit 2), code for another machine (--target-cpu armv8-a on
 #    x86-64, or x86-64-v3 on Arm): exit 1 with one line.
 #  long (-DUNETRC_LONG_TESTS=ON):
 #  - run --jit on unet3d_batch, basicunet3d_tiny and unetr_conv_tiny: bitwise the output of --backend llvm (the
@@ -30,6 +32,18 @@ if [ "$MODE" = quick ]; then
     "$U" train "$L/model.onnx" --data "$T/data" --steps 2 --out "$T/tr" --jit > "$T/train"
     grep -q "^step 2/2 loss=" "$T/train" && [ -s "$T/tr/checkpoint.bin" ] || fail "train --jit: $(cat "$T/train")"
     [ ! -e "$T/tr/build" ] || fail "train --jit wrote a build folder"
+    SCAN=$S/tests/segment/data/scan.nii.gz
+    for a in "--jit" "--backend llvm --cache $T/cache"; do
+        d=$(echo "$a" | cut -c3-5)
+        # shellcheck disable=SC2086
+        "$U" segment "$M.onnx" --image "$SCAN" --output "$T/seg_$d.nii.gz" --logits "$T/logits_$d.nii.gz" --quiet $a
+    done
+    cmp "$T/seg_jit.nii.gz" "$T/seg_bac.nii.gz" || fail "segment --jit: other labels than --backend llvm"
+    cmp "$T/logits_jit.nii.gz" "$T/logits_bac.nii.gz" || fail "segment --jit: other logits than --backend llvm"
+    rc=0; "$U" segment "$M.onnx" --image "$SCAN" --output "$T/z.nii.gz" --jit --cache "$T/cache" 2> "$T/err" || rc=$?
+    [ $rc = 2 ] && [ "$(cat "$T/err")" = "unetrc: usage error: --cache: segment --jit builds no library to cache (see unetrc --help)" ] ||
+        fail "segment --jit --cache: exit $rc, $(cat "$T/err")"
+    [ ! -e "$T/z.nii.gz" ] || fail "a refused segment --jit wrote its output"
     rc=0; "$U" run "$M.onnx" --input "$M.input.npy" --output "$T/z.npy" --jit --backend c 2> "$T/err" || rc=$?
     [ $rc = 2 ] && grep -q "not with --backend c" "$T/err" || fail "--jit --backend c: exit $rc, $(cat "$T/err")"
     rc=0; "$U" run "$M.onnx" --input "$M.input.npy" --output "$T/z.npy" --jit --keep "$T/k" 2> "$T/err" || rc=$?
