@@ -695,25 +695,38 @@ static LLVMValueRef vex(gen *g, const urc_lx *e, int v, unsigned n) {
     return NULL;
 }
 
-/* The loop as one vector statement per store; false (nothing built) when it does not fit. */
+/* The loop as vector statements, one per store and lane group; false
+ * (nothing built) when it does not fit. The lanes are cut into groups of
+ * powers of two, largest first (48 lanes: 32 + 16): LLVM legalises a
+ * vector of another length (<48 x float>) by widening it to the next power
+ * of two, and a load it may not widen is taken apart lane by lane (measured:
+ * a Winograd convolution over 48 channels 5.6x slower than gcc's code).
+ * Lanes have no dependence on each other, so the groups run one after the
+ * other, each through the whole body. */
 static bool vector_for(gen *g, const urc_ls *s) {
     if (!(s->flags & URC_FOR_VECTOR) || s->step != 1 || s->lo->kind != URC_LX_INT || s->hi->kind != URC_LX_INT)
         return false;
     int64_t n = s->hi->i - s->lo->i;
     if (n < 2 || n > 64 || !widenable_body(g, s->body, s->var)) return false;
-    store_var(g, s->var, ex(g, s->lo), s->lo->dt); /* lane 0: the bases of the vector accesses */
-    for (int i = 0; i < s->body->list.len; i++) {
-        const urc_ls *st = s->body->list.items[i];
-        if (st->kind != URC_LS_STORE) continue;
-        LLVMValueRef val = vex(g, st->val, s->var, (unsigned)n);
-        LLVMValueRef p = vec_ptr(g, st->buf, st->idx, (unsigned)n);
-        unsigned al = (unsigned)urc_dtype_size(g->k->bufs.items[st->buf].dt);
-        if (st->accum) {
-            LLVMValueRef old = LLVMBuildLoad2(g->b, LLVMTypeOf(val), p, "");
-            LLVMSetAlignment(old, al);
-            val = LLVMBuildFAdd(g->b, old, val, "");
+    for (int64_t first = 0; first < n;) {
+        unsigned w = 1;
+        while ((int64_t)w * 2 <= n - first) w *= 2;
+        /* the group's first lane: the bases of its vector accesses */
+        store_var(g, s->var, ll_ci(val_type(g, s->lo->dt), s->lo->i + first), s->lo->dt);
+        for (int i = 0; i < s->body->list.len; i++) {
+            const urc_ls *st = s->body->list.items[i];
+            if (st->kind != URC_LS_STORE) continue;
+            LLVMValueRef val = vex(g, st->val, s->var, w);
+            LLVMValueRef p = vec_ptr(g, st->buf, st->idx, w);
+            unsigned al = (unsigned)urc_dtype_size(g->k->bufs.items[st->buf].dt);
+            if (st->accum) {
+                LLVMValueRef old = LLVMBuildLoad2(g->b, LLVMTypeOf(val), p, "");
+                LLVMSetAlignment(old, al);
+                val = LLVMBuildFAdd(g->b, old, val, "");
+            }
+            LLVMSetAlignment(LLVMBuildStore(g->b, val, p), al);
         }
-        LLVMSetAlignment(LLVMBuildStore(g->b, val, p), al);
+        first += w;
     }
     return true;
 }
