@@ -1,11 +1,15 @@
-# unetrc_add_model(<target> MODEL <file.onnx>
+# unetrc_add_model(<target> MODEL <file.onnx>|<net.json> [WEIGHTS <file.safetensors>]
 #                  [NAME <prefix>] [EMBED_WEIGHTS] [BACKEND c|llvm] [TARGET_CPU <cpu>] [TARGET <triple>]
-#                  [CPU <llvm cpu>] [VECTOR_BITS <n>] [TRAIN] [SHARED] [OPTIONS <unetrc options>...])
+#                  [CPU <llvm cpu>] [VECTOR_BITS <n>] [PRECISION fp32|bf16|fp16] [TRAIN] [SHARED]
+#                  [OPTIONS <unetrc options>...])
 #
-# Compiles MODEL with unetrc at build time (again whenever the model, the unetrc binary or the
-# arguments change) into <NAME>.c (BACKEND llvm: <NAME>.o), <NAME>.h and <NAME>.weights in
+# Compiles MODEL with unetrc at build time (again whenever the model, its WEIGHTS, the unetrc binary
+# or the arguments change) into <NAME>.c (BACKEND llvm: <NAME>.o), <NAME>.h and <NAME>.weights in
 # ${CMAKE_CURRENT_BINARY_DIR}/<target>, and makes <target> a static library of the generated
 # code with that folder as its public include directory (OpenMP linked when found).
+#   MODEL          an ONNX file, or a MONAI network config (JSON: docs/cli.md)
+#   WEIGHTS        unetrc --weights: the config's state dict as safetensors (without it a config
+#                  needs OPTIONS --init SEED)
 #   NAME           symbol prefix and file name (default: <target>)
 #   EMBED_WEIGHTS  weights in the C file (else the library's property UNETRC_WEIGHTS_FILE names
 #                  the .weights file to ship next to the program)
@@ -18,6 +22,8 @@
 #   TARGET, CPU    unetrc --target and --cpu (BACKEND llvm): the object's triple and LLVM CPU
 #                  (default: TARGET_CPU's)
 #   VECTOR_BITS    unetrc --vector-bits
+#   PRECISION      unetrc --precision: the storage type of the convolution and matrix product weights
+#                  (fp32, the default; bf16 or fp16 halve them; --keep-fp32 through OPTIONS)
 #   TRAIN          also the training step (unetrc --train; give its options with OPTIONS)
 #   SHARED         a shared library (position-independent) instead of a static one: what
 #                  python/unetrc_model.py loads (ctypes) for regression tests from Python
@@ -26,13 +32,16 @@
 # compiler is unetrc::unetrc, or the program UNETRC_EXECUTABLE names when that variable is set (the
 # build machine's unetrc in a cross build: docs/build.md).
 function(unetrc_add_model target)
-  cmake_parse_arguments(PARSE_ARGV 1 A "EMBED_WEIGHTS;TRAIN;SHARED" "MODEL;NAME;BACKEND;TARGET_CPU;TARGET;CPU;VECTOR_BITS"
+  cmake_parse_arguments(PARSE_ARGV 1 A "EMBED_WEIGHTS;TRAIN;SHARED" "MODEL;WEIGHTS;NAME;BACKEND;TARGET_CPU;TARGET;CPU;VECTOR_BITS;PRECISION"
                         "OPTIONS")
   if(A_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "unetrc_add_model(${target}): unknown arguments: ${A_UNPARSED_ARGUMENTS}")
   endif()
   if(NOT A_MODEL)
-    message(FATAL_ERROR "unetrc_add_model(${target}): MODEL <file.onnx> is required")
+    message(FATAL_ERROR "unetrc_add_model(${target}): MODEL <file.onnx> or <net.json> is required")
+  endif()
+  if(A_PRECISION AND NOT A_PRECISION MATCHES "^(fp32|bf16|fp16)$")
+    message(FATAL_ERROR "unetrc_add_model(${target}): PRECISION '${A_PRECISION}' is none of fp32, bf16, fp16")
   endif()
   if(UNETRC_EXECUTABLE)
     set(exe "${UNETRC_EXECUTABLE}")
@@ -77,6 +86,15 @@ function(unetrc_add_model target)
     set(code "${dir}/${name}.c")
   endif()
   set(args "${model}" -o "${code}" --backend ${A_BACKEND})
+  set(deps "${model}")
+  if(A_WEIGHTS)
+    get_filename_component(weights "${A_WEIGHTS}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+    list(APPEND args --weights "${weights}")
+    list(APPEND deps "${weights}")
+  endif()
+  if(A_PRECISION)
+    list(APPEND args --precision ${A_PRECISION})
+  endif()
   set(outs "${code}" "${dir}/${name}.h")
   if(A_EMBED_WEIGHTS)
     list(APPEND args --embed-weights)
@@ -102,7 +120,7 @@ function(unetrc_add_model target)
   file(MAKE_DIRECTORY "${dir}")
   add_custom_command(OUTPUT ${outs}
     COMMAND ${exe} ${args}
-    DEPENDS "${model}" ${exe}
+    DEPENDS ${deps} ${exe}
     COMMENT "unetrc: compiling ${A_MODEL} into ${code}"
     VERBATIM)
   if(A_SHARED)
