@@ -137,8 +137,14 @@ def model_table(unetr_proj: str) -> dict:
 
 
 DEFAULT_MODELS = ["unetr", "unetr_brats", "basicunet", "unet2d"]
-FRAMEWORKS = ["unetrc", "pytorch", "ort"]
-FW_LABEL = {"unetrc": "unetrc", "pytorch": "PyTorch", "ort": "ONNX Runtime"}
+FRAMEWORKS = ["unetrc", "pytorch", "ort", "unetrc_bf16", "unetrc_fp16", "ov_f32", "ov"]
+DEFAULT_FRAMEWORKS = ["unetrc", "pytorch", "ort"]
+FW_LABEL = {"unetrc": "unetrc", "pytorch": "PyTorch", "ort": "ONNX Runtime", "unetrc_bf16": "unetrc bf16",
+            "unetrc_fp16": "unetrc fp16", "ov_f32": "OpenVINO f32", "ov": "OpenVINO default"}
+# unetrc --precision of the reduced-precision rows (weights of convolutions and matrix products)
+UNETRC_PRECISION = {"unetrc": None, "unetrc_bf16": "bf16", "unetrc_fp16": "fp16"}
+# rows whose error against PyTorch is expected above ERR_LIMIT (reported with label agreement, not flagged)
+REDUCED = {"unetrc_bf16", "unetrc_fp16", "ov"}
 
 # ---------------------------------------------------------------------------
 # Small helpers shared by parent and children
@@ -386,6 +392,38 @@ def child_ort(spec: dict) -> dict:
                 version=ort.__version__)
 
 
+def child_openvino(spec: dict) -> dict:
+    """OpenVINO's CPU plugin on the ONNX file: f32 (INFERENCE_PRECISION_HINT f32) or its default for this CPU
+    (bf16 where the CPU has bf16 instructions); the precision it ran at is recorded."""
+    import numpy as np
+    import openvino as ov
+
+    rss_import = proc_status_kib("VmRSS")
+    core = ov.Core()
+    cfg = {"INFERENCE_NUM_THREADS": spec["threads"], "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1}
+    if spec["f32"]:
+        cfg["INFERENCE_PRECISION_HINT"] = "f32"
+    compiled = core.compile_model(spec["onnx"], "CPU", cfg)
+    req = compiled.create_infer_request()
+    x = np.load(spec["input"])
+    box = {}
+
+    def fwd():
+        req.infer({0: x})
+        box["y"] = req.get_output_tensor(0).data
+
+    times = _timed_loop(fwd, spec["warmup"], spec["runs"])
+    np.save(spec["output"], np.ascontiguousarray(np.asarray(box["y"]).astype(np.float32)))
+    return dict(times_ms=times, rss_after_import_kib=rss_import, vmhwm_kib=proc_status_kib("VmHWM"),
+                version=ov.__version__, precision=_ov_type_name(compiled.get_property("INFERENCE_PRECISION_HINT")))
+
+
+def _ov_type_name(t) -> str:
+    """'bf16', 'f32' (OpenVINO's element type names)."""
+    f = getattr(t, "get_type_name", None)
+    return f() if callable(f) else str(t)
+
+
 def child_sgemm(spec: dict) -> dict:
     import torch
 
@@ -418,7 +456,8 @@ def child_versions(spec: dict) -> dict:
                 torch_blas=blas.group(1) if blas else "?")
 
 
-CHILDREN = {"export": child_export, "pytorch": child_pytorch, "ort": child_ort, "sgemm": child_sgemm,
+CHILDREN = {"export": child_export, "pytorch": child_pytorch, "ort": child_ort, "openvino": child_openvino,
+            "sgemm": child_sgemm,
             "versions": child_versions}
 
 
@@ -570,14 +609,16 @@ def parse_bench_line(text: str) -> dict | None:
 
 
 def measure_unetrc(unetrc: str, meta: dict, mdir: str, threads: int, runs: int, timeout: float,
-                   do_run_check: bool, keep: bool) -> dict:
+                   do_run_check: bool, keep: bool, precision: str | None = None) -> dict:
     res: dict = {}
-    keep_dir = os.path.join(mdir, "unetrc-build")
+    sfx = f"-{precision}" if precision else ""
+    prec = ["--precision", precision] if precision else []
+    keep_dir = os.path.join(mdir, "unetrc-build" + sfx)
     shutil.rmtree(keep_dir, ignore_errors=True)
     cmd = [unetrc, "bench", meta["onnx"], "--threads", str(threads), "--runs", str(runs),
-           "--input", meta["input"], "--keep", keep_dir]
+           "--input", meta["input"], "--keep", keep_dir] + prec
     res["bench_cmd"] = " ".join(shlex.quote(c) for c in cmd)
-    log_path = os.path.join(mdir, "unetrc-bench.log")
+    log_path = os.path.join(mdir, f"unetrc{sfx}-bench.log")
     m = run_measured(cmd, log_path, env=thread_env(threads), timeout=timeout)
     res["bench_wall_s"] = m["wall_s"]
     res["others_pct"] = m["others_pct"]
@@ -602,7 +643,7 @@ def measure_unetrc(unetrc: str, meta: dict, mdir: str, threads: int, runs: int, 
         stem = exes[0][: -len("_run")]
         out_bin = os.path.join(keep_dir, "check_out0.bin")
         argv = [exes[0], stem + ".weights"] + ins + [out_bin]
-        rm = run_measured(argv, os.path.join(mdir, "unetrc-rss.log"), env=thread_env(threads), timeout=timeout)
+        rm = run_measured(argv, os.path.join(mdir, f"unetrc{sfx}-rss.log"), env=thread_env(threads), timeout=timeout)
         if rm["rc"] == 0 and os.path.exists(out_bin):
             res["peak_rss_kib"] = rm["maxrss_kib"]
             res["out_bin"] = out_bin
@@ -612,16 +653,17 @@ def measure_unetrc(unetrc: str, meta: dict, mdir: str, threads: int, runs: int, 
     else:
         res["rss_error"] = f"no harness binary found in {keep_dir}"
     if do_run_check:
-        out_npy = os.path.join(mdir, "unetrc_run_output.npy")
+        out_npy = os.path.join(mdir, f"unetrc{sfx}_run_output.npy")
         if os.path.exists(out_npy):
             os.remove(out_npy)
-        rcmd = [unetrc, "run", meta["onnx"], "--input", meta["input"], "--output", out_npy]
+        rcmd = [unetrc, "run", meta["onnx"], "--input", meta["input"], "--output", out_npy] + prec
         res["run_cmd"] = " ".join(shlex.quote(c) for c in rcmd)
-        rr = run_measured(rcmd, os.path.join(mdir, "unetrc-run.log"), env=thread_env(threads), timeout=timeout)
+        rlog = os.path.join(mdir, f"unetrc{sfx}-run.log")
+        rr = run_measured(rcmd, rlog, env=thread_env(threads), timeout=timeout)
         if rr["rc"] == 0 and os.path.exists(out_npy):
             res["run_output"] = out_npy
         else:
-            res["run_error"] = f"unetrc run failed (exit {rr['rc']}): {tail(os.path.join(mdir, 'unetrc-run.log'), 3)}"
+            res["run_error"] = f"unetrc run failed (exit {rr['rc']}): {tail(rlog, 3)}"
     return res
 
 
@@ -638,7 +680,10 @@ def max_err(ref, y) -> dict:
         return dict(err=float("inf"), note="non-finite values")
     d = np.abs(y - ref)
     scale = float(np.max(np.abs(ref))) or 1.0
-    return dict(err=float(d.max()) / scale, max_abs=float(d.max()), ref_max_abs=scale)
+    res = dict(err=float(d.max()) / scale, max_abs=float(d.max()), ref_max_abs=scale)
+    if ref.ndim >= 3 and ref.shape[1] > 1:  # segmentation logits [N, C, ...]: the labels (argmax over C)
+        res["labels"] = float(np.mean(np.argmax(ref, axis=1) == np.argmax(y.reshape(ref.shape), axis=1)))
+    return res
 
 
 def bench_model(name: str, meta: dict, args, unetrc: str, sgemm_peak: float | None) -> dict:
@@ -658,10 +703,16 @@ def bench_model(name: str, meta: dict, args, unetrc: str, sgemm_peak: float | No
         log(f"{name}: ONNX Runtime")
         spec = dict(common, onnx=meta["onnx"], output=os.path.join(mdir, "ort_output.npy"))
         row["fw"]["ort"] = run_child("ort", spec, mdir, "ort", args.threads, args.timeout)
-    if "unetrc" in args.frameworks:
-        log(f"{name}: unetrc bench (generates C, builds it, times it)")
-        row["fw"]["unetrc"] = measure_unetrc(unetrc, meta, mdir, args.threads, args.runs, args.timeout,
-                                             not args.no_run_check, args.keep_unetrc_build)
+    for fw in ("ov_f32", "ov"):
+        if fw in args.frameworks:
+            log(f"{name}: {FW_LABEL[fw]}")
+            spec = dict(common, onnx=meta["onnx"], output=spec_out(mdir, fw), f32=fw == "ov_f32")
+            row["fw"][fw] = run_child("openvino", spec, mdir, fw, args.threads, args.timeout)
+    for fw, prec in UNETRC_PRECISION.items():
+        if fw in args.frameworks:
+            log(f"{name}: {FW_LABEL[fw]} bench (generates C, builds it, times it)")
+            row["fw"][fw] = measure_unetrc(unetrc, meta, mdir, args.threads, args.runs, args.timeout,
+                                           not args.no_run_check, args.keep_unetrc_build, prec)
 
     # Normalise: median/min, GFLOP/s, peak memory, errors vs PyTorch.
     ref = None
@@ -674,7 +725,7 @@ def bench_model(name: str, meta: dict, args, unetrc: str, sgemm_peak: float | No
         if "times_ms" in r and "median_ms" not in r:
             r["median_ms"] = median(r["times_ms"])
             r["min_ms"] = min(r["times_ms"])
-        if fw in ("pytorch", "ort"):
+        if fw in ("pytorch", "ort", "ov_f32", "ov"):
             r["peak_rss_kib"] = r.get("maxrss_kib")
         if macs and r.get("median_ms"):
             r["gflops"] = 2.0 * macs / (r["median_ms"] * 1e-3) / 1e9
@@ -684,9 +735,9 @@ def bench_model(name: str, meta: dict, args, unetrc: str, sgemm_peak: float | No
             continue
         if fw == "pytorch":
             r["check"] = dict(err=0.0, note="reference")
-        elif fw == "ort":
-            r["check"] = max_err(ref, np.load(spec_out(mdir, "ort")))
-        elif fw == "unetrc":
+        elif fw in ("ort", "ov_f32", "ov"):
+            r["check"] = max_err(ref, np.load(spec_out(mdir, fw)))
+        elif fw in UNETRC_PRECISION:
             if r.get("out_bin"):
                 r["check"] = max_err(ref, np.fromfile(r["out_bin"], dtype=np.float32))
             else:
@@ -696,12 +747,14 @@ def bench_model(name: str, meta: dict, args, unetrc: str, sgemm_peak: float | No
             elif r.get("run_error"):
                 r["run_check"] = dict(err=None, note=r["run_error"])
     u = row["fw"].get("unetrc", {})
-    for fw in ("pytorch", "ort"):
+    for fw in FRAMEWORKS[1:]:
         o = row["fw"].get(fw, {})
         if u.get("median_ms") and o.get("median_ms"):
             row[f"ratio_{fw}"] = u["median_ms"] / o["median_ms"]
-    if not args.keep_unetrc_build and u:
-        shutil.rmtree(os.path.join(mdir, "unetrc-build"), ignore_errors=True)
+    if not args.keep_unetrc_build:
+        for fw, prec in UNETRC_PRECISION.items():
+            if fw in row["fw"]:
+                shutil.rmtree(os.path.join(mdir, "unetrc-build" + (f"-{prec}" if prec else "")), ignore_errors=True)
     return row
 
 
@@ -749,7 +802,11 @@ def detail_rows(rows: list) -> list:
                 continue
             ratio = "1" if fw == "unetrc" else fmt(row.get(f"ratio_{fw}"), ".3g")
             err = fmt_err(r.get("check"))
-            if fw == "unetrc" and r.get("run_check"):
+            if (r.get("check") or {}).get("labels") is not None and fw in REDUCED | {"ov_f32"}:
+                err += f", labels {100 * r['check']['labels']:.2f} %"
+            if r.get("precision"):
+                err += f" [ran at {r['precision']}]"
+            if fw in UNETRC_PRECISION and r.get("run_check"):
                 err += f"; run: {fmt_err(r['run_check'])}"
             out.append([row["name"], FW_LABEL[fw], fmt(r.get("median_ms"), ".1f"), fmt(r.get("min_ms"), ".1f"),
                         fmt(r.get("gflops"), ".1f"),
@@ -768,7 +825,7 @@ SUMMARY_HEAD = ["model", "input", "GMAC", "params", "unetrc ms", "PyTorch ms", "
 def summary_rows(rows: list) -> list:
     out = []
     for row in rows:
-        u, p, o = (row["fw"].get(k, {}) for k in FRAMEWORKS)
+        u, p, o = (row["fw"].get(k, {}) for k in DEFAULT_FRAMEWORKS)
         macs = row["info"].get("macs")
         out.append([row["name"], "×".join(str(d) for d in row["meta"]["shape"]),
                     fmt(None if macs is None else macs / 1e9, ".3g"),
@@ -804,7 +861,7 @@ def problems(rows: list) -> list:
                 c = r.get(key)
                 if c and c.get("err") is None and c.get("note") != "reference":
                     out.append(f"{row['name']}/{FW_LABEL[fw]}: {what} not checked ({c.get('note')})")
-                elif c and c.get("err") is not None and c["err"] > ERR_LIMIT:
+                elif c and c.get("err") is not None and c["err"] > ERR_LIMIT and fw not in REDUCED:
                     out.append(f"{row['name']}/{FW_LABEL[fw]}: {what} WRONG: max err {fmt_err(c)} > {ERR_LIMIT:g} "
                                "(its speed is not a valid result)")
             if fw == "unetrc" and r.get("rss_error"):
@@ -918,8 +975,11 @@ def parse_args(argv):
     ap.add_argument("--models", default=",".join(DEFAULT_MODELS),
                     help=f"comma-separated subset of: {', '.join(model_table('conv'))} "
                          f"(default: {','.join(DEFAULT_MODELS)})")
-    ap.add_argument("--frameworks", default=",".join(FRAMEWORKS),
-                    help="comma-separated subset of unetrc,pytorch,ort (default: all; PyTorch is the reference)")
+    ap.add_argument("--frameworks", default=",".join(DEFAULT_FRAMEWORKS),
+                    help=f"comma-separated subset of {','.join(FRAMEWORKS)} (default: "
+                         f"{','.join(DEFAULT_FRAMEWORKS)}; PyTorch is the reference; ov_f32/ov: OpenVINO's CPU "
+                         "plugin at f32 and at its default precision, from the `openvino` package; unetrc_bf16/"
+                         "unetrc_fp16: unetrc --precision)")
     ap.add_argument("--runs", type=int, default=None, help="timed runs per framework (default 5, quick 3)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed warm-up runs for PyTorch/ORT (default 1, "
                                                           "as `unetrc bench`)")
