@@ -72,9 +72,9 @@ msg=$("$unetrc" "$model" -o "$out/x.c" --precision bf16 --keep-fp32 'no_such_nod
 [ $rc -eq 1 ] && echo "$msg" | grep -q "keep-fp32 'no_such_node\*' matches no convolution or matrix product" ||
     fail "--keep-fp32 matching nothing: exit $rc: $msg"
 msg=$("$unetrc" run "$model" --input "$input" --compare 2>&1); rc=$?
-[ $rc -eq 2 ] && echo "$msg" | grep -q "compare needs --precision bf16 or fp16" || fail "--compare alone: exit $rc: $msg"
+[ $rc -eq 2 ] && echo "$msg" | grep -q "compare needs --precision bf16, fp16 or int8" || fail "--compare alone: exit $rc: $msg"
 msg=$("$unetrc" run "$model" --input "$input" --precision bf8 --compare 2>&1); rc=$?
-[ $rc -eq 2 ] && echo "$msg" | grep -q "precision wants fp32, bf16 or fp16, got 'bf8'" || fail "--precision bf8: $rc: $msg"
+[ $rc -eq 2 ] && echo "$msg" | grep -q "precision wants fp32, bf16, fp16 or int8, got 'bf8'" || fail "--precision bf8: $rc: $msg"
 msg=$("$unetrc" train "$model" --data "$out" --precision bf16 2>&1); rc=$?
 [ $rc -eq 2 ] && echo "$msg" | grep -q "unknown option '--precision'" || fail "train --precision: $rc: $msg"
 set -e
