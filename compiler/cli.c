@@ -932,6 +932,11 @@ void urc_cli_parse(urc_cli *c, int argc, char **argv) {
             if (o && o->k != K_FLAG && o->k != K_ACT) v = eq + 1, a = o->name;
             else o = NULL;
         }
+        if (!o && (c->cmd & LEARN) && (!strncmp(a, "--precision", 11) || !strncmp(a, "--calibrate", 11)) &&
+            (!a[11] || a[11] == '='))
+            usage_error("%.11s is for inference (compile, run, info, bench, segment): training and gradients "
+                        "compute in float32",
+                        a);
         if (!o) usage_error("unknown option '%s'", a);
         if (!v && o->k != K_FLAG && o->k != K_ACT) {
             if (i + 1 >= argc) usage_error("%s needs a value", a);

@@ -107,10 +107,11 @@ static urc_tensor **calibration_samples(const urc_graph *g, const urc_options *o
         t[i] = urc_npy_read(f, o->import.max_bytes, &err);
         if (!t[i]) urc_error(f, "%s", err);
         else if (t[i]->dtype != URC_DT_F32)
-            urc_error(f, "--calibrate: a sample must be float32, the file holds %s", urc_dtype_name(t[i]->dtype));
+            urc_error(f, "--calibrate: input '%s' expects float32, the file has %s", in->name,
+                      urc_dtype_name(t[i]->dtype));
         else if (!urc_shape_eq(&t[i]->shape, &in->shape))
-            urc_error(f, "--calibrate: input '%s' has shape %s, the file %s", in->name, urc_shape_str(&in->shape),
-                      urc_shape_str(&t[i]->shape));
+            urc_error(f, "--calibrate: input '%s' expects shape %s, the file has %s", in->name,
+                      urc_shape_str(&in->shape), urc_shape_str(&t[i]->shape));
         else {
             const float *x = t[i]->data;
             int64_t ne = urc_tensor_numel(t[i]), j = 0;

@@ -266,8 +266,8 @@ bool urc_precision_calibrate(urc_graph *g, urc_tensor *const *samples, int nsamp
                 URC_VEC_PUSH(made, fq);
                 URC_VEC_PUSH(before, i);
             }
-            for (int j = 0; j < n->nin; j++)
-                if (n->in[j] == parts[p]) n->in[j] = fq->out[0];
+            for (int j = 0; j < n->nin; j++) /* the data slots only: a residual input may be the same value */
+                if (n->in[j] == parts[p] && (j == 0 || (n->op == URC_OP_FUSED_CONV && j >= 4))) n->in[j] = fq->out[0];
         }
     }
     free(c.amax);
