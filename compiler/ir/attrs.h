@@ -317,9 +317,10 @@ typedef struct urc_optim_attr {
     double weight_decay;      /* decoupled (AdamW) or added to the gradient (SGD) */
 } urc_optim_attr;
 
-/* unetrc.FakeQuant (ops/quant.c; --precision int8): the per-tensor scale. */
+/* QuantizeLinear, DequantizeLinear and unetrc.FakeQuant (ops/quant.c). */
 typedef struct urc_quant_attr {
-    float scale;
+    float scale;  /* FakeQuant (--precision int8): the per-tensor scale */
+    int64_t axis; /* Q/DQ: the axis of a 1-D scale (resolved, >= 0) */
 } urc_quant_attr;
 
 typedef union urc_attrs {
