@@ -21,17 +21,22 @@
 #
 # int8 (`--precision int8 --calibrate DIR`; the int8 mode, also part of quick and models): DIR holds 4
 # standard normal samples of the input's shape (tests/npy_randn, seeds 1-4; the bundled inputs are standard
-# normal too). `run --compare` against float32: max_rel_err within 0.15 and label agreement >= 95 %.
-# Measured (docs/cli.md): max_rel_err 5.8e-2 .. 6.8e-2, agreement 97.7 .. 99.98 % on the bundled models.
+# normal too). `run --compare` against float32: measured max_rel_err 7.6e-2 (unetr_conv_tiny), 6.8e-2
+# (basicunet3d_tiny), label agreement 98.09 % and 97.70 %: quick and int8 allow 0.1 and 96 %; on every
+# bundled model (models) 3.5e-2 .. 1.08e-1 and 92.1 .. 99.999 % (docs/cli.md): 0.15 and 90 %.
 # The generated int8 code against `run --interp --precision int8` (the reference: the same float32
-# arithmetic): within 1e-4 of max |ref| except for at most 0.1 % of the elements, and within 2e-2 for all:
-# a float32 rounding difference upstream (kernel vs interpreter summation order) can move an activation
-# across a rounding boundary of its fake quantisation, one step (max |x| / 127) that the next layers spread
-# over a few voxels (measured: unetr_conv_tiny none, basicunet3d_tiny 18 of 65536 elements, at most 6.7e-3).
+# arithmetic): quick and int8, within 1e-4 of max |ref| except for at most 0.5 % of the elements, and within
+# 2e-2 for all: a float32 rounding difference upstream (kernel vs interpreter summation order) can move an
+# activation across a rounding boundary of its fake quantisation, one step (max |x| / 127) that the next
+# layers spread over a few voxels (measured: unetr_conv_tiny none, 9.6e-8; basicunet3d_tiny 18 of 65536
+# elements, at most 6.7e-3; unetr_default_layout_small 0.36 %, 1.0e-2). models: within 1e-1 only, a check
+# for gross errors: UNETR++'s spatial attention and Swin's windows spread each such step over many voxels, so
+# their int8 outputs are as far from themselves under a 1e-7 (relative) perturbation of the input as the code
+# is from the interpreter (unetr_pp_small 2.3e-2 vs 2.5e-2, swin_v2_fs6 5.1e-2 vs 5.7e-2; swin_v1_fs6 4.9e-2).
 # quick adds for int8: the same through the LLVM backend, the weights file 0.22-0.28 of float32's (int8
 # weights plus float32 biases and per-channel scales; float32's blob also holds Winograd's transformed
-# weights, int8 convolutions take the direct kernels), --keep-fp32 '*' gives the float32 weights, and the
-# exact messages of --calibrate's errors.
+# weights, int8 convolutions take the direct kernels; measured 0.247), --keep-fp32 '*' gives the float32
+# weights, and the exact messages of --calibrate's errors and of --precision/--calibrate for grad and train.
 set -eu
 unetrc=$1; cmp=$2; dir=$3; name=$4; mode=${5:-models}
 randn="$(dirname "$cmp")/npy_randn"
@@ -86,7 +91,7 @@ fi
 if [ "$mode" != quick ]; then
     compare bf16 1.56e-2 99 "$@"
     compare fp16 1.95e-3 99.9 "$@"
-    int8 0.15 90 5e-2 "$@"
+    int8 0.15 90 1e-1 "$@"
     echo "ok: $name"
     exit 0
 fi
