@@ -79,7 +79,8 @@ const char *urc_calibration_key(const char *dir) {
         size_t size = 0;
         const char *err;
         void *data = urc_read_file(files[i], &size, (size_t)1 << 40, &err);
-        h = urc_fnv1a64(files[i], strlen(files[i]) + 1, h);
+        const char *base = strrchr(files[i], '/') ? strrchr(files[i], '/') + 1 : files[i]; /* (not the folder) */
+        h = urc_fnv1a64(base, strlen(base) + 1, h);
         if (data) h = urc_fnv1a64(data, size, h);
         free(data);
     }

@@ -46,8 +46,8 @@ urc_program *urc_build_program(urc_graph *g, const char *name, const urc_options
  * NULL past the last (--dump-after and its help). */
 const char *urc_pass_name(int i);
 
-/* --calibrate DIR's contents as a key (file names and bytes hashed; the
- * segment cache's key). */
+/* --calibrate DIR's contents as a key (the .npy files' names and bytes
+ * hashed, not the directory's path; the segment cache's key). */
 const char *urc_calibration_key(const char *dir);
 
 /* Model statistics for `unetrc info`. */

@@ -36,7 +36,8 @@
 # quick adds for int8: the same through the LLVM backend, the weights file 0.22-0.28 of float32's (int8
 # weights plus float32 biases and per-channel scales; float32's blob also holds Winograd's transformed
 # weights, int8 convolutions take the direct kernels; measured 0.247), --keep-fp32 '*' gives the float32
-# weights, and the exact messages of --calibrate's errors and of --precision/--calibrate for grad and train.
+# weights, segment's cache key, and the exact messages of --calibrate's errors and of --precision/--calibrate
+# for grad and train.
 set -eu
 unetrc=$1; cmp=$2; dir=$3; name=$4; mode=${5:-models}
 randn="$(dirname "$cmp")/npy_randn"
@@ -142,6 +143,19 @@ awk -v a="$a" -v b="$b" 'BEGIN { r = b / a; exit !(r >= 0.22 && r <= 0.28) }' ||
 [ "$(grep -c 'int8_t' "$out/int8.c")" -gt "$(grep -c 'int8_t' "$out/f32.c")" ] || fail "the int8 code reads no int8"
 "$unetrc" "$model" -o "$out/keep/i8.c" --precision int8 --calibrate "$cal" --keep-fp32 '*'
 cmp "$out/keep/i8.weights" "$out/f32.weights" || fail "int8 --keep-fp32 '*' changed the weights"
+# segment keys its build cache by --calibrate's samples (names and bytes, not the folder): the same samples
+# elsewhere reuse the build, a changed sample makes another
+img="$(dirname "$0")/segment/data/a.nii.gz"
+cp -r "$cal" "$out/cal2"
+for d in "$cal" "$out/cal2"; do
+    "$unetrc" segment "$model" --image "$img" --output "$out/seg.nii.gz" --precision int8 --calibrate "$d" \
+        --cache "$out/segc" --quiet
+done
+[ "$(ls "$out/segc" | wc -l)" -eq 1 ] || fail "segment: the same calibration samples built twice"
+"$randn" "$input" 9 "$out/cal2/s1.npy"
+"$unetrc" segment "$model" --image "$img" --output "$out/seg.nii.gz" --precision int8 --calibrate "$out/cal2" \
+    --cache "$out/segc" --quiet
+[ "$(ls "$out/segc" | wc -l)" -eq 2 ] || fail "segment: other calibration samples reused a build"
 # errors: exit status and the exact line
 err() {
     want_rc=$1; want=$2; shift 2
