@@ -1,5 +1,5 @@
 #!/bin/sh
-# precision_test.sh UNETRC NPY_COMPARE MODELS_DIR NAME [quick|int8|models] [extra unetrc run options]
+# precision_test.sh UNETRC NPY_COMPARE MODELS_DIR NAME [quick|int8|paths|models] [extra unetrc run options]
 #
 # --precision on bundled model NAME (docs/cli.md). Both modes: `run --precision bf16|fp16 --compare`
 # against float32 on NAME.input.npy, each output within the tolerance below and with a label agreement
@@ -33,6 +33,10 @@
 # for gross errors: UNETR++'s spatial attention and Swin's windows spread each such step over many voxels, so
 # their int8 outputs are as far from themselves under a 1e-7 (relative) perturbation of the input as the code
 # is from the interpreter (unetr_pp_small 2.3e-2 vs 2.5e-2, swin_v2_fs6 5.1e-2 vs 5.7e-2; swin_v1_fs6 4.9e-2).
+# paths (tests/data/int8_paths.onnx, tests/data/make_int8_paths.py): a small model that takes every kernel
+# path scaling int8 weights (checked in the code built for this machine); the code, C and LLVM, within 1e-4 of
+# the interpreter on every element (measured 2.0e-7), int8 against float32 within 0.15 (4.0e-2) and 90 %
+# agreement (95.4 %).
 # quick adds for int8: the same through the LLVM backend, the weights file 0.22-0.28 of float32's (int8
 # weights plus float32 biases and per-channel scales; float32's blob also holds Winograd's transformed
 # weights, int8 convolutions take the direct kernels; measured 0.247), --keep-fp32 '*' gives the float32
@@ -87,6 +91,19 @@ int8() {
 if [ "$mode" = int8 ]; then
     int8 0.1 96 2e-2
     echo "ok: $name (int8)"
+    exit 0
+fi
+if [ "$mode" = paths ]; then # tests/data/int8_paths.onnx: every kernel path, C and LLVM, exact to 1e-4 everywhere
+    # (the paths taken for this machine, as run builds: packed, dot and voxel-lane direct kernels, the plain
+    # conv and ConvTranspose loops, the packed Gemm, each with int8 weights and their scales)
+    "$unetrc" "$model" -o "$out/paths.c" --target-cpu native --precision int8 --calibrate "$cal"
+    for p in "int8_t \*restrict wpack" "int8_t \*restrict wdot" "int8_t \*restrict wvox" "int8_t \*restrict w," \
+        "int8_t \*restrict b_packed" "^static void k[0-9]*_convtranspose(.*int8_t \*restrict w,"; do
+        grep -q "$p" "$out/paths.c" || fail "int8_paths: no kernel matches '$p'"
+    done
+    int8 0.15 90 1e-4
+    if [ "${URC_TEST_LLVM:-0}" = 1 ]; then int8 0.15 90 1e-4 --backend llvm; fi
+    echo "ok: $name (int8 kernel paths)"
     exit 0
 fi
 if [ "$mode" != quick ]; then
