@@ -37,7 +37,7 @@
 # path scaling int8 weights (checked in the code built for this machine); the code, C and LLVM, within 1e-4 of
 # the interpreter on every element (measured 2.0e-7), int8 against float32 within 0.15 (4.0e-2) and 90 %
 # agreement (95.4 %).
-# quick adds for int8: the same through the LLVM backend, the weights file 0.22-0.28 of float32's (int8
+# quick adds for int8: the weights file 0.22-0.28 of float32's (int8
 # weights plus float32 biases and per-channel scales; float32's blob also holds Winograd's transformed
 # weights, int8 convolutions take the direct kernels; measured 0.247), --keep-fp32 '*' gives the float32
 # weights, segment's cache key, and the exact messages of --calibrate's errors and of --precision/--calibrate
@@ -150,9 +150,8 @@ set -e
 UNETRC_CONV=direct "$unetrc" run "$model" --input "$input" --precision fp16 --output "$out/gen.npy"
 "$cmp" "$out/interp.npy" "$out/gen.npy" 1e-5
 
-# int8 through C, then LLVM when it is built
+# int8 through C (LLVM: the paths mode, on every kernel path)
 int8 0.1 96 2e-2
-if [ "${URC_TEST_LLVM:-0}" = 1 ]; then int8 0.1 96 2e-2 --backend llvm; fi
 "$unetrc" "$model" -o "$out/int8.c" --precision int8 --calibrate "$cal"
 a=$(stat -c %s "$out/f32.weights"); b=$(stat -c %s "$out/int8.weights")
 echo "weights: fp32 $a bytes, int8 $b bytes"
