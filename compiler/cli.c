@@ -584,10 +584,14 @@ static const opt table[] = {
      K_CHOICE,
      COMPILE | RUN | INFO | BENCH | SEGMENT,
      AT(opt.precision),
-     "--precision fp32|bf16|fp16  storage type of the weights of convolutions and matrix products; they are\n"
-     "                       converted to float32 as they are loaded and accumulate in float32 (default fp32)",
-     "fp32|bf16|fp16",
-     {URC_DT_F32, URC_DT_BF16, URC_DT_F16}},
+     "--precision fp32|bf16|fp16|int8  storage type of the weights of convolutions and matrix products; they\n"
+     "                       are converted to float32 as they are loaded and accumulate in float32 (default\n"
+     "                       fp32); int8: per-output-channel scales, and the products' inputs fake-quantised\n"
+     "                       per tensor with ranges calibrated on --calibrate's samples",
+     "fp32|bf16|fp16|int8",
+     {URC_DT_F32, URC_DT_BF16, URC_DT_F16, URC_DT_I8}},
+    {"--calibrate", K_STR, COMPILE | RUN | INFO | BENCH | SEGMENT, AT(opt.calibrate),
+     "--calibrate DIR        --precision int8: a directory of .npy float32 samples of the model's one input"},
     {"--keep-fp32", K_LIST, COMPILE | RUN | INFO | BENCH | SEGMENT, AT(keep_fp32),
      "--keep-fp32 GLOB       keep the weights of the nodes whose name matches GLOB in float32 (repeatable)"},
     SECTION("options of run:"),
@@ -928,6 +932,11 @@ void urc_cli_parse(urc_cli *c, int argc, char **argv) {
             if (o && o->k != K_FLAG && o->k != K_ACT) v = eq + 1, a = o->name;
             else o = NULL;
         }
+        if (!o && (c->cmd & LEARN) && (!strncmp(a, "--precision", 11) || !strncmp(a, "--calibrate", 11)) &&
+            (!a[11] || a[11] == '='))
+            usage_error("%.11s is for inference (compile, run, info, bench, segment): training and gradients "
+                        "compute in float32",
+                        a);
         if (!o) usage_error("unknown option '%s'", a);
         if (!v && o->k != K_FLAG && o->k != K_ACT) {
             if (i + 1 >= argc) usage_error("%s needs a value", a);
@@ -950,7 +959,10 @@ void urc_cli_parse(urc_cli *c, int argc, char **argv) {
     c->opt.keep_fp32 = c->keep_fp32.items;
     c->opt.nkeep_fp32 = c->keep_fp32.len;
     if (c->compare && (!c->opt.precision || c->opt.precision == URC_DT_F32))
-        usage_error("--compare needs --precision bf16 or fp16");
+        usage_error("--compare needs --precision bf16, fp16 or int8");
+    if (c->opt.precision == URC_DT_I8 && !c->opt.calibrate)
+        usage_error("--precision int8 needs --calibrate DIR (.npy samples of the model's input)");
+    if (c->opt.calibrate && c->opt.precision != URC_DT_I8) usage_error("--calibrate needs --precision int8");
     c->t.recompute = c->recompute.items;
     c->t.nrecompute = c->recompute.len;
     c->t.loss.label_map = c->label_map.items;

@@ -1,11 +1,16 @@
 /* driver.c: runs the passes in order (see driver.h). */
 #include "driver.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/diag.h"
+#include "base/npy.h"
 #include "passes/lower_pass.h"
 #include "passes/passes.h"
 #include "autodiff/training.h"
@@ -37,15 +42,111 @@ static bool p_fuseconv(pass_ctx *c) { return urc_pass_fuse_conv(c->g); }
  * epilogue would take the Add and leave the activation as a pass of its own. */
 static bool p_fusenorm(pass_ctx *c) { return urc_pass_fuse_norm(c->g); }
 static bool p_convweights(pass_ctx *c) { return urc_pass_conv_weights(c->g); }
-/* --precision, --keep-fp32: marks the nodes whose weights lowering stores reduced (passes/precision.c). */
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The .npy files of directory dir in name order (NULL after reporting, when `report`). */
+static char **calibration_files(const char *dir, int *n, bool report) {
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (report) urc_error(dir, "--calibrate: cannot read the directory: %s", strerror(errno));
+        return NULL;
+    }
+    URC_VEC(char *) files = {0};
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 4, ".npy")) continue;
+        const char *path = urc_fmt("%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(path, &st) || !S_ISREG(st.st_mode)) continue;
+        URC_VEC_PUSH(files, urc_strdup(path));
+    }
+    closedir(d);
+    if (!files.len) {
+        if (report) urc_error(dir, "--calibrate: the directory holds no .npy file");
+        return NULL;
+    }
+    qsort(files.items, (size_t)files.len, sizeof(char *), cmp_str);
+    *n = files.len;
+    return files.items;
+}
+
+const char *urc_calibration_key(const char *dir) {
+    int n;
+    char **files = calibration_files(dir, &n, false);
+    if (!files) return "none";
+    uint64_t h = URC_FNV_INIT;
+    for (int i = 0; i < n; i++) {
+        size_t size = 0;
+        const char *err;
+        void *data = urc_read_file(files[i], &size, (size_t)1 << 40, &err);
+        const char *base = strrchr(files[i], '/') ? strrchr(files[i], '/') + 1 : files[i]; /* (not the folder) */
+        h = urc_fnv1a64(base, strlen(base) + 1, h);
+        if (data) h = urc_fnv1a64(data, size, h);
+        free(data);
+    }
+    return urc_fmt("%d:%016llx", n, (unsigned long long)h);
+}
+
+/* --calibrate DIR: every .npy file a float32 sample of the graph's one input (NULL after reporting). */
+static urc_tensor **calibration_samples(const urc_graph *g, const urc_options *o, int *n) {
+    if (g->inputs.len != 1) {
+        urc_error(o->calibrate, "--calibrate: the model has %d inputs; int8 calibration needs a model with one input",
+                  g->inputs.len);
+        return NULL;
+    }
+    const urc_value *in = g->inputs.items[0];
+    if (in->dtype != URC_DT_F32) {
+        urc_error(o->calibrate, "--calibrate: the model's input '%s' is %s; int8 calibration needs a float32 input",
+                  in->name, urc_dtype_name(in->dtype));
+        return NULL;
+    }
+    char **files = calibration_files(o->calibrate, n, true);
+    if (!files) return NULL;
+    urc_tensor **t = urc_xcalloc((size_t)*n + 1, sizeof(urc_tensor *));
+    for (int i = 0; i < *n; i++) {
+        const char *err = NULL, *f = files[i];
+        t[i] = urc_npy_read(f, o->import.max_bytes, &err);
+        if (!t[i]) urc_error(f, "%s", err);
+        else if (t[i]->dtype != URC_DT_F32)
+            urc_error(f, "--calibrate: input '%s' expects float32, the file has %s", in->name,
+                      urc_dtype_name(t[i]->dtype));
+        else if (!urc_shape_eq(&t[i]->shape, &in->shape))
+            urc_error(f, "--calibrate: input '%s' expects shape %s, the file has %s", in->name,
+                      urc_shape_str(&in->shape), urc_shape_str(&t[i]->shape));
+        else {
+            const float *x = t[i]->data;
+            int64_t ne = urc_tensor_numel(t[i]), j = 0;
+            while (j < ne && isfinite(x[j])) j++;
+            if (j == ne) continue;
+            urc_error(f, "--calibrate: element %lld is %s", (long long)j, isnan(x[j]) ? "NaN" : "infinite");
+        }
+        for (int k = 0; k <= i; k++) urc_tensor_free(t[k]);
+        free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* --precision, --keep-fp32: marks the nodes whose weights lowering stores reduced (passes/precision.c);
+ * int8: calibrates the activations on --calibrate's samples. */
 static bool p_precision(pass_ctx *c) {
     const urc_options *o = c->o;
-    int unused;
-    urc_pass_precision(c->g, o->precision ? o->precision : URC_DT_F32, o->keep_fp32, o->nkeep_fp32, &unused);
-    if (unused >= 0)
+    urc_dtype dt = o->precision ? o->precision : URC_DT_F32;
+    int unused, n = 0;
+    urc_tensor **samples = NULL;
+    if (dt == URC_DT_I8) {
+        URC_ASSERT(o->calibrate, "--precision int8 without --calibrate (the command line checks)");
+        if (!(samples = calibration_samples(c->g, o, &n))) return false;
+    }
+    int marked = urc_pass_precision(c->g, dt, o->keep_fp32, o->nkeep_fp32, &unused);
+    bool ok = unused < 0;
+    if (!ok)
         urc_error(NULL, "--keep-fp32 '%s' matches no convolution or matrix product with constant float32 weights",
                   o->keep_fp32[unused]);
-    return unused < 0;
+    if (ok && marked && samples) ok = urc_precision_calibrate(c->g, samples, n);
+    for (int i = 0; i < n; i++) urc_tensor_free(samples[i]);
+    free(samples);
+    return ok;
 }
 
 /* The one table of passes, in order: "import" (the frontend, run before

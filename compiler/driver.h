@@ -29,6 +29,7 @@ typedef struct urc_options {
     urc_dtype precision;                /* --precision: storage type of product weights (UNDEF: float32) */
     const char *const *keep_fp32;       /* --keep-fp32 globs: nodes kept in float32 */
     int nkeep_fp32;
+    const char *calibrate; /* --calibrate DIR (--precision int8): .npy samples of the model's input */
 } urc_options;
 
 /* Loads a model with the frontend its file name picks (.json: a MONAI
@@ -44,6 +45,10 @@ urc_program *urc_build_program(urc_graph *g, const char *name, const urc_options
 /* The name of pass i of the pass table in order ("import", "order", ...),
  * NULL past the last (--dump-after and its help). */
 const char *urc_pass_name(int i);
+
+/* --calibrate DIR's contents as a key (the .npy files' names and bytes
+ * hashed, not the directory's path; the segment cache's key). */
+const char *urc_calibration_key(const char *dir);
 
 /* Model statistics for `unetrc info`. */
 typedef struct urc_stats {

@@ -157,7 +157,7 @@ static void prepare_keep(const cli *c) {
  * axis 1, the channels, of an [N, C, ...] output; with one channel x > 0)
  * is the same in both. */
 static void print_compare(const cli *c, const urc_graph *g, urc_tensor **ref, urc_tensor **got) {
-    const char *pname = c->opt.precision == URC_DT_BF16 ? "bf16" : "fp16";
+    const char *pname = c->opt.precision == URC_DT_BF16 ? "bf16" : c->opt.precision == URC_DT_I8 ? "int8" : "fp16";
     for (int i = 0; i < g->outputs.len; i++) {
         const urc_tensor *r = ref[i], *t = got[i];
         int64_t n = urc_tensor_numel(r);
@@ -215,17 +215,25 @@ static int cmd_run(cli *c) {
     for (int i = 0; i < g->inputs.len; i++) ins[i] = prepare_input(c, c->inputs.items[i], g->inputs.items[i]);
     if (c->interp) { /* --precision: the marked nodes' weights rounded (passes/precision.c) */
         urc_diag_reset(c->model);
-        if (c->compare && !urc_interp_run(g, ins, ref)) fail_diag();
+        urc_value **wts = urc_xcalloc((size_t)g->nodes.len + 1, sizeof(urc_value *));
+        for (int i = 0; i < g->nodes.len; i++) wts[i] = g->nodes.items[i]->nin > 1 ? g->nodes.items[i]->in[1] : NULL;
         urc_precision_round_weights(g);
         if (!urc_interp_run(g, ins, outs)) fail_diag();
-        if (c->compare) print_compare(c, g, ref, outs);
+        if (c->compare) { /* float32: the weights back, every mark (and int8's FakeQuant nodes) removed */
+            for (int i = 0; i < g->nodes.len; i++)
+                if (g->nodes.items[i]->nin > 1) g->nodes.items[i]->in[1] = wts[i];
+            urc_pass_precision(g, URC_DT_F32, NULL, 0, NULL);
+            if (!urc_interp_run(g, ins, ref)) fail_diag();
+            print_compare(c, g, ref, outs);
+        }
+        free(wts);
         if (c->outputs.len) write_npy_outputs(c, outs, g->outputs.len);
         return 0;
     }
     urc_program *P = urc_build_program(g, "model", &c->opt, NULL);
     if (!P) fail_diag();
     urc_program *P32 = NULL;
-    if (c->compare) { /* the same graph with every weight in float32 */
+    if (c->compare) { /* the same graph with every weight in float32 (and int8's FakeQuant nodes removed) */
         urc_pass_precision(g, URC_DT_F32, NULL, 0, NULL);
         P32 = urc_build_program(g, "model", &c->opt, NULL);
         if (!P32) fail_diag();

@@ -422,6 +422,8 @@ bool urc_seg_load(const urc_seg_cache_opts *o, urc_seg_model *m) {
     urc_sb_printf(&prec, "precision %d", op->precision ? (int)op->precision : (int)URC_DT_F32);
     for (int i = 0; i < op->nkeep_fp32; i++)
         urc_sb_printf(&prec, " keep %zu:%s", strlen(op->keep_fp32[i]), op->keep_fp32[i]);
+    if (op->calibrate)
+        urc_sb_printf(&prec, " calibrate %s", urc_calibration_key(op->calibrate)); /* (the samples' bytes) */
     const char *keytext =
         urc_fmt("unetrc %s\nglue %d\nmodel %s\nbackend %s\ncc %s\ncflags %s\nfold %d O0 %d target %s/%d\ncpu %s\n%s\n",
                 URC_VERSION, GLUE_ABI, model_sha, o->backend ? o->backend->name : "c", cc,

@@ -1,5 +1,5 @@
 #!/bin/sh
-# precision_test.sh UNETRC NPY_COMPARE MODELS_DIR NAME [quick|models] [extra unetrc run options]
+# precision_test.sh UNETRC NPY_COMPARE MODELS_DIR NAME [quick|int8|paths|models] [extra unetrc run options]
 #
 # --precision on bundled model NAME (docs/cli.md). Both modes: `run --precision bf16|fp16 --compare`
 # against float32 on NAME.input.npy, each output within the tolerance below and with a label agreement
@@ -18,8 +18,33 @@
 # file and code; a --keep-fp32 glob matching no node is an error; --compare's usage errors; generated
 # fp16 code with the direct (non-Winograd) kernels equals `run --interp --precision fp16` (the interpreter
 # on the rounded weights) to 1e-5: the kernels convert exactly.
+#
+# int8 (`--precision int8 --calibrate DIR`; the int8 mode, also part of quick and models): DIR holds 4
+# standard normal samples of the input's shape (tests/npy_randn, seeds 1-4; the bundled inputs are standard
+# normal too). `run --compare` against float32: measured max_rel_err 7.6e-2 (unetr_conv_tiny), 6.8e-2
+# (basicunet3d_tiny), label agreement 98.09 % and 97.70 %: quick and int8 allow 0.1 and 96 %; on every
+# bundled model (models) 3.5e-2 .. 1.08e-1 and 92.1 .. 99.999 % (docs/cli.md): 0.15 and 90 %.
+# The generated int8 code against `run --interp --precision int8` (the reference: the same float32
+# arithmetic): quick and int8, within 1e-4 of max |ref| except for at most 0.5 % of the elements, and within
+# 2e-2 for all: a float32 rounding difference upstream (kernel vs interpreter summation order) can move an
+# activation across a rounding boundary of its fake quantisation, one step (max |x| / 127) that the next
+# layers spread over a few voxels (measured: unetr_conv_tiny none, 9.6e-8; basicunet3d_tiny 18 of 65536
+# elements, at most 6.7e-3; unetr_default_layout_small 0.36 %, 1.0e-2). models: within 1e-1 only, a check
+# for gross errors: UNETR++'s spatial attention and Swin's windows spread each such step over many voxels, so
+# their int8 outputs are as far from themselves under a 1e-7 (relative) perturbation of the input as the code
+# is from the interpreter (unetr_pp_small 2.3e-2 vs 2.5e-2, swin_v2_fs6 5.1e-2 vs 5.7e-2; swin_v1_fs6 4.9e-2).
+# paths (tests/data/int8_paths.onnx, tests/data/make_int8_paths.py): a small model that takes every kernel
+# path scaling int8 weights (checked in the code built for this machine); the code, C and LLVM, within 1e-4 of
+# the interpreter on every element (measured 2.0e-7), int8 against float32 within 0.15 (4.0e-2) and 90 %
+# agreement (95.4 %).
+# quick adds for int8: the weights file 0.22-0.28 of float32's (int8
+# weights plus float32 biases and per-channel scales; float32's blob also holds Winograd's transformed
+# weights, int8 convolutions take the direct kernels; measured 0.247), --keep-fp32 '*' gives the float32
+# weights, segment's cache key, and the exact messages of --calibrate's errors and of --precision/--calibrate
+# for grad and train.
 set -eu
 unetrc=$1; cmp=$2; dir=$3; name=$4; mode=${5:-models}
+randn="$(dirname "$cmp")/npy_randn"
 [ $# -ge 5 ] && shift 5 || shift 4
 model="$dir/$name.onnx"; input="$dir/$name.input.npy"
 out=$(mktemp -d /tmp/unetrc-prec-XXXXXX)
@@ -42,9 +67,49 @@ compare() {
     } END { exit bad }' "$out/cmp.txt" || fail "$p out of tolerance"
 }
 
+# int8: calibration samples, --compare, and the generated code against the interpreter ([options])
+cal="$out/cal"
+mkdir "$cal"
+for s in 1 2 3 4; do "$randn" "$input" $s "$cal/s$s.npy"; done
+nout=$("$unetrc" info "$model" | grep -c '^output ')
+gen=""; ref=""
+for j in $(seq 1 "$nout"); do gen="$gen --output $out/int8_gen$j.npy"; ref="$ref --output $out/int8_ref$j.npy"; done
+# int8 TOL MIN_AGREEMENT MAX_VS_INTERP [options]
+int8() {
+    tol=$1; agree=$2; vs=$3; shift 3
+    # shellcheck disable=SC2086 # (gen, ref: options without spaces, split on purpose)
+    compare int8 "$tol" "$agree" --calibrate "$cal" $gen "$@"
+    # shellcheck disable=SC2086
+    [ -f "$out/int8_ref1.npy" ] || "$unetrc" run "$model" --input "$input" --precision int8 --calibrate "$cal" --interp $ref
+    for j in $(seq 1 "$nout"); do
+        [ "$mode" = models ] || "$cmp" "$out/int8_ref$j.npy" "$out/int8_gen$j.npy" 1e-4 5e-3 ||
+            fail "int8 code vs interpreter $*"
+        "$cmp" "$out/int8_ref$j.npy" "$out/int8_gen$j.npy" "$vs" || fail "int8 code vs interpreter $*"
+    done
+}
+
+if [ "$mode" = int8 ]; then
+    int8 0.1 96 2e-2
+    echo "ok: $name (int8)"
+    exit 0
+fi
+if [ "$mode" = paths ]; then # tests/data/int8_paths.onnx: every kernel path, C and LLVM, exact to 1e-4 everywhere
+    # (the paths taken for this machine, as run builds: packed, dot and voxel-lane direct kernels, the plain
+    # conv and ConvTranspose loops, the packed Gemm, each with int8 weights and their scales)
+    "$unetrc" "$model" -o "$out/paths.c" --target-cpu native --precision int8 --calibrate "$cal"
+    for p in "int8_t \*restrict wpack" "int8_t \*restrict wdot" "int8_t \*restrict wvox" "int8_t \*restrict w," \
+        "int8_t \*restrict b_packed" "^static void k[0-9]*_convtranspose(.*int8_t \*restrict w,"; do
+        grep -q "$p" "$out/paths.c" || fail "int8_paths: no kernel matches '$p'"
+    done
+    int8 0.15 90 1e-4
+    if [ "${URC_TEST_LLVM:-0}" = 1 ]; then int8 0.15 90 1e-4 --backend llvm; fi
+    echo "ok: $name (int8 kernel paths)"
+    exit 0
+fi
 if [ "$mode" != quick ]; then
     compare bf16 1.56e-2 99 "$@"
     compare fp16 1.95e-3 99.9 "$@"
+    int8 0.15 90 1e-1 "$@"
     echo "ok: $name"
     exit 0
 fi
@@ -72,11 +137,11 @@ msg=$("$unetrc" "$model" -o "$out/x.c" --precision bf16 --keep-fp32 'no_such_nod
 [ $rc -eq 1 ] && echo "$msg" | grep -q "keep-fp32 'no_such_node\*' matches no convolution or matrix product" ||
     fail "--keep-fp32 matching nothing: exit $rc: $msg"
 msg=$("$unetrc" run "$model" --input "$input" --compare 2>&1); rc=$?
-[ $rc -eq 2 ] && echo "$msg" | grep -q "compare needs --precision bf16 or fp16" || fail "--compare alone: exit $rc: $msg"
+[ $rc -eq 2 ] && echo "$msg" | grep -q "compare needs --precision bf16, fp16 or int8" || fail "--compare alone: exit $rc: $msg"
 msg=$("$unetrc" run "$model" --input "$input" --precision bf8 --compare 2>&1); rc=$?
-[ $rc -eq 2 ] && echo "$msg" | grep -q "precision wants fp32, bf16 or fp16, got 'bf8'" || fail "--precision bf8: $rc: $msg"
+[ $rc -eq 2 ] && echo "$msg" | grep -q "precision wants fp32, bf16, fp16 or int8, got 'bf8'" || fail "--precision bf8: $rc: $msg"
 msg=$("$unetrc" train "$model" --data "$out" --precision bf16 2>&1); rc=$?
-[ $rc -eq 2 ] && echo "$msg" | grep -q "unknown option '--precision'" || fail "train --precision: $rc: $msg"
+[ $rc -eq 2 ] && echo "$msg" | grep -q "precision is for inference (compile, run, info, bench, segment): training and gradients compute in float32" || fail "train --precision: $rc: $msg"
 set -e
 
 # the kernels' conversion: direct kernels (Winograd rounds its transformed weights instead) against the
@@ -84,4 +149,62 @@ set -e
 "$unetrc" run "$model" --input "$input" --precision fp16 --interp --output "$out/interp.npy"
 UNETRC_CONV=direct "$unetrc" run "$model" --input "$input" --precision fp16 --output "$out/gen.npy"
 "$cmp" "$out/interp.npy" "$out/gen.npy" 1e-5
+
+# int8 through C (LLVM: the paths mode, on every kernel path)
+int8 0.1 96 2e-2
+"$unetrc" "$model" -o "$out/int8.c" --precision int8 --calibrate "$cal"
+a=$(stat -c %s "$out/f32.weights"); b=$(stat -c %s "$out/int8.weights")
+echo "weights: fp32 $a bytes, int8 $b bytes"
+awk -v a="$a" -v b="$b" 'BEGIN { r = b / a; exit !(r >= 0.22 && r <= 0.28) }' || fail "int8 weights $b not a quarter of $a"
+[ "$(grep -c 'int8_t' "$out/int8.c")" -gt "$(grep -c 'int8_t' "$out/f32.c")" ] || fail "the int8 code reads no int8"
+"$unetrc" "$model" -o "$out/keep/i8.c" --precision int8 --calibrate "$cal" --keep-fp32 '*'
+cmp "$out/keep/i8.weights" "$out/f32.weights" || fail "int8 --keep-fp32 '*' changed the weights"
+# segment keys its build cache by --calibrate's samples (names and bytes, not the folder): the same samples
+# elsewhere reuse the build, a changed sample makes another
+img="$(dirname "$0")/segment/data/a.nii.gz"
+cp -r "$cal" "$out/cal2"
+for d in "$cal" "$out/cal2"; do
+    "$unetrc" segment "$model" --image "$img" --output "$out/seg.nii.gz" --precision int8 --calibrate "$d" \
+        --cache "$out/segc" --quiet
+done
+[ "$(ls "$out/segc" | wc -l)" -eq 1 ] || fail "segment: the same calibration samples built twice"
+"$randn" "$input" 9 "$out/cal2/s1.npy"
+"$unetrc" segment "$model" --image "$img" --output "$out/seg.nii.gz" --precision int8 --calibrate "$out/cal2" \
+    --cache "$out/segc" --quiet
+[ "$(ls "$out/segc" | wc -l)" -eq 2 ] || fail "segment: other calibration samples reused a build"
+# errors: exit status and the exact line
+err() {
+    want_rc=$1; want=$2; shift 2
+    set +e
+    msg=$("$unetrc" "$@" 2>&1); rc=$?
+    set -e
+    [ "$rc" -eq "$want_rc" ] && [ "$msg" = "$want" ] || fail "unetrc $*: exit $rc: $msg (wanted $want_rc: $want)"
+}
+use="see unetrc --help"
+err 2 "unetrc: usage error: --precision int8 needs --calibrate DIR (.npy samples of the model's input) ($use)" \
+    "$model" -o "$out/x.c" --precision int8
+err 2 "unetrc: usage error: --calibrate needs --precision int8 ($use)" "$model" -o "$out/x.c" --calibrate "$cal"
+err 2 "unetrc: usage error: --calibrate needs --precision int8 ($use)" run "$model" --input "$input" \
+    --precision bf16 --calibrate "$cal" --compare
+err 2 "unetrc: usage error: --precision is for inference (compile, run, info, bench, segment): training and gradients compute in float32 ($use)" \
+    grad "$model" --precision int8
+err 2 "unetrc: usage error: --calibrate is for inference (compile, run, info, bench, segment): training and gradients compute in float32 ($use)" \
+    train "$model" --data "$out" --calibrate "$cal"
+mkdir "$out/empty" "$out/shape" "$out/dtype"
+err 1 "unetrc: error: $model: $out/empty: --calibrate: the directory holds no .npy file" \
+    "$model" -o "$out/x.c" --precision int8 --calibrate "$out/empty"
+err 1 "unetrc: error: $model: $out/none: --calibrate: cannot read the directory: No such file or directory" \
+    "$model" -o "$out/x.c" --precision int8 --calibrate "$out/none"
+data="$(dirname "$0")/data"
+cp "$cal/s1.npy" "$out/shape/a.npy"; cp "$data/add_relu.input.npy" "$out/shape/b.npy"
+"$unetrc" info "$model" >"$out/info.txt"
+shape=$(sed -n 's/^input 0: \([^ ]*\) float32\(.*\)$/\1 \2/p' "$out/info.txt")
+iname=${shape% *}; ishape=${shape#* }
+err 1 "unetrc: error: $model: $out/shape/b.npy: --calibrate: input '$iname' expects shape $ishape, the file has [1,2,3]" \
+    "$model" -o "$out/x.c" --precision int8 --calibrate "$out/shape"
+cp "$data/add_relu.input_f64.npy" "$out/dtype/a.npy"
+err 1 "unetrc: error: $model: $out/dtype/a.npy: --calibrate: input '$iname' expects float32, the file has float64" \
+    run "$model" --input "$input" --output "$out/x.npy" --precision int8 --calibrate "$out/dtype"
+err 1 "unetrc: error: $data/two_inputs.onnx: $cal: --calibrate: the model has 2 inputs; int8 calibration needs a model with one input" \
+    "$data/two_inputs.onnx" -o "$out/x.c" --precision int8 --calibrate "$cal"
 echo "ok: $name (quick)"

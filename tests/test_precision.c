@@ -5,11 +5,17 @@
  * overflow goes to infinity, float16 subnormals are exact; float16 ->
  * float32 is exact for all 65536 patterns. Then the precision pass marks
  * the right nodes and --keep-fp32 globs (also by a fused node's original
- * name) keep theirs. */
+ * name) keep theirs. int8: the per-output-channel weight quantisation
+ * (round half to even, the channel axis of Conv, grouped ConvTranspose,
+ * MatMul and Gemm with transB), unetrc.FakeQuant's arithmetic (ties to
+ * even, clamping to +-127, NaN kept), which nodes int8 marks, and the
+ * calibration placing FakeQuant nodes with max |x| / 127 (removed again by
+ * a float32 marking). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "../compiler/interp/interp.h"
 #include "../compiler/ir/ir.h"
 #include "../compiler/passes/passes.h"
 #include "check.h"
@@ -165,10 +171,137 @@ static void test_pass(void) {
     CHECK(((float *)b->in[1]->data)[0] == 1.0f + 0x1p-7f && ((float *)w->data)[0] == 1.0f + 0x1p-8f + 0x1p-20f);
 }
 
+/* A constant of shape s holding vals. */
+static urc_value *konst(urc_graph *g, const char *name, urc_shape s, const float *vals) {
+    urc_tensor *t = urc_tensor_new(URC_DT_F32, &s);
+    memcpy(t->data, vals, sizeof(float) * (size_t)urc_shape_numel(&s));
+    return urc_const_new(g, name, t);
+}
+
+static urc_node *product(urc_graph *g, urc_op op, urc_value *x, urc_value *w) {
+    urc_node *n = urc_node_new(g, op, NULL, 2, 1);
+    n->in[0] = x, n->in[1] = w;
+    if (op == URC_OP_CONV || op == URC_OP_CONV_TRANSPOSE) n->a.conv.group = 1;
+    return n;
+}
+
+static void test_int8_weights(void) {
+    urc_graph *g = urc_graph_new();
+    urc_value *x = urc_value_new(g, "x");
+    urc_value_set_type(x, URC_DT_F32, &(urc_shape){3, {1, 2, 4}});
+    float q[24], s[8];
+    /* Conv W [M=3, C=1, k=5]: channel 0's max 7.9375 gives the scale 2^-4, so x / s is exact: ties
+     * 0.5 -> 0, 1.5 -> 2, 2.5 -> 2, -3.5 -> -4; channel 1 all zero: scale 1; channel 2 max |w| 12.7 */
+    const float wc[15] = {0.03125f, 0.09375f, 0.15625f, -0.21875f, 7.9375f, 0, 0, 0, 0, 0, 0, 0, -12.7f, 1.0f, 0};
+    urc_node *conv = product(g, URC_OP_CONV, x, konst(g, "wc", (urc_shape){3, {3, 1, 5}}, wc));
+    CHECK(urc_precision_channels(conv) == 3);
+    urc_precision_quantize(conv, q, s);
+    CHECK(s[0] == 0.0625f && s[1] == 1.0f && s[2] == 12.7f / 127.0f);
+    CHECK(q[0] == 0 && q[1] == 2 && q[2] == 2 && q[3] == -4 && q[4] == 127 && q[5] == 0 && q[9] == 0);
+    CHECK(q[10] == 0 && q[12] == -127 && q[13] == 10);
+    /* ConvTranspose W [C=4, M/g=3, k=2], group 2: element (c, j, k) belongs to output channel (c / 2) * 3 + j;
+     * each channel oc holds +-(oc + 1), so its scale is (oc + 1) / 127 */
+    float wt[24];
+    for (int c = 0; c < 4; c++)
+        for (int j = 0; j < 3; j++)
+            for (int k = 0; k < 2; k++) {
+                int oc = c / 2 * 3 + j;
+                wt[(c * 3 + j) * 2 + k] = (float)(oc + 1) * (k ? 1.0f : -0.25f) * (c % 2 ? 1.0f : 0.25f);
+            }
+    urc_node *convt = product(g, URC_OP_CONV_TRANSPOSE, x, konst(g, "wt", (urc_shape){3, {4, 3, 2}}, wt));
+    convt->a.conv.group = 2;
+    CHECK(urc_precision_channels(convt) == 6);
+    urc_precision_quantize(convt, q, s);
+    for (int oc = 0; oc < 6; oc++) CHECK(s[oc] == (float)(oc + 1) / 127.0f);
+    CHECK(q[(1 * 3 + 2) * 2 + 1] == 127 && q[(3 * 3 + 0) * 2 + 1] == 127 && q[(2 * 3 + 1) * 2 + 1] == 32);
+    CHECK(q[(1 * 3 + 2) * 2] == -32 && q[(2 * 3 + 1) * 2] == -8); /* -31.75, -7.9375 */
+    /* MatMul B [K=2, N=3]: per column; Gemm with transB, B [N=3, K=2]: per row */
+    const float wm[6] = {1, -20, 0.5f, -4, 5, 0.125f};
+    urc_node *mm = product(g, URC_OP_MATMUL, x, konst(g, "wm", (urc_shape){2, {2, 3}}, wm));
+    CHECK(urc_precision_channels(mm) == 3);
+    urc_precision_quantize(mm, q, s);
+    CHECK(s[0] == 4.0f / 127 && s[1] == 20.0f / 127 && s[2] == 0.5f / 127);
+    CHECK(q[0] == 32 && q[1] == -127 && q[2] == 127 && q[3] == -127 && q[4] == 32 && q[5] == 32);
+    urc_node *gemm = product(g, URC_OP_GEMM, x, konst(g, "wg", (urc_shape){2, {3, 2}}, wm));
+    gemm->a.gemm.trans_b = 1;
+    urc_precision_quantize(gemm, q, s);
+    CHECK(s[0] == 20.0f / 127 && s[1] == 4.0f / 127 && s[2] == 5.0f / 127);
+    CHECK(q[0] == 6 && q[1] == -127 && q[2] == 16 && q[3] == -127 && q[4] == 127 && q[5] == 3);
+    /* which nodes int8 marks: the conv (rank-3 W), not a batched MatMul B (bf16 does mark it) */
+    float wb[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    urc_node *bmm = product(g, URC_OP_MATMUL, x, konst(g, "wb", (urc_shape){3, {2, 2, 2}}, wb));
+    CHECK(urc_pass_precision(g, URC_DT_I8, NULL, 0, NULL) == 4);
+    CHECK(conv->wdtype == URC_DT_I8 && convt->wdtype == URC_DT_I8 && mm->wdtype == URC_DT_I8 && !bmm->wdtype);
+    CHECK(urc_pass_precision(g, URC_DT_BF16, NULL, 0, NULL) == 5 && bmm->wdtype == URC_DT_BF16);
+    /* the interpreter's weights: q * s of the channel */
+    urc_pass_precision(g, URC_DT_I8, NULL, 0, NULL);
+    urc_precision_round_weights(g);
+    const float *r = conv->in[1]->data;
+    CHECK(r[0] == 0 && r[1] == 0.125f && r[3] == -0.25f && r[4] == 7.9375f && r[12] == -127.0f * (12.7f / 127.0f));
+}
+
+static void test_fake_quant(void) {
+    urc_graph *g = urc_graph_new();
+    urc_shape s = {1, {7}};
+    urc_value *x = urc_value_new(g, "x");
+    urc_value_set_type(x, URC_DT_F32, &s);
+    urc_attrs a;
+    memset(&a, 0, sizeof a);
+    a.quant.scale = 0.5f;
+    bool ok = true;
+    urc_node *n = urc_node_make(g, URC_OP_FAKE_QUANT, "fq", 13, 1, &x, &a, NULL, &ok);
+    CHECK(ok && n->out[0]->dtype == URC_DT_F32);
+    urc_tensor *in = urc_tensor_new(URC_DT_F32, &s), *out = urc_tensor_new(URC_DT_F32, &s);
+    const float xs[7] = {0.25f, 0.75f, 1.25f, -0.75f, 100.0f, -100.0f, NAN};
+    memcpy(in->data, xs, sizeof xs);
+    CHECK(urc_ops[URC_OP_FAKE_QUANT].impl->eval(n, &in, &out));
+    const float *y = out->data;
+    /* x / 0.5 = 0.5 -> 0, 1.5 -> 2, 2.5 -> 2, -1.5 -> -2, 200 -> 127, -200 -> -127 */
+    CHECK(y[0] == 0 && y[1] == 1.0f && y[2] == 1.0f && y[3] == -1.0f && y[4] == 63.5f && y[5] == -63.5f && isnan(y[6]));
+    a.quant.scale = 0;
+    urc_node_make(g, URC_OP_FAKE_QUANT, "bad", 13, 1, &x, &a, NULL, &ok);
+    CHECK(!ok);
+    urc_tensor_free(in);
+    urc_tensor_free(out);
+}
+
+/* y = x @ W (W [4, 2] constant): calibration on two samples with max |x| 2.54 puts a FakeQuant of scale
+ * 0.02 before the product; a float32 marking removes it. */
+static void test_calibrate(void) {
+    urc_graph *g = urc_graph_new();
+    urc_value *x = urc_value_new(g, "x");
+    urc_value_set_type(x, URC_DT_F32, &(urc_shape){2, {1, 4}});
+    x->flags |= URC_VAL_INPUT;
+    URC_VEC_PUSH(g->inputs, x);
+    const float w[8] = {1, 0, 0, 1, 1, 1, -1, 2};
+    urc_value *wv = konst(g, "w", (urc_shape){2, {4, 2}}, w), *ins[2] = {x, wv};
+    bool ok = true;
+    urc_node *mm = urc_node_make(g, URC_OP_MATMUL, "mm", 13, 2, ins, NULL, NULL, &ok);
+    URC_VEC_PUSH(g->outputs, mm->out[0]);
+    urc_graph_count_uses(g);
+    CHECK(ok && urc_pass_precision(g, URC_DT_I8, NULL, 0, NULL) == 1);
+    urc_tensor *smp[2] = {urc_tensor_new(URC_DT_F32, &x->shape), urc_tensor_new(URC_DT_F32, &x->shape)};
+    const float s0[4] = {1, -2.54f, 0.5f, 2}, s1[4] = {-1, 0.25f, 2.5f, 0};
+    memcpy(smp[0]->data, s0, sizeof s0);
+    memcpy(smp[1]->data, s1, sizeof s1);
+    CHECK(urc_precision_calibrate(g, smp, 2));
+    CHECK(g->nodes.len == 2 && g->nodes.items[0]->op == URC_OP_FAKE_QUANT && g->nodes.items[1] == mm);
+    CHECK(g->nodes.items[0]->in[0] == x && mm->in[0] == g->nodes.items[0]->out[0]);
+    CHECK(g->nodes.items[0]->a.quant.scale == 2.54f / 127.0f);
+    CHECK(urc_graph_verify(g, "test"));
+    urc_pass_precision(g, URC_DT_F32, NULL, 0, NULL);
+    CHECK(g->nodes.len == 1 && mm->in[0] == x && !mm->wdtype);
+    urc_tensor_free(smp[0]);
+    urc_tensor_free(smp[1]);
+}
+
 int main(void) {
     test_bf16();
     test_f16();
     test_pass();
+    test_int8_weights();
+    test_fake_quant();
+    test_calibrate();
     printf("test_precision: %s\n", failures ? "FAILED" : "ok");
     return failures != 0;
 }

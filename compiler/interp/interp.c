@@ -27,6 +27,11 @@ void urc_unravel(const urc_shape *s, int64_t i, int64_t *idx) {
 }
 
 bool urc_interp_run(urc_graph *g, urc_tensor *const *inputs, urc_tensor **outputs) {
+    return urc_interp_run_observed(g, inputs, outputs, NULL, NULL);
+}
+
+bool urc_interp_run_observed(urc_graph *g, urc_tensor *const *inputs, urc_tensor **outputs, urc_interp_observer obs,
+                             void *ctx) {
     int nv = g->values.len;
     urc_tensor **val = urc_xcalloc((size_t)nv + 1, sizeof(urc_tensor *));
     bool *owned = urc_xcalloc((size_t)nv + 1, sizeof(bool));
@@ -47,6 +52,7 @@ bool urc_interp_run(urc_graph *g, urc_tensor *const *inputs, urc_tensor **output
             ok = false;
         }
         val[v->id] = inputs[i];
+        if (ok && obs) obs(ctx, v, inputs[i]);
     }
     /* Constants are wrapped without copying. */
     urc_tensor *consts = urc_xcalloc((size_t)nv + 1, sizeof(urc_tensor));
@@ -74,6 +80,8 @@ bool urc_interp_run(urc_graph *g, urc_tensor *const *inputs, urc_tensor **output
                 owned[n->out[j]->id] = true;
             }
         bool evaluated = urc_ops[n->op].impl->eval(n, ins, outs);
+        for (int j = 0; j < n->nout && evaluated && obs; j++)
+            if (n->out[j]) obs(ctx, n->out[j], outs[j]);
         free(ins);
         free(outs);
         if (!evaluated) {

@@ -13,6 +13,13 @@
  * allocated here (caller frees with urc_tensor_free). */
 bool urc_interp_run(urc_graph *g, urc_tensor *const *inputs, urc_tensor **outputs);
 
+/* urc_interp_run calling obs(ctx, v, t) with each graph input and each
+ * node output as it is computed (t is freed later: read it in the call).
+ * --precision int8 records its activation ranges so (passes/precision.c). */
+typedef void (*urc_interp_observer)(void *ctx, const urc_value *v, const urc_tensor *t);
+bool urc_interp_run_observed(urc_graph *g, urc_tensor *const *inputs, urc_tensor **outputs, urc_interp_observer obs,
+                             void *ctx);
+
 /* Helpers for eval callbacks. */
 /* Linear index into an operand of shape `in` broadcast to `out`, for the
  * element at linear index `i` of `out`. */

@@ -317,6 +317,12 @@ typedef struct urc_optim_attr {
     double weight_decay;      /* decoupled (AdamW) or added to the gradient (SGD) */
 } urc_optim_attr;
 
+/* QuantizeLinear, DequantizeLinear and unetrc.FakeQuant (ops/quant.c). */
+typedef struct urc_quant_attr {
+    float scale;  /* FakeQuant (--precision int8): the per-tensor scale */
+    int64_t axis; /* Q/DQ: the axis of a 1-D scale (resolved, >= 0) */
+} urc_quant_attr;
+
 typedef union urc_attrs {
     urc_unary_attr unary;
     urc_act_attr act;
@@ -340,6 +346,7 @@ typedef union urc_attrs {
     urc_resize_attr resize;
     urc_attention_attr attention;
     urc_optim_attr optim;
+    urc_quant_attr quant;
 } urc_attrs;
 
 #endif

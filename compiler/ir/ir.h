@@ -181,7 +181,7 @@ struct urc_node {
     urc_value **out;
     urc_attrs a;
     urc_dtype wdtype; /* the precision pass (--precision): storage type of its constant product weights
-                       * (bf16, f16); UNDEF: float32 */
+                       * (bf16, f16, int8); UNDEF: float32 */
 };
 
 /* A graph output's type as the model declares it (its ValueInfoProto). */

@@ -7,11 +7,13 @@
 #define _GNU_SOURCE
 #include "lower.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../base/diag.h"
+#include "../passes/passes.h"
 
 const char *urc_lower_ident(const char *s) {
     urc_strbuf sb = {0};
@@ -50,6 +52,12 @@ urc_kernel *urc_lower_begin(urc_lower *L, const urc_node *n) {
     return k;
 }
 
+/* An int8 node's quantised weights and scales (urc_lower_wdata). */
+struct wq {
+    const urc_node *n;
+    float *q, *scale;
+};
+
 typedef struct share_entry {
     const int64_t *key; /* op, then the op's key */
     int nkey;
@@ -65,6 +73,8 @@ struct urc_share {
     share_entry pending;      /* the key of the kernel being built (key NULL: none) */
     const urc_kernel *expect; /* check: the kernel whose body it should equal */
     int64_t checked;          /* check mode: bodies compared */
+    /* int8 nodes' quantised weights (urc_lower_wdata), computed once per node */
+    URC_VEC(struct wq) wq;
 };
 
 /* Constants are found by content: dtype, element count and FNV-1a hash,
@@ -175,21 +185,55 @@ int urc_lower_const(urc_lower *L, urc_kernel *k, const char *hint, urc_dtype dt,
 /* ---- reduced-precision weights ------------------------------------------- */
 
 urc_dtype urc_lower_wdtype(const urc_node *n) {
-    return n->wdtype == URC_DT_BF16 || n->wdtype == URC_DT_F16 ? n->wdtype : URC_DT_F32;
+    return n->wdtype == URC_DT_BF16 || n->wdtype == URC_DT_F16 || n->wdtype == URC_DT_I8 ? n->wdtype : URC_DT_F32;
 }
 
-/* data rounded to dt (bf16/f16) in a new array. */
-static uint16_t *to_half(urc_dtype dt, int64_t count, const float *data) {
+/* data rounded to dt (bf16/f16; int8: data are integers in [-127, 127], converted exactly) in a new array. */
+static void *to_storage(urc_dtype dt, int64_t count, const float *data) {
+    if (dt == URC_DT_I8) {
+        int8_t *q = urc_xmalloc((size_t)(count ? count : 1));
+        for (int64_t i = 0; i < count; i++) {
+            URC_ASSERT(data[i] == nearbyintf(data[i]) && fabsf(data[i]) <= 127, "int8 weights not quantised");
+            q[i] = (int8_t)data[i];
+        }
+        return q;
+    }
     uint16_t *h = urc_xmalloc((size_t)(count ? count : 1) * sizeof(uint16_t));
     for (int64_t i = 0; i < count; i++) h[i] = dt == URC_DT_BF16 ? urc_f32_to_bf16(data[i]) : urc_f32_to_f16(data[i]);
     return h;
+}
+
+static const struct wq *wq_of(urc_lower *L, const urc_node *n) {
+    struct urc_share *S = L->share;
+    for (int i = 0; i < S->wq.len; i++)
+        if (S->wq.items[i].n == n) return &S->wq.items[i];
+    struct wq e = {n, urc_xmalloc(sizeof(float) * (size_t)urc_shape_numel(&n->in[1]->shape)),
+                   urc_xmalloc(sizeof(float) * (size_t)urc_precision_channels(n))};
+    urc_precision_quantize(n, e.q, e.scale);
+    URC_VEC_PUSH(S->wq, e);
+    return &S->wq.items[S->wq.len - 1];
+}
+
+const float *urc_lower_wdata(urc_lower *L, const urc_node *n) {
+    return urc_lower_wdtype(n) == URC_DT_I8 ? wq_of(L, n)->q : n->in[1]->data;
+}
+
+int urc_lower_wscale(urc_lower *L, urc_kernel *k, const urc_node *n, int64_t cols, int64_t valid) {
+    if (urc_lower_wdtype(n) != URC_DT_I8) return -1;
+    const float *s = wq_of(L, n)->scale;
+    int64_t nch = urc_precision_channels(n);
+    float *sp = urc_xmalloc(sizeof(float) * (size_t)(cols ? cols : 1));
+    for (int64_t j = 0; j < cols; j++) sp[j] = j < valid ? s[j % nch] : 0.0f;
+    int b = urc_lower_const(L, k, "wscale", URC_DT_F32, cols, sp);
+    free(sp);
+    return b;
 }
 
 int urc_lower_wconst(urc_lower *L, urc_kernel *k, const urc_node *n, const char *hint, int64_t count,
                      const float *data) {
     urc_dtype dt = urc_lower_wdtype(n);
     if (dt == URC_DT_F32) return urc_lower_const(L, k, hint, URC_DT_F32, count, data);
-    uint16_t *h = to_half(dt, count, data);
+    void *h = to_storage(dt, count, data);
     int b = urc_lower_const(L, k, hint, dt, count, h);
     free(h);
     return b;
@@ -198,18 +242,26 @@ int urc_lower_wconst(urc_lower *L, urc_kernel *k, const urc_node *n, const char 
 int urc_lower_win(urc_lower *L, urc_kernel *k, const urc_node *n, const urc_value *v, const char *hint) {
     urc_dtype dt = urc_lower_wdtype(n);
     if (dt == URC_DT_F32 || !v->data || v->dtype != URC_DT_F32) return urc_lower_in(L, k, v, hint);
+    URC_ASSERT(v == n->in[1], "reduced weights bound from another value than the node's weights");
     int64_t count = urc_shape_numel(&v->shape);
     urc_value *r = urc_alloc(sizeof *r);
     *r = *v;
     r->id = -1;
     r->dtype = dt;
-    r->data = to_half(dt, count, v->data);
+    void *h = to_storage(dt, count, urc_lower_wdata(L, n));
+    r->data = urc_alloc((size_t)(count ? count : 1) * (size_t)urc_dtype_size(dt));
+    memcpy(r->data, h, (size_t)count * (size_t)urc_dtype_size(dt));
+    free(h);
     r->flags &= ~URC_VAL_PARAM; /* (a constant: never a trainable parameter) */
     return urc_lower_in(L, k, r, hint);
 }
 
 urc_lx *urc_lower_wload(const urc_kernel *k, int b, urc_lx *idx, urc_dtype dt) {
     return urc_lx_cast(dt, urc_lx_load(k, b, idx));
+}
+
+urc_lx *urc_lower_wscaled(const urc_kernel *k, urc_lx *w, int bs, urc_lx *col) {
+    return bs < 0 ? w : urc_lx_bin(URC_L_MUL, w, urc_lx_load(k, bs, col));
 }
 
 /* ---- shared bodies (urc_lower_reuse) -------------------------------------- */
@@ -474,6 +526,11 @@ void urc_lower_finish(urc_lower *L) {
     struct urc_share *S = L->share;
     if (S->check) fprintf(stderr, "unetrc: %lld shared kernel bodies checked\n", (long long)S->checked);
     urc_map_free(&S->weight_offsets);
+    for (int i = 0; i < S->wq.len; i++) {
+        free(S->wq.items[i].q);
+        free(S->wq.items[i].scale);
+    }
+    free(S->wq.items);
     urc_hindex_free(&S->index);
     free(S->entries.items);
     free(S);

@@ -66,11 +66,23 @@ int urc_lower_const(urc_lower *L, urc_kernel *k, const char *hint, urc_dtype dt,
 
 /* Reduced-precision weights (--precision; passes/precision.c marks the
  * nodes). The storage dtype of node n's constant weights: n->wdtype (bf16,
- * f16) or float32. */
+ * f16, int8) or float32. */
 urc_dtype urc_lower_wdtype(const urc_node *n);
-/* urc_lower_const for the float32 weights `data` of node n, packed as the
- * kernel reads them, stored as urc_lower_wdtype(n) (rounded to nearest,
- * ties to even; NaN stays NaN). Load them with urc_lower_wload. */
+/* The float32 weights (in[1]'s elements, in its order) a packer reads for
+ * node n: in[1]'s data, or for int8 the quantised values q (integers in
+ * [-127, 127], urc_precision_quantize) that urc_lower_wconst stores as
+ * int8 and the kernel multiplies by their output channel's scale. */
+const float *urc_lower_wdata(urc_lower *L, const urc_node *n);
+/* int8: binds the per-output-channel scales of n's weights as a float32
+ * constant Sp[j] = s[j % channels] for the accumulator columns j < valid
+ * (0 for j in [valid, cols)); -1 when n's weights are not int8. */
+int urc_lower_wscale(urc_lower *L, urc_kernel *k, const urc_node *n, int64_t cols, int64_t valid);
+/* w times Sp[col] (bs from urc_lower_wscale), or w when bs < 0. */
+urc_lx *urc_lower_wscaled(const urc_kernel *k, urc_lx *w, int bs, urc_lx *col);
+/* urc_lower_const for the float32 weights `data` of node n (read from
+ * urc_lower_wdata), packed as the kernel reads them, stored as
+ * urc_lower_wdtype(n) (rounded to nearest, ties to even; NaN stays NaN;
+ * int8: converted exactly). Load them with urc_lower_wload. */
 int urc_lower_wconst(urc_lower *L, urc_kernel *k, const urc_node *n, const char *hint, int64_t count,
                      const float *data);
 /* Binds v, node n's weights as they are: urc_lower_in, or for the float32

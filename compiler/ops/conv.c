@@ -439,6 +439,7 @@ static urc_lx *bias_init(urc_lower *L, urc_kernel *k, const urc_node *n, urc_lx 
 static bool lower_conv(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
     const urc_value *X = n->in[0], *W = n->in[1], *Y = n->out[0];
     int bx = urc_lower_in(L, k, X, "x"), bw = urc_lower_win(L, k, n, W, "w"), by = urc_lower_out(L, k, Y, "y");
+    int bs = urc_lower_wscale(L, k, n, g->M, g->M); /* int8: W[m, ...] * s[m] */
     urc_ls *body = k->body, *par = NULL;
     urc_lx *nn = urc_sp_dim_loop(k, &body, "n", g->N, &par);
     urc_lx *m = urc_sp_dim_loop(k, &body, "m", g->M, &par);
@@ -463,7 +464,7 @@ static bool lower_conv(urc_lower *L, urc_kernel *k, const urc_node *n, const geo
     }
     bool cl = n->a.conv.channels_last;
     urc_lx *prod = urc_lx_bin(URC_L_MUL, urc_lx_load(k, bx, urc_sp_index(xi, &X->shape, cl)),
-                              urc_lower_wload(k, bw, urc_index(wi, &W->shape), W->dtype));
+                              urc_lower_wscaled(k, urc_lower_wload(k, bw, urc_index(wi, &W->shape), W->dtype), bs, m));
     urc_ls_assign(in, acc, urc_lx_bin(URC_L_ADD, urc_lx_var(k, acc), prod));
     const urc_lx *yi[2 + URC_MAX_SPATIAL] = {nn, m};
     for (int a = 0; a < g->nsp; a++) yi[2 + a] = o[a];
@@ -484,6 +485,7 @@ static bool lower_conv(urc_lower *L, urc_kernel *k, const urc_node *n, const geo
 static bool lower_conv_transpose(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
     const urc_value *X = n->in[0], *W = n->in[1], *Y = n->out[0];
     int bx = urc_lower_in(L, k, X, "x"), bw = urc_lower_win(L, k, n, W, "w"), by = urc_lower_out(L, k, Y, "y");
+    int bs = urc_lower_wscale(L, k, n, g->M, g->M); /* int8: W[m, ...] * s[m] */
     urc_ls *body = k->body, *par = NULL;
     urc_lx *nn = urc_sp_dim_loop(k, &body, "n", g->N, &par);
     urc_lx *m = urc_sp_dim_loop(k, &body, "m", g->M, &par);
@@ -536,7 +538,7 @@ static bool lower_conv_transpose(urc_lower *L, urc_kernel *k, const urc_node *n,
     }
     bool cl = n->a.conv.channels_last;
     urc_lx *prod = urc_lx_bin(URC_L_MUL, urc_lx_load(k, bx, urc_sp_index(xi, &X->shape, cl)),
-                              urc_lower_wload(k, bw, urc_index(wi, &W->shape), W->dtype));
+                              urc_lower_wscaled(k, urc_lower_wload(k, bw, urc_index(wi, &W->shape), W->dtype), bs, m));
     urc_ls_assign(in, acc, urc_lx_bin(URC_L_ADD, urc_lx_var(k, acc), prod));
     const urc_lx *yi[2 + URC_MAX_SPATIAL] = {nn, m};
     for (int a = 0; a < g->nsp; a++) yi[2 + a] = o[a];

@@ -151,6 +151,10 @@ typedef struct dconv {
     /* output voxel o (the loops' index, [0, out)) lands at Y position o*os + oo
      * of Y's spatial dims yd (ConvTranspose residue classes; conv: 1, 0, out) */
     int64_t os[3], oo[3], yd[3];
+    /* int8 weights (--precision int8): the packed per-column scales Sp (urc_lower_wscale) or -1, and the
+     * first accumulator column of the block being emitted (lane l is column col0 + l) */
+    int bs;
+    urc_lx *col0;
 } dconv;
 
 static urc_lx *ivar(urc_kernel *k, urc_ls **body, const char *name, urc_lx *lo, urc_lx *hi, int64_t step,
@@ -181,8 +185,9 @@ static urc_lx *tap_loop(urc_kernel *k, urc_ls **body, const char *name, urc_lx *
 
 /* Weights stored reduced (--precision): wv[m*L + l] = W[wi + m*rs + l] as float for m < nm, l < L, in a
  * local array declared in `in`, converted once before the voxel loop (converted inside it, C compilers
- * vectorise the multiply-adds at half width). Returns the array, or -1 when W is float32. */
-static int wconvert(dconv *c, urc_ls *in, urc_lx *wi, int64_t nm, int64_t rs, int64_t L) {
+ * vectorise the multiply-adds at half width); int8 times the scale of its column: Sp[m] (rows_ch, the dot
+ * form's rows are the output channels) or Sp[col0 + l]. Returns the array, or -1 when W is float32. */
+static int wconvert(dconv *c, urc_ls *in, urc_lx *wi, int64_t nm, int64_t rs, int64_t L, bool rows_ch) {
     urc_kernel *k = c->k;
     if (k->bufs.items[c->bw].dt == URC_DT_F32) return -1;
     int wv = urc_kernel_local(k, "wv", URC_DT_F32, nm * L);
@@ -190,8 +195,8 @@ static int wconvert(dconv *c, urc_ls *in, urc_lx *wi, int64_t nm, int64_t rs, in
     urc_ls *b = in;
     urc_lx *m = nm == 1 ? urc_sp_i(0) : ivar(k, &b, "m", urc_sp_i(0), urc_sp_i(nm), 1, URC_FOR_UNROLL);
     urc_lx *l = ivar(k, &b, "l", urc_sp_i(0), urc_sp_i(L), 1, URC_FOR_VECTOR);
-    urc_ls_store(b, wv, urc_add(urc_muli(m, L), l),
-                 urc_lower_wload(k, c->bw, urc_add(urc_add(wi, urc_muli(m, rs)), l), URC_DT_F32));
+    urc_lx *w = urc_lower_wload(k, c->bw, urc_add(urc_add(wi, urc_muli(m, rs)), l), URC_DT_F32);
+    urc_ls_store(b, wv, urc_add(urc_muli(m, L), l), urc_lower_wscaled(k, w, c->bs, rows_ch ? m : urc_add(c->col0, l)));
     return wv;
 }
 
@@ -215,6 +220,7 @@ static void dc_fma(dconv *c, urc_ls *body, int acc, urc_lx *vox, int64_t vstride
         urc_lx *v = ivar(k, &in, "v", urc_sp_i(vlo), urc_sp_i(vhi), 1, URC_FOR_VECTOR);
         urc_lx *x = urc_lx_load(k, c->bxs[0], urc_add(urc_add(xb, urc_muli(v, vstride * C)), cc));
         urc_lx *w = urc_lower_wload(k, c->bw, urc_add(urc_add(wb, urc_muli(cc, MB)), m), URC_DT_F32);
+        w = urc_lower_wscaled(k, w, c->bs, urc_add(c->col0, m));
         urc_lx *ai = urc_add(urc_muli(m, c->t.WB), v);
         urc_ls_store(in, acc, ai, urc_lx_fma(x, w, urc_lx_load(k, acc, ai)));
         return;
@@ -225,7 +231,7 @@ static void dc_fma(dconv *c, urc_ls *body, int acc, urc_lx *vox, int64_t vstride
         urc_ls *in = body;
         urc_lx *cc = urc_sp_dim_loop(k, &in, "c", Cp, NULL);
         urc_lx *wi = urc_add(wb, urc_muli(urc_addi(cc, c0), c->wrt ? c->wc : MB));
-        int wv = wconvert(c, in, wi, 1, 0, MB);
+        int wv = wconvert(c, in, wi, 1, 0, MB, false);
         urc_lx *v = ivar(k, &in, "v", urc_sp_i(vlo), urc_sp_i(vhi), 1, URC_FOR_UNROLL);
         int xv = urc_kernel_var(k, "xv", URC_DT_F32);
         urc_ls_decl(in, xv, urc_lx_load(k, c->bxs[p], urc_add(urc_add(xb, urc_muli(v, vstride * Cp)), cc)));
@@ -248,7 +254,7 @@ static void dot_fma(dconv *c, urc_ls *body, int acc, urc_lx *vox, int64_t vstrid
         urc_lx *xb = urc_sp_let(k, body, "xb", urc_muli(vox, Cp));
         urc_ls *in = body;
         urc_lx *cc = Cp == L ? urc_sp_i(0) : ivar(k, &in, "c", urc_sp_i(0), urc_sp_i(Cp), L, 0);
-        int wv = wconvert(c, in, urc_add(wb, urc_addi(cc, c0)), M, c->C, L);
+        int wv = wconvert(c, in, urc_add(wb, urc_addi(cc, c0)), M, c->C, L, true);
         urc_lx *v = ivar(k, &in, "v", urc_sp_i(vlo), urc_sp_i(vhi), 1, URC_FOR_UNROLL);
         urc_lx *m = ivar(k, &in, "m", urc_sp_i(0), urc_sp_i(M), 1, URC_FOR_UNROLL);
         urc_lx *l = ivar(k, &in, "l", urc_sp_i(0), urc_sp_i(L), 1, URC_FOR_VECTOR);
@@ -339,6 +345,7 @@ static void dc_block(dconv *c, urc_ls *parent, urc_lx *mb, urc_lx *nn, urc_lx *o
     urc_kernel *k = c->k;
     int MB = c->t.MB, acc;
     urc_ls *blk = acc_block(k, parent, nv, &c->t, &acc, c->bb, urc_muli(mb, MB)), *tb = blk;
+    c->col0 = urc_muli(mb, MB);
     urc_lx *kd = tap_loop(k, &tb, "kd", klo[0], khi[0]);
     urc_lx *kh = tap_loop(k, &tb, "kh", klo[1], khi[1]);
     urc_lx *id = urc_addi(urc_add(urc_muli(od, c->s[0]), urc_muli(kd, c->d[0])), -c->pb[0]);
@@ -398,7 +405,8 @@ static urc_lx *valid_cols(int64_t cols, int MB, int64_t nmb, urc_lx *mb) {
 static dconv dc_setup(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
     dconv c = {L,         k,         n,         0,    0,         -1,        1,         {0},       {g->C},
                -1,        false,     g->M,      g->N, g->C,      g->M,      {1, 1, 1}, {1, 1, 1}, {1, 1, 1},
-               {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0},  {1, 1, 1}, {0, 0, 0}, {1, 1, 1}};
+               {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0},  {1, 1, 1}, {0, 0, 0}, {1, 1, 1}, -1,        NULL};
+    c.col0 = urc_sp_i(0);
     for (int a = 0; a < g->nsp; a++) {
         int b = 3 - g->nsp + a;
         c.in[b] = g->in[a];
@@ -445,7 +453,7 @@ static int dc_key(const dconv *c, bool gemm, int64_t *key) {
     int n = 0;
     int64_t bits;
     key[n++] = gemm;
-    key[n++] = c->bw, key[n++] = c->by, key[n++] = c->bb, key[n++] = c->br, key[n++] = c->nx;
+    key[n++] = c->bw, key[n++] = c->by, key[n++] = c->bb, key[n++] = c->br, key[n++] = c->nx, key[n++] = c->bs;
     for (int p = 0; p < c->nx; p++) key[n++] = c->bxs[p], key[n++] = c->cx[p];
     key[n++] = c->wrt, key[n++] = c->wc, key[n++] = c->N, key[n++] = c->C, key[n++] = c->M;
     for (int a = 0; a < 3; a++) {
@@ -534,7 +542,9 @@ static void dc_emit(dconv *cp, bool gemm) {
 static bool wino_fits(const urc_node *n, const geo *g) {
     const char *e = getenv("UNETRC_CONV");
     if (e && !strcmp(e, "direct")) return false;
-    bool ok = (g->nsp == 3 || g->nsp == 2) && n->in[1]->data && !n->a.conv.y_channels_first;
+    /* int8 weights: the direct kernels (Winograd's transformed weights are no int8 values) */
+    bool ok = (g->nsp == 3 || g->nsp == 2) && n->in[1]->data && !n->a.conv.y_channels_first &&
+              urc_lower_wdtype(n) != URC_DT_I8;
     for (int a = 0; a < g->nsp && ok; a++) ok = g->K[a] == 3 && g->s[a] == 1 && g->d[a] == 1;
     return ok;
 }
@@ -580,11 +590,12 @@ bool urc_conv_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo
     } else {
         /* Wp[mb][t][c][l] = W[mb*MB + l][c][t] (zero past M), or Wd[t][m][c] */
         float *wp = urc_xcalloc((size_t)(nmb * T * c.C * MB), sizeof(float));
-        const float *w = W->data;
+        const float *w = urc_lower_wdata(L, n);
         for (int64_t m = 0; m < c.M; m++)
             for (int64_t t = 0; t < T; t++)
                 for (int64_t ci = 0; ci < c.C; ci++) wp[wp_at(&c.t, T, c.C, m, ci, t)] = w[(m * c.C + ci) * T + t];
         c.bw = urc_lower_wconst(L, k, n, c.t.dot ? "wdot" : c.t.vox ? "wvox" : "wpack", nmb * T * c.C * MB, wp);
+        c.bs = urc_lower_wscale(L, k, n, nmb * MB, c.M);
         free(wp);
     }
     c.bb = pack_bias(&c, c.M);
@@ -604,7 +615,7 @@ bool urc_conv_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo
  * results go to every s-th output: the direct kernel above with an output
  * map o = Q*s + r - pb. Classes without taps (r >= K) get the bias. */
 bool urc_convt_lower_classes(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
-    const urc_value *X = n->in[0], *W = n->in[1], *Y = n->out[0], *B = bias(n);
+    const urc_value *X = n->in[0], *Y = n->out[0], *B = bias(n);
     dconv base = dc_setup(L, k, n, g);
     int64_t C = base.C, M = base.M, Tmax = 1;
     int64_t KK[3], S[3], PB[3], OUT[3];
@@ -617,7 +628,7 @@ bool urc_convt_lower_classes(urc_lower *L, urc_kernel *k, const urc_node *n, con
     }
     base.t = pick_tile(L->target, M, 0, Tmax * C * 4);
     int64_t loops = 0;
-    const float *w = W->data;
+    const float *w = urc_lower_wdata(L, n);
     /* pass 0 sizes the code (nothing emitted: the naive twin if too big), pass 1 emits */
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1) {
@@ -687,6 +698,7 @@ bool urc_convt_lower_classes(urc_lower *L, urc_kernel *k, const urc_node *n, con
                                             : c.t.vox ? "wvox"
                                                       : "wpack",
                                             c.t.nmb * TT * C * c.t.MB, wp);
+                    c.bs = urc_lower_wscale(L, k, n, c.t.nmb * c.t.MB, M);
                     free(wp);
                     dc_emit(&c, false);
                 }
@@ -737,7 +749,7 @@ bool urc_convt_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const ge
         c.bw = urc_lower_in(L, k, W, "w");
     } else {
         float *wp = urc_xmalloc((size_t)(nmb * KD * KH * C * MB) * sizeof(float));
-        const float *w = W->data;
+        const float *w = urc_lower_wdata(L, n);
         for (int64_t jb = 0; jb < nmb; jb++)
             for (int64_t t = 0; t < KD * KH; t++)
                 for (int64_t ci = 0; ci < C; ci++)
@@ -747,6 +759,7 @@ bool urc_convt_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const ge
                             j < J ? w[((ci * M + m) * KD * KH + t) * KW + kw] : 0.0f;
                     }
         c.bw = urc_lower_wconst(L, k, n, "wpack", nmb * KD * KH * C * MB, wp);
+        c.bs = urc_lower_wscale(L, k, n, nmb * MB, J); /* column j: output channel j % M */
         free(wp);
     }
     c.bb = pack_bias(&c, J);
@@ -778,6 +791,7 @@ bool urc_convt_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const ge
                                    : ivar(k, &lb, "iw0", urc_sp_i(0), urc_sp_i(nfull * WB), WB, 0);
         int acc;
         urc_ls *blk = acc_block(k, lb, nv, &c.t, &acc, c.bb, urc_muli(jb, MB));
+        c.col0 = urc_muli(jb, MB);
         dc_fma(&c, blk, acc, urc_add(xr, iw0), 1, wb, 0, nv);
         acc_store(&c, blk, acc, nv, urc_sp_i(0), urc_add(yr, urc_muli(iw0, KW)), KW, urc_muli(jb, MB), valid,
                   convt_bcol, jb);

@@ -256,6 +256,7 @@ typedef struct mm_ctx {
     mm_geom g;
     urc_dtype dt;
     int ba, bb, by; /* buffers of A, B (packed or not) and Y */
+    int bs;         /* int8 B (--precision int8): the scales of its columns (urc_lower_wscale), or -1 */
     /* epilogue: y = act(alpha * acc + beta * C + bias) + residual */
     double alpha, beta;
     const urc_value *c, *bias, *res;
@@ -363,6 +364,7 @@ static bool naive_lower(mm_ctx *c) {
     urc_lx *nx = urc_lx_var(k, vn), *kx = urc_lx_var(k, vk);
     urc_lx *a_mk = urc_lx_load(k, ba, urc_add(a_row, urc_muli(kx, g->a_sk)));
     urc_lx *b_kn = urc_lower_wload(k, bb, urc_add(b0, urc_add(urc_muli(kx, g->b_sk), urc_muli(nx, g->b_sn))), dt);
+    b_kn = urc_lower_wscaled(k, b_kn, c->bs, nx);
     urc_lx *y_idx = urc_add(y_row, nx);
 
     if (g->b_sn == 1 && g->N > 1) {
@@ -461,7 +463,7 @@ static void micro(mm_ctx *c, const tiling *t, const bvars *v, urc_ls *parent, ur
         brow = urc_kernel_local(k, "brow", dt, nr);
         urc_ls_array(kl, k, brow);
         urc_ls *cl = urc_ls_for(kl, v->j, urc_lx_int(0), urc_lx_int(nr), 1, UV);
-        urc_ls_store(cl, brow, jx, urc_lower_wload(k, c->bb, bi, dt));
+        urc_ls_store(cl, brow, jx, urc_lower_wscaled(k, urc_lower_wload(k, c->bb, bi, dt), c->bs, col));
     }
     urc_ls *il = urc_ls_for(kl, v->i, urc_lx_int(0), urc_lx_int(mr), 1, U);
     urc_lx *a =
@@ -539,6 +541,8 @@ static int pack_b(mm_ctx *c, const tiling *t) {
     const mm_geom *g = &c->g;
     int64_t nbm = urc_shape_numel(&g->bbatch), K = g->K, N = g->N;
     int size = urc_dtype_size(c->dt);
+    bool wf = c->dt == URC_DT_F32 && bv->dtype == URC_DT_F32; /* --precision applies (urc_lower_wdata) */
+    const unsigned char *from = wf ? (const unsigned char *)urc_lower_wdata(c->L, c->n) : bv->data;
     unsigned char *buf = urc_xmalloc((size_t)(nbm * K * N * size));
     for (int64_t b = 0; b < nbm; b++)
         for (int64_t n0 = 0; n0 < N; n0 += t->NR) {
@@ -547,13 +551,13 @@ static int pack_b(mm_ctx *c, const tiling *t) {
                 for (int64_t j = 0; j < w; j++) {
                     int64_t src = b * K * N + kk * g->b_sk + (n0 + j) * g->b_sn;
                     int64_t dst = b * K * N + n0 * K + kk * w + j;
-                    memcpy(buf + dst * size, (const unsigned char *)bv->data + src * size, (size_t)size);
+                    memcpy(buf + dst * size, from + src * size, (size_t)size);
                 }
         }
     /* float32 weights of a node marked by --precision: stored reduced (urc_lower_wconst) */
-    int r = c->dt == URC_DT_F32 && bv->dtype == URC_DT_F32
-                ? urc_lower_wconst(c->L, c->k, c->n, "b_packed", nbm * K * N, (const float *)buf)
-                : urc_lower_const(c->L, c->k, "b_packed", c->dt, nbm * K * N, buf);
+    int r = wf ? urc_lower_wconst(c->L, c->k, c->n, "b_packed", nbm * K * N, (const float *)buf)
+               : urc_lower_const(c->L, c->k, "b_packed", c->dt, nbm * K * N, buf);
+    if (wf) c->bs = urc_lower_wscale(c->L, c->k, c->n, N, N);
     free(buf);
     return r;
 }
@@ -578,6 +582,7 @@ static int mm_key(const mm_ctx *c, const tiling *t, int64_t *key) {
     const int64_t head[] = {c->dt,
                             c->ba,
                             c->bb,
+                            c->bs,
                             c->by,
                             g->M,
                             g->N,
@@ -783,6 +788,7 @@ static bool matmul_lower(urc_lower *L, const urc_node *n) {
     memset(&c, 0, sizeof c);
     c.L = L;
     c.n = n;
+    c.bs = -1;
     geom(n, &c.g);
     c.k = urc_lower_begin(L, n);
     c.dt = n->out[0]->dtype;
@@ -806,6 +812,7 @@ static bool matmul_lower(urc_lower *L, const urc_node *n) {
         return true;
     c.ba = urc_lower_in(L, c.k, n->in[0], "a");
     c.bb = urc_lower_win(L, c.k, n, n->in[1], "b");
+    if (c.dt == URC_DT_F32) c.bs = urc_lower_wscale(L, c.k, n, c.g.N, c.g.N);
     c.by = urc_lower_out(L, c.k, n->out[0], "y");
     return naive_lower(&c);
 }

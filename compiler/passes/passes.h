@@ -69,10 +69,25 @@ bool urc_pass_conv_weights(urc_graph *g);
  * Returns how many nodes it marked; *unused (if non-NULL) gets the index
  * of a glob that matched no candidate node, or -1. */
 int urc_pass_precision(urc_graph *g, urc_dtype dt, const char *const *keep, int nkeep, int *unused);
+/* (URC_DT_I8 marks the nodes whose weights can be quantised per output
+ * channel, see precision.c; every call first removes the unetrc.FakeQuant
+ * nodes of an earlier int8 calibration, so URC_DT_F32 restores the float
+ * graph.) */
 /* The interpreter's view of --precision: the weights of every marked node
  * replaced by their values rounded to its wdtype (new constants, so values
  * shared with unmarked nodes keep theirs). Run on a graph to be
  * interpreted, never before lowering. */
 void urc_precision_round_weights(urc_graph *g);
+/* int8 (URC_DT_I8 marks; passes/precision.c explains the scheme). How many
+ * output channels node n's weights have, and their per-channel symmetric
+ * quantisation: q (one float per element of in[1], an integer in
+ * [-127, 127]) and scale (urc_precision_channels(n) floats). */
+int64_t urc_precision_channels(const urc_node *n);
+void urc_precision_quantize(const urc_node *n, float *q, float *scale);
+/* Runs the interpreter on g (float32, int8 nodes marked) for each of the
+ * nsamples inputs (one tensor each: a single-input graph), records max |x|
+ * of each int8 node's data input and places a unetrc.FakeQuant of scale
+ * max / 127 before it. False after reporting. */
+bool urc_precision_calibrate(urc_graph *g, urc_tensor *const *samples, int nsamples);
 
 #endif

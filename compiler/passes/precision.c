@@ -11,11 +11,29 @@
  * residual sums, attention scores) stays float32. The interpreter applies
  * the same rounding to the constants themselves (urc_precision_round_weights),
  * so that `run --interp --precision P` is a reference for the generated
- * code's numerics. */
+ * code's numerics.
+ *
+ * int8 (post-training quantisation): the weights of each marked node are
+ * quantised per output channel, symmetrically (urc_precision_quantize):
+ * s[oc] = max |W[oc, ...]| / 127 (1 when all are zero), q = round half to
+ * even (W / s[oc]) clamped to [-127, 127]; lowering stores q as int8 and the
+ * scales as float32 (urc_lower_wscale), the kernels load q, convert it and
+ * multiply by its channel's scale. The data input of each marked node is
+ * fake-quantised per tensor by a unetrc.FakeQuant node placed before it
+ * (ops/quant.c), with scale max |x| / 127 over the calibration samples, x
+ * recorded by the interpreter running the float32 graph on each sample
+ * (urc_precision_calibrate). Weights of int8 nodes must have their output
+ * channels on one axis: a Conv's W [M, C/g, k...] (axis 0), ConvTranspose's
+ * [C, M/g, k...] (channel g-block * M/g + axis 1), a MatMul's B [K, N]
+ * (columns; batched B stays float32) and Gemm's (columns, rows with
+ * transB); run-time-ordered W (w_last) stays float32. */
 #include <fnmatch.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../base/diag.h"
+#include "../interp/interp.h"
 #include "passes.h"
 
 static bool product_with_weights(const urc_node *n) {
@@ -32,6 +50,66 @@ static bool product_with_weights(const urc_node *n) {
     return w && w->data && w->dtype == URC_DT_F32 && urc_shape_numel(&w->shape) > 1;
 }
 
+/* int8 also needs the output channels on an axis of W (see the top) and a float32 data input. */
+static bool int8_ok(const urc_node *n) {
+    const urc_value *w = n->in[1];
+    if (!n->in[0] || n->in[0]->dtype != URC_DT_F32) return false;
+    switch (n->op) {
+    case URC_OP_CONV:
+    case URC_OP_FUSED_CONV:
+    case URC_OP_CONV_TRANSPOSE: return !n->a.conv.w_last && w->shape.rank >= 3 && n->a.conv.group >= 1;
+    default: return w->shape.rank == 2;
+    }
+}
+
+int64_t urc_precision_channels(const urc_node *n) {
+    const urc_shape *s = &n->in[1]->shape;
+    switch (n->op) {
+    case URC_OP_CONV:
+    case URC_OP_FUSED_CONV: return s->dims[0];
+    case URC_OP_CONV_TRANSPOSE: return n->a.conv.group * s->dims[1];
+    case URC_OP_GEMM: return s->dims[n->a.gemm.trans_b ? 0 : 1];
+    default: return s->dims[1];
+    }
+}
+
+/* The output channel of element i of n's weights. */
+static int64_t channel_of(const urc_node *n, int64_t i) {
+    const urc_shape *s = &n->in[1]->shape;
+    int64_t inner = 1;
+    for (int d = 2; d < s->rank; d++) inner *= s->dims[d];
+    switch (n->op) {
+    case URC_OP_CONV:
+    case URC_OP_FUSED_CONV: return i / (s->dims[1] * inner);
+    case URC_OP_CONV_TRANSPOSE: { /* W [C, M/g, k...]: input channel c of group c / (C/g) */
+        int64_t c = i / (s->dims[1] * inner), j = i / inner % s->dims[1], cg = s->dims[0] / n->a.conv.group;
+        return c / cg * s->dims[1] + j;
+    }
+    case URC_OP_GEMM:
+        if (n->a.gemm.trans_b) return i / s->dims[1];
+        return i % s->dims[1];
+    default: return i % s->dims[1];
+    }
+}
+
+void urc_precision_quantize(const urc_node *n, float *q, float *scale) {
+    const urc_value *w = n->in[1];
+    const float *x = w->data;
+    int64_t cnt = urc_shape_numel(&w->shape), nch = urc_precision_channels(n);
+    for (int64_t c = 0; c < nch; c++) scale[c] = 0;
+    for (int64_t i = 0; i < cnt; i++) {
+        int64_t c = channel_of(n, i);
+        float a = fabsf(x[i]);
+        if (a > scale[c] || a != a) scale[c] = a != a ? INFINITY : a;
+    }
+    for (int64_t c = 0; c < nch; c++) scale[c] = scale[c] > 0 && isfinite(scale[c]) ? scale[c] / 127.0f : 1.0f;
+    for (int64_t i = 0; i < cnt; i++) {
+        volatile float r = x[i] / scale[channel_of(n, i)]; /* rounded to float32 */
+        float v = nearbyintf(r);
+        q[i] = v != v ? 0.0f : v < -127.0f ? -127.0f : v > 127.0f ? 127.0f : v;
+    }
+}
+
 /* Glob k matches n: its name, or the name it was fused from ("x/fused"). */
 static bool matches(const char *glob, const urc_node *n) {
     if (!n->name) return false;
@@ -41,8 +119,24 @@ static bool matches(const char *glob, const urc_node *n) {
     return false;
 }
 
+/* Removes the unetrc.FakeQuant nodes of an earlier int8 marking (their readers read their input again). */
+static void strip_fake_quant(urc_graph *g) {
+    bool any = false;
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *n = g->nodes.items[i];
+        if (n->op != URC_OP_FAKE_QUANT) continue;
+        urc_replace_uses(g, n->out[0], n->in[0]);
+        urc_node_drop(n);
+        any = true;
+    }
+    if (!any) return;
+    urc_graph_compact(g);
+    urc_graph_count_uses(g);
+}
+
 int urc_pass_precision(urc_graph *g, urc_dtype dt, const char *const *keep, int nkeep, int *unused) {
-    URC_ASSERT(dt == URC_DT_F32 || dt == URC_DT_BF16 || dt == URC_DT_F16, "precision: bad dtype");
+    URC_ASSERT(dt == URC_DT_F32 || dt == URC_DT_BF16 || dt == URC_DT_F16 || dt == URC_DT_I8, "precision: bad dtype");
+    strip_fake_quant(g);
     bool *used = urc_alloc(sizeof(bool) * (size_t)(nkeep + 1));
     int marked = 0;
     for (int i = 0; i < g->nodes.len; i++) {
@@ -52,7 +146,7 @@ int urc_pass_precision(urc_graph *g, urc_dtype dt, const char *const *keep, int 
         bool kept = false;
         for (int k = 0; k < nkeep; k++)
             if (matches(keep[k], n)) kept = used[k] = true;
-        if (kept || dt == URC_DT_F32) continue;
+        if (kept || dt == URC_DT_F32 || (dt == URC_DT_I8 && !int8_ok(n))) continue;
         n->wdtype = dt;
         marked++;
     }
@@ -73,10 +167,113 @@ void urc_precision_round_weights(urc_graph *g) {
         const float *src = w->data;
         float *dst = t->data;
         int64_t cnt = urc_shape_numel(&w->shape);
+        if (n->wdtype == URC_DT_I8) { /* q * s[oc], the product the kernels compute */
+            float *scale = urc_xmalloc(sizeof(float) * (size_t)urc_precision_channels(n));
+            urc_precision_quantize(n, dst, scale);
+            for (int64_t j = 0; j < cnt; j++) dst[j] = dst[j] * scale[channel_of(n, j)];
+            free(scale);
+            n->in[1] = urc_const_new(g, NULL, t);
+            continue;
+        }
         for (int64_t j = 0; j < cnt; j++)
             dst[j] = n->wdtype == URC_DT_BF16 ? urc_bf16_to_f32(urc_f32_to_bf16(src[j]))
                                               : urc_f16_to_f32(urc_f32_to_f16(src[j]));
         n->in[1] = urc_const_new(g, NULL, t);
     }
     urc_graph_count_uses(g);
+}
+
+/* ---- int8 calibration ------------------------------------------------------ */
+
+/* The data parts of a marked node: in[0], and a FusedConv's further X parts (in[4..]). */
+static int data_parts(const urc_node *n, urc_value **parts) {
+    int np = 0;
+    parts[np++] = n->in[0];
+    if (n->op == URC_OP_FUSED_CONV)
+        for (int j = 4; j < n->nin; j++)
+            if (n->in[j]) parts[np++] = n->in[j];
+    return np;
+}
+
+typedef struct calib {
+    double *amax; /* by value id: max |x| over the samples; -1: not watched */
+} calib;
+
+static void observe(void *ctx, const urc_value *v, const urc_tensor *t) {
+    calib *c = ctx;
+    if (c->amax[v->id] < 0 || t->dtype != URC_DT_F32) return;
+    const float *x = t->data;
+    int64_t ne = urc_tensor_numel(t);
+    double m = c->amax[v->id];
+    for (int64_t i = 0; i < ne; i++) {
+        double a = fabs((double)x[i]);
+        if (!(a <= m)) m = a != a ? INFINITY : a;
+    }
+    c->amax[v->id] = m;
+}
+
+bool urc_precision_calibrate(urc_graph *g, urc_tensor *const *samples, int nsamples) {
+    int nv = g->values.len;
+    calib c = {urc_xmalloc(sizeof(double) * (size_t)(nv + 1))};
+    for (int i = 0; i < nv; i++) c.amax[i] = -1;
+    urc_value *parts[URC_CONV_MAX_PARTS + 1];
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *n = g->nodes.items[i];
+        if (n->wdtype != URC_DT_I8) continue;
+        int np = data_parts(n, parts);
+        for (int p = 0; p < np; p++) c.amax[parts[p]->id] = 0;
+    }
+    urc_tensor **outs = urc_xcalloc((size_t)g->outputs.len + 1, sizeof(urc_tensor *));
+    for (int s = 0; s < nsamples; s++) {
+        if (!urc_interp_run_observed(g, &samples[s], outs, observe, &c)) {
+            free(c.amax);
+            free(outs);
+            return false;
+        }
+        for (int i = 0; i < g->outputs.len; i++) urc_tensor_free(outs[i]);
+    }
+    free(outs);
+    /* one FakeQuant per (value, scale), placed before its first reader */
+    int n0 = g->nodes.len;
+    URC_VEC(int) before = {0};
+    URC_VEC(urc_node *) made = {0};
+    bool ok = true;
+    for (int i = 0; i < n0 && ok; i++) {
+        urc_node *n = g->nodes.items[i];
+        if (n->wdtype != URC_DT_I8) continue;
+        int np = data_parts(n, parts);
+        double m = 0;
+        for (int p = 0; p < np; p++)
+            m = c.amax[parts[p]->id] > m || c.amax[parts[p]->id] != c.amax[parts[p]->id] ? c.amax[parts[p]->id] : m;
+        if (!isfinite(m)) {
+            urc_error(urc_fmt("node '%s'", n->name),
+                      "--calibrate: its input '%s' is not finite on the calibration samples", n->in[0]->name);
+            ok = false;
+            break;
+        }
+        float scale = m > 0 ? (float)m / 127.0f : 1.0f;
+        if (!(scale > 0)) scale = 1.0f; /* (a range below float32's smallest normal / 127) */
+        for (int p = 0; p < np; p++) {
+            urc_node *fq = NULL;
+            for (int j = 0; j < made.len && !fq; j++)
+                if (made.items[j]->in[0] == parts[p] && made.items[j]->a.quant.scale == scale) fq = made.items[j];
+            if (!fq) {
+                urc_attrs a;
+                memset(&a, 0, sizeof a);
+                a.quant.scale = scale;
+                fq = urc_node_make(g, URC_OP_FAKE_QUANT, urc_fmt("%s/fakequant%d", n->name, p), n->opset, 1, &parts[p],
+                                   &a, NULL, &ok);
+                URC_VEC_PUSH(made, fq);
+                URC_VEC_PUSH(before, i);
+            }
+            for (int j = 0; j < n->nin; j++) /* the data slots only: a residual input may be the same value */
+                if (n->in[j] == parts[p] && (j == 0 || (n->op == URC_OP_FUSED_CONV && j >= 4))) n->in[j] = fq->out[0];
+        }
+    }
+    free(c.amax);
+    if (made.len) urc_graph_place_appended(g, n0, before.items);
+    free(made.items);
+    free(before.items);
+    urc_graph_count_uses(g);
+    return ok;
 }

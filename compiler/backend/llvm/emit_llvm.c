@@ -580,13 +580,15 @@ static bool vec_float(urc_dtype dt) { return dt == URC_DT_F32 || dt == URC_DT_F6
 static bool widenable(const urc_lx *e, int v) {
     if (!uses_var(e, v)) return vec_float(e->dt) || e->dt == URC_DT_BOOL;
     switch (e->kind) {
-    case URC_LX_LOAD: return (vec_float(e->dt) || is_half(e->dt)) && unit_stride(e->a, v); /* halves: only cast */
+    case URC_LX_LOAD: /* halves and int8 (--precision's weights): only under a cast */
+        return (vec_float(e->dt) || is_half(e->dt) || e->dt == URC_DT_I8) && unit_stride(e->a, v);
     case URC_LX_FMA: return vec_float(e->dt) && widenable(e->a, v) && widenable(e->b, v) && widenable(e->c, v);
     case URC_LX_SEL:
         return vec_float(e->dt) && e->a->dt == URC_DT_BOOL && widenable(e->a, v) && widenable(e->b, v) &&
                widenable(e->c, v);
     case URC_LX_CAST:
-        return vec_float(e->dt) && (vec_float(e->a->dt) || (is_half(e->a->dt) && e->a->kind == URC_LX_LOAD)) &&
+        return vec_float(e->dt) &&
+               (vec_float(e->a->dt) || ((is_half(e->a->dt) || e->a->dt == URC_DT_I8) && e->a->kind == URC_LX_LOAD)) &&
                widenable(e->a, v);
     case URC_LX_UN:
         return vec_float(e->dt) && (e->op == URC_L_NEG || e->op == URC_L_ABS || e->op == URC_L_SQRT) &&
@@ -658,6 +660,7 @@ static LLVMValueRef vex(gen *g, const urc_lx *e, int v, unsigned n) {
             LLVMValueRef f = half_to_f32(g, a, e->a->dt);
             return e->dt == URC_DT_F32 ? f : LLVMBuildFPExt(b, f, vt, "");
         }
+        if (e->a->dt == URC_DT_I8) return LLVMBuildSIToFP(b, a, vt, ""); /* exact */
         return bits_of(e->dt) > bits_of(e->a->dt) ? LLVMBuildFPExt(b, a, vt, "") : LLVMBuildFPTrunc(b, a, vt, "");
     }
     case URC_LX_UN: {
