@@ -594,6 +594,9 @@ static const opt table[] = {
      "--calibrate DIR        --precision int8: a directory of .npy float32 samples of the model's one input"},
     {"--keep-fp32", K_LIST, COMPILE | RUN | INFO | BENCH | SEGMENT, AT(keep_fp32),
      "--keep-fp32 GLOB       keep the weights of the nodes whose name matches GLOB in float32 (repeatable)"},
+    {"--reduce-head", K_FLAG, COMPILE | RUN | INFO | BENCH | SEGMENT, AT(opt.reduce_head),
+     "--reduce-head          also the output head (the products that reach an output through no other\n"
+     "                       product) in --precision's type; by default it stays float32"},
     SECTION("options of run:"),
     {"--output", K_LIST, RUN, AT(outputs),
      "--output Y.npy         where to write an output (one per model output, in order)"},
@@ -963,6 +966,8 @@ void urc_cli_parse(urc_cli *c, int argc, char **argv) {
     if (c->opt.precision == URC_DT_I8 && !c->opt.calibrate)
         usage_error("--precision int8 needs --calibrate DIR (.npy samples of the model's input)");
     if (c->opt.calibrate && c->opt.precision != URC_DT_I8) usage_error("--calibrate needs --precision int8");
+    if (c->opt.reduce_head && (!c->opt.precision || c->opt.precision == URC_DT_F32))
+        usage_error("--reduce-head needs --precision bf16, fp16 or int8");
     c->t.recompute = c->recompute.items;
     c->t.nrecompute = c->recompute.len;
     c->t.loss.label_map = c->label_map.items;

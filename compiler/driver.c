@@ -138,7 +138,7 @@ static bool p_precision(pass_ctx *c) {
         URC_ASSERT(o->calibrate, "--precision int8 without --calibrate (the command line checks)");
         if (!(samples = calibration_samples(c->g, o, &n))) return false;
     }
-    int marked = urc_pass_precision(c->g, dt, o->keep_fp32, o->nkeep_fp32, &unused);
+    int marked = urc_pass_precision(c->g, dt, o->keep_fp32, o->nkeep_fp32, o->reduce_head, &unused);
     bool ok = unused < 0;
     if (!ok)
         urc_error(NULL, "--keep-fp32 '%s' matches no convolution or matrix product with constant float32 weights",

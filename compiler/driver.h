@@ -29,6 +29,7 @@ typedef struct urc_options {
     urc_dtype precision;                /* --precision: storage type of product weights (UNDEF: float32) */
     const char *const *keep_fp32;       /* --keep-fp32 globs: nodes kept in float32 */
     int nkeep_fp32;
+    bool reduce_head;      /* --reduce-head: the output head's weights reduced too (default: float32) */
     const char *calibrate; /* --calibrate DIR (--precision int8): .npy samples of the model's input */
 } urc_options;
 

@@ -222,7 +222,7 @@ static int cmd_run(cli *c) {
         if (c->compare) { /* float32: the weights back, every mark (and int8's FakeQuant nodes) removed */
             for (int i = 0; i < g->nodes.len; i++)
                 if (g->nodes.items[i]->nin > 1) g->nodes.items[i]->in[1] = wts[i];
-            urc_pass_precision(g, URC_DT_F32, NULL, 0, NULL);
+            urc_pass_precision(g, URC_DT_F32, NULL, 0, false, NULL);
             if (!urc_interp_run(g, ins, ref)) fail_diag();
             print_compare(c, g, ref, outs);
         }
@@ -234,7 +234,7 @@ static int cmd_run(cli *c) {
     if (!P) fail_diag();
     urc_program *P32 = NULL;
     if (c->compare) { /* the same graph with every weight in float32 (and int8's FakeQuant nodes removed) */
-        urc_pass_precision(g, URC_DT_F32, NULL, 0, NULL);
+        urc_pass_precision(g, URC_DT_F32, NULL, 0, false, NULL);
         P32 = urc_build_program(g, "model", &c->opt, NULL);
         if (!P32) fail_diag();
     }

@@ -95,8 +95,10 @@ if [ "$mode" = int8 ]; then
 fi
 if [ "$mode" = paths ]; then # tests/data/int8_paths.onnx: every kernel path, C and LLVM, exact to 1e-4 everywhere
     # (the paths taken for this machine, as run builds: packed, dot and voxel-lane direct kernels, the plain
-    # conv and ConvTranspose loops, the packed Gemm, each with int8 weights and their scales)
-    "$unetrc" "$model" -o "$out/paths.c" --target-cpu native --precision int8 --calibrate "$cal"
+    # conv and ConvTranspose loops, the packed Gemm, each with int8 weights and their scales; --reduce-head: the
+    # last convolution, the output head, reduced too)
+    gen="$gen --reduce-head"; ref="$ref --reduce-head"
+    "$unetrc" "$model" -o "$out/paths.c" --target-cpu native --precision int8 --calibrate "$cal" --reduce-head
     for p in "int8_t \*restrict wpack" "int8_t \*restrict wdot" "int8_t \*restrict wvox" "int8_t \*restrict w," \
         "int8_t \*restrict b_packed" "^static void k[0-9]*_convtranspose(.*int8_t \*restrict w,"; do
         grep -q "$p" "$out/paths.c" || fail "int8_paths: no kernel matches '$p'"
@@ -125,6 +127,12 @@ for p in bf16 fp16; do
     echo "weights: fp32 $a bytes, $p $b bytes"
     awk -v a="$a" -v b="$b" 'BEGIN { r = b / a; exit !(r >= 0.49 && r <= 0.53) }' || fail "$p weights $b not half of $a"
 done
+# the output head stays float32 unless --reduce-head: its kernel converts bf16 weights only with it (the
+# weights files may not differ: the head's few weights vanish in the blob's 64-byte alignment)
+mkdir "$out/head"
+"$unetrc" "$model" -o "$out/head/bf16.c" --precision bf16 --reduce-head
+a=$(grep -c 'urc_bf16_to_f32(' "$out/bf16.c"); b=$(grep -c 'urc_bf16_to_f32(' "$out/head/bf16.c")
+[ "$b" -gt "$a" ] || fail "--reduce-head: $b weight conversions in the code, not more than the $a with a float32 head"
 mkdir "$out/keep"
 "$unetrc" "$model" -o "$out/keep/f32.c" --precision bf16 --keep-fp32 '*'
 cmp "$out/keep/f32.weights" "$out/f32.weights" || fail "--keep-fp32 '*' changed the weights"
@@ -136,6 +144,9 @@ set +e
 msg=$("$unetrc" "$model" -o "$out/x.c" --precision bf16 --keep-fp32 'no_such_node*' 2>&1); rc=$?
 [ $rc -eq 1 ] && echo "$msg" | grep -q "keep-fp32 'no_such_node\*' matches no convolution or matrix product" ||
     fail "--keep-fp32 matching nothing: exit $rc: $msg"
+msg=$("$unetrc" "$model" -o "$out/x.c" --reduce-head 2>&1); rc=$?
+[ $rc -eq 2 ] && [ "$msg" = "unetrc: usage error: --reduce-head needs --precision bf16, fp16 or int8 (see unetrc --help)" ] ||
+    fail "--reduce-head alone: exit $rc: $msg"
 msg=$("$unetrc" run "$model" --input "$input" --compare 2>&1); rc=$?
 [ $rc -eq 2 ] && echo "$msg" | grep -q "compare needs --precision bf16, fp16 or int8" || fail "--compare alone: exit $rc: $msg"
 msg=$("$unetrc" run "$model" --input "$input" --precision bf8 --compare 2>&1); rc=$?

@@ -157,15 +157,15 @@ static void test_pass(void) {
     urc_node *d = urc_node_new(g, URC_OP_MATMUL, "scalar", 2, 1);
     d->in[0] = x, d->in[1] = w1;
     int unused;
-    CHECK(urc_pass_precision(g, URC_DT_BF16, NULL, 0, &unused) == 2 && unused == -1);
+    CHECK(urc_pass_precision(g, URC_DT_BF16, NULL, 0, false, &unused) == 2 && unused == -1);
     CHECK(a->wdtype == URC_DT_BF16 && b->wdtype == URC_DT_BF16 && !c->wdtype && !d->wdtype);
     const char *keep[] = {"enc.*", "nothing*"};
-    CHECK(urc_pass_precision(g, URC_DT_F16, keep, 2, &unused) == 1 && unused == 1);
+    CHECK(urc_pass_precision(g, URC_DT_F16, keep, 2, false, &unused) == 1 && unused == 1);
     CHECK(!a->wdtype && b->wdtype == URC_DT_F16);
-    CHECK(urc_pass_precision(g, URC_DT_F32, NULL, 0, NULL) == 0 && !a->wdtype && !b->wdtype);
+    CHECK(urc_pass_precision(g, URC_DT_F32, NULL, 0, false, NULL) == 0 && !a->wdtype && !b->wdtype);
     /* the interpreter's rounding: new constants for marked nodes only */
     ((float *)w->data)[0] = 1.0f + 0x1p-8f + 0x1p-20f;
-    urc_pass_precision(g, URC_DT_BF16, keep, 1, NULL);
+    urc_pass_precision(g, URC_DT_BF16, keep, 1, false, NULL);
     urc_precision_round_weights(g);
     CHECK(a->in[1] == w && b->in[1] != w);
     CHECK(((float *)b->in[1]->data)[0] == 1.0f + 0x1p-7f && ((float *)w->data)[0] == 1.0f + 0x1p-8f + 0x1p-20f);
@@ -230,11 +230,11 @@ static void test_int8_weights(void) {
     /* which nodes int8 marks: the conv (rank-3 W), not a batched MatMul B (bf16 does mark it) */
     float wb[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     urc_node *bmm = product(g, URC_OP_MATMUL, x, konst(g, "wb", (urc_shape){3, {2, 2, 2}}, wb));
-    CHECK(urc_pass_precision(g, URC_DT_I8, NULL, 0, NULL) == 4);
+    CHECK(urc_pass_precision(g, URC_DT_I8, NULL, 0, false, NULL) == 4);
     CHECK(conv->wdtype == URC_DT_I8 && convt->wdtype == URC_DT_I8 && mm->wdtype == URC_DT_I8 && !bmm->wdtype);
-    CHECK(urc_pass_precision(g, URC_DT_BF16, NULL, 0, NULL) == 5 && bmm->wdtype == URC_DT_BF16);
+    CHECK(urc_pass_precision(g, URC_DT_BF16, NULL, 0, false, NULL) == 5 && bmm->wdtype == URC_DT_BF16);
     /* the interpreter's weights: q * s of the channel */
-    urc_pass_precision(g, URC_DT_I8, NULL, 0, NULL);
+    urc_pass_precision(g, URC_DT_I8, NULL, 0, false, NULL);
     urc_precision_round_weights(g);
     const float *r = conv->in[1]->data;
     CHECK(r[0] == 0 && r[1] == 0.125f && r[3] == -0.25f && r[4] == 7.9375f && r[12] == -127.0f * (12.7f / 127.0f));
@@ -279,7 +279,8 @@ static void test_calibrate(void) {
     urc_node *mm = urc_node_make(g, URC_OP_MATMUL, "mm", 13, 2, ins, NULL, NULL, &ok);
     URC_VEC_PUSH(g->outputs, mm->out[0]);
     urc_graph_count_uses(g);
-    CHECK(ok && urc_pass_precision(g, URC_DT_I8, NULL, 0, NULL) == 1);
+    CHECK(ok && urc_pass_precision(g, URC_DT_I8, NULL, 0, false, NULL) == 0); /* the output head: float32 */
+    CHECK(urc_pass_precision(g, URC_DT_I8, NULL, 0, true, NULL) == 1);
     urc_tensor *smp[2] = {urc_tensor_new(URC_DT_F32, &x->shape), urc_tensor_new(URC_DT_F32, &x->shape)};
     const float s0[4] = {1, -2.54f, 0.5f, 2}, s1[4] = {-1, 0.25f, 2.5f, 0};
     memcpy(smp[0]->data, s0, sizeof s0);
@@ -289,10 +290,37 @@ static void test_calibrate(void) {
     CHECK(g->nodes.items[0]->in[0] == x && mm->in[0] == g->nodes.items[0]->out[0]);
     CHECK(g->nodes.items[0]->a.quant.scale == 2.54f / 127.0f);
     CHECK(urc_graph_verify(g, "test"));
-    urc_pass_precision(g, URC_DT_F32, NULL, 0, NULL);
+    urc_pass_precision(g, URC_DT_F32, NULL, 0, false, NULL);
     CHECK(g->nodes.len == 1 && mm->in[0] == x && !mm->wdtype);
     urc_tensor_free(smp[0]);
     urc_tensor_free(smp[1]);
+}
+
+/* y = Add(b(Relu(a(x))), c(x)), a, b, c MatMuls with constant weights: b and c are the output head (they reach
+ * y through no other product) and stay float32 unless reduce_head; a is reduced either way. */
+static void test_head(void) {
+    urc_graph *g = urc_graph_new();
+    urc_value *x = urc_value_new(g, "x");
+    urc_value_set_type(x, URC_DT_F32, &(urc_shape){2, {1, 2}});
+    x->flags |= URC_VAL_INPUT;
+    URC_VEC_PUSH(g->inputs, x);
+    const float w[4] = {1, 2, 3, 4};
+    urc_value *wv = konst(g, "w", (urc_shape){2, {2, 2}}, w);
+    bool ok = true;
+    urc_value *ia[2] = {x, wv};
+    urc_node *a = urc_node_make(g, URC_OP_MATMUL, "a", 13, 2, ia, NULL, NULL, &ok);
+    urc_node *r = urc_node_make(g, URC_OP_RELU, "r", 14, 1, a->out, NULL, NULL, &ok);
+    urc_value *ib[2] = {r->out[0], wv}, *ic[2] = {x, wv};
+    urc_node *b = urc_node_make(g, URC_OP_MATMUL, "b", 13, 2, ib, NULL, NULL, &ok);
+    urc_node *c = urc_node_make(g, URC_OP_MATMUL, "c", 13, 2, ic, NULL, NULL, &ok);
+    urc_value *iy[2] = {b->out[0], c->out[0]};
+    urc_node *y = urc_node_make(g, URC_OP_ADD, "y", 14, 2, iy, NULL, NULL, &ok);
+    URC_VEC_PUSH(g->outputs, y->out[0]);
+    CHECK(ok);
+    CHECK(urc_pass_precision(g, URC_DT_BF16, NULL, 0, false, NULL) == 1);
+    CHECK(a->wdtype == URC_DT_BF16 && !b->wdtype && !c->wdtype);
+    CHECK(urc_pass_precision(g, URC_DT_BF16, NULL, 0, true, NULL) == 3);
+    CHECK(a->wdtype == URC_DT_BF16 && b->wdtype == URC_DT_BF16 && c->wdtype == URC_DT_BF16);
 }
 
 int main(void) {
@@ -302,6 +330,7 @@ int main(void) {
     test_int8_weights();
     test_fake_quant();
     test_calibrate();
+    test_head();
     printf("test_precision: %s\n", failures ? "FAILED" : "ok");
     return failures != 0;
 }

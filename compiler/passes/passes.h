@@ -68,7 +68,7 @@ bool urc_pass_conv_weights(urc_graph *g);
  * from: "conv/fused" by "conv"). Lowering stores their weights in dt.
  * Returns how many nodes it marked; *unused (if non-NULL) gets the index
  * of a glob that matched no candidate node, or -1. */
-int urc_pass_precision(urc_graph *g, urc_dtype dt, const char *const *keep, int nkeep, int *unused);
+int urc_pass_precision(urc_graph *g, urc_dtype dt, const char *const *keep, int nkeep, bool reduce_head, int *unused);
 /* (URC_DT_I8 marks the nodes whose weights can be quantised per output
  * channel, see precision.c; every call first removes the unetrc.FakeQuant
  * nodes of an earlier int8 calibration, so URC_DT_F32 restores the float

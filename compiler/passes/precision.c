@@ -26,7 +26,11 @@
  * channels on one axis: a Conv's W [M, C/g, k...] (axis 0), ConvTranspose's
  * [C, M/g, k...] (channel g-block * M/g + axis 1), a MatMul's B [K, N]
  * (columns; batched B stays float32) and Gemm's (columns, rows with
- * transB); run-time-ordered W (w_last) stays float32. */
+ * transB); run-time-ordered W (w_last) stays float32.
+ *
+ * The output head stays float32 unless --reduce-head: the products whose
+ * results reach a graph output through no other product (walking back from
+ * the outputs through every other node; MONAI's final 1x1 convolution). */
 #include <fnmatch.h>
 #include <math.h>
 #include <stdlib.h>
@@ -134,10 +138,38 @@ static void strip_fake_quant(urc_graph *g) {
     urc_graph_count_uses(g);
 }
 
-int urc_pass_precision(urc_graph *g, urc_dtype dt, const char *const *keep, int nkeep, int *unused) {
+/* Marks in head[] (by node id) the products of the output head: a walk back
+ * from the graph outputs through producers, stopping at products. */
+static bool *output_heads(const urc_graph *g) {
+    int maxid = 0;
+    for (int i = 0; i < g->nodes.len; i++)
+        if (g->nodes.items[i]->id > maxid) maxid = g->nodes.items[i]->id;
+    bool *head = urc_alloc(sizeof(bool) * (size_t)(maxid + 1)), *seen = urc_alloc(sizeof(bool) * (size_t)(maxid + 1));
+    urc_node **stack = urc_alloc(sizeof(urc_node *) * (size_t)(g->nodes.len + 1));
+    int sp = 0;
+    for (int i = 0; i < g->outputs.len; i++) {
+        urc_node *p = g->outputs.items[i]->producer;
+        if (p && !seen[p->id]) seen[p->id] = true, stack[sp++] = p;
+    }
+    while (sp) {
+        urc_node *n = stack[--sp];
+        if (product_with_weights(n)) {
+            head[n->id] = true;
+            continue;
+        }
+        for (int k = 0; k < n->nin; k++) {
+            urc_node *p = n->in[k] ? n->in[k]->producer : NULL;
+            if (p && !seen[p->id]) seen[p->id] = true, stack[sp++] = p;
+        }
+    }
+    return head;
+}
+
+int urc_pass_precision(urc_graph *g, urc_dtype dt, const char *const *keep, int nkeep, bool reduce_head, int *unused) {
     URC_ASSERT(dt == URC_DT_F32 || dt == URC_DT_BF16 || dt == URC_DT_F16 || dt == URC_DT_I8, "precision: bad dtype");
     strip_fake_quant(g);
     bool *used = urc_alloc(sizeof(bool) * (size_t)(nkeep + 1));
+    const bool *head = dt == URC_DT_F32 || reduce_head ? NULL : output_heads(g);
     int marked = 0;
     for (int i = 0; i < g->nodes.len; i++) {
         urc_node *n = g->nodes.items[i];
@@ -146,7 +178,7 @@ int urc_pass_precision(urc_graph *g, urc_dtype dt, const char *const *keep, int 
         bool kept = false;
         for (int k = 0; k < nkeep; k++)
             if (matches(keep[k], n)) kept = used[k] = true;
-        if (kept || dt == URC_DT_F32 || (dt == URC_DT_I8 && !int8_ok(n))) continue;
+        if (kept || dt == URC_DT_F32 || (head && head[n->id]) || (dt == URC_DT_I8 && !int8_ok(n))) continue;
         n->wdtype = dt;
         marked++;
     }
