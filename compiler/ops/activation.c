@@ -299,10 +299,9 @@ static bool act_lower(urc_lower *L, const urc_node *n) {
     int bx = urc_lower_in(L, k, n->in[0], "x");
     int bd = n->op == URC_OP_ACT_GRAD ? urc_lower_in(L, k, n->in[1], "dy") : -1;
     int by = urc_lower_out(L, k, n->out[0], "y");
-    urc_shape flat = {1, {urc_shape_numel(&n->out[0]->shape)}};
-    int iv[1];
-    urc_ls *body = urc_loop_nest(k, k->body, &flat, iv, URC_FOR_PARALLEL);
-    urc_lx *i = urc_lx_var(k, iv[0]), *x = urc_lx_load(k, bx, i);
+    urc_lx *i;
+    urc_ls *body = urc_flat_loop(k, &n->out[0]->shape, &i);
+    urc_lx *x = urc_lx_load(k, bx, i);
     urc_act act = (urc_act)n->a.act.act;
     double alpha = n->a.act.alpha;
     urc_lx *v =

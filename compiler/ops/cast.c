@@ -49,10 +49,8 @@ static bool cast_lower(urc_lower *L, const urc_node *n) {
     urc_kernel *k = urc_lower_begin(L, n);
     int bx = urc_lower_in(L, k, n->in[0], "x");
     int by = urc_lower_out(L, k, n->out[0], "y");
-    urc_shape flat = {1, {urc_shape_numel(&n->out[0]->shape)}};
-    int iv[1];
-    urc_ls *body = urc_loop_nest(k, k->body, &flat, iv, URC_FOR_PARALLEL);
-    urc_lx *i = urc_lx_var(k, iv[0]);
+    urc_lx *i;
+    urc_ls *body = urc_flat_loop(k, &n->out[0]->shape, &i);
     urc_ls_store(body, by, i, urc_lx_cast(n->a.cast.to, urc_lx_load(k, bx, i)));
     return true;
 }

@@ -82,6 +82,14 @@ void urc_print_ints(urc_strbuf *sb, const char *name, const int64_t *v, int n) {
     urc_sb_putc(sb, ']');
 }
 
+urc_ls *urc_flat_loop(urc_kernel *k, const urc_shape *s, urc_lx **i) {
+    urc_shape flat = {1, {urc_shape_numel(s)}};
+    int iv[1];
+    urc_ls *body = urc_loop_nest(k, k->body, &flat, iv, URC_FOR_PARALLEL);
+    *i = urc_lx_var(k, iv[0]);
+    return body;
+}
+
 urc_ls *urc_dim_loops(urc_kernel *k, urc_ls *parent, const int64_t *dims, int n, urc_lx **idx, bool parallel,
                       bool simd) {
     static const char *names[] = {"i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7", "i8"};

@@ -59,6 +59,10 @@ bool urc_reject_half(const urc_node *n, int i);
 urc_ls *urc_dim_loops(urc_kernel *k, urc_ls *parent, const int64_t *dims, int n, urc_lx **idx, bool parallel,
                       bool simd);
 
+/* One parallel loop over every element of shape s, in row-major order (an
+ * elementwise kernel over flat buffers); its index in *i. Returns the body. */
+urc_ls *urc_flat_loop(urc_kernel *k, const urc_shape *s, urc_lx **i);
+
 /* Printing helpers for the print callback. */
 void urc_print_ints(urc_strbuf *sb, const char *name, const int64_t *v, int n);
 

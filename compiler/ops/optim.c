@@ -98,10 +98,8 @@ static bool optim_lower(urc_lower *L, const urc_node *n) {
         vfirst = urc_kernel_var(k, "first", URC_DT_BOOL);
         urc_ls_decl(k->body, vfirst, urc_lx_bin(URC_L_LE, t, urc_lx_flt(1, URC_DT_F64)));
     }
-    urc_shape flat = {1, {urc_shape_numel(&n->in[0]->shape)}};
-    int iv[1];
-    urc_ls *body = urc_loop_nest(k, k->body, &flat, iv, URC_FOR_PARALLEL);
-    urc_lx *i = urc_lx_var(k, iv[0]);
+    urc_lx *i;
+    urc_ls *body = urc_flat_loop(k, &n->in[0]->shape, &i);
 #define F(v) urc_lx_flt(v, dt)
 #define BIN(op, x, y) urc_lx_bin(URC_L_##op, x, y)
     urc_lx *p = urc_lx_load(k, b[0], i), *g = urc_lx_load(k, b[1], i);

@@ -151,10 +151,9 @@ static bool quant_lower(urc_lower *L, const urc_node *n) {
     urc_kernel *k = urc_lower_begin(L, n);
     int bx = urc_lower_in(L, k, n->in[0], "x");
     int by = urc_lower_out(L, k, n->out[0], "y");
-    urc_shape flat = {1, {urc_shape_numel(&n->out[0]->shape)}};
-    int iv[1];
-    urc_ls *body = urc_loop_nest(k, k->body, &flat, iv, URC_FOR_PARALLEL);
-    urc_lx *i = urc_lx_var(k, iv[0]), *x = urc_lx_load(k, bx, i);
+    urc_lx *i;
+    urc_ls *body = urc_flat_loop(k, &n->out[0]->shape, &i);
+    urc_lx *x = urc_lx_load(k, bx, i);
     const urc_dtype F = URC_DT_F32;
     if (n->op == URC_OP_FAKE_QUANT) {
         urc_lx *s = urc_lx_flt(n->a.quant.scale, F);

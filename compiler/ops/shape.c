@@ -184,10 +184,8 @@ static bool shape_lower(urc_lower *L, const urc_node *n) {
                          urc_lx_const((double)n->in[0]->shape.dims[d], URC_DT_I64));
         return true;
     }
-    urc_shape flat = {1, {urc_shape_numel(&yv->shape)}};
-    int iv[1];
-    urc_ls *body = urc_loop_nest(k, k->body, &flat, iv, URC_FOR_PARALLEL);
-    urc_lx *i = urc_lx_var(k, iv[0]);
+    urc_lx *i;
+    urc_ls *body = urc_flat_loop(k, &yv->shape, &i);
     switch (n->op) {
     case URC_OP_SIZE:
         urc_ls_store(body, by, i, urc_lx_const((double)urc_shape_numel(&n->in[0]->shape), URC_DT_I64));

@@ -300,10 +300,8 @@ static bool unary_lower(urc_lower *L, const urc_node *n) {
     const urc_value *xv = n->in[0], *yv = n->out[0];
     int bx = urc_lower_in(L, k, xv, "x");
     int by = urc_lower_out(L, k, yv, "y");
-    urc_shape flat = {1, {urc_shape_numel(&yv->shape)}};
-    int iv[1];
-    urc_ls *body = urc_loop_nest(k, k->body, &flat, iv, URC_FOR_PARALLEL);
-    urc_lx *i = urc_lx_var(k, iv[0]);
+    urc_lx *i;
+    urc_ls *body = urc_flat_loop(k, &yv->shape, &i);
     urc_lx *lo = NULL, *hi = NULL;
     if (n->op == URC_OP_CLIP) {
         if (n->nin > 1 && n->in[1]) lo = urc_lower_load(L, k, n->in[1], urc_lx_int(0));
