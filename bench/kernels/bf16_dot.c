@@ -37,6 +37,14 @@ static uint16_t to_bf16(float f) {
     return (uint16_t)(u >> 16);
 }
 
+/* The first mr rows of a 6 x 32 tile of accumulators into C[m0.., n0..] (row length N). */
+static void store_tile(float *C, int N, int m0, int n0, int mr, __m512 acc[MR][2]) {
+    for (int i = 0; i < mr; i++) {
+        _mm512_storeu_ps(C + (size_t)(m0 + i) * N + n0, acc[i][0]);
+        _mm512_storeu_ps(C + (size_t)(m0 + i) * N + n0 + 16, acc[i][1]);
+    }
+}
+
 /* f32: Bp[panel][k][32] */
 static void gemm_f32(int M, int K, int N, const float *A, const float *Bp, float *C) {
     for (int n0 = 0; n0 < N; n0 += NR) {
@@ -53,10 +61,7 @@ static void gemm_f32(int M, int K, int N, const float *A, const float *Bp, float
                     acc[i][1] = _mm512_fmadd_ps(a, b1, acc[i][1]);
                 }
             }
-            for (int i = 0; i < mr; i++) {
-                _mm512_storeu_ps(C + (size_t)(m0 + i) * N + n0, acc[i][0]);
-                _mm512_storeu_ps(C + (size_t)(m0 + i) * N + n0 + 16, acc[i][1]);
-            }
+            store_tile(C, N, m0, n0, mr, acc);
         }
     }
 }
@@ -80,10 +85,7 @@ static void gemm_bf16(int M, int K, int N, const uint16_t *A, const uint16_t *Bp
                     acc[i][1] = _mm512_dpbf16_ps(acc[i][1], a, b1);
                 }
             }
-            for (int i = 0; i < mr; i++) {
-                _mm512_storeu_ps(C + (size_t)(m0 + i) * N + n0, acc[i][0]);
-                _mm512_storeu_ps(C + (size_t)(m0 + i) * N + n0 + 16, acc[i][1]);
-            }
+            store_tile(C, N, m0, n0, mr, acc);
         }
     }
 }
