@@ -271,21 +271,32 @@ static bool check_model(const urc_graph *g) {
 }
 
 /* Compiles the model and builds the entry's files in dir. */
+/* The model's forward program "seg" and the options to emit it with; NULL
+ * after reporting (the model's problems, or a model segment cannot run). */
+static urc_program *compile_model(const urc_seg_cache_opts *o, urc_graph **gp, urc_emit_opts *eo) {
+    urc_graph *g = urc_build_graph(o->model, o->opt);
+    if (!g || !check_model(g)) return NULL;
+    urc_program *P = urc_build_program(g, "seg", o->opt, NULL);
+    if (!P) return NULL;
+    const char *base = strrchr(o->model, '/');
+    *eo = (urc_emit_opts){.prefix = "seg",
+                          .source_name = base ? base + 1 : o->model,
+                          .command = o->command,
+                          .model_hash = g->hash,
+                          .opset = g->opset};
+    *gp = g;
+    return P;
+}
+
 static bool build_into(const urc_seg_cache_opts *o, const char *dir, const char *model_sha) {
     urc_diag_reset(o->model);
-    urc_graph *g = urc_build_graph(o->model, o->opt);
-    if (!g || !check_model(g)) return false;
-    urc_program *P = urc_build_program(g, "seg", o->opt, NULL);
+    urc_graph *g;
+    urc_emit_opts eo;
+    urc_program *P = compile_model(o, &g, &eo);
     if (!P) return false;
-    const char *base = strrchr(o->model, '/');
     /* the entry is a shared object the backend builds from its code */
     const urc_backend *be = o->backend ? o->backend : &urc_backend_c;
     const char *code = urc_fmt("%s/seg%s", dir, be->code_suffix);
-    urc_emit_opts eo = {.prefix = "seg",
-                        .source_name = base ? base + 1 : o->model,
-                        .command = o->command,
-                        .model_hash = g->hash,
-                        .opset = g->opset};
     urc_emitted e = {0};
     const char *entry = "forward";
     be->emit((const urc_program *const *)&P, &entry, 1, &eo, &e);
@@ -339,16 +350,10 @@ static int jit_forward(const void *w, void *arena, const float *in, float *out) 
 }
 
 static bool load_jit(const urc_seg_cache_opts *o, urc_seg_model *m) {
-    urc_graph *g = urc_build_graph(o->model, o->opt);
-    if (!g || !check_model(g)) return false;
-    urc_program *P = urc_build_program(g, "seg", o->opt, NULL);
+    urc_graph *g;
+    urc_emit_opts eo;
+    urc_program *P = compile_model(o, &g, &eo);
     if (!P) return false;
-    const char *base = strrchr(o->model, '/');
-    urc_emit_opts eo = {.prefix = "seg",
-                        .source_name = base ? base + 1 : o->model,
-                        .command = o->command,
-                        .model_hash = g->hash,
-                        .opset = g->opset};
     const char *entry = "forward";
     urc_note("segment: compiling %s with LLVM's JIT", o->model);
     urc_jit *j = urc_jit_compile((const urc_program *const *)&P, &entry, 1, &eo);
