@@ -158,6 +158,16 @@ feat mc_unetr_up(cfg *c, const char *path, feat x, feat skip, int64_t cout, cons
 
 /* ---- networks outside monai_config.c ---- */
 
+/* MONAI's Convolution: conv of kernel k[d] and stride s[d] (padding
+ * (k-1)/2; transposed: output padding s-1), then unless conv_only its ADN in
+ * adn_ordering (dropout is the identity in eval). */
+feat mc_convolution(cfg *c, const char *path, feat x, int64_t cout, const int64_t *k, const int64_t *s, bool transposed,
+                    bool conv_only, const conv_opts *o);
+
+/* UNet (monai_unet.c): constructor arguments (NULL-ended) and the builder. */
+extern const char *const mc_unet_args[];
+const char *mc_unet(cfg *c, reader *r, const cJSON *args, feat x);
+
 /* SwinUNETR (monai_swin.c) and our UNETR++ (monai_unetr_pp.c,
  * models/unetr_pp.py): constructor arguments (NULL-ended), the img_size
  * check and the builder. */
