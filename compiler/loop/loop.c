@@ -94,6 +94,23 @@ urc_lx *urc_lx_cast(urc_dtype dt, urc_lx *a) {
     return e;
 }
 
+urc_lx *urc_lx_pair(const urc_kernel *k, int buf, urc_lx *idx) {
+    URC_ASSERT(k->bufs.items[buf].dt == URC_DT_BF16, "a pair of a buffer that is not bfloat16");
+    urc_lx *e = urc_lx_load(k, buf, idx);
+    e->kind = URC_LX_PAIR;
+    e->dt = URC_DT_U32;
+    return e;
+}
+
+urc_lx *urc_lx_dot2(urc_lx *a, urc_lx *b, urc_lx *c) {
+    URC_ASSERT(a->dt == URC_DT_U32 && b->dt == URC_DT_U32 && c->dt == URC_DT_F32, "dot2 operand types");
+    urc_lx *e = lx_new(URC_LX_DOT2, URC_DT_F32);
+    e->a = a;
+    e->b = b;
+    e->c = c;
+    return e;
+}
+
 urc_lx *urc_lx_addr(const urc_kernel *k, int buf, urc_lx *idx) {
     urc_lx *e = urc_lx_load(k, buf, idx);
     e->kind = URC_LX_ADDR;

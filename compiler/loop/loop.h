@@ -88,6 +88,11 @@ typedef enum urc_lx_kind {
     URC_LX_CAST, /* (dt)a */
     URC_LX_FMA,  /* a*b + c (floats); may be one fused operation (added for conv kernels) */
     URC_LX_ADDR, /* &buf[a]: the address of an element, only as an argument of a call statement */
+    URC_LX_PAIR, /* the bfloat16 elements buf[a] and buf[a + 1] of a bf16 buffer as one uint32, buf[a]
+                  * in bits 0-15 (an operand of DOT2) */
+    URC_LX_DOT2, /* c + a.hi*b.hi + a.lo*b.lo: a, b uint32 pairs of bfloat16 (lo: bits 0-15), c float32;
+                  * two fused multiply-adds, the high halves first: x86's vdpbf16ps lane for lane, bit
+                  * for bit (which also treats subnormal inputs and results as zero) */
 } urc_lx_kind;
 
 typedef struct urc_lx {
@@ -271,6 +276,11 @@ urc_lx *urc_lx_sel(urc_lx *cond, urc_lx *a, urc_lx *b);
  * (-std=c11) never contract a*b + c themselves (-ffp-contract=off). */
 urc_lx *urc_lx_fma(urc_lx *a, urc_lx *b, urc_lx *c);
 urc_lx *urc_lx_cast(urc_dtype dt, urc_lx *a); /* no-op when same dtype */
+/* The pair buf[idx], buf[idx + 1] of a bfloat16 buffer as a uint32 (URC_LX_PAIR). */
+urc_lx *urc_lx_pair(const urc_kernel *k, int buf, urc_lx *idx);
+/* c + a.hi*b.hi + a.lo*b.lo on bfloat16 pairs a, b (uint32), float32 c (URC_LX_DOT2). Backends print a
+ * vector loop (URC_FOR_VECTOR) of such stores as vdpbf16ps where the target has AVX512-BF16. */
+urc_lx *urc_lx_dot2(urc_lx *a, urc_lx *b, urc_lx *c);
 /* &buf[idx], for a call statement's argument (dtype: the buffer's). */
 urc_lx *urc_lx_addr(const urc_kernel *k, int buf, urc_lx *idx);
 /* Marks e `inrange` (see urc_lx) and returns it: for index computations

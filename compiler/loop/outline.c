@@ -18,7 +18,7 @@ typedef struct walker {
 static void expr(walker *w, const urc_lx *e) {
     if (!e) return;
     if (e->kind == URC_LX_VAR && !w->bound[e->var]) w->read[e->var] = true;
-    if (e->kind == URC_LX_LOAD || e->kind == URC_LX_ADDR) w->buf[e->buf] = true;
+    if (e->kind == URC_LX_LOAD || e->kind == URC_LX_ADDR || e->kind == URC_LX_PAIR) w->buf[e->buf] = true;
     expr(w, e->a);
     expr(w, e->b);
     expr(w, e->c);

@@ -91,6 +91,12 @@ static void expr(const urc_kernel *k, const urc_lx *e, urc_strbuf *sb) {
     case URC_LX_SEL: form(k, sb, "(", e->a, " ? ", e->b, " : ", e->c, ")"); return;
     case URC_LX_CAST: form(k, sb, urc_fmt("%s(", urc_dtype_name(e->dt)), e->a, NULL, NULL, NULL, NULL, ")"); return;
     case URC_LX_FMA: form(k, sb, "fma(", e->a, ", ", e->b, ", ", e->c, ")"); return;
+    case URC_LX_DOT2: form(k, sb, "dot2bf16(", e->a, ", ", e->b, ", ", e->c, ")"); return;
+    case URC_LX_PAIR:
+        urc_sb_puts(sb, "pair ");
+        buf_name(k, e->buf, sb);
+        form(k, sb, "[", e->a, NULL, NULL, NULL, NULL, "]");
+        return;
     case URC_LX_ADDR:
         urc_sb_putc(sb, '&');
         buf_name(k, e->buf, sb);

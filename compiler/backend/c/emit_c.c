@@ -209,6 +209,20 @@ static void expr(printer *p, const urc_lx *e) {
         expr(p, e->a);
         urc_sb_putc(sb, ']');
         return;
+    case URC_LX_PAIR:
+        urc_sb_printf(sb, "urc_pair_bf16(&%s[", p->k->bufs.items[e->buf].name);
+        expr(p, e->a);
+        urc_sb_puts(sb, "])");
+        return;
+    case URC_LX_DOT2:
+        urc_sb_puts(sb, "urc_dot2_bf16(");
+        expr(p, e->a);
+        urc_sb_puts(sb, ", ");
+        expr(p, e->b);
+        urc_sb_puts(sb, ", ");
+        expr(p, e->c);
+        urc_sb_putc(sb, ')');
+        return;
     case URC_LX_CAST: {
         urc_dtype from = e->a->dt;
         bool half_in = from == URC_DT_F16 || from == URC_DT_BF16,
@@ -436,6 +450,106 @@ static void block_body(printer *p, const urc_ls *b) {
     for (int i = 0; i < b->list.len; i++) stmt(p, b->list.items[i]);
 }
 
+/* ---- vector loops of bfloat16 pair products (URC_LX_DOT2) ------------------------------------
+ *
+ * gcc and clang do not turn a loop of urc_dot2_bf16 into vdpbf16ps, so a
+ * vector loop whose stores all have the form buf[base + l] = dot2(a, b, c)
+ * (l the lane; every operand either without l or a load at base + l) is
+ * printed twice: with AVX512-BF16 intrinsics in groups of 16, 8 and 4 lanes
+ * where the compiler targets them (__AVX512BF16__, __AVX512VL__), and as
+ * the portable loop otherwise. Both give the same bits on normal numbers. */
+
+static bool has_var(const urc_lx *e, int v) {
+    if (!e) return false;
+    if (e->kind == URC_LX_VAR && e->var == v) return true;
+    return has_var(e->a, v) || has_var(e->b, v) || has_var(e->c, v);
+}
+
+/* e = (something without v) + v */
+static bool lane_stride1(const urc_lx *e, int v) {
+    if (e->kind == URC_LX_VAR) return e->var == v;
+    if (e->kind != URC_LX_BIN) return false;
+    if (e->op == URC_L_ADD)
+        return (lane_stride1(e->a, v) && !has_var(e->b, v)) || (!has_var(e->a, v) && lane_stride1(e->b, v));
+    return e->op == URC_L_SUB && lane_stride1(e->a, v) && !has_var(e->b, v);
+}
+
+/* An operand of the vector form: without the lane, or a plain load at base + lane. */
+static bool dot2_operand(const urc_kernel *k, const urc_lx *e, urc_dtype dt, int v) {
+    if (!has_var(e, v)) return e->dt == dt;
+    return e->kind == URC_LX_LOAD && e->dt == dt && k->bufs.items[e->buf].dt == dt && lane_stride1(e->a, v);
+}
+
+static bool dot2_vector_loop(const urc_kernel *k, const urc_ls *s) {
+    if (!(s->flags & URC_FOR_VECTOR) || s->step != 1 || s->lo->kind != URC_LX_INT || s->hi->kind != URC_LX_INT)
+        return false;
+    int stores = 0;
+    for (int i = 0; i < s->body->list.len; i++) {
+        const urc_ls *st = s->body->list.items[i];
+        if (st->kind == URC_LS_COMMENT) continue;
+        if (st->kind != URC_LS_STORE || st->accum || k->bufs.items[st->buf].dt != URC_DT_F32 ||
+            st->val->kind != URC_LX_DOT2 || !lane_stride1(st->idx, s->var))
+            return false;
+        const urc_lx *d = st->val;
+        if (!dot2_operand(k, d->a, URC_DT_U32, s->var) || !dot2_operand(k, d->b, URC_DT_U32, s->var) ||
+            !dot2_operand(k, d->c, URC_DT_F32, s->var))
+            return false;
+        stores++;
+    }
+    return stores > 0;
+}
+
+/* The intrinsic spelling of an operand for `bits`-wide vectors. */
+static const char *dot2_vec(printer *p, const urc_lx *e, int v, int bits) {
+    const char *pre = bits == 512 ? "_mm512" : bits == 256 ? "_mm256" : "_mm";
+    const char *si = bits == 512 ? "si512" : bits == 256 ? "si256" : "si128";
+    bool f = e->dt == URC_DT_F32;
+    if (!has_var(e, v))
+        return f ? urc_fmt("%s_set1_ps(%s)", pre, expr_str(p, e))
+                 : urc_fmt("%s_set1_epi32((int)%s)", pre, expr_str(p, e));
+    const char *addr = urc_fmt("&%s[%s]", p->k->bufs.items[e->buf].name, strip_parens(expr_str(p, e->a)));
+    if (f) return urc_fmt("%s_loadu_ps(%s)", pre, addr);
+    return urc_fmt("%s_loadu_%s((const void *)%s)", pre, si, addr);
+}
+
+static void dot2_lanes(printer *p, const urc_ls *s, int bits) {
+    const char *pre = bits == 512 ? "_mm512" : bits == 256 ? "_mm256" : "_mm";
+    const char *bh = bits == 512 ? "__m512bh" : bits == 256 ? "__m256bh" : "__m128bh";
+    for (int i = 0; i < s->body->list.len; i++) {
+        const urc_ls *st = s->body->list.items[i];
+        if (st->kind != URC_LS_STORE) continue;
+        const urc_lx *d = st->val;
+        line(p, "%s_storeu_ps(&%s[%s], %s_dpbf16_ps(%s, (%s)%s, (%s)%s));", pre, p->k->bufs.items[st->buf].name,
+             strip_parens(expr_str(p, st->idx)), pre, dot2_vec(p, d->c, s->var, bits), bh,
+             dot2_vec(p, d->a, s->var, bits), bh, dot2_vec(p, d->b, s->var, bits));
+    }
+}
+
+static void dot2_loop(printer *p, const urc_ls *s) {
+    const char *v = p->k->vars.items[s->var].name;
+    int64_t lo = s->lo->i, hi = s->hi->i, at = lo;
+    line(p, "#if defined(__AVX512BF16__) && defined(__AVX512VL__)");
+    for (int bits = 512; bits >= 128; bits /= 2) {
+        int64_t w = bits / 32, n = (hi - at) / w * w;
+        if (!n) continue;
+        line(p, "for (urc_idx %s = %lld; %s < %lld; %s += %lld) {", v, (long long)at, v, (long long)(at + n), v,
+             (long long)w);
+        p->indent++;
+        dot2_lanes(p, s, bits);
+        p->indent--;
+        line(p, "}");
+        at += n;
+    }
+    if (at < hi) {
+        line(p, "for (urc_idx %s = %lld; %s < %lld; %s++) {", v, (long long)at, v, (long long)hi, v);
+        p->indent++;
+        for (int i = 0; i < s->body->list.len; i++) stmt(p, s->body->list.items[i]);
+        p->indent--;
+        line(p, "}");
+    }
+    line(p, "#else");
+}
+
 static void stmt(printer *p, const urc_ls *s) {
     const urc_kernel *k = p->k;
     switch (s->kind) {
@@ -447,6 +561,8 @@ static void stmt(printer *p, const urc_ls *s) {
         line(p, "}");
         return;
     case URC_LS_FOR: {
+        bool dot2 = dot2_vector_loop(k, s);
+        if (dot2) dot2_loop(p, s);
         if (s->flags & URC_FOR_PARALLEL) {
             if (s->collapse > 1) line(p, "URC_OMP(parallel for collapse(%d))", s->collapse);
             else line(p, "URC_OMP(parallel for)");
@@ -464,6 +580,7 @@ static void stmt(printer *p, const urc_ls *s) {
         block_body(p, s->body);
         p->indent--;
         line(p, "}");
+        if (dot2) line(p, "#endif");
         return;
     }
     case URC_LS_IF:
@@ -670,7 +787,22 @@ void urc_emit_c_header(const urc_program *P, const urc_c_opts *o, urc_strbuf *ou
     urc_emit_c_header_multi(&P, &entry, 1, o, out);
 }
 
-static void prelude(const urc_program *P, urc_strbuf *out) {
+/* Whether an expression or statement tree holds a DOT2 (the prelude then has its helpers). */
+static bool expr_dot2(const urc_lx *e) {
+    return e && (e->kind == URC_LX_DOT2 || expr_dot2(e->a) || expr_dot2(e->b) || expr_dot2(e->c));
+}
+
+static bool stmt_dot2(const urc_ls *s) {
+    if (!s) return false;
+    if (expr_dot2(s->lo) || expr_dot2(s->hi) || expr_dot2(s->cond) || expr_dot2(s->idx) || expr_dot2(s->val) ||
+        stmt_dot2(s->body) || stmt_dot2(s->els))
+        return true;
+    for (int i = 0; i < s->list.len; i++)
+        if (stmt_dot2(s->list.items[i])) return true;
+    return false;
+}
+
+static void prelude(const urc_program *P, urc_strbuf *out, bool dot2) {
     bool idx32 = P->index_bits == 32;
     urc_sb_puts(out, "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n\n");
     urc_sb_printf(out, "typedef %s urc_idx; /* every buffer has fewer than 2^%d elements */\n\n",
@@ -784,12 +916,23 @@ static void prelude(const urc_program *P, urc_strbuf *out) {
                 "    uint32_t h = r >> 13, rem = r & 0x1fffu;\n"
                 "    if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) h++;\n"
                 "    return (uint16_t)(s | h);\n}\n\n");
+    if (!dot2) return;
+    urc_sb_puts(out, "/* bfloat16 pair products (--precision bf16): a, b hold two bfloat16 each (bits 0-15 the\n"
+                     " * element at the lower address); c + a.hi*b.hi + a.lo*b.lo as two fused multiply-adds, the\n"
+                     " * high halves first: vdpbf16ps's result on normal numbers. */\n"
+                     "#if defined(__AVX512BF16__) && defined(__AVX512VL__)\n#include <immintrin.h>\n#endif\n"
+                     "static URC_MAYBE_UNUSED inline uint32_t urc_pair_bf16(const uint16_t *p) {\n"
+                     "    return (uint32_t)p[0] | (uint32_t)p[1] << 16;\n}\n"
+                     "static URC_MAYBE_UNUSED inline float urc_dot2_bf16(uint32_t a, uint32_t b, float c) {\n"
+                     "    urc_bits ah, al, bh, bl;\n"
+                     "    ah.u = a & 0xffff0000u, al.u = a << 16, bh.u = b & 0xffff0000u, bl.u = b << 16;\n"
+                     "    return fmaf(al.f, bl.f, fmaf(ah.f, bh.f, c));\n}\n\n");
 }
 
 /* Marks the buffers an expression or statement tree uses. */
 static void mark_expr(const urc_lx *e, bool *used) {
     if (!e) return;
-    if (e->kind == URC_LX_LOAD || e->kind == URC_LX_ADDR) used[e->buf] = true;
+    if (e->kind == URC_LX_LOAD || e->kind == URC_LX_ADDR || e->kind == URC_LX_PAIR) used[e->buf] = true;
     mark_expr(e->a, used);
     mark_expr(e->b, used);
     mark_expr(e->c, used);
@@ -1140,7 +1283,10 @@ void urc_emit_c_source_multi(const urc_program *const *progs, const char *const 
     urc_program widest = *progs[0];
     for (int i = 0; i < n; i++)
         if (progs[i]->index_bits > widest.index_bits) widest.index_bits = progs[i]->index_bits;
-    prelude(&widest, out);
+    bool dot2 = false;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < progs[i]->kernels.len && !dot2; j++) dot2 = stmt_dot2(progs[i]->kernels.items[j]->body);
+    prelude(&widest, out, dot2);
     printer p = {.out = out};
     /* Kernels whose text is identical apart from the name and comment (the
      * twelve transformer blocks, repeated conv shapes, the forward part of a

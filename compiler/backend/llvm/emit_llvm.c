@@ -473,8 +473,29 @@ static LLVMValueRef binary(gen *g, const urc_lx *e) {
     return ll_icmp(g, p, a, c);
 }
 
+/* DOT2 as two fused multiply-adds, high halves first (a, b i32 pairs or vectors of them, c float or a
+ * vector of floats): the C prelude's urc_dot2_bf16. */
+static LLVMValueRef dot2_portable(gen *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
+    LLVMBuilderRef bl = g->b;
+    LLVMTypeRef it = LLVMTypeOf(a), ft = LLVMTypeOf(c);
+    LLVMValueRef ah = LLVMBuildBitCast(bl, LLVMBuildAnd(bl, a, kint(it, (int64_t)0xffff0000u), ""), ft, "");
+    LLVMValueRef bh = LLVMBuildBitCast(bl, LLVMBuildAnd(bl, b, kint(it, (int64_t)0xffff0000u), ""), ft, "");
+    LLVMValueRef al = LLVMBuildBitCast(bl, LLVMBuildShl(bl, a, kint(it, 16), ""), ft, "");
+    LLVMValueRef blo = LLVMBuildBitCast(bl, LLVMBuildShl(bl, b, kint(it, 16), ""), ft, "");
+    LLVMValueRef hi[3] = {ah, bh, c};
+    LLVMValueRef lo[3] = {al, blo, intrinsic(g, "llvm.fma", &ft, 1, hi, 3)};
+    return intrinsic(g, "llvm.fma", &ft, 1, lo, 3);
+}
+
 static LLVMValueRef ex(gen *g, const urc_lx *e) {
     switch (e->kind) {
+    case URC_LX_PAIR: {
+        LLVMValueRef p = LLVMBuildBitCast(g->b, elem_ptr(g, e->buf, e->a), LLVMPointerType(g->i32, 0), "");
+        LLVMValueRef l = LLVMBuildLoad2(g->b, g->i32, p, "");
+        LLVMSetAlignment(l, 2);
+        return l;
+    }
+    case URC_LX_DOT2: return dot2_portable(g, ex(g, e->a), ex(g, e->b), ex(g, e->c));
     case URC_LX_INT:
         if (is_float(e->dt)) return LLVMConstReal(val_type(g, e->dt), (double)e->i);
         if (e->dt == URC_DT_BOOL) return LLVMConstInt(g->i1, e->i != 0, 0);
@@ -583,6 +604,13 @@ static bool widenable(const urc_lx *e, int v) {
     case URC_LX_LOAD: /* halves and int8 (--precision's weights): only under a cast */
         return (vec_float(e->dt) || is_half(e->dt) || e->dt == URC_DT_I8) && unit_stride(e->a, v);
     case URC_LX_FMA: return vec_float(e->dt) && widenable(e->a, v) && widenable(e->b, v) && widenable(e->c, v);
+    case URC_LX_DOT2: /* the pairs: without the lane, or uint32 loads at base + lane */
+        for (int i = 0; i < 2; i++) {
+            const urc_lx *p = i ? e->b : e->a;
+            if (uses_var(p, v) && !(p->kind == URC_LX_LOAD && p->dt == URC_DT_U32 && unit_stride(p->a, v)))
+                return false;
+        }
+        return widenable(e->c, v);
     case URC_LX_SEL:
         return vec_float(e->dt) && e->a->dt == URC_DT_BOOL && widenable(e->a, v) && widenable(e->b, v) &&
                widenable(e->c, v);
@@ -653,6 +681,14 @@ static LLVMValueRef vex(gen *g, const urc_lx *e, int v, unsigned n) {
         return intrinsic(g, "llvm.fmuladd", &vt, 1, args, 3);
     }
     case URC_LX_SEL: return sel(g, vex(g, e->a, v, n), vex(g, e->b, v, n), vex(g, e->c, v, n));
+    case URC_LX_DOT2: {
+        LLVMValueRef args[3] = {vex(g, e->c, v, n), vex(g, e->a, v, n), vex(g, e->b, v, n)};
+        if (g->dpbf16 && (n == 16 || n == 8 || n == 4))
+            return intrinsic(g, n == 16 ? "llvm.x86.avx512bf16.dpbf16ps.512" : n == 8 ? "llvm.x86.avx512bf16.dpbf16ps.256"
+                                                                                     : "llvm.x86.avx512bf16.dpbf16ps.128",
+                             NULL, 0, args, 3);
+        return dot2_portable(g, args[1], args[2], args[0]);
+    }
     case URC_LX_CAST: {
         LLVMValueRef a = vex(g, e->a, v, n);
         if (e->a->dt == e->dt) return a;
@@ -711,9 +747,15 @@ static bool vector_for(gen *g, const urc_ls *s) {
         return false;
     int64_t n = s->hi->i - s->lo->i;
     if (n < 2 || n > 64 || !widenable_body(g, s->body, s->var)) return false;
+    /* vdpbf16ps takes 16 lanes at most */
+    unsigned wmax = 64;
+    for (int i = 0; i < s->body->list.len && g->dpbf16; i++) {
+        const urc_ls *st = s->body->list.items[i];
+        if (st->kind == URC_LS_STORE && st->val->kind == URC_LX_DOT2) wmax = 16;
+    }
     for (int64_t first = 0; first < n;) {
         unsigned w = 1;
-        while ((int64_t)w * 2 <= n - first) w *= 2;
+        while ((int64_t)w * 2 <= n - first && w * 2 <= wmax) w *= 2;
         /* the group's first lane: the bases of its vector accesses */
         store_var(g, s->var, ll_ci(val_type(g, s->lo->dt), s->lo->i + first), s->lo->dt);
         for (int i = 0; i < s->body->list.len; i++) {

@@ -226,6 +226,18 @@ static void cpu_of(const urc_target *t, const char *triple, const char **cpu, co
     else *cpu = t->name;
 }
 
+/* Whether the comma-separated LLVM feature list has token f ("+avx512bf16"). */
+static bool has_feature(const char *list, const char *f) {
+    size_t n = strlen(f);
+    for (const char *p = list; p && *p;) {
+        size_t m = strcspn(p, ",");
+        if (m == n && !strncmp(p, f, n)) return true;
+        p += m;
+        if (*p) p++;
+    }
+    return false;
+}
+
 /* A bare-metal triple (thumbv7em-none-eabihf, riscv32-unknown-elf, ...): no OS, so no libgomp and no
  * dynamic loader. Its objects run parallel loops serially (as the C backend's code built without
  * -fopenmp) and are not position-independent (no GOT: data addressed as the linker script places it). */
@@ -324,6 +336,12 @@ bool urc_llvm_build_module(const urc_program *const *progs, const char *const *e
     g.cpu = cpu, g.features = features;
     g.serial = bare;
     g.scalar = no_float_vectors(triple, features);
+    /* vdpbf16ps: the features say so, or the CPU of --target-cpu has it and nothing overrides it */
+    g.dpbf16 = same_arch(triple, "x86_64") && !has_feature(features, "-avx512bf16") &&
+               !has_feature(features, "-avx512vl") &&
+               ((has_feature(features, "+avx512bf16") && has_feature(features, "+avx512vl")) ||
+                ((W->target.features & URC_FEAT_AVX512BF16) && !tt->cpu && !tt->features && W->target.name &&
+                 strcmp(W->target.name, "native")));
     if (same_arch(triple, "x86_64"))
         g.vector_width = urc_fmt("%d", W->target.vector_bits ? W->target.vector_bits : 256);
     g.md_loop = LLVMGetMDKindIDInContext(g.ctx, "llvm.loop", 9);

@@ -1,0 +1,166 @@
+/* test_dot2.c: the loop IR's bfloat16 pair product (URC_LX_DOT2, URC_LX_PAIR) end to end.
+ * A one-node graph is lowered and its kernel's body replaced by
+ *
+ *   for r (parallel):
+ *     A[i] = bf16(x[r*2K + i])                      a local bfloat16 array, i < 2K
+ *     Wb[i] = bf16(x[(i*7 + r) % NX] * 0.75)        i < 2KL
+ *     Bw[j] = pair Wb[2j]                            a local uint32 array, j < KL
+ *     acc[l] = 0.25                                  l < L
+ *     for k < K: for l < L (vector): acc[l] = dot2(pair A[2k], Bw[k*L + l], acc[l])
+ *     y[r*L + l] = acc[l]
+ *
+ * with L = 53 lanes (the C printer's groups of 16 and 4 lanes and one scalar lane; LLVM's of 16, 16,
+ * 16, 4 and 1). The output must equal, bit for bit, two fused multiply-adds per pair with the high
+ * halves first (what vdpbf16ps computes): through the test backend (UNETRC_BACKEND) with the code
+ * built for this machine (vdpbf16ps where it has AVX512-BF16) and, for C, also built for a generic
+ * x86-64 (the portable loop). The C text must hold both forms. */
+#include <math.h>
+#include <string.h>
+
+#include "../compiler/backend/backend.h"
+#include "../compiler/backend/c/emit_c.h"
+#include "../compiler/base/diag.h"
+#include "../compiler/driver.h"
+#include "check.h"
+
+enum { R = 6, K = 24, L = 53, NX = R * L }; /* x and y: NX floats (x's first R*2K are A's) */
+
+static uint16_t to_bf16(float f) { /* round to nearest even (no NaN here) */
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+static float of_bf16(uint32_t h) {
+    uint32_t u = h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static urc_lx *I(int64_t v) { return urc_lx_int(v); }
+
+static urc_program *build(urc_value **xo) {
+    urc_graph *g = urc_graph_new();
+    urc_value *x = urc_value_new(g, "x");
+    urc_value_set_type(x, URC_DT_F32, &(urc_shape){2, {1, NX}});
+    x->flags |= URC_VAL_INPUT;
+    URC_VEC_PUSH(g->inputs, x);
+    bool ok = true;
+    urc_node *n = urc_node_make(g, URC_OP_RELU, "relu", 14, 1, &x, NULL, NULL, &ok);
+    urc_value *y = n->out[0];
+    y->flags |= URC_VAL_OUTPUT;
+    URC_VEC_PUSH(g->outputs, y);
+    CHECK(ok);
+    urc_options o = {.align = 64};
+    CHECK(urc_target_lookup("native", &o.target));
+    urc_program *P = urc_build_program(g, "model", &o, NULL);
+    CHECK(P && P->kernels.len == 1);
+    *xo = x;
+    return P;
+}
+
+int main(void) {
+    urc_diag_reset("dot2");
+    urc_value *x = NULL;
+    urc_program *P = build(&x);
+    if (!P || P->kernels.len != 1) return 1;
+    urc_kernel *k = P->kernels.items[0];
+    int bx = -1, by = -1;
+    for (int i = 0; i < k->bufs.len; i++) {
+        if (k->bufs.items[i].role == URC_KB_IN) bx = i;
+        if (k->bufs.items[i].role == URC_KB_OUT) by = i;
+    }
+    CHECK(bx >= 0 && by >= 0);
+    k->body = urc_ls_block();
+    int r = urc_kernel_var(k, "r", URC_DT_I64);
+    urc_ls *rb = urc_ls_for(k->body, r, I(0), I(R), 1, URC_FOR_PARALLEL);
+    urc_lx *rv = urc_lx_var(k, r);
+    int A = urc_kernel_local(k, "A", URC_DT_BF16, 2 * K), Wb = urc_kernel_local(k, "Wb", URC_DT_BF16, 2 * K * L);
+    int Bw = urc_kernel_local(k, "Bw", URC_DT_U32, K * L), acc = urc_kernel_local(k, "acc", URC_DT_F32, L);
+    urc_ls_array(rb, k, A);
+    urc_ls_array(rb, k, Wb);
+    urc_ls_array(rb, k, Bw);
+    urc_ls_array(rb, k, acc);
+    int i = urc_kernel_var(k, "i", URC_DT_I64), j = urc_kernel_var(k, "j", URC_DT_I64);
+    urc_ls *b = urc_ls_for(rb, i, I(0), I(2 * K), 1, URC_FOR_VECTOR);
+    urc_ls_store(b, A, urc_lx_var(k, i),
+                 urc_lx_cast(URC_DT_BF16, urc_lx_load(k, bx, urc_add(urc_muli(rv, 2 * K), urc_lx_var(k, i)))));
+    b = urc_ls_for(rb, i, I(0), I(2 * K * L), 1, 0);
+    urc_lx *xi = urc_lx_bin(URC_L_MOD, urc_add(urc_muli(urc_lx_var(k, i), 7), rv), I(NX));
+    urc_ls_store(b, Wb, urc_lx_var(k, i),
+                 urc_lx_cast(URC_DT_BF16, urc_lx_bin(URC_L_MUL, urc_lx_load(k, bx, urc_lx_inrange(xi)),
+                                                     urc_lx_flt(0.75, URC_DT_F32))));
+    b = urc_ls_for(rb, j, I(0), I(K * L), 1, 0);
+    urc_ls_store(b, Bw, urc_lx_var(k, j), urc_lx_pair(k, Wb, urc_muli(urc_lx_var(k, j), 2)));
+    int l = urc_kernel_var(k, "l", URC_DT_I64), kk = urc_kernel_var(k, "k", URC_DT_I64);
+    b = urc_ls_for(rb, l, I(0), I(L), 1, URC_FOR_VECTOR);
+    urc_ls_store(b, acc, urc_lx_var(k, l), urc_lx_flt(0.25, URC_DT_F32));
+    urc_ls *kb = urc_ls_for(rb, kk, I(0), I(K), 1, 0);
+    urc_lx *lv = urc_lx_var(k, l), *kv = urc_lx_var(k, kk);
+    b = urc_ls_for(kb, l, I(0), I(L), 1, URC_FOR_VECTOR);
+    urc_ls_store(b, acc, lv,
+                 urc_lx_dot2(urc_lx_pair(k, A, urc_muli(kv, 2)), urc_lx_load(k, Bw, urc_add(urc_muli(kv, L), lv)),
+                             urc_lx_load(k, acc, lv)));
+    b = urc_ls_for(rb, l, I(0), I(L), 1, URC_FOR_VECTOR);
+    urc_ls_store(b, by, urc_add(urc_muli(rv, L), lv), urc_lx_load(k, acc, lv));
+    CHECK(urc_program_verify(P));
+
+    urc_strbuf sb = {0};
+    urc_kernel_print(k, &sb);
+    CHECK(strstr(sb.data, "acc[l] = dot2bf16(pair A[(k * 2)], Bw[((k * 53) + l)], acc[l])") != NULL);
+    if (!strstr(sb.data, "dot2bf16(")) printf("printed:\n%s", sb.data);
+    urc_sb_free(&sb);
+    const urc_backend *be = urc_backend_from_env();
+    if (!strcmp(be->name, "c")) { /* both forms in the text */
+        urc_strbuf c = {0};
+        urc_c_opts co = {.prefix = "model", .header_name = "model.h"};
+        const char *entry = "forward";
+        urc_emit_c_source_multi((const urc_program *const *)&P, &entry, 1, &co, &c);
+        CHECK(strstr(c.data, "#if defined(__AVX512BF16__) && defined(__AVX512VL__)") != NULL);
+        CHECK(strstr(c.data, "_mm512_storeu_ps(&acc[l], _mm512_dpbf16_ps(_mm512_loadu_ps(&acc[l]), (__m512bh)"
+                             "_mm512_set1_epi32((int)urc_pair_bf16(&A[(k * 2)])), (__m512bh)_mm512_loadu_si512("
+                             "(const void *)&Bw[(k * 53) + l])));") != NULL);
+        CHECK(strstr(c.data, "_mm_dpbf16_ps(") != NULL && strstr(c.data, "_mm256_dpbf16_ps(") == NULL);
+        CHECK(strstr(c.data, "acc[l] = urc_dot2_bf16(urc_pair_bf16(&A[(k * 2)]), Bw[((k * 53) + l)], acc[l]);"));
+        if (failures) printf("C text:\n%s\n", c.data);
+        urc_sb_free(&c);
+    }
+
+    /* the reference */
+    urc_tensor *in = urc_tensor_new(URC_DT_F32, &x->shape);
+    float *xf = in->data, want[R * L];
+    for (int t = 0; t < NX; t++) xf[t] = (float)((t * 37) % 101 - 50) / 16.0f;
+    for (int rr = 0; rr < R; rr++)
+        for (int ll = 0; ll < L; ll++) {
+            float a = 0.25f;
+            for (int q = 0; q < K; q++) {
+                float ah = of_bf16(to_bf16(xf[rr * 2 * K + 2 * q + 1])), al = of_bf16(to_bf16(xf[rr * 2 * K + 2 * q]));
+                int w0 = 2 * (q * L + ll);
+                float bl = of_bf16(to_bf16(xf[(w0 * 7 + rr) % NX] * 0.75f));
+                float bh = of_bf16(to_bf16(xf[((w0 + 1) * 7 + rr) % NX] * 0.75f));
+                a = fmaf(al, bl, fmaf(ah, bh, a));
+            }
+            want[rr * L + ll] = a;
+        }
+    const char *builds[2] = {"-march=native", "-march=x86-64"};
+    for (int bi = 0; bi < (strcmp(be->name, "c") ? 1 : 2); bi++) {
+        urc_tensor *out[1] = {NULL};
+        urc_run_opts ro = {.cflags = urc_fmt("-std=c11 -O2 -fopenmp -Wall -Wextra -Werror %s", builds[bi]),
+                           .model_name = "dot2",
+                           .threads = 2};
+        urc_diag_reset(be->name);
+        bool ran = be->run(P, &in, out, &ro);
+        CHECK(ran);
+        if (!ran) {
+            printf("FAIL %s %s: %s\n", be->name, builds[bi], urc_diag_message());
+            continue;
+        }
+        int bad = 0;
+        for (int t = 0; t < R * L; t++)
+            if (memcmp(&((float *)out[0]->data)[t], &want[t], 4)) bad++;
+        CHECK(bad == 0);
+        printf("%s %s: %d of %d outputs differ from the two fused multiply-adds\n", be->name, builds[bi], bad, R * L);
+    }
+    printf("%s\n", failures ? "FAILED" : "ok");
+    return failures != 0;
+}
