@@ -256,6 +256,26 @@ int urc_lower_win(urc_lower *L, urc_kernel *k, const urc_node *n, const urc_valu
     return urc_lower_in(L, k, r, hint);
 }
 
+bool urc_lower_dot2(const urc_lower *L, const urc_node *n) {
+    return urc_lower_wdtype(n) == URC_DT_BF16 && urc_target_dot2(L->target);
+}
+
+int urc_lower_wpairs(urc_lower *L, urc_kernel *k, const char *hint, int64_t outer, int64_t K, int64_t cols,
+                     const float *data) {
+    URC_ASSERT(K % 2 == 0, "bfloat16 pairs of an odd reduction");
+    int64_t n = outer * K / 2 * cols;
+    uint32_t *p = urc_xmalloc((size_t)(n ? n : 1) * sizeof *p);
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t r = 0; r < K; r += 2)
+            for (int64_t j = 0; j < cols; j++) {
+                const float *d = data + (o * K + r) * cols + j;
+                p[(o * K / 2 + r / 2) * cols + j] = (uint32_t)urc_f32_to_bf16(d[0]) | (uint32_t)urc_f32_to_bf16(d[cols]) << 16;
+            }
+    int b = urc_lower_const(L, k, hint, URC_DT_U32, n, p);
+    free(p);
+    return b;
+}
+
 urc_lx *urc_lower_wload(const urc_kernel *k, int b, urc_lx *idx, urc_dtype dt) {
     return urc_lx_cast(dt, urc_lx_load(k, b, idx));
 }

@@ -93,6 +93,17 @@ int urc_lower_win(urc_lower *L, urc_kernel *k, const urc_node *n, const urc_valu
  * storage dtype; the load itself when b holds dt). */
 urc_lx *urc_lower_wload(const urc_kernel *k, int b, urc_lx *idx, urc_dtype dt);
 
+/* bfloat16 pair products. With --precision bf16 on a CPU with AVX512-BF16 (the target's features) the
+ * product kernels that support it round their data operand to bfloat16 too and multiply pairs along
+ * the reduction with URC_LX_DOT2 (vdpbf16ps): true when node n's kernels do (n's weights are bf16,
+ * the target has the instruction: urc_target_dot2). */
+bool urc_lower_dot2(const urc_lower *L, const urc_node *n);
+/* Binds the float32 packed weights data[o][r][j] (o < outer, r < K, j < cols; K even) as their
+ * bfloat16 pairs along r, a uint32 constant P[o][r/2][j] = bf16(data[o][r][j]) | bf16(data[o][r+1][j])
+ * << 16 (rounded to nearest even), the operand of URC_LX_DOT2. */
+int urc_lower_wpairs(urc_lower *L, urc_kernel *k, const char *hint, int64_t outer, int64_t K, int64_t cols,
+                     const float *data);
+
 /* Starts the kernel of node n; it becomes the next call of the program. */
 urc_kernel *urc_lower_begin(urc_lower *L, const urc_node *n);
 /* Binds a graph value as an input (read-only) or output buffer of k.

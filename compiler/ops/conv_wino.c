@@ -51,14 +51,16 @@ static urc_lx *fvar(urc_kernel *k, urc_ls *body, urc_lx *e) {
     return urc_lx_var(k, v);
 }
 
-/* The 4-point input transform B^T a of a[0..3], stored to dst[0..3]. */
+/* The 4-point input transform B^T a of a[0..3], stored to dst[0..3] (rounded to bfloat16 when buf
+ * holds them: V of the pair products). */
 static void bt4(urc_kernel *k, urc_ls *body, urc_lx *const *a, int buf, urc_lx *const *dst) {
     urc_lx *v[4];
+    urc_dtype dt = k->bufs.items[buf].dt;
     for (int i = 0; i < 4; i++) v[i] = fvar(k, body, a[i]);
-    urc_ls_store(body, buf, dst[0], sub(v[0], v[2]));
-    urc_ls_store(body, buf, dst[1], add(v[1], v[2]));
-    urc_ls_store(body, buf, dst[2], sub(v[2], v[1]));
-    urc_ls_store(body, buf, dst[3], sub(v[1], v[3]));
+    urc_ls_store(body, buf, dst[0], urc_lx_cast(dt, sub(v[0], v[2])));
+    urc_ls_store(body, buf, dst[1], urc_lx_cast(dt, add(v[1], v[2])));
+    urc_ls_store(body, buf, dst[2], urc_lx_cast(dt, sub(v[2], v[1])));
+    urc_ls_store(body, buf, dst[3], urc_lx_cast(dt, sub(v[1], v[3])));
 }
 
 /* Row r of the output transform A^T a, from a[0..3] without locals. */
@@ -116,6 +118,7 @@ typedef struct wino {
     int64_t nmb;
     int bx[URC_CONV_MAX_PARTS], bu, bb, br, by;
     int bias_mode; /* 0 none, 1 packed (bb), 2 literal or run-time (urc_lower_load) */
+    bool dot2;     /* bfloat16 pair products: V in bfloat16, U as pairs along c (U2[mb][p][c/2][MB]) */
 } wino;
 
 /* V[p][t][c] = (B^T d B)[p] of tile t's patch d (origin z0, y0, x0 in X, padding applied): d
@@ -209,7 +212,7 @@ static void group(wino *w, urc_ls *parent, urc_lx *nn, urc_lx *td, urc_lx *th, u
     urc_ls_push(parent, blk);
     int64_t P = w->P;
     int S = urc_kernel_local(k, "S", URC_DT_F32, P * C);
-    int V = urc_kernel_local(k, "V", URC_DT_F32, P * T * C);
+    int V = urc_kernel_local(k, "V", w->dot2 ? URC_DT_BF16 : URC_DT_F32, P * T * C);
     int O = urc_kernel_local(k, "O", URC_DT_F32, P / 2 * T * MB);
     urc_ls_array(blk, k, S);
     urc_ls_array(blk, k, V);
@@ -249,7 +252,19 @@ static void group(wino *w, urc_ls *parent, urc_lx *nn, urc_lx *td, urc_lx *th, u
             urc_lx *l = loopv(k, &b, "l", 0, urc_lx_int(MB), URC_FOR_VECTOR);
             urc_ls_store(b, acc, urc_add(urc_muli(t, MB), l), urc_lx_flt(0, URC_DT_F32));
         }
-        {
+        if (w->dot2) { /* acc[t][:] = dot2(V[p][t][c, c+1], U2[mb][p][c/2][:], acc[t][:]) */
+            urc_ls *b = ab;
+            urc_lx *ub = urc_sp_let(k, b, "ub", urc_muli(urc_add(urc_muli(mb, P), p), C / 2 * MB));
+            urc_lx *vb = urc_sp_let(k, b, "vb", urc_muli(p, T * C));
+            urc_lx *c2 = loopv(k, &b, "c", 0, urc_lx_int(C / 2), 0);
+            urc_lx *t = loopv(k, &b, "t", 0, urc_lx_int(nt), URC_FOR_UNROLL);
+            int xp = urc_kernel_var(k, "xp", URC_DT_U32);
+            urc_ls_decl(b, xp, urc_lx_pair(k, V, urc_add(urc_add(vb, urc_muli(t, C)), urc_muli(c2, 2))));
+            urc_lx *l = loopv(k, &b, "l", 0, urc_lx_int(MB), URC_FOR_VECTOR);
+            urc_lx *ai = urc_add(urc_muli(t, MB), l);
+            urc_lx *u = ld(k, w->bu, urc_add(urc_add(ub, urc_muli(c2, MB)), l));
+            urc_ls_store(b, acc, ai, urc_lx_dot2(urc_lx_var(k, xp), u, ld(k, acc, ai)));
+        } else {
             urc_ls *b = ab;
             urc_lx *ub = urc_sp_let(k, b, "ub", urc_muli(urc_add(urc_muli(mb, P), p), C * MB));
             urc_lx *vb = urc_sp_let(k, b, "vb", urc_muli(p, T * C));
@@ -358,10 +373,12 @@ bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c) {
     while (T > 1 && (P * c->C + (int64_t)T * (P * c->C + P / 2 * MB)) * 4 > WINO_STACK) T--;
     if ((P * c->C + (int64_t)T * (P * c->C + P / 2 * MB)) * 4 > WINO_STACK || (T < 3 && tiles_w >= 3)) return false;
 
-    wino w = {L, k, c, T, MB, lanes, c->nd == 3 ? 4 : 1, P, (c->M + MB - 1) / MB, {0}, 0, -1, -1, 0, 0};
+    wino w = {L, k, c, T, MB, lanes, c->nd == 3 ? 4 : 1, P, (c->M + MB - 1) / MB, {0}, 0, -1, -1, 0, 0, false};
+    w.dot2 = urc_lower_dot2(L, c->n) && c->C % 2 == 0;
     for (int p = 0; p < c->nx; p++) w.bx[p] = urc_lower_in(L, k, c->x[p], "x");
     float *u = pack_u(c, w.nmb, MB);
-    w.bu = urc_lower_wconst(L, k, c->n, "wino", w.nmb * P * c->C * MB, u);
+    w.bu = w.dot2 ? urc_lower_wpairs(L, k, "wino", w.nmb * P, c->C, MB, u)
+                  : urc_lower_wconst(L, k, c->n, "wino", w.nmb * P * c->C * MB, u);
     free(u);
     const urc_value *B = c->b;
     int64_t bits = 0;
@@ -390,7 +407,7 @@ bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c) {
     int nk = 0;
     memcpy(&alpha, &at->act_alpha, sizeof alpha);
     const int64_t head[] = {0x57494e4f, c->N, c->C,        c->M, T,       MB,    w.nmb, w.bu, w.bb,
-                            w.br,       w.by, w.bias_mode, bits, at->act, alpha, c->nx, c->nd};
+                            w.br,       w.by, w.bias_mode, bits, at->act, alpha, c->nx, c->nd, w.dot2};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
     for (int a = 0; a < 3; a++) key[nk++] = c->in[a], key[nk++] = c->out[a], key[nk++] = c->pb[a];
     for (int p = 0; p < c->nx; p++) key[nk++] = w.bx[p], key[nk++] = c->x[p]->shape.dims[c->x[p]->shape.rank - 1];

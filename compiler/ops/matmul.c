@@ -362,7 +362,7 @@ static bool naive_lower(mm_ctx *c) {
 
     int vn = urc_kernel_var(k, "n", URC_DT_I64), vk = urc_kernel_var(k, "k", URC_DT_I64);
     urc_lx *nx = urc_lx_var(k, vn), *kx = urc_lx_var(k, vk);
-    urc_lx *a_mk = urc_lx_load(k, ba, urc_add(a_row, urc_muli(kx, g->a_sk)));
+    urc_lx *a_mk = urc_lx_cast(dt, urc_lx_load(k, ba, urc_add(a_row, urc_muli(kx, g->a_sk)))); /* (bf16 A: pairs) */
     urc_lx *b_kn = urc_lower_wload(k, bb, urc_add(b0, urc_add(urc_muli(kx, g->b_sk), urc_muli(nx, g->b_sn))), dt);
     b_kn = urc_lower_wscaled(k, b_kn, c->bs, nx);
     urc_lx *y_idx = urc_add(y_row, nx);
@@ -405,6 +405,7 @@ typedef struct tiling {
     int64_t KC, nkb; /* K block and number of blocks */
     int64_t G, TPG;  /* row groups, row tiles per group */
     bool packed;     /* B packed at compile time */
+    bool dot2;       /* bfloat16 pair products: A bf16 (a Cast before it), B packed as pairs along k */
     bool rows_outer; /* row groups outside the panels (a tall A streamed once, not once per panel) */
 } tiling;
 
@@ -450,29 +451,42 @@ static void micro(mm_ctx *c, const tiling *t, const bvars *v, urc_ls *parent, ur
         urc_ls *jl = urc_ls_for(il, v->j, urc_lx_int(0), urc_lx_int(nr), 1, UV);
         urc_ls_store(jl, acc, aidx, urc_lx_load(k, c->by, yidx));
     }
-    /* k loop: acc[i][:] += A[i0+i, k] * B[k, n0:n0+nr] */
-    urc_ls *kl = urc_ls_for(blk, v->kk, klo, khi, 1, 0);
-    urc_lx *bi;
-    if (t->packed) /* panel p starts at p*NR*K; its width is nr */
-        bi = urc_add(urc_add(b_base(c, v->iv), urc_muli(p, t->NR * g->K)), urc_add(urc_muli(kx, nr), jx));
-    else bi = urc_add(urc_add(b_base(c, v->iv), urc_muli(kx, g->b_sk)), col);
-    /* B stored reduced (--precision): its row of the tile converted to float once per k, before the rows
-     * (converted inside the column loop, C compilers vectorise the multiply-adds at half width) */
-    int brow = -1;
-    if (k->bufs.items[c->bb].dt != dt) {
-        brow = urc_kernel_local(k, "brow", dt, nr);
-        urc_ls_array(kl, k, brow);
-        urc_ls *cl = urc_ls_for(kl, v->j, urc_lx_int(0), urc_lx_int(nr), 1, UV);
-        urc_ls_store(cl, brow, jx, urc_lower_wscaled(k, urc_lower_wload(k, c->bb, bi, dt), c->bs, col));
+    if (t->dot2) { /* acc[i][:] = dot2(A[i0+i, k:k+2], Bp[p][k/2][:], acc[i][:]) for even k */
+        urc_ls *kl = urc_ls_for(blk, v->kk, klo, khi, 2, 0);
+        urc_lx *k2 = urc_lx_inrange(urc_lx_bin(URC_L_DIV, kx, urc_lx_int(2)));
+        urc_lx *bi = urc_add(urc_add(urc_lx_inrange(urc_lx_bin(URC_L_DIV, b_base(c, v->iv), urc_lx_int(2))),
+                                     urc_muli(p, t->NR * g->K / 2)),
+                             urc_add(urc_muli(k2, nr), jx));
+        urc_ls *il = urc_ls_for(kl, v->i, urc_lx_int(0), urc_lx_int(mr), 1, U);
+        int ap = urc_kernel_var(k, "ap", URC_DT_U32);
+        urc_ls_decl(il, ap, urc_lx_pair(k, c->ba, urc_add(urc_add(a_base(c, v->iv), urc_muli(row, g->a_sm)), kx)));
+        urc_ls *jl = urc_ls_for(il, v->j, urc_lx_int(0), urc_lx_int(nr), 1, UV);
+        urc_ls_store(jl, acc, aidx, urc_lx_dot2(urc_lx_var(k, ap), urc_lx_load(k, c->bb, bi), urc_lx_load(k, acc, aidx)));
+    } else {
+        /* k loop: acc[i][:] += A[i0+i, k] * B[k, n0:n0+nr] */
+        urc_ls *kl = urc_ls_for(blk, v->kk, klo, khi, 1, 0);
+        urc_lx *bi;
+        if (t->packed) /* panel p starts at p*NR*K; its width is nr */
+            bi = urc_add(urc_add(b_base(c, v->iv), urc_muli(p, t->NR * g->K)), urc_add(urc_muli(kx, nr), jx));
+        else bi = urc_add(urc_add(b_base(c, v->iv), urc_muli(kx, g->b_sk)), col);
+        /* B stored reduced (--precision): its row of the tile converted to float once per k, before the rows
+         * (converted inside the column loop, C compilers vectorise the multiply-adds at half width) */
+        int brow = -1;
+        if (k->bufs.items[c->bb].dt != dt) {
+            brow = urc_kernel_local(k, "brow", dt, nr);
+            urc_ls_array(kl, k, brow);
+            urc_ls *cl = urc_ls_for(kl, v->j, urc_lx_int(0), urc_lx_int(nr), 1, UV);
+            urc_ls_store(cl, brow, jx, urc_lower_wscaled(k, urc_lower_wload(k, c->bb, bi, dt), c->bs, col));
+        }
+        urc_ls *il = urc_ls_for(kl, v->i, urc_lx_int(0), urc_lx_int(mr), 1, U);
+        urc_lx *a = urc_lx_cast(
+            dt, urc_lx_load(k, c->ba, urc_add(urc_add(a_base(c, v->iv), urc_muli(row, g->a_sm)), urc_muli(kx, g->a_sk))));
+        urc_ls_decl(il, v->a, a);
+        urc_ls *jl = urc_ls_for(il, v->j, urc_lx_int(0), urc_lx_int(nr), 1, UV);
+        urc_lx *bkj = brow >= 0 ? urc_lx_load(k, brow, jx) : urc_lx_load(k, c->bb, bi);
+        /* one fused multiply-add where the C compiler has a fast one (ISO C modes never contract a*b+c) */
+        urc_ls_store(jl, acc, aidx, urc_lx_fma(urc_lx_var(k, v->a), bkj, urc_lx_load(k, acc, aidx)));
     }
-    urc_ls *il = urc_ls_for(kl, v->i, urc_lx_int(0), urc_lx_int(mr), 1, U);
-    urc_lx *a =
-        urc_lx_load(k, c->ba, urc_add(urc_add(a_base(c, v->iv), urc_muli(row, g->a_sm)), urc_muli(kx, g->a_sk)));
-    urc_ls_decl(il, v->a, a);
-    urc_ls *jl = urc_ls_for(il, v->j, urc_lx_int(0), urc_lx_int(nr), 1, UV);
-    urc_lx *bkj = brow >= 0 ? urc_lx_load(k, brow, jx) : urc_lx_load(k, c->bb, bi);
-    /* one fused multiply-add where the C compiler has a fast one (ISO C modes never contract a*b+c) */
-    urc_ls_store(jl, acc, aidx, urc_lx_fma(urc_lx_var(k, v->a), bkj, urc_lx_load(k, acc, aidx)));
     /* store, with the epilogue after the last K block */
     urc_ls *epi_at = blk, *raw_at = NULL;
     if (last && has_epilogue(c)) epi_at = urc_ls_if(blk, last, &raw_at);
@@ -554,6 +568,22 @@ static int pack_b(mm_ctx *c, const tiling *t) {
                     memcpy(buf + dst * size, from + src * size, (size_t)size);
                 }
         }
+    if (t->dot2) { /* each panel's K x w block as bfloat16 pairs along k: [K/2][w] uint32 */
+        uint32_t *pr = urc_xmalloc((size_t)(nbm * K * N / 2 + 1) * sizeof *pr);
+        const float *f = (const float *)buf;
+        for (int64_t b = 0; b < nbm; b++)
+            for (int64_t n0 = 0; n0 < N; n0 += t->NR) {
+                int64_t w = N - n0 < t->NR ? N - n0 : t->NR, at = b * K * N + n0 * K;
+                for (int64_t kk = 0; kk < K; kk += 2)
+                    for (int64_t j = 0; j < w; j++)
+                        pr[at / 2 + kk / 2 * w + j] = (uint32_t)urc_f32_to_bf16(f[at + kk * w + j]) |
+                                                      (uint32_t)urc_f32_to_bf16(f[at + (kk + 1) * w + j]) << 16;
+            }
+        int r = urc_lower_const(c->L, c->k, "b_pairs", URC_DT_U32, nbm * K * N / 2, pr);
+        free(pr);
+        free(buf);
+        return r;
+    }
     /* float32 weights of a node marked by --precision: stored reduced (urc_lower_wconst) */
     int r = wf ? urc_lower_wconst(c->L, c->k, c->n, "b_packed", nbm * K * N, (const float *)buf)
                : urc_lower_const(c->L, c->k, "b_packed", c->dt, nbm * K * N, buf);
@@ -603,6 +633,7 @@ static int mm_key(const mm_ctx *c, const tiling *t, int64_t *key) {
                             t->TPG,
                             t->packed,
                             t->rows_outer,
+                            t->dot2,
                             key_f64(c->alpha),
                             key_f64(c->beta),
                             c->act,
@@ -650,6 +681,13 @@ static bool fast_lower(mm_ctx *c) {
     if (kc_max < 64) kc_max = 64;
     t.nkb = cdiv(g->K, kc_max);
     t.KC = cdiv(g->K, t.nkb);
+    /* bfloat16 pairs (a Cast to bf16 before A: passes/precision.c): pairs of k, so even K blocks */
+    t.dot2 = t.packed && dt == URC_DT_F32 && c->n->in[0]->dtype == URC_DT_BF16 && bv->dtype == URC_DT_F32 && g->a_sk == 1 &&
+             g->K % 2 == 0 && urc_lower_dot2(c->L, c->n);
+    if (t.dot2 && t.KC % 2) {
+        t.KC++;
+        t.nkb = cdiv(g->K, t.KC);
+    }
     /* row groups when (batch x panels) gives too few work items */
     int64_t NP = t.NF + (t.nre ? 1 : 0), MTT = t.MT + (t.mre ? 1 : 0);
     int64_t work = urc_shape_numel(&g->batch) * NP, want = 4 * (tg->threads > 0 ? tg->threads : 1);

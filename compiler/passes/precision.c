@@ -123,12 +123,19 @@ static bool matches(const char *glob, const urc_node *n) {
     return false;
 }
 
-/* Removes the unetrc.FakeQuant nodes of an earlier int8 marking (their readers read their input again). */
+/* A Cast placed by urc_precision_bf16_operands. */
+static bool bf16_operand_cast(const urc_node *n) {
+    size_t len = n->name ? strlen(n->name) : 0, sfx = strlen("/bf16");
+    return n->op == URC_OP_CAST && n->a.cast.to == URC_DT_BF16 && len > sfx && !strcmp(n->name + len - sfx, "/bf16");
+}
+
+/* Removes the unetrc.FakeQuant nodes of an earlier int8 marking and the Casts of an earlier bf16 one
+ * (their readers read their input again). */
 static void strip_fake_quant(urc_graph *g) {
     bool any = false;
     for (int i = 0; i < g->nodes.len; i++) {
         urc_node *n = g->nodes.items[i];
-        if (n->op != URC_OP_FAKE_QUANT) continue;
+        if (n->op != URC_OP_FAKE_QUANT && !bf16_operand_cast(n)) continue;
         urc_replace_uses(g, n->out[0], n->in[0]);
         urc_node_drop(n);
         any = true;
@@ -213,6 +220,41 @@ void urc_precision_round_weights(urc_graph *g) {
         n->in[1] = urc_const_new(g, NULL, t);
     }
     urc_graph_count_uses(g);
+}
+
+int urc_precision_bf16_operands(urc_graph *g) {
+    int n0 = g->nodes.len;
+    URC_VEC(int) before = {0};
+    URC_VEC(urc_node *) made = {0};
+    bool ok = true;
+    for (int i = 0; i < n0; i++) {
+        urc_node *n = g->nodes.items[i];
+        urc_value *a = n->in[0];
+        bool mm = n->op == URC_OP_MATMUL || n->op == URC_OP_FUSED_MATMUL || (n->op == URC_OP_GEMM && !n->a.gemm.trans_a);
+        if (n->wdtype != URC_DT_BF16 || !mm || !a || a->data || a->dtype != URC_DT_F32 || a->shape.rank < 1 ||
+            a->shape.dims[a->shape.rank - 1] % 2)
+            continue;
+        urc_node *c = NULL;
+        for (int j = 0; j < made.len && !c; j++)
+            if (made.items[j]->in[0] == a) c = made.items[j];
+        if (!c) {
+            urc_attrs at;
+            memset(&at, 0, sizeof at);
+            at.cast.to = URC_DT_BF16;
+            c = urc_node_make(g, URC_OP_CAST, urc_fmt("%s/bf16", a->name ? a->name : n->name), 13, 1, &a, &at, NULL,
+                              &ok);
+            URC_ASSERT(ok, "a Cast to bfloat16 of a float32 value");
+            URC_VEC_PUSH(made, c);
+            URC_VEC_PUSH(before, i);
+        }
+        n->in[0] = c->out[0];
+    }
+    int placed = made.len;
+    if (made.len) urc_graph_place_appended(g, n0, before.items);
+    free(made.items);
+    free(before.items);
+    urc_graph_count_uses(g);
+    return placed;
 }
 
 /* ---- int8 calibration ------------------------------------------------------ */

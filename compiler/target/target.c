@@ -1,6 +1,7 @@
 /* target.c: the CPU table and the host's detection (target.h). */
 #include "target.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -86,6 +87,11 @@ bool urc_target_lookup(const char *name, urc_target *t) {
             return true;
         }
     return false;
+}
+
+bool urc_target_dot2(const urc_target *t) {
+    const char *e = getenv("UNETRC_DOT2");
+    return (t->features & URC_FEAT_AVX512BF16) && !(e && !strcmp(e, "0"));
 }
 
 const char *urc_target_baseline(void) {

@@ -37,6 +37,10 @@ typedef struct urc_target {
 /* Fills t for a CPU name ("native" or its alias "host", "generic", "x86-64-v3", "x86-64-v4",
  * "sapphirerapids", "armv8-a", ...); false for an unknown name. */
 bool urc_target_lookup(const char *name, urc_target *t);
+/* Whether code for t multiplies bfloat16 pairs (--precision bf16's products through vdpbf16ps, see
+ * loop/lower.h urc_lower_dot2): t has AVX512-BF16 and UNETRC_DOT2=0 is not set in the environment
+ * (comparisons). */
+bool urc_target_dot2(const urc_target *t);
 /* The named baseline `unetrc MODEL -o seg.c` tunes for unless --target-cpu says otherwise, so that two
  * build machines give the same code: x86-64-v3 on x86-64 hosts, armv8-a on Arm, else generic. */
 const char *urc_target_baseline(void);
