@@ -374,7 +374,11 @@ bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c) {
     if ((P * c->C + (int64_t)T * (P * c->C + P / 2 * MB)) * 4 > WINO_STACK || (T < 3 && tiles_w >= 3)) return false;
 
     wino w = {L, k, c, T, MB, lanes, c->nd == 3 ? 4 : 1, P, (c->M + MB - 1) / MB, {0}, 0, -1, -1, 0, 0, false};
-    w.dot2 = urc_lower_dot2(L, c->n) && c->C % 2 == 0;
+    /* pairs with at least 32 input and output channels: below, rounding V to bfloat16 costs about what
+     * the shorter products save (UNETR 96^3, one thread, per call: 16 -> 16 at 96^3 78-91 ms with pairs
+     * against 81-93 without, 32 -> 16 159 against 148), above they gain (BasicUNet's 32 -> 32 at 96^3,
+     * 2 threads, 94-100 against 108-140) */
+    w.dot2 = urc_lower_dot2(L, c->n) && c->C % 2 == 0 && c->C >= 32 && c->M >= 32;
     for (int p = 0; p < c->nx; p++) w.bx[p] = urc_lower_in(L, k, c->x[p], "x");
     float *u = pack_u(c, w.nmb, MB);
     w.bu = w.dot2 ? urc_lower_wpairs(L, k, "wino", w.nmb * P, c->C, MB, u)
