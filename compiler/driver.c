@@ -144,7 +144,7 @@ static bool p_precision(pass_ctx *c) {
         urc_error(NULL, "--keep-fp32 '%s' matches no convolution or matrix product with constant float32 weights",
                   o->keep_fp32[unused]);
     if (ok && marked && samples) ok = urc_precision_calibrate(c->g, samples, n);
-    if (ok && marked && dt == URC_DT_BF16 && urc_target_dot2(&o->target)) urc_precision_bf16_operands(c->g);
+    if (ok && marked && dt == URC_DT_BF16 && urc_target_dot2(&o->target)) urc_precision_bf16_operands(c->g, &o->target);
     for (int i = 0; i < n; i++) urc_tensor_free(samples[i]);
     free(samples);
     return ok;

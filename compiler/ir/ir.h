@@ -266,6 +266,7 @@ bool urc_attr_has(const urc_attr_list *l, const char *name);
 
 typedef struct urc_lower urc_lower; /* loop/lower.h */
 
+struct urc_target; /* ../target/target.h */
 typedef struct urc_op_impl {
     /* Reads ONNX attributes into n->a. May be NULL (no attributes). */
     bool (*parse)(urc_node *n, urc_attr_list *attrs);
@@ -297,6 +298,10 @@ typedef struct urc_op_impl {
     /* Multiply-adds of the node (the bench's GFLOP/s and % of sgemm), or
      * NULL for a family that does none worth counting. */
     int64_t (*macs)(const urc_node *n);
+    /* bf16 pair products (--precision bf16 on a target with vdpbf16ps; passes/precision.c places a Cast
+     * to bfloat16 before each data input this names): the inputs (bit j for input j) that lowering reads
+     * as bfloat16 pairs when node n is marked bf16 and compiled for target t, or NULL / 0 for none. */
+    unsigned (*bf16_pairs)(const urc_node *n, const struct urc_target *t);
 } urc_op_impl;
 
 /* Op traits (the last column of ops.def, which explains them). */

@@ -463,7 +463,8 @@ static bool lower_conv(urc_lower *L, urc_kernel *k, const urc_node *n, const geo
         xi[2 + a] = urc_addi(urc_add(urc_muli(o[a], g->s[a]), urc_muli(kk, g->d[a])), -g->pb[a]);
     }
     bool cl = n->a.conv.channels_last;
-    urc_lx *prod = urc_lx_bin(URC_L_MUL, urc_lx_load(k, bx, urc_sp_index(xi, &X->shape, cl)),
+    /* (X in bfloat16: a Conv marked for pairs whose direct kernel would be too large, converted) */
+    urc_lx *prod = urc_lx_bin(URC_L_MUL, urc_lx_cast(Y->dtype, urc_lx_load(k, bx, urc_sp_index(xi, &X->shape, cl))),
                               urc_lower_wscaled(k, urc_lower_wload(k, bw, urc_index(wi, &W->shape), W->dtype), bs, m));
     urc_ls_assign(in, acc, urc_lx_bin(URC_L_ADD, urc_lx_var(k, acc), prod));
     const urc_lx *yi[2 + URC_MAX_SPATIAL] = {nn, m};
@@ -549,8 +550,8 @@ static bool lower_conv_transpose(urc_lower *L, urc_kernel *k, const urc_node *n,
 static bool conv_lower(urc_lower *L, const urc_node *n) {
     geo g = urc_conv_geometry(n);
     urc_kernel *k = urc_lower_begin(L, n);
-    bool fast =
-        n->a.conv.channels_last && n->in[0]->dtype == URC_DT_F32 && g.G == 1 && (n->in[1]->data || n->a.conv.w_last);
+    bool fast = n->a.conv.channels_last && (n->in[0]->dtype == URC_DT_F32 || n->in[0]->dtype == URC_DT_BF16) &&
+                g.G == 1 && (n->in[1]->data || n->a.conv.w_last);
     if (n->op == URC_OP_CONV_TRANSPOSE) {
         fast = fast && !n->a.conv.y_channels_first; /* not made by passes/fuse_conv.c */
         bool undilated = true;
@@ -605,4 +606,5 @@ const urc_op_impl urc_impl_conv = {conv_parse,
                                    conv_print,
                                    .signature_lower = false,
                                    .channels_last = conv_channels_last,
-                                   .macs = conv_macs};
+                                   .macs = conv_macs,
+                                   .bf16_pairs = urc_conv_pairs};

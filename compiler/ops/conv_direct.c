@@ -155,6 +155,7 @@ typedef struct dconv {
      * first accumulator column of the block being emitted (lane l is column col0 + l) */
     int bs;
     urc_lx *col0;
+    bool pairs; /* X parts in bfloat16 (a Cast before each, passes/precision.c), W packed as pairs along c */
 } dconv;
 
 static urc_lx *ivar(urc_kernel *k, urc_ls **body, const char *name, urc_lx *lo, urc_lx *hi, int64_t step,
@@ -225,7 +226,21 @@ static void dc_fma(dconv *c, urc_ls *body, int acc, urc_lx *vox, int64_t vstride
         urc_ls_store(in, acc, ai, urc_lx_fma(x, w, urc_lx_load(k, acc, ai)));
         return;
     }
-    for (int p = 0; p < c->nx; p++) {
+    for (int p = 0; p < c->nx && c->pairs; p++) { /* acc[v][:] = dot2(X[vox(v), c, c+1], Wp2[wb + c/2*MB + :], acc) */
+        int64_t Cp = c->cx[p];
+        urc_lx *xb = urc_sp_let(k, body, "xb", urc_muli(vox, Cp));
+        urc_ls *in = body;
+        urc_lx *c2 = urc_sp_dim_loop(k, &in, "c", Cp / 2, NULL);
+        urc_lx *wi = urc_add(wb, urc_muli(urc_addi(c2, c0 / 2), MB));
+        urc_lx *v = ivar(k, &in, "v", urc_sp_i(vlo), urc_sp_i(vhi), 1, URC_FOR_UNROLL);
+        int xp = urc_kernel_var(k, "xp", URC_DT_U32);
+        urc_ls_decl(in, xp, urc_lx_pair(k, c->bxs[p], urc_add(urc_add(xb, urc_muli(v, vstride * Cp)), urc_muli(c2, 2))));
+        urc_lx *l = ivar(k, &in, "l", urc_sp_i(0), urc_sp_i(MB), 1, URC_FOR_VECTOR);
+        urc_lx *ai = urc_add(urc_muli(v, MB), l);
+        urc_ls_store(in, acc, ai, urc_lx_dot2(urc_lx_var(k, xp), urc_lx_load(k, c->bw, urc_add(wi, l)), urc_lx_load(k, acc, ai)));
+        c0 += Cp;
+    }
+    for (int p = 0; p < c->nx && !c->pairs; p++) {
         int64_t Cp = c->cx[p];
         urc_lx *xb = urc_sp_let(k, body, "xb", urc_muli(vox, Cp));
         urc_ls *in = body;
@@ -354,7 +369,7 @@ static void dc_block(dconv *c, urc_ls *parent, urc_lx *mb, urc_lx *nn, urc_lx *o
     /* packed: Wp[mb][t][c][:] at (mb*T + t)*C*MB; at run time: W[t][c][mb*MB + :] at t*C*M + mb*MB */
     urc_lx *tap0 = urc_muli(c->wrt ? kd : urc_add(urc_muli(mb, c->K[0]), kd), c->K[1]);
     tap0 = urc_sp_let(k, tb, "t0", urc_muli(urc_add(tap0, kh), c->K[2]));
-    int64_t wt = c->C * (c->wrt ? c->wc : MB); /* W elements per tap */
+    int64_t wt = c->C * (c->wrt ? c->wc : MB) / (c->pairs ? 2 : 1); /* W elements (pairs) per tap */
     urc_lx *wmb = c->wrt ? urc_muli(mb, MB) : urc_sp_i(0);
     xr = urc_sp_let(k, tb, "xr", xr);
     int64_t sw = c->s[2], dw = c->d[2], pw = c->pb[2], IW = c->in[2];
@@ -405,7 +420,7 @@ static urc_lx *valid_cols(int64_t cols, int MB, int64_t nmb, urc_lx *mb) {
 static dconv dc_setup(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
     dconv c = {L,         k,         n,         0,    0,         -1,        1,         {0},       {g->C},
                -1,        false,     g->M,      g->N, g->C,      g->M,      {1, 1, 1}, {1, 1, 1}, {1, 1, 1},
-               {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0},  {1, 1, 1}, {0, 0, 0}, {1, 1, 1}, -1,        NULL};
+               {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0},  {1, 1, 1}, {0, 0, 0}, {1, 1, 1}, -1,        NULL,      false};
     c.col0 = urc_sp_i(0);
     for (int a = 0; a < g->nsp; a++) {
         int b = 3 - g->nsp + a;
@@ -455,7 +470,7 @@ static int dc_key(const dconv *c, bool gemm, int64_t *key) {
     key[n++] = gemm;
     key[n++] = c->bw, key[n++] = c->by, key[n++] = c->bb, key[n++] = c->br, key[n++] = c->nx, key[n++] = c->bs;
     for (int p = 0; p < c->nx; p++) key[n++] = c->bxs[p], key[n++] = c->cx[p];
-    key[n++] = c->wrt, key[n++] = c->wc, key[n++] = c->N, key[n++] = c->C, key[n++] = c->M;
+    key[n++] = c->wrt, key[n++] = c->wc, key[n++] = c->N, key[n++] = c->C, key[n++] = c->M, key[n++] = c->pairs;
     for (int a = 0; a < 3; a++) {
         const int64_t v[9] = {c->in[a], c->out[a], c->K[a], c->s[a], c->d[a], c->pb[a], c->os[a], c->oo[a], c->yd[a]};
         for (int i = 0; i < 9; i++) key[n++] = v[i];
@@ -557,14 +572,37 @@ static bool try_winograd(urc_lower *L, urc_kernel *k, const urc_node *n, const d
     return urc_conv_winograd(L, k, &w);
 }
 
+/* bf16 pairs: the direct kernel's channel form reads bf16 pairs of X along the channels where the
+ * products are long enough: a Conv or FusedConv (one group, constant W in ONNX's order, channels-last)
+ * with at least 8 output channels (fewer take the dot and voxel-lane forms) and an even channel count in
+ * every X part, unless Winograd takes it with its own pairs (3x3(x3) with >= 32 input and output
+ * channels, conv_wino.c). */
+unsigned urc_conv_pairs(const urc_node *n, const urc_target *t) {
+    if ((n->op != URC_OP_CONV && n->op != URC_OP_FUSED_CONV) || !urc_target_dot2(t) || !n->a.conv.channels_last ||
+        n->a.conv.w_last || !n->in[1]->data || n->in[1]->dtype != URC_DT_F32)
+        return 0;
+    geo g = urc_conv_geometry(n);
+    const char *e = getenv("UNETRC_WINO_PAIRS");
+    bool wino = !(e && !strcmp(e, "0")) && wino_fits(n, &g) && g.C >= 32 && g.M >= 32;
+    if (g.G != 1 || g.M < 8 || wino) return 0;
+    unsigned mask = 0;
+    for (int p = 0; p < nparts(n); p++) {
+        const urc_value *x = xpart(n, p);
+        if (x->data || x->dtype != URC_DT_F32 || x->shape.dims[x->shape.rank - 1] % 2) return 0;
+        mask |= 1u << (p ? 3 + p : 0);
+    }
+    return mask;
+}
+
 bool urc_conv_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
     const urc_value *W = n->in[1], *Y = n->out[0];
     dconv c = dc_setup(L, k, n, g);
+    c.pairs = xpart(n, 0)->dtype == URC_DT_BF16; /* (then every part is: urc_conv_pairs) */
     bool gemm = true;
     for (int a = 0; a < g->nsp; a++)
         gemm = gemm && g->K[a] == 1 && g->s[a] == 1 && g->pb[a] == 0 && g->out[a] == g->in[a];
     gemm = gemm && (!n->a.conv.y_channels_first || c.N == 1); /* the samples are one row */
-    if (!gemm && wino_fits(n, g) && try_winograd(L, k, n, &c, g->nsp)) return true;
+    if (!gemm && !c.pairs && wino_fits(n, g) && try_winograd(L, k, n, &c, g->nsp)) return true;
     if (gemm) { /* [N*S, C] x [C, M]: one row of every voxel */
         urc_shape xs = x_shape(n);
         int64_t V = urc_shape_numel(&xs) / c.C;
@@ -577,8 +615,8 @@ bool urc_conv_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo
     c.nx = nparts(n);
     for (int p = 0; p < c.nx; p++) c.cx[p] = xpart(n, p)->shape.dims[xpart(n, p)->shape.rank - 1];
     c.wrt = !W->data;
-    if (!c.wrt) dot_tile(&c.t, c.M, T, c.cx, c.nx, gemm ? 0 : c.out[2]);
-    if (!c.wrt && !gemm) vox_tile(&c.t, c.M, c.C, c.s[2], n->a.conv.y_channels_first, c.nx, c.out[2]);
+    if (!c.wrt && !c.pairs) dot_tile(&c.t, c.M, T, c.cx, c.nx, gemm ? 0 : c.out[2]);
+    if (!c.wrt && !gemm && !c.pairs) vox_tile(&c.t, c.M, c.C, c.s[2], n->a.conv.y_channels_first, c.nx, c.out[2]);
     /* run-time W [K..., C, M]: every channel block must be whole (no lanes past M) */
     if (c.wrt && (!n->a.conv.w_last || c.M % c.t.MB)) return false;
     if (dc_loops(&c, gemm) > DC_MAX_LOOPS) return false; /* nothing emitted yet: the naive twin instead */
@@ -594,8 +632,12 @@ bool urc_conv_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo
         for (int64_t m = 0; m < c.M; m++)
             for (int64_t t = 0; t < T; t++)
                 for (int64_t ci = 0; ci < c.C; ci++) wp[wp_at(&c.t, T, c.C, m, ci, t)] = w[(m * c.C + ci) * T + t];
-        c.bw = urc_lower_wconst(L, k, n, c.t.dot ? "wdot" : c.t.vox ? "wvox" : "wpack", nmb * T * c.C * MB, wp);
-        c.bs = urc_lower_wscale(L, k, n, nmb * MB, c.M);
+        if (c.pairs) { /* Wp2[mb][t][c/2][l]: pairs along c */
+            c.bw = urc_lower_wpairs(L, k, "wpairs", nmb * T, c.C, MB, wp);
+        } else {
+            c.bw = urc_lower_wconst(L, k, n, c.t.dot ? "wdot" : c.t.vox ? "wvox" : "wpack", nmb * T * c.C * MB, wp);
+            c.bs = urc_lower_wscale(L, k, n, nmb * MB, c.M);
+        }
         free(wp);
     }
     c.bb = pack_bias(&c, c.M);

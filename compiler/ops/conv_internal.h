@@ -38,6 +38,9 @@ static inline const char *nm(const char *base, int a) { return urc_fmt("%s%d", b
 /* The channels-last fast paths (conv_direct.c): float32, one group, constant (or w_last) W. Each
  * returns false, having bound nothing, when its kernel does not apply. */
 bool urc_conv_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g);
+/* bf16 pairs (ir.h's bf16_pairs; conv_direct.c): the X parts of a Conv or FusedConv that the direct
+ * kernel reads as bfloat16 pairs along the channels on target t, or 0. */
+unsigned urc_conv_pairs(const urc_node *n, const struct urc_target *t);
 /* ConvTranspose with kernel = stride as row GEMMs (urc_convt_direct_ok: the geometry fits). */
 bool urc_convt_direct_ok(const geo *g);
 bool urc_convt_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g);

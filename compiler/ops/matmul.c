@@ -874,5 +874,21 @@ static int64_t matmul_macs(const urc_node *n) {
     return urc_shape_numel(&n->out[0]->shape) * k;
 }
 
-const urc_op_impl urc_impl_matmul = {
-    matmul_parse, matmul_infer, matmul_eval, matmul_lower, matmul_print, .signature_lower = false, .macs = matmul_macs};
+/* bf16 pairs of A (ir.h): a float32 activation times constant float32 weights, rows of A contiguous
+ * along an even K (no transA); fast_lower then multiplies pairs (t.dot2). */
+static unsigned matmul_pairs(const urc_node *n, const urc_target *t) {
+    const urc_value *a = n->in[0], *b = n->in[1];
+    if (!urc_target_dot2(t) || (n->op == URC_OP_GEMM && n->a.gemm.trans_a) || a->data || a->dtype != URC_DT_F32 ||
+        !b->data || b->dtype != URC_DT_F32 || a->shape.rank < 1 || a->shape.dims[a->shape.rank - 1] % 2)
+        return 0;
+    return 1u;
+}
+
+const urc_op_impl urc_impl_matmul = {matmul_parse,
+                                     matmul_infer,
+                                     matmul_eval,
+                                     matmul_lower,
+                                     matmul_print,
+                                     .signature_lower = false,
+                                     .macs = matmul_macs,
+                                     .bf16_pairs = matmul_pairs};

@@ -4,6 +4,7 @@
 #define URC_PASSES_H
 
 #include "../ir/ir.h"
+#include "../target/target.h"
 
 /* Shape and dtype inference, node by node in topological order; with
  * `fold`, nodes whose inputs are all constant (and Shape/Size of any
@@ -79,11 +80,11 @@ int urc_pass_precision(urc_graph *g, urc_dtype dt, const char *const *keep, int 
  * interpreted, never before lowering. */
 void urc_precision_round_weights(urc_graph *g);
 /* bfloat16 pair products (--precision bf16 on a target with vdpbf16ps, urc_target_dot2): places a
- * Cast to bfloat16 (named "<value>/bf16") before the data input A of each marked MatMul, FusedMatMul
- * and Gemm whose A rows are contiguous along K (no transA) and K even, so that the product reads bf16
- * pairs of A (matmul.c). One Cast per value; returns how many it placed. urc_pass_precision removes
- * them again before it marks. */
-int urc_precision_bf16_operands(urc_graph *g);
+ * Cast to bfloat16 (named "<value>/bf16") before each data input that the op's bf16_pairs names for a
+ * marked node (ir.h; the matmuls' A, the direct convolutions' X parts), so that lowering reads bf16
+ * pairs of it. One Cast per value; returns how many it placed. urc_pass_precision removes them again
+ * before it marks. */
+int urc_precision_bf16_operands(urc_graph *g, const urc_target *t);
 /* int8 (URC_DT_I8 marks; passes/precision.c explains the scheme). How many
  * output channels node n's weights have, and their per-channel symmetric
  * quantisation: q (one float per element of in[1], an integer in

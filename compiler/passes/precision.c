@@ -222,32 +222,34 @@ void urc_precision_round_weights(urc_graph *g) {
     urc_graph_count_uses(g);
 }
 
-int urc_precision_bf16_operands(urc_graph *g) {
+int urc_precision_bf16_operands(urc_graph *g, const urc_target *t) {
     int n0 = g->nodes.len;
     URC_VEC(int) before = {0};
     URC_VEC(urc_node *) made = {0};
     bool ok = true;
     for (int i = 0; i < n0; i++) {
         urc_node *n = g->nodes.items[i];
-        urc_value *a = n->in[0];
-        bool mm = n->op == URC_OP_MATMUL || n->op == URC_OP_FUSED_MATMUL || (n->op == URC_OP_GEMM && !n->a.gemm.trans_a);
-        if (n->wdtype != URC_DT_BF16 || !mm || !a || a->data || a->dtype != URC_DT_F32 || a->shape.rank < 1 ||
-            a->shape.dims[a->shape.rank - 1] % 2)
-            continue;
-        urc_node *c = NULL;
-        for (int j = 0; j < made.len && !c; j++)
-            if (made.items[j]->in[0] == a) c = made.items[j];
-        if (!c) {
-            urc_attrs at;
-            memset(&at, 0, sizeof at);
-            at.cast.to = URC_DT_BF16;
-            c = urc_node_make(g, URC_OP_CAST, urc_fmt("%s/bf16", a->name ? a->name : n->name), 13, 1, &a, &at, NULL,
-                              &ok);
-            URC_ASSERT(ok, "a Cast to bfloat16 of a float32 value");
-            URC_VEC_PUSH(made, c);
-            URC_VEC_PUSH(before, i);
+        const urc_op_impl *impl = urc_ops[n->op].impl;
+        unsigned pairs = n->wdtype == URC_DT_BF16 && impl->bf16_pairs ? impl->bf16_pairs(n, t) : 0;
+        for (int j = 0; j < n->nin; j++) {
+            urc_value *a = n->in[j];
+            if (!(pairs & (1u << j)) || !a) continue;
+            URC_ASSERT(a->dtype == URC_DT_F32 && !a->data, "bf16 pairs of a value that is no float32 activation");
+            urc_node *c = NULL;
+            for (int m = 0; m < made.len && !c; m++)
+                if (made.items[m]->in[0] == a) c = made.items[m];
+            if (!c) {
+                urc_attrs at;
+                memset(&at, 0, sizeof at);
+                at.cast.to = URC_DT_BF16;
+                c = urc_node_make(g, URC_OP_CAST, urc_fmt("%s/bf16", a->name ? a->name : n->name), 13, 1, &a, &at,
+                                  NULL, &ok);
+                URC_ASSERT(ok, "a Cast to bfloat16 of a float32 value");
+                URC_VEC_PUSH(made, c);
+                URC_VEC_PUSH(before, i);
+            }
+            n->in[j] = c->out[0];
         }
-        n->in[0] = c->out[0];
     }
     int placed = made.len;
     if (made.len) urc_graph_place_appended(g, n0, before.items);
