@@ -10,7 +10,8 @@
  * MatMul and Gemm with transB), unetrc.FakeQuant's arithmetic (ties to
  * even, clamping to +-127, NaN kept), which nodes int8 marks, and the
  * calibration placing FakeQuant nodes with max |x| / 127 (removed again by
- * a float32 marking). */
+ * a float32 marking); bf16 pairs: the Casts to bf16 placed before products' data inputs for a target
+ * with AVX512-BF16 only, and removed again (a user's Cast stays). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "../compiler/interp/interp.h"
 #include "../compiler/ir/ir.h"
 #include "../compiler/passes/passes.h"
+#include "../compiler/target/target.h"
 #include "check.h"
 
 static float from_bits(uint32_t u) {
@@ -323,6 +325,46 @@ static void test_head(void) {
     CHECK(a->wdtype == URC_DT_BF16 && b->wdtype == URC_DT_BF16 && c->wdtype == URC_DT_BF16);
 }
 
+/* bf16 pairs: on a target with AVX512-BF16 a marked MatMul gets a Cast to bf16 before its A (one per
+ * value, also for a second product of the same A), a MatMul with odd K and one kept float32 get none; a
+ * float32 marking removes them, a user's Cast to bf16 named like them stays, and without the
+ * instruction nothing is placed. */
+static void test_pairs(void) {
+    urc_graph *g = urc_graph_new();
+    urc_value *x = urc_value_new(g, "x"), *xo = urc_value_new(g, "xo");
+    urc_value_set_type(x, URC_DT_F32, &(urc_shape){2, {3, 4}});
+    urc_value_set_type(xo, URC_DT_F32, &(urc_shape){2, {3, 3}});
+    float w[12] = {0};
+    urc_node *m1 = product(g, URC_OP_MATMUL, x, konst(g, "w1", (urc_shape){2, {4, 3}}, w));
+    urc_node *m2 = product(g, URC_OP_MATMUL, x, konst(g, "w2", (urc_shape){2, {4, 3}}, w));
+    urc_node *odd = product(g, URC_OP_MATMUL, xo, konst(g, "w3", (urc_shape){2, {3, 4}}, w));
+    urc_node *kept = product(g, URC_OP_MATMUL, x, konst(g, "w4", (urc_shape){2, {4, 3}}, w));
+    kept->name = "kept";
+    for (int i = 0; i < g->nodes.len; i++) urc_ops[g->nodes.items[i]->op].impl->infer(g->nodes.items[i]);
+    urc_attrs a;
+    memset(&a, 0, sizeof a);
+    a.cast.to = URC_DT_BF16;
+    bool ok = true;
+    urc_node *user = urc_node_make(g, URC_OP_CAST, "x/bf16", 13, 1, &x, &a, NULL, &ok);
+    const char *keep[1] = {"kept"};
+    urc_target spr, v3;
+    CHECK(urc_target_lookup("sapphirerapids", &spr) && urc_target_lookup("x86-64-v3", &v3));
+    CHECK(urc_pass_precision(g, URC_DT_BF16, keep, 1, false, NULL) == 3);
+    CHECK(urc_precision_bf16_operands(g, &v3) == 0 && m1->in[0] == x);
+    CHECK(urc_precision_bf16_operands(g, &spr) == 1);
+    urc_node *c = m1->in[0]->producer;
+    CHECK(c && c != user && c->op == URC_OP_CAST && c->a.cast.to == URC_DT_BF16 && c->in[0] == x);
+    CHECK(c && m2->in[0] == m1->in[0] && m1->in[0]->dtype == URC_DT_BF16 && !strcmp(c->name, "x/bf16"));
+    CHECK(odd->in[0] == xo && kept->in[0] == x);
+    CHECK(urc_pass_precision(g, URC_DT_F32, NULL, 0, false, NULL) == 0 && m1->in[0] == x && m2->in[0] == x);
+    bool user_kept = false, pair_cast = false;
+    for (int i = 0; i < g->nodes.len; i++) {
+        user_kept = user_kept || g->nodes.items[i] == user;
+        pair_cast = pair_cast || (g->nodes.items[i]->op == URC_OP_CAST && g->nodes.items[i] != user);
+    }
+    CHECK(user_kept && !pair_cast);
+}
+
 int main(void) {
     test_bf16();
     test_f16();
@@ -331,6 +373,7 @@ int main(void) {
     test_fake_quant();
     test_calibrate();
     test_head();
+    test_pairs();
     printf("test_precision: %s\n", failures ? "FAILED" : "ok");
     return failures != 0;
 }

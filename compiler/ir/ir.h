@@ -181,7 +181,8 @@ struct urc_node {
     urc_value **out;
     urc_attrs a;
     urc_dtype wdtype; /* the precision pass (--precision): storage type of its constant product weights
-                       * (bf16, f16, int8); UNDEF: float32 */
+                       * (bf16, f16, int8); UNDEF: float32. BF16 on a Cast: one the pass placed before a
+                       * product's data input (bf16 pairs), which it removes again when it runs anew */
 };
 
 /* A graph output's type as the model declares it (its ValueInfoProto). */

@@ -123,11 +123,8 @@ static bool matches(const char *glob, const urc_node *n) {
     return false;
 }
 
-/* A Cast placed by urc_precision_bf16_operands. */
-static bool bf16_operand_cast(const urc_node *n) {
-    size_t len = n->name ? strlen(n->name) : 0, sfx = strlen("/bf16");
-    return n->op == URC_OP_CAST && n->a.cast.to == URC_DT_BF16 && len > sfx && !strcmp(n->name + len - sfx, "/bf16");
-}
+/* A Cast placed by urc_precision_bf16_operands (marked by its wdtype, which no other Cast has). */
+static bool bf16_operand_cast(const urc_node *n) { return n->op == URC_OP_CAST && n->wdtype == URC_DT_BF16; }
 
 /* Removes the unetrc.FakeQuant nodes of an earlier int8 marking and the Casts of an earlier bf16 one
  * (their readers read their input again). */
@@ -200,7 +197,7 @@ int urc_pass_precision(urc_graph *g, urc_dtype dt, const char *const *keep, int 
 void urc_precision_round_weights(urc_graph *g) {
     for (int i = 0; i < g->nodes.len; i++) {
         urc_node *n = g->nodes.items[i];
-        if (!n->wdtype || n->wdtype == URC_DT_F32) continue;
+        if (!n->wdtype || n->wdtype == URC_DT_F32 || bf16_operand_cast(n)) continue;
         const urc_value *w = n->in[1];
         urc_tensor *t = urc_tensor_new(URC_DT_F32, &w->shape);
         const float *src = w->data;
@@ -245,6 +242,7 @@ int urc_precision_bf16_operands(urc_graph *g, const urc_target *t) {
                 c = urc_node_make(g, URC_OP_CAST, urc_fmt("%s/bf16", a->name ? a->name : n->name), 13, 1, &a, &at,
                                   NULL, &ok);
                 URC_ASSERT(ok, "a Cast to bfloat16 of a float32 value");
+                c->wdtype = URC_DT_BF16; /* (bf16_operand_cast) */
                 URC_VEC_PUSH(made, c);
                 URC_VEC_PUSH(before, i);
             }
