@@ -269,7 +269,8 @@ int urc_lower_wpairs(urc_lower *L, urc_kernel *k, const char *hint, int64_t oute
         for (int64_t r = 0; r < K; r += 2)
             for (int64_t j = 0; j < cols; j++) {
                 const float *d = data + (o * K + r) * cols + j;
-                p[(o * K / 2 + r / 2) * cols + j] = (uint32_t)urc_f32_to_bf16(d[0]) | (uint32_t)urc_f32_to_bf16(d[cols]) << 16;
+                p[(o * K / 2 + r / 2) * cols + j] = (uint32_t)urc_f32_to_bf16(d[0]) | (uint32_t)urc_f32_to_bf16(d[cols])
+                                                                                          << 16;
             }
     int b = urc_lower_const(L, k, hint, URC_DT_U32, n, p);
     free(p);

@@ -234,10 +234,12 @@ static void dc_fma(dconv *c, urc_ls *body, int acc, urc_lx *vox, int64_t vstride
         urc_lx *wi = urc_add(wb, urc_muli(urc_addi(c2, c0 / 2), MB));
         urc_lx *v = ivar(k, &in, "v", urc_sp_i(vlo), urc_sp_i(vhi), 1, URC_FOR_UNROLL);
         int xp = urc_kernel_var(k, "xp", URC_DT_U32);
-        urc_ls_decl(in, xp, urc_lx_pair(k, c->bxs[p], urc_add(urc_add(xb, urc_muli(v, vstride * Cp)), urc_muli(c2, 2))));
+        urc_ls_decl(in, xp,
+                    urc_lx_pair(k, c->bxs[p], urc_add(urc_add(xb, urc_muli(v, vstride * Cp)), urc_muli(c2, 2))));
         urc_lx *l = ivar(k, &in, "l", urc_sp_i(0), urc_sp_i(MB), 1, URC_FOR_VECTOR);
         urc_lx *ai = urc_add(urc_muli(v, MB), l);
-        urc_ls_store(in, acc, ai, urc_lx_dot2(urc_lx_var(k, xp), urc_lx_load(k, c->bw, urc_add(wi, l)), urc_lx_load(k, acc, ai)));
+        urc_ls_store(in, acc, ai,
+                     urc_lx_dot2(urc_lx_var(k, xp), urc_lx_load(k, c->bw, urc_add(wi, l)), urc_lx_load(k, acc, ai)));
         c0 += Cp;
     }
     for (int p = 0; p < c->nx && !c->pairs; p++) {
@@ -418,9 +420,9 @@ static urc_lx *valid_cols(int64_t cols, int MB, int64_t nmb, urc_lx *mb) {
 /* The direct convolution of node n with its spatial axes mapped to D, H, W
  * (axis 2 innermost); the output map is the identity. */
 static dconv dc_setup(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
-    dconv c = {L,         k,         n,         0,    0,         -1,        1,         {0},       {g->C},
-               -1,        false,     g->M,      g->N, g->C,      g->M,      {1, 1, 1}, {1, 1, 1}, {1, 1, 1},
-               {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {0},  {1, 1, 1}, {0, 0, 0}, {1, 1, 1}, -1,        NULL,      false};
+    dconv c = {L,         k,    n,         0,         0,         -1,        1,         {0},       {g->C},    -1,
+               false,     g->M, g->N,      g->C,      g->M,      {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1},
+               {0, 0, 0}, {0},  {1, 1, 1}, {0, 0, 0}, {1, 1, 1}, -1,        NULL,      false};
     c.col0 = urc_sp_i(0);
     for (int a = 0; a < g->nsp; a++) {
         int b = 3 - g->nsp + a;

@@ -410,7 +410,7 @@ bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c) {
     int64_t key[64 + 2 * URC_CONV_MAX_PARTS], alpha;
     int nk = 0;
     memcpy(&alpha, &at->act_alpha, sizeof alpha);
-    const int64_t head[] = {0x57494e4f, c->N, c->C,        c->M, T,       MB,    w.nmb, w.bu, w.bb,
+    const int64_t head[] = {0x57494e4f, c->N, c->C,        c->M, T,       MB,    w.nmb, w.bu,  w.bb,
                             w.br,       w.by, w.bias_mode, bits, at->act, alpha, c->nx, c->nd, w.dot2};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
     for (int a = 0; a < 3; a++) key[nk++] = c->in[a], key[nk++] = c->out[a], key[nk++] = c->pb[a];

@@ -461,7 +461,8 @@ static void micro(mm_ctx *c, const tiling *t, const bvars *v, urc_ls *parent, ur
         int ap = urc_kernel_var(k, "ap", URC_DT_U32);
         urc_ls_decl(il, ap, urc_lx_pair(k, c->ba, urc_add(urc_add(a_base(c, v->iv), urc_muli(row, g->a_sm)), kx)));
         urc_ls *jl = urc_ls_for(il, v->j, urc_lx_int(0), urc_lx_int(nr), 1, UV);
-        urc_ls_store(jl, acc, aidx, urc_lx_dot2(urc_lx_var(k, ap), urc_lx_load(k, c->bb, bi), urc_lx_load(k, acc, aidx)));
+        urc_ls_store(jl, acc, aidx,
+                     urc_lx_dot2(urc_lx_var(k, ap), urc_lx_load(k, c->bb, bi), urc_lx_load(k, acc, aidx)));
     } else {
         /* k loop: acc[i][:] += A[i0+i, k] * B[k, n0:n0+nr] */
         urc_ls *kl = urc_ls_for(blk, v->kk, klo, khi, 1, 0);
@@ -480,7 +481,8 @@ static void micro(mm_ctx *c, const tiling *t, const bvars *v, urc_ls *parent, ur
         }
         urc_ls *il = urc_ls_for(kl, v->i, urc_lx_int(0), urc_lx_int(mr), 1, U);
         urc_lx *a = urc_lx_cast(
-            dt, urc_lx_load(k, c->ba, urc_add(urc_add(a_base(c, v->iv), urc_muli(row, g->a_sm)), urc_muli(kx, g->a_sk))));
+            dt,
+            urc_lx_load(k, c->ba, urc_add(urc_add(a_base(c, v->iv), urc_muli(row, g->a_sm)), urc_muli(kx, g->a_sk))));
         urc_ls_decl(il, v->a, a);
         urc_ls *jl = urc_ls_for(il, v->j, urc_lx_int(0), urc_lx_int(nr), 1, UV);
         urc_lx *bkj = brow >= 0 ? urc_lx_load(k, brow, jx) : urc_lx_load(k, c->bb, bi);
@@ -682,8 +684,8 @@ static bool fast_lower(mm_ctx *c) {
     t.nkb = cdiv(g->K, kc_max);
     t.KC = cdiv(g->K, t.nkb);
     /* bfloat16 pairs (a Cast to bf16 before A: passes/precision.c): pairs of k, so even K blocks */
-    t.dot2 = t.packed && dt == URC_DT_F32 && c->n->in[0]->dtype == URC_DT_BF16 && bv->dtype == URC_DT_F32 && g->a_sk == 1 &&
-             g->K % 2 == 0 && urc_lower_dot2(c->L, c->n);
+    t.dot2 = t.packed && dt == URC_DT_F32 && c->n->in[0]->dtype == URC_DT_BF16 && bv->dtype == URC_DT_F32 &&
+             g->a_sk == 1 && g->K % 2 == 0 && urc_lower_dot2(c->L, c->n);
     if (t.dot2 && t.KC % 2) {
         t.KC++;
         t.nkb = cdiv(g->K, t.KC);
@@ -884,11 +886,7 @@ static unsigned matmul_pairs(const urc_node *n, const urc_target *t) {
     return 1u;
 }
 
-const urc_op_impl urc_impl_matmul = {matmul_parse,
-                                     matmul_infer,
-                                     matmul_eval,
-                                     matmul_lower,
-                                     matmul_print,
-                                     .signature_lower = false,
-                                     .macs = matmul_macs,
-                                     .bf16_pairs = matmul_pairs};
+const urc_op_impl urc_impl_matmul = {matmul_parse,        matmul_infer,
+                                     matmul_eval,         matmul_lower,
+                                     matmul_print,        .signature_lower = false,
+                                     .macs = matmul_macs, .bf16_pairs = matmul_pairs};

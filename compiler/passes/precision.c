@@ -239,8 +239,8 @@ int urc_precision_bf16_operands(urc_graph *g, const urc_target *t) {
                 urc_attrs at;
                 memset(&at, 0, sizeof at);
                 at.cast.to = URC_DT_BF16;
-                c = urc_node_make(g, URC_OP_CAST, urc_fmt("%s/bf16", a->name ? a->name : n->name), 13, 1, &a, &at,
-                                  NULL, &ok);
+                c = urc_node_make(g, URC_OP_CAST, urc_fmt("%s/bf16", a->name ? a->name : n->name), 13, 1, &a, &at, NULL,
+                                  &ok);
                 URC_ASSERT(ok, "a Cast to bfloat16 of a float32 value");
                 c->wdtype = URC_DT_BF16; /* (bf16_operand_cast) */
                 URC_VEC_PUSH(made, c);

@@ -684,8 +684,10 @@ static LLVMValueRef vex(gen *g, const urc_lx *e, int v, unsigned n) {
     case URC_LX_DOT2: {
         LLVMValueRef args[3] = {vex(g, e->c, v, n), vex(g, e->a, v, n), vex(g, e->b, v, n)};
         if (g->dpbf16 && (n == 16 || n == 8 || n == 4))
-            return intrinsic(g, n == 16 ? "llvm.x86.avx512bf16.dpbf16ps.512" : n == 8 ? "llvm.x86.avx512bf16.dpbf16ps.256"
-                                                                                     : "llvm.x86.avx512bf16.dpbf16ps.128",
+            return intrinsic(g,
+                             n == 16  ? "llvm.x86.avx512bf16.dpbf16ps.512"
+                             : n == 8 ? "llvm.x86.avx512bf16.dpbf16ps.256"
+                                      : "llvm.x86.avx512bf16.dpbf16ps.128",
                              NULL, 0, args, 3);
         return dot2_portable(g, args[1], args[2], args[0]);
     }
