@@ -111,6 +111,21 @@ urc_lx *urc_lx_dot2(urc_lx *a, urc_lx *b, urc_lx *c) {
     return e;
 }
 
+bool urc_lx_uses_var(const urc_lx *e, int v) {
+    if (!e) return false;
+    if (e->kind == URC_LX_VAR && e->var == v) return true;
+    return urc_lx_uses_var(e->a, v) || urc_lx_uses_var(e->b, v) || urc_lx_uses_var(e->c, v);
+}
+
+bool urc_lx_unit_stride(const urc_lx *e, int v) {
+    if (e->kind == URC_LX_VAR) return e->var == v;
+    if (e->kind != URC_LX_BIN) return false;
+    if (e->op == URC_L_ADD)
+        return (urc_lx_unit_stride(e->a, v) && !urc_lx_uses_var(e->b, v)) ||
+               (!urc_lx_uses_var(e->a, v) && urc_lx_unit_stride(e->b, v));
+    return e->op == URC_L_SUB && urc_lx_unit_stride(e->a, v) && !urc_lx_uses_var(e->b, v);
+}
+
 urc_lx *urc_lx_addr(const urc_kernel *k, int buf, urc_lx *idx) {
     urc_lx *e = urc_lx_load(k, buf, idx);
     e->kind = URC_LX_ADDR;

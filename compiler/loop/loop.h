@@ -298,6 +298,12 @@ urc_lx *urc_mul(urc_lx *a, urc_lx *b);
 urc_lx *urc_addi(urc_lx *a, int64_t b);
 urc_lx *urc_muli(urc_lx *a, int64_t b);
 
+/* ---- analysis (backends' vector loops) ----------------------------------- */
+/* Whether e reads variable v. */
+bool urc_lx_uses_var(const urc_lx *e, int v);
+/* Whether e is (something without v) + v: an index that steps by one element with v (a lane). */
+bool urc_lx_unit_stride(const urc_lx *e, int v);
+
 /* ---- building statements ------------------------------------------------ */
 urc_ls *urc_ls_block(void);
 void urc_ls_push(urc_ls *block, urc_ls *s);

@@ -580,34 +580,19 @@ static void loop_hints(gen *g, LLVMValueRef br, unsigned flags) {
  * takes. Lanes have no dependence on each other (loop.h), so running each
  * statement for all lanes before the next keeps the loop's meaning. */
 
-static bool uses_var(const urc_lx *e, int v) {
-    if (!e) return false;
-    if (e->kind == URC_LX_VAR && e->var == v) return true;
-    return uses_var(e->a, v) || uses_var(e->b, v) || uses_var(e->c, v);
-}
-
-/* e = (something without v) + v */
-static bool unit_stride(const urc_lx *e, int v) {
-    if (e->kind == URC_LX_VAR) return e->var == v;
-    if (e->kind != URC_LX_BIN) return false;
-    if (e->op == URC_L_ADD)
-        return (unit_stride(e->a, v) && !uses_var(e->b, v)) || (!uses_var(e->a, v) && unit_stride(e->b, v));
-    if (e->op == URC_L_SUB) return unit_stride(e->a, v) && !uses_var(e->b, v);
-    return false;
-}
-
 static bool vec_float(urc_dtype dt) { return dt == URC_DT_F32 || dt == URC_DT_F64; }
 
 static bool widenable(const urc_lx *e, int v) {
-    if (!uses_var(e, v)) return vec_float(e->dt) || e->dt == URC_DT_BOOL;
+    if (!urc_lx_uses_var(e, v)) return vec_float(e->dt) || e->dt == URC_DT_BOOL;
     switch (e->kind) {
     case URC_LX_LOAD: /* halves and int8 (--precision's weights): only under a cast */
-        return (vec_float(e->dt) || is_half(e->dt) || e->dt == URC_DT_I8) && unit_stride(e->a, v);
+        return (vec_float(e->dt) || is_half(e->dt) || e->dt == URC_DT_I8) && urc_lx_unit_stride(e->a, v);
     case URC_LX_FMA: return vec_float(e->dt) && widenable(e->a, v) && widenable(e->b, v) && widenable(e->c, v);
     case URC_LX_DOT2: /* the pairs: without the lane, or uint32 loads at base + lane */
         for (int i = 0; i < 2; i++) {
             const urc_lx *p = i ? e->b : e->a;
-            if (uses_var(p, v) && !(p->kind == URC_LX_LOAD && p->dt == URC_DT_U32 && unit_stride(p->a, v)))
+            if (urc_lx_uses_var(p, v) &&
+                !(p->kind == URC_LX_LOAD && p->dt == URC_DT_U32 && urc_lx_unit_stride(p->a, v)))
                 return false;
         }
         return widenable(e->c, v);
@@ -647,7 +632,7 @@ static bool widenable_body(const gen *g, const urc_ls *b, int v) {
         const urc_ls *s = b->list.items[i];
         if (s->kind == URC_LS_COMMENT) continue;
         if (s->kind != URC_LS_STORE || !vec_float(g->k->bufs.items[s->buf].dt) ||
-            s->val->dt != g->k->bufs.items[s->buf].dt || !unit_stride(s->idx, v) || !widenable(s->val, v))
+            s->val->dt != g->k->bufs.items[s->buf].dt || !urc_lx_unit_stride(s->idx, v) || !widenable(s->val, v))
             return false;
     }
     return true;
@@ -667,7 +652,7 @@ static LLVMValueRef vec_ptr(gen *g, int buf, const urc_lx *idx, unsigned n) {
 }
 
 static LLVMValueRef vex(gen *g, const urc_lx *e, int v, unsigned n) {
-    if (!uses_var(e, v)) return splat(g, ex(g, e), n);
+    if (!urc_lx_uses_var(e, v)) return splat(g, ex(g, e), n);
     LLVMBuilderRef b = g->b;
     LLVMTypeRef vt = LLVMVectorType(val_type(g, e->dt), n);
     switch (e->kind) {
