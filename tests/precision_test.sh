@@ -204,6 +204,19 @@ set -e
 "$unetrc" run "$model" --input "$input" --precision fp16 --interp --output "$out/interp.npy"
 UNETRC_CONV=direct "$unetrc" run "$model" --input "$input" --precision fp16 --output "$out/gen.npy"
 "$cmp" "$out/interp.npy" "$out/gen.npy" 1e-5
+if [ "${URC_TEST_LLVM:-0}" = 1 ]; then
+    # LLVM: float16 loads widened by vcvtph2ps where the target has F16C (this machine's, x86-64-v3), by
+    # integer arithmetic where not (x86-64): the same values
+    UNETRC_CONV=direct "$unetrc" run "$model" --input "$input" --precision fp16 --backend llvm --output "$out/gen_ll.npy"
+    "$cmp" "$out/interp.npy" "$out/gen_ll.npy" 1e-5
+    for cpu in x86-64-v3 x86-64; do
+        "$unetrc" "$model" -o "$out/f16_$cpu.o" --backend llvm --precision fp16 --target-cpu $cpu
+        objdump -d "$out/f16_$cpu.o" | grep -c vcvtph2ps >"$out/n_$cpu.txt" || true
+    done
+    echo "vcvtph2ps in the LLVM objects: x86-64-v3 $(cat "$out/n_x86-64-v3.txt"), x86-64 $(cat "$out/n_x86-64.txt")"
+    [ "$(cat "$out/n_x86-64-v3.txt")" -gt 0 ] && [ "$(cat "$out/n_x86-64.txt")" -eq 0 ] ||
+        fail "LLVM fp16: vcvtph2ps where F16C is, and only there"
+fi
 
 # int8 through C (LLVM: the paths mode, on every kernel path)
 int8 0.1 96 2e-2

@@ -182,7 +182,7 @@ static LLVMValueRef kint(LLVMTypeRef t, int64_t v) {
 }
 
 /* The C prelude's urc_f16_to_f32 / urc_bf16_to_f32, bit for bit (h an i16 or a vector of them: lane by lane).
- * float16: exponent rebiased by 112 (31: by 224), a subnormal m * 2^-24 as (2^-14 + m * 2^-24) - 2^-14. */
+ * float16 with F16C: fpext from half (vcvtph2ps); else: exponent rebiased by 112 (31: by 224), a subnormal m * 2^-24 as (2^-14 + m * 2^-24) - 2^-14. */
 static LLVMValueRef half_to_f32(gen *g, LLVMValueRef h, urc_dtype dt) {
     LLVMBuilderRef b = g->b;
     LLVMTypeRef ht = LLVMTypeOf(h);
@@ -190,6 +190,10 @@ static LLVMValueRef half_to_f32(gen *g, LLVMValueRef h, urc_dtype dt) {
     LLVMTypeRef i32 = n ? LLVMVectorType(g->i32, n) : g->i32, f32 = n ? LLVMVectorType(g->f32, n) : g->f32;
     LLVMValueRef u = LLVMBuildZExt(b, h, i32, "");
     if (dt == URC_DT_BF16) return LLVMBuildBitCast(b, LLVMBuildShl(b, u, kint(i32, 16), ""), f32, "");
+    if (g->f16c) { /* the same values: vcvtph2ps converts every float16 exactly */
+        LLVMTypeRef half = LLVMHalfTypeInContext(g->ctx);
+        return LLVMBuildFPExt(b, LLVMBuildBitCast(b, h, n ? LLVMVectorType(half, n) : half, ""), f32, "");
+    }
     LLVMValueRef em = LLVMBuildShl(b, LLVMBuildAnd(b, u, kint(i32, 0x7fff), ""), kint(i32, 13), "");
     LLVMValueRef e = LLVMBuildAnd(b, em, kint(i32, 0x0f800000), "");
     LLVMValueRef nrm = LLVMBuildAdd(b, em, kint(i32, 0x38000000), "");

@@ -342,6 +342,10 @@ bool urc_llvm_build_module(const urc_program *const *progs, const char *const *e
                ((has_feature(features, "+avx512bf16") && has_feature(features, "+avx512vl")) ||
                 ((W->target.features & URC_FEAT_AVX512BF16) && !tt->cpu && !tt->features && W->target.name &&
                  strcmp(W->target.name, "native")));
+    /* vcvtph2ps likewise (x86-64-v3 and later; without F16C LLVM would call a libgcc routine) */
+    g.f16c = same_arch(triple, "x86_64") && !has_feature(features, "-f16c") &&
+             (has_feature(features, "+f16c") || ((W->target.features & URC_FEAT_F16C) && !tt->cpu && !tt->features &&
+                                                 W->target.name && strcmp(W->target.name, "native")));
     if (same_arch(triple, "x86_64"))
         g.vector_width = urc_fmt("%d", W->target.vector_bits ? W->target.vector_bits : 256);
     g.md_loop = LLVMGetMDKindIDInContext(g.ctx, "llvm.loop", 9);
