@@ -667,6 +667,24 @@ def measure_unetrc(unetrc: str, meta: dict, mdir: str, threads: int, runs: int, 
     return res
 
 
+def rerun_unetrc(r: dict, mdir: str, fw: str, args) -> list | None:
+    """--rounds: --runs more timed forwards of the binary `unetrc bench` built (its harness takes the number of
+    timed forwards after the output path and prints time_ms per forward), or None when it failed."""
+    out_bin = r.get("out_bin")
+    if not out_bin:
+        return None
+    d = os.path.dirname(out_bin)
+    exes = sorted(glob.glob(os.path.join(d, "*_run")))
+    ins = sorted(glob.glob(os.path.join(d, "in*.bin")))
+    if len(exes) != 1 or not ins:
+        return None
+    log_path = os.path.join(mdir, f"{fw}-round.log")
+    argv = [exes[0], exes[0][: -len("_run")] + ".weights"] + ins + [os.path.join(d, "round_out0.bin"), str(args.runs)]
+    m = run_measured(argv, log_path, env=thread_env(args.threads), timeout=args.timeout)
+    times = [float(t) for t in re.findall(r"^time_ms (\S+)", open(log_path).read(), re.M)]
+    return times if m["rc"] == 0 and len(times) == args.runs else None
+
+
 def max_err(ref, y) -> dict:
     import numpy as np
 
@@ -695,24 +713,48 @@ def bench_model(name: str, meta: dict, args, unetrc: str, sgemm_peak: float | No
     macs = info.get("macs")
     row = dict(name=name, meta=meta, info=info, fw={})
     common = dict(threads=args.threads, runs=args.runs, warmup=args.warmup, input=meta["input"])
+    children = {}  # framework -> (role, spec, tag): how to time it again (--rounds)
     if "pytorch" in args.frameworks:
         log(f"{name}: PyTorch")
         spec = dict(common, ctor=meta["ctor"], state=meta["state"], output=os.path.join(mdir, "torch_output.npy"))
+        children["pytorch"] = ("pytorch", spec, "pytorch")
         row["fw"]["pytorch"] = run_child("pytorch", spec, mdir, "pytorch", args.threads, args.timeout)
     if "ort" in args.frameworks:
         log(f"{name}: ONNX Runtime")
         spec = dict(common, onnx=meta["onnx"], output=os.path.join(mdir, "ort_output.npy"))
+        children["ort"] = ("ort", spec, "ort")
         row["fw"]["ort"] = run_child("ort", spec, mdir, "ort", args.threads, args.timeout)
     for fw in ("ov_f32", "ov"):
         if fw in args.frameworks:
             log(f"{name}: {FW_LABEL[fw]}")
             spec = dict(common, onnx=meta["onnx"], output=spec_out(mdir, fw), f32=fw == "ov_f32")
+            children[fw] = ("openvino", spec, fw)
             row["fw"][fw] = run_child("openvino", spec, mdir, fw, args.threads, args.timeout)
     for fw, prec in UNETRC_PRECISION.items():
         if fw in args.frameworks:
             log(f"{name}: {FW_LABEL[fw]} bench (generates C, builds it, times it)")
             row["fw"][fw] = measure_unetrc(unetrc, meta, mdir, args.threads, args.runs, args.timeout,
                                            not args.no_run_check, args.keep_unetrc_build, prec)
+    for rnd in range(2, args.rounds + 1):
+        log(f"{name}: round {rnd} of {args.rounds} (every framework again, in the same order)")
+        for fw, r in row["fw"].items():
+            if "error" in r or "times_ms" not in r:
+                continue
+            if fw in children:
+                role, spec, tag = children[fw]
+                again = run_child(role, dict(spec, output=os.path.join(mdir, f"{tag}_round_output.npy")), mdir,
+                                  f"{tag}-round", args.threads, args.timeout)
+                times = again.get("times_ms")
+            else:
+                times = rerun_unetrc(r, mdir, fw, args)
+            if not times:
+                r["round_error"] = f"round {rnd} failed"
+                continue
+            r["times_ms"] = r["times_ms"] + times
+            r.setdefault("round_medians_ms", [median(r["times_ms"][:args.runs])]).append(median(times))
+        for fw, r in row["fw"].items():  # over every round's forwards
+            if r.get("round_medians_ms"):
+                r["median_ms"], r["min_ms"] = median(r["times_ms"]), min(r["times_ms"])
 
     # Normalise: median/min, GFLOP/s, peak memory, errors vs PyTorch.
     ref = None
@@ -899,7 +941,9 @@ def write_docs(path: str, ctx: dict, rows: list) -> None:
              "the \"% sgemm peak\" column divides by the best.\n")
     L.append("## Command\n")
     L.append("```\n" + ctx["cmdline"] + "\n```\n")
-    L.append(f"Threads: {a.threads} for every framework. Timed runs: {a.runs} (median reported), after "
+    rounds = (f" in each of {a.rounds} rounds (every framework timed once per round, in turn; median and min "
+              f"over all rounds)") if a.rounds > 1 else ""
+    L.append(f"Threads: {a.threads} for every framework. Timed runs: {a.runs}{rounds} (median reported), after "
              f"warm-up runs that are not timed ({a.warmup} for PyTorch/ORT, 1 inside `unetrc bench`).\n")
     L.append("## Results\n")
     L.append(md_table(SUMMARY_HEAD, summary_rows(rows)) + "\n")
@@ -981,6 +1025,10 @@ def parse_args(argv):
                          "plugin at f32 and at its default precision, from the `openvino` package; unetrc_bf16/"
                          "unetrc_fp16: unetrc --precision)")
     ap.add_argument("--runs", type=int, default=None, help="timed runs per framework (default 5, quick 3)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="time every framework this many times, in turn (round 2 starts after the last framework "
+                         "of round 1): the median and min are over all rounds' runs, so a noisy minute on a shared "
+                         "machine weighs on every framework alike (default 1)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed warm-up runs for PyTorch/ORT (default 1, "
                                                           "as `unetrc bench`)")
     ap.add_argument("--threads", type=int, default=2, help="threads for every framework (default 2)")
@@ -1010,8 +1058,8 @@ def parse_args(argv):
     bad = [m for m in a.models if m not in table] + [f for f in a.frameworks if f not in FRAMEWORKS]
     if bad:
         ap.error(f"unknown model/framework: {', '.join(bad)}")
-    if a.runs < 1 or a.threads < 1 or a.warmup < 0:
-        ap.error("--runs and --threads must be >= 1, --warmup >= 0")
+    if a.runs < 1 or a.threads < 1 or a.warmup < 0 or a.rounds < 1:
+        ap.error("--runs, --rounds and --threads must be >= 1, --warmup >= 0")
     return a
 
 
