@@ -577,15 +577,15 @@ static bool try_winograd(urc_lower *L, urc_kernel *k, const urc_node *n, const d
 /* bf16 pairs: the direct kernel's channel form reads bf16 pairs of X along the channels where the
  * products are long enough: a Conv or FusedConv (one group, constant W in ONNX's order, channels-last)
  * with at least 8 output channels (fewer take the dot and voxel-lane forms) and an even channel count in
- * every X part, unless Winograd takes it with its own pairs (3x3(x3) with >= 32 input and output
- * channels, conv_wino.c). */
+ * every X part, unless Winograd takes it with its own pairs (3x3(x3), urc_wino_pairs: >= 32 input and
+ * >= 16 output channels, conv_wino.c). */
 unsigned urc_conv_pairs(const urc_node *n, const urc_target *t) {
     if ((n->op != URC_OP_CONV && n->op != URC_OP_FUSED_CONV) || !urc_target_dot2(t) || !n->a.conv.channels_last ||
         n->a.conv.w_last || !n->in[1]->data || n->in[1]->dtype != URC_DT_F32)
         return 0;
     geo g = urc_conv_geometry(n);
     const char *e = getenv("UNETRC_WINO_PAIRS");
-    bool wino = !(e && !strcmp(e, "0")) && wino_fits(n, &g) && g.C >= 32 && g.M >= 32;
+    bool wino = !(e && !strcmp(e, "0")) && wino_fits(n, &g) && urc_wino_pairs(g.C, g.M);
     if (g.G != 1 || g.M < 8 || wino) return 0;
     unsigned mask = 0;
     for (int p = 0; p < nparts(n); p++) {

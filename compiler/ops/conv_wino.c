@@ -355,6 +355,12 @@ static void group(wino *w, urc_ls *parent, urc_lx *nn, urc_lx *td, urc_lx *th, u
 #undef OIDX
 }
 
+/* Measured on AVX512-BF16 (Zen 4), one thread, thread CPU time per call, against the direct convolution with
+ * bf16 pairs: BraTS-like UNETR's 32 -> 16 at 64^3 29.0 ms against 35.3-36.1 (the whole forward 148-150
+ * against 155-166 ms); 16 -> 16 at 64^3 18.2 against 17.2-17.4 (so M >= 16 needs C >= 32); BasicUNet's
+ * 32 -> 32 at 96^3, 2 threads, 94-100 against 108-140 with float32 products. */
+bool urc_wino_pairs(int64_t C, int64_t M) { return C >= 32 && M >= 16; }
+
 bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c) {
     const urc_target *tg = L->target;
     if (c->C < 8 || c->M < 8) return false;
@@ -374,11 +380,7 @@ bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c) {
     if ((P * c->C + (int64_t)T * (P * c->C + P / 2 * MB)) * 4 > WINO_STACK || (T < 3 && tiles_w >= 3)) return false;
 
     wino w = {L, k, c, T, MB, lanes, c->nd == 3 ? 4 : 1, P, (c->M + MB - 1) / MB, {0}, 0, -1, -1, 0, 0, false};
-    /* pairs with at least 32 input and output channels: below, rounding V to bfloat16 costs about what
-     * the shorter products save (UNETR 96^3, one thread, per call: 16 -> 16 at 96^3 78-91 ms with pairs
-     * against 81-93 without, 32 -> 16 159 against 148), above they gain (BasicUNet's 32 -> 32 at 96^3,
-     * 2 threads, 94-100 against 108-140) */
-    w.dot2 = urc_lower_dot2(L, c->n) && c->C % 2 == 0 && c->C >= 32 && c->M >= 32;
+    w.dot2 = urc_lower_dot2(L, c->n) && c->C % 2 == 0 && urc_wino_pairs(c->C, c->M);
     for (int p = 0; p < c->nx; p++) w.bx[p] = urc_lower_in(L, k, c->x[p], "x");
     float *u = pack_u(c, w.nmb, MB);
     w.bu = w.dot2 ? urc_lower_wpairs(L, k, "wino", w.nmb * P, c->C, MB, u)

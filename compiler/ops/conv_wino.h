@@ -23,6 +23,11 @@ typedef struct urc_wino_conv {
  * tile that does not fit the per-thread scratch budget. */
 bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c);
 
+/* Whether Winograd multiplies bf16 pairs (when the node's products are bf16 pairs at all) for C input and
+ * M output channels: C >= 32 and M >= 16. With fewer, rounding V to bfloat16 costs about what the shorter
+ * products save. conv_direct.c leaves those convolutions to Winograd (no Cast before them). */
+bool urc_wino_pairs(int64_t C, int64_t M);
+
 /* The epilogue activation of a convolution (conv.c). */
 urc_lx *urc_conv_act(urc_kernel *k, urc_ls *at, const urc_conv_attr *a, urc_lx *x);
 
