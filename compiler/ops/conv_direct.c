@@ -578,12 +578,18 @@ static bool try_winograd(urc_lower *L, urc_kernel *k, const urc_node *n, const d
  * products are long enough: a Conv or FusedConv (one group, constant W in ONNX's order, channels-last)
  * with at least 8 output channels (fewer take the dot and voxel-lane forms) and an even channel count in
  * every X part, unless Winograd takes it with its own pairs (3x3(x3), urc_wino_pairs: >= 32 input and
- * >= 16 output channels, conv_wino.c). */
+ * >= 16 output channels, conv_wino.c); and a ConvTranspose that urc_convt_lower_cl takes (kernel = stride,
+ * no padding: UNETR's and BasicUNet's upsampling) with an even number of input channels. */
 unsigned urc_conv_pairs(const urc_node *n, const urc_target *t) {
-    if ((n->op != URC_OP_CONV && n->op != URC_OP_FUSED_CONV) || !urc_target_dot2(t) || !n->a.conv.channels_last ||
-        n->a.conv.w_last || !n->in[1]->data || n->in[1]->dtype != URC_DT_F32)
+    if ((n->op != URC_OP_CONV && n->op != URC_OP_FUSED_CONV && n->op != URC_OP_CONV_TRANSPOSE) || !urc_target_dot2(t) ||
+        !n->a.conv.channels_last || n->a.conv.w_last || !n->in[1]->data || n->in[1]->dtype != URC_DT_F32)
         return 0;
     geo g = urc_conv_geometry(n);
+    if (n->op == URC_OP_CONV_TRANSPOSE) /* conv.c's fast path to urc_convt_lower_cl, which always takes it */
+        return !n->a.conv.y_channels_first && g.G == 1 && urc_convt_direct_ok(&g) && g.C % 2 == 0 && !n->in[0]->data &&
+                       n->in[0]->dtype == URC_DT_F32
+                   ? 1u
+                   : 0u;
     const char *e = getenv("UNETRC_WINO_PAIRS");
     bool wino = !(e && !strcmp(e, "0")) && wino_fits(n, &g) && urc_wino_pairs(g.C, g.M);
     if (g.G != 1 || g.M < 8 || wino) return 0;
@@ -779,6 +785,7 @@ static urc_lx *convt_bcol(dconv *c, urc_lx *jb, urc_lx *l) {
 bool urc_convt_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
     const urc_value *X = n->in[0], *W = n->in[1], *Y = n->out[0];
     dconv c = dc_setup(L, k, n, g);
+    c.pairs = X->dtype == URC_DT_BF16; /* (urc_conv_pairs) */
     int64_t KD = c.K[0], KH = c.K[1], KW = c.K[2], J = KW * c.M, C = c.C, M = c.M;
     c.t = pick_tile(L->target, J, c.in[2], KD * KH * C * 4);
     int MB = c.t.MB, WB = c.t.WB;
@@ -802,8 +809,12 @@ bool urc_convt_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const ge
                         wp[((jb * KD * KH + t) * C + ci) * MB + l] =
                             j < J ? w[((ci * M + m) * KD * KH + t) * KW + kw] : 0.0f;
                     }
-        c.bw = urc_lower_wconst(L, k, n, "wpack", nmb * KD * KH * C * MB, wp);
-        c.bs = urc_lower_wscale(L, k, n, nmb * MB, J); /* column j: output channel j % M */
+        if (c.pairs) { /* Wp2[jb][tap][c/2][l]: pairs along c */
+            c.bw = urc_lower_wpairs(L, k, "wpairs", nmb * KD * KH, C, MB, wp);
+        } else {
+            c.bw = urc_lower_wconst(L, k, n, "wpack", nmb * KD * KH * C * MB, wp);
+            c.bs = urc_lower_wscale(L, k, n, nmb * MB, J); /* column j: output channel j % M */
+        }
         free(wp);
     }
     c.bb = pack_bias(&c, J);
@@ -823,7 +834,9 @@ bool urc_convt_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const ge
     urc_lx *yr = urc_sp_let(k, tb, "yr", urc_muli(oy, c.out[2]));
     urc_lx *wb =
         c.wrt ? urc_sp_let(k, tb, "wb", urc_add(urc_muli(urc_add(urc_muli(kd, KH), kh), C * J), urc_muli(jb, MB)))
-              : urc_sp_let(k, tb, "wb", urc_muli(urc_add(urc_muli(urc_add(urc_muli(jb, KD), kd), KH), kh), C * MB));
+              : urc_sp_let(
+                    k, tb, "wb",
+                    urc_muli(urc_add(urc_muli(urc_add(urc_muli(jb, KD), kd), KH), kh), (c.pairs ? C / 2 : C) * MB));
     urc_lx *valid = valid_cols(J, MB, nmb, jb);
     int64_t IW = c.in[2], nfull = IW / WB, R = IW % WB;
     for (int part = 0; part < 2; part++) {
