@@ -11,7 +11,7 @@
 # (max over outputs): bf16 3.4e-3 (unetr_pp_small) .. 7.1e-3 (unet2d_5slice), 1.7-4 u; fp16 4.2e-4 .. 8.1e-4
 # (unetr_conv_tiny), 1.7-3.3 u; UNETR 96^3 (bench/run_bench.py): bf16 7.8e-3, fp16 9.9e-4, 4 u. On a CPU with
 # AVX512-BF16 bf16 also rounds the products' activations (pair products, docs/architecture.md): measured on every
-# bundled model 3.1e-3 (unet3d_batch) .. 1.08e-2 (unetr_perceptron_tiny), labels 99.47-100 %, up to 5.5 u. We
+# bundled model 3.1e-3 (unet3d_batch) .. 1.15e-2 (unetr_perceptron_tiny), labels 99.41-100 %, up to 5.9 u. We
 # allow 8 u: 1.56e-2 and 1.95e-3.
 #
 # quick (the default suite, one model: fp16 through the C backend, bf16 through LLVM when URC_TEST_LLVM=1,
