@@ -182,7 +182,8 @@ static LLVMValueRef kint(LLVMTypeRef t, int64_t v) {
 }
 
 /* The C prelude's urc_f16_to_f32 / urc_bf16_to_f32, bit for bit (h an i16 or a vector of them: lane by lane).
- * float16 with F16C: fpext from half (vcvtph2ps); else: exponent rebiased by 112 (31: by 224), a subnormal m * 2^-24 as (2^-14 + m * 2^-24) - 2^-14. */
+ * float16 with F16C: fpext from half (vcvtph2ps); else: exponent rebiased by 112 (31: by 224), a subnormal
+ * m * 2^-24 as (2^-14 + m * 2^-24) - 2^-14. */
 static LLVMValueRef half_to_f32(gen *g, LLVMValueRef h, urc_dtype dt) {
     LLVMBuilderRef b = g->b;
     LLVMTypeRef ht = LLVMTypeOf(h);

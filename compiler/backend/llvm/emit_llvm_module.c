@@ -336,18 +336,18 @@ bool urc_llvm_build_module(const urc_program *const *progs, const char *const *e
     g.cpu = cpu, g.features = features;
     g.serial = bare;
     g.scalar = no_float_vectors(triple, features);
-    /* vdpbf16ps: the features say so, or the CPU of --target-cpu has it and nothing overrides it */
-    g.dpbf16 = same_arch(triple, "x86_64") && !has_feature(features, "-avx512bf16") &&
-               !has_feature(features, "-avx512vl") &&
-               ((has_feature(features, "+avx512bf16") && has_feature(features, "+avx512vl")) ||
-                ((W->target.features & URC_FEAT_AVX512BF16) && !tt->cpu && !tt->features && W->target.name &&
-                 strcmp(W->target.name, "native")));
-    /* vcvtph2ps likewise (x86-64-v3 and later; without F16C LLVM would call a libgcc routine) */
-    g.f16c = same_arch(triple, "x86_64") && !has_feature(features, "-f16c") &&
-             (has_feature(features, "+f16c") || ((W->target.features & URC_FEAT_F16C) && !tt->cpu && !tt->features &&
-                                                 W->target.name && strcmp(W->target.name, "native")));
-    if (same_arch(triple, "x86_64"))
-        g.vector_width = urc_fmt("%d", W->target.vector_bits ? W->target.vector_bits : 256);
+    /* an x86 instruction is used where the features say so, or where the CPU of --target-cpu has it and
+     * neither --cpu nor --features overrides it (own: LLVM's CPU is that one, not the host's) */
+    bool x86 = same_arch(triple, "x86_64");
+    bool own = !tt->cpu && !tt->features && W->target.name && strcmp(W->target.name, "native");
+    unsigned tf = own ? W->target.features : 0;
+    /* vdpbf16ps (AVX512-BF16 with VL) */
+    g.dpbf16 =
+        x86 && !has_feature(features, "-avx512bf16") && !has_feature(features, "-avx512vl") &&
+        ((has_feature(features, "+avx512bf16") && has_feature(features, "+avx512vl")) || (tf & URC_FEAT_AVX512BF16));
+    /* vcvtph2ps (F16C: x86-64-v3 and later; without it LLVM would call a libgcc routine for fpext half) */
+    g.f16c = x86 && !has_feature(features, "-f16c") && (has_feature(features, "+f16c") || (tf & URC_FEAT_F16C));
+    if (x86) g.vector_width = urc_fmt("%d", W->target.vector_bits ? W->target.vector_bits : 256);
     g.md_loop = LLVMGetMDKindIDInContext(g.ctx, "llvm.loop", 9);
     LLVMSetTarget(g.mod, triple);
     LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
