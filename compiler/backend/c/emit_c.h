@@ -29,4 +29,13 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
 /* C type name of a dtype in generated code ("float", "int64_t", ...). */
 const char *urc_c_type(urc_dtype dt);
 
+/* Appends kernel k as a static C function (emit_c_kernel.c); f16: the prelude includes the F16C
+ * intrinsics, so float16 weight rows may be converted with them. */
+void urc_c_kernel(urc_strbuf *out, const urc_kernel *k, bool f16);
+
+/* C literals of a value of type dt (float: exact, NAN/INFINITY spelled out; integer: suffixed as its
+ * type needs), shared by the kernels and the embedded weights. */
+void urc_c_flt_literal(urc_strbuf *sb, double v, urc_dtype dt);
+void urc_c_int_literal(urc_strbuf *sb, int64_t v, urc_dtype dt);
+
 #endif
