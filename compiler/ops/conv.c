@@ -547,16 +547,22 @@ static bool lower_conv_transpose(urc_lower *L, urc_kernel *k, const urc_node *n,
     return true;
 }
 
+bool urc_conv_fast_cl(const urc_node *n, const geo *g) {
+    bool fast = n->a.conv.channels_last && (n->in[0]->dtype == URC_DT_F32 || n->in[0]->dtype == URC_DT_BF16) &&
+                g->G == 1 && (n->in[1]->data || n->a.conv.w_last);
+    return fast && !(n->op == URC_OP_CONV_TRANSPOSE && n->a.conv.y_channels_first); /* (not made by fuse_conv.c) */
+}
+
+bool urc_convt_row_gemm(const urc_node *n, const geo *g) { return urc_conv_fast_cl(n, g) && urc_convt_direct_ok(g); }
+
 static bool conv_lower(urc_lower *L, const urc_node *n) {
     geo g = urc_conv_geometry(n);
     urc_kernel *k = urc_lower_begin(L, n);
-    bool fast = n->a.conv.channels_last && (n->in[0]->dtype == URC_DT_F32 || n->in[0]->dtype == URC_DT_BF16) &&
-                g.G == 1 && (n->in[1]->data || n->a.conv.w_last);
+    bool fast = urc_conv_fast_cl(n, &g);
     if (n->op == URC_OP_CONV_TRANSPOSE) {
-        fast = fast && !n->a.conv.y_channels_first; /* not made by passes/fuse_conv.c */
         bool undilated = true;
         for (int a = 0; a < g.nsp; a++) undilated = undilated && (g.d[a] == 1 || g.K[a] == 1);
-        if (fast && urc_convt_direct_ok(&g) && urc_convt_lower_cl(L, k, n, &g)) return true;
+        if (urc_convt_row_gemm(n, &g) && urc_convt_lower_cl(L, k, n, &g)) return true;
         if (fast && undilated && n->in[1]->data && urc_convt_lower_classes(L, k, n, &g)) return true;
         return lower_conv_transpose(L, k, n, &g);
     }

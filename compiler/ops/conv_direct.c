@@ -585,11 +585,8 @@ unsigned urc_conv_pairs(const urc_node *n, const urc_target *t) {
         !n->a.conv.channels_last || n->a.conv.w_last || !n->in[1]->data || n->in[1]->dtype != URC_DT_F32)
         return 0;
     geo g = urc_conv_geometry(n);
-    if (n->op == URC_OP_CONV_TRANSPOSE) /* conv.c's fast path to urc_convt_lower_cl, which always takes it */
-        return !n->a.conv.y_channels_first && g.G == 1 && urc_convt_direct_ok(&g) && g.C % 2 == 0 && !n->in[0]->data &&
-                       n->in[0]->dtype == URC_DT_F32
-                   ? 1u
-                   : 0u;
+    if (n->op == URC_OP_CONV_TRANSPOSE) /* the row-GEMM kernel, which conv.c always takes then */
+        return urc_convt_row_gemm(n, &g) && g.C % 2 == 0 && !n->in[0]->data && n->in[0]->dtype == URC_DT_F32;
     const char *e = getenv("UNETRC_WINO_PAIRS");
     bool wino = !(e && !strcmp(e, "0")) && wino_fits(n, &g) && urc_wino_pairs(g.C, g.M);
     if (g.G != 1 || g.M < 8 || wino) return 0;

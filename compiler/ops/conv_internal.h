@@ -41,8 +41,13 @@ bool urc_conv_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo
 /* bf16 pairs (ir.h's bf16_pairs; conv_direct.c): the X parts of a Conv or FusedConv that the direct
  * kernel reads as bfloat16 pairs along the channels on target t, or 0. */
 unsigned urc_conv_pairs(const urc_node *n, const struct urc_target *t);
-/* ConvTranspose with kernel = stride as row GEMMs (urc_convt_direct_ok: the geometry fits). */
+/* conv.c's channels-last fast path: X float32 or bf16 with channels last, one group, W constant or
+ * run-time in w_last order (a ConvTranspose: Y not channels-first). */
+bool urc_conv_fast_cl(const urc_node *n, const geo *g);
+/* ConvTranspose with kernel = stride as row GEMMs (urc_convt_direct_ok: the geometry fits); conv.c
+ * lowers a ConvTranspose with urc_convt_lower_cl exactly when urc_convt_row_gemm holds. */
 bool urc_convt_direct_ok(const geo *g);
+bool urc_convt_row_gemm(const urc_node *n, const geo *g);
 bool urc_convt_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g);
 /* Other undilated ConvTransposes by residue classes of the output. */
 bool urc_convt_lower_classes(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g);
