@@ -136,11 +136,15 @@ if [ "$mode" = pairs ]; then # bf16 pair products (vdpbf16ps)
         for j in $(seq 1 "$nout"); do gen="$gen --output $out/bf_gen$j.npy"; ref="$ref --output $out/bf_ref$j.npy"; done
         # shellcheck disable=SC2086
         "$unetrc" run "$model" --input "$input" --precision bf16 --interp $ref
-        bes=c
-        if [ "${URC_TEST_LLVM:-0}" = 1 ]; then bes="c llvm"; fi
+        # c: portable (run's -O2); cnative: built for this CPU, the intrinsics (vdpbf16ps, vcvtneps2bf16)
+        bes="c cnative"
+        if [ "${URC_TEST_LLVM:-0}" = 1 ]; then bes="c cnative llvm"; fi
         for be in $bes; do
+            cflags=""
+            if [ "$be" = cnative ]; then be=c cflags="-std=c11 -O2 -march=native -fopenmp"; fi
             # shellcheck disable=SC2086
-            UNETRC_CONV=direct "$unetrc" run "$model" --input "$input" --precision bf16 --backend "$be" $gen
+            UNETRC_CONV=direct "$unetrc" run "$model" --input "$input" --precision bf16 --backend "$be" \
+                ${cflags:+--cflags "$cflags"} $gen
             for j in $(seq 1 "$nout"); do
                 "$cmp" "$out/bf_ref$j.npy" "$out/bf_gen$j.npy" 1e-4 || fail "pairs: $be code vs interpreter"
             done

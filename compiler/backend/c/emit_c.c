@@ -448,9 +448,9 @@ void urc_emit_c_source_multi(const urc_program *const *progs, const char *const 
     urc_program widest = *progs[0];
     for (int i = 0; i < n; i++)
         if (progs[i]->index_bits > widest.index_bits) widest.index_bits = progs[i]->index_bits;
-    bool dot2 = false, f16 = false;
-    urc_c_prelude_needs(progs, n, &dot2, &f16);
-    urc_c_prelude(&widest, out, dot2, f16);
+    urc_c_needs need = {0};
+    urc_c_prelude_needs(progs, n, &need);
+    urc_c_prelude(&widest, out, &need);
     /* Kernels whose text is identical apart from the name and comment (the
      * twelve transformer blocks, repeated conv shapes, the forward part of a
      * training step) are printed once. */
@@ -469,7 +469,7 @@ void urc_emit_c_source_multi(const urc_program *const *progs, const char *const 
                 continue;
             }
             urc_strbuf text = {0};
-            urc_c_kernel(&text, k, f16);
+            urc_c_kernel(&text, k, &need);
             /* the body starts at the parameter list, after "static void NAME" (or "static int NAME":
              * those bodies differ anyway, by their return statements) */
             const char *ret = k->can_fail ? "int" : "void";

@@ -7,6 +7,7 @@
 
 #include "../../loop/loop.h"
 #include "../abi.h"
+#include "emit_c_prelude.h"
 
 typedef struct urc_c_opts {
     const char *prefix;      /* symbol prefix, e.g. "seg" */
@@ -29,9 +30,9 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
 /* C type name of a dtype in generated code ("float", "int64_t", ...). */
 const char *urc_c_type(urc_dtype dt);
 
-/* Appends kernel k as a static C function (emit_c_kernel.c); f16: the prelude includes the F16C
- * intrinsics, so float16 weight rows may be converted with them. */
-void urc_c_kernel(urc_strbuf *out, const urc_kernel *k, bool f16);
+/* Appends kernel k as a static C function (emit_c_kernel.c); need: what the prelude includes (the F16C
+ * and AVX512-BF16 intrinsics, for the loops the printer spells with them). */
+void urc_c_kernel(urc_strbuf *out, const urc_kernel *k, const urc_c_needs *need);
 
 /* C literals of a value of type dt (float: exact, NAN/INFINITY spelled out; integer: suffixed as its
  * type needs), shared by the kernels and the embedded weights. */

@@ -37,7 +37,19 @@ static bool stmt_f16(const urc_ls *s) {
     return false;
 }
 
-void urc_c_prelude(const urc_program *P, urc_strbuf *out, bool dot2, bool f16) {
+/* Whether a tree stores floats rounded to bfloat16 (the prelude then includes the AVX512-BF16 intrinsics). */
+static bool stmt_bf16(const urc_ls *s) {
+    if (!s) return false;
+    if (s->kind == URC_LS_STORE && s->val->kind == URC_LX_CAST && s->val->dt == URC_DT_BF16 &&
+        s->val->a->dt == URC_DT_F32)
+        return true;
+    if (stmt_bf16(s->body) || stmt_bf16(s->els)) return true;
+    for (int i = 0; i < s->list.len; i++)
+        if (stmt_bf16(s->list.items[i])) return true;
+    return false;
+}
+
+void urc_c_prelude(const urc_program *P, urc_strbuf *out, const urc_c_needs *need) {
     bool idx32 = P->index_bits == 32;
     urc_sb_puts(out, "#include <math.h>\n#include <stddef.h>\n#include <stdint.h>\n\n");
     urc_sb_printf(out, "typedef %s urc_idx; /* every buffer has fewer than 2^%d elements */\n\n",
@@ -151,14 +163,16 @@ void urc_c_prelude(const urc_program *P, urc_strbuf *out, bool dot2, bool f16) {
                 "    uint32_t h = r >> 13, rem = r & 0x1fffu;\n"
                 "    if (rem > 0x1000u || (rem == 0x1000u && (h & 1u))) h++;\n"
                 "    return (uint16_t)(s | h);\n}\n\n");
-    if (f16)
+    if (need->f16)
         urc_sb_puts(out, "/* float16 weights: vcvtph2ps where the compiler targets F16C */\n"
                          "#if defined(__F16C__)\n#include <immintrin.h>\n#endif\n\n");
-    if (!dot2) return;
+    if (need->dot2 || need->bf16)
+        urc_sb_puts(out, "/* bfloat16 pair products and roundings to bfloat16 (vcvtneps2bf16) */\n"
+                         "#if defined(__AVX512BF16__) && defined(__AVX512VL__)\n#include <immintrin.h>\n#endif\n");
+    if (!need->dot2) return;
     urc_sb_puts(out, "/* bfloat16 pair products (--precision bf16): a, b hold two bfloat16 each (bits 0-15 the\n"
                      " * element at the lower address); c + a.hi*b.hi + a.lo*b.lo as two fused multiply-adds, the\n"
                      " * high halves first: vdpbf16ps's result on normal numbers. */\n"
-                     "#if defined(__AVX512BF16__) && defined(__AVX512VL__)\n#include <immintrin.h>\n#endif\n"
                      "/* one 32-bit load where the compiler has __builtin_memcpy (two 16-bit loads and a shift\n"
                      " * cost UNETR 96^3's Winograd kernels about a sixth of their time) */\n"
                      "static URC_MAYBE_UNUSED inline uint32_t urc_pair_bf16(const uint16_t *p) {\n"
@@ -171,10 +185,12 @@ void urc_c_prelude(const urc_program *P, urc_strbuf *out, bool dot2, bool f16) {
                      "    return fmaf(al.f, bl.f, fmaf(ah.f, bh.f, c));\n}\n\n");
 }
 
-void urc_c_prelude_needs(const urc_program *const *progs, int n, bool *dot2, bool *f16) {
+void urc_c_prelude_needs(const urc_program *const *progs, int n, urc_c_needs *need) {
     for (int i = 0; i < n; i++)
         for (int j = 0; j < progs[i]->kernels.len; j++) {
-            *dot2 = *dot2 || stmt_dot2(progs[i]->kernels.items[j]->body);
-            *f16 = *f16 || stmt_f16(progs[i]->kernels.items[j]->body);
+            const urc_ls *b = progs[i]->kernels.items[j]->body;
+            need->dot2 = need->dot2 || stmt_dot2(b);
+            need->f16 = need->f16 || stmt_f16(b);
+            need->bf16 = need->bf16 || stmt_bf16(b);
         }
 }

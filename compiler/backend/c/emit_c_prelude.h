@@ -5,10 +5,15 @@
 #include "../../loop/loop.h"
 #include "../../base/base.h"
 
-/* Whether programs progs[0..n) hold bf16 pair products (dot2) or float16 weight conversions (f16): the
- * prelude's optional parts, which the printer's intrinsic loops need. Sets the flags it finds. */
-void urc_c_prelude_needs(const urc_program *const *progs, int n, bool *dot2, bool *f16);
+/* The prelude's optional parts, which the printer's intrinsic loops need: whether the programs hold
+ * bf16 pair products (dot2), float16 weight conversions (f16) or stores of floats rounded to bfloat16
+ * (bf16: the Casts before pair products, Winograd's transformed inputs). */
+typedef struct urc_c_needs {
+    bool dot2, f16, bf16;
+} urc_c_needs;
+/* Sets the flags of what programs progs[0..n) hold. */
+void urc_c_prelude_needs(const urc_program *const *progs, int n, urc_c_needs *need);
 /* Appends the prelude for P (its index width) to out. */
-void urc_c_prelude(const urc_program *P, urc_strbuf *out, bool dot2, bool f16);
+void urc_c_prelude(const urc_program *P, urc_strbuf *out, const urc_c_needs *need);
 
 #endif
