@@ -595,9 +595,11 @@ static bool bf16_vector_loop(const urc_kernel *k, const urc_ls *s) {
         if (st->kind != URC_LS_STORE && st->kind != URC_LS_DECL && st->kind != URC_LS_COMMENT) return false;
         if (!bf16_store(k, st, s->var)) continue;
         stores++;
-        for (int j = 0; j < s->body->list.len; j++) { /* the chunk's stores land after its body: none read back */
+        /* the chunk's stores land after its body: none read back, none indexed by the body's locals */
+        for (int j = 0; j < s->body->list.len; j++) {
             const urc_ls *o = s->body->list.items[j];
             if (reads_buf(o->val, st->buf) || reads_buf(o->idx, st->buf)) return false;
+            if (o->kind == URC_LS_DECL && urc_lx_uses_var(st->idx, o->var)) return false;
         }
     }
     return stores > 0;
