@@ -10,7 +10,8 @@
  *     y[r*L + l] = acc[l]
  *
  * with L = 53 lanes (the C printer's groups of 16 and 4 lanes and one scalar lane; LLVM's of 16, 16,
- * 16, 4 and 1). The output must equal, bit for bit, two fused multiply-adds per pair with the high
+ * 16, 4 and 1). The roundings to bf16 (A: 2K = 50 lanes, Wb: 2KL = 2650) take the C printer's
+ * vcvtneps2bf16 chunks of 16 lanes and a portable remainder. The output must equal, bit for bit, two fused multiply-adds per pair with the high
  * halves first (what vdpbf16ps computes): through the test backend (UNETRC_BACKEND) with the code
  * built for this machine (vdpbf16ps where it has AVX512-BF16) and, for C, also built for a generic
  * x86-64 (the portable loop). The C text must hold both forms. */
@@ -23,7 +24,7 @@
 #include "../compiler/driver.h"
 #include "check.h"
 
-enum { R = 6, K = 24, L = 53, NX = R * L }; /* x and y: NX floats (x's first R*2K are A's) */
+enum { R = 6, K = 25, L = 53, NX = R * L }; /* x and y: NX floats (x's first R*2K are A's) */
 
 static uint16_t to_bf16(float f) { /* round to nearest even (no NaN here) */
     uint32_t u;
@@ -122,6 +123,11 @@ int main(void) {
                              "(const void *)&Bw[(k * 53) + l])));") != NULL);
         CHECK(strstr(c.data, "_mm_dpbf16_ps(") != NULL && strstr(c.data, "_mm256_dpbf16_ps(") == NULL);
         CHECK(strstr(c.data, "acc[l] = urc_dot2_bf16(urc_pair_bf16(&A[(k * 2)]), Bw[((k * 53) + l)], acc[l]);"));
+        CHECK(strstr(c.data, "_mm256_storeu_si256((__m256i *)&A[i], (__m256i)_mm512_cvtneps_pbh(_mm512_load_ps("
+                             "urc_cv0)));") != NULL);
+        CHECK(strstr(c.data, "for (urc_idx urc_b_i = 0; urc_b_i < 48; urc_b_i += 16) {") != NULL);
+        CHECK(strstr(c.data, "for (urc_idx i = 48; i < 50; i++) {") != NULL);     /* A's remainder */
+        CHECK(strstr(c.data, "for (urc_idx i = 2640; i < 2650; i++) {") != NULL); /* Wb's */
         if (failures) printf("C text:\n%s\n", c.data);
         urc_sb_free(&c);
     }
