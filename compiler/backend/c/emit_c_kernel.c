@@ -575,32 +575,33 @@ static void f16_loop(printer *p, const urc_ls *s) {
  * 103.9-106.8 ms (one thread; the portable rounding's compare and blend per lane). */
 static bool bf16_store(const urc_kernel *k, const urc_ls *st, int v) {
     return st->kind == URC_LS_STORE && !st->accum && k->bufs.items[st->buf].dt == URC_DT_BF16 &&
-           st->val->kind == URC_LX_CAST && st->val->dt == URC_DT_BF16 && st->val->a->dt == URC_DT_F32 &&
-           urc_lx_unit_stride(st->idx, v);
+           urc_c_rounds_bf16(st->val) && urc_lx_unit_stride(st->idx, v);
 }
 
-static bool reads_buf(const urc_lx *e, int buf) {
-    if (!e) return false;
-    if ((e->kind == URC_LX_LOAD || e->kind == URC_LX_ADDR || e->kind == URC_LX_PAIR) && e->buf == buf) return true;
-    return reads_buf(e->a, buf) || reads_buf(e->b, buf) || reads_buf(e->c, buf);
-}
+static void mark_expr(const urc_lx *e, bool *used);
 
 static bool bf16_vector_loop(const urc_kernel *k, const urc_ls *s) {
     if ((s->flags & URC_FOR_UNROLL) || s->collapse > 1 || s->step != 1 || s->lo->kind != URC_LX_INT ||
         s->hi->kind != URC_LX_INT || s->hi->i - s->lo->i < 16)
         return false;
-    int stores = 0;
+    bool *read = urc_alloc((size_t)k->bufs.len + 1); /* the buffers the body reads */
     for (int i = 0; i < s->body->list.len; i++) {
         const urc_ls *st = s->body->list.items[i];
         if (st->kind != URC_LS_STORE && st->kind != URC_LS_DECL && st->kind != URC_LS_COMMENT) return false;
+        mark_expr(st->val, read);
+        mark_expr(st->idx, read);
+    }
+    int stores = 0;
+    for (int i = 0; i < s->body->list.len; i++) {
+        const urc_ls *st = s->body->list.items[i];
         if (!bf16_store(k, st, s->var)) continue;
-        stores++;
         /* the chunk's stores land after its body: none read back, none indexed by the body's locals */
+        if (read[st->buf]) return false;
         for (int j = 0; j < s->body->list.len; j++) {
             const urc_ls *o = s->body->list.items[j];
-            if (reads_buf(o->val, st->buf) || reads_buf(o->idx, st->buf)) return false;
             if (o->kind == URC_LS_DECL && urc_lx_uses_var(st->idx, o->var)) return false;
         }
+        stores++;
     }
     return stores > 0;
 }

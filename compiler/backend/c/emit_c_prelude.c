@@ -6,46 +6,30 @@
 
 #include "emit_c.h"
 
-/* Whether an expression or statement tree holds a DOT2 (the prelude then has its helpers). */
-static bool expr_dot2(const urc_lx *e) {
-    return e && (e->kind == URC_LX_DOT2 || expr_dot2(e->a) || expr_dot2(e->b) || expr_dot2(e->c));
+/* The prelude's optional parts, by what an expression is: a bf16 pair product (its helpers), a float16
+ * load converted to float32 (the F16C intrinsics), a float32 rounded to bfloat16 (the AVX512-BF16 ones). */
+static bool is_dot2(const urc_lx *e) { return e->kind == URC_LX_DOT2; }
+static bool is_f16(const urc_lx *e) {
+    return e->kind == URC_LX_CAST && e->dt == URC_DT_F32 && e->a->kind == URC_LX_LOAD && e->a->dt == URC_DT_F16;
+}
+bool urc_c_rounds_bf16(const urc_lx *e) {
+    return e->kind == URC_LX_CAST && e->dt == URC_DT_BF16 && e->a->dt == URC_DT_F32;
 }
 
-static bool stmt_dot2(const urc_ls *s) {
+/* Whether an expression or statement tree holds an expression that is(e). */
+static bool expr_any(const urc_lx *e, bool (*is)(const urc_lx *)) {
+    return e && (is(e) || expr_any(e->a, is) || expr_any(e->b, is) || expr_any(e->c, is));
+}
+
+static bool stmt_any(const urc_ls *s, bool (*is)(const urc_lx *)) {
     if (!s) return false;
-    if (expr_dot2(s->lo) || expr_dot2(s->hi) || expr_dot2(s->cond) || expr_dot2(s->idx) || expr_dot2(s->val) ||
-        stmt_dot2(s->body) || stmt_dot2(s->els))
+    if (expr_any(s->lo, is) || expr_any(s->hi, is) || expr_any(s->cond, is) || expr_any(s->idx, is) ||
+        expr_any(s->val, is) || stmt_any(s->body, is) || stmt_any(s->els, is))
         return true;
     for (int i = 0; i < s->list.len; i++)
-        if (stmt_dot2(s->list.items[i])) return true;
-    return false;
-}
-
-/* Whether a tree converts float16 loads to float32 (the prelude then includes the F16C intrinsics). */
-static bool expr_f16(const urc_lx *e) {
-    if (!e) return false;
-    if (e->kind == URC_LX_CAST && e->dt == URC_DT_F32 && e->a->kind == URC_LX_LOAD && e->a->dt == URC_DT_F16)
-        return true;
-    return expr_f16(e->a) || expr_f16(e->b) || expr_f16(e->c);
-}
-
-static bool stmt_f16(const urc_ls *s) {
-    if (!s) return false;
-    if (expr_f16(s->val) || stmt_f16(s->body) || stmt_f16(s->els)) return true;
-    for (int i = 0; i < s->list.len; i++)
-        if (stmt_f16(s->list.items[i])) return true;
-    return false;
-}
-
-/* Whether a tree stores floats rounded to bfloat16 (the prelude then includes the AVX512-BF16 intrinsics). */
-static bool stmt_bf16(const urc_ls *s) {
-    if (!s) return false;
-    if (s->kind == URC_LS_STORE && s->val->kind == URC_LX_CAST && s->val->dt == URC_DT_BF16 &&
-        s->val->a->dt == URC_DT_F32)
-        return true;
-    if (stmt_bf16(s->body) || stmt_bf16(s->els)) return true;
-    for (int i = 0; i < s->list.len; i++)
-        if (stmt_bf16(s->list.items[i])) return true;
+        if (stmt_any(s->list.items[i], is)) return true;
+    for (int i = 0; i < s->args.len; i++)
+        if (expr_any(s->args.items[i], is)) return true;
     return false;
 }
 
@@ -189,8 +173,8 @@ void urc_c_prelude_needs(const urc_program *const *progs, int n, urc_c_needs *ne
     for (int i = 0; i < n; i++)
         for (int j = 0; j < progs[i]->kernels.len; j++) {
             const urc_ls *b = progs[i]->kernels.items[j]->body;
-            need->dot2 = need->dot2 || stmt_dot2(b);
-            need->f16 = need->f16 || stmt_f16(b);
-            need->bf16 = need->bf16 || stmt_bf16(b);
+            need->dot2 = need->dot2 || stmt_any(b, is_dot2);
+            need->f16 = need->f16 || stmt_any(b, is_f16);
+            need->bf16 = need->bf16 || stmt_any(b, urc_c_rounds_bf16);
         }
 }

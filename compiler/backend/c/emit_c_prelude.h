@@ -11,6 +11,8 @@
 typedef struct urc_c_needs {
     bool dot2, f16, bf16;
 } urc_c_needs;
+/* Whether e rounds a float32 to bfloat16 (a Cast; the printer spells its vector stores with vcvtneps2bf16). */
+bool urc_c_rounds_bf16(const urc_lx *e);
 /* Sets the flags of what programs progs[0..n) hold. */
 void urc_c_prelude_needs(const urc_program *const *progs, int n, urc_c_needs *need);
 /* Appends the prelude for P (its index width) to out. */
