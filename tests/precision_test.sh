@@ -39,6 +39,9 @@
 # Casts to bf16 and the direct convolutions' pair weights, the code for one without it none; on this
 # machine, if it has AVX512-BF16, the code (C and LLVM) against the interpreter with direct convolutions
 # within 1e-4 (unet3d_batch: 3.9e-7).
+# With URC_PAIRS_NORM=1 (unetr_conv_tiny) the code for sapphirerapids also has norms storing bf16 (a Cast
+# folded into the norm that computes its input), the code without AVX512-BF16 none, and on this machine the
+# code (portable and -march=native) gives the same bits with and without the folding (UNETRC_BF16_FOLD=0).
 # paths (tests/data/int8_paths.onnx, tests/data/make_int8_paths.py): a small model that takes every kernel
 # path scaling int8 weights (checked in the code built for this machine); the code, C and LLVM, within 1e-4 of
 # the interpreter on every element (measured 2.0e-7), int8 against float32 within 0.15 (4.0e-2) and 90 %
@@ -125,7 +128,22 @@ if [ "$mode" = pairs ]; then # bf16 pair products (vdpbf16ps)
         grep -q "$p" "$out/spr.c" || fail "pairs: no '$p' in the code for sapphirerapids"
         if grep -q "$p" "$out/v3.c" || grep -q "$p" "$out/off.c"; then fail "pairs: '$p' without AVX512-BF16"; fi
     done
-    if grep -q avx512_bf16 /proc/cpuinfo; then
+    if [ "${URC_PAIRS_NORM:-0}" = 1 ]; then
+        # norms whose output only the products read store it as bf16 (their Casts folded into them)
+        p="_unetrc_fusednorm(const float \*restrict x, .*uint16_t \*restrict y"
+        grep -q "$p" "$out/spr.c" || fail "pairs: no norm stores bf16 in the code for sapphirerapids"
+        if grep -q "$p" "$out/v3.c"; then fail "pairs: a norm stores bf16 without AVX512-BF16"; fi
+    fi
+    if [ "${URC_PAIRS_NORM:-0}" = 1 ] && grep -q avx512_bf16 /proc/cpuinfo; then
+        # the folded norms round as the Casts did: the code with and without folding, bit for bit (against
+        # the interpreter this model moves by a bf16 step: its norms' statistics in double there)
+        for cflags in "-std=c11 -O2 -fopenmp" "-std=c11 -O2 -march=native -fopenmp"; do
+            "$unetrc" run "$model" --input "$input" --precision bf16 --cflags "$cflags" --output "$out/fold.npy"
+            UNETRC_BF16_FOLD=0 "$unetrc" run "$model" --input "$input" --precision bf16 --cflags "$cflags" \
+                --output "$out/nofold.npy"
+            "$cmp" "$out/nofold.npy" "$out/fold.npy" 0 || fail "pairs: folded norms ($cflags) differ"
+        done
+    elif grep -q avx512_bf16 /proc/cpuinfo; then
         # against the interpreter, whose graph has the same Casts (the products' data rounded alike), with
         # the direct convolutions (Winograd's pairs round its transformed input, which the interpreter does
         # not model): float32 summation order apart, the same numbers unless a float32 difference moves an

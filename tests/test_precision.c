@@ -183,6 +183,8 @@ static urc_value *konst(urc_graph *g, const char *name, urc_shape s, const float
 static urc_node *product(urc_graph *g, urc_op op, urc_value *x, urc_value *w) {
     urc_node *n = urc_node_new(g, op, NULL, 2, 1);
     n->in[0] = x, n->in[1] = w;
+    n->out[0] = urc_value_new(g, NULL);
+    n->out[0]->producer = n;
     if (op == URC_OP_CONV || op == URC_OP_CONV_TRANSPOSE) n->a.conv.group = 1;
     return n;
 }
@@ -334,11 +336,11 @@ static void test_pairs(void) {
     urc_value *x = urc_value_new(g, "x"), *xo = urc_value_new(g, "xo");
     urc_value_set_type(x, URC_DT_F32, &(urc_shape){2, {3, 4}});
     urc_value_set_type(xo, URC_DT_F32, &(urc_shape){2, {3, 3}});
-    float w[12] = {0};
-    urc_node *m1 = product(g, URC_OP_MATMUL, x, konst(g, "w1", (urc_shape){2, {4, 3}}, w));
-    urc_node *m2 = product(g, URC_OP_MATMUL, x, konst(g, "w2", (urc_shape){2, {4, 3}}, w));
-    urc_node *odd = product(g, URC_OP_MATMUL, xo, konst(g, "w3", (urc_shape){2, {3, 4}}, w));
-    urc_node *kept = product(g, URC_OP_MATMUL, x, konst(g, "w4", (urc_shape){2, {4, 3}}, w));
+    float w[4 * 64] = {0}; /* 64 columns: 64 multiply-adds per element of x, enough to pay for the Cast */
+    urc_node *m1 = product(g, URC_OP_MATMUL, x, konst(g, "w1", (urc_shape){2, {4, 64}}, w));
+    urc_node *m2 = product(g, URC_OP_MATMUL, x, konst(g, "w2", (urc_shape){2, {4, 64}}, w));
+    urc_node *odd = product(g, URC_OP_MATMUL, xo, konst(g, "w3", (urc_shape){2, {3, 64}}, w));
+    urc_node *kept = product(g, URC_OP_MATMUL, x, konst(g, "w4", (urc_shape){2, {4, 64}}, w));
     kept->name = "kept";
     for (int i = 0; i < g->nodes.len; i++) urc_ops[g->nodes.items[i]->op].impl->infer(g->nodes.items[i]);
     urc_attrs a;
@@ -365,6 +367,60 @@ static void test_pairs(void) {
     CHECK(user_kept && !pair_cast);
 }
 
+static urc_node *fused_norm(urc_graph *g, urc_value *x, int channels) {
+    float one[8] = {1, 1, 1, 1, 1, 1, 1, 1}, zero[8] = {0};
+    urc_attrs a;
+    memset(&a, 0, sizeof a);
+    a.norm.base = URC_OP_INSTANCE_NORM;
+    a.norm.epsilon = 1e-5;
+    urc_value *in[5] = {x, konst(g, NULL, (urc_shape){1, {channels}}, one),
+                        konst(g, NULL, (urc_shape){1, {channels}}, zero), NULL, NULL};
+    bool ok = true;
+    urc_node *n = urc_node_make(g, URC_OP_FUSED_NORM, NULL, 1, 5, in, &a, NULL, &ok);
+    CHECK(ok);
+    return n;
+}
+
+/* Where the Casts to bf16 go (spr): a norm's output read only through its Cast is stored as bf16 by the
+ * norm (the Cast folds into it); one also read by a Relu keeps its Cast; a product with fewer than 64
+ * multiply-adds per element of its A (W with 8 columns) reads float32 again rather than pay for a Cast of
+ * its own, unless the Cast is there for a product that pays (x: read by both) or folds (the norm's);
+ * a float32 marking undoes all of it. */
+static void test_pairs_fold(void) {
+    urc_graph *g = urc_graph_new();
+    urc_value *x = urc_value_new(g, "x"), *x2 = urc_value_new(g, "x2");
+    urc_value_set_type(x, URC_DT_F32, &(urc_shape){3, {1, 4, 8}});
+    urc_value_set_type(x2, URC_DT_F32, &(urc_shape){3, {1, 4, 8}});
+    x->flags |= URC_VAL_INPUT, x2->flags |= URC_VAL_INPUT;
+    static float w[8 * 64];
+    urc_node *n1 = fused_norm(g, x, 4), *n2 = fused_norm(g, x, 4);
+    bool ok = true;
+    urc_node *relu = urc_node_make(g, URC_OP_RELU, "relu", 14, 1, n2->out, NULL, NULL, &ok);
+    urc_node *p1 = product(g, URC_OP_MATMUL, n1->out[0], konst(g, "w1", (urc_shape){2, {8, 64}}, w));
+    urc_node *p2 = product(g, URC_OP_MATMUL, n2->out[0], konst(g, "w2", (urc_shape){2, {8, 64}}, w));
+    urc_node *few1 = product(g, URC_OP_MATMUL, n1->out[0], konst(g, "w3", (urc_shape){2, {8, 8}}, w));
+    urc_node *few2 = product(g, URC_OP_MATMUL, x2, konst(g, "w4", (urc_shape){2, {8, 8}}, w));
+    urc_node *few3 = product(g, URC_OP_MATMUL, x, konst(g, "w5", (urc_shape){2, {8, 8}}, w));
+    urc_node *wide = product(g, URC_OP_MATMUL, x, konst(g, "w6", (urc_shape){2, {8, 64}}, w));
+    for (int i = 0; i < g->nodes.len; i++) CHECK(urc_ops[g->nodes.items[i]->op].impl->infer(g->nodes.items[i]));
+    URC_VEC_PUSH(g->outputs, relu->out[0]);
+    CHECK(ok);
+    urc_target spr;
+    CHECK(urc_target_lookup("sapphirerapids", &spr));
+    CHECK(urc_pass_precision(g, URC_DT_BF16, NULL, 0, true, NULL) == 6);
+    urc_graph_count_uses(g);
+    CHECK(urc_precision_bf16_operands(g, &spr) == 2); /* n2's Cast and x's */
+    CHECK(p1->in[0] == n1->out[0] && few1->in[0] == n1->out[0] && n1->out[0]->dtype == URC_DT_BF16);
+    CHECK(n1->a.norm.out_dtype == URC_DT_BF16 && n2->a.norm.out_dtype == URC_DT_UNDEF);
+    CHECK(p2->in[0]->producer && p2->in[0]->producer->op == URC_OP_CAST && p2->in[0]->producer->in[0] == n2->out[0]);
+    CHECK(relu->in[0] == n2->out[0] && n2->out[0]->dtype == URC_DT_F32);
+    CHECK(few2->in[0] == x2 && wide->in[0]->producer && wide->in[0] == few3->in[0]);
+    CHECK(urc_ops[URC_OP_FUSED_NORM].impl->infer(n1) && n1->out[0]->dtype == URC_DT_BF16);
+    CHECK(urc_pass_precision(g, URC_DT_F32, NULL, 0, false, NULL) == 0);
+    CHECK(n1->a.norm.out_dtype == URC_DT_UNDEF && n1->out[0]->dtype == URC_DT_F32 && p1->in[0] == n1->out[0]);
+    CHECK(p2->in[0] == n2->out[0] && wide->in[0] == x && few3->in[0] == x);
+}
+
 int main(void) {
     test_bf16();
     test_f16();
@@ -374,6 +430,7 @@ int main(void) {
     test_calibrate();
     test_head();
     test_pairs();
+    test_pairs_fold();
     printf("test_precision: %s\n", failures ? "FAILED" : "ok");
     return failures != 0;
 }

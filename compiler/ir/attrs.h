@@ -164,6 +164,8 @@ typedef struct urc_norm_attr {
     double act_alpha, post_alpha;
     int residual; /* FusedNorm: 0 none, 1 + R, 2 + norm2(X2) */
     double epsilon2;
+    int out_dtype; /* FusedNorm: UNDEF (0): Y has X's dtype; BF16: Y rounded to bfloat16 (the precision pass, when a
+                    * Cast to bf16 was its only reader) */
 } urc_norm_attr;
 
 /* Softmax, LogSoftmax, Hardmax: axis resolved non-negative. */

@@ -248,6 +248,11 @@ static bool infer_fused(urc_node *n) {
     }
     if (!infer_stat_norm(n, op)) return false;
     const urc_value *x = n->in[0];
+    if (a->out_dtype && (a->out_dtype != URC_DT_BF16 || x->dtype != URC_DT_F32)) {
+        urc_error(where, "internal: FusedNorm output dtype %s of a %s X", urc_dtype_name((urc_dtype)a->out_dtype),
+                  urc_dtype_name(x->dtype));
+        return false;
+    }
     if (a->residual) {
         if (!urc_check_dtype(n, 5, URC_DTM_FLOAT) || !urc_check_same_dtype(n, 0, 5)) return false;
         if (!urc_shape_eq(&n->in[5]->shape, &x->shape)) {
@@ -280,7 +285,7 @@ static bool norm_infer(urc_node *n) {
     if (n->op == URC_OP_LAYER_NORM) return infer_layer_norm(n);
     bool ok = n->op == URC_OP_FUSED_NORM ? infer_fused(n) : infer_stat_norm(n, n->op);
     if (!ok) return false;
-    urc_set_out(n, 0, n->in[0]->dtype, &n->in[0]->shape);
+    urc_set_out(n, 0, a->out_dtype ? (urc_dtype)a->out_dtype : n->in[0]->dtype, &n->in[0]->shape);
     return true;
 }
 
@@ -511,13 +516,15 @@ static void emit_run_stats(urc_lower *L, urc_kernel *k, urc_ls *body, int bx, ur
 typedef struct epilogue {
     urc_act act, post;
     double act_alpha, post_alpha;
-    int residual; /* 0, 1 (buffer br), 2 (buffer bx2 with m2, a2, b2) */
-    int br;       /* R or X2 */
+    int residual;  /* 0, 1 (buffer br), 2 (buffer bx2 with m2, a2, b2) */
+    int br;        /* R or X2 */
+    urc_dtype ydt; /* F32, or BF16: Y rounded as it is stored */
 } epilogue;
 
 static epilogue node_epilogue(urc_lower *L, urc_kernel *k, const urc_node *n) {
-    epilogue e = {URC_ACT_NONE, URC_ACT_NONE, 0, 0, 0, -1};
+    epilogue e = {URC_ACT_NONE, URC_ACT_NONE, 0, 0, 0, -1, URC_DT_F32};
     if (n->op != URC_OP_FUSED_NORM) return e;
+    if (n->a.norm.out_dtype) e.ydt = (urc_dtype)n->a.norm.out_dtype;
     const urc_norm_attr *a = &n->a.norm;
     e.act = a->act;
     e.post = a->post_act;
@@ -540,7 +547,9 @@ static urc_lx *emit_value(urc_kernel *k, urc_ls *at, const epilogue *e, int bx, 
     t = urc_act_lx(k, at, e->act, e->act_alpha, t);
     if (e->residual == 1) t = bin(URC_L_ADD, t, urc_lx_load(k, e->br, idx));
     if (e->residual == 2) t = bin(URC_L_ADD, t, affine(urc_lx_load(k, e->br, idx), mab2[0], mab2[1], mab2[2]));
-    return urc_act_lx(k, at, e->post, e->post_alpha, t);
+    t = urc_act_lx(k, at, e->post, e->post_alpha, t);
+    if (e->ydt != URC_DT_BF16) return t;
+    return urc_lx_cast(URC_DT_BF16, t->dt == URC_DT_F32 ? t : urc_lx_cast(URC_DT_F32, t));
 }
 
 /* ---- LayerNorm ----------------------------------------------------------------- */
@@ -1055,6 +1064,7 @@ static void norm_print(const urc_node *n, urc_strbuf *sb) {
     if (a->residual == 1) urc_sb_puts(sb, " residual=add");
     if (a->residual == 2) urc_sb_printf(sb, " residual=norm(epsilon=%g)", a->epsilon2);
     if (a->post_act) urc_act_print(sb, "post_act", a->post_act, a->post_alpha);
+    if (a->out_dtype) urc_sb_printf(sb, " out=%s", urc_dtype_name((urc_dtype)a->out_dtype));
 }
 
 /* Instance/Batch/GroupNormalization have channels-last forms, except

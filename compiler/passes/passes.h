@@ -82,8 +82,10 @@ void urc_precision_round_weights(urc_graph *g);
 /* bfloat16 pair products (--precision bf16 on a target with vdpbf16ps, urc_target_dot2): places a
  * Cast to bfloat16 (named "<value>/bf16") before each data input that the op's bf16_pairs names for a
  * marked node (ir.h; the matmuls' A, the direct convolutions' X parts), so that lowering reads bf16
- * pairs of it. One Cast per value; returns how many it placed. urc_pass_precision removes them again
- * before it marks. */
+ * pairs of it. One Cast per value. A node with fewer than 64 multiply-adds per element of its data
+ * reads float32 again where a Cast would be there for it alone, and a Cast of a FusedNorm's output that
+ * nothing else reads folds into the norm (which then stores bf16; UNETRC_BF16_FOLD=0: not). Returns how
+ * many Casts remain. urc_pass_precision removes them again (and undoes the folds) before it marks. */
 int urc_precision_bf16_operands(urc_graph *g, const urc_target *t);
 /* int8 (URC_DT_I8 marks; passes/precision.c explains the scheme). How many
  * output channels node n's weights have, and their per-channel symmetric

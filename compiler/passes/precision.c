@@ -125,6 +125,7 @@ static bool matches(const char *glob, const urc_node *n) {
 
 /* A Cast placed by urc_precision_bf16_operands (marked by its wdtype, which no other Cast has). */
 static bool bf16_operand_cast(const urc_node *n) { return n->op == URC_OP_CAST && n->wdtype == URC_DT_BF16; }
+static bool bf16_operand_cast_value(const urc_value *v) { return v->producer && bf16_operand_cast(v->producer); }
 
 /* Removes the unetrc.FakeQuant nodes of an earlier int8 marking and the Casts of an earlier bf16 one
  * (their readers read their input again). */
@@ -132,6 +133,11 @@ static void strip_fake_quant(urc_graph *g) {
     bool any = false;
     for (int i = 0; i < g->nodes.len; i++) {
         urc_node *n = g->nodes.items[i];
+        if (n->op == URC_OP_FUSED_NORM && n->a.norm.out_dtype) { /* a Cast folded into it (fold_bf16_casts) */
+            n->a.norm.out_dtype = URC_DT_UNDEF;
+            n->out[0]->dtype = n->in[0]->dtype;
+            continue;
+        }
         if (n->op != URC_OP_FAKE_QUANT && !bf16_operand_cast(n)) continue;
         urc_replace_uses(g, n->out[0], n->in[0]);
         urc_node_drop(n);
@@ -219,6 +225,97 @@ void urc_precision_round_weights(urc_graph *g) {
     urc_graph_count_uses(g);
 }
 
+static int drop_unread_casts(urc_graph *g) {
+    int dropped = 0;
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *c = g->nodes.items[i];
+        if (bf16_operand_cast(c) && !c->out[0]->nuses) urc_node_drop(c), dropped++;
+    }
+    if (dropped) urc_graph_compact(g);
+    return dropped;
+}
+
+/* A Cast to bf16 whose input is a FusedNorm's output that nothing else reads
+ * goes: the norm stores its output rounded to bf16 (one pass over the volume
+ * writing half the bytes instead of a float32 write, a read and a bf16 write).
+ * Returns how many were folded. */
+static int fold_bf16_casts(urc_graph *g) {
+    urc_value **to = urc_alloc(sizeof(urc_value *) * (size_t)(g->values.len + 1)); /* by Cast output id */
+    int folded = 0;
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *c = g->nodes.items[i];
+        if (!bf16_operand_cast(c)) continue;
+        urc_value *v = c->in[0];
+        urc_node *p = v->producer;
+        if (!p || p->op != URC_OP_FUSED_NORM || v->nuses != 1 || (v->flags & URC_VAL_OUTPUT) || v->dtype != URC_DT_F32)
+            continue;
+        p->a.norm.out_dtype = URC_DT_BF16;
+        v->dtype = URC_DT_BF16;
+        to[c->out[0]->id] = v;
+        urc_node_drop(c);
+        folded++;
+    }
+    if (!folded) return 0;
+    for (int i = 0; i < g->nodes.len; i++) { /* one scan: the Casts' readers read the norms' outputs */
+        urc_node *n = g->nodes.items[i];
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j] && to[n->in[j]->id]) n->in[j] = to[n->in[j]->id];
+    }
+    urc_graph_compact(g);
+    urc_graph_count_uses(g);
+    return folded;
+}
+
+/* The pairs cost a pass over X (read float32, write bf16) unless the Cast
+ * folds into a norm or feeds a product that reuses each element many times.
+ * A product with few multiply-adds per element of X (a 1x1x1 convolution:
+ * as many as its output channels) gains less from reading pairs than that
+ * pass costs, so such a node reads float32 again (its weights stay bf16: the
+ * float kernels convert them) when one of its Casts would exist for it
+ * alone: read by no product that reuses X more, and not foldable. */
+#define URC_PAIRS_MIN_REUSE 64
+
+static bool few_macs(const urc_node *n) {
+    const urc_op_impl *impl = urc_ops[n->op].impl;
+    int64_t xs = 0;
+    for (int j = 0; j < n->nin; j++)
+        if (n->in[j] && bf16_operand_cast_value(n->in[j])) xs += urc_shape_numel(&n->in[j]->shape);
+    return xs > 0 && impl->macs && impl->macs(n) < URC_PAIRS_MIN_REUSE * xs;
+}
+
+static bool foldable(const urc_value *v) {
+    return v->producer && v->producer->op == URC_OP_FUSED_NORM && v->nuses == 1 && !(v->flags & URC_VAL_OUTPUT) &&
+           v->dtype == URC_DT_F32;
+}
+
+/* Returns how many nodes read float32 again. */
+static int unpair_few_macs(urc_graph *g) {
+    bool *needed = urc_alloc(sizeof(bool) * (size_t)(g->values.len + 1)); /* by Cast output id */
+    bool *few = urc_alloc(sizeof(bool) * (size_t)(g->nodes.len + 1));     /* by node position */
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *n = g->nodes.items[i];
+        few[i] = few_macs(n);
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j] && bf16_operand_cast_value(n->in[j]) && !few[i]) needed[n->in[j]->id] = true;
+    }
+    int unpaired = 0;
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *n = g->nodes.items[i];
+        if (!few[i]) continue;
+        bool keep = true;
+        for (int j = 0; j < n->nin; j++) {
+            urc_value *c = n->in[j];
+            if (c && bf16_operand_cast_value(c) && !needed[c->id] && !foldable(c->producer->in[0])) keep = false;
+        }
+        if (keep) continue;
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j] && bf16_operand_cast_value(n->in[j])) n->in[j] = n->in[j]->producer->in[0];
+        unpaired++;
+    }
+    if (unpaired) urc_graph_count_uses(g);
+    return unpaired;
+}
+
 int urc_precision_bf16_operands(urc_graph *g, const urc_target *t) {
     int n0 = g->nodes.len;
     URC_VEC(int) before = {0};
@@ -254,7 +351,10 @@ int urc_precision_bf16_operands(urc_graph *g, const urc_target *t) {
     free(made.items);
     free(before.items);
     urc_graph_count_uses(g);
-    return placed;
+    unpair_few_macs(g);
+    placed -= drop_unread_casts(g);
+    const char *e = getenv("UNETRC_BF16_FOLD"); /* 0: no folding (tests/precision_test.sh compares) */
+    return placed - (e && !strcmp(e, "0") ? 0 : fold_bf16_casts(g));
 }
 
 /* ---- int8 calibration ------------------------------------------------------ */
