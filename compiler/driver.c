@@ -228,7 +228,7 @@ urc_graph *urc_build_graph(const char *path, const urc_options *o) {
 /* Optimizer updates overwrite parameters and state in place: they run after
  * every other node (nothing reads their outputs), so each parameter is read
  * by the forward and backward kernels before it changes. */
-static void schedule_updates_last(urc_graph *g) {
+static int schedule_updates_last(urc_graph *g) {
     int k = 0, n = g->nodes.len;
     urc_node **tail = urc_xmalloc(sizeof(urc_node *) * ((size_t)n + 1));
     int nt = 0;
@@ -241,11 +241,13 @@ static void schedule_updates_last(urc_graph *g) {
     }
     for (int i = 0; i < nt; i++) g->nodes.items[k++] = tail[i];
     free(tail);
+    return nt;
 }
 
 urc_program *urc_build_program(urc_graph *g, const char *name, const urc_options *o, urc_memplan **plan_out) {
-    schedule_updates_last(g);
-    urc_memplan *plan = urc_memplan_run(g, o->align);
+    /* a training graph keeps its order (the updates last); otherwise the smaller arena's (passes/schedule.c) */
+    urc_memplan *plan =
+        schedule_updates_last(g) || o->no_opt ? urc_memplan_run(g, o->align) : urc_schedule_for_memory(g, o->align);
     if (plan_out) *plan_out = plan;
     urc_target host;
     const urc_target *t = &o->target;

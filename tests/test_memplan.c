@@ -6,13 +6,17 @@
  * lifetimes overlap never overlap in memory (a view counts as its root and
  * extends the root's lifetime); every buffer lies inside the arena and is
  * aligned; the arena is at least the live-set lower bound and at most the
- * sum of all buffers. Prints arena / lower bound per model. */
+ * sum of all buffers; all of it for the node order the build keeps
+ * (passes/schedule.c), which a hand-built block checks first. Prints arena /
+ * lower bound per model. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/diag.h"
 #include "driver.h"
+#include "passes/memplan.h"
+#include "passes/passes.h"
 
 static int failures;
 #define CHECK(cond, ...)                                                                                               \
@@ -34,7 +38,7 @@ static void check_model(const char *path) {
         failures++;
         return;
     }
-    urc_memplan *p = urc_memplan_run(g, 64);
+    urc_memplan *p = urc_schedule_for_memory(g, 64); /* the plan of the order the build keeps */
     int nv = g->values.len, nn = g->nodes.len;
     int *def = calloc((size_t)nv, sizeof(int)), *last = calloc((size_t)nv, sizeof(int)),
         *root = calloc((size_t)nv, sizeof(int));
@@ -95,7 +99,69 @@ static void check_model(const char *path) {
     free(root);
 }
 
+static urc_value *mm(urc_graph *g, urc_value *a, urc_value *b, const char *name) {
+    urc_value *in[2] = {a, b};
+    bool ok = true;
+    urc_node *n = urc_node_make(g, URC_OP_MATMUL, name, 13, 2, in, NULL, NULL, &ok);
+    return ok ? n->out[0] : NULL;
+}
+
+static urc_value *weights(urc_graph *g, int64_t r, int64_t c) {
+    urc_shape s = {2, {r, c}};
+    return urc_const_new(g, NULL, urc_tensor_new(URC_DT_F32, &s));
+}
+
+/* The memory-aware order (passes/schedule.c) on a residual block's shape, units of one 64x64 float matrix:
+ * t1, t2 = x W; c1 = t1 t2; n1 = c1 Wh (half a unit); c2 = n1 Wv; c3 = t1 t2; y = c2 + c3 (the caller's).
+ * In the model's order c2 runs while t1 and t2 wait for c3: 4 units live (t1, t2, c2, c3). Run c3, the last
+ * reader of t1 and t2, before c2 and at most 3.5 are. The order is kept and the arena smaller; with c3
+ * before c2 in the model's order already there is nothing to gain and the order stays. */
+static void check_schedule(bool c3_first) {
+    const char *path = c3_first ? "schedule (c3 before c2)" : "schedule";
+    urc_diag_reset(path);
+    urc_graph *g = urc_graph_new();
+    g->opset = 17;
+    urc_value *x = urc_value_new(g, "x");
+    urc_value_set_type(x, URC_DT_F32, &(urc_shape){2, {64, 64}});
+    x->flags |= URC_VAL_INPUT;
+    URC_VEC_PUSH(g->inputs, x);
+    urc_value *w = weights(g, 64, 64), *t1 = mm(g, x, w, "t1"), *t2 = mm(g, x, w, "t2"), *c3 = NULL;
+    urc_value *c1 = mm(g, t1, t2, "c1"), *n1 = mm(g, c1, weights(g, 64, 32), "n1");
+    if (c3_first) c3 = mm(g, t1, t2, "c3");
+    urc_value *c2 = mm(g, n1, weights(g, 32, 64), "c2");
+    if (!c3_first) c3 = mm(g, t1, t2, "c3");
+    urc_value *in[2] = {c2, c3};
+    bool ok = c3 && c2;
+    urc_node *y = urc_node_make(g, URC_OP_ADD, "y", 14, 2, in, NULL, NULL, &ok);
+    CHECK(ok, "graph not built: %s", urc_diag_message());
+    if (!ok) return;
+    y->out[0]->flags |= URC_VAL_OUTPUT;
+    URC_VEC_PUSH(g->outputs, y->out[0]);
+    urc_graph_count_uses(g);
+    int64_t unit = 64 * 64 * 4;
+    urc_node *before[8];
+    for (int i = 0; i < g->nodes.len && i < 8; i++) before[i] = g->nodes.items[i];
+    urc_memplan *old = urc_memplan_run(g, 64);
+    urc_memplan *p = urc_schedule_for_memory(g, 64);
+    int pc2 = -1, pc3 = -1;
+    for (int i = 0; i < g->nodes.len; i++) {
+        if (g->nodes.items[i]->out[0] == c2) pc2 = i;
+        if (g->nodes.items[i]->out[0] == c3) pc3 = i;
+    }
+    CHECK(old->lower_bound == (c3_first ? 7 * unit / 2 : 4 * unit), "model order's lower bound %lld",
+          (long long)old->lower_bound);
+    CHECK(p->lower_bound == 7 * unit / 2 && p->arena_bytes == 7 * unit / 2, "scheduled arena %lld, lower bound %lld",
+          (long long)p->arena_bytes, (long long)p->lower_bound);
+    CHECK(pc3 >= 0 && pc3 < pc2, "c3 at %d, c2 at %d", pc3, pc2);
+    bool same = g->nodes.len == 7;
+    for (int i = 0; i < g->nodes.len && i < 7; i++) same = same && g->nodes.items[i] == before[i];
+    CHECK(same == c3_first, c3_first ? "the order changed without gain" : "the new order was not kept");
+    printf("%s: arena %lld -> %lld bytes\n", path, (long long)old->arena_bytes, (long long)p->arena_bytes);
+}
+
 int main(int argc, char **argv) {
+    check_schedule(false);
+    check_schedule(true);
     for (int i = 1; i < argc; i++) check_model(argv[i]);
     printf("memplan: %d models, %d failures\n", argc - 1, failures);
     return failures ? 1 : 0;

@@ -87,6 +87,10 @@ void urc_precision_round_weights(urc_graph *g);
  * nothing else reads folds into the norm (which then stores bf16; UNETRC_BF16_FOLD=0: not). Returns how
  * many Casts remain. urc_pass_precision removes them again (and undoes the folds) before it marks. */
 int urc_precision_bf16_operands(urc_graph *g, const urc_target *t);
+/* The memory plan (passes/memplan.h) of the node order with the smaller arena: the graph's, or a greedy
+ * one that runs ready nodes freeing at least what they allocate first (schedule.c), which it then
+ * keeps. Not for graphs whose updates must run last (training). */
+struct urc_memplan *urc_schedule_for_memory(urc_graph *g, int align);
 /* int8 (URC_DT_I8 marks; passes/precision.c explains the scheme). How many
  * output channels node n's weights have, and their per-channel symmetric
  * quantisation: q (one float per element of in[1], an integer in
