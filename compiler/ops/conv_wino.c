@@ -16,6 +16,8 @@
  *   for n, td, th (parallel; tiles of 2x2 voxels in D and H):
  *     for each group of T tiles along W:
  *       V[p][t][c] = B^T d B  of the tile's patch (zero outside X)     64 x T x C
+ *                    (along D and H once per input column, into a ring of four columns that
+ *                    neighbouring tiles share; along W per tile)
  *       for each block of MB output channels mb:
  *         for p < 64:  sum_c V[p][t][c] * U[mb][p][c][:]  (register tile T x MB), added
  *                      into O[p / 4][r][t][:] by A^T's row r (the output transform along W)
@@ -121,34 +123,40 @@ typedef struct wino {
     bool dot2;     /* bfloat16 pair products: V in bfloat16, U as pairs along c (U2[mb][p][c/2][MB]) */
 } wino;
 
-/* V[p][t][c] = (B^T d B)[p] of tile t's patch d (origin z0, y0, x0 in X, padding applied): d
- * gathered with zeros outside X and transformed along W into S[(i*4 + j)*4 + e][c], then along H
- * in place, then along D into V (2D: along H into V). */
-static void input_transform(wino *w, urc_ls *body, urc_lx *nn, urc_lx *z0, urc_lx *y0, urc_lx *x0, urc_lx *t, int S,
-                            int V) {
+/* The input transform B^T d B is separable: along D, H and W in turn. Neighbouring tiles along W share
+ * two of their four input columns (the 4x4 values in D and H at one x), so the transforms along D and
+ * H are done once per column, into a ring R of the last four columns, R[q][slot][c] with q = i*4 + j
+ * (i along D, j along H; 2D: q = j), and the transform along W per tile reads its four columns from
+ * the ring: per tile two columns are gathered and transformed instead of four, a third fewer
+ * transforms and half the loads of transforming each tile's patch on its own. */
+
+/* Column x of the group's patch rows (z0 + i, y0 + j: padding applied, zeros outside X), transformed
+ * along D (3D) and H into ring slot `slot`. */
+static void column_transform(wino *w, urc_ls *body, urc_lx *nn, urc_lx *z0, urc_lx *y0, urc_lx *x, urc_lx *slot,
+                             int R) {
     urc_kernel *k = w->k;
     const urc_wino_conv *c = w->c;
     int64_t C = c->C, D = c->in[0], H = c->in[1], W = c->in[2];
-    int T = w->T;
     int ni = w->ni;
+    int okv = urc_kernel_var(k, "okx", URC_DT_BOOL);
+    urc_ls_decl(body, okv, inside(x, W));
+    urc_lx *okx = urc_lx_var(k, okv), *xc = urc_sp_let(k, body, "xc", clampi(x, W));
+    /* R index of (q, slot, channel cc) */
+#define RIDX(q, cc) urc_add(urc_muli(urc_add(urc_muli((q), 4), slot), C), (cc))
     {
+        /* gather along D (3D: and transform) for each j; 2D: gather along H and transform */
         urc_ls *b = body;
-        urc_lx *i = loopv(k, &b, "i", 0, urc_lx_int(ni), 0);
-        urc_lx *j = loopv(k, &b, "j", 0, urc_lx_int(4), 0);
-        urc_lx *z = urc_add(z0, i), *y = urc_add(y0, j);
-        int okzy = urc_kernel_var(k, "ok", URC_DT_BOOL);
-        urc_ls_decl(b, okzy, band(inside(z, D), inside(y, H)));
-        urc_lx *row = urc_sp_let(
-            k, b, "row", urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, D), clampi(z, D)), H), clampi(y, H)), W));
+        urc_lx *j = ni == 4 ? loopv(k, &b, "j", 0, urc_lx_int(4), 0) : NULL;
         urc_lx *ok[4], *vox[4];
         for (int e = 0; e < 4; e++) {
-            urc_lx *x = urc_addi(x0, e);
+            urc_lx *z = ni == 4 ? urc_addi(z0, e) : z0, *y = ni == 4 ? urc_add(y0, j) : urc_addi(y0, e);
             int o = urc_kernel_var(k, "ok", URC_DT_BOOL);
-            urc_ls_decl(b, o, band(urc_lx_var(k, okzy), inside(x, W)));
+            urc_ls_decl(b, o, band(band(okx, inside(z, D)), inside(y, H)));
             ok[e] = urc_lx_var(k, o);
-            vox[e] = urc_sp_let(k, b, "vox", urc_add(row, clampi(x, W)));
+            vox[e] = urc_sp_let(
+                k, b, "vox",
+                urc_add(urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, D), clampi(z, D)), H), clampi(y, H)), W), xc));
         }
-        urc_lx *srow = urc_muli(urc_add(urc_muli(i, 4), j), 4);
         int64_t c0 = 0;
         for (int p = 0; p < c->nx; p++) {
             int64_t Cp = c->x[p]->shape.dims[c->x[p]->shape.rank - 1];
@@ -157,38 +165,42 @@ static void input_transform(wino *w, urc_ls *body, urc_lx *nn, urc_lx *z0, urc_l
             urc_lx *a[4], *dst[4];
             for (int e = 0; e < 4; e++) {
                 a[e] = urc_lx_sel(ok[e], ld(k, w->bx[p], urc_add(urc_muli(vox[e], Cp), cc)), urc_lx_flt(0, URC_DT_F32));
-                dst[e] = urc_add(urc_muli(urc_addi(srow, e), C), urc_addi(cc, c0));
+                dst[e] = RIDX(ni == 4 ? urc_add(urc_lx_int(e * 4), j) : urc_lx_int(e), urc_addi(cc, c0));
             }
-            bt4(k, in, a, S, dst);
+            bt4(k, in, a, R, dst);
             c0 += Cp;
         }
     }
-    {
+    if (ni == 4) { /* along H, in place */
         urc_ls *b = body;
-        urc_lx *i = loopv(k, &b, "i", 0, urc_lx_int(ni), 0);
-        urc_lx *e = loopv(k, &b, "e", 0, urc_lx_int(4), 0);
+        urc_lx *i = loopv(k, &b, "i", 0, urc_lx_int(4), 0);
         urc_lx *cc = loopv(k, &b, "c", 0, urc_lx_int(C), URC_FOR_VECTOR);
         urc_lx *a[4], *dst[4];
         for (int j = 0; j < 4; j++) {
-            urc_lx *q = urc_add(urc_muli(urc_addi(urc_muli(i, 4), j), 4), e);
-            a[j] = ld(k, S, urc_add(urc_muli(q, C), cc));
-            dst[j] = ni == 4 ? urc_add(urc_muli(q, C), cc) : urc_add(urc_muli(urc_add(urc_muli(q, T), t), C), cc);
+            dst[j] = RIDX(urc_addi(urc_muli(i, 4), j), cc);
+            a[j] = ld(k, R, dst[j]);
         }
-        bt4(k, b, a, ni == 4 ? S : V, dst);
+        bt4(k, b, a, R, dst);
     }
-    if (ni == 4) {
-        urc_ls *b = body;
-        urc_lx *j = loopv(k, &b, "j", 0, urc_lx_int(4), 0);
-        urc_lx *e = loopv(k, &b, "e", 0, urc_lx_int(4), 0);
-        urc_lx *cc = loopv(k, &b, "c", 0, urc_lx_int(C), URC_FOR_VECTOR);
-        urc_lx *a[4], *dst[4];
-        for (int i = 0; i < 4; i++) {
-            urc_lx *p = urc_add(urc_muli(urc_addi(j, i * 4), 4), e);
-            a[i] = ld(k, S, urc_add(urc_muli(p, C), cc));
-            dst[i] = urc_add(urc_muli(urc_add(urc_muli(p, T), t), C), cc);
-        }
-        bt4(k, b, a, V, dst);
+#undef RIDX
+}
+
+/* V[p][t][c] = (B^T d B)[p] of tile t, p = q*4 + e: the transform along W of the ring's columns
+ * 2t .. 2t + 3 of the group (slots (2t + e) % 4). */
+static void row_transform(wino *w, urc_ls *body, urc_lx *t, int R, int V) {
+    urc_kernel *k = w->k;
+    int64_t C = w->c->C;
+    int T = w->T;
+    urc_ls *b = body;
+    urc_lx *q = loopv(k, &b, "q", 0, urc_lx_int(w->ni * 4), 0);
+    urc_lx *cc = loopv(k, &b, "c", 0, urc_lx_int(C), URC_FOR_VECTOR);
+    urc_lx *a[4], *dst[4];
+    for (int e = 0; e < 4; e++) {
+        urc_lx *slot = urc_lx_bin(URC_L_REM, urc_addi(urc_muli(t, 2), e), urc_lx_int(4));
+        a[e] = ld(k, R, urc_add(urc_muli(urc_add(urc_muli(q, 4), slot), C), cc));
+        dst[e] = urc_add(urc_muli(urc_add(urc_muli(urc_addi(urc_muli(q, 4), e), T), t), C), cc);
     }
+    bt4(k, b, a, V, dst);
 }
 
 /* The epilogue of output element (voxel index vox of Y, lane l of block mb). */
@@ -219,10 +231,17 @@ static void group(wino *w, urc_ls *parent, urc_lx *nn, urc_lx *td, urc_lx *th, u
     urc_ls_array(blk, k, O);
     urc_lx *z0 = urc_addi(urc_muli(td, w->ni == 4 ? 2 : 1), -c->pb[0]), *y0 = urc_addi(urc_muli(th, 2), -c->pb[1]);
     {
+        urc_lx *xg = urc_sp_let(k, blk, "xg", urc_addi(urc_muli(tw0, 2), -c->pb[2])); /* the group's first column */
         urc_ls *b = blk;
+        urc_lx *e = loopv(k, &b, "e", 0, urc_lx_int(2), 0); /* columns 0, 1 into slots 0, 1 */
+        column_transform(w, b, nn, z0, y0, urc_add(xg, e), e, S);
+        b = blk;
         urc_lx *t = loopv(k, &b, "t", 0, urc_lx_int(nt), 0);
-        urc_lx *x0 = urc_sp_let(k, b, "x0", urc_addi(urc_muli(urc_add(tw0, t), 2), -c->pb[2]));
-        input_transform(w, b, nn, z0, y0, x0, t, S, V);
+        urc_ls *cb = b;
+        urc_lx *e2 = loopv(k, &cb, "e", 2, urc_lx_int(4), 0); /* the tile's columns 2, 3: new */
+        urc_lx *col = urc_sp_let(k, cb, "col", urc_add(urc_muli(t, 2), e2));
+        column_transform(w, cb, nn, z0, y0, urc_add(xg, col), urc_lx_bin(URC_L_REM, col, urc_lx_int(4)), S);
+        row_transform(w, b, t, S, V);
     }
     urc_ls *mbody = blk;
     urc_lx *mb = urc_sp_dim_loop(k, &mbody, "mb", w->nmb, NULL);
