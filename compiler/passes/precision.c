@@ -235,6 +235,12 @@ static int drop_unread_casts(urc_graph *g) {
     return dropped;
 }
 
+/* v is a FusedNorm's float32 output that only its Cast to bf16 reads. */
+static bool foldable(const urc_value *v) {
+    return v->producer && v->producer->op == URC_OP_FUSED_NORM && v->nuses == 1 && !(v->flags & URC_VAL_OUTPUT) &&
+           v->dtype == URC_DT_F32;
+}
+
 /* A Cast to bf16 whose input is a FusedNorm's output that nothing else reads
  * goes: the norm stores its output rounded to bf16 (one pass over the volume
  * writing half the bytes instead of a float32 write, a read and a bf16 write).
@@ -246,10 +252,8 @@ static int fold_bf16_casts(urc_graph *g) {
         urc_node *c = g->nodes.items[i];
         if (!bf16_operand_cast(c)) continue;
         urc_value *v = c->in[0];
-        urc_node *p = v->producer;
-        if (!p || p->op != URC_OP_FUSED_NORM || v->nuses != 1 || (v->flags & URC_VAL_OUTPUT) || v->dtype != URC_DT_F32)
-            continue;
-        p->a.norm.out_dtype = URC_DT_BF16;
+        if (!foldable(v)) continue;
+        v->producer->a.norm.out_dtype = URC_DT_BF16;
         v->dtype = URC_DT_BF16;
         to[c->out[0]->id] = v;
         urc_node_drop(c);
@@ -281,11 +285,6 @@ static bool few_macs(const urc_node *n) {
     for (int j = 0; j < n->nin; j++)
         if (n->in[j] && bf16_operand_cast_value(n->in[j])) xs += urc_shape_numel(&n->in[j]->shape);
     return xs > 0 && impl->macs && impl->macs(n) < URC_PAIRS_MIN_REUSE * xs;
-}
-
-static bool foldable(const urc_value *v) {
-    return v->producer && v->producer->op == URC_OP_FUSED_NORM && v->nuses == 1 && !(v->flags & URC_VAL_OUTPUT) &&
-           v->dtype == URC_DT_F32;
 }
 
 /* Returns how many nodes read float32 again. */
