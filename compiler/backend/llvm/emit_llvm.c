@@ -814,9 +814,10 @@ static LLVMValueRef call_if_linked(gen *g, LLVMValueRef f, LLVMValueRef dflt) {
 }
 
 /* A parallel loop: its body outlined (loop/outline.c) into a function of a
- * context {total, lo[c], n[c], captured variables, captured buffers}, each
- * thread taking a static block of the collapsed iterations, run through
- * GOMP_parallel (or directly when libgomp is not linked). */
+ * context {total, lo[c], n[c], captured variables, captured buffers}, the
+ * threads taking guided ranges of the collapsed iterations from libgomp, run
+ * through GOMP_parallel (or directly, one static range, when libgomp is not
+ * linked). */
 static void parallel_for(gen *g, const urc_ls *s) {
     urc_outline o;
     if (!urc_outline_loop(g->k, s, &o)) {
@@ -905,19 +906,42 @@ static void parallel_for(gen *g, const urc_ls *s) {
     LLVMValueRef tid = call_if_linked(g, weak_fn(g, "omp_get_thread_num", it), ll_ci(g->i32, 0));
     nth = LLVMBuildSExt(g->b, nth, g->i64, "");
     tid = LLVMBuildSExt(g->b, tid, g->i64, "");
-    /* static schedule: tid gets [tid * q + min(tid, r), + q + (tid < r)) */
+    /* Guided, as the C backend's schedule(guided): libgomp hands out ranges [is, ie) of the collapsed
+     * iterations (GOMP_loop_guided_start/next), so a descheduled thread leaves the rest to the others.
+     * Without libgomp: the static block [tid * q + min(tid, r), + q + (tid < r)), one range. */
     LLVMValueRef q = LLVMBuildSDiv(g->b, tot, nth, ""), r = LLVMBuildSRem(g->b, tot, nth, "");
     LLVMValueRef few = ll_icmp(g, LLVMIntSLT, tid, r);
     LLVMValueRef start = LLVMBuildAdd(g->b, LLVMBuildMul(g->b, tid, q, ""), sel(g, few, tid, r), "");
     LLVMValueRef end = LLVMBuildAdd(g->b, LLVMBuildAdd(g->b, start, q, ""), LLVMBuildZExt(g->b, few, g->i64, ""), "");
-    LLVMValueRef tv = ll_entry_alloca(g, g->i64, 8);
-    LLVMBuildStore(g->b, start, tv);
-    LLVMBasicBlockRef head = ll_block_new(g, "par.for"), body = ll_block_new(g, "par.body"),
-                      done = ll_block_new(g, "par.end");
+    LLVMTypeRef p64 = LLVMPointerType(g->i64, 0), i8 = g->i8;
+    LLVMTypeRef sa[6] = {g->i64, g->i64, g->i64, g->i64, p64, p64}, na[2] = {p64, p64};
+    LLVMValueRef gstart = weak_fn(g, "GOMP_loop_guided_start", LLVMFunctionType(i8, sa, 6, 0));
+    LLVMValueRef gnext = weak_fn(g, "GOMP_loop_guided_next", LLVMFunctionType(i8, na, 2, 0));
+    LLVMValueRef gend = weak_fn(g, "GOMP_loop_end_nowait", LLVMFunctionType(g->vd, NULL, 0, 0));
+    LLVMValueRef isp = ll_entry_alloca(g, g->i64, 8), iep = ll_entry_alloca(g, g->i64, 8);
+    LLVMValueRef okp = ll_entry_alloca(g, g->i1, 1), tv = ll_entry_alloca(g, g->i64, 8);
+    LLVMValueRef linked = LLVMBuildIsNotNull(g->b, gstart, "");
+    LLVMBuildStore(g->b, start, isp);
+    LLVMBuildStore(g->b, end, iep);
+    LLVMBuildStore(g->b, ll_icmp(g, LLVMIntSLT, start, end), okp);
+    LLVMBasicBlockRef gs = ll_block_new(g, "par.guided"), chunk = ll_block_new(g, "par.chunk"),
+                      first = ll_block_new(g, "par.first"), head = ll_block_new(g, "par.for"),
+                      body = ll_block_new(g, "par.body"), next = ll_block_new(g, "par.next"),
+                      gn = ll_block_new(g, "par.gnext"), fin = ll_block_new(g, "par.fin"),
+                      gfin = ll_block_new(g, "par.gend"), done = ll_block_new(g, "par.end");
+    LLVMBuildCondBr(g->b, linked, gs, chunk);
+    LLVMPositionBuilderAtEnd(g->b, gs);
+    LLVMValueRef sargs[6] = {ll_ci(g->i64, 0), tot, ll_ci(g->i64, 1), ll_ci(g->i64, 1), isp, iep};
+    LLVMBuildStore(g->b, LLVMBuildICmp(g->b, LLVMIntNE, call(g, gstart, sargs, 6), LLVMConstInt(i8, 0, 0), ""), okp);
+    LLVMBuildBr(g->b, chunk);
+    LLVMPositionBuilderAtEnd(g->b, chunk); /* a range to run? */
+    LLVMBuildCondBr(g->b, LLVMBuildLoad2(g->b, g->i1, okp, ""), first, fin);
+    LLVMPositionBuilderAtEnd(g->b, first);
+    LLVMBuildStore(g->b, LLVMBuildLoad2(g->b, g->i64, isp, ""), tv);
     LLVMBuildBr(g->b, head);
     LLVMPositionBuilderAtEnd(g->b, head);
     LLVMValueRef t = LLVMBuildLoad2(g->b, g->i64, tv, "");
-    LLVMBuildCondBr(g->b, ll_icmp(g, LLVMIntSLT, t, end), body, done);
+    LLVMBuildCondBr(g->b, ll_icmp(g, LLVMIntSLT, t, LLVMBuildLoad2(g->b, g->i64, iep, "")), body, next);
     LLVMPositionBuilderAtEnd(g->b, body);
     LLVMValueRef rest = t;
     for (int i = c - 1; i >= 0; i--) {
@@ -930,6 +954,18 @@ static void parallel_for(gen *g, const urc_ls *s) {
     block(g, o.body);
     LLVMBuildStore(g->b, LLVMBuildNSWAdd(g->b, LLVMBuildLoad2(g->b, g->i64, tv, ""), ll_ci(g->i64, 1), ""), tv);
     LLVMBuildBr(g->b, head);
+    LLVMPositionBuilderAtEnd(g->b, next); /* the range is done: the next one (guided), or none (static) */
+    LLVMBuildStore(g->b, LLVMConstInt(g->i1, 0, 0), okp);
+    LLVMBuildCondBr(g->b, linked, gn, chunk);
+    LLVMPositionBuilderAtEnd(g->b, gn);
+    LLVMValueRef nargs[2] = {isp, iep};
+    LLVMBuildStore(g->b, LLVMBuildICmp(g->b, LLVMIntNE, call(g, gnext, nargs, 2), LLVMConstInt(i8, 0, 0), ""), okp);
+    LLVMBuildBr(g->b, chunk);
+    LLVMPositionBuilderAtEnd(g->b, fin);
+    LLVMBuildCondBr(g->b, linked, gfin, done);
+    LLVMPositionBuilderAtEnd(g->b, gfin);
+    call(g, gend, NULL, 0);
+    LLVMBuildBr(g->b, done);
     LLVMPositionBuilderAtEnd(g->b, done);
     LLVMBuildRetVoid(g->b);
     /* the thunk: GOMP_parallel's void (*)(void *) */
