@@ -137,14 +137,18 @@ def model_table(unetr_proj: str) -> dict:
 
 
 DEFAULT_MODELS = ["unetr", "unetr_brats", "basicunet", "unet2d"]
-FRAMEWORKS = ["unetrc", "pytorch", "ort", "unetrc_bf16", "unetrc_fp16", "ov_f32", "ov"]
+FRAMEWORKS = ["unetrc", "pytorch", "ort", "unetrc_bf16", "unetrc_fp16", "unetrc_int8", "ov_f32", "ov"]
 DEFAULT_FRAMEWORKS = ["unetrc", "pytorch", "ort"]
 FW_LABEL = {"unetrc": "unetrc", "pytorch": "PyTorch", "ort": "ONNX Runtime", "unetrc_bf16": "unetrc bf16",
-            "unetrc_fp16": "unetrc fp16", "ov_f32": "OpenVINO f32", "ov": "OpenVINO default"}
+            "unetrc_fp16": "unetrc fp16", "unetrc_int8": "unetrc int8", "ov_f32": "OpenVINO f32",
+            "ov": "OpenVINO default"}
 # unetrc --precision of the reduced-precision rows (weights of convolutions and matrix products)
-UNETRC_PRECISION = {"unetrc": None, "unetrc_bf16": "bf16", "unetrc_fp16": "fp16"}
+UNETRC_PRECISION = {"unetrc": None, "unetrc_bf16": "bf16", "unetrc_fp16": "fp16", "unetrc_int8": "int8"}
+# int8: calibration samples (--calibrate), drawn as the bench input is but from other seeds; unetrc calibrates
+# with its reference interpreter (about 2.5 min per sample of the BraTS-like UNETR's 16.6 GMAC on this machine)
+INT8_CALIBRATION_SAMPLES = 2
 # rows whose error against PyTorch is expected above ERR_LIMIT (reported with label agreement, not flagged)
-REDUCED = {"unetrc_bf16", "unetrc_fp16", "ov"}
+REDUCED = {"unetrc_bf16", "unetrc_fp16", "unetrc_int8", "ov"}
 
 # ---------------------------------------------------------------------------
 # Small helpers shared by parent and children
@@ -608,11 +612,28 @@ def parse_bench_line(text: str) -> dict | None:
     return {k: float(v) for k, v in re.findall(r"(\w+)=(\S+)", m.group(1))}
 
 
+def calibration_dir(input_npy: str, mdir: str) -> str:
+    """INT8_CALIBRATION_SAMPLES standard-normal samples of the bench input's shape (the bench input is drawn so too,
+    from another seed: the samples do not include it) in MDIR/calibration."""
+    import numpy as np
+
+    d = os.path.join(mdir, "calibration")
+    os.makedirs(d, exist_ok=True)
+    shape = np.load(input_npy, mmap_mode="r").shape
+    for i in range(INT8_CALIBRATION_SAMPLES):
+        f = os.path.join(d, f"sample{i}.npy")
+        if not os.path.exists(f):
+            np.save(f, np.random.default_rng(1000 + i).standard_normal(shape).astype(np.float32))
+    return d
+
+
 def measure_unetrc(unetrc: str, meta: dict, mdir: str, threads: int, runs: int, timeout: float,
                    do_run_check: bool, keep: bool, precision: str | None = None) -> dict:
     res: dict = {}
     sfx = f"-{precision}" if precision else ""
     prec = ["--precision", precision] if precision else []
+    if precision == "int8":
+        prec += ["--calibrate", calibration_dir(meta["input"], mdir)]
     keep_dir = os.path.join(mdir, "unetrc-build" + sfx)
     shutil.rmtree(keep_dir, ignore_errors=True)
     cmd = [unetrc, "bench", meta["onnx"], "--threads", str(threads), "--runs", str(runs),
@@ -1023,7 +1044,8 @@ def parse_args(argv):
                     help=f"comma-separated subset of {','.join(FRAMEWORKS)} (default: "
                          f"{','.join(DEFAULT_FRAMEWORKS)}; PyTorch is the reference; ov_f32/ov: OpenVINO's CPU "
                          "plugin at f32 and at its default precision, from the `openvino` package; unetrc_bf16/"
-                         "unetrc_fp16: unetrc --precision)")
+                         "unetrc_fp16/unetrc_int8: unetrc --precision; int8 calibrates on "
+                         f"{INT8_CALIBRATION_SAMPLES} random samples with unetrc's interpreter: minutes per sample)")
     ap.add_argument("--runs", type=int, default=None, help="timed runs per framework (default 5, quick 3)")
     ap.add_argument("--rounds", type=int, default=1,
                     help="time every framework this many times, in turn (round 2 starts after the last framework "
