@@ -24,7 +24,7 @@
  *         Y[2x2x2 block of t][mb*MB + :] = act(A^T O A + B) + R   (along H, then D)
  *
  * U = G g G^T is computed at compile time (in double) and packed as
- * U[M/MB][64][C][MB]. The scratch (V, O and one tile's staging S) lives on
+ * U[M/MB][64][C][MB]. The scratch (V, O and the ring R of four columns) lives on
  * each thread's stack: kept under WINO_STACK bytes by the choice of T.
  * Results differ from the direct sum by rounding only (the transforms have
  * coefficients 0, +-1 and +-1/2). */
@@ -223,10 +223,10 @@ static void group(wino *w, urc_ls *parent, urc_lx *nn, urc_lx *td, urc_lx *th, u
     urc_ls *blk = urc_ls_block();
     urc_ls_push(parent, blk);
     int64_t P = w->P;
-    int S = urc_kernel_local(k, "S", URC_DT_F32, P * C);
+    int R = urc_kernel_local(k, "R", URC_DT_F32, P * C); /* ni*4 (D, H) x 4 columns x C */
     int V = urc_kernel_local(k, "V", w->dot2 ? URC_DT_BF16 : URC_DT_F32, P * T * C);
     int O = urc_kernel_local(k, "O", URC_DT_F32, P / 2 * T * MB);
-    urc_ls_array(blk, k, S);
+    urc_ls_array(blk, k, R);
     urc_ls_array(blk, k, V);
     urc_ls_array(blk, k, O);
     urc_lx *z0 = urc_addi(urc_muli(td, w->ni == 4 ? 2 : 1), -c->pb[0]), *y0 = urc_addi(urc_muli(th, 2), -c->pb[1]);
@@ -234,14 +234,14 @@ static void group(wino *w, urc_ls *parent, urc_lx *nn, urc_lx *td, urc_lx *th, u
         urc_lx *xg = urc_sp_let(k, blk, "xg", urc_addi(urc_muli(tw0, 2), -c->pb[2])); /* the group's first column */
         urc_ls *b = blk;
         urc_lx *e = loopv(k, &b, "e", 0, urc_lx_int(2), 0); /* columns 0, 1 into slots 0, 1 */
-        column_transform(w, b, nn, z0, y0, urc_add(xg, e), e, S);
+        column_transform(w, b, nn, z0, y0, urc_add(xg, e), e, R);
         b = blk;
         urc_lx *t = loopv(k, &b, "t", 0, urc_lx_int(nt), 0);
         urc_ls *cb = b;
         urc_lx *e2 = loopv(k, &cb, "e", 2, urc_lx_int(4), 0); /* the tile's columns 2, 3: new */
         urc_lx *col = urc_sp_let(k, cb, "col", urc_add(urc_muli(t, 2), e2));
-        column_transform(w, cb, nn, z0, y0, urc_add(xg, col), urc_lx_bin(URC_L_REM, col, urc_lx_int(4)), S);
-        row_transform(w, b, t, S, V);
+        column_transform(w, cb, nn, z0, y0, urc_add(xg, col), urc_lx_bin(URC_L_REM, col, urc_lx_int(4)), R);
+        row_transform(w, b, t, R, V);
     }
     urc_ls *mbody = blk;
     urc_lx *mb = urc_sp_dim_loop(k, &mbody, "mb", w->nmb, NULL);

@@ -606,12 +606,22 @@ static bool bf16_vector_loop(const urc_kernel *k, const urc_ls *s) {
     return stores > 0;
 }
 
+/* The OpenMP pragma of a parallel loop (nothing for another). Guided: a thread that was descheduled (a
+ * shared machine, a VM's stolen time) leaves the rest of the iterations to the others instead of holding
+ * a static half (one busy core of two: BraTS-like UNETR bf16 209 -> 137 ms; the same time on a quiet
+ * machine; dynamic with chunks of 1 doubles it). */
+static void parallel_pragma(printer *p, const urc_ls *s) {
+    if (!(s->flags & URC_FOR_PARALLEL)) return;
+    if (s->collapse > 1) line(p, "URC_OMP(parallel for collapse(%d) schedule(guided))", s->collapse);
+    else line(p, "URC_OMP(parallel for schedule(guided))");
+}
+
 static void bf16_loop(printer *p, const urc_ls *s) {
     const urc_kernel *k = p->k;
     const char *v = k->vars.items[s->var].name, *b = urc_fmt("urc_b_%s", v);
     int64_t lo = s->lo->i, hi = s->hi->i, n16 = (hi - lo) / 16 * 16;
     line(p, "#if defined(__AVX512BF16__) && defined(__AVX512VL__)");
-    if (s->flags & URC_FOR_PARALLEL) line(p, "URC_OMP(parallel for schedule(guided))");
+    parallel_pragma(p, s);
     line(p, "for (urc_idx %s = %lld; %s < %lld; %s += 16) {", b, (long long)lo, b, (long long)(lo + n16), b);
     p->indent++;
     int n = 0;
@@ -669,13 +679,7 @@ static void stmt(printer *p, const urc_ls *s) {
         if (dot2) dot2_loop(p, s);
         if (f16) f16_loop(p, s);
         if (bf16) bf16_loop(p, s);
-        /* guided: a thread that was descheduled (a shared machine, a VM's stolen time) leaves the rest of
-         * the iterations to the others instead of holding a static half (one busy core of two: BraTS-like
-         * UNETR bf16 209 -> 137 ms; the same time on a quiet machine; dynamic with chunks of 1 doubles it) */
-        if (s->flags & URC_FOR_PARALLEL) {
-            if (s->collapse > 1) line(p, "URC_OMP(parallel for collapse(%d) schedule(guided))", s->collapse);
-            else line(p, "URC_OMP(parallel for schedule(guided))");
-        }
+        parallel_pragma(p, s);
         if (s->flags & URC_FOR_UNROLL) line(p, "URC_UNROLL");
         /* gcc accepts no order of "GCC unroll" and "omp simd" on one loop: unroll wins */
         if ((s->flags & URC_FOR_VECTOR) && !(s->flags & (URC_FOR_PARALLEL | URC_FOR_UNROLL))) line(p, "URC_OMP(simd)");

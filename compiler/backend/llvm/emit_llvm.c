@@ -913,10 +913,10 @@ static void parallel_for(gen *g, const urc_ls *s) {
     LLVMValueRef few = ll_icmp(g, LLVMIntSLT, tid, r);
     LLVMValueRef start = LLVMBuildAdd(g->b, LLVMBuildMul(g->b, tid, q, ""), sel(g, few, tid, r), "");
     LLVMValueRef end = LLVMBuildAdd(g->b, LLVMBuildAdd(g->b, start, q, ""), LLVMBuildZExt(g->b, few, g->i64, ""), "");
-    LLVMTypeRef p64 = LLVMPointerType(g->i64, 0), i8 = g->i8;
+    LLVMTypeRef p64 = LLVMPointerType(g->i64, 0);
     LLVMTypeRef sa[6] = {g->i64, g->i64, g->i64, g->i64, p64, p64}, na[2] = {p64, p64};
-    LLVMValueRef gstart = weak_fn(g, "GOMP_loop_guided_start", LLVMFunctionType(i8, sa, 6, 0));
-    LLVMValueRef gnext = weak_fn(g, "GOMP_loop_guided_next", LLVMFunctionType(i8, na, 2, 0));
+    LLVMValueRef gstart = weak_fn(g, "GOMP_loop_guided_start", LLVMFunctionType(g->i8, sa, 6, 0));
+    LLVMValueRef gnext = weak_fn(g, "GOMP_loop_guided_next", LLVMFunctionType(g->i8, na, 2, 0));
     LLVMValueRef gend = weak_fn(g, "GOMP_loop_end_nowait", LLVMFunctionType(g->vd, NULL, 0, 0));
     LLVMValueRef isp = ll_entry_alloca(g, g->i64, 8), iep = ll_entry_alloca(g, g->i64, 8);
     LLVMValueRef okp = ll_entry_alloca(g, g->i1, 1), tv = ll_entry_alloca(g, g->i64, 8);
@@ -932,7 +932,7 @@ static void parallel_for(gen *g, const urc_ls *s) {
     LLVMBuildCondBr(g->b, linked, gs, chunk);
     LLVMPositionBuilderAtEnd(g->b, gs);
     LLVMValueRef sargs[6] = {ll_ci(g->i64, 0), tot, ll_ci(g->i64, 1), ll_ci(g->i64, 1), isp, iep};
-    LLVMBuildStore(g->b, LLVMBuildICmp(g->b, LLVMIntNE, call(g, gstart, sargs, 6), LLVMConstInt(i8, 0, 0), ""), okp);
+    LLVMBuildStore(g->b, LLVMBuildICmp(g->b, LLVMIntNE, call(g, gstart, sargs, 6), LLVMConstInt(g->i8, 0, 0), ""), okp);
     LLVMBuildBr(g->b, chunk);
     LLVMPositionBuilderAtEnd(g->b, chunk); /* a range to run? */
     LLVMBuildCondBr(g->b, LLVMBuildLoad2(g->b, g->i1, okp, ""), first, fin);
@@ -959,7 +959,7 @@ static void parallel_for(gen *g, const urc_ls *s) {
     LLVMBuildCondBr(g->b, linked, gn, chunk);
     LLVMPositionBuilderAtEnd(g->b, gn);
     LLVMValueRef nargs[2] = {isp, iep};
-    LLVMBuildStore(g->b, LLVMBuildICmp(g->b, LLVMIntNE, call(g, gnext, nargs, 2), LLVMConstInt(i8, 0, 0), ""), okp);
+    LLVMBuildStore(g->b, LLVMBuildICmp(g->b, LLVMIntNE, call(g, gnext, nargs, 2), LLVMConstInt(g->i8, 0, 0), ""), okp);
     LLVMBuildBr(g->b, chunk);
     LLVMPositionBuilderAtEnd(g->b, fin);
     LLVMBuildCondBr(g->b, linked, gfin, done);
