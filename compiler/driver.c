@@ -14,11 +14,13 @@
 #include "passes/lower_pass.h"
 #include "passes/passes.h"
 #include "autodiff/training.h"
+#include "calibrate.h"
 #include "frontend/monai_config.h"
 
 typedef struct pass_ctx {
     urc_graph *g;
     const urc_options *o;
+    const char *path; /* the model file, or NULL (a graph built in memory) */
 } pass_ctx;
 
 static bool p_order(pass_ctx *c) { return urc_graph_toposort(c->g); }
@@ -127,6 +129,29 @@ static urc_tensor **calibration_samples(const urc_graph *g, const urc_options *o
     return t;
 }
 
+/* Below this many multiply-adds over all samples the interpreter calibrates (~0.1 GMAC/s: under ~20 s)
+ * rather than build the model's code (tens of seconds of the C compiler on UNETR-sized models). */
+#define CALIBRATE_INTERP_MACS 2000000000LL
+
+/* int8: the activations' ranges, then the FakeQuant nodes. The ranges come from compiled code
+ * (calibrate.h) when the model came from a file and is large (or UNETRC_CALIBRATE=compiled), else from the
+ * interpreter (or UNETRC_CALIBRATE=interp). */
+static bool calibrate(pass_ctx *c, urc_tensor *const *samples, int n) {
+    const char *e = getenv("UNETRC_CALIBRATE");
+    urc_stats st;
+    urc_graph_stats(c->g, &st);
+    bool compiled = c->path && (e && *e ? !strcmp(e, "compiled") : st.macs * n >= CALIBRATE_INTERP_MACS);
+    if (!compiled) return urc_precision_calibrate(c->g, samples, n);
+    urc_value **w;
+    int nw = urc_precision_watched(c->g, &w);
+    double *amax = urc_xmalloc(sizeof(double) * (size_t)(nw + 1));
+    bool ok =
+        urc_calibrate_compiled(c->path, c->o, w, nw, samples, n, amax) && urc_precision_place_quant(c->g, w, amax, nw);
+    free(amax);
+    free(w);
+    return ok;
+}
+
 /* --precision, --keep-fp32: marks the nodes whose weights lowering stores reduced (passes/precision.c);
  * int8: calibrates the activations on --calibrate's samples. */
 static bool p_precision(pass_ctx *c) {
@@ -143,7 +168,7 @@ static bool p_precision(pass_ctx *c) {
     if (!ok)
         urc_error(NULL, "--keep-fp32 '%s' matches no convolution or matrix product with constant float32 weights",
                   o->keep_fp32[unused]);
-    if (ok && marked && samples) ok = urc_precision_calibrate(c->g, samples, n);
+    if (ok && marked && samples) ok = calibrate(c, samples, n);
     if (ok && marked && dt == URC_DT_BF16 && urc_target_dot2(&o->target)) urc_precision_bf16_operands(c->g, &o->target);
     for (int i = 0; i < n; i++) urc_tensor_free(samples[i]);
     free(samples);
@@ -209,8 +234,8 @@ urc_graph *urc_load_graph(const char *path, const urc_options *o) {
 }
 
 /* The passes of the table in order (the "import" entry, run == NULL, is the frontend: dumped here too). */
-bool urc_optimise_graph(urc_graph *g, const urc_options *o) {
-    pass_ctx c = {g, o};
+static bool optimise(urc_graph *g, const urc_options *o, const char *path) {
+    pass_ctx c = {g, o, path};
     for (size_t i = 0; i < URC_ARRAY_LEN(passes); i++) {
         bool run = passes[i].run && !(passes[i].opt && o->no_opt);
         if (run && (!passes[i].run(&c) || !urc_graph_verify(g, passes[i].name))) return false;
@@ -220,9 +245,11 @@ bool urc_optimise_graph(urc_graph *g, const urc_options *o) {
     return true;
 }
 
+bool urc_optimise_graph(urc_graph *g, const urc_options *o) { return optimise(g, o, NULL); }
+
 urc_graph *urc_build_graph(const char *path, const urc_options *o) {
     urc_graph *g = urc_load_graph(path, o);
-    return g && urc_optimise_graph(g, o) ? g : NULL;
+    return g && optimise(g, o, path) ? g : NULL;
 }
 
 /* Optimizer updates overwrite parameters and state in place: they run after

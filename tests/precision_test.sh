@@ -114,6 +114,32 @@ if [ "$mode" = paths ]; then # tests/data/int8_paths.onnx: every kernel path, C 
     done
     int8 0.15 90 1e-4
     if [ "${URC_TEST_LLVM:-0}" = 1 ]; then int8 0.15 90 1e-4 --backend llvm; fi
+    # the ranges measured by the model's compiled float32 code (calibrate.c; models above ~2 GMAC over the
+    # samples take it) against the interpreter's (the ones small models take): the same FakeQuant nodes, each
+    # scale within 1e-5; a C compiler that cannot start is one line naming it
+    for how in interp compiled; do
+        UNETRC_CALIBRATE=$how "$unetrc" "$model" -o "$out/cal_$how.c" --precision int8 --calibrate "$cal" \
+            --dump-after precision | grep FakeQuant >"$out/fq_$how.txt"
+    done
+    [ -s "$out/fq_interp.txt" ] || fail "calibration: no FakeQuant node"
+    paste -d '\n' "$out/fq_interp.txt" "$out/fq_compiled.txt" | awk '
+        NR % 2 == 1 { a = $0; next }
+        { b = $0; sa = a; sb = b; sub(/ scale=.*/, "", sa); sub(/ scale=.*/, "", sb)
+          x = a; y = b; sub(/.* scale=/, "", x); sub(/.* scale=/, "", y)
+          d = x - y; if (d < 0) d = -d
+          if (sa != sb || !(d <= 1e-5 * x) || !(x > 0)) { print "FAIL: interp " a " / compiled " b; bad = 1 } }
+        END { exit bad }' || fail "calibration: compiled ranges differ from the interpreter's"
+    [ "$(wc -l <"$out/fq_interp.txt")" -eq "$(wc -l <"$out/fq_compiled.txt")" ] || fail "calibration: FakeQuant counts"
+    set +e
+    msg=$(CC=/nonexistent/cc UNETRC_CALIBRATE=compiled "$unetrc" "$model" -o "$out/x.c" --precision int8 \
+        --calibrate "$cal" 2>&1)
+    rc=$?
+    set -e
+    want="unetrc: error: $model: cannot run the C compiler '/nonexistent/cc': No such file or directory; --calibrate \
+measures activations with the model's float32 code, built by the C compiler (UNETRC_CALIBRATE=interp: with the \
+interpreter instead, slower)"
+    [ "$rc" -eq 1 ] && [ "$msg" = "$want" ] || fail "calibration without a C compiler: exit $rc: $msg"
+    [ ! -e "$out/x.c" ] || fail "calibration without a C compiler wrote the code"
     echo "ok: $name (int8 kernel paths)"
     exit 0
 fi

@@ -46,6 +46,8 @@ typedef struct urc_run_opts {
     int threads;      /* > 0: OMP_NUM_THREADS for the run */
     int bench_runs;   /* > 0: time this many forwards after one warm-up */
     double *times_ms; /* bench: bench_runs times, filled on success */
+    int sets;         /* > 1: `ins` holds this many input sets one after another, `outs` gets as many output
+                       * sets; the code is built once and run on each (not with bench_runs) */
     double *build_ms; /* --jit: when not NULL, the time to generate and compile the code */
 } urc_run_opts;
 

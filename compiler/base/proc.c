@@ -364,7 +364,21 @@ static URC_NORETURN void child_exec(char **argv, const urc_child_opts *o, int lo
     if (o->tmpdir) setenv("TMPDIR", o->tmpdir, 1);
     sigprocmask(SIG_SETMASK, mask, NULL);
     execvp(argv[0], argv);
+    /* why, for the parent (urc_child_exec_errno): "exec errno N" on the log, async-signal-safe */
+    char msg[32] = "exec errno ";
+    int len = 11, e = errno, digits = 1;
+    for (int v = e; v >= 10; v /= 10) digits++;
+    for (int k = digits - 1, v = e; k >= 0; k--, v /= 10) msg[len + k] = (char)('0' + v % 10);
+    len += digits;
+    msg[len++] = '\n';
+    if (write(2, msg, (size_t)len) < 0) _exit(127);
     _exit(127);
+}
+
+int urc_child_exec_errno(const char *log_text) {
+    const char *k = "exec errno ";
+    if (!log_text || strncmp(log_text, k, strlen(k))) return 0;
+    return atoi(log_text + strlen(k));
 }
 
 int urc_run_child(char **argv, const urc_child_opts *o) {

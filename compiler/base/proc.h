@@ -57,6 +57,9 @@ typedef struct urc_child_opts {
  * is killed. Returns the exit status, 128 + the signal that killed it, or
  * -1 with errno set if it could not be started. */
 int urc_run_child(char **argv, const urc_child_opts *o);
+/* A child that could not exec its program exits 127 after writing "exec errno N" as the first line of its
+ * log: N from log text beginning so, else 0. */
+int urc_child_exec_errno(const char *log_text);
 
 /* ---- files and folders -------------------------------------------------- */
 /* Creates a private (0700) folder $TMPDIR/PREFIXxxxxxx ($TMPDIR unset or

@@ -368,6 +368,25 @@ static int data_parts(const urc_node *n, urc_value **parts) {
     return np;
 }
 
+int urc_precision_watched(const urc_graph *g, urc_value ***out) {
+    URC_VEC(urc_value *) w = {0};
+    urc_value *parts[URC_CONV_MAX_PARTS + 1];
+    bool *seen = urc_xcalloc((size_t)g->values.len + 1, sizeof(bool));
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *n = g->nodes.items[i];
+        if (n->wdtype != URC_DT_I8) continue;
+        int np = data_parts(n, parts);
+        for (int p = 0; p < np; p++)
+            if (!seen[parts[p]->id]) {
+                seen[parts[p]->id] = true;
+                URC_VEC_PUSH(w, parts[p]);
+            }
+    }
+    free(seen);
+    *out = w.items;
+    return w.len;
+}
+
 typedef struct calib {
     double *amax; /* by value id: max |x| over the samples; -1: not watched */
 } calib;
@@ -385,27 +404,27 @@ static void observe(void *ctx, const urc_value *v, const urc_tensor *t) {
     c->amax[v->id] = m;
 }
 
-bool urc_precision_calibrate(urc_graph *g, urc_tensor *const *samples, int nsamples) {
-    int nv = g->values.len;
-    calib c = {urc_xmalloc(sizeof(double) * (size_t)(nv + 1))};
-    for (int i = 0; i < nv; i++) c.amax[i] = -1;
-    urc_value *parts[URC_CONV_MAX_PARTS + 1];
-    for (int i = 0; i < g->nodes.len; i++) {
-        urc_node *n = g->nodes.items[i];
-        if (n->wdtype != URC_DT_I8) continue;
-        int np = data_parts(n, parts);
-        for (int p = 0; p < np; p++) c.amax[parts[p]->id] = 0;
-    }
+bool urc_precision_ranges(urc_graph *g, urc_tensor *const *samples, int nsamples, urc_value *const *w, int nw,
+                          double *amax) {
+    calib c = {urc_xmalloc(sizeof(double) * (size_t)(g->values.len + 1))};
+    for (int i = 0; i < g->values.len; i++) c.amax[i] = -1;
+    for (int i = 0; i < nw; i++) c.amax[w[i]->id] = 0;
     urc_tensor **outs = urc_xcalloc((size_t)g->outputs.len + 1, sizeof(urc_tensor *));
-    for (int s = 0; s < nsamples; s++) {
-        if (!urc_interp_run_observed(g, &samples[s], outs, observe, &c)) {
-            free(c.amax);
-            free(outs);
-            return false;
-        }
-        for (int i = 0; i < g->outputs.len; i++) urc_tensor_free(outs[i]);
+    bool ok = true;
+    for (int s = 0; s < nsamples && ok; s++) {
+        ok = urc_interp_run_observed(g, &samples[s], outs, observe, &c);
+        for (int i = 0; ok && i < g->outputs.len; i++) urc_tensor_free(outs[i]);
     }
+    for (int i = 0; i < nw; i++) amax[i] = c.amax[w[i]->id];
     free(outs);
+    free(c.amax);
+    return ok;
+}
+
+bool urc_precision_place_quant(urc_graph *g, urc_value *const *w, const double *range, int nw) {
+    double *amax = urc_xmalloc(sizeof(double) * (size_t)(g->values.len + 1));
+    for (int i = 0; i < nw; i++) amax[w[i]->id] = range[i];
+    urc_value *parts[URC_CONV_MAX_PARTS + 1];
     /* one FakeQuant per (value, scale), placed before its first reader */
     int n0 = g->nodes.len;
     URC_VEC(int) before = {0};
@@ -417,7 +436,7 @@ bool urc_precision_calibrate(urc_graph *g, urc_tensor *const *samples, int nsamp
         int np = data_parts(n, parts);
         double m = 0;
         for (int p = 0; p < np; p++)
-            m = c.amax[parts[p]->id] > m || c.amax[parts[p]->id] != c.amax[parts[p]->id] ? c.amax[parts[p]->id] : m;
+            m = amax[parts[p]->id] > m || amax[parts[p]->id] != amax[parts[p]->id] ? amax[parts[p]->id] : m;
         if (!isfinite(m)) {
             urc_error(urc_fmt("node '%s'", n->name),
                       "--calibrate: its input '%s' is not finite on the calibration samples", n->in[0]->name);
@@ -443,10 +462,20 @@ bool urc_precision_calibrate(urc_graph *g, urc_tensor *const *samples, int nsamp
                 if (n->in[j] == parts[p] && (j == 0 || (n->op == URC_OP_FUSED_CONV && j >= 4))) n->in[j] = fq->out[0];
         }
     }
-    free(c.amax);
+    free(amax);
     if (made.len) urc_graph_place_appended(g, n0, before.items);
     free(made.items);
     free(before.items);
     urc_graph_count_uses(g);
+    return ok;
+}
+
+bool urc_precision_calibrate(urc_graph *g, urc_tensor *const *samples, int nsamples) {
+    urc_value **w;
+    int nw = urc_precision_watched(g, &w);
+    double *amax = urc_xmalloc(sizeof(double) * (size_t)(nw + 1));
+    bool ok = urc_precision_ranges(g, samples, nsamples, w, nw, amax) && urc_precision_place_quant(g, w, amax, nw);
+    free(amax);
+    free(w);
     return ok;
 }

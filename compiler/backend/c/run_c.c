@@ -143,6 +143,12 @@ bool urc_c_build(const char *const *sources, int n, const char *exe, const urc_b
     size_t len;
     const char *err, *first = "";
     char *text = urc_read_file(o->log_path, &len, 1 << 20, &err);
+    int why = rc == 127 ? urc_child_exec_errno(text) : 0;
+    if (why) { /* the compiler did not start */
+        urc_error(NULL, "cannot run the C compiler '%s': %s", cc, strerror(why));
+        free(text);
+        return false;
+    }
     if (text) { /* the first line naming an error, else the first line */
         char *e = strstr(text, "error");
         if (!e) e = text;
@@ -150,8 +156,80 @@ bool urc_c_build(const char *const *sources, int n, const char *exe, const urc_b
         first = urc_strdup(e);
         free(text);
     }
-    urc_error(NULL, "the generated C failed to build with '%s' (exit %d): %s", cc, rc, first);
+    urc_error(NULL, "the generated C failed to build with '%s' (exit %d)%s%s", cc, rc, *first ? ": " : "", first);
     return false;
+}
+
+/* Runs the built harness on the inputs in dir (in%d.bin) once, or timed (o->bench_runs); false after reporting. */
+static bool run_exe(const urc_program *P, const char *dir, const char *exe, const urc_run_opts *o) {
+    const char *name = P->name;
+    strvec argv = {0};
+    URC_VEC_PUSH(argv, (char *)exe);
+    URC_VEC_PUSH(argv, urc_fmt("%s/%s.weights", dir, name));
+    for (int i = 0; i < P->inputs.len; i++) URC_VEC_PUSH(argv, urc_fmt("%s/in%d.bin", dir, i));
+    for (int i = 0; i < P->outputs.len; i++) URC_VEC_PUSH(argv, urc_fmt("%s/out%d.bin", dir, i));
+    if (o->bench_runs > 0) URC_VEC_PUSH(argv, urc_fmt("%d", o->bench_runs));
+    URC_VEC_PUSH(argv, NULL);
+    const char *log = urc_fmt("%s/run.log", dir);
+    if (o->threads > 0) setenv("OMP_NUM_THREADS", urc_fmt("%d", o->threads), 1);
+    urc_child_opts co = {.log_path = log};
+    int rc = urc_run_child(argv.items, &co);
+    free(argv.items);
+    if (rc < 0) {
+        urc_error(NULL, "cannot run the generated program: %s", strerror(errno));
+        return false;
+    }
+    if (rc == 5) {
+        urc_error(NULL,
+                  "the generated code's forward returned %s_ERR_INDEX: an index read at run time is out of "
+                  "range (run with --interp to see which node and index)",
+                  urc_abi_macro_prefix(name));
+        return false;
+    }
+    if (rc != 0) {
+        size_t n;
+        const char *err;
+        char *text = urc_read_file(log, &n, 1 << 20, &err);
+        if (text) text[strcspn(text, "\n")] = 0;
+        urc_error(NULL, "the generated program failed (exit status %d)%s%s", rc, text && *text ? ": " : "",
+                  text ? text : "");
+        free(text);
+        return false;
+    }
+    if (o->bench_runs > 0) {
+        size_t n;
+        const char *err;
+        char *text = urc_read_file(log, &n, 1 << 20, &err);
+        int got = 0;
+        for (char *p = text; p && (p = strstr(p, "time_ms ")); p += 8)
+            if (got < o->bench_runs) o->times_ms[got++] = strtod(p + 8, NULL);
+        free(text);
+        if (got != o->bench_runs) {
+            urc_error(NULL, "the benchmark printed %d of %d times", got, o->bench_runs);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The outputs the harness wrote into dir (out%d.bin) as new tensors; false after reporting. */
+static bool read_outputs(const urc_program *P, const char *dir, urc_tensor **outs) {
+    bool ok = true;
+    for (int i = 0; ok && i < P->outputs.len; i++) {
+        const urc_io *io = &P->outputs.items[i];
+        outs[i] = urc_tensor_new(io->dt, &io->shape);
+        size_t n;
+        const char *err;
+        void *data = urc_read_file(urc_fmt("%s/out%d.bin", dir, i), &n, (size_t)-1, &err);
+        if (!data || n != urc_tensor_bytes(outs[i])) {
+            urc_error(NULL, "the generated program wrote output %d with the wrong size", i);
+            ok = false;
+        } else {
+            memcpy(outs[i]->data, data, n);
+        }
+        free(data);
+    }
+    return ok;
 }
 
 bool urc_c_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **outs, const urc_run_opts *o) {
@@ -195,8 +273,6 @@ bool urc_run_generated(const urc_backend *be, const urc_program *P, urc_tensor *
          write_plain(urc_fmt("%s/%s.weights", dir, name), e.weights.data, e.weights.len, priv) &&
          write_plain(urc_fmt("%s/harness.c", dir), h, strlen(h), priv);
     urc_emitted_free(&e);
-    for (int i = 0; ok && i < P->inputs.len; i++)
-        ok = write_plain(urc_fmt("%s/in%d.bin", dir, i), ins[i]->data, urc_tensor_bytes(ins[i]), priv);
     const char *exe = urc_fmt("%s/%s_run", dir, name);
     if (ok) {
         const char *srcs[2] = {code, urc_fmt("%s/harness.c", dir)};
@@ -206,64 +282,13 @@ bool urc_run_generated(const urc_backend *be, const urc_program *P, urc_tensor *
         urc_build_opts bo = {.cc = o->cc, .cflags = o->cflags, .log_path = log, .tmpdir = scratch};
         ok = be->build(srcs, 2, exe, &bo);
     }
-    if (ok) {
-        strvec argv = {0};
-        URC_VEC_PUSH(argv, (char *)exe);
-        URC_VEC_PUSH(argv, urc_fmt("%s/%s.weights", dir, name));
-        for (int i = 0; i < P->inputs.len; i++) URC_VEC_PUSH(argv, urc_fmt("%s/in%d.bin", dir, i));
-        for (int i = 0; i < P->outputs.len; i++) URC_VEC_PUSH(argv, urc_fmt("%s/out%d.bin", dir, i));
-        if (o->bench_runs > 0) URC_VEC_PUSH(argv, urc_fmt("%d", o->bench_runs));
-        URC_VEC_PUSH(argv, NULL);
-        const char *log = urc_fmt("%s/run.log", dir);
-        if (o->threads > 0) setenv("OMP_NUM_THREADS", urc_fmt("%d", o->threads), 1);
-        urc_child_opts co = {.log_path = log};
-        int rc = urc_run_child(argv.items, &co);
-        free(argv.items);
-        if (rc < 0) {
-            urc_error(NULL, "cannot run the generated program: %s", strerror(errno));
-            ok = false;
-        } else if (rc == 5) {
-            urc_error(NULL,
-                      "the generated code's forward returned %s_ERR_INDEX: an index read at run time is out of "
-                      "range (run with --interp to see which node and index)",
-                      urc_abi_macro_prefix(name));
-            ok = false;
-        } else if (rc != 0) {
-            size_t n;
-            const char *err;
-            char *text = urc_read_file(log, &n, 1 << 20, &err);
-            if (text) text[strcspn(text, "\n")] = 0;
-            urc_error(NULL, "the generated program failed (exit status %d)%s%s", rc, text && *text ? ": " : "",
-                      text ? text : "");
-            free(text);
-            ok = false;
-        } else if (o->bench_runs > 0) {
-            size_t n;
-            const char *err;
-            char *text = urc_read_file(log, &n, 1 << 20, &err);
-            int got = 0;
-            for (char *p = text; p && (p = strstr(p, "time_ms ")); p += 8)
-                if (got < o->bench_runs) o->times_ms[got++] = strtod(p + 8, NULL);
-            free(text);
-            if (got != o->bench_runs) {
-                urc_error(NULL, "the benchmark printed %d of %d times", got, o->bench_runs);
-                ok = false;
-            }
-        }
-    }
-    for (int i = 0; ok && i < P->outputs.len; i++) {
-        const urc_io *io = &P->outputs.items[i];
-        outs[i] = urc_tensor_new(io->dt, &io->shape);
-        size_t n;
-        const char *err;
-        void *data = urc_read_file(urc_fmt("%s/out%d.bin", dir, i), &n, (size_t)-1, &err);
-        if (!data || n != urc_tensor_bytes(outs[i])) {
-            urc_error(NULL, "the generated program wrote output %d with the wrong size", i);
-            ok = false;
-        } else {
-            memcpy(outs[i]->data, data, n);
-        }
-        free(data);
+    int sets = o->sets > 1 ? o->sets : 1, nin = P->inputs.len, nout = P->outputs.len;
+    URC_ASSERT(sets == 1 || o->bench_runs <= 0, "run: several input sets are not timed");
+    for (int s = 0; ok && s < sets; s++) {
+        for (int i = 0; ok && i < nin; i++)
+            ok = write_plain(urc_fmt("%s/in%d.bin", dir, i), ins[s * nin + i]->data, urc_tensor_bytes(ins[s * nin + i]),
+                             priv);
+        ok = ok && run_exe(P, dir, exe, o) && read_outputs(P, dir, outs + s * nout);
     }
     if (scratch) urc_scratch_remove(scratch);
     return ok;

@@ -170,14 +170,17 @@ static bool jit_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **o
     int na = 2 + P->inputs.len + P->outputs.len;
     void **args = urc_alloc(sizeof(void *) * (size_t)na);
     args[0] = w, args[1] = arena;
-    for (int i = 0; i < P->inputs.len; i++) args[2 + i] = ins[i]->data;
-    for (int i = 0; i < P->outputs.len; i++) {
-        const urc_io *io = &P->outputs.items[i];
-        outs[i] = urc_tensor_new(io->dt, &io->shape);
-        args[2 + P->inputs.len + i] = outs[i]->data;
-    }
     urc_jit_threads(o->threads);
-    int rc = fn(args);
+    int rc = UNETRC_OK, nin = P->inputs.len, nout = P->outputs.len;
+    for (int s = 0; rc == UNETRC_OK && s < (o->sets > 1 ? o->sets : 1); s++) {
+        for (int i = 0; i < nin; i++) args[2 + i] = ins[s * nin + i]->data;
+        for (int i = 0; i < nout; i++) {
+            const urc_io *io = &P->outputs.items[i];
+            outs[s * nout + i] = urc_tensor_new(io->dt, &io->shape);
+            args[2 + nin + i] = outs[s * nout + i]->data;
+        }
+        rc = fn(args);
+    }
     for (int r = 0; rc == 0 && r < o->bench_runs; r++) {
         double s = urc_jit_now_ms();
         rc = fn(args);
