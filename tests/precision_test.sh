@@ -114,6 +114,9 @@ if [ "$mode" = paths ]; then # tests/data/int8_paths.onnx: every kernel path, C 
     done
     int8 0.15 90 1e-4
     if [ "${URC_TEST_LLVM:-0}" = 1 ]; then int8 0.15 90 1e-4 --backend llvm; fi
+    # the weight rows converted with AVX2 intrinsics (the C printer's int8 loop form), where this CPU has it
+    grep -q "_mm256_cvtepi8_epi32(" "$out/paths.c" || fail "int8_paths: no AVX2 int8 conversion in the code"
+    if grep -q avx2 /proc/cpuinfo; then int8 0.15 90 1e-4 --cflags "-std=c11 -O2 -march=native -fopenmp"; fi
     # the ranges measured by the model's compiled float32 code (calibrate.c; models above ~2 GMAC over the
     # samples take it) against the interpreter's (the ones small models take): the same FakeQuant nodes, each
     # scale within 1e-5; a C compiler that cannot start is one line naming it

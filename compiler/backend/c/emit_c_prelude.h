@@ -6,10 +6,10 @@
 #include "../../base/base.h"
 
 /* The prelude's optional parts, which the printer's intrinsic loops need: whether the programs hold
- * bf16 pair products (dot2), float16 weight conversions (f16) or stores of floats rounded to bfloat16
- * (bf16: the Casts before pair products, Winograd's transformed inputs). */
+ * bf16 pair products (dot2), float16 weight conversions (f16), stores of floats rounded to bfloat16
+ * (bf16: the Casts before pair products, Winograd's transformed inputs) or int8 weight conversions (i8). */
 typedef struct urc_c_needs {
-    bool dot2, f16, bf16;
+    bool dot2, f16, bf16, i8;
 } urc_c_needs;
 /* Whether e rounds a float32 to bfloat16 (a Cast; the printer spells its vector stores with vcvtneps2bf16). */
 bool urc_c_rounds_bf16(const urc_lx *e);
