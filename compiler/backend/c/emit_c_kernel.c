@@ -1,7 +1,7 @@
 /* emit_c_kernel.c: prints one kernel of a loop program (loop/loop.h) as a C function: its
  * expressions, statements and the vector loops spelled with intrinsics (bf16 pair products under
- * #if __AVX512BF16__, float16 weight rows under #if __F16C__, int8 weight rows under #if __AVX2__, each
- * with its portable twin).
+ * #if __AVX512BF16__, float16 weight rows under #if __F16C__, int8 and bf16 weight rows under
+ * #if __AVX2__, each with its portable twin).
  * emit_c.c assembles the whole file around these functions. */
 #include "emit_c.h"
 
@@ -16,9 +16,9 @@ typedef struct printer {
     urc_strbuf *out;
     int indent;
     const urc_kernel *k;
-    bool f16;  /* the prelude includes the F16C intrinsics (some kernel converts float16 loads) */
-    bool bf16; /* ... and the AVX512-BF16 ones (some kernel stores floats rounded to bfloat16) */
-    bool i8;   /* ... and the AVX2 ones (some kernel converts int8 loads) */
+    bool f16;   /* the prelude includes the F16C intrinsics (some kernel converts float16 loads) */
+    bool bf16;  /* ... and the AVX512-BF16 ones (some kernel stores floats rounded to bfloat16) */
+    bool widen; /* ... and the AVX2 ones (some kernel widens int8 or bfloat16 loads, urc_c_widens) */
 } printer;
 
 static void line(printer *p, const char *fmt, ...) URC_PRINTF(2, 3);
@@ -568,14 +568,16 @@ static void f16_loop(printer *p, const urc_ls *s) {
     line(p, "#else");
 }
 
-/* A vector loop (constant bounds, 8 lanes or more) whose one statement converts int8 loads at the lane
- * to float32, times a scale at the lane or the same for every lane: dst[base + l] = (float)q[base' + l] *
- * s[base'' + l] (or * s[i], or no scale; --precision int8's weights, converted once per tile row with
- * their output channels' scales): with AVX2, 8 lanes per vpmovsxbd, vcvtdq2ps and vmulps. gcc vectorises
- * the portable loop 128 bits at a time and stores quarters that the kernel's 256-bit loads of the row
- * cannot forward from: the BraTS-like UNETR's 16->16 convolution at 64^3 took 288 ms instead of 52 (one
- * thread, AVX2 EPYC). Returns the int8 load (its cast's operand) and the scale (or NULL) through q, sc. */
-static bool i8_vector_loop(const urc_kernel *k, const urc_ls *s, const urc_lx **q, const urc_lx **sc) {
+/* A vector loop (constant bounds, 8 lanes or more) whose one statement widens int8 or bfloat16 loads at
+ * the lane to float32, times a scale at the lane or the same for every lane: dst[base + l] =
+ * (float)q[base' + l] * s[base'' + l] (or * s[i], or no scale; --precision int8's and bf16's weights,
+ * converted once per tile row, int8 with its output channels' scales): with AVX2, 8 lanes per vpmovsxbd
+ * and vcvtdq2ps (int8) or vpmovzxwd and vpslld (bf16), and a vmulps. gcc vectorises the portable loop
+ * 128 bits at a time and stores quarters or halves that the kernel's 256-bit loads of the row cannot
+ * forward from: the BraTS-like UNETR's 16->16 convolution at 64^3 took 288 ms in int8 instead of 52, its
+ * 256->128 one at 8^3 54.5 ms in bf16 instead of 13.8 (one thread, AVX2 EPYC). Returns the load (the
+ * cast's operand) and the scale (or NULL) through q, sc. */
+static bool widen_vector_loop(const urc_kernel *k, const urc_ls *s, const urc_lx **q, const urc_lx **sc) {
     if (!(s->flags & URC_FOR_VECTOR) || (s->flags & (URC_FOR_UNROLL | URC_FOR_PARALLEL)) || s->step != 1 ||
         s->lo->kind != URC_LX_INT || s->hi->kind != URC_LX_INT || s->hi->i - s->lo->i < 8 || s->body->list.len != 1)
         return false;
@@ -593,14 +595,12 @@ static bool i8_vector_loop(const urc_kernel *k, const urc_ls *s, const urc_lx **
         *sc = f;
         c = c->a;
     }
-    if (c->kind != URC_LX_CAST || c->dt != URC_DT_F32 || c->a->kind != URC_LX_LOAD || c->a->dt != URC_DT_I8 ||
-        !urc_lx_unit_stride(c->a->a, s->var))
-        return false;
+    if (!urc_c_widens(c) || !urc_lx_unit_stride(c->a->a, s->var)) return false;
     *q = c->a;
     return true;
 }
 
-static void i8_loop(printer *p, const urc_ls *s, const urc_lx *q, const urc_lx *sc) {
+static void widen_loop(printer *p, const urc_ls *s, const urc_lx *q, const urc_lx *sc) {
     const urc_kernel *k = p->k;
     const char *v = k->vars.items[s->var].name;
     const urc_ls *st = s->body->list.items[0];
@@ -608,13 +608,18 @@ static void i8_loop(printer *p, const urc_ls *s, const urc_lx *q, const urc_lx *
     line(p, "#if defined(__AVX2__)");
     line(p, "for (urc_idx %s = %lld; %s < %lld; %s += 8) {", v, (long long)lo, v, (long long)(lo + n8), v);
     p->indent++;
-    const char *f = urc_fmt("_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const void *)&%s[%s])))",
-                            k->bufs.items[q->buf].name, strip_parens(expr_str(p, q->a)));
+    const char *at = urc_fmt("&%s[%s]", k->bufs.items[q->buf].name, strip_parens(expr_str(p, q->a)));
+    const char *f =
+        q->dt == URC_DT_I8
+            ? urc_fmt("_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const void *)%s)))", at)
+            : urc_fmt("_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const void *)%s)), "
+                      "16))",
+                      at);
     if (sc) {
-        const char *at = urc_fmt("%s[%s]", k->bufs.items[sc->buf].name, strip_parens(expr_str(p, sc->a)));
+        const char *s8 = urc_fmt("%s[%s]", k->bufs.items[sc->buf].name, strip_parens(expr_str(p, sc->a)));
         f = urc_fmt("_mm256_mul_ps(%s, %s)", f,
-                    urc_lx_uses_var(sc->a, s->var) ? urc_fmt("_mm256_loadu_ps(&%s)", at)
-                                                   : urc_fmt("_mm256_set1_ps(%s)", at));
+                    urc_lx_uses_var(sc->a, s->var) ? urc_fmt("_mm256_loadu_ps(&%s)", s8)
+                                                   : urc_fmt("_mm256_set1_ps(%s)", s8));
     }
     line(p, "_mm256_storeu_ps(&%s[%s], %s);", k->bufs.items[st->buf].name, strip_parens(expr_str(p, st->idx)), f);
     p->indent--;
@@ -740,11 +745,11 @@ static void stmt(printer *p, const urc_ls *s) {
         const urc_lx *q = NULL, *sc = NULL;
         bool dot2 = dot2_vector_loop(k, s), f16 = !dot2 && p->f16 && f16_vector_loop(k, s),
              bf16 = !dot2 && !f16 && p->bf16 && bf16_vector_loop(k, s),
-             i8 = !dot2 && !f16 && !bf16 && p->i8 && i8_vector_loop(k, s, &q, &sc);
+             wide = !dot2 && !f16 && !bf16 && p->widen && widen_vector_loop(k, s, &q, &sc);
         if (dot2) dot2_loop(p, s);
         if (f16) f16_loop(p, s);
         if (bf16) bf16_loop(p, s);
-        if (i8) i8_loop(p, s, q, sc);
+        if (wide) widen_loop(p, s, q, sc);
         parallel_pragma(p, s);
         if (s->flags & URC_FOR_UNROLL) line(p, "URC_UNROLL");
         /* gcc accepts no order of "GCC unroll" and "omp simd" on one loop: unroll wins */
@@ -759,7 +764,7 @@ static void stmt(printer *p, const urc_ls *s) {
         block_body(p, s->body);
         p->indent--;
         line(p, "}");
-        if (dot2 || f16 || bf16 || i8) line(p, "#endif");
+        if (dot2 || f16 || bf16 || wide) line(p, "#endif");
         return;
     }
     case URC_LS_IF:
@@ -859,7 +864,8 @@ static void declare_calls(const urc_kernel *k, const urc_ls *s, urc_strbuf *out)
 }
 
 void urc_c_kernel(urc_strbuf *out, const urc_kernel *k, const urc_c_needs *need) {
-    printer pr = {.out = out, .k = k, .f16 = need->f16, .bf16 = need->dot2 || need->bf16, .i8 = need->i8}, *p = &pr;
+    printer pr = {.out = out, .k = k, .f16 = need->f16, .bf16 = need->dot2 || need->bf16, .widen = need->widen},
+            *p = &pr;
     declare_calls(k, k->body, out);
     /* A kernel that checks values read at run time returns 0, or 1 when one is out of range. */
     urc_sb_printf(out, "/* %s */\nstatic %s %s(", urc_c_comment(k->comment), k->can_fail ? "int" : "void", k->name);

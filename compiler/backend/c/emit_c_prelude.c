@@ -8,13 +8,14 @@
 
 /* The prelude's optional parts, by what an expression is: a bf16 pair product (its helpers), a float16
  * load converted to float32 (the F16C intrinsics), a float32 rounded to bfloat16 (the AVX512-BF16 ones),
- * an int8 load converted to float32 (the AVX2 ones). */
+ * an int8 or bfloat16 load widened to float32 (the AVX2 ones). */
 static bool is_dot2(const urc_lx *e) { return e->kind == URC_LX_DOT2; }
 static bool is_f16(const urc_lx *e) {
     return e->kind == URC_LX_CAST && e->dt == URC_DT_F32 && e->a->kind == URC_LX_LOAD && e->a->dt == URC_DT_F16;
 }
-static bool is_i8(const urc_lx *e) {
-    return e->kind == URC_LX_CAST && e->dt == URC_DT_F32 && e->a->kind == URC_LX_LOAD && e->a->dt == URC_DT_I8;
+bool urc_c_widens(const urc_lx *e) {
+    return e->kind == URC_LX_CAST && e->dt == URC_DT_F32 && e->a->kind == URC_LX_LOAD &&
+           (e->a->dt == URC_DT_I8 || e->a->dt == URC_DT_BF16);
 }
 bool urc_c_rounds_bf16(const urc_lx *e) {
     return e->kind == URC_LX_CAST && e->dt == URC_DT_BF16 && e->a->dt == URC_DT_F32;
@@ -154,8 +155,8 @@ void urc_c_prelude(const urc_program *P, urc_strbuf *out, const urc_c_needs *nee
     if (need->f16)
         urc_sb_puts(out, "/* float16 weights: vcvtph2ps where the compiler targets F16C */\n"
                          "#if defined(__F16C__)\n#include <immintrin.h>\n#endif\n\n");
-    if (need->i8)
-        urc_sb_puts(out, "/* int8 weights: vpmovsxbd and vcvtdq2ps where the compiler targets AVX2 */\n"
+    if (need->widen)
+        urc_sb_puts(out, "/* int8 and bfloat16 weights widened to float32 with AVX2 where the compiler targets it */\n"
                          "#if defined(__AVX2__)\n#include <immintrin.h>\n#endif\n\n");
     if (need->dot2 || need->bf16)
         urc_sb_puts(out, "/* bfloat16 pair products and roundings to bfloat16 (vcvtneps2bf16) */\n"
@@ -183,6 +184,6 @@ void urc_c_prelude_needs(const urc_program *const *progs, int n, urc_c_needs *ne
             need->dot2 = need->dot2 || stmt_any(b, is_dot2);
             need->f16 = need->f16 || stmt_any(b, is_f16);
             need->bf16 = need->bf16 || stmt_any(b, urc_c_rounds_bf16);
-            need->i8 = need->i8 || stmt_any(b, is_i8);
+            need->widen = need->widen || stmt_any(b, urc_c_widens);
         }
 }

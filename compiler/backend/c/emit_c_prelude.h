@@ -7,10 +7,14 @@
 
 /* The prelude's optional parts, which the printer's intrinsic loops need: whether the programs hold
  * bf16 pair products (dot2), float16 weight conversions (f16), stores of floats rounded to bfloat16
- * (bf16: the Casts before pair products, Winograd's transformed inputs) or int8 weight conversions (i8). */
+ * (bf16: the Casts before pair products, Winograd's transformed inputs) or int8/bf16 loads widened to
+ * float32 (widen: the weights of --precision int8 and bf16). */
 typedef struct urc_c_needs {
-    bool dot2, f16, bf16, i8;
+    bool dot2, f16, bf16, widen;
 } urc_c_needs;
+/* Whether e widens an int8 or bfloat16 load to float32 (a Cast; the printer spells vector loops of them
+ * with AVX2 intrinsics). */
+bool urc_c_widens(const urc_lx *e);
 /* Whether e rounds a float32 to bfloat16 (a Cast; the printer spells its vector stores with vcvtneps2bf16). */
 bool urc_c_rounds_bf16(const urc_lx *e);
 /* Sets the flags of what programs progs[0..n) hold. */
