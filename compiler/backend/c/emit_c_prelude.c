@@ -61,9 +61,13 @@ void urc_c_prelude(const urc_program *P, urc_strbuf *out, const urc_c_needs *nee
                      "#else\n#define URC_FMA(a, b, c) ((a) * (b) + (c))\n#endif\n"
                      "/* gcc turns zeroing and copying loops into memset/memcpy calls: a register tile's\n"
                      " * accumulators then stay in memory (UNETR++ 7-11 % slower) and the code needs\n"
-                     " * libc. Undone at the end of this file. */\n"
+                     " * libc. And it assumes floating-point operations may trap (clang does not): it\n"
+                     " * keeps the NaN-propagating min/max as branches, which leaves their loops scalar\n"
+                     " * (int8's FakeQuant kernels 5x slower); nothing here reads the exception flags, and\n"
+                     " * the values are the same (no reassociation, no contraction). Undone at the end of\n"
+                     " * this file. */\n"
                      "#if defined(__GNUC__) && !defined(__clang__)\n#pragma GCC push_options\n"
-                     "#pragma GCC optimize(\"no-tree-loop-distribute-patterns\")\n#endif\n\n");
+                     "#pragma GCC optimize(\"no-tree-loop-distribute-patterns\", \"no-trapping-math\")\n#endif\n\n");
     urc_sb_puts(
         out,
         "/* min/max propagate NaN (as ONNX Min/Max); mod takes the divisor's sign. */\n"
