@@ -290,6 +290,21 @@ fi
 
 # int8 through C (LLVM: the paths mode, on every kernel path)
 int8 0.1 96 2e-2
+# a FakeQuant whose input is a norm's output read by nothing else folds into the norm (it stores its output
+# fake-quantised): some do on this model, and the outputs are the same bits without the folding
+"$unetrc" "$model" -o "$out/fold.c" --precision int8 --calibrate "$cal" --dump-after precision >"$out/fold.txt"
+UNETRC_QUANT_FOLD=0 "$unetrc" "$model" -o "$out/nofold.c" --precision int8 --calibrate "$cal" --dump-after precision \
+    >"$out/nofold.txt"
+nf=$(grep -c "unetrc.FusedNorm .* fakequant=" "$out/fold.txt" || true)
+[ "$nf" -gt 0 ] && [ "$(grep -c "fakequant=" "$out/nofold.txt" || true)" -eq 0 ] ||
+    fail "int8: $nf FakeQuants folded into norms (none without the folding expected, some with it)"
+[ "$(grep -c "unetrc.FakeQuant" "$out/fold.txt")" -eq $(($(grep -c "unetrc.FakeQuant" "$out/nofold.txt") - nf)) ] ||
+    fail "int8: the folded FakeQuants are not gone"
+for f in 1 0; do
+    UNETRC_QUANT_FOLD=$f "$unetrc" run "$model" --input "$input" --precision int8 --calibrate "$cal" \
+        --cflags "-std=c11 -O2 -march=native -fopenmp" --output "$out/qfold$f.npy"
+done
+cmp "$out/qfold1.npy" "$out/qfold0.npy" || fail "int8: the folded FakeQuants changed the output"
 "$unetrc" "$model" -o "$out/int8.c" --precision int8 --calibrate "$cal"
 a=$(stat -c %s "$out/f32.weights"); b=$(stat -c %s "$out/int8.weights")
 echo "weights: fp32 $a bytes, int8 $b bytes"

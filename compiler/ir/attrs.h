@@ -164,8 +164,10 @@ typedef struct urc_norm_attr {
     double act_alpha, post_alpha;
     int residual; /* FusedNorm: 0 none, 1 + R, 2 + norm2(X2) */
     double epsilon2;
-    int out_dtype; /* FusedNorm: UNDEF (0): Y has X's dtype; BF16: Y rounded to bfloat16 (the precision pass, when a
+    int out_dtype;     /* FusedNorm: UNDEF (0): Y has X's dtype; BF16: Y rounded to bfloat16 (the precision pass, when a
                     * Cast to bf16 was its only reader) */
+    float quant_scale; /* FusedNorm: > 0: Y fake-quantised to int8 steps of this scale (ops/quant.h; the precision
+                        * pass, when a unetrc.FakeQuant was its only reader) */
 } urc_norm_attr;
 
 /* Softmax, LogSoftmax, Hardmax: axis resolved non-negative. */

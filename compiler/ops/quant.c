@@ -24,9 +24,9 @@
  * reads x and writes y (no int8 intermediate: a QuantizeLinear +
  * DequantizeLinear pair would cost an int8 buffer and a second pass, and
  * saturates int8 to [-128, 127], not the symmetric [-127, 127]). */
-#include <math.h>
+#include "quant.h"
 
-#include "common.h"
+#include <math.h>
 
 static bool quant_parse(urc_node *n, urc_attr_list *l) {
     int64_t sat;
@@ -111,18 +111,27 @@ static void axis_split(const urc_node *n, int64_t *inner, int64_t *dim) {
     *dim = xs->dims[n->a.quant.axis];
 }
 
+float urc_fake_quant(float x, float s) {
+    volatile float r = x / s; /* rounded to float32 here, as the kernel's division */
+    float q = nearbyintf(r);
+    q = q < -127.0f ? -127.0f : q > 127.0f ? 127.0f : q; /* (NaN passes) */
+    return q * s;
+}
+
+urc_lx *urc_fake_quant_lx(urc_lx *x, float scale) {
+    const urc_dtype F = URC_DT_F32;
+    urc_lx *q = urc_lx_un(URC_L_RINT, urc_lx_bin(URC_L_DIV, x, urc_lx_flt(scale, F)));
+    q = urc_lx_bin(URC_L_MIN, urc_lx_bin(URC_L_MAX, q, urc_lx_flt(-127, F)), urc_lx_flt(127, F));
+    return urc_lx_bin(URC_L_MUL, q, urc_lx_flt(scale, F));
+}
+
 static bool quant_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *const *out) {
     urc_tensor *y = out[0];
     int64_t ne = urc_tensor_numel(in[0]);
     if (n->op == URC_OP_FAKE_QUANT) {
-        const float *x = in[0]->data, s = n->a.quant.scale;
+        const float *x = in[0]->data;
         float *yf = y->data;
-        for (int64_t i = 0; i < ne; i++) {
-            volatile float r = x[i] / s; /* rounded to float32 here, as the kernel's division */
-            float q = nearbyintf(r);
-            q = q < -127.0f ? -127.0f : q > 127.0f ? 127.0f : q; /* (NaN passes) */
-            yf[i] = q * s;
-        }
+        for (int64_t i = 0; i < ne; i++) yf[i] = urc_fake_quant(x[i], n->a.quant.scale);
         return true;
     }
     const urc_tensor *x = in[0], *s = in[1], *z = n->nin > 2 ? in[2] : NULL;
@@ -156,10 +165,7 @@ static bool quant_lower(urc_lower *L, const urc_node *n) {
     urc_lx *x = urc_lx_load(k, bx, i);
     const urc_dtype F = URC_DT_F32;
     if (n->op == URC_OP_FAKE_QUANT) {
-        urc_lx *s = urc_lx_flt(n->a.quant.scale, F);
-        urc_lx *q = urc_lx_un(URC_L_RINT, urc_lx_bin(URC_L_DIV, x, s));
-        q = urc_lx_bin(URC_L_MIN, urc_lx_bin(URC_L_MAX, q, urc_lx_flt(-127, F)), urc_lx_flt(127, F));
-        urc_ls_store(body, by, i, urc_lx_bin(URC_L_MUL, q, urc_lx_flt(n->a.quant.scale, F)));
+        urc_ls_store(body, by, i, urc_fake_quant_lx(x, n->a.quant.scale));
         return true;
     }
     int64_t inner, dim;

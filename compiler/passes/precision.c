@@ -133,8 +133,10 @@ static void strip_fake_quant(urc_graph *g) {
     bool any = false;
     for (int i = 0; i < g->nodes.len; i++) {
         urc_node *n = g->nodes.items[i];
-        if (n->op == URC_OP_FUSED_NORM && n->a.norm.out_dtype) { /* a Cast folded into it (fold_bf16_casts) */
+        if (n->op == URC_OP_FUSED_NORM && (n->a.norm.out_dtype || n->a.norm.quant_scale)) {
+            /* a Cast or a FakeQuant folded into it (fold_bf16_casts, fold_fake_quant) */
             n->a.norm.out_dtype = URC_DT_UNDEF;
+            n->a.norm.quant_scale = 0;
             n->out[0]->dtype = n->in[0]->dtype;
             continue;
         }
@@ -245,17 +247,32 @@ static bool foldable(const urc_value *v) {
  * goes: the norm stores its output rounded to bf16 (one pass over the volume
  * writing half the bytes instead of a float32 write, a read and a bf16 write).
  * Returns how many were folded. */
-static int fold_bf16_casts(urc_graph *g) {
-    urc_value **to = urc_alloc(sizeof(urc_value *) * (size_t)(g->values.len + 1)); /* by Cast output id */
+static int fold_into_norms(urc_graph *g, bool (*folds)(const urc_node *));
+static bool bf16_cast_folds(const urc_node *c) {
+    if (!bf16_operand_cast(c) || !foldable(c->in[0])) return false;
+    c->in[0]->producer->a.norm.out_dtype = URC_DT_BF16;
+    c->in[0]->dtype = URC_DT_BF16;
+    return true;
+}
+static int fold_bf16_casts(urc_graph *g) { return fold_into_norms(g, bf16_cast_folds); }
+
+/* Likewise a unetrc.FakeQuant of a FusedNorm's output that nothing else reads: the norm stores its
+ * output fake-quantised (one pass over the volume instead of a write, a read and a write). */
+static bool fake_quant_folds(const urc_node *q) {
+    if (q->op != URC_OP_FAKE_QUANT || !foldable(q->in[0])) return false;
+    q->in[0]->producer->a.norm.quant_scale = q->a.quant.scale;
+    return true;
+}
+
+/* Drops the nodes folds() folded into the FusedNorm producing their input (folds sets the norm's
+ * attribute): their readers read the norm's output. Returns how many. */
+static int fold_into_norms(urc_graph *g, bool (*folds)(const urc_node *)) {
+    urc_value **to = urc_alloc(sizeof(urc_value *) * (size_t)(g->values.len + 1)); /* by dropped output id */
     int folded = 0;
     for (int i = 0; i < g->nodes.len; i++) {
         urc_node *c = g->nodes.items[i];
-        if (!bf16_operand_cast(c)) continue;
-        urc_value *v = c->in[0];
-        if (!foldable(v)) continue;
-        v->producer->a.norm.out_dtype = URC_DT_BF16;
-        v->dtype = URC_DT_BF16;
-        to[c->out[0]->id] = v;
+        if (!folds(c)) continue;
+        to[c->out[0]->id] = c->in[0];
         urc_node_drop(c);
         folded++;
     }
@@ -467,6 +484,8 @@ bool urc_precision_place_quant(urc_graph *g, urc_value *const *w, const double *
     free(made.items);
     free(before.items);
     urc_graph_count_uses(g);
+    const char *e = getenv("UNETRC_QUANT_FOLD"); /* 0: no folding (comparisons) */
+    if (ok && !(e && !strcmp(e, "0"))) fold_into_norms(g, fake_quant_folds);
     return ok;
 }
 
