@@ -445,6 +445,21 @@ static void block_body(printer *p, const urc_ls *b) {
     for (int i = 0; i < b->list.len; i++) stmt(p, b->list.items[i]);
 }
 
+/* The scalar remainder [from, hi) of an intrinsic loop form's loop s (its own body), and the #else that
+ * starts the portable twin. */
+static void rest_and_else(printer *p, const urc_ls *s, int64_t from) {
+    const char *v = p->k->vars.items[s->var].name;
+    int64_t hi = s->hi->i;
+    if (from < hi) {
+        line(p, "for (urc_idx %s = %lld; %s < %lld; %s++) {", v, (long long)from, v, (long long)hi, v);
+        p->indent++;
+        block_body(p, s->body);
+        p->indent--;
+        line(p, "}");
+    }
+    line(p, "#else");
+}
+
 /* ---- vector loops of bfloat16 pair products (URC_LX_DOT2) ------------------------------------
  *
  * gcc and clang do not turn a loop of urc_dot2_bf16 into vdpbf16ps, so a
@@ -520,14 +535,7 @@ static void dot2_loop(printer *p, const urc_ls *s) {
         line(p, "}");
         at += n;
     }
-    if (at < hi) {
-        line(p, "for (urc_idx %s = %lld; %s < %lld; %s++) {", v, (long long)at, v, (long long)hi, v);
-        p->indent++;
-        for (int i = 0; i < s->body->list.len; i++) stmt(p, s->body->list.items[i]);
-        p->indent--;
-        line(p, "}");
-    }
-    line(p, "#else");
+    rest_and_else(p, s, at);
 }
 
 /* A vector loop (constant bounds) whose one statement converts float16 loads at the lane to float32,
@@ -558,14 +566,7 @@ static void f16_loop(printer *p, const urc_ls *s) {
          strip_parens(expr_str(p, st->val->a->a)));
     p->indent--;
     line(p, "}");
-    if (n8 < hi - lo) {
-        line(p, "for (urc_idx %s = %lld; %s < %lld; %s++) {", v, (long long)(lo + n8), v, (long long)hi, v);
-        p->indent++;
-        stmt(p, st);
-        p->indent--;
-        line(p, "}");
-    }
-    line(p, "#else");
+    rest_and_else(p, s, lo + n8);
 }
 
 /* A vector loop (constant bounds, 8 lanes or more) whose one statement widens int8 or bfloat16 loads at
@@ -624,14 +625,7 @@ static void widen_loop(printer *p, const urc_ls *s, const urc_lx *q, const urc_l
     line(p, "_mm256_storeu_ps(&%s[%s], %s);", k->bufs.items[st->buf].name, strip_parens(expr_str(p, st->idx)), f);
     p->indent--;
     line(p, "}");
-    if (n8 < hi - lo) {
-        line(p, "for (urc_idx %s = %lld; %s < %lld; %s++) {", v, (long long)(lo + n8), v, (long long)hi, v);
-        p->indent++;
-        stmt(p, st);
-        p->indent--;
-        line(p, "}");
-    }
-    line(p, "#else");
+    rest_and_else(p, s, lo + n8);
 }
 
 /* An innermost loop (constant bounds, 16 lanes or more; declarations and stores only) that stores
@@ -721,14 +715,7 @@ static void bf16_loop(printer *p, const urc_ls *s) {
     line(p, "}");
     p->indent--;
     line(p, "}");
-    if (n16 < hi - lo) {
-        line(p, "for (urc_idx %s = %lld; %s < %lld; %s++) {", v, (long long)(lo + n16), v, (long long)hi, v);
-        p->indent++;
-        block_body(p, s->body);
-        p->indent--;
-        line(p, "}");
-    }
-    line(p, "#else");
+    rest_and_else(p, s, lo + n16);
 }
 
 static void stmt(printer *p, const urc_ls *s) {
