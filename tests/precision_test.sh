@@ -117,6 +117,12 @@ if [ "$mode" = paths ]; then # tests/data/int8_paths.onnx: every kernel path, C 
     # the weight rows converted with AVX2 intrinsics (the C printer's int8 loop form), where this CPU has it
     grep -q "_mm256_cvtepi8_epi32(" "$out/paths.c" || fail "int8_paths: no AVX2 int8 conversion in the code"
     if grep -q avx2 /proc/cpuinfo; then int8 0.15 90 1e-4 --cflags "-std=c11 -O2 -march=native -fopenmp"; fi
+    # ... and with AVX-512, 16 lanes a step: built here for x86-64-v4 whatever this CPU is (run by the
+    # -march=native comparison above where the CPU has AVX-512)
+    "$unetrc" "$model" -o "$out/v4.c" --target-cpu x86-64-v4 --precision int8 --calibrate "$cal"
+    grep -q "_mm512_cvtepi8_epi32(" "$out/v4.c" || fail "int8_paths: no AVX-512 int8 conversion in the x86-64-v4 code"
+    "${CC:-cc}" -std=c11 -O2 -march=x86-64-v4 -fopenmp -c "$out/v4.c" -o "$out/v4.o" ||
+        fail "int8_paths: the x86-64-v4 code does not build"
     # the ranges measured by the model's compiled float32 code (calibrate.c; models above ~2 GMAC over the
     # samples take it) against the interpreter's (the ones small models take): the same FakeQuant nodes, each
     # scale within 1e-5; a C compiler that cannot start is one line naming it
@@ -219,6 +225,9 @@ if [ "${URC_TEST_LLVM:-0}" = 1 ]; then compare bf16 1.56e-2 99 --backend llvm; e
 # 1.8e-3 of max|y| on this model)
 "$unetrc" "$model" -o "$out/v3.c" --target-cpu x86-64-v3 --precision bf16
 grep -q "_mm256_cvtepu16_epi32(" "$out/v3.c" || fail "bf16: no AVX2 widening in the x86-64-v3 code"
+"$unetrc" "$model" -o "$out/v4.c" --target-cpu x86-64-v4 --precision bf16
+grep -q "_mm512_cvtepu16_epi32(" "$out/v4.c" || fail "bf16: no AVX-512 widening in the x86-64-v4 code"
+"${CC:-cc}" -std=c11 -O2 -march=x86-64-v4 -fopenmp -c "$out/v4.c" -o "$out/v4.o" || fail "bf16: the x86-64-v4 code does not build"
 if grep -q avx2 /proc/cpuinfo; then
     export UNETRC_CONV=direct
     bfo=""; bfr=""

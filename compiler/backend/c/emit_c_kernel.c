@@ -445,18 +445,21 @@ static void block_body(printer *p, const urc_ls *b) {
     for (int i = 0; i < b->list.len; i++) stmt(p, b->list.items[i]);
 }
 
-/* The scalar remainder [from, hi) of an intrinsic loop form's loop s (its own body), and the #else that
- * starts the portable twin. */
-static void rest_and_else(printer *p, const urc_ls *s, int64_t from) {
+/* The scalar remainder [from, hi) of an intrinsic loop form's loop s (its own body). */
+static void rest_loop(printer *p, const urc_ls *s, int64_t from) {
     const char *v = p->k->vars.items[s->var].name;
     int64_t hi = s->hi->i;
-    if (from < hi) {
-        line(p, "for (urc_idx %s = %lld; %s < %lld; %s++) {", v, (long long)from, v, (long long)hi, v);
-        p->indent++;
-        block_body(p, s->body);
-        p->indent--;
-        line(p, "}");
-    }
+    if (from >= hi) return;
+    line(p, "for (urc_idx %s = %lld; %s < %lld; %s++) {", v, (long long)from, v, (long long)hi, v);
+    p->indent++;
+    block_body(p, s->body);
+    p->indent--;
+    line(p, "}");
+}
+
+/* ... and the #else that starts the portable twin. */
+static void rest_and_else(printer *p, const urc_ls *s, int64_t from) {
+    rest_loop(p, s, from);
     line(p, "#else");
 }
 
@@ -601,31 +604,55 @@ static bool widen_vector_loop(const urc_kernel *k, const urc_ls *s, const urc_lx
     return true;
 }
 
-static void widen_loop(printer *p, const urc_ls *s, const urc_lx *q, const urc_lx *sc) {
+/* One step of widen_loop: `lanes` (8: AVX2, 16: AVX-512) floats from the loads at the loop variable. */
+static void widen_step(printer *p, const urc_ls *s, const urc_lx *q, const urc_lx *sc, int lanes) {
     const urc_kernel *k = p->k;
-    const char *v = k->vars.items[s->var].name;
     const urc_ls *st = s->body->list.items[0];
-    int64_t lo = s->lo->i, hi = s->hi->i, n8 = (hi - lo) / 8 * 8;
-    line(p, "#if defined(__AVX2__)");
-    line(p, "for (urc_idx %s = %lld; %s < %lld; %s += 8) {", v, (long long)lo, v, (long long)(lo + n8), v);
-    p->indent++;
-    const char *at = urc_fmt("&%s[%s]", k->bufs.items[q->buf].name, strip_parens(expr_str(p, q->a)));
-    const char *f =
-        q->dt == URC_DT_I8
-            ? urc_fmt("_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const void *)%s)))", at)
-            : urc_fmt("_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const void *)%s)), "
-                      "16))",
-                      at);
+    const char *at = urc_fmt("(const void *)&%s[%s]", k->bufs.items[q->buf].name, strip_parens(expr_str(p, q->a)));
+    const char *f;
+    if (lanes == 16)
+        f = q->dt == URC_DT_I8
+                ? urc_fmt("_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(%s)))", at)
+                : urc_fmt("_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(%s)), 16))",
+                          at);
+    else
+        f = q->dt == URC_DT_I8
+                ? urc_fmt("_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(%s)))", at)
+                : urc_fmt("_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(%s)), 16))", at);
+    const char *w = lanes == 16 ? "_mm512" : "_mm256";
     if (sc) {
         const char *s8 = urc_fmt("%s[%s]", k->bufs.items[sc->buf].name, strip_parens(expr_str(p, sc->a)));
-        f = urc_fmt("_mm256_mul_ps(%s, %s)", f,
-                    urc_lx_uses_var(sc->a, s->var) ? urc_fmt("_mm256_loadu_ps(&%s)", s8)
-                                                   : urc_fmt("_mm256_set1_ps(%s)", s8));
+        f = urc_fmt("%s_mul_ps(%s, %s)", w, f,
+                    urc_lx_uses_var(sc->a, s->var) ? urc_fmt("%s_loadu_ps(&%s)", w, s8)
+                                                   : urc_fmt("%s_set1_ps(%s)", w, s8));
     }
-    line(p, "_mm256_storeu_ps(&%s[%s], %s);", k->bufs.items[st->buf].name, strip_parens(expr_str(p, st->idx)), f);
+    line(p, "%s_storeu_ps(&%s[%s], %s);", w, k->bufs.items[st->buf].name, strip_parens(expr_str(p, st->idx)), f);
+}
+
+/* widen_loop's steps of `lanes` over [lo, lo + n) and the scalar rest. */
+static void widen_steps(printer *p, const urc_ls *s, const urc_lx *q, const urc_lx *sc, int lanes) {
+    const char *v = p->k->vars.items[s->var].name;
+    int64_t lo = s->lo->i, n = (s->hi->i - lo) / lanes * lanes;
+    line(p, "for (urc_idx %s = %lld; %s < %lld; %s += %d) {", v, (long long)lo, v, (long long)(lo + n), v, lanes);
+    p->indent++;
+    widen_step(p, s, q, sc, lanes);
     p->indent--;
     line(p, "}");
-    rest_and_else(p, s, lo + n8);
+    rest_loop(p, s, lo + n);
+}
+
+/* With AVX-512, rows of 16 lanes or more in steps of 16 (the kernel loads such a row as one 512-bit
+ * vector, which two 256-bit stores could not forward to either); else with AVX2 in steps of 8. */
+static void widen_loop(printer *p, const urc_ls *s, const urc_lx *q, const urc_lx *sc) {
+    if (s->hi->i - s->lo->i >= 16) {
+        line(p, "#if defined(__AVX512F__)");
+        widen_steps(p, s, q, sc, 16);
+        line(p, "#elif defined(__AVX2__)");
+    } else {
+        line(p, "#if defined(__AVX2__)");
+    }
+    widen_steps(p, s, q, sc, 8);
+    line(p, "#else");
 }
 
 /* An innermost loop (constant bounds, 16 lanes or more; declarations and stores only) that stores

@@ -160,8 +160,8 @@ void urc_c_prelude(const urc_program *P, urc_strbuf *out, const urc_c_needs *nee
         urc_sb_puts(out, "/* float16 weights: vcvtph2ps where the compiler targets F16C */\n"
                          "#if defined(__F16C__)\n#include <immintrin.h>\n#endif\n\n");
     if (need->widen)
-        urc_sb_puts(out, "/* int8 and bfloat16 weights widened to float32 with AVX2 where the compiler targets it */\n"
-                         "#if defined(__AVX2__)\n#include <immintrin.h>\n#endif\n\n");
+        urc_sb_puts(out, "/* int8 and bfloat16 weights widened to float32 with AVX2 or AVX-512 where the compiler\n"
+                         " * targets them */\n#if defined(__AVX2__)\n#include <immintrin.h>\n#endif\n\n");
     if (need->dot2 || need->bf16)
         urc_sb_puts(out, "/* bfloat16 pair products and roundings to bfloat16 (vcvtneps2bf16) */\n"
                          "#if defined(__AVX512BF16__) && defined(__AVX512VL__)\n#include <immintrin.h>\n#endif\n");
