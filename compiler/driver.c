@@ -133,23 +133,23 @@ static urc_tensor **calibration_samples(const urc_graph *g, const urc_options *o
  * rather than build the model's code (tens of seconds of the C compiler on UNETR-sized models). */
 #define CALIBRATE_INTERP_MACS 2000000000LL
 
-/* int8: the activations' ranges, then the FakeQuant nodes. The ranges come from compiled code
- * (calibrate.h) when the model came from a file and is large (or UNETRC_CALIBRATE=compiled), else from the
- * interpreter (or UNETRC_CALIBRATE=interp). */
+/* urc_range_fn by the model's compiled float32 code (calibrate.h); ctx: the pass context. */
+static bool compiled_ranges(void *ctx, urc_graph *g, urc_tensor *const *samples, int n, urc_value *const *w, int nw,
+                            double *amax) {
+    (void)g;
+    const pass_ctx *c = ctx;
+    return urc_calibrate_compiled(c->path, c->o, w, nw, samples, n, amax);
+}
+
+/* int8: the activations' ranges, then the FakeQuant nodes. The ranges come from compiled code when the model
+ * came from a file and is large (or UNETRC_CALIBRATE=compiled), else from the interpreter (or
+ * UNETRC_CALIBRATE=interp). */
 static bool calibrate(pass_ctx *c, urc_tensor *const *samples, int n) {
     const char *e = getenv("UNETRC_CALIBRATE");
     urc_stats st;
     urc_graph_stats(c->g, &st);
     bool compiled = c->path && (e && *e ? !strcmp(e, "compiled") : st.macs * n >= CALIBRATE_INTERP_MACS);
-    if (!compiled) return urc_precision_calibrate(c->g, samples, n);
-    urc_value **w;
-    int nw = urc_precision_watched(c->g, &w);
-    double *amax = urc_xmalloc(sizeof(double) * (size_t)(nw + 1));
-    bool ok =
-        urc_calibrate_compiled(c->path, c->o, w, nw, samples, n, amax) && urc_precision_place_quant(c->g, w, amax, nw);
-    free(amax);
-    free(w);
-    return ok;
+    return urc_precision_calibrate(c->g, samples, n, compiled ? compiled_ranges : NULL, c);
 }
 
 /* --precision, --keep-fp32: marks the nodes whose weights lowering stores reduced (passes/precision.c);

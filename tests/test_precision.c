@@ -289,7 +289,7 @@ static void test_calibrate(void) {
     const float s0[4] = {1, -2.54f, 0.5f, 2}, s1[4] = {-1, 0.25f, 2.5f, 0};
     memcpy(smp[0]->data, s0, sizeof s0);
     memcpy(smp[1]->data, s1, sizeof s1);
-    CHECK(urc_precision_calibrate(g, smp, 2));
+    CHECK(urc_precision_calibrate(g, smp, 2, NULL, NULL));
     CHECK(g->nodes.len == 2 && g->nodes.items[0]->op == URC_OP_FAKE_QUANT && g->nodes.items[1] == mm);
     CHECK(g->nodes.items[0]->in[0] == x && mm->in[0] == g->nodes.items[0]->out[0]);
     CHECK(g->nodes.items[0]->a.quant.scale == 2.54f / 127.0f);

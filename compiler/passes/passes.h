@@ -97,18 +97,15 @@ struct urc_memplan *urc_schedule_for_memory(urc_graph *g, int align);
  * [-127, 127]) and scale (urc_precision_channels(n) floats). */
 int64_t urc_precision_channels(const urc_node *n);
 void urc_precision_quantize(const urc_node *n, float *q, float *scale);
-/* int8 calibration, in three steps. The values whose ranges it needs: the data inputs of the int8-marked
- * nodes, each once (*out: a heap array). */
-int urc_precision_watched(const urc_graph *g, urc_value ***out);
-/* max |x| of each watched value w[i] over the interpreter's runs of g (float32, int8 nodes marked) on the
- * nsamples inputs (one tensor each: a single-input graph) into amax[i]; infinity when not finite. */
-bool urc_precision_ranges(urc_graph *g, urc_tensor *const *samples, int nsamples, urc_value *const *w, int nw,
-                          double *amax);
-/* Places a unetrc.FakeQuant of scale max / 127 before each int8 node's data input, max the largest range
- * amax[i] of its watched parts w[i] (however measured: the interpreter above, or compiled code, see
- * calibrate.h). False after reporting a range that is not finite. */
-bool urc_precision_place_quant(urc_graph *g, urc_value *const *w, const double *amax, int nw);
-/* The three with the interpreter's ranges. */
-bool urc_precision_calibrate(urc_graph *g, urc_tensor *const *samples, int nsamples);
+/* int8 calibration. A way to measure the ranges: amax[i] = max |x| of the value w[i] (the data inputs of the
+ * int8-marked nodes, each once) over the nsamples inputs (one tensor each: a single-input graph), infinity
+ * where not finite; false after reporting. */
+typedef bool (*urc_range_fn)(void *ctx, urc_graph *g, urc_tensor *const *samples, int nsamples, urc_value *const *w,
+                             int nw, double *amax);
+/* Measures the ranges with `ranges` (NULL: the interpreter running g, float32 with int8 nodes marked; the
+ * driver passes compiled code for large models, calibrate.h) and places a unetrc.FakeQuant of scale max / 127
+ * before each int8 node's data input, max the largest range of its data parts; one whose input is a FusedNorm's
+ * output that nothing else reads folds into the norm (UNETRC_QUANT_FOLD=0: not). False after reporting. */
+bool urc_precision_calibrate(urc_graph *g, urc_tensor *const *samples, int nsamples, urc_range_fn ranges, void *ctx);
 
 #endif

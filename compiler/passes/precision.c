@@ -134,7 +134,7 @@ static void strip_fake_quant(urc_graph *g) {
     for (int i = 0; i < g->nodes.len; i++) {
         urc_node *n = g->nodes.items[i];
         if (n->op == URC_OP_FUSED_NORM && (n->a.norm.out_dtype || n->a.norm.quant_scale)) {
-            /* a Cast or a FakeQuant folded into it (fold_bf16_casts, fold_fake_quant) */
+            /* a Cast or a FakeQuant folded into it (bf16_cast_folds, fake_quant_folds) */
             n->a.norm.out_dtype = URC_DT_UNDEF;
             n->a.norm.quant_scale = 0;
             n->out[0]->dtype = n->in[0]->dtype;
@@ -237,31 +237,10 @@ static int drop_unread_casts(urc_graph *g) {
     return dropped;
 }
 
-/* v is a FusedNorm's float32 output that only its Cast to bf16 reads. */
+/* v is a FusedNorm's float32 output that one node (a Cast or a FakeQuant to fold into it) reads. */
 static bool foldable(const urc_value *v) {
     return v->producer && v->producer->op == URC_OP_FUSED_NORM && v->nuses == 1 && !(v->flags & URC_VAL_OUTPUT) &&
            v->dtype == URC_DT_F32;
-}
-
-/* A Cast to bf16 whose input is a FusedNorm's output that nothing else reads
- * goes: the norm stores its output rounded to bf16 (one pass over the volume
- * writing half the bytes instead of a float32 write, a read and a bf16 write).
- * Returns how many were folded. */
-static int fold_into_norms(urc_graph *g, bool (*folds)(const urc_node *));
-static bool bf16_cast_folds(const urc_node *c) {
-    if (!bf16_operand_cast(c) || !foldable(c->in[0])) return false;
-    c->in[0]->producer->a.norm.out_dtype = URC_DT_BF16;
-    c->in[0]->dtype = URC_DT_BF16;
-    return true;
-}
-static int fold_bf16_casts(urc_graph *g) { return fold_into_norms(g, bf16_cast_folds); }
-
-/* Likewise a unetrc.FakeQuant of a FusedNorm's output that nothing else reads: the norm stores its
- * output fake-quantised (one pass over the volume instead of a write, a read and a write). */
-static bool fake_quant_folds(const urc_node *q) {
-    if (q->op != URC_OP_FAKE_QUANT || !foldable(q->in[0])) return false;
-    q->in[0]->producer->a.norm.quant_scale = q->a.quant.scale;
-    return true;
 }
 
 /* Drops the nodes folds() folded into the FusedNorm producing their input (folds sets the norm's
@@ -277,7 +256,7 @@ static int fold_into_norms(urc_graph *g, bool (*folds)(const urc_node *)) {
         folded++;
     }
     if (!folded) return 0;
-    for (int i = 0; i < g->nodes.len; i++) { /* one scan: the Casts' readers read the norms' outputs */
+    for (int i = 0; i < g->nodes.len; i++) { /* one scan: the dropped nodes' readers read the norms' outputs */
         urc_node *n = g->nodes.items[i];
         for (int j = 0; j < n->nin; j++)
             if (n->in[j] && to[n->in[j]->id]) n->in[j] = to[n->in[j]->id];
@@ -285,6 +264,24 @@ static int fold_into_norms(urc_graph *g, bool (*folds)(const urc_node *)) {
     urc_graph_compact(g);
     urc_graph_count_uses(g);
     return folded;
+}
+
+/* A Cast to bf16 whose input is a FusedNorm's output that nothing else reads
+ * goes: the norm stores its output rounded to bf16 (one pass over the volume
+ * writing half the bytes instead of a float32 write, a read and a bf16 write). */
+static bool bf16_cast_folds(const urc_node *c) {
+    if (!bf16_operand_cast(c) || !foldable(c->in[0])) return false;
+    c->in[0]->producer->a.norm.out_dtype = URC_DT_BF16;
+    c->in[0]->dtype = URC_DT_BF16;
+    return true;
+}
+
+/* Likewise a unetrc.FakeQuant of a FusedNorm's output that nothing else reads: the norm stores its
+ * output fake-quantised (one pass over the volume instead of a write, a read and a write). */
+static bool fake_quant_folds(const urc_node *q) {
+    if (q->op != URC_OP_FAKE_QUANT || !foldable(q->in[0])) return false;
+    q->in[0]->producer->a.norm.quant_scale = q->a.quant.scale;
+    return true;
 }
 
 /* The pairs cost a pass over X (read float32, write bf16) unless the Cast
@@ -370,7 +367,7 @@ int urc_precision_bf16_operands(urc_graph *g, const urc_target *t) {
     unpair_few_macs(g);
     placed -= drop_unread_casts(g);
     const char *e = getenv("UNETRC_BF16_FOLD"); /* 0: no folding (tests/precision_test.sh compares) */
-    return placed - (e && !strcmp(e, "0") ? 0 : fold_bf16_casts(g));
+    return placed - (e && !strcmp(e, "0") ? 0 : fold_into_norms(g, bf16_cast_folds));
 }
 
 /* ---- int8 calibration ------------------------------------------------------ */
@@ -385,7 +382,8 @@ static int data_parts(const urc_node *n, urc_value **parts) {
     return np;
 }
 
-int urc_precision_watched(const urc_graph *g, urc_value ***out) {
+/* The values whose ranges calibration needs: the data parts of the int8-marked nodes, each once. */
+static int watched(const urc_graph *g, urc_value ***out) {
     URC_VEC(urc_value *) w = {0};
     urc_value *parts[URC_CONV_MAX_PARTS + 1];
     bool *seen = urc_xcalloc((size_t)g->values.len + 1, sizeof(bool));
@@ -421,8 +419,10 @@ static void observe(void *ctx, const urc_value *v, const urc_tensor *t) {
     c->amax[v->id] = m;
 }
 
-bool urc_precision_ranges(urc_graph *g, urc_tensor *const *samples, int nsamples, urc_value *const *w, int nw,
-                          double *amax) {
+/* urc_range_fn by the interpreter. */
+static bool interp_ranges(void *ctx, urc_graph *g, urc_tensor *const *samples, int nsamples, urc_value *const *w,
+                          int nw, double *amax) {
+    (void)ctx;
     calib c = {urc_xmalloc(sizeof(double) * (size_t)(g->values.len + 1))};
     for (int i = 0; i < g->values.len; i++) c.amax[i] = -1;
     for (int i = 0; i < nw; i++) c.amax[w[i]->id] = 0;
@@ -438,7 +438,8 @@ bool urc_precision_ranges(urc_graph *g, urc_tensor *const *samples, int nsamples
     return ok;
 }
 
-bool urc_precision_place_quant(urc_graph *g, urc_value *const *w, const double *range, int nw) {
+/* The FakeQuant nodes from the ranges range[i] of w[i] (urc_precision_calibrate). */
+static bool place_quant(urc_graph *g, urc_value *const *w, const double *range, int nw) {
     double *amax = urc_xmalloc(sizeof(double) * (size_t)(g->values.len + 1));
     for (int i = 0; i < nw; i++) amax[w[i]->id] = range[i];
     urc_value *parts[URC_CONV_MAX_PARTS + 1];
@@ -489,11 +490,11 @@ bool urc_precision_place_quant(urc_graph *g, urc_value *const *w, const double *
     return ok;
 }
 
-bool urc_precision_calibrate(urc_graph *g, urc_tensor *const *samples, int nsamples) {
+bool urc_precision_calibrate(urc_graph *g, urc_tensor *const *samples, int nsamples, urc_range_fn ranges, void *ctx) {
     urc_value **w;
-    int nw = urc_precision_watched(g, &w);
+    int nw = watched(g, &w);
     double *amax = urc_xmalloc(sizeof(double) * (size_t)(nw + 1));
-    bool ok = urc_precision_ranges(g, samples, nsamples, w, nw, amax) && urc_precision_place_quant(g, w, amax, nw);
+    bool ok = (ranges ? ranges : interp_ranges)(ctx, g, samples, nsamples, w, nw, amax) && place_quant(g, w, amax, nw);
     free(amax);
     free(w);
     return ok;
