@@ -1,7 +1,7 @@
 /* emit_c_kernel.c: prints one kernel of a loop program (loop/loop.h) as a C function: its
  * expressions, statements and the vector loops spelled with intrinsics (bf16 pair products under
  * #if __AVX512BF16__, float16 weight rows under #if __F16C__, int8 and bf16 weight rows under
- * #if __AVX2__, each with its portable twin).
+ * #if __AVX512F__ / __AVX2__, each with its portable twin).
  * emit_c.c assembles the whole file around these functions. */
 #include "emit_c.h"
 
@@ -18,7 +18,7 @@ typedef struct printer {
     const urc_kernel *k;
     bool f16;   /* the prelude includes the F16C intrinsics (some kernel converts float16 loads) */
     bool bf16;  /* ... and the AVX512-BF16 ones (some kernel stores floats rounded to bfloat16) */
-    bool widen; /* ... and the AVX2 ones (some kernel widens int8 or bfloat16 loads, urc_c_widens) */
+    bool widen; /* ... and the AVX2/AVX-512 ones (some kernel widens int8 or bfloat16 loads, urc_c_widens) */
 } printer;
 
 static void line(printer *p, const char *fmt, ...) URC_PRINTF(2, 3);
