@@ -16,8 +16,8 @@ static double now_ms(void) {
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* Adds Abs -> ReduceMax (all axes, keepdims) of each watched value to g as outputs after the model's,
- * before each value's first reader; false after reporting. */
+/* Adds ReduceMin and ReduceMax (all axes, keepdims) of each watched value to g as outputs after the
+ * model's (min then max, per value), before each value's first reader; false after reporting. */
 static bool add_observers(urc_graph *g, urc_value *const *w, int nw) {
     int n0 = g->nodes.len;
     int *first = urc_xmalloc(sizeof(int) * (size_t)(g->values.len + 1)); /* by value id: first reader */
@@ -39,12 +39,12 @@ static bool add_observers(urc_graph *g, urc_value *const *w, int nw) {
         }
         urc_attrs a;
         memset(&a, 0, sizeof a);
-        urc_node *abs = urc_node_make(g, URC_OP_ABS, urc_fmt("calibrate/abs%d", i), 13, 1, &v, NULL, NULL, &ok);
         a.reduce.keepdims = 1;
         a.reduce.naxes = -1;
-        urc_node *max =
-            urc_node_make(g, URC_OP_REDUCE_MAX, urc_fmt("calibrate/max%d", i), 13, 1, &abs->out[0], &a, NULL, &ok);
-        URC_VEC_PUSH(g->outputs, max->out[0]);
+        urc_node *mn = urc_node_make(g, URC_OP_REDUCE_MIN, urc_fmt("calibrate/min%d", i), 13, 1, &v, &a, NULL, &ok);
+        urc_node *mx = urc_node_make(g, URC_OP_REDUCE_MAX, urc_fmt("calibrate/max%d", i), 13, 1, &v, &a, NULL, &ok);
+        URC_VEC_PUSH(g->outputs, mn->out[0]);
+        URC_VEC_PUSH(g->outputs, mx->out[0]);
         before[2 * i] = before[2 * i + 1] = first[v->id];
     }
     if (ok) urc_graph_place_appended(g, n0, before);
@@ -55,7 +55,7 @@ static bool add_observers(urc_graph *g, urc_value *const *w, int nw) {
 }
 
 bool urc_calibrate_compiled(const char *path, const urc_options *o, urc_value *const *w, int nw,
-                            urc_tensor *const *samples, int n, double *amax) {
+                            urc_tensor *const *samples, int n, double *lo, double *hi) {
     double t0 = now_ms();
     urc_options f = *o; /* the same graph passes, in float32, nothing dumped */
     f.precision = URC_DT_UNDEF;
@@ -67,7 +67,7 @@ bool urc_calibrate_compiled(const char *path, const urc_options *o, urc_value *c
     f.share = NULL;
     urc_graph *g = urc_build_graph(path, &f);
     if (!g || !add_observers(g, w, nw)) return false;
-    int nout = g->outputs.len, first = nout - nw;
+    int nout = g->outputs.len, first = nout - 2 * nw;
     memset(&f.target, 0, sizeof f.target); /* run here: this machine's code */
     urc_program *P = urc_build_program(g, "calibrate", &f, NULL);
     if (!P) return false;
@@ -84,12 +84,15 @@ bool urc_calibrate_compiled(const char *path, const urc_options *o, urc_value *c
         urc_error(NULL, "--calibrate measures activations with the model's float32 code, built by the C compiler "
                         "(UNETRC_CALIBRATE=interp: with the interpreter instead, slower)");
     for (int i = 0; ok && i < nw; i++) {
-        double m = 0;
+        double mn = 0, mx = 0;
         for (int s = 0; s < n; s++) {
-            double x = ((const float *)outs[s * nout + first + i]->data)[0];
-            m = x != x ? INFINITY : x > m ? x : m;
+            double a = ((const float *)outs[s * nout + first + 2 * i]->data)[0];
+            double b = ((const float *)outs[s * nout + first + 2 * i + 1]->data)[0];
+            if (a != a || b != b) mn = -INFINITY, mx = INFINITY; /* (ReduceMin/Max propagate NaN) */
+            mn = a < mn ? a : mn;
+            mx = b > mx ? b : mx;
         }
-        amax[i] = m;
+        lo[i] = mn, hi[i] = mx;
     }
     for (int i = 0; i < n * nout; i++) urc_tensor_free(outs[i]);
     free(outs);

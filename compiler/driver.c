@@ -135,10 +135,10 @@ static urc_tensor **calibration_samples(const urc_graph *g, const urc_options *o
 
 /* urc_range_fn by the model's compiled float32 code (calibrate.h); ctx: the pass context. */
 static bool compiled_ranges(void *ctx, urc_graph *g, urc_tensor *const *samples, int n, urc_value *const *w, int nw,
-                            double *amax) {
+                            double *lo, double *hi) {
     (void)g;
     const pass_ctx *c = ctx;
-    return urc_calibrate_compiled(c->path, c->o, w, nw, samples, n, amax);
+    return urc_calibrate_compiled(c->path, c->o, w, nw, samples, n, lo, hi);
 }
 
 /* int8: the activations' ranges, then the FakeQuant nodes. The ranges come from compiled code when the model

@@ -251,7 +251,7 @@ static void test_fake_quant(void) {
     urc_value_set_type(x, URC_DT_F32, &s);
     urc_attrs a;
     memset(&a, 0, sizeof a);
-    a.quant.scale = 0.5f;
+    a.quant.fq = (urc_fq){0.5f, -127, 127};
     bool ok = true;
     urc_node *n = urc_node_make(g, URC_OP_FAKE_QUANT, "fq", 13, 1, &x, &a, NULL, &ok);
     CHECK(ok && n->out[0]->dtype == URC_DT_F32);
@@ -262,15 +262,24 @@ static void test_fake_quant(void) {
     const float *y = out->data;
     /* x / 0.5 = 0.5 -> 0, 1.5 -> 2, 2.5 -> 2, -1.5 -> -2, 200 -> 127, -200 -> -127 */
     CHECK(y[0] == 0 && y[1] == 1.0f && y[2] == 1.0f && y[3] == -1.0f && y[4] == 63.5f && y[5] == -63.5f && isnan(y[6]));
-    a.quant.scale = 0;
-    urc_node_make(g, URC_OP_FAKE_QUANT, "bad", 13, 1, &x, &a, NULL, &ok);
-    CHECK(!ok);
+    /* affine steps [-3, 252]: uint8 with zero point 3 */
+    n->a.quant.fq = (urc_fq){0.5f, -3, 252};
+    CHECK(urc_ops[URC_OP_FAKE_QUANT].impl->eval(n, &in, &out));
+    CHECK(y[0] == 0 && y[1] == 1.0f && y[2] == 1.0f && y[3] == -1.0f && y[4] == 100.0f && y[5] == -1.5f && isnan(y[6]));
+    const urc_fq bad[4] = {{0, -127, 127}, {INFINITY, -127, 127}, {1, 1, 255}, {1, -128, 128}};
+    for (int i = 0; i < 4; i++) {
+        a.quant.fq = bad[i];
+        ok = true;
+        urc_node_make(g, URC_OP_FAKE_QUANT, "bad", 13, 1, &x, &a, NULL, &ok);
+        CHECK(!ok);
+    }
     urc_tensor_free(in);
     urc_tensor_free(out);
 }
 
-/* y = x @ W (W [4, 2] constant): calibration on two samples with max |x| 2.54 puts a FakeQuant of scale
- * 0.02 before the product; a float32 marking removes it. */
+/* y = x @ W (W [4, 2] constant): calibration on two samples over [-2.54, 2.5] puts a FakeQuant of 255 steps
+ * of 5.04 / 255 with zero point 129 before the product; a float32 marking removes it; samples over [0, 2.54]
+ * give the steps [0, 255] of 2.54 / 255. */
 static void test_calibrate(void) {
     urc_graph *g = urc_graph_new();
     urc_value *x = urc_value_new(g, "x");
@@ -292,10 +301,16 @@ static void test_calibrate(void) {
     CHECK(urc_precision_calibrate(g, smp, 2, NULL, NULL));
     CHECK(g->nodes.len == 2 && g->nodes.items[0]->op == URC_OP_FAKE_QUANT && g->nodes.items[1] == mm);
     CHECK(g->nodes.items[0]->in[0] == x && mm->in[0] == g->nodes.items[0]->out[0]);
-    CHECK(g->nodes.items[0]->a.quant.scale == 2.54f / 127.0f);
+    const urc_fq *q = &g->nodes.items[0]->a.quant.fq;
+    CHECK(q->scale == (float)((2.5 + (double)2.54f) / 255) && q->lo == -129 && q->hi == 126);
     CHECK(urc_graph_verify(g, "test"));
     urc_pass_precision(g, URC_DT_F32, NULL, 0, false, NULL);
     CHECK(g->nodes.len == 1 && mm->in[0] == x && !mm->wdtype);
+    for (int s = 0; s < 2; s++)
+        for (int i = 0; i < 4; i++) ((float *)smp[s]->data)[i] = fabsf(((float *)smp[s]->data)[i]);
+    CHECK(urc_pass_precision(g, URC_DT_I8, NULL, 0, true, NULL) == 1 && urc_precision_calibrate(g, smp, 2, NULL, NULL));
+    q = &g->nodes.items[0]->a.quant.fq;
+    CHECK(g->nodes.len == 2 && q->scale == (float)((double)2.54f / 255) && q->lo == 0 && q->hi == 255);
     urc_tensor_free(smp[0]);
     urc_tensor_free(smp[1]);
 }

@@ -150,6 +150,13 @@ typedef struct urc_einsum_attr {
  *   Y = post_act(t)                    post_act, post_alpha
  * Inputs: X, scale, bias, mean, var (the last two only for BatchNorm, else
  * NULL), then the residual inputs. */
+/* unetrc.FakeQuant's affine int8 steps: y = scale * clamp(round_half_even(x / scale), lo, hi), hi - lo <= 255
+ * (ops/quant.h): the symmetric [-127, 127], or a uint8 range with zero point -lo (lo <= 0 <= hi, so 0 is a step). */
+typedef struct urc_fq {
+    float scale;
+    int16_t lo, hi;
+} urc_fq;
+
 typedef struct urc_norm_attr {
     double epsilon;
     double momentum;
@@ -164,10 +171,10 @@ typedef struct urc_norm_attr {
     double act_alpha, post_alpha;
     int residual; /* FusedNorm: 0 none, 1 + R, 2 + norm2(X2) */
     double epsilon2;
-    int out_dtype;     /* FusedNorm: UNDEF (0): Y has X's dtype; BF16: Y rounded to bfloat16 (the precision pass, when a
+    int out_dtype; /* FusedNorm: UNDEF (0): Y has X's dtype; BF16: Y rounded to bfloat16 (the precision pass, when a
                     * Cast to bf16 was its only reader) */
-    float quant_scale; /* FusedNorm: > 0: Y fake-quantised to int8 steps of this scale (ops/quant.h; the precision
-                        * pass, when a unetrc.FakeQuant was its only reader) */
+    urc_fq quant;  /* FusedNorm: scale > 0: Y fake-quantised to these int8 steps (ops/quant.h; the precision pass, when
+                   * a unetrc.FakeQuant was its only reader) */
 } urc_norm_attr;
 
 /* Softmax, LogSoftmax, Hardmax: axis resolved non-negative. */
@@ -323,7 +330,7 @@ typedef struct urc_optim_attr {
 
 /* QuantizeLinear, DequantizeLinear and unetrc.FakeQuant (ops/quant.c). */
 typedef struct urc_quant_attr {
-    float scale;  /* FakeQuant (--precision int8): the per-tensor scale */
+    urc_fq fq;    /* FakeQuant (--precision int8): the per-tensor steps */
     int64_t axis; /* Q/DQ: the axis of a 1-D scale (resolved, >= 0) */
 } urc_quant_attr;
 

@@ -254,8 +254,8 @@ static bool infer_fused(urc_node *n) {
                   urc_dtype_name(x->dtype));
         return false;
     }
-    if (a->quant_scale != 0 && (!(a->quant_scale > 0) || a->out_dtype || x->dtype != URC_DT_F32)) {
-        urc_error(where, "internal: FusedNorm fake quantisation (scale %g) of a %s output", (double)a->quant_scale,
+    if (a->quant.scale != 0 && (!urc_fq_valid(a->quant) || a->out_dtype || x->dtype != URC_DT_F32)) {
+        urc_error(where, "internal: FusedNorm fake quantisation (scale %g) of a %s output", (double)a->quant.scale,
                   urc_dtype_name(a->out_dtype ? (urc_dtype)a->out_dtype : x->dtype));
         return false;
     }
@@ -430,7 +430,7 @@ static bool norm_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
                     if (a->residual == 1) v += elem(in[5], pi);
                     if (a->residual == 2) v += t2[i];
                     v = urc_act_ref(a->post_act, a->post_alpha, v);
-                    if (a->quant_scale > 0) v = urc_fake_quant((float)v, a->quant_scale);
+                    if (a->quant.scale > 0) v = urc_fake_quant((float)v, a->quant);
                 }
                 urc_elem_set_f64(y->dtype, y->data, pi, v);
             }
@@ -526,14 +526,14 @@ typedef struct epilogue {
     int residual;  /* 0, 1 (buffer br), 2 (buffer bx2 with m2, a2, b2) */
     int br;        /* R or X2 */
     urc_dtype ydt; /* F32, or BF16: Y rounded as it is stored */
-    float qs;      /* > 0: Y fake-quantised as it is stored (ops/quant.h) */
+    urc_fq q;      /* scale > 0: Y fake-quantised as it is stored (ops/quant.h) */
 } epilogue;
 
 static epilogue node_epilogue(urc_lower *L, urc_kernel *k, const urc_node *n) {
-    epilogue e = {URC_ACT_NONE, URC_ACT_NONE, 0, 0, 0, -1, URC_DT_F32, 0};
+    epilogue e = {URC_ACT_NONE, URC_ACT_NONE, 0, 0, 0, -1, URC_DT_F32, {0, 0, 0}};
     if (n->op != URC_OP_FUSED_NORM) return e;
     if (n->a.norm.out_dtype) e.ydt = (urc_dtype)n->a.norm.out_dtype;
-    e.qs = n->a.norm.quant_scale;
+    e.q = n->a.norm.quant;
     const urc_norm_attr *a = &n->a.norm;
     e.act = a->act;
     e.post = a->post_act;
@@ -557,9 +557,9 @@ static urc_lx *emit_value(urc_kernel *k, urc_ls *at, const epilogue *e, int bx, 
     if (e->residual == 1) t = bin(URC_L_ADD, t, urc_lx_load(k, e->br, idx));
     if (e->residual == 2) t = bin(URC_L_ADD, t, affine(urc_lx_load(k, e->br, idx), mab2[0], mab2[1], mab2[2]));
     t = urc_act_lx(k, at, e->post, e->post_alpha, t);
-    if (e->ydt != URC_DT_BF16 && !(e->qs > 0)) return t;
+    if (e->ydt != URC_DT_BF16 && !(e->q.scale > 0)) return t;
     urc_lx *f = t->dt == URC_DT_F32 ? t : urc_lx_cast(URC_DT_F32, t);
-    return e->qs > 0 ? urc_fake_quant_lx(f, e->qs) : urc_lx_cast(URC_DT_BF16, f);
+    return e->q.scale > 0 ? urc_fake_quant_lx(f, e->q) : urc_lx_cast(URC_DT_BF16, f);
 }
 
 /* ---- LayerNorm ----------------------------------------------------------------- */
@@ -1075,7 +1075,7 @@ static void norm_print(const urc_node *n, urc_strbuf *sb) {
     if (a->residual == 2) urc_sb_printf(sb, " residual=norm(epsilon=%g)", a->epsilon2);
     if (a->post_act) urc_act_print(sb, "post_act", a->post_act, a->post_alpha);
     if (a->out_dtype) urc_sb_printf(sb, " out=%s", urc_dtype_name((urc_dtype)a->out_dtype));
-    if (a->quant_scale > 0) urc_sb_printf(sb, " fakequant=%.9g", (double)a->quant_scale);
+    if (a->quant.scale > 0) urc_fq_print(sb, "fakequant", a->quant);
 }
 
 /* Instance/Batch/GroupNormalization have channels-last forms, except

@@ -12,18 +12,20 @@
  * as ONNX's reference: x / scale rounded to float32, then rounded to an
  * integer; (x - zero_point) in float32, times scale. NaN quantises to 0.
  *
- * unetrc.FakeQuant, the symmetric int8 fake quantisation of an activation
+ * unetrc.FakeQuant, the int8 fake quantisation of an activation
  * (--precision int8; passes/precision.c inserts it before the data input
  * of each product with int8 weights):
  *
- *   y = scale * clamp(round_half_even(x / scale), -127, 127)
+ *   y = scale * clamp(round_half_even(x / scale), lo, hi)
  *
- * in float32 arithmetic (x / scale and the product each rounded to float32,
+ * with 256 steps at most (hi - lo <= 255) that include 0 (lo <= 0 <= hi):
+ * the symmetric [-127, 127], or uint8 with zero point -lo (calibration
+ * places [lo, hi] over the calibrated [min, max]), in float32 arithmetic (x / scale and the product each rounded to float32,
  * as the generated code computes them: the interpreter gives the same
- * bits). NaN stays NaN; +-inf become +-127 * scale. One elementwise kernel
- * reads x and writes y (no int8 intermediate: a QuantizeLinear +
- * DequantizeLinear pair would cost an int8 buffer and a second pass, and
- * saturates int8 to [-128, 127], not the symmetric [-127, 127]). */
+ * bits). NaN stays NaN; +inf becomes hi * scale, -inf lo * scale. One
+ * elementwise kernel reads x and writes y (no int8 intermediate: a
+ * QuantizeLinear + DequantizeLinear pair would cost an int8 buffer and a
+ * second pass). */
 #include "quant.h"
 
 #include <math.h>
@@ -68,8 +70,12 @@ static bool quant_infer(urc_node *n) {
             urc_error(where, "unetrc.FakeQuant wants float32, got %s", urc_dtype_name(x->dtype));
             return false;
         }
-        if (!(n->a.quant.scale > 0) || !isfinite(n->a.quant.scale)) {
-            urc_error(where, "unetrc.FakeQuant: scale %g is not a positive finite number", (double)n->a.quant.scale);
+        const urc_fq *q = &n->a.quant.fq;
+        if (!urc_fq_valid(*q)) {
+            urc_error(where,
+                      "unetrc.FakeQuant: scale %g with steps [%d, %d] (a positive finite scale, lo <= 0 <= hi, "
+                      "hi - lo <= 255)",
+                      (double)q->scale, q->lo, q->hi);
             return false;
         }
         urc_set_out(n, 0, URC_DT_F32, &x->shape);
@@ -111,18 +117,25 @@ static void axis_split(const urc_node *n, int64_t *inner, int64_t *dim) {
     *dim = xs->dims[n->a.quant.axis];
 }
 
-float urc_fake_quant(float x, float s) {
-    volatile float r = x / s; /* rounded to float32 here, as the kernel's division */
-    float q = nearbyintf(r);
-    q = q < -127.0f ? -127.0f : q > 127.0f ? 127.0f : q; /* (NaN passes) */
-    return q * s;
+bool urc_fq_valid(urc_fq q) { return q.scale > 0 && isfinite(q.scale) && q.lo <= 0 && q.hi >= 0 && q.hi - q.lo <= 255; }
+
+void urc_fq_print(urc_strbuf *sb, const char *name, urc_fq q) {
+    urc_sb_printf(sb, " %s=%.9g", name, (double)q.scale);
+    if (q.lo != -127 || q.hi != 127) urc_sb_printf(sb, "[%d,%d]", q.lo, q.hi);
 }
 
-urc_lx *urc_fake_quant_lx(urc_lx *x, float scale) {
+float urc_fake_quant(float x, urc_fq fq) {
+    volatile float r = x / fq.scale; /* rounded to float32 here, as the kernel's division */
+    float q = nearbyintf(r), lo = fq.lo, hi = fq.hi;
+    q = q < lo ? lo : q > hi ? hi : q; /* (NaN passes) */
+    return q * fq.scale;
+}
+
+urc_lx *urc_fake_quant_lx(urc_lx *x, urc_fq fq) {
     const urc_dtype F = URC_DT_F32;
-    urc_lx *q = urc_lx_un(URC_L_RINT, urc_lx_bin(URC_L_DIV, x, urc_lx_flt(scale, F)));
-    q = urc_lx_bin(URC_L_MIN, urc_lx_bin(URC_L_MAX, q, urc_lx_flt(-127, F)), urc_lx_flt(127, F));
-    return urc_lx_bin(URC_L_MUL, q, urc_lx_flt(scale, F));
+    urc_lx *q = urc_lx_un(URC_L_RINT, urc_lx_bin(URC_L_DIV, x, urc_lx_flt(fq.scale, F)));
+    q = urc_lx_bin(URC_L_MIN, urc_lx_bin(URC_L_MAX, q, urc_lx_flt(fq.lo, F)), urc_lx_flt(fq.hi, F));
+    return urc_lx_bin(URC_L_MUL, q, urc_lx_flt(fq.scale, F));
 }
 
 static bool quant_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *const *out) {
@@ -131,7 +144,7 @@ static bool quant_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *con
     if (n->op == URC_OP_FAKE_QUANT) {
         const float *x = in[0]->data;
         float *yf = y->data;
-        for (int64_t i = 0; i < ne; i++) yf[i] = urc_fake_quant(x[i], n->a.quant.scale);
+        for (int64_t i = 0; i < ne; i++) yf[i] = urc_fake_quant(x[i], n->a.quant.fq);
         return true;
     }
     const urc_tensor *x = in[0], *s = in[1], *z = n->nin > 2 ? in[2] : NULL;
@@ -165,7 +178,7 @@ static bool quant_lower(urc_lower *L, const urc_node *n) {
     urc_lx *x = urc_lx_load(k, bx, i);
     const urc_dtype F = URC_DT_F32;
     if (n->op == URC_OP_FAKE_QUANT) {
-        urc_ls_store(body, by, i, urc_fake_quant_lx(x, n->a.quant.scale));
+        urc_ls_store(body, by, i, urc_fake_quant_lx(x, n->a.quant.fq));
         return true;
     }
     int64_t inner, dim;
@@ -187,10 +200,10 @@ static bool quant_lower(urc_lower *L, const urc_node *n) {
 }
 
 static void quant_print(const urc_node *n, urc_strbuf *sb) {
-    if (n->op == URC_OP_FAKE_QUANT) urc_sb_printf(sb, " scale=%.9g", (double)n->a.quant.scale);
+    if (n->op == URC_OP_FAKE_QUANT) urc_fq_print(sb, "scale", n->a.quant.fq);
     else if (n->a.quant.axis >= 0) urc_sb_printf(sb, " axis=%lld", (long long)n->a.quant.axis);
 }
 
-/* FakeQuant's scale is a literal of its body: nodes share a body only with the same scale (no signature sharing). */
+/* FakeQuant's steps are literals of its body: nodes share a body only with the same steps (no signature sharing). */
 const urc_op_impl urc_impl_quant = {quant_parse, quant_infer, quant_eval,
                                     quant_lower, quant_print, .signature_lower = false};

@@ -5,9 +5,13 @@
 
 #include "common.h"
 
-/* scale * clamp(round_half_even(x / scale), -127, 127) in float32, the interpreter's. */
-float urc_fake_quant(float x, float scale);
+/* scale * clamp(round_half_even(x / scale), lo, hi) in float32 (urc_fq), the interpreter's. */
+float urc_fake_quant(float x, urc_fq q);
 /* The same of a float32 expression, for kernels (the same bits). */
-urc_lx *urc_fake_quant_lx(urc_lx *x, float scale);
+urc_lx *urc_fake_quant_lx(urc_lx *x, urc_fq q);
+/* Whether q is a FakeQuant's: a positive finite scale, lo <= 0 <= hi, hi - lo <= 255. */
+bool urc_fq_valid(urc_fq q);
+/* " NAME=scale" and, unless symmetric [-127, 127], "[lo,hi]" (dumps). */
+void urc_fq_print(urc_strbuf *sb, const char *name, urc_fq q);
 
 #endif

@@ -97,15 +97,16 @@ struct urc_memplan *urc_schedule_for_memory(urc_graph *g, int align);
  * [-127, 127]) and scale (urc_precision_channels(n) floats). */
 int64_t urc_precision_channels(const urc_node *n);
 void urc_precision_quantize(const urc_node *n, float *q, float *scale);
-/* int8 calibration. A way to measure the ranges: amax[i] = max |x| of the value w[i] (the data inputs of the
- * int8-marked nodes, each once) over the nsamples inputs (one tensor each: a single-input graph), infinity
- * where not finite; false after reporting. */
+/* int8 calibration. A way to measure the ranges: [lo[i], hi[i]] = [min(0, min x), max(0, max x)] of the value
+ * w[i] (the data inputs of the int8-marked nodes, each once) over the nsamples inputs (one tensor each: a
+ * single-input graph), [-inf, inf] where not finite; false after reporting. */
 typedef bool (*urc_range_fn)(void *ctx, urc_graph *g, urc_tensor *const *samples, int nsamples, urc_value *const *w,
-                             int nw, double *amax);
+                             int nw, double *lo, double *hi);
 /* Measures the ranges with `ranges` (NULL: the interpreter running g, float32 with int8 nodes marked; the
- * driver passes compiled code for large models, calibrate.h) and places a unetrc.FakeQuant of scale max / 127
- * before each int8 node's data input, max the largest range of its data parts; one whose input is a FusedNorm's
- * output that nothing else reads folds into the norm (UNETRC_QUANT_FOLD=0: not). False after reporting. */
+ * driver passes compiled code for large models, calibrate.h) and places a unetrc.FakeQuant with 256 affine
+ * steps over the range before each int8 node's data input (one range over its data parts); one whose input is a
+ * FusedNorm's output that nothing else reads folds into the norm (UNETRC_QUANT_FOLD=0: not). False after
+ * reporting. */
 bool urc_precision_calibrate(urc_graph *g, urc_tensor *const *samples, int nsamples, urc_range_fn ranges, void *ctx);
 
 #endif

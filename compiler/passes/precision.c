@@ -20,9 +20,13 @@
  * scales as float32 (urc_lower_wscale), the kernels load q, convert it and
  * multiply by its channel's scale. The data input of each marked node is
  * fake-quantised per tensor by a unetrc.FakeQuant node placed before it
- * (ops/quant.c), with scale max |x| / 127 over the calibration samples, x
- * recorded by the interpreter running the float32 graph on each sample
- * (urc_precision_calibrate). Weights of int8 nodes must have their output
+ * (ops/quant.c), affinely: [min, max] of x over the calibration samples
+ * (0 included) in 255 steps of (max - min) / 255, the zero point rounded
+ * to a step (steps_over), x recorded by the interpreter running the float32
+ * graph on each sample or by the model's compiled float32 code
+ * (urc_precision_calibrate). Affine rather than symmetric steps: at most
+ * half the step of max |x| / 127, and a one-sided input (after a ReLU,
+ * LeakyReLU or GELU: most of the network's) gets all 256 steps. Weights of int8 nodes must have their output
  * channels on one axis: a Conv's W [M, C/g, k...] (axis 0), ConvTranspose's
  * [C, M/g, k...] (channel g-block * M/g + axis 1), a MatMul's B [K, N]
  * (columns; batched B stays float32) and Gemm's (columns, rows with
@@ -133,10 +137,10 @@ static void strip_fake_quant(urc_graph *g) {
     bool any = false;
     for (int i = 0; i < g->nodes.len; i++) {
         urc_node *n = g->nodes.items[i];
-        if (n->op == URC_OP_FUSED_NORM && (n->a.norm.out_dtype || n->a.norm.quant_scale)) {
+        if (n->op == URC_OP_FUSED_NORM && (n->a.norm.out_dtype || n->a.norm.quant.scale)) {
             /* a Cast or a FakeQuant folded into it (bf16_cast_folds, fake_quant_folds) */
             n->a.norm.out_dtype = URC_DT_UNDEF;
-            n->a.norm.quant_scale = 0;
+            memset(&n->a.norm.quant, 0, sizeof n->a.norm.quant);
             n->out[0]->dtype = n->in[0]->dtype;
             continue;
         }
@@ -280,7 +284,7 @@ static bool bf16_cast_folds(const urc_node *c) {
  * output fake-quantised (one pass over the volume instead of a write, a read and a write). */
 static bool fake_quant_folds(const urc_node *q) {
     if (q->op != URC_OP_FAKE_QUANT || !foldable(q->in[0])) return false;
-    q->in[0]->producer->a.norm.quant_scale = q->a.quant.scale;
+    q->in[0]->producer->a.norm.quant = q->a.quant.fq;
     return true;
 }
 
@@ -403,45 +407,67 @@ static int watched(const urc_graph *g, urc_value ***out) {
 }
 
 typedef struct calib {
-    double *amax; /* by value id: max |x| over the samples; -1: not watched */
+    bool *watched;   /* by value id */
+    double *lo, *hi; /* by value id: min and max over the samples (0 included) */
 } calib;
 
 static void observe(void *ctx, const urc_value *v, const urc_tensor *t) {
     calib *c = ctx;
-    if (c->amax[v->id] < 0 || t->dtype != URC_DT_F32) return;
+    if (!c->watched[v->id] || t->dtype != URC_DT_F32) return;
     const float *x = t->data;
     int64_t ne = urc_tensor_numel(t);
-    double m = c->amax[v->id];
+    double lo = c->lo[v->id], hi = c->hi[v->id];
     for (int64_t i = 0; i < ne; i++) {
-        double a = fabs((double)x[i]);
-        if (!(a <= m)) m = a != a ? INFINITY : a;
+        double a = x[i];
+        if (a != a) lo = -INFINITY, hi = INFINITY;
+        lo = a < lo ? a : lo;
+        hi = a > hi ? a : hi;
     }
-    c->amax[v->id] = m;
+    c->lo[v->id] = lo, c->hi[v->id] = hi;
 }
 
 /* urc_range_fn by the interpreter. */
 static bool interp_ranges(void *ctx, urc_graph *g, urc_tensor *const *samples, int nsamples, urc_value *const *w,
-                          int nw, double *amax) {
+                          int nw, double *lo, double *hi) {
     (void)ctx;
-    calib c = {urc_xmalloc(sizeof(double) * (size_t)(g->values.len + 1))};
-    for (int i = 0; i < g->values.len; i++) c.amax[i] = -1;
-    for (int i = 0; i < nw; i++) c.amax[w[i]->id] = 0;
+    size_t nv = (size_t)(g->values.len + 1);
+    calib c = {urc_xcalloc(nv, sizeof(bool)), urc_xcalloc(nv, sizeof(double)), urc_xcalloc(nv, sizeof(double))};
+    for (int i = 0; i < nw; i++) c.watched[w[i]->id] = true;
     urc_tensor **outs = urc_xcalloc((size_t)g->outputs.len + 1, sizeof(urc_tensor *));
     bool ok = true;
     for (int s = 0; s < nsamples && ok; s++) {
         ok = urc_interp_run_observed(g, &samples[s], outs, observe, &c);
         for (int i = 0; ok && i < g->outputs.len; i++) urc_tensor_free(outs[i]);
     }
-    for (int i = 0; i < nw; i++) amax[i] = c.amax[w[i]->id];
+    for (int i = 0; i < nw; i++) lo[i] = c.lo[w[i]->id], hi[i] = c.hi[w[i]->id];
     free(outs);
-    free(c.amax);
+    free(c.watched);
+    free(c.lo);
+    free(c.hi);
     return ok;
 }
 
-/* The FakeQuant nodes from the ranges range[i] of w[i] (urc_precision_calibrate). */
-static bool place_quant(urc_graph *g, urc_value *const *w, const double *range, int nw) {
-    double *amax = urc_xmalloc(sizeof(double) * (size_t)(g->values.len + 1));
-    for (int i = 0; i < nw; i++) amax[w[i]->id] = range[i];
+/* The affine int8 steps over [lo, hi] (0 included): 255 steps of (hi - lo) / 255 with zero point round(-lo /
+ * scale), the lowest step -zero point; all zeros: the symmetric steps of scale 1. */
+static urc_fq steps_over(double lo, double hi) {
+    lo = lo < 0 ? lo : 0;
+    hi = hi > 0 ? hi : 0;
+    urc_fq q = {(float)((hi - lo) / 255.0), -127, 127};
+    if (!(q.scale > 0)) { /* (all zeros, or a range below float32's smallest normal * 255) */
+        q.scale = 1.0f;
+        return q;
+    }
+    double z = nearbyint(-lo / q.scale);
+    q.lo = (int16_t) - (z < 0 ? 0 : z > 255 ? 255 : z);
+    q.hi = (int16_t)(q.lo + 255);
+    return q;
+}
+
+/* The FakeQuant nodes from the ranges [lo[i], hi[i]] of w[i] (urc_precision_calibrate). */
+static bool place_quant(urc_graph *g, urc_value *const *w, const double *lo, const double *hi, int nw) {
+    double *vlo = urc_xmalloc(sizeof(double) * (size_t)(g->values.len + 1));
+    double *vhi = urc_xmalloc(sizeof(double) * (size_t)(g->values.len + 1));
+    for (int i = 0; i < nw; i++) vlo[w[i]->id] = lo[i], vhi[w[i]->id] = hi[i];
     urc_value *parts[URC_CONV_MAX_PARTS + 1];
     /* one FakeQuant per (value, scale), placed before its first reader */
     int n0 = g->nodes.len;
@@ -452,25 +478,27 @@ static bool place_quant(urc_graph *g, urc_value *const *w, const double *range, 
         urc_node *n = g->nodes.items[i];
         if (n->wdtype != URC_DT_I8) continue;
         int np = data_parts(n, parts);
-        double m = 0;
-        for (int p = 0; p < np; p++)
-            m = amax[parts[p]->id] > m || amax[parts[p]->id] != amax[parts[p]->id] ? amax[parts[p]->id] : m;
-        if (!isfinite(m)) {
+        double mn = 0, mx = 0; /* one range over the parts (as one tensor: their concatenation) */
+        for (int p = 0; p < np; p++) {
+            mn = vlo[parts[p]->id] < mn ? vlo[parts[p]->id] : mn;
+            mx = vhi[parts[p]->id] > mx ? vhi[parts[p]->id] : mx;
+        }
+        if (!isfinite(mn) || !isfinite(mx)) {
             urc_error(urc_fmt("node '%s'", n->name),
                       "--calibrate: its input '%s' is not finite on the calibration samples", n->in[0]->name);
             ok = false;
             break;
         }
-        float scale = m > 0 ? (float)m / 127.0f : 1.0f;
-        if (!(scale > 0)) scale = 1.0f; /* (a range below float32's smallest normal / 127) */
+        urc_fq steps = steps_over(mn, mx);
         for (int p = 0; p < np; p++) {
             urc_node *fq = NULL;
             for (int j = 0; j < made.len && !fq; j++)
-                if (made.items[j]->in[0] == parts[p] && made.items[j]->a.quant.scale == scale) fq = made.items[j];
+                if (made.items[j]->in[0] == parts[p] && !memcmp(&made.items[j]->a.quant.fq, &steps, sizeof steps))
+                    fq = made.items[j];
             if (!fq) {
                 urc_attrs a;
                 memset(&a, 0, sizeof a);
-                a.quant.scale = scale;
+                a.quant.fq = steps;
                 fq = urc_node_make(g, URC_OP_FAKE_QUANT, urc_fmt("%s/fakequant%d", n->name, p), n->opset, 1, &parts[p],
                                    &a, NULL, &ok);
                 URC_VEC_PUSH(made, fq);
@@ -480,7 +508,8 @@ static bool place_quant(urc_graph *g, urc_value *const *w, const double *range, 
                 if (n->in[j] == parts[p] && (j == 0 || (n->op == URC_OP_FUSED_CONV && j >= 4))) n->in[j] = fq->out[0];
         }
     }
-    free(amax);
+    free(vlo);
+    free(vhi);
     if (made.len) urc_graph_place_appended(g, n0, before.items);
     free(made.items);
     free(before.items);
@@ -493,9 +522,11 @@ static bool place_quant(urc_graph *g, urc_value *const *w, const double *range, 
 bool urc_precision_calibrate(urc_graph *g, urc_tensor *const *samples, int nsamples, urc_range_fn ranges, void *ctx) {
     urc_value **w;
     int nw = watched(g, &w);
-    double *amax = urc_xmalloc(sizeof(double) * (size_t)(nw + 1));
-    bool ok = (ranges ? ranges : interp_ranges)(ctx, g, samples, nsamples, w, nw, amax) && place_quant(g, w, amax, nw);
-    free(amax);
+    double *lo = urc_xmalloc(sizeof(double) * (size_t)(nw + 1)), *hi = urc_xmalloc(sizeof(double) * (size_t)(nw + 1));
+    bool ok =
+        (ranges ? ranges : interp_ranges)(ctx, g, samples, nsamples, w, nw, lo, hi) && place_quant(g, w, lo, hi, nw);
+    free(lo);
+    free(hi);
     free(w);
     return ok;
 }
