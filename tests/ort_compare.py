@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Live comparison with ONNX Runtime: every model in models/ (and the CLI
-fixture) is run by onnxruntime and by `unetrc run` (generated C) on its
-bundled input; every output must agree within 1e-4 of its max
-magnitude.
+"""Live comparison with ONNX Runtime: every model in models/ (the Swin
+UNETRs only with UNETRC_LONG_TESTS=1) is run by onnxruntime and by
+`unetrc run` (generated C) on its bundled input; every output must agree
+within 1e-4 of its max magnitude.
 
     ort_compare.py UNETRC MODELS_DIR"""
 import os
@@ -17,6 +17,11 @@ import onnxruntime as ort
 def main():
     unetrc, models = sys.argv[1], sys.argv[2]
     names = sorted(f[:-5] for f in os.listdir(models) if f.endswith(".onnx"))
+    if not os.environ.get("UNETRC_LONG_TESTS"):
+        # the default suite leaves out the Swin UNETRs (15 s of the C compiler each, half this test's time):
+        # their generated C is compared with PyTorch's outputs by e2e_swin_* and with the interpreter by
+        # e2e_interp_swin_*; -DUNETRC_LONG_TESTS=ON compares them with onnxruntime here too
+        names = [n for n in names if not n.startswith("swin_")]
     bad = 0
     for name in names:
         model = os.path.join(models, name + ".onnx")

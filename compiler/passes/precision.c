@@ -20,14 +20,14 @@
  * scales as float32 (urc_lower_wscale), the kernels load q, convert it and
  * multiply by its channel's scale. The data input of each marked node is
  * fake-quantised per tensor by a unetrc.FakeQuant node placed before it
- * (ops/quant.c), affinely: [min, max] of x over the calibration samples
- * (0 included) in 255 steps of (max - min) / 255, the zero point rounded
- * to a step (steps_over), x recorded by the interpreter running the float32
- * graph on each sample or by the model's compiled float32 code
- * (urc_precision_calibrate). Affine rather than symmetric steps: at most
- * half the step of max |x| / 127, and a one-sided input (after a ReLU,
- * LeakyReLU or GELU: most of the network's) gets all 256 steps. Weights of int8 nodes must have their output
- * channels on one axis: a Conv's W [M, C/g, k...] (axis 0), ConvTranspose's
+ * (ops/quant.c), affinely: 256 levels (steps of (max - min) / 255) over
+ * [min, max] of x on the calibration samples (0 included), the zero point
+ * rounded to a level (steps_over), x recorded by the interpreter running
+ * the float32 graph on each sample or by the model's compiled float32 code
+ * (urc_precision_calibrate). Affine rather than symmetric levels: a step at
+ * most half of max |x| / 127, and a one-sided input (after a ReLU,
+ * LeakyReLU or GELU: most of the networks') gets all 256 levels. Weights of
+ * int8 nodes must have their output channels on one axis: a Conv's W [M, C/g, k...] (axis 0), ConvTranspose's
  * [C, M/g, k...] (channel g-block * M/g + axis 1), a MatMul's B [K, N]
  * (columns; batched B stays float32) and Gemm's (columns, rows with
  * transB); run-time-ordered W (w_last) stays float32.
@@ -447,8 +447,8 @@ static bool interp_ranges(void *ctx, urc_graph *g, urc_tensor *const *samples, i
     return ok;
 }
 
-/* The affine int8 steps over [lo, hi] (0 included): 255 steps of (hi - lo) / 255 with zero point round(-lo /
- * scale), the lowest step -zero point; all zeros: the symmetric steps of scale 1. */
+/* The affine int8 levels over [lo, hi] (0 included): steps of (hi - lo) / 255 from level -z to 255 - z, the zero
+ * point z = round(-lo / step); all zeros: the symmetric levels [-127, 127] of step 1. */
 static urc_fq steps_over(double lo, double hi) {
     lo = lo < 0 ? lo : 0;
     hi = hi > 0 ? hi : 0;
@@ -469,7 +469,7 @@ static bool place_quant(urc_graph *g, urc_value *const *w, const double *lo, con
     double *vhi = urc_xmalloc(sizeof(double) * (size_t)(g->values.len + 1));
     for (int i = 0; i < nw; i++) vlo[w[i]->id] = lo[i], vhi[w[i]->id] = hi[i];
     urc_value *parts[URC_CONV_MAX_PARTS + 1];
-    /* one FakeQuant per (value, scale), placed before its first reader */
+    /* one FakeQuant per (value, levels), placed before its first reader */
     int n0 = g->nodes.len;
     URC_VEC(int) before = {0};
     URC_VEC(urc_node *) made = {0};
