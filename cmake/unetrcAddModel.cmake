@@ -1,10 +1,10 @@
 # unetrc_add_model(<target> MODEL <file.onnx>|<net.json> [WEIGHTS <file.safetensors>]
 #                  [NAME <prefix>] [EMBED_WEIGHTS] [BACKEND c|llvm] [TARGET_CPU <cpu>] [TARGET <triple>]
-#                  [CPU <llvm cpu>] [VECTOR_BITS <n>] [PRECISION fp32|bf16|fp16] [TRAIN] [SHARED]
-#                  [OPTIONS <unetrc options>...])
+#                  [CPU <llvm cpu>] [VECTOR_BITS <n>] [PRECISION fp32|bf16|fp16|int8] [CALIBRATE <dir>]
+#                  [TRAIN] [SHARED] [OPTIONS <unetrc options>...])
 #
-# Compiles MODEL with unetrc at build time (again whenever the model, its WEIGHTS, the unetrc binary
-# or the arguments change) into <NAME>.c (BACKEND llvm: <NAME>.o), <NAME>.h and <NAME>.weights in
+# Compiles MODEL with unetrc at build time (again whenever the model, its WEIGHTS or CALIBRATE samples,
+# the unetrc binary or the arguments change) into <NAME>.c (BACKEND llvm: <NAME>.o), <NAME>.h and <NAME>.weights in
 # ${CMAKE_CURRENT_BINARY_DIR}/<target>, and makes <target> a static library of the generated
 # code with that folder as its public include directory (OpenMP linked when found).
 #   MODEL          an ONNX file, or a MONAI network config (JSON: docs/cli.md)
@@ -23,7 +23,10 @@
 #                  (default: TARGET_CPU's)
 #   VECTOR_BITS    unetrc --vector-bits
 #   PRECISION      unetrc --precision: the storage type of the convolution and matrix product weights
-#                  (fp32, the default; bf16 or fp16 halve them; --keep-fp32 through OPTIONS)
+#                  (fp32, the default; bf16 or fp16 halve them; int8 quarters them and needs CALIBRATE;
+#                  --keep-fp32 through OPTIONS)
+#   CALIBRATE      unetrc --calibrate (PRECISION int8, and only with it): a folder of .npy samples of the
+#                  model's input; a sample added, removed or changed compiles the model again
 #   TRAIN          also the training step (unetrc --train; give its options with OPTIONS)
 #   SHARED         a shared library (position-independent) instead of a static one: what
 #                  python/unetrc_model.py loads (ctypes) for regression tests from Python
@@ -32,7 +35,7 @@
 # compiler is unetrc::unetrc, or the program UNETRC_EXECUTABLE names when that variable is set (the
 # build machine's unetrc in a cross build: docs/build.md).
 function(unetrc_add_model target)
-  cmake_parse_arguments(PARSE_ARGV 1 A "EMBED_WEIGHTS;TRAIN;SHARED" "MODEL;WEIGHTS;NAME;BACKEND;TARGET_CPU;TARGET;CPU;VECTOR_BITS;PRECISION"
+  cmake_parse_arguments(PARSE_ARGV 1 A "EMBED_WEIGHTS;TRAIN;SHARED" "MODEL;WEIGHTS;NAME;BACKEND;TARGET_CPU;TARGET;CPU;VECTOR_BITS;PRECISION;CALIBRATE"
                         "OPTIONS")
   if(A_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "unetrc_add_model(${target}): unknown arguments: ${A_UNPARSED_ARGUMENTS}")
@@ -40,8 +43,15 @@ function(unetrc_add_model target)
   if(NOT A_MODEL)
     message(FATAL_ERROR "unetrc_add_model(${target}): MODEL <file.onnx> or <net.json> is required")
   endif()
-  if(A_PRECISION AND NOT A_PRECISION MATCHES "^(fp32|bf16|fp16)$")
-    message(FATAL_ERROR "unetrc_add_model(${target}): PRECISION '${A_PRECISION}' is none of fp32, bf16, fp16")
+  if(A_PRECISION AND NOT A_PRECISION MATCHES "^(fp32|bf16|fp16|int8)$")
+    message(FATAL_ERROR "unetrc_add_model(${target}): PRECISION '${A_PRECISION}' is none of fp32, bf16, fp16, int8")
+  endif()
+  if(A_PRECISION STREQUAL "int8" AND NOT A_CALIBRATE)
+    message(FATAL_ERROR "unetrc_add_model(${target}): PRECISION int8 needs CALIBRATE <dir> (.npy samples of the "
+                        "model's input)")
+  endif()
+  if(A_CALIBRATE AND NOT A_PRECISION STREQUAL "int8")
+    message(FATAL_ERROR "unetrc_add_model(${target}): CALIBRATE is for PRECISION int8")
   endif()
   if(UNETRC_EXECUTABLE)
     set(exe "${UNETRC_EXECUTABLE}")
@@ -94,6 +104,16 @@ function(unetrc_add_model target)
   endif()
   if(A_PRECISION)
     list(APPEND args --precision ${A_PRECISION})
+  endif()
+  if(A_CALIBRATE)
+    get_filename_component(cal "${A_CALIBRATE}" ABSOLUTE BASE_DIR "${CMAKE_CURRENT_SOURCE_DIR}")
+    if(NOT IS_DIRECTORY "${cal}")
+      message(FATAL_ERROR "unetrc_add_model(${target}): CALIBRATE '${cal}' is not a folder")
+    endif()
+    # the samples are dependencies; CONFIGURE_DEPENDS: a sample added or removed reconfigures
+    file(GLOB samples CONFIGURE_DEPENDS "${cal}/*.npy")
+    list(APPEND args --calibrate "${cal}")
+    list(APPEND deps ${samples})
   endif()
   set(outs "${code}" "${dir}/${name}.h")
   if(A_EMBED_WEIGHTS)

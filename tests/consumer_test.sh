@@ -4,8 +4,10 @@
 # time with unetrc_add_model and runs it from C and from C++; both outputs match PyTorch's. The pkg-config file
 # gives the runtime's flags. Then a parent project that add_subdirectory()s the source tree compiles a model
 # the same way (no install), and a MONAI config with WEIGHTS (against PyTorch; again after the weights file
-# changes) and with PRECISION bf16 (against `unetrc run --precision bf16`), and runtime/ builds as a project
-# of its own (what a cross build of a device uses).
+# changes), with PRECISION bf16 (against `unetrc run --precision bf16`) and with PRECISION int8 CALIBRATE
+# (against `unetrc run --precision int8 --calibrate`; again after a sample changes; PRECISION int8 without
+# CALIBRATE stops the configuration with its line), and runtime/ builds as a project of its own (what a cross
+# build of a device uses).
 set -eu
 B=$(cd "$1" && pwd); S=$(cd "$2" && pwd); CMP=$3
 T=$(mktemp -d /tmp/unetrc-consumer-XXXXXX)
@@ -47,10 +49,16 @@ unetrc_add_model(cfg_bf16 MODEL "$S/tests/config/$CF.json" WEIGHTS "$T/w.safeten
     PRECISION bf16 OPTIONS --input-shape input=$SHAPE)
 add_executable(consumer_bf16 "$S/tests/consumer/main.c")
 target_link_libraries(consumer_bf16 PRIVATE cfg_bf16 unetrc::runtime)
+unetrc_add_model(cfg_int8 MODEL "$S/tests/config/$CF.json" WEIGHTS "$T/w.safetensors" NAME seg EMBED_WEIGHTS
+    PRECISION int8 CALIBRATE "$T/cal" OPTIONS --input-shape input=$SHAPE)
+add_executable(consumer_int8 "$S/tests/consumer/main.c")
+target_link_libraries(consumer_int8 PRIVATE cfg_int8 unetrc::runtime)
 EOC
 cp "$S/tests/config/$CF.safetensors" "$T/w.safetensors"
+mkdir -p "$T/cal" # int8 calibration: two standard normal samples of the input's shape
+for i in 1 2; do "$(dirname "$CMP")/npy_randn" "$S/tests/config/$CF.input.npy" "$i" "$T/cal/s$i.npy"; done
 cmake -S "$T/parent" -B "$T/pb" > "$T/pconfigure.log" 2>&1 || { tail -20 "$T/pconfigure.log"; exit 1; }
-cmake --build "$T/pb" -j2 --target consumer_c consumer_cfg consumer_bf16 > "$T/pbuild.log" 2>&1 ||
+cmake --build "$T/pb" -j2 --target consumer_c consumer_cfg consumer_bf16 consumer_int8 > "$T/pbuild.log" 2>&1 ||
     { tail -30 "$T/pbuild.log"; exit 1; }
 "$T/pb/consumer_c" "$S/models/$M.input.npy" "$T/p.npy"
 "$CMP" "$S/models/$M.expected.npy" "$T/p.npy" 1e-4
@@ -66,6 +74,29 @@ UNETRC_DOT2=0 "$B/unetrc" run "$S/tests/config/$CF.json" --weights "$T/w.safeten
 "$CMP" "$T/bf16_run.npy" "$T/bf16.npy" 1e-5
 "$CMP" "$S/tests/config/$CF.expected.npy" "$T/bf16.npy" 1e-4 2> /dev/null &&
     { echo "FAIL: PRECISION bf16 gave float32's output (not applied?)"; exit 1; }
+# PRECISION int8 CALIBRATE against `unetrc run --precision int8 --calibrate` (the same FakeQuant levels and int8
+# weights; the code for x86-64-v3 and for this machine may round a float32 sum differently and move a value across
+# a level: 2e-2 of max|ref| as in tests/precision_test.sh), and not float32's output
+"$T/pb/consumer_int8" "$S/tests/config/$CF.input.npy" "$T/int8.npy"
+"$B/unetrc" run "$S/tests/config/$CF.json" --weights "$T/w.safetensors" --precision int8 --calibrate "$T/cal" \
+    --input-shape input="$SHAPE" --input "$S/tests/config/$CF.input.npy" --output "$T/int8_run.npy"
+"$CMP" "$T/int8_run.npy" "$T/int8.npy" 2e-2
+"$CMP" "$S/tests/config/$CF.expected.npy" "$T/int8.npy" 1e-4 2> /dev/null &&
+    { echo "FAIL: PRECISION int8 gave float32's output (not applied?)"; exit 1; }
+sleep 1; touch "$T/cal/s2.npy"
+cmake --build "$T/pb" -j2 --target consumer_int8 > "$T/pbuild3.log" 2>&1 || { tail -30 "$T/pbuild3.log"; exit 1; }
+grep -q "unetrc: compiling .*$CF.json" "$T/pbuild3.log" ||
+    { echo "FAIL: a changed CALIBRATE sample did not rebuild the model"; exit 1; }
+# PRECISION int8 without CALIBRATE: the configuration stops with its message
+mkdir -p "$T/nocal"
+printf 'cmake_minimum_required(VERSION 3.18)\nproject(nocal C)\nfind_package(unetrc CONFIG REQUIRED)\n%s\n' \
+    "unetrc_add_model(m MODEL \"$S/models/$M.onnx\" PRECISION int8)" > "$T/nocal/CMakeLists.txt"
+if cmake -S "$T/nocal" -B "$T/nocal/b" -Dunetrc_DIR="$T/prefix/lib/cmake/unetrc" > "$T/nocal.log" 2>&1; then
+    echo "FAIL: PRECISION int8 without CALIBRATE configured"; exit 1
+fi
+tr -s ' \n' '  ' <"$T/nocal.log" | # (CMake wraps the line)
+    grep -q "unetrc_add_model(m): PRECISION int8 needs CALIBRATE <dir> (.npy samples of the model's input)" ||
+    { echo "FAIL: PRECISION int8 without CALIBRATE:"; cat "$T/nocal.log"; exit 1; }
 # new weights rebuild the model
 sleep 1; touch "$T/w.safetensors"
 cmake --build "$T/pb" -j2 --target consumer_cfg > "$T/pbuild2.log" 2>&1 || { tail -30 "$T/pbuild2.log"; exit 1; }
