@@ -277,9 +277,10 @@ static void test_fake_quant(void) {
     urc_tensor_free(out);
 }
 
-/* y = x @ W (W [4, 2] constant): calibration on two samples over [-2.54, 2.5] puts a FakeQuant of 255 steps
- * of 5.04 / 255 with zero point 129 before the product; a float32 marking removes it; samples over [0, 2.54]
- * give the steps [0, 255] of 2.54 / 255. */
+/* y = Neg(x) @ W (W [4, 2] constant): calibration on two samples with Neg(x) over [-2.54, 2.5] puts a FakeQuant
+ * of 256 levels of 5.04 / 255 with zero point 129 before the product; a float32 marking removes it; samples with
+ * Neg(x) over [0, 2.54] give the levels [0, 255] of 2.54 / 255. The model's input itself, also through a layout
+ * change (Identity here), gets none: y = Identity(x) @ W calibrates to no FakeQuant. */
 static void test_calibrate(void) {
     urc_graph *g = urc_graph_new();
     urc_value *x = urc_value_new(g, "x");
@@ -287,30 +288,36 @@ static void test_calibrate(void) {
     x->flags |= URC_VAL_INPUT;
     URC_VEC_PUSH(g->inputs, x);
     const float w[8] = {1, 0, 0, 1, 1, 1, -1, 2};
-    urc_value *wv = konst(g, "w", (urc_shape){2, {4, 2}}, w), *ins[2] = {x, wv};
     bool ok = true;
+    urc_node *neg = urc_node_make(g, URC_OP_NEG, "neg", 13, 1, &x, NULL, NULL, &ok);
+    urc_value *wv = konst(g, "w", (urc_shape){2, {4, 2}}, w), *ins[2] = {neg->out[0], wv};
     urc_node *mm = urc_node_make(g, URC_OP_MATMUL, "mm", 13, 2, ins, NULL, NULL, &ok);
     URC_VEC_PUSH(g->outputs, mm->out[0]);
     urc_graph_count_uses(g);
     CHECK(ok && urc_pass_precision(g, URC_DT_I8, NULL, 0, false, NULL) == 0); /* the output head: float32 */
     CHECK(urc_pass_precision(g, URC_DT_I8, NULL, 0, true, NULL) == 1);
     urc_tensor *smp[2] = {urc_tensor_new(URC_DT_F32, &x->shape), urc_tensor_new(URC_DT_F32, &x->shape)};
-    const float s0[4] = {1, -2.54f, 0.5f, 2}, s1[4] = {-1, 0.25f, 2.5f, 0};
+    const float s0[4] = {-1, 2.54f, -0.5f, -2}, s1[4] = {1, -0.25f, -2.5f, 0};
     memcpy(smp[0]->data, s0, sizeof s0);
     memcpy(smp[1]->data, s1, sizeof s1);
     CHECK(urc_precision_calibrate(g, smp, 2, NULL, NULL));
-    CHECK(g->nodes.len == 2 && g->nodes.items[0]->op == URC_OP_FAKE_QUANT && g->nodes.items[1] == mm);
-    CHECK(g->nodes.items[0]->in[0] == x && mm->in[0] == g->nodes.items[0]->out[0]);
-    const urc_fq *q = &g->nodes.items[0]->a.quant.fq;
+    CHECK(g->nodes.len == 3 && g->nodes.items[1]->op == URC_OP_FAKE_QUANT && g->nodes.items[2] == mm);
+    CHECK(g->nodes.items[1]->in[0] == neg->out[0] && mm->in[0] == g->nodes.items[1]->out[0]);
+    const urc_fq *q = &g->nodes.items[1]->a.quant.fq;
     CHECK(q->scale == (float)((2.5 + (double)2.54f) / 255) && q->lo == -129 && q->hi == 126);
     CHECK(urc_graph_verify(g, "test"));
     urc_pass_precision(g, URC_DT_F32, NULL, 0, false, NULL);
-    CHECK(g->nodes.len == 1 && mm->in[0] == x && !mm->wdtype);
+    CHECK(g->nodes.len == 2 && mm->in[0] == neg->out[0] && !mm->wdtype);
     for (int s = 0; s < 2; s++)
-        for (int i = 0; i < 4; i++) ((float *)smp[s]->data)[i] = fabsf(((float *)smp[s]->data)[i]);
+        for (int i = 0; i < 4; i++) ((float *)smp[s]->data)[i] = -fabsf(((float *)smp[s]->data)[i]);
     CHECK(urc_pass_precision(g, URC_DT_I8, NULL, 0, true, NULL) == 1 && urc_precision_calibrate(g, smp, 2, NULL, NULL));
-    q = &g->nodes.items[0]->a.quant.fq;
-    CHECK(g->nodes.len == 2 && q->scale == (float)((double)2.54f / 255) && q->lo == 0 && q->hi == 255);
+    q = &g->nodes.items[1]->a.quant.fq;
+    CHECK(g->nodes.len == 3 && q->scale == (float)((double)2.54f / 255) && q->lo == 0 && q->hi == 255);
+    /* the input through Identity: no FakeQuant */
+    urc_pass_precision(g, URC_DT_F32, NULL, 0, false, NULL);
+    neg->op = URC_OP_IDENTITY;
+    CHECK(urc_pass_precision(g, URC_DT_I8, NULL, 0, true, NULL) == 1 && urc_precision_calibrate(g, smp, 2, NULL, NULL));
+    CHECK(g->nodes.len == 2 && mm->in[0] == neg->out[0] && mm->wdtype == URC_DT_I8);
     urc_tensor_free(smp[0]);
     urc_tensor_free(smp[1]);
 }

@@ -26,7 +26,8 @@
  * the float32 graph on each sample or by the model's compiled float32 code
  * (urc_precision_calibrate). Affine rather than symmetric levels: a step at
  * most half of max |x| / 127, and a one-sided input (after a ReLU,
- * LeakyReLU or GELU: most of the networks') gets all 256 levels. Weights of
+ * LeakyReLU or GELU: most of the networks') gets all 256 levels. The
+ * model's input is not fake-quantised (data_parts). Weights of
  * int8 nodes must have their output channels on one axis: a Conv's W [M, C/g, k...] (axis 0), ConvTranspose's
  * [C, M/g, k...] (channel g-block * M/g + axis 1), a MatMul's B [K, N]
  * (columns; batched B stays float32) and Gemm's (columns, rows with
@@ -376,13 +377,27 @@ int urc_precision_bf16_operands(urc_graph *g, const urc_target *t) {
 
 /* ---- int8 calibration ------------------------------------------------------ */
 
-/* The data parts of a marked node: in[0], and a FusedConv's further X parts (in[4..]). */
+/* v is a graph input, or one seen through layout changes only (UNETR's patch embedding reads the volume
+ * reshaped and transposed into patches). */
+static bool raw_input(const urc_value *v) {
+    while (v->producer && v->producer->nin >= 1 &&
+           (v->producer->op == URC_OP_RESHAPE || v->producer->op == URC_OP_TRANSPOSE ||
+            v->producer->op == URC_OP_FLATTEN || v->producer->op == URC_OP_SQUEEZE ||
+            v->producer->op == URC_OP_UNSQUEEZE || v->producer->op == URC_OP_IDENTITY))
+        v = v->producer->in[0];
+    return (v->flags & URC_VAL_INPUT) != 0;
+}
+
+/* The data parts of a marked node to fake-quantise: in[0], and a FusedConv's further X parts (in[4..]), except
+ * the model's input (raw_input): a scan's intensities keep float32's precision (256 levels over a volume's range
+ * lose detail that the first layer would see), and the products reading it multiply float32 data by their int8
+ * weights. */
 static int data_parts(const urc_node *n, urc_value **parts) {
     int np = 0;
-    parts[np++] = n->in[0];
+    if (!raw_input(n->in[0])) parts[np++] = n->in[0];
     if (n->op == URC_OP_FUSED_CONV)
         for (int j = 4; j < n->nin; j++)
-            if (n->in[j]) parts[np++] = n->in[j];
+            if (n->in[j] && !raw_input(n->in[j])) parts[np++] = n->in[j];
     return np;
 }
 
@@ -478,6 +493,7 @@ static bool place_quant(urc_graph *g, urc_value *const *w, const double *lo, con
         urc_node *n = g->nodes.items[i];
         if (n->wdtype != URC_DT_I8) continue;
         int np = data_parts(n, parts);
+        if (!np) continue;
         double mn = 0, mx = 0; /* one range over the parts (as one tensor: their concatenation) */
         for (int p = 0; p < np; p++) {
             mn = vlo[parts[p]->id] < mn ? vlo[parts[p]->id] : mn;
