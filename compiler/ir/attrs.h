@@ -127,6 +127,13 @@ typedef struct urc_einsum_attr {
     char out_labels[URC_MAX_RANK + 1];
 } urc_einsum_attr;
 
+/* unetrc.FakeQuant's affine int8 levels (a FusedNorm stores its output so too): y = scale * clamp(round_half_even(x / scale), lo, hi), hi - lo <= 255
+ * (ops/quant.h): the symmetric [-127, 127], or a uint8 range with zero point -lo (lo <= 0 <= hi, so 0 is a level). */
+typedef struct urc_fq {
+    float scale;
+    int16_t lo, hi;
+} urc_fq;
+
 /* LayerNormalization, InstanceNormalization, BatchNormalization,
  * GroupNormalization, unetrc.FusedNorm. axis resolved non-negative
  * (LayerNorm).
@@ -150,13 +157,6 @@ typedef struct urc_einsum_attr {
  *   Y = post_act(t)                    post_act, post_alpha
  * Inputs: X, scale, bias, mean, var (the last two only for BatchNorm, else
  * NULL), then the residual inputs. */
-/* unetrc.FakeQuant's affine int8 steps: y = scale * clamp(round_half_even(x / scale), lo, hi), hi - lo <= 255
- * (ops/quant.h): the symmetric [-127, 127], or a uint8 range with zero point -lo (lo <= 0 <= hi, so 0 is a step). */
-typedef struct urc_fq {
-    float scale;
-    int16_t lo, hi;
-} urc_fq;
-
 typedef struct urc_norm_attr {
     double epsilon;
     double momentum;

@@ -18,9 +18,10 @@
  *
  *   y = scale * clamp(round_half_even(x / scale), lo, hi)
  *
- * with 256 steps at most (hi - lo <= 255) that include 0 (lo <= 0 <= hi):
+ * with 256 levels at most (hi - lo <= 255) that include 0 (lo <= 0 <= hi):
  * the symmetric [-127, 127], or uint8 with zero point -lo (calibration
- * places [lo, hi] over the calibrated [min, max]), in float32 arithmetic (x / scale and the product each rounded to float32,
+ * places [lo, hi] over the calibrated [min, max]), in float32 arithmetic
+ * (x / scale and the product each rounded to float32,
  * as the generated code computes them: the interpreter gives the same
  * bits). NaN stays NaN; +inf becomes hi * scale, -inf lo * scale. One
  * elementwise kernel reads x and writes y (no int8 intermediate: a

@@ -27,9 +27,9 @@
  * (urc_precision_calibrate). Affine rather than symmetric levels: a step at
  * most half of max |x| / 127, and a one-sided input (after a ReLU,
  * LeakyReLU or GELU: most of the networks') gets all 256 levels. The
- * model's input is not fake-quantised (data_parts). Weights of
- * int8 nodes must have their output channels on one axis: a Conv's W [M, C/g, k...] (axis 0), ConvTranspose's
- * [C, M/g, k...] (channel g-block * M/g + axis 1), a MatMul's B [K, N]
+ * model's input is not fake-quantised (data_parts). Weights of int8
+ * nodes must have their output channels on one axis: a Conv's W
+ * [M, C/g, k...] (axis 0), ConvTranspose's [C, M/g, k...] (channel g-block * M/g + axis 1), a MatMul's B [K, N]
  * (columns; batched B stays float32) and Gemm's (columns, rows with
  * transB); run-time-ordered W (w_last) stays float32.
  *
@@ -377,13 +377,11 @@ int urc_precision_bf16_operands(urc_graph *g, const urc_target *t) {
 
 /* ---- int8 calibration ------------------------------------------------------ */
 
-/* v is a graph input, or one seen through layout changes only (UNETR's patch embedding reads the volume
- * reshaped and transposed into patches). */
+/* v is a graph input, or one seen through layout changes only (the views: Reshape, Flatten, Squeeze, Unsqueeze,
+ * Identity, Dropout; and Transpose: UNETR's patch embedding reads the volume reshaped and transposed into patches). */
 static bool raw_input(const urc_value *v) {
     while (v->producer && v->producer->nin >= 1 &&
-           (v->producer->op == URC_OP_RESHAPE || v->producer->op == URC_OP_TRANSPOSE ||
-            v->producer->op == URC_OP_FLATTEN || v->producer->op == URC_OP_SQUEEZE ||
-            v->producer->op == URC_OP_UNSQUEEZE || v->producer->op == URC_OP_IDENTITY))
+           (urc_op_has(v->producer->op, URC_TRAIT_VIEW) || v->producer->op == URC_OP_TRANSPOSE))
         v = v->producer->in[0];
     return (v->flags & URC_VAL_INPUT) != 0;
 }
