@@ -91,6 +91,7 @@ bool urc_target_lookup(const char *name, urc_target *t) {
 
 bool urc_target_dot2(const urc_target *t) {
     const char *e = getenv("UNETRC_DOT2");
+    if (e && !strcmp(e, "1")) return true;
     return (t->features & URC_FEAT_AVX512BF16) && !(e && !strcmp(e, "0"));
 }
 

@@ -39,7 +39,8 @@ typedef struct urc_target {
 bool urc_target_lookup(const char *name, urc_target *t);
 /* Whether code for t multiplies bfloat16 pairs (--precision bf16's products through vdpbf16ps, see
  * loop/lower.h urc_lower_dot2): t has AVX512-BF16 and UNETRC_DOT2=0 is not set in the environment
- * (comparisons). */
+ * (comparisons), or UNETRC_DOT2=1 is set (any target: the same numbers by two multiply-adds per pair, for
+ * tests and accuracy measurements on CPUs without the instruction). */
 bool urc_target_dot2(const urc_target *t);
 /* The named baseline `unetrc MODEL -o seg.c` tunes for unless --target-cpu says otherwise, so that two
  * build machines give the same code: x86-64-v3 on x86-64 hosts, armv8-a on Arm, else generic. */
