@@ -348,6 +348,45 @@ int main(void) {
 CEOF
 check ${CC:-cc} -std=c11 -Wall -Wextra -Werror -pedantic -I"$T/gr" "$T/gr/main.c" "$T/gr/gat.c" -o "$T/gr/main"
 check test "$("$T/gr/main")" = "0 9 6 0 0 9 -12 -12 -12"
+# -- code built for an instruction-set extension this CPU lacks: the entry points return NAME_ERR_CPU and
+#    NAME_cpu_missing names it, instead of faulting on its first instruction (a binary built with
+#    -march=native moved to another machine); tried with the first of AVX-512F, AVX512-FP16 and AVX-VNNI
+#    that this x86-64 CPU does not have (C and LLVM)
+miss=""
+if [ "$(uname -m)" = x86_64 ]; then
+    # extension:its /proc/cpuinfo flag:a --target-cpu whose code needs it (none for AVX-VNNI)
+    for c in avx512f:avx512f:x86-64-v4 avx512fp16:avx512_fp16:sapphirerapids avxvnni:avx_vnni:; do
+        f=${c#*:}
+        if ! grep -qw "${f%%:*}" /proc/cpuinfo; then miss=${c%%:*} mcpu=${f#*:}; break; fi
+    done
+fi
+if [ -n "$miss" ]; then
+    cpu_err="the generated code's forward returned MODEL_ERR_CPU: it was built for $miss, which this CPU lacks (--target-cpu, or -march / -m in --cflags)"
+    expect 1 "$E add_relu.onnx: $cpu_err" $U run add_relu.onnx --input add_relu.input.npy --output "$T/r/y.npy" \
+        --cflags "-std=c11 -O2 -m$miss -fopenmp"
+    if [ -n "$mcpu" ] && $U --help | grep -q 'the backend that generates (and runs) the code: .*llvm'; then
+        expect 1 "$E add_relu.onnx: $cpu_err" $U run add_relu.onnx --input add_relu.input.npy --output "$T/r/y.npy" \
+            --backend llvm --target-cpu "$mcpu"
+    fi
+    no_files "$T/r"
+    check ${CC:-cc} -std=c11 -O2 "-m$miss" -Wall -Wextra -Werror -pedantic -c "$T/gr/gat.c" -o "$T/gr/gat_x.o"
+    cat > "$T/gr/cpu.c" <<'CEOF'
+#include <stdio.h>
+#include "gat.h"
+static _Alignas(64) unsigned char arena[GAT_ARENA_SIZE];
+int main(void) {
+    float x[12] = {0}, y[6] = {0};
+    const int64_t ok[2] = {-1, 2};
+    const char *m = gat_cpu_missing();
+    printf("%d %d %s\n", gat_forward(arena, x, ok, y), GAT_ERR_CPU, m ? m : "none");
+    return 0;
+}
+CEOF
+    check ${CC:-cc} -std=c11 -Wall -Wextra -Werror -pedantic -I"$T/gr" "$T/gr/cpu.c" "$T/gr/gat_x.o" -o "$T/gr/cpu"
+    check test "$("$T/gr/cpu")" = "-15 -15 $miss"
+else
+    echo "(this CPU has AVX-512F, AVX512-FP16 and AVX-VNNI, or is no x86-64: NAME_ERR_CPU not tried)"
+fi
 # -- training a single-channel output: refused (MONAI's loss is then sigmoid/BCE), no files
 mkdir -p "$T/oc"
 expect 1 "$E checks/one_channel.onnx: loss: the model output has 1 channel(s); the softmax losses need at least 2 classes (MONAI's DiceCELoss on a single channel is a different, sigmoid/BCE loss)" $U checks/one_channel.onnx -o "$T/oc/seg.c" --train

@@ -71,6 +71,8 @@ int main(int argc, char **argv) {
     /* The generated codes share the runtime's numbers (unetrc_status_str describes both). */
     CHECK(SEG_ERR_NULL == UNETRC_ERR_NULL && SEG_ERR_ALIGN == UNETRC_ERR_ALIGN && SEG_ERR_INDEX == UNETRC_ERR_INDEX);
     CHECK(strcmp(unetrc_status_str(SEG_ERR_INDEX), "an index read at run time is out of range") == 0);
+    CHECK(SEG_ERR_CPU == UNETRC_ERR_CPU && seg_cpu_missing() == NULL); /* built for this CPU (cli_tests: another) */
+    CHECK(strcmp(unetrc_status_str(SEG_ERR_CPU), "the code was compiled for an instruction set this CPU lacks") == 0);
     for (int i = 0; i < SEG_OUT0_COUNT; i++) {
         float want = x[i] + bias[i % 3];
         CHECK(y[i] == (want > 0 ? want : 0));

@@ -30,6 +30,7 @@ typedef enum unetrc_status {
     UNETRC_ERR_INDEX = -12,    /* generated code (SEG_ERR_INDEX): an index read at run time is out of range */
     UNETRC_ERR_LABEL = -13,    /* generated training step (SEG_ERR_LABEL): a label is none of the classes' values */
     UNETRC_ERR_NOMEM = -14,    /* memory could not be allocated (unetrc_io only) */
+    UNETRC_ERR_CPU = -15,      /* generated code (SEG_ERR_CPU): compiled for an instruction set this CPU lacks */
     /* sliding-window inference and pre/post-processing (unetrc_sw.h, unetrc_prepost.h) */
     UNETRC_ERR_ARGUMENT = -20,  /* a shape, count or option out of range */
     UNETRC_ERR_WORKSPACE = -21, /* the workspace is smaller than the plan needs */
@@ -38,7 +39,7 @@ typedef enum unetrc_status {
 } unetrc_status;
 
 /* A short English description of a status ("weights checksum mismatch").
- * The generated code's return codes (SEG_ERR_NULL, _ALIGN, _INDEX, _LABEL) share
+ * The generated code's return codes (SEG_ERR_NULL, _ALIGN, _INDEX, _LABEL, _CPU) share
  * these numbers, so it describes them too. */
 const char *unetrc_status_str(int status);
 

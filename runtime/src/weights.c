@@ -24,6 +24,7 @@ const char *unetrc_status_str(int status) {
     case UNETRC_ERR_INDEX: return "an index read at run time is out of range";
     case UNETRC_ERR_LABEL: return "a label is none of the model's classes";
     case UNETRC_ERR_NOMEM: return "out of memory";
+    case UNETRC_ERR_CPU: return "the code was compiled for an instruction set this CPU lacks";
     default: return "unknown status";
     }
 }

@@ -46,6 +46,37 @@ static void entry_signature(const urc_program *P, const char *entry, const urc_c
     urc_sb_putc(out, ')');
 }
 
+/* The names of entry_signature's parameters, comma-separated. */
+static const char *entry_args(const urc_program *P, const urc_c_opts *o) {
+    urc_strbuf a = {0};
+    if (!o->embed_weights) urc_sb_puts(&a, "weights, ");
+    if (urc_abi_is_training(P)) urc_sb_puts(&a, "params, state, ");
+    else if (P->params_bytes) urc_sb_puts(&a, "params, ");
+    urc_sb_puts(&a, "arena");
+    for (int i = 0; i < P->inputs.len; i++) urc_sb_printf(&a, ", %s", P->inputs.items[i].cname);
+    for (int i = 0; i < P->outputs.len; i++) urc_sb_printf(&a, ", %s", P->outputs.items[i].cname);
+    const char *r = urc_strdup(a.data);
+    urc_sb_free(&a);
+    return r;
+}
+
+/* An entry point is a wrapper compiled for baseline x86-64 (URC_BASELINE, emit_c_cpu.c) that checks the CPU
+ * before it calls the body, static PREFIX_NAME_body, compiled with the file's flags: a compiler may use the
+ * extensions anywhere in a function, its prologue included (gcc 12 with -march=x86-64-v4 broadcast an
+ * argument with AVX-512 before the forward's first statement). sig: the entry's signature ("int
+ * seg_forward(...)"); prints the body's opening line. */
+static void body_opening(const char *sig, urc_strbuf *out) {
+    const char *paren = strchr(sig, '(');
+    urc_sb_printf(out, "static %.*s_body%s {\n", (int)(paren - sig), sig, paren);
+}
+
+static void checked_entry(const char *prefix, const char *sig, const char *args, urc_strbuf *out) {
+    const char *paren = strchr(sig, '('), *name = strchr(sig, ' ') + 1;
+    urc_sb_printf(out,
+                  "\nURC_BASELINE %s {\n    if (%s_cpu_missing()) return %s_ERR_CPU;\n    return %.*s_body(%s);\n}\n",
+                  sig, prefix, urc_abi_macro_prefix(prefix), (int)(paren - name), name, args);
+}
+
 /* I/O macros of one entry point: PREFIX_<kind><i>_RANK / _SHAPE / _COUNT. */
 static void io_macros(const urc_program *P, const char *U, const char *mp, urc_strbuf *out) {
     urc_sb_printf(out, "\n#define %s_%sNUM_INPUTS %d\n#define %s_%sNUM_OUTPUTS %d\n", U, mp, P->inputs.len, U, mp,
@@ -135,6 +166,10 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
                   "#define %s_ERR_INDEX (%d) /* an index read at run time (Gather, GatherElements) is out of "
                   "range; the outputs are then undefined */\n",
                   U, UNETRC_ERR_INDEX);
+    urc_sb_printf(out,
+                  "#define %s_ERR_CPU (%d) /* the code was compiled for an instruction-set extension this CPU lacks "
+                  "(%s_cpu_missing names it): nothing was run or written */\n",
+                  U, UNETRC_ERR_CPU, o->prefix);
     const urc_program *L = urc_abi_label_program(progs, n);
     if (L) {
         urc_sb_printf(out,
@@ -145,20 +180,27 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
         for (int k = 0; k < L->nclasses; k++) urc_sb_printf(out, k ? ", %lld" : "%lld", (long long)L->label_values[k]);
         urc_sb_puts(out, "} /* the label value of each class */\n");
     }
+    urc_sb_printf(out,
+                  "\n/* The first x86-64 instruction-set extension this file was compiled for (the C compiler's\n"
+                  " * -march / -m flags) that the running CPU lacks or its operating system has not enabled, e.g.\n"
+                  " * \"avx512f\", or NULL (always NULL for other architectures and compilers). The entry points\n"
+                  " * check it first and return %s_ERR_CPU instead of faulting. */\n"
+                  "const char *%s_cpu_missing(void);\n",
+                  U, o->prefix);
     for (int i = 0; i < n; i++) {
         io_macros(progs[i], U, urc_abi_entry_macro_prefix(entries[i]), out);
         if (!strcmp(entries[i], "forward"))
             urc_sb_printf(out,
                           "\n/* Runs the network: reads the inputs, writes the outputs. Returns %s_OK, or\n"
-                          " * %s_ERR_NULL / %s_ERR_ALIGN without touching any memory, or %s_ERR_INDEX.\n"
-                          " * Thread-safe when each concurrent call has its own arena. */\n",
-                          U, U, U, U);
+                          " * %s_ERR_CPU / %s_ERR_NULL / %s_ERR_ALIGN without touching any memory, or\n"
+                          " * %s_ERR_INDEX. Thread-safe when each concurrent call has its own arena. */\n",
+                          U, U, U, U, U);
         else
             urc_sb_printf(out,
                           "\n/* One training step: forward, loss, backward and the optimizer update of the\n"
-                          " * parameters and state in place. Returns %s_OK, or %s_ERR_NULL / %s_ERR_ALIGN /\n"
-                          " * %s_ERR_LABEL without touching any memory, or %s_ERR_INDEX. */\n",
-                          U, U, U, U, U);
+                          " * parameters and state in place. Returns %s_OK, or %s_ERR_CPU / %s_ERR_NULL /\n"
+                          " * %s_ERR_ALIGN / %s_ERR_LABEL without touching any memory, or %s_ERR_INDEX. */\n",
+                          U, U, U, U, U, U);
         entry_signature(progs[i], entries[i], o, out);
         urc_sb_puts(out, ";\n");
     }
@@ -350,8 +392,9 @@ static int find_kernel(const kernel_index *t, int n, const urc_kernel *k) {
 
 static void entry_body(const urc_program *P, const char *entry, const char **fn, const urc_c_opts *o, urc_strbuf *out) {
     const char *U = urc_abi_macro_prefix(o->prefix);
-    entry_signature(P, entry, o, out);
-    urc_sb_puts(out, " {\n");
+    urc_strbuf sig = {0};
+    entry_signature(P, entry, o, &sig);
+    body_opening(sig.data, out);
     if (o->embed_weights)
         urc_sb_printf(out, "    const unsigned char *W = (const unsigned char *)&%s_weights_data;\n", o->prefix);
     else urc_sb_puts(out, "    const unsigned char *W = (const unsigned char *)weights;\n");
@@ -403,6 +446,8 @@ static void entry_body(const urc_program *P, const char *entry, const char **fn,
     }
     free(byaddr);
     urc_sb_printf(out, "    return %s_OK;\n}\n", U);
+    checked_entry(o->prefix, sig.data, entry_args(P, o), out);
+    urc_sb_free(&sig);
 }
 
 /* The parameter table and NAME_train_init of a program with regions. */
@@ -423,8 +468,9 @@ static void train_init(const urc_program *T, const urc_c_opts *o, urc_strbuf *ou
         urc_sb_free(&q);
     }
     urc_sb_puts(out, "};\n\n");
-    urc_sb_printf(out, "int %s_train_init(%svoid *params, void *state) {\n", o->prefix,
-                  o->embed_weights ? "" : "const void *weights, ");
+    const char *sig = urc_fmt("int %s_train_init(%svoid *params, void *state)", o->prefix,
+                              o->embed_weights ? "" : "const void *weights, ");
+    body_opening(sig, out);
     if (o->embed_weights)
         urc_sb_printf(out, "    const unsigned char *W = (const unsigned char *)&%s_weights_data;\n", o->prefix);
     else urc_sb_puts(out, "    const unsigned char *W = (const unsigned char *)weights;\n");
@@ -438,6 +484,7 @@ static void train_init(const urc_program *T, const urc_c_opts *o, urc_strbuf *ou
                   (long long)T->params_bytes, (long long)T->params_init_offset);
     urc_sb_printf(out, "    for (size_t i = 0; i < (size_t)%lld; i++) ST[i] = 0;\n", (long long)T->state_bytes);
     urc_sb_printf(out, "    return %s_OK;\n}\n", U);
+    checked_entry(o->prefix, sig, o->embed_weights ? "params, state" : "weights, params, state", out);
 }
 
 void urc_emit_c_source_multi(const urc_program *const *progs, const char *const *entries, int n, const urc_c_opts *o,
@@ -490,6 +537,7 @@ void urc_emit_c_source_multi(const urc_program *const *progs, const char *const 
     urc_map_free(&bodies);
     seen_free(&seen);
     if (o->embed_weights) weights_data(W, o, out);
+    urc_c_cpu_check(o->prefix, out);
     for (int pi = 0; pi < n; pi++) {
         if (pi) urc_sb_putc(out, '\n');
         entry_body(progs[pi], entries[pi], fn[pi], o, out);

@@ -27,6 +27,9 @@ void urc_emit_c_source_multi(const urc_program *const *progs, const char *const 
 void urc_emit_c_header_multi(const urc_program *const *progs, const char *const *entries, int n, const urc_c_opts *o,
                              urc_strbuf *out);
 
+/* Appends PREFIX_cpu_missing() (emit_c_cpu.c, ../cpu_check.h), which the entry points call first. */
+void urc_c_cpu_check(const char *prefix, urc_strbuf *out);
+
 /* C type name of a dtype in generated code ("float", "int64_t", ...). */
 const char *urc_c_type(urc_dtype dt);
 

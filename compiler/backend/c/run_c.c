@@ -12,6 +12,7 @@
 
 #include "../../base/diag.h"
 #include "../../base/proc.h"
+#include "../cpu_check.h"
 
 typedef urc_argv strvec;
 
@@ -28,17 +29,20 @@ static const char *harness_source(const urc_program *P) {
         " * calls %s_forward, writes raw outputs. */\n"
         "#define _POSIX_C_SOURCE 200112L\n"
         "#include <errno.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <time.h>\n"
-        "#include \"%s.h\"\n\n",
+        "#include \"%s.h\"\n\n"
+        "/* built for baseline x86-64, whatever --cflags target: the forward then says what this CPU lacks */\n"
+        "#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))\n#define HB " URC_CPU_BASELINE_ATTR
+        "\n#else\n#define HB\n#endif\n\n",
         name, name);
     urc_sb_puts(&sb,
                 /* Exact sizes (posix_memalign takes any), so that built with
                  * -fsanitize=address any read past a buffer is reported. */
-                "static void *buffer(size_t n) {\n"
+                "HB static void *buffer(size_t n) {\n"
                 "    void *p = NULL;\n"
                 "    if (posix_memalign(&p, 64, n ? n : 1) != 0) {\n"
                 "        fprintf(stderr, \"harness: out of memory\\n\");\n        exit(3);\n    }\n"
                 "    return p;\n}\n\n"
-                "static void *load(const char *path, size_t n) {\n"
+                "HB static void *load(const char *path, size_t n) {\n"
                 "    void *p = buffer(n);\n"
                 "    FILE *f = fopen(path, \"rb\");\n"
                 "    if (!f || fread(p, 1, n, f) != n || fgetc(f) != EOF) {\n"
@@ -46,13 +50,13 @@ static const char *harness_source(const urc_program *P) {
                 "    fclose(f);\n    return p;\n}\n\n"
                 /* remove first: nothing planted at the name (a FIFO in a
                  * --keep folder) is opened */
-                "static void save(const char *path, const void *p, size_t n) {\n"
+                "HB static void save(const char *path, const void *p, size_t n) {\n"
                 "    remove(path);\n"
                 "    FILE *f = fopen(path, \"wb\");\n"
                 "    if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) { /* errno: why (a full disk) */\n"
                 "        fprintf(stderr, \"harness: cannot write %s: %s\\n\", path, strerror(errno));\n        "
                 "exit(3);\n    }\n}\n\n");
-    urc_sb_puts(&sb, "int main(int argc, char **argv) {\n");
+    urc_sb_puts(&sb, "HB int main(int argc, char **argv) {\n");
     int nargs = 2 + P->inputs.len + P->outputs.len;
     urc_sb_printf(&sb,
                   "    if (argc != %d && argc != %d) {\n        fprintf(stderr, \"harness: wrong arguments\\n\");\n"
@@ -80,6 +84,11 @@ static const char *harness_source(const urc_program *P) {
     urc_sb_printf(&sb, "    int rc = %s;\n", call.data);
     /* exit status 5: an index read at run time is out of range (urc_c_run says so) */
     urc_sb_printf(&sb, "    if (rc == %s_ERR_INDEX) return 5;\n", urc_abi_macro_prefix(name));
+    /* exit status 6: built for an extension this CPU lacks, named on stderr's first line */
+    urc_sb_printf(&sb,
+                  "    if (rc == %s_ERR_CPU) {\n        fprintf(stderr, \"%%s\\n\", %s_cpu_missing());\n        return "
+                  "6;\n    }\n",
+                  urc_abi_macro_prefix(name), name);
     urc_sb_puts(&sb, "    if (rc != 0) {\n        fprintf(stderr, \"harness: forward returned %d\\n\", rc);\n        "
                      "return 4;\n    }\n");
     urc_sb_printf(&sb,
@@ -191,8 +200,10 @@ static bool run_exe(const urc_program *P, const char *dir, const char *exe, cons
         const char *err;
         char *text = urc_read_file(log, &n, 1 << 20, &err);
         if (text) text[strcspn(text, "\n")] = 0;
-        urc_error(NULL, "the generated program failed (exit status %d)%s%s", rc, text && *text ? ": " : "",
-                  text ? text : "");
+        if (rc == 6) urc_error(NULL, "%s", urc_cpu_message(urc_abi_macro_prefix(name), text && *text ? text : NULL));
+        else
+            urc_error(NULL, "the generated program failed (exit status %d)%s%s", rc, text && *text ? ": " : "",
+                      text ? text : "");
         free(text);
         return false;
     }

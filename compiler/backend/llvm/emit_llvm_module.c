@@ -270,6 +270,7 @@ static void init_llvm(void) {
     LLVMInitializeAllTargets();
     LLVMInitializeAllTargetMCs();
     LLVMInitializeAllAsmPrinters();
+    LLVMInitializeAllAsmParsers(); /* inline assembly: CPUID and XGETBV (emit_llvm_cpu.c) */
 }
 
 /* fn_argv(i8 **args): calls fn (every parameter a pointer) with args[0..n-1]
@@ -360,6 +361,12 @@ bool urc_llvm_build_module(const urc_program *const *progs, const char *const *e
     for (int i = 0; i < n; i++) entry_point(&g, &kt, progs[i], W, entries[i], o);
     const urc_program *T = urc_abi_param_program(progs, n);
     if (T) train_init(&g, T, W, o);
+    {
+        const char **names = urc_alloc(sizeof(char *) * (size_t)(n + 1));
+        for (int i = 0; i < n; i++) names[i] = urc_fmt("%s_%s", o->prefix, entries[i]);
+        if (T) names[n] = urc_fmt("%s_train_init", o->prefix);
+        ll_cpu_check(&g, x86, tf, o->prefix, names, n + (T != NULL));
+    }
     if (argv_entries) {
         for (int i = 0; i < n; i++)
             argv_wrapper(&g, LLVMGetNamedFunction(g.mod, urc_fmt("%s_%s", o->prefix, entries[i])));

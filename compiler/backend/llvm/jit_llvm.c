@@ -22,6 +22,7 @@
 
 #include "../../base/diag.h"
 #include "../abi.h"
+#include "../cpu_check.h"
 
 /* libgomp (linked into unetrc for the JIT'd code): the team size of the
  * next parallel regions. A reference, so that the linker keeps libgomp
@@ -192,7 +193,14 @@ static bool jit_run(const urc_program *P, urc_tensor *const *ins, urc_tensor **o
                   "the generated code's forward returned %s_ERR_INDEX: an index read at run time is out of range "
                   "(run with --interp to see which node and index)",
                   urc_abi_macro_prefix(P->name));
-    else if (!ok) urc_error(NULL, "the generated code's forward returned %d", rc);
+    else if (rc == UNETRC_ERR_CPU) {
+        LLVMOrcExecutorAddress a = 0;
+        LLVMErrorRef e = LLVMOrcLLJITLookup(j->jit, &a, urc_fmt("%s_cpu_missing", j->prefix));
+        const char *what = NULL;
+        if (e) LLVMConsumeError(e);
+        else what = ((const char *(*)(void))(uintptr_t)a)();
+        urc_error(NULL, "%s", urc_cpu_message(urc_abi_macro_prefix(P->name), what));
+    } else if (!ok) urc_error(NULL, "the generated code's forward returned %d", rc);
     free(w);
     free(arena);
     urc_jit_free(j);

@@ -45,6 +45,10 @@ LLVMTypeRef ll_mem_type(gen *g, urc_dtype dt);
 LLVMValueRef ll_convert(gen *g, LLVMValueRef v, urc_dtype from, urc_dtype to, bool inrange);
 LLVMValueRef ll_kernel(gen *g, const urc_kernel *k);
 LLVMValueRef ll_kernel_fn(gen *g, kernel_table *t, const urc_kernel *k);
+/* PREFIX_cpu_missing and, on x86-64, the n entry points `names` (built already) behind wrappers that check
+ * the CPU first (emit_llvm_cpu.c); target_features: the URC_FEAT_* the module's CPU implies (0 when the
+ * features string says everything). */
+void ll_cpu_check(gen *g, bool x86, unsigned target_features, const char *prefix, const char *const *names, int n);
 
 /* The optimised module of n programs (entries as urc_backend.emit) in ctx,
  * and the target machine it was optimised for (both the caller's to
