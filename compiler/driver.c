@@ -272,16 +272,17 @@ static int schedule_updates_last(urc_graph *g) {
 }
 
 urc_program *urc_build_program(urc_graph *g, const char *name, const urc_options *o, urc_memplan **plan_out) {
-    /* a training graph keeps its order (the updates last); otherwise the smaller arena's (passes/schedule.c) */
-    urc_memplan *plan =
-        schedule_updates_last(g) || o->no_opt ? urc_memplan_run(g, o->align) : urc_schedule_for_memory(g, o->align);
-    if (plan_out) *plan_out = plan;
     urc_target host;
     const urc_target *t = &o->target;
     if (!t->name) {
         urc_target_lookup("host", &host);
         t = &host;
     }
+    urc_memplan_scratch(g, t);
+    /* a training graph keeps its order (the updates last); otherwise the smaller arena's (passes/schedule.c) */
+    urc_memplan *plan =
+        schedule_updates_last(g) || o->no_opt ? urc_memplan_run(g, o->align) : urc_schedule_for_memory(g, o->align);
+    if (plan_out) *plan_out = plan;
     urc_program *P = urc_lower_graph(g, plan, name, o->align, t, o->share);
     if (!P) return NULL;
     if (o->float_only || (t->features & URC_FEAT_NO_FP64)) urc_program_float_only(P);

@@ -52,7 +52,7 @@
 # agreement (95.4 %).
 # quick adds for int8: the weights file 0.22-0.28 of float32's (int8
 # weights plus float32 biases and per-channel scales; float32's blob also holds Winograd's transformed
-# weights, int8 convolutions take the direct kernels; measured 0.247), --keep-fp32 '*' gives the float32
+# weights; Winograd makes its transformed weights from the int8 ones at each call; measured 0.247), --keep-fp32 '*' gives the float32
 # weights, segment's cache key, and the exact messages of --calibrate's errors and of --precision/--calibrate
 # for grad and train.
 set -eu
@@ -112,7 +112,9 @@ if [ "$mode" = paths ]; then # tests/data/int8_paths.onnx: every kernel path, C 
     # last convolution, the output head, reduced too)
     gen="$gen --reduce-head"; ref="$ref --reduce-head"
     "$unetrc" "$model" -o "$out/paths.c" --target-cpu native --precision int8 --calibrate "$cal" --reduce-head
+    # (and Winograd's U made in arena scratch from the int8 W: the 8 -> 8 convolution)
     for p in "int8_t \*restrict wpack" "int8_t \*restrict wdot" "int8_t \*restrict wvox" "int8_t \*restrict w," \
+        "float \*restrict u, const int8_t \*restrict w, const float \*restrict wscale" \
         "int8_t \*restrict b_packed" "^static void k[0-9]*_convtranspose(.*int8_t \*restrict w,"; do
         grep -q "$p" "$out/paths.c" || fail "int8_paths: no kernel matches '$p'"
     done

@@ -159,7 +159,40 @@ static void check_schedule(bool c3_first) {
     printf("%s: arena %lld -> %lld bytes\n", path, (long long)old->arena_bytes, (long long)p->arena_bytes);
 }
 
+/* A node's scratch (n->scratch, ir.h): live at that node alone. x -> t1 -> t2 -> t3 -> y (one unit each, y the
+ * caller's), with one unit of scratch at t3's node: t1 is dead there, so the scratch may take its place, never t2's
+ * or t3's (read and written by that node): an arena of 3 units, the lower bound. */
+static void check_scratch(void) {
+    const char *path = "scratch";
+    urc_diag_reset(path);
+    urc_graph *g = urc_graph_new();
+    g->opset = 17;
+    urc_value *x = urc_value_new(g, "x");
+    urc_value_set_type(x, URC_DT_F32, &(urc_shape){2, {64, 64}});
+    x->flags |= URC_VAL_INPUT;
+    URC_VEC_PUSH(g->inputs, x);
+    urc_value *w = weights(g, 64, 64), *t1 = mm(g, x, w, "t1"), *t2 = t1 ? mm(g, t1, w, "t2") : NULL;
+    urc_value *t3 = t2 ? mm(g, t2, w, "t3") : NULL, *y = t3 ? mm(g, t3, w, "y") : NULL;
+    CHECK(y != NULL, "graph not built: %s", urc_diag_message());
+    if (!y) return;
+    y->flags |= URC_VAL_OUTPUT;
+    URC_VEC_PUSH(g->outputs, y);
+    urc_value *sc = urc_value_new(g, "%scratch_t3");
+    urc_value_set_type(sc, URC_DT_F32, &(urc_shape){1, {64 * 64}});
+    t3->producer->scratch = sc;
+    urc_graph_count_uses(g);
+    urc_memplan *p = urc_memplan_run(g, 64);
+    int64_t unit = 64 * 64 * 4, o = p->ref[sc->id].offset;
+    CHECK(p->placed[sc->id] && p->ref[sc->id].space == URC_MEM_ARENA, "the scratch has no place in the arena");
+    CHECK(o + unit <= p->ref[t2->id].offset || p->ref[t2->id].offset + unit <= o, "the scratch overlaps t2");
+    CHECK(o + unit <= p->ref[t3->id].offset || p->ref[t3->id].offset + unit <= o, "the scratch overlaps t3");
+    CHECK(p->lower_bound == 3 * unit && p->arena_bytes == 3 * unit, "arena %lld, lower bound %lld",
+          (long long)p->arena_bytes, (long long)p->lower_bound);
+    printf("scratch: arena %lld bytes\n", (long long)p->arena_bytes);
+}
+
 int main(int argc, char **argv) {
+    check_scratch();
     check_schedule(false);
     check_schedule(true);
     for (int i = 1; i < argc; i++) check_model(argv[i]);

@@ -180,9 +180,11 @@ struct urc_node {
     urc_value **in; /* in[i] may be NULL for an omitted optional input */
     urc_value **out;
     urc_attrs a;
-    urc_dtype wdtype; /* the precision pass (--precision): storage type of its constant product weights
+    urc_dtype wdtype;   /* the precision pass (--precision): storage type of its constant product weights
                        * (bf16, f16, int8); UNDEF: float32. BF16 on a Cast: one the pass placed before a
                        * product's data input (bf16 pairs), which it removes again when it runs anew */
+    urc_value *scratch; /* arena its kernel needs while it runs (urc_op_impl.scratch; urc_memplan_scratch sets
+                         * it right before the memory plan places it for this node alone), or NULL */
 };
 
 /* A graph output's type as the model declares it (its ValueInfoProto). */
@@ -303,6 +305,9 @@ typedef struct urc_op_impl {
      * to bfloat16 before each data input this names): the inputs (bit j for input j) that lowering reads
      * as bfloat16 pairs when node n is marked bf16 and compiled for target t, or NULL / 0 for none. */
     unsigned (*bf16_pairs)(const urc_node *n, const struct urc_target *t);
+    /* float32 elements of arena scratch the node's kernel needs while it runs on target t (int8 Winograd
+     * convolutions: their transformed weights, made from the int8 ones at each call), or NULL / 0. */
+    int64_t (*scratch)(const urc_node *n, const struct urc_target *t);
 } urc_op_impl;
 
 /* Op traits (the last column of ops.def, which explains them). */

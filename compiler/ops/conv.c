@@ -613,4 +613,5 @@ const urc_op_impl urc_impl_conv = {conv_parse,
                                    .signature_lower = false,
                                    .channels_last = conv_channels_last,
                                    .macs = conv_macs,
-                                   .bf16_pairs = urc_conv_pairs};
+                                   .bf16_pairs = urc_conv_pairs,
+                                   .scratch = urc_conv_scratch};

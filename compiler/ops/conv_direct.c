@@ -559,11 +559,20 @@ static void dc_emit(dconv *cp, bool gemm) {
 static bool wino_fits(const urc_node *n, const geo *g) {
     const char *e = getenv("UNETRC_CONV");
     if (e && !strcmp(e, "direct")) return false;
-    /* int8 weights: the direct kernels (Winograd's transformed weights are no int8 values) */
-    bool ok = (g->nsp == 3 || g->nsp == 2) && n->in[1]->data && !n->a.conv.y_channels_first &&
-              urc_lower_wdtype(n) != URC_DT_I8;
+    bool ok = (g->nsp == 3 || g->nsp == 2) && n->in[1]->data && !n->a.conv.y_channels_first;
     for (int a = 0; a < g->nsp && ok; a++) ok = g->K[a] == 3 && g->s[a] == 1 && g->d[a] == 1;
     return ok;
+}
+
+/* int8 weights: Winograd's transformed weights are no int8 values, so its int8 kernel makes them at each
+ * call into arena scratch (conv_wino.c), which the memory plan places for the node (urc_op_impl.scratch). */
+int64_t urc_conv_scratch(const urc_node *n, const urc_target *t) {
+    if ((n->op != URC_OP_CONV && n->op != URC_OP_FUSED_CONV) || urc_lower_wdtype(n) != URC_DT_I8) return 0;
+    geo g = urc_conv_geometry(n);
+    if (!urc_conv_fast_cl(n, &g) || n->a.conv.w_last || !wino_fits(n, &g)) return 0;
+    bool gemm = true;
+    for (int a = 0; a < g.nsp; a++) gemm = gemm && g.K[a] == 1;
+    return gemm ? 0 : urc_wino_u_count(g.C, g.M, g.out[2], g.nsp, t);
 }
 
 static bool try_winograd(urc_lower *L, urc_kernel *k, const urc_node *n, const dconv *d, int nsp) {

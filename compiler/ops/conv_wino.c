@@ -53,6 +53,23 @@ static urc_lx *fvar(urc_kernel *k, urc_ls *body, urc_lx *e) {
     return urc_lx_var(k, v);
 }
 
+/* c0 a0 + c1 a1 + c2 a2 for coefficients 0, +-1/2 and 1 (terms with 0 left out). */
+static urc_lx *gsum(double c0, urc_lx *a0, double c1, urc_lx *a1, double c2, urc_lx *a2) {
+    const double cs[3] = {c0, c1, c2};
+    urc_lx *const as[3] = {a0, a1, a2}, *sum = NULL;
+    double scale = 0;
+    for (int i = 0; i < 3; i++) {
+        if (cs[i] == 0) continue;
+        double mag = cs[i] < 0 ? -cs[i] : cs[i];
+        scale = mag; /* (the nonzero coefficients of a row share one magnitude) */
+        sum = !sum ? (cs[i] < 0 ? urc_lx_un(URC_L_NEG, as[i]) : as[i]) : cs[i] < 0 ? sub(sum, as[i]) : add(sum, as[i]);
+    }
+    return scale == 1 ? sum : urc_lx_bin(URC_L_MUL, sum, urc_lx_flt(scale, URC_DT_F32));
+}
+
+/* e in a local, unless it is one already */
+static urc_lx *gvar(urc_kernel *k, urc_ls *body, urc_lx *e) { return e->kind == URC_LX_VAR ? e : fvar(k, body, e); }
+
 /* The 4-point input transform B^T a of a[0..3], stored to dst[0..3] (rounded to bfloat16 when buf
  * holds them: V of the pair products). */
 static void bt4(urc_kernel *k, urc_ls *body, urc_lx *const *a, int buf, urc_lx *const *dst) {
@@ -380,31 +397,98 @@ static void group(wino *w, urc_ls *parent, urc_lx *nn, urc_lx *td, urc_lx *th, u
  * 32 -> 32 at 96^3, 2 threads, 94-100 against 108-140 with float32 products. */
 bool urc_wino_pairs(int64_t C, int64_t M) { return C >= 32 && M >= 16; }
 
-bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c) {
-    const urc_target *tg = L->target;
-    if (c->C < 8 || c->M < 8) return false;
+/* The register tile of a Winograd convolution with C input and M output channels, out_w output columns
+ * and nd spatial axes on target tg: *T tiles along W of *MB output channels (*lanes a vector), or false
+ * when the kernel does not take it (too few channels, or a tile over the per-thread scratch budget). */
+static bool wino_tile(int64_t C, int64_t M, int64_t out_w, int nd, const urc_target *tg, int *T_, int *MB_,
+                      int *lanes_) {
+    if (C < 8 || M < 8) return false;
     int regs = tg->vector_bits >= 512 ? 32 : 16;
     int lanes = tg->vector_bits / 32 < 4 ? 4 : tg->vector_bits / 32;
-    int64_t mv = (c->M + lanes - 1) / lanes;
+    int64_t mv = (M + lanes - 1) / lanes;
     int mult = regs >= 32 ? 4 : 2;
     while (mult > 1 && mv % mult) mult--;
     int MB = mult * lanes;
     int T = (regs - mult - 2) / mult;
     if (T > 8) T = 8;
-    int64_t tiles_w = (c->out[2] + 1) / 2;
+    int64_t tiles_w = (out_w + 1) / 2;
     if (T > tiles_w) T = (int)tiles_w;
     /* scratch per thread: S (P C) + V (P T C) + O (P/2 T MB) + acc */
-    int64_t P = c->nd == 3 ? 64 : 16;
-    while (T > 1 && (P * c->C + (int64_t)T * (P * c->C + P / 2 * MB)) * 4 > WINO_STACK) T--;
-    if ((P * c->C + (int64_t)T * (P * c->C + P / 2 * MB)) * 4 > WINO_STACK || (T < 3 && tiles_w >= 3)) return false;
+    int64_t P = nd == 3 ? 64 : 16;
+    while (T > 1 && (P * C + (int64_t)T * (P * C + P / 2 * MB)) * 4 > WINO_STACK) T--;
+    if ((P * C + (int64_t)T * (P * C + P / 2 * MB)) * 4 > WINO_STACK || (T < 3 && tiles_w >= 3)) return false;
+    *T_ = T, *MB_ = MB, *lanes_ = lanes;
+    return true;
+}
 
-    wino w = {L, k, c, T, MB, lanes, c->nd == 3 ? 4 : 1, P, (c->M + MB - 1) / MB, {0}, 0, -1, -1, 0, 0, false};
+int64_t urc_wino_u_count(int64_t C, int64_t M, int64_t out_w, int nd, const urc_target *tg) {
+    int T, MB, lanes;
+    if (!wino_tile(C, M, out_w, nd, tg, &T, &MB, &lanes)) return 0;
+    return (M + MB - 1) / MB * (nd == 3 ? 64 : 16) * C * MB;
+}
+
+/* int8 weights (--precision int8): U made at each call into the node's arena scratch from the int8 W
+ * [M][C][taps] and the per-channel scales, U[mb][p][c][l] = (G (q s) G^T)[p] of output channel
+ * m = mb*MB + l (zero past M), as pack_u makes it at compile time for float weights. A parallel loop over
+ * the output channels before the tiles: the weights stay a quarter of float32's, and the products are
+ * Winograd's (3.4 times fewer than the direct kernel's) on the same float values as the direct kernel's. */
+static void int8_u(wino *w, urc_ls *body, int bq, int bs) {
+    static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    urc_kernel *k = w->k;
+    const urc_wino_conv *c = w->c;
+    int64_t C = c->C, M = c->M, MB = w->MB, P = w->P;
+    int nd = c->nd, taps = nd == 3 ? 27 : 9, na = nd == 3 ? 4 : 1;
+    urc_ls *b = body;
+    urc_lx *m = loopv(k, &b, "m", 0, urc_lx_int(w->nmb * MB), URC_FOR_PARALLEL);
+    urc_lx *ci = loopv(k, &b, "c", 0, urc_lx_int(C), 0);
+    urc_lx *in = urc_lx_bin(URC_L_LT, m, urc_lx_int(M)), *mc = clampi(m, M);
+    urc_lx *s = fvar(k, b, urc_lx_sel(in, ld(k, bs, mc), urc_lx_flt(0, URC_DT_F32)));
+    urc_lx *wb = urc_sp_let(k, b, "wb", urc_muli(urc_add(urc_muli(mc, C), ci), taps));
+    urc_lx *g[27], *t1[4][9], *t2[4][4][3];
+    for (int t = 0; t < taps; t++)
+        g[t] = fvar(k, b, urc_lx_bin(URC_L_MUL, urc_lx_cast(URC_DT_F32, ld(k, bq, urc_addi(wb, t))), s));
+        /* G g G^T along D (3D; 2D: one D "tap", the identity), then H, then W: sums of +-1 and +-1/2 terms */
+#define GSUM(row, a0, a1, a2) gvar(k, b, gsum(G[row][0], a0, G[row][1], a1, G[row][2], a2))
+    for (int a = 0; a < na; a++)
+        for (int hw = 0; hw < 9; hw++) t1[a][hw] = nd == 3 ? GSUM(a, g[hw], g[9 + hw], g[18 + hw]) : g[hw];
+    for (int a = 0; a < na; a++)
+        for (int bb = 0; bb < 4; bb++)
+            for (int x = 0; x < 3; x++) t2[a][bb][x] = GSUM(bb, t1[a][x], t1[a][3 + x], t1[a][6 + x]);
+    urc_lx *mb = urc_sp_let(k, b, "mb", urc_lx_bin(URC_L_DIV, m, urc_lx_int(MB)));
+    urc_lx *l = urc_sp_let(k, b, "l", urc_lx_bin(URC_L_REM, m, urc_lx_int(MB)));
+    for (int a = 0; a < na; a++)
+        for (int bb = 0; bb < 4; bb++)
+            for (int e = 0; e < 4; e++) {
+                int64_t p = (a * 4 + bb) * 4 + e;
+                urc_lx *idx = urc_add(urc_muli(urc_add(urc_muli(urc_addi(urc_muli(mb, P), p), C), ci), MB), l);
+                urc_ls_store(b, w->bu, idx, gsum(G[e][0], t2[a][bb][0], G[e][1], t2[a][bb][1], G[e][2], t2[a][bb][2]));
+            }
+#undef GSUM
+}
+
+bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c) {
+    int T, MB, lanes;
+    if (!wino_tile(c->C, c->M, c->out[2], c->nd, L->target, &T, &MB, &lanes)) return false;
+    int64_t P = c->nd == 3 ? 64 : 16;
+    /* int8 weights: U in the node's scratch (urc_conv_scratch asked for it), else the direct kernel */
+    bool q8 = urc_lower_wdtype(c->n) == URC_DT_I8;
+    int64_t nmb = (c->M + MB - 1) / MB;
+    if (q8 && (!c->n->scratch || urc_shape_numel(&c->n->scratch->shape) < nmb * P * c->C * MB)) return false;
+
+    wino w = {L, k, c, T, MB, lanes, c->nd == 3 ? 4 : 1, P, nmb, {0}, 0, -1, -1, 0, 0, false};
     w.dot2 = urc_lower_dot2(L, c->n) && c->C % 2 == 0 && urc_wino_pairs(c->C, c->M);
     for (int p = 0; p < c->nx; p++) w.bx[p] = urc_lower_in(L, k, c->x[p], "x");
-    float *u = pack_u(c, w.nmb, MB);
-    w.bu = w.dot2 ? urc_lower_wpairs(L, k, "wino", w.nmb * P, c->C, MB, u)
-                  : urc_lower_wconst(L, k, c->n, "wino", w.nmb * P * c->C * MB, u);
-    free(u);
+    int bq = -1, bs = -1;
+    if (q8) {
+        w.bu = urc_lower_out(L, k, c->n->scratch, "u");
+        bq = urc_lower_win(L, k, c->n, c->w, "w");
+        bs = urc_lower_wscale(L, k, c->n, c->M, c->M);
+    } else {
+        float *u = pack_u(c, w.nmb, MB);
+        w.bu = w.dot2 ? urc_lower_wpairs(L, k, "wino", w.nmb * P, c->C, MB, u)
+                      : urc_lower_wconst(L, k, c->n, "wino", w.nmb * P * c->C * MB, u);
+        free(u);
+    }
     const urc_value *B = c->b;
     int64_t bits = 0;
     if (B && B->data && urc_shape_numel(&B->shape) > 1) {
@@ -431,18 +515,19 @@ bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c) {
     int64_t key[64 + 2 * URC_CONV_MAX_PARTS], alpha;
     int nk = 0;
     memcpy(&alpha, &at->act_alpha, sizeof alpha);
-    const int64_t head[] = {0x57494e4f, c->N, c->C,        c->M, T,       MB,    w.nmb, w.bu,  w.bb,
-                            w.br,       w.by, w.bias_mode, bits, at->act, alpha, c->nx, c->nd, w.dot2};
+    const int64_t head[] = {0x57494e4f, c->N, c->C,        c->M, T,  MB,      w.nmb, w.bu,  w.bb,  w.br,
+                            w.by,       bits, w.bias_mode, bq,   bs, at->act, alpha, c->nx, c->nd, w.dot2};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
     for (int a = 0; a < 3; a++) key[nk++] = c->in[a], key[nk++] = c->out[a], key[nk++] = c->pb[a];
     for (int p = 0; p < c->nx; p++) key[nk++] = w.bx[p], key[nk++] = c->x[p]->shape.dims[c->x[p]->shape.rank - 1];
     if (urc_lower_reuse(L, k, c->n, key, nk)) return true;
 
+    if (q8) int8_u(&w, k->body, bq, bs);
     urc_ls *body = k->body, *par = NULL;
     urc_lx *nn = urc_sp_dim_loop(k, &body, "n", c->N, &par);
     urc_lx *td = urc_sp_dim_loop(k, &body, "td", c->nd == 3 ? (c->out[0] + 1) / 2 : c->out[0], &par);
     urc_lx *th = urc_sp_dim_loop(k, &body, "th", (c->out[1] + 1) / 2, &par);
-    int64_t full = tiles_w / T, rest = tiles_w % T;
+    int64_t tiles_w = (c->out[2] + 1) / 2, full = tiles_w / T, rest = tiles_w % T;
     if (full) {
         urc_ls *gb = body;
         urc_lx *g = urc_sp_dim_loop(k, &gb, "g", full, NULL);

@@ -369,6 +369,21 @@ int64_t urc_memplan_first_fit(int n, const int64_t *size, const int *def, const 
     return peak;
 }
 
+void urc_memplan_scratch(urc_graph *g, const urc_target *t) {
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *n = g->nodes.items[i];
+        const urc_op_impl *impl = n->op < URC_OP_COUNT ? urc_ops[n->op].impl : NULL;
+        int64_t count = impl && impl->scratch ? impl->scratch(n, t) : 0;
+        n->scratch = NULL;
+        if (count <= 0) continue;
+        urc_value *v = urc_value_new(g, urc_fmt("%%scratch_%s", n->name));
+        v->dtype = URC_DT_F32;
+        v->shape = (urc_shape){1, {count}};
+        v->has_type = true;
+        n->scratch = v;
+    }
+}
+
 urc_memplan *urc_memplan_run(urc_graph *g, int align) {
     int nv = g->values.len, nn = g->nodes.len;
     urc_memplan *p = urc_alloc(sizeof *p);
@@ -415,9 +430,10 @@ urc_memplan *urc_memplan_run(urc_graph *g, int align) {
         p->ref[v->id] = (urc_mref){URC_MEM_OUTPUT, 0, i};
         p->placed[v->id] = true;
     }
-    /* Lifetimes of each value on its own. */
+    /* Lifetimes of each value on its own (a node's scratch: that node). */
     for (int i = 0; i < nn; i++) {
         urc_node *n = g->nodes.items[i];
+        if (n->scratch) def[n->scratch->id] = last[n->scratch->id] = i;
         for (int j = 0; j < n->nout; j++)
             if (n->out[j]) def[n->out[j]->id] = i;
         for (int j = 0; j < n->nin; j++)

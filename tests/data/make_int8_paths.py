@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes tests/data/int8_paths.onnx (+ .input.npy): the kernel paths --precision int8 scales weights in, each
 against `run --interp --precision int8` (tests/precision_test.sh, mode int8, test precision_int8_paths):
-Convs in channel blocks (1 -> 8, 8 -> 8), a grouped Conv (the plain conv loop, per-output-channel scales
+Convs in channel blocks (1 -> 8; 8 -> 8, which Winograd takes, its transformed weights made from the int8 ones at
+each call), a grouped Conv (the plain conv loop, per-output-channel scales
 across groups), a grouped ConvTranspose k3 s2 (the plain ConvTranspose loop: output channel g * M/g + j of
 W [C, M/g, k...]), a ConvTranspose k3 s2 (residue classes), a ConvTranspose k2 s2 (the row-GEMM kernel:
 columns kw * M + m), a Conv 32 -> 2 (dot form: 32 channels fill 8 or 16 lanes), a Conv 2 -> 2 (voxel lanes), and a Gemm with transB (scales
