@@ -32,6 +32,9 @@
 
 #define WINO_STACK (160 * 1024)
 
+/* G (filter transform, 4x3), for U = G g G^T at compile time (pack_u) or at each call (int8_u) */
+static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+
 static urc_lx *loopv(urc_kernel *k, urc_ls **body, const char *name, int64_t lo, urc_lx *hi, unsigned flags) {
     int v = urc_kernel_var(k, name, URC_DT_I64);
     *body = urc_ls_for(*body, v, urc_lx_int(lo), hi, 1, flags);
@@ -97,7 +100,6 @@ static void at4(urc_kernel *k, urc_ls *body, urc_lx *const *a, urc_lx **o) {
 
 /* U[mb][p][c][l] = (G g G^T)[p] of W[mb*MB + l, c] (zero past M); 2D: G along H and W only. */
 static float *pack_u(const urc_wino_conv *c, int64_t nmb, int MB) {
-    static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
     int64_t C = c->C, M = c->M, P = c->nd == 3 ? 64 : 16, taps = c->nd == 3 ? 27 : 9;
     float *u = urc_xcalloc((size_t)(nmb * P * C * MB), sizeof(float));
     for (int64_t m = 0; m < M; m++)
@@ -433,7 +435,6 @@ int64_t urc_wino_u_count(int64_t C, int64_t M, int64_t out_w, int nd, const urc_
  * the output channels before the tiles: the weights stay a quarter of float32's, and the products are
  * Winograd's (3.4 times fewer than the direct kernel's) on the same float values as the direct kernel's. */
 static void int8_u(wino *w, urc_ls *body, int bq, int bs) {
-    static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
     urc_kernel *k = w->k;
     const urc_wino_conv *c = w->c;
     int64_t C = c->C, M = c->M, MB = w->MB, P = w->P;
@@ -445,9 +446,11 @@ static void int8_u(wino *w, urc_ls *body, int bq, int bs) {
     urc_lx *s = fvar(k, b, urc_lx_sel(in, ld(k, bs, mc), urc_lx_flt(0, URC_DT_F32)));
     urc_lx *wb = urc_sp_let(k, b, "wb", urc_muli(urc_add(urc_muli(mc, C), ci), taps));
     urc_lx *g[27], *t1[4][9], *t2[4][4][3];
-    for (int t = 0; t < taps; t++)
-        g[t] = fvar(k, b, urc_lx_bin(URC_L_MUL, urc_lx_cast(URC_DT_F32, ld(k, bq, urc_addi(wb, t))), s));
-        /* G g G^T along D (3D; 2D: one D "tap", the identity), then H, then W: sums of +-1 and +-1/2 terms */
+    for (int t = 0; t < taps; t++) {
+        urc_lx *q = urc_lx_cast(URC_DT_F32, ld(k, bq, urc_addi(wb, t)));
+        g[t] = fvar(k, b, urc_lx_bin(URC_L_MUL, q, s));
+    }
+    /* G g G^T along D (3D; 2D: one D "tap", the identity), then H, then W: sums of +-1 and +-1/2 terms */
 #define GSUM(row, a0, a1, a2) gvar(k, b, gsum(G[row][0], a0, G[row][1], a1, G[row][2], a2))
     for (int a = 0; a < na; a++)
         for (int hw = 0; hw < 9; hw++) t1[a][hw] = nd == 3 ? GSUM(a, g[hw], g[9 + hw], g[18 + hw]) : g[hw];

@@ -152,8 +152,11 @@ void urc_emit_c_header_multi(const urc_program *const *progs, const char *const 
             "} %s_param_info;\n",
             o->prefix, o->prefix);
         urc_sb_printf(out, "extern const %s_param_info %s_params[%s_NUM_PARAMS];\n", o->prefix, o->prefix, U);
-        urc_sb_printf(out, "/* Copies the parameters' initial values (from the weights blob) into params and\n"
-                           " * zeroes the optimizer state: call once before the first step. */\n");
+        urc_sb_printf(out,
+                      "/* Copies the parameters' initial values (from the weights blob) into params and\n"
+                      " * zeroes the optimizer state: call once before the first step. Returns %s_OK, or\n"
+                      " * %s_ERR_CPU / %s_ERR_NULL / %s_ERR_ALIGN without touching any memory. */\n",
+                      U, U, U, U);
         urc_sb_printf(out, "int %s_train_init(%svoid *params, void *state);\n", o->prefix,
                       o->embed_weights ? "" : "const void *weights, ");
     }
