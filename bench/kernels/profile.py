@@ -12,7 +12,7 @@ from kernel_timer import build, report
 d = sys.argv[1]
 threads = sys.argv[2] if len(sys.argv) > 2 else '2'
 runs = sys.argv[3] if len(sys.argv) > 3 else '2'
-exe, calls, env = build(d, 'model.c', r'^int \w+_forward\(', threads, ['harness.c'], 'prof_run')
+exe, calls, env = build(d, 'model.c', r'^static int \w+_forward_body\(', threads, ['harness.c'], 'prof_run')
 subprocess.check_call([exe, os.path.join(d, 'model.weights'), os.path.join(d, 'in0.bin'), '/dev/null', runs], env=env,
                       stdout=subprocess.DEVNULL)
 report(d, calls, 'forward', threads)

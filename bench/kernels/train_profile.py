@@ -16,7 +16,7 @@ from kernel_timer import build, report
 d = sys.argv[1]
 threads = sys.argv[2] if len(sys.argv) > 2 else '1'
 steps = sys.argv[3] if len(sys.argv) > 3 else '3'
-exe, calls, env = build(d, 'seg.c', r'^int \w+_train_step\(', threads, ['train.c', 'weights.c', 'checkpoint.c'],
+exe, calls, env = build(d, 'seg.c', r'^static int \w+_train_step_body\(', threads, ['train.c', 'weights.c', 'checkpoint.c'],
                         'prof_train')
 subprocess.check_call([exe, os.path.join(d, 'seg.weights'), os.path.join(d, 'images.bin'), os.path.join(d, 'labels.bin'),
                        '1', steps, '1e-4', '1e-4', '0', os.path.join(d, 'prof_ckpt.bin'), '0', '0'], env=env)
