@@ -111,6 +111,16 @@ static urc_value *weights(urc_graph *g, int64_t r, int64_t c) {
     return urc_const_new(g, NULL, urc_tensor_new(URC_DT_F32, &s));
 }
 
+/* A graph's input x, a 64x64 float matrix (the caller's). */
+static urc_value *input64(urc_graph *g) {
+    g->opset = 17;
+    urc_value *x = urc_value_new(g, "x");
+    urc_value_set_type(x, URC_DT_F32, &(urc_shape){2, {64, 64}});
+    x->flags |= URC_VAL_INPUT;
+    URC_VEC_PUSH(g->inputs, x);
+    return x;
+}
+
 /* The memory-aware order (passes/schedule.c) on a residual block's shape, units of one 64x64 float matrix:
  * t1, t2 = x W; c1 = t1 t2; n1 = c1 Wh (half a unit); c2 = n1 Wv; c3 = t1 t2; y = c2 + c3 (the caller's).
  * In the model's order c2 runs while t1 and t2 wait for c3: 4 units live (t1, t2, c2, c3). Run c3, the last
@@ -120,11 +130,7 @@ static void check_schedule(bool c3_first) {
     const char *path = c3_first ? "schedule (c3 before c2)" : "schedule";
     urc_diag_reset(path);
     urc_graph *g = urc_graph_new();
-    g->opset = 17;
-    urc_value *x = urc_value_new(g, "x");
-    urc_value_set_type(x, URC_DT_F32, &(urc_shape){2, {64, 64}});
-    x->flags |= URC_VAL_INPUT;
-    URC_VEC_PUSH(g->inputs, x);
+    urc_value *x = input64(g);
     urc_value *w = weights(g, 64, 64), *t1 = mm(g, x, w, "t1"), *t2 = mm(g, x, w, "t2"), *c3 = NULL;
     urc_value *c1 = mm(g, t1, t2, "c1"), *n1 = mm(g, c1, weights(g, 64, 32), "n1");
     if (c3_first) c3 = mm(g, t1, t2, "c3");
@@ -166,11 +172,7 @@ static void check_scratch(void) {
     const char *path = "scratch";
     urc_diag_reset(path);
     urc_graph *g = urc_graph_new();
-    g->opset = 17;
-    urc_value *x = urc_value_new(g, "x");
-    urc_value_set_type(x, URC_DT_F32, &(urc_shape){2, {64, 64}});
-    x->flags |= URC_VAL_INPUT;
-    URC_VEC_PUSH(g->inputs, x);
+    urc_value *x = input64(g);
     urc_value *w = weights(g, 64, 64), *t1 = mm(g, x, w, "t1"), *t2 = t1 ? mm(g, t1, w, "t2") : NULL;
     urc_value *t3 = t2 ? mm(g, t2, w, "t3") : NULL, *y = t3 ? mm(g, t3, w, "y") : NULL;
     CHECK(y != NULL, "graph not built: %s", urc_diag_message());

@@ -52,6 +52,15 @@ static LLVMValueRef baseline_function(gen *g, const char *name, LLVMTypeRef ft, 
 
 static LLVMValueRef field(gen *g, LLVMValueRef agg, unsigned i) { return LLVMBuildExtractValue(g->b, agg, i, ""); }
 
+/* An i32 that is a when control came from block ba, b from bb. */
+static LLVMValueRef phi2(gen *g, LLVMValueRef a, LLVMBasicBlockRef ba, LLVMValueRef b, LLVMBasicBlockRef bb) {
+    LLVMValueRef p = LLVMBuildPhi(g->b, g->i32, "");
+    LLVMValueRef inc[2] = {a, b};
+    LLVMBasicBlockRef from[2] = {ba, bb};
+    LLVMAddIncoming(p, inc, from, 2);
+    return p;
+}
+
 /* CPUID(leaf, sub) as {eax, ebx, ecx, edx} */
 static LLVMValueRef cpuid(gen *g, unsigned leaf, unsigned sub) {
     LLVMTypeRef r4[4] = {g->i32, g->i32, g->i32, g->i32}, a2[2] = {g->i32, g->i32};
@@ -98,10 +107,7 @@ static LLVMValueRef scan_function(gen *g, const char *prefix, const urc_cpu_feat
     LLVMValueRef xcr0 = field(g, LLVMBuildCall2(g->b, xft, xasm, &c0, 1, ""), 0); /* (the low half: bits 0-31) */
     LLVMBuildBr(g->b, done);
     LLVMPositionBuilderAtEnd(g->b, done);
-    LLVMValueRef x = LLVMBuildPhi(g->b, g->i32, "xcr0");
-    LLVMValueRef inc[2] = {zero, xcr0};
-    LLVMBasicBlockRef from[2] = {entry, xs};
-    LLVMAddIncoming(x, inc, from, 2);
+    LLVMValueRef x = phi2(g, zero, entry, xcr0, xs);
     LLVMValueRef res = zero;
     for (int i = nreq - 1; i >= 0; i--) { /* the first missing wins */
         const urc_cpu_feature *f = req[i];
@@ -161,10 +167,7 @@ static void missing_function(gen *g, const char *prefix, const urc_cpu_feature *
     LLVMSetAlignment(st, 4);
     LLVMBuildBr(g->b, have);
     LLVMPositionBuilderAtEnd(g->b, have);
-    LLVMValueRef v = LLVMBuildPhi(g->b, g->i32, "");
-    LLVMValueRef inc[2] = {s, r};
-    LLVMBasicBlockRef from[2] = {here, first};
-    LLVMAddIncoming(v, inc, from, 2);
+    LLVMValueRef v = phi2(g, s, here, r, first);
     LLVMValueRef idx[2] = {ll_ci(g->i64, 0),
                            LLVMBuildZExt(g->b, LLVMBuildSub(g->b, v, ll_ci(g->i32, 1), ""), g->i64, "")};
     LLVMBuildRet(g->b,
