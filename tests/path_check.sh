@@ -4,7 +4,9 @@
 # without this a change to the conditions of a kernel or a fusion could send them down another path
 # and those tests would still pass.
 #   wino: tests/node_extra/conv/test_fconv_wino_* go through the Winograd kernel (ops/conv_wino.c:
-#         its packed weights are the buffer `wino`), and UNETRC_CONV=direct really turns it off.
+#         its weights packed for the transform made at each call are the buffer `wino_g`; with
+#         UNETRC_WINO_U=stored the transformed weights packed at compile time, `wino`, in a larger
+#         weights file), and UNETRC_CONV=direct really turns it off.
 #   dot:  tests/node_extra/conv/test_fconv*_dot_* take the few-output-channels form of the direct
 #         kernel (ops/conv_direct.c, dot_tile: its packed weights are the buffer `wdot`), and
 #         UNETRC_CONV_DOT=0 really turns it off.
@@ -18,7 +20,7 @@ MODE=$1; U=$2; S=$3
 T=$(mktemp -d /tmp/unetrc-path-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 case $MODE in
-wino) tests="$S/tests/node_extra/conv/test_fconv_wino_*"; least=8; buf=wino; off=UNETRC_CONV=direct ;;
+wino) tests="$S/tests/node_extra/conv/test_fconv_wino_*"; least=8; buf=wino_g; off=UNETRC_CONV=direct ;;
 dot) tests="$S/tests/node_extra/conv/test_fconv*_dot_*"; least=12; buf=wdot; off=UNETRC_CONV_DOT=0 ;;
 vox) tests="$S/tests/node_extra/conv/test_fconv*_vox_*"; least=7; buf=wvox; off=UNETRC_CONV_VOX=0 ;;
 act) tests="$S/tests/node_extra/act/test_*"; least=12 ;;
@@ -35,6 +37,13 @@ for d in $tests; do
         continue
     fi
     grep -q "$buf\\[" "$T/seg.c" || fail "no $buf kernel"
+    if [ "$MODE" = wino ]; then # (and the taps take less of the weights file than U: 27 or 9 values, not 64 or 16)
+        a=$(stat -c %s "$T/seg.weights")
+        UNETRC_WINO_U=stored "$U" "$d/model.onnx" -o "$T/seg.c" 2>"$T/err" || fail "compile (stored U): $(cat "$T/err")"
+        grep -q "wino\\[" "$T/seg.c" && ! grep -q "wino_g\\[" "$T/seg.c" || fail "UNETRC_WINO_U=stored: no stored U"
+        b=$(stat -c %s "$T/seg.weights")
+        [ "$a" -lt "$b" ] || fail "weights file $a bytes with U made at each call, not less than $b with U stored"
+    fi
     if ! env "$off" "$U" "$d/model.onnx" -o "$T/seg.c" 2>"$T/err"; then fail "compile ($off): $(cat "$T/err")"; continue; fi
     if grep -q "$buf\\[" "$T/seg.c"; then fail "$off still uses $buf"; fi
 done

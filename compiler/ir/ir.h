@@ -305,9 +305,10 @@ typedef struct urc_op_impl {
      * to bfloat16 before each data input this names): the inputs (bit j for input j) that lowering reads
      * as bfloat16 pairs when node n is marked bf16 and compiled for target t, or NULL / 0 for none. */
     unsigned (*bf16_pairs)(const urc_node *n, const struct urc_target *t);
-    /* float32 elements of arena scratch the node's kernel needs while it runs on target t (int8 Winograd
-     * convolutions: their transformed weights, made from the int8 ones at each call), or NULL / 0. */
-    int64_t (*scratch)(const urc_node *n, const struct urc_target *t);
+    /* Elements of arena scratch the node's kernel needs while it runs on target t, of the type it sets
+     * in *dt (float32 unless it says otherwise; Winograd convolutions: their transformed weights, made
+     * from the stored ones at each call), or NULL / 0. */
+    int64_t (*scratch)(const urc_node *n, const struct urc_target *t, urc_dtype *dt);
 } urc_op_impl;
 
 /* Op traits (the last column of ops.def, which explains them). */

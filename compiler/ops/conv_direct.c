@@ -564,15 +564,22 @@ static bool wino_fits(const urc_node *n, const geo *g) {
     return ok;
 }
 
-/* int8 weights: Winograd's transformed weights are no int8 values, so its int8 kernel makes them at each
- * call into arena scratch (conv_wino.c), which the memory plan places for the node (urc_op_impl.scratch). */
-int64_t urc_conv_scratch(const urc_node *n, const urc_target *t) {
-    if ((n->op != URC_OP_CONV && n->op != URC_OP_FUSED_CONV) || urc_lower_wdtype(n) != URC_DT_I8) return 0;
+/* Winograd's U is made at each call from the weights (conv_wino.c runtime_u) for every convolution the
+ * kernel takes with constant float32 weights: the blob holds their 27 taps per channel pair instead of
+ * U's 64. UNETRC_WINO_U=stored in the environment packs U at compile time instead for float32, bf16 and
+ * f16 weights (int8 weights always make it at each call: their U is no int8 value). */
+int64_t urc_conv_scratch(const urc_node *n, const urc_target *t, urc_dtype *dt) {
+    if ((n->op != URC_OP_CONV && n->op != URC_OP_FUSED_CONV) || !n->in[1]->data || n->in[1]->dtype != URC_DT_F32)
+        return 0;
+    const char *e = getenv("UNETRC_WINO_U");
+    urc_dtype wdt = urc_lower_wdtype(n);
+    if (wdt != URC_DT_I8 && e && !strcmp(e, "stored")) return 0;
     geo g = urc_conv_geometry(n);
     if (!urc_conv_fast_cl(n, &g) || n->a.conv.w_last || !wino_fits(n, &g)) return 0;
     bool gemm = true;
     for (int a = 0; a < g.nsp; a++) gemm = gemm && g.K[a] == 1;
-    return gemm ? 0 : urc_wino_u_count(g.C, g.M, g.out[2], g.nsp, t);
+    bool pairs = wdt == URC_DT_BF16 && urc_target_dot2(t);
+    return gemm ? 0 : urc_wino_u_count(g.C, g.M, g.out[2], g.nsp, t, pairs, dt);
 }
 
 static bool try_winograd(urc_lower *L, urc_kernel *k, const urc_node *n, const dconv *d, int nsp) {

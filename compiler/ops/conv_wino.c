@@ -32,7 +32,7 @@
 
 #define WINO_STACK (160 * 1024)
 
-/* G (filter transform, 4x3), for U = G g G^T at compile time (pack_u) or at each call (int8_u) */
+/* G (filter transform, 4x3), for U = G g G^T at compile time (pack_u) or at each call (runtime_u) */
 static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
 
 static urc_lx *loopv(urc_kernel *k, urc_ls **body, const char *name, int64_t lo, urc_lx *hi, unsigned flags) {
@@ -423,32 +423,41 @@ static bool wino_tile(int64_t C, int64_t M, int64_t out_w, int nd, const urc_tar
     return true;
 }
 
-int64_t urc_wino_u_count(int64_t C, int64_t M, int64_t out_w, int nd, const urc_target *tg) {
+/* Whether the kernel multiplies bf16 pairs (V in bfloat16, U as pairs along c) for C input and M output
+ * channels when the node's products are pairs. */
+static bool wino_dot2(bool pairs, int64_t C, int64_t M) { return pairs && C % 2 == 0 && urc_wino_pairs(C, M); }
+
+int64_t urc_wino_u_count(int64_t C, int64_t M, int64_t out_w, int nd, const urc_target *tg, bool pairs, urc_dtype *dt) {
     int T, MB, lanes;
     if (!wino_tile(C, M, out_w, nd, tg, &T, &MB, &lanes)) return 0;
-    return (M + MB - 1) / MB * (nd == 3 ? 64 : 16) * C * MB;
+    bool d2 = wino_dot2(pairs, C, M);
+    *dt = d2 ? URC_DT_U32 : URC_DT_F32;
+    return (M + MB - 1) / MB * (nd == 3 ? 64 : 16) * (d2 ? C / 2 : C) * MB;
 }
 
-/* int8 weights (--precision int8): U made at each call into the node's arena scratch from the int8 W
- * [M][C][taps] and the per-channel scales, U[mb][p][c][l] = (G (q s) G^T)[p] of output channel
- * m = mb*MB + l (zero past M), as pack_u makes it at compile time for float weights. A parallel loop over
- * the output channels before the tiles: the weights stay a quarter of float32's, and the products are
- * Winograd's (3.4 times fewer than the direct kernel's) on the same float values as the direct kernel's. */
-static void int8_u(wino *w, urc_ls *body, int bq, int bs) {
+/* W packed for runtime_u: Gp[mb][c][tap][l] = W[mb*MB + l, c, tap] (zero past M), from the weights as
+ * the node stores them (urc_lower_wdata: float32, or int8's integers), so that the transform below reads
+ * the MB output channels of a tap as one vector. */
+static float *pack_g(const urc_wino_conv *c, const float *wd, int64_t nmb, int MB) {
+    int64_t C = c->C, M = c->M, taps = c->nd == 3 ? 27 : 9;
+    float *gp = urc_xcalloc((size_t)(nmb * C * taps * MB), sizeof(float));
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t ci = 0; ci < C; ci++)
+            for (int64_t t = 0; t < taps; t++)
+                gp[((m / MB * C + ci) * taps + t) * MB + m % MB] = wd[(m * C + ci) * taps + t];
+    return gp;
+}
+
+/* The P values of U (G (g s) G^T, p = (a*4 + b)*4 + e) of one lane l of one input channel: its taps at
+ * Gp[wb + tap*MB + l], scaled by Sp[mb*MB + l] when bs >= 0, into us[p] (expressions over locals of b). */
+static void u_of_tile(wino *w, urc_ls *b, int bq, int bs, urc_lx *wb, urc_lx *mb, urc_lx *l, urc_lx **us) {
     urc_kernel *k = w->k;
-    const urc_wino_conv *c = w->c;
-    int64_t C = c->C, M = c->M, MB = w->MB, P = w->P;
-    int nd = c->nd, taps = nd == 3 ? 27 : 9, na = nd == 3 ? 4 : 1;
-    urc_ls *b = body;
-    urc_lx *m = loopv(k, &b, "m", 0, urc_lx_int(w->nmb * MB), URC_FOR_PARALLEL);
-    urc_lx *ci = loopv(k, &b, "c", 0, urc_lx_int(C), 0);
-    urc_lx *in = urc_lx_bin(URC_L_LT, m, urc_lx_int(M)), *mc = clampi(m, M);
-    urc_lx *s = fvar(k, b, urc_lx_sel(in, ld(k, bs, mc), urc_lx_flt(0, URC_DT_F32)));
-    urc_lx *wb = urc_sp_let(k, b, "wb", urc_muli(urc_add(urc_muli(mc, C), ci), taps));
+    int64_t MB = w->MB;
+    int nd = w->c->nd, taps = nd == 3 ? 27 : 9, na = nd == 3 ? 4 : 1;
     urc_lx *g[27], *t1[4][9], *t2[4][4][3];
     for (int t = 0; t < taps; t++) {
-        urc_lx *q = urc_lx_cast(URC_DT_F32, ld(k, bq, urc_addi(wb, t)));
-        g[t] = fvar(k, b, urc_lx_bin(URC_L_MUL, q, s));
+        urc_lx *q = urc_lower_wload(k, bq, urc_add(urc_addi(wb, t * MB), l), URC_DT_F32);
+        g[t] = fvar(k, b, urc_lower_wscaled(k, q, bs, urc_add(urc_muli(mb, MB), l)));
     }
     /* G g G^T along D (3D; 2D: one D "tap", the identity), then H, then W: sums of +-1 and +-1/2 terms */
 #define GSUM(row, a0, a1, a2) gvar(k, b, gsum(G[row][0], a0, G[row][1], a1, G[row][2], a2))
@@ -457,35 +466,81 @@ static void int8_u(wino *w, urc_ls *body, int bq, int bs) {
     for (int a = 0; a < na; a++)
         for (int bb = 0; bb < 4; bb++)
             for (int x = 0; x < 3; x++) t2[a][bb][x] = GSUM(bb, t1[a][x], t1[a][3 + x], t1[a][6 + x]);
-    urc_lx *mb = urc_sp_let(k, b, "mb", urc_lx_bin(URC_L_DIV, m, urc_lx_int(MB)));
-    urc_lx *l = urc_sp_let(k, b, "l", urc_lx_bin(URC_L_REM, m, urc_lx_int(MB)));
     for (int a = 0; a < na; a++)
         for (int bb = 0; bb < 4; bb++)
-            for (int e = 0; e < 4; e++) {
-                int64_t p = (a * 4 + bb) * 4 + e;
-                urc_lx *idx = urc_add(urc_muli(urc_add(urc_muli(urc_addi(urc_muli(mb, P), p), C), ci), MB), l);
-                urc_ls_store(b, w->bu, idx, gsum(G[e][0], t2[a][bb][0], G[e][1], t2[a][bb][1], G[e][2], t2[a][bb][2]));
-            }
+            for (int e = 0; e < 4; e++)
+                us[(a * 4 + bb) * 4 + e] = gsum(G[e][0], t2[a][bb][0], G[e][1], t2[a][bb][1], G[e][2], t2[a][bb][2]);
 #undef GSUM
+}
+
+/* U made at each call into the node's arena scratch (urc_conv_scratch asked for it) from Gp (pack_g; its
+ * storage type float32, bf16, f16, or int8 with per-channel scales bs): U[mb][p][c][l] = (G (g s) G^T)[p]
+ * of output channel mb*MB + l, as pack_u makes it at compile time; with pairs (w->dot2) U2[mb][p][c/2][l],
+ * the bfloat16 of channels c and c + 1 in one uint32, through a local row of bfloat16 per channel pair. A
+ * parallel loop over the (mb, c) pairs (pairs: (mb, c/2)) before the tiles, each transforming MB output
+ * channels as vectors: the blob holds 27 weights per (input, output) channel pair instead of U's 64 (int8:
+ * a quarter of float32's). */
+static void runtime_u(wino *w, urc_ls *body, int bq, int bs) {
+    urc_kernel *k = w->k;
+    const urc_wino_conv *c = w->c;
+    int np = w->dot2 ? 2 : 1;
+    int64_t C = c->C / np, MB = w->MB, P = w->P; /* (C: channel pairs with dot2) */
+    int nd = c->nd, taps = nd == 3 ? 27 : 9;
+    urc_ls *ib = body;
+    urc_lx *i = loopv(k, &ib, "i", 0, urc_lx_int(w->nmb * C), URC_FOR_PARALLEL); /* i = mb*C + c */
+    urc_lx *mb = urc_sp_let(k, ib, "mb", urc_lx_bin(URC_L_DIV, i, urc_lx_int(C)));
+    urc_lx *ci = urc_sp_let(k, ib, "c", urc_lx_bin(URC_L_REM, i, urc_lx_int(C)));
+    int row = -1; /* pairs: rowp[p][l][parity] */
+    if (w->dot2) {
+        row = urc_kernel_local(k, "rowp", URC_DT_BF16, P * MB * 2);
+        urc_ls_array(ib, k, row);
+    }
+    for (int par = 0; par < np; par++) {
+        urc_ls *b = ib;
+        urc_lx *wb = urc_sp_let(k, b, "wb", urc_muli(urc_addi(urc_muli(i, np), par), taps * MB));
+        urc_lx *l = loopv(k, &b, "l", 0, urc_lx_int(MB), URC_FOR_VECTOR);
+        urc_lx *us[64];
+        u_of_tile(w, b, bq, bs, wb, mb, l, us);
+        for (int p = 0; p < P; p++) {
+            if (w->dot2)
+                urc_ls_store(b, row, urc_addi(urc_muli(urc_addi(l, p * MB), 2), par), urc_lx_cast(URC_DT_BF16, us[p]));
+            else
+                urc_ls_store(b, w->bu, urc_add(urc_muli(urc_add(urc_muli(urc_addi(urc_muli(mb, P), p), C), ci), MB), l),
+                             us[p]);
+        }
+    }
+    if (w->dot2) {
+        urc_ls *b = ib;
+        urc_lx *p = loopv(k, &b, "p", 0, urc_lx_int(P), 0);
+        urc_lx *l = loopv(k, &b, "l", 0, urc_lx_int(MB), URC_FOR_VECTOR);
+        urc_ls_store(b, w->bu, urc_add(urc_muli(urc_add(urc_muli(urc_add(urc_muli(mb, P), p), C), ci), MB), l),
+                     urc_lx_pair(k, row, urc_muli(urc_add(urc_muli(p, MB), l), 2)));
+    }
 }
 
 bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c) {
     int T, MB, lanes;
     if (!wino_tile(c->C, c->M, c->out[2], c->nd, L->target, &T, &MB, &lanes)) return false;
     int64_t P = c->nd == 3 ? 64 : 16;
-    /* int8 weights: U in the node's scratch (urc_conv_scratch asked for it), else the direct kernel */
-    bool q8 = urc_lower_wdtype(c->n) == URC_DT_I8;
+    /* U made at each call into the node's scratch where urc_conv_scratch asked for it (int8 weights must:
+     * else the direct kernel), else packed at compile time */
+    bool q8 = urc_lower_wdtype(c->n) == URC_DT_I8, dot2 = wino_dot2(urc_lower_dot2(L, c->n), c->C, c->M);
     int64_t nmb = (c->M + MB - 1) / MB;
-    if (q8 && (!c->n->scratch || urc_shape_numel(&c->n->scratch->shape) < nmb * P * c->C * MB)) return false;
+    const urc_value *sv = c->n->scratch;
+    bool rt = sv && sv->dtype == (dot2 ? URC_DT_U32 : URC_DT_F32) &&
+              urc_shape_numel(&sv->shape) >= nmb * P * (dot2 ? c->C / 2 : c->C) * MB;
+    if (q8 && !rt) return false;
 
     wino w = {L, k, c, T, MB, lanes, c->nd == 3 ? 4 : 1, P, nmb, {0}, 0, -1, -1, 0, 0, false};
-    w.dot2 = urc_lower_dot2(L, c->n) && c->C % 2 == 0 && urc_wino_pairs(c->C, c->M);
+    w.dot2 = dot2;
     for (int p = 0; p < c->nx; p++) w.bx[p] = urc_lower_in(L, k, c->x[p], "x");
     int bq = -1, bs = -1;
-    if (q8) {
+    if (rt) {
         w.bu = urc_lower_out(L, k, c->n->scratch, "u");
-        bq = urc_lower_win(L, k, c->n, c->w, "w");
-        bs = urc_lower_wscale(L, k, c->n, c->M, c->M);
+        float *gp = pack_g(c, urc_lower_wdata(L, c->n), nmb, MB);
+        bq = urc_lower_wconst(L, k, c->n, "wino_g", nmb * c->C * (c->nd == 3 ? 27 : 9) * MB, gp);
+        free(gp);
+        if (q8) bs = urc_lower_wscale(L, k, c->n, nmb * MB, c->M);
     } else {
         float *u = pack_u(c, w.nmb, MB);
         w.bu = w.dot2 ? urc_lower_wpairs(L, k, "wino", w.nmb * P, c->C, MB, u)
@@ -525,7 +580,7 @@ bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c) {
     for (int p = 0; p < c->nx; p++) key[nk++] = w.bx[p], key[nk++] = c->x[p]->shape.dims[c->x[p]->shape.rank - 1];
     if (urc_lower_reuse(L, k, c->n, key, nk)) return true;
 
-    if (q8) int8_u(&w, k->body, bq, bs);
+    if (rt) runtime_u(&w, k->body, bq, bs);
     urc_ls *body = k->body, *par = NULL;
     urc_lx *nn = urc_sp_dim_loop(k, &body, "n", c->N, &par);
     urc_lx *td = urc_sp_dim_loop(k, &body, "td", c->nd == 3 ? (c->out[0] + 1) / 2 : c->out[0], &par);

@@ -23,9 +23,11 @@ typedef struct urc_wino_conv {
  * tile that does not fit the per-thread scratch budget. */
 bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c);
 
-/* float32 elements of U for C input and M output channels, out_w output columns and nd axes on target
- * tg (the int8 kernels' scratch, made at each call), or 0 when the Winograd kernel would not take it. */
-int64_t urc_wino_u_count(int64_t C, int64_t M, int64_t out_w, int nd, const urc_target *tg);
+/* Elements of U for C input and M output channels, out_w output columns and nd axes on target tg (the
+ * scratch U is made into at each call): float32, or with bf16 pairs (pairs: the node's products are bf16
+ * pairs) uint32 pairs along the input channels where the kernel takes them (urc_wino_pairs), the type in
+ * *dt; 0 when the Winograd kernel would not take the convolution. */
+int64_t urc_wino_u_count(int64_t C, int64_t M, int64_t out_w, int nd, const urc_target *tg, bool pairs, urc_dtype *dt);
 
 /* Whether Winograd multiplies bf16 pairs (when the node's products are bf16 pairs at all) for C input and
  * M output channels: C >= 32 and M >= 16. With fewer, rounding V to bfloat16 costs about what the shorter

@@ -373,11 +373,12 @@ void urc_memplan_scratch(urc_graph *g, const urc_target *t) {
     for (int i = 0; i < g->nodes.len; i++) {
         urc_node *n = g->nodes.items[i];
         const urc_op_impl *impl = n->op < URC_OP_COUNT ? urc_ops[n->op].impl : NULL;
-        int64_t count = impl && impl->scratch ? impl->scratch(n, t) : 0;
+        urc_dtype dt = URC_DT_F32;
+        int64_t count = impl && impl->scratch ? impl->scratch(n, t, &dt) : 0;
         n->scratch = NULL;
         if (count <= 0) continue;
         urc_value *v = urc_value_new(g, urc_fmt("%%scratch_%s", n->name));
-        v->dtype = URC_DT_F32;
+        v->dtype = dt;
         v->shape = (urc_shape){1, {count}};
         v->has_type = true;
         n->scratch = v;
