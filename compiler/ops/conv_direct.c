@@ -553,33 +553,36 @@ static void dc_emit(dconv *cp, bool gemm) {
     if (R) dc_block(&c, body, mb, nn, od, oh, klo, khi, yrow, urc_sp_i(nfull * WB), nfull * WB, (int)R, valid);
 }
 
-/* 3x3x3 or 3x3, stride 1, undilated, constant W, Y channels-last:
- * Winograd's F(2x2x2, 3x3x3) or F(2x2, 3x3) (conv_wino.c) unless
- * UNETRC_CONV=direct. */
+/* 3x3x3 or 3x3, stride 1, undilated, W constant or run-time in w_last order (a training step's
+ * forward and data-gradient convolutions), Y channels-last: Winograd's F(2x2x2, 3x3x3) or F(2x2, 3x3)
+ * (conv_wino.c) unless UNETRC_CONV=direct. */
 static bool wino_fits(const urc_node *n, const geo *g) {
     const char *e = getenv("UNETRC_CONV");
     if (e && !strcmp(e, "direct")) return false;
-    bool ok = (g->nsp == 3 || g->nsp == 2) && n->in[1]->data && !n->a.conv.y_channels_first;
+    bool ok = (g->nsp == 3 || g->nsp == 2) && (n->in[1]->data || n->a.conv.w_last) && !n->a.conv.y_channels_first;
     for (int a = 0; a < g->nsp && ok; a++) ok = g->K[a] == 3 && g->s[a] == 1 && g->d[a] == 1;
     return ok;
 }
 
 /* Winograd's U is made at each call from the weights (conv_wino.c runtime_u) for every convolution the
- * kernel takes with constant float32 weights: the blob holds their 27 taps per channel pair instead of
- * U's 64. UNETRC_WINO_U=stored in the environment packs U at compile time instead for float32, bf16 and
- * f16 weights (int8 weights always make it at each call: their U is no int8 value). */
+ * kernel takes with float32 weights: constant ones, whose 27 taps per channel pair the blob holds instead
+ * of U's 64, and run-time ones in w_last order (a training step's). UNETRC_WINO_U=stored in the
+ * environment packs U at compile time instead for constant float32, bf16 and f16 weights (int8 weights
+ * always make it at each call: their U is no int8 value). */
 int64_t urc_conv_scratch(const urc_node *n, const urc_target *t, urc_dtype *dt) {
-    if ((n->op != URC_OP_CONV && n->op != URC_OP_FUSED_CONV) || !n->in[1]->data || n->in[1]->dtype != URC_DT_F32)
+    const urc_value *w = n->nin > 1 ? n->in[1] : NULL;
+    if ((n->op != URC_OP_CONV && n->op != URC_OP_FUSED_CONV) || !w || w->dtype != URC_DT_F32 ||
+        (!w->data && !n->a.conv.w_last) || (w->data && n->a.conv.w_last))
         return 0;
     const char *e = getenv("UNETRC_WINO_U");
     urc_dtype wdt = urc_lower_wdtype(n);
-    if (wdt != URC_DT_I8 && e && !strcmp(e, "stored")) return 0;
+    if (w->data && wdt != URC_DT_I8 && e && !strcmp(e, "stored")) return 0;
     geo g = urc_conv_geometry(n);
-    if (!urc_conv_fast_cl(n, &g) || n->a.conv.w_last || !wino_fits(n, &g)) return 0;
+    if (!urc_conv_fast_cl(n, &g) || !wino_fits(n, &g)) return 0;
     bool gemm = true;
     for (int a = 0; a < g.nsp; a++) gemm = gemm && g.K[a] == 1;
     bool pairs = wdt == URC_DT_BF16 && urc_target_dot2(t);
-    return gemm ? 0 : urc_wino_u_count(g.C, g.M, g.out[2], g.nsp, t, pairs, dt);
+    return gemm ? 0 : urc_wino_u_count(g.C, g.M, g.out[2], g.nsp, t, pairs, !w->data, dt);
 }
 
 static bool try_winograd(urc_lower *L, urc_kernel *k, const urc_node *n, const dconv *d, int nsp) {

@@ -23,9 +23,11 @@
  *                      into O[p / 4][r][t][:] by A^T's row r (the output transform along W)
  *         Y[2x2x2 block of t][mb*MB + :] = act(A^T O A + B) + R   (along H, then D)
  *
- * U = G g G^T is computed at compile time (in double) and packed as
- * U[M/MB][64][C][MB]. The scratch (V, O and the ring R of four columns) lives on
- * each thread's stack: kept under WINO_STACK bytes by the choice of T.
+ * U = G g G^T, U[M/MB][64][C][MB], is made at each call before the tiles into the node's arena scratch
+ * from the taps g, which the weights blob holds in the node's storage type (runtime_u; with
+ * UNETRC_WINO_U=stored, for float weights, computed at compile time in double and stored instead:
+ * pack_u). The per-group arrays (V, O and the ring R of four columns) live on each thread's stack:
+ * kept under WINO_STACK bytes by the choice of T.
  * Results differ from the direct sum by rounding only (the transforms have
  * coefficients 0, +-1 and +-1/2). */
 #include "conv_wino.h"
@@ -427,9 +429,10 @@ static bool wino_tile(int64_t C, int64_t M, int64_t out_w, int nd, const urc_tar
  * channels when the node's products are pairs. */
 static bool wino_dot2(bool pairs, int64_t C, int64_t M) { return pairs && C % 2 == 0 && urc_wino_pairs(C, M); }
 
-int64_t urc_wino_u_count(int64_t C, int64_t M, int64_t out_w, int nd, const urc_target *tg, bool pairs, urc_dtype *dt) {
+int64_t urc_wino_u_count(int64_t C, int64_t M, int64_t out_w, int nd, const urc_target *tg, bool pairs, bool wrt,
+                         urc_dtype *dt) {
     int T, MB, lanes;
-    if (!wino_tile(C, M, out_w, nd, tg, &T, &MB, &lanes)) return 0;
+    if (!wino_tile(C, M, out_w, nd, tg, &T, &MB, &lanes) || (wrt && M % MB)) return 0;
     bool d2 = wino_dot2(pairs, C, M);
     *dt = d2 ? URC_DT_U32 : URC_DT_F32;
     return (M + MB - 1) / MB * (nd == 3 ? 64 : 16) * (d2 ? C / 2 : C) * MB;
@@ -449,14 +452,15 @@ static float *pack_g(const urc_wino_conv *c, const float *wd, int64_t nmb, int M
 }
 
 /* The P values of U (G (g s) G^T, p = (a*4 + b)*4 + e) of one lane l of one input channel: its taps at
- * Gp[wb + tap*MB + l], scaled by Sp[mb*MB + l] when bs >= 0, into us[p] (expressions over locals of b). */
-static void u_of_tile(wino *w, urc_ls *b, int bq, int bs, urc_lx *wb, urc_lx *mb, urc_lx *l, urc_lx **us) {
+ * W[wb + tap*ts + l] (Gp, or a run-time W), scaled by Sp[mb*MB + l] when bs >= 0, into us[p] (expressions
+ * over locals of b). */
+static void u_values(wino *w, urc_ls *b, int bq, int bs, urc_lx *wb, int64_t ts, urc_lx *mb, urc_lx *l, urc_lx **us) {
     urc_kernel *k = w->k;
     int64_t MB = w->MB;
     int nd = w->c->nd, taps = nd == 3 ? 27 : 9, na = nd == 3 ? 4 : 1;
     urc_lx *g[27], *t1[4][9], *t2[4][4][3];
     for (int t = 0; t < taps; t++) {
-        urc_lx *q = urc_lower_wload(k, bq, urc_add(urc_addi(wb, t * MB), l), URC_DT_F32);
+        urc_lx *q = urc_lower_wload(k, bq, urc_add(urc_addi(wb, t * ts), l), URC_DT_F32);
         g[t] = fvar(k, b, urc_lower_wscaled(k, q, bs, urc_add(urc_muli(mb, MB), l)));
     }
     /* G g G^T along D (3D; 2D: one D "tap", the identity), then H, then W: sums of +-1 and +-1/2 terms */
@@ -474,13 +478,14 @@ static void u_of_tile(wino *w, urc_ls *b, int bq, int bs, urc_lx *wb, urc_lx *mb
 }
 
 /* U made at each call into the node's arena scratch (urc_conv_scratch asked for it) from Gp (pack_g; its
- * storage type float32, bf16, f16, or int8 with per-channel scales bs): U[mb][p][c][l] = (G (g s) G^T)[p]
+ * storage type float32, bf16, f16, or int8 with per-channel scales bs), or from a run-time W in w_last
+ * order [taps][C][M] (wrt: a training step's weights; whole channel blocks): U[mb][p][c][l] = (G (g s) G^T)[p]
  * of output channel mb*MB + l, as pack_u makes it at compile time; with pairs (w->dot2) U2[mb][p][c/2][l],
  * the bfloat16 of channels c and c + 1 in one uint32, through a local row of bfloat16 per channel pair. A
  * parallel loop over the (mb, c) pairs (pairs: (mb, c/2)) before the tiles, each transforming MB output
  * channels as vectors: the blob holds 27 weights per (input, output) channel pair instead of U's 64 (int8:
  * a quarter of float32's). */
-static void runtime_u(wino *w, urc_ls *body, int bq, int bs) {
+static void runtime_u(wino *w, urc_ls *body, int bq, int bs, bool wrt) {
     urc_kernel *k = w->k;
     const urc_wino_conv *c = w->c;
     int np = w->dot2 ? 2 : 1;
@@ -497,10 +502,11 @@ static void runtime_u(wino *w, urc_ls *body, int bq, int bs) {
     }
     for (int par = 0; par < np; par++) {
         urc_ls *b = ib;
-        urc_lx *wb = urc_sp_let(k, b, "wb", urc_muli(urc_addi(urc_muli(i, np), par), taps * MB));
+        urc_lx *wb = wrt ? urc_sp_let(k, b, "wb", urc_add(urc_muli(ci, c->M), urc_muli(mb, MB)))
+                         : urc_sp_let(k, b, "wb", urc_muli(urc_addi(urc_muli(i, np), par), taps * MB));
         urc_lx *l = loopv(k, &b, "l", 0, urc_lx_int(MB), URC_FOR_VECTOR);
         urc_lx *us[64];
-        u_of_tile(w, b, bq, bs, wb, mb, l, us);
+        u_values(w, b, bq, bs, wb, wrt ? c->C * c->M : MB, mb, l, us);
         for (int p = 0; p < P; p++) {
             if (w->dot2)
                 urc_ls_store(b, row, urc_addi(urc_muli(urc_addi(l, p * MB), 2), par), urc_lx_cast(URC_DT_BF16, us[p]));
@@ -529,7 +535,9 @@ bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c) {
     const urc_value *sv = c->n->scratch;
     bool rt = sv && sv->dtype == (dot2 ? URC_DT_U32 : URC_DT_F32) &&
               urc_shape_numel(&sv->shape) >= nmb * P * (dot2 ? c->C / 2 : c->C) * MB;
-    if (q8 && !rt) return false;
+    bool wrt = !c->w->data; /* run-time W [taps][C][M] (w_last) */
+    if ((q8 || wrt) && !rt) return false;
+    if (wrt && (dot2 || c->M % MB || c->w->dtype != URC_DT_F32)) return false;
 
     wino w = {L, k, c, T, MB, lanes, c->nd == 3 ? 4 : 1, P, nmb, {0}, 0, -1, -1, 0, 0, false};
     w.dot2 = dot2;
@@ -537,9 +545,13 @@ bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c) {
     int bq = -1, bs = -1;
     if (rt) {
         w.bu = urc_lower_out(L, k, c->n->scratch, "u");
-        float *gp = pack_g(c, urc_lower_wdata(L, c->n), nmb, MB);
-        bq = urc_lower_wconst(L, k, c->n, "wino_g", nmb * c->C * (c->nd == 3 ? 27 : 9) * MB, gp);
-        free(gp);
+        if (wrt) {
+            bq = urc_lower_in(L, k, c->w, "w");
+        } else {
+            float *gp = pack_g(c, urc_lower_wdata(L, c->n), nmb, MB);
+            bq = urc_lower_wconst(L, k, c->n, "wino_g", nmb * c->C * (c->nd == 3 ? 27 : 9) * MB, gp);
+            free(gp);
+        }
         if (q8) bs = urc_lower_wscale(L, k, c->n, nmb * MB, c->M);
     } else {
         float *u = pack_u(c, w.nmb, MB);
@@ -573,14 +585,14 @@ bool urc_conv_winograd(urc_lower *L, urc_kernel *k, const urc_wino_conv *c) {
     int64_t key[64 + 2 * URC_CONV_MAX_PARTS], alpha;
     int nk = 0;
     memcpy(&alpha, &at->act_alpha, sizeof alpha);
-    const int64_t head[] = {0x57494e4f, c->N, c->C,        c->M, T,  MB,      w.nmb, w.bu,  w.bb,  w.br,
-                            w.by,       bits, w.bias_mode, bq,   bs, at->act, alpha, c->nx, c->nd, w.dot2};
+    const int64_t head[] = {0x57494e4f, c->N,        c->C, c->M, T,       MB,    w.nmb, w.bu,  w.bb,   w.br, w.by,
+                            bits,       w.bias_mode, bq,   bs,   at->act, alpha, c->nx, c->nd, w.dot2, wrt};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
     for (int a = 0; a < 3; a++) key[nk++] = c->in[a], key[nk++] = c->out[a], key[nk++] = c->pb[a];
     for (int p = 0; p < c->nx; p++) key[nk++] = w.bx[p], key[nk++] = c->x[p]->shape.dims[c->x[p]->shape.rank - 1];
     if (urc_lower_reuse(L, k, c->n, key, nk)) return true;
 
-    if (rt) runtime_u(&w, k->body, bq, bs);
+    if (rt) runtime_u(&w, k->body, bq, bs, wrt);
     urc_ls *body = k->body, *par = NULL;
     urc_lx *nn = urc_sp_dim_loop(k, &body, "n", c->N, &par);
     urc_lx *td = urc_sp_dim_loop(k, &body, "td", c->nd == 3 ? (c->out[0] + 1) / 2 : c->out[0], &par);
