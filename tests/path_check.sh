@@ -3,10 +3,10 @@
 # Their values are checked elsewhere (node_extra_conv, node_extra_act, against float64 references);
 # without this a change to the conditions of a kernel or a fusion could send them down another path
 # and those tests would still pass.
-#   wino: tests/node_extra/conv/test_fconv_wino_* go through the Winograd kernel (ops/conv_wino.c:
-#         its weights packed for the transform made at each call are the buffer `wino_g`; with
-#         UNETRC_WINO_U=stored the transformed weights packed at compile time, `wino`, in a larger
-#         weights file), and UNETRC_CONV=direct really turns it off.
+#   wino: tests/node_extra/conv/test_fconv_wino_* (and a training step of basicunet3d) go through the
+#         Winograd kernel (ops/conv_wino.c: its weights packed for the transform made at each call are
+#         the buffer `wino_g`; with UNETRC_WINO_U=stored the transformed weights packed at compile
+#         time, `wino`, in a larger weights file), and UNETRC_CONV=direct really turns it off.
 #   dot:  tests/node_extra/conv/test_fconv*_dot_* take the few-output-channels form of the direct
 #         kernel (ops/conv_direct.c, dot_tile: its packed weights are the buffer `wdot`), and
 #         UNETRC_CONV_DOT=0 really turns it off.
@@ -47,6 +47,18 @@ for d in $tests; do
     if ! env "$off" "$U" "$d/model.onnx" -o "$T/seg.c" 2>"$T/err"; then fail "compile ($off): $(cat "$T/err")"; continue; fi
     if grep -q "$buf\\[" "$T/seg.c"; then fail "$off still uses $buf"; fi
 done
+if [ "$MODE" = wino ]; then
+    # a training step's 3x3x3 convolutions (forward and data gradient, run-time weights in w_last order)
+    # make U from the step's W: kernels binding the scratch u and the run-time w; none with UNETRC_CONV=direct
+    name=train_basicunet3d
+    p='_conv(const float \*restrict x, float \*restrict u, const float \*restrict w,'
+    "$U" "$S/tests/train/models/basicunet3d/model.onnx" -o "$T/train.c" --train 2>"$T/err" || fail "compile: $(cat "$T/err")"
+    k=$(grep -c "$p" "$T/train.c")
+    [ "$k" -ge 4 ] || fail "$k Winograd kernels with run-time weights in the training step, expected at least 4"
+    UNETRC_CONV=direct "$U" "$S/tests/train/models/basicunet3d/model.onnx" -o "$T/train.c" --train 2>"$T/err" ||
+        fail "compile (direct): $(cat "$T/err")"
+    if grep -q "$p" "$T/train.c"; then fail "UNETRC_CONV=direct still makes U in the training step"; fi
+fi
 if [ "$n" -lt "$least" ]; then echo "FAIL: only $n cases found ($tests)"; fails=$((fails + 1)); fi
 echo "${MODE}_check: $n cases, $fails failures"
 [ "$fails" -eq 0 ]
