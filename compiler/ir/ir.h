@@ -270,6 +270,13 @@ bool urc_attr_has(const urc_attr_list *l, const char *name);
 typedef struct urc_lower urc_lower; /* loop/lower.h */
 
 struct urc_target; /* ../target/target.h */
+/* What arena scratch a node's kernel asks for (urc_op_impl.scratch). */
+typedef struct urc_scratch_req {
+    int64_t count; /* elements of dt; 0: none */
+    urc_dtype dt;
+    bool optional; /* the kernel has a way without it: granted only where it grows the arena little */
+} urc_scratch_req;
+
 typedef struct urc_op_impl {
     /* Reads ONNX attributes into n->a. May be NULL (no attributes). */
     bool (*parse)(urc_node *n, urc_attr_list *attrs);
@@ -305,10 +312,9 @@ typedef struct urc_op_impl {
      * to bfloat16 before each data input this names): the inputs (bit j for input j) that lowering reads
      * as bfloat16 pairs when node n is marked bf16 and compiled for target t, or NULL / 0 for none. */
     unsigned (*bf16_pairs)(const urc_node *n, const struct urc_target *t);
-    /* Elements of arena scratch the node's kernel needs while it runs on target t, of the type it sets
-     * in *dt (float32 unless it says otherwise; Winograd convolutions: their transformed weights, made
-     * from the stored ones at each call), or NULL / 0. */
-    int64_t (*scratch)(const urc_node *n, const struct urc_target *t, urc_dtype *dt);
+    /* The arena scratch the node's kernel needs while it runs on target t (Winograd convolutions: their
+     * transformed weights, made from the stored ones at each call; urc_memplan_scratch), or NULL. */
+    urc_scratch_req (*scratch)(const urc_node *n, const struct urc_target *t);
 } urc_op_impl;
 
 /* Op traits (the last column of ops.def, which explains them). */

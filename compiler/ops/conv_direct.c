@@ -564,25 +564,28 @@ static bool wino_fits(const urc_node *n, const geo *g) {
     return ok;
 }
 
-/* Winograd's U is made at each call from the weights (conv_wino.c runtime_u) for every convolution the
- * kernel takes with float32 weights: constant ones, whose 27 taps per channel pair the blob holds instead
- * of U's 64, and run-time ones in w_last order (a training step's). UNETRC_WINO_U=stored in the
- * environment packs U at compile time instead for constant float32, bf16 and f16 weights (int8 weights
- * always make it at each call: their U is no int8 value). */
-int64_t urc_conv_scratch(const urc_node *n, const urc_target *t, urc_dtype *dt) {
+/* Winograd's U is made at each call from the weights (conv_wino.c runtime_u) into arena scratch: always
+ * for int8 weights (their U is no int8 value) and run-time ones in w_last order (a training step's), and
+ * for constant float32, bf16 and f16 weights where the memory plan grants it (optional: the blob then holds
+ * their 27 taps per channel pair instead of U's 64; else U is packed at compile time). UNETRC_WINO_U=stored
+ * / call in the environment makes those always pack U at compile time / always make it at each call. */
+urc_scratch_req urc_conv_scratch(const urc_node *n, const urc_target *t) {
+    urc_scratch_req r = {0, URC_DT_F32, false};
     const urc_value *w = n->nin > 1 ? n->in[1] : NULL;
     if ((n->op != URC_OP_CONV && n->op != URC_OP_FUSED_CONV) || !w || w->dtype != URC_DT_F32 ||
         (!w->data && !n->a.conv.w_last) || (w->data && n->a.conv.w_last))
-        return 0;
+        return r;
     const char *e = getenv("UNETRC_WINO_U");
     urc_dtype wdt = urc_lower_wdtype(n);
-    if (w->data && wdt != URC_DT_I8 && e && !strcmp(e, "stored")) return 0;
+    r.optional = w->data && wdt != URC_DT_I8 && !(e && !strcmp(e, "call"));
+    if (r.optional && e && !strcmp(e, "stored")) return r;
     geo g = urc_conv_geometry(n);
-    if (!urc_conv_fast_cl(n, &g) || !wino_fits(n, &g)) return 0;
+    if (!urc_conv_fast_cl(n, &g) || !wino_fits(n, &g)) return r;
     bool gemm = true;
     for (int a = 0; a < g.nsp; a++) gemm = gemm && g.K[a] == 1;
     bool pairs = wdt == URC_DT_BF16 && urc_target_dot2(t);
-    return gemm ? 0 : urc_wino_u_count(g.C, g.M, g.out[2], g.nsp, t, pairs, !w->data, dt);
+    if (!gemm) r.count = urc_wino_u_count(g.C, g.M, g.out[2], g.nsp, t, pairs, !w->data, &r.dt);
+    return r;
 }
 
 static bool try_winograd(urc_lower *L, urc_kernel *k, const urc_node *n, const dconv *d, int nsp) {

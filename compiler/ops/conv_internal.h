@@ -42,7 +42,7 @@ bool urc_conv_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo
  * kernel reads as bfloat16 pairs along the channels on target t, or 0. */
 unsigned urc_conv_pairs(const urc_node *n, const struct urc_target *t);
 /* Arena scratch of a convolution that the Winograd kernel takes: its U (ir.h's scratch; conv_direct.c). */
-int64_t urc_conv_scratch(const urc_node *n, const struct urc_target *t, urc_dtype *dt);
+urc_scratch_req urc_conv_scratch(const urc_node *n, const struct urc_target *t);
 /* conv.c's channels-last fast path: X float32 or bf16 with channels last, one group, W constant or
  * run-time in w_last order (a ConvTranspose: Y not channels-first). */
 bool urc_conv_fast_cl(const urc_node *n, const geo *g);

@@ -369,20 +369,61 @@ int64_t urc_memplan_first_fit(int n, const int64_t *size, const int *def, const 
     return peak;
 }
 
+/* Bytes of the arena values live at each node (in node order; every value its own buffer from its producer
+ * to its last reader, no views or in-place reuse: an estimate from above) into live[0..nn), and their most. */
+static int64_t live_estimate(const urc_graph *g, int64_t *live) {
+    int nn = g->nodes.len, nv = g->values.len;
+    int *def = urc_xmalloc(sizeof(int) * ((size_t)nv + 1)), *last = urc_xmalloc(sizeof(int) * ((size_t)nv + 1));
+    for (int i = 0; i < nv; i++) def[i] = last[i] = -1;
+    for (int i = 0; i < nn; i++) {
+        const urc_node *n = g->nodes.items[i];
+        for (int j = 0; j < n->nout; j++)
+            if (n->out[j]) def[n->out[j]->id] = last[n->out[j]->id] = i;
+        for (int j = 0; j < n->nin; j++)
+            if (n->in[j]) last[n->in[j]->id] = i;
+    }
+    int64_t *d = urc_xcalloc((size_t)nn + 1, sizeof(int64_t)), peak = 0;
+    for (int i = 0; i < nv; i++) {
+        const urc_value *v = g->values.items[i];
+        if (def[i] < 0 || v->data || (v->flags & (URC_VAL_INPUT | URC_VAL_OUTPUT))) continue;
+        int64_t b = urc_shape_numel(&v->shape) * urc_dtype_size(v->dtype);
+        d[def[i]] += b;
+        d[last[i] + 1] -= b;
+    }
+    for (int i = 0; i < nn; i++) {
+        live[i] = (i ? live[i - 1] : 0) + d[i];
+        if (live[i] > peak) peak = live[i];
+    }
+    free(def);
+    free(last);
+    free(d);
+    return peak;
+}
+
 void urc_memplan_scratch(urc_graph *g, const urc_target *t) {
-    for (int i = 0; i < g->nodes.len; i++) {
+    int nn = g->nodes.len;
+    int64_t *live = NULL, peak = 0;
+    for (int i = 0; i < nn; i++) {
         urc_node *n = g->nodes.items[i];
         const urc_op_impl *impl = n->op < URC_OP_COUNT ? urc_ops[n->op].impl : NULL;
-        urc_dtype dt = URC_DT_F32;
-        int64_t count = impl && impl->scratch ? impl->scratch(n, t, &dt) : 0;
+        urc_scratch_req r = impl && impl->scratch ? impl->scratch(n, t) : (urc_scratch_req){0, URC_DT_F32, false};
         n->scratch = NULL;
-        if (count <= 0) continue;
+        if (r.count <= 0) continue;
+        if (r.optional) { /* granted where it fits under the estimated peak, or adds at most 1/16 of it */
+            if (!live) {
+                live = urc_xmalloc(sizeof(int64_t) * ((size_t)nn + 1));
+                peak = live_estimate(g, live);
+            }
+            int64_t b = r.count * urc_dtype_size(r.dt);
+            if (live[i] + b > peak && b > peak / 16) continue;
+        }
         urc_value *v = urc_value_new(g, urc_fmt("%%scratch_%s", n->name));
-        v->dtype = dt;
-        v->shape = (urc_shape){1, {count}};
+        v->dtype = r.dt;
+        v->shape = (urc_shape){1, {r.count}};
         v->has_type = true;
         n->scratch = v;
     }
+    free(live);
 }
 
 urc_memplan *urc_memplan_run(urc_graph *g, int align) {

@@ -16,7 +16,9 @@
 /* struct urc_memplan (what the plan gives lowering): ../loop/lower.h */
 urc_memplan *urc_memplan_run(urc_graph *g, int align);
 /* Gives every node whose op asks for scratch on target t (urc_op_impl.scratch) its n->scratch value, a
- * float32 vector that urc_memplan_run then places as live at that node only; run after the last pass. */
+ * vector that urc_memplan_run then places as live at that node only; run after the last pass. An optional
+ * request is granted only where the scratch fits under the peak of the live bytes (estimated in node
+ * order) or is at most a sixteenth of that peak. */
 void urc_memplan_scratch(urc_graph *g, const urc_target *t);
 
 /* The placement step on its own (for tests): n buffers, in this order, each
