@@ -26,8 +26,8 @@
  * U = G g G^T, U[M/MB][64][C][MB], is made at each call before the tiles into the node's arena scratch
  * from the taps g, which the weights blob holds in the node's storage type (runtime_u), where the memory
  * plan grants the scratch (urc_conv_scratch); else, for constant float weights, it is computed at compile
- * time in double and stored (pack_u). The per-group arrays (V, O and the ring R of four columns) live on each thread's stack:
- * kept under WINO_STACK bytes by the choice of T.
+ * time in double and stored (pack_u). The per-group arrays (V, O and the ring R of four columns) live on
+ * each thread's stack: kept under WINO_STACK bytes by the choice of T.
  * Results differ from the direct sum by rounding only (the transforms have
  * coefficients 0, +-1 and +-1/2). */
 #include "conv_wino.h"
