@@ -5,6 +5,7 @@
 
 #define AVX 0x6u     /* XCR0: SSE and AVX state */
 #define AVX512 0xe6u /* ... and the opmask, ZMM0-15 upper halves and ZMM16-31 */
+#define AMX 0x60000u /* XTILECFG and XTILEDATA */
 
 const urc_cpu_feature urc_cpu_features[] = {
     {"sse3", "__SSE3__", "sse3", URC_CPUID_1, 2, 0, 0},
@@ -35,6 +36,9 @@ const urc_cpu_feature urc_cpu_features[] = {
     {"avx512vpopcntdq", "__AVX512VPOPCNTDQ__", "avx512vpopcntdq", URC_CPUID_7, 2, 14, AVX512},
     {"avx512fp16", "__AVX512FP16__", "avx512fp16", URC_CPUID_7, 3, 23, AVX512},
     {"avx512bf16", "__AVX512BF16__", "avx512bf16", URC_CPUID_7_1, 0, 5, AVX512},
+    /* required by the use of tiles, not by flags (compilers emit AMX for intrinsics only) */
+    {"amx-tile", "URC_AMX_TILES", "amx-tile", URC_CPUID_7, 3, 24, AMX},
+    {"amx-bf16", "URC_AMX_TILES", "amx-bf16", URC_CPUID_7, 3, 22, AMX},
 };
 const int urc_ncpu_features = (int)(sizeof urc_cpu_features / sizeof urc_cpu_features[0]);
 

@@ -20,10 +20,16 @@ typedef struct urc_cpu_feature {
 
 /* Extensions a C compiler may use for the generated code (vectorised loops, scalar bit operations, the
  * printer's intrinsics). Not listed, so never required: what compilers only emit for intrinsics the code does
- * not use (AES, SHA, AMX, AVX512-VP2INTERSECT: gcc 12's sapphirerapids enables the last, which those CPUs do not
- * have). */
+ * not use (AES, SHA, AVX512-VP2INTERSECT: gcc 12's sapphirerapids enables the last, which those CPUs do not
+ * have). AMX-TILE and AMX-BF16 are required by a program with tile kernels (macro URC_AMX_TILES), whatever
+ * the flags; such a program also asks Linux for the tile state (URC_CPU_AMX_PERM), which a process must
+ * request before its first tile instruction. */
 extern const urc_cpu_feature urc_cpu_features[];
 extern const int urc_ncpu_features;
+
+/* The name NAME_cpu_missing gives when Linux refuses the AMX tile state (arch_prctl(ARCH_REQ_XCOMP_PERM,
+ * XFEATURE_XTILEDATA): a kernel older than 5.16, or a seccomp policy). */
+#define URC_CPU_AMX_PERM "the AMX tile state (Linux refused arch_prctl ARCH_REQ_XCOMP_PERM)"
 
 /* The C attribute (GCC and Clang on x86-64) that builds a function for baseline x86-64 whatever the file's
  * -march / -m flags: "arch=" alone keeps Clang's -m features, so each extension family is switched off too

@@ -281,6 +281,24 @@ void urc_ls_call(urc_ls *parent, const char *fn, int nargs, urc_lx *const *args)
     urc_ls_push(parent, s);
 }
 
+urc_ls *urc_ls_tile(urc_ls *parent, urc_tile_op op, int t0, int t1, int t2) {
+    urc_ls *s = ls_new(URC_LS_TILE);
+    s->tile_op = op;
+    s->tile[0] = t0;
+    s->tile[1] = t1;
+    s->tile[2] = t2;
+    urc_ls_push(parent, s);
+    return s;
+}
+
+bool urc_ls_has_tiles(const urc_ls *s) {
+    if (!s) return false;
+    if (s->kind == URC_LS_TILE || urc_ls_has_tiles(s->body) || urc_ls_has_tiles(s->els)) return true;
+    for (int i = 0; i < s->list.len; i++)
+        if (urc_ls_has_tiles(s->list.items[i])) return true;
+    return false;
+}
+
 /* ---- kernels ------------------------------------------------------------- */
 
 urc_kernel *urc_kernel_new(const char *name, const char *comment) {
@@ -393,6 +411,9 @@ uint64_t urc_ls_hash(const urc_ls *s, uint64_t h) {
     for (int i = 0; i < s->list.len; i++) h = urc_ls_hash(s->list.items[i], h);
     h = urc_mix64(h, (uint64_t)s->args.len);
     for (int i = 0; i < s->args.len; i++) h = hash_lx(s->args.items[i], h);
+    if (s->kind == URC_LS_TILE)
+        h = urc_mix64(h, (uint64_t)s->tile_op << 48 ^ (uint64_t)(uint16_t)s->tile[0] << 32 ^
+                             (uint64_t)(uint16_t)s->tile[1] << 16 ^ (uint16_t)s->tile[2]);
     return h;
 }
 
@@ -408,7 +429,8 @@ static bool eq_ls(const urc_ls *a, const urc_ls *b) {
         return false;
     for (int i = 0; i < a->list.len; i++)
         if (!eq_ls(a->list.items[i], b->list.items[i])) return false;
-    if (a->args.len != b->args.len) return false;
+    if (a->args.len != b->args.len || a->tile_op != b->tile_op || memcmp(a->tile, b->tile, sizeof a->tile))
+        return false;
     for (int i = 0; i < a->args.len; i++)
         if (!eq_lx(a->args.items[i], b->args.items[i])) return false;
     return true;

@@ -126,7 +126,21 @@ typedef enum urc_ls_kind {
                      * nothing (a micro-kernel of the runtime or of the user); arguments
                      * are scalars or element addresses (URC_LX_ADDR). The callee may
                      * write through the address of an output buffer only. */
+    URC_LS_TILE,    /* an operation on the x86 AMX tile registers (tile_op; tiles.h) */
 } urc_ls_kind;
+
+/* AMX tile operations (URC_LS_TILE). Tiles 0-7 hold up to 16 rows of up to 64 bytes, shaped by the
+ * last CONFIG of the enclosing blocks (inside the same parallel loop: the shapes and the registers are
+ * per thread). Strides and indices count elements of the buffer. */
+typedef enum urc_tile_op {
+    URC_TILE_CONFIG,  /* args: rows and bytes per row of tiles 0-7 (16 integer literals; 0 rows: unused) */
+    URC_TILE_ZERO,    /* tile[0] = 0 */
+    URC_TILE_LOAD,    /* row r of tile[0] = the row's bytes at buf[idx + r*val] */
+    URC_TILE_STORE,   /* the bytes at buf[idx + r*val] = row r of tile[0] */
+    URC_TILE_DPBF16,  /* tile[0] (float32 [m][n]) += tile[1] (bfloat16 [m][2k]) . tile[2] (bfloat16 pairs [k][n][2]):
+                       * tdpbf16ps */
+    URC_TILE_RELEASE, /* the tile state back to its initial (unconfigured) state */
+} urc_tile_op;
 
 /* Loop flags (hints to backends). */
 enum {
@@ -151,7 +165,9 @@ typedef struct urc_ls {
     bool accum;
     URC_VEC(struct urc_ls *) list;
     const char *text;
-    URC_VEC(urc_lx *) args; /* CALL */
+    URC_VEC(urc_lx *) args; /* CALL; TILE CONFIG: the shapes */
+    urc_tile_op tile_op;    /* TILE */
+    int tile[3];            /* TILE: the tiles operated on (see urc_tile_op) */
 } urc_ls;
 
 typedef enum urc_kbuf_role {
@@ -326,6 +342,13 @@ void urc_ls_fail(urc_ls *parent, urc_kernel *k);
 /* Appends a call of the external function fn (a C identifier) with nargs
  * arguments (see URC_LS_CALL). */
 void urc_ls_call(urc_ls *parent, const char *fn, int nargs, urc_lx *const *args);
+
+/* A tile statement (URC_LS_TILE): tiles t0..t2 (unused ones -1), for LOAD/STORE the element buf[idx]
+ * and the row stride (elements), for CONFIG the 16 shape literals. Lowering builds these through
+ * tiles.h, which emulates them with loops on targets without AMX. */
+urc_ls *urc_ls_tile(urc_ls *parent, urc_tile_op op, int t0, int t1, int t2);
+/* Whether a statement tree holds a tile statement (its kernel needs AMX). */
+bool urc_ls_has_tiles(const urc_ls *s);
 
 /* ---- kernels -------------------------------------------------------------- */
 urc_kernel *urc_kernel_new(const char *name, const char *comment);

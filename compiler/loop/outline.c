@@ -73,6 +73,11 @@ static void stmt(walker *w, const urc_ls *s) {
     case URC_LS_CALL:
         for (int i = 0; i < s->args.len; i++) expr(w, s->args.items[i]);
         return;
+    case URC_LS_TILE:
+        if (s->tile_op == URC_TILE_LOAD || s->tile_op == URC_TILE_STORE) w->buf[s->buf] = true;
+        expr(w, s->idx);
+        expr(w, s->val);
+        return;
     case URC_LS_COMMENT:
     case URC_LS_FAIL: return;
     }

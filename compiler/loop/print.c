@@ -192,6 +192,26 @@ static void stmt(const urc_kernel *k, const urc_ls *s, int d, urc_strbuf *sb) {
         }
         urc_sb_puts(sb, ")\n");
         return;
+    case URC_LS_TILE: {
+        static const char *const names[] = {"config", "zero", "load", "store", "dpbf16", "release"};
+        indent(d, sb);
+        urc_sb_printf(sb, "tile.%s", (unsigned)s->tile_op < URC_ARRAY_LEN(names) ? names[s->tile_op] : "?");
+        for (int i = 0; i < 3 && s->tile[i] >= 0; i++) urc_sb_printf(sb, " t%d", s->tile[i]);
+        if (s->tile_op == URC_TILE_LOAD || s->tile_op == URC_TILE_STORE) {
+            urc_sb_puts(sb, " &");
+            buf_name(k, s->buf, sb);
+            urc_sb_putc(sb, '[');
+            expr(k, s->idx, sb);
+            urc_sb_puts(sb, "] stride ");
+            expr(k, s->val, sb);
+        }
+        for (int i = 0; i + 1 < s->args.len; i += 2)
+            if (s->args.items[i]->i)
+                urc_sb_printf(sb, " t%d:%lldx%lldB", i / 2, (long long)s->args.items[i]->i,
+                              (long long)s->args.items[i + 1]->i);
+        urc_sb_putc(sb, '\n');
+        return;
+    }
     }
     indent(d, sb);
     urc_sb_printf(sb, "<statement kind %d>\n", (int)s->kind);

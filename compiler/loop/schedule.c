@@ -94,6 +94,7 @@ static int64_t stmt_work(urc_ls *s) {
     case URC_LS_ARRAY:
     case URC_LS_FAIL: return 0;
     case URC_LS_CALL: return BIG; /* a micro-kernel: its work is not visible here */
+    case URC_LS_TILE: return 256; /* up to 16 x 16 x 32 products */
     }
     return BIG;
 }

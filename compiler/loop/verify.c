@@ -20,10 +20,11 @@
 
 typedef struct checker {
     const urc_kernel *k;
-    char *live;      /* per variable: in scope */
-    char *arrays;    /* per buffer: a placed local array in scope */
-    int parallel;    /* enclosing parallel loops */
-    const char *err; /* the first problem */
+    char *live;         /* per variable: in scope */
+    char *arrays;       /* per buffer: a placed local array in scope */
+    int parallel;       /* enclosing parallel loops */
+    const char *err;    /* the first problem */
+    const urc_ls *tcfg; /* the tile CONFIG in force (this thread's), or NULL */
 } checker;
 
 static bool fail(checker *c, const char *msg) {
@@ -98,6 +99,50 @@ static bool call_ok(checker *c, const urc_ls *s) {
     return true;
 }
 
+/* A tile statement (loop.h urc_tile_op): under a CONFIG of the same thread, its tiles configured and their
+ * shapes those of the operation (tdpbf16ps: C m x n floats, A m x 2k bf16, B k x n pairs). */
+static int64_t tcfg_at(const urc_ls *cfg, int t, int i) { return cfg->args.items[2 * t + i]->i; }
+static bool tile_ok(checker *c, const urc_ls *s) {
+    const urc_kernel *k = c->k;
+    if (s->tile_op == URC_TILE_CONFIG) {
+        if (s->args.len != 16) return fail(c, "a tile configuration without 8 shapes");
+        for (int t = 0; t < 8; t++) {
+            const urc_lx *r = s->args.items[2 * t], *b = s->args.items[2 * t + 1];
+            if (r->kind != URC_LX_INT || b->kind != URC_LX_INT || r->i < 0 || r->i > 16 || b->i < 0 || b->i > 64 ||
+                b->i % 4 || (r->i > 0) != (b->i > 0))
+                return fail(c, urc_fmt("tile %d's shape is not 1-16 rows of 4-64 bytes, or unused", t));
+        }
+        c->tcfg = s;
+        return true;
+    }
+    if (s->tile_op == URC_TILE_RELEASE) return true;
+    if (!c->tcfg) return fail(c, "a tile operation without a tile configuration of its thread");
+    int nt = s->tile_op == URC_TILE_DPBF16 ? 3 : 1;
+    for (int i = 0; i < nt; i++)
+        if (s->tile[i] < 0 || s->tile[i] > 7 || !tcfg_at(c->tcfg, s->tile[i], 0))
+            return fail(c, urc_fmt("tile operation on tile %d, not configured", s->tile[i]));
+    if (s->tile_op == URC_TILE_DPBF16) {
+        int64_t cr = tcfg_at(c->tcfg, s->tile[0], 0), cb = tcfg_at(c->tcfg, s->tile[0], 1);
+        int64_t ar = tcfg_at(c->tcfg, s->tile[1], 0), ab = tcfg_at(c->tcfg, s->tile[1], 1);
+        int64_t br = tcfg_at(c->tcfg, s->tile[2], 0), bb = tcfg_at(c->tcfg, s->tile[2], 1);
+        if (cr != ar || ab != 4 * br || bb != cb)
+            return fail(c, urc_fmt("tdpbf16ps of tiles %dx%dB += %dx%dB . %dx%dB", (int)cr, (int)cb, (int)ar, (int)ab,
+                                   (int)br, (int)bb));
+        return true;
+    }
+    if (s->tile_op == URC_TILE_LOAD || s->tile_op == URC_TILE_STORE) {
+        if (s->buf < 0 || s->buf >= k->bufs.len) return fail(c, urc_fmt("buffer %d does not exist", s->buf));
+        if (s->tile_op == URC_TILE_STORE && k->bufs.items[s->buf].role == URC_KB_IN)
+            return fail(c, urc_fmt("input '%s' is written", k->bufs.items[s->buf].name));
+        if (tcfg_at(c->tcfg, s->tile[0], 1) % urc_dtype_size(k->bufs.items[s->buf].dt))
+            return fail(c, urc_fmt("tile rows of %d bytes are no whole elements of '%s'",
+                                   (int)tcfg_at(c->tcfg, s->tile[0], 1), k->bufs.items[s->buf].name));
+        urc_lx load = {.kind = URC_LX_LOAD, .dt = k->bufs.items[s->buf].dt, .buf = s->buf, .a = s->idx};
+        return expr_ok(c, &load) && expr_ok(c, s->val) && is_int(s->val->dt);
+    }
+    return s->tile_op == URC_TILE_ZERO ? true : fail(c, urc_fmt("tile operation %d does not exist", (int)s->tile_op));
+}
+
 /* Perfectly nested for-loops starting at s (s included). */
 static int nest_depth(const urc_ls *s) {
     int d = 0;
@@ -121,6 +166,7 @@ static bool block_ok(checker *c, const urc_ls *b) {
     if (b->kind != URC_LS_BLOCK) return stmt_ok(c, b);
     /* lets and arrays of this block go out of scope at its end */
     URC_VEC(int) lets = {0}, arrays = {0};
+    const urc_ls *tcfg = c->tcfg; /* a configuration holds to the end of its block */
     bool ok = true;
     for (int i = 0; i < b->list.len && ok; i++) {
         const urc_ls *s = b->list.items[i];
@@ -130,6 +176,7 @@ static bool block_ok(checker *c, const urc_ls *b) {
     }
     for (int i = 0; i < lets.len; i++) c->live[lets.items[i]] = 0;
     for (int i = 0; i < arrays.len; i++) c->arrays[arrays.items[i]] = 0;
+    c->tcfg = tcfg;
     free(lets.items);
     free(arrays.items);
     return ok;
@@ -153,7 +200,10 @@ static bool stmt_ok(checker *c, const urc_ls *s) {
         bool par = s->flags & URC_FOR_PARALLEL;
         c->live[s->var] = 1;
         c->parallel += par;
+        const urc_ls *tcfg = c->tcfg;
+        if (par) c->tcfg = NULL; /* tile state is per thread */
         bool ok = block_ok(c, s->body);
+        c->tcfg = tcfg;
         c->parallel -= par;
         c->live[s->var] = 0;
         return ok;
@@ -195,12 +245,13 @@ static bool stmt_ok(checker *c, const urc_ls *s) {
         if (c->parallel) return fail(c, "fail statement inside a parallel loop");
         return true;
     case URC_LS_CALL: return call_ok(c, s);
+    case URC_LS_TILE: return tile_ok(c, s);
     }
     return fail(c, urc_fmt("statement kind %d does not exist", (int)s->kind));
 }
 
 bool urc_kernel_verify(const urc_kernel *k) {
-    checker c = {k, urc_xcalloc((size_t)k->vars.len + 1, 1), urc_xcalloc((size_t)k->bufs.len + 1, 1), 0, NULL};
+    checker c = {k, urc_xcalloc((size_t)k->vars.len + 1, 1), urc_xcalloc((size_t)k->bufs.len + 1, 1), 0, NULL, NULL};
     bool ok = k->body && k->body->kind == URC_LS_BLOCK ? block_ok(&c, k->body) : fail(&c, "the body is not a block");
     free(c.live);
     free(c.arrays);

@@ -89,9 +89,15 @@ bool urc_target_lookup(const char *name, urc_target *t) {
     return false;
 }
 
-bool urc_target_dot2(const urc_target *t) {
-    const char *e = getenv("UNETRC_DOT2");
+bool urc_target_amx(const urc_target *t) {
+    const char *e = getenv("UNETRC_AMX");
     if (e && !strcmp(e, "1")) return true;
+    return (t->features & URC_FEAT_AMX_BF16) && !(e && !strcmp(e, "0"));
+}
+
+bool urc_target_dot2(const urc_target *t) {
+    const char *e = getenv("UNETRC_DOT2"), *a = getenv("UNETRC_AMX");
+    if ((e && !strcmp(e, "1")) || (a && !strcmp(a, "1"))) return true;
     return (t->features & URC_FEAT_AVX512BF16) && !(e && !strcmp(e, "0"));
 }
 

@@ -42,6 +42,10 @@ bool urc_target_lookup(const char *name, urc_target *t);
  * (comparisons), or UNETRC_DOT2=1 is set (any target: the same numbers by two multiply-adds per pair, for
  * tests and accuracy measurements on CPUs without the instruction). */
 bool urc_target_dot2(const urc_target *t);
+/* Whether code for t multiplies bfloat16 pairs on AMX tiles where a kernel has a tile form (conv_amx.c):
+ * t has AMX-BF16 and UNETRC_AMX=0 is not set, or UNETRC_AMX=1 (any target: the tile operations emulated by
+ * loops, loop/tiles.h, for tests on CPUs without AMX; it implies urc_target_dot2). */
+bool urc_target_amx(const urc_target *t);
 /* The named baseline `unetrc MODEL -o seg.c` tunes for unless --target-cpu says otherwise, so that two
  * build machines give the same code: x86-64-v3 on x86-64 hosts, armv8-a on Arm, else generic. */
 const char *urc_target_baseline(void);

@@ -45,6 +45,15 @@ void urc_c_cpu_check(const char *prefix, urc_strbuf *out) {
         if (f->xcr0) urc_sb_printf(out, " || (xcr0 & 0x%xu) != 0x%xu", f->xcr0, f->xcr0);
         urc_sb_printf(out, ") return %d;\n#endif\n", i + 1);
     }
+    urc_sb_printf(out,
+                  "#if defined(URC_AMX_TILES) && defined(__linux__)\n"
+                  "    { /* Linux gives a process the AMX tile data state on request: arch_prctl(ARCH_REQ_XCOMP_PERM,\n"
+                  "       * XFEATURE_XTILEDATA), by the system call itself (no libc) */\n"
+                  "        long rc;\n"
+                  "        __asm__ __volatile__(\"syscall\" : \"=a\"(rc) : \"a\"(158L), \"D\"(0x1023L), \"S\"(18L) : "
+                  "\"rcx\", \"r11\", \"memory\");\n"
+                  "        if (rc != 0) return %d;\n    }\n#endif\n",
+                  urc_ncpu_features + 1);
     urc_sb_puts(out, "    return 0;\n}\n#else\n#define URC_BASELINE\n#endif\n\n");
     urc_sb_printf(out,
                   "URC_BASELINE const char *%s_cpu_missing(void) {\n"
@@ -52,6 +61,7 @@ void urc_c_cpu_check(const char *prefix, urc_strbuf *out) {
                   "    static const char *const names[] = {",
                   prefix);
     for (int i = 0; i < urc_ncpu_features; i++) urc_sb_printf(out, i ? ", \"%s\"" : "\"%s\"", urc_cpu_features[i].name);
+    urc_sb_printf(out, ",\n                                         \"%s\"", URC_CPU_AMX_PERM);
     urc_sb_printf(
         out,
         "};\n"

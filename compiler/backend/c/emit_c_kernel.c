@@ -745,6 +745,40 @@ static void bf16_loop(printer *p, const urc_ls *s) {
     rest_and_else(p, s, lo + n16);
 }
 
+/* An AMX tile statement as gcc's and clang's intrinsics (tile numbers are immediates). The configuration
+ * is ldtilecfg's 64-byte block: palette 1, bytes per row of tiles 0-7 (16 bits each) at byte 16, rows at
+ * byte 48. */
+static void tile(printer *p, const urc_ls *s) {
+    const urc_kernel *k = p->k;
+    switch (s->tile_op) {
+    case URC_TILE_CONFIG: {
+        urc_strbuf b = {0};
+        unsigned char cfg[64] = {1};
+        for (int t = 0; t < 8; t++) {
+            int64_t rows = s->args.items[2 * t]->i, colsb = s->args.items[2 * t + 1]->i;
+            cfg[16 + 2 * t] = (unsigned char)colsb;
+            cfg[48 + t] = (unsigned char)rows;
+        }
+        for (int i = 0; i < 64; i++) urc_sb_printf(&b, i ? ", %d" : "%d", cfg[i]);
+        line(p, "_Alignas(64) static const unsigned char urc_tilecfg[64] = {%s};", b.data);
+        line(p, "_tile_loadconfig(urc_tilecfg);");
+        urc_sb_free(&b);
+        return;
+    }
+    case URC_TILE_ZERO: line(p, "_tile_zero(%d);", s->tile[0]); return;
+    case URC_TILE_LOAD:
+    case URC_TILE_STORE: {
+        const urc_kbuf *b = &k->bufs.items[s->buf];
+        line(p, "%s(%d, &%s[%s], (long)%d * (%s));", s->tile_op == URC_TILE_LOAD ? "_tile_loadd" : "_tile_stored",
+             s->tile[0], b->name, strip_parens(expr_str(p, s->idx)), urc_dtype_size(b->dt),
+             strip_parens(expr_str(p, s->val)));
+        return;
+    }
+    case URC_TILE_DPBF16: line(p, "_tile_dpbf16ps(%d, %d, %d);", s->tile[0], s->tile[1], s->tile[2]); return;
+    case URC_TILE_RELEASE: line(p, "_tile_release();"); return;
+    }
+}
+
 static void stmt(printer *p, const urc_ls *s) {
     const urc_kernel *k = p->k;
     switch (s->kind) {
@@ -830,6 +864,7 @@ static void stmt(printer *p, const urc_ls *s) {
         urc_sb_free(&a);
         return;
     }
+    case URC_LS_TILE: tile(p, s); return;
     }
 }
 
@@ -844,7 +879,9 @@ static void mark_expr(const urc_lx *e, bool *used) {
 
 static void mark_stmt(const urc_ls *s, bool *used) {
     if (!s) return;
-    if (s->kind == URC_LS_STORE) used[s->buf] = true;
+    if (s->kind == URC_LS_STORE ||
+        (s->kind == URC_LS_TILE && s->buf >= 0 && (s->tile_op == URC_TILE_LOAD || s->tile_op == URC_TILE_STORE)))
+        used[s->buf] = true;
     mark_expr(s->lo, used);
     mark_expr(s->hi, used);
     mark_expr(s->cond, used);
@@ -882,7 +919,8 @@ void urc_c_kernel(urc_strbuf *out, const urc_kernel *k, const urc_c_needs *need)
             *p = &pr;
     declare_calls(k, k->body, out);
     /* A kernel that checks values read at run time returns 0, or 1 when one is out of range. */
-    urc_sb_printf(out, "/* %s */\nstatic %s %s(", urc_c_comment(k->comment), k->can_fail ? "int" : "void", k->name);
+    urc_sb_printf(out, "/* %s */\nstatic %s%s %s(", urc_c_comment(k->comment),
+                  urc_ls_has_tiles(k->body) ? "URC_AMX_FN " : "", k->can_fail ? "int" : "void", k->name);
     int np = 0;
     for (int i = 0; i < k->bufs.len; i++) {
         const urc_kbuf *b = &k->bufs.items[i];

@@ -11,6 +11,7 @@
  * float32 (widen: the weights of --precision int8 and bf16). */
 typedef struct urc_c_needs {
     bool dot2, f16, bf16, widen;
+    bool amx; /* tile statements (loop.h URC_LS_TILE) */
 } urc_c_needs;
 /* Whether e widens an int8 or bfloat16 load to float32 (a Cast; the printer spells vector loops of them
  * with AVX2 intrinsics). */

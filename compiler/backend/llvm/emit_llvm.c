@@ -1004,6 +1004,45 @@ static void parallel_for(gen *g, const urc_ls *s) {
     urc_outline_free(&o);
 }
 
+/* An AMX tile statement as LLVM's x86 intrinsics (the module is built with +amx-tile,+amx-bf16 when it has
+ * tile statements: emit_llvm_module.c). The configuration is ldtilecfg's 64-byte block (palette 1, bytes
+ * per row of tiles 0-7 at byte 16, rows at byte 48), a private constant. */
+static void tile(gen *g, const urc_ls *s) {
+    LLVMValueRef a[3];
+    for (int i = 0; i < 3; i++) a[i] = ll_ci(g->i8, s->tile[i] < 0 ? 0 : s->tile[i]);
+    switch (s->tile_op) {
+    case URC_TILE_CONFIG: {
+        LLVMValueRef bytes[64];
+        unsigned char cfg[64] = {1};
+        for (int t = 0; t < 8; t++) {
+            cfg[16 + 2 * t] = (unsigned char)s->args.items[2 * t + 1]->i;
+            cfg[48 + t] = (unsigned char)s->args.items[2 * t]->i;
+        }
+        for (int i = 0; i < 64; i++) bytes[i] = ll_ci(g->i8, cfg[i]);
+        LLVMValueRef init = LLVMConstArray(g->i8, bytes, 64);
+        LLVMValueRef gv = LLVMAddGlobal(g->mod, LLVMTypeOf(init), "urc.tilecfg");
+        LLVMSetInitializer(gv, init);
+        LLVMSetGlobalConstant(gv, 1);
+        LLVMSetLinkage(gv, LLVMPrivateLinkage);
+        LLVMSetAlignment(gv, 64);
+        LLVMValueRef p = LLVMConstBitCast(gv, g->p8);
+        intrinsic(g, "llvm.x86.ldtilecfg", NULL, 0, &p, 1);
+        return;
+    }
+    case URC_TILE_ZERO: intrinsic(g, "llvm.x86.tilezero", NULL, 0, a, 1); return;
+    case URC_TILE_LOAD:
+    case URC_TILE_STORE: {
+        int64_t size = urc_dtype_size(g->k->bufs.items[s->buf].dt);
+        LLVMValueRef args[3] = {a[0], LLVMBuildBitCast(g->b, elem_ptr(g, s->buf, s->idx), g->p8, ""),
+                                LLVMBuildMul(g->b, index64(g, s->val), ll_ci(g->i64, size), "")};
+        intrinsic(g, s->tile_op == URC_TILE_LOAD ? "llvm.x86.tileloadd64" : "llvm.x86.tilestored64", NULL, 0, args, 3);
+        return;
+    }
+    case URC_TILE_DPBF16: intrinsic(g, "llvm.x86.tdpbf16ps", NULL, 0, a, 3); return;
+    case URC_TILE_RELEASE: intrinsic(g, "llvm.x86.tilerelease", NULL, 0, NULL, 0); return;
+    }
+}
+
 static void stmt(gen *g, const urc_ls *s) {
     LLVMBuilderRef b = g->b;
     const urc_kernel *k = g->k;
@@ -1075,6 +1114,7 @@ static void stmt(gen *g, const urc_ls *s) {
         LLVMBuildCall2(b, ft, declare(g, s->text, ft), vs, (unsigned)n, "");
         return;
     }
+    case URC_LS_TILE: tile(g, s); return;
     }
 }
 

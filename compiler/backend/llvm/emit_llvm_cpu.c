@@ -119,6 +119,26 @@ static LLVMValueRef scan_function(gen *g, const char *prefix, const urc_cpu_feat
         }
         res = LLVMBuildSelect(g->b, miss, ll_ci(g->i32, i + 1), res, "");
     }
+    bool amx = false;
+    for (int i = 0; i < nreq; i++) amx = amx || !strcmp(req[i]->llvm, "amx-tile");
+    if (amx && g->os_linux) { /* Linux gives the tile data state on request: arch_prctl(ARCH_REQ_XCOMP_PERM, 18) */
+        LLVMTypeRef a3[3] = {g->i64, g->i64, g->i64};
+        LLVMTypeRef sft = LLVMFunctionType(g->i64, a3, 3, 0);
+        static char scode[] = "syscall",
+                    scons[] = "={ax},{ax},{di},{si},~{rcx},~{r11},~{memory},~{dirflag},~{fpsr},~{flags}";
+        LLVMValueRef sasm =
+            LLVMGetInlineAsm(sft, scode, strlen(scode), scons, strlen(scons), 1, 0, LLVMInlineAsmDialectATT, 0);
+        LLVMValueRef args[3] = {ll_ci(g->i64, 158), ll_ci(g->i64, 0x1023), ll_ci(g->i64, 18)};
+        LLVMBasicBlockRef ask = ll_block_new(g, "amx"), end = ll_block_new(g, "end"), here = LLVMGetInsertBlock(g->b);
+        LLVMBuildCondBr(g->b, ll_icmp(g, LLVMIntEQ, res, zero), ask, end); /* only on a CPU that has AMX */
+        LLVMPositionBuilderAtEnd(g->b, ask);
+        LLVMValueRef rc = LLVMBuildCall2(g->b, sft, sasm, args, 3, "");
+        LLVMValueRef refused = ll_icmp(g, LLVMIntNE, rc, ll_ci(g->i64, 0));
+        LLVMValueRef r2 = LLVMBuildSelect(g->b, refused, ll_ci(g->i32, nreq + 1), zero, "");
+        LLVMBuildBr(g->b, end);
+        LLVMPositionBuilderAtEnd(g->b, end);
+        res = phi2(g, res, here, r2, ask);
+    }
     LLVMBuildRet(g->b, res);
     return fn;
 }
@@ -139,17 +159,18 @@ static void missing_function(gen *g, const char *prefix, const urc_cpu_feature *
     LLVMValueRef seen = LLVMAddGlobal(g->mod, g->i32, urc_fmt("%s.cpu_seen", prefix));
     LLVMSetInitializer(seen, ll_ci(g->i32, 0));
     LLVMSetLinkage(seen, LLVMInternalLinkage);
-    LLVMValueRef *names = urc_alloc(sizeof(LLVMValueRef) * (size_t)(nreq + 1));
+    LLVMValueRef *names = urc_alloc(sizeof(LLVMValueRef) * (size_t)(nreq + 2));
     names[0] = LLVMConstNull(g->p8);
-    for (int i = 0; i < nreq; i++) {
-        LLVMValueRef s = LLVMConstStringInContext(g->ctx, req[i]->name, (unsigned)strlen(req[i]->name), 0);
+    for (int i = 0; i <= nreq; i++) { /* (and the name of a refused AMX state, 1 + nreq) */
+        const char *nm = i < nreq ? req[i]->name : URC_CPU_AMX_PERM;
+        LLVMValueRef s = LLVMConstStringInContext(g->ctx, nm, (unsigned)strlen(nm), 0);
         LLVMValueRef sg = LLVMAddGlobal(g->mod, LLVMTypeOf(s), urc_fmt("%s.cpu_name", prefix));
         LLVMSetInitializer(sg, s);
         LLVMSetGlobalConstant(sg, 1);
         LLVMSetLinkage(sg, LLVMPrivateLinkage);
         names[i + 1] = LLVMConstBitCast(sg, g->p8);
     }
-    LLVMValueRef tab_init = LLVMConstArray(g->p8, names, (unsigned)(nreq + 1));
+    LLVMValueRef tab_init = LLVMConstArray(g->p8, names, (unsigned)(nreq + 2));
     LLVMValueRef tab = LLVMAddGlobal(g->mod, LLVMTypeOf(tab_init), urc_fmt("%s.cpu_names", prefix));
     LLVMSetInitializer(tab, tab_init);
     LLVMSetGlobalConstant(tab, 1);

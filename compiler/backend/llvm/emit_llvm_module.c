@@ -309,6 +309,13 @@ bool urc_llvm_build_module(const urc_program *const *progs, const char *const *e
     cpu_of(&W->target, triple, &cpu, &features);
     if (tt->cpu) cpu = tt->cpu;
     if (tt->features) features = tt->features;
+    /* AMX tile kernels (loop.h URC_LS_TILE) need the tile features whatever the CPU; the CPU check then
+     * requires them (emit_llvm_cpu.c) */
+    bool amx = false;
+    for (int i = 0; i < n && !amx; i++)
+        for (int j = 0; j < progs[i]->kernels.len && !amx; j++)
+            amx = urc_ls_has_tiles(progs[i]->kernels.items[j]->body);
+    if (amx) features = urc_fmt("%s%s+amx-tile,+amx-bf16", features, *features ? "," : "");
     LLVMTargetRef target;
     char *err = NULL;
     if (LLVMGetTargetFromTriple(triple, &target, &err)) {
@@ -336,6 +343,7 @@ bool urc_llvm_build_module(const urc_program *const *progs, const char *const *e
     g.p8 = LLVMPointerType(g.i8, 0);
     g.cpu = cpu, g.features = features;
     g.serial = bare;
+    g.os_linux = strstr(triple, "linux") != NULL;
     g.scalar = no_float_vectors(triple, features);
     /* an x86 instruction is used where the features say so, or where the CPU of --target-cpu has it and
      * neither --cpu nor --features overrides it (own: LLVM's CPU is that one, not the host's) */

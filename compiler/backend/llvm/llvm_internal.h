@@ -24,6 +24,7 @@ typedef struct gen {
     bool scalar;             /* no vector unit for floats (Cortex-M without MVE): no vectorize hints */
     bool dpbf16;             /* x86 with AVX512-BF16 and VL: DOT2 vector loops as vdpbf16ps */
     bool f16c;               /* x86 with F16C: float16 loads widened by fpext half (vcvtph2ps, exact) */
+    bool os_linux;           /* the triple's operating system is Linux (the AMX state request) */
     int nouter;              /* outlined functions so far (their names) */
     const char *cpu, *features, *vector_width;
     unsigned md_loop; /* kind id of llvm.loop */
