@@ -1,7 +1,7 @@
 /* node_tests.c: ONNX's own backend node tests (Debian libonnx-testdata) as
  * the per-op conformance suite.
  *
- *   node_tests [--filter SUBSTR] [--shard I/N] [--mode interp|c|both]
+ *   node_tests [--filter SUBSTR] [--shard I/N] [--mode interp|c|both] [--precision bf16]
  *              [--backend NAME] [--cflags FLAGS] [--table FILE.md] [--xfail FILE] [-v] DATA_DIR
  *
  * For each test folder (model.onnx plus test_data_set_N folders of input_K.pb and output_K.pb):
@@ -149,12 +149,16 @@ static int count_files(const char *dir, const char *prefix) {
  * would with --freeze-input; every data set must then agree on them. */
 /* Extra flags for building the generated C (--cflags). */
 static const char *extra_cflags = "";
+/* --precision bf16: the products' weights (and, where the target multiplies pairs, their data) in
+ * bfloat16; exact on the dyadic data of the fast-path tests (node_extra/gen_conv_fast.py). */
+static urc_dtype precision = URC_DT_UNDEF;
 static const urc_backend *backend; /* the generated code's (main) */
 
 static const char *run_test(const char *dir, const test_info *ti, bool do_interp, bool do_c, bool *interp_ok,
                             bool *c_ok, bool *froze) {
     urc_diag_reset("model.onnx");
-    urc_options o = {.import = {.max_bytes = (uint64_t)1 << 32}, .align = 64};
+    urc_options o = {
+        .import = {.max_bytes = (uint64_t)1 << 32}, .align = 64, .precision = precision, .reduce_head = true};
     urc_graph *g = urc_build_graph(urc_fmt("%s/model.onnx", dir), &o);
     urc_frozen_input frozen[16];
     bool is_frozen[16] = {0};
@@ -295,7 +299,10 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--xfail") && i + 1 < argc) xfail_path = argv[++i];
         else if (!strcmp(argv[i], "--mode") && i + 1 < argc) mode = argv[++i];
         else if (!strcmp(argv[i], "--cflags") && i + 1 < argc) extra_cflags = argv[++i];
-        else if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
+        else if (!strcmp(argv[i], "--precision") && i + 1 < argc && !strcmp(argv[i + 1], "bf16")) {
+            precision = URC_DT_BF16;
+            i++;
+        } else if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
             if (!(backend = urc_backend_find(argv[++i]))) {
                 fprintf(stderr, "node_tests: unknown backend '%s' (available: %s)\n", argv[i], urc_backend_names());
                 return 2;
@@ -309,10 +316,12 @@ int main(int argc, char **argv) {
         else if (ndirs < 16) data = dirs[ndirs++] = argv[i];
     }
     if (!data) {
-        fprintf(stderr,
-                "usage: node_tests [--filter S] [--shard I/N] [--mode interp|c|both] [--backend NAME] [--cflags FLAGS] "
-                "[--table F] "
-                "[--xfail F] DIR...\n");
+        fprintf(
+            stderr,
+            "usage: node_tests [--filter S] [--shard I/N] [--mode interp|c|both] [--precision bf16] [--backend NAME] "
+            "[--cflags FLAGS] "
+            "[--table F] "
+            "[--xfail F] DIR...\n");
         return 2;
     }
     if (xfail_path) load_xfails(xfail_path);

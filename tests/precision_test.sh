@@ -41,7 +41,7 @@
 # machine the code (C portable and -march=native, LLVM) against the interpreter with direct convolutions
 # within 1e-4 (unet3d_batch: 3.9e-7 with vdpbf16ps, 2.8e-7 as two multiply-adds) -- with vdpbf16ps if it has
 # AVX512-BF16, else with UNETRC_DOT2=1 (the same graph and kernels, each pair as two multiply-adds).
-# With URC_PAIRS_NORM=1 (unetr_conv_tiny) the code for sapphirerapids also has norms storing bf16 (a Cast
+# With URC_PAIRS_NORM=1 (unetr_conv_tiny) the code for znver4 (AVX512-BF16) also has norms storing bf16 (a Cast
 # folded into the norm that computes its input), the code without AVX512-BF16 none, and on this machine the
 # code (portable and -march=native) gives the same bits with and without the folding (UNETRC_BF16_FOLD=0);
 # and bf16 with every pair product (matmuls, direct and Winograd convolutions) against float32 as in quick
@@ -160,20 +160,21 @@ interpreter instead, slower)"
     exit 0
 fi
 if [ "$mode" = pairs ]; then # bf16 pair products (vdpbf16ps)
-    # the code for a CPU with AVX512-BF16 multiplies pairs: the intrinsics under #if, Casts to bf16 before the
-    # products, the direct convolutions' weights as pairs; for one without it (and with UNETRC_DOT2=0) it does not
-    "$unetrc" "$model" -o "$out/spr.c" --target-cpu sapphirerapids --precision bf16
+    # the code for a CPU with AVX512-BF16 (and no AMX, whose tile kernels take these convolutions there:
+    # amx_check.sh) multiplies pairs: the intrinsics under #if, Casts to bf16 before the products, the direct
+    # convolutions' weights as pairs; for one without it (and with UNETRC_DOT2=0) it does not
+    "$unetrc" "$model" -o "$out/spr.c" --target-cpu znver4 --precision bf16
     "$unetrc" "$model" -o "$out/v3.c" --target-cpu x86-64-v3 --precision bf16
-    UNETRC_DOT2=0 "$unetrc" "$model" -o "$out/off.c" --target-cpu sapphirerapids --precision bf16
+    UNETRC_DOT2=0 "$unetrc" "$model" -o "$out/off.c" --target-cpu znver4 --precision bf16
     for p in "_mm512_dpbf16_ps(" "^static void k[0-9]*_cast(const float \*restrict x, uint16_t \*restrict y)" \
         "const uint32_t \*restrict wpairs"; do
-        grep -q "$p" "$out/spr.c" || fail "pairs: no '$p' in the code for sapphirerapids"
+        grep -q "$p" "$out/spr.c" || fail "pairs: no '$p' in the code for znver4"
         if grep -q "$p" "$out/v3.c" || grep -q "$p" "$out/off.c"; then fail "pairs: '$p' without AVX512-BF16"; fi
     done
     if [ "${URC_PAIRS_NORM:-0}" = 1 ]; then
         # norms whose output only the products read store it as bf16 (their Casts folded into them)
         p="_unetrc_fusednorm(const float \*restrict x, .*uint16_t \*restrict y"
-        grep -q "$p" "$out/spr.c" || fail "pairs: no norm stores bf16 in the code for sapphirerapids"
+        grep -q "$p" "$out/spr.c" || fail "pairs: no norm stores bf16 in the code for znver4"
         if grep -q "$p" "$out/v3.c"; then fail "pairs: a norm stores bf16 without AVX512-BF16"; fi
     fi
     # run here: with vdpbf16ps where this CPU has AVX512-BF16, else the same graph and kernels with each pair

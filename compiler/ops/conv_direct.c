@@ -570,7 +570,8 @@ static bool wino_fits(const urc_node *n, const geo *g) {
  * their 27 taps per channel pair instead of U's 64; else U is packed at compile time). UNETRC_WINO_U=stored
  * / call in the environment makes those always pack U at compile time / always make it at each call. */
 urc_scratch_req urc_conv_scratch(const urc_node *n, const urc_target *t) {
-    urc_scratch_req r = {0, URC_DT_F32, false};
+    urc_scratch_req r = urc_conv_amx_scratch(n, t);
+    if (r.count) return r;
     const urc_value *w = n->nin > 1 ? n->in[1] : NULL;
     if ((n->op != URC_OP_CONV && n->op != URC_OP_FUSED_CONV) || !w || w->dtype != URC_DT_F32 ||
         (!w->data && !n->a.conv.w_last) || (w->data && n->a.conv.w_last))
@@ -606,6 +607,11 @@ unsigned urc_conv_pairs(const urc_node *n, const urc_target *t) {
     if ((n->op != URC_OP_CONV && n->op != URC_OP_FUSED_CONV && n->op != URC_OP_CONV_TRANSPOSE) || !urc_target_dot2(t) ||
         !n->a.conv.channels_last || n->a.conv.w_last || !n->in[1]->data || n->in[1]->dtype != URC_DT_F32)
         return 0;
+    if (urc_conv_amx_pairs(n, t)) { /* every part, whatever its channels */
+        unsigned mask = 0;
+        for (int p = 0; p < nparts(n); p++) mask |= 1u << (p ? 3 + p : 0);
+        return mask;
+    }
     geo g = urc_conv_geometry(n);
     if (n->op == URC_OP_CONV_TRANSPOSE) /* the row-GEMM kernel, which conv.c always takes then */
         return urc_convt_row_gemm(n, &g) && g.C % 2 == 0 && !n->in[0]->data && n->in[0]->dtype == URC_DT_F32;
@@ -622,6 +628,7 @@ unsigned urc_conv_pairs(const urc_node *n, const urc_target *t) {
 }
 
 bool urc_conv_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
+    if (urc_conv_amx(L, k, n)) return true;
     const urc_value *W = n->in[1], *Y = n->out[0];
     dconv c = dc_setup(L, k, n, g);
     c.pairs = xpart(n, 0)->dtype == URC_DT_BF16; /* (then every part is: urc_conv_pairs) */
@@ -802,6 +809,7 @@ static urc_lx *convt_bcol(dconv *c, urc_lx *jb, urc_lx *l) {
 }
 
 bool urc_convt_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
+    if (urc_convt_amx(L, k, n, g)) return true;
     const urc_value *X = n->in[0], *W = n->in[1], *Y = n->out[0];
     dconv c = dc_setup(L, k, n, g);
     c.pairs = X->dtype == URC_DT_BF16; /* (urc_conv_pairs) */

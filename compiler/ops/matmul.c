@@ -32,6 +32,7 @@
  * row kernel (naive_lower). */
 #include "activation.h"
 #include "common.h"
+#include "tile_gemm.h"
 
 typedef struct mm_geom {
     urc_shape batch;          /* Y's batch dims */
@@ -407,6 +408,7 @@ typedef struct tiling {
     bool packed;     /* B packed at compile time */
     bool dot2;       /* bfloat16 pair products: A bf16 (a Cast before it), B packed as pairs along k */
     bool rows_outer; /* row groups outside the panels (a tall A streamed once, not once per panel) */
+    bool amx;        /* pairs on AMX tiles (amx_body): 32 x 32 blocks of Y */
 } tiling;
 
 /* Variables of the blocked kernel. */
@@ -636,6 +638,7 @@ static int mm_key(const mm_ctx *c, const tiling *t, int64_t *key) {
                             t->packed,
                             t->rows_outer,
                             t->dot2,
+                            t->amx,
                             key_f64(c->alpha),
                             key_f64(c->beta),
                             c->act,
@@ -656,6 +659,51 @@ static int mm_key(const mm_ctx *c, const tiling *t, int64_t *key) {
                        : -1;
     }
     return n;
+}
+
+/* ---- AMX tiles ----------------------------------------------------------------
+ *
+ * With pairs on a target with AMX-BF16 (loop/tiles.h) Y is cut into blocks of 32 x 32, one work item each
+ * (batch, panel, row block), each the product of tile_gemm.h: A read in place (rows a_sm apart), B packed as
+ * Bt[b][p][Kp/2][32] pairs; the epilogue writes the block's rows and columns that exist. */
+static void amx_body(mm_ctx *c, int64_t Kp, int64_t NP) {
+    const mm_geom *g = &c->g;
+    urc_kernel *k = c->k;
+    static const char *names[URC_MAX_RANK] = {"b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7"};
+    int iv[URC_MAX_RANK];
+    urc_ls *body = k->body;
+    for (int d = 0; d < g->batch.rank; d++) {
+        iv[d] = urc_kernel_var(k, names[d], URC_DT_I64);
+        c->bidx[d] = urc_lx_var(k, iv[d]);
+        body = urc_ls_for(body, iv[d], urc_lx_int(0), urc_lx_int(g->batch.dims[d]), 1, d ? 0 : URC_FOR_PARALLEL);
+    }
+    int vp = urc_kernel_var(k, "p", URC_DT_I64), vrb = urc_kernel_var(k, "rb", URC_DT_I64);
+    body = urc_ls_for(body, vp, urc_lx_int(0), urc_lx_int(NP), 1, g->batch.rank ? 0 : URC_FOR_PARALLEL);
+    body = urc_ls_for(body, vrb, urc_lx_int(0), urc_lx_int((g->M + 31) / 32), 1, 0);
+    k->body->list.items[k->body->list.len - 1]->collapse = g->batch.rank + 2;
+    urc_lx *p = urc_lx_var(k, vp), *i0 = urc_muli(urc_lx_var(k, vrb), 32);
+    urc_lx *bb = urc_muli(urc_add(urc_muli(urc_index_bcast(k, iv, &g->batch, &g->bbatch), NP), p), Kp / 2 * 32);
+    urc_tile_gemm tg = {c->ba,
+                        urc_lx_var(k, urc_ls_let(k, body, "abase", URC_DT_I64, a_base(c, iv))),
+                        g->a_sm,
+                        g->M,
+                        g->K,
+                        c->bb,
+                        urc_lx_var(k, urc_ls_let(k, body, "bb", URC_DT_I64, bb))};
+    int acc = urc_tile_gemm_block(k, body, &tg, i0, c->L->target);
+    /* Y[b, i0 + i, p*32 + j] for the rows and columns that exist */
+    int vi = urc_kernel_var(k, "i", URC_DT_I64), vj = urc_kernel_var(k, "j", URC_DT_I64);
+    urc_lx *rows =
+        g->M % 32 ? urc_lx_inrange(bin(URC_L_MIN, urc_lx_int(32), urc_sub(urc_lx_int(g->M), i0))) : urc_lx_int(32);
+    urc_lx *cols = g->N % 32
+                       ? urc_lx_inrange(bin(URC_L_MIN, urc_lx_int(32), urc_sub(urc_lx_int(g->N), urc_muli(p, 32))))
+                       : urc_lx_int(32);
+    urc_ls *el = urc_ls_for(body, vi, urc_lx_int(0), rows, 1, 0);
+    el = urc_ls_for(el, vj, urc_lx_int(0), cols, 1, URC_FOR_VECTOR);
+    urc_lx *row = urc_add(i0, urc_lx_var(k, vi)), *col = urc_add(urc_muli(p, 32), urc_lx_var(k, vj));
+    urc_lx *yidx = urc_add(urc_muli(urc_add(urc_muli(urc_index_vars(k, iv, &g->batch), g->M), row), g->N), col);
+    epi_store(c, el, yidx, urc_lx_load(k, acc, urc_add(urc_muli(urc_lx_var(k, vi), 32), urc_lx_var(k, vj))), row, col,
+              false, EPI_ALL);
 }
 
 static void fast_body(mm_ctx *c, const tiling *t);
@@ -690,6 +738,7 @@ static bool fast_lower(mm_ctx *c) {
         t.KC++;
         t.nkb = cdiv(g->K, t.KC);
     }
+    t.amx = t.dot2 && urc_target_amx(tg);
     /* row groups when (batch x panels) gives too few work items */
     int64_t NP = t.NF + (t.nre ? 1 : 0), MTT = t.MT + (t.mre ? 1 : 0);
     int64_t work = urc_shape_numel(&g->batch) * NP, want = 4 * (tg->threads > 0 ? tg->threads : 1);
@@ -710,8 +759,12 @@ static bool fast_lower(mm_ctx *c) {
         t.rows_outer = t.G > 1;
     }
 
+    int64_t Kp = (g->K + 31) / 32 * 32, NPt = (g->N + 31) / 32; /* (AMX) */
     c->ba = urc_lower_in(c->L, k, c->n->in[0], "a");
-    c->bb = t.packed ? pack_b(c, &t) : urc_lower_in(c->L, k, bv, "b");
+    c->bb = t.amx ? urc_tile_gemm_pack(c->L, k, "b_tiles", urc_lower_wdata(c->L, c->n), urc_shape_numel(&g->bbatch),
+                                       g->K, g->N, g->b_sk, g->b_sn)
+            : t.packed ? pack_b(c, &t)
+                       : urc_lower_in(c->L, k, bv, "b");
     c->by = urc_lower_out(c->L, k, c->n->out[0], "y");
     /* the epilogue's operands and tables, bound now as the body would bind them: the key covers them */
     const urc_value *epi[3] = {c->c, c->bias, c->res};
@@ -719,7 +772,8 @@ static bool fast_lower(mm_ctx *c) {
         if (epi[i] && !(epi[i]->data && urc_shape_numel(&epi[i]->shape) == 1)) urc_lower_in(c->L, k, epi[i], "c");
     int64_t key[MM_KEY_MAX];
     if (urc_lower_reuse(c->L, k, c->n, key, mm_key(c, &t, key))) return true;
-    fast_body(c, &t);
+    if (t.amx) amx_body(c, Kp, NPt);
+    else fast_body(c, &t);
     urc_lower_remember(c->L, k);
     return true;
 }

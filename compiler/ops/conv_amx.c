@@ -1,0 +1,328 @@
+/* conv_amx.c: convolutions on AMX tiles (--precision bf16 on a target with AMX-BF16; loop/tiles.h).
+ *
+ * A stride-1, undilated Conv or FusedConv (one group, constant weights, channels-last X and Y, 2 or 3
+ * spatial axes, at least 8 input and 16 output channels) as one product per tap, read straight from a
+ * zero-padded copy of X:
+ *
+ *   Xp [N][PD][PH][PW][Cp] bfloat16, P = out + K - 1 along each axis (X at offset pad_begin), Cp = C
+ *      rounded up to 16 (C <= 16) or 32, every X part at its channel offset, zeros around and past C;
+ *      the node's arena scratch (32 positions of slack at the end).
+ *
+ * In the padded grid the output voxel (od, oh, ow) reads Xp at position q + (kd*PH + kh)*PW + kw for
+ * tap (kd, kh, kw), q = (od*PH + oh)*PW + ow: consecutive positions q along a slab od are rows of one
+ * matrix for every tap, whatever the borders. Positions with oh >= OH or ow >= OW are computed and
+ * dropped (PW/OW more rows: 2 % at 96 wide, 17 % at 12). Per work item (output block mb of MB = 16 or
+ * 32 channels, sample n, slab od), per block of 32 positions:
+ *
+ *   C[2][MB/16] tiles (16 x 16 float32) = 0
+ *   for each tap, for each chunk of KC = 32 (or 16) channels:
+ *     A[r] = Xp[q0 + 16r + tap offset][chunk]       (16 rows of KC bf16, rows Cp apart)
+ *     B[h] = Wp[mb][tap][chunk/2][16h .. 16h + 16]  (KC/2 rows of 16 bf16 pairs)
+ *     C[r][h] += A[r] . B[h]                         (tdpbf16ps)
+ *   the tiles stored to a local [32][MB], then Y = act(acc + bias) + residual for the positions kept.
+ *
+ * Weights are packed at compile time as Wp[M/MB][taps][Cp/2][MB] pairs along the input channels (zero
+ * past M and C), the layout of a B tile. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../loop/tiles.h"
+#include "conv_internal.h"
+#include "tile_gemm.h"
+
+/* The geometry with the spatial axes mapped to D, H, W (missing leading ones extent 1). */
+typedef struct amx_geo {
+    int64_t N, C, M, Cp, KC, MB, nmb, T;
+    int64_t in[3], out[3], K[3], pb[3], P[3];
+} amx_geo;
+
+static bool amx_geometry(const urc_node *n, amx_geo *a) {
+    geo g = urc_conv_geometry(n);
+    if (g.nsp < 2 || g.nsp > 3 || g.G != 1) return false;
+    memset(a, 0, sizeof *a);
+    for (int i = 0; i < 3; i++) a->in[i] = a->out[i] = a->K[i] = a->P[i] = 1;
+    for (int i = 0; i < g.nsp; i++) {
+        int j = 3 - g.nsp + i;
+        if (g.s[i] != 1 || g.d[i] != 1) return false;
+        a->in[j] = g.in[i], a->out[j] = g.out[i], a->K[j] = g.K[i], a->pb[j] = g.pb[i];
+        a->P[j] = g.out[i] + g.K[i] - 1;
+        if (a->pb[j] < 0 || a->P[j] < a->in[j] + a->pb[j]) return false;
+    }
+    a->N = g.N, a->C = g.C, a->M = g.M;
+    a->Cp = a->C <= 16 ? 16 : (a->C + 31) / 32 * 32;
+    a->KC = a->Cp < 32 ? a->Cp : 32;
+    int64_t m16 = (a->M + 15) / 16 * 16;
+    a->MB = m16 % 32 == 0 ? 32 : 16;
+    a->nmb = m16 / a->MB;
+    a->T = a->K[0] * a->K[1] * a->K[2];
+    return true;
+}
+
+/* Whether node n's convolution takes the tile kernel on target t (its X parts then in bf16: the
+ * precision pass's Cast, urc_conv_pairs). */
+static bool amx_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
+    if ((n->op != URC_OP_CONV && n->op != URC_OP_FUSED_CONV) || !urc_target_amx(t) || !n->a.conv.channels_last ||
+        n->a.conv.y_channels_first || n->a.conv.w_last || !n->in[1]->data || n->in[1]->dtype != URC_DT_F32 ||
+        urc_lower_wdtype(n) != URC_DT_BF16 || n->out[0]->dtype != URC_DT_F32)
+        return false;
+    const urc_value *B = bias(n), *R = residual(n);
+    if ((B && !B->data) || (R && R->dtype != URC_DT_F32)) return false;
+    for (int p = 0; p < nparts(n); p++) {
+        const urc_value *x = xpart(n, p);
+        if (x->data || (x->dtype != URC_DT_F32 && x->dtype != URC_DT_BF16)) return false;
+    }
+    return amx_geometry(n, a) && a->C >= 8 && a->M >= 16;
+}
+
+bool urc_conv_amx_pairs(const urc_node *n, const urc_target *t) {
+    amx_geo a;
+    return amx_fits(n, t, &a);
+}
+
+/* Positions of the padded grid the kernel reads: every sample's, and 32 of slack for the last block. */
+static int64_t xp_count(const amx_geo *a) { return (a->N * a->P[0] * a->P[1] * a->P[2] + 32) * a->Cp; }
+
+urc_scratch_req urc_conv_amx_scratch(const urc_node *n, const urc_target *t) {
+    urc_scratch_req r = {0, URC_DT_BF16, false};
+    amx_geo a;
+    if (amx_fits(n, t, &a)) r.count = xp_count(&a);
+    return r;
+}
+
+static urc_lx *loop(urc_kernel *k, urc_ls **body, const char *name, int64_t lo, urc_lx *hi, int64_t step,
+                    unsigned flags) {
+    int v = urc_kernel_var(k, name, URC_DT_I64);
+    *body = urc_ls_for(*body, v, urc_lx_int(lo), hi, step, flags);
+    return urc_lx_var(k, v);
+}
+
+static urc_lx *bin(urc_lop op, urc_lx *a, urc_lx *b) { return urc_lx_inrange(urc_lx_bin(op, a, b)); }
+
+/* Xp from the X parts: each padded position's Cp channels, X's or zeros. */
+static void fill(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp, const int *bx, const int64_t *cx, int nx) {
+    urc_ls *b = body;
+    urc_lx *nn = loop(k, &b, "n", 0, urc_lx_int(a->N), 1, URC_FOR_PARALLEL);
+    body->list.items[body->list.len - 1]->collapse = 2;
+    urc_lx *zd = loop(k, &b, "zd", 0, urc_lx_int(a->P[0]), 1, 0);
+    urc_lx *zh = loop(k, &b, "zh", 0, urc_lx_int(a->P[1]), 1, 0);
+    urc_lx *zw = loop(k, &b, "zw", 0, urc_lx_int(a->P[2]), 1, 0);
+    urc_lx *z[3] = {zd, zh, zw}, *inside = NULL, *vox = nn;
+    for (int i = 0; i < 3; i++) {
+        urc_lx *x = urc_addi(z[i], -a->pb[i]);
+        vox = urc_add(urc_muli(vox, a->in[i]), x);
+        if (a->P[i] == a->in[i]) continue; /* no padding along this axis */
+        urc_lx *c = bin(URC_L_AND, bin(URC_L_GE, x, urc_lx_int(0)), bin(URC_L_LT, x, urc_lx_int(a->in[i])));
+        inside = inside ? bin(URC_L_AND, inside, c) : c;
+    }
+    urc_lx *q =
+        urc_sp_let(k, b, "q", urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, a->P[0]), zd), a->P[1]), zh), a->P[2]));
+    q = urc_sp_let(k, b, "qc", urc_muli(urc_add(q, zw), a->Cp));
+    urc_ls *els = NULL, *in = inside ? urc_ls_if(b, inside, &els) : b;
+    urc_lx *v = urc_sp_let(k, in, "vox", vox);
+    int64_t c0 = 0;
+    for (int p = 0; p < nx; p++) {
+        urc_ls *cl = in;
+        urc_lx *c = loop(k, &cl, "c", 0, urc_lx_int(cx[p]), 1, URC_FOR_VECTOR);
+        urc_ls_store(cl, xp, urc_add(urc_addi(q, c0), c), urc_lx_load(k, bx[p], urc_add(urc_muli(v, cx[p]), c)));
+        c0 += cx[p];
+    }
+    if (a->Cp > a->C) {
+        urc_ls *cl = in;
+        urc_lx *c = loop(k, &cl, "c", a->C, urc_lx_int(a->Cp), 1, URC_FOR_VECTOR);
+        urc_ls_store(cl, xp, urc_add(q, c), urc_lx_const(0, URC_DT_BF16));
+    }
+    if (els) {
+        urc_lx *c = loop(k, &els, "c", 0, urc_lx_int(a->Cp), 1, URC_FOR_VECTOR);
+        urc_ls_store(els, xp, urc_add(q, c), urc_lx_const(0, URC_DT_BF16));
+    }
+    urc_ls *sl = body; /* the slack */
+    urc_lx *c = loop(k, &sl, "c", 0, urc_lx_int(32 * a->Cp), 1, URC_FOR_VECTOR);
+    urc_ls_store(sl, xp, urc_addi(c, xp_count(a) - 32 * a->Cp), urc_lx_const(0, URC_DT_BF16));
+}
+
+/* Wp[mb][tap][c/2][l] for output channel mb*MB + l, input channel c, as the float32 values wpairs
+ * rounds: [nmb*T][Cp][MB]. */
+static float *pack_w(const amx_geo *a, const float *w) {
+    float *p = urc_xcalloc((size_t)(a->nmb * a->T * a->Cp * a->MB), sizeof *p);
+    for (int64_t m = 0; m < a->M; m++)
+        for (int64_t c = 0; c < a->C; c++)
+            for (int64_t t = 0; t < a->T; t++)
+                p[((m / a->MB * a->T + t) * a->Cp + c) * a->MB + m % a->MB] = w[(m * a->C + c) * a->T + t];
+    return p;
+}
+
+bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
+    amx_geo a;
+    const urc_value *sv = n->scratch;
+    if (!amx_fits(n, L->target, &a) || !sv || sv->dtype != URC_DT_BF16 || urc_shape_numel(&sv->shape) < xp_count(&a))
+        return false;
+    int nx = nparts(n), bx[URC_CONV_MAX_PARTS];
+    int64_t cx[URC_CONV_MAX_PARTS];
+    for (int p = 0; p < nx; p++) {
+        const urc_value *x = xpart(n, p);
+        if (x->dtype != URC_DT_BF16) return false; /* the Cast before it (urc_conv_pairs) */
+        bx[p] = urc_lower_in(L, k, x, "x");
+        cx[p] = x->shape.dims[x->shape.rank - 1];
+    }
+    int xp = urc_lower_out(L, k, sv, "xp");
+    float *pw = pack_w(&a, urc_lower_wdata(L, n));
+    int bw = urc_lower_wpairs(L, k, "wamx", a.nmb * a.T, a.Cp, a.MB, pw);
+    free(pw);
+    const urc_value *B = bias(n), *R = residual(n);
+    int bb = -1;
+    if (B) {
+        float *bp = urc_xcalloc((size_t)(a.nmb * a.MB), sizeof *bp);
+        int64_t nb = urc_shape_numel(&B->shape);
+        for (int64_t j = 0; j < a.M; j++) bp[j] = (float)urc_elem_f64(B->dtype, B->data, nb == 1 ? 0 : j);
+        bb = urc_lower_const(L, k, "bpack", URC_DT_F32, a.nmb * a.MB, bp);
+        free(bp);
+    }
+    int by = urc_lower_out(L, k, n->out[0], "y"), br = R ? urc_lower_in(L, k, R, "r") : -1;
+
+    const urc_conv_attr *at = &n->a.conv;
+    int64_t key[48 + 2 * URC_CONV_MAX_PARTS], alpha;
+    int nk = 0;
+    memcpy(&alpha, &at->act_alpha, sizeof alpha);
+    const int64_t head[] = {0x414d58, a.N, a.C, a.M, a.Cp, a.MB, a.nmb, bw, bb, br, by, xp, at->act, alpha, nx};
+    for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
+    for (int i = 0; i < 3; i++) key[nk++] = a.in[i], key[nk++] = a.out[i], key[nk++] = a.K[i], key[nk++] = a.pb[i];
+    for (int p = 0; p < nx; p++) key[nk++] = bx[p], key[nk++] = cx[p];
+    if (urc_lower_reuse(L, k, n, key, nk)) return true;
+
+    fill(k, k->body, &a, xp, bx, cx, nx);
+
+    /* work items: output block, sample, slab */
+    urc_ls *body = k->body;
+    urc_lx *mb = loop(k, &body, "mb", 0, urc_lx_int(a.nmb), 1, URC_FOR_PARALLEL);
+    k->body->list.items[k->body->list.len - 1]->collapse = 3;
+    urc_lx *nn = loop(k, &body, "n", 0, urc_lx_int(a.N), 1, 0);
+    urc_lx *od = loop(k, &body, "od", 0, urc_lx_int(a.out[0]), 1, 0);
+    urc_ls *item = body;
+    int nh = (int)(a.MB / 16);
+    urc_tiles t;
+    memset(&t, 0, sizeof t);
+    for (int i = 0; i < 2 * nh; i++) t.rows[i] = 16, t.colsb[i] = 64, t.dt[i] = URC_DT_F32; /* C[r][h]: r*nh + h */
+    for (int r = 0; r < 2; r++) t.rows[4 + r] = 16, t.colsb[4 + r] = (int)a.KC * 2, t.dt[4 + r] = URC_DT_BF16;
+    for (int h = 0; h < nh; h++) t.rows[6 + h] = (int)a.KC / 2, t.colsb[6 + h] = 64, t.dt[6 + h] = URC_DT_U32;
+    urc_tiles_config(k, body, &t, L->target);
+    int acc = urc_kernel_local(k, "acc", URC_DT_F32, 32 * a.MB);
+    urc_ls_array(body, k, acc);
+    int64_t PHW = a.P[1] * a.P[2], rows = (a.out[1] - 1) * a.P[2] + a.out[2]; /* positions of a slab */
+    urc_lx *q = urc_sp_let(k, body, "qs", urc_muli(urc_add(urc_muli(nn, a.P[0]), od), PHW));
+    urc_lx *o0 = loop(k, &body, "o0", 0, urc_lx_int(rows), 32, 0);
+    for (int i = 0; i < 2 * nh; i++) urc_tiles_zero(k, body, &t, i);
+    urc_ls *tb = body;
+    urc_lx *kd = loop(k, &tb, "kd", 0, urc_lx_int(a.K[0]), 1, 0);
+    urc_lx *kh = loop(k, &tb, "kh", 0, urc_lx_int(a.K[1]), 1, 0);
+    urc_lx *kw = loop(k, &tb, "kw", 0, urc_lx_int(a.K[2]), 1, 0);
+    urc_lx *tap = urc_sp_let(k, tb, "tap", urc_add(urc_muli(urc_add(urc_muli(kd, a.K[1]), kh), a.K[2]), kw));
+    urc_lx *pos = urc_add(urc_add(q, o0), urc_add(urc_muli(urc_add(urc_muli(kd, a.P[1]), kh), a.P[2]), kw));
+    urc_lx *xa = urc_sp_let(k, tb, "xa", urc_muli(pos, a.Cp));
+    urc_lx *wa = urc_sp_let(k, tb, "wa", urc_muli(urc_add(urc_muli(mb, a.T), tap), a.Cp / 2 * a.MB));
+    urc_lx *c0 = loop(k, &tb, "c0", 0, urc_lx_int(a.Cp), a.KC, 0);
+    for (int r = 0; r < 2; r++)
+        urc_tiles_load(k, tb, &t, 4 + r, xp, urc_add(urc_addi(xa, 16 * r * a.Cp), c0), urc_lx_int(a.Cp));
+    urc_lx *wc = urc_add(wa, urc_muli(bin(URC_L_DIV, c0, urc_lx_int(2)), a.MB));
+    for (int h = 0; h < nh; h++) urc_tiles_load(k, tb, &t, 6 + h, bw, urc_addi(wc, 16 * h), urc_lx_int(a.MB));
+    for (int r = 0; r < 2; r++)
+        for (int h = 0; h < nh; h++) urc_tiles_dpbf16(k, tb, &t, r * nh + h, 4 + r, 6 + h);
+    for (int r = 0; r < 2; r++)
+        for (int h = 0; h < nh; h++)
+            urc_tiles_store(k, body, &t, r * nh + h, acc, urc_lx_int(16 * r * a.MB + 16 * h), urc_lx_int(a.MB));
+
+    /* the positions kept: Y[n, od, oh, ow, mb*MB + l] = act(acc[r][l] + bias) + R */
+    urc_ls *eb = body;
+    urc_lx *r = loop(k, &eb, "r", 0, urc_lx_int(32), 1, 0);
+    urc_lx *o = urc_sp_let(k, eb, "o", urc_add(o0, r));
+    urc_lx *oh = bin(URC_L_DIV, o, urc_lx_int(a.P[2])), *ow = bin(URC_L_REM, o, urc_lx_int(a.P[2]));
+    urc_ls *keep = urc_ls_if(
+        eb, bin(URC_L_AND, bin(URC_L_LT, o, urc_lx_int(rows)), bin(URC_L_LT, ow, urc_lx_int(a.out[2]))), NULL);
+    urc_lx *yv = urc_add(urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, a.out[0]), od), a.out[1]), oh), a.out[2]), ow);
+    urc_lx *yb = urc_sp_let(k, keep, "yb", urc_add(urc_muli(yv, a.M), urc_muli(mb, a.MB)));
+    urc_lx *valid =
+        a.M % a.MB == 0 ? urc_lx_int(a.MB) : urc_sp_min(urc_lx_int(a.MB), urc_sub(urc_lx_int(a.M), urc_muli(mb, a.MB)));
+    urc_lx *l = loop(k, &keep, "l", 0, valid, 1, URC_FOR_VECTOR);
+    urc_lx *val = urc_lx_load(k, acc, urc_add(urc_muli(r, a.MB), l));
+    if (bb >= 0) val = urc_lx_bin(URC_L_ADD, val, urc_lx_load(k, bb, urc_add(urc_muli(mb, a.MB), l)));
+    val = urc_conv_act(k, keep, at, val);
+    urc_lx *yi = urc_add(yb, l);
+    if (br >= 0) val = urc_lx_bin(URC_L_ADD, val, urc_lx_load(k, br, yi));
+    urc_ls_store(keep, by, yi, val);
+    urc_tiles_release(item, &t);
+    urc_lower_remember(L, k);
+    return true;
+}
+
+/* ---- ConvTranspose with kernel = stride on tiles ----------------------------------------------------------
+ *
+ * Without padding every input voxel writes its own K^3 block of outputs, one tap each (urc_convt_direct_ok):
+ * the node is one product [V, C] x [C, T*M] over the V input voxels (X channels-last as it is: rows C apart),
+ * column j = tap*M + m of W[c][m][tap], cut into 32 x 32 blocks (tile_gemm.h); the epilogue scatters block
+ * element (v, j) to Y[n, id*KD + kd, ih*KH + kh, iw*KW + kw, m] with the bias. Taken with bf16 pairs (X read
+ * as bf16: urc_conv_pairs) on an AMX target, constant W. */
+bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg) {
+    const urc_value *X = n->in[0], *W = n->in[1], *B = bias(n);
+    if (!urc_target_amx(L->target) || X->dtype != URC_DT_BF16 || !W->data || n->a.conv.w_last || (B && !B->data) ||
+        n->out[0]->dtype != URC_DT_F32 || !urc_convt_direct_ok(gg))
+        return false;
+    int64_t in[3] = {1, 1, 1}, K[3] = {1, 1, 1}, C = gg->C, M = gg->M;
+    for (int i = 0; i < gg->nsp; i++) in[3 - gg->nsp + i] = gg->in[i], K[3 - gg->nsp + i] = gg->K[i];
+    int64_t T = K[0] * K[1] * K[2], J = T * M, V = gg->N * in[0] * in[1] * in[2], NP = (J + 31) / 32;
+    int bx = urc_lower_in(L, k, X, "x");
+    float *f = urc_xmalloc((size_t)(C * J) * sizeof *f); /* [C][J]: W[c][m][tap] at column tap*M + m */
+    const float *w = urc_lower_wdata(L, n);
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t m = 0; m < M; m++)
+            for (int64_t t = 0; t < T; t++) f[c * J + t * M + m] = w[(c * M + m) * T + t];
+    int bw = urc_tile_gemm_pack(L, k, "wt_tiles", f, 1, C, J, J, 1);
+    free(f);
+    int bb = -1;
+    if (B) {
+        float *bp = urc_xmalloc((size_t)M * sizeof *bp);
+        int64_t nb = urc_shape_numel(&B->shape);
+        for (int64_t m = 0; m < M; m++) bp[m] = (float)urc_elem_f64(B->dtype, B->data, nb == 1 ? 0 : m);
+        bb = urc_lower_const(L, k, "bpack", URC_DT_F32, M, bp);
+        free(bp);
+    }
+    int by = urc_lower_out(L, k, n->out[0], "y");
+    int64_t key[24];
+    int nk = 0;
+    const int64_t head[] = {0x414d5854, C, M, V, bx, bw, bb, by};
+    for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
+    for (int i = 0; i < 3; i++) key[nk++] = in[i], key[nk++] = K[i];
+    if (urc_lower_reuse(L, k, n, key, nk)) return true;
+
+    urc_ls *body = k->body;
+    urc_lx *p = loop(k, &body, "p", 0, urc_lx_int(NP), 1, URC_FOR_PARALLEL);
+    k->body->list.items[k->body->list.len - 1]->collapse = 2;
+    urc_lx *i0 = urc_muli(loop(k, &body, "rb", 0, urc_lx_int((V + 31) / 32), 1, 0), 32);
+    urc_tile_gemm tg = {bx, urc_lx_int(0), C, V, C, bw, urc_muli(p, (C + 31) / 32 * 16 * 32)};
+    int acc = urc_tile_gemm_block(k, body, &tg, i0, L->target);
+    /* block element (i, j): input voxel v = i0 + i, column jj = p*32 + j */
+    urc_ls *rb = body;
+    urc_lx *rows = V % 32 ? urc_sp_min(urc_lx_int(32), urc_sub(urc_lx_int(V), i0)) : urc_lx_int(32);
+    urc_lx *i = loop(k, &rb, "i", 0, rows, 1, 0);
+    urc_lx *v = urc_sp_let(k, rb, "v", urc_add(i0, i));
+    urc_lx *iw = bin(URC_L_REM, v, urc_lx_int(in[2])), *t1 = bin(URC_L_DIV, v, urc_lx_int(in[2]));
+    urc_lx *ih = bin(URC_L_REM, t1, urc_lx_int(in[1])), *t2 = bin(URC_L_DIV, t1, urc_lx_int(in[1]));
+    urc_lx *id = bin(URC_L_REM, t2, urc_lx_int(in[0])), *nn = bin(URC_L_DIV, t2, urc_lx_int(in[0]));
+    urc_lx *ob = urc_sp_let(
+        k, rb, "ob", /* Y's voxel of tap 0 */
+        urc_add(urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, in[0] * K[0]), urc_muli(id, K[0])), in[1] * K[1]),
+                                 urc_muli(ih, K[1])),
+                         in[2] * K[2]),
+                urc_muli(iw, K[2])));
+    urc_lx *cols = J % 32 ? urc_sp_min(urc_lx_int(32), urc_sub(urc_lx_int(J), urc_muli(p, 32))) : urc_lx_int(32);
+    urc_lx *j = loop(k, &rb, "j", 0, cols, 1, URC_FOR_VECTOR);
+    urc_lx *jj = urc_add(urc_muli(p, 32), j), *t = bin(URC_L_DIV, jj, urc_lx_int(M)),
+           *m = bin(URC_L_REM, jj, urc_lx_int(M));
+    urc_lx *kw = bin(URC_L_REM, t, urc_lx_int(K[2])),
+           *kh = bin(URC_L_REM, bin(URC_L_DIV, t, urc_lx_int(K[2])), urc_lx_int(K[1]));
+    urc_lx *kd = bin(URC_L_DIV, t, urc_lx_int(K[1] * K[2]));
+    urc_lx *off = urc_add(urc_muli(urc_add(urc_muli(kd, in[1] * K[1]), kh), in[2] * K[2]), kw);
+    urc_lx *val = urc_lx_load(k, acc, urc_add(urc_muli(i, 32), j));
+    if (bb >= 0) val = urc_lx_bin(URC_L_ADD, val, urc_lx_load(k, bb, m));
+    urc_ls_store(rb, by, urc_add(urc_muli(urc_add(ob, off), M), m), urc_conv_act(k, rb, &n->a.conv, val));
+    urc_lower_remember(L, k);
+    return true;
+}

@@ -1,0 +1,96 @@
+#!/bin/sh
+# amx_check.sh UNETRC NPY_COMPARE SOURCE_DIR
+#
+# The AMX tile convolutions (compiler/ops/conv_amx.c; --precision bf16 on a target with AMX-BF16):
+# - the code for sapphirerapids holds them (ldtilecfg's block, _tile_dpbf16ps, kernels built for amx-tile and
+#   amx-bf16, a CPU check that requires both and asks Linux for the tile state), and gcc and clang build it,
+#   with -march=sapphirerapids and without any -march (the kernels' target attribute), into objects holding
+#   tdpbf16ps; the LLVM backend's object for sapphirerapids holds ldtilecfg and tdpbf16ps too;
+# - the code for x86-64-v3, and for sapphirerapids with UNETRC_AMX=0, has none; with UNETRC_AMX=1 the code for
+#   x86-64-v3 has the kernels with their tile operations as loops over local arrays (loop/tiles.c) instead;
+# - the code for sapphirerapids built without -march runs here where the CPU has AMX-BF16 (against the
+#   interpreter), else returns ERR_CPU naming amx-tile instead of faulting;
+# - run here, on unetr_conv_tiny (the decoder's convolutions read two X parts) and unet2d_5slice (2D): the
+#   code (with AMX where this CPU has AMX-BF16, else emulated: UNETRC_AMX=1), C and LLVM backends, against
+#   the interpreter on the same graph (the same Casts of the products' data to bf16) within 1e-4 of max |ref|:
+#   float32 summation order apart these are the same numbers (measured 3.8e-7 and 7.7e-7 emulated).
+# The node tests of the tile kernel's shapes (odd channel counts, asymmetric padding, residuals, two samples,
+# 2D) run exactly in ctest node_extra_conv_amx.
+set -eu
+U=$1; cmp=$2; S=$3
+T=$(mktemp -d /tmp/unetrc-amx-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+m="$S/models/unetr_conv_tiny"
+
+"$U" "$m.onnx" -o "$T/spr.c" --target-cpu sapphirerapids --precision bf16
+for p in "_tile_loadconfig(urc_tilecfg);" "_tile_dpbf16ps(" "^static URC_AMX_FN void k[0-9]*_unetrc_fusedconv(" \
+    '"amx-tile", "amx-bf16"' "Linux refused arch_prctl ARCH_REQ_XCOMP_PERM" "__asm__ __volatile__(\"syscall\""; do
+    grep -q "$p" "$T/spr.c" || fail "no '$p' in the code for sapphirerapids"
+done
+for build in "gcc -fopenmp -march=sapphirerapids" "gcc -fopenmp" "clang -fopenmp -march=sapphirerapids" "clang"; do
+    # shellcheck disable=SC2086
+    $build -std=c11 -O2 -Wall -Wextra -Werror -c "$T/spr.c" -o "$T/spr.o" ||
+        { fail "$build does not build the code for sapphirerapids"; continue; }
+    objdump -d "$T/spr.o" | grep -q tdpbf16ps || fail "$build: no tdpbf16ps in the object"
+done
+# (clang 14 builds OpenMP's outlined bodies without the kernels' target attribute: a clear error instead)
+if clang -std=c11 -O2 -fopenmp -c "$T/spr.c" -o "$T/spr.o" 2>"$T/err"; then fail "clang -fopenmp without AMX flags built it"
+else grep -q "error: \"this code uses AMX tiles in parallel loops: clang needs -march=sapphirerapids" "$T/err" ||
+    fail "clang -fopenmp without AMX flags: $(head -3 "$T/err")"; fi
+if "$U" "$m.onnx" -o "$T/spr_llvm.o" --backend llvm --target-cpu sapphirerapids --precision bf16 2>"$T/err"; then
+    for i in ldtilecfg tdpbf16ps tilerelease; do
+        objdump -d "$T/spr_llvm.o" | grep -q "$i" || fail "LLVM backend: no $i in the object for sapphirerapids"
+    done
+elif ! grep -q "LLVM backend" "$T/err"; then
+    fail "LLVM backend: $(cat "$T/err")"
+fi
+"$U" "$m.onnx" -o "$T/v3.c" --target-cpu x86-64-v3 --precision bf16
+UNETRC_AMX=0 "$U" "$m.onnx" -o "$T/off.c" --target-cpu sapphirerapids --precision bf16
+UNETRC_AMX=1 "$U" "$m.onnx" -o "$T/emu.c" --target-cpu x86-64-v3 --precision bf16
+for f in v3 off emu; do
+    if grep -q "_tile_\|URC_AMX_FN" "$T/$f.c"; then fail "tile intrinsics in the code $f"; fi
+done
+for f in v3 off; do
+    if grep -q "tmm4\[" "$T/$f.c"; then fail "tile kernels in the code $f"; fi
+done
+grep -q "tmm4\[" "$T/emu.c" || fail "UNETRC_AMX=1: no emulated tile kernel for x86-64-v3"
+
+# run here: the code for sapphirerapids built without -march (the tile kernels alone need AMX) runs where the CPU
+# has AMX-BF16, else returns ERR_CPU naming amx-tile instead of faulting
+m="$S/models/unetr_conv_tiny"
+if grep -q amx_bf16 /proc/cpuinfo; then
+    echo "(this CPU has AMX-BF16: the tiles run)"
+    "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --interp --output "$T/ref.npy"
+    "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --target-cpu sapphirerapids \
+        --cflags "-std=c11 -O2 -fopenmp" --output "$T/gen.npy" || fail "the code for sapphirerapids did not run"
+    "$cmp" "$T/ref.npy" "$T/gen.npy" 1e-4 || fail "the code for sapphirerapids vs interpreter"
+else
+    echo "(no AMX-BF16 on this CPU: the tile operations run emulated, UNETRC_AMX=1)"
+    if "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --target-cpu sapphirerapids \
+        --cflags "-std=c11 -O2 -fopenmp" --output "$T/gen.npy" 2>"$T/err"; then
+        fail "the code for sapphirerapids ran on a CPU without AMX"
+    else
+        grep -q "returned MODEL_ERR_CPU: it was built for amx-tile, which this CPU lacks" "$T/err" ||
+            fail "without AMX: $(cat "$T/err")"
+    fi
+    export UNETRC_AMX=1
+fi
+# (LLVM's code for unetr_conv_tiny: 1.8e-4 emulated; its float32 order moves an activation across a bf16 rounding
+# boundary, a step the next layers spread: LLVM and C differ by 2.4e-5 on it without any tile kernel)
+for name in unetr_conv_tiny unet2d_5slice; do
+    m="$S/models/$name"
+    "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --interp --output "$T/ref.npy"
+    for be in c llvm; do
+        tol=1e-4
+        [ "$name.$be" = unetr_conv_tiny.llvm ] && tol=1e-3
+        if ! "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --backend $be --output "$T/gen.npy" 2>"$T/err"; then
+            grep -q "unknown backend\|not built" "$T/err" || fail "$name $be: $(cat "$T/err")"
+            continue
+        fi
+        "$cmp" "$T/ref.npy" "$T/gen.npy" $tol || fail "$name: $be code vs interpreter"
+    done
+done
+echo "amx_check: $fails failures"
+[ "$fails" -eq 0 ]
