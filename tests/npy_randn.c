@@ -1,15 +1,18 @@
 /* npy_randn.c: writes a float32 .npy of standard normal samples.
  *
- *   npy_randn LIKE.npy SEED OUT.npy
+ *   npy_randn LIKE SEED OUT.npy
  *
- * OUT has LIKE's shape; its values are a deterministic function of SEED
+ * OUT has the shape of LIKE, a .npy or an ONNX TensorProto (.pb: a node test's input); its values are a deterministic function of SEED
  * (xorshift64 and Box-Muller). The calibration samples of --precision int8
  * in tests/precision_test.sh. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <string.h>
+
 #include "base/npy.h"
+#include "frontend/onnx_import.h"
 
 static double uniform(uint64_t *s) { /* (0, 1) */
     *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
@@ -18,11 +21,13 @@ static double uniform(uint64_t *s) { /* (0, 1) */
 
 int main(int argc, char **argv) {
     if (argc != 4) {
-        fprintf(stderr, "usage: npy_randn LIKE.npy SEED OUT.npy\n");
+        fprintf(stderr, "usage: npy_randn LIKE.npy|LIKE.pb SEED OUT.npy\n");
         return 2;
     }
-    const char *err;
-    urc_tensor *like = urc_npy_read(argv[1], (uint64_t)1 << 34, &err);
+    const char *err = "not a TensorProto";
+    size_t len = strlen(argv[1]);
+    urc_tensor *like = len > 3 && !strcmp(argv[1] + len - 3, ".pb") ? urc_onnx_load_tensor(argv[1], (uint64_t)1 << 34)
+                                                                    : urc_npy_read(argv[1], (uint64_t)1 << 34, &err);
     if (!like) {
         fprintf(stderr, "npy_randn: %s: %s\n", argv[1], err);
         return 2;

@@ -33,6 +33,7 @@
 /* The geometry with the spatial axes mapped to D, H, W (missing leading ones extent 1). */
 typedef struct amx_geo {
     int64_t N, C, M, Cp, KC, MB, nmb, T;
+    int64_t S; /* data planes per position: 1, or 2 (bf16 high and low parts: UNETRC_AMX_SPLIT=1) */
     int64_t in[3], out[3], K[3], pb[3], P[3];
 } amx_geo;
 
@@ -55,6 +56,8 @@ static bool amx_geometry(const urc_node *n, amx_geo *a) {
     a->MB = m16 % 32 == 0 ? 32 : 16;
     a->nmb = m16 / a->MB;
     a->T = a->K[0] * a->K[1] * a->K[2];
+    const char *e = getenv("UNETRC_AMX_SPLIT");
+    a->S = e && !strcmp(e, "1") ? 2 : 1;
     return true;
 }
 
@@ -74,13 +77,13 @@ static bool amx_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
     return amx_geometry(n, a) && a->C >= 8 && a->M >= 16;
 }
 
-bool urc_conv_amx_pairs(const urc_node *n, const urc_target *t) {
+int urc_conv_amx_pairs(const urc_node *n, const urc_target *t) {
     amx_geo a;
-    return amx_fits(n, t, &a);
+    return !amx_fits(n, t, &a) ? -1 : a.S == 1; /* (split: X float32, split by the kernel) */
 }
 
 /* Positions of the padded grid the kernel reads: every sample's, and 32 of slack for the last block. */
-static int64_t xp_count(const amx_geo *a) { return (a->N * a->P[0] * a->P[1] * a->P[2] + 32) * a->Cp; }
+static int64_t xp_count(const amx_geo *a) { return (a->N * a->P[0] * a->P[1] * a->P[2] + 32) * a->Cp * a->S; }
 
 urc_scratch_req urc_conv_amx_scratch(const urc_node *n, const urc_target *t) {
     urc_scratch_req r = {0, URC_DT_BF16, false};
@@ -98,7 +101,8 @@ static urc_lx *loop(urc_kernel *k, urc_ls **body, const char *name, int64_t lo, 
 
 static urc_lx *bin(urc_lop op, urc_lx *a, urc_lx *b) { return urc_lx_inrange(urc_lx_bin(op, a, b)); }
 
-/* Xp from the X parts: each padded position's Cp channels, X's or zeros. */
+/* Xp from the X parts: each padded position's Cp channels, X's or zeros; split (S = 2), X float32 and the high
+ * part bf16(x) there, the low part bf16(x - high) Cp channels further. */
 static void fill(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp, const int *bx, const int64_t *cx, int nx) {
     urc_ls *b = body;
     urc_lx *nn = loop(k, &b, "n", 0, urc_lx_int(a->N), 1, URC_FOR_PARALLEL);
@@ -116,28 +120,36 @@ static void fill(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp, const in
     }
     urc_lx *q =
         urc_sp_let(k, b, "q", urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, a->P[0]), zd), a->P[1]), zh), a->P[2]));
-    q = urc_sp_let(k, b, "qc", urc_muli(urc_add(q, zw), a->Cp));
+    q = urc_sp_let(k, b, "qc", urc_muli(urc_add(q, zw), a->Cp * a->S));
     urc_ls *els = NULL, *in = inside ? urc_ls_if(b, inside, &els) : b;
     urc_lx *v = urc_sp_let(k, in, "vox", vox);
     int64_t c0 = 0;
     for (int p = 0; p < nx; p++) {
         urc_ls *cl = in;
         urc_lx *c = loop(k, &cl, "c", 0, urc_lx_int(cx[p]), 1, URC_FOR_VECTOR);
-        urc_ls_store(cl, xp, urc_add(urc_addi(q, c0), c), urc_lx_load(k, bx[p], urc_add(urc_muli(v, cx[p]), c)));
+        urc_lx *x = urc_lx_load(k, bx[p], urc_add(urc_muli(v, cx[p]), c)), *at = urc_add(urc_addi(q, c0), c);
+        if (a->S == 2) {
+            urc_lx *hi = urc_lx_cast(URC_DT_BF16, x);
+            urc_ls_store(cl, xp, at, hi);
+            urc_ls_store(cl, xp, urc_addi(at, a->Cp),
+                         urc_lx_cast(URC_DT_BF16, urc_lx_bin(URC_L_SUB, x, urc_lx_cast(URC_DT_F32, hi))));
+        } else {
+            urc_ls_store(cl, xp, at, x);
+        }
         c0 += cx[p];
     }
-    if (a->Cp > a->C) {
+    for (int64_t h = 0; h < a->S && a->Cp > a->C; h++) {
         urc_ls *cl = in;
         urc_lx *c = loop(k, &cl, "c", a->C, urc_lx_int(a->Cp), 1, URC_FOR_VECTOR);
-        urc_ls_store(cl, xp, urc_add(q, c), urc_lx_const(0, URC_DT_BF16));
+        urc_ls_store(cl, xp, urc_add(urc_addi(q, h * a->Cp), c), urc_lx_const(0, URC_DT_BF16));
     }
     if (els) {
-        urc_lx *c = loop(k, &els, "c", 0, urc_lx_int(a->Cp), 1, URC_FOR_VECTOR);
+        urc_lx *c = loop(k, &els, "c", 0, urc_lx_int(a->Cp * a->S), 1, URC_FOR_VECTOR);
         urc_ls_store(els, xp, urc_add(q, c), urc_lx_const(0, URC_DT_BF16));
     }
     urc_ls *sl = body; /* the slack */
-    urc_lx *c = loop(k, &sl, "c", 0, urc_lx_int(32 * a->Cp), 1, URC_FOR_VECTOR);
-    urc_ls_store(sl, xp, urc_addi(c, xp_count(a) - 32 * a->Cp), urc_lx_const(0, URC_DT_BF16));
+    urc_lx *c = loop(k, &sl, "c", 0, urc_lx_int(32 * a->Cp * a->S), 1, URC_FOR_VECTOR);
+    urc_ls_store(sl, xp, urc_addi(c, xp_count(a) - 32 * a->Cp * a->S), urc_lx_const(0, URC_DT_BF16));
 }
 
 /* Wp[mb][tap][c/2][l] for output channel mb*MB + l, input channel c, as the float32 values wpairs
@@ -160,7 +172,7 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     int64_t cx[URC_CONV_MAX_PARTS];
     for (int p = 0; p < nx; p++) {
         const urc_value *x = xpart(n, p);
-        if (x->dtype != URC_DT_BF16) return false; /* the Cast before it (urc_conv_pairs) */
+        if (x->dtype != (a.S == 2 ? URC_DT_F32 : URC_DT_BF16)) return false; /* (the Cast before it: urc_conv_pairs) */
         bx[p] = urc_lower_in(L, k, x, "x");
         cx[p] = x->shape.dims[x->shape.rank - 1];
     }
@@ -183,7 +195,7 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     int64_t key[48 + 2 * URC_CONV_MAX_PARTS], alpha;
     int nk = 0;
     memcpy(&alpha, &at->act_alpha, sizeof alpha);
-    const int64_t head[] = {0x414d58, a.N, a.C, a.M, a.Cp, a.MB, a.nmb, bw, bb, br, by, xp, at->act, alpha, nx};
+    const int64_t head[] = {0x414d58, a.N, a.C, a.M, a.Cp, a.MB, a.nmb, a.S, bw, bb, br, by, xp, at->act, alpha, nx};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
     for (int i = 0; i < 3; i++) key[nk++] = a.in[i], key[nk++] = a.out[i], key[nk++] = a.K[i], key[nk++] = a.pb[i];
     for (int p = 0; p < nx; p++) key[nk++] = bx[p], key[nk++] = cx[p];
@@ -217,15 +229,18 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     urc_lx *kw = loop(k, &tb, "kw", 0, urc_lx_int(a.K[2]), 1, 0);
     urc_lx *tap = urc_sp_let(k, tb, "tap", urc_add(urc_muli(urc_add(urc_muli(kd, a.K[1]), kh), a.K[2]), kw));
     urc_lx *pos = urc_add(urc_add(q, o0), urc_add(urc_muli(urc_add(urc_muli(kd, a.P[1]), kh), a.P[2]), kw));
-    urc_lx *xa = urc_sp_let(k, tb, "xa", urc_muli(pos, a.Cp));
+    int64_t XS = a.Cp * a.S; /* Xp's elements per position */
+    urc_lx *xa = urc_sp_let(k, tb, "xa", urc_muli(pos, XS));
     urc_lx *wa = urc_sp_let(k, tb, "wa", urc_muli(urc_add(urc_muli(mb, a.T), tap), a.Cp / 2 * a.MB));
     urc_lx *c0 = loop(k, &tb, "c0", 0, urc_lx_int(a.Cp), a.KC, 0);
-    for (int r = 0; r < 2; r++)
-        urc_tiles_load(k, tb, &t, 4 + r, xp, urc_add(urc_addi(xa, 16 * r * a.Cp), c0), urc_lx_int(a.Cp));
     urc_lx *wc = urc_add(wa, urc_muli(bin(URC_L_DIV, c0, urc_lx_int(2)), a.MB));
     for (int h = 0; h < nh; h++) urc_tiles_load(k, tb, &t, 6 + h, bw, urc_addi(wc, 16 * h), urc_lx_int(a.MB));
-    for (int r = 0; r < 2; r++)
-        for (int h = 0; h < nh; h++) urc_tiles_dpbf16(k, tb, &t, r * nh + h, 4 + r, 6 + h);
+    for (int64_t part = 0; part < a.S; part++) { /* (split: the high parts, then the low ones, same B) */
+        for (int r = 0; r < 2; r++)
+            urc_tiles_load(k, tb, &t, 4 + r, xp, urc_add(urc_addi(xa, 16 * r * XS + part * a.Cp), c0), urc_lx_int(XS));
+        for (int r = 0; r < 2; r++)
+            for (int h = 0; h < nh; h++) urc_tiles_dpbf16(k, tb, &t, r * nh + h, 4 + r, 6 + h);
+    }
     for (int r = 0; r < 2; r++)
         for (int h = 0; h < nh; h++)
             urc_tiles_store(k, body, &t, r * nh + h, acc, urc_lx_int(16 * r * a.MB + 16 * h), urc_lx_int(a.MB));

@@ -607,7 +607,9 @@ unsigned urc_conv_pairs(const urc_node *n, const urc_target *t) {
     if ((n->op != URC_OP_CONV && n->op != URC_OP_FUSED_CONV && n->op != URC_OP_CONV_TRANSPOSE) || !urc_target_dot2(t) ||
         !n->a.conv.channels_last || n->a.conv.w_last || !n->in[1]->data || n->in[1]->dtype != URC_DT_F32)
         return 0;
-    if (urc_conv_amx_pairs(n, t)) { /* every part, whatever its channels */
+    int amx = urc_conv_amx_pairs(n, t);
+    if (amx == 0) return 0;
+    if (amx == 1) { /* every part, whatever its channels */
         unsigned mask = 0;
         for (int p = 0; p < nparts(n); p++) mask |= 1u << (p ? 3 + p : 0);
         return mask;

@@ -51,10 +51,10 @@ bool urc_conv_fast_cl(const urc_node *n, const geo *g);
 bool urc_convt_direct_ok(const geo *g);
 bool urc_convt_row_gemm(const urc_node *n, const geo *g);
 bool urc_convt_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g);
-/* The AMX tile kernel (conv_amx.c): whether node n takes it on target t (its X parts then bf16 pairs),
- * the scratch it needs (a padded bf16 copy of X), and its lowering (false, having bound nothing, when it
- * does not apply). */
-bool urc_conv_amx_pairs(const urc_node *n, const struct urc_target *t);
+/* The AMX tile kernel (conv_amx.c): whether node n takes it on target t (-1: no; 1: its X parts then read as
+ * bf16 pairs, Cast before; 0: float32 X, split by the kernel into bf16 high and low parts), the scratch it needs
+ * (a padded bf16 copy of X), and its lowering (false, having bound nothing, when it does not apply). */
+int urc_conv_amx_pairs(const urc_node *n, const struct urc_target *t);
 urc_scratch_req urc_conv_amx_scratch(const urc_node *n, const struct urc_target *t);
 bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n);
 /* ConvTranspose with kernel = stride (urc_convt_direct_ok) as one tile product (conv_amx.c): X in bf16 pairs on
