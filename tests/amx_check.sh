@@ -92,12 +92,13 @@ for name in unetr_conv_tiny unet2d_5slice; do
         "$cmp" "$T/ref.npy" "$T/gen.npy" $tol || fail "$name: $be code vs interpreter"
     done
 done
-# the split form (UNETRC_AMX_SPLIT=1: X float32, split by the kernel into bf16 high and low parts, no Casts) and
-# the one-pass form on a single convolution with standard normal data (the node tests' dyadic data have no low
-# parts): against the interpreter (split: float32 X and bf16 W; one pass: the Cast's bf16 X) within 1e-5
-# (measured 2.4e-6 and 4.8e-8)
-for t in test_fconv_wino_odd_m20_3d test_fconv_wino_odd_m20_2d; do
-    d="$S/tests/node_extra/conv/$t"
+# the split form (UNETRC_AMX_SPLIT=1: the data float32, split by the kernels into bf16 high and low parts, no
+# Casts) and the one-pass form on single nodes with standard normal data (the node tests' dyadic data have no low
+# parts): against the interpreter (split: float32 data and bf16 W; one pass: the Cast's bf16 data) within 1e-5
+# (measured: convolutions 2.4e-6 and 4.8e-8, matmul 3.1e-6 and 0, ConvTranspose 2.8e-6 and 0)
+for t in conv/test_fconv_wino_odd_m20_3d conv/test_fconv_wino_odd_m20_2d matmul_fast/test_mmf_m37_k40_n80 \
+    conv/test_fconvt_k2s2_m16_3d; do
+    d="$S/tests/node_extra/$t"
     "$(dirname "$cmp")/npy_randn" "$d/test_data_set_0/input_0.pb" 1 "$T/rand.npy"
     for sp in 0 1; do
         UNETRC_AMX_SPLIT=$sp "$U" run "$d/model.onnx" --input "$T/rand.npy" --precision bf16 --reduce-head --interp \

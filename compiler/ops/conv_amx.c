@@ -33,7 +33,7 @@
 /* The geometry with the spatial axes mapped to D, H, W (missing leading ones extent 1). */
 typedef struct amx_geo {
     int64_t N, C, M, Cp, KC, MB, nmb, T;
-    int64_t S; /* data planes per position: 1, or 2 (bf16 high and low parts: UNETRC_AMX_SPLIT=1) */
+    int64_t S; /* data planes per position: 1, or 2 (bf16 high and low parts: urc_target_amx_split) */
     int64_t in[3], out[3], K[3], pb[3], P[3];
 } amx_geo;
 
@@ -56,8 +56,6 @@ static bool amx_geometry(const urc_node *n, amx_geo *a) {
     a->MB = m16 % 32 == 0 ? 32 : 16;
     a->nmb = m16 / a->MB;
     a->T = a->K[0] * a->K[1] * a->K[2];
-    const char *e = getenv("UNETRC_AMX_SPLIT");
-    a->S = e && !strcmp(e, "1") ? 2 : 1;
     return true;
 }
 
@@ -74,7 +72,9 @@ static bool amx_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
         const urc_value *x = xpart(n, p);
         if (x->data || (x->dtype != URC_DT_F32 && x->dtype != URC_DT_BF16)) return false;
     }
-    return amx_geometry(n, a) && a->C >= 8 && a->M >= 16;
+    if (!amx_geometry(n, a)) return false;
+    a->S = urc_target_amx_split(t) ? 2 : 1;
+    return a->C >= 8 && a->M >= 16;
 }
 
 int urc_conv_amx_pairs(const urc_node *n, const urc_target *t) {
@@ -274,11 +274,13 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
  * the node is one product [V, C] x [C, T*M] over the V input voxels (X channels-last as it is: rows C apart),
  * column j = tap*M + m of W[c][m][tap], cut into 32 x 32 blocks (tile_gemm.h); the epilogue scatters block
  * element (v, j) to Y[n, id*KD + kd, ih*KH + kh, iw*KW + kw, m] with the bias. Taken with bf16 pairs (X read
- * as bf16: urc_conv_pairs) on an AMX target, constant W. */
+ * as bf16: urc_conv_pairs) on an AMX target, constant W; split (urc_target_amx_split), X float32. */
 bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg) {
     const urc_value *X = n->in[0], *W = n->in[1], *B = bias(n);
-    if (!urc_target_amx(L->target) || X->dtype != URC_DT_BF16 || !W->data || n->a.conv.w_last || (B && !B->data) ||
-        n->out[0]->dtype != URC_DT_F32 || !urc_convt_direct_ok(gg))
+    bool split = urc_target_amx_split(L->target);
+    if (!urc_target_amx(L->target) || X->dtype != (split ? URC_DT_F32 : URC_DT_BF16) || !W->data || n->a.conv.w_last ||
+        (split && urc_lower_wdtype(n) != URC_DT_BF16) || (B && !B->data) || n->out[0]->dtype != URC_DT_F32 ||
+        !urc_convt_direct_ok(gg))
         return false;
     int64_t in[3] = {1, 1, 1}, K[3] = {1, 1, 1}, C = gg->C, M = gg->M;
     for (int i = 0; i < gg->nsp; i++) in[3 - gg->nsp + i] = gg->in[i], K[3 - gg->nsp + i] = gg->K[i];
@@ -302,7 +304,7 @@ bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg
     int by = urc_lower_out(L, k, n->out[0], "y");
     int64_t key[24];
     int nk = 0;
-    const int64_t head[] = {0x414d5854, C, M, V, bx, bw, bb, by};
+    const int64_t head[] = {0x414d5854, C, M, V, bx, bw, bb, by, split};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
     for (int i = 0; i < 3; i++) key[nk++] = in[i], key[nk++] = K[i];
     if (urc_lower_reuse(L, k, n, key, nk)) return true;
@@ -311,7 +313,7 @@ bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg
     urc_lx *p = loop(k, &body, "p", 0, urc_lx_int(NP), 1, URC_FOR_PARALLEL);
     k->body->list.items[k->body->list.len - 1]->collapse = 2;
     urc_lx *i0 = urc_muli(loop(k, &body, "rb", 0, urc_lx_int((V + 31) / 32), 1, 0), 32);
-    urc_tile_gemm tg = {bx, urc_lx_int(0), C, V, C, bw, urc_muli(p, (C + 31) / 32 * 16 * 32)};
+    urc_tile_gemm tg = {bx, urc_lx_int(0), C, V, C, bw, urc_muli(p, (C + 31) / 32 * 16 * 32), split};
     int acc = urc_tile_gemm_block(k, body, &tg, i0, L->target);
     /* block element (i, j): input voxel v = i0 + i, column jj = p*32 + j */
     urc_ls *rb = body;

@@ -615,6 +615,7 @@ unsigned urc_conv_pairs(const urc_node *n, const urc_target *t) {
         return mask;
     }
     geo g = urc_conv_geometry(n);
+    if (n->op == URC_OP_CONV_TRANSPOSE && urc_target_amx_split(t)) return 0; /* (X float32: urc_convt_amx) */
     if (n->op == URC_OP_CONV_TRANSPOSE) /* the row-GEMM kernel, which conv.c always takes then */
         return urc_convt_row_gemm(n, &g) && g.C % 2 == 0 && !n->in[0]->data && n->in[0]->dtype == URC_DT_F32;
     const char *e = getenv("UNETRC_WINO_PAIRS");

@@ -28,6 +28,8 @@
  * L2. A MatMul whose B has no batch dims is one product over all of A's
  * rows (fold_batch). Work is shared over (batch, panel[, row group]). The epilogue
  * (alpha, C, bias, activation, residual) is applied when a tile is stored.
+ * With bf16 pairs on an AMX target the blocks are 32 x 32 tile products
+ * (amx_body, tile_gemm.h) instead of register tiles.
  * Anything else (integers, a run-time B with strided rows) takes the plain
  * row kernel (naive_lower). */
 #include "activation.h"
@@ -689,7 +691,8 @@ static void amx_body(mm_ctx *c, int64_t Kp, int64_t NP) {
                         g->M,
                         g->K,
                         c->bb,
-                        urc_lx_var(k, urc_ls_let(k, body, "bb", URC_DT_I64, bb))};
+                        urc_lx_var(k, urc_ls_let(k, body, "bb", URC_DT_I64, bb)),
+                        c->n->in[0]->dtype == URC_DT_F32};
     int acc = urc_tile_gemm_block(k, body, &tg, i0, c->L->target);
     /* Y[b, i0 + i, p*32 + j] for the rows and columns that exist */
     int vi = urc_kernel_var(k, "i", URC_DT_I64), vj = urc_kernel_var(k, "j", URC_DT_I64);
@@ -738,7 +741,10 @@ static bool fast_lower(mm_ctx *c) {
         t.KC++;
         t.nkb = cdiv(g->K, t.KC);
     }
-    t.amx = t.dot2 && urc_target_amx(tg);
+    /* AMX tiles: the pairs; or split, A float32 (no Cast: matmul_pairs) times B's bf16 weights */
+    t.amx = (t.dot2 && urc_target_amx(tg)) ||
+            (urc_target_amx_split(tg) && t.packed && dt == URC_DT_F32 && c->n->in[0]->dtype == URC_DT_F32 &&
+             bv->dtype == URC_DT_F32 && g->a_sk == 1 && urc_lower_wdtype(c->n) == URC_DT_BF16);
     /* row groups when (batch x panels) gives too few work items */
     int64_t NP = t.NF + (t.nre ? 1 : 0), MTT = t.MT + (t.mre ? 1 : 0);
     int64_t work = urc_shape_numel(&g->batch) * NP, want = 4 * (tg->threads > 0 ? tg->threads : 1);
@@ -931,11 +937,13 @@ static int64_t matmul_macs(const urc_node *n) {
 }
 
 /* bf16 pairs of A (ir.h): a float32 activation times constant float32 weights, rows of A contiguous
- * along an even K (no transA); fast_lower then multiplies pairs (t.dot2). */
+ * along an even K (no transA); fast_lower then multiplies pairs (t.dot2). Not with split AMX tiles (A float32,
+ * split by the kernel). */
 static unsigned matmul_pairs(const urc_node *n, const urc_target *t) {
     const urc_value *a = n->in[0], *b = n->in[1];
-    if (!urc_target_dot2(t) || (n->op == URC_OP_GEMM && n->a.gemm.trans_a) || a->data || a->dtype != URC_DT_F32 ||
-        !b->data || b->dtype != URC_DT_F32 || a->shape.rank < 1 || a->shape.dims[a->shape.rank - 1] % 2)
+    if (!urc_target_dot2(t) || urc_target_amx_split(t) || (n->op == URC_OP_GEMM && n->a.gemm.trans_a) || a->data ||
+        a->dtype != URC_DT_F32 || !b->data || b->dtype != URC_DT_F32 || a->shape.rank < 1 ||
+        a->shape.dims[a->shape.rank - 1] % 2)
         return 0;
     return 1u;
 }

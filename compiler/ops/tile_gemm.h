@@ -11,6 +11,7 @@ typedef struct urc_tile_gemm {
     int64_t lda, M, K;
     int b; /* B: uint32 bf16 pairs along k, bp[Kp/2][32] from bbase (Kp = K rounded up to 32, zero past K) */
     urc_lx *bbase;
+    bool split; /* A float32 instead, multiplied as its bf16 high and low parts (through the padded copy) */
 } urc_tile_gemm;
 
 /* Appends to `at` (the body of a work item of the caller's parallel loop) acc[32][32] = rows [i0, i0 + 32) of A

@@ -95,6 +95,11 @@ bool urc_target_amx(const urc_target *t) {
     return (t->features & URC_FEAT_AMX_BF16) && !(e && !strcmp(e, "0"));
 }
 
+bool urc_target_amx_split(const urc_target *t) {
+    const char *e = getenv("UNETRC_AMX_SPLIT");
+    return urc_target_amx(t) && e && !strcmp(e, "1");
+}
+
 bool urc_target_dot2(const urc_target *t) {
     const char *e = getenv("UNETRC_DOT2"), *a = getenv("UNETRC_AMX");
     if ((e && !strcmp(e, "1")) || (a && !strcmp(a, "1"))) return true;

@@ -46,6 +46,9 @@ bool urc_target_dot2(const urc_target *t);
  * t has AMX-BF16 and UNETRC_AMX=0 is not set, or UNETRC_AMX=1 (any target: the tile operations emulated by
  * loops, loop/tiles.h, for tests on CPUs without AMX; it implies urc_target_dot2). */
 bool urc_target_amx(const urc_target *t);
+/* Whether those tile kernels multiply float32 data split into bf16 high and low parts (twice the tile products,
+ * no Casts of the data): urc_target_amx and UNETRC_AMX_SPLIT=1 in the environment. */
+bool urc_target_amx_split(const urc_target *t);
 /* The named baseline `unetrc MODEL -o seg.c` tunes for unless --target-cpu says otherwise, so that two
  * build machines give the same code: x86-64-v3 on x86-64 hosts, armv8-a on Arm, else generic. */
 const char *urc_target_baseline(void);
