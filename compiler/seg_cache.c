@@ -17,6 +17,20 @@
 #include "base/sha256.h"
 #include "unetrc.h"
 
+extern char **environ;
+
+/* The UNETRC_* variables of the environment, sorted, one "NAME=VALUE" per line: they choose kernels and their
+ * numerics (UNETRC_AMX, UNETRC_AMX_SPLIT, UNETRC_DOT2, UNETRC_CONV, ...), so they enter the cache key. */
+static int cmp_env(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static void env_key(urc_strbuf *sb) {
+    URC_VEC(const char *) v = {0};
+    for (char **e = environ; e && *e; e++)
+        if (!strncmp(*e, "UNETRC_", 7)) URC_VEC_PUSH(v, *e);
+    if (v.len) qsort(v.items, (size_t)v.len, sizeof *v.items, cmp_env);
+    for (int i = 0; i < v.len; i++) urc_sb_printf(sb, "env %zu:%s\n", strlen(v.items[i]), v.items[i]);
+    free(v.items);
+}
+
 #define MANIFEST_MAGIC "unetrc segment cache 1"
 #define GLUE_ABI 1
 
@@ -430,6 +444,8 @@ bool urc_seg_load(const urc_seg_cache_opts *o, urc_seg_model *m) {
         urc_sb_printf(&prec, " keep %zu:%s", strlen(op->keep_fp32[i]), op->keep_fp32[i]);
     if (op->calibrate)
         urc_sb_printf(&prec, " calibrate %s", urc_calibration_key(op->calibrate)); /* (the samples' bytes) */
+    urc_sb_putc(&prec, '\n');
+    env_key(&prec);
     const char *keytext =
         urc_fmt("unetrc %s\nglue %d\nmodel %s\nbackend %s\ncc %s\ncflags %s\nfold %d O0 %d target %s/%d\ncpu %s\n%s\n",
                 URC_VERSION, GLUE_ABI, model_sha, o->backend ? o->backend->name : "c", cc,

@@ -22,7 +22,9 @@
  *   the tiles stored to a local [32][MB], then Y = act(acc + bias) + residual for the positions kept.
  *
  * Weights are packed at compile time as Wp[M/MB][taps][Cp/2][MB] pairs along the input channels (zero
- * past M and C), the layout of a B tile. */
+ * past M and C), the layout of a B tile. Split (urc_target_amx_split: X float32, no Cast) each position holds
+ * two planes, Xp[..][2][Cp]: bf16(x), then bf16(x - bf16(x)), both multiplied by the same B tiles.
+ * ConvTranspose with kernel = stride: urc_convt_amx below. */
 #include <stdlib.h>
 #include <string.h>
 

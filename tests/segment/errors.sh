@@ -3,8 +3,9 @@
 # Every bad input exits 1 (bad usage 2) with exactly the one line checked here and leaves
 # no file in the output folder (not even a temporary one). The fixtures are in
 # tests/segment/data (made by make_fixtures.py). The cache cases: a damaged entry (truncated
-# weights, a changed library, a missing manifest) is found and rebuilt; a cache folder others
-# can write to is refused; a second call loads the entry without compiling.
+# weights, a changed library, a missing manifest) is found and rebuilt; a UNETRC_* variable of the
+# environment makes a new entry; a cache folder others can write to is refused; a second call loads
+# the entry without compiling.
 set -u
 . "$(dirname "$0")/../expect.sh" # expect, no_files, check
 U=$(abspath "$1"); M=$(cd "$2" && pwd)
@@ -129,6 +130,14 @@ for damage in weights so manifest; do
     case "$err" in "unetrc: note: segment: compiled model from the cache: $e") ;;
         *) echo "FAIL: after rebuilding ($damage): $err"; fails=$((fails + 1));; esac
 done
+rm -f "$O"/*
+# -- the UNETRC_* variables of the environment (kernel choices) are part of the key: a new entry, not the old one
+before=$(ls -d "$CACHE"/*/ | wc -l)
+n=$((n + 1))
+(cd "$D" && UNETRC_CONV=direct $U segment --quiet --cache "$CACHE" --cflags "$FLAGS" $B --image a.nii.gz --output "$O/l.nii.gz") ||
+    { echo "FAIL: segment with UNETRC_CONV=direct"; fails=$((fails + 1)); }
+after=$(ls -d "$CACHE"/*/ | wc -l)
+[ "$after" -eq $((before + 1)) ] || { echo "FAIL: UNETRC_CONV=direct: $before cache entries, then $after"; fails=$((fails + 1)); }
 rm -f "$O"/*
 check test -z "$(ls -d "$CACHE"/*.tmp-* 2>/dev/null)"
 chmod 0777 "$CACHE"
