@@ -286,7 +286,7 @@ bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg
         return false;
     int64_t in[3] = {1, 1, 1}, K[3] = {1, 1, 1}, C = gg->C, M = gg->M;
     for (int i = 0; i < gg->nsp; i++) in[3 - gg->nsp + i] = gg->in[i], K[3 - gg->nsp + i] = gg->K[i];
-    int64_t T = K[0] * K[1] * K[2], J = T * M, V = gg->N * in[0] * in[1] * in[2], NP = (J + 31) / 32;
+    int64_t T = K[0] * K[1] * K[2], J = T * M, V = gg->N * in[0] * in[1] * in[2], NP = urc_tile_gemm_panels(J);
     int bx = urc_lower_in(L, k, X, "x");
     float *f = urc_xmalloc((size_t)(C * J) * sizeof *f); /* [C][J]: W[c][m][tap] at column tap*M + m */
     const float *w = urc_lower_wdata(L, n);
@@ -315,7 +315,7 @@ bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg
     urc_lx *p = loop(k, &body, "p", 0, urc_lx_int(NP), 1, URC_FOR_PARALLEL);
     k->body->list.items[k->body->list.len - 1]->collapse = 2;
     urc_lx *i0 = urc_muli(loop(k, &body, "rb", 0, urc_lx_int((V + 31) / 32), 1, 0), 32);
-    urc_tile_gemm tg = {bx, urc_lx_int(0), C, V, C, bw, urc_muli(p, (C + 31) / 32 * 16 * 32), split};
+    urc_tile_gemm tg = {bx, urc_lx_int(0), C, V, C, bw, urc_muli(p, urc_tile_gemm_panel_pairs(C)), split};
     int acc = urc_tile_gemm_block(k, body, &tg, i0, L->target);
     /* block element (i, j): input voxel v = i0 + i, column jj = p*32 + j */
     urc_ls *rb = body;

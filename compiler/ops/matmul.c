@@ -668,8 +668,9 @@ static int mm_key(const mm_ctx *c, const tiling *t, int64_t *key) {
  * With pairs on a target with AMX-BF16 (loop/tiles.h) Y is cut into blocks of 32 x 32, one work item each
  * (batch, panel, row block), each the product of tile_gemm.h: A read in place (rows a_sm apart), B packed as
  * Bt[b][p][Kp/2][32] pairs; the epilogue writes the block's rows and columns that exist. */
-static void amx_body(mm_ctx *c, int64_t Kp, int64_t NP) {
+static void amx_body(mm_ctx *c) {
     const mm_geom *g = &c->g;
+    int64_t NP = urc_tile_gemm_panels(g->N);
     urc_kernel *k = c->k;
     static const char *names[URC_MAX_RANK] = {"b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7"};
     int iv[URC_MAX_RANK];
@@ -684,7 +685,8 @@ static void amx_body(mm_ctx *c, int64_t Kp, int64_t NP) {
     body = urc_ls_for(body, vrb, urc_lx_int(0), urc_lx_int((g->M + 31) / 32), 1, 0);
     k->body->list.items[k->body->list.len - 1]->collapse = g->batch.rank + 2;
     urc_lx *p = urc_lx_var(k, vp), *i0 = urc_muli(urc_lx_var(k, vrb), 32);
-    urc_lx *bb = urc_muli(urc_add(urc_muli(urc_index_bcast(k, iv, &g->batch, &g->bbatch), NP), p), Kp / 2 * 32);
+    urc_lx *bb = urc_muli(urc_add(urc_muli(urc_index_bcast(k, iv, &g->batch, &g->bbatch), NP), p),
+                          urc_tile_gemm_panel_pairs(g->K));
     urc_tile_gemm tg = {c->ba,
                         urc_lx_var(k, urc_ls_let(k, body, "abase", URC_DT_I64, a_base(c, iv))),
                         g->a_sm,
@@ -765,7 +767,6 @@ static bool fast_lower(mm_ctx *c) {
         t.rows_outer = t.G > 1;
     }
 
-    int64_t Kp = (g->K + 31) / 32 * 32, NPt = (g->N + 31) / 32; /* (AMX) */
     c->ba = urc_lower_in(c->L, k, c->n->in[0], "a");
     c->bb = t.amx ? urc_tile_gemm_pack(c->L, k, "b_tiles", urc_lower_wdata(c->L, c->n), urc_shape_numel(&g->bbatch),
                                        g->K, g->N, g->b_sk, g->b_sn)
@@ -778,7 +779,7 @@ static bool fast_lower(mm_ctx *c) {
         if (epi[i] && !(epi[i]->data && urc_shape_numel(&epi[i]->shape) == 1)) urc_lower_in(c->L, k, epi[i], "c");
     int64_t key[MM_KEY_MAX];
     if (urc_lower_reuse(c->L, k, c->n, key, mm_key(c, &t, key))) return true;
-    if (t.amx) amx_body(c, Kp, NPt);
+    if (t.amx) amx_body(c);
     else fast_body(c, &t);
     urc_lower_remember(c->L, k);
     return true;

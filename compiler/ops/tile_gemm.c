@@ -12,7 +12,7 @@ static urc_lx *bin(urc_lop op, urc_lx *a, urc_lx *b) { return urc_lx_inrange(urc
 
 int urc_tile_gemm_pack(urc_lower *L, urc_kernel *k, const char *hint, const float *w, int64_t nb, int64_t K, int64_t N,
                        int64_t sk, int64_t sn) {
-    int64_t Kp = (K + 31) / 32 * 32, NP = (N + 31) / 32;
+    int64_t Kp = (K + 31) / 32 * 32, NP = urc_tile_gemm_panels(N);
     float *f = urc_xcalloc((size_t)(nb * NP * Kp * 32), sizeof *f);
     for (int64_t b = 0; b < nb; b++)
         for (int64_t kk = 0; kk < K; kk++)

@@ -19,6 +19,10 @@ typedef struct urc_tile_gemm {
  * block past M or a k chunk past K reads A through a zero-padded local copy of its 32 x 32 block. */
 int urc_tile_gemm_block(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, urc_lx *i0, const urc_target *tg);
 
+/* The packed B's layout: panels of 32 columns, and uint32 pairs per panel (Kp/2 rows of 32). */
+static inline int64_t urc_tile_gemm_panels(int64_t N) { return (N + 31) / 32; }
+static inline int64_t urc_tile_gemm_panel_pairs(int64_t K) { return (K + 31) / 32 * 16 * 32; }
+
 /* Packs nb float32 matrices K x N (matrix b's element (kk, n) at w[b*K*N + kk*sk + n*sn]) for
  * urc_tile_gemm_block: panels of 32 columns, Bt[b][p][Kp/2][32] pairs (zero past K and N), a constant of k;
  * returns its buffer. */
