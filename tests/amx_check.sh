@@ -14,6 +14,8 @@
 #   code (with AMX where this CPU has AMX-BF16, else emulated: UNETRC_AMX=1), C and LLVM backends, against
 #   the interpreter on the same graph (the same Casts of the products' data to bf16) within 1e-4 of max |ref|:
 #   float32 summation order apart these are the same numbers (measured 3.8e-7 and 7.7e-7 emulated).
+# - int8 (tdpbusd) on tests/data/int8_amx.onnx: the code's intrinsics and builds, and the code against the
+#   interpreter (below).
 # The node tests of the tile kernel's shapes (odd channel counts, asymmetric padding, residuals, two samples,
 # 2D) run exactly in ctest node_extra_conv_amx.
 set -eu
@@ -110,6 +112,44 @@ for t in conv/test_fconv_wino_odd_m20_3d conv/test_fconv_wino_odd_m20_2d matmul_
         UNETRC_AMX_SPLIT=$sp "$U" "$d/model.onnx" -o "$T/one.c" --precision bf16 --reduce-head
         grep -q "tmm4\[" "$T/one.c" || fail "$t: split=$sp: no tile kernel"
     done
+done
+# int8 (tdpbusd): tests/data/int8_amx.onnx's five convolutions that read fake-quantised X (make_int8_amx.py) on
+# tiles: the code for sapphirerapids multiplies with _tile_dpbusd, and gcc (its target attribute, no -march),
+# clang (-march=sapphirerapids) and the LLVM backend build objects with tdpbusd; run here (emulated without AMX),
+# C and LLVM, against the interpreter on every element within 1e-4 (the integer sums are exact: float32 rounding
+# apart the same numbers, measured 1.0e-7). A mutation of the padding's level (-lo), of the zero point's
+# correction or of the quads' order fails it.
+m="$S/tests/data/int8_amx"
+mkdir "$T/cal"
+for s in 1 2 3 4; do "$(dirname "$cmp")/npy_randn" "$m.input.npy" $s "$T/cal/s$s.npy"; done
+q8="--precision int8 --calibrate $T/cal"
+# shellcheck disable=SC2086 # (q8: options without spaces, split on purpose)
+"$U" "$m.onnx" -o "$T/spr8.c" --target-cpu sapphirerapids $q8
+[ "$(grep -c "^static URC_AMX_FN void k[0-9]*_.*uint8_t \*restrict xp" "$T/spr8.c")" -eq 5 ] ||
+    fail "int8: not 5 tile kernels in the code for sapphirerapids"
+grep -q "_tile_dpbusd(" "$T/spr8.c" || fail "int8: no _tile_dpbusd in the code for sapphirerapids"
+grep -q '"amx-tile", "amx-bf16", "amx-int8"' "$T/spr8.c" || fail "int8: the CPU check does not require amx-int8"
+for build in "gcc -fopenmp" "clang -fopenmp -march=sapphirerapids"; do
+    # shellcheck disable=SC2086
+    $build -std=c11 -O2 -Wall -Wextra -Werror -c "$T/spr8.c" -o "$T/spr8.o" ||
+        { fail "int8: $build does not build the code for sapphirerapids"; continue; }
+    objdump -d "$T/spr8.o" | grep -q tdpbusd || fail "int8: $build: no tdpbusd in the object"
+done
+# shellcheck disable=SC2086
+if "$U" "$m.onnx" -o "$T/spr8_llvm.o" --backend llvm --target-cpu sapphirerapids $q8 2>"$T/err"; then
+    objdump -d "$T/spr8_llvm.o" | grep -q tdpbusd || fail "int8: LLVM backend: no tdpbusd in the object"
+elif ! grep -q "LLVM backend" "$T/err"; then
+    fail "int8: LLVM backend: $(cat "$T/err")"
+fi
+# shellcheck disable=SC2086
+"$U" run "$m.onnx" --input "$m.input.npy" $q8 --interp --output "$T/ref.npy"
+for be in c llvm; do
+    # shellcheck disable=SC2086
+    if ! "$U" run "$m.onnx" --input "$m.input.npy" $q8 --backend $be --output "$T/gen.npy" 2>"$T/err"; then
+        grep -q "unknown backend\|not built" "$T/err" || fail "int8 $be: $(cat "$T/err")"
+        continue
+    fi
+    "$cmp" "$T/ref.npy" "$T/gen.npy" 1e-4 || fail "int8: $be code vs interpreter"
 done
 echo "amx_check: $fails failures"
 [ "$fails" -eq 0 ]

@@ -39,6 +39,7 @@ const urc_cpu_feature urc_cpu_features[] = {
     /* required by the use of tiles, not by flags (compilers emit AMX for intrinsics only) */
     {"amx-tile", "URC_AMX_TILES", "amx-tile", URC_CPUID_7, 3, 24, AMX},
     {"amx-bf16", "URC_AMX_TILES", "amx-bf16", URC_CPUID_7, 3, 22, AMX},
+    {"amx-int8", "URC_AMX_TILES", "amx-int8", URC_CPUID_7, 3, 25, AMX},
 };
 const int urc_ncpu_features = (int)(sizeof urc_cpu_features / sizeof urc_cpu_features[0]);
 

@@ -21,8 +21,8 @@ typedef struct urc_cpu_feature {
 /* Extensions a C compiler may use for the generated code (vectorised loops, scalar bit operations, the
  * printer's intrinsics). Not listed, so never required: what compilers only emit for intrinsics the code does
  * not use (AES, SHA, AVX512-VP2INTERSECT: gcc 12's sapphirerapids enables the last, which those CPUs do not
- * have). AMX-TILE and AMX-BF16 are required by a program with tile kernels (macro URC_AMX_TILES), whatever
- * the flags; such a program also asks Linux for the tile state (URC_CPU_AMX_PERM), which a process must
+ * have). AMX-TILE, AMX-BF16 and AMX-INT8 are required by a program with tile kernels (macro URC_AMX_TILES,
+ * whichever products it uses: every CPU with AMX so far has all three), whatever the flags; such a program also asks Linux for the tile state (URC_CPU_AMX_PERM), which a process must
  * request before its first tile instruction. */
 extern const urc_cpu_feature urc_cpu_features[];
 extern const int urc_ncpu_features;

@@ -139,6 +139,8 @@ typedef enum urc_tile_op {
     URC_TILE_STORE,   /* the bytes at buf[idx + r*val] = row r of tile[0] */
     URC_TILE_DPBF16,  /* tile[0] (float32 [m][n]) += tile[1] (bfloat16 [m][2k]) . tile[2] (bfloat16 pairs [k][n][2]):
                        * tdpbf16ps */
+    URC_TILE_DPBUSD,  /* tile[0] (int32 [m][n]) += tile[1] (uint8 [m][4k]) . tile[2] (int8 quads [k][n][4]): tdpbusd
+                       * (32-bit sums, wrapping: callers keep them in range) */
     URC_TILE_RELEASE, /* the tile state back to its initial (unconfigured) state */
 } urc_tile_op;
 

@@ -193,7 +193,7 @@ static void stmt(const urc_kernel *k, const urc_ls *s, int d, urc_strbuf *sb) {
         urc_sb_puts(sb, ")\n");
         return;
     case URC_LS_TILE: {
-        static const char *const names[] = {"config", "zero", "load", "store", "dpbf16", "release"};
+        static const char *const names[] = {"config", "zero", "load", "store", "dpbf16", "dpbusd", "release"};
         indent(d, sb);
         urc_sb_printf(sb, "tile.%s", (unsigned)s->tile_op < URC_ARRAY_LEN(names) ? names[s->tile_op] : "?");
         for (int i = 0; i < 3 && s->tile[i] >= 0; i++) urc_sb_printf(sb, " t%d", s->tile[i]);

@@ -6,7 +6,7 @@
 static int cols(const urc_tiles *t, int i) { return t->colsb[i] / urc_dtype_size(t->dt[i]); }
 
 void urc_tiles_config(urc_kernel *k, urc_ls *at, urc_tiles *t, const urc_target *tg) {
-    t->emulate = !(tg->features & URC_FEAT_AMX_BF16);
+    t->emulate = (tg->features & (URC_FEAT_AMX_BF16 | URC_FEAT_AMX_INT8)) != (URC_FEAT_AMX_BF16 | URC_FEAT_AMX_INT8);
     if (!t->emulate) {
         urc_ls *s = urc_ls_tile(at, URC_TILE_CONFIG, -1, -1, -1);
         for (int i = 0; i < 8; i++) {
@@ -26,6 +26,8 @@ void urc_tiles_config(urc_kernel *k, urc_ls *at, urc_tiles *t, const urc_target 
     t->vj = urc_kernel_var(k, "tj", URC_DT_I64);
     t->vk = urc_kernel_var(k, "tk", URC_DT_I64);
     t->vp = urc_kernel_var(k, "tp", URC_DT_U32);
+    t->vi = urc_kernel_var(k, "ti", URC_DT_I64);
+    t->vq = urc_kernel_var(k, "tq", URC_DT_I32);
 }
 
 /* for r < rows(i): for j < cols(i) (vector): body; returns the inner block */
@@ -90,6 +92,30 @@ void urc_tiles_dpbf16(urc_kernel *k, urc_ls *at, const urc_tiles *t, int c, int 
     urc_ls_store(nl, t->arr[c], ci,
                  urc_lx_dot2(urc_lx_var(k, t->vp), urc_lx_load(k, t->arr[b], urc_add(urc_muli(kk, cols(t, b)), n)),
                              urc_lx_load(k, t->arr[c], ci)));
+}
+
+void urc_tiles_dpbusd(urc_kernel *k, urc_ls *at, const urc_tiles *t, int c, int a, int b) {
+    URC_ASSERT(t->dt[c] == URC_DT_I32 && t->dt[a] == URC_DT_U8 && t->dt[b] == URC_DT_I8,
+               "tdpbusd on tiles of other types");
+    if (!t->emulate) {
+        urc_ls_tile(at, URC_TILE_DPBUSD, c, a, b);
+        return;
+    }
+    /* c[m][n] += sum over i < 4 of a[m][4kk + i] * b[kk][4n + i], in int32 */
+    const urc_dtype I = URC_DT_I32;
+    urc_lx *m = urc_lx_var(k, t->vr), *kk = urc_lx_var(k, t->vk), *i = urc_lx_var(k, t->vi), *n = urc_lx_var(k, t->vj);
+    urc_ls *ml = urc_ls_for(at, t->vr, urc_lx_int(0), urc_lx_int(t->rows[c]), 1, 0);
+    urc_ls *kl = urc_ls_for(ml, t->vk, urc_lx_int(0), urc_lx_int(t->rows[b]), 1, 0);
+    urc_ls *il = urc_ls_for(kl, t->vi, urc_lx_int(0), urc_lx_int(4), 1, 0);
+    urc_ls_decl(
+        il, t->vq,
+        urc_lx_cast(I, urc_lx_load(k, t->arr[a], urc_add(urc_add(urc_muli(m, cols(t, a)), urc_muli(kk, 4)), i))));
+    urc_ls *nl = urc_ls_for(il, t->vj, urc_lx_int(0), urc_lx_int(cols(t, c)), 1, URC_FOR_VECTOR);
+    urc_lx *ci = urc_add(urc_muli(m, cols(t, c)), n);
+    urc_lx *bv =
+        urc_lx_cast(I, urc_lx_load(k, t->arr[b], urc_add(urc_add(urc_muli(kk, cols(t, b)), urc_muli(n, 4)), i)));
+    urc_ls_store(nl, t->arr[c], ci,
+                 urc_lx_bin(URC_L_ADD, urc_lx_load(k, t->arr[c], ci), urc_lx_bin(URC_L_MUL, urc_lx_var(k, t->vq), bv)));
 }
 
 void urc_tiles_release(urc_ls *at, const urc_tiles *t) {

@@ -100,7 +100,8 @@ static bool call_ok(checker *c, const urc_ls *s) {
 }
 
 /* A tile statement (loop.h urc_tile_op): under a CONFIG of the same thread, its tiles configured and their
- * shapes those of the operation (tdpbf16ps: C m x n floats, A m x 2k bf16, B k x n pairs). */
+ * shapes those of the operation (tdpbf16ps: C m x n floats, A m x 2k bf16, B k x n pairs; tdpbusd: C m x n
+ * int32, A m x 4k uint8, B k x n quads of int8). */
 static int64_t tcfg_at(const urc_ls *cfg, int t, int i) { return cfg->args.items[2 * t + i]->i; }
 static bool tile_ok(checker *c, const urc_ls *s) {
     const urc_kernel *k = c->k;
@@ -117,17 +118,19 @@ static bool tile_ok(checker *c, const urc_ls *s) {
     }
     if (s->tile_op == URC_TILE_RELEASE) return true;
     if (!c->tcfg) return fail(c, "a tile operation without a tile configuration of its thread");
-    int nt = s->tile_op == URC_TILE_DPBF16 ? 3 : 1;
+    bool dp = s->tile_op == URC_TILE_DPBF16 || s->tile_op == URC_TILE_DPBUSD;
+    int nt = dp ? 3 : 1;
     for (int i = 0; i < nt; i++)
         if (s->tile[i] < 0 || s->tile[i] > 7 || !tcfg_at(c->tcfg, s->tile[i], 0))
             return fail(c, urc_fmt("tile operation on tile %d, not configured", s->tile[i]));
-    if (s->tile_op == URC_TILE_DPBF16) {
+    if (dp) { /* (both: 4-byte groups of A's rows against B's rows of 4-byte elements) */
         int64_t cr = tcfg_at(c->tcfg, s->tile[0], 0), cb = tcfg_at(c->tcfg, s->tile[0], 1);
         int64_t ar = tcfg_at(c->tcfg, s->tile[1], 0), ab = tcfg_at(c->tcfg, s->tile[1], 1);
         int64_t br = tcfg_at(c->tcfg, s->tile[2], 0), bb = tcfg_at(c->tcfg, s->tile[2], 1);
         if (cr != ar || ab != 4 * br || bb != cb)
-            return fail(c, urc_fmt("tdpbf16ps of tiles %dx%dB += %dx%dB . %dx%dB", (int)cr, (int)cb, (int)ar, (int)ab,
-                                   (int)br, (int)bb));
+            return fail(c, urc_fmt("%s of tiles %dx%dB += %dx%dB . %dx%dB",
+                                   s->tile_op == URC_TILE_DPBF16 ? "tdpbf16ps" : "tdpbusd", (int)cr, (int)cb, (int)ar,
+                                   (int)ab, (int)br, (int)bb));
         return true;
     }
     if (s->tile_op == URC_TILE_LOAD || s->tile_op == URC_TILE_STORE) {

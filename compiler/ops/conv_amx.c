@@ -1,4 +1,4 @@
-/* conv_amx.c: convolutions on AMX tiles (--precision bf16 on a target with AMX-BF16; loop/tiles.h).
+/* conv_amx.c: convolutions on AMX tiles (--precision bf16 and int8 on a target with AMX; loop/tiles.h).
  *
  * A stride-1, undilated Conv or FusedConv (one group, constant weights, channels-last X and Y, 2 or 3
  * spatial axes, at least 8 input and 16 output channels) as one product per tap, read straight from a
@@ -24,22 +24,27 @@
  * Weights are packed at compile time as Wp[M/MB][taps][Cp/2][MB] pairs along the input channels (zero
  * past M and C), the layout of a B tile. Split (urc_target_amx_split: X float32, no Cast) each position holds
  * two planes, Xp[..][2][Cp]: bf16(x), then bf16(x - bf16(x)), both multiplied by the same B tiles.
+ * int8 (amx8_fits): the same loops with X's uint8 levels in the grid (a padding zero is level -lo), W's int8
+ * levels as quads Wq[mb][tap][Cp/4][MB][4], int32 tiles (tdpbusd) and an epilogue that scales the exact sums.
  * ConvTranspose with kernel = stride: urc_convt_amx below. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "../loop/tiles.h"
 #include "conv_internal.h"
+#include "quant.h"
 #include "tile_gemm.h"
 
 /* The geometry with the spatial axes mapped to D, H, W (missing leading ones extent 1). */
 typedef struct amx_geo {
     int64_t N, C, M, Cp, KC, MB, nmb, T;
     int64_t S; /* data planes per position: 1, or 2 (bf16 high and low parts: urc_target_amx_split) */
+    bool q8;   /* int8 (tdpbusd): Xp holds X's levels as uint8, W int8 quads */
+    urc_fq fq; /* int8: X's steps */
     int64_t in[3], out[3], K[3], pb[3], P[3];
 } amx_geo;
 
-static bool amx_geometry(const urc_node *n, amx_geo *a) {
+static bool amx_geometry(const urc_node *n, bool q8, amx_geo *a) {
     geo g = urc_conv_geometry(n);
     if (g.nsp < 2 || g.nsp > 3 || g.G != 1) return false;
     memset(a, 0, sizeof *a);
@@ -51,9 +56,10 @@ static bool amx_geometry(const urc_node *n, amx_geo *a) {
         a->P[j] = g.out[i] + g.K[i] - 1;
         if (a->pb[j] < 0 || a->P[j] < a->in[j] + a->pb[j]) return false;
     }
-    a->N = g.N, a->C = g.C, a->M = g.M;
-    a->Cp = a->C <= 16 ? 16 : (a->C + 31) / 32 * 32;
-    a->KC = a->Cp < 32 ? a->Cp : 32;
+    a->N = g.N, a->C = g.C, a->M = g.M, a->q8 = q8;
+    int64_t kb = q8 ? 64 : 32; /* channels of a full A tile row (64 bytes) */
+    a->Cp = a->C <= 16 ? 16 : a->C <= 32 ? 32 : (a->C + kb - 1) / kb * kb;
+    a->KC = a->Cp < kb ? a->Cp : kb;
     int64_t m16 = (a->M + 15) / 16 * 16;
     a->MB = m16 % 32 == 0 ? 32 : 16;
     a->nmb = m16 / a->MB;
@@ -74,9 +80,44 @@ static bool amx_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
         const urc_value *x = xpart(n, p);
         if (x->data || (x->dtype != URC_DT_F32 && x->dtype != URC_DT_BF16)) return false;
     }
-    if (!amx_geometry(n, a)) return false;
+    if (!amx_geometry(n, false, a)) return false;
     a->S = urc_target_amx_split(t) ? 2 : 1;
     return a->C >= 8 && a->M >= 16;
+}
+
+/* X's int8 steps where every X part is fake-quantised alike (a unetrc.FakeQuant, or a FusedNorm that stores
+ * its output so: the precision pass gives the parts of a product one range). */
+static bool x_steps(const urc_node *n, urc_fq *q) {
+    for (int p = 0; p < nparts(n); p++) {
+        const urc_value *x = xpart(n, p);
+        const urc_node *pr = x->producer;
+        urc_fq f;
+        if (pr && pr->op == URC_OP_FAKE_QUANT) f = pr->a.quant.fq;
+        else if (pr && pr->op == URC_OP_FUSED_NORM && x->producer_slot == 0 && pr->a.norm.quant.scale > 0)
+            f = pr->a.norm.quant;
+        else return false;
+        if (p && memcmp(&f, q, sizeof f)) return false;
+        *q = f;
+    }
+    return true;
+}
+
+/* ... or node n's int8 convolution (--precision int8 on an AMX target: tdpbusd) when X is fake-quantised: X's
+ * levels u = q - lo in [0, 255] times W's int8 levels, summed in int32 (at most 255 * 127 per product: the
+ * sums stay below 2^31), y = s_x * s_w[m] * (sum + lo * sum of W's levels) (a zero of X is level -lo). */
+static bool amx8_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
+    if ((n->op != URC_OP_CONV && n->op != URC_OP_FUSED_CONV) || !urc_target_amx(t) || !n->a.conv.channels_last ||
+        n->a.conv.y_channels_first || n->a.conv.w_last || !n->in[1]->data || n->in[1]->dtype != URC_DT_F32 ||
+        urc_lower_wdtype(n) != URC_DT_I8 || n->out[0]->dtype != URC_DT_F32)
+        return false;
+    const urc_value *B = bias(n), *R = residual(n);
+    if ((B && !B->data) || (R && R->dtype != URC_DT_F32)) return false;
+    for (int p = 0; p < nparts(n); p++)
+        if (xpart(n, p)->data || xpart(n, p)->dtype != URC_DT_F32) return false;
+    urc_fq fq;
+    if (!x_steps(n, &fq) || !amx_geometry(n, true, a)) return false;
+    a->S = 1, a->fq = fq;
+    return a->C >= 8 && a->M >= 16 && a->Cp * a->T <= ((int64_t)1 << 31) / (256 * 128);
 }
 
 int urc_conv_amx_pairs(const urc_node *n, const urc_target *t) {
@@ -91,6 +132,7 @@ urc_scratch_req urc_conv_amx_scratch(const urc_node *n, const urc_target *t) {
     urc_scratch_req r = {0, URC_DT_BF16, false};
     amx_geo a;
     if (amx_fits(n, t, &a)) r.count = xp_count(&a);
+    else if (amx8_fits(n, t, &a)) r.count = xp_count(&a), r.dt = URC_DT_U8;
     return r;
 }
 
@@ -104,8 +146,10 @@ static urc_lx *loop(urc_kernel *k, urc_ls **body, const char *name, int64_t lo, 
 static urc_lx *bin(urc_lop op, urc_lx *a, urc_lx *b) { return urc_lx_inrange(urc_lx_bin(op, a, b)); }
 
 /* Xp from the X parts: each padded position's Cp channels, X's or zeros; split (S = 2), X float32 and the high
- * part bf16(x) there, the low part bf16(x - high) Cp channels further. */
+ * part bf16(x) there, the low part bf16(x - high) Cp channels further; int8, X's levels q - lo (X fake-quantised
+ * already: x / s rounds to q exactly), a zero's -lo around X. */
 static void fill(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp, const int *bx, const int64_t *cx, int nx) {
+    const urc_dtype dt = a->q8 ? URC_DT_U8 : URC_DT_BF16;
     urc_ls *b = body;
     urc_lx *nn = loop(k, &b, "n", 0, urc_lx_int(a->N), 1, URC_FOR_PARALLEL);
     body->list.items[body->list.len - 1]->collapse = 2;
@@ -130,7 +174,11 @@ static void fill(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp, const in
         urc_ls *cl = in;
         urc_lx *c = loop(k, &cl, "c", 0, urc_lx_int(cx[p]), 1, URC_FOR_VECTOR);
         urc_lx *x = urc_lx_load(k, bx[p], urc_add(urc_muli(v, cx[p]), c)), *at = urc_add(urc_addi(q, c0), c);
-        if (a->S == 2) {
+        if (a->q8) {
+            const urc_dtype F = URC_DT_F32;
+            urc_lx *l = urc_fake_quant_level(x, a->fq);
+            urc_ls_store(cl, xp, at, urc_lx_cast(URC_DT_U8, urc_lx_bin(URC_L_SUB, l, urc_lx_flt(a->fq.lo, F))));
+        } else if (a->S == 2) {
             urc_lx *hi = urc_lx_cast(URC_DT_BF16, x);
             urc_ls_store(cl, xp, at, hi);
             urc_ls_store(cl, xp, urc_addi(at, a->Cp),
@@ -143,15 +191,15 @@ static void fill(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp, const in
     for (int64_t h = 0; h < a->S && a->Cp > a->C; h++) {
         urc_ls *cl = in;
         urc_lx *c = loop(k, &cl, "c", a->C, urc_lx_int(a->Cp), 1, URC_FOR_VECTOR);
-        urc_ls_store(cl, xp, urc_add(urc_addi(q, h * a->Cp), c), urc_lx_const(0, URC_DT_BF16));
+        urc_ls_store(cl, xp, urc_add(urc_addi(q, h * a->Cp), c), urc_lx_const(0, dt));
     }
     if (els) {
         urc_lx *c = loop(k, &els, "c", 0, urc_lx_int(a->Cp * a->S), 1, URC_FOR_VECTOR);
-        urc_ls_store(els, xp, urc_add(q, c), urc_lx_const(0, URC_DT_BF16));
+        urc_ls_store(els, xp, urc_add(q, c), urc_lx_const(a->q8 ? -a->fq.lo : 0, dt));
     }
     urc_ls *sl = body; /* the slack */
     urc_lx *c = loop(k, &sl, "c", 0, urc_lx_int(32 * a->Cp * a->S), 1, URC_FOR_VECTOR);
-    urc_ls_store(sl, xp, urc_addi(c, xp_count(a) - 32 * a->Cp * a->S), urc_lx_const(0, URC_DT_BF16));
+    urc_ls_store(sl, xp, urc_addi(c, xp_count(a) - 32 * a->Cp * a->S), urc_lx_const(0, dt));
 }
 
 /* Wp[mb][tap][c/2][l] for output channel mb*MB + l, input channel c, as the float32 values wpairs
@@ -165,23 +213,53 @@ static float *pack_w(const amx_geo *a, const float *w) {
     return p;
 }
 
+/* int8: Wq[mb][tap][c/4][l][c%4], the B tiles' quads of W's levels (zeros past M and C), and lo * (the sum of
+ * channel m's levels) for the epilogue: [nmb*MB] int32. */
+static int pack_w8(urc_lower *L, urc_kernel *k, const urc_node *n, const amx_geo *a, int *bcorr) {
+    const float *w = urc_lower_wdata(L, n); /* (the levels: integers in [-127, 127]) */
+    int8_t *p = urc_xcalloc((size_t)(a->nmb * a->T * a->Cp * a->MB), 1);
+    int32_t *corr = urc_xcalloc((size_t)(a->nmb * a->MB), sizeof *corr);
+    for (int64_t m = 0; m < a->M; m++) {
+        int64_t sum = 0;
+        for (int64_t c = 0; c < a->C; c++)
+            for (int64_t t = 0; t < a->T; t++) {
+                int8_t v = (int8_t)w[(m * a->C + c) * a->T + t];
+                p[(((m / a->MB * a->T + t) * a->Cp + c) / 4 * a->MB + m % a->MB) * 4 + c % 4] = v;
+                sum += v;
+            }
+        corr[m] = (int32_t)(sum * a->fq.lo);
+    }
+    int b = urc_lower_const(L, k, "wamx8", URC_DT_I8, a->nmb * a->T * a->Cp * a->MB, p);
+    *bcorr = urc_lower_const(L, k, "wcorr", URC_DT_I32, a->nmb * a->MB, corr);
+    free(p);
+    free(corr);
+    return b;
+}
+
 bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     amx_geo a;
     const urc_value *sv = n->scratch;
-    if (!amx_fits(n, L->target, &a) || !sv || sv->dtype != URC_DT_BF16 || urc_shape_numel(&sv->shape) < xp_count(&a))
+    bool q8 = !amx_fits(n, L->target, &a);
+    if ((q8 && !amx8_fits(n, L->target, &a)) || !sv || sv->dtype != (q8 ? URC_DT_U8 : URC_DT_BF16) ||
+        urc_shape_numel(&sv->shape) < xp_count(&a))
         return false;
     int nx = nparts(n), bx[URC_CONV_MAX_PARTS];
     int64_t cx[URC_CONV_MAX_PARTS];
     for (int p = 0; p < nx; p++) {
         const urc_value *x = xpart(n, p);
-        if (x->dtype != (a.S == 2 ? URC_DT_F32 : URC_DT_BF16)) return false; /* (the Cast before it: urc_conv_pairs) */
+        if (x->dtype != (a.S == 2 || q8 ? URC_DT_F32 : URC_DT_BF16)) return false; /* (bf16: the Cast before it) */
         bx[p] = urc_lower_in(L, k, x, "x");
         cx[p] = x->shape.dims[x->shape.rank - 1];
     }
-    int xp = urc_lower_out(L, k, sv, "xp");
-    float *pw = pack_w(&a, urc_lower_wdata(L, n));
-    int bw = urc_lower_wpairs(L, k, "wamx", a.nmb * a.T, a.Cp, a.MB, pw);
-    free(pw);
+    int xp = urc_lower_out(L, k, sv, "xp"), bw, bcorr = -1, bs = -1;
+    if (q8) {
+        bw = pack_w8(L, k, n, &a, &bcorr);
+        bs = urc_lower_wscale(L, k, n, a.nmb * a.MB, a.M);
+    } else {
+        float *pw = pack_w(&a, urc_lower_wdata(L, n));
+        bw = urc_lower_wpairs(L, k, "wamx", a.nmb * a.T, a.Cp, a.MB, pw);
+        free(pw);
+    }
     const urc_value *B = bias(n), *R = residual(n);
     int bb = -1;
     if (B) {
@@ -194,10 +272,12 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     int by = urc_lower_out(L, k, n->out[0], "y"), br = R ? urc_lower_in(L, k, R, "r") : -1;
 
     const urc_conv_attr *at = &n->a.conv;
-    int64_t key[48 + 2 * URC_CONV_MAX_PARTS], alpha;
+    int64_t key[56 + 2 * URC_CONV_MAX_PARTS], alpha, fqs = 0;
     int nk = 0;
     memcpy(&alpha, &at->act_alpha, sizeof alpha);
-    const int64_t head[] = {0x414d58, a.N, a.C, a.M, a.Cp, a.MB, a.nmb, a.S, bw, bb, br, by, xp, at->act, alpha, nx};
+    memcpy(&fqs, &a.fq.scale, sizeof a.fq.scale);
+    const int64_t head[] = {0x414d58, a.N, a.C,     a.M,   a.Cp, a.MB, a.nmb, a.S,     bw,      bb,    br,
+                            by,       xp,  at->act, alpha, nx,   q8,   fqs,   a.fq.lo, a.fq.hi, bcorr, bs};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
     for (int i = 0; i < 3; i++) key[nk++] = a.in[i], key[nk++] = a.out[i], key[nk++] = a.K[i], key[nk++] = a.pb[i];
     for (int p = 0; p < nx; p++) key[nk++] = bx[p], key[nk++] = cx[p];
@@ -215,11 +295,15 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     int nh = (int)(a.MB / 16);
     urc_tiles t;
     memset(&t, 0, sizeof t);
-    for (int i = 0; i < 2 * nh; i++) t.rows[i] = 16, t.colsb[i] = 64, t.dt[i] = URC_DT_F32; /* C[r][h]: r*nh + h */
-    for (int r = 0; r < 2; r++) t.rows[4 + r] = 16, t.colsb[4 + r] = (int)a.KC * 2, t.dt[4 + r] = URC_DT_BF16;
-    for (int h = 0; h < nh; h++) t.rows[6 + h] = (int)a.KC / 2, t.colsb[6 + h] = 64, t.dt[6 + h] = URC_DT_U32;
+    int64_t E = q8 ? 4 : 2;          /* channels per element of a B row: int8 quads, bf16 pairs */
+    for (int i = 0; i < 2 * nh; i++) /* C[r][h]: r*nh + h */
+        t.rows[i] = 16, t.colsb[i] = 64, t.dt[i] = q8 ? URC_DT_I32 : URC_DT_F32;
+    for (int r = 0; r < 2; r++)
+        t.rows[4 + r] = 16, t.colsb[4 + r] = (int)(a.KC * (q8 ? 1 : 2)), t.dt[4 + r] = q8 ? URC_DT_U8 : URC_DT_BF16;
+    for (int h = 0; h < nh; h++)
+        t.rows[6 + h] = (int)(a.KC / E), t.colsb[6 + h] = 64, t.dt[6 + h] = q8 ? URC_DT_I8 : URC_DT_U32;
     urc_tiles_config(k, body, &t, L->target);
-    int acc = urc_kernel_local(k, "acc", URC_DT_F32, 32 * a.MB);
+    int acc = urc_kernel_local(k, "acc", t.dt[0], 32 * a.MB);
     urc_ls_array(body, k, acc);
     int64_t PHW = a.P[1] * a.P[2], rows = (a.out[1] - 1) * a.P[2] + a.out[2]; /* positions of a slab */
     urc_lx *q = urc_sp_let(k, body, "qs", urc_muli(urc_add(urc_muli(nn, a.P[0]), od), PHW));
@@ -233,15 +317,18 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     urc_lx *pos = urc_add(urc_add(q, o0), urc_add(urc_muli(urc_add(urc_muli(kd, a.P[1]), kh), a.P[2]), kw));
     int64_t XS = a.Cp * a.S; /* Xp's elements per position */
     urc_lx *xa = urc_sp_let(k, tb, "xa", urc_muli(pos, XS));
-    urc_lx *wa = urc_sp_let(k, tb, "wa", urc_muli(urc_add(urc_muli(mb, a.T), tap), a.Cp / 2 * a.MB));
+    /* B's elements: bf16 pairs (uint32), int8 bytes (a quad per row element) */
+    int64_t BE = q8 ? 4 : 1, rowb = a.MB * BE; /* B elements per output channel, per row of the packed W */
+    urc_lx *wa = urc_sp_let(k, tb, "wa", urc_muli(urc_add(urc_muli(mb, a.T), tap), a.Cp / E * rowb));
     urc_lx *c0 = loop(k, &tb, "c0", 0, urc_lx_int(a.Cp), a.KC, 0);
-    urc_lx *wc = urc_add(wa, urc_muli(bin(URC_L_DIV, c0, urc_lx_int(2)), a.MB));
-    for (int h = 0; h < nh; h++) urc_tiles_load(k, tb, &t, 6 + h, bw, urc_addi(wc, 16 * h), urc_lx_int(a.MB));
+    urc_lx *wc = urc_add(wa, urc_muli(bin(URC_L_DIV, c0, urc_lx_int(E)), rowb));
+    for (int h = 0; h < nh; h++) urc_tiles_load(k, tb, &t, 6 + h, bw, urc_addi(wc, 16 * BE * h), urc_lx_int(rowb));
     for (int64_t part = 0; part < a.S; part++) { /* (split: the high parts, then the low ones, same B) */
         for (int r = 0; r < 2; r++)
             urc_tiles_load(k, tb, &t, 4 + r, xp, urc_add(urc_addi(xa, 16 * r * XS + part * a.Cp), c0), urc_lx_int(XS));
         for (int r = 0; r < 2; r++)
-            for (int h = 0; h < nh; h++) urc_tiles_dpbf16(k, tb, &t, r * nh + h, 4 + r, 6 + h);
+            for (int h = 0; h < nh; h++)
+                (q8 ? urc_tiles_dpbusd : urc_tiles_dpbf16)(k, tb, &t, r * nh + h, 4 + r, 6 + h);
     }
     for (int r = 0; r < 2; r++)
         for (int h = 0; h < nh; h++)
@@ -259,8 +346,12 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     urc_lx *valid =
         a.M % a.MB == 0 ? urc_lx_int(a.MB) : urc_sp_min(urc_lx_int(a.MB), urc_sub(urc_lx_int(a.M), urc_muli(mb, a.MB)));
     urc_lx *l = loop(k, &keep, "l", 0, valid, 1, URC_FOR_VECTOR);
-    urc_lx *val = urc_lx_load(k, acc, urc_add(urc_muli(r, a.MB), l));
-    if (bb >= 0) val = urc_lx_bin(URC_L_ADD, val, urc_lx_load(k, bb, urc_add(urc_muli(mb, a.MB), l)));
+    urc_lx *val = urc_lx_load(k, acc, urc_add(urc_muli(r, a.MB), l)), *ch = urc_add(urc_muli(mb, a.MB), l);
+    if (q8) { /* s_x * s_w[m] * (sum + lo * sum of W's levels) */
+        val = urc_lx_cast(URC_DT_F32, urc_lx_bin(URC_L_ADD, val, urc_lx_load(k, bcorr, ch)));
+        val = urc_lx_bin(URC_L_MUL, urc_lower_wscaled(k, val, bs, ch), urc_lx_flt(a.fq.scale, URC_DT_F32));
+    }
+    if (bb >= 0) val = urc_lx_bin(URC_L_ADD, val, urc_lx_load(k, bb, ch));
     val = urc_conv_act(k, keep, at, val);
     urc_lx *yi = urc_add(yb, l);
     if (br >= 0) val = urc_lx_bin(URC_L_ADD, val, urc_lx_load(k, br, yi));

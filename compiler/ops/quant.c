@@ -132,11 +132,14 @@ float urc_fake_quant(float x, urc_fq fq) {
     return q * fq.scale;
 }
 
-urc_lx *urc_fake_quant_lx(urc_lx *x, urc_fq fq) {
+urc_lx *urc_fake_quant_level(urc_lx *x, urc_fq fq) {
     const urc_dtype F = URC_DT_F32;
     urc_lx *q = urc_lx_un(URC_L_RINT, urc_lx_bin(URC_L_DIV, x, urc_lx_flt(fq.scale, F)));
-    q = urc_lx_bin(URC_L_MIN, urc_lx_bin(URC_L_MAX, q, urc_lx_flt(fq.lo, F)), urc_lx_flt(fq.hi, F));
-    return urc_lx_bin(URC_L_MUL, q, urc_lx_flt(fq.scale, F));
+    return urc_lx_bin(URC_L_MIN, urc_lx_bin(URC_L_MAX, q, urc_lx_flt(fq.lo, F)), urc_lx_flt(fq.hi, F));
+}
+
+urc_lx *urc_fake_quant_lx(urc_lx *x, urc_fq fq) {
+    return urc_lx_bin(URC_L_MUL, urc_fake_quant_level(x, fq), urc_lx_flt(fq.scale, URC_DT_F32));
 }
 
 static bool quant_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *const *out) {

@@ -775,6 +775,7 @@ static void tile(printer *p, const urc_ls *s) {
         return;
     }
     case URC_TILE_DPBF16: line(p, "_tile_dpbf16ps(%d, %d, %d);", s->tile[0], s->tile[1], s->tile[2]); return;
+    case URC_TILE_DPBUSD: line(p, "_tile_dpbusd(%d, %d, %d);", s->tile[0], s->tile[1], s->tile[2]); return;
     case URC_TILE_RELEASE: line(p, "_tile_release();"); return;
     }
 }

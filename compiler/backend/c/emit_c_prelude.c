@@ -167,15 +167,17 @@ void urc_c_prelude(const urc_program *P, urc_strbuf *out, const urc_c_needs *nee
                          "#if defined(__AVX512BF16__) && defined(__AVX512VL__)\n#include <immintrin.h>\n#endif\n");
     if (need->amx)
         urc_sb_puts(
-            out, "/* AMX tiles (--precision bf16 on AMX targets): the kernels that use them are built for\n"
-                 " * AMX-TILE and AMX-BF16 whatever the -march flags; NAME_cpu_missing checks that the CPU has them\n"
-                 " * and asks Linux for the tile state (arch_prctl ARCH_REQ_XCOMP_PERM) */\n"
-                 "#include <immintrin.h>\n#define URC_AMX_TILES 1\n"
-                 "#define URC_AMX_FN __attribute__((target(\"amx-tile,amx-bf16\")))\n"
-                 "/* clang 14 (its macro: __AMXTILE__) builds OpenMP's outlined bodies without the attribute */\n"
-                 "#if defined(__clang__) && defined(_OPENMP) && !(defined(__AMXTILE__) && defined(__AMXBF16__))\n"
-                 "#error \"this code uses AMX tiles in parallel loops: clang needs -march=sapphirerapids or -mamx-tile "
-                 "-mamx-bf16\"\n#endif\n\n");
+            out,
+            "/* AMX tiles (--precision bf16 and int8 on AMX targets): the kernels that use them are built for\n"
+            " * AMX-TILE, AMX-BF16 and AMX-INT8 whatever the -march flags; NAME_cpu_missing checks that the CPU has\n"
+            " * them and asks Linux for the tile state (arch_prctl ARCH_REQ_XCOMP_PERM) */\n"
+            "#include <immintrin.h>\n#define URC_AMX_TILES 1\n"
+            "#define URC_AMX_FN __attribute__((target(\"amx-tile,amx-bf16,amx-int8\")))\n"
+            "/* clang 14 (its macro: __AMXTILE__) builds OpenMP's outlined bodies without the attribute */\n"
+            "#if defined(__clang__) && defined(_OPENMP) && \\\n"
+            "    !(defined(__AMXTILE__) && defined(__AMXBF16__) && defined(__AMXINT8__))\n"
+            "#error \"this code uses AMX tiles in parallel loops: clang needs -march=sapphirerapids or -mamx-tile "
+            "-mamx-bf16 -mamx-int8\"\n#endif\n\n");
     if (!need->dot2) return;
     urc_sb_puts(out, "/* bfloat16 pair products (--precision bf16): a, b hold two bfloat16 each (bits 0-15 the\n"
                      " * element at the lower address); c + a.hi*b.hi + a.lo*b.lo as two fused multiply-adds, the\n"

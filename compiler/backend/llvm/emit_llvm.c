@@ -1004,7 +1004,7 @@ static void parallel_for(gen *g, const urc_ls *s) {
     urc_outline_free(&o);
 }
 
-/* An AMX tile statement as LLVM's x86 intrinsics (the module is built with +amx-tile,+amx-bf16 when it has
+/* An AMX tile statement as LLVM's x86 intrinsics (the module is built with +amx-tile,+amx-bf16,+amx-int8 when it has
  * tile statements: emit_llvm_module.c). The configuration is ldtilecfg's 64-byte block (palette 1, bytes
  * per row of tiles 0-7 at byte 16, rows at byte 48), a private constant. */
 static void tile(gen *g, const urc_ls *s) {
@@ -1039,6 +1039,7 @@ static void tile(gen *g, const urc_ls *s) {
         return;
     }
     case URC_TILE_DPBF16: intrinsic(g, "llvm.x86.tdpbf16ps", NULL, 0, a, 3); return;
+    case URC_TILE_DPBUSD: intrinsic(g, "llvm.x86.tdpbusd", NULL, 0, a, 3); return;
     case URC_TILE_RELEASE: intrinsic(g, "llvm.x86.tilerelease", NULL, 0, NULL, 0); return;
     }
 }

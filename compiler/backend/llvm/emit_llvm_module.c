@@ -315,7 +315,7 @@ bool urc_llvm_build_module(const urc_program *const *progs, const char *const *e
     for (int i = 0; i < n && !amx; i++)
         for (int j = 0; j < progs[i]->kernels.len && !amx; j++)
             amx = urc_ls_has_tiles(progs[i]->kernels.items[j]->body);
-    if (amx) features = urc_fmt("%s%s+amx-tile,+amx-bf16", features, *features ? "," : "");
+    if (amx) features = urc_fmt("%s%s+amx-tile,+amx-bf16,+amx-int8", features, *features ? "," : "");
     LLVMTargetRef target;
     char *err = NULL;
     if (LLVMGetTargetFromTriple(triple, &target, &err)) {

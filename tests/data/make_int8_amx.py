@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Writes tests/data/int8_amx.onnx (+ .input.npy): convolutions that --precision int8 runs on AMX tiles (tdpbusd,
+compiler/ops/conv_amx.c) on a target with AMX, each reading X fake-quantised: 24 -> 40 (24 channels padded to 32,
+40 outputs in three blocks of 16), a concatenation 24 + 40 -> 32 (two X parts, one grid of 64 channels; the second
+an InstanceNormalization's output, its FakeQuant folded into the norm), 32 -> 32 after a LeakyReLU (X's levels with
+a zero point: lo < 0) with a residual sum, a 1x1x1 32 -> 100, and 100 -> 20 with asymmetric padding (two chunks of 64 channels, 20 outputs of a block of 32); the first convolution
+(1 -> 24, the model's input in float32) and the head (20 -> 3) take other kernels. A volume of 6 x 5 x 7.
+tests/amx_check.sh compares the code (emulated where the CPU lacks AMX) with `run --interp --precision int8`.
+Run: .venv/bin/python tests/data/make_int8_amx.py (outputs are committed)."""
+import os
+import numpy as np
+import onnx
+from onnx import helper, TensorProto, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+rng = np.random.default_rng(11)
+inits = []
+
+
+def w(name, shape):
+    a = (rng.standard_normal(shape) / np.sqrt(np.prod(shape[1:]))).astype(np.float32)
+    a[0] *= 4  # channels of different ranges: per-channel scales matter
+    inits.append(numpy_helper.from_array(a, name))
+    return name
+
+
+def b(name, n):
+    inits.append(numpy_helper.from_array(rng.standard_normal(n).astype(np.float32) * 0.1, name))
+    return name
+
+
+def conv(x, wname, shape, y, bias=True, pads=(1,) * 6):
+    ins = [x, w(wname, shape)] + ([b(wname + "_b", shape[0])] if bias else [])
+    return helper.make_node("Conv", ins, [y], pads=list(pads))
+
+
+nodes = [
+    conv("X", "w0", (24, 1, 3, 3, 3), "c0"), helper.make_node("Relu", ["c0"], ["a"]),
+    conv("a", "w1", (40, 24, 3, 3, 3), "c1"),
+    helper.make_node("InstanceNormalization", ["c1", b("g1", 40), b("h1", 40)], ["n1"]),
+    helper.make_node("Relu", ["n1"], ["bb"]),
+    helper.make_node("Concat", ["a", "bb"], ["cat"], axis=1),
+    conv("cat", "w2", (32, 64, 3, 3, 3), "c2", bias=False), helper.make_node("LeakyRelu", ["c2"], ["c"], alpha=0.1),
+    conv("c", "w3", (32, 32, 3, 3, 3), "c3"), helper.make_node("Add", ["c3", "c"], ["d"]),
+    helper.make_node("Relu", ["d"], ["r4"]),
+    conv("r4", "w4", (100, 32, 1, 1, 1), "e", pads=(0,) * 6), helper.make_node("Relu", ["e"], ["r5"]),
+    conv("r5", "w5", (20, 100, 3, 3, 3), "c5", pads=(1, 0, 2, 1, 2, 0)), helper.make_node("Relu", ["c5"], ["f"]),
+    conv("f", "w6", (3, 20, 1, 1, 1), "Y", pads=(0,) * 6),
+]
+g = helper.make_graph(nodes, "int8_amx", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 1, 6, 5, 7])],
+                      [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, 3, 6, 5, 7])], inits)
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], producer_name="unetrc-tests")
+m.ir_version = 8
+onnx.checker.check_model(m)
+onnx.save(m, os.path.join(HERE, "int8_amx.onnx"))
+np.save(os.path.join(HERE, "int8_amx.input.npy"), rng.standard_normal((1, 1, 6, 5, 7)).astype(np.float32))
