@@ -326,9 +326,9 @@ nf=$(grep -c "unetrc.FusedNorm .* fakequant=" "$out/fold.txt" || true)
     fail "int8: $nf FakeQuants folded into norms (none without the folding expected, some with it)"
 [ "$(grep -c "unetrc.FakeQuant" "$out/fold.txt")" -eq $(($(grep -c "unetrc.FakeQuant" "$out/nofold.txt") - nf)) ] ||
     fail "int8: the folded FakeQuants are not gone"
-for f in 1 0; do
+for f in 1 0; do # (-O1: the same bits as -O2, a build in half the time)
     UNETRC_QUANT_FOLD=$f "$unetrc" run "$model" --input "$input" --precision int8 --calibrate "$cal" \
-        --cflags "-std=c11 -O2 -march=native -fopenmp" --output "$out/qfold$f.npy"
+        --cflags "-std=c11 -O1 -march=native -fopenmp" --output "$out/qfold$f.npy"
 done
 cmp "$out/qfold1.npy" "$out/qfold0.npy" || fail "int8: the folded FakeQuants changed the output"
 "$unetrc" "$model" -o "$out/int8.c" --precision int8 --calibrate "$cal"
