@@ -113,12 +113,12 @@ for t in conv/test_fconv_wino_odd_m20_3d conv/test_fconv_wino_odd_m20_2d matmul_
         grep -q "tmm4\[" "$T/one.c" || fail "$t: split=$sp: no tile kernel"
     done
 done
-# int8 (tdpbusd): tests/data/int8_amx.onnx's five convolutions that read fake-quantised X (make_int8_amx.py) on
-# tiles: the code for sapphirerapids multiplies with _tile_dpbusd, and gcc (its target attribute, no -march),
+# int8 (tdpbusd): tests/data/int8_amx.onnx's five convolutions, ConvTranspose and two matmuls that read
+# fake-quantised X (make_int8_amx.py) on tiles: the code for sapphirerapids multiplies with _tile_dpbusd, and gcc (its target attribute, no -march),
 # clang (-march=sapphirerapids) and the LLVM backend build objects with tdpbusd; run here (emulated without AMX),
-# C and LLVM, against the interpreter on every element within 1e-4 (the integer sums are exact: float32 rounding
-# apart the same numbers, measured 1.0e-7). A mutation of the padding's level (-lo), of the zero point's
-# correction or of the quads' order fails it.
+# C and LLVM, against the interpreter on each output's every element within 1e-4 (the integer sums are exact:
+# float32 rounding apart the same numbers, measured 1.5e-7, 1.4e-7, 1.8e-7). A mutation of the padding's level
+# (-lo), of the zero point's correction (convolutions, ConvTranspose, matmuls) or of the quads' order fails it.
 m="$S/tests/data/int8_amx"
 mkdir "$T/cal"
 for s in 1 2 3 4; do "$(dirname "$cmp")/npy_randn" "$m.input.npy" $s "$T/cal/s$s.npy"; done
@@ -126,7 +126,11 @@ q8="--precision int8 --calibrate $T/cal"
 # shellcheck disable=SC2086 # (q8: options without spaces, split on purpose)
 "$U" "$m.onnx" -o "$T/spr8.c" --target-cpu sapphirerapids $q8
 [ "$(grep -c "^static URC_AMX_FN void k[0-9]*_.*uint8_t \*restrict xp" "$T/spr8.c")" -eq 5 ] ||
-    fail "int8: not 5 tile kernels in the code for sapphirerapids"
+    fail "int8: not 5 tile convolutions in the code for sapphirerapids"
+[ "$(grep -c "^static URC_AMX_FN void k[0-9]*_convtranspose(.*uint8_t \*restrict xq" "$T/spr8.c")" -eq 1 ] ||
+    fail "int8: no tile ConvTranspose in the code for sapphirerapids"
+[ "$(grep -c "^static URC_AMX_FN void k[0-9]*_unetrc_fusedmatmul(.*uint8_t \*restrict aq" "$T/spr8.c")" -eq 2 ] ||
+    fail "int8: not 2 tile matmuls in the code for sapphirerapids"
 grep -q "_tile_dpbusd(" "$T/spr8.c" || fail "int8: no _tile_dpbusd in the code for sapphirerapids"
 grep -q '"amx-tile", "amx-bf16", "amx-int8"' "$T/spr8.c" || fail "int8: the CPU check does not require amx-int8"
 for build in "gcc -fopenmp" "clang -fopenmp -march=sapphirerapids"; do
@@ -142,14 +146,15 @@ elif ! grep -q "LLVM backend" "$T/err"; then
     fail "int8: LLVM backend: $(cat "$T/err")"
 fi
 # shellcheck disable=SC2086
-"$U" run "$m.onnx" --input "$m.input.npy" $q8 --interp --output "$T/ref.npy"
+"$U" run "$m.onnx" --input "$m.input.npy" $q8 --interp --output "$T/ref1.npy" --output "$T/ref2.npy" --output "$T/ref3.npy"
 for be in c llvm; do
     # shellcheck disable=SC2086
-    if ! "$U" run "$m.onnx" --input "$m.input.npy" $q8 --backend $be --output "$T/gen.npy" 2>"$T/err"; then
+    if ! "$U" run "$m.onnx" --input "$m.input.npy" $q8 --backend $be --output "$T/gen1.npy" --output "$T/gen2.npy" \
+        --output "$T/gen3.npy" 2>"$T/err"; then
         grep -q "unknown backend\|not built" "$T/err" || fail "int8 $be: $(cat "$T/err")"
         continue
     fi
-    "$cmp" "$T/ref.npy" "$T/gen.npy" 1e-4 || fail "int8: $be code vs interpreter"
+    for i in 1 2 3; do "$cmp" "$T/ref$i.npy" "$T/gen$i.npy" 1e-4 || fail "int8: $be code vs interpreter (output $i)"; done
 done
 echo "amx_check: $fails failures"
 [ "$fails" -eq 0 ]

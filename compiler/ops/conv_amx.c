@@ -89,14 +89,8 @@ static bool amx_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
  * its output so: the precision pass gives the parts of a product one range). */
 static bool x_steps(const urc_node *n, urc_fq *q) {
     for (int p = 0; p < nparts(n); p++) {
-        const urc_value *x = xpart(n, p);
-        const urc_node *pr = x->producer;
         urc_fq f;
-        if (pr && pr->op == URC_OP_FAKE_QUANT) f = pr->a.quant.fq;
-        else if (pr && pr->op == URC_OP_FUSED_NORM && x->producer_slot == 0 && pr->a.norm.quant.scale > 0)
-            f = pr->a.norm.quant;
-        else return false;
-        if (p && memcmp(&f, q, sizeof f)) return false;
+        if (!urc_fq_of(xpart(n, p), &f) || (p && memcmp(&f, q, sizeof f))) return false;
         *q = f;
     }
     return true;
@@ -128,11 +122,32 @@ int urc_conv_amx_pairs(const urc_node *n, const urc_target *t) {
 /* Positions of the padded grid the kernel reads: every sample's, and 32 of slack for the last block. */
 static int64_t xp_count(const amx_geo *a) { return (a->N * a->P[0] * a->P[1] * a->P[2] + 32) * a->Cp * a->S; }
 
+/* int8 ConvTranspose with kernel = stride (urc_convt_amx): fake-quantised X, int8 W; its levels' rows in scratch. */
+static bool convt8_fits(const urc_node *n, const urc_target *t, const geo *g, urc_fq *fq) {
+    const urc_value *X = n->in[0], *W = n->in[1], *B = bias(n);
+    return n->op == URC_OP_CONV_TRANSPOSE && urc_target_amx(t) && g->G == 1 && X->dtype == URC_DT_F32 && !X->data &&
+           W->data && W->dtype == URC_DT_F32 && !n->a.conv.w_last && urc_lower_wdtype(n) == URC_DT_I8 &&
+           !(B && !B->data) && n->out[0]->dtype == URC_DT_F32 && urc_convt_direct_ok(g) &&
+           (g->C + 63) / 64 * 64 <= ((int64_t)1 << 31) / (256 * 128) && urc_fq_of(X, fq);
+}
+
+/* Its scratch: Xq[V32][Cp] uint8, X's levels for the V input voxels (rounded up to 32 rows, C to 64 channels). */
+static int64_t convt8_count(const geo *g) {
+    int64_t V = g->N;
+    for (int i = 0; i < g->nsp; i++) V *= g->in[i];
+    return (V + 31) / 32 * 32 * ((g->C + 63) / 64 * 64);
+}
+
 urc_scratch_req urc_conv_amx_scratch(const urc_node *n, const urc_target *t) {
     urc_scratch_req r = {0, URC_DT_BF16, false};
     amx_geo a;
+    urc_fq fq;
     if (amx_fits(n, t, &a)) r.count = xp_count(&a);
     else if (amx8_fits(n, t, &a)) r.count = xp_count(&a), r.dt = URC_DT_U8;
+    else if (n->op == URC_OP_CONV_TRANSPOSE) {
+        geo g = urc_conv_geometry(n);
+        if (convt8_fits(n, t, &g, &fq)) r.count = convt8_count(&g), r.dt = URC_DT_U8;
+    }
     return r;
 }
 
@@ -218,21 +233,18 @@ static float *pack_w(const amx_geo *a, const float *w) {
 static int pack_w8(urc_lower *L, urc_kernel *k, const urc_node *n, const amx_geo *a, int *bcorr) {
     const float *w = urc_lower_wdata(L, n); /* (the levels: integers in [-127, 127]) */
     int8_t *p = urc_xcalloc((size_t)(a->nmb * a->T * a->Cp * a->MB), 1);
-    int32_t *corr = urc_xcalloc((size_t)(a->nmb * a->MB), sizeof *corr);
-    for (int64_t m = 0; m < a->M; m++) {
-        int64_t sum = 0;
+    int64_t *sum = urc_xcalloc((size_t)a->M, sizeof *sum);
+    for (int64_t m = 0; m < a->M; m++)
         for (int64_t c = 0; c < a->C; c++)
             for (int64_t t = 0; t < a->T; t++) {
                 int8_t v = (int8_t)w[(m * a->C + c) * a->T + t];
                 p[(((m / a->MB * a->T + t) * a->Cp + c) / 4 * a->MB + m % a->MB) * 4 + c % 4] = v;
-                sum += v;
+                sum[m] += v;
             }
-        corr[m] = (int32_t)(sum * a->fq.lo);
-    }
     int b = urc_lower_const(L, k, "wamx8", URC_DT_I8, a->nmb * a->T * a->Cp * a->MB, p);
-    *bcorr = urc_lower_const(L, k, "wcorr", URC_DT_I32, a->nmb * a->MB, corr);
+    *bcorr = urc_tile_gemm_corr(L, k, sum, a->M, a->nmb * a->MB, a->fq);
     free(p);
-    free(corr);
+    free(sum);
     return b;
 }
 
@@ -347,10 +359,7 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
         a.M % a.MB == 0 ? urc_lx_int(a.MB) : urc_sp_min(urc_lx_int(a.MB), urc_sub(urc_lx_int(a.M), urc_muli(mb, a.MB)));
     urc_lx *l = loop(k, &keep, "l", 0, valid, 1, URC_FOR_VECTOR);
     urc_lx *val = urc_lx_load(k, acc, urc_add(urc_muli(r, a.MB), l)), *ch = urc_add(urc_muli(mb, a.MB), l);
-    if (q8) { /* s_x * s_w[m] * (sum + lo * sum of W's levels) */
-        val = urc_lx_cast(URC_DT_F32, urc_lx_bin(URC_L_ADD, val, urc_lx_load(k, bcorr, ch)));
-        val = urc_lx_bin(URC_L_MUL, urc_lower_wscaled(k, val, bs, ch), urc_lx_flt(a.fq.scale, URC_DT_F32));
-    }
+    if (q8) val = urc_tile_gemm_dequant(k, val, bcorr, bs, ch, a.fq); /* s_x * s_w[m] * (sum + lo * W's sum) */
     if (bb >= 0) val = urc_lx_bin(URC_L_ADD, val, urc_lx_load(k, bb, ch));
     val = urc_conv_act(k, keep, at, val);
     urc_lx *yi = urc_add(yb, l);
@@ -369,22 +378,34 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
  * element (v, j) to Y[n, id*KD + kd, ih*KH + kh, iw*KW + kw, m] with the bias. Taken with bf16 pairs (X read
  * as bf16: urc_conv_pairs) on an AMX target, constant W; split (urc_target_amx_split), X float32. */
 bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg) {
-    const urc_value *X = n->in[0], *W = n->in[1], *B = bias(n);
+    const urc_value *X = n->in[0], *W = n->in[1], *B = bias(n), *sv = n->scratch;
     bool split = urc_target_amx_split(L->target);
-    if (!urc_target_amx(L->target) || X->dtype != (split ? URC_DT_F32 : URC_DT_BF16) || !W->data || n->a.conv.w_last ||
-        (split && urc_lower_wdtype(n) != URC_DT_BF16) || (B && !B->data) || n->out[0]->dtype != URC_DT_F32 ||
-        !urc_convt_direct_ok(gg))
+    urc_fq fq = {0, 0, 0};
+    bool q8 = convt8_fits(n, L->target, gg, &fq) && sv && sv->dtype == URC_DT_U8 &&
+              urc_shape_numel(&sv->shape) >= convt8_count(gg);
+    if (!q8 && (!urc_target_amx(L->target) || X->dtype != (split ? URC_DT_F32 : URC_DT_BF16) || !W->data ||
+                n->a.conv.w_last || (split && urc_lower_wdtype(n) != URC_DT_BF16) || (B && !B->data) ||
+                n->out[0]->dtype != URC_DT_F32 || !urc_convt_direct_ok(gg)))
         return false;
     int64_t in[3] = {1, 1, 1}, K[3] = {1, 1, 1}, C = gg->C, M = gg->M;
     for (int i = 0; i < gg->nsp; i++) in[3 - gg->nsp + i] = gg->in[i], K[3 - gg->nsp + i] = gg->K[i];
     int64_t T = K[0] * K[1] * K[2], J = T * M, V = gg->N * in[0] * in[1] * in[2], NP = urc_tile_gemm_panels(J);
+    int64_t V32 = (V + 31) / 32 * 32, Cp = (C + 63) / 64 * 64;
     int bx = urc_lower_in(L, k, X, "x");
     float *f = urc_xmalloc((size_t)(C * J) * sizeof *f); /* [C][J]: W[c][m][tap] at column tap*M + m */
     const float *w = urc_lower_wdata(L, n);
     for (int64_t c = 0; c < C; c++)
         for (int64_t m = 0; m < M; m++)
             for (int64_t t = 0; t < T; t++) f[c * J + t * M + m] = w[(c * M + m) * T + t];
-    int bw = urc_tile_gemm_pack(L, k, "wt_tiles", f, 1, C, J, J, 1);
+    int bw, bxq = -1, bcorr = -1, bs = -1;
+    if (q8) { /* (as the int8 matmuls: matmul.c amx_body) */
+        int64_t *cs = urc_xmalloc(sizeof *cs * (size_t)J);
+        bw = urc_tile_gemm_pack8(L, k, "wt_tiles8", f, C, J, J, 1, cs);
+        bcorr = urc_tile_gemm_corr(L, k, cs, J, NP * 32, fq);
+        bs = urc_lower_wscale(L, k, n, NP * 32, J); /* (column j's channel: j % M) */
+        bxq = urc_lower_out(L, k, sv, "xq");
+        free(cs);
+    } else bw = urc_tile_gemm_pack(L, k, "wt_tiles", f, 1, C, J, J, 1);
     free(f);
     int bb = -1;
     if (B) {
@@ -395,18 +416,27 @@ bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg
         free(bp);
     }
     int by = urc_lower_out(L, k, n->out[0], "y");
-    int64_t key[24];
+    int64_t key[32], fqs = 0;
     int nk = 0;
-    const int64_t head[] = {0x414d5854, C, M, V, bx, bw, bb, by, split};
+    memcpy(&fqs, &fq.scale, sizeof fq.scale);
+    const int64_t head[] = {0x414d5854, C, M, V, bx, bw, bb, by, split, q8, bxq, bcorr, bs, fqs, fq.lo};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
     for (int i = 0; i < 3; i++) key[nk++] = in[i], key[nk++] = K[i];
     if (urc_lower_reuse(L, k, n, key, nk)) return true;
 
+    if (q8) { /* Xq[v][c] = X's level - lo for v < V, c < C, else 0 */
+        urc_ls *qb = k->body;
+        urc_lx *v = loop(k, &qb, "v", 0, urc_lx_int(V32), 1, URC_FOR_PARALLEL);
+        urc_tile_gemm_levels(k, qb, v, V, bx, urc_muli(v, C), bxq, urc_muli(v, Cp), C, Cp, fq);
+    }
     urc_ls *body = k->body;
     urc_lx *p = loop(k, &body, "p", 0, urc_lx_int(NP), 1, URC_FOR_PARALLEL);
     k->body->list.items[k->body->list.len - 1]->collapse = 2;
     urc_lx *i0 = urc_muli(loop(k, &body, "rb", 0, urc_lx_int((V + 31) / 32), 1, 0), 32);
-    urc_tile_gemm tg = {bx, urc_lx_int(0), C, V, C, bw, urc_muli(p, urc_tile_gemm_panel_pairs(C)), split};
+    urc_tile_gemm tg = {bx, urc_lx_int(0), C, V, C, bw, urc_muli(p, urc_tile_gemm_panel_pairs(C)), split, false};
+    if (q8)
+        tg = (urc_tile_gemm){bxq,   urc_lx_int(0), Cp, V32, Cp, bw, urc_muli(p, urc_tile_gemm_panel_bytes8(C)),
+                             false, true};
     int acc = urc_tile_gemm_block(k, body, &tg, i0, L->target);
     /* block element (i, j): input voxel v = i0 + i, column jj = p*32 + j */
     urc_ls *rb = body;
@@ -431,6 +461,7 @@ bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg
     urc_lx *kd = bin(URC_L_DIV, t, urc_lx_int(K[1] * K[2]));
     urc_lx *off = urc_add(urc_muli(urc_add(urc_muli(kd, in[1] * K[1]), kh), in[2] * K[2]), kw);
     urc_lx *val = urc_lx_load(k, acc, urc_add(urc_muli(i, 32), j));
+    if (q8) val = urc_tile_gemm_dequant(k, val, bcorr, bs, jj, fq);
     if (bb >= 0) val = urc_lx_bin(URC_L_ADD, val, urc_lx_load(k, bb, m));
     urc_ls_store(rb, by, urc_add(urc_muli(urc_add(ob, off), M), m), urc_conv_act(k, rb, &n->a.conv, val));
     urc_lower_remember(L, k);

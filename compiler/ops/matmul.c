@@ -34,6 +34,7 @@
  * row kernel (naive_lower). */
 #include "activation.h"
 #include "common.h"
+#include "quant.h"
 #include "tile_gemm.h"
 
 typedef struct mm_geom {
@@ -260,6 +261,8 @@ typedef struct mm_ctx {
     urc_dtype dt;
     int ba, bb, by; /* buffers of A, B (packed or not) and Y */
     int bs;         /* int8 B (--precision int8): the scales of its columns (urc_lower_wscale), or -1 */
+    int bq, bcorr;  /* int8 on AMX tiles: A's levels (the node's scratch), lo * B's column sums; else -1 */
+    urc_fq fq;      /* ... A's steps */
     /* epilogue: y = act(alpha * acc + beta * C + bias) + residual */
     double alpha, beta;
     const urc_value *c, *bias, *res;
@@ -411,6 +414,7 @@ typedef struct tiling {
     bool dot2;       /* bfloat16 pair products: A bf16 (a Cast before it), B packed as pairs along k */
     bool rows_outer; /* row groups outside the panels (a tall A streamed once, not once per panel) */
     bool amx;        /* pairs on AMX tiles (amx_body): 32 x 32 blocks of Y */
+    bool amx8;       /* int8 on AMX tiles (amx_body, tdpbusd): A's levels times B's */
 } tiling;
 
 /* Variables of the blocked kernel. */
@@ -641,6 +645,11 @@ static int mm_key(const mm_ctx *c, const tiling *t, int64_t *key) {
                             t->rows_outer,
                             t->dot2,
                             t->amx,
+                            t->amx8,
+                            c->bq,
+                            c->bcorr,
+                            key_f64(c->fq.scale),
+                            c->fq.lo,
                             key_f64(c->alpha),
                             key_f64(c->beta),
                             c->act,
@@ -667,11 +676,57 @@ static int mm_key(const mm_ctx *c, const tiling *t, int64_t *key) {
  *
  * With pairs on a target with AMX-BF16 (loop/tiles.h) Y is cut into blocks of 32 x 32, one work item each
  * (batch, panel, row block), each the product of tile_gemm.h: A read in place (rows a_sm apart), B packed as
- * Bt[b][p][Kp/2][32] pairs; the epilogue writes the block's rows and columns that exist. */
+ * Bt[b][p][Kp/2][32] pairs; the epilogue writes the block's rows and columns that exist.
+ *
+ * int8 (amx8_fits: A fake-quantised, B's int8 levels, one B): A's levels u = q - lo first go to the node's scratch,
+ * Aq[ab][M32][Kp] uint8 (M rounded up to 32, K to 64, zeros around), in one pass over A; the blocks multiply them
+ * by B's quads (tdpbusd, exact int32 sums) and the epilogue makes (sum + lo * B's column sum) * s_b[n] * s_a. */
+static bool amx8_fits(const urc_node *n, const urc_target *t, urc_fq *fq) {
+    mm_geom g;
+    geom(n, &g);
+    const urc_value *a = n->in[0], *b = n->in[1];
+    int64_t Kp = (g.K + 63) / 64 * 64;
+    return urc_target_amx(t) && urc_lower_wdtype(n) == URC_DT_I8 && b->data && b->dtype == URC_DT_F32 && !a->data &&
+           a->dtype == URC_DT_F32 && n->out[0]->dtype == URC_DT_F32 && g.a_sk == 1 && g.a_sm == g.K &&
+           urc_shape_numel(&g.bbatch) == 1 && g.M > 0 && g.N > 0 && g.K > 0 && Kp <= ((int64_t)1 << 31) / (256 * 128) &&
+           urc_fq_of(a, fq);
+}
+
+/* Aq's elements for A's batches and rows as geometry g has them. */
+static int64_t amx8_count(const mm_geom *g) {
+    return urc_shape_numel(&g->abatch) * ((g->M + 31) / 32 * 32) * ((g->K + 63) / 64 * 64);
+}
+
+static urc_scratch_req matmul_scratch(const urc_node *n, const urc_target *t) {
+    urc_scratch_req r = {0, URC_DT_U8, false};
+    urc_fq fq;
+    mm_geom g;
+    geom(n, &g);
+    if (amx8_fits(n, t, &fq)) r.count = amx8_count(&g); /* (fold_batch's rows need no more) */
+    return r;
+}
+
+/* Aq[ab][r][j] = A's level - lo where r < M and j < K, else 0 (amx_body). */
+static void amx8_levels(mm_ctx *c, int64_t M32, int64_t Kp) {
+    const mm_geom *g = &c->g;
+    urc_kernel *k = c->k;
+    urc_ls *b = k->body;
+    int vb = urc_kernel_var(k, "ab", URC_DT_I64), vr = urc_kernel_var(k, "r", URC_DT_I64);
+    b = urc_ls_for(b, vb, urc_lx_int(0), urc_lx_int(urc_shape_numel(&g->abatch)), 1, URC_FOR_PARALLEL);
+    b = urc_ls_for(b, vr, urc_lx_int(0), urc_lx_int(M32), 1, 0);
+    k->body->list.items[k->body->list.len - 1]->collapse = 2;
+    urc_lx *ab = urc_lx_var(k, vb), *r = urc_lx_var(k, vr);
+    urc_tile_gemm_levels(k, b, r, g->M, c->ba, urc_add(urc_muli(ab, g->M * g->K), urc_muli(r, g->a_sm)), c->bq,
+                         urc_muli(urc_add(urc_muli(ab, M32), r), Kp), g->K, Kp, c->fq);
+}
+
 static void amx_body(mm_ctx *c) {
     const mm_geom *g = &c->g;
     int64_t NP = urc_tile_gemm_panels(g->N);
     urc_kernel *k = c->k;
+    bool q8 = c->bq >= 0;
+    int64_t M32 = (g->M + 31) / 32 * 32, Kp = (g->K + 63) / 64 * 64;
+    if (q8) amx8_levels(c, M32, Kp);
     static const char *names[URC_MAX_RANK] = {"b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7"};
     int iv[URC_MAX_RANK];
     urc_ls *body = k->body;
@@ -686,15 +741,18 @@ static void amx_body(mm_ctx *c) {
     k->body->list.items[k->body->list.len - 1]->collapse = g->batch.rank + 2;
     urc_lx *p = urc_lx_var(k, vp), *i0 = urc_muli(urc_lx_var(k, vrb), 32);
     urc_lx *bb = urc_muli(urc_add(urc_muli(urc_index_bcast(k, iv, &g->batch, &g->bbatch), NP), p),
-                          urc_tile_gemm_panel_pairs(g->K));
-    urc_tile_gemm tg = {c->ba,
-                        urc_lx_var(k, urc_ls_let(k, body, "abase", URC_DT_I64, a_base(c, iv))),
-                        g->a_sm,
-                        g->M,
-                        g->K,
+                          q8 ? urc_tile_gemm_panel_bytes8(g->K) : urc_tile_gemm_panel_pairs(g->K));
+    /* A in place, or its levels (int8: Aq[ab][M32][Kp]) */
+    urc_lx *abase = q8 ? urc_muli(urc_index_bcast(k, iv, &g->batch, &g->abatch), M32 * Kp) : a_base(c, iv);
+    urc_tile_gemm tg = {q8 ? c->bq : c->ba,
+                        urc_lx_var(k, urc_ls_let(k, body, "abase", URC_DT_I64, abase)),
+                        q8 ? Kp : g->a_sm,
+                        q8 ? M32 : g->M,
+                        q8 ? Kp : g->K,
                         c->bb,
                         urc_lx_var(k, urc_ls_let(k, body, "bb", URC_DT_I64, bb)),
-                        c->n->in[0]->dtype == URC_DT_F32};
+                        !q8 && c->n->in[0]->dtype == URC_DT_F32,
+                        q8};
     int acc = urc_tile_gemm_block(k, body, &tg, i0, c->L->target);
     /* Y[b, i0 + i, p*32 + j] for the rows and columns that exist */
     int vi = urc_kernel_var(k, "i", URC_DT_I64), vj = urc_kernel_var(k, "j", URC_DT_I64);
@@ -707,8 +765,9 @@ static void amx_body(mm_ctx *c) {
     el = urc_ls_for(el, vj, urc_lx_int(0), cols, 1, URC_FOR_VECTOR);
     urc_lx *row = urc_add(i0, urc_lx_var(k, vi)), *col = urc_add(urc_muli(p, 32), urc_lx_var(k, vj));
     urc_lx *yidx = urc_add(urc_muli(urc_add(urc_muli(urc_index_vars(k, iv, &g->batch), g->M), row), g->N), col);
-    epi_store(c, el, yidx, urc_lx_load(k, acc, urc_add(urc_muli(urc_lx_var(k, vi), 32), urc_lx_var(k, vj))), row, col,
-              false, EPI_ALL);
+    urc_lx *v = urc_lx_load(k, acc, urc_add(urc_muli(urc_lx_var(k, vi), 32), urc_lx_var(k, vj)));
+    if (q8) v = urc_tile_gemm_dequant(k, v, c->bcorr, c->bs, col, c->fq);
+    epi_store(c, el, yidx, v, row, col, false, EPI_ALL);
 }
 
 static void fast_body(mm_ctx *c, const tiling *t);
@@ -767,11 +826,22 @@ static bool fast_lower(mm_ctx *c) {
         t.rows_outer = t.G > 1;
     }
 
+    const urc_value *sv = c->n->scratch;
+    t.amx8 = dt == URC_DT_F32 && amx8_fits(c->n, tg, &c->fq) && sv && sv->dtype == URC_DT_U8 &&
+             urc_shape_numel(&sv->shape) >= amx8_count(g);
     c->ba = urc_lower_in(c->L, k, c->n->in[0], "a");
-    c->bb = t.amx ? urc_tile_gemm_pack(c->L, k, "b_tiles", urc_lower_wdata(c->L, c->n), urc_shape_numel(&g->bbatch),
-                                       g->K, g->N, g->b_sk, g->b_sn)
-            : t.packed ? pack_b(c, &t)
-                       : urc_lower_in(c->L, k, bv, "b");
+    if (t.amx8) {
+        int64_t *cs = urc_xmalloc(sizeof *cs * (size_t)g->N), NP8 = urc_tile_gemm_panels(g->N) * 32;
+        c->bb = urc_tile_gemm_pack8(c->L, k, "b_tiles8", urc_lower_wdata(c->L, c->n), g->K, g->N, g->b_sk, g->b_sn, cs);
+        c->bcorr = urc_tile_gemm_corr(c->L, k, cs, g->N, NP8, c->fq);
+        c->bs = urc_lower_wscale(c->L, k, c->n, NP8, g->N);
+        c->bq = urc_lower_out(c->L, k, sv, "aq");
+        free(cs);
+    } else
+        c->bb = t.amx ? urc_tile_gemm_pack(c->L, k, "b_tiles", urc_lower_wdata(c->L, c->n), urc_shape_numel(&g->bbatch),
+                                           g->K, g->N, g->b_sk, g->b_sn)
+                : t.packed ? pack_b(c, &t)
+                           : urc_lower_in(c->L, k, bv, "b");
     c->by = urc_lower_out(c->L, k, c->n->out[0], "y");
     /* the epilogue's operands and tables, bound now as the body would bind them: the key covers them */
     const urc_value *epi[3] = {c->c, c->bias, c->res};
@@ -779,7 +849,7 @@ static bool fast_lower(mm_ctx *c) {
         if (epi[i] && !(epi[i]->data && urc_shape_numel(&epi[i]->shape) == 1)) urc_lower_in(c->L, k, epi[i], "c");
     int64_t key[MM_KEY_MAX];
     if (urc_lower_reuse(c->L, k, c->n, key, mm_key(c, &t, key))) return true;
-    if (t.amx) amx_body(c);
+    if (t.amx || t.amx8) amx_body(c);
     else fast_body(c, &t);
     urc_lower_remember(c->L, k);
     return true;
@@ -889,7 +959,7 @@ static bool matmul_lower(urc_lower *L, const urc_node *n) {
     memset(&c, 0, sizeof c);
     c.L = L;
     c.n = n;
-    c.bs = -1;
+    c.bs = c.bq = c.bcorr = -1;
     geom(n, &c.g);
     c.k = urc_lower_begin(L, n);
     c.dt = n->out[0]->dtype;
@@ -949,7 +1019,12 @@ static unsigned matmul_pairs(const urc_node *n, const urc_target *t) {
     return 1u;
 }
 
-const urc_op_impl urc_impl_matmul = {matmul_parse,        matmul_infer,
-                                     matmul_eval,         matmul_lower,
-                                     matmul_print,        .signature_lower = false,
-                                     .macs = matmul_macs, .bf16_pairs = matmul_pairs};
+const urc_op_impl urc_impl_matmul = {matmul_parse,
+                                     matmul_infer,
+                                     matmul_eval,
+                                     matmul_lower,
+                                     matmul_print,
+                                     .signature_lower = false,
+                                     .macs = matmul_macs,
+                                     .bf16_pairs = matmul_pairs,
+                                     .scratch = matmul_scratch};

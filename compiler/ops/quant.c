@@ -138,6 +138,15 @@ urc_lx *urc_fake_quant_level(urc_lx *x, urc_fq fq) {
     return urc_lx_bin(URC_L_MIN, urc_lx_bin(URC_L_MAX, q, urc_lx_flt(fq.lo, F)), urc_lx_flt(fq.hi, F));
 }
 
+bool urc_fq_of(const urc_value *x, urc_fq *q) {
+    const urc_node *p = x->producer;
+    if (p && p->op == URC_OP_FAKE_QUANT) *q = p->a.quant.fq;
+    else if (p && p->op == URC_OP_FUSED_NORM && x->producer_slot == 0 && p->a.norm.quant.scale > 0)
+        *q = p->a.norm.quant;
+    else return false;
+    return true;
+}
+
 urc_lx *urc_fake_quant_lx(urc_lx *x, urc_fq fq) {
     return urc_lx_bin(URC_L_MUL, urc_fake_quant_level(x, fq), urc_lx_flt(fq.scale, URC_DT_F32));
 }

@@ -11,6 +11,9 @@ float urc_fake_quant(float x, urc_fq q);
 urc_lx *urc_fake_quant_lx(urc_lx *x, urc_fq q);
 /* Its level: clamp(round_half_even(x / scale), lo, hi), a float32 expression (NaN stays NaN). */
 urc_lx *urc_fake_quant_level(urc_lx *x, urc_fq q);
+/* Whether value x is fake-quantised (a unetrc.FakeQuant's output, or a FusedNorm's that stores it so), and its
+ * steps; the AMX int8 kernels multiply its levels. */
+bool urc_fq_of(const urc_value *x, urc_fq *q);
 /* Whether q is a FakeQuant's: a positive finite scale, lo <= 0 <= hi, hi - lo <= 255. */
 bool urc_fq_valid(urc_fq q);
 /* " NAME=scale" and, unless symmetric [-127, 127], "[lo,hi]" (dumps). */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../loop/tiles.h"
+#include "quant.h"
 
 static urc_lx *bin(urc_lop op, urc_lx *a, urc_lx *b) { return urc_lx_inrange(urc_lx_bin(op, a, b)); }
 
@@ -21,6 +22,64 @@ int urc_tile_gemm_pack(urc_lower *L, urc_kernel *k, const char *hint, const floa
     int r = urc_lower_wpairs(L, k, hint, nb * NP, Kp, 32, f);
     free(f);
     return r;
+}
+
+void urc_tile_gemm_levels(urc_kernel *k, urc_ls *at, urc_lx *r, int64_t R, int src, urc_lx *srow, int dst, urc_lx *drow,
+                          int64_t K, int64_t Kp, urc_fq fq) {
+    int vj = urc_kernel_var(k, "j", URC_DT_I64);
+    urc_lx *j = urc_lx_var(k, vj);
+    urc_ls *els = NULL, *in = urc_ls_if(at, bin(URC_L_LT, r, urc_lx_int(R)), &els);
+    urc_ls *jl = urc_ls_for(in, vj, urc_lx_int(0), urc_lx_int(K), 1, URC_FOR_VECTOR);
+    urc_lx *lv = urc_fake_quant_level(urc_lx_load(k, src, urc_add(srow, j)), fq);
+    urc_ls_store(jl, dst, urc_add(drow, j),
+                 urc_lx_cast(URC_DT_U8, urc_lx_bin(URC_L_SUB, lv, urc_lx_flt(fq.lo, URC_DT_F32))));
+    for (int side = 0; side < 2; side++) { /* zeros past K, and whole rows past R */
+        int64_t from = side ? 0 : K;
+        if (from == Kp) continue;
+        jl = urc_ls_for(side ? els : in, vj, urc_lx_int(from), urc_lx_int(Kp), 1, URC_FOR_VECTOR);
+        urc_ls_store(jl, dst, urc_add(drow, j), urc_lx_const(0, URC_DT_U8));
+    }
+}
+
+int urc_tile_gemm_corr(urc_lower *L, urc_kernel *k, const int64_t *sums, int64_t n, int64_t count, urc_fq fq) {
+    int32_t *corr = urc_xcalloc((size_t)(count ? count : 1), sizeof *corr);
+    for (int64_t j = 0; j < n; j++) corr[j] = (int32_t)(sums[j] * fq.lo);
+    int b = urc_lower_const(L, k, "wcorr", URC_DT_I32, count, corr);
+    free(corr);
+    return b;
+}
+
+urc_lx *urc_tile_gemm_dequant(const urc_kernel *k, urc_lx *sum, int bcorr, int bs, urc_lx *col, urc_fq fq) {
+    urc_lx *v = urc_lx_cast(URC_DT_F32, urc_lx_bin(URC_L_ADD, sum, urc_lx_load(k, bcorr, col)));
+    return urc_lx_bin(URC_L_MUL, urc_lower_wscaled(k, v, bs, col), urc_lx_flt(fq.scale, URC_DT_F32));
+}
+
+int urc_tile_gemm_pack8(urc_lower *L, urc_kernel *k, const char *hint, const float *w, int64_t K, int64_t N, int64_t sk,
+                        int64_t sn, int64_t *colsum) {
+    int64_t NP = urc_tile_gemm_panels(N), pb = urc_tile_gemm_panel_bytes8(K);
+    int8_t *q = urc_xcalloc((size_t)(NP * pb), 1);
+    for (int64_t n = 0; n < N; n++) {
+        colsum[n] = 0;
+        for (int64_t kk = 0; kk < K; kk++) {
+            int8_t v = (int8_t)w[kk * sk + n * sn];
+            q[n / 32 * pb + (kk / 4 * 32 + n % 32) * 4 + kk % 4] = v;
+            colsum[n] += v;
+        }
+    }
+    int r = urc_lower_const(L, k, hint, URC_DT_I8, NP * pb, q);
+    free(q);
+    return r;
+}
+
+/* int8: one chunk of 64 k at k0, A read in place. */
+static void chunk8(urc_kernel *k, urc_ls *at, const urc_tiles *t, const urc_tile_gemm *g, urc_lx *i0, urc_lx *k0) {
+    urc_lx *bk = urc_add(g->bbase, urc_muli(k0, 32)); /* (k0/4 rows of 32 quads) */
+    for (int h = 0; h < 2; h++) urc_tiles_load(k, at, t, 6 + h, g->b, urc_addi(bk, 64 * h), urc_lx_int(128));
+    for (int r = 0; r < 2; r++)
+        urc_tiles_load(k, at, t, 4 + r, g->a, urc_add(urc_add(g->abase, urc_muli(urc_addi(i0, 16 * r), g->lda)), k0),
+                       urc_lx_int(g->lda));
+    for (int r = 0; r < 2; r++)
+        for (int h = 0; h < 2; h++) urc_tiles_dpbusd(k, at, t, 2 * r + h, 4 + r, 6 + h);
 }
 
 /* One chunk of 32 k at k0: A read in place (direct) or through apad (rows past M and k past K zero; split: the
@@ -65,17 +124,19 @@ static void chunk(urc_kernel *k, urc_ls *at, const urc_tiles *t, const urc_tile_
 int urc_tile_gemm_block(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, urc_lx *i0, const urc_target *tg) {
     urc_tiles t;
     memset(&t, 0, sizeof t);
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < 8; i++) { /* C[r][h] = 2r + h, A[r], B[h] */
         t.rows[i] = 16, t.colsb[i] = 64;
-        t.dt[i] = i < 4 ? URC_DT_F32 : i < 6 ? URC_DT_BF16 : URC_DT_U32; /* C[r][h] = 2r + h, A[r], B[h] */
+        if (g->q8) t.dt[i] = i < 4 ? URC_DT_I32 : i < 6 ? URC_DT_U8 : URC_DT_I8;
+        else t.dt[i] = i < 4 ? URC_DT_F32 : i < 6 ? URC_DT_BF16 : URC_DT_U32;
     }
     urc_tiles_config(k, at, &t, tg);
-    int acc = urc_kernel_local(k, "acc", URC_DT_F32, 32 * 32);
+    int acc = urc_kernel_local(k, "acc", t.dt[0], 32 * 32);
     urc_ls_array(at, k, acc);
     int64_t Kp = (g->K + 31) / 32 * 32, Kf = g->K / 32 * 32;
     bool rows_part = g->M % 32 != 0, k_part = Kf < g->K;
-    int apad =
-        rows_part || k_part || g->split ? urc_kernel_local(k, "apad", URC_DT_BF16, (g->split ? 2 : 1) * 32 * 32) : -1;
+    int apad = !g->q8 && (rows_part || k_part || g->split)
+                   ? urc_kernel_local(k, "apad", URC_DT_BF16, (g->split ? 2 : 1) * 32 * 32)
+                   : -1;
     if (apad >= 0) urc_ls_array(at, k, apad);
     for (int i = 0; i < 4; i++) urc_tiles_zero(k, at, &t, i);
     /* full row blocks read A in place but for a last partial k chunk; the last, partial row block through apad */
@@ -83,6 +144,12 @@ int urc_tile_gemm_block(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, urc_l
     if (g->M < 32 || g->split) full = NULL, part = at; /* (split: every chunk through apad) */
     else if (rows_part) full = urc_ls_if(at, bin(URC_L_LE, urc_addi(i0, 32), urc_lx_int(g->M)), &part);
     int vk = urc_kernel_var(k, "k0", URC_DT_I64);
+    if (g->q8) { /* (padded by the caller) */
+        URC_ASSERT(!rows_part && g->K % 64 == 0, "int8 tile product of an unpadded A");
+        urc_ls *kl = urc_ls_for(at, vk, urc_lx_int(0), urc_lx_int(g->K), 64, 0);
+        chunk8(k, kl, &t, g, i0, urc_lx_var(k, vk));
+        full = part = NULL;
+    }
     if (full && Kf) {
         urc_ls *kl = urc_ls_for(full, vk, urc_lx_int(0), urc_lx_int(Kf), 32, 0);
         chunk(k, kl, &t, g, i0, urc_lx_var(k, vk), apad, true);
