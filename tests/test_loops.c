@@ -119,6 +119,23 @@ static void test_outline(void) {
 
 #define PREFIX "loop verifier: internal: kernel k0_twice (Mul 'twice': [8] -> [8]): "
 
+/* good() plus, inside its parallel loop, a tile configuration (C tile 0: rows x cbytes; A tile 4: 16 x abytes;
+ * B tile 6: brows x 64) and one product `op` of tiles 0, 4 and 6. */
+static urc_kernel *tiles(urc_tile_op op, int rows, int cbytes, int abytes, int brows) {
+    urc_kernel *k = good();
+    urc_ls *par = k->body->list.items[0]->body;
+    urc_ls *cfg = urc_ls_tile(par, URC_TILE_CONFIG, -1, -1, -1);
+    int shape[8][2] = {{rows, cbytes}, {0, 0}, {0, 0}, {0, 0}, {16, abytes}, {0, 0}, {brows, 64}, {0, 0}};
+    for (int t = 0; t < 8; t++) {
+        URC_VEC_PUSH(cfg->args, urc_lx_int(shape[t][0]));
+        URC_VEC_PUSH(cfg->args, urc_lx_int(shape[t][1]));
+    }
+    urc_ls_tile(par, URC_TILE_ZERO, 0, -1, -1);
+    urc_ls_tile(par, op, 0, 4, 6);
+    urc_ls_tile(par, URC_TILE_RELEASE, -1, -1, -1);
+    return k;
+}
+
 int main(void) {
     expect(good(), NULL);
 
@@ -165,6 +182,12 @@ int main(void) {
     e->op = URC_L_EXP;
     urc_ls_store(k->body, 1, e, urc_lx_flt(0, URC_DT_F32));
     expect(k, PREFIX "'exp' is not a binary op");
+
+    /* tile products: A's rows of 4-byte groups against B's rows (tdpbusd: 64 uint8 = 16 quads of int8 rows) */
+    expect(tiles(URC_TILE_DPBUSD, 16, 64, 64, 16), NULL);
+    expect(tiles(URC_TILE_DPBF16, 16, 64, 32, 8), NULL);
+    expect(tiles(URC_TILE_DPBUSD, 16, 64, 64, 8), PREFIX "tdpbusd of tiles 16x64B += 16x64B . 8x64B");
+    expect(tiles(URC_TILE_DPBF16, 8, 64, 64, 16), PREFIX "tdpbf16ps of tiles 8x64B += 16x64B . 16x64B");
 
     /* the schedule: 390 x 8 elements (the [j, min(j + 16, 8)) tile counts 8 trips, not 16) run
      * serially, 16 times as many stay parallel */
