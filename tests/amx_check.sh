@@ -114,7 +114,7 @@ for t in conv/test_fconv_wino_odd_m20_3d conv/test_fconv_wino_odd_m20_2d matmul_
     done
 done
 # int8 (tdpbusd): tests/data/int8_amx.onnx's five convolutions, ConvTranspose and two matmuls that read
-# fake-quantised X (make_int8_amx.py) on tiles: the code for sapphirerapids multiplies with _tile_dpbusd, and gcc (its target attribute, no -march),
+# fake-quantised X (make_int8_amx.py) on tiles, each with the FakeQuant before it folded into it: the code for sapphirerapids multiplies with _tile_dpbusd, and gcc (its target attribute, no -march),
 # clang (-march=sapphirerapids) and the LLVM backend build objects with tdpbusd; run here (emulated without AMX),
 # C and LLVM, against the interpreter on each output's every element within 1e-4 (the integer sums are exact:
 # float32 rounding apart the same numbers, measured 1.5e-7, 1.4e-7, 1.8e-7). A mutation of the padding's level
@@ -132,6 +132,11 @@ q8="--precision int8 --calibrate $T/cal"
 [ "$(grep -c "^static URC_AMX_FN void k[0-9]*_unetrc_fusedmatmul(.*uint8_t \*restrict aq" "$T/spr8.c")" -eq 2 ] ||
     fail "int8: not 2 tile matmuls in the code for sapphirerapids"
 grep -q "_tile_dpbusd(" "$T/spr8.c" || fail "int8: no _tile_dpbusd in the code for sapphirerapids"
+# (the FakeQuants before them folded into them: no FakeQuant kernel left; UNETRC_QUANT_FOLD=0 keeps them)
+if grep -q "_unetrc_fakequant(" "$T/spr8.c"; then fail "int8: FakeQuant kernels left in the code for sapphirerapids"; fi
+# shellcheck disable=SC2086
+UNETRC_QUANT_FOLD=0 "$U" "$m.onnx" -o "$T/spr8k.c" --target-cpu sapphirerapids $q8
+grep -q "_unetrc_fakequant(" "$T/spr8k.c" || fail "int8: UNETRC_QUANT_FOLD=0 folded the FakeQuants"
 grep -q '"amx-tile", "amx-bf16", "amx-int8"' "$T/spr8.c" || fail "int8: the CPU check does not require amx-int8"
 for build in "gcc -fopenmp" "clang -fopenmp -march=sapphirerapids"; do
     # shellcheck disable=SC2086
@@ -145,8 +150,10 @@ if "$U" "$m.onnx" -o "$T/spr8_llvm.o" --backend llvm --target-cpu sapphirerapids
 elif ! grep -q "LLVM backend" "$T/err"; then
     fail "int8: LLVM backend: $(cat "$T/err")"
 fi
+# (the reference: the interpreter on the graph with its FakeQuant nodes)
 # shellcheck disable=SC2086
-"$U" run "$m.onnx" --input "$m.input.npy" $q8 --interp --output "$T/ref1.npy" --output "$T/ref2.npy" --output "$T/ref3.npy"
+UNETRC_QUANT_FOLD=0 "$U" run "$m.onnx" --input "$m.input.npy" $q8 --interp --output "$T/ref1.npy" --output "$T/ref2.npy" \
+    --output "$T/ref3.npy"
 for be in c llvm; do
     # shellcheck disable=SC2086
     if ! "$U" run "$m.onnx" --input "$m.input.npy" $q8 --backend $be --output "$T/gen1.npy" --output "$T/gen2.npy" \

@@ -33,6 +33,13 @@ typedef struct urc_cast_attr {
     int saturate;
 } urc_cast_attr;
 
+/* unetrc.FakeQuant's affine int8 levels (a FusedNorm stores its output so too): y = scale * clamp(round_half_even(x / scale), lo, hi), hi - lo <= 255
+ * (ops/quant.h): the symmetric [-127, 127], or a uint8 range with zero point -lo (lo <= 0 <= hi, so 0 is a level). */
+typedef struct urc_fq {
+    float scale;
+    int16_t lo, hi;
+} urc_fq;
+
 /* Conv and ConvTranspose. nsp = number of spatial dims. pads holds begins
  * then ends (ONNX order). Resolved: kernel (from W if absent), pads (after
  * auto_pad, or from ConvTranspose's output_shape: the end pad is negative
@@ -63,6 +70,8 @@ typedef struct urc_conv_attr {
      * constant, e.g. a trained parameter): W is [K..., C, M], the order the
      * channels-last kernel streams it, instead of [M, C, K...]. */
     bool w_last;
+    urc_fq xq; /* scale > 0: X's parts fake-quantised to these steps first (int8 on AMX tiles: the FakeQuant
+                * before the node folded into it, passes/precision.c) */
 } urc_conv_attr;
 #define URC_CONV_MAX_PARTS 8
 
@@ -102,6 +111,7 @@ typedef struct urc_gemm_attr {
     urc_act act;      /* FusedMatMul */
     double act_alpha; /* its parameter (LeakyRelu slope, Swish factor) */
     bool has_bias, has_residual;
+    urc_fq xq; /* scale > 0: A fake-quantised to these steps first (as urc_conv_attr's) */
 } urc_gemm_attr;
 
 /* unetrc.Attention: the factor applied to Q K^T before the softmax (times
@@ -126,13 +136,6 @@ typedef struct urc_einsum_attr {
     char labels[URC_EINSUM_MAX_OPERANDS][URC_MAX_RANK + 1];
     char out_labels[URC_MAX_RANK + 1];
 } urc_einsum_attr;
-
-/* unetrc.FakeQuant's affine int8 levels (a FusedNorm stores its output so too): y = scale * clamp(round_half_even(x / scale), lo, hi), hi - lo <= 255
- * (ops/quant.h): the symmetric [-127, 127], or a uint8 range with zero point -lo (lo <= 0 <= hi, so 0 is a level). */
-typedef struct urc_fq {
-    float scale;
-    int16_t lo, hi;
-} urc_fq;
 
 /* LayerNormalization, InstanceNormalization, BatchNormalization,
  * GroupNormalization, unetrc.FusedNorm. axis resolved non-negative

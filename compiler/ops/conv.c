@@ -26,6 +26,7 @@
  *   layout. */
 #include "activation.h"
 #include "conv_internal.h"
+#include "quant.h"
 
 /* ---- parsing ----------------------------------------------------------------- */
 
@@ -324,11 +325,14 @@ static bool conv_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
             double *xp = p ? urc_tensor_to_f64(in[3 + p]) : x;
             for (int64_t v = 0; v < V; v++)
                 for (int64_t c = 0; c < Cp; c++) xs[v * C + c0 + c] = xp[v * Cp + c];
+            /* (fake-quantised below, elementwise like the parts) */
             free(xp);
             c0 += Cp;
         }
         x = xs;
     }
+    if (n->a.conv.xq.scale > 0) /* X's parts fake-quantised first (int8 on tiles: the folded FakeQuant) */
+        for (int64_t i = 0, nx = urc_shape_numel(&xin); i < nx; i++) x[i] = urc_fake_quant((float)x[i], n->a.conv.xq);
     if (cl) { /* the reference runs channels-first */
         urc_shape xcf = urc_sp_to_first(&xin);
         double *t = urc_sp_relayout(x, &xcf, true);
@@ -559,6 +563,11 @@ static bool conv_lower(urc_lower *L, const urc_node *n) {
     geo g = urc_conv_geometry(n);
     urc_kernel *k = urc_lower_begin(L, n);
     bool fast = urc_conv_fast_cl(n, &g);
+    if (n->a.conv.xq.scale > 0) { /* (the precision pass folds a FakeQuant into int8 tile kernels only) */
+        bool ok = n->op == URC_OP_CONV_TRANSPOSE ? urc_convt_amx(L, k, n, &g) : urc_conv_amx(L, k, n);
+        URC_ASSERT(ok, "a convolution with fake-quantised X that no tile kernel takes");
+        return true;
+    }
     if (n->op == URC_OP_CONV_TRANSPOSE) {
         bool undilated = true;
         for (int a = 0; a < g.nsp; a++) undilated = undilated && (g.d[a] == 1 || g.K[a] == 1);
@@ -583,6 +592,7 @@ static void conv_print(const urc_node *n, urc_strbuf *sb) {
     if (a->w_last) urc_sb_puts(sb, " w_last");
     if (a->act != URC_ACT_NONE) urc_act_print(sb, "act", (urc_act)a->act, a->act_alpha);
     if (residual(n)) urc_sb_puts(sb, " +residual");
+    if (a->xq.scale > 0) urc_fq_print(sb, "xq", a->xq);
 }
 
 /* Conv and ConvTranspose have channels-last forms (conv_direct.c); FusedConv
@@ -614,4 +624,5 @@ const urc_op_impl urc_impl_conv = {conv_parse,
                                    .channels_last = conv_channels_last,
                                    .macs = conv_macs,
                                    .bf16_pairs = urc_conv_pairs,
-                                   .scratch = urc_conv_scratch};
+                                   .scratch = urc_conv_scratch,
+                                   .int8_tiles = urc_conv_int8_tiles};

@@ -88,6 +88,10 @@ static bool amx_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
 /* X's int8 steps where every X part is fake-quantised alike (a unetrc.FakeQuant, or a FusedNorm that stores
  * its output so: the precision pass gives the parts of a product one range). */
 static bool x_steps(const urc_node *n, urc_fq *q) {
+    if (n->a.conv.xq.scale > 0) { /* (the FakeQuants folded into the node: urc_conv_int8_tiles) */
+        *q = n->a.conv.xq;
+        return true;
+    }
     for (int p = 0; p < nparts(n); p++) {
         urc_fq f;
         if (!urc_fq_of(xpart(n, p), &f) || (p && memcmp(&f, q, sizeof f))) return false;
@@ -128,7 +132,7 @@ static bool convt8_fits(const urc_node *n, const urc_target *t, const geo *g, ur
     return n->op == URC_OP_CONV_TRANSPOSE && urc_target_amx(t) && g->G == 1 && X->dtype == URC_DT_F32 && !X->data &&
            W->data && W->dtype == URC_DT_F32 && !n->a.conv.w_last && urc_lower_wdtype(n) == URC_DT_I8 &&
            !(B && !B->data) && n->out[0]->dtype == URC_DT_F32 && urc_convt_direct_ok(g) &&
-           (g->C + 63) / 64 * 64 <= ((int64_t)1 << 31) / (256 * 128) && urc_fq_of(X, fq);
+           (g->C + 63) / 64 * 64 <= ((int64_t)1 << 31) / (256 * 128) && x_steps(n, fq);
 }
 
 /* Its scratch: Xq[V32][Cp] uint8, X's levels for the V input voxels (rounded up to 32 rows, C to 64 channels). */
@@ -136,6 +140,13 @@ static int64_t convt8_count(const geo *g) {
     int64_t V = g->N;
     for (int i = 0; i < g->nsp; i++) V *= g->in[i];
     return (V + 31) / 32 * 32 * ((g->C + 63) / 64 * 64);
+}
+
+bool urc_conv_int8_tiles(const urc_node *n, const urc_target *t) {
+    amx_geo a;
+    urc_fq fq;
+    geo g = urc_conv_geometry(n);
+    return n->op == URC_OP_CONV_TRANSPOSE ? convt8_fits(n, t, &g, &fq) : amx8_fits(n, t, &a);
 }
 
 urc_scratch_req urc_conv_amx_scratch(const urc_node *n, const urc_target *t) {

@@ -212,6 +212,7 @@ static bool matmul_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *co
         res = n->nin > 3 ? in[3] : NULL;
     }
     bool fl = urc_dtype_is_float(Y->dtype);
+    urc_fq xq = n->a.gemm.xq; /* (MatMul's: zero unless the precision pass sets it) */
     urc_shape mn = {2, {g.M, g.N}};
     int64_t nb = urc_shape_numel(&g.batch);
     for (int64_t bi = 0; bi < nb; bi++) {
@@ -223,9 +224,11 @@ static bool matmul_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *co
                 int64_t ci = C ? urc_bcast_offset(&mn, &C->shape, m * g.N + j) : 0;
                 if (fl) {
                     double acc = 0;
-                    for (int64_t k = 0; k < g.K; k++)
-                        acc += urc_elem_f64(A->dtype, A->data, ao + m * g.a_sm + k * g.a_sk) *
-                               urc_elem_f64(B->dtype, B->data, bo + k * g.b_sk + j * g.b_sn);
+                    for (int64_t k = 0; k < g.K; k++) {
+                        double a = urc_elem_f64(A->dtype, A->data, ao + m * g.a_sm + k * g.a_sk);
+                        if (xq.scale > 0) a = urc_fake_quant((float)a, xq); /* (int8 on tiles: the folded FakeQuant) */
+                        acc += a * urc_elem_f64(B->dtype, B->data, bo + k * g.b_sk + j * g.b_sn);
+                    }
                     double y = alpha * acc;
                     if (C) y += beta * urc_elem_f64(C->dtype, C->data, ci);
                     if (fused) {
@@ -689,7 +692,12 @@ static bool amx8_fits(const urc_node *n, const urc_target *t, urc_fq *fq) {
     return urc_target_amx(t) && urc_lower_wdtype(n) == URC_DT_I8 && b->data && b->dtype == URC_DT_F32 && !a->data &&
            a->dtype == URC_DT_F32 && n->out[0]->dtype == URC_DT_F32 && g.a_sk == 1 && g.a_sm == g.K &&
            urc_shape_numel(&g.bbatch) == 1 && g.M > 0 && g.N > 0 && g.K > 0 && Kp <= ((int64_t)1 << 31) / (256 * 128) &&
-           urc_fq_of(a, fq);
+           (n->a.gemm.xq.scale > 0 ? (*fq = n->a.gemm.xq, true) : urc_fq_of(a, fq));
+}
+
+static bool matmul_int8_tiles(const urc_node *n, const urc_target *t) {
+    urc_fq fq;
+    return amx8_fits(n, t, &fq);
 }
 
 /* Aq's elements for A's batches and rows as geometry g has them. */
@@ -829,6 +837,7 @@ static bool fast_lower(mm_ctx *c) {
     const urc_value *sv = c->n->scratch;
     t.amx8 = dt == URC_DT_F32 && amx8_fits(c->n, tg, &c->fq) && sv && sv->dtype == URC_DT_U8 &&
              urc_shape_numel(&sv->shape) >= amx8_count(g);
+    URC_ASSERT(t.amx8 || !(c->n->a.gemm.xq.scale > 0), "a matmul with fake-quantised A that no tile kernel takes");
     c->ba = urc_lower_in(c->L, k, c->n->in[0], "a");
     if (t.amx8) {
         int64_t *cs = urc_xmalloc(sizeof *cs * (size_t)g->N), NP8 = urc_tile_gemm_panels(g->N) * 32;
@@ -990,6 +999,7 @@ static bool matmul_lower(urc_lower *L, const urc_node *n) {
 
 static void matmul_print(const urc_node *n, urc_strbuf *sb) {
     const urc_gemm_attr *a = &n->a.gemm;
+    if (a->xq.scale > 0) urc_fq_print(sb, "xq", a->xq); /* (MatMul's attributes: the gemm ones, zero) */
     if (n->op == URC_OP_FUSED_MATMUL) {
         urc_act_print(sb, "act", a->act, a->act_alpha);
         urc_sb_printf(sb, " bias=%d residual=%d", a->has_bias, a->has_residual);
@@ -1027,4 +1037,5 @@ const urc_op_impl urc_impl_matmul = {matmul_parse,
                                      .signature_lower = false,
                                      .macs = matmul_macs,
                                      .bf16_pairs = matmul_pairs,
-                                     .scratch = matmul_scratch};
+                                     .scratch = matmul_scratch,
+                                     .int8_tiles = matmul_int8_tiles};

@@ -533,6 +533,48 @@ static bool place_quant(urc_graph *g, urc_value *const *w, const double *lo, con
     return ok;
 }
 
+/* The data slots of node n that a FakeQuant may feed (place_quant: in[0], FusedConv's X parts). */
+static bool data_slot(const urc_node *n, int j) { return j == 0 || (n->op == URC_OP_FUSED_CONV && j >= 4); }
+
+int urc_precision_int8_tiles(urc_graph *g, const urc_target *t) {
+    const char *e = getenv("UNETRC_QUANT_FOLD");
+    if (e && !strcmp(e, "0")) return 0;
+    urc_graph_count_uses(g);
+    int folded = 0;
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *q = g->nodes.items[i];
+        if (q->op != URC_OP_FAKE_QUANT || (q->out[0]->flags & URC_VAL_OUTPUT)) continue;
+        urc_value *y = q->out[0];
+        int readers = 0, uses = 0;
+        bool all = true;
+        for (int r = 0; r < g->nodes.len && all; r++) { /* every reader multiplies on tiles, y in data slots only */
+            urc_node *n = g->nodes.items[r];
+            bool reads = false;
+            for (int j = 0; j < n->nin; j++)
+                if (n->in[j] == y) reads = true, uses++, all = all && data_slot(n, j);
+            if (!reads) continue;
+            readers++;
+            all = all && urc_ops[n->op].impl->int8_tiles && urc_ops[n->op].impl->int8_tiles(n, t);
+        }
+        if (!all || !readers || uses != y->nuses) continue;
+        for (int r = 0; r < g->nodes.len; r++) {
+            urc_node *n = g->nodes.items[r];
+            for (int j = 0; j < n->nin; j++) {
+                if (n->in[j] != y) continue;
+                n->in[j] = q->in[0];
+                if (n->op == URC_OP_MATMUL || n->op == URC_OP_GEMM || n->op == URC_OP_FUSED_MATMUL)
+                    n->a.gemm.xq = q->a.quant.fq;
+                else n->a.conv.xq = q->a.quant.fq;
+            }
+        }
+        urc_node_drop(q);
+        folded++;
+    }
+    if (folded) urc_graph_compact(g);
+    urc_graph_count_uses(g);
+    return folded;
+}
+
 bool urc_precision_calibrate(urc_graph *g, urc_tensor *const *samples, int nsamples, urc_range_fn ranges, void *ctx) {
     urc_value **w;
     int nw = watched(g, &w);
