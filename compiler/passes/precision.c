@@ -133,11 +133,16 @@ static bool bf16_operand_cast(const urc_node *n) { return n->op == URC_OP_CAST &
 static bool bf16_operand_cast_value(const urc_value *v) { return v->producer && bf16_operand_cast(v->producer); }
 
 /* Removes the unetrc.FakeQuant nodes of an earlier int8 marking and the Casts of an earlier bf16 one
- * (their readers read their input again). */
+ * (their readers read their input again), and the FakeQuants folded into products on tiles
+ * (urc_precision_int8_tiles: their xq attributes). */
 static void strip_fake_quant(urc_graph *g) {
     bool any = false;
     for (int i = 0; i < g->nodes.len; i++) {
         urc_node *n = g->nodes.items[i];
+        if (n->op == URC_OP_MATMUL || n->op == URC_OP_GEMM || n->op == URC_OP_FUSED_MATMUL)
+            memset(&n->a.gemm.xq, 0, sizeof n->a.gemm.xq);
+        if (n->op == URC_OP_CONV || n->op == URC_OP_FUSED_CONV || n->op == URC_OP_CONV_TRANSPOSE)
+            memset(&n->a.conv.xq, 0, sizeof n->a.conv.xq);
         if (n->op == URC_OP_FUSED_NORM && (n->a.norm.out_dtype || n->a.norm.quant.scale)) {
             /* a Cast or a FakeQuant folded into it (bf16_cast_folds, fake_quant_folds) */
             n->a.norm.out_dtype = URC_DT_UNDEF;
