@@ -67,20 +67,27 @@ static bool amx_geometry(const urc_node *n, bool q8, amx_geo *a) {
     return true;
 }
 
-/* Whether node n's convolution takes the tile kernel on target t (its X parts then in bf16: the
- * precision pass's Cast, urc_conv_pairs). */
-static bool amx_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
+/* What both forms of the tile kernel need of a Conv or FusedConv on target t: channels-last X and Y, constant
+ * float32 W stored as wdt, float32 Y, a constant bias, a float32 residual, X parts computed in float32 (or,
+ * with bf16_x, read as bf16 after their Cast). */
+static bool tile_conv(const urc_node *n, const urc_target *t, urc_dtype wdt, bool bf16_x) {
     if ((n->op != URC_OP_CONV && n->op != URC_OP_FUSED_CONV) || !urc_target_amx(t) || !n->a.conv.channels_last ||
         n->a.conv.y_channels_first || n->a.conv.w_last || !n->in[1]->data || n->in[1]->dtype != URC_DT_F32 ||
-        urc_lower_wdtype(n) != URC_DT_BF16 || n->out[0]->dtype != URC_DT_F32)
+        urc_lower_wdtype(n) != wdt || n->out[0]->dtype != URC_DT_F32)
         return false;
     const urc_value *B = bias(n), *R = residual(n);
     if ((B && !B->data) || (R && R->dtype != URC_DT_F32)) return false;
     for (int p = 0; p < nparts(n); p++) {
         const urc_value *x = xpart(n, p);
-        if (x->data || (x->dtype != URC_DT_F32 && x->dtype != URC_DT_BF16)) return false;
+        if (x->data || (x->dtype != URC_DT_F32 && !(bf16_x && x->dtype == URC_DT_BF16))) return false;
     }
-    if (!amx_geometry(n, false, a)) return false;
+    return true;
+}
+
+/* Whether node n's convolution takes the tile kernel on target t (its X parts then in bf16: the
+ * precision pass's Cast, urc_conv_pairs). */
+static bool amx_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
+    if (!tile_conv(n, t, URC_DT_BF16, true) || !amx_geometry(n, false, a)) return false;
     a->S = urc_target_amx_split(t) ? 2 : 1;
     return a->C >= 8 && a->M >= 16;
 }
@@ -104,16 +111,8 @@ static bool x_steps(const urc_node *n, urc_fq *q) {
  * levels u = q - lo in [0, 255] times W's int8 levels, summed in int32 (at most 255 * 127 per product: the
  * sums stay below 2^31), y = s_x * s_w[m] * (sum + lo * sum of W's levels) (a zero of X is level -lo). */
 static bool amx8_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
-    if ((n->op != URC_OP_CONV && n->op != URC_OP_FUSED_CONV) || !urc_target_amx(t) || !n->a.conv.channels_last ||
-        n->a.conv.y_channels_first || n->a.conv.w_last || !n->in[1]->data || n->in[1]->dtype != URC_DT_F32 ||
-        urc_lower_wdtype(n) != URC_DT_I8 || n->out[0]->dtype != URC_DT_F32)
-        return false;
-    const urc_value *B = bias(n), *R = residual(n);
-    if ((B && !B->data) || (R && R->dtype != URC_DT_F32)) return false;
-    for (int p = 0; p < nparts(n); p++)
-        if (xpart(n, p)->data || xpart(n, p)->dtype != URC_DT_F32) return false;
     urc_fq fq;
-    if (!x_steps(n, &fq) || !amx_geometry(n, true, a)) return false;
+    if (!tile_conv(n, t, URC_DT_I8, false) || !x_steps(n, &fq) || !amx_geometry(n, true, a)) return false;
     a->S = 1, a->fq = fq;
     return a->C >= 8 && a->M >= 16 && a->Cp * a->T <= ((int64_t)1 << 31) / (256 * 128);
 }
