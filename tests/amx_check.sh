@@ -16,6 +16,8 @@
 #   float32 summation order apart these are the same numbers (measured 3.8e-7 and 7.7e-7 emulated).
 # - int8 (tdpbusd) on tests/data/int8_amx.onnx: the code's intrinsics and builds, and the code against the
 #   interpreter (below).
+# - int8 without AMX, on VNNI (vpdpbusd: UNETRC_AMX=0; UNETRC_VNNI=1 where this CPU has no AVX512-VNNI) on the same
+#   model: its two matmuls multiply A's uint8 levels by B's int8 quads in the blocked kernel (below).
 # The node tests of the tile kernel's shapes (odd channel counts, asymmetric padding, residuals, two samples,
 # 2D) run exactly in ctest node_extra_conv_amx.
 set -eu
@@ -168,5 +170,41 @@ done
 # shellcheck disable=SC2086
 "$U" run "$m.onnx" --input "$m.input.npy" $q8 --compare >"$T/cmp.txt" 2>&1 || fail "int8 --compare: $(cat "$T/cmp.txt")"
 [ "$(grep -c "^compare .*precision=int8 .*label_agreement=" "$T/cmp.txt")" -eq 3 ] || fail "int8 --compare: $(cat "$T/cmp.txt")"
+# int8 quad products (vpdpbusd, loop.h URC_LX_DOT4) where no AMX: the code for icelake-server (AVX512-VNNI) has
+# the two matmuls with A's levels (their FakeQuants folded into them) and quads, spelled _mm512_dpbusd_epi32 and
+# AVX-VNNI's _mm256_dpbusd_avx_epi32 beside the portable loop; gcc and clang -march=icelake-server and the LLVM
+# backend (also for AVX-VNNI alone: VEX-encoded) build objects with vpdpbusd; run here (the portable sums without
+# VNNI: UNETRC_VNNI=1), C and LLVM, against the interpreter within 1e-4 (measured 5.1e-7, 2.1e-7, 1.8e-7).
+unset UNETRC_AMX
+# shellcheck disable=SC2086
+"$U" "$m.onnx" -o "$T/icx8.c" --target-cpu icelake-server $q8
+[ "$(grep -c "^static void k[0-9]*_unetrc_fusedmatmul(.*uint32_t \*restrict b_quads.*uint8_t \*restrict aq" \
+    "$T/icx8.c")" -eq 2 ] || fail "int8: not 2 quad matmuls in the code for icelake-server"
+for p in "_mm512_dpbusd_epi32(" "_mm256_dpbusd_avx_epi32(" "urc_dot4_u8s8("; do
+    grep -q "$p" "$T/icx8.c" || fail "int8: no $p in the code for icelake-server"
+done
+for build in "gcc -fopenmp -march=icelake-server" "clang -fopenmp -march=icelake-server"; do
+    # shellcheck disable=SC2086
+    $build -std=c11 -O2 -Wall -Wextra -Werror -c "$T/icx8.c" -o "$T/icx8.o" ||
+        { fail "int8: $build does not build the code for icelake-server"; continue; }
+    objdump -d "$T/icx8.o" | grep -q vpdpbusd || fail "int8: $build: no vpdpbusd in the object"
+done
+for f in "" "--features +avxvnni,-avx512vnni"; do
+    # shellcheck disable=SC2086
+    if "$U" "$m.onnx" -o "$T/icx8_llvm.o" --backend llvm --target-cpu icelake-server $q8 $f 2>"$T/err"; then
+        objdump -d "$T/icx8_llvm.o" | grep -q vpdpbusd || fail "int8: LLVM backend $f: no vpdpbusd in the object"
+    elif ! grep -q "LLVM backend" "$T/err"; then
+        fail "int8: LLVM backend: $(cat "$T/err")"
+    fi
+done
+for be in c llvm; do
+    # shellcheck disable=SC2086
+    if ! UNETRC_AMX=0 UNETRC_VNNI=1 "$U" run "$m.onnx" --input "$m.input.npy" $q8 --backend $be --output "$T/gen1.npy" \
+        --output "$T/gen2.npy" --output "$T/gen3.npy" 2>"$T/err"; then
+        grep -q "unknown backend\|not built" "$T/err" || fail "int8 quads $be: $(cat "$T/err")"
+        continue
+    fi
+    for i in 1 2 3; do "$cmp" "$T/ref$i.npy" "$T/gen$i.npy" 1e-4 || fail "int8 quads: $be code vs interpreter (output $i)"; done
+done
 echo "amx_check: $fails failures"
 [ "$fails" -eq 0 ]

@@ -179,7 +179,7 @@ if [ "$mode" = pairs ]; then # bf16 pair products (vdpbf16ps)
     fi
     # run here: with vdpbf16ps where this CPU has AVX512-BF16, else the same graph and kernels with each pair
     # product as two multiply-adds (UNETRC_DOT2=1: the intrinsics' portable twins in C, llvm.fma in LLVM; the
-    # same numbers on normal values, tests/test_dot2.c)
+    # same numbers on normal values, tests/test_dot.c)
     if ! grep -q avx512_bf16 /proc/cpuinfo; then
         export UNETRC_DOT2=1
         echo "(no avx512_bf16 on this CPU: the pair products run as two multiply-adds, UNETRC_DOT2=1)"

@@ -315,10 +315,11 @@ typedef struct urc_op_impl {
     /* The arena scratch the node's kernel needs while it runs on target t (Winograd convolutions: their
      * transformed weights, made from the stored ones at each call; urc_memplan_scratch), or NULL. */
     urc_scratch_req (*scratch)(const urc_node *n, const struct urc_target *t);
-    /* int8 on AMX tiles (--precision int8; passes/precision.c): whether node n, its data inputs fake-quantised
-     * as they are now, multiplies their levels on tiles for target t; it then also takes them unquantised with
+    /* int8 as integers (--precision int8; passes/precision.c): whether node n, its data inputs fake-quantised
+     * as they are now, multiplies their levels as integers for target t (AMX tiles, VNNI quad products); it
+     * then also takes them unquantised with
      * their steps in its xq attribute (the FakeQuant before it dropped), or NULL. */
-    bool (*int8_tiles)(const urc_node *n, const struct urc_target *t);
+    bool (*int8_levels)(const urc_node *n, const struct urc_target *t);
 } urc_op_impl;
 
 /* Op traits (the last column of ops.def, which explains them). */

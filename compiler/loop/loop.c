@@ -95,7 +95,8 @@ urc_lx *urc_lx_cast(urc_dtype dt, urc_lx *a) {
 }
 
 urc_lx *urc_lx_pair(const urc_kernel *k, int buf, urc_lx *idx) {
-    URC_ASSERT(k->bufs.items[buf].dt == URC_DT_BF16, "a pair of a buffer that is not bfloat16");
+    URC_ASSERT(k->bufs.items[buf].dt == URC_DT_BF16 || k->bufs.items[buf].dt == URC_DT_U8,
+               "a pair of a buffer that is not bfloat16 or uint8");
     urc_lx *e = urc_lx_load(k, buf, idx);
     e->kind = URC_LX_PAIR;
     e->dt = URC_DT_U32;
@@ -105,6 +106,15 @@ urc_lx *urc_lx_pair(const urc_kernel *k, int buf, urc_lx *idx) {
 urc_lx *urc_lx_dot2(urc_lx *a, urc_lx *b, urc_lx *c) {
     URC_ASSERT(a->dt == URC_DT_U32 && b->dt == URC_DT_U32 && c->dt == URC_DT_F32, "dot2 operand types");
     urc_lx *e = lx_new(URC_LX_DOT2, URC_DT_F32);
+    e->a = a;
+    e->b = b;
+    e->c = c;
+    return e;
+}
+
+urc_lx *urc_lx_dot4(urc_lx *a, urc_lx *b, urc_lx *c) {
+    URC_ASSERT(a->dt == URC_DT_U32 && b->dt == URC_DT_U32 && c->dt == URC_DT_I32, "dot4 operand types");
+    urc_lx *e = lx_new(URC_LX_DOT4, URC_DT_I32);
     e->a = a;
     e->b = b;
     e->c = c;

@@ -88,11 +88,15 @@ typedef enum urc_lx_kind {
     URC_LX_CAST, /* (dt)a */
     URC_LX_FMA,  /* a*b + c (floats); may be one fused operation (added for conv kernels) */
     URC_LX_ADDR, /* &buf[a]: the address of an element, only as an argument of a call statement */
-    URC_LX_PAIR, /* the bfloat16 elements buf[a] and buf[a + 1] of a bf16 buffer as one uint32, buf[a]
-                  * in bits 0-15 (an operand of DOT2) */
+    URC_LX_PAIR, /* the bfloat16 elements buf[a] and buf[a + 1] of a bf16 buffer, or the uint8 elements
+                  * buf[a .. a + 3] of a uint8 buffer, as one uint32, buf[a] in the low bits (an operand of
+                  * DOT2, or DOT4's a) */
     URC_LX_DOT2, /* c + a.hi*b.hi + a.lo*b.lo: a, b uint32 pairs of bfloat16 (lo: bits 0-15), c float32;
                   * two fused multiply-adds, the high halves first: x86's vdpbf16ps lane for lane, bit
                   * for bit (which also treats subnormal inputs and results as zero) */
+    URC_LX_DOT4, /* c + a.u8[0]*b.s8[0] + ... + a.u8[3]*b.s8[3]: a uint32 of four uint8 (byte i: bits 8i to
+                  * 8i + 7), b a uint32 of four int8, c int32, the sum wrapping around in int32: x86's
+                  * vpdpbusd lane for lane (int8 levels, --precision int8) */
 } urc_lx_kind;
 
 typedef struct urc_lx {
@@ -294,11 +298,15 @@ urc_lx *urc_lx_sel(urc_lx *cond, urc_lx *a, urc_lx *b);
  * (-std=c11) never contract a*b + c themselves (-ffp-contract=off). */
 urc_lx *urc_lx_fma(urc_lx *a, urc_lx *b, urc_lx *c);
 urc_lx *urc_lx_cast(urc_dtype dt, urc_lx *a); /* no-op when same dtype */
-/* The pair buf[idx], buf[idx + 1] of a bfloat16 buffer as a uint32 (URC_LX_PAIR). */
+/* The pair buf[idx], buf[idx + 1] of a bfloat16 buffer, or the quad buf[idx .. idx + 3] of a uint8 one, as a
+ * uint32 (URC_LX_PAIR). */
 urc_lx *urc_lx_pair(const urc_kernel *k, int buf, urc_lx *idx);
 /* c + a.hi*b.hi + a.lo*b.lo on bfloat16 pairs a, b (uint32), float32 c (URC_LX_DOT2). Backends print a
  * vector loop (URC_FOR_VECTOR) of such stores as vdpbf16ps where the target has AVX512-BF16. */
 urc_lx *urc_lx_dot2(urc_lx *a, urc_lx *b, urc_lx *c);
+/* c + the four products of a's uint8 and b's int8 bytes, int32 c (URC_LX_DOT4). Backends print a vector loop
+ * of such stores as vpdpbusd where the target has AVX512-VNNI (or AVX-VNNI). */
+urc_lx *urc_lx_dot4(urc_lx *a, urc_lx *b, urc_lx *c);
 /* &buf[idx], for a call statement's argument (dtype: the buffer's). */
 urc_lx *urc_lx_addr(const urc_kernel *k, int buf, urc_lx *idx);
 /* Marks e `inrange` (see urc_lx) and returns it: for index computations

@@ -92,8 +92,9 @@ static void expr(const urc_kernel *k, const urc_lx *e, urc_strbuf *sb) {
     case URC_LX_CAST: form(k, sb, urc_fmt("%s(", urc_dtype_name(e->dt)), e->a, NULL, NULL, NULL, NULL, ")"); return;
     case URC_LX_FMA: form(k, sb, "fma(", e->a, ", ", e->b, ", ", e->c, ")"); return;
     case URC_LX_DOT2: form(k, sb, "dot2bf16(", e->a, ", ", e->b, ", ", e->c, ")"); return;
+    case URC_LX_DOT4: form(k, sb, "dot4u8s8(", e->a, ", ", e->b, ", ", e->c, ")"); return;
     case URC_LX_PAIR:
-        urc_sb_puts(sb, "pair ");
+        urc_sb_puts(sb, k->bufs.items[e->buf].dt == URC_DT_U8 ? "quad " : "pair ");
         buf_name(k, e->buf, sb);
         form(k, sb, "[", e->a, NULL, NULL, NULL, NULL, "]");
         return;

@@ -56,8 +56,8 @@ static bool expr_ok(checker *c, const urc_lx *e) {
         if (!is_int(e->a->dt))
             return fail(
                 c, urc_fmt("buffer '%s' is indexed by a %s", k->bufs.items[e->buf].name, urc_dtype_name(e->a->dt)));
-        if (e->kind == URC_LX_PAIR && k->bufs.items[e->buf].dt != URC_DT_BF16)
-            return fail(c, urc_fmt("a pair of '%s', which is not bfloat16", k->bufs.items[e->buf].name));
+        if (e->kind == URC_LX_PAIR && k->bufs.items[e->buf].dt != URC_DT_BF16 && k->bufs.items[e->buf].dt != URC_DT_U8)
+            return fail(c, urc_fmt("a pair of '%s', which is not bfloat16 or uint8", k->bufs.items[e->buf].name));
         return true;
     case URC_LX_UN:
         if (!urc_lop_is_unary(e->op)) return fail(c, urc_fmt("'%s' is not a unary op", urc_lop_name(e->op)));
@@ -72,6 +72,10 @@ static bool expr_ok(checker *c, const urc_lx *e) {
     case URC_LX_DOT2:
         if (e->a->dt != URC_DT_U32 || e->b->dt != URC_DT_U32 || e->c->dt != URC_DT_F32)
             return fail(c, "dot2 of operands that are not uint32 pairs and a float32");
+        return expr_ok(c, e->a) && expr_ok(c, e->b) && expr_ok(c, e->c);
+    case URC_LX_DOT4:
+        if (e->a->dt != URC_DT_U32 || e->b->dt != URC_DT_U32 || e->c->dt != URC_DT_I32)
+            return fail(c, "dot4 of operands that are not uint32 quads and an int32");
         return expr_ok(c, e->a) && expr_ok(c, e->b) && expr_ok(c, e->c);
     case URC_LX_ADDR: return fail(c, "an element address outside a call's arguments");
     }

@@ -625,4 +625,4 @@ const urc_op_impl urc_impl_conv = {conv_parse,
                                    .macs = conv_macs,
                                    .bf16_pairs = urc_conv_pairs,
                                    .scratch = urc_conv_scratch,
-                                   .int8_tiles = urc_conv_int8_tiles};
+                                   .int8_levels = urc_conv_int8_levels};

@@ -95,7 +95,7 @@ static bool amx_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
 /* X's int8 steps where every X part is fake-quantised alike (a unetrc.FakeQuant, or a FusedNorm that stores
  * its output so: the precision pass gives the parts of a product one range). */
 static bool x_steps(const urc_node *n, urc_fq *q) {
-    if (n->a.conv.xq.scale > 0) { /* (the FakeQuants folded into the node: urc_conv_int8_tiles) */
+    if (n->a.conv.xq.scale > 0) { /* (the FakeQuants folded into the node: urc_conv_int8_levels) */
         *q = n->a.conv.xq;
         return true;
     }
@@ -141,7 +141,7 @@ static int64_t convt8_count(const geo *g) {
     return (V + 31) / 32 * 32 * ((g->C + 63) / 64 * 64);
 }
 
-bool urc_conv_int8_tiles(const urc_node *n, const urc_target *t) {
+bool urc_conv_int8_levels(const urc_node *n, const urc_target *t) {
     amx_geo a;
     urc_fq fq;
     geo g = urc_conv_geometry(n);

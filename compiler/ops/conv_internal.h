@@ -56,8 +56,8 @@ bool urc_convt_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const ge
  * (a padded bf16 copy of X), and its lowering (false, having bound nothing, when it does not apply). */
 int urc_conv_amx_pairs(const urc_node *n, const struct urc_target *t);
 urc_scratch_req urc_conv_amx_scratch(const urc_node *n, const struct urc_target *t);
-/* int8: whether node n multiplies X's levels on tiles (urc_op_impl.int8_tiles). */
-bool urc_conv_int8_tiles(const urc_node *n, const struct urc_target *t);
+/* int8: whether node n multiplies X's levels on AMX tiles (urc_op_impl.int8_levels). */
+bool urc_conv_int8_levels(const urc_node *n, const struct urc_target *t);
 bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n);
 /* ConvTranspose with kernel = stride (urc_convt_direct_ok) as one tile product (conv_amx.c): X in bf16 pairs on
  * an AMX target, constant W; false, having bound nothing, otherwise. */

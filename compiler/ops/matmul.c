@@ -418,6 +418,8 @@ typedef struct tiling {
     bool rows_outer; /* row groups outside the panels (a tall A streamed once, not once per panel) */
     bool amx;        /* pairs on AMX tiles (amx_body): 32 x 32 blocks of Y */
     bool amx8;       /* int8 on AMX tiles (amx_body, tdpbusd): A's levels times B's */
+    bool quad;       /* int8 quad products (vpdpbusd): A's levels (the node's scratch) times B's int8 quads packed
+                      * per panel along k, int32 accumulators, one K block */
 } tiling;
 
 /* Variables of the blocked kernel. */
@@ -433,7 +435,7 @@ static void micro(mm_ctx *c, const tiling *t, const bvars *v, urc_ls *parent, ur
                   urc_lx *klo, urc_lx *khi, urc_lx *first, urc_lx *last) {
     urc_kernel *k = c->k;
     const mm_geom *g = &c->g;
-    urc_dtype dt = c->dt;
+    urc_dtype dt = t->quad ? URC_DT_I32 : c->dt; /* (the accumulators') */
     urc_ls *blk = urc_ls_block();
     urc_ls_push(parent, blk);
     int acc = urc_kernel_local(k, "acc", dt, mr * nr);
@@ -462,7 +464,19 @@ static void micro(mm_ctx *c, const tiling *t, const bvars *v, urc_ls *parent, ur
         urc_ls *jl = urc_ls_for(il, v->j, urc_lx_int(0), urc_lx_int(nr), 1, UV);
         urc_ls_store(jl, acc, aidx, urc_lx_load(k, c->by, yidx));
     }
-    if (t->dot2) { /* acc[i][:] = dot2(A[i0+i, k:k+2], Bp[p][k/2][:], acc[i][:]) for even k */
+    if (t->quad) { /* acc[i][:] = dot4(Aq[i0+i, k:k+4], Bq[p][k/4][:], acc[i][:]) for k a multiple of 4 */
+        int64_t K4 = (g->K + 3) / 4 * 4;
+        urc_ls *kl = urc_ls_for(blk, v->kk, urc_lx_int(0), urc_lx_int(K4), 4, 0);
+        urc_lx *k4 = urc_lx_inrange(urc_lx_bin(URC_L_DIV, kx, urc_lx_int(4)));
+        urc_lx *bi = urc_add(urc_muli(p, t->NR * K4 / 4), urc_add(urc_muli(k4, nr), jx));
+        urc_lx *aq = urc_muli(urc_index_bcast(k, v->iv, &g->batch, &g->abatch), g->M * K4);
+        urc_ls *il = urc_ls_for(kl, v->i, urc_lx_int(0), urc_lx_int(mr), 1, U);
+        int aw = urc_kernel_var(k, "aw", URC_DT_U32);
+        urc_ls_decl(il, aw, urc_lx_pair(k, c->bq, urc_add(aq, urc_add(urc_muli(row, K4), kx))));
+        urc_ls *jl = urc_ls_for(il, v->j, urc_lx_int(0), urc_lx_int(nr), 1, UV);
+        urc_ls_store(jl, acc, aidx,
+                     urc_lx_dot4(urc_lx_var(k, aw), urc_lx_load(k, c->bb, bi), urc_lx_load(k, acc, aidx)));
+    } else if (t->dot2) { /* acc[i][:] = dot2(A[i0+i, k:k+2], Bp[p][k/2][:], acc[i][:]) for even k */
         urc_ls *kl = urc_ls_for(blk, v->kk, klo, khi, 2, 0);
         urc_lx *k2 = urc_lx_inrange(urc_lx_bin(URC_L_DIV, kx, urc_lx_int(2)));
         urc_lx *bi = urc_add(urc_add(urc_lx_inrange(urc_lx_bin(URC_L_DIV, b_base(c, v->iv), urc_lx_int(2))),
@@ -510,7 +524,9 @@ static void micro(mm_ctx *c, const tiling *t, const bvars *v, urc_ls *parent, ur
          * as plain loops the compiler vectorises (fully unrolled it is
          * straight-line code too long to vectorise well). */
         bool split = c->act != URC_ACT_NONE && c->act != URC_ACT_RELU;
-        epi_store(c, sjl, yidx, urc_lx_load(k, acc, aidx), row, col, false, split ? EPI_PRE : EPI_ALL);
+        urc_lx *sum = urc_lx_load(k, acc, aidx);
+        if (t->quad) sum = urc_tile_gemm_dequant(k, sum, c->bcorr, c->bs, col, c->fq);
+        epi_store(c, sjl, yidx, sum, row, col, false, split ? EPI_PRE : EPI_ALL);
         if (split) {
             sil = urc_ls_for(epi_at, v->i, urc_lx_int(0), urc_lx_int(mr), 1, 0);
             sjl = urc_ls_for(sil, v->j, urc_lx_int(0), urc_lx_int(nr), 1, URC_FOR_VECTOR);
@@ -605,6 +621,27 @@ static int pack_b(mm_ctx *c, const tiling *t) {
     return r;
 }
 
+/* int8 quads (t->quad): B's levels panel by panel as Bq[p][K4/4][w] uint32, the four levels of k = 4q .. 4q + 3
+ * in bytes 0-3 (zeros past K; panels before p are NR wide); colsum[n] gets the sum of column n's levels. */
+static int pack_quads(mm_ctx *c, const tiling *t, int64_t *colsum) {
+    const mm_geom *g = &c->g;
+    const float *w = urc_lower_wdata(c->L, c->n);
+    int64_t K4 = (g->K + 3) / 4 * 4;
+    uint32_t *q = urc_xcalloc((size_t)(K4 / 4 * g->N), sizeof *q);
+    for (int64_t n = 0; n < g->N; n++) {
+        int64_t n0 = n / t->NR * t->NR, wd = g->N - n0 < t->NR ? g->N - n0 : t->NR;
+        colsum[n] = 0;
+        for (int64_t kk = 0; kk < g->K; kk++) {
+            int8_t v = (int8_t)w[kk * g->b_sk + n * g->b_sn];
+            q[n0 * K4 / 4 + kk / 4 * wd + (n - n0)] |= (uint32_t)(uint8_t)v << (8 * (kk % 4));
+            colsum[n] += v;
+        }
+    }
+    int r = urc_lower_const(c->L, c->k, "b_quads", URC_DT_U32, K4 / 4 * g->N, q);
+    free(q);
+    return r;
+}
+
 /* What the blocked kernel's body depends on besides its bound buffers. */
 #define MM_KEY_MAX (48 + 6 * (URC_MAX_RANK + 1))
 static int key_shape(int64_t *key, int n, const urc_shape *s) {
@@ -649,6 +686,7 @@ static int mm_key(const mm_ctx *c, const tiling *t, int64_t *key) {
                             t->dot2,
                             t->amx,
                             t->amx8,
+                            t->quad,
                             c->bq,
                             c->bcorr,
                             key_f64(c->fq.scale),
@@ -684,26 +722,40 @@ static int mm_key(const mm_ctx *c, const tiling *t, int64_t *key) {
  * int8 (amx8_fits: A fake-quantised, B's int8 levels, one B): A's levels u = q - lo first go to the node's scratch,
  * Aq[ab][M32][Kp] uint8 (M rounded up to 32, K to 64, zeros around), in one pass over A; the blocks multiply them
  * by B's quads (tdpbusd, exact int32 sums) and the epilogue makes (sum + lo * B's column sum) * s_b[n] * s_a. */
-static bool amx8_fits(const urc_node *n, const urc_target *t, urc_fq *fq) {
+/* int8 levels multiplied as integers (AMX tiles or VNNI quads): A fake-quantised float32 rows, one constant B of
+ * int8 levels, sums of up to Kp products of 255 x 127 within int32. */
+static bool q8_fits(const urc_node *n, urc_fq *fq) {
     mm_geom g;
     geom(n, &g);
     const urc_value *a = n->in[0], *b = n->in[1];
     int64_t Kp = (g.K + 63) / 64 * 64;
-    return urc_target_amx(t) && urc_lower_wdtype(n) == URC_DT_I8 && b->data && b->dtype == URC_DT_F32 && !a->data &&
+    return urc_lower_wdtype(n) == URC_DT_I8 && b->data && b->dtype == URC_DT_F32 && !a->data &&
            a->dtype == URC_DT_F32 && n->out[0]->dtype == URC_DT_F32 && g.a_sk == 1 && g.a_sm == g.K &&
            urc_shape_numel(&g.bbatch) == 1 && g.M > 0 && g.N > 0 && g.K > 0 && Kp <= ((int64_t)1 << 31) / (256 * 128) &&
            (n->a.gemm.xq.scale > 0 ? (*fq = n->a.gemm.xq, true) : urc_fq_of(a, fq));
 }
 
-static bool matmul_int8_tiles(const urc_node *n, const urc_target *t) {
-    urc_fq fq;
-    return amx8_fits(n, t, &fq);
+static bool amx8_fits(const urc_node *n, const urc_target *t, urc_fq *fq) {
+    return urc_target_amx(t) && q8_fits(n, fq);
 }
 
-/* Aq's elements for A's batches and rows as geometry g has them. */
+/* int8 quad products (VNNI, where no AMX): A's levels go to the node's scratch Aq[ab][M][K4] (K rounded up to 4,
+ * zeros past K) in one pass over A, and the blocked kernel multiplies them by B's quads with vpdpbusd (loop.h
+ * URC_LX_DOT4), int32 sums, dequantised as the tiles' are. */
+static bool quad_fits(const urc_node *n, const urc_target *t, urc_fq *fq) {
+    return !urc_target_amx(t) && urc_target_vnni(t) && q8_fits(n, fq);
+}
+
+static bool matmul_int8_levels(const urc_node *n, const urc_target *t) {
+    urc_fq fq;
+    return amx8_fits(n, t, &fq) || quad_fits(n, t, &fq);
+}
+
+/* Aq's elements for A's batches and rows as geometry g has them (tiles: M rounded up to 32, K to 64). */
 static int64_t amx8_count(const mm_geom *g) {
     return urc_shape_numel(&g->abatch) * ((g->M + 31) / 32 * 32) * ((g->K + 63) / 64 * 64);
 }
+static int64_t quad_count(const mm_geom *g) { return urc_shape_numel(&g->abatch) * g->M * ((g->K + 3) / 4 * 4); }
 
 static urc_scratch_req matmul_scratch(const urc_node *n, const urc_target *t) {
     urc_scratch_req r = {0, URC_DT_U8, false};
@@ -711,10 +763,11 @@ static urc_scratch_req matmul_scratch(const urc_node *n, const urc_target *t) {
     mm_geom g;
     geom(n, &g);
     if (amx8_fits(n, t, &fq)) r.count = amx8_count(&g); /* (fold_batch's rows need no more) */
+    else if (quad_fits(n, t, &fq)) r.count = quad_count(&g);
     return r;
 }
 
-/* Aq[ab][r][j] = A's level - lo where r < M and j < K, else 0 (amx_body). */
+/* Aq[ab][r][j] = A's level - lo where r < M and j < K, else 0, for r < M32 and j < Kp (amx_body, quads). */
 static void amx8_levels(mm_ctx *c, int64_t M32, int64_t Kp) {
     const mm_geom *g = &c->g;
     urc_kernel *k = c->k;
@@ -837,9 +890,20 @@ static bool fast_lower(mm_ctx *c) {
     const urc_value *sv = c->n->scratch;
     t.amx8 = dt == URC_DT_F32 && amx8_fits(c->n, tg, &c->fq) && sv && sv->dtype == URC_DT_U8 &&
              urc_shape_numel(&sv->shape) >= amx8_count(g);
-    URC_ASSERT(t.amx8 || !(c->n->a.gemm.xq.scale > 0), "a matmul with fake-quantised A that no tile kernel takes");
+    t.quad = !t.amx8 && dt == URC_DT_F32 && t.packed && quad_fits(c->n, tg, &c->fq) && sv && sv->dtype == URC_DT_U8 &&
+             urc_shape_numel(&sv->shape) >= quad_count(g);
+    if (t.quad) t.nkb = 1, t.KC = g->K, t.dot2 = t.amx = false;
+    URC_ASSERT(t.amx8 || t.quad || !(c->n->a.gemm.xq.scale > 0),
+               "a matmul with fake-quantised A that no integer kernel takes");
     c->ba = urc_lower_in(c->L, k, c->n->in[0], "a");
-    if (t.amx8) {
+    if (t.quad) {
+        int64_t *cs = urc_xmalloc(sizeof *cs * (size_t)g->N);
+        c->bb = pack_quads(c, &t, cs);
+        c->bcorr = urc_tile_gemm_corr(c->L, k, cs, g->N, g->N, c->fq);
+        c->bs = urc_lower_wscale(c->L, k, c->n, g->N, g->N);
+        c->bq = urc_lower_out(c->L, k, sv, "aq");
+        free(cs);
+    } else if (t.amx8) {
         int64_t *cs = urc_xmalloc(sizeof *cs * (size_t)g->N), NP8 = urc_tile_gemm_panels(g->N) * 32;
         c->bb = urc_tile_gemm_pack8(c->L, k, "b_tiles8", urc_lower_wdata(c->L, c->n), g->K, g->N, g->b_sk, g->b_sn, cs);
         c->bcorr = urc_tile_gemm_corr(c->L, k, cs, g->N, NP8, c->fq);
@@ -859,7 +923,10 @@ static bool fast_lower(mm_ctx *c) {
     int64_t key[MM_KEY_MAX];
     if (urc_lower_reuse(c->L, k, c->n, key, mm_key(c, &t, key))) return true;
     if (t.amx || t.amx8) amx_body(c);
-    else fast_body(c, &t);
+    else {
+        if (t.quad) amx8_levels(c, g->M, (g->K + 3) / 4 * 4);
+        fast_body(c, &t);
+    }
     urc_lower_remember(c->L, k);
     return true;
 }
@@ -1038,4 +1105,4 @@ const urc_op_impl urc_impl_matmul = {matmul_parse,
                                      .macs = matmul_macs,
                                      .bf16_pairs = matmul_pairs,
                                      .scratch = matmul_scratch,
-                                     .int8_tiles = matmul_int8_tiles};
+                                     .int8_levels = matmul_int8_levels};

@@ -108,10 +108,11 @@ typedef bool (*urc_range_fn)(void *ctx, urc_graph *g, urc_tensor *const *samples
  * FusedNorm's output that nothing else reads folds into the norm (UNETRC_QUANT_FOLD=0: not). False after
  * reporting. */
 bool urc_precision_calibrate(urc_graph *g, urc_tensor *const *samples, int nsamples, urc_range_fn ranges, void *ctx);
-/* int8 on AMX tiles (target t): a unetrc.FakeQuant whose every reader multiplies its output's levels on tiles
- * (urc_op_impl.int8_tiles) folds into them: they read its input and fake-quantise it themselves (their xq
- * attribute), the tile kernels as they write its levels (one pass over the volume and a float32 tensor fewer).
+/* int8 levels multiplied as integers (target t: AMX tiles, or VNNI's quad products): a unetrc.FakeQuant whose
+ * every reader multiplies its output's levels so (urc_op_impl.int8_levels) folds into them: they read its input
+ * and fake-quantise it themselves (their xq attribute), the kernels as they write its levels (one pass over the
+ * volume and a float32 tensor fewer).
  * UNETRC_QUANT_FOLD=0: not. Returns how many folded. */
-int urc_precision_int8_tiles(urc_graph *g, const urc_target *t);
+int urc_precision_int8_levels(urc_graph *g, const urc_target *t);
 
 #endif

@@ -134,7 +134,7 @@ static bool bf16_operand_cast_value(const urc_value *v) { return v->producer && 
 
 /* Removes the unetrc.FakeQuant nodes of an earlier int8 marking and the Casts of an earlier bf16 one
  * (their readers read their input again), and the FakeQuants folded into products on tiles
- * (urc_precision_int8_tiles: their xq attributes). */
+ * (urc_precision_int8_levels: their xq attributes). */
 static void strip_fake_quant(urc_graph *g) {
     bool any = false;
     for (int i = 0; i < g->nodes.len; i++) {
@@ -541,7 +541,7 @@ static bool place_quant(urc_graph *g, urc_value *const *w, const double *lo, con
 /* The data slots of node n that a FakeQuant may feed (place_quant: in[0], FusedConv's X parts). */
 static bool data_slot(const urc_node *n, int j) { return j == 0 || (n->op == URC_OP_FUSED_CONV && j >= 4); }
 
-int urc_precision_int8_tiles(urc_graph *g, const urc_target *t) {
+int urc_precision_int8_levels(urc_graph *g, const urc_target *t) {
     const char *e = getenv("UNETRC_QUANT_FOLD");
     if (e && !strcmp(e, "0")) return 0;
     urc_graph_count_uses(g);
@@ -559,7 +559,7 @@ int urc_precision_int8_tiles(urc_graph *g, const urc_target *t) {
                 if (n->in[j] == y) reads = true, uses++, all = all && data_slot(n, j);
             if (!reads) continue;
             readers++;
-            all = all && urc_ops[n->op].impl->int8_tiles && urc_ops[n->op].impl->int8_tiles(n, t);
+            all = all && urc_ops[n->op].impl->int8_levels && urc_ops[n->op].impl->int8_levels(n, t);
         }
         if (!all || !readers || uses != y->nuses) continue;
         for (int r = 0; r < g->nodes.len; r++) {

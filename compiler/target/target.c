@@ -106,6 +106,12 @@ bool urc_target_dot2(const urc_target *t) {
     return (t->features & URC_FEAT_AVX512BF16) && !(e && !strcmp(e, "0"));
 }
 
+bool urc_target_vnni(const urc_target *t) {
+    const char *e = getenv("UNETRC_VNNI");
+    if (e && !strcmp(e, "1")) return true;
+    return (t->features & URC_FEAT_AVX512VNNI) && !(e && !strcmp(e, "0"));
+}
+
 const char *urc_target_baseline(void) {
 #if defined(__x86_64__)
     return "x86-64-v3";

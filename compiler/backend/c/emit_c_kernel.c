@@ -150,7 +150,7 @@ static void call2(printer *p, const char *fn, const urc_lx *e) {
     if (narrow) urc_sb_puts(sb, ")");
 }
 
-/* fn(a, b, c) of e's three operands (fused multiply-add, bf16 pair product). */
+/* fn(a, b, c) of e's three operands (fused multiply-add, bf16 pair and int8 quad products). */
 static void call3(printer *p, const char *fn, const urc_lx *e) {
     urc_sb_printf(p->out, "%s(", fn);
     expr(p, e->a);
@@ -221,11 +221,13 @@ static void expr(printer *p, const urc_lx *e) {
         urc_sb_putc(sb, ']');
         return;
     case URC_LX_PAIR:
-        urc_sb_printf(sb, "urc_pair_bf16(&%s[", p->k->bufs.items[e->buf].name);
+        urc_sb_printf(sb, "%s(&%s[", p->k->bufs.items[e->buf].dt == URC_DT_U8 ? "urc_quad_u8" : "urc_pair_bf16",
+                      p->k->bufs.items[e->buf].name);
         expr(p, e->a);
         urc_sb_puts(sb, "])");
         return;
     case URC_LX_DOT2: call3(p, "urc_dot2_bf16", e); return;
+    case URC_LX_DOT4: call3(p, "urc_dot4_u8s8", e); return;
     case URC_LX_CAST: {
         urc_dtype from = e->a->dt;
         bool half_in = from == URC_DT_F16 || from == URC_DT_BF16,
@@ -463,42 +465,44 @@ static void rest_and_else(printer *p, const urc_ls *s, int64_t from) {
     line(p, "#else");
 }
 
-/* ---- vector loops of bfloat16 pair products (URC_LX_DOT2) ------------------------------------
+/* ---- vector loops of bfloat16 pair products (URC_LX_DOT2) and int8 quad products (URC_LX_DOT4) ---------
  *
- * gcc and clang do not turn a loop of urc_dot2_bf16 into vdpbf16ps, so a
- * vector loop whose stores all have the form buf[base + l] = dot2(a, b, c)
- * (l the lane; every operand either without l or a load at base + l) is
- * printed twice: with AVX512-BF16 intrinsics in groups of 16, 8 and 4 lanes
- * where the compiler targets them (__AVX512BF16__, __AVX512VL__), and as
- * the portable loop otherwise. Both give the same bits on normal numbers. */
+ * gcc and clang do not turn a loop of urc_dot2_bf16 into vdpbf16ps (nor one of urc_dot4_u8s8 into
+ * vpdpbusd), so a vector loop whose stores all have the form buf[base + l] = dot(a, b, c) (l the lane; every
+ * operand either without l or a load at base + l; one kind of product) is printed twice: with AVX512-BF16
+ * (AVX512-VNNI, or AVX-VNNI's 256 and 128-bit forms) intrinsics in groups of 16, 8 and 4 lanes where the
+ * compiler targets them, and as the portable loop otherwise. Both give the same bits (DOT2: on normal
+ * numbers). */
 
 /* An operand of the vector form: without the lane, or a plain load at base + lane. */
-static bool dot2_operand(const urc_kernel *k, const urc_lx *e, urc_dtype dt, int v) {
+static bool dot_operand(const urc_kernel *k, const urc_lx *e, urc_dtype dt, int v) {
     if (!urc_lx_uses_var(e, v)) return e->dt == dt;
     return e->kind == URC_LX_LOAD && e->dt == dt && k->bufs.items[e->buf].dt == dt && urc_lx_unit_stride(e->a, v);
 }
 
-static bool dot2_vector_loop(const urc_kernel *k, const urc_ls *s) {
+/* The kind of product (URC_LX_DOT2 or DOT4) of a vector loop of them, else 0. */
+static int dot_vector_loop(const urc_kernel *k, const urc_ls *s) {
     if (!(s->flags & URC_FOR_VECTOR) || s->step != 1 || s->lo->kind != URC_LX_INT || s->hi->kind != URC_LX_INT)
-        return false;
-    int stores = 0;
+        return 0;
+    int kind = 0;
     for (int i = 0; i < s->body->list.len; i++) {
         const urc_ls *st = s->body->list.items[i];
         if (st->kind == URC_LS_COMMENT) continue;
-        if (st->kind != URC_LS_STORE || st->accum || k->bufs.items[st->buf].dt != URC_DT_F32 ||
-            st->val->kind != URC_LX_DOT2 || !urc_lx_unit_stride(st->idx, s->var))
-            return false;
+        if (st->kind != URC_LS_STORE || st->accum || (st->val->kind != URC_LX_DOT2 && st->val->kind != URC_LX_DOT4) ||
+            (kind && st->val->kind != (urc_lx_kind)kind) || !urc_lx_unit_stride(st->idx, s->var))
+            return 0;
+        kind = st->val->kind;
         const urc_lx *d = st->val;
-        if (!dot2_operand(k, d->a, URC_DT_U32, s->var) || !dot2_operand(k, d->b, URC_DT_U32, s->var) ||
-            !dot2_operand(k, d->c, URC_DT_F32, s->var))
-            return false;
-        stores++;
+        urc_dtype acc = kind == URC_LX_DOT2 ? URC_DT_F32 : URC_DT_I32;
+        if (k->bufs.items[st->buf].dt != acc || !dot_operand(k, d->a, URC_DT_U32, s->var) ||
+            !dot_operand(k, d->b, URC_DT_U32, s->var) || !dot_operand(k, d->c, acc, s->var))
+            return 0;
     }
-    return stores > 0;
+    return kind;
 }
 
 /* The intrinsic spelling of an operand for `bits`-wide vectors. */
-static const char *dot2_vec(printer *p, const urc_lx *e, int v, int bits) {
+static const char *dot_vec(printer *p, const urc_lx *e, int v, int bits) {
     const char *pre = bits == 512 ? "_mm512" : bits == 256 ? "_mm256" : "_mm";
     const char *si = bits == 512 ? "si512" : bits == 256 ? "si256" : "si128";
     bool f = e->dt == URC_DT_F32;
@@ -510,35 +514,54 @@ static const char *dot2_vec(printer *p, const urc_lx *e, int v, int bits) {
     return urc_fmt("%s_loadu_%s((const void *)%s)", pre, si, addr);
 }
 
-static void dot2_lanes(printer *p, const urc_ls *s, int bits) {
+/* vnni: 0 vdpbf16ps, 1 AVX512-VNNI's vpdpbusd, 2 AVX-VNNI's. */
+static void dot_lanes(printer *p, const urc_ls *s, int bits, int vnni) {
     const char *pre = bits == 512 ? "_mm512" : bits == 256 ? "_mm256" : "_mm";
     const char *bh = bits == 512 ? "__m512bh" : bits == 256 ? "__m256bh" : "__m128bh";
+    const char *si = bits == 512 ? "si512" : bits == 256 ? "si256" : "si128";
     for (int i = 0; i < s->body->list.len; i++) {
         const urc_ls *st = s->body->list.items[i];
         if (st->kind != URC_LS_STORE) continue;
         const urc_lx *d = st->val;
-        line(p, "%s_storeu_ps(&%s[%s], %s_dpbf16_ps(%s, (%s)%s, (%s)%s));", pre, p->k->bufs.items[st->buf].name,
-             strip_parens(expr_str(p, st->idx)), pre, dot2_vec(p, d->c, s->var, bits), bh,
-             dot2_vec(p, d->a, s->var, bits), bh, dot2_vec(p, d->b, s->var, bits));
+        const char *at = urc_fmt("&%s[%s]", p->k->bufs.items[st->buf].name, strip_parens(expr_str(p, st->idx)));
+        if (vnni)
+            line(p, "%s_storeu_%s((void *)%s, %s_dpbusd%s_epi32(%s, %s, %s));", pre, si, at, pre,
+                 vnni == 2 ? "_avx" : "", dot_vec(p, d->c, s->var, bits), dot_vec(p, d->a, s->var, bits),
+                 dot_vec(p, d->b, s->var, bits));
+        else
+            line(p, "%s_storeu_ps(%s, %s_dpbf16_ps(%s, (%s)%s, (%s)%s));", pre, at, pre, dot_vec(p, d->c, s->var, bits),
+                 bh, dot_vec(p, d->a, s->var, bits), bh, dot_vec(p, d->b, s->var, bits));
     }
 }
 
-static void dot2_loop(printer *p, const urc_ls *s) {
+/* The groups of 16, 8 and 4 lanes (up to 512 bits) from lane `lo`; returns the first lane left. */
+static int64_t dot_groups(printer *p, const urc_ls *s, int top, int vnni) {
     const char *v = p->k->vars.items[s->var].name;
-    int64_t lo = s->lo->i, hi = s->hi->i, at = lo;
-    line(p, "#if defined(__AVX512BF16__) && defined(__AVX512VL__)");
-    for (int bits = 512; bits >= 128; bits /= 2) {
+    int64_t hi = s->hi->i, at = s->lo->i;
+    for (int bits = top; bits >= 128; bits /= 2) {
         int64_t w = bits / 32, n = (hi - at) / w * w;
         if (!n) continue;
         line(p, "for (urc_idx %s = %lld; %s < %lld; %s += %lld) {", v, (long long)at, v, (long long)(at + n), v,
              (long long)w);
         p->indent++;
-        dot2_lanes(p, s, bits);
+        dot_lanes(p, s, bits, vnni);
         p->indent--;
         line(p, "}");
         at += n;
     }
-    rest_and_else(p, s, at);
+    return at;
+}
+
+static void dot_loop(printer *p, const urc_ls *s, int kind) {
+    if (kind == URC_LX_DOT2) {
+        line(p, "#if defined(__AVX512BF16__) && defined(__AVX512VL__)");
+        rest_and_else(p, s, dot_groups(p, s, 512, 0));
+        return;
+    }
+    line(p, "#if defined(__AVX512VNNI__) && defined(__AVX512VL__)");
+    rest_loop(p, s, dot_groups(p, s, 512, 1));
+    line(p, "#elif defined(__AVXVNNI__)");
+    rest_and_else(p, s, dot_groups(p, s, 256, 2));
 }
 
 /* A vector loop (constant bounds) whose one statement converts float16 loads at the lane to float32,
@@ -792,10 +815,10 @@ static void stmt(printer *p, const urc_ls *s) {
         return;
     case URC_LS_FOR: {
         const urc_lx *q = NULL, *sc = NULL;
-        bool dot2 = dot2_vector_loop(k, s), f16 = !dot2 && p->f16 && f16_vector_loop(k, s),
-             bf16 = !dot2 && !f16 && p->bf16 && bf16_vector_loop(k, s),
-             wide = !dot2 && !f16 && !bf16 && p->widen && widen_vector_loop(k, s, &q, &sc);
-        if (dot2) dot2_loop(p, s);
+        int dot = dot_vector_loop(k, s);
+        bool f16 = !dot && p->f16 && f16_vector_loop(k, s), bf16 = !dot && !f16 && p->bf16 && bf16_vector_loop(k, s),
+             wide = !dot && !f16 && !bf16 && p->widen && widen_vector_loop(k, s, &q, &sc);
+        if (dot) dot_loop(p, s, dot);
         if (f16) f16_loop(p, s);
         if (bf16) bf16_loop(p, s);
         if (wide) widen_loop(p, s, q, sc);
@@ -813,7 +836,7 @@ static void stmt(printer *p, const urc_ls *s) {
         block_body(p, s->body);
         p->indent--;
         line(p, "}");
-        if (dot2 || f16 || bf16 || wide) line(p, "#endif");
+        if (dot || f16 || bf16 || wide) line(p, "#endif");
         return;
     }
     case URC_LS_IF:

@@ -8,8 +8,9 @@
 
 /* The prelude's optional parts, by what an expression is: a bf16 pair product (its helpers), a float16
  * load converted to float32 (the F16C intrinsics), a float32 rounded to bfloat16 (the AVX512-BF16 ones),
- * an int8 or bfloat16 load widened to float32 (the AVX2 ones). */
+ * an int8 or bfloat16 load widened to float32 (the AVX2 ones), an int8 quad product (its helpers). */
 static bool is_dot2(const urc_lx *e) { return e->kind == URC_LX_DOT2; }
+static bool is_dot4(const urc_lx *e) { return e->kind == URC_LX_DOT4; }
 static bool is_f16(const urc_lx *e) {
     return e->kind == URC_LX_CAST && e->dt == URC_DT_F32 && e->a->kind == URC_LX_LOAD && e->a->dt == URC_DT_F16;
 }
@@ -178,6 +179,20 @@ void urc_c_prelude(const urc_program *P, urc_strbuf *out, const urc_c_needs *nee
             "    !(defined(__AMXTILE__) && defined(__AMXBF16__) && defined(__AMXINT8__))\n"
             "#error \"this code uses AMX tiles in parallel loops: clang needs -march=sapphirerapids or -mamx-tile "
             "-mamx-bf16 -mamx-int8\"\n#endif\n\n");
+    if (need->dot4)
+        urc_sb_puts(
+            out, "/* int8 quad products (--precision int8): a holds four uint8 levels, b four int8 ones (byte i:\n"
+                 " * bits 8i to 8i + 7); c plus their four products, wrapping around in int32: vpdpbusd's lane, which\n"
+                 " * the vector loops use where the compiler targets AVX512-VNNI or AVX-VNNI */\n"
+                 "#if (defined(__AVX512VNNI__) && defined(__AVX512VL__)) || defined(__AVXVNNI__)\n"
+                 "#include <immintrin.h>\n#endif\n"
+                 "static URC_MAYBE_UNUSED inline uint32_t urc_quad_u8(const uint8_t *p) {\n"
+                 "    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;\n}\n"
+                 "static URC_MAYBE_UNUSED inline int32_t urc_dot4_u8s8(uint32_t a, uint32_t b, int32_t c) {\n"
+                 "    uint32_t s = (uint32_t)c;\n"
+                 "    for (int i = 0; i < 32; i += 8)\n"
+                 "        s += (uint32_t)((int32_t)(a >> i & 0xffu) * (int32_t)(int8_t)(uint8_t)(b >> i));\n"
+                 "    return (int32_t)s;\n}\n\n");
     if (!need->dot2) return;
     urc_sb_puts(out, "/* bfloat16 pair products (--precision bf16): a, b hold two bfloat16 each (bits 0-15 the\n"
                      " * element at the lower address); c + a.hi*b.hi + a.lo*b.lo as two fused multiply-adds, the\n"
@@ -199,6 +214,7 @@ void urc_c_prelude_needs(const urc_program *const *progs, int n, urc_c_needs *ne
         for (int j = 0; j < progs[i]->kernels.len; j++) {
             const urc_ls *b = progs[i]->kernels.items[j]->body;
             need->dot2 = need->dot2 || stmt_any(b, is_dot2);
+            need->dot4 = need->dot4 || stmt_any(b, is_dot4);
             need->f16 = need->f16 || stmt_any(b, is_f16);
             need->bf16 = need->bf16 || stmt_any(b, urc_c_rounds_bf16);
             need->widen = need->widen || stmt_any(b, urc_c_widens);

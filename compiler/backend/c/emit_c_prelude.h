@@ -8,9 +8,9 @@
 /* The prelude's optional parts, which the printer's intrinsic loops need: whether the programs hold
  * bf16 pair products (dot2), float16 weight conversions (f16), stores of floats rounded to bfloat16
  * (bf16: the Casts before pair products, Winograd's transformed inputs) or int8/bf16 loads widened to
- * float32 (widen: the weights of --precision int8 and bf16). */
+ * float32 (widen: the weights of --precision int8 and bf16), int8 quad products (dot4). */
 typedef struct urc_c_needs {
-    bool dot2, f16, bf16, widen;
+    bool dot2, f16, bf16, widen, dot4;
     bool amx; /* tile statements (loop.h URC_LS_TILE) */
 } urc_c_needs;
 /* Whether e widens an int8 or bfloat16 load to float32 (a Cast; the printer spells vector loops of them

@@ -70,7 +70,7 @@ static LLVMValueRef call(gen *g, LLVMValueRef fn, LLVMValueRef *args, int n) {
     return LLVMBuildCall2(g->b, LLVMGlobalGetValueType(fn), fn, args, (unsigned)n, "");
 }
 
-static LLVMValueRef intrinsic(gen *g, const char *name, LLVMTypeRef *tys, int nt, LLVMValueRef *args, int na) {
+LLVMValueRef ll_intrinsic(gen *g, const char *name, LLVMTypeRef *tys, int nt, LLVMValueRef *args, int na) {
     unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
     URC_ASSERT(id, "unknown LLVM intrinsic");
     LLVMValueRef f = LLVMGetIntrinsicDeclaration(g->mod, id, tys, (size_t)nt);
@@ -148,7 +148,7 @@ LLVMValueRef ll_convert(gen *g, LLVMValueRef v, urc_dtype from, urc_dtype to, bo
         if (inrange) return is_signed(to) ? LLVMBuildFPToSI(b, v, t, "") : LLVMBuildFPToUI(b, v, t, "");
         /* saturating, NaN -> 0: exactly docs/ops.md's conversion */
         LLVMTypeRef tys[2] = {t, val_type(g, from)};
-        return intrinsic(g, is_signed(to) ? "llvm.fptosi.sat" : "llvm.fptoui.sat", tys, 2, &v, 1);
+        return ll_intrinsic(g, is_signed(to) ? "llvm.fptosi.sat" : "llvm.fptoui.sat", tys, 2, &v, 1);
     }
     int fb = bits_of(from), tb = bits_of(to);
     if (tb == fb) return v;
@@ -172,7 +172,7 @@ LLVMValueRef ll_icmp(gen *g, LLVMIntPredicate p, LLVMValueRef a, LLVMValueRef b)
 }
 
 /* An integer constant of type t (a vector: v in every lane). */
-static LLVMValueRef kint(LLVMTypeRef t, int64_t v) {
+LLVMValueRef ll_kint(LLVMTypeRef t, int64_t v) {
     if (LLVMGetTypeKind(t) != LLVMVectorTypeKind) return ll_ci(t, v);
     unsigned n = LLVMGetVectorSize(t);
     LLVMValueRef e = ll_ci(LLVMGetElementType(t), v), es[64];
@@ -190,21 +190,21 @@ static LLVMValueRef half_to_f32(gen *g, LLVMValueRef h, urc_dtype dt) {
     unsigned n = LLVMGetTypeKind(ht) == LLVMVectorTypeKind ? LLVMGetVectorSize(ht) : 0;
     LLVMTypeRef i32 = n ? LLVMVectorType(g->i32, n) : g->i32, f32 = n ? LLVMVectorType(g->f32, n) : g->f32;
     LLVMValueRef u = LLVMBuildZExt(b, h, i32, "");
-    if (dt == URC_DT_BF16) return LLVMBuildBitCast(b, LLVMBuildShl(b, u, kint(i32, 16), ""), f32, "");
+    if (dt == URC_DT_BF16) return LLVMBuildBitCast(b, LLVMBuildShl(b, u, ll_kint(i32, 16), ""), f32, "");
     if (g->f16c) { /* the same values: vcvtph2ps converts every float16 exactly */
         LLVMTypeRef half = LLVMHalfTypeInContext(g->ctx);
         return LLVMBuildFPExt(b, LLVMBuildBitCast(b, h, n ? LLVMVectorType(half, n) : half, ""), f32, "");
     }
-    LLVMValueRef em = LLVMBuildShl(b, LLVMBuildAnd(b, u, kint(i32, 0x7fff), ""), kint(i32, 13), "");
-    LLVMValueRef e = LLVMBuildAnd(b, em, kint(i32, 0x0f800000), "");
-    LLVMValueRef nrm = LLVMBuildAdd(b, em, kint(i32, 0x38000000), "");
-    LLVMValueRef d = LLVMBuildBitCast(b, LLVMBuildAdd(b, nrm, kint(i32, 0x00800000), ""), f32, "");
-    LLVMValueRef two14 = LLVMBuildBitCast(b, kint(i32, 0x38800000), f32, ""); /* 2^-14 */
+    LLVMValueRef em = LLVMBuildShl(b, LLVMBuildAnd(b, u, ll_kint(i32, 0x7fff), ""), ll_kint(i32, 13), "");
+    LLVMValueRef e = LLVMBuildAnd(b, em, ll_kint(i32, 0x0f800000), "");
+    LLVMValueRef nrm = LLVMBuildAdd(b, em, ll_kint(i32, 0x38000000), "");
+    LLVMValueRef d = LLVMBuildBitCast(b, LLVMBuildAdd(b, nrm, ll_kint(i32, 0x00800000), ""), f32, "");
+    LLVMValueRef two14 = LLVMBuildBitCast(b, ll_kint(i32, 0x38800000), f32, ""); /* 2^-14 */
     d = LLVMBuildBitCast(b, LLVMBuildFSub(b, d, two14, ""), i32, "");
-    LLVMValueRef inf = ll_icmp(g, LLVMIntEQ, e, kint(i32, 0x0f800000));
-    nrm = sel(g, inf, LLVMBuildAdd(b, nrm, kint(i32, 0x38000000), ""), nrm);
-    nrm = sel(g, ll_icmp(g, LLVMIntEQ, e, kint(i32, 0)), d, nrm);
-    LLVMValueRef s = LLVMBuildShl(b, LLVMBuildAnd(b, u, kint(i32, 0x8000), ""), kint(i32, 16), "");
+    LLVMValueRef inf = ll_icmp(g, LLVMIntEQ, e, ll_kint(i32, 0x0f800000));
+    nrm = sel(g, inf, LLVMBuildAdd(b, nrm, ll_kint(i32, 0x38000000), ""), nrm);
+    nrm = sel(g, ll_icmp(g, LLVMIntEQ, e, ll_kint(i32, 0)), d, nrm);
+    LLVMValueRef s = LLVMBuildShl(b, LLVMBuildAnd(b, u, ll_kint(i32, 0x8000), ""), ll_kint(i32, 16), "");
     return LLVMBuildBitCast(b, LLVMBuildOr(b, nrm, s, ""), f32, "");
 }
 
@@ -225,7 +225,7 @@ static LLVMValueRef f32_to_half(gen *g, LLVMValueRef f, urc_dtype dt) {
     LLVMValueRef s = LLVMBuildAnd(b, LLVMBuildLShr(b, u, ll_ci(i32, 16), ""), ll_ci(i32, 0x8000), "");
     LLVMValueRef t = LLVMBuildFMul(b, LLVMBuildBitCast(b, a, g->f32, ""), LLVMConstReal(g->f32, 16777216.0), "");
     LLVMTypeRef tys[1] = {g->f32};
-    t = intrinsic(g, "llvm.nearbyint", tys, 1, &t, 1);
+    t = ll_intrinsic(g, "llvm.nearbyint", tys, 1, &t, 1);
     LLVMValueRef subn = LLVMBuildOr(b, s, LLVMBuildFPToUI(b, t, i32, ""), "");
     LLVMValueRef r = LLVMBuildSub(b, a, ll_ci(i32, 0x38000000), "");
     LLVMValueRef h = LLVMBuildLShr(b, r, ll_ci(i32, 13), ""), rem = LLVMBuildAnd(b, r, ll_ci(i32, 0x1fff), "");
@@ -245,14 +245,14 @@ static LLVMValueRef f32_to_half(gen *g, LLVMValueRef f, urc_dtype dt) {
 static LLVMValueRef ex(gen *g, const urc_lx *e);
 
 /* An index as i64. */
-static LLVMValueRef index64(gen *g, const urc_lx *e) {
+LLVMValueRef ll_index64(gen *g, const urc_lx *e) {
     LLVMValueRef v = ex(g, e);
     if (e->dt == URC_DT_I64 || e->dt == URC_DT_U64) return v;
     return is_signed(e->dt) ? LLVMBuildSExt(g->b, v, g->i64, "") : LLVMBuildZExt(g->b, v, g->i64, "");
 }
 
-static LLVMValueRef elem_ptr(gen *g, int buf, const urc_lx *idx) {
-    LLVMValueRef i = index64(g, idx);
+LLVMValueRef ll_elem_ptr(gen *g, int buf, const urc_lx *idx) {
+    LLVMValueRef i = ll_index64(g, idx);
     return LLVMBuildInBoundsGEP2(g->b, ll_mem_type(g, g->k->bufs.items[buf].dt), g->bufp[buf], &i, 1, "");
 }
 
@@ -345,7 +345,7 @@ static LLVMValueRef unary(gen *g, const urc_lx *e) {
     case URC_L_BITS_F32: return LLVMBuildBitCast(b, a, g->f32, "");
     case URC_L_ISNAN: return LLVMBuildFCmp(b, LLVMRealUNO, a, a, "");
     case URC_L_ISINF: {
-        LLVMValueRef x = intrinsic(g, "llvm.fabs", &t, 1, &a, 1);
+        LLVMValueRef x = ll_intrinsic(g, "llvm.fabs", &t, 1, &a, 1);
         return LLVMBuildFCmp(b, LLVMRealOEQ, x, LLVMConstReal(t, INFINITY), "");
     }
     case URC_L_ABS:
@@ -353,7 +353,7 @@ static LLVMValueRef unary(gen *g, const urc_lx *e) {
             return is_signed(dt)
                        ? sel(g, ll_icmp(g, LLVMIntSLT, a, ll_ci(t, 0)), LLVMBuildSub(b, ll_ci(t, 0), a, ""), a)
                        : a;
-        return intrinsic(g, "llvm.fabs", &t, 1, &a, 1);
+        return ll_intrinsic(g, "llvm.fabs", &t, 1, &a, 1);
     default: break;
     }
     URC_ASSERT(f, "unary op on a dtype it does not take");
@@ -382,7 +382,7 @@ static LLVMValueRef unary(gen *g, const urc_lx *e) {
     case URC_L_EXPM1: lm = "expm1"; break;
     default: URC_ASSERT(0, "unary op without an LLVM spelling");
     }
-    return in ? intrinsic(g, in, &t, 1, &a, 1) : libm(g, lm, dt, &a, 1);
+    return in ? ll_intrinsic(g, in, &t, 1, &a, 1) : libm(g, lm, dt, &a, 1);
 }
 
 static LLVMValueRef binary(gen *g, const urc_lx *e) {
@@ -420,7 +420,7 @@ static LLVMValueRef binary(gen *g, const urc_lx *e) {
         if (!f) return int_pow(g, e, a, c);
         LLVMTypeRef t = val_type(g, dt);
         LLVMValueRef args[2] = {a, c};
-        return intrinsic(g, "llvm.pow", &t, 1, args, 2);
+        return ll_intrinsic(g, "llvm.pow", &t, 1, args, 2);
     }
     case URC_L_MIN:
     case URC_L_MAX: {
@@ -478,29 +478,16 @@ static LLVMValueRef binary(gen *g, const urc_lx *e) {
     return ll_icmp(g, p, a, c);
 }
 
-/* DOT2 as two fused multiply-adds, high halves first (a, b i32 pairs or vectors of them, c float or a
- * vector of floats): the C prelude's urc_dot2_bf16. */
-static LLVMValueRef dot2_portable(gen *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c) {
-    LLVMBuilderRef bl = g->b;
-    LLVMTypeRef it = LLVMTypeOf(a), ft = LLVMTypeOf(c);
-    LLVMValueRef ah = LLVMBuildBitCast(bl, LLVMBuildAnd(bl, a, kint(it, (int64_t)0xffff0000u), ""), ft, "");
-    LLVMValueRef bh = LLVMBuildBitCast(bl, LLVMBuildAnd(bl, b, kint(it, (int64_t)0xffff0000u), ""), ft, "");
-    LLVMValueRef al = LLVMBuildBitCast(bl, LLVMBuildShl(bl, a, kint(it, 16), ""), ft, "");
-    LLVMValueRef blo = LLVMBuildBitCast(bl, LLVMBuildShl(bl, b, kint(it, 16), ""), ft, "");
-    LLVMValueRef hi[3] = {ah, bh, c};
-    LLVMValueRef lo[3] = {al, blo, intrinsic(g, "llvm.fma", &ft, 1, hi, 3)};
-    return intrinsic(g, "llvm.fma", &ft, 1, lo, 3);
-}
-
 static LLVMValueRef ex(gen *g, const urc_lx *e) {
     switch (e->kind) {
-    case URC_LX_PAIR: {
-        LLVMValueRef p = LLVMBuildBitCast(g->b, elem_ptr(g, e->buf, e->a), LLVMPointerType(g->i32, 0), "");
+    case URC_LX_PAIR: { /* (two bfloat16 or four uint8) */
+        LLVMValueRef p = LLVMBuildBitCast(g->b, ll_elem_ptr(g, e->buf, e->a), LLVMPointerType(g->i32, 0), "");
         LLVMValueRef l = LLVMBuildLoad2(g->b, g->i32, p, "");
-        LLVMSetAlignment(l, 2);
+        LLVMSetAlignment(l, (unsigned)urc_dtype_size(g->k->bufs.items[e->buf].dt));
         return l;
     }
-    case URC_LX_DOT2: return dot2_portable(g, ex(g, e->a), ex(g, e->b), ex(g, e->c));
+    case URC_LX_DOT2:
+    case URC_LX_DOT4: return ll_dot(g, e->kind, ex(g, e->a), ex(g, e->b), ex(g, e->c), 1);
     case URC_LX_INT:
         if (is_float(e->dt)) return LLVMConstReal(val_type(g, e->dt), (double)e->i);
         if (e->dt == URC_DT_BOOL) return LLVMConstInt(g->i1, e->i != 0, 0);
@@ -512,14 +499,14 @@ static LLVMValueRef ex(gen *g, const urc_lx *e) {
         urc_dtype dt = g->k->vars.items[e->var].dt;
         return ll_convert(g, LLVMBuildLoad2(g->b, val_type(g, dt), g->vars[e->var], ""), dt, e->dt, true);
     }
-    case URC_LX_LOAD: return load_elem(g, e->buf, elem_ptr(g, e->buf, e->a));
+    case URC_LX_LOAD: return load_elem(g, e->buf, ll_elem_ptr(g, e->buf, e->a));
     case URC_LX_ADDR: URC_ASSERT(0, "an element address outside a call's arguments"); return NULL;
     case URC_LX_CAST: return ll_convert(g, ex(g, e->a), e->a->dt, e->dt, e->inrange);
     case URC_LX_FMA: {
         LLVMValueRef args[3] = {ex(g, e->a), ex(g, e->b), ex(g, e->c)};
         LLVMTypeRef t = val_type(g, e->dt);
         if (!is_float(e->dt)) return LLVMBuildAdd(g->b, LLVMBuildMul(g->b, args[0], args[1], ""), args[2], "");
-        return intrinsic(g, "llvm.fmuladd", &t, 1, args, 3);
+        return ll_intrinsic(g, "llvm.fmuladd", &t, 1, args, 3);
     }
     case URC_LX_SEL: {
         LLVMValueRef c = to_bool(g, ex(g, e->a), e->a->dt);
@@ -593,14 +580,16 @@ static bool widenable(const urc_lx *e, int v) {
     case URC_LX_LOAD: /* halves and int8 (--precision's weights): only under a cast */
         return (vec_float(e->dt) || is_half(e->dt) || e->dt == URC_DT_I8) && urc_lx_unit_stride(e->a, v);
     case URC_LX_FMA: return vec_float(e->dt) && widenable(e->a, v) && widenable(e->b, v) && widenable(e->c, v);
-    case URC_LX_DOT2: /* the pairs: without the lane, or uint32 loads at base + lane */
-        for (int i = 0; i < 2; i++) {
-            const urc_lx *p = i ? e->b : e->a;
-            if (urc_lx_uses_var(p, v) &&
-                !(p->kind == URC_LX_LOAD && p->dt == URC_DT_U32 && urc_lx_unit_stride(p->a, v)))
+    case URC_LX_DOT2: /* the pairs (quads): without the lane, or uint32 loads at base + lane; DOT4's c too */
+    case URC_LX_DOT4:
+        for (int i = 0; i < 3; i++) {
+            const urc_lx *p = i == 0 ? e->a : i == 1 ? e->b : e->c;
+            urc_dtype dt = i < 2 ? URC_DT_U32 : URC_DT_I32;
+            if (i == 2 && e->kind == URC_LX_DOT2) return widenable(e->c, v);
+            if (urc_lx_uses_var(p, v) && !(p->kind == URC_LX_LOAD && p->dt == dt && urc_lx_unit_stride(p->a, v)))
                 return false;
         }
-        return widenable(e->c, v);
+        return true;
     case URC_LX_SEL:
         return vec_float(e->dt) && e->a->dt == URC_DT_BOOL && widenable(e->a, v) && widenable(e->b, v) &&
                widenable(e->c, v);
@@ -636,7 +625,8 @@ static bool widenable_body(const gen *g, const urc_ls *b, int v) {
     for (int i = 0; i < b->list.len; i++) {
         const urc_ls *s = b->list.items[i];
         if (s->kind == URC_LS_COMMENT) continue;
-        if (s->kind != URC_LS_STORE || !vec_float(g->k->bufs.items[s->buf].dt) ||
+        if (s->kind != URC_LS_STORE ||
+            !(vec_float(g->k->bufs.items[s->buf].dt) || (s->val->kind == URC_LX_DOT4 && !s->accum)) ||
             s->val->dt != g->k->bufs.items[s->buf].dt || !urc_lx_unit_stride(s->idx, v) || !widenable(s->val, v))
             return false;
     }
@@ -651,7 +641,7 @@ static LLVMValueRef splat(gen *g, LLVMValueRef x, unsigned n) {
 
 /* The vector pointer of buf[base + lane] (the lane variable holds the first lane). */
 static LLVMValueRef vec_ptr(gen *g, int buf, const urc_lx *idx, unsigned n) {
-    LLVMValueRef p = elem_ptr(g, buf, idx);
+    LLVMValueRef p = ll_elem_ptr(g, buf, idx);
     return LLVMBuildBitCast(g->b, p, LLVMPointerType(LLVMVectorType(ll_mem_type(g, g->k->bufs.items[buf].dt), n), 0),
                             "");
 }
@@ -668,19 +658,11 @@ static LLVMValueRef vex(gen *g, const urc_lx *e, int v, unsigned n) {
     }
     case URC_LX_FMA: {
         LLVMValueRef args[3] = {vex(g, e->a, v, n), vex(g, e->b, v, n), vex(g, e->c, v, n)};
-        return intrinsic(g, "llvm.fmuladd", &vt, 1, args, 3);
+        return ll_intrinsic(g, "llvm.fmuladd", &vt, 1, args, 3);
     }
     case URC_LX_SEL: return sel(g, vex(g, e->a, v, n), vex(g, e->b, v, n), vex(g, e->c, v, n));
-    case URC_LX_DOT2: {
-        LLVMValueRef args[3] = {vex(g, e->c, v, n), vex(g, e->a, v, n), vex(g, e->b, v, n)};
-        if (g->dpbf16 && (n == 16 || n == 8 || n == 4))
-            return intrinsic(g,
-                             n == 16  ? "llvm.x86.avx512bf16.dpbf16ps.512"
-                             : n == 8 ? "llvm.x86.avx512bf16.dpbf16ps.256"
-                                      : "llvm.x86.avx512bf16.dpbf16ps.128",
-                             NULL, 0, args, 3);
-        return dot2_portable(g, args[1], args[2], args[0]);
-    }
+    case URC_LX_DOT2:
+    case URC_LX_DOT4: return ll_dot(g, e->kind, vex(g, e->a, v, n), vex(g, e->b, v, n), vex(g, e->c, v, n), n);
     case URC_LX_CAST: {
         LLVMValueRef a = vex(g, e->a, v, n);
         if (e->a->dt == e->dt) return a;
@@ -694,7 +676,7 @@ static LLVMValueRef vex(gen *g, const urc_lx *e, int v, unsigned n) {
     case URC_LX_UN: {
         LLVMValueRef a = vex(g, e->a, v, n);
         if (e->op == URC_L_NEG) return LLVMBuildFNeg(b, a, "");
-        return intrinsic(g, e->op == URC_L_ABS ? "llvm.fabs" : "llvm.sqrt", &vt, 1, &a, 1);
+        return ll_intrinsic(g, e->op == URC_L_ABS ? "llvm.fabs" : "llvm.sqrt", &vt, 1, &a, 1);
     }
     case URC_LX_BIN: {
         LLVMValueRef a = vex(g, e->a, v, n), c = vex(g, e->b, v, n);
@@ -739,11 +721,12 @@ static bool vector_for(gen *g, const urc_ls *s) {
         return false;
     int64_t n = s->hi->i - s->lo->i;
     if (n < 2 || n > 64 || !widenable_body(g, s->body, s->var)) return false;
-    /* vdpbf16ps takes 16 lanes at most */
+    /* vdpbf16ps and vpdpbusd take 16 lanes at most (AVX-VNNI 8) */
     unsigned wmax = 64;
-    for (int i = 0; i < s->body->list.len && g->dpbf16; i++) {
+    for (int i = 0; i < s->body->list.len; i++) {
         const urc_ls *st = s->body->list.items[i];
-        if (st->kind == URC_LS_STORE && st->val->kind == URC_LX_DOT2) wmax = 16;
+        if (st->kind == URC_LS_STORE && st->val->kind == URC_LX_DOT2 && g->dpbf16) wmax = 16;
+        if (st->kind == URC_LS_STORE && st->val->kind == URC_LX_DOT4 && g->vnni) wmax = g->vnni == 1 ? 16 : 8;
     }
     for (int64_t first = 0; first < n;) {
         unsigned w = 1;
@@ -838,7 +821,7 @@ static void parallel_for(gen *g, const urc_ls *s) {
 #define FIELD(base, i) LLVMBuildStructGEP2(g->b, st, base, (unsigned)(i), "")
     for (int i = 0; i < c; i++) {
         const urc_ls *l = o.nest[i];
-        LLVMValueRef lo = index64(g, l->lo), hi = index64(g, l->hi);
+        LLVMValueRef lo = ll_index64(g, l->lo), hi = ll_index64(g, l->hi);
         LLVMValueRef span = LLVMBuildSub(g->b, hi, lo, "");
         LLVMValueRef n =
             LLVMBuildSDiv(g->b, LLVMBuildAdd(g->b, span, ll_ci(g->i64, l->step - 1), ""), ll_ci(g->i64, l->step), "");
@@ -1004,46 +987,6 @@ static void parallel_for(gen *g, const urc_ls *s) {
     urc_outline_free(&o);
 }
 
-/* An AMX tile statement as LLVM's x86 intrinsics (the module is built with +amx-tile,+amx-bf16,+amx-int8 when it has
- * tile statements: emit_llvm_module.c). The configuration is ldtilecfg's 64-byte block (palette 1, bytes
- * per row of tiles 0-7 at byte 16, rows at byte 48), a private constant. */
-static void tile(gen *g, const urc_ls *s) {
-    LLVMValueRef a[3];
-    for (int i = 0; i < 3; i++) a[i] = ll_ci(g->i8, s->tile[i] < 0 ? 0 : s->tile[i]);
-    switch (s->tile_op) {
-    case URC_TILE_CONFIG: {
-        LLVMValueRef bytes[64];
-        unsigned char cfg[64] = {1};
-        for (int t = 0; t < 8; t++) {
-            cfg[16 + 2 * t] = (unsigned char)s->args.items[2 * t + 1]->i;
-            cfg[48 + t] = (unsigned char)s->args.items[2 * t]->i;
-        }
-        for (int i = 0; i < 64; i++) bytes[i] = ll_ci(g->i8, cfg[i]);
-        LLVMValueRef init = LLVMConstArray(g->i8, bytes, 64);
-        LLVMValueRef gv = LLVMAddGlobal(g->mod, LLVMTypeOf(init), "urc.tilecfg");
-        LLVMSetInitializer(gv, init);
-        LLVMSetGlobalConstant(gv, 1);
-        LLVMSetLinkage(gv, LLVMPrivateLinkage);
-        LLVMSetAlignment(gv, 64);
-        LLVMValueRef p = LLVMConstBitCast(gv, g->p8);
-        intrinsic(g, "llvm.x86.ldtilecfg", NULL, 0, &p, 1);
-        return;
-    }
-    case URC_TILE_ZERO: intrinsic(g, "llvm.x86.tilezero", NULL, 0, a, 1); return;
-    case URC_TILE_LOAD:
-    case URC_TILE_STORE: {
-        int64_t size = urc_dtype_size(g->k->bufs.items[s->buf].dt);
-        LLVMValueRef args[3] = {a[0], LLVMBuildBitCast(g->b, elem_ptr(g, s->buf, s->idx), g->p8, ""),
-                                LLVMBuildMul(g->b, index64(g, s->val), ll_ci(g->i64, size), "")};
-        intrinsic(g, s->tile_op == URC_TILE_LOAD ? "llvm.x86.tileloadd64" : "llvm.x86.tilestored64", NULL, 0, args, 3);
-        return;
-    }
-    case URC_TILE_DPBF16: intrinsic(g, "llvm.x86.tdpbf16ps", NULL, 0, a, 3); return;
-    case URC_TILE_DPBUSD: intrinsic(g, "llvm.x86.tdpbusd", NULL, 0, a, 3); return;
-    case URC_TILE_RELEASE: intrinsic(g, "llvm.x86.tilerelease", NULL, 0, NULL, 0); return;
-    }
-}
-
 static void stmt(gen *g, const urc_ls *s) {
     LLVMBuilderRef b = g->b;
     const urc_kernel *k = g->k;
@@ -1072,7 +1015,7 @@ static void stmt(gen *g, const urc_ls *s) {
     }
     case URC_LS_STORE: {
         urc_dtype bt = k->bufs.items[s->buf].dt;
-        LLVMValueRef p = elem_ptr(g, s->buf, s->idx);
+        LLVMValueRef p = ll_elem_ptr(g, s->buf, s->idx);
         LLVMValueRef v = ex(g, s->val);
         if (s->val->dt != bt) v = ll_convert(g, v, s->val->dt, bt, false);
         if (s->accum) {
@@ -1101,7 +1044,7 @@ static void stmt(gen *g, const urc_ls *s) {
         for (int i = 0; i < n; i++) {
             const urc_lx *a = s->args.items[i];
             if (a->kind == URC_LX_ADDR) {
-                vs[i] = elem_ptr(g, a->buf, a->a);
+                vs[i] = ll_elem_ptr(g, a->buf, a->a);
                 ts[i] = LLVMPointerType(ll_mem_type(g, a->dt), 0);
             } else if (a->dt == URC_DT_BOOL) {
                 vs[i] = LLVMBuildZExt(b, ex(g, a), g->i8, "");
@@ -1115,7 +1058,7 @@ static void stmt(gen *g, const urc_ls *s) {
         LLVMBuildCall2(b, ft, declare(g, s->text, ft), vs, (unsigned)n, "");
         return;
     }
-    case URC_LS_TILE: tile(g, s); return;
+    case URC_LS_TILE: ll_tile(g, s); return;
     }
 }
 

@@ -23,6 +23,8 @@ typedef struct gen {
     bool serial;             /* a bare-metal target (no OS, no libgomp): every parallel loop runs serially */
     bool scalar;             /* no vector unit for floats (Cortex-M without MVE): no vectorize hints */
     bool dpbf16;             /* x86 with AVX512-BF16 and VL: DOT2 vector loops as vdpbf16ps */
+    int vnni;                /* DOT4 vector loops as vpdpbusd: 1 x86 with AVX512-VNNI and VL, 2 with AVX-VNNI (256
+                              * and 128 bits), else 0 */
     bool f16c;               /* x86 with F16C: float16 loads widened by fpext half (vcvtph2ps, exact) */
     bool os_linux;           /* the triple's operating system is Linux (the AMX state request) */
     int nouter;              /* outlined functions so far (their names) */
@@ -45,6 +47,16 @@ LLVMValueRef ll_entry_alloca(gen *g, LLVMTypeRef t, unsigned align);
 LLVMTypeRef ll_mem_type(gen *g, urc_dtype dt);
 LLVMValueRef ll_convert(gen *g, LLVMValueRef v, urc_dtype from, urc_dtype to, bool inrange);
 LLVMValueRef ll_kernel(gen *g, const urc_kernel *k);
+/* Helpers of emit_llvm.c: a call of LLVM intrinsic `name` (overloaded on tys[0..nt)); the constant v of integer
+ * type t, or a vector of it; an index expression as i64; the address of buf[idx]. */
+LLVMValueRef ll_intrinsic(gen *g, const char *name, LLVMTypeRef *tys, int nt, LLVMValueRef *args, int na);
+LLVMValueRef ll_kint(LLVMTypeRef t, int64_t v);
+LLVMValueRef ll_index64(gen *g, const urc_lx *e);
+LLVMValueRef ll_elem_ptr(gen *g, int buf, const urc_lx *idx);
+/* emit_llvm_dot.c: a DOT2 or DOT4 (kind) of operands a, b, c (scalars, n = 1, or vectors of n lanes); an AMX
+ * tile statement. */
+LLVMValueRef ll_dot(gen *g, int kind, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c, unsigned n);
+void ll_tile(gen *g, const urc_ls *s);
 LLVMValueRef ll_kernel_fn(gen *g, kernel_table *t, const urc_kernel *k);
 /* PREFIX_cpu_missing and, on x86-64, the n entry points `names` (built already) behind wrappers that check
  * the CPU first (emit_llvm_cpu.c); target_features: the URC_FEAT_* the module's CPU implies (0 when the
