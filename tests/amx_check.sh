@@ -17,7 +17,7 @@
 # - int8 (tdpbusd) on tests/data/int8_amx.onnx: the code's intrinsics and builds, and the code against the
 #   interpreter (below).
 # - int8 without AMX, on VNNI (vpdpbusd: UNETRC_AMX=0; UNETRC_VNNI=1 where this CPU has no AVX512-VNNI) on the same
-#   model: its two matmuls multiply A's uint8 levels by B's int8 quads in the blocked kernel (below).
+#   model: its convolutions and matmuls multiply uint8 levels by int8 quads in registers (below).
 # The node tests of the tile kernel's shapes (odd channel counts, asymmetric padding, residuals, two samples,
 # 2D) run exactly in ctest node_extra_conv_amx.
 set -eu
@@ -170,32 +170,42 @@ done
 # shellcheck disable=SC2086
 "$U" run "$m.onnx" --input "$m.input.npy" $q8 --compare >"$T/cmp.txt" 2>&1 || fail "int8 --compare: $(cat "$T/cmp.txt")"
 [ "$(grep -c "^compare .*precision=int8 .*label_agreement=" "$T/cmp.txt")" -eq 3 ] || fail "int8 --compare: $(cat "$T/cmp.txt")"
-# int8 quad products (vpdpbusd, loop.h URC_LX_DOT4) where no AMX: the code for icelake-server (AVX512-VNNI) has
-# the two matmuls with A's levels (their FakeQuants folded into them) and quads, spelled _mm512_dpbusd_epi32 and
-# AVX-VNNI's _mm256_dpbusd_avx_epi32 beside the portable loop; gcc and clang -march=icelake-server and the LLVM
-# backend (also for AVX-VNNI alone: VEX-encoded) build objects with vpdpbusd; run here (the portable sums without
-# VNNI: UNETRC_VNNI=1), C and LLVM, against the interpreter within 1e-4 (measured 5.1e-7, 2.1e-7, 1.8e-7).
+# int8 quad products (vpdpbusd, loop.h URC_LX_DOT4) where no AMX: the code for icelake-server (AVX512-VNNI) and
+# for alderlake (AVX-VNNI) has the five convolutions reading the uint8 grid with int8 quads, the ConvTranspose and
+# the two matmuls with A's levels (every FakeQuant folded into them) and quads, spelled _mm512_dpbusd_epi32 and
+# AVX-VNNI's _mm256_dpbusd_avx_epi32 beside the portable loop; gcc and clang -march=icelake-server, gcc
+# -march=alderlake (VEX-encoded) and the LLVM backend for both build objects with vpdpbusd; run here (the portable
+# sums without VNNI: UNETRC_VNNI=1), C and LLVM, against the interpreter within 1e-4 (measured 1.5e-7, 2.1e-7,
+# 1.8e-7; C and LLVM alike). A mutation of the matmul quads' byte order, of the grid's padding level, of the
+# convolution's channel offset or of the ConvTranspose's row groups fails it.
 unset UNETRC_AMX
-# shellcheck disable=SC2086
-"$U" "$m.onnx" -o "$T/icx8.c" --target-cpu icelake-server $q8
-[ "$(grep -c "^static void k[0-9]*_unetrc_fusedmatmul(.*uint32_t \*restrict b_quads.*uint8_t \*restrict aq" \
-    "$T/icx8.c")" -eq 2 ] || fail "int8: not 2 quad matmuls in the code for icelake-server"
-for p in "_mm512_dpbusd_epi32(" "_mm256_dpbusd_avx_epi32(" "urc_dot4_u8s8("; do
-    grep -q "$p" "$T/icx8.c" || fail "int8: no $p in the code for icelake-server"
-done
-for build in "gcc -fopenmp -march=icelake-server" "clang -fopenmp -march=icelake-server"; do
+for cpu in icelake-server alderlake; do
     # shellcheck disable=SC2086
-    $build -std=c11 -O2 -Wall -Wextra -Werror -c "$T/icx8.c" -o "$T/icx8.o" ||
-        { fail "int8: $build does not build the code for icelake-server"; continue; }
-    objdump -d "$T/icx8.o" | grep -q vpdpbusd || fail "int8: $build: no vpdpbusd in the object"
-done
-for f in "" "--features +avxvnni,-avx512vnni"; do
+    "$U" "$m.onnx" -o "$T/$cpu.c" --target-cpu $cpu $q8
+    [ "$(grep -c "^static void k[0-9]*_unetrc_fusedmatmul(.*uint32_t \*restrict b_quads.*uint8_t \*restrict aq" \
+        "$T/$cpu.c")" -eq 2 ] || fail "int8: not 2 quad matmuls in the code for $cpu"
+    [ "$(grep -c "^static void k[0-9]*_.*uint8_t \*restrict xp, const uint32_t \*restrict wquads" "$T/$cpu.c")" -eq 5 ] ||
+        fail "int8: not 5 quad convolutions in the code for $cpu"
+    [ "$(grep -c "^static void k[0-9]*_convtranspose(.*uint32_t \*restrict wt_quads" "$T/$cpu.c")" -eq 1 ] ||
+        fail "int8: no quad ConvTranspose in the code for $cpu"
+    if grep -q "_unetrc_fakequant(" "$T/$cpu.c"; then fail "int8: FakeQuant kernels left in the code for $cpu"; fi
+    for p in "_mm512_dpbusd_epi32(" "_mm256_dpbusd_avx_epi32(" "urc_dot4_u8s8("; do
+        grep -q "$p" "$T/$cpu.c" || fail "int8: no $p in the code for $cpu"
+    done
     # shellcheck disable=SC2086
-    if "$U" "$m.onnx" -o "$T/icx8_llvm.o" --backend llvm --target-cpu icelake-server $q8 $f 2>"$T/err"; then
-        objdump -d "$T/icx8_llvm.o" | grep -q vpdpbusd || fail "int8: LLVM backend $f: no vpdpbusd in the object"
+    if "$U" "$m.onnx" -o "$T/${cpu}_llvm.o" --backend llvm --target-cpu $cpu $q8 2>"$T/err"; then
+        objdump -d "$T/${cpu}_llvm.o" | grep -q vpdpbusd || fail "int8: LLVM backend, $cpu: no vpdpbusd in the object"
     elif ! grep -q "LLVM backend" "$T/err"; then
         fail "int8: LLVM backend: $(cat "$T/err")"
     fi
+done
+for build in "gcc -fopenmp -march=icelake-server:icelake-server" "clang -fopenmp -march=icelake-server:icelake-server" \
+    "gcc -fopenmp -march=alderlake:alderlake"; do
+    cpu=${build##*:} build=${build%:*}
+    # shellcheck disable=SC2086
+    $build -std=c11 -O2 -Wall -Wextra -Werror -c "$T/$cpu.c" -o "$T/$cpu.o" ||
+        { fail "int8: $build does not build the code for $cpu"; continue; }
+    objdump -d "$T/$cpu.o" | grep -q vpdpbusd || fail "int8: $build: no vpdpbusd in the object"
 done
 for be in c llvm; do
     # shellcheck disable=SC2086

@@ -447,7 +447,7 @@ rm -f "$T"/oc/*
 expect 0 "" $U $LM -o "$T/oc/3d.c" --train -O0 --target-cpu generic --max-bytes 100000000 --input-shape x=2,4,5,6,7
 check grep -q '^int m_3d_train_step(' "$T/oc/3d.h"
 rm -f "$T"/oc/*
-expect 2 "unetrc: usage error: --target-cpu: unknown CPU 'z80' (known: native, generic, x86-64, x86-64-v2, x86-64-v3, haswell, znver3, x86-64-v4, skylake-avx512, icelake-server, sapphirerapids, znver4, armv8-a, cortex-a53, cortex-a72, neoverse-n1, neoverse-v1, apple-m1, cortex-m7, cortex-m4) (see unetrc --help)" $U $LM -o "$T/oc/t.c" --train --target-cpu z80
+expect 2 "unetrc: usage error: --target-cpu: unknown CPU 'z80' (known: native, generic, x86-64, x86-64-v2, x86-64-v3, haswell, znver3, x86-64-v4, skylake-avx512, icelake-server, sapphirerapids, znver4, alderlake, armv8-a, cortex-a53, cortex-a72, neoverse-n1, neoverse-v1, apple-m1, cortex-m7, cortex-m4) (see unetrc --help)" $U $LM -o "$T/oc/t.c" --train --target-cpu z80
 expect 2 "unetrc: usage error: --max-bytes wants a positive integer, got '0' (see unetrc --help)" $U $LM -o "$T/oc/t.c" --train --max-bytes 0
 expect 2 "unetrc: usage error: --dump-after: unknown pass 'bogus' (see unetrc --help)" $U $LM -o "$T/oc/t.c" --train --dump-after=bogus
 no_files "$T/oc"

@@ -26,6 +26,9 @@
  * two planes, Xp[..][2][Cp]: bf16(x), then bf16(x - bf16(x)), both multiplied by the same B tiles.
  * int8 (amx8_fits): the same loops with X's uint8 levels in the grid (a padding zero is level -lo), W's int8
  * levels as quads Wq[mb][tap][Cp/4][MB][4], int32 tiles (tdpbusd) and an epilogue that scales the exact sums.
+ * int8 without AMX on VNNI (quad, urc_target_vnni): the same grid (channels rounded up to 4) and quads, multiplied
+ * by vpdpbusd (loop.h URC_LX_DOT4) in blocks of RB positions x MB channels of int32 accumulators that stay in
+ * registers (quad_block), the same epilogue.
  * ConvTranspose with kernel = stride: urc_convt_amx below. */
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +43,9 @@ typedef struct amx_geo {
     int64_t N, C, M, Cp, KC, MB, nmb, T;
     int64_t S; /* data planes per position: 1, or 2 (bf16 high and low parts: urc_target_amx_split) */
     bool q8;   /* int8 (tdpbusd): Xp holds X's levels as uint8, W int8 quads */
+    bool quad; /* int8 without AMX (VNNI, urc_target_vnni): the same grid and quads, multiplied by vpdpbusd in
+                * blocks of RB positions x MB channels of int32 accumulators (C rounded up to 4 only) */
+    int64_t RB;
     urc_fq fq; /* int8: X's steps */
     int64_t in[3], out[3], K[3], pb[3], P[3];
 } amx_geo;
@@ -70,8 +76,8 @@ static bool amx_geometry(const urc_node *n, bool q8, amx_geo *a) {
 /* What both forms of the tile kernel need of a Conv or FusedConv on target t: channels-last X and Y, constant
  * float32 W stored as wdt, float32 Y, a constant bias, a float32 residual, X parts computed in float32 (or,
  * with bf16_x, read as bf16 after their Cast). */
-static bool tile_conv(const urc_node *n, const urc_target *t, urc_dtype wdt, bool bf16_x) {
-    if ((n->op != URC_OP_CONV && n->op != URC_OP_FUSED_CONV) || !urc_target_amx(t) || !n->a.conv.channels_last ||
+static bool tile_conv(const urc_node *n, urc_dtype wdt, bool bf16_x) {
+    if ((n->op != URC_OP_CONV && n->op != URC_OP_FUSED_CONV) || !n->a.conv.channels_last ||
         n->a.conv.y_channels_first || n->a.conv.w_last || !n->in[1]->data || n->in[1]->dtype != URC_DT_F32 ||
         urc_lower_wdtype(n) != wdt || n->out[0]->dtype != URC_DT_F32)
         return false;
@@ -87,7 +93,7 @@ static bool tile_conv(const urc_node *n, const urc_target *t, urc_dtype wdt, boo
 /* Whether node n's convolution takes the tile kernel on target t (its X parts then in bf16: the
  * precision pass's Cast, urc_conv_pairs). */
 static bool amx_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
-    if (!tile_conv(n, t, URC_DT_BF16, true) || !amx_geometry(n, false, a)) return false;
+    if (!urc_target_amx(t) || !tile_conv(n, URC_DT_BF16, true) || !amx_geometry(n, false, a)) return false;
     a->S = urc_target_amx_split(t) ? 2 : 1;
     return a->C >= 8 && a->M >= 16;
 }
@@ -112,8 +118,16 @@ static bool x_steps(const urc_node *n, urc_fq *q) {
  * sums stay below 2^31), y = s_x * s_w[m] * (sum + lo * sum of W's levels) (a zero of X is level -lo). */
 static bool amx8_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
     urc_fq fq;
-    if (!tile_conv(n, t, URC_DT_I8, false) || !x_steps(n, &fq) || !amx_geometry(n, true, a)) return false;
-    a->S = 1, a->fq = fq;
+    bool quad = !urc_target_amx(t) && urc_target_vnni(t);
+    if ((!urc_target_amx(t) && !quad) || !tile_conv(n, URC_DT_I8, false) || !x_steps(n, &fq) ||
+        !amx_geometry(n, true, a))
+        return false;
+    a->S = 1, a->fq = fq, a->quad = quad;
+    if (quad) { /* RB rows of MB / lanes accumulator vectors, up to 24 of the 32 registers (AVX-512), 12 of 16 */
+        int64_t lanes = t->vector_bits >= 512 ? 16 : 8, regs = a->MB / lanes;
+        a->Cp = (a->C + 3) / 4 * 4, a->KC = a->Cp;
+        a->RB = (lanes == 16 ? 12 : 6) / regs;
+    }
     return a->C >= 8 && a->M >= 16 && a->Cp * a->T <= ((int64_t)1 << 31) / (256 * 128);
 }
 
@@ -125,20 +139,23 @@ int urc_conv_amx_pairs(const urc_node *n, const urc_target *t) {
 /* Positions of the padded grid the kernel reads: every sample's, and 32 of slack for the last block. */
 static int64_t xp_count(const amx_geo *a) { return (a->N * a->P[0] * a->P[1] * a->P[2] + 32) * a->Cp * a->S; }
 
-/* int8 ConvTranspose with kernel = stride (urc_convt_amx): fake-quantised X, int8 W; its levels' rows in scratch. */
+/* int8 ConvTranspose with kernel = stride (urc_convt_amx): fake-quantised X, int8 W; its levels' rows in scratch.
+ * On AMX tiles, or as quads (VNNI) where no AMX. */
+static bool convt_quad(const urc_target *t) { return !urc_target_amx(t) && urc_target_vnni(t); }
 static bool convt8_fits(const urc_node *n, const urc_target *t, const geo *g, urc_fq *fq) {
     const urc_value *X = n->in[0], *W = n->in[1], *B = bias(n);
-    return n->op == URC_OP_CONV_TRANSPOSE && urc_target_amx(t) && g->G == 1 && X->dtype == URC_DT_F32 && !X->data &&
-           W->data && W->dtype == URC_DT_F32 && !n->a.conv.w_last && urc_lower_wdtype(n) == URC_DT_I8 &&
-           !(B && !B->data) && n->out[0]->dtype == URC_DT_F32 && urc_convt_direct_ok(g) &&
-           (g->C + 63) / 64 * 64 <= ((int64_t)1 << 31) / (256 * 128) && x_steps(n, fq);
+    return n->op == URC_OP_CONV_TRANSPOSE && (urc_target_amx(t) || convt_quad(t)) && g->G == 1 &&
+           X->dtype == URC_DT_F32 && !X->data && W->data && W->dtype == URC_DT_F32 && !n->a.conv.w_last &&
+           urc_lower_wdtype(n) == URC_DT_I8 && !(B && !B->data) && n->out[0]->dtype == URC_DT_F32 &&
+           urc_convt_direct_ok(g) && (g->C + 63) / 64 * 64 <= ((int64_t)1 << 31) / (256 * 128) && x_steps(n, fq);
 }
 
-/* Its scratch: Xq[V32][Cp] uint8, X's levels for the V input voxels (rounded up to 32 rows, C to 64 channels). */
-static int64_t convt8_count(const geo *g) {
+/* Its scratch: Xq[V32][Cp] uint8, X's levels for the V input voxels (rounded up to 32 rows, C to 64 channels; quad:
+ * to 4). */
+static int64_t convt8_count(const geo *g, bool quad) {
     int64_t V = g->N;
     for (int i = 0; i < g->nsp; i++) V *= g->in[i];
-    return (V + 31) / 32 * 32 * ((g->C + 63) / 64 * 64);
+    return (V + 31) / 32 * 32 * urc_tile_gemm_k8(g->C, quad);
 }
 
 bool urc_conv_int8_levels(const urc_node *n, const urc_target *t) {
@@ -156,7 +173,7 @@ urc_scratch_req urc_conv_amx_scratch(const urc_node *n, const urc_target *t) {
     else if (amx8_fits(n, t, &a)) r.count = xp_count(&a), r.dt = URC_DT_U8;
     else if (n->op == URC_OP_CONV_TRANSPOSE) {
         geo g = urc_conv_geometry(n);
-        if (convt8_fits(n, t, &g, &fq)) r.count = convt8_count(&g), r.dt = URC_DT_U8;
+        if (convt8_fits(n, t, &g, &fq)) r.count = convt8_count(&g, convt_quad(t)), r.dt = URC_DT_U8;
     }
     return r;
 }
@@ -241,6 +258,7 @@ static float *pack_w(const amx_geo *a, const float *w) {
 /* int8: Wq[mb][tap][c/4][l][c%4], the B tiles' quads of W's levels (zeros past M and C), and lo * (the sum of
  * channel m's levels) for the epilogue: [nmb*MB] int32. */
 static int pack_w8(urc_lower *L, urc_kernel *k, const urc_node *n, const amx_geo *a, int *bcorr) {
+    /* (quad: the same bytes as uint32 quads, Wq[mb][tap][c/4][l], the operands of URC_LX_DOT4) */
     const float *w = urc_lower_wdata(L, n); /* (the levels: integers in [-127, 127]) */
     int8_t *p = urc_xcalloc((size_t)(a->nmb * a->T * a->Cp * a->MB), 1);
     int64_t *sum = urc_xcalloc((size_t)a->M, sizeof *sum);
@@ -251,11 +269,95 @@ static int pack_w8(urc_lower *L, urc_kernel *k, const urc_node *n, const amx_geo
                 p[(((m / a->MB * a->T + t) * a->Cp + c) / 4 * a->MB + m % a->MB) * 4 + c % 4] = v;
                 sum[m] += v;
             }
-    int b = urc_lower_const(L, k, "wamx8", URC_DT_I8, a->nmb * a->T * a->Cp * a->MB, p);
+    int64_t count = a->nmb * a->T * a->Cp * a->MB;
+    int b = a->quad ? urc_lower_const(L, k, "wquads", URC_DT_U32, count / 4, p)
+                    : urc_lower_const(L, k, "wamx8", URC_DT_I8, count, p);
     *bcorr = urc_tile_gemm_corr(L, k, sum, a->M, a->nmb * a->MB, a->fq);
     free(p);
     free(sum);
     return b;
+}
+
+/* The block loop of the tile form (at: the work item's body, then the block loop's): for each block o0 of 32
+ * positions of the slab from q, acc[32][MB] = the sums over taps and chunks of C on 2 x MB/16 accumulator tiles;
+ * returns acc (t: the tiles, released by the caller). */
+static int tile_block(urc_kernel *k, urc_ls **at, const amx_geo *a, int xp, int bw, urc_lx *q, int64_t rows, urc_lx *mb,
+                      bool q8, urc_tiles *t, const urc_target *tg, urc_lx **o0p) {
+    int nh = (int)(a->MB / 16);
+    urc_ls *body = *at;
+    memset(t, 0, sizeof *t);
+    int64_t E = q8 ? 4 : 2;          /* channels per element of a B row: int8 quads, bf16 pairs */
+    for (int i = 0; i < 2 * nh; i++) /* C[r][h]: r*nh + h */
+        t->rows[i] = 16, t->colsb[i] = 64, t->dt[i] = q8 ? URC_DT_I32 : URC_DT_F32;
+    for (int r = 0; r < 2; r++)
+        t->rows[4 + r] = 16, t->colsb[4 + r] = (int)(a->KC * (q8 ? 1 : 2)), t->dt[4 + r] = q8 ? URC_DT_U8 : URC_DT_BF16;
+    for (int h = 0; h < nh; h++)
+        t->rows[6 + h] = (int)(a->KC / E), t->colsb[6 + h] = 64, t->dt[6 + h] = q8 ? URC_DT_I8 : URC_DT_U32;
+    urc_tiles_config(k, body, t, tg);
+    int acc = urc_kernel_local(k, "acc", t->dt[0], 32 * a->MB);
+    urc_ls_array(body, k, acc);
+    urc_lx *o0 = *o0p = loop(k, &body, "o0", 0, urc_lx_int(rows), 32, 0);
+    for (int i = 0; i < 2 * nh; i++) urc_tiles_zero(k, body, t, i);
+    urc_ls *tb = body;
+    urc_lx *kd = loop(k, &tb, "kd", 0, urc_lx_int(a->K[0]), 1, 0);
+    urc_lx *kh = loop(k, &tb, "kh", 0, urc_lx_int(a->K[1]), 1, 0);
+    urc_lx *kw = loop(k, &tb, "kw", 0, urc_lx_int(a->K[2]), 1, 0);
+    urc_lx *tap = urc_sp_let(k, tb, "tap", urc_add(urc_muli(urc_add(urc_muli(kd, a->K[1]), kh), a->K[2]), kw));
+    urc_lx *pos = urc_add(urc_add(q, o0), urc_add(urc_muli(urc_add(urc_muli(kd, a->P[1]), kh), a->P[2]), kw));
+    int64_t XS = a->Cp * a->S; /* Xp's elements per position */
+    urc_lx *xa = urc_sp_let(k, tb, "xa", urc_muli(pos, XS));
+    /* B's elements: bf16 pairs (uint32), int8 bytes (a quad per row element) */
+    int64_t BE = q8 ? 4 : 1, rowb = a->MB * BE; /* B elements per output channel, per row of the packed W */
+    urc_lx *wa = urc_sp_let(k, tb, "wa", urc_muli(urc_add(urc_muli(mb, a->T), tap), a->Cp / E * rowb));
+    urc_lx *c0 = loop(k, &tb, "c0", 0, urc_lx_int(a->Cp), a->KC, 0);
+    urc_lx *wc = urc_add(wa, urc_muli(bin(URC_L_DIV, c0, urc_lx_int(E)), rowb));
+    for (int h = 0; h < nh; h++) urc_tiles_load(k, tb, t, 6 + h, bw, urc_addi(wc, 16 * BE * h), urc_lx_int(rowb));
+    for (int64_t part = 0; part < a->S; part++) { /* (split: the high parts, then the low ones, same B) */
+        for (int r = 0; r < 2; r++)
+            urc_tiles_load(k, tb, t, 4 + r, xp, urc_add(urc_addi(xa, 16 * r * XS + part * a->Cp), c0), urc_lx_int(XS));
+        for (int r = 0; r < 2; r++)
+            for (int h = 0; h < nh; h++) (q8 ? urc_tiles_dpbusd : urc_tiles_dpbf16)(k, tb, t, r * nh + h, 4 + r, 6 + h);
+    }
+    for (int r = 0; r < 2; r++)
+        for (int h = 0; h < nh; h++)
+            urc_tiles_store(k, body, t, r * nh + h, acc, urc_lx_int(16 * r * a->MB + 16 * h), urc_lx_int(a->MB));
+
+    *at = body;
+    return acc;
+}
+
+/* The block loop of the quad form (VNNI): for each block o0 of RB positions, acc[RB][MB] (int32) = for each tap and
+ * quad c4 of channels, acc[r][l] = dot4(the quad of Xp at position o0 + r + tap, Wq[mb][tap][c4][l], acc[r][l]):
+ * RB x MB accumulators in registers (rows unrolled, lanes vectors of vpdpbusd). Returns acc. */
+static int quad_block(urc_kernel *k, urc_ls **at, const amx_geo *a, int xp, int bw, urc_lx *q, int64_t rows, urc_lx *mb,
+                      urc_lx **o0p) {
+    urc_ls *body = *at;
+    int64_t RB = a->RB, MB = a->MB, C4 = a->Cp / 4;
+    urc_lx *o0 = *o0p = loop(k, &body, "o0", 0, urc_lx_int(rows), RB, 0);
+    int acc = urc_kernel_local(k, "acc", URC_DT_I32, RB * MB);
+    urc_ls_array(body, k, acc);
+    urc_ls *zb = body;
+    urc_lx *zi = loop(k, &zb, "zi", 0, urc_lx_int(RB * MB), 1, URC_FOR_VECTOR);
+    urc_ls_store(zb, acc, zi, urc_lx_const(0, URC_DT_I32));
+    urc_ls *tb = body;
+    urc_lx *kd = loop(k, &tb, "kd", 0, urc_lx_int(a->K[0]), 1, 0);
+    urc_lx *kh = loop(k, &tb, "kh", 0, urc_lx_int(a->K[1]), 1, 0);
+    urc_lx *kw = loop(k, &tb, "kw", 0, urc_lx_int(a->K[2]), 1, 0);
+    urc_lx *tap = urc_sp_let(k, tb, "tap", urc_add(urc_muli(urc_add(urc_muli(kd, a->K[1]), kh), a->K[2]), kw));
+    urc_lx *pos = urc_add(urc_add(q, o0), urc_add(urc_muli(urc_add(urc_muli(kd, a->P[1]), kh), a->P[2]), kw));
+    urc_lx *xa = urc_sp_let(k, tb, "xa", urc_muli(pos, a->Cp));
+    urc_lx *wa = urc_sp_let(k, tb, "wa", urc_muli(urc_add(urc_muli(mb, a->T), tap), C4 * MB));
+    urc_lx *c4 = loop(k, &tb, "c4", 0, urc_lx_int(C4), 1, 0);
+    urc_lx *r = loop(k, &tb, "r", 0, urc_lx_int(RB), 1, URC_FOR_UNROLL);
+    int aw = urc_kernel_var(k, "aw", URC_DT_U32);
+    urc_ls_decl(tb, aw, urc_lx_pair(k, xp, urc_add(urc_add(xa, urc_muli(r, a->Cp)), urc_muli(c4, 4))));
+    urc_lx *l = loop(k, &tb, "l", 0, urc_lx_int(MB), 1, URC_FOR_VECTOR);
+    urc_lx *ai = urc_add(urc_muli(r, MB), l);
+    urc_ls_store(tb, acc, ai,
+                 urc_lx_dot4(urc_lx_var(k, aw), urc_lx_load(k, bw, urc_add(urc_add(wa, urc_muli(c4, MB)), l)),
+                             urc_lx_load(k, acc, ai)));
+    *at = body;
+    return acc;
 }
 
 bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
@@ -298,8 +400,8 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     int nk = 0;
     memcpy(&alpha, &at->act_alpha, sizeof alpha);
     memcpy(&fqs, &a.fq.scale, sizeof a.fq.scale);
-    const int64_t head[] = {0x414d58, a.N, a.C,     a.M,   a.Cp, a.MB, a.nmb, a.S,     bw,      bb,    br,
-                            by,       xp,  at->act, alpha, nx,   q8,   fqs,   a.fq.lo, a.fq.hi, bcorr, bs};
+    const int64_t head[] = {0x414d58, a.N,     a.C,   a.M, a.Cp, a.MB, a.nmb,   a.S,     bw,    bb, br,     by,
+                            xp,       at->act, alpha, nx,  q8,   fqs,  a.fq.lo, a.fq.hi, bcorr, bs, a.quad, a.RB};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
     for (int i = 0; i < 3; i++) key[nk++] = a.in[i], key[nk++] = a.out[i], key[nk++] = a.K[i], key[nk++] = a.pb[i];
     for (int p = 0; p < nx; p++) key[nk++] = bx[p], key[nk++] = cx[p];
@@ -314,51 +416,16 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     urc_lx *nn = loop(k, &body, "n", 0, urc_lx_int(a.N), 1, 0);
     urc_lx *od = loop(k, &body, "od", 0, urc_lx_int(a.out[0]), 1, 0);
     urc_ls *item = body;
-    int nh = (int)(a.MB / 16);
-    urc_tiles t;
-    memset(&t, 0, sizeof t);
-    int64_t E = q8 ? 4 : 2;          /* channels per element of a B row: int8 quads, bf16 pairs */
-    for (int i = 0; i < 2 * nh; i++) /* C[r][h]: r*nh + h */
-        t.rows[i] = 16, t.colsb[i] = 64, t.dt[i] = q8 ? URC_DT_I32 : URC_DT_F32;
-    for (int r = 0; r < 2; r++)
-        t.rows[4 + r] = 16, t.colsb[4 + r] = (int)(a.KC * (q8 ? 1 : 2)), t.dt[4 + r] = q8 ? URC_DT_U8 : URC_DT_BF16;
-    for (int h = 0; h < nh; h++)
-        t.rows[6 + h] = (int)(a.KC / E), t.colsb[6 + h] = 64, t.dt[6 + h] = q8 ? URC_DT_I8 : URC_DT_U32;
-    urc_tiles_config(k, body, &t, L->target);
-    int acc = urc_kernel_local(k, "acc", t.dt[0], 32 * a.MB);
-    urc_ls_array(body, k, acc);
     int64_t PHW = a.P[1] * a.P[2], rows = (a.out[1] - 1) * a.P[2] + a.out[2]; /* positions of a slab */
     urc_lx *q = urc_sp_let(k, body, "qs", urc_muli(urc_add(urc_muli(nn, a.P[0]), od), PHW));
-    urc_lx *o0 = loop(k, &body, "o0", 0, urc_lx_int(rows), 32, 0);
-    for (int i = 0; i < 2 * nh; i++) urc_tiles_zero(k, body, &t, i);
-    urc_ls *tb = body;
-    urc_lx *kd = loop(k, &tb, "kd", 0, urc_lx_int(a.K[0]), 1, 0);
-    urc_lx *kh = loop(k, &tb, "kh", 0, urc_lx_int(a.K[1]), 1, 0);
-    urc_lx *kw = loop(k, &tb, "kw", 0, urc_lx_int(a.K[2]), 1, 0);
-    urc_lx *tap = urc_sp_let(k, tb, "tap", urc_add(urc_muli(urc_add(urc_muli(kd, a.K[1]), kh), a.K[2]), kw));
-    urc_lx *pos = urc_add(urc_add(q, o0), urc_add(urc_muli(urc_add(urc_muli(kd, a.P[1]), kh), a.P[2]), kw));
-    int64_t XS = a.Cp * a.S; /* Xp's elements per position */
-    urc_lx *xa = urc_sp_let(k, tb, "xa", urc_muli(pos, XS));
-    /* B's elements: bf16 pairs (uint32), int8 bytes (a quad per row element) */
-    int64_t BE = q8 ? 4 : 1, rowb = a.MB * BE; /* B elements per output channel, per row of the packed W */
-    urc_lx *wa = urc_sp_let(k, tb, "wa", urc_muli(urc_add(urc_muli(mb, a.T), tap), a.Cp / E * rowb));
-    urc_lx *c0 = loop(k, &tb, "c0", 0, urc_lx_int(a.Cp), a.KC, 0);
-    urc_lx *wc = urc_add(wa, urc_muli(bin(URC_L_DIV, c0, urc_lx_int(E)), rowb));
-    for (int h = 0; h < nh; h++) urc_tiles_load(k, tb, &t, 6 + h, bw, urc_addi(wc, 16 * BE * h), urc_lx_int(rowb));
-    for (int64_t part = 0; part < a.S; part++) { /* (split: the high parts, then the low ones, same B) */
-        for (int r = 0; r < 2; r++)
-            urc_tiles_load(k, tb, &t, 4 + r, xp, urc_add(urc_addi(xa, 16 * r * XS + part * a.Cp), c0), urc_lx_int(XS));
-        for (int r = 0; r < 2; r++)
-            for (int h = 0; h < nh; h++)
-                (q8 ? urc_tiles_dpbusd : urc_tiles_dpbf16)(k, tb, &t, r * nh + h, 4 + r, 6 + h);
-    }
-    for (int r = 0; r < 2; r++)
-        for (int h = 0; h < nh; h++)
-            urc_tiles_store(k, body, &t, r * nh + h, acc, urc_lx_int(16 * r * a.MB + 16 * h), urc_lx_int(a.MB));
-
+    int64_t BR = a.quad ? a.RB : 32; /* positions per block */
+    urc_tiles t;
+    urc_lx *o0;
+    int acc = a.quad ? quad_block(k, &body, &a, xp, bw, q, rows, mb, &o0)
+                     : tile_block(k, &body, &a, xp, bw, q, rows, mb, q8, &t, L->target, &o0);
     /* the positions kept: Y[n, od, oh, ow, mb*MB + l] = act(acc[r][l] + bias) + R */
     urc_ls *eb = body;
-    urc_lx *r = loop(k, &eb, "r", 0, urc_lx_int(32), 1, 0);
+    urc_lx *r = loop(k, &eb, "r", 0, urc_lx_int(BR), 1, 0);
     urc_lx *o = urc_sp_let(k, eb, "o", urc_add(o0, r));
     urc_lx *oh = bin(URC_L_DIV, o, urc_lx_int(a.P[2])), *ow = bin(URC_L_REM, o, urc_lx_int(a.P[2]));
     urc_ls *keep = urc_ls_if(
@@ -375,7 +442,7 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     urc_lx *yi = urc_add(yb, l);
     if (br >= 0) val = urc_lx_bin(URC_L_ADD, val, urc_lx_load(k, br, yi));
     urc_ls_store(keep, by, yi, val);
-    urc_tiles_release(item, &t);
+    if (!a.quad) urc_tiles_release(item, &t);
     urc_lower_remember(L, k);
     return true;
 }
@@ -391,8 +458,10 @@ bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg
     const urc_value *X = n->in[0], *W = n->in[1], *B = bias(n), *sv = n->scratch;
     bool split = urc_target_amx_split(L->target);
     urc_fq fq = {0, 0, 0};
+    bool quad = convt_quad(L->target);
     bool q8 = convt8_fits(n, L->target, gg, &fq) && sv && sv->dtype == URC_DT_U8 &&
-              urc_shape_numel(&sv->shape) >= convt8_count(gg);
+              urc_shape_numel(&sv->shape) >= convt8_count(gg, quad);
+    quad = quad && q8;
     if (!q8 && (!urc_target_amx(L->target) || X->dtype != (split ? URC_DT_F32 : URC_DT_BF16) || !W->data ||
                 n->a.conv.w_last || (split && urc_lower_wdtype(n) != URC_DT_BF16) || (B && !B->data) ||
                 n->out[0]->dtype != URC_DT_F32 || !urc_convt_direct_ok(gg)))
@@ -400,7 +469,7 @@ bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg
     int64_t in[3] = {1, 1, 1}, K[3] = {1, 1, 1}, C = gg->C, M = gg->M;
     for (int i = 0; i < gg->nsp; i++) in[3 - gg->nsp + i] = gg->in[i], K[3 - gg->nsp + i] = gg->K[i];
     int64_t T = K[0] * K[1] * K[2], J = T * M, V = gg->N * in[0] * in[1] * in[2], NP = urc_tile_gemm_panels(J);
-    int64_t V32 = (V + 31) / 32 * 32, Cp = (C + 63) / 64 * 64;
+    int64_t V32 = (V + 31) / 32 * 32, Cp = urc_tile_gemm_k8(C, quad);
     int bx = urc_lower_in(L, k, X, "x");
     float *f = urc_xmalloc((size_t)(C * J) * sizeof *f); /* [C][J]: W[c][m][tap] at column tap*M + m */
     const float *w = urc_lower_wdata(L, n);
@@ -410,7 +479,7 @@ bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg
     int bw, bxq = -1, bcorr = -1, bs = -1;
     if (q8) { /* (as the int8 matmuls: matmul.c amx_body) */
         int64_t *cs = urc_xmalloc(sizeof *cs * (size_t)J);
-        bw = urc_tile_gemm_pack8(L, k, "wt_tiles8", f, C, J, J, 1, cs);
+        bw = urc_tile_gemm_pack8(L, k, quad ? "wt_quads" : "wt_tiles8", f, C, J, J, 1, cs, quad);
         bcorr = urc_tile_gemm_corr(L, k, cs, J, NP * 32, fq);
         bs = urc_lower_wscale(L, k, n, NP * 32, J); /* (column j's channel: j % M) */
         bxq = urc_lower_out(L, k, sv, "xq");
@@ -429,7 +498,7 @@ bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg
     int64_t key[32], fqs = 0;
     int nk = 0;
     memcpy(&fqs, &fq.scale, sizeof fq.scale);
-    const int64_t head[] = {0x414d5854, C, M, V, bx, bw, bb, by, split, q8, bxq, bcorr, bs, fqs, fq.lo};
+    const int64_t head[] = {0x414d5854, C, M, V, bx, bw, bb, by, split, q8, bxq, bcorr, bs, fqs, fq.lo, quad};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
     for (int i = 0; i < 3; i++) key[nk++] = in[i], key[nk++] = K[i];
     if (urc_lower_reuse(L, k, n, key, nk)) return true;
@@ -443,10 +512,11 @@ bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg
     urc_lx *p = loop(k, &body, "p", 0, urc_lx_int(NP), 1, URC_FOR_PARALLEL);
     k->body->list.items[k->body->list.len - 1]->collapse = 2;
     urc_lx *i0 = urc_muli(loop(k, &body, "rb", 0, urc_lx_int((V + 31) / 32), 1, 0), 32);
-    urc_tile_gemm tg = {bx, urc_lx_int(0), C, V, C, bw, urc_muli(p, urc_tile_gemm_panel_pairs(C)), split, false};
-    if (q8)
-        tg = (urc_tile_gemm){bxq,   urc_lx_int(0), Cp, V32, Cp, bw, urc_muli(p, urc_tile_gemm_panel_bytes8(C)),
-                             false, true};
+    urc_tile_gemm tg = {bx, urc_lx_int(0), C, V, C, bw, urc_muli(p, urc_tile_gemm_panel_pairs(C)), split, false, false};
+    if (q8) { /* (quad: B's elements are uint32 quads) */
+        int64_t pb = urc_tile_gemm_panel_bytes8(C, quad) / (quad ? 4 : 1);
+        tg = (urc_tile_gemm){bxq, urc_lx_int(0), Cp, V32, Cp, bw, urc_muli(p, pb), false, true, quad};
+    }
     int acc = urc_tile_gemm_block(k, body, &tg, i0, L->target);
     /* block element (i, j): input voxel v = i0 + i, column jj = p*32 + j */
     urc_ls *rb = body;

@@ -802,7 +802,7 @@ static void amx_body(mm_ctx *c) {
     k->body->list.items[k->body->list.len - 1]->collapse = g->batch.rank + 2;
     urc_lx *p = urc_lx_var(k, vp), *i0 = urc_muli(urc_lx_var(k, vrb), 32);
     urc_lx *bb = urc_muli(urc_add(urc_muli(urc_index_bcast(k, iv, &g->batch, &g->bbatch), NP), p),
-                          q8 ? urc_tile_gemm_panel_bytes8(g->K) : urc_tile_gemm_panel_pairs(g->K));
+                          q8 ? urc_tile_gemm_panel_bytes8(g->K, false) : urc_tile_gemm_panel_pairs(g->K));
     /* A in place, or its levels (int8: Aq[ab][M32][Kp]) */
     urc_lx *abase = q8 ? urc_muli(urc_index_bcast(k, iv, &g->batch, &g->abatch), M32 * Kp) : a_base(c, iv);
     urc_tile_gemm tg = {q8 ? c->bq : c->ba,
@@ -813,7 +813,8 @@ static void amx_body(mm_ctx *c) {
                         c->bb,
                         urc_lx_var(k, urc_ls_let(k, body, "bb", URC_DT_I64, bb)),
                         !q8 && c->n->in[0]->dtype == URC_DT_F32,
-                        q8};
+                        q8,
+                        false};
     int acc = urc_tile_gemm_block(k, body, &tg, i0, c->L->target);
     /* Y[b, i0 + i, p*32 + j] for the rows and columns that exist */
     int vi = urc_kernel_var(k, "i", URC_DT_I64), vj = urc_kernel_var(k, "j", URC_DT_I64);
@@ -905,7 +906,8 @@ static bool fast_lower(mm_ctx *c) {
         free(cs);
     } else if (t.amx8) {
         int64_t *cs = urc_xmalloc(sizeof *cs * (size_t)g->N), NP8 = urc_tile_gemm_panels(g->N) * 32;
-        c->bb = urc_tile_gemm_pack8(c->L, k, "b_tiles8", urc_lower_wdata(c->L, c->n), g->K, g->N, g->b_sk, g->b_sn, cs);
+        c->bb = urc_tile_gemm_pack8(c->L, k, "b_tiles8", urc_lower_wdata(c->L, c->n), g->K, g->N, g->b_sk, g->b_sn, cs,
+                                    false);
         c->bcorr = urc_tile_gemm_corr(c->L, k, cs, g->N, NP8, c->fq);
         c->bs = urc_lower_wscale(c->L, k, c->n, NP8, g->N);
         c->bq = urc_lower_out(c->L, k, sv, "aq");

@@ -55,8 +55,8 @@ urc_lx *urc_tile_gemm_dequant(const urc_kernel *k, urc_lx *sum, int bcorr, int b
 }
 
 int urc_tile_gemm_pack8(urc_lower *L, urc_kernel *k, const char *hint, const float *w, int64_t K, int64_t N, int64_t sk,
-                        int64_t sn, int64_t *colsum) {
-    int64_t NP = urc_tile_gemm_panels(N), pb = urc_tile_gemm_panel_bytes8(K);
+                        int64_t sn, int64_t *colsum, bool quad) {
+    int64_t NP = urc_tile_gemm_panels(N), pb = urc_tile_gemm_panel_bytes8(K, quad);
     int8_t *q = urc_xcalloc((size_t)(NP * pb), 1);
     for (int64_t n = 0; n < N; n++) {
         colsum[n] = 0;
@@ -66,9 +66,40 @@ int urc_tile_gemm_pack8(urc_lower *L, urc_kernel *k, const char *hint, const flo
             colsum[n] += v;
         }
     }
-    int r = urc_lower_const(L, k, hint, URC_DT_I8, NP * pb, q);
+    int r = quad ? urc_lower_const(L, k, hint, URC_DT_U32, NP * pb / 4, q)
+                 : urc_lower_const(L, k, hint, URC_DT_I8, NP * pb, q);
     free(q);
     return r;
+}
+
+/* quad: acc[32][32] in groups of RG rows (8 on 512-bit targets: 16 accumulator vectors, else 2), each summed in its
+ * own local block over every quad of k (rows unrolled, columns DOT4 lanes) and then copied to acc. */
+static int quad_gemm(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, urc_lx *i0, const urc_target *tg) {
+    int64_t RG = tg->vector_bits >= 512 ? 8 : 2;
+    int acc = urc_kernel_local(k, "acc", URC_DT_I32, 32 * 32), ag = urc_kernel_local(k, "accg", URC_DT_I32, RG * 32);
+    urc_ls_array(at, k, acc);
+    int vg = urc_kernel_var(k, "rg", URC_DT_I64), vk = urc_kernel_var(k, "k4", URC_DT_I64);
+    int vr = urc_kernel_var(k, "r", URC_DT_I64), vl = urc_kernel_var(k, "l", URC_DT_I64);
+    urc_lx *r = urc_lx_var(k, vr), *l = urc_lx_var(k, vl), *gi = urc_add(urc_muli(r, 32), l);
+    urc_ls *gb = urc_ls_for(at, vg, urc_lx_int(0), urc_lx_int(32 / RG), 1, 0);
+    urc_ls_array(gb, k, ag);
+    urc_lx *row0 = urc_add(i0, urc_muli(urc_lx_var(k, vg), RG));
+    urc_ls *zl = urc_ls_for(gb, vl, urc_lx_int(0), urc_lx_int(RG * 32), 1, URC_FOR_VECTOR);
+    urc_ls_store(zl, ag, l, urc_lx_const(0, URC_DT_I32));
+    urc_ls *kl = urc_ls_for(gb, vk, urc_lx_int(0), urc_lx_int(g->K / 4), 1, 0);
+    urc_lx *k4 = urc_lx_var(k, vk);
+    urc_ls *rl = urc_ls_for(kl, vr, urc_lx_int(0), urc_lx_int(RG), 1, URC_FOR_UNROLL);
+    int aw = urc_kernel_var(k, "aw", URC_DT_U32);
+    urc_ls_decl(rl, aw,
+                urc_lx_pair(k, g->a, urc_add(urc_add(g->abase, urc_muli(urc_add(row0, r), g->lda)), urc_muli(k4, 4))));
+    urc_ls *ll = urc_ls_for(rl, vl, urc_lx_int(0), urc_lx_int(32), 1, URC_FOR_VECTOR);
+    urc_ls_store(ll, ag, gi,
+                 urc_lx_dot4(urc_lx_var(k, aw), urc_lx_load(k, g->b, urc_add(g->bbase, urc_add(urc_muli(k4, 32), l))),
+                             urc_lx_load(k, ag, gi)));
+    urc_ls *cr = urc_ls_for(gb, vr, urc_lx_int(0), urc_lx_int(RG), 1, 0);
+    urc_ls *cl = urc_ls_for(cr, vl, urc_lx_int(0), urc_lx_int(32), 1, URC_FOR_VECTOR);
+    urc_ls_store(cl, acc, urc_add(urc_muli(urc_lx_var(k, vg), RG * 32), gi), urc_lx_load(k, ag, gi));
+    return acc;
 }
 
 /* int8: one chunk of 64 k at k0, A read in place. */
@@ -122,6 +153,7 @@ static void chunk(urc_kernel *k, urc_ls *at, const urc_tiles *t, const urc_tile_
 }
 
 int urc_tile_gemm_block(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, urc_lx *i0, const urc_target *tg) {
+    if (g->quad) return quad_gemm(k, at, g, i0, tg);
     urc_tiles t;
     memset(&t, 0, sizeof t);
     for (int i = 0; i < 8; i++) { /* C[r][h] = 2r + h, A[r], B[h] */

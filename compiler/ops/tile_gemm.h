@@ -14,11 +14,14 @@ typedef struct urc_tile_gemm {
     bool split; /* A float32 instead, multiplied as its bf16 high and low parts (through the padded copy) */
     bool q8;    /* int8 (tdpbusd): A uint8 levels with M and K multiples of 32 and 64 (the caller pads: no copy),
                  * B int8 quads bq[K/4][32][4] (urc_tile_gemm_pack8), acc int32 */
+    bool quad;  /* int8 without AMX (VNNI: q8 too): K a multiple of 4 only, B the same quads as uint32 [K/4][32],
+                 * multiplied by vpdpbusd (loop.h URC_LX_DOT4) in groups of rows whose sums stay in registers */
 } urc_tile_gemm;
 
 /* Appends to `at` (the body of a work item of the caller's parallel loop) acc[32][32] = rows [i0, i0 + 32) of A
- * times the 32 columns of B, float32 accumulation (q8: int32, exact), and returns the local array acc (declared in `at`). A row
- * block past M or a k chunk past K reads A through a zero-padded local copy of its 32 x 32 block. */
+ * times the 32 columns of B, float32 accumulation (q8: int32, exact), and returns the local array acc (declared in
+ * `at`). A row block past M or a k chunk past K reads A through a zero-padded local copy of its 32 x 32 block.
+ * quad: no tiles (the sums of DOT4 lanes). */
 int urc_tile_gemm_block(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, urc_lx *i0, const urc_target *tg);
 
 /* The packed B's layout: panels of 32 columns, and uint32 pairs per panel (Kp/2 rows of 32). */
@@ -32,9 +35,11 @@ int urc_tile_gemm_pack(urc_lower *L, urc_kernel *k, const char *hint, const floa
                        int64_t sk, int64_t sn);
 
 /* int8: nb = 1 matrix of W's levels (integers in [-127, 127], element (kk, n) at w[kk*sk + n*sn]) as panels of
- * 32 columns of int8 quads, Bq[p][Kp/4][32][4] with Kp = K rounded up to 64 (zeros past K and N); colsum[n] (N
- * of them) gets the sum of column n's levels. Returns its buffer. */
-static inline int64_t urc_tile_gemm_panel_bytes8(int64_t K) { return (K + 63) / 64 * 64 * 32; }
+ * 32 columns of int8 quads, Bq[p][Kp/4][32][4] with Kp = K rounded up to 64 (quad: to 4; zeros past K and N),
+ * an int8 buffer (quad: uint32, a quad per element); colsum[n] (N of them) gets the sum of column n's levels.
+ * Returns its buffer. */
+static inline int64_t urc_tile_gemm_k8(int64_t K, bool quad) { return quad ? (K + 3) / 4 * 4 : (K + 63) / 64 * 64; }
+static inline int64_t urc_tile_gemm_panel_bytes8(int64_t K, bool quad) { return urc_tile_gemm_k8(K, quad) * 32; }
 /* int8: in `at` (the body of the caller's loop over rows r of the padded A), row r of A's levels for q8:
  * dst[drow + j] = clamp(rne(x / s), lo, hi) - lo of x = src[srow + j] for j < K where r < R, else 0 (up to Kp). */
 void urc_tile_gemm_levels(urc_kernel *k, urc_ls *at, urc_lx *r, int64_t R, int src, urc_lx *srow, int dst, urc_lx *drow,
@@ -45,6 +50,6 @@ void urc_tile_gemm_levels(urc_kernel *k, urc_ls *at, urc_lx *r, int64_t R, int s
 int urc_tile_gemm_corr(urc_lower *L, urc_kernel *k, const int64_t *sums, int64_t n, int64_t count, urc_fq fq);
 urc_lx *urc_tile_gemm_dequant(const urc_kernel *k, urc_lx *sum, int bcorr, int bs, urc_lx *col, urc_fq fq);
 int urc_tile_gemm_pack8(urc_lower *L, urc_kernel *k, const char *hint, const float *w, int64_t K, int64_t N, int64_t sk,
-                        int64_t sn, int64_t *colsum);
+                        int64_t sn, int64_t *colsum, bool quad);
 
 #endif

@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 #include "../base/base.h"
 
@@ -28,6 +31,7 @@ static const struct {
     {"sapphirerapids", "x86_64-linux-gnu", 512, 48 << 10, 2 << 20,
      X86_V4 | URC_FEAT_AVX512VNNI | URC_FEAT_AVX512BF16 | URC_FEAT_AVX512FP16 | URC_FEAT_AMX_BF16 | URC_FEAT_AMX_INT8},
     {"znver4", "x86_64-linux-gnu", 512, 32 << 10, 1 << 20, X86_V4 | URC_FEAT_AVX512VNNI | URC_FEAT_AVX512BF16},
+    {"alderlake", "x86_64-linux-gnu", 256, 48 << 10, 1 << 20, X86_V3 | URC_FEAT_AVXVNNI},
     {"armv8-a", "aarch64-linux-gnu", 128, 32 << 10, 512 << 10, URC_FEAT_NEON},
     {"cortex-a53", "aarch64-linux-gnu", 128, 32 << 10, 512 << 10, URC_FEAT_NEON},
     {"cortex-a72", "aarch64-linux-gnu", 128, 32 << 10, 1 << 20, URC_FEAT_NEON},
@@ -40,9 +44,9 @@ static const struct {
     {"cortex-m4", "thumbv7em-none-eabihf", 128, 16 << 10, 64 << 10, URC_FEAT_NO_FP64},
 };
 
-static const char *const feature_names[URC_FEAT_COUNT] = {"avx2",       "fma",        "f16c",       "avx512f",
-                                                          "avx512bf16", "avx512fp16", "avx512vnni", "amx-bf16",
-                                                          "amx-int8",   "neon",       "sve",        "no-fp64"};
+static const char *const feature_names[URC_FEAT_COUNT] = {
+    "avx2",     "fma",      "f16c", "avx512f", "avx512bf16", "avx512fp16", "avx512vnni",
+    "amx-bf16", "amx-int8", "neon", "sve",     "no-fp64",    "avxvnni"};
 
 static void native(urc_target *t) {
     t->name = "native";
@@ -56,6 +60,9 @@ static void native(urc_target *t) {
     if (__builtin_cpu_supports("avx512f")) t->features |= URC_FEAT_AVX512F;
     if (__builtin_cpu_supports("avx512vnni")) t->features |= URC_FEAT_AVX512VNNI;
     if (__builtin_cpu_supports("avx512bf16")) t->features |= URC_FEAT_AVX512BF16;
+    unsigned a = 0, b = 0, c = 0, d = 0; /* AVX-VNNI: CPUID 7.1 EAX bit 4 (clang 14 has no name for it) */
+    if ((t->features & URC_FEAT_AVX2) && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a >> 4 & 1))
+        t->features |= URC_FEAT_AVXVNNI;
     if (t->features & URC_FEAT_AVX512F) t->vector_bits = 512;
     else if (t->features & URC_FEAT_AVX2) t->vector_bits = 256;
 #elif defined(__aarch64__)
@@ -109,7 +116,7 @@ bool urc_target_dot2(const urc_target *t) {
 bool urc_target_vnni(const urc_target *t) {
     const char *e = getenv("UNETRC_VNNI");
     if (e && !strcmp(e, "1")) return true;
-    return (t->features & URC_FEAT_AVX512VNNI) && !(e && !strcmp(e, "0"));
+    return (t->features & (URC_FEAT_AVX512VNNI | URC_FEAT_AVXVNNI)) && !(e && !strcmp(e, "0"));
 }
 
 const char *urc_target_baseline(void) {

@@ -21,7 +21,8 @@ enum {
     URC_FEAT_NEON = 1u << 9,
     URC_FEAT_SVE = 1u << 10,
     URC_FEAT_NO_FP64 = 1u << 11, /* the FPU has single precision only: implies --float-only */
-    URC_FEAT_COUNT = 12
+    URC_FEAT_AVXVNNI = 1u << 12, /* vpdpbusd on 256 and 128-bit vectors (VEX: Alder Lake and later) */
+    URC_FEAT_COUNT = 13
 };
 
 typedef struct urc_target {
@@ -50,8 +51,8 @@ bool urc_target_amx(const urc_target *t);
  * no Casts of the data): urc_target_amx and UNETRC_AMX_SPLIT=1 in the environment. */
 bool urc_target_amx_split(const urc_target *t);
 /* Whether code for t multiplies int8 levels as integers in vector loops of quad products (--precision int8's
- * matrix products without AMX, loop.h URC_LX_DOT4, vpdpbusd): t has AVX512-VNNI and UNETRC_VNNI=0 is not set,
- * or UNETRC_VNNI=1 (any target: the same sums by portable arithmetic, for tests on CPUs without VNNI). */
+ * products without AMX, loop.h URC_LX_DOT4, vpdpbusd): t has AVX512-VNNI or AVX-VNNI and UNETRC_VNNI=0 is not
+ * set, or UNETRC_VNNI=1 (any target: the same sums by portable arithmetic, for tests on CPUs without VNNI). */
 bool urc_target_vnni(const urc_target *t);
 /* The named baseline `unetrc MODEL -o seg.c` tunes for unless --target-cpu says otherwise, so that two
  * build machines give the same code: x86-64-v3 on x86-64 hosts, armv8-a on Arm, else generic. */

@@ -36,7 +36,8 @@ static bool required(const urc_cpu_feature *f, const char *features, unsigned tf
         if (!strcmp(f->llvm, v4[i])) return true;
     return (!strcmp(f->llvm, "avx512bf16") && (tf & URC_FEAT_AVX512BF16)) ||
            (!strcmp(f->llvm, "avx512fp16") && (tf & URC_FEAT_AVX512FP16)) ||
-           (!strcmp(f->llvm, "avx512vnni") && (tf & URC_FEAT_AVX512VNNI));
+           (!strcmp(f->llvm, "avx512vnni") && (tf & URC_FEAT_AVX512VNNI)) ||
+           (!strcmp(f->llvm, "avxvnni") && (tf & URC_FEAT_AVXVNNI));
 }
 
 /* A function built for baseline x86-64, whatever the module's CPU and features. */

@@ -358,7 +358,8 @@ bool urc_llvm_build_module(const urc_program *const *progs, const char *const *e
     bool avx512vnni =
         !has_feature(features, "-avx512vnni") && !has_feature(features, "-avx512vl") &&
         ((has_feature(features, "+avx512vnni") && has_feature(features, "+avx512vl")) || (tf & URC_FEAT_AVX512VNNI));
-    g.vnni = !x86 ? 0 : avx512vnni ? 1 : has_feature(features, "+avxvnni") ? 2 : 0;
+    bool avxvnni = !has_feature(features, "-avxvnni") && (has_feature(features, "+avxvnni") || (tf & URC_FEAT_AVXVNNI));
+    g.vnni = !x86 ? 0 : avx512vnni ? 1 : avxvnni ? 2 : 0;
     /* vcvtph2ps (F16C: x86-64-v3 and later; without it LLVM would call a libgcc routine for fpext half) */
     g.f16c = x86 && !has_feature(features, "-f16c") && (has_feature(features, "+f16c") || (tf & URC_FEAT_F16C));
     if (x86) g.vector_width = urc_fmt("%d", W->target.vector_bits ? W->target.vector_bits : 256);
