@@ -131,6 +131,17 @@ LLVMBasicBlockRef ll_block_new(gen *g, const char *name) { return LLVMAppendBasi
 static LLVMValueRef to_bool(gen *g, LLVMValueRef v, urc_dtype dt);
 static LLVMValueRef half_to_f32(gen *g, LLVMValueRef h, urc_dtype dt);
 static LLVMValueRef f32_to_half(gen *g, LLVMValueRef f, urc_dtype dt);
+static LLVMValueRef sel(gen *g, LLVMValueRef c, LLVMValueRef a, LLVMValueRef b);
+
+/* The float constant v of type ft, or a vector of it. */
+static LLVMValueRef fconst(LLVMTypeRef ft, double v) {
+    if (LLVMGetTypeKind(ft) != LLVMVectorTypeKind) return LLVMConstReal(ft, v);
+    unsigned n = LLVMGetVectorSize(ft);
+    LLVMValueRef e = LLVMConstReal(LLVMGetElementType(ft), v), es[64];
+    URC_ASSERT(n <= 64, "vector too long");
+    for (unsigned i = 0; i < n; i++) es[i] = e;
+    return LLVMConstVector(es, n);
+}
 
 /* v of dtype from as dtype to (the C printer's casts). */
 LLVMValueRef ll_convert(gen *g, LLVMValueRef v, urc_dtype from, urc_dtype to, bool inrange) {
@@ -146,7 +157,21 @@ LLVMValueRef ll_convert(gen *g, LLVMValueRef v, urc_dtype from, urc_dtype to, bo
     if (is_float(to)) return is_signed(from) ? LLVMBuildSIToFP(b, v, t, "") : LLVMBuildUIToFP(b, v, t, "");
     if (is_float(from)) {
         if (inrange) return is_signed(to) ? LLVMBuildFPToSI(b, v, t, "") : LLVMBuildFPToUI(b, v, t, "");
-        /* saturating, NaN -> 0: exactly docs/ops.md's conversion */
+        /* saturating, NaN -> 0: exactly docs/ops.md's conversion. To 8 and 16 bits (whose bounds the float type
+         * holds exactly) as NaN -> 0, a clamp to the bounds and the plain conversion, which LLVM 14 vectorises
+         * (not llvm.fpto*i.sat: int8's levels loops) */
+        if (bits_of(to) <= 16) {
+            LLVMTypeRef ft = LLVMTypeOf(v);
+            int64_t lo = is_signed(to) ? -((int64_t)1 << (bits_of(to) - 1)) : 0;
+            int64_t hi = is_signed(to) ? ((int64_t)1 << (bits_of(to) - 1)) - 1 : ((int64_t)1 << bits_of(to)) - 1;
+            LLVMValueRef z = LLVMConstNull(ft), c[2] = {NULL, NULL};
+            c[0] = sel(g, LLVMBuildFCmp(b, LLVMRealUNO, v, v, ""), z, v);
+            c[1] = fconst(ft, (double)lo);
+            c[0] = ll_intrinsic(g, "llvm.maxnum", &ft, 1, c, 2);
+            c[1] = fconst(ft, (double)hi);
+            c[0] = ll_intrinsic(g, "llvm.minnum", &ft, 1, c, 2);
+            return is_signed(to) ? LLVMBuildFPToSI(b, c[0], t, "") : LLVMBuildFPToUI(b, c[0], t, "");
+        }
         LLVMTypeRef tys[2] = {t, val_type(g, from)};
         return ll_intrinsic(g, is_signed(to) ? "llvm.fptosi.sat" : "llvm.fptoui.sat", tys, 2, &v, 1);
     }
