@@ -123,10 +123,10 @@ static bool amx8_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
         !amx_geometry(n, true, a))
         return false;
     a->S = 1, a->fq = fq, a->quad = quad;
-    if (quad) { /* RB rows of MB / lanes accumulator vectors, up to 24 of the 32 registers (AVX-512), 12 of 16 */
+    if (quad) { /* RB rows of MB / lanes accumulator vectors, 12 in all (gcc -O3 spilled 24 of the 32 AVX-512 ones) */
         int64_t lanes = t->vector_bits >= 512 ? 16 : 8, regs = a->MB / lanes;
         a->Cp = (a->C + 3) / 4 * 4, a->KC = a->Cp;
-        a->RB = (lanes == 16 ? 12 : 6) / regs;
+        a->RB = 12 / regs;
     }
     return a->C >= 8 && a->M >= 16 && a->Cp * a->T <= ((int64_t)1 << 31) / (256 * 128);
 }
