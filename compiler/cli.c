@@ -748,8 +748,8 @@ static const opt table[] = {
     {"--cc", K_STR, BUILD | COMPILE | TRAINC, AT(cc),
      "--cc CC                C compiler for the generated code (default $CC, else cc)"},
     {"--cflags", K_STR, BUILD | COMPILE | TRAINC, AT(cflags),
-     "--cflags FLAGS         its flags (run, grad: \"-std=c11 -O2 -fopenmp\"; bench, train, segment:\n"
-     "                       \"-std=c11 -O3 -march=native -mprefer-vector-width=512 -fopenmp\")"},
+     "--cflags FLAGS         its flags (run, grad: $UNETRC_RUN_CFLAGS, else \"-std=c11 -O2 -fopenmp\"; bench,\n"
+     "                       train, segment: \"-std=c11 -O3 -march=native -mprefer-vector-width=512 -fopenmp\")"},
     {"--dump-ir", K_FLAG, ALL & ~SEGMENT, AT(opt.dump_ir),
      "--dump-ir              print the IR after the graph passes"},
     {"--dump-loops", K_FLAG, ALL & ~SEGMENT, AT(opt.dump_loops),

@@ -339,17 +339,17 @@ awk -v a="$a" -v b="$b" 'BEGIN { r = b / a; exit !(r >= 0.22 && r <= 0.28) }' ||
 "$unetrc" "$model" -o "$out/keep/i8.c" --precision int8 --calibrate "$cal" --keep-fp32 '*'
 cmp "$out/keep/i8.weights" "$out/f32.weights" || fail "int8 --keep-fp32 '*' changed the weights"
 # segment keys its build cache by --calibrate's samples (names and bytes, not the folder): the same samples
-# elsewhere reuse the build, a changed sample makes another
+# elsewhere reuse the build, a changed sample makes another (built at -O1: the cache is under test)
 img="$(dirname "$0")/segment/data/a.nii.gz"
 cp -r "$cal" "$out/cal2"
 for d in "$cal" "$out/cal2"; do
     "$unetrc" segment "$model" --image "$img" --output "$out/seg.nii.gz" --precision int8 --calibrate "$d" \
-        --cache "$out/segc" --quiet
+        --cache "$out/segc" --quiet --cflags "-std=c11 -O1 -fopenmp"
 done
 [ "$(ls "$out/segc" | wc -l)" -eq 1 ] || fail "segment: the same calibration samples built twice"
 "$randn" "$input" 9 "$out/cal2/s1.npy"
 "$unetrc" segment "$model" --image "$img" --output "$out/seg.nii.gz" --precision int8 --calibrate "$out/cal2" \
-    --cache "$out/segc" --quiet
+    --cache "$out/segc" --quiet --cflags "-std=c11 -O1 -fopenmp"
 [ "$(ls "$out/segc" | wc -l)" -eq 2 ] || fail "segment: other calibration samples reused a build"
 # errors: exit status and the exact line
 err() {

@@ -39,6 +39,11 @@ const urc_backend *urc_backend_from_env(void) {
     return b;
 }
 
+const char *urc_default_cflags(void) {
+    const char *e = getenv("UNETRC_RUN_CFLAGS");
+    return e && *e ? e : "-std=c11 -O2 -fopenmp";
+}
+
 void urc_emitted_free(urc_emitted *e) {
     urc_sb_free(&e->code);
     urc_sb_free(&e->header);

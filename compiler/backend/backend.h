@@ -37,7 +37,7 @@ void urc_emitted_free(urc_emitted *e);
 
 typedef struct urc_run_opts {
     const char *cc;         /* NULL: $CC, else "cc" */
-    const char *cflags;     /* NULL: "-std=c11 -O2 -fopenmp" */
+    const char *cflags;     /* NULL: urc_default_cflags() */
     const char *keep_dir;   /* keep files there instead of a scratch folder in $TMPDIR (proc.h) */
     const char *model_name; /* for the provenance comment */
     const char *command;
@@ -51,11 +51,16 @@ typedef struct urc_run_opts {
     double *build_ms; /* --jit: when not NULL, the time to generate and compile the code */
 } urc_run_opts;
 
+/* The C compiler flags of a build whose caller gives none (run and grad without --cflags): $UNETRC_RUN_CFLAGS
+ * when set and not empty (the test suite builds code whose optimisation is not under test at -O1), else
+ * "-std=c11 -O2 -fopenmp". */
+const char *urc_default_cflags(void);
+
 /* Building an executable from emitted code and C sources (a harness, the
  * runtime's files). */
 typedef struct urc_build_opts {
     const char *cc;       /* NULL: $CC, else "cc" */
-    const char *cflags;   /* NULL: "-std=c11 -O2 -fopenmp" */
+    const char *cflags;   /* NULL: urc_default_cflags() */
     const char *log_path; /* the toolchain's stdout and stderr */
     const char *tmpdir;   /* TMPDIR of the toolchain, or NULL */
 } urc_build_opts;

@@ -132,7 +132,7 @@ static int build(const char *const *sources, int n, const char *exe, const urc_b
     const char *cc = compiler_of(o->cc);
     strvec argv = {0};
     urc_split_words(cc, &argv);
-    urc_split_words(o->cflags ? o->cflags : "-std=c11 -O2 -fopenmp", &argv);
+    urc_split_words(o->cflags ? o->cflags : urc_default_cflags(), &argv);
     for (int i = 0; i < n; i++) URC_VEC_PUSH(argv, (char *)sources[i]);
     URC_VEC_PUSH(argv, "-o");
     URC_VEC_PUSH(argv, (char *)exe);

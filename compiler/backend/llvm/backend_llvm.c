@@ -22,7 +22,7 @@ static bool llvm_emit(const urc_program *const *progs, const char *const *entrie
  * libgomp's GOMP_parallel. */
 static bool llvm_build(const char *const *sources, int n, const char *exe, const urc_build_opts *o) {
     urc_build_opts bo = *o;
-    const char *flags = o->cflags ? o->cflags : "-std=c11 -O2 -fopenmp";
+    const char *flags = o->cflags ? o->cflags : urc_default_cflags();
     bo.cflags = strstr(flags, "-fopenmp") ? flags : urc_fmt("%s -fopenmp", flags);
     return urc_c_build(sources, n, exe, &bo);
 }
