@@ -216,32 +216,36 @@ for be in c llvm; do
     fi
     for i in 1 2 3; do "$cmp" "$T/ref$i.npy" "$T/gen$i.npy" 1e-4 || fail "int8 quads: $be code vs interpreter (output $i)"; done
 done
-# Channel counts that are no multiple of 4 (tests/data/int8_odd.onnx: convolutions 10 -> 18 and 18 -> 16, a
-# ConvTranspose 18 -> 6, MatMuls with K 18 and 13; make_int8_odd.py): the code for icelake-server has every product
-# on quads and no FakeQuant; on tiles (AMX, C) and on quads (VNNI, C and LLVM) against the interpreter within 1e-4
-# (measured 7.1e-8 to 2.1e-7). Packing the convolutions' weight quads by C instead of C rounded up to 4 fails it by
-# 0.7 to 0.85 of max|y| (int8_amx.onnx, whose counts are multiples of 4, passes).
+# Channel counts that are no multiple of 4 and strided convolutions (tests/data/int8_odd.onnx: convolutions 10 -> 18
+# and 18 -> 16, a ConvTranspose 18 -> 6, MatMuls with K 18 and 13, stride-2 convolutions 18 -> 12 (kernel 3,
+# padding at one end only) and 18 -> 16 (kernel 2); make_int8_odd.py): the code for icelake-server has every product
+# on quads and no FakeQuant; on tiles (AMX, C; the strided ones in float32) and on quads (VNNI, C and LLVM) against
+# the interpreter within 1e-4 (measured 7.8e-8 to 3.6e-7). Packing the convolutions' weight quads by C instead of C
+# rounded up to 4 fails it by 0.7 to 0.85 of max|y| (int8_amx.onnx, whose counts are multiples of 4, passes), a
+# strided row's address without the stride by 0.46 and 0.91, the grid's old no-padding shortcut (P = in) by 9.6e-2.
 m="$S/tests/data/int8_odd"
 mkdir "$T/calo"
 for s in 1 2 3 4; do "$(dirname "$cmp")/npy_randn" "$m.input.npy" $s "$T/calo/s$s.npy"; done
 q8="--precision int8 --calibrate $T/calo"
 # shellcheck disable=SC2086
 "$U" "$m.onnx" -o "$T/odd.c" --target-cpu icelake-server $q8
-[ "$(grep -c "uint8_t \*restrict xp, const uint32_t \*restrict wquads" "$T/odd.c")" -eq 2 ] &&
+[ "$(grep -c "uint8_t \*restrict xp, const uint32_t \*restrict wquads" "$T/odd.c")" -eq 4 ] &&
     [ "$(grep -c "restrict wt_quads" "$T/odd.c")" -eq 1 ] && [ "$(grep -c "restrict b_quads" "$T/odd.c")" -eq 2 ] &&
     ! grep -q "_unetrc_fakequant(" "$T/odd.c" || fail "int8_odd: not every product on quads for icelake-server"
 # shellcheck disable=SC2086
 UNETRC_QUANT_FOLD=0 "$U" run "$m.onnx" --input "$m.input.npy" $q8 --interp --output "$T/ref1.npy" --output "$T/ref2.npy" \
-    --output "$T/ref3.npy"
+    --output "$T/ref3.npy" --output "$T/ref4.npy" --output "$T/ref5.npy"
 for run in "UNETRC_AMX=1:c" "UNETRC_AMX=0 UNETRC_VNNI=1:c" "UNETRC_AMX=0 UNETRC_VNNI=1:llvm"; do
     be=${run##*:} vars=${run%:*}
     # shellcheck disable=SC2086
     if ! env $vars "$U" run "$m.onnx" --input "$m.input.npy" $q8 --backend $be --output "$T/gen1.npy" \
-        --output "$T/gen2.npy" --output "$T/gen3.npy" 2>"$T/err"; then
+        --output "$T/gen2.npy" --output "$T/gen3.npy" --output "$T/gen4.npy" --output "$T/gen5.npy" 2>"$T/err"; then
         grep -q "unknown backend\|not built" "$T/err" || fail "int8_odd $vars $be: $(cat "$T/err")"
         continue
     fi
-    for i in 1 2 3; do "$cmp" "$T/ref$i.npy" "$T/gen$i.npy" 1e-4 || fail "int8_odd: $vars $be vs interpreter (output $i)"; done
+    for i in 1 2 3 4 5; do
+        "$cmp" "$T/ref$i.npy" "$T/gen$i.npy" 1e-4 || fail "int8_odd: $vars $be vs interpreter (output $i)"
+    done
 done
 echo "amx_check: $fails failures"
 [ "$fails" -eq 0 ]

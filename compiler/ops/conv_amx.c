@@ -46,21 +46,23 @@ typedef struct amx_geo {
     bool quad; /* int8 without AMX (VNNI, urc_target_vnni): the same grid and quads, multiplied by vpdpbusd in
                 * blocks of RB positions x MB channels of int32 accumulators (C rounded up to 4 only) */
     int64_t RB;
-    urc_fq fq; /* int8: X's steps */
-    int64_t in[3], out[3], K[3], pb[3], P[3];
+    urc_fq fq;                                       /* int8: X's steps */
+    int64_t in[3], out[3], K[3], pb[3], P[3], st[3]; /* st: strides (> 1 for quads only) */
 } amx_geo;
 
-static bool amx_geometry(const urc_node *n, bool q8, amx_geo *a) {
+/* (strided: any stride, for the quads, whose rows read X at any address; the grid then holds the positions the
+ * outputs read, P = (out - 1) * stride + K along each axis) */
+static bool amx_geometry(const urc_node *n, bool q8, bool strided, amx_geo *a) {
     geo g = urc_conv_geometry(n);
     if (g.nsp < 2 || g.nsp > 3 || g.G != 1) return false;
     memset(a, 0, sizeof *a);
-    for (int i = 0; i < 3; i++) a->in[i] = a->out[i] = a->K[i] = a->P[i] = 1;
+    for (int i = 0; i < 3; i++) a->in[i] = a->out[i] = a->K[i] = a->P[i] = a->st[i] = 1;
     for (int i = 0; i < g.nsp; i++) {
         int j = 3 - g.nsp + i;
-        if (g.s[i] != 1 || g.d[i] != 1) return false;
-        a->in[j] = g.in[i], a->out[j] = g.out[i], a->K[j] = g.K[i], a->pb[j] = g.pb[i];
-        a->P[j] = g.out[i] + g.K[i] - 1;
-        if (a->pb[j] < 0 || a->P[j] < a->in[j] + a->pb[j]) return false;
+        if ((g.s[i] != 1 && !strided) || g.s[i] < 1 || g.d[i] != 1) return false;
+        a->in[j] = g.in[i], a->out[j] = g.out[i], a->K[j] = g.K[i], a->pb[j] = g.pb[i], a->st[j] = g.s[i];
+        a->P[j] = (g.out[i] - 1) * g.s[i] + g.K[i];
+        if (a->pb[j] < 0 || (g.s[i] == 1 && a->P[j] < a->in[j] + a->pb[j])) return false;
     }
     a->N = g.N, a->C = g.C, a->M = g.M, a->q8 = q8;
     int64_t kb = q8 ? 64 : 32; /* channels of a full A tile row (64 bytes) */
@@ -93,7 +95,7 @@ static bool tile_conv(const urc_node *n, urc_dtype wdt, bool bf16_x) {
 /* Whether node n's convolution takes the tile kernel on target t (its X parts then in bf16: the
  * precision pass's Cast, urc_conv_pairs). */
 static bool amx_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
-    if (!urc_target_amx(t) || !tile_conv(n, URC_DT_BF16, true) || !amx_geometry(n, false, a)) return false;
+    if (!urc_target_amx(t) || !tile_conv(n, URC_DT_BF16, true) || !amx_geometry(n, false, false, a)) return false;
     a->S = urc_target_amx_split(t) ? 2 : 1;
     return a->C >= 8 && a->M >= 16;
 }
@@ -120,7 +122,7 @@ static bool amx8_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
     urc_fq fq;
     bool quad = !urc_target_amx(t) && urc_target_vnni(t);
     if ((!urc_target_amx(t) && !quad) || !tile_conv(n, URC_DT_I8, false) || !x_steps(n, &fq) ||
-        !amx_geometry(n, true, a))
+        !amx_geometry(n, true, quad, a))
         return false;
     a->S = 1, a->fq = fq, a->quad = quad;
     if (quad) { /* RB rows of MB / lanes accumulator vectors, 12 in all (gcc -O3 spilled 24 of the 32 AVX-512 ones) */
@@ -128,7 +130,7 @@ static bool amx8_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
         a->Cp = (a->C + 3) / 4 * 4, a->KC = a->Cp;
         a->RB = 12 / regs;
     }
-    return a->C >= 8 && a->M >= 16 && a->Cp * a->T <= ((int64_t)1 << 31) / (256 * 128);
+    return a->C >= 8 && (a->M >= 16 || quad) && a->Cp * a->T <= ((int64_t)1 << 31) / (256 * 128);
 }
 
 int urc_conv_amx_pairs(const urc_node *n, const urc_target *t) {
@@ -202,7 +204,7 @@ static void fill(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp, const in
     for (int i = 0; i < 3; i++) {
         urc_lx *x = urc_addi(z[i], -a->pb[i]);
         vox = urc_add(urc_muli(vox, a->in[i]), x);
-        if (a->P[i] == a->in[i]) continue; /* no padding along this axis */
+        if (a->pb[i] == 0 && a->P[i] <= a->in[i]) continue; /* no padding along this axis */
         urc_lx *c = bin(URC_L_AND, bin(URC_L_GE, x, urc_lx_int(0)), bin(URC_L_LT, x, urc_lx_int(a->in[i])));
         inside = inside ? bin(URC_L_AND, inside, c) : c;
     }
@@ -333,9 +335,19 @@ static int quad_block(urc_kernel *k, urc_ls **at, const amx_geo *a, int xp, int 
                       urc_lx **o0p) {
     urc_ls *body = *at;
     int64_t RB = a->RB, MB = a->MB, C4 = a->Cp / 4;
+    bool strided = a->st[0] > 1 || a->st[1] > 1 || a->st[2] > 1;
     urc_lx *o0 = *o0p = loop(k, &body, "o0", 0, urc_lx_int(rows), RB, 0);
-    int acc = urc_kernel_local(k, "acc", URC_DT_I32, RB * MB);
+    int acc = urc_kernel_local(k, "acc", URC_DT_I32, RB * MB), rowb = -1;
     urc_ls_array(body, k, acc);
+    if (strided) { /* rowb[r]: the grid position (in the slab) of output position o0 + r (the last one past rows) */
+        rowb = urc_kernel_local(k, "rowb", URC_DT_I64, RB);
+        urc_ls_array(body, k, rowb);
+        urc_ls *rl = body;
+        urc_lx *r = loop(k, &rl, "r", 0, urc_lx_int(RB), 1, 0);
+        urc_lx *o = urc_sp_let(k, rl, "o", urc_sp_min(urc_add(o0, r), urc_lx_int(rows - 1)));
+        urc_lx *oh = bin(URC_L_DIV, o, urc_lx_int(a->out[2])), *ow = bin(URC_L_REM, o, urc_lx_int(a->out[2]));
+        urc_ls_store(rl, rowb, r, urc_add(urc_muli(oh, a->st[1] * a->P[2]), urc_muli(ow, a->st[2])));
+    }
     urc_ls *zb = body;
     urc_lx *zi = loop(k, &zb, "zi", 0, urc_lx_int(RB * MB), 1, URC_FOR_VECTOR);
     urc_ls_store(zb, acc, zi, urc_lx_const(0, URC_DT_I32));
@@ -344,13 +356,15 @@ static int quad_block(urc_kernel *k, urc_ls **at, const amx_geo *a, int xp, int 
     urc_lx *kh = loop(k, &tb, "kh", 0, urc_lx_int(a->K[1]), 1, 0);
     urc_lx *kw = loop(k, &tb, "kw", 0, urc_lx_int(a->K[2]), 1, 0);
     urc_lx *tap = urc_sp_let(k, tb, "tap", urc_add(urc_muli(urc_add(urc_muli(kd, a->K[1]), kh), a->K[2]), kw));
-    urc_lx *pos = urc_add(urc_add(q, o0), urc_add(urc_muli(urc_add(urc_muli(kd, a->P[1]), kh), a->P[2]), kw));
+    urc_lx *pos = urc_add(urc_add(q, strided ? urc_lx_int(0) : o0),
+                          urc_add(urc_muli(urc_add(urc_muli(kd, a->P[1]), kh), a->P[2]), kw));
     urc_lx *xa = urc_sp_let(k, tb, "xa", urc_muli(pos, a->Cp));
     urc_lx *wa = urc_sp_let(k, tb, "wa", urc_muli(urc_add(urc_muli(mb, a->T), tap), C4 * MB));
     urc_lx *c4 = loop(k, &tb, "c4", 0, urc_lx_int(C4), 1, 0);
     urc_lx *r = loop(k, &tb, "r", 0, urc_lx_int(RB), 1, URC_FOR_UNROLL);
+    urc_lx *rel = strided ? urc_lx_load(k, rowb, r) : r; /* the row's position from xa's */
     int aw = urc_kernel_var(k, "aw", URC_DT_U32);
-    urc_ls_decl(tb, aw, urc_lx_pair(k, xp, urc_add(urc_add(xa, urc_muli(r, a->Cp)), urc_muli(c4, 4))));
+    urc_ls_decl(tb, aw, urc_lx_pair(k, xp, urc_add(urc_add(xa, urc_muli(rel, a->Cp)), urc_muli(c4, 4))));
     urc_lx *l = loop(k, &tb, "l", 0, urc_lx_int(MB), 1, URC_FOR_VECTOR);
     urc_lx *ai = urc_add(urc_muli(r, MB), l);
     urc_ls_store(tb, acc, ai,
@@ -403,7 +417,8 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     const int64_t head[] = {0x414d58, a.N,     a.C,   a.M, a.Cp, a.MB, a.nmb,   a.S,     bw,    bb, br,     by,
                             xp,       at->act, alpha, nx,  q8,   fqs,  a.fq.lo, a.fq.hi, bcorr, bs, a.quad, a.RB};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
-    for (int i = 0; i < 3; i++) key[nk++] = a.in[i], key[nk++] = a.out[i], key[nk++] = a.K[i], key[nk++] = a.pb[i];
+    for (int i = 0; i < 3; i++)
+        key[nk++] = a.in[i], key[nk++] = a.out[i], key[nk++] = a.K[i], key[nk++] = a.pb[i], key[nk++] = a.st[i];
     for (int p = 0; p < nx; p++) key[nk++] = bx[p], key[nk++] = cx[p];
     if (urc_lower_reuse(L, k, n, key, nk)) return true;
 
@@ -416,8 +431,11 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     urc_lx *nn = loop(k, &body, "n", 0, urc_lx_int(a.N), 1, 0);
     urc_lx *od = loop(k, &body, "od", 0, urc_lx_int(a.out[0]), 1, 0);
     urc_ls *item = body;
-    int64_t PHW = a.P[1] * a.P[2], rows = (a.out[1] - 1) * a.P[2] + a.out[2]; /* positions of a slab */
-    urc_lx *q = urc_sp_let(k, body, "qs", urc_muli(urc_add(urc_muli(nn, a.P[0]), od), PHW));
+    /* a slab's positions: its rows of the grid (stride 1: those past OW computed and dropped), or its outputs
+     * (strided quads: each row reads the grid where its output does) */
+    bool strided = a.st[0] > 1 || a.st[1] > 1 || a.st[2] > 1;
+    int64_t PHW = a.P[1] * a.P[2], ws = strided ? a.out[2] : a.P[2], rows = (a.out[1] - 1) * ws + a.out[2];
+    urc_lx *q = urc_sp_let(k, body, "qs", urc_muli(urc_add(urc_muli(nn, a.P[0]), urc_muli(od, a.st[0])), PHW));
     int64_t BR = a.quad ? a.RB : 32; /* positions per block */
     urc_tiles t;
     urc_lx *o0;
@@ -427,7 +445,7 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     urc_ls *eb = body;
     urc_lx *r = loop(k, &eb, "r", 0, urc_lx_int(BR), 1, 0);
     urc_lx *o = urc_sp_let(k, eb, "o", urc_add(o0, r));
-    urc_lx *oh = bin(URC_L_DIV, o, urc_lx_int(a.P[2])), *ow = bin(URC_L_REM, o, urc_lx_int(a.P[2]));
+    urc_lx *oh = bin(URC_L_DIV, o, urc_lx_int(ws)), *ow = bin(URC_L_REM, o, urc_lx_int(ws));
     urc_ls *keep = urc_ls_if(
         eb, bin(URC_L_AND, bin(URC_L_LT, o, urc_lx_int(rows)), bin(URC_L_LT, ow, urc_lx_int(a.out[2]))), NULL);
     urc_lx *yv = urc_add(urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, a.out[0]), od), a.out[1]), oh), a.out[2]), ow);

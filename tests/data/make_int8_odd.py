@@ -2,7 +2,10 @@
 """Writes tests/data/int8_odd.onnx (+ .input.npy): the int8 integer kernels (AMX tiles, VNNI quads) with channel
 counts that are no multiple of 4: convolutions 10 -> 18 (a quad of X's channels padded with zeros: 12; tiles: 16)
 and 18 -> 16 (20; 32), a ConvTranspose 18 -> 6 with kernel = stride 2 (K 18: 20), and on the 120 voxels as tokens
-MatMuls 18 -> 13 (K 18, 13 columns: a partial panel) and 13 -> 22 (K 13: 16), each reading X fake-quantised. The
+MatMuls 18 -> 13 (K 18, 13 columns: a partial panel) and 13 -> 22 (K 13: 16), and two strided convolutions that
+only the quads take, 18 -> 12 with kernel 3, stride 2 and padding only at the start of the first axis (its grid as
+deep as X, padded: no shortcut) and 18 -> 16 with kernel = stride 2 (X's last slice unread), each reading X
+fake-quantised. The
 first convolution (1 -> 10, the model's input) and the heads (1x1x1 and the last MatMul) stay float32. A volume of
 5 x 4 x 6. tests/amx_check.sh compares the code (emulated where the CPU lacks AMX or VNNI) with `run --interp
 --precision int8`. Run: .venv/bin/python tests/data/make_int8_odd.py (outputs are committed)."""
@@ -28,8 +31,9 @@ def b(name, n):
     return name
 
 
-def conv(x, wname, shape, y, pads=(1,) * 6):
-    return helper.make_node("Conv", [x, w(wname, shape), b(wname + "_b", shape[0])], [y], pads=list(pads))
+def conv(x, wname, shape, y, pads=(1,) * 6, strides=(1, 1, 1)):
+    return helper.make_node("Conv", [x, w(wname, shape), b(wname + "_b", shape[0])], [y], pads=list(pads),
+                            strides=list(strides))
 
 
 nodes = [
@@ -45,6 +49,10 @@ nodes = [
     helper.make_node("MatMul", ["tok", "m1t"], ["mm1"]), helper.make_node("Relu", ["mm1"], ["mr1"]),
     helper.make_node("MatMul", ["mr1", "m2t"], ["mm2"]), helper.make_node("Relu", ["mm2"], ["mr2"]),
     helper.make_node("MatMul", ["mr2", "m3t"], ["Z"]),
+    conv("r1", "w6", (12, 18, 3, 3, 3), "s6", pads=(1, 1, 1, 0, 1, 1), strides=(2, 2, 2)),
+    helper.make_node("Relu", ["s6"], ["r6"]), conv("r6", "w7", (2, 12, 1, 1, 1), "Y3", pads=(0,) * 6),
+    conv("r1", "w8", (16, 18, 2, 2, 2), "s8", pads=(0,) * 6, strides=(2, 2, 2)),
+    helper.make_node("Relu", ["s8"], ["r8"]), conv("r8", "w9", (2, 16, 1, 1, 1), "Y4", pads=(0,) * 6),
 ]
 inits.append(numpy_helper.from_array(np.array([1, 18, 120], np.int64), "tok_shape"))
 for name, shape in (("m1t", (18, 13)), ("m2t", (13, 22)), ("m3t", (22, 5))):
@@ -54,7 +62,9 @@ for name, shape in (("m1t", (18, 13)), ("m2t", (13, 22)), ("m3t", (22, 5))):
 g = helper.make_graph(nodes, "int8_odd", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 1, 5, 4, 6])],
                       [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, 2, 5, 4, 6]),
                        helper.make_tensor_value_info("Y2", TensorProto.FLOAT, [1, 2, 10, 8, 12]),
-                       helper.make_tensor_value_info("Z", TensorProto.FLOAT, [1, 120, 5])], inits)
+                       helper.make_tensor_value_info("Z", TensorProto.FLOAT, [1, 120, 5]),
+                       helper.make_tensor_value_info("Y3", TensorProto.FLOAT, [1, 2, 2, 2, 3]),
+                       helper.make_tensor_value_info("Y4", TensorProto.FLOAT, [1, 2, 2, 2, 3])], inits)
 m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], producer_name="unetrc-tests")
 m.ir_version = 8
 onnx.checker.check_model(m)
