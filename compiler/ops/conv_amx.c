@@ -280,6 +280,16 @@ static int pack_w8(urc_lower *L, urc_kernel *k, const urc_node *n, const amx_geo
     return b;
 }
 
+/* The loops over the taps (kd, kh, kw) into *tb; returns the tap's index, and its offset in the grid's positions
+ * through off. */
+static urc_lx *tap_loops(urc_kernel *k, urc_ls **tb, const amx_geo *a, urc_lx **off) {
+    urc_lx *kd = loop(k, tb, "kd", 0, urc_lx_int(a->K[0]), 1, 0);
+    urc_lx *kh = loop(k, tb, "kh", 0, urc_lx_int(a->K[1]), 1, 0);
+    urc_lx *kw = loop(k, tb, "kw", 0, urc_lx_int(a->K[2]), 1, 0);
+    *off = urc_add(urc_muli(urc_add(urc_muli(kd, a->P[1]), kh), a->P[2]), kw);
+    return urc_sp_let(k, *tb, "tap", urc_add(urc_muli(urc_add(urc_muli(kd, a->K[1]), kh), a->K[2]), kw));
+}
+
 /* The block loop of the tile form (at: the work item's body, then the block loop's): for each block o0 of 32
  * positions of the slab from q, acc[32][MB] = the sums over taps and chunks of C on 2 x MB/16 accumulator tiles;
  * returns acc (t: the tiles, released by the caller). */
@@ -301,11 +311,8 @@ static int tile_block(urc_kernel *k, urc_ls **at, const amx_geo *a, int xp, int 
     urc_lx *o0 = *o0p = loop(k, &body, "o0", 0, urc_lx_int(rows), 32, 0);
     for (int i = 0; i < 2 * nh; i++) urc_tiles_zero(k, body, t, i);
     urc_ls *tb = body;
-    urc_lx *kd = loop(k, &tb, "kd", 0, urc_lx_int(a->K[0]), 1, 0);
-    urc_lx *kh = loop(k, &tb, "kh", 0, urc_lx_int(a->K[1]), 1, 0);
-    urc_lx *kw = loop(k, &tb, "kw", 0, urc_lx_int(a->K[2]), 1, 0);
-    urc_lx *tap = urc_sp_let(k, tb, "tap", urc_add(urc_muli(urc_add(urc_muli(kd, a->K[1]), kh), a->K[2]), kw));
-    urc_lx *pos = urc_add(urc_add(q, o0), urc_add(urc_muli(urc_add(urc_muli(kd, a->P[1]), kh), a->P[2]), kw));
+    urc_lx *toff, *tap = tap_loops(k, &tb, a, &toff);
+    urc_lx *pos = urc_add(urc_add(q, o0), toff);
     int64_t XS = a->Cp * a->S; /* Xp's elements per position */
     urc_lx *xa = urc_sp_let(k, tb, "xa", urc_muli(pos, XS));
     /* B's elements: bf16 pairs (uint32), int8 bytes (a quad per row element) */
@@ -329,8 +336,9 @@ static int tile_block(urc_kernel *k, urc_ls **at, const amx_geo *a, int xp, int 
 }
 
 /* The block loop of the quad form (VNNI): for each block o0 of RB positions, acc[RB][MB] (int32) = for each tap and
- * quad c4 of channels, acc[r][l] = dot4(the quad of Xp at position o0 + r + tap, Wq[mb][tap][c4][l], acc[r][l]):
- * RB x MB accumulators in registers (rows unrolled, lanes vectors of vpdpbusd). Returns acc. */
+ * quad c4 of channels, acc[r][l] = dot4(the quad of Xp at position o0 + r + tap (strided: rowb[r] + tap),
+ * Wq[mb][tap][c4][l], acc[r][l]): RB x MB accumulators in registers (rows unrolled, lanes vectors of vpdpbusd).
+ * Returns acc. */
 static int quad_block(urc_kernel *k, urc_ls **at, const amx_geo *a, int xp, int bw, urc_lx *q, int64_t rows, urc_lx *mb,
                       urc_lx **o0p) {
     urc_ls *body = *at;
@@ -352,12 +360,8 @@ static int quad_block(urc_kernel *k, urc_ls **at, const amx_geo *a, int xp, int 
     urc_lx *zi = loop(k, &zb, "zi", 0, urc_lx_int(RB * MB), 1, URC_FOR_VECTOR);
     urc_ls_store(zb, acc, zi, urc_lx_const(0, URC_DT_I32));
     urc_ls *tb = body;
-    urc_lx *kd = loop(k, &tb, "kd", 0, urc_lx_int(a->K[0]), 1, 0);
-    urc_lx *kh = loop(k, &tb, "kh", 0, urc_lx_int(a->K[1]), 1, 0);
-    urc_lx *kw = loop(k, &tb, "kw", 0, urc_lx_int(a->K[2]), 1, 0);
-    urc_lx *tap = urc_sp_let(k, tb, "tap", urc_add(urc_muli(urc_add(urc_muli(kd, a->K[1]), kh), a->K[2]), kw));
-    urc_lx *pos = urc_add(urc_add(q, strided ? urc_lx_int(0) : o0),
-                          urc_add(urc_muli(urc_add(urc_muli(kd, a->P[1]), kh), a->P[2]), kw));
+    urc_lx *toff, *tap = tap_loops(k, &tb, a, &toff);
+    urc_lx *pos = urc_add(urc_add(q, strided ? urc_lx_int(0) : o0), toff);
     urc_lx *xa = urc_sp_let(k, tb, "xa", urc_muli(pos, a->Cp));
     urc_lx *wa = urc_sp_let(k, tb, "wa", urc_muli(urc_add(urc_muli(mb, a->T), tap), C4 * MB));
     urc_lx *c4 = loop(k, &tb, "c4", 0, urc_lx_int(C4), 1, 0);
