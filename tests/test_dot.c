@@ -31,6 +31,7 @@
 #include "../compiler/base/diag.h"
 #include "../compiler/driver.h"
 #include "check.h"
+#include "one_kernel.h"
 
 enum { R = 6, K = 25, L = 53, NX = R * L }; /* x and y: NX floats (x's first R*2K are A's) */
 
@@ -48,39 +49,14 @@ static float of_bf16(uint32_t h) {
 
 static urc_lx *I(int64_t v) { return urc_lx_int(v); }
 
-static urc_program *build(urc_value **xo) {
-    urc_graph *g = urc_graph_new();
-    urc_value *x = urc_value_new(g, "x");
-    urc_value_set_type(x, URC_DT_F32, &(urc_shape){2, {1, NX}});
-    x->flags |= URC_VAL_INPUT;
-    URC_VEC_PUSH(g->inputs, x);
-    bool ok = true;
-    urc_node *n = urc_node_make(g, URC_OP_RELU, "relu", 14, 1, &x, NULL, NULL, &ok);
-    urc_value *y = n->out[0];
-    y->flags |= URC_VAL_OUTPUT;
-    URC_VEC_PUSH(g->outputs, y);
-    CHECK(ok);
-    urc_options o = {.align = 64};
-    CHECK(urc_target_lookup("native", &o.target));
-    urc_program *P = urc_build_program(g, "model", &o, NULL);
-    CHECK(P && P->kernels.len == 1);
-    *xo = x;
-    return P;
-}
-
-/* The kernel of a fresh program, its body emptied, and the buffers of its input and output. */
-static urc_kernel *fresh(urc_program **P, urc_value **x, int *bx, int *by) {
-    *P = build(x);
-    if (!*P || (*P)->kernels.len != 1) return NULL;
-    urc_kernel *k = (*P)->kernels.items[0];
-    *bx = *by = -1;
-    for (int i = 0; i < k->bufs.len; i++) {
-        if (k->bufs.items[i].role == URC_KB_IN) *bx = i;
-        if (k->bufs.items[i].role == URC_KB_OUT) *by = i;
-    }
-    CHECK(*bx >= 0 && *by >= 0);
-    k->body = urc_ls_block();
-    return k;
+/* A fresh one-kernel program for test `name` and its body's parallel loop over the rows r < R (rb, rv). */
+static urc_kernel *start(const char *name, one_kernel *o, urc_ls **rb, urc_lx **rv) {
+    urc_diag_reset(name);
+    if (!one_kernel_make(o, NX, "native")) return NULL;
+    int r = urc_kernel_var(o->k, "r", URC_DT_I64);
+    *rb = urc_ls_for(o->k->body, r, I(0), I(R), 1, URC_FOR_PARALLEL);
+    *rv = urc_lx_var(o->k, r);
+    return o->k;
 }
 
 /* The C text of P when the test backend is C, else NULL. */
@@ -120,15 +96,13 @@ static void run_builds(urc_program *P, urc_tensor *in, const float *want, const 
 
 /* DOT2 against two fused multiply-adds per pair. */
 static void dot2(void) {
-    urc_diag_reset("dot2");
-    urc_value *x = NULL;
-    urc_program *P;
-    int bx, by;
-    urc_kernel *k = fresh(&P, &x, &bx, &by);
+    one_kernel o;
+    urc_ls *rb;
+    urc_lx *rv;
+    urc_kernel *k = start("dot2", &o, &rb, &rv);
     if (!k) return;
-    int r = urc_kernel_var(k, "r", URC_DT_I64);
-    urc_ls *rb = urc_ls_for(k->body, r, I(0), I(R), 1, URC_FOR_PARALLEL);
-    urc_lx *rv = urc_lx_var(k, r);
+    urc_program *P = o.P;
+    int bx = o.bx, by = o.by;
     int A = urc_kernel_local(k, "A", URC_DT_BF16, 2 * K), Wb = urc_kernel_local(k, "Wb", URC_DT_BF16, 2 * K * L);
     int Bw = urc_kernel_local(k, "Bw", URC_DT_U32, K * L), acc = urc_kernel_local(k, "acc", URC_DT_F32, L);
     urc_ls_array(rb, k, A);
@@ -182,7 +156,7 @@ static void dot2(void) {
     }
 
     /* the reference */
-    urc_tensor *in = urc_tensor_new(URC_DT_F32, &x->shape);
+    urc_tensor *in = urc_tensor_new(URC_DT_F32, &o.x->shape);
     float *xf = in->data, want[R * L];
     for (int t = 0; t < NX; t++) xf[t] = (float)((t * 37) % 101 - 50) / 16.0f;
     for (int rr = 0; rr < R; rr++)
@@ -202,15 +176,13 @@ static void dot2(void) {
 
 /* DOT4 against the integer sums. */
 static void dot4(void) {
-    urc_diag_reset("dot4");
-    urc_value *x = NULL;
-    urc_program *P;
-    int bx, by;
-    urc_kernel *k = fresh(&P, &x, &bx, &by);
+    one_kernel o;
+    urc_ls *rb;
+    urc_lx *rv;
+    urc_kernel *k = start("dot4", &o, &rb, &rv);
     if (!k) return;
-    int r = urc_kernel_var(k, "r", URC_DT_I64);
-    urc_ls *rb = urc_ls_for(k->body, r, I(0), I(R), 1, URC_FOR_PARALLEL);
-    urc_lx *rv = urc_lx_var(k, r);
+    urc_program *P = o.P;
+    int by = o.by;
     int A = urc_kernel_local(k, "A", URC_DT_U8, 4 * K), Bw = urc_kernel_local(k, "Bw", URC_DT_U32, K * L);
     int acc = urc_kernel_local(k, "acc", URC_DT_I32, L);
     urc_ls_array(rb, k, A);
@@ -251,7 +223,7 @@ static void dot4(void) {
         if (failures) printf("C text:\n%s\n", c);
         free(c);
     }
-    urc_tensor *in = urc_tensor_new(URC_DT_F32, &x->shape);
+    urc_tensor *in = urc_tensor_new(URC_DT_F32, &o.x->shape);
     float want[R * L];
     for (int rr = 0; rr < R; rr++)
         for (int ll = 0; ll < L; ll++) {

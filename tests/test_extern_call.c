@@ -14,6 +14,7 @@
 #include "../compiler/base/diag.h"
 #include "../compiler/driver.h"
 #include "check.h"
+#include "one_kernel.h"
 
 enum { N = 4096, CHUNK = 4 };
 
@@ -23,31 +24,14 @@ int main(int argc, char **argv) {
         return 2;
     }
     urc_diag_reset("extern");
-    urc_graph *g = urc_graph_new();
-    urc_value *x = urc_value_new(g, "x");
-    urc_value_set_type(x, URC_DT_F32, &(urc_shape){2, {1, N}});
-    x->flags |= URC_VAL_INPUT;
-    URC_VEC_PUSH(g->inputs, x);
-    bool ok = true;
-    urc_node *n = urc_node_make(g, URC_OP_RELU, "relu", 14, 1, &x, NULL, NULL, &ok);
-    urc_value *y = n->out[0];
-    y->flags |= URC_VAL_OUTPUT;
-    URC_VEC_PUSH(g->outputs, y);
-    CHECK(ok);
-    urc_options o = {.align = 64};
-    urc_program *P = urc_build_program(g, "model", &o, NULL);
-    CHECK(P && P->kernels.len == 1);
-    if (!P || P->kernels.len != 1) return 1;
+    one_kernel ok1;
+    if (!one_kernel_make(&ok1, N, NULL)) return 1;
+    urc_program *P = ok1.P;
+    urc_kernel *k = ok1.k;
+    urc_value *x = ok1.x;
+    int bx = ok1.bx, by = ok1.by;
 
     /* y = 3x + 0.5 by calls on chunks: for c in [0, N/CHUNK) parallel: axpy(&y[c*4], &x[c*4], 4, 3, 0.5) */
-    urc_kernel *k = P->kernels.items[0];
-    int bx = -1, by = -1;
-    for (int i = 0; i < k->bufs.len; i++) {
-        if (k->bufs.items[i].value == x) bx = i;
-        if (k->bufs.items[i].value == y) by = i;
-    }
-    CHECK(bx >= 0 && by >= 0);
-    k->body = urc_ls_block();
     int c = urc_kernel_var(k, "c", URC_DT_I64);
     urc_ls *body = urc_ls_for(k->body, c, urc_lx_int(0), urc_lx_int(N / CHUNK), 1, URC_FOR_PARALLEL);
     urc_lx *at = urc_muli(urc_lx_var(k, c), CHUNK);
