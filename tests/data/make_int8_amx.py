@@ -9,69 +9,35 @@ a zero point: lo < 0) with a residual sum, a 1x1x1 32 -> 100, and 100 -> 20 with
 convolution (1 -> 24, the model's input in float32) and the heads take other kernels. A volume of 6 x 5 x 7.
 tests/amx_check.sh compares the code (emulated where the CPU lacks AMX) with `run --interp --precision int8`.
 Run: .venv/bin/python tests/data/make_int8_amx.py (outputs are committed)."""
-import os
-import numpy as np
-import onnx
-from onnx import helper, TensorProto, numpy_helper
+from onnx import helper
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-rng = np.random.default_rng(11)
-inits = []
+from int8_gen import Gen
 
-
-def w(name, shape):
-    a = (rng.standard_normal(shape) / np.sqrt(np.prod(shape[1:]))).astype(np.float32)
-    a[0] *= 4  # channels of different ranges: per-channel scales matter
-    inits.append(numpy_helper.from_array(a, name))
-    return name
-
-
-def b(name, n):
-    inits.append(numpy_helper.from_array(rng.standard_normal(n).astype(np.float32) * 0.1, name))
-    return name
-
-
-def conv(x, wname, shape, y, bias=True, pads=(1,) * 6):
-    ins = [x, w(wname, shape)] + ([b(wname + "_b", shape[0])] if bias else [])
-    return helper.make_node("Conv", ins, [y], pads=list(pads))
-
-
+G = Gen(11)
 nodes = [
-    conv("X", "w0", (24, 1, 3, 3, 3), "c0"), helper.make_node("Relu", ["c0"], ["a"]),
-    conv("a", "w1", (40, 24, 3, 3, 3), "c1"),
-    helper.make_node("InstanceNormalization", ["c1", b("g1", 40), b("h1", 40)], ["n1"]),
+    G.conv("X", "w0", (24, 1, 3, 3, 3), "c0"), helper.make_node("Relu", ["c0"], ["a"]),
+    G.conv("a", "w1", (40, 24, 3, 3, 3), "c1"),
+    helper.make_node("InstanceNormalization", ["c1", G.b("g1", 40), G.b("h1", 40)], ["n1"]),
     helper.make_node("Relu", ["n1"], ["bb"]),
     helper.make_node("Concat", ["a", "bb"], ["cat"], axis=1),
-    conv("cat", "w2", (32, 64, 3, 3, 3), "c2", bias=False), helper.make_node("LeakyRelu", ["c2"], ["c"], alpha=0.1),
-    conv("c", "w3", (32, 32, 3, 3, 3), "c3"), helper.make_node("Add", ["c3", "c"], ["d"]),
+    G.conv("cat", "w2", (32, 64, 3, 3, 3), "c2", bias=False), helper.make_node("LeakyRelu", ["c2"], ["c"], alpha=0.1),
+    G.conv("c", "w3", (32, 32, 3, 3, 3), "c3"), helper.make_node("Add", ["c3", "c"], ["d"]),
     helper.make_node("Relu", ["d"], ["r4"]),
-    conv("r4", "w4", (100, 32, 1, 1, 1), "e", pads=(0,) * 6), helper.make_node("Relu", ["e"], ["r5"]),
-    conv("r5", "w5", (20, 100, 3, 3, 3), "c5", pads=(1, 0, 2, 1, 2, 0)), helper.make_node("Relu", ["c5"], ["f"]),
-    conv("f", "w6", (3, 20, 1, 1, 1), "Y", pads=(0,) * 6),
+    G.conv("r4", "w4", (100, 32, 1, 1, 1), "e", pads=(0,) * 6), helper.make_node("Relu", ["e"], ["r5"]),
+    G.conv("r5", "w5", (20, 100, 3, 3, 3), "c5", pads=(1, 0, 2, 1, 2, 0)), helper.make_node("Relu", ["c5"], ["f"]),
+    G.conv("f", "w6", (3, 20, 1, 1, 1), "Y", pads=(0,) * 6),
     # ConvTranspose 32 -> 16 with kernel = stride 2 (one product over the input voxels; X with a zero point), a head
-    helper.make_node("ConvTranspose", ["c", w("w7", (32, 16, 2, 2, 2)), b("b7", 16)], ["t7"], strides=[2] * 3),
+    helper.make_node("ConvTranspose", ["c", G.w("w7", (32, 16, 2, 2, 2)), G.b("b7", 16)], ["t7"], strides=[2] * 3),
     helper.make_node("Relu", ["t7"], ["r7"]),
-    conv("r7", "w8", (2, 16, 1, 1, 1), "Y2", pads=(0,) * 6),
+    G.conv("r7", "w8", (2, 16, 1, 1, 1), "Y2", pads=(0,) * 6),
     # tokens (UNETR's transformer reads its patches so): [1, 210, 32] x [32, 48] + bias, ReLU, x [48, 100] (K
     # padded to 64), ReLU, then a head [100, 40]
     helper.make_node("Reshape", ["c", "tok_shape"], ["cr"]),
     helper.make_node("Transpose", ["cr"], ["tok"], perm=[0, 2, 1]),
     helper.make_node("MatMul", ["tok", "m1t"], ["mm1"]),
-    helper.make_node("Add", ["mm1", b("mb1", 48)], ["ma1"]), helper.make_node("Relu", ["ma1"], ["mr1"]),
+    helper.make_node("Add", ["mm1", G.b("mb1", 48)], ["ma1"]), helper.make_node("Relu", ["ma1"], ["mr1"]),
     helper.make_node("MatMul", ["mr1", "m2t"], ["mm2"]), helper.make_node("Relu", ["mm2"], ["mr2"]),
     helper.make_node("MatMul", ["mr2", "m3t"], ["Z"]),
 ]
-inits.append(numpy_helper.from_array(np.array([1, 32, 210], np.int64), "tok_shape"))
-for name, shape in (("m1t", (32, 48)), ("m2t", (48, 100)), ("m3t", (100, 40))):
-    m = (rng.standard_normal(shape) / np.sqrt(shape[0])).astype(np.float32)
-    m[:, 0] *= 4
-    inits.append(numpy_helper.from_array(m, name))
-g = helper.make_graph(nodes, "int8_amx", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [1, 1, 6, 5, 7])],
-                      [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, 3, 6, 5, 7]),
-                       helper.make_tensor_value_info("Y2", TensorProto.FLOAT, [1, 2, 12, 10, 14]),
-                       helper.make_tensor_value_info("Z", TensorProto.FLOAT, [1, 210, 40])], inits)
-m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], producer_name="unetrc-tests")
-m.ir_version = 8
-onnx.checker.check_model(m)
-onnx.save(m, os.path.join(HERE, "int8_amx.onnx"))
-np.save(os.path.join(HERE, "int8_amx.input.npy"), rng.standard_normal((1, 1, 6, 5, 7)).astype(np.float32))
+G.tokens("tok_shape", [1, 32, 210], (("m1t", (32, 48)), ("m2t", (48, 100)), ("m3t", (100, 40))))
+G.save("int8_amx", nodes, [1, 1, 6, 5, 7], (("Y", [1, 3, 6, 5, 7]), ("Y2", [1, 2, 12, 10, 14]), ("Z", [1, 210, 40])))
