@@ -103,23 +103,18 @@ urc_lx *urc_lx_pair(const urc_kernel *k, int buf, urc_lx *idx) {
     return e;
 }
 
-urc_lx *urc_lx_dot2(urc_lx *a, urc_lx *b, urc_lx *c) {
-    URC_ASSERT(a->dt == URC_DT_U32 && b->dt == URC_DT_U32 && c->dt == URC_DT_F32, "dot2 operand types");
-    urc_lx *e = lx_new(URC_LX_DOT2, URC_DT_F32);
+/* A pair or quad product (kind) of two uint32 operands accumulated into c of dtype acc. */
+static urc_lx *dot(urc_lx_kind kind, urc_dtype acc, urc_lx *a, urc_lx *b, urc_lx *c) {
+    URC_ASSERT(a->dt == URC_DT_U32 && b->dt == URC_DT_U32 && c->dt == acc, "dot2/dot4 operand types");
+    urc_lx *e = lx_new(kind, acc);
     e->a = a;
     e->b = b;
     e->c = c;
     return e;
 }
 
-urc_lx *urc_lx_dot4(urc_lx *a, urc_lx *b, urc_lx *c) {
-    URC_ASSERT(a->dt == URC_DT_U32 && b->dt == URC_DT_U32 && c->dt == URC_DT_I32, "dot4 operand types");
-    urc_lx *e = lx_new(URC_LX_DOT4, URC_DT_I32);
-    e->a = a;
-    e->b = b;
-    e->c = c;
-    return e;
-}
+urc_lx *urc_lx_dot2(urc_lx *a, urc_lx *b, urc_lx *c) { return dot(URC_LX_DOT2, URC_DT_F32, a, b, c); }
+urc_lx *urc_lx_dot4(urc_lx *a, urc_lx *b, urc_lx *c) { return dot(URC_LX_DOT4, URC_DT_I32, a, b, c); }
 
 bool urc_lx_uses_var(const urc_lx *e, int v) {
     if (!e) return false;

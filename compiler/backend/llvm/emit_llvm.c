@@ -133,14 +133,19 @@ static LLVMValueRef half_to_f32(gen *g, LLVMValueRef h, urc_dtype dt);
 static LLVMValueRef f32_to_half(gen *g, LLVMValueRef f, urc_dtype dt);
 static LLVMValueRef sel(gen *g, LLVMValueRef c, LLVMValueRef a, LLVMValueRef b);
 
-/* The float constant v of type ft, or a vector of it. */
-static LLVMValueRef fconst(LLVMTypeRef ft, double v) {
-    if (LLVMGetTypeKind(ft) != LLVMVectorTypeKind) return LLVMConstReal(ft, v);
-    unsigned n = LLVMGetVectorSize(ft);
-    LLVMValueRef e = LLVMConstReal(LLVMGetElementType(ft), v), es[64];
+/* The constant e (of t's element type) as a value of type t: e itself, or e in every lane of a vector. */
+static LLVMValueRef splat_const(LLVMTypeRef t, LLVMValueRef e) {
+    if (LLVMGetTypeKind(t) != LLVMVectorTypeKind) return e;
+    unsigned n = LLVMGetVectorSize(t);
+    LLVMValueRef es[64];
     URC_ASSERT(n <= 64, "vector too long");
     for (unsigned i = 0; i < n; i++) es[i] = e;
     return LLVMConstVector(es, n);
+}
+
+/* The float constant v of type ft, or a vector of it. */
+static LLVMValueRef fconst(LLVMTypeRef ft, double v) {
+    return splat_const(ft, LLVMConstReal(LLVMGetTypeKind(ft) == LLVMVectorTypeKind ? LLVMGetElementType(ft) : ft, v));
 }
 
 /* v of dtype from as dtype to (the C printer's casts). */
@@ -198,12 +203,7 @@ LLVMValueRef ll_icmp(gen *g, LLVMIntPredicate p, LLVMValueRef a, LLVMValueRef b)
 
 /* An integer constant of type t (a vector: v in every lane). */
 LLVMValueRef ll_kint(LLVMTypeRef t, int64_t v) {
-    if (LLVMGetTypeKind(t) != LLVMVectorTypeKind) return ll_ci(t, v);
-    unsigned n = LLVMGetVectorSize(t);
-    LLVMValueRef e = ll_ci(LLVMGetElementType(t), v), es[64];
-    URC_ASSERT(n <= 64, "vector too long");
-    for (unsigned i = 0; i < n; i++) es[i] = e;
-    return LLVMConstVector(es, n);
+    return splat_const(t, ll_ci(LLVMGetTypeKind(t) == LLVMVectorTypeKind ? LLVMGetElementType(t) : t, v));
 }
 
 /* The C prelude's urc_f16_to_f32 / urc_bf16_to_f32, bit for bit (h an i16 or a vector of them: lane by lane).

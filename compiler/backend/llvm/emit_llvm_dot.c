@@ -35,25 +35,18 @@ static LLVMValueRef dot4_portable(gen *g, LLVMValueRef a, LLVMValueRef b, LLVMVa
 }
 
 LLVMValueRef ll_dot(gen *g, int kind, LLVMValueRef a, LLVMValueRef b, LLVMValueRef c, unsigned n) {
+    static const char *const dpbf16[3] = {"llvm.x86.avx512bf16.dpbf16ps.512", "llvm.x86.avx512bf16.dpbf16ps.256",
+                                          "llvm.x86.avx512bf16.dpbf16ps.128"};
+    static const char *const dpbusd[3] = {"llvm.x86.avx512.vpdpbusd.512", "llvm.x86.avx512.vpdpbusd.256",
+                                          "llvm.x86.avx512.vpdpbusd.128"};
     LLVMValueRef args[3] = {c, a, b};
-    if (kind == URC_LX_DOT2) {
-        if (g->dpbf16 && (n == 16 || n == 8 || n == 4))
-            return ll_intrinsic(g,
-                                n == 16  ? "llvm.x86.avx512bf16.dpbf16ps.512"
-                                : n == 8 ? "llvm.x86.avx512bf16.dpbf16ps.256"
-                                         : "llvm.x86.avx512bf16.dpbf16ps.128",
-                                NULL, 0, args, 3);
-        return dot2_portable(g, a, b, c);
-    }
-    URC_ASSERT(kind == URC_LX_DOT4, "ll_dot of another expression");
-    /* (LLVM selects AVX-VNNI's encoding of the 256 and 128-bit forms where AVX512-VL is missing) */
-    if ((g->vnni == 1 && n == 16) || (g->vnni && (n == 8 || n == 4)))
-        return ll_intrinsic(g,
-                            n == 16  ? "llvm.x86.avx512.vpdpbusd.512"
-                            : n == 8 ? "llvm.x86.avx512.vpdpbusd.256"
-                                     : "llvm.x86.avx512.vpdpbusd.128",
-                            NULL, 0, args, 3);
-    return dot4_portable(g, a, b, c);
+    int w = n == 16 ? 0 : n == 8 ? 1 : n == 4 ? 2 : -1; /* the instruction's 512, 256 or 128-bit form */
+    bool dot2 = kind == URC_LX_DOT2;
+    URC_ASSERT(dot2 || kind == URC_LX_DOT4, "ll_dot of another expression");
+    /* (vpdpbusd: LLVM selects AVX-VNNI's encoding of the 256 and 128-bit forms where AVX512-VL is missing) */
+    bool native = w >= 0 && (dot2 ? g->dpbf16 : g->vnni == 1 || (g->vnni == 2 && w > 0));
+    if (native) return ll_intrinsic(g, (dot2 ? dpbf16 : dpbusd)[w], NULL, 0, args, 3);
+    return dot2 ? dot2_portable(g, a, b, c) : dot4_portable(g, a, b, c);
 }
 
 /* An AMX tile statement as LLVM's x86 intrinsics (the module is built with +amx-tile,+amx-bf16,+amx-int8 when it has
