@@ -90,7 +90,11 @@ for name in unetr_conv_tiny unet2d_5slice; do
         tol=1e-4
         [ "$name.$be" = unetr_conv_tiny.llvm ] && tol=1e-3
         [ "$name.$be" = unet2d_5slice.llvm ] && continue # (LLVM's tile statements: unetr_conv_tiny's suffice)
-        if ! "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --backend $be --output "$T/gen.npy" 2>"$T/err"; then
+        # (C: the grids in chunks of 3 output slabs, the last one shorter, conv_amx.c slab_chunks; LLVM: whole)
+        slabs=3
+        [ $be = llvm ] && slabs=0
+        if ! UNETRC_GRID_SLABS=$slabs "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --backend $be \
+            --output "$T/gen.npy" 2>"$T/err"; then
             grep -q "unknown backend\|not built" "$T/err" || fail "$name $be: $(cat "$T/err")"
             continue
         fi
@@ -235,7 +239,10 @@ q8="--precision int8 --calibrate $T/calo"
 # shellcheck disable=SC2086
 UNETRC_QUANT_FOLD=0 "$U" run "$m.onnx" --input "$m.input.npy" $q8 --interp --output "$T/ref1.npy" --output "$T/ref2.npy" \
     --output "$T/ref3.npy" --output "$T/ref4.npy" --output "$T/ref5.npy"
-for run in "UNETRC_AMX=1:c" "UNETRC_AMX=0 UNETRC_VNNI=1:c" "UNETRC_AMX=0 UNETRC_VNNI=1:llvm"; do
+# (the grids in chunks: of 2 output slabs on tiles, the last one shorter; of 1 on quads through LLVM, the strided
+# ones' chunks 2 slices apart)
+for run in "UNETRC_AMX=1 UNETRC_GRID_SLABS=2:c" "UNETRC_AMX=0 UNETRC_VNNI=1:c" \
+    "UNETRC_AMX=0 UNETRC_VNNI=1 UNETRC_GRID_SLABS=1:llvm"; do
     be=${run##*:} vars=${run%:*}
     # shellcheck disable=SC2086
     if ! env $vars "$U" run "$m.onnx" --input "$m.input.npy" $q8 --backend $be --output "$T/gen1.npy" \
@@ -247,5 +254,33 @@ for run in "UNETRC_AMX=1:c" "UNETRC_AMX=0 UNETRC_VNNI=1:c" "UNETRC_AMX=0 UNETRC_
         "$cmp" "$T/ref$i.npy" "$T/gen$i.npy" 1e-4 || fail "int8_odd: $vars $be vs interpreter (output $i)"
     done
 done
+# Grids over 1 MiB in chunks of output slabs by default (conv_amx.c slab_chunks; tests/data/grid_chunks.onnx: a
+# 16 -> 16 convolution on 40^3 voxels, chunks of 16, 16 and 8 slabs, and a stride-2 one, quads only, chunks of 16 and
+# 4): the code for sapphirerapids has the chunk loops, and against whole grids (UNETRC_GRID_SLABS=0) every arena is
+# smaller (measured bf16 8515840 -> 7161088 bytes, split 12935680 -> 10226176, int8 quads 9377920 -> 8700544) and
+# the outputs are the same bits (bf16 on tiles, int8 on quads, emulated here without AMX or VNNI; the kernels
+# themselves against the interpreter above: unetr_conv_tiny and int8_odd, on chunks too). A chunk's grid read from
+# slice 0 instead of its own fails it (int8_odd: 0.57 to 1.07 of max|y|).
+m="$S/tests/data/grid_chunks"
+mkdir "$T/calg"
+"$(dirname "$cmp")/npy_randn" "$m.input.npy" 1 "$T/calg/s1.npy"
+"$U" "$m.onnx" -o "$T/gc.c" --target-cpu sapphirerapids --precision bf16
+[ "$(grep -c "for (urc_idx z0 = 0; z0 < 40; z0 += 16)" "$T/gc.c")" -eq 1 ] || fail "grid_chunks: no chunked grid for sapphirerapids"
+arena() { sed -n 's/^#define MODEL_ARENA_SIZE \([0-9]*\).*/\1/p' "$1/model.h"; }
+for p in bf16 int8; do
+    vars="UNETRC_AMX=1" opts="--precision bf16"
+    [ $p = int8 ] && vars="UNETRC_AMX=0 UNETRC_VNNI=1 UNETRC_CALIBRATE=compiled" opts="--precision int8 --calibrate $T/calg"
+    for sl in 0 ""; do
+        # shellcheck disable=SC2086
+        env $vars UNETRC_GRID_SLABS=$sl "$U" run "$m.onnx" --input "$m.input.npy" $opts --keep "$T/gk$p$sl" \
+            --output "$T/gc$sl.1.npy" --output "$T/gc$sl.2.npy" >/dev/null 2>"$T/err" || fail "grid_chunks $p: $(cat "$T/err")"
+    done
+    for i in 1 2; do "$cmp" "$T/gc0.$i.npy" "$T/gc.$i.npy" 0 || fail "grid_chunks $p: chunked vs whole grids (output $i)"; done
+    [ "$(arena "$T/gk$p")" -lt "$(arena "$T/gk${p}0")" ] || fail "grid_chunks $p: the arena did not shrink"
+done
+whole=$(UNETRC_GRID_SLABS=0 UNETRC_AMX_SPLIT=1 "$U" info "$m.onnx" --target-cpu sapphirerapids --precision bf16 |
+    sed -n 's/^arena_bytes: //p')
+chunks=$(UNETRC_AMX_SPLIT=1 "$U" info "$m.onnx" --target-cpu sapphirerapids --precision bf16 | sed -n 's/^arena_bytes: //p')
+[ "$chunks" -lt "$whole" ] || fail "grid_chunks split: the arena did not shrink ($whole -> $chunks)"
 echo "amx_check: $fails failures"
 [ "$fails" -eq 0 ]

@@ -6,7 +6,8 @@
  *
  *   Xp [N][PD][PH][PW][Cp] bfloat16, P = out + K - 1 along each axis (X at offset pad_begin), Cp = C
  *      rounded up to 16 (C <= 16) or 32, every X part at its channel offset, zeros around and past C;
- *      the node's arena scratch (32 positions of slack at the end).
+ *      the node's arena scratch (32 positions of slack at the end). A large grid holds a chunk of output slabs
+ *      at a time (slab_chunks: PD the chunk's padded slices), filled before the chunk's work items.
  *
  * In the padded grid the output voxel (od, oh, ow) reads Xp at position q + (kd*PH + kh)*PW + kw for
  * tap (kd, kh, kw), q = (od*PH + oh)*PW + ow: consecutive positions q along a slab od are rows of one
@@ -48,6 +49,7 @@ typedef struct amx_geo {
     int64_t RB;
     urc_fq fq;                                       /* int8: X's steps */
     int64_t in[3], out[3], K[3], pb[3], P[3], st[3]; /* st: strides (> 1 for quads only) */
+    int64_t SD, PZ; /* output slabs per chunk and the grid's depth: the grid holds one chunk's (slab_chunks) */
 } amx_geo;
 
 /* (strided: any stride, for the quads, whose rows read X at any address; the grid then holds the positions the
@@ -75,6 +77,25 @@ static bool amx_geometry(const urc_node *n, bool q8, bool strided, amx_geo *a) {
     return true;
 }
 
+/* The grid in chunks of SD output slabs, PZ = (SD - 1) * stride + KD padded slices each, filled before the chunk's
+ * products: a grid of more than 1 MiB holds at least 8 x threads work items' slabs (output blocks x samples x
+ * slabs) at a time instead of every slab, at least 8 (refilling a 3-deep halo costs at most 2/8 of the fill). The
+ * grid is the arena's peak where the largest convolutions run (UNETR 96^3's last convolution reads 32 channels at
+ * 96^3: a 30 MB uint8 grid, 120 MB in the split form's two bf16 planes). */
+static void slab_chunks(amx_geo *a, const urc_target *t) {
+    int64_t bytes = a->N * a->P[0] * a->P[1] * a->P[2] * a->Cp * a->S * (a->q8 ? 1 : 2);
+    int64_t items = 8 * (t->threads > 0 ? t->threads : 1), sd = (items + a->nmb * a->N - 1) / (a->nmb * a->N);
+    /* (UNETRC_GRID_SLABS=N: chunks of N slabs for any grid, 0 whole grids: tests and comparisons) */
+    const char *e = getenv("UNETRC_GRID_SLABS");
+    int64_t forced = e && *e ? atoll(e) : -1;
+    a->SD = a->out[0], a->PZ = a->P[0];
+    if (sd < 8) sd = 8;
+    if (forced >= 0) sd = forced;
+    else if (bytes <= (1 << 20)) return;
+    if (sd <= 0 || sd >= a->out[0]) return;
+    a->SD = sd, a->PZ = (sd - 1) * a->st[0] + a->K[0];
+}
+
 /* What both forms of the tile kernel need of a Conv or FusedConv on target t: channels-last X and Y, constant
  * float32 W stored as wdt, float32 Y, a constant bias, a float32 residual, X parts computed in float32 (or,
  * with bf16_x, read as bf16 after their Cast). */
@@ -97,6 +118,7 @@ static bool tile_conv(const urc_node *n, urc_dtype wdt, bool bf16_x) {
 static bool amx_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
     if (!urc_target_amx(t) || !tile_conv(n, URC_DT_BF16, true) || !amx_geometry(n, false, false, a)) return false;
     a->S = urc_target_amx_split(t) ? 2 : 1;
+    slab_chunks(a, t);
     return a->C >= 8 && a->M >= 16;
 }
 
@@ -130,6 +152,7 @@ static bool amx8_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
         a->Cp = (a->C + 3) / 4 * 4, a->KC = a->Cp;
         a->RB = 12 / regs;
     }
+    slab_chunks(a, t);
     return a->C >= 8 && (a->M >= 16 || quad) && a->Cp * a->T <= ((int64_t)1 << 31) / (256 * 128);
 }
 
@@ -138,8 +161,8 @@ int urc_conv_amx_pairs(const urc_node *n, const urc_target *t) {
     return !amx_fits(n, t, &a) ? -1 : a.S == 1; /* (split: X float32, split by the kernel) */
 }
 
-/* Positions of the padded grid the kernel reads: every sample's, and 32 of slack for the last block. */
-static int64_t xp_count(const amx_geo *a) { return (a->N * a->P[0] * a->P[1] * a->P[2] + 32) * a->Cp * a->S; }
+/* Positions of the padded grid the kernel reads: a chunk's of every sample, and 32 of slack for the last block. */
+static int64_t xp_count(const amx_geo *a) { return (a->N * a->PZ * a->P[1] * a->P[2] + 32) * a->Cp * a->S; }
 
 /* int8 ConvTranspose with kernel = stride (urc_convt_amx): fake-quantised X, int8 W; its levels' rows in scratch.
  * On AMX tiles, or as quads (VNNI) where no AMX. */
@@ -192,14 +215,20 @@ static urc_lx *bin(urc_lop op, urc_lx *a, urc_lx *b) { return urc_lx_inrange(urc
 /* Xp from the X parts: each padded position's Cp channels, X's or zeros; split (S = 2), X float32 and the high
  * part bf16(x) there, the low part bf16(x - high) Cp channels further; int8, X's levels q - lo (X fake-quantised
  * already: x / s rounds to q exactly), a zero's -lo around X. */
-static void fill(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp, const int *bx, const int64_t *cx, int nx) {
+static void fill(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp, const int *bx, const int64_t *cx, int nx,
+                 urc_lx *z0) {
     const urc_dtype dt = a->q8 ? URC_DT_U8 : URC_DT_BF16;
+    bool whole = a->PZ == a->P[0]; /* (else the chunk of slabs from z0: its slices of the grid, the last one's fewer) */
     urc_ls *b = body;
     urc_lx *nn = loop(k, &b, "n", 0, urc_lx_int(a->N), 1, URC_FOR_PARALLEL);
-    body->list.items[body->list.len - 1]->collapse = 2;
-    urc_lx *zd = loop(k, &b, "zd", 0, urc_lx_int(a->P[0]), 1, 0);
+    body->list.items[body->list.len - 1]->collapse = 3;
+    urc_lx *z0p = urc_muli(z0, a->st[0]);
+    urc_lx *zl =
+        loop(k, &b, "zd", 0,
+             whole ? urc_lx_int(a->PZ) : urc_sp_min(urc_lx_int(a->PZ), urc_sub(urc_lx_int(a->P[0]), z0p)), 1, 0);
     urc_lx *zh = loop(k, &b, "zh", 0, urc_lx_int(a->P[1]), 1, 0);
     urc_lx *zw = loop(k, &b, "zw", 0, urc_lx_int(a->P[2]), 1, 0);
+    urc_lx *zd = whole ? zl : urc_add(z0p, zl);
     urc_lx *z[3] = {zd, zh, zw}, *inside = NULL, *vox = nn;
     for (int i = 0; i < 3; i++) {
         urc_lx *x = urc_addi(z[i], -a->pb[i]);
@@ -209,7 +238,7 @@ static void fill(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp, const in
         inside = inside ? bin(URC_L_AND, inside, c) : c;
     }
     urc_lx *q =
-        urc_sp_let(k, b, "q", urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, a->P[0]), zd), a->P[1]), zh), a->P[2]));
+        urc_sp_let(k, b, "q", urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, a->PZ), zl), a->P[1]), zh), a->P[2]));
     q = urc_sp_let(k, b, "qc", urc_muli(urc_add(q, zw), a->Cp * a->S));
     urc_ls *els = NULL, *in = inside ? urc_ls_if(b, inside, &els) : b;
     urc_lx *v = urc_sp_let(k, in, "vox", vox);
@@ -241,9 +270,14 @@ static void fill(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp, const in
         urc_lx *c = loop(k, &els, "c", 0, urc_lx_int(a->Cp * a->S), 1, URC_FOR_VECTOR);
         urc_ls_store(els, xp, urc_add(q, c), urc_lx_const(a->q8 ? -a->fq.lo : 0, dt));
     }
-    urc_ls *sl = body; /* the slack */
-    urc_lx *c = loop(k, &sl, "c", 0, urc_lx_int(32 * a->Cp * a->S), 1, URC_FOR_VECTOR);
-    urc_ls_store(sl, xp, urc_addi(c, xp_count(a) - 32 * a->Cp * a->S), urc_lx_const(0, dt));
+}
+
+/* The grid's slack past every sample's slices (read by the rows past a slab's last block, whose outputs are dropped),
+ * zeros. */
+static void fill_slack(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp) {
+    urc_lx *c = loop(k, &body, "c", 0, urc_lx_int(32 * a->Cp * a->S), 1, URC_FOR_VECTOR);
+    urc_ls_store(body, xp, urc_addi(c, xp_count(a) - 32 * a->Cp * a->S),
+                 urc_lx_const(0, a->q8 ? URC_DT_U8 : URC_DT_BF16));
 }
 
 /* Wp[mb][tap][c/2][l] for output channel mb*MB + l, input channel c, as the float32 values wpairs
@@ -418,28 +452,35 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     int nk = 0;
     memcpy(&alpha, &at->act_alpha, sizeof alpha);
     memcpy(&fqs, &a.fq.scale, sizeof a.fq.scale);
-    const int64_t head[] = {0x414d58, a.N,     a.C,   a.M, a.Cp, a.MB, a.nmb,   a.S,     bw,    bb, br,     by,
-                            xp,       at->act, alpha, nx,  q8,   fqs,  a.fq.lo, a.fq.hi, bcorr, bs, a.quad, a.RB};
+    const int64_t head[] = {0x414d58, a.N,   a.C, a.M, a.Cp, a.MB,    a.nmb,   a.S,   bw, bb,     br,   by,  xp,
+                            at->act,  alpha, nx,  q8,  fqs,  a.fq.lo, a.fq.hi, bcorr, bs, a.quad, a.RB, a.SD};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
     for (int i = 0; i < 3; i++)
         key[nk++] = a.in[i], key[nk++] = a.out[i], key[nk++] = a.K[i], key[nk++] = a.pb[i], key[nk++] = a.st[i];
     for (int p = 0; p < nx; p++) key[nk++] = bx[p], key[nk++] = cx[p];
     if (urc_lower_reuse(L, k, n, key, nk)) return true;
 
-    fill(k, k->body, &a, xp, bx, cx, nx);
-
-    /* work items: output block, sample, slab */
-    urc_ls *body = k->body;
+    /* per chunk of SD slabs from z0 (one chunk: every slab), its grid, then its work items: output block, sample,
+     * slab */
+    fill_slack(k, k->body, &a, xp);
+    urc_ls *cb = k->body;
+    bool whole = a.SD == a.out[0];
+    urc_lx *z0 = whole ? urc_lx_int(0) : loop(k, &cb, "z0", 0, urc_lx_int(a.out[0]), a.SD, 0);
+    fill(k, cb, &a, xp, bx, cx, nx, z0);
+    urc_ls *body = cb;
     urc_lx *mb = loop(k, &body, "mb", 0, urc_lx_int(a.nmb), 1, URC_FOR_PARALLEL);
-    k->body->list.items[k->body->list.len - 1]->collapse = 3;
+    cb->list.items[cb->list.len - 1]->collapse = 3;
     urc_lx *nn = loop(k, &body, "n", 0, urc_lx_int(a.N), 1, 0);
-    urc_lx *od = loop(k, &body, "od", 0, urc_lx_int(a.out[0]), 1, 0);
+    urc_lx *odl =
+        loop(k, &body, "od", 0,
+             whole ? urc_lx_int(a.SD) : urc_sp_min(urc_lx_int(a.SD), urc_sub(urc_lx_int(a.out[0]), z0)), 1, 0);
+    urc_lx *od = whole ? odl : urc_sp_let(k, body, "odz", urc_add(z0, odl));
     urc_ls *item = body;
     /* a slab's positions: its rows of the grid (stride 1: those past OW computed and dropped), or its outputs
      * (strided quads: each row reads the grid where its output does) */
     bool strided = a.st[0] > 1 || a.st[1] > 1 || a.st[2] > 1;
     int64_t PHW = a.P[1] * a.P[2], ws = strided ? a.out[2] : a.P[2], rows = (a.out[1] - 1) * ws + a.out[2];
-    urc_lx *q = urc_sp_let(k, body, "qs", urc_muli(urc_add(urc_muli(nn, a.P[0]), urc_muli(od, a.st[0])), PHW));
+    urc_lx *q = urc_sp_let(k, body, "qs", urc_muli(urc_add(urc_muli(nn, a.PZ), urc_muli(odl, a.st[0])), PHW));
     int64_t BR = a.quad ? a.RB : 32; /* positions per block */
     urc_tiles t;
     urc_lx *o0;
