@@ -50,7 +50,16 @@ typedef struct amx_geo {
     urc_fq fq;                                       /* int8: X's steps */
     int64_t in[3], out[3], K[3], pb[3], P[3], st[3]; /* st: strides (> 1 for quads only) */
     int64_t SD, PZ; /* output slabs per chunk and the grid's depth: the grid holds one chunk's (slab_chunks) */
+    int64_t RP, PR; /* each slab's rows in RP parts of PR (a multiple of the block's positions): work items */
 } amx_geo;
+
+/* A slab's positions: its rows of the grid (stride 1: those past OW computed and dropped), or its outputs (strided
+ * quads: each row reads the grid where its output does); ws: the positions of a row. */
+static int64_t slab_rows(const amx_geo *a, int64_t *ws) {
+    bool strided = a->st[0] > 1 || a->st[1] > 1 || a->st[2] > 1;
+    *ws = strided ? a->out[2] : a->P[2];
+    return (a->out[1] - 1) * *ws + a->out[2];
+}
 
 /* (strided: any stride, for the quads, whose rows read X at any address; the grid then holds the positions the
  * outputs read, P = (out - 1) * stride + K along each axis) */
@@ -81,19 +90,27 @@ static bool amx_geometry(const urc_node *n, bool q8, bool strided, amx_geo *a) {
  * products: a grid of more than 1 MiB holds at least 8 x threads work items' slabs (output blocks x samples x
  * slabs) at a time instead of every slab, at least 8 (refilling a 3-deep halo costs at most 2/8 of the fill). The
  * grid is the arena's peak where the largest convolutions run (UNETR 96^3's last convolution reads 32 channels at
- * 96^3: a 30 MB uint8 grid, 120 MB in the split form's two bf16 planes). */
+ * 96^3: a 30 MB uint8 grid, 120 MB in the split form's two bf16 planes). The work items are then each slab's rows
+ * in RP parts of at least 4 blocks, enough for 64 items a chunk (or 8 per planned thread; a 2D convolution has one
+ * slab): a chunk or a slab spread over many cores whatever the output blocks. */
 static void slab_chunks(amx_geo *a, const urc_target *t) {
-    int64_t bytes = a->N * a->P[0] * a->P[1] * a->P[2] * a->Cp * a->S * (a->q8 ? 1 : 2);
-    int64_t items = 8 * (t->threads > 0 ? t->threads : 1), sd = (items + a->nmb * a->N - 1) / (a->nmb * a->N);
-    /* (UNETRC_GRID_SLABS=N: chunks of N slabs for any grid, 0 whole grids: tests and comparisons) */
+    int64_t ws, rows = slab_rows(a, &ws), BR = a->quad ? a->RB : 32, nb = (rows + BR - 1) / BR;
+    int64_t bytes = a->N * a->P[0] * a->P[1] * a->P[2] * a->Cp * a->S * (a->q8 ? 1 : 2), per = a->nmb * a->N;
+    int64_t items = 8 * (t->threads > 0 ? t->threads : 1), sd = (items + per - 1) / per;
+    /* (UNETRC_GRID_SLABS=N: chunks of N slabs for any grid; 0: whole grids and whole slabs as work items, the kernel
+     * before chunks and parts; tests and comparisons) */
     const char *e = getenv("UNETRC_GRID_SLABS");
     int64_t forced = e && *e ? atoll(e) : -1;
-    a->SD = a->out[0], a->PZ = a->P[0];
     if (sd < 8) sd = 8;
     if (forced >= 0) sd = forced;
-    else if (bytes <= (1 << 20)) return;
-    if (sd <= 0 || sd >= a->out[0]) return;
-    a->SD = sd, a->PZ = (sd - 1) * a->st[0] + a->K[0];
+    else if (bytes <= (1 << 20)) sd = 0;
+    a->SD = a->out[0], a->PZ = a->P[0];
+    if (sd > 0 && sd < a->out[0]) a->SD = sd, a->PZ = (sd - 1) * a->st[0] + a->K[0];
+    if (items < 64) items = 64;
+    if (forced == 0) items = 1;
+    int64_t rp = (items + per * a->SD - 1) / (per * a->SD);
+    if (rp > nb / 4) rp = nb / 4 > 1 ? nb / 4 : 1; /* (at least 4 blocks a part: a tile configuration each) */
+    a->PR = (nb + rp - 1) / rp * BR, a->RP = (rows + a->PR - 1) / a->PR;
 }
 
 /* What both forms of the tile kernel need of a Conv or FusedConv on target t: channels-last X and Y, constant
@@ -203,12 +220,23 @@ urc_scratch_req urc_conv_amx_scratch(const urc_node *n, const urc_target *t) {
     return r;
 }
 
-static urc_lx *loop(urc_kernel *k, urc_ls **body, const char *name, int64_t lo, urc_lx *hi, int64_t step,
-                    unsigned flags) {
+static urc_lx *loop_from(urc_kernel *k, urc_ls **body, const char *name, urc_lx *lo, urc_lx *hi, int64_t step,
+                         unsigned flags) {
     int v = urc_kernel_var(k, name, URC_DT_I64);
-    *body = urc_ls_for(*body, v, urc_lx_int(lo), hi, step, flags);
+    *body = urc_ls_for(*body, v, lo, hi, step, flags);
     return urc_lx_var(k, v);
 }
+
+static urc_lx *loop(urc_kernel *k, urc_ls **body, const char *name, int64_t lo, urc_lx *hi, int64_t step,
+                    unsigned flags) {
+    return loop_from(k, body, name, urc_lx_int(lo), hi, step, flags);
+}
+
+/* A work item's positions of its slab: blocks from lo while below hi (a part of the slab's rows), rows in all. */
+typedef struct span {
+    urc_lx *lo, *hi;
+    int64_t rows;
+} span;
 
 static urc_lx *bin(urc_lop op, urc_lx *a, urc_lx *b) { return urc_lx_inrange(urc_lx_bin(op, a, b)); }
 
@@ -327,7 +355,7 @@ static urc_lx *tap_loops(urc_kernel *k, urc_ls **tb, const amx_geo *a, urc_lx **
 /* The block loop of the tile form (at: the work item's body, then the block loop's): for each block o0 of 32
  * positions of the slab from q, acc[32][MB] = the sums over taps and chunks of C on 2 x MB/16 accumulator tiles;
  * returns acc (t: the tiles, released by the caller). */
-static int tile_block(urc_kernel *k, urc_ls **at, const amx_geo *a, int xp, int bw, urc_lx *q, int64_t rows, urc_lx *mb,
+static int tile_block(urc_kernel *k, urc_ls **at, const amx_geo *a, int xp, int bw, urc_lx *q, span sp, urc_lx *mb,
                       bool q8, urc_tiles *t, const urc_target *tg, urc_lx **o0p) {
     int nh = (int)(a->MB / 16);
     urc_ls *body = *at;
@@ -342,7 +370,7 @@ static int tile_block(urc_kernel *k, urc_ls **at, const amx_geo *a, int xp, int 
     urc_tiles_config(k, body, t, tg);
     int acc = urc_kernel_local(k, "acc", t->dt[0], 32 * a->MB);
     urc_ls_array(body, k, acc);
-    urc_lx *o0 = *o0p = loop(k, &body, "o0", 0, urc_lx_int(rows), 32, 0);
+    urc_lx *o0 = *o0p = loop_from(k, &body, "o0", sp.lo, sp.hi, 32, 0);
     for (int i = 0; i < 2 * nh; i++) urc_tiles_zero(k, body, t, i);
     urc_ls *tb = body;
     urc_lx *toff, *tap = tap_loops(k, &tb, a, &toff);
@@ -373,12 +401,12 @@ static int tile_block(urc_kernel *k, urc_ls **at, const amx_geo *a, int xp, int 
  * quad c4 of channels, acc[r][l] = dot4(the quad of Xp at position o0 + r + tap (strided: rowb[r] + tap),
  * Wq[mb][tap][c4][l], acc[r][l]): RB x MB accumulators in registers (rows unrolled, lanes vectors of vpdpbusd).
  * Returns acc. */
-static int quad_block(urc_kernel *k, urc_ls **at, const amx_geo *a, int xp, int bw, urc_lx *q, int64_t rows, urc_lx *mb,
+static int quad_block(urc_kernel *k, urc_ls **at, const amx_geo *a, int xp, int bw, urc_lx *q, span sp, urc_lx *mb,
                       urc_lx **o0p) {
     urc_ls *body = *at;
     int64_t RB = a->RB, MB = a->MB, C4 = a->Cp / 4;
     bool strided = a->st[0] > 1 || a->st[1] > 1 || a->st[2] > 1;
-    urc_lx *o0 = *o0p = loop(k, &body, "o0", 0, urc_lx_int(rows), RB, 0);
+    urc_lx *o0 = *o0p = loop_from(k, &body, "o0", sp.lo, sp.hi, RB, 0);
     int acc = urc_kernel_local(k, "acc", URC_DT_I32, RB * MB), rowb = -1;
     urc_ls_array(body, k, acc);
     if (strided) { /* rowb[r]: the grid position (in the slab) of output position o0 + r (the last one past rows) */
@@ -386,7 +414,7 @@ static int quad_block(urc_kernel *k, urc_ls **at, const amx_geo *a, int xp, int 
         urc_ls_array(body, k, rowb);
         urc_ls *rl = body;
         urc_lx *r = loop(k, &rl, "r", 0, urc_lx_int(RB), 1, 0);
-        urc_lx *o = urc_sp_let(k, rl, "o", urc_sp_min(urc_add(o0, r), urc_lx_int(rows - 1)));
+        urc_lx *o = urc_sp_let(k, rl, "o", urc_sp_min(urc_add(o0, r), urc_lx_int(sp.rows - 1)));
         urc_lx *oh = bin(URC_L_DIV, o, urc_lx_int(a->out[2])), *ow = bin(URC_L_REM, o, urc_lx_int(a->out[2]));
         urc_ls_store(rl, rowb, r, urc_add(urc_muli(oh, a->st[1] * a->P[2]), urc_muli(ow, a->st[2])));
     }
@@ -452,8 +480,8 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     int nk = 0;
     memcpy(&alpha, &at->act_alpha, sizeof alpha);
     memcpy(&fqs, &a.fq.scale, sizeof a.fq.scale);
-    const int64_t head[] = {0x414d58, a.N,   a.C, a.M, a.Cp, a.MB,    a.nmb,   a.S,   bw, bb,     br,   by,  xp,
-                            at->act,  alpha, nx,  q8,  fqs,  a.fq.lo, a.fq.hi, bcorr, bs, a.quad, a.RB, a.SD};
+    const int64_t head[] = {0x414d58, a.N,   a.C, a.M, a.Cp, a.MB,    a.nmb,   a.S,   bw, bb,     br,   by,   xp,
+                            at->act,  alpha, nx,  q8,  fqs,  a.fq.lo, a.fq.hi, bcorr, bs, a.quad, a.RB, a.SD, a.RP};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
     for (int i = 0; i < 3; i++)
         key[nk++] = a.in[i], key[nk++] = a.out[i], key[nk++] = a.K[i], key[nk++] = a.pb[i], key[nk++] = a.st[i];
@@ -469,23 +497,26 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     fill(k, cb, &a, xp, bx, cx, nx, z0);
     urc_ls *body = cb;
     urc_lx *mb = loop(k, &body, "mb", 0, urc_lx_int(a.nmb), 1, URC_FOR_PARALLEL);
-    cb->list.items[cb->list.len - 1]->collapse = 3;
+    cb->list.items[cb->list.len - 1]->collapse = a.RP > 1 ? 4 : 3;
     urc_lx *nn = loop(k, &body, "n", 0, urc_lx_int(a.N), 1, 0);
     urc_lx *odl =
         loop(k, &body, "od", 0,
              whole ? urc_lx_int(a.SD) : urc_sp_min(urc_lx_int(a.SD), urc_sub(urc_lx_int(a.out[0]), z0)), 1, 0);
+    int64_t ws, rows = slab_rows(&a, &ws), PHW = a.P[1] * a.P[2];
+    span sp = {urc_lx_int(0), urc_lx_int(rows), rows};
+    if (a.RP > 1) { /* (the slab's part: rows from part * PR) */
+        urc_lx *part = loop(k, &body, "part", 0, urc_lx_int(a.RP), 1, 0);
+        sp.lo = urc_sp_let(k, body, "olo", urc_muli(part, a.PR));
+        sp.hi = urc_sp_min(urc_lx_int(rows), urc_addi(sp.lo, a.PR));
+    }
     urc_lx *od = whole ? odl : urc_sp_let(k, body, "odz", urc_add(z0, odl));
     urc_ls *item = body;
-    /* a slab's positions: its rows of the grid (stride 1: those past OW computed and dropped), or its outputs
-     * (strided quads: each row reads the grid where its output does) */
-    bool strided = a.st[0] > 1 || a.st[1] > 1 || a.st[2] > 1;
-    int64_t PHW = a.P[1] * a.P[2], ws = strided ? a.out[2] : a.P[2], rows = (a.out[1] - 1) * ws + a.out[2];
     urc_lx *q = urc_sp_let(k, body, "qs", urc_muli(urc_add(urc_muli(nn, a.PZ), urc_muli(odl, a.st[0])), PHW));
     int64_t BR = a.quad ? a.RB : 32; /* positions per block */
     urc_tiles t;
     urc_lx *o0;
-    int acc = a.quad ? quad_block(k, &body, &a, xp, bw, q, rows, mb, &o0)
-                     : tile_block(k, &body, &a, xp, bw, q, rows, mb, q8, &t, L->target, &o0);
+    int acc = a.quad ? quad_block(k, &body, &a, xp, bw, q, sp, mb, &o0)
+                     : tile_block(k, &body, &a, xp, bw, q, sp, mb, q8, &t, L->target, &o0);
     /* the positions kept: Y[n, od, oh, ow, mb*MB + l] = act(acc[r][l] + bias) + R */
     urc_ls *eb = body;
     urc_lx *r = loop(k, &eb, "r", 0, urc_lx_int(BR), 1, 0);
