@@ -489,7 +489,7 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     if (urc_lower_reuse(L, k, n, key, nk)) return true;
 
     /* per chunk of SD slabs from z0 (one chunk: every slab), its grid, then its work items: output block, sample,
-     * slab */
+     * slab, part of the slab's rows (RP > 1) */
     fill_slack(k, k->body, &a, xp);
     urc_ls *cb = k->body;
     bool whole = a.SD == a.out[0];
