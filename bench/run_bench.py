@@ -137,18 +137,23 @@ def model_table(unetr_proj: str) -> dict:
 
 
 DEFAULT_MODELS = ["unetr", "unetr_brats", "basicunet", "unet2d"]
-FRAMEWORKS = ["unetrc", "pytorch", "ort", "unetrc_bf16", "unetrc_fp16", "unetrc_int8", "ov_f32", "ov"]
+FRAMEWORKS = ["unetrc", "pytorch", "ort", "unetrc_bf16", "unetrc_bf16_split", "unetrc_fp16", "unetrc_int8", "ov_f32",
+              "ov"]
 DEFAULT_FRAMEWORKS = ["unetrc", "pytorch", "ort"]
 FW_LABEL = {"unetrc": "unetrc", "pytorch": "PyTorch", "ort": "ONNX Runtime", "unetrc_bf16": "unetrc bf16",
-            "unetrc_fp16": "unetrc fp16", "unetrc_int8": "unetrc int8", "ov_f32": "OpenVINO f32",
+            "unetrc_bf16_split": "unetrc bf16 split", "unetrc_fp16": "unetrc fp16", "unetrc_int8": "unetrc int8", "ov_f32": "OpenVINO f32",
             "ov": "OpenVINO default"}
 # unetrc --precision of the reduced-precision rows (weights of convolutions and matrix products)
-UNETRC_PRECISION = {"unetrc": None, "unetrc_bf16": "bf16", "unetrc_fp16": "fp16", "unetrc_int8": "int8"}
+UNETRC_PRECISION = {"unetrc": None, "unetrc_bf16": "bf16", "unetrc_bf16_split": "bf16", "unetrc_fp16": "fp16",
+                    "unetrc_int8": "int8"}
+# ... and the compiler's environment of a row: bf16's split form on AMX tiles (float32 data as two bf16 parts, twice
+# the tile products; the same code as unetrc_bf16 on a CPU without AMX)
+UNETRC_ENV = {"unetrc_bf16_split": {"UNETRC_AMX_SPLIT": "1"}}
 # int8: calibration samples (--calibrate), drawn as the bench input is but from other seeds; unetrc calibrates
 # with its reference interpreter (about 2.5 min per sample of the BraTS-like UNETR's 16.6 GMAC on this machine)
 INT8_CALIBRATION_SAMPLES = 2
 # rows whose error against PyTorch is expected above ERR_LIMIT (reported with label agreement, not flagged)
-REDUCED = {"unetrc_bf16", "unetrc_fp16", "unetrc_int8", "ov"}
+REDUCED = {"unetrc_bf16", "unetrc_bf16_split", "unetrc_fp16", "unetrc_int8", "ov"}
 
 # ---------------------------------------------------------------------------
 # Small helpers shared by parent and children
@@ -628,9 +633,10 @@ def calibration_dir(input_npy: str, mdir: str) -> str:
 
 
 def measure_unetrc(unetrc: str, meta: dict, mdir: str, threads: int, runs: int, timeout: float,
-                   do_run_check: bool, keep: bool, precision: str | None = None) -> dict:
+                   do_run_check: bool, keep: bool, precision: str | None = None, fw: str = "unetrc") -> dict:
     res: dict = {}
-    sfx = f"-{precision}" if precision else ""
+    sfx = f"-{fw[len('unetrc_'):]}" if fw != "unetrc" else ""
+    env = dict(thread_env(threads), **UNETRC_ENV.get(fw, {}))
     prec = ["--precision", precision] if precision else []
     if precision == "int8":
         prec += ["--calibrate", calibration_dir(meta["input"], mdir)]
@@ -640,7 +646,7 @@ def measure_unetrc(unetrc: str, meta: dict, mdir: str, threads: int, runs: int, 
            "--input", meta["input"], "--keep", keep_dir] + prec
     res["bench_cmd"] = " ".join(shlex.quote(c) for c in cmd)
     log_path = os.path.join(mdir, f"unetrc{sfx}-bench.log")
-    m = run_measured(cmd, log_path, env=thread_env(threads), timeout=timeout)
+    m = run_measured(cmd, log_path, env=env, timeout=timeout)
     res["bench_wall_s"] = m["wall_s"]
     res["others_pct"] = m["others_pct"]
     line = parse_bench_line(open(log_path, errors="replace").read())
@@ -664,7 +670,7 @@ def measure_unetrc(unetrc: str, meta: dict, mdir: str, threads: int, runs: int, 
         stem = exes[0][: -len("_run")]
         out_bin = os.path.join(keep_dir, "check_out0.bin")
         argv = [exes[0], stem + ".weights"] + ins + [out_bin]
-        rm = run_measured(argv, os.path.join(mdir, f"unetrc{sfx}-rss.log"), env=thread_env(threads), timeout=timeout)
+        rm = run_measured(argv, os.path.join(mdir, f"unetrc{sfx}-rss.log"), env=env, timeout=timeout)
         if rm["rc"] == 0 and os.path.exists(out_bin):
             res["peak_rss_kib"] = rm["maxrss_kib"]
             res["out_bin"] = out_bin
@@ -680,7 +686,7 @@ def measure_unetrc(unetrc: str, meta: dict, mdir: str, threads: int, runs: int, 
         rcmd = [unetrc, "run", meta["onnx"], "--input", meta["input"], "--output", out_npy] + prec
         res["run_cmd"] = " ".join(shlex.quote(c) for c in rcmd)
         rlog = os.path.join(mdir, f"unetrc{sfx}-run.log")
-        rr = run_measured(rcmd, rlog, env=thread_env(threads), timeout=timeout)
+        rr = run_measured(rcmd, rlog, env=env, timeout=timeout)
         if rr["rc"] == 0 and os.path.exists(out_npy):
             res["run_output"] = out_npy
         else:
@@ -755,7 +761,7 @@ def bench_model(name: str, meta: dict, args, unetrc: str, sgemm_peak: float | No
         if fw in args.frameworks:
             log(f"{name}: {FW_LABEL[fw]} bench (generates C, builds it, times it)")
             row["fw"][fw] = measure_unetrc(unetrc, meta, mdir, args.threads, args.runs, args.timeout,
-                                           not args.no_run_check, args.keep_unetrc_build, prec)
+                                           not args.no_run_check, args.keep_unetrc_build, prec, fw)
     for rnd in range(2, args.rounds + 1):
         log(f"{name}: round {rnd} of {args.rounds} (every framework again, in the same order)")
         for fw, r in row["fw"].items():
@@ -1044,7 +1050,8 @@ def parse_args(argv):
                     help=f"comma-separated subset of {','.join(FRAMEWORKS)} (default: "
                          f"{','.join(DEFAULT_FRAMEWORKS)}; PyTorch is the reference; ov_f32/ov: OpenVINO's CPU "
                          "plugin at f32 and at its default precision, from the `openvino` package; unetrc_bf16/"
-                         "unetrc_fp16/unetrc_int8: unetrc --precision; int8 calibrates on "
+                         "unetrc_fp16/unetrc_int8: unetrc --precision; unetrc_bf16_split: bf16 in the split form "
+                         "on AMX tiles (UNETRC_AMX_SPLIT=1; elsewhere the same code as unetrc_bf16); int8 calibrates on "
                          f"{INT8_CALIBRATION_SAMPLES} random samples with unetrc's interpreter: minutes per sample)")
     ap.add_argument("--runs", type=int, default=None, help="timed runs per framework (default 5, quick 3)")
     ap.add_argument("--rounds", type=int, default=1,
