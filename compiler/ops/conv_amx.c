@@ -86,29 +86,28 @@ static bool amx_geometry(const urc_node *n, bool q8, bool strided, amx_geo *a) {
     return true;
 }
 
-/* The grid in chunks of SD output slabs, PZ = (SD - 1) * stride + KD padded slices each, filled before the chunk's
- * products: a grid of more than 1 MiB holds at least 8 x threads work items' slabs (output blocks x samples x
- * slabs) at a time instead of every slab, at least 8 (refilling a 3-deep halo costs at most 2/8 of the fill). The
+/* The grid in chunks of SD = 16 output slabs, PZ = (SD - 1) * stride + KD padded slices each, filled before the
+ * chunk's products, when the whole grid would exceed 1 MiB (refilling a 3-deep halo costs 2/16 more filling). The
  * grid is the arena's peak where the largest convolutions run (UNETR 96^3's last convolution reads 32 channels at
- * 96^3: a 30 MB uint8 grid, 120 MB in the split form's two bf16 planes). The work items are then each slab's rows
- * in RP parts of at least 4 blocks, enough for 64 items a chunk (or 8 per planned thread; a 2D convolution has one
- * slab): a chunk or a slab spread over many cores whatever the output blocks. */
+ * 96^3: a 30 MB uint8 grid, 120 MB in the split form's two bf16 planes). The work items (output blocks x samples x
+ * slabs) are then each slab's rows in RP parts of at least 4 blocks, enough for 64 items a chunk or 8 per planned
+ * thread (a 2D convolution has a single slab): a chunk or a slab spread over many cores whatever the output
+ * blocks. */
 static void slab_chunks(amx_geo *a, const urc_target *t) {
     int64_t ws, rows = slab_rows(a, &ws), BR = a->quad ? a->RB : 32, nb = (rows + BR - 1) / BR;
-    int64_t bytes = a->N * a->P[0] * a->P[1] * a->P[2] * a->Cp * a->S * (a->q8 ? 1 : 2), per = a->nmb * a->N;
-    int64_t items = 8 * (t->threads > 0 ? t->threads : 1), sd = (items + per - 1) / per;
+    int64_t bytes = a->N * a->P[0] * a->P[1] * a->P[2] * a->Cp * a->S * (a->q8 ? 1 : 2), sd = 16;
     /* (UNETRC_GRID_SLABS=N: chunks of N slabs for any grid; 0: whole grids and whole slabs as work items, the kernel
      * before chunks and parts; tests and comparisons) */
     const char *e = getenv("UNETRC_GRID_SLABS");
     int64_t forced = e && *e ? atoll(e) : -1;
-    if (sd < 8) sd = 8;
     if (forced >= 0) sd = forced;
     else if (bytes <= (1 << 20)) sd = 0;
     a->SD = a->out[0], a->PZ = a->P[0];
     if (sd > 0 && sd < a->out[0]) a->SD = sd, a->PZ = (sd - 1) * a->st[0] + a->K[0];
+    int64_t items = 8 * (t->threads > 0 ? t->threads : 1), per = a->nmb * a->N * a->SD;
     if (items < 64) items = 64;
     if (forced == 0) items = 1;
-    int64_t rp = (items + per * a->SD - 1) / (per * a->SD);
+    int64_t rp = (items + per - 1) / per;
     if (rp > nb / 4) rp = nb / 4 > 1 ? nb / 4 : 1; /* (at least 4 blocks a part: a tile configuration each) */
     a->PR = (nb + rp - 1) / rp * BR, a->RP = (rows + a->PR - 1) / a->PR;
 }
