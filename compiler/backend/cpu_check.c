@@ -1,5 +1,13 @@
 /* cpu_check.c: the x86-64 extensions of cpu_check.h (Intel SDM vol. 2A, CPUID; AMD APM vol. 3). */
+#define _GNU_SOURCE
 #include "cpu_check.h"
+
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 #include "../base/base.h"
 
@@ -47,4 +55,29 @@ const char *urc_cpu_message(const char *U, const char *missing) {
     return urc_fmt("the generated code's forward returned %s_ERR_CPU: it was built for %s, which this CPU lacks "
                    "(--target-cpu, or -march / -m in --cflags)",
                    U, missing ? missing : "an instruction-set extension");
+}
+
+bool urc_cpu_host_has(const char *name) {
+#if defined(__x86_64__)
+    const urc_cpu_feature *f = NULL;
+    for (int i = 0; i < urc_ncpu_features; i++)
+        if (!strcmp(urc_cpu_features[i].name, name)) f = &urc_cpu_features[i];
+    unsigned r[4] = {0, 0, 0, 0};
+    static const unsigned leaf[URC_CPUID_SETS] = {1, 7, 7, 0x80000001u}, sub[URC_CPUID_SETS] = {0, 0, 1, 0};
+    if (!f || !__get_cpuid_count(leaf[f->set], sub[f->set], &r[0], &r[1], &r[2], &r[3]) || !(r[f->reg] >> f->bit & 1))
+        return false;
+    if (f->xcr0) {
+        unsigned a, b, c, d, lo, hi;
+        if (!__get_cpuid(1, &a, &b, &c, &d) || !(c >> 27 & 1)) return false; /* (no OSXSAVE: no XGETBV) */
+        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        (void)hi;
+        if ((lo & f->xcr0) != f->xcr0) return false;
+    }
+    /* arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA): refused by a kernel older than 5.16 or a seccomp policy,
+     * where the code's tiles could not run either */
+    return strncmp(name, "amx-", 4) != 0 || syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+#else
+    (void)name;
+    return false;
+#endif
 }

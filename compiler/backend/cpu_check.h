@@ -5,6 +5,8 @@
 #ifndef URC_BACKEND_CPU_CHECK_H
 #define URC_BACKEND_CPU_CHECK_H
 
+#include <stdbool.h>
+
 /* CPUID's register sets the table reads: leaf 1, leaf 7 subleaf 0, leaf 7 subleaf 1, leaf 0x80000001 */
 enum { URC_CPUID_1, URC_CPUID_7, URC_CPUID_7_1, URC_CPUID_X1, URC_CPUID_SETS };
 
@@ -37,6 +39,11 @@ extern const int urc_ncpu_features;
  * (URC_BASELINE in generated code), and unetrc's run harness for its own functions. */
 #define URC_CPU_BASELINE_ATTR                                                                                          \
     "__attribute__((target(\"arch=x86-64,no-sse3,no-popcnt,no-bmi,no-bmi2,no-lzcnt,no-movbe,no-gfni\")))"
+
+/* Whether this machine (the compiler's) has extension NAME of the table (CPUID and the state XGETBV says the
+ * operating system enabled; "amx-*" also asks Linux for the tile state, as generated code does): what
+ * --target-cpu native detects. False for a name not in the table, and on other architectures. */
+bool urc_cpu_host_has(const char *name);
 
 /* The one-line message of an entry that returned ERR_CPU (U: the macro prefix, "SEG"; missing: what
  * PREFIX_cpu_missing named, or NULL). */

@@ -1,13 +1,13 @@
 /* target.c: the CPU table and the host's detection (target.h). */
+#define _GNU_SOURCE
 #include "target.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#if defined(__x86_64__)
-#include <cpuid.h>
-#endif
 
+#include "../backend/cpu_check.h"
 #include "../base/base.h"
 
 #define X86_V3 (URC_FEAT_AVX2 | URC_FEAT_FMA | URC_FEAT_F16C)
@@ -54,15 +54,24 @@ static void native(urc_target *t) {
     t->features = 0;
 #if defined(__x86_64__)
     t->triple = "x86_64-linux-gnu";
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) t->features |= URC_FEAT_AVX2;
-    if (__builtin_cpu_supports("fma")) t->features |= URC_FEAT_FMA;
-    if (__builtin_cpu_supports("avx512f")) t->features |= URC_FEAT_AVX512F;
-    if (__builtin_cpu_supports("avx512vnni")) t->features |= URC_FEAT_AVX512VNNI;
-    if (__builtin_cpu_supports("avx512bf16")) t->features |= URC_FEAT_AVX512BF16;
-    unsigned a = 0, b = 0, c = 0, d = 0; /* AVX-VNNI: CPUID 7.1 EAX bit 4 (clang 14 has no name for it) */
-    if ((t->features & URC_FEAT_AVX2) && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a >> 4 & 1))
-        t->features |= URC_FEAT_AVXVNNI;
+    /* CPUID and the enabled state, as the generated code's own check reads them (backend/cpu_check.h); AMX also
+     * the tile state Linux grants on request */
+    static const struct {
+        const char *name;
+        unsigned feat;
+    } host[] = {{"avx2", URC_FEAT_AVX2},
+                {"fma", URC_FEAT_FMA},
+                {"f16c", URC_FEAT_F16C},
+                {"avx512f", URC_FEAT_AVX512F},
+                {"avx512bf16", URC_FEAT_AVX512BF16},
+                {"avx512fp16", URC_FEAT_AVX512FP16},
+                {"avx512vnni", URC_FEAT_AVX512VNNI},
+                {"avxvnni", URC_FEAT_AVXVNNI},
+                {"amx-bf16", URC_FEAT_AMX_BF16},
+                {"amx-int8", URC_FEAT_AMX_INT8}};
+    for (size_t i = 0; i < URC_ARRAY_LEN(host); i++)
+        if (urc_cpu_host_has(host[i].name)) t->features |= host[i].feat;
+    if (!urc_cpu_host_has("amx-tile")) t->features &= ~(unsigned)(URC_FEAT_AMX_BF16 | URC_FEAT_AMX_INT8);
     if (t->features & URC_FEAT_AVX512F) t->vector_bits = 512;
     else if (t->features & URC_FEAT_AVX2) t->vector_bits = 256;
 #elif defined(__aarch64__)
@@ -74,12 +83,22 @@ static void native(urc_target *t) {
     long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
     t->l1_bytes = l1 > 0 ? l1 : 32 << 10;
     t->l2_bytes = l2 > 0 ? l2 : 256 << 10;
-    t->threads = 2;
+    cpu_set_t set; /* the cores this process may run on (a container's or taskset's share) */
+    t->threads = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 2;
+    if (t->threads < 1) t->threads = 2;
+}
+
+/* UNETRC_PLAN_THREADS=N (1-1024): the threads the kernels plan for, whatever the target (docs/cli.md). */
+static void plan_threads(urc_target *t) {
+    const char *e = getenv("UNETRC_PLAN_THREADS");
+    long v = e && *e ? strtol(e, NULL, 10) : 0;
+    if (v >= 1 && v <= 1024) t->threads = (int)v;
 }
 
 bool urc_target_lookup(const char *name, urc_target *t) {
     if (!strcmp(name, "native") || !strcmp(name, "host")) {
         native(t);
+        plan_threads(t);
         return true;
     }
     for (size_t i = 0; i < URC_ARRAY_LEN(cpus); i++)
@@ -91,6 +110,7 @@ bool urc_target_lookup(const char *name, urc_target *t) {
             t->l2_bytes = cpus[i].l2;
             t->features = cpus[i].features;
             t->threads = 2;
+            plan_threads(t);
             return true;
         }
     return false;
@@ -131,9 +151,9 @@ const char *urc_target_baseline(void) {
 
 const char *urc_target_describe(const urc_target *t) {
     urc_strbuf sb = {0};
-    urc_sb_printf(&sb, "%s (%s; %d-bit vectors, L1 %lld KiB, L2 %lld KiB;", t->name ? t->name : "native",
-                  t->triple ? t->triple : "any triple", t->vector_bits, (long long)(t->l1_bytes >> 10),
-                  (long long)(t->l2_bytes >> 10));
+    urc_sb_printf(&sb, "%s (%s; %d-bit vectors, L1 %lld KiB, L2 %lld KiB, planned for %d threads;",
+                  t->name ? t->name : "native", t->triple ? t->triple : "any triple", t->vector_bits,
+                  (long long)(t->l1_bytes >> 10), (long long)(t->l2_bytes >> 10), t->threads);
     if (!t->features) urc_sb_puts(&sb, " no vector ISA features assumed");
     for (int i = 0; i < URC_FEAT_COUNT; i++)
         if (t->features >> i & 1) urc_sb_printf(&sb, " %s", feature_names[i]);

@@ -32,7 +32,8 @@ typedef struct urc_target {
     int64_t l1_bytes;   /* data cache per core */
     int64_t l2_bytes;
     unsigned features; /* URC_FEAT_* */
-    int threads;       /* threads the tiling plans for (parallel loops still adapt) */
+    int threads;       /* threads the kernels' work division plans for (parallel loops still adapt): native, the
+                        * cores this process may use; a CPU of the table, 2; UNETRC_PLAN_THREADS=N overrides */
 } urc_target;
 
 /* Fills t for a CPU name ("native" or its alias "host", "generic", "x86-64-v3", "x86-64-v4",
