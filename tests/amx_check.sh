@@ -269,6 +269,10 @@ mkdir "$T/calg"
 "$(dirname "$cmp")/npy_randn" "$m.input.npy" 1 "$T/calg/s1.npy"
 "$U" "$m.onnx" -o "$T/gc.c" --target-cpu sapphirerapids --precision bf16
 [ "$(grep -c "for (urc_idx z0 = 0; z0 < 40; z0 += 16)" "$T/gc.c")" -eq 1 ] || fail "grid_chunks: no chunked grid for sapphirerapids"
+# (and gcc builds its chunk and part loops around the real tile intrinsics)
+if ! { gcc -fopenmp -std=c11 -O2 -Wall -Wextra -Werror -c "$T/gc.c" -o "$T/gc.o" && objdump -d "$T/gc.o" | grep -q tdpbf16ps; }; then
+    fail "grid_chunks: gcc does not build the chunked tile code for sapphirerapids"
+fi
 arena() { sed -n 's/^#define MODEL_ARENA_SIZE \([0-9]*\).*/\1/p' "$1/model.h"; }
 for run in bf16:c int8:c bf16:llvm; do
     p=${run%:*} be=${run#*:} vars="UNETRC_AMX=1" opts="--precision bf16"
