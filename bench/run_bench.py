@@ -656,6 +656,7 @@ def measure_unetrc(unetrc: str, meta: dict, mdir: str, threads: int, runs: int, 
     res.update(median_ms=line["median_ms"], min_ms=line["min_ms"], arena_bytes=int(line["arena_bytes"]),
                weights_bytes=int(line["weights_bytes"]), unetrc_gflops=line["gflops"],
                unetrc_gmacs=line["gmacs"])
+    res.update(code_products(keep_dir))
     run_log = os.path.join(keep_dir, "run.log")
     times = [float(t) for t in re.findall(r"^time_ms (\S+)", open(run_log).read(), re.M)] \
         if os.path.exists(run_log) else []
@@ -692,6 +693,35 @@ def measure_unetrc(unetrc: str, meta: dict, mdir: str, threads: int, runs: int, 
         else:
             res["run_error"] = f"unetrc run failed (exit {rr['rc']}): {tail(rlog, 3)}"
     return res
+
+
+# The reduced-precision product instructions a built harness can hold (objdump's mnemonics; float32 FMA otherwise)
+PRODUCT_KINDS = (("tdpbf16ps", "AMX bf16 tiles"), ("tdpbusd", "AMX int8 tiles"), ("vdpbf16ps", "AVX512-BF16 vdpbf16ps"),
+                 ("vpdpbusd", "VNNI vpdpbusd"))
+
+
+def code_products(keep_dir: str) -> dict:
+    """What the timed code was built for: its provenance's Target line (resolved --target-cpu: vector width,
+    planned threads, ISA features) and the reduced-precision product instructions the built binary holds (a
+    wrong native detection once kept AMX CPUs on vdpbf16ps: this makes the table say which kernels it timed;
+    the C text cannot, it spells several forms under #if)."""
+    srcs = [f for f in glob.glob(os.path.join(keep_dir, "*.c")) if not f.endswith("harness.c")]
+    exes = sorted(glob.glob(os.path.join(keep_dir, "*_run")))
+    if len(srcs) != 1 or len(exes) != 1:
+        return {}
+    m = re.search(r"^ \* Target: (.*)$", open(srcs[0], errors="replace").read(), re.M)
+    r = subprocess.run(["objdump", "-d", "--no-show-raw-insn", exes[0]], capture_output=True, text=True)
+    if r.returncode != 0:
+        return dict(target=m.group(1) if m else None)
+    found = set(re.findall(r"\t(tdpbf16ps|tdpbusd|vdpbf16ps|vpdpbusd)\b", r.stdout))
+    kinds = [label for key, label in PRODUCT_KINDS if key in found]
+    return dict(target=m.group(1) if m else None, products=", ".join(kinds) or "float32 FMA")
+
+
+def code_lines(rows: list) -> list:
+    """One line per unetrc row: the model, the row and what its code was built for."""
+    return [f"{row['name']} {FW_LABEL[fw]}: {r['products']}; target {r.get('target')}"
+            for row in rows for fw, r in row["fw"].items() if fw.startswith("unetrc") and r.get("products")]
 
 
 def rerun_unetrc(r: dict, mdir: str, fw: str, args) -> list | None:
@@ -976,6 +1006,10 @@ def write_docs(path: str, ctx: dict, rows: list) -> None:
     L.append(md_table(SUMMARY_HEAD, summary_rows(rows)) + "\n")
     L.append("Ratios are unetrc time ÷ other time (below 1: unetrc is faster).\n")
     L.append(md_table(DETAIL_HEAD, detail_rows(rows)) + "\n")
+    if code_lines(rows):
+        L.append("unetrc's timed code (products, `--target-cpu` resolved):\n")
+        L.extend(f"- {x}" for x in code_lines(rows))
+        L.append("")
     probs = problems(rows)
     if probs:
         L.append("**Warnings** (from this run):\n")
@@ -1140,6 +1174,8 @@ def main(argv) -> int:
     print(text_table(SUMMARY_HEAD, summary_rows(rows)))
     print("(ratios: unetrc time / other time; < 1 means unetrc is faster)\n")
     print(text_table(DETAIL_HEAD, detail_rows(rows)))
+    for x in code_lines(rows):
+        print("  " + x)
     print("\nerror = max|y - y_torch| / max|y_torch|; unetrc: timed binary; run: `unetrc run`. "
           "Peak RSS = ru_maxrss of the process running the forward (Python processes include the interpreter; "
           "import RSS = RSS after the imports). others CPU % = other processes' CPU use while it ran.")
