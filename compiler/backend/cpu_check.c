@@ -3,8 +3,10 @@
 #include "cpu_check.h"
 
 #include <string.h>
+#if defined(__linux__)
 #include <sys/syscall.h>
 #include <unistd.h>
+#endif
 #if defined(__x86_64__)
 #include <cpuid.h>
 #endif
@@ -74,8 +76,12 @@ bool urc_cpu_host_has(const char *name) {
         if ((lo & f->xcr0) != f->xcr0) return false;
     }
     /* arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA): refused by a kernel older than 5.16 or a seccomp policy,
-     * where the code's tiles could not run either */
+     * where the code's tiles could not run either (other systems: no tiles) */
+#if defined(__linux__)
     return strncmp(name, "amx-", 4) != 0 || syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+#else
+    return strncmp(name, "amx-", 4) != 0;
+#endif
 #else
     (void)name;
     return false;
