@@ -54,23 +54,10 @@ static void native(urc_target *t) {
     t->features = 0;
 #if defined(__x86_64__)
     t->triple = "x86_64-linux-gnu";
-    /* CPUID and the enabled state, as the generated code's own check reads them (backend/cpu_check.h); AMX also
-     * the tile state Linux grants on request */
-    static const struct {
-        const char *name;
-        unsigned feat;
-    } host[] = {{"avx2", URC_FEAT_AVX2},
-                {"fma", URC_FEAT_FMA},
-                {"f16c", URC_FEAT_F16C},
-                {"avx512f", URC_FEAT_AVX512F},
-                {"avx512bf16", URC_FEAT_AVX512BF16},
-                {"avx512fp16", URC_FEAT_AVX512FP16},
-                {"avx512vnni", URC_FEAT_AVX512VNNI},
-                {"avxvnni", URC_FEAT_AVXVNNI},
-                {"amx-bf16", URC_FEAT_AMX_BF16},
-                {"amx-int8", URC_FEAT_AMX_INT8}};
-    for (size_t i = 0; i < URC_ARRAY_LEN(host); i++)
-        if (urc_cpu_host_has(host[i].name)) t->features |= host[i].feat;
+    /* each feature the generated code's own check knows by the same name (backend/cpu_check.h): CPUID and the
+     * enabled state; AMX also the tile state Linux grants on request */
+    for (int i = 0; i < URC_FEAT_COUNT; i++)
+        if (urc_cpu_host_has(feature_names[i])) t->features |= 1u << i;
     if (!urc_cpu_host_has("amx-tile")) t->features &= ~(unsigned)(URC_FEAT_AMX_BF16 | URC_FEAT_AMX_INT8);
     if (t->features & URC_FEAT_AVX512F) t->vector_bits = 512;
     else if (t->features & URC_FEAT_AVX2) t->vector_bits = 256;
@@ -148,6 +135,8 @@ const char *urc_target_baseline(void) {
     return "generic";
 #endif
 }
+
+const char *urc_target_feature_name(int bit) { return bit >= 0 && bit < URC_FEAT_COUNT ? feature_names[bit] : NULL; }
 
 const char *urc_target_describe(const urc_target *t) {
     urc_strbuf sb = {0};

@@ -39,6 +39,9 @@ typedef struct urc_target {
 /* Fills t for a CPU name ("native" or its alias "host", "generic", "x86-64-v3", "x86-64-v4",
  * "sapphirerapids", "armv8-a", ...); false for an unknown name. */
 bool urc_target_lookup(const char *name, urc_target *t);
+/* The name of feature bit i (URC_FEAT_*: 1u << i) as provenance lines and the CPU check spell it ("avx512bf16",
+ * "amx-bf16"); NULL out of range. */
+const char *urc_target_feature_name(int bit);
 /* Whether code for t multiplies bfloat16 pairs (--precision bf16's products through vdpbf16ps, see
  * loop/lower.h urc_lower_dot2): t has AVX512-BF16 and UNETRC_DOT2=0 is not set in the environment
  * (comparisons), or UNETRC_DOT2=1 is set (any target: the same numbers by two multiply-adds per pair, for
