@@ -33,6 +33,9 @@ for p in "_tile_loadconfig(urc_tilecfg);" "_tile_dpbf16ps(" "^static URC_AMX_FN 
     '"amx-tile", "amx-bf16"' "Linux refused arch_prctl ARCH_REQ_XCOMP_PERM" "__asm__ __volatile__(\"syscall\""; do
     grep -q "$p" "$T/spr.c" || fail "no '$p' in the code for sapphirerapids"
 done
+# the ConvTransposes whose output only a Cast to bf16 reads store it rounded (the Cast folded into them): 3 of 10
+[ "$(grep -c "^static URC_AMX_FN void k[0-9]*_convtranspose(.*uint16_t \*restrict y)" "$T/spr.c")" -eq 3 ] ||
+    fail "not 3 tile ConvTransposes storing bf16 in the code for sapphirerapids"
 for build in "gcc -fopenmp" "clang -fopenmp -march=sapphirerapids" "clang"; do
     # shellcheck disable=SC2086
     $build -std=c11 -O2 -Wall -Wextra -Werror -c "$T/spr.c" -o "$T/spr.o" ||

@@ -176,6 +176,10 @@ if [ "$mode" = pairs ]; then # bf16 pair products (vdpbf16ps)
         p="_unetrc_fusednorm(const float \*restrict x, .*uint16_t \*restrict y"
         grep -q "$p" "$out/spr.c" || fail "pairs: no norm stores bf16 in the code for znver4"
         if grep -q "$p" "$out/v3.c"; then fail "pairs: a norm stores bf16 without AVX512-BF16"; fi
+        # ... and so do ConvTransposes (the row-GEMM kernel)
+        p="_convtranspose(const uint16_t \*restrict x, .*uint16_t \*restrict y"
+        grep -q "$p" "$out/spr.c" || fail "pairs: no ConvTranspose stores bf16 in the code for znver4"
+        if grep -q "$p" "$out/v3.c"; then fail "pairs: a ConvTranspose stores bf16 without AVX512-BF16"; fi
     fi
     # run here: with vdpbf16ps where this CPU has AVX512-BF16, else the same graph and kernels with each pair
     # product as two multiply-adds (UNETRC_DOT2=1: the intrinsics' portable twins in C, llvm.fma in LLVM; the
@@ -185,8 +189,8 @@ if [ "$mode" = pairs ]; then # bf16 pair products (vdpbf16ps)
         echo "(no avx512_bf16 on this CPU: the pair products run as two multiply-adds, UNETRC_DOT2=1)"
     fi
     if [ "${URC_PAIRS_NORM:-0}" = 1 ]; then
-        # the folded norms round as the Casts did: the code with and without folding, bit for bit (against
-        # the interpreter this model moves by a bf16 step: its norms' statistics in double there)
+        # the folded norms and ConvTransposes round as the Casts did: the code with and without folding, bit for
+        # bit (against the interpreter this model moves by a bf16 step: its norms' statistics in double there)
         for cflags in "-std=c11 -O2 -fopenmp" "-std=c11 -O2 -march=native -fopenmp"; do
             "$unetrc" run "$model" --input "$input" --precision bf16 --cflags "$cflags" --output "$out/fold.npy"
             UNETRC_BF16_FOLD=0 "$unetrc" run "$model" --input "$input" --precision bf16 --cflags "$cflags" \

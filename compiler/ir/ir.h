@@ -320,6 +320,11 @@ typedef struct urc_op_impl {
      * then also takes them unquantised with
      * their steps in its xq attribute (the FakeQuant before it dropped), or NULL. */
     bool (*int8_levels)(const urc_node *n, const struct urc_target *t);
+    /* bf16 output (--precision bf16; passes/precision.c): whether lowering for target t can store node n's float32
+     * output rounded to bfloat16, when a bf16 operand Cast is its only reader; with `apply` it sets the node's
+     * attribute that asks for it (the Cast is then dropped: one pass writing half the bytes instead of a float32
+     * write, a read and a bf16 write), or NULL. */
+    bool (*bf16_store)(urc_node *n, const struct urc_target *t, bool apply);
 } urc_op_impl;
 
 /* Op traits (the last column of ops.def, which explains them). */

@@ -115,6 +115,10 @@ static bool conv_infer(urc_node *n) {
         urc_error(where, "internal: y_channels_first needs channels_last");
         return false;
     }
+    if (a->y_dtype && (a->y_dtype != URC_DT_BF16 || !tr)) {
+        urc_error(where, "internal: convolution output dtype %s", urc_dtype_name((urc_dtype)a->y_dtype));
+        return false;
+    }
     if (!urc_act_valid(a->act) || (n->op != URC_OP_FUSED_CONV && a->act != URC_ACT_NONE)) {
         urc_error(where, "internal: unsupported convolution epilogue activation %d", a->act);
         return false;
@@ -269,7 +273,7 @@ static bool conv_infer(urc_node *n) {
         urc_error(where, "residual %s must have the output's shape %s", urc_shape_str(&R->shape), urc_shape_str(&ys));
         return false;
     }
-    urc_set_out(n, 0, n->in[0]->dtype, &ys);
+    urc_set_out(n, 0, a->y_dtype ? (urc_dtype)a->y_dtype : n->in[0]->dtype, &ys);
     return true;
 }
 
@@ -593,6 +597,7 @@ static void conv_print(const urc_node *n, urc_strbuf *sb) {
     if (a->act != URC_ACT_NONE) urc_act_print(sb, "act", (urc_act)a->act, a->act_alpha);
     if (residual(n)) urc_sb_puts(sb, " +residual");
     if (a->xq.scale > 0) urc_fq_print(sb, "xq", a->xq);
+    if (a->y_dtype) urc_sb_printf(sb, " out=%s", urc_dtype_name((urc_dtype)a->y_dtype));
 }
 
 /* Conv and ConvTranspose have channels-last forms (conv_direct.c); FusedConv
@@ -625,4 +630,5 @@ const urc_op_impl urc_impl_conv = {conv_parse,
                                    .macs = conv_macs,
                                    .bf16_pairs = urc_conv_pairs,
                                    .scratch = urc_conv_scratch,
-                                   .int8_levels = urc_conv_int8_levels};
+                                   .int8_levels = urc_conv_int8_levels,
+                                   .bf16_store = urc_conv_bf16_store};

@@ -545,8 +545,9 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
  * Without padding every input voxel writes its own K^3 block of outputs, one tap each (urc_convt_direct_ok):
  * the node is one product [V, C] x [C, T*M] over the V input voxels (X channels-last as it is: rows C apart),
  * column j = tap*M + m of W[c][m][tap], cut into 32 x 32 blocks (tile_gemm.h); the epilogue scatters block
- * element (v, j) to Y[n, id*KD + kd, ih*KH + kh, iw*KW + kw, m] with the bias. Taken with bf16 pairs (X read
- * as bf16: urc_conv_pairs) on an AMX target, constant W; split (urc_target_amx_split), X float32. */
+ * element (v, j) to Y[n, id*KD + kd, ih*KH + kh, iw*KW + kw, m] with the bias (Y float32, or rounded to bf16:
+ * urc_conv_bf16_store). Taken with bf16 pairs (X read as bf16: urc_conv_pairs) on an AMX target, constant W; split
+ * (urc_target_amx_split), X float32. */
 bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg) {
     const urc_value *X = n->in[0], *W = n->in[1], *B = bias(n), *sv = n->scratch;
     bool split = urc_target_amx_split(L->target);
@@ -557,7 +558,7 @@ bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg
     quad = quad && q8;
     if (!q8 && (!urc_target_amx(L->target) || X->dtype != (split ? URC_DT_F32 : URC_DT_BF16) || !W->data ||
                 n->a.conv.w_last || (split && urc_lower_wdtype(n) != URC_DT_BF16) || (B && !B->data) ||
-                n->out[0]->dtype != URC_DT_F32 || !urc_convt_direct_ok(gg)))
+                (n->out[0]->dtype != URC_DT_F32 && n->out[0]->dtype != URC_DT_BF16) || !urc_convt_direct_ok(gg)))
         return false;
     int64_t in[3] = {1, 1, 1}, K[3] = {1, 1, 1}, C = gg->C, M = gg->M;
     for (int i = 0; i < gg->nsp; i++) in[3 - gg->nsp + i] = gg->in[i], K[3 - gg->nsp + i] = gg->K[i];
@@ -636,7 +637,9 @@ bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg
     urc_lx *val = urc_lx_load(k, acc, urc_add(urc_muli(i, 32), j));
     if (q8) val = urc_tile_gemm_dequant(k, val, bcorr, bs, jj, fq);
     if (bb >= 0) val = urc_lx_bin(URC_L_ADD, val, urc_lx_load(k, bb, m));
-    urc_ls_store(rb, by, urc_add(urc_muli(urc_add(ob, off), M), m), urc_conv_act(k, rb, &n->a.conv, val));
+    val = urc_conv_act(k, rb, &n->a.conv, val);
+    if (n->out[0]->dtype == URC_DT_BF16) val = urc_lx_cast(URC_DT_BF16, val); /* (urc_conv_bf16_store) */
+    urc_ls_store(rb, by, urc_add(urc_muli(urc_add(ob, off), M), m), val);
     urc_lower_remember(L, k);
     return true;
 }

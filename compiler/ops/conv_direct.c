@@ -344,6 +344,7 @@ static void acc_store(dconv *c, urc_ls *blk, int acc, int nv, urc_lx *nn, urc_lx
     if (b) val = urc_lx_bin(URC_L_ADD, val, b);
     val = urc_conv_act(k, in, at, val);
     if (c->br >= 0) val = urc_lx_bin(URC_L_ADD, val, urc_lx_load(k, c->br, idx));
+    if (c->n->out[0]->dtype == URC_DT_BF16) val = urc_lx_cast(URC_DT_BF16, val); /* (urc_conv_bf16_store) */
     urc_ls_store(in, c->by, idx, val);
 }
 
@@ -628,6 +629,16 @@ unsigned urc_conv_pairs(const urc_node *n, const urc_target *t) {
         mask |= 1u << (p ? 3 + p : 0);
     }
     return mask;
+}
+
+bool urc_conv_bf16_store(urc_node *n, const urc_target *t, bool apply) {
+    geo g = urc_conv_geometry(n);
+    const urc_value *X = n->in[0], *W = n->in[1];
+    if (n->op != URC_OP_CONV_TRANSPOSE || n->a.conv.xq.scale > 0 || !urc_target_dot2(t) || X->dtype != URC_DT_BF16 ||
+        !W->data || W->dtype != URC_DT_F32 || n->out[0]->dtype != URC_DT_F32 || !urc_convt_row_gemm(n, &g))
+        return false;
+    if (apply) n->a.conv.y_dtype = URC_DT_BF16, n->out[0]->dtype = URC_DT_BF16;
+    return true;
 }
 
 bool urc_conv_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {

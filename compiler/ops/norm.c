@@ -1091,10 +1091,21 @@ static bool *norm_channels_last(urc_node *n, unsigned *more_inputs) {
     }
 }
 
+/* A FusedNorm stores Y rounded to bf16 on any target (emit_value). */
+static bool norm_bf16_store(urc_node *n, const urc_target *t, bool apply) {
+    (void)t;
+    if (n->op != URC_OP_FUSED_NORM || n->a.norm.quant.scale != 0 || n->a.norm.out_dtype ||
+        n->in[0]->dtype != URC_DT_F32 || n->out[0]->dtype != URC_DT_F32)
+        return false;
+    if (apply) n->a.norm.out_dtype = URC_DT_BF16, n->out[0]->dtype = URC_DT_BF16;
+    return true;
+}
+
 const urc_op_impl urc_impl_norm = {norm_parse,
                                    norm_infer,
                                    norm_eval,
                                    norm_lower,
                                    norm_print,
                                    .signature_lower = true,
-                                   .channels_last = norm_channels_last};
+                                   .channels_last = norm_channels_last,
+                                   .bf16_store = norm_bf16_store};

@@ -141,8 +141,11 @@ static void strip_fake_quant(urc_graph *g) {
         urc_node *n = g->nodes.items[i];
         if (n->op == URC_OP_MATMUL || n->op == URC_OP_GEMM || n->op == URC_OP_FUSED_MATMUL)
             memset(&n->a.gemm.xq, 0, sizeof n->a.gemm.xq);
-        if (n->op == URC_OP_CONV || n->op == URC_OP_FUSED_CONV || n->op == URC_OP_CONV_TRANSPOSE)
+        if (n->op == URC_OP_CONV || n->op == URC_OP_FUSED_CONV || n->op == URC_OP_CONV_TRANSPOSE) {
             memset(&n->a.conv.xq, 0, sizeof n->a.conv.xq);
+            if (n->a.conv.y_dtype)
+                n->a.conv.y_dtype = URC_DT_UNDEF, n->out[0]->dtype = URC_DT_F32; /* (a Cast folded) */
+        }
         if (n->op == URC_OP_FUSED_NORM && (n->a.norm.out_dtype || n->a.norm.quant.scale)) {
             /* a Cast or a FakeQuant folded into it (bf16_cast_folds, fake_quant_folds) */
             n->a.norm.out_dtype = URC_DT_UNDEF;
@@ -247,26 +250,36 @@ static int drop_unread_casts(urc_graph *g) {
     return dropped;
 }
 
-/* v is a FusedNorm's float32 output that one node (a Cast or a FakeQuant to fold into it) reads. */
-static bool foldable(const urc_value *v) {
-    return v->producer && v->producer->op == URC_OP_FUSED_NORM && v->nuses == 1 && !(v->flags & URC_VAL_OUTPUT) &&
-           v->dtype == URC_DT_F32;
+/* v is a float32 value that one node (a Cast or a FakeQuant to fold into its producer) reads. */
+static bool read_once(const urc_value *v) {
+    return v->producer && v->nuses == 1 && !(v->flags & URC_VAL_OUTPUT) && v->dtype == URC_DT_F32;
 }
 
-/* Drops the nodes folds() folded into the FusedNorm producing their input (folds sets the norm's
- * attribute): their readers read the norm's output. Returns how many. */
-static int fold_into_norms(urc_graph *g, bool (*folds)(const urc_node *)) {
+/* ... and a FusedNorm's (FakeQuants fold into norms only). */
+static bool foldable(const urc_value *v) { return read_once(v) && v->producer->op == URC_OP_FUSED_NORM; }
+
+/* ... and its producer can store it rounded to bf16 on target t (a FusedNorm, a ConvTranspose on the row-GEMM or
+ * tile kernel: ir.h's bf16_store). */
+static bool stores_bf16(const urc_value *v, const urc_target *t, bool apply) {
+    if (!read_once(v)) return false;
+    const urc_op_impl *impl = urc_ops[v->producer->op].impl;
+    return impl->bf16_store && impl->bf16_store(v->producer, t, apply);
+}
+
+/* Drops the nodes folds() folded into their input's producer (folds sets the producer's attribute): their readers
+ * read the producer's output. Returns how many. */
+static int fold_into_producers(urc_graph *g, const urc_target *t, bool (*folds)(const urc_node *, const urc_target *)) {
     urc_value **to = urc_alloc(sizeof(urc_value *) * (size_t)(g->values.len + 1)); /* by dropped output id */
     int folded = 0;
     for (int i = 0; i < g->nodes.len; i++) {
         urc_node *c = g->nodes.items[i];
-        if (!folds(c)) continue;
+        if (!folds(c, t)) continue;
         to[c->out[0]->id] = c->in[0];
         urc_node_drop(c);
         folded++;
     }
     if (!folded) return 0;
-    for (int i = 0; i < g->nodes.len; i++) { /* one scan: the dropped nodes' readers read the norms' outputs */
+    for (int i = 0; i < g->nodes.len; i++) { /* one scan: the dropped nodes' readers read the producers' outputs */
         urc_node *n = g->nodes.items[i];
         for (int j = 0; j < n->nin; j++)
             if (n->in[j] && to[n->in[j]->id]) n->in[j] = to[n->in[j]->id];
@@ -276,19 +289,17 @@ static int fold_into_norms(urc_graph *g, bool (*folds)(const urc_node *)) {
     return folded;
 }
 
-/* A Cast to bf16 whose input is a FusedNorm's output that nothing else reads
- * goes: the norm stores its output rounded to bf16 (one pass over the volume
- * writing half the bytes instead of a float32 write, a read and a bf16 write). */
-static bool bf16_cast_folds(const urc_node *c) {
-    if (!bf16_operand_cast(c) || !foldable(c->in[0])) return false;
-    c->in[0]->producer->a.norm.out_dtype = URC_DT_BF16;
-    c->in[0]->dtype = URC_DT_BF16;
-    return true;
+/* A Cast to bf16 whose input nothing else reads goes when the input's producer can store it rounded to bf16 (a
+ * FusedNorm, a ConvTranspose: one pass over the volume writing half the bytes instead of a float32 write, a read and
+ * a bf16 write; the float32 buffer is gone from the arena). */
+static bool bf16_cast_folds(const urc_node *c, const urc_target *t) {
+    return bf16_operand_cast(c) && stores_bf16(c->in[0], t, true);
 }
 
 /* Likewise a unetrc.FakeQuant of a FusedNorm's output that nothing else reads: the norm stores its
  * output fake-quantised (one pass over the volume instead of a write, a read and a write). */
-static bool fake_quant_folds(const urc_node *q) {
+static bool fake_quant_folds(const urc_node *q, const urc_target *t) {
+    (void)t;
     if (q->op != URC_OP_FAKE_QUANT || !foldable(q->in[0])) return false;
     q->in[0]->producer->a.norm.quant = q->a.quant.fq;
     return true;
@@ -312,7 +323,7 @@ static bool few_macs(const urc_node *n) {
 }
 
 /* Returns how many nodes read float32 again. */
-static int unpair_few_macs(urc_graph *g) {
+static int unpair_few_macs(urc_graph *g, const urc_target *t) {
     bool *needed = urc_alloc(sizeof(bool) * (size_t)(g->values.len + 1)); /* by Cast output id */
     bool *few = urc_alloc(sizeof(bool) * (size_t)(g->nodes.len + 1));     /* by node position */
     for (int i = 0; i < g->nodes.len; i++) {
@@ -328,7 +339,8 @@ static int unpair_few_macs(urc_graph *g) {
         bool keep = true;
         for (int j = 0; j < n->nin; j++) {
             urc_value *c = n->in[j];
-            if (c && bf16_operand_cast_value(c) && !needed[c->id] && !foldable(c->producer->in[0])) keep = false;
+            if (c && bf16_operand_cast_value(c) && !needed[c->id] && !stores_bf16(c->producer->in[0], t, false))
+                keep = false;
         }
         if (keep) continue;
         for (int j = 0; j < n->nin; j++)
@@ -374,10 +386,10 @@ int urc_precision_bf16_operands(urc_graph *g, const urc_target *t) {
     free(made.items);
     free(before.items);
     urc_graph_count_uses(g);
-    unpair_few_macs(g);
+    unpair_few_macs(g, t);
     placed -= drop_unread_casts(g);
     const char *e = getenv("UNETRC_BF16_FOLD"); /* 0: no folding (tests/precision_test.sh compares) */
-    return placed - (e && !strcmp(e, "0") ? 0 : fold_into_norms(g, bf16_cast_folds));
+    return placed - (e && !strcmp(e, "0") ? 0 : fold_into_producers(g, t, bf16_cast_folds));
 }
 
 /* ---- int8 calibration ------------------------------------------------------ */
@@ -534,7 +546,7 @@ static bool place_quant(urc_graph *g, urc_value *const *w, const double *lo, con
     free(before.items);
     urc_graph_count_uses(g);
     const char *e = getenv("UNETRC_QUANT_FOLD"); /* 0: no folding (comparisons) */
-    if (ok && !(e && !strcmp(e, "0"))) fold_into_norms(g, fake_quant_folds);
+    if (ok && !(e && !strcmp(e, "0"))) fold_into_producers(g, NULL, fake_quant_folds);
     return ok;
 }
 
