@@ -43,7 +43,8 @@
 # AVX512-BF16, else with UNETRC_DOT2=1 (the same graph and kernels, each pair as two multiply-adds).
 # With URC_PAIRS_NORM=1 (unetr_conv_tiny) the code for znver4 (AVX512-BF16) also has norms storing bf16 (a Cast
 # folded into the norm that computes its input), the code without AVX512-BF16 none, and on this machine the
-# code (portable and -march=native) gives the same bits with and without the folding (UNETRC_BF16_FOLD=0);
+# code (portable and -march=native) gives the same bits with and without the folding (UNETRC_BF16_FOLD=0), as
+# does basicunet3d_tiny's, whose MaxPools then read and store bf16;
 # and bf16 with every pair product (matmuls, direct and Winograd convolutions) against float32 as in quick
 # (measured 9.5e-3, 99.80 %).
 # paths (tests/data/int8_paths.onnx, tests/data/make_int8_paths.py): a small model that takes every kernel
@@ -197,6 +198,17 @@ if [ "$mode" = pairs ]; then # bf16 pair products (vdpbf16ps)
                 --output "$out/nofold.npy"
             "$cmp" "$out/nofold.npy" "$out/fold.npy" 0 || fail "pairs: folded norms ($cflags) differ"
         done
+        # MaxPools between a norm and a product read the norm's bf16 output and store bf16 (basicunet3d_tiny's
+        # encoders, passes/precision.c max_pools_read_bf16): their Casts go, and the bits stay (rounding is
+        # monotonic: the maximum of the rounded values is the rounded maximum)
+        b="$dir/basicunet3d_tiny"
+        "$unetrc" "$b.onnx" -o "$out/bu.c" --target-cpu znver4 --precision bf16
+        [ "$(grep -c "^static void k[0-9]*_maxpool(const uint16_t \*restrict x, uint16_t \*restrict y)" "$out/bu.c")" -eq 2 ] ||
+            fail "pairs: not 2 MaxPools reading and storing bf16 in basicunet3d_tiny's code for znver4"
+        [ "$(grep -c "^static void k[0-9]*_cast(" "$out/bu.c")" -eq 1 ] || fail "pairs: basicunet3d_tiny: not 1 Cast left"
+        "$unetrc" run "$b.onnx" --input "$b.input.npy" --precision bf16 --output "$out/fold.npy"
+        UNETRC_BF16_FOLD=0 "$unetrc" run "$b.onnx" --input "$b.input.npy" --precision bf16 --output "$out/nofold.npy"
+        "$cmp" "$out/nofold.npy" "$out/fold.npy" 0 || fail "pairs: MaxPools on bf16 differ"
         # every pair product (matmuls, direct and Winograd convolutions) against float32
         compare bf16 1.56e-2 99
     else

@@ -443,6 +443,44 @@ static void test_pairs_fold(void) {
     CHECK(p2->in[0] == n2->out[0] && wide->in[0] == x && few3->in[0] == x);
 }
 
+/* A channels-last MaxPool between a norm and a product (BasicUNet's encoders; spr): the norm's output read by a
+ * product's Cast (the skip connection) and by the pooling, the pooled value by a product's Cast. The pooling
+ * reads the first Cast's output and stores bf16, the second Cast goes, and the first folds into the norm: no Cast
+ * left; the norm's and the pooling's outputs bf16. A float32 marking undoes it. */
+static void test_pairs_max_pool(void) {
+    urc_graph *g = urc_graph_new();
+    urc_value *x = urc_value_new(g, "x");
+    urc_value_set_type(x, URC_DT_F32, &(urc_shape){4, {1, 4, 4, 8}});
+    x->flags |= URC_VAL_INPUT;
+    static float w[8 * 64];
+    urc_node *norm = fused_norm(g, x, 4);
+    urc_attrs a;
+    memset(&a, 0, sizeof a);
+    a.pool.channels_last = true;
+    a.pool.n_kernel = a.pool.n_strides = 2, a.pool.n_dilations = a.pool.n_pads = -1;
+    a.pool.kernel[0] = a.pool.kernel[1] = a.pool.strides[0] = a.pool.strides[1] = 2;
+    bool ok = true;
+    urc_node *pool = urc_node_make(g, URC_OP_MAX_POOL, "pool", 12, 1, norm->out, &a, NULL, &ok);
+    CHECK(ok);
+    urc_node *skip = product(g, URC_OP_MATMUL, norm->out[0], konst(g, "w1", (urc_shape){2, {8, 64}}, w));
+    urc_node *down = product(g, URC_OP_MATMUL, pool->out[0], konst(g, "w2", (urc_shape){2, {8, 64}}, w));
+    for (int i = 0; i < g->nodes.len; i++) CHECK(urc_ops[g->nodes.items[i]->op].impl->infer(g->nodes.items[i]));
+    URC_VEC_PUSH(g->outputs, skip->out[0]);
+    URC_VEC_PUSH(g->outputs, down->out[0]);
+    CHECK(pool->out[0]->shape.dims[1] == 2 && pool->out[0]->shape.dims[3] == 8);
+    urc_target spr;
+    CHECK(urc_target_lookup("sapphirerapids", &spr));
+    CHECK(urc_pass_precision(g, URC_DT_BF16, NULL, 0, true, NULL) == 2);
+    urc_graph_count_uses(g);
+    CHECK(urc_precision_bf16_operands(g, &spr) == 0);
+    CHECK(g->nodes.len == 4 && g->nodes.items[1] == pool);
+    CHECK(pool->in[0] == norm->out[0] && skip->in[0] == norm->out[0] && down->in[0] == pool->out[0]);
+    CHECK(norm->out[0]->dtype == URC_DT_BF16 && pool->out[0]->dtype == URC_DT_BF16);
+    CHECK(urc_ops[URC_OP_MAX_POOL].impl->infer(pool) && pool->out[0]->dtype == URC_DT_BF16);
+    CHECK(urc_pass_precision(g, URC_DT_F32, NULL, 0, false, NULL) == 0);
+    CHECK(norm->out[0]->dtype == URC_DT_F32 && pool->out[0]->dtype == URC_DT_F32 && pool->in[0] == norm->out[0]);
+}
+
 int main(void) {
     test_bf16();
     test_f16();
@@ -453,6 +491,7 @@ int main(void) {
     test_head();
     test_pairs();
     test_pairs_fold();
+    test_pairs_max_pool();
     printf("test_precision: %s\n", failures ? "FAILED" : "ok");
     return failures != 0;
 }

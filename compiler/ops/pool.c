@@ -59,14 +59,16 @@ static bool pool_infer(urc_node *n) {
     if (n->op == URC_OP_MAX_POOL) {
         if (!urc_check_dtype(n, 0, URC_DTM_NUM)) return false;
         urc_dtype dt = n->in[0]->dtype;
-        if (dt != URC_DT_F32 && dt != URC_DT_F64 && dt != URC_DT_I8 && dt != URC_DT_U8 && dt != URC_DT_F16) {
+        /* (bf16 channels-last: made by the precision pass, max_pool_reads_bf16; lower_window_cl) */
+        bool bf16 = dt == URC_DT_BF16 && a->channels_last && !is_global(n->op);
+        if (dt != URC_DT_F32 && dt != URC_DT_F64 && dt != URC_DT_I8 && dt != URC_DT_U8 && dt != URC_DT_F16 && !bf16) {
             urc_error(where, "MaxPool takes float, double, int8 or uint8; got %s", urc_dtype_name(dt));
             return false;
         }
-    } else if (!urc_check_dtype(n, 0, URC_DTM_FLOAT)) {
+        if (!bf16 && !urc_reject_half(n, 0)) return false;
+    } else if (!urc_check_dtype(n, 0, URC_DTM_FLOAT) || !urc_reject_half(n, 0)) {
         return false;
     }
-    if (!urc_reject_half(n, 0)) return false;
     if (!urc_check_rank(n, 0, 3, is_global(n->op) ? URC_MAX_RANK : 2 + URC_MAX_SPATIAL)) return false;
     /* channels-last X [N, S..., C]: everything below reads the channels-first view */
     urc_shape xcf = a->channels_last ? urc_sp_to_first(&n->in[0]->shape) : n->in[0]->shape;
@@ -362,7 +364,8 @@ static urc_lx *chan_loop(urc_kernel *k, urc_ls **body, int64_t C) {
 static bool lower_window_cl(urc_lower *L, urc_kernel *k, const urc_node *n) {
     geo g = geometry(n);
     const urc_value *X = n->in[0], *Y = n->out[0];
-    urc_dtype dt = X->dtype;
+    urc_dtype dt = X->dtype, st = dt; /* (bf16 MaxPool: the maxima of the float32 values, exact in bf16 again) */
+    if (dt == URC_DT_BF16) dt = URC_DT_F32;
     bool mx = n->op == URC_OP_MAX_POOL, incl = !mx && n->a.pool.count_include_pad;
     int bx = urc_lower_in(L, k, X, "x"), by = urc_lower_out(L, k, Y, "y");
     urc_ls *body = k->body, *par = NULL;
@@ -384,7 +387,7 @@ static bool lower_window_cl(urc_lower *L, urc_kernel *k, const urc_node *n) {
     urc_lx *yb = urc_sp_let(k, body, "yb", urc_muli(yv, g.C));
     urc_ls *init = body;
     urc_lx *c0 = chan_loop(k, &init, g.C);
-    urc_ls_store(init, by, urc_add(yb, c0), urc_lx_const(mx ? lowest(dt) : 0, dt));
+    urc_ls_store(init, by, urc_add(yb, c0), urc_lx_cast(st, urc_lx_const(mx ? lowest(dt) : 0, dt)));
     urc_ls *in = body;
     urc_lx *xoff = urc_sp_i(0);
     for (int a = 0; a < g.nsp; a++) {
@@ -396,8 +399,9 @@ static bool lower_window_cl(urc_lower *L, urc_kernel *k, const urc_node *n) {
     }
     urc_lx *xb = urc_sp_let(k, in, "xb", urc_muli(urc_add(xv, xoff), g.C));
     urc_lx *c1 = chan_loop(k, &in, g.C);
-    urc_lx *yi = urc_add(yb, c1), *cur = urc_lx_load(k, by, yi), *v = urc_lx_load(k, bx, urc_add(xb, c1));
-    urc_ls_store(in, by, yi, urc_lx_bin(mx ? URC_L_MAX : URC_L_ADD, cur, v));
+    urc_lx *yi = urc_add(yb, c1), *cur = urc_lx_cast(dt, urc_lx_load(k, by, yi)),
+           *v = urc_lx_cast(dt, urc_lx_load(k, bx, urc_add(xb, c1)));
+    urc_ls_store(in, by, yi, urc_lx_cast(st, urc_lx_bin(mx ? URC_L_MAX : URC_L_ADD, cur, v)));
     if (!mx) {
         urc_ls *fin = body;
         urc_lx *c2 = chan_loop(k, &fin, g.C), *y2 = urc_add(yb, c2);

@@ -146,6 +146,8 @@ static void strip_fake_quant(urc_graph *g) {
             if (n->a.conv.y_dtype)
                 n->a.conv.y_dtype = URC_DT_UNDEF, n->out[0]->dtype = URC_DT_F32; /* (a Cast folded) */
         }
+        if (n->op == URC_OP_MAX_POOL && n->out[0]->dtype == URC_DT_BF16) /* (max_pools_read_bf16) */
+            n->out[0]->dtype = URC_DT_F32;
         if (n->op == URC_OP_FUSED_NORM && (n->a.norm.out_dtype || n->a.norm.quant.scale)) {
             /* a Cast or a FakeQuant folded into it (bf16_cast_folds, fake_quant_folds) */
             n->a.norm.out_dtype = URC_DT_UNDEF;
@@ -305,6 +307,57 @@ static bool fake_quant_folds(const urc_node *q, const urc_target *t) {
     return true;
 }
 
+/* A channels-last MaxPool whose input a bf16 Cast reads and whose output only a bf16 Cast reads (BasicUNet's
+ * encoders: a norm's output read by the skip connection's Cast and by the pooling, the pooled value by the next
+ * convolution's Cast) reads the first Cast's output, moved to just before it, and stores bf16 itself; the second
+ * Cast goes. Rounding to bf16 is monotonic, so the maximum of the rounded values is the rounded maximum: the same
+ * bits. The norm's output then has the one Cast for reader, which can fold into the norm. Returns how many. */
+static int max_pools_read_bf16(urc_graph *g) {
+    int nn = g->nodes.len, nv = g->values.len, n = 0;
+    urc_node **readers = urc_graph_readers(g);
+    urc_node **cast_of = urc_alloc(sizeof(urc_node *) * (size_t)(nv + 1)); /* by input id: its bf16 Cast */
+    int *pos = urc_alloc(sizeof(int) * (size_t)(nv + 1));                  /* by Cast output id: its position */
+    urc_node **first = urc_alloc(sizeof(urc_node *) * (size_t)(nn + 1));   /* by position: a Cast to place there */
+    bool *moved = urc_alloc(sizeof(bool) * (size_t)(nn + 1));              /* by position: a Cast placed earlier */
+    urc_value **to = urc_alloc(sizeof(urc_value *) * (size_t)(nv + 1));    /* by dropped Cast output id */
+    for (int i = 0; i < nn; i++) {
+        urc_node *c = g->nodes.items[i];
+        if (bf16_operand_cast(c)) cast_of[c->in[0]->id] = c, pos[c->out[0]->id] = i;
+    }
+    for (int i = 0; i < nn; i++) {
+        urc_node *p = g->nodes.items[i];
+        if (p->op != URC_OP_MAX_POOL || !p->a.pool.channels_last || (p->nout > 1 && p->out[1]) ||
+            p->in[0]->dtype != URC_DT_F32 || !cast_of[p->in[0]->id])
+            continue;
+        urc_node *c1 = urc_only_reader(readers, p->out[0]), *c2 = cast_of[p->in[0]->id];
+        if (!c1 || !bf16_operand_cast(c1)) continue;
+        int at = pos[c2->out[0]->id];
+        if (at > i && !moved[at]) first[i] = c2, moved[at] = true;
+        p->in[0] = c2->out[0];
+        p->out[0]->dtype = URC_DT_BF16;
+        to[c1->out[0]->id] = p->out[0];
+        urc_node_drop(c1);
+        n++;
+    }
+    if (n) {
+        urc_node **order = urc_xmalloc(sizeof(urc_node *) * (size_t)nn);
+        int k = 0;
+        for (int i = 0; i < nn; i++) {
+            urc_node *x = g->nodes.items[i];
+            if (first[i]) order[k++] = first[i];
+            if (!moved[i]) order[k++] = x;
+            for (int j = 0; j < x->nin; j++)
+                if (x->in[j] && to[x->in[j]->id]) x->in[j] = to[x->in[j]->id];
+        }
+        memcpy(g->nodes.items, order, sizeof(urc_node *) * (size_t)nn);
+        free(order);
+        urc_graph_compact(g);
+        urc_graph_count_uses(g);
+    }
+    free(readers);
+    return n;
+}
+
 /* The pairs cost a pass over X (read float32, write bf16) unless the Cast
  * folds into a norm or feeds a product that reuses each element many times.
  * A product with few multiply-adds per element of X (a 1x1x1 convolution:
@@ -389,7 +442,9 @@ int urc_precision_bf16_operands(urc_graph *g, const urc_target *t) {
     unpair_few_macs(g, t);
     placed -= drop_unread_casts(g);
     const char *e = getenv("UNETRC_BF16_FOLD"); /* 0: no folding (tests/precision_test.sh compares) */
-    return placed - (e && !strcmp(e, "0") ? 0 : fold_into_producers(g, t, bf16_cast_folds));
+    if (e && !strcmp(e, "0")) return placed;
+    placed -= max_pools_read_bf16(g);
+    return placed - fold_into_producers(g, t, bf16_cast_folds);
 }
 
 /* ---- int8 calibration ------------------------------------------------------ */
