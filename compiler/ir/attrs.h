@@ -176,8 +176,8 @@ typedef struct urc_norm_attr {
     double act_alpha, post_alpha;
     int residual; /* FusedNorm: 0 none, 1 + R, 2 + norm2(X2) */
     double epsilon2;
-    int out_dtype; /* FusedNorm: UNDEF (0): Y has X's dtype; BF16: Y rounded to bfloat16 (the precision pass, when a
-                    * Cast to bf16 was its only reader) */
+    int out_dtype; /* FusedNorm, LayerNorm: UNDEF (0): Y has X's dtype; BF16: Y rounded to bfloat16 (the precision
+                    * pass, when a Cast to bf16 was its only reader) */
     urc_fq quant;  /* FusedNorm: scale > 0: Y fake-quantised to these int8 steps (ops/quant.h; the precision pass, when
                    * a unetrc.FakeQuant was its only reader) */
 } urc_norm_attr;

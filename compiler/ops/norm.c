@@ -162,7 +162,12 @@ static bool infer_layer_norm(urc_node *n) {
      * the stash type (float). */
     urc_shape ss = *xs;
     for (int d = (int)a->axis; d < xs->rank; d++) ss.dims[d] = 1;
-    urc_set_out(n, 0, dt, xs);
+    if (a->out_dtype && (a->out_dtype != URC_DT_BF16 || dt != URC_DT_F32)) {
+        urc_error(where, "internal: LayerNorm output dtype %s of a %s X", urc_dtype_name((urc_dtype)a->out_dtype),
+                  urc_dtype_name(dt));
+        return false;
+    }
+    urc_set_out(n, 0, a->out_dtype ? (urc_dtype)a->out_dtype : dt, xs);
     urc_set_out(n, 1, URC_DT_F32, &ss);
     urc_set_out(n, 2, URC_DT_F32, &ss);
     return true;
@@ -649,7 +654,7 @@ static bool lower_layer_norm(urc_lower *L, const urc_node *n) {
     urc_lx *yv = bin(URC_L_MUL, bin(URC_L_MUL, bin(URC_L_SUB, urc_lx_load(k, bx, xi), var(k, mf)), var(k, rf)),
                      param(L, k, sv, "scale", si));
     if (bv) yv = bin(URC_L_ADD, yv, param(L, k, bv, "bias", bidx));
-    urc_ls_store(lb, by, xi, yv);
+    urc_ls_store(lb, by, xi, urc_lx_cast(n->out[0]->dtype, yv)); /* (bf16: a Cast folded in, norm_bf16_store) */
     return true;
 }
 
@@ -1069,6 +1074,8 @@ static void norm_print(const urc_node *n, urc_strbuf *sb) {
     if (op == URC_OP_GROUP_NORM) urc_sb_printf(sb, " num_groups=%lld", (long long)a->num_groups);
     if (a->per_channel) urc_sb_puts(sb, " per_channel");
     if (a->channels_last) urc_sb_puts(sb, " channels_last");
+    if (n->op == URC_OP_LAYER_NORM && a->out_dtype)
+        urc_sb_printf(sb, " out=%s", urc_dtype_name((urc_dtype)a->out_dtype));
     if (n->op != URC_OP_FUSED_NORM) return;
     if (a->act) urc_act_print(sb, "act", a->act, a->act_alpha);
     if (a->residual == 1) urc_sb_puts(sb, " residual=add");
@@ -1091,11 +1098,11 @@ static bool *norm_channels_last(urc_node *n, unsigned *more_inputs) {
     }
 }
 
-/* A FusedNorm stores Y rounded to bf16 on any target (emit_value). */
+/* A FusedNorm or a LayerNorm stores Y rounded to bf16 on any target (emit_value, lower_layer_norm). */
 static bool norm_bf16_store(urc_node *n, const urc_target *t, bool apply) {
     (void)t;
-    if (n->op != URC_OP_FUSED_NORM || n->a.norm.quant.scale != 0 || n->a.norm.out_dtype ||
-        n->in[0]->dtype != URC_DT_F32 || n->out[0]->dtype != URC_DT_F32)
+    if ((n->op != URC_OP_FUSED_NORM && n->op != URC_OP_LAYER_NORM) || n->a.norm.quant.scale != 0 ||
+        n->a.norm.out_dtype || n->in[0]->dtype != URC_DT_F32 || n->out[0]->dtype != URC_DT_F32)
         return false;
     if (apply) n->a.norm.out_dtype = URC_DT_BF16, n->out[0]->dtype = URC_DT_BF16;
     return true;

@@ -148,7 +148,8 @@ static void strip_fake_quant(urc_graph *g) {
         }
         if (n->op == URC_OP_MAX_POOL && n->out[0]->dtype == URC_DT_BF16) /* (max_pools_read_bf16) */
             n->out[0]->dtype = URC_DT_F32;
-        if (n->op == URC_OP_FUSED_NORM && (n->a.norm.out_dtype || n->a.norm.quant.scale)) {
+        if ((n->op == URC_OP_FUSED_NORM || n->op == URC_OP_LAYER_NORM) &&
+            (n->a.norm.out_dtype || n->a.norm.quant.scale)) {
             /* a Cast or a FakeQuant folded into it (bf16_cast_folds, fake_quant_folds) */
             n->a.norm.out_dtype = URC_DT_UNDEF;
             memset(&n->a.norm.quant, 0, sizeof n->a.norm.quant);
