@@ -36,6 +36,12 @@ done
 # the ConvTransposes whose output only a Cast to bf16 reads store it rounded (the Cast folded into them): 3 of 10
 [ "$(grep -c "^static URC_AMX_FN void k[0-9]*_convtranspose(.*uint16_t \*restrict y)" "$T/spr.c")" -eq 3 ] ||
     fail "not 3 tile ConvTransposes storing bf16 in the code for sapphirerapids"
+# unet2d_5slice's convolutions whose float32 input stays alive past them (read later by a residual or a concatenation)
+# round it in the grid fill instead of reading a Cast's copy (precision.c casts_into_readers; run below against the
+# interpreter, which rounds likewise): 3 of its 6 tile kernels
+"$U" "$S/models/unet2d_5slice.onnx" -o "$T/u2.c" --target-cpu sapphirerapids --precision bf16
+[ "$(grep -c "^static URC_AMX_FN void k[0-9]*_[a-z_]*conv(const float \*restrict x," "$T/u2.c")" -eq 3 ] ||
+    fail "unet2d_5slice: not 3 tile convolutions rounding float32 X in the code for sapphirerapids"
 for build in "gcc -fopenmp" "clang -fopenmp -march=sapphirerapids" "clang"; do
     # shellcheck disable=SC2086
     $build -std=c11 -O2 -Wall -Wextra -Werror -c "$T/spr.c" -o "$T/spr.o" ||

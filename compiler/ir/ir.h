@@ -325,6 +325,11 @@ typedef struct urc_op_impl {
      * attribute that asks for it (the Cast is then dropped: one pass writing half the bytes instead of a float32
      * write, a read and a bf16 write), or NULL. */
     bool (*bf16_store)(urc_node *n, const struct urc_target *t, bool apply);
+    /* bf16 data read as float32 (--precision bf16; passes/precision.c): whether node n, marked bf16 and compiled
+     * for target t, can round its data input j to bf16 itself when that input is float32 (the tile convolutions'
+     * grid fill), so that the Cast before it can go where its float32 input stays alive anyway; with `apply` it sets
+     * the node's attribute that asks for it, or NULL. */
+    bool (*bf16_self_round)(urc_node *n, int j, const struct urc_target *t, bool apply);
 } urc_op_impl;
 
 /* Op traits (the last column of ops.def, which explains them). */

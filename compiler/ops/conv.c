@@ -337,6 +337,9 @@ static bool conv_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
     }
     if (n->a.conv.xq.scale > 0) /* X's parts fake-quantised first (int8 on tiles: the folded FakeQuant) */
         for (int64_t i = 0, nx = urc_shape_numel(&xin); i < nx; i++) x[i] = urc_fake_quant((float)x[i], n->a.conv.xq);
+    if (n->a.conv.fill_rounds) /* float32 parts rounded to bf16 by the tile kernel's fill (their Casts dropped) */
+        for (int64_t i = 0, nx = urc_shape_numel(&xin); i < nx; i++)
+            x[i] = urc_bf16_to_f32(urc_f32_to_bf16((float)x[i]));
     if (cl) { /* the reference runs channels-first */
         urc_shape xcf = urc_sp_to_first(&xin);
         double *t = urc_sp_relayout(x, &xcf, true);
@@ -598,6 +601,7 @@ static void conv_print(const urc_node *n, urc_strbuf *sb) {
     if (residual(n)) urc_sb_puts(sb, " +residual");
     if (a->xq.scale > 0) urc_fq_print(sb, "xq", a->xq);
     if (a->y_dtype) urc_sb_printf(sb, " out=%s", urc_dtype_name((urc_dtype)a->y_dtype));
+    if (a->fill_rounds) urc_sb_puts(sb, " x_rounded=bfloat16");
 }
 
 /* Conv and ConvTranspose have channels-last forms (conv_direct.c); FusedConv
@@ -631,4 +635,5 @@ const urc_op_impl urc_impl_conv = {conv_parse,
                                    .bf16_pairs = urc_conv_pairs,
                                    .scratch = urc_conv_scratch,
                                    .int8_levels = urc_conv_int8_levels,
-                                   .bf16_store = urc_conv_bf16_store};
+                                   .bf16_store = urc_conv_bf16_store,
+                                   .bf16_self_round = urc_conv_bf16_self_round};

@@ -129,8 +129,8 @@ static bool tile_conv(const urc_node *n, urc_dtype wdt, bool bf16_x) {
     return true;
 }
 
-/* Whether node n's convolution takes the tile kernel on target t (its X parts then in bf16: the
- * precision pass's Cast, urc_conv_pairs). */
+/* Whether node n's convolution takes the tile kernel on target t (its X parts then in bf16: the precision pass's
+ * Cast, urc_conv_pairs; or float32 where the pass dropped the Cast and the fill rounds them, fill_rounds). */
 static bool amx_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
     if (!urc_target_amx(t) || !tile_conv(n, URC_DT_BF16, true) || !amx_geometry(n, false, false, a)) return false;
     a->S = urc_target_amx_split(t) ? 2 : 1;
@@ -175,6 +175,14 @@ static bool amx8_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
 int urc_conv_amx_pairs(const urc_node *n, const urc_target *t) {
     amx_geo a;
     return !amx_fits(n, t, &a) ? -1 : a.S == 1; /* (split: X float32, split by the kernel) */
+}
+
+bool urc_conv_bf16_self_round(urc_node *n, int j, const urc_target *t, bool apply) {
+    if ((n->op != URC_OP_CONV && n->op != URC_OP_FUSED_CONV) || !(j == 0 || (j >= 4 && j < 3 + nparts(n))) ||
+        urc_conv_amx_pairs(n, t) != 1)
+        return false;
+    if (apply) n->a.conv.fill_rounds = true;
+    return true;
 }
 
 /* Positions of the padded grid the kernel reads: a chunk's of every sample, and 32 of slack for the last block. */
@@ -284,7 +292,7 @@ static void fill(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp, const in
             urc_ls_store(cl, xp, urc_addi(at, a->Cp),
                          urc_lx_cast(URC_DT_BF16, urc_lx_bin(URC_L_SUB, x, urc_lx_cast(URC_DT_F32, hi))));
         } else {
-            urc_ls_store(cl, xp, at, x);
+            urc_ls_store(cl, xp, at, urc_lx_cast(URC_DT_BF16, x)); /* (float32: urc_conv_bf16_self_round) */
         }
         c0 += cx[p];
     }
@@ -450,7 +458,10 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     int64_t cx[URC_CONV_MAX_PARTS];
     for (int p = 0; p < nx; p++) {
         const urc_value *x = xpart(n, p);
-        if (x->dtype != (a.S == 2 || q8 ? URC_DT_F32 : URC_DT_BF16)) return false; /* (bf16: the Cast before it) */
+        /* (one pass: bf16 after the Cast before it, or float32 rounded by the fill, urc_conv_bf16_self_round) */
+        bool one = a.S == 1 && !q8;
+        if (x->dtype != (one ? URC_DT_BF16 : URC_DT_F32) && !(one && n->a.conv.fill_rounds && x->dtype == URC_DT_F32))
+            return false;
         bx[p] = urc_lower_in(L, k, x, "x");
         cx[p] = x->shape.dims[x->shape.rank - 1];
     }

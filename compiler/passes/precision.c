@@ -145,6 +145,7 @@ static void strip_fake_quant(urc_graph *g) {
             memset(&n->a.conv.xq, 0, sizeof n->a.conv.xq);
             if (n->a.conv.y_dtype)
                 n->a.conv.y_dtype = URC_DT_UNDEF, n->out[0]->dtype = URC_DT_F32; /* (a Cast folded) */
+            n->a.conv.fill_rounds = false;                                       /* (casts_into_readers) */
         }
         if (n->op == URC_OP_MAX_POOL && n->out[0]->dtype == URC_DT_BF16) /* (max_pools_read_bf16) */
             n->out[0]->dtype = URC_DT_F32;
@@ -359,6 +360,50 @@ static int max_pools_read_bf16(urc_graph *g) {
     return n;
 }
 
+/* A Cast whose readers all round that input to bf16 themselves when it is float32 (ir.h's bf16_self_round: the
+ * one-pass tile convolutions' grid fill) goes when its float32 input stays alive past the Cast's last reader anyway
+ * (UNETR's encoder blocks: the upsampled value read by the first convolution and, as a residual, by the second
+ * norm): one pass and the bf16 copy fewer, the same bits. Returns how many. */
+static int casts_into_readers(urc_graph *g, const urc_target *t) {
+    int nv = g->values.len, n = 0;
+    int *last = urc_alloc(sizeof(int) * (size_t)(nv + 1)); /* by value id: its last reader's position + 1 */
+    bool *no = urc_alloc(sizeof(bool) * (size_t)(nv + 1)); /* by Cast output id: a reader rounds nothing */
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *r = g->nodes.items[i];
+        const urc_op_impl *impl = urc_ops[r->op].impl;
+        for (int j = 0; j < r->nin; j++) {
+            urc_value *v = r->in[j];
+            if (!v) continue;
+            last[v->id] = i + 1;
+            if (bf16_operand_cast_value(v) && !(impl->bf16_self_round && impl->bf16_self_round(r, j, t, false)))
+                no[v->id] = true;
+        }
+    }
+    urc_value **to = urc_alloc(sizeof(urc_value *) * (size_t)(nv + 1)); /* by dropped Cast output id */
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *c = g->nodes.items[i];
+        if (!bf16_operand_cast(c)) continue;
+        urc_value *x = c->in[0], *y = c->out[0];
+        if (no[y->id] || (y->flags & URC_VAL_OUTPUT) || !(last[x->id] > last[y->id] || (x->flags & URC_VAL_OUTPUT)))
+            continue;
+        to[y->id] = x;
+        urc_node_drop(c);
+        n++;
+    }
+    if (!n) return 0;
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *r = g->nodes.items[i];
+        for (int j = 0; j < r->nin; j++)
+            if (r->in[j] && to[r->in[j]->id]) {
+                r->in[j] = to[r->in[j]->id];
+                urc_ops[r->op].impl->bf16_self_round(r, j, t, true);
+            }
+    }
+    urc_graph_compact(g);
+    urc_graph_count_uses(g);
+    return n;
+}
+
 /* The pairs cost a pass over X (read float32, write bf16) unless the Cast
  * folds into a norm or feeds a product that reuses each element many times.
  * A product with few multiply-adds per element of X (a 1x1x1 convolution:
@@ -445,7 +490,8 @@ int urc_precision_bf16_operands(urc_graph *g, const urc_target *t) {
     const char *e = getenv("UNETRC_BF16_FOLD"); /* 0: no folding (tests/precision_test.sh compares) */
     if (e && !strcmp(e, "0")) return placed;
     placed -= max_pools_read_bf16(g);
-    return placed - fold_into_producers(g, t, bf16_cast_folds);
+    placed -= fold_into_producers(g, t, bf16_cast_folds);
+    return placed - casts_into_readers(g, t);
 }
 
 /* ---- int8 calibration ------------------------------------------------------ */
