@@ -90,14 +90,18 @@ else
     fi
     export UNETRC_AMX=1
 fi
-# (LLVM's code for unetr_conv_tiny: 1.8e-4 emulated; its float32 order moves an activation across a bf16 rounding
-# boundary, a step the next layers spread: LLVM and C differ by 2.4e-5 on it without any tile kernel)
+# (unetr_conv_tiny: 2.7e-3 of max|y| emulated, C and LLVM. Its graph rounds to bf16 at many points (the products'
+# data, the matmuls' and transposed convolutions' outputs), and where the code's float32 and the interpreter's double
+# put a value on either side of a bf16 rounding boundary the next layers spread that step: the interpreter itself
+# moves by 7.5e-4 when the input changes by 2e-7 (relative), and the code of 80b0084 was 2.6e-3 from it with the
+# transformer in float32. Below: the same code with and without the folds, bit for bit, checks the folded
+# roundings; the node tests check the kernels exactly.)
 for name in unetr_conv_tiny unet2d_5slice; do
     m="$S/models/$name"
     "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --interp --output "$T/ref.npy"
     for be in c llvm; do
         tol=1e-4
-        [ "$name.$be" = unetr_conv_tiny.llvm ] && tol=1e-3
+        [ "$name" = unetr_conv_tiny ] && tol=1e-2
         [ "$name.$be" = unet2d_5slice.llvm ] && continue # (LLVM's tile statements: unetr_conv_tiny's suffice)
         # (C: the grids in chunks of 3 output slabs, the last one shorter, conv_amx.c slab_chunks; LLVM: whole)
         slabs=3
@@ -108,6 +112,13 @@ for name in unetr_conv_tiny unet2d_5slice; do
             continue
         fi
         "$cmp" "$T/ref.npy" "$T/gen.npy" $tol || fail "$name: $be code vs interpreter"
+        if [ "$name.$be" = unetr_conv_tiny.c ]; then
+            # the tile kernels that round as they store (matmuls, ConvTransposes) or fill (convolutions reading
+            # float32), the LayerNorms and norms storing bf16, against the same code with the Casts instead
+            UNETRC_BF16_FOLD=0 UNETRC_GRID_SLABS=$slabs "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 \
+                --output "$T/nofold.npy"
+            "$cmp" "$T/nofold.npy" "$T/gen.npy" 0 || fail "$name: the folds changed the code's output"
+        fi
     done
 done
 # the split form (UNETRC_AMX_SPLIT=1: the data float32, split by the kernels into bf16 high and low parts, no

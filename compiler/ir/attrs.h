@@ -116,7 +116,9 @@ typedef struct urc_gemm_attr {
     urc_act act;      /* FusedMatMul */
     double act_alpha; /* its parameter (LeakyRelu slope, Swish factor) */
     bool has_bias, has_residual;
-    urc_fq xq; /* scale > 0: A fake-quantised to these steps first (as urc_conv_attr's) */
+    urc_fq xq;   /* scale > 0: A fake-quantised to these steps first (as urc_conv_attr's) */
+    int y_dtype; /* MatMul/FusedMatMul: UNDEF (0): Y float32; BF16: Y rounded to bfloat16 as it is stored (the precision
+                  * pass, when a Cast to bf16 was its only reader: matmul_bf16_store) */
 } urc_gemm_attr;
 
 /* unetrc.Attention: the factor applied to Q K^T before the softmax (times

@@ -193,7 +193,11 @@ static bool matmul_infer(urc_node *n) {
     if (ra >= 2) ys.dims[ys.rank++] = as->dims[ra - 2];
     if (rb >= 2) ys.dims[ys.rank++] = bs->dims[rb - 1];
     if (n->op == URC_OP_FUSED_MATMUL && !fused_infer(n, &ys)) return false;
-    urc_set_out(n, 0, dt, &ys);
+    if (n->a.gemm.y_dtype && (n->a.gemm.y_dtype != URC_DT_BF16 || !urc_dtype_is_float(dt))) {
+        urc_error(where, "internal: matrix product output dtype %s", urc_dtype_name((urc_dtype)n->a.gemm.y_dtype));
+        return false;
+    }
+    urc_set_out(n, 0, n->a.gemm.y_dtype ? (urc_dtype)n->a.gemm.y_dtype : dt, &ys);
     return true;
 }
 
@@ -317,6 +321,7 @@ static void epi_store(mm_ctx *c, urc_ls *parent, urc_lx *yidx, urc_lx *v, urc_lx
     if (part != EPI_PRE) {
         v = urc_act_lx(c->k, parent, c->act, c->act_alpha, v);
         if (c->res) v = bin(URC_L_ADD, v, urc_lower_load(c->L, c->k, c->res, epi_index(c, &c->res_s, m, n)));
+        if (c->n->out[0]->dtype == URC_DT_BF16) v = urc_lx_cast(URC_DT_BF16, v); /* (matmul_bf16_store) */
     }
     urc_ls_store(parent, c->by, yidx, v);
 }
@@ -1040,7 +1045,7 @@ static bool matmul_lower(urc_lower *L, const urc_node *n) {
     c.bs = c.bq = c.bcorr = -1;
     geom(n, &c.g);
     c.k = urc_lower_begin(L, n);
-    c.dt = n->out[0]->dtype;
+    c.dt = n->out[0]->dtype == URC_DT_BF16 ? URC_DT_F32 : n->out[0]->dtype; /* (bf16: matmul_bf16_store) */
     bool gemm = n->op == URC_OP_GEMM;
     c.alpha = gemm ? n->a.gemm.alpha : 1;
     c.beta = gemm ? n->a.gemm.beta : 0;
@@ -1059,6 +1064,7 @@ static bool matmul_lower(urc_lower *L, const urc_node *n) {
     c.yfull.dims[c.yfull.rank++] = c.g.N;
     if ((c.dt == URC_DT_F32 || c.dt == URC_DT_F64) && c.g.M > 0 && c.g.N > 0 && c.g.K > 0 && fast_lower(&c))
         return true;
+    URC_ASSERT(n->out[0]->dtype != URC_DT_BF16, "a matrix product storing bf16 that the tile kernel does not take");
     c.ba = urc_lower_in(L, c.k, n->in[0], "a");
     c.bb = urc_lower_win(L, c.k, n, n->in[1], "b");
     if (c.dt == URC_DT_F32) c.bs = urc_lower_wscale(L, c.k, n, c.g.N, c.g.N);
@@ -1069,6 +1075,7 @@ static bool matmul_lower(urc_lower *L, const urc_node *n) {
 static void matmul_print(const urc_node *n, urc_strbuf *sb) {
     const urc_gemm_attr *a = &n->a.gemm;
     if (a->xq.scale > 0) urc_fq_print(sb, "xq", a->xq); /* (MatMul's attributes: the gemm ones, zero) */
+    if (a->y_dtype) urc_sb_printf(sb, " out=%s", urc_dtype_name((urc_dtype)a->y_dtype));
     if (n->op == URC_OP_FUSED_MATMUL) {
         urc_act_print(sb, "act", a->act, a->act_alpha);
         urc_sb_printf(sb, " bias=%d residual=%d", a->has_bias, a->has_residual);
@@ -1098,6 +1105,22 @@ static unsigned matmul_pairs(const urc_node *n, const urc_target *t) {
     return 1u;
 }
 
+/* bf16 output (ir.h's bf16_store): a MatMul or FusedMatMul on one-pass AMX tiles (fast_lower's t.amx: A in bf16
+ * pairs after its Cast, constant float32 B, even K), whose body (amx_body) stores each element of Y once, after the
+ * epilogue; the other kernels accumulate in Y across K blocks or run the activation over the stored Y. */
+static bool matmul_bf16_store(urc_node *n, const urc_target *t, bool apply) {
+    const urc_value *a = n->in[0], *b = n->in[1];
+    if ((n->op != URC_OP_MATMUL && n->op != URC_OP_FUSED_MATMUL) || n->a.gemm.xq.scale > 0 || n->a.gemm.y_dtype ||
+        n->wdtype != URC_DT_BF16 || !urc_target_amx(t) || urc_target_amx_split(t) || a->dtype != URC_DT_BF16 ||
+        !b->data || b->dtype != URC_DT_F32 || n->out[0]->dtype != URC_DT_F32)
+        return false;
+    mm_geom g;
+    geom(n, &g);
+    if (g.a_sk != 1 || g.K % 2 || g.M < 1 || g.N < 1 || g.K < 1) return false;
+    if (apply) n->a.gemm.y_dtype = URC_DT_BF16, n->out[0]->dtype = URC_DT_BF16;
+    return true;
+}
+
 const urc_op_impl urc_impl_matmul = {matmul_parse,
                                      matmul_infer,
                                      matmul_eval,
@@ -1107,4 +1130,5 @@ const urc_op_impl urc_impl_matmul = {matmul_parse,
                                      .macs = matmul_macs,
                                      .bf16_pairs = matmul_pairs,
                                      .scratch = matmul_scratch,
-                                     .int8_levels = matmul_int8_levels};
+                                     .int8_levels = matmul_int8_levels,
+                                     .bf16_store = matmul_bf16_store};

@@ -139,8 +139,11 @@ static void strip_fake_quant(urc_graph *g) {
     bool any = false;
     for (int i = 0; i < g->nodes.len; i++) {
         urc_node *n = g->nodes.items[i];
-        if (n->op == URC_OP_MATMUL || n->op == URC_OP_GEMM || n->op == URC_OP_FUSED_MATMUL)
+        if (n->op == URC_OP_MATMUL || n->op == URC_OP_GEMM || n->op == URC_OP_FUSED_MATMUL) {
             memset(&n->a.gemm.xq, 0, sizeof n->a.gemm.xq);
+            if (n->a.gemm.y_dtype)
+                n->a.gemm.y_dtype = URC_DT_UNDEF, n->out[0]->dtype = URC_DT_F32; /* (a Cast folded) */
+        }
         if (n->op == URC_OP_CONV || n->op == URC_OP_FUSED_CONV || n->op == URC_OP_CONV_TRANSPOSE) {
             memset(&n->a.conv.xq, 0, sizeof n->a.conv.xq);
             if (n->a.conv.y_dtype)
