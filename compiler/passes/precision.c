@@ -265,8 +265,8 @@ static bool read_once(const urc_value *v) {
 /* ... and a FusedNorm's (FakeQuants fold into norms only). */
 static bool foldable(const urc_value *v) { return read_once(v) && v->producer->op == URC_OP_FUSED_NORM; }
 
-/* ... and its producer can store it rounded to bf16 on target t (a FusedNorm, a ConvTranspose on the row-GEMM or
- * tile kernel: ir.h's bf16_store). */
+/* ... and its producer can store it rounded to bf16 on target t (ir.h's bf16_store: a FusedNorm or LayerNorm, a
+ * ConvTranspose on the row-GEMM or tile kernel, a matmul on AMX tiles). */
 static bool stores_bf16(const urc_value *v, const urc_target *t, bool apply) {
     if (!read_once(v)) return false;
     const urc_op_impl *impl = urc_ops[v->producer->op].impl;
@@ -296,9 +296,9 @@ static int fold_into_producers(urc_graph *g, const urc_target *t, bool (*folds)(
     return folded;
 }
 
-/* A Cast to bf16 whose input nothing else reads goes when the input's producer can store it rounded to bf16 (a
- * FusedNorm, a ConvTranspose: one pass over the volume writing half the bytes instead of a float32 write, a read and
- * a bf16 write; the float32 buffer is gone from the arena). */
+/* A Cast to bf16 whose input nothing else reads goes when the input's producer can store it rounded to bf16
+ * (stores_bf16: one pass over the volume writing half the bytes instead of a float32 write, a read and a bf16 write;
+ * the float32 buffer is gone from the arena). */
 static bool bf16_cast_folds(const urc_node *c, const urc_target *t) {
     return bf16_operand_cast(c) && stores_bf16(c->in[0], t, true);
 }
@@ -364,9 +364,9 @@ static int max_pools_read_bf16(urc_graph *g) {
 }
 
 /* A Cast whose readers all round that input to bf16 themselves when it is float32 (ir.h's bf16_self_round: the
- * one-pass tile convolutions' grid fill) goes when its float32 input stays alive past the Cast's last reader anyway
- * (UNETR's encoder blocks: the upsampled value read by the first convolution and, as a residual, by the second
- * norm): one pass and the bf16 copy fewer, the same bits. Returns how many. */
+ * one-pass tile convolutions' grid fill) goes when its float32 input is read after the Cast's last reader anyway, in
+ * the node order (UNETR's encoder blocks: the upsampled value read by the first convolution and, as a residual, by
+ * the second norm; U-Net skips): one pass and the bf16 copy fewer, the same bits. Returns how many. */
 static int casts_into_readers(urc_graph *g, const urc_target *t) {
     int nv = g->values.len, n = 0;
     int *last = urc_alloc(sizeof(int) * (size_t)(nv + 1)); /* by value id: its last reader's position + 1 */
@@ -407,13 +407,11 @@ static int casts_into_readers(urc_graph *g, const urc_target *t) {
     return n;
 }
 
-/* The pairs cost a pass over X (read float32, write bf16) unless the Cast
- * folds into a norm or feeds a product that reuses each element many times.
- * A product with few multiply-adds per element of X (a 1x1x1 convolution:
- * as many as its output channels) gains less from reading pairs than that
- * pass costs, so such a node reads float32 again (its weights stay bf16: the
- * float kernels convert them) when one of its Casts would exist for it
- * alone: read by no product that reuses X more, and not foldable. */
+/* The pairs cost a pass over X (read float32, write bf16) unless the Cast folds into its input's producer
+ * (stores_bf16) or feeds a product that reuses each element many times. A product with few multiply-adds per
+ * element of X (a 1x1x1 convolution: as many as its output channels) gains less from reading pairs than that pass
+ * costs, so such a node reads float32 again (its weights stay bf16: the float kernels convert them) when one of its
+ * Casts would exist for it alone: read by no product that reuses X more, and not folding. */
 #define URC_PAIRS_MIN_REUSE 64
 
 static bool few_macs(const urc_node *n) {
