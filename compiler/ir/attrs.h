@@ -70,13 +70,14 @@ typedef struct urc_conv_attr {
      * constant, e.g. a trained parameter): W is [K..., C, M], the order the
      * channels-last kernel streams it, instead of [M, C, K...]. */
     bool w_last;
-    urc_fq xq;        /* scale > 0: X's parts fake-quantised to these steps first (int8 on AMX tiles: the FakeQuant
+    urc_fq xq; /* scale > 0: X's parts fake-quantised to these steps first (int8 on AMX tiles: the FakeQuant
                 * before the node folded into it, passes/precision.c) */
-    int y_dtype;      /* ConvTranspose: UNDEF (0): Y float32; BF16: Y rounded to bfloat16 as it is stored (the precision
-                  * pass, when a Cast to bf16 was its only reader: urc_conv_bf16_store) */
-    bool fill_rounds; /* Conv/FusedConv on one-pass AMX tiles: float32 X parts are rounded to bf16 by the grid fill
-                       * (the precision pass dropped their Casts: urc_conv_bf16_self_round), not left to a float
-                       * kernel */
+    /* ConvTranspose: UNDEF (0): Y float32; BF16: Y rounded to bfloat16 as it is stored (the precision pass, when a
+     * Cast to bf16 was its only reader: urc_conv_bf16_store) */
+    int y_dtype;
+    /* Conv/FusedConv on one-pass AMX tiles: float32 X parts are rounded to bf16 by the grid fill (the precision pass
+     * dropped their Casts: urc_conv_bf16_self_round), not left to a float kernel */
+    bool fill_rounds;
 } urc_conv_attr;
 #define URC_CONV_MAX_PARTS 8
 
@@ -116,9 +117,10 @@ typedef struct urc_gemm_attr {
     urc_act act;      /* FusedMatMul */
     double act_alpha; /* its parameter (LeakyRelu slope, Swish factor) */
     bool has_bias, has_residual;
-    urc_fq xq;   /* scale > 0: A fake-quantised to these steps first (as urc_conv_attr's) */
-    int y_dtype; /* MatMul/FusedMatMul: UNDEF (0): Y float32; BF16: Y rounded to bfloat16 as it is stored (the precision
-                  * pass, when a Cast to bf16 was its only reader: matmul_bf16_store) */
+    urc_fq xq; /* scale > 0: A fake-quantised to these steps first (as urc_conv_attr's) */
+    /* MatMul/FusedMatMul: UNDEF (0): Y float32; BF16: Y rounded to bfloat16 as it is stored (the precision pass,
+     * when a Cast to bf16 was its only reader: matmul_bf16_store) */
+    int y_dtype;
 } urc_gemm_attr;
 
 /* unetrc.Attention: the factor applied to Q K^T before the softmax (times

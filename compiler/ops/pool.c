@@ -59,7 +59,7 @@ static bool pool_infer(urc_node *n) {
     if (n->op == URC_OP_MAX_POOL) {
         if (!urc_check_dtype(n, 0, URC_DTM_NUM)) return false;
         urc_dtype dt = n->in[0]->dtype;
-        /* (bf16 channels-last: made by the precision pass, max_pool_reads_bf16; lower_window_cl) */
+        /* (bf16 channels-last: made by the precision pass, passes/precision.c max_pools_read_bf16; lower_window_cl) */
         bool bf16 = dt == URC_DT_BF16 && a->channels_last;
         if (dt != URC_DT_F32 && dt != URC_DT_F64 && dt != URC_DT_I8 && dt != URC_DT_U8 && dt != URC_DT_F16 && !bf16) {
             urc_error(where, "MaxPool takes float, double, int8 or uint8; got %s", urc_dtype_name(dt));
