@@ -701,21 +701,17 @@ PRODUCT_KINDS = (("tdpbf16ps", "AMX bf16 tiles"), ("tdpbusd", "AMX int8 tiles"),
 
 
 def code_products(keep_dir: str) -> dict:
-    """What the timed code was built for: its provenance's Target line (resolved --target-cpu: vector width,
-    planned threads, ISA features) and the reduced-precision product instructions the built binary holds (a
-    wrong native detection once kept AMX CPUs on vdpbf16ps: this makes the table say which kernels it timed;
-    the C text cannot, it spells several forms under #if)."""
+    """What the timed code was built for: its provenance's Target line and the product instructions in the binary
+    (the C text spells several forms under #if; a wrong native detection once timed vdpbf16ps on AMX CPUs)."""
     srcs = [f for f in glob.glob(os.path.join(keep_dir, "*.c")) if not f.endswith("harness.c")]
     exes = sorted(glob.glob(os.path.join(keep_dir, "*_run")))
     if len(srcs) != 1 or len(exes) != 1:
         return {}
     m = re.search(r"^ \* Target: (.*)$", open(srcs[0], errors="replace").read(), re.M)
+    target = m.group(1) if m else None
     r = subprocess.run(["objdump", "-d", "--no-show-raw-insn", exes[0]], capture_output=True, text=True)
-    if r.returncode != 0:
-        return dict(target=m.group(1) if m else None)
-    found = set(re.findall(r"\t(tdpbf16ps|tdpbusd|vdpbf16ps|vpdpbusd)\b", r.stdout))
-    kinds = [label for key, label in PRODUCT_KINDS if key in found]
-    return dict(target=m.group(1) if m else None, products=", ".join(kinds) or "float32 FMA")
+    kinds = [label for key, label in PRODUCT_KINDS if re.search(rf"\t{key}\b", r.stdout)]
+    return dict(target=target, products=", ".join(kinds) or "float32 FMA") if r.returncode == 0 else dict(target=target)
 
 
 def code_lines(rows: list) -> list:
