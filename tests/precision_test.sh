@@ -177,9 +177,10 @@ if [ "$mode" = pairs ]; then # bf16 pair products (vdpbf16ps)
         p="_unetrc_fusednorm(const float \*restrict x, .*uint16_t \*restrict y"
         grep -q "$p" "$out/spr.c" || fail "pairs: no norm stores bf16 in the code for znver4"
         if grep -q "$p" "$out/v3.c"; then fail "pairs: a norm stores bf16 without AVX512-BF16"; fi
-        # ... and so do ConvTransposes (the row-GEMM kernel) and LayerNorms (the transformer's)
+        # ... and so do ConvTransposes (the row-GEMM kernel), LayerNorms and attentions (the transformer's)
         for p in "_convtranspose(const uint16_t \*restrict x, .*uint16_t \*restrict y" \
-            "_layernormalization(const float \*restrict x, uint16_t \*restrict y"; do
+            "_layernormalization(const float \*restrict x, uint16_t \*restrict y" \
+            "_unetrc_attention(const float \*restrict q, .*uint16_t \*restrict y)"; do
             grep -q "$p" "$out/spr.c" || fail "pairs: no '$p' in the code for znver4"
             if grep -q "$p" "$out/v3.c"; then fail "pairs: '$p' without AVX512-BF16"; fi
         done

@@ -133,6 +133,9 @@ typedef struct urc_attention_attr {
     double scale;
     int layout;
     double mask_value;
+    /* UNDEF (0): Y has Q's dtype; BF16: Y rounded to bfloat16 as it is stored (the precision pass, when a Cast to
+     * bf16 was its only reader, through a Reshape: attention_bf16_store) */
+    int y_dtype;
 } urc_attention_attr;
 
 /* Einsum. Resolved: the parsed equation with explicit output. Each operand

@@ -239,7 +239,7 @@ static bool attention_infer(urc_node *n) {
             return false;
         }
         urc_shape ys = {4, {q->dims[0], q->dims[1], q->dims[3], q->dims[4]}};
-        urc_set_out(n, 0, n->in[0]->dtype, &ys);
+        urc_set_out(n, 0, n->a.attention.y_dtype ? (urc_dtype)n->a.attention.y_dtype : n->in[0]->dtype, &ys);
         return extras_infer(n);
     }
     bool ok = kt->rank == r && v->rank == r;
@@ -254,8 +254,17 @@ static bool attention_infer(urc_node *n) {
     }
     urc_shape ys = *q;
     ys.dims[r - 1] = v->dims[r - 1];
-    urc_set_out(n, 0, n->in[0]->dtype, &ys);
+    urc_set_out(n, 0, n->a.attention.y_dtype ? (urc_dtype)n->a.attention.y_dtype : n->in[0]->dtype, &ys);
     return extras_infer(n);
+}
+
+/* bf16 output (ir.h's bf16_store): any float32 attention stores Y rounded as it stores it (the transformers'
+ * attention before the output projection's Cast, behind the Reshape that merges the heads). */
+static bool attention_bf16_store(urc_node *n, const urc_target *t, bool apply) {
+    (void)t;
+    if (n->a.attention.y_dtype || n->in[0]->dtype != URC_DT_F32 || n->out[0]->dtype != URC_DT_F32) return false;
+    if (apply) n->a.attention.y_dtype = URC_DT_BF16, n->out[0]->dtype = URC_DT_BF16;
+    return true;
 }
 
 /* bias + mask of scores (b, h, i, j) (0 without either). */
@@ -318,6 +327,7 @@ static bool attention_eval(const urc_node *n, urc_tensor *const *in, urc_tensor 
 /* ---- lowering ---------------------------------------------------------------- */
 
 typedef struct at_ctx {
+    urc_dtype ydt; /* Y's: dt, or bf16 (attention_bf16_store) */
     urc_lower *L;
     urc_kernel *k;
     urc_dtype dt;
@@ -412,7 +422,7 @@ static void tile(at_ctx *c, urc_ls *parent, int which, urc_lx *i0, int64_t mr, u
         urc_ls_store(jl, pmx, pi, max_sel(x, urc_lx_load(k, pmx, pi)));
     } else {
         urc_lx *yi = urc_add(c->yb, urc_add(urc_muli(urc_add(i0, ix), c->g.y_si), urc_add(n0, jx)));
-        urc_ls_store(jl, c->by, yi, bin(URC_L_MUL, v, urc_lx_load(k, rinv, ix)));
+        urc_ls_store(jl, c->by, yi, urc_lx_cast(c->ydt, bin(URC_L_MUL, v, urc_lx_load(k, rinv, ix))));
     }
 }
 
@@ -500,7 +510,7 @@ static void out_dots(at_ctx *c, urc_ls *blk, urc_lx *i0, int64_t mr, int s, int 
     urc_ls_assign(ll, c->va, bin(URC_L_ADD, urc_lx_var(k, c->va), urc_lx_load(k, acc, urc_add(a0, lx))));
     urc_lx *row = urc_add(ix, gx);
     urc_lx *yi = urc_add(c->yb, urc_add(urc_muli(urc_add(i0, row), c->g.y_si), cx));
-    urc_ls_store(cl, c->by, yi, bin(URC_L_MUL, urc_lx_var(k, c->va), urc_lx_load(k, rinv, row)));
+    urc_ls_store(cl, c->by, yi, urc_lx_cast(c->ydt, bin(URC_L_MUL, urc_lx_var(k, c->va), urc_lx_load(k, rinv, row))));
 }
 
 /* Softmax of row i of s in place, its 1/sum into rinv[i]: m = the row's
@@ -660,7 +670,8 @@ static bool attention_lower(urc_lower *L, const urc_node *n) {
     memset(&c, 0, sizeof c);
     c.L = L;
     c.k = urc_lower_begin(L, n);
-    c.dt = n->out[0]->dtype;
+    c.ydt = n->out[0]->dtype;
+    c.dt = c.ydt == URC_DT_BF16 ? URC_DT_F32 : c.ydt; /* (bf16: attention_bf16_store) */
     urc_kernel *k = c.k;
     at_geometry(n, &c.g);
     c.Lq = c.g.Lq;
@@ -789,6 +800,7 @@ static bool attention_lower(urc_lower *L, const urc_node *n) {
 static void attention_print(const urc_node *n, urc_strbuf *sb) {
     urc_sb_printf(sb, " scale=%g%s", n->a.attention.scale, n->nin > 6 && n->in[6] ? " x input 6" : "");
     if (n->a.attention.layout) urc_sb_printf(sb, " layout=%s", n->a.attention.layout == 1 ? "qkv" : "qkv,vt");
+    if (n->a.attention.y_dtype) urc_sb_printf(sb, " out=%s", urc_dtype_name((urc_dtype)n->a.attention.y_dtype));
     if (n->nin > 5 && n->in[5] && !urc_dtype_is_float(n->in[5]->dtype))
         urc_sb_printf(sb, " mask_value=%g", n->a.attention.mask_value);
 }
@@ -806,4 +818,5 @@ const urc_op_impl urc_impl_attention = {NULL,
                                         attention_lower,
                                         attention_print,
                                         .signature_lower = false,
-                                        .macs = attention_macs};
+                                        .macs = attention_macs,
+                                        .bf16_store = attention_bf16_store};

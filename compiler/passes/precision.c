@@ -152,6 +152,11 @@ static void strip_fake_quant(urc_graph *g) {
         }
         if (n->op == URC_OP_MAX_POOL && n->out[0]->dtype == URC_DT_BF16) /* (max_pools_read_bf16) */
             n->out[0]->dtype = URC_DT_F32;
+        if (n->op == URC_OP_ATTENTION && n->a.attention.y_dtype) /* (a Cast folded, through a view: below) */
+            n->a.attention.y_dtype = URC_DT_UNDEF, n->out[0]->dtype = URC_DT_F32;
+        if (urc_op_has(n->op, URC_TRAIT_VIEW) && n->nout == 1 && n->out[0]->dtype == URC_DT_BF16 &&
+            n->in[0]->dtype == URC_DT_F32) /* (its producer's fold undone above: nodes in order) */
+            n->out[0]->dtype = URC_DT_F32;
         if ((n->op == URC_OP_FUSED_NORM || n->op == URC_OP_LAYER_NORM) &&
             (n->a.norm.out_dtype || n->a.norm.quant.scale)) {
             /* a Cast or a FakeQuant folded into it (bf16_cast_folds, fake_quant_folds) */
@@ -267,10 +272,16 @@ static bool foldable(const urc_value *v) { return read_once(v) && v->producer->o
 
 /* ... and its producer can store it rounded to bf16 on target t (ir.h's bf16_store: a FusedNorm or LayerNorm, a
  * ConvTranspose on the row-GEMM or tile kernel, a matmul on AMX tiles). */
-static bool stores_bf16(const urc_value *v, const urc_target *t, bool apply) {
+static bool stores_bf16(urc_value *v, const urc_target *t, bool apply) {
     if (!read_once(v)) return false;
-    const urc_op_impl *impl = urc_ops[v->producer->op].impl;
-    return impl->bf16_store && impl->bf16_store(v->producer, t, apply);
+    urc_node *p = v->producer;
+    if (urc_op_has(p->op, URC_TRAIT_VIEW) && p->nout == 1) { /* (a Reshape after it: the bytes as they are) */
+        if (!stores_bf16(p->in[0], t, apply)) return false;
+        if (apply) v->dtype = URC_DT_BF16;
+        return true;
+    }
+    const urc_op_impl *impl = urc_ops[p->op].impl;
+    return impl->bf16_store && impl->bf16_store(p, t, apply);
 }
 
 /* Drops the nodes folds() folded into their input's producer (folds sets the producer's attribute): their readers
