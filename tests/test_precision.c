@@ -433,13 +433,13 @@ static void test_pairs_fold(void) {
     urc_graph_count_uses(g);
     CHECK(urc_precision_bf16_operands(g, &spr) == 2); /* n2's Cast and x's */
     CHECK(p1->in[0] == n1->out[0] && few1->in[0] == n1->out[0] && n1->out[0]->dtype == URC_DT_BF16);
-    CHECK(n1->a.norm.out_dtype == URC_DT_BF16 && n2->a.norm.out_dtype == URC_DT_UNDEF);
+    CHECK(n1->ydtype == URC_DT_BF16 && n2->ydtype == URC_DT_UNDEF);
     CHECK(p2->in[0]->producer && p2->in[0]->producer->op == URC_OP_CAST && p2->in[0]->producer->in[0] == n2->out[0]);
     CHECK(relu->in[0] == n2->out[0] && n2->out[0]->dtype == URC_DT_F32);
     CHECK(few2->in[0] == x2 && wide->in[0]->producer && wide->in[0] == few3->in[0]);
     CHECK(urc_ops[URC_OP_FUSED_NORM].impl->infer(n1) && n1->out[0]->dtype == URC_DT_BF16);
     CHECK(urc_pass_precision(g, URC_DT_F32, NULL, 0, false, NULL) == 0);
-    CHECK(n1->a.norm.out_dtype == URC_DT_UNDEF && n1->out[0]->dtype == URC_DT_F32 && p1->in[0] == n1->out[0]);
+    CHECK(n1->ydtype == URC_DT_UNDEF && n1->out[0]->dtype == URC_DT_F32 && p1->in[0] == n1->out[0]);
     CHECK(p2->in[0] == n2->out[0] && wide->in[0] == x && few3->in[0] == x);
 }
 

@@ -72,9 +72,6 @@ typedef struct urc_conv_attr {
     bool w_last;
     urc_fq xq; /* scale > 0: X's parts fake-quantised to these steps first (int8 on AMX tiles: the FakeQuant
                 * before the node folded into it, passes/precision.c) */
-    /* ConvTranspose: UNDEF (0): Y float32; BF16: Y rounded to bfloat16 as it is stored (the precision pass, when a
-     * Cast to bf16 was its only reader: urc_conv_bf16_store) */
-    int y_dtype;
     /* Conv/FusedConv on one-pass AMX tiles: float32 X parts are rounded to bf16 by the grid fill (the precision pass
      * dropped their Casts: urc_conv_bf16_self_round), not left to a float kernel */
     bool fill_rounds;
@@ -118,9 +115,6 @@ typedef struct urc_gemm_attr {
     double act_alpha; /* its parameter (LeakyRelu slope, Swish factor) */
     bool has_bias, has_residual;
     urc_fq xq; /* scale > 0: A fake-quantised to these steps first (as urc_conv_attr's) */
-    /* MatMul/FusedMatMul: UNDEF (0): Y float32; BF16: Y rounded to bfloat16 as it is stored (the precision pass,
-     * when a Cast to bf16 was its only reader: matmul_bf16_store) */
-    int y_dtype;
 } urc_gemm_attr;
 
 /* unetrc.Attention: the factor applied to Q K^T before the softmax (times
@@ -133,9 +127,6 @@ typedef struct urc_attention_attr {
     double scale;
     int layout;
     double mask_value;
-    /* UNDEF (0): Y has Q's dtype; BF16: Y rounded to bfloat16 as it is stored (the precision pass, when a Cast to
-     * bf16 was its only reader, through a Reshape: attention_bf16_store) */
-    int y_dtype;
 } urc_attention_attr;
 
 /* Einsum. Resolved: the parsed equation with explicit output. Each operand
@@ -186,9 +177,7 @@ typedef struct urc_norm_attr {
     double act_alpha, post_alpha;
     int residual; /* FusedNorm: 0 none, 1 + R, 2 + norm2(X2) */
     double epsilon2;
-    int out_dtype; /* FusedNorm, LayerNorm: UNDEF (0): Y has X's dtype; BF16: Y rounded to bfloat16 (the precision
-                    * pass, when a Cast to bf16 was its only reader) */
-    urc_fq quant;  /* FusedNorm: scale > 0: Y fake-quantised to these int8 steps (ops/quant.h; the precision pass, when
+    urc_fq quant; /* FusedNorm: scale > 0: Y fake-quantised to these int8 steps (ops/quant.h; the precision pass, when
                    * a unetrc.FakeQuant was its only reader) */
 } urc_norm_attr;
 

@@ -183,6 +183,8 @@ struct urc_node {
     urc_dtype wdtype;   /* the precision pass (--precision): storage type of its constant product weights
                        * (bf16, f16, int8); UNDEF: float32. BF16 on a Cast: one the pass placed before a
                        * product's data input (bf16 pairs), which it removes again when it runs anew */
+    urc_dtype ydtype;   /* the precision pass (--precision bf16): output 0 stored rounded to this type (a Cast to bf16
+                       * folded into the node: urc_op_impl.bf16_store; urc_set_out gives it); UNDEF: as inferred */
     urc_value *scratch; /* arena its kernel needs while it runs (urc_op_impl.scratch; urc_memplan_scratch sets
                          * it right before the memory plan places it for this node alone), or NULL */
 };
@@ -321,10 +323,9 @@ typedef struct urc_op_impl {
      * their steps in its xq attribute (the FakeQuant before it dropped), or NULL. */
     bool (*int8_levels)(const urc_node *n, const struct urc_target *t);
     /* bf16 output (--precision bf16; passes/precision.c): whether lowering for target t can store node n's float32
-     * output rounded to bfloat16, when a bf16 operand Cast is its only reader; with `apply` it sets the node's
-     * attribute that asks for it (the Cast is then dropped: one pass writing half the bytes instead of a float32
-     * write, a read and a bf16 write), or NULL. */
-    bool (*bf16_store)(urc_node *n, const struct urc_target *t, bool apply);
+     * output 0 rounded to bfloat16 (the pass then sets n->ydtype and drops the Cast that was its only reader: one
+     * pass writing half the bytes instead of a float32 write, a read and a bf16 write), or NULL. */
+    bool (*bf16_store)(const urc_node *n, const struct urc_target *t);
     /* bf16 data read as float32 (--precision bf16; passes/precision.c): whether node n, marked bf16 and compiled
      * for target t, can round its data input j to bf16 itself when that input is float32 (the tile convolutions'
      * grid fill), so that the Cast before it can go where its float32 input stays alive anyway; with `apply` it sets

@@ -239,7 +239,7 @@ static bool attention_infer(urc_node *n) {
             return false;
         }
         urc_shape ys = {4, {q->dims[0], q->dims[1], q->dims[3], q->dims[4]}};
-        urc_set_out(n, 0, n->a.attention.y_dtype ? (urc_dtype)n->a.attention.y_dtype : n->in[0]->dtype, &ys);
+        urc_set_out(n, 0, n->in[0]->dtype, &ys);
         return extras_infer(n);
     }
     bool ok = kt->rank == r && v->rank == r;
@@ -254,17 +254,15 @@ static bool attention_infer(urc_node *n) {
     }
     urc_shape ys = *q;
     ys.dims[r - 1] = v->dims[r - 1];
-    urc_set_out(n, 0, n->a.attention.y_dtype ? (urc_dtype)n->a.attention.y_dtype : n->in[0]->dtype, &ys);
+    urc_set_out(n, 0, n->in[0]->dtype, &ys);
     return extras_infer(n);
 }
 
 /* bf16 output (ir.h's bf16_store): any float32 attention stores Y rounded as it stores it (the transformers'
  * attention before the output projection's Cast, behind the Reshape that merges the heads). */
-static bool attention_bf16_store(urc_node *n, const urc_target *t, bool apply) {
+static bool attention_bf16_store(const urc_node *n, const urc_target *t) {
     (void)t;
-    if (n->a.attention.y_dtype || n->in[0]->dtype != URC_DT_F32 || n->out[0]->dtype != URC_DT_F32) return false;
-    if (apply) n->a.attention.y_dtype = URC_DT_BF16, n->out[0]->dtype = URC_DT_BF16;
-    return true;
+    return n->in[0]->dtype == URC_DT_F32 && n->out[0]->dtype == URC_DT_F32;
 }
 
 /* bias + mask of scores (b, h, i, j) (0 without either). */
@@ -800,7 +798,6 @@ static bool attention_lower(urc_lower *L, const urc_node *n) {
 static void attention_print(const urc_node *n, urc_strbuf *sb) {
     urc_sb_printf(sb, " scale=%g%s", n->a.attention.scale, n->nin > 6 && n->in[6] ? " x input 6" : "");
     if (n->a.attention.layout) urc_sb_printf(sb, " layout=%s", n->a.attention.layout == 1 ? "qkv" : "qkv,vt");
-    if (n->a.attention.y_dtype) urc_sb_printf(sb, " out=%s", urc_dtype_name((urc_dtype)n->a.attention.y_dtype));
     if (n->nin > 5 && n->in[5] && !urc_dtype_is_float(n->in[5]->dtype))
         urc_sb_printf(sb, " mask_value=%g", n->a.attention.mask_value);
 }

@@ -63,6 +63,7 @@ bool urc_norm_axis(const urc_node *n, int64_t axis, int rank, int64_t *out) {
 }
 
 void urc_set_out(urc_node *n, int j, urc_dtype dt, const urc_shape *s) {
+    if (j == 0 && n->ydtype) dt = n->ydtype; /* (stored rounded: the precision pass) */
     if (j < n->nout && n->out[j]) urc_value_set_type(n->out[j], dt, s);
 }
 

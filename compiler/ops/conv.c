@@ -115,10 +115,6 @@ static bool conv_infer(urc_node *n) {
         urc_error(where, "internal: y_channels_first needs channels_last");
         return false;
     }
-    if (a->y_dtype && (a->y_dtype != URC_DT_BF16 || !tr)) {
-        urc_error(where, "internal: convolution output dtype %s", urc_dtype_name((urc_dtype)a->y_dtype));
-        return false;
-    }
     if (!urc_act_valid(a->act) || (n->op != URC_OP_FUSED_CONV && a->act != URC_ACT_NONE)) {
         urc_error(where, "internal: unsupported convolution epilogue activation %d", a->act);
         return false;
@@ -273,7 +269,7 @@ static bool conv_infer(urc_node *n) {
         urc_error(where, "residual %s must have the output's shape %s", urc_shape_str(&R->shape), urc_shape_str(&ys));
         return false;
     }
-    urc_set_out(n, 0, a->y_dtype ? (urc_dtype)a->y_dtype : n->in[0]->dtype, &ys);
+    urc_set_out(n, 0, n->in[0]->dtype, &ys);
     return true;
 }
 
@@ -600,7 +596,6 @@ static void conv_print(const urc_node *n, urc_strbuf *sb) {
     if (a->act != URC_ACT_NONE) urc_act_print(sb, "act", (urc_act)a->act, a->act_alpha);
     if (residual(n)) urc_sb_puts(sb, " +residual");
     if (a->xq.scale > 0) urc_fq_print(sb, "xq", a->xq);
-    if (a->y_dtype) urc_sb_printf(sb, " out=%s", urc_dtype_name((urc_dtype)a->y_dtype));
     if (a->fill_rounds) urc_sb_puts(sb, " x_rounded=bfloat16");
 }
 

@@ -631,14 +631,13 @@ unsigned urc_conv_pairs(const urc_node *n, const urc_target *t) {
     return mask;
 }
 
-bool urc_conv_bf16_store(urc_node *n, const urc_target *t, bool apply) {
+bool urc_conv_bf16_store(const urc_node *n, const urc_target *t) {
     geo g = urc_conv_geometry(n);
     const urc_value *X = n->in[0], *W = n->in[1];
     if (n->op != URC_OP_CONV_TRANSPOSE || n->a.conv.xq.scale > 0 || !urc_target_dot2(t) || X->dtype != URC_DT_BF16 ||
-        !W->data || W->dtype != URC_DT_F32 || n->out[0]->dtype != URC_DT_F32 || !urc_convt_row_gemm(n, &g))
+        !W->data || W->dtype != URC_DT_F32 || n->out[0]->dtype != URC_DT_F32)
         return false;
-    if (apply) n->a.conv.y_dtype = URC_DT_BF16, n->out[0]->dtype = URC_DT_BF16;
-    return true;
+    return urc_convt_row_gemm(n, &g);
 }
 
 bool urc_conv_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {

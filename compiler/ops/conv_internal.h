@@ -43,7 +43,7 @@ bool urc_conv_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo
 unsigned urc_conv_pairs(const urc_node *n, const struct urc_target *t);
 /* bf16 output (ir.h's bf16_store; conv_direct.c): a ConvTranspose with X in bf16 pairs that the row-GEMM
  * kernel or the tile one takes (both round Y as they store it). */
-bool urc_conv_bf16_store(urc_node *n, const struct urc_target *t, bool apply);
+bool urc_conv_bf16_store(const urc_node *n, const struct urc_target *t);
 /* Arena scratch of a convolution that the Winograd kernel takes: its U (ir.h's scratch; conv_direct.c). */
 urc_scratch_req urc_conv_scratch(const urc_node *n, const struct urc_target *t);
 /* conv.c's channels-last fast path: X float32 or bf16 with channels last, one group, W constant or

@@ -193,11 +193,7 @@ static bool matmul_infer(urc_node *n) {
     if (ra >= 2) ys.dims[ys.rank++] = as->dims[ra - 2];
     if (rb >= 2) ys.dims[ys.rank++] = bs->dims[rb - 1];
     if (n->op == URC_OP_FUSED_MATMUL && !fused_infer(n, &ys)) return false;
-    if (n->a.gemm.y_dtype && (n->a.gemm.y_dtype != URC_DT_BF16 || !urc_dtype_is_float(dt))) {
-        urc_error(where, "internal: matrix product output dtype %s", urc_dtype_name((urc_dtype)n->a.gemm.y_dtype));
-        return false;
-    }
-    urc_set_out(n, 0, n->a.gemm.y_dtype ? (urc_dtype)n->a.gemm.y_dtype : dt, &ys);
+    urc_set_out(n, 0, dt, &ys);
     return true;
 }
 
@@ -1075,7 +1071,6 @@ static bool matmul_lower(urc_lower *L, const urc_node *n) {
 static void matmul_print(const urc_node *n, urc_strbuf *sb) {
     const urc_gemm_attr *a = &n->a.gemm;
     if (a->xq.scale > 0) urc_fq_print(sb, "xq", a->xq); /* (MatMul's attributes: the gemm ones, zero) */
-    if (a->y_dtype) urc_sb_printf(sb, " out=%s", urc_dtype_name((urc_dtype)a->y_dtype));
     if (n->op == URC_OP_FUSED_MATMUL) {
         urc_act_print(sb, "act", a->act, a->act_alpha);
         urc_sb_printf(sb, " bias=%d residual=%d", a->has_bias, a->has_residual);
@@ -1108,17 +1103,15 @@ static unsigned matmul_pairs(const urc_node *n, const urc_target *t) {
 /* bf16 output (ir.h's bf16_store): a MatMul or FusedMatMul on one-pass AMX tiles (fast_lower's t.amx: A in bf16
  * pairs after its Cast, constant float32 B, even K), whose body (amx_body) stores each element of Y once, after the
  * epilogue; the other kernels accumulate in Y across K blocks or run the activation over the stored Y. */
-static bool matmul_bf16_store(urc_node *n, const urc_target *t, bool apply) {
+static bool matmul_bf16_store(const urc_node *n, const urc_target *t) {
     const urc_value *a = n->in[0], *b = n->in[1];
-    if ((n->op != URC_OP_MATMUL && n->op != URC_OP_FUSED_MATMUL) || n->a.gemm.xq.scale > 0 || n->a.gemm.y_dtype ||
+    if ((n->op != URC_OP_MATMUL && n->op != URC_OP_FUSED_MATMUL) || n->a.gemm.xq.scale > 0 ||
         n->wdtype != URC_DT_BF16 || !urc_target_amx(t) || urc_target_amx_split(t) || a->dtype != URC_DT_BF16 ||
         !b->data || b->dtype != URC_DT_F32 || n->out[0]->dtype != URC_DT_F32)
         return false;
     mm_geom g;
     geom(n, &g);
-    if (g.a_sk != 1 || g.K % 2 || g.M < 1 || g.N < 1 || g.K < 1) return false;
-    if (apply) n->a.gemm.y_dtype = URC_DT_BF16, n->out[0]->dtype = URC_DT_BF16;
-    return true;
+    return g.a_sk == 1 && g.K % 2 == 0 && g.M > 0 && g.N > 0 && g.K > 0;
 }
 
 const urc_op_impl urc_impl_matmul = {matmul_parse,

@@ -162,12 +162,7 @@ static bool infer_layer_norm(urc_node *n) {
      * the stash type (float). */
     urc_shape ss = *xs;
     for (int d = (int)a->axis; d < xs->rank; d++) ss.dims[d] = 1;
-    if (a->out_dtype && (a->out_dtype != URC_DT_BF16 || dt != URC_DT_F32)) {
-        urc_error(where, "internal: LayerNorm output dtype %s of a %s X", urc_dtype_name((urc_dtype)a->out_dtype),
-                  urc_dtype_name(dt));
-        return false;
-    }
-    urc_set_out(n, 0, a->out_dtype ? (urc_dtype)a->out_dtype : dt, xs);
+    urc_set_out(n, 0, dt, xs);
     urc_set_out(n, 1, URC_DT_F32, &ss);
     urc_set_out(n, 2, URC_DT_F32, &ss);
     return true;
@@ -254,14 +249,9 @@ static bool infer_fused(urc_node *n) {
     }
     if (!infer_stat_norm(n, op)) return false;
     const urc_value *x = n->in[0];
-    if (a->out_dtype && (a->out_dtype != URC_DT_BF16 || x->dtype != URC_DT_F32)) {
-        urc_error(where, "internal: FusedNorm output dtype %s of a %s X", urc_dtype_name((urc_dtype)a->out_dtype),
-                  urc_dtype_name(x->dtype));
-        return false;
-    }
-    if (a->quant.scale != 0 && (!urc_fq_valid(a->quant) || a->out_dtype || x->dtype != URC_DT_F32)) {
+    if (a->quant.scale != 0 && (!urc_fq_valid(a->quant) || n->ydtype || x->dtype != URC_DT_F32)) {
         urc_error(where, "internal: FusedNorm fake quantisation (scale %g) of a %s output", (double)a->quant.scale,
-                  urc_dtype_name(a->out_dtype ? (urc_dtype)a->out_dtype : x->dtype));
+                  urc_dtype_name(n->ydtype ? n->ydtype : x->dtype));
         return false;
     }
     if (a->residual) {
@@ -296,7 +286,7 @@ static bool norm_infer(urc_node *n) {
     if (n->op == URC_OP_LAYER_NORM) return infer_layer_norm(n);
     bool ok = n->op == URC_OP_FUSED_NORM ? infer_fused(n) : infer_stat_norm(n, n->op);
     if (!ok) return false;
-    urc_set_out(n, 0, a->out_dtype ? (urc_dtype)a->out_dtype : n->in[0]->dtype, &n->in[0]->shape);
+    urc_set_out(n, 0, n->in[0]->dtype, &n->in[0]->shape);
     return true;
 }
 
@@ -537,7 +527,7 @@ typedef struct epilogue {
 static epilogue node_epilogue(urc_lower *L, urc_kernel *k, const urc_node *n) {
     epilogue e = {URC_ACT_NONE, URC_ACT_NONE, 0, 0, 0, -1, URC_DT_F32, {0, 0, 0}};
     if (n->op != URC_OP_FUSED_NORM) return e;
-    if (n->a.norm.out_dtype) e.ydt = (urc_dtype)n->a.norm.out_dtype;
+    if (n->out[0]->dtype == URC_DT_BF16) e.ydt = URC_DT_BF16; /* (n->ydtype: a Cast folded in) */
     e.q = n->a.norm.quant;
     const urc_norm_attr *a = &n->a.norm;
     e.act = a->act;
@@ -1074,14 +1064,11 @@ static void norm_print(const urc_node *n, urc_strbuf *sb) {
     if (op == URC_OP_GROUP_NORM) urc_sb_printf(sb, " num_groups=%lld", (long long)a->num_groups);
     if (a->per_channel) urc_sb_puts(sb, " per_channel");
     if (a->channels_last) urc_sb_puts(sb, " channels_last");
-    if (n->op == URC_OP_LAYER_NORM && a->out_dtype)
-        urc_sb_printf(sb, " out=%s", urc_dtype_name((urc_dtype)a->out_dtype));
     if (n->op != URC_OP_FUSED_NORM) return;
     if (a->act) urc_act_print(sb, "act", a->act, a->act_alpha);
     if (a->residual == 1) urc_sb_puts(sb, " residual=add");
     if (a->residual == 2) urc_sb_printf(sb, " residual=norm(epsilon=%g)", a->epsilon2);
     if (a->post_act) urc_act_print(sb, "post_act", a->post_act, a->post_alpha);
-    if (a->out_dtype) urc_sb_printf(sb, " out=%s", urc_dtype_name((urc_dtype)a->out_dtype));
     if (a->quant.scale > 0) urc_fq_print(sb, "fakequant", a->quant);
 }
 
@@ -1099,13 +1086,10 @@ static bool *norm_channels_last(urc_node *n, unsigned *more_inputs) {
 }
 
 /* A FusedNorm or a LayerNorm stores Y rounded to bf16 on any target (emit_value, lower_layer_norm). */
-static bool norm_bf16_store(urc_node *n, const urc_target *t, bool apply) {
+static bool norm_bf16_store(const urc_node *n, const urc_target *t) {
     (void)t;
-    if ((n->op != URC_OP_FUSED_NORM && n->op != URC_OP_LAYER_NORM) || n->a.norm.quant.scale != 0 ||
-        n->a.norm.out_dtype || n->in[0]->dtype != URC_DT_F32 || n->out[0]->dtype != URC_DT_F32)
-        return false;
-    if (apply) n->a.norm.out_dtype = URC_DT_BF16, n->out[0]->dtype = URC_DT_BF16;
-    return true;
+    return (n->op == URC_OP_FUSED_NORM || n->op == URC_OP_LAYER_NORM) && n->a.norm.quant.scale == 0 &&
+           n->in[0]->dtype == URC_DT_F32 && n->out[0]->dtype == URC_DT_F32;
 }
 
 const urc_op_impl urc_impl_norm = {norm_parse,

@@ -139,32 +139,20 @@ static void strip_fake_quant(urc_graph *g) {
     bool any = false;
     for (int i = 0; i < g->nodes.len; i++) {
         urc_node *n = g->nodes.items[i];
-        if (n->op == URC_OP_MATMUL || n->op == URC_OP_GEMM || n->op == URC_OP_FUSED_MATMUL) {
-            memset(&n->a.gemm.xq, 0, sizeof n->a.gemm.xq);
-            if (n->a.gemm.y_dtype)
-                n->a.gemm.y_dtype = URC_DT_UNDEF, n->out[0]->dtype = URC_DT_F32; /* (a Cast folded) */
-        }
-        if (n->op == URC_OP_CONV || n->op == URC_OP_FUSED_CONV || n->op == URC_OP_CONV_TRANSPOSE) {
-            memset(&n->a.conv.xq, 0, sizeof n->a.conv.xq);
-            if (n->a.conv.y_dtype)
-                n->a.conv.y_dtype = URC_DT_UNDEF, n->out[0]->dtype = URC_DT_F32; /* (a Cast folded) */
-            n->a.conv.fill_rounds = false;                                       /* (casts_into_readers) */
-        }
+        if (n->ydtype) n->ydtype = URC_DT_UNDEF, n->out[0]->dtype = URC_DT_F32; /* (a Cast folded: stores_bf16) */
+        if (urc_op_has(n->op, URC_TRAIT_VIEW) && n->nout == 1 && n->out[0]->dtype == URC_DT_BF16 &&
+            n->in[0]->dtype == URC_DT_F32) /* (a view that passed a folded Cast on: its producer's undone above) */
+            n->out[0]->dtype = URC_DT_F32;
         if (n->op == URC_OP_MAX_POOL && n->out[0]->dtype == URC_DT_BF16) /* (max_pools_read_bf16) */
             n->out[0]->dtype = URC_DT_F32;
-        if (n->op == URC_OP_ATTENTION && n->a.attention.y_dtype) /* (a Cast folded, through a view: below) */
-            n->a.attention.y_dtype = URC_DT_UNDEF, n->out[0]->dtype = URC_DT_F32;
-        if (urc_op_has(n->op, URC_TRAIT_VIEW) && n->nout == 1 && n->out[0]->dtype == URC_DT_BF16 &&
-            n->in[0]->dtype == URC_DT_F32) /* (its producer's fold undone above: nodes in order) */
-            n->out[0]->dtype = URC_DT_F32;
-        if ((n->op == URC_OP_FUSED_NORM || n->op == URC_OP_LAYER_NORM) &&
-            (n->a.norm.out_dtype || n->a.norm.quant.scale)) {
-            /* a Cast or a FakeQuant folded into it (bf16_cast_folds, fake_quant_folds) */
-            n->a.norm.out_dtype = URC_DT_UNDEF;
-            memset(&n->a.norm.quant, 0, sizeof n->a.norm.quant);
-            n->out[0]->dtype = n->in[0]->dtype;
-            continue;
+        if (n->op == URC_OP_MATMUL || n->op == URC_OP_GEMM || n->op == URC_OP_FUSED_MATMUL)
+            memset(&n->a.gemm.xq, 0, sizeof n->a.gemm.xq);
+        if (n->op == URC_OP_CONV || n->op == URC_OP_FUSED_CONV || n->op == URC_OP_CONV_TRANSPOSE) {
+            memset(&n->a.conv.xq, 0, sizeof n->a.conv.xq);
+            n->a.conv.fill_rounds = false; /* (casts_into_readers) */
         }
+        if (n->op == URC_OP_FUSED_NORM) /* (a FakeQuant folded into it: fake_quant_folds) */
+            memset(&n->a.norm.quant, 0, sizeof n->a.norm.quant);
         if (n->op != URC_OP_FAKE_QUANT && !bf16_operand_cast(n)) continue;
         urc_replace_uses(g, n->out[0], n->in[0]);
         urc_node_drop(n);
@@ -275,13 +263,12 @@ static bool foldable(const urc_value *v) { return read_once(v) && v->producer->o
 static bool stores_bf16(urc_value *v, const urc_target *t, bool apply) {
     if (!read_once(v)) return false;
     urc_node *p = v->producer;
-    if (urc_op_has(p->op, URC_TRAIT_VIEW) && p->nout == 1) { /* (a Reshape after it: the bytes as they are) */
-        if (!stores_bf16(p->in[0], t, apply)) return false;
-        if (apply) v->dtype = URC_DT_BF16;
-        return true;
-    }
+    bool view = urc_op_has(p->op, URC_TRAIT_VIEW) && p->nout == 1; /* (a Reshape after it: the bytes as they are) */
     const urc_op_impl *impl = urc_ops[p->op].impl;
-    return impl->bf16_store && impl->bf16_store(p, t, apply);
+    if (view ? !stores_bf16(p->in[0], t, apply) : !(impl->bf16_store && impl->bf16_store(p, t))) return false;
+    if (apply && !view) p->ydtype = URC_DT_BF16;
+    if (apply) v->dtype = URC_DT_BF16;
+    return true;
 }
 
 /* Drops the nodes folds() folded into their input's producer (folds sets the producer's attribute): their readers
