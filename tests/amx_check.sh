@@ -78,7 +78,8 @@ if grep -q amx_bf16 /proc/cpuinfo; then
     "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --interp --output "$T/ref.npy"
     "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --target-cpu sapphirerapids \
         --cflags "-std=c11 -O2 -fopenmp" --output "$T/gen.npy" || fail "the code for sapphirerapids did not run"
-    "$cmp" "$T/ref.npy" "$T/gen.npy" 1e-4 || fail "the code for sapphirerapids vs interpreter"
+    # (within 1e-2 as the emulated tiles below, for the reason given there: measured 2.4e-3 on a Xeon with AMX)
+    "$cmp" "$T/ref.npy" "$T/gen.npy" 1e-2 || fail "the code for sapphirerapids vs interpreter"
 else
     echo "(no AMX-BF16 on this CPU: the tile operations run emulated, UNETRC_AMX=1)"
     if "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --target-cpu sapphirerapids \
@@ -135,9 +136,9 @@ for t in conv/test_fconv_wino_odd_m20_3d conv/test_fconv_wino_odd_m20_2d matmul_
         UNETRC_AMX_SPLIT=$sp "$U" run "$d/model.onnx" --input "$T/rand.npy" --precision bf16 --reduce-head \
             --output "$T/gen.npy"
         "$cmp" "$T/ref.npy" "$T/gen.npy" 1e-5 || fail "$t: split=$sp code vs interpreter"
-        # (the tile kernel really takes it)
-        UNETRC_AMX_SPLIT=$sp "$U" "$d/model.onnx" -o "$T/one.c" --precision bf16 --reduce-head
-        grep -q "tmm4\[" "$T/one.c" || fail "$t: split=$sp: no tile kernel"
+        # (the tile kernel really takes it: the code run builds, for native: this CPU's tiles, else emulated)
+        UNETRC_AMX_SPLIT=$sp "$U" "$d/model.onnx" -o "$T/one.c" --precision bf16 --reduce-head --target-cpu native
+        grep -q "tmm4\[\|_tile_dpbf16ps(" "$T/one.c" || fail "$t: split=$sp: no tile kernel"
     done
 done
 # int8 (tdpbusd): tests/data/int8_amx.onnx's five convolutions, ConvTranspose and two matmuls that read

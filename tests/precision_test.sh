@@ -108,11 +108,12 @@ if [ "$mode" = int8 ]; then
     exit 0
 fi
 if [ "$mode" = paths ]; then # tests/data/int8_paths.onnx: every kernel path, C and LLVM, exact to 1e-4 everywhere
-    # (the paths taken for this machine, as run builds: packed, dot and voxel-lane direct kernels, the plain
+    # (the float kernels' paths, those of a CPU with neither VNNI nor AMX, so the target is x86-64-v3 whatever
+    # this CPU is (its int8 quads and tiles: amx_check.sh): packed, dot and voxel-lane direct kernels, the plain
     # conv and ConvTranspose loops, the packed Gemm, each with int8 weights and their scales; --reduce-head: the
     # last convolution, the output head, reduced too)
-    gen="$gen --reduce-head"; ref="$ref --reduce-head"
-    "$unetrc" "$model" -o "$out/paths.c" --target-cpu native --precision int8 --calibrate "$cal" --reduce-head
+    gen="$gen --reduce-head --target-cpu x86-64-v3"; ref="$ref --reduce-head"
+    "$unetrc" "$model" -o "$out/paths.c" --target-cpu x86-64-v3 --precision int8 --calibrate "$cal" --reduce-head
     # (and Winograd's U made in arena scratch from the int8 W packed for it, wino_g: the 8 -> 8 convolution)
     for p in "int8_t \*restrict wpack" "int8_t \*restrict wdot" "int8_t \*restrict wvox" "int8_t \*restrict w," \
         "float \*restrict u, const int8_t \*restrict wino_g, const float \*restrict wscale" \
@@ -124,9 +125,12 @@ if [ "$mode" = paths ]; then # tests/data/int8_paths.onnx: every kernel path, C 
     # the weight rows converted with AVX2 intrinsics (the C printer's int8 loop form), where this CPU has it
     grep -q "_mm256_cvtepi8_epi32(" "$out/paths.c" || fail "int8_paths: no AVX2 int8 conversion in the code"
     if grep -q avx2 /proc/cpuinfo; then int8 0.15 90 1e-4 --cflags "-std=c11 -O2 -march=native -fopenmp"; fi
-    # ... and with AVX-512, 16 lanes a step: built here for x86-64-v4 whatever this CPU is (run by the
-    # -march=native comparison above where the CPU has AVX-512)
+    # ... and with AVX-512, 16 lanes a step: built here for x86-64-v4 whatever this CPU is, run where it has AVX-512
     "$unetrc" "$model" -o "$out/v4.c" --target-cpu x86-64-v4 --precision int8 --calibrate "$cal"
+    if grep -q avx512f /proc/cpuinfo; then
+        gen="${gen% --target-cpu x86-64-v3} --target-cpu x86-64-v4"
+        int8 0.15 90 1e-4 --cflags "-std=c11 -O2 -march=x86-64-v4 -fopenmp"
+    fi
     grep -q "_mm512_cvtepi8_epi32(" "$out/v4.c" || fail "int8_paths: no AVX-512 int8 conversion in the x86-64-v4 code"
     "${CC:-cc}" -std=c11 -O2 -march=x86-64-v4 -fopenmp -c "$out/v4.c" -o "$out/v4.o" ||
         fail "int8_paths: the x86-64-v4 code does not build"
