@@ -637,10 +637,28 @@ bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg
                                  urc_muli(ih, K[1])),
                          in[2] * K[2]),
                 urc_muli(iw, K[2])));
-    urc_lx *cols = J % 32 ? urc_sp_min(urc_lx_int(32), urc_sub(urc_lx_int(J), urc_muli(p, 32))) : urc_lx_int(32);
-    urc_lx *j = loop(k, &rb, "j", 0, cols, 1, URC_FOR_VECTOR);
-    urc_lx *jj = urc_add(urc_muli(p, 32), j), *t = bin(URC_L_DIV, jj, urc_lx_int(M)),
-           *m = bin(URC_L_REM, jj, urc_lx_int(M));
+    /* the block's columns: where the taps and the panels align (M a multiple of 32, or 32 a multiple of M) a loop over
+     * the panel's taps and one over its contiguous channels (the tap's offset invariant, the stores contiguous: they
+     * vectorise), else one loop over the columns */
+    urc_lx *j, *t, *m;
+    if (M % 32 == 0) { /* (the panel inside one tap) */
+        urc_lx *p32 = urc_muli(p, 32);
+        j = loop(k, &rb, "j", 0, urc_lx_int(32), 1, URC_FOR_VECTOR);
+        t = bin(URC_L_DIV, p32, urc_lx_int(M)), m = urc_add(bin(URC_L_REM, p32, urc_lx_int(M)), j);
+    } else if (32 % M == 0) { /* (32 / M whole taps in the panel; the last panel may hold fewer) */
+        int64_t tp = 32 / M;
+        urc_lx *taps = T % tp ? urc_sp_min(urc_lx_int(tp), urc_sub(urc_lx_int(T), urc_muli(p, tp))) : urc_lx_int(tp);
+        urc_lx *tq = loop(k, &rb, "tq", 0, taps, 1, 0);
+        t = urc_add(urc_muli(p, tp), tq);
+        m = loop(k, &rb, "m", 0, urc_lx_int(M), 1, URC_FOR_VECTOR);
+        j = urc_add(urc_muli(tq, M), m);
+    } else {
+        urc_lx *cols = J % 32 ? urc_sp_min(urc_lx_int(32), urc_sub(urc_lx_int(J), urc_muli(p, 32))) : urc_lx_int(32);
+        j = loop(k, &rb, "j", 0, cols, 1, URC_FOR_VECTOR);
+        urc_lx *jc = urc_add(urc_muli(p, 32), j);
+        t = bin(URC_L_DIV, jc, urc_lx_int(M)), m = bin(URC_L_REM, jc, urc_lx_int(M));
+    }
+    urc_lx *jj = urc_add(urc_muli(p, 32), j);
     urc_lx *kw = bin(URC_L_REM, t, urc_lx_int(K[2])),
            *kh = bin(URC_L_REM, bin(URC_L_DIV, t, urc_lx_int(K[2])), urc_lx_int(K[1]));
     urc_lx *kd = bin(URC_L_DIV, t, urc_lx_int(K[1] * K[2]));
