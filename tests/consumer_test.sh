@@ -67,10 +67,10 @@ cmake --build "$T/pb" -j2 --target consumer_c consumer_cfg consumer_bf16 consume
 "$T/pb/consumer_cfg" "$S/tests/config/$CF.input.npy" "$T/cfg.npy"
 "$CMP" "$S/tests/config/$CF.expected.npy" "$T/cfg.npy" 1e-4
 "$T/pb/consumer_bf16" "$S/tests/config/$CF.input.npy" "$T/bf16.npy"
-# (the consumer's code is for the default --target-cpu, x86-64-v3: bf16 weights with float32 products; run's is
-# for this machine, which may multiply bf16 pairs: UNETRC_DOT2=0 keeps run's products float32 too)
-UNETRC_DOT2=0 "$B/unetrc" run "$S/tests/config/$CF.json" --weights "$T/w.safetensors" --precision bf16 --input-shape input="$SHAPE" \
-    --input "$S/tests/config/$CF.input.npy" --output "$T/bf16_run.npy"
+# (the consumer's code is for the default --target-cpu, x86-64-v3: bf16 weights with float32 products; run's would
+# be for this machine, which may multiply bf16 pairs or tiles: run builds for x86-64-v3 too)
+"$B/unetrc" run "$S/tests/config/$CF.json" --weights "$T/w.safetensors" --precision bf16 --input-shape input="$SHAPE" \
+    --target-cpu x86-64-v3 --input "$S/tests/config/$CF.input.npy" --output "$T/bf16_run.npy"
 "$CMP" "$T/bf16_run.npy" "$T/bf16.npy" 1e-5
 "$CMP" "$S/tests/config/$CF.expected.npy" "$T/bf16.npy" 1e-4 2> /dev/null &&
     { echo "FAIL: PRECISION bf16 gave float32's output (not applied?)"; exit 1; }

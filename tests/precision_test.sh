@@ -259,8 +259,8 @@ fi
 compare fp16 1.95e-3 99.9
 if [ "${URC_TEST_LLVM:-0}" = 1 ]; then compare bf16 1.56e-2 99 --backend llvm; else compare bf16 1.56e-2 99; fi
 # bf16 weight rows widened with AVX2 intrinsics (the C printer's widening loop form) in the code for an AVX2
-# CPU without AVX512-BF16; where this CPU has AVX2, the -march=native direct and Winograd kernels against the
-# interpreter (Winograd makes its transformed weights at each call, in float32, from the bf16 taps: no second
+# CPU without AVX512-BF16; where this CPU has AVX2, those direct and Winograd kernels (the code for x86-64-v3,
+# built with -march=native) against the interpreter (Winograd makes its transformed weights at each call, in float32, from the bf16 taps: no second
 # rounding; when it stored them in bf16 it was 1.8e-3 of max|y| off on this model)
 "$unetrc" "$model" -o "$out/v3.c" --target-cpu x86-64-v3 --precision bf16
 grep -q "_mm256_cvtepu16_epi32(" "$out/v3.c" || fail "bf16: no AVX2 widening in the x86-64-v3 code"
@@ -274,7 +274,7 @@ if grep -q avx2 /proc/cpuinfo; then
     "$unetrc" run "$model" --input "$input" --precision bf16 --interp $bfr
     for conv in direct winograd; do
         # shellcheck disable=SC2086 # (bfo, bfr: options without spaces, split on purpose)
-        UNETRC_CONV=$conv "$unetrc" run "$model" --input "$input" --precision bf16 \
+        UNETRC_CONV=$conv "$unetrc" run "$model" --input "$input" --precision bf16 --target-cpu x86-64-v3 \
             --cflags "-std=c11 -O2 -march=native -fopenmp" $bfo
         for j in $(seq 1 "$nout"); do
             "$cmp" "$out/bfn_ref$j.npy" "$out/bfn_gen$j.npy" 1e-4 || fail "bf16: -march=native $conv code vs interpreter"
