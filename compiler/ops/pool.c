@@ -385,9 +385,13 @@ static bool lower_window_cl(urc_lower *L, urc_kernel *k, const urc_node *n) {
         xv = urc_muli(xv, g.in[a]);
     }
     urc_lx *yb = urc_sp_let(k, body, "yb", urc_muli(yv, g.C));
+    /* (bf16: the maxima in a local float32 row, each stored once, converted: no bf16 round trip per tap) */
+    int acc = mx && st != dt ? urc_kernel_local(k, "acc", dt, g.C) : -1;
+    if (acc >= 0) urc_ls_array(body, k, acc);
     urc_ls *init = body;
     urc_lx *c0 = chan_loop(k, &init, g.C);
-    urc_ls_store(init, by, urc_add(yb, c0), urc_lx_cast(st, urc_lx_const(mx ? lowest(dt) : 0, dt)));
+    if (acc >= 0) urc_ls_store(init, acc, c0, urc_lx_const(lowest(dt), dt));
+    else urc_ls_store(init, by, urc_add(yb, c0), urc_lx_const(mx ? lowest(dt) : 0, dt));
     urc_ls *in = body;
     urc_lx *xoff = urc_sp_i(0);
     for (int a = 0; a < g.nsp; a++) {
@@ -399,9 +403,15 @@ static bool lower_window_cl(urc_lower *L, urc_kernel *k, const urc_node *n) {
     }
     urc_lx *xb = urc_sp_let(k, in, "xb", urc_muli(urc_add(xv, xoff), g.C));
     urc_lx *c1 = chan_loop(k, &in, g.C);
-    urc_lx *yi = urc_add(yb, c1), *cur = urc_lx_cast(dt, urc_lx_load(k, by, yi)),
-           *v = urc_lx_cast(dt, urc_lx_load(k, bx, urc_add(xb, c1)));
-    urc_ls_store(in, by, yi, urc_lx_cast(st, urc_lx_bin(mx ? URC_L_MAX : URC_L_ADD, cur, v)));
+    urc_lx *yi = urc_add(yb, c1), *v = urc_lx_cast(dt, urc_lx_load(k, bx, urc_add(xb, c1)));
+    if (acc >= 0) {
+        urc_ls_store(in, acc, c1, urc_lx_bin(URC_L_MAX, urc_lx_load(k, acc, c1), v));
+        urc_ls *fin = body;
+        urc_lx *c2 = chan_loop(k, &fin, g.C);
+        urc_ls_store(fin, by, urc_add(yb, c2), urc_lx_cast(st, urc_lx_load(k, acc, c2)));
+        return true;
+    }
+    urc_ls_store(in, by, yi, urc_lx_bin(mx ? URC_L_MAX : URC_L_ADD, urc_lx_load(k, by, yi), v));
     if (!mx) {
         urc_ls *fin = body;
         urc_lx *c2 = chan_loop(k, &fin, g.C), *y2 = urc_add(yb, c2);
