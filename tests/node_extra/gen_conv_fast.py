@@ -279,3 +279,7 @@ save_graph('test_fconv_vox_fuse_lrelu_tail_2d', x,
            [ident('in0', 'i0', 2), helper.make_node('Conv', ['i0', 'w', 'b'], ['c'], pads=[1] * 4),
             helper.make_node('LeakyRelu', ['c'], ['l']), ident('l', 'out0', 2)],
            [('w', w), ('b', b)], (), lambda: (lambda c: np.where(c >= 0, c, 0.01 * c))(conv_ref(x, w, b, [1] * 4)).astype(np.float32))
+# the tile kernel (conv_amx.c) on few, even input channels (BraTS' 4 modalities): the grid's 16 channels, zeros past C
+# (Y channels-last as in save_wino)
+save_wino('test_fconv_amx_c4_m16_3d', X(1, 4, 5, 6, 21), Wt(16, 4, 3, 3, 3), Wt(16), [1] * 6)
+save_wino('test_fconv_amx_c2_m32_2d', X(1, 2, 9, 37), Wt(32, 2, 3, 3), Wt(32), [1] * 4, act=True)
