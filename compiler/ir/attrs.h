@@ -75,6 +75,10 @@ typedef struct urc_conv_attr {
     /* Conv/FusedConv on one-pass AMX tiles: float32 X parts are rounded to bf16 by the grid fill (the precision pass
      * dropped their Casts: urc_conv_bf16_self_round), not left to a float kernel */
     bool fill_rounds;
+    /* Conv/FusedConv on AMX tiles whose Y a channels-last norm reads (passes/norm_stats.c): output 1 is float64
+     * [N, stat_parts, 2, M], per sample the sums of Y and of Y^2 over positions, channel by channel, in stat_parts
+     * partial sums (the kernel's work items; the reference puts the whole sums in part 0, zeros elsewhere) */
+    int64_t stat_parts;
 } urc_conv_attr;
 #define URC_CONV_MAX_PARTS 8
 
@@ -162,7 +166,11 @@ typedef struct urc_einsum_attr {
  *                                      layout, epsilon2
  *   Y = post_act(t)                    post_act, post_alpha
  * Inputs: X, scale, bias, mean, var (the last two only for BatchNorm, else
- * NULL), then the residual inputs. */
+ * NULL), then the residual inputs; optionally 10 inputs, the residual's unused
+ * ones NULL, in[8] and in[9] the statistics of X and X2 computed by the tile
+ * convolutions that make them (channels-last Instance/GroupNorm:
+ * passes/norm_stats.c, urc_conv_attr stat_parts), which the kernel sums
+ * instead of reading X a second time. */
 typedef struct urc_norm_attr {
     double epsilon;
     double momentum;

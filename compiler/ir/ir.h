@@ -331,6 +331,10 @@ typedef struct urc_op_impl {
      * grid fill), so that the Cast before it can go where its float32 input stays alive anyway; with `apply` it sets
      * the node's attribute that asks for it, or NULL. */
     bool (*bf16_self_round)(urc_node *n, int j, const struct urc_target *t, bool apply);
+    /* Norm statistics from the producer (passes/norm_stats.c): the number of partial sums of Y and Y^2 (per sample
+     * and channel) lowering for target t can write as node n's output 1 while it stores Y (a tile convolution's
+     * epilogue: a part per work item), or 0; with `apply` it records the count in n's attributes. NULL: none. */
+    int64_t (*norm_stats)(urc_node *n, const struct urc_target *t, bool apply);
 } urc_op_impl;
 
 /* Op traits (the last column of ops.def, which explains them). */

@@ -270,6 +270,15 @@ static bool conv_infer(urc_node *n) {
         return false;
     }
     urc_set_out(n, 0, n->in[0]->dtype, &ys);
+    if (n->nout > 1 && n->out[1]) { /* (the norm statistics: stat_parts) */
+        if (a->stat_parts < 1 || tr || !y_last(n)) {
+            urc_error(where, "internal: statistics (stat_parts %lld) of a ConvTranspose or a channels-first output",
+                      (long long)a->stat_parts);
+            return false;
+        }
+        urc_shape ss = {4, {ys.dims[0], a->stat_parts, 2, ys.dims[ys.rank - 1]}};
+        urc_set_out(n, 1, URC_DT_F64, &ss);
+    }
     return true;
 }
 
@@ -403,6 +412,19 @@ static bool conv_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
         free(r);
     }
     urc_tensor_from_f64(yt, y);
+    if (n->nout > 1 && out[1]) { /* the sums of Y as stored (float32) and of its squares, all in part 0 */
+        urc_tensor *st = out[1];
+        int64_t M = g.M, P = n->a.conv.stat_parts, S = ny / (g.N * M);
+        memset(st->data, 0, (size_t)urc_tensor_numel(st) * sizeof(double));
+        double *sd = st->data;
+        for (int64_t nn = 0; nn < g.N; nn++)
+            for (int64_t v = 0; v < S; v++)
+                for (int64_t m = 0; m < M; m++) {
+                    double f = urc_elem_f64(yt->dtype, yt->data, (nn * S + v) * M + m);
+                    sd[(nn * P * 2 + 0) * M + m] += f;
+                    sd[(nn * P * 2 + 1) * M + m] += f * f;
+                }
+    }
     free(x);
     free(w);
     free(b);
@@ -566,6 +588,11 @@ static bool conv_lower(urc_lower *L, const urc_node *n) {
     geo g = urc_conv_geometry(n);
     urc_kernel *k = urc_lower_begin(L, n);
     bool fast = urc_conv_fast_cl(n, &g);
+    if (n->nout > 1 && n->out[1]) { /* (the norm statistics: the tile kernel's epilogue only, passes/norm_stats.c) */
+        bool ok = urc_conv_amx(L, k, n);
+        URC_ASSERT(ok, "a convolution with norm statistics that no tile kernel takes");
+        return true;
+    }
     if (n->a.conv.xq.scale > 0) { /* (the precision pass folds a FakeQuant into int8 tile kernels only) */
         bool ok = n->op == URC_OP_CONV_TRANSPOSE ? urc_convt_amx(L, k, n, &g) : urc_conv_amx(L, k, n);
         URC_ASSERT(ok, "a convolution with fake-quantised X that no tile kernel takes");
@@ -597,6 +624,7 @@ static void conv_print(const urc_node *n, urc_strbuf *sb) {
     if (residual(n)) urc_sb_puts(sb, " +residual");
     if (a->xq.scale > 0) urc_fq_print(sb, "xq", a->xq);
     if (a->fill_rounds) urc_sb_puts(sb, " x_rounded=bfloat16");
+    if (n->nout > 1 && n->out[1]) urc_sb_printf(sb, " stat_parts=%lld", (long long)a->stat_parts);
 }
 
 /* Conv and ConvTranspose have channels-last forms (conv_direct.c); FusedConv
@@ -631,4 +659,5 @@ const urc_op_impl urc_impl_conv = {conv_parse,
                                    .scratch = urc_conv_scratch,
                                    .int8_levels = urc_conv_int8_levels,
                                    .bf16_store = urc_conv_bf16_store,
-                                   .bf16_self_round = urc_conv_bf16_self_round};
+                                   .bf16_self_round = urc_conv_bf16_self_round,
+                                   .norm_stats = urc_conv_norm_stats};

@@ -487,14 +487,18 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
         free(bp);
     }
     int by = urc_lower_out(L, k, n->out[0], "y"), br = R ? urc_lower_in(L, k, R, "r") : -1;
+    /* the norm statistics (passes/norm_stats.c): a part per work item, sample n's [slab][part of its rows] */
+    int bst = n->nout > 1 && n->out[1] ? urc_lower_out(L, k, n->out[1], "stats") : -1;
+    URC_ASSERT(bst < 0 || n->a.conv.stat_parts == a.out[0] * a.RP, "tile convolution statistics: parts");
 
     const urc_conv_attr *at = &n->a.conv;
     int64_t key[56 + 2 * URC_CONV_MAX_PARTS], alpha, fqs = 0;
     int nk = 0;
     memcpy(&alpha, &at->act_alpha, sizeof alpha);
     memcpy(&fqs, &a.fq.scale, sizeof a.fq.scale);
-    const int64_t head[] = {0x414d58, a.N,   a.C, a.M, a.Cp, a.MB,    a.nmb,   a.S,   bw, bb,     br,   by,   xp,
-                            at->act,  alpha, nx,  q8,  fqs,  a.fq.lo, a.fq.hi, bcorr, bs, a.quad, a.RB, a.SD, a.RP};
+    const int64_t head[] = {0x414d58, a.N,     a.C,   a.M, a.Cp,    a.MB,  a.nmb, a.S,  bw,
+                            bb,       br,      by,    xp,  at->act, alpha, nx,    q8,   fqs,
+                            a.fq.lo,  a.fq.hi, bcorr, bs,  a.quad,  a.RB,  a.SD,  a.RP, bst};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
     for (int i = 0; i < 3; i++)
         key[nk++] = a.in[i], key[nk++] = a.out[i], key[nk++] = a.K[i], key[nk++] = a.pb[i], key[nk++] = a.st[i];
@@ -517,8 +521,9 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
              whole ? urc_lx_int(a.SD) : urc_sp_min(urc_lx_int(a.SD), urc_sub(urc_lx_int(a.out[0]), z0)), 1, 0);
     int64_t ws, rows = slab_rows(&a, &ws), PHW = a.P[1] * a.P[2];
     span sp = {urc_lx_int(0), urc_lx_int(rows), rows};
+    urc_lx *part = urc_lx_int(0);
     if (a.RP > 1) { /* (the slab's part: rows from part * PR) */
-        urc_lx *part = loop(k, &body, "part", 0, urc_lx_int(a.RP), 1, 0);
+        part = loop(k, &body, "part", 0, urc_lx_int(a.RP), 1, 0);
         sp.lo = urc_sp_let(k, body, "olo", urc_muli(part, a.PR));
         sp.hi = urc_sp_min(urc_lx_int(rows), urc_addi(sp.lo, a.PR));
     }
@@ -526,6 +531,16 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     urc_ls *item = body;
     urc_lx *q = urc_sp_let(k, body, "qs", urc_muli(urc_add(urc_muli(nn, a.PZ), urc_muli(odl, a.st[0])), PHW));
     int64_t BR = a.quad ? a.RB : 32; /* positions per block */
+    urc_lx *valid =
+        a.M % a.MB == 0 ? urc_lx_int(a.MB) : urc_sp_min(urc_lx_int(a.MB), urc_sub(urc_lx_int(a.M), urc_muli(mb, a.MB)));
+    int sums[2] = {-1, -1}; /* (the item's sums of Y and Y^2 by channel of the block, float64) */
+    for (int j = 0; j < 2 && bst >= 0; j++) {
+        sums[j] = urc_kernel_local(k, j ? "sq" : "ss", URC_DT_F64, a.MB);
+        urc_ls_array(item, k, sums[j]);
+        urc_ls *zb = item;
+        urc_lx *l = loop(k, &zb, "l", 0, urc_lx_int(a.MB), 1, URC_FOR_VECTOR);
+        urc_ls_store(zb, sums[j], l, urc_lx_flt(0, URC_DT_F64));
+    }
     urc_tiles t;
     urc_lx *o0;
     int acc = a.quad ? quad_block(k, &body, &a, xp, bw, q, sp, mb, &o0)
@@ -539,8 +554,6 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
         eb, bin(URC_L_AND, bin(URC_L_LT, o, urc_lx_int(rows)), bin(URC_L_LT, ow, urc_lx_int(a.out[2]))), NULL);
     urc_lx *yv = urc_add(urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, a.out[0]), od), a.out[1]), oh), a.out[2]), ow);
     urc_lx *yb = urc_sp_let(k, keep, "yb", urc_add(urc_muli(yv, a.M), urc_muli(mb, a.MB)));
-    urc_lx *valid =
-        a.M % a.MB == 0 ? urc_lx_int(a.MB) : urc_sp_min(urc_lx_int(a.MB), urc_sub(urc_lx_int(a.M), urc_muli(mb, a.MB)));
     urc_lx *l = loop(k, &keep, "l", 0, valid, 1, URC_FOR_VECTOR);
     urc_lx *val = urc_lx_load(k, acc, urc_add(urc_muli(r, a.MB), l)), *ch = urc_add(urc_muli(mb, a.MB), l);
     if (q8) val = urc_tile_gemm_dequant(k, val, bcorr, bs, ch, a.fq); /* s_x * s_w[m] * (sum + lo * W's sum) */
@@ -548,10 +561,32 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     val = urc_conv_act(k, keep, at, val);
     urc_lx *yi = urc_add(yb, l);
     if (br >= 0) val = urc_lx_bin(URC_L_ADD, val, urc_lx_load(k, br, yi));
+    if (bst >= 0) {
+        val = urc_lx_var(k, urc_ls_let(k, keep, "yv", URC_DT_F32, val));
+        urc_lx *d = urc_lx_cast(URC_DT_F64, val);
+        urc_ls_accum(keep, sums[0], l, d);
+        urc_ls_accum(keep, sums[1], l, urc_lx_bin(URC_L_MUL, d, d));
+    }
     urc_ls_store(keep, by, yi, val);
     if (!a.quad) urc_tiles_release(item, &t);
+    if (bst >= 0) { /* stats[n][od * RP + part][j][mb * MB + l] */
+        urc_ls *sb = item;
+        urc_lx *l2 = loop(k, &sb, "l", 0, valid, 1, URC_FOR_VECTOR);
+        urc_lx *pi = urc_add(urc_add(urc_muli(nn, n->a.conv.stat_parts), urc_muli(od, a.RP)), part);
+        for (int j = 0; j < 2; j++)
+            urc_ls_store(sb, bst,
+                         urc_add(urc_add(urc_muli(pi, 2 * a.M), urc_lx_int(j * a.M)), urc_add(urc_muli(mb, a.MB), l2)),
+                         urc_lx_load(k, sums[j], l2));
+    }
     urc_lower_remember(L, k);
     return true;
+}
+
+int64_t urc_conv_norm_stats(urc_node *n, const urc_target *t, bool apply) {
+    amx_geo a;
+    if (n->op == URC_OP_CONV_TRANSPOSE || !amx_fits(n, t, &a)) return 0;
+    if (apply) n->a.conv.stat_parts = a.out[0] * a.RP;
+    return a.out[0] * a.RP;
 }
 
 /* ---- ConvTranspose with kernel = stride on tiles ----------------------------------------------------------

@@ -241,9 +241,12 @@ static bool infer_fused(urc_node *n) {
         urc_error(where, "internal: FusedNorm inputs 3/4 are for BatchNorm only");
         return false;
     }
+    int nbase = a->residual == 0 ? 5 : a->residual == 1 ? 6 : 8; /* (then 8, 9: the statistics of X and X2) */
+    bool stats = n->nin == 10;
+    for (int i = nbase; stats && i < 8; i++) stats = !n->in[i];
     if (!urc_act_valid(a->act) || !urc_act_valid(a->post_act) || a->residual < 0 || a->residual > 2 ||
-        (a->residual == 0) != (n->nin == 5) || (a->residual == 1 && n->nin != 6) || (a->residual == 2 && n->nin != 8) ||
-        (a->residual == 2 && bn) || (a->residual == 0 && a->post_act != URC_ACT_NONE)) {
+        (n->nin != nbase && !stats) || (a->residual == 2 && bn) || (a->residual == 0 && a->post_act != URC_ACT_NONE) ||
+        (stats && (bn || !a->channels_last || (present(n, 9) && a->residual != 2)))) {
         urc_error(where, "internal: inconsistent FusedNorm attributes");
         return false;
     }
@@ -259,6 +262,16 @@ static bool infer_fused(urc_node *n) {
         if (!urc_shape_eq(&n->in[5]->shape, &x->shape)) {
             urc_error(where, "residual ('%s') of shape %s must have X's shape %s", n->in[5]->name,
                       urc_shape_str(&n->in[5]->shape), urc_shape_str(&x->shape));
+            return false;
+        }
+    }
+    for (int i = 8; stats && i < 10; i++) { /* [N, P, 2, C] float64 (a tile convolution's: urc_conv_attr stat_parts) */
+        const urc_shape *ss = present(n, i) ? &n->in[i]->shape : NULL;
+        int r = x->shape.rank;
+        if (ss && (n->in[i]->dtype != URC_DT_F64 || ss->rank != 4 || ss->dims[0] != x->shape.dims[0] ||
+                   ss->dims[2] != 2 || ss->dims[3] != x->shape.dims[r - 1])) {
+            urc_error(where, "internal: FusedNorm statistics %s of %s for X %s", urc_shape_str(ss),
+                      urc_dtype_name(n->in[i]->dtype), urc_shape_str(&x->shape));
             return false;
         }
     }
@@ -405,6 +418,7 @@ static bool norm_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
         free(t);
         return true;
     }
+    /* (FusedNorm in[8], in[9], the statistics of X and X2 from tile convolutions: the reference computes them) */
     ref_norm(op, &g, x, a->epsilon, in[1], in[2], bn ? in[3] : NULL, bn ? in[4] : NULL, t);
     bool fused = n->op == URC_OP_FUSED_NORM;
     double *t2 = NULL;
@@ -858,20 +872,38 @@ static void cl_stats(urc_lower *L, urc_kernel *k, const geom *g, int bx, urc_lx 
     urc_ls_accum(lc2, tot_q, var(k, c), urc_lx_load(k, parts[1], at));
 }
 
+/* The statistics of batch item nb read from a tile convolution's partial sums (bst: [N, P, 2, C] float64, FusedNorm
+ * in[8] or in[9]) instead of a pass over X: tot_s/tot_q = the parts' sums in part order, unshifted (K_c = 0). */
+static void cl_stats_given(urc_kernel *k, const geom *g, int bst, int64_t P, int64_t nb, int tot_s, int tot_q) {
+    int64_t C = g->C;
+    int c = urc_kernel_var(k, "c", URC_DT_I64), p = urc_kernel_var(k, "p", URC_DT_I64);
+    urc_ls *z = urc_ls_for(k->body, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
+    urc_ls_store(z, tot_s, var(k, c), dlit(0));
+    urc_ls_store(z, tot_q, var(k, c), dlit(0));
+    urc_ls *lp = urc_ls_for(k->body, p, ilit(0), ilit(P), 1, 0);
+    urc_ls *lc = urc_ls_for(lp, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
+    urc_lx *at = urc_add(urc_muli(urc_addi(var(k, p), nb * P), 2 * C), var(k, c));
+    urc_ls_accum(lc, tot_s, var(k, c), urc_lx_load(k, bst, at));
+    urc_ls_accum(lc, tot_q, var(k, c), urc_lx_load(k, bst, urc_addi(at, C)));
+}
+
 /* Channels-last per-channel m, a, b (arrays ab[0..2]) of norm p for batch
  * item nb from the shifted sums. Groups combine their channels' sums
- * re-shifted to the group's first channel. */
+ * re-shifted to the group's first channel. bx < 0: the sums are unshifted
+ * (cl_stats_given). */
 static void cl_coeffs(urc_lower *L, urc_kernel *k, const geom *g, const normp *np, int bx, urc_lx *n0, int tot_s,
                       int tot_q, const int *ab, urc_dtype dt) {
     int64_t S = g->S, cpg = g->cpg;
     int gi = urc_kernel_var(k, "g", URC_DT_I64), cc = urc_kernel_var(k, "cc", URC_DT_I64);
     urc_ls *lg = urc_ls_for(k->body, gi, ilit(0), ilit(g->G), 1, 0);
-    int kg = urc_ls_let(k, lg, "kg", URC_DT_F64, f64(urc_lx_load(k, bx, urc_add(n0, urc_muli(var(k, gi), cpg)))));
+    urc_lx *k0 = bx < 0 ? dlit(0) : f64(urc_lx_load(k, bx, urc_add(n0, urc_muli(var(k, gi), cpg))));
+    int kg = urc_ls_let(k, lg, "kg", URC_DT_F64, k0);
     int ss = urc_ls_let(k, lg, "ss", URC_DT_F64, dlit(0)), qq = urc_ls_let(k, lg, "qq", URC_DT_F64, dlit(0));
     urc_ls *l1 = urc_ls_for(lg, cc, ilit(0), ilit(cpg), 1, 0);
     urc_lx *c = urc_add(urc_muli(var(k, gi), cpg), var(k, cc));
     /* delta = K_c - K_g: sum(x - K_g) = s + S*delta, sum((x - K_g)^2) = q + 2*delta*s + S*delta^2. */
-    int dl = urc_ls_let(k, l1, "dl", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx, urc_add(n0, c))), var(k, kg)));
+    urc_lx *kc = bx < 0 ? dlit(0) : f64(urc_lx_load(k, bx, urc_add(n0, c)));
+    int dl = urc_ls_let(k, l1, "dl", URC_DT_F64, bin(URC_L_SUB, kc, var(k, kg)));
     urc_lx *sc = urc_lx_load(k, tot_s, c), *qc = urc_lx_load(k, tot_q, c);
     urc_ls_assign(l1, ss, bin(URC_L_ADD, var(k, ss), bin(URC_L_ADD, sc, bin(URC_L_MUL, dlit((double)S), var(k, dl)))));
     urc_lx *q2 = bin(URC_L_ADD, qc,
@@ -948,8 +980,10 @@ static bool lower_cl(urc_lower *L, const urc_node *n, const geom *g, const normp
     int64_t C = g->C, S = g->S;
     urc_kernel *k = urc_lower_begin(L, n);
     if (g->N * C * S == 0) return true;
-    int bx[2];
+    int bx[2], bst[2] = {-1, -1};
     for (int j = 0; j < nnorm; j++) bx[j] = urc_lower_in(L, k, np[j].x, j ? "x2" : "x");
+    for (int j = 0; j < nnorm; j++)
+        if (n->op == URC_OP_FUSED_NORM && present(n, 8 + j)) bst[j] = urc_lower_in(L, k, n->in[8 + j], "stats");
     int by = urc_lower_out(L, k, n->out[0], "y");
     epilogue e = node_epilogue(L, k, n);
     int ab[2][3];
@@ -972,11 +1006,15 @@ static bool lower_cl(urc_lower *L, const urc_node *n, const geom *g, const normp
      * is emitted once per item with n0 a literal. */
     for (int64_t nb = 0; nb < g->N; nb++) {
         urc_lx *n0 = ilit(nb * S * C);
-        if (!bn)
-            for (int j = 0; j < nnorm; j++) {
-                cl_stats(L, k, g, bx[j], n0, tot_s, tot_q, parts);
-                cl_coeffs(L, k, g, &np[j], bx[j], n0, tot_s, tot_q, ab[j], dt);
+        for (int j = 0; j < nnorm && !bn; j++) {
+            if (bst[j] >= 0) {
+                cl_stats_given(k, g, bst[j], n->in[8 + j]->shape.dims[1], nb, tot_s, tot_q);
+                cl_coeffs(L, k, g, &np[j], -1, n0, tot_s, tot_q, ab[j], dt);
+                continue;
             }
+            cl_stats(L, k, g, bx[j], n0, tot_s, tot_q, parts);
+            cl_coeffs(L, k, g, &np[j], bx[j], n0, tot_s, tot_q, ab[j], dt);
+        }
         if (cl_apply_periodic(L, k, g, &e, bx[0], by, n0, ab, nnorm)) continue;
         urc_ls *lv = urc_ls_for(k->body, v, ilit(0), ilit(S), 1, URC_FOR_PARALLEL);
         urc_ls *lc = urc_ls_for(lv, c, ilit(0), ilit(C), 1, URC_FOR_SIMD | URC_FOR_VECTOR);

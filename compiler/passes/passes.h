@@ -61,6 +61,12 @@ bool urc_pass_fuse_norm(urc_graph *g);
  * [K..., C, M] by a Transpose (w_last); stride-1 ConvTransposes of that kind
  * become Convs over flipped weights (passes/conv_weights.c). */
 bool urc_pass_conv_weights(urc_graph *g);
+/* A channels-last FusedNorm whose X (or X2) a product computes that can sum Y as it stores it (the op table's
+ * norm_stats: tile convolutions) reads those partial sums (the product's output 1) instead of making its own pass
+ * over X (norm_stats.c; after the precision pass, for target t; UNETRC_NORM_STATS=0: none). Returns how many. */
+int urc_pass_norm_stats(urc_graph *g, const urc_target *t);
+/* Undoes it (before the graph is marked again: passes/precision.c). */
+void urc_norm_stats_strip(urc_graph *g);
 /* --precision (passes/precision.c): marks the convolutions (also
  * transposed and fused) and matrix products whose second input is a float32
  * constant with wdtype = dt (URC_DT_BF16 or URC_DT_F16; URC_DT_F32 clears
