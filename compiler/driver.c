@@ -44,6 +44,7 @@ static bool p_fuseconv(pass_ctx *c) { return urc_pass_fuse_conv(c->g); }
  * epilogue would take the Add and leave the activation as a pass of its own. */
 static bool p_fusenorm(pass_ctx *c) { return urc_pass_fuse_norm(c->g); }
 static bool p_convweights(pass_ctx *c) { return urc_pass_conv_weights(c->g); }
+static bool p_normhead(pass_ctx *c) { return urc_pass_norm_head(c->g) >= 0; }
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* The .npy files of directory dir in name order (NULL after reporting, when `report`). */
@@ -205,6 +206,7 @@ static const struct {
     {"reinfer", p_reinfer, false},
     {"cleanup", p_dce, false},
     {"precision", p_precision, false},
+    {"normhead", p_normhead, true},
 };
 
 const char *urc_pass_name(int i) { return i >= 0 && i < (int)URC_ARRAY_LEN(passes) ? passes[i].name : NULL; }

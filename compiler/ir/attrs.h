@@ -170,7 +170,11 @@ typedef struct urc_einsum_attr {
  * ones NULL, in[8] and in[9] the statistics of X and X2 computed by the tile
  * convolutions that make them (channels-last Instance/GroupNorm:
  * passes/norm_stats.c, urc_conv_attr stat_parts), which the kernel sums
- * instead of reading X a second time. */
+ * instead of reading X a second time; optionally 12 inputs, in[10] and in[11]
+ * (NULL: no bias) the weights [M', C] and bias [M'] of a 1x1 convolution
+ * that reads Y (the output head, float32: passes/norm_head.c), which each
+ * voxel's C values go through instead of being stored: Y is then [N, M',
+ * S...] (head_y_first) or [N, S..., M']. */
 typedef struct urc_norm_attr {
     double epsilon;
     double momentum;
@@ -187,6 +191,7 @@ typedef struct urc_norm_attr {
     double epsilon2;
     urc_fq quant; /* FusedNorm: scale > 0: Y fake-quantised to these int8 steps (ops/quant.h; the precision pass, when
                    * a unetrc.FakeQuant was its only reader) */
+    bool head_y_first; /* FusedNorm with a head (in[10]): Y channels-first */
 } urc_norm_attr;
 
 /* Softmax, LogSoftmax, Hardmax: axis resolved non-negative. */

@@ -40,6 +40,8 @@
 #include "activation.h"
 #include "common.h"
 #include "quant.h"
+#include "norm_internal.h"
+#include "spatial.h"
 
 static bool norm_parse(urc_node *n, urc_attr_list *l) {
     urc_norm_attr *a = &n->a.norm;
@@ -82,20 +84,11 @@ static bool norm_parse(urc_node *n, urc_attr_list *l) {
 /* ---- geometry -------------------------------------------------------------- */
 
 /* The normalisation a node computes (FusedNorm: its base op). */
-static urc_op base_op(const urc_node *n) { return n->op == URC_OP_FUSED_NORM ? (urc_op)n->a.norm.base : n->op; }
 
 /* GroupNorm-18 (and the ONNX functions it came from) give scale and bias
  * per group; GroupNorm-21, and GroupNorms made by norm_patterns, per
  * channel. */
 static bool group_per_channel(const urc_node *n) { return n->opset >= 21 || n->a.norm.per_channel; }
-
-/* X as (N, C, S) [channels-first] or (N, S, C) [channels-last]; G groups of
- * cpg channels (InstanceNorm and BatchNorm: G = C). */
-typedef struct geom {
-    int64_t N, C, S, G, cpg;
-    bool cl;
-    bool per_group; /* scale/bias indexed by group */
-} geom;
 
 static geom norm_geom(const urc_node *n, const urc_shape *xs) {
     geom g = {0};
@@ -119,8 +112,6 @@ static int64_t phys(const geom *g, int64_t n, int64_t c, int64_t s) {
 }
 
 /* ---- inference ------------------------------------------------------------ */
-
-static bool present(const urc_node *n, int i) { return i < n->nin && n->in[i]; }
 
 /* Reports unless input i is a float tensor of rank 1 with c elements. */
 static bool check_vec(const urc_node *n, int i, int64_t c, const char *what) {
@@ -228,6 +219,30 @@ static bool infer_stat_norm(urc_node *n, urc_op op) {
     }
 }
 
+/* A FusedNorm's head (in[10], in[11]): constant float32 W [M', C] and bias [M'], X float32 and channels-last, Y
+ * stored float32; Y's shape into ys. */
+static bool head_shape(const urc_node *n, urc_shape *ys) {
+    const urc_shape *xs = &n->in[0]->shape;
+    const urc_value *w = n->in[10], *b = present(n, 11) ? n->in[11] : NULL;
+    int r = xs->rank;
+    if (!w->data || w->dtype != URC_DT_F32 || w->shape.rank != 2 || w->shape.dims[1] != xs->dims[r - 1] ||
+        (b && (!b->data || b->dtype != URC_DT_F32 || b->shape.rank != 1 || b->shape.dims[0] != w->shape.dims[0])) ||
+        !n->a.norm.channels_last || n->in[0]->dtype != URC_DT_F32 || n->ydtype || n->a.norm.quant.scale != 0)
+        return false;
+    *ys = *xs;
+    ys->dims[r - 1] = w->shape.dims[0];
+    if (n->a.norm.head_y_first) *ys = urc_sp_to_first(ys);
+    return true;
+}
+
+static bool infer_head(const urc_node *n) {
+    urc_shape ys;
+    if (head_shape(n, &ys)) return true;
+    urc_error(urc_node_where(n), "internal: FusedNorm head %s for X %s", urc_shape_str(&n->in[10]->shape),
+              urc_shape_str(&n->in[0]->shape));
+    return false;
+}
+
 static bool infer_fused(urc_node *n) {
     const urc_norm_attr *a = &n->a.norm;
     const char *where = urc_node_where(n);
@@ -242,7 +257,7 @@ static bool infer_fused(urc_node *n) {
         return false;
     }
     int nbase = a->residual == 0 ? 5 : a->residual == 1 ? 6 : 8; /* (then 8, 9: the statistics of X and X2) */
-    bool stats = n->nin == 10;
+    bool stats = n->nin == 10 || n->nin == 12;                   /* (10, 11: the head) */
     for (int i = nbase; stats && i < 8; i++) stats = !n->in[i];
     if (!urc_act_valid(a->act) || !urc_act_valid(a->post_act) || a->residual < 0 || a->residual > 2 ||
         (n->nin != nbase && !stats) || (a->residual == 2 && bn) || (a->residual == 0 && a->post_act != URC_ACT_NONE) ||
@@ -265,6 +280,7 @@ static bool infer_fused(urc_node *n) {
             return false;
         }
     }
+    if (present(n, 10) && !infer_head(n)) return false;
     for (int i = 8; stats && i < 10; i++) { /* [N, P, 2, C] float64 (a tile convolution's: urc_conv_attr stat_parts) */
         const urc_shape *ss = present(n, i) ? &n->in[i]->shape : NULL;
         int r = x->shape.rank;
@@ -299,7 +315,9 @@ static bool norm_infer(urc_node *n) {
     if (n->op == URC_OP_LAYER_NORM) return infer_layer_norm(n);
     bool ok = n->op == URC_OP_FUSED_NORM ? infer_fused(n) : infer_stat_norm(n, n->op);
     if (!ok) return false;
-    urc_set_out(n, 0, n->in[0]->dtype, &n->in[0]->shape);
+    urc_shape hs;
+    bool head = n->op == URC_OP_FUSED_NORM && present(n, 10) && head_shape(n, &hs);
+    urc_set_out(n, 0, n->in[0]->dtype, head ? &hs : &n->in[0]->shape);
     return true;
 }
 
@@ -429,6 +447,7 @@ static bool norm_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
         free(x2);
     }
     urc_tensor *y = out[0];
+    bool head = fused && present(n, 10);
     for (int64_t nb = 0, i = 0; nb < g.N; nb++)
         for (int64_t c = 0; c < g.C; c++)
             for (int64_t s = 0; s < g.S; s++, i++) {
@@ -441,8 +460,18 @@ static bool norm_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
                     v = urc_act_ref(a->post_act, a->post_alpha, v);
                     if (a->quant.scale > 0) v = urc_fake_quant((float)v, a->quant);
                 }
-                urc_elem_set_f64(y->dtype, y->data, pi, v);
+                if (head) t[i] = (float)v; /* (the values the head reads, stored float32 without it) */
+                else urc_elem_set_f64(y->dtype, y->data, pi, v);
             }
+    if (head) /* y[n, m, s] = b[m] + sum over c of W[m, c] * t[n, c, s] (channels-last: y[n, s, m]) */
+        for (int64_t nb = 0, M = in[10]->shape.dims[0]; nb < g.N; nb++)
+            for (int64_t m = 0; m < M; m++)
+                for (int64_t s = 0; s < g.S; s++) {
+                    double v = present(n, 11) ? elem(in[11], m) : 0;
+                    for (int64_t c = 0; c < g.C; c++) v += elem(in[10], m * g.C + c) * t[(nb * g.C + c) * g.S + s];
+                    urc_elem_set_f64(y->dtype, y->data,
+                                     a->head_y_first ? (nb * M + m) * g.S + s : (nb * g.S + s) * M + m, v);
+                }
     free(x);
     free(t);
     free(t2);
@@ -451,15 +480,9 @@ static bool norm_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
 
 /* ---- lowering helpers ------------------------------------------------------- */
 
-static urc_lx *bin(urc_lop op, urc_lx *a, urc_lx *b) { return urc_lx_bin(op, a, b); }
-static urc_lx *f64(urc_lx *e) { return urc_lx_cast(URC_DT_F64, e); }
-static urc_lx *var(const urc_kernel *k, int v) { return urc_lx_var(k, v); }
-static urc_lx *dlit(double v) { return urc_lx_flt(v, URC_DT_F64); }
-static urc_lx *ilit(int64_t v) { return urc_lx_int(v); }
-
 /* Element idx of an input: a literal for one-element constants, else a
  * load from a buffer named hint. */
-static urc_lx *param(urc_lower *L, urc_kernel *k, const urc_value *v, const char *hint, urc_lx *idx) {
+urc_lx *urc_norm_param(urc_lower *L, urc_kernel *k, const urc_value *v, const char *hint, urc_lx *idx) {
     if (v->data && urc_shape_numel(&v->shape) == 1) return urc_lower_load(L, k, v, idx);
     return urc_lx_load(k, urc_lower_in(L, k, v, hint), idx);
 }
@@ -527,18 +550,7 @@ static void emit_run_stats(urc_lower *L, urc_kernel *k, urc_ls *body, int bx, ur
                       bin(URC_L_DIV, dlit(1), urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, var(k, vr), dlit(eps)))));
 }
 
-/* What a kernel computes per element once m, a, b are known:
- *   y = post(act((x - m) * a + b) + r),  r = R[i] or (x2 - m2) * a2 + b2. */
-typedef struct epilogue {
-    urc_act act, post;
-    double act_alpha, post_alpha;
-    int residual;  /* 0, 1 (buffer br), 2 (buffer bx2 with m2, a2, b2) */
-    int br;        /* R or X2 */
-    urc_dtype ydt; /* F32, or BF16: Y rounded as it is stored */
-    urc_fq q;      /* scale > 0: Y fake-quantised as it is stored (ops/quant.h) */
-} epilogue;
-
-static epilogue node_epilogue(urc_lower *L, urc_kernel *k, const urc_node *n) {
+epilogue urc_norm_epilogue(urc_lower *L, urc_kernel *k, const urc_node *n) {
     epilogue e = {URC_ACT_NONE, URC_ACT_NONE, 0, 0, 0, -1, URC_DT_F32, {0, 0, 0}};
     if (n->op != URC_OP_FUSED_NORM) return e;
     if (n->out[0]->dtype == URC_DT_BF16) e.ydt = URC_DT_BF16; /* (n->ydtype: a Cast folded in) */
@@ -559,8 +571,8 @@ static urc_lx *affine(urc_lx *x, urc_lx *m, urc_lx *a, urc_lx *b) {
 
 /* The value stored at index idx; m/a/b (and m2/a2/b2) are expressions.
  * The activations (ops/activation.c) declare their locals in `at`. */
-static urc_lx *emit_value(urc_kernel *k, urc_ls *at, const epilogue *e, int bx, urc_lx *idx, urc_lx *const *mab,
-                          urc_lx *const *mab2) {
+urc_lx *urc_norm_value(urc_kernel *k, urc_ls *at, const epilogue *e, int bx, urc_lx *idx, urc_lx *const *mab,
+                       urc_lx *const *mab2) {
     urc_lx *t = affine(urc_lx_load(k, bx, idx), mab[0], mab[1], mab[2]);
     t = urc_act_lx(k, at, e->act, e->act_alpha, t);
     if (e->residual == 1) t = bin(URC_L_ADD, t, urc_lx_load(k, e->br, idx));
@@ -656,30 +668,25 @@ static bool lower_layer_norm(urc_lower *L, const urc_node *n) {
     }
     urc_lx *xi = urc_add(var(k, base), pos);
     urc_lx *yv = bin(URC_L_MUL, bin(URC_L_MUL, bin(URC_L_SUB, urc_lx_load(k, bx, xi), var(k, mf)), var(k, rf)),
-                     param(L, k, sv, "scale", si));
-    if (bv) yv = bin(URC_L_ADD, yv, param(L, k, bv, "bias", bidx));
+                     urc_norm_param(L, k, sv, "scale", si));
+    if (bv) yv = bin(URC_L_ADD, yv, urc_norm_param(L, k, bv, "bias", bidx));
     urc_ls_store(lb, by, xi, urc_lx_cast(n->out[0]->dtype, yv)); /* (bf16: a Cast folded in, norm_bf16_store) */
     return true;
 }
 
 /* ---- Instance/Group/BatchNorm and FusedNorm ---------------------------------- */
 
-/* The parameters of one normalisation inside a kernel. */
-typedef struct normp {
-    const urc_value *x, *scale, *bias, *mean, *var;
-    double eps;
-} normp;
-
-static urc_lx *pload(urc_lower *L, urc_kernel *k, const urc_value *v, const char *hint, urc_lx *idx) {
-    return f64(param(L, k, v, hint, idx));
+urc_lx *urc_norm_pload(urc_lower *L, urc_kernel *k, const urc_value *v, const char *hint, urc_lx *idx) {
+    return f64(urc_norm_param(L, k, v, hint, idx));
 }
 
 /* BatchNorm coefficients of channel c as declared dt locals m, a, b. */
-static void bn_coeffs(urc_lower *L, urc_kernel *k, urc_ls *body, const normp *p, urc_lx *c, urc_dtype dt, int *mab) {
-    urc_lx *sd = urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, pload(L, k, p->var, "var", c), dlit(p->eps)));
-    mab[0] = urc_ls_let(k, body, "m", dt, urc_lx_cast(dt, param(L, k, p->mean, "mean", c)));
-    mab[1] = urc_ls_let(k, body, "a", dt, urc_lx_cast(dt, bin(URC_L_DIV, pload(L, k, p->scale, "scale", c), sd)));
-    mab[2] = urc_ls_let(k, body, "b", dt, urc_lx_cast(dt, param(L, k, p->bias, "bias", c)));
+void urc_norm_bn_coeffs(urc_lower *L, urc_kernel *k, urc_ls *body, const normp *p, urc_lx *c, urc_dtype dt, int *mab) {
+    urc_lx *sd = urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, urc_norm_pload(L, k, p->var, "var", c), dlit(p->eps)));
+    mab[0] = urc_ls_let(k, body, "m", dt, urc_lx_cast(dt, urc_norm_param(L, k, p->mean, "mean", c)));
+    mab[1] =
+        urc_ls_let(k, body, "a", dt, urc_lx_cast(dt, bin(URC_L_DIV, urc_norm_pload(L, k, p->scale, "scale", c), sd)));
+    mab[2] = urc_ls_let(k, body, "b", dt, urc_lx_cast(dt, urc_norm_param(L, k, p->bias, "bias", c)));
 }
 
 /* The normalisation y = (x - m) * a + b of each of the nnorm norms as
@@ -691,12 +698,13 @@ static void coeffs(urc_lower *L, urc_kernel *k, urc_ls *body, const normp *np, i
     for (int j = 0; j < nnorm; j++) {
         int mab[3];
         if (bn) {
-            bn_coeffs(L, k, body, &np[j], c, dt, mab);
+            urc_norm_bn_coeffs(L, k, body, &np[j], c, dt, mab);
         } else {
             mab[0] = urc_ls_let(k, body, "m", dt, urc_lx_cast(dt, var(k, mean[j])));
-            mab[1] = urc_ls_let(k, body, "a", dt,
-                                urc_lx_cast(dt, bin(URC_L_MUL, var(k, inv[j]), pload(L, k, np[j].scale, "scale", p))));
-            mab[2] = urc_ls_let(k, body, "b", dt, urc_lx_cast(dt, param(L, k, np[j].bias, "bias", p)));
+            mab[1] = urc_ls_let(
+                k, body, "a", dt,
+                urc_lx_cast(dt, bin(URC_L_MUL, var(k, inv[j]), urc_norm_pload(L, k, np[j].scale, "scale", p))));
+            mab[2] = urc_ls_let(k, body, "b", dt, urc_lx_cast(dt, urc_norm_param(L, k, np[j].bias, "bias", p)));
         }
         for (int q = 0; q < 3; q++) m[j][q] = var(k, mab[q]);
     }
@@ -713,7 +721,7 @@ static bool lower_cf(urc_lower *L, const urc_node *n, const geom *g, const normp
     int bx[2];
     for (int j = 0; j < nnorm; j++) bx[j] = urc_lower_in(L, k, np[j].x, j ? "x2" : "x");
     int by = urc_lower_out(L, k, n->out[0], "y");
-    epilogue e = node_epilogue(L, k, n);
+    epilogue e = urc_norm_epilogue(L, k, n);
     int64_t G = bn ? g->C : g->G, cpg = bn ? 1 : g->cpg, len = cpg * g->S;
     int sl = urc_kernel_var(k, "sl", URC_DT_I64);
     urc_ls *body = urc_ls_for(k->body, sl, ilit(0), ilit(g->N * G), 1, URC_FOR_PARALLEL);
@@ -739,7 +747,7 @@ static bool lower_cf(urc_lower *L, const urc_node *n, const geom *g, const normp
     int i = urc_kernel_var(k, "i", URC_DT_I64);
     urc_ls *lb = urc_ls_for(cb, i, ilit(0), ilit(run), 1, URC_FOR_SIMD | URC_FOR_VECTOR);
     urc_lx *xi = urc_add(first, var(k, i));
-    urc_ls_store(lb, by, xi, emit_value(k, lb, &e, bx[0], xi, m[0], m[1]));
+    urc_ls_store(lb, by, xi, urc_norm_value(k, lb, &e, bx[0], xi, m[0], m[1]));
     return true;
 }
 
@@ -775,9 +783,11 @@ static bool lower_bn_training(urc_lower *L, const urc_node *n, const geom *g) {
     int mean = urc_ls_let(k, body, "mean", URC_DT_F64, bin(URC_L_ADD, var(k, K), var(k, md)));
     urc_lx *sd = urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, var(k, vr), dlit(a->epsilon)));
     urc_lx *m = var(k, urc_ls_let(k, body, "m", dt, urc_lx_cast(dt, var(k, mean))));
-    urc_lx *am = var(k, urc_ls_let(k, body, "a", dt,
-                                   urc_lx_cast(dt, bin(URC_L_DIV, pload(L, k, n->in[1], "scale", var(k, c)), sd))));
-    urc_lx *b = var(k, urc_ls_let(k, body, "b", dt, urc_lx_cast(dt, param(L, k, n->in[2], "bias", var(k, c)))));
+    urc_lx *am =
+        var(k, urc_ls_let(k, body, "a", dt,
+                          urc_lx_cast(dt, bin(URC_L_DIV, urc_norm_pload(L, k, n->in[1], "scale", var(k, c)), sd))));
+    urc_lx *b =
+        var(k, urc_ls_let(k, body, "b", dt, urc_lx_cast(dt, urc_norm_param(L, k, n->in[2], "bias", var(k, c)))));
     urc_ls *ln2 = urc_ls_for(body, nb, ilit(0), ilit(g->N), 1, 0);
     int base2 = urc_ls_let(k, ln2, "base", URC_DT_I64, urc_muli(urc_add(urc_muli(var(k, nb), C), var(k, c)), S));
     urc_ls *li2 = urc_ls_for(ln2, i, ilit(0), ilit(S), 1, URC_FOR_SIMD | URC_FOR_VECTOR);
@@ -785,241 +795,14 @@ static bool lower_bn_training(urc_lower *L, const urc_node *n, const geom *g) {
     urc_ls_store(li2, by, xi, affine(urc_lx_load(k, bx, xi), m, am, b));
     urc_lx *mo = dlit(a->momentum), *mo1 = dlit(1 - a->momentum);
     if (bm >= 0) {
-        urc_lx *r = bin(URC_L_ADD, bin(URC_L_MUL, pload(L, k, n->in[3], "input_mean", var(k, c)), mo),
+        urc_lx *r = bin(URC_L_ADD, bin(URC_L_MUL, urc_norm_pload(L, k, n->in[3], "input_mean", var(k, c)), mo),
                         bin(URC_L_MUL, var(k, mean), mo1));
         urc_ls_store(body, bm, var(k, c), urc_lx_cast(n->out[1]->dtype, r));
     }
     if (bv >= 0) {
-        urc_lx *r = bin(URC_L_ADD, bin(URC_L_MUL, pload(L, k, n->in[4], "input_var", var(k, c)), mo),
+        urc_lx *r = bin(URC_L_ADD, bin(URC_L_MUL, urc_norm_pload(L, k, n->in[4], "input_var", var(k, c)), mo),
                         bin(URC_L_MUL, var(k, vr), mo1));
         urc_ls_store(body, bv, var(k, c), urc_lx_cast(n->out[2]->dtype, r));
-    }
-    return true;
-}
-
-/* Chunks of the channels-last statistics: enough for the threads and to
- * balance, few enough that their partial sums (two doubles per channel)
- * stay within 16 KB; 1 (serial) for small tensors. */
-static int64_t cl_chunks(const urc_lower *L, const geom *g) {
-    int threads = L->target && L->target->threads > 0 ? L->target->threads : 2;
-    int64_t P = 4 * (int64_t)threads, cap = ((int64_t)16 << 10) / (16 * (g->C ? g->C : 1));
-    if (P > cap) P = cap;
-    if (P > g->S) P = g->S;
-    if (g->S * g->C < (int64_t)1 << 15 || P < 2) return 1;
-    int64_t chunk = (g->S + P - 1) / P;
-    return (g->S + chunk - 1) / chunk;
-}
-
-/* Local array bytes the channels-last kernel needs. */
-static int64_t cl_local_bytes(const urc_lower *L, const geom *g, bool stats, int nnorm, urc_dtype dt) {
-    int64_t b = 3 * g->C * urc_dtype_size(dt) * nnorm; /* m, a, b */
-    if (stats) b += 16 * g->C * (cl_chunks(L, g) + 2); /* partial sums, totals, one chunk's sums */
-    return b;
-}
-
-/* Channels-last statistics of one norm for the batch item at n0: per-channel
- * sums of d = x - K_c (K_c = x[n, voxel 0, c]) into the kernel-level double
- * arrays tot_s/tot_q. Chunks of voxels run in parallel, each into its own
- * lanes (vectorised across channels) then its row of part_s/part_q; a
- * serial loop adds the rows up. Nothing is written to Y, so the kernel may
- * run in place over X. */
-static void cl_stats(urc_lower *L, urc_kernel *k, const geom *g, int bx, urc_lx *n0, int tot_s, int tot_q, int *parts) {
-    int64_t C = g->C, S = g->S, P = cl_chunks(L, g);
-    int c = urc_kernel_var(k, "c", URC_DT_I64), v = urc_kernel_var(k, "v", URC_DT_I64);
-    urc_ls *z = urc_ls_for(k->body, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
-    urc_ls_store(z, tot_s, var(k, c), dlit(0));
-    urc_ls_store(z, tot_q, var(k, c), dlit(0));
-    urc_lx *shift = f64(urc_lx_load(k, bx, urc_add(n0, var(k, c))));
-    if (P == 1) {
-        urc_ls *lv = urc_ls_for(k->body, v, ilit(0), ilit(S), 1, 0);
-        urc_ls *lc = urc_ls_for(lv, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
-        urc_lx *xi = urc_add(n0, urc_add(urc_muli(var(k, v), C), var(k, c)));
-        int d = urc_ls_let(k, lc, "d", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx, xi)), shift));
-        urc_ls_accum(lc, tot_s, var(k, c), var(k, d));
-        urc_ls_accum(lc, tot_q, var(k, c), bin(URC_L_MUL, var(k, d), var(k, d)));
-        return;
-    }
-    int64_t chunk = (S + P - 1) / P;
-    if (parts[0] < 0) {
-        parts[0] = urc_kernel_local(k, "part_s", URC_DT_F64, P * C);
-        parts[1] = urc_kernel_local(k, "part_q", URC_DT_F64, P * C);
-    }
-    int p = urc_kernel_var(k, "p", URC_DT_I64);
-    urc_ls *lp = urc_ls_for(k->body, p, ilit(0), ilit(P), 1, URC_FOR_PARALLEL);
-    int bs = urc_kernel_local(k, "cs", URC_DT_F64, C), bq = urc_kernel_local(k, "cq", URC_DT_F64, C);
-    urc_ls_array(lp, k, bs);
-    urc_ls_array(lp, k, bq);
-    z = urc_ls_for(lp, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
-    urc_ls_store(z, bs, var(k, c), dlit(0));
-    urc_ls_store(z, bq, var(k, c), dlit(0));
-    int lo = urc_ls_let(k, lp, "lo", URC_DT_I64, urc_muli(var(k, p), chunk));
-    int hi = urc_ls_let(k, lp, "hi", URC_DT_I64,
-                        urc_lx_sel(bin(URC_L_EQ, var(k, p), ilit(P - 1)), ilit(S), urc_addi(var(k, lo), chunk)));
-    urc_ls *lv = urc_ls_for(lp, v, var(k, lo), var(k, hi), 1, 0);
-    urc_ls *lc = urc_ls_for(lv, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
-    urc_lx *xi = urc_add(n0, urc_add(urc_muli(var(k, v), C), var(k, c)));
-    int d = urc_ls_let(k, lc, "d", URC_DT_F64, bin(URC_L_SUB, f64(urc_lx_load(k, bx, xi)), shift));
-    urc_ls_accum(lc, bs, var(k, c), var(k, d));
-    urc_ls_accum(lc, bq, var(k, c), bin(URC_L_MUL, var(k, d), var(k, d)));
-    urc_ls *ls = urc_ls_for(lp, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
-    urc_lx *at = urc_add(urc_muli(var(k, p), C), var(k, c));
-    urc_ls_store(ls, parts[0], at, urc_lx_load(k, bs, var(k, c)));
-    urc_ls_store(ls, parts[1], at, urc_lx_load(k, bq, var(k, c)));
-    /* Serial: add the chunks up (in chunk order: deterministic). */
-    urc_ls *lq = urc_ls_for(k->body, p, ilit(0), ilit(P), 1, 0);
-    urc_ls *lc2 = urc_ls_for(lq, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
-    urc_ls_accum(lc2, tot_s, var(k, c), urc_lx_load(k, parts[0], at));
-    urc_ls_accum(lc2, tot_q, var(k, c), urc_lx_load(k, parts[1], at));
-}
-
-/* The statistics of batch item nb read from a tile convolution's partial sums (bst: [N, P, 2, C] float64, FusedNorm
- * in[8] or in[9]) instead of a pass over X: tot_s/tot_q = the parts' sums in part order, unshifted (K_c = 0). */
-static void cl_stats_given(urc_kernel *k, const geom *g, int bst, int64_t P, int64_t nb, int tot_s, int tot_q) {
-    int64_t C = g->C;
-    int c = urc_kernel_var(k, "c", URC_DT_I64), p = urc_kernel_var(k, "p", URC_DT_I64);
-    urc_ls *z = urc_ls_for(k->body, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
-    urc_ls_store(z, tot_s, var(k, c), dlit(0));
-    urc_ls_store(z, tot_q, var(k, c), dlit(0));
-    urc_ls *lp = urc_ls_for(k->body, p, ilit(0), ilit(P), 1, 0);
-    urc_ls *lc = urc_ls_for(lp, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
-    urc_lx *at = urc_add(urc_muli(urc_addi(var(k, p), nb * P), 2 * C), var(k, c));
-    urc_ls_accum(lc, tot_s, var(k, c), urc_lx_load(k, bst, at));
-    urc_ls_accum(lc, tot_q, var(k, c), urc_lx_load(k, bst, urc_addi(at, C)));
-}
-
-/* Channels-last per-channel m, a, b (arrays ab[0..2]) of norm p for batch
- * item nb from the shifted sums. Groups combine their channels' sums
- * re-shifted to the group's first channel. bx < 0: the sums are unshifted
- * (cl_stats_given). */
-static void cl_coeffs(urc_lower *L, urc_kernel *k, const geom *g, const normp *np, int bx, urc_lx *n0, int tot_s,
-                      int tot_q, const int *ab, urc_dtype dt) {
-    int64_t S = g->S, cpg = g->cpg;
-    int gi = urc_kernel_var(k, "g", URC_DT_I64), cc = urc_kernel_var(k, "cc", URC_DT_I64);
-    urc_ls *lg = urc_ls_for(k->body, gi, ilit(0), ilit(g->G), 1, 0);
-    urc_lx *k0 = bx < 0 ? dlit(0) : f64(urc_lx_load(k, bx, urc_add(n0, urc_muli(var(k, gi), cpg))));
-    int kg = urc_ls_let(k, lg, "kg", URC_DT_F64, k0);
-    int ss = urc_ls_let(k, lg, "ss", URC_DT_F64, dlit(0)), qq = urc_ls_let(k, lg, "qq", URC_DT_F64, dlit(0));
-    urc_ls *l1 = urc_ls_for(lg, cc, ilit(0), ilit(cpg), 1, 0);
-    urc_lx *c = urc_add(urc_muli(var(k, gi), cpg), var(k, cc));
-    /* delta = K_c - K_g: sum(x - K_g) = s + S*delta, sum((x - K_g)^2) = q + 2*delta*s + S*delta^2. */
-    urc_lx *kc = bx < 0 ? dlit(0) : f64(urc_lx_load(k, bx, urc_add(n0, c)));
-    int dl = urc_ls_let(k, l1, "dl", URC_DT_F64, bin(URC_L_SUB, kc, var(k, kg)));
-    urc_lx *sc = urc_lx_load(k, tot_s, c), *qc = urc_lx_load(k, tot_q, c);
-    urc_ls_assign(l1, ss, bin(URC_L_ADD, var(k, ss), bin(URC_L_ADD, sc, bin(URC_L_MUL, dlit((double)S), var(k, dl)))));
-    urc_lx *q2 = bin(URC_L_ADD, qc,
-                     bin(URC_L_MUL, var(k, dl),
-                         bin(URC_L_ADD, bin(URC_L_MUL, dlit(2), sc), bin(URC_L_MUL, dlit((double)S), var(k, dl)))));
-    urc_ls_assign(l1, qq, bin(URC_L_ADD, var(k, qq), q2));
-    urc_lx *cnt = dlit((double)(S * cpg));
-    int md = urc_ls_let(k, lg, "md", URC_DT_F64, bin(URC_L_DIV, var(k, ss), cnt));
-    int vr = urc_ls_let(k, lg, "var", URC_DT_F64,
-                        bin(URC_L_MAX,
-                            bin(URC_L_SUB, bin(URC_L_DIV, var(k, qq), cnt), bin(URC_L_MUL, var(k, md), var(k, md))),
-                            dlit(0)));
-    int inv = urc_ls_let(k, lg, "inv", URC_DT_F64,
-                         bin(URC_L_DIV, dlit(1), urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, var(k, vr), dlit(np->eps)))));
-    int mean = urc_ls_let(k, lg, "mean", URC_DT_F64, bin(URC_L_ADD, var(k, kg), var(k, md)));
-    urc_ls *l2 = urc_ls_for(lg, cc, ilit(0), ilit(cpg), 1, 0);
-    urc_lx *p = g->per_group ? var(k, gi) : c;
-    urc_ls_store(l2, ab[0], c, urc_lx_cast(dt, var(k, mean)));
-    urc_ls_store(l2, ab[1], c, urc_lx_cast(dt, bin(URC_L_MUL, var(k, inv), pload(L, k, np->scale, "scale", p))));
-    urc_ls_store(l2, ab[2], c, urc_lx_cast(dt, param(L, k, np->bias, "bias", p)));
-}
-
-static int64_t gcd64(int64_t a, int64_t b) { return b ? gcd64(b, a % b) : a; }
-
-/* y[xi] = the epilogue of x[xi] with m, a, b (of each norm) element ci of
- * the arrays mab[j][0..2]. */
-static void store_applied(urc_kernel *k, urc_ls *at, const epilogue *e, int bx, int by, urc_lx *xi, int mab[2][3],
-                          int nnorm, urc_lx *ci) {
-    urc_lx *m[2][3] = {{0}};
-    for (int j = 0; j < nnorm; j++)
-        for (int q = 0; q < 3; q++) m[j][q] = urc_lx_load(k, mab[j][q], ci);
-    urc_ls_store(at, by, xi, emit_value(k, at, e, bx, xi, m[0], m[1]));
-}
-
-/* The channels-last apply pass when C is not a multiple of the vector
- * width W (Swin's 6 or 12 channels at 8 lanes): a loop over C channels is
- * a partial vector (or, with an activation's select, scalar code with a
- * branch per element). Instead the coefficients are repeated to a period of
- * P = lcm(C, W) elements and the batch item runs as S*C/P blocks of P
- * (whole vectors) in parallel, the elements past the last whole block one
- * by one. False (nothing emitted) when C is a multiple of W or P is over
- * 8 W. */
-static bool cl_apply_periodic(urc_lower *L, urc_kernel *k, const geom *g, const epilogue *e, int bx, int by, urc_lx *n0,
-                              int ab[2][3], int nnorm) {
-    urc_dtype dt = k->bufs.items[bx].dt;
-    int64_t C = g->C, W = L->target ? L->target->vector_bits / (8 * urc_dtype_size(dt)) : 4;
-    if (W < 2 || C % W == 0) return false;
-    int64_t P = C / gcd64(C, W) * W, NE = g->S * C, nb = NE / P;
-    if (P > 8 * W || nb < 1) return false;
-    int r[2][3];
-    int ei = urc_kernel_var(k, "e", URC_DT_I64), bi = urc_kernel_var(k, "blk", URC_DT_I64);
-    urc_ls *le = urc_ls_for(k->body, ei, ilit(0), ilit(P), 1, 0);
-    urc_lx *cm = urc_lx_inrange(bin(URC_L_REM, var(k, ei), ilit(C)));
-    for (int j = 0; j < nnorm; j++)
-        for (int q = 0; q < 3; q++) {
-            r[j][q] = urc_kernel_local(k, "rep", dt, P);
-            urc_ls_store(le, r[j][q], var(k, ei), urc_lx_load(k, ab[j][q], cm));
-        }
-    urc_ls *lb = urc_ls_for(k->body, bi, ilit(0), ilit(nb), 1, URC_FOR_PARALLEL);
-    urc_ls *lv = urc_ls_for(lb, ei, ilit(0), ilit(P), 1, URC_FOR_SIMD | URC_FOR_VECTOR);
-    store_applied(k, lv, e, bx, by, urc_add(n0, urc_add(urc_muli(var(k, bi), P), var(k, ei))), r, nnorm, var(k, ei));
-    if (NE % P) {
-        urc_ls *lt = urc_ls_for(k->body, ei, ilit(nb * P), ilit(NE), 1, 0);
-        store_applied(k, lt, e, bx, by, urc_add(n0, var(k, ei)), ab, nnorm, cm);
-    }
-    return true;
-}
-
-/* Channels-last: X is (N, S, C). */
-static bool lower_cl(urc_lower *L, const urc_node *n, const geom *g, const normp *np, int nnorm) {
-    urc_op op = base_op(n);
-    bool bn = op == URC_OP_BATCH_NORM;
-    urc_dtype dt = np[0].x->dtype;
-    int64_t C = g->C, S = g->S;
-    urc_kernel *k = urc_lower_begin(L, n);
-    if (g->N * C * S == 0) return true;
-    int bx[2], bst[2] = {-1, -1};
-    for (int j = 0; j < nnorm; j++) bx[j] = urc_lower_in(L, k, np[j].x, j ? "x2" : "x");
-    for (int j = 0; j < nnorm; j++)
-        if (n->op == URC_OP_FUSED_NORM && present(n, 8 + j)) bst[j] = urc_lower_in(L, k, n->in[8 + j], "stats");
-    int by = urc_lower_out(L, k, n->out[0], "y");
-    epilogue e = node_epilogue(L, k, n);
-    int ab[2][3];
-    static const char *names[3] = {"cm", "ca", "cb"};
-    for (int j = 0; j < nnorm; j++)
-        for (int q = 0; q < 3; q++) ab[j][q] = urc_kernel_local(k, names[q], dt, C);
-    int c = urc_kernel_var(k, "c", URC_DT_I64), v = urc_kernel_var(k, "v", URC_DT_I64);
-    if (bn) {
-        urc_ls *lc = urc_ls_for(k->body, c, ilit(0), ilit(C), 1, 0);
-        int mab[3];
-        bn_coeffs(L, k, lc, &np[0], var(k, c), dt, mab);
-        for (int q = 0; q < 3; q++) urc_ls_store(lc, ab[0][q], var(k, c), var(k, mab[q]));
-    }
-    int tot_s = -1, tot_q = -1, parts[2] = {-1, -1};
-    if (!bn) {
-        tot_s = urc_kernel_local(k, "tot_s", URC_DT_F64, C);
-        tot_q = urc_kernel_local(k, "tot_q", URC_DT_F64, C);
-    }
-    /* Batch items one after the other (N is 1 in practice): the kernel body
-     * is emitted once per item with n0 a literal. */
-    for (int64_t nb = 0; nb < g->N; nb++) {
-        urc_lx *n0 = ilit(nb * S * C);
-        for (int j = 0; j < nnorm && !bn; j++) {
-            if (bst[j] >= 0) {
-                cl_stats_given(k, g, bst[j], n->in[8 + j]->shape.dims[1], nb, tot_s, tot_q);
-                cl_coeffs(L, k, g, &np[j], -1, n0, tot_s, tot_q, ab[j], dt);
-                continue;
-            }
-            cl_stats(L, k, g, bx[j], n0, tot_s, tot_q, parts);
-            cl_coeffs(L, k, g, &np[j], bx[j], n0, tot_s, tot_q, ab[j], dt);
-        }
-        if (cl_apply_periodic(L, k, g, &e, bx[0], by, n0, ab, nnorm)) continue;
-        urc_ls *lv = urc_ls_for(k->body, v, ilit(0), ilit(S), 1, URC_FOR_PARALLEL);
-        urc_ls *lc = urc_ls_for(lv, c, ilit(0), ilit(C), 1, URC_FOR_SIMD | URC_FOR_VECTOR);
-        store_applied(k, lc, &e, bx[0], by, urc_add(n0, urc_add(urc_muli(var(k, v), C), var(k, c))), ab, nnorm,
-                      var(k, c));
     }
     return true;
 }
@@ -1035,7 +818,7 @@ static bool lower_naive(urc_lower *L, const urc_node *n, const geom *g, const no
     int bx[2];
     for (int j = 0; j < nnorm; j++) bx[j] = urc_lower_in(L, k, np[j].x, j ? "x2" : "x");
     int by = urc_lower_out(L, k, n->out[0], "y");
-    epilogue e = node_epilogue(L, k, n);
+    epilogue e = urc_norm_epilogue(L, k, n);
     int64_t G = bn ? g->C : g->G, cpg = bn ? 1 : g->cpg, S = g->S;
     int sl = urc_kernel_var(k, "sl", URC_DT_I64);
     urc_ls *body = urc_ls_for(k->body, sl, ilit(0), ilit(g->N * G), 1, URC_FOR_PARALLEL);
@@ -1067,7 +850,7 @@ static bool lower_naive(urc_lower *L, const urc_node *n, const geom *g, const no
     urc_lx *m[2][3] = {{0}};
     coeffs(L, k, cb, np, nnorm, bn, ch, p, dt, mean, inv, m);
     urc_ls *lb = urc_ls_for(cb, s, ilit(0), ilit(S), 1, 0);
-    urc_ls_store(lb, by, idx, emit_value(k, lb, &e, bx[0], idx, m[0], m[1]));
+    urc_ls_store(lb, by, idx, urc_norm_value(k, lb, &e, bx[0], idx, m[0], m[1]));
     return true;
 }
 
@@ -1087,9 +870,10 @@ static bool norm_lower(urc_lower *L, const urc_node *n) {
         np[1] = (normp){n->in[5], n->in[6], n->in[7], NULL, NULL, a->epsilon2};
         nnorm = 2;
     }
+    bool cl = g.cl && urc_norm_cl_local_bytes(L, &g, !bn, nnorm, np[0].x->dtype) <= CL_LOCAL_MAX && g.N <= 8;
+    URC_ASSERT(cl || n->op != URC_OP_FUSED_NORM || !present(n, 10), "a FusedNorm head off the channels-last kernel");
     if (!g.cl) return lower_cf(L, n, &g, np, nnorm);
-    if (cl_local_bytes(L, &g, !bn, nnorm, np[0].x->dtype) <= CL_LOCAL_MAX && g.N <= 8)
-        return lower_cl(L, n, &g, np, nnorm);
+    if (cl) return urc_norm_lower_cl(L, n, &g, np, nnorm);
     return lower_naive(L, n, &g, np, nnorm);
 }
 
@@ -1108,6 +892,7 @@ static void norm_print(const urc_node *n, urc_strbuf *sb) {
     if (a->residual == 2) urc_sb_printf(sb, " residual=norm(epsilon=%g)", a->epsilon2);
     if (a->post_act) urc_act_print(sb, "post_act", a->post_act, a->post_alpha);
     if (a->quant.scale > 0) urc_fq_print(sb, "fakequant", a->quant);
+    if (present(n, 10)) urc_sb_puts(sb, a->head_y_first ? " head(Y channels-first)" : " head");
 }
 
 /* Instance/Batch/GroupNormalization have channels-last forms, except

@@ -67,6 +67,11 @@ bool urc_pass_conv_weights(urc_graph *g);
 int urc_pass_norm_stats(urc_graph *g, const urc_target *t);
 /* Undoes it (before the graph is marked again: passes/precision.c). */
 void urc_norm_stats_strip(urc_graph *g);
+/* A float32 1x1 convolution (an output head) that is the only reader of a channels-last FusedNorm's float32 Y goes
+ * into the FusedNorm (its in[10], in[11]): each voxel's values pass through the head instead of being stored and read
+ * again (norm_head.c; after the precision pass, which leaves the head float32 unless --reduce-head;
+ * UNETRC_HEAD_FUSE=0: none). Returns how many. */
+int urc_pass_norm_head(urc_graph *g);
 /* --precision (passes/precision.c): marks the convolutions (also
  * transposed and fused) and matrix products whose second input is a float32
  * constant with wdtype = dt (URC_DT_BF16 or URC_DT_F16; URC_DT_F32 clears
