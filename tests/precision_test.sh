@@ -271,7 +271,7 @@ if grep -q avx2 /proc/cpuinfo; then
     bfo=""; bfr=""
     for j in $(seq 1 "$nout"); do bfo="$bfo --output $out/bfn_gen$j.npy"; bfr="$bfr --output $out/bfn_ref$j.npy"; done
     # shellcheck disable=SC2086
-    "$unetrc" run "$model" --input "$input" --precision bf16 --interp $bfr
+    "$unetrc" run "$model" --input "$input" --precision bf16 --target-cpu x86-64-v3 --interp $bfr
     for conv in direct winograd; do
         # shellcheck disable=SC2086 # (bfo, bfr: options without spaces, split on purpose)
         UNETRC_CONV=$conv "$unetrc" run "$model" --input "$input" --precision bf16 --target-cpu x86-64-v3 \
