@@ -257,11 +257,11 @@ static bool infer_fused(urc_node *n) {
         return false;
     }
     int nbase = a->residual == 0 ? 5 : a->residual == 1 ? 6 : 8; /* (then 8, 9: the statistics of X and X2) */
-    bool stats = n->nin == 10 || n->nin == 12;                   /* (10, 11: the head) */
-    for (int i = nbase; stats && i < 8; i++) stats = !n->in[i];
+    bool wide = n->nin == 10 || n->nin == 12;                    /* (8, 9: statistics; 10, 11: the head) */
+    for (int i = nbase; wide && i < 8; i++) wide = !n->in[i];
     if (!urc_act_valid(a->act) || !urc_act_valid(a->post_act) || a->residual < 0 || a->residual > 2 ||
-        (n->nin != nbase && !stats) || (a->residual == 2 && bn) || (a->residual == 0 && a->post_act != URC_ACT_NONE) ||
-        (stats && (bn || !a->channels_last || (present(n, 9) && a->residual != 2)))) {
+        (n->nin != nbase && !wide) || (a->residual == 2 && bn) || (a->residual == 0 && a->post_act != URC_ACT_NONE) ||
+        ((present(n, 8) || present(n, 9)) && (bn || !a->channels_last)) || (present(n, 9) && a->residual != 2)) {
         urc_error(where, "internal: inconsistent FusedNorm attributes");
         return false;
     }
@@ -281,7 +281,7 @@ static bool infer_fused(urc_node *n) {
         }
     }
     if (present(n, 10) && !infer_head(n)) return false;
-    for (int i = 8; stats && i < 10; i++) { /* [N, P, 2, C] float64 (a tile convolution's: urc_conv_attr stat_parts) */
+    for (int i = 8; wide && i < 10; i++) { /* [N, P, 2, C] float64 (a tile convolution's: urc_conv_attr stat_parts) */
         const urc_shape *ss = present(n, i) ? &n->in[i]->shape : NULL;
         int r = x->shape.rank;
         if (ss && (n->in[i]->dtype != URC_DT_F64 || ss->rank != 4 || ss->dims[0] != x->shape.dims[0] ||
