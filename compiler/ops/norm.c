@@ -83,8 +83,6 @@ static bool norm_parse(urc_node *n, urc_attr_list *l) {
 
 /* ---- geometry -------------------------------------------------------------- */
 
-/* The normalisation a node computes (FusedNorm: its base op). */
-
 /* GroupNorm-18 (and the ONNX functions it came from) give scale and bias
  * per group; GroupNorm-21, and GroupNorms made by norm_patterns, per
  * channel. */

@@ -7,6 +7,7 @@
 #include "../loop/lower.h"
 #include "common.h"
 
+/* The normalisation a node computes (FusedNorm: its base op). */
 static inline urc_op base_op(const urc_node *n) { return n->op == URC_OP_FUSED_NORM ? (urc_op)n->a.norm.base : n->op; }
 
 /* X as (N, C, S) [channels-first] or (N, S, C) [channels-last]; G groups of
@@ -17,6 +18,7 @@ typedef struct geom {
     bool per_group; /* scale/bias indexed by group */
 } geom;
 
+/* Whether input i is given (optional inputs are NULL). */
 static inline bool present(const urc_node *n, int i) { return i < n->nin && n->in[i]; }
 
 static inline urc_lx *bin(urc_lop op, urc_lx *a, urc_lx *b) { return urc_lx_bin(op, a, b); }
