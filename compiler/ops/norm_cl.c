@@ -183,24 +183,34 @@ static bool cl_apply_periodic(urc_lower *L, urc_kernel *k, const geom *g, const 
     return true;
 }
 
+/* The head's classes in lanes: M' rounded up to 16. */
+static int64_t head_lanes(const urc_node *n) { return (n->in[10]->shape.dims[0] + 15) / 16 * 16; }
+
+/* The head's constants, once per kernel: W transposed, [C][MP] (MP = M' rounded up to 16), and the bias [MP], zeros
+ * past M'; their buffers into hb[0..1]. */
+static void head_consts(urc_lower *L, urc_kernel *k, const urc_node *n, int64_t C, int *hb) {
+    const urc_value *W = n->in[10], *B = present(n, 11) ? n->in[11] : NULL;
+    int64_t M = W->shape.dims[0], MP = head_lanes(n);
+    float *wt = urc_xcalloc((size_t)(C * MP), sizeof *wt), *bp = urc_xcalloc((size_t)MP, sizeof *bp);
+    const float *w = W->data;
+    for (int64_t m = 0; m < M; m++) {
+        for (int64_t c = 0; c < C; c++) wt[c * MP + m] = w[m * C + c];
+        if (B) bp[m] = ((const float *)B->data)[m];
+    }
+    hb[0] = urc_lower_const(L, k, "head_w", URC_DT_F32, C * MP, wt);
+    hb[1] = urc_lower_const(L, k, "head_b", URC_DT_F32, MP, bp);
+    free(wt);
+    free(bp);
+}
+
 /* The apply pass through the head (FusedNorm in[10], in[11]: passes/norm_head.c): per block of VB voxels, each
  * voxel's C values into t, then acc[v][m] = b[m] + t[0] * W[m][0] + t[1] * W[m][1] + ... (fused multiply-adds in
  * channel order, as the head's own kernel sums them: the same bits), stored channels-first (M rows of VB voxels) or
  * channels-last. Y (C floats a voxel) is never stored. */
-static void cl_apply_head(urc_lower *L, urc_kernel *k, const urc_node *n, const geom *g, const epilogue *e, int bx,
-                          int by, int64_t nb, int ab[2][3], int nnorm) {
-    const urc_value *W = n->in[10], *B = present(n, 11) ? n->in[11] : NULL;
-    int64_t C = g->C, S = g->S, M = W->shape.dims[0], MP = (M + 15) / 16 * 16, VB = 16, n0 = nb * S * C;
-    float *wt = urc_xcalloc((size_t)(C * MP), sizeof *wt), *bp = urc_xcalloc((size_t)MP, sizeof *bp);
-    const float *w = W->data;
-    for (int64_t m = 0; m < M; m++) { /* W transposed, [C][MP], and the bias, zeros past M */
-        for (int64_t c = 0; c < C; c++) wt[c * MP + m] = w[m * C + c];
-        if (B) bp[m] = ((const float *)B->data)[m];
-    }
-    int bw = urc_lower_const(L, k, "head_w", URC_DT_F32, C * MP, wt);
-    int bb = urc_lower_const(L, k, "head_b", URC_DT_F32, MP, bp);
-    free(wt);
-    free(bp);
+static void cl_apply_head(urc_kernel *k, const urc_node *n, const geom *g, const epilogue *e, int bx, int by,
+                          const int *hb, int64_t nb, int ab[2][3], int nnorm) {
+    int64_t C = g->C, S = g->S, M = n->in[10]->shape.dims[0], MP = head_lanes(n), VB = 16, n0 = nb * S * C;
+    int bw = hb[0], bb = hb[1];
     int vb = urc_kernel_var(k, "vb", URC_DT_I64), vi = urc_kernel_var(k, "vi", URC_DT_I64);
     int c = urc_kernel_var(k, "c", URC_DT_I64), m = urc_kernel_var(k, "m", URC_DT_I64);
     int t = urc_kernel_local(k, "t", URC_DT_F32, VB * C), acc = urc_kernel_local(k, "hacc", URC_DT_F32, VB * MP);
@@ -263,7 +273,9 @@ bool urc_norm_lower_cl(urc_lower *L, const urc_node *n, const geom *g, const nor
         urc_norm_bn_coeffs(L, k, lc, &np[0], var(k, c), dt, mab);
         for (int q = 0; q < 3; q++) urc_ls_store(lc, ab[0][q], var(k, c), var(k, mab[q]));
     }
-    int tot_s = -1, tot_q = -1, parts[2] = {-1, -1};
+    int tot_s = -1, tot_q = -1, parts[2] = {-1, -1}, hb[2] = {-1, -1};
+    bool head = n->op == URC_OP_FUSED_NORM && present(n, 10);
+    if (head) head_consts(L, k, n, C, hb);
     if (!bn) {
         tot_s = urc_kernel_local(k, "tot_s", URC_DT_F64, C);
         tot_q = urc_kernel_local(k, "tot_q", URC_DT_F64, C);
@@ -281,8 +293,8 @@ bool urc_norm_lower_cl(urc_lower *L, const urc_node *n, const geom *g, const nor
             cl_stats(L, k, g, bx[j], n0, tot_s, tot_q, parts);
             cl_coeffs(L, k, g, &np[j], bx[j], n0, tot_s, tot_q, ab[j], dt);
         }
-        if (n->op == URC_OP_FUSED_NORM && present(n, 10)) {
-            cl_apply_head(L, k, n, g, &e, bx[0], by, nb, ab, nnorm);
+        if (head) {
+            cl_apply_head(k, n, g, &e, bx[0], by, hb, nb, ab, nnorm);
             continue;
         }
         if (cl_apply_periodic(L, k, g, &e, bx[0], by, n0, ab, nnorm)) continue;
