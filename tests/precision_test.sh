@@ -112,7 +112,7 @@ if [ "$mode" = paths ]; then # tests/data/int8_paths.onnx: every kernel path, C 
     # this CPU is (its int8 quads and tiles: amx_check.sh): packed, dot and voxel-lane direct kernels, the plain
     # conv and ConvTranspose loops, the packed Gemm, each with int8 weights and their scales; --reduce-head: the
     # last convolution, the output head, reduced too)
-    gen="$gen --reduce-head --target-cpu x86-64-v3"; ref="$ref --reduce-head"
+    gen="$gen --reduce-head --target-cpu x86-64-v3"; ref="$ref --reduce-head --target-cpu x86-64-v3"
     "$unetrc" "$model" -o "$out/paths.c" --target-cpu x86-64-v3 --precision int8 --calibrate "$cal" --reduce-head
     # (and Winograd's U made in arena scratch from the int8 W packed for it, wino_g: the 8 -> 8 convolution)
     for p in "int8_t \*restrict wpack" "int8_t \*restrict wdot" "int8_t \*restrict wvox" "int8_t \*restrict w," \
@@ -260,8 +260,9 @@ compare fp16 1.95e-3 99.9
 if [ "${URC_TEST_LLVM:-0}" = 1 ]; then compare bf16 1.56e-2 99 --backend llvm; else compare bf16 1.56e-2 99; fi
 # bf16 weight rows widened with AVX2 intrinsics (the C printer's widening loop form) in the code for an AVX2
 # CPU without AVX512-BF16; where this CPU has AVX2, those direct and Winograd kernels (the code for x86-64-v3,
-# built with -march=native) against the interpreter (Winograd makes its transformed weights at each call, in float32, from the bf16 taps: no second
-# rounding; when it stored them in bf16 it was 1.8e-3 of max|y| off on this model)
+# built with -march=native) against the interpreter (Winograd makes its transformed weights at each call, in
+# float32, from the bf16 taps: no second rounding; when it stored them in bf16 it was 1.8e-3 of max|y| off on this
+# model)
 "$unetrc" "$model" -o "$out/v3.c" --target-cpu x86-64-v3 --precision bf16
 grep -q "_mm256_cvtepu16_epi32(" "$out/v3.c" || fail "bf16: no AVX2 widening in the x86-64-v3 code"
 "$unetrc" "$model" -o "$out/v4.c" --target-cpu x86-64-v4 --precision bf16
