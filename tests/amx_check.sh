@@ -127,6 +127,11 @@ for name in unetr_conv_tiny unet2d_5slice; do
             UNETRC_NORM_STATS=0 UNETRC_GRID_SLABS=$slabs "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 \
                 --output "$T/nostats.npy"
             "$cmp" "$T/nostats.npy" "$T/gen.npy" 0 || fail "$name: the norm statistics changed the code's output"
+            # the tile convolutions' epilogues run during the next block's products (conv_amx.c tile_block) against
+            # the same kernels with each block's epilogue after its products, bit for bit (the same sums)
+            UNETRC_AMX_PIPE=0 UNETRC_GRID_SLABS=$slabs "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 \
+                --output "$T/nopipe.npy"
+            "$cmp" "$T/nopipe.npy" "$T/gen.npy" 0 || fail "$name: the pipelined epilogues changed the code's output"
         fi
     done
 done
