@@ -153,6 +153,10 @@ for t in conv/test_fconv_wino_odd_m20_3d conv/test_fconv_wino_odd_m20_2d matmul_
         # (the tile kernel really takes it: the code run builds, for native: this CPU's tiles, else emulated)
         UNETRC_AMX_SPLIT=$sp "$U" "$d/model.onnx" -o "$T/one.c" --precision bf16 --reduce-head --target-cpu native
         grep -q "tmm4\[\|_tile_dpbf16ps(" "$T/one.c" || fail "$t: split=$sp: no tile kernel"
+        # (4 input channels, one data plane: the taps along W folded into each product, conv_amx.c amx_fold)
+        if [ "$t.$sp" = conv/test_fconv_amx_c4_m16_3d.0 ]; then
+            grep -q "kw < 3; kw += 3)" "$T/one.c" || fail "$t: the taps along W not folded"
+        fi
     done
 done
 # int8 (tdpbusd): tests/data/int8_amx.onnx's five convolutions, ConvTranspose and two matmuls that read

@@ -46,6 +46,7 @@ typedef struct amx_geo {
     bool q8;   /* int8 (tdpbusd): Xp holds X's levels as uint8, W int8 quads */
     bool quad; /* int8 without AMX (VNNI, urc_target_vnni): the same grid and quads, multiplied by vpdpbusd in
                 * blocks of RB positions x MB channels of int32 accumulators (C rounded up to 4 only) */
+    bool fold; /* few channels (amx_fold): Cp = C rounded up to 2, and the taps along W folded into a product's K */
     int64_t RB;
     urc_fq fq;                                       /* int8: X's steps */
     int64_t in[3], out[3], K[3], pb[3], P[3], st[3]; /* st: strides (> 1 for quads only) */
@@ -129,6 +130,20 @@ static bool tile_conv(const urc_node *n, urc_dtype wdt, bool bf16_x) {
     return true;
 }
 
+/* Few input channels (a first convolution's: BraTS' 4, BasicUNet's 1 split in two) padded to 16 would leave most of
+ * each product's K empty, and a product costs the same whatever its K (13 cycles for 16 rows on a Xeon with AMX, K = 4
+ * to 32). The grid then holds C rounded up to 2 channels per position, Cp, and as a grid row's consecutive positions are
+ * consecutive taps along W, one product takes the K[2] taps along W at once: A's rows K[2]*Cp channels wide (rows Cp
+ * apart: they overlap), B's rows the taps' pairs in the order the packed W has them already (tap-major, pairs within
+ * a tap: Cp is even). Products per block: K[0]*K[1] instead of K[0]*K[1]*K[2]; the grid Cp/16 of the size. bf16 and
+ * one data plane (S = 1); UNETRC_AMX_FOLD=0: not. */
+static void amx_fold(amx_geo *a) {
+    const char *e = getenv("UNETRC_AMX_FOLD");
+    int64_t cp = (a->C + 1) / 2 * 2;
+    if (a->q8 || a->S != 1 || a->C >= 16 || a->K[2] * cp > 32 || (e && !strcmp(e, "0"))) return;
+    a->fold = true, a->Cp = cp, a->KC = a->K[2] * cp;
+}
+
 /* Whether node n's convolution takes the tile kernel on target t (its X parts then in bf16: the precision pass's
  * Cast, urc_conv_pairs; or float32 where the pass dropped the Cast and the fill rounds them, fill_rounds). Few
  * input channels (a first convolution's) waste most of the grid's 16 and of each product's K, yet beat the pair
@@ -137,6 +152,7 @@ static bool tile_conv(const urc_node *n, urc_dtype wdt, bool bf16_x) {
 static bool amx_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
     if (!urc_target_amx(t) || !tile_conv(n, URC_DT_BF16, true) || !amx_geometry(n, false, false, a)) return false;
     a->S = urc_target_amx_split(t) ? 2 : 1;
+    amx_fold(a);
     slab_chunks(a, t);
     return (a->C >= 8 || a->C % 2 == 0) && a->M >= 16;
 }
@@ -188,8 +204,12 @@ bool urc_conv_bf16_self_round(urc_node *n, int j, const urc_target *t, bool appl
     return true;
 }
 
-/* Positions of the padded grid the kernel reads: a chunk's of every sample, and 32 of slack for the last block. */
-static int64_t xp_count(const amx_geo *a) { return (a->N * a->PZ * a->P[1] * a->P[2] + 32) * a->Cp * a->S; }
+/* The grid's positions past its last one a block reads: 32 for the last block (its rows past the slab), and the taps
+ * along W a folded product reads past a row. */
+static int64_t slack(const amx_geo *a) { return 32 + (a->fold ? a->K[2] : 0); }
+
+/* Positions of the padded grid the kernel reads: a chunk's of every sample, and the slack. */
+static int64_t xp_count(const amx_geo *a) { return (a->N * a->PZ * a->P[1] * a->P[2] + slack(a)) * a->Cp * a->S; }
 
 /* int8 ConvTranspose with kernel = stride (urc_convt_amx): fake-quantised X, int8 W; its levels' rows in scratch.
  * On AMX tiles, or as quads (VNNI) where no AMX. */
@@ -313,8 +333,9 @@ static void fill(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp, const in
 /* The grid's slack past every sample's slices (read by the rows past a slab's last block, whose outputs are dropped),
  * zeros. */
 static void fill_slack(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp) {
-    urc_lx *c = loop(k, &body, "c", 0, urc_lx_int(32 * a->Cp * a->S), 1, URC_FOR_VECTOR);
-    urc_ls_store(body, xp, urc_addi(c, xp_count(a) - 32 * a->Cp * a->S),
+    int64_t n = slack(a) * a->Cp * a->S;
+    urc_lx *c = loop(k, &body, "c", 0, urc_lx_int(n), 1, URC_FOR_VECTOR);
+    urc_ls_store(body, xp, urc_addi(c, xp_count(a) - n),
                  urc_lx_const(0, a->q8 ? URC_DT_U8 : URC_DT_BF16));
 }
 
@@ -438,7 +459,7 @@ static void tile_block(urc_kernel *k, urc_ls *at, const amx_geo *a, int xp, int 
     urc_lx *kh = loop(k, &tb, "kh", 0, urc_lx_int(a->K[1]), 1, 0);
     urc_ls *row = tb;
     if (pipe) tb = urc_ls_if(tb, bin(URC_L_LT, o0, sp.hi), NULL);
-    urc_lx *kw = loop(k, &tb, "kw", 0, urc_lx_int(a->K[2]), 1, 0);
+    urc_lx *kw = loop(k, &tb, "kw", 0, urc_lx_int(a->K[2]), a->fold ? a->K[2] : 1, 0); /* (fold: once) */
     urc_lx *toff = urc_add(urc_muli(urc_add(urc_muli(kd, a->P[1]), kh), a->P[2]), kw);
     urc_lx *tap = urc_sp_let(k, tb, "tap", urc_add(urc_muli(urc_add(urc_muli(kd, a->K[1]), kh), a->K[2]), kw));
     urc_lx *pos = urc_add(urc_add(q, o0), toff);
@@ -564,7 +585,7 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     memcpy(&fqs, &a.fq.scale, sizeof a.fq.scale);
     const int64_t head[] = {0x414d58, a.N,     a.C,   a.M, a.Cp,    a.MB,  a.nmb, a.S,  bw,
                             bb,       br,      by,    xp,  at->act, alpha, nx,    q8,   fqs,
-                            a.fq.lo,  a.fq.hi, bcorr, bs,  a.quad,  a.RB,  a.SD,  a.RP, bst};
+                            a.fq.lo,  a.fq.hi, bcorr, bs,  a.quad,  a.RB,  a.SD,  a.RP, bst, a.fold};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
     for (int i = 0; i < 3; i++)
         key[nk++] = a.in[i], key[nk++] = a.out[i], key[nk++] = a.K[i], key[nk++] = a.pb[i], key[nk++] = a.st[i];
