@@ -47,6 +47,7 @@ typedef struct amx_geo {
     bool quad; /* int8 without AMX (VNNI, urc_target_vnni): the same grid and quads, multiplied by vpdpbusd in
                 * blocks of RB positions x MB channels of int32 accumulators (C rounded up to 4 only) */
     bool fold; /* few channels (amx_fold): Cp = C rounded up to 2, and the taps along W folded into a product's K */
+    bool lo2;  /* one float32 channel (amx_fold): its bf16 high part in grid channel 0, the low part in channel 1 */
     int64_t RB;
     urc_fq fq;                                       /* int8: X's steps */
     int64_t in[3], out[3], K[3], pb[3], P[3], st[3]; /* st: strides (> 1 for quads only) */
@@ -136,12 +137,15 @@ static bool tile_conv(const urc_node *n, urc_dtype wdt, bool bf16_x) {
  * consecutive taps along W, one product takes the K[2] taps along W at once: A's rows K[2]*Cp channels wide (rows Cp
  * apart: they overlap), B's rows the taps' pairs in the order the packed W has them already (tap-major, pairs within
  * a tap: Cp is even). Products per block: K[0]*K[1] instead of K[0]*K[1]*K[2]; the grid Cp/16 of the size. bf16 and
- * one data plane (S = 1); UNETRC_AMX_FOLD=0: not. */
+ * one data plane (S = 1); UNETRC_AMX_FOLD=0: not. One channel (BasicUNet's image: float32 X, which tiles of its bf16
+ * values alone would round) takes the grid's second channel for its low part (lo2), bf16(x - bf16(x)), times the same
+ * weight: the products then as exact as the split form's, in the same number of products. */
 static void amx_fold(amx_geo *a) {
     const char *e = getenv("UNETRC_AMX_FOLD");
     int64_t cp = (a->C + 1) / 2 * 2;
     if (a->q8 || a->S != 1 || a->C >= 16 || a->K[2] * cp > 32 || (e && !strcmp(e, "0"))) return;
     a->fold = true, a->Cp = cp, a->KC = a->K[2] * cp;
+    a->lo2 = a->C == 1; /* (the second channel free: the split form's two parts in one product, W's weight in both) */
 }
 
 /* Whether node n's convolution takes the tile kernel on target t (its X parts then in bf16: the precision pass's
@@ -154,7 +158,7 @@ static bool amx_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
     a->S = urc_target_amx_split(t) ? 2 : 1;
     amx_fold(a);
     slab_chunks(a, t);
-    return (a->C >= 8 || a->C % 2 == 0) && a->M >= 16;
+    return (a->C >= 8 || a->C % 2 == 0 || a->lo2) && a->M >= 16;
 }
 
 /* X's int8 steps where every X part is fake-quantised alike (a unetrc.FakeQuant, or a FusedNorm that stores
@@ -193,7 +197,7 @@ static bool amx8_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
 
 int urc_conv_amx_pairs(const urc_node *n, const urc_target *t) {
     amx_geo a;
-    return !amx_fits(n, t, &a) ? -1 : a.S == 1; /* (split: X float32, split by the kernel) */
+    return !amx_fits(n, t, &a) ? -1 : a.S == 1 && !a.lo2; /* (split, lo2: X float32, split by the kernel) */
 }
 
 bool urc_conv_bf16_self_round(urc_node *n, int j, const urc_target *t, bool apply) {
@@ -309,19 +313,19 @@ static void fill(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp, const in
             const urc_dtype F = URC_DT_F32;
             urc_lx *l = urc_fake_quant_level(x, a->fq);
             urc_ls_store(cl, xp, at, urc_lx_cast(URC_DT_U8, urc_lx_bin(URC_L_SUB, l, urc_lx_flt(a->fq.lo, F))));
-        } else if (a->S == 2) {
+        } else if (a->S == 2 || a->lo2) { /* (lo2: the low part in the next channel) */
             urc_lx *hi = urc_lx_cast(URC_DT_BF16, x);
             urc_ls_store(cl, xp, at, hi);
-            urc_ls_store(cl, xp, urc_addi(at, a->Cp),
+            urc_ls_store(cl, xp, urc_addi(at, a->lo2 ? 1 : a->Cp),
                          urc_lx_cast(URC_DT_BF16, urc_lx_bin(URC_L_SUB, x, urc_lx_cast(URC_DT_F32, hi))));
         } else {
             urc_ls_store(cl, xp, at, urc_lx_cast(URC_DT_BF16, x)); /* (float32: urc_conv_bf16_self_round) */
         }
         c0 += cx[p];
     }
-    for (int64_t h = 0; h < a->S && a->Cp > a->C; h++) {
+    for (int64_t h = 0; h < a->S && a->Cp > a->C + a->lo2; h++) {
         urc_ls *cl = in;
-        urc_lx *c = loop(k, &cl, "c", a->C, urc_lx_int(a->Cp), 1, URC_FOR_VECTOR);
+        urc_lx *c = loop(k, &cl, "c", a->C + a->lo2, urc_lx_int(a->Cp), 1, URC_FOR_VECTOR);
         urc_ls_store(cl, xp, urc_add(urc_addi(q, h * a->Cp), c), urc_lx_const(0, dt));
     }
     if (els) {
@@ -346,7 +350,8 @@ static float *pack_w(const amx_geo *a, const float *w) {
     for (int64_t m = 0; m < a->M; m++)
         for (int64_t c = 0; c < a->C; c++)
             for (int64_t t = 0; t < a->T; t++)
-                p[((m / a->MB * a->T + t) * a->Cp + c) * a->MB + m % a->MB] = w[(m * a->C + c) * a->T + t];
+                for (int64_t h = 0; h <= a->lo2; h++) /* (lo2: channel 0's weight for the low part too) */
+                    p[((m / a->MB * a->T + t) * a->Cp + c + h) * a->MB + m % a->MB] = w[(m * a->C + c) * a->T + t];
     return p;
 }
 
@@ -549,7 +554,7 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     for (int p = 0; p < nx; p++) {
         const urc_value *x = xpart(n, p);
         /* (one pass: bf16 after the Cast before it, or float32 rounded by the fill, urc_conv_bf16_self_round) */
-        bool one = a.S == 1 && !q8;
+        bool one = a.S == 1 && !q8 && !a.lo2;
         if (x->dtype != (one ? URC_DT_BF16 : URC_DT_F32) && !(one && n->a.conv.fill_rounds && x->dtype == URC_DT_F32))
             return false;
         bx[p] = urc_lower_in(L, k, x, "x");
@@ -585,7 +590,7 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     memcpy(&fqs, &a.fq.scale, sizeof a.fq.scale);
     const int64_t head[] = {0x414d58, a.N,     a.C,   a.M, a.Cp,    a.MB,  a.nmb, a.S,  bw,
                             bb,       br,      by,    xp,  at->act, alpha, nx,    q8,   fqs,
-                            a.fq.lo,  a.fq.hi, bcorr, bs,  a.quad,  a.RB,  a.SD,  a.RP, bst, a.fold};
+                            a.fq.lo,  a.fq.hi, bcorr, bs,  a.quad,  a.RB,  a.SD,  a.RP, bst, a.fold, a.lo2};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
     for (int i = 0; i < 3; i++)
         key[nk++] = a.in[i], key[nk++] = a.out[i], key[nk++] = a.K[i], key[nk++] = a.pb[i], key[nk++] = a.st[i];
