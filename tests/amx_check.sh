@@ -38,10 +38,13 @@ done
     fail "not 3 tile ConvTransposes storing bf16 in the code for sapphirerapids"
 # unet2d_5slice's convolutions whose float32 input stays alive past them (read later by a residual or a concatenation)
 # round it in the grid fill instead of reading a Cast's copy (precision.c casts_into_readers; run below against the
-# interpreter, which rounds likewise): 3 of its 6 tile kernels
+# interpreter, which rounds likewise): 3 of its 6 tile kernels; and one more reads the float32 X of the norm it applies
+# (passes/norm_into_conv.c: its statistics xstats)
 "$U" "$S/models/unet2d_5slice.onnx" -o "$T/u2.c" --target-cpu sapphirerapids --precision bf16
-[ "$(grep -c "^static URC_AMX_FN void k[0-9]*_[a-z_]*conv(const float \*restrict x," "$T/u2.c")" -eq 3 ] ||
+[ "$(grep "^static URC_AMX_FN void k[0-9]*_[a-z_]*conv(const float \*restrict x," "$T/u2.c" | grep -vc xstats)" -eq 3 ] ||
     fail "unet2d_5slice: not 3 tile convolutions rounding float32 X in the code for sapphirerapids"
+[ "$(grep "^static URC_AMX_FN void k[0-9]*_[a-z_]*conv(const float \*restrict x," "$T/u2.c" | grep -c xstats)" -eq 1 ] ||
+    fail "unet2d_5slice: not 1 tile convolution applying its X's norm in the code for sapphirerapids"
 for build in "gcc -fopenmp" "clang -fopenmp -march=sapphirerapids" "clang"; do
     # shellcheck disable=SC2086
     $build -std=c11 -O2 -Wall -Wextra -Werror -c "$T/spr.c" -o "$T/spr.o" ||
@@ -132,6 +135,18 @@ for name in unetr_conv_tiny unet2d_5slice; do
             UNETRC_AMX_PIPE=0 UNETRC_GRID_SLABS=$slabs "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 \
                 --output "$T/nopipe.npy"
             "$cmp" "$T/nopipe.npy" "$T/gen.npy" 0 || fail "$name: the pipelined epilogues changed the code's output"
+            # the norm whose bf16 Y only a one-pass tile convolution reads, applied by that convolution's grid fill
+            # (passes/norm_into_conv.c: 1 here) against the norm's own kernel, bit for bit; and --compare, whose float32
+            # build puts the norm back (the strip), against the float32 run within bf16's error
+            [ "$("$U" info "$m.onnx" --precision bf16 --target-cpu native --dump-ir | grep -c " x_norm=")" -eq 1 ] ||
+                fail "$name: not 1 norm into its convolution"
+            UNETRC_NORM_INTO_CONV=0 UNETRC_GRID_SLABS=$slabs "$U" run "$m.onnx" --input "$m.input.npy" \
+                --precision bf16 --output "$T/nonic.npy"
+            "$cmp" "$T/nonic.npy" "$T/gen.npy" 0 || fail "$name: the norm in the convolution changed the code's output"
+            "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --compare >"$T/cmp.txt" 2>&1 ||
+                fail "$name: --compare: $(cat "$T/cmp.txt")"
+            awk '/max_rel_err=/ { sub(/.*max_rel_err=/, ""); sub(/ .*/, ""); exit !($0 + 0 < 2e-2) }' "$T/cmp.txt" ||
+                fail "$name: --compare with the norms put back: $(cat "$T/cmp.txt")"
         fi
     done
 done

@@ -40,109 +40,13 @@ typedef struct urc_fq {
     int16_t lo, hi;
 } urc_fq;
 
-/* Conv and ConvTranspose. nsp = number of spatial dims. pads holds begins
- * then ends (ONNX order). Resolved: kernel (from W if absent), pads (after
- * auto_pad, or from ConvTranspose's output_shape: the end pad is negative
- * when output_shape asks for up to stride-1 more than the full output),
- * strides/dilations default 1, output_padding default 0. */
-typedef struct urc_conv_attr {
-    int nsp;
-    int64_t group;
-    urc_auto_pad auto_pad;
-    int64_t kernel[URC_MAX_SPATIAL];
-    int64_t strides[URC_MAX_SPATIAL];
-    int64_t dilations[URC_MAX_SPATIAL];
-    int64_t pads[2 * URC_MAX_SPATIAL];
-    int64_t output_padding[URC_MAX_SPATIAL];
-    int64_t output_shape[URC_MAX_SPATIAL]; /* ConvTranspose; n_output_shape = -1 if absent */
-    int n_output_shape;
-    int n_kernel, n_strides, n_dilations, n_pads, n_output_padding; /* -1 = absent in the model */
-    bool channels_last; /* X and Y are [N, S..., C] (set by the layout pass) */
-    /* Epilogue, set by passes/fuse_conv.c on channels-last float convolutions:
-     * unetrc.FusedConv(X, W, B, R) computes Y = act(conv(X, W) + B) + R (B and R
-     * optional: NULL inputs); y_channels_first (Conv or FusedConv) keeps Y in
-     * ONNX's [N, M, S...] layout (R then too) while X is channels-last. */
-    int act; /* urc_act (act.def), its parameter act_alpha */
-    double act_alpha;
-    bool y_channels_first;
-    int nx; /* FusedConv: X is the channel concatenation of nx parts: in[0], in[4], in[5], ... */
-    /* Conv/FusedConv, group 1 (set by passes/conv_weights.c when W is not a
-     * constant, e.g. a trained parameter): W is [K..., C, M], the order the
-     * channels-last kernel streams it, instead of [M, C, K...]. */
-    bool w_last;
-    urc_fq xq; /* scale > 0: X's parts fake-quantised to these steps first (int8 on AMX tiles: the FakeQuant
-                * before the node folded into it, passes/precision.c) */
-    /* Conv/FusedConv on one-pass AMX tiles: float32 X parts are rounded to bf16 by the grid fill (the precision pass
-     * dropped their Casts: urc_conv_bf16_self_round), not left to a float kernel */
-    bool fill_rounds;
-    /* Conv/FusedConv on AMX tiles whose Y a channels-last norm reads (passes/norm_stats.c): output 1 is float64
-     * [N, stat_parts, 2, M], per sample the sums of Y and of Y^2 over positions, channel by channel, in stat_parts
-     * partial sums (the kernel's work items; the reference puts the whole sums in part 0, zeros elsewhere) */
-    int64_t stat_parts;
-} urc_conv_attr;
-#define URC_CONV_MAX_PARTS 8
-
-/* MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool. */
-typedef struct urc_pool_attr {
-    int nsp;
-    urc_auto_pad auto_pad;
-    int ceil_mode;
-    int count_include_pad;
-    int storage_order;
-    int64_t kernel[URC_MAX_SPATIAL];
-    int64_t strides[URC_MAX_SPATIAL];
-    int64_t dilations[URC_MAX_SPATIAL];
-    int64_t pads[2 * URC_MAX_SPATIAL];
-    int n_kernel, n_strides, n_dilations, n_pads;
-    bool channels_last; /* X and Y are [N, S..., C] (set by the layout pass) */
-} urc_pool_attr;
-
-/* unetrc.Act, unetrc.ActGrad (ops/activation.c): one activation of
- * act.def and its parameter. */
-typedef struct urc_act_attr {
-    int act;
-    double alpha;
-} urc_act_attr;
-
-/* Gemm; unetrc.FusedMatMul (epilogue: act, then + residual). MatMul has no
- * attributes. */
+/* The activations (act.def): fused epilogues' act, unetrc.Act's. */
 typedef enum urc_act {
 #define URC_ACT(ID, NAME, PARAM, Y, DX) URC_ACT_##ID,
 #include "act.def"
 #undef URC_ACT
     URC_ACT_COUNT
 } urc_act;
-typedef struct urc_gemm_attr {
-    double alpha, beta;
-    int trans_a, trans_b;
-    urc_act act;      /* FusedMatMul */
-    double act_alpha; /* its parameter (LeakyRelu slope, Swish factor) */
-    bool has_bias, has_residual;
-    urc_fq xq; /* scale > 0: A fake-quantised to these steps first (as urc_conv_attr's) */
-} urc_gemm_attr;
-
-/* unetrc.Attention: the factor applied to Q K^T before the softmax (times
- * the optional input 6, a constant per batch element: UNETR++'s per-head
- * temperature);
- * layout 1 (ops/attention.c): Q and V read from the packed qkv tensor, Y
- * written [B, L, H, Dv]; mask_value: what a region-id mask adds between
- * two positions of different regions (ops/attention.c). */
-typedef struct urc_attention_attr {
-    double scale;
-    int layout;
-    double mask_value;
-} urc_attention_attr;
-
-/* Einsum. Resolved: the parsed equation with explicit output. Each operand
- * and the output is a string of single-letter labels; "..." is expanded
- * into labels starting at '0' during infer. */
-#define URC_EINSUM_MAX_OPERANDS 8
-typedef struct urc_einsum_attr {
-    const char *equation;
-    int nops;
-    char labels[URC_EINSUM_MAX_OPERANDS][URC_MAX_RANK + 1];
-    char out_labels[URC_MAX_RANK + 1];
-} urc_einsum_attr;
 
 /* LayerNormalization, InstanceNormalization, BatchNormalization,
  * GroupNormalization, unetrc.FusedNorm. axis resolved non-negative
@@ -193,6 +97,110 @@ typedef struct urc_norm_attr {
                    * a unetrc.FakeQuant was its only reader) */
     bool head_y_first; /* FusedNorm with a head (in[10]): Y channels-first */
 } urc_norm_attr;
+
+/* Conv and ConvTranspose. nsp = number of spatial dims. pads holds begins
+ * then ends (ONNX order). Resolved: kernel (from W if absent), pads (after
+ * auto_pad, or from ConvTranspose's output_shape: the end pad is negative
+ * when output_shape asks for up to stride-1 more than the full output),
+ * strides/dilations default 1, output_padding default 0. */
+typedef struct urc_conv_attr {
+    int nsp;
+    int64_t group;
+    urc_auto_pad auto_pad;
+    int64_t kernel[URC_MAX_SPATIAL];
+    int64_t strides[URC_MAX_SPATIAL];
+    int64_t dilations[URC_MAX_SPATIAL];
+    int64_t pads[2 * URC_MAX_SPATIAL];
+    int64_t output_padding[URC_MAX_SPATIAL];
+    int64_t output_shape[URC_MAX_SPATIAL]; /* ConvTranspose; n_output_shape = -1 if absent */
+    int n_output_shape;
+    int n_kernel, n_strides, n_dilations, n_pads, n_output_padding; /* -1 = absent in the model */
+    bool channels_last; /* X and Y are [N, S..., C] (set by the layout pass) */
+    /* Epilogue, set by passes/fuse_conv.c on channels-last float convolutions:
+     * unetrc.FusedConv(X, W, B, R) computes Y = act(conv(X, W) + B) + R (B and R
+     * optional: NULL inputs); y_channels_first (Conv or FusedConv) keeps Y in
+     * ONNX's [N, M, S...] layout (R then too) while X is channels-last. */
+    int act; /* urc_act (act.def), its parameter act_alpha */
+    double act_alpha;
+    bool y_channels_first;
+    int nx; /* FusedConv: X is the channel concatenation of nx parts: in[0], in[4], in[5], ... */
+    /* Conv/FusedConv, group 1 (set by passes/conv_weights.c when W is not a
+     * constant, e.g. a trained parameter): W is [K..., C, M], the order the
+     * channels-last kernel streams it, instead of [M, C, K...]. */
+    bool w_last;
+    urc_fq xq; /* scale > 0: X's parts fake-quantised to these steps first (int8 on AMX tiles: the FakeQuant
+                * before the node folded into it, passes/precision.c) */
+    /* Conv/FusedConv on one-pass AMX tiles: float32 X parts are rounded to bf16 by the grid fill (the precision pass
+     * dropped their Casts: urc_conv_bf16_self_round), not left to a float kernel */
+    bool fill_rounds;
+    /* Conv/FusedConv on AMX tiles whose Y a channels-last norm reads (passes/norm_stats.c): output 1 is float64
+     * [N, stat_parts, 2, M], per sample the sums of Y and of Y^2 over positions, channel by channel, in stat_parts
+     * partial sums (the kernel's work items; the reference puts the whole sums in part 0, zeros elsewhere) */
+    int64_t stat_parts;
+    /* FusedConv on one-pass AMX tiles (passes/norm_into_conv.c): X (one part) is the float32 X of the channels-last
+     * InstanceNorm xn_attr (a FusedNorm without residual or head whose bf16 Y this convolution alone read), which the
+     * grid fill applies as the norm's kernel did, act((x - m) * a + b) rounded to bf16, from the statistics in[11]
+     * ([N, P, 2, C] float64, X's producer's: passes/norm_stats.c), the scale in[12] and the bias in[13] */
+    bool xn;
+    urc_norm_attr xn_attr;
+} urc_conv_attr;
+#define URC_CONV_MAX_PARTS 8
+
+/* MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool. */
+typedef struct urc_pool_attr {
+    int nsp;
+    urc_auto_pad auto_pad;
+    int ceil_mode;
+    int count_include_pad;
+    int storage_order;
+    int64_t kernel[URC_MAX_SPATIAL];
+    int64_t strides[URC_MAX_SPATIAL];
+    int64_t dilations[URC_MAX_SPATIAL];
+    int64_t pads[2 * URC_MAX_SPATIAL];
+    int n_kernel, n_strides, n_dilations, n_pads;
+    bool channels_last; /* X and Y are [N, S..., C] (set by the layout pass) */
+} urc_pool_attr;
+
+/* unetrc.Act, unetrc.ActGrad (ops/activation.c): one activation of
+ * act.def and its parameter. */
+typedef struct urc_act_attr {
+    int act;
+    double alpha;
+} urc_act_attr;
+
+/* Gemm; unetrc.FusedMatMul (epilogue: act, then + residual). MatMul has no
+ * attributes. */
+typedef struct urc_gemm_attr {
+    double alpha, beta;
+    int trans_a, trans_b;
+    urc_act act;      /* FusedMatMul */
+    double act_alpha; /* its parameter (LeakyRelu slope, Swish factor) */
+    bool has_bias, has_residual;
+    urc_fq xq; /* scale > 0: A fake-quantised to these steps first (as urc_conv_attr's) */
+} urc_gemm_attr;
+
+/* unetrc.Attention: the factor applied to Q K^T before the softmax (times
+ * the optional input 6, a constant per batch element: UNETR++'s per-head
+ * temperature);
+ * layout 1 (ops/attention.c): Q and V read from the packed qkv tensor, Y
+ * written [B, L, H, Dv]; mask_value: what a region-id mask adds between
+ * two positions of different regions (ops/attention.c). */
+typedef struct urc_attention_attr {
+    double scale;
+    int layout;
+    double mask_value;
+} urc_attention_attr;
+
+/* Einsum. Resolved: the parsed equation with explicit output. Each operand
+ * and the output is a string of single-letter labels; "..." is expanded
+ * into labels starting at '0' during infer. */
+#define URC_EINSUM_MAX_OPERANDS 8
+typedef struct urc_einsum_attr {
+    const char *equation;
+    int nops;
+    char labels[URC_EINSUM_MAX_OPERANDS][URC_MAX_RANK + 1];
+    char out_labels[URC_MAX_RANK + 1];
+} urc_einsum_attr;
 
 /* Softmax, LogSoftmax, Hardmax: axis resolved non-negative. */
 typedef struct urc_softmax_attr {

@@ -335,6 +335,9 @@ typedef struct urc_op_impl {
      * and channel) lowering for target t can write as node n's output 1 while it stores Y (a tile convolution's
      * epilogue: a part per work item), or 0; with `apply` it records the count in n's attributes. NULL: none. */
     int64_t (*norm_stats)(urc_node *n, const struct urc_target *t, bool apply);
+    /* A norm into its reader (passes/norm_into_conv.c): whether lowering for target t can apply a channels-last
+     * InstanceNorm to node n's data input 0 as it reads it (the tile convolutions' grid fill), or NULL. */
+    bool (*x_norm)(const urc_node *n, const struct urc_target *t);
 } urc_op_impl;
 
 /* Op traits (the last column of ops.def, which explains them). */

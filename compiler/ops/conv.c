@@ -94,6 +94,23 @@ static bool check_parts(const urc_node *n) {
     return true;
 }
 
+/* A FusedConv normalising its X (attrs.h xn): one channels-last float32 part, the norm's statistics [N, P, 2, C]
+ * float64, scale [C] and bias [C]. */
+static bool check_xn(const urc_node *n) {
+    const urc_conv_attr *a = &n->a.conv;
+    if (!a->xn) return true;
+    const urc_value *x = n->in[0], *st = n->nin == 14 ? n->in[11] : NULL;
+    int r = x->shape.rank;
+    int64_t C = x->shape.dims[r - 1];
+    bool ok = n->op == URC_OP_FUSED_CONV && st && a->nx <= 1 && a->channels_last && x->dtype == URC_DT_F32 &&
+              a->xn_attr.base == URC_OP_INSTANCE_NORM && !a->xn_attr.residual && st->dtype == URC_DT_F64 &&
+              st->shape.rank == 4 && st->shape.dims[0] == x->shape.dims[0] && st->shape.dims[2] == 2 &&
+              st->shape.dims[3] == C;
+    for (int i = 12; ok && i < 14; i++) ok = n->in[i] && urc_shape_numel(&n->in[i]->shape) == C;
+    if (!ok) urc_error(urc_node_where(n), "internal: inconsistent normalisation of the convolution's X");
+    return ok;
+}
+
 /* The epilogue activation (attrs.h: act of unetrc.FusedConv; ops/activation.c) of x, its
  * locals declared in `at`. */
 urc_lx *urc_conv_act(urc_kernel *k, urc_ls *at, const urc_conv_attr *a, urc_lx *x) {
@@ -110,7 +127,7 @@ static bool conv_infer(urc_node *n) {
     const urc_value *B = bias(n), *R = residual(n);
     if (B && (!urc_check_dtype(n, 2, URC_DTM_FLOAT) || !urc_check_same_dtype(n, 0, 2))) return false;
     if (R && (!urc_check_dtype(n, 3, URC_DTM_FLOAT) || !urc_check_same_dtype(n, 0, 3))) return false;
-    if (!urc_check_rank(n, 0, 3, 2 + URC_MAX_SPATIAL) || !check_parts(n)) return false;
+    if (!urc_check_rank(n, 0, 3, 2 + URC_MAX_SPATIAL) || !check_parts(n) || !check_xn(n)) return false;
     if (a->y_channels_first && !a->channels_last) {
         urc_error(where, "internal: y_channels_first needs channels_last");
         return false;
@@ -307,6 +324,31 @@ geo urc_conv_geometry(const urc_node *n) {
 
 /* ---- reference ------------------------------------------------------------------- */
 
+/* The InstanceNorm a FusedConv applies to its channels-last X first (attrs.h xn): per sample and channel the mean
+ * and variance from the statistics (every part's sums), then act((x - mean) / sqrt(var + eps) * scale + bias)
+ * rounded to bf16 as the norm stored it. */
+static void xn_ref(const urc_node *n, urc_tensor *const *in, double *x, const urc_shape *xs) {
+    const urc_norm_attr *na = &n->a.conv.xn_attr;
+    const double *st = in[11]->data;
+    int64_t N = xs->dims[0], C = xs->dims[xs->rank - 1], S = urc_shape_numel(xs) / (N * C), P = in[11]->shape.dims[1];
+    double *sc = urc_tensor_to_f64(in[12]), *bi = urc_tensor_to_f64(in[13]);
+    for (int64_t nn = 0; nn < N; nn++)
+        for (int64_t c = 0; c < C; c++) {
+            double s = 0, q = 0;
+            for (int64_t p = 0; p < P; p++)
+                s += st[((nn * P + p) * 2) * C + c], q += st[((nn * P + p) * 2 + 1) * C + c];
+            double mean = s / (double)S, var = q / (double)S - mean * mean;
+            double a = sc[c] / sqrt((var > 0 ? var : 0) + na->epsilon);
+            for (int64_t v = 0; v < S; v++) {
+                double *e = &x[(nn * S + v) * C + c];
+                double t = urc_act_ref(na->act, na->act_alpha, (*e - mean) * a + bi[c]);
+                *e = urc_bf16_to_f32(urc_f32_to_bf16((float)t));
+            }
+        }
+    free(sc);
+    free(bi);
+}
+
 static bool conv_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *const *out) {
     geo g = urc_conv_geometry(n);
     bool tr = n->op == URC_OP_CONV_TRANSPOSE;
@@ -340,6 +382,7 @@ static bool conv_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
         }
         x = xs;
     }
+    if (n->a.conv.xn) xn_ref(n, in, x, &xin);
     if (n->a.conv.xq.scale > 0) /* X's parts fake-quantised first (int8 on tiles: the folded FakeQuant) */
         for (int64_t i = 0, nx = urc_shape_numel(&xin); i < nx; i++) x[i] = urc_fake_quant((float)x[i], n->a.conv.xq);
     if (n->a.conv.fill_rounds) /* float32 parts rounded to bf16 by the tile kernel's fill (their Casts dropped) */
@@ -625,6 +668,10 @@ static void conv_print(const urc_node *n, urc_strbuf *sb) {
     if (a->xq.scale > 0) urc_fq_print(sb, "xq", a->xq);
     if (a->fill_rounds) urc_sb_puts(sb, " x_rounded=bfloat16");
     if (n->nout > 1 && n->out[1]) urc_sb_printf(sb, " stat_parts=%lld", (long long)a->stat_parts);
+    if (a->xn) {
+        urc_sb_printf(sb, " x_norm=InstanceNorm x_norm_epsilon=%g", a->xn_attr.epsilon);
+        if (a->xn_attr.act != URC_ACT_NONE) urc_act_print(sb, "x_norm_act", a->xn_attr.act, a->xn_attr.act_alpha);
+    }
 }
 
 /* Conv and ConvTranspose have channels-last forms (conv_direct.c); FusedConv
@@ -660,4 +707,5 @@ const urc_op_impl urc_impl_conv = {conv_parse,
                                    .int8_levels = urc_conv_int8_levels,
                                    .bf16_store = urc_conv_bf16_store,
                                    .bf16_self_round = urc_conv_bf16_self_round,
-                                   .norm_stats = urc_conv_norm_stats};
+                                   .norm_stats = urc_conv_norm_stats,
+                                   .x_norm = urc_conv_x_norm};

@@ -36,6 +36,7 @@
 
 #include "../loop/tiles.h"
 #include "conv_internal.h"
+#include "norm_apply.h"
 #include "quant.h"
 #include "tile_gemm.h"
 
@@ -278,7 +279,7 @@ static urc_lx *bin(urc_lop op, urc_lx *a, urc_lx *b) { return urc_lx_inrange(urc
  * part bf16(x) there, the low part bf16(x - high) Cp channels further; int8, X's levels q - lo (X fake-quantised
  * already: x / s rounds to q exactly), a zero's -lo around X. */
 static void fill(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp, const int *bx, const int64_t *cx, int nx,
-                 urc_lx *z0) {
+                 urc_lx *z0, const urc_node *n, const int *xn) {
     const urc_dtype dt = a->q8 ? URC_DT_U8 : URC_DT_BF16;
     bool whole = a->PZ == a->P[0]; /* (else the chunk of slabs from z0: its slices of the grid, the last one's fewer) */
     urc_ls *b = body;
@@ -308,8 +309,12 @@ static void fill(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp, const in
     for (int p = 0; p < nx; p++) {
         urc_ls *cl = in;
         urc_lx *c = loop(k, &cl, "c", 0, urc_lx_int(cx[p]), 1, URC_FOR_VECTOR);
-        urc_lx *x = urc_lx_load(k, bx[p], urc_add(urc_muli(v, cx[p]), c)), *at = urc_add(urc_addi(q, c0), c);
-        if (a->q8) {
+        urc_lx *xi = urc_add(urc_muli(v, cx[p]), c), *x = urc_lx_load(k, bx[p], xi), *at = urc_add(urc_addi(q, c0), c);
+        if (xn) { /* (the norm's value: urc_conv_attr xn, one part) */
+            const urc_norm_attr *na = &n->a.conv.xn_attr;
+            urc_lx *ci = urc_add(urc_muli(nn, cx[p]), c);
+            urc_ls_store(cl, xp, at, urc_norm_apply_value(k, cl, na->act, na->act_alpha, bx[p], xi, xn, ci));
+        } else if (a->q8) {
             const urc_dtype F = URC_DT_F32;
             urc_lx *l = urc_fake_quant_level(x, a->fq);
             urc_ls_store(cl, xp, at, urc_lx_cast(URC_DT_U8, urc_lx_bin(URC_L_SUB, l, urc_lx_flt(a->fq.lo, F))));
@@ -339,8 +344,7 @@ static void fill(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp, const in
 static void fill_slack(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp) {
     int64_t n = slack(a) * a->Cp * a->S;
     urc_lx *c = loop(k, &body, "c", 0, urc_lx_int(n), 1, URC_FOR_VECTOR);
-    urc_ls_store(body, xp, urc_addi(c, xp_count(a) - n),
-                 urc_lx_const(0, a->q8 ? URC_DT_U8 : URC_DT_BF16));
+    urc_ls_store(body, xp, urc_addi(c, xp_count(a) - n), urc_lx_const(0, a->q8 ? URC_DT_U8 : URC_DT_BF16));
 }
 
 /* Wp[mb][tap][c/2][l] for output channel mb*MB + l, input channel c, as the float32 values wpairs
@@ -400,8 +404,7 @@ typedef struct epi {
 } epi;
 
 /* The epilogue of rows [r0, r1) of the block of positions from o0, its sums in acc from element ao (into at). */
-static void epilogue(urc_kernel *k, urc_ls *at, const epi *e, int acc, urc_lx *ao, urc_lx *o0, urc_lx *r0,
-                     urc_lx *r1) {
+static void epilogue(urc_kernel *k, urc_ls *at, const epi *e, int acc, urc_lx *ao, urc_lx *o0, urc_lx *r0, urc_lx *r1) {
     const amx_geo *a = e->a;
     urc_lx *r = loop_from(k, &at, "r", r0, r1, 1, 0);
     urc_lx *o = urc_sp_let(k, at, "o", urc_add(o0, r));
@@ -414,7 +417,8 @@ static void epilogue(urc_kernel *k, urc_ls *at, const epi *e, int acc, urc_lx *a
     urc_lx *l = loop(k, &keep, "l", 0, e->valid, 1, URC_FOR_VECTOR);
     urc_lx *val = urc_lx_load(k, acc, urc_add(ao, urc_add(urc_muli(r, a->MB), l)));
     urc_lx *ch = urc_add(urc_muli(e->mb, a->MB), l);
-    if (e->q8) val = urc_tile_gemm_dequant(k, val, e->bcorr, e->bs, ch, a->fq); /* s_x * s_w[m] * (sum + lo * W's sum) */
+    if (e->q8)
+        val = urc_tile_gemm_dequant(k, val, e->bcorr, e->bs, ch, a->fq); /* s_x * s_w[m] * (sum + lo * W's sum) */
     if (e->bb >= 0) val = urc_lx_bin(URC_L_ADD, val, urc_lx_load(k, e->bb, ch));
     val = urc_conv_act(k, keep, e->at, val);
     urc_lx *yi = urc_add(yb, l);
@@ -554,8 +558,9 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     for (int p = 0; p < nx; p++) {
         const urc_value *x = xpart(n, p);
         /* (one pass: bf16 after the Cast before it, or float32 rounded by the fill, urc_conv_bf16_self_round) */
-        bool one = a.S == 1 && !q8 && !a.lo2;
-        if (x->dtype != (one ? URC_DT_BF16 : URC_DT_F32) && !(one && n->a.conv.fill_rounds && x->dtype == URC_DT_F32))
+        bool one = a.S == 1 && !q8 && !a.lo2, f32 = x->dtype == URC_DT_F32;
+        if (n->a.conv.xn ? !one || !f32 || nx != 1
+                         : x->dtype != (one ? URC_DT_BF16 : URC_DT_F32) && !(one && n->a.conv.fill_rounds && f32))
             return false;
         bx[p] = urc_lower_in(L, k, x, "x");
         cx[p] = x->shape.dims[x->shape.rank - 1];
@@ -581,29 +586,47 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     int by = urc_lower_out(L, k, n->out[0], "y"), br = R ? urc_lower_in(L, k, R, "r") : -1;
     /* the norm statistics (passes/norm_stats.c): a part per work item, sample n's [slab][part of its rows] */
     int bst = n->nout > 1 && n->out[1] ? urc_lower_out(L, k, n->out[1], "stats") : -1;
+    int bxs = n->a.conv.xn ? urc_lower_in(L, k, n->in[11], "xstats") : -1; /* (X's norm's: urc_conv_attr xn) */
     URC_ASSERT(bst < 0 || n->a.conv.stat_parts == a.out[0] * a.RP, "tile convolution statistics: parts");
 
     const urc_conv_attr *at = &n->a.conv;
-    int64_t key[56 + 2 * URC_CONV_MAX_PARTS], alpha, fqs = 0;
+    int64_t key[64 + 2 * URC_CONV_MAX_PARTS], alpha, fqs = 0;
     int nk = 0;
     memcpy(&alpha, &at->act_alpha, sizeof alpha);
     memcpy(&fqs, &a.fq.scale, sizeof a.fq.scale);
-    const int64_t head[] = {0x414d58, a.N,     a.C,   a.M, a.Cp,    a.MB,  a.nmb, a.S,  bw,
-                            bb,       br,      by,    xp,  at->act, alpha, nx,    q8,   fqs,
-                            a.fq.lo,  a.fq.hi, bcorr, bs,  a.quad,  a.RB,  a.SD,  a.RP, bst, a.fold, a.lo2};
+    const int64_t head[] = {0x414d58, a.N, a.C,    a.M,     a.Cp,  a.MB, a.nmb, a.S,    bw,      bb,
+                            br,       by,  xp,     at->act, alpha, nx,   q8,    fqs,    a.fq.lo, a.fq.hi,
+                            bcorr,    bs,  a.quad, a.RB,    a.SD,  a.RP, bst,   a.fold, a.lo2,   bxs};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
     for (int i = 0; i < 3; i++)
         key[nk++] = a.in[i], key[nk++] = a.out[i], key[nk++] = a.K[i], key[nk++] = a.pb[i], key[nk++] = a.st[i];
     for (int p = 0; p < nx; p++) key[nk++] = bx[p], key[nk++] = cx[p];
+    if (at->xn) { /* (the norm's parameters: the coefficients' loads name their buffers) */
+        int64_t eps;
+        memcpy(&eps, &at->xn_attr.epsilon, sizeof eps);
+        memcpy(&alpha, &at->xn_attr.act_alpha, sizeof alpha);
+        key[nk++] = eps, key[nk++] = at->xn_attr.act, key[nk++] = alpha;
+        for (int i = 12; i < 14; i++) { /* (one-element constants are literals in the code) */
+            const urc_value *v = n->in[i];
+            key[nk++] =
+                v->data && urc_shape_numel(&v->shape) == 1 ? (int64_t)(urc_elem_f64(v->dtype, v->data, 0) * 1e9) : -1;
+        }
+    }
     if (urc_lower_reuse(L, k, n, key, nk)) return true;
 
     /* per chunk of SD slabs from z0 (one chunk: every slab), its grid, then its work items: output block, sample,
      * slab, part of the slab's rows (RP > 1) */
+    int xn[3], *xnp = NULL;
+    if (at->xn) { /* (its norm's coefficients, every sample's, before anything reads X) */
+        urc_norm_apply_coeffs(L, k, n->in[0], n->in[12], n->in[13], bxs, n->in[11]->shape.dims[1], at->xn_attr.epsilon,
+                              xn);
+        xnp = xn;
+    }
     fill_slack(k, k->body, &a, xp);
     urc_ls *cb = k->body;
     bool whole = a.SD == a.out[0];
     urc_lx *z0 = whole ? urc_lx_int(0) : loop(k, &cb, "z0", 0, urc_lx_int(a.out[0]), a.SD, 0);
-    fill(k, cb, &a, xp, bx, cx, nx, z0);
+    fill(k, cb, &a, xp, bx, cx, nx, z0, n, xnp);
     urc_ls *body = cb;
     urc_lx *mb = loop(k, &body, "mb", 0, urc_lx_int(a.nmb), 1, URC_FOR_PARALLEL);
     cb->list.items[cb->list.len - 1]->collapse = a.RP > 1 ? 4 : 3;
@@ -649,6 +672,8 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     urc_lower_remember(L, k);
     return true;
 }
+
+bool urc_conv_x_norm(const urc_node *n, const urc_target *t) { return nparts(n) == 1 && urc_conv_amx_pairs(n, t) == 1; }
 
 int64_t urc_conv_norm_stats(urc_node *n, const urc_target *t, bool apply) {
     amx_geo a;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "activation.h"
+#include "norm_apply.h"
 #include "norm_internal.h"
 
 /* Chunks of the channels-last statistics: enough for the threads and to
@@ -304,4 +305,34 @@ bool urc_norm_lower_cl(urc_lower *L, const urc_node *n, const geom *g, const nor
                       var(k, c));
     }
     return true;
+}
+
+void urc_norm_apply_coeffs(urc_lower *L, urc_kernel *k, const urc_value *x, const urc_value *scale,
+                           const urc_value *bias, int bst, int64_t P, double eps, int mab[3]) {
+    const urc_shape *xs = &x->shape;
+    int64_t N = xs->dims[0], C = xs->dims[xs->rank - 1], S = urc_shape_numel(xs) / (N * C);
+    geom g = {N, C, S, C, 1, true, false};
+    normp np = {x, scale, bias, NULL, NULL, eps};
+    static const char *names[3] = {"xn_m", "xn_a", "xn_b"}, *per[3] = {"cm", "ca", "cb"};
+    int ab[3], tot_s = urc_kernel_local(k, "tot_s", URC_DT_F64, C), tot_q = urc_kernel_local(k, "tot_q", URC_DT_F64, C);
+    for (int q = 0; q < 3; q++) {
+        ab[q] = urc_kernel_local(k, per[q], URC_DT_F32, C);
+        mab[q] = urc_kernel_local(k, names[q], URC_DT_F32, N * C);
+    }
+    int c = urc_kernel_var(k, "c", URC_DT_I64);
+    for (int64_t nb = 0; nb < N; nb++) { /* (as urc_norm_lower_cl: a sample after the other) */
+        cl_stats_given(k, &g, bst, P, nb, tot_s, tot_q);
+        cl_coeffs(L, k, &g, &np, -1, ilit(nb * S * C), tot_s, tot_q, ab, URC_DT_F32);
+        urc_ls *lc = urc_ls_for(k->body, c, ilit(0), ilit(C), 1, URC_FOR_VECTOR);
+        for (int q = 0; q < 3; q++)
+            urc_ls_store(lc, mab[q], urc_addi(var(k, c), nb * C), urc_lx_load(k, ab[q], var(k, c)));
+    }
+}
+
+urc_lx *urc_norm_apply_value(urc_kernel *k, urc_ls *at, urc_act act, double alpha, int bx, urc_lx *idx,
+                             const int mab[3], urc_lx *ci) {
+    epilogue e = {act, URC_ACT_NONE, alpha, 0, 0, -1, URC_DT_BF16, {0, 0, 0}};
+    urc_lx *m[3];
+    for (int q = 0; q < 3; q++) m[q] = urc_lx_load(k, mab[q], ci);
+    return urc_norm_value(k, at, &e, bx, idx, m, NULL);
 }

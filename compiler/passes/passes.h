@@ -67,6 +67,12 @@ bool urc_pass_conv_weights(urc_graph *g);
 int urc_pass_norm_stats(urc_graph *g, const urc_target *t);
 /* Undoes it (before the graph is marked again: passes/precision.c). */
 void urc_norm_stats_strip(urc_graph *g);
+/* A channels-last InstanceNorm (a FusedNorm with its statistics from its X's producer, no residual or head) whose
+ * bf16 Y only a product reads that can normalise its data input as it reads it (the op table's x_norm: one-pass tile
+ * convolutions) goes into that product (urc_conv_attr xn): Y is never stored (norm_into_conv.c; after norm_stats, for
+ * target t; UNETRC_NORM_INTO_CONV=0: none). Returns how many; the strip puts the norms back. */
+int urc_pass_norm_into_conv(urc_graph *g, const urc_target *t);
+void urc_norm_into_conv_strip(urc_graph *g);
 /* A float32 1x1 convolution (an output head) that is the only reader of a channels-last FusedNorm's float32 Y goes
  * into the FusedNorm (its in[10], in[11]): each voxel's values pass through the head instead of being stored and read
  * again (norm_head.c; after the precision pass, which leaves the head float32 unless --reduce-head;

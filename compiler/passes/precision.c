@@ -192,7 +192,8 @@ static bool *output_heads(const urc_graph *g) {
 
 int urc_pass_precision(urc_graph *g, urc_dtype dt, const char *const *keep, int nkeep, bool reduce_head, int *unused) {
     URC_ASSERT(dt == URC_DT_F32 || dt == URC_DT_BF16 || dt == URC_DT_F16 || dt == URC_DT_I8, "precision: bad dtype");
-    urc_norm_stats_strip(g); /* (an earlier bf16 marking's) */
+    urc_norm_into_conv_strip(g); /* (an earlier bf16 marking's) */
+    urc_norm_stats_strip(g);
     strip_fake_quant(g);
     bool *used = urc_alloc(sizeof(bool) * (size_t)(nkeep + 1));
     const bool *head = dt == URC_DT_F32 || reduce_head ? NULL : output_heads(g);
