@@ -174,6 +174,24 @@ for t in conv/test_fconv_wino_odd_m20_3d conv/test_fconv_wino_odd_m20_2d matmul_
         fi
     done
 done
+# one float32 channel (conv_amx.c lo2: its bf16 high and low parts in the grid's two channels, the taps along W folded)
+# against the interpreter's float32 X within 1e-5 as the split form above (rounding X to bf16 alone: ~1e-3)
+d="$S/tests/node_extra/conv/test_fconv_amx_c1_m16_3d"
+"$(dirname "$cmp")/npy_randn" "$d/test_data_set_0/input_0.pb" 1 "$T/rand.npy"
+"$U" run "$d/model.onnx" --input "$T/rand.npy" --precision bf16 --reduce-head --interp --output "$T/ref.npy"
+"$U" run "$d/model.onnx" --input "$T/rand.npy" --precision bf16 --reduce-head --output "$T/gen.npy"
+"$cmp" "$T/ref.npy" "$T/gen.npy" 1e-5 || fail "one channel: code vs interpreter"
+"$U" "$d/model.onnx" -o "$T/one.c" --precision bf16 --reduce-head --target-cpu native
+grep -q "tmm4\[\|_tile_dpbf16ps(" "$T/one.c" || fail "one channel: no tile kernel"
+# the tile ConvTranspose's pipelined form (conv_amx.c urc_convt_amx: a row block's panels under one configuration,
+# each epilogue during the next panel's products; 23 row blocks) against the block-by-block form, bit for bit
+d="$S/tests/node_extra/conv/test_fconvt_k2s2_m24_pipe_3d"
+"$(dirname "$cmp")/npy_randn" "$d/test_data_set_0/input_0.pb" 1 "$T/rand.npy"
+"$U" "$d/model.onnx" -o "$T/one.c" --precision bf16 --reduce-head --target-cpu native
+grep -q "if (p > 0)" "$T/one.c" || fail "ConvTranspose: not pipelined"
+"$U" run "$d/model.onnx" --input "$T/rand.npy" --precision bf16 --reduce-head --output "$T/gen.npy"
+UNETRC_AMX_PIPE=0 "$U" run "$d/model.onnx" --input "$T/rand.npy" --precision bf16 --reduce-head --output "$T/nopipe.npy"
+"$cmp" "$T/nopipe.npy" "$T/gen.npy" 0 || fail "ConvTranspose: the pipelined form changed the output"
 # int8 (tdpbusd): tests/data/int8_amx.onnx's five convolutions, ConvTranspose and two matmuls that read
 # fake-quantised X (make_int8_amx.py) on tiles, each with the FakeQuant before it folded into it: the code for sapphirerapids multiplies with _tile_dpbusd, and gcc (its target attribute, no -march),
 # clang (-march=sapphirerapids) and the LLVM backend build objects with tdpbusd; run here (emulated without AMX),

@@ -690,6 +690,67 @@ int64_t urc_conv_norm_stats(urc_node *n, const urc_target *t, bool apply) {
  * element (v, j) to Y[n, id*KD + kd, ih*KH + kh, iw*KW + kw, m] with the bias (Y float32, or rounded to bf16:
  * urc_conv_bf16_store). Taken with bf16 pairs (X read as bf16: urc_conv_pairs) on an AMX target, constant W; split
  * (urc_target_amx_split), X float32. */
+/* What the epilogue of a ConvTranspose's block needs (urc_convt_amx). */
+typedef struct convt_epi {
+    const urc_node *n;
+    int64_t in[3], K[3], M, T, J, V;
+    bool q8;
+    int bcorr, bs;
+    urc_fq fq;
+    int bb, by;
+} convt_epi;
+
+/* Into `at`: the block of row block i0 and panel p, its sums in acc from element ao, scattered to Y with the bias and
+ * activation: block element (i, j) is input voxel v = i0 + i, column jj = p*32 + j. */
+static void convt_epilogue(urc_kernel *k, urc_ls *at, const convt_epi *e, urc_lx *i0, urc_lx *p, int acc, urc_lx *ao) {
+    const int64_t *in = e->in, *K = e->K, M = e->M, T = e->T, J = e->J, V = e->V;
+    urc_ls *rb = at;
+    urc_lx *rows = V % 32 ? urc_sp_min(urc_lx_int(32), urc_sub(urc_lx_int(V), i0)) : urc_lx_int(32);
+    urc_lx *i = loop(k, &rb, "i", 0, rows, 1, 0);
+    urc_lx *v = urc_sp_let(k, rb, "v", urc_add(i0, i));
+    urc_lx *iw = bin(URC_L_REM, v, urc_lx_int(in[2])), *t1 = bin(URC_L_DIV, v, urc_lx_int(in[2]));
+    urc_lx *ih = bin(URC_L_REM, t1, urc_lx_int(in[1])), *t2 = bin(URC_L_DIV, t1, urc_lx_int(in[1]));
+    urc_lx *id = bin(URC_L_REM, t2, urc_lx_int(in[0])), *nn = bin(URC_L_DIV, t2, urc_lx_int(in[0]));
+    urc_lx *ob = urc_sp_let(
+        k, rb, "ob", /* Y's voxel of tap 0 */
+        urc_add(urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, in[0] * K[0]), urc_muli(id, K[0])), in[1] * K[1]),
+                                 urc_muli(ih, K[1])),
+                         in[2] * K[2]),
+                urc_muli(iw, K[2])));
+    /* the block's columns: where the taps and the panels align (M a multiple of 32, or 32 a multiple of M) a loop over
+     * the panel's taps and one over its contiguous channels (the tap's offset invariant, the stores contiguous: they
+     * vectorise), else one loop over the columns */
+    urc_lx *j, *t, *m;
+    if (M % 32 == 0) { /* (the panel inside one tap) */
+        urc_lx *p32 = urc_muli(p, 32);
+        j = loop(k, &rb, "j", 0, urc_lx_int(32), 1, URC_FOR_VECTOR);
+        t = bin(URC_L_DIV, p32, urc_lx_int(M)), m = urc_add(bin(URC_L_REM, p32, urc_lx_int(M)), j);
+    } else if (32 % M == 0) { /* (32 / M whole taps in the panel; the last panel may hold fewer) */
+        int64_t tp = 32 / M;
+        urc_lx *taps = T % tp ? urc_sp_min(urc_lx_int(tp), urc_sub(urc_lx_int(T), urc_muli(p, tp))) : urc_lx_int(tp);
+        urc_lx *tq = loop(k, &rb, "tq", 0, taps, 1, 0);
+        t = urc_add(urc_muli(p, tp), tq);
+        m = loop(k, &rb, "m", 0, urc_lx_int(M), 1, URC_FOR_VECTOR);
+        j = urc_add(urc_muli(tq, M), m);
+    } else {
+        urc_lx *cols = J % 32 ? urc_sp_min(urc_lx_int(32), urc_sub(urc_lx_int(J), urc_muli(p, 32))) : urc_lx_int(32);
+        j = loop(k, &rb, "j", 0, cols, 1, URC_FOR_VECTOR);
+        urc_lx *jc = urc_add(urc_muli(p, 32), j);
+        t = bin(URC_L_DIV, jc, urc_lx_int(M)), m = bin(URC_L_REM, jc, urc_lx_int(M));
+    }
+    urc_lx *jj = urc_add(urc_muli(p, 32), j);
+    urc_lx *kw = bin(URC_L_REM, t, urc_lx_int(K[2])),
+           *kh = bin(URC_L_REM, bin(URC_L_DIV, t, urc_lx_int(K[2])), urc_lx_int(K[1]));
+    urc_lx *kd = bin(URC_L_DIV, t, urc_lx_int(K[1] * K[2]));
+    urc_lx *off = urc_add(urc_muli(urc_add(urc_muli(kd, in[1] * K[1]), kh), in[2] * K[2]), kw);
+    urc_lx *val = urc_lx_load(k, acc, urc_add(ao, urc_add(urc_muli(i, 32), j)));
+    if (e->q8) val = urc_tile_gemm_dequant(k, val, e->bcorr, e->bs, jj, e->fq);
+    if (e->bb >= 0) val = urc_lx_bin(URC_L_ADD, val, urc_lx_load(k, e->bb, m));
+    val = urc_conv_act(k, rb, &e->n->a.conv, val);
+    if (e->n->out[0]->dtype == URC_DT_BF16) val = urc_lx_cast(URC_DT_BF16, val); /* (urc_conv_bf16_store) */
+    urc_ls_store(rb, e->by, urc_add(urc_muli(urc_add(ob, off), M), m), val);
+}
+
 bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg) {
     const urc_value *X = n->in[0], *W = n->in[1], *B = bias(n), *sv = n->scratch;
     bool split = urc_target_amx_split(L->target);
@@ -744,64 +805,39 @@ bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg
         urc_lx *v = loop(k, &qb, "v", 0, urc_lx_int(V32), 1, URC_FOR_PARALLEL);
         urc_tile_gemm_levels(k, qb, v, V, bx, urc_muli(v, C), bxq, urc_muli(v, Cp), C, Cp, fq);
     }
+    convt_epi e = {n, {in[0], in[1], in[2]}, {K[0], K[1], K[2]}, M, T, J, V, q8, bcorr, bs, fq, bb, by};
     urc_ls *body = k->body;
     /* (the row blocks outside the panels: a thread's consecutive items write the taps of the same input voxels, whose
      * outputs along W are adjacent: BasicUNet's last upsampling 11.2 -> 8.1 ms, 2 threads) */
     urc_lx *i0 = urc_muli(loop(k, &body, "rb", 0, urc_lx_int((V + 31) / 32), 1, URC_FOR_PARALLEL), 32);
-    k->body->list.items[k->body->list.len - 1]->collapse = 2;
-    urc_lx *p = loop(k, &body, "p", 0, urc_lx_int(NP), 1, 0);
-    urc_tile_gemm tg = {bx, urc_lx_int(0), C, V, C, bw, urc_muli(p, urc_tile_gemm_panel_pairs(C)), split, false, false};
+    /* pipelined (UNETRC_AMX_PIPE=0: not; not the quads, nor fewer than 16 row blocks, whose panels are work items too):
+     * a row block's panels under one tile configuration, each panel's epilogue during the next one's products */
+    const char *ev = getenv("UNETRC_AMX_PIPE");
+    bool pipe = !(ev && !strcmp(ev, "0")) && !quad && (V + 31) / 32 >= 16 && NP > 1;
+    if (!pipe) k->body->list.items[k->body->list.len - 1]->collapse = 2;
+    urc_tile_gemm tg = {bx, urc_lx_int(0), C, V, C, bw, NULL, split, false, false};
+    int64_t pstride = urc_tile_gemm_panel_pairs(C);
     if (q8) { /* (quad: B's elements are uint32 quads) */
-        int64_t pb = urc_tile_gemm_panel_bytes8(C, quad) / (quad ? 4 : 1);
-        tg = (urc_tile_gemm){bxq, urc_lx_int(0), Cp, V32, Cp, bw, urc_muli(p, pb), false, true, quad};
+        pstride = urc_tile_gemm_panel_bytes8(C, quad) / (quad ? 4 : 1);
+        tg = (urc_tile_gemm){bxq, urc_lx_int(0), Cp, V32, Cp, bw, NULL, false, true, quad};
     }
-    int acc = urc_tile_gemm_block(k, body, &tg, i0, L->target);
-    /* block element (i, j): input voxel v = i0 + i, column jj = p*32 + j */
-    urc_ls *rb = body;
-    urc_lx *rows = V % 32 ? urc_sp_min(urc_lx_int(32), urc_sub(urc_lx_int(V), i0)) : urc_lx_int(32);
-    urc_lx *i = loop(k, &rb, "i", 0, rows, 1, 0);
-    urc_lx *v = urc_sp_let(k, rb, "v", urc_add(i0, i));
-    urc_lx *iw = bin(URC_L_REM, v, urc_lx_int(in[2])), *t1 = bin(URC_L_DIV, v, urc_lx_int(in[2]));
-    urc_lx *ih = bin(URC_L_REM, t1, urc_lx_int(in[1])), *t2 = bin(URC_L_DIV, t1, urc_lx_int(in[1]));
-    urc_lx *id = bin(URC_L_REM, t2, urc_lx_int(in[0])), *nn = bin(URC_L_DIV, t2, urc_lx_int(in[0]));
-    urc_lx *ob = urc_sp_let(
-        k, rb, "ob", /* Y's voxel of tap 0 */
-        urc_add(urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, in[0] * K[0]), urc_muli(id, K[0])), in[1] * K[1]),
-                                 urc_muli(ih, K[1])),
-                         in[2] * K[2]),
-                urc_muli(iw, K[2])));
-    /* the block's columns: where the taps and the panels align (M a multiple of 32, or 32 a multiple of M) a loop over
-     * the panel's taps and one over its contiguous channels (the tap's offset invariant, the stores contiguous: they
-     * vectorise), else one loop over the columns */
-    urc_lx *j, *t, *m;
-    if (M % 32 == 0) { /* (the panel inside one tap) */
-        urc_lx *p32 = urc_muli(p, 32);
-        j = loop(k, &rb, "j", 0, urc_lx_int(32), 1, URC_FOR_VECTOR);
-        t = bin(URC_L_DIV, p32, urc_lx_int(M)), m = urc_add(bin(URC_L_REM, p32, urc_lx_int(M)), j);
-    } else if (32 % M == 0) { /* (32 / M whole taps in the panel; the last panel may hold fewer) */
-        int64_t tp = 32 / M;
-        urc_lx *taps = T % tp ? urc_sp_min(urc_lx_int(tp), urc_sub(urc_lx_int(T), urc_muli(p, tp))) : urc_lx_int(tp);
-        urc_lx *tq = loop(k, &rb, "tq", 0, taps, 1, 0);
-        t = urc_add(urc_muli(p, tp), tq);
-        m = loop(k, &rb, "m", 0, urc_lx_int(M), 1, URC_FOR_VECTOR);
-        j = urc_add(urc_muli(tq, M), m);
-    } else {
-        urc_lx *cols = J % 32 ? urc_sp_min(urc_lx_int(32), urc_sub(urc_lx_int(J), urc_muli(p, 32))) : urc_lx_int(32);
-        j = loop(k, &rb, "j", 0, cols, 1, URC_FOR_VECTOR);
-        urc_lx *jc = urc_add(urc_muli(p, 32), j);
-        t = bin(URC_L_DIV, jc, urc_lx_int(M)), m = bin(URC_L_REM, jc, urc_lx_int(M));
+    urc_tiles t;
+    int apad = -1, acc = pipe ? urc_tile_gemm_setup(k, body, &tg, L->target, 2, &t, &apad) : -1;
+    urc_ls *item = body;
+    urc_lx *p = loop(k, &body, "p", 0, urc_lx_int(pipe ? NP + 1 : NP), 1, 0);
+    tg.bbase = urc_muli(p, pstride);
+    if (!pipe) {
+        acc = urc_tile_gemm_block(k, body, &tg, i0, L->target);
+        convt_epilogue(k, body, &e, i0, p, acc, urc_lx_int(0));
+    } else { /* panel p's products (p < NP), panel p - 1's epilogue (p > 0), panel p's tiles stored */
+        urc_lx *cur = urc_sp_let(k, body, "h", bin(URC_L_REM, p, urc_lx_int(2)));
+        urc_tile_gemm_products(k, urc_ls_if(body, bin(URC_L_LT, p, urc_lx_int(NP)), NULL), &tg, i0, &t, apad);
+        convt_epilogue(k, urc_ls_if(body, bin(URC_L_GT, p, urc_lx_int(0)), NULL), &e, i0, urc_addi(p, -1), acc,
+                       urc_muli(urc_sub(urc_lx_int(1), cur), 32 * 32));
+        urc_tile_gemm_store(k, urc_ls_if(body, bin(URC_L_LT, p, urc_lx_int(NP)), NULL), &t, acc,
+                            urc_muli(cur, 32 * 32));
+        urc_tiles_release(item, &t);
     }
-    urc_lx *jj = urc_add(urc_muli(p, 32), j);
-    urc_lx *kw = bin(URC_L_REM, t, urc_lx_int(K[2])),
-           *kh = bin(URC_L_REM, bin(URC_L_DIV, t, urc_lx_int(K[2])), urc_lx_int(K[1]));
-    urc_lx *kd = bin(URC_L_DIV, t, urc_lx_int(K[1] * K[2]));
-    urc_lx *off = urc_add(urc_muli(urc_add(urc_muli(kd, in[1] * K[1]), kh), in[2] * K[2]), kw);
-    urc_lx *val = urc_lx_load(k, acc, urc_add(urc_muli(i, 32), j));
-    if (q8) val = urc_tile_gemm_dequant(k, val, bcorr, bs, jj, fq);
-    if (bb >= 0) val = urc_lx_bin(URC_L_ADD, val, urc_lx_load(k, bb, m));
-    val = urc_conv_act(k, rb, &n->a.conv, val);
-    if (n->out[0]->dtype == URC_DT_BF16) val = urc_lx_cast(URC_DT_BF16, val); /* (urc_conv_bf16_store) */
-    urc_ls_store(rb, by, urc_add(urc_muli(urc_add(ob, off), M), m), val);
     urc_lower_remember(L, k);
     return true;
 }

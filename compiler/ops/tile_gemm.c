@@ -152,25 +152,30 @@ static void chunk(urc_kernel *k, urc_ls *at, const urc_tiles *t, const urc_tile_
     }
 }
 
-int urc_tile_gemm_block(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, urc_lx *i0, const urc_target *tg) {
-    if (g->quad) return quad_gemm(k, at, g, i0, tg);
-    urc_tiles t;
-    memset(&t, 0, sizeof t);
+int urc_tile_gemm_setup(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, const urc_target *tg, int nacc, urc_tiles *t,
+                        int *apad) {
+    memset(t, 0, sizeof *t);
     for (int i = 0; i < 8; i++) { /* C[r][h] = 2r + h, A[r], B[h] */
-        t.rows[i] = 16, t.colsb[i] = 64;
-        if (g->q8) t.dt[i] = i < 4 ? URC_DT_I32 : i < 6 ? URC_DT_U8 : URC_DT_I8;
-        else t.dt[i] = i < 4 ? URC_DT_F32 : i < 6 ? URC_DT_BF16 : URC_DT_U32;
+        t->rows[i] = 16, t->colsb[i] = 64;
+        if (g->q8) t->dt[i] = i < 4 ? URC_DT_I32 : i < 6 ? URC_DT_U8 : URC_DT_I8;
+        else t->dt[i] = i < 4 ? URC_DT_F32 : i < 6 ? URC_DT_BF16 : URC_DT_U32;
     }
-    urc_tiles_config(k, at, &t, tg);
-    int acc = urc_kernel_local(k, "acc", t.dt[0], 32 * 32);
+    urc_tiles_config(k, at, t, tg);
+    int acc = urc_kernel_local(k, "acc", t->dt[0], nacc * 32 * 32);
     urc_ls_array(at, k, acc);
+    bool rows_part = g->M % 32 != 0, k_part = g->K % 32 != 0;
+    *apad = !g->q8 && (rows_part || k_part || g->split)
+                ? urc_kernel_local(k, "apad", URC_DT_BF16, (g->split ? 2 : 1) * 32 * 32)
+                : -1;
+    if (*apad >= 0) urc_ls_array(at, k, *apad);
+    return acc;
+}
+
+void urc_tile_gemm_products(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, urc_lx *i0, const urc_tiles *t,
+                            int apad) {
     int64_t Kp = (g->K + 31) / 32 * 32, Kf = g->K / 32 * 32;
     bool rows_part = g->M % 32 != 0, k_part = Kf < g->K;
-    int apad = !g->q8 && (rows_part || k_part || g->split)
-                   ? urc_kernel_local(k, "apad", URC_DT_BF16, (g->split ? 2 : 1) * 32 * 32)
-                   : -1;
-    if (apad >= 0) urc_ls_array(at, k, apad);
-    for (int i = 0; i < 4; i++) urc_tiles_zero(k, at, &t, i);
+    for (int i = 0; i < 4; i++) urc_tiles_zero(k, at, t, i);
     /* full row blocks read A in place but for a last partial k chunk; the last, partial row block through apad */
     urc_ls *full = at, *part = NULL;
     if (g->M < 32 || g->split) full = NULL, part = at; /* (split: every chunk through apad) */
@@ -179,21 +184,32 @@ int urc_tile_gemm_block(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, urc_l
     if (g->q8) { /* (padded by the caller) */
         URC_ASSERT(!rows_part && g->K % 64 == 0, "int8 tile product of an unpadded A");
         urc_ls *kl = urc_ls_for(at, vk, urc_lx_int(0), urc_lx_int(g->K), 64, 0);
-        chunk8(k, kl, &t, g, i0, urc_lx_var(k, vk));
+        chunk8(k, kl, t, g, i0, urc_lx_var(k, vk));
         full = part = NULL;
     }
     if (full && Kf) {
         urc_ls *kl = urc_ls_for(full, vk, urc_lx_int(0), urc_lx_int(Kf), 32, 0);
-        chunk(k, kl, &t, g, i0, urc_lx_var(k, vk), apad, true);
+        chunk(k, kl, t, g, i0, urc_lx_var(k, vk), apad, true);
     }
-    if (full && k_part) chunk(k, full, &t, g, i0, urc_lx_int(Kf), apad, false);
+    if (full && k_part) chunk(k, full, t, g, i0, urc_lx_int(Kf), apad, false);
     if (part) {
         urc_ls *kl = urc_ls_for(part, vk, urc_lx_int(0), urc_lx_int(Kp), 32, 0);
-        chunk(k, kl, &t, g, i0, urc_lx_var(k, vk), apad, false);
+        chunk(k, kl, t, g, i0, urc_lx_var(k, vk), apad, false);
     }
+}
+
+void urc_tile_gemm_store(urc_kernel *k, urc_ls *at, const urc_tiles *t, int acc, urc_lx *off) {
     for (int r = 0; r < 2; r++)
         for (int h = 0; h < 2; h++)
-            urc_tiles_store(k, at, &t, 2 * r + h, acc, urc_lx_int(16 * r * 32 + 16 * h), urc_lx_int(32));
+            urc_tiles_store(k, at, t, 2 * r + h, acc, urc_add(off, urc_lx_int(16 * r * 32 + 16 * h)), urc_lx_int(32));
+}
+
+int urc_tile_gemm_block(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, urc_lx *i0, const urc_target *tg) {
+    if (g->quad) return quad_gemm(k, at, g, i0, tg);
+    urc_tiles t;
+    int apad, acc = urc_tile_gemm_setup(k, at, g, tg, 1, &t, &apad);
+    urc_tile_gemm_products(k, at, g, i0, &t, apad);
+    urc_tile_gemm_store(k, at, &t, acc, urc_lx_int(0));
     urc_tiles_release(at, &t);
     return acc;
 }

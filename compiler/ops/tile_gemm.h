@@ -4,6 +4,7 @@
 #define URC_OPS_TILE_GEMM_H
 
 #include "../loop/lower.h"
+#include "../loop/tiles.h"
 
 typedef struct urc_tile_gemm {
     int a; /* A: bfloat16, rows lda elements apart, element (0, 0) at abase; M rows, K columns */
@@ -23,6 +24,15 @@ typedef struct urc_tile_gemm {
  * `at`). A row block past M or a k chunk past K reads A through a zero-padded local copy of its 32 x 32 block.
  * quad: no tiles (the sums of DOT4 lanes). */
 int urc_tile_gemm_block(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, urc_lx *i0, const urc_target *tg);
+/* The block in pieces (not quad), for a caller that runs several blocks under one tile configuration: the
+ * configuration and the locals into `at` (acc: nacc blocks of 32 x 32; apad: the padded copy, -1 when none), then per
+ * block its products (C tiles zeroed, then every chunk of k) and the tiles' store to acc from element off; the caller
+ * releases the tiles (urc_tiles_release). */
+int urc_tile_gemm_setup(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, const urc_target *tg, int nacc, urc_tiles *t,
+                        int *apad);
+void urc_tile_gemm_products(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, urc_lx *i0, const urc_tiles *t,
+                            int apad);
+void urc_tile_gemm_store(urc_kernel *k, urc_ls *at, const urc_tiles *t, int acc, urc_lx *off);
 
 /* The packed B's layout: panels of 32 columns, and uint32 pairs per panel (Kp/2 rows of 32). */
 static inline int64_t urc_tile_gemm_panels(int64_t N) { return (N + 31) / 32; }

@@ -283,3 +283,9 @@ save_graph('test_fconv_vox_fuse_lrelu_tail_2d', x,
 # (Y channels-last as in save_wino)
 save_wino('test_fconv_amx_c4_m16_3d', X(1, 4, 5, 6, 21), Wt(16, 4, 3, 3, 3), Wt(16), [1] * 6)
 save_wino('test_fconv_amx_c2_m32_2d', X(1, 2, 9, 37), Wt(32, 2, 3, 3), Wt(32), [1] * 4, act=True)
+# ... on one float32 channel (BasicUNet's and UNETR's image): its bf16 high and low parts in the grid's two channels
+# (conv_amx.c lo2; amx_check runs it on normal data, where the low parts are not zero)
+save_wino('test_fconv_amx_c1_m16_3d', X(1, 1, 5, 6, 21), Wt(16, 1, 3, 3, 3), Wt(16), [1] * 6)
+# the tile ConvTranspose over enough row blocks (720 voxels: 23, the last partial) to take the pipelined form (a row
+# block's 6 panels of 24-channel taps under one tile configuration, each panel's epilogue during the next products)
+save('test_fconvt_k2s2_m24_pipe_3d', 'ConvTranspose', X(1, 8, 8, 9, 10), Wt(8, 24, 2, 2, 2), Wt(24), strides=[2] * 3)
