@@ -782,13 +782,38 @@ static void amx8_levels(mm_ctx *c, int64_t M32, int64_t Kp) {
                          urc_muli(urc_add(urc_muli(ab, M32), r), Kp), g->K, Kp, c->fq);
 }
 
+/* Into `at`: block (i0, panel p) of Y, its sums in acc from element ao: Y[b, i0 + i, p*32 + j] for the rows and columns
+ * that exist, through the node's epilogue. */
+static void amx_epilogue(mm_ctx *c, urc_ls *at, const int *iv, urc_lx *p, urc_lx *i0, int acc, urc_lx *ao) {
+    const mm_geom *g = &c->g;
+    urc_kernel *k = c->k;
+    int vi = urc_kernel_var(k, "i", URC_DT_I64), vj = urc_kernel_var(k, "j", URC_DT_I64);
+    urc_lx *rows =
+        g->M % 32 ? urc_lx_inrange(bin(URC_L_MIN, urc_lx_int(32), urc_sub(urc_lx_int(g->M), i0))) : urc_lx_int(32);
+    urc_lx *cols = g->N % 32
+                       ? urc_lx_inrange(bin(URC_L_MIN, urc_lx_int(32), urc_sub(urc_lx_int(g->N), urc_muli(p, 32))))
+                       : urc_lx_int(32);
+    urc_ls *el = urc_ls_for(at, vi, urc_lx_int(0), rows, 1, 0);
+    el = urc_ls_for(el, vj, urc_lx_int(0), cols, 1, URC_FOR_VECTOR);
+    urc_lx *row = urc_add(i0, urc_lx_var(k, vi)), *col = urc_add(urc_muli(p, 32), urc_lx_var(k, vj));
+    urc_lx *yidx = urc_add(urc_muli(urc_add(urc_muli(urc_index_vars(k, iv, &g->batch), g->M), row), g->N), col);
+    urc_lx *v = urc_lx_load(k, acc, urc_add(ao, urc_add(urc_muli(urc_lx_var(k, vi), 32), urc_lx_var(k, vj))));
+    if (c->bq >= 0) v = urc_tile_gemm_dequant(k, v, c->bcorr, c->bs, col, c->fq);
+    epi_store(c, el, yidx, v, row, col, false, EPI_ALL);
+}
+
 static void amx_body(mm_ctx *c) {
     const mm_geom *g = &c->g;
-    int64_t NP = urc_tile_gemm_panels(g->N);
+    int64_t NP = urc_tile_gemm_panels(g->N), RB = (g->M + 31) / 32;
     urc_kernel *k = c->k;
     bool q8 = c->bq >= 0;
     int64_t M32 = (g->M + 31) / 32 * 32, Kp = (g->K + 63) / 64 * 64;
     if (q8) amx8_levels(c, M32, Kp);
+    /* pipelined (UNETRC_AMX_PIPE=0: not; a single row block): a work item is a panel, its row blocks under one tile
+     * configuration (not one per block), each block's epilogue during the next block's products (UNETR's
+     * transformer: 96 of them per layer at 216 tokens, the GELU's in the epilogue) */
+    const char *ev = getenv("UNETRC_AMX_PIPE");
+    bool pipe = !(ev && !strcmp(ev, "0")) && RB > 1;
     static const char *names[URC_MAX_RANK] = {"b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7"};
     int iv[URC_MAX_RANK];
     urc_ls *body = k->body;
@@ -799,8 +824,9 @@ static void amx_body(mm_ctx *c) {
     }
     int vp = urc_kernel_var(k, "p", URC_DT_I64), vrb = urc_kernel_var(k, "rb", URC_DT_I64);
     body = urc_ls_for(body, vp, urc_lx_int(0), urc_lx_int(NP), 1, g->batch.rank ? 0 : URC_FOR_PARALLEL);
-    body = urc_ls_for(body, vrb, urc_lx_int(0), urc_lx_int((g->M + 31) / 32), 1, 0);
-    k->body->list.items[k->body->list.len - 1]->collapse = g->batch.rank + 2;
+    urc_ls *item = body;
+    if (!pipe) body = urc_ls_for(body, vrb, urc_lx_int(0), urc_lx_int(RB), 1, 0);
+    k->body->list.items[k->body->list.len - 1]->collapse = g->batch.rank + (pipe ? 1 : 2);
     urc_lx *p = urc_lx_var(k, vp), *i0 = urc_muli(urc_lx_var(k, vrb), 32);
     urc_lx *bb = urc_muli(urc_add(urc_muli(urc_index_bcast(k, iv, &g->batch, &g->bbatch), NP), p),
                           q8 ? urc_tile_gemm_panel_bytes8(g->K, false) : urc_tile_gemm_panel_pairs(g->K));
@@ -816,21 +842,22 @@ static void amx_body(mm_ctx *c) {
                         !q8 && c->n->in[0]->dtype == URC_DT_F32,
                         q8,
                         false};
-    int acc = urc_tile_gemm_block(k, body, &tg, i0, c->L->target);
-    /* Y[b, i0 + i, p*32 + j] for the rows and columns that exist */
-    int vi = urc_kernel_var(k, "i", URC_DT_I64), vj = urc_kernel_var(k, "j", URC_DT_I64);
-    urc_lx *rows =
-        g->M % 32 ? urc_lx_inrange(bin(URC_L_MIN, urc_lx_int(32), urc_sub(urc_lx_int(g->M), i0))) : urc_lx_int(32);
-    urc_lx *cols = g->N % 32
-                       ? urc_lx_inrange(bin(URC_L_MIN, urc_lx_int(32), urc_sub(urc_lx_int(g->N), urc_muli(p, 32))))
-                       : urc_lx_int(32);
-    urc_ls *el = urc_ls_for(body, vi, urc_lx_int(0), rows, 1, 0);
-    el = urc_ls_for(el, vj, urc_lx_int(0), cols, 1, URC_FOR_VECTOR);
-    urc_lx *row = urc_add(i0, urc_lx_var(k, vi)), *col = urc_add(urc_muli(p, 32), urc_lx_var(k, vj));
-    urc_lx *yidx = urc_add(urc_muli(urc_add(urc_muli(urc_index_vars(k, iv, &g->batch), g->M), row), g->N), col);
-    urc_lx *v = urc_lx_load(k, acc, urc_add(urc_muli(urc_lx_var(k, vi), 32), urc_lx_var(k, vj)));
-    if (q8) v = urc_tile_gemm_dequant(k, v, c->bcorr, c->bs, col, c->fq);
-    epi_store(c, el, yidx, v, row, col, false, EPI_ALL);
+    if (!pipe) {
+        int acc = urc_tile_gemm_block(k, body, &tg, i0, c->L->target);
+        amx_epilogue(c, body, iv, p, i0, acc, urc_lx_int(0));
+        return;
+    }
+    /* row block rb's products (rb < RB), rb - 1's epilogue (rb > 0), rb's tiles stored */
+    urc_tiles t;
+    int apad, acc = urc_tile_gemm_setup(k, item, &tg, c->L->target, 2, &t, &apad);
+    body = urc_ls_for(item, vrb, urc_lx_int(0), urc_lx_int(RB + 1), 1, 0);
+    urc_lx *rb = urc_lx_var(k, vrb),
+           *cur = urc_lx_var(k, urc_ls_let(k, body, "h", URC_DT_I64, bin(URC_L_REM, rb, urc_lx_int(2))));
+    urc_tile_gemm_products(k, urc_ls_if(body, bin(URC_L_LT, rb, urc_lx_int(RB)), NULL), &tg, i0, &t, apad);
+    amx_epilogue(c, urc_ls_if(body, bin(URC_L_GT, rb, urc_lx_int(0)), NULL), iv, p, urc_addi(i0, -32), acc,
+                 urc_muli(urc_sub(urc_lx_int(1), cur), 32 * 32));
+    urc_tile_gemm_store(k, urc_ls_if(body, bin(URC_L_LT, rb, urc_lx_int(RB)), NULL), &t, acc, urc_muli(cur, 32 * 32));
+    urc_tiles_release(item, &t);
 }
 
 static void fast_body(mm_ctx *c, const tiling *t);
