@@ -122,11 +122,11 @@ for name in unetr_conv_tiny unet2d_5slice; do
             UNETRC_BF16_FOLD=0 UNETRC_GRID_SLABS=$slabs "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 \
                 --output "$T/nofold.npy"
             "$cmp" "$T/nofold.npy" "$T/gen.npy" 0 || fail "$name: the folds changed the code's output"
-            # the norms that read their statistics from the tile convolutions' epilogues (passes/norm_stats.c: 3
+            # the norms that read their statistics from the tile convolutions' epilogues (passes/norm_stats.c: 5
             # here) against the same code with the norms' own passes over X, bit for bit (the float64 sums' order
             # could move a float32 mean by a rounding step; it does not here)
-            [ "$("$U" info "$m.onnx" --precision bf16 --dump-ir | grep -c " stat_parts=")" -eq 3 ] ||
-                fail "$name: not 3 tile convolutions summing for their norms"
+            [ "$("$U" info "$m.onnx" --precision bf16 --dump-ir | grep -c " stat_parts=")" -eq 5 ] ||
+                fail "$name: not 5 tile convolutions summing for their norms"
             UNETRC_NORM_STATS=0 UNETRC_GRID_SLABS=$slabs "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 \
                 --output "$T/nostats.npy"
             "$cmp" "$T/nostats.npy" "$T/gen.npy" 0 || fail "$name: the norm statistics changed the code's output"

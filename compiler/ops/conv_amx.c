@@ -1,7 +1,7 @@
 /* conv_amx.c: convolutions on AMX tiles (--precision bf16 and int8 on a target with AMX; loop/tiles.h).
  *
  * A stride-1, undilated Conv or FusedConv (one group, constant weights, channels-last X and Y, 2 or 3
- * spatial axes, at least 8 or an even number of input channels, at least 16 output channels) as one product per
+ * spatial axes, at least 8 or an even number of input channels, at least 8 output channels) as one product per
  * tap, read straight from a zero-padded copy of X:
  *
  *   Xp [N][PD][PH][PW][Cp] bfloat16, P = out + K - 1 along each axis (X at offset pad_begin), Cp = C
@@ -153,13 +153,15 @@ static void amx_fold(amx_geo *a) {
  * Cast, urc_conv_pairs; or float32 where the pass dropped the Cast and the fill rounds them, fill_rounds). Few
  * input channels (a first convolution's) waste most of the grid's 16 and of each product's K, yet beat the pair
  * kernel (BraTS' 4 -> 16 at 64^3: 5.7 -> 2.2 ms, 2 threads); an odd count below 8 (one channel) keeps its float32
- * X in the float kernels (tiles would round it). */
+ * X in the float kernels (tiles would round it). 8 to 15 output channels fill a 16-wide block in part (Swin UNETR fs
+ * 12's 12-channel convolutions: 223 -> 177 ms a forward, 2 threads), but not folded ones (amx_fold: unet2d_5slice's
+ * 8 -> 8, which the float kernels keep). */
 static bool amx_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
     if (!urc_target_amx(t) || !tile_conv(n, URC_DT_BF16, true) || !amx_geometry(n, false, false, a)) return false;
     a->S = urc_target_amx_split(t) ? 2 : 1;
     amx_fold(a);
     slab_chunks(a, t);
-    return (a->C >= 8 || a->C % 2 == 0 || a->lo2) && a->M >= 16;
+    return (a->C >= 8 || a->C % 2 == 0 || a->lo2) && a->M >= 8 && (a->M >= 16 || !a->fold);
 }
 
 /* X's int8 steps where every X part is fake-quantised alike (a unetrc.FakeQuant, or a FusedNorm that stores
