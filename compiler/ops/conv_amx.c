@@ -31,6 +31,7 @@
  * by vpdpbusd (loop.h URC_LX_DOT4) in blocks of RB positions x MB channels of int32 accumulators that stay in
  * registers (quad_block), the same epilogue.
  * ConvTranspose with kernel = stride: urc_convt_amx below. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -444,8 +445,7 @@ static void epilogue(urc_kernel *k, urc_ls *at, const epi *e, int acc, urc_lx *a
 static void tile_block(urc_kernel *k, urc_ls *at, const amx_geo *a, int xp, int bw, urc_lx *q, span sp, urc_lx *mb,
                        bool q8, urc_tiles *t, const urc_target *tg, const epi *e) {
     int nh = (int)(a->MB / 16);
-    const char *ev = getenv("UNETRC_AMX_PIPE");
-    bool pipe = !(ev && !strcmp(ev, "0"));
+    bool pipe = urc_amx_pipe();
     urc_ls *body = at;
     memset(t, 0, sizeof *t);
     int64_t E = q8 ? 4 : 2;          /* channels per element of a B row: int8 quads, bf16 pairs */
@@ -509,10 +509,9 @@ static void tile_block(urc_kernel *k, urc_ls *at, const amx_geo *a, int xp, int 
  * quad c4 of channels, acc[r][l] = dot4(the quad of Xp at position o0 + r + tap (strided: rowb[r] + tap),
  * Wq[mb][tap][c4][l], acc[r][l]): RB x MB accumulators in registers (rows unrolled, lanes vectors of vpdpbusd).
  * Returns acc. */
-static void quad_block(urc_kernel *k, urc_ls *at0, const amx_geo *a, int xp, int bw, urc_lx *q, span sp, urc_lx *mb,
+static void quad_block(urc_kernel *k, urc_ls *at, const amx_geo *a, int xp, int bw, urc_lx *q, span sp, urc_lx *mb,
                        const epi *e) {
-    urc_ls **at = &at0;
-    urc_ls *body = *at;
+    urc_ls *body = at;
     int64_t RB = a->RB, MB = a->MB, C4 = a->Cp / 4;
     bool strided = a->st[0] > 1 || a->st[1] > 1 || a->st[2] > 1;
     urc_lx *o0 = loop_from(k, &body, "o0", sp.lo, sp.hi, RB, 0);
@@ -610,8 +609,8 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
         key[nk++] = eps, key[nk++] = at->xn_attr.act, key[nk++] = alpha;
         for (int i = 12; i < 14; i++) { /* (one-element constants are literals in the code) */
             const urc_value *v = n->in[i];
-            key[nk++] =
-                v->data && urc_shape_numel(&v->shape) == 1 ? (int64_t)(urc_elem_f64(v->dtype, v->data, 0) * 1e9) : -1;
+            double d = v->data && urc_shape_numel(&v->shape) == 1 ? urc_elem_f64(v->dtype, v->data, 0) : NAN;
+            memcpy(&key[nk++], &d, sizeof d);
         }
     }
     if (urc_lower_reuse(L, k, n, key, nk)) return true;
@@ -814,8 +813,7 @@ bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg
     urc_lx *i0 = urc_muli(loop(k, &body, "rb", 0, urc_lx_int((V + 31) / 32), 1, URC_FOR_PARALLEL), 32);
     /* pipelined (UNETRC_AMX_PIPE=0: not; not the quads, nor fewer than 16 row blocks, whose panels are work items too):
      * a row block's panels under one tile configuration, each panel's epilogue during the next one's products */
-    const char *ev = getenv("UNETRC_AMX_PIPE");
-    bool pipe = !(ev && !strcmp(ev, "0")) && !quad && (V + 31) / 32 >= 16 && NP > 1;
+    bool pipe = urc_amx_pipe() && !quad && (V + 31) / 32 >= 16 && NP > 1;
     if (!pipe) k->body->list.items[k->body->list.len - 1]->collapse = 2;
     urc_tile_gemm tg = {bx, urc_lx_int(0), C, V, C, bw, NULL, split, false, false};
     int64_t pstride = urc_tile_gemm_panel_pairs(C);

@@ -812,8 +812,7 @@ static void amx_body(mm_ctx *c) {
     /* pipelined (UNETRC_AMX_PIPE=0: not; a single row block): a work item is a panel, its row blocks under one tile
      * configuration (not one per block), each block's epilogue during the next block's products (UNETR's
      * transformer: 96 of them per layer at 216 tokens, the GELU's in the epilogue) */
-    const char *ev = getenv("UNETRC_AMX_PIPE");
-    bool pipe = !(ev && !strcmp(ev, "0")) && RB > 1;
+    bool pipe = urc_amx_pipe() && RB > 1;
     static const char *names[URC_MAX_RANK] = {"b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7"};
     int iv[URC_MAX_RANK];
     urc_ls *body = k->body;

@@ -3,6 +3,9 @@
 #ifndef URC_OPS_TILE_GEMM_H
 #define URC_OPS_TILE_GEMM_H
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "../loop/lower.h"
 #include "../loop/tiles.h"
 
@@ -33,6 +36,14 @@ int urc_tile_gemm_setup(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, const
 void urc_tile_gemm_products(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, urc_lx *i0, const urc_tiles *t,
                             int apad);
 void urc_tile_gemm_store(urc_kernel *k, urc_ls *at, const urc_tiles *t, int acc, urc_lx *off);
+
+/* Whether the tile kernels run a block's epilogue during the next block's products (the convolutions' tile_block,
+ * the ConvTransposes and matmuls through the pieces above); UNETRC_AMX_PIPE=0 in the compiler's environment: each
+ * after its own products (comparisons: the same bits). */
+static inline bool urc_amx_pipe(void) {
+    const char *e = getenv("UNETRC_AMX_PIPE");
+    return !(e && !strcmp(e, "0"));
+}
 
 /* The packed B's layout: panels of 32 columns, and uint32 pairs per panel (Kp/2 rows of 32). */
 static inline int64_t urc_tile_gemm_panels(int64_t N) { return (N + 31) / 32; }
