@@ -1,11 +1,12 @@
 /* conv_amx.c: convolutions on AMX tiles (--precision bf16 and int8 on a target with AMX; loop/tiles.h).
  *
  * A stride-1, undilated Conv or FusedConv (one group, constant weights, channels-last X and Y, 2 or 3
- * spatial axes, at least 8 or an even number of input channels, at least 8 output channels) as one product per
- * tap, read straight from a zero-padded copy of X:
+ * spatial axes, at least 8 or an even number of input channels, or one; at least 8 output channels) as one product
+ * per tap, read straight from a zero-padded copy of X:
  *
  *   Xp [N][PD][PH][PW][Cp] bfloat16, P = out + K - 1 along each axis (X at offset pad_begin), Cp = C
- *      rounded up to 16 (C <= 16) or 32, every X part at its channel offset, zeros around and past C;
+ *      rounded up to 16 (C <= 16) or 32 (few channels: to 2, the taps along W folded, amx_fold), every X part at
+ *      its channel offset, zeros around and past C;
  *      the node's arena scratch (32 positions of slack at the end). A large grid holds a chunk of output slabs
  *      at a time (slab_chunks: PD the chunk's padded slices), filled before the chunk's work items.
  *
@@ -153,8 +154,8 @@ static void amx_fold(amx_geo *a) {
 /* Whether node n's convolution takes the tile kernel on target t (its X parts then in bf16: the precision pass's
  * Cast, urc_conv_pairs; or float32 where the pass dropped the Cast and the fill rounds them, fill_rounds). Few
  * input channels (a first convolution's) waste most of the grid's 16 and of each product's K, yet beat the pair
- * kernel (BraTS' 4 -> 16 at 64^3: 5.7 -> 2.2 ms, 2 threads); an odd count below 8 (one channel) keeps its float32
- * X in the float kernels (tiles would round it). 8 to 15 output channels fill a 16-wide block in part (Swin UNETR fs
+ * kernel (BraTS' 4 -> 16 at 64^3: 5.7 -> 2.2 ms, 2 threads; folded since, amx_fold); of odd counts below 8 only one
+ * channel takes them, as its high and low parts (lo2: tiles of its bf16 values alone would round it). 8 to 15 output channels fill a 16-wide block in part (Swin UNETR fs
  * 12's 12-channel convolutions: 223 -> 177 ms a forward, 2 threads), but not folded ones (amx_fold: unet2d_5slice's
  * 8 -> 8, which the float kernels keep). */
 static bool amx_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
