@@ -5,7 +5,6 @@
  * at full resolution (57-113 MB at 96^3) that the head then reads once; fused, each voxel's values go from the norm
  * straight through the head's fused multiply-adds, in the same order as the head's own kernel (the same bits), and
  * only the M' class scores are stored. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "passes.h"
@@ -29,48 +28,37 @@ static bool head_conv(const urc_node *h) {
     return true;
 }
 
-int urc_pass_norm_head(urc_graph *g) {
-    const char *e = getenv("UNETRC_HEAD_FUSE"); /* 0: none (comparisons) */
-    if (e && !strcmp(e, "0")) return 0;
-    urc_graph_count_uses(g);
-    urc_node **readers = urc_graph_readers(g);
-    int made = 0;
-    for (int i = 0; i < g->nodes.len; i++) {
-        urc_node *f = g->nodes.items[i];
-        const urc_norm_attr *a = &f->a.norm;
-        urc_value *y = f->out[0], *x = f->in[0];
-        if (f->op != URC_OP_FUSED_NORM || !a->channels_last || f->nin > 10 || f->ydtype || a->quant.scale != 0 ||
-            y->dtype != URC_DT_F32 || x->dtype != URC_DT_F32)
-            continue;
-        urc_node *h = urc_only_reader(readers, y);
-        int64_t C = x->shape.dims[x->shape.rank - 1];
-        /* (the channels-last kernel's limits: ops/norm.c lower_cl; and Y's shape other than X's, so that the arena
-         * never gives Y X's buffer: the head writes other voxels' places than it reads) */
-        if (!h || !head_conv(h) || h->in[0] != y || C > 64 || x->shape.dims[0] > 8 ||
-            urc_shape_eq(&h->out[0]->shape, &x->shape))
-            continue;
-        const urc_value *w = h->in[1];
-        int64_t M = w->shape.dims[0];
-        if (M > 64) continue;
-        urc_shape ws = {2, {M, C}};
-        urc_tensor *wt = urc_tensor_new(URC_DT_F32, &ws);
-        memcpy(wt->data, w->data, sizeof(float) * (size_t)(M * C));
-        urc_value **in = urc_alloc(sizeof *in * 12);
-        memcpy(in, f->in, sizeof *in * (size_t)f->nin);
-        f->in = in, f->nin = 12;
-        f->in[10] = urc_const_new(g, urc_fmt("%s/head", h->name), wt);
-        f->in[11] = h->nin > 2 ? h->in[2] : NULL;
-        f->a.norm.head_y_first = h->a.conv.y_channels_first;
-        urc_value *out = h->out[0];
-        f->out[0] = out, out->producer = f, out->producer_slot = 0;
-        y->producer = NULL;
-        urc_node_drop(h);
-        if (!urc_ops[f->op].impl->infer(f)) URC_ASSERT(false, "the output head in its norm");
-        made++;
-    }
-    free(readers);
-    if (!made) return 0;
-    urc_graph_compact(g);
-    urc_graph_count_uses(g);
-    return made;
+/* The head h into the norm f (urc_merge_norm_readers). */
+static bool merge_head(urc_graph *g, urc_node *f, urc_node *h, const void *ctx) {
+    (void)ctx;
+    const urc_norm_attr *a = &f->a.norm;
+    urc_value *y = f->out[0], *x = f->in[0];
+    if (!a->channels_last || f->nin > 10 || f->ydtype || a->quant.scale != 0 || y->dtype != URC_DT_F32 ||
+        x->dtype != URC_DT_F32)
+        return false;
+    int64_t C = x->shape.dims[x->shape.rank - 1];
+    /* (the channels-last kernel's limits: ops/norm.c lower_cl; and Y's shape other than X's, so that the arena
+     * never gives Y X's buffer: the head writes other voxels' places than it reads) */
+    if (!head_conv(h) || h->in[0] != y || C > 64 || x->shape.dims[0] > 8 || urc_shape_eq(&h->out[0]->shape, &x->shape))
+        return false;
+    const urc_value *w = h->in[1];
+    int64_t M = w->shape.dims[0];
+    if (M > 64) return false;
+    urc_shape ws = {2, {M, C}};
+    urc_tensor *wt = urc_tensor_new(URC_DT_F32, &ws);
+    memcpy(wt->data, w->data, sizeof(float) * (size_t)(M * C));
+    urc_value **in = urc_alloc(sizeof *in * 12);
+    memcpy(in, f->in, sizeof *in * (size_t)f->nin);
+    f->in = in, f->nin = 12;
+    f->in[10] = urc_const_new(g, urc_fmt("%s/head", h->name), wt);
+    f->in[11] = h->nin > 2 ? h->in[2] : NULL;
+    f->a.norm.head_y_first = h->a.conv.y_channels_first;
+    urc_value *out = h->out[0];
+    f->out[0] = out, out->producer = f, out->producer_slot = 0;
+    y->producer = NULL;
+    urc_node_drop(h);
+    if (!urc_ops[f->op].impl->infer(f)) URC_ASSERT(false, "the output head in its norm");
+    return true;
 }
+
+int urc_pass_norm_head(urc_graph *g) { return urc_merge_norm_readers(g, "UNETRC_HEAD_FUSE", merge_head, NULL); }

@@ -6,7 +6,6 @@
  * the norm's only reader, its fill can read the float32 X and apply the norm itself, with the same float32 arithmetic
  * as the norm's kernel (the same bits): per voxel and channel 4 bytes read instead of 4 read, 2 written and 2 read
  * again, and one pass over the data fewer (BasicUNet's 96^3 norms: 113 MB of float32 X each). */
-#include <stdlib.h>
 #include <string.h>
 
 #include "passes.h"
@@ -18,38 +17,29 @@ static bool plain_norm(const urc_norm_attr *a) {
            !(a->quant.scale > 0) && !a->head_y_first;
 }
 
+/* The norm f into the convolution c (urc_merge_norm_readers; ctx: the target). */
+static bool merge_norm(urc_graph *g, urc_node *f, urc_node *c, const void *ctx) {
+    (void)g;
+    urc_value *y = f->out[0], *x = f->in[0];
+    if (f->nin != 10 || !f->in[8] || f->in[9] || !plain_norm(&f->a.norm) || f->ydtype != URC_DT_BF16 || f->in[3] ||
+        f->in[4] || !f->in[1] || !f->in[2] || y->dtype != URC_DT_BF16 || x->dtype != URC_DT_F32)
+        return false;
+    const urc_op_impl *impl = urc_ops[c->op].impl;
+    if ((c->op != URC_OP_CONV && c->op != URC_OP_FUSED_CONV) || c->in[0] != y || c->a.conv.xn ||
+        (c->op == URC_OP_FUSED_CONV && c->a.conv.nx > 1) || !impl->x_norm || !impl->x_norm(c, ctx))
+        return false;
+    urc_value **in = urc_alloc(sizeof *in * 14);
+    memset(in, 0, sizeof *in * 14);
+    memcpy(in, c->in, sizeof *in * (size_t)c->nin);
+    in[0] = x, in[11] = f->in[8], in[12] = f->in[1], in[13] = f->in[2];
+    c->in = in, c->nin = 14, c->op = URC_OP_FUSED_CONV;
+    c->a.conv.xn = true, c->a.conv.xn_attr = f->a.norm;
+    urc_node_drop(f);
+    return true;
+}
+
 int urc_pass_norm_into_conv(urc_graph *g, const urc_target *t) {
-    const char *e = getenv("UNETRC_NORM_INTO_CONV"); /* 0: none (comparisons) */
-    if (e && !strcmp(e, "0")) return 0;
-    urc_graph_count_uses(g);
-    urc_node **readers = urc_graph_readers(g);
-    int made = 0;
-    for (int i = 0; i < g->nodes.len; i++) {
-        urc_node *f = g->nodes.items[i];
-        if (f->op != URC_OP_FUSED_NORM || f->nin != 10 || !f->in[8] || f->in[9]) continue;
-        urc_value *y = f->out[0], *x = f->in[0];
-        if (!plain_norm(&f->a.norm) || f->ydtype != URC_DT_BF16 || f->in[3] || f->in[4] || !f->in[1] || !f->in[2] ||
-            y->dtype != URC_DT_BF16 || x->dtype != URC_DT_F32)
-            continue;
-        urc_node *c = urc_only_reader(readers, y);
-        const urc_op_impl *impl = c ? urc_ops[c->op].impl : NULL;
-        if (!c || (c->op != URC_OP_CONV && c->op != URC_OP_FUSED_CONV) || c->in[0] != y || c->a.conv.xn ||
-            (c->op == URC_OP_FUSED_CONV && c->a.conv.nx > 1) || !impl->x_norm || !impl->x_norm(c, t))
-            continue;
-        urc_value **in = urc_alloc(sizeof *in * 14);
-        memset(in, 0, sizeof *in * 14);
-        memcpy(in, c->in, sizeof *in * (size_t)c->nin);
-        in[0] = x, in[11] = f->in[8], in[12] = f->in[1], in[13] = f->in[2];
-        c->in = in, c->nin = 14, c->op = URC_OP_FUSED_CONV;
-        c->a.conv.xn = true, c->a.conv.xn_attr = f->a.norm;
-        urc_node_drop(f);
-        made++;
-    }
-    free(readers);
-    if (!made) return 0;
-    urc_graph_compact(g);
-    urc_graph_count_uses(g);
-    return made;
+    return urc_merge_norm_readers(g, "UNETRC_NORM_INTO_CONV", merge_norm, t);
 }
 
 void urc_norm_into_conv_strip(urc_graph *g) {

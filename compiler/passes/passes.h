@@ -67,6 +67,12 @@ bool urc_pass_conv_weights(urc_graph *g);
 int urc_pass_norm_stats(urc_graph *g, const urc_target *t);
 /* Undoes it (before the graph is marked again: passes/precision.c). */
 void urc_norm_stats_strip(urc_graph *g);
+/* The passes that merge a FusedNorm with the only reader of its output 0 (norm_head.c, norm_into_conv.c; the walk in
+ * norm_readers.c): unless the environment variable `off` is "0", merge(g, f, reader, ctx) for every such pair, which
+ * returns whether it merged them (dropping what it no longer needs); the graph is then compacted and its uses counted.
+ * Returns how many merged. */
+typedef bool (*urc_norm_merge)(urc_graph *g, urc_node *f, urc_node *reader, const void *ctx);
+int urc_merge_norm_readers(urc_graph *g, const char *off, urc_norm_merge merge, const void *ctx);
 /* A channels-last InstanceNorm (a FusedNorm with its statistics from its X's producer, no residual or head) whose
  * bf16 Y only a product reads that can normalise its data input as it reads it (the op table's x_norm: one-pass tile
  * convolutions) goes into that product (urc_conv_attr xn): Y is never stored (norm_into_conv.c; after norm_stats, for
