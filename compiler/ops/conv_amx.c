@@ -753,6 +753,17 @@ static void convt_epilogue(urc_kernel *k, urc_ls *at, const convt_epi *e, urc_lx
     urc_ls_store(rb, e->by, urc_add(urc_muli(urc_add(ob, off), M), m), val);
 }
 
+/* urc_convt_amx's pipelined panels: panel p's epilogue (urc_tile_gemm_pipeline) */
+typedef struct convt_pipe_ctx {
+    urc_kernel *k;
+    const convt_epi *e;
+    urc_lx *i0;
+} convt_pipe_ctx;
+static void convt_pipe_epilogue(const void *ctx, urc_ls *at, urc_lx *p, int acc, urc_lx *ao) {
+    const convt_pipe_ctx *pc = ctx;
+    convt_epilogue(pc->k, at, pc->e, pc->i0, p, acc, ao);
+}
+
 bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg) {
     const urc_value *X = n->in[0], *W = n->in[1], *B = bias(n), *sv = n->scratch;
     bool split = urc_target_amx_split(L->target);
@@ -822,22 +833,15 @@ bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg
         pstride = urc_tile_gemm_panel_bytes8(C, quad) / (quad ? 4 : 1);
         tg = (urc_tile_gemm){bxq, urc_lx_int(0), Cp, V32, Cp, bw, NULL, false, true, quad};
     }
-    urc_tiles t;
-    int apad = -1, acc = pipe ? urc_tile_gemm_setup(k, body, &tg, L->target, 2, &t, &apad) : -1;
-    urc_ls *item = body;
-    urc_lx *p = loop(k, &body, "p", 0, urc_lx_int(pipe ? NP + 1 : NP), 1, 0);
+    int vp = urc_kernel_var(k, "p", URC_DT_I64);
+    urc_lx *p = urc_lx_var(k, vp);
     tg.bbase = urc_muli(p, pstride);
-    if (!pipe) {
-        acc = urc_tile_gemm_block(k, body, &tg, i0, L->target);
-        convt_epilogue(k, body, &e, i0, p, acc, urc_lx_int(0));
-    } else { /* panel p's products (p < NP), panel p - 1's epilogue (p > 0), panel p's tiles stored */
-        urc_lx *cur = urc_sp_let(k, body, "h", bin(URC_L_REM, p, urc_lx_int(2)));
-        urc_tile_gemm_products(k, urc_ls_if(body, bin(URC_L_LT, p, urc_lx_int(NP)), NULL), &tg, i0, &t, apad);
-        convt_epilogue(k, urc_ls_if(body, bin(URC_L_GT, p, urc_lx_int(0)), NULL), &e, i0, urc_addi(p, -1), acc,
-                       urc_muli(urc_sub(urc_lx_int(1), cur), 32 * 32));
-        urc_tile_gemm_store(k, urc_ls_if(body, bin(URC_L_LT, p, urc_lx_int(NP)), NULL), &t, acc,
-                            urc_muli(cur, 32 * 32));
-        urc_tiles_release(item, &t);
+    if (pipe) { /* panel p's products, panel p - 1's epilogue */
+        convt_pipe_ctx pc = {k, &e, i0};
+        urc_tile_gemm_pipeline(k, body, &tg, i0, vp, NP, L->target, convt_pipe_epilogue, &pc);
+    } else {
+        body = urc_ls_for(body, vp, urc_lx_int(0), urc_lx_int(NP), 1, 0);
+        convt_epilogue(k, body, &e, i0, p, urc_tile_gemm_block(k, body, &tg, i0, L->target), urc_lx_int(0));
     }
     urc_lower_remember(L, k);
     return true;

@@ -802,6 +802,17 @@ static void amx_epilogue(mm_ctx *c, urc_ls *at, const int *iv, urc_lx *p, urc_lx
     epi_store(c, el, yidx, v, row, col, false, EPI_ALL);
 }
 
+/* amx_body's pipelined row blocks: block rb's epilogue (urc_tile_gemm_pipeline) */
+typedef struct amx_pipe_ctx {
+    mm_ctx *c;
+    const int *iv;
+    urc_lx *p;
+} amx_pipe_ctx;
+static void amx_pipe_epilogue(const void *ctx, urc_ls *at, urc_lx *rb, int acc, urc_lx *ao) {
+    const amx_pipe_ctx *pc = ctx;
+    amx_epilogue(pc->c, at, pc->iv, pc->p, urc_muli(rb, 32), acc, ao);
+}
+
 static void amx_body(mm_ctx *c) {
     const mm_geom *g = &c->g;
     int64_t NP = urc_tile_gemm_panels(g->N), RB = (g->M + 31) / 32;
@@ -846,17 +857,9 @@ static void amx_body(mm_ctx *c) {
         amx_epilogue(c, body, iv, p, i0, acc, urc_lx_int(0));
         return;
     }
-    /* row block rb's products (rb < RB), rb - 1's epilogue (rb > 0), rb's tiles stored */
-    urc_tiles t;
-    int apad, acc = urc_tile_gemm_setup(k, item, &tg, c->L->target, 2, &t, &apad);
-    body = urc_ls_for(item, vrb, urc_lx_int(0), urc_lx_int(RB + 1), 1, 0);
-    urc_lx *rb = urc_lx_var(k, vrb),
-           *cur = urc_lx_var(k, urc_ls_let(k, body, "h", URC_DT_I64, bin(URC_L_REM, rb, urc_lx_int(2))));
-    urc_tile_gemm_products(k, urc_ls_if(body, bin(URC_L_LT, rb, urc_lx_int(RB)), NULL), &tg, i0, &t, apad);
-    amx_epilogue(c, urc_ls_if(body, bin(URC_L_GT, rb, urc_lx_int(0)), NULL), iv, p, urc_addi(i0, -32), acc,
-                 urc_muli(urc_sub(urc_lx_int(1), cur), 32 * 32));
-    urc_tile_gemm_store(k, urc_ls_if(body, bin(URC_L_LT, rb, urc_lx_int(RB)), NULL), &t, acc, urc_muli(cur, 32 * 32));
-    urc_tiles_release(item, &t);
+    /* row block rb's products, rb - 1's epilogue */
+    amx_pipe_ctx pc = {c, iv, p};
+    urc_tile_gemm_pipeline(k, item, &tg, i0, vrb, RB, c->L->target, amx_pipe_epilogue, &pc);
 }
 
 static void fast_body(mm_ctx *c, const tiling *t);

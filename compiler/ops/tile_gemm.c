@@ -152,8 +152,8 @@ static void chunk(urc_kernel *k, urc_ls *at, const urc_tiles *t, const urc_tile_
     }
 }
 
-int urc_tile_gemm_setup(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, const urc_target *tg, int nacc, urc_tiles *t,
-                        int *apad) {
+static int setup(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, const urc_target *tg, int nacc, urc_tiles *t,
+                 int *apad) {
     memset(t, 0, sizeof *t);
     for (int i = 0; i < 8; i++) { /* C[r][h] = 2r + h, A[r], B[h] */
         t->rows[i] = 16, t->colsb[i] = 64;
@@ -171,8 +171,7 @@ int urc_tile_gemm_setup(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, const
     return acc;
 }
 
-void urc_tile_gemm_products(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, urc_lx *i0, const urc_tiles *t,
-                            int apad) {
+static void products(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, urc_lx *i0, const urc_tiles *t, int apad) {
     int64_t Kp = (g->K + 31) / 32 * 32, Kf = g->K / 32 * 32;
     bool rows_part = g->M % 32 != 0, k_part = Kf < g->K;
     for (int i = 0; i < 4; i++) urc_tiles_zero(k, at, t, i);
@@ -198,7 +197,7 @@ void urc_tile_gemm_products(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, u
     }
 }
 
-void urc_tile_gemm_store(urc_kernel *k, urc_ls *at, const urc_tiles *t, int acc, urc_lx *off) {
+static void store(urc_kernel *k, urc_ls *at, const urc_tiles *t, int acc, urc_lx *off) {
     for (int r = 0; r < 2; r++)
         for (int h = 0; h < 2; h++)
             urc_tiles_store(k, at, t, 2 * r + h, acc, urc_add(off, urc_lx_int(16 * r * 32 + 16 * h)), urc_lx_int(32));
@@ -207,9 +206,23 @@ void urc_tile_gemm_store(urc_kernel *k, urc_ls *at, const urc_tiles *t, int acc,
 int urc_tile_gemm_block(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, urc_lx *i0, const urc_target *tg) {
     if (g->quad) return quad_gemm(k, at, g, i0, tg);
     urc_tiles t;
-    int apad, acc = urc_tile_gemm_setup(k, at, g, tg, 1, &t, &apad);
-    urc_tile_gemm_products(k, at, g, i0, &t, apad);
-    urc_tile_gemm_store(k, at, &t, acc, urc_lx_int(0));
+    int apad, acc = setup(k, at, g, tg, 1, &t, &apad);
+    products(k, at, g, i0, &t, apad);
+    store(k, at, &t, acc, urc_lx_int(0));
     urc_tiles_release(at, &t);
     return acc;
+}
+
+void urc_tile_gemm_pipeline(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, urc_lx *i0, int var, int64_t nb,
+                            const urc_target *tg, urc_tile_gemm_epi epi, const void *ctx) {
+    urc_tiles t;
+    int apad, acc = setup(k, at, g, tg, 2, &t, &apad);
+    urc_ls *body = urc_ls_for(at, var, urc_lx_int(0), urc_lx_int(nb + 1), 1, 0);
+    urc_lx *b = urc_lx_var(k, var),
+           *h = urc_lx_var(k, urc_ls_let(k, body, "h", URC_DT_I64, bin(URC_L_REM, b, urc_lx_int(2))));
+    products(k, urc_ls_if(body, bin(URC_L_LT, b, urc_lx_int(nb)), NULL), g, i0, &t, apad);
+    epi(ctx, urc_ls_if(body, bin(URC_L_GT, b, urc_lx_int(0)), NULL), urc_addi(b, -1), acc,
+        urc_muli(urc_sub(urc_lx_int(1), h), 32 * 32));
+    store(k, urc_ls_if(body, bin(URC_L_LT, b, urc_lx_int(nb)), NULL), &t, acc, urc_muli(h, 32 * 32));
+    urc_tiles_release(at, &t);
 }

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "../loop/lower.h"
-#include "../loop/tiles.h"
 
 typedef struct urc_tile_gemm {
     int a; /* A: bfloat16, rows lda elements apart, element (0, 0) at abase; M rows, K columns */
@@ -27,18 +26,16 @@ typedef struct urc_tile_gemm {
  * `at`). A row block past M or a k chunk past K reads A through a zero-padded local copy of its 32 x 32 block.
  * quad: no tiles (the sums of DOT4 lanes). */
 int urc_tile_gemm_block(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, urc_lx *i0, const urc_target *tg);
-/* The block in pieces (not quad), for a caller that runs several blocks under one tile configuration: the
- * configuration and the locals into `at` (acc: nacc blocks of 32 x 32; apad: the padded copy, -1 when none), then per
- * block its products (C tiles zeroed, then every chunk of k) and the tiles' store to acc from element off; the caller
- * releases the tiles (urc_tiles_release). */
-int urc_tile_gemm_setup(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, const urc_target *tg, int nacc, urc_tiles *t,
-                        int *apad);
-void urc_tile_gemm_products(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, urc_lx *i0, const urc_tiles *t,
-                            int apad);
-void urc_tile_gemm_store(urc_kernel *k, urc_ls *at, const urc_tiles *t, int acc, urc_lx *off);
+/* Pipelined (not quad): nb blocks in `at` (a work item's body) under one tile configuration, through a loop over
+ * the kernel variable var that runs one block further: block var's products (g and i0 may read var) into one half of
+ * a local acc[2][32 * 32], then block var - 1's epilogue, epi(ctx, its statements, var - 1, acc, the first element of
+ * its half), while those products run, then block var's tiles stored. */
+typedef void (*urc_tile_gemm_epi)(const void *ctx, urc_ls *at, urc_lx *block, int acc, urc_lx *ao);
+void urc_tile_gemm_pipeline(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, urc_lx *i0, int var, int64_t nb,
+                            const urc_target *tg, urc_tile_gemm_epi epi, const void *ctx);
 
 /* Whether the tile kernels run a block's epilogue during the next block's products (the convolutions' tile_block,
- * the ConvTransposes and matmuls through the pieces above); UNETRC_AMX_PIPE=0 in the compiler's environment: each
+ * the ConvTransposes and matmuls through urc_tile_gemm_pipeline); UNETRC_AMX_PIPE=0 in the compiler's environment: each
  * after its own products (comparisons: the same bits). */
 static inline bool urc_amx_pipe(void) {
     const char *e = getenv("UNETRC_AMX_PIPE");
