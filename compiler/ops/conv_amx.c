@@ -45,12 +45,13 @@
 /* The geometry with the spatial axes mapped to D, H, W (missing leading ones extent 1). */
 typedef struct amx_geo {
     int64_t N, C, M, Cp, KC, MB, nmb, T;
-    int64_t S; /* data planes per position: 1, or 2 (bf16 high and low parts: urc_target_amx_split) */
-    bool q8;   /* int8 (tdpbusd): Xp holds X's levels as uint8, W int8 quads */
-    bool quad; /* int8 without AMX (VNNI, urc_target_vnni): the same grid and quads, multiplied by vpdpbusd in
+    int64_t S;   /* data planes per position: 1, or 2 (bf16 high and low parts: urc_target_amx_split) */
+    bool q8;     /* int8 (tdpbusd): Xp holds X's levels as uint8, W int8 quads */
+    bool quad;   /* int8 without AMX (VNNI, urc_target_vnni): the same grid and quads, multiplied by vpdpbusd in
                 * blocks of RB positions x MB channels of int32 accumulators (C rounded up to 4 only) */
-    bool fold; /* few channels (amx_fold): Cp = C rounded up to 2, and the taps along W folded into a product's K */
-    bool lo2;  /* one float32 channel (amx_fold): its bf16 high part in grid channel 0, the low part in channel 1 */
+    bool fold;   /* few channels (amx_fold): Cp = C rounded up to 2, and the taps along W folded into a product's K */
+    bool lo2;    /* one float32 channel (amx_fold): its bf16 high part in grid channel 0, the low part in channel 1 */
+    bool direct; /* a 1x1x1 convolution of bf16 X parts (amx_direct): A tiles read from the parts in place, no grid */
     int64_t RB;
     urc_fq fq;                                       /* int8: X's steps */
     int64_t in[3], out[3], K[3], pb[3], P[3], st[3]; /* st: strides (> 1 for quads only) */
@@ -151,6 +152,28 @@ static void amx_fold(amx_geo *a) {
     a->lo2 = a->C == 1; /* (the second channel free: the split form's two parts in one product, W's weight in both) */
 }
 
+/* A pointwise convolution (kernel 1, no padding) of bf16 X parts of equal channel counts cc (even, and at most 32 or a
+ * multiple of 32) reads its A tiles from the parts as they are: a grid row would be X's own position, so the copy
+ * into the grid is skipped and each product's K is a chunk of one part (min(cc, 32) channels, rows cc apart), the
+ * packed W's rows of that part's channels. A slab's rows (H * W of them) then have to be whole blocks of 32 (a block
+ * past a slab would read past X). UNETR 96^3's decoder2 conv3 (32 -> 16 from two 16-channel parts): 9.8 -> 6.4 ms, 2
+ * threads. UNETRC_AMX_DIRECT=0: through the grid (comparisons: the sums then in another order). */
+static void amx_direct(const urc_node *n, amx_geo *a) {
+    const char *e = getenv("UNETRC_AMX_DIRECT");
+    if (a->q8 || a->S != 1 || a->fold || a->T != 1 || n->a.conv.xn || n->a.conv.fill_rounds ||
+        (a->out[1] * a->out[2]) % 32 || (e && !strcmp(e, "0")))
+        return;
+    int64_t cc = xpart(n, 0)->shape.dims[xpart(n, 0)->shape.rank - 1];
+    for (int i = 0; i < 3; i++)
+        if (a->pb[i] || a->P[i] != a->in[i]) return;
+    for (int p = 0; p < nparts(n); p++) {
+        const urc_value *x = xpart(n, p);
+        if (x->dtype != URC_DT_BF16 || x->shape.dims[x->shape.rank - 1] != cc) return;
+    }
+    if (cc % 2 || (cc > 32 && cc % 32)) return;
+    a->direct = true, a->KC = cc < 32 ? cc : 32;
+}
+
 /* Whether node n's convolution takes the tile kernel on target t (its X parts then in bf16: the precision pass's
  * Cast, urc_conv_pairs; or float32 where the pass dropped the Cast and the fill rounds them, fill_rounds). Few
  * input channels (a first convolution's) waste most of the grid's 16 and of each product's K, yet beat the pair
@@ -162,6 +185,7 @@ static bool amx_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
     if (!urc_target_amx(t) || !tile_conv(n, URC_DT_BF16, true) || !amx_geometry(n, false, false, a)) return false;
     a->S = urc_target_amx_split(t) ? 2 : 1;
     amx_fold(a);
+    amx_direct(n, a);
     slab_chunks(a, t);
     return (a->C >= 8 || a->C % 2 == 0 || a->lo2) && a->M >= 8 && (a->M >= 16 || !a->fold);
 }
@@ -250,7 +274,7 @@ urc_scratch_req urc_conv_amx_scratch(const urc_node *n, const urc_target *t) {
     urc_scratch_req r = {0, URC_DT_BF16, false};
     amx_geo a;
     urc_fq fq;
-    if (amx_fits(n, t, &a)) r.count = xp_count(&a);
+    if (amx_fits(n, t, &a)) r.count = a.direct ? 0 : xp_count(&a);
     else if (amx8_fits(n, t, &a)) r.count = xp_count(&a), r.dt = URC_DT_U8;
     else if (n->op == URC_OP_CONV_TRANSPOSE) {
         geo g = urc_conv_geometry(n);
@@ -443,8 +467,33 @@ static void epilogue(urc_kernel *k, urc_ls *at, const epi *e, int acc, urc_lx *a
  * work then overlaps the tile products instead of leaving the tiles idle between blocks (BasicUNet's 32 -> 32
  * convolution at 96^3, one thread: 68 -> 46 ms in a stand-alone kernel, the products alone 38 ms). The block loop
  * runs one block further for the last block's epilogue. */
+/* The X parts a direct block reads (amx_direct): buffers and channel counts. */
+typedef struct xparts {
+    const int *bx;
+    const int64_t *cx;
+    int nx;
+} xparts;
+
+/* A direct block's products (amx_direct, into tb): for each part and chunk of KC of its channels, A from the part at
+ * the block's positions (voxels from v0), B the packed W's rows of those channels. */
+static void direct_products(urc_kernel *k, urc_ls *tb, const amx_geo *a, const xparts *xs, int bw, urc_lx *wa,
+                            urc_lx *v0, int64_t rowb, const urc_tiles *t) {
+    int nh = (int)(a->MB / 16);
+    for (int p = 0, cb = 0; p < xs->nx; cb += (int)xs->cx[p], p++) {
+        urc_ls *pb = tb;
+        urc_lx *c0 = loop(k, &pb, "c0", 0, urc_lx_int(xs->cx[p]), a->KC, 0);
+        urc_lx *wc = urc_add(wa, urc_muli(bin(URC_L_DIV, urc_addi(c0, cb), urc_lx_int(2)), rowb));
+        for (int h = 0; h < nh; h++) urc_tiles_load(k, pb, t, 6 + h, bw, urc_addi(wc, 16 * h), urc_lx_int(rowb));
+        for (int r = 0; r < 2; r++)
+            urc_tiles_load(k, pb, t, 4 + r, xs->bx[p], urc_add(urc_muli(urc_addi(v0, 16 * r), xs->cx[p]), c0),
+                           urc_lx_int(xs->cx[p]));
+        for (int r = 0; r < 2; r++)
+            for (int h = 0; h < nh; h++) urc_tiles_dpbf16(k, pb, t, r * nh + h, 4 + r, 6 + h);
+    }
+}
+
 static void tile_block(urc_kernel *k, urc_ls *at, const amx_geo *a, int xp, int bw, urc_lx *q, span sp, urc_lx *mb,
-                       bool q8, urc_tiles *t, const urc_target *tg, const epi *e) {
+                       bool q8, urc_tiles *t, const urc_target *tg, const epi *e, const xparts *xs) {
     int nh = (int)(a->MB / 16);
     bool pipe = urc_amx_pipe();
     urc_ls *body = at;
@@ -474,20 +523,28 @@ static void tile_block(urc_kernel *k, urc_ls *at, const amx_geo *a, int xp, int 
     urc_lx *kw = loop(k, &tb, "kw", 0, urc_lx_int(a->K[2]), a->fold ? a->K[2] : 1, 0); /* (fold: once) */
     urc_lx *toff = urc_add(urc_muli(urc_add(urc_muli(kd, a->P[1]), kh), a->P[2]), kw);
     urc_lx *tap = urc_sp_let(k, tb, "tap", urc_add(urc_muli(urc_add(urc_muli(kd, a->K[1]), kh), a->K[2]), kw));
-    urc_lx *pos = urc_add(urc_add(q, o0), toff);
-    int64_t XS = a->Cp * a->S; /* Xp's elements per position */
-    urc_lx *xa = urc_sp_let(k, tb, "xa", urc_muli(pos, XS));
     /* B's elements: bf16 pairs (uint32), int8 bytes (a quad per row element) */
     int64_t BE = q8 ? 4 : 1, rowb = a->MB * BE; /* B elements per output channel, per row of the packed W */
     urc_lx *wa = urc_sp_let(k, tb, "wa", urc_muli(urc_add(urc_muli(mb, a->T), tap), a->Cp / E * rowb));
-    urc_lx *c0 = loop(k, &tb, "c0", 0, urc_lx_int(a->Cp), a->KC, 0);
-    urc_lx *wc = urc_add(wa, urc_muli(bin(URC_L_DIV, c0, urc_lx_int(E)), rowb));
-    for (int h = 0; h < nh; h++) urc_tiles_load(k, tb, t, 6 + h, bw, urc_addi(wc, 16 * BE * h), urc_lx_int(rowb));
-    for (int64_t part = 0; part < a->S; part++) { /* (split: the high parts, then the low ones, same B) */
-        for (int r = 0; r < 2; r++)
-            urc_tiles_load(k, tb, t, 4 + r, xp, urc_add(urc_addi(xa, 16 * r * XS + part * a->Cp), c0), urc_lx_int(XS));
-        for (int r = 0; r < 2; r++)
-            for (int h = 0; h < nh; h++) (q8 ? urc_tiles_dpbusd : urc_tiles_dpbf16)(k, tb, t, r * nh + h, 4 + r, 6 + h);
+    if (a->direct) /* (the block's first voxel: sample nn, slice od, position o0 of the slab) */
+        direct_products(k, tb, a, xs, bw, wa,
+                        urc_add(urc_muli(urc_add(urc_muli(e->nn, a->out[0]), e->od), a->out[1] * a->out[2]), o0), rowb,
+                        t);
+    else {
+        urc_lx *pos = urc_add(urc_add(q, o0), toff);
+        int64_t XS = a->Cp * a->S; /* Xp's elements per position */
+        urc_lx *xa = urc_sp_let(k, tb, "xa", urc_muli(pos, XS));
+        urc_lx *c0 = loop(k, &tb, "c0", 0, urc_lx_int(a->Cp), a->KC, 0);
+        urc_lx *wc = urc_add(wa, urc_muli(bin(URC_L_DIV, c0, urc_lx_int(E)), rowb));
+        for (int h = 0; h < nh; h++) urc_tiles_load(k, tb, t, 6 + h, bw, urc_addi(wc, 16 * BE * h), urc_lx_int(rowb));
+        for (int64_t part = 0; part < a->S; part++) { /* (split: the high parts, then the low ones, same B) */
+            for (int r = 0; r < 2; r++)
+                urc_tiles_load(k, tb, t, 4 + r, xp, urc_add(urc_addi(xa, 16 * r * XS + part * a->Cp), c0),
+                               urc_lx_int(XS));
+            for (int r = 0; r < 2; r++)
+                for (int h = 0; h < nh; h++)
+                    (q8 ? urc_tiles_dpbusd : urc_tiles_dpbf16)(k, tb, t, r * nh + h, 4 + r, 6 + h);
+        }
     }
     urc_lx *ao = urc_muli(cur, AE);
     if (pipe) { /* the previous block's rows [j*RJ, (j+1)*RJ) after row j of taps */
@@ -552,8 +609,8 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     amx_geo a;
     const urc_value *sv = n->scratch;
     bool q8 = !amx_fits(n, L->target, &a);
-    if ((q8 && !amx8_fits(n, L->target, &a)) || !sv || sv->dtype != (q8 ? URC_DT_U8 : URC_DT_BF16) ||
-        urc_shape_numel(&sv->shape) < xp_count(&a))
+    if ((q8 && !amx8_fits(n, L->target, &a)) || (!a.direct && (!sv || sv->dtype != (q8 ? URC_DT_U8 : URC_DT_BF16) ||
+                                                               urc_shape_numel(&sv->shape) < xp_count(&a))))
         return false;
     int nx = nparts(n), bx[URC_CONV_MAX_PARTS];
     int64_t cx[URC_CONV_MAX_PARTS];
@@ -567,7 +624,7 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
         bx[p] = urc_lower_in(L, k, x, "x");
         cx[p] = x->shape.dims[x->shape.rank - 1];
     }
-    int xp = urc_lower_out(L, k, sv, "xp"), bw, bcorr = -1, bs = -1;
+    int xp = a.direct ? -1 : urc_lower_out(L, k, sv, "xp"), bw, bcorr = -1, bs = -1;
     if (q8) {
         bw = pack_w8(L, k, n, &a, &bcorr);
         bs = urc_lower_wscale(L, k, n, a.nmb * a.MB, a.M);
@@ -596,9 +653,9 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     int nk = 0;
     memcpy(&alpha, &at->act_alpha, sizeof alpha);
     memcpy(&fqs, &a.fq.scale, sizeof a.fq.scale);
-    const int64_t head[] = {0x414d58, a.N, a.C,    a.M,     a.Cp,  a.MB, a.nmb, a.S,    bw,      bb,
-                            br,       by,  xp,     at->act, alpha, nx,   q8,    fqs,    a.fq.lo, a.fq.hi,
-                            bcorr,    bs,  a.quad, a.RB,    a.SD,  a.RP, bst,   a.fold, a.lo2,   bxs};
+    const int64_t head[] = {0x414d58, a.N,  a.C,     a.M,   a.Cp, a.MB,   a.nmb, a.S,     bw,      bb,    br,
+                            by,       xp,   at->act, alpha, nx,   q8,     fqs,   a.fq.lo, a.fq.hi, bcorr, bs,
+                            a.quad,   a.RB, a.SD,    a.RP,  bst,  a.fold, a.lo2, bxs,     a.direct};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
     for (int i = 0; i < 3; i++)
         key[nk++] = a.in[i], key[nk++] = a.out[i], key[nk++] = a.K[i], key[nk++] = a.pb[i], key[nk++] = a.st[i];
@@ -624,11 +681,11 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
                               xn);
         xnp = xn;
     }
-    fill_slack(k, k->body, &a, xp);
+    if (!a.direct) fill_slack(k, k->body, &a, xp);
     urc_ls *cb = k->body;
     bool whole = a.SD == a.out[0];
     urc_lx *z0 = whole ? urc_lx_int(0) : loop(k, &cb, "z0", 0, urc_lx_int(a.out[0]), a.SD, 0);
-    fill(k, cb, &a, xp, bx, cx, nx, z0, n, xnp);
+    if (!a.direct) fill(k, cb, &a, xp, bx, cx, nx, z0, n, xnp);
     urc_ls *body = cb;
     urc_lx *mb = loop(k, &body, "mb", 0, urc_lx_int(a.nmb), 1, URC_FOR_PARALLEL);
     cb->list.items[cb->list.len - 1]->collapse = a.RP > 1 ? 4 : 3;
@@ -646,7 +703,9 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     }
     urc_lx *od = whole ? odl : urc_sp_let(k, body, "odz", urc_add(z0, odl));
     urc_ls *item = body;
-    urc_lx *q = urc_sp_let(k, body, "qs", urc_muli(urc_add(urc_muli(nn, a.PZ), urc_muli(odl, a.st[0])), PHW));
+    urc_lx *q = a.direct
+                    ? NULL /* (no grid) */
+                    : urc_sp_let(k, body, "qs", urc_muli(urc_add(urc_muli(nn, a.PZ), urc_muli(odl, a.st[0])), PHW));
     urc_lx *valid =
         a.M % a.MB == 0 ? urc_lx_int(a.MB) : urc_sp_min(urc_lx_int(a.MB), urc_sub(urc_lx_int(a.M), urc_muli(mb, a.MB)));
     int sums[2] = {-1, -1}; /* (the item's sums of Y and Y^2 by channel of the block, float64) */
@@ -660,7 +719,10 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     urc_tiles t;
     epi e = {&a, at, rows, ws, nn, od, mb, valid, q8, bcorr, bs, bb, br, by, bst, {sums[0], sums[1]}};
     if (a.quad) quad_block(k, body, &a, xp, bw, q, sp, mb, &e);
-    else tile_block(k, body, &a, xp, bw, q, sp, mb, q8, &t, L->target, &e);
+    else {
+        xparts xs = {bx, cx, nx};
+        tile_block(k, body, &a, xp, bw, q, sp, mb, q8, &t, L->target, &e, &xs);
+    }
     if (!a.quad) urc_tiles_release(item, &t);
     if (bst >= 0) { /* stats[n][od * RP + part][j][mb * MB + l] */
         urc_ls *sb = item;

@@ -289,3 +289,19 @@ save_wino('test_fconv_amx_c1_m16_3d', X(1, 1, 5, 6, 21), Wt(16, 1, 3, 3, 3), Wt(
 # the tile ConvTranspose over enough row blocks (720 voxels: 23, the last partial) to take the pipelined form (a row
 # block's 6 panels of 24-channel taps under one tile configuration, each panel's epilogue during the next products)
 save('test_fconvt_k2s2_m24_pipe_3d', 'ConvTranspose', X(1, 8, 8, 9, 10), Wt(8, 24, 2, 2, 2), Wt(24), strides=[2] * 3)
+# a pointwise convolution of two bf16 parts (UNETR's decoder conv3 after its ConvTranspose and skip: conv_amx.c
+# amx_direct, the A tiles read from the parts in place; 12 x 16 = 6 blocks of 32 a slab; Y channels-last as in save_wino)
+# (the ConvTransposes' data and weights in halves up to 1: their outputs, sums of 8 products, stay exact in bf16)
+def H(*s): return (rng.integers(-2, 3, s) / 2).astype(np.float32)
+a = H(1, 8, 4, 6, 8); b_ = H(1, 8, 4, 6, 8); wt0 = H(8, 16, 2, 2, 2); wt1 = H(8, 16, 2, 2, 2)
+w = Wt(16, 32, 1, 1, 1); b = Wt(16)
+def k1_parts_ref():
+    t0 = ref('ConvTranspose', a, wt0, None, [2] * 3, [0] * 6, [1] * 3, [0] * 3)
+    t1 = ref('ConvTranspose', b_, wt1, None, [2] * 3, [0] * 6, [1] * 3, [0] * 3)
+    return conv_ref(np.concatenate([t0, t1], 1), w, b).astype(np.float32)
+save_graph('test_fconv_amx_k1_parts2_3d', a,
+           [helper.make_node('ConvTranspose', ['in0', 'wt0'], ['t0'], kernel_shape=[2] * 3, strides=[2] * 3),
+            helper.make_node('ConvTranspose', ['in1', 'wt1'], ['t1'], kernel_shape=[2] * 3, strides=[2] * 3),
+            helper.make_node('Concat', ['t0', 't1'], ['x'], axis=1), helper.make_node('Conv', ['x', 'w', 'b'], ['c']),
+            ident('c', 'out0', 3)],
+           [('wt0', wt0), ('wt1', wt1), ('w', w), ('b', b)], [('in1', b_)], k1_parts_ref)
