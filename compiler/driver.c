@@ -174,6 +174,7 @@ static bool p_precision(pass_ctx *c) {
     if (ok && marked && dt == URC_DT_BF16 && urc_target_dot2(&o->target)) urc_precision_bf16_operands(c->g, &o->target);
     if (ok && marked && dt == URC_DT_BF16 && urc_target_amx(&o->target)) {
         urc_pass_norm_stats(c->g, &o->target);
+        urc_pass_norm_pointwise(c->g, &o->target);
         urc_pass_norm_into_conv(c->g, &o->target);
     }
     for (int i = 0; i < n; i++) urc_tensor_free(samples[i]);

@@ -197,6 +197,24 @@ for dir in 1 0; do
     UNETRC_AMX_DIRECT=$dir "$U" "$d/model.onnx" -o "$T/one.c" --precision bf16 --reduce-head --target-cpu native
     [ "$(grep -c "_tile_loadd(4, &x1\[" "$T/one.c")" -eq "$dir" ] || fail "pointwise parts: direct=$dir not as asked"
 done
+# the residual 1x1 convolution of a 4-channel image (MONAI's UnetResBlock conv3) made by the norm that reads it
+# (passes/norm_pointwise.c: the image's channel means and covariance give the statistics; tests/data/res_block_c4: means
+# far from 0, correlated channels): C and LLVM against the interpreter within 1e-4 (measured 3.0e-7 and 2.6e-7; a
+# variance without the covariance's cross terms 3.6e-2), as the convolution's own kernel (UNETRC_NORM_POINTWISE=0)
+m="$S/tests/data/res_block_c4"
+"$U" info "$m.onnx" --precision bf16 --target-cpu native --dump-ir | grep -q "(X2 1x1)" ||
+    fail "res_block_c4: the residual convolution not in its norm"
+"$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --interp --output "$T/ref.npy"
+for be in c llvm; do
+    if ! "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --backend $be --output "$T/gen.npy" 2>"$T/err"; then
+        grep -q "unknown backend\|not built" "$T/err" || fail "res_block_c4 $be: $(cat "$T/err")"
+        continue
+    fi
+    "$cmp" "$T/ref.npy" "$T/gen.npy" 1e-4 || fail "res_block_c4: $be code vs interpreter"
+done
+UNETRC_NORM_POINTWISE=0 "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --interp --output "$T/ref0.npy"
+UNETRC_NORM_POINTWISE=0 "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --output "$T/gen0.npy"
+"$cmp" "$T/ref0.npy" "$T/gen0.npy" 1e-4 || fail "res_block_c4: the convolution's own kernel vs interpreter"
 # the tile ConvTranspose's pipelined form (conv_amx.c urc_convt_amx: a row block's panels under one configuration,
 # each epilogue during the next panel's products; 23 row blocks) against the block-by-block form, bit for bit
 d="$S/tests/node_extra/conv/test_fconvt_k2s2_m24_pipe_3d"

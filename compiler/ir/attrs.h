@@ -78,7 +78,10 @@ typedef enum urc_act {
  * (NULL: no bias) the weights [M', C] and bias [M'] of a 1x1 convolution
  * that reads Y (the output head, float32: passes/norm_head.c), which each
  * voxel's C values go through instead of being stored: Y is then [N, M',
- * S...] (head_y_first) or [N, S..., M']. */
+ * S...] (head_y_first) or [N, S..., M']; optionally 13 inputs (no head),
+ * in[12] the constant weights [C, C2] of a 1x1 convolution that makes X2
+ * from in[5] [N, S..., C2] (residual 2 of an InstanceNorm: X2 = in[5] . W^T,
+ * never stored; passes/norm_pointwise.c). */
 typedef struct urc_norm_attr {
     double epsilon;
     double momentum;

@@ -255,7 +255,7 @@ static bool infer_fused(urc_node *n) {
         return false;
     }
     int nbase = a->residual == 0 ? 5 : a->residual == 1 ? 6 : 8; /* (then 8, 9: the statistics of X and X2) */
-    bool wide = n->nin == 10 || n->nin == 12;                    /* (8, 9: statistics; 10, 11: the head) */
+    bool wide = n->nin == 10 || n->nin == 12 || n->nin == 13;    /* (8, 9: statistics; 10, 11: the head; 12: X2's W) */
     for (int i = nbase; wide && i < 8; i++) wide = !n->in[i];
     if (!urc_act_valid(a->act) || !urc_act_valid(a->post_act) || a->residual < 0 || a->residual > 2 ||
         (n->nin != nbase && !wide) || (a->residual == 2 && bn) || (a->residual == 0 && a->post_act != URC_ACT_NONE) ||
@@ -270,7 +270,20 @@ static bool infer_fused(urc_node *n) {
                   urc_dtype_name(n->ydtype ? n->ydtype : x->dtype));
         return false;
     }
-    if (a->residual) {
+    if (present(n, 12)) { /* (X2 = in[5] . W^T: an InstanceNorm's residual 2, no head; W [C, C2, 1...] float32) */
+        const urc_value *w = n->in[12], *x2 = n->in[5];
+        int r = x->shape.rank;
+        bool ok = a->residual == 2 && op == URC_OP_INSTANCE_NORM && a->channels_last && !present(n, 10) && w->data &&
+                  w->dtype == URC_DT_F32 && w->shape.rank >= 2 && w->shape.dims[0] == x->shape.dims[r - 1] &&
+                  x2->shape.rank == r && x2->shape.dims[r - 1] == w->shape.dims[1] && x2->dtype == URC_DT_F32;
+        for (int d = 0; ok && d < r - 1; d++) ok = x2->shape.dims[d] == x->shape.dims[d];
+        for (int d = 2; ok && d < w->shape.rank; d++) ok = w->shape.dims[d] == 1; /* (a 1x1 kernel's W as is) */
+        if (!ok) {
+            urc_error(where, "internal: FusedNorm pointwise X2 %s with W %s for X %s", urc_shape_str(&x2->shape),
+                      urc_shape_str(&w->shape), urc_shape_str(&x->shape));
+            return false;
+        }
+    } else if (a->residual) {
         if (!urc_check_dtype(n, 5, URC_DTM_FLOAT) || !urc_check_same_dtype(n, 0, 5)) return false;
         if (!urc_shape_eq(&n->in[5]->shape, &x->shape)) {
             urc_error(where, "residual ('%s') of shape %s must have X's shape %s", n->in[5]->name,
@@ -419,6 +432,20 @@ static void eval_bn_training(const urc_node *n, const geom *g, const double *x, 
     }
 }
 
+/* FusedNorm in[12]: X2 = x2 . W^T (x2 [N, S, C2] channels-last, W [C, C2]) as channels-first doubles (N, C, S). */
+static double *pointwise_x2(const urc_tensor *x2, const urc_tensor *w, const geom *g) {
+    int64_t C2 = w->shape.dims[1], total = g->N * g->C * g->S;
+    double *d = urc_xmalloc(sizeof(double) * (size_t)(total ? total : 1));
+    for (int64_t n = 0, i = 0; n < g->N; n++)
+        for (int64_t c = 0; c < g->C; c++)
+            for (int64_t s = 0; s < g->S; s++, i++) {
+                double v = 0;
+                for (int64_t j = 0; j < C2; j++) v += elem(w, c * C2 + j) * elem(x2, (n * g->S + s) * C2 + j);
+                d[i] = v;
+            }
+    return d;
+}
+
 static bool norm_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *const *out) {
     const urc_norm_attr *a = &n->a.norm;
     if (n->op == URC_OP_LAYER_NORM) return eval_layer_norm(n, in, out);
@@ -439,7 +466,7 @@ static bool norm_eval(const urc_node *n, urc_tensor *const *in, urc_tensor *cons
     bool fused = n->op == URC_OP_FUSED_NORM;
     double *t2 = NULL;
     if (fused && a->residual == 2) {
-        double *x2 = cf_copy(in[5], &g);
+        double *x2 = present(n, 12) ? pointwise_x2(in[5], in[12], &g) : cf_copy(in[5], &g);
         t2 = urc_xmalloc(sizeof(double) * (size_t)(total ? total : 1));
         ref_norm(op, &g, x2, a->epsilon2, in[6], in[7], NULL, NULL, t2);
         free(x2);
@@ -549,7 +576,7 @@ static void emit_run_stats(urc_lower *L, urc_kernel *k, urc_ls *body, int bx, ur
 }
 
 epilogue urc_norm_epilogue(urc_lower *L, urc_kernel *k, const urc_node *n) {
-    epilogue e = {URC_ACT_NONE, URC_ACT_NONE, 0, 0, 0, -1, URC_DT_F32, {0, 0, 0}};
+    epilogue e = {URC_ACT_NONE, URC_ACT_NONE, 0, 0, 0, -1, URC_DT_F32, {0, 0, 0}, NULL};
     if (n->op != URC_OP_FUSED_NORM) return e;
     if (n->out[0]->dtype == URC_DT_BF16) e.ydt = URC_DT_BF16; /* (n->ydtype: a Cast folded in) */
     e.q = n->a.norm.quant;
@@ -575,6 +602,7 @@ urc_lx *urc_norm_value(urc_kernel *k, urc_ls *at, const epilogue *e, int bx, urc
     t = urc_act_lx(k, at, e->act, e->act_alpha, t);
     if (e->residual == 1) t = bin(URC_L_ADD, t, urc_lx_load(k, e->br, idx));
     if (e->residual == 2) t = bin(URC_L_ADD, t, affine(urc_lx_load(k, e->br, idx), mab2[0], mab2[1], mab2[2]));
+    if (e->residual == 3) t = bin(URC_L_ADD, t, e->r3);
     t = urc_act_lx(k, at, e->post, e->post_alpha, t);
     if (e->ydt != URC_DT_BF16 && !(e->q.scale > 0)) return t;
     urc_lx *f = t->dt == URC_DT_F32 ? t : urc_lx_cast(URC_DT_F32, t);
@@ -887,7 +915,8 @@ static void norm_print(const urc_node *n, urc_strbuf *sb) {
     if (n->op != URC_OP_FUSED_NORM) return;
     if (a->act) urc_act_print(sb, "act", a->act, a->act_alpha);
     if (a->residual == 1) urc_sb_puts(sb, " residual=add");
-    if (a->residual == 2) urc_sb_printf(sb, " residual=norm(epsilon=%g)", a->epsilon2);
+    if (a->residual == 2)
+        urc_sb_printf(sb, " residual=norm(epsilon=%g)%s", a->epsilon2, present(n, 12) ? "(X2 1x1)" : "");
     if (a->post_act) urc_act_print(sb, "post_act", a->post_act, a->post_alpha);
     if (a->quant.scale > 0) urc_fq_print(sb, "fakequant", a->quant);
     if (present(n, 10)) urc_sb_puts(sb, a->head_y_first ? " head(Y channels-first)" : " head");

@@ -249,6 +249,109 @@ static void cl_apply_head(urc_kernel *k, const urc_node *n, const geom *g, const
     }
 }
 
+/* FusedNorm in[12] (passes/norm_pointwise.c): residual 2's X2 = x2 . W^T, x2 [N, S, C2] (C2 <= 4), never stored. Its
+ * statistics follow from x2's: for channel m, mean = W[m] . mu and var = W[m]^T Cov W[m] (mu, Cov: x2's channel means
+ * and covariance over the S voxels of sample nb, from float64 sums of d = x2 - K (K: its first voxel) and of the
+ * products d_i d_j, in parallel chunks as cl_stats), so that its norm's value is r[m] = sum over j of pa[j][m] * x2[j]
+ * + pb[m]: pa[j][m] = a[m] W[m][j], pb[m] = bias2[m] - a[m] mean[m], a[m] = scale2[m] / sqrt(var + eps2) (a bias of
+ * the convolution that made X2 cancels). */
+static void pw_coeffs(urc_lower *L, urc_kernel *k, const urc_node *n, const geom *g, int bx2, int64_t nb, int pa,
+                      int pb) {
+    const urc_value *Wv = n->in[12];
+    int64_t C = g->C, S = g->S, C2 = Wv->shape.dims[1], NQ = C2 + C2 * C2;
+    geom g2 = {g->N, C2, S, C2, 1, true, false};
+    int64_t P = cl_chunks(L, &g2), chunk = (S + P - 1) / P;
+    urc_lx *n0 = ilit(nb * S * C2);
+    urc_lx *K[4];
+    for (int64_t j = 0; j < C2; j++)
+        K[j] = var(k, urc_ls_let(k, k->body, "pk", URC_DT_F64, f64(urc_lx_load(k, bx2, urc_addi(n0, j)))));
+    int parts = urc_kernel_local(k, "pw_parts", URC_DT_F64, P * NQ),
+        tot = urc_kernel_local(k, "pw_tot", URC_DT_F64, NQ);
+    int p = urc_kernel_var(k, "p", URC_DT_I64), v = urc_kernel_var(k, "v", URC_DT_I64),
+        q = urc_kernel_var(k, "q", URC_DT_I64);
+    urc_ls *lp = urc_ls_for(k->body, p, ilit(0), ilit(P), 1, URC_FOR_PARALLEL);
+    int acc[20]; /* (the chunk's sums in scalars: d_j, then d_j d_i for i >= j) */
+    for (int64_t j = 0; j < NQ; j++)
+        if (j < C2 || (j - C2) / C2 <= (j - C2) % C2) acc[j] = urc_ls_let(k, lp, "ps", URC_DT_F64, dlit(0));
+    urc_lx *lo = urc_muli(var(k, p), chunk), *hi = urc_lx_inrange(bin(URC_L_MIN, ilit(S), urc_addi(lo, chunk)));
+    urc_ls *lv = urc_ls_for(lp, v, lo, hi, 1, 0);
+    urc_lx *d[4];
+    for (int64_t j = 0; j < C2; j++) {
+        urc_lx *x = f64(urc_lx_load(k, bx2, urc_add(n0, urc_addi(urc_muli(var(k, v), C2), j))));
+        d[j] = var(k, urc_ls_let(k, lv, "pd", URC_DT_F64, bin(URC_L_SUB, x, K[j])));
+    }
+    for (int64_t j = 0; j < C2; j++) {
+        urc_ls_assign(lv, acc[j], bin(URC_L_ADD, var(k, acc[j]), d[j]));
+        for (int64_t i = j; i < C2; i++) {
+            int a = acc[C2 + j * C2 + i];
+            urc_ls_assign(lv, a, bin(URC_L_ADD, var(k, a), bin(URC_L_MUL, d[j], d[i])));
+        }
+    }
+    for (int64_t j = 0; j < NQ; j++) /* (the lower triangle's from the upper one) */
+        urc_ls_store(
+            lp, parts, urc_addi(urc_muli(var(k, p), NQ), j),
+            var(k, j < C2 || (j - C2) / C2 <= (j - C2) % C2 ? acc[j] : acc[C2 + (j - C2) % C2 * C2 + (j - C2) / C2]));
+    urc_ls_store(urc_ls_for(k->body, q, ilit(0), ilit(NQ), 1, 0), tot, var(k, q), dlit(0));
+    urc_ls *ls = urc_ls_for(urc_ls_for(k->body, p, ilit(0), ilit(P), 1, 0), q, ilit(0), ilit(NQ), 1, 0);
+    urc_ls_accum(ls, tot, var(k, q), urc_lx_load(k, parts, urc_add(urc_muli(var(k, p), NQ), var(k, q))));
+    /* per channel m: mean, var, then pa and pb */
+    int bw = urc_lower_const(L, k, "pw_w", URC_DT_F32, C * C2, Wv->data);
+    int m = urc_kernel_var(k, "m", URC_DT_I64);
+    urc_ls *lm = urc_ls_for(k->body, m, ilit(0), ilit(C), 1, 0);
+    urc_lx *w[4], *mu[4], *invS = dlit(1.0 / (double)S);
+    for (int64_t j = 0; j < C2; j++) {
+        w[j] =
+            var(k, urc_ls_let(k, lm, "pw", URC_DT_F64, f64(urc_lx_load(k, bw, urc_addi(urc_muli(var(k, m), C2), j)))));
+        mu[j] = bin(URC_L_MUL, urc_lx_load(k, tot, ilit(j)), invS); /* (the mean of d_j) */
+    }
+    urc_lx *mean = NULL, *vr = NULL;
+    for (int64_t j = 0; j < C2; j++) {
+        urc_lx *t = bin(URC_L_MUL, w[j], bin(URC_L_ADD, K[j], mu[j]));
+        mean = mean ? bin(URC_L_ADD, mean, t) : t;
+        for (int64_t i = 0; i < C2; i++) { /* Cov[j][i] = E[d_j d_i] - E[d_j] E[d_i] */
+            urc_lx *cv = bin(URC_L_SUB, bin(URC_L_MUL, urc_lx_load(k, tot, ilit(C2 + j * C2 + i)), invS),
+                             bin(URC_L_MUL, mu[j], mu[i]));
+            urc_lx *u = bin(URC_L_MUL, bin(URC_L_MUL, w[j], w[i]), cv);
+            vr = vr ? bin(URC_L_ADD, vr, u) : u;
+        }
+    }
+    int mn = urc_ls_let(k, lm, "pmean", URC_DT_F64, mean);
+    int va = urc_ls_let(k, lm, "pvar", URC_DT_F64, bin(URC_L_MAX, vr, dlit(0)));
+    int a = urc_ls_let(
+        k, lm, "pa", URC_DT_F64,
+        bin(URC_L_MUL,
+            bin(URC_L_DIV, dlit(1), urc_lx_un(URC_L_SQRT, bin(URC_L_ADD, var(k, va), dlit(n->a.norm.epsilon2)))),
+            urc_norm_pload(L, k, n->in[6], "scale2", var(k, m))));
+    for (int64_t j = 0; j < C2; j++)
+        urc_ls_store(lm, pa, urc_addi(var(k, m), j * C), urc_lx_cast(URC_DT_F32, bin(URC_L_MUL, var(k, a), w[j])));
+    urc_ls_store(lm, pb, var(k, m),
+                 urc_lx_cast(URC_DT_F32, bin(URC_L_SUB, f64(urc_norm_param(L, k, n->in[7], "bias2", var(k, m))),
+                                             bin(URC_L_MUL, var(k, a), var(k, mn)))));
+}
+
+/* The apply pass with pw_coeffs' residual: per voxel its C2 values of x2, then per channel the norm's value plus
+ * r[c] = pb[c] + pa[0][c] * x2[0] + pa[1][c] * x2[1] + ... (float32). */
+static void pw_apply(urc_kernel *k, const urc_node *n, const geom *g, const epilogue *e0, int bx, int bx2, int by,
+                     int64_t nb, int ab[2][3], int pa, int pb) {
+    int64_t C = g->C, S = g->S, C2 = n->in[12]->shape.dims[1];
+    int v = urc_kernel_var(k, "v", URC_DT_I64), c = urc_kernel_var(k, "c", URC_DT_I64);
+    urc_ls *lv = urc_ls_for(k->body, v, ilit(0), ilit(S), 1, URC_FOR_PARALLEL);
+    urc_lx *xs[4];
+    for (int64_t j = 0; j < C2; j++)
+        xs[j] = var(k, urc_ls_let(k, lv, "px", URC_DT_F32,
+                                  urc_lx_load(k, bx2, urc_addi(urc_muli(var(k, v), C2), nb * S * C2 + j))));
+    urc_ls *lc = urc_ls_for(lv, c, ilit(0), ilit(C), 1, URC_FOR_SIMD | URC_FOR_VECTOR);
+    urc_lx *r = urc_lx_load(k, pb, var(k, c));
+    for (int64_t j = 0; j < C2; j++)
+        r = bin(URC_L_ADD, r, bin(URC_L_MUL, urc_lx_load(k, pa, urc_addi(var(k, c), j * C)), xs[j]));
+    epilogue e = *e0;
+    e.residual = 3, e.r3 = r;
+    urc_lx *m[3];
+    for (int q = 0; q < 3; q++) m[q] = urc_lx_load(k, ab[0][q], var(k, c));
+    urc_lx *xi = urc_addi(urc_add(urc_muli(var(k, v), C), var(k, c)), nb * S * C);
+    urc_ls_store(lc, by, xi, urc_norm_value(k, lc, &e, bx, xi, m, NULL));
+}
+
 /* Channels-last: X is (N, S, C). */
 bool urc_norm_lower_cl(urc_lower *L, const urc_node *n, const geom *g, const normp *np, int nnorm) {
     urc_op op = base_op(n);
@@ -265,8 +368,9 @@ bool urc_norm_lower_cl(urc_lower *L, const urc_node *n, const geom *g, const nor
     epilogue e = urc_norm_epilogue(L, k, n);
     int ab[2][3];
     static const char *names[3] = {"cm", "ca", "cb"};
+    bool pw = n->op == URC_OP_FUSED_NORM && present(n, 12); /* (X2 from in[5] through W: pw_coeffs, not ab[1]) */
     for (int j = 0; j < nnorm; j++)
-        for (int q = 0; q < 3; q++) ab[j][q] = urc_kernel_local(k, names[q], dt, C);
+        for (int q = 0; q < 3; q++) ab[j][q] = pw && j ? -1 : urc_kernel_local(k, names[q], dt, C);
     int c = urc_kernel_var(k, "c", URC_DT_I64), v = urc_kernel_var(k, "v", URC_DT_I64);
     if (bn) {
         urc_ls *lc = urc_ls_for(k->body, c, ilit(0), ilit(C), 1, 0);
@@ -277,6 +381,11 @@ bool urc_norm_lower_cl(urc_lower *L, const urc_node *n, const geom *g, const nor
     int tot_s = -1, tot_q = -1, parts[2] = {-1, -1}, hb[2] = {-1, -1};
     bool head = n->op == URC_OP_FUSED_NORM && present(n, 10);
     if (head) head_consts(L, k, n, C, hb);
+    int pa = -1, pb = -1;
+    if (pw) {
+        pa = urc_kernel_local(k, "pw_a", URC_DT_F32, n->in[12]->shape.dims[1] * C);
+        pb = urc_kernel_local(k, "pw_b", URC_DT_F32, C);
+    }
     if (!bn) {
         tot_s = urc_kernel_local(k, "tot_s", URC_DT_F64, C);
         tot_q = urc_kernel_local(k, "tot_q", URC_DT_F64, C);
@@ -286,6 +395,10 @@ bool urc_norm_lower_cl(urc_lower *L, const urc_node *n, const geom *g, const nor
     for (int64_t nb = 0; nb < g->N; nb++) {
         urc_lx *n0 = ilit(nb * S * C);
         for (int j = 0; j < nnorm && !bn; j++) {
+            if (pw && j == 1) {
+                pw_coeffs(L, k, n, g, bx[1], nb, pa, pb);
+                continue;
+            }
             if (bst[j] >= 0) {
                 cl_stats_given(k, g, bst[j], n->in[8 + j]->shape.dims[1], nb, tot_s, tot_q);
                 cl_coeffs(L, k, g, &np[j], -1, n0, tot_s, tot_q, ab[j], dt);
@@ -296,6 +409,10 @@ bool urc_norm_lower_cl(urc_lower *L, const urc_node *n, const geom *g, const nor
         }
         if (head) {
             cl_apply_head(k, n, g, &e, bx[0], by, hb, nb, ab, nnorm);
+            continue;
+        }
+        if (pw) {
+            pw_apply(k, n, g, &e, bx[0], bx[1], by, nb, ab, pa, pb);
             continue;
         }
         if (cl_apply_periodic(L, k, g, &e, bx[0], by, n0, ab, nnorm)) continue;
@@ -331,7 +448,7 @@ void urc_norm_apply_coeffs(urc_lower *L, urc_kernel *k, const urc_value *x, cons
 
 urc_lx *urc_norm_apply_value(urc_kernel *k, urc_ls *at, urc_act act, double alpha, int bx, urc_lx *idx,
                              const int mab[3], urc_lx *ci) {
-    epilogue e = {act, URC_ACT_NONE, alpha, 0, 0, -1, URC_DT_BF16, {0, 0, 0}};
+    epilogue e = {act, URC_ACT_NONE, alpha, 0, 0, -1, URC_DT_BF16, {0, 0, 0}, NULL};
     urc_lx *m[3];
     for (int q = 0; q < 3; q++) m[q] = urc_lx_load(k, mab[q], ci);
     return urc_norm_value(k, at, &e, bx, idx, m, NULL);

@@ -32,10 +32,11 @@ static inline urc_lx *ilit(int64_t v) { return urc_lx_int(v); }
 typedef struct epilogue {
     urc_act act, post;
     double act_alpha, post_alpha;
-    int residual;  /* 0, 1 (buffer br), 2 (buffer bx2 with m2, a2, b2) */
+    int residual;  /* 0, 1 (buffer br), 2 (buffer bx2 with m2, a2, b2), 3 (the value r3: norm_cl.c pw_apply) */
     int br;        /* R or X2 */
     urc_dtype ydt; /* F32, or BF16: Y rounded as it is stored */
     urc_fq q;      /* scale > 0: Y fake-quantised as it is stored (ops/quant.h) */
+    urc_lx *r3;    /* residual 3 */
 } epilogue;
 
 /* The parameters of one normalisation inside a kernel. */

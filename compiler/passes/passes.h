@@ -79,6 +79,11 @@ int urc_merge_norm_readers(urc_graph *g, const char *off, urc_norm_merge merge, 
  * target t; UNETRC_NORM_INTO_CONV=0: none). Returns how many; the strip puts the norms back. */
 int urc_pass_norm_into_conv(urc_graph *g, const urc_target *t);
 void urc_norm_into_conv_strip(urc_graph *g);
+/* A 1x1 convolution of at most 4 float32 channels (MONAI's residual conv3 on the image) whose Y only a channels-last
+ * InstanceNorm's residual 2 reads goes into that FusedNorm (in[12]: its W; X2 then the convolution's X), which makes
+ * the values and their statistics itself (norm_pointwise.c; after norm_stats, for target t; UNETRC_NORM_POINTWISE=0:
+ * none). Returns how many. */
+int urc_pass_norm_pointwise(urc_graph *g, const urc_target *t);
 /* A float32 1x1 convolution (an output head) that is the only reader of a channels-last FusedNorm's float32 Y goes
  * into the FusedNorm (its in[10], in[11]): each voxel's values pass through the head instead of being stored and read
  * again (norm_head.c; after the precision pass, which leaves the head float32 unless --reduce-head;
