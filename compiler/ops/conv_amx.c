@@ -48,7 +48,7 @@ typedef struct amx_geo {
     int64_t S;   /* data planes per position: 1, or 2 (bf16 high and low parts: urc_target_amx_split) */
     bool q8;     /* int8 (tdpbusd): Xp holds X's levels as uint8, W int8 quads */
     bool quad;   /* int8 without AMX (VNNI, urc_target_vnni): the same grid and quads, multiplied by vpdpbusd in
-                * blocks of RB positions x MB channels of int32 accumulators (C rounded up to 4 only) */
+                  * blocks of RB positions x MB channels of int32 accumulators (C rounded up to 4 only) */
     bool fold;   /* few channels (amx_fold): Cp = C rounded up to 2, and the taps along W folded into a product's K */
     bool lo2;    /* one float32 channel (amx_fold): its bf16 high part in grid channel 0, the low part in channel 1 */
     bool direct; /* a 1x1x1 convolution of bf16 X parts (amx_direct): A tiles read from the parts in place, no grid */
@@ -460,13 +460,6 @@ static void epilogue(urc_kernel *k, urc_ls *at, const epi *e, int acc, urc_lx *a
     urc_ls_store(keep, e->by, yi, val);
 }
 
-/* The block loop of the tile form (at: the work item's body): for each block o0 of 32 positions of the slab from q,
- * the sums over taps and chunks of C on 2 x MB/16 accumulator tiles, stored to acc[32][MB], then the epilogue (t:
- * the tiles, released by the caller). Pipelined (UNETRC_AMX_PIPE=0: not), the epilogue of a block runs during the
- * next block's products, a part after each row of taps (kd, kh), from the other half of acc[2][32][MB]: the vector
- * work then overlaps the tile products instead of leaving the tiles idle between blocks (BasicUNet's 32 -> 32
- * convolution at 96^3, one thread: 68 -> 46 ms in a stand-alone kernel, the products alone 38 ms). The block loop
- * runs one block further for the last block's epilogue. */
 /* The X parts a direct block reads (amx_direct): buffers and channel counts. */
 typedef struct xparts {
     const int *bx;
@@ -492,6 +485,13 @@ static void direct_products(urc_kernel *k, urc_ls *tb, const amx_geo *a, const x
     }
 }
 
+/* The block loop of the tile form (at: the work item's body): for each block o0 of 32 positions of the slab from q,
+ * the sums over taps and chunks of C on 2 x MB/16 accumulator tiles, stored to acc[32][MB], then the epilogue (t:
+ * the tiles, released by the caller). Pipelined (UNETRC_AMX_PIPE=0: not), the epilogue of a block runs during the
+ * next block's products, a part after each row of taps (kd, kh), from the other half of acc[2][32][MB]: the vector
+ * work then overlaps the tile products instead of leaving the tiles idle between blocks (BasicUNet's 32 -> 32
+ * convolution at 96^3, one thread: 68 -> 46 ms in a stand-alone kernel, the products alone 38 ms). The block loop
+ * runs one block further for the last block's epilogue. */
 static void tile_block(urc_kernel *k, urc_ls *at, const amx_geo *a, int xp, int bw, urc_lx *q, span sp, urc_lx *mb,
                        bool q8, urc_tiles *t, const urc_target *tg, const epi *e, const xparts *xs) {
     int nh = (int)(a->MB / 16);

@@ -898,6 +898,7 @@ static bool norm_lower(urc_lower *L, const urc_node *n) {
     }
     bool cl = g.cl && urc_norm_cl_local_bytes(L, &g, !bn, nnorm, np[0].x->dtype) <= CL_LOCAL_MAX && g.N <= 8;
     URC_ASSERT(cl || n->op != URC_OP_FUSED_NORM || !present(n, 10), "a FusedNorm head off the channels-last kernel");
+    URC_ASSERT(cl || n->op != URC_OP_FUSED_NORM || !present(n, 12), "a FusedNorm's pointwise X2 off that kernel");
     if (!g.cl) return lower_cf(L, n, &g, np, nnorm);
     if (cl) return urc_norm_lower_cl(L, n, &g, np, nnorm);
     return lower_naive(L, n, &g, np, nnorm);

@@ -48,7 +48,7 @@ int urc_pass_norm_pointwise(urc_graph *g, const urc_target *t) {
         urc_node *f = g->nodes.items[i];
         const urc_norm_attr *a = &f->a.norm;
         if (f->op != URC_OP_FUSED_NORM || !a->channels_last || a->base != URC_OP_INSTANCE_NORM || a->residual != 2 ||
-            f->nin > 10 || !f->in[5])
+            f->nin > 10 || !f->in[5] || f->in[0]->shape.dims[0] > 8) /* (N > 8: not the channels-last kernel) */
             continue;
         urc_value *y3 = f->in[5];
         urc_node *c = y3->producer;
