@@ -184,7 +184,7 @@ d="$S/tests/node_extra/conv/test_fconv_amx_c1_m16_3d"
 "$U" "$d/model.onnx" -o "$T/one.c" --precision bf16 --reduce-head --target-cpu native
 grep -q "tmm4\[\|_tile_dpbf16ps(" "$T/one.c" || fail "one channel: no tile kernel"
 # a pointwise convolution of two bf16 parts (the ConvTransposes' outputs) reading its A tiles from the parts in place
-# (conv_amx.c amx_direct: no grid) against the interpreter within 1e-5 on normal data, as the grid form
+# (conv_amx.c amx_direct: no grid) against the interpreter within 1e-5 on normal data, C and LLVM, as the grid form
 # (UNETRC_AMX_DIRECT=0); the code reads the second part in a tile load, the grid form does not
 d="$S/tests/node_extra/conv/test_fconv_amx_k1_parts2_3d"
 "$(dirname "$cmp")/npy_randn" "$d/test_data_set_0/input_0.pb" 1 "$T/rand.npy"
@@ -194,6 +194,11 @@ k1in="--input $T/rand.npy --input $T/rand1.npy --precision bf16 --reduce-head"
 for dir in 1 0; do
     UNETRC_AMX_DIRECT=$dir "$U" run "$d/model.onnx" $k1in --output "$T/gen.npy"
     "$cmp" "$T/ref.npy" "$T/gen.npy" 1e-5 || fail "pointwise parts: direct=$dir code vs interpreter"
+    if UNETRC_AMX_DIRECT=$dir "$U" run "$d/model.onnx" $k1in --backend llvm --output "$T/gen.npy" 2>"$T/err"; then
+        "$cmp" "$T/ref.npy" "$T/gen.npy" 1e-5 || fail "pointwise parts: direct=$dir LLVM code vs interpreter"
+    else
+        grep -q "unknown backend\|not built" "$T/err" || fail "pointwise parts LLVM: $(cat "$T/err")"
+    fi
     UNETRC_AMX_DIRECT=$dir "$U" "$d/model.onnx" -o "$T/one.c" --precision bf16 --reduce-head --target-cpu native
     [ "$(grep -c "_tile_loadd(4, &x1\[" "$T/one.c")" -eq "$dir" ] || fail "pointwise parts: direct=$dir not as asked"
 done
