@@ -270,27 +270,32 @@ static void pw_coeffs(urc_lower *L, urc_kernel *k, const urc_node *n, const geom
     int p = urc_kernel_var(k, "p", URC_DT_I64), v = urc_kernel_var(k, "v", URC_DT_I64),
         q = urc_kernel_var(k, "q", URC_DT_I64);
     urc_ls *lp = urc_ls_for(k->body, p, ilit(0), ilit(P), 1, URC_FOR_PARALLEL);
-    int acc[20]; /* (the chunk's sums in scalars: d_j, then d_j d_i for i >= j) */
-    for (int64_t j = 0; j < NQ; j++)
-        if (j < C2 || (j - C2) / C2 <= (j - C2) % C2) acc[j] = urc_ls_let(k, lp, "ps", URC_DT_F64, dlit(0));
+    /* the chunk's sums lane by lane over blocks of 16 voxels (the voxels in the vector lanes): pl[q][lane], q = j for
+     * d_j and C2 + j * C2 + i for d_j d_i (i >= j; the lower triangle's from it) */
+    int pl = urc_kernel_local(k, "pw_lanes", URC_DT_F64, NQ * 16), l = urc_kernel_var(k, "l", URC_DT_I64);
+    urc_ls_array(lp, k, pl);
+    urc_ls_store(urc_ls_for(lp, q, ilit(0), ilit(NQ * 16), 1, URC_FOR_VECTOR), pl, var(k, q), dlit(0));
     urc_lx *lo = urc_muli(var(k, p), chunk), *hi = urc_lx_inrange(bin(URC_L_MIN, ilit(S), urc_addi(lo, chunk)));
-    urc_ls *lv = urc_ls_for(lp, v, lo, hi, 1, 0);
-    urc_lx *d[4];
+    urc_ls *lv = urc_ls_for(lp, v, lo, hi, 16, 0);
+    urc_ls *ll =
+        urc_ls_for(lv, l, ilit(0), urc_lx_inrange(bin(URC_L_MIN, ilit(16), urc_sub(hi, var(k, v)))), 1, URC_FOR_VECTOR);
+    urc_lx *d[4], *vl = urc_add(var(k, v), var(k, l));
     for (int64_t j = 0; j < C2; j++) {
-        urc_lx *x = f64(urc_lx_load(k, bx2, urc_add(n0, urc_addi(urc_muli(var(k, v), C2), j))));
-        d[j] = var(k, urc_ls_let(k, lv, "pd", URC_DT_F64, bin(URC_L_SUB, x, K[j])));
+        urc_lx *x = f64(urc_lx_load(k, bx2, urc_add(n0, urc_addi(urc_muli(vl, C2), j))));
+        d[j] = var(k, urc_ls_let(k, ll, "pd", URC_DT_F64, bin(URC_L_SUB, x, K[j])));
     }
     for (int64_t j = 0; j < C2; j++) {
-        urc_ls_assign(lv, acc[j], bin(URC_L_ADD, var(k, acc[j]), d[j]));
-        for (int64_t i = j; i < C2; i++) {
-            int a = acc[C2 + j * C2 + i];
-            urc_ls_assign(lv, a, bin(URC_L_ADD, var(k, a), bin(URC_L_MUL, d[j], d[i])));
-        }
+        urc_ls_accum(ll, pl, urc_addi(var(k, l), j * 16), d[j]);
+        for (int64_t i = j; i < C2; i++)
+            urc_ls_accum(ll, pl, urc_addi(var(k, l), (C2 + j * C2 + i) * 16), bin(URC_L_MUL, d[j], d[i]));
     }
-    for (int64_t j = 0; j < NQ; j++) /* (the lower triangle's from the upper one) */
-        urc_ls_store(
-            lp, parts, urc_addi(urc_muli(var(k, p), NQ), j),
-            var(k, j < C2 || (j - C2) / C2 <= (j - C2) % C2 ? acc[j] : acc[C2 + (j - C2) % C2 * C2 + (j - C2) / C2]));
+    for (int64_t j = 0; j < NQ; j++) { /* (the lower triangle's from the upper one) */
+        int64_t u = j < C2 || (j - C2) / C2 <= (j - C2) % C2 ? j : C2 + (j - C2) % C2 * C2 + (j - C2) / C2;
+        urc_lx *at = urc_addi(urc_muli(var(k, p), NQ), j);
+        urc_ls_store(lp, parts, at, dlit(0));
+        urc_ls_accum(urc_ls_for(lp, l, ilit(0), ilit(16), 1, 0), parts, at,
+                     urc_lx_load(k, pl, urc_addi(var(k, l), u * 16)));
+    }
     urc_ls_store(urc_ls_for(k->body, q, ilit(0), ilit(NQ), 1, 0), tot, var(k, q), dlit(0));
     urc_ls *ls = urc_ls_for(urc_ls_for(k->body, p, ilit(0), ilit(P), 1, 0), q, ilit(0), ilit(NQ), 1, 0);
     urc_ls_accum(ls, tot, var(k, q), urc_lx_load(k, parts, urc_add(urc_muli(var(k, p), NQ), var(k, q))));
