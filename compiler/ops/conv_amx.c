@@ -343,9 +343,7 @@ static void fill(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp, const in
             urc_lx *ci = urc_add(urc_muli(nn, cx[p]), c);
             urc_ls_store(cl, xp, at, urc_norm_apply_value(k, cl, na->act, na->act_alpha, bx[p], xi, xn, ci));
         } else if (a->q8) {
-            const urc_dtype F = URC_DT_F32;
-            urc_lx *l = urc_fake_quant_level(x, a->fq);
-            urc_ls_store(cl, xp, at, urc_lx_cast(URC_DT_U8, urc_lx_bin(URC_L_SUB, l, urc_lx_flt(a->fq.lo, F))));
+            urc_ls_store(cl, xp, at, urc_fake_quant_u8(x, a->fq));
         } else if (a->S == 2 || a->lo2) { /* (lo2: the low part in the next channel) */
             urc_lx *hi = urc_lx_cast(URC_DT_BF16, x);
             urc_ls_store(cl, xp, at, hi);

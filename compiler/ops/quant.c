@@ -138,6 +138,13 @@ urc_lx *urc_fake_quant_level(urc_lx *x, urc_fq fq) {
     return urc_lx_bin(URC_L_MIN, urc_lx_bin(URC_L_MAX, q, urc_lx_flt(fq.lo, F)), urc_lx_flt(fq.hi, F));
 }
 
+urc_lx *urc_fake_quant_u8(urc_lx *x, urc_fq fq) {
+    const urc_dtype F = URC_DT_F32;
+    urc_lx *l = urc_lx_bin(URC_L_SUB, urc_fake_quant_level(x, fq), urc_lx_flt(fq.lo, F));
+    l = urc_lx_sel(urc_lx_bin(URC_L_EQ, l, l), l, urc_lx_flt(0, F)); /* (NaN: 0, as a saturating conversion gives) */
+    return urc_lx_inrange(urc_lx_cast(URC_DT_U8, l));
+}
+
 bool urc_fq_of(const urc_value *x, urc_fq *q) {
     const urc_node *p = x->producer;
     if (p && p->op == URC_OP_FAKE_QUANT) *q = p->a.quant.fq;

@@ -11,6 +11,9 @@ float urc_fake_quant(float x, urc_fq q);
 urc_lx *urc_fake_quant_lx(urc_lx *x, urc_fq q);
 /* Its level: clamp(round_half_even(x / scale), lo, hi), a float32 expression (NaN stays NaN). */
 urc_lx *urc_fake_quant_level(urc_lx *x, urc_fq q);
+/* The level less lo as the uint8 the int8 kernels multiply (0 to hi - lo <= 255; NaN: 0), a plain conversion of a value
+ * known in range, which vectorises (a saturating one is a branch per element). */
+urc_lx *urc_fake_quant_u8(urc_lx *x, urc_fq q);
 /* Whether value x is fake-quantised (a unetrc.FakeQuant's output, or a FusedNorm's that stores it so), and its
  * steps; the AMX int8 kernels multiply its levels. */
 bool urc_fq_of(const urc_value *x, urc_fq *q);

@@ -30,9 +30,7 @@ void urc_tile_gemm_levels(urc_kernel *k, urc_ls *at, urc_lx *r, int64_t R, int s
     urc_lx *j = urc_lx_var(k, vj);
     urc_ls *els = NULL, *in = urc_ls_if(at, bin(URC_L_LT, r, urc_lx_int(R)), &els);
     urc_ls *jl = urc_ls_for(in, vj, urc_lx_int(0), urc_lx_int(K), 1, URC_FOR_VECTOR);
-    urc_lx *lv = urc_fake_quant_level(urc_lx_load(k, src, urc_add(srow, j)), fq);
-    urc_ls_store(jl, dst, urc_add(drow, j),
-                 urc_lx_cast(URC_DT_U8, urc_lx_bin(URC_L_SUB, lv, urc_lx_flt(fq.lo, URC_DT_F32))));
+    urc_ls_store(jl, dst, urc_add(drow, j), urc_fake_quant_u8(urc_lx_load(k, src, urc_add(srow, j)), fq));
     for (int side = 0; side < 2; side++) { /* zeros past K, and whole rows past R */
         int64_t from = side ? 0 : K;
         if (from == Kp) continue;
