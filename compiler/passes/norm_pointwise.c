@@ -61,6 +61,10 @@ int urc_pass_norm_pointwise(urc_graph *g, const urc_target *t) {
         memcpy(in, f->in, sizeof *in * (size_t)(f->nin < 10 ? f->nin : 10));
         in[5] = x_f32(c->in[0]), in[9] = NULL, in[12] = c->in[1];
         f->in = in, f->nin = 13;
+        urc_value *xc = c->in[0]; /* (a Cast that only the convolution read goes with it) */
+        bool cast_out = false;
+        for (int o = 0; o < g->outputs.len; o++) cast_out = cast_out || g->outputs.items[o] == xc;
+        if (xc != in[5] && xc->nuses == 1 && !cast_out) urc_node_drop(xc->producer);
         urc_node_drop(c);
         made++;
     }
