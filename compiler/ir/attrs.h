@@ -146,6 +146,15 @@ typedef struct urc_conv_attr {
      * ([N, P, 2, C] float64, X's producer's: passes/norm_stats.c), the scale in[12] and the bias in[13] */
     bool xn;
     urc_norm_attr xn_attr;
+    /* ... and X is the output of a 'same' stride-1 convolution of a one-channel float32 image (passes/norm_into_conv.c
+     * conv_into_fill), which the grid fill computes again from in[14] (the image, channels-last [N, S..., 1]), in[15]
+     * (its W [C, 1, xc_kernel...], rounded to bf16 as that convolution's tile kernel rounds it) and in[16] (its bias
+     * [C] or NULL) instead of reading in[0]: X is then never stored (its producer's y_unstored) */
+    bool xc;
+    int64_t xc_kernel[URC_MAX_SPATIAL];
+    /* Conv/FusedConv on AMX tiles whose Y only an xc convolution reads: the kernel stores its statistics (output 1),
+     * not Y */
+    bool y_unstored;
 } urc_conv_attr;
 #define URC_CONV_MAX_PARTS 8
 

@@ -99,7 +99,7 @@ static bool check_parts(const urc_node *n) {
 static bool check_xn(const urc_node *n) {
     const urc_conv_attr *a = &n->a.conv;
     if (!a->xn) return true;
-    const urc_value *x = n->in[0], *st = n->nin == 14 ? n->in[11] : NULL;
+    const urc_value *x = n->in[0], *st = n->nin == 14 + 3 * a->xc ? n->in[11] : NULL;
     int r = x->shape.rank;
     int64_t C = x->shape.dims[r - 1];
     bool ok = n->op == URC_OP_FUSED_CONV && st && a->nx <= 1 && a->channels_last && x->dtype == URC_DT_F32 &&
@@ -107,6 +107,14 @@ static bool check_xn(const urc_node *n) {
               st->shape.rank == 4 && st->shape.dims[0] == x->shape.dims[0] && st->shape.dims[2] == 2 &&
               st->shape.dims[3] == C;
     for (int i = 12; ok && i < 14; i++) ok = n->in[i] && urc_shape_numel(&n->in[i]->shape) == C;
+    if (ok && a->xc) { /* (the image [N, S..., 1] float32 as X's positions, W [C, 1, xc_kernel...] constant) */
+        const urc_value *im = n->in[14], *w = n->in[15], *b = n->in[16];
+        ok = im && w && im->dtype == URC_DT_F32 && im->shape.rank == r && im->shape.dims[r - 1] == 1 && w->data &&
+             w->dtype == URC_DT_F32 && w->shape.rank == r && w->shape.dims[0] == C && w->shape.dims[1] == 1 &&
+             (!b || (b->data && urc_shape_numel(&b->shape) == C));
+        for (int d = 0; ok && d < r - 1; d++) ok = im->shape.dims[d] == x->shape.dims[d];
+        for (int d = 2; ok && d < r; d++) ok = w->shape.dims[d] == a->xc_kernel[d - 2] && a->xc_kernel[d - 2] % 2;
+    }
     if (!ok) urc_error(urc_node_where(n), "internal: inconsistent normalisation of the convolution's X");
     return ok;
 }
@@ -671,7 +679,9 @@ static void conv_print(const urc_node *n, urc_strbuf *sb) {
     if (a->xn) {
         urc_sb_printf(sb, " x_norm=InstanceNorm x_norm_epsilon=%g", a->xn_attr.epsilon);
         if (a->xn_attr.act != URC_ACT_NONE) urc_act_print(sb, "x_norm_act", a->xn_attr.act, a->xn_attr.act_alpha);
+        if (a->xc) urc_print_ints(sb, "x_conv_kernel", a->xc_kernel, a->nsp);
     }
+    if (a->y_unstored) urc_sb_puts(sb, " y_unstored");
 }
 
 /* Conv and ConvTranspose have channels-last forms (conv_direct.c); FusedConv

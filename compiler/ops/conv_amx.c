@@ -365,6 +365,106 @@ static void fill(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp, const in
     }
 }
 
+/* The image convolution a grid fill makes again (urc_conv_attr xc): the image's buffer, the convolution's W as
+ * float32 values of bf16 [T][C] (tap-major), its bias [C] (zeros without one), its kernel, and VB positions a step. */
+typedef struct xconv {
+    int img, w, b;
+    int64_t K[3], VB;
+} xconv;
+
+/* Xp where X is the image's convolution (urc_conv_attr xc; one X part of C channels, the norm xn then applied as
+ * fill() applies it): per grid row inside X, the K[0] x K[1] image rows its taps read, zero-padded along W by K[2] / 2
+ * (rows outside the image zeros), into a local rb; then VB positions a step, their C sums in registers, each the taps'
+ * multiply-adds in tap order from the bias; a row outside X, and the positions around it, zeros. */
+static void fill_xc(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp, urc_lx *z0, const urc_node *n, const int *xn,
+                    const xconv *xc) {
+    const int64_t C = a->C, W = a->in[2], RW = W + xc->K[2] - 1, VB = xc->VB, Cp = a->Cp;
+    bool whole = a->PZ == a->P[0];
+    urc_ls *b = body;
+    urc_lx *nn = loop(k, &b, "n", 0, urc_lx_int(a->N), 1, URC_FOR_PARALLEL);
+    body->list.items[body->list.len - 1]->collapse = 3;
+    urc_lx *zl =
+        loop(k, &b, "zd", 0,
+             whole ? urc_lx_int(a->PZ) : urc_sp_min(urc_lx_int(a->PZ), urc_sub(urc_lx_int(a->P[0]), z0)), 1, 0);
+    urc_lx *zh = loop(k, &b, "zh", 0, urc_lx_int(a->P[1]), 1, 0);
+    urc_lx *d = urc_addi(whole ? zl : urc_add(z0, zl), -a->pb[0]), *h = urc_addi(zh, -a->pb[1]);
+    urc_lx *q =
+        urc_sp_let(k, b, "q", urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, a->PZ), zl), a->P[1]), zh), a->P[2] * Cp));
+    urc_lx *inside =
+        bin(URC_L_AND, bin(URC_L_AND, bin(URC_L_GE, d, urc_lx_int(0)), bin(URC_L_LT, d, urc_lx_int(a->in[0]))),
+            bin(URC_L_AND, bin(URC_L_GE, h, urc_lx_int(0)), bin(URC_L_LT, h, urc_lx_int(a->in[1]))));
+    urc_ls *els = NULL, *in = urc_ls_if(b, inside, &els);
+    urc_ls *zr = els; /* (a row outside X: zeros) */
+    urc_lx *j = loop(k, &zr, "c", 0, urc_lx_int(a->P[2] * Cp), 1, URC_FOR_VECTOR);
+    urc_ls_store(zr, xp, urc_add(q, j), urc_lx_const(0, URC_DT_BF16));
+    for (int side = 0; side < 2; side++) { /* (the positions before and after X's along W) */
+        int64_t p0 = side ? a->pb[2] + W : 0, np = side ? a->P[2] - a->pb[2] - W : a->pb[2];
+        if (np <= 0) continue;
+        urc_ls *zb = in;
+        urc_lx *c = loop(k, &zb, "c", 0, urc_lx_int(np * Cp), 1, URC_FOR_VECTOR);
+        urc_ls_store(zb, xp, urc_add(urc_addi(q, p0 * Cp), c), urc_lx_const(0, URC_DT_BF16));
+    }
+    int rb = urc_kernel_local(k, "rb", URC_DT_F32, xc->K[0] * xc->K[1] * RW);
+    urc_ls_array(in, k, rb);
+    urc_ls *rl = in;
+    urc_lx *r0 = loop(k, &rl, "kd", 0, urc_lx_int(xc->K[0]), 1, 0),
+           *r1 = loop(k, &rl, "kh", 0, urc_lx_int(xc->K[1]), 1, 0);
+    urc_lx *id = urc_add(d, urc_addi(r0, -xc->K[0] / 2)), *ih = urc_add(h, urc_addi(r1, -xc->K[1] / 2));
+    urc_lx *rbase = urc_sp_let(k, rl, "rbase", urc_muli(urc_add(urc_muli(r0, xc->K[1]), r1), RW));
+    urc_ls *rz = NULL,
+           *ri = urc_ls_if(
+               rl,
+               bin(URC_L_AND, bin(URC_L_AND, bin(URC_L_GE, id, urc_lx_int(0)), bin(URC_L_LT, id, urc_lx_int(a->in[0]))),
+                   bin(URC_L_AND, bin(URC_L_GE, ih, urc_lx_int(0)), bin(URC_L_LT, ih, urc_lx_int(a->in[1])))),
+               &rz);
+    urc_lx *w = loop(k, &rz, "w", 0, urc_lx_int(RW), 1, URC_FOR_VECTOR);
+    urc_ls_store(rz, rb, urc_add(rbase, w), urc_lx_const(0, URC_DT_F32));
+    urc_lx *src =
+        urc_sp_let(k, ri, "src", urc_muli(urc_add(urc_muli(urc_add(urc_muli(nn, a->in[0]), id), a->in[1]), ih), W));
+    for (int part = 0; part < 3; part++) { /* (zeros, the image's row, zeros) */
+        int64_t w0 = part == 0 ? 0 : part == 1 ? xc->K[2] / 2 : xc->K[2] / 2 + W, nw = part == 1 ? W : xc->K[2] / 2;
+        if (nw <= 0) continue;
+        urc_ls *wl = ri;
+        urc_lx *wv = loop(k, &wl, "w", 0, urc_lx_int(nw), 1, URC_FOR_VECTOR);
+        urc_ls_store(wl, rb, urc_add(urc_addi(rbase, w0), wv),
+                     part == 1 ? urc_lx_load(k, xc->img, urc_add(src, wv)) : urc_lx_const(0, URC_DT_F32));
+    }
+    int acc = urc_kernel_local(k, "xacc", URC_DT_F32, VB * C);
+    urc_ls_array(in, k, acc);
+    urc_ls *pl = in;
+    urc_lx *w0 = loop(k, &pl, "w0", 0, urc_lx_int(W), VB, 0);
+    urc_ls *il = pl;
+    urc_lx *vi = loop(k, &il, "vi", 0, urc_lx_int(VB), 1, URC_FOR_UNROLL);
+    urc_lx *c = loop(k, &il, "c", 0, urc_lx_int(C), 1, URC_FOR_VECTOR);
+    urc_ls_store(il, acc, urc_add(urc_muli(vi, C), c), urc_lx_load(k, xc->b, c));
+    urc_ls *tl = pl;
+    urc_lx *kd = loop(k, &tl, "kd", 0, urc_lx_int(xc->K[0]), 1, 0),
+           *kh = loop(k, &tl, "kh", 0, urc_lx_int(xc->K[1]), 1, 0);
+    urc_lx *kw = loop(k, &tl, "kw", 0, urc_lx_int(xc->K[2]), 1, 0);
+    urc_lx *tap = urc_sp_let(k, tl, "tap", urc_add(urc_muli(urc_add(urc_muli(kd, xc->K[1]), kh), xc->K[2]), kw));
+    urc_lx *ro = urc_sp_let(k, tl, "ro", urc_add(urc_add(urc_muli(urc_add(urc_muli(kd, xc->K[1]), kh), RW), w0), kw));
+    vi = loop(k, &tl, "vi", 0, urc_lx_int(VB), 1, URC_FOR_UNROLL);
+    c = loop(k, &tl, "c", 0, urc_lx_int(C), 1, URC_FOR_VECTOR);
+    urc_lx *ai = urc_add(urc_muli(vi, C), c);
+    urc_ls_store(tl, acc, ai,
+                 urc_lx_fma(urc_lx_load(k, rb, urc_add(ro, vi)), urc_lx_load(k, xc->w, urc_add(urc_muli(tap, C), c)),
+                            urc_lx_load(k, acc, ai)));
+    const urc_norm_attr *na = &n->a.conv.xn_attr;
+    urc_ls *sl = pl;
+    vi = loop(k, &sl, "vi", 0, urc_lx_int(VB), 1, URC_FOR_UNROLL);
+    urc_lx *at = urc_sp_let(k, sl, "at", urc_add(q, urc_muli(urc_add(urc_addi(w0, a->pb[2]), vi), Cp)));
+    urc_ls *cl = sl;
+    c = loop(k, &cl, "c", 0, urc_lx_int(C), 1, URC_FOR_VECTOR);
+    urc_ls_store(cl, xp, urc_add(at, c),
+                 urc_norm_apply_value(k, cl, na->act, na->act_alpha, acc, urc_add(urc_muli(vi, C), c), xn,
+                                      urc_add(urc_muli(nn, C), c)));
+    if (Cp > C) {
+        urc_ls *zc = sl;
+        urc_lx *cz = loop(k, &zc, "c", C, urc_lx_int(Cp), 1, URC_FOR_VECTOR);
+        urc_ls_store(zc, xp, urc_add(at, cz), urc_lx_const(0, URC_DT_BF16));
+    }
+}
+
 /* The grid's slack past every sample's slices (read by the rows past a slab's last block, whose outputs are dropped),
  * zeros. */
 static void fill_slack(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp) {
@@ -455,7 +555,7 @@ static void epilogue(urc_kernel *k, urc_ls *at, const epi *e, int acc, urc_lx *a
         urc_ls_accum(keep, e->sums[0], l, d);
         urc_ls_accum(keep, e->sums[1], l, urc_lx_bin(URC_L_MUL, d, d));
     }
-    urc_ls_store(keep, e->by, yi, val);
+    if (e->by >= 0) urc_ls_store(keep, e->by, yi, val); /* (y_unstored: the statistics alone) */
 }
 
 /* The X parts a direct block reads (amx_direct): buffers and channel counts. */
@@ -603,6 +703,30 @@ static void quad_block(urc_kernel *k, urc_ls *at, const amx_geo *a, int xp, int 
     epilogue(k, body, e, acc, urc_lx_int(0), o0, urc_lx_int(0), urc_lx_int(RB));
 }
 
+/* The buffers of the image convolution node n's fill makes again (urc_conv_attr xc): W rounded to bf16 as that
+ * convolution's tile kernel has it; VB positions a step, C * VB <= 128 floats of sums (8 vectors of 16: the
+ * multiply-adds' latency covered) dividing X's width. */
+static bool image_conv_in(urc_lower *L, urc_kernel *k, const urc_node *n, const amx_geo *a, xconv *xc) {
+    const urc_value *w = n->in[15], *b = n->in[16];
+    int nsp = w->shape.rank - 2;
+    if (a->fold || a->S != 1 || a->direct || a->C > 32) return false;
+    for (int i = 0; i < nsp; i++) xc->K[3 - nsp + i] = w->shape.dims[2 + i];
+    int64_t T = xc->K[0] * xc->K[1] * xc->K[2];
+    while (xc->VB * 2 * a->C <= 128 && a->in[2] % (xc->VB * 2) == 0) xc->VB *= 2;
+    float *wt = urc_xcalloc((size_t)(T * a->C), sizeof *wt), *bt = urc_xcalloc((size_t)a->C, sizeof *bt);
+    for (int64_t c = 0; c < a->C; c++) {
+        for (int64_t t = 0; t < T; t++)
+            wt[t * a->C + c] = urc_bf16_to_f32(urc_f32_to_bf16((float)urc_elem_f64(URC_DT_F32, w->data, c * T + t)));
+        if (b) bt[c] = (float)urc_elem_f64(b->dtype, b->data, urc_shape_numel(&b->shape) == 1 ? 0 : c);
+    }
+    xc->img = urc_lower_in(L, k, n->in[14], "img");
+    xc->w = urc_lower_const(L, k, "wxc", URC_DT_F32, T * a->C, wt);
+    xc->b = urc_lower_const(L, k, "bxc", URC_DT_F32, a->C, bt);
+    free(wt);
+    free(bt);
+    return true;
+}
+
 bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     amx_geo a;
     const urc_value *sv = n->scratch;
@@ -619,9 +743,11 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
         if (n->a.conv.xn ? !one || !f32 || nx != 1
                          : x->dtype != (one ? URC_DT_BF16 : URC_DT_F32) && !(one && n->a.conv.fill_rounds && f32))
             return false;
-        bx[p] = urc_lower_in(L, k, x, "x");
+        bx[p] = n->a.conv.xc ? -1 : urc_lower_in(L, k, x, "x"); /* (xc: X made again from the image) */
         cx[p] = x->shape.dims[x->shape.rank - 1];
     }
+    xconv xc = {-1, -1, -1, {1, 1, 1}, 1};
+    if (n->a.conv.xc && !image_conv_in(L, k, n, &a, &xc)) return false;
     int xp = a.direct ? -1 : urc_lower_out(L, k, sv, "xp"), bw, bcorr = -1, bs = -1;
     if (q8) {
         bw = pack_w8(L, k, n, &a, &bcorr);
@@ -640,7 +766,8 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
         bb = urc_lower_const(L, k, "bpack", URC_DT_F32, a.nmb * a.MB, bp);
         free(bp);
     }
-    int by = urc_lower_out(L, k, n->out[0], "y"), br = R ? urc_lower_in(L, k, R, "r") : -1;
+    int by = n->a.conv.y_unstored ? -1 : urc_lower_out(L, k, n->out[0], "y"), br = R ? urc_lower_in(L, k, R, "r") : -1;
+    URC_ASSERT(!n->a.conv.y_unstored || (n->nout > 1 && n->out[1]), "tile convolution: neither Y nor statistics");
     /* the norm statistics (passes/norm_stats.c): a part per work item, sample n's [slab][part of its rows] */
     int bst = n->nout > 1 && n->out[1] ? urc_lower_out(L, k, n->out[1], "stats") : -1;
     int bxs = n->a.conv.xn ? urc_lower_in(L, k, n->in[11], "xstats") : -1; /* (X's norm's: urc_conv_attr xn) */
@@ -651,9 +778,10 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     int nk = 0;
     memcpy(&alpha, &at->act_alpha, sizeof alpha);
     memcpy(&fqs, &a.fq.scale, sizeof a.fq.scale);
-    const int64_t head[] = {0x414d58, a.N,  a.C,     a.M,   a.Cp, a.MB,   a.nmb, a.S,     bw,      bb,    br,
-                            by,       xp,   at->act, alpha, nx,   q8,     fqs,   a.fq.lo, a.fq.hi, bcorr, bs,
-                            a.quad,   a.RB, a.SD,    a.RP,  bst,  a.fold, a.lo2, bxs,     a.direct};
+    const int64_t head[] = {0x414d58, a.N,    a.C,    a.M,     a.Cp,    a.MB,    a.nmb,   a.S,    bw,      bb,
+                            br,       by,     xp,     at->act, alpha,   nx,      q8,      fqs,    a.fq.lo, a.fq.hi,
+                            bcorr,    bs,     a.quad, a.RB,    a.SD,    a.RP,    bst,     a.fold, a.lo2,   bxs,
+                            a.direct, xc.img, xc.w,   xc.b,    xc.K[0], xc.K[1], xc.K[2], xc.VB};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
     for (int i = 0; i < 3; i++)
         key[nk++] = a.in[i], key[nk++] = a.out[i], key[nk++] = a.K[i], key[nk++] = a.pb[i], key[nk++] = a.st[i];
@@ -683,7 +811,8 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     urc_ls *cb = k->body;
     bool whole = a.SD == a.out[0];
     urc_lx *z0 = whole ? urc_lx_int(0) : loop(k, &cb, "z0", 0, urc_lx_int(a.out[0]), a.SD, 0);
-    if (!a.direct) fill(k, cb, &a, xp, bx, cx, nx, z0, n, xnp);
+    if (at->xc) fill_xc(k, cb, &a, xp, z0, n, xnp, &xc);
+    else if (!a.direct) fill(k, cb, &a, xp, bx, cx, nx, z0, n, xnp);
     urc_ls *body = cb;
     urc_lx *mb = loop(k, &body, "mb", 0, urc_lx_int(a.nmb), 1, URC_FOR_PARALLEL);
     cb->list.items[cb->list.len - 1]->collapse = a.RP > 1 ? 4 : 3;

@@ -476,8 +476,9 @@ urc_memplan *urc_memplan_run(urc_graph *g, int align) {
     for (int i = 0; i < nn; i++) {
         urc_node *n = g->nodes.items[i];
         if (n->scratch) def[n->scratch->id] = last[n->scratch->id] = i;
-        for (int j = 0; j < n->nout; j++)
-            if (n->out[j]) def[n->out[j]->id] = i;
+        bool unstored = (n->op == URC_OP_CONV || n->op == URC_OP_FUSED_CONV) && n->a.conv.y_unstored;
+        for (int j = 0; j < n->nout; j++) /* (a Y never stored, attrs.h y_unstored: no memory) */
+            if (n->out[j] && !(j == 0 && unstored)) def[n->out[j]->id] = i;
         for (int j = 0; j < n->nin; j++)
             if (n->in[j] && last[n->in[j]->id] < i) last[n->in[j]->id] = i;
     }

@@ -6,6 +6,7 @@
  * the norm's only reader, its fill can read the float32 X and apply the norm itself, with the same float32 arithmetic
  * as the norm's kernel (the same bits): per voxel and channel 4 bytes read instead of 4 read, 2 written and 2 read
  * again, and one pass over the data fewer (BasicUNet's 96^3 norms: 113 MB of float32 X each). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "passes.h"
@@ -38,8 +39,52 @@ static bool merge_norm(urc_graph *g, urc_node *f, urc_node *c, const void *ctx) 
     return true;
 }
 
+/* conv_into_fill: the network's first convolution, 'same' and stride 1 on a one-channel image to at most 32 channels
+ * (BasicUNet's 1 -> 32, UNETR's encoder1 1 -> 16: 27 multiply-adds a value), writes a float32 Y of 113 MB (57) at
+ * 96^3 that only its norm's statistics and the next convolution's fill read. The fill can make those values again from
+ * the image (27 taps x C channels of float32 multiply-adds a position, in registers) for less than reading them: the
+ * first convolution then stores its statistics alone (y_unstored) and the values are never written. BasicUNet 96^3
+ * (2 threads): the first convolution 14 -> 6 ms, the second's fill about as before. UNETRC_CONV_INTO_FILL=0: not. */
+static bool image_conv(const urc_node *c0) {
+    const urc_conv_attr *a = &c0->a.conv;
+    const urc_value *x = c0->in[0], *w = c0->in[1], *b = c0->nin > 2 ? c0->in[2] : NULL;
+    if ((c0->op != URC_OP_CONV && c0->op != URC_OP_FUSED_CONV) || !a->channels_last || a->y_channels_first ||
+        a->w_last || a->group != 1 || a->act != URC_ACT_NONE || a->xn || a->nx > 1 || a->xq.scale > 0 ||
+        a->fill_rounds || a->y_unstored || (c0->nin > 3 && c0->in[3]) || c0->nout < 2 || !c0->out[1] || x->data ||
+        x->dtype != URC_DT_F32 || x->shape.dims[x->shape.rank - 1] != 1 || !w->data || w->dtype != URC_DT_F32 ||
+        w->shape.rank != a->nsp + 2 || w->shape.dims[0] > 32 || (b && !b->data))
+        return false;
+    for (int i = 0; i < a->nsp; i++)
+        if (a->kernel[i] % 2 == 0 || a->strides[i] != 1 || a->dilations[i] != 1 || a->pads[i] != a->kernel[i] / 2 ||
+            a->pads[a->nsp + i] != a->kernel[i] / 2)
+            return false;
+    return true;
+}
+
+static void conv_into_fill(urc_graph *g) {
+    const char *e = getenv("UNETRC_CONV_INTO_FILL");
+    if (e && !strcmp(e, "0")) return;
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *c = g->nodes.items[i], *c0 = c->in[0]->producer;
+        bool out = false;
+        for (int o = 0; o < g->outputs.len; o++) out = out || g->outputs.items[o] == c->in[0];
+        if (c->op != URC_OP_FUSED_CONV || !c->a.conv.xn || c->a.conv.xc || !c0 || c->in[0]->producer_slot ||
+            c->in[0]->nuses != 1 || out || c->in[11]->producer != c0 || !image_conv(c0))
+            continue;
+        urc_value **in = urc_alloc(sizeof *in * 17);
+        memcpy(in, c->in, sizeof *in * 14);
+        in[14] = c0->in[0], in[15] = c0->in[1], in[16] = c0->nin > 2 ? c0->in[2] : NULL;
+        c->in = in, c->nin = 17, c->a.conv.xc = true;
+        for (int d = 0; d < c0->a.conv.nsp; d++) c->a.conv.xc_kernel[d] = c0->a.conv.kernel[d];
+        c0->a.conv.y_unstored = true;
+    }
+    urc_graph_count_uses(g);
+}
+
 int urc_pass_norm_into_conv(urc_graph *g, const urc_target *t) {
-    return urc_merge_norm_readers(g, "UNETRC_NORM_INTO_CONV", merge_norm, t);
+    int made = urc_merge_norm_readers(g, "UNETRC_NORM_INTO_CONV", merge_norm, t);
+    if (made) conv_into_fill(g);
+    return made;
 }
 
 void urc_norm_into_conv_strip(urc_graph *g) {
@@ -54,8 +99,9 @@ void urc_norm_into_conv_strip(urc_graph *g) {
         f->a.norm = c->a.conv.xn_attr, f->ydtype = URC_DT_BF16;
         f->out[0] = y, y->producer = f, y->producer_slot = 0;
         urc_value_set_type(y, URC_DT_BF16, &x->shape);
+        if (c->a.conv.xc) x->producer->a.conv.y_unstored = false; /* (X's convolution stores it again) */
         c->in[0] = y, c->in[11] = c->in[12] = c->in[13] = NULL, c->nin = 4;
-        c->a.conv.xn = false;
+        c->a.conv.xn = c->a.conv.xc = false;
         memset(&c->a.conv.xn_attr, 0, sizeof c->a.conv.xn_attr);
     }
     if (g->nodes.len == n0) return;
