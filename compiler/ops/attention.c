@@ -514,9 +514,14 @@ static void out_dots(at_ctx *c, urc_ls *blk, urc_lx *i0, int64_t mr, int s, int 
 /* Softmax of row i of s in place, its 1/sum into rinv[i]: m = the row's
  * maximum (from pmx, the maxima the score tiles kept per column lane).
  * float32: s = exp(s - m) over the padded row (Lp) with exp_core, the
- * argument clamped to [-87, 0] by selects on s itself (gcc's vectoriser
+ * argument clamped to [-64, 0] by selects on s itself (gcc's vectoriser
  * takes a select of loaded values, not of arithmetic results, under
- * -ftrapping-math), which also keeps a NaN score from the polynomial: such
+ * -ftrapping-math), and the terms at the clamp's floor set to 0: at most
+ * e^-64 = 1.6e-28 of the row's largest term, exp(0) = 1, yet such tiny terms
+ * (Swin's shifted-window mask adds -100) times V made subnormal products,
+ * which this CPU's multiply-adds take microcode assists for (Swin UNETR fs 12
+ * at 64^3: the masked attentions 2-3x the time of the unmasked ones, 150 ->
+ * 95 ms of attention a forward). The clamp also keeps a NaN score from the polynomial: such
  * a score is counted in nanf and makes the row NaN, as does a non-finite
  * maximum (then m - m is NaN, and exp runs around 0 instead), as exp(s - m)
  * makes them in the reference. float64: libm's exp over [0, Lk), the
@@ -546,12 +551,12 @@ static void row_softmax(at_ctx *c, urc_ls *il, int s, int rinv, int pmx) {
             urc_ls_store(jl, s, sj, urc_lx_const(0, dt));
         }
     } else {
-        /* me = m when finite, else 0; lo = me - 87 */
+        /* me = m when finite, else 0; lo = me - 64 */
         urc_ls_decl(il, c->ve, bin(URC_L_SUB, mx, mx));
         urc_lx *fin = bin(URC_L_EQ, urc_lx_var(k, c->ve), urc_lx_const(0, dt));
         urc_ls_decl(il, c->vme, urc_lx_sel(fin, mx, urc_lx_const(0, dt)));
         urc_lx *me = urc_lx_var(k, c->vme);
-        urc_ls_decl(il, c->vlo, bin(URC_L_SUB, me, urc_lx_const(87, dt)));
+        urc_ls_decl(il, c->vlo, bin(URC_L_SUB, me, urc_lx_const(64, dt)));
         urc_lx *lo = urc_lx_var(k, c->vlo);
         int nanf = urc_kernel_local(k, "nanf", dt, W);
         urc_ls_array(il, k, nanf);
@@ -566,6 +571,7 @@ static void row_softmax(at_ctx *c, urc_ls *il, int s, int rinv, int pmx) {
         urc_ls_assign(ll, c->vx, max_sel(x, lo));
         urc_ls_assign(ll, c->vx, urc_lx_sel(bin(URC_L_LT, x, me), x, me));
         urc_ls_decl(ll, c->va, exp_core(c, ll, bin(URC_L_SUB, x, me)));
+        urc_ls_assign(ll, c->va, urc_lx_sel(bin(URC_L_GT, x, lo), urc_lx_var(k, c->va), urc_lx_const(0, dt)));
         urc_ls_store(ll, s, sj, urc_lx_var(k, c->va));
         urc_ls_accum(ll, part, lx, urc_lx_var(k, c->va));
         ll = urc_ls_for(il, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
