@@ -639,9 +639,11 @@ static bool conv_lower(urc_lower *L, const urc_node *n) {
     geo g = urc_conv_geometry(n);
     urc_kernel *k = urc_lower_begin(L, n);
     bool fast = urc_conv_fast_cl(n, &g);
-    if (n->nout > 1 && n->out[1]) { /* (the norm statistics: the tile kernel's epilogue only, passes/norm_stats.c) */
+    /* (the norm statistics: the tile kernel's epilogue only, passes/norm_stats.c; a norm, or also X's image
+     * convolution, in its fill: passes/norm_into_conv.c) */
+    if ((n->nout > 1 && n->out[1]) || n->a.conv.xn) {
         bool ok = urc_conv_amx(L, k, n);
-        URC_ASSERT(ok, "a convolution with norm statistics that no tile kernel takes");
+        URC_ASSERT(ok, "a convolution with norm statistics or a norm in its fill that no tile kernel takes");
         return true;
     }
     if (n->a.conv.xq.scale > 0) { /* (the precision pass folds a FakeQuant into int8 tile kernels only) */
