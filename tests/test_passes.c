@@ -369,6 +369,20 @@ static void add_cases(kbuild *b) {
     attn_x(b, F, 2, 2, 343, 3, 2, 2, 2, 2);
     attn_x(b, F, 2, 3, 50, 2, 8, 2, 2, 3);
     attn_x(b, URC_DT_F64, 2, 2, 29, 2, 4, 2, 0, 1);
+    /* rows of far-apart scores (Q scaled by 300: terms below e^-64 of the row's largest, which the softmax sets to
+     * 0), a NaN score and an infinite one (NaN rows, as the reference makes them), with the compact mask */
+    for (int layout = 0; layout < 3; layout += 2) {
+        attn_x(b, F, layout, 2, 37, 2, 8, 2, 2, 2);
+        const urc_node *n = b->g->nodes.items[b->g->nodes.len - 1];
+        urc_tensor *q = NULL; /* (Q or the packed qkv: the node's input 0, whichever kin made first) */
+        for (int i = 0; i < b->nins; i++)
+            if (b->g->inputs.items[i] == n->in[0]) q = b->ins[i];
+        int64_t qs = layout ? 3 * 2 * 8 : 8; /* (layout 2: q is R[:, i, 0, h, :] of the packed [B, L, 3, H, D]) */
+        float *qd = q->data;
+        for (int64_t d = 0; d < 8; d++) qd[d] *= 300; /* row 0 of batch 0, head 0 */
+        qd[qs] = NAN;                                 /* row 1 */
+        qd[2 * qs + 1] = INFINITY;                    /* row 2 */
+    }
 }
 
 static void check_kernels(const char *target, int vector_bits, const char *cflags) {
