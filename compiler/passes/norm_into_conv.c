@@ -65,11 +65,13 @@ static void conv_into_fill(urc_graph *g) {
     const char *e = getenv("UNETRC_CONV_INTO_FILL");
     if (e && !strcmp(e, "0")) return;
     for (int i = 0; i < g->nodes.len; i++) {
-        urc_node *c = g->nodes.items[i], *c0 = c->in[0]->producer;
+        urc_node *c = g->nodes.items[i];
+        if (c->op != URC_OP_FUSED_CONV || !c->a.conv.xn || c->a.conv.xc) continue;
+        urc_node *c0 = c->in[0]->producer;
         bool out = false;
         for (int o = 0; o < g->outputs.len; o++) out = out || g->outputs.items[o] == c->in[0];
-        if (c->op != URC_OP_FUSED_CONV || !c->a.conv.xn || c->a.conv.xc || !c0 || c->in[0]->producer_slot ||
-            c->in[0]->nuses != 1 || out || c->in[11]->producer != c0 || !image_conv(c0))
+        if (!c0 || c->in[0]->producer_slot || c->in[0]->nuses != 1 || out || c->in[11]->producer != c0 ||
+            !image_conv(c0))
             continue;
         urc_value **in = urc_alloc(sizeof *in * 17);
         memcpy(in, c->in, sizeof *in * 14);

@@ -76,7 +76,9 @@ int urc_merge_norm_readers(urc_graph *g, const char *off, urc_norm_merge merge, 
 /* A channels-last InstanceNorm (a FusedNorm with its statistics from its X's producer, no residual or head) whose
  * bf16 Y only a product reads that can normalise its data input as it reads it (the op table's x_norm: one-pass tile
  * convolutions) goes into that product (urc_conv_attr xn): Y is never stored (norm_into_conv.c; after norm_stats, for
- * target t; UNETRC_NORM_INTO_CONV=0: none). Returns how many; the strip puts the norms back. */
+ * target t; UNETRC_NORM_INTO_CONV=0: none). Where that X is a 'same' convolution of a one-channel image to at most 32
+ * channels, the fill also makes X again from the image (urc_conv_attr xc; that convolution then stores its statistics
+ * only, y_unstored; UNETRC_CONV_INTO_FILL=0: not). Returns how many; the strip puts the norms back. */
 int urc_pass_norm_into_conv(urc_graph *g, const urc_target *t);
 void urc_norm_into_conv_strip(urc_graph *g);
 /* A 1x1 convolution of at most 4 float32 channels (MONAI's residual conv3 on the image) whose Y only a channels-last
