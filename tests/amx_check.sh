@@ -209,14 +209,19 @@ done
 m="$S/tests/data/res_block_c4"
 "$U" info "$m.onnx" --precision bf16 --target-cpu native --dump-ir | grep -q "(X2 1x1)" ||
     fail "res_block_c4: the residual convolution not in its norm"
+# backends_vs_ref NAME MODEL TOL: MODEL.onnx's bf16 code from the C and LLVM backends (the latter where built) on
+# MODEL.input.npy against $T/ref.npy within TOL of max |ref|
+backends_vs_ref() {
+    for be in c llvm; do
+        if ! "$U" run "$2.onnx" --input "$2.input.npy" --precision bf16 --backend $be --output "$T/gen.npy" 2>"$T/err"; then
+            grep -q "unknown backend\|not built" "$T/err" || fail "$1 $be: $(cat "$T/err")"
+            continue
+        fi
+        "$cmp" "$T/ref.npy" "$T/gen.npy" "$3" || fail "$1: $be code vs interpreter"
+    done
+}
 "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --interp --output "$T/ref.npy"
-for be in c llvm; do
-    if ! "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --backend $be --output "$T/gen.npy" 2>"$T/err"; then
-        grep -q "unknown backend\|not built" "$T/err" || fail "res_block_c4 $be: $(cat "$T/err")"
-        continue
-    fi
-    "$cmp" "$T/ref.npy" "$T/gen.npy" 1e-4 || fail "res_block_c4: $be code vs interpreter"
-done
+backends_vs_ref res_block_c4 "$m" 1e-4
 UNETRC_NORM_POINTWISE=0 "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --interp --output "$T/ref0.npy"
 UNETRC_NORM_POINTWISE=0 "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --output "$T/gen0.npy"
 "$cmp" "$T/ref0.npy" "$T/gen0.npy" 1e-4 || fail "res_block_c4: the convolution's own kernel vs interpreter"
@@ -236,13 +241,7 @@ for dim in 3d 2d; do
     a0=$(UNETRC_CONV_INTO_FILL=0 "$U" info "$m.onnx" --precision bf16 --target-cpu native | sed -n 's/^arena_bytes: //p')
     [ "$a1" -lt "$a0" ] || fail "first_block_$dim: arena $a1 bytes, not below $a0 without the fill's convolution"
     "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --interp --output "$T/ref.npy"
-    for be in c llvm; do
-        if ! "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --backend $be --output "$T/gen.npy" 2>"$T/err"; then
-            grep -q "unknown backend\|not built" "$T/err" || fail "first_block_$dim $be: $(cat "$T/err")"
-            continue
-        fi
-        "$cmp" "$T/ref.npy" "$T/gen.npy" 1e-3 || fail "first_block_$dim: $be code vs interpreter"
-    done
+    backends_vs_ref "first_block_$dim" "$m" 1e-3
     UNETRC_GRID_SLABS=2 "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --output "$T/gen.npy"
     "$cmp" "$T/ref.npy" "$T/gen.npy" 1e-3 || fail "first_block_$dim: chunks of 2 slabs vs interpreter"
     UNETRC_CONV_INTO_FILL=0 "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --output "$T/gen.npy"
