@@ -511,19 +511,18 @@ static void out_dots(at_ctx *c, urc_ls *blk, urc_lx *i0, int64_t mr, int s, int 
     urc_ls_store(cl, c->by, yi, urc_lx_cast(c->ydt, bin(URC_L_MUL, urc_lx_var(k, c->va), urc_lx_load(k, rinv, row))));
 }
 
-/* buf[base + l], l < n, reduced into buf[base] by halving (n a power of two; else false, nothing emitted): log2(n)
+/* buf[base + l], l < n, reduced into buf[base] by halving (n a power of two: the lanes of the target's vectors): log2(n)
  * steps of max_sel or + over the upper half instead of n - 1 dependent ones (a row's maximum of its 64 lanes was 63
  * dependent maxima, as long as the exponentials of a 343-wide row: Swin's windows). */
-static bool halve(at_ctx *c, urc_ls *at, int buf, urc_lx *base, int64_t n, bool add) {
+static void halve(at_ctx *c, urc_ls *at, int buf, urc_lx *base, int64_t n, bool add) {
     urc_kernel *k = c->k;
-    if (n < 2 || (n & (n - 1))) return false;
+    URC_ASSERT(n >= 1 && !(n & (n - 1)), "attention: lanes not a power of two");
     for (int64_t h = n / 2; h >= 1; h /= 2) {
         urc_ls *l = urc_ls_for(at, c->vl, urc_lx_int(0), urc_lx_int(h), 1, h >= 4 ? URC_FOR_VECTOR : URC_FOR_UNROLL);
         urc_lx *i = urc_add(base, urc_lx_var(k, c->vl));
         urc_lx *a = urc_lx_load(k, buf, i), *b = urc_lx_load(k, buf, urc_addi(i, h));
         urc_ls_store(l, buf, i, add ? bin(URC_L_ADD, a, b) : max_sel(a, b));
     }
-    return true;
 }
 
 /* Softmax of row i of s in place, its 1/sum into rinv[i]: m = the row's
@@ -550,13 +549,8 @@ static void row_softmax(at_ctx *c, urc_ls *il, int s, int rinv, int pmx) {
     urc_lx *row = urc_muli(ix, Lp);
     urc_lx *mx = urc_lx_var(k, c->vmx);
     urc_ls *ll;
-    if (halve(c, il, pmx, urc_muli(ix, c->NR), c->NR, false)) {
-        urc_ls_decl(il, c->vmx, urc_lx_load(k, pmx, urc_muli(ix, c->NR)));
-    } else {
-        urc_ls_decl(il, c->vmx, urc_lx_load(k, pmx, urc_muli(ix, c->NR)));
-        ll = urc_ls_for(il, c->vl, urc_lx_int(1), urc_lx_int(c->NR), 1, URC_FOR_UNROLL);
-        urc_ls_assign(ll, c->vmx, max_sel(urc_lx_load(k, pmx, urc_add(urc_muli(ix, c->NR), lx)), mx));
-    }
+    halve(c, il, pmx, urc_muli(ix, c->NR), c->NR, false);
+    urc_ls_decl(il, c->vmx, urc_lx_load(k, pmx, urc_muli(ix, c->NR)));
     int part = urc_kernel_local(k, "part", dt, W);
     urc_ls_array(il, k, part);
     ll = urc_ls_for(il, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
@@ -595,25 +589,16 @@ static void row_softmax(at_ctx *c, urc_ls *il, int s, int rinv, int pmx) {
         urc_ls_assign(ll, c->va, urc_lx_sel(bin(URC_L_GT, x, lo), urc_lx_var(k, c->va), urc_lx_const(0, dt)));
         urc_ls_store(ll, s, sj, urc_lx_var(k, c->va));
         urc_ls_accum(ll, part, lx, urc_lx_var(k, c->va));
-        if (halve(c, il, nanf, urc_lx_int(0), W, true)) { /* (0 or NaN lanes: NaN when any is) */
-            urc_ls_assign(il, c->ve, bin(URC_L_ADD, urc_lx_var(k, c->ve), urc_lx_load(k, nanf, urc_lx_int(0))));
-        } else {
-            ll = urc_ls_for(il, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
-            urc_ls_assign(ll, c->ve, bin(URC_L_ADD, urc_lx_var(k, c->ve), urc_lx_load(k, nanf, lx)));
-        }
+        halve(c, il, nanf, urc_lx_int(0), W, true); /* (0 or NaN lanes: NaN when any is) */
+        urc_ls_assign(il, c->ve, bin(URC_L_ADD, urc_lx_var(k, c->ve), urc_lx_load(k, nanf, urc_lx_int(0))));
         d = urc_lx_var(k, c->ve);
     }
     int dpart = urc_kernel_local(k, "dpart", URC_DT_F64, W); /* (the partial sums in double, then halved) */
     urc_ls_array(il, k, dpart);
     ll = urc_ls_for(il, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_VECTOR);
     urc_ls_store(ll, dpart, lx, urc_lx_cast(URC_DT_F64, urc_lx_load(k, part, lx)));
-    if (halve(c, il, dpart, urc_lx_int(0), W, true)) {
-        urc_ls_decl(il, c->vsum, urc_lx_load(k, dpart, urc_lx_int(0)));
-    } else {
-        urc_ls_decl(il, c->vsum, urc_lx_const(0, URC_DT_F64));
-        ll = urc_ls_for(il, c->vl, urc_lx_int(0), urc_lx_int(W), 1, URC_FOR_UNROLL);
-        urc_ls_assign(ll, c->vsum, bin(URC_L_ADD, urc_lx_var(k, c->vsum), urc_lx_load(k, dpart, lx)));
-    }
+    halve(c, il, dpart, urc_lx_int(0), W, true);
+    urc_ls_decl(il, c->vsum, urc_lx_load(k, dpart, urc_lx_int(0)));
     urc_lx *r = urc_lx_cast(dt, bin(URC_L_DIV, urc_lx_const(1, URC_DT_F64), urc_lx_var(k, c->vsum)));
     urc_ls_store(il, rinv, ix, d ? urc_lx_sel(bin(URC_L_NE, d, d), d, r) : r);
 }
