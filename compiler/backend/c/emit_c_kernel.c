@@ -19,6 +19,7 @@ typedef struct printer {
     bool f16;   /* the prelude includes the F16C intrinsics (some kernel converts float16 loads) */
     bool bf16;  /* ... and the AVX512-BF16 ones (some kernel stores floats rounded to bfloat16) */
     bool widen; /* ... and the AVX2/AVX-512 ones (some kernel widens int8 or bfloat16 loads, urc_c_widens) */
+    bool u8;    /* ... and the AVX-512 ones (some kernel stores uint8 levels, urc_c_narrows_u8) */
 } printer;
 
 static void line(printer *p, const char *fmt, ...) URC_PRINTF(2, 3);
@@ -678,21 +679,28 @@ static void widen_loop(printer *p, const urc_ls *s, const urc_lx *q, const urc_l
     line(p, "#else");
 }
 
-/* An innermost loop (constant bounds, 16 lanes or more; declarations and stores only) that stores
- * floats rounded to bfloat16 at the lane, buf[base + v] = (bf16)(float expression), e.g. the Casts
- * before pair products and Winograd's transformed inputs: with AVX512-BF16, in chunks of 16 lanes whose
- * float values the portable body computes into a local array, rounded by one vcvtneps2bf16 per store
- * (round to nearest even as urc_f32_to_bf16; NaN quieted alike; subnormal inputs flushed to zero),
- * the remainder portable. Measured: UNETR's Winograd 32->16 convolution at 96^3 91.7-92.2 against
- * 103.9-106.8 ms (one thread; the portable rounding's compare and blend per lane). */
-static bool bf16_store(const urc_kernel *k, const urc_ls *st, int v) {
-    return st->kind == URC_LS_STORE && !st->accum && k->bufs.items[st->buf].dt == URC_DT_BF16 &&
-           urc_c_rounds_bf16(st->val) && urc_lx_unit_stride(st->idx, v);
+/* An innermost loop (constant bounds, 16 lanes or more; declarations and stores only) whose stores narrow floats at
+ * the lane, buf[base + v] = (T)(float expression), in chunks of 16 lanes whose values the portable body computes into a
+ * local array, then stored by one instruction, the remainder portable:
+ *   bf16: floats rounded to bfloat16 (the Casts before pair products, Winograd's transformed inputs), with
+ *     AVX512-BF16's vcvtneps2bf16 (round to nearest even as urc_f32_to_bf16; NaN quieted alike; subnormal inputs
+ *     flushed to zero). UNETR's Winograd 32->16 convolution at 96^3 91.7-92.2 against 103.9-106.8 ms (one thread;
+ *     the portable rounding's compare and blend per lane).
+ *   u8: int8 levels (urc_c_narrows_u8: the int8 tile kernels' grid fills), as int32 lanes narrowed by AVX-512's
+ *     vpmovdb: gcc otherwise vectorises such a loop 4 floats at a time (its vector width set by the 16 bytes stored);
+ *     a 32-channel fill at 96^3 85 -> 20 ms in a stand-alone loop (one thread). */
+typedef enum { CHUNK_BF16, CHUNK_U8 } chunk_kind;
+
+static bool chunk_store(const urc_kernel *k, const urc_ls *st, int v, chunk_kind ck) {
+    if (st->kind != URC_LS_STORE || st->accum || !urc_lx_unit_stride(st->idx, v)) return false;
+    urc_dtype dt = k->bufs.items[st->buf].dt;
+    return ck == CHUNK_BF16 ? dt == URC_DT_BF16 && urc_c_rounds_bf16(st->val)
+                            : dt == URC_DT_U8 && urc_c_narrows_u8(st->val);
 }
 
 static void mark_expr(const urc_lx *e, bool *used);
 
-static bool bf16_vector_loop(const urc_kernel *k, const urc_ls *s) {
+static bool chunk_vector_loop(const urc_kernel *k, const urc_ls *s, chunk_kind ck) {
     if ((s->flags & URC_FOR_UNROLL) || s->collapse > 1 || s->step != 1 || s->lo->kind != URC_LX_INT ||
         s->hi->kind != URC_LX_INT || s->hi->i - s->lo->i < 16)
         return false;
@@ -706,7 +714,7 @@ static bool bf16_vector_loop(const urc_kernel *k, const urc_ls *s) {
     int stores = 0;
     for (int i = 0; i < s->body->list.len; i++) {
         const urc_ls *st = s->body->list.items[i];
-        if (!bf16_store(k, st, s->var)) continue;
+        if (!chunk_store(k, st, s->var, ck)) continue;
         /* the chunk's stores land after its body: none read back, none indexed by the body's locals */
         if (read[st->buf]) return false;
         for (int j = 0; j < s->body->list.len; j++) {
@@ -728,26 +736,28 @@ static void parallel_pragma(printer *p, const urc_ls *s) {
     else line(p, "URC_OMP(parallel for schedule(guided))");
 }
 
-static void bf16_loop(printer *p, const urc_ls *s) {
+static void chunk_loop(printer *p, const urc_ls *s, chunk_kind ck) {
     const urc_kernel *k = p->k;
     const char *v = k->vars.items[s->var].name, *b = urc_fmt("urc_b_%s", v);
     int64_t lo = s->lo->i, hi = s->hi->i, n16 = (hi - lo) / 16 * 16;
-    line(p, "#if defined(__AVX512BF16__) && defined(__AVX512VL__)");
+    bool u8 = ck == CHUNK_U8;
+    line(p, u8 ? "#if defined(__AVX512F__)" : "#if defined(__AVX512BF16__) && defined(__AVX512VL__)");
     parallel_pragma(p, s);
     line(p, "for (urc_idx %s = %lld; %s < %lld; %s += 16) {", b, (long long)lo, b, (long long)(lo + n16), b);
     p->indent++;
     int n = 0;
     for (int i = 0; i < s->body->list.len; i++)
-        if (bf16_store(k, s->body->list.items[i], s->var)) line(p, "_Alignas(64) float urc_cv%d[16];", n++);
+        if (chunk_store(k, s->body->list.items[i], s->var, ck))
+            line(p, "_Alignas(64) %s urc_cv%d[16];", u8 ? "int32_t" : "float", n++);
     line(p, "URC_OMP(simd)");
     line(p, "for (urc_idx %s = %s; %s < %s + 16; %s++) {", v, b, v, b, v);
     p->indent++;
     n = 0;
     for (int i = 0; i < s->body->list.len; i++) {
         const urc_ls *st = s->body->list.items[i];
-        if (bf16_store(k, st, s->var))
-            line(p, "urc_cv%d[%s - %s] = %s;", n++, v, b, strip_parens(expr_str(p, st->val->a)));
-        else stmt(p, st);
+        if (!chunk_store(k, st, s->var, ck)) stmt(p, st);
+        else if (u8) line(p, "urc_cv%d[%s - %s] = (int32_t)(%s);", n++, v, b, strip_parens(expr_str(p, st->val->a)));
+        else line(p, "urc_cv%d[%s - %s] = %s;", n++, v, b, strip_parens(expr_str(p, st->val->a)));
     }
     p->indent--;
     line(p, "}");
@@ -757,9 +767,14 @@ static void bf16_loop(printer *p, const urc_ls *s) {
     n = 0;
     for (int i = 0; i < s->body->list.len; i++) {
         const urc_ls *st = s->body->list.items[i];
-        if (!bf16_store(k, st, s->var)) continue;
-        line(p, "_mm256_storeu_si256((__m256i *)&%s[%s], (__m256i)_mm512_cvtneps_pbh(_mm512_load_ps(urc_cv%d)));",
-             k->bufs.items[st->buf].name, strip_parens(expr_str(p, st->idx)), n++);
+        if (!chunk_store(k, st, s->var, ck)) continue;
+        const char *buf = k->bufs.items[st->buf].name, *at = strip_parens(expr_str(p, st->idx));
+        if (u8)
+            line(p, "_mm_storeu_si128((__m128i *)&%s[%s], _mm512_cvtepi32_epi8(_mm512_load_si512(urc_cv%d)));", buf, at,
+                 n++);
+        else
+            line(p, "_mm256_storeu_si256((__m256i *)&%s[%s], (__m256i)_mm512_cvtneps_pbh(_mm512_load_ps(urc_cv%d)));",
+                 buf, at, n++);
     }
     p->indent--;
     line(p, "}");
@@ -816,11 +831,14 @@ static void stmt(printer *p, const urc_ls *s) {
     case URC_LS_FOR: {
         const urc_lx *q = NULL, *sc = NULL;
         int dot = dot_vector_loop(k, s);
-        bool f16 = !dot && p->f16 && f16_vector_loop(k, s), bf16 = !dot && !f16 && p->bf16 && bf16_vector_loop(k, s),
-             wide = !dot && !f16 && !bf16 && p->widen && widen_vector_loop(k, s, &q, &sc);
+        bool f16 = !dot && p->f16 && f16_vector_loop(k, s),
+             bf16 = !dot && !f16 && p->bf16 && chunk_vector_loop(k, s, CHUNK_BF16),
+             u8 = !dot && !f16 && !bf16 && p->u8 && chunk_vector_loop(k, s, CHUNK_U8),
+             wide = !dot && !f16 && !bf16 && !u8 && p->widen && widen_vector_loop(k, s, &q, &sc);
         if (dot) dot_loop(p, s, dot);
         if (f16) f16_loop(p, s);
-        if (bf16) bf16_loop(p, s);
+        if (bf16) chunk_loop(p, s, CHUNK_BF16);
+        if (u8) chunk_loop(p, s, CHUNK_U8);
         if (wide) widen_loop(p, s, q, sc);
         parallel_pragma(p, s);
         if (s->flags & URC_FOR_UNROLL) line(p, "URC_UNROLL");
@@ -836,7 +854,7 @@ static void stmt(printer *p, const urc_ls *s) {
         block_body(p, s->body);
         p->indent--;
         line(p, "}");
-        if (dot || f16 || bf16 || wide) line(p, "#endif");
+        if (dot || f16 || bf16 || u8 || wide) line(p, "#endif");
         return;
     }
     case URC_LS_IF:
@@ -939,7 +957,12 @@ static void declare_calls(const urc_kernel *k, const urc_ls *s, urc_strbuf *out)
 }
 
 void urc_c_kernel(urc_strbuf *out, const urc_kernel *k, const urc_c_needs *need) {
-    printer pr = {.out = out, .k = k, .f16 = need->f16, .bf16 = need->dot2 || need->bf16, .widen = need->widen},
+    printer pr = {.out = out,
+                  .k = k,
+                  .f16 = need->f16,
+                  .bf16 = need->dot2 || need->bf16,
+                  .widen = need->widen,
+                  .u8 = need->u8},
             *p = &pr;
     declare_calls(k, k->body, out);
     /* A kernel that checks values read at run time returns 0, or 1 when one is out of range. */

@@ -22,6 +22,10 @@ bool urc_c_rounds_bf16(const urc_lx *e) {
     return e->kind == URC_LX_CAST && e->dt == URC_DT_BF16 && e->a->dt == URC_DT_F32;
 }
 
+bool urc_c_narrows_u8(const urc_lx *e) {
+    return e->kind == URC_LX_CAST && e->inrange && e->dt == URC_DT_U8 && e->a->dt == URC_DT_F32;
+}
+
 /* Whether an expression or statement tree holds an expression that is(e). */
 static bool expr_any(const urc_lx *e, bool (*is)(const urc_lx *)) {
     return e && (is(e) || expr_any(e->a, is) || expr_any(e->b, is) || expr_any(e->c, is));
@@ -166,6 +170,9 @@ void urc_c_prelude(const urc_program *P, urc_strbuf *out, const urc_c_needs *nee
     if (need->dot2 || need->bf16)
         urc_sb_puts(out, "/* bfloat16 pair products and roundings to bfloat16 (vcvtneps2bf16) */\n"
                          "#if defined(__AVX512BF16__) && defined(__AVX512VL__)\n#include <immintrin.h>\n#endif\n");
+    if (need->u8)
+        urc_sb_puts(out, "/* uint8 levels stored 16 at a time from int32 lanes (vpmovdb) */\n"
+                         "#if defined(__AVX512F__)\n#include <immintrin.h>\n#endif\n");
     if (need->amx)
         urc_sb_puts(
             out,
@@ -218,6 +225,7 @@ void urc_c_prelude_needs(const urc_program *const *progs, int n, urc_c_needs *ne
             need->f16 = need->f16 || stmt_any(b, is_f16);
             need->bf16 = need->bf16 || stmt_any(b, urc_c_rounds_bf16);
             need->widen = need->widen || stmt_any(b, urc_c_widens);
+            need->u8 = need->u8 || stmt_any(b, urc_c_narrows_u8);
             need->amx = need->amx || urc_ls_has_tiles(b);
         }
 }
