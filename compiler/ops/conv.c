@@ -350,7 +350,8 @@ static void xn_ref(const urc_node *n, urc_tensor *const *in, double *x, const ur
             for (int64_t v = 0; v < S; v++) {
                 double *e = &x[(nn * S + v) * C + c];
                 double t = urc_act_ref(na->act, na->act_alpha, (*e - mean) * a + bi[c]);
-                *e = urc_bf16_to_f32(urc_f32_to_bf16((float)t));
+                /* (int8: fake-quantised below, xq) */
+                *e = n->a.conv.xq.scale > 0 ? (float)t : urc_bf16_to_f32(urc_f32_to_bf16((float)t));
             }
         }
     free(sc);

@@ -341,7 +341,9 @@ static void fill(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp, const in
         if (xn) { /* (the norm's value: urc_conv_attr xn, one part) */
             const urc_norm_attr *na = &n->a.conv.xn_attr;
             urc_lx *ci = urc_add(urc_muli(nn, cx[p]), c);
-            urc_ls_store(cl, xp, at, urc_norm_apply_value(k, cl, na->act, na->act_alpha, bx[p], xi, xn, ci));
+            urc_lx *v = urc_norm_apply_value(k, cl, na->act, na->act_alpha, bx[p], xi, xn, ci,
+                                             a->q8 ? URC_DT_F32 : URC_DT_BF16);
+            urc_ls_store(cl, xp, at, a->q8 ? urc_fake_quant_u8(v, a->fq) : v); /* (int8: its levels) */
         } else if (a->q8) {
             urc_ls_store(cl, xp, at, urc_fake_quant_u8(x, a->fq));
         } else if (a->S == 2 || a->lo2) { /* (lo2: the low part in the next channel) */
@@ -457,7 +459,7 @@ static void fill_xc(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp, urc_l
     c = loop(k, &cl, "c", 0, urc_lx_int(C), 1, URC_FOR_VECTOR);
     urc_ls_store(cl, xp, urc_add(at, c),
                  urc_norm_apply_value(k, cl, na->act, na->act_alpha, acc, urc_add(urc_muli(vi, C), c), xn,
-                                      urc_add(urc_muli(nn, C), c)));
+                                      urc_add(urc_muli(nn, C), c), URC_DT_BF16));
     if (Cp > C) {
         urc_ls *zc = sl;
         urc_lx *cz = loop(k, &zc, "c", C, urc_lx_int(Cp), 1, URC_FOR_VECTOR);
@@ -740,7 +742,7 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
         const urc_value *x = xpart(n, p);
         /* (one pass: bf16 after the Cast before it, or float32 rounded by the fill, urc_conv_bf16_self_round) */
         bool one = a.S == 1 && !q8 && !a.lo2, f32 = x->dtype == URC_DT_F32;
-        if (n->a.conv.xn ? !one || !f32 || nx != 1
+        if (n->a.conv.xn ? !(one || q8) || !f32 || nx != 1
                          : x->dtype != (one ? URC_DT_BF16 : URC_DT_F32) && !(one && n->a.conv.fill_rounds && f32))
             return false;
         bx[p] = n->a.conv.xc ? -1 : urc_lower_in(L, k, x, "x"); /* (xc: X made again from the image) */
@@ -864,11 +866,14 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     return true;
 }
 
-bool urc_conv_x_norm(const urc_node *n, const urc_target *t) { return nparts(n) == 1 && urc_conv_amx_pairs(n, t) == 1; }
+bool urc_conv_x_norm(const urc_node *n, const urc_target *t) {
+    amx_geo a;
+    return nparts(n) == 1 && (urc_conv_amx_pairs(n, t) == 1 || amx8_fits(n, t, &a));
+}
 
 int64_t urc_conv_norm_stats(urc_node *n, const urc_target *t, bool apply) {
     amx_geo a;
-    if (n->op == URC_OP_CONV_TRANSPOSE || !amx_fits(n, t, &a)) return 0;
+    if (n->op == URC_OP_CONV_TRANSPOSE || !(amx_fits(n, t, &a) || amx8_fits(n, t, &a))) return 0;
     if (apply) n->a.conv.stat_parts = a.out[0] * a.RP;
     return a.out[0] * a.RP;
 }

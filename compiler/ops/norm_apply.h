@@ -11,8 +11,9 @@
 void urc_norm_apply_coeffs(urc_lower *L, urc_kernel *k, const urc_value *x, const urc_value *scale,
                            const urc_value *bias, int bst, int64_t P, double eps, int mab[3]);
 /* The value the norm stores for X's element idx (buffer bx) of channel ci of the coefficients (sample n*C + c):
- * act((x - m) * a + b) rounded to bf16; the activation's locals declared in `at`. */
+ * act((x - m) * a + b) rounded to bf16 (dt URC_DT_BF16), or float32 (URC_DT_F32: an int8 convolution's fill then
+ * quantises it); the activation's locals declared in `at`. */
 urc_lx *urc_norm_apply_value(urc_kernel *k, urc_ls *at, urc_act act, double alpha, int bx, urc_lx *idx,
-                             const int mab[3], urc_lx *ci);
+                             const int mab[3], urc_lx *ci, urc_dtype dt);
 
 #endif

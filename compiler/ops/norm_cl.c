@@ -452,8 +452,8 @@ void urc_norm_apply_coeffs(urc_lower *L, urc_kernel *k, const urc_value *x, cons
 }
 
 urc_lx *urc_norm_apply_value(urc_kernel *k, urc_ls *at, urc_act act, double alpha, int bx, urc_lx *idx,
-                             const int mab[3], urc_lx *ci) {
-    epilogue e = {act, URC_ACT_NONE, alpha, 0, 0, -1, URC_DT_BF16, {0, 0, 0}, NULL};
+                             const int mab[3], urc_lx *ci, urc_dtype dt) {
+    epilogue e = {act, URC_ACT_NONE, alpha, 0, 0, -1, dt, {0, 0, 0}, NULL};
     urc_lx *m[3];
     for (int q = 0; q < 3; q++) m[q] = urc_lx_load(k, mab[q], ci);
     return urc_norm_value(k, at, &e, bx, idx, m, NULL);

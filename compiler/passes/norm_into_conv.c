@@ -15,15 +15,18 @@
  * again from their attributes, which the convolution keeps). */
 static bool plain_norm(const urc_norm_attr *a) {
     return a->channels_last && a->base == URC_OP_INSTANCE_NORM && !a->residual && a->post_act == URC_ACT_NONE &&
-           !(a->quant.scale > 0) && !a->head_y_first;
+           !a->head_y_first;
 }
 
 /* The norm f into the convolution c (urc_merge_norm_readers; ctx: the target). */
 static bool merge_norm(urc_graph *g, urc_node *f, urc_node *c, const void *ctx) {
     (void)g;
     urc_value *y = f->out[0], *x = f->in[0];
-    if (f->nin != 10 || !f->in[8] || f->in[9] || !plain_norm(&f->a.norm) || f->ydtype != URC_DT_BF16 || f->in[3] ||
-        f->in[4] || !f->in[1] || !f->in[2] || y->dtype != URC_DT_BF16 || x->dtype != URC_DT_F32)
+    /* (int8: the norm's Y fake-quantised float32, the convolution's fill then quantises the norm's values itself) */
+    bool q8 = f->a.norm.quant.scale > 0;
+    if (f->nin != 10 || !f->in[8] || f->in[9] || !plain_norm(&f->a.norm) || f->in[3] || f->in[4] || !f->in[1] ||
+        !f->in[2] || x->dtype != URC_DT_F32 ||
+        (q8 ? f->ydtype == URC_DT_BF16 || y->dtype != URC_DT_F32 : f->ydtype != URC_DT_BF16 || y->dtype != URC_DT_BF16))
         return false;
     const urc_op_impl *impl = urc_ops[c->op].impl;
     if ((c->op != URC_OP_CONV && c->op != URC_OP_FUSED_CONV) || c->in[0] != y || c->a.conv.xn ||
@@ -35,6 +38,7 @@ static bool merge_norm(urc_graph *g, urc_node *f, urc_node *c, const void *ctx) 
     in[0] = x, in[11] = f->in[8], in[12] = f->in[1], in[13] = f->in[2];
     c->in = in, c->nin = 14, c->op = URC_OP_FUSED_CONV;
     c->a.conv.xn = true, c->a.conv.xn_attr = f->a.norm;
+    if (q8) c->a.conv.xq = f->a.norm.quant;
     urc_node_drop(f);
     return true;
 }
@@ -98,9 +102,11 @@ void urc_norm_into_conv_strip(urc_graph *g) {
         urc_node *f = urc_node_new(g, URC_OP_FUSED_NORM, urc_fmt("%s/norm", c->name), 10, 1);
         for (int j = 0; j < 10; j++) f->in[j] = NULL;
         f->in[0] = x, f->in[1] = c->in[12], f->in[2] = c->in[13], f->in[8] = c->in[11];
-        f->a.norm = c->a.conv.xn_attr, f->ydtype = URC_DT_BF16;
+        bool q8 = c->a.conv.xn_attr.quant.scale > 0; /* (int8: the norm stores Y fake-quantised) */
+        f->a.norm = c->a.conv.xn_attr, f->ydtype = q8 ? URC_DT_UNDEF : URC_DT_BF16;
         f->out[0] = y, y->producer = f, y->producer_slot = 0;
-        urc_value_set_type(y, URC_DT_BF16, &x->shape);
+        urc_value_set_type(y, q8 ? URC_DT_F32 : URC_DT_BF16, &x->shape);
+        if (q8) memset(&c->a.conv.xq, 0, sizeof c->a.conv.xq);
         if (c->a.conv.xc) x->producer->a.conv.y_unstored = false; /* (X's convolution stores it again) */
         c->in[0] = y, c->in[11] = c->in[12] = c->in[13] = NULL, c->nin = 4;
         c->a.conv.xn = c->a.conv.xc = false;
