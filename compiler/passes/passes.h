@@ -74,8 +74,9 @@ void urc_norm_stats_strip(urc_graph *g);
 typedef bool (*urc_norm_merge)(urc_graph *g, urc_node *f, urc_node *reader, const void *ctx);
 int urc_merge_norm_readers(urc_graph *g, const char *off, urc_norm_merge merge, const void *ctx);
 /* A channels-last InstanceNorm (a FusedNorm with its statistics from its X's producer, no residual or head) whose
- * bf16 Y only a product reads that can normalise its data input as it reads it (the op table's x_norm: one-pass tile
- * convolutions) goes into that product (urc_conv_attr xn): Y is never stored (norm_into_conv.c; after norm_stats, for
+ * bf16 Y (int8: fake-quantised float32 Y, the steps then the product's xq) only a product reads that can normalise its
+ * data input as it reads it (the op table's x_norm: one-pass bf16 and int8 tile convolutions) goes into that product
+ * (urc_conv_attr xn): Y is never stored (norm_into_conv.c; after norm_stats, for
  * target t; UNETRC_NORM_INTO_CONV=0: none). Where that X is a 'same' convolution of a one-channel image to at most 32
  * channels, the fill also makes X again from the image (urc_conv_attr xc; that convolution then stores its statistics
  * only, y_unstored; UNETRC_CONV_INTO_FILL=0: not). Returns how many; the strip puts the norms back. */
