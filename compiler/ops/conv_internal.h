@@ -58,7 +58,7 @@ bool urc_convt_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const ge
  * bf16 pairs, Cast before; 0: float32 X, split by the kernel into bf16 high and low parts), the scratch it needs
  * (a padded bf16 copy of X), and its lowering (false, having bound nothing, when it does not apply). */
 int urc_conv_amx_pairs(const urc_node *n, const struct urc_target *t);
-/* The op table's x_norm: a one-pass tile convolution of one X part (its grid fill applies the norm). */
+/* The op table's x_norm: a one-pass bf16 or an int8 tile convolution of one X part (its grid fill applies the norm). */
 bool urc_conv_x_norm(const urc_node *n, const struct urc_target *t);
 int64_t urc_conv_norm_stats(urc_node *n, const struct urc_target *t, bool apply); /* (op table: norm_stats) */
 /* ir.h's bf16_self_round: the one-pass tile kernel's grid fill rounds a float32 X part itself. */

@@ -5,7 +5,9 @@
  * the second convolution's grid fill reads that Y and writes it into its padded grid. When the second convolution is
  * the norm's only reader, its fill can read the float32 X and apply the norm itself, with the same float32 arithmetic
  * as the norm's kernel (the same bits): per voxel and channel 4 bytes read instead of 4 read, 2 written and 2 read
- * again, and one pass over the data fewer (BasicUNet's 96^3 norms: 113 MB of float32 X each). */
+ * again, and one pass over the data fewer (BasicUNet's 96^3 norms: 113 MB of float32 X each). With --precision int8
+ * (AMX or VNNI) the norm stores its Y fake-quantised instead, and the fill quantises the normalised values itself to
+ * the levels the convolution multiplies (the norm's steps become the convolution's xq). */
 #include <stdlib.h>
 #include <string.h>
 
