@@ -179,6 +179,7 @@ static bool p_precision(pass_ctx *c) {
     }
     if (ok && marked && samples && (urc_target_amx(&o->target) || urc_target_vnni(&o->target))) {
         urc_pass_norm_stats(c->g, &o->target); /* (int8: the ops say where, as for the levels) */
+        urc_pass_norm_pointwise(c->g, &o->target);
         urc_pass_norm_into_conv(c->g, &o->target);
     }
     for (int i = 0; i < n; i++) urc_tensor_free(samples[i]);
