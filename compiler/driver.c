@@ -172,13 +172,11 @@ static bool p_precision(pass_ctx *c) {
     if (ok && marked && samples) ok = calibrate(c, samples, n);
     if (ok && marked && samples) urc_precision_int8_levels(c->g, &o->target); /* (the ops say where: AMX, VNNI) */
     if (ok && marked && dt == URC_DT_BF16 && urc_target_dot2(&o->target)) urc_precision_bf16_operands(c->g, &o->target);
-    if (ok && marked && dt == URC_DT_BF16 && urc_target_amx(&o->target)) {
+    /* the norms' fusions with the tile (bf16 on AMX) or int8 (AMX, VNNI) convolutions; the ops say which they take */
+    bool tiles = dt == URC_DT_BF16 ? urc_target_amx(&o->target)
+                                   : samples && (urc_target_amx(&o->target) || urc_target_vnni(&o->target));
+    if (ok && marked && tiles) {
         urc_pass_norm_stats(c->g, &o->target);
-        urc_pass_norm_pointwise(c->g, &o->target);
-        urc_pass_norm_into_conv(c->g, &o->target);
-    }
-    if (ok && marked && samples && (urc_target_amx(&o->target) || urc_target_vnni(&o->target))) {
-        urc_pass_norm_stats(c->g, &o->target); /* (int8: the ops say where, as for the levels) */
         urc_pass_norm_pointwise(c->g, &o->target);
         urc_pass_norm_into_conv(c->g, &o->target);
     }

@@ -66,9 +66,9 @@ void urc_norm_stats_strip(urc_graph *g) {
         urc_node *n = g->nodes.items[i];
         if (n->op == URC_OP_FUSED_NORM && n->nin >= 10 && (n->in[8] || n->in[9])) {
             n->in[8] = n->in[9] = NULL;
+            /* (12: the head in[10..11] stays, norm_head.c; 13: X2's pointwise W in[12], norm_pointwise.c) */
             if (n->nin == 10) n->nin = n->a.norm.residual == 0 ? 5 : n->a.norm.residual == 1 ? 6 : 8;
-            any =
-                true; /* (12: the head in[10..11] stays, norm_head.c; 13: X2's pointwise W in[12], norm_pointwise.c) */
+            any = true;
         }
         if (n->nout > 1 && n->out[1] && (n->op == URC_OP_CONV || n->op == URC_OP_FUSED_CONV) && n->a.conv.stat_parts) {
             n->out[1]->producer = NULL;
