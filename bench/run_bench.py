@@ -137,23 +137,27 @@ def model_table(unetr_proj: str) -> dict:
 
 
 DEFAULT_MODELS = ["unetr", "unetr_brats", "basicunet", "unet2d"]
-FRAMEWORKS = ["unetrc", "pytorch", "ort", "unetrc_bf16", "unetrc_bf16_split", "unetrc_fp16", "unetrc_int8", "ov_f32",
+FRAMEWORKS = ["unetrc", "pytorch", "ort", "unetrc_bf16", "unetrc_bf16_exact", "unetrc_bf16_split", "unetrc_fp16", "unetrc_int8", "ov_f32",
               "ov"]
 DEFAULT_FRAMEWORKS = ["unetrc", "pytorch", "ort"]
 FW_LABEL = {"unetrc": "unetrc", "pytorch": "PyTorch", "ort": "ONNX Runtime", "unetrc_bf16": "unetrc bf16",
+            "unetrc_bf16_exact": "unetrc bf16 exact",
             "unetrc_bf16_split": "unetrc bf16 split", "unetrc_fp16": "unetrc fp16", "unetrc_int8": "unetrc int8", "ov_f32": "OpenVINO f32",
             "ov": "OpenVINO default"}
 # unetrc --precision of the reduced-precision rows (weights of convolutions and matrix products)
-UNETRC_PRECISION = {"unetrc": None, "unetrc_bf16": "bf16", "unetrc_bf16_split": "bf16", "unetrc_fp16": "fp16",
+UNETRC_PRECISION = {"unetrc": None, "unetrc_bf16": "bf16", "unetrc_bf16_exact": "bf16", "unetrc_bf16_split": "bf16", "unetrc_fp16": "fp16",
                     "unetrc_int8": "int8"}
 # ... and the compiler's environment of a row: bf16's split form on AMX tiles (float32 data as two bf16 parts, twice
 # the tile products; the same code as unetrc_bf16 on a CPU without AMX)
 UNETRC_ENV = {"unetrc_bf16_split": {"UNETRC_AMX_SPLIT": "1"}}
+# ... and its further options: bf16 with the operands that cost little carried near float32 (--bf16-exact both: the
+# low bf16 parts multiplied too; on a CPU without AMX the same code as unetrc_bf16)
+UNETRC_ARGS = {"unetrc_bf16_exact": ["--bf16-exact", "both"]}
 # int8: calibration samples (--calibrate), drawn as the bench input is but from other seeds; unetrc calibrates
 # with its reference interpreter (about 2.5 min per sample of the BraTS-like UNETR's 16.6 GMAC on this machine)
 INT8_CALIBRATION_SAMPLES = 2
 # rows whose error against PyTorch is expected above ERR_LIMIT (reported with label agreement, not flagged)
-REDUCED = {"unetrc_bf16", "unetrc_bf16_split", "unetrc_fp16", "unetrc_int8", "ov"}
+REDUCED = {"unetrc_bf16", "unetrc_bf16_exact", "unetrc_bf16_split", "unetrc_fp16", "unetrc_int8", "ov"}
 
 # ---------------------------------------------------------------------------
 # Small helpers shared by parent and children
@@ -637,7 +641,7 @@ def measure_unetrc(unetrc: str, meta: dict, mdir: str, threads: int, runs: int, 
     res: dict = {}
     sfx = f"-{fw[len('unetrc_'):]}" if fw != "unetrc" else ""
     env = dict(thread_env(threads), **UNETRC_ENV.get(fw, {}))
-    prec = ["--precision", precision] if precision else []
+    prec = (["--precision", precision] if precision else []) + UNETRC_ARGS.get(fw, [])
     if precision == "int8":
         prec += ["--calibrate", calibration_dir(meta["input"], mdir)]
     keep_dir = os.path.join(mdir, "unetrc-build" + sfx)
@@ -1080,7 +1084,8 @@ def parse_args(argv):
                     help=f"comma-separated subset of {','.join(FRAMEWORKS)} (default: "
                          f"{','.join(DEFAULT_FRAMEWORKS)}; PyTorch is the reference; ov_f32/ov: OpenVINO's CPU "
                          "plugin at f32 and at its default precision, from the `openvino` package; unetrc_bf16/"
-                         "unetrc_fp16/unetrc_int8: unetrc --precision; unetrc_bf16_split: bf16 in the split form "
+                         "unetrc_fp16/unetrc_int8: unetrc --precision; unetrc_bf16_exact: bf16 --bf16-exact both; "
+                         "unetrc_bf16_split: bf16 in the split form "
                          "on AMX tiles (UNETRC_AMX_SPLIT=1; elsewhere the same code as unetrc_bf16); int8 calibrates on "
                          f"{INT8_CALIBRATION_SAMPLES} random samples with unetrc's interpreter: minutes per sample)")
     ap.add_argument("--runs", type=int, default=None, help="timed runs per framework (default 5, quick 3)")

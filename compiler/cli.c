@@ -594,6 +594,17 @@ static const opt table[] = {
      "--calibrate DIR        --precision int8: a directory of .npy float32 samples of the model's one input"},
     {"--keep-fp32", K_LIST, COMPILE | RUN | INFO | BENCH | SEGMENT, AT(keep_fp32),
      "--keep-fp32 GLOB       keep the weights of the nodes whose name matches GLOB in float32 (repeatable)"},
+    {"--bf16-exact",
+     K_CHOICE,
+     COMPILE | RUN | INFO | BENCH | SEGMENT,
+     AT(opt.bf16_exact),
+     "--bf16-exact none|weights|data|both  --precision bf16 on AMX: also multiply the low bf16 parts of the\n"
+     "                       smaller operand of the products where that costs little (weights no larger than\n"
+     "                       the data; the data of matrix products no larger than their weights and of the\n"
+     "                       convolutions below full resolution): about 16 significant bits instead of 8, for\n"
+     "                       more time (default none; docs/cli.md)",
+     "none|weights|data|both",
+     {0, URC_EXACT_W, URC_EXACT_X, URC_EXACT_X | URC_EXACT_W}},
     {"--reduce-head", K_FLAG, COMPILE | RUN | INFO | BENCH | SEGMENT, AT(opt.reduce_head),
      "--reduce-head          also the output head (the products that reach an output through no other\n"
      "                       product) in --precision's type; by default it stays float32"},
@@ -966,6 +977,7 @@ void urc_cli_parse(urc_cli *c, int argc, char **argv) {
     if (c->opt.precision == URC_DT_I8 && !c->opt.calibrate)
         usage_error("--precision int8 needs --calibrate DIR (.npy samples of the model's input)");
     if (c->opt.calibrate && c->opt.precision != URC_DT_I8) usage_error("--calibrate needs --precision int8");
+    if (c->opt.bf16_exact && c->opt.precision != URC_DT_BF16) usage_error("--bf16-exact needs --precision bf16");
     if (c->opt.reduce_head && (!c->opt.precision || c->opt.precision == URC_DT_F32))
         usage_error("--reduce-head needs --precision bf16, fp16 or int8");
     c->t.recompute = c->recompute.items;

@@ -171,7 +171,12 @@ static bool p_precision(pass_ctx *c) {
                   o->keep_fp32[unused]);
     if (ok && marked && samples) ok = calibrate(c, samples, n);
     if (ok && marked && samples) urc_precision_int8_levels(c->g, &o->target); /* (the ops say where: AMX, VNNI) */
+    /* --bf16-exact: the data first (those products then read float32 data: no Cast before them), the weights where
+     * the kernels the Casts leave take them */
+    bool exact = ok && marked && dt == URC_DT_BF16 && urc_target_amx(&o->target) && o->bf16_exact;
+    if (exact) urc_precision_bf16_exact(c->g, &o->target, (unsigned)o->bf16_exact & URC_EXACT_X);
     if (ok && marked && dt == URC_DT_BF16 && urc_target_dot2(&o->target)) urc_precision_bf16_operands(c->g, &o->target);
+    if (exact) urc_precision_bf16_exact(c->g, &o->target, (unsigned)o->bf16_exact & URC_EXACT_W);
     /* the norms' fusions with the tile (bf16 on AMX) or int8 (AMX, VNNI) convolutions; the ops say which they take */
     bool tiles = dt == URC_DT_BF16 ? urc_target_amx(&o->target)
                                    : samples && (urc_target_amx(&o->target) || urc_target_vnni(&o->target));

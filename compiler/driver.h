@@ -30,6 +30,8 @@ typedef struct urc_options {
     const char *const *keep_fp32;       /* --keep-fp32 globs: nodes kept in float32 */
     int nkeep_fp32;
     bool reduce_head;      /* --reduce-head: the output head's weights reduced too (default: float32) */
+    int bf16_exact;        /* --bf16-exact: URC_EXACT_X / URC_EXACT_W (ir.h), the operands that bf16 products on AMX
+                            * tiles may carry near float32 (urc_precision_bf16_exact); 0: none */
     const char *calibrate; /* --calibrate DIR (--precision int8): .npy samples of the model's input */
 } urc_options;
 

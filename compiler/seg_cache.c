@@ -438,8 +438,8 @@ bool urc_seg_load(const urc_seg_cache_opts *o, urc_seg_model *m) {
     const char *cc = o->cc ? o->cc : (getenv("CC") && *getenv("CC")) ? getenv("CC") : "cc";
     const urc_options *op = o->opt;
     urc_strbuf prec = {0}; /* --precision and --keep-fp32 (each glob with its length: no separator to forge) */
-    urc_sb_printf(&prec, "precision %d head %d", op->precision ? (int)op->precision : (int)URC_DT_F32,
-                  (int)op->reduce_head);
+    urc_sb_printf(&prec, "precision %d head %d exact %d", op->precision ? (int)op->precision : (int)URC_DT_F32,
+                  (int)op->reduce_head, op->bf16_exact);
     for (int i = 0; i < op->nkeep_fp32; i++)
         urc_sb_printf(&prec, " keep %zu:%s", strlen(op->keep_fp32[i]), op->keep_fp32[i]);
     if (op->calibrate)

@@ -19,6 +19,7 @@
 # - int8 without AMX, on VNNI (vpdpbusd: UNETRC_AMX=0; UNETRC_VNNI=1 where this CPU has no AVX512-VNNI) on the same
 #   model: its convolutions and matmuls multiply uint8 levels by int8 quads in registers (below).
 # - int8 with the norms' statistics from the convolutions and a norm applied by a convolution's fill (unetr_conv_tiny).
+# - --bf16-exact: the kernels multiplying operands' low bf16 parts too against the interpreter (tests/data/bf16_exact).
 # The node tests of the tile kernel's shapes (odd channel counts, asymmetric padding, residuals, two samples,
 # 2D) run exactly in ctest node_extra_conv_amx.
 set -eu
@@ -478,5 +479,64 @@ env $tiles "$U" run "$m.onnx" --input "$m.input.npy" $q8 --compare >"$T/cmp.txt"
     fail "unetr_conv_tiny int8 --compare: $(cat "$T/cmp.txt")"
 grep -q "^compare output: precision=int8 .*label_agreement=" "$T/cmp.txt" ||
     fail "unetr_conv_tiny int8 --compare: $(cat "$T/cmp.txt")"
+# --bf16-exact (passes/precision.c urc_precision_bf16_exact: an operand's low bf16 parts multiplied too) on
+# tests/data/bf16_exact's single products (make_bf16_exact.py; random weights, whose low parts are not zero), every
+# operand the kernels can carry (UNETRC_BF16_EXACT_ALL=1): a 16-channel convolution (X split by the fill, and W), the
+# image's (W; its X in the grid as two parts already), a concatenation's (X, W), two ConvTransposes and a pointwise
+# convolution reading their bf16 outputs in place (W), a matmul (A split once; W): the code (C; LLVM where built;
+# emulated without AMX) against the interpreter on the same parts within 1e-5 of max|y| (measured 7.6e-8 to 4.3e-6),
+# where the parts move the interpreter's own output by 1.3e-3 to 4.2e-3 (checked: more than 1e-4), and the marks
+# where the kernels take them
+m="$S/tests/data/bf16_exact"
+ex_in="--input $m.input0.npy --input $m.input1.npy --input $m.input2.npy --precision bf16 --reduce-head"
+for ex in none:Y1,Y2,Y3,Y4,Z:0:0:0 weights:Y1,Y2,Y3,Y4,Z:7:0:0 data:Y1,Y3,Z:0:3:0 both:Y1,Y2,Y3,Y4,Z:4:0:3; do
+    moved=$(echo "$ex" | cut -d: -f2) nw=$(echo "$ex" | cut -d: -f3) nx=$(echo "$ex" | cut -d: -f4)
+    nxw=$(echo "$ex" | cut -d: -f5) ex=${ex%%:*}
+    o_ref="" o_gen=""
+    for o in Y1 Y2 Y3 Y4 Z; do o_ref="$o_ref --output $T/r_${ex}_$o.npy" o_gen="$o_gen --output $T/g_$o.npy"; done
+    # shellcheck disable=SC2086
+    env $tiles UNETRC_BF16_EXACT_ALL=1 "$U" run "$m.onnx" $ex_in --bf16-exact $ex --interp $o_ref
+    for be in c llvm; do
+        # shellcheck disable=SC2086
+        if ! env $tiles UNETRC_BF16_EXACT_ALL=1 "$U" run "$m.onnx" $ex_in --bf16-exact $ex --backend $be $o_gen \
+            2>"$T/err"; then
+            grep -q "unknown backend\|not built" "$T/err" || fail "bf16_exact $ex $be: $(cat "$T/err")"
+            continue
+        fi
+        for o in Y1 Y2 Y3 Y4 Z; do
+            "$cmp" "$T/r_${ex}_$o.npy" "$T/g_$o.npy" 1e-5 >/dev/null || fail "bf16_exact $ex $be: $o vs interpreter"
+        done
+    done
+    for o in Y1 Y2 Y3 Y4 Z; do
+        case ",$moved," in *",$o,"*) ;; *) continue ;; esac
+        [ "$ex" = none ] || ! "$cmp" "$T/r_none_$o.npy" "$T/r_${ex}_$o.npy" 1e-4 >/dev/null ||
+            fail "bf16_exact $ex: the parts do not move $o"
+    done
+    # shellcheck disable=SC2086
+    env $tiles UNETRC_BF16_EXACT_ALL=1 "$U" info "$m.onnx" --precision bf16 --reduce-head --bf16-exact $ex \
+        --target-cpu native --dump-ir >"$T/irx"
+    [ "$(grep -c " bf16_exact=W$" "$T/irx")" -eq "$nw" ] && [ "$(grep -c " bf16_exact=X$" "$T/irx")" -eq "$nx" ] &&
+        [ "$(grep -c " bf16_exact=XW$" "$T/irx")" -eq "$nxw" ] ||
+        fail "bf16_exact $ex: not $nw W, $nx X and $nxw XW marks: $(grep -o "bf16_exact=.*" "$T/irx" | tr '\n' ' ')"
+done
+# ... and the rule alone on unetr_conv_tiny: the weights of 8 convolutions (each no larger than its data), the data of
+# the transformer's 49 matmuls (each no larger than its weights); its output 6.9e-3 of max|y| from float32's where
+# the one-pass form's is 9.8e-3 (checked: within 8.5e-3 and not)
+m="$S/models/unetr_conv_tiny"
+# shellcheck disable=SC2086
+env $tiles "$U" info "$m.onnx" --precision bf16 --bf16-exact both --target-cpu native --dump-ir >"$T/irx"
+[ "$(grep -c " bf16_exact=W$" "$T/irx")" -eq 8 ] && [ "$(grep -c " bf16_exact=X$" "$T/irx")" -eq 49 ] ||
+    fail "unetr_conv_tiny --bf16-exact both: not 8 W and 49 X marks"
+"$U" run "$m.onnx" --input "$m.input.npy" --output "$T/f32.npy"
+for ex in none both; do
+    # shellcheck disable=SC2086
+    env $tiles "$U" run "$m.onnx" --input "$m.input.npy" --precision bf16 --bf16-exact $ex --output "$T/u_$ex.npy"
+done
+"$cmp" "$T/f32.npy" "$T/u_both.npy" 8.5e-3 >/dev/null && ! "$cmp" "$T/f32.npy" "$T/u_none.npy" 8.5e-3 >/dev/null ||
+    fail "unetr_conv_tiny --bf16-exact both: not nearer float32 than the one-pass form"
+"$U" run "$m.onnx" --input "$m.input.npy" --bf16-exact both --output "$T/x.npy" 2>"$T/err" &&
+    fail "--bf16-exact without --precision bf16 accepted"
+grep -q "^unetrc: usage error: --bf16-exact needs --precision bf16" "$T/err" ||
+    fail "--bf16-exact without bf16: $(cat "$T/err")"
 echo "amx_check: $fails failures"
 [ "$fails" -eq 0 ]

@@ -171,6 +171,13 @@ typedef struct urc_value {
     int nuses;                 /* number of node inputs reading it (urc_graph_count_uses) */
 } urc_value;
 
+/* urc_node.exact: the operands of a bf16 product on AMX tiles that are also multiplied as their low parts, so that
+ * each is carried to about 16 significant bits instead of bf16's 8: X, the data input (float32, split by the kernel
+ * into bf16(x) and bf16(x - bf16(x)), both times the weights' parts); W, the constant weights (stored as two bf16
+ * parts, bf16(w) and bf16(w - bf16(w)), both times the data's high part). */
+#define URC_EXACT_X 1u
+#define URC_EXACT_W 2u
+
 struct urc_node {
     int id;
     const char *name; /* ONNX node name, or a generated "<OpType>_<id>" */
@@ -183,6 +190,7 @@ struct urc_node {
     urc_dtype wdtype;   /* the precision pass (--precision): storage type of its constant product weights
                        * (bf16, f16, int8); UNDEF: float32. BF16 on a Cast: one the pass placed before a
                        * product's data input (bf16 pairs), which it removes again when it runs anew */
+    unsigned exact;     /* --precision bf16 on AMX tiles (urc_precision_bf16_exact): URC_EXACT_X, URC_EXACT_W */
     urc_dtype ydtype;   /* the precision pass (--precision bf16): output 0 stored rounded to this type (a Cast to bf16
                        * folded into the node: urc_op_impl.bf16_store; urc_set_out gives it); UNDEF: as inferred */
     urc_value *scratch; /* arena its kernel needs while it runs (urc_op_impl.scratch; urc_memplan_scratch sets
@@ -326,6 +334,10 @@ typedef struct urc_op_impl {
      * output 0 rounded to bfloat16 (the pass then sets n->ydtype and drops the Cast that was its only reader: one
      * pass writing half the bytes instead of a float32 write, a read and a bf16 write), or NULL. */
     bool (*bf16_store)(const urc_node *n, const struct urc_target *t);
+    /* bf16 products carried near float32 (--precision bf16 on AMX; passes/precision.c urc_precision_bf16_exact):
+     * the operands (URC_EXACT_X, URC_EXACT_W) whose low parts node n's tile kernel on target t can multiply too,
+     * or NULL / 0 for none. */
+    unsigned (*bf16_exact)(const urc_node *n, const struct urc_target *t);
     /* bf16 data read as float32 (--precision bf16; passes/precision.c): whether node n, marked bf16 and compiled
      * for target t, can round its data input j to bf16 itself when that input is float32 (the tile convolutions'
      * grid fill), so that the Cast before it can go where its float32 input stays alive anyway; with `apply` it sets

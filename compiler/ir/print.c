@@ -51,6 +51,8 @@ void urc_graph_print(const urc_graph *g, urc_strbuf *sb) {
         }
         urc_sb_putc(sb, ')');
         if (urc_ops[n->op].impl->print) urc_ops[n->op].impl->print(n, sb);
+        if (n->exact) /* (ir.h urc_node.exact: the operands also multiplied as their low bf16 parts) */
+            urc_sb_printf(sb, " bf16_exact=%s%s", n->exact & URC_EXACT_X ? "X" : "", n->exact & URC_EXACT_W ? "W" : "");
         urc_sb_putc(sb, '\n');
     }
     for (int i = 0; i < g->outputs.len; i++) {

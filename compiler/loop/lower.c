@@ -277,6 +277,12 @@ int urc_lower_wpairs(urc_lower *L, urc_kernel *k, const char *hint, int64_t oute
     return b;
 }
 
+float *urc_lower_wlow(const float *w, int64_t count) {
+    float *lo = urc_xmalloc((size_t)(count ? count : 1) * sizeof *lo);
+    for (int64_t i = 0; i < count; i++) lo[i] = w[i] - urc_bf16_to_f32(urc_f32_to_bf16(w[i]));
+    return lo;
+}
+
 urc_lx *urc_lower_wload(const urc_kernel *k, int b, urc_lx *idx, urc_dtype dt) {
     return urc_lx_cast(dt, urc_lx_load(k, b, idx));
 }

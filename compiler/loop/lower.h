@@ -98,6 +98,9 @@ urc_lx *urc_lower_wload(const urc_kernel *k, int b, urc_lx *idx, urc_dtype dt);
  * the reduction with URC_LX_DOT2 (vdpbf16ps): true when node n's kernels do (n's weights are bf16,
  * the target has the instruction: urc_target_dot2). */
 bool urc_lower_dot2(const urc_lower *L, const urc_node *n);
+/* The low bf16 parts of count float32 weights (urc_node.exact URC_EXACT_W): w - bf16(w) in a new array, which a
+ * packing rounds to bf16 in turn (the two parts then carry about 16 significant bits). */
+float *urc_lower_wlow(const float *w, int64_t count);
 /* Binds the float32 packed weights data[o][r][j] (o < outer, r < K, j < cols; K even) as their
  * bfloat16 pairs along r, a uint32 constant P[o][r/2][j] = bf16(data[o][r][j]) | bf16(data[o][r+1][j])
  * << 16 (rounded to nearest even), the operand of URC_LX_DOT2. */

@@ -719,6 +719,7 @@ const urc_op_impl urc_impl_conv = {conv_parse,
                                    .scratch = urc_conv_scratch,
                                    .int8_levels = urc_conv_int8_levels,
                                    .bf16_store = urc_conv_bf16_store,
+                                   .bf16_exact = urc_conv_bf16_exact,
                                    .bf16_self_round = urc_conv_bf16_self_round,
                                    .norm_stats = urc_conv_norm_stats,
                                    .x_norm = urc_conv_x_norm};

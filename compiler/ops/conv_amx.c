@@ -52,6 +52,7 @@ typedef struct amx_geo {
     bool fold;   /* few channels (amx_fold): Cp = C rounded up to 2, and the taps along W folded into a product's K */
     bool lo2;    /* one float32 channel (amx_fold): its bf16 high part in grid channel 0, the low part in channel 1 */
     bool direct; /* a 1x1x1 convolution of bf16 X parts (amx_direct): A tiles read from the parts in place, no grid */
+    bool w2;     /* W's low parts too (ir.h URC_EXACT_W): after each product, one of the same A by W's low parts */
     int64_t RB;
     urc_fq fq;                                       /* int8: X's steps */
     int64_t in[3], out[3], K[3], pb[3], P[3], st[3]; /* st: strides (> 1 for quads only) */
@@ -183,7 +184,8 @@ static void amx_direct(const urc_node *n, amx_geo *a) {
  * 8 -> 8, which the float kernels keep). */
 static bool amx_fits(const urc_node *n, const urc_target *t, amx_geo *a) {
     if (!urc_target_amx(t) || !tile_conv(n, URC_DT_BF16, true) || !amx_geometry(n, false, false, a)) return false;
-    a->S = urc_target_amx_split(t) ? 2 : 1;
+    a->S = urc_target_amx_split(t) || (n->exact & URC_EXACT_X) ? 2 : 1;
+    a->w2 = (n->exact & URC_EXACT_W) != 0;
     amx_fold(a);
     amx_direct(n, a);
     slab_chunks(a, t);
@@ -569,19 +571,22 @@ typedef struct xparts {
 
 /* A direct block's products (amx_direct, into tb): for each part and chunk of KC of its channels, A from the part at
  * the block's positions (voxels from v0), B the packed W's rows of those channels. */
-static void direct_products(urc_kernel *k, urc_ls *tb, const amx_geo *a, const xparts *xs, int bw, urc_lx *wa,
+static void direct_products(urc_kernel *k, urc_ls *tb, const amx_geo *a, const xparts *xs, const int bw[2], urc_lx *wa,
                             urc_lx *v0, int64_t rowb, const urc_tiles *t) {
     int nh = (int)(a->MB / 16);
     for (int p = 0, cb = 0; p < xs->nx; cb += (int)xs->cx[p], p++) {
         urc_ls *pb = tb;
         urc_lx *c0 = loop(k, &pb, "c0", 0, urc_lx_int(xs->cx[p]), a->KC, 0);
         urc_lx *wc = urc_add(wa, urc_muli(bin(URC_L_DIV, urc_addi(c0, cb), urc_lx_int(2)), rowb));
-        for (int h = 0; h < nh; h++) urc_tiles_load(k, pb, t, 6 + h, bw, urc_addi(wc, 16 * h), urc_lx_int(rowb));
         for (int r = 0; r < 2; r++)
             urc_tiles_load(k, pb, t, 4 + r, xs->bx[p], urc_add(urc_muli(urc_addi(v0, 16 * r), xs->cx[p]), c0),
                            urc_lx_int(xs->cx[p]));
-        for (int r = 0; r < 2; r++)
-            for (int h = 0; h < nh; h++) urc_tiles_dpbf16(k, pb, t, r * nh + h, 4 + r, 6 + h);
+        for (int wp = 0; wp < 1 + a->w2; wp++) { /* (w2: then W's low parts) */
+            for (int h = 0; h < nh; h++)
+                urc_tiles_load(k, pb, t, 6 + h, bw[wp], urc_addi(wc, 16 * h), urc_lx_int(rowb));
+            for (int r = 0; r < 2; r++)
+                for (int h = 0; h < nh; h++) urc_tiles_dpbf16(k, pb, t, r * nh + h, 4 + r, 6 + h);
+        }
     }
 }
 
@@ -592,8 +597,8 @@ static void direct_products(urc_kernel *k, urc_ls *tb, const amx_geo *a, const x
  * work then overlaps the tile products instead of leaving the tiles idle between blocks (BasicUNet's 32 -> 32
  * convolution at 96^3, one thread: 68 -> 46 ms in a stand-alone kernel, the products alone 38 ms). The block loop
  * runs one block further for the last block's epilogue. */
-static void tile_block(urc_kernel *k, urc_ls *at, const amx_geo *a, int xp, int bw, urc_lx *q, span sp, urc_lx *mb,
-                       bool q8, urc_tiles *t, const urc_target *tg, const epi *e, const xparts *xs) {
+static void tile_block(urc_kernel *k, urc_ls *at, const amx_geo *a, int xp, const int bw[2], urc_lx *q, span sp,
+                       urc_lx *mb, bool q8, urc_tiles *t, const urc_target *tg, const epi *e, const xparts *xs) {
     int nh = (int)(a->MB / 16);
     bool pipe = urc_amx_pipe();
     urc_ls *body = at;
@@ -636,10 +641,14 @@ static void tile_block(urc_kernel *k, urc_ls *at, const amx_geo *a, int xp, int 
         urc_lx *xa = urc_sp_let(k, tb, "xa", urc_muli(pos, XS));
         urc_lx *c0 = loop(k, &tb, "c0", 0, urc_lx_int(a->Cp), a->KC, 0);
         urc_lx *wc = urc_add(wa, urc_muli(bin(URC_L_DIV, c0, urc_lx_int(E)), rowb));
-        for (int h = 0; h < nh; h++) urc_tiles_load(k, tb, t, 6 + h, bw, urc_addi(wc, 16 * BE * h), urc_lx_int(rowb));
-        for (int64_t part = 0; part < a->S; part++) { /* (split: the high parts, then the low ones, same B) */
-            for (int r = 0; r < 2; r++)
-                urc_tiles_load(k, tb, t, 4 + r, xp, urc_add(urc_addi(xa, 16 * r * XS + part * a->Cp), c0),
+        /* (split: the high parts, then the low ones, same B; w2: then the high parts times W's low parts) */
+        for (int64_t part = 0; part < a->S + a->w2; part++) {
+            int64_t xpart = part < a->S ? part : 0;
+            if (part == 0 || part == a->S)
+                for (int h = 0; h < nh; h++)
+                    urc_tiles_load(k, tb, t, 6 + h, bw[part ? 1 : 0], urc_addi(wc, 16 * BE * h), urc_lx_int(rowb));
+            for (int r = 0; r < 2 && (part < a->S || a->S > 1); r++)
+                urc_tiles_load(k, tb, t, 4 + r, xp, urc_add(urc_addi(xa, 16 * r * XS + xpart * a->Cp), c0),
                                urc_lx_int(XS));
             for (int r = 0; r < 2; r++)
                 for (int h = 0; h < nh; h++)
@@ -716,9 +725,13 @@ static bool image_conv_in(urc_lower *L, urc_kernel *k, const urc_node *n, const 
     int64_t T = xc->K[0] * xc->K[1] * xc->K[2];
     while (xc->VB * 2 * a->C <= 128 && a->in[2] % (xc->VB * 2) == 0) xc->VB *= 2;
     float *wt = urc_xcalloc((size_t)(T * a->C), sizeof *wt), *bt = urc_xcalloc((size_t)a->C, sizeof *bt);
+    const urc_node *c0 = n->in[11]->producer; /* (the image convolution: its weights' low parts too, URC_EXACT_W) */
+    bool w2 = c0 && (c0->exact & URC_EXACT_W);
     for (int64_t c = 0; c < a->C; c++) {
-        for (int64_t t = 0; t < T; t++)
-            wt[t * a->C + c] = urc_bf16_to_f32(urc_f32_to_bf16((float)urc_elem_f64(URC_DT_F32, w->data, c * T + t)));
+        for (int64_t t = 0; t < T; t++) {
+            float v = (float)urc_elem_f64(URC_DT_F32, w->data, c * T + t), hi = urc_bf16_to_f32(urc_f32_to_bf16(v));
+            wt[t * a->C + c] = w2 ? hi + urc_bf16_to_f32(urc_f32_to_bf16(v - hi)) : hi;
+        }
         if (b) bt[c] = (float)urc_elem_f64(b->dtype, b->data, urc_shape_numel(&b->shape) == 1 ? 0 : c);
     }
     xc->img = urc_lower_in(L, k, n->in[14], "img");
@@ -750,13 +763,18 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     }
     xconv xc = {-1, -1, -1, {1, 1, 1}, 1};
     if (n->a.conv.xc && !image_conv_in(L, k, n, &a, &xc)) return false;
-    int xp = a.direct ? -1 : urc_lower_out(L, k, sv, "xp"), bw, bcorr = -1, bs = -1;
+    int xp = a.direct ? -1 : urc_lower_out(L, k, sv, "xp"), bw[2] = {-1, -1}, bcorr = -1, bs = -1;
     if (q8) {
-        bw = pack_w8(L, k, n, &a, &bcorr);
+        bw[0] = pack_w8(L, k, n, &a, &bcorr);
         bs = urc_lower_wscale(L, k, n, a.nmb * a.MB, a.M);
     } else {
         float *pw = pack_w(&a, urc_lower_wdata(L, n));
-        bw = urc_lower_wpairs(L, k, "wamx", a.nmb * a.T, a.Cp, a.MB, pw);
+        bw[0] = urc_lower_wpairs(L, k, "wamx", a.nmb * a.T, a.Cp, a.MB, pw);
+        if (a.w2) {
+            float *lo = urc_lower_wlow(pw, a.nmb * a.T * a.Cp * a.MB);
+            bw[1] = urc_lower_wpairs(L, k, "wamxlo", a.nmb * a.T, a.Cp, a.MB, lo);
+            free(lo);
+        }
         free(pw);
     }
     const urc_value *B = bias(n), *R = residual(n);
@@ -780,10 +798,10 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     int nk = 0;
     memcpy(&alpha, &at->act_alpha, sizeof alpha);
     memcpy(&fqs, &a.fq.scale, sizeof a.fq.scale);
-    const int64_t head[] = {0x414d58, a.N,    a.C,    a.M,     a.Cp,    a.MB,    a.nmb,   a.S,    bw,      bb,
+    const int64_t head[] = {0x414d58, a.N,    a.C,    a.M,     a.Cp,    a.MB,    a.nmb,   a.S,    bw[0],   bb,
                             br,       by,     xp,     at->act, alpha,   nx,      q8,      fqs,    a.fq.lo, a.fq.hi,
                             bcorr,    bs,     a.quad, a.RB,    a.SD,    a.RP,    bst,     a.fold, a.lo2,   bxs,
-                            a.direct, xc.img, xc.w,   xc.b,    xc.K[0], xc.K[1], xc.K[2], xc.VB};
+                            a.direct, xc.img, xc.w,   xc.b,    xc.K[0], xc.K[1], xc.K[2], xc.VB,  bw[1]};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
     for (int i = 0; i < 3; i++)
         key[nk++] = a.in[i], key[nk++] = a.out[i], key[nk++] = a.K[i], key[nk++] = a.pb[i], key[nk++] = a.st[i];
@@ -847,7 +865,7 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     }
     urc_tiles t;
     epi e = {&a, at, rows, ws, nn, od, mb, valid, q8, bcorr, bs, bb, br, by, bst, {sums[0], sums[1]}};
-    if (a.quad) quad_block(k, body, &a, xp, bw, q, sp, mb, &e);
+    if (a.quad) quad_block(k, body, &a, xp, bw[0], q, sp, mb, &e);
     else {
         xparts xs = {bx, cx, nx};
         tile_block(k, body, &a, xp, bw, q, sp, mb, q8, &t, L->target, &e, &xs);
@@ -864,6 +882,30 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     }
     urc_lower_remember(L, k);
     return true;
+}
+
+unsigned urc_conv_bf16_exact(const urc_node *n, const urc_target *t) {
+    amx_geo a;
+    geo g = urc_conv_geometry(n);
+    if (n->op == URC_OP_CONV_TRANSPOSE) /* (urc_convt_amx's bf16 form: X bf16 after its Cast, constant W) */
+        return urc_target_amx(t) && !urc_target_amx_split(t) && n->a.conv.channels_last && !n->a.conv.w_last &&
+                       n->in[0]->dtype == URC_DT_BF16 && n->in[1]->data && n->in[1]->dtype == URC_DT_F32 &&
+                       urc_lower_wdtype(n) == URC_DT_BF16 && g.G == 1 && urc_convt_direct_ok(&g) &&
+                       (!bias(n) || bias(n)->data) &&
+                       (n->out[0]->dtype == URC_DT_F32 || n->out[0]->dtype == URC_DT_BF16)
+                   ? URC_EXACT_W
+                   : 0;
+    if (!amx_fits(n, t, &a)) return 0;
+    /* X: one float32 part not in the grid as its parts already (lo2), before the Casts; W: where the tile kernel
+     * takes the X parts as they are (urc_conv_amx) */
+    unsigned m = !a.lo2 && nparts(n) == 1 && n->in[0]->dtype == URC_DT_F32 && !n->a.conv.fill_rounds ? URC_EXACT_X : 0;
+    bool taken = true;
+    for (int p = 0; p < nparts(n); p++) {
+        bool one = a.S == 1 && !a.lo2, f32 = xpart(n, p)->dtype == URC_DT_F32;
+        taken =
+            taken && (xpart(n, p)->dtype == (one ? URC_DT_BF16 : URC_DT_F32) || (one && n->a.conv.fill_rounds && f32));
+    }
+    return m | (taken ? URC_EXACT_W : 0);
 }
 
 bool urc_conv_x_norm(const urc_node *n, const urc_target *t) {
@@ -980,7 +1022,7 @@ bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg
     for (int64_t c = 0; c < C; c++)
         for (int64_t m = 0; m < M; m++)
             for (int64_t t = 0; t < T; t++) f[c * J + t * M + m] = w[(c * M + m) * T + t];
-    int bw, bxq = -1, bcorr = -1, bs = -1;
+    int bw, bxq = -1, bcorr = -1, bs = -1, blo = -1;
     if (q8) { /* (as the int8 matmuls: matmul.c amx_body) */
         int64_t *cs = urc_xmalloc(sizeof *cs * (size_t)J);
         bw = urc_tile_gemm_pack8(L, k, quad ? "wt_quads" : "wt_tiles8", f, C, J, J, 1, cs, quad);
@@ -988,7 +1030,14 @@ bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg
         bs = urc_lower_wscale(L, k, n, NP * 32, J); /* (column j's channel: j % M) */
         bxq = urc_lower_out(L, k, sv, "xq");
         free(cs);
-    } else bw = urc_tile_gemm_pack(L, k, "wt_tiles", f, 1, C, J, J, 1);
+    } else {
+        bw = urc_tile_gemm_pack(L, k, "wt_tiles", f, 1, C, J, J, 1);
+        if (n->exact & URC_EXACT_W) { /* (W's low parts: ir.h) */
+            float *lo = urc_lower_wlow(f, C * J);
+            blo = urc_tile_gemm_pack(L, k, "wt_tiles_lo", lo, 1, C, J, J, 1);
+            free(lo);
+        }
+    }
     free(f);
     int bb = -1;
     if (B) {
@@ -1002,7 +1051,7 @@ bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg
     int64_t key[32], fqs = 0;
     int nk = 0;
     memcpy(&fqs, &fq.scale, sizeof fq.scale);
-    const int64_t head[] = {0x414d5854, C, M, V, bx, bw, bb, by, split, q8, bxq, bcorr, bs, fqs, fq.lo, quad};
+    const int64_t head[] = {0x414d5854, C, M, V, bx, bw, bb, by, split, q8, bxq, bcorr, bs, fqs, fq.lo, quad, blo};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[nk++] = head[i];
     for (int i = 0; i < 3; i++) key[nk++] = in[i], key[nk++] = K[i];
     if (urc_lower_reuse(L, k, n, key, nk)) return true;
@@ -1021,11 +1070,11 @@ bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg
      * a row block's panels under one tile configuration, each panel's epilogue during the next one's products */
     bool pipe = urc_amx_pipe() && !quad && (V + 31) / 32 >= 16 && NP > 1;
     if (!pipe) k->body->list.items[k->body->list.len - 1]->collapse = 2;
-    urc_tile_gemm tg = {bx, urc_lx_int(0), C, V, C, bw, NULL, split, false, false};
+    urc_tile_gemm tg = {bx, urc_lx_int(0), C, V, C, bw, NULL, split, false, false, 0, blo >= 0, blo};
     int64_t pstride = urc_tile_gemm_panel_pairs(C);
     if (q8) { /* (quad: B's elements are uint32 quads) */
         pstride = urc_tile_gemm_panel_bytes8(C, quad) / (quad ? 4 : 1);
-        tg = (urc_tile_gemm){bxq, urc_lx_int(0), Cp, V32, Cp, bw, NULL, false, true, quad};
+        tg = (urc_tile_gemm){bxq, urc_lx_int(0), Cp, V32, Cp, bw, NULL, false, true, quad, 0, false, -1};
     }
     int vp = urc_kernel_var(k, "p", URC_DT_I64);
     urc_lx *p = urc_lx_var(k, vp);

@@ -60,6 +60,9 @@ bool urc_convt_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const ge
 int urc_conv_amx_pairs(const urc_node *n, const struct urc_target *t);
 /* The op table's x_norm: a one-pass bf16 or an int8 tile convolution of one X part (its grid fill applies the norm). */
 bool urc_conv_x_norm(const urc_node *n, const struct urc_target *t);
+/* The operands whose low parts node n's tile kernel on target t multiplies too (ir.h urc_op_impl.bf16_exact): W for
+ * the tile convolutions and the tile ConvTransposes (conv_amx.c). */
+unsigned urc_conv_bf16_exact(const urc_node *n, const struct urc_target *t);
 int64_t urc_conv_norm_stats(urc_node *n, const struct urc_target *t, bool apply); /* (op table: norm_stats) */
 /* ir.h's bf16_self_round: the one-pass tile kernel's grid fill rounds a float32 X part itself. */
 bool urc_conv_bf16_self_round(urc_node *n, int j, const struct urc_target *t, bool apply);

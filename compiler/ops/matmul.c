@@ -265,6 +265,7 @@ typedef struct mm_ctx {
     int ba, bb, by; /* buffers of A, B (packed or not) and Y */
     int bs;         /* int8 B (--precision int8): the scales of its columns (urc_lower_wscale), or -1 */
     int bq, bcorr;  /* int8 on AMX tiles: A's levels (the node's scratch), lo * B's column sums; else -1 */
+    int bxs, blo;   /* bf16 near float32 (ir.h urc_node.exact): A's two parts (the node's scratch), B's low parts */
     urc_fq fq;      /* ... A's steps */
     /* epilogue: y = act(alpha * acc + beta * C + bias) + residual */
     double alpha, beta;
@@ -660,42 +661,12 @@ static int64_t key_f64(double v) {
 static int mm_key(const mm_ctx *c, const tiling *t, int64_t *key) {
     const mm_geom *g = &c->g;
     int n = 0;
-    const int64_t head[] = {c->dt,
-                            c->ba,
-                            c->bb,
-                            c->bs,
-                            c->by,
-                            g->M,
-                            g->N,
-                            g->K,
-                            g->a_sm,
-                            g->a_sk,
-                            g->b_sk,
-                            g->b_sn,
-                            t->MR,
-                            t->NR,
-                            t->NF,
-                            t->nre,
-                            t->MT,
-                            t->mre,
-                            t->KC,
-                            t->nkb,
-                            t->G,
-                            t->TPG,
-                            t->packed,
-                            t->rows_outer,
-                            t->dot2,
-                            t->amx,
-                            t->amx8,
-                            t->quad,
-                            c->bq,
-                            c->bcorr,
-                            key_f64(c->fq.scale),
-                            c->fq.lo,
-                            key_f64(c->alpha),
-                            key_f64(c->beta),
-                            c->act,
-                            key_f64(c->act_alpha)};
+    const int64_t fqs = key_f64(c->fq.scale), al = key_f64(c->alpha), be = key_f64(c->beta), aa = key_f64(c->act_alpha);
+    const int64_t head[] = {c->dt,   c->ba,    c->bb,   c->bs,   c->by,  g->M,     g->N,      g->K,
+                            g->a_sm, g->a_sk,  g->b_sk, g->b_sn, t->MR,  t->NR,    t->NF,     t->nre,
+                            t->MT,   t->mre,   t->KC,   t->nkb,  t->G,   t->TPG,   t->packed, t->rows_outer,
+                            t->dot2, t->amx,   t->amx8, t->quad, c->bq,  c->bcorr, c->bxs,    c->blo,
+                            fqs,     c->fq.lo, al,      be,      c->act, aa};
     for (size_t i = 0; i < URC_ARRAY_LEN(head); i++) key[n++] = head[i];
     n = key_shape(key, n, &g->batch);
     n = key_shape(key, n, &g->abatch);
@@ -758,6 +729,25 @@ static int64_t amx8_count(const mm_geom *g) {
 }
 static int64_t quad_count(const mm_geom *g) { return urc_shape_numel(&g->abatch) * g->M * ((g->K + 3) / 4 * 4); }
 
+/* A float32 A split into bf16 parts once (URC_EXACT_X, on AMX tiles): As[ab][2][M32][Kp], the high parts of rows
+ * [0, M32) then their low parts, M rounded up to 32 and K to 32, zeros around; the tile products read both planes in
+ * place (tile_gemm.h alo) against the same B tiles. A product whose A is no larger than its B (UNETR's transformer:
+ * 216 tokens x 768 against 768 x 2304 weights) then costs twice the tile products and one pass over A, but no more of
+ * B's traffic, the kernel's time there. */
+static bool xsplit_fits(const urc_node *n, const urc_target *t) {
+    mm_geom g;
+    geom(n, &g);
+    const urc_value *a = n->in[0], *b = n->in[1];
+    return (n->exact & URC_EXACT_X) && urc_target_amx(t) && !urc_target_amx_split(t) &&
+           urc_lower_wdtype(n) == URC_DT_BF16 && b->data && b->dtype == URC_DT_F32 && !a->data &&
+           a->dtype == URC_DT_F32 && n->out[0]->dtype == URC_DT_F32 && g.a_sk == 1 &&
+           !(n->op == URC_OP_GEMM && n->a.gemm.trans_a) && urc_shape_numel(&g.bbatch) == 1 && g.M > 0 && g.N > 0 &&
+           g.K > 0;
+}
+static int64_t xsplit_count(const mm_geom *g) {
+    return urc_shape_numel(&g->abatch) * 2 * ((g->M + 31) / 32 * 32) * ((g->K + 31) / 32 * 32);
+}
+
 static urc_scratch_req matmul_scratch(const urc_node *n, const urc_target *t) {
     urc_scratch_req r = {0, URC_DT_U8, false};
     urc_fq fq;
@@ -765,11 +755,14 @@ static urc_scratch_req matmul_scratch(const urc_node *n, const urc_target *t) {
     geom(n, &g);
     if (amx8_fits(n, t, &fq)) r.count = amx8_count(&g); /* (fold_batch's rows need no more) */
     else if (quad_fits(n, t, &fq)) r.count = quad_count(&g);
+    else if (xsplit_fits(n, t)) r.count = xsplit_count(&g), r.dt = URC_DT_BF16;
     return r;
 }
 
-/* Aq[ab][r][j] = A's level - lo where r < M and j < K, else 0, for r < M32 and j < Kp (amx_body, quads). */
-static void amx8_levels(mm_ctx *c, int64_t M32, int64_t Kp) {
+/* A's rows for the tile products, for each batch of A and row r < M32, j < Kp: int8 (c->bq), Aq[ab][r][j] = A's level -
+ * lo where r < M and j < K, else 0 (amx_body, quads); split (c->bxs, xsplit_fits), As[ab][0][r][j] and
+ * As[ab][1][r][j] the high and low parts of A[r][j] (0 past M and K). */
+static void a_rows(mm_ctx *c, int64_t M32, int64_t Kp) {
     const mm_geom *g = &c->g;
     urc_kernel *k = c->k;
     urc_ls *b = k->body;
@@ -778,8 +771,13 @@ static void amx8_levels(mm_ctx *c, int64_t M32, int64_t Kp) {
     b = urc_ls_for(b, vr, urc_lx_int(0), urc_lx_int(M32), 1, 0);
     k->body->list.items[k->body->list.len - 1]->collapse = 2;
     urc_lx *ab = urc_lx_var(k, vb), *r = urc_lx_var(k, vr);
-    urc_tile_gemm_levels(k, b, r, g->M, c->ba, urc_add(urc_muli(ab, g->M * g->K), urc_muli(r, g->a_sm)), c->bq,
-                         urc_muli(urc_add(urc_muli(ab, M32), r), Kp), g->K, Kp, c->fq);
+    urc_lx *srow = urc_add(urc_muli(ab, g->M * g->K), urc_muli(r, g->a_sm));
+    if (c->bxs >= 0)
+        urc_tile_gemm_parts(k, b, r, g->M, c->ba, srow, c->bxs, urc_add(urc_muli(ab, 2 * M32 * Kp), urc_muli(r, Kp)),
+                            M32 * Kp, g->K, Kp);
+    else
+        urc_tile_gemm_levels(k, b, r, g->M, c->ba, srow, c->bq, urc_muli(urc_add(urc_muli(ab, M32), r), Kp), g->K, Kp,
+                             c->fq);
 }
 
 /* Into `at`: block (i0, panel p) of Y, its sums in acc from element ao: Y[b, i0 + i, p*32 + j] for the rows and columns
@@ -818,8 +816,9 @@ static void amx_body(mm_ctx *c) {
     int64_t NP = urc_tile_gemm_panels(g->N), RB = (g->M + 31) / 32;
     urc_kernel *k = c->k;
     bool q8 = c->bq >= 0;
-    int64_t M32 = (g->M + 31) / 32 * 32, Kp = (g->K + 63) / 64 * 64;
-    if (q8) amx8_levels(c, M32, Kp);
+    int64_t M32 = (g->M + 31) / 32 * 32, Kp = (g->K + 63) / 64 * 64, Kx = (g->K + 31) / 32 * 32;
+    bool xs = c->bxs >= 0;
+    if (q8 || xs) a_rows(c, M32, q8 ? Kp : Kx);
     /* pipelined (UNETRC_AMX_PIPE=0: not; a single row block): a work item is a panel, its row blocks under one tile
      * configuration (not one per block), each block's epilogue during the next block's products (UNETR's
      * transformer: 96 of them per layer at 216 tokens, the GELU's in the epilogue) */
@@ -840,18 +839,28 @@ static void amx_body(mm_ctx *c) {
     urc_lx *p = urc_lx_var(k, vp), *i0 = urc_muli(urc_lx_var(k, vrb), 32);
     urc_lx *bb = urc_muli(urc_add(urc_muli(urc_index_bcast(k, iv, &g->batch, &g->bbatch), NP), p),
                           q8 ? urc_tile_gemm_panel_bytes8(g->K, false) : urc_tile_gemm_panel_pairs(g->K));
-    /* A in place, or its levels (int8: Aq[ab][M32][Kp]) */
-    urc_lx *abase = q8 ? urc_muli(urc_index_bcast(k, iv, &g->batch, &g->abatch), M32 * Kp) : a_base(c, iv);
-    urc_tile_gemm tg = {q8 ? c->bq : c->ba,
+    /* A in place, or its levels (int8: Aq[ab][M32][Kp]), or its parts (As[ab][2][M32][Kx]) */
+    urc_lx *ai = urc_index_bcast(k, iv, &g->batch, &g->abatch);
+    urc_lx *abase = q8 ? urc_muli(ai, M32 * Kp) : xs ? urc_muli(ai, 2 * M32 * Kx) : a_base(c, iv);
+    urc_tile_gemm tg = {q8   ? c->bq
+                        : xs ? c->bxs
+                             : c->ba,
                         urc_lx_var(k, urc_ls_let(k, body, "abase", URC_DT_I64, abase)),
-                        q8 ? Kp : g->a_sm,
-                        q8 ? M32 : g->M,
-                        q8 ? Kp : g->K,
+                        q8   ? Kp
+                        : xs ? Kx
+                             : g->a_sm,
+                        q8 || xs ? M32 : g->M,
+                        q8   ? Kp
+                        : xs ? Kx
+                             : g->K,
                         c->bb,
                         urc_lx_var(k, urc_ls_let(k, body, "bb", URC_DT_I64, bb)),
-                        !q8 && c->n->in[0]->dtype == URC_DT_F32,
+                        !q8 && !xs && c->n->in[0]->dtype == URC_DT_F32,
                         q8,
-                        false};
+                        false,
+                        xs ? M32 * Kx : 0,
+                        c->blo >= 0,
+                        c->blo};
     if (!pipe) {
         int acc = urc_tile_gemm_block(k, body, &tg, i0, c->L->target);
         amx_epilogue(c, body, iv, p, i0, acc, urc_lx_int(0));
@@ -895,7 +904,10 @@ static bool fast_lower(mm_ctx *c) {
         t.nkb = cdiv(g->K, t.KC);
     }
     /* AMX tiles: the pairs; or split, A float32 (no Cast: matmul_pairs) times B's bf16 weights */
-    t.amx = (t.dot2 && urc_target_amx(tg)) ||
+    const urc_value *sv = c->n->scratch;
+    bool xs = dt == URC_DT_F32 && t.packed && xsplit_fits(c->n, tg) && sv && sv->dtype == URC_DT_BF16 &&
+              urc_shape_numel(&sv->shape) >= xsplit_count(g);
+    t.amx = (t.dot2 && urc_target_amx(tg)) || xs ||
             (urc_target_amx_split(tg) && t.packed && dt == URC_DT_F32 && c->n->in[0]->dtype == URC_DT_F32 &&
              bv->dtype == URC_DT_F32 && g->a_sk == 1 && urc_lower_wdtype(c->n) == URC_DT_BF16);
     /* row groups when (batch x panels) gives too few work items */
@@ -918,7 +930,6 @@ static bool fast_lower(mm_ctx *c) {
         t.rows_outer = t.G > 1;
     }
 
-    const urc_value *sv = c->n->scratch;
     t.amx8 = dt == URC_DT_F32 && amx8_fits(c->n, tg, &c->fq) && sv && sv->dtype == URC_DT_U8 &&
              urc_shape_numel(&sv->shape) >= amx8_count(g);
     t.quad = !t.amx8 && dt == URC_DT_F32 && t.packed && quad_fits(c->n, tg, &c->fq) && sv && sv->dtype == URC_DT_U8 &&
@@ -947,6 +958,13 @@ static bool fast_lower(mm_ctx *c) {
                                            g->K, g->N, g->b_sk, g->b_sn)
                 : t.packed ? pack_b(c, &t)
                            : urc_lower_in(c->L, k, bv, "b");
+    if (xs) c->bxs = urc_lower_out(c->L, k, sv, "as");
+    if (t.amx && (c->n->exact & URC_EXACT_W)) { /* (B's low parts: ir.h) */
+        float *lo = urc_lower_wlow(urc_lower_wdata(c->L, c->n), urc_shape_numel(&bv->shape));
+        c->blo =
+            urc_tile_gemm_pack(c->L, k, "b_tiles_lo", lo, urc_shape_numel(&g->bbatch), g->K, g->N, g->b_sk, g->b_sn);
+        free(lo);
+    }
     c->by = urc_lower_out(c->L, k, c->n->out[0], "y");
     /* the epilogue's operands and tables, bound now as the body would bind them: the key covers them */
     const urc_value *epi[3] = {c->c, c->bias, c->res};
@@ -956,7 +974,7 @@ static bool fast_lower(mm_ctx *c) {
     if (urc_lower_reuse(c->L, k, c->n, key, mm_key(c, &t, key))) return true;
     if (t.amx || t.amx8) amx_body(c);
     else {
-        if (t.quad) amx8_levels(c, g->M, (g->K + 3) / 4 * 4);
+        if (t.quad) a_rows(c, g->M, (g->K + 3) / 4 * 4);
         fast_body(c, &t);
     }
     urc_lower_remember(c->L, k);
@@ -1067,7 +1085,7 @@ static bool matmul_lower(urc_lower *L, const urc_node *n) {
     memset(&c, 0, sizeof c);
     c.L = L;
     c.n = n;
-    c.bs = c.bq = c.bcorr = -1;
+    c.bs = c.bq = c.bcorr = c.bxs = c.blo = -1;
     geom(n, &c.g);
     c.k = urc_lower_begin(L, n);
     c.dt = n->out[0]->dtype == URC_DT_BF16 ? URC_DT_F32 : n->out[0]->dtype; /* (bf16: matmul_bf16_store) */
@@ -1122,9 +1140,9 @@ static int64_t matmul_macs(const urc_node *n) {
  * split by the kernel). */
 static unsigned matmul_pairs(const urc_node *n, const urc_target *t) {
     const urc_value *a = n->in[0], *b = n->in[1];
-    if (!urc_target_dot2(t) || urc_target_amx_split(t) || (n->op == URC_OP_GEMM && n->a.gemm.trans_a) || a->data ||
-        a->dtype != URC_DT_F32 || !b->data || b->dtype != URC_DT_F32 || a->shape.rank < 1 ||
-        a->shape.dims[a->shape.rank - 1] % 2)
+    if (!urc_target_dot2(t) || urc_target_amx_split(t) || (n->exact & URC_EXACT_X) ||
+        (n->op == URC_OP_GEMM && n->a.gemm.trans_a) || a->data || a->dtype != URC_DT_F32 || !b->data ||
+        b->dtype != URC_DT_F32 || a->shape.rank < 1 || a->shape.dims[a->shape.rank - 1] % 2)
         return 0;
     return 1u;
 }
@@ -1143,6 +1161,22 @@ static bool matmul_bf16_store(const urc_node *n, const urc_target *t) {
     return g.a_sk == 1 && g.K % 2 == 0 && g.M > 0 && g.N > 0 && g.K > 0;
 }
 
+/* What the tile kernels can carry near float32 (ir.h urc_op_impl.bf16_exact): A's low parts where they take A split
+ * (xsplit_fits), B's where they take B at all (the one-pass pairs, matmul_pairs, or the split form). */
+static unsigned matmul_bf16_exact(const urc_node *n, const urc_target *t) {
+    urc_node probe = *n;
+    probe.exact = URC_EXACT_X;
+    if (!urc_target_amx(t) || urc_target_amx_split(t) || urc_lower_wdtype(n) != URC_DT_BF16) return 0;
+    if (n->exact & URC_EXACT_X) return URC_EXACT_X | URC_EXACT_W; /* (A's parts on tiles: xsplit_fits) */
+    mm_geom g;
+    geom(n, &g);
+    const urc_value *a = n->in[0], *b = n->in[1], *y = n->out[0];
+    /* (the pairs on tiles, fast_lower's t.amx: A bf16 after its Cast) */
+    bool pairs = urc_target_dot2(t) && b->data && b->dtype == URC_DT_F32 && a->dtype == URC_DT_BF16 && g.a_sk == 1 &&
+                 g.K % 2 == 0 && (y->dtype == URC_DT_F32 || y->dtype == URC_DT_BF16) && g.M > 0 && g.N > 0 && g.K > 0;
+    return (xsplit_fits(&probe, t) ? URC_EXACT_X : 0) | (pairs ? URC_EXACT_W : 0);
+}
+
 const urc_op_impl urc_impl_matmul = {matmul_parse,
                                      matmul_infer,
                                      matmul_eval,
@@ -1153,4 +1187,5 @@ const urc_op_impl urc_impl_matmul = {matmul_parse,
                                      .bf16_pairs = matmul_pairs,
                                      .scratch = matmul_scratch,
                                      .int8_levels = matmul_int8_levels,
-                                     .bf16_store = matmul_bf16_store};
+                                     .bf16_store = matmul_bf16_store,
+                                     .bf16_exact = matmul_bf16_exact};

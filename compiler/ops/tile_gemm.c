@@ -39,6 +39,24 @@ void urc_tile_gemm_levels(urc_kernel *k, urc_ls *at, urc_lx *r, int64_t R, int s
     }
 }
 
+void urc_tile_gemm_parts(urc_kernel *k, urc_ls *at, urc_lx *r, int64_t R, int src, urc_lx *srow, int dst, urc_lx *drow,
+                         int64_t lo, int64_t K, int64_t Kp) {
+    int vj = urc_kernel_var(k, "j", URC_DT_I64);
+    urc_lx *j = urc_lx_var(k, vj);
+    urc_ls *els = NULL, *in = urc_ls_if(at, bin(URC_L_LT, r, urc_lx_int(R)), &els);
+    urc_ls *jl = urc_ls_for(in, vj, urc_lx_int(0), urc_lx_int(K), 1, URC_FOR_VECTOR);
+    urc_lx *x = urc_lx_var(k, urc_ls_let(k, jl, "ax", URC_DT_F32, urc_lx_load(k, src, urc_add(srow, j))));
+    urc_lx *hi = urc_lx_var(k, urc_ls_let(k, jl, "ah", URC_DT_BF16, urc_lx_cast(URC_DT_BF16, x)));
+    urc_ls_store(jl, dst, urc_add(drow, j), hi);
+    urc_ls_store(jl, dst, urc_add(urc_addi(drow, lo), j),
+                 urc_lx_cast(URC_DT_BF16, urc_lx_bin(URC_L_SUB, x, urc_lx_cast(URC_DT_F32, hi))));
+    for (int side = 0; side < 2; side++) /* zeros past K, and whole rows past R */
+        for (int part = 0; part < 2 && (side || K < Kp); part++) {
+            jl = urc_ls_for(side ? els : in, vj, urc_lx_int(side ? 0 : K), urc_lx_int(Kp), 1, URC_FOR_VECTOR);
+            urc_ls_store(jl, dst, urc_add(urc_addi(drow, part * lo), j), urc_lx_const(0, URC_DT_BF16));
+        }
+}
+
 int urc_tile_gemm_corr(urc_lower *L, urc_kernel *k, const int64_t *sums, int64_t n, int64_t count, urc_fq fq) {
     int32_t *corr = urc_xcalloc((size_t)(count ? count : 1), sizeof *corr);
     for (int64_t j = 0; j < n; j++) corr[j] = (int32_t)(sums[j] * fq.lo);
@@ -112,7 +130,8 @@ static void chunk8(urc_kernel *k, urc_ls *at, const urc_tiles *t, const urc_tile
 }
 
 /* One chunk of 32 k at k0: A read in place (direct) or through apad (rows past M and k past K zero; split: the
- * high parts in apad[0], the low ones in apad[1], each multiplied by the same B tiles). */
+ * high parts in apad[0], the low ones in apad[1], each multiplied by the same B tiles; alo: A's low parts read in
+ * place too; wlo: then B's low parts times A's high parts). */
 static void chunk(urc_kernel *k, urc_ls *at, const urc_tiles *t, const urc_tile_gemm *g, urc_lx *i0, urc_lx *k0,
                   int apad, bool direct) {
     if (!direct) { /* apad[r][j] = A[min(i0 + r, M-1)][min(k0 + j, K-1)] where both are in range, else 0 */
@@ -136,14 +155,20 @@ static void chunk(urc_kernel *k, urc_ls *at, const urc_tiles *t, const urc_tile_
         }
     }
     urc_lx *bk = urc_add(g->bbase, urc_muli(bin(URC_L_DIV, k0, urc_lx_int(2)), 32));
-    for (int h = 0; h < 2; h++) urc_tiles_load(k, at, t, 6 + h, g->b, urc_addi(bk, 16 * h), urc_lx_int(32));
-    for (int part = 0; part < (g->split ? 2 : 1); part++) {
-        for (int r = 0; r < 2; r++) {
+    /* A's high parts (and low ones: split, alo) times B; then (wlo) A's high parts times B's low parts */
+    int nx = g->split || g->alo ? 2 : 1;
+    for (int part = 0; part < nx + g->wlo; part++) {
+        int xpart = part < nx ? part : 0;
+        if (part == 0 || part == nx)
+            for (int h = 0; h < 2; h++)
+                urc_tiles_load(k, at, t, 6 + h, part ? g->blo : g->b, urc_addi(bk, 16 * h), urc_lx_int(32));
+        for (int r = 0; r < 2 && (part < nx || nx > 1); r++) {
             if (direct)
-                urc_tiles_load(k, at, t, 4 + r, g->a,
-                               urc_add(urc_add(g->abase, urc_muli(urc_addi(i0, 16 * r), g->lda)), k0),
-                               urc_lx_int(g->lda));
-            else urc_tiles_load(k, at, t, 4 + r, apad, urc_lx_int((part * 2 + r) * 16 * 32), urc_lx_int(32));
+                urc_tiles_load(
+                    k, at, t, 4 + r, g->a,
+                    urc_add(urc_add(g->abase, urc_muli(urc_addi(i0, 16 * r), g->lda)), urc_addi(k0, xpart * g->alo)),
+                    urc_lx_int(g->lda));
+            else urc_tiles_load(k, at, t, 4 + r, apad, urc_lx_int((xpart * 2 + r) * 16 * 32), urc_lx_int(32));
         }
         for (int r = 0; r < 2; r++)
             for (int h = 0; h < 2; h++) urc_tiles_dpbf16(k, at, t, 2 * r + h, 4 + r, 6 + h);
@@ -172,6 +197,7 @@ static int setup(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, const urc_ta
 static void products(urc_kernel *k, urc_ls *at, const urc_tile_gemm *g, urc_lx *i0, const urc_tiles *t, int apad) {
     int64_t Kp = (g->K + 31) / 32 * 32, Kf = g->K / 32 * 32;
     bool rows_part = g->M % 32 != 0, k_part = Kf < g->K;
+    URC_ASSERT(!g->alo || (!rows_part && !k_part && !g->split), "tile product: A's low parts of an unpadded A");
     for (int i = 0; i < 4; i++) urc_tiles_zero(k, at, t, i);
     /* full row blocks read A in place but for a last partial k chunk; the last, partial row block through apad */
     urc_ls *full = at, *part = NULL;

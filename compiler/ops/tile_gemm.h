@@ -19,6 +19,10 @@ typedef struct urc_tile_gemm {
                  * B int8 quads bq[K/4][32][4] (urc_tile_gemm_pack8), acc int32 */
     bool quad;  /* int8 without AMX (VNNI: q8 too): K a multiple of 4 only, B the same quads as uint32 [K/4][32],
                  * multiplied by vpdpbusd (loop.h URC_LX_DOT4) in groups of rows whose sums stay in registers */
+    /* bf16 products carried near float32 (ir.h urc_node.exact): */
+    int64_t alo; /* > 0: A (bf16, read in place) has its low parts alo elements after its high ones, both multiplied */
+    bool wlo;    /* B's low parts in buffer blo (the same layout), multiplied by A's high parts */
+    int blo;
 } urc_tile_gemm;
 
 /* Appends to `at` (the body of a work item of the caller's parallel loop) acc[32][32] = rows [i0, i0 + 32) of A
@@ -62,6 +66,11 @@ static inline int64_t urc_tile_gemm_panel_bytes8(int64_t K, bool quad) { return 
  * dst[drow + j] = clamp(rne(x / s), lo, hi) - lo of x = src[srow + j] for j < K where r < R, else 0 (up to Kp). */
 void urc_tile_gemm_levels(urc_kernel *k, urc_ls *at, urc_lx *r, int64_t R, int src, urc_lx *srow, int dst, urc_lx *drow,
                           int64_t K, int64_t Kp, urc_fq fq);
+/* bf16 near float32 (urc_tile_gemm alo): in `at` (the body of the caller's loop over rows r of the padded A), row r of
+ * float32 A's high and low bf16 parts: dst[drow + j] = bf16(x), dst[drow + lo + j] = bf16(x - bf16(x)) of
+ * x = src[srow + j] for j < K where r < R, else 0 (up to Kp). */
+void urc_tile_gemm_parts(urc_kernel *k, urc_ls *at, urc_lx *r, int64_t R, int src, urc_lx *srow, int dst, urc_lx *drow,
+                         int64_t lo, int64_t K, int64_t Kp);
 /* int8: the constant lo * sums[j] (the levels' sums of W's column j, for the zero point of A's levels) for j < n,
  * zeros up to count, int32; and the epilogue's float32 value of a column's int32 sum of level products,
  * (sum + corr[col]) * s_w[col] (bs: urc_lower_wscale) * s_a. */

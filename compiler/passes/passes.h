@@ -110,6 +110,16 @@ int urc_pass_precision(urc_graph *g, urc_dtype dt, const char *const *keep, int 
  * shared with unmarked nodes keep theirs). Run on a graph to be
  * interpreted, never before lowering. */
 void urc_precision_round_weights(urc_graph *g);
+/* --bf16-exact (--precision bf16 on AMX tiles; before urc_precision_bf16_operands): of the operands in `which`
+ * (URC_EXACT_X, URC_EXACT_W) of each bf16-marked product whose tile kernel can (urc_op_impl.bf16_exact), those that
+ * cost little to carry near float32 are also multiplied as their low bf16 parts (ir.h urc_node.exact): the weights
+ * where they have no more elements than the data (every convolution of a U-Net: a few bytes more, one more tile
+ * product a product); the data of a matrix product where it has no more elements than the weights (UNETR's
+ * transformer: no more weight traffic, a small split) and of a convolution whose data is at most 1/8 of the largest
+ * data of the model's bf16 products (below full resolution, where the time is not). Each such operand then carries
+ * about 16 significant bits instead of 8. UNETRC_BF16_EXACT_ALL=1 in the compiler's environment (tests): every operand
+ * in `which` the kernels can carry, whatever it costs. Returns how many nodes it marked. */
+int urc_precision_bf16_exact(urc_graph *g, const urc_target *t, unsigned which);
 /* bfloat16 pair products (--precision bf16 on a target with vdpbf16ps, urc_target_dot2): places a
  * Cast to bfloat16 (named "<value>/bf16") before each data input that the op's bf16_pairs names for a
  * marked node (ir.h; the matmuls' A, the direct convolutions' X parts), so that lowering reads bf16

@@ -201,6 +201,7 @@ int urc_pass_precision(urc_graph *g, urc_dtype dt, const char *const *keep, int 
     for (int i = 0; i < g->nodes.len; i++) {
         urc_node *n = g->nodes.items[i];
         n->wdtype = URC_DT_UNDEF;
+        n->exact = 0;
         if (!product_with_weights(n)) continue;
         bool kept = false;
         for (int k = 0; k < nkeep; k++)
@@ -234,12 +235,49 @@ void urc_precision_round_weights(urc_graph *g) {
             n->in[1] = urc_const_new(g, NULL, t);
             continue;
         }
-        for (int64_t j = 0; j < cnt; j++)
+        for (int64_t j = 0; j < cnt; j++) {
             dst[j] = n->wdtype == URC_DT_BF16 ? urc_bf16_to_f32(urc_f32_to_bf16(src[j]))
                                               : urc_f16_to_f32(urc_f32_to_f16(src[j]));
+            if (n->exact & URC_EXACT_W) dst[j] += urc_bf16_to_f32(urc_f32_to_bf16(src[j] - dst[j])); /* (hi + lo) */
+        }
         n->in[1] = urc_const_new(g, NULL, t);
     }
     urc_graph_count_uses(g);
+}
+
+/* The elements of n's data operands: its non-constant inputs but a residual (a FusedConv's X parts, a matmul's A). */
+static int64_t data_elems(const urc_node *n) {
+    int64_t x = 0;
+    for (int j = 0; j < n->nin; j++) {
+        const urc_value *v = n->in[j];
+        bool res = (n->op == URC_OP_FUSED_CONV && j == 3) || (n->op == URC_OP_FUSED_MATMUL && j == 3);
+        if (v && !v->data && j != 1 && !res) x += urc_shape_numel(&v->shape);
+    }
+    return x;
+}
+
+int urc_precision_bf16_exact(urc_graph *g, const urc_target *t, unsigned which) {
+    const char *e =
+        getenv("UNETRC_BF16_EXACT_ALL"); /* (tests: every operand the kernels can carry, whatever it costs) */
+    bool all = e && !strcmp(e, "1");
+    int made = 0;
+    int64_t maxx = 0; /* (the largest data of a bf16 product: the full resolution's) */
+    for (int i = 0; i < g->nodes.len; i++)
+        if (g->nodes.items[i]->wdtype == URC_DT_BF16 && data_elems(g->nodes.items[i]) > maxx)
+            maxx = data_elems(g->nodes.items[i]);
+    for (int i = 0; i < g->nodes.len; i++) {
+        urc_node *n = g->nodes.items[i];
+        const urc_op_impl *impl = urc_ops[n->op].impl;
+        n->exact &= ~which;
+        if (n->wdtype != URC_DT_BF16 || !impl->bf16_exact) continue;
+        unsigned can = impl->bf16_exact(n, t) & which;
+        int64_t x = data_elems(n), w = urc_shape_numel(&n->in[1]->shape);
+        bool conv = n->op == URC_OP_CONV || n->op == URC_OP_FUSED_CONV || n->op == URC_OP_CONV_TRANSPOSE;
+        if ((can & URC_EXACT_X) && (all || (conv ? x * 8 <= maxx : x <= w))) n->exact |= URC_EXACT_X;
+        if ((can & URC_EXACT_W) && (all || w <= x)) n->exact |= URC_EXACT_W;
+        made += (n->exact & which) != 0;
+    }
+    return made;
 }
 
 static int drop_unread_casts(urc_graph *g) {
