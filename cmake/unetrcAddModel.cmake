@@ -24,7 +24,7 @@
 #   VECTOR_BITS    unetrc --vector-bits
 #   PRECISION      unetrc --precision: the storage type of the convolution and matrix product weights
 #                  (fp32, the default; bf16 or fp16 halve them; int8 quarters them and needs CALIBRATE;
-#                  --keep-fp32 through OPTIONS)
+#                  --keep-fp32 and --bf16-exact through OPTIONS)
 #   CALIBRATE      unetrc --calibrate (PRECISION int8, and only with it): a folder of .npy samples of the
 #                  model's input; a sample added, removed or changed compiles the model again
 #   TRAIN          also the training step (unetrc --train; give its options with OPTIONS)
