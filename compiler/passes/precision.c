@@ -257,8 +257,8 @@ static int64_t data_elems(const urc_node *n) {
 }
 
 int urc_precision_bf16_exact(urc_graph *g, const urc_target *t, unsigned which) {
-    const char *e =
-        getenv("UNETRC_BF16_EXACT_ALL"); /* (tests: every operand the kernels can carry, whatever it costs) */
+    /* (UNETRC_BF16_EXACT_ALL=1, tests: every operand the kernels can carry, whatever it costs) */
+    const char *e = getenv("UNETRC_BF16_EXACT_ALL");
     bool all = e && !strcmp(e, "1");
     int made = 0;
     int64_t maxx = 0; /* (the largest data of a bf16 product: the full resolution's) */
