@@ -636,6 +636,17 @@ bool urc_conv_fast_cl(const urc_node *n, const geo *g) {
 
 bool urc_convt_row_gemm(const urc_node *n, const geo *g) { return urc_conv_fast_cl(n, g) && urc_convt_direct_ok(g); }
 
+int urc_conv_bias_const(urc_lower *L, urc_kernel *k, const urc_node *n, int64_t M, int64_t count) {
+    const urc_value *B = bias(n);
+    if (!B) return -1;
+    float *bp = urc_xcalloc((size_t)(count ? count : 1), sizeof *bp);
+    int64_t nb = urc_shape_numel(&B->shape);
+    for (int64_t m = 0; m < M; m++) bp[m] = (float)urc_elem_f64(B->dtype, B->data, nb == 1 ? 0 : m);
+    int b = urc_lower_const(L, k, "bpack", URC_DT_F32, count, bp);
+    free(bp);
+    return b;
+}
+
 static bool conv_lower(urc_lower *L, const urc_node *n) {
     geo g = urc_conv_geometry(n);
     urc_kernel *k = urc_lower_begin(L, n);

@@ -777,15 +777,8 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
         }
         free(pw);
     }
-    const urc_value *B = bias(n), *R = residual(n);
-    int bb = -1;
-    if (B) {
-        float *bp = urc_xcalloc((size_t)(a.nmb * a.MB), sizeof *bp);
-        int64_t nb = urc_shape_numel(&B->shape);
-        for (int64_t j = 0; j < a.M; j++) bp[j] = (float)urc_elem_f64(B->dtype, B->data, nb == 1 ? 0 : j);
-        bb = urc_lower_const(L, k, "bpack", URC_DT_F32, a.nmb * a.MB, bp);
-        free(bp);
-    }
+    const urc_value *R = residual(n);
+    int bb = urc_conv_bias_const(L, k, n, a.M, a.nmb * a.MB);
     int by = n->a.conv.y_unstored ? -1 : urc_lower_out(L, k, n->out[0], "y"), br = R ? urc_lower_in(L, k, R, "r") : -1;
     URC_ASSERT(!n->a.conv.y_unstored || (n->nout > 1 && n->out[1]), "tile convolution: neither Y nor statistics");
     /* the norm statistics (passes/norm_stats.c): a part per work item, sample n's [slab][part of its rows] */
@@ -1039,14 +1032,7 @@ bool urc_convt_amx(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *gg
         }
     }
     free(f);
-    int bb = -1;
-    if (B) {
-        float *bp = urc_xmalloc((size_t)M * sizeof *bp);
-        int64_t nb = urc_shape_numel(&B->shape);
-        for (int64_t m = 0; m < M; m++) bp[m] = (float)urc_elem_f64(B->dtype, B->data, nb == 1 ? 0 : m);
-        bb = urc_lower_const(L, k, "bpack", URC_DT_F32, M, bp);
-        free(bp);
-    }
+    int bb = urc_conv_bias_const(L, k, n, M, M);
     int by = urc_lower_out(L, k, n->out[0], "y");
     int64_t key[32], fqs = 0;
     int nk = 0;

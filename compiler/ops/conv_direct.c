@@ -573,6 +573,7 @@ static bool wino_fits(const urc_node *n, const geo *g) {
 urc_scratch_req urc_conv_scratch(const urc_node *n, const urc_target *t) {
     urc_scratch_req r = urc_conv_amx_scratch(n, t);
     if (r.count) return r;
+    if ((r = urc_conv_patch_scratch(n, t)).count) return r;
     const urc_value *w = n->nin > 1 ? n->in[1] : NULL;
     if ((n->op != URC_OP_CONV && n->op != URC_OP_FUSED_CONV) || !w || w->dtype != URC_DT_F32 ||
         (!w->data && !n->a.conv.w_last) || (w->data && n->a.conv.w_last))
@@ -609,7 +610,7 @@ unsigned urc_conv_pairs(const urc_node *n, const urc_target *t) {
         !n->a.conv.channels_last || n->a.conv.w_last || !n->in[1]->data || n->in[1]->dtype != URC_DT_F32)
         return 0;
     int amx = urc_conv_amx_pairs(n, t);
-    if (amx == 0) return 0;
+    if (amx == 0 || urc_conv_patch_fits(n, t)) return 0;
     if (amx == 1) { /* every part, whatever its channels */
         unsigned mask = 0;
         for (int p = 0; p < nparts(n); p++) mask |= 1u << (p ? 3 + p : 0);
@@ -641,7 +642,7 @@ bool urc_conv_bf16_store(const urc_node *n, const urc_target *t) {
 }
 
 bool urc_conv_lower_cl(urc_lower *L, urc_kernel *k, const urc_node *n, const geo *g) {
-    if (urc_conv_amx(L, k, n)) return true;
+    if (urc_conv_amx(L, k, n) || urc_conv_patch(L, k, n)) return true;
     const urc_value *W = n->in[1], *Y = n->out[0];
     dconv c = dc_setup(L, k, n, g);
     c.pairs = xpart(n, 0)->dtype == URC_DT_BF16; /* (then every part is: urc_conv_pairs) */

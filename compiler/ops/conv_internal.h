@@ -63,6 +63,15 @@ bool urc_conv_x_norm(const urc_node *n, const struct urc_target *t);
 /* The operands whose low parts node n's tile kernel on target t multiplies too (ir.h urc_op_impl.bf16_exact): W for
  * the tile convolutions and the tile ConvTransposes (conv_amx.c). */
 unsigned urc_conv_bf16_exact(const urc_node *n, const struct urc_target *t);
+/* A convolution with kernel = stride (a patch embedding) as one tile product over its patches (conv_patch.c): whether
+ * node n takes it on target t (X float32, split by the kernel: no Cast before it), its arena scratch, and the
+ * kernel (false: another kernel takes the node). */
+bool urc_conv_patch_fits(const urc_node *n, const struct urc_target *t);
+/* The constant bias of node n (a constant, or none: -1) as `count` floats, its M values then zeros (a kernel's
+ * padded output channels). */
+int urc_conv_bias_const(urc_lower *L, urc_kernel *k, const urc_node *n, int64_t M, int64_t count);
+urc_scratch_req urc_conv_patch_scratch(const urc_node *n, const struct urc_target *t);
+bool urc_conv_patch(urc_lower *L, urc_kernel *k, const urc_node *n);
 int64_t urc_conv_norm_stats(urc_node *n, const struct urc_target *t, bool apply); /* (op table: norm_stats) */
 /* ir.h's bf16_self_round: the one-pass tile kernel's grid fill rounds a float32 X part itself. */
 bool urc_conv_bf16_self_round(urc_node *n, int j, const struct urc_target *t, bool apply);

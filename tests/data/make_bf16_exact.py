@@ -4,7 +4,8 @@ output of its own, that --precision bf16 --bf16-exact can carry near float32 on 
 urc_precision_bf16_exact), with weights of a seeded generator (not dyadic: their low bf16 parts are not zero): a
 16 -> 16 convolution of X (one X part), 1 -> 16 of the image I (its high and low parts in the grid: lo2), 32 -> 16 of
 X and ReLU(X) concatenated (two X parts), a 1x1x1 convolution of the bf16 outputs of two ConvTransposes 16 -> 16 with
-kernel = stride 2 (its A tiles read from the two parts in place), and the tokens T times [16, 64] (each convolution followed by a MaxPool of kernel 1: they run
+kernel = stride 2 (its A tiles read from the two parts in place), the tokens T times [16, 64], and two patch
+embeddings (kernel = stride 4 of X to 48 channels, 8 of I to 64: conv_patch.c) (each convolution followed by a MaxPool of kernel 1: they run
 channels-last, as in a network). Volumes of 8^3; 27 tokens. tests/amx_check.sh
 compares the code with `run --interp` for each --bf16-exact. Run: .venv/bin/python tests/data/make_bf16_exact.py
 (outputs are committed)."""
@@ -32,10 +33,14 @@ nodes = [
     helper.make_node("Concat", ["t5", "t6"], ["cat2"], axis=1),
     G.conv("cat2", "w4", (16, 32, 1, 1, 1), "c4", pads=(0,) * 6), ident("c4", "Y4"),
     helper.make_node("MatMul", ["T", G.w("m6", (16, 64))], ["Z"]),
+    # patch embeddings (kernel = stride: one tile product over the patches, conv_patch.c): 16 channels in 4^3 patches
+    # to 48 (K = 1024, 8 tokens, a partial panel) and the image in one 8^3 patch to 64 (K = 512, 1 token)
+    G.conv("X", "w7", (48, 16, 4, 4, 4), "c7", pads=(0,) * 6, strides=(4,) * 3), ident("c7", "Y5"),
+    G.conv("I", "w8", (64, 1, 8, 8, 8), "c8", pads=(0,) * 6, strides=(8,) * 3), ident("c8", "Y6"),
 ]
 ins = (("X", [1, 16, 8, 8, 8]), ("I", [1, 1, 8, 8, 8]), ("T", [1, 27, 16]))
 outs = (("Y1", [1, 16, 8, 8, 8]), ("Y2", [1, 16, 8, 8, 8]), ("Y3", [1, 16, 8, 8, 8]), ("Y4", [1, 16, 16, 16, 16]),
-        ("Z", [1, 27, 64]))
+        ("Z", [1, 27, 64]), ("Y5", [1, 48, 2, 2, 2]), ("Y6", [1, 64, 1, 1, 1]))
 g = helper.make_graph(nodes, "bf16_exact", [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in ins],
                       [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in outs], G.inits)
 m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], producer_name="unetrc-tests")
