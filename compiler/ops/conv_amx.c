@@ -349,10 +349,7 @@ static void fill(urc_kernel *k, urc_ls *body, const amx_geo *a, int xp, const in
         } else if (a->q8) {
             urc_ls_store(cl, xp, at, urc_fake_quant_u8(x, a->fq));
         } else if (a->S == 2 || a->lo2) { /* (lo2: the low part in the next channel) */
-            urc_lx *hi = urc_lx_cast(URC_DT_BF16, x);
-            urc_ls_store(cl, xp, at, hi);
-            urc_ls_store(cl, xp, urc_addi(at, a->lo2 ? 1 : a->Cp),
-                         urc_lx_cast(URC_DT_BF16, urc_lx_bin(URC_L_SUB, x, urc_lx_cast(URC_DT_F32, hi))));
+            urc_tile_gemm_split_store(k, cl, xp, at, a->lo2 ? 1 : a->Cp, x);
         } else {
             urc_ls_store(cl, xp, at, urc_lx_cast(URC_DT_BF16, x)); /* (float32: urc_conv_bf16_self_round) */
         }

@@ -140,10 +140,7 @@ bool urc_conv_patch(urc_lower *L, urc_kernel *k, const urc_node *n) {
     urc_lx *dst = urc_sp_let(k, tl, "dst", urc_add(drow, urc_muli(urc_add(urc_muli(kd, kk[1]), kh), kk[2] * C)));
     urc_lx *e = loop(k, &tl, "e", 0, kk[2] * C, URC_FOR_VECTOR);
     urc_lx *xv = urc_lx_var(k, urc_ls_let(k, tl, "xv", URC_DT_F32, urc_lx_load(k, bx, urc_add(src, e))));
-    urc_lx *hi = urc_lx_var(k, urc_ls_let(k, tl, "xh", URC_DT_BF16, urc_lx_cast(URC_DT_BF16, xv)));
-    urc_ls_store(tl, bs, urc_add(dst, e), hi);
-    urc_ls_store(tl, bs, urc_add(urc_addi(dst, R32 * Kx), e),
-                 urc_lx_cast(URC_DT_BF16, urc_lx_bin(URC_L_SUB, xv, urc_lx_cast(URC_DT_F32, hi))));
+    urc_tile_gemm_split_store(k, tl, bs, urc_add(dst, e), R32 * Kx, xv);
     if (Kx > K) { /* (columns past K: zeros) */
         urc_ls *zl = inr;
         urc_lx *jz = loop(k, &zl, "j", K, Kx, URC_FOR_VECTOR);

@@ -24,37 +24,44 @@ int urc_tile_gemm_pack(urc_lower *L, urc_kernel *k, const char *hint, const floa
     return r;
 }
 
-void urc_tile_gemm_levels(urc_kernel *k, urc_ls *at, urc_lx *r, int64_t R, int src, urc_lx *srow, int dst, urc_lx *drow,
-                          int64_t K, int64_t Kp, urc_fq fq) {
+void urc_tile_gemm_split_store(urc_kernel *k, urc_ls *at, int dst, urc_lx *idx, int64_t lo, urc_lx *x) {
+    /* (the high part a variable: UNETR 96^3's transformer matmuls with their A split took 38-40 ms so, 44-48 with
+     * both parts stored as 16-lane conversions of their casts; the same bits) */
+    urc_lx *hi = urc_lx_var(k, urc_ls_let(k, at, "xh", URC_DT_BF16, urc_lx_cast(URC_DT_BF16, x)));
+    urc_ls_store(at, dst, idx, hi);
+    urc_ls_store(at, dst, urc_addi(idx, lo),
+                 urc_lx_cast(URC_DT_BF16, urc_lx_bin(URC_L_SUB, x, urc_lx_cast(URC_DT_F32, hi))));
+}
+
+/* Row r of A for the tile products (urc_tile_gemm_levels, urc_tile_gemm_parts): for j < K where r < R, int8 (fq) its
+ * levels, else (split) its bf16 parts in two planes lo elements apart; zeros up to Kp and in whole rows past R. */
+static void a_row(urc_kernel *k, urc_ls *at, urc_lx *r, int64_t R, int src, urc_lx *srow, int dst, urc_lx *drow,
+                  int64_t K, int64_t Kp, const urc_fq *fq, int64_t lo) {
     int vj = urc_kernel_var(k, "j", URC_DT_I64);
     urc_lx *j = urc_lx_var(k, vj);
     urc_ls *els = NULL, *in = urc_ls_if(at, bin(URC_L_LT, r, urc_lx_int(R)), &els);
     urc_ls *jl = urc_ls_for(in, vj, urc_lx_int(0), urc_lx_int(K), 1, URC_FOR_VECTOR);
-    urc_ls_store(jl, dst, urc_add(drow, j), urc_fake_quant_u8(urc_lx_load(k, src, urc_add(srow, j)), fq));
-    for (int side = 0; side < 2; side++) { /* zeros past K, and whole rows past R */
-        int64_t from = side ? 0 : K;
-        if (from == Kp) continue;
-        jl = urc_ls_for(side ? els : in, vj, urc_lx_int(from), urc_lx_int(Kp), 1, URC_FOR_VECTOR);
-        urc_ls_store(jl, dst, urc_add(drow, j), urc_lx_const(0, URC_DT_U8));
-    }
+    urc_lx *x = urc_lx_load(k, src, urc_add(srow, j));
+    if (fq) urc_ls_store(jl, dst, urc_add(drow, j), urc_fake_quant_u8(x, *fq));
+    else
+        urc_tile_gemm_split_store(k, jl, dst, urc_add(drow, j), lo,
+                                  urc_lx_var(k, urc_ls_let(k, jl, "ax", URC_DT_F32, x)));
+    urc_dtype zt = fq ? URC_DT_U8 : URC_DT_BF16;
+    for (int side = 0; side < 2; side++) /* zeros past K, and whole rows past R */
+        for (int part = 0; part < (fq ? 1 : 2) && (side || K < Kp); part++) {
+            jl = urc_ls_for(side ? els : in, vj, urc_lx_int(side ? 0 : K), urc_lx_int(Kp), 1, URC_FOR_VECTOR);
+            urc_ls_store(jl, dst, urc_add(urc_addi(drow, part * lo), j), urc_lx_const(0, zt));
+        }
+}
+
+void urc_tile_gemm_levels(urc_kernel *k, urc_ls *at, urc_lx *r, int64_t R, int src, urc_lx *srow, int dst, urc_lx *drow,
+                          int64_t K, int64_t Kp, urc_fq fq) {
+    a_row(k, at, r, R, src, srow, dst, drow, K, Kp, &fq, 0);
 }
 
 void urc_tile_gemm_parts(urc_kernel *k, urc_ls *at, urc_lx *r, int64_t R, int src, urc_lx *srow, int dst, urc_lx *drow,
                          int64_t lo, int64_t K, int64_t Kp) {
-    int vj = urc_kernel_var(k, "j", URC_DT_I64);
-    urc_lx *j = urc_lx_var(k, vj);
-    urc_ls *els = NULL, *in = urc_ls_if(at, bin(URC_L_LT, r, urc_lx_int(R)), &els);
-    urc_ls *jl = urc_ls_for(in, vj, urc_lx_int(0), urc_lx_int(K), 1, URC_FOR_VECTOR);
-    urc_lx *x = urc_lx_var(k, urc_ls_let(k, jl, "ax", URC_DT_F32, urc_lx_load(k, src, urc_add(srow, j))));
-    urc_lx *hi = urc_lx_var(k, urc_ls_let(k, jl, "ah", URC_DT_BF16, urc_lx_cast(URC_DT_BF16, x)));
-    urc_ls_store(jl, dst, urc_add(drow, j), hi);
-    urc_ls_store(jl, dst, urc_add(urc_addi(drow, lo), j),
-                 urc_lx_cast(URC_DT_BF16, urc_lx_bin(URC_L_SUB, x, urc_lx_cast(URC_DT_F32, hi))));
-    for (int side = 0; side < 2; side++) /* zeros past K, and whole rows past R */
-        for (int part = 0; part < 2 && (side || K < Kp); part++) {
-            jl = urc_ls_for(side ? els : in, vj, urc_lx_int(side ? 0 : K), urc_lx_int(Kp), 1, URC_FOR_VECTOR);
-            urc_ls_store(jl, dst, urc_add(urc_addi(drow, part * lo), j), urc_lx_const(0, URC_DT_BF16));
-        }
+    a_row(k, at, r, R, src, srow, dst, drow, K, Kp, NULL, lo);
 }
 
 int urc_tile_gemm_corr(urc_lower *L, urc_kernel *k, const int64_t *sums, int64_t n, int64_t count, urc_fq fq) {
@@ -146,10 +153,7 @@ static void chunk(urc_kernel *k, urc_ls *at, const urc_tiles *t, const urc_tile_
         if (g->split) {
             urc_lx *x =
                 urc_lx_var(k, urc_ls_let(k, b, "ax", URC_DT_F32, urc_lx_sel(in, a, urc_lx_const(0, URC_DT_F32))));
-            urc_lx *hi = urc_lx_cast(URC_DT_BF16, x);
-            urc_ls_store(b, apad, ai, hi);
-            urc_ls_store(b, apad, urc_addi(ai, 32 * 32),
-                         urc_lx_cast(URC_DT_BF16, urc_lx_bin(URC_L_SUB, x, urc_lx_cast(URC_DT_F32, hi))));
+            urc_tile_gemm_split_store(k, b, apad, ai, 32 * 32, x);
         } else {
             urc_ls_store(b, apad, ai, urc_lx_sel(in, a, urc_lx_const(0, URC_DT_BF16)));
         }

@@ -66,6 +66,9 @@ static inline int64_t urc_tile_gemm_panel_bytes8(int64_t K, bool quad) { return 
  * dst[drow + j] = clamp(rne(x / s), lo, hi) - lo of x = src[srow + j] for j < K where r < R, else 0 (up to Kp). */
 void urc_tile_gemm_levels(urc_kernel *k, urc_ls *at, urc_lx *r, int64_t R, int src, urc_lx *srow, int dst, urc_lx *drow,
                           int64_t K, int64_t Kp, urc_fq fq);
+/* Into `at`: float32 x's bf16 parts, bf16(x) at dst[idx] and bf16(x - bf16(x)) at dst[idx + lo] (the split form's,
+ * urc_node.exact's and the patch embeddings' two planes; x used twice: a variable or a load). */
+void urc_tile_gemm_split_store(urc_kernel *k, urc_ls *at, int dst, urc_lx *idx, int64_t lo, urc_lx *x);
 /* bf16 near float32 (urc_tile_gemm alo): in `at` (the body of the caller's loop over rows r of the padded A), row r of
  * float32 A's high and low bf16 parts: dst[drow + j] = bf16(x), dst[drow + lo + j] = bf16(x - bf16(x)) of
  * x = src[srow + j] for j < K where r < R, else 0 (up to Kp). */
