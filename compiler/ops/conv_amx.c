@@ -739,6 +739,14 @@ static bool image_conv_in(urc_lower *L, urc_kernel *k, const urc_node *n, const 
     return true;
 }
 
+/* Whether the tile kernel of geometry a (q8: int8) reads X part x of node n as it is: one pass, bf16 after its Cast or
+ * float32 the fill rounds (urc_conv_bf16_self_round); split, lo2, int8 or a norm in the fill (xn), float32. */
+static bool x_part_taken(const urc_node *n, const amx_geo *a, const urc_value *x, bool q8) {
+    bool one = a->S == 1 && !q8 && !a->lo2, f32 = x->dtype == URC_DT_F32;
+    if (n->a.conv.xn) return (one || q8) && f32 && nparts(n) == 1;
+    return x->dtype == (one ? URC_DT_BF16 : URC_DT_F32) || (one && n->a.conv.fill_rounds && f32);
+}
+
 bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     amx_geo a;
     const urc_value *sv = n->scratch;
@@ -750,11 +758,7 @@ bool urc_conv_amx(urc_lower *L, urc_kernel *k, const urc_node *n) {
     int64_t cx[URC_CONV_MAX_PARTS];
     for (int p = 0; p < nx; p++) {
         const urc_value *x = xpart(n, p);
-        /* (one pass: bf16 after the Cast before it, or float32 rounded by the fill, urc_conv_bf16_self_round) */
-        bool one = a.S == 1 && !q8 && !a.lo2, f32 = x->dtype == URC_DT_F32;
-        if (n->a.conv.xn ? !(one || q8) || !f32 || nx != 1
-                         : x->dtype != (one ? URC_DT_BF16 : URC_DT_F32) && !(one && n->a.conv.fill_rounds && f32))
-            return false;
+        if (!x_part_taken(n, &a, x, q8)) return false;
         bx[p] = n->a.conv.xc ? -1 : urc_lower_in(L, k, x, "x"); /* (xc: X made again from the image) */
         cx[p] = x->shape.dims[x->shape.rank - 1];
     }
@@ -890,11 +894,7 @@ unsigned urc_conv_bf16_exact(const urc_node *n, const urc_target *t) {
      * takes the X parts as they are (urc_conv_amx) */
     unsigned m = !a.lo2 && nparts(n) == 1 && n->in[0]->dtype == URC_DT_F32 && !n->a.conv.fill_rounds ? URC_EXACT_X : 0;
     bool taken = true;
-    for (int p = 0; p < nparts(n); p++) {
-        bool one = a.S == 1 && !a.lo2, f32 = xpart(n, p)->dtype == URC_DT_F32;
-        taken =
-            taken && (xpart(n, p)->dtype == (one ? URC_DT_BF16 : URC_DT_F32) || (one && n->a.conv.fill_rounds && f32));
-    }
+    for (int p = 0; p < nparts(n); p++) taken = taken && x_part_taken(n, &a, xpart(n, p), false);
     return m | (taken ? URC_EXACT_W : 0);
 }
 
